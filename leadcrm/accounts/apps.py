@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    """Users, their roles and role profiles, teams, and the brokerage's own details."""
+
+    name = "leadcrm.accounts"
+    label = "accounts"
+    verbose_name = "Users, teams and brokerage"

@@ -1,0 +1,199 @@
+import zoneinfo
+from functools import cached_property
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from .roles import Role
+
+US_STATES = [
+    ("AL", "Alabama"), ("AK", "Alaska"), ("AZ", "Arizona"), ("AR", "Arkansas"),
+    ("CA", "California"), ("CO", "Colorado"), ("CT", "Connecticut"), ("DE", "Delaware"),
+    ("DC", "District of Columbia"), ("FL", "Florida"), ("GA", "Georgia"), ("HI", "Hawaii"),
+    ("ID", "Idaho"), ("IL", "Illinois"), ("IN", "Indiana"), ("IA", "Iowa"), ("KS", "Kansas"),
+    ("KY", "Kentucky"), ("LA", "Louisiana"), ("ME", "Maine"), ("MD", "Maryland"),
+    ("MA", "Massachusetts"), ("MI", "Michigan"), ("MN", "Minnesota"), ("MS", "Mississippi"),
+    ("MO", "Missouri"), ("MT", "Montana"), ("NE", "Nebraska"), ("NV", "Nevada"),
+    ("NH", "New Hampshire"), ("NJ", "New Jersey"), ("NM", "New Mexico"), ("NY", "New York"),
+    ("NC", "North Carolina"), ("ND", "North Dakota"), ("OH", "Ohio"), ("OK", "Oklahoma"),
+    ("OR", "Oregon"), ("PA", "Pennsylvania"), ("RI", "Rhode Island"),
+    ("SC", "South Carolina"), ("SD", "South Dakota"), ("TN", "Tennessee"), ("TX", "Texas"),
+    ("UT", "Utah"), ("VT", "Vermont"), ("VA", "Virginia"), ("WA", "Washington"),
+    ("WV", "West Virginia"), ("WI", "Wisconsin"), ("WY", "Wyoming"), ("PR", "Puerto Rico"),
+]
+
+US_TIME_ZONES = [
+    ("America/New_York", "Eastern (New York)"),
+    ("America/Detroit", "Eastern (Detroit)"),
+    ("America/Indiana/Indianapolis", "Eastern (Indianapolis)"),
+    ("America/Chicago", "Central (Chicago)"),
+    ("America/Denver", "Mountain (Denver)"),
+    ("America/Boise", "Mountain (Boise)"),
+    ("America/Phoenix", "Arizona (Phoenix, no DST)"),
+    ("America/Los_Angeles", "Pacific (Los Angeles)"),
+    ("America/Anchorage", "Alaska (Anchorage)"),
+    ("Pacific/Honolulu", "Hawaii (Honolulu)"),
+    ("America/Puerto_Rico", "Atlantic (Puerto Rico)"),
+]
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"{value!r} is not a known time zone.") from exc
+
+
+class Capacity(models.TextChoices):
+    """In what capacity the user contacts homeowners: drives the role disclosure (D3, F8)."""
+
+    SELLER_AGENT = "seller_agent", "Licensed agent representing sellers"
+    PRINCIPAL = "principal", "Investor / principal buying for themselves"
+
+
+class LicenseStatus(models.TextChoices):
+    ACTIVE = "active", "Active, in good standing"
+    INACTIVE = "inactive", "Inactive or expired"
+    UNLICENSED = "unlicensed", "Not licensed"
+
+
+class User(AbstractUser):
+    """A person who signs in. The role is the user's group; see ``roles.py``."""
+
+    phone = models.CharField(
+        max_length=16, blank=True, help_text="E.164, e.g. +19185550100. Used in disclosures."
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        choices=US_TIME_ZONES,
+        default=settings.LEADCRM_DEFAULT_USER_TIME_ZONE,
+        validators=[validate_time_zone],
+        help_text="Times on screen and the user's working hours are in this zone.",
+    )
+    # Role profile: what the user must tell a homeowner about who they are (D3, F8).
+    capacity = models.CharField(
+        max_length=20, choices=Capacity.choices, default=Capacity.SELLER_AGENT
+    )
+    license_number = models.CharField(max_length=40, blank=True)
+    license_state = models.CharField(max_length=2, choices=US_STATES, blank=True)
+    license_status = models.CharField(
+        max_length=12, choices=LicenseStatus.choices, default=LicenseStatus.ACTIVE
+    )
+
+    class Meta:
+        ordering = ["first_name", "last_name", "username"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    def clean(self) -> None:
+        super().clean()
+        is_licensed = self.license_status != LicenseStatus.UNLICENSED
+        if self.capacity == Capacity.SELLER_AGENT and not is_licensed:
+            raise ValidationError(
+                {"license_status": "Only a licensed agent can represent sellers."}
+            )
+        if is_licensed and not (self.license_number and self.license_state):
+            raise ValidationError(
+                "A licensed user needs a license number and the state that issued it."
+            )
+
+    @cached_property
+    def role(self) -> Role | None:
+        """The user's role, from their groups (prefetch ``groups`` for lists of users)."""
+        names = {group.name for group in self.groups.all()}
+        for role in (Role.BROKER, Role.TEAM_LEAD, Role.AGENT):
+            if role.label in names:
+                return role
+        return None
+
+    @property
+    def is_licensee(self) -> bool:
+        return self.license_status != LicenseStatus.UNLICENSED
+
+
+class Team(models.Model):
+    """A team lead and the agents who work under them."""
+
+    name = models.CharField(max_length=80, unique=True)
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="led_teams"
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="TeamMembership", related_name="teams"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMembership(models.Model):
+    """An agent's place on a team; an agent is on one team at a time."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_membership"
+    )
+    # Round-robin routing gives an agent leads in proportion to this weight.
+    capacity_weight = models.PositiveSmallIntegerField(default=1)
+    is_active = models.BooleanField(default=True)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team", "user"]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.team}"
+
+
+class BrokerageManager(models.Manager):
+    def current(self) -> "Brokerage":
+        brokerage, _ = self.get_or_create(pk=Brokerage.SINGLETON_ID)
+        return brokerage
+
+
+class Brokerage(models.Model):
+    """The brokerage running this installation; disclosures and letters quote it.
+
+    One row only (``Brokerage.objects.current()``).
+    """
+
+    SINGLETON_ID = 1
+
+    name = models.CharField(max_length=120, default="Your brokerage")
+    license_number = models.CharField(max_length=40, blank=True)
+    license_state = models.CharField(max_length=2, choices=US_STATES, blank=True)
+    office_street = models.CharField("office street address", max_length=120, blank=True)
+    office_city = models.CharField(max_length=60, blank=True)
+    office_state = models.CharField(max_length=2, choices=US_STATES, blank=True)
+    office_zip = models.CharField(max_length=10, blank=True)
+    phone = models.CharField(max_length=16, blank=True, help_text="E.164, e.g. +19185550100")
+    email = models.EmailField(blank=True)
+    website = models.URLField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BrokerageManager()
+
+    class Meta:
+        verbose_name = "brokerage settings"
+        verbose_name_plural = "brokerage settings"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="brokerage_single_row"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def office_address(self) -> str:
+        city_line = " ".join(
+            part for part in (f"{self.office_city}," if self.office_city else "",
+                              self.office_state, self.office_zip) if part
+        )
+        return ", ".join(part for part in (self.office_street, city_line) if part)

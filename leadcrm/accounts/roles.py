@@ -1,0 +1,91 @@
+"""Roles and the permissions they carry: the one place permission names are spelled.
+
+A role is a Django group; the groups and their permissions are rebuilt from this table
+after every ``migrate`` (see ``services.role_groups_sync``), so code and database agree.
+"""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    AGENT = "agent", "Agent"
+    TEAM_LEAD = "team_lead", "Team lead"
+    BROKER = "broker", "Broker"
+
+
+class Perm:
+    """Permission strings as ``has_perm`` expects them (``app_label.codename``)."""
+
+    # Row scope: see leads.querysets.LeadQuerySet.visible_to.
+    VIEW_ALL_LEADS = "leads.view_all_leads"
+    VIEW_TEAM_LEADS = "leads.view_team_leads"
+    ASSIGN_LEADS = "leads.assign_leads"
+
+    LOG_OUTREACH = "pipeline.add_outreachattempt"
+    CHANGE_STAGE = "pipeline.add_stagechange"
+    MANAGE_FOLLOW_UPS = "pipeline.change_followup"
+
+    MANAGE_REGISTRIES = "compliance.manage_registries"
+    VIEW_COMPLIANCE = "compliance.view_compliancecheck"
+
+
+def _model_perms(app_label: str, model: str, actions: str = "add change view") -> list[str]:
+    return [f"{app_label}.{action}_{model}" for action in actions.split()]
+
+
+# Everything an agent does to the leads assigned to them.
+_AGENT = [
+    "leads.view_lead",
+    "leads.change_lead",
+    *_model_perms("leads", "contact"),
+    *_model_perms("leads", "phone"),
+    *_model_perms("leads", "email"),
+    *_model_perms("leads", "hardshiprecord"),
+    *_model_perms("leads", "lien"),
+    "leads.view_property",
+    "leads.change_property",
+    "leads.view_leadlist",
+    Perm.LOG_OUTREACH,
+    "pipeline.view_outreachattempt",
+    Perm.CHANGE_STAGE,
+    "pipeline.view_stagechange",
+    *_model_perms("pipeline", "followup"),
+    "compliance.add_internaldncentry",
+    "compliance.view_internaldncentry",
+]
+
+_TEAM_LEAD = [
+    *_AGENT,
+    Perm.VIEW_TEAM_LEADS,
+    Perm.ASSIGN_LEADS,
+    "accounts.view_user",
+    "accounts.view_team",
+    "accounts.view_teammembership",
+    Perm.VIEW_COMPLIANCE,
+]
+
+_BROKER = [
+    *_TEAM_LEAD,
+    Perm.VIEW_ALL_LEADS,
+    *_model_perms("leads", "lead", "add"),
+    *_model_perms("leads", "property", "add"),
+    *_model_perms("leads", "leadlist", "add change"),
+    *_model_perms("leads", "listmembership", "add change view"),
+    *_model_perms("accounts", "user", "add change"),
+    *_model_perms("accounts", "team", "add change delete"),
+    *_model_perms("accounts", "teammembership", "add change delete"),
+    *_model_perms("accounts", "brokerage", "change view"),
+    "auth.view_group",
+    Perm.MANAGE_REGISTRIES,
+    *_model_perms("compliance", "dncsource"),
+    "compliance.view_dncnumber",
+]
+
+ROLE_PERMISSIONS: dict[Role, list[str]] = {
+    Role.AGENT: _AGENT,
+    Role.TEAM_LEAD: _TEAM_LEAD,
+    Role.BROKER: _BROKER,
+}
+
+# Team leads and brokers work partly in the admin (reports, teams, registries).
+STAFF_ROLES = frozenset({Role.TEAM_LEAD, Role.BROKER})

@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _sync_role_groups(**kwargs):
+    from leadcrm.accounts.services import role_groups_sync
+
+    role_groups_sync()
+
+
+class LeadcrmConfig(AppConfig):
+    """The project itself: cross-app commands (demo data, the dev runner, schedules)."""
+
+    name = "leadcrm"
+    verbose_name = "LeadCRM"
+
+    def ready(self):
+        # This app is listed last, so by the time its post_migrate fires every app's
+        # permissions exist and the role groups can be rebuilt from roles.py.
+        post_migrate.connect(_sync_role_groups, sender=self, dispatch_uid="leadcrm-role-groups")

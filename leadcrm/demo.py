@@ -1,0 +1,446 @@
+"""Demo data: a small brokerage with a realistic book of short-sale leads.
+
+Deterministic (a fixed random seed), so running it twice gives the same rows: a lead
+whose property already exists is skipped. Every phone number is in the fictional
+555-0100..0199 range of its area code. Outreach goes through the real gate and stage
+moves through the real service, so the demo shows what the product would record.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from compliance.models import Channel, DncSource, InternalDncEntry, Purpose, RegistryKind
+from compliance.services import dnc_numbers_add, internal_dnc_add
+from leadcrm.accounts.models import Brokerage, Capacity, LicenseStatus, Team, User
+from leadcrm.accounts.roles import Role
+from leadcrm.accounts.services import team_create, team_member_set, user_create, user_set_role
+from leads.addresses import address_key
+from leads.models import (
+    ContactSource,
+    DeadReason,
+    HardshipCategory,
+    Lead,
+    LeadList,
+    LeadSource,
+    LeadType,
+    LienType,
+    PhoneType,
+    Property,
+    PropertyType,
+    Stage,
+)
+from leads.services import (
+    contact_create,
+    email_add,
+    hardship_record_create,
+    lead_create,
+    lead_list_add,
+    lien_create,
+    phone_add,
+    property_create,
+)
+from pipeline.models import Outcome
+from pipeline.services import follow_up_create, lead_stage_change, outreach_log
+
+DEMO_PASSWORD = "shortsale-demo"
+DEMO_SEED = 2026
+
+BROKERAGE = {
+    "name": "Sunbelt Short Sale Realty",
+    "license_number": "BRK-0042719",
+    "license_state": "OK",
+    "office_street": "4100 S Harvard Ave, Suite 200",
+    "office_city": "Tulsa",
+    "office_state": "OK",
+    "office_zip": "74135",
+    "phone": "+19185550100",
+    "email": "office@sunbelt-demo.example.com",
+}
+
+# username, first, last, role, team, time zone, capacity
+PEOPLE = [
+    ("broker", "Dana", "Whitfield", Role.BROKER, None, "America/Chicago", Capacity.SELLER_AGENT),
+    ("lead.east", "Marcus", "Reed", Role.TEAM_LEAD, "Heartland", "America/Chicago", Capacity.SELLER_AGENT),
+    ("lead.south", "Priya", "Shah", Role.TEAM_LEAD, "Gulf & Desert", "America/New_York", Capacity.SELLER_AGENT),
+    ("agent.ana", "Ana", "Torres", Role.AGENT, "Heartland", "America/Chicago", Capacity.SELLER_AGENT),
+    ("agent.ben", "Ben", "Okafor", Role.AGENT, "Heartland", "America/Chicago", Capacity.SELLER_AGENT),
+    ("agent.carla", "Carla", "Nguyen", Role.AGENT, "Heartland", "America/New_York", Capacity.SELLER_AGENT),
+    ("agent.dev", "Dev", "Patel", Role.AGENT, "Gulf & Desert", "America/Phoenix", Capacity.SELLER_AGENT),
+    ("agent.elena", "Elena", "Brooks", Role.AGENT, "Gulf & Desert", "America/New_York", Capacity.SELLER_AGENT),
+    ("agent.frank", "Frank", "Molina", Role.AGENT, "Gulf & Desert", "America/Chicago", Capacity.PRINCIPAL),
+]
+
+# state -> (area codes, [(city, county, zip)], time zone)
+PLACES = {
+    "OK": (["918", "405", "539"], [("Tulsa", "Tulsa", "74130"), ("Broken Arrow", "Tulsa", "74012"),
+                                   ("Oklahoma City", "Oklahoma", "73112"), ("Norman", "Cleveland", "73069")]),
+    "KS": (["913", "316", "785"], [("Overland Park", "Johnson", "66212"), ("Olathe", "Johnson", "66061"),
+                                   ("Wichita", "Sedgwick", "67203"), ("Topeka", "Shawnee", "66604")]),
+    "FL": (["850", "305", "407", "813"], [("Pensacola", "Escambia", "32507"), ("Orlando", "Orange", "32807"),
+                                          ("Tampa", "Hillsborough", "33610"), ("Miami", "Miami-Dade", "33157")]),
+    "AZ": (["602", "480", "520"], [("Phoenix", "Maricopa", "85033"), ("Mesa", "Maricopa", "85204"),
+                                   ("Tucson", "Pima", "85710")]),
+    "TX": (["214", "469", "512", "713"], [("Dallas", "Dallas", "75217"), ("Austin", "Travis", "78744"),
+                                          ("Houston", "Harris", "77045")]),
+    "GA": (["404", "678", "770"], [("Atlanta", "Fulton", "30315"), ("Marietta", "Cobb", "30060"),
+                                   ("Decatur", "DeKalb", "30032")]),
+    "MD": (["410", "301"], [("Baltimore", "Baltimore City", "21215"), ("Silver Spring", "Montgomery", "20906")]),
+}
+TEAM_STATES = {"Heartland": ["OK", "KS", "MD", "GA"], "Gulf & Desert": ["FL", "AZ", "TX"]}
+
+FIRST_NAMES = [
+    "Robert", "Maria", "James", "Linda", "Michael", "Patricia", "David", "Jennifer", "William",
+    "Elizabeth", "Carlos", "Aisha", "Nguyễn", "Tyrone", "Megan", "Luis", "Sofia", "Darnell",
+    "Heather", "Jamal", "Rosa", "Kevin", "Tamika", "Brian", "Yolanda", "Gregory", "Mei", "Andre",
+]
+LAST_NAMES = [
+    "Smith", "Garcia", "Johnson", "Kowalski", "Williams", "Brown", "Martinez", "Davis", "Lopez",
+    "Wilson", "Anderson", "Thomas", "Jackson", "White", "Harris", "Clark", "Lewis", "Robinson",
+    "Walker", "Young", "Allen", "King", "Wright", "Scott", "Hernandez", "Moore", "Nguyen", "Baker",
+]
+STREETS = [
+    "Pine Rd", "Maple Dr", "Troost Ave", "Elm St", "Oak Ln", "Cedar Ct", "Birch Way", "Willow Dr",
+    "Sycamore St", "Magnolia Blvd", "Juniper Pl", "Hickory Rd", "Aspen Cir", "Cypress Ave",
+    "Dogwood Ln", "Laurel St", "Spruce Ter", "Chestnut Dr", "Palmetto Way", "Mesquite Trl",
+]
+LENDERS = [
+    "Mr. Cooper", "Rocket Mortgage", "Specialized Loan Servicing", "Wells Fargo Home Mortgage",
+    "PennyMac Loan Services", "Freedom Mortgage", "Carrington Mortgage Services",
+    "NewRez / Shellpoint", "Real Time Resolutions", "Bank of America",
+]
+HARDSHIP_STORIES = {
+    HardshipCategory.JOB_LOSS: "Laid off from the plant in the spring; unemployment ran out.",
+    HardshipCategory.MEDICAL: "Surgery and six weeks off work; the medical bills came first.",
+    HardshipCategory.DIVORCE: "Divorce final this year; one income cannot carry the payment.",
+    HardshipCategory.INCOME_REDUCTION: "Hours cut to part time; behind since the winter.",
+    HardshipCategory.DEATH: "Spouse passed away; the survivor cannot keep up the payments.",
+    HardshipCategory.RELOCATION: "Transferred out of state for work; the house has not sold.",
+    HardshipCategory.BUSINESS_FAILURE: "Restaurant closed; personal savings went into it.",
+}
+STAGE_WEIGHTS = [
+    (Stage.LIST, 40), (Stage.CONTACT, 20), (Stage.QUALIFY, 12), (Stage.NEGOTIATE, 10),
+    (Stage.CLOSE, 5), (Stage.CLOSED, 5), (Stage.DEAD, 8),
+]
+FUNNEL_ORDER = [Stage.LIST, Stage.CONTACT, Stage.QUALIFY, Stage.NEGOTIATE, Stage.CLOSE, Stage.CLOSED]
+LEAD_TYPE_WEIGHTS = [
+    (LeadType.NOD, 30), (LeadType.LIS_PENDENS, 18), (LeadType.AUCTION, 12), (LeadType.ABSENTEE, 14),
+    (LeadType.PROBATE, 6), (LeadType.TAX_DELINQUENT, 8), (LeadType.REFERRAL, 6), (LeadType.INBOUND, 6),
+]
+
+
+@dataclass
+class SeedSummary:
+    users: int = 0
+    leads_created: int = 0
+    leads_skipped: int = 0
+    counts: dict = field(default_factory=dict)
+
+
+def _pick(rng: random.Random, weighted):
+    choices, weights = zip(*weighted)
+    return rng.choices(choices, weights=weights, k=1)[0]
+
+
+def _lawful_past_time(rng: random.Random, now: datetime, days_ago: int) -> datetime:
+    """A weekday afternoon in every continental US zone (18:00-22:00 UTC), ``days_ago`` back."""
+    day = (now - timedelta(days=days_ago)).date()
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    moment = datetime(day.year, day.month, day.day, rng.randint(18, 21), rng.randint(0, 59),
+                      tzinfo=dt_timezone.utc)
+    return min(moment, now - timedelta(minutes=5))
+
+
+def seed_people() -> dict[str, User]:
+    brokerage = Brokerage.objects.current()
+    for name, value in BROKERAGE.items():
+        setattr(brokerage, name, value)
+    brokerage.save()
+
+    users: dict[str, User] = {}
+    for index, (username, first, last, role, _team, tz, capacity) in enumerate(PEOPLE):
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = user_create(
+                username=username,
+                role=role,
+                password=DEMO_PASSWORD,
+                first_name=first,
+                last_name=last,
+                email=f"{username}@sunbelt-demo.example.com",
+                phone=f"+1580555{101 + index:04d}",  # 580 is not a demo lead area code
+                time_zone=tz,
+                capacity=capacity,
+                license_number=f"OK-{170000 + index * 37}",
+                license_state="OK",
+                license_status=LicenseStatus.ACTIVE,
+            )
+        else:
+            user_set_role(user=user, role=role)
+        users[username] = user
+
+    teams: dict[str, Team] = {}
+    for username, _first, _last, role, team_name, *_rest in PEOPLE:
+        if role == Role.TEAM_LEAD:
+            teams[team_name] = Team.objects.filter(name=team_name).first() or team_create(
+                name=team_name, lead=users[username]
+            )
+    for username, _first, _last, role, team_name, *_rest in PEOPLE:
+        if role == Role.AGENT:
+            # Ana works part-time for the team lead too: she takes twice the leads.
+            weight = 2 if username == "agent.ana" else 1
+            team_member_set(team=teams[team_name], user=users[username], capacity_weight=weight)
+    return users
+
+
+def seed_registries(numbers: list[str], litigators: list[str], now: datetime) -> None:
+    national, _ = DncSource.objects.get_or_create(
+        name="National DNC Registry (demo extract)",
+        defaults={"kind": RegistryKind.NATIONAL, "subscription_account_number": "DEMO-SAN-0001"},
+    )
+    dnc_numbers_add(source=national, numbers=numbers, as_of=(now - timedelta(days=9)).date())
+    litigator, _ = DncSource.objects.get_or_create(
+        name="Known TCPA litigators (demo)", defaults={"kind": RegistryKind.LITIGATOR}
+    )
+    dnc_numbers_add(source=litigator, numbers=litigators, as_of=(now - timedelta(days=20)).date())
+
+
+@transaction.atomic
+def seed_demo(*, lead_count: int = 500, seed: int = DEMO_SEED, now: datetime | None = None) -> SeedSummary:
+    """Create (or complete) the demo brokerage; existing demo leads are left as they are."""
+    now = now or timezone.now()
+    rng = random.Random(seed)
+    summary = SeedSummary()
+    users = seed_people()
+    summary.users = len(users)
+    agents_by_team = {
+        team: [users[p[0]] for p in PEOPLE if p[3] == Role.AGENT and p[4] == team] for team in TEAM_STATES
+    }
+    lists = {
+        "nod": LeadList.objects.get_or_create(
+            name="PropStream NOD pull, Oct 2026", defaults={"source": LeadSource.PROPSTREAM})[0],
+        "lis": LeadList.objects.get_or_create(
+            name="County lis pendens filings, Q3 2026", defaults={"source": LeadSource.COUNTY})[0],
+        "absentee": LeadList.objects.get_or_create(
+            name="BatchLeads absentee + high LTV", defaults={"source": LeadSource.BATCHLEADS})[0],
+    }
+
+    # Deterministic pools of fictional numbers per state, drawn without repeats.
+    pools = {}
+    for state, (area_codes, _places) in PLACES.items():
+        pool = [f"+1{ac}555{n:04d}" for ac in area_codes for n in range(100, 200)]
+        rng.shuffle(pool)
+        pools[state] = pool
+
+    dnc_numbers, litigators, internal_requests, planned = [], [], [], []
+    used_keys = set()
+    for index in range(lead_count):
+        team_name = _pick(rng, [("Heartland", 55), ("Gulf & Desert", 45)])
+        state = rng.choice(TEAM_STATES[team_name])
+        area_codes, places = PLACES[state]
+        city, county, zip_code = rng.choice(places)
+        while True:
+            street = f"{rng.randint(100, 9899)} {rng.choice(STREETS)}"
+            key = address_key(street=street, city=city, state=state, zip_code=zip_code)
+            if key not in used_keys:
+                used_keys.add(key)
+                break
+        owners = [(rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES))]
+        if rng.random() < 0.35:
+            owners.append((rng.choice(FIRST_NAMES), owners[0][1]))
+        phones = [pools[state].pop() for _ in range(rng.choice([1, 1, 2, 2, 3])) if pools[state]]
+        for number in phones:
+            roll = rng.random()
+            if roll < 0.10:
+                dnc_numbers.append(number)
+            elif roll < 0.115:
+                litigators.append(number)
+        value = Decimal(rng.randrange(140_000, 560_000, 1000))
+        ltv = rng.uniform(0.72, 1.28)
+        first_balance = (value * Decimal(str(round(ltv * (0.82 if rng.random() < 0.3 else 1.0), 3)))).quantize(Decimal("1"))
+        second = None
+        if rng.random() < 0.3:
+            second = (
+                rng.choice([LienType.HELOC, LienType.MORTGAGE]),
+                Decimal(rng.randrange(18_000, 85_000, 500)),
+            )
+        planned.append({
+            "index": index,
+            "team": team_name,
+            "agent": rng.choice(agents_by_team[team_name]),
+            "street": street, "city": city, "county": county, "state": state, "zip": zip_code,
+            "owners": owners, "phones": phones,
+            "value": value, "first_balance": first_balance, "second": second,
+            "lender": rng.choice(LENDERS), "second_lender": rng.choice(LENDERS),
+            "lead_type": _pick(rng, LEAD_TYPE_WEIGHTS),
+            "stage": _pick(rng, STAGE_WEIGHTS),
+            "dead_from": rng.choice(FUNNEL_ORDER[:4]),
+            "dead_reason": rng.choice([r for r in DeadReason if r != DeadReason.OTHER]),
+            "hardship": rng.choice(list(HARDSHIP_STORIES)),
+            "age_days": rng.randint(5, 160),
+            "type": _pick(rng, [(PropertyType.SINGLE_FAMILY, 80), (PropertyType.CONDO, 10), (PropertyType.TOWNHOUSE, 10)]),
+            "beds": rng.randint(2, 5), "baths": Decimal(rng.choice(["1", "1.5", "2", "2.5", "3"])),
+            "sqft": rng.randint(900, 3400), "year": rng.randint(1958, 2016),
+            "occupied": rng.random() < 0.7, "vacant": rng.random() < 0.12,
+            "list": "nod" if rng.random() < 0.5 else "lis",
+            "stacked": rng.random() < 0.2,
+            "follow_up_days": rng.choice([-3, -1, 0, 0, 1, 2, 4, 6, 9]),
+            "follow_up_hour": rng.randint(14, 22),
+            "email": rng.random() < 0.6,
+            "mailing_elsewhere": rng.random() < 0.2,
+            "dnc_request": rng.random() < 0.03,
+        })
+
+    seed_registries(dnc_numbers, litigators, now)
+    blocked = set(dnc_numbers) | set(litigators)
+
+    for plan in planned:
+        key = address_key(street=plan["street"], city=plan["city"], state=plan["state"], zip_code=plan["zip"])
+        if Property.objects.filter(address_key=key).exists():
+            summary.leads_skipped += 1
+            continue
+        _seed_lead(plan, lists, now, blocked, internal_requests)
+        summary.leads_created += 1
+
+    for number, words, agent, lead in internal_requests:
+        if not InternalDncEntry.objects.filter(phone_number=number).exists():
+            internal_dnc_add(phone_number=number, channel=Channel.CALL, homeowner_words=words,
+                             recorded_by=agent, lead=lead, requested_at=now - timedelta(days=3))
+
+    summary.counts = demo_counts()
+    return summary
+
+
+def _seed_lead(plan: dict, lists: dict, now: datetime, blocked: set, internal_requests: list) -> Lead:
+    agent: User = plan["agent"]
+    created_at = now - timedelta(days=plan["age_days"])
+    prop = property_create(
+        street=plan["street"], city=plan["city"], state=plan["state"], zip_code=plan["zip"],
+        county=plan["county"], apn=f"{plan['index'] * 7919 % 900000000:09d}",
+        property_type=plan["type"], bedrooms=plan["beds"], bathrooms=plan["baths"],
+        building_sqft=plan["sqft"], year_built=plan["year"], estimated_value=plan["value"],
+        estimated_value_date=(now - timedelta(days=20)).date(), owner_occupied=plan["occupied"],
+        vacant=plan["vacant"],
+    )
+    lead = lead_create(
+        property=prop, lead_type=plan["lead_type"], source=lists[plan["list"]].source,
+        source_list=lists[plan["list"]], assigned_agent=agent,
+    )
+    Lead.objects.filter(pk=lead.pk).update(created_at=created_at, stage_entered_at=created_at)
+    lead.stage_entered_at = created_at
+    if plan["stacked"]:
+        lead_list_add(lead=lead, lead_list=lists["absentee"])
+
+    contacts = []
+    for position, (first, last) in enumerate(plan["owners"], start=1):
+        mailing = (
+            (f"PO Box {1000 + plan['index']}", plan["city"], plan["state"], plan["zip"])
+            if plan["mailing_elsewhere"] and position == 1
+            else (plan["street"], plan["city"], plan["state"], plan["zip"])
+        )
+        contacts.append(contact_create(
+            lead=lead, position=position, first_name=first, last_name=last,
+            mailing_street=mailing[0], mailing_city=mailing[1], mailing_state=mailing[2],
+            mailing_zip=mailing[3],
+        ))
+    owner = contacts[0]
+    phones = []
+    for position, number in enumerate(plan["phones"], start=1):
+        raw = f"({number[2:5]}) {number[5:8]}-{number[8:]}"
+        phones.append(phone_add(
+            contact=owner, raw=raw, position=position,
+            phone_type=PhoneType.MOBILE if position == 1 else PhoneType.LANDLINE,
+            source=ContactSource.SKIP_TRACE,
+        ))
+    if plan["email"]:
+        local = f"{owner.first_name}.{owner.last_name}{plan['index']}".lower().encode("ascii", "ignore").decode()
+        email_add(contact=owner, address=f"{local}@example.com")
+
+    lien_create(
+        lead=lead, position=1, lien_type=LienType.MORTGAGE, lender=plan["lender"],
+        loan_number=f"00{plan['index'] * 104729 % 10**8:08d}", balance=plan["first_balance"],
+        monthly_payment=(plan["first_balance"] * Decimal("0.0065")).quantize(Decimal("1")),
+        arrears=(plan["first_balance"] * Decimal("0.0065") * (3 + plan["index"] % 6)).quantize(Decimal("1")),
+        recording_date=date(2006 + plan["index"] % 15, 1 + plan["index"] % 12, 15),
+        loan_program="Conventional" if plan["index"] % 4 else "FHA",
+    )
+    if plan["second"]:
+        lien_type, balance = plan["second"]
+        lien_create(
+            lead=lead, position=2, lien_type=lien_type, lender=plan["second_lender"],
+            loan_number=f"77{plan['index'] * 7307 % 10**6:06d}", balance=balance,
+            recording_date=date(2012 + plan["index"] % 10, 1 + plan["index"] % 12, 1),
+        )
+
+    target = plan["stage"]
+    path = FUNNEL_ORDER[: FUNNEL_ORDER.index(plan["dead_from"]) + 1] if target == Stage.DEAD else (
+        FUNNEL_ORDER[: FUNNEL_ORDER.index(target) + 1]
+    )
+    callable_phones = [p for p in phones if p.number not in blocked]
+    days_back = plan["age_days"]
+    step_days = max(1, days_back // (len(path) + 1))
+
+    # A first attempt that did not reach anyone, for most leads on the list.
+    if callable_phones and (len(path) > 1 or plan["index"] % 3 == 0):
+        outreach_log(
+            lead=lead, channel=Channel.CALL, contact_point=callable_phones[0],
+            outcome=Outcome.LEFT_VOICEMAIL, actor=agent, role_disclosed=True,
+            purpose=Purpose.OFFER_TO_BUY if agent.capacity == Capacity.PRINCIPAL else Purpose.LISTING,
+            notes="Left a short message with my name, brokerage and number.",
+            occurred_at=_lawful_past_time(random.Random(plan["index"]), now, days_back - 1),
+        )
+    for step, stage in enumerate(path[1:], start=1):
+        at = _lawful_past_time(random.Random(plan["index"] * 31 + step), now, max(0, days_back - step * step_days))
+        if stage == Stage.CONTACT:
+            point = callable_phones[0] if callable_phones else None
+            outreach_log(
+                lead=lead, channel=Channel.CALL if point else Channel.DOOR,
+                contact_point=point or prop, outcome=Outcome.TALKED, actor=agent, role_disclosed=True,
+                purpose=Purpose.OFFER_TO_BUY if agent.capacity == Capacity.PRINCIPAL else Purpose.LISTING,
+                notes="Talked through how a short sale works and what the lender will ask for. "
+                      "Offered the free guide.",
+                occurred_at=at,
+            )
+        if stage == Stage.QUALIFY:
+            hardship_record_create(
+                lead=lead, category=plan["hardship"], narrative=HARDSHIP_STORIES[plan["hardship"]],
+                started_on=(at - timedelta(days=200)).date(),
+                letter_received_on=at.date() if plan["index"] % 2 else None, recorded_by=agent,
+            )
+        lead_stage_change(lead=lead, to_stage=stage, actor=agent, at=at,
+                          note="" if stage != Stage.CLOSED else "Closed; all lienholders released.")
+    if target == Stage.DEAD:
+        lead_stage_change(lead=lead, to_stage=Stage.DEAD, actor=agent, dead_reason=plan["dead_reason"],
+                          at=now - timedelta(days=max(1, days_back // 4)))
+
+    if lead.is_open() and (plan["stage"] != Stage.LIST or plan["index"] % 4 == 0):
+        due = (now + timedelta(days=plan["follow_up_days"])).replace(
+            hour=plan["follow_up_hour"], minute=0, second=0, microsecond=0)
+        follow_up_create(
+            lead=lead, assignee=agent, due_at=due, created_by=agent,
+            title={Stage.LIST: "First call", Stage.CONTACT: "Ask for the hardship letter",
+                   Stage.QUALIFY: "Get the listing agreement signed",
+                   Stage.NEGOTIATE: "Chase the lender on the BPO",
+                   Stage.CLOSE: "Confirm closing date with title"}.get(Stage(lead.stage), "Follow up"),
+        )
+    if plan["dnc_request"] and callable_phones and len(callable_phones) > 1:
+        internal_requests.append((callable_phones[-1].number, "Take this number off your list.", agent, lead))
+    return lead
+
+
+def demo_counts() -> dict[str, int]:
+    from compliance.models import ComplianceCheck, DncNumber
+    from leads.models import Contact, HardshipRecord, Lien, Phone
+    from pipeline.models import FollowUp, OutreachAttempt, StageChange
+
+    models = [User, Team, Lead, Property, Contact, Phone, Lien, HardshipRecord, StageChange,
+              OutreachAttempt, ComplianceCheck, FollowUp, DncNumber, InternalDncEntry]
+    return {model._meta.verbose_name_plural: model.objects.count() for model in models}

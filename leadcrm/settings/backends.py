@@ -1,0 +1,103 @@
+"""Which database and broker the test suite runs on.
+
+``make test`` uses PostgreSQL and Redis (``DATABASE_URL`` / ``REDIS_URL``, both on
+127.0.0.1 by default). With ``CI=true`` they are required and an unreachable one stops
+the run at once. Elsewhere the suite falls back to SQLite and the filesystem broker
+and says so in the first line it prints.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+DEFAULT_TEST_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/leadcrm"
+DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
+FALLBACK_DATABASE_URL = "sqlite:///:memory:"
+FALLBACK_BROKER_URL = "filesystem://"
+
+CI_UNREACHABLE = (
+    "CI=true requires {what} at {where}, but it cannot be reached ({error}). "
+    "Start it (see .ci/run) or unset CI to fall back to SQLite and the filesystem broker."
+)
+
+
+class BackendUnavailable(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class TestBackends:
+    database_url: str
+    broker_url: str
+    result_backend: str | None
+    banner: str
+
+    @property
+    def on_real_services(self) -> bool:
+        return not self.database_url.startswith("sqlite") and not self.broker_url.startswith(
+            "filesystem"
+        )
+
+
+def reachable(url: str, default_port: int, timeout: float = 1.5) -> str | None:
+    """Return None if a TCP connection to the URL's host opens, else the error text."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or default_port
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"{exc.__class__.__name__}: {exc}"
+
+
+def redacted(url: str) -> str:
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return f"{parts.scheme}://{netloc}{parts.path}"
+
+
+def choose(environ: dict[str, str]) -> TestBackends:
+    ci = environ.get("CI", "").lower() in {"1", "true", "yes"}
+    database_url = environ.get("DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
+    redis_url = environ.get("REDIS_URL", DEFAULT_TEST_REDIS_URL)
+    broker_url = environ.get("CELERY_BROKER_URL", redis_url)
+
+    problems = []
+    if not database_url.startswith("sqlite"):
+        error = reachable(database_url, 5432)
+        if error:
+            problems.append(("PostgreSQL", redacted(database_url), error))
+    if broker_url.startswith("redis"):
+        error = reachable(broker_url, 6379)
+        if error:
+            problems.append(("Redis", redacted(broker_url), error))
+
+    if problems and ci:
+        what, where, error = problems[0]
+        raise BackendUnavailable(CI_UNREACHABLE.format(what=what, where=where, error=error))
+    if problems:
+        names = " and ".join(f"{what} at {where}" for what, where, _ in problems)
+        return TestBackends(
+            database_url=FALLBACK_DATABASE_URL,
+            broker_url=FALLBACK_BROKER_URL,
+            result_backend=None,
+            banner=(
+                f"Test backends: {names} not reachable; falling back to SQLite "
+                "(in memory) and Celery's filesystem broker."
+            ),
+        )
+    db_name = "SQLite" if database_url.startswith("sqlite") else "PostgreSQL"
+    broker_name = "Redis" if broker_url.startswith("redis") else broker_url.split(":", 1)[0]
+    return TestBackends(
+        database_url=database_url,
+        broker_url=broker_url,
+        result_backend=broker_url if broker_url.startswith("redis") else None,
+        banner=(
+            f"Test backends: {db_name} at {redacted(database_url)} and "
+            f"{broker_name} at {redacted(broker_url)}{' (CI: required)' if ci else ''}."
+        ),
+    )

@@ -1,0 +1,233 @@
+"""Admin pages for leads and what hangs off them, scoped by ``visible_to`` like every view.
+
+A lead (or its owner, phone, lien ...) the user may not see is a 404 here too.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.http import Http404
+
+from leadcrm.pagination import EstimatedCountPaginator
+
+from .models import (
+    Contact,
+    Email,
+    HardshipRecord,
+    Lead,
+    LeadList,
+    Lien,
+    ListMembership,
+    Phone,
+    Property,
+)
+from .services import lead_refresh_lien_total, mask_loan_number
+
+
+class LeadScopedAdminMixin:
+    """Rows reachable only through leads the user may see; anything else is a 404."""
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("No such record.")
+        return obj
+
+
+class LienAdminForm(forms.ModelForm):
+    loan_number = forms.CharField(
+        required=False,
+        help_text="Type the full number; only the last four characters are kept.",
+    )
+
+    class Meta:
+        model = Lien
+        exclude = ["loan_number_masked"]
+
+
+class LienMaskingMixin:
+    """Loan numbers are masked before they are stored, whichever form they came through."""
+
+    @staticmethod
+    def mask_into(form, lien: Lien) -> None:
+        typed = form.cleaned_data.get("loan_number")
+        if typed:
+            lien.loan_number_masked = mask_loan_number(typed)
+
+
+class ContactInline(admin.StackedInline):
+    model = Contact
+    extra = 0
+    fields = [
+        ("position", "first_name", "last_name", "company_name"),
+        ("mailing_street", "mailing_unit", "mailing_city", "mailing_state", "mailing_zip"),
+        ("deceased", "do_not_mail"),
+    ]
+
+
+class LienInline(LienMaskingMixin, admin.TabularInline):
+    model = Lien
+    form = LienAdminForm
+    extra = 0
+    fields = [
+        "position", "lien_type", "lender", "loan_number", "masked", "balance",
+        "monthly_payment", "arrears", "recording_date",
+    ]
+    readonly_fields = ["masked"]
+
+    @admin.display(description="Stored as")
+    def masked(self, lien):
+        return lien.loan_number_masked or "—"
+
+
+class HardshipInline(admin.StackedInline):
+    model = HardshipRecord
+    extra = 0
+    fields = [("category", "started_on", "letter_received_on"), "narrative"]
+
+
+@admin.register(Lead)
+class LeadAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "__str__", "city", "lead_type", "stage", "score", "assigned_agent", "team",
+        "next_follow_up_at",
+    ]
+    list_filter = ["stage", "lead_type", "source", "team"]
+    list_select_related = ["property", "assigned_agent", "team"]
+    search_fields = ["property__street", "property__city", "property__zip_code", "=property__apn"]
+    autocomplete_fields = ["property", "assigned_agent"]
+    readonly_fields = [
+        "stage", "stage_entered_at", "dead_reason", "score", "score_reasons", "lien_total",
+        "next_follow_up_at", "last_contacted_at", "created_at", "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["property", "lead_type", "source", "source_list"]}),
+        ("Assignment", {"fields": ["assigned_agent", "team"]}),
+        (
+            "Stage (moved from the lead page, which checks the stage rules)",
+            {"fields": ["stage", "stage_entered_at", "dead_reason"]},
+        ),
+        ("Computed", {"fields": ["score", "score_reasons", "lien_total", "next_follow_up_at",
+                                 "last_contacted_at", "created_at", "updated_at"]}),
+    ]
+    inlines = [ContactInline, HardshipInline, LienInline]
+
+    @admin.display(ordering="property__city")
+    def city(self, lead):
+        return lead.property.city
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is Lien:
+            liens = formset.save(commit=False)
+            for lien_form in formset.forms:
+                if lien_form.instance in liens:
+                    LienMaskingMixin.mask_into(lien_form, lien_form.instance)
+            for lien in liens:
+                lien.save()
+            for lien in formset.deleted_objects:
+                lien.delete()
+            formset.save_m2m()
+            lead_refresh_lien_total(lead=form.instance)
+        else:
+            super().save_formset(request, form, formset, change)
+
+
+@admin.register(Property)
+class PropertyAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["street", "unit", "city", "state", "zip_code", "county", "estimated_value"]
+    list_filter = ["state", "property_type"]
+    search_fields = ["street", "city", "zip_code", "=apn"]
+    readonly_fields = ["address_key"]
+
+
+@admin.register(Contact)
+class ContactAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["display_name", "lead", "mailing_city", "mailing_state", "deceased", "do_not_mail"]
+    list_filter = ["deceased", "do_not_mail"]
+    list_select_related = ["lead__property"]
+    search_fields = ["first_name", "last_name", "company_name"]
+    autocomplete_fields = ["lead"]
+
+
+@admin.register(Phone)
+class PhoneAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["display", "contact", "phone_type", "status", "source"]
+    list_filter = ["status", "phone_type", "source"]
+    list_select_related = ["contact"]
+    search_fields = ["number"]
+    autocomplete_fields = ["contact"]
+
+
+@admin.register(Email)
+class EmailAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["address", "contact", "status", "source"]
+    list_filter = ["status", "source"]
+    list_select_related = ["contact"]
+    search_fields = ["address"]
+    autocomplete_fields = ["contact"]
+
+
+@admin.register(HardshipRecord)
+class HardshipRecordAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["lead", "category", "started_on", "letter_received_on", "recorded_by"]
+    list_filter = ["category"]
+    list_select_related = ["lead__property", "recorded_by"]
+    autocomplete_fields = ["lead"]
+    readonly_fields = ["recorded_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Lien)
+class LienAdmin(LienMaskingMixin, LeadScopedAdminMixin, admin.ModelAdmin):
+    form = LienAdminForm
+    list_display = ["lead", "position", "lien_type", "lender", "loan_number_masked", "balance"]
+    list_filter = ["lien_type", "position"]
+    list_select_related = ["lead__property"]
+    search_fields = ["lender"]
+    autocomplete_fields = ["lead"]
+    readonly_fields = ["loan_number_masked"]
+
+    def save_model(self, request, obj, form, change):
+        self.mask_into(form, obj)
+        super().save_model(request, obj, form, change)
+        lead_refresh_lien_total(lead=obj.lead)
+
+    def delete_model(self, request, obj):
+        lead = obj.lead
+        super().delete_model(request, obj)
+        lead_refresh_lien_total(lead=lead)
+
+    def delete_queryset(self, request, queryset):
+        leads = list(Lead.objects.filter(pk__in=queryset.values("lead")))
+        super().delete_queryset(request, queryset)
+        for lead in leads:
+            lead_refresh_lien_total(lead=lead)
+
+
+@admin.register(ListMembership)
+class ListMembershipAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["lead", "lead_list", "added_at"]
+    list_select_related = ["lead__property", "lead_list"]
+    autocomplete_fields = ["lead"]
+
+
+@admin.register(LeadList)
+class LeadListAdmin(admin.ModelAdmin):
+    list_display = ["name", "source", "created_by", "created_at"]
+    list_filter = ["source"]
+    search_fields = ["name"]
+    readonly_fields = ["created_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,132 @@
+"""The lead list's filters (django-filter); the choices offered are scoped to the user."""
+
+from __future__ import annotations
+
+import re
+
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef, Q
+
+from leadcrm.accounts.models import Team, User
+from leadcrm.accounts.roles import Perm
+
+from .addresses import normalize_street
+from .models import OUTCOME_STAGES, Contact, Lead, LeadType, Phone, Stage
+from .phones import search_digits
+
+PHONE_LIKE = re.compile(r"[\d\s().+\-]+")
+
+ORDERINGS = {
+    "score": ("-score", "-pk"),
+    "follow_up": ("next_follow_up_at", "-score", "-pk"),
+    "newest": ("-created_at", "-pk"),
+    "stage_age": ("stage_entered_at", "-pk"),
+}
+
+
+def search_q(text: str) -> Q:
+    """Every word must match a name, the address, the city or ZIP; a phone in any spelling.
+
+    ``"maria garcia"``, ``"8704 troost avenue"`` and ``"(850) 555-0121"`` all find their lead.
+    """
+    text = text.strip()
+    digits = search_digits(text)
+    if len(digits) >= 7 and PHONE_LIKE.fullmatch(text):
+        phones = Phone.objects.filter(contact__lead=OuterRef("pk"), number__contains=digits)
+        return Q(Exists(phones))
+    query = Q()
+    normalized = normalize_street(text)
+    address_match = Q(property__address_key__contains=normalized) if normalized else Q()
+    for word in text.split():
+        names = Contact.objects.filter(lead=OuterRef("pk")).filter(
+            Q(first_name__icontains=word) | Q(last_name__icontains=word)
+            | Q(company_name__icontains=word)
+        )
+        query &= (
+            Q(Exists(names))
+            | Q(property__street__icontains=word)
+            | Q(property__city__icontains=word)
+            | Q(property__zip_code=word)
+            | Q(property__county__icontains=word)
+        )
+    return address_match | query if normalized else query
+
+
+class LeadFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    status = django_filters.ChoiceFilter(
+        method="filter_status",
+        choices=[("open", "Open"), ("closed", "Closed (sold short)"), ("dead", "Dead"), ("all", "All")],
+        empty_label=None,
+        label="Status",
+    )
+    stage = django_filters.ChoiceFilter(choices=Stage.choices, empty_label="All stages")
+    lead_type = django_filters.ChoiceFilter(choices=LeadType.choices, empty_label="All types")
+    assigned_agent = django_filters.ModelChoiceFilter(
+        queryset=User.objects.none(), label="Agent", empty_label="All agents"
+    )
+    team = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.none(), label="Team", empty_label="All teams"
+    )
+    min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte", label="Score ≥")
+    order = django_filters.ChoiceFilter(
+        method="filter_order",
+        choices=[
+            ("score", "Highest score"),
+            ("follow_up", "Next follow-up"),
+            ("newest", "Newest"),
+            ("stage_age", "Longest in stage"),
+        ],
+        empty_label=None,
+        label="Sort",
+    )
+
+    class Meta:
+        model = Lead
+        fields = ["q", "status", "stage", "lead_type", "assigned_agent", "team", "min_score"]
+
+    def __init__(self, data=None, queryset=None, *, user, **kwargs):
+        super().__init__(data, queryset, **kwargs)
+        if user.has_perm(Perm.VIEW_ALL_LEADS) or user.has_perm(Perm.VIEW_TEAM_LEADS):
+            visible = Lead.objects.visible_to(user).order_by()
+            self.filters["assigned_agent"].queryset = User.objects.filter(
+                pk__in=visible.exclude(assigned_agent=None).values("assigned_agent")
+            )
+            self.filters["team"].queryset = Team.objects.filter(
+                pk__in=visible.exclude(team=None).values("team")
+            )
+        else:
+            # Someone who only sees their own leads has no agent or team to choose.
+            del self.filters["assigned_agent"], self.filters["team"]
+        self.form.fields["q"].widget = forms.TextInput(
+            attrs={"placeholder": "Name, address or phone", "type": "search"}
+        )
+        for field in self.form.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = "form-select" if is_select else "form-control"
+        self.form.fields["min_score"].widget.attrs.update(min=0, max=100, step=5)
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(search_q(value)) if value.strip() else queryset
+
+    def filter_status(self, queryset, name, value):
+        # A chosen stage wins: asking for "Dead" leads shows them whatever the status says.
+        if self.form.cleaned_data.get("stage") or value == "all":
+            return queryset
+        if value in (Stage.CLOSED, Stage.DEAD):
+            return queryset.filter(stage=value)
+        return queryset.exclude(stage__in=OUTCOME_STAGES)
+
+    def filter_order(self, queryset, name, value):
+        return queryset.order_by(*ORDERINGS.get(value, ORDERINGS["score"]))
+
+    @property
+    def qs(self):
+        queryset = super().qs
+        cleaned = self.form.cleaned_data if self.form.is_valid() else {}
+        if not cleaned.get("status") and not cleaned.get("stage"):
+            queryset = queryset.exclude(stage__in=OUTCOME_STAGES)
+        if not cleaned.get("order"):
+            queryset = queryset.order_by(*ORDERINGS["score"])
+        return queryset

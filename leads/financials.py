@@ -1,0 +1,52 @@
+"""Equity, loan-to-value and short-sale candidacy from value, liens and selling costs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+WHOLE_DOLLAR = Decimal("1")
+
+
+@dataclass(frozen=True)
+class Financials:
+    estimated_value: Decimal | None
+    lien_total: Decimal
+    selling_cost_rate: Decimal
+
+    @property
+    def equity(self) -> Decimal | None:
+        if self.estimated_value is None:
+            return None
+        return self.estimated_value - self.lien_total
+
+    @property
+    def ltv_percent(self) -> Decimal | None:
+        if not self.estimated_value:
+            return None
+        return (self.lien_total * 100 / self.estimated_value).quantize(Decimal("0.1"))
+
+    @property
+    def selling_costs(self) -> Decimal | None:
+        if self.estimated_value is None:
+            return None
+        return (self.estimated_value * self.selling_cost_rate).quantize(WHOLE_DOLLAR)
+
+    @property
+    def shortfall(self) -> Decimal | None:
+        """How far a sale at the estimated value falls short of paying liens and costs."""
+        if self.estimated_value is None:
+            return None
+        return self.lien_total + self.selling_costs - self.estimated_value
+
+    @property
+    def net_after_sale(self) -> Decimal | None:
+        """What the seller would walk away with (negative: what is missing)."""
+        shortfall = self.shortfall
+        return None if shortfall is None else -shortfall
+
+    @property
+    def is_short_sale_candidate(self) -> bool | None:
+        """Liens plus selling costs exceed the estimated value; None when value unknown."""
+        shortfall = self.shortfall
+        return None if shortfall is None else shortfall > 0

@@ -1,0 +1,476 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from leadcrm.accounts.models import US_STATES
+
+from .financials import Financials
+from .phones import format_national
+from .querysets import LeadQuerySet, RelatedToLeadQuerySet
+
+e164_validator = RegexValidator(r"^\+[1-9]\d{6,14}$", "Enter the number in E.164 form, e.g. +19185550104.")
+zip_validator = RegexValidator(r"^\d{5}$", "Five digits.")
+zip4_validator = RegexValidator(r"^\d{4}$", "Four digits.")
+
+
+# Stages ---------------------------------------------------------------------------------
+# The values of a lead's stage live here with the lead; which moves between them are
+# allowed, and what each needs, is the pipeline's business (pipeline/stages.py).
+
+
+class Stage(models.TextChoices):
+    LIST = "list", "List"
+    CONTACT = "contact", "Contact"
+    QUALIFY = "qualify", "Qualify"
+    NEGOTIATE = "negotiate", "Negotiate with lenders"
+    CLOSE = "close", "Close"
+    CLOSED = "closed", "Closed (sold short)"
+    DEAD = "dead", "Dead"
+
+
+FUNNEL_STAGES = (Stage.LIST, Stage.CONTACT, Stage.QUALIFY, Stage.NEGOTIATE, Stage.CLOSE)
+OUTCOME_STAGES = (Stage.CLOSED, Stage.DEAD)
+
+
+class DeadReason(models.TextChoices):
+    FORECLOSED = "foreclosed", "Foreclosed"
+    REINSTATED = "reinstated", "Reinstated or modified"
+    LISTED_ELSEWHERE = "listed_elsewhere", "Listed elsewhere"
+    NOT_INTERESTED = "not_interested", "Not interested"
+    UNREACHABLE = "unreachable", "Unreachable"
+    OTHER = "other", "Other"
+
+
+class LeadType(models.TextChoices):
+    NOD = "pre_foreclosure_nod", "Pre-foreclosure (NOD)"
+    LIS_PENDENS = "lis_pendens", "Lis pendens"
+    AUCTION = "auction_scheduled", "Auction scheduled"
+    ABSENTEE = "absentee", "Absentee owner"
+    PROBATE = "probate", "Probate"
+    TAX_DELINQUENT = "tax_delinquent", "Tax delinquent"
+    REFERRAL = "referral", "Referral"
+    INBOUND = "inbound", "Inbound"
+
+
+class LeadSource(models.TextChoices):
+    PROPSTREAM = "propstream", "PropStream"
+    BATCHLEADS = "batchleads", "BatchLeads"
+    DEALMACHINE = "dealmachine", "DealMachine"
+    COUNTY = "county", "County records"
+    CSV = "csv", "Other list (CSV/XLSX)"
+    REFERRAL = "referral", "Referral"
+    INBOUND = "inbound", "Inbound call or web"
+    MANUAL = "manual", "Entered by hand"
+
+
+# Property -------------------------------------------------------------------------------
+
+
+class PropertyType(models.TextChoices):
+    SINGLE_FAMILY = "single_family", "Single family"
+    CONDO = "condo", "Condominium"
+    TOWNHOUSE = "townhouse", "Townhouse"
+    MULTI_FAMILY = "multi_family", "Multi-family (2-4)"
+    MANUFACTURED = "manufactured", "Manufactured / mobile"
+    LAND = "land", "Land"
+    OTHER = "other", "Other"
+
+
+class PropertyQuerySet(RelatedToLeadQuerySet):
+    lead_path = "lead"
+
+
+class Property(models.Model):
+    """The house. One property has one lead; the same house imported twice merges."""
+
+    street = models.CharField("street address", max_length=120)
+    unit = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=60, blank=True)
+    state = models.CharField(max_length=2, choices=US_STATES)
+    zip_code = models.CharField("ZIP", max_length=5, blank=True, validators=[zip_validator])
+    zip4 = models.CharField("ZIP+4", max_length=4, blank=True, validators=[zip4_validator])
+    county = models.CharField(max_length=60, blank=True)
+    apn = models.CharField("APN", max_length=40, blank=True, help_text="Assessor's parcel number")
+    # See leads.addresses.address_key: equal keys are the same door.
+    address_key = models.CharField(max_length=200, unique=True, editable=False)
+
+    property_type = models.CharField(
+        max_length=20, choices=PropertyType.choices, default=PropertyType.SINGLE_FAMILY
+    )
+    bedrooms = models.PositiveSmallIntegerField(null=True, blank=True)
+    bathrooms = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    building_sqft = models.PositiveIntegerField("building sq ft", null=True, blank=True)
+    year_built = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1700), MaxValueValidator(2100)]
+    )
+    estimated_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    estimated_value_date = models.DateField(null=True, blank=True)
+    owner_occupied = models.BooleanField(null=True, blank=True)
+    vacant = models.BooleanField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PropertyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "properties"
+        indexes = [
+            models.Index(fields=["apn", "county"], name="property_apn_county"),
+            models.Index(fields=["zip_code"], name="property_zip"),
+        ]
+
+    def __str__(self) -> str:
+        return self.one_line
+
+    @property
+    def street_line(self) -> str:
+        return f"{self.street} #{self.unit}" if self.unit else self.street
+
+    @property
+    def one_line(self) -> str:
+        city = f"{self.city}, " if self.city else ""
+        return f"{self.street_line}, {city}{self.state} {self.zip_code}".strip()
+
+
+# Lists ----------------------------------------------------------------------------------
+
+
+class LeadList(models.Model):
+    """A list the leads came from (a PropStream export, a county NOD pull, ...)."""
+
+    name = models.CharField(max_length=120)
+    source = models.CharField(max_length=20, choices=LeadSource.choices, default=LeadSource.CSV)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# Lead -----------------------------------------------------------------------------------
+
+
+class Lead(models.Model):
+    """One homeowner's house worked as a short sale, from the list to the closing."""
+
+    property = models.OneToOneField(Property, on_delete=models.PROTECT, related_name="lead")
+    lead_type = models.CharField(max_length=24, choices=LeadType.choices)
+    source = models.CharField(max_length=20, choices=LeadSource.choices, default=LeadSource.MANUAL)
+    source_list = models.ForeignKey(
+        LeadList, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="The list the lead first came from.",
+    )
+    lists = models.ManyToManyField(
+        LeadList, through="ListMembership", related_name="leads", blank=True
+    )
+    assigned_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="assigned_leads",
+    )
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="leads"
+    )
+
+    stage = models.CharField(max_length=12, choices=Stage.choices, default=Stage.LIST)
+    stage_entered_at = models.DateTimeField(default=timezone.now)
+    dead_reason = models.CharField(max_length=20, choices=DeadReason.choices, blank=True)
+
+    # Motivation score 0-100 and the plain-words reasons for it (leads.scoring).
+    score = models.PositiveSmallIntegerField(default=0)
+    score_reasons = models.JSONField(default=list, blank=True)
+    # Sum of the open liens' balances, kept by the lien services so that equity,
+    # loan-to-value and candidacy can be filtered on a million leads.
+    lien_total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+
+    next_follow_up_at = models.DateTimeField(null=True, blank=True)
+    last_contacted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        permissions = [
+            ("view_all_leads", "Can see every lead of the brokerage"),
+            ("view_team_leads", "Can see the leads of the teams they lead"),
+            ("assign_leads", "Can assign leads to agents and teams"),
+        ]
+        indexes = [
+            models.Index(fields=["assigned_agent", "stage"], name="lead_agent_stage"),
+            models.Index(fields=["team", "stage"], name="lead_team_stage"),
+            models.Index(fields=["stage", "-score"], name="lead_stage_score"),
+            models.Index(fields=["next_follow_up_at"], name="lead_next_follow_up"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(stage="dead") | models.Q(dead_reason=""),
+                name="lead_dead_reason_only_when_dead",
+            ),
+            models.CheckConstraint(condition=models.Q(score__lte=100), name="lead_score_max_100"),
+        ]
+
+    def __str__(self) -> str:
+        return self.property.street_line if self.property_id else f"Lead {self.pk}"
+
+    # Methods, not properties: the ``property`` field shadows the builtin in this class.
+    def is_open(self) -> bool:
+        return self.stage not in OUTCOME_STAGES
+
+    def financials(self) -> Financials:
+        return Financials(
+            estimated_value=self.property.estimated_value,
+            lien_total=self.lien_total,
+            selling_cost_rate=settings.LEADCRM_SELLING_COST_RATE,
+        )
+
+
+class ListMembership(models.Model):
+    """A lead was on a list; a lead on several lists is "stacked" and scores higher."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="list_memberships")
+    lead_list = models.ForeignKey(LeadList, on_delete=models.CASCADE, related_name="memberships")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    objects = RelatedToLeadQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "lead_list"], name="list_membership_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead} on {self.lead_list}"
+
+
+# Owners and how to reach them --------------------------------------------------------------
+
+
+class Contact(models.Model):
+    """An owner (or co-owner, heir, company) of the property, with the mailing address."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="contacts")
+    position = models.PositiveSmallIntegerField(default=1, help_text="1 = Owner 1 on the list.")
+    first_name = models.CharField(max_length=60, blank=True)
+    last_name = models.CharField(max_length=60, blank=True)
+    company_name = models.CharField(max_length=120, blank=True)
+    mailing_care_of = models.CharField("care of", max_length=120, blank=True)
+    mailing_street = models.CharField(max_length=120, blank=True)
+    mailing_unit = models.CharField(max_length=20, blank=True)
+    mailing_city = models.CharField(max_length=60, blank=True)
+    mailing_state = models.CharField(max_length=2, choices=US_STATES, blank=True)
+    mailing_zip = models.CharField(max_length=10, blank=True)
+    deceased = models.BooleanField(default=False)
+    do_not_mail = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RelatedToLeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["lead", "position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(first_name="", last_name="", company_name=""),
+                name="contact_has_a_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        person = f"{self.first_name} {self.last_name}".strip()
+        return person or self.company_name
+
+    @property
+    def mailing_one_line(self) -> str:
+        street = f"{self.mailing_street} #{self.mailing_unit}" if self.mailing_unit else self.mailing_street
+        city = f"{self.mailing_city}, " if self.mailing_city else ""
+        return f"{street}, {city}{self.mailing_state} {self.mailing_zip}".strip(" ,")
+
+    @property
+    def can_be_mailed(self) -> bool:
+        return bool(self.mailing_street) and not (self.do_not_mail or self.deceased)
+
+
+class PhoneType(models.TextChoices):
+    MOBILE = "mobile", "Mobile"
+    LANDLINE = "landline", "Landline"
+    VOIP = "voip", "VoIP"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class PhoneStatus(models.TextChoices):
+    GOOD = "good", "Good"
+    BAD = "bad", "Bad number"
+    WRONG_PARTY = "wrong_party", "Wrong party"
+
+
+class ContactSource(models.TextChoices):
+    LIST = "list", "From a list"
+    SKIP_TRACE = "skip_trace", "Skip trace"
+    HOMEOWNER = "homeowner", "Given by the homeowner"
+    MANUAL = "manual", "Entered by hand"
+
+
+class PhoneQuerySet(RelatedToLeadQuerySet):
+    lead_path = "contact__lead"
+
+
+class Phone(models.Model):
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="phones")
+    number = models.CharField(max_length=16, validators=[e164_validator], db_index=True)
+    raw = models.CharField(max_length=40, blank=True, help_text="As written on the list.")
+    phone_type = models.CharField(max_length=10, choices=PhoneType.choices, default=PhoneType.UNKNOWN)
+    source = models.CharField(max_length=12, choices=ContactSource.choices, default=ContactSource.LIST)
+    status = models.CharField(max_length=12, choices=PhoneStatus.choices, default=PhoneStatus.GOOD)
+    position = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PhoneQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["contact", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "number"], name="phone_once_per_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display
+
+    @property
+    def display(self) -> str:
+        return format_national(self.number)
+
+    @property
+    def area_code(self) -> str:
+        return self.number[2:5] if self.number.startswith("+1") else ""
+
+
+class EmailStatus(models.TextChoices):
+    GOOD = "good", "Good"
+    BOUNCED = "bounced", "Bounced"
+
+
+class EmailQuerySet(RelatedToLeadQuerySet):
+    lead_path = "contact__lead"
+
+
+class Email(models.Model):
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails")
+    address = models.EmailField()
+    source = models.CharField(max_length=12, choices=ContactSource.choices, default=ContactSource.LIST)
+    status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.GOOD)
+    position = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = EmailQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["contact", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "address"], name="email_once_per_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+# Hardship and liens --------------------------------------------------------------------
+
+
+class HardshipCategory(models.TextChoices):
+    JOB_LOSS = "job_loss", "Job loss"
+    INCOME_REDUCTION = "income_reduction", "Income reduction"
+    MEDICAL = "medical", "Medical"
+    DIVORCE = "divorce", "Divorce or separation"
+    DEATH = "death", "Death in the family"
+    RELOCATION = "relocation", "Relocation"
+    MILITARY = "military", "Military orders"
+    BUSINESS_FAILURE = "business_failure", "Business failure"
+    DISASTER = "disaster", "Disaster"
+    OTHER = "other", "Other"
+
+
+class HardshipRecord(models.Model):
+    """Why the homeowner cannot keep paying: the heart of the hardship letter."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="hardships")
+    category = models.CharField(max_length=20, choices=HardshipCategory.choices)
+    narrative = models.TextField(blank=True, help_text="In the homeowner's words where possible.")
+    started_on = models.DateField(null=True, blank=True)
+    letter_received_on = models.DateField(
+        null=True, blank=True, help_text="When the signed hardship letter came in."
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RelatedToLeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["lead", "-created_at"]
+
+    def __str__(self) -> str:
+        return self.get_category_display()
+
+
+class LienType(models.TextChoices):
+    MORTGAGE = "mortgage", "Mortgage"
+    HELOC = "heloc", "HELOC"
+    TAX = "tax", "Tax lien"
+    JUDGMENT = "judgment", "Judgment"
+    HOA = "hoa", "HOA lien"
+    OTHER = "other", "Other"
+
+
+class Lien(models.Model):
+    """A debt recorded against the property; each one is negotiated on its own clock."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="liens")
+    position = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1)], help_text="1 = first lien."
+    )
+    lien_type = models.CharField(max_length=10, choices=LienType.choices, default=LienType.MORTGAGE)
+    loan_program = models.CharField(
+        max_length=40, blank=True, help_text="As the list gives it: Conventional, FHA, VA, ..."
+    )
+    lender = models.CharField(max_length=120, blank=True)
+    # Only the masked form is ever stored (leads.services.mask_loan_number).
+    loan_number_masked = models.CharField("loan number", max_length=24, blank=True)
+    balance = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    monthly_payment = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    arrears = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    recording_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RelatedToLeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["lead", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "position"], name="lien_position_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position_label} {self.get_lien_type_display()} ({self.lender or 'lender unknown'})"
+
+    @property
+    def position_label(self) -> str:
+        return {1: "1st", 2: "2nd", 3: "3rd"}.get(self.position, f"{self.position}th")
+
+    @property
+    def is_junior(self) -> bool:
+        return self.position > 1

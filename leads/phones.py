@@ -1,0 +1,66 @@
+"""Phone numbers as typed by people and vendors, parsed to E.164 with phonenumbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+
+DEFAULT_REGION = "US"
+
+EMPTY = "No phone number given."
+NO_DIGITS = "No digits in {raw!r}."
+NOT_A_NUMBER = "{raw!r} is not a phone number."
+WRONG_LENGTH = "{raw!r} has the wrong number of digits for a phone number."
+NOT_VALID = "{raw!r} is not a valid number in any area code."
+
+
+@dataclass(frozen=True)
+class ParsedPhone:
+    raw: str
+    e164: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def parse_phone(raw: str | None, region: str = DEFAULT_REGION) -> ParsedPhone:
+    """Parse ``'(918) 555-0104'``, ``'918.555.0104 x12'``, ``'+1 918 555 0104'`` ... to E.164.
+
+    Returns the reason in plain words when it cannot, so an import can report it.
+    """
+    raw = (raw or "").strip()
+    if not raw:
+        return ParsedPhone(raw=raw, error=EMPTY)
+    if not any(ch.isdigit() for ch in raw):
+        return ParsedPhone(raw=raw, error=NO_DIGITS.format(raw=raw))
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return ParsedPhone(raw=raw, error=NOT_A_NUMBER.format(raw=raw))
+    if not phonenumbers.is_possible_number(number):
+        return ParsedPhone(raw=raw, error=WRONG_LENGTH.format(raw=raw))
+    if not phonenumbers.is_valid_number(number):
+        return ParsedPhone(raw=raw, error=NOT_VALID.format(raw=raw))
+    return ParsedPhone(
+        raw=raw, e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    )
+
+
+def format_national(e164: str) -> str:
+    """``'+19185550104'`` -> ``'(918) 555-0104'`` for display."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def search_digits(text: str) -> str:
+    """The digits of a phone written any way, without the US country code, for search."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    return digits

@@ -1,0 +1,64 @@
+"""Reads of leads, always through ``Lead.objects.visible_to(user)``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.shortcuts import get_object_or_404
+
+from .filters import LeadFilter
+from .models import FUNNEL_STAGES, OUTCOME_STAGES, Contact, Lead, Stage
+
+
+def lead_list(*, fetched_by, filters: dict | None = None) -> tuple[QuerySet[Lead], LeadFilter]:
+    """The leads the user may see, filtered and ordered, with what a list row shows."""
+    queryset = (
+        Lead.objects.visible_to(fetched_by)
+        .select_related("property", "assigned_agent")
+        .prefetch_related(
+            Prefetch("contacts", queryset=Contact.objects.order_by("position", "pk"))
+        )
+    )
+    lead_filter = LeadFilter(filters or {}, queryset=queryset, user=fetched_by)
+    return lead_filter.qs, lead_filter
+
+
+def lead_get(*, fetched_by, pk: int) -> Lead:
+    """One lead the user may see, or 404."""
+    queryset = (
+        Lead.objects.visible_to(fetched_by)
+        .with_financials()
+        .select_related("property", "assigned_agent", "team", "source_list")
+    )
+    return get_object_or_404(queryset, pk=pk)
+
+
+@dataclass(frozen=True)
+class StageCount:
+    stage: Stage
+    count: int
+    value: int
+
+    @property
+    def label(self) -> str:
+        return self.stage.label
+
+
+def lead_stage_counts(*, fetched_by) -> list[StageCount]:
+    """How many leads the user can see in each stage, and their total estimated value."""
+    rows = (
+        Lead.objects.visible_to(fetched_by)
+        .order_by()
+        .values("stage")
+        .annotate(count=Count("pk"), value=Sum("property__estimated_value"))
+    )
+    by_stage = {row["stage"]: row for row in rows}
+    return [
+        StageCount(
+            stage=stage,
+            count=by_stage.get(stage, {}).get("count", 0),
+            value=int(by_stage.get(stage, {}).get("value") or 0),
+        )
+        for stage in (*FUNNEL_STAGES, *OUTCOME_STAGES)
+    ]

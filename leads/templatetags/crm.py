@@ -1,0 +1,43 @@
+"""Display helpers for money and phone numbers, so templates never format by hand."""
+
+from decimal import Decimal, InvalidOperation
+
+from django import template
+
+from leads.phones import format_national
+
+register = template.Library()
+
+
+@register.filter
+def usd(value, signed: bool = False):
+    """``Decimal('-70632.4')`` -> ``'−$70,632'``; None -> ``'—'``. ``usd:True`` adds ``+``."""
+    if value is None or value == "":
+        return "—"
+    try:
+        amount = Decimal(value).quantize(Decimal("1"))
+    except (InvalidOperation, TypeError, ValueError):
+        return value
+    sign = "−" if amount < 0 else ("+" if signed and amount > 0 else "")
+    return f"{sign}${abs(amount):,.0f}"
+
+
+@register.filter
+def usd_short(value):
+    """``762000`` -> ``'$762K'``, ``1250000`` -> ``'$1.3M'``."""
+    if not value:
+        return "$0"
+    amount = float(value)
+    if abs(amount) >= 1_000_000:
+        return f"${amount / 1_000_000:.1f}M"
+    if abs(amount) >= 1_000:
+        return f"${amount / 1_000:.0f}K"
+    return f"${amount:.0f}"
+
+
+@register.filter
+def phone(value):
+    """``'+19185550104'`` -> ``'(918) 555-0104'``; anything else is shown as it is."""
+    if isinstance(value, str) and value.startswith("+"):
+        return format_national(value)
+    return value

@@ -1,0 +1,80 @@
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.views.generic import TemplateView
+
+from compliance.disclosures import role_disclosure_sentence
+from compliance.selectors import phone_suppressions
+from leadcrm.accounts.models import Brokerage
+from leadcrm.accounts.roles import Perm
+from leadcrm.pagination import window
+from pipeline.forms import OutreachLogForm, StageChangeForm
+from pipeline.selectors import lead_timeline
+
+from .models import Contact, Email, Phone
+from .selectors import lead_get, lead_list
+
+LIST_PAGE_SIZE = 50
+
+
+class LeadListView(LoginRequiredMixin, TemplateView):
+    template_name = "leads/lead_list.html"
+
+    def get_template_names(self):
+        if self.request.htmx and self.request.htmx.target == "lead-results":
+            return ["leads/partials/_lead_results.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        leads, lead_filter = lead_list(fetched_by=self.request.user, filters=self.request.GET)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            filter=lead_filter,
+            page=window(leads, self.request.GET.get("page"), per_page=LIST_PAGE_SIZE),
+            query_without_page=query.urlencode(),
+            is_filtered=any(value for key, value in query.items() if key not in ("order", "status")),
+            now=timezone.now(),
+            # Shown from tablet width up; a phone keeps search, status, stage and sort.
+            secondary_filters={"lead_type", "assigned_agent", "team", "min_score"},
+        )
+        return context
+
+
+class LeadDetailView(LoginRequiredMixin, TemplateView):
+    template_name = "leads/lead_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        lead = lead_get(fetched_by=user, pk=kwargs["pk"])
+        contacts = list(
+            Contact.objects.filter(lead=lead).prefetch_related(
+                Prefetch("phones", queryset=Phone.objects.order_by("position", "pk")),
+                Prefetch("emails", queryset=Email.objects.order_by("position", "pk")),
+            )
+        )
+        phones = [phone for contact in contacts for phone in contact.phones.all()]
+        suppressions = phone_suppressions(numbers=[phone.number for phone in phones])
+        for phone in phones:
+            phone.suppressions = suppressions.get(phone.number, [])
+        disclosure = role_disclosure_sentence(
+            actor=user, brokerage=Brokerage.objects.current(), lead=lead
+        )
+        context.update(
+            lead=lead,
+            financials=lead.financials(),
+            contacts=contacts,
+            now=timezone.now(),
+            quick_phones=[phone for phone in phones if phone.status == "good"],
+            hardships=list(lead.hardships.select_related("recorded_by")),
+            liens=list(lead.liens.all()),
+            lists=list(lead.lists.order_by("name")),
+            timeline=lead_timeline(lead=lead),
+            can_log=user.has_perm(Perm.LOG_OUTREACH),
+            can_move=user.has_perm(Perm.CHANGE_STAGE),
+            outreach_form=OutreachLogForm(lead=lead, user=user, disclosure_sentence=disclosure),
+            stage_form=StageChangeForm(lead=lead),
+        )
+        return context

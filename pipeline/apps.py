@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class PipelineConfig(AppConfig):
+    """The five funnel stages, follow-ups and the outreach log."""
+
+    name = "pipeline"
+    verbose_name = "Pipeline"

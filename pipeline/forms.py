@@ -1,0 +1,125 @@
+"""Forms shape input for the pipeline services; the rules live in the services and the gate."""
+
+from __future__ import annotations
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.utils import timezone
+
+from compliance.models import Channel, PHONE_CHANNELS, Purpose
+from leadcrm.accounts.models import Capacity
+from leads.models import Contact, DeadReason, Email, Lead, Phone, Stage
+
+from .models import Outcome
+from .stages import allowed_moves
+
+PICK_NUMBER = "Pick the number you called or texted."
+PICK_EMAIL = "Pick the email address you wrote to."
+PICK_OWNER = "Pick the owner you mailed."
+PHONE_OUTCOME_ONLY = "“{outcome}” is a result of a call or text."
+DNC_WORDS_NEEDED = "Write down what the homeowner said, as close to their words as you can."
+
+PHONE_OUTCOMES = {Outcome.NO_ANSWER, Outcome.LEFT_VOICEMAIL, Outcome.WRONG_NUMBER, Outcome.BAD_NUMBER}
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class OutreachLogForm(forms.Form):
+    channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.CALL)
+    phone = forms.ModelChoiceField(queryset=Phone.objects.none(), required=False, label="Number")
+    email = forms.ModelChoiceField(queryset=Email.objects.none(), required=False)
+    contact = forms.ModelChoiceField(
+        queryset=Contact.objects.none(), required=False, label="Owner (for mail)"
+    )
+    purpose = forms.ChoiceField(choices=Purpose.choices, initial=Purpose.LISTING)
+    outcome = forms.ChoiceField(choices=Outcome.choices, widget=forms.RadioSelect)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    homeowner_words = forms.CharField(
+        required=False,
+        label="Homeowner's words (for a do-not-call request)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    role_disclosed = forms.BooleanField(required=False)
+    follow_up_at = forms.DateTimeField(
+        required=False, widget=DateTimeLocalInput(), label="Next follow-up",
+        help_text="In your time zone.",
+    )
+    follow_up_title = forms.CharField(required=False, max_length=200, label="Follow-up note")
+
+    def __init__(self, *args, lead: Lead, user, disclosure_sentence: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lead = lead
+        phones = Phone.objects.filter(contact__lead=lead).select_related("contact")
+        self.fields["phone"].queryset = phones
+        self.fields["phone"].label_from_instance = (
+            lambda p: f"{p.display} · {p.contact.display_name} · {p.get_phone_type_display()}"
+            + ("" if p.status == "good" else f" · {p.get_status_display()}")
+        )
+        self.fields["email"].queryset = Email.objects.filter(contact__lead=lead).select_related("contact")
+        self.fields["contact"].queryset = Contact.objects.filter(lead=lead)
+        first_phone = next((p for p in phones if p.status == "good"), None)
+        if first_phone is not None:
+            self.fields["phone"].initial = first_phone.pk
+        self.fields["role_disclosed"].label = (
+            "I told the homeowner who I am and why I called: “" + disclosure_sentence + "”"
+        )
+        if user.capacity == Capacity.PRINCIPAL:
+            self.fields["purpose"].initial = Purpose.OFFER_TO_BUY
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+
+    def clean_follow_up_at(self):
+        due = self.cleaned_data["follow_up_at"]
+        if due is not None and due < timezone.now():
+            raise forms.ValidationError("The next follow-up must be in the future.")
+        return due
+
+    def clean(self):
+        data = super().clean()
+        channel, outcome = data.get("channel"), data.get("outcome")
+        if channel in PHONE_CHANNELS and not data.get("phone"):
+            self.add_error("phone", PICK_NUMBER)
+        elif channel == Channel.EMAIL and not data.get("email"):
+            self.add_error("email", PICK_EMAIL)
+        elif channel == Channel.MAIL and not data.get("contact"):
+            self.add_error("contact", PICK_OWNER)
+        if outcome in PHONE_OUTCOMES and channel not in PHONE_CHANNELS:
+            self.add_error("outcome", PHONE_OUTCOME_ONLY.format(outcome=Outcome(outcome).label))
+        if outcome == Outcome.DNC_REQUEST and not (data.get("homeowner_words") or data.get("notes")):
+            self.add_error("homeowner_words", DNC_WORDS_NEEDED)
+        return data
+
+    @property
+    def contact_point(self):
+        channel = self.cleaned_data["channel"]
+        if channel in PHONE_CHANNELS:
+            return self.cleaned_data["phone"]
+        if channel == Channel.EMAIL:
+            return self.cleaned_data["email"]
+        if channel == Channel.MAIL:
+            return self.cleaned_data["contact"]
+        return self.lead.property
+
+
+class StageChangeForm(forms.Form):
+    to_stage = forms.ChoiceField(label="Move to")
+    dead_reason = forms.ChoiceField(
+        choices=[("", "—")] + list(DeadReason.choices), required=False, label="If dead, why"
+    )
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, lead: Lead, **kwargs):
+        super().__init__(*args, **kwargs)
+        moves = allowed_moves(lead)
+        self.fields["to_stage"].choices = [(stage.value, stage.label) for stage in moves]
+        if Stage.DEAD not in moves:
+            del self.fields["dead_reason"]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True

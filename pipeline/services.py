@@ -1,0 +1,287 @@
+"""Writes of the pipeline: the outreach log (through the gate), stage moves, follow-ups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from compliance.models import Channel, CheckMode, Purpose
+from compliance.services import Decision, internal_dnc_add, outreach_check
+from leadcrm.accounts.models import User
+from leads.models import Contact, DeadReason, Email, Lead, Phone, PhoneStatus, Stage
+from leads.services import contact_set_do_not_mail, lead_rescore, phone_set_status
+
+from .models import (
+    REACHED_OUTCOMES,
+    FollowUp,
+    FollowUpKind,
+    OutreachAttempt,
+    Outcome,
+    StageChange,
+)
+from .stages import allowed_moves
+
+ALREADY_IN_STAGE = "The lead is already in {stage}."
+MOVE_NOT_ALLOWED = "A lead in {source} cannot move to {target}."
+DEAD_NEEDS_REASON = "Say why the lead is dead."
+FUTURE_ATTEMPT = "An attempt cannot be logged in the future."
+OUTCOME_NEEDS_PHONE = "“{outcome}” applies to a phone number; pick the number called."
+CORRECTION_OTHER_LEAD = "A correction must be logged on the same lead as the entry it corrects."
+
+
+FOLLOW_UP_KIND_BY_CHANNEL = {
+    Channel.CALL: FollowUpKind.CALL,
+    Channel.SMS: FollowUpKind.TEXT,
+    Channel.EMAIL: FollowUpKind.EMAIL,
+    Channel.MAIL: FollowUpKind.MAIL,
+    Channel.DOOR: FollowUpKind.TASK,
+}
+
+
+class OutreachBlocked(Exception):
+    """The gate refused the attempt; nothing was logged but the check itself."""
+
+    def __init__(self, decision: Decision):
+        self.decision = decision
+        super().__init__(" ".join(decision.reasons))
+
+
+class StageChangeRefused(ValidationError):
+    """The move is not in the transitions table, or the lead does not meet its rules."""
+
+
+# Outreach ------------------------------------------------------------------------------
+
+
+def outreach_log(
+    *,
+    lead: Lead,
+    channel: Channel | str,
+    contact_point: Phone | Email | Contact | str | None,
+    outcome: Outcome | str,
+    actor: User,
+    role_disclosed: bool,
+    purpose: Purpose | str = Purpose.LISTING,
+    notes: str = "",
+    homeowner_words: str = "",
+    occurred_at: datetime | None = None,
+    follow_up_at: datetime | None = None,
+    follow_up_title: str = "",
+    corrects: OutreachAttempt | None = None,
+) -> OutreachAttempt:
+    """Log one outreach attempt; the only code that creates an ``OutreachAttempt``.
+
+    The compliance gate runs first, in the same transaction, and its check row is kept
+    whatever it decides. A blocked attempt raises ``OutreachBlocked`` once that row is
+    committed. The outcome's effects (a wrong number marked, a do-not-call request put
+    on the internal list, the next follow-up) happen in the same step.
+    """
+    now = timezone.now()
+    occurred_at = occurred_at or now
+    if occurred_at > now:
+        raise ValidationError({"occurred_at": FUTURE_ATTEMPT})
+    outcome = Outcome(outcome)
+    if outcome in (Outcome.WRONG_NUMBER, Outcome.BAD_NUMBER) and not isinstance(contact_point, Phone):
+        raise ValidationError({"outcome": OUTCOME_NEEDS_PHONE.format(outcome=outcome.label)})
+    if corrects is not None and corrects.lead_id != lead.pk:
+        raise ValidationError(CORRECTION_OTHER_LEAD)
+
+    with transaction.atomic():
+        decision = outreach_check(
+            lead=lead,
+            contact_point=contact_point,
+            channel=channel,
+            purpose=purpose,
+            actor=actor,
+            at=occurred_at,
+            role_disclosed=role_disclosed,
+            message=notes,
+            mode=CheckMode.LOG,
+        )
+        if decision.allowed:
+            attempt = _attempt_create(
+                lead=lead, channel=channel, contact_point=contact_point, outcome=outcome,
+                actor=actor, role_disclosed=role_disclosed, purpose=purpose, notes=notes,
+                occurred_at=occurred_at, decision=decision, corrects=corrects,
+            )
+            _apply_outcome(attempt=attempt, actor=actor, homeowner_words=homeowner_words)
+            if follow_up_at is not None:
+                follow_up_create(
+                    lead=lead,
+                    assignee=actor,
+                    due_at=follow_up_at,
+                    kind=FOLLOW_UP_KIND_BY_CHANNEL[Channel(channel)],
+                    title=follow_up_title or f"Follow up: {attempt.get_outcome_display().lower()}",
+                    created_by=actor,
+                )
+    if not decision.allowed:
+        raise OutreachBlocked(decision)
+    return attempt
+
+
+def _attempt_create(*, lead, channel, contact_point, outcome, actor, role_disclosed, purpose,
+                    notes, occurred_at, decision, corrects) -> OutreachAttempt:
+    phone = contact_point if isinstance(contact_point, Phone) else None
+    email = contact_point if isinstance(contact_point, Email) else None
+    contact = (
+        contact_point if isinstance(contact_point, Contact)
+        else (phone or email).contact if (phone or email) else None
+    )
+    attempt = OutreachAttempt(
+        lead=lead,
+        contact=contact,
+        phone=phone,
+        email=email,
+        contact_point=decision.check.contact_point,
+        channel=channel,
+        purpose=purpose,
+        outcome=outcome,
+        notes=notes,
+        role_disclosed=role_disclosed,
+        agent=actor,
+        occurred_at=occurred_at,
+        compliance_check=decision.check,
+        corrects=corrects,
+    )
+    attempt.full_clean()
+    attempt.save()
+    return attempt
+
+
+def _apply_outcome(*, attempt: OutreachAttempt, actor: User, homeowner_words: str) -> None:
+    lead = attempt.lead
+    if attempt.outcome == Outcome.WRONG_NUMBER:
+        phone_set_status(phone=attempt.phone, status=PhoneStatus.WRONG_PARTY)
+    elif attempt.outcome == Outcome.BAD_NUMBER:
+        phone_set_status(phone=attempt.phone, status=PhoneStatus.BAD)
+    elif attempt.outcome == Outcome.DNC_REQUEST:
+        _honour_stop_request(attempt=attempt, actor=actor, homeowner_words=homeowner_words)
+    if attempt.outcome in REACHED_OUTCOMES and (
+        lead.last_contacted_at is None or attempt.occurred_at > lead.last_contacted_at
+    ):
+        lead.last_contacted_at = attempt.occurred_at
+        lead.save(update_fields=["last_contacted_at", "updated_at"])
+        lead_rescore(lead=lead)
+
+
+def _honour_stop_request(*, attempt: OutreachAttempt, actor: User, homeowner_words: str) -> None:
+    """A stop request applies at once to every agent and channel (B1, B4).
+
+    On the phone or by email it covers that number or address; by mail it marks the
+    owner Do Not Mail; said in person at the door it covers every number and address
+    of the lead's owners, the broadest reading of what the homeowner asked.
+    """
+    lead = attempt.lead
+    words = homeowner_words or attempt.notes or "(asked not to be contacted)"
+    phones: list[str] = []
+    emails: list[str] = []
+    if attempt.phone is not None:
+        phones.append(attempt.phone.number)
+    elif attempt.email is not None:
+        emails.append(attempt.email.address)
+    elif attempt.channel == Channel.MAIL and attempt.contact is not None:
+        contact_set_do_not_mail(contact=attempt.contact)
+    elif attempt.channel == Channel.DOOR:
+        phones = list(Phone.objects.filter(contact__lead=lead).values_list("number", flat=True))
+        emails = list(Email.objects.filter(contact__lead=lead).values_list("address", flat=True))
+        for contact in lead.contacts.all():
+            contact_set_do_not_mail(contact=contact)
+    for number in dict.fromkeys(phones):
+        internal_dnc_add(phone_number=number, channel=attempt.channel, homeowner_words=words,
+                         recorded_by=actor, lead=lead, requested_at=attempt.occurred_at)
+    for address in dict.fromkeys(emails):
+        internal_dnc_add(email=address, channel=attempt.channel, homeowner_words=words,
+                         recorded_by=actor, lead=lead, requested_at=attempt.occurred_at)
+
+
+# Stages --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def lead_stage_change(
+    *,
+    lead: Lead,
+    to_stage: Stage | str,
+    actor: User | None,
+    note: str = "",
+    dead_reason: DeadReason | str = "",
+    at: datetime | None = None,
+) -> Lead:
+    """Move a lead to another stage if the transitions table allows it; record the move."""
+    at = at or timezone.now()
+    to_stage = Stage(to_stage)
+    # Lock the row so two people moving the same lead cannot both pass the rules.
+    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    source = Stage(locked.stage)
+    if to_stage == source:
+        raise StageChangeRefused(ALREADY_IN_STAGE.format(stage=source.label))
+    moves = allowed_moves(locked)
+    if to_stage not in moves:
+        raise StageChangeRefused(MOVE_NOT_ALLOWED.format(source=source.label, target=to_stage.label))
+    unmet = [req.unmet_message for req in moves[to_stage] if not req.is_met(locked)]
+    if unmet:
+        raise StageChangeRefused(unmet)
+    if to_stage == Stage.DEAD and not dead_reason:
+        raise StageChangeRefused({"dead_reason": DEAD_NEEDS_REASON})
+
+    locked.stage = to_stage
+    locked.stage_entered_at = at
+    locked.dead_reason = dead_reason if to_stage == Stage.DEAD else ""
+    locked.full_clean()
+    locked.save(update_fields=["stage", "stage_entered_at", "dead_reason", "updated_at"])
+    change = StageChange(
+        lead=locked, from_stage=source, to_stage=to_stage, dead_reason=locked.dead_reason,
+        note=note, changed_by=actor, changed_at=at,
+    )
+    change.full_clean()
+    change.save()
+    lead.stage, lead.stage_entered_at, lead.dead_reason = (
+        locked.stage, locked.stage_entered_at, locked.dead_reason
+    )
+    return lead
+
+
+# Follow-ups ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def follow_up_create(
+    *,
+    lead: Lead,
+    assignee: User,
+    due_at: datetime,
+    title: str,
+    kind: FollowUpKind | str = FollowUpKind.CALL,
+    notes: str = "",
+    created_by: User | None = None,
+) -> FollowUp:
+    follow_up = FollowUp(
+        lead=lead, assignee=assignee, due_at=due_at, title=title, kind=kind, notes=notes,
+        created_by=created_by,
+    )
+    follow_up.full_clean()
+    follow_up.save()
+    lead_refresh_next_follow_up(lead=lead)
+    return follow_up
+
+
+@transaction.atomic
+def follow_up_complete(*, follow_up: FollowUp, at: datetime | None = None) -> FollowUp:
+    if follow_up.done_at is None:
+        follow_up.done_at = at or timezone.now()
+        follow_up.save(update_fields=["done_at"])
+        lead_refresh_next_follow_up(lead=follow_up.lead)
+    return follow_up
+
+
+def lead_refresh_next_follow_up(*, lead: Lead) -> Lead:
+    """Keep the lead's next follow-up (what lists sort and filter on) in step."""
+    due = FollowUp.objects.filter(lead=lead).open().aggregate(due=Min("due_at"))["due"]
+    if due != lead.next_follow_up_at:
+        lead.next_follow_up_at = due
+        lead.save(update_fields=["next_follow_up_at", "updated_at"])
+    return lead

@@ -1,0 +1,147 @@
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.views import View
+from django.views.generic import FormView, TemplateView
+from django_htmx.http import HttpResponseClientRedirect
+
+from compliance.disclosures import role_disclosure_sentence
+from leadcrm.accounts.models import Brokerage
+from leadcrm.accounts.roles import Perm
+from leads.selectors import lead_get, lead_stage_counts
+
+from .forms import OutreachLogForm, StageChangeForm
+from .models import FollowUp
+from .selectors import agent_workload, follow_up_agenda, recent_outreach
+from .services import OutreachBlocked, StageChangeRefused, follow_up_complete, lead_stage_change, outreach_log
+
+LOGGED = "Logged: {outcome} ({channel})."
+MOVED = "Moved to {stage}."
+
+
+class DashboardView(LoginRequiredMixin, TemplateView):
+    template_name = "pipeline/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        stage_counts = lead_stage_counts(fetched_by=user)
+        context.update(
+            stage_counts=stage_counts,
+            open_total=sum(c.count for c in stage_counts if c.stage not in ("closed", "dead")),
+            agenda=follow_up_agenda(user=user),
+            recent=recent_outreach(fetched_by=user),
+            workload=agent_workload(fetched_by=user),
+        )
+        return context
+
+
+class LeadFormView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
+    """A form about one lead the user may see (404 otherwise), posted from the lead page.
+
+    With htmx the form card is swapped in place; without JavaScript the same form is a
+    page of its own. Success goes back to the lead page.
+    """
+
+    partial_template_name: str
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.lead = lead_get(fetched_by=request.user, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_template_names(self):
+        return [self.partial_template_name if self.request.htmx else self.template_name]
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(lead=self.lead, **kwargs)
+
+    def succeed(self, message: str):
+        messages.success(self.request, message)
+        url = reverse("leads:detail", args=[self.lead.pk])
+        if self.request.htmx:
+            return HttpResponseClientRedirect(url)
+        return HttpResponseRedirect(url)
+
+
+class OutreachLogView(LeadFormView):
+    permission_required = Perm.LOG_OUTREACH
+    form_class = OutreachLogForm
+    template_name = "pipeline/outreach_form.html"
+    partial_template_name = "pipeline/partials/_outreach_form.html"
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        disclosure = role_disclosure_sentence(
+            actor=self.request.user, brokerage=Brokerage.objects.current(), lead=self.lead
+        )
+        return {**kwargs, "lead": self.lead, "user": self.request.user, "disclosure_sentence": disclosure}
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            attempt = outreach_log(
+                lead=self.lead,
+                channel=data["channel"],
+                contact_point=form.contact_point,
+                outcome=data["outcome"],
+                actor=self.request.user,
+                role_disclosed=data["role_disclosed"],
+                purpose=data["purpose"],
+                notes=data["notes"],
+                homeowner_words=data["homeowner_words"],
+                follow_up_at=data["follow_up_at"],
+                follow_up_title=data["follow_up_title"],
+            )
+        except OutreachBlocked as blocked:
+            return self.render_to_response(
+                self.get_context_data(form=form, decision=blocked.decision)
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        return self.succeed(
+            LOGGED.format(outcome=attempt.get_outcome_display(), channel=attempt.get_channel_display())
+        )
+
+
+class StageChangeView(LeadFormView):
+    permission_required = Perm.CHANGE_STAGE
+    form_class = StageChangeForm
+    template_name = "pipeline/stage_form.html"
+    partial_template_name = "pipeline/partials/_stage_form.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "lead": self.lead}
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            lead = lead_stage_change(
+                lead=self.lead,
+                to_stage=data["to_stage"],
+                actor=self.request.user,
+                note=data["note"],
+                dead_reason=data.get("dead_reason", ""),
+            )
+        except StageChangeRefused as refused:
+            form.add_error(None, refused)
+            return self.form_invalid(form)
+        return self.succeed(MOVED.format(stage=lead.get_stage_display()))
+
+
+class FollowUpCompleteView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    permission_required = Perm.MANAGE_FOLLOW_UPS
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        follow_up = get_object_or_404(FollowUp.objects.visible_to(request.user), pk=pk)
+        follow_up_complete(follow_up=follow_up)
+        messages.success(request, f"Done: {follow_up.title}.")
+        next_url = request.POST.get("next")
+        if next_url and next_url.startswith("/") and not next_url.startswith("//"):
+            return HttpResponseRedirect(next_url)
+        return HttpResponseRedirect(reverse("pipeline:dashboard"))

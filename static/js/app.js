@@ -1,0 +1,37 @@
+// Small progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+
+  // Whole table rows open their lead (the first link in the row stays the real target).
+  document.addEventListener("click", function (event) {
+    var row = event.target.closest("tr[data-href]");
+    if (!row || event.target.closest("a, button, input, label, select")) return;
+    if (event.metaKey || event.ctrlKey) {
+      window.open(row.dataset.href, "_blank");
+    } else {
+      window.location.assign(row.dataset.href);
+    }
+  });
+
+  // Show only the contact-point field the chosen channel needs.
+  function syncChannel(form) {
+    var channel = form.querySelector("[name=channel]");
+    if (!channel) return;
+    var wanted = { call: "phone", sms: "phone", email: "email", mail: "contact", door: "" }[channel.value];
+    ["phone", "email", "contact"].forEach(function (name) {
+      var wrapper = form.querySelector("#div_id_" + name);
+      if (wrapper) wrapper.hidden = name !== wanted;
+    });
+    var words = form.querySelector("#div_id_homeowner_words");
+    var dnc = form.querySelector("[name=outcome][value=dnc_request]");
+    if (words && dnc) words.hidden = !dnc.checked;
+  }
+  function wire(root) {
+    root.querySelectorAll("form[data-outreach-form]").forEach(function (form) {
+      syncChannel(form);
+      form.addEventListener("change", function () { syncChannel(form); });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { wire(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { wire(event.target); });
+})();
