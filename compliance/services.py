@@ -156,7 +156,8 @@ def dnc_numbers_add(
     """
     rows, errors = [], []
     for line, raw in enumerate(numbers, start=1):
-        parsed = parse_phone(raw)
+        # FTC flat files write "NPA,NXXXXXX" or ten digits (A2).
+        parsed = parse_phone(raw.replace(",", ""))
         if not parsed.ok:
             errors.append(UNPARSEABLE_NUMBER.format(line=line, error=parsed.error))
             continue

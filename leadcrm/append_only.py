@@ -61,7 +61,8 @@ def append_only_trigger(table: str) -> migrations.RunPython:
     def forward(apps, schema_editor):
         if schema_editor.connection.vendor != "postgresql":
             return
-        schema_editor.execute(_FUNCTION_SQL)
+        # params=None: the % signs are PL/pgSQL placeholders, not query parameters.
+        schema_editor.execute(_FUNCTION_SQL, params=None)
         schema_editor.execute(
             f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
             "FOR EACH ROW EXECUTE FUNCTION leadcrm_refuse_append_only_change();"

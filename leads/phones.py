@@ -13,6 +13,7 @@ NO_DIGITS = "No digits in {raw!r}."
 NOT_A_NUMBER = "{raw!r} is not a phone number."
 WRONG_LENGTH = "{raw!r} has the wrong number of digits for a phone number."
 NOT_VALID = "{raw!r} is not a valid number in any area code."
+NO_AREA_CODE = "{raw!r} has no area code."
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ def parse_phone(raw: str | None, region: str = DEFAULT_REGION) -> ParsedPhone:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         return ParsedPhone(raw=raw, error=NOT_A_NUMBER.format(raw=raw))
+    if number.country_code == 1 and len(str(number.national_number)) == 7:
+        return ParsedPhone(raw=raw, error=NO_AREA_CODE.format(raw=raw))
     if not phonenumbers.is_possible_number(number):
         return ParsedPhone(raw=raw, error=WRONG_LENGTH.format(raw=raw))
     if not phonenumbers.is_valid_number(number):

@@ -91,6 +91,7 @@ class PropertyFactory(factory.django.DjangoModelFactory):
         model = Property
 
     street = factory.Sequence(lambda n: f"{100 + n} Maple Dr")
+    unit = ""
     city = "Tulsa"
     state = "OK"
     zip_code = "74130"

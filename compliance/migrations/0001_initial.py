@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('checked_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
                 ('channel', models.CharField(choices=[('call', 'Phone call'), ('sms', 'Text message'), ('email', 'Email'), ('mail', 'Mail'), ('door', 'Door knock')], max_length=8)),
-                ('purpose', models.CharField(choices=[('short_sale_listing', 'Offer to list the home as a short sale'), ('follow_up', 'Follow up on a conversation with the homeowner'), ('offer_to_buy', 'Offer to buy the home (investor / principal)')], max_length=24)),
+                ('purpose', models.CharField(choices=[('short_sale_listing', 'Short-sale listing'), ('follow_up', 'Follow-up with the homeowner'), ('offer_to_buy', 'Offer to buy (as principal)')], max_length=24)),
                 ('contact_point', models.CharField(blank=True, help_text='The number, address or email checked.', max_length=200)),
                 ('mode', models.CharField(choices=[('preview', 'Live verdict before logging'), ('log', 'Checked to log an attempt')], max_length=8)),
                 ('verdict', models.CharField(choices=[('allow', 'Allowed'), ('warn', 'Allowed with a warning'), ('block', 'Blocked')], max_length=6)),

@@ -55,6 +55,7 @@ class UserAdmin(DjangoUserAdmin):
             {
                 "classes": ["wide"],
                 "fields": ["username", "first_name", "last_name", "email", "role",
+                           "capacity", "license_number", "license_state", "license_status",
                            "password1", "password2"],
             },
         ),

@@ -20,6 +20,8 @@ if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
 VAR_DIR = Path(env("LEADCRM_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# True only in production.py: guards commands that must never touch real data (seed_demo).
+LEADCRM_IS_PRODUCTION = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
 
 # Applications ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from .base import *  # noqa: F403
 from .base import DATABASES, database_config, env
 
 DEBUG = False
+LEADCRM_IS_PRODUCTION = True
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 DATABASES["default"] = database_config(env("DATABASE_URL"))

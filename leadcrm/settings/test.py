@@ -12,16 +12,24 @@ SECRET_KEY = "test-only-key-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 DATABASES = {"default": database_config(TEST_BACKENDS.database_url)}
+# Worker threads in tests must not keep connections open past their task, or the
+# test database cannot be dropped at the end.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+# Tests talk to real workers (celery.contrib.testing), never to eager mode alone.
 CELERY_BROKER_URL = TEST_BACKENDS.broker_url
-CELERY_RESULT_BACKEND = TEST_BACKENDS.result_backend
-CELERY_BROKER_TRANSPORT_OPTIONS = (
-    filesystem_broker_options(VAR_DIR / "test-celery" / str(os.getpid()))
-    if CELERY_BROKER_URL == FALLBACK_BROKER_URL
-    else {}
-)
+if CELERY_BROKER_URL == FALLBACK_BROKER_URL:
+    _celery_dir = VAR_DIR / "test-celery" / str(os.getpid())
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(_celery_dir)
+    (_celery_dir / "results").mkdir(parents=True, exist_ok=True)
+    CELERY_RESULT_BACKEND = f"file://{_celery_dir / 'results'}"
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    CELERY_RESULT_BACKEND = TEST_BACKENDS.result_backend
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = VAR_DIR / "test-media"
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+
+WHITENOISE_USE_FINDERS = True

@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
                 ('contact_point', models.CharField(help_text='The number, email or address as contacted.', max_length=200)),
                 ('channel', models.CharField(choices=[('call', 'Phone call'), ('sms', 'Text message'), ('email', 'Email'), ('mail', 'Mail'), ('door', 'Door knock')], max_length=8)),
                 ('direction', models.CharField(choices=[('outbound', 'Outbound'), ('inbound', 'Inbound')], default='outbound', max_length=8)),
-                ('purpose', models.CharField(choices=[('short_sale_listing', 'Offer to list the home as a short sale'), ('follow_up', 'Follow up on a conversation with the homeowner'), ('offer_to_buy', 'Offer to buy the home (investor / principal)')], default='short_sale_listing', max_length=24)),
+                ('purpose', models.CharField(choices=[('short_sale_listing', 'Short-sale listing'), ('follow_up', 'Follow-up with the homeowner'), ('offer_to_buy', 'Offer to buy (as principal)')], default='short_sale_listing', max_length=24)),
                 ('outcome', models.CharField(choices=[('no_answer', 'No answer'), ('left_voicemail', 'Left voicemail'), ('talked', 'Talked'), ('appointment_set', 'Appointment set'), ('wrong_number', 'Wrong number'), ('bad_number', 'Bad number'), ('dnc_request', 'Do-not-call request'), ('sent', 'Sent')], max_length=16)),
                 ('notes', models.TextField(blank=True)),
                 ('role_disclosed', models.BooleanField(help_text='The agent confirmed stating their name, brokerage and role.')),

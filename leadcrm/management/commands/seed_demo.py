@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--allow-production", action="store_true")
 
     def handle(self, *args, leads, if_empty, allow_production, **options):
-        if settings.SETTINGS_MODULE.endswith(".production") and not allow_production:
+        if settings.LEADCRM_IS_PRODUCTION and not allow_production:
             raise CommandError(REFUSED_IN_PRODUCTION)
         if if_empty and Lead.objects.exists():
             self.stdout.write("Leads already present: demo data not loaded.")

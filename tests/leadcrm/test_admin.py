@@ -1,0 +1,104 @@
+"""The admin obeys the same visibility rule, and never edits evidence."""
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from compliance.models import Channel, InternalDncEntry, Purpose
+from compliance.services import outreach_check
+from leadcrm.accounts.models import Brokerage, User
+from leadcrm.accounts.roles import Role
+from leads.models import Lien
+
+from ..factories import LienFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def change_url(obj):
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def test_every_model_of_ours_has_an_admin():
+    from django.apps import apps
+
+    ours = [m for label in ("accounts", "leads", "compliance", "pipeline") for m in apps.get_app_config(label).get_models()]
+    missing = [m.__name__ for m in ours if m not in admin.site._registry]
+    assert missing == []
+
+
+@pytest.mark.parametrize(("who", "status"), [("team_lead", 200), ("broker", 200), ("agent", 302)])
+def test_lead_admin_page_for_a_visible_lead(who, status, lead, agent, team_lead, broker, client_as):
+    user = {"agent": agent, "team_lead": team_lead, "broker": broker}[who]
+    assert client_as(user).get(change_url(lead)).status_code == status  # agents are not staff
+
+
+def test_team_lead_gets_404_for_another_teams_lead_and_its_rows(other_lead, team_lead, client_as):
+    client = client_as(team_lead)
+    lien = LienFactory(lead=other_lead)
+    for obj in (other_lead, other_lead.contacts.first(), other_lead.contacts.first().phones.first(), lien):
+        assert client.get(change_url(obj)).status_code == 404, obj
+
+
+def test_team_lead_changelist_lists_only_their_teams_leads(lead, other_lead, team_lead, client_as):
+    page = client_as(team_lead).get(reverse("admin:leads_lead_changelist")).content.decode()
+    assert lead.property.street in page
+    assert other_lead.property.street not in page
+
+
+def test_a_loan_number_typed_in_the_admin_is_stored_masked(lead, broker, client_as):
+    lien = LienFactory(lead=lead, loan_number_masked="")
+    client = client_as(broker)
+    data = {
+        "lead": lead.pk, "position": 1, "lien_type": "mortgage", "lender": "Mr. Cooper",
+        "loan_number": "0012345678", "balance": "250000", "loan_program": "",
+        "monthly_payment": "", "arrears": "", "recording_date": "",
+    }
+    response = client.post(change_url(lien), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    lien.refresh_from_db()
+    assert lien.loan_number_masked == "****5678"
+    assert not Lien.objects.filter(loan_number_masked__contains="0012345678").exists()
+
+
+def test_compliance_checks_are_read_only_in_the_admin(lead, agent, broker, client_as):
+    decision = outreach_check(lead=lead, contact_point=lead.contacts.first().phones.first(),
+                              channel=Channel.CALL, purpose=Purpose.LISTING, actor=agent, role_disclosed=True)
+    client = client_as(broker)
+    url = change_url(decision.check)
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"verdict": "block"}).status_code == 403
+    delete_url = reverse("admin:compliance_compliancecheck_delete", args=[decision.check.pk])
+    assert client.post(delete_url, {"post": "yes"}).status_code == 403
+
+
+def test_internal_dnc_entries_can_be_added_in_the_admin_but_not_changed(broker, client_as):
+    client = client_as(broker)
+    response = client.post(reverse("admin:compliance_internaldncentry_add"), {
+        "phone_number": "(918) 555-0177", "email": "", "channel": "call",
+        "homeowner_words": "Please stop calling.", "requested_at_0": "2026-11-20", "requested_at_1": "10:00:00",
+    })
+    assert response.status_code == 302, response.content.decode()[:3000]
+    entry = InternalDncEntry.objects.get()
+    assert (entry.phone_number, entry.recorded_by) == ("+19185550177", broker)
+    assert client.post(change_url(entry), {"homeowner_words": "changed"}).status_code == 403
+
+
+def test_brokerage_settings_are_one_page(broker, client_as):
+    response = client_as(broker).get(reverse("admin:accounts_brokerage_changelist"))
+    assert response.status_code == 302
+    assert response["Location"] == change_url(Brokerage.objects.current())
+
+
+def test_setting_a_role_in_the_admin_sets_groups_and_staff(broker, client_as):
+    client = client_as(broker)
+    response = client.post(reverse("admin:accounts_user_add"), {
+        "username": "newlead", "first_name": "New", "last_name": "Lead", "email": "n@example.com",
+        "role": Role.TEAM_LEAD, "capacity": "seller_agent", "license_number": "OK-1", "license_state": "OK",
+        "license_status": "active", "password1": "a-Long-passw0rd!", "password2": "a-Long-passw0rd!",
+        "usable_password": "true",
+        "team_membership-TOTAL_FORMS": "0", "team_membership-INITIAL_FORMS": "0",
+    })
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    user = User.objects.get(username="newlead")
+    assert (user.role, user.is_staff) == (Role.TEAM_LEAD, True)

@@ -1,0 +1,45 @@
+"""A real worker on the configured broker (Redis in CI) runs our tasks against the database."""
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.db import connection
+
+from leadcrm.celery import app
+from leads.models import Lead
+from leads.tasks import leads_rescore, open_leads_rescore
+
+from ..factories import LeadFactory
+
+
+@pytest.fixture
+def worker(transactional_db):
+    app.control.purge()
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20) as worker:
+        yield worker
+    connection.close()
+
+
+def test_a_task_sent_through_the_broker_is_run_by_a_worker_and_writes_the_database(worker):
+    lead = LeadFactory()
+    Lead.objects.filter(pk=lead.pk).update(score=0, score_reasons=[])
+    result = leads_rescore.delay([lead.pk])
+    assert result.get(timeout=30) == 1
+    lead.refresh_from_db()
+    assert lead.score > 0 and lead.score_reasons
+
+
+def test_the_nightly_rescore_is_safe_to_run_twice(worker):
+    LeadFactory.create_batch(3)
+    Lead.objects.update(score=0, score_reasons=[])
+    assert open_leads_rescore.delay().get(timeout=30) == 3
+    assert open_leads_rescore.delay().get(timeout=30) == 0  # nothing left to change
+
+
+def test_schedules_install_into_django_celery_beat_and_are_idempotent(db):
+    from django.core.management import call_command
+    from django_celery_beat.models import PeriodicTask
+
+    call_command("install_schedules")
+    call_command("install_schedules")
+    task = PeriodicTask.objects.get(name__startswith="leadcrm: ")
+    assert (task.task, task.crontab.hour, task.crontab.minute) == ("leads.open_leads_rescore", "8", "30")

@@ -1,0 +1,92 @@
+"""Settings come from the environment: embedded defaults, real services, and production."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from leadcrm.settings.backends import BackendUnavailable, choose
+
+ROOT = Path(__file__).resolve().parents[2]
+CLOSED_PORT = "127.0.0.1:9"  # discard: nothing listens there
+
+
+def settings_in_subprocess(module: str, expression: str, **environ) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items()
+           if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"}}
+    env.update(DJANGO_SETTINGS_MODULE=module, LEADCRM_VAR_DIR=str(ROOT / "var" / "test-settings"), **environ)
+    code = f"import django; django.setup(); from django.conf import settings; print({expression})"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_backends_fall_back_to_sqlite_and_filesystem_when_services_are_unreachable():
+    chosen = choose({"DATABASE_URL": f"postgres://postgres@{CLOSED_PORT}/x", "REDIS_URL": f"redis://{CLOSED_PORT}/0"})
+    assert chosen.database_url.startswith("sqlite")
+    assert chosen.broker_url == "filesystem://"
+    assert not chosen.on_real_services
+    assert "not reachable; falling back to SQLite" in chosen.banner
+
+
+def test_backends_under_ci_fail_loudly_instead_of_falling_back():
+    with pytest.raises(BackendUnavailable, match="CI=true requires PostgreSQL"):
+        choose({"CI": "true", "DATABASE_URL": f"postgres://postgres@{CLOSED_PORT}/x"})
+
+
+def test_backends_use_whatever_is_reachable():
+    chosen = choose({"DATABASE_URL": "sqlite:///:memory:", "CELERY_BROKER_URL": "filesystem://"})
+    assert chosen.banner.startswith("Test backends: SQLite")
+
+
+def test_this_run_uses_the_backends_its_first_line_announced():
+    expected = "postgresql" if settings.TEST_BACKENDS.database_url.startswith("postgres") else "sqlite"
+    assert connection.vendor == expected
+    assert settings.CELERY_BROKER_URL == settings.TEST_BACKENDS.broker_url
+    if os.environ.get("CI", "").lower() == "true":
+        assert settings.TEST_BACKENDS.on_real_services
+
+
+def test_local_settings_default_to_a_sqlite_file_and_the_filesystem_broker():
+    result = settings_in_subprocess(
+        "leadcrm.settings.local",
+        "settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['NAME'], settings.CELERY_BROKER_URL",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "sqlite3" in result.stdout and "db.sqlite3" in result.stdout and "filesystem://" in result.stdout
+
+
+def test_database_url_and_broker_url_switch_to_postgresql_and_redis():
+    result = settings_in_subprocess(
+        "leadcrm.settings.local",
+        "settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['NAME'], settings.CELERY_BROKER_URL",
+        DATABASE_URL="postgres://crm:pw@db.internal:5432/leadcrm",
+        CELERY_BROKER_URL="redis://cache.internal:6379/1",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.postgresql", "leadcrm", "redis://cache.internal:6379/1"]
+
+
+def test_production_has_no_default_secret():
+    result = settings_in_subprocess("leadcrm.settings.production", "settings.SECRET_KEY")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_check_deploy_is_clean_with_the_required_variables_set():
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    env.update(
+        DJANGO_SETTINGS_MODULE="leadcrm.settings.production",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="crm.example.com",
+        DATABASE_URL="postgres://crm@127.0.0.1:5432/leadcrm",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+    )
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "System check identified no issues (0 silenced)."
+    assert "WARNING" not in result.stderr

@@ -1,0 +1,84 @@
+"""Every URL of ours, discovered from the URLconf, as each kind of user.
+
+A lead you may not see is a 404 everywhere. Adding a URL without saying here what it
+serves to whom fails ``test_every_url_is_in_the_matrix``.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from pipeline.models import FollowUp
+
+pytestmark = pytest.mark.django_db
+
+ANON, OTHER, OWNER, TEAM_LEAD, BROKER = "anonymous", "other_agent", "owner", "team_lead", "broker"
+EVERYONE_SIGNED_IN = {OTHER: 200, OWNER: 200, TEAM_LEAD: 200, BROKER: 200}
+LEAD_PAGE = {ANON: 302, OTHER: 404, OWNER: 200, TEAM_LEAD: 200, BROKER: 200}
+
+# url name -> (method, object the URL is about, expected status per user)
+MATRIX = {
+    "pipeline:dashboard": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
+    "leads:list": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
+    "leads:detail": ("get", "lead", LEAD_PAGE),
+    "pipeline:outreach_log": ("get", "lead", LEAD_PAGE),
+    "pipeline:stage_change": ("get", "lead", LEAD_PAGE),
+    "pipeline:follow_up_done": ("post", "follow_up", {ANON: 302, OTHER: 404, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
+    "healthz": ("get", None, {ANON: 200, OWNER: 200}),
+    "login": ("get", None, {ANON: 200, OWNER: 302}),
+    "logout": ("post", None, {ANON: 302, OWNER: 302}),
+}
+NOT_OURS = {"admin"}
+
+
+def url_names(resolver=None, namespace=""):
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace in NOT_OURS:
+                continue
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from url_names(pattern, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield namespace + pattern.name
+
+
+def test_every_url_is_in_the_matrix():
+    assert set(url_names()) == set(MATRIX)
+
+
+@pytest.fixture
+def people(agent, other_agent, team_lead, broker):
+    return {ANON: None, OTHER: other_agent, OWNER: agent, TEAM_LEAD: team_lead, BROKER: broker}
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_url_as_each_kind_of_user(name, people, lead, agent, client_as):
+    method, about, expected = MATRIX[name]
+    for who, status in expected.items():
+        objects = {
+            "lead": lead,
+            "follow_up": FollowUp.objects.create(
+                lead=lead, assignee=agent, title="Call back", due_at=timezone.now() + timedelta(days=1)
+            ),
+        }
+        url = reverse(name, args=[objects[about].pk]) if about else reverse(name)
+        response = getattr(client_as(people[who]), method)(url)
+        assert response.status_code == status, f"{name} as {who}: {response.status_code}, expected {status}"
+        if status == 302 and who == ANON and name not in {"login", "logout"}:
+            assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name", ["pipeline:dashboard", "leads:list"])
+def test_lists_never_leak_another_agents_lead(name, lead, other_lead, agent, client_as):
+    content = client_as(agent).get(reverse(name)).content.decode()
+    assert lead.property.street in content or name == "pipeline:dashboard"
+    assert other_lead.property.street not in content
+
+
+def test_search_never_finds_another_agents_lead_by_phone(lead, other_lead, agent, client_as):
+    response = client_as(agent).get(reverse("leads:list"), {"q": "(850) 555-0147"})
+    assert other_lead.property.street not in response.content.decode()
+    response = client_as(agent).get(reverse("leads:list"), {"q": "918 555 0104"})
+    assert lead.property.street in response.content.decode()

@@ -1,0 +1,52 @@
+"""The one visibility rule, ``Lead.objects.visible_to(user)``, for every kind of user."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from leads.models import Contact, Lead, Phone
+from pipeline.models import FollowUp
+
+from ..factories import AgentFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def visible(user):
+    return set(Lead.objects.visible_to(user).values_list("pk", flat=True))
+
+
+def test_agent_sees_only_their_own_leads(agent, lead, other_lead):
+    assert visible(agent) == {lead.pk}
+
+
+def test_team_lead_sees_their_teams_leads_not_other_teams(team_lead, lead, other_lead):
+    assert visible(team_lead) == {lead.pk}
+
+
+def test_team_lead_sees_a_members_lead_even_without_the_team_set(team_lead, agent, other_lead):
+    lead = LeadFactory(assigned_agent=agent, team=None)
+    assert lead.pk in visible(team_lead)
+
+
+def test_broker_sees_every_lead(broker, lead, other_lead):
+    unassigned = LeadFactory(assigned_agent=None)
+    assert visible(broker) == {lead.pk, other_lead.pk, unassigned.pk}
+
+
+def test_anonymous_and_inactive_users_see_nothing(lead, agent):
+    assert visible(AnonymousUser()) == set()
+    agent.is_active = False
+    agent.save()
+    assert visible(agent) == set()
+
+
+def test_an_agent_without_a_team_sees_only_their_leads(lead):
+    loner = AgentFactory()
+    mine = LeadFactory(assigned_agent=loner)
+    assert visible(loner) == {mine.pk}
+
+
+def test_rows_hanging_off_leads_follow_the_same_rule(agent, lead, other_lead):
+    assert set(Contact.objects.visible_to(agent).values_list("lead", flat=True)) == {lead.pk}
+    assert set(Phone.objects.visible_to(agent).values_list("contact__lead", flat=True)) == {lead.pk}
+    assert FollowUp.objects.visible_to(agent).count() == 0

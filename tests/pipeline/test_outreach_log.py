@@ -1,0 +1,156 @@
+"""``outreach_log``: the only writer of the outreach log, always behind the gate."""
+
+import ast
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from compliance.models import Channel, CheckMode, ComplianceCheck, InternalDncEntry, Verdict
+from compliance.services import dnc_numbers_add
+from leads.models import PhoneStatus
+from pipeline.models import FollowUp, OutreachAttempt, Outcome
+from pipeline.services import OutreachBlocked, outreach_log
+
+from ..factories import AgentFactory, DncSourceFactory, PhoneFactory
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def log(lead, agent, outcome=Outcome.NO_ANSWER, disclosed=True, point=None, **kwargs):
+    return outreach_log(
+        lead=lead,
+        channel=kwargs.pop("channel", Channel.CALL),
+        contact_point=point or lead.contacts.first().phones.first(),
+        outcome=outcome,
+        actor=agent,
+        role_disclosed=disclosed,
+        **kwargs,
+    )
+
+
+def test_outreach_log_refuses_number_on_national_dnc_and_writes_no_attempt(lead, agent):
+    registry = DncSourceFactory()
+    dnc_numbers_add(source=registry, numbers=["9185550104"], as_of=registry.data_as_of)
+    with pytest.raises(OutreachBlocked) as blocked:
+        log(lead, agent)
+    assert blocked.value.decision.rule_ids == ["A4"]
+    assert OutreachAttempt.objects.count() == 0
+    # The refusal itself is evidence, kept after the transaction.
+    assert ComplianceCheck.objects.get().verdict == Verdict.BLOCK
+
+
+def test_outreach_log_refuses_an_undisclosed_role_and_writes_no_attempt(lead, agent):
+    with pytest.raises(OutreachBlocked) as blocked:
+        log(lead, agent, disclosed=False)
+    assert blocked.value.decision.rule_ids == ["D3"]
+    assert OutreachAttempt.objects.count() == 0
+    assert ComplianceCheck.objects.count() == 1
+
+
+def test_an_allowed_attempt_points_at_the_check_it_passed(lead, agent):
+    attempt = log(lead, agent, notes="No answer, no voicemail box.")
+    assert attempt.compliance_check.verdict == Verdict.ALLOW
+    assert attempt.compliance_check.mode == CheckMode.LOG
+    assert attempt.contact_point == "+19185550104"
+    assert (attempt.phone, attempt.contact) == (lead.contacts.first().phones.first(), lead.contacts.first())
+
+
+def test_talking_to_the_homeowner_sets_last_contact_and_rescoring(lead, agent):
+    log(lead, agent, outcome=Outcome.TALKED)
+    lead.refresh_from_db()
+    assert lead.last_contacted_at is not None
+    assert any("contacted in the last 2 days" in reason for reason in lead.score_reasons)
+
+
+def test_wrong_number_marks_that_phone_wrong_party_and_blocks_the_next_call(lead, agent):
+    log(lead, agent, outcome=Outcome.WRONG_NUMBER)
+    phone = lead.contacts.first().phones.first()
+    phone.refresh_from_db()
+    assert phone.status == PhoneStatus.WRONG_PARTY
+    with pytest.raises(OutreachBlocked) as blocked:
+        log(lead, agent)
+    assert blocked.value.decision.rule_ids == ["D7"]
+
+
+def test_bad_number_marks_only_that_phone_bad(lead, agent):
+    second = PhoneFactory(contact=lead.contacts.first(), number="+19185550111")
+    log(lead, agent, outcome=Outcome.BAD_NUMBER)
+    second.refresh_from_db()
+    assert lead.contacts.first().phones.get(number="+19185550104").status == PhoneStatus.BAD
+    assert second.status == PhoneStatus.GOOD
+
+
+def test_a_do_not_call_request_puts_the_number_on_the_internal_list_for_everyone(lead, agent):
+    log(lead, agent, outcome=Outcome.DNC_REQUEST, homeowner_words="Don't call this number again.")
+    entry = InternalDncEntry.objects.get()
+    assert (entry.phone_number, entry.recorded_by, entry.homeowner_words) == (
+        "+19185550104", agent, "Don't call this number again."
+    )
+    with pytest.raises(OutreachBlocked) as blocked:
+        log(lead, AgentFactory())
+    assert blocked.value.decision.rule_ids == ["B1"]
+
+
+def test_a_stop_request_at_the_door_covers_every_number_and_the_mail(lead, agent):
+    PhoneFactory(contact=lead.contacts.first(), number="+19185550111")
+    log(lead, agent, outcome=Outcome.DNC_REQUEST, channel=Channel.DOOR, point=lead.property,
+        homeowner_words="Leave us alone.")
+    assert set(InternalDncEntry.objects.values_list("phone_number", flat=True)) == {
+        "+19185550104", "+19185550111"
+    }
+    assert lead.contacts.first().do_not_mail
+
+
+def test_the_next_follow_up_is_set_in_the_same_step(lead, agent):
+    due = timezone.now() + timedelta(days=2)
+    log(lead, agent, outcome=Outcome.LEFT_VOICEMAIL, follow_up_at=due, follow_up_title="Call back Tuesday")
+    follow_up = FollowUp.objects.get()
+    lead.refresh_from_db()
+    assert (follow_up.title, follow_up.assignee, follow_up.due_at) == ("Call back Tuesday", agent, due)
+    assert lead.next_follow_up_at == due
+
+
+def test_a_blocked_attempt_sets_no_follow_up(lead, agent):
+    with pytest.raises(OutreachBlocked):
+        log(lead, agent, disclosed=False, follow_up_at=timezone.now() + timedelta(days=1))
+    assert FollowUp.objects.count() == 0
+
+
+def test_future_attempts_and_phone_outcomes_without_a_phone_are_refused(lead, agent):
+    with pytest.raises(ValidationError):
+        log(lead, agent, occurred_at=timezone.now() + timedelta(minutes=5))
+    with pytest.raises(ValidationError):
+        log(lead, agent, outcome=Outcome.WRONG_NUMBER, channel=Channel.MAIL, point=lead.contacts.first())
+
+
+def test_a_mistake_is_fixed_by_an_appended_correction(lead, agent):
+    wrong = log(lead, agent, outcome=Outcome.NO_ANSWER)
+    fixed = log(lead, agent, outcome=Outcome.LEFT_VOICEMAIL, corrects=wrong, notes="Correction: left a message.")
+    assert list(wrong.corrections.all()) == [fixed]
+    assert OutreachAttempt.objects.count() == 2
+
+
+def test_nothing_but_outreach_log_creates_an_outreach_attempt():
+    """Every construction of OutreachAttempt in the code base is in pipeline/services.py."""
+    offenders = []
+    for path in ROOT.glob("*/**/*.py"):
+        if any(part in {".venv", "tests", "migrations", "bench"} for part in path.parts):
+            continue
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            writes = (
+                isinstance(node, ast.Call)
+                and (
+                    (isinstance(node.func, ast.Name) and node.func.id == "OutreachAttempt")
+                    or (isinstance(node.func, ast.Attribute) and node.func.attr in {"create", "bulk_create", "get_or_create", "update_or_create"}
+                        and "OutreachAttempt" in ast.unparse(node.func.value))
+                )
+            )
+            if writes:
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert [offender.split(":")[0] for offender in offenders] == ["pipeline/services.py"], offenders

@@ -1,0 +1,153 @@
+"""The pages agents work in: what they show, what they refuse, and how many queries."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from compliance.models import ComplianceCheck
+from compliance.services import dnc_numbers_add
+from leads.models import Stage
+from pipeline.models import FollowUp, OutreachAttempt, StageChange
+
+from ..factories import ContactFactory, DncSourceFactory, HardshipFactory, LeadFactory, LienFactory, PhoneFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def outreach_data(lead, **overrides):
+    data = {
+        "channel": "call",
+        "phone": lead.contacts.first().phones.first().pk,
+        "purpose": "short_sale_listing",
+        "outcome": "talked",
+        "notes": "Explained the short-sale process.",
+        "role_disclosed": "on",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_logging_a_compliant_call_redirects_to_the_lead_with_the_attempt_on_it(lead, agent, client_as):
+    client = client_as(agent)
+    response = client.post(reverse("pipeline:outreach_log", args=[lead.pk]), outreach_data(lead))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("leads:detail", args=[lead.pk])
+    page = client.get(response["Location"]).content.decode()
+    assert "Explained the short-sale process." in page
+    assert "Logged: Talked" in page
+
+
+def test_a_dnc_number_is_refused_on_screen_with_the_rule_and_nothing_logged(lead, agent, client_as):
+    registry = DncSourceFactory(name="National DNC Registry")
+    dnc_numbers_add(source=registry, numbers=["9185550104"], as_of=registry.data_as_of)
+    response = client_as(agent).post(reverse("pipeline:outreach_log", args=[lead.pk]), outreach_data(lead))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Not logged" in page and "A4" in page and "National DNC Registry" in page
+    assert OutreachAttempt.objects.count() == 0
+    assert ComplianceCheck.objects.count() == 1
+
+
+def test_an_undisclosed_role_is_refused_with_the_sentence_to_say(lead, agent, client_as, brokerage):
+    response = client_as(agent).post(
+        reverse("pipeline:outreach_log", args=[lead.pk]), outreach_data(lead, role_disclosed=None)
+    )
+    page = response.content.decode()
+    assert "D3" in page and "Sunbelt Test Realty" in page
+    assert OutreachAttempt.objects.count() == 0
+
+
+def test_htmx_gets_the_form_card_back_or_a_client_redirect(lead, agent, client_as):
+    client = client_as(agent)
+    url = reverse("pipeline:outreach_log", args=[lead.pk])
+    refused = client.post(url, outreach_data(lead, role_disclosed=None), HTTP_HX_REQUEST="true")
+    assert "<html" not in refused.content.decode() and "D3" in refused.content.decode()
+    logged = client.post(url, outreach_data(lead), HTTP_HX_REQUEST="true")
+    assert logged["HX-Redirect"] == reverse("leads:detail", args=[lead.pk])
+
+
+def test_a_phone_of_another_lead_cannot_be_posted(lead, other_lead, agent, client_as):
+    foreign = other_lead.contacts.first().phones.first()
+    response = client_as(agent).post(
+        reverse("pipeline:outreach_log", args=[lead.pk]), outreach_data(lead, phone=foreign.pk)
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert OutreachAttempt.objects.count() == 0 and ComplianceCheck.objects.count() == 0
+
+
+def test_posting_to_another_agents_lead_is_a_404_and_runs_no_check(other_lead, agent, client_as):
+    response = client_as(agent).post(
+        reverse("pipeline:outreach_log", args=[other_lead.pk]), outreach_data(other_lead)
+    )
+    assert response.status_code == 404
+    assert ComplianceCheck.objects.count() == 0
+
+
+def test_a_refused_stage_move_shows_what_is_missing(lead, agent, client_as):
+    response = client_as(agent).post(reverse("pipeline:stage_change", args=[lead.pk]), {"to_stage": "contact"})
+    assert response.status_code == 200
+    assert "Not moved" in response.content.decode()
+    assert "reached the homeowner" in response.content.decode()
+    assert not StageChange.objects.exists()
+
+
+def test_an_allowed_stage_move_goes_back_to_the_lead(lead, agent, client_as):
+    client = client_as(agent)
+    client.post(reverse("pipeline:outreach_log", args=[lead.pk]), outreach_data(lead))
+    response = client.post(reverse("pipeline:stage_change", args=[lead.pk]), {"to_stage": "contact", "note": "ok"})
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert lead.stage == Stage.CONTACT
+
+
+def test_marking_a_follow_up_done_returns_to_a_local_page_only(lead, agent, client_as):
+    follow_up = FollowUp.objects.create(lead=lead, assignee=agent, title="Call", due_at=timezone.now())
+    client = client_as(agent)
+    response = client.post(reverse("pipeline:follow_up_done", args=[follow_up.pk]), {"next": "https://evil.example/"})
+    assert response["Location"] == reverse("pipeline:dashboard")
+    follow_up.refresh_from_db()
+    assert follow_up.done_at is not None
+
+
+def make_leads(agent, team, count):
+    for _ in range(count):
+        lead = LeadFactory(assigned_agent=agent, team=team)
+        PhoneFactory(contact=ContactFactory(lead=lead))
+        LienFactory(lead=lead)
+        HardshipFactory(lead=lead)
+        FollowUp.objects.create(lead=lead, assignee=agent, title="Call", due_at=timezone.now() - timedelta(hours=1))
+
+
+def queries_for(client, url):
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize("name", ["leads:list", "pipeline:dashboard"])
+@pytest.mark.parametrize("who", ["agent", "team_lead", "broker"])
+def test_list_pages_make_the_same_queries_for_5_or_30_leads(name, who, agent, team, team_lead, broker, client_as):
+    client = client_as({"agent": agent, "team_lead": team_lead, "broker": broker}[who])
+    make_leads(agent, team, 5)
+    few = queries_for(client, reverse(name))
+    make_leads(agent, team, 25)
+    many = queries_for(client, reverse(name))
+    assert few == many
+    assert many <= 14
+
+
+def test_lead_page_queries_do_not_grow_with_owners_phones_and_liens(lead, agent, client_as):
+    client = client_as(agent)
+    url = reverse("leads:detail", args=[lead.pk])
+    few = queries_for(client, url)
+    for position in range(2, 5):
+        contact = ContactFactory(lead=lead, position=position)
+        PhoneFactory(contact=contact)
+        PhoneFactory(contact=contact)
+        LienFactory(lead=lead, position=position)
+    assert queries_for(client, url) == few
