@@ -1,0 +1,268 @@
+"""Synthetic brokerages at scale (100k, 1M leads) for the benchmarks, written with COPY.
+
+A realistic spread: stages weighted like a real book (most leads on the list, few at
+closing), 1-2 owners, 1-3 phones, 1-2 liens with some HELOCs and underwater houses,
+hardships from qualify on, stage history and follow-ups. One agent per 10,000 leads,
+ten agents per team. Rows are built from the models' own field lists, so a new column
+with a default needs no change here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
+from decimal import Decimal
+
+from django.db import connection, models, transaction
+
+from leadcrm.accounts.models import Team, TeamMembership, User
+from leadcrm.accounts.roles import Role
+from leadcrm.accounts.services import user_set_role
+from leads.addresses import address_key
+from leads.models import (
+    Contact,
+    HardshipRecord,
+    Lead,
+    LeadList,
+    LeadSource,
+    Lien,
+    ListMembership,
+    Phone,
+    Property,
+)
+from pipeline.models import FollowUp, StageChange
+
+CHUNK = 20_000
+LEADS_PER_AGENT = 10_000
+AGENTS_PER_TEAM = 10
+
+STATES = {
+    "OK": ["918", "405", "539", "580"], "KS": ["913", "316", "785", "620"],
+    "FL": ["850", "305", "407", "813", "904", "561", "239", "727"],
+    "AZ": ["602", "480", "520", "623"], "TX": ["214", "469", "512", "713", "817", "210", "972"],
+    "GA": ["404", "678", "770", "912"], "MD": ["410", "301", "443"], "CA": ["213", "916", "619", "909"],
+}
+CITIES = ["Springfield", "Riverside", "Fairview", "Franklin", "Greenville", "Madison", "Clinton", "Salem"]
+STREETS = ["Pine Rd", "Maple Dr", "Elm St", "Oak Ln", "Cedar Ct", "Birch Way", "Willow Dr", "Main St",
+           "Park Ave", "Lake Blvd", "Hill Ter", "Sunset Pkwy", "River Rd", "Meadow Ln", "Forest Dr"]
+FIRST = ["Robert", "Maria", "James", "Linda", "Michael", "Patricia", "David", "Jennifer", "Carlos", "Aisha"]
+LAST = ["Smith", "Garcia", "Johnson", "Kowalski", "Williams", "Brown", "Martinez", "Davis", "Lopez", "Nguyen"]
+LENDERS = ["Mr. Cooper", "Rocket Mortgage", "Specialized Loan Servicing", "Wells Fargo", "PennyMac"]
+STAGES = [("list", 55), ("contact", 15), ("qualify", 10), ("negotiate", 7), ("close", 3), ("closed", 4), ("dead", 6)]
+FUNNEL = ["list", "contact", "qualify", "negotiate", "close", "closed"]
+LEAD_TYPES = [("pre_foreclosure_nod", 30), ("lis_pendens", 18), ("auction_scheduled", 10), ("absentee", 20),
+              ("probate", 6), ("tax_delinquent", 10), ("referral", 3), ("inbound", 3)]
+
+
+@dataclass
+class Generated:
+    leads: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    lead_rows_csv: str = ""  # the leads table's COPY data, for the raw-COPY baseline
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+
+class CopyWriter:
+    """Buffers rows of one model and COPYs them in chunks; columns from the model itself."""
+
+    def __init__(self, model: type[models.Model], keep_csv: bool = False):
+        self.model = model
+        self.fields = model._meta.concrete_fields
+        self.columns = [f.column for f in self.fields]
+        self.defaults = {f.attname: f.get_default() for f in self.fields}
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer)
+        self.count = 0
+        self.keep_csv = keep_csv
+        self.kept = io.StringIO() if keep_csv else None
+        self.next_id = (model.objects.aggregate(m=models.Max("pk"))["m"] or 0) + 1
+
+    def add(self, **values) -> int:
+        row_id = values.setdefault("id", self.next_id)
+        self.next_id = row_id + 1
+        self.writer.writerow([self._format(values.get(f.attname, self.defaults[f.attname])) for f in self.fields])
+        self.count += 1
+        if self.count % CHUNK == 0:
+            self.flush()
+        return row_id
+
+    @staticmethod
+    def _format(value):
+        if value is None:
+            return r"\N"
+        if isinstance(value, bool):
+            return "t" if value else "f"
+        if isinstance(value, (list, dict)):
+            return json.dumps(value)
+        if isinstance(value, (datetime, date)):
+            return value.isoformat()
+        return value
+
+    def flush(self) -> None:
+        data = self.buffer.getvalue()
+        if not data:
+            return
+        if self.kept is not None:
+            self.kept.write(data)
+        with connection.cursor() as cursor:
+            cursor.copy_expert(
+                f"COPY {self.model._meta.db_table} ({', '.join(self.columns)}) "
+                "FROM STDIN WITH (FORMAT csv, NULL '\\N')",
+                io.StringIO(data),
+            )
+        self.buffer.seek(0)
+        self.buffer.truncate()
+
+    def finish(self) -> None:
+        self.flush()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)",
+                [self.model._meta.db_table, max(self.next_id - 1, 1)],
+            )
+
+
+def _people(lead_count: int, rng: random.Random) -> list[User]:
+    agents_needed = max(6, lead_count // LEADS_PER_AGENT)
+    agents = []
+    for index in range(agents_needed):
+        team_index = index // AGENTS_PER_TEAM
+        team = Team.objects.filter(name=f"Bench team {team_index}").first()
+        if team is None:
+            lead_user = User.objects.create(username=f"bench.lead{team_index}", license_number="X", license_state="OK")
+            user_set_role(user=lead_user, role=Role.TEAM_LEAD)
+            team = Team.objects.create(name=f"Bench team {team_index}", lead=lead_user)
+        agent, created = User.objects.get_or_create(
+            username=f"bench.agent{index}", defaults={"license_number": "X", "license_state": "OK"}
+        )
+        if created:
+            user_set_role(user=agent, role=Role.AGENT)
+            TeamMembership.objects.create(team=team, user=agent)
+        agent.bench_team_id = team.pk
+        agents.append(agent)
+    return agents
+
+
+def _pick(rng: random.Random, weighted):
+    values, weights = zip(*weighted)
+    return rng.choices(values, weights=weights, k=1)[0]
+
+
+@transaction.atomic
+def generate_brokerage(lead_count: int, *, seed: int = 7, keep_lead_csv: bool = False) -> Generated:
+    """Write ``lead_count`` leads with everything that hangs off them; returns counts and time."""
+    if connection.vendor != "postgresql":
+        raise RuntimeError("The benchmarks need PostgreSQL (set BENCH_DATABASE_URL).")
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    agents = _people(lead_count, rng)
+    lists = [LeadList.objects.get_or_create(name=name, defaults={"source": LeadSource.PROPSTREAM})[0]
+             for name in ("Bench NOD", "Bench lis pendens", "Bench absentee")]
+    now = datetime.now(dt_timezone.utc)
+
+    properties = CopyWriter(Property)
+    leads = CopyWriter(Lead, keep_csv=keep_lead_csv)
+    contacts, phones, liens = CopyWriter(Contact), CopyWriter(Phone), CopyWriter(Lien)
+    hardships, memberships = CopyWriter(HardshipRecord), CopyWriter(ListMembership)
+    changes, follow_ups = CopyWriter(StageChange), CopyWriter(FollowUp)
+    writers = [properties, leads, contacts, phones, liens, hardships, memberships, changes, follow_ups]
+
+    base_id = properties.next_id
+    for n in range(lead_count):
+        state = rng.choice(list(STATES))
+        city = rng.choice(CITIES)
+        zip_code = f"{10000 + (base_id + n) % 89999:05d}"
+        # The sequence number makes every street unique, so dedupe keys never collide.
+        street = f"{base_id + n} {rng.choice(STREETS)}"
+        value = Decimal(rng.randrange(90_000, 900_000, 1000))
+        created = now - timedelta(days=rng.randint(1, 400))
+        prop_id = properties.add(
+            street=street, city=city, state=state, zip_code=zip_code, county=f"{city} County",
+            apn=f"{base_id + n:010d}", address_key=address_key(street=street, city=city, state=state, zip_code=zip_code),
+            property_type="single_family", bedrooms=rng.randint(1, 6), bathrooms=Decimal(rng.choice(["1", "2", "2.5", "3"])),
+            building_sqft=rng.randint(700, 4200), year_built=rng.randint(1940, 2020), estimated_value=value,
+            estimated_value_date=(now - timedelta(days=30)).date(), owner_occupied=rng.random() < 0.7,
+            vacant=rng.random() < 0.1, created_at=created, updated_at=created,
+        )
+        stage = _pick(rng, STAGES)
+        agent = rng.choice(agents)
+        first_balance = (value * Decimal(str(round(rng.uniform(0.6, 1.3), 3)))).quantize(Decimal("1"))
+        second = Decimal(rng.randrange(15_000, 90_000, 500)) if rng.random() < 0.3 else None
+        lien_total = first_balance + (second or 0)
+        path = FUNNEL[: FUNNEL.index(stage) + 1] if stage != "dead" else FUNNEL[: rng.randint(1, 4)] + ["dead"]
+        stage_at = created + timedelta(days=len(path) * 7)
+        follow_up_at = now + timedelta(hours=rng.randint(-72, 240)) if stage not in ("closed", "dead") else None
+        lead_id = leads.add(
+            property_id=prop_id, lead_type=_pick(rng, LEAD_TYPES), source="propstream",
+            source_list_id=lists[n % 3].pk, assigned_agent_id=agent.pk, team_id=agent.bench_team_id,
+            stage=stage, stage_entered_at=min(stage_at, now), dead_reason="not_interested" if stage == "dead" else "",
+            score=rng.randint(5, 95), score_reasons=["+20 Notice of default recorded"], lien_total=lien_total,
+            next_follow_up_at=follow_up_at,
+            last_contacted_at=stage_at if stage != "list" else None, created_at=created, updated_at=created,
+        )
+        for position in range(1, 2 + (rng.random() < 0.3)):
+            contact_id = contacts.add(
+                lead_id=lead_id, position=position, first_name=rng.choice(FIRST), last_name=rng.choice(LAST),
+                mailing_street=street, mailing_city=city, mailing_state=state, mailing_zip=zip_code, created_at=created,
+            )
+            if position == 1:
+                for phone_position in range(1, rng.choice([2, 2, 3, 4])):
+                    area = rng.choice(STATES[state])
+                    phones.add(contact_id=contact_id, number=f"+1{area}555{rng.randint(0, 9999):04d}",
+                               phone_type="mobile", source="skip_trace", status="good",
+                               position=phone_position, created_at=created)
+        liens.add(lead_id=lead_id, position=1, lien_type="mortgage", lender=rng.choice(LENDERS),
+                  loan_number_masked=f"****{rng.randint(0, 9999):04d}", balance=first_balance,
+                  created_at=created, updated_at=created)
+        if second is not None:
+            liens.add(lead_id=lead_id, position=2, lien_type="heloc", lender=rng.choice(LENDERS),
+                      balance=second, created_at=created, updated_at=created)
+        memberships.add(lead_id=lead_id, lead_list_id=lists[n % 3].pk, added_at=created)
+        if rng.random() < 0.2:
+            memberships.add(lead_id=lead_id, lead_list_id=lists[(n + 1) % 3].pk, added_at=created)
+        if "qualify" in path:
+            hardships.add(lead_id=lead_id, category="job_loss", narrative="Laid off.", created_at=created)
+        for step, (source, target) in enumerate(zip(path, path[1:]), start=1):
+            changes.add(lead_id=lead_id, from_stage=source, to_stage=target,
+                        dead_reason="not_interested" if target == "dead" else "",
+                        changed_by_id=agent.pk, changed_at=min(created + timedelta(days=step * 7), now))
+        if follow_up_at is not None:
+            follow_ups.add(lead_id=lead_id, assignee_id=agent.pk, kind="call", title="Call back",
+                           due_at=follow_up_at, created_by_id=agent.pk, created_at=created)
+
+    for writer in writers:
+        writer.finish()
+    result = Generated(
+        leads=lead_count,
+        rows={w.model._meta.db_table: w.count for w in writers},
+        seconds=time.perf_counter() - started,
+        lead_rows_csv=leads.kept.getvalue() if keep_lead_csv else "",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return result
+
+
+def raw_copy_baseline(csv_data: str, columns: list[str]) -> float:
+    """Seconds to COPY the same lead rows into a bare table with no index or constraint."""
+    column_sql = ", ".join(f"{name} text" for name in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS bench_raw_leads; CREATE UNLOGGED TABLE bench_raw_leads ({column_sql})")
+        started = time.perf_counter()
+        cursor.copy_expert(
+            f"COPY bench_raw_leads ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
+            io.StringIO(csv_data),
+        )
+        elapsed = time.perf_counter() - started
+        cursor.execute("DROP TABLE bench_raw_leads")
+    return elapsed

@@ -1,0 +1,81 @@
+#!/usr/bin/env python
+"""Run the benchmarks: ``make bench`` (or ``python bench/run.py --size 1m``).
+
+Each benchmark prints its own baseline measured in the same run and the ratio, because
+this machine is shared and noisy: absolute seconds mean little, ratios mean more.
+Benchmarks run against PostgreSQL in a database of their own (``BENCH_DATABASE_URL``,
+default ``postgres://postgres@127.0.0.1:5432/leadcrm_bench``), never the test suite's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/leadcrm_bench"
+
+
+def recreate_database(url: str) -> None:
+    import psycopg2
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = psycopg2.connect(host=parts.hostname, port=parts.port or 5432, user=parts.username,
+                             password=parts.password, dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", choices=SIZES, default="100k", help="leads in the synthetic brokerage")
+    parser.add_argument("--keep", action="store_true", help="reuse the bench database as it is (skip generation)")
+    args = parser.parse_args()
+
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadcrm.settings.local")
+    os.environ["DJANGO_DEBUG"] = "false"  # no query log growing without bound
+    if not args.keep:
+        recreate_database(url)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from bench.generate import generate_brokerage, raw_copy_baseline
+    from leads.models import Lead
+
+    print(f"Benchmarks on {urlsplit(url).hostname}:{urlsplit(url).port or 5432}{urlsplit(url).path}")
+    if not args.keep:
+        call_command("migrate", verbosity=0)
+        size = SIZES[args.size]
+        result = generate_brokerage(size, keep_lead_csv=True)
+        rate = result.total_rows / result.seconds
+        columns = [f.column for f in Lead._meta.concrete_fields]
+        baseline_seconds = raw_copy_baseline(result.lead_rows_csv, columns)
+        baseline_rate = result.rows["leads_lead"] / baseline_seconds
+        print(f"\n[generate] synthetic brokerage of {size:,} leads")
+        for table, count in result.rows.items():
+            print(f"  {table:<26} {count:>11,}")
+        print(f"  {'all rows':<26} {result.total_rows:>11,} in {result.seconds:.1f} s = {rate:,.0f} rows/s"
+              " (built in Python, COPY into indexed tables)")
+        print(f"  baseline: raw COPY of the same lead rows into a bare table: {baseline_rate:,.0f} rows/s")
+        print(f"  ratio: {rate / baseline_rate:.2f} of raw COPY")
+    else:
+        print(f"Reusing the bench database: {Lead.objects.count():,} leads.")
+
+
+if __name__ == "__main__":
+    main()
