@@ -1,5 +1,9 @@
+import json
+
 from django import forms
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from leadcrm.pagination import EstimatedCountPaginator
 from leads.admin import LeadScopedAdminMixin
@@ -93,9 +97,29 @@ class InternalDncEntryAdmin(admin.ModelAdmin):
 
 @admin.register(ComplianceCheck)
 class ComplianceCheckAdmin(ReadOnlyAdminMixin, LeadScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["checked_at", "verdict", "rule_ids", "channel", "contact_point", "actor", "lead", "mode"]
+    list_display = ["checked_at", "verdict", "rules", "channel", "contact_point", "actor", "lead", "mode"]
     list_filter = ["verdict", "channel", "mode", "purpose"]
     list_select_related = ["actor", "lead__property"]
     search_fields = ["=contact_point"]
     date_hierarchy = "checked_at"
+    fields = ["checked_at", "verdict", "findings_list", "actor", "lead", "channel", "purpose",
+              "contact_point", "mode", "evidence_pretty"]
+    readonly_fields = ["findings_list", "evidence_pretty"]
+
+    @admin.display(description="Rules")
+    def rules(self, check):
+        return ", ".join(check.rule_ids) or "—"
+
+    @admin.display(description="Findings")
+    def findings_list(self, check):
+        if not check.findings:
+            return "None: every rule passed."
+        return format_html_join(
+            mark_safe("<br>"), "<strong>{}</strong> ({}): {}",
+            ((f["rule"], f["severity"], f["reason"]) for f in check.findings),
+        )
+
+    @admin.display(description="Evidence")
+    def evidence_pretty(self, check):
+        return format_html("<pre>{}</pre>", json.dumps(check.evidence, indent=2))
 

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from leadcrm.accounts.models import Brokerage, Capacity, User
 from leads.models import Contact, Email, Lead, Phone, PhoneStatus, Property
-from leads.phones import parse_phone
+from leads.phones import format_national, parse_phone
 
 from . import rules
 from .disclosures import role_disclosure_sentence
@@ -151,7 +151,7 @@ def internal_list(attempt: Attempt) -> Iterable[Finding]:
         yield _block(
             rules.INTERNAL_DNC,
             INTERNAL_HIT.format(
-                point=attempt.contact_point_text,
+                point=format_national(attempt.number) if attempt.number else attempt.email,
                 date=first.requested_at.date().isoformat(),
                 who=first.recorded_by,
                 channel=first.get_channel_display().lower(),
@@ -184,10 +184,10 @@ def registries(attempt: Attempt) -> Iterable[Finding]:
         as_of = f" (data as of {source.data_as_of:%b %d, %Y})" if source.data_as_of else ""
         if source.kind == RegistryKind.LITIGATOR:
             yield _block(rules.LITIGATOR, LITIGATOR_HIT.format(
-                number=attempt.number, source=source.name, as_of=as_of))
+                number=format_national(attempt.number), source=source.name, as_of=as_of))
         else:
             yield _block(rules.REGISTRY_DNC, REGISTRY_HIT.format(
-                number=attempt.number, source=source.name, as_of=as_of))
+                number=format_national(attempt.number), source=source.name, as_of=as_of))
 
 
 def mail_flags(attempt: Attempt) -> Iterable[Finding]:

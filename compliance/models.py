@@ -69,6 +69,7 @@ class DncSource(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "DNC source"
         ordering = ["kind", "name"]
         permissions = [("manage_registries", "Can load and manage Do Not Call registries")]
 

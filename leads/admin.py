@@ -5,6 +5,7 @@ A lead (or its owner, phone, lien ...) the user may not see is a 404 here too.
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.http import Http404
 
 from leadcrm.pagination import EstimatedCountPaginator
@@ -20,7 +21,7 @@ from .models import (
     Phone,
     Property,
 )
-from .services import lead_refresh_lien_total, mask_loan_number
+from .services import check_agent_on_team, lead_assign, lead_refresh_lien_total, mask_loan_number
 
 
 class LeadScopedAdminMixin:
@@ -60,6 +61,22 @@ class LienMaskingMixin:
             lien.loan_number_masked = mask_loan_number(typed)
 
 
+class LeadAdminForm(forms.ModelForm):
+    class Meta:
+        model = Lead
+        fields = "__all__"
+
+    def clean(self):
+        data = super().clean()
+        agent, team = data.get("assigned_agent"), data.get("team")
+        if agent and team and "team" in self.changed_data:
+            try:
+                check_agent_on_team(agent=agent, team=team)
+            except ValidationError as error:
+                self.add_error("team", error)
+        return data
+
+
 class ContactInline(admin.StackedInline):
     model = Contact
     extra = 0
@@ -93,6 +110,7 @@ class HardshipInline(admin.StackedInline):
 
 @admin.register(Lead)
 class LeadAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+    form = LeadAdminForm
     list_display = [
         "__str__", "city", "lead_type", "stage", "score", "assigned_agent", "team",
         "next_follow_up_at",
@@ -120,6 +138,13 @@ class LeadAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
     @admin.display(ordering="property__city")
     def city(self, lead):
         return lead.property.city
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if {"assigned_agent", "team"} & set(form.changed_data):
+            # Through the service: a new agent brings their team unless one was chosen.
+            team = obj.team if "team" in form.changed_data else None
+            lead_assign(lead=obj, agent=obj.assigned_agent, team=team)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is Lien:

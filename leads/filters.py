@@ -6,7 +6,7 @@ import re
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from leadcrm.accounts.models import Team, User
 from leadcrm.accounts.roles import Perm
@@ -19,7 +19,8 @@ PHONE_LIKE = re.compile(r"[\d\s().+\-]+")
 
 ORDERINGS = {
     "score": ("-score", "-pk"),
-    "follow_up": ("next_follow_up_at", "-score", "-pk"),
+    # Leads with nothing scheduled go last on every database (SQLite sorts NULL first).
+    "follow_up": (F("next_follow_up_at").asc(nulls_last=True), "-score", "-pk"),
     "newest": ("-created_at", "-pk"),
     "stage_age": ("stage_entered_at", "-pk"),
 }

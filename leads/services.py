@@ -100,15 +100,20 @@ def lead_create(
     return lead
 
 
+def check_agent_on_team(*, agent: User, team: Team) -> None:
+    """An agent works a team's lead only as its member or its lead."""
+    on_team = TeamMembership.objects.filter(user=agent, team=team).exists()
+    if not on_team and team.lead_id != agent.pk:
+        raise ValidationError(AGENT_NOT_ON_TEAM.format(agent=agent, team=team))
+
+
 def lead_assign(*, lead: Lead, agent: User | None, team: Team | None = None) -> Lead:
     """Give the lead to an agent; the lead follows the agent's team unless told otherwise."""
     if agent is not None and team is None:
         membership = TeamMembership.objects.filter(user=agent).select_related("team").first()
         team = membership.team if membership else None
     elif agent is not None and team is not None:
-        on_team = TeamMembership.objects.filter(user=agent, team=team).exists()
-        if not on_team and team.lead_id != agent.pk:
-            raise ValidationError(AGENT_NOT_ON_TEAM.format(agent=agent, team=team))
+        check_agent_on_team(agent=agent, team=team)
     lead.assigned_agent = agent
     lead.team = team
     lead.save(update_fields=["assigned_agent", "team", "updated_at"])

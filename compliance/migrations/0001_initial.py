@@ -30,6 +30,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(auto_now_add=True)),
             ],
             options={
+                'verbose_name': 'DNC source',
                 'ordering': ['kind', 'name'],
                 'permissions': [('manage_registries', 'Can load and manage Do Not Call registries')],
             },

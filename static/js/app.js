@@ -27,11 +27,14 @@
     if (words && dnc) words.hidden = !dnc.checked;
   }
   function wire(root) {
-    root.querySelectorAll("form[data-outreach-form]").forEach(function (form) {
+    var forms = Array.prototype.slice.call(root.querySelectorAll("form[data-outreach-form]"));
+    if (root.matches && root.matches("form[data-outreach-form]")) forms.push(root);
+    forms.forEach(function (form) {
       syncChannel(form);
       form.addEventListener("change", function () { syncChannel(form); });
     });
   }
   document.addEventListener("DOMContentLoaded", function () { wire(document); });
-  document.addEventListener("htmx:afterSwap", function (event) { wire(event.target); });
+  // htmx:load fires on every piece of content htmx swaps in (the form after a refusal).
+  document.addEventListener("htmx:load", function (event) { wire(event.target); });
 })();

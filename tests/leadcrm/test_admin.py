@@ -102,3 +102,15 @@ def test_setting_a_role_in_the_admin_sets_groups_and_staff(broker, client_as):
     assert response.status_code == 302, response.context["adminform"].form.errors
     user = User.objects.get(username="newlead")
     assert (user.role, user.is_staff) == (Role.TEAM_LEAD, True)
+
+
+def test_admin_refuses_a_team_the_agent_is_not_on(lead, agent, other_team):
+    from django.forms.models import model_to_dict
+
+    from leads.admin import LeadAdminForm
+
+    data = {key: value for key, value in model_to_dict(lead).items() if value is not None}
+    data.update(team=other_team.pk, assigned_agent=agent.pk)
+    form = LeadAdminForm(data, instance=lead)
+    assert not form.is_valid()
+    assert "is not on the team" in str(form.errors["team"])

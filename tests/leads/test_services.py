@@ -150,3 +150,9 @@ def test_phone_add_normalises_and_refuses_with_the_reason():
     with pytest.raises(ValidationError) as refused:
         phone_add(contact=contact, raw="call me")
     assert "No digits" in str(refused.value)
+
+
+def test_reassigning_a_lead_moves_it_to_the_new_agents_team(lead, other_agent, other_team):
+    lead_assign(lead=lead, agent=other_agent)
+    lead.refresh_from_db()
+    assert (lead.assigned_agent, lead.team) == (other_agent, other_team)

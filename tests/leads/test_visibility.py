@@ -50,3 +50,29 @@ def test_rows_hanging_off_leads_follow_the_same_rule(agent, lead, other_lead):
     assert set(Contact.objects.visible_to(agent).values_list("lead", flat=True)) == {lead.pk}
     assert set(Phone.objects.visible_to(agent).values_list("contact__lead", flat=True)) == {lead.pk}
     assert FollowUp.objects.visible_to(agent).count() == 0
+
+
+def test_sorting_by_next_follow_up_puts_unscheduled_leads_last(agent, team):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leads.selectors import lead_list
+
+    unscheduled = LeadFactory(assigned_agent=agent, team=team, next_follow_up_at=None)
+    later = LeadFactory(assigned_agent=agent, team=team, next_follow_up_at=timezone.now() + timedelta(days=2))
+    sooner = LeadFactory(assigned_agent=agent, team=team, next_follow_up_at=timezone.now() + timedelta(hours=1))
+    leads, _ = lead_list(fetched_by=agent, filters={"order": "follow_up"})
+    assert list(leads) == [sooner, later, unscheduled]
+
+
+def test_the_list_shows_open_leads_unless_asked_for_outcomes(agent, team):
+    from leads.models import Stage
+    from leads.selectors import lead_list
+
+    open_lead = LeadFactory(assigned_agent=agent, team=team)
+    dead = LeadFactory(assigned_agent=agent, team=team, stage=Stage.DEAD, dead_reason="foreclosed")
+    assert list(lead_list(fetched_by=agent)[0]) == [open_lead]
+    assert list(lead_list(fetched_by=agent, filters={"status": "dead"})[0]) == [dead]
+    assert list(lead_list(fetched_by=agent, filters={"stage": "dead"})[0]) == [dead]
+    assert set(lead_list(fetched_by=agent, filters={"status": "all"})[0]) == {open_lead, dead}
