@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import FormView, TemplateView
 from django_htmx.http import HttpResponseClientRedirect
@@ -141,7 +142,8 @@ class FollowUpCompleteView(LoginRequiredMixin, PermissionRequiredMixin, View):
         follow_up = get_object_or_404(FollowUp.objects.visible_to(request.user), pk=pk)
         follow_up_complete(follow_up=follow_up)
         messages.success(request, f"Done: {follow_up.title}.")
-        next_url = request.POST.get("next")
-        if next_url and next_url.startswith("/") and not next_url.startswith("//"):
+        next_url = request.POST.get("next", "")
+        if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
             return HttpResponseRedirect(next_url)
         return HttpResponseRedirect(reverse("pipeline:dashboard"))

@@ -108,8 +108,10 @@ def test_an_allowed_stage_move_goes_back_to_the_lead(lead, agent, client_as):
 def test_marking_a_follow_up_done_returns_to_a_local_page_only(lead, agent, client_as):
     follow_up = FollowUp.objects.create(lead=lead, assignee=agent, title="Call", due_at=timezone.now())
     client = client_as(agent)
-    response = client.post(reverse("pipeline:follow_up_done", args=[follow_up.pk]), {"next": "https://evil.example/"})
-    assert response["Location"] == reverse("pipeline:dashboard")
+    url = reverse("pipeline:follow_up_done", args=[follow_up.pk])
+    for evil in ("https://evil.example/", "//evil.example/", "/\\evil.example/"):
+        assert client.post(url, {"next": evil})["Location"] == reverse("pipeline:dashboard")
+    assert client.post(url, {"next": "/leads/?stage=list"})["Location"] == "/leads/?stage=list"
     follow_up.refresh_from_db()
     assert follow_up.done_at is not None
 
