@@ -216,9 +216,11 @@ def generate_brokerage(lead_count: int, *, seed: int = 7, keep_lead_csv: bool = 
                 mailing_street=street, mailing_city=city, mailing_state=state, mailing_zip=zip_code, created_at=created,
             )
             if position == 1:
-                for phone_position in range(1, rng.choice([2, 2, 3, 4])):
+                # Drawn without replacement: one owner never has the same number twice.
+                lines = rng.sample(range(10_000), rng.choice([1, 1, 2, 3]))
+                for phone_position, line in enumerate(lines, start=1):
                     area = rng.choice(STATES[state])
-                    phones.add(contact_id=contact_id, number=f"+1{area}555{rng.randint(0, 9999):04d}",
+                    phones.add(contact_id=contact_id, number=f"+1{area}555{line:04d}",
                                phone_type="mobile", source="skip_trace", status="good",
                                position=phone_position, created_at=created)
         liens.add(lead_id=lead_id, position=1, lien_type="mortgage", lender=rng.choice(LENDERS),

@@ -5,8 +5,12 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from django.db.models import Q
+
+from leadcrm.accounts.roles import Perm
 from leadcrm.pagination import EstimatedCountPaginator
 from leads.admin import LeadScopedAdminMixin
+from leads.models import Lead
 
 from .models import ComplianceCheck, DncNumber, DncSource, InternalDncEntry
 from leads.phones import parse_phone
@@ -17,7 +21,7 @@ from .services import internal_dnc_add
 class InternalDncEntryForm(forms.ModelForm):
     class Meta:
         model = InternalDncEntry
-        fields = ["phone_number", "email", "channel", "homeowner_words", "requested_at"]
+        fields = ["phone_number", "email", "postal_address", "channel", "homeowner_words", "requested_at"]
         widgets = {"phone_number": forms.TextInput(attrs={"placeholder": "(918) 555-0104"})}
 
     def clean_phone_number(self):
@@ -69,9 +73,18 @@ class InternalDncEntryAdmin(admin.ModelAdmin):
     list_filter = ["channel"]
     list_select_related = ["recorded_by"]
     search_fields = ["=phone_number", "=email"]
-    fields = ["phone_number", "email", "channel", "homeowner_words", "requested_at"]
+    fields = ["phone_number", "email", "postal_address", "channel", "homeowner_words", "requested_at"]
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        # The gate applies every entry to everyone; the list of them (numbers and the
+        # homeowners' words) is shown only for leads the user may see, plus entries
+        # recorded without a lead.
+        queryset = super().get_queryset(request)
+        if request.user.has_perm(Perm.VIEW_ALL_LEADS):
+            return queryset
+        return queryset.filter(Q(lead__isnull=True) | Q(lead__in=Lead.objects.visible_to(request.user)))
 
     def get_readonly_fields(self, request, obj=None):
         return self.fields if obj is not None else []
@@ -87,6 +100,7 @@ class InternalDncEntryAdmin(admin.ModelAdmin):
         entry = internal_dnc_add(
             phone_number=obj.phone_number,
             email=obj.email,
+            postal_address=obj.postal_address,
             channel=obj.channel,
             homeowner_words=obj.homeowner_words,
             recorded_by=request.user,

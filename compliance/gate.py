@@ -136,9 +136,15 @@ def wrong_party(attempt: Attempt) -> Iterable[Finding]:
 def internal_list(attempt: Attempt) -> Iterable[Finding]:
     """The brokerage's own do-not-contact list applies to every agent at once (B1)."""
     if attempt.number:
-        entries = InternalDncEntry.objects.filter(phone_number=attempt.number)
+        entries, point = InternalDncEntry.objects.filter(phone_number=attempt.number), format_national(attempt.number)
     elif attempt.email:
-        entries = InternalDncEntry.objects.filter(email=attempt.email)
+        entries, point = InternalDncEntry.objects.filter(email=attempt.email), attempt.email
+    elif attempt.channel == Channel.MAIL and attempt.contact is not None:
+        key = attempt.contact.mailing_address_key()
+        entries, point = InternalDncEntry.objects.filter(postal_address=key), attempt.contact_point_text
+    elif attempt.channel == Channel.DOOR:
+        key = attempt.lead.property.address_key
+        entries, point = InternalDncEntry.objects.filter(postal_address=key), attempt.contact_point_text
     else:
         return
     entries = list(entries.select_related("recorded_by").order_by("requested_at"))
@@ -151,7 +157,7 @@ def internal_list(attempt: Attempt) -> Iterable[Finding]:
         yield _block(
             rules.INTERNAL_DNC,
             INTERNAL_HIT.format(
-                point=format_national(attempt.number) if attempt.number else attempt.email,
+                point=point,
                 date=first.requested_at.date().isoformat(),
                 who=first.recorded_by,
                 channel=first.get_channel_display().lower(),

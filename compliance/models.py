@@ -97,13 +97,20 @@ class DncNumber(models.Model):
 
 
 class InternalDncEntry(AppendOnlyModel):
-    """A homeowner asked us to stop: applies at once, to every agent and channel, forever (B1, B2).
+    """A homeowner asked us to stop: applies at once, to every agent, forever (B1, B2).
 
-    Keeps who recorded it, when, through which channel, and the homeowner's exact words.
+    One entry suppresses one contact point: a phone number (calls and texts), an email
+    address, or a postal address (letters to it, knocks on its door), keyed like
+    ``leads.addresses.address_key``. Keeps who recorded it, when, through which channel,
+    and the homeowner's exact words. Nothing ever edits or removes an entry.
     """
 
     phone_number = models.CharField(max_length=16, blank=True, validators=[e164_validator], db_index=True)
     email = models.EmailField(blank=True, db_index=True)
+    postal_address = models.CharField(
+        max_length=200, blank=True, db_index=True,
+        help_text="Normalised address key: no mail to it, no knocks on its door.",
+    )
     channel = models.CharField(
         max_length=8, choices=Channel.choices, help_text="How the request reached us."
     )
@@ -123,13 +130,13 @@ class InternalDncEntry(AppendOnlyModel):
         ordering = ["-requested_at"]
         constraints = [
             models.CheckConstraint(
-                condition=~models.Q(phone_number="", email=""),
-                name="internal_dnc_has_a_phone_or_email",
+                condition=~models.Q(phone_number="", email="", postal_address=""),
+                name="internal_dnc_has_a_contact_point",
             ),
         ]
 
     def __str__(self) -> str:
-        return self.phone_number or self.email
+        return self.phone_number or self.email or self.postal_address
 
 
 # Evidence ------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Writes of the compliance app, and the one outreach gate.
 
 ``outreach_check`` is called by ``pipeline.services.outreach_log`` (the only code that
-creates an ``OutreachAttempt``) in the same transaction, and by the live verdict on the
-outreach form. Every call leaves a ``ComplianceCheck`` row, allowed or not.
+creates an ``OutreachAttempt``) in the same transaction. Every call leaves a
+``ComplianceCheck`` row, allowed or not; ``mode=PREVIEW`` is for verdicts shown before
+anything is logged.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from leadcrm.accounts.models import Brokerage, User
-from leads.models import Lead
+from leads.models import Contact, Email, Lead, Phone
 from leads.phones import parse_phone
+from leads.services import contact_set_do_not_mail
 
 from .gate import Attempt, Finding, evaluate
 from .models import (
@@ -31,7 +33,8 @@ from .models import (
     Verdict,
 )
 
-NEEDS_PHONE_OR_EMAIL = "An internal do-not-contact entry needs a phone number or an email address."
+NEEDS_CONTACT_POINT = "A do-not-contact entry needs a phone number, an email or a postal address."
+NOT_THIS_LEAD = "That number or address does not belong to this lead's owners."
 UNPARSEABLE_NUMBER = "Registry line {line}: {error}"
 
 
@@ -117,10 +120,11 @@ def internal_dnc_add(
     recorded_by: User,
     phone_number: str = "",
     email: str = "",
+    postal_address: str = "",
     lead: Lead | None = None,
     requested_at: datetime | None = None,
 ) -> InternalDncEntry:
-    """Put a number or address on the internal list; it applies at once to everyone (B1).
+    """Put one number, email or postal address on the internal list; it applies at once (B1).
 
     Never expires and is never deleted (B2): a second request adds a second entry.
     """
@@ -129,11 +133,12 @@ def internal_dnc_add(
         if not parsed.ok:
             raise ValidationError({"phone_number": parsed.error})
         phone_number = parsed.e164
-    if not phone_number and not email:
-        raise ValidationError(NEEDS_PHONE_OR_EMAIL)
+    if not (phone_number or email or postal_address):
+        raise ValidationError(NEEDS_CONTACT_POINT)
     entry = InternalDncEntry(
         phone_number=phone_number,
         email=email.strip().lower(),
+        postal_address=postal_address,
         channel=channel,
         homeowner_words=homeowner_words,
         recorded_by=recorded_by,
@@ -143,6 +148,59 @@ def internal_dnc_add(
     entry.full_clean()
     entry.save()
     return entry
+
+
+@transaction.atomic
+def stop_request_record(
+    *,
+    lead: Lead,
+    channel: Channel | str,
+    contact_point,
+    homeowner_words: str,
+    recorded_by: User,
+    at: datetime | None = None,
+) -> list[InternalDncEntry]:
+    """A homeowner asked us to stop: suppress what they asked about, for everyone, at once.
+
+    Never gated: a request to stop is honoured even when the attempt it came in on was
+    refused (B1, B4). On the phone it covers that number; by email that address; by mail
+    that mailing address (and the owner is marked Do Not Mail); said at the door it covers
+    the door, and every number, email and mailing address of the lead's owners.
+    """
+    channel = Channel(channel)
+    phones: list[str] = []
+    emails: list[str] = []
+    addresses: list[str] = []
+    owner = contact_point.contact if isinstance(contact_point, Phone | Email) else contact_point
+    if isinstance(owner, Contact) and owner.lead_id != lead.pk:
+        raise ValidationError(NOT_THIS_LEAD)
+    if isinstance(contact_point, Phone):
+        phones.append(contact_point.number)
+    elif isinstance(contact_point, Email):
+        emails.append(contact_point.address)
+    elif isinstance(contact_point, Contact):
+        addresses.append(contact_point.mailing_address_key())
+        contact_set_do_not_mail(contact=contact_point)
+    elif channel == Channel.DOOR:
+        contacts = list(lead.contacts.prefetch_related("phones", "emails"))
+        phones = [phone.number for contact in contacts for phone in contact.phones.all()]
+        emails = [email.address for contact in contacts for email in contact.emails.all()]
+        addresses = [lead.property.address_key] + [c.mailing_address_key() for c in contacts]
+        for contact in contacts:
+            contact_set_do_not_mail(contact=contact)
+    elif isinstance(contact_point, str) and channel == Channel.EMAIL:
+        emails.append(contact_point)
+    elif isinstance(contact_point, str):
+        phones.append(contact_point)  # internal_dnc_add parses it, or says why it cannot
+    if not (phones or emails or any(addresses)):
+        raise ValidationError(NEEDS_CONTACT_POINT)
+
+    common = {"channel": channel, "homeowner_words": homeowner_words, "recorded_by": recorded_by,
+              "lead": lead, "requested_at": at}
+    entries = [internal_dnc_add(phone_number=number, **common) for number in dict.fromkeys(phones)]
+    entries += [internal_dnc_add(email=address, **common) for address in dict.fromkeys(emails)]
+    entries += [internal_dnc_add(postal_address=key, **common) for key in dict.fromkeys(addresses) if key]
+    return entries
 
 
 @transaction.atomic

@@ -2,11 +2,11 @@
 
 Three layers refuse a change: the model (``save`` of an existing row, ``delete``), the
 queryset (``update``, ``delete``, and so ``bulk_update``), and on PostgreSQL a trigger
-installed by the model's migration, so not even raw SQL can edit the evidence.
+installed by the table's migration, so not even raw SQL can edit the evidence.
 A mistake is fixed by appending a correction that points at the row it corrects.
 """
 
-from django.db import migrations, models
+from django.db import models
 
 REFUSED = "{model} rows are append-only: {action} is not allowed; append a correction instead."
 
@@ -40,37 +40,3 @@ class AppendOnlyModel(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError(REFUSED.format(model=type(self).__name__, action="delete"))
-
-
-_FUNCTION_SQL = """
-CREATE OR REPLACE FUNCTION leadcrm_refuse_append_only_change() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION '% rows are append-only: % refused', TG_TABLE_NAME, TG_OP
-        USING ERRCODE = 'restrict_violation';
-END;
-$$ LANGUAGE plpgsql;
-"""
-
-
-def append_only_trigger(table: str) -> migrations.RunPython:
-    """A migration operation that protects ``table`` with a trigger on PostgreSQL.
-
-    Row triggers do not fire on TRUNCATE, which test database flushes use.
-    """
-
-    def forward(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        # params=None: the % signs are PL/pgSQL placeholders, not query parameters.
-        schema_editor.execute(_FUNCTION_SQL, params=None)
-        schema_editor.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION leadcrm_refuse_append_only_change();"
-        )
-
-    def backward(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};")
-
-    return migrations.RunPython(forward, backward, elidable=False)

@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
 
-from django.db import transaction
 from django.utils import timezone
 
 from compliance.models import Channel, DncSource, InternalDncEntry, Purpose, RegistryKind
@@ -213,9 +212,12 @@ def seed_registries(numbers: list[str], litigators: list[str], now: datetime) ->
     dnc_numbers_add(source=litigator, numbers=litigators, as_of=(now - timedelta(days=20)).date())
 
 
-@transaction.atomic
 def seed_demo(*, lead_count: int = 500, seed: int = DEMO_SEED, now: datetime | None = None) -> SeedSummary:
-    """Create (or complete) the demo brokerage; existing demo leads are left as they are."""
+    """Create (or complete) the demo brokerage; existing demo leads are left as they are.
+
+    Not one transaction: outreach goes through ``outreach_log``, whose evidence is
+    committed on its own (a durable transaction), exactly as in real use.
+    """
     now = now or timezone.now()
     rng = random.Random(seed)
     summary = SeedSummary()

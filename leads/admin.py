@@ -8,6 +8,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
+from leadcrm.accounts.models import Team, User
+from leadcrm.accounts.selectors import teams_visible_to, users_assignable_by
 from leadcrm.pagination import EstimatedCountPaginator
 
 from .models import (
@@ -21,11 +23,23 @@ from .models import (
     Phone,
     Property,
 )
-from .services import check_agent_on_team, lead_assign, lead_refresh_lien_total, mask_loan_number
+from .addresses import address_key
+from .services import (
+    check_address_free,
+    check_agent_on_team,
+    lead_assign,
+    lead_refresh_lien_total,
+    lead_rescore,
+    mask_loan_number,
+)
 
 
 class LeadScopedAdminMixin:
-    """Rows reachable only through leads the user may see; anything else is a 404."""
+    """Rows reachable only through leads the user may see; anything else is a 404.
+
+    Foreign keys offered (and accepted) in forms are scoped the same way, so nobody can
+    attach a row to a lead, owner or agent outside their view by posting an id.
+    """
 
     paginator = EstimatedCountPaginator
     show_full_result_count = False
@@ -33,11 +47,28 @@ class LeadScopedAdminMixin:
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        scoped = scoped_choices(db_field.related_model, request.user)
+        if scoped is not None:
+            kwargs["queryset"] = scoped
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
             raise Http404("No such record.")
         return obj
+
+
+def scoped_choices(model, user):
+    """The rows of ``model`` a form may offer ``user``; None when not ours to scope."""
+    if model in (Lead, Contact, Property):
+        return model.objects.visible_to(user)
+    if model is User:
+        return users_assignable_by(user)
+    if model is Team:
+        return teams_visible_to(user)
+    return None
 
 
 class LienAdminForm(forms.ModelForm):
@@ -143,8 +174,10 @@ class LeadAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if {"assigned_agent", "team"} & set(form.changed_data):
             # Through the service: a new agent brings their team unless one was chosen.
-            team = obj.team if "team" in form.changed_data else None
-            lead_assign(lead=obj, agent=obj.assigned_agent, team=team)
+            if "team" in form.changed_data:
+                lead_assign(lead=obj, agent=obj.assigned_agent, team=obj.team)
+            else:
+                lead_assign(lead=obj, agent=obj.assigned_agent)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is Lien:
@@ -162,12 +195,41 @@ class LeadAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
             super().save_formset(request, form, formset, change)
 
 
+class PropertyAdminForm(forms.ModelForm):
+    class Meta:
+        model = Property
+        exclude = ["address_key"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("street") and data.get("state"):
+            try:
+                check_address_free(
+                    key=property_address_key(data), exclude_pk=self.instance.pk
+                )
+            except ValidationError as error:
+                self.add_error("street", error)
+        return data
+
+
+def property_address_key(data) -> str:
+    return address_key(street=data.get("street", ""), unit=data.get("unit", ""),
+                       city=data.get("city", ""), state=data.get("state", ""),
+                       zip_code=data.get("zip_code", ""))
+
+
 @admin.register(Property)
 class PropertyAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+    form = PropertyAdminForm
     list_display = ["street", "unit", "city", "state", "zip_code", "county", "estimated_value"]
     list_filter = ["state", "property_type"]
     search_fields = ["street", "city", "zip_code", "=apn"]
     readonly_fields = ["address_key"]
+
+    def save_model(self, request, obj, form, change):
+        # The dedupe key follows the address, whichever form changed it.
+        obj.address_key = property_address_key(form.cleaned_data)
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Contact)
@@ -186,6 +248,8 @@ class PhoneAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["contact"]
     search_fields = ["number"]
     autocomplete_fields = ["contact"]
+    # Set by logged outcomes (wrong number, bad number), which the log explains (D7).
+    readonly_fields = ["status"]
 
 
 @admin.register(Email)
@@ -209,6 +273,7 @@ class HardshipRecordAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
         if not change:
             obj.recorded_by = request.user
         super().save_model(request, obj, form, change)
+        lead_rescore(lead=obj.lead)
 
 
 @admin.register(Lien)

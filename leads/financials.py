@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-WHOLE_DOLLAR = Decimal("1")
-
-
 @dataclass(frozen=True)
 class Financials:
     estimated_value: Decimal | None
@@ -28,9 +25,11 @@ class Financials:
 
     @property
     def selling_costs(self) -> Decimal | None:
+        # Not rounded: candidacy must agree with the SQL of LeadQuerySet.with_financials
+        # to the cent. Pages round when they show it.
         if self.estimated_value is None:
             return None
-        return (self.estimated_value * self.selling_cost_rate).quantize(WHOLE_DOLLAR)
+        return self.estimated_value * self.selling_cost_rate
 
     @property
     def shortfall(self) -> Decimal | None:

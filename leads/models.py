@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from leadcrm.accounts.models import US_STATES
 
+from .addresses import address_key
 from .financials import Financials
 from .phones import format_national
 from .querysets import LeadQuerySet, RelatedToLeadQuerySet
@@ -301,6 +302,15 @@ class Contact(models.Model):
     @property
     def can_be_mailed(self) -> bool:
         return bool(self.mailing_street) and not (self.do_not_mail or self.deceased)
+
+    def mailing_address_key(self) -> str:
+        """The mailing address as a dedupe key (empty without a street)."""
+        if not self.mailing_street:
+            return ""
+        return address_key(
+            street=self.mailing_street, unit=self.mailing_unit, city=self.mailing_city,
+            state=self.mailing_state, zip_code=self.mailing_zip,
+        )
 
 
 class PhoneType(models.TextChoices):

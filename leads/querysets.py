@@ -32,7 +32,7 @@ def lead_scope(user) -> Q | None:
     if user.has_perm(Perm.VIEW_TEAM_LEADS):
         from leadcrm.accounts.models import TeamMembership
 
-        members = TeamMembership.objects.filter(team__lead=user).values("user_id")
+        members = TeamMembership.objects.filter(team__lead=user, is_active=True).values("user_id")
         scope |= Q(team__lead=user) | Q(assigned_agent__in=members)
     return scope
 

@@ -58,6 +58,13 @@ def mask_loan_number(loan_number: str | None) -> str:
     return "****" + cleaned[-4:]
 
 
+def check_address_free(*, key: str, exclude_pk: int | None = None) -> None:
+    """Refuse a second property at the same door (same normalised address)."""
+    existing = Property.objects.filter(address_key=key).exclude(pk=exclude_pk).first()
+    if existing is not None:
+        raise ValidationError(DUPLICATE_PROPERTY.format(address=existing.one_line))
+
+
 def property_create(
     *, street: str, state: str, unit: str = "", city: str = "", zip_code: str = "", **fields
 ) -> Property:
@@ -65,8 +72,7 @@ def property_create(
     prop.address_key = address_key(
         street=street, unit=unit, city=city, state=state, zip_code=zip_code
     )
-    if Property.objects.filter(address_key=prop.address_key).exists():
-        raise ValidationError(DUPLICATE_PROPERTY.format(address=prop.one_line))
+    check_address_free(key=prop.address_key)
     prop.full_clean()
     prop.save()
     return prop
@@ -95,7 +101,7 @@ def lead_create(
     if source_list is not None:
         lead_list_add(lead=lead, lead_list=source_list)
     if assigned_agent is not None:
-        lead_assign(lead=lead, agent=assigned_agent, team=team)
+        lead_assign(lead=lead, agent=assigned_agent, **({"team": team} if team else {}))
     lead_rescore(lead=lead)
     return lead
 
@@ -107,11 +113,21 @@ def check_agent_on_team(*, agent: User, team: Team) -> None:
         raise ValidationError(AGENT_NOT_ON_TEAM.format(agent=agent, team=team))
 
 
-def lead_assign(*, lead: Lead, agent: User | None, team: Team | None = None) -> Lead:
-    """Give the lead to an agent; the lead follows the agent's team unless told otherwise."""
-    if agent is not None and team is None:
-        membership = TeamMembership.objects.filter(user=agent).select_related("team").first()
-        team = membership.team if membership else None
+_AGENTS_TEAM = object()
+
+
+def lead_assign(*, lead: Lead, agent: User | None, team=_AGENTS_TEAM) -> Lead:
+    """Give the lead to an agent (or to nobody).
+
+    Without ``team`` the lead follows the agent's team; unassigned, it stays with its
+    team so the team lead keeps it in view. ``team`` (a Team, or None) sets it outright.
+    """
+    if team is _AGENTS_TEAM:
+        if agent is None:
+            team = lead.team
+        else:
+            membership = TeamMembership.objects.filter(user=agent).select_related("team").first()
+            team = membership.team if membership else None
     elif agent is not None and team is not None:
         check_agent_on_team(agent=agent, team=team)
     lead.assigned_agent = agent

@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from compliance.admin import ReadOnlyAdminMixin
 from leads.admin import LeadScopedAdminMixin
+from leads.models import Lead
 
 from .models import FollowUp, OutreachAttempt, StageChange
 from .services import lead_refresh_next_follow_up
@@ -36,5 +37,8 @@ class FollowUpAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
+        moved_from = form.initial.get("lead") if change and "lead" in form.changed_data else None
         super().save_model(request, obj, form, change)
         lead_refresh_next_follow_up(lead=obj.lead)
+        if moved_from is not None:
+            lead_refresh_next_follow_up(lead=Lead.objects.get(pk=moved_from))

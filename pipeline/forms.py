@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from compliance.models import Channel, PHONE_CHANNELS, Purpose
@@ -16,10 +17,6 @@ from .stages import allowed_moves
 PICK_NUMBER = "Pick the number you called or texted."
 PICK_EMAIL = "Pick the email address you wrote to."
 PICK_OWNER = "Pick the owner you mailed."
-PHONE_OUTCOME_ONLY = "“{outcome}” is a result of a call or text."
-DNC_WORDS_NEEDED = "Write down what the homeowner said, as close to their words as you can."
-
-PHONE_OUTCOMES = {Outcome.NO_ANSWER, Outcome.LEFT_VOICEMAIL, Outcome.WRONG_NUMBER, Outcome.BAD_NUMBER}
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -81,19 +78,22 @@ class OutreachLogForm(forms.Form):
         return due
 
     def clean(self):
+        # Only which field holds the contact point; the rules are the service's.
         data = super().clean()
-        channel, outcome = data.get("channel"), data.get("outcome")
+        channel = data.get("channel")
         if channel in PHONE_CHANNELS and not data.get("phone"):
             self.add_error("phone", PICK_NUMBER)
         elif channel == Channel.EMAIL and not data.get("email"):
             self.add_error("email", PICK_EMAIL)
         elif channel == Channel.MAIL and not data.get("contact"):
             self.add_error("contact", PICK_OWNER)
-        if outcome in PHONE_OUTCOMES and channel not in PHONE_CHANNELS:
-            self.add_error("outcome", PHONE_OUTCOME_ONLY.format(outcome=Outcome(outcome).label))
-        if outcome == Outcome.DNC_REQUEST and not (data.get("homeowner_words") or data.get("notes")):
-            self.add_error("homeowner_words", DNC_WORDS_NEEDED)
         return data
+
+    def add_service_error(self, error: ValidationError) -> None:
+        """Show a service's ValidationError on the field it names, or above the form."""
+        errors = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+        for field, messages in errors.items():
+            self.add_error(field if field in self.fields else None, messages)
 
     @property
     def contact_point(self):

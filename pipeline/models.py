@@ -1,11 +1,15 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from compliance.models import Channel, Purpose
+from compliance.models import Channel, CheckMode, Purpose, Verdict
 from leadcrm.append_only import AppendOnlyModel, AppendOnlyQuerySet
 from leads.models import DeadReason, Stage
 from leads.querysets import RelatedToLeadQuerySet
+
+
+CHECK_DID_NOT_PASS = "An outreach attempt needs a compliance check of this lead that did not block it."
 
 
 class StageChange(models.Model):
@@ -102,8 +106,24 @@ class Outcome(models.TextChoices):
     SENT = "sent", "Sent"
 
 
-# Outcomes in which the homeowner was reached (the contact stage's entry rule).
-REACHED_OUTCOMES = frozenset({Outcome.TALKED, Outcome.APPOINTMENT_SET, Outcome.DNC_REQUEST})
+# Outcomes in which the homeowner was reached and engaged (the contact stage's entry
+# rule, and what "last contacted" means). A request to stop is not an engagement.
+REACHED_OUTCOMES = frozenset({Outcome.TALKED, Outcome.APPOINTMENT_SET})
+
+# What each channel can lead to; anything else is a mistake in the log.
+OUTCOMES_BY_CHANNEL = {
+    Channel.CALL: frozenset({
+        Outcome.NO_ANSWER, Outcome.LEFT_VOICEMAIL, Outcome.TALKED, Outcome.APPOINTMENT_SET,
+        Outcome.WRONG_NUMBER, Outcome.BAD_NUMBER, Outcome.DNC_REQUEST,
+    }),
+    Channel.SMS: frozenset({
+        Outcome.SENT, Outcome.TALKED, Outcome.APPOINTMENT_SET, Outcome.WRONG_NUMBER,
+        Outcome.BAD_NUMBER, Outcome.DNC_REQUEST,
+    }),
+    Channel.EMAIL: frozenset({Outcome.SENT, Outcome.TALKED, Outcome.APPOINTMENT_SET, Outcome.DNC_REQUEST}),
+    Channel.MAIL: frozenset({Outcome.SENT, Outcome.DNC_REQUEST}),
+    Channel.DOOR: frozenset({Outcome.NO_ANSWER, Outcome.TALKED, Outcome.APPOINTMENT_SET, Outcome.DNC_REQUEST}),
+}
 
 
 class OutreachAttemptQuerySet(AppendOnlyQuerySet, RelatedToLeadQuerySet):
@@ -163,3 +183,10 @@ class OutreachAttempt(AppendOnlyModel):
     @property
     def reached_homeowner(self) -> bool:
         return self.outcome in REACHED_OUTCOMES
+
+    def clean(self):
+        # The gate, in the model too (PostgreSQL also has a trigger): an attempt rides on
+        # a check that was made to log it, for this lead, and did not block.
+        check = self.compliance_check
+        if check.verdict == Verdict.BLOCK or check.mode != CheckMode.LOG or check.lead_id != self.lead_id:
+            raise ValidationError(CHECK_DID_NOT_PASS)

@@ -10,12 +10,13 @@ from django.db.models import Min
 from django.utils import timezone
 
 from compliance.models import Channel, CheckMode, Purpose
-from compliance.services import Decision, internal_dnc_add, outreach_check
+from compliance.services import Decision, outreach_check, stop_request_record
 from leadcrm.accounts.models import User
 from leads.models import Contact, DeadReason, Email, Lead, Phone, PhoneStatus, Stage
-from leads.services import contact_set_do_not_mail, lead_rescore, phone_set_status
+from leads.services import lead_rescore, phone_set_status
 
 from .models import (
+    OUTCOMES_BY_CHANNEL,
     REACHED_OUTCOMES,
     FollowUp,
     FollowUpKind,
@@ -29,6 +30,9 @@ ALREADY_IN_STAGE = "The lead is already in {stage}."
 MOVE_NOT_ALLOWED = "A lead in {source} cannot move to {target}."
 DEAD_NEEDS_REASON = "Say why the lead is dead."
 FUTURE_ATTEMPT = "An attempt cannot be logged in the future."
+NAIVE_TIME = "The time of an attempt must carry its time zone."
+OUTCOME_NOT_FOR_CHANNEL = "“{outcome}” is not a result of a {channel}."
+DNC_WORDS_NEEDED = "Write down what the homeowner said, as close to their words as you can."
 OUTCOME_NEEDS_PHONE = "“{outcome}” applies to a phone number; pick the number called."
 CORRECTION_OTHER_LEAD = "A correction must be logged on the same lead as the entry it corrects."
 
@@ -43,10 +47,11 @@ FOLLOW_UP_KIND_BY_CHANNEL = {
 
 
 class OutreachBlocked(Exception):
-    """The gate refused the attempt; nothing was logged but the check itself."""
+    """The gate refused the attempt; nothing was logged but the check (and a stop request)."""
 
-    def __init__(self, decision: Decision):
+    def __init__(self, decision: Decision, *, stop_recorded: bool = False):
         self.decision = decision
+        self.stop_recorded = stop_recorded
         super().__init__(" ".join(decision.reasons))
 
 
@@ -76,21 +81,29 @@ def outreach_log(
     """Log one outreach attempt; the only code that creates an ``OutreachAttempt``.
 
     The compliance gate runs first, in the same transaction, and its check row is kept
-    whatever it decides. A blocked attempt raises ``OutreachBlocked`` once that row is
-    committed. The outcome's effects (a wrong number marked, a do-not-call request put
-    on the internal list, the next follow-up) happen in the same step.
+    whatever it decides: the transaction is durable, so no caller's rollback can take the
+    evidence with it. A blocked attempt raises ``OutreachBlocked`` once that row is
+    committed. A request to stop is recorded even when the attempt is blocked (B1). The
+    outcome's other effects (a wrong number marked, the next follow-up) happen in the
+    same step as an allowed attempt.
     """
+    channel, outcome = Channel(channel), Outcome(outcome)
     now = timezone.now()
     occurred_at = occurred_at or now
+    if timezone.is_naive(occurred_at):
+        raise ValidationError({"occurred_at": NAIVE_TIME})
     if occurred_at > now:
         raise ValidationError({"occurred_at": FUTURE_ATTEMPT})
-    outcome = Outcome(outcome)
+    if outcome not in OUTCOMES_BY_CHANNEL[channel]:
+        raise ValidationError({"outcome": OUTCOME_NOT_FOR_CHANNEL.format(outcome=outcome.label, channel=channel.label.lower())})
     if outcome in (Outcome.WRONG_NUMBER, Outcome.BAD_NUMBER) and not isinstance(contact_point, Phone):
         raise ValidationError({"outcome": OUTCOME_NEEDS_PHONE.format(outcome=outcome.label)})
+    if outcome == Outcome.DNC_REQUEST and not (homeowner_words or notes).strip():
+        raise ValidationError({"homeowner_words": DNC_WORDS_NEEDED})
     if corrects is not None and corrects.lead_id != lead.pk:
         raise ValidationError(CORRECTION_OTHER_LEAD)
 
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         decision = outreach_check(
             lead=lead,
             contact_point=contact_point,
@@ -102,24 +115,29 @@ def outreach_log(
             message=notes,
             mode=CheckMode.LOG,
         )
+        if outcome == Outcome.DNC_REQUEST:
+            stop_request_record(
+                lead=lead, channel=channel, contact_point=contact_point,
+                homeowner_words=homeowner_words or notes, recorded_by=actor, at=occurred_at,
+            )
         if decision.allowed:
             attempt = _attempt_create(
                 lead=lead, channel=channel, contact_point=contact_point, outcome=outcome,
                 actor=actor, role_disclosed=role_disclosed, purpose=purpose, notes=notes,
                 occurred_at=occurred_at, decision=decision, corrects=corrects,
             )
-            _apply_outcome(attempt=attempt, actor=actor, homeowner_words=homeowner_words)
+            _apply_outcome(attempt=attempt)
             if follow_up_at is not None:
                 follow_up_create(
                     lead=lead,
                     assignee=actor,
                     due_at=follow_up_at,
-                    kind=FOLLOW_UP_KIND_BY_CHANNEL[Channel(channel)],
+                    kind=FOLLOW_UP_KIND_BY_CHANNEL[channel],
                     title=follow_up_title or f"Follow up: {attempt.get_outcome_display().lower()}",
                     created_by=actor,
                 )
     if not decision.allowed:
-        raise OutreachBlocked(decision)
+        raise OutreachBlocked(decision, stop_recorded=outcome == Outcome.DNC_REQUEST)
     return attempt
 
 
@@ -152,50 +170,18 @@ def _attempt_create(*, lead, channel, contact_point, outcome, actor, role_disclo
     return attempt
 
 
-def _apply_outcome(*, attempt: OutreachAttempt, actor: User, homeowner_words: str) -> None:
+def _apply_outcome(*, attempt: OutreachAttempt) -> None:
     lead = attempt.lead
     if attempt.outcome == Outcome.WRONG_NUMBER:
         phone_set_status(phone=attempt.phone, status=PhoneStatus.WRONG_PARTY)
     elif attempt.outcome == Outcome.BAD_NUMBER:
         phone_set_status(phone=attempt.phone, status=PhoneStatus.BAD)
-    elif attempt.outcome == Outcome.DNC_REQUEST:
-        _honour_stop_request(attempt=attempt, actor=actor, homeowner_words=homeowner_words)
     if attempt.outcome in REACHED_OUTCOMES and (
         lead.last_contacted_at is None or attempt.occurred_at > lead.last_contacted_at
     ):
         lead.last_contacted_at = attempt.occurred_at
         lead.save(update_fields=["last_contacted_at", "updated_at"])
         lead_rescore(lead=lead)
-
-
-def _honour_stop_request(*, attempt: OutreachAttempt, actor: User, homeowner_words: str) -> None:
-    """A stop request applies at once to every agent and channel (B1, B4).
-
-    On the phone or by email it covers that number or address; by mail it marks the
-    owner Do Not Mail; said in person at the door it covers every number and address
-    of the lead's owners, the broadest reading of what the homeowner asked.
-    """
-    lead = attempt.lead
-    words = homeowner_words or attempt.notes or "(asked not to be contacted)"
-    phones: list[str] = []
-    emails: list[str] = []
-    if attempt.phone is not None:
-        phones.append(attempt.phone.number)
-    elif attempt.email is not None:
-        emails.append(attempt.email.address)
-    elif attempt.channel == Channel.MAIL and attempt.contact is not None:
-        contact_set_do_not_mail(contact=attempt.contact)
-    elif attempt.channel == Channel.DOOR:
-        phones = list(Phone.objects.filter(contact__lead=lead).values_list("number", flat=True))
-        emails = list(Email.objects.filter(contact__lead=lead).values_list("address", flat=True))
-        for contact in lead.contacts.all():
-            contact_set_do_not_mail(contact=contact)
-    for number in dict.fromkeys(phones):
-        internal_dnc_add(phone_number=number, channel=attempt.channel, homeowner_words=words,
-                         recorded_by=actor, lead=lead, requested_at=attempt.occurred_at)
-    for address in dict.fromkeys(emails):
-        internal_dnc_add(email=address, channel=attempt.channel, homeowner_words=words,
-                         recorded_by=actor, lead=lead, requested_at=attempt.occurred_at)
 
 
 # Stages --------------------------------------------------------------------------------

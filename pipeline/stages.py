@@ -21,7 +21,10 @@ class Requirement:
 
 
 def _reached_homeowner(lead: Lead) -> bool:
-    return OutreachAttempt.objects.filter(lead=lead, outcome__in=REACHED_OUTCOMES).exists()
+    # An entry that was later corrected no longer counts; its correction does.
+    return OutreachAttempt.objects.filter(
+        lead=lead, outcome__in=REACHED_OUTCOMES, corrections__isnull=True
+    ).exists()
 
 
 def _has_hardship(lead: Lead) -> bool:

@@ -99,10 +99,12 @@ class OutreachLogView(LeadFormView):
             )
         except OutreachBlocked as blocked:
             return self.render_to_response(
-                self.get_context_data(form=form, decision=blocked.decision)
+                self.get_context_data(
+                    form=form, decision=blocked.decision, stop_recorded=blocked.stop_recorded
+                )
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            form.add_service_error(error)
             return self.form_invalid(form)
         return self.succeed(
             LOGGED.format(outcome=attempt.get_outcome_display(), channel=attempt.get_channel_display())

@@ -66,6 +66,15 @@ class UserAdmin(DjangoUserAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser:
+            return fieldsets
+        # Only a superuser makes superusers; a broker manages roles.
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "is_superuser"]})
+            for name, options in fieldsets
+        ]
     @admin.display(description="Role")
     def role_label(self, user):
         return user.role.label if user.role else "—"

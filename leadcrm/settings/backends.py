@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 DEFAULT_TEST_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/leadcrm"
 DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
 FALLBACK_DATABASE_URL = "sqlite:///:memory:"
-FALLBACK_BROKER_URL = "filesystem://"
+FALLBACK_BROKER_URL = "filesystem://localhost//"
 
 CI_UNREACHABLE = (
     "CI=true requires {what} at {where}, but it cannot be reached ({error}). "
@@ -61,43 +61,39 @@ def redacted(url: str) -> str:
 
 
 def choose(environ: dict[str, str]) -> TestBackends:
+    """Each service on its own: a reachable PostgreSQL is used even when Redis is down."""
     ci = environ.get("CI", "").lower() in {"1", "true", "yes"}
     database_url = environ.get("DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
     redis_url = environ.get("REDIS_URL", DEFAULT_TEST_REDIS_URL)
     broker_url = environ.get("CELERY_BROKER_URL", redis_url)
 
-    problems = []
+    fallbacks = []
     if not database_url.startswith("sqlite"):
         error = reachable(database_url, 5432)
+        if error and ci:
+            raise BackendUnavailable(CI_UNREACHABLE.format(what="PostgreSQL", where=redacted(database_url), error=error))
         if error:
-            problems.append(("PostgreSQL", redacted(database_url), error))
+            fallbacks.append(f"PostgreSQL at {redacted(database_url)} not reachable: using SQLite in memory")
+            database_url = FALLBACK_DATABASE_URL
     if broker_url.startswith("redis"):
         error = reachable(broker_url, 6379)
+        if error and ci:
+            raise BackendUnavailable(CI_UNREACHABLE.format(what="Redis", where=redacted(broker_url), error=error))
         if error:
-            problems.append(("Redis", redacted(broker_url), error))
+            fallbacks.append(f"Redis at {redacted(broker_url)} not reachable: using the filesystem broker")
+            broker_url = FALLBACK_BROKER_URL
 
-    if problems and ci:
-        what, where, error = problems[0]
-        raise BackendUnavailable(CI_UNREACHABLE.format(what=what, where=where, error=error))
-    if problems:
-        names = " and ".join(f"{what} at {where}" for what, where, _ in problems)
-        return TestBackends(
-            database_url=FALLBACK_DATABASE_URL,
-            broker_url=FALLBACK_BROKER_URL,
-            result_backend=None,
-            banner=(
-                f"Test backends: {names} not reachable; falling back to SQLite "
-                "(in memory) and Celery's filesystem broker."
-            ),
-        )
     db_name = "SQLite" if database_url.startswith("sqlite") else "PostgreSQL"
     broker_name = "Redis" if broker_url.startswith("redis") else broker_url.split(":", 1)[0]
+    db_where = "(in memory)" if database_url == FALLBACK_DATABASE_URL else f"at {redacted(database_url)}"
+    broker_where = f"at {redacted(broker_url)}" if broker_url.startswith("redis") else "broker"
+    banner = f"Test backends: {db_name} {db_where} and {broker_name} {broker_where}"
+    banner += " (CI: required)." if ci else "."
+    if fallbacks:
+        banner += " Fell back: " + "; ".join(fallbacks) + "."
     return TestBackends(
         database_url=database_url,
         broker_url=broker_url,
         result_backend=broker_url if broker_url.startswith("redis") else None,
-        banner=(
-            f"Test backends: {db_name} at {redacted(database_url)} and "
-            f"{broker_name} at {redacted(broker_url)}{' (CI: required)' if ci else ''}."
-        ),
+        banner=banner,
     )

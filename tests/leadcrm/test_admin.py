@@ -114,3 +114,63 @@ def test_admin_refuses_a_team_the_agent_is_not_on(lead, agent, other_team):
     form = LeadAdminForm(data, instance=lead)
     assert not form.is_valid()
     assert "is not on the team" in str(form.errors["team"])
+
+
+def test_a_team_lead_cannot_attach_rows_to_another_teams_lead_by_posting_its_id(
+    other_lead, team_lead, lead, client_as
+):
+    from leads.models import Contact
+    from pipeline.models import FollowUp
+
+    client = client_as(team_lead)
+    contact = client.post(reverse("admin:leads_contact_add"), {
+        "lead": other_lead.pk, "position": 2, "first_name": "Intruder", "last_name": "X",
+    })
+    follow_up = client.post(reverse("admin:pipeline_followup_add"), {
+        "lead": other_lead.pk, "assignee": team_lead.pk, "kind": "call", "title": "x",
+        "due_at_0": "2026-12-01", "due_at_1": "10:00:00",
+    })
+    assert contact.status_code == follow_up.status_code == 200  # the form refuses the choice
+    assert "Select a valid choice" in contact.content.decode()
+    assert not Contact.objects.filter(first_name="Intruder").exists()
+    assert not FollowUp.objects.exists()
+
+
+def test_a_team_lead_can_assign_only_to_their_own_team(lead, team_lead, other_agent, agent, client_as):
+    from leads.admin import scoped_choices
+
+    choices = set(scoped_choices(User, team_lead))
+    assert agent in choices and team_lead in choices and other_agent not in choices
+
+
+def test_team_leads_see_internal_entries_of_their_leads_only(lead, other_lead, agent, other_agent, team_lead,
+                                                             broker, client_as):
+    from compliance.services import internal_dnc_add
+
+    internal_dnc_add(phone_number="9185550104", channel=Channel.CALL, homeowner_words="mine", recorded_by=agent,
+                     lead=lead)
+    internal_dnc_add(phone_number="8505550147", channel=Channel.CALL, homeowner_words="theirs",
+                     recorded_by=other_agent, lead=other_lead)
+    url = reverse("admin:compliance_internaldncentry_changelist")
+    page = client_as(team_lead).get(url).content.decode()
+    assert "mine" in page and "theirs" not in page
+    assert "theirs" in client_as(broker).get(url).content.decode()
+
+
+def test_only_a_superuser_can_make_a_superuser(agent, broker, client_as):
+    page = client_as(broker).get(change_url(agent)).content.decode()
+    assert 'name="is_superuser"' not in page
+
+
+def test_a_property_added_in_the_admin_gets_its_dedupe_key_and_duplicates_are_refused(broker, client_as):
+    from leads.models import Property
+
+    client = client_as(broker)
+    data = {"street": "12 Oak Lane", "unit": "", "city": "Tulsa", "state": "OK", "zip_code": "74130",
+            "property_type": "single_family"}
+    assert client.post(reverse("admin:leads_property_add"), data).status_code == 302
+    assert Property.objects.get().address_key == "12 OAK LN||74130"
+    again = client.post(reverse("admin:leads_property_add"), {**data, "street": "12 oak ln."})
+    assert again.status_code == 200
+    assert "already a lead" in again.content.decode()
+    assert Property.objects.count() == 1

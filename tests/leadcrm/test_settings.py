@@ -27,9 +27,17 @@ def settings_in_subprocess(module: str, expression: str, **environ) -> subproces
 def test_backends_fall_back_to_sqlite_and_filesystem_when_services_are_unreachable():
     chosen = choose({"DATABASE_URL": f"postgres://postgres@{CLOSED_PORT}/x", "REDIS_URL": f"redis://{CLOSED_PORT}/0"})
     assert chosen.database_url.startswith("sqlite")
-    assert chosen.broker_url == "filesystem://"
+    assert chosen.broker_url.startswith("filesystem://")
     assert not chosen.on_real_services
-    assert "not reachable; falling back to SQLite" in chosen.banner
+    assert chosen.banner.startswith("Test backends: SQLite (in memory) and filesystem broker.")
+    assert "PostgreSQL at postgres://127.0.0.1:9/x not reachable" in chosen.banner
+
+
+def test_backends_fall_back_per_service_so_postgresql_is_kept_when_only_redis_is_down():
+    chosen = choose({"DATABASE_URL": settings.TEST_BACKENDS.database_url, "REDIS_URL": f"redis://{CLOSED_PORT}/0"})
+    assert chosen.database_url == settings.TEST_BACKENDS.database_url
+    assert chosen.broker_url.startswith("filesystem://")
+    assert "Redis at redis://127.0.0.1:9/0 not reachable" in chosen.banner
 
 
 def test_backends_under_ci_fail_loudly_instead_of_falling_back():

@@ -79,7 +79,7 @@ def test_equity_ltv_and_short_sale_candidacy_from_the_sample_export():
     money = lead.financials()
     assert money.equity == Decimal("-70632")
     assert money.ltv_percent == Decimal("121.3")
-    assert money.selling_costs == Decimal("26560")
+    assert money.selling_costs == Decimal("26560.00")
     assert money.is_short_sale_candidate is True
     annotated = Lead.objects.with_financials().get(pk=lead.pk)
     assert annotated.equity == Decimal("-70632")
@@ -156,3 +156,9 @@ def test_reassigning_a_lead_moves_it_to_the_new_agents_team(lead, other_agent, o
     lead_assign(lead=lead, agent=other_agent)
     lead.refresh_from_db()
     assert (lead.assigned_agent, lead.team) == (other_agent, other_team)
+
+
+def test_unassigning_a_lead_keeps_it_with_its_team(lead, team):
+    lead_assign(lead=lead, agent=None)
+    lead.refresh_from_db()
+    assert (lead.assigned_agent, lead.team) == (None, team)

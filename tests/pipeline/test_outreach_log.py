@@ -14,6 +14,8 @@ from leads.models import PhoneStatus
 from pipeline.models import FollowUp, OutreachAttempt, Outcome
 from pipeline.services import OutreachBlocked, outreach_log
 
+from django.db import connection
+
 from ..factories import AgentFactory, DncSourceFactory, PhoneFactory
 
 pytestmark = pytest.mark.django_db
@@ -96,14 +98,99 @@ def test_a_do_not_call_request_puts_the_number_on_the_internal_list_for_everyone
     assert blocked.value.decision.rule_ids == ["B1"]
 
 
-def test_a_stop_request_at_the_door_covers_every_number_and_the_mail(lead, agent):
+def test_a_stop_request_at_the_door_covers_the_door_every_number_and_the_mail(lead, agent):
     PhoneFactory(contact=lead.contacts.first(), number="+19185550111")
     log(lead, agent, outcome=Outcome.DNC_REQUEST, channel=Channel.DOOR, point=lead.property,
         homeowner_words="Leave us alone.")
-    assert set(InternalDncEntry.objects.values_list("phone_number", flat=True)) == {
+    assert set(InternalDncEntry.objects.exclude(phone_number="").values_list("phone_number", flat=True)) == {
         "+19185550104", "+19185550111"
     }
+    assert lead.property.address_key in set(InternalDncEntry.objects.values_list("postal_address", flat=True))
     assert lead.contacts.first().do_not_mail
+    for channel, point in ((Channel.DOOR, lead.property), (Channel.MAIL, lead.contacts.first()),
+                           (Channel.SMS, None)):
+        with pytest.raises(OutreachBlocked) as blocked:
+            log(lead, AgentFactory(), outcome=Outcome.TALKED if channel == Channel.DOOR else Outcome.SENT,
+                channel=channel, point=point)
+        assert "B1" in blocked.value.decision.rule_ids
+
+
+def test_b1_a_stop_request_is_recorded_even_when_the_attempt_is_blocked(lead, agent):
+    # given an agent who forgot to confirm the disclosure
+    with pytest.raises(OutreachBlocked) as blocked:
+        log(lead, agent, outcome=Outcome.DNC_REQUEST, disclosed=False, homeowner_words="Stop calling.")
+    # then the attempt is refused, but the homeowner's request is honoured for everyone
+    assert blocked.value.stop_recorded
+    assert OutreachAttempt.objects.count() == 0
+    assert InternalDncEntry.objects.get().phone_number == "+19185550104"
+
+
+def test_b1_a_mail_stop_survives_unticking_do_not_mail(lead, agent):
+    owner = lead.contacts.first()
+    log(lead, agent, outcome=Outcome.DNC_REQUEST, channel=Channel.MAIL, point=owner,
+        homeowner_words="Reply card: take me off your mailing list.")
+    owner.refresh_from_db()
+    owner.do_not_mail = False  # someone edits the list flag back
+    owner.save()
+    with pytest.raises(OutreachBlocked) as blocked:
+        log(lead, agent, outcome=Outcome.SENT, channel=Channel.MAIL, point=owner)
+    assert blocked.value.decision.rule_ids == ["B1"]
+
+
+def test_a_stop_request_on_a_typed_number_is_recorded(lead, agent):
+    attempt = log(lead, agent, outcome=Outcome.DNC_REQUEST, point="(918) 555-0177", homeowner_words="stop")
+    assert attempt.contact_point == "+19185550177"
+    assert InternalDncEntry.objects.get().phone_number == "+19185550177"
+
+
+@pytest.mark.parametrize(("channel", "outcome"), [
+    (Channel.MAIL, Outcome.TALKED), (Channel.EMAIL, Outcome.LEFT_VOICEMAIL), (Channel.DOOR, Outcome.SENT),
+])
+def test_outcomes_that_a_channel_cannot_have_are_refused(lead, agent, channel, outcome):
+    point = {Channel.MAIL: lead.contacts.first(), Channel.DOOR: lead.property}.get(channel, "x@example.com")
+    with pytest.raises(ValidationError) as refused:
+        log(lead, agent, outcome=outcome, channel=channel, point=point)
+    assert "is not a result of" in str(refused.value)
+    assert ComplianceCheck.objects.count() == 0
+
+
+def test_a_do_not_call_request_needs_the_homeowners_words(lead, agent):
+    with pytest.raises(ValidationError):
+        log(lead, agent, outcome=Outcome.DNC_REQUEST)
+
+
+def test_the_check_is_committed_on_its_own_so_no_caller_can_roll_it_back(lead, agent):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        log(lead, agent)
+
+
+def test_an_attempt_cannot_ride_on_a_blocked_check(lead, agent):
+    from compliance.services import outreach_check
+
+    blocked = outreach_check(lead=lead, contact_point=lead.contacts.first().phones.first(), channel=Channel.CALL,
+                             purpose="short_sale_listing", actor=agent, role_disclosed=False)
+    attempt = OutreachAttempt(lead=lead, contact_point="+19185550104", channel=Channel.CALL,
+                              outcome=Outcome.TALKED, role_disclosed=False, agent=agent,
+                              compliance_check=blocked.check)
+    with pytest.raises(ValidationError, match="did not block"):
+        attempt.full_clean()
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_postgresql_refuses_an_attempt_whose_check_blocked_even_past_the_orm(lead, agent):
+    from django.db import DatabaseError, connection, transaction
+
+    from compliance.services import outreach_check
+
+    blocked = outreach_check(lead=lead, contact_point=lead.contacts.first().phones.first(), channel=Channel.CALL,
+                             purpose="short_sale_listing", actor=agent, role_disclosed=False)
+    attempt = OutreachAttempt(lead=lead, contact_point="+19185550104", channel=Channel.CALL,
+                              outcome=Outcome.TALKED, role_disclosed=False, agent=agent,
+                              compliance_check=blocked.check)
+    with pytest.raises(DatabaseError, match="did not pass"), transaction.atomic():
+        OutreachAttempt.objects.bulk_create([attempt])  # bulk_create skips save() and clean()
 
 
 def test_the_next_follow_up_is_set_in_the_same_step(lead, agent):

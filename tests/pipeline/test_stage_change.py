@@ -33,6 +33,23 @@ def test_contact_needs_an_outreach_that_reached_the_homeowner(lead, agent):
     assert move(lead, Stage.CONTACT, agent).stage == Stage.CONTACT
 
 
+def test_a_corrected_conversation_no_longer_counts_as_reaching_the_homeowner(lead, agent):
+    phone = lead.contacts.first().phones.first()
+    talked = outreach_log(lead=lead, channel=Channel.CALL, contact_point=phone, outcome=Outcome.TALKED,
+                          actor=agent, role_disclosed=True)
+    outreach_log(lead=lead, channel=Channel.CALL, contact_point=phone, outcome=Outcome.NO_ANSWER,
+                 actor=agent, role_disclosed=True, corrects=talked, notes="Logged on the wrong lead.")
+    with pytest.raises(StageChangeRefused, match="reached the homeowner"):
+        move(lead, Stage.CONTACT, agent)
+
+
+def test_a_stop_request_does_not_open_the_contact_stage(lead, agent):
+    outreach_log(lead=lead, channel=Channel.CALL, contact_point=lead.contacts.first().phones.first(),
+                 outcome=Outcome.DNC_REQUEST, actor=agent, role_disclosed=True, homeowner_words="Stop.")
+    with pytest.raises(StageChangeRefused):
+        move(lead, Stage.CONTACT, agent)
+
+
 def test_qualify_needs_a_hardship_and_the_liens_with_balances(lead, agent):
     reach(lead, agent)
     move(lead, Stage.CONTACT, agent)

@@ -1,0 +1,29 @@
+"""Reads of users and teams, scoped by who is asking."""
+
+from django.db.models import Q, QuerySet
+
+from .models import Team, User
+from .roles import Perm
+
+
+def users_assignable_by(user: User) -> QuerySet[User]:
+    """Whom ``user`` may give a lead or a follow-up to.
+
+    Brokers: every active user. Team leads: themselves and the active members of the
+    teams they lead. Agents: themselves.
+    """
+    active = User.objects.filter(is_active=True)
+    if user.has_perm(Perm.VIEW_ALL_LEADS):
+        return active
+    if user.has_perm(Perm.VIEW_TEAM_LEADS):
+        return active.filter(
+            Q(pk=user.pk)
+            | Q(team_membership__team__lead=user, team_membership__is_active=True)
+        ).distinct()
+    return active.filter(pk=user.pk)
+
+
+def teams_visible_to(user: User) -> QuerySet[Team]:
+    if user.has_perm(Perm.VIEW_ALL_LEADS):
+        return Team.objects.all()
+    return Team.objects.filter(lead=user)
