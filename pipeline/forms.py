@@ -7,7 +7,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from compliance.models import Channel, PHONE_CHANNELS, Purpose
+from compliance.models import PHONE_CHANNELS, Channel, Purpose
+from compliance.selectors import phone_suppressions
 from leadcrm.accounts.models import Capacity
 from leads.models import Contact, DeadReason, Email, Lead, Phone, Stage
 
@@ -51,15 +52,19 @@ class OutreachLogForm(forms.Form):
     def __init__(self, *args, lead: Lead, user, disclosure_sentence: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.lead = lead
-        phones = Phone.objects.filter(contact__lead=lead).select_related("contact")
-        self.fields["phone"].queryset = phones
+        phones = list(Phone.objects.filter(contact__lead=lead).select_related("contact"))
+        # Say on the choice itself which numbers the gate will refuse, and never offer
+        # one of them first.
+        suppressed = phone_suppressions(numbers=[phone.number for phone in phones])
+        self.fields["phone"].queryset = Phone.objects.filter(contact__lead=lead).select_related("contact")
         self.fields["phone"].label_from_instance = (
             lambda p: f"{p.display} · {p.contact.display_name} · {p.get_phone_type_display()}"
             + ("" if p.status == "good" else f" · {p.get_status_display()}")
+            + (" · on a do-not-call list" if p.number in suppressed else "")
         )
         self.fields["email"].queryset = Email.objects.filter(contact__lead=lead).select_related("contact")
         self.fields["contact"].queryset = Contact.objects.filter(lead=lead)
-        first_phone = next((p for p in phones if p.status == "good"), None)
+        first_phone = next((p for p in phones if p.status == "good" and p.number not in suppressed), None)
         if first_phone is not None:
             self.fields["phone"].initial = first_phone.pk
         self.fields["role_disclosed"].label = (

@@ -153,3 +153,16 @@ def test_lead_page_queries_do_not_grow_with_owners_phones_and_liens(lead, agent,
         PhoneFactory(contact=contact)
         LienFactory(lead=lead, position=position)
     assert queries_for(client, url) == few
+
+
+def test_the_outreach_form_offers_a_callable_number_first_and_labels_the_listed_one(lead, agent, brokerage):
+    from pipeline.forms import OutreachLogForm
+
+    listed = lead.contacts.first().phones.first()
+    callable_phone = PhoneFactory(contact=lead.contacts.first(), number="+19185550111", position=2)
+    registry = DncSourceFactory()
+    dnc_numbers_add(source=registry, numbers=[listed.number], as_of=registry.data_as_of)
+    form = OutreachLogForm(lead=lead, user=agent, disclosure_sentence="Hi")
+    assert form.fields["phone"].initial == callable_phone.pk
+    labels = dict(form.fields["phone"].choices)
+    assert "do-not-call list" in str(labels[listed.pk]) and "do-not-call" not in str(labels[callable_phone.pk])
