@@ -166,31 +166,29 @@ def test_the_check_is_committed_on_its_own_so_no_caller_can_roll_it_back(lead, a
         log(lead, agent)
 
 
-def test_an_attempt_cannot_ride_on_a_blocked_check(lead, agent):
+@pytest.fixture
+def attempt_on_blocked_check(lead, agent):
+    """An attempt built by hand around a check that blocked: what no code may save."""
     from compliance.services import outreach_check
 
     blocked = outreach_check(lead=lead, contact_point=lead.contacts.first().phones.first(), channel=Channel.CALL,
                              purpose="short_sale_listing", actor=agent, role_disclosed=False)
-    attempt = OutreachAttempt(lead=lead, contact_point="+19185550104", channel=Channel.CALL,
-                              outcome=Outcome.TALKED, role_disclosed=False, agent=agent,
-                              compliance_check=blocked.check)
+    return OutreachAttempt(lead=lead, contact_point="+19185550104", channel=Channel.CALL, outcome=Outcome.TALKED,
+                           role_disclosed=False, agent=agent, compliance_check=blocked.check)
+
+
+def test_an_attempt_cannot_ride_on_a_blocked_check(attempt_on_blocked_check):
     with pytest.raises(ValidationError, match="did not block"):
-        attempt.full_clean()
+        attempt_on_blocked_check.full_clean()
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
-def test_postgresql_refuses_an_attempt_whose_check_blocked_even_past_the_orm(lead, agent):
-    from django.db import DatabaseError, connection, transaction
+def test_postgresql_refuses_an_attempt_whose_check_blocked_even_past_the_orm(attempt_on_blocked_check):
+    from django.db import DatabaseError, transaction
 
-    from compliance.services import outreach_check
-
-    blocked = outreach_check(lead=lead, contact_point=lead.contacts.first().phones.first(), channel=Channel.CALL,
-                             purpose="short_sale_listing", actor=agent, role_disclosed=False)
-    attempt = OutreachAttempt(lead=lead, contact_point="+19185550104", channel=Channel.CALL,
-                              outcome=Outcome.TALKED, role_disclosed=False, agent=agent,
-                              compliance_check=blocked.check)
     with pytest.raises(DatabaseError, match="did not pass"), transaction.atomic():
-        OutreachAttempt.objects.bulk_create([attempt])  # bulk_create skips save() and clean()
+        OutreachAttempt.objects.bulk_create([attempt_on_blocked_check])  # skips save() and clean()
+    assert OutreachAttempt.objects.count() == 0
 
 
 def test_the_next_follow_up_is_set_in_the_same_step(lead, agent):
