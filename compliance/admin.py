@@ -1,21 +1,36 @@
 import json
+import re
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Q
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-
-from django.db.models import Q
 
 from leadcrm.accounts.roles import Perm
 from leadcrm.pagination import EstimatedCountPaginator
 from leads.admin import LeadScopedAdminMixin
 from leads.models import Lead
-
-from .models import ComplianceCheck, DncNumber, DncSource, InternalDncEntry
 from leads.phones import parse_phone
 
-from .services import internal_dnc_add
+from .models import (
+    AreaCodeVersion,
+    ComplianceCheck,
+    ConsentRecord,
+    DncNumber,
+    DncSource,
+    EstablishedRelationship,
+    InterestDisclosure,
+    InternalDncEntry,
+    ProhibitedPhrase,
+    ReassignedNumberCheck,
+    RegistryLoad,
+    RevocationReview,
+    RuleParameter,
+    StateCallingRule,
+    StateHoliday,
+)
+from .services import internal_dnc_add, revocation_review_decide
 
 
 class InternalDncEntryForm(forms.ModelForm):
@@ -49,17 +64,25 @@ class ReadOnlyAdminMixin:
 
 @admin.register(DncSource)
 class DncSourceAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "state", "subscription_account_number", "data_as_of", "is_active"]
+    list_display = ["name", "kind", "state", "subscription_account_number", "subscription_expires_on",
+                    "data_as_of", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name"]
 
 
 @admin.register(DncNumber)
 class DncNumberAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["number", "source", "area_code", "added_on"]
+    list_display = ["e164", "source", "area_code", "added_on"]
     list_filter = ["source"]
     list_select_related = ["source"]
-    search_fields = ["=number", "=area_code"]
+    search_fields = ["=number"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # Search a number written any way: "(918) 555-0104" finds 9185550104.
+        digits = "".join(ch for ch in search_term if ch.isdigit())[-10:]
+        if len(digits) == 10:
+            return queryset.filter(number=int(digits)), False
+        return super().get_search_results(request, queryset, search_term)
     paginator = EstimatedCountPaginator
     show_full_result_count = False
 
@@ -137,3 +160,144 @@ class ComplianceCheckAdmin(ReadOnlyAdminMixin, LeadScopedAdminMixin, admin.Model
     def evidence_pretty(self, check):
         return format_html("<pre>{}</pre>", json.dumps(check.evidence, indent=2))
 
+
+
+@admin.register(RegistryLoad)
+class RegistryLoadAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "source", "kind", "version_date", "status", "numbers_added",
+                    "numbers_removed", "loaded_by"]
+    list_filter = ["status", "kind", "source"]
+    list_select_related = ["source", "loaded_by"]
+    exclude = ["stored_file"]
+
+
+@admin.register(AreaCodeVersion)
+class AreaCodeVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["area_code", "version_date", "source", "load"]
+    list_filter = ["source"]
+    list_select_related = ["source", "load"]
+    search_fields = ["=area_code"]
+
+
+class VersionedAdminMixin:
+    """Rules change by adding a row with a new effective date, so history stays readable."""
+
+    save_as = True
+    list_filter = ["is_active", "verified"]
+
+
+@admin.register(RuleParameter)
+class RuleParameterAdmin(VersionedAdminMixin, admin.ModelAdmin):
+    list_display = ["rule", "key", "value", "effective_from", "effective_to", "verified", "is_active", "source"]
+    search_fields = ["rule", "key"]
+
+
+@admin.register(StateCallingRule)
+class StateCallingRuleAdmin(VersionedAdminMixin, admin.ModelAdmin):
+    list_display = ["state", "window_start", "window_end", "no_sunday", "no_holidays", "frequency_cap",
+                    "registration_required", "effective_from", "effective_to", "verified", "is_active"]
+    list_filter = ["is_active", "verified", "state"]
+
+
+@admin.register(StateHoliday)
+class StateHolidayAdmin(admin.ModelAdmin):
+    list_display = ["observed_on", "state", "name", "source"]
+    list_filter = ["state"]
+    date_hierarchy = "observed_on"
+
+
+class ProhibitedPhraseForm(forms.ModelForm):
+    class Meta:
+        model = ProhibitedPhrase
+        fields = "__all__"
+
+    def clean_pattern(self):
+        pattern = self.cleaned_data["pattern"]
+        try:
+            re.compile(pattern, re.IGNORECASE)
+        except re.error as error:
+            raise forms.ValidationError(f"Not a valid pattern: {error}") from error
+        return pattern
+
+
+@admin.register(ProhibitedPhrase)
+class ProhibitedPhraseAdmin(admin.ModelAdmin):
+    form = ProhibitedPhraseForm
+    list_display = ["label", "pattern", "rule", "is_active", "why"]
+    list_filter = ["is_active", "rule"]
+    search_fields = ["label", "pattern"]
+
+
+class RecordedEvidenceAdmin(admin.ModelAdmin):
+    """Evidence anyone may add (recorded as them) and nobody may change or delete."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields] if obj is not None else ["recorded_by"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(LeadScopedAdminMixin, RecordedEvidenceAdmin):
+    list_display = ["phone_number", "lead", "obtained_at", "covers_sms", "covers_autodialer",
+                    "covers_prerecorded", "recorded_by"]
+    list_select_related = ["lead__property", "recorded_by"]
+    search_fields = ["=phone_number"]
+    autocomplete_fields = ["lead"]
+
+
+@admin.register(ReassignedNumberCheck)
+class ReassignedNumberCheckAdmin(RecordedEvidenceAdmin):
+    list_display = ["phone_number", "result", "consent_date", "queried_at", "recorded_by"]
+    list_filter = ["result"]
+    search_fields = ["=phone_number"]
+
+
+@admin.register(EstablishedRelationship)
+class EstablishedRelationshipAdmin(LeadScopedAdminMixin, RecordedEvidenceAdmin):
+    list_display = ["phone_number", "lead", "kind", "started_on", "recorded_by"]
+    list_filter = ["kind"]
+    list_select_related = ["lead__property", "recorded_by"]
+    search_fields = ["=phone_number"]
+    autocomplete_fields = ["lead"]
+
+
+@admin.register(InterestDisclosure)
+class InterestDisclosureAdmin(LeadScopedAdminMixin, RecordedEvidenceAdmin):
+    list_display = ["lead", "principal", "disclosed_on", "recorded_by"]
+    list_select_related = ["lead__property", "principal", "recorded_by"]
+    autocomplete_fields = ["lead", "principal"]
+
+
+@admin.register(RevocationReview)
+class RevocationReviewAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["raised_at", "lead", "phone_number", "email", "matched", "status", "reviewed_by"]
+    list_filter = ["status"]
+    list_select_related = ["lead__property", "reviewed_by"]
+    readonly_fields = ["lead", "phone_number", "email", "text", "matched", "status", "raised_by",
+                       "raised_at", "reviewed_by", "reviewed_at"]
+    actions = ["mark_revoked", "mark_not_revocation"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="It is a revocation: put it on the internal list")
+    def mark_revoked(self, request, queryset):
+        for review in queryset:
+            revocation_review_decide(review=review, revoked=True, reviewed_by=request.user)
+
+    @admin.action(description="Not a revocation")
+    def mark_not_revocation(self, request, queryset):
+        for review in queryset:
+            revocation_review_decide(review=review, revoked=False, reviewed_by=request.user)

@@ -3,14 +3,21 @@
 Each rule looks at the attempt, may add evidence, and returns its findings. The gate's
 verdict is the worst finding: any BLOCK blocks, else any WARN warns, else it allows.
 Phone and text fail closed: when the gate cannot tell what number is being dialled,
-or whose it is, it blocks.
+whose it is, where its owner is, or how fresh the registry data is, it blocks.
+Rule IDs are those of COMPLIANCE_RULES.md; the numbers come from the rule tables.
 """
 
 from __future__ import annotations
 
+import calendar
+import re
+import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
+
+from django.db.models import Q
 
 from leadcrm.accounts.models import Brokerage, Capacity, User
 from leads.models import Contact, Email, Lead, Phone, PhoneStatus, Property
@@ -18,7 +25,33 @@ from leads.phones import format_national, parse_phone
 
 from . import rules
 from .disclosures import role_disclosure_sentence
-from .models import PHONE_CHANNELS, Channel, DncNumber, DncSource, InternalDncEntry, RegistryKind, Verdict
+from .language import language_hits
+from .models import (
+    AUTOMATED,
+    PHONE_CHANNELS,
+    AreaCodeVersion,
+    Channel,
+    CheckMode,
+    ComplianceCheck,
+    ConsentRecord,
+    Direction,
+    DncNumber,
+    DncSource,
+    EstablishedRelationship,
+    InterestDisclosure,
+    InternalDncEntry,
+    Purpose,
+    ReassignedNumberCheck,
+    RegistryKind,
+    RelationshipKind,
+    RevocationReview,
+    RndResult,
+    Technology,
+    Verdict,
+    national_number,
+)
+from .places import area_code_state, phone_time_zones, zip_time_zone
+from .rulebook import Rulebook, rulebook
 
 NO_NUMBER = "A {channel} needs a phone number of this lead; none was given."
 BAD_NUMBER = "The number {raw!r} cannot be dialled: {error}"
@@ -31,12 +64,54 @@ INTERNAL_HIT = (
     "{point} is on the brokerage's internal do-not-contact list since {date} "
     "(recorded by {who}, via {channel})."
 )
+CONFIRMATION_USED = "The one confirmation message after a stop request was already sent on {date}."
+PENDING_REVIEW = "A reply from this number may mean “stop” ({matched!r}); it waits for review. Don't pitch."
 REGISTRY_HIT = "{number} is on the {source}{as_of}."
 LITIGATOR_HIT = "{number} is on the litigator list {source}{as_of}."
+EBR_ALLOWS = (
+    "{number} is on the {source}, but the brokerage's own {kind} of {start} (an established business "
+    "relationship) allows calls until {until}."
+)
+OFFER_ONLY = (
+    "{number} is on the {source}. Calling only to offer to buy, under the brokerage's written opt-in of "
+    "{opted}: say nothing about listing or short-sale services."
+)
+SAN_EXPIRED = "The brokerage's subscription to the {source} (SAN {san}) expired on {date}: renew it before calling."
+NO_REGISTRY_DATA = "No national Do Not Call data is held for area code {area_code}: load it before calling."
+STALE = "The national Do Not Call data for area code {area_code} is {age} days old (version {version}); the limit is {limit}."
+AGING = "The national Do Not Call data for area code {area_code} is {age} days old (version {version}): refresh it before day {limit}."
+OUTSIDE_FEDERAL = "It is {local} in {zone} ({origin}): calls are allowed {start} to {end} only."
+OUTSIDE_STATE = "It is {local} in {zone} ({origin}): {state} allows calls {start} to {end} only."
+NO_CALLS_TODAY = "It is {weekday} in {zone} ({origin}): {state} allows no solicitation calls on {weekday}s."
+HOLIDAY = "{day:%b %d} is a {state} holiday ({zone}): no solicitation calls today."
+UNKNOWN_ZONES = (
+    "{number} could be in {count} time zones and no address of the owner has a known zone: "
+    "add the property or mailing ZIP before calling."
+)
+NO_ZONE = "The homeowner's time zone cannot be told from the number or any address on file."
+CAP_REACHED = "{count} attempts to {number} in the last {hours} hours across the brokerage; {state} allows {cap}."
+NO_CONSENT = "{what} to {number} needs the homeowner's prior express written consent naming that number; none is on file."
+RND_YES = "The Reassigned Numbers Database says {number} changed hands after the consent of {consent_date}."
+RND_NO_DATA = "The Reassigned Numbers Database has no data on {number}: confirm it is still the homeowner's."
+RND_STALE = "{number} was last checked in the Reassigned Numbers Database over {days} days ago: check it again."
+TEXAS_UNREGISTERED = (
+    "{what} to a Texas homeowner needs the brokerage's Texas telephone solicitation registration "
+    "or a recorded exemption; neither is on file."
+)
 NOT_DISCLOSED = "Confirm that you said who you are and why you called: \u201c{sentence}\u201d"
 PRINCIPAL_NOT_DISCLOSED = (
     "You contact homeowners as a principal: confirm you told them you are buying for "
     "yourself: \u201c{sentence}\u201d"
+)
+PRINCIPAL_NEEDS_WRITING = (
+    "You are a licensee buying for yourself: a written disclosure of your licence and interest must be "
+    "on file before any offer or contract."
+)
+PROHIBITED_PHRASE = "“{text}”: {why}"
+SERVICE_PITCH = re.compile(
+    r"\b(short[\s-]?sale|list(ing)?\s+(your|the)\s+(home|house|property)|sell\s+(it|your\s+home)\s+for\s+you|"
+    r"negotiate\s+with\s+(your\s+)?(lender|bank))\b",
+    re.IGNORECASE,
 )
 
 
@@ -56,12 +131,15 @@ class Attempt:
 
     lead: Lead
     channel: Channel
-    purpose: str
+    purpose: Purpose
     actor: User
     at: datetime
     role_disclosed: bool
     brokerage: Brokerage
     contact_point: object
+    technology: Technology = Technology.MANUAL
+    direction: Direction = Direction.OUTBOUND
+    mode: CheckMode = CheckMode.LOG
     message: str = ""
     phone: Phone | None = None
     number: str = ""
@@ -70,12 +148,66 @@ class Attempt:
     contact_point_text: str = ""
     evidence: dict = field(default_factory=dict)
 
+    @property
+    def is_telephone_solicitation(self) -> bool:
+        """Outbound calls and texts: what the telephone rules (A, C, D1, D4-D5, E) govern."""
+        return self.channel in PHONE_CHANNELS and self.direction == Direction.OUTBOUND
+
+    @cached_property
+    def book(self) -> Rulebook:
+        return rulebook()
+
+    @cached_property
+    def call_date(self) -> date:
+        # A3 compares dates in UTC.
+        return self.at.astimezone(UTC).date()
+
+    @cached_property
+    def area_code(self) -> str:
+        return self.number[2:5] if self.number.startswith("+1") else ""
+
+    @cached_property
+    def owners(self) -> list[Contact]:
+        """Whose mailing addresses say where the homeowner is: the phone's owner, else all."""
+        if self.contact is not None:
+            return [self.contact]
+        return list(self.lead.contacts.all())
+
+    @cached_property
+    def states(self) -> dict[str, str]:
+        """Applicable states and why (E1): the area code's (where presumed), property, mailing."""
+        found: dict[str, str] = {}
+        code_state = area_code_state(self.area_code) if self.area_code else None
+        if code_state:
+            rule = self.book.state_rule(code_state, self.call_date)
+            if rule is not None and rule.area_code_presumption:
+                found[code_state] = f"area code {self.area_code}"
+        if self.lead.property.state:
+            found.setdefault(self.lead.property.state, "property")
+        for owner in self.owners:
+            if owner.mailing_state:
+                found.setdefault(owner.mailing_state, "mailing address")
+        return found
+
 
 Rule = Callable[[Attempt], Iterable[Finding]]
 
 
 def _block(rule: rules.Rule, reason: str) -> Finding:
     return Finding(rule.id, Verdict.BLOCK, reason)
+
+
+def _warn(rule: rules.Rule, reason: str) -> Finding:
+    return Finding(rule.id, Verdict.WARN, reason)
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+# Who and what ---------------------------------------------------------------------------
 
 
 def resolve_contact_point(attempt: Attempt) -> Iterable[Finding]:
@@ -133,8 +265,16 @@ def wrong_party(attempt: Attempt) -> Iterable[Finding]:
         yield _block(rules.REASSIGNED_NUMBER, WRONG_PARTY.format(number=attempt.phone.display))
 
 
+# Lists ------------------------------------------------------------------------------------
+
+
 def internal_list(attempt: Attempt) -> Iterable[Finding]:
-    """The brokerage's own do-not-contact list applies to every agent at once (B1)."""
+    """The brokerage's own do-not-contact list applies to every agent at once (B1, B4).
+
+    After a stop request, one non-marketing confirmation text may go out; nothing after.
+    """
+    if attempt.direction == Direction.INBOUND:
+        return  # the homeowner reaching us is not outreach
     if attempt.number:
         entries, point = InternalDncEntry.objects.filter(phone_number=attempt.number), format_national(attempt.number)
     elif attempt.email:
@@ -149,89 +289,377 @@ def internal_list(attempt: Attempt) -> Iterable[Finding]:
         return
     entries = list(entries.select_related("recorded_by").order_by("requested_at"))
     attempt.evidence["internal_dnc_entries"] = [
-        {"id": e.pk, "requested_at": e.requested_at.isoformat(), "channel": e.channel}
-        for e in entries
+        {"id": e.pk, "requested_at": e.requested_at.isoformat(), "channel": e.channel} for e in entries
     ]
-    if entries:
-        first = entries[0]
-        yield _block(
-            rules.INTERNAL_DNC,
-            INTERNAL_HIT.format(
-                point=point,
-                date=first.requested_at.date().isoformat(),
-                who=first.recorded_by,
-                channel=first.get_channel_display().lower(),
-            ),
-        )
-
-
-def registries(attempt: Attempt) -> Iterable[Finding]:
-    """Registries the brokerage holds: national, state and litigator lists (A4, A6)."""
-    if attempt.channel not in PHONE_CHANNELS or not attempt.number:
+    if not entries:
         return
-    sources = list(DncSource.objects.filter(is_active=True))
-    hits = set(
-        DncNumber.objects.filter(number=attempt.number, source__in=sources).values_list(
-            "source_id", flat=True
-        )
+    if attempt.purpose == Purpose.REVOCATION_CONFIRMATION and attempt.channel == Channel.SMS:
+        last = entries[-1]
+        sent = ComplianceCheck.objects.filter(
+            contact_point=attempt.number, purpose=Purpose.REVOCATION_CONFIRMATION, mode=CheckMode.LOG,
+            verdict__in=[Verdict.ALLOW, Verdict.WARN], checked_at__gte=last.requested_at,
+        ).order_by("checked_at").first()
+        if sent is None:
+            attempt.evidence["revocation_confirmation"] = {"after_entry": last.pk}
+            return
+        yield _block(rules.REVOCATION, CONFIRMATION_USED.format(date=sent.checked_at.date().isoformat()))
+        return
+    first = entries[0]
+    yield _block(
+        rules.INTERNAL_DNC,
+        INTERNAL_HIT.format(
+            point=point, date=first.requested_at.date().isoformat(), who=first.recorded_by,
+            channel=first.get_channel_display().lower(),
+        ),
     )
-    attempt.evidence["registries"] = [
-        {
-            "source": source.name,
-            "kind": source.kind,
-            "data_as_of": source.data_as_of.isoformat() if source.data_as_of else None,
-            "listed": source.pk in hits,
-        }
-        for source in sources
-    ]
-    for source in sources:
-        if source.pk not in hits:
-            continue
-        as_of = f" (data as of {source.data_as_of:%b %d, %Y})" if source.data_as_of else ""
-        if source.kind == RegistryKind.LITIGATOR:
-            yield _block(rules.LITIGATOR, LITIGATOR_HIT.format(
-                number=format_national(attempt.number), source=source.name, as_of=as_of))
-        else:
-            yield _block(rules.REGISTRY_DNC, REGISTRY_HIT.format(
-                number=format_national(attempt.number), source=source.name, as_of=as_of))
+
+
+def pending_revocation(attempt: Attempt) -> Iterable[Finding]:
+    """An ambiguous reply waits for a person to decide whether it revoked consent (B4)."""
+    if attempt.direction == Direction.INBOUND or not (attempt.number or attempt.email):
+        return
+    query = Q(phone_number=attempt.number) if attempt.number else Q(email=attempt.email)
+    review = RevocationReview.objects.pending().filter(query).order_by("-raised_at").first()
+    if review is not None:
+        attempt.evidence["revocation_review"] = review.pk
+        yield _warn(rules.REVOCATION, PENDING_REVIEW.format(matched=review.matched))
 
 
 def mail_flags(attempt: Attempt) -> Iterable[Finding]:
     """Do Not Mail is the owner's request to stop mail, honoured like any other (B1)."""
-    if attempt.channel != Channel.MAIL or attempt.contact is None:
+    if attempt.channel == Channel.MAIL and attempt.contact is not None and attempt.contact.do_not_mail:
+        yield _block(rules.INTERNAL_DNC, DO_NOT_MAIL.format(name=attempt.contact.display_name))
+
+
+def _relationship_until(attempt: Attempt, relationship: EstablishedRelationship) -> date:
+    book, on = attempt.book, attempt.call_date
+    if relationship.kind == RelationshipKind.INQUIRY:
+        # "3 months": the shorter of 3 calendar months and 90 days ([UNVERIFIED] which).
+        months = int(book.parameter("C1", "inquiry_months", on))
+        days = int(book.parameter("C1", "inquiry_days", on))
+        return min(_add_months(relationship.started_on, months), relationship.started_on + timedelta(days=days))
+    months = int(book.parameter("C1", "transaction_months", on))
+    for state in attempt.states:  # C2: a state may shorten the purchase window (WA 12 months)
+        rule = book.state_rule(state, on)
+        if rule is not None and rule.ebr_purchase_months:
+            months = min(months, rule.ebr_purchase_months)
+    return _add_months(relationship.started_on, months)
+
+
+def registries(attempt: Attempt) -> Iterable[Finding]:
+    """Registries held: national, state and litigator lists (A4, A6), with EBR (C1) and C4."""
+    if attempt.purpose == Purpose.REVOCATION_CONFIRMATION or not attempt.is_telephone_solicitation:
         return
-    name = attempt.contact.display_name
-    if attempt.contact.do_not_mail:
-        yield _block(rules.INTERNAL_DNC, DO_NOT_MAIL.format(name=name))
+    sources = list(DncSource.objects.filter(is_active=True))
+    national = national_number(attempt.number)
+    hits = set(
+        DncNumber.objects.filter(number=national, source__in=sources).values_list("source_id", flat=True)
+    ) if national is not None else set()
+    attempt.evidence["registries"] = [
+        {"source": s.name, "kind": s.kind, "san": s.subscription_account_number,
+         "data_as_of": s.data_as_of.isoformat() if s.data_as_of else None, "listed": s.pk in hits}
+        for s in sources
+    ]
+    number = format_national(attempt.number)
+    listed = [s for s in sources if s.pk in hits]
+    for source in listed:
+        as_of = f" (data as of {source.data_as_of:%b %d, %Y})" if source.data_as_of else ""
+        if source.kind == RegistryKind.LITIGATOR:
+            yield _block(rules.LITIGATOR, LITIGATOR_HIT.format(number=number, source=source.name, as_of=as_of))
+            continue
+        relationship = _valid_relationship(attempt)
+        if relationship is not None:
+            until = _relationship_until(attempt, relationship)
+            yield _warn(rules.RELATIONSHIP, EBR_ALLOWS.format(
+                number=number, source=source.name, kind=relationship.get_kind_display().split(" (")[0].lower(),
+                start=relationship.started_on, until=until))
+        elif _offer_only(attempt):
+            yield _warn(rules.OFFER_TO_BUY, OFFER_ONLY.format(
+                number=number, source=source.name, opted=attempt.brokerage.investor_offer_opt_in_on))
+        else:
+            yield _block(rules.REGISTRY_DNC, REGISTRY_HIT.format(number=number, source=source.name, as_of=as_of))
+
+
+def _valid_relationship(attempt: Attempt) -> EstablishedRelationship | None:
+    """The brokerage's own relationship with this homeowner, still in its window (C1)."""
+    for relationship in EstablishedRelationship.objects.filter(
+        Q(phone_number=attempt.number) | Q(lead=attempt.lead), started_on__lte=attempt.call_date
+    ).order_by("-started_on"):
+        if attempt.call_date <= _relationship_until(attempt, relationship):
+            attempt.evidence["relationship"] = {
+                "id": relationship.pk, "kind": relationship.kind, "started_on": relationship.started_on.isoformat()
+            }
+            return relationship
+    return None
+
+
+def _offer_only(attempt: Attempt) -> bool:
+    """C4: an offer to buy, opted into in writing, from a lead never pitched services."""
+    opted = attempt.brokerage.investor_offer_opt_in_on
+    if attempt.purpose != Purpose.OFFER_TO_BUY or opted is None or opted > attempt.call_date:
+        return False
+    if SERVICE_PITCH.search(attempt.message or ""):
+        return False
+    pitched = ComplianceCheck.objects.filter(
+        lead=attempt.lead, purpose=Purpose.LISTING, mode=CheckMode.LOG, verdict__in=[Verdict.ALLOW, Verdict.WARN]
+    ).exists()
+    return not pitched
+
+
+def subscription(attempt: Attempt) -> Iterable[Finding]:
+    """Registry data is used only under the brokerage's current subscription (A1, H14)."""
+    if attempt.purpose == Purpose.REVOCATION_CONFIRMATION or not attempt.is_telephone_solicitation:
+        return
+    for source in DncSource.objects.filter(is_active=True, kind=RegistryKind.NATIONAL):
+        expires = source.subscription_expires_on
+        if expires is not None and expires < attempt.call_date:
+            yield _block(rules.SUBSCRIPTION, SAN_EXPIRED.format(
+                source=source.name, san=source.subscription_account_number or "?", date=expires))
+
+
+def freshness(attempt: Attempt) -> Iterable[Finding]:
+    """The national data for the number's area code is at most 31 days old on the call date (A3)."""
+    if attempt.purpose == Purpose.REVOCATION_CONFIRMATION or not attempt.is_telephone_solicitation:
+        return
+    version = (
+        AreaCodeVersion.objects.filter(
+            area_code=attempt.area_code, source__kind=RegistryKind.NATIONAL, source__is_active=True,
+            version_date__lte=attempt.call_date,
+        )
+        .select_related("source")
+        .order_by("-version_date")
+        .first()
+    ) if attempt.area_code else None
+    if version is None:
+        attempt.evidence["freshness"] = {"area_code": attempt.area_code, "version": None}
+        yield _block(rules.FRESHNESS, NO_REGISTRY_DATA.format(area_code=attempt.area_code or "?"))
+        return
+    age = (attempt.call_date - version.version_date).days
+    limit = int(attempt.book.parameter("A3", "max_age_days", attempt.call_date))
+    warn_at = int(attempt.book.parameter("A3", "warn_age_days", attempt.call_date))
+    attempt.evidence["freshness"] = {
+        "area_code": attempt.area_code, "source": version.source.name, "version": version.version_date.isoformat(),
+        "age_days": age, "limit_days": limit,
+    }
+    details = {"area_code": attempt.area_code, "age": age, "version": version.version_date, "limit": limit}
+    if age > limit:
+        yield _block(rules.FRESHNESS, STALE.format(**details))
+    elif age >= warn_at:
+        yield _warn(rules.FRESHNESS, AGING.format(**details))
+
+
+# When and where ------------------------------------------------------------------------------
+
+
+def candidate_zones(attempt: Attempt) -> tuple[dict[str, list[str]], tuple[str, ...]]:
+    """Zones to respect and where each came from (G2); and the phone's own zones."""
+    zones: dict[str, list[str]] = {}
+    phone_zones = phone_time_zones(attempt.number) if attempt.number else ()
+    address_zones = []
+    property_zone = zip_time_zone(attempt.lead.property.zip_code)
+    if property_zone:
+        address_zones.append((property_zone, "property ZIP"))
+    for owner in attempt.owners:
+        zone = zip_time_zone(owner.mailing_zip)
+        if zone:
+            address_zones.append((zone, "mailing ZIP"))
+    max_phone_zones = int(attempt.book.parameter("G2", "max_phone_zones", attempt.call_date))
+    if len(phone_zones) <= max_phone_zones:
+        for zone in phone_zones:
+            zones.setdefault(zone, []).append("phone number")
+    for zone, origin in address_zones:
+        zones.setdefault(zone, []).append(origin)
+    return zones, phone_zones
+
+
+def calling_hours(attempt: Attempt) -> Iterable[Finding]:
+    """Inside the federal window (D1) and every applicable state's (E1, E3), in every zone (G2)."""
+    if attempt.purpose == Purpose.REVOCATION_CONFIRMATION or not attempt.is_telephone_solicitation:
+        return
+    book, on = attempt.book, attempt.call_date
+    zones, phone_zones = candidate_zones(attempt)
+    max_phone_zones = int(book.parameter("G2", "max_phone_zones", on))
+    states = attempt.states
+    attempt.evidence["states"] = states
+    zone_evidence = attempt.evidence.setdefault("zones", [])
+    if not zones:
+        if len(phone_zones) > max_phone_zones:
+            yield _block(rules.TIME_ZONES, UNKNOWN_ZONES.format(
+                number=format_national(attempt.number), count=len(phone_zones)))
+        else:
+            yield _block(rules.TIME_ZONES, NO_ZONE)
+        return
+    start = time(int(book.parameter("D1", "window_start_hour", on)))
+    end = time(int(book.parameter("D1", "window_end_hour", on)))
+    for zone, origins in zones.items():
+        local = attempt.at.astimezone(zoneinfo.ZoneInfo(zone))
+        origin = ", ".join(origins)
+        clock = local.strftime("%a %H:%M:%S %Z")
+        zone_evidence.append({"zone": zone, "from": origins, "local_time": local.isoformat()})
+        now = local.time()
+        if not (start <= now < end):
+            yield _block(rules.CALLING_WINDOW, OUTSIDE_FEDERAL.format(
+                local=clock, zone=zone, origin=origin, start=start.strftime("%H:%M"), end=end.strftime("%H:%M")))
+        for state in states:
+            rule = book.state_rule(state, on)
+            if rule is None:
+                continue
+            window = rule.window_on(local.weekday())
+            if window is None:
+                yield _block(rules.STATE_WINDOW, NO_CALLS_TODAY.format(
+                    weekday=local.strftime("%A"), zone=zone, origin=origin, state=state))
+                continue
+            if not (window[0] <= now < window[1]):
+                yield _block(rules.STATE_WINDOW, OUTSIDE_STATE.format(
+                    local=clock, zone=zone, origin=origin, state=state,
+                    start=window[0].strftime("%H:%M"), end=window[1].strftime("%H:%M")))
+            if rule.no_holidays and book.is_holiday(state, local.date()):
+                yield _block(rules.STATE_HOLIDAY, HOLIDAY.format(day=local.date(), state=state, zone=zone))
+
+
+def frequency_caps(attempt: Attempt) -> Iterable[Finding]:
+    """State caps on attempts per number in a rolling window, counted across the brokerage (E2)."""
+    if attempt.purpose == Purpose.REVOCATION_CONFIRMATION or not attempt.is_telephone_solicitation:
+        return
+    book, on = attempt.book, attempt.call_date
+    hours = int(book.parameter("E2", "cap_window_hours", on))
+    capped = [(state, book.state_rule(state, on)) for state in attempt.states]
+    capped = [(state, rule) for state, rule in capped if rule is not None and rule.frequency_cap]
+    if not capped:
+        return
+    counted = {}
+    for state, rule in capped:
+        channels = [Channel.CALL, Channel.SMS] if rule.cap_counts_texts else [Channel.CALL]
+        if attempt.channel not in channels:
+            continue
+        key = tuple(channels)
+        if key not in counted:
+            counted[key] = ComplianceCheck.objects.filter(
+                contact_point=attempt.number, channel__in=channels, mode=CheckMode.LOG,
+                direction=Direction.OUTBOUND, verdict__in=[Verdict.ALLOW, Verdict.WARN],
+                checked_at__gt=attempt.at - timedelta(hours=hours), checked_at__lte=attempt.at,
+            ).count()
+        attempt.evidence.setdefault("attempts_counted", {})[state] = {
+            "count": counted[key], "cap": rule.frequency_cap, "hours": hours, "channels": list(key)}
+        if counted[key] >= rule.frequency_cap:
+            yield _block(rules.FREQUENCY_CAP, CAP_REACHED.format(
+                count=counted[key], number=format_national(attempt.number), hours=hours, state=state,
+                cap=rule.frequency_cap))
+
+
+# Consent ---------------------------------------------------------------------------------------
+
+
+def consent(attempt: Attempt) -> Iterable[Finding]:
+    """Texts, autodialed and prerecorded or AI-voice calls need written consent (D4, D5), and
+    a consented number is checked against the Reassigned Numbers Database (D7)."""
+    if not attempt.is_telephone_solicitation:
+        return
+    automated = attempt.technology in AUTOMATED
+    if attempt.channel != Channel.SMS and not automated:
+        return
+    if attempt.purpose == Purpose.REVOCATION_CONFIRMATION:
+        return  # the one non-marketing confirmation (B4) needs no consent
+    records = ConsentRecord.objects.filter(phone_number=attempt.number, obtained_at__lte=attempt.at)
+    if attempt.channel == Channel.SMS:
+        records = records.filter(covers_sms=True)
+    if attempt.technology == Technology.AUTODIALER:
+        records = records.filter(covers_autodialer=True)
+    if attempt.technology == Technology.PRERECORDED:
+        records = records.filter(covers_prerecorded=True)
+    record = records.order_by("-obtained_at").first()
+    number = format_national(attempt.number)
+    if record is None:
+        rule = rules.PRERECORDED if attempt.technology == Technology.PRERECORDED else rules.AUTOMATED
+        what = {Technology.PRERECORDED: "A prerecorded or AI-voice call",
+                Technology.AUTODIALER: "An autodialed call"}.get(attempt.technology, "A text")
+        yield _block(rule, NO_CONSENT.format(what=what, number=number))
+        return
+    attempt.evidence["consent"] = {"id": record.pk, "obtained_at": record.obtained_at.isoformat()}
+    check = ReassignedNumberCheck.objects.filter(
+        phone_number=attempt.number, queried_at__lte=attempt.at
+    ).order_by("-queried_at").first()
+    recheck_days = int(attempt.book.parameter("D7", "rnd_recheck_days", attempt.call_date))
+    if check is not None:
+        attempt.evidence["reassigned_numbers_check"] = {"id": check.pk, "result": check.result,
+                                                       "queried_at": check.queried_at.isoformat()}
+    if check is not None and check.result == RndResult.YES:
+        yield _block(rules.REASSIGNED_NUMBER, RND_YES.format(number=number, consent_date=check.consent_date))
+    elif check is not None and check.result == RndResult.NO_DATA:
+        yield _warn(rules.REASSIGNED_NUMBER, RND_NO_DATA.format(number=number))
+    elif check is None or attempt.at - check.queried_at > timedelta(days=recheck_days):
+        yield _warn(rules.REASSIGNED_NUMBER, RND_STALE.format(number=number, days=recheck_days))
+
+
+def texas(attempt: Attempt) -> Iterable[Finding]:
+    """Calls (and, from 2025-09-01, texts) to Texas homeowners need a registration (E4)."""
+    if attempt.purpose == Purpose.REVOCATION_CONFIRMATION or not attempt.is_telephone_solicitation:
+        return
+    texan = "TX" in attempt.states or area_code_state(attempt.area_code) == "TX"
+    rule = attempt.book.state_rule("TX", attempt.call_date) if texan else None
+    if rule is None or not rule.registration_required:
+        return
+    if attempt.channel == Channel.SMS and not rule.registration_covers_texts:
+        return
+    brokerage = attempt.brokerage
+    attempt.evidence["texas"] = {
+        "registration": brokerage.texas_registration_number, "exemption": bool(brokerage.texas_exemption)}
+    if not (brokerage.texas_registration_number or brokerage.texas_exemption.strip()):
+        what = "A text" if attempt.channel == Channel.SMS else "A call"
+        yield _block(rules.TEXAS_REGISTRATION, TEXAS_UNREGISTERED.format(what=what))
+
+
+# Who is speaking, and what they say -------------------------------------------------------------
 
 
 def role_disclosure(attempt: Attempt) -> Iterable[Finding]:
     """Every contact states who is calling and in what role (D3); a principal says so (F8)."""
-    sentence = role_disclosure_sentence(
-        actor=attempt.actor, brokerage=attempt.brokerage, lead=attempt.lead
-    )
+    sentence = role_disclosure_sentence(actor=attempt.actor, brokerage=attempt.brokerage, lead=attempt.lead)
+    is_principal = attempt.actor.capacity == Capacity.PRINCIPAL
+    written = is_principal and InterestDisclosure.objects.filter(
+        lead=attempt.lead, principal=attempt.actor, disclosed_on__lte=attempt.call_date
+    ).exists()
     attempt.evidence["disclosure"] = {
         "sentence": sentence,
         "confirmed": attempt.role_disclosed,
         "capacity": attempt.actor.capacity,
         "license_status": attempt.actor.license_status,
+        "written_interest_disclosure": written,
     }
-    if attempt.role_disclosed:
-        return
-    if attempt.actor.capacity == Capacity.PRINCIPAL:
-        yield _block(rules.PRINCIPAL_DISCLOSURE, PRINCIPAL_NOT_DISCLOSED.format(sentence=sentence))
-    else:
-        yield _block(rules.ROLE_DISCLOSURE, NOT_DISCLOSED.format(sentence=sentence))
+    if not attempt.role_disclosed:
+        if is_principal:
+            yield _block(rules.PRINCIPAL_DISCLOSURE, PRINCIPAL_NOT_DISCLOSED.format(sentence=sentence))
+        else:
+            yield _block(rules.ROLE_DISCLOSURE, NOT_DISCLOSED.format(sentence=sentence))
+    if is_principal and attempt.actor.is_licensee and attempt.purpose == Purpose.OFFER_TO_BUY and not written:
+        yield _warn(rules.PRINCIPAL_DISCLOSURE, PRINCIPAL_NEEDS_WRITING)
 
 
-# Order matters only in that resolve_contact_point fills in what the others read.
+def content(attempt: Attempt) -> Iterable[Finding]:
+    """Prohibited promises in what is said or sent (F6): a warning on free text."""
+    hits = language_hits(attempt.message)
+    if hits:
+        attempt.evidence["language"] = [{"phrase": hit.label, "text": hit.text} for hit in hits]
+    for hit in hits:
+        yield _warn(rules.LANGUAGE, PROHIBITED_PHRASE.format(text=hit.text, why=hit.why))
+
+
+# resolve_contact_point fills in what the others read; the rest are independent.
 RULE_CHAIN: tuple[Rule, ...] = (
     resolve_contact_point,
     wrong_party,
     internal_list,
-    registries,
+    pending_revocation,
     mail_flags,
+    registries,
+    subscription,
+    freshness,
+    calling_hours,
+    frequency_caps,
+    consent,
+    texas,
     role_disclosure,
+    content,
 )
 
 

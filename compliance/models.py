@@ -3,6 +3,8 @@
 Rule IDs (A4, B1, D3, ...) refer to ``COMPLIANCE_RULES.md`` (see ``compliance/rules.py``).
 """
 
+from datetime import date, time
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -30,6 +32,23 @@ class Purpose(models.TextChoices):
     LISTING = "short_sale_listing", "Short-sale listing"
     FOLLOW_UP = "follow_up", "Follow-up with the homeowner"
     OFFER_TO_BUY = "offer_to_buy", "Offer to buy (as principal)"
+    REVOCATION_CONFIRMATION = "revocation_confirmation", "Confirm a stop request (one text, no marketing)"
+
+
+class Technology(models.TextChoices):
+    """How a call or text is placed; automated ones need prior express written consent (D4, D5)."""
+
+    MANUAL = "manual", "Dialled by hand, one at a time"
+    AUTODIALER = "autodialer", "Autodialer or automated selection of numbers"
+    PRERECORDED = "prerecorded", "Prerecorded, artificial or AI voice"
+
+
+AUTOMATED = frozenset({Technology.AUTODIALER, Technology.PRERECORDED})
+
+
+class Direction(models.TextChoices):
+    OUTBOUND = "outbound", "Outbound"
+    INBOUND = "inbound", "Inbound"
 
 
 class Verdict(models.TextChoices):
@@ -62,6 +81,10 @@ class DncSource(models.Model):
         "subscription account number (SAN)", max_length=40, blank=True,
         help_text="The brokerage's own account with the registry; data is never shared (A1).",
     )
+    subscription_expires_on = models.DateField(
+        null=True, blank=True,
+        help_text="Subscriptions last 12 months (A1); phone outreach blocks once it lapses.",
+    )
     data_as_of = models.DateField(
         null=True, blank=True, help_text="Version date of the newest file loaded."
     )
@@ -77,23 +100,126 @@ class DncSource(models.Model):
         return self.name
 
 
+AREA_CODE_SPAN = 10_000_000  # a ten-digit NANP number // this = its area code
+
+
 class DncNumber(models.Model):
-    """One number on one registry."""
+    """One number on one registry, as the ten-digit NANP number (area code first).
+
+    An integer, not text: compact, and an area code is a range of it, so a full list
+    for an area code replaces exactly that range. The one index, (number, source),
+    serves lookups by number, joins from phones, and uniqueness.
+    """
 
     source = models.ForeignKey(DncSource, on_delete=models.CASCADE, related_name="numbers")
-    number = models.CharField(max_length=16, validators=[e164_validator])
-    area_code = models.CharField(max_length=3)
+    number = models.BigIntegerField()
     added_on = models.DateField(null=True, blank=True)
 
     class Meta:
         verbose_name = "DNC number"
         constraints = [
-            models.UniqueConstraint(fields=["source", "number"], name="dnc_number_once_per_source"),
+            models.UniqueConstraint(fields=["number", "source"], name="dnc_number_once_per_source"),
         ]
-        indexes = [models.Index(fields=["number"], name="dnc_number_lookup")]
 
     def __str__(self) -> str:
-        return f"{self.number} ({self.source})"
+        return f"{self.e164} ({self.source})"
+
+    @property
+    def area_code(self) -> str:
+        return str(self.number // AREA_CODE_SPAN)
+
+    @property
+    def e164(self) -> str:
+        return f"+1{self.number}"
+
+
+def national_number(e164: str) -> int | None:
+    """``'+19185550104'`` -> ``9185550104``; None for a number outside the NANP."""
+    if len(e164) == 12 and e164.startswith("+1") and e164[2:].isdigit():
+        return int(e164[2:])
+    return None
+
+
+class LoadKind(models.TextChoices):
+    FULL = "full", "Full list (replaces the area codes it covers)"
+    CHANGE = "change", "Change list (adds and deletes)"
+
+
+class LoadStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    READING = "reading", "Reading the file"
+    WRITING = "writing", "Writing the numbers"
+    DONE = "done", "Loaded"
+    REJECTED = "rejected", "Rejected"
+
+
+class RegistryLoad(models.Model):
+    """One registry file, as uploaded and loaded: the version the gate's evidence names (A2, A3)."""
+
+    source = models.ForeignKey(DncSource, on_delete=models.PROTECT, related_name="loads")
+    kind = models.CharField(max_length=8, choices=LoadKind.choices, default=LoadKind.FULL)
+    version_date = models.DateField(help_text="The registry's version date of this file (A3).")
+    subscription_account_number = models.CharField(max_length=40, blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    stored_file = models.CharField(max_length=255, blank=True, editable=False,
+                                   help_text="Path under MEDIA_ROOT of the uploaded file.")
+    area_codes = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=LoadStatus.choices, default=LoadStatus.QUEUED)
+    lines_total = models.PositiveIntegerField(default=0)
+    lines_done = models.PositiveIntegerField(default=0)
+    numbers_added = models.PositiveIntegerField(default=0)
+    numbers_removed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="Why the file was rejected, by line.")
+    loaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.get_kind_display().split(' ')[0].lower()} list of {self.version_date}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (LoadStatus.DONE, LoadStatus.REJECTED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == LoadStatus.DONE:
+            return 100
+        if not self.lines_total:
+            return 0
+        # Reading is the first 80 %; writing happens in one transaction at the end.
+        share = 80 if self.status == LoadStatus.READING else 95
+        return min(share, int(self.lines_done * share / self.lines_total))
+
+
+class AreaCodeVersion(models.Model):
+    """The registry data held for one area code, as of one version date (A3).
+
+    Kept for every load, so a check can say which version it used on the call date.
+    """
+
+    source = models.ForeignKey(DncSource, on_delete=models.CASCADE, related_name="area_code_versions")
+    area_code = models.CharField(max_length=3)
+    version_date = models.DateField()
+    load = models.ForeignKey(RegistryLoad, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["area_code", "-version_date"]
+        indexes = [
+            models.Index(fields=["area_code", "source", "-version_date"], name="area_code_version_lookup"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "area_code", "version_date"], name="area_code_version_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area_code} as of {self.version_date} ({self.source})"
 
 
 class InternalDncEntry(AppendOnlyModel):
@@ -142,8 +268,8 @@ class InternalDncEntry(AppendOnlyModel):
 # Evidence ------------------------------------------------------------------------------
 
 
-class ComplianceCheckQuerySet(AppendOnlyQuerySet, RelatedToLeadQuerySet):
-    pass
+class EvidenceQuerySet(AppendOnlyQuerySet, RelatedToLeadQuerySet):
+    """Append-only rows about a lead, seen through the lead's visibility."""
 
 
 class ComplianceCheck(AppendOnlyModel):
@@ -156,6 +282,8 @@ class ComplianceCheck(AppendOnlyModel):
     )
     channel = models.CharField(max_length=8, choices=Channel.choices)
     purpose = models.CharField(max_length=24, choices=Purpose.choices)
+    technology = models.CharField(max_length=12, choices=Technology.choices, default=Technology.MANUAL)
+    direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.OUTBOUND)
     contact_point = models.CharField(
         max_length=200, blank=True, help_text="The number, address or email checked."
     )
@@ -165,7 +293,7 @@ class ComplianceCheck(AppendOnlyModel):
     findings = models.JSONField(default=list, blank=True, help_text="Rule, severity and reason for each.")
     evidence = models.JSONField(default=dict, blank=True)
 
-    objects = ComplianceCheckQuerySet.as_manager()
+    objects = EvidenceQuerySet.as_manager()
 
     class Meta:
         ordering = ["-checked_at"]
@@ -175,3 +303,262 @@ class ComplianceCheck(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.get_verdict_display()}: {self.get_channel_display()} {self.contact_point}"
+
+
+# Rules as data ---------------------------------------------------------------------------
+# Every number a rule uses lives in a versioned table a broker can edit, seeded from
+# COMPLIANCE_RULES.md; the row in force on the call date applies.
+
+
+class Versioned(models.Model):
+    effective_from = models.DateField(default=date(2000, 1, 1))
+    effective_to = models.DateField(null=True, blank=True, help_text="Last day in force; empty: still in force.")
+    source = models.CharField(max_length=255, blank=True, help_text="Statute, regulation or other source.")
+    verified = models.BooleanField(
+        default=True, help_text="Unticked: marked [UNVERIFIED] in the reference; applied anyway (fail closed)."
+    )
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def in_force(self, on: date) -> bool:
+        return self.is_active and self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
+
+
+class RuleParameter(Versioned):
+    """A number one rule uses, e.g. A3 ``max_age_days`` = 31."""
+
+    rule = models.CharField(max_length=8)
+    key = models.CharField(max_length=40)
+    value = models.DecimalField(max_digits=12, decimal_places=2)
+    description = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["rule", "key", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "key", "effective_from"], name="rule_parameter_version_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.key} = {self.value.normalize():f}"
+
+
+class StateCallingRule(Versioned):
+    """One state's calling rules (table E): window, days, holidays, caps, registration."""
+
+    state = models.CharField(max_length=2, choices=US_STATES)
+    window_start = models.TimeField(help_text="Earliest call, recipient's local time.")
+    window_end = models.TimeField(help_text="Calls must end before this, recipient's local time.")
+    sunday_start = models.TimeField(null=True, blank=True, help_text="Sunday window, when different (TX).")
+    sunday_end = models.TimeField(null=True, blank=True)
+    no_sunday = models.BooleanField(default=False)
+    no_holidays = models.BooleanField(default=False, help_text="No calls on the state's holidays (E3).")
+    frequency_cap = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Attempts per number per rolling window (E2)."
+    )
+    cap_counts_texts = models.BooleanField(default=False, help_text="Texts count toward the cap (MD).")
+    area_code_presumption = models.BooleanField(
+        default=False, help_text="A number with this state's area code is presumed a resident's (FL, OK)."
+    )
+    registration_required = models.BooleanField(
+        default=False, help_text="Phone outreach needs a state registration or exemption (TX, E4)."
+    )
+    registration_covers_texts = models.BooleanField(
+        default=False, help_text="Texts count as solicitations for the registration (TX from 2025-09-01)."
+    )
+    ebr_purchase_months = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="State limit on the purchase EBR, when shorter than federal (C2)."
+    )
+
+    class Meta:
+        ordering = ["state", "-effective_from"]
+
+    def __str__(self) -> str:
+        return f"{self.state} calling rules"
+
+    def window_on(self, weekday: int) -> tuple[time, time] | None:
+        """The window on a weekday (Monday 0); None when no calls that day."""
+        if weekday == 6:
+            if self.no_sunday:
+                return None
+            if self.sunday_start:
+                return self.sunday_start, self.sunday_end or self.window_end
+        return self.window_start, self.window_end
+
+
+class StateHoliday(models.Model):
+    """A day a state forbids solicitation calls (E3), as observed (after weekend shifts)."""
+
+    state = models.CharField(max_length=2, choices=US_STATES)
+    observed_on = models.DateField()
+    name = models.CharField(max_length=120)
+    source = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["state", "observed_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["state", "observed_on", "name"], name="state_holiday_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.state} {self.observed_on}: {self.name}"
+
+
+# Consent, relationships, disclosures ----------------------------------------------------
+
+
+class ConsentRecord(AppendOnlyModel):
+    """Prior express written consent for one number (D4, D5): signed, naming the number."""
+
+    phone_number = models.CharField(max_length=16, validators=[e164_validator], db_index=True)
+    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="+")
+    obtained_at = models.DateTimeField()
+    covers_sms = models.BooleanField(default=True)
+    covers_autodialer = models.BooleanField(default=False)
+    covers_prerecorded = models.BooleanField(default=False, help_text="Prerecorded, artificial or AI voice.")
+    method = models.CharField(max_length=120, help_text="Signed form, e-sign, web form with checkbox ...")
+    consent_text = models.TextField(help_text="The words the homeowner agreed to.")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = EvidenceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-obtained_at"]
+
+    def __str__(self) -> str:
+        return f"Consent for {self.phone_number} of {self.obtained_at:%Y-%m-%d}"
+
+
+class RndResult(models.TextChoices):
+    YES = "yes", "Yes: permanently disconnected after the consent date"
+    NO = "no", "No"
+    NO_DATA = "no_data", "No data"
+
+
+class ReassignedNumberCheck(AppendOnlyModel):
+    """A Reassigned Numbers Database query and its answer for one consented number (D7)."""
+
+    phone_number = models.CharField(max_length=16, validators=[e164_validator], db_index=True)
+    consent_date = models.DateField(help_text="The date of consent asked about.")
+    queried_at = models.DateTimeField()
+    result = models.CharField(max_length=8, choices=RndResult.choices)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-queried_at"]
+
+    def __str__(self) -> str:
+        return f"RND {self.phone_number}: {self.result}"
+
+
+class RelationshipKind(models.TextChoices):
+    INQUIRY = "inquiry", "Inquiry or application (3 months)"
+    TRANSACTION = "transaction", "Purchase, delivery or payment (18 months)"
+
+
+class EstablishedRelationship(AppendOnlyModel):
+    """An established business relationship of the brokerage itself with the homeowner (C1).
+
+    Only the brokerage's own: a list vendor's relationship never transfers, and a
+    purchased pre-foreclosure list carries none.
+    """
+
+    phone_number = models.CharField(max_length=16, validators=[e164_validator], db_index=True)
+    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=12, choices=RelationshipKind.choices)
+    started_on = models.DateField(help_text="Date of the inquiry, or of the last purchase or payment.")
+    evidence = models.TextField(help_text="What shows it: the web form, the signed agreement ...")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = EvidenceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_on"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.started_on}"
+
+
+class InterestDisclosure(AppendOnlyModel):
+    """A principal's written licensee-status and interest disclosure to a homeowner (F8)."""
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="+")
+    principal = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    disclosed_on = models.DateField()
+    document_text = models.TextField(help_text="The disclosure as given to the homeowner.")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = EvidenceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-disclosed_on"]
+
+    def __str__(self) -> str:
+        return f"Interest disclosure by {self.principal} of {self.disclosed_on}"
+
+
+# Language and revocations ------------------------------------------------------------------
+
+
+class ProhibitedPhrase(models.Model):
+    """A phrase the language check flags (F6): blocks templates, warns on free-text notes."""
+
+    pattern = models.CharField(
+        max_length=200, help_text="A regular expression, matched case-insensitively."
+    )
+    label = models.CharField(max_length=120, help_text="The phrase as shown to agents.")
+    why = models.CharField(max_length=255)
+    rule = models.CharField(max_length=8, default="F6")
+    source = models.CharField(max_length=255, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for review"
+    REVOKED = "revoked", "Treated as a revocation"
+    NOT_REVOCATION = "not_revocation", "Not a revocation"
+
+
+class RevocationReviewQuerySet(RelatedToLeadQuerySet):
+    def pending(self):
+        return self.filter(status=ReviewStatus.PENDING)
+
+
+class RevocationReview(models.Model):
+    """A reply that may mean "stop" (B4): "wrong number", "no mas", a typo of STOP.
+
+    Until a person decides, the number stays on the warn list; deciding it is a
+    revocation puts it on the internal list.
+    """
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="revocation_reviews")
+    phone_number = models.CharField(max_length=16, blank=True, db_index=True)
+    email = models.EmailField(blank=True)
+    text = models.TextField(help_text="The reply or note, word for word.")
+    matched = models.CharField(max_length=120, help_text="What made it ambiguous.")
+    status = models.CharField(max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.PENDING)
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    raised_at = models.DateTimeField(default=timezone.now)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RevocationReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["status", "-raised_at"]
+
+    def __str__(self) -> str:
+        return f"Review: {self.matched!r} from {self.phone_number or self.email}"

@@ -8,12 +8,19 @@ anything is logged.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import reduce
+from operator import or_
+from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import BigIntegerField, BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models.functions import Cast, Substr
 from django.utils import timezone
 
 from leadcrm.accounts.models import Brokerage, User
@@ -23,19 +30,33 @@ from leads.services import contact_set_do_not_mail
 
 from .gate import Attempt, Finding, evaluate
 from .models import (
+    AreaCodeVersion,
     Channel,
     CheckMode,
+    Direction,
+    Technology,
     ComplianceCheck,
     DncNumber,
     DncSource,
     InternalDncEntry,
+    LoadKind,
+    LoadStatus,
     Purpose,
+    RegistryKind,
+    RegistryLoad,
+    ReviewStatus,
+    RevocationReview,
     Verdict,
+    national_number,
 )
+from .registry import RegistryFileRejected, parse_registry, read_registry_bytes, write_registry
 
 NEEDS_CONTACT_POINT = "A do-not-contact entry needs a phone number, an email or a postal address."
 NOT_THIS_LEAD = "That number or address does not belong to this lead's owners."
 UNPARSEABLE_NUMBER = "Registry line {line}: {error}"
+STATE_NEEDED = "A state list needs its state."
+FUTURE_VERSION = "A registry file cannot be dated in the future."
+BAD_AREA_CODE = "{code!r} is not an area code (three digits)."
 
 
 @dataclass(frozen=True)
@@ -73,14 +94,20 @@ def outreach_check(
     at: datetime | None = None,
     role_disclosed: bool = False,
     message: str = "",
+    technology: Technology | str = Technology.MANUAL,
+    direction: Direction | str = Direction.OUTBOUND,
     mode: CheckMode = CheckMode.LOG,
 ) -> Decision:
-    """Decide whether ``actor`` may contact ``contact_point`` of ``lead`` now, and record it.
+    """Decide whether ``actor`` may contact ``contact_point`` of ``lead`` at ``at``, and record it.
 
     ``contact_point`` is a ``Phone`` (or a number as typed) for calls and texts, an
     ``Email`` for email, a ``Contact`` for mail and the ``Property`` for a door knock.
+    ``message`` is what is said or sent (notes, a text's body), checked for prohibited
+    promises. ``mode=PREVIEW`` records a verdict shown before anything is logged.
     """
     at = at or timezone.now()
+    if timezone.is_naive(at):
+        raise ValueError("outreach_check needs an aware datetime")
     attempt = Attempt(
         lead=lead,
         channel=Channel(channel),
@@ -90,6 +117,9 @@ def outreach_check(
         role_disclosed=role_disclosed,
         brokerage=Brokerage.objects.current(),
         contact_point=contact_point,
+        technology=Technology(technology),
+        direction=Direction(direction),
+        mode=CheckMode(mode),
         message=message,
     )
     verdict, findings = evaluate(attempt)
@@ -100,6 +130,8 @@ def outreach_check(
         lead=lead,
         channel=attempt.channel,
         purpose=attempt.purpose,
+        technology=attempt.technology,
+        direction=attempt.direction,
         contact_point=attempt.contact_point_text[:200],
         mode=mode,
         verdict=verdict,
@@ -147,6 +179,8 @@ def internal_dnc_add(
     )
     entry.full_clean()
     entry.save()
+    if phone_number:
+        phones_reflag(numbers=[phone_number])
     return entry
 
 
@@ -203,25 +237,62 @@ def stop_request_record(
     return entries
 
 
+def revocation_review_raise(
+    *, lead: Lead, contact_point, text: str, matched: str, raised_by: User, at: datetime | None = None
+) -> RevocationReview:
+    """An ambiguous reply goes to a person (B4); until then the gate warns on that number."""
+    review = RevocationReview(
+        lead=lead,
+        phone_number=contact_point.number if isinstance(contact_point, Phone) else "",
+        email=contact_point.address if isinstance(contact_point, Email) else "",
+        text=text,
+        matched=matched[:120],
+        raised_by=raised_by,
+        raised_at=at or timezone.now(),
+    )
+    if isinstance(contact_point, str):
+        parsed = parse_phone(contact_point)
+        review.phone_number = parsed.e164 if parsed.ok else ""
+    review.full_clean()
+    review.save()
+    return review
+
+
+@transaction.atomic
+def revocation_review_decide(*, review: RevocationReview, revoked: bool, reviewed_by: User) -> RevocationReview:
+    """A person decides: a revocation goes on the internal list at once; otherwise it is closed."""
+    review = RevocationReview.objects.select_for_update().get(pk=review.pk)
+    if review.status != ReviewStatus.PENDING:
+        return review
+    if revoked:
+        internal_dnc_add(
+            phone_number=review.phone_number, email=review.email, channel=Channel.SMS if review.phone_number else Channel.EMAIL,
+            homeowner_words=review.text, recorded_by=reviewed_by, lead=review.lead, requested_at=review.raised_at,
+        )
+    review.status = ReviewStatus.REVOKED if revoked else ReviewStatus.NOT_REVOCATION
+    review.reviewed_by, review.reviewed_at = reviewed_by, timezone.now()
+    review.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+    return review
+
+
 @transaction.atomic
 def dnc_numbers_add(
     *, source: DncSource, numbers: Iterable[str], as_of: date, added_on: date | None = None
 ) -> int:
-    """Add numbers to a registry; all or nothing. Returns how many were new.
+    """Add a few numbers to a registry by hand; all or nothing. Returns how many were new.
 
-    A small, exact loader for hand-kept lists and demo data; FTC file loads at scale
-    come with the registry issue.
+    For hand-kept lists (litigators) and demo data. It does not say the area codes are
+    covered: only a registry file load records a version (A3).
     """
     rows, errors = [], []
     for line, raw in enumerate(numbers, start=1):
         # FTC flat files write "NPA,NXXXXXX" or ten digits (A2).
         parsed = parse_phone(raw.replace(",", ""))
-        if not parsed.ok:
-            errors.append(UNPARSEABLE_NUMBER.format(line=line, error=parsed.error))
+        number = national_number(parsed.e164) if parsed.ok else None
+        if number is None:
+            errors.append(UNPARSEABLE_NUMBER.format(line=line, error=parsed.error or "not a US number"))
             continue
-        rows.append(
-            DncNumber(source=source, number=parsed.e164, area_code=parsed.e164[2:5], added_on=added_on)
-        )
+        rows.append(DncNumber(source=source, number=number, added_on=added_on or as_of))
     if errors:
         raise ValidationError(errors)
     before = source.numbers.count()
@@ -229,4 +300,138 @@ def dnc_numbers_add(
     if source.data_as_of is None or as_of > source.data_as_of:
         source.data_as_of = as_of
         source.save(update_fields=["data_as_of"])
+    phones_reflag(numbers=[f"+1{row.number}" for row in rows])
     return source.numbers.count() - before
+
+
+def registry_version_record(*, source: DncSource, area_codes: Iterable[str], version_date: date) -> None:
+    """Record that the data held for these area codes is as of ``version_date`` (A3).
+
+    What a registry load does at its end; also for data loaded outside the app.
+    """
+    AreaCodeVersion.objects.bulk_create(
+        [AreaCodeVersion(source=source, area_code=code, version_date=version_date) for code in area_codes],
+        ignore_conflicts=True,
+    )
+    if source.data_as_of is None or version_date > source.data_as_of:
+        source.data_as_of = version_date
+        source.save(update_fields=["data_as_of"])
+
+
+# Registry files ---------------------------------------------------------------------------
+
+REGISTRY_UPLOAD_DIR = "registry-uploads"
+STALE_CLAIM = timedelta(minutes=30)
+
+
+def dnc_source_for(*, kind: RegistryKind | str, state: str = "", name: str = "") -> DncSource:
+    """The brokerage's source of a kind (one national list; one list per state; named litigator lists)."""
+    kind = RegistryKind(kind)
+    if kind == RegistryKind.NATIONAL:
+        default = "National Do Not Call Registry"
+        source = DncSource.objects.filter(kind=kind).order_by("pk").first()
+        return source or DncSource.objects.create(kind=kind, name=name or default)
+    if kind == RegistryKind.STATE:
+        if not state:
+            raise ValidationError(STATE_NEEDED)
+        source, _ = DncSource.objects.get_or_create(
+            kind=kind, state=state, defaults={"name": name or f"{state} state do-not-call list"})
+        return source
+    source, _ = DncSource.objects.get_or_create(kind=kind, name=name or "Litigator list")
+    return source
+
+
+def registry_load_create(
+    *, source: DncSource, kind: LoadKind | str, version_date: date, content: bytes, file_name: str,
+    loaded_by: User | None, area_codes: Iterable[str] = (), subscription_account_number: str = "",
+) -> RegistryLoad:
+    """Keep an uploaded registry file (outside the web root) and queue its load."""
+    if version_date > timezone.localdate():
+        raise ValidationError({"version_date": FUTURE_VERSION})
+    codes = sorted({code.strip() for code in area_codes if code.strip()})
+    for code in codes:
+        if not (len(code) == 3 and code.isdigit()):
+            raise ValidationError({"area_codes": BAD_AREA_CODE.format(code=code)})
+    load = RegistryLoad(
+        source=source, kind=kind, version_date=version_date, file_name=file_name[:255],
+        area_codes=codes, loaded_by=loaded_by,
+        subscription_account_number=subscription_account_number or source.subscription_account_number,
+    )
+    load.full_clean()
+    load.save()
+    relative = f"{REGISTRY_UPLOAD_DIR}/{load.pk}-{uuid.uuid4().hex}.bin"
+    path = Path(settings.MEDIA_ROOT) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    load.stored_file = relative
+    load.save(update_fields=["stored_file"])
+    return load
+
+
+def registry_load_run(*, load_id: int) -> RegistryLoad | None:
+    """Load one queued registry file: parse all of it, then write it in one transaction.
+
+    Safe to run twice: a load is claimed under a row lock, and one claimed more than
+    ``STALE_CLAIM`` ago (its worker died) is taken over; nothing was written by it.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        load = (
+            RegistryLoad.objects.select_for_update(skip_locked=True)
+            .filter(pk=load_id)
+            .filter(Q(status=LoadStatus.QUEUED)
+                    | Q(status__in=[LoadStatus.READING, LoadStatus.WRITING], started_at__lt=now - STALE_CLAIM))
+            .select_related("source")
+            .first()
+        )
+        if load is None:
+            return None
+        load.status, load.started_at = LoadStatus.READING, now
+        load.save(update_fields=["status", "started_at"])
+
+    def progress(done: int, total: int) -> None:
+        RegistryLoad.objects.filter(pk=load.pk).update(lines_done=done, lines_total=total)
+
+    try:
+        text = read_registry_bytes((Path(settings.MEDIA_ROOT) / load.stored_file).read_bytes())
+        parsed = parse_registry(text, kind=LoadKind(load.kind), progress=progress)
+        RegistryLoad.objects.filter(pk=load.pk).update(status=LoadStatus.WRITING)
+        write_registry(load, parsed)
+    except RegistryFileRejected as rejected:
+        RegistryLoad.objects.filter(pk=load.pk).update(
+            status=LoadStatus.REJECTED, errors=rejected.errors, finished_at=timezone.now())
+        load.refresh_from_db()
+        return load
+    except Exception as exc:  # the transaction rolled back; say so on the load page
+        RegistryLoad.objects.filter(pk=load.pk).update(
+            status=LoadStatus.REJECTED, errors=[f"Not loaded: {exc}"], finished_at=timezone.now())
+        raise
+    phones_reflag(area_codes=load.area_codes)
+    load.refresh_from_db()
+    return load
+
+
+# Flags on phones --------------------------------------------------------------------------
+
+
+def phones_reflag(*, area_codes: Iterable[str] | None = None, numbers: Iterable[str] | None = None) -> int:
+    """Set each phone's ``on_dnc_list`` from the lists held now; returns how many changed.
+
+    For pages and counts ("callable now"); the gate itself always checks the lists live.
+    One UPDATE on PostgreSQL, touching only the phones whose flag changes.
+    """
+    phones = Phone.objects.all()
+    if numbers is not None:
+        phones = phones.filter(number__in=list(numbers))
+    if area_codes is not None:
+        codes = list(area_codes)
+        if not codes:
+            return 0
+        phones = phones.filter(reduce(or_, (Q(number__startswith=f"+1{code}") for code in codes)))
+    listed = Exists(DncNumber.objects.filter(
+        source__is_active=True, number=Cast(Substr(OuterRef("number"), 3), BigIntegerField())))
+    internal = Exists(InternalDncEntry.objects.filter(phone_number=OuterRef("number")))
+    flag = ExpressionWrapper(Q(listed) | Q(internal), output_field=BooleanField())
+    nanp = phones.filter(number__startswith="+1", number__regex=r"^\+1[0-9]{10}$")
+    return nanp.annotate(should=flag).exclude(on_dnc_list=F("should")).update(
+        on_dnc_list=F("should"), dnc_flagged_at=timezone.now())

@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from compliance.models import Channel, DncSource, InternalDncEntry, Purpose, RegistryKind
-from compliance.services import dnc_numbers_add, internal_dnc_add
+from compliance.services import dnc_numbers_add, internal_dnc_add, registry_version_record
 from leadcrm.accounts.models import Brokerage, Capacity, LicenseStatus, Team, User
 from leadcrm.accounts.roles import Role
 from leadcrm.accounts.services import team_create, team_member_set, user_create, user_set_role
@@ -62,6 +62,8 @@ BROKERAGE = {
     "office_zip": "74135",
     "phone": "+19185550100",
     "email": "office@sunbelt-demo.example.com",
+    # Texas homeowners may be called only under a Texas registration (E4).
+    "texas_registration_number": "TX-TSR-DEMO-0042",
 }
 
 # username, first, last, role, team, time zone, capacity
@@ -203,9 +205,16 @@ def seed_people() -> dict[str, User]:
 def seed_registries(numbers: list[str], litigators: list[str], now: datetime) -> None:
     national, _ = DncSource.objects.get_or_create(
         name="National DNC Registry (demo extract)",
-        defaults={"kind": RegistryKind.NATIONAL, "subscription_account_number": "DEMO-SAN-0001"},
+        defaults={"kind": RegistryKind.NATIONAL, "subscription_account_number": "DEMO-SAN-0001",
+                  "subscription_expires_on": (now + timedelta(days=200)).date()},
     )
     dnc_numbers_add(source=national, numbers=numbers, as_of=(now - timedelta(days=9)).date())
+    # The brokerage refreshes its national data every two weeks (A3): versions back to
+    # before the oldest demo call, the newest nine days old.
+    area_codes = [code for codes, _places in PLACES.values() for code in codes]
+    for days_back in range(9, 220, 14):
+        registry_version_record(source=national, area_codes=area_codes,
+                                version_date=(now - timedelta(days=days_back)).date())
     litigator, _ = DncSource.objects.get_or_create(
         name="Known TCPA litigators (demo)", defaults={"kind": RegistryKind.LITIGATOR}
     )

@@ -345,6 +345,13 @@ class Phone(models.Model):
     source = models.CharField(max_length=12, choices=ContactSource.choices, default=ContactSource.LIST)
     status = models.CharField(max_length=12, choices=PhoneStatus.choices, default=PhoneStatus.GOOD)
     position = models.PositiveSmallIntegerField(default=1)
+    # Kept by compliance.services.phones_reflag so "callable" counts need no join; the
+    # outreach gate never relies on it and checks the lists themselves at call time.
+    on_dnc_list = models.BooleanField(
+        default=False,
+        help_text="On a Do Not Call, litigator or internal list the brokerage holds, when last flagged.",
+    )
+    dnc_flagged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = PhoneQuerySet.as_manager()

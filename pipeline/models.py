@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from compliance.models import Channel, CheckMode, Purpose, Verdict
+from compliance.models import Channel, CheckMode, Direction, Purpose, Technology, Verdict
 from leadcrm.append_only import AppendOnlyModel, AppendOnlyQuerySet
 from leads.models import DeadReason, Stage
 from leads.querysets import RelatedToLeadQuerySet
@@ -88,11 +88,6 @@ class FollowUp(models.Model):
         return self.done_at is None
 
 
-class Direction(models.TextChoices):
-    OUTBOUND = "outbound", "Outbound"
-    INBOUND = "inbound", "Inbound"
-
-
 class Outcome(models.TextChoices):
     """Result buttons as dialers have them, plus what a letter, email or text does."""
 
@@ -104,6 +99,7 @@ class Outcome(models.TextChoices):
     BAD_NUMBER = "bad_number", "Bad number"
     DNC_REQUEST = "dnc_request", "Do-not-call request"
     SENT = "sent", "Sent"
+    REPLIED = "replied", "Homeowner replied"
 
 
 # Outcomes in which the homeowner was reached and engaged (the contact stage's entry
@@ -117,10 +113,12 @@ OUTCOMES_BY_CHANNEL = {
         Outcome.WRONG_NUMBER, Outcome.BAD_NUMBER, Outcome.DNC_REQUEST,
     }),
     Channel.SMS: frozenset({
-        Outcome.SENT, Outcome.TALKED, Outcome.APPOINTMENT_SET, Outcome.WRONG_NUMBER,
+        Outcome.SENT, Outcome.REPLIED, Outcome.TALKED, Outcome.APPOINTMENT_SET, Outcome.WRONG_NUMBER,
         Outcome.BAD_NUMBER, Outcome.DNC_REQUEST,
     }),
-    Channel.EMAIL: frozenset({Outcome.SENT, Outcome.TALKED, Outcome.APPOINTMENT_SET, Outcome.DNC_REQUEST}),
+    Channel.EMAIL: frozenset({
+        Outcome.SENT, Outcome.REPLIED, Outcome.TALKED, Outcome.APPOINTMENT_SET, Outcome.DNC_REQUEST,
+    }),
     Channel.MAIL: frozenset({Outcome.SENT, Outcome.DNC_REQUEST}),
     Channel.DOOR: frozenset({Outcome.NO_ANSWER, Outcome.TALKED, Outcome.APPOINTMENT_SET, Outcome.DNC_REQUEST}),
 }
@@ -152,6 +150,7 @@ class OutreachAttempt(AppendOnlyModel):
     channel = models.CharField(max_length=8, choices=Channel.choices)
     direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.OUTBOUND)
     purpose = models.CharField(max_length=24, choices=Purpose.choices, default=Purpose.LISTING)
+    technology = models.CharField(max_length=12, choices=Technology.choices, default=Technology.MANUAL)
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     notes = models.TextField(blank=True)
     role_disclosed = models.BooleanField(

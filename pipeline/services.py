@@ -9,8 +9,9 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from compliance.models import Channel, CheckMode, Purpose
-from compliance.services import Decision, outreach_check, stop_request_record
+from compliance.language import revocation_scan
+from compliance.models import Channel, CheckMode, Direction, Purpose, Technology
+from compliance.services import Decision, outreach_check, revocation_review_raise, stop_request_record
 from leadcrm.accounts.models import User
 from leads.models import Contact, DeadReason, Email, Lead, Phone, PhoneStatus, Stage
 from leads.services import lead_rescore, phone_set_status
@@ -35,6 +36,7 @@ OUTCOME_NOT_FOR_CHANNEL = "“{outcome}” is not a result of a {channel}."
 DNC_WORDS_NEEDED = "Write down what the homeowner said, as close to their words as you can."
 OUTCOME_NEEDS_PHONE = "“{outcome}” applies to a phone number; pick the number called."
 CORRECTION_OTHER_LEAD = "A correction must be logged on the same lead as the entry it corrects."
+REPLY_IS_INBOUND = "A reply comes from the homeowner: log it as inbound."
 
 
 FOLLOW_UP_KIND_BY_CHANNEL = {
@@ -77,6 +79,8 @@ def outreach_log(
     follow_up_at: datetime | None = None,
     follow_up_title: str = "",
     corrects: OutreachAttempt | None = None,
+    technology: Technology | str = Technology.MANUAL,
+    direction: Direction | str = Direction.OUTBOUND,
 ) -> OutreachAttempt:
     """Log one outreach attempt; the only code that creates an ``OutreachAttempt``.
 
@@ -86,8 +90,12 @@ def outreach_log(
     committed. A request to stop is recorded even when the attempt is blocked (B1). The
     outcome's other effects (a wrong number marked, the next follow-up) happen in the
     same step as an allowed attempt.
+
+    What the homeowner said is read for revocation (B4): a clear "stop" in their words,
+    a reply, or a clear phrase in the notes puts the contact point on the internal list
+    at once; an ambiguous one ("wrong number", "no mas", a typo) goes to review.
     """
-    channel, outcome = Channel(channel), Outcome(outcome)
+    channel, outcome, direction = Channel(channel), Outcome(outcome), Direction(direction)
     now = timezone.now()
     occurred_at = occurred_at or now
     if timezone.is_naive(occurred_at):
@@ -100,6 +108,14 @@ def outreach_log(
         raise ValidationError({"outcome": OUTCOME_NEEDS_PHONE.format(outcome=outcome.label)})
     if outcome == Outcome.DNC_REQUEST and not (homeowner_words or notes).strip():
         raise ValidationError({"homeowner_words": DNC_WORDS_NEEDED})
+    if outcome == Outcome.REPLIED and direction != Direction.INBOUND:
+        raise ValidationError({"outcome": REPLY_IS_INBOUND})
+    words = homeowner_words or notes
+    heard = revocation_scan(homeowner_words or (notes if outcome == Outcome.REPLIED else ""),
+                            homeowners_own_words=True)
+    noted = revocation_scan(notes, homeowners_own_words=False)
+    stop = outcome == Outcome.DNC_REQUEST or bool(heard.clear or noted.clear)
+    unclear = None if stop else (heard.ambiguous or noted.ambiguous)
     if corrects is not None and corrects.lead_id != lead.pk:
         raise ValidationError(CORRECTION_OTHER_LEAD)
 
@@ -113,19 +129,25 @@ def outreach_log(
             at=occurred_at,
             role_disclosed=role_disclosed,
             message=notes,
+            technology=technology,
+            direction=direction,
             mode=CheckMode.LOG,
         )
-        if outcome == Outcome.DNC_REQUEST:
-            stop_request_record(
-                lead=lead, channel=channel, contact_point=contact_point,
-                homeowner_words=homeowner_words or notes, recorded_by=actor, at=occurred_at,
-            )
+        # Never gated: a homeowner's "stop" is honoured even if the attempt is refused.
+        if stop:
+            stop_request_record(lead=lead, channel=channel, contact_point=contact_point,
+                                homeowner_words=words, recorded_by=actor, at=occurred_at)
+        elif unclear:
+            revocation_review_raise(lead=lead, contact_point=contact_point, text=words,
+                                    matched=unclear, raised_by=actor, at=occurred_at)
         if decision.allowed:
             attempt = _attempt_create(
                 lead=lead, channel=channel, contact_point=contact_point, outcome=outcome,
                 actor=actor, role_disclosed=role_disclosed, purpose=purpose, notes=notes,
                 occurred_at=occurred_at, decision=decision, corrects=corrects,
+                technology=technology, direction=direction,
             )
+            attempt.stop_recorded, attempt.review_raised = stop, bool(unclear)
             _apply_outcome(attempt=attempt)
             if follow_up_at is not None:
                 follow_up_create(
@@ -137,12 +159,12 @@ def outreach_log(
                     created_by=actor,
                 )
     if not decision.allowed:
-        raise OutreachBlocked(decision, stop_recorded=outcome == Outcome.DNC_REQUEST)
+        raise OutreachBlocked(decision, stop_recorded=stop)
     return attempt
 
 
 def _attempt_create(*, lead, channel, contact_point, outcome, actor, role_disclosed, purpose,
-                    notes, occurred_at, decision, corrects) -> OutreachAttempt:
+                    notes, occurred_at, decision, corrects, technology, direction) -> OutreachAttempt:
     phone = contact_point if isinstance(contact_point, Phone) else None
     email = contact_point if isinstance(contact_point, Email) else None
     contact = (
@@ -157,6 +179,8 @@ def _attempt_create(*, lead, channel, contact_point, outcome, actor, role_disclo
         contact_point=decision.check.contact_point,
         channel=channel,
         purpose=purpose,
+        technology=technology,
+        direction=direction,
         outcome=outcome,
         notes=notes,
         role_disclosed=role_disclosed,

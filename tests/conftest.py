@@ -4,9 +4,16 @@
 ``lead`` belongs to ``agent``; ``other_lead`` to ``other_agent``.
 """
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import time_machine
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
+
+from compliance.rulebook import forget as forget_rulebook
+from compliance.services import registry_version_record
 
 from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.services import team_member_set
@@ -15,6 +22,7 @@ from .factories import (
     AgentFactory,
     BrokerFactory,
     ContactFactory,
+    DncSourceFactory,
     LeadFactory,
     PhoneFactory,
     TeamFactory,
@@ -28,9 +36,39 @@ def pytest_configure(config):
     print(settings.TEST_BACKENDS.banner, flush=True)
 
 
+# Wednesday 18 November 2026, 20:00 UTC: mid-afternoon in every continental US zone,
+# inside every state's calling window and on no state's holiday. Tests that are about
+# time travel further themselves.
+OFFICE_HOURS = datetime(2026, 11, 18, 20, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _office_hours():
+    with time_machine.travel(OFFICE_HOURS, tick=True):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rulebook():
+    # Rolled-back test data must not survive in the in-memory rule tables.
+    forget_rulebook()
+    yield
+    forget_rulebook()
+
+
 @pytest.fixture(autouse=True)
 def _media_root(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def national_registry(db):
+    """The brokerage's national Do Not Call data, five days old for the test area codes (A3)."""
+    source = DncSourceFactory(name="National DNC Registry",
+                              subscription_expires_on=(OFFICE_HOURS + timedelta(days=200)).date())
+    registry_version_record(source=source, area_codes=["918", "850", "602", "214", "410", "305", "404"],
+                            version_date=(timezone.now() - timedelta(days=5)).date())
+    return source
 
 
 @pytest.fixture
@@ -76,14 +114,14 @@ def broker(db):
 
 
 @pytest.fixture
-def lead(agent, team, brokerage):
+def lead(agent, team, brokerage, national_registry):
     lead = LeadFactory(assigned_agent=agent, team=team)
     PhoneFactory(contact=ContactFactory(lead=lead), number="+19185550104")
     return lead
 
 
 @pytest.fixture
-def other_lead(other_agent, other_team):
+def other_lead(other_agent, other_team, national_registry):
     lead = LeadFactory(assigned_agent=other_agent, team=other_team)
     PhoneFactory(contact=ContactFactory(lead=lead), number="+18505550147")
     return lead

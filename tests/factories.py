@@ -166,9 +166,8 @@ class LienFactory(factory.django.DjangoModelFactory):
 class DncSourceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = DncSource
-        django_get_or_create = ["name"]
 
-    name = "National DNC Registry"
+    name = factory.Sequence(lambda n: f"Registry {n}")
     kind = RegistryKind.NATIONAL
     subscription_account_number = "SAN-TEST-1"
     data_as_of = factory.LazyFunction(lambda: timezone.now().date())

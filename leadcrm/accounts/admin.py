@@ -119,6 +119,8 @@ class BrokerageAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "license_number", "license_state"]}),
         ("Office", {"fields": ["office_street", "office_city", "office_state", "office_zip",
                                "phone", "email", "website"]}),
+        ("Compliance", {"fields": ["texas_registration_number", "texas_exemption",
+                                   "investor_offer_opt_in_on"]}),
     ]
 
     def has_add_permission(self, request):

@@ -176,6 +176,19 @@ class Brokerage(models.Model):
     phone = models.CharField(max_length=16, blank=True, help_text="E.164, e.g. +19185550100")
     email = models.EmailField(blank=True)
     website = models.URLField(blank=True)
+    # Compliance facts about the brokerage itself.
+    texas_registration_number = models.CharField(
+        max_length=40, blank=True,
+        help_text="Texas telephone solicitation registration (Tex. Bus. & Com. Code 302): needed to call or text Texas numbers (E4).",
+    )
+    texas_exemption = models.TextField(
+        blank=True, help_text="Or the exemption the brokerage claims, with its basis (E4)."
+    )
+    investor_offer_opt_in_on = models.DateField(
+        null=True, blank=True,
+        help_text="The date the brokerage opted in writing to treat pure offers to buy as "
+                  "outside the registry rules (C4); empty: they are covered.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = BrokerageManager()

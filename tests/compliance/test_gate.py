@@ -45,15 +45,18 @@ def test_a_clean_number_with_the_role_disclosed_is_allowed_and_recorded(lead, ag
     assert row.evidence["disclosure"]["confirmed"] is True
 
 
-def test_a4_number_on_the_national_registry_is_blocked_with_its_version_in_the_evidence(lead, agent):
-    registry = DncSourceFactory(kind=RegistryKind.NATIONAL, name="National DNC Registry")
+def test_a4_number_on_the_national_registry_is_blocked_with_its_version_in_the_evidence(
+    lead, agent, national_registry
+):
+    registry = national_registry
     dnc_numbers_add(source=registry, numbers=["918,5550104"], as_of=registry.data_as_of)
     decision = check(lead, agent)
     assert decision.verdict == Verdict.BLOCK
     assert decision.rule_ids == ["A4"]
     assert "National DNC Registry" in decision.reasons[0]
-    assert decision.evidence["registries"][0]["listed"] is True
-    assert decision.evidence["registries"][0]["data_as_of"] == registry.data_as_of.isoformat()
+    held = {entry["source"]: entry for entry in decision.evidence["registries"]}
+    assert held["National DNC Registry"]["listed"] is True
+    assert held["National DNC Registry"]["data_as_of"] == registry.data_as_of.isoformat()
 
 
 def test_a6_litigator_list_blocks(lead, agent):
@@ -75,7 +78,7 @@ def test_b1_another_agents_internal_dnc_entry_blocks_every_agent_and_text_too(le
     for channel in (Channel.CALL, Channel.SMS):
         decision = check(lead, agent, channel=channel)
         assert decision.verdict == Verdict.BLOCK
-        assert decision.rule_ids == ["B1"]
+        assert "B1" in decision.rule_ids
         assert "internal do-not-contact list" in decision.reasons[0]
 
 

@@ -41,8 +41,10 @@ def test_logging_a_compliant_call_redirects_to_the_lead_with_the_attempt_on_it(l
     assert "Logged: Talked" in page
 
 
-def test_a_dnc_number_is_refused_on_screen_with_the_rule_and_nothing_logged(lead, agent, client_as):
-    registry = DncSourceFactory(name="National DNC Registry")
+def test_a_dnc_number_is_refused_on_screen_with_the_rule_and_nothing_logged(
+    lead, agent, client_as, national_registry
+):
+    registry = national_registry
     dnc_numbers_add(source=registry, numbers=["9185550104"], as_of=registry.data_as_of)
     response = client_as(agent).post(reverse("pipeline:outreach_log", args=[lead.pk]), outreach_data(lead))
     page = response.content.decode()

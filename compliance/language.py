@@ -1,0 +1,113 @@
+"""Words that matter: prohibited promises (F6) and a homeowner saying "stop" (B4)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from .rulebook import rulebook
+
+
+@dataclass(frozen=True)
+class PhraseHit:
+    label: str
+    why: str
+    rule: str
+    start: int
+    end: int
+    text: str
+
+
+def language_hits(text: str) -> list[PhraseHit]:
+    """Every prohibited phrase in ``text``, in order (the phrase table, F6)."""
+    hits = []
+    for phrase in rulebook().phrases:
+        for match in phrase.regex.finditer(text or ""):
+            hits.append(PhraseHit(phrase.label, phrase.why, phrase.rule, match.start(), match.end(), match.group(0)))
+    return sorted(hits, key=lambda hit: (hit.start, -hit.end))
+
+
+def highlighted(text: str, hits: list[PhraseHit]) -> SafeString:
+    """``text`` escaped, with each hit wrapped in ``<mark title="why">``."""
+    out, position = [], 0
+    for hit in hits:
+        if hit.start < position:  # overlapping phrases: the first one marks the span
+            continue
+        out.append(escape(text[position:hit.start]))
+        out.append(f'<mark title="{escape(hit.why)}">{escape(hit.text)}</mark>')
+        position = hit.end
+    out.append(escape(text[position:]))
+    return mark_safe("".join(out))
+
+
+# Revocation (B4) ----------------------------------------------------------------------------
+
+KEYWORDS = re.compile(r"\b(stop|quit|end|revoke|cancel|unsubscribe|opt[\s-]?out)\b", re.IGNORECASE)
+# Words a reasonable person reads as "stop contacting me", wherever they appear.
+CLEAR_PHRASES = re.compile(
+    r"\b(?:(?:stop|quit|cease)\s+(?:calling|texting|contacting|messaging|emailing|mailing)"
+    r"|(?:do\s+not|don'?t|dont|never)\s+(?:call|text|contact|message|email|mail)"
+    r"|remove\s+(?:me|my\s+number|this\s+number)"
+    r"|take\s+(?:me|my\s+number|this\s+number)\s+off"
+    r"|leave\s+(?:me|us)\s+alone"
+    r"|no\s+more\s+(?:calls|texts|messages|mail))\b",
+    re.IGNORECASE,
+)
+AMBIGUOUS_PHRASES = re.compile(r"\b(wrong\s+number|no\s+m[aá]s|not\s+interested|who\s+is\s+this)\b", re.IGNORECASE)
+TYPO_TARGETS = ("stop", "quit", "cancel", "revoke", "unsubscribe")
+# Ordinary words one letter away from a keyword: not typos of it.
+ORDINARY = {
+    "step", "stops", "stopped", "top", "shop", "slop", "atop", "stoop", "stow", "store", "story", "spot",
+    "post", "quite", "quiet", "suit", "quilt", "quip", "quiz", "canceled", "cancels", "revoked",
+}
+WORD = re.compile(r"[a-zA-Z]+")
+
+
+def _one_edit_away(word: str, target: str) -> bool:
+    if word == target or abs(len(word) - len(target)) > 1:
+        return False
+    if len(word) == len(target):
+        differing = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
+        if len(differing) == 1:
+            return True
+        # a swap of two neighbours ("sotp")
+        return (len(differing) == 2 and differing[1] == differing[0] + 1
+                and word[differing[0]] == target[differing[1]] and word[differing[1]] == target[differing[0]])
+    shorter, longer = sorted((word, target), key=len)
+    return any(longer[:i] + longer[i + 1:] == shorter for i in range(len(longer)))
+
+
+@dataclass(frozen=True)
+class RevocationScan:
+    clear: str | None = None       # the words that revoke
+    ambiguous: str | None = None   # the words a person must look at
+
+
+def revocation_scan(text: str, *, homeowners_own_words: bool) -> RevocationScan:
+    """Does this text revoke consent (B4)?
+
+    In the homeowner's own words (a reply, what they said), STOP, QUIT, END, REVOKE,
+    OPT OUT, CANCEL or UNSUBSCRIBE as a whole word, any case, revokes. In an agent's
+    note the same keyword revokes only in a clear phrase ("stop calling", "don't text");
+    alone it goes to review, as do "wrong number", "no mas" and typos ("stpo").
+    """
+    text = text or ""
+    phrase = CLEAR_PHRASES.search(text)
+    if phrase:
+        return RevocationScan(clear=phrase.group(0))
+    keyword = KEYWORDS.search(text)
+    if keyword and homeowners_own_words:
+        return RevocationScan(clear=keyword.group(0))
+    if keyword:
+        return RevocationScan(ambiguous=keyword.group(0))
+    ambiguous = AMBIGUOUS_PHRASES.search(text)
+    if ambiguous:
+        return RevocationScan(ambiguous=ambiguous.group(0))
+    for word in WORD.findall(text):
+        lowered = word.lower()
+        if len(lowered) >= 3 and lowered not in ORDINARY and any(_one_edit_away(lowered, t) for t in TYPO_TARGETS):
+            return RevocationScan(ambiguous=word)
+    return RevocationScan()

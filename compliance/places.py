@@ -1,0 +1,67 @@
+"""Where a homeowner is: time zones of a number and of ZIP codes, and the state of an area code.
+
+Phone zones come from phonenumbers (exchange-level where it has data, G1); ZIP zones
+from the zipcodes package's bundled USPS data. Both are loaded once per process.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import cache, lru_cache
+
+import phonenumbers
+from phonenumbers import geocoder
+from phonenumbers import timezone as phone_timezone
+
+from leadcrm.accounts.models import US_STATES
+
+STATE_BY_NAME = {name: code for code, name in US_STATES}
+UNKNOWN_ZONE = "Etc/Unknown"
+
+
+@cache
+def _zip_zones() -> dict[str, str]:
+    import zipcodes  # 40,000 ZIPs, read once
+
+    zones = {}
+    for record in zipcodes.list_all():
+        zone = record.get("timezone") or ""
+        if "/" in zone:
+            try:
+                zoneinfo.ZoneInfo(zone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                continue
+            zones[record["zip_code"]] = zone
+    return zones
+
+
+def zip_time_zone(zip_code: str | None) -> str | None:
+    """``'32507'`` -> ``'America/Chicago'``; None when the ZIP is unknown."""
+    if not zip_code:
+        return None
+    return _zip_zones().get(zip_code[:5])
+
+
+@lru_cache(maxsize=4096)
+def phone_time_zones(e164: str) -> tuple[str, ...]:
+    """The IANA zones phonenumbers gives for a number (all NANP zones for toll-free)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return ()
+    return tuple(zone for zone in phone_timezone.time_zones_for_number(number) if zone != UNKNOWN_ZONE)
+
+
+@lru_cache(maxsize=1024)
+def area_code_state(area_code: str) -> str | None:
+    """The state an area code serves, from phonenumbers' geocoding data (``'850'`` -> ``'FL'``)."""
+    try:
+        number = phonenumbers.parse(f"+1{area_code}5550100", None)
+    except phonenumbers.NumberParseException:
+        return None
+    return STATE_BY_NAME.get(geocoder.description_for_number(number, "en"))
+
+
+def warm_up() -> None:
+    """Load the ZIP table now rather than on the first call of the day."""
+    _zip_zones()
