@@ -383,7 +383,8 @@ def registries(attempt: Attempt) -> Iterable[Finding]:
 def _valid_relationship(attempt: Attempt) -> EstablishedRelationship | None:
     """The brokerage's own relationship with this homeowner, still in its window (C1)."""
     for relationship in EstablishedRelationship.objects.filter(
-        Q(phone_number=attempt.number) | Q(lead=attempt.lead), started_on__lte=attempt.call_date
+        Q(phone_number=attempt.number) | Q(lead=attempt.lead), started_on__lte=attempt.call_date,
+        formed_with_brokerage=True,
     ).order_by("-started_on"):
         if attempt.call_date <= _relationship_until(attempt, relationship):
             attempt.evidence["relationship"] = {

@@ -470,6 +470,11 @@ class EstablishedRelationship(AppendOnlyModel):
     lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=12, choices=RelationshipKind.choices)
     started_on = models.DateField(help_text="Date of the inquiry, or of the last purchase or payment.")
+    formed_with_brokerage = models.BooleanField(
+        default=True,
+        help_text="Unticked: a list vendor's or another company's relationship, kept for the record. "
+                  "It never allows a call: relationships do not transfer (C1).",
+    )
     evidence = models.TextField(help_text="What shows it: the web form, the signed agreement ...")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

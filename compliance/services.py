@@ -29,6 +29,7 @@ from leads.phones import parse_phone
 from leads.services import contact_set_do_not_mail
 
 from .gate import Attempt, Finding, evaluate
+from .language import highlighted, language_hits
 from .models import (
     AreaCodeVersion,
     Channel,
@@ -54,6 +55,7 @@ from .registry import RegistryFileRejected, parse_registry, read_registry_bytes,
 NEEDS_CONTACT_POINT = "A do-not-contact entry needs a phone number, an email or a postal address."
 NOT_THIS_LEAD = "That number or address does not belong to this lead's owners."
 UNPARSEABLE_NUMBER = "Registry line {line}: {error}"
+TEMPLATE_REFUSED = "F6: not saved. Remove or reword the promises a lender decides: {phrases}."
 STATE_NEEDED = "A state list needs its state."
 FUTURE_VERSION = "A registry file cannot be dated in the future."
 BAD_AREA_CODE = "{code!r} is not an area code (three digits)."
@@ -235,6 +237,21 @@ def stop_request_record(
     entries += [internal_dnc_add(email=address, **common) for address in dict.fromkeys(emails)]
     entries += [internal_dnc_add(postal_address=key, **common) for key in dict.fromkeys(addresses) if key]
     return entries
+
+
+def template_language_check(text: str) -> None:
+    """Refuse a script, template or guide that makes a prohibited promise (F6).
+
+    The error carries the text with each phrase marked, for the form to show.
+    """
+    hits = language_hits(text)
+    if hits:
+        error = ValidationError(
+            TEMPLATE_REFUSED.format(phrases=", ".join(f"“{hit.text}”" for hit in hits)), code="F6"
+        )
+        error.highlighted = highlighted(text, hits)
+        error.hits = hits
+        raise error
 
 
 def revocation_review_raise(
