@@ -162,6 +162,8 @@ def _write_postgres(source: DncSource, parsed: ParsedRegistry, kind: LoadKind, a
             held = max(cursor.fetchone()[0], 0)
             rebuild = len(adds) >= REBUILD_MIN_ROWS and len(adds) > REBUILD_SHARE * held
             if rebuild:
+                # Deferred foreign-key checks pending in this transaction would forbid ALTER.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {constraint}")
             cursor.execute(f"DELETE FROM {table} WHERE source_id = %s AND {where}", [source.pk, *params])
             removed = cursor.rowcount
@@ -170,6 +172,7 @@ def _write_postgres(source: DncSource, parsed: ParsedRegistry, kind: LoadKind, a
                           io.StringIO("".join(f"{source.pk}\t{n}\t{day}\n" for n in adds)))
             added = len(adds)
             if rebuild:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {constraint} UNIQUE (number, source_id)")
         else:
             cursor.execute("CREATE TEMP TABLE dnc_change (number bigint, is_add boolean) ON COMMIT DROP")

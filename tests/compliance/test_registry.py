@@ -1,0 +1,155 @@
+"""Loading registry files (A1-A3, A5): layouts, all-or-nothing, versions, flags on phones."""
+
+import io
+import zipfile
+from datetime import date
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import IntegrityError, connection, transaction
+
+from compliance import registry
+from compliance.models import AreaCodeVersion, DncNumber, LoadKind, LoadStatus, RegistryKind
+from compliance.registry import RegistryFileRejected, parse_registry, read_registry_bytes
+from compliance.services import dnc_source_for, phones_reflag, registry_load_create, registry_load_run
+
+from ..factories import DncSourceFactory, PhoneFactory
+
+pytestmark = pytest.mark.django_db
+
+SAMPLE = b"602,5550101\n602,5550105\r\n9185550104\n\n"
+
+
+def load(source, content, kind=LoadKind.FULL, version=date(2026, 11, 10), **kwargs):
+    created = registry_load_create(source=source, kind=kind, version_date=version, content=content,
+                                   file_name="file.txt", loaded_by=None, **kwargs)
+    return registry_load_run(load_id=created.pk)
+
+
+def held(source):
+    return sorted(source.numbers.values_list("number", flat=True))
+
+
+def test_both_ftc_layouts_crlf_and_blank_lines_parse():
+    parsed = parse_registry(SAMPLE, kind=LoadKind.FULL)
+    assert sorted(parsed.adds) == [6025550101, 6025550105, 9185550104]
+    assert parsed.area_codes == ["602", "918"]
+
+
+def test_a_zipped_download_is_read():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("602.txt", SAMPLE)
+    assert read_registry_bytes(buffer.getvalue()) == SAMPLE
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b"602,5550101\nhello\n", "line 2: 'hello' is not a phone number"),
+    (b"602,555010\n", "line 1"),
+    (b"102,5550101\n", "line 1: '102,5550101' is not a valid US number"),
+    (b"602,1550101\n", "not a valid US number"),
+    (b"<?xml version='1.0'?><list/>", "XML layout"),
+    (b"\n\n", "no numbers"),
+])
+def test_a_file_that_cannot_be_fully_parsed_is_rejected_with_line_numbers(content, says):
+    with pytest.raises(RegistryFileRejected) as rejected:
+        parse_registry(content, kind=LoadKind.FULL)
+    assert says in " ".join(rejected.value.errors)
+
+
+def test_change_list_layouts_with_flags_and_dates():
+    parsed = parse_registry(b"602,5550101,A,20261101\n6025550102,D\n602,5550103,delete\n", kind=LoadKind.CHANGE)
+    assert list(parsed.adds) == [6025550101] and sorted(parsed.deletes) == [6025550102, 6025550103]
+    with pytest.raises(RegistryFileRejected, match="flag"):
+        parse_registry(b"602,5550101,X\n", kind=LoadKind.CHANGE)
+
+
+def test_a_full_list_replaces_only_its_area_codes_and_records_their_version(national_registry):
+    load(national_registry, b"602,5550101\n918,5550104\n", version=date(2026, 11, 1))
+    done = load(national_registry, b"602,5550199\n", version=date(2026, 11, 10))
+    assert done.status == LoadStatus.DONE and done.area_codes == ["602"]
+    assert held(national_registry) == [6025550199, 9185550104]
+    versions = AreaCodeVersion.objects.filter(source=national_registry, area_code="602", load__isnull=False)
+    assert sorted(v.version_date for v in versions) == [date(2026, 11, 1), date(2026, 11, 10)]
+
+
+def test_a_rejected_file_changes_nothing(national_registry):
+    load(national_registry, b"602,5550101\n", version=date(2026, 11, 1))
+    before = AreaCodeVersion.objects.count()
+    rejected = load(national_registry, b"602,5550199\nnot-a-number\n", version=date(2026, 11, 10))
+    assert rejected.status == LoadStatus.REJECTED and rejected.errors
+    assert held(national_registry) == [6025550101]
+    assert AreaCodeVersion.objects.count() == before
+
+
+def test_a5_only_a_change_list_delete_clears_a_number(national_registry):
+    load(national_registry, b"602,5550101\n602,5550102\n", version=date(2026, 11, 1))
+    changed = load(national_registry, b"602,5550102,D\n602,5550103,A\n", kind=LoadKind.CHANGE,
+                   version=date(2026, 11, 8))
+    assert (changed.numbers_added, changed.numbers_removed) == (1, 1)
+    assert held(national_registry) == [6025550101, 6025550103]
+    # The change list refreshes the area codes of the subscription.
+    assert AreaCodeVersion.objects.filter(area_code="602", version_date=date(2026, 11, 8)).exists()
+
+
+def test_other_sources_are_untouched(national_registry):
+    state = DncSourceFactory(kind=RegistryKind.STATE, state="FL", name="Florida list")
+    load(state, b"602,5550101\n")
+    load(national_registry, b"602,5550199\n")
+    assert held(state) == [6025550101]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the index rebuild path is PostgreSQL's")
+def test_a_large_full_list_rebuilds_the_index_and_keeps_numbers_unique(national_registry, monkeypatch):
+    monkeypatch.setattr(registry, "REBUILD_MIN_ROWS", 2)
+    content = b"".join(f"602555{n:04d}\n".encode() for n in range(1000, 1500)) + b"6025551000\n"  # one duplicate
+    done = load(national_registry, content)
+    assert done.numbers_added == 500 and len(held(national_registry)) == 500
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DncNumber.objects.create(source=national_registry, number=6025551000)
+
+
+def test_a_load_claimed_by_one_worker_is_not_run_again(national_registry):
+    created = registry_load_create(source=national_registry, kind=LoadKind.FULL, version_date=date(2026, 11, 1),
+                                   content=b"602,5550101\n", file_name="x.txt", loaded_by=None)
+    assert registry_load_run(load_id=created.pk).status == LoadStatus.DONE
+    assert registry_load_run(load_id=created.pk) is None  # a duplicate delivery does nothing
+
+
+def test_phones_are_flagged_after_a_load(lead, national_registry):
+    phone = lead.contacts.first().phones.first()
+    clean = PhoneFactory(contact=lead.contacts.first(), number="+19185550177")
+    load(national_registry, b"918,5550104\n")
+    phone.refresh_from_db()
+    clean.refresh_from_db()
+    assert (phone.on_dnc_list, clean.on_dnc_list) == (True, False)
+    load(national_registry, b"918,5550177\n")  # the new full list for 918 no longer has 0104
+    phone.refresh_from_db()
+    clean.refresh_from_db()
+    assert (phone.on_dnc_list, clean.on_dnc_list) == (False, True)
+    assert phones_reflag() == 0  # already right: nothing to change
+
+
+def test_load_dnc_command_loads_and_reports(tmp_path, capsys, db):
+    path = tmp_path / "602.txt"
+    path.write_bytes(SAMPLE)
+    call_command("load_dnc", str(path), "--source", "national", "--as-of", "2026-11-10", "--san", "SAN-77")
+    out = capsys.readouterr().out
+    assert "version 2026-11-10, 2 area code(s), 3 added" in out
+    assert dnc_source_for(kind="national").subscription_account_number == "SAN-77"
+
+
+def test_load_dnc_command_refuses_a_broken_file_and_says_where(tmp_path, db):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"602,5550101\n602-555\n")
+    with pytest.raises(CommandError, match="line 2"):
+        call_command("load_dnc", str(path), "--source", "national", "--as-of", "2026-11-10")
+    assert not DncNumber.objects.exists()
+
+
+def test_a_registry_file_cannot_be_dated_in_the_future(national_registry):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="future"):
+        registry_load_create(source=national_registry, kind=LoadKind.FULL, version_date=date(2030, 1, 1),
+                             content=b"602,5550101\n", file_name="x.txt", loaded_by=None)
