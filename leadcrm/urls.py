@@ -17,6 +17,7 @@ def healthz(request):
 urlpatterns = [
     path("", include("pipeline.urls")),
     path("leads/", include("leads.urls")),
+    path("compliance/", include("compliance.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -7,7 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from compliance.models import PHONE_CHANNELS, Channel, Purpose
+from compliance.models import PHONE_CHANNELS, Channel, Direction, Purpose, Technology
 from compliance.selectors import phone_suppressions
 from leadcrm.accounts.models import Capacity
 from leads.models import Contact, DeadReason, Email, Lead, Phone, Stage
@@ -35,6 +35,11 @@ class OutreachLogForm(forms.Form):
         queryset=Contact.objects.none(), required=False, label="Owner (for mail)"
     )
     purpose = forms.ChoiceField(choices=Purpose.choices, initial=Purpose.LISTING)
+    technology = forms.ChoiceField(
+        choices=Technology.choices, initial=Technology.MANUAL, label="Dialled how", required=False,
+        help_text="Automated calls and all texts need the homeowner's written consent.",
+    )
+    inbound = forms.BooleanField(required=False, label="The homeowner reached out to me (inbound)")
     outcome = forms.ChoiceField(choices=Outcome.choices, widget=forms.RadioSelect)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     homeowner_words = forms.CharField(
@@ -76,6 +81,9 @@ class OutreachLogForm(forms.Form):
         self.helper.form_tag = False
         self.helper.disable_csrf = True
 
+    def clean_technology(self):
+        return self.cleaned_data["technology"] or Technology.MANUAL
+
     def clean_follow_up_at(self):
         due = self.cleaned_data["follow_up_at"]
         if due is not None and due < timezone.now():
@@ -101,14 +109,18 @@ class OutreachLogForm(forms.Form):
             self.add_error(field if field in self.fields else None, messages)
 
     @property
+    def direction(self) -> Direction:
+        return Direction.INBOUND if self.cleaned_data.get("inbound") else Direction.OUTBOUND
+
+    @property
     def contact_point(self):
-        channel = self.cleaned_data["channel"]
+        channel = self.cleaned_data.get("channel")
         if channel in PHONE_CHANNELS:
-            return self.cleaned_data["phone"]
+            return self.cleaned_data.get("phone")
         if channel == Channel.EMAIL:
-            return self.cleaned_data["email"]
+            return self.cleaned_data.get("email")
         if channel == Channel.MAIL:
-            return self.cleaned_data["contact"]
+            return self.cleaned_data.get("contact")
         return self.lead.property
 
 

@@ -10,6 +10,8 @@ from django.views.generic import FormView, TemplateView
 from django_htmx.http import HttpResponseClientRedirect
 
 from compliance.disclosures import role_disclosure_sentence
+from compliance.models import CheckMode, Purpose, Technology
+from compliance.services import outreach_check
 from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
 from leads.selectors import lead_get, lead_stage_counts
@@ -20,6 +22,8 @@ from .selectors import agent_workload, follow_up_agenda, recent_outreach
 from .services import OutreachBlocked, StageChangeRefused, follow_up_complete, lead_stage_change, outreach_log
 
 LOGGED = "Logged: {outcome} ({channel})."
+STOP_RECORDED = "The homeowner's words read as a request to stop: the number is on the internal list for everyone now."
+REVIEW_RAISED = "The homeowner's words may mean “stop”: a broker will review them; until then, don't pitch."
 MOVED = "Moved to {stage}."
 
 
@@ -96,6 +100,8 @@ class OutreachLogView(LeadFormView):
                 homeowner_words=data["homeowner_words"],
                 follow_up_at=data["follow_up_at"],
                 follow_up_title=data["follow_up_title"],
+                technology=data["technology"],
+                direction=form.direction,
             )
         except OutreachBlocked as blocked:
             return self.render_to_response(
@@ -106,9 +112,34 @@ class OutreachLogView(LeadFormView):
         except ValidationError as error:
             form.add_service_error(error)
             return self.form_invalid(form)
-        return self.succeed(
-            LOGGED.format(outcome=attempt.get_outcome_display(), channel=attempt.get_channel_display())
-        )
+        message = LOGGED.format(outcome=attempt.get_outcome_display(), channel=attempt.get_channel_display())
+        if attempt.stop_recorded:
+            message += " " + STOP_RECORDED
+        elif attempt.review_raised:
+            message += " " + REVIEW_RAISED
+        return self.succeed(message)
+
+
+class OutreachPreviewView(OutreachLogView):
+    """The gate's verdict for the form as it stands, before anything is logged (htmx)."""
+
+    http_method_names = ["post"]
+    template_name = partial_template_name = "pipeline/partials/_verdict.html"
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form()
+        form.is_valid()  # the outcome and notes may still be empty; the check needs the rest
+        data = form.cleaned_data
+        decision = None
+        if data.get("channel") and form.contact_point is not None:
+            decision = outreach_check(
+                lead=self.lead, contact_point=form.contact_point, channel=data["channel"],
+                purpose=data.get("purpose") or Purpose.LISTING, actor=request.user,
+                role_disclosed=data.get("role_disclosed", False), message=data.get("notes", ""),
+                technology=data.get("technology") or Technology.MANUAL, direction=form.direction,
+                mode=CheckMode.PREVIEW,
+            )
+        return self.render_to_response({"lead": self.lead, "decision": decision})
 
 
 class StageChangeView(LeadFormView):

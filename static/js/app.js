@@ -22,6 +22,8 @@
       var wrapper = form.querySelector("#div_id_" + name);
       if (wrapper) wrapper.hidden = name !== wanted;
     });
+    var technology = form.querySelector("#div_id_technology");
+    if (technology) technology.hidden = channel.value !== "call";
     var words = form.querySelector("#div_id_homeowner_words");
     var dnc = form.querySelector("[name=outcome][value=dnc_request]");
     if (words && dnc) words.hidden = !dnc.checked;

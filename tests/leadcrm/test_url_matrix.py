@@ -4,12 +4,13 @@ A lead you may not see is a 404 everywhere. Adding a URL without saying here wha
 serves to whom fails ``test_every_url_is_in_the_matrix``.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from compliance.models import RegistryLoad, RevocationReview
 from pipeline.models import FollowUp
 
 pytestmark = pytest.mark.django_db
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.django_db
 ANON, OTHER, OWNER, TEAM_LEAD, BROKER = "anonymous", "other_agent", "owner", "team_lead", "broker"
 EVERYONE_SIGNED_IN = {OTHER: 200, OWNER: 200, TEAM_LEAD: 200, BROKER: 200}
 LEAD_PAGE = {ANON: 302, OTHER: 404, OWNER: 200, TEAM_LEAD: 200, BROKER: 200}
+BROKERS_ONLY = {ANON: 302, OTHER: 403, OWNER: 403, TEAM_LEAD: 403, BROKER: 200}
 
 # url name -> (method, object the URL is about, expected status per user)
 MATRIX = {
@@ -26,6 +28,12 @@ MATRIX = {
     "pipeline:outreach_log": ("get", "lead", LEAD_PAGE),
     "pipeline:stage_change": ("get", "lead", LEAD_PAGE),
     "pipeline:follow_up_done": ("post", "follow_up", {ANON: 302, OTHER: 404, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
+    "pipeline:outreach_preview": ("post", "lead", {ANON: 302, OTHER: 404, OWNER: 200, TEAM_LEAD: 200, BROKER: 200}),
+    "compliance:overview": ("get", None, BROKERS_ONLY),
+    "compliance:registries": ("get", None, BROKERS_ONLY),
+    "compliance:registry_load": ("get", "registry_load", BROKERS_ONLY),
+    "compliance:checks_export": ("get", None, {**BROKERS_ONLY, BROKER: 302}),  # no dates: back with a message
+    "compliance:review_decide": ("post", "review", {ANON: 302, OTHER: 403, OWNER: 403, TEAM_LEAD: 302, BROKER: 302}),
     "healthz": ("get", None, {ANON: 200, OWNER: 200}),
     "login": ("get", None, {ANON: 200, OWNER: 302}),
     "logout": ("post", None, {ANON: 302, OWNER: 302}),
@@ -54,7 +62,7 @@ def people(agent, other_agent, team_lead, broker):
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))
-def test_url_as_each_kind_of_user(name, people, lead, agent, client_as):
+def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national_registry):
     method, about, expected = MATRIX[name]
     for who, status in expected.items():
         objects = {
@@ -62,6 +70,9 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as):
             "follow_up": FollowUp.objects.create(
                 lead=lead, assignee=agent, title="Call back", due_at=timezone.now() + timedelta(days=1)
             ),
+            "registry_load": RegistryLoad.objects.create(source=national_registry, version_date=date(2026, 11, 1)),
+            "review": RevocationReview.objects.create(lead=lead, phone_number="+19185550104", text="no mas",
+                                                      matched="no mas", raised_by=agent),
         }
         url = reverse(name, args=[objects[about].pk]) if about else reverse(name)
         response = getattr(client_as(people[who]), method)(url)

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "compliance"
+
+urlpatterns = [
+    path("", views.ComplianceOverviewView.as_view(), name="overview"),
+    path("registries/", views.RegistryListView.as_view(), name="registries"),
+    path("registries/loads/<int:pk>/", views.RegistryLoadView.as_view(), name="registry_load"),
+    path("reviews/<int:pk>/decide/", views.ReviewDecideView.as_view(), name="review_decide"),
+    path("checks.csv", views.CheckExportView.as_view(), name="checks_export"),
+]

@@ -1,0 +1,147 @@
+"""The broker's compliance pages: registries, freshness, coverage, reviews, evidence export."""
+
+import csv
+from datetime import UTC, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import DetailView, FormView, TemplateView
+
+from leadcrm.accounts.roles import Perm
+from leads.models import Lead
+
+from .forms import CheckExportForm, RegistryUploadForm
+from .models import DncSource, RegistryLoad, RevocationReview
+from .selectors import blocks_by_rule, checks_for_export, lead_area_code_coverage, registry_freshness
+from .services import dnc_source_for, registry_load_create, revocation_review_decide
+from .tasks import registry_load_run
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class BrokerOnlyMixin(LoginRequiredMixin, PermissionRequiredMixin):
+    permission_required = Perm.MANAGE_REGISTRIES
+
+
+class ComplianceOverviewView(BrokerOnlyMixin, TemplateView):
+    template_name = "compliance/overview.html"
+
+    def get_context_data(self, **kwargs):
+        now = timezone.now()
+        freshness = registry_freshness()
+        open_leads = Lead.objects.visible_to(self.request.user).open()
+        return super().get_context_data(
+            freshness=freshness,
+            needs_refresh=[row for row in freshness if row.status != "fresh"],
+            coverage=lead_area_code_coverage(leads=open_leads),
+            reviews=RevocationReview.objects.visible_to(self.request.user).pending()
+            .select_related("lead__property", "raised_by")[:50],
+            blocks=blocks_by_rule(since=now - timedelta(days=7)),
+            export_form=CheckExportForm(),
+            **kwargs,
+        )
+
+
+class RegistryListView(BrokerOnlyMixin, FormView):
+    template_name = "compliance/registry_list.html"
+    form_class = RegistryUploadForm
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            sources=DncSource.objects.order_by("kind", "name"),
+            loads=RegistryLoad.objects.select_related("source", "loaded_by")[:20],
+            today=timezone.localdate(),
+            **kwargs,
+        )
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        upload = data["file"]
+        try:
+            source = dnc_source_for(kind=data["list_kind"], state=data["state"], name=data["name"])
+            load = registry_load_create(
+                source=source, kind=data["file_kind"], version_date=data["version_date"],
+                content=upload.read(), file_name=upload.name, loaded_by=self.request.user,
+                area_codes=data["area_codes"].split(","),
+                subscription_account_number=data["subscription_account_number"],
+            )
+        except ValidationError as error:
+            for field, errors in (error.message_dict if hasattr(error, "error_dict") else {None: error.messages}).items():
+                form.add_error(field if field in form.fields else None, errors)
+            return self.form_invalid(form)
+        transaction.on_commit(lambda: registry_load_run.delay(load.pk))
+        return HttpResponseRedirect(reverse("compliance:registry_load", args=[load.pk]))
+
+
+class RegistryLoadView(BrokerOnlyMixin, DetailView):
+    model = RegistryLoad
+    context_object_name = "load"
+    template_name = "compliance/registryload_detail.html"
+
+    def get_queryset(self):
+        return RegistryLoad.objects.select_related("source", "loaded_by")
+
+    def get_template_names(self):
+        if self.request.htmx:
+            return ["compliance/partials/_load_progress.html"]
+        return [self.template_name]
+
+
+class ReviewDecideView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    permission_required = Perm.VIEW_COMPLIANCE
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        review = get_object_or_404(RevocationReview.objects.visible_to(request.user), pk=pk)
+        revoked = request.POST.get("decision") == "revoked"
+        revocation_review_decide(review=review, revoked=revoked, reviewed_by=request.user)
+        messages.success(request, "Put on the internal list." if revoked else "Marked as not a revocation.")
+        return HttpResponseRedirect(reverse("compliance:overview"))
+
+
+class Echo:
+    def write(self, value):
+        return value
+
+
+def safe_cell(value) -> str:
+    """Neutralise a cell a spreadsheet would run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+class CheckExportView(BrokerOnlyMixin, View):
+    """Every check in a date range as CSV: the brokerage's safe-harbour evidence."""
+
+    header = ["checked_at_utc", "verdict", "rules", "reasons", "channel", "purpose", "technology", "direction",
+              "contact_point", "mode", "agent", "lead_id", "property", "registry_version_used", "data_age_days"]
+
+    def get(self, request):
+        form = CheckExportForm(request.GET)
+        if not form.is_valid():
+            messages.error(request, " ".join(form.errors.get("__all__", [])) or "Pick a start and an end date.")
+            return HttpResponseRedirect(reverse("compliance:overview"))
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        writer = csv.writer(Echo())
+
+        def rows():
+            yield writer.writerow(self.header)
+            for check in checks_for_export(start=start, end=end).iterator(chunk_size=2000):
+                freshness = check.evidence.get("freshness") or {}
+                yield writer.writerow([safe_cell(value) for value in (
+                    check.checked_at.astimezone(UTC).isoformat(), check.verdict, " ".join(check.rule_ids),
+                    " | ".join(f["reason"] for f in check.findings), check.channel, check.purpose,
+                    check.technology, check.direction, check.contact_point, check.mode, check.actor,
+                    check.lead_id, check.lead.property.one_line, freshness.get("version"), freshness.get("age_days"),
+                )])
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="compliance-checks-{start}-to-{end}.csv"'
+        return response

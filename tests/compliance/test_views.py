@@ -1,0 +1,125 @@
+"""The broker's compliance pages and the live verdict on the outreach form."""
+
+import csv
+import io
+from datetime import date
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from compliance.models import CheckMode, ComplianceCheck, InternalDncEntry, LoadStatus, RegistryLoad, RevocationReview
+from compliance.services import dnc_numbers_add, registry_load_run
+
+pytestmark = pytest.mark.django_db
+
+
+def upload(client, content, name="918.txt", **fields):
+    data = {"list_kind": "national", "file_kind": "full", "version_date": "2026-11-16",
+            "subscription_account_number": "SAN-9", "file": SimpleUploadedFile(name, content), **fields}
+    return client.post(reverse("compliance:registries"), data)
+
+
+def test_a_broker_uploads_a_registry_file_and_watches_it_load(broker, client_as, django_capture_on_commit_callbacks):
+    client = client_as(broker)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = upload(client, b"918,5550104\n918,5550105\n")
+    load = RegistryLoad.objects.get()
+    assert response["Location"] == reverse("compliance:registry_load", args=[load.pk])
+    assert len(queued) == 1  # the Celery job is sent only once the upload is committed
+    page = client.get(response["Location"]).content.decode()
+    assert "Queued" in page and 'hx-trigger="every 1s"' in page
+    registry_load_run(load_id=load.pk)  # what the worker does
+    partial = client.get(response["Location"], HTTP_HX_REQUEST="true").content.decode()
+    assert "Loaded" in partial and "2 numbers written" in partial and "every 1s" not in partial
+
+
+def test_a_file_that_is_not_a_registry_is_refused_before_anything_is_stored(broker, client_as):
+    response = upload(client_as(broker), b"%PDF-1.7 binary", name="list.pdf")
+    assert "This is not a registry file" in response.content.decode()
+    assert not RegistryLoad.objects.exists()
+
+
+def test_a_rejected_file_shows_its_line_numbers(broker, client_as):
+    client = client_as(broker)
+    upload(client, b"918,5550104\n918-555\n")
+    load = RegistryLoad.objects.get()
+    registry_load_run(load_id=load.pk)
+    page = client.get(reverse("compliance:registry_load", args=[load.pk])).content.decode()
+    assert load.__class__.objects.get().status == LoadStatus.REJECTED
+    assert "nothing was changed" in page and "line 2" in page
+
+
+def test_the_overview_shows_freshness_coverage_and_blocks(lead, agent, broker, client_as, national_registry):
+    from compliance.models import Channel, Purpose
+    from compliance.services import outreach_check
+
+    outreach_check(lead=lead, contact_point=lead.contacts.first().phones.first(), channel=Channel.CALL,
+                   purpose=Purpose.LISTING, actor=agent, role_disclosed=False)
+    page = client_as(broker).get(reverse("compliance:overview")).content.decode()
+    freshness = page[page.index("by area code"):page.index("Coverage of your leads")]
+    assert "918" in freshness and "26 left" in freshness  # data of Nov 13 on Nov 18: 5 of 31 days used
+    assert '<span class="badge text-bg-danger">D3</span>' in page
+
+
+def test_an_area_code_without_data_is_listed_first_as_blocked(agent, broker, team, client_as, national_registry):
+    from ..factories import ContactFactory, LeadFactory, PhoneFactory
+
+    for number in ("+19185550104", "+12085550101"):
+        PhoneFactory(contact=ContactFactory(lead=LeadFactory(assigned_agent=agent, team=team)), number=number)
+    page = client_as(broker).get(reverse("compliance:overview")).content.decode()
+    coverage = page[page.index("Coverage of your leads"):]
+    assert coverage.index("208") < coverage.index("918")
+    assert "None held: calls blocked" in coverage
+
+
+def test_the_evidence_export_lists_every_check_and_neutralises_formulas(lead, agent, broker, client_as):
+    from compliance.models import Channel, Purpose
+    from compliance.services import outreach_check
+
+    lead.property.street = "=HYPERLINK(\"http://evil\")"
+    lead.property.save()
+    outreach_check(lead=lead, contact_point=lead.contacts.first().phones.first(), channel=Channel.CALL,
+                   purpose=Purpose.LISTING, actor=agent, role_disclosed=True)
+    outreach_check(lead=lead, contact_point=lead.contacts.first().phones.first(), channel=Channel.CALL,
+                   purpose=Purpose.LISTING, actor=agent, role_disclosed=False)
+    response = client_as(broker).get(reverse("compliance:checks_export"), {"start": "2026-11-01", "end": "2026-11-30"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:3] == ["checked_at_utc", "verdict", "rules"]
+    assert [row[1] for row in rows[1:]] == ["allow", "block"]
+    assert rows[2][2] == "D3"
+    assert all(row[12].startswith("'=") for row in rows[1:])
+    assert rows[1][13] == "2026-11-13"  # the registry version the check used
+
+
+def test_a_broker_decides_a_pending_review(lead, agent, broker, client_as):
+    review = RevocationReview.objects.create(lead=lead, phone_number="+19185550104", text="no mas por favor",
+                                             matched="no mas", raised_by=agent)
+    client_as(broker).post(reverse("compliance:review_decide", args=[review.pk]), {"decision": "revoked"})
+    review.refresh_from_db()
+    assert review.status == "revoked"
+    assert InternalDncEntry.objects.get().phone_number == "+19185550104"
+
+
+def test_the_live_verdict_previews_a_refusal_without_logging(lead, agent, client_as, national_registry):
+    dnc_numbers_add(source=national_registry, numbers=["9185550104"], as_of=date(2026, 11, 15))
+    response = client_as(agent).post(
+        reverse("pipeline:outreach_preview", args=[lead.pk]),
+        {"channel": "call", "phone": lead.contacts.first().phones.first().pk, "purpose": "short_sale_listing",
+         "role_disclosed": "on"},
+        HTTP_HX_REQUEST="true",
+    )
+    page = response.content.decode()
+    assert "not allowed now" in page and "A4" in page
+    check = ComplianceCheck.objects.get()
+    assert check.mode == CheckMode.PREVIEW
+    assert not lead.outreach_attempts.exists()
+
+
+def test_the_live_verdict_is_clear_for_a_compliant_call(lead, agent, client_as):
+    response = client_as(agent).post(
+        reverse("pipeline:outreach_preview", args=[lead.pk]),
+        {"channel": "call", "phone": lead.contacts.first().phones.first().pk, "purpose": "short_sale_listing",
+         "role_disclosed": "on"},
+    )
+    assert "clear to contact now" in response.content.decode()
