@@ -10,7 +10,7 @@ from django.views.generic import FormView, TemplateView
 from django_htmx.http import HttpResponseClientRedirect
 
 from compliance.disclosures import role_disclosure_sentence
-from compliance.models import CheckMode, Purpose, Technology
+from compliance.models import CheckMode, Purpose, Technology, Verdict
 from compliance.services import outreach_check
 from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
@@ -22,6 +22,7 @@ from .selectors import agent_workload, follow_up_agenda, recent_outreach
 from .services import OutreachBlocked, StageChangeRefused, follow_up_complete, lead_stage_change, outreach_log
 
 LOGGED = "Logged: {outcome} ({channel})."
+DISCLOSURE_RULES = {"D3", "F8"}
 STOP_RECORDED = "The homeowner's words read as a request to stop: the number is on the internal list for everyone now."
 REVIEW_RAISED = "The homeowner's words may mean “stop”: a broker will review them; until then, don't pitch."
 MOVED = "Moved to {stage}."
@@ -139,7 +140,13 @@ class OutreachPreviewView(OutreachLogView):
                 technology=data.get("technology") or Technology.MANUAL, direction=form.direction,
                 mode=CheckMode.PREVIEW,
             )
-        return self.render_to_response({"lead": self.lead, "decision": decision})
+        # A fresh form has not confirmed the disclosure yet: if nothing else blocks, say
+        # "clear once you have said who you are" rather than a red refusal.
+        blocks = decision.findings_with(Verdict.BLOCK) if decision else []
+        disclosure_pending = bool(blocks) and all(f.rule in DISCLOSURE_RULES for f in blocks)
+        return self.render_to_response(
+            {"lead": self.lead, "decision": decision, "disclosure_pending": disclosure_pending}
+        )
 
 
 class StageChangeView(LeadFormView):

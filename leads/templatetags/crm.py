@@ -1,5 +1,6 @@
 """Display helpers for money and phone numbers, so templates never format by hand."""
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django import template
@@ -41,3 +42,19 @@ def phone(value):
     if isinstance(value, str) and value.startswith("+"):
         return format_national(value)
     return value
+
+
+@register.filter
+def clock(iso: str) -> str:
+    """``'2026-11-18T14:29:00-06:00'`` -> ``'2:29 PM'`` (the time as it is there)."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return iso
+    return moment.strftime("%I:%M %p").lstrip("0")
+
+
+@register.filter
+def zone_name(zone: str) -> str:
+    """``'America/North_Dakota/Center'`` -> ``'North Dakota/Center'``."""
+    return (zone or "").split("/", 1)[-1].replace("_", " ")
