@@ -75,13 +75,14 @@ class DncNumberAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["e164", "source", "area_code", "added_on"]
     list_filter = ["source"]
     list_select_related = ["source"]
-    search_fields = ["=number"]
+    search_fields = ["=id"]
+    search_help_text = "A phone number, written any way."
 
     def get_search_results(self, request, queryset, search_term):
         # Search a number written any way: "(918) 555-0104" finds 9185550104.
         digits = "".join(ch for ch in search_term if ch.isdigit())[-10:]
         if len(digits) == 10:
-            return queryset.filter(number=int(digits)), False
+            return queryset.for_number(int(digits)), False
         return super().get_search_results(request, queryset, search_term)
     paginator = EstimatedCountPaginator
     show_full_result_count = False

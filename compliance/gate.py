@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 
+from django.db import connection
 from django.db.models import Q
 
 from leadcrm.accounts.models import Brokerage, Capacity, User
@@ -46,6 +47,7 @@ from .models import (
     RelationshipKind,
     RevocationReview,
     RndResult,
+    SOURCE_SPAN,
     Technology,
     Verdict,
     national_number,
@@ -158,6 +160,11 @@ class Attempt:
         return rulebook()
 
     @cached_property
+    def facts(self) -> ListFacts:
+        """What the lists hold for this contact point, in one round trip (the hot path)."""
+        return list_facts(self)
+
+    @cached_property
     def call_date(self) -> date:
         # A3 compares dates in UTC.
         return self.at.astimezone(UTC).date()
@@ -191,6 +198,63 @@ class Attempt:
 
 
 Rule = Callable[[Attempt], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class ListFacts:
+    registry_source_ids: frozenset = frozenset()
+    internal_entry_ids: tuple = ()
+    pending_review_ids: tuple = ()
+    relationship_ids: tuple = ()
+    recent_attempt_channels: tuple = ()  # one per attempt logged in the cap window (E2)
+
+
+_INTERNAL = InternalDncEntry._meta.db_table
+_REVIEWS = RevocationReview._meta.db_table
+_NUMBERS = DncNumber._meta.db_table
+_RELATIONSHIPS = EstablishedRelationship._meta.db_table
+_CHECKS = ComplianceCheck._meta.db_table
+
+
+def list_facts(attempt: Attempt) -> ListFacts:
+    """Everything the rules read about a number, in one round trip: registries, the
+    internal list, pending reviews, relationships, and the attempts in the cap window."""
+    if attempt.number:
+        national = national_number(attempt.number)
+        hours = int(attempt.book.parameter("E2", "cap_window_hours", attempt.call_date))
+        sql = (f"SELECT 'r', source_id, '' FROM {_NUMBERS} WHERE id >= %s AND id < %s "
+               f"UNION ALL SELECT 'i', id, '' FROM {_INTERNAL} WHERE phone_number = %s "
+               f"UNION ALL SELECT 'v', id, '' FROM {_REVIEWS} WHERE phone_number = %s AND status = 'pending' "
+               f"UNION ALL SELECT 'e', id, '' FROM {_RELATIONSHIPS} WHERE phone_number = %s OR lead_id = %s "
+               f"UNION ALL SELECT 'c', id, channel FROM {_CHECKS} WHERE contact_point = %s "
+               "AND checked_at > %s AND checked_at <= %s AND mode = 'log' AND direction = 'outbound' "
+               "AND verdict IN ('allow', 'warn')")
+        low = (national if national is not None else -1) * SOURCE_SPAN
+        params = [low, low + SOURCE_SPAN, attempt.number, attempt.number, attempt.number, attempt.lead.pk,
+                  attempt.number, *map(connection.ops.adapt_datetimefield_value,
+                                       (attempt.at - timedelta(hours=hours), attempt.at))]
+    elif attempt.email:
+        sql = (f"SELECT 'i', id, '' FROM {_INTERNAL} WHERE email = %s "
+               f"UNION ALL SELECT 'v', id, '' FROM {_REVIEWS} WHERE email = %s AND status = 'pending'")
+        params = [attempt.email, attempt.email]
+    elif attempt.channel == Channel.MAIL and attempt.contact is not None:
+        sql = f"SELECT 'i', id, '' FROM {_INTERNAL} WHERE postal_address = %s"
+        params = [attempt.contact.mailing_address_key()]
+    elif attempt.channel == Channel.DOOR:
+        sql = f"SELECT 'i', id, '' FROM {_INTERNAL} WHERE postal_address = %s"
+        params = [attempt.lead.property.address_key]
+    else:
+        return ListFacts()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return ListFacts(
+        registry_source_ids=frozenset(value for kind, value, _ in rows if kind == "r"),
+        internal_entry_ids=tuple(value for kind, value, _ in rows if kind == "i"),
+        pending_review_ids=tuple(value for kind, value, _ in rows if kind == "v"),
+        relationship_ids=tuple(value for kind, value, _ in rows if kind == "e"),
+        recent_attempt_channels=tuple(channel for kind, _, channel in rows if kind == "c"),
+    )
 
 
 def _block(rule: rules.Rule, reason: str) -> Finding:
@@ -275,19 +339,11 @@ def internal_list(attempt: Attempt) -> Iterable[Finding]:
     """
     if attempt.direction == Direction.INBOUND:
         return  # the homeowner reaching us is not outreach
-    if attempt.number:
-        entries, point = InternalDncEntry.objects.filter(phone_number=attempt.number), format_national(attempt.number)
-    elif attempt.email:
-        entries, point = InternalDncEntry.objects.filter(email=attempt.email), attempt.email
-    elif attempt.channel == Channel.MAIL and attempt.contact is not None:
-        key = attempt.contact.mailing_address_key()
-        entries, point = InternalDncEntry.objects.filter(postal_address=key), attempt.contact_point_text
-    elif attempt.channel == Channel.DOOR:
-        key = attempt.lead.property.address_key
-        entries, point = InternalDncEntry.objects.filter(postal_address=key), attempt.contact_point_text
-    else:
-        return
-    entries = list(entries.select_related("recorded_by").order_by("requested_at"))
+    point = format_national(attempt.number) if attempt.number else (attempt.email or attempt.contact_point_text)
+    ids = attempt.facts.internal_entry_ids
+    entries = list(
+        InternalDncEntry.objects.filter(pk__in=ids).select_related("recorded_by").order_by("requested_at")
+    ) if ids else []
     attempt.evidence["internal_dnc_entries"] = [
         {"id": e.pk, "requested_at": e.requested_at.isoformat(), "channel": e.channel} for e in entries
     ]
@@ -316,10 +372,9 @@ def internal_list(attempt: Attempt) -> Iterable[Finding]:
 
 def pending_revocation(attempt: Attempt) -> Iterable[Finding]:
     """An ambiguous reply waits for a person to decide whether it revoked consent (B4)."""
-    if attempt.direction == Direction.INBOUND or not (attempt.number or attempt.email):
+    if attempt.direction == Direction.INBOUND or not attempt.facts.pending_review_ids:
         return
-    query = Q(phone_number=attempt.number) if attempt.number else Q(email=attempt.email)
-    review = RevocationReview.objects.pending().filter(query).order_by("-raised_at").first()
+    review = RevocationReview.objects.filter(pk__in=attempt.facts.pending_review_ids).order_by("-raised_at").first()
     if review is not None:
         attempt.evidence["revocation_review"] = review.pk
         yield _warn(rules.REVOCATION, PENDING_REVIEW.format(matched=review.matched))
@@ -350,11 +405,8 @@ def registries(attempt: Attempt) -> Iterable[Finding]:
     """Registries held: national, state and litigator lists (A4, A6), with EBR (C1) and C4."""
     if attempt.purpose == Purpose.REVOCATION_CONFIRMATION or not attempt.is_telephone_solicitation:
         return
-    sources = list(DncSource.objects.filter(is_active=True))
-    national = national_number(attempt.number)
-    hits = set(
-        DncNumber.objects.filter(number=national, source__in=sources).values_list("source_id", flat=True)
-    ) if national is not None else set()
+    sources = attempt.book.sources
+    hits = attempt.facts.registry_source_ids
     attempt.evidence["registries"] = [
         {"source": s.name, "kind": s.kind, "san": s.subscription_account_number,
          "data_as_of": s.data_as_of.isoformat() if s.data_as_of else None, "listed": s.pk in hits}
@@ -382,9 +434,10 @@ def registries(attempt: Attempt) -> Iterable[Finding]:
 
 def _valid_relationship(attempt: Attempt) -> EstablishedRelationship | None:
     """The brokerage's own relationship with this homeowner, still in its window (C1)."""
+    if not attempt.facts.relationship_ids:
+        return None
     for relationship in EstablishedRelationship.objects.filter(
-        Q(phone_number=attempt.number) | Q(lead=attempt.lead), started_on__lte=attempt.call_date,
-        formed_with_brokerage=True,
+        pk__in=attempt.facts.relationship_ids, started_on__lte=attempt.call_date, formed_with_brokerage=True,
     ).order_by("-started_on"):
         if attempt.call_date <= _relationship_until(attempt, relationship):
             attempt.evidence["relationship"] = {
@@ -411,7 +464,7 @@ def subscription(attempt: Attempt) -> Iterable[Finding]:
     """Registry data is used only under the brokerage's current subscription (A1, H14)."""
     if attempt.purpose == Purpose.REVOCATION_CONFIRMATION or not attempt.is_telephone_solicitation:
         return
-    for source in DncSource.objects.filter(is_active=True, kind=RegistryKind.NATIONAL):
+    for source in attempt.book.national_sources:
         expires = source.subscription_expires_on
         if expires is not None and expires < attempt.call_date:
             yield _block(rules.SUBSCRIPTION, SAN_EXPIRED.format(
@@ -422,27 +475,20 @@ def freshness(attempt: Attempt) -> Iterable[Finding]:
     """The national data for the number's area code is at most 31 days old on the call date (A3)."""
     if attempt.purpose == Purpose.REVOCATION_CONFIRMATION or not attempt.is_telephone_solicitation:
         return
-    version = (
-        AreaCodeVersion.objects.filter(
-            area_code=attempt.area_code, source__kind=RegistryKind.NATIONAL, source__is_active=True,
-            version_date__lte=attempt.call_date,
-        )
-        .select_related("source")
-        .order_by("-version_date")
-        .first()
-    ) if attempt.area_code else None
-    if version is None:
+    found = attempt.book.national_version(attempt.area_code, attempt.call_date) if attempt.area_code else None
+    if found is None:
         attempt.evidence["freshness"] = {"area_code": attempt.area_code, "version": None}
         yield _block(rules.FRESHNESS, NO_REGISTRY_DATA.format(area_code=attempt.area_code or "?"))
         return
-    age = (attempt.call_date - version.version_date).days
+    version_date, source = found
+    age = (attempt.call_date - version_date).days
     limit = int(attempt.book.parameter("A3", "max_age_days", attempt.call_date))
     warn_at = int(attempt.book.parameter("A3", "warn_age_days", attempt.call_date))
     attempt.evidence["freshness"] = {
-        "area_code": attempt.area_code, "source": version.source.name, "version": version.version_date.isoformat(),
+        "area_code": attempt.area_code, "source": source.name, "version": version_date.isoformat(),
         "age_days": age, "limit_days": limit,
     }
-    details = {"area_code": attempt.area_code, "age": age, "version": version.version_date, "limit": limit}
+    details = {"area_code": attempt.area_code, "age": age, "version": version_date, "limit": limit}
     if age > limit:
         yield _block(rules.FRESHNESS, STALE.format(**details))
     elif age >= warn_at:
@@ -528,23 +574,17 @@ def frequency_caps(attempt: Attempt) -> Iterable[Finding]:
     capped = [(state, rule) for state, rule in capped if rule is not None and rule.frequency_cap]
     if not capped:
         return
-    counted = {}
+    recent = attempt.facts.recent_attempt_channels  # logged outbound attempts in the window
     for state, rule in capped:
         channels = [Channel.CALL, Channel.SMS] if rule.cap_counts_texts else [Channel.CALL]
         if attempt.channel not in channels:
             continue
-        key = tuple(channels)
-        if key not in counted:
-            counted[key] = ComplianceCheck.objects.filter(
-                contact_point=attempt.number, channel__in=channels, mode=CheckMode.LOG,
-                direction=Direction.OUTBOUND, verdict__in=[Verdict.ALLOW, Verdict.WARN],
-                checked_at__gt=attempt.at - timedelta(hours=hours), checked_at__lte=attempt.at,
-            ).count()
+        count = sum(1 for channel in recent if channel in channels)
         attempt.evidence.setdefault("attempts_counted", {})[state] = {
-            "count": counted[key], "cap": rule.frequency_cap, "hours": hours, "channels": list(key)}
-        if counted[key] >= rule.frequency_cap:
+            "count": count, "cap": rule.frequency_cap, "hours": hours, "channels": list(channels)}
+        if count >= rule.frequency_cap:
             yield _block(rules.FREQUENCY_CAP, CAP_REACHED.format(
-                count=counted[key], number=format_national(attempt.number), hours=hours, state=state,
+                count=count, number=format_national(attempt.number), hours=hours, state=state,
                 cap=rule.frequency_cap))
 
 

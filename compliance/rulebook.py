@@ -1,7 +1,11 @@
-"""The rule tables, read once and kept in memory: the gate runs in milliseconds.
+"""The rule tables and the registry metadata, read once and kept in memory.
 
-Any change to a rule row (admin, shell, migration) empties this process's copy through
-the model signals below; other processes reload within ``TTL_SECONDS``.
+The gate runs on every call an agent logs and every live verdict, in milliseconds; so
+the rows that change rarely (rules, holidays, phrases, the registries held and the
+version dates of their area codes, the brokerage's own facts) are read once per
+process. Any change to such a row empties this process's copy through the model
+signals below (bulk writes call ``forget()``); other processes reload within
+``TTL_SECONDS``, and until then judge by the older, stricter data.
 """
 
 from __future__ import annotations
@@ -16,7 +20,17 @@ from decimal import Decimal
 
 from django.db.models.signals import post_delete, post_save
 
-from .models import ProhibitedPhrase, RuleParameter, StateCallingRule, StateHoliday
+from leadcrm.accounts.models import Brokerage
+
+from .models import (
+    AreaCodeVersion,
+    DncSource,
+    ProhibitedPhrase,
+    RegistryKind,
+    RuleParameter,
+    StateCallingRule,
+    StateHoliday,
+)
 
 TTL_SECONDS = 60
 MISSING_PARAMETER = "No {rule} {key} in force on {on}: add one in the rule parameters."
@@ -43,6 +57,18 @@ class Rulebook:
             Phrase(p.label, p.why, p.rule, re.compile(p.pattern, re.IGNORECASE))
             for p in ProhibitedPhrase.objects.filter(is_active=True)
         ]
+        self.brokerage = Brokerage.objects.current()
+        self.sources = list(DncSource.objects.filter(is_active=True).order_by("kind", "name"))
+        national = {s.pk: s for s in self.sources if s.kind == RegistryKind.NATIONAL}
+        self.national_sources = list(national.values())
+        # area code -> [(version date, source)], newest first (A3)
+        self.versions = defaultdict(list)
+        for area_code, version_date, source_id in (
+            AreaCodeVersion.objects.filter(source_id__in=list(national))
+            .order_by("area_code", "-version_date")
+            .values_list("area_code", "version_date", "source_id")
+        ):
+            self.versions[area_code].append((version_date, national[source_id]))
 
     def parameter(self, rule: str, key: str, on: date) -> Decimal:
         rows = [row for row in self.parameters[(rule, key)] if row.in_force(on)]
@@ -57,8 +83,16 @@ class Rulebook:
     def is_holiday(self, state: str, day: date) -> bool:
         return (state, day) in self.holidays
 
+    def national_version(self, area_code: str, on: date):
+        """The newest national version for an area code dated on or before ``on``."""
+        for version_date, source in self.versions.get(area_code, ()):
+            if version_date <= on:
+                return version_date, source
+        return None
 
-_lock = threading.Lock()
+
+# Re-entrant: building the book can save a row (the brokerage) whose signal calls forget().
+_lock = threading.RLock()
 _cached: dict = {"book": None, "loaded": 0.0}
 
 
@@ -74,6 +108,7 @@ def forget(**kwargs) -> None:
         _cached["book"] = None
 
 
-for _model in (RuleParameter, StateCallingRule, StateHoliday, ProhibitedPhrase):
+for _model in (RuleParameter, StateCallingRule, StateHoliday, ProhibitedPhrase, DncSource, AreaCodeVersion,
+               Brokerage):
     post_save.connect(forget, sender=_model, dispatch_uid=f"rulebook-{_model.__name__}-save")
     post_delete.connect(forget, sender=_model, dispatch_uid=f"rulebook-{_model.__name__}-delete")

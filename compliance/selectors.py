@@ -17,6 +17,7 @@ from .models import (
     DncNumber,
     InternalDncEntry,
     RegistryKind,
+    SOURCE_SPAN,
     Verdict,
     national_number,
 )
@@ -33,12 +34,12 @@ def phone_suppressions(*, numbers: Iterable[str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = defaultdict(list)
     if not by_national:
         return found
-    for number, name in (
-        DncNumber.objects.filter(number__in=list(by_national), source__is_active=True)
+    for key, name in (
+        DncNumber.objects.for_numbers(by_national).filter(source__is_active=True)
         .order_by("source__kind", "source__name")
-        .values_list("number", "source__name")
+        .values_list("id", "source__name")
     ):
-        found[by_national[number]].append(name)
+        found[by_national[key // SOURCE_SPAN]].append(name)
     for number in (
         InternalDncEntry.objects.filter(phone_number__in=list(by_national.values()))
         .order_by()

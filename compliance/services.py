@@ -18,9 +18,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import BigIntegerField, BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
-from django.db.models.functions import Cast, Substr
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from leadcrm.accounts.models import Brokerage, User
@@ -29,6 +28,8 @@ from leads.phones import parse_phone
 from leads.services import contact_set_do_not_mail
 
 from .gate import Attempt, Finding, evaluate
+from .rulebook import forget as forget_rulebook
+from .rulebook import rulebook
 from .language import highlighted, language_hits
 from .models import (
     AreaCodeVersion,
@@ -46,11 +47,12 @@ from .models import (
     RegistryKind,
     RegistryLoad,
     ReviewStatus,
+    SOURCE_SPAN,
     RevocationReview,
     Verdict,
     national_number,
 )
-from .registry import RegistryFileRejected, parse_registry, read_registry_bytes, write_registry
+from .registry import NeedsLineByLine, RegistryFileRejected, parse_registry, read_registry_bytes, write_registry
 
 NEEDS_CONTACT_POINT = "A do-not-contact entry needs a phone number, an email or a postal address."
 NOT_THIS_LEAD = "That number or address does not belong to this lead's owners."
@@ -117,7 +119,7 @@ def outreach_check(
         actor=actor,
         at=at,
         role_disclosed=role_disclosed,
-        brokerage=Brokerage.objects.current(),
+        brokerage=rulebook().brokerage,
         contact_point=contact_point,
         technology=Technology(technology),
         direction=Direction(direction),
@@ -141,8 +143,15 @@ def outreach_check(
         findings=[finding.as_dict() for finding in findings],
         evidence=evidence,
     )
-    check.full_clean()
-    check.save()
+    # The actor and lead are instances in hand: no need for a query each to validate them.
+    check.full_clean(exclude=["actor", "lead"], validate_unique=False, validate_constraints=False)
+    with transaction.atomic():
+        if mode == CheckMode.PREVIEW and connection.vendor == "postgresql":
+            # A verdict shown before anything is logged need not wait for the disk: a
+            # crash could lose the last second of previews, never a logged attempt's check.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        check.save()
     return Decision(verdict=verdict, findings=tuple(findings), evidence=evidence, check=check)
 
 
@@ -309,7 +318,7 @@ def dnc_numbers_add(
         if number is None:
             errors.append(UNPARSEABLE_NUMBER.format(line=line, error=parsed.error or "not a US number"))
             continue
-        rows.append(DncNumber(source=source, number=number, added_on=added_on or as_of))
+        rows.append(DncNumber.for_source(source, number, added_on=added_on or as_of))
     if errors:
         raise ValidationError(errors)
     before = source.numbers.count()
@@ -333,6 +342,7 @@ def registry_version_record(*, source: DncSource, area_codes: Iterable[str], ver
     if source.data_as_of is None or version_date > source.data_as_of:
         source.data_as_of = version_date
         source.save(update_fields=["data_as_of"])
+    forget_rulebook()  # bulk_create sends no signal
 
 
 # Registry files ---------------------------------------------------------------------------
@@ -413,7 +423,11 @@ def registry_load_run(*, load_id: int) -> RegistryLoad | None:
         text = read_registry_bytes((Path(settings.MEDIA_ROOT) / load.stored_file).read_bytes())
         parsed = parse_registry(text, kind=LoadKind(load.kind), progress=progress)
         RegistryLoad.objects.filter(pk=load.pk).update(status=LoadStatus.WRITING)
-        write_registry(load, parsed)
+        try:
+            write_registry(load, parsed)
+        except NeedsLineByLine:
+            # The bulk check found a number that cannot be; read it line by line to say where.
+            write_registry(load, parse_registry(text, kind=LoadKind(load.kind), line_by_line=True))
     except RegistryFileRejected as rejected:
         RegistryLoad.objects.filter(pk=load.pk).update(
             status=LoadStatus.REJECTED, errors=rejected.errors, finished_at=timezone.now())
@@ -423,7 +437,6 @@ def registry_load_run(*, load_id: int) -> RegistryLoad | None:
         RegistryLoad.objects.filter(pk=load.pk).update(
             status=LoadStatus.REJECTED, errors=[f"Not loaded: {exc}"], finished_at=timezone.now())
         raise
-    phones_reflag(area_codes=load.area_codes)
     load.refresh_from_db()
     return load
 
@@ -431,24 +444,64 @@ def registry_load_run(*, load_id: int) -> RegistryLoad | None:
 # Flags on phones --------------------------------------------------------------------------
 
 
-def phones_reflag(*, area_codes: Iterable[str] | None = None, numbers: Iterable[str] | None = None) -> int:
+def phones_reflag(*, area_codes: Iterable[str] | None = None, numbers: Iterable[str] | None = None,
+                  phones=None) -> int:
     """Set each phone's ``on_dnc_list`` from the lists held now; returns how many changed.
 
     For pages and counts ("callable now"); the gate itself always checks the lists live.
-    One UPDATE on PostgreSQL, touching only the phones whose flag changes.
+    One UPDATE, touching only the phones whose flag changes. ``phones`` narrows it to a
+    queryset of phones (those of an import, say), ``area_codes`` to those area codes.
     """
-    phones = Phone.objects.all()
+    selected = phones if phones is not None else Phone.objects.all()
     if numbers is not None:
-        phones = phones.filter(number__in=list(numbers))
+        selected = selected.filter(number__in=list(numbers))
     if area_codes is not None:
         codes = list(area_codes)
         if not codes:
             return 0
-        phones = phones.filter(reduce(or_, (Q(number__startswith=f"+1{code}") for code in codes)))
-    listed = Exists(DncNumber.objects.filter(
-        source__is_active=True, number=Cast(Substr(OuterRef("number"), 3), BigIntegerField())))
-    internal = Exists(InternalDncEntry.objects.filter(phone_number=OuterRef("number")))
-    flag = ExpressionWrapper(Q(listed) | Q(internal), output_field=BooleanField())
-    nanp = phones.filter(number__startswith="+1", number__regex=r"^\+1[0-9]{10}$")
-    return nanp.annotate(should=flag).exclude(on_dnc_list=F("should")).update(
-        on_dnc_list=F("should"), dnc_flagged_at=timezone.now())
+        selected = selected.filter(reduce(or_, (Q(number__startswith=f"+1{code}") for code in codes)))
+    subquery, params = (
+        selected.filter(number__startswith="+1").order_by().values("pk", "number", "on_dnc_list")
+        .query.sql_with_params()
+    )
+    phone_table, dnc_table = Phone._meta.db_table, DncNumber._meta.db_table
+    # Materialised on PostgreSQL so the planner takes the phones asked for first.
+    materialized = "MATERIALIZED" if connection.vendor == "postgresql" else ""
+    if numbers is not None:
+        # A few numbers: look each one up by key.
+        listed_sql = f"""
+            SELECT ph.national FROM phones ph WHERE EXISTS (
+                SELECT 1 FROM {dnc_table} d JOIN active s ON s.id = d.source_id
+                WHERE d.id >= ph.national * {SOURCE_SPAN} AND d.id < (ph.national + 1) * {SOURCE_SPAN})"""
+    else:
+        # Many phones: one pass over the registry, matched against the phones in a hash.
+        listed_sql = f"""
+            SELECT d.id / {SOURCE_SPAN} FROM {dnc_table} d JOIN active s ON s.id = d.source_id
+            WHERE d.id / {SOURCE_SPAN} IN (SELECT national FROM phones)"""
+    sql = f"""
+        WITH target (id, number, was) AS {materialized} ({subquery}),
+        active AS (SELECT id FROM {DncSource._meta.db_table} WHERE is_active),
+        phones AS {materialized} (
+            SELECT id, number, was, CAST(SUBSTR(number, 3) AS BIGINT) AS national
+            FROM target WHERE LENGTH(number) = 12
+        ),
+        listed (national) AS {materialized} (
+            {listed_sql}
+            UNION
+            SELECT CAST(SUBSTR(i.phone_number, 3) AS BIGINT) FROM {InternalDncEntry._meta.db_table} i
+            WHERE i.phone_number IN (SELECT number FROM phones)
+        ),
+        flags AS {materialized} (
+            SELECT ph.id, (l.national IS NOT NULL) AS listed
+            FROM phones ph LEFT JOIN listed l ON l.national = ph.national
+            WHERE ph.was <> (l.national IS NOT NULL)
+        )
+        UPDATE {phone_table} SET on_dnc_list = flags.listed, dnc_flagged_at = %s
+        FROM flags WHERE {phone_table}.id = flags.id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, timezone.now()])
+        if cursor.rowcount >= 0:
+            return cursor.rowcount
+        cursor.execute("SELECT changes()")  # SQLite reports no row count for WITH ... UPDATE
+        return cursor.fetchone()[0]

@@ -54,6 +54,8 @@ def parse_phone(raw: str | None, region: str = DEFAULT_REGION) -> ParsedPhone:
 
 def format_national(e164: str) -> str:
     """``'+19185550104'`` -> ``'(918) 555-0104'`` for display."""
+    if len(e164) == 12 and e164.startswith("+1") and e164[2:].isdigit():
+        return f"({e164[2:5]}) {e164[5:8]}-{e164[8:]}"  # the NANP layout, without a parse
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

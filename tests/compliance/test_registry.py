@@ -27,13 +27,14 @@ def load(source, content, kind=LoadKind.FULL, version=date(2026, 11, 10), **kwar
 
 
 def held(source):
-    return sorted(source.numbers.values_list("number", flat=True))
+    return sorted(number.number for number in source.numbers.all())
 
 
 def test_both_ftc_layouts_crlf_and_blank_lines_parse():
-    parsed = parse_registry(SAMPLE, kind=LoadKind.FULL)
-    assert sorted(parsed.adds) == [6025550101, 6025550105, 9185550104]
-    assert parsed.area_codes == ["602", "918"]
+    for line_by_line in (False, True):
+        parsed = parse_registry(SAMPLE, kind=LoadKind.FULL, line_by_line=line_by_line)
+        assert sorted(parsed.add_numbers) == [6025550101, 6025550105, 9185550104]
+        assert parsed.area_codes == ["602", "918"]
 
 
 def test_a_zipped_download_is_read():
@@ -53,8 +54,15 @@ def test_a_zipped_download_is_read():
 ])
 def test_a_file_that_cannot_be_fully_parsed_is_rejected_with_line_numbers(content, says):
     with pytest.raises(RegistryFileRejected) as rejected:
-        parse_registry(content, kind=LoadKind.FULL)
+        parse_registry(content, kind=LoadKind.FULL, line_by_line=True)
     assert says in " ".join(rejected.value.errors)
+
+
+@pytest.mark.parametrize("content", [b"602,5550101\n102,5550101\n", b"6025550101\n6021550101\n"])
+def test_a_number_that_cannot_exist_rejects_the_whole_load_with_its_line(national_registry, content):
+    done = load(national_registry, content)
+    assert done.status == LoadStatus.REJECTED and "line 2" in done.errors[0]
+    assert not national_registry.numbers.exists()
 
 
 def test_change_list_layouts_with_flags_and_dates():
@@ -102,11 +110,16 @@ def test_other_sources_are_untouched(national_registry):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the index rebuild path is PostgreSQL's")
 def test_a_large_full_list_rebuilds_the_index_and_keeps_numbers_unique(national_registry, monkeypatch):
     monkeypatch.setattr(registry, "REBUILD_MIN_ROWS", 2)
+    state = DncSourceFactory(kind=RegistryKind.STATE, state="FL", name="Florida list")
+    load(state, b"602,5550101\n")
+    load(national_registry, b"918,5550104\n602,5559999\n")
     content = b"".join(f"602555{n:04d}\n".encode() for n in range(1000, 1500)) + b"6025551000\n"  # one duplicate
     done = load(national_registry, content)
-    assert done.numbers_added == 500 and len(held(national_registry)) == 500
+    assert (done.numbers_added, done.numbers_removed) == (500, 1)
+    assert held(national_registry) == [6025550000 + n for n in range(1000, 1500)] + [9185550104]
+    assert held(state) == [6025550101]  # other sources and other area codes are put back
     with pytest.raises(IntegrityError), transaction.atomic():
-        DncNumber.objects.create(source=national_registry, number=6025551000)
+        DncNumber.objects.create(id=DncNumber.key(6025551000, national_registry.pk), source=national_registry)
 
 
 def test_a_load_claimed_by_one_worker_is_not_run_again(national_registry):
@@ -116,14 +129,19 @@ def test_a_load_claimed_by_one_worker_is_not_run_again(national_registry):
     assert registry_load_run(load_id=created.pk) is None  # a duplicate delivery does nothing
 
 
+def reflag_after(done):
+    phones_reflag(area_codes=done.area_codes)
+    return done
+
+
 def test_phones_are_flagged_after_a_load(lead, national_registry):
     phone = lead.contacts.first().phones.first()
     clean = PhoneFactory(contact=lead.contacts.first(), number="+19185550177")
-    load(national_registry, b"918,5550104\n")
+    reflag_after(load(national_registry, b"918,5550104\n"))
     phone.refresh_from_db()
     clean.refresh_from_db()
     assert (phone.on_dnc_list, clean.on_dnc_list) == (True, False)
-    load(national_registry, b"918,5550177\n")  # the new full list for 918 no longer has 0104
+    reflag_after(load(national_registry, b"918,5550177\n"))  # the new full list for 918 no longer has 0104
     phone.refresh_from_db()
     clean.refresh_from_db()
     assert (phone.on_dnc_list, clean.on_dnc_list) == (False, True)
@@ -153,3 +171,15 @@ def test_a_registry_file_cannot_be_dated_in_the_future(national_registry):
     with pytest.raises(ValidationError, match="future"):
         registry_load_create(source=national_registry, kind=LoadKind.FULL, version_date=date(2030, 1, 1),
                              content=b"602,5550101\n", file_name="x.txt", loaded_by=None)
+
+
+def test_the_load_task_queues_the_phone_flags_once_the_load_is_committed(
+    national_registry, django_capture_on_commit_callbacks
+):
+    from compliance import tasks
+
+    created = registry_load_create(source=national_registry, kind=LoadKind.FULL, version_date=date(2026, 11, 1),
+                                   content=b"602,5550101\n", file_name="x.txt", loaded_by=None)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        assert tasks.registry_load_run(created.pk) == LoadStatus.DONE
+    assert len(queued) == 1  # the re-flag job, sent only after the load is committed

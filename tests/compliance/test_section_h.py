@@ -118,7 +118,7 @@ def test_a3_a_corrupt_file_is_rejected_and_the_old_snapshot_keeps_aging(agent, b
                                    content=b"404,5558888\n404-555-77\n", file_name="bad.txt", loaded_by=None)
     rejected = registry_load_run(load_id=corrupt.pk)
     assert rejected.status == "rejected" and "line 2" in rejected.errors[0]
-    assert list(national_registry.numbers.values_list("number", flat=True)) == [4045559999]
+    assert [n.number for n in national_registry.numbers.all()] == [4045559999]
     decision = check(lead, phone, agent, datetime(2026, 11, 12, 15, 0, tzinfo=EASTERN))
     assert decision.evidence["freshness"]["version"] == "2026-10-10"
     # 33 days old: the rejected file did not refresh it.
