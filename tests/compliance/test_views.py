@@ -123,3 +123,12 @@ def test_the_live_verdict_is_clear_for_a_compliant_call(lead, agent, client_as):
          "role_disclosed": "on"},
     )
     assert "clear to contact now" in response.content.decode()
+
+
+def test_before_the_disclosure_is_ticked_the_live_verdict_says_so_calmly(lead, agent, client_as):
+    response = client_as(agent).post(
+        reverse("pipeline:outreach_preview", args=[lead.pk]),
+        {"channel": "call", "phone": lead.contacts.first().phones.first().pk, "purpose": "short_sale_listing"},
+    )
+    page = response.content.decode()
+    assert "clear once you have said who you are" in page and "not allowed now" not in page
