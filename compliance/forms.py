@@ -29,6 +29,10 @@ class RegistryUploadForm(forms.Form):
         required=False, max_length=40, label="Subscription account number (SAN)",
         help_text="The brokerage's own account; data is never shared (A1).",
     )
+    subscription_expires_on = forms.DateField(
+        required=False, label="Subscription expires on", widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Calls are blocked without a current subscription on record (A1).",
+    )
     area_codes = forms.CharField(
         required=False, help_text="Optional, comma-separated: the area codes the file covers.",
     )

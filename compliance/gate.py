@@ -67,6 +67,13 @@ INTERNAL_HIT = (
     "(recorded by {who}, via {channel})."
 )
 CONFIRMATION_USED = "The one confirmation message after a stop request was already sent on {date}."
+CONFIRMATION_TEXT_ONLY = "Only a text can confirm a stop request; log calls and emails with another purpose."
+CONFIRMATION_WITHOUT_STOP = "No stop request is on file for this number: a confirmation text only follows one."
+CONFIRMATION_TOO_LATE = (
+    "The stop request of {date} came in more than {minutes} minutes ago: the confirmation window has "
+    "passed and nothing more may be sent."
+)
+CONFIRMATION_MARKETING = "A confirmation may only confirm the stop; \u201c{word}\u201d reads as marketing."
 PENDING_REVIEW = "A reply from this number may mean “stop” ({matched!r}); it waits for review. Don't pitch."
 REGISTRY_HIT = "{number} is on the {source}{as_of}."
 LITIGATOR_HIT = "{number} is on the litigator list {source}{as_of}."
@@ -79,6 +86,10 @@ OFFER_ONLY = (
     "{opted}: say nothing about listing or short-sale services."
 )
 SAN_EXPIRED = "The brokerage's subscription to the {source} (SAN {san}) expired on {date}: renew it before calling."
+SAN_MISSING = (
+    "The brokerage's subscription to the {source} is not on record (account number and expiry date): "
+    "enter them on the registries page before calling."
+)
 NO_REGISTRY_DATA = "No national Do Not Call data is held for area code {area_code}: load it before calling."
 STALE = "The national Do Not Call data for area code {area_code} is {age} days old (version {version}); the limit is {limit}."
 AGING = "The national Do Not Call data for area code {area_code} is {age} days old (version {version}): refresh it before day {limit}."
@@ -116,6 +127,13 @@ SERVICE_PITCH = re.compile(
     re.IGNORECASE,
 )
 
+# Words that turn a stop confirmation into a pitch (B4: "non-marketing").
+MARKETING_WORDS = re.compile(
+    r"\b(offer|cash|sell|selling|sale|list(ing)?|buy(er|ing)?|value|help|options?|foreclosure|lender|bank|"
+    r"call\s+(me|us)|https?://|www\.)",
+    re.IGNORECASE,
+)
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -149,6 +167,14 @@ class Attempt:
     contact: Contact | None = None
     contact_point_text: str = ""
     evidence: dict = field(default_factory=dict)
+
+    @property
+    def is_stop_confirmation(self) -> bool:
+        """The one confirmation text after a stop request, vetted by ``internal_list`` (B4).
+
+        Only that rule sets this, so choosing the purpose alone never skips a telephone rule.
+        """
+        return "revocation_confirmation" in self.evidence
 
     @property
     def is_telephone_solicitation(self) -> bool:
@@ -347,18 +373,10 @@ def internal_list(attempt: Attempt) -> Iterable[Finding]:
     attempt.evidence["internal_dnc_entries"] = [
         {"id": e.pk, "requested_at": e.requested_at.isoformat(), "channel": e.channel} for e in entries
     ]
-    if not entries:
+    if attempt.purpose == Purpose.REVOCATION_CONFIRMATION:
+        yield from _stop_confirmation(attempt, entries)
         return
-    if attempt.purpose == Purpose.REVOCATION_CONFIRMATION and attempt.channel == Channel.SMS:
-        last = entries[-1]
-        sent = ComplianceCheck.objects.filter(
-            contact_point=attempt.number, purpose=Purpose.REVOCATION_CONFIRMATION, mode=CheckMode.LOG,
-            verdict__in=[Verdict.ALLOW, Verdict.WARN], checked_at__gte=last.requested_at,
-        ).order_by("checked_at").first()
-        if sent is None:
-            attempt.evidence["revocation_confirmation"] = {"after_entry": last.pk}
-            return
-        yield _block(rules.REVOCATION, CONFIRMATION_USED.format(date=sent.checked_at.date().isoformat()))
+    if not entries:
         return
     first = entries[0]
     yield _block(
@@ -368,6 +386,38 @@ def internal_list(attempt: Attempt) -> Iterable[Finding]:
             channel=first.get_channel_display().lower(),
         ),
     )
+
+
+def _stop_confirmation(attempt: Attempt, entries: list[InternalDncEntry]) -> Iterable[Finding]:
+    """One non-marketing text may confirm a stop request, soon after it, once (B4, 64.1200(a)(12)).
+
+    Anything else sent under this purpose is blocked, so the purpose is never a way around
+    the telephone rules.
+    """
+    if attempt.channel != Channel.SMS:
+        yield _block(rules.REVOCATION, CONFIRMATION_TEXT_ONLY)
+        return
+    if not entries:
+        yield _block(rules.REVOCATION, CONFIRMATION_WITHOUT_STOP)
+        return
+    last = entries[-1]
+    minutes = int(attempt.book.parameter("B4", "confirmation_window_minutes", attempt.call_date))
+    if attempt.at - last.requested_at > timedelta(minutes=minutes):
+        yield _block(rules.REVOCATION, CONFIRMATION_TOO_LATE.format(
+            minutes=minutes, date=last.requested_at.date().isoformat()))
+        return
+    pitch = MARKETING_WORDS.search(attempt.message or "")
+    if pitch:
+        yield _block(rules.REVOCATION, CONFIRMATION_MARKETING.format(word=pitch.group(0)))
+        return
+    sent = ComplianceCheck.objects.filter(
+        contact_point=attempt.number, purpose=Purpose.REVOCATION_CONFIRMATION, mode=CheckMode.LOG,
+        verdict__in=[Verdict.ALLOW, Verdict.WARN], checked_at__gte=last.requested_at,
+    ).order_by("checked_at").first()
+    if sent is not None:
+        yield _block(rules.REVOCATION, CONFIRMATION_USED.format(date=sent.checked_at.date().isoformat()))
+        return
+    attempt.evidence["revocation_confirmation"] = {"after_entry": last.pk}
 
 
 def pending_revocation(attempt: Attempt) -> Iterable[Finding]:
@@ -403,7 +453,7 @@ def _relationship_until(attempt: Attempt, relationship: EstablishedRelationship)
 
 def registries(attempt: Attempt) -> Iterable[Finding]:
     """Registries held: national, state and litigator lists (A4, A6), with EBR (C1) and C4."""
-    if attempt.purpose == Purpose.REVOCATION_CONFIRMATION or not attempt.is_telephone_solicitation:
+    if attempt.is_stop_confirmation or not attempt.is_telephone_solicitation:
         return
     sources = attempt.book.sources
     hits = attempt.facts.registry_source_ids
@@ -462,18 +512,21 @@ def _offer_only(attempt: Attempt) -> bool:
 
 def subscription(attempt: Attempt) -> Iterable[Finding]:
     """Registry data is used only under the brokerage's current subscription (A1, H14)."""
-    if attempt.purpose == Purpose.REVOCATION_CONFIRMATION or not attempt.is_telephone_solicitation:
+    if attempt.is_stop_confirmation or not attempt.is_telephone_solicitation:
         return
     for source in attempt.book.national_sources:
         expires = source.subscription_expires_on
-        if expires is not None and expires < attempt.call_date:
+        if not source.subscription_account_number or expires is None:
+            # Without the account and its term on record, the data's lawful use is unknown.
+            yield _block(rules.SUBSCRIPTION, SAN_MISSING.format(source=source.name))
+        elif expires < attempt.call_date:
             yield _block(rules.SUBSCRIPTION, SAN_EXPIRED.format(
                 source=source.name, san=source.subscription_account_number or "?", date=expires))
 
 
 def freshness(attempt: Attempt) -> Iterable[Finding]:
     """The national data for the number's area code is at most 31 days old on the call date (A3)."""
-    if attempt.purpose == Purpose.REVOCATION_CONFIRMATION or not attempt.is_telephone_solicitation:
+    if attempt.is_stop_confirmation or not attempt.is_telephone_solicitation:
         return
     found = attempt.book.national_version(attempt.area_code, attempt.call_date) if attempt.area_code else None
     if found is None:
@@ -521,7 +574,7 @@ def candidate_zones(attempt: Attempt) -> tuple[dict[str, list[str]], tuple[str, 
 
 def calling_hours(attempt: Attempt) -> Iterable[Finding]:
     """Inside the federal window (D1) and every applicable state's (E1, E3), in every zone (G2)."""
-    if attempt.purpose == Purpose.REVOCATION_CONFIRMATION or not attempt.is_telephone_solicitation:
+    if attempt.is_stop_confirmation or not attempt.is_telephone_solicitation:
         return
     book, on = attempt.book, attempt.call_date
     zones, phone_zones = candidate_zones(attempt)
@@ -566,7 +619,7 @@ def calling_hours(attempt: Attempt) -> Iterable[Finding]:
 
 def frequency_caps(attempt: Attempt) -> Iterable[Finding]:
     """State caps on attempts per number in a rolling window, counted across the brokerage (E2)."""
-    if attempt.purpose == Purpose.REVOCATION_CONFIRMATION or not attempt.is_telephone_solicitation:
+    if attempt.is_stop_confirmation or not attempt.is_telephone_solicitation:
         return
     book, on = attempt.book, attempt.call_date
     hours = int(book.parameter("E2", "cap_window_hours", on))
@@ -599,7 +652,7 @@ def consent(attempt: Attempt) -> Iterable[Finding]:
     automated = attempt.technology in AUTOMATED
     if attempt.channel != Channel.SMS and not automated:
         return
-    if attempt.purpose == Purpose.REVOCATION_CONFIRMATION:
+    if attempt.is_stop_confirmation:
         return  # the one non-marketing confirmation (B4) needs no consent
     records = ConsentRecord.objects.filter(phone_number=attempt.number, obtained_at__lte=attempt.at)
     if attempt.channel == Channel.SMS:
@@ -634,7 +687,7 @@ def consent(attempt: Attempt) -> Iterable[Finding]:
 
 def texas(attempt: Attempt) -> Iterable[Finding]:
     """Calls (and, from 2025-09-01, texts) to Texas homeowners need a registration (E4)."""
-    if attempt.purpose == Purpose.REVOCATION_CONFIRMATION or not attempt.is_telephone_solicitation:
+    if attempt.is_stop_confirmation or not attempt.is_telephone_solicitation:
         return
     texan = "TX" in attempt.states or area_code_state(attempt.area_code) == "TX"
     rule = attempt.book.state_rule("TX", attempt.call_date) if texan else None

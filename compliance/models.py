@@ -195,6 +195,7 @@ class RegistryLoad(models.Model):
     kind = models.CharField(max_length=8, choices=LoadKind.choices, default=LoadKind.FULL)
     version_date = models.DateField(help_text="The registry's version date of this file (A3).")
     subscription_account_number = models.CharField(max_length=40, blank=True)
+    subscription_expires_on = models.DateField(null=True, blank=True)
     file_name = models.CharField(max_length=255, blank=True)
     stored_file = models.CharField(max_length=255, blank=True, editable=False,
                                    help_text="Path under MEDIA_ROOT of the uploaded file.")

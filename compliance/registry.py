@@ -47,6 +47,14 @@ XML_LAYOUT = "This is the XML layout; download the flat text layout from the reg
 EMPTY_FILE = "The file has no numbers in it."
 MORE_ERRORS = "... and {count} more lines that cannot be read."
 UNREADABLE_ZIP = "The zip file is damaged or holds no text file."
+NEWER_HELD = (
+    "Area code {code}: version {held} is already held, newer than this file's {version}; "
+    "loading it would make the data older."
+)
+NO_BASE = (
+    "Area code {code}: no full list dated on or before {version} is held; load the full list "
+    "before its change lists."
+)
 NO_AREA_CODES = "A change list needs the area codes it covers (none are held yet for this source)."
 
 ADD_FLAGS = {b"A", b"ADD", b"ADDED", b"I", b"INSERT"}
@@ -332,6 +340,34 @@ def _write_generic(source: DncSource, parsed: ParsedRegistry, kind: LoadKind, ar
     return added, removed
 
 
+def _check_version_order(load: RegistryLoad, area_codes: list[str], parsed: ParsedRegistry) -> None:
+    """Refuse a file that would make the data held older, or claim a freshness it lacks (A3).
+
+    A full list older than the newest version held would replace newer data with older; a
+    change list only amends a full list of the same source dated on or before it, and
+    cannot be older than what it amends.
+    """
+    newest: dict[str, date] = {}
+    based: set[str] = set()
+    rows = AreaCodeVersion.objects.filter(source_id=load.source_id, area_code__in=area_codes).values_list(
+        "area_code", "version_date", "load__kind", "load_id")
+    for code, version_date, kind, load_id in rows:
+        newest[code] = max(newest.get(code, version_date), version_date)
+        # A version recorded without a file (data loaded outside the app) counts as a full list.
+        if (load_id is None or kind == LoadKind.FULL) and version_date <= load.version_date:
+            based.add(code)
+    errors = [
+        NEWER_HELD.format(code=code, held=newest[code], version=load.version_date)
+        for code in area_codes if code in newest and newest[code] > load.version_date
+    ]
+    if load.kind == LoadKind.CHANGE:
+        uncovered = sorted(set(parsed.area_codes) - set(area_codes))
+        errors += [NO_BASE.format(code=code, version=load.version_date)
+                   for code in sorted(set(area_codes) - based) + uncovered]
+    if errors:
+        raise RegistryFileRejected(errors[:MAX_ERRORS])
+
+
 def write_registry(load: RegistryLoad, parsed: ParsedRegistry) -> RegistryLoad:
     """Replace (full list) or amend (change list) the numbers held; record the version (A3)."""
     source = load.source
@@ -344,6 +380,9 @@ def write_registry(load: RegistryLoad, parsed: ParsedRegistry) -> RegistryLoad:
             raise RegistryFileRejected([NO_AREA_CODES])
     writer = _write_postgres if connection.vendor == "postgresql" else _write_generic
     with transaction.atomic():
+        # One load per source at a time, so two files cannot interleave their versions.
+        source = DncSource.objects.select_for_update().get(pk=source.pk)
+        _check_version_order(load, area_codes, parsed)
         added, removed = writer(source, parsed, LoadKind(load.kind), area_codes, load.version_date)
         AreaCodeVersion.objects.bulk_create(
             [AreaCodeVersion(source=source, area_code=code, version_date=load.version_date, load=load)
@@ -354,7 +393,9 @@ def write_registry(load: RegistryLoad, parsed: ParsedRegistry) -> RegistryLoad:
             source.data_as_of = load.version_date
         if load.subscription_account_number:
             source.subscription_account_number = load.subscription_account_number
-        source.save(update_fields=["data_as_of", "subscription_account_number"])
+        if load.subscription_expires_on:
+            source.subscription_expires_on = load.subscription_expires_on
+        source.save(update_fields=["data_as_of", "subscription_account_number", "subscription_expires_on"])
         load.area_codes = area_codes
         load.numbers_added, load.numbers_removed = added, removed
         load.status, load.finished_at = LoadStatus.DONE, timezone.now()

@@ -371,6 +371,7 @@ def dnc_source_for(*, kind: RegistryKind | str, state: str = "", name: str = "")
 def registry_load_create(
     *, source: DncSource, kind: LoadKind | str, version_date: date, content: bytes, file_name: str,
     loaded_by: User | None, area_codes: Iterable[str] = (), subscription_account_number: str = "",
+    subscription_expires_on: date | None = None,
 ) -> RegistryLoad:
     """Keep an uploaded registry file (outside the web root) and queue its load."""
     if version_date > timezone.localdate():
@@ -383,6 +384,7 @@ def registry_load_create(
         source=source, kind=kind, version_date=version_date, file_name=file_name[:255],
         area_codes=codes, loaded_by=loaded_by,
         subscription_account_number=subscription_account_number or source.subscription_account_number,
+        subscription_expires_on=subscription_expires_on or source.subscription_expires_on,
     )
     load.full_clean()
     load.save()

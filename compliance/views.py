@@ -71,6 +71,7 @@ class RegistryListView(BrokerOnlyMixin, FormView):
                 content=upload.read(), file_name=upload.name, loaded_by=self.request.user,
                 area_codes=data["area_codes"].split(","),
                 subscription_account_number=data["subscription_account_number"],
+                subscription_expires_on=data["subscription_expires_on"],
             )
         except ValidationError as error:
             for field, errors in (error.message_dict if hasattr(error, "error_dict") else {None: error.messages}).items():

@@ -1,5 +1,6 @@
 """factory_boy factories: the smallest valid row of each model, overridable per test."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
@@ -170,4 +171,5 @@ class DncSourceFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Registry {n}")
     kind = RegistryKind.NATIONAL
     subscription_account_number = "SAN-TEST-1"
+    subscription_expires_on = factory.LazyFunction(lambda: timezone.now().date() + timedelta(days=365))
     data_as_of = factory.LazyFunction(lambda: timezone.now().date())

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 SAMPLE = b"602,5550101\n602,5550105\r\n9185550104\n\n"
 
 
-def load(source, content, kind=LoadKind.FULL, version=date(2026, 11, 10), **kwargs):
+def load(source, content, kind=LoadKind.FULL, version=date(2026, 11, 17), **kwargs):
     created = registry_load_create(source=source, kind=kind, version_date=version, content=content,
                                    file_name="file.txt", loaded_by=None, **kwargs)
     return registry_load_run(load_id=created.pk)
@@ -73,31 +73,31 @@ def test_change_list_layouts_with_flags_and_dates():
 
 
 def test_a_full_list_replaces_only_its_area_codes_and_records_their_version(national_registry):
-    load(national_registry, b"602,5550101\n918,5550104\n", version=date(2026, 11, 1))
-    done = load(national_registry, b"602,5550199\n", version=date(2026, 11, 10))
+    load(national_registry, b"602,5550101\n918,5550104\n", version=date(2026, 11, 14))
+    done = load(national_registry, b"602,5550199\n", version=date(2026, 11, 17))
     assert done.status == LoadStatus.DONE and done.area_codes == ["602"]
     assert held(national_registry) == [6025550199, 9185550104]
     versions = AreaCodeVersion.objects.filter(source=national_registry, area_code="602", load__isnull=False)
-    assert sorted(v.version_date for v in versions) == [date(2026, 11, 1), date(2026, 11, 10)]
+    assert sorted(v.version_date for v in versions) == [date(2026, 11, 14), date(2026, 11, 17)]
 
 
 def test_a_rejected_file_changes_nothing(national_registry):
-    load(national_registry, b"602,5550101\n", version=date(2026, 11, 1))
+    load(national_registry, b"602,5550101\n", version=date(2026, 11, 14))
     before = AreaCodeVersion.objects.count()
-    rejected = load(national_registry, b"602,5550199\nnot-a-number\n", version=date(2026, 11, 10))
+    rejected = load(national_registry, b"602,5550199\nnot-a-number\n", version=date(2026, 11, 17))
     assert rejected.status == LoadStatus.REJECTED and rejected.errors
     assert held(national_registry) == [6025550101]
     assert AreaCodeVersion.objects.count() == before
 
 
 def test_a5_only_a_change_list_delete_clears_a_number(national_registry):
-    load(national_registry, b"602,5550101\n602,5550102\n", version=date(2026, 11, 1))
+    load(national_registry, b"602,5550101\n602,5550102\n", version=date(2026, 11, 14))
     changed = load(national_registry, b"602,5550102,D\n602,5550103,A\n", kind=LoadKind.CHANGE,
-                   version=date(2026, 11, 8))
+                   version=date(2026, 11, 16))
     assert (changed.numbers_added, changed.numbers_removed) == (1, 1)
     assert held(national_registry) == [6025550101, 6025550103]
     # The change list refreshes the area codes of the subscription.
-    assert AreaCodeVersion.objects.filter(area_code="602", version_date=date(2026, 11, 8)).exists()
+    assert AreaCodeVersion.objects.filter(area_code="602", version_date=date(2026, 11, 16)).exists()
 
 
 def test_other_sources_are_untouched(national_registry):
@@ -123,7 +123,7 @@ def test_a_large_full_list_rebuilds_the_index_and_keeps_numbers_unique(national_
 
 
 def test_a_load_claimed_by_one_worker_is_not_run_again(national_registry):
-    created = registry_load_create(source=national_registry, kind=LoadKind.FULL, version_date=date(2026, 11, 1),
+    created = registry_load_create(source=national_registry, kind=LoadKind.FULL, version_date=date(2026, 11, 14),
                                    content=b"602,5550101\n", file_name="x.txt", loaded_by=None)
     assert registry_load_run(load_id=created.pk).status == LoadStatus.DONE
     assert registry_load_run(load_id=created.pk) is None  # a duplicate delivery does nothing
@@ -151,17 +151,19 @@ def test_phones_are_flagged_after_a_load(lead, national_registry):
 def test_load_dnc_command_loads_and_reports(tmp_path, capsys, db):
     path = tmp_path / "602.txt"
     path.write_bytes(SAMPLE)
-    call_command("load_dnc", str(path), "--source", "national", "--as-of", "2026-11-10", "--san", "SAN-77")
+    call_command("load_dnc", str(path), "--source", "national", "--as-of", "2026-11-17", "--san", "SAN-77",
+                 "--san-expires", "2027-06-30")
     out = capsys.readouterr().out
-    assert "version 2026-11-10, 2 area code(s), 3 added" in out
-    assert dnc_source_for(kind="national").subscription_account_number == "SAN-77"
+    assert "version 2026-11-17, 2 area code(s), 3 added" in out
+    source = dnc_source_for(kind="national")
+    assert (source.subscription_account_number, source.subscription_expires_on) == ("SAN-77", date(2027, 6, 30))
 
 
 def test_load_dnc_command_refuses_a_broken_file_and_says_where(tmp_path, db):
     path = tmp_path / "bad.txt"
     path.write_bytes(b"602,5550101\n602-555\n")
     with pytest.raises(CommandError, match="line 2"):
-        call_command("load_dnc", str(path), "--source", "national", "--as-of", "2026-11-10")
+        call_command("load_dnc", str(path), "--source", "national", "--as-of", "2026-11-17")
     assert not DncNumber.objects.exists()
 
 
@@ -178,8 +180,39 @@ def test_the_load_task_queues_the_phone_flags_once_the_load_is_committed(
 ):
     from compliance import tasks
 
-    created = registry_load_create(source=national_registry, kind=LoadKind.FULL, version_date=date(2026, 11, 1),
+    created = registry_load_create(source=national_registry, kind=LoadKind.FULL, version_date=date(2026, 11, 14),
                                    content=b"602,5550101\n", file_name="x.txt", loaded_by=None)
     with django_capture_on_commit_callbacks(execute=False) as queued:
         assert tasks.registry_load_run(created.pk) == LoadStatus.DONE
     assert len(queued) == 1  # the re-flag job, sent only after the load is committed
+
+
+# Versions only move forward (A3) --------------------------------------------------------------------
+
+
+def test_a_full_list_older_than_the_data_held_is_refused():
+    source = DncSourceFactory()
+    load(source, b"602,5550101\n", version=date(2026, 11, 16))
+    older = load(source, b"602,5550199\n", version=date(2026, 11, 14))
+    assert older.status == LoadStatus.REJECTED
+    assert "version 2026-11-16 is already held" in older.errors[0]
+    assert held(source) == [6025550101]
+    again = load(source, b"602,5550101\n602,5550102\n", version=date(2026, 11, 16))  # the same version again
+    assert again.status == LoadStatus.DONE and held(source) == [6025550101, 6025550102]
+
+
+def test_a_change_list_needs_a_full_list_under_it_and_cannot_be_older():
+    source = DncSourceFactory()
+    load(source, b"602,5550101\n", version=date(2026, 11, 14))
+    no_base = load(source, b"918,5550104,A\n", kind=LoadKind.CHANGE, version=date(2026, 11, 16),
+                   area_codes=["918"])
+    assert no_base.status == LoadStatus.REJECTED and "918: no full list" in no_base.errors[0]
+    stray = load(source, b"602,5550102,A\n918,5550104,A\n", kind=LoadKind.CHANGE, version=date(2026, 11, 16))
+    assert stray.status == LoadStatus.REJECTED and "918: no full list" in stray.errors[0]
+    older = load(source, b"602,5550102,A\n", kind=LoadKind.CHANGE, version=date(2026, 11, 13))
+    assert older.status == LoadStatus.REJECTED and "would make the data older" in older.errors[0]
+    assert held(source) == [6025550101]
+    assert sorted(AreaCodeVersion.objects.filter(source=source).values_list("area_code", flat=True)) == ["602"]
+    good = load(source, b"602,5550102,A\n", kind=LoadKind.CHANGE, version=date(2026, 11, 16))
+    assert good.status == LoadStatus.DONE and held(source) == [6025550101, 6025550102]
+    assert load(source, b"602,5550101\n", version=date(2026, 11, 15)).status == LoadStatus.REJECTED

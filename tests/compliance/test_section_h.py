@@ -110,15 +110,15 @@ def test_a3_a_stale_snapshot_blocks_even_if_the_lead_was_checked_yesterday(agent
 
 
 def test_a3_a_corrupt_file_is_rejected_and_the_old_snapshot_keeps_aging(agent, brokerage, national_registry):
-    lead, phone = homeowner(agent, number="+14045550103", state="GA", zip_code="30315")
+    lead, phone = homeowner(agent, number="+17705550103", state="GA", zip_code="30067")
     good = registry_load_create(source=national_registry, kind=LoadKind.FULL, version_date=date(2026, 10, 10),
-                                content=b"404,5559999\n", file_name="good.txt", loaded_by=None)
+                                content=b"770,5559999\n", file_name="good.txt", loaded_by=None)
     assert registry_load_run(load_id=good.pk).status == "done"
     corrupt = registry_load_create(source=national_registry, kind=LoadKind.FULL, version_date=date(2026, 11, 1),
-                                   content=b"404,5558888\n404-555-77\n", file_name="bad.txt", loaded_by=None)
+                                   content=b"770,5558888\n770-555-77\n", file_name="bad.txt", loaded_by=None)
     rejected = registry_load_run(load_id=corrupt.pk)
     assert rejected.status == "rejected" and "line 2" in rejected.errors[0]
-    assert [n.number for n in national_registry.numbers.all()] == [4045559999]
+    assert [n.number for n in national_registry.numbers.all()] == [7705559999]
     decision = check(lead, phone, agent, datetime(2026, 11, 12, 15, 0, tzinfo=EASTERN))
     assert decision.evidence["freshness"]["version"] == "2026-10-10"
     # 33 days old: the rejected file did not refresh it.
@@ -342,10 +342,52 @@ def test_b4_one_confirmation_text_may_follow_a_stop_then_nothing_on_any_channel(
     with pytest.raises(OutreachBlocked) as second:
         outreach_log(lead=lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.SENT, actor=agent,
                      role_disclosed=True, purpose=Purpose.REVOCATION_CONFIRMATION, notes="Confirmed again.")
-    assert second.value.decision.rule_ids == ["B4"]
+    # Refused as a confirmation, it is judged as the marketing text it would be: B4 and no consent (D5).
+    assert second.value.decision.rule_ids[0] == "B4"
+    assert "already sent" in second.value.decision.reasons[0]
     for channel in (Channel.CALL, Channel.SMS):
         assert "B1" in check(lead, phone, agent, datetime(2026, 11, 18, 14, 5, tzinfo=CENTRAL),
                              channel=channel).rule_ids
+
+
+def test_b4_the_confirmation_purpose_is_no_way_around_the_telephone_rules(lead, agent, national_registry):
+    phone = lead.contacts.first().phones.first()
+    dnc_numbers_add(source=national_registry, numbers=[phone.number[2:]], as_of=date(2026, 11, 13))
+    with pytest.raises(OutreachBlocked) as blocked:
+        outreach_log(lead=lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.SENT, actor=agent,
+                     role_disclosed=True, purpose=Purpose.REVOCATION_CONFIRMATION, notes="Got it.")
+    decision = blocked.value.decision
+    # No stop on file: not a confirmation, so the registry (A4) and consent (D5) rules apply as well.
+    assert {"B4", "A4", "D5"} <= set(decision.rule_ids)
+    assert "No stop request is on file" in decision.reasons[0]
+
+
+@pytest.mark.parametrize("channel, words, reason", [
+    (Channel.CALL, "Calling to confirm.", "Only a text"),
+    (Channel.SMS, "Got it. If you ever want a cash offer, text me.", "reads as marketing"),
+    (Channel.SMS, "Understood - see https://example.com/options", "reads as marketing"),
+])
+def test_b4_a_confirmation_is_one_plain_text(lead, agent, channel, words, reason):
+    phone = lead.contacts.first().phones.first()
+    outreach_log(lead=lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.REPLIED, actor=agent,
+                 role_disclosed=True, direction="inbound", notes="stop")
+    decision = check(lead, phone, agent, datetime(2026, 11, 18, 14, 0, tzinfo=CENTRAL), channel=channel,
+                     purpose=Purpose.REVOCATION_CONFIRMATION, message=words)
+    assert decision.verdict == Verdict.BLOCK and decision.rule_ids[0] == "B4"
+    assert reason in decision.reasons[0]
+
+
+def test_b4_the_confirmation_window_closes_minutes_after_the_stop(lead, agent):
+    phone = lead.contacts.first().phones.first()
+    outreach_log(lead=lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.REPLIED, actor=agent,
+                 role_disclosed=True, direction="inbound", notes="STOP")
+    stop_at = datetime(2026, 11, 18, 14, 0, tzinfo=CENTRAL)
+    in_time = check(lead, phone, agent, stop_at + timedelta(minutes=4), channel=Channel.SMS,
+                    purpose=Purpose.REVOCATION_CONFIRMATION, message="You will get no more texts from us.")
+    assert in_time.verdict == Verdict.ALLOW
+    late = check(lead, phone, agent, stop_at + timedelta(minutes=6), channel=Channel.SMS,
+                 purpose=Purpose.REVOCATION_CONFIRMATION, message="You will get no more texts from us.")
+    assert late.verdict == Verdict.BLOCK and "more than 5 minutes ago" in late.reasons[0]
 
 
 def test_b1_agent_b_dialling_a_number_agent_a_suppressed_is_blocked(lead, agent):
@@ -548,6 +590,15 @@ def test_a1_when_the_subscription_expires_phone_outreach_blocks(lead, agent, nat
     # Mail is not telephone outreach.
     assert outreach_check(lead=lead, contact_point=lead.contacts.first(), channel=Channel.MAIL,
                           purpose=Purpose.LISTING, actor=agent, role_disclosed=True).verdict == Verdict.ALLOW
+
+
+@pytest.mark.parametrize("field", ["subscription_account_number", "subscription_expires_on"])
+def test_a1_without_the_subscription_on_record_phone_outreach_blocks(lead, agent, national_registry, field):
+    setattr(national_registry, field, "" if field == "subscription_account_number" else None)
+    national_registry.save()
+    decision = check(lead, lead.contacts.first().phones.first(), agent, datetime(2026, 11, 18, 14, 0, tzinfo=CENTRAL))
+    assert (decision.verdict, decision.rule_ids) == (Verdict.BLOCK, ["A1"])
+    assert "not on record" in decision.reasons[0]
 
 
 def test_litigator_lists_are_never_waived_by_a_relationship(agent, brokerage, registry):

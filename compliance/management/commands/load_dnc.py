@@ -28,9 +28,12 @@ class Command(BaseCommand):
         parser.add_argument("--state", default="", help="Two-letter state, for a state list.")
         parser.add_argument("--name", default="", help="Name of the list (litigator lists).")
         parser.add_argument("--san", default="", help="The brokerage's Subscription Account Number (A1).")
+        parser.add_argument("--san-expires", type=date.fromisoformat, default=None,
+                            help="Last day of the subscription period (YYYY-MM-DD, A1).")
         parser.add_argument("--area-codes", default="", help="Comma-separated area codes the file covers.")
 
-    def handle(self, *args, file, source, as_of, change, state, name, san, area_codes, **options):
+    def handle(self, *args, file, source, as_of, change, state, name, san, san_expires, area_codes,
+               **options):
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
         started = time.perf_counter()
@@ -40,6 +43,7 @@ class Command(BaseCommand):
                 source=dnc_source, kind=LoadKind.CHANGE if change else LoadKind.FULL, version_date=as_of,
                 content=file.read_bytes(), file_name=file.name, loaded_by=None,
                 area_codes=area_codes.split(",") if area_codes else (), subscription_account_number=san,
+                subscription_expires_on=san_expires,
             )
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from error
