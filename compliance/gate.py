@@ -258,7 +258,7 @@ def list_facts(attempt: Attempt) -> ListFacts:
         low = (national if national is not None else -1) * SOURCE_SPAN
         params = [low, low + SOURCE_SPAN, attempt.number, attempt.number, attempt.number, attempt.lead.pk,
                   attempt.number, *map(connection.ops.adapt_datetimefield_value,
-                                       (attempt.at - timedelta(hours=hours), attempt.at))]
+                                       (attempt.at - timedelta(hours=hours), attempt.at + timedelta(hours=hours)))]
     elif attempt.email:
         sql = (f"SELECT 'i', id, '' FROM {_INTERNAL} WHERE email = %s "
                f"UNION ALL SELECT 'v', id, '' FROM {_REVIEWS} WHERE email = %s AND status = 'pending'")
@@ -627,7 +627,9 @@ def frequency_caps(attempt: Attempt) -> Iterable[Finding]:
     capped = [(state, rule) for state, rule in capped if rule is not None and rule.frequency_cap]
     if not capped:
         return
-    recent = attempt.facts.recent_attempt_channels  # logged outbound attempts in the window
+    # Logged outbound attempts within the window on either side: one logged late, or by a
+    # colleague a moment after this attempt began, still counts (fail closed).
+    recent = attempt.facts.recent_attempt_channels
     for state, rule in capped:
         channels = [Channel.CALL, Channel.SMS] if rule.cap_counts_texts else [Channel.CALL]
         if attempt.channel not in channels:

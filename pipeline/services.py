@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
@@ -120,6 +120,7 @@ def outreach_log(
         raise ValidationError(CORRECTION_OTHER_LEAD)
 
     with transaction.atomic(durable=True):
+        _serialise_on(contact_point)
         decision = outreach_check(
             lead=lead,
             contact_point=contact_point,
@@ -161,6 +162,30 @@ def outreach_log(
     if not decision.allowed:
         raise OutreachBlocked(decision, stop_recorded=stop)
     return attempt
+
+
+def _serialise_on(contact_point) -> None:
+    """One attempt at a time per number or address, across every worker (E2, B4).
+
+    Without it two agents logging at once would each count the other's attempt as not yet
+    made, and both pass a state's cap of 3. The lock is held until the transaction ends,
+    so the second check sees the first attempt. PostgreSQL only: SQLite writes one
+    transaction at a time anyway.
+    """
+    if connection.vendor != "postgresql":
+        return
+    if isinstance(contact_point, Phone):
+        key = contact_point.number[-10:]
+    elif isinstance(contact_point, Email):
+        key = contact_point.address.lower()
+    elif isinstance(contact_point, str):
+        text = contact_point.strip().lower()
+        key = text if "@" in text else "".join(ch for ch in text if ch.isdigit())[-10:]
+    else:
+        return  # mail and door knocks have no cap to race for
+    if key:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"outreach:{key}"])
 
 
 def _attempt_create(*, lead, channel, contact_point, outcome, actor, role_disclosed, purpose,
