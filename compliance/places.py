@@ -52,14 +52,32 @@ def phone_time_zones(e164: str) -> tuple[str, ...]:
     return tuple(zone for zone in phone_timezone.time_zones_for_number(number) if zone != UNKNOWN_ZONE)
 
 
+# Names phonenumbers' geocoder uses that are not a state's own name.
+STATE_ALIASES = {"Washington State": "WA", "Washington D.C.": "DC"}
+
+
+def _state_of(description: str) -> str | None:
+    """``'Florida'``, ``'San Antonio, TX'``, ``'Washington State'`` -> the two-letter state."""
+    if description in STATE_BY_NAME:
+        return STATE_BY_NAME[description]
+    if description in STATE_ALIASES:
+        return STATE_ALIASES[description]
+    _, _, tail = description.rpartition(", ")
+    return tail if tail in dict(US_STATES) else None
+
+
 @lru_cache(maxsize=1024)
 def area_code_state(area_code: str) -> str | None:
-    """The state an area code serves, from phonenumbers' geocoding data (``'850'`` -> ``'FL'``)."""
+    """The state an area code serves, from phonenumbers' geocoding data (``'850'`` -> ``'FL'``).
+
+    The geocoder names some area codes by city (``'San Antonio, TX'``); the state is read
+    from that. Toll-free and other non-geographic codes have none.
+    """
     try:
         number = phonenumbers.parse(f"+1{area_code}5550100", None)
     except phonenumbers.NumberParseException:
         return None
-    return STATE_BY_NAME.get(geocoder.description_for_number(number, "en"))
+    return _state_of(geocoder.description_for_number(number, "en"))
 
 
 def warm_up() -> None:
