@@ -64,6 +64,13 @@ ORDINARY = {
     "post", "quite", "quiet", "suit", "quilt", "quip", "quiz", "canceled", "cancels", "revoked",
 }
 WORD = re.compile(r"[a-zA-Z]+")
+# The opt-out notice our own texts carry ("Reply STOP to opt out"): instructions, not a request.
+OPT_OUT_NOTICE = re.compile(
+    r"\b(?:reply|text|txt|send|respond\s+with)\s+[\"'\u201c]?(?:stop|quit|end|cancel|unsubscribe)[\"'\u201d]?"
+    r"(?:\s+(?:to|for)\s+(?:opt[\s-]?out|unsubscribe|cancel|end|stop|quit|no\s+more\s+(?:texts|messages))"
+    r"(?:\s+(?:of|from)\s+(?:future\s+)?(?:texts|messages))?)?",
+    re.IGNORECASE,
+)
 
 
 def _one_edit_away(word: str, target: str) -> bool:
@@ -95,6 +102,8 @@ def revocation_scan(text: str, *, homeowners_own_words: bool) -> RevocationScan:
     alone it goes to review, as do "wrong number", "no mas" and typos ("stpo").
     """
     text = text or ""
+    if not homeowners_own_words:
+        text = OPT_OUT_NOTICE.sub(" ", text)
     phrase = CLEAR_PHRASES.search(text)
     if phrase:
         return RevocationScan(clear=phrase.group(0))

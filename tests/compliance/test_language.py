@@ -22,6 +22,19 @@ def test_b4_a_lone_keyword_in_an_agents_note_goes_to_review_not_the_list():
     assert (scan.clear, scan.ambiguous) == (None, "end")
 
 
+@pytest.mark.parametrize("message", [
+    "Hi Maria, this is Ana with Sunbelt Realty about 12 Oak St. Reply STOP to opt out.",
+    "Free seller guide attached. Text 'STOP' to unsubscribe",
+    "Checking in about Tuesday. Reply STOP for no more texts.",
+])
+def test_b4_the_opt_out_notice_in_our_own_text_is_not_a_stop(message):
+    assert revocation_scan(message, homeowners_own_words=False) == revocation_scan("", homeowners_own_words=False)
+
+
+def test_b4_the_homeowner_quoting_the_notice_back_still_revokes():
+    assert revocation_scan("Reply STOP to opt out", homeowners_own_words=True).clear == "STOP"
+
+
 @pytest.mark.parametrize(("text", "matched"), [
     ("no mas", "no mas"), ("No más por favor", "No más"), ("wrong number", "wrong number"),
     ("stpo", "stpo"), ("STIP", "STIP"), ("sotp", "sotp"), ("stopp", "stopp"), ("quiit", "quiit"),
