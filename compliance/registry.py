@@ -173,6 +173,7 @@ def parse_registry(
     total = len(lines)
     parsed, errors, bad = ParsedRegistry(), [], 0
     adds, deletes = parsed.adds, parsed.deletes
+    last_op: dict[int, bool] = {}  # change lists: number -> added (True) or deleted
     for index, line in enumerate(lines, start=1):
         if index % PROGRESS_EVERY == 0 and progress:
             progress(index, total)
@@ -204,10 +205,12 @@ def parse_registry(
                 errors.append(problem.format(line=index, text=line[:40].decode("latin-1")))
             continue
         parsed.lines += 1
-        if flag is not None and flag in DELETE_FLAGS:
-            deletes.append(number)
-        else:
+        if flag is None:
             adds.append(number)
+        else:
+            last_op[number] = flag not in DELETE_FLAGS  # a later line for a number wins
+    for number, is_add in last_op.items():
+        (adds if is_add else deletes).append(number)
     if bad > len(errors):
         errors.append(MORE_ERRORS.format(count=bad - len(errors)))
     if errors:

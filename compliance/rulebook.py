@@ -4,8 +4,10 @@ The gate runs on every call an agent logs and every live verdict, in millisecond
 the rows that change rarely (rules, holidays, phrases, the registries held and the
 version dates of their area codes, the brokerage's own facts) are read once per
 process. Any change to such a row empties this process's copy through the model
-signals below (bulk writes call ``forget()``); other processes reload within
-``TTL_SECONDS``, and until then judge by the older, stricter data.
+signals below (bulk writes call ``forget()``), now and again once the transaction
+commits, so a rolled-back edit is not kept; other processes reload within
+``TTL_SECONDS`` (a few seconds: a broker's new rule is in force everywhere at once,
+for practical purposes, and the reload costs a few milliseconds).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 
 from leadcrm.accounts.models import Brokerage
@@ -32,7 +35,7 @@ from .models import (
     StateHoliday,
 )
 
-TTL_SECONDS = 60
+TTL_SECONDS = 5
 MISSING_PARAMETER = "No {rule} {key} in force on {on}: add one in the rule parameters."
 
 
@@ -103,9 +106,16 @@ def rulebook() -> Rulebook:
         return _cached["book"]
 
 
-def forget(**kwargs) -> None:
+def _clear() -> None:
     with _lock:
         _cached["book"] = None
+
+
+def forget(**kwargs) -> None:
+    _clear()
+    if connection.in_atomic_block:
+        # Reloaded inside the transaction, the copy may hold rows that roll back: drop it again.
+        transaction.on_commit(_clear)
 
 
 for _model in (RuleParameter, StateCallingRule, StateHoliday, ProhibitedPhrase, DncSource, AreaCodeVersion,

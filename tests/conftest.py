@@ -138,3 +138,4 @@ def client_as():
         return client
 
     return make
+
