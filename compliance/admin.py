@@ -18,10 +18,12 @@ from .models import (
     ComplianceCheck,
     ConsentRecord,
     DncNumber,
+    DncPolicy,
     DncSource,
     EstablishedRelationship,
     InterestDisclosure,
     InternalDncEntry,
+    PolicyAcknowledgement,
     ProhibitedPhrase,
     ReassignedNumberCheck,
     RegistryLoad,
@@ -302,3 +304,44 @@ class RevocationReviewAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
     def mark_not_revocation(self, request, queryset):
         for review in queryset:
             revocation_review_decide(review=review, revoked=False, reviewed_by=request.user)
+
+
+@admin.register(DncPolicy)
+class DncPolicyAdmin(admin.ModelAdmin):
+    """Versions of the written procedures (A4): a change is a new version, never an edit."""
+
+    list_display = ["title", "adopted_on", "adopted_by", "created_at"]
+    list_select_related = ["adopted_by"]
+    fields = ["title", "adopted_on", "text", "adopted_by", "created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["title", "adopted_on", "text", "adopted_by", "created_at"] if obj else ["adopted_by", "created_at"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.adopted_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(PolicyAcknowledgement)
+class PolicyAcknowledgementAdmin(admin.ModelAdmin):
+    """Who acknowledged which version, and when; recorded by the users themselves."""
+
+    list_display = ["user", "policy", "acknowledged_at"]
+    list_filter = ["policy"]
+    list_select_related = ["user", "policy"]
+    readonly_fields = ["policy", "user", "acknowledged_at", "statement"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -76,3 +76,12 @@ class CheckExportForm(forms.Form):
             if (end - start).days > EXPORT_MAX_DAYS:
                 raise forms.ValidationError(RANGE_TOO_LONG.format(days=EXPORT_MAX_DAYS))
         return data
+
+
+class DncPolicyForm(forms.Form):
+    title = forms.CharField(max_length=120, initial="Do Not Call and calling-practice procedures")
+    adopted_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Takes effect on")
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 16}), label="Written procedures",
+        help_text="What every caller checks and does; agents must acknowledge each new version before calling (A4).",
+    )

@@ -41,6 +41,7 @@ from .models import (
     EstablishedRelationship,
     InterestDisclosure,
     InternalDncEntry,
+    PolicyAcknowledgement,
     Purpose,
     ReassignedNumberCheck,
     RegistryKind,
@@ -89,6 +90,14 @@ SAN_EXPIRED = "The brokerage's subscription to the {source} (SAN {san}) expired 
 SAN_MISSING = (
     "The brokerage's subscription to the {source} is not on record (account number and expiry date): "
     "enter them on the registries page before calling."
+)
+NO_POLICY = (
+    "The brokerage has no written Do Not Call procedures on file: a broker adds them on the "
+    "compliance pages before anyone calls."
+)
+NOT_ACKNOWLEDGED = (
+    "You have not yet acknowledged the brokerage's Do Not Call procedures of {date:%b %d, %Y}: "
+    "read and acknowledge them before calling."
 )
 NO_REGISTRY_DATA = "No national Do Not Call data is held for area code {area_code}: load it before calling."
 STALE = "The national Do Not Call data for area code {area_code} is {age} days old (version {version}); the limit is {limit}."
@@ -233,6 +242,8 @@ class ListFacts:
     pending_review_ids: tuple = ()
     relationship_ids: tuple = ()
     recent_attempt_channels: tuple = ()  # one per attempt logged in the cap window (E2)
+    policy_acknowledged: bool = False  # the actor acknowledged the procedures in force (A4)
+    attempts_12_months: int = 0  # logged outbound calls and texts to the number (A6)
 
 
 _INTERNAL = InternalDncEntry._meta.db_table
@@ -240,6 +251,7 @@ _REVIEWS = RevocationReview._meta.db_table
 _NUMBERS = DncNumber._meta.db_table
 _RELATIONSHIPS = EstablishedRelationship._meta.db_table
 _CHECKS = ComplianceCheck._meta.db_table
+_ACKNOWLEDGEMENTS = PolicyAcknowledgement._meta.db_table
 
 
 def list_facts(attempt: Attempt) -> ListFacts:
@@ -254,11 +266,18 @@ def list_facts(attempt: Attempt) -> ListFacts:
                f"UNION ALL SELECT 'e', id, '' FROM {_RELATIONSHIPS} WHERE phone_number = %s OR lead_id = %s "
                f"UNION ALL SELECT 'c', id, channel FROM {_CHECKS} WHERE contact_point = %s "
                "AND checked_at > %s AND checked_at <= %s AND mode = 'log' AND direction = 'outbound' "
+               "AND verdict IN ('allow', 'warn') "
+               f"UNION ALL SELECT 'a', id, '' FROM {_ACKNOWLEDGEMENTS} WHERE user_id = %s AND policy_id = %s "
+               f"UNION ALL SELECT 'y', COUNT(*), '' FROM {_CHECKS} WHERE contact_point = %s "
+               "AND checked_at > %s AND checked_at <= %s AND mode = 'log' AND direction = 'outbound' "
                "AND verdict IN ('allow', 'warn')")
         low = (national if national is not None else -1) * SOURCE_SPAN
         params = [low, low + SOURCE_SPAN, attempt.number, attempt.number, attempt.number, attempt.lead.pk,
                   attempt.number, *map(connection.ops.adapt_datetimefield_value,
-                                       (attempt.at - timedelta(hours=hours), attempt.at + timedelta(hours=hours)))]
+                                       (attempt.at - timedelta(hours=hours), attempt.at + timedelta(hours=hours))),
+                  attempt.actor.pk, attempt.book.policy.pk if attempt.book.policy else -1,
+                  attempt.number, *map(connection.ops.adapt_datetimefield_value,
+                                       (attempt.at - timedelta(days=365), attempt.at))]
     elif attempt.email:
         sql = (f"SELECT 'i', id, '' FROM {_INTERNAL} WHERE email = %s "
                f"UNION ALL SELECT 'v', id, '' FROM {_REVIEWS} WHERE email = %s AND status = 'pending'")
@@ -280,6 +299,8 @@ def list_facts(attempt: Attempt) -> ListFacts:
         pending_review_ids=tuple(value for kind, value, _ in rows if kind == "v"),
         relationship_ids=tuple(value for kind, value, _ in rows if kind == "e"),
         recent_attempt_channels=tuple(channel for kind, _, channel in rows if kind == "c"),
+        policy_acknowledged=any(kind == "a" for kind, _, _ in rows),
+        attempts_12_months=sum(value for kind, value, _ in rows if kind == "y"),
     )
 
 
@@ -452,7 +473,11 @@ def _relationship_until(attempt: Attempt, relationship: EstablishedRelationship)
 
 
 def registries(attempt: Attempt) -> Iterable[Finding]:
-    """Registries held: national, state and litigator lists (A4, A6), with EBR (C1) and C4."""
+    """Registries held: national, state and litigator lists (A5, A6), with EBR (C1) and C4.
+
+    The number's logged calls and texts in the last 12 months go in the evidence (A6): more
+    than one to a registered number is what a private suit needs.
+    """
     if attempt.is_stop_confirmation or not attempt.is_telephone_solicitation:
         return
     sources = attempt.book.sources
@@ -462,6 +487,7 @@ def registries(attempt: Attempt) -> Iterable[Finding]:
          "data_as_of": s.data_as_of.isoformat() if s.data_as_of else None, "listed": s.pk in hits}
         for s in sources
     ]
+    attempt.evidence["attempts_12_months"] = attempt.facts.attempts_12_months
     number = format_national(attempt.number)
     listed = [s for s in sources if s.pk in hits]
     for source in listed:
@@ -522,6 +548,20 @@ def subscription(attempt: Attempt) -> Iterable[Finding]:
         elif expires < attempt.call_date:
             yield _block(rules.SUBSCRIPTION, SAN_EXPIRED.format(
                 source=source.name, san=source.subscription_account_number or "?", date=expires))
+
+
+def safe_harbor(attempt: Attempt) -> Iterable[Finding]:
+    """Written procedures on file, and this caller trained on them, before any call (A4)."""
+    if attempt.is_stop_confirmation or not attempt.is_telephone_solicitation:
+        return
+    policy = attempt.book.policy
+    if policy is None:
+        yield _block(rules.SAFE_HARBOR, NO_POLICY)
+        return
+    attempt.evidence["policy"] = {"id": policy.pk, "adopted_on": policy.adopted_on.isoformat(),
+                                  "acknowledged": attempt.facts.policy_acknowledged}
+    if not attempt.facts.policy_acknowledged:
+        yield _block(rules.SAFE_HARBOR, NOT_ACKNOWLEDGED.format(date=policy.adopted_on))
 
 
 def freshness(attempt: Attempt) -> Iterable[Finding]:
@@ -749,6 +789,7 @@ RULE_CHAIN: tuple[Rule, ...] = (
     mail_flags,
     registries,
     subscription,
+    safe_harbor,
     freshness,
     calling_hours,
     frequency_caps,

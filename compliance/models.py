@@ -543,6 +543,45 @@ class InterestDisclosure(AppendOnlyModel):
         return f"Interest disclosure by {self.principal} of {self.disclosed_on}"
 
 
+# Safe harbor: written procedures and training (A4) --------------------------------------------
+
+
+class DncPolicy(AppendOnlyModel):
+    """One version of the brokerage's written Do Not Call procedures (A4, 310.4(b)(3)(i)).
+
+    A new version is a new row; agents acknowledge each version before they call again.
+    """
+
+    title = models.CharField(max_length=120, default="Do Not Call and calling-practice procedures")
+    text = models.TextField(help_text="The written procedures agents are trained on and follow.")
+    adopted_on = models.DateField(help_text="The day these procedures took effect.")
+    adopted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "DNC policy version"
+
+    def __str__(self) -> str:
+        return f"{self.title} (adopted {self.adopted_on:%b %d, %Y})"
+
+
+class PolicyAcknowledgement(AppendOnlyModel):
+    """A user read one version of the procedures and undertook to follow them (A4 training)."""
+
+    policy = models.ForeignKey(DncPolicy, on_delete=models.PROTECT, related_name="acknowledgements")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    acknowledged_at = models.DateTimeField(default=timezone.now)
+    statement = models.CharField(max_length=255, help_text="The words the user agreed to, as shown.")
+
+    class Meta:
+        ordering = ["-acknowledged_at"]
+        constraints = [models.UniqueConstraint(fields=["policy", "user"], name="policy_acknowledged_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} acknowledged {self.policy} on {self.acknowledged_at:%Y-%m-%d}"
+
+
 # Language and revocations ------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ from leadcrm.accounts.models import Brokerage
 
 from .models import (
     AreaCodeVersion,
+    DncPolicy,
     DncSource,
     ProhibitedPhrase,
     RegistryKind,
@@ -61,6 +62,7 @@ class Rulebook:
             for p in ProhibitedPhrase.objects.filter(is_active=True)
         ]
         self.brokerage = Brokerage.objects.current()
+        self.policy = DncPolicy.objects.order_by("-created_at", "-id").first()  # in force: the newest (A4)
         self.sources = list(DncSource.objects.filter(is_active=True).order_by("kind", "name"))
         national = {s.pk: s for s in self.sources if s.kind == RegistryKind.NATIONAL}
         self.national_sources = list(national.values())
@@ -119,6 +121,6 @@ def forget(**kwargs) -> None:
 
 
 for _model in (RuleParameter, StateCallingRule, StateHoliday, ProhibitedPhrase, DncSource, AreaCodeVersion,
-               Brokerage):
+               Brokerage, DncPolicy):
     post_save.connect(forget, sender=_model, dispatch_uid=f"rulebook-{_model.__name__}-save")
     post_delete.connect(forget, sender=_model, dispatch_uid=f"rulebook-{_model.__name__}-delete")

@@ -26,8 +26,12 @@ FRESHNESS = Rule(
     "A3", "The registry version used is at most 31 days old on the call date",
     "16 CFR 310.4(b)(3)(iv); 47 CFR 64.1200(c)(2)(i)",
 )
+SAFE_HARBOR = Rule(
+    "A4", "Written DNC procedures on file and every caller trained on them before phone outreach",
+    "16 CFR 310.4(b)(3)(i)-(ii); 47 CFR 64.1200(c)(2)(i)(A)-(B)",
+)
 REGISTRY_DNC = Rule(
-    "A4", "No calls or texts to a number on a Do Not Call registry the brokerage holds",
+    "A5", "No calls or texts to a number on a Do Not Call registry the brokerage holds",
     "16 CFR 310.4(b)(1)(iii)(B), (b)(3); 47 CFR 64.1200(c)(2)",
 )
 LITIGATOR = Rule("A6", "No calls or texts to a number on a litigator list", "47 U.S.C. 227(c)(5)")
@@ -93,7 +97,7 @@ TIME_ZONES = Rule(
 RULES = {
     rule.id: rule
     for rule in (
-        UNKNOWN_INPUT, SUBSCRIPTION, FRESHNESS, REGISTRY_DNC, LITIGATOR, INTERNAL_DNC, REVOCATION,
+        UNKNOWN_INPUT, SUBSCRIPTION, SAFE_HARBOR, FRESHNESS, REGISTRY_DNC, LITIGATOR, INTERNAL_DNC, REVOCATION,
         RELATIONSHIP, OFFER_TO_BUY, CALLING_WINDOW, ROLE_DISCLOSURE, PRERECORDED, AUTOMATED,
         REASSIGNED_NUMBER, STATE_WINDOW, FREQUENCY_CAP, STATE_HOLIDAY, TEXAS_REGISTRATION, ADVANCE_FEE,
         LANGUAGE, PRINCIPAL_DISCLOSURE, TIME_ZONES,

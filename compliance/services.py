@@ -39,8 +39,10 @@ from .models import (
     Technology,
     ComplianceCheck,
     DncNumber,
+    DncPolicy,
     DncSource,
     InternalDncEntry,
+    PolicyAcknowledgement,
     LoadKind,
     LoadStatus,
     Purpose,
@@ -61,6 +63,13 @@ TEMPLATE_REFUSED = "F6: not saved. Remove or reword the promises a lender decide
 STATE_NEEDED = "A state list needs its state."
 FUTURE_VERSION = "A registry file cannot be dated in the future."
 BAD_AREA_CODE = "{code!r} is not an area code (three digits)."
+POLICY_TOO_SHORT = "Write out the procedures (at least {min} characters): what agents check before a call and how a stop request is recorded."
+POLICY_FUTURE = "Procedures take effect today at the latest; schedule a later version on its day."
+ACKNOWLEDGEMENT = (
+    "I have read the brokerage's Do Not Call procedures adopted {date:%b %d, %Y}, I have been trained on "
+    "them, and I will follow them on every call and text."
+)
+POLICY_MIN_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,44 @@ def outreach_check(
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         check.save()
     return Decision(verdict=verdict, findings=tuple(findings), evidence=evidence, check=check)
+
+
+# Safe harbor (A4) ------------------------------------------------------------------------------
+
+
+def dnc_policy_adopt(*, text: str, adopted_by: User, adopted_on: date | None = None, title: str = "") -> DncPolicy:
+    """Publish a version of the written procedures; every caller acknowledges it before calling (A4)."""
+    text = (text or "").strip()
+    if len(text) < POLICY_MIN_CHARS:
+        raise ValidationError({"text": POLICY_TOO_SHORT.format(min=POLICY_MIN_CHARS)})
+    adopted_on = adopted_on or timezone.localdate()
+    if adopted_on > timezone.localdate():
+        raise ValidationError({"adopted_on": POLICY_FUTURE})
+    policy = DncPolicy(text=text, adopted_on=adopted_on, adopted_by=adopted_by,
+                       **({"title": title.strip()} if title.strip() else {}))
+    policy.full_clean()
+    policy.save()
+    return policy
+
+
+def dnc_policy_template(brokerage_name: str) -> str:
+    """A starting text for the written procedures, to be adapted by the broker (A4)."""
+    from django.template.loader import render_to_string
+
+    return render_to_string("compliance/dnc_policy_template.txt", {"brokerage": brokerage_name}).strip()
+
+
+def dnc_policy_current() -> DncPolicy | None:
+    return DncPolicy.objects.order_by("-created_at", "-id").first()
+
+
+def policy_acknowledge(*, user: User, policy: DncPolicy, at: datetime | None = None) -> PolicyAcknowledgement:
+    """Record that ``user`` read and will follow ``policy``; twice is the same as once."""
+    acknowledgement, _ = PolicyAcknowledgement.objects.get_or_create(
+        policy=policy, user=user,
+        defaults={"statement": ACKNOWLEDGEMENT.format(date=policy.adopted_on), "acknowledged_at": at or timezone.now()},
+    )
+    return acknowledgement
 
 
 @transaction.atomic

@@ -5,7 +5,7 @@ from datetime import UTC, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -14,14 +14,27 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView
 
-from leadcrm.accounts.roles import Perm
+from leadcrm.accounts.models import Brokerage, User
+from leadcrm.accounts.roles import Perm, Role
 from leads.models import Lead
 
-from .forms import CheckExportForm, RegistryUploadForm
-from .models import DncSource, RegistryLoad, RevocationReview
+from .forms import CheckExportForm, DncPolicyForm, RegistryUploadForm
+from .models import DncPolicy, DncSource, PolicyAcknowledgement, RegistryLoad, RevocationReview
 from .selectors import blocks_by_rule, checks_for_export, lead_area_code_coverage, registry_freshness
-from .services import dnc_source_for, registry_load_create, revocation_review_decide
+from .services import (
+    dnc_policy_adopt,
+    dnc_policy_current,
+    dnc_policy_template,
+    dnc_source_for,
+    policy_acknowledge,
+    registry_load_create,
+    revocation_review_decide,
+)
 from .tasks import registry_load_run
+
+POLICY_CHANGED = "The procedures changed while you were reading: read the version in force and acknowledge it."
+ACKNOWLEDGED = "Thank you: you can call and text homeowners now."
+PUBLISHED = "Published. Every agent must acknowledge the procedures of {date:%b %d, %Y} before their next call."
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -146,3 +159,68 @@ class CheckExportView(BrokerOnlyMixin, View):
         response = StreamingHttpResponse(rows(), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="compliance-checks-{start}-to-{end}.csv"'
         return response
+
+
+class ProceduresView(LoginRequiredMixin, FormView):
+    """The written Do Not Call procedures (A4): everyone reads and acknowledges them; brokers
+    publish new versions and see who has acknowledged the one in force."""
+
+    template_name = "compliance/procedures.html"
+    form_class = DncPolicyForm
+
+    def can_publish(self) -> bool:
+        return self.request.user.has_perm("compliance.add_dncpolicy")
+
+    def get_initial(self):
+        current = dnc_policy_current()
+        brokerage = Brokerage.objects.current()
+        return {
+            "title": current.title if current else DncPolicy._meta.get_field("title").default,
+            "adopted_on": timezone.localdate(),
+            "text": current.text if current else dnc_policy_template(brokerage.name),
+        }
+
+    def get_context_data(self, **kwargs):
+        policy = dnc_policy_current()
+        user = self.request.user
+        context = {
+            "policy": policy,
+            "acknowledged": policy is not None and PolicyAcknowledgement.objects.filter(
+                policy=policy, user=user).first(),
+            "can_publish": self.can_publish(),
+        }
+        if self.can_publish():
+            acknowledged = dict(PolicyAcknowledgement.objects.filter(policy=policy).values_list(
+                "user_id", "acknowledged_at")) if policy else {}
+            callers = (User.objects.filter(is_active=True, groups__name__in=[r.label for r in Role])
+                       .distinct().prefetch_related("groups"))
+            context["callers"] = [(caller, acknowledged.get(caller.pk)) for caller in callers]
+            context["missing"] = sum(1 for _, at in context["callers"] if at is None)
+            context["versions"] = DncPolicy.objects.select_related("adopted_by")[:20]
+        else:
+            kwargs.pop("form", None)
+        return super().get_context_data(**context, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        if "acknowledge" in request.POST:
+            policy = dnc_policy_current()
+            if policy is None or str(policy.pk) != request.POST.get("policy"):
+                messages.error(request, POLICY_CHANGED)
+            else:
+                policy_acknowledge(user=request.user, policy=policy)
+                messages.success(request, ACKNOWLEDGED)
+            return HttpResponseRedirect(reverse("compliance:procedures"))
+        if not self.can_publish():
+            raise PermissionDenied
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            policy = dnc_policy_adopt(adopted_by=self.request.user, **form.cleaned_data)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return self.form_invalid(form)
+        policy_acknowledge(user=self.request.user, policy=policy)
+        messages.success(self.request, PUBLISHED.format(date=policy.adopted_on))
+        return HttpResponseRedirect(reverse("compliance:procedures"))

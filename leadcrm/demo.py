@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from django.utils import timezone
 
 from compliance.models import Channel, DncSource, InternalDncEntry, Purpose, RegistryKind
-from compliance.services import dnc_numbers_add, internal_dnc_add, registry_version_record
+from compliance.services import (
+    dnc_numbers_add,
+    dnc_policy_adopt,
+    dnc_policy_current,
+    dnc_policy_template,
+    internal_dnc_add,
+    policy_acknowledge,
+    registry_version_record,
+)
 from leadcrm.accounts.models import Brokerage, Capacity, LicenseStatus, Team, User
 from leadcrm.accounts.roles import Role
 from leadcrm.accounts.services import team_create, team_member_set, user_create, user_set_role
@@ -199,6 +207,15 @@ def seed_people() -> dict[str, User]:
             # Ana works part-time for the team lead too: she takes twice the leads.
             weight = 2 if username == "agent.ana" else 1
             team_member_set(team=teams[team_name], user=users[username], capacity_weight=weight)
+
+    # Written procedures adopted before the first demo call, acknowledged by everyone (A4).
+    policy = dnc_policy_current() or dnc_policy_adopt(
+        text=dnc_policy_template(brokerage.name), adopted_by=users["broker"],
+        adopted_on=timezone.localdate() - timedelta(days=240),
+    )
+    trained_at = timezone.make_aware(datetime.combine(policy.adopted_on, time(9)))
+    for user in users.values():
+        policy_acknowledge(user=user, policy=policy, at=trained_at)
     return users
 
 

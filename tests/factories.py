@@ -28,6 +28,24 @@ from leads.models import (
 PASSWORD = "correct horse battery staple"
 
 
+POLICY_TEXT = (
+    "Before every call or text: check the live verdict; never dial a number on the national, state, "
+    "litigator or internal list; call only 8 a.m. to 9 p.m. (or the state's window) in every time zone "
+    "of the homeowner; say who you are and why you call; record any request to stop at once, in the "
+    "homeowner's own words. Managers review the compliance report weekly."
+)
+
+
+def acknowledge_policy(user, create, extracted, **kwargs):
+    """Users are trained on the procedures in force unless ``acknowledged=False`` (A4)."""
+    from compliance.services import dnc_policy_adopt, dnc_policy_current, policy_acknowledge
+
+    if create and extracted is not False:
+        policy = dnc_policy_current() or dnc_policy_adopt(
+            text=POLICY_TEXT, adopted_by=user, adopted_on=timezone.localdate() - timedelta(days=30))
+        policy_acknowledge(user=user, policy=policy)
+
+
 def role_setter(default_role: Role):
     """A post-generation hook giving the user a role (``role=`` overrides the default)."""
 
@@ -55,6 +73,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     license_status = LicenseStatus.ACTIVE
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
     role = factory.PostGeneration(role_setter(Role.AGENT))
+    acknowledged = factory.PostGeneration(acknowledge_policy)
 
 
 class AgentFactory(UserFactory):

@@ -52,6 +52,7 @@ _AGENT = [
     *_model_perms("pipeline", "followup"),
     "compliance.add_internaldncentry",
     "compliance.view_internaldncentry",
+    "compliance.view_dncpolicy",
 ]
 
 _TEAM_LEAD = [
@@ -79,6 +80,8 @@ _BROKER = [
     Perm.MANAGE_REGISTRIES,
     *_model_perms("compliance", "dncsource"),
     "compliance.view_dncnumber",
+    *_model_perms("compliance", "dncpolicy", "add view"),
+    "compliance.view_policyacknowledgement",
 ]
 
 ROLE_PERMISSIONS: dict[Role, list[str]] = {

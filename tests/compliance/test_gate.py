@@ -45,14 +45,14 @@ def test_a_clean_number_with_the_role_disclosed_is_allowed_and_recorded(lead, ag
     assert row.evidence["disclosure"]["confirmed"] is True
 
 
-def test_a4_number_on_the_national_registry_is_blocked_with_its_version_in_the_evidence(
+def test_a5_number_on_the_national_registry_is_blocked_with_its_version_in_the_evidence(
     lead, agent, national_registry
 ):
     registry = national_registry
     dnc_numbers_add(source=registry, numbers=["918,5550104"], as_of=registry.data_as_of)
     decision = check(lead, agent)
     assert decision.verdict == Verdict.BLOCK
-    assert decision.rule_ids == ["A4"]
+    assert decision.rule_ids == ["A5"]
     assert "National DNC Registry" in decision.reasons[0]
     held = {entry["source"]: entry for entry in decision.evidence["registries"]}
     assert held["National DNC Registry"]["listed"] is True

@@ -358,7 +358,7 @@ def test_b4_the_confirmation_purpose_is_no_way_around_the_telephone_rules(lead, 
                      role_disclosed=True, purpose=Purpose.REVOCATION_CONFIRMATION, notes="Got it.")
     decision = blocked.value.decision
     # No stop on file: not a confirmation, so the registry (A4) and consent (D5) rules apply as well.
-    assert {"B4", "A4", "D5"} <= set(decision.rule_ids)
+    assert {"B4", "A5", "D5"} <= set(decision.rule_ids)
     assert "No stop request is on file" in decision.reasons[0]
 
 
@@ -403,7 +403,7 @@ def test_b1_agent_b_dialling_a_number_agent_a_suppressed_is_blocked(lead, agent)
 
 @pytest.mark.parametrize(("called_on", "verdict", "rules"), [
     (date(2026, 11, 18), Verdict.WARN, ["C1"]),   # day 90: the shorter of 90 days and 3 months
-    (date(2026, 11, 19), Verdict.BLOCK, ["A4"]),  # day 91
+    (date(2026, 11, 19), Verdict.BLOCK, ["A5"]),  # day 91
 ])
 def test_c1_an_inquiry_ebr_allows_a_registered_number_through_day_90_not_91(
     agent, brokerage, registry, national_registry, called_on, verdict, rules
@@ -427,7 +427,7 @@ def test_c1_a_list_vendors_relationship_does_not_transfer(agent, brokerage, regi
         formed_with_brokerage=False, evidence="Vendor says the owner bought from them.", recorded_by=agent)
     at = datetime(2026, 11, 18, 14, 0, tzinfo=EASTERN)
     registry("404", at.date())
-    assert check(lead, phone, agent, at).rule_ids == ["A4"]
+    assert check(lead, phone, agent, at).rule_ids == ["A5"]
 
 
 def test_c2_washington_shortens_the_purchase_ebr_to_12_months(agent, brokerage, registry, national_registry):
@@ -438,7 +438,7 @@ def test_c2_washington_shortens_the_purchase_ebr_to_12_months(agent, brokerage, 
         evidence="Closed a purchase with us.", recorded_by=agent)
     at = datetime(2026, 11, 18, 14, 0, tzinfo=PACIFIC)  # 13.5 months later: inside 18, outside WA's 12
     registry("206", at.date())
-    assert check(lead, phone, agent, at).rule_ids == ["A4"]
+    assert check(lead, phone, agent, at).rule_ids == ["A5"]
 
 
 # H9. Licensee buying (F8, C4) -------------------------------------------------------------------
@@ -471,7 +471,7 @@ def test_c4_an_opted_in_offer_to_buy_on_a_registered_number_warns_unless_it_pitc
     offer = check(lead, phone, agent, at, purpose=Purpose.OFFER_TO_BUY, message="I'd like to make a cash offer.")
     assert (offer.verdict, offer.rule_ids) == (Verdict.WARN, ["C4"])
     pitch = check(lead, phone, agent, at, purpose=Purpose.OFFER_TO_BUY, message="Or I can list it as a short sale.")
-    assert pitch.rule_ids == ["A4"]
+    assert pitch.rule_ids == ["A5"]
 
 
 # H10. Voice and consent (D4, D5, D7) ---------------------------------------------------------

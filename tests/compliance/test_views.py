@@ -112,7 +112,7 @@ def test_the_live_verdict_previews_a_refusal_without_logging(lead, agent, client
         HTTP_HX_REQUEST="true",
     )
     page = response.content.decode()
-    assert "not allowed now" in page and "A4" in page
+    assert "not allowed now" in page and "A5" in page
     check = ComplianceCheck.objects.get()
     assert check.mode == CheckMode.PREVIEW
     assert not lead.outreach_attempts.exists()

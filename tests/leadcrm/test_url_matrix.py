@@ -32,6 +32,7 @@ MATRIX = {
     "compliance:overview": ("get", None, BROKERS_ONLY),
     "compliance:registries": ("get", None, BROKERS_ONLY),
     "compliance:registry_load": ("get", "registry_load", BROKERS_ONLY),
+    "compliance:procedures": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
     "compliance:checks_export": ("get", None, {**BROKERS_ONLY, BROKER: 302}),  # no dates: back with a message
     "compliance:review_decide": ("post", "review", {ANON: 302, OTHER: 403, OWNER: 403, TEAM_LEAD: 302, BROKER: 302}),
     "healthz": ("get", None, {ANON: 200, OWNER: 200}),

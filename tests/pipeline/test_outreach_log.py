@@ -40,7 +40,7 @@ def test_outreach_log_refuses_number_on_national_dnc_and_writes_no_attempt(lead,
     dnc_numbers_add(source=registry, numbers=["9185550104"], as_of=registry.data_as_of)
     with pytest.raises(OutreachBlocked) as blocked:
         log(lead, agent)
-    assert blocked.value.decision.rule_ids == ["A4"]
+    assert blocked.value.decision.rule_ids == ["A5"]
     assert OutreachAttempt.objects.count() == 0
     # The refusal itself is evidence, kept after the transaction.
     assert ComplianceCheck.objects.get().verdict == Verdict.BLOCK

@@ -49,7 +49,7 @@ def test_a_dnc_number_is_refused_on_screen_with_the_rule_and_nothing_logged(
     response = client_as(agent).post(reverse("pipeline:outreach_log", args=[lead.pk]), outreach_data(lead))
     page = response.content.decode()
     assert response.status_code == 200
-    assert "Not logged" in page and "A4" in page and "National DNC Registry" in page
+    assert "Not logged" in page and "A5" in page and "National DNC Registry" in page
     assert OutreachAttempt.objects.count() == 0
     assert ComplianceCheck.objects.count() == 1
 
