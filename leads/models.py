@@ -272,6 +272,9 @@ class Contact(models.Model):
     mailing_zip = models.CharField(max_length=10, blank=True)
     deceased = models.BooleanField(default=False)
     do_not_mail = models.BooleanField(default=False)
+    rejected_phones = models.JSONField(
+        default=list, blank=True, help_text="Numbers on the list that could not be read: [{raw, reason}]."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = RelatedToLeadQuerySet.as_manager()
@@ -491,3 +494,130 @@ class Lien(models.Model):
     @property
     def is_junior(self) -> bool:
         return self.position > 1
+
+
+# Pre-foreclosure ---------------------------------------------------------------------------------
+
+
+class ForeclosureRecordType(models.TextChoices):
+    NOD = "NOD", "Notice of default"
+    LIS = "LIS", "Lis pendens"
+    NTS = "NTS", "Notice of trustee's sale"
+    NFS = "NFS", "Notice of foreclosure sale"
+    OTHER = "OTHER", "Other filing"
+
+
+class ForeclosureRecord(models.Model):
+    """A recorded pre-foreclosure filing against the property (PropStream's Pre-FC columns)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="foreclosure_records")
+    recording_date = models.DateField(null=True, blank=True)
+    record_type = models.CharField(max_length=8, choices=ForeclosureRecordType.choices, default=ForeclosureRecordType.OTHER)
+    lender = models.CharField(max_length=120, blank=True)
+    document_number = models.CharField(max_length=40, blank=True)
+    unpaid_balance = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    default_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    auction_date = models.DateField(null=True, blank=True)
+    auction_location = models.CharField(max_length=200, blank=True)
+    opening_bid = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    trustee = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RelatedToLeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-recording_date", "-pk"]
+        constraints = [
+            # The same filing imported twice is one record.
+            models.UniqueConstraint(fields=["lead", "record_type", "recording_date"], name="foreclosure_record_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_record_type_display()} recorded {self.recording_date or 'date unknown'}"
+
+
+# Imports -----------------------------------------------------------------------------------------
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Failed"
+
+
+class ColumnMapping(models.Model):
+    """A saved column mapping (our field -> the file's header), reused for the next list."""
+
+    name = models.CharField(max_length=80, unique=True)
+    source = models.CharField(max_length=20, choices=LeadSource.choices, default=LeadSource.CSV)
+    columns = models.JSONField(default=dict, help_text="Field name -> header in the file.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportJob(models.Model):
+    """One list file imported: its progress, its counts, and where it stopped (to resume)."""
+
+    lead_list = models.ForeignKey(LeadList, on_delete=models.PROTECT, related_name="imports")
+    source = models.CharField(max_length=20, choices=LeadSource.choices, default=LeadSource.CSV)
+    file_name = models.CharField(max_length=255)
+    stored_file = models.CharField(max_length=255, editable=False, help_text="Path under MEDIA_ROOT.")
+    columns = models.JSONField(default=dict, help_text="The mapping used: field -> header.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assign_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="+")
+    round_robin_team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, null=True, blank=True,
+                                         related_name="+")
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    cancel_requested = models.BooleanField(default=False)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0, help_text="Rows committed; a restart resumes after them.")
+    leads_created = models.PositiveIntegerField(default=0)
+    leads_merged = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    phones_valid = models.PositiveIntegerField(default=0)
+    phones_invalid = models.PositiveIntegerField(default=0)
+    phones_on_dnc = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Import of {self.file_name}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
+
+
+class ImportRowIssue(models.Model):
+    """A row that was not imported, or a value in it that was not: the original row and why."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="issues")
+    row_number = models.PositiveIntegerField(help_text="Line in the file, the header being line 1.")
+    rejected = models.BooleanField(default=True, help_text="Unticked: imported, with this value left out.")
+    reason = models.CharField(max_length=255)
+    row = models.JSONField(default=dict, help_text="The row as read, header -> cell.")
+
+    class Meta:
+        ordering = ["row_number", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "row_number", "reason"], name="import_issue_once"),
+        ]

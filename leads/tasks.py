@@ -12,3 +12,11 @@ def open_leads_rescore() -> int:
 @shared_task(name="leads.leads_rescore")
 def leads_rescore(lead_ids: list[int]) -> int:
     return services.leads_rescore(lead_ids=lead_ids)
+
+
+@shared_task(name="leads.import_run", acks_late=True, reject_on_worker_lost=True)
+def import_run(job_id: int) -> str:
+    """Import one list file; a redelivered task resumes after the last committed batch."""
+    from .imports.services import import_run as run
+
+    return run(job_id=job_id).status

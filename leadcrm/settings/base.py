@@ -144,6 +144,7 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Registry downloads are large: a national full list runs to tens of megabytes unzipped.
 LEADCRM_REGISTRY_UPLOAD_MAX_BYTES = env.int("LEADCRM_REGISTRY_UPLOAD_MAX_BYTES", default=300 * 1024 * 1024)
+LEADCRM_IMPORT_UPLOAD_MAX_BYTES = env.int("LEADCRM_IMPORT_UPLOAD_MAX_BYTES", default=500 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Forms ---------------------------------------------------------------------------------

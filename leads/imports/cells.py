@@ -1,0 +1,96 @@
+"""Cells as lists write them: ``$245,000``, ``63.1%``, ``05/02/2026``, ``n/a``, ``Yes``."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+EMPTY_WORDS = {"", "n/a", "na", "none", "null", "-", "--", "unknown", "#n/a", "nan"}
+TRUE_WORDS = {"y", "yes", "true", "1", "x", "t"}
+FALSE_WORDS = {"n", "no", "false", "0", "f"}
+DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d", "%m/%d/%y", "%m-%d-%Y", "%Y/%m/%d", "%m/%d/%Y %H:%M", "%Y-%m-%d %H:%M:%S")
+_MONEY_JUNK = re.compile(r"[$,\s]")
+
+NOT_MONEY = "{value!r} is not an amount"
+NOT_A_DATE = "{value!r} is not a date"
+NOT_A_NUMBER = "{value!r} is not a number"
+
+
+class CellError(ValueError):
+    pass
+
+
+def blank(value) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().lower() in EMPTY_WORDS)
+
+
+def text(value, limit: int | None = None) -> str:
+    if blank(value):
+        return ""
+    out = " ".join(str(value).split())
+    return out[:limit] if limit else out
+
+
+def money(value) -> Decimal | None:
+    """``'$245,000'``, ``'245000.50'``, ``'(1,200)'`` (negative) -> Decimal; blank -> None."""
+    if blank(value):
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+    raw = str(value).strip()
+    negative = raw.startswith("(") and raw.endswith(")")
+    cleaned = _MONEY_JUNK.sub("", raw.strip("()"))
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        raise CellError(NOT_MONEY.format(value=raw)) from None
+    if not amount.is_finite() or abs(amount) >= Decimal("1e10"):
+        raise CellError(NOT_MONEY.format(value=raw))
+    return (-amount if negative else amount).quantize(Decimal("0.01"))
+
+
+def percent(value) -> Decimal | None:
+    if blank(value):
+        return None
+    try:
+        return Decimal(str(value).strip().rstrip("%").strip())
+    except InvalidOperation:
+        raise CellError(NOT_A_NUMBER.format(value=value)) from None
+
+
+def integer(value) -> int | None:
+    if blank(value):
+        return None
+    try:
+        return int(Decimal(str(value).replace(",", "").strip()))
+    except (InvalidOperation, ValueError):
+        raise CellError(NOT_A_NUMBER.format(value=value)) from None
+
+
+def day(value) -> date | None:
+    """``'05/02/2026'``, ``'2026-05-02'``, an Excel date cell -> date; blank -> None."""
+    if blank(value):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raw = str(value).strip()
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(raw, fmt).date()
+        except ValueError:
+            continue
+    raise CellError(NOT_A_DATE.format(value=raw))
+
+
+def flag(value) -> bool | None:
+    if blank(value):
+        return None
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None

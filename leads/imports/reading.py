@@ -1,0 +1,155 @@
+"""A list file as a header and rows: CSV (UTF-8 with or without BOM, else Windows-1252;
+any line ends; quoted commas; comma, tab, semicolon or pipe) or XLSX, read as a stream so
+a million-row file needs no more memory than a thousand-row one."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+NOT_A_TABLE = (
+    "{name} is not a table: upload the list as CSV (comma-separated text) or an Excel .xlsx file."
+)
+NO_HEADER = "{name} has no header row: the first line must name the columns."
+DUPLICATE_HEADERS = "{name} names a column twice ({headers}): rename one and upload it again."
+EMPTY = "{name} has a header but no rows."
+SNIFF_BYTES = 64 * 1024
+DELIMITERS = ",\t;|"
+
+csv.field_size_limit(1_000_000)
+
+
+class NotATable(ValueError):
+    pass
+
+
+@dataclass
+class Table:
+    name: str
+    headers: list[str]
+    encoding: str = "utf-8"
+    kind: str = "csv"
+    _rows: Iterator[tuple[int, dict[str, str]]] | None = field(default=None, repr=False)
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """(line number in the file, header -> cell) for every data row."""
+        return self._rows
+
+
+def _encoding(path: Path) -> str:
+    """UTF-8 if the whole file decodes as UTF-8 (BOM or not), else Windows-1252."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        try:
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig"
+
+
+def _headers(raw: list[str], name: str) -> list[str]:
+    headers = [" ".join((h or "").replace("\ufeff", "").split()) for h in raw]
+    while headers and not headers[-1]:
+        headers.pop()
+    if not any(headers):
+        raise NotATable(NO_HEADER.format(name=name))
+    seen, twice = set(), []
+    for header in headers:
+        if header and header.lower() in seen:
+            twice.append(header)
+        seen.add(header.lower())
+    if twice:
+        raise NotATable(DUPLICATE_HEADERS.format(name=name, headers=", ".join(sorted(set(twice)))))
+    return headers
+
+
+def open_table(path: Path, name: str) -> Table:
+    """Open ``path`` (uploaded as ``name``) as a table, or raise ``NotATable`` saying why."""
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    if head.startswith(b"PK\x03\x04"):
+        return _open_xlsx(path, name)
+    if not head.strip() or b"\x00" in head or head.lstrip()[:5] in (b"%PDF-", b"<!DOC", b"<html", b"<HTML", b"<?xml"):
+        raise NotATable(NOT_A_TABLE.format(name=name))
+    encoding = _encoding(path)
+    first_line = head.decode(encoding, errors="replace").lstrip("\ufeff").splitlines()[0]
+    delimiter = max(DELIMITERS, key=first_line.count)
+    if first_line.count(delimiter) == 0:
+        raise NotATable(NOT_A_TABLE.format(name=name))
+
+
+    with path.open("r", encoding=encoding, newline="") as text:
+        headers = _headers(next(csv.reader(text, delimiter=delimiter)), name)
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        with path.open("r", encoding=encoding, newline="") as text:
+            records = csv.reader(text, delimiter=delimiter)
+            next(records)
+            width = len(headers)
+            for values in records:
+                line = records.line_num
+                if not any(v.strip() for v in values):
+                    continue
+                if len(values) < width:
+                    values = values + [""] * (width - len(values))
+                row = dict(zip(headers, values, strict=False))
+                if len(values) > width and any(v.strip() for v in values[width:]):
+                    row["__extra__"] = delimiter.join(values[width:])
+                yield line, row
+
+    return Table(name=name, headers=headers, encoding=encoding.replace("-sig", ""), kind="csv", _rows=rows())
+
+
+def _open_xlsx(path: Path, name: str) -> Table:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    handle = path.open("rb")  # a handle, not a path: the stored file has no .xlsx extension
+    try:
+        book = load_workbook(handle, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException) as exc:
+        handle.close()
+        raise NotATable(NOT_A_TABLE.format(name=name)) from exc
+    sheet = book.worksheets[0]
+    values = sheet.iter_rows(values_only=True)
+    try:
+        first = next(values)
+    except StopIteration:
+        raise NotATable(NO_HEADER.format(name=name)) from None
+    headers = _headers([("" if v is None else str(v)) for v in first], name)
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        try:
+            for line, cells in enumerate(values, start=2):
+                if not any(c not in (None, "") for c in cells):
+                    continue
+                yield line, {h: ("" if c is None else c) for h, c in zip(headers, cells, strict=False)}
+        finally:
+            book.close()
+            handle.close()
+
+    return Table(name=name, headers=headers, encoding="xlsx", kind="xlsx", _rows=rows())
+
+
+def count_rows(table_path: Path, name: str) -> int:
+    """Data rows in the file (a second pass; cheap next to the import)."""
+    return sum(1 for _ in open_table(table_path, name).rows())
+
+
+def preview(path: Path, name: str, limit: int = 5) -> tuple[list[str], list[dict]]:
+    table = open_table(path, name)
+    out = []
+    for _, row in table.rows():
+        out.append(row)
+        if len(out) >= limit:
+            break
+    return table.headers, out
+
+
+__all__ = ["NotATable", "Table", "count_rows", "open_table", "preview"]

@@ -1,0 +1,392 @@
+"""Importing a list: create the job (checked up front), then run it in batches.
+
+Each batch is one transaction that also moves the job's ``rows_done``, so a worker killed
+mid-file resumes after the last committed batch without doubling a row. Houses are found
+by their address key, or by APN and county; two imports running at once take a lock per
+key (PostgreSQL advisory locks, in key order) so the same house is never created twice.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+import zlib
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from leadcrm.accounts.models import Team, TeamMembership, User
+
+from ..models import (
+    ColumnMapping,
+    Contact,
+    Email,
+    ForeclosureRecord,
+    ImportJob,
+    ImportRowIssue,
+    ImportStatus,
+    Lead,
+    LeadList,
+    LeadSource,
+    Lien,
+    ListMembership,
+    Phone,
+    Property,
+    Stage,
+)
+from . import columns as cols
+from .reading import NotATable, open_table
+from .records import Record, read_record
+
+BATCH_ROWS = 1000
+IMPORT_DIR = "imports"
+TOO_LARGE = "The file is {size:,} bytes; the limit is {limit:,}."
+NEEDS_LIST = "Name the list these leads come from."
+MAPPING_UNKNOWN = "The mapping names columns the file does not have: {headers}."
+AUCTION_TITLE = "Auction on {date:%b %d, %Y}: reach the homeowner now"
+MERGED_TWICE = "The same house as line {line}: merged into it."
+
+
+class ImportRefused(ValidationError):
+    pass
+
+
+def _store(content: bytes) -> str:
+    relative = f"{IMPORT_DIR}/{uuid.uuid4().hex}.bin"
+    path = Path(settings.MEDIA_ROOT) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return relative
+
+
+def stored_path(job: ImportJob) -> Path:
+    return Path(settings.MEDIA_ROOT) / job.stored_file
+
+
+def import_job_create(
+    *, content: bytes, file_name: str, created_by: User, source: str = LeadSource.CSV,
+    list_name: str = "", lead_list: LeadList | None = None, columns: dict[str, str] | None = None,
+    mapping: ColumnMapping | None = None, assign_to: User | None = None, round_robin_team: Team | None = None,
+) -> ImportJob:
+    """Check the file and its mapping, keep it outside the web root, count its rows.
+
+    Refused up front (nothing stored, no job): a file that is not a table, and a mapping
+    that lacks the columns to place a house, naming them.
+    """
+    limit = settings.LEADCRM_IMPORT_UPLOAD_MAX_BYTES
+    if len(content) > limit:
+        raise ImportRefused({"file": TOO_LARGE.format(size=len(content), limit=limit)})
+    if lead_list is None and not list_name.strip():
+        raise ImportRefused({"list_name": NEEDS_LIST})
+    relative = _store(content)
+    path = Path(settings.MEDIA_ROOT) / relative
+    try:
+        table = open_table(path, file_name)
+        if mapping is not None:
+            columns = dict(mapping.columns)
+        columns = dict(columns) if columns else cols.detect(table.headers)
+        unknown = sorted(set(columns.values()) - set(table.headers))
+        if unknown:
+            raise ImportRefused({"file": MAPPING_UNKNOWN.format(headers=", ".join(unknown))})
+        missing = cols.missing_required(columns)
+        if missing:
+            raise ImportRefused({"file": cols.MISSING_REQUIRED.format(fields=" and ".join(missing))})
+        total = sum(1 for _ in table.rows())
+    except NotATable as refusal:
+        path.unlink(missing_ok=True)
+        raise ImportRefused({"file": str(refusal)}) from None
+    except ImportRefused:
+        path.unlink(missing_ok=True)
+        raise
+    with transaction.atomic():
+        if lead_list is None:
+            lead_list = LeadList.objects.create(name=list_name.strip()[:120], source=source, created_by=created_by)
+        return ImportJob.objects.create(
+            lead_list=lead_list, source=source, file_name=file_name[:255], stored_file=relative, columns=columns,
+            created_by=created_by, assign_to=assign_to, round_robin_team=round_robin_team, rows_total=total,
+        )
+
+
+def import_cancel(*, job: ImportJob) -> ImportJob:
+    """Stop after the batch in progress; what is committed stays (every row in it is whole)."""
+    ImportJob.objects.filter(pk=job.pk, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).update(
+        cancel_requested=True)
+    job.refresh_from_db()
+    if job.status == ImportStatus.QUEUED:
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.CANCELLED, finished_at=timezone.now())
+        job.refresh_from_db()
+    return job
+
+
+def _batches(rows: Iterator, size: int) -> Iterator[list]:
+    while batch := list(itertools.islice(rows, size)):
+        yield batch
+
+
+def import_run(*, job_id: int, batch_rows: int = BATCH_ROWS) -> ImportJob:
+    """Import (or resume importing) one job's file. Safe to call twice: a finished job is left as is."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+            return job
+        if job.cancel_requested:
+            job.status, job.finished_at = ImportStatus.CANCELLED, timezone.now()
+            job.save(update_fields=["status", "finished_at"])
+            return job
+        job.status = ImportStatus.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.save(update_fields=["status", "started_at"])
+    table = open_table(stored_path(job), job.file_name)
+    done = job.rows_done
+    rows = itertools.islice(table.rows(), done, None)  # resume after the committed rows
+    for batch in _batches(rows, batch_rows):
+        records = [read_record(line, row, job.columns) for line, row in batch]
+        with transaction.atomic():
+            locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+            if locked.rows_done != done:
+                return locked  # another worker took this job over (a redelivered task): leave it to it
+            if locked.cancel_requested:
+                locked.status, locked.finished_at = ImportStatus.CANCELLED, timezone.now()
+                locked.save(update_fields=["status", "finished_at"])
+                return locked
+            counts = write_batch(locked, records)
+            for name, value in counts.items():
+                setattr(locked, name, getattr(locked, name) + value)
+            locked.rows_done += len(records)
+            locked.save(update_fields=["rows_done", *counts])
+        done, job = locked.rows_done, locked
+    return _finish(job)
+
+
+def _finish(job: ImportJob) -> ImportJob:
+    """Flag the phones and score the leads of the whole list, so counts are right at once."""
+    from compliance.services import phones_reflag
+    from leads.services import leads_rescore
+
+    lead_ids = list(ListMembership.objects.filter(lead_list=job.lead_list).values_list("lead_id", flat=True))
+    phones = Phone.objects.filter(contact__lead_id__in=lead_ids) if len(lead_ids) < 50_000 else \
+        Phone.objects.filter(contact__lead__list_memberships__lead_list=job.lead_list)
+    phones_reflag(phones=phones)
+    for start in range(0, len(lead_ids), 5000):
+        leads_rescore(lead_ids=lead_ids[start:start + 5000])
+    job.phones_on_dnc = phones.filter(on_dnc_list=True).count()
+    job.status, job.finished_at = ImportStatus.DONE, timezone.now()
+    job.save(update_fields=["phones_on_dnc", "status", "finished_at"])
+    return job
+
+
+# One batch ----------------------------------------------------------------------------------
+
+
+def _lock_keys(keys: Iterable[str]) -> None:
+    """Serialise imports per house across processes; sorted, so two imports never deadlock."""
+    if connection.vendor != "postgresql":
+        return
+    ids = sorted({zlib.crc32(key.encode()) - 2**31 for key in keys})
+    if ids:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::int[]) AS k ORDER BY k", [ids])
+
+
+def _agents(job: ImportJob) -> Iterator[tuple[User | None, Team | None]]:
+    """Who gets each new lead: one agent, a team's active agents weighted by capacity, or nobody."""
+    if job.assign_to_id:
+        membership = TeamMembership.objects.filter(user_id=job.assign_to_id).select_related("team").first()
+        return itertools.repeat((job.assign_to, membership.team if membership else None))
+    if job.round_robin_team_id:
+        members = list(TeamMembership.objects.filter(team_id=job.round_robin_team_id, is_active=True)
+                       .select_related("user").order_by("pk"))
+        turns = [(m.user, job.round_robin_team) for m in members for _ in range(max(m.capacity_weight, 1))]
+        if turns:
+            # Continue the rotation where the last batch left it.
+            return itertools.islice(itertools.cycle(turns), job.leads_created % len(turns), None)
+    return itertools.repeat((None, None))
+
+
+def _plain(row: dict) -> dict:
+    """The row as text, for the error report (spreadsheet cells may be numbers or dates)."""
+    return {str(k): ("" if v is None else str(v)) for k, v in row.items()}
+
+
+def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
+    """Create or merge the leads of one batch; returns the counts it adds to the job."""
+    counts = {"leads_created": 0, "leads_merged": 0, "rows_rejected": 0, "phones_valid": 0, "phones_invalid": 0}
+    issues: list[ImportRowIssue] = []
+    good: list[Record] = []
+    for record in records:
+        for note in record.notes:
+            issues.append(ImportRowIssue(job=job, row_number=record.line, rejected=False, reason=note[:255],
+                                         row=_plain(record.row)))
+        if record.rejected:
+            counts["rows_rejected"] += 1
+            issues.append(ImportRowIssue(job=job, row_number=record.line, reason=record.rejected, row=_plain(record.row)))
+        else:
+            good.append(record)
+            counts["phones_valid"] += len(record.phones)
+            counts["phones_invalid"] += len(record.rejected_phones)
+    apn_keys = {f"apn:{r.apn.upper()}|{r.county.upper()}" for r in good if r.apn and r.county}
+    _lock_keys([r.key for r in good] + sorted(apn_keys))
+
+    # Which houses we already hold: by address key, then by APN and county.
+    by_key = {p.address_key: p for p in Property.objects.filter(address_key__in={r.key for r in good})}
+    apn_query = Q()
+    for record in good:
+        if record.apn and record.county and record.key not in by_key:
+            apn_query |= Q(apn__iexact=record.apn, county__iexact=record.county)
+    by_apn = {}
+    if apn_query:
+        for prop in Property.objects.filter(apn_query):
+            by_apn[(prop.apn.upper(), prop.county.upper())] = prop
+    existing_leads = {lead.property_id: lead for lead in Lead.objects.filter(
+        property_id__in=[p.pk for p in (*by_key.values(), *by_apn.values())])}
+
+    # The same house twice in this batch merges into its first row.
+    first_line: dict[str, int] = {}
+    new_records: list[Record] = []
+    targets: list[tuple[Record, Lead | None]] = []
+    for record in good:
+        prop = by_key.get(record.key) or by_apn.get((record.apn.upper(), record.county.upper()))
+        if prop is not None:
+            targets.append((record, existing_leads[prop.pk]))
+            counts["leads_merged"] += 1
+        elif record.key in first_line:
+            issues.append(ImportRowIssue(job=job, row_number=record.line, rejected=False,
+                                         reason=MERGED_TWICE.format(line=first_line[record.key]),
+                                         row=_plain(record.row)))
+            targets.append((record, None))  # resolved below, once the first row's lead exists
+            counts["leads_merged"] += 1
+        else:
+            first_line[record.key] = record.line
+            new_records.append(record)
+            targets.append((record, None))
+
+    now = timezone.now()
+    assignees = _agents(job)
+    properties = [Property(address_key=r.key, **r.property) for r in new_records]
+    Property.objects.bulk_create(properties)
+    new_leads = []
+    for record, prop in zip(new_records, properties, strict=True):
+        agent, team = next(assignees)
+        new_leads.append(Lead(
+            property=prop, lead_type=record.lead_type, source=job.source, source_list=job.lead_list,
+            stage=Stage.LIST, stage_entered_at=now, assigned_agent=agent, team=team,
+            lien_total=sum((loan.balance or Decimal(0) for loan in record.loans), Decimal(0)),
+        ))
+    Lead.objects.bulk_create(new_leads)
+    counts["leads_created"] = len(new_leads)
+    lead_by_key = {record.key: lead for record, lead in zip(new_records, new_leads, strict=True)}
+    resolved = [(record, lead or lead_by_key[record.key]) for record, lead in targets]
+
+    ListMembership.objects.bulk_create(
+        [ListMembership(lead=lead, lead_list=job.lead_list, added_at=now) for lead in {l.pk: l for _, l in resolved}.values()],
+        ignore_conflicts=True,
+    )
+    _write_people(resolved, new_lead_ids={lead.pk for lead in new_leads})
+    _write_liens_and_filings(job, resolved, new_lead_ids={lead.pk for lead in new_leads})
+    ImportRowIssue.objects.bulk_create(issues, ignore_conflicts=True)
+    return counts
+
+
+def _write_people(resolved: list[tuple[Record, Lead]], new_lead_ids: set[int]) -> None:
+    """Owners, phones and emails: new ones added, those already held left as they are."""
+    old_ids = {lead.pk for _, lead in resolved} - new_lead_ids
+    contacts: dict[tuple[int, int], Contact] = {}
+    numbers: dict[int, set[str]] = {}
+    addresses: dict[int, set[str]] = {}
+    for contact in Contact.objects.filter(lead_id__in=old_ids).prefetch_related("phones", "emails"):
+        contacts.setdefault((contact.lead_id, contact.position), contact)
+        numbers.setdefault(contact.lead_id, set()).update(p.number for p in contact.phones.all())
+        addresses.setdefault(contact.lead_id, set()).update(e.address for e in contact.emails.all())
+    new_contacts, flagged = [], []
+    for record, lead in resolved:
+        for owner in record.owners:
+            key = (lead.pk, owner.position)
+            contact = contacts.get(key)
+            if contact is None:
+                contact = Contact(lead=lead, position=owner.position, first_name=owner.first_name,
+                                  last_name=owner.last_name, company_name=owner.company_name,
+                                  rejected_phones=record.rejected_phones if owner.position == 1 else [],
+                                  **record.mailing)
+                contacts[key] = contact
+                new_contacts.append(contact)
+            elif (record.mailing["do_not_mail"] and not contact.do_not_mail) or (
+                    record.mailing["deceased"] and not contact.deceased):
+                # A list saying "Do Not Mail" or "Deceased" is honoured; a later list never clears it.
+                contact.do_not_mail = contact.do_not_mail or record.mailing["do_not_mail"]
+                contact.deceased = contact.deceased or record.mailing["deceased"]
+                flagged.append(contact)
+    Contact.objects.bulk_create(new_contacts)
+    if flagged:
+        Contact.objects.bulk_update(flagged, ["do_not_mail", "deceased"])
+    phones, emails = [], []
+    for record, lead in resolved:
+        owner_contact = contacts[(lead.pk, record.owners[0].position)]
+        held = numbers.setdefault(lead.pk, set())
+        next_position = len(held) + 1
+        for phone in record.phones:
+            if phone.e164 in held:
+                continue
+            held.add(phone.e164)
+            phones.append(Phone(contact=owner_contact, number=phone.e164, raw=phone.raw, phone_type=phone.phone_type,
+                                position=next_position))
+            next_position += 1
+        held_emails = addresses.setdefault(lead.pk, set())
+        for address in record.emails:
+            if address not in held_emails:
+                held_emails.add(address)
+                emails.append(Email(contact=owner_contact, address=address, position=len(held_emails)))
+    Phone.objects.bulk_create(phones, ignore_conflicts=True)
+    Email.objects.bulk_create(emails, ignore_conflicts=True)
+
+
+def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Lead]], new_lead_ids: set[int]) -> None:
+    from pipeline.models import FollowUp, FollowUpKind
+
+    lead_ids = {lead.pk for _, lead in resolved}
+    held = set(Lien.objects.filter(lead_id__in=lead_ids - new_lead_ids).values_list("lead_id", "position"))
+    liens, changed_totals = [], set()
+    for record, lead in resolved:
+        for loan in record.loans:
+            if (lead.pk, loan.position) in held:
+                continue
+            held.add((lead.pk, loan.position))
+            liens.append(Lien(lead=lead, position=loan.position, lien_type=loan.lien_type,
+                              loan_program=loan.loan_program[:40], lender=loan.lender, balance=loan.balance,
+                              recording_date=loan.recording_date))
+            if lead.pk not in new_lead_ids:
+                changed_totals.add(lead.pk)
+    Lien.objects.bulk_create(liens)
+    for lead in Lead.objects.filter(pk__in=changed_totals):
+        from leads.services import lead_refresh_lien_total
+
+        lead_refresh_lien_total(lead=lead)
+    filings = [ForeclosureRecord(lead=lead, **record.foreclosure) for record, lead in resolved if record.foreclosure]
+    ForeclosureRecord.objects.bulk_create(filings, ignore_conflicts=True)
+
+    # An auction date ahead is an urgent follow-up, once per lead and date.
+    today = timezone.localdate()
+    wanted = {}
+    for record, lead in resolved:
+        auction = (record.foreclosure or {}).get("auction_date")
+        if auction and auction >= today:
+            wanted[lead.pk] = (lead, AUCTION_TITLE.format(date=auction))
+    if not wanted:
+        return
+    exists = set(FollowUp.objects.filter(lead_id__in=wanted, title__in={t for _, t in wanted.values()})
+                 .values_list("lead_id", "title"))
+    due = timezone.now() + timedelta(minutes=5)
+    follow_ups = [
+        FollowUp(lead=lead, assignee_id=lead.assigned_agent_id or job.created_by_id, kind=FollowUpKind.CALL,
+                 title=title, due_at=due, created_by_id=job.created_by_id)
+        for lead, title in wanted.values() if (lead.pk, title) not in exists
+    ]
+    FollowUp.objects.bulk_create(follow_ups)
+    Lead.objects.filter(pk__in=[f.lead_id for f in follow_ups]).filter(
+        Q(next_follow_up_at__isnull=True) | Q(next_follow_up_at__gt=due)).update(next_follow_up_at=due)
