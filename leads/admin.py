@@ -13,6 +13,10 @@ from leadcrm.accounts.selectors import teams_visible_to, users_assignable_by
 from leadcrm.pagination import EstimatedCountPaginator
 
 from .models import (
+    ColumnMapping,
+    ForeclosureRecord,
+    ImportJob,
+    ImportRowIssue,
     Contact,
     Email,
     HardshipRecord,
@@ -321,3 +325,64 @@ class LeadListAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(ForeclosureRecord)
+class ForeclosureRecordAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["lead", "record_type", "recording_date", "auction_date", "lender", "default_amount"]
+    list_filter = ["record_type"]
+    list_select_related = ["lead__property"]
+    autocomplete_fields = ["lead"]
+    date_hierarchy = "auction_date"
+
+
+@admin.register(ColumnMapping)
+class ColumnMappingAdmin(admin.ModelAdmin):
+    list_display = ["name", "source", "created_by", "created_at"]
+    readonly_fields = ["created_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """What was imported, by whom, and how it went; the rows themselves are on the import page."""
+
+    list_display = ["file_name", "lead_list", "created_by", "status", "rows_done", "rows_total", "leads_created",
+                    "leads_merged", "rows_rejected", "created_at"]
+    list_filter = ["status", "source"]
+    list_select_related = ["lead_list", "created_by"]
+    readonly_fields = [f.name for f in ImportJob._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def get_queryset(self, request):
+        jobs = super().get_queryset(request)
+        return jobs if request.user.has_perm("leads.view_all_leads") else jobs.filter(created_by=request.user)
+
+
+@admin.register(ImportRowIssue)
+class ImportRowIssueAdmin(admin.ModelAdmin):
+    list_display = ["job", "row_number", "rejected", "reason"]
+    list_filter = ["rejected"]
+    list_select_related = ["job"]
+    readonly_fields = ["job", "row_number", "rejected", "reason", "row"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def get_queryset(self, request):
+        issues = super().get_queryset(request)
+        return issues if request.user.has_perm("leads.view_all_leads") else issues.filter(job__created_by=request.user)

@@ -12,7 +12,7 @@ from leadcrm.accounts.models import Team, User
 from leadcrm.accounts.roles import Perm
 
 from .addresses import normalize_street
-from .models import OUTCOME_STAGES, Contact, Lead, LeadType, Phone, Stage
+from .models import OUTCOME_STAGES, Contact, Lead, LeadList, LeadType, Phone, Stage
 from .phones import search_digits
 
 PHONE_LIKE = re.compile(r"[\d\s().+\-]+")
@@ -70,6 +70,9 @@ class LeadFilter(django_filters.FilterSet):
     team = django_filters.ModelChoiceFilter(
         queryset=Team.objects.none(), label="Team", empty_label="All teams"
     )
+    list = django_filters.ModelChoiceFilter(
+        field_name="list_memberships__lead_list", queryset=LeadList.objects.all(), label="List", empty_label="All lists"
+    )
     min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte", label="Score ≥")
     order = django_filters.ChoiceFilter(
         method="filter_order",
@@ -85,7 +88,7 @@ class LeadFilter(django_filters.FilterSet):
 
     class Meta:
         model = Lead
-        fields = ["q", "status", "stage", "lead_type", "assigned_agent", "team", "min_score"]
+        fields = ["q", "status", "stage", "lead_type", "assigned_agent", "team", "list", "min_score"]
 
     def __init__(self, data=None, queryset=None, *, user, **kwargs):
         super().__init__(data, queryset, **kwargs)

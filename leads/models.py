@@ -540,6 +540,7 @@ class ForeclosureRecord(models.Model):
 
 
 class ImportStatus(models.TextChoices):
+    DRAFT = "draft", "Waiting for the column mapping"
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Importing"
     DONE = "done", "Done"
@@ -578,6 +579,7 @@ class ImportJob(models.Model):
     round_robin_team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, null=True, blank=True,
                                          related_name="+")
     status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    headers = models.JSONField(default=list, help_text="The file's header row, as read.")
     cancel_requested = models.BooleanField(default=False)
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0, help_text="Rows committed; a restart resumes after them.")

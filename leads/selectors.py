@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
+from leadcrm.accounts.roles import Perm
+
 from .filters import LeadFilter
 from .models import FUNNEL_STAGES, OUTCOME_STAGES, Contact, Lead, Stage
 
@@ -62,3 +64,11 @@ def lead_stage_counts(*, fetched_by) -> list[StageCount]:
         )
         for stage in (*FUNNEL_STAGES, *OUTCOME_STAGES)
     ]
+
+
+def import_jobs_visible_to(user):
+    """Imports a user may follow: their own; brokers see every import of the brokerage."""
+    from .models import ImportJob
+
+    jobs = ImportJob.objects.select_related("lead_list", "created_by")
+    return jobs if user.has_perm(Perm.VIEW_ALL_LEADS) else jobs.filter(created_by=user)

@@ -1,10 +1,15 @@
 from django.urls import path
 
-from . import views
+from . import import_views, views
 
 app_name = "leads"
 
 urlpatterns = [
     path("", views.LeadListView.as_view(), name="list"),
     path("<int:pk>/", views.LeadDetailView.as_view(), name="detail"),
+    path("imports/", import_views.ImportListView.as_view(), name="imports"),
+    path("imports/<int:pk>/", import_views.ImportDetailView.as_view(), name="import_detail"),
+    path("imports/<int:pk>/map/", import_views.ImportMapView.as_view(), name="import_map"),
+    path("imports/<int:pk>/cancel/", import_views.ImportCancelView.as_view(), name="import_cancel"),
+    path("imports/<int:pk>/report.csv", import_views.ImportIssuesCsvView.as_view(), name="import_report"),
 ]

@@ -37,7 +37,7 @@ class LeadListView(LoginRequiredMixin, TemplateView):
             is_filtered=any(value for key, value in query.items() if key not in ("order", "status")),
             now=timezone.now(),
             # Shown from tablet width up; a phone keeps search, status, stage and sort.
-            secondary_filters={"lead_type", "assigned_agent", "team", "min_score"},
+            secondary_filters={"lead_type", "assigned_agent", "team", "list", "min_score"},
         )
         return context
 

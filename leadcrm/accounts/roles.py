@@ -53,6 +53,12 @@ _AGENT = [
     "compliance.add_internaldncentry",
     "compliance.view_internaldncentry",
     "compliance.view_dncpolicy",
+    # Agents import their own lists (the new leads come to them).
+    *_model_perms("leads", "importjob", "add view"),
+    "leads.view_columnmapping",
+    "leads.add_columnmapping",
+    "leads.view_foreclosurerecord",
+    "leads.view_importrowissue",
 ]
 
 _TEAM_LEAD = [

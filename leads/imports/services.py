@@ -74,11 +74,13 @@ def import_job_create(
     *, content: bytes, file_name: str, created_by: User, source: str = LeadSource.CSV,
     list_name: str = "", lead_list: LeadList | None = None, columns: dict[str, str] | None = None,
     mapping: ColumnMapping | None = None, assign_to: User | None = None, round_robin_team: Team | None = None,
+    draft: bool = False,
 ) -> ImportJob:
     """Check the file and its mapping, keep it outside the web root, count its rows.
 
     Refused up front (nothing stored, no job): a file that is not a table, and a mapping
-    that lacks the columns to place a house, naming them.
+    that lacks the columns to place a house, naming them. A ``draft`` job waits for a
+    person to confirm or complete the detected mapping (``import_job_map``) instead.
     """
     limit = settings.LEADCRM_IMPORT_UPLOAD_MAX_BYTES
     if len(content) > limit:
@@ -96,7 +98,7 @@ def import_job_create(
         if unknown:
             raise ImportRefused({"file": MAPPING_UNKNOWN.format(headers=", ".join(unknown))})
         missing = cols.missing_required(columns)
-        if missing:
+        if missing and not draft:
             raise ImportRefused({"file": cols.MISSING_REQUIRED.format(fields=" and ".join(missing))})
         total = sum(1 for _ in table.rows())
     except NotATable as refusal:
@@ -111,15 +113,37 @@ def import_job_create(
         return ImportJob.objects.create(
             lead_list=lead_list, source=source, file_name=file_name[:255], stored_file=relative, columns=columns,
             created_by=created_by, assign_to=assign_to, round_robin_team=round_robin_team, rows_total=total,
+            headers=table.headers, status=ImportStatus.DRAFT if draft else ImportStatus.QUEUED,
         )
+
+
+def import_job_map(*, job: ImportJob, columns: dict[str, str], save_as: str = "", user: User | None = None) -> ImportJob:
+    """Confirm a draft job's mapping (field -> header) and queue it; optionally save the mapping."""
+    columns = {name: header for name, header in columns.items() if header and name in cols.BY_NAME}
+    unknown = sorted(set(columns.values()) - set(job.headers))
+    if unknown:
+        raise ImportRefused(MAPPING_UNKNOWN.format(headers=", ".join(unknown)))
+    missing = cols.missing_required(columns)
+    if missing:
+        raise ImportRefused(cols.MISSING_REQUIRED.format(fields=" and ".join(missing)))
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status != ImportStatus.DRAFT:
+            return locked
+        if save_as.strip():
+            ColumnMapping.objects.update_or_create(
+                name=save_as.strip()[:80], defaults={"columns": columns, "source": locked.source, "created_by": user})
+        locked.columns, locked.status = columns, ImportStatus.QUEUED
+        locked.save(update_fields=["columns", "status"])
+    return locked
 
 
 def import_cancel(*, job: ImportJob) -> ImportJob:
     """Stop after the batch in progress; what is committed stays (every row in it is whole)."""
-    ImportJob.objects.filter(pk=job.pk, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).update(
-        cancel_requested=True)
+    ImportJob.objects.filter(pk=job.pk, status__in=[ImportStatus.DRAFT, ImportStatus.QUEUED, ImportStatus.RUNNING]
+                             ).update(cancel_requested=True)
     job.refresh_from_db()
-    if job.status == ImportStatus.QUEUED:
+    if job.status in (ImportStatus.DRAFT, ImportStatus.QUEUED):
         ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.CANCELLED, finished_at=timezone.now())
         job.refresh_from_db()
     return job

@@ -11,6 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from compliance.models import RegistryLoad, RevocationReview
+from leads.models import ImportJob, ImportStatus, LeadList
 from pipeline.models import FollowUp
 
 pytestmark = pytest.mark.django_db
@@ -18,6 +19,8 @@ pytestmark = pytest.mark.django_db
 ANON, OTHER, OWNER, TEAM_LEAD, BROKER = "anonymous", "other_agent", "owner", "team_lead", "broker"
 EVERYONE_SIGNED_IN = {OTHER: 200, OWNER: 200, TEAM_LEAD: 200, BROKER: 200}
 LEAD_PAGE = {ANON: 302, OTHER: 404, OWNER: 200, TEAM_LEAD: 200, BROKER: 200}
+# An import is its importer's (and the broker's) business; a team lead assigns leads, not lists.
+MY_IMPORT = {ANON: 302, OTHER: 404, OWNER: 200, TEAM_LEAD: 404, BROKER: 200}
 BROKERS_ONLY = {ANON: 302, OTHER: 403, OWNER: 403, TEAM_LEAD: 403, BROKER: 200}
 
 # url name -> (method, object the URL is about, expected status per user)
@@ -32,9 +35,14 @@ MATRIX = {
     "compliance:overview": ("get", None, BROKERS_ONLY),
     "compliance:registries": ("get", None, BROKERS_ONLY),
     "compliance:registry_load": ("get", "registry_load", BROKERS_ONLY),
-    "compliance:procedures": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
     "compliance:checks_export": ("get", None, {**BROKERS_ONLY, BROKER: 302}),  # no dates: back with a message
     "compliance:review_decide": ("post", "review", {ANON: 302, OTHER: 403, OWNER: 403, TEAM_LEAD: 302, BROKER: 302}),
+    "compliance:procedures": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
+    "leads:imports": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
+    "leads:import_detail": ("get", "import_job", MY_IMPORT),
+    "leads:import_report": ("get", "import_job", MY_IMPORT),
+    "leads:import_map": ("get", "import_draft", MY_IMPORT),
+    "leads:import_cancel": ("post", "import_job", {**MY_IMPORT, OWNER: 302, BROKER: 302}),
     "healthz": ("get", None, {ANON: 200, OWNER: 200}),
     "login": ("get", None, {ANON: 200, OWNER: 302}),
     "logout": ("post", None, {ANON: 302, OWNER: 302}),
@@ -57,6 +65,13 @@ def test_every_url_is_in_the_matrix():
     assert set(url_names()) == set(MATRIX)
 
 
+def import_job(owner, status):
+    lead_list = LeadList.objects.create(name="NOD pull")
+    return ImportJob.objects.create(lead_list=lead_list, file_name="nod.csv", stored_file="imports/none.bin",
+                                    created_by=owner, status=status, headers=["Address", "Zip"],
+                                    columns={"street": "Address", "zip": "Zip"})
+
+
 @pytest.fixture
 def people(agent, other_agent, team_lead, broker):
     return {ANON: None, OTHER: other_agent, OWNER: agent, TEAM_LEAD: team_lead, BROKER: broker}
@@ -72,6 +87,8 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
                 lead=lead, assignee=agent, title="Call back", due_at=timezone.now() + timedelta(days=1)
             ),
             "registry_load": RegistryLoad.objects.create(source=national_registry, version_date=date(2026, 11, 1)),
+            "import_job": import_job(agent, ImportStatus.DONE),
+            "import_draft": import_job(agent, ImportStatus.DRAFT),
             "review": RevocationReview.objects.create(lead=lead, phone_number="+19185550104", text="no mas",
                                                       matched="no mas", raised_by=agent),
         }
