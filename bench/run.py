@@ -40,7 +40,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=SIZES, default="100k", help="leads in the synthetic brokerage")
     parser.add_argument("--keep", action="store_true", help="reuse the bench database as it is (skip generation)")
-    parser.add_argument("--only", choices=["generate"], help="only build the synthetic brokerage")
+    parser.add_argument("--only", choices=["generate", "import"], help="only build the brokerage, or only the import")
+    parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the list-import benchmark")
     args = parser.parse_args()
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -76,12 +77,18 @@ def main() -> None:
               " (built in Python, COPY into indexed tables)")
         print(f"  baseline: raw COPY of the same lead rows into a bare table: {baseline_rate:,.0f} rows/s")
         print(f"  ratio: {rate / baseline_rate:.2f} of raw COPY")
-    if args.only != "generate":
+    if args.only == "import":
+        from bench.imports import bench_import
+
+        bench_import(rows=args.import_rows)
+    elif args.only != "generate":
         from bench.compliance import bench_gate, bench_registry_load, bench_reflag
+        from bench.imports import bench_import
 
         bench_registry_load()
         bench_reflag()
         bench_gate()
+        bench_import(rows=args.import_rows)
 
 
 if __name__ == "__main__":

@@ -516,8 +516,9 @@ def phones_reflag(*, area_codes: Iterable[str] | None = None, numbers: Iterable[
     phone_table, dnc_table = Phone._meta.db_table, DncNumber._meta.db_table
     # Materialised on PostgreSQL so the planner takes the phones asked for first.
     materialized = "MATERIALIZED" if connection.vendor == "postgresql" else ""
-    if numbers is not None:
-        # A few numbers: look each one up by key.
+    if numbers is not None or phones is not None:
+        # The phones of a lead, an import, a list: look each one up by key (an index probe
+        # each, about 5 microseconds) rather than read the whole registry.
         listed_sql = f"""
             SELECT ph.national FROM phones ph WHERE EXISTS (
                 SELECT 1 FROM {dnc_table} d JOIN active s ON s.id = d.source_id

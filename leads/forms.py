@@ -76,7 +76,8 @@ class ColumnMappingForm(forms.Form):
         self.groups: dict[str, list[str]] = {}
         for field in FIELDS:
             self.fields[f"col_{field.name}"] = forms.ChoiceField(
-                choices=choices, required=False, label=field.label, initial=initial_columns.get(field.name, ""))
+                choices=choices, required=False, label=field.label, initial=initial_columns.get(field.name, ""),
+                widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
             self.groups.setdefault(field.group, []).append(f"col_{field.name}")
 
     def columns(self) -> dict[str, str]:

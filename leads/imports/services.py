@@ -19,7 +19,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from leadcrm.accounts.models import Team, TeamMembership, User
@@ -260,14 +261,16 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
 
     # Which houses we already hold: by address key, then by APN and county.
     by_key = {p.address_key: p for p in Property.objects.filter(address_key__in={r.key for r in good})}
-    apn_query = Q()
-    for record in good:
-        if record.apn and record.county and record.key not in by_key:
-            apn_query |= Q(apn__iexact=record.apn, county__iexact=record.county)
+    # APN and county, compared without case; looked up through the (apn, county) index by the
+    # spellings lists use, then matched here.
+    wanted = {(r.apn.upper(), r.county.upper()) for r in good if r.apn and r.county and r.key not in by_key}
     by_apn = {}
-    if apn_query:
-        for prop in Property.objects.filter(apn_query):
-            by_apn[(prop.apn.upper(), prop.county.upper())] = prop
+    if wanted:
+        spellings = {variant for apn, _ in wanted for variant in (apn, apn.lower())}
+        for prop in Property.objects.filter(apn__in=spellings):
+            found = (prop.apn.upper(), prop.county.upper())
+            if found in wanted:
+                by_apn[found] = prop
     existing_leads = {lead.property_id: lead for lead in Lead.objects.filter(
         property_id__in=[p.pk for p in (*by_key.values(), *by_apn.values())])}
 
@@ -387,10 +390,11 @@ def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Lead]]
             if lead.pk not in new_lead_ids:
                 changed_totals.add(lead.pk)
     Lien.objects.bulk_create(liens)
-    for lead in Lead.objects.filter(pk__in=changed_totals):
-        from leads.services import lead_refresh_lien_total
-
-        lead_refresh_lien_total(lead=lead)
+    if changed_totals:
+        # Merged leads that gained a lien: their totals in one statement (scores follow in _finish).
+        Lead.objects.filter(pk__in=changed_totals).update(lien_total=Coalesce(
+            Subquery(Lien.objects.filter(lead=OuterRef("pk")).values("lead").annotate(total=Sum("balance"))
+                     .values("total")), Value(Decimal(0)), output_field=DecimalField()))
     filings = [ForeclosureRecord(lead=lead, **record.foreclosure) for record, lead in resolved if record.foreclosure]
     ForeclosureRecord.objects.bulk_create(filings, ignore_conflicts=True)
 

@@ -1,0 +1,131 @@
+"""List import throughput: PropStream rows end to end, beside two baselines in the same run.
+
+(a) django-import-export with a default ModelResource loading the same rows into a flat
+table (one text column per header); (b) Django ``bulk_create`` of the same rows into that
+flat table with no processing at all. Peak memory is the process's maximum RSS.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+HEADERS = (Path(__file__).resolve().parents[2] / "shared" / "samples" / "propstream_export_sample.csv")
+STREETS = ["Pine Rd", "Maple Dr", "Troost Ave", "Elm St", "Walnut St", "Oak Ln", "Cedar Ct", "Birch Way",
+           "Juniper Pl", "Spruce Ter", "Willow Dr", "Hickory Rd", "Aspen Cir", "Laurel St", "Chestnut Dr"]
+PLACES = [("Tulsa", "OK", "741", "918", "Tulsa"), ("Pensacola", "FL", "325", "850", "Escambia"),
+          ("Overland Park", "KS", "662", "913", "Johnson"), ("Independence", "MO", "640", "816", "Jackson"),
+          ("Houston", "TX", "770", "713", "Harris"), ("Phoenix", "AZ", "850", "602", "Maricopa")]
+FIRST = ["Maria", "Robert", "Chen", "José", "Nguyễn", "Aisha", "David", "Linda", "James", "Priya"]
+LAST = ["Garcia", "Smith", "Lee", "Schmidt", "Kowalski", "Johnson", "Brown", "Patel", "Nguyen", "Diaz"]
+
+
+def write_propstream_file(path: Path, rows: int, seed: int = 7) -> None:
+    """A PropStream export of ``rows`` distinct houses, in the sample's exact header layout."""
+    with HEADERS.open(newline="", encoding="utf-8") as sample:
+        header = next(csv.reader(sample))
+    rng = random.Random(seed)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        for n in range(rows):
+            city, state, zip3, area, county = PLACES[n % len(PLACES)]
+            value = rng.randrange(150, 700) * 1000
+            loan1 = int(value * rng.uniform(0.6, 1.15))
+            heloc = rng.random() < 0.3
+            loan2 = rng.randrange(20, 80) * 1000 if heloc else ""
+            prefc = rng.random() < 0.4
+            row = {
+                "Address": f"{100 + n // 90} {STREETS[n % 15]} {n % 90}" if n >= 1350 else f"{100 + n} {STREETS[n % 15]}",
+                "City": city, "State": state, "Zip": f"{zip3}{n % 90 + 10:02d}", "County": county,
+                "APN": f"{n:09d}", "Owner Occupied": rng.choice(["Yes", "No"]),
+                "Owner 1 First Name": rng.choice(FIRST), "Owner 1 Last Name": rng.choice(LAST),
+                "Mailing Address": f"{100 + n} {STREETS[n % 15]}", "Mailing City": city, "Mailing State": state,
+                "Mailing Zip": f"{zip3}01", "Property Type": "Single Family", "Bedrooms": rng.randrange(1, 6),
+                "Total Bathrooms": rng.randrange(1, 4), "Building Sqft": rng.randrange(800, 4000),
+                "Year Built": rng.randrange(1920, 2020), "Vacant": "No",
+                "Loan 1 Date": "04/15/2014", "Loan 1 Balance": f"${loan1:,}", "Loan 1 Type": "Conventional",
+                "Loan 1 Lender": "Mr. Cooper", "Loan 2 Date": "03/01/2019" if heloc else "",
+                "Loan 2 Balance": loan2, "Loan 2 Type": "HELOC" if heloc else "", "Loan 2 Lender": "PennyMac" if heloc else "",
+                "Est. Value": value, "Pre-FC Recording Date": "05/02/2026" if prefc else "",
+                "Pre-FC Record Type": "NOD" if prefc else "", "Pre-FC Lender": "Mr. Cooper" if prefc else "",
+                "Pre-FC Auction Date": "01/20/2027" if prefc and rng.random() < 0.5 else "",
+                "Phone1": f"({area}) 555-{100 + n % 100:04d}"[:14] if n % 7 else f"{area}.555.{n % 10000:04d}",
+                "Phone1 Type": "Mobile", "Phone2": f"{area}555{(n * 7) % 10000:04d}" if n % 3 == 0 else "",
+                "Email1": f"owner{n}@example.com", "Date Added to List": "11/01/2026",
+            }
+            writer.writerow([row.get(h, "") for h in header])
+
+
+def _flat_model(headers: list[str]):
+    """An unmanaged model with one text column per header, and its table (baselines a and b)."""
+    from django.db import connection, models
+
+    fields = {f"c{i}": models.TextField(blank=True, default="") for i in range(len(headers))}
+    meta = type("Meta", (), {"app_label": "leads", "db_table": "bench_flat_row", "managed": False})
+    model = type("BenchFlatRow", (models.Model,), {"__module__": __name__, "Meta": meta, **fields})
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_flat_row")
+        columns = ", ".join(f"c{i} text NOT NULL DEFAULT ''" for i in range(len(headers)))
+        cursor.execute(f"CREATE TABLE bench_flat_row (id bigserial PRIMARY KEY, {columns})")
+    return model
+
+
+def bench_import(rows: int = 100_000, peer_rows: int = 10_000) -> dict:
+    from django.db import connection
+
+    from leadcrm.accounts.models import User
+    from leads.imports.services import import_job_create, import_run
+    from leads.models import LeadSource
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "propstream.csv"
+        write_propstream_file(path, rows)
+        user = User.objects.order_by("pk").first()
+        started = time.perf_counter()
+        job = import_job_create(content=path.read_bytes(), file_name=path.name, created_by=user,
+                                source=LeadSource.PROPSTREAM, list_name=f"bench import {time.time():.0f}")
+        job = import_run(job_id=job.pk)
+        seconds = time.perf_counter() - started
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            headers = next(reader)
+            data = list(reader)
+        model = _flat_model(headers)
+        started = time.perf_counter()
+        model.objects.bulk_create((model(**{f"c{i}": v for i, v in enumerate(r)}) for r in data), batch_size=2000)
+        bulk_seconds = time.perf_counter() - started
+
+        import tablib
+        from import_export import resources
+
+        resource_class = resources.modelresource_factory(model=model)
+        dataset = tablib.Dataset(headers=[f"c{i}" for i in range(len(headers))])
+        for r in data[:peer_rows]:
+            dataset.append(r)
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE bench_flat_row")
+        started = time.perf_counter()
+        result = resource_class().import_data(dataset, dry_run=False, raise_errors=True)
+        peer_seconds = time.perf_counter() - started
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE bench_flat_row")
+
+    rate, bulk_rate, peer_rate = rows / seconds, rows / bulk_seconds, peer_rows / peer_seconds
+    print(f"\n[import] {rows:,} PropStream rows end to end (parse, normalise, dedupe, write leads, owners, phones, "
+          "liens, filings, follow-ups; flag phones; score)")
+    print(f"  import: {seconds:.1f} s = {rate:,.0f} rows/s; {job.leads_created:,} leads, {job.phones_valid:,} phones, "
+          f"{job.rows_rejected:,} rejected (target 20,000 rows/s)")
+    print(f"  baseline (a): django-import-export, default ModelResource, flat table: {peer_rate:,.0f} rows/s "
+          f"({peer_rows:,} rows, {result.totals['new']:,} new); ratio {rate / peer_rate:.1f}x (aim 25x)")
+    print(f"  baseline (b): bulk_create of the same rows into the flat table, no processing: {bulk_rate:,.0f} rows/s;"
+          f" ratio {bulk_rate / rate:.1f}x slower than it (aim within 2x)")
+    print(f"  peak RSS of this process: {peak_mb:,.0f} MB")
+    return {"rate": rate, "bulk_rate": bulk_rate, "peer_rate": peer_rate}
