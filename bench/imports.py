@@ -25,8 +25,11 @@ FIRST = ["Maria", "Robert", "Chen", "José", "Nguyễn", "Aisha", "David", "Lind
 LAST = ["Garcia", "Smith", "Lee", "Schmidt", "Kowalski", "Johnson", "Brown", "Patel", "Nguyen", "Diaz"]
 
 
-def write_propstream_file(path: Path, rows: int, seed: int = 7) -> None:
-    """A PropStream export of ``rows`` distinct houses, in the sample's exact header layout."""
+def write_propstream_file(path: Path, rows: int, seed: int = 7, run: int = 0) -> None:
+    """A PropStream export of ``rows`` distinct houses, in the sample's exact header layout.
+
+    ``run`` prefixes street numbers and APNs, so a rerun on a kept database imports new houses.
+    """
     with HEADERS.open(newline="", encoding="utf-8") as sample:
         header = next(csv.reader(sample))
     rng = random.Random(seed)
@@ -41,9 +44,9 @@ def write_propstream_file(path: Path, rows: int, seed: int = 7) -> None:
             loan2 = rng.randrange(20, 80) * 1000 if heloc else ""
             prefc = rng.random() < 0.4
             row = {
-                "Address": f"{100 + n // 90} {STREETS[n % 15]} {n % 90}" if n >= 1350 else f"{100 + n} {STREETS[n % 15]}",
+                "Address": f"{run or ''}{100 + n} {STREETS[n % 15]}",
                 "City": city, "State": state, "Zip": f"{zip3}{n % 90 + 10:02d}", "County": county,
-                "APN": f"{n:09d}", "Owner Occupied": rng.choice(["Yes", "No"]),
+                "APN": f"{run}-{n:09d}", "Owner Occupied": rng.choice(["Yes", "No"]),
                 "Owner 1 First Name": rng.choice(FIRST), "Owner 1 Last Name": rng.choice(LAST),
                 "Mailing Address": f"{100 + n} {STREETS[n % 15]}", "Mailing City": city, "Mailing State": state,
                 "Mailing Zip": f"{zip3}01", "Property Type": "Single Family", "Bedrooms": rng.randrange(1, 6),
@@ -85,7 +88,7 @@ def bench_import(rows: int = 100_000, peer_rows: int = 10_000) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "propstream.csv"
-        write_propstream_file(path, rows)
+        write_propstream_file(path, rows, run=int(time.time()) % 100_000)
         user = User.objects.order_by("pk").first()
         started = time.perf_counter()
         job = import_job_create(content=path.read_bytes(), file_name=path.name, created_by=user,

@@ -5,6 +5,8 @@ Stage changes are not here: they belong to ``pipeline.services.lead_stage_change
 
 from __future__ import annotations
 
+import json
+
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -12,7 +14,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import timezone
 
@@ -346,8 +348,27 @@ def leads_rescore(*, lead_ids: Iterable[int], now: datetime | None = None) -> in
         if (score.value, score.reasons) != (lead.score, lead.score_reasons):
             lead.score, lead.score_reasons = score.value, score.reasons
             changed.append(lead)
-    Lead.objects.bulk_update(changed, ["score", "score_reasons"], batch_size=500)
+    _scores_write(changed)
     return len(changed)
+
+
+def _scores_write(leads: list[Lead]) -> None:
+    """Write new scores: on PostgreSQL one UPDATE ... FROM (VALUES ...) per thousand leads,
+    several times faster than ``bulk_update``'s CASE WHEN for each row."""
+    if connection.vendor != "postgresql":
+        Lead.objects.bulk_update(leads, ["score", "score_reasons"], batch_size=500)
+        return
+    table = Lead._meta.db_table
+    with connection.cursor() as cursor:
+        for start in range(0, len(leads), 1000):
+            chunk = leads[start:start + 1000]
+            values = ", ".join(["(%s, %s, %s::jsonb)"] * len(chunk))
+            params = [item for lead in chunk for item in (lead.pk, lead.score, json.dumps(lead.score_reasons))]
+            cursor.execute(
+                f"UPDATE {table} AS l SET score = v.score, score_reasons = v.reasons "
+                f"FROM (VALUES {values}) AS v(id, score, reasons) WHERE l.id = v.id",
+                params,
+            )
 
 
 def lead_rescore(*, lead: Lead, now: datetime | None = None) -> Lead:
