@@ -49,7 +49,7 @@ class ImportListView(ImportPermissionMixin, FormView):
         upload = data["file"]
         try:
             job = import_job_create(
-                content=upload.read(), file_name=upload.name, created_by=self.request.user, source=data["source"],
+                content=upload, file_name=upload.name, created_by=self.request.user, source=data["source"],
                 list_name=data["list_name"], mapping=data["mapping"], draft=True, **form.assignment(),
             )
         except ValidationError as refused:

@@ -59,11 +59,18 @@ class ImportRefused(ValidationError):
     pass
 
 
-def _store(content: bytes) -> str:
+def _store(content) -> str:
+    """Keep the upload under MEDIA_ROOT (never served) under a name of our own; an uploaded
+    file is copied chunk by chunk, so a large list never sits in memory whole."""
     relative = f"{IMPORT_DIR}/{uuid.uuid4().hex}.bin"
     path = Path(settings.MEDIA_ROOT) / relative
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        with path.open("wb") as out:
+            for chunk in content.chunks():
+                out.write(chunk)
     return relative
 
 
@@ -72,7 +79,7 @@ def stored_path(job: ImportJob) -> Path:
 
 
 def import_job_create(
-    *, content: bytes, file_name: str, created_by: User, source: str = LeadSource.CSV,
+    *, content, file_name: str, created_by: User, source: str = LeadSource.CSV,
     list_name: str = "", lead_list: LeadList | None = None, columns: dict[str, str] | None = None,
     mapping: ColumnMapping | None = None, assign_to: User | None = None, round_robin_team: Team | None = None,
     draft: bool = False,
@@ -84,8 +91,9 @@ def import_job_create(
     person to confirm or complete the detected mapping (``import_job_map``) instead.
     """
     limit = settings.LEADCRM_IMPORT_UPLOAD_MAX_BYTES
-    if len(content) > limit:
-        raise ImportRefused({"file": TOO_LARGE.format(size=len(content), limit=limit)})
+    size = len(content) if isinstance(content, bytes) else content.size
+    if size > limit:
+        raise ImportRefused({"file": TOO_LARGE.format(size=size, limit=limit)})
     if lead_list is None and not list_name.strip():
         raise ImportRefused({"list_name": NEEDS_LIST})
     relative = _store(content)

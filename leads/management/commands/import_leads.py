@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from leadcrm.accounts.models import Team, User
@@ -36,13 +37,14 @@ class Command(BaseCommand):
                         else User.objects.filter(is_superuser=True).first() or User.objects.order_by("pk").first())
             if importer is None:
                 raise CommandError("No user to record as the importer: create one first.")
-            job = import_job_create(
-                content=file.read_bytes(), file_name=file.name, created_by=importer, source=SOURCES[source],
-                list_name=list_name or file.stem,
-                mapping=ColumnMapping.objects.get(name=mapping) if mapping else None,
-                assign_to=User.objects.get(username=assign_to) if assign_to else None,
-                round_robin_team=Team.objects.get(name=round_robin) if round_robin else None,
-            )
+            with file.open("rb") as handle:
+                job = import_job_create(
+                    content=File(handle), file_name=file.name, created_by=importer, source=SOURCES[source],
+                    list_name=list_name or file.stem,
+                    mapping=ColumnMapping.objects.get(name=mapping) if mapping else None,
+                    assign_to=User.objects.get(username=assign_to) if assign_to else None,
+                    round_robin_team=Team.objects.get(name=round_robin) if round_robin else None,
+                )
         except (User.DoesNotExist, Team.DoesNotExist, ColumnMapping.DoesNotExist) as missing:
             raise CommandError(str(missing)) from None
         except ValidationError as refused:
