@@ -264,3 +264,25 @@ def test_two_overlapping_imports_at_once_create_no_duplicates(broker):
     assert errors == []
     assert Property.objects.count() == Lead.objects.count() == 40
     assert ListMembership.objects.count() == 60
+
+
+def test_the_import_leads_command_prints_the_summary(broker, tmp_path, capsys):
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "propstream.csv"
+    path.write_bytes(PROPSTREAM)
+    call_command("import_leads", str(path), "--source", "propstream", "--as", broker.username, "--list", "NOD")
+    out = capsys.readouterr().out
+    assert "rows read                             40" in out and "leads created                         40" in out
+    bad = tmp_path / "names.csv"
+    bad.write_bytes(b"Name,Phone\nAna,918 555 0101\n")
+    with pytest.raises(CommandError, match="Refused: The file has no column for the street address"):
+        call_command("import_leads", str(bad), "--as", broker.username)
+
+
+def test_a_row_naming_no_owner_is_kept_for_the_current_owner(broker):
+    cells = dict.fromkeys(HEADER.split(","), "") | {"Address": "3 Ash Ct", "City": "Tulsa", "State": "OK",
+                                                    "Zip": "74101", "Phone1": "918 555 0120"}
+    run(broker, (HEADER + "\n" + ",".join(f'"{v}"' for v in cells.values()) + "\n").encode())
+    owner = Contact.objects.get()
+    assert owner.company_name == "Current Owner" and owner.phones.get().number == "+19185550120"
