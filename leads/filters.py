@@ -12,7 +12,7 @@ from leadcrm.accounts.models import Team, User
 from leadcrm.accounts.roles import Perm
 
 from .addresses import normalize_street
-from .models import OUTCOME_STAGES, Contact, Lead, LeadList, LeadType, Phone, Stage
+from .models import OUTCOME_STAGES, Contact, Lead, LeadList, LeadType, ListMembership, Phone, Stage
 from .phones import search_digits
 
 PHONE_LIKE = re.compile(r"[\d\s().+\-]+")
@@ -92,6 +92,10 @@ class LeadFilter(django_filters.FilterSet):
 
     def __init__(self, data=None, queryset=None, *, user, **kwargs):
         super().__init__(data, queryset, **kwargs)
+        # Only the lists that hold a lead this user sees.
+        self.filters["list"].queryset = LeadList.objects.filter(Exists(
+            ListMembership.objects.filter(lead_list=OuterRef("pk"), lead__in=Lead.objects.visible_to(user))
+        )).order_by("name")
         if user.has_perm(Perm.VIEW_ALL_LEADS) or user.has_perm(Perm.VIEW_TEAM_LEADS):
             visible = Lead.objects.visible_to(user).order_by()
             self.filters["assigned_agent"].queryset = User.objects.filter(

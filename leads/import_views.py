@@ -153,11 +153,13 @@ class ImportIssuesCsvView(ImportPermissionMixin, View):
         writer = csv.writer(_Echo())
 
         def rows():
-            yield "\ufeff" + writer.writerow(["Line", "Imported?", "Reason", *headers])
+            yield "\ufeff" + writer.writerow(["Line", "Imported?", "Reason", *map(neutralise, headers),
+                                              "Cells past the last column"])
             for issue in ImportRowIssue.objects.filter(job=job).order_by("row_number", "pk").iterator(chunk_size=2000):
                 yield writer.writerow([
                     issue.row_number, "no" if issue.rejected else "yes, without this value", neutralise(issue.reason),
                     *(neutralise(issue.row.get(h, "")) for h in headers),
+                    neutralise(issue.row.get("__extra__", "")),
                 ])
 
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

@@ -54,6 +54,7 @@ class LeadType(models.TextChoices):
     TAX_DELINQUENT = "tax_delinquent", "Tax delinquent"
     REFERRAL = "referral", "Referral"
     INBOUND = "inbound", "Inbound"
+    LIST = "list", "List lead (no filing on record)"
 
 
 class LeadSource(models.TextChoices):

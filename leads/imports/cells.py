@@ -32,6 +32,19 @@ def text(value, limit: int | None = None) -> str:
     return out[:limit] if limit else out
 
 
+def _finite(number: Decimal, raw) -> Decimal:
+    """No infinities, NaNs or 1e9999999 (which ``int()`` would take minutes to expand)."""
+    if not number.is_finite() or number.adjusted() > 12:
+        raise CellError(NOT_A_NUMBER.format(value=raw))
+    return number
+
+
+def digits(value) -> str:
+    """A ZIP or phone a spreadsheet saved as a float (``'2134.0'``) back to its digits."""
+    out = text(value)
+    return out[:-2] if out.endswith(".0") and out[:-2].isdigit() else out
+
+
 def money(value) -> Decimal | None:
     """``'$245,000'``, ``'245000.50'``, ``'(1,200)'`` (negative) -> Decimal; blank -> None."""
     if blank(value):
@@ -54,7 +67,7 @@ def percent(value) -> Decimal | None:
     if blank(value):
         return None
     try:
-        return Decimal(str(value).strip().rstrip("%").strip())
+        return _finite(Decimal(str(value).strip().rstrip("%").strip()), value)
     except InvalidOperation:
         raise CellError(NOT_A_NUMBER.format(value=value)) from None
 
@@ -63,7 +76,7 @@ def integer(value) -> int | None:
     if blank(value):
         return None
     try:
-        return int(Decimal(str(value).replace(",", "").strip()))
+        return int(_finite(Decimal(str(value).replace(",", "").strip()), value))
     except (InvalidOperation, ValueError):
         raise CellError(NOT_A_NUMBER.format(value=value)) from None
 

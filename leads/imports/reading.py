@@ -40,17 +40,24 @@ class Table:
         return self._rows
 
 
-def _encoding(path: Path) -> str:
-    """UTF-8 if the whole file decodes as UTF-8 (BOM or not), else Windows-1252."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
     with path.open("rb") as handle:
         try:
             while chunk := handle.read(1 << 20):
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8-sig"
+            return False
+    return True
+
+
+def _encoding(path: Path) -> str:
+    """UTF-8 if the whole file decodes as UTF-8 (BOM or not), else Windows-1252, else
+    Latin-1 (which reads any byte: the five Windows-1252 leaves undefined included)."""
+    if _decodes(path, "utf-8"):
+        return "utf-8-sig"
+    return "cp1252" if _decodes(path, "cp1252") else "latin-1"
 
 
 def _headers(raw: list[str], name: str) -> list[str]:
@@ -78,14 +85,20 @@ def open_table(path: Path, name: str) -> Table:
     if not head.strip() or b"\x00" in head or head.lstrip()[:5] in (b"%PDF-", b"<!DOC", b"<html", b"<HTML", b"<?xml"):
         raise NotATable(NOT_A_TABLE.format(name=name))
     encoding = _encoding(path)
-    first_line = head.decode(encoding, errors="replace").lstrip("\ufeff").splitlines()[0]
+    lines = [line for line in head.decode(encoding, errors="replace").lstrip("\ufeff").splitlines() if line.strip()]
+    if not lines:
+        raise NotATable(NOT_A_TABLE.format(name=name))
+    first_line = lines[0]
     delimiter = max(DELIMITERS, key=first_line.count)
     if first_line.count(delimiter) == 0:
         raise NotATable(NOT_A_TABLE.format(name=name))
 
 
-    with path.open("r", encoding=encoding, newline="") as text:
-        headers = _headers(next(csv.reader(text, delimiter=delimiter)), name)
+    try:
+        with path.open("r", encoding=encoding, newline="") as text:
+            headers = _headers(next(csv.reader(text, delimiter=delimiter)), name)
+    except (csv.Error, StopIteration) as exc:
+        raise NotATable(NOT_A_TABLE.format(name=name)) from exc
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         with path.open("r", encoding=encoding, newline="") as text:

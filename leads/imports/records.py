@@ -3,7 +3,9 @@ the loans and the pre-foreclosure filing, with the reason for every value left o
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date
 from decimal import Decimal
 
@@ -22,6 +24,10 @@ BAD_STATE = "{value!r} is not a US state."
 BAD_CELL = "{column}: {error}; left empty."
 BAD_PHONE = "{column}: {error}"
 UNKNOWN_OWNER = "Current Owner"
+EXTRA_CELLS = "The row has more cells than the header has columns; the extra ones are in the report, not imported."
+KEY_LENGTH = 200
+# The model columns' ranges: a value outside them is left out with a note, never a crash.
+LIMITS = {"bedrooms": 32767, "building_sqft": 2_000_000_000, "year_built": 2100}
 ZIP_STATE = "The state was read from ZIP {zip}."
 
 PROPERTY_TYPES = {
@@ -82,7 +88,7 @@ class Record:
     emails: list[str] = field(default_factory=list)
     loans: list[LoanIn] = field(default_factory=list)
     foreclosure: dict | None = None
-    lead_type: str = LeadType.ABSENTEE
+    lead_type: str = LeadType.LIST
     rejected: str = ""  # why the whole row is refused
     notes: list[str] = field(default_factory=list)  # values left out, the row imported
 
@@ -94,6 +100,7 @@ def _state(value) -> str:
     return STATE_NAMES.get(text, "")
 
 
+@lru_cache(maxsize=50_000)
 def _zip_place(zip_code: str) -> tuple[str, str]:
     """City and state of a ZIP, from the bundled USPS data."""
     import zipcodes
@@ -108,6 +115,8 @@ def _zip_place(zip_code: str) -> tuple[str, str]:
 def read_record(line: int, row: dict, columns: dict[str, str]) -> Record:
     """Read one row through a mapping (field -> header). Never raises for bad cells."""
     record = Record(line=line, row=row)
+    if row.get("__extra__"):
+        record.notes.append(EXTRA_CELLS)
 
     def raw(name):
         header = columns.get(name)
@@ -125,7 +134,7 @@ def read_record(line: int, row: dict, columns: dict[str, str]) -> Record:
     if not street:
         record.rejected = NO_STREET
         return record
-    zip_code = zip5(cells.text(raw("zip")))
+    zip_code = zip5(cells.digits(raw("zip")))
     city = cells.text(raw("city"), 60)
     state = _state(raw("state"))
     if raw("state") and not state:
@@ -141,6 +150,8 @@ def read_record(line: int, row: dict, columns: dict[str, str]) -> Record:
         return record
     unit = cells.text(raw("unit"), 20)
     record.key = address_key(street=street, unit=unit, city=city, state=state, zip_code=zip_code)
+    if len(record.key) > KEY_LENGTH:  # the column's limit: keep it unique, and the same for the same house
+        record.key = record.key[:KEY_LENGTH - 41] + "#" + hashlib.sha1(record.key.encode()).hexdigest()
     record.apn = cells.text(raw("apn"), 40)
     record.county = cells.text(raw("county"), 60)
     property_type = PROPERTY_TYPES.get(cells.text(raw("property_type")).lower(), "")
@@ -153,13 +164,17 @@ def read_record(line: int, row: dict, columns: dict[str, str]) -> Record:
         "estimated_value": typed("estimated_value", cells.money),
         "owner_occupied": cells.flag(raw("owner_occupied")), "vacant": cells.flag(raw("vacant")),
     }
-    for key in ("bedrooms", "building_sqft", "year_built"):
+    for key, top in LIMITS.items():
         value = record.property[key]
-        if value is not None and not (0 <= value <= (2100 if key == "year_built" else 1_000_000)):
+        if value is not None and not (0 <= value <= top):
             record.notes.append(BAD_CELL.format(column=columns[key], error=f"{value} is out of range"))
             record.property[key] = None
-    if record.property["bathrooms"] is not None and not (0 <= record.property["bathrooms"] < 100):
+    baths = record.property["bathrooms"]
+    if baths is not None and not (0 <= baths < 100):
         record.property["bathrooms"] = None
+    value = record.property["estimated_value"]
+    if value is not None and not (0 <= value < Decimal("1e10")):
+        record.property["estimated_value"] = None
 
     # Owners: Owner 1 (first/last or a full name), Owner 2, or a company.
     first, last = cells.text(raw("owner1_first"), 60), cells.text(raw("owner1_last"), 60)
@@ -181,14 +196,14 @@ def read_record(line: int, row: dict, columns: dict[str, str]) -> Record:
         "mailing_unit": cells.text(raw("mailing_unit"), 20),
         "mailing_city": cells.text(raw("mailing_city"), 60),
         "mailing_state": _state(raw("mailing_state")),
-        "mailing_zip": zip5(cells.text(raw("mailing_zip"))),
+        "mailing_zip": zip5(cells.digits(raw("mailing_zip"))),
         "do_not_mail": bool(cells.flag(raw("do_not_mail"))),
         "deceased": bool(cells.flag(raw("deceased"))),
     }
 
     seen = set()
     for n in range(1, 8):
-        value = cells.text(raw(f"phone{n}"))
+        value = cells.digits(raw(f"phone{n}"))
         if not value:
             continue
         parsed = parse_phone(value)
@@ -215,8 +230,8 @@ def read_record(line: int, row: dict, columns: dict[str, str]) -> Record:
         program = cells.text(raw(f"loan{n}_type"), 40)
         if balance is None and not lender:
             continue
-        if balance is not None and balance < 0:
-            record.notes.append(BAD_CELL.format(column=columns[f"loan{n}_balance"], error="a negative balance"))
+        if balance is not None and not (0 <= balance < Decimal("1e10")):
+            record.notes.append(BAD_CELL.format(column=columns[f"loan{n}_balance"], error="not a balance"))
             balance = None
         lien_type = LOAN_TYPES.get(program.lower(), LienType.MORTGAGE)
         record.loans.append(LoanIn(n, lien_type, program, lender, balance, recorded))

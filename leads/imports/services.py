@@ -8,6 +8,7 @@ key (PostgreSQL advisory locks, in key order) so the same house is never created
 
 from __future__ import annotations
 
+import csv
 import itertools
 import uuid
 import zlib
@@ -47,11 +48,17 @@ from .reading import NotATable, open_table
 from .records import Record, read_record
 
 BATCH_ROWS = 1000
+# Which filing makes a lead more urgent: a merged lead takes the more urgent type.
+URGENCY = {"auction_scheduled": 3, "lis_pendens": 2, "pre_foreclosure_nod": 1}
 IMPORT_DIR = "imports"
 TOO_LARGE = "The file is {size:,} bytes; the limit is {limit:,}."
 NEEDS_LIST = "Name the list these leads come from."
 MAPPING_UNKNOWN = "The mapping names columns the file does not have: {headers}."
 AUCTION_TITLE = "Auction on {date:%b %d, %Y}: reach the homeowner now"
+FAILED = "Stopped on an error after the rows counted above ({error}). Those rows are imported whole."
+EMPTY_FILE = "{name} has a header but no rows."
+LIST_OWNED = "A saved mapping named “{name}” belongs to someone else: pick another name."
+ORPHAN = "This address is held without a lead (its lead was deleted); not imported."
 MERGED_TWICE = "The same house as line {line}: merged into it."
 
 
@@ -110,7 +117,9 @@ def import_job_create(
         if missing and not draft:
             raise ImportRefused({"file": cols.MISSING_REQUIRED.format(fields=" and ".join(missing))})
         total = sum(1 for _ in table.rows())
-    except NotATable as refusal:
+        if not total:
+            raise ImportRefused({"file": EMPTY_FILE.format(name=file_name)})
+    except (NotATable, csv.Error, UnicodeDecodeError) as refusal:
         path.unlink(missing_ok=True)
         raise ImportRefused({"file": str(refusal)}) from None
     except ImportRefused:
@@ -118,7 +127,10 @@ def import_job_create(
         raise
     with transaction.atomic():
         if lead_list is None:
-            lead_list = LeadList.objects.create(name=list_name.strip()[:120], source=source, created_by=created_by)
+            # The same list name is the same list: uploading it again must not look like stacking.
+            name = list_name.strip()[:120]
+            lead_list = (LeadList.objects.filter(name__iexact=name).order_by("pk").first()
+                         or LeadList.objects.create(name=name, source=source, created_by=created_by))
         return ImportJob.objects.create(
             lead_list=lead_list, source=source, file_name=file_name[:255], stored_file=relative, columns=columns,
             created_by=created_by, assign_to=assign_to, round_robin_team=round_robin_team, rows_total=total,
@@ -140,8 +152,13 @@ def import_job_map(*, job: ImportJob, columns: dict[str, str], save_as: str = ""
         if locked.status != ImportStatus.DRAFT:
             return locked
         if save_as.strip():
+            name = save_as.strip()[:80]
+            held = ColumnMapping.objects.filter(name=name).first()
+            if held is not None and held.created_by_id != getattr(user, "pk", None) and not (
+                    user is not None and user.has_perm("leads.change_columnmapping")):
+                raise ImportRefused(LIST_OWNED.format(name=name))
             ColumnMapping.objects.update_or_create(
-                name=save_as.strip()[:80], defaults={"columns": columns, "source": locked.source, "created_by": user})
+                name=name, defaults={"columns": columns, "source": locked.source, "created_by": user})
         locked.columns, locked.status = columns, ImportStatus.QUEUED
         locked.save(update_fields=["columns", "status"])
     return locked
@@ -164,7 +181,21 @@ def _batches(rows: Iterator, size: int) -> Iterator[list]:
 
 
 def import_run(*, job_id: int, batch_rows: int = BATCH_ROWS) -> ImportJob:
-    """Import (or resume importing) one job's file. Safe to call twice: a finished job is left as is."""
+    """Import (or resume importing) one job's file. Safe to call twice: a finished job is left as is.
+
+    An error stops the job as failed, with the reason on its page; the rows committed
+    before it stay, whole.
+    """
+    try:
+        return _import_run(job_id=job_id, batch_rows=batch_rows)
+    except Exception as error:
+        ImportJob.objects.filter(pk=job_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).update(
+            status=ImportStatus.FAILED, error=FAILED.format(error=str(error)[:500] or type(error).__name__),
+            finished_at=timezone.now())
+        raise
+
+
+def _import_run(*, job_id: int, batch_rows: int) -> ImportJob:
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         if job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
@@ -204,6 +235,10 @@ def _finish(job: ImportJob) -> ImportJob:
     from leads.services import leads_rescore
 
     lead_ids = list(ListMembership.objects.filter(lead_list=job.lead_list).values_list("lead_id", flat=True))
+    if not lead_ids:
+        job.status, job.finished_at = ImportStatus.DONE, timezone.now()
+        job.save(update_fields=["status", "finished_at"])
+        return job
     phones = Phone.objects.filter(contact__lead_id__in=lead_ids) if len(lead_ids) < 50_000 else \
         Phone.objects.filter(contact__lead__list_memberships__lead_list=job.lead_list)
     phones_reflag(phones=phones)
@@ -286,19 +321,30 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
     first_line: dict[str, int] = {}
     new_records: list[Record] = []
     targets: list[tuple[Record, Lead | None]] = []
+    parcel_of: dict[str, str] = {}  # "APN|COUNTY" -> the key of the first new house with it
     for record in good:
+        parcel = f"{record.apn.upper()}|{record.county.upper()}" if record.apn and record.county else ""
         prop = by_key.get(record.key) or by_apn.get((record.apn.upper(), record.county.upper()))
+        if prop is not None and prop.pk not in existing_leads:
+            counts["rows_rejected"] += 1
+            issues.append(ImportRowIssue(job=job, row_number=record.line, reason=ORPHAN, row=_plain(record.row)))
+            continue
         if prop is not None:
             targets.append((record, existing_leads[prop.pk]))
             counts["leads_merged"] += 1
-        elif record.key in first_line:
+            continue
+        first_key = record.key if record.key in first_line else (parcel_of.get(parcel) if parcel else None)
+        if first_key is not None:
+            record.key = first_key
             issues.append(ImportRowIssue(job=job, row_number=record.line, rejected=False,
-                                         reason=MERGED_TWICE.format(line=first_line[record.key]),
+                                         reason=MERGED_TWICE.format(line=first_line[first_key]),
                                          row=_plain(record.row)))
             targets.append((record, None))  # resolved below, once the first row's lead exists
             counts["leads_merged"] += 1
         else:
             first_line[record.key] = record.line
+            if parcel:
+                parcel_of.setdefault(parcel, record.key)
             new_records.append(record)
             targets.append((record, None))
 
@@ -403,8 +449,28 @@ def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Lead]]
         Lead.objects.filter(pk__in=changed_totals).update(lien_total=Coalesce(
             Subquery(Lien.objects.filter(lead=OuterRef("pk")).values("lead").annotate(total=Sum("balance"))
                      .values("total")), Value(Decimal(0)), output_field=DecimalField()))
-    filings = [ForeclosureRecord(lead=lead, **record.foreclosure) for record, lead in resolved if record.foreclosure]
+    # A filing is the same filing when its type, recording date and auction date match; the
+    # constraint alone would not see it when the recording date is empty (NULLs differ).
+    seen = set(ForeclosureRecord.objects.filter(lead_id__in=lead_ids - new_lead_ids).values_list(
+        "lead_id", "record_type", "recording_date", "auction_date"))
+    filings = []
+    for record, lead in resolved:
+        filing = record.foreclosure
+        if not filing:
+            continue
+        signature = (lead.pk, filing["record_type"], filing["recording_date"], filing["auction_date"])
+        if signature not in seen:
+            seen.add(signature)
+            filings.append(ForeclosureRecord(lead=lead, **filing))
     ForeclosureRecord.objects.bulk_create(filings, ignore_conflicts=True)
+    # A list showing a filing makes a merged lead more urgent, never less (scored in _finish).
+    upgrades: dict[str, set[int]] = {}
+    for record, lead in resolved:
+        if lead.pk not in new_lead_ids and URGENCY.get(record.lead_type, 0) > URGENCY.get(lead.lead_type, 0):
+            lead.lead_type = record.lead_type
+            upgrades.setdefault(record.lead_type, set()).add(lead.pk)
+    for lead_type, ids in upgrades.items():
+        Lead.objects.filter(pk__in=ids).update(lead_type=lead_type)
 
     # An auction date ahead is an urgent follow-up, once per lead and date.
     today = timezone.localdate()
@@ -418,11 +484,17 @@ def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Lead]]
     exists = set(FollowUp.objects.filter(lead_id__in=wanted, title__in={t for _, t in wanted.values()})
                  .values_list("lead_id", "title"))
     due = timezone.now() + timedelta(minutes=5)
-    follow_ups = [
-        FollowUp(lead=lead, assignee_id=lead.assigned_agent_id or job.created_by_id, kind=FollowUpKind.CALL,
-                 title=title, due_at=due, created_by_id=job.created_by_id)
-        for lead, title in wanted.values() if (lead.pk, title) not in exists
-    ]
+    team_leads = dict(Team.objects.filter(pk__in={lead.team_id for lead, _ in wanted.values() if lead.team_id})
+                      .values_list("pk", "lead_id"))
+    importer_sees_all = job.created_by.has_perm("leads.view_all_leads")
+    follow_ups = []
+    for lead, title in wanted.values():
+        # Someone who can see the lead: its agent, else its team's lead, else a broker importing.
+        assignee = lead.assigned_agent_id or team_leads.get(lead.team_id) or (
+            job.created_by_id if importer_sees_all else None)
+        if assignee and (lead.pk, title) not in exists:
+            follow_ups.append(FollowUp(lead=lead, assignee_id=assignee, kind=FollowUpKind.CALL, title=title,
+                                       due_at=due, created_by_id=job.created_by_id))
     FollowUp.objects.bulk_create(follow_ups)
     Lead.objects.filter(pk__in=[f.lead_id for f in follow_ups]).filter(
         Q(next_follow_up_at__isnull=True) | Q(next_follow_up_at__gt=due)).update(next_follow_up_at=due)

@@ -89,3 +89,24 @@ def test_another_agent_cannot_see_or_cancel_my_import(agent, other_agent, client
     assert other.get(reverse("leads:import_detail", args=[job.pk])).status_code == 404
     assert other.post(reverse("leads:import_cancel", args=[job.pk])).status_code == 404
     assert "nod" not in other.get(reverse("leads:imports")).content.decode().lower().split("recent imports")[1]
+
+
+def test_a_saved_mapping_of_someone_else_is_not_overwritten(agent, other_agent, client_as):
+    ColumnMapping.objects.create(name="Team PropStream", columns={"street": "Address"}, created_by=other_agent)
+    client = client_as(agent)
+    upload(client, PROPSTREAM)
+    job = ImportJob.objects.get()
+    form = {f"col_{n}": h for n, h in job.columns.items()}
+    page = client.post(reverse("leads:import_map", args=[job.pk]), {**form, "save_as": "Team PropStream"})
+    assert "belongs to someone else" in page.content.decode()
+    assert ColumnMapping.objects.get().created_by == other_agent
+
+
+def test_the_report_neutralises_formula_looking_headers(agent, client_as):
+    client = client_as(agent)
+    upload(client, b"Address,Zip,=cmd|' /C calc'!A0\n,74101,x\n")
+    job = ImportJob.objects.get()
+    client.post(reverse("leads:import_map", args=[job.pk]), {f"col_{n}": h for n, h in job.columns.items()})
+    import_run(job_id=job.pk)
+    report = b"".join(client.get(reverse("leads:import_report", args=[job.pk])).streaming_content).decode()
+    assert "'=cmd" in report and ",=cmd" not in report

@@ -286,3 +286,91 @@ def test_a_row_naming_no_owner_is_kept_for_the_current_owner(broker):
     run(broker, (HEADER + "\n" + ",".join(f'"{v}"' for v in cells.values()) + "\n").encode())
     owner = Contact.objects.get()
     assert owner.company_name == "Current Owner" and owner.phones.get().number == "+19185550120"
+
+
+# Found in review: odd input never crashes an import, and never doubles a house ----------------
+
+
+def row(**cells):
+    values = dict.fromkeys(HEADER.split(","), "") | {"Address": "8 Fir Ct", "City": "Tulsa", "State": "OK",
+                                                     "Zip": "74101"} | cells
+    return ",".join(f'"{v}"' for v in values.values())
+
+
+def test_a_header_only_file_is_refused_up_front(broker):
+    with pytest.raises(ImportRefused, match="has a header but no rows"):
+        import_job_create(content=(HEADER + "\n").encode(), file_name="empty.csv", created_by=broker, list_name="x")
+
+
+def test_cells_out_of_any_range_are_left_out_with_a_note_not_a_crash(broker):
+    job = run(broker, ("Address,City,State,Zip,Bedrooms,Total Bathrooms,Building Sqft,Est. Value\n"
+                       '8 Fir Ct,Tulsa,OK,74101,50000,NaN%,1e9999999,inf\n').encode())
+    assert job.status == ImportStatus.DONE and job.leads_created == 1
+    prop = Property.objects.get()
+    assert (prop.bedrooms, prop.bathrooms, prop.building_sqft, prop.estimated_value) == (None, None, None, None)
+    assert ImportRowIssue.objects.filter(job=job, rejected=False).count() >= 3
+
+
+def test_a_job_that_hits_an_error_is_marked_failed_with_the_reason(broker, monkeypatch):
+    job = import_job_create(content=PROPSTREAM, file_name="p.csv", created_by=broker, list_name="p")
+
+    def broken(job, records):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(import_services, "write_batch", broken)
+    with pytest.raises(RuntimeError):
+        import_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED and "disk full" in job.error
+
+
+def test_the_same_list_name_uploaded_again_is_the_same_list_not_a_stack(broker):
+    run(broker, PROPSTREAM, name="p.csv", list_name="NOD pull")
+    run(broker, PROPSTREAM, name="p.csv", list_name="nod pull ")
+    assert ListMembership.objects.count() == 40
+    assert not any("2 lists" in reason for reason in Lead.objects.first().score_reasons)
+
+
+def test_a_filing_without_a_recording_date_is_not_doubled_on_reimport(broker):
+    content = (HEADER + "\n" + row(**{"Pre-FC Auction Date": "02/01/2027"}) + "\n").encode()
+    run(broker, content, list_name="a")
+    run(broker, content, list_name="b")
+    assert ForeclosureRecord.objects.count() == 1 and FollowUp.objects.count() == 1
+
+
+def test_two_rows_of_one_parcel_in_a_batch_are_one_lead(broker):
+    content = (HEADER + "\n" + row(APN="77-1", County="Tulsa") + "\n"
+               + row(Address="8 Fir Court Rear", Zip="74103", APN="77-1", County="TULSA") + "\n").encode()
+    job = run(broker, content)
+    assert (job.leads_created, job.leads_merged, Lead.objects.count()) == (1, 1, 1)
+
+
+def test_bytes_windows_1252_leaves_undefined_are_read_as_latin_1(broker):
+    content = (HEADER + "\n").encode() + row(**{"Owner 1 Last Name": "X"}).encode().replace(b'"X"', b'"\x81X"') + b"\n"
+    job = run(broker, content)
+    assert job.leads_created == 1
+
+
+def test_zips_and_phones_saved_as_floats_are_read_as_digits(broker):
+    job = run(broker, (HEADER + "\n" + row(Zip="2134.0", City="Boston", State="MA", Phone1="9185550104.0") + "\n").encode())
+    prop = Property.objects.get()
+    assert prop.zip_code == "02134" and Phone.objects.get().number == "+19185550104"
+    assert job.rows_rejected == 0
+
+
+def test_a_merged_lead_takes_the_more_urgent_type_of_a_new_list(broker):
+    run(broker, (HEADER + "\n" + row() + "\n").encode(), list_name="absentee")
+    assert Lead.objects.get().lead_type == LeadType.LIST
+    run(broker, (HEADER + "\n" + row(**{"Pre-FC Auction Date": "02/01/2027"}) + "\n").encode(), list_name="auctions")
+    lead = Lead.objects.get()
+    assert lead.lead_type == LeadType.AUCTION and any("Auction" in r for r in lead.score_reasons)
+
+
+def test_an_auction_on_an_unassigned_lead_goes_to_someone_who_can_see_it(agent, team, team_lead):
+    from leads.services import lead_create, property_create
+
+    prop = property_create(street="8 Fir Ct", city="Tulsa", state="OK", zip_code="74101")
+    Lead.objects.filter(pk=lead_create(property=prop, lead_type=LeadType.LIST).pk).update(team=team)  # unassigned
+    run(agent, (HEADER + "\n" + row(**{"Pre-FC Auction Date": "02/01/2027"}) + "\n").encode(), list_name="x",
+        assign_to=agent)
+    assert FollowUp.objects.get().assignee == team_lead
