@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-HEADERS = (Path(__file__).resolve().parents[2] / "shared" / "samples" / "propstream_export_sample.csv")
+HEADERS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "samples" / "propstream_export_sample.csv"
 STREETS = ["Pine Rd", "Maple Dr", "Troost Ave", "Elm St", "Walnut St", "Oak Ln", "Cedar Ct", "Birch Way",
            "Juniper Pl", "Spruce Ter", "Willow Dr", "Hickory Rd", "Aspen Cir", "Laurel St", "Chestnut Dr"]
 PLACES = [("Tulsa", "OK", "741", "918", "Tulsa"), ("Pensacola", "FL", "325", "850", "Escambia"),

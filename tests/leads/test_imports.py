@@ -31,7 +31,8 @@ from pipeline.models import FollowUp
 
 pytestmark = pytest.mark.django_db
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+# Copies of ../shared/samples, so a clean clone tests the same files.
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 PROPSTREAM = (SAMPLES / "propstream_export_sample.csv").read_bytes()
 HEADER = ("Address,Unit #,City,State,Zip,County,APN,Owner 1 First Name,Owner 1 Last Name,Mailing Address,"
           "Mailing City,Mailing State,Mailing Zip,Do Not Mail,Est. Value,Loan 1 Balance,Loan 1 Type,Loan 1 Lender,"
