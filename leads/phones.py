@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import phonenumbers
 
@@ -27,6 +28,38 @@ class ParsedPhone:
         return not self.error
 
 
+# Characters a plainly written North American number may contain besides its digits.
+_PLAIN = frozenset("0123456789 ()-.+/")
+
+
+@cache
+def _valid_area_codes() -> frozenset[str]:
+    """US area codes phonenumbers accepts. Its US patterns turn on the area code and an
+    exchange starting 2-9 only (other NANP countries' patterns go down to the exchange, so
+    they keep the full parse); a number passing both is valid there too."""
+    codes = set()
+    for npa in range(200, 1000):
+        number = phonenumbers.parse(f"+1{npa}2345678", None)
+        if phonenumbers.region_code_for_number(number) == "US" and phonenumbers.is_valid_number(number):
+            codes.add(str(npa))
+    return frozenset(codes)
+
+
+def _plain_nanp(raw: str) -> str:
+    """E.164 for a plainly written ten-digit NANP number, without phonenumbers' full parse
+    (ten times faster, for imports); "" when it is anything else, for the full parse."""
+    if not _PLAIN.issuperset(raw):
+        return ""
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if len(digits) == 11 and digits[0] == "1":
+        digits = digits[1:]
+    if len(digits) != 10 or digits[3] in "01" or digits[:3] not in _valid_area_codes():
+        return ""
+    if raw.lstrip().startswith("+") and not raw.lstrip().startswith("+1"):
+        return ""
+    return "+1" + digits
+
+
 def parse_phone(raw: str | None, region: str = DEFAULT_REGION) -> ParsedPhone:
     """Parse ``'(918) 555-0104'``, ``'918.555.0104 x12'``, ``'+1 918 555 0104'`` ... to E.164.
 
@@ -35,6 +68,10 @@ def parse_phone(raw: str | None, region: str = DEFAULT_REGION) -> ParsedPhone:
     raw = (raw or "").strip()
     if not raw:
         return ParsedPhone(raw=raw, error=EMPTY)
+    if region == DEFAULT_REGION:
+        plain = _plain_nanp(raw)
+        if plain:
+            return ParsedPhone(raw=raw, e164=plain)
     if not any(ch.isdigit() for ch in raw):
         return ParsedPhone(raw=raw, error=NO_DIGITS.format(raw=raw))
     try:
