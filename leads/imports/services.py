@@ -44,6 +44,7 @@ from ..models import (
     Stage,
 )
 from . import columns as cols
+from .copy import copy_insert
 from .reading import NotATable, open_table
 from .records import Record, read_record
 
@@ -351,7 +352,7 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
     now = timezone.now()
     assignees = _agents(job)
     properties = [Property(address_key=r.key, **r.property) for r in new_records]
-    Property.objects.bulk_create(properties)
+    copy_insert(Property, properties)
     new_leads = []
     for record, prop in zip(new_records, properties, strict=True):
         agent, team = next(assignees)
@@ -360,7 +361,7 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
             stage=Stage.LIST, stage_entered_at=now, assigned_agent=agent, team=team,
             lien_total=sum((loan.balance or Decimal(0) for loan in record.loans), Decimal(0)),
         ))
-    Lead.objects.bulk_create(new_leads)
+    copy_insert(Lead, new_leads)
     counts["leads_created"] = len(new_leads)
     lead_by_key = {record.key: lead for record, lead in zip(new_records, new_leads, strict=True)}
     resolved = [(record, lead or lead_by_key[record.key]) for record, lead in targets]
@@ -403,7 +404,7 @@ def _write_people(resolved: list[tuple[Record, Lead]], new_lead_ids: set[int]) -
                 contact.do_not_mail = contact.do_not_mail or record.mailing["do_not_mail"]
                 contact.deceased = contact.deceased or record.mailing["deceased"]
                 flagged.append(contact)
-    Contact.objects.bulk_create(new_contacts)
+    copy_insert(Contact, new_contacts)
     if flagged:
         Contact.objects.bulk_update(flagged, ["do_not_mail", "deceased"])
     phones, emails = [], []
@@ -423,8 +424,9 @@ def _write_people(resolved: list[tuple[Record, Lead]], new_lead_ids: set[int]) -
             if address not in held_emails:
                 held_emails.add(address)
                 emails.append(Email(contact=owner_contact, address=address, position=len(held_emails)))
-    Phone.objects.bulk_create(phones, ignore_conflicts=True)
-    Email.objects.bulk_create(emails, ignore_conflicts=True)
+    # New numbers and addresses only (checked against those held, under the house's lock).
+    copy_insert(Phone, phones)
+    copy_insert(Email, emails)
 
 
 def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Lead]], new_lead_ids: set[int]) -> None:
@@ -443,7 +445,7 @@ def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Lead]]
                               recording_date=loan.recording_date))
             if lead.pk not in new_lead_ids:
                 changed_totals.add(lead.pk)
-    Lien.objects.bulk_create(liens)
+    copy_insert(Lien, liens)
     if changed_totals:
         # Merged leads that gained a lien: their totals in one statement (scores follow in _finish).
         Lead.objects.filter(pk__in=changed_totals).update(lien_total=Coalesce(
