@@ -245,7 +245,8 @@ def _finish(job: ImportJob) -> ImportJob:
     phones_reflag(phones=phones)
     for start in range(0, len(lead_ids), 5000):
         leads_rescore(lead_ids=lead_ids[start:start + 5000])
-    job.phones_on_dnc = phones.filter(on_dnc_list=True).count()
+    # Counted on the leads the importer may see: a colleague's lead on the same list is not theirs to count.
+    job.phones_on_dnc = phones.filter(on_dnc_list=True, contact__lead__in=Lead.objects.visible_to(job.created_by)).count()
     job.status, job.finished_at = ImportStatus.DONE, timezone.now()
     job.save(update_fields=["phones_on_dnc", "status", "finished_at"])
     return job

@@ -375,3 +375,14 @@ def test_an_auction_on_an_unassigned_lead_goes_to_someone_who_can_see_it(agent, 
     run(agent, (HEADER + "\n" + row(**{"Pre-FC Auction Date": "02/01/2027"}) + "\n").encode(), list_name="x",
         assign_to=agent)
     assert FollowUp.objects.get().assignee == team_lead
+
+
+def test_dnc_counts_cover_only_the_importers_own_leads(agent, other_agent, national_registry):
+    from compliance.services import dnc_numbers_add
+
+    dnc_numbers_add(source=national_registry, numbers=["9185550104"], as_of=date(2026, 11, 16))
+    run(other_agent, (HEADER + "\n" + row(Phone1="918 555 0104") + "\n").encode(), list_name="theirs",
+        assign_to=other_agent)
+    mine = run(agent, (HEADER + "\n" + row(Phone1="918 555 0104") + "\n").encode(), list_name="mine",
+               assign_to=agent)
+    assert (mine.leads_merged, mine.phones_on_dnc) == (1, 0)  # merged into a colleague's lead, not counted
