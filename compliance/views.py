@@ -15,6 +15,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView
 
 from leadcrm.accounts.models import Brokerage, User
+from leadcrm.csv_export import Echo, safe_cell
 from leadcrm.accounts.roles import Perm, Role
 from leads.models import Lead
 
@@ -36,7 +37,6 @@ POLICY_CHANGED = "The procedures changed while you were reading: read the versio
 ACKNOWLEDGED = "Thank you: you can call and text homeowners now."
 PUBLISHED = "Published. Every agent must acknowledge the procedures of {date:%b %d, %Y} before their next call."
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class BrokerOnlyMixin(LoginRequiredMixin, PermissionRequiredMixin):
@@ -118,17 +118,6 @@ class ReviewDecideView(LoginRequiredMixin, PermissionRequiredMixin, View):
         revocation_review_decide(review=review, revoked=revoked, reviewed_by=request.user)
         messages.success(request, "Put on the internal list." if revoked else "Marked as not a revocation.")
         return HttpResponseRedirect(reverse("compliance:overview"))
-
-
-class Echo:
-    def write(self, value):
-        return value
-
-
-def safe_cell(value) -> str:
-    """Neutralise a cell a spreadsheet would run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 class CheckExportView(BrokerOnlyMixin, View):

@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import DetailView, FormView
 
+from leadcrm.csv_export import Echo, safe_cell
+
 from .forms import ColumnMappingForm, ImportUploadForm
 from .imports.reading import NotATable, preview
 from .imports.services import import_cancel, import_job_create, import_job_map, stored_path
@@ -20,14 +22,7 @@ from .models import ImportRowIssue, ImportStatus
 from .selectors import import_jobs_visible_to
 from .tasks import import_run
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CANCELLED = "Stopping after the rows in progress; every row imported so far is kept whole."
-
-
-def neutralise(value) -> str:
-    """A cell that a spreadsheet would run as a formula is prefixed so it stays text."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 class ImportPermissionMixin(LoginRequiredMixin, PermissionRequiredMixin):
@@ -139,27 +134,22 @@ class ImportCancelView(ImportPermissionMixin, View):
         return HttpResponseRedirect(reverse("leads:import_detail", args=[job.pk]))
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 class ImportIssuesCsvView(ImportPermissionMixin, View):
     """The rows not imported (and values left out): the original row, then the reason."""
 
     def get(self, request, pk):
         job = get_object_or_404(import_jobs_visible_to(request.user), pk=pk)
         headers = list(job.headers)
-        writer = csv.writer(_Echo())
+        writer = csv.writer(Echo())
 
         def rows():
-            yield "\ufeff" + writer.writerow(["Line", "Imported?", "Reason", *map(neutralise, headers),
+            yield "\ufeff" + writer.writerow(["Line", "Imported?", "Reason", *map(safe_cell, headers),
                                               "Cells past the last column"])
             for issue in ImportRowIssue.objects.filter(job=job).order_by("row_number", "pk").iterator(chunk_size=2000):
                 yield writer.writerow([
-                    issue.row_number, "no" if issue.rejected else "yes, without this value", neutralise(issue.reason),
-                    *(neutralise(issue.row.get(h, "")) for h in headers),
-                    neutralise(issue.row.get("__extra__", "")),
+                    issue.row_number, "no" if issue.rejected else "yes, without this value", safe_cell(issue.reason),
+                    *(safe_cell(issue.row.get(h, "")) for h in headers),
+                    safe_cell(issue.row.get("__extra__", "")),
                 ])
 
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
