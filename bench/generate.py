@@ -15,8 +15,7 @@ import json
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, models, transaction
@@ -168,7 +167,7 @@ def generate_brokerage(lead_count: int, *, seed: int = 7, keep_lead_csv: bool = 
     agents = _people(lead_count, rng)
     lists = [LeadList.objects.get_or_create(name=name, defaults={"source": LeadSource.PROPSTREAM})[0]
              for name in ("Bench NOD", "Bench lis pendens", "Bench absentee")]
-    now = datetime.now(dt_timezone.utc)
+    now = datetime.now(UTC)
 
     properties = CopyWriter(Property)
     leads = CopyWriter(Lead, keep_csv=keep_lead_csv)

@@ -8,7 +8,6 @@ flat table with no processing at all. Peak memory is the process's maximum RSS.
 from __future__ import annotations
 
 import csv
-import io
 import random
 import resource
 import tempfile

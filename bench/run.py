@@ -82,7 +82,7 @@ def main() -> None:
 
         bench_import(rows=args.import_rows)
     elif args.only != "generate":
-        from bench.compliance import bench_gate, bench_registry_load, bench_reflag
+        from bench.compliance import bench_gate, bench_reflag, bench_registry_load
         from bench.imports import bench_import
 
         bench_registry_load()

@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 
 from django.db import connection
-from django.db.models import Q
 
 from leadcrm.accounts.models import Brokerage, Capacity, User
 from leads.models import Contact, Email, Lead, Phone, PhoneStatus, Property
@@ -30,14 +29,13 @@ from .language import language_hits
 from .models import (
     AUTOMATED,
     PHONE_CHANNELS,
-    AreaCodeVersion,
+    SOURCE_SPAN,
     Channel,
     CheckMode,
     ComplianceCheck,
     ConsentRecord,
     Direction,
     DncNumber,
-    DncSource,
     EstablishedRelationship,
     InterestDisclosure,
     InternalDncEntry,
@@ -48,7 +46,6 @@ from .models import (
     RelationshipKind,
     RevocationReview,
     RndResult,
-    SOURCE_SPAN,
     Technology,
     Verdict,
     national_number,

@@ -13,11 +13,11 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from operator import itemgetter
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone

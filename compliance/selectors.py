@@ -12,12 +12,12 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 
 from .models import (
+    SOURCE_SPAN,
     AreaCodeVersion,
     ComplianceCheck,
     DncNumber,
     InternalDncEntry,
     RegistryKind,
-    SOURCE_SPAN,
     Verdict,
     national_number,
 )

@@ -22,39 +22,45 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from leadcrm.accounts.models import Brokerage, User
+from leadcrm.accounts.models import User
 from leads.models import Contact, Email, Lead, Phone
 from leads.phones import parse_phone
 from leads.services import contact_set_do_not_mail
 
 from .gate import Attempt, Finding, evaluate
-from .rulebook import forget as forget_rulebook
-from .rulebook import rulebook
 from .language import highlighted, language_hits
 from .models import (
+    SOURCE_SPAN,
     AreaCodeVersion,
     Channel,
     CheckMode,
-    Direction,
-    Technology,
     ComplianceCheck,
+    Direction,
     DncNumber,
     DncPolicy,
     DncSource,
     InternalDncEntry,
-    PolicyAcknowledgement,
     LoadKind,
     LoadStatus,
+    PolicyAcknowledgement,
     Purpose,
     RegistryKind,
     RegistryLoad,
     ReviewStatus,
-    SOURCE_SPAN,
     RevocationReview,
+    Technology,
     Verdict,
     national_number,
 )
-from .registry import NeedsLineByLine, RegistryFileRejected, parse_registry, read_registry_bytes, write_registry
+from .registry import (
+    NeedsLineByLine,
+    RegistryFileRejected,
+    parse_registry,
+    read_registry_bytes,
+    write_registry,
+)
+from .rulebook import forget as forget_rulebook
+from .rulebook import rulebook
 
 NEEDS_CONTACT_POINT = "A do-not-contact entry needs a phone number, an email or a postal address."
 NOT_THIS_LEAD = "That number or address does not belong to this lead's owners."

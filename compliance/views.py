@@ -15,8 +15,8 @@ from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView
 
 from leadcrm.accounts.models import Brokerage, User
-from leadcrm.csv_export import Echo, safe_cell
 from leadcrm.accounts.roles import Perm, Role
+from leadcrm.csv_export import Echo, safe_cell
 from leads.models import Lead
 
 from .forms import CheckExportForm, DncPolicyForm, RegistryUploadForm

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -164,7 +163,7 @@ def _lawful_past_time(rng: random.Random, now: datetime, days_ago: int) -> datet
     while day.weekday() >= 5:
         day -= timedelta(days=1)
     moment = datetime(day.year, day.month, day.day, rng.randint(18, 21), rng.randint(0, 59),
-                      tzinfo=dt_timezone.utc)
+                      tzinfo=UTC)
     return min(moment, now - timedelta(minutes=5))
 
 

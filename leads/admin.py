@@ -12,14 +12,15 @@ from leadcrm.accounts.models import Team, User
 from leadcrm.accounts.selectors import teams_visible_to, users_assignable_by
 from leadcrm.pagination import EstimatedCountPaginator
 
+from .addresses import address_key
 from .models import (
     ColumnMapping,
-    ForeclosureRecord,
-    ImportJob,
-    ImportRowIssue,
     Contact,
     Email,
+    ForeclosureRecord,
     HardshipRecord,
+    ImportJob,
+    ImportRowIssue,
     Lead,
     LeadList,
     Lien,
@@ -27,7 +28,6 @@ from .models import (
     Phone,
     Property,
 )
-from .addresses import address_key
 from .services import (
     check_address_free,
     check_agent_on_team,

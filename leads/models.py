@@ -624,3 +624,6 @@ class ImportRowIssue(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["job", "row_number", "reason"], name="import_issue_once"),
         ]
+
+    def __str__(self) -> str:
+        return f"Line {self.row_number}: {self.reason}"

@@ -6,7 +6,6 @@ Stage changes are not here: they belong to ``pipeline.services.lead_stage_change
 from __future__ import annotations
 
 import json
-
 import re
 from collections.abc import Iterable
 from datetime import date, datetime

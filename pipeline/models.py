@@ -8,7 +8,6 @@ from leadcrm.append_only import AppendOnlyModel, AppendOnlyQuerySet
 from leads.models import DeadReason, Stage
 from leads.querysets import RelatedToLeadQuerySet
 
-
 CHECK_DID_NOT_PASS = "An outreach attempt needs a compliance check of this lead that did not block it."
 
 

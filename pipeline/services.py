@@ -21,8 +21,8 @@ from .models import (
     REACHED_OUTCOMES,
     FollowUp,
     FollowUpKind,
-    OutreachAttempt,
     Outcome,
+    OutreachAttempt,
     StageChange,
 )
 from .stages import allowed_moves

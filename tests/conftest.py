@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from compliance.rulebook import forget as forget_rulebook
 from compliance.services import registry_version_record
-
 from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.services import team_member_set
 

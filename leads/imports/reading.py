@@ -150,11 +150,6 @@ def _open_xlsx(path: Path, name: str) -> Table:
     return Table(name=name, headers=headers, encoding="xlsx", kind="xlsx", _rows=rows())
 
 
-def count_rows(table_path: Path, name: str) -> int:
-    """Data rows in the file (a second pass; cheap next to the import)."""
-    return sum(1 for _ in open_table(table_path, name).rows())
-
-
 def preview(path: Path, name: str, limit: int = 5) -> tuple[list[str], list[dict]]:
     table = open_table(path, name)
     out = []
@@ -165,4 +160,4 @@ def preview(path: Path, name: str, limit: int = 5) -> tuple[list[str], list[dict
     return table.headers, out
 
 
-__all__ = ["NotATable", "Table", "count_rows", "open_table", "preview"]
+__all__ = ["NotATable", "Table", "open_table", "preview"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from leadcrm.accounts.models import US_STATES
 

@@ -368,7 +368,8 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
     resolved = [(record, lead or lead_by_key[record.key]) for record, lead in targets]
 
     ListMembership.objects.bulk_create(
-        [ListMembership(lead=lead, lead_list=job.lead_list, added_at=now) for lead in {l.pk: l for _, l in resolved}.values()],
+        [ListMembership(lead=lead, lead_list=job.lead_list, added_at=now)
+         for lead in {target.pk: target for _, target in resolved}.values()],
         ignore_conflicts=True,
     )
     _write_people(resolved, new_lead_ids={lead.pk for lead in new_leads})

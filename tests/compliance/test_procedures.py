@@ -10,7 +10,7 @@ from compliance.models import Channel, DncPolicy, PolicyAcknowledgement, Purpose
 from compliance.services import dnc_policy_adopt, outreach_check, registry_version_record
 from leadcrm.append_only import AppendOnlyError
 from pipeline.models import Outcome
-from pipeline.services import OutreachBlocked, outreach_log
+from pipeline.services import outreach_log
 
 from ..factories import POLICY_TEXT, AgentFactory
 
@@ -60,7 +60,7 @@ def test_a4_an_acknowledgement_of_a_superseded_version_is_refused(agent, broker,
 
 
 def test_a4_with_no_procedures_at_all_every_call_blocks(db):
-    from ..factories import LeadFactory, PhoneFactory, ContactFactory
+    from ..factories import ContactFactory, LeadFactory, PhoneFactory
 
     # No user created yet, so no policy either.
     assert not DncPolicy.objects.exists()

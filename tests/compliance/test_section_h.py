@@ -44,7 +44,14 @@ from leadcrm.accounts.models import Brokerage, Capacity, LicenseStatus
 from pipeline.models import Outcome
 from pipeline.services import OutreachBlocked, outreach_log
 
-from ..factories import AgentFactory, ContactFactory, DncSourceFactory, LeadFactory, PhoneFactory, PropertyFactory
+from ..factories import (
+    AgentFactory,
+    ContactFactory,
+    DncSourceFactory,
+    LeadFactory,
+    PhoneFactory,
+    PropertyFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

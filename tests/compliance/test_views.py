@@ -8,7 +8,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from compliance.models import CheckMode, ComplianceCheck, InternalDncEntry, LoadStatus, RegistryLoad, RevocationReview
+from compliance.models import (
+    CheckMode,
+    ComplianceCheck,
+    InternalDncEntry,
+    LoadStatus,
+    RegistryLoad,
+    RevocationReview,
+)
 from compliance.services import dnc_numbers_add, registry_load_run
 
 from ..helpers import jobs

@@ -304,8 +304,8 @@ def test_a_header_only_file_is_refused_up_front(broker):
 
 
 def test_cells_out_of_any_range_are_left_out_with_a_note_not_a_crash(broker):
-    job = run(broker, ("Address,City,State,Zip,Bedrooms,Total Bathrooms,Building Sqft,Est. Value\n"
-                       '8 Fir Ct,Tulsa,OK,74101,50000,NaN%,1e9999999,inf\n').encode())
+    job = run(broker, (b"Address,City,State,Zip,Bedrooms,Total Bathrooms,Building Sqft,Est. Value\n"
+                       b'8 Fir Ct,Tulsa,OK,74101,50000,NaN%,1e9999999,inf\n'))
     assert job.status == ImportStatus.DONE and job.leads_created == 1
     prop = Property.objects.get()
     assert (prop.bedrooms, prop.bathrooms, prop.building_sqft, prop.estimated_value) == (None, None, None, None)

@@ -6,15 +6,14 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection  # noqa: F401 - read by a skipif condition below
 from django.utils import timezone
 
 from compliance.models import Channel, CheckMode, ComplianceCheck, InternalDncEntry, Verdict
 from compliance.services import dnc_numbers_add
 from leads.models import PhoneStatus
-from pipeline.models import FollowUp, OutreachAttempt, Outcome
+from pipeline.models import FollowUp, Outcome, OutreachAttempt
 from pipeline.services import OutreachBlocked, outreach_log
-
-from django.db import connection
 
 from ..factories import AgentFactory, DncSourceFactory, PhoneFactory
 

@@ -13,7 +13,14 @@ from compliance.services import dnc_numbers_add
 from leads.models import Stage
 from pipeline.models import FollowUp, OutreachAttempt, StageChange
 
-from ..factories import ContactFactory, DncSourceFactory, HardshipFactory, LeadFactory, LienFactory, PhoneFactory
+from ..factories import (
+    ContactFactory,
+    DncSourceFactory,
+    HardshipFactory,
+    LeadFactory,
+    LienFactory,
+    PhoneFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
