@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from operator import itemgetter
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -55,6 +56,7 @@ NO_BASE = (
     "Area code {code}: no full list dated on or before {version} is held; load the full list "
     "before its change lists."
 )
+ZIP_TOO_LARGE = "The zip unpacks to more than {limit:,} bytes: refused (upload the files of fewer area codes at once)."
 NO_AREA_CODES = "A change list needs the area codes it covers (none are held yet for this source)."
 
 ADD_FLAGS = {b"A", b"ADD", b"ADDED", b"I", b"INSERT"}
@@ -100,18 +102,33 @@ class NeedsLineByLine(Exception):
     """The fast path found something wrong; the line-by-line parser will say what and where."""
 
 
-def read_registry_bytes(raw: bytes) -> bytes:
-    """The text of a registry download: unzipped when zipped (the FTC zips its files)."""
-    if raw[:4] == b"PK\x03\x04":
-        try:
-            with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-                names = [n for n in archive.namelist() if not n.endswith("/")]
-                if not names:
-                    raise RegistryFileRejected([UNREADABLE_ZIP])
-                return b"\n".join(archive.read(name) for name in names)
-        except zipfile.BadZipFile as exc:
-            raise RegistryFileRejected([UNREADABLE_ZIP]) from exc
-    return raw
+def read_registry_bytes(raw: bytes, limit: int | None = None) -> bytes:
+    """The text of a registry download: unzipped when zipped (the FTC zips its files).
+
+    Unzipping stops at ``limit`` bytes, whatever the archive claims: a zip bomb is refused,
+    not unpacked.
+    """
+    if raw[:4] != b"PK\x03\x04":
+        return raw
+    limit = limit or settings.LEADCRM_REGISTRY_MAX_UNZIPPED_BYTES
+    parts, total = [], 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            names = [n for n in archive.namelist() if not n.endswith("/")]
+            if not names:
+                raise RegistryFileRejected([UNREADABLE_ZIP])
+            for index, name in enumerate(names):
+                if index:
+                    parts.append(b"\n")
+                with archive.open(name) as member:
+                    while chunk := member.read(1 << 20):
+                        total += len(chunk)
+                        if total > limit:
+                            raise RegistryFileRejected([ZIP_TOO_LARGE.format(limit=limit)])
+                        parts.append(chunk)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
+        raise RegistryFileRejected([UNREADABLE_ZIP]) from exc
+    return b"".join(parts)
 
 
 def _number(token: bytes) -> int | None:

@@ -222,3 +222,13 @@ def test_a_change_list_needs_a_full_list_under_it_and_cannot_be_older():
 def test_a_change_list_that_deletes_then_re_adds_a_number_keeps_it_and_vice_versa():
     parsed = parse_registry(b"602,5550101,D\n602,5550102,A\n602,5550101,A\n602,5550102,D\n", kind=LoadKind.CHANGE)
     assert (list(parsed.add_numbers), list(parsed.deletes)) == ([6025550101], [6025550102])
+
+
+def test_a_zip_that_unpacks_past_the_limit_is_refused_not_unpacked():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("918.txt", b"9185550104\n" * 200_000)  # 2.2 MB of text, a few KB zipped
+    with pytest.raises(RegistryFileRejected) as refused:
+        read_registry_bytes(buffer.getvalue(), limit=1_000_000)
+    assert "unpacks to more than 1,000,000 bytes" in refused.value.errors[0]
+    assert read_registry_bytes(buffer.getvalue(), limit=3_000_000).count(b"\n") == 200_000
