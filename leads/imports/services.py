@@ -388,27 +388,33 @@ def _write_people(resolved: list[tuple[Record, Lead]], new_lead_ids: set[int]) -
         contacts.setdefault((contact.lead_id, contact.position), contact)
         numbers.setdefault(contact.lead_id, set()).update(p.number for p in contact.phones.all())
         addresses.setdefault(contact.lead_id, set()).update(e.address for e in contact.emails.all())
-    new_contacts, flagged = [], []
+    new_contacts, changed = [], {}
     for record, lead in resolved:
-        for owner in record.owners:
+        for index, owner in enumerate(record.owners):
             key = (lead.pk, owner.position)
             contact = contacts.get(key)
+            # The first owner named on the row gets its phones, and the numbers that could not be read.
+            unreadable = record.rejected_phones if index == 0 else []
             if contact is None:
                 contact = Contact(lead=lead, position=owner.position, first_name=owner.first_name,
                                   last_name=owner.last_name, company_name=owner.company_name,
-                                  rejected_phones=record.rejected_phones if owner.position == 1 else [],
-                                  **record.mailing)
+                                  rejected_phones=list(unreadable), **record.mailing)
                 contacts[key] = contact
                 new_contacts.append(contact)
-            elif (record.mailing["do_not_mail"] and not contact.do_not_mail) or (
+                continue
+            if (record.mailing["do_not_mail"] and not contact.do_not_mail) or (
                     record.mailing["deceased"] and not contact.deceased):
                 # A list saying "Do Not Mail" or "Deceased" is honoured; a later list never clears it.
                 contact.do_not_mail = contact.do_not_mail or record.mailing["do_not_mail"]
                 contact.deceased = contact.deceased or record.mailing["deceased"]
-                flagged.append(contact)
+                changed[contact.pk] = contact
+            fresh = [entry for entry in unreadable if entry not in contact.rejected_phones]
+            if fresh:
+                contact.rejected_phones = [*contact.rejected_phones, *fresh]
+                changed[contact.pk] = contact
     copy_insert(Contact, new_contacts)
-    if flagged:
-        Contact.objects.bulk_update(flagged, ["do_not_mail", "deceased"])
+    if changed:
+        Contact.objects.bulk_update(list(changed.values()), ["do_not_mail", "deceased", "rejected_phones"])
     phones, emails = [], []
     for record, lead in resolved:
         owner_contact = contacts[(lead.pk, record.owners[0].position)]

@@ -386,3 +386,11 @@ def test_dnc_counts_cover_only_the_importers_own_leads(agent, other_agent, natio
     mine = run(agent, (HEADER + "\n" + row(Phone1="918 555 0104") + "\n").encode(), list_name="mine",
                assign_to=agent)
     assert (mine.leads_merged, mine.phones_on_dnc) == (1, 0)  # merged into a colleague's lead, not counted
+
+
+def test_an_unreadable_phone_on_a_merged_house_is_kept_on_its_owner(broker):
+    run(broker, (HEADER + "\n" + row(**{"Owner 1 Last Name": "Diaz"}) + "\n").encode(), list_name="a")
+    again = row(**{"Owner 1 Last Name": "Diaz", "Phone1": "555-0199"})
+    run(broker, (HEADER + "\n" + again + "\n").encode(), list_name="b")
+    run(broker, (HEADER + "\n" + again + "\n").encode(), list_name="b")  # and not twice
+    assert Contact.objects.get().rejected_phones == [{"raw": "555-0199", "reason": "'555-0199' has no area code."}]
