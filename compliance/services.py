@@ -499,6 +499,9 @@ def registry_load_run(*, load_id: int) -> RegistryLoad | None:
 # Flags on phones --------------------------------------------------------------------------
 
 
+PROBE_MAX_PHONES = 20_000  # beyond this, one pass over the registry beats a probe per phone
+
+
 def phones_reflag(*, area_codes: Iterable[str] | None = None, numbers: Iterable[str] | None = None,
                   phones=None) -> int:
     """Set each phone's ``on_dnc_list`` from the lists held now; returns how many changed.
@@ -522,9 +525,10 @@ def phones_reflag(*, area_codes: Iterable[str] | None = None, numbers: Iterable[
     phone_table, dnc_table = Phone._meta.db_table, DncNumber._meta.db_table
     # Materialised on PostgreSQL so the planner takes the phones asked for first.
     materialized = "MATERIALIZED" if connection.vendor == "postgresql" else ""
-    if numbers is not None or phones is not None:
-        # The phones of a lead, an import, a list: look each one up by key (an index probe
-        # each, about 5 microseconds) rather than read the whole registry.
+    few = numbers is not None or (phones is not None and selected.count() <= PROBE_MAX_PHONES)
+    if few:
+        # A lead's phones, a small list's: look each one up by key (an index probe each,
+        # about 5 microseconds) rather than read the whole registry.
         listed_sql = f"""
             SELECT ph.national FROM phones ph WHERE EXISTS (
                 SELECT 1 FROM {dnc_table} d JOIN active s ON s.id = d.source_id
