@@ -1,6 +1,7 @@
 """What every page needs to know about the signed-in user's compliance standing."""
 
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from .models import DncPolicy, PolicyAcknowledgement
 
@@ -14,7 +15,7 @@ def procedures(request) -> dict:
     if user is None or not user.is_authenticated:
         return {}
     newest = (
-        DncPolicy.objects.order_by("-created_at", "-id")
+        DncPolicy.objects.filter(adopted_on__lte=timezone.localdate()).order_by("-adopted_on", "-created_at", "-id")
         .annotate(acknowledged=Exists(PolicyAcknowledgement.objects.filter(policy=OuterRef("pk"), user=user)))
         .values_list("acknowledged", flat=True)
         .first()

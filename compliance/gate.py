@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 
 from django.db import connection
+from django.db.models import Q
 
 from leadcrm.accounts.models import Brokerage, Capacity, User
 from leads.models import Contact, Email, Lead, Phone, PhoneStatus, Property
@@ -71,6 +72,7 @@ CONFIRMATION_TOO_LATE = (
     "The stop request of {date} came in more than {minutes} minutes ago: the confirmation window has "
     "passed and nothing more may be sent."
 )
+CONFIRMATION_BLANK = "Write the confirmation you send (e.g. “You won't hear from us again.”): a blank one cannot be checked."
 CONFIRMATION_MARKETING = "A confirmation may only confirm the stop; \u201c{word}\u201d reads as marketing."
 PENDING_REVIEW = "A reply from this number may mean “stop” ({matched!r}); it waits for review. Don't pitch."
 REGISTRY_HIT = "{number} is on the {source}{as_of}."
@@ -135,8 +137,8 @@ SERVICE_PITCH = re.compile(
 
 # Words that turn a stop confirmation into a pitch (B4: "non-marketing").
 MARKETING_WORDS = re.compile(
-    r"\b(offer|cash|sell|selling|sale|list(ing)?|buy(er|ing)?|value|help|options?|foreclosure|lender|bank|"
-    r"call\s+(me|us)|https?://|www\.)",
+    r"\b(?:offers?|cash|sell|selling|sale|listing|buy(?:er|ing)?|home\s+value|options?|foreclosure|lender|bank|"
+    r"call\s+(?:me|us))\b|https?://|www\.",
     re.IGNORECASE,
 )
 
@@ -195,6 +197,11 @@ class Attempt:
     def facts(self) -> ListFacts:
         """What the lists hold for this contact point, in one round trip (the hot path)."""
         return list_facts(self)
+
+    @cached_property
+    def policy(self):
+        """The written procedures in force on the call date (A4), if any."""
+        return self.book.policy_on(self.call_date)
 
     @cached_property
     def call_date(self) -> date:
@@ -265,6 +272,7 @@ def list_facts(attempt: Attempt) -> ListFacts:
                "AND checked_at > %s AND checked_at <= %s AND mode = 'log' AND direction = 'outbound' "
                "AND verdict IN ('allow', 'warn') "
                f"UNION ALL SELECT 'a', id, '' FROM {_ACKNOWLEDGEMENTS} WHERE user_id = %s AND policy_id = %s "
+               "AND acknowledged_at <= %s "
                f"UNION ALL SELECT 'y', COUNT(*), '' FROM {_CHECKS} WHERE contact_point = %s "
                "AND checked_at > %s AND checked_at <= %s AND mode = 'log' AND direction = 'outbound' "
                "AND verdict IN ('allow', 'warn')")
@@ -272,7 +280,8 @@ def list_facts(attempt: Attempt) -> ListFacts:
         params = [low, low + SOURCE_SPAN, attempt.number, attempt.number, attempt.number, attempt.lead.pk,
                   attempt.number, *map(connection.ops.adapt_datetimefield_value,
                                        (attempt.at - timedelta(hours=hours), attempt.at + timedelta(hours=hours))),
-                  attempt.actor.pk, attempt.book.policy.pk if attempt.book.policy else -1,
+                  attempt.actor.pk, attempt.policy.pk if attempt.policy else -1,
+                  connection.ops.adapt_datetimefield_value(attempt.at),
                   attempt.number, *map(connection.ops.adapt_datetimefield_value,
                                        (attempt.at - timedelta(days=365), attempt.at))]
     elif attempt.email:
@@ -415,10 +424,15 @@ def _stop_confirmation(attempt: Attempt, entries: list[InternalDncEntry]) -> Ite
     if attempt.channel != Channel.SMS:
         yield _block(rules.REVOCATION, CONFIRMATION_TEXT_ONLY)
         return
-    if not entries:
+    # Only a stop already made can be confirmed: a confirmation dated before it is no confirmation.
+    made = [entry for entry in entries if entry.requested_at <= attempt.at]
+    if not made:
         yield _block(rules.REVOCATION, CONFIRMATION_WITHOUT_STOP)
         return
-    last = entries[-1]
+    if not (attempt.message or "").strip():
+        yield _block(rules.REVOCATION, CONFIRMATION_BLANK)
+        return
+    last = made[-1]
     minutes = int(attempt.book.parameter("B4", "confirmation_window_minutes", attempt.call_date))
     if attempt.at - last.requested_at > timedelta(minutes=minutes):
         yield _block(rules.REVOCATION, CONFIRMATION_TOO_LATE.format(
@@ -428,10 +442,12 @@ def _stop_confirmation(attempt: Attempt, entries: list[InternalDncEntry]) -> Ite
     if pitch:
         yield _block(rules.REVOCATION, CONFIRMATION_MARKETING.format(word=pitch.group(0)))
         return
+    # One per stop request, whatever date it was logged with.
     sent = ComplianceCheck.objects.filter(
         contact_point=attempt.number, purpose=Purpose.REVOCATION_CONFIRMATION, mode=CheckMode.LOG,
-        verdict__in=[Verdict.ALLOW, Verdict.WARN], checked_at__gte=last.requested_at,
-    ).order_by("checked_at").first()
+        verdict__in=[Verdict.ALLOW, Verdict.WARN],
+    ).filter(Q(checked_at__gte=last.requested_at) | Q(evidence__revocation_confirmation__after_entry=last.pk)
+             ).order_by("checked_at").first()
     if sent is not None:
         yield _block(rules.REVOCATION, CONFIRMATION_USED.format(date=sent.checked_at.date().isoformat()))
         return
@@ -548,10 +564,11 @@ def subscription(attempt: Attempt) -> Iterable[Finding]:
 
 
 def safe_harbor(attempt: Attempt) -> Iterable[Finding]:
-    """Written procedures on file, and this caller trained on them, before any call (A4)."""
+    """Written procedures in force on the call date, and this caller trained on that version
+    before the call, for every call or text (A4)."""
     if attempt.is_stop_confirmation or not attempt.is_telephone_solicitation:
         return
-    policy = attempt.book.policy
+    policy = attempt.policy
     if policy is None:
         yield _block(rules.SAFE_HARBOR, NO_POLICY)
         return

@@ -3,9 +3,12 @@
 Rule IDs (A4, B1, D3, ...) refer to ``COMPLIANCE_RULES.md`` (see ``compliance/rules.py``).
 """
 
+from __future__ import annotations
+
 from datetime import date, time
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -546,11 +549,27 @@ class InterestDisclosure(AppendOnlyModel):
 # Safe harbor: written procedures and training (A4) --------------------------------------------
 
 
+POLICY_MIN_CHARS = 200
+POLICY_TOO_SHORT = (
+    "Write out the procedures (at least {min} characters): what agents check before a call and how a "
+    "stop request is recorded."
+)
+POLICY_FUTURE = "Procedures take effect today at the latest; publish a later version on its day."
+
+
+class DncPolicyQuerySet(AppendOnlyQuerySet):
+    def in_force(self, on: date) -> DncPolicy | None:
+        """The version in force on a day: the latest adopted on or before it."""
+        return self.filter(adopted_on__lte=on).order_by("-adopted_on", "-created_at", "-id").first()
+
+
 class DncPolicy(AppendOnlyModel):
     """One version of the brokerage's written Do Not Call procedures (A4, 310.4(b)(3)(i)).
 
     A new version is a new row; agents acknowledge each version before they call again.
     """
+
+    objects = DncPolicyQuerySet.as_manager()
 
     title = models.CharField(max_length=120, default="Do Not Call and calling-practice procedures")
     text = models.TextField(help_text="The written procedures agents are trained on and follow.")
@@ -564,6 +583,17 @@ class DncPolicy(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.title} (adopted {self.adopted_on:%b %d, %Y})"
+
+    def clean(self) -> None:
+        # Here rather than in a service, so the admin's add form checks the same.
+        super().clean()
+        errors = {}
+        if len((self.text or "").strip()) < POLICY_MIN_CHARS:
+            errors["text"] = POLICY_TOO_SHORT.format(min=POLICY_MIN_CHARS)
+        if self.adopted_on and self.adopted_on > timezone.localdate():
+            errors["adopted_on"] = POLICY_FUTURE
+        if errors:
+            raise ValidationError(errors)
 
 
 class PolicyAcknowledgement(AppendOnlyModel):

@@ -62,7 +62,9 @@ class Rulebook:
             for p in ProhibitedPhrase.objects.filter(is_active=True)
         ]
         self.brokerage = Brokerage.objects.current()
-        self.policy = DncPolicy.objects.order_by("-created_at", "-id").first()  # in force: the newest (A4)
+        # Every version of the written procedures, latest first (A4): the one in force on a
+        # call date is the latest adopted on or before it.
+        self.policies = list(DncPolicy.objects.order_by("-adopted_on", "-created_at", "-id"))
         self.sources = list(DncSource.objects.filter(is_active=True).order_by("kind", "name"))
         national = {s.pk: s for s in self.sources if s.kind == RegistryKind.NATIONAL}
         self.national_sources = list(national.values())
@@ -80,6 +82,9 @@ class Rulebook:
         if not rows:
             raise LookupError(MISSING_PARAMETER.format(rule=rule, key=key, on=on))
         return max(rows, key=lambda row: row.effective_from).value
+
+    def policy_on(self, on: date) -> DncPolicy | None:
+        return next((policy for policy in self.policies if policy.adopted_on <= on), None)
 
     def state_rule(self, state: str, on: date) -> StateCallingRule | None:
         rows = [row for row in self.states.get(state, ()) if row.in_force(on)]

@@ -69,13 +69,10 @@ TEMPLATE_REFUSED = "F6: not saved. Remove or reword the promises a lender decide
 STATE_NEEDED = "A state list needs its state."
 FUTURE_VERSION = "A registry file cannot be dated in the future."
 BAD_AREA_CODE = "{code!r} is not an area code (three digits)."
-POLICY_TOO_SHORT = "Write out the procedures (at least {min} characters): what agents check before a call and how a stop request is recorded."
-POLICY_FUTURE = "Procedures take effect today at the latest; schedule a later version on its day."
 ACKNOWLEDGEMENT = (
     "I have read the brokerage's Do Not Call procedures adopted {date:%b %d, %Y}, I have been trained on "
     "them, and I will follow them on every call and text."
 )
-POLICY_MIN_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -175,13 +172,7 @@ def outreach_check(
 
 def dnc_policy_adopt(*, text: str, adopted_by: User, adopted_on: date | None = None, title: str = "") -> DncPolicy:
     """Publish a version of the written procedures; every caller acknowledges it before calling (A4)."""
-    text = (text or "").strip()
-    if len(text) < POLICY_MIN_CHARS:
-        raise ValidationError({"text": POLICY_TOO_SHORT.format(min=POLICY_MIN_CHARS)})
-    adopted_on = adopted_on or timezone.localdate()
-    if adopted_on > timezone.localdate():
-        raise ValidationError({"adopted_on": POLICY_FUTURE})
-    policy = DncPolicy(text=text, adopted_on=adopted_on, adopted_by=adopted_by,
+    policy = DncPolicy(text=(text or "").strip(), adopted_on=adopted_on or timezone.localdate(), adopted_by=adopted_by,
                        **({"title": title.strip()} if title.strip() else {}))
     policy.full_clean()
     policy.save()
@@ -196,7 +187,7 @@ def dnc_policy_template(brokerage_name: str) -> str:
 
 
 def dnc_policy_current() -> DncPolicy | None:
-    return DncPolicy.objects.order_by("-created_at", "-id").first()
+    return DncPolicy.objects.in_force(timezone.localdate())
 
 
 def policy_acknowledge(*, user: User, policy: DncPolicy, at: datetime | None = None) -> PolicyAcknowledgement:

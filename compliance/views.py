@@ -160,6 +160,9 @@ class ProceduresView(LoginRequiredMixin, FormView):
     def can_publish(self) -> bool:
         return self.request.user.has_perm("compliance.add_dncpolicy")
 
+    def get_form(self, form_class=None):
+        return super().get_form(form_class) if self.can_publish() else None  # agents read; brokers publish
+
     def get_initial(self):
         current = dnc_policy_current()
         brokerage = Brokerage.objects.current()
@@ -186,8 +189,6 @@ class ProceduresView(LoginRequiredMixin, FormView):
             context["callers"] = [(caller, acknowledged.get(caller.pk)) for caller in callers]
             context["missing"] = sum(1 for _, at in context["callers"] if at is None)
             context["versions"] = DncPolicy.objects.select_related("adopted_by")[:20]
-        else:
-            kwargs.pop("form", None)
         return super().get_context_data(**context, **kwargs)
 
     def post(self, request, *args, **kwargs):

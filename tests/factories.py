@@ -1,6 +1,6 @@
 """factory_boy factories: the smallest valid row of each model, overridable per test."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import factory
@@ -41,9 +41,11 @@ def acknowledge_policy(user, create, extracted, **kwargs):
     from compliance.services import dnc_policy_adopt, dnc_policy_current, policy_acknowledge
 
     if create and extracted is not False:
-        policy = dnc_policy_current() or dnc_policy_adopt(
-            text=POLICY_TEXT, adopted_by=user, adopted_on=timezone.localdate() - timedelta(days=30))
-        policy_acknowledge(user=user, policy=policy)
+        # Adopted and acknowledged long before any call a test logs, however far back it is dated.
+        trained = datetime(2020, 1, 2, 9, tzinfo=UTC)
+        policy = dnc_policy_current() or dnc_policy_adopt(text=POLICY_TEXT, adopted_by=user,
+                                                          adopted_on=trained.date())
+        policy_acknowledge(user=user, policy=policy, at=trained)
 
 
 def role_setter(default_role: Role):

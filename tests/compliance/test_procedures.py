@@ -113,3 +113,32 @@ def test_a6_the_numbers_attempts_in_the_last_12_months_are_in_the_evidence(lead,
     outreach_log(lead=lead, channel=Channel.CALL, contact_point=phone, outcome=Outcome.NO_ANSWER, actor=agent,
                  role_disclosed=True, occurred_at=timezone.now() - timedelta(days=400))
     assert call(lead, agent).evidence["attempts_12_months"] == 1
+
+
+def test_a4_acknowledging_today_does_not_cover_a_call_logged_for_last_week(lead, brokerage):
+    newcomer = AgentFactory(acknowledged=False)
+    lead.assigned_agent = newcomer
+    lead.save()
+    policy = DncPolicy.objects.get()
+    from compliance.services import policy_acknowledge
+
+    policy_acknowledge(user=newcomer, policy=policy)  # now (Nov 18)
+    last_week = timezone.now() - timedelta(days=7)
+    decision = outreach_check(lead=lead, contact_point=lead.contacts.first().phones.first(), channel=Channel.CALL,
+                              purpose=Purpose.LISTING, actor=newcomer, role_disclosed=True, at=last_week)
+    assert "A4" in decision.rule_ids
+
+
+def test_a4_a_call_made_under_the_previous_version_is_judged_by_it(lead, agent, broker):
+    yesterday = timezone.now() - timedelta(days=1)
+    dnc_policy_adopt(text=POLICY_TEXT + " Version two.", adopted_by=broker)  # in force from today
+    decision = outreach_check(lead=lead, contact_point=lead.contacts.first().phones.first(), channel=Channel.CALL,
+                              purpose=Purpose.LISTING, actor=agent, role_disclosed=True, at=yesterday)
+    assert "A4" not in decision.rule_ids
+
+
+def test_a4_the_admin_checks_procedures_like_the_page(broker):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        DncPolicy(text="Be nice.", adopted_on=timezone.localdate(), adopted_by=broker).full_clean()

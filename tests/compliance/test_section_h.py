@@ -373,15 +373,38 @@ def test_b4_the_confirmation_purpose_is_no_way_around_the_telephone_rules(lead, 
     (Channel.CALL, "Calling to confirm.", "Only a text"),
     (Channel.SMS, "Got it. If you ever want a cash offer, text me.", "reads as marketing"),
     (Channel.SMS, "Understood - see https://example.com/options", "reads as marketing"),
+    (Channel.SMS, "", "a blank one cannot be checked"),
 ])
 def test_b4_a_confirmation_is_one_plain_text(lead, agent, channel, words, reason):
     phone = lead.contacts.first().phones.first()
     outreach_log(lead=lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.REPLIED, actor=agent,
                  role_disclosed=True, direction="inbound", notes="stop")
-    decision = check(lead, phone, agent, datetime(2026, 11, 18, 14, 0, tzinfo=CENTRAL), channel=channel,
+    decision = check(lead, phone, agent, datetime(2026, 11, 18, 14, 1, tzinfo=CENTRAL), channel=channel,
                      purpose=Purpose.REVOCATION_CONFIRMATION, message=words)
     assert decision.verdict == Verdict.BLOCK and decision.rule_ids[0] == "B4"
     assert reason in decision.reasons[0]
+
+
+@pytest.mark.parametrize("words", ["You have been removed from our list.", "Done. Reply HELP for help.",
+                                   "I'll listen: you won't hear from us again."])
+def test_b4_a_plain_confirmation_is_not_mistaken_for_marketing(lead, agent, words):
+    phone = lead.contacts.first().phones.first()
+    outreach_log(lead=lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.REPLIED, actor=agent,
+                 role_disclosed=True, direction="inbound", notes="STOP")
+    decision = check(lead, phone, agent, datetime(2026, 11, 18, 14, 1, tzinfo=CENTRAL), channel=Channel.SMS,
+                     purpose=Purpose.REVOCATION_CONFIRMATION, message=words)
+    assert decision.verdict == Verdict.ALLOW, decision.reasons
+
+
+def test_b4_a_confirmation_dated_before_the_stop_is_no_confirmation(lead, agent, national_registry):
+    phone = lead.contacts.first().phones.first()
+    dnc_numbers_add(source=national_registry, numbers=[phone.number[2:]], as_of=date(2026, 11, 13))
+    outreach_log(lead=lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.REPLIED, actor=agent,
+                 role_disclosed=True, direction="inbound", notes="STOP")
+    backdated = check(lead, phone, agent, datetime(2026, 11, 11, 3, 0, tzinfo=CENTRAL), channel=Channel.SMS,
+                      purpose=Purpose.REVOCATION_CONFIRMATION, message="Confirmed.")
+    assert backdated.verdict == Verdict.BLOCK and {"B4", "A5"} <= set(backdated.rule_ids)  # the registry applies
+    assert any("No stop request is on file" in reason for reason in backdated.reasons)
 
 
 def test_b4_the_confirmation_window_closes_minutes_after_the_stop(lead, agent):
