@@ -63,7 +63,8 @@ def money(value) -> Decimal | None:
     return (-amount if negative else amount).quantize(Decimal("0.01"))
 
 
-def percent(value) -> Decimal | None:
+def number(value) -> Decimal | None:
+    """``'2.5'``, ``'63.1%'`` (a percent sign is allowed and dropped) -> Decimal; blank -> None."""
     if blank(value):
         return None
     try:

@@ -122,10 +122,9 @@ def read_record(line: int, row: dict, columns: dict[str, str]) -> Record:
         header = columns.get(name)
         return row.get(header, "") if header else ""
 
-    def typed(name, parse, limit=None):
-        value = raw(name)
+    def typed(name, parse):
         try:
-            return parse(value) if parse is not cells.text else cells.text(value, limit)
+            return parse(raw(name))
         except cells.CellError as error:
             record.notes.append(BAD_CELL.format(column=columns[name], error=error))
             return None
@@ -159,7 +158,7 @@ def read_record(line: int, row: dict, columns: dict[str, str]) -> Record:
         "street": street, "unit": unit, "city": city, "state": state, "zip_code": zip_code,
         "county": record.county, "apn": record.apn,
         "property_type": property_type or (PropertyType.OTHER if cells.text(raw("property_type")) else ""),
-        "bedrooms": typed("bedrooms", cells.integer), "bathrooms": typed("bathrooms", cells.percent),
+        "bedrooms": typed("bedrooms", cells.integer), "bathrooms": typed("bathrooms", cells.number),
         "building_sqft": typed("building_sqft", cells.integer), "year_built": typed("year_built", cells.integer),
         "estimated_value": typed("estimated_value", cells.money),
         "owner_occupied": cells.flag(raw("owner_occupied")), "vacant": cells.flag(raw("vacant")),

@@ -236,17 +236,14 @@ def _finish(job: ImportJob) -> ImportJob:
     from leads.services import leads_rescore
 
     lead_ids = list(ListMembership.objects.filter(lead_list=job.lead_list).values_list("lead_id", flat=True))
-    if not lead_ids:
-        job.status, job.finished_at = ImportStatus.DONE, timezone.now()
-        job.save(update_fields=["status", "finished_at"])
-        return job
-    phones = Phone.objects.filter(contact__lead_id__in=lead_ids) if len(lead_ids) < 50_000 else \
-        Phone.objects.filter(contact__lead__list_memberships__lead_list=job.lead_list)
-    phones_reflag(phones=phones)
-    for start in range(0, len(lead_ids), 5000):
-        leads_rescore(lead_ids=lead_ids[start:start + 5000])
-    # Counted on the leads the importer may see: a colleague's lead on the same list is not theirs to count.
-    job.phones_on_dnc = phones.filter(on_dnc_list=True, contact__lead__in=Lead.objects.visible_to(job.created_by)).count()
+    if lead_ids:  # a file whose every row was rejected has nothing to flag or score
+        phones = Phone.objects.filter(contact__lead__list_memberships__lead_list=job.lead_list)
+        phones_reflag(phones=phones)
+        for start in range(0, len(lead_ids), 5000):
+            leads_rescore(lead_ids=lead_ids[start:start + 5000])
+        # Counted on the leads the importer may see: a colleague's lead on the same list is not theirs to count.
+        job.phones_on_dnc = phones.filter(
+            on_dnc_list=True, contact__lead__in=Lead.objects.visible_to(job.created_by)).count()
     job.status, job.finished_at = ImportStatus.DONE, timezone.now()
     job.save(update_fields=["phones_on_dnc", "status", "finished_at"])
     return job

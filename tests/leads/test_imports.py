@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from compliance.models import LoadKind
@@ -177,7 +178,7 @@ def test_a_file_that_is_not_a_table_is_refused_before_anything_is_stored(broker)
         import_job_create(content=b"%PDF-1.7 binary\x00stuff", file_name="list.pdf", created_by=broker,
                           list_name="x")
     assert "list.pdf is not a table" in refused.value.messages[0]
-    assert not any(Path(import_services.stored_path.__globals__["settings"].MEDIA_ROOT).rglob("*.bin"))
+    assert not any(Path(settings.MEDIA_ROOT).rglob("*.bin"))
 
 
 def test_a_file_without_the_columns_to_place_a_house_is_refused_naming_them(broker):
@@ -394,3 +395,9 @@ def test_an_unreadable_phone_on_a_merged_house_is_kept_on_its_owner(broker):
     run(broker, (HEADER + "\n" + again + "\n").encode(), list_name="b")
     run(broker, (HEADER + "\n" + again + "\n").encode(), list_name="b")  # and not twice
     assert Contact.objects.get().rejected_phones == [{"raw": "555-0199", "reason": "'555-0199' has no area code."}]
+
+
+def test_a_file_whose_every_row_is_rejected_finishes_with_every_reason(broker):
+    job = run(broker, (HEADER + "\n" + row(Address="") + "\n" + row(Address="", Zip="74103") + "\n").encode())
+    assert (job.status, job.rows_rejected, job.leads_created) == (ImportStatus.DONE, 2, 0)
+    assert ImportRowIssue.objects.filter(job=job, rejected=True).count() == 2
