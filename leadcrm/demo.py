@@ -442,7 +442,10 @@ def _seed_lead(plan: dict, lists: dict, now: datetime, blocked: set, internal_re
                 started_on=(at - timedelta(days=200)).date(),
                 letter_received_on=at.date() if plan["index"] % 2 else None, recorded_by=agent,
             )
+        if stage in (Stage.NEGOTIATE, Stage.CLOSE, Stage.CLOSED):
+            _seed_deal_for(lead=lead, agent=agent, stage=stage, at=at, plan=plan)
         lead_stage_change(lead=lead, to_stage=stage, actor=agent, at=at,
+                          closing_date=at.date() if stage == Stage.CLOSED else None,
                           note="" if stage != Stage.CLOSED else "Closed; all lienholders released.")
     if target == Stage.DEAD:
         lead_stage_change(lead=lead, to_stage=Stage.DEAD, actor=agent, dead_reason=plan["dead_reason"],
@@ -461,6 +464,62 @@ def _seed_lead(plan: dict, lists: dict, now: datetime, blocked: set, internal_re
     if plan["dnc_request"] and callable_phones and len(callable_phones) > 1:
         internal_requests.append((callable_phones[-1].number, "Take this number off your list.", agent, lead))
     return lead
+
+
+NEGOTIATORS = ["Dana Whitfield", "Luis Ortega", "Priya Raman", "Marcus Bell", "Janet Cho", "Omar Haddad"]
+BUYERS = ["Rivera Family Trust", "K. and L. Nguyen", "Summit Home Buyers LLC", "T. Okafor", "The Brennans"]
+
+
+def _seed_deal_for(*, lead, agent, stage, at, plan) -> None:
+    """What a lead needs on file to enter ``stage``: the package, lender steps, an offer, approvals."""
+    from pipeline.documents import checklist_item_update
+    from pipeline.lenders import approval_letter_record, milestone_record, negotiator_assign
+    from pipeline.models import BuyerProof, DocumentKind, DocumentStatus, Financing, Milestone, OfferStatus
+    from pipeline.offers import offer_create, offer_set_status
+
+    index = plan["index"]
+    day = at.date()
+    liens = list(lead.liens.order_by("position"))
+    if stage == Stage.NEGOTIATE:
+        started = day - timedelta(days=12)
+        for kind in (DocumentKind.LISTING_AGREEMENT, DocumentKind.HARDSHIP_LETTER, DocumentKind.TAX_RETURNS):
+            checklist_item_update(lead=lead, kind=kind, actor=agent, status=DocumentStatus.ACCEPTED,
+                                  received_on=started)
+        checklist_item_update(lead=lead, kind=DocumentKind.BANK_STATEMENTS, actor=agent,
+                              status=DocumentStatus.RECEIVED, dated_on=started - timedelta(days=5),
+                              received_on=started)
+        for lien in liens:
+            milestone_record(lien=lien, kind=Milestone.AUTHORIZATION_SENT, occurred_on=started, actor=agent)
+            milestone_record(lien=lien, kind=Milestone.AUTHORIZATION_RECEIVED, occurred_on=started + timedelta(days=2),
+                             actor=agent)
+            milestone_record(lien=lien, kind=Milestone.PACKAGE_SUBMITTED, occurred_on=day - timedelta(days=1),
+                             actor=agent, note="Uploaded to the portal")
+    elif stage == Stage.CLOSE:
+        offer = offer_create(
+            lead=lead, actor=agent, buyer_name=BUYERS[index % len(BUYERS)],
+            price=(lead.property.estimated_value * Decimal("0.94")).quantize(Decimal("1000")),
+            financing=[Financing.CONVENTIONAL, Financing.FHA, Financing.CASH][index % 3],
+            buyer_proof=BuyerProof.PROOF_OF_FUNDS if index % 3 == 2 else BuyerProof.PRE_APPROVAL,
+            earnest_money=Decimal("2500"), received_on=day - timedelta(days=10),
+            target_closing=day + timedelta(days=30),
+        )
+        offer_set_status(offer=offer, status=OfferStatus.ACCEPTED, actor=agent)
+        for lien in liens:
+            negotiator_assign(lien=lien, name=NEGOTIATORS[(index + lien.position) % len(NEGOTIATORS)],
+                              assigned_on=day - timedelta(days=8), actor=agent, phone="(800) 555-0142")
+            milestone_record(lien=lien, kind=Milestone.VALUATION_ORDERED, occurred_on=day - timedelta(days=7),
+                             actor=agent)
+            milestone_record(lien=lien, kind=Milestone.VALUATION_COMPLETED, occurred_on=day - timedelta(days=5),
+                             actor=agent, amount=lead.property.estimated_value)
+            milestone_record(lien=lien, kind=Milestone.OFFER_SUBMITTED, occurred_on=day - timedelta(days=4),
+                             actor=agent, amount=offer.price)
+            approval_letter_record(
+                lien=lien, issued_on=day - timedelta(days=2), expires_on=day + timedelta(days=30), actor=agent,
+                approved_price=offer.price if not lien.is_junior else None,
+                minimum_net_proceeds=(offer.price * Decimal("0.86")).quantize(Decimal("1")) if not lien.is_junior else None,
+                junior_lien_allowance=Decimal("6000") if not lien.is_junior and len(liens) > 1 else None,
+                junior_payoff=Decimal("5000") if lien.is_junior else None,
+            )
 
 
 def demo_counts() -> dict[str, int]:

@@ -196,6 +196,8 @@ class Lead(models.Model):
 
     next_follow_up_at = models.DateTimeField(null=True, blank=True)
     last_contacted_at = models.DateTimeField(null=True, blank=True)
+    # Set when the sale closes (the closed stage's entry rule); the forecast learns from it.
+    closing_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

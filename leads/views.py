@@ -9,7 +9,7 @@ from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
 from leadcrm.pagination import window
 from pipeline.forms import OutreachLogForm, StageChangeForm
-from pipeline.selectors import lead_timeline
+from pipeline.selectors import deal_summary, lead_timeline
 
 from .models import Contact, Email, Phone
 from .selectors import lead_get, lead_list
@@ -72,6 +72,7 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             liens=list(lead.liens.all()),
             lists=list(lead.lists.order_by("name")),
             timeline=lead_timeline(lead=lead),
+            deal=deal_summary(lead=lead),
             can_log=user.has_perm(Perm.LOG_OUTREACH),
             can_move=user.has_perm(Perm.CHANGE_STAGE),
             outreach_form=OutreachLogForm(lead=lead, user=user, disclosure_sentence=disclosure),

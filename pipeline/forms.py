@@ -10,9 +10,17 @@ from django.utils import timezone
 from compliance.models import PHONE_CHANNELS, Channel, Direction, Purpose, Technology
 from compliance.selectors import phone_suppressions
 from leadcrm.accounts.models import Capacity
-from leads.models import Contact, DeadReason, Email, Lead, Phone, Stage
+from leads.models import Contact, DeadReason, Email, Lead, LienType, Phone, Stage
 
-from .models import Outcome
+from .models import (
+    Deficiency,
+    DocumentStatus,
+    LenderFile,
+    Milestone,
+    NegotiatorRole,
+    Offer,
+    Outcome,
+)
 from .stages import allowed_moves
 
 PICK_NUMBER = "Pick the number you called or texted."
@@ -25,6 +33,13 @@ class DateTimeLocalInput(forms.DateTimeInput):
 
     def __init__(self, **kwargs):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class OutreachLogForm(forms.Form):
@@ -131,12 +146,180 @@ class StageChangeForm(forms.Form):
     )
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
+    closing_date = forms.DateField(
+        required=False, widget=DateInput(), label="If closed, on what date",
+    )
+
     def __init__(self, *args, lead: Lead, **kwargs):
         super().__init__(*args, **kwargs)
         moves = allowed_moves(lead)
         self.fields["to_stage"].choices = [(stage.value, stage.label) for stage in moves]
         if Stage.DEAD not in moves:
             del self.fields["dead_reason"]
+        if Stage.CLOSED not in moves:
+            del self.fields["closing_date"]
+        else:
+            self.fields["closing_date"].initial = lead.closing_date or timezone.localdate()
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
+
+
+def _plain_helper() -> FormHelper:
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    return helper
+
+
+class BoardMoveForm(forms.Form):
+    """A card dropped on a column (or the card's own Move form without JavaScript)."""
+
+    lead = forms.IntegerField(widget=forms.HiddenInput)
+    to_stage = forms.ChoiceField(choices=Stage.choices, label="Move to")
+    dead_reason = forms.ChoiceField(choices=[("", "—")] + list(DeadReason.choices), required=False)
+    closing_date = forms.DateField(required=False)
+
+
+# The lien stack ------------------------------------------------------------------------
+
+
+class LienForm(forms.Form):
+    position = forms.IntegerField(min_value=1, max_value=9, help_text="1 = first lien.")
+    lien_type = forms.ChoiceField(choices=LienType.choices, label="Type")
+    lender = forms.CharField(max_length=120, required=False)
+    loan_number = forms.CharField(
+        max_length=40, required=False, help_text="Only the last four characters are kept."
+    )
+    balance = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
+    arrears = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
+    recording_date = forms.DateField(required=False, widget=DateInput())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _plain_helper()
+
+
+class LenderFileForm(forms.ModelForm):
+    class Meta:
+        model = LenderFile
+        fields = ["servicer", "portal", "portal_reference"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _plain_helper()
+
+
+class MilestoneForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[(m.value, m.label) for m in Milestone if m != Milestone.APPROVED], label="Step"
+    )
+    occurred_on = forms.DateField(widget=DateInput(), label="On")
+    amount = forms.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False,
+        help_text="BPO or appraisal value, or the offer or counter price.",
+    )
+    note = forms.CharField(max_length=300, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["occurred_on"].initial = timezone.localdate()
+        self.helper = _plain_helper()
+
+
+class NegotiatorForm(forms.Form):
+    role = forms.ChoiceField(choices=NegotiatorRole.choices)
+    name = forms.CharField(max_length=120)
+    phone = forms.CharField(max_length=40, required=False)
+    email = forms.EmailField(required=False)
+    assigned_on = forms.DateField(widget=DateInput(), label="Since")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assigned_on"].initial = timezone.localdate()
+        self.helper = _plain_helper()
+
+
+class ApprovalLetterForm(forms.Form):
+    issued_on = forms.DateField(widget=DateInput())
+    expires_on = forms.DateField(widget=DateInput(), label="Expires (closing deadline)")
+    approved_price = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
+    minimum_net_proceeds = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
+    allowed_closing_costs = forms.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False, label="Allowed settlement charges"
+    )
+    deficiency = forms.ChoiceField(choices=Deficiency.choices, initial=Deficiency.SILENT)
+    seller_contribution = forms.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False, initial=0
+    )
+    relocation_incentive = forms.DecimalField(max_digits=10, decimal_places=2, min_value=0, required=False)
+    junior_lien_allowance = forms.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False,
+        label="Allowance for junior liens (first lien)",
+    )
+    junior_payoff = forms.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False, label="Payoff accepted (junior lien)",
+    )
+
+    def __init__(self, *args, lien, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Each lien's letter says different things: a cap for the juniors on the first,
+        # a payoff on a junior.
+        del self.fields["junior_payoff" if not lien.is_junior else "junior_lien_allowance"]
+        self.helper = _plain_helper()
+
+    def clean_seller_contribution(self):
+        return self.cleaned_data["seller_contribution"] or 0
+
+
+# The package ---------------------------------------------------------------------------
+
+
+class ChecklistItemForm(forms.Form):
+    status = forms.ChoiceField(choices=DocumentStatus.choices)
+    dated_on = forms.DateField(
+        widget=DateInput(), required=False, label="Document's date",
+        help_text="Statement or signature date: freshness counts from it.",
+    )
+    note = forms.CharField(max_length=300, required=False)
+
+
+class DocumentUploadForm(forms.Form):
+    file = forms.FileField(
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/*"}),
+        help_text="PDF, JPEG, PNG, HEIC or TIFF.",
+    )
+    dated_on = forms.DateField(widget=DateInput(), required=False, label="Document's date")
+
+
+# Offers --------------------------------------------------------------------------------
+
+
+class OfferForm(forms.ModelForm):
+    class Meta:
+        model = Offer
+        fields = [
+            "buyer_name", "price", "financing", "buyer_proof", "earnest_money", "buyer_concessions",
+            "received_on", "target_closing", "notes",
+        ]
+        widgets = {
+            "received_on": DateInput(), "target_closing": DateInput(),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["received_on"].initial = timezone.localdate()
+        self.helper = _plain_helper()
+
+
+class NetSheetForm(forms.Form):
+    """What-if inputs; read from the query string, never stored."""
+
+    price = forms.DecimalField(max_digits=12, decimal_places=2, min_value=1, required=False)
+    commission_percent = forms.DecimalField(
+        max_digits=5, decimal_places=2, min_value=0, max_value=20, required=False, label="Commission %"
+    )
+    closing_cost_percent = forms.DecimalField(
+        max_digits=5, decimal_places=2, min_value=0, max_value=20, required=False, label="Closing costs %"
+    )

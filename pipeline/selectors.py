@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count
+from django.db.models import Count, F, Prefetch, Sum, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from leadcrm.accounts.models import User
 from leadcrm.accounts.roles import Perm
-from leads.models import OUTCOME_STAGES, Lead
+from leads.models import FUNNEL_STAGES, OUTCOME_STAGES, Contact, Lead, Stage
 
 from .models import FollowUp, OutreachAttempt, StageChange
 
@@ -104,4 +105,97 @@ def agent_workload(*, fetched_by: User, now: datetime | None = None) -> list[Age
             for agent in agents
         ),
         key=lambda load: (-load.overdue_follow_ups, -load.open_leads, str(load.agent)),
+    )
+
+
+# Kanban board --------------------------------------------------------------------------
+
+BOARD_CARDS_PER_STAGE = 30
+
+
+@dataclass
+class BoardColumn:
+    stage: Stage
+    count: int
+    value: int
+    cards: list[Lead]
+
+    @property
+    def more(self) -> int:
+        return max(self.count - len(self.cards), 0)
+
+
+def pipeline_board(*, fetched_by: User, filters: dict | None = None) -> tuple[list[BoardColumn], dict, object]:
+    """The funnel as columns: counts and value per stage, the top cards of each by score.
+
+    Three queries whatever the number of leads: the totals per stage, the cards (a window
+    numbering each stage's leads, cut at ``BOARD_CARDS_PER_STAGE``), and their homeowners.
+    Returns the columns, the closed and dead totals, and the filter (for its form).
+    """
+    from leads.filters import LeadFilter
+
+    data = {key: value for key, value in (filters or {}).items() if key in BOARD_FILTERS}
+    lead_filter = LeadFilter({**data, "status": "all"}, queryset=Lead.objects.visible_to(fetched_by),
+                             user=fetched_by)
+    leads = lead_filter.qs.order_by()
+    totals = {
+        row["stage"]: row
+        for row in leads.values("stage").annotate(count=Count("pk"), value=Sum("property__estimated_value"))
+    }
+    ranked = (
+        leads.filter(stage__in=FUNNEL_STAGES)
+        .annotate(rank=Window(RowNumber(), partition_by=F("stage"), order_by=[F("score").desc(), F("pk").desc()]))
+        .filter(rank__lte=BOARD_CARDS_PER_STAGE)
+        .select_related("property", "assigned_agent")
+        .prefetch_related(Prefetch("contacts", queryset=Contact.objects.order_by("position", "pk")))
+        .order_by("stage", "rank")
+    )
+    cards: dict[str, list[Lead]] = {stage: [] for stage in FUNNEL_STAGES}
+    for lead in ranked:
+        cards[lead.stage].append(lead)
+    columns = [
+        BoardColumn(
+            stage=stage,
+            count=totals.get(stage, {}).get("count", 0),
+            value=int(totals.get(stage, {}).get("value") or 0),
+            cards=cards[stage],
+        )
+        for stage in FUNNEL_STAGES
+    ]
+    outcomes = {stage: totals.get(stage, {}).get("count", 0) for stage in OUTCOME_STAGES}
+    return columns, outcomes, lead_filter
+
+
+BOARD_FILTERS = ("assigned_agent", "team", "lead_type", "list")
+
+
+# The deal at a glance (the lead page) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DealSummary:
+    liens: int
+    approved: int  # liens whose newest approval letter has not expired
+    documents_to_get: int
+    offers: int
+    accepted_offer: object | None
+    forecast: object | None
+
+
+def deal_summary(*, lead: Lead) -> DealSummary:
+    from .documents import package_checklist
+    from .forecast import forecast_for
+    from .lenders import latest_letters
+    from .models import Offer, OfferStatus
+
+    today = timezone.localdate()
+    letters = latest_letters(lead=lead)
+    offers = list(Offer.objects.filter(lead=lead).only("pk", "status", "price", "buyer_name", "lead_id"))
+    return DealSummary(
+        liens=lead.liens.count(),
+        approved=sum(1 for letter in letters.values() if letter.is_valid_on(today)),
+        documents_to_get=sum(1 for row in package_checklist(lead=lead, today=today) if row.needs_action),
+        offers=len(offers),
+        accepted_offer=next((o for o in offers if o.status == OfferStatus.ACCEPTED), None),
+        forecast=forecast_for(lead, today=today),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -30,6 +30,7 @@ from .stages import allowed_moves
 ALREADY_IN_STAGE = "The lead is already in {stage}."
 MOVE_NOT_ALLOWED = "A lead in {source} cannot move to {target}."
 DEAD_NEEDS_REASON = "Say why the lead is dead."
+CLOSING_IN_FUTURE = "A sale is closed on or before today; set a future closing date on the offer instead."
 FUTURE_ATTEMPT = "An attempt cannot be logged in the future."
 NAIVE_TIME = "The time of an attempt must carry its time zone."
 OUTCOME_NOT_FOR_CHANNEL = "“{outcome}” is not a result of a {channel}."
@@ -245,8 +246,12 @@ def lead_stage_change(
     note: str = "",
     dead_reason: DeadReason | str = "",
     at: datetime | None = None,
+    closing_date: date | None = None,
 ) -> Lead:
-    """Move a lead to another stage if the transitions table allows it; record the move."""
+    """Move a lead to another stage if the transitions table allows it; record the move.
+
+    ``closing_date`` is the day a sale closed, given with the move to closed.
+    """
     at = at or timezone.now()
     to_stage = Stage(to_stage)
     # Lock the row so two people moving the same lead cannot both pass the rules.
@@ -257,7 +262,12 @@ def lead_stage_change(
     moves = allowed_moves(locked)
     if to_stage not in moves:
         raise StageChangeRefused(MOVE_NOT_ALLOWED.format(source=source.label, target=to_stage.label))
-    unmet = [req.unmet_message for req in moves[to_stage] if not req.is_met(locked)]
+    if to_stage == Stage.CLOSED and closing_date is not None:
+        if closing_date > timezone.localdate(at):
+            raise StageChangeRefused({"closing_date": CLOSING_IN_FUTURE})
+        locked.closing_date = closing_date
+    on = timezone.localdate(at)
+    unmet = [message for req in moves[to_stage] if (message := req.unmet(locked, on))]
     if unmet:
         raise StageChangeRefused(unmet)
     if to_stage == Stage.DEAD and not dead_reason:
@@ -267,15 +277,15 @@ def lead_stage_change(
     locked.stage_entered_at = at
     locked.dead_reason = dead_reason if to_stage == Stage.DEAD else ""
     locked.full_clean()
-    locked.save(update_fields=["stage", "stage_entered_at", "dead_reason", "updated_at"])
+    locked.save(update_fields=["stage", "stage_entered_at", "dead_reason", "closing_date", "updated_at"])
     change = StageChange(
         lead=locked, from_stage=source, to_stage=to_stage, dead_reason=locked.dead_reason,
         note=note, changed_by=actor, changed_at=at,
     )
     change.full_clean()
     change.save()
-    lead.stage, lead.stage_entered_at, lead.dead_reason = (
-        locked.stage, locked.stage_entered_at, locked.dead_reason
+    lead.stage, lead.stage_entered_at, lead.dead_reason, lead.closing_date = (
+        locked.stage, locked.stage_entered_at, locked.dead_reason, locked.closing_date
     )
     return lead
 

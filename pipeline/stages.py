@@ -8,31 +8,98 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from leads.models import Lead, Stage
 
-from .models import REACHED_OUTCOMES, OutreachAttempt, StageChange
+from .models import (
+    DOCUMENT_IN_HAND,
+    REACHED_OUTCOMES,
+    ApprovalLetter,
+    ChecklistItem,
+    DocumentKind,
+    LenderMilestone,
+    Milestone,
+    Offer,
+    OfferStatus,
+    OutreachAttempt,
+    StageChange,
+)
 
 
 @dataclass(frozen=True)
 class Requirement:
     unmet_message: str
-    is_met: Callable[[Lead], bool]
+    is_met: Callable[[Lead, date], bool]
+    # What exactly is missing, when the message alone would leave the agent guessing.
+    detail: Callable[[Lead, date], str] | None = None
+
+    def unmet(self, lead: Lead, on: date) -> str | None:
+        """None when the lead meets it on the day of the move, else what to do."""
+        if self.is_met(lead, on):
+            return None
+        extra = self.detail(lead, on) if self.detail else ""
+        return f"{self.unmet_message} {extra}".strip()
 
 
-def _reached_homeowner(lead: Lead) -> bool:
+def _reached_homeowner(lead: Lead, on: date) -> bool:
     # An entry that was later corrected no longer counts; its correction does.
     return OutreachAttempt.objects.filter(
         lead=lead, outcome__in=REACHED_OUTCOMES, corrections__isnull=True
     ).exists()
 
 
-def _has_hardship(lead: Lead) -> bool:
+def _has_hardship(lead: Lead, on: date) -> bool:
     return lead.hardships.exists()
 
 
-def _liens_known(lead: Lead) -> bool:
+def _liens_known(lead: Lead, on: date) -> bool:
     return lead.liens.filter(balance__isnull=False).exists()
+
+
+def _listing_signed(lead: Lead, on: date) -> bool:
+    return ChecklistItem.objects.filter(
+        lead=lead, kind=DocumentKind.LISTING_AGREEMENT, status__in=DOCUMENT_IN_HAND
+    ).exists()
+
+
+def _package_submitted(lead: Lead, on: date) -> bool:
+    return LenderMilestone.objects.filter(
+        lender_file__lead=lead, kind=Milestone.PACKAGE_SUBMITTED
+    ).exists()
+
+
+def _offer_accepted(lead: Lead, on: date) -> bool:
+    return Offer.objects.filter(lead=lead, status=OfferStatus.ACCEPTED).exists()
+
+
+def _liens_without_valid_approval(lead: Lead, on: date) -> list[str]:
+    """Each lien whose holder has not approved, or whose newest letter has expired by ``on``."""
+    letters = {}
+    for letter in ApprovalLetter.objects.filter(lender_file__lead=lead).select_related("lender_file"):
+        letters.setdefault(letter.lender_file.lien_id, letter)  # newest first
+    missing = []
+    for lien in lead.liens.order_by("position"):
+        letter = letters.get(lien.pk)
+        name = f"{lien.position_label} lien ({lien.lender or lien.get_lien_type_display()})"
+        if letter is None:
+            missing.append(f"{name}: no approval letter")
+        elif not letter.is_valid_on(on):
+            missing.append(f"{name}: letter expired {letter.expires_on:%b %-d, %Y}")
+    return missing
+
+
+def _approvals_valid(lead: Lead, on: date) -> bool:
+    return lead.liens.exists() and not _liens_without_valid_approval(lead, on)
+
+
+def _approvals_detail(lead: Lead, on: date) -> str:
+    missing = _liens_without_valid_approval(lead, on)
+    return ("Missing: " + "; ".join(missing) + ".") if missing else "No liens are recorded."
+
+
+def _has_closing_date(lead: Lead, on: date) -> bool:
+    return lead.closing_date is not None
 
 
 REACHED = Requirement(
@@ -42,17 +109,27 @@ HARDSHIP = Requirement("Record the homeowner's hardship first.", _has_hardship)
 LIENS_KNOWN = Requirement(
     "Enter the liens on the property, with their balances, first.", _liens_known
 )
+LISTING_SIGNED = Requirement(
+    "Mark the signed listing agreement as received in the document checklist first.", _listing_signed
+)
+PACKAGE_SUBMITTED = Requirement(
+    "Record the short-sale package as submitted to at least one lender first.", _package_submitted
+)
+OFFER_ACCEPTED = Requirement("Accept an offer first.", _offer_accepted)
+APPROVALS_VALID = Requirement(
+    "Every lien holder must have approved, with a letter that has not expired.",
+    _approvals_valid, detail=_approvals_detail,
+)
+CLOSING_DATE = Requirement("Give the closing date.", _has_closing_date)
 
 # from-stage -> {to-stage: requirements}. Moving back one stage is allowed (a buyer
 # walks away, a lender restarts the file); dead is reachable from every open stage.
-# The negotiate, close and closed entry rules need the lender files, documents and
-# offers of the pipeline issue and are added with them.
 TRANSITIONS: dict[Stage, dict[Stage, tuple[Requirement, ...]]] = {
     Stage.LIST: {Stage.CONTACT: (REACHED,), Stage.DEAD: ()},
     Stage.CONTACT: {Stage.QUALIFY: (HARDSHIP, LIENS_KNOWN), Stage.LIST: (), Stage.DEAD: ()},
-    Stage.QUALIFY: {Stage.NEGOTIATE: (), Stage.CONTACT: (), Stage.DEAD: ()},
-    Stage.NEGOTIATE: {Stage.CLOSE: (), Stage.QUALIFY: (), Stage.DEAD: ()},
-    Stage.CLOSE: {Stage.CLOSED: (), Stage.NEGOTIATE: (), Stage.DEAD: ()},
+    Stage.QUALIFY: {Stage.NEGOTIATE: (LISTING_SIGNED, PACKAGE_SUBMITTED), Stage.CONTACT: (), Stage.DEAD: ()},
+    Stage.NEGOTIATE: {Stage.CLOSE: (OFFER_ACCEPTED, APPROVALS_VALID), Stage.QUALIFY: (), Stage.DEAD: ()},
+    Stage.CLOSE: {Stage.CLOSED: (CLOSING_DATE,), Stage.NEGOTIATE: (), Stage.DEAD: ()},
     Stage.CLOSED: {},
     Stage.DEAD: {},  # reopening goes back to the stage the lead died in: see allowed_moves
 }

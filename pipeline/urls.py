@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import board_views, deal_views, views
 
 app_name = "pipeline"
 
@@ -10,4 +10,10 @@ urlpatterns = [
     path("leads/<int:pk>/outreach/preview/", views.OutreachPreviewView.as_view(), name="outreach_preview"),
     path("leads/<int:pk>/stage/", views.StageChangeView.as_view(), name="stage_change"),
     path("follow-ups/<int:pk>/done/", views.FollowUpCompleteView.as_view(), name="follow_up_done"),
+    path("board/", board_views.BoardView.as_view(), name="board"),
+    path("board/move/", board_views.BoardMoveView.as_view(), name="board_move"),
+    path("leads/<int:pk>/lenders/", deal_views.LendersView.as_view(), name="lenders"),
+    path("leads/<int:pk>/documents/", deal_views.DocumentsView.as_view(), name="documents"),
+    path("leads/<int:pk>/offers/", deal_views.OffersView.as_view(), name="offers"),
+    path("documents/<int:pk>/", deal_views.DocumentDownloadView.as_view(), name="document_download"),
 ]

@@ -167,6 +167,7 @@ class StageChangeView(LeadFormView):
                 actor=self.request.user,
                 note=data["note"],
                 dead_reason=data.get("dead_reason", ""),
+                closing_date=data.get("closing_date"),
             )
         except StageChangeRefused as refused:
             form.add_error(None, refused)

@@ -24,6 +24,9 @@ class Perm:
     LOG_OUTREACH = "pipeline.add_outreachattempt"
     CHANGE_STAGE = "pipeline.add_stagechange"
     MANAGE_FOLLOW_UPS = "pipeline.change_followup"
+    WORK_LENDER_FILES = "pipeline.change_lenderfile"
+    MANAGE_DOCUMENTS = "pipeline.add_documentupload"
+    MANAGE_OFFERS = "pipeline.add_offer"
 
     MANAGE_REGISTRIES = "compliance.manage_registries"
     VIEW_COMPLIANCE = "compliance.view_compliancecheck"
@@ -50,6 +53,14 @@ _AGENT = [
     Perm.CHANGE_STAGE,
     "pipeline.view_stagechange",
     *_model_perms("pipeline", "followup"),
+    # The short sale itself: lender files, the package, offers.
+    *_model_perms("pipeline", "lenderfile"),
+    *_model_perms("pipeline", "lendermilestone", "add view"),
+    *_model_perms("pipeline", "negotiator", "add view"),
+    *_model_perms("pipeline", "approvalletter", "add view"),
+    *_model_perms("pipeline", "checklistitem"),
+    *_model_perms("pipeline", "documentupload", "add view"),
+    *_model_perms("pipeline", "offer"),
     "compliance.add_internaldncentry",
     "compliance.view_internaldncentry",
     "compliance.view_dncpolicy",

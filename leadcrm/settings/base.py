@@ -201,6 +201,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # A lead is a short-sale candidate when its liens plus the cost of selling
 # (commissions, closing costs, concessions) exceed the estimated value.
 LEADCRM_SELLING_COST_RATE = Decimal(env("LEADCRM_SELLING_COST_RATE", default="0.08"))
+# The net sheet's starting assumptions; the agent adjusts them per lead on the page.
+LEADCRM_COMMISSION_RATE = Decimal(env("LEADCRM_COMMISSION_RATE", default="0.06"))
+LEADCRM_CLOSING_COST_RATE = Decimal(env("LEADCRM_CLOSING_COST_RATE", default="0.02"))
+# Package documents (pay stubs, bank statements, a phone's photo of a tax return).
+LEADCRM_DOCUMENT_MAX_BYTES = env.int("LEADCRM_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
 
 # Logging -------------------------------------------------------------------------------
 

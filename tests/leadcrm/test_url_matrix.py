@@ -43,6 +43,13 @@ MATRIX = {
     "leads:import_report": ("get", "import_job", MY_IMPORT),
     "leads:import_map": ("get", "import_draft", MY_IMPORT),
     "leads:import_cancel": ("post", "import_job", {**MY_IMPORT, OWNER: 302, BROKER: 302}),
+    "pipeline:board": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
+    # An empty move goes back to the board; a forged lead id is a 404 (test_board.py).
+    "pipeline:board_move": ("post", None, {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
+    "pipeline:lenders": ("get", "lead", LEAD_PAGE),
+    "pipeline:documents": ("get", "lead", LEAD_PAGE),
+    "pipeline:offers": ("get", "lead", LEAD_PAGE),
+    "pipeline:document_download": ("get", "document", LEAD_PAGE),
     "healthz": ("get", None, {ANON: 200, OWNER: 200}),
     "login": ("get", None, {ANON: 200, OWNER: 302}),
     "logout": ("post", None, {ANON: 302, OWNER: 302}),
@@ -72,6 +79,15 @@ def import_job(owner, status):
                                     columns={"street": "Address", "zip": "Zip"})
 
 
+def document(lead, agent):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from pipeline.documents import document_upload
+
+    return document_upload(lead=lead, kind="hardship_letter", actor=agent,
+                           file=SimpleUploadedFile("letter.pdf", b"%PDF-1.4 hardship letter"))
+
+
 @pytest.fixture
 def people(agent, other_agent, team_lead, broker):
     return {ANON: None, OTHER: other_agent, OWNER: agent, TEAM_LEAD: team_lead, BROKER: broker}
@@ -89,6 +105,7 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
             "registry_load": RegistryLoad.objects.create(source=national_registry, version_date=date(2026, 11, 1)),
             "import_job": import_job(agent, ImportStatus.DONE),
             "import_draft": import_job(agent, ImportStatus.DRAFT),
+            "document": document(lead, agent),
             "review": RevocationReview.objects.create(lead=lead, phone_number="+19185550104", text="no mas",
                                                       matched="no mas", raised_by=agent),
         }

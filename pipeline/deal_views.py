@@ -1,0 +1,349 @@
+"""The short sale's pages for one lead: the lien stack, the package and the offers.
+
+Each page shows everything about its part of the deal with the forms to change it; a
+form posts back to its page with an ``action`` naming it. A refused or invalid form comes
+back on the page with its errors, a saved one redirects (post/redirect/get).
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.views import View
+from django.views.generic import TemplateView
+
+from leadcrm.accounts.roles import Perm
+from leads.models import Lien
+from leads.selectors import lead_get
+from leads.services import lien_create
+
+from .documents import DOCUMENT_RULES, checklist_item_update, document_path, document_upload, package_checklist
+from .forecast import forecast_for
+from .forms import (
+    ApprovalLetterForm,
+    ChecklistItemForm,
+    DocumentUploadForm,
+    LenderFileForm,
+    LienForm,
+    MilestoneForm,
+    NegotiatorForm,
+    NetSheetForm,
+    OfferForm,
+)
+from .lenders import (
+    approval_letter_record,
+    latest_letters,
+    lender_file_update,
+    lien_stack,
+    milestone_record,
+    negotiator_assign,
+)
+from .models import DocumentKind, DocumentUpload, Milestone, Offer, OfferStatus
+from .offers import net_sheet, offer_create, offer_set_status
+
+
+def add_form_errors(form, error: ValidationError) -> None:
+    """A service's ValidationError shown on the field it names, or above the form."""
+    errors = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+    for field, field_messages in errors.items():
+        form.add_error(field if field in form.fields else None, field_messages)
+
+
+class DealPageView(LoginRequiredMixin, TemplateView):
+    """One lead's page of the deal (404 unless the user may see the lead)."""
+
+    # action -> (permission, handler method name)
+    actions: dict[str, tuple[str, str]] = {}
+    section: str
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.lead = lead_get(fetched_by=request.user, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(lead=self.lead, section=self.section, forecast=forecast_for(self.lead),
+                       today=timezone.localdate())
+        return context
+
+    def post(self, request, *args, **kwargs):
+        action = request.POST.get("action", "")
+        if action not in self.actions:
+            messages.error(request, "That form could not be read; reload the page and try again.")
+            return HttpResponseRedirect(request.path)
+        permission, handler = self.actions[action]
+        if not request.user.has_perm(permission):
+            raise PermissionDenied
+        return getattr(self, handler)(request)
+
+    def saved(self, message: str, anchor: str = ""):
+        messages.success(self.request, message)
+        return HttpResponseRedirect(self.request.path + (f"#{anchor}" if anchor else ""))
+
+    def again(self, **bound_forms):
+        """The page again, with the submitted form and its errors in place of a blank one."""
+        return self.render_to_response(self.get_context_data(**bound_forms), status=400)
+
+    def lien_from_post(self) -> Lien:
+        # A lien of another lead is a 404, whatever the form claims.
+        return get_object_or_404(Lien.objects.filter(lead=self.lead), pk=self.request.POST.get("lien"))
+
+
+# The lien stack ------------------------------------------------------------------------
+
+
+class LendersView(DealPageView):
+    template_name = "pipeline/lenders.html"
+    section = "lenders"
+    actions = {
+        "lien": ("leads.add_lien", "add_lien"),
+        "file": (Perm.WORK_LENDER_FILES, "update_file"),
+        "milestone": (Perm.WORK_LENDER_FILES, "add_milestone"),
+        "negotiator": (Perm.WORK_LENDER_FILES, "add_negotiator"),
+        "letter": (Perm.WORK_LENDER_FILES, "add_letter"),
+    }
+
+    def get_context_data(self, bound=None, bound_lien=None, lien_form=None, **kwargs):
+        context = super().get_context_data(**kwargs)
+        stack = lien_stack(lead=self.lead)
+        for entry in stack:
+            pk = entry.lien.pk
+            prefix = f"lien{pk}"
+            entry.forms = {
+                "file": LenderFileForm(instance=entry.lender_file, prefix=prefix),
+                "milestone": MilestoneForm(prefix=prefix),
+                "negotiator": NegotiatorForm(prefix=prefix),
+                "letter": ApprovalLetterForm(prefix=prefix, lien=entry.lien),
+            }
+            if bound and bound_lien == pk:
+                entry.forms.update(bound)
+                entry.open_form = next(iter(bound))
+        reached = [entry.reached for entry in stack]
+        context.update(
+            stack=stack,
+            # Each step of the process, where every lien's file stands on it.
+            side_by_side=[(label, [steps.get(kind) for steps in reached]) for kind, label in Milestone.choices],
+            lien_form=lien_form or LienForm(initial={"position": len(stack) + 1}),
+            can_work=self.request.user.has_perm(Perm.WORK_LENDER_FILES),
+            can_add_lien=self.request.user.has_perm("leads.add_lien"),
+        )
+        return context
+
+    def add_lien(self, request):
+        form = LienForm(request.POST)
+        if form.is_valid():
+            try:
+                lien = lien_create(lead=self.lead, **form.cleaned_data)
+            except ValidationError as error:
+                add_form_errors(form, error)
+            else:
+                return self.saved(f"Added the {lien.position_label} lien.", f"lien-{lien.pk}")
+        return self.again(lien_form=form)
+
+    def _lien_form(self, request, action, form_class, save, message):
+        lien = self.lien_from_post()
+        kwargs = {"lien": lien} if form_class is ApprovalLetterForm else {}
+        if form_class is LenderFileForm:
+            kwargs = {"instance": getattr(lien, "lender_file", None)}
+        form = form_class(request.POST, prefix=f"lien{lien.pk}", **kwargs)
+        if form.is_valid():
+            try:
+                save(lien, form.cleaned_data)
+            except ValidationError as error:
+                add_form_errors(form, error)
+            else:
+                return self.saved(message.format(lien=lien.position_label), f"lien-{lien.pk}")
+        return self.again(bound={action: form}, bound_lien=lien.pk)
+
+    def update_file(self, request):
+        return self._lien_form(request, "file", LenderFileForm,
+                               lambda lien, data: lender_file_update(lien=lien, **data),
+                               "Saved the {lien} lien's lender file.")
+
+    def add_milestone(self, request):
+        return self._lien_form(request, "milestone", MilestoneForm,
+                               lambda lien, data: milestone_record(lien=lien, actor=request.user, **data),
+                               "Recorded on the {lien} lien's file.")
+
+    def add_negotiator(self, request):
+        return self._lien_form(request, "negotiator", NegotiatorForm,
+                               lambda lien, data: negotiator_assign(lien=lien, actor=request.user, **data),
+                               "The {lien} lien's file has a new contact; the previous one is kept in its history.")
+
+    def add_letter(self, request):
+        return self._lien_form(request, "letter", ApprovalLetterForm,
+                               lambda lien, data: approval_letter_record(lien=lien, actor=request.user, **data),
+                               "Recorded the {lien} lien's approval letter.")
+
+
+# The package ---------------------------------------------------------------------------
+
+
+class DocumentsView(DealPageView):
+    template_name = "pipeline/documents.html"
+    section = "documents"
+    actions = {
+        "status": (Perm.MANAGE_DOCUMENTS, "set_status"),
+        "upload": (Perm.MANAGE_DOCUMENTS, "upload"),
+    }
+
+    def get_context_data(self, bound=None, bound_key=None, **kwargs):
+        context = super().get_context_data(**kwargs)
+        rows = package_checklist(lead=self.lead)
+        for row in rows:
+            row.key = f"{row.kind}-{row.lien.pk if row.lien else 0}"
+            item = row.item
+            row.status_form = ChecklistItemForm(prefix=row.key, initial={
+                "status": row.status, "dated_on": item.dated_on if item else None, "note": item.note if item else "",
+            })
+            row.upload_form = DocumentUploadForm(prefix=row.key)
+            if bound and bound_key == row.key:
+                setattr(row, f"{bound[0]}_form", bound[1])
+                row.open_form = bound[0]
+        context.update(
+            rows=rows,
+            missing=sum(1 for row in rows if row.needs_action),
+            can_manage=self.request.user.has_perm(Perm.MANAGE_DOCUMENTS),
+            max_mb=settings.LEADCRM_DOCUMENT_MAX_BYTES // 2**20,
+        )
+        return context
+
+    def _target(self):
+        kind = self.request.POST.get("kind", "")
+        if kind not in DocumentKind.values:
+            raise Http404("No such document.")
+        lien = None
+        if self.request.POST.get("lien"):
+            lien = self.lien_from_post()
+        return DocumentKind(kind), lien, f"{kind}-{lien.pk if lien else 0}"
+
+    def set_status(self, request):
+        kind, lien, key = self._target()
+        form = ChecklistItemForm(request.POST, prefix=key)
+        if form.is_valid():
+            try:
+                checklist_item_update(lead=self.lead, kind=kind, lien=lien, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_form_errors(form, error)
+            else:
+                return self.saved(f"{kind.label}: {form.cleaned_data['status'].replace('_', ' ')}.", key)
+        return self.again(bound=("status", form), bound_key=key)
+
+    def upload(self, request):
+        kind, lien, key = self._target()
+        form = DocumentUploadForm(request.POST, request.FILES, prefix=key)
+        if form.is_valid():
+            try:
+                document_upload(lead=self.lead, kind=kind, lien=lien, actor=request.user,
+                                file=form.cleaned_data["file"], dated_on=form.cleaned_data["dated_on"])
+            except ValidationError as error:
+                add_form_errors(form, error)
+            else:
+                return self.saved(f"{kind.label}: received, to review.", key)
+        return self.again(bound=("upload", form), bound_key=key)
+
+
+class DocumentDownloadView(LoginRequiredMixin, View):
+    """A stored document, only for someone who may see its lead (404 otherwise)."""
+
+    def get(self, request, pk):
+        upload = get_object_or_404(DocumentUpload.objects.visible_to(request.user), pk=pk)
+        path = document_path(upload)
+        if not path.is_file():
+            raise Http404("The file is missing from storage.")
+        inline = upload.content_type in ("application/pdf", "image/jpeg", "image/png")
+        response = FileResponse(open(path, "rb"), content_type=upload.content_type,
+                                as_attachment=not inline, filename=upload.original_name)
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+        return response
+
+
+# Offers and the net sheet --------------------------------------------------------------
+
+
+class OffersView(DealPageView):
+    template_name = "pipeline/offers.html"
+    section = "offers"
+    actions = {
+        "offer": (Perm.MANAGE_OFFERS, "add_offer"),
+        "status": (Perm.MANAGE_OFFERS, "set_status"),
+    }
+
+    def get_context_data(self, offer_form=None, **kwargs):
+        context = super().get_context_data(**kwargs)
+        offers = list(Offer.objects.filter(lead=self.lead))
+        accepted = next((o for o in offers if o.status == OfferStatus.ACCEPTED), None)
+        what_if = NetSheetForm(self.request.GET or None)
+        inputs = what_if.cleaned_data if what_if.is_valid() else {}
+        liens = list(self.lead.liens.order_by("position"))
+        price, source, concessions = self._price(inputs, accepted, offers)
+        sheet = None
+        if price:
+            sheet = net_sheet(
+                price=price, price_source=source, liens=liens, letters=latest_letters(lead=self.lead),
+                commission_rate=_rate(inputs.get("commission_percent"), settings.LEADCRM_COMMISSION_RATE),
+                closing_cost_rate=_rate(inputs.get("closing_cost_percent"), settings.LEADCRM_CLOSING_COST_RATE),
+                buyer_concessions=concessions,
+            )
+        context.update(
+            offers=offers,
+            accepted=accepted,
+            sheet=sheet,
+            what_if=what_if,
+            commission_percent=_rate(inputs.get("commission_percent"), settings.LEADCRM_COMMISSION_RATE) * 100,
+            closing_cost_percent=_rate(inputs.get("closing_cost_percent"), settings.LEADCRM_CLOSING_COST_RATE) * 100,
+            offer_form=offer_form or OfferForm(),
+            statuses=OfferStatus.choices,
+            can_manage=self.request.user.has_perm(Perm.MANAGE_OFFERS),
+        )
+        return context
+
+    def _price(self, inputs, accepted, offers):
+        if inputs.get("price"):
+            return inputs["price"], "the price you entered", Decimal("0")
+        if accepted is not None:
+            return accepted.price, f"{accepted.buyer_name}'s accepted offer", accepted.buyer_concessions
+        pending = next((o for o in offers if o.status == OfferStatus.PENDING), None)
+        if pending is not None:
+            return pending.price, f"{pending.buyer_name}'s pending offer", pending.buyer_concessions
+        value = self.lead.property.estimated_value
+        return value, "the estimated value (no offer yet)", Decimal("0")
+
+    def add_offer(self, request):
+        form = OfferForm(request.POST)
+        if form.is_valid():
+            try:
+                offer = offer_create(lead=self.lead, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_form_errors(form, error)
+            else:
+                return self.saved(f"Added {offer.buyer_name}'s offer.", f"offer-{offer.pk}")
+        return self.again(offer_form=form)
+
+    def set_status(self, request):
+        offer = get_object_or_404(Offer.objects.filter(lead=self.lead), pk=request.POST.get("offer"))
+        status = request.POST.get("status", "")
+        if status not in OfferStatus.values:
+            messages.error(request, "Pick what to do with the offer.")
+            return HttpResponseRedirect(request.path)
+        try:
+            offer_set_status(offer=offer, status=status, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return HttpResponseRedirect(request.path)
+        return self.saved(f"{offer.buyer_name}'s offer: {OfferStatus(status).label.lower()}.", f"offer-{offer.pk}")
+
+
+def _rate(percent: Decimal | None, default: Decimal) -> Decimal:
+    return default if percent is None else percent / 100
+
+
+__all__ = ["DOCUMENT_RULES", "DocumentsView", "LendersView", "OffersView", "DocumentDownloadView"]

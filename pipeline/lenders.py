@@ -1,0 +1,253 @@
+"""The lien stack: one lender file per lien, its milestones, negotiators and approval letters.
+
+DOMAIN.md 4b-4d. Junior liens are negotiated in parallel with the first, by lenders who do
+not talk to each other; the lien stack page shows each file's step side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from leadcrm.accounts.models import User
+from leads.models import Lead, Lien
+
+from .documents import checklist_item_update
+from .models import (
+    DOCUMENT_IN_HAND,
+    MILESTONE_ORDER,
+    ApprovalLetter,
+    ChecklistItem,
+    Deficiency,
+    DocumentKind,
+    DocumentStatus,
+    LenderFile,
+    LenderMilestone,
+    Milestone,
+    Negotiator,
+    NegotiatorRole,
+)
+
+FUTURE_DATE = "That date is in the future."
+APPROVAL_NEEDS_LETTER = "Record the approval letter instead: its terms and expiry decide the closing."
+EXPIRY_BEFORE_ISSUE = "The letter cannot expire before it was issued."
+ALLOWANCE_ON_JUNIOR = "Only the first lien's letter caps what the junior liens are paid."
+PAYOFF_ON_FIRST = "The first lien is paid what is left; a payoff amount is for a junior lien's letter."
+
+
+def _not_future(day: date, field: str) -> None:
+    if day > timezone.localdate():
+        raise ValidationError({field: FUTURE_DATE})
+
+
+@transaction.atomic
+def lender_file_for(*, lien: Lien) -> LenderFile:
+    """The lien's lender file, opened the first time anything is recorded on it."""
+    lender_file, _ = LenderFile.objects.get_or_create(lien=lien, defaults={"lead_id": lien.lead_id})
+    return lender_file
+
+
+@transaction.atomic
+def lender_file_update(*, lien: Lien, servicer: str, portal: str, portal_reference: str) -> LenderFile:
+    lender_file = lender_file_for(lien=lien)
+    lender_file.servicer, lender_file.portal, lender_file.portal_reference = servicer, portal, portal_reference
+    lender_file.full_clean()
+    lender_file.save()
+    return lender_file
+
+
+@transaction.atomic
+def milestone_record(
+    *,
+    lien: Lien,
+    kind: Milestone | str,
+    occurred_on: date,
+    actor: User | None,
+    amount: Decimal | None = None,
+    note: str = "",
+) -> LenderMilestone:
+    kind = Milestone(kind)
+    if kind == Milestone.APPROVED:
+        raise ValidationError({"kind": APPROVAL_NEEDS_LETTER})
+    _not_future(occurred_on, "occurred_on")
+    milestone = LenderMilestone(
+        lender_file=lender_file_for(lien=lien), kind=kind, occurred_on=occurred_on,
+        amount=amount, note=note, recorded_by=actor,
+    )
+    milestone.full_clean()
+    milestone.save()
+    if kind == Milestone.AUTHORIZATION_RECEIVED:
+        # The lender confirmed it holds the authorization: the checklist says so too.
+        held = ChecklistItem.objects.filter(lead_id=lien.lead_id, lien=lien, kind=DocumentKind.AUTHORIZATION,
+                                            status__in=DOCUMENT_IN_HAND).exists()
+        if not held:
+            checklist_item_update(lead=lien.lead, lien=lien, kind=DocumentKind.AUTHORIZATION, actor=actor,
+                                  status=DocumentStatus.ACCEPTED, received_on=occurred_on)
+    return milestone
+
+
+@transaction.atomic
+def negotiator_assign(
+    *,
+    lien: Lien,
+    name: str,
+    assigned_on: date,
+    actor: User | None,
+    role: NegotiatorRole | str = NegotiatorRole.NEGOTIATOR,
+    phone: str = "",
+    email: str = "",
+) -> Negotiator:
+    """A new person on the file; whoever held that role before is kept, marked replaced."""
+    _not_future(assigned_on, "assigned_on")
+    lender_file = lender_file_for(lien=lien)
+    previous = list(
+        Negotiator.objects.select_for_update().filter(lender_file=lender_file, role=role, replaced_on=None)
+    )
+    for person in previous:
+        person.replaced_on = assigned_on
+        person.save(update_fields=["replaced_on"])
+    negotiator = Negotiator(lender_file=lender_file, role=role, name=name, phone=phone, email=email,
+                            assigned_on=assigned_on, recorded_by=actor)
+    negotiator.full_clean()
+    negotiator.save()
+    if role == NegotiatorRole.NEGOTIATOR:
+        note = f"{name}" + (f", replacing {', '.join(p.name for p in previous)}" if previous else "")
+        LenderMilestone.objects.create(lender_file=lender_file, kind=Milestone.NEGOTIATOR_ASSIGNED,
+                                       occurred_on=assigned_on, note=note[:300], recorded_by=actor)
+    return negotiator
+
+
+@transaction.atomic
+def approval_letter_record(
+    *,
+    lien: Lien,
+    issued_on: date,
+    expires_on: date,
+    actor: User | None,
+    approved_price: Decimal | None = None,
+    minimum_net_proceeds: Decimal | None = None,
+    allowed_closing_costs: Decimal | None = None,
+    deficiency: Deficiency | str = Deficiency.SILENT,
+    seller_contribution: Decimal = Decimal("0"),
+    relocation_incentive: Decimal | None = None,
+    junior_lien_allowance: Decimal | None = None,
+    junior_payoff: Decimal | None = None,
+) -> ApprovalLetter:
+    """Record a lien holder's approval: the letter, the approved step, the checklist's expiry."""
+    _not_future(issued_on, "issued_on")
+    if expires_on < issued_on:
+        raise ValidationError({"expires_on": EXPIRY_BEFORE_ISSUE})
+    if junior_lien_allowance is not None and lien.is_junior:
+        raise ValidationError({"junior_lien_allowance": ALLOWANCE_ON_JUNIOR})
+    if junior_payoff is not None and not lien.is_junior:
+        raise ValidationError({"junior_payoff": PAYOFF_ON_FIRST})
+    lender_file = lender_file_for(lien=lien)
+    letter = ApprovalLetter(
+        lender_file=lender_file, issued_on=issued_on, expires_on=expires_on, approved_price=approved_price,
+        minimum_net_proceeds=minimum_net_proceeds, allowed_closing_costs=allowed_closing_costs,
+        deficiency=deficiency, seller_contribution=seller_contribution or Decimal("0"),
+        relocation_incentive=relocation_incentive, junior_lien_allowance=junior_lien_allowance,
+        junior_payoff=junior_payoff, recorded_by=actor,
+    )
+    letter.full_clean()
+    letter.save()
+    LenderMilestone.objects.create(lender_file=lender_file, kind=Milestone.APPROVED, occurred_on=issued_on,
+                                   amount=approved_price, note=f"Good until {expires_on:%b %-d, %Y}",
+                                   recorded_by=actor)
+    checklist_item_update(lead=lien.lead, lien=lien, kind=DocumentKind.APPROVAL_LETTER, actor=actor,
+                          status=DocumentStatus.RECEIVED, dated_on=issued_on, received_on=issued_on,
+                          expires_on=expires_on)
+    return letter
+
+
+# Reads ---------------------------------------------------------------------------------
+
+
+@dataclass
+class LienStackEntry:
+    """One lien and where its lender file stands, as the lien stack page shows it."""
+
+    lien: Lien
+    lender_file: LenderFile | None
+    milestones: list[LenderMilestone]
+    negotiators: list[Negotiator]
+    letter: ApprovalLetter | None
+    today: date
+
+    @property
+    def step(self) -> LenderMilestone | None:
+        """The furthest step the file has reached (a denial after an approval still counts)."""
+        if not self.milestones:
+            return None
+        return max(self.milestones, key=lambda m: (m.occurred_on, MILESTONE_ORDER[Milestone(m.kind)], m.pk))
+
+    @property
+    def reached(self) -> dict[str, LenderMilestone]:
+        """The latest milestone of each kind."""
+        latest = {}
+        for milestone in self.milestones:
+            latest[milestone.kind] = milestone
+        return latest
+
+    @property
+    def current_negotiators(self) -> list[Negotiator]:
+        return [n for n in self.negotiators if n.is_current]
+
+    @property
+    def past_negotiators(self) -> list[Negotiator]:
+        return [n for n in self.negotiators if not n.is_current]
+
+    @property
+    def letter_is_valid(self) -> bool:
+        return self.letter is not None and self.letter.is_valid_on(self.today)
+
+    @property
+    def letter_days_left(self) -> int | None:
+        return (self.letter.expires_on - self.today).days if self.letter else None
+
+    @property
+    def days_since_last_step(self) -> int | None:
+        step = self.step
+        return (self.today - step.occurred_on).days if step else None
+
+
+def lien_stack(*, lead: Lead, today: date | None = None) -> list[LienStackEntry]:
+    """The lead's liens in position order with their lender files: four queries in all."""
+    today = today or timezone.localdate()
+    liens = list(
+        Lien.objects.filter(lead=lead)
+        .select_related("lender_file")
+        .prefetch_related(
+            Prefetch("lender_file__milestones", queryset=LenderMilestone.objects.select_related("recorded_by")),
+            "lender_file__negotiators",
+            "lender_file__approval_letters",
+        )
+        .order_by("position")
+    )
+    entries = []
+    for lien in liens:
+        lender_file = getattr(lien, "lender_file", None)
+        letters = list(lender_file.approval_letters.all()) if lender_file else []
+        entries.append(LienStackEntry(
+            lien=lien,
+            lender_file=lender_file,
+            milestones=list(lender_file.milestones.all()) if lender_file else [],
+            negotiators=list(lender_file.negotiators.all()) if lender_file else [],
+            letter=letters[0] if letters else None,  # newest first (model ordering)
+            today=today,
+        ))
+    return entries
+
+
+def latest_letters(*, lead: Lead) -> dict[int, ApprovalLetter]:
+    """Each lien's newest approval letter, by lien id."""
+    letters = {}
+    for letter in ApprovalLetter.objects.filter(lender_file__lead=lead).select_related("lender_file"):
+        letters.setdefault(letter.lender_file.lien_id, letter)  # newest first (model ordering)
+    return letters
