@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 EMPTY_WORDS = {"", "n/a", "na", "none", "null", "-", "--", "unknown", "#n/a", "nan"}
 TRUE_WORDS = {"y", "yes", "true", "1", "x", "t"}
@@ -26,9 +27,12 @@ def blank(value) -> bool:
 
 
 def text(value, limit: int | None = None) -> str:
-    if blank(value):
+    if value is None or value == "":  # most empty cells, answered first
         return ""
     out = " ".join(str(value).split())
+    # Same as blank(), on the spaced-out text: no empty word has a space inside.
+    if isinstance(value, str) and out.lower() in EMPTY_WORDS:
+        return ""
     return out[:limit] if limit else out
 
 
@@ -90,7 +94,13 @@ def day(value) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    raw = str(value).strip()
+    return _day(str(value).strip())
+
+
+@lru_cache(maxsize=4096)
+def _day(raw: str) -> date:
+    """Cached: a list repeats its dates (a lender's recording days, one auction date), and
+    ``strptime`` is the slowest step of reading a row."""
     for fmt in DATE_FORMATS:
         try:
             return datetime.strptime(raw, fmt).date()

@@ -1,19 +1,24 @@
-"""Insert model rows with PostgreSQL's COPY: ids drawn from the table's sequence first, so
-the objects know their primary keys for the rows that point at them.
+"""Insert rows with PostgreSQL's COPY, from plain tuples rather than model instances.
 
-Six times faster than ``bulk_create`` here, which builds and binds one parameter per
-cell. Only for rows that cannot conflict (the caller has checked); elsewhere, and on
-SQLite, it is ``bulk_create``.
+Building a model instance costs about as much as reading the row it came from, and
+``bulk_create`` then binds one parameter per cell; writing tab-separated text from tuples
+is several times faster than both. Columns a call leaves out take the field's default
+(``auto_now`` fields: now), worked out once per call, so a new column with a default
+needs no change here. Rows that may already be there (``ignore_conflicts``) go through a
+temporary staging table and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``. On
+SQLite it is ``bulk_create``.
 """
 
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connection, models
+from django.utils import timezone
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -21,6 +26,8 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 def _cell(value) -> str:
     if value is None:
         return "\\N"
+    if value.__class__ is str:  # most cells: checked first
+        return value.translate(_ESCAPES)
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, (int, Decimal)):
@@ -32,32 +39,62 @@ def _cell(value) -> str:
     return str(value).translate(_ESCAPES)
 
 
-def copy_insert(model: type[models.Model], objects: list[models.Model]) -> None:
-    """Insert ``objects`` (new, unsaved) and set their primary keys."""
-    if not objects:
-        return
+def _defaults(model: type[models.Model], given: Sequence[str]) -> tuple[list[models.Field], str]:
+    """The columns a call leaves out, and their cells (one tab-joined text, the same for every row)."""
+    now = timezone.now()
+    rest = [f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in given]
+    cells = []
+    for field in rest:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            cells.append(_cell(now))
+        else:
+            cells.append(_cell(field.get_default()))
+    return rest, "".join("\t" + cell for cell in cells)
+
+
+def copy_rows(model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence], *,
+              ids: bool = False, ignore_conflicts: bool = False) -> list[int]:
+    """Insert ``rows`` (one value per name in ``columns``, the fields' attnames: ``lead_id``).
+
+    With ``ids``, primary keys are drawn from the table's sequence first and returned in
+    the rows' order, for the rows that point at these. ``ignore_conflicts`` skips the rows
+    a unique constraint already holds (and returns no ids).
+    """
+    if not rows:
+        return []
+    assert not (ids and ignore_conflicts), "rows skipped on a conflict have no id to return"
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(objects)
-        return
-    table = model._meta.db_table
-    pk = model._meta.pk
-    fields = [f for f in model._meta.concrete_fields]
+        made = model.objects.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in rows],
+                                         ignore_conflicts=ignore_conflicts)
+        return [obj.pk for obj in made] if ids else []
+    quote = connection.ops.quote_name
+    table, pk = model._meta.db_table, model._meta.pk
+    rest, tail = _defaults(model, columns)
+    names = [model._meta.get_field(name).column for name in columns] + [f.column for f in rest]
+    new_ids: list[int] = []
+    buffer = io.StringIO()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                       [table, pk.column, len(objects)])
-        for obj, (new_id,) in zip(objects, cursor.fetchall(), strict=True):
-            setattr(obj, pk.attname, new_id)
-        buffer = io.StringIO()
-        for obj in objects:
-            cells = []
-            for field in fields:
-                value = field.pre_save(obj, add=True)  # auto_now_add and friends
-                cells.append(_cell(value))
-            buffer.write("\t".join(cells))
-            buffer.write("\n")
+        if ids:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                           [table, pk.column, len(rows)])
+            new_ids = [new_id for (new_id,) in cursor.fetchall()]
+            names.insert(0, pk.column)
+            for new_id, row in zip(new_ids, rows, strict=True):
+                buffer.write(str(new_id) + "\t" + "\t".join(map(_cell, row)) + tail + "\n")
+        else:
+            for row in rows:
+                buffer.write("\t".join(map(_cell, row)) + tail + "\n")
         buffer.seek(0)
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        cursor.copy_expert(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN", buffer)
-    for obj in objects:
-        obj._state.adding = False
-        obj._state.db = connection.alias
+        column_list = ", ".join(quote(name) for name in names)
+        if not ignore_conflicts:
+            cursor.copy_expert(f"COPY {quote(table)} ({column_list}) FROM STDIN", buffer)
+            return new_ids
+        # A staging table of this session (emptied after use, and at every commit): COPY
+        # into it, then one INSERT that leaves out what a unique constraint already holds.
+        stage = quote(f"import_stage_{table}")
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+                       f"SELECT {column_list} FROM {quote(table)} WITH NO DATA")
+        cursor.copy_expert(f"COPY {stage} ({column_list}) FROM STDIN", buffer)
+        cursor.execute(f"INSERT INTO {quote(table)} ({column_list}) SELECT {column_list} FROM {stage} "
+                       f"ON CONFLICT DO NOTHING; TRUNCATE {stage}")
+    return new_ids

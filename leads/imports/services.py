@@ -13,6 +13,7 @@ import itertools
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -43,10 +44,12 @@ from ..models import (
     Property,
     Stage,
 )
+from ..scoring import LeadFacts, Score, motivation_score
 from . import columns as cols
-from .copy import copy_insert
+from .ahead import record_batches
+from .copy import copy_rows
 from .reading import NotATable, open_table
-from .records import Record, read_record
+from .records import Record
 
 BATCH_ROWS = 1000
 # Which filing makes a lead more urgent: a merged lead takes the more urgent type.
@@ -61,6 +64,7 @@ EMPTY_FILE = "{name} has a header but no rows."
 LIST_OWNED = "A saved mapping named “{name}” belongs to someone else: pick another name."
 ORPHAN = "This address is held without a lead (its lead was deleted); not imported."
 MERGED_TWICE = "The same house as line {line}: merged into it."
+FOLLOW_UP_IN = timedelta(minutes=5)  # an auction follow-up is due at once
 
 
 class ImportRefused(ValidationError):
@@ -176,9 +180,17 @@ def import_cancel(*, job: ImportJob) -> ImportJob:
     return job
 
 
-def _batches(rows: Iterator, size: int) -> Iterator[list]:
-    while batch := list(itertools.islice(rows, size)):
-        yield batch
+def _commit_without_waiting() -> None:
+    """Let this batch's commit return before its WAL reaches the disk (PostgreSQL only).
+
+    A database crash can then lose the last few batches, but whole, together with the
+    ``rows_done`` that counts them, so a resumed import writes them again: nothing is
+    half-written or doubled. The job's last save (``_finish``) commits as usual, and that
+    flush makes every batch before it durable too. Saves a disk flush per batch.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 def import_run(*, job_id: int, batch_rows: int = BATCH_ROWS) -> ImportJob:
@@ -210,37 +222,36 @@ def _import_run(*, job_id: int, batch_rows: int) -> ImportJob:
         job.save(update_fields=["status", "started_at"])
     table = open_table(stored_path(job), job.file_name)
     done = job.rows_done
-    rows = itertools.islice(table.rows(), done, None)  # resume after the committed rows
-    for batch in _batches(rows, batch_rows):
-        records = [read_record(line, row, job.columns) for line, row in batch]
-        with transaction.atomic():
-            locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-            if locked.rows_done != done:
-                return locked  # another worker took this job over (a redelivered task): leave it to it
-            if locked.cancel_requested:
-                locked.status, locked.finished_at = ImportStatus.CANCELLED, timezone.now()
-                locked.save(update_fields=["status", "finished_at"])
-                return locked
-            counts = write_batch(locked, records)
-            for name, value in counts.items():
-                setattr(locked, name, getattr(locked, name) + value)
-            locked.rows_done += len(records)
-            locked.save(update_fields=["rows_done", *counts])
-        done, job = locked.rows_done, locked
+    # More than one batch to go: read ahead in a second process while this one writes.
+    ahead = job.rows_total - done > batch_rows
+    with record_batches(table, job.columns, skip=done, size=batch_rows, ahead=ahead) as batches:
+        for records in batches:
+            with transaction.atomic():
+                locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+                if locked.rows_done != done:
+                    return locked  # another worker took this job over (a redelivered task): leave it to it
+                if locked.cancel_requested:
+                    locked.status, locked.finished_at = ImportStatus.CANCELLED, timezone.now()
+                    locked.save(update_fields=["status", "finished_at"])
+                    return locked
+                _commit_without_waiting()
+                counts = write_batch(locked, records)
+                for name, value in counts.items():
+                    setattr(locked, name, getattr(locked, name) + value)
+                locked.rows_done += len(records)
+                locked.save(update_fields=["rows_done", *counts])
+            done, job = locked.rows_done, locked
     return _finish(job)
 
 
 def _finish(job: ImportJob) -> ImportJob:
-    """Flag the phones and score the leads of the whole list, so counts are right at once."""
+    """Flag the list's phones, so the "callable now" counts are right at once. (Leads are
+    scored as each batch writes them.)"""
     from compliance.services import phones_reflag
-    from leads.services import leads_rescore
 
-    lead_ids = list(ListMembership.objects.filter(lead_list=job.lead_list).values_list("lead_id", flat=True))
-    if lead_ids:  # a file whose every row was rejected has nothing to flag or score
+    if ListMembership.objects.filter(lead_list=job.lead_list).exists():  # not when every row was rejected
         phones = Phone.objects.filter(contact__lead__list_memberships__lead_list=job.lead_list)
         phones_reflag(phones=phones)
-        for start in range(0, len(lead_ids), 5000):
-            leads_rescore(lead_ids=lead_ids[start:start + 5000])
         # Counted on the leads the importer may see: a colleague's lead on the same list is not theirs to count.
         job.phones_on_dnc = phones.filter(
             on_dnc_list=True, contact__lead__in=Lead.objects.visible_to(job.created_by)).count()
@@ -282,18 +293,59 @@ def _plain(row: dict) -> dict:
     return {str(k): ("" if v is None else str(v)) for k, v in row.items()}
 
 
+@dataclass
+class Target:
+    """The lead a row goes into: one this batch creates, or one already held (``is_new`` false).
+
+    Plain values rather than ``Lead`` instances: building a model instance per row cost
+    as much as reading the row."""
+
+    pk: int
+    lead_type: str
+    assigned_agent_id: int | None
+    team_id: int | None
+    is_new: bool
+
+
+ISSUE_COLUMNS = ("job_id", "row_number", "rejected", "reason", "row")
+LEAD_COLUMNS = ("property_id", "lead_type", "source", "source_list_id", "stage", "stage_entered_at",
+                "assigned_agent_id", "team_id", "lien_total", "score", "score_reasons", "next_follow_up_at")
+MEMBERSHIP_COLUMNS = ("lead_id", "lead_list_id", "added_at")
+
+
+def _auction_ahead(record: Record, today) -> bool:
+    auction = (record.foreclosure or {}).get("auction_date")
+    return bool(auction and auction >= today)
+
+
+def _follow_up_assignee(job: ImportJob, agent_id: int | None, team_lead_id: int | None, sees_all: bool) -> int | None:
+    """Someone who can see the lead: its agent, else its team's lead, else a broker importing."""
+    return agent_id or team_lead_id or (job.created_by_id if sees_all else None)
+
+
+def _new_lead_score(record: Record, lien_total: Decimal, now) -> Score:
+    """A new lead's score from its row alone: its facts are all there (on one list, no
+    hardship, never contacted), so this is what ``leads_rescore`` would write, without
+    reading the lead back."""
+    return motivation_score(LeadFacts(
+        lead_type=record.lead_type, estimated_value=record.property["estimated_value"], lien_total=lien_total,
+        selling_cost_rate=settings.LEADCRM_SELLING_COST_RATE, has_hardship=False, list_count=1,
+        last_contacted_at=None), now=now)
+
+
 def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
     """Create or merge the leads of one batch; returns the counts it adds to the job."""
+    from leads.services import leads_rescore
+
     counts = {"leads_created": 0, "leads_merged": 0, "rows_rejected": 0, "phones_valid": 0, "phones_invalid": 0}
-    issues: list[ImportRowIssue] = []
+    issues: list[tuple] = []
     good: list[Record] = []
     for record in records:
         for note in record.notes:
-            issues.append(ImportRowIssue(job=job, row_number=record.line, rejected=False, reason=note[:255],
-                                         row=_plain(record.row)))
+            issues.append((job.pk, record.line, False, note[:255], _plain(record.row)))
         if record.rejected:
             counts["rows_rejected"] += 1
-            issues.append(ImportRowIssue(job=job, row_number=record.line, reason=record.rejected, row=_plain(record.row)))
+            issues.append((job.pk, record.line, True, record.rejected, _plain(record.row)))
         else:
             good.append(record)
             counts["phones_valid"] += len(record.phones)
@@ -302,42 +354,44 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
     _lock_keys([r.key for r in good] + sorted(apn_keys))
 
     # Which houses we already hold: by address key, then by APN and county.
-    by_key = {p.address_key: p for p in Property.objects.filter(address_key__in={r.key for r in good})}
+    by_key = dict(Property.objects.filter(address_key__in={r.key for r in good}).values_list("address_key", "pk"))
     # APN and county, compared without case; looked up through the (apn, county) index by the
     # spellings lists use, then matched here.
     wanted = {(r.apn.upper(), r.county.upper()) for r in good if r.apn and r.county and r.key not in by_key}
     by_apn = {}
     if wanted:
         spellings = {variant for apn, _ in wanted for variant in (apn, apn.lower())}
-        for prop in Property.objects.filter(apn__in=spellings):
-            found = (prop.apn.upper(), prop.county.upper())
+        for pk, apn, county in Property.objects.filter(apn__in=spellings).values_list("pk", "apn", "county"):
+            found = (apn.upper(), county.upper())
             if found in wanted:
-                by_apn[found] = prop
-    existing_leads = {lead.property_id: lead for lead in Lead.objects.filter(
-        property_id__in=[p.pk for p in (*by_key.values(), *by_apn.values())])}
+                by_apn[found] = pk
+    existing_leads = {
+        property_id: Target(pk, lead_type, agent_id, team_id, is_new=False)
+        for pk, property_id, lead_type, agent_id, team_id in Lead.objects.filter(
+            property_id__in=[*by_key.values(), *by_apn.values()]).values_list(
+            "pk", "property_id", "lead_type", "assigned_agent_id", "team_id")}
 
     # The same house twice in this batch merges into its first row.
     first_line: dict[str, int] = {}
     new_records: list[Record] = []
-    targets: list[tuple[Record, Lead | None]] = []
+    targets: list[tuple[Record, Target | None]] = []
     parcel_of: dict[str, str] = {}  # "APN|COUNTY" -> the key of the first new house with it
     for record in good:
         parcel = f"{record.apn.upper()}|{record.county.upper()}" if record.apn and record.county else ""
-        prop = by_key.get(record.key) or by_apn.get((record.apn.upper(), record.county.upper()))
-        if prop is not None and prop.pk not in existing_leads:
+        property_id = by_key.get(record.key) or by_apn.get((record.apn.upper(), record.county.upper()))
+        if property_id is not None and property_id not in existing_leads:
             counts["rows_rejected"] += 1
-            issues.append(ImportRowIssue(job=job, row_number=record.line, reason=ORPHAN, row=_plain(record.row)))
+            issues.append((job.pk, record.line, True, ORPHAN, _plain(record.row)))
             continue
-        if prop is not None:
-            targets.append((record, existing_leads[prop.pk]))
+        if property_id is not None:
+            targets.append((record, existing_leads[property_id]))
             counts["leads_merged"] += 1
             continue
         first_key = record.key if record.key in first_line else (parcel_of.get(parcel) if parcel else None)
         if first_key is not None:
             record.key = first_key
-            issues.append(ImportRowIssue(job=job, row_number=record.line, rejected=False,
-                                         reason=MERGED_TWICE.format(line=first_line[first_key]),
-                                         row=_plain(record.row)))
+            issues.append((job.pk, record.line, False, MERGED_TWICE.format(line=first_line[first_key]),
+                           _plain(record.row)))
             targets.append((record, None))  # resolved below, once the first row's lead exists
             counts["leads_merged"] += 1
         else:
@@ -348,119 +402,159 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
             targets.append((record, None))
 
     now = timezone.now()
+    # Every record's property dict has the same keys in the same order (one literal builds them).
+    property_columns = ["address_key", *new_records[0].property] if new_records else []
+    property_ids = copy_rows(Property, property_columns,
+                             [(r.key, *r.property.values()) for r in new_records], ids=True)
     assignees = _agents(job)
-    properties = [Property(address_key=r.key, **r.property) for r in new_records]
-    copy_insert(Property, properties)
-    new_leads = []
-    for record, prop in zip(new_records, properties, strict=True):
+    # A new house with an auction ahead (on any of its rows here) gets its follow-up's time
+    # on the lead row itself, rather than an UPDATE of the row (and its nine indexes) after.
+    today, due = timezone.localdate(), now + FOLLOW_UP_IN
+    auction_keys = {record.key for record, target in targets if target is None and _auction_ahead(record, today)}
+    sees_all = job.created_by.has_perm("leads.view_all_leads")
+    lead_rows, new_targets = [], []
+    for record, property_id in zip(new_records, property_ids, strict=True):
         agent, team = next(assignees)
-        new_leads.append(Lead(
-            property=prop, lead_type=record.lead_type, source=job.source, source_list=job.lead_list,
-            stage=Stage.LIST, stage_entered_at=now, assigned_agent=agent, team=team,
-            lien_total=sum((loan.balance or Decimal(0) for loan in record.loans), Decimal(0)),
-        ))
-    copy_insert(Lead, new_leads)
-    counts["leads_created"] = len(new_leads)
-    lead_by_key = {record.key: lead for record, lead in zip(new_records, new_leads, strict=True)}
-    resolved = [(record, lead or lead_by_key[record.key]) for record, lead in targets]
+        agent_id, team_id = (agent.pk if agent else None), (team.pk if team else None)
+        lien_total = sum((loan.balance or Decimal(0) for loan in record.loans), Decimal(0))
+        score = _new_lead_score(record, lien_total, now)
+        follow_up_at = due if record.key in auction_keys and _follow_up_assignee(
+            job, agent_id, team.lead_id if team else None, sees_all) else None
+        lead_rows.append((property_id, record.lead_type, job.source, job.lead_list_id, Stage.LIST, now,
+                          agent_id, team_id, lien_total, score.value, score.reasons, follow_up_at))
+        new_targets.append(Target(0, record.lead_type, agent_id, team_id, is_new=True))
+    for target, lead_id in zip(new_targets, copy_rows(Lead, LEAD_COLUMNS, lead_rows, ids=True), strict=True):
+        target.pk = lead_id
+    counts["leads_created"] = len(new_targets)
+    lead_by_key = {record.key: target for record, target in zip(new_records, new_targets, strict=True)}
+    resolved = [(record, target or lead_by_key[record.key]) for record, target in targets]
 
-    ListMembership.objects.bulk_create(
-        [ListMembership(lead=lead, lead_list=job.lead_list, added_at=now)
-         for lead in {target.pk: target for _, target in resolved}.values()],
-        ignore_conflicts=True,
-    )
-    _write_people(resolved, new_lead_ids={lead.pk for lead in new_leads})
-    _write_liens_and_filings(job, resolved, new_lead_ids={lead.pk for lead in new_leads})
-    ImportRowIssue.objects.bulk_create(issues, ignore_conflicts=True)
+    # A new lead cannot be on the list yet; a lead already held may be.
+    old_ids = {target.pk for _, target in resolved if not target.is_new}
+    copy_rows(ListMembership, MEMBERSHIP_COLUMNS, [(t.pk, job.lead_list_id, now) for t in new_targets])
+    copy_rows(ListMembership, MEMBERSHIP_COLUMNS, [(pk, job.lead_list_id, now) for pk in sorted(old_ids)],
+              ignore_conflicts=True)
+    _write_people(resolved)
+    _write_liens_and_filings(job, resolved, due=due)
+    copy_rows(ImportRowIssue, ISSUE_COLUMNS, issues, ignore_conflicts=True)
+    if old_ids:
+        # Merged leads: another list, maybe a lien or a more urgent type. Rescored in this
+        # batch's transaction, so a resumed or cancelled import leaves no score behind.
+        leads_rescore(lead_ids=old_ids, now=now)
     return counts
 
 
-def _write_people(resolved: list[tuple[Record, Lead]], new_lead_ids: set[int]) -> None:
+@dataclass
+class _Owner:
+    """An owner of a lead in this batch: a contact already held (``pk``), or a new one (``row``)."""
+
+    pk: int | None
+    do_not_mail: bool
+    deceased: bool
+    rejected_phones: list
+    row: tuple = ()
+    changed: bool = False
+
+
+def _write_people(resolved: list[tuple[Record, Target]]) -> None:
     """Owners, phones and emails: new ones added, those already held left as they are."""
-    old_ids = {lead.pk for _, lead in resolved} - new_lead_ids
-    contacts: dict[tuple[int, int], Contact] = {}
+    old_ids = {target.pk for _, target in resolved if not target.is_new}
+    owners: dict[tuple[int, int], _Owner] = {}
     numbers: dict[int, set[str]] = {}
     addresses: dict[int, set[str]] = {}
     for contact in Contact.objects.filter(lead_id__in=old_ids).prefetch_related("phones", "emails"):
-        contacts.setdefault((contact.lead_id, contact.position), contact)
+        owners.setdefault((contact.lead_id, contact.position), _Owner(
+            contact.pk, contact.do_not_mail, contact.deceased, list(contact.rejected_phones)))
         numbers.setdefault(contact.lead_id, set()).update(p.number for p in contact.phones.all())
         addresses.setdefault(contact.lead_id, set()).update(e.address for e in contact.emails.all())
-    new_contacts, changed = [], {}
+    new_owners: list[_Owner] = []
     for record, lead in resolved:
-        for index, owner in enumerate(record.owners):
-            key = (lead.pk, owner.position)
-            contact = contacts.get(key)
+        for index, person in enumerate(record.owners):
+            key = (lead.pk, person.position)
+            owner = owners.get(key)
             # The first owner named on the row gets its phones, and the numbers that could not be read.
             unreadable = record.rejected_phones if index == 0 else []
-            if contact is None:
-                contact = Contact(lead=lead, position=owner.position, first_name=owner.first_name,
-                                  last_name=owner.last_name, company_name=owner.company_name,
-                                  rejected_phones=list(unreadable), **record.mailing)
-                contacts[key] = contact
-                new_contacts.append(contact)
+            mailing = record.mailing
+            if owner is None:
+                row = (lead.pk, person.position, person.first_name, person.last_name, person.company_name,
+                       mailing["mailing_care_of"], mailing["mailing_street"], mailing["mailing_unit"],
+                       mailing["mailing_city"], mailing["mailing_state"], mailing["mailing_zip"])
+                owners[key] = owner = _Owner(None, mailing["do_not_mail"], mailing["deceased"], list(unreadable), row)
+                new_owners.append(owner)
                 continue
-            if (record.mailing["do_not_mail"] and not contact.do_not_mail) or (
-                    record.mailing["deceased"] and not contact.deceased):
+            if (mailing["do_not_mail"] and not owner.do_not_mail) or (mailing["deceased"] and not owner.deceased):
                 # A list saying "Do Not Mail" or "Deceased" is honoured; a later list never clears it.
-                contact.do_not_mail = contact.do_not_mail or record.mailing["do_not_mail"]
-                contact.deceased = contact.deceased or record.mailing["deceased"]
-                changed[contact.pk] = contact
-            fresh = [entry for entry in unreadable if entry not in contact.rejected_phones]
+                owner.do_not_mail = owner.do_not_mail or mailing["do_not_mail"]
+                owner.deceased = owner.deceased or mailing["deceased"]
+                owner.changed = True
+            fresh = [entry for entry in unreadable if entry not in owner.rejected_phones]
             if fresh:
-                contact.rejected_phones = [*contact.rejected_phones, *fresh]
-                changed[contact.pk] = contact
-    copy_insert(Contact, new_contacts)
+                owner.rejected_phones = [*owner.rejected_phones, *fresh]
+                owner.changed = True
+    # New owners are written once every row of the batch has had its say on them.
+    new_ids = copy_rows(Contact, CONTACT_COLUMNS, [
+        (*owner.row, owner.do_not_mail, owner.deceased, owner.rejected_phones) for owner in new_owners], ids=True)
+    for owner, contact_id in zip(new_owners, new_ids, strict=True):
+        owner.pk = contact_id
+    # Held owners a row changed (new ones were written with every row's say above).
+    changed = [Contact(pk=o.pk, do_not_mail=o.do_not_mail, deceased=o.deceased, rejected_phones=o.rejected_phones)
+               for o in owners.values() if o.changed and not o.row]
     if changed:
-        Contact.objects.bulk_update(list(changed.values()), ["do_not_mail", "deceased", "rejected_phones"])
+        Contact.objects.bulk_update(changed, ["do_not_mail", "deceased", "rejected_phones"])
     phones, emails = [], []
     for record, lead in resolved:
-        owner_contact = contacts[(lead.pk, record.owners[0].position)]
+        contact_id = owners[(lead.pk, record.owners[0].position)].pk
         held = numbers.setdefault(lead.pk, set())
         next_position = len(held) + 1
         for phone in record.phones:
             if phone.e164 in held:
                 continue
             held.add(phone.e164)
-            phones.append(Phone(contact=owner_contact, number=phone.e164, raw=phone.raw, phone_type=phone.phone_type,
-                                position=next_position))
+            phones.append((contact_id, phone.e164, phone.raw, phone.phone_type, next_position))
             next_position += 1
         held_emails = addresses.setdefault(lead.pk, set())
         for address in record.emails:
             if address not in held_emails:
                 held_emails.add(address)
-                emails.append(Email(contact=owner_contact, address=address, position=len(held_emails)))
+                emails.append((contact_id, address, len(held_emails)))
     # New numbers and addresses only (checked against those held, under the house's lock).
-    copy_insert(Phone, phones)
-    copy_insert(Email, emails)
+    copy_rows(Phone, ("contact_id", "number", "raw", "phone_type", "position"), phones)
+    copy_rows(Email, ("contact_id", "address", "position"), emails)
 
 
-def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Lead]], new_lead_ids: set[int]) -> None:
+CONTACT_COLUMNS = ("lead_id", "position", "first_name", "last_name", "company_name", "mailing_care_of",
+                   "mailing_street", "mailing_unit", "mailing_city", "mailing_state", "mailing_zip",
+                   "do_not_mail", "deceased", "rejected_phones")
+LIEN_COLUMNS = ("lead_id", "position", "lien_type", "loan_program", "lender", "balance", "recording_date")
+FOLLOW_UP_COLUMNS = ("lead_id", "assignee_id", "kind", "title", "due_at", "created_by_id")
+
+
+def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Target]], *, due) -> None:
     from pipeline.models import FollowUp, FollowUpKind
 
-    lead_ids = {lead.pk for _, lead in resolved}
-    held = set(Lien.objects.filter(lead_id__in=lead_ids - new_lead_ids).values_list("lead_id", "position"))
+    old_ids = {lead.pk for _, lead in resolved if not lead.is_new}
+    held = set(Lien.objects.filter(lead_id__in=old_ids).values_list("lead_id", "position"))
     liens, changed_totals = [], set()
     for record, lead in resolved:
         for loan in record.loans:
             if (lead.pk, loan.position) in held:
                 continue
             held.add((lead.pk, loan.position))
-            liens.append(Lien(lead=lead, position=loan.position, lien_type=loan.lien_type,
-                              loan_program=loan.loan_program[:40], lender=loan.lender, balance=loan.balance,
-                              recording_date=loan.recording_date))
-            if lead.pk not in new_lead_ids:
+            liens.append((lead.pk, loan.position, loan.lien_type, loan.loan_program[:40], loan.lender, loan.balance,
+                          loan.recording_date))
+            if not lead.is_new:
                 changed_totals.add(lead.pk)
-    copy_insert(Lien, liens)
+    copy_rows(Lien, LIEN_COLUMNS, liens)
     if changed_totals:
-        # Merged leads that gained a lien: their totals in one statement (scores follow in _finish).
+        # Merged leads that gained a lien: their totals in one statement (rescored at the batch's end).
         Lead.objects.filter(pk__in=changed_totals).update(lien_total=Coalesce(
             Subquery(Lien.objects.filter(lead=OuterRef("pk")).values("lead").annotate(total=Sum("balance"))
                      .values("total")), Value(Decimal(0)), output_field=DecimalField()))
     # A filing is the same filing when its type, recording date and auction date match; the
     # constraint alone would not see it when the recording date is empty (NULLs differ).
-    seen = set(ForeclosureRecord.objects.filter(lead_id__in=lead_ids - new_lead_ids).values_list(
+    seen = set(ForeclosureRecord.objects.filter(lead_id__in=old_ids).values_list(
         "lead_id", "record_type", "recording_date", "auction_date"))
-    filings = []
+    filings, filing_columns = [], ()
     for record, lead in resolved:
         filing = record.foreclosure
         if not filing:
@@ -468,12 +562,13 @@ def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Lead]]
         signature = (lead.pk, filing["record_type"], filing["recording_date"], filing["auction_date"])
         if signature not in seen:
             seen.add(signature)
-            filings.append(ForeclosureRecord(lead=lead, **filing))
-    ForeclosureRecord.objects.bulk_create(filings, ignore_conflicts=True)
-    # A list showing a filing makes a merged lead more urgent, never less (scored in _finish).
+            filing_columns = ("lead_id", *filing)  # the same keys in every record (one literal builds them)
+            filings.append((lead.pk, *filing.values()))
+    copy_rows(ForeclosureRecord, filing_columns, filings, ignore_conflicts=True)
+    # A list showing a filing makes a merged lead more urgent, never less (rescored at the batch's end).
     upgrades: dict[str, set[int]] = {}
     for record, lead in resolved:
-        if lead.pk not in new_lead_ids and URGENCY.get(record.lead_type, 0) > URGENCY.get(lead.lead_type, 0):
+        if not lead.is_new and URGENCY.get(record.lead_type, 0) > URGENCY.get(lead.lead_type, 0):
             lead.lead_type = record.lead_type
             upgrades.setdefault(record.lead_type, set()).add(lead.pk)
     for lead_type, ids in upgrades.items():
@@ -483,25 +578,21 @@ def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Lead]]
     today = timezone.localdate()
     wanted = {}
     for record, lead in resolved:
-        auction = (record.foreclosure or {}).get("auction_date")
-        if auction and auction >= today:
-            wanted[lead.pk] = (lead, AUCTION_TITLE.format(date=auction))
+        if _auction_ahead(record, today):
+            wanted[lead.pk] = (lead, AUCTION_TITLE.format(date=record.foreclosure["auction_date"]))
     if not wanted:
         return
-    exists = set(FollowUp.objects.filter(lead_id__in=wanted, title__in={t for _, t in wanted.values()})
-                 .values_list("lead_id", "title"))
-    due = timezone.now() + timedelta(minutes=5)
+    exists = set(FollowUp.objects.filter(lead_id__in=wanted.keys() & old_ids,
+                                         title__in={t for _, t in wanted.values()}).values_list("lead_id", "title"))
     team_leads = dict(Team.objects.filter(pk__in={lead.team_id for lead, _ in wanted.values() if lead.team_id})
                       .values_list("pk", "lead_id"))
-    importer_sees_all = job.created_by.has_perm("leads.view_all_leads")
+    sees_all = job.created_by.has_perm("leads.view_all_leads")
     follow_ups = []
     for lead, title in wanted.values():
-        # Someone who can see the lead: its agent, else its team's lead, else a broker importing.
-        assignee = lead.assigned_agent_id or team_leads.get(lead.team_id) or (
-            job.created_by_id if importer_sees_all else None)
+        assignee = _follow_up_assignee(job, lead.assigned_agent_id, team_leads.get(lead.team_id), sees_all)
         if assignee and (lead.pk, title) not in exists:
-            follow_ups.append(FollowUp(lead=lead, assignee_id=assignee, kind=FollowUpKind.CALL, title=title,
-                                       due_at=due, created_by_id=job.created_by_id))
-    FollowUp.objects.bulk_create(follow_ups)
-    Lead.objects.filter(pk__in=[f.lead_id for f in follow_ups]).filter(
+            follow_ups.append((lead.pk, assignee, FollowUpKind.CALL, title, due, job.created_by_id))
+    copy_rows(FollowUp, FOLLOW_UP_COLUMNS, follow_ups)
+    # New leads were written with this time already (write_batch).
+    Lead.objects.filter(pk__in=[row[0] for row in follow_ups if row[0] in old_ids]).filter(
         Q(next_follow_up_at__isnull=True) | Q(next_follow_up_at__gt=due)).update(next_follow_up_at=due)

@@ -401,3 +401,34 @@ def test_a_file_whose_every_row_is_rejected_finishes_with_every_reason(broker):
     job = run(broker, (HEADER + "\n" + row(Address="") + "\n" + row(Address="", Zip="74103") + "\n").encode())
     assert (job.status, job.rows_rejected, job.leads_created) == (ImportStatus.DONE, 2, 0)
     assert ImportRowIssue.objects.filter(job=job, rejected=True).count() == 2
+
+
+# Speed work: what the faster writer must keep exactly -------------------------------------
+
+
+def test_new_leads_are_written_with_the_score_a_rescore_would_give(broker):
+    from leads.services import leads_rescore
+
+    run(broker, PROPSTREAM, name="p.csv")
+    assert leads_rescore(lead_ids=Lead.objects.values_list("pk", flat=True)) == 0
+    auction = Lead.objects.get(property__street="2571 Pine Rd")
+    assert auction.next_follow_up_at == auction.follow_ups.get().due_at
+
+
+def test_a_failure_in_the_reading_process_fails_the_job_and_keeps_the_whole_batches(broker, monkeypatch):
+    from leads.imports import ahead
+
+    real = ahead.read_record
+
+    def breaks_on_line_25(line, row, columns):
+        if line == 25:
+            raise ValueError("unreadable row 25")
+        return real(line, row, columns)
+
+    monkeypatch.setattr(ahead, "read_record", breaks_on_line_25)  # the forked reader inherits it
+    job = import_job_create(content=PROPSTREAM, file_name="p.csv", created_by=broker, list_name="p")
+    with pytest.raises(ValueError, match="unreadable row 25"):
+        import_run(job_id=job.pk, batch_rows=10)
+    job.refresh_from_db()
+    assert (job.status, job.rows_done, Lead.objects.count()) == (ImportStatus.FAILED, 20, 20)
+    assert "unreadable row 25" in job.error
