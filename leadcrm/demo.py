@@ -153,7 +153,7 @@ class SeedSummary:
 
 
 def _pick(rng: random.Random, weighted):
-    choices, weights = zip(*weighted)
+    choices, weights = zip(*weighted, strict=False)
     return rng.choices(choices, weights=weights, k=1)[0]
 
 

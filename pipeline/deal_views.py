@@ -22,7 +22,12 @@ from leads.models import Lien
 from leads.selectors import lead_get
 from leads.services import lien_create
 
-from .documents import DOCUMENT_RULES, checklist_item_update, document_path, document_upload, package_checklist
+from .documents import (
+    checklist_item_update,
+    document_path,
+    document_upload,
+    package_checklist,
+)
 from .forecast import forecast_for
 from .forms import (
     ApprovalLetterForm,
@@ -345,5 +350,3 @@ class OffersView(DealPageView):
 def _rate(percent: Decimal | None, default: Decimal) -> Decimal:
     return default if percent is None else percent / 100
 
-
-__all__ = ["DOCUMENT_RULES", "DocumentsView", "LendersView", "OffersView", "DocumentDownloadView"]

@@ -8,7 +8,6 @@ arithmetic line by line and warns where a lender's approval letter will not acce
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError

@@ -56,6 +56,16 @@ def _fresh_rulebook():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Cached figures (the forecast's stage durations) must not outlive a test's data.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
 
