@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, Prefetch, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, Prefetch, Sum
 from django.utils import timezone
 
 from leadcrm.accounts.models import User
@@ -27,9 +26,19 @@ class Timeline:
 
 
 def lead_timeline(*, lead: Lead) -> Timeline:
-    """What happened on one lead, newest first (the caller has already checked visibility)."""
+    """What happened on one lead, newest first (the caller has already checked visibility).
+
+    Each stage change carries ``days_in_stage``: how long the lead stayed in the stage it
+    entered then (the newest: so far).
+    """
+    changes = list(lead.stage_changes.select_related("changed_by")[:TIMELINE_LIMIT])
+    until = timezone.now()
+    for change in changes:  # newest first: each lasted until the next one, newer, began
+        change.days_in_stage = max((until - change.changed_at).days, 0)
+        change.is_current = change is changes[0]
+        until = change.changed_at
     return Timeline(
-        stage_changes=list(lead.stage_changes.select_related("changed_by")[:TIMELINE_LIMIT]),
+        stage_changes=changes,
         attempts=list(
             lead.outreach_attempts.select_related("agent", "compliance_check")[:TIMELINE_LIMIT]
         ),
@@ -111,6 +120,7 @@ def agent_workload(*, fetched_by: User, now: datetime | None = None) -> list[Age
 # Kanban board --------------------------------------------------------------------------
 
 BOARD_CARDS_PER_STAGE = 30
+BOARD_FILTERS = ("assigned_agent", "team", "lead_type", "list")
 
 
 @dataclass
@@ -128,8 +138,9 @@ class BoardColumn:
 def pipeline_board(*, fetched_by: User, filters: dict | None = None) -> tuple[list[BoardColumn], dict, object]:
     """The funnel as columns: counts and value per stage, the top cards of each by score.
 
-    Three queries whatever the number of leads: the totals per stage, the cards (a window
-    numbering each stage's leads, cut at ``BOARD_CARDS_PER_STAGE``), and their homeowners.
+    Seven queries whatever the number of leads: the totals per stage; per stage the ids
+    of its top cards (``ORDER BY score LIMIT``, which the stage-and-score index answers
+    without sorting a million rows); the cards; their homeowners.
     Returns the columns, the closed and dead totals, and the filter (for its form).
     """
     from leads.filters import LeadFilter
@@ -142,13 +153,16 @@ def pipeline_board(*, fetched_by: User, filters: dict | None = None) -> tuple[li
         row["stage"]: row
         for row in leads.values("stage").annotate(count=Count("pk"), value=Sum("property__estimated_value"))
     }
+    top_ids = [
+        pk
+        for stage in FUNNEL_STAGES
+        for pk in leads.filter(stage=stage).order_by("-score", "-pk").values_list("pk", flat=True)[:BOARD_CARDS_PER_STAGE]
+    ]
     ranked = (
-        leads.filter(stage__in=FUNNEL_STAGES)
-        .annotate(rank=Window(RowNumber(), partition_by=F("stage"), order_by=[F("score").desc(), F("pk").desc()]))
-        .filter(rank__lte=BOARD_CARDS_PER_STAGE)
+        Lead.objects.filter(pk__in=top_ids)
         .select_related("property", "assigned_agent")
         .prefetch_related(Prefetch("contacts", queryset=Contact.objects.order_by("position", "pk")))
-        .order_by("stage", "rank")
+        .order_by("-score", "-pk")
     )
     cards: dict[str, list[Lead]] = {stage: [] for stage in FUNNEL_STAGES}
     for lead in ranked:
@@ -165,8 +179,6 @@ def pipeline_board(*, fetched_by: User, filters: dict | None = None) -> tuple[li
     outcomes = {stage: totals.get(stage, {}).get("count", 0) for stage in OUTCOME_STAGES}
     return columns, outcomes, lead_filter
 
-
-BOARD_FILTERS = ("assigned_agent", "team", "lead_type", "list")
 
 
 # The deal at a glance (the lead page) --------------------------------------------------

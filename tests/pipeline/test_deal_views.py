@@ -311,3 +311,17 @@ def test_the_lead_page_sums_up_the_deal(lead, agent, client_as):
     content = client_as(agent).get(reverse("leads:detail", args=[lead.pk])).content.decode()
     assert "The short sale" in content and "0 of 1 approved" in content and "to get" in content
     assert "Forecast closing" in content
+
+
+def test_the_stage_history_says_how_long_each_stage_lasted(agent, client_as):
+    from datetime import UTC, datetime
+
+    from pipeline.models import StageChange
+
+    lead = LeadFactory(assigned_agent=agent, stage=Stage.QUALIFY)
+    StageChange.objects.create(lead=lead, from_stage=Stage.LIST, to_stage=Stage.CONTACT,
+                               changed_at=datetime(2026, 10, 1, tzinfo=UTC))
+    StageChange.objects.create(lead=lead, from_stage=Stage.CONTACT, to_stage=Stage.QUALIFY,
+                               changed_at=datetime(2026, 10, 13, tzinfo=UTC))
+    content = client_as(agent).get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert "12 days in contact" in content and "36 days in qualify so far" in content
