@@ -24,10 +24,13 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def _cell(value) -> str:
+    kind = value.__class__  # exact types first: this runs for every cell of every row
+    if kind is str:
+        return value.translate(_ESCAPES)
     if value is None:
         return "\\N"
-    if value.__class__ is str:  # most cells: checked first
-        return value.translate(_ESCAPES)
+    if kind is int or kind is Decimal:
+        return str(value)
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, (int, Decimal)):
