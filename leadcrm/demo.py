@@ -473,7 +473,7 @@ BUYERS = ["Rivera Family Trust", "K. and L. Nguyen", "Summit Home Buyers LLC", "
 def _seed_deal_for(*, lead, agent, stage, at, plan) -> None:
     """What a lead needs on file to enter ``stage``: the package, lender steps, an offer, approvals."""
     from pipeline.documents import checklist_item_update
-    from pipeline.lenders import approval_letter_record, milestone_record, negotiator_assign
+    from pipeline.lenders import approval_letter_record, latest_letters, milestone_record, negotiator_assign
     from pipeline.models import BuyerProof, DocumentKind, DocumentStatus, Financing, Milestone, OfferStatus
     from pipeline.offers import offer_create, offer_set_status
 
@@ -520,6 +520,18 @@ def _seed_deal_for(*, lead, agent, stage, at, plan) -> None:
                 junior_lien_allowance=Decimal("6000") if not lien.is_junior and len(liens) > 1 else None,
                 junior_payoff=Decimal("5000") if lien.is_junior else None,
             )
+    elif stage == Stage.CLOSED:
+        # A long close outlives its approval letters: the lenders extended them.
+        letters = latest_letters(lead=lead)
+        for lien in liens:
+            letter = letters.get(lien.pk)
+            if letter is not None and letter.expires_on < day:
+                approval_letter_record(
+                    lien=lien, issued_on=day - timedelta(days=1), expires_on=day + timedelta(days=14),
+                    actor=agent, approved_price=letter.approved_price,
+                    minimum_net_proceeds=letter.minimum_net_proceeds,
+                    junior_lien_allowance=letter.junior_lien_allowance, junior_payoff=letter.junior_payoff,
+                )
 
 
 def demo_counts() -> dict[str, int]:

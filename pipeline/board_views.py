@@ -1,6 +1,7 @@
 """The kanban board: every move goes through ``lead_stage_change``, refused moves say why."""
 
-from urllib.parse import urlsplit
+from datetime import timedelta
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
@@ -16,7 +17,7 @@ from leadcrm.accounts.roles import Perm
 from leads.models import FUNNEL_STAGES, DeadReason, Stage
 from leads.selectors import lead_get
 
-from .forecast import stage_durations
+from .forecast import is_running_late, stage_durations
 from .forms import BoardMoveForm
 from .selectors import BOARD_FILTERS, pipeline_board
 from .services import StageChangeRefused, lead_stage_change
@@ -31,19 +32,22 @@ def board_context(request, *, notice=None) -> dict:
     durations = stage_durations()
     today = timezone.localdate()
     for column in columns:
-        slow = durations.slow(column.stage)
         for lead in column.cards:
             lead.days_in_stage = (today - timezone.localdate(lead.stage_entered_at)).days
-            lead.running_late = column.stage != Stage.LIST and lead.days_in_stage > slow
-            # The no-JavaScript Move form offers the table's moves; dead has its own box.
-            lead.moves = [stage for stage in TRANSITIONS[Stage(lead.stage)] if stage != Stage.DEAD]
+            lead.running_late = is_running_late(column.stage, lead.days_in_stage, durations)
+            # The no-JavaScript Move form offers the table's moves.
+            lead.moves = list(TRANSITIONS[Stage(lead.stage)])
     query = {key: value for key, value in request.GET.items() if key in BOARD_FILTERS and value}
+    board_url = reverse("pipeline:board") + (f"?{urlencode(query)}" if query else "")
     return {
+        "board_url": board_url,
+        "filter_fields": [lead_filter.form[name] for name in BOARD_FILTERS if name in lead_filter.form.fields],
         "columns": columns,
         "outcomes": outcomes,
         "filter": lead_filter,
         "notice": notice,
         "now": timezone.now(),
+        "today_plus_7": today + timedelta(days=7),
         "dead_reasons": DeadReason.choices,
         "can_move": request.user.has_perm(Perm.CHANGE_STAGE),
         "is_filtered": bool(query),

@@ -48,7 +48,7 @@ from .lenders import (
     milestone_record,
     negotiator_assign,
 )
-from .models import DocumentKind, DocumentUpload, Milestone, Offer, OfferStatus
+from .models import DocumentKind, DocumentStatus, DocumentUpload, Milestone, Offer, OfferStatus
 from .offers import net_sheet, offer_create, offer_set_status
 
 
@@ -57,6 +57,14 @@ def add_form_errors(form, error: ValidationError) -> None:
     errors = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
     for field, field_messages in errors.items():
         form.add_error(field if field in form.fields else None, field_messages)
+
+
+def posted_id(request, name: str) -> int:
+    """A row id from the form; anything but a number is a 404 like any other wrong id."""
+    value = request.POST.get(name, "")
+    if not value.isdigit():
+        raise Http404(f"No such {name}.")
+    return int(value)
 
 
 class DealPageView(LoginRequiredMixin, TemplateView):
@@ -97,7 +105,7 @@ class DealPageView(LoginRequiredMixin, TemplateView):
 
     def lien_from_post(self) -> Lien:
         # A lien of another lead is a 404, whatever the form claims.
-        return get_object_or_404(Lien.objects.filter(lead=self.lead), pk=self.request.POST.get("lien"))
+        return get_object_or_404(Lien.objects.filter(lead=self.lead), pk=posted_id(self.request, "lien"))
 
 
 # The lien stack ------------------------------------------------------------------------
@@ -207,10 +215,16 @@ class DocumentsView(DealPageView):
             row.status_form = ChecklistItemForm(prefix=row.key, initial={
                 "status": row.status, "dated_on": item.dated_on if item else None, "note": item.note if item else "",
             })
-            row.upload_form = DocumentUploadForm(prefix=row.key)
+            row.upload_form = DocumentUploadForm(prefix=f"{row.key}-up")
             if bound and bound_key == row.key:
                 setattr(row, f"{bound[0]}_form", bound[1])
                 row.open_form = bound[0]
+                bound_key = None
+        if bound and bound_key is not None:
+            # No row of the checklist for that pairing (a lien on a whole-file document):
+            # say why above the page rather than on a form nobody sees.
+            errors = [error for errors in bound[1].errors.values() for error in errors]
+            messages.error(self.request, " ".join(errors) or "That document could not be saved.")
         context.update(
             rows=rows,
             missing=sum(1 for row in rows if row.needs_action),
@@ -237,12 +251,13 @@ class DocumentsView(DealPageView):
             except ValidationError as error:
                 add_form_errors(form, error)
             else:
-                return self.saved(f"{kind.label}: {form.cleaned_data['status'].replace('_', ' ')}.", key)
+                status = DocumentStatus(form.cleaned_data["status"]).label.lower()
+                return self.saved(f"{kind.label}: {status}.", key)
         return self.again(bound=("status", form), bound_key=key)
 
     def upload(self, request):
         kind, lien, key = self._target()
-        form = DocumentUploadForm(request.POST, request.FILES, prefix=key)
+        form = DocumentUploadForm(request.POST, request.FILES, prefix=f"{key}-up")
         if form.is_valid():
             try:
                 document_upload(lead=self.lead, kind=kind, lien=lien, actor=request.user,
@@ -284,7 +299,10 @@ class OffersView(DealPageView):
 
     def get_context_data(self, offer_form=None, **kwargs):
         context = super().get_context_data(**kwargs)
-        offers = list(Offer.objects.filter(lead=self.lead))
+        # The accepted offer, the backups in their order, then the rest newest first.
+        rank = {OfferStatus.ACCEPTED: 0, OfferStatus.BACKUP: 1, OfferStatus.PENDING: 2}
+        offers = sorted(Offer.objects.filter(lead=self.lead),
+                        key=lambda o: (rank.get(o.status, 3), o.backup_rank or 0, -o.received_on.toordinal(), -o.pk))
         accepted = next((o for o in offers if o.status == OfferStatus.ACCEPTED), None)
         what_if = NetSheetForm(self.request.GET or None)
         inputs = what_if.cleaned_data if what_if.is_valid() else {}
@@ -313,7 +331,9 @@ class OffersView(DealPageView):
 
     def _price(self, inputs, accepted, offers):
         if inputs.get("price"):
-            return inputs["price"], "the price you entered", Decimal("0")
+            # The offer's seller-paid costs still apply at another price.
+            basis = accepted or next((o for o in offers if o.status == OfferStatus.PENDING), None)
+            return inputs["price"], "the price you entered", basis.buyer_concessions if basis else Decimal("0")
         if accepted is not None:
             return accepted.price, f"{accepted.buyer_name}'s accepted offer", accepted.buyer_concessions
         pending = next((o for o in offers if o.status == OfferStatus.PENDING), None)
@@ -334,7 +354,7 @@ class OffersView(DealPageView):
         return self.again(offer_form=form)
 
     def set_status(self, request):
-        offer = get_object_or_404(Offer.objects.filter(lead=self.lead), pk=request.POST.get("offer"))
+        offer = get_object_or_404(Offer.objects.filter(lead=self.lead), pk=posted_id(request, "offer"))
         status = request.POST.get("status", "")
         if status not in OfferStatus.values:
             messages.error(request, "Pick what to do with the offer.")

@@ -256,16 +256,21 @@ def document_upload(
 ) -> DocumentUpload:
     """Store a file of the package; its checklist item becomes "received, to review"."""
     content_type, extension = document_file_check(file)
+    # What the checklist will refuse is refused before a byte is written.
+    kind = _validate_target(lead=lead, kind=kind, lien=lien)
+    rule = DOCUMENT_RULES.get(kind)
+    if rule and rule.fresh_days and dated_on is None:
+        raise ValidationError({"dated_on": FRESHNESS_NEEDS_DATE.format(kind=kind.label, days=rule.fresh_days)})
     # Our name, never the uploader's: no path they control, no extension they chose.
     relative = f"documents/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{extension}"
     target = Path(settings.MEDIA_ROOT) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    with open(target, "xb") as out:
-        for chunk in file.chunks():
-            digest.update(chunk)
-            out.write(chunk)
     try:
+        with open(target, "xb") as out:
+            for chunk in file.chunks():
+                digest.update(chunk)
+                out.write(chunk)
         with transaction.atomic():
             item = checklist_item_update(
                 lead=lead, kind=kind, lien=lien, actor=actor, dated_on=dated_on,
@@ -278,7 +283,7 @@ def document_upload(
             stored.full_clean()
             stored.save()
     except BaseException:
-        # Refused (a missing date, a lien of another lead): no file left without its row.
+        # A full disk, a refused date, a rollback: no file is left without its row.
         target.unlink(missing_ok=True)
         raise
     return stored

@@ -68,20 +68,23 @@ def learn_stage_durations() -> StageDurations:
         StageChange.objects.filter(lead__in=list(closed))
         .order_by("lead_id", "changed_at", "pk").values_list("lead_id", "from_stage", "to_stage", "changed_at")
     )
-    samples: dict[Stage, list[float]] = {stage: [] for stage in FUNNEL_STAGES}
+    # stage -> lead -> days spent there in all (a lead sent back and forth counts once).
+    spent: dict[Stage, dict[int, float]] = {stage: {} for stage in FUNNEL_STAGES}
     previous = None
     closings = set()
     for lead_id, _from_stage, to_stage, changed_at in changes:
-        if previous and previous[0] == lead_id and previous[1] in samples:
-            samples[previous[1]].append((changed_at - previous[2]).total_seconds() / 86400)
+        if previous and previous[0] == lead_id and previous[1] in spent:
+            per_lead = spent[previous[1]]
+            per_lead[lead_id] = per_lead.get(lead_id, 0) + (changed_at - previous[2]).total_seconds() / 86400
         previous = (lead_id, to_stage, changed_at)
         if to_stage == Stage.CLOSED:
             closings.add(lead_id)
     days = dict(REFERENCE_STAGE_DAYS)
-    for stage, values in samples.items():
+    for stage, per_lead in spent.items():
+        values = list(per_lead.values())
         if len(values) >= MIN_CLOSINGS:
             days[stage] = (round(median(values)), max(round(_percentile(values, 0.8)), 1))
-    learned = any(len(values) >= MIN_CLOSINGS for values in samples.values())
+    learned = any(len(per_lead) >= MIN_CLOSINGS for per_lead in spent.values())
     return StageDurations(days=days, closings=len(closings) if learned else 0)
 
 
@@ -91,6 +94,12 @@ def stage_durations() -> StageDurations:
         durations = learn_stage_durations()
         cache.set(CACHE_KEY, durations, CACHE_SECONDS)
     return durations
+
+
+def is_running_late(stage: Stage, days_in_stage: int, durations: StageDurations) -> bool:
+    """Longer in the stage than the slow figure. A lead still on the list is waiting on
+    outreach, not on a deal's clock, so it is never late."""
+    return stage in FUNNEL_STAGES and stage != Stage.LIST and days_in_stage > durations.slow(stage)
 
 
 @dataclass(frozen=True)
@@ -123,8 +132,7 @@ def forecast_for(lead: Lead, *, durations: StageDurations | None = None, today: 
         earliest=today + timedelta(days=low),
         latest=today + timedelta(days=max(high, low)),
         days_in_stage=days_in,
-        # A lead still on the list is waiting on outreach, not on a deal's clock.
-        running_late=stage != Stage.LIST and days_in > durations.slow(stage),
+        running_late=is_running_late(stage, days_in, durations),
         slow_days=durations.slow(stage),
         source=source,
     )

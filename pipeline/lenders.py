@@ -39,6 +39,7 @@ APPROVAL_NEEDS_LETTER = "Record the approval letter instead: its terms and expir
 EXPIRY_BEFORE_ISSUE = "The letter cannot expire before it was issued."
 ALLOWANCE_ON_JUNIOR = "Only the first lien's letter caps what the junior liens are paid."
 PAYOFF_ON_FIRST = "The first lien is paid what is left; a payoff amount is for a junior lien's letter."
+NEGOTIATOR_BEFORE_CURRENT = "{name} has worked the file since {day:%b %-d, %Y}; a new contact starts on or after that."
 
 
 def _not_future(day: date, field: str) -> None:
@@ -58,7 +59,7 @@ def lender_file_update(*, lien: Lien, servicer: str, portal: str, portal_referen
     lender_file = lender_file_for(lien=lien)
     lender_file.servicer, lender_file.portal, lender_file.portal_reference = servicer, portal, portal_reference
     lender_file.full_clean()
-    lender_file.save()
+    lender_file.save(update_fields=["servicer", "portal", "portal_reference", "updated_at"])
     return lender_file
 
 
@@ -76,12 +77,8 @@ def milestone_record(
     if kind == Milestone.APPROVED:
         raise ValidationError({"kind": APPROVAL_NEEDS_LETTER})
     _not_future(occurred_on, "occurred_on")
-    milestone = LenderMilestone(
-        lender_file=lender_file_for(lien=lien), kind=kind, occurred_on=occurred_on,
-        amount=amount, note=note, recorded_by=actor,
-    )
-    milestone.full_clean()
-    milestone.save()
+    milestone = _milestone_add(lender_file=lender_file_for(lien=lien), kind=kind, occurred_on=occurred_on,
+                               amount=amount, note=note, actor=actor)
     if kind == Milestone.AUTHORIZATION_RECEIVED:
         # The lender confirmed it holds the authorization: the checklist says so too.
         held = ChecklistItem.objects.filter(lead_id=lien.lead_id, lien=lien, kind=DocumentKind.AUTHORIZATION,
@@ -89,6 +86,14 @@ def milestone_record(
         if not held:
             checklist_item_update(lead=lien.lead, lien=lien, kind=DocumentKind.AUTHORIZATION, actor=actor,
                                   status=DocumentStatus.ACCEPTED, received_on=occurred_on)
+    return milestone
+
+
+def _milestone_add(*, lender_file, kind, occurred_on, actor, amount=None, note="") -> LenderMilestone:
+    milestone = LenderMilestone(lender_file=lender_file, kind=kind, occurred_on=occurred_on, amount=amount,
+                                note=note, recorded_by=actor)
+    milestone.full_clean()
+    milestone.save()
     return milestone
 
 
@@ -109,6 +114,10 @@ def negotiator_assign(
     previous = list(
         Negotiator.objects.select_for_update().filter(lender_file=lender_file, role=role, replaced_on=None)
     )
+    started = [person for person in previous if person.assigned_on > assigned_on]
+    if started:
+        raise ValidationError({"assigned_on": NEGOTIATOR_BEFORE_CURRENT.format(
+            name=started[0].name, day=started[0].assigned_on)})
     for person in previous:
         person.replaced_on = assigned_on
         person.save(update_fields=["replaced_on"])
@@ -118,8 +127,8 @@ def negotiator_assign(
     negotiator.save()
     if role == NegotiatorRole.NEGOTIATOR:
         note = f"{name}" + (f", replacing {', '.join(p.name for p in previous)}" if previous else "")
-        LenderMilestone.objects.create(lender_file=lender_file, kind=Milestone.NEGOTIATOR_ASSIGNED,
-                                       occurred_on=assigned_on, note=note[:300], recorded_by=actor)
+        _milestone_add(lender_file=lender_file, kind=Milestone.NEGOTIATOR_ASSIGNED, occurred_on=assigned_on,
+                       note=note[:300], actor=actor)
     return negotiator
 
 
@@ -157,9 +166,8 @@ def approval_letter_record(
     )
     letter.full_clean()
     letter.save()
-    LenderMilestone.objects.create(lender_file=lender_file, kind=Milestone.APPROVED, occurred_on=issued_on,
-                                   amount=approved_price, note=f"Good until {expires_on:%b %-d, %Y}",
-                                   recorded_by=actor)
+    _milestone_add(lender_file=lender_file, kind=Milestone.APPROVED, occurred_on=issued_on,
+                   amount=approved_price, note=f"Good until {expires_on:%b %-d, %Y}", actor=actor)
     checklist_item_update(lead=lien.lead, lien=lien, kind=DocumentKind.APPROVAL_LETTER, actor=actor,
                           status=DocumentStatus.RECEIVED, dated_on=issued_on, received_on=issued_on,
                           expires_on=expires_on)

@@ -8,11 +8,13 @@ arithmetic line by line and warns where a lender's approval letter will not acce
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from leadcrm.accounts.models import User
 from leads.models import Lead, Lien
@@ -110,6 +112,15 @@ class NetSheet:
             return None
         return max(self.first_lien.balance - self.net_to_first, Decimal("0"))
 
+    @property
+    def seller_net(self) -> Decimal:
+        """Nothing in a short sale; what is left over once the first lien is paid in full."""
+        if self.first_lien is None:
+            return self.net_to_first
+        if self.first_lien.balance is None:
+            return Decimal("0")
+        return max(self.net_to_first - self.first_lien.balance, Decimal("0"))
+
 
 def net_sheet(
     *,
@@ -120,6 +131,7 @@ def net_sheet(
     commission_rate: Decimal,
     closing_cost_rate: Decimal,
     buyer_concessions: Decimal = Decimal("0"),
+    today: date | None = None,
 ) -> NetSheet:
     """The seller's side of a short sale at ``price``, checked against the approval letters.
 
@@ -132,8 +144,12 @@ def net_sheet(
     juniors = []
     for lien in liens[1:]:
         letter = letters.get(lien.pk)
-        if letter is not None and letter.junior_payoff is not None:
-            juniors.append(JuniorPayoff(lien=lien, amount=_money(letter.junior_payoff), from_letter=True))
+        # A junior's letter states what it accepts, as a payoff or as its minimum net.
+        accepted = None if letter is None else (
+            letter.junior_payoff if letter.junior_payoff is not None else letter.minimum_net_proceeds
+        )
+        if accepted is not None:
+            juniors.append(JuniorPayoff(lien=lien, amount=_money(accepted), from_letter=True))
         else:
             juniors.append(JuniorPayoff(lien=lien, amount=junior_payoff_estimate(lien.balance), from_letter=False))
     sheet = NetSheet(
@@ -149,7 +165,7 @@ def net_sheet(
         first_lien=first,
         first_letter=first_letter,
     )
-    sheet.warnings = _warnings(sheet, letters)
+    sheet.warnings = _warnings(sheet, letters, liens, today or timezone.localdate())
     return sheet
 
 
@@ -157,8 +173,15 @@ def _usd(amount: Decimal) -> str:
     return f"${amount:,.0f}" if amount == amount.to_integral_value() else f"${amount:,.2f}"
 
 
-def _warnings(sheet: NetSheet, letters: dict[int, ApprovalLetter]) -> list[str]:
+def _warnings(sheet: NetSheet, letters: dict[int, ApprovalLetter], liens: list[Lien], today: date) -> list[str]:
     warnings = []
+    for lien in liens:
+        letter = letters.get(lien.pk)
+        if letter is not None and not letter.is_valid_on(today):
+            warnings.append(
+                f"The {lien.position_label} lien's approval letter expired on {letter.expires_on:%b %-d, %Y}: "
+                "its figures are shown, but ask for an extension."
+            )
     letter = sheet.first_letter
     if letter is not None:
         if letter.minimum_net_proceeds is not None and sheet.net_to_first < letter.minimum_net_proceeds:

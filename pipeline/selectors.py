@@ -138,9 +138,9 @@ class BoardColumn:
 def pipeline_board(*, fetched_by: User, filters: dict | None = None) -> tuple[list[BoardColumn], dict, object]:
     """The funnel as columns: counts and value per stage, the top cards of each by score.
 
-    Seven queries whatever the number of leads: the totals per stage; per stage the ids
+    Nine queries whatever the number of leads: the totals per stage; per stage the ids
     of its top cards (``ORDER BY score LIMIT``, which the stage-and-score index answers
-    without sorting a million rows); the cards; their homeowners.
+    without sorting a million rows); the cards; their homeowners; their approvals' expiry.
     Returns the columns, the closed and dead totals, and the filter (for its form).
     """
     from leads.filters import LeadFilter
@@ -165,7 +165,10 @@ def pipeline_board(*, fetched_by: User, filters: dict | None = None) -> tuple[li
         .order_by("-score", "-pk")
     )
     cards: dict[str, list[Lead]] = {stage: [] for stage in FUNNEL_STAGES}
+    ranked = list(ranked)
+    expiries = _approval_expiries([lead.pk for lead in ranked if lead.stage in (Stage.NEGOTIATE, Stage.CLOSE)])
     for lead in ranked:
+        lead.approval_expires_on = expiries.get(lead.pk)
         cards[lead.stage].append(lead)
     columns = [
         BoardColumn(
@@ -179,6 +182,27 @@ def pipeline_board(*, fetched_by: User, filters: dict | None = None) -> tuple[li
     outcomes = {stage: totals.get(stage, {}).get("count", 0) for stage in OUTCOME_STAGES}
     return columns, outcomes, lead_filter
 
+
+
+def _approval_expiries(lead_ids: list[int]) -> dict[int, object]:
+    """Per lead, the soonest expiry among its liens' newest approval letters (one query)."""
+    from .models import ApprovalLetter
+
+    if not lead_ids:
+        return {}
+    newest: dict[int, tuple] = {}
+    letters = (
+        ApprovalLetter.objects.filter(lender_file__lead__in=lead_ids)
+        .order_by("-issued_on", "-pk")
+        .values_list("lender_file__lead_id", "lender_file__lien_id", "expires_on")
+    )
+    for lead_id, lien_id, expires_on in letters:
+        newest.setdefault(lien_id, (lead_id, expires_on))
+    soonest: dict[int, object] = {}
+    for lead_id, expires_on in newest.values():
+        if lead_id not in soonest or expires_on < soonest[lead_id]:
+            soonest[lead_id] = expires_on
+    return soonest
 
 
 # The deal at a glance (the lead page) --------------------------------------------------

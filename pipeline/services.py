@@ -31,6 +31,7 @@ ALREADY_IN_STAGE = "The lead is already in {stage}."
 MOVE_NOT_ALLOWED = "A lead in {source} cannot move to {target}."
 DEAD_NEEDS_REASON = "Say why the lead is dead."
 CLOSING_IN_FUTURE = "A sale is closed on or before today; set a future closing date on the offer instead."
+CLOSING_BEFORE_CLOSE = "The lead entered Close on {day:%b %-d, %Y}; it cannot have closed before that."
 FUTURE_ATTEMPT = "An attempt cannot be logged in the future."
 NAIVE_TIME = "The time of an attempt must carry its time zone."
 OUTCOME_NOT_FOR_CHANNEL = "“{outcome}” is not a result of a {channel}."
@@ -262,11 +263,15 @@ def lead_stage_change(
     moves = allowed_moves(locked)
     if to_stage not in moves:
         raise StageChangeRefused(MOVE_NOT_ALLOWED.format(source=source.label, target=to_stage.label))
-    if to_stage == Stage.CLOSED and closing_date is not None:
-        if closing_date > timezone.localdate(at):
-            raise StageChangeRefused({"closing_date": CLOSING_IN_FUTURE})
-        locked.closing_date = closing_date
     on = timezone.localdate(at)
+    if to_stage == Stage.CLOSED and closing_date is not None:
+        entered_close = timezone.localdate(locked.stage_entered_at)
+        if closing_date > on:
+            raise StageChangeRefused({"closing_date": CLOSING_IN_FUTURE})
+        if closing_date < entered_close:
+            raise StageChangeRefused({"closing_date": CLOSING_BEFORE_CLOSE.format(day=entered_close)})
+        locked.closing_date = closing_date
+        on = closing_date  # the approvals must have been good on the day it closed
     unmet = [message for req in moves[to_stage] if (message := req.unmet(locked, on))]
     if unmet:
         raise StageChangeRefused(unmet)

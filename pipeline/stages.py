@@ -13,11 +13,11 @@ from datetime import date
 from leads.models import Lead, Stage
 
 from .models import (
-    DOCUMENT_IN_HAND,
     REACHED_OUTCOMES,
     ApprovalLetter,
     ChecklistItem,
     DocumentKind,
+    DocumentStatus,
     LenderMilestone,
     Milestone,
     Offer,
@@ -58,8 +58,9 @@ def _liens_known(lead: Lead, on: date) -> bool:
 
 
 def _listing_signed(lead: Lead, on: date) -> bool:
+    # Accepted, not merely received: an upload is signed only once someone has looked.
     return ChecklistItem.objects.filter(
-        lead=lead, kind=DocumentKind.LISTING_AGREEMENT, status__in=DOCUMENT_IN_HAND
+        lead=lead, kind=DocumentKind.LISTING_AGREEMENT, status=DocumentStatus.ACCEPTED
     ).exists()
 
 
@@ -74,15 +75,23 @@ def _offer_accepted(lead: Lead, on: date) -> bool:
 
 
 def _liens_without_valid_approval(lead: Lead, on: date) -> list[str]:
-    """Each lien whose holder has not approved, or whose newest letter has expired by ``on``."""
-    letters = {}
+    """Each lien whose holder has not approved, whose newest letter has expired by ``on``,
+    or who denied the sale after its newest letter."""
+    letters, denials = {}, {}
     for letter in ApprovalLetter.objects.filter(lender_file__lead=lead).select_related("lender_file"):
         letters.setdefault(letter.lender_file.lien_id, letter)  # newest first
+    denied = LenderMilestone.objects.filter(lender_file__lead=lead, kind=Milestone.DENIED).select_related("lender_file")
+    for milestone in denied.order_by("-occurred_on", "-recorded_at"):
+        denials.setdefault(milestone.lender_file.lien_id, milestone)
     missing = []
     for lien in lead.liens.order_by("position"):
-        letter = letters.get(lien.pk)
+        letter, denial = letters.get(lien.pk), denials.get(lien.pk)
         name = f"{lien.position_label} lien ({lien.lender or lien.get_lien_type_display()})"
-        if letter is None:
+        # On the same day, whichever was recorded last stands.
+        if denial is not None and (letter is None or (denial.occurred_on, denial.recorded_at)
+                                   > (letter.issued_on, letter.recorded_at)):
+            missing.append(f"{name}: denied {denial.occurred_on:%b %-d, %Y}")
+        elif letter is None:
             missing.append(f"{name}: no approval letter")
         elif not letter.is_valid_on(on):
             missing.append(f"{name}: letter expired {letter.expires_on:%b %-d, %Y}")
@@ -110,7 +119,7 @@ LIENS_KNOWN = Requirement(
     "Enter the liens on the property, with their balances, first.", _liens_known
 )
 LISTING_SIGNED = Requirement(
-    "Mark the signed listing agreement as received in the document checklist first.", _listing_signed
+    "Mark the signed listing agreement as accepted in the document checklist first.", _listing_signed
 )
 PACKAGE_SUBMITTED = Requirement(
     "Record the short-sale package as submitted to at least one lender first.", _package_submitted
@@ -122,14 +131,27 @@ APPROVALS_VALID = Requirement(
 )
 CLOSING_DATE = Requirement("Give the closing date.", _has_closing_date)
 
+# What a lead needs to be in each stage. Moving forward checks it; so does reopening a
+# dead lead into the stage it died in (what was true then may not be now).
+ENTRY_RULES: dict[Stage, tuple[Requirement, ...]] = {
+    Stage.LIST: (),
+    Stage.CONTACT: (REACHED,),
+    Stage.QUALIFY: (HARDSHIP, LIENS_KNOWN),
+    Stage.NEGOTIATE: (LISTING_SIGNED, PACKAGE_SUBMITTED),
+    Stage.CLOSE: (OFFER_ACCEPTED, APPROVALS_VALID),
+    # The sale closed on its closing date: the offer still accepted, every approval good
+    # on that day (lead_stage_change checks them on the closing date, not today).
+    Stage.CLOSED: (CLOSING_DATE, OFFER_ACCEPTED, APPROVALS_VALID),
+}
+
 # from-stage -> {to-stage: requirements}. Moving back one stage is allowed (a buyer
 # walks away, a lender restarts the file); dead is reachable from every open stage.
 TRANSITIONS: dict[Stage, dict[Stage, tuple[Requirement, ...]]] = {
-    Stage.LIST: {Stage.CONTACT: (REACHED,), Stage.DEAD: ()},
-    Stage.CONTACT: {Stage.QUALIFY: (HARDSHIP, LIENS_KNOWN), Stage.LIST: (), Stage.DEAD: ()},
-    Stage.QUALIFY: {Stage.NEGOTIATE: (LISTING_SIGNED, PACKAGE_SUBMITTED), Stage.CONTACT: (), Stage.DEAD: ()},
-    Stage.NEGOTIATE: {Stage.CLOSE: (OFFER_ACCEPTED, APPROVALS_VALID), Stage.QUALIFY: (), Stage.DEAD: ()},
-    Stage.CLOSE: {Stage.CLOSED: (CLOSING_DATE,), Stage.NEGOTIATE: (), Stage.DEAD: ()},
+    Stage.LIST: {Stage.CONTACT: ENTRY_RULES[Stage.CONTACT], Stage.DEAD: ()},
+    Stage.CONTACT: {Stage.QUALIFY: ENTRY_RULES[Stage.QUALIFY], Stage.LIST: (), Stage.DEAD: ()},
+    Stage.QUALIFY: {Stage.NEGOTIATE: ENTRY_RULES[Stage.NEGOTIATE], Stage.CONTACT: (), Stage.DEAD: ()},
+    Stage.NEGOTIATE: {Stage.CLOSE: ENTRY_RULES[Stage.CLOSE], Stage.QUALIFY: (), Stage.DEAD: ()},
+    Stage.CLOSE: {Stage.CLOSED: ENTRY_RULES[Stage.CLOSED], Stage.NEGOTIATE: (), Stage.DEAD: ()},
     Stage.CLOSED: {},
     Stage.DEAD: {},  # reopening goes back to the stage the lead died in: see allowed_moves
 }
@@ -148,5 +170,6 @@ def stage_before_death(lead: Lead) -> Stage:
 def allowed_moves(lead: Lead) -> dict[Stage, tuple[Requirement, ...]]:
     """The stages this lead may move to from where it is, with what each needs."""
     if lead.stage == Stage.DEAD:
-        return {stage_before_death(lead): ()}
+        stage = stage_before_death(lead)
+        return {stage: ENTRY_RULES[stage]}
     return TRANSITIONS[Stage(lead.stage)]

@@ -35,6 +35,15 @@
     });
   }
 
+  // A move the server would not take at all (signed out, a stale page): start afresh
+  // rather than leave the card where it was dropped and the board greyed out.
+  document.addEventListener("htmx:responseError", function (event) {
+    if (event.detail.elt && event.detail.elt.id === "board-move") window.location.reload();
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    if (event.detail.elt && event.detail.elt.id === "board-move") window.location.reload();
+  });
+
   document.addEventListener("DOMContentLoaded", function () { wire(document); });
   document.addEventListener("htmx:load", function (event) { wire(event.target); });
 })();

@@ -42,6 +42,9 @@ def test_the_boards_queries_do_not_grow_with_the_leads(agent, team, client_as):
         ContactFactory(lead=LeadFactory(assigned_agent=agent, team=team, stage=list(Stage)[index % 5]))
     many, response = board_queries(client)
     assert many == few
+    # session, user, permissions; lists and totals; five stages' top ids; cards, owners,
+    # approvals' expiry: a fixed number, not one per card
+    assert many <= 16, many
     columns = response.context["columns"]
     assert [column.count for column in columns] == [9, 9, 8, 9, 8]
     assert all(len(column.cards) == column.count for column in columns)
@@ -92,8 +95,20 @@ def test_a_drag_that_breaks_a_rule_is_refused_with_its_reason(lead, agent, clien
     assert lead.stage == Stage.LIST
 
 
-def test_a_drag_that_meets_the_rules_moves_the_lead_and_redraws_the_board(agent, client_as):
+def closing_lead(agent):
+    """In close since today, its offer accepted and its one lien approved."""
+    from pipeline.lenders import approval_letter_record
+
     lead = LeadFactory(assigned_agent=agent, stage=Stage.CLOSE)
+    Offer.objects.create(lead=lead, buyer_name="A", price=1000, financing="cash", received_on=TODAY,
+                         status=OfferStatus.ACCEPTED)
+    approval_letter_record(lien=LienFactory(lead=lead), issued_on=TODAY, expires_on=TODAY + timedelta(days=9),
+                           actor=agent)
+    return lead
+
+
+def test_a_drag_that_meets_the_rules_moves_the_lead_and_redraws_the_board(agent, client_as):
+    lead = closing_lead(agent)
     response = client_as(agent).post(
         reverse("pipeline:board_move"),
         {"lead": lead.pk, "to_stage": Stage.CLOSED, "closing_date": TODAY.isoformat()},
@@ -197,7 +212,7 @@ def test_the_lien_stack_page_shows_every_lien_side_by_side(lead, agent, client_a
 
 
 def upload(client, lead, content, name="letter.pdf", kind="hardship_letter", **extra):
-    key = f"{kind}-0"
+    key = f"{kind}-0-up"
     return client.post(reverse("pipeline:documents", args=[lead.pk]), {
         "action": "upload", "kind": kind, f"{key}-file": SimpleUploadedFile(name, content), **extra,
     })
@@ -325,3 +340,78 @@ def test_the_stage_history_says_how_long_each_stage_lasted(agent, client_as):
                                changed_at=datetime(2026, 10, 13, tzinfo=UTC))
     content = client_as(agent).get(reverse("leads:detail", args=[lead.pk])).content.decode()
     assert "12 days in contact" in content and "36 days in qualify so far" in content
+
+
+def test_without_javascript_a_card_closes_with_its_date_and_dies_with_its_reason(agent, client_as):
+    client = client_as(agent)
+    lead = closing_lead(agent)
+    page = client.get(reverse("pipeline:board")).content.decode()
+    assert f'id="move-closed-{lead.pk}"' in page and f'id="move-reason-{lead.pk}"' in page
+    client.post(reverse("pipeline:board_move"), {"lead": lead.pk, "to_stage": "closed",
+                                                 "closing_date": TODAY.isoformat(), "dead_reason": ""})
+    lead.refresh_from_db()
+    assert (lead.stage, lead.closing_date) == (Stage.CLOSED, TODAY)
+    other = LeadFactory(assigned_agent=agent)
+    client.post(reverse("pipeline:board_move"), {"lead": other.pk, "to_stage": "dead", "dead_reason": "unreachable"})
+    other.refresh_from_db()
+    assert (other.stage, other.dead_reason) == (Stage.DEAD, "unreachable")
+
+
+def test_after_an_htmx_redraw_the_card_forms_still_come_back_to_the_board(lead, agent, client_as):
+    response = client_as(agent).post(
+        reverse("pipeline:board_move"), {"lead": lead.pk, "to_stage": Stage.CONTACT},
+        HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver/board/?lead_type=pre_foreclosure_nod",
+    )
+    content = response.content.decode()
+    assert 'name="next" value="/board/?lead_type=pre_foreclosure_nod"' in content
+    assert "/board/move/" not in content.split('name="next" value="')[1].split('"')[0]
+
+
+def test_the_board_card_shows_its_soonest_approval_expiry(agent, client_as):
+    lead = closing_lead(agent)
+    response = client_as(agent).get(reverse("pipeline:board"))
+    card = next(card for card in response.context["columns"][4].cards if card.pk == lead.pk)
+    assert card.approval_expires_on == TODAY + timedelta(days=9)
+    assert "exp. Nov 27" in response.content.decode()
+
+
+@pytest.mark.parametrize(("page", "data"), [
+    ("pipeline:lenders", {"action": "milestone", "lien": "abc"}),
+    ("pipeline:documents", {"action": "status", "kind": "authorization", "lien": "1.5"}),
+    ("pipeline:offers", {"action": "status", "offer": "x", "status": "accepted"}),
+])
+def test_ids_that_are_not_numbers_are_a_404_not_an_error(lead, agent, client_as, page, data):
+    assert client_as(agent).post(reverse(page, args=[lead.pk]), data).status_code == 404
+
+
+def test_a_lien_of_another_lead_on_my_documents_page_is_a_404(lead, other_lead, agent, client_as):
+    theirs = LienFactory(lead=other_lead)
+    response = client_as(agent).post(reverse("pipeline:documents", args=[lead.pk]), {
+        "action": "status", "kind": "authorization", "lien": theirs.pk, f"authorization-{theirs.pk}-status": "received",
+    })
+    assert response.status_code == 404 and not other_lead.checklist.exists()
+
+
+def test_an_oversized_upload_through_the_page_says_the_limit(lead, agent, client_as, settings):
+    settings.LEADCRM_DOCUMENT_MAX_BYTES = 1024
+    response = upload(client_as(agent), lead, PDF + b"0" * 2048)
+    assert response.status_code == 400 and "the most a document may be" in response.content.decode()
+
+
+@pytest.mark.parametrize("model", ["lenderfile", "lendermilestone", "approvalletter", "checklistitem",
+                                   "documentupload", "offer"])
+def test_the_admin_scopes_the_deal_to_the_team_leads_leads(model, other_lead, other_agent, team_lead, client_as):
+    from pipeline.lenders import approval_letter_record, milestone_record
+
+    lien = LienFactory(lead=other_lead)
+    milestone = milestone_record(lien=lien, kind=Milestone.ACKNOWLEDGED, occurred_on=TODAY, actor=other_agent)
+    letter = approval_letter_record(lien=lien, issued_on=TODAY, expires_on=TODAY, actor=other_agent)
+    upload_row = document_upload(lead=other_lead, kind="hardship_letter", actor=other_agent,
+                                 file=SimpleUploadedFile("h.pdf", PDF))
+    offer = Offer.objects.create(lead=other_lead, buyer_name="X", price=1000, financing="cash", received_on=TODAY)
+    row = {"lenderfile": milestone.lender_file, "lendermilestone": milestone, "approvalletter": letter,
+           "checklistitem": upload_row.item, "documentupload": upload_row, "offer": offer}[model]
+    client = client_as(team_lead)
+    assert client.get(reverse(f"admin:pipeline_{model}_change", args=[row.pk])).status_code == 404
+    listing = client.get(reverse(f"admin:pipeline_{model}_changelist"))
+    assert listing.status_code == 200 and listing.context["cl"].result_count == 0

@@ -208,10 +208,37 @@ def test_an_oversized_upload_is_refused_with_the_limit(lead, agent, settings):
         document_upload(lead=lead, kind=DocumentKind.TAX_RETURNS, actor=agent, file=big)
 
 
-def test_an_upload_refused_by_the_checklist_removes_its_file(lead, agent):
-    # Bank statements need the statement's date; the file was already written.
+def test_an_upload_refused_after_its_file_was_written_removes_the_file(lead, agent):
+    # The checklist refuses a statement dated tomorrow once the bytes are on disk.
+    with pytest.raises(ValidationError, match="future"):
+        document_upload(lead=lead, kind=DocumentKind.BANK_STATEMENTS, actor=agent, dated_on=TODAY + timedelta(days=1),
+                        file=SimpleUploadedFile("october.pdf", PDF))
+    assert (Path(settings.MEDIA_ROOT) / "documents").exists()  # it was written...
+    leftovers = list((Path(settings.MEDIA_ROOT) / "documents").rglob("*.*"))
+    assert leftovers == [] and not DocumentUpload.objects.exists()  # ...and removed
+
+
+def test_a_statement_without_its_date_is_refused_before_anything_is_written(lead, agent):
     with pytest.raises(ValidationError, match="30 days"):
         document_upload(lead=lead, kind=DocumentKind.BANK_STATEMENTS, actor=agent,
                         file=SimpleUploadedFile("october.pdf", PDF))
-    leftovers = list((Path(settings.MEDIA_ROOT) / "documents").rglob("*.*"))
-    assert leftovers == [] and not DocumentUpload.objects.exists()
+    assert not (Path(settings.MEDIA_ROOT) / "documents").exists()
+
+
+def test_a_juniors_minimum_net_is_its_payoff_and_an_expired_letter_is_flagged(lead, agent):
+    LienFactory(lead=lead, position=1, balance=Decimal("320000"))
+    second = LienFactory(lead=lead, position=2, balance=Decimal("40000"))
+    approval_letter_record(lien=second, issued_on=TODAY - timedelta(days=40), expires_on=TODAY - timedelta(days=10),
+                           actor=agent, minimum_net_proceeds=Decimal("3500"))
+    sheet = sheet_for(lead, "300000", today=TODAY)
+    assert sheet.juniors[0].amount == Decimal("3500.00") and sheet.juniors[0].from_letter
+    assert sheet.warnings == [
+        "The 2nd lien's approval letter expired on Nov 8, 2026: its figures are shown, but ask for an extension."
+    ]
+
+
+def test_the_seller_nets_only_what_is_left_once_the_first_is_paid_in_full(lead):
+    LienFactory(lead=lead, position=1, balance=Decimal("200000"))
+    sheet = sheet_for(lead, "300000")  # 300,000 - 24,000 = 276,000 for a 200,000 balance
+    assert (sheet.first_shortfall, sheet.seller_net) == (Decimal("0"), Decimal("76000.00"))
+    assert sheet_for(lead, "150000").seller_net == Decimal("0")

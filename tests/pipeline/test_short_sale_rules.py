@@ -83,6 +83,11 @@ def test_negotiate_needs_the_signed_listing_and_a_package_submitted(qualifying, 
 
     checklist_item_update(lead=lead, kind=DocumentKind.LISTING_AGREEMENT, actor=agent,
                           status=DocumentStatus.RECEIVED)
+    with pytest.raises(StageChangeRefused) as refused:
+        move(lead, Stage.NEGOTIATE, agent)
+    assert len(refused.value.messages) == 2  # an upload to review is not yet known to be signed
+    checklist_item_update(lead=lead, kind=DocumentKind.LISTING_AGREEMENT, actor=agent,
+                          status=DocumentStatus.ACCEPTED)
     with pytest.raises(StageChangeRefused, match="package"):
         move(lead, Stage.NEGOTIATE, agent)
     milestone_record(lien=first, kind=Milestone.PACKAGE_SUBMITTED, occurred_on=TODAY, actor=agent)
@@ -154,8 +159,20 @@ def test_a_lead_with_no_liens_cannot_close_on_approvals(agent):
 # Closed -------------------------------------------------------------------------------
 
 
-def test_closed_needs_a_closing_date_not_in_the_future(agent):
-    lead = LeadFactory(assigned_agent=agent, stage=Stage.CLOSE)
+@pytest.fixture
+def closing(negotiating, agent):
+    """A lead in close since 10 days ago, its offer accepted and both liens approved."""
+    lead, first, second = negotiating
+    offer = an_offer(lead, agent)
+    offer_set_status(offer=offer, status=OfferStatus.ACCEPTED, actor=agent)
+    approve(first, agent, issued_on=TODAY - timedelta(days=12), expires_on=TODAY + timedelta(days=20))
+    approve(second, agent, issued_on=TODAY - timedelta(days=12), expires_on=TODAY + timedelta(days=20))
+    move(lead, Stage.CLOSE, agent, at=timezone.now() - timedelta(days=10))
+    return lead, first, second, offer
+
+
+def test_closed_needs_a_closing_date_not_in_the_future(closing, agent):
+    lead = closing[0]
     with pytest.raises(StageChangeRefused, match="closing date"):
         move(lead, Stage.CLOSED, agent)
     with pytest.raises(StageChangeRefused) as refused:
@@ -163,11 +180,56 @@ def test_closed_needs_a_closing_date_not_in_the_future(agent):
     assert "closing_date" in refused.value.message_dict
     lead.refresh_from_db()
     assert (lead.stage, lead.closing_date) == (Stage.CLOSE, None)
+    assert StageChange.objects.filter(lead=lead, to_stage=Stage.CLOSED).count() == 0
 
     move(lead, Stage.CLOSED, agent, closing_date=TODAY)
     lead.refresh_from_db()
     assert (lead.stage, lead.closing_date) == (Stage.CLOSED, TODAY)
     assert StageChange.objects.filter(lead=lead, to_stage=Stage.CLOSED).count() == 1
+
+
+def test_a_closing_date_before_the_lead_entered_close_is_refused(closing, agent):
+    lead = closing[0]
+    with pytest.raises(StageChangeRefused, match="entered Close on Nov 8, 2026"):
+        move(lead, Stage.CLOSED, agent, closing_date=TODAY - timedelta(days=11))
+    assert move(lead, Stage.CLOSED, agent, closing_date=TODAY - timedelta(days=10)).stage == Stage.CLOSED
+
+
+def test_closed_still_needs_the_accepted_offer(closing, agent):
+    lead, _first, _second, offer = closing
+    offer_set_status(offer=offer, status=OfferStatus.WITHDRAWN, actor=agent)
+    with pytest.raises(StageChangeRefused, match="Accept an offer"):
+        move(lead, Stage.CLOSED, agent, closing_date=TODAY)
+
+
+def test_closed_needs_every_approval_good_on_the_closing_date(closing, agent):
+    lead, first, _second, _offer = closing
+    approve(first, agent, issued_on=TODAY - timedelta(days=3), expires_on=TODAY - timedelta(days=2))
+    with pytest.raises(StageChangeRefused, match="letter expired Nov 16, 2026"):
+        move(lead, Stage.CLOSED, agent, closing_date=TODAY)
+    # It closed before the newest letter ran out: the letter was good that day.
+    assert move(lead, Stage.CLOSED, agent, closing_date=TODAY - timedelta(days=2)).stage == Stage.CLOSED
+
+
+def test_a_denial_after_the_approval_unapproves_the_lien(closing, agent):
+    lead, _first, second, _offer = closing
+    milestone_record(lien=second, kind=Milestone.DENIED, occurred_on=TODAY, actor=agent,
+                     note="Investor refused the junior payoff")
+    with pytest.raises(StageChangeRefused, match=r"2nd lien \(Chase\): denied Nov 18, 2026"):
+        move(lead, Stage.CLOSED, agent, closing_date=TODAY)
+    # A new letter after the denial approves it again.
+    approve(second, agent, issued_on=TODAY, expires_on=TODAY + timedelta(days=30))
+    assert move(lead, Stage.CLOSED, agent, closing_date=TODAY).stage == Stage.CLOSED
+
+
+def test_reopening_a_dead_lead_checks_the_rules_of_the_stage_it_returns_to(closing, agent):
+    lead, _first, _second, offer = closing
+    move(lead, Stage.DEAD, agent, dead_reason="other")
+    offer_set_status(offer=offer, status=OfferStatus.WITHDRAWN, actor=agent)
+    with pytest.raises(StageChangeRefused, match="Accept an offer"):
+        move(lead, Stage.CLOSE, agent)
+    offer_set_status(offer=offer, status=OfferStatus.ACCEPTED, actor=agent)
+    assert move(lead, Stage.CLOSE, agent).stage == Stage.CLOSE
 
 
 # Lender files -------------------------------------------------------------------------
@@ -291,3 +353,10 @@ def test_forecast_learns_the_brokerages_own_stage_times_from_its_closings(agent)
     open_lead = LeadFactory(assigned_agent=agent, stage=Stage.CLOSE, stage_entered_at=timezone.now() - timedelta(days=12))
     forecast = forecast_for(open_lead, durations=durations, today=TODAY)
     assert forecast.running_late and "the brokerage's last 6 closings" in forecast.source
+
+
+def test_a_new_negotiator_cannot_start_before_the_current_one(negotiating, agent):
+    first = negotiating[1]
+    negotiator_assign(lien=first, name="Dana Whitfield", assigned_on=TODAY - timedelta(days=3), actor=agent)
+    with pytest.raises(ValidationError, match="Dana Whitfield has worked the file since Nov 15, 2026"):
+        negotiator_assign(lien=first, name="Luis Ortega", assigned_on=TODAY - timedelta(days=5), actor=agent)

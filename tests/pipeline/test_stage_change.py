@@ -88,6 +88,8 @@ def test_every_move_without_requirements_in_the_table_is_allowed(agent, source, 
 
 def test_dead_needs_a_reason_and_reopening_returns_to_the_stage_it_died_in(agent):
     lead = LeadFactory(assigned_agent=agent, stage=Stage.QUALIFY)
+    HardshipFactory(lead=lead)
+    LienFactory(lead=lead)
     with pytest.raises(StageChangeRefused, match="why"):
         move(lead, Stage.DEAD, agent)
     move(lead, Stage.DEAD, agent, dead_reason=DeadReason.LISTED_ELSEWHERE)
