@@ -9,7 +9,6 @@ from django.http import HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -22,6 +21,7 @@ from .forms import BoardMoveForm
 from .selectors import BOARD_FILTERS, pipeline_board
 from .services import StageChangeRefused, lead_stage_change
 from .stages import TRANSITIONS
+from .views import safe_next_url
 
 MOVED = "{lead}: moved to {stage}."
 REFUSED = "{lead} stays in {stage}: {reasons}"
@@ -85,7 +85,7 @@ class BoardMoveView(LoginRequiredMixin, PermissionRequiredMixin, View):
             request.GET = _query_of(request.htmx.current_url, request.GET)
             return render(request, "pipeline/partials/_board.html", board_context(request, notice=notice))
         getattr(messages, notice[0] if notice[0] != "danger" else "error")(request, notice[1])
-        return HttpResponseRedirect(self._back(request))
+        return HttpResponseRedirect(safe_next_url(request, reverse("pipeline:board")))
 
     def _move(self, lead, data) -> tuple[str, str]:
         source = lead.get_stage_display()
@@ -96,13 +96,6 @@ class BoardMoveView(LoginRequiredMixin, PermissionRequiredMixin, View):
         except StageChangeRefused as refused:
             return "danger", REFUSED.format(lead=lead, stage=source, reasons=" ".join(refused.messages))
         return "success", MOVED.format(lead=lead, stage=lead.get_stage_display())
-
-    def _back(self, request) -> str:
-        next_url = request.POST.get("next", "")
-        if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
-            return next_url
-        return reverse("pipeline:board")
 
 
 def _query_of(url: str | None, fallback):

@@ -39,6 +39,7 @@ from .forms import (
     NegotiatorForm,
     NetSheetForm,
     OfferForm,
+    add_service_error,
 )
 from .lenders import (
     approval_letter_record,
@@ -50,13 +51,6 @@ from .lenders import (
 )
 from .models import DocumentKind, DocumentStatus, DocumentUpload, Milestone, Offer, OfferStatus
 from .offers import net_sheet, offer_create, offer_set_status
-
-
-def add_form_errors(form, error: ValidationError) -> None:
-    """A service's ValidationError shown on the field it names, or above the form."""
-    errors = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
-    for field, field_messages in errors.items():
-        form.add_error(field if field in form.fields else None, field_messages)
 
 
 def posted_id(request, name: str) -> int:
@@ -154,7 +148,7 @@ class LendersView(DealPageView):
             try:
                 lien = lien_create(lead=self.lead, **form.cleaned_data)
             except ValidationError as error:
-                add_form_errors(form, error)
+                add_service_error(form, error)
             else:
                 return self.saved(f"Added the {lien.position_label} lien.", f"lien-{lien.pk}")
         return self.again(lien_form=form)
@@ -169,7 +163,7 @@ class LendersView(DealPageView):
             try:
                 save(lien, form.cleaned_data)
             except ValidationError as error:
-                add_form_errors(form, error)
+                add_service_error(form, error)
             else:
                 return self.saved(message.format(lien=lien.position_label), f"lien-{lien.pk}")
         return self.again(bound={action: form}, bound_lien=lien.pk)
@@ -249,7 +243,7 @@ class DocumentsView(DealPageView):
             try:
                 checklist_item_update(lead=self.lead, kind=kind, lien=lien, actor=request.user, **form.cleaned_data)
             except ValidationError as error:
-                add_form_errors(form, error)
+                add_service_error(form, error)
             else:
                 status = DocumentStatus(form.cleaned_data["status"]).label.lower()
                 return self.saved(f"{kind.label}: {status}.", key)
@@ -263,7 +257,7 @@ class DocumentsView(DealPageView):
                 document_upload(lead=self.lead, kind=kind, lien=lien, actor=request.user,
                                 file=form.cleaned_data["file"], dated_on=form.cleaned_data["dated_on"])
             except ValidationError as error:
-                add_form_errors(form, error)
+                add_service_error(form, error)
             else:
                 return self.saved(f"{kind.label}: received, to review.", key)
         return self.again(bound=("upload", form), bound_key=key)
@@ -348,7 +342,7 @@ class OffersView(DealPageView):
             try:
                 offer = offer_create(lead=self.lead, actor=request.user, **form.cleaned_data)
             except ValidationError as error:
-                add_form_errors(form, error)
+                add_service_error(form, error)
             else:
                 return self.saved(f"Added {offer.buyer_name}'s offer.", f"offer-{offer.pk}")
         return self.again(offer_form=form)

@@ -35,6 +35,13 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
+def add_service_error(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the field it names, or above the form."""
+    errors = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+    for field, messages in errors.items():
+        form.add_error(field if field in form.fields else None, messages)
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -118,10 +125,7 @@ class OutreachLogForm(forms.Form):
         return data
 
     def add_service_error(self, error: ValidationError) -> None:
-        """Show a service's ValidationError on the field it names, or above the form."""
-        errors = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
-        for field, messages in errors.items():
-            self.add_error(field if field in self.fields else None, messages)
+        add_service_error(self, error)
 
     @property
     def direction(self) -> Direction:

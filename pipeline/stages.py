@@ -12,9 +12,9 @@ from datetime import date
 
 from leads.models import Lead, Stage
 
+from .lenders import latest_letters
 from .models import (
     REACHED_OUTCOMES,
-    ApprovalLetter,
     ChecklistItem,
     DocumentKind,
     DocumentStatus,
@@ -77,9 +77,7 @@ def _offer_accepted(lead: Lead, on: date) -> bool:
 def _liens_without_valid_approval(lead: Lead, on: date) -> list[str]:
     """Each lien whose holder has not approved, whose newest letter has expired by ``on``,
     or who denied the sale after its newest letter."""
-    letters, denials = {}, {}
-    for letter in ApprovalLetter.objects.filter(lender_file__lead=lead).select_related("lender_file"):
-        letters.setdefault(letter.lender_file.lien_id, letter)  # newest first
+    letters, denials = latest_letters(lead=lead), {}
     denied = LenderMilestone.objects.filter(lender_file__lead=lead, kind=Milestone.DENIED).select_related("lender_file")
     for milestone in denied.order_by("-occurred_on", "-recorded_at"):
         denials.setdefault(milestone.lender_file.lien_id, milestone)

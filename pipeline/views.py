@@ -28,6 +28,15 @@ REVIEW_RAISED = "The homeowner's words may mean “stop”: a broker will review
 MOVED = "Moved to {stage}."
 
 
+def safe_next_url(request, fallback: str) -> str:
+    """The posted ``next`` if it stays on this site, else ``fallback`` (no open redirect)."""
+    next_url = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                       require_https=request.is_secure()):
+        return next_url
+    return fallback
+
+
 class DashboardView(LoginRequiredMixin, TemplateView):
     template_name = "pipeline/dashboard.html"
 
@@ -183,8 +192,4 @@ class FollowUpCompleteView(LoginRequiredMixin, PermissionRequiredMixin, View):
         follow_up = get_object_or_404(FollowUp.objects.visible_to(request.user), pk=pk)
         follow_up_complete(follow_up=follow_up)
         messages.success(request, f"Done: {follow_up.title}.")
-        next_url = request.POST.get("next", "")
-        if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
-            return HttpResponseRedirect(next_url)
-        return HttpResponseRedirect(reverse("pipeline:dashboard"))
+        return HttpResponseRedirect(safe_next_url(request, reverse("pipeline:dashboard")))
