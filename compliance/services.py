@@ -100,6 +100,33 @@ class Decision:
         return [finding for finding in self.findings if finding.severity == severity]
 
 
+def outreach_verdict(
+    *,
+    lead: Lead,
+    contact_point,
+    channel: Channel | str,
+    purpose: Purpose | str,
+    actor: User,
+    at: datetime | None = None,
+    role_disclosed: bool = True,
+    technology: Technology | str = Technology.MANUAL,
+) -> tuple[Verdict, list[Finding], dict]:
+    """The gate's verdict for a contact not (yet) being made; nothing is recorded.
+
+    For reads that ask "could I call now?" of many numbers (the call queue). The agent is
+    taken to disclose their role on the call (D3), the one rule that depends on the call
+    itself; logging the call still goes through ``outreach_check`` and keeps its evidence.
+    """
+    at = at or timezone.now()
+    attempt = Attempt(
+        lead=lead, channel=Channel(channel), purpose=Purpose(purpose), actor=actor, at=at,
+        role_disclosed=role_disclosed, brokerage=rulebook().brokerage, contact_point=contact_point,
+        technology=Technology(technology), mode=CheckMode.PREVIEW,
+    )
+    verdict, findings = evaluate(attempt)
+    return verdict, findings, attempt.evidence
+
+
 def outreach_check(
     *,
     lead: Lead,

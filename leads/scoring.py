@@ -7,7 +7,7 @@ every point comes with a reason the agent reads next to the score.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from .financials import Financials
@@ -34,6 +34,9 @@ GONE_QUIET_POINTS = 8
 GONE_QUIET_DAYS = 30
 JUST_CONTACTED_PENALTY = 10
 JUST_CONTACTED_DAYS = 2
+# An auction on the calendar: the nearer, the more the homeowner needs a plan now.
+AUCTION_SOON_DAYS, AUCTION_SOON_POINTS = 30, 20
+AUCTION_AHEAD_DAYS, AUCTION_AHEAD_POINTS = 90, 10
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class LeadFacts:
     has_hardship: bool
     list_count: int
     last_contacted_at: datetime | None
+    next_auction: date | None = None  # the nearest auction date not yet past
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,13 @@ def motivation_score(facts: LeadFacts, *, now: datetime) -> Score:
         add(UNDERWATER_POINTS, f"underwater: a sale would fall {_money(money.shortfall)} short")
     elif money.ltv_percent is not None and money.ltv_percent >= HIGH_LTV_PERCENT:
         add(HIGH_LTV_POINTS, f"little equity: {money.ltv_percent:.0f}% loan-to-value")
+
+    if facts.next_auction is not None:
+        days = (facts.next_auction - now.date()).days
+        if 0 <= days <= AUCTION_SOON_DAYS:
+            add(AUCTION_SOON_POINTS, f"auction in {days} day{'s' if days != 1 else ''}")
+        elif 0 <= days <= AUCTION_AHEAD_DAYS:
+            add(AUCTION_AHEAD_POINTS, f"auction in {days} days")
 
     if facts.has_hardship:
         add(HARDSHIP_POINTS, "hardship on record")

@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.db.models import Count, Exists, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from leadcrm.accounts.models import Team, TeamMembership, User
@@ -24,6 +24,7 @@ from .models import (
     Contact,
     ContactSource,
     Email,
+    ForeclosureRecord,
     HardshipRecord,
     Lead,
     LeadList,
@@ -312,13 +313,18 @@ def lead_refresh_lien_total(*, lead: Lead) -> Lead:
 # Scores --------------------------------------------------------------------------------
 
 
-def _facts_queryset(lead_ids: Iterable[int]):
+def _facts_queryset(lead_ids: Iterable[int], today):
+    next_auction = (
+        ForeclosureRecord.objects.filter(lead=OuterRef("pk"), auction_date__gte=today)
+        .order_by("auction_date").values("auction_date")[:1]
+    )
     return (
         Lead.objects.filter(pk__in=list(lead_ids))
         .select_related("property")
         .annotate(
             has_hardship=Exists(HardshipRecord.objects.filter(lead=OuterRef("pk"))),
             list_count=Count("list_memberships", distinct=True),
+            next_auction=Subquery(next_auction),
         )
     )
 
@@ -333,6 +339,7 @@ def _score(lead: Lead, now: datetime):
             has_hardship=lead.has_hardship,
             list_count=lead.list_count,
             last_contacted_at=lead.last_contacted_at,
+            next_auction=lead.next_auction,
         ),
         now=now,
     )
@@ -342,7 +349,7 @@ def leads_rescore(*, lead_ids: Iterable[int], now: datetime | None = None) -> in
     """Recompute the motivation score of many leads in one read and one bulk write."""
     now = now or timezone.now()
     changed = []
-    for lead in _facts_queryset(lead_ids):
+    for lead in _facts_queryset(lead_ids, now.date()):
         score = _score(lead, now)
         if (score.value, score.reasons) != (lead.score, lead.score_reasons):
             lead.score, lead.score_reasons = score.value, score.reasons

@@ -73,6 +73,7 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             lists=list(lead.lists.order_by("name")),
             timeline=lead_timeline(lead=lead),
             deal=deal_summary(lead=lead),
+            from_queue=self.request.GET.get("queue") == "1",
             can_log=user.has_perm(Perm.LOG_OUTREACH),
             can_move=user.has_perm(Perm.CHANGE_STAGE),
             outreach_form=OutreachLogForm(lead=lead, user=user, disclosure_sentence=disclosure),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import board_views, deal_views, views
+from . import board_views, deal_views, queue_views, views
 
 app_name = "pipeline"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("leads/<int:pk>/outreach/preview/", views.OutreachPreviewView.as_view(), name="outreach_preview"),
     path("leads/<int:pk>/stage/", views.StageChangeView.as_view(), name="stage_change"),
     path("follow-ups/<int:pk>/done/", views.FollowUpCompleteView.as_view(), name="follow_up_done"),
+    path("queue/", queue_views.QueueView.as_view(), name="queue"),
+    path("queue/next/", queue_views.QueueNextView.as_view(), name="queue_next"),
     path("board/", board_views.BoardView.as_view(), name="board"),
     path("board/move/", board_views.BoardMoveView.as_view(), name="board_move"),
     path("leads/<int:pk>/lenders/", deal_views.LendersView.as_view(), name="lenders"),

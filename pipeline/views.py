@@ -72,11 +72,16 @@ class LeadFormView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
         return [self.partial_template_name if self.request.htmx else self.template_name]
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(lead=self.lead, **kwargs)
+        # Working down the call queue: keep offering "Log and next" after a refusal.
+        from_queue = self.request.POST.get("queue") == "1" or self.request.GET.get("queue") == "1"
+        return super().get_context_data(lead=self.lead, from_queue=from_queue, **kwargs)
 
     def succeed(self, message: str):
         messages.success(self.request, message)
         url = reverse("leads:detail", args=[self.lead.pk])
+        if self.request.POST.get("then") == "next":
+            # "Log and next": on to the following lead of the call queue.
+            url = reverse("pipeline:queue_next") + f"?after={self.lead.pk}"
         if self.request.htmx:
             return HttpResponseClientRedirect(url)
         return HttpResponseRedirect(url)

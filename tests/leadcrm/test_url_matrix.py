@@ -44,6 +44,9 @@ MATRIX = {
     "leads:import_map": ("get", "import_draft", MY_IMPORT),
     "leads:import_cancel": ("post", "import_job", {**MY_IMPORT, OWNER: 302, BROKER: 302}),
     "pipeline:board": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
+    # Everyone's queue is their own leads: a page, and a redirect to the next of them.
+    "pipeline:queue": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
+    "pipeline:queue_next": ("get", None, {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
     # An empty move goes back to the board; a forged lead id is a 404 (test_board.py).
     "pipeline:board_move": ("post", None, {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
     "pipeline:lenders": ("get", "lead", LEAD_PAGE),

@@ -162,3 +162,23 @@ def test_unassigning_a_lead_keeps_it_with_its_team(lead, team):
     lead_assign(lead=lead, agent=None)
     lead.refresh_from_db()
     assert (lead.assigned_agent, lead.team) == (None, team)
+
+
+def test_an_auction_ahead_raises_the_score_the_nearer_the_more(lead):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leads.models import ForeclosureRecord
+    from leads.services import lead_rescore
+
+    base = lead_rescore(lead=lead).score
+    record = ForeclosureRecord.objects.create(lead=lead, auction_date=timezone.now().date() + timedelta(days=60))
+    assert lead_rescore(lead=lead).score == base + 10
+    record.auction_date = timezone.now().date() + timedelta(days=12)
+    record.save()
+    lead = lead_rescore(lead=lead)
+    assert lead.score == base + 20 and "+20 auction in 12 days" in lead.score_reasons
+    record.auction_date = timezone.now().date() - timedelta(days=1)  # past: no longer counts
+    record.save()
+    assert lead_rescore(lead=lead).score == base

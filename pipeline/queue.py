@@ -1,0 +1,132 @@
+"""The call queue: the agent's leads that may be called right now, most motivated first.
+
+"Right now" is the compliance gate's own verdict for this moment, per phone: the
+registries, the internal list, every applicable calling window in every zone the
+homeowner may be in, state caps and consent, with nothing recorded (a check is recorded
+when the call is logged). Candidates are read cheaply first, best score first, and the
+gate is asked about them until the queue is full, so its cost is bounded.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Exists, F, OuterRef, Prefetch
+from django.utils import timezone
+
+from compliance.gate import Finding
+from compliance.models import Channel, Purpose, Verdict
+from compliance.services import outreach_verdict
+from leadcrm.accounts.models import Capacity, User
+from leads.models import Contact, Lead, Phone, PhoneStatus
+
+from .models import OutreachAttempt
+
+QUEUE_SIZE = 15
+# How many candidates the gate is asked about at most, so a day when nobody may be called
+# (a holiday, late evening) costs a bounded number of evaluations.
+SCAN_LIMIT = 90
+SCAN_CHUNK = 30
+# A lead attempted by this agent this recently waits its turn: the queue moves on.
+RECENTLY_TRIED = timedelta(hours=4)
+
+
+@dataclass
+class QueueEntry:
+    lead: Lead
+    phone: Phone
+    verdict: Verdict
+    warnings: list[Finding]
+    local_times: list[str] = field(default_factory=list)  # "2:14 PM CST", one per zone
+
+    @property
+    def owner(self) -> Contact:
+        return self.phone.contact
+
+
+@dataclass
+class CallQueue:
+    entries: list[QueueEntry]
+    scanned: int  # candidate leads the gate was asked about
+    held_back: int  # of those, how many had no number callable now
+
+    @property
+    def exhausted(self) -> bool:
+        return self.scanned >= SCAN_LIMIT
+
+
+def purpose_for(user: User) -> Purpose:
+    return Purpose.OFFER_TO_BUY if user.capacity == Capacity.PRINCIPAL else Purpose.LISTING
+
+
+def queue_candidates(*, user: User, now: datetime, exclude: tuple[int, ...] = ()):
+    """The user's own open leads with a number worth asking the gate about, best first."""
+    dialable = Phone.objects.filter(contact__lead=OuterRef("pk"), status=PhoneStatus.GOOD, on_dnc_list=False)
+    tried = OutreachAttempt.objects.filter(lead=OuterRef("pk"), agent=user, occurred_at__gte=now - RECENTLY_TRIED)
+    return (
+        Lead.objects.visible_to(user)
+        .open()
+        .filter(assigned_agent=user)
+        .filter(Exists(dialable))
+        .exclude(Exists(tried))
+        .exclude(pk__in=list(exclude))
+        .select_related("property")
+        .prefetch_related(
+            Prefetch("contacts", queryset=Contact.objects.order_by("position", "pk").prefetch_related(
+                Prefetch("phones", queryset=Phone.objects.filter(status=PhoneStatus.GOOD, on_dnc_list=False)
+                         .order_by("position", "pk"))
+            ))
+        )
+        .order_by("-score", F("last_contacted_at").asc(nulls_first=True), "pk")
+    )
+
+
+def call_queue(*, user: User, now: datetime | None = None, size: int = QUEUE_SIZE,
+               exclude: tuple[int, ...] = ()) -> CallQueue:
+    now = now or timezone.now()
+    candidates = queue_candidates(user=user, now=now, exclude=exclude)
+    purpose = purpose_for(user)
+    entries: list[QueueEntry] = []
+    scanned = held_back = 0
+    while len(entries) < size and scanned < SCAN_LIMIT:
+        chunk = list(candidates[scanned:scanned + SCAN_CHUNK])
+        if not chunk:
+            break
+        for lead in chunk:
+            scanned += 1
+            entry = _first_callable(lead, user=user, purpose=purpose, now=now)
+            if entry is None:
+                held_back += 1
+            else:
+                entries.append(entry)
+                if len(entries) >= size:
+                    break
+    return CallQueue(entries=entries, scanned=scanned, held_back=held_back)
+
+
+def _first_callable(lead: Lead, *, user: User, purpose: Purpose, now: datetime) -> QueueEntry | None:
+    for contact in lead.contacts.all():
+        for phone in contact.phones.all():
+            phone.contact = contact  # already in hand: the gate reads the owner from it
+            verdict, findings, evidence = outreach_verdict(
+                lead=lead, contact_point=phone, channel=Channel.CALL, purpose=purpose, actor=user, at=now,
+            )
+            if verdict == Verdict.BLOCK:
+                continue
+            # The homeowner's clock, as the gate read it (the page's filters would show the agent's).
+            local_times = [
+                now.astimezone(zoneinfo.ZoneInfo(zone["zone"])).strftime("%-I:%M %p %Z")
+                for zone in evidence.get("zones", [])
+            ]
+            return QueueEntry(lead=lead, phone=phone, verdict=verdict,
+                              warnings=[f for f in findings if f.severity == Verdict.WARN],
+                              local_times=local_times)
+    return None
+
+
+def next_in_queue(*, user: User, after: int | None = None, now: datetime | None = None) -> QueueEntry | None:
+    """The first lead of the queue other than the one just worked."""
+    queue = call_queue(user=user, now=now, size=1, exclude=(after,) if after else ())
+    return queue.entries[0] if queue.entries else None

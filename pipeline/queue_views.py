@@ -1,0 +1,41 @@
+"""The call queue page, its dashboard panel, and "Next": the following lead to call."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import TemplateView
+
+from .queue import call_queue, next_in_queue
+
+QUEUE_EMPTY = "Nobody else in your queue may be called right now."
+
+
+class QueueView(LoginRequiredMixin, TemplateView):
+    """The whole queue; with htmx (the dashboard's panel) only its list."""
+
+    template_name = "pipeline/queue.html"
+
+    def get_template_names(self):
+        if self.request.htmx:
+            return ["pipeline/partials/_queue.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        compact = bool(self.request.htmx)
+        queue = call_queue(user=self.request.user, size=8 if compact else 25)
+        return {**super().get_context_data(**kwargs), "queue": queue, "compact": compact, "now": timezone.now()}
+
+
+class QueueNextView(LoginRequiredMixin, View):
+    """Go to the next lead of the queue, skipping the one just worked (``?after=``)."""
+
+    def get(self, request):
+        after = request.GET.get("after", "")
+        entry = next_in_queue(user=request.user, after=int(after) if after.isdigit() else None)
+        if entry is None:
+            messages.info(request, QUEUE_EMPTY)
+            return HttpResponseRedirect(reverse("pipeline:queue"))
+        return HttpResponseRedirect(reverse("leads:detail", args=[entry.lead.pk]) + "?queue=1")

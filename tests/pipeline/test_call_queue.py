@@ -1,0 +1,110 @@
+"""The call queue: who may be called right now, per the gate, best score first; and "Next".
+
+Frozen at Wednesday 18 November 2026, 20:00 UTC (2 p.m. in Tulsa) unless a test travels.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from compliance.models import Channel
+from compliance.services import dnc_numbers_add, internal_dnc_add
+from pipeline.models import Outcome
+from pipeline.queue import call_queue, next_in_queue
+from pipeline.services import outreach_log
+
+from ..factories import ContactFactory, LeadFactory, PhoneFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def callable_lead(agent, team, number, score):
+    lead = LeadFactory(assigned_agent=agent, team=team, score=score)
+    PhoneFactory(contact=ContactFactory(lead=lead), number=number)
+    return lead
+
+
+@pytest.fixture
+def three(agent, team, national_registry):
+    return [callable_lead(agent, team, f"+1918555020{i}", score) for i, score in enumerate((40, 90, 65))]
+
+
+def test_the_queue_holds_callable_leads_best_score_first_with_the_local_time(three, agent):
+    queue = call_queue(user=agent)
+    assert [entry.lead.score for entry in queue.entries] == [90, 65, 40]
+    assert queue.entries[0].local_times == ["2:00 PM CST"]
+    assert queue.entries[0].phone.number == "+19185550201"
+
+
+def test_numbers_the_gate_refuses_stay_out_of_the_queue(three, agent, national_registry):
+    # On the national registry (A5) without the flag being set yet, and on the internal list.
+    dnc_numbers_add(source=national_registry, numbers=["9185550201"], as_of=date(2026, 11, 13))
+    internal_dnc_add(phone_number="9185550202", channel=Channel.CALL, homeowner_words="Stop calling.",
+                     recorded_by=agent)
+    queue = call_queue(user=agent)
+    assert [entry.lead.score for entry in queue.entries] == [40]
+
+
+def test_a_lead_with_one_number_blocked_is_called_on_its_other(agent, team, national_registry):
+    lead = callable_lead(agent, team, "+19185550210", 50)
+    PhoneFactory(contact=lead.contacts.first(), number="+19185550211", position=2)
+    dnc_numbers_add(source=national_registry, numbers=["9185550210"], as_of=date(2026, 11, 13))
+    [entry] = call_queue(user=agent).entries
+    assert entry.phone.number == "+19185550211"
+
+
+def test_nobody_is_in_the_queue_outside_calling_hours(three, agent):
+    with time_machine.travel(datetime(2026, 11, 19, 3, 0, tzinfo=UTC)):  # 9 p.m. in Tulsa
+        queue = call_queue(user=agent)
+    assert queue.entries == [] and queue.held_back == 3
+
+
+def test_the_queue_is_the_agents_own_and_skips_leads_just_tried(three, agent, other_agent, other_team):
+    callable_lead(other_agent, other_team, "+19185550230", 99)
+    best = three[1]
+    outreach_log(lead=best, channel=Channel.CALL, contact_point=best.contacts.first().phones.first(),
+                 outcome=Outcome.NO_ANSWER, actor=agent, role_disclosed=True)
+    assert [entry.lead.score for entry in call_queue(user=agent).entries] == [65, 40]
+    assert call_queue(user=other_agent).entries[0].lead.score == 99
+
+
+def test_next_skips_the_lead_just_worked(three, agent):
+    assert next_in_queue(user=agent).lead == three[1]
+    assert next_in_queue(user=agent, after=three[1].pk).lead == three[2]
+
+
+def test_the_queue_page_and_the_next_button(three, agent, client_as):
+    client = client_as(agent)
+    page = client.get(reverse("pipeline:queue")).content.decode()
+    assert three[1].property.street in page and "tel:+19185550201" in page
+    response = client.get(reverse("pipeline:queue_next"), {"after": three[1].pk})
+    assert response["Location"] == reverse("leads:detail", args=[three[2].pk]) + "?queue=1"
+    lead_page = client.get(response["Location"]).content.decode()
+    assert "Log and next" in lead_page and "Skip to the next lead" in lead_page
+
+
+def test_log_and_next_goes_on_to_the_next_lead(three, agent, client_as):
+    lead = three[1]
+    response = client_as(agent).post(reverse("pipeline:outreach_log", args=[lead.pk]), {
+        "channel": "call", "phone": lead.contacts.first().phones.first().pk, "purpose": "short_sale_listing",
+        "technology": "manual", "outcome": "no_answer", "role_disclosed": "on", "queue": "1", "then": "next",
+    })
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert response["Location"] == reverse("pipeline:queue_next") + f"?after={lead.pk}"
+
+
+def test_when_nobody_is_left_next_says_so(agent, client_as, national_registry):
+    response = client_as(agent).get(reverse("pipeline:queue_next"), follow=True)
+    assert "Nobody else in your queue may be called right now." in response.content.decode()
+
+
+def test_the_queue_costs_a_bounded_number_of_queries(agent, team, national_registry, django_assert_max_num_queries):
+    for i in range(30):
+        callable_lead(agent, team, f"+1918555{300 + i:04d}", 50 + i)
+    call_queue(user=agent, size=5)  # warms the rule tables and places
+    with django_assert_max_num_queries(12):  # candidates, owners, phones, then one read per number asked
+        queue = call_queue(user=agent, size=5, now=timezone.now() + timedelta(minutes=1))
+    assert len(queue.entries) == 5
