@@ -108,10 +108,10 @@ SOURCE_SPAN = 1000  # a DncNumber key = number * SOURCE_SPAN + source id
 
 
 class DncNumberQuerySet(models.QuerySet):
-    def for_number(self, number: int) -> "DncNumberQuerySet":
+    def for_number(self, number: int) -> DncNumberQuerySet:
         return self.filter(id__gte=number * SOURCE_SPAN, id__lt=(number + 1) * SOURCE_SPAN)
 
-    def for_numbers(self, numbers) -> "DncNumberQuerySet":
+    def for_numbers(self, numbers) -> DncNumberQuerySet:
         ranges = [models.Q(id__gte=n * SOURCE_SPAN, id__lt=(n + 1) * SOURCE_SPAN) for n in numbers]
         if not ranges:
             return self.none()
@@ -155,7 +155,7 @@ class DncNumber(models.Model):
         return number * SOURCE_SPAN + source_id
 
     @classmethod
-    def for_source(cls, source, number: int, **fields) -> "DncNumber":
+    def for_source(cls, source, number: int, **fields) -> DncNumber:
         return cls(id=cls.key(number, source.pk), source=source, **fields)
 
     @property
