@@ -9,6 +9,7 @@ from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
 from leadcrm.pagination import window
 from pipeline.forms import OutreachLogForm, StageChangeForm
+from pipeline.queue import phone_status_now
 from pipeline.selectors import deal_summary, lead_timeline
 
 from .models import Contact, Email, Phone
@@ -59,6 +60,7 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
         suppressions = phone_suppressions(numbers=[phone.number for phone in phones])
         for phone in phones:
             phone.suppressions = suppressions.get(phone.number, [])
+        phone_status_now(lead=lead, phones=phones, user=user)
         disclosure = role_disclosure_sentence(
             actor=user, brokerage=Brokerage.objects.current(), lead=lead
         )

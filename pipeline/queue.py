@@ -13,7 +13,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, F, OuterRef, Prefetch
+from django.db.models import Count, Exists, F, OuterRef, Prefetch
 from django.utils import timezone
 
 from compliance.gate import Finding
@@ -130,3 +130,33 @@ def next_in_queue(*, user: User, after: int | None = None, now: datetime | None 
     """The first lead of the queue other than the one just worked."""
     queue = call_queue(user=user, now=now, size=1, exclude=(after,) if after else ())
     return queue.entries[0] if queue.entries else None
+
+
+def phone_status_now(*, lead: Lead, phones: list[Phone], user: User, now: datetime | None = None) -> None:
+    """Annotate each phone with what the gate says of a call now, for the lead page.
+
+    ``phone.callable_now``, ``phone.blocked_by`` (the refusing reasons), ``phone.local_times``
+    (the homeowner's clock in each zone) and ``phone.attempts_24h`` (logged calls and texts
+    to it in the last 24 hours). One gate evaluation per good number, one count for all.
+    """
+    now = now or timezone.now()
+    counts = dict(
+        OutreachAttempt.objects.filter(phone__in=phones, occurred_at__gte=now - timedelta(hours=24),
+                                       channel__in=[Channel.CALL, Channel.SMS])
+        .order_by().values_list("phone").annotate(n=Count("pk")).values_list("phone", "n")
+    )
+    purpose = purpose_for(user)
+    for phone in phones:
+        phone.attempts_24h = counts.get(phone.pk, 0)
+        phone.callable_now, phone.blocked_by, phone.local_times = False, [], []
+        if phone.status != PhoneStatus.GOOD:
+            continue
+        verdict, findings, evidence = outreach_verdict(
+            lead=lead, contact_point=phone, channel=Channel.CALL, purpose=purpose, actor=user, at=now,
+        )
+        phone.callable_now = verdict != Verdict.BLOCK
+        phone.blocked_by = [f for f in findings if f.severity == Verdict.BLOCK]
+        phone.local_times = [
+            now.astimezone(zoneinfo.ZoneInfo(zone["zone"])).strftime("%a %-I:%M %p %Z")
+            for zone in evidence.get("zones", [])
+        ]

@@ -108,3 +108,17 @@ def test_the_queue_costs_a_bounded_number_of_queries(agent, team, national_regis
     with django_assert_max_num_queries(12):  # candidates, owners, phones, then one read per number asked
         queue = call_queue(user=agent, size=5, now=timezone.now() + timedelta(minutes=1))
     assert len(queue.entries) == 5
+
+
+def test_the_lead_page_says_per_phone_whether_it_may_be_called_now(lead, agent, client_as, national_registry):
+    good = lead.contacts.first().phones.first()
+    listed = PhoneFactory(contact=lead.contacts.first(), number="+19185550299", position=2)
+    dnc_numbers_add(source=national_registry, numbers=["9185550299"], as_of=date(2026, 11, 13))
+    outreach_log(lead=lead, channel=Channel.CALL, contact_point=good, outcome=Outcome.NO_ANSWER, actor=agent,
+                 role_disclosed=True)
+    response = client_as(agent).get(reverse("leads:detail", args=[lead.pk]))
+    phones = {phone.pk: phone for contact in response.context["contacts"] for phone in contact.phones.all()}
+    assert phones[good.pk].callable_now and phones[good.pk].attempts_24h == 1
+    assert phones[good.pk].local_times == ["Wed 2:00 PM CST"]
+    assert not phones[listed.pk].callable_now and phones[listed.pk].blocked_by[0].rule == "A5"
+    assert "Callable now" in response.content.decode()
