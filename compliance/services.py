@@ -275,8 +275,12 @@ def stop_request_record(
     homeowner_words: str,
     recorded_by: User,
     at: datetime | None = None,
+    whole_contact: bool = False,
 ) -> list[InternalDncEntry]:
     """A homeowner asked us to stop: suppress what they asked about, for everyone, at once.
+
+    ``whole_contact``: they asked not to be contacted at all ("do not contact me"): every
+    number, email and mailing address of that owner, whatever the channel it was said on.
 
     Never gated: a request to stop is honoured even when the attempt it came in on was
     refused (B1, B4). On the phone it covers that number; by email that address; by mail
@@ -308,6 +312,11 @@ def stop_request_record(
         emails.append(contact_point)
     elif isinstance(contact_point, str):
         phones.append(contact_point)  # internal_dnc_add parses it, or says why it cannot
+    if whole_contact and isinstance(owner, Contact):
+        phones += [phone.number for phone in owner.phones.all()]
+        emails += [email.address for email in owner.emails.all()]
+        addresses.append(owner.mailing_address_key())
+        contact_set_do_not_mail(contact=owner)
     if not (phones or emails or any(addresses)):
         raise ValidationError(NEEDS_CONTACT_POINT)
 

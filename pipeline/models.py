@@ -97,6 +97,7 @@ class Outcome(models.TextChoices):
     WRONG_NUMBER = "wrong_number", "Wrong number"
     BAD_NUMBER = "bad_number", "Bad number"
     DNC_REQUEST = "dnc_request", "Do-not-call request"
+    DO_NOT_CONTACT = "do_not_contact", "Do not contact me at all"
     SENT = "sent", "Sent"
     REPLIED = "replied", "Homeowner replied"
 
@@ -109,17 +110,19 @@ REACHED_OUTCOMES = frozenset({Outcome.TALKED, Outcome.APPOINTMENT_SET})
 OUTCOMES_BY_CHANNEL = {
     Channel.CALL: frozenset({
         Outcome.NO_ANSWER, Outcome.LEFT_VOICEMAIL, Outcome.TALKED, Outcome.APPOINTMENT_SET,
-        Outcome.WRONG_NUMBER, Outcome.BAD_NUMBER, Outcome.DNC_REQUEST,
+        Outcome.WRONG_NUMBER, Outcome.BAD_NUMBER, Outcome.DNC_REQUEST, Outcome.DO_NOT_CONTACT,
     }),
     Channel.SMS: frozenset({
         Outcome.SENT, Outcome.REPLIED, Outcome.TALKED, Outcome.APPOINTMENT_SET, Outcome.WRONG_NUMBER,
-        Outcome.BAD_NUMBER, Outcome.DNC_REQUEST,
+        Outcome.BAD_NUMBER, Outcome.DNC_REQUEST, Outcome.DO_NOT_CONTACT,
     }),
     Channel.EMAIL: frozenset({
         Outcome.SENT, Outcome.REPLIED, Outcome.TALKED, Outcome.APPOINTMENT_SET, Outcome.DNC_REQUEST,
+        Outcome.DO_NOT_CONTACT,
     }),
-    Channel.MAIL: frozenset({Outcome.SENT, Outcome.DNC_REQUEST}),
-    Channel.DOOR: frozenset({Outcome.NO_ANSWER, Outcome.TALKED, Outcome.APPOINTMENT_SET, Outcome.DNC_REQUEST}),
+    Channel.MAIL: frozenset({Outcome.SENT, Outcome.DNC_REQUEST, Outcome.DO_NOT_CONTACT}),
+    Channel.DOOR: frozenset({Outcome.NO_ANSWER, Outcome.TALKED, Outcome.APPOINTMENT_SET, Outcome.DNC_REQUEST,
+                             Outcome.DO_NOT_CONTACT}),
 }
 
 

@@ -41,6 +41,9 @@ CORRECTION_OTHER_LEAD = "A correction must be logged on the same lead as the ent
 REPLY_IS_INBOUND = "A reply comes from the homeowner: log it as inbound."
 
 
+# The homeowner asked to stop: this number or address, or (do not contact) all of theirs.
+STOP_OUTCOMES = frozenset({Outcome.DNC_REQUEST, Outcome.DO_NOT_CONTACT})
+
 FOLLOW_UP_KIND_BY_CHANNEL = {
     Channel.CALL: FollowUpKind.CALL,
     Channel.SMS: FollowUpKind.TEXT,
@@ -108,7 +111,7 @@ def outreach_log(
         raise ValidationError({"outcome": OUTCOME_NOT_FOR_CHANNEL.format(outcome=outcome.label, channel=channel.label.lower())})
     if outcome in (Outcome.WRONG_NUMBER, Outcome.BAD_NUMBER) and not isinstance(contact_point, Phone):
         raise ValidationError({"outcome": OUTCOME_NEEDS_PHONE.format(outcome=outcome.label)})
-    if outcome == Outcome.DNC_REQUEST and not (homeowner_words or notes).strip():
+    if outcome in STOP_OUTCOMES and not (homeowner_words or notes).strip():
         raise ValidationError({"homeowner_words": DNC_WORDS_NEEDED})
     if outcome == Outcome.REPLIED and direction != Direction.INBOUND:
         raise ValidationError({"outcome": REPLY_IS_INBOUND})
@@ -116,7 +119,7 @@ def outreach_log(
     heard = revocation_scan(homeowner_words or (notes if outcome == Outcome.REPLIED else ""),
                             homeowners_own_words=True)
     noted = revocation_scan(notes, homeowners_own_words=False)
-    stop = outcome == Outcome.DNC_REQUEST or bool(heard.clear or noted.clear)
+    stop = outcome in STOP_OUTCOMES or bool(heard.clear or noted.clear)
     unclear = None if stop else (heard.ambiguous or noted.ambiguous)
     if corrects is not None and corrects.lead_id != lead.pk:
         raise ValidationError(CORRECTION_OTHER_LEAD)
@@ -139,7 +142,8 @@ def outreach_log(
         # Never gated: a homeowner's "stop" is honoured even if the attempt is refused.
         if stop:
             stop_request_record(lead=lead, channel=channel, contact_point=contact_point,
-                                homeowner_words=words, recorded_by=actor, at=occurred_at)
+                                homeowner_words=words, recorded_by=actor, at=occurred_at,
+                                whole_contact=outcome == Outcome.DO_NOT_CONTACT)
         elif unclear:
             revocation_review_raise(lead=lead, contact_point=contact_point, text=words,
                                     matched=unclear, raised_by=actor, at=occurred_at)

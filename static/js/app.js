@@ -25,8 +25,8 @@
     var technology = form.querySelector("#div_id_technology");
     if (technology) technology.hidden = channel.value !== "call";
     var words = form.querySelector("#div_id_homeowner_words");
-    var dnc = form.querySelector("[name=outcome][value=dnc_request]");
-    if (words && dnc) words.hidden = !dnc.checked;
+    var stop = form.querySelector("[name=outcome][value=dnc_request]:checked, [name=outcome][value=do_not_contact]:checked");
+    if (words) words.hidden = !stop;
   }
   function wire(root) {
     var forms = Array.prototype.slice.call(root.querySelectorAll("form[data-outreach-form]"));

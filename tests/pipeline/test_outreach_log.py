@@ -238,3 +238,31 @@ def test_nothing_but_outreach_log_creates_an_outreach_attempt():
             if writes:
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert [offender.split(":")[0] for offender in offenders] == ["pipeline/services.py"], offenders
+
+
+def test_do_not_contact_puts_every_number_and_email_of_that_owner_on_the_internal_list(lead, agent):
+    from compliance.models import InternalDncEntry
+
+    from ..factories import ContactFactory, EmailFactory, PhoneFactory
+
+    owner = lead.contacts.first()
+    second = PhoneFactory(contact=owner, number="+19185550177", position=2)
+    email = EmailFactory(contact=owner)
+    co_owner_phone = PhoneFactory(contact=ContactFactory(lead=lead, position=2), number="+19185550178")
+    outreach_log(lead=lead, channel=Channel.CALL, contact_point=owner.phones.first(),
+                 outcome=Outcome.DO_NOT_CONTACT, actor=agent, role_disclosed=True,
+                 homeowner_words="Don't contact me again, any way.")
+    listed = set(InternalDncEntry.objects.values_list("phone_number", flat=True)) - {""}
+    assert listed == {"+19185550104", second.number}
+    assert InternalDncEntry.objects.filter(email=email.address).exists()
+    owner.refresh_from_db()
+    assert owner.do_not_mail
+    assert co_owner_phone.number not in listed  # the co-owner did not ask
+
+
+def test_do_not_contact_needs_the_homeowners_words(lead, agent):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        outreach_log(lead=lead, channel=Channel.CALL, contact_point=lead.contacts.first().phones.first(),
+                     outcome=Outcome.DO_NOT_CONTACT, actor=agent, role_disclosed=True)
