@@ -9,7 +9,9 @@ from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
 from leadcrm.pagination import window
 from pipeline.forms import OutreachLogForm, StageChangeForm
+from pipeline.models import MessageTemplate, TemplateKind
 from pipeline.queue import phone_status_now
+from pipeline.scripts import render
 from pipeline.selectors import deal_summary, lead_timeline
 
 from .models import Contact, Email, Phone
@@ -64,7 +66,14 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
         disclosure = role_disclosure_sentence(
             actor=user, brokerage=Brokerage.objects.current(), lead=lead
         )
+        scripts = list(MessageTemplate.objects.usable_by(user).filter(kind=TemplateKind.CALL_SCRIPT))
+        wanted = self.request.GET.get("script", "")
+        script = next((s for s in scripts if str(s.pk) == wanted), scripts[0] if scripts else None)
         context.update(
+            scripts=scripts,
+            script=script,
+            script_text=render(script.body, lead=lead, agent=user, owner=contacts[0] if contacts else None)
+            if script else "",
             lead=lead,
             financials=lead.financials(),
             contacts=contacts,

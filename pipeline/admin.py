@@ -11,6 +11,7 @@ from .models import (
     FollowUp,
     LenderFile,
     LenderMilestone,
+    MessageTemplate,
     Negotiator,
     Offer,
     OutreachAttempt,
@@ -137,3 +138,23 @@ class OfferAdmin(_ShortSaleAdmin):
     list_display = ["lead", "buyer_name", "price", "financing", "status", "received_on", "target_closing"]
     list_filter = ["status", "financing"]
     list_select_related = ["lead__property"]
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    """Read here; written on the Scripts page, which checks merge fields and language (F6)."""
+
+    list_display = ["name", "kind", "owner", "is_active", "updated_at"]
+    list_filter = ["kind", "is_active"]
+    readonly_fields = ["name", "kind", "subject", "body", "owner", "updated_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_queryset(self, request):
+        from django.db.models import Q
+
+        queryset = super().get_queryset(request)
+        if request.user.has_perm("leads.view_all_leads"):
+            return queryset
+        return queryset.filter(Q(owner__isnull=True) | Q(owner=request.user))

@@ -14,6 +14,7 @@ from leads.models import Contact, DeadReason, Email, Lead, LienType, Phone, Stag
 
 from .models import (
     Deficiency,
+    TemplateKind,
     DocumentStatus,
     LenderFile,
     Milestone,
@@ -327,3 +328,21 @@ class NetSheetForm(forms.Form):
     closing_cost_percent = forms.DecimalField(
         max_digits=5, decimal_places=2, min_value=0, max_value=20, required=False, label="Closing costs %"
     )
+
+
+class MessageTemplateForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    kind = forms.ChoiceField(choices=TemplateKind.choices, label="For")
+    subject = forms.CharField(max_length=200, required=False, help_text="Emails only.")
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 12}),
+        help_text="Merge fields as you write them: [First Name], [Property Address], [Agent Name], "
+                  "[Agent Phone], [Brokerage], [Role Disclosure] ...",
+    )
+    shared = forms.BooleanField(required=False, label="Share with the whole brokerage")
+
+    def __init__(self, *args, may_share: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_share:
+            del self.fields["shared"]
+        self.helper = _plain_helper()

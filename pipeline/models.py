@@ -529,3 +529,55 @@ class Offer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.buyer_name}: {self.price:,.0f} ({self.get_status_display()})"
+
+
+# Scripts and message templates ------------------------------------------------------------
+
+
+class TemplateKind(models.TextChoices):
+    CALL_SCRIPT = "call_script", "Call script"
+    TEXT = "text", "Text message"
+    EMAIL = "email", "Email"
+    LETTER = "letter", "Letter"
+    POSTCARD = "postcard", "Postcard"
+
+
+class MessageTemplateQuerySet(models.QuerySet):
+    def usable_by(self, user):
+        """The brokerage's shared templates and the user's own."""
+        return self.filter(is_active=True).filter(models.Q(owner__isnull=True) | models.Q(owner=user))
+
+
+class MessageTemplate(models.Model):
+    """A call script or message with ``[First Name]``-style merge fields.
+
+    Saved only through ``pipeline.scripts.template_save``, which refuses prohibited
+    promises (F6) and merge fields that do not exist.
+    """
+
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=12, choices=TemplateKind.choices)
+    subject = models.CharField(max_length=200, blank=True, help_text="Emails only.")
+    body = models.TextField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="templates",
+        help_text="Empty: shared with the whole brokerage.",
+    )
+    is_active = models.BooleanField(default=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MessageTemplateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "name", "pk"]
+        permissions = [("manage_shared_templates", "Can edit the brokerage's shared scripts and templates")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_shared(self) -> bool:
+        return self.owner_id is None

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import board_views, deal_views, queue_views, views
+from . import board_views, deal_views, queue_views, script_views, views
 
 app_name = "pipeline"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("follow-ups/<int:pk>/done/", views.FollowUpCompleteView.as_view(), name="follow_up_done"),
     path("queue/", queue_views.QueueView.as_view(), name="queue"),
     path("queue/next/", queue_views.QueueNextView.as_view(), name="queue_next"),
+    path("scripts/", script_views.ScriptsView.as_view(), name="scripts"),
+    path("scripts/<int:pk>/", script_views.ScriptsView.as_view(), name="script_edit"),
     path("board/", board_views.BoardView.as_view(), name="board"),
     path("board/move/", board_views.BoardMoveView.as_view(), name="board_move"),
     path("leads/<int:pk>/lenders/", deal_views.LendersView.as_view(), name="lenders"),

@@ -27,6 +27,7 @@ class Perm:
     WORK_LENDER_FILES = "pipeline.change_lenderfile"
     MANAGE_DOCUMENTS = "pipeline.add_documentupload"
     MANAGE_OFFERS = "pipeline.add_offer"
+    MANAGE_TEMPLATES = "pipeline.manage_shared_templates"
 
     MANAGE_REGISTRIES = "compliance.manage_registries"
     VIEW_COMPLIANCE = "compliance.view_compliancecheck"
@@ -61,6 +62,7 @@ _AGENT = [
     *_model_perms("pipeline", "checklistitem"),
     *_model_perms("pipeline", "documentupload", "add view"),
     *_model_perms("pipeline", "offer"),
+    *_model_perms("pipeline", "messagetemplate"),
     "compliance.add_internaldncentry",
     "compliance.view_internaldncentry",
     "compliance.view_dncpolicy",
@@ -95,6 +97,7 @@ _BROKER = [
     *_model_perms("accounts", "brokerage", "change view"),
     "auth.view_group",
     Perm.MANAGE_REGISTRIES,
+    Perm.MANAGE_TEMPLATES,
     *_model_perms("compliance", "dncsource"),
     "compliance.view_dncnumber",
     *_model_perms("compliance", "dncpolicy", "add view"),

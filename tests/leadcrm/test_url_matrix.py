@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from compliance.models import RegistryLoad, RevocationReview
 from leads.models import ImportJob, ImportStatus, LeadList
-from pipeline.models import FollowUp
+from pipeline.models import FollowUp, MessageTemplate
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +44,9 @@ MATRIX = {
     "leads:import_map": ("get", "import_draft", MY_IMPORT),
     "leads:import_cancel": ("post", "import_job", {**MY_IMPORT, OWNER: 302, BROKER: 302}),
     "pipeline:board": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
+    "pipeline:scripts": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
+    # An agent's own script is theirs alone.
+    "pipeline:script_edit": ("get", "own_script", {ANON: 302, OTHER: 404, OWNER: 200, TEAM_LEAD: 404, BROKER: 404}),
     # Everyone's queue is their own leads: a page, and a redirect to the next of them.
     "pipeline:queue": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
     "pipeline:queue_next": ("get", None, {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
@@ -109,6 +112,7 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
             "import_job": import_job(agent, ImportStatus.DONE),
             "import_draft": import_job(agent, ImportStatus.DRAFT),
             "document": document(lead, agent),
+            "own_script": MessageTemplate.objects.create(name="Mine", kind="text", body="Hi", owner=agent),
             "review": RevocationReview.objects.create(lead=lead, phone_number="+19185550104", text="no mas",
                                                       matched="no mas", raised_by=agent),
         }
