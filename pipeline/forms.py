@@ -14,13 +14,13 @@ from leads.models import Contact, DeadReason, Email, Lead, LienType, Phone, Stag
 
 from .models import (
     Deficiency,
-    TemplateKind,
     DocumentStatus,
     LenderFile,
     Milestone,
     NegotiatorRole,
     Offer,
     Outcome,
+    TemplateKind,
 )
 from .stages import allowed_moves
 
