@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import django_filters
 from django import forms
 from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
 
 from leadcrm.accounts.models import Team, User
 from leadcrm.accounts.roles import Perm
 
 from .addresses import normalize_street
-from .models import OUTCOME_STAGES, Contact, Lead, LeadList, LeadType, ListMembership, Phone, Stage
+from .models import (
+    OUTCOME_STAGES,
+    Contact,
+    ForeclosureRecord,
+    Lead,
+    LeadList,
+    LeadType,
+    ListMembership,
+    Phone,
+    PhoneStatus,
+    Stage,
+)
 from .phones import search_digits
 
 PHONE_LIKE = re.compile(r"[\d\s().+\-]+")
@@ -74,6 +87,12 @@ class LeadFilter(django_filters.FilterSet):
         field_name="list_memberships__lead_list", queryset=LeadList.objects.all(), label="List", empty_label="All lists"
     )
     min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte", label="Score ≥")
+    area = django_filters.CharFilter(method="filter_area", label="County or ZIP")
+    auction_within = django_filters.NumberFilter(method="filter_auction_within", label="Auction within (days)")
+    callable = django_filters.BooleanFilter(
+        method="filter_callable", label="Callable number",
+        widget=forms.Select(choices=[("", "Any"), ("true", "Has one"), ("false", "None left")]),
+    )
     order = django_filters.ChoiceFilter(
         method="filter_order",
         choices=[
@@ -88,7 +107,8 @@ class LeadFilter(django_filters.FilterSet):
 
     class Meta:
         model = Lead
-        fields = ["q", "status", "stage", "lead_type", "assigned_agent", "team", "list", "min_score"]
+        fields = ["q", "status", "stage", "lead_type", "assigned_agent", "team", "list", "min_score", "area",
+                  "auction_within", "callable"]
 
     def __init__(self, data=None, queryset=None, *, user, **kwargs):
         super().__init__(data, queryset, **kwargs)
@@ -114,6 +134,8 @@ class LeadFilter(django_filters.FilterSet):
             is_select = isinstance(field.widget, forms.Select)
             field.widget.attrs["class"] = "form-select" if is_select else "form-control"
         self.form.fields["min_score"].widget.attrs.update(min=0, max=100, step=5)
+        self.form.fields["auction_within"].widget.attrs.update(min=0, max=365, step=7, placeholder="days")
+        self.form.fields["area"].widget.attrs.update(placeholder="Tulsa or 74130")
 
     def filter_search(self, queryset, name, value):
         return queryset.filter(search_q(value)) if value.strip() else queryset
@@ -125,6 +147,31 @@ class LeadFilter(django_filters.FilterSet):
         if value in (Stage.CLOSED, Stage.DEAD):
             return queryset.filter(stage=value)
         return queryset.exclude(stage__in=OUTCOME_STAGES)
+
+    def filter_area(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        if value.isdigit():
+            return queryset.filter(property__zip_code=value[:5])
+        return queryset.filter(property__county__iexact=value.removesuffix(" County").removesuffix(" county"))
+
+    def filter_auction_within(self, queryset, name, value):
+        if value is None or value < 0:
+            return queryset
+        today = timezone.localdate()
+        auctions = ForeclosureRecord.objects.filter(
+            lead=OuterRef("pk"), auction_date__gte=today, auction_date__lte=today + timedelta(days=int(value))
+        )
+        return queryset.filter(Exists(auctions))
+
+    def filter_callable(self, queryset, name, value):
+        """A good number on no list held (registries and the internal list, as flagged);
+        the call queue asks the gate about this very moment."""
+        if value is None:
+            return queryset
+        dialable = Phone.objects.filter(contact__lead=OuterRef("pk"), status=PhoneStatus.GOOD, on_dnc_list=False)
+        return queryset.filter(Exists(dialable)) if value else queryset.exclude(Exists(dialable))
 
     def filter_order(self, queryset, name, value):
         return queryset.order_by(*ORDERINGS.get(value, ORDERINGS["score"]))

@@ -40,7 +40,8 @@ class LeadListView(LoginRequiredMixin, TemplateView):
             is_filtered=any(value for key, value in query.items() if key not in ("order", "status")),
             now=timezone.now(),
             # Shown from tablet width up; a phone keeps search, status, stage and sort.
-            secondary_filters={"lead_type", "assigned_agent", "team", "list", "min_score"},
+            secondary_filters={"lead_type", "assigned_agent", "team", "list", "min_score", "area",
+                               "auction_within", "callable"},
         )
         return context
 

@@ -76,3 +76,29 @@ def test_the_list_shows_open_leads_unless_asked_for_outcomes(agent, team):
     assert list(lead_list(fetched_by=agent, filters={"status": "dead"})[0]) == [dead]
     assert list(lead_list(fetched_by=agent, filters={"stage": "dead"})[0]) == [dead]
     assert set(lead_list(fetched_by=agent, filters={"status": "all"})[0]) == {open_lead, dead}
+
+
+def test_list_filters_by_county_or_zip_auction_window_and_callable_number(agent, client_as, national_registry):
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from leads.models import ForeclosureRecord
+
+    from ..factories import ContactFactory, LeadFactory, PhoneFactory, PropertyFactory
+
+    tulsa = LeadFactory(assigned_agent=agent)
+    PhoneFactory(contact=ContactFactory(lead=tulsa), number="+19185550160")
+    norman = LeadFactory(assigned_agent=agent, property=PropertyFactory(city="Norman", county="Cleveland",
+                                                                         zip_code="73069"))
+    ForeclosureRecord.objects.create(lead=norman, auction_date=timezone.localdate() + timedelta(days=10))
+    client = client_as(agent)
+
+    def found(**query):
+        leads = client.get(reverse("leads:list"), query).context["page"].object_list
+        return {lead.pk for lead in leads}
+
+    assert found(area="cleveland county") == found(area="73069") == {norman.pk}
+    assert found(auction_within=14) == {norman.pk} and found(auction_within=7) == set()
+    assert found(callable="true") == {tulsa.pk} and found(callable="false") == {norman.pk}
