@@ -12,7 +12,7 @@ from pipeline.forms import OutreachLogForm, StageChangeForm
 from pipeline.models import MessageTemplate, TemplateKind
 from pipeline.queue import phone_status_now
 from pipeline.scripts import render
-from pipeline.selectors import deal_summary, lead_timeline
+from pipeline.selectors import deal_summary, lead_activity, lead_follow_ups
 
 from .models import Contact, Email, Phone
 from .selectors import lead_get, lead_list
@@ -83,7 +83,9 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             hardships=list(lead.hardships.select_related("recorded_by")),
             liens=list(lead.liens.all()),
             lists=list(lead.lists.order_by("name")),
-            timeline=lead_timeline(lead=lead),
+            follow_ups=lead_follow_ups(lead=lead),
+            activity=lead_activity(lead=lead),
+            can_note=user.has_perm(Perm.ADD_NOTES),
             deal=deal_summary(lead=lead),
             from_queue=self.request.GET.get("queue") == "1",
             can_log=user.has_perm(Perm.LOG_OUTREACH),

@@ -10,6 +10,7 @@ from .models import (
     DocumentUpload,
     FollowUp,
     LenderFile,
+    LeadNote,
     LenderMilestone,
     MessageTemplate,
     Negotiator,
@@ -158,3 +159,10 @@ class MessageTemplateAdmin(admin.ModelAdmin):
         if request.user.has_perm("leads.view_all_leads"):
             return queryset
         return queryset.filter(Q(owner__isnull=True) | Q(owner=request.user))
+
+
+@admin.register(LeadNote)
+class LeadNoteAdmin(_ShortSaleAdmin):
+    list_display = ["created_at", "lead", "author", "body"]
+    list_select_related = ["lead__property", "author"]
+    date_hierarchy = "created_at"

@@ -346,3 +346,8 @@ class MessageTemplateForm(forms.Form):
         if not may_share:
             del self.fields["shared"]
         self.helper = _plain_helper()
+
+
+class LeadNoteForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Add a note to the timeline"}),
+                           label="Note", max_length=5000)

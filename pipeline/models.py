@@ -581,3 +581,21 @@ class MessageTemplate(models.Model):
     @property
     def is_shared(self) -> bool:
         return self.owner_id is None
+
+
+class LeadNote(models.Model):
+    """A note on a lead's timeline: what was learned, in the agent's words."""
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = RelatedToLeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["lead", "-created_at", "-pk"]
+        indexes = [models.Index(fields=["lead", "created_at"], name="leadnote_lead_time")]
+
+    def __str__(self) -> str:
+        return self.body[:60]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.db.models import Count, Prefetch, Sum
 from django.utils import timezone
@@ -18,36 +18,61 @@ TIMELINE_LIMIT = 100
 
 
 @dataclass(frozen=True)
-class Timeline:
-    stage_changes: list[StageChange]
-    attempts: list[OutreachAttempt]
-    open_follow_ups: list[FollowUp]
-    done_follow_ups: list[FollowUp]
+class LeadFollowUps:
+    open: list[FollowUp]
+    done: list[FollowUp]
 
 
-def lead_timeline(*, lead: Lead) -> Timeline:
-    """What happened on one lead, newest first (the caller has already checked visibility).
+def lead_follow_ups(*, lead: Lead) -> LeadFollowUps:
+    """The lead's open follow-ups, soonest first, and the last ones done."""
+    return LeadFollowUps(
+        open=list(lead.follow_ups.open().select_related("assignee")),
+        done=list(lead.follow_ups.filter(done_at__isnull=False).select_related("assignee").order_by("-done_at")[:3]),
+    )
 
-    Each stage change carries ``days_in_stage``: how long the lead stayed in the stage it
-    entered then (the newest: so far).
-    """
-    changes = list(lead.stage_changes.select_related("changed_by")[:TIMELINE_LIMIT])
+
+def _with_days_in_stage(changes: list[StageChange]) -> list[StageChange]:
+    """Newest first: each stage lasted until the next, newer, change began (the newest: now)."""
     until = timezone.now()
-    for change in changes:  # newest first: each lasted until the next one, newer, began
+    for change in changes:
         change.days_in_stage = max((until - change.changed_at).days, 0)
         change.is_current = change is changes[0]
         until = change.changed_at
-    return Timeline(
-        stage_changes=changes,
-        attempts=list(
-            lead.outreach_attempts.select_related("agent", "compliance_check")[:TIMELINE_LIMIT]
-        ),
-        open_follow_ups=list(lead.follow_ups.open().select_related("assignee")),
-        done_follow_ups=list(
-            lead.follow_ups.filter(done_at__isnull=False).select_related("assignee")
-            .order_by("-done_at")[:20]
-        ),
-    )
+    return changes
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    at: datetime
+    kind: str  # outreach, stage, follow_up, follow_up_done, document, lender, note
+    item: object
+
+
+def lead_activity(*, lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEvent]:
+    """One timeline of everything that happened on a lead, newest first: outreach, stage
+    moves, follow-ups set and done, documents received, lender steps and notes.
+    One query per kind, each cut at ``limit``."""
+    from .models import DocumentUpload, LenderMilestone
+
+    events = [TimelineEvent(a.occurred_at, "outreach", a) for a in
+              lead.outreach_attempts.select_related("agent", "compliance_check")[:limit]]
+    events += [TimelineEvent(c.changed_at, "stage", c) for c in
+               _with_days_in_stage(list(lead.stage_changes.select_related("changed_by")[:limit]))]
+    for follow_up in lead.follow_ups.select_related("assignee", "created_by").order_by("-created_at")[:limit]:
+        events.append(TimelineEvent(follow_up.created_at, "follow_up", follow_up))
+        if follow_up.done_at:
+            events.append(TimelineEvent(follow_up.done_at, "follow_up_done", follow_up))
+    events += [TimelineEvent(u.uploaded_at, "document", u) for u in
+               DocumentUpload.objects.filter(item__lead=lead).select_related("item", "item__lien", "uploaded_by")
+               .order_by("-uploaded_at")[:limit]]
+    # A lender's step is dated, not timed: it sits at midday of its day, the agent's zone.
+    zone = timezone.get_current_timezone()
+    events += [TimelineEvent(datetime.combine(m.occurred_on, time(12), tzinfo=zone), "lender", m) for m in
+               LenderMilestone.objects.filter(lender_file__lead=lead).select_related("lender_file__lien", "recorded_by")
+               .order_by("-occurred_on", "-pk")[:limit]]
+    events += [TimelineEvent(n.created_at, "note", n) for n in lead.notes.select_related("author")[:limit]]
+    events.sort(key=lambda event: event.at, reverse=True)
+    return events[:limit]
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from .models import (
     REACHED_OUTCOMES,
     FollowUp,
     FollowUpKind,
+    LeadNote,
     Outcome,
     OutreachAttempt,
     StageChange,
@@ -339,3 +340,19 @@ def lead_refresh_next_follow_up(*, lead: Lead) -> Lead:
         lead.next_follow_up_at = due
         lead.save(update_fields=["next_follow_up_at", "updated_at"])
     return lead
+
+
+# Notes ---------------------------------------------------------------------------------
+
+NOTE_EMPTY = "Write the note first."
+
+
+def lead_note_add(*, lead: Lead, author: User, body: str) -> LeadNote:
+    """A note on the lead's timeline (what was said goes in the outreach log, with its check)."""
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": NOTE_EMPTY})
+    note = LeadNote(lead=lead, author=author, body=body)
+    note.full_clean()
+    note.save()
+    return note

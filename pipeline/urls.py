@@ -9,6 +9,7 @@ urlpatterns = [
     path("leads/<int:pk>/outreach/", views.OutreachLogView.as_view(), name="outreach_log"),
     path("leads/<int:pk>/outreach/preview/", views.OutreachPreviewView.as_view(), name="outreach_preview"),
     path("leads/<int:pk>/stage/", views.StageChangeView.as_view(), name="stage_change"),
+    path("leads/<int:pk>/notes/", views.LeadNoteView.as_view(), name="note_add"),
     path("follow-ups/<int:pk>/done/", views.FollowUpCompleteView.as_view(), name="follow_up_done"),
     path("queue/", queue_views.QueueView.as_view(), name="queue"),
     path("queue/next/", queue_views.QueueNextView.as_view(), name="queue_next"),

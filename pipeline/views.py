@@ -16,10 +16,17 @@ from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
 from leads.selectors import lead_get, lead_stage_counts
 
-from .forms import OutreachLogForm, StageChangeForm
+from .forms import LeadNoteForm, OutreachLogForm, StageChangeForm
 from .models import FollowUp
 from .selectors import agent_workload, follow_up_agenda, recent_outreach
-from .services import OutreachBlocked, StageChangeRefused, follow_up_complete, lead_stage_change, outreach_log
+from .services import (
+    OutreachBlocked,
+    StageChangeRefused,
+    follow_up_complete,
+    lead_note_add,
+    lead_stage_change,
+    outreach_log,
+)
 
 LOGGED = "Logged: {outcome} ({channel})."
 DISCLOSURE_RULES = {"D3", "F8"}
@@ -198,3 +205,18 @@ class FollowUpCompleteView(LoginRequiredMixin, PermissionRequiredMixin, View):
         follow_up_complete(follow_up=follow_up)
         messages.success(request, f"Done: {follow_up.title}.")
         return HttpResponseRedirect(safe_next_url(request, reverse("pipeline:dashboard")))
+
+
+class LeadNoteView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    permission_required = Perm.ADD_NOTES
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        lead = lead_get(fetched_by=request.user, pk=pk)
+        form = LeadNoteForm(request.POST)
+        if form.is_valid():
+            lead_note_add(lead=lead, author=request.user, body=form.cleaned_data["body"])
+            messages.success(request, "Note added.")
+        else:
+            messages.error(request, " ".join(form.errors.get("body", ["The note could not be read."])))
+        return HttpResponseRedirect(reverse("leads:detail", args=[lead.pk]) + "#timeline")

@@ -28,6 +28,7 @@ class Perm:
     MANAGE_DOCUMENTS = "pipeline.add_documentupload"
     MANAGE_OFFERS = "pipeline.add_offer"
     MANAGE_TEMPLATES = "pipeline.manage_shared_templates"
+    ADD_NOTES = "pipeline.add_leadnote"
 
     MANAGE_REGISTRIES = "compliance.manage_registries"
     VIEW_COMPLIANCE = "compliance.view_compliancecheck"
@@ -63,6 +64,7 @@ _AGENT = [
     *_model_perms("pipeline", "documentupload", "add view"),
     *_model_perms("pipeline", "offer"),
     *_model_perms("pipeline", "messagetemplate"),
+    *_model_perms("pipeline", "leadnote", "add view"),
     "compliance.add_internaldncentry",
     "compliance.view_internaldncentry",
     "compliance.view_dncpolicy",

@@ -178,3 +178,32 @@ def test_the_outreach_form_offers_a_callable_number_first_and_labels_the_listed_
     assert form.fields["phone"].initial == callable_phone.pk
     labels = dict(form.fields["phone"].choices)
     assert "do-not-call list" in str(labels[listed.pk]) and "do-not-call" not in str(labels[callable_phone.pk])
+
+
+def test_one_timeline_holds_outreach_moves_follow_ups_documents_lender_steps_and_notes(lead, agent, client_as):
+    from datetime import date
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from pipeline.documents import document_upload
+    from pipeline.lenders import milestone_record
+    from pipeline.services import follow_up_create, outreach_log
+
+    client = client_as(agent)
+    outreach_log(lead=lead, channel="call", contact_point=lead.contacts.first().phones.first(),
+                 outcome="talked", actor=agent, role_disclosed=True)
+    follow_up_create(lead=lead, assignee=agent, due_at=timezone.now() + timedelta(days=1), title="Send the guide")
+    document_upload(lead=lead, kind="hardship_letter", actor=agent, file=SimpleUploadedFile("h.pdf", b"%PDF-1.4"))
+    milestone_record(lien=LienFactory(lead=lead), kind="auth_sent", occurred_on=date(2026, 11, 18), actor=agent)
+    response = client.post(reverse("pipeline:note_add", args=[lead.pk]), {"body": "Prefers texts after 5."})
+    assert response["Location"].endswith("#timeline")
+    kinds = [event.kind for event in client.get(reverse("leads:detail", args=[lead.pk])).context["activity"]]
+    assert sorted(kinds) == ["document", "follow_up", "lender", "note", "outreach"]
+    assert kinds[0] == "note"  # newest first
+
+
+def test_an_empty_note_is_refused_and_another_agents_lead_is_a_404(lead, other_lead, agent, client_as):
+    client = client_as(agent)
+    client.post(reverse("pipeline:note_add", args=[lead.pk]), {"body": "   "})
+    assert not lead.notes.exists()
+    assert client.post(reverse("pipeline:note_add", args=[other_lead.pk]), {"body": "x"}).status_code == 404
