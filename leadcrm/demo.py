@@ -248,6 +248,7 @@ def seed_demo(*, lead_count: int = 500, seed: int = DEMO_SEED, now: datetime | N
     summary = SeedSummary()
     users = seed_people()
     summary.users = len(users)
+    seed_templates(users["broker"])
     agents_by_team = {
         team: [users[p[0]] for p in PEOPLE if p[3] == Role.AGENT and p[4] == team] for team in TEAM_STATES
     }
@@ -464,6 +465,52 @@ def _seed_lead(plan: dict, lists: dict, now: datetime, blocked: set, internal_re
     if plan["dnc_request"] and callable_phones and len(callable_phones) > 1:
         internal_requests.append((callable_phones[-1].number, "Take this number off your list.", agent, lead))
     return lead
+
+
+DEMO_LETTER = """Dear [First Name],
+
+I'm [Agent Name], a licensed real estate agent with [Brokerage]. I'm writing about your home \
+at [Property Address] because public records show a notice filed on it, and homeowners in \
+that spot often don't hear about every option they have.
+
+One of them may be a short sale: selling the home for what it is worth when that is less \
+than what is owed, with the lender's agreement. Whether a lender agrees is the lender's \
+decision, and it depends on your situation; I can explain how it works, how long it usually \
+takes and what lenders ask for.
+
+I have a free guide that walks through it. Call or text me at [Agent Phone] and I'll send it, \
+with no cost and no obligation. If you would rather not hear from me, tell me and I won't \
+write again.
+
+Sincerely,
+[Agent Name]
+[Brokerage], [Brokerage Address]
+"""
+DEMO_EMAIL = """Hi [First Name],
+
+Thank you for talking with me about [Property Address]. Here is what I promised: how a \
+short sale works, the usual timeline (two to six months), and the documents lenders ask for. \
+The lender decides whether to approve a short sale; my job is to prepare the file so it has \
+the best chance.
+
+Reply to this email or call me at [Agent Phone] with any questions.
+
+[Agent Name], [Brokerage]
+"""
+
+
+def seed_templates(broker: User) -> None:
+    """A letter and a follow-up email the brokerage shares, for the mail merge."""
+    from pipeline.models import MessageTemplate, TemplateKind
+    from pipeline.scripts import template_save
+
+    for name, kind, subject, body in (
+        ("Pre-foreclosure options letter", TemplateKind.LETTER, "", DEMO_LETTER),
+        ("After the first call: the short-sale guide", TemplateKind.EMAIL, "Your short-sale guide, [First Name]",
+         DEMO_EMAIL),
+    ):
+        if not MessageTemplate.objects.filter(name=name).exists():
+            template_save(actor=broker, name=name, kind=kind, subject=subject, body=body, shared=True)
 
 
 NEGOTIATORS = ["Dana Whitfield", "Luis Ortega", "Priya Raman", "Marcus Bell", "Janet Cho", "Omar Haddad"]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import board_views, deal_views, queue_views, script_views, views
+from . import board_views, deal_views, marketing_views, queue_views, script_views, views
 
 app_name = "pipeline"
 
@@ -15,6 +15,9 @@ urlpatterns = [
     path("queue/next/", queue_views.QueueNextView.as_view(), name="queue_next"),
     path("scripts/", script_views.ScriptsView.as_view(), name="scripts"),
     path("scripts/<int:pk>/", script_views.ScriptsView.as_view(), name="script_edit"),
+    path("marketing/", marketing_views.MarketingView.as_view(), name="marketing"),
+    path("marketing/print/", marketing_views.MailPrintView.as_view(), name="mail_print"),
+    path("unsubscribe/<str:token>/", marketing_views.UnsubscribeView.as_view(), name="unsubscribe"),
     path("board/", board_views.BoardView.as_view(), name="board"),
     path("board/move/", board_views.BoardMoveView.as_view(), name="board_move"),
     path("leads/<int:pk>/lenders/", deal_views.LendersView.as_view(), name="lenders"),

@@ -46,6 +46,10 @@ MATRIX = {
     "leads:import_cancel": ("post", "import_job", {**MY_IMPORT, OWNER: 302, BROKER: 302}),
     "pipeline:board": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
     "pipeline:scripts": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
+    "pipeline:marketing": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
+    "pipeline:mail_print": ("get", None, {ANON: 302, OTHER: 404, OWNER: 404, TEAM_LEAD: 404, BROKER: 404}),  # no template
+    # Public: the link in every marketing email; a forged token shows nothing.
+    "pipeline:unsubscribe": ("get", "unsubscribe_token", {ANON: 404, OWNER: 404}),
     # An agent's own script is theirs alone.
     "pipeline:script_edit": ("get", "own_script", {ANON: 302, OTHER: 404, OWNER: 200, TEAM_LEAD: 404, BROKER: 404}),
     # Everyone's queue is their own leads: a page, and a redirect to the next of them.
@@ -113,6 +117,7 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
             "import_job": import_job(agent, ImportStatus.DONE),
             "import_draft": import_job(agent, ImportStatus.DRAFT),
             "document": document(lead, agent),
+            "unsubscribe_token": type("Forged", (), {"pk": "forged-token"}),
             "own_script": MessageTemplate.objects.create(name="Mine", kind="text", body="Hi", owner=agent),
             "review": RevocationReview.objects.create(lead=lead, phone_number="+19185550104", text="no mas",
                                                       matched="no mas", raised_by=agent),
