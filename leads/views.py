@@ -7,6 +7,7 @@ from compliance.disclosures import role_disclosure_sentence
 from compliance.selectors import phone_suppressions
 from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
+from leadcrm.accounts.selectors import users_assignable_by
 from leadcrm.pagination import window
 from pipeline.forms import OutreachLogForm, StageChangeForm
 from pipeline.models import MessageTemplate, TemplateKind
@@ -14,7 +15,7 @@ from pipeline.queue import phone_status_now
 from pipeline.scripts import render
 from pipeline.selectors import deal_summary, lead_activity, lead_follow_ups
 
-from .models import Contact, Email, Phone
+from .models import Contact, DeadReason, Email, Phone, Stage
 from .selectors import lead_get, lead_list
 
 LIST_PAGE_SIZE = 50
@@ -30,7 +31,8 @@ class LeadListView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        leads, lead_filter = lead_list(fetched_by=self.request.user, filters=self.request.GET)
+        user = self.request.user
+        leads, lead_filter = lead_list(fetched_by=user, filters=self.request.GET)
         query = self.request.GET.copy()
         query.pop("page", None)
         context.update(
@@ -42,6 +44,11 @@ class LeadListView(LoginRequiredMixin, TemplateView):
             # Shown from tablet width up; a phone keeps search, status, stage and sort.
             secondary_filters={"lead_type", "assigned_agent", "team", "list", "min_score", "area",
                                "auction_within", "callable"},
+            can_bulk=user.has_perm(Perm.MANAGE_FOLLOW_UPS),
+            can_assign=user.has_perm(Perm.ASSIGN_LEADS),
+            assignable=users_assignable_by(user) if user.has_perm(Perm.ASSIGN_LEADS) else [],
+            stage_choices=Stage.choices,
+            dead_reasons=DeadReason.choices,
         )
         return context
 

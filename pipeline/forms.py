@@ -351,3 +351,47 @@ class MessageTemplateForm(forms.Form):
 class LeadNoteForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Add a note to the timeline"}),
                            label="Note", max_length=5000)
+
+
+class BulkActionForm(forms.Form):
+    """What to do to the leads ticked on the list; each lead still goes through its service."""
+
+    ACTIONS = [("follow_up", "Set a follow-up"), ("stage", "Move to a stage"), ("assign", "Assign to")]
+
+    leads = forms.TypedMultipleChoiceField(coerce=int, choices=(), label="Leads")
+    action = forms.ChoiceField(choices=ACTIONS)
+    due_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput(), label="Due")
+    title = forms.CharField(required=False, max_length=200, label="Follow-up")
+    to_stage = forms.ChoiceField(required=False, choices=[("", "—")] + list(Stage.choices), label="Stage")
+    dead_reason = forms.ChoiceField(required=False, choices=[("", "—")] + list(DeadReason.choices), label="If dead, why")
+    agent = forms.ModelChoiceField(queryset=None, required=False, label="Agent")
+
+    MAX_LEADS = 200
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from leadcrm.accounts.selectors import users_assignable_by
+
+        self.fields["agent"].queryset = users_assignable_by(user)
+        # Ids are checked against the user's leads by the view (a 404 for any other).
+        self.fields["leads"].choices = [(value, value) for value in self.data.getlist("leads")] if self.data else []
+
+    def clean_leads(self):
+        ids = self.cleaned_data["leads"]
+        if len(ids) > self.MAX_LEADS:
+            raise forms.ValidationError(f"Up to {self.MAX_LEADS} leads at a time.")
+        return ids
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action == "follow_up":
+            if not data.get("due_at"):
+                self.add_error("due_at", "When is it due?")
+            elif data["due_at"] < timezone.now():
+                self.add_error("due_at", "The follow-up must be in the future.")
+        elif action == "stage" and not data.get("to_stage"):
+            self.add_error("to_stage", "Pick the stage.")
+        elif action == "assign" and not data.get("agent"):
+            self.add_error("agent", "Pick the agent.")
+        return data

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import board_views, deal_views, marketing_views, queue_views, script_views, views
+from . import board_views, bulk_views, deal_views, marketing_views, queue_views, script_views, views
 
 app_name = "pipeline"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("marketing/", marketing_views.MarketingView.as_view(), name="marketing"),
     path("marketing/print/", marketing_views.MailPrintView.as_view(), name="mail_print"),
     path("unsubscribe/<str:token>/", marketing_views.UnsubscribeView.as_view(), name="unsubscribe"),
+    path("leads/bulk/", bulk_views.BulkActionView.as_view(), name="bulk"),
     path("board/", board_views.BoardView.as_view(), name="board"),
     path("board/move/", board_views.BoardMoveView.as_view(), name="board_move"),
     path("leads/<int:pk>/lenders/", deal_views.LendersView.as_view(), name="lenders"),

@@ -36,6 +36,30 @@
       form.addEventListener("change", function () { syncChannel(form); });
     });
   }
+  // Bulk actions on the lead list: show the inputs the chosen action needs; tick all.
+  function syncBulk(form) {
+    var action = form.querySelector("[name=action]").value;
+    Array.prototype.forEach.call(form.querySelectorAll("[data-for]"), function (el) {
+      el.hidden = el.dataset.for !== action;
+    });
+  }
+  function wireBulk() {
+    var form = document.querySelector("form[data-bulk-form]");
+    if (!form || form.dataset.wired) return;
+    form.dataset.wired = "1";
+    syncBulk(form);
+    form.addEventListener("change", function () { syncBulk(form); });
+    var all = document.querySelector("[data-bulk-all]");
+    if (all) all.addEventListener("change", function () {
+      Array.prototype.forEach.call(document.querySelectorAll("input[name=leads][form=bulk-form]"), function (box) {
+        box.checked = all.checked;
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", wireBulk);
+  // The results (and the bulk form with them) are redrawn by htmx as filters change.
+  document.addEventListener("htmx:afterSettle", wireBulk);
+
   document.addEventListener("DOMContentLoaded", function () { wire(document); });
   // htmx:load fires on every piece of content htmx swaps in (the form after a refusal).
   document.addEventListener("htmx:load", function (event) { wire(event.target); });

@@ -30,6 +30,7 @@ MATRIX = {
     "leads:detail": ("get", "lead", LEAD_PAGE),
     "pipeline:outreach_log": ("get", "lead", LEAD_PAGE),
     "pipeline:stage_change": ("get", "lead", LEAD_PAGE),
+    "pipeline:bulk": ("post", None, {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),  # nothing ticked
     "pipeline:note_add": ("post", "lead", {ANON: 302, OTHER: 404, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
     "pipeline:follow_up_done": ("post", "follow_up", {ANON: 302, OTHER: 404, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
     "pipeline:outreach_preview": ("post", "lead", {ANON: 302, OTHER: 404, OWNER: 200, TEAM_LEAD: 200, BROKER: 200}),

@@ -207,3 +207,33 @@ def test_an_empty_note_is_refused_and_another_agents_lead_is_a_404(lead, other_l
     client.post(reverse("pipeline:note_add", args=[lead.pk]), {"body": "   "})
     assert not lead.notes.exists()
     assert client.post(reverse("pipeline:note_add", args=[other_lead.pk]), {"body": "x"}).status_code == 404
+
+
+def test_bulk_follow_ups_moves_and_assignment_each_through_its_service(agent, team, team_lead, client_as):
+    from leads.models import Lead
+
+    leads = [LeadFactory(assigned_agent=agent, team=team) for _ in range(3)]
+    ids = [lead.pk for lead in leads]
+    client = client_as(agent)
+    due = (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    client.post(reverse("pipeline:bulk"), {"leads": ids, "action": "follow_up", "due_at": due, "title": "Mail the guide"})
+    assert FollowUp.objects.filter(lead__in=ids, title="Mail the guide").count() == 3
+    # Contact needs a conversation: every one stays, and says why.
+    response = client.post(reverse("pipeline:bulk"), {"leads": ids, "action": "stage", "to_stage": "contact"},
+                           follow=True)
+    assert "3 not changed" in response.content.decode()
+    assert set(Lead.objects.filter(pk__in=ids).values_list("stage", flat=True)) == {Stage.LIST}
+    client.post(reverse("pipeline:bulk"), {"leads": ids[:2], "action": "stage", "to_stage": "dead",
+                                           "dead_reason": "unreachable"})
+    assert Lead.objects.filter(pk__in=ids, stage=Stage.DEAD).count() == 2
+    # Agents do not assign; their team lead does.
+    assert client.post(reverse("pipeline:bulk"), {"leads": ids, "action": "assign", "agent": agent.pk}).status_code == 403
+    client_as(team_lead).post(reverse("pipeline:bulk"), {"leads": ids, "action": "assign", "agent": team_lead.pk})
+    assert set(Lead.objects.filter(pk__in=ids).values_list("assigned_agent", flat=True)) == {team_lead.pk}
+
+
+def test_a_bulk_action_naming_another_agents_lead_is_a_404_and_changes_nothing(lead, other_lead, agent, client_as):
+    due = (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    response = client_as(agent).post(reverse("pipeline:bulk"), {"leads": [lead.pk, other_lead.pk],
+                                                                 "action": "follow_up", "due_at": due})
+    assert response.status_code == 404 and not FollowUp.objects.exists()
