@@ -128,7 +128,7 @@ class LeadFilter(django_filters.FilterSet):
             # Someone who only sees their own leads has no agent or team to choose.
             del self.filters["assigned_agent"], self.filters["team"]
         self.form.fields["q"].widget = forms.TextInput(
-            attrs={"placeholder": "Name, address or phone", "type": "search"}
+            attrs={"placeholder": "Name, address or phone  ( / )", "type": "search", "data-shortcut": "/"}
         )
         for field in self.form.fields.values():
             is_select = isinstance(field.widget, forms.Select)

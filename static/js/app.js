@@ -60,6 +60,19 @@
   // The results (and the bulk form with them) are redrawn by htmx as filters change.
   document.addEventListener("htmx:afterSettle", wireBulk);
 
+  // Keyboard: "/" searches the lead list, "n" goes to the next lead of the call queue,
+  // "q" opens the queue. Never while typing in a field.
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+    var shortcut = document.querySelector('[data-shortcut="' + event.key + '"]');
+    if (!shortcut) return;
+    event.preventDefault();
+    if (shortcut.matches("input, textarea, select")) shortcut.focus();
+    else shortcut.click();
+  });
+
   document.addEventListener("DOMContentLoaded", function () { wire(document); });
   // htmx:load fires on every piece of content htmx swaps in (the form after a refusal).
   document.addEventListener("htmx:load", function (event) { wire(event.target); });
