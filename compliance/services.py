@@ -266,6 +266,12 @@ def internal_dnc_add(
     return entry
 
 
+WHOLE_CONTACT_NEEDS_OWNER = (
+    "“Do not contact” covers everything of one owner: pick the number, email or owner from the lead, "
+    "not a typed one."
+)
+
+
 @transaction.atomic
 def stop_request_record(
     *,
@@ -312,7 +318,9 @@ def stop_request_record(
         emails.append(contact_point)
     elif isinstance(contact_point, str):
         phones.append(contact_point)  # internal_dnc_add parses it, or says why it cannot
-    if whole_contact and isinstance(owner, Contact):
+    if whole_contact and channel != Channel.DOOR and not isinstance(owner, Contact):
+        raise ValidationError(WHOLE_CONTACT_NEEDS_OWNER)
+    if whole_contact and isinstance(owner, Contact):  # at the door every owner is covered already
         phones += [phone.number for phone in owner.phones.all()]
         emails += [email.address for email in owner.emails.all()]
         addresses.append(owner.mailing_address_key())

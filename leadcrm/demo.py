@@ -469,9 +469,8 @@ def _seed_lead(plan: dict, lists: dict, now: datetime, blocked: set, internal_re
 
 DEMO_LETTER = """Dear [First Name],
 
-I'm [Agent Name], a licensed real estate agent with [Brokerage]. I'm writing about your home \
-at [Property Address] because public records show a notice filed on it, and homeowners in \
-that spot often don't hear about every option they have.
+[Role Disclosure] I'm writing because public records show a notice filed on your home, and \
+homeowners in that spot often don't hear about every option they have.
 
 One of them may be a short sale: selling the home for what it is worth when that is less \
 than what is owed, with the lender's agreement. Whether a lender agrees is the lender's \
@@ -487,6 +486,8 @@ Sincerely,
 [Brokerage], [Brokerage Address]
 """
 DEMO_EMAIL = """Hi [First Name],
+
+[Role Disclosure]
 
 Thank you for talking with me about [Property Address]. Here is what I promised: how a \
 short sale works, the usual timeline (two to six months), and the documents lenders ask for. \

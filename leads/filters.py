@@ -88,7 +88,8 @@ class LeadFilter(django_filters.FilterSet):
     )
     min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte", label="Score ≥")
     area = django_filters.CharFilter(method="filter_area", label="County or ZIP")
-    auction_within = django_filters.NumberFilter(method="filter_auction_within", label="Auction within (days)")
+    auction_within = django_filters.NumberFilter(method="filter_auction_within", label="Auction within (days)",
+                                                 min_value=0, max_value=3650)
     callable = django_filters.BooleanFilter(
         method="filter_callable", label="Callable number",
         widget=forms.Select(choices=[("", "Any"), ("true", "Has one"), ("false", "None left")]),

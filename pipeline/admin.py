@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from compliance.admin import ReadOnlyAdminMixin
+from leadcrm.accounts.roles import Perm
 from leads.admin import LeadScopedAdminMixin
 from leads.models import Lead
 
@@ -151,6 +152,10 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        # Switching a shared script off is the broker's call, like editing it.
+        return request.user.has_perm(Perm.MANAGE_TEMPLATES)
 
     def get_queryset(self, request):
         from django.db.models import Q

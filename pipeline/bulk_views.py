@@ -33,7 +33,8 @@ class BulkActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
         if len(leads) != len(ids):
             raise Http404("No such lead.")  # one forged id spoils the batch, as it would a single page
         action = data["action"]
-        if action == "assign" and not request.user.has_perm(Perm.ASSIGN_LEADS):
+        needs = {"assign": Perm.ASSIGN_LEADS, "stage": Perm.CHANGE_STAGE}.get(action)
+        if needs and not request.user.has_perm(needs):
             raise PermissionDenied
         done, refused = 0, []
         for lead in leads:

@@ -10,6 +10,7 @@ address on the internal list.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -24,9 +25,9 @@ from compliance.services import internal_dnc_add, outreach_verdict
 from leadcrm.accounts.models import Brokerage, User
 from leads.models import Contact, Email, EmailStatus, Lead
 
-from .models import MessageTemplate, Outcome, TemplateKind
+from .models import MessageTemplate, Outcome, OutreachAttempt, TemplateKind
 from .queue import purpose_for
-from .scripts import render
+from .scripts import merge_fields_in, render
 from .services import OutreachBlocked, outreach_log
 
 # One merge at a time stays a page the agent can read and a batch a worker sends in
@@ -72,8 +73,17 @@ def _leads(queryset) -> tuple[list[Lead], bool]:
     return leads[:MERGE_LIMIT], len(leads) > MERGE_LIMIT
 
 
-def mail_merge(*, template: MessageTemplate, leads, agent: User) -> Merge:
-    """One letter per owner who may be mailed, gate-checked; the rest left out with why."""
+def discloses_role(template: MessageTemplate) -> bool:
+    """A piece states the sender's name and role only if its template says [Role Disclosure] (D3, F8)."""
+    return any(name.strip().lower() == "role disclosure" for name in merge_fields_in(template.body))
+
+
+def mail_merge(*, template: MessageTemplate, leads, agent: User, gate: bool = False) -> Merge:
+    """One letter per owner who may be mailed; the rest left out with why.
+
+    ``gate``: also ask the compliance gate (one read per owner) and leave out what it
+    refuses. The preview does without; recording the letters as mailed logs each one
+    through the gate anyway (``mailing_record``)."""
     if template.kind not in PRINT_KINDS:
         raise ValidationError(NOT_FOR_PRINT)
     brokerage = Brokerage.objects.current()
@@ -91,60 +101,114 @@ def mail_merge(*, template: MessageTemplate, leads, agent: User) -> Merge:
             elif not owner.mailing_street:
                 merge.left_out.append((lead, owner, "no mailing address"))
             else:
-                verdict, findings, _ = outreach_verdict(lead=lead, contact_point=owner, channel=Channel.MAIL,
-                                                        purpose=purpose_for(agent), actor=agent)
-                if verdict == Verdict.BLOCK:
-                    merge.left_out.append((lead, owner, "on the internal do-not-contact list"))
-                    continue
+                if gate:
+                    verdict, findings, _ = outreach_verdict(
+                        lead=lead, contact_point=owner, channel=Channel.MAIL, purpose=purpose_for(agent),
+                        actor=agent, role_disclosed=discloses_role(template))
+                    if verdict == Verdict.BLOCK:
+                        merge.left_out.append((lead, owner, _refusal(findings)))
+                        continue
                 merge.pieces.append(Piece(lead=lead, owner=owner, text=render(
                     template.body, lead=lead, agent=agent, owner=owner, brokerage=brokerage)))
     return merge
 
 
-def mailing_record(*, merge: Merge, template: MessageTemplate, agent: User) -> tuple[int, int]:
-    """Log each printed letter as mailed, each through the gate; returns (logged, refused)."""
-    logged = refused = 0
+def _refusal(findings) -> str:
+    rules = sorted({f.rule for f in findings if f.severity == Verdict.BLOCK})
+    return "refused by the compliance check (" + ", ".join(rules) + ")"
+
+
+@dataclass
+class Mailing:
+    printable: list[Piece]  # logged now, or already logged in the last day (a reprint)
+    logged: int
+    reprinted: int
+    refused: list[tuple[Piece, str]]
+
+
+def mailing_record(*, merge: Merge, template: MessageTemplate, agent: User) -> Mailing:
+    """Log each letter as mailed through the gate, and return those that may be printed.
+
+    Only a letter whose outreach was logged is printed. The same letter logged for the
+    same owner in the last day is printed again but not logged twice (a reprint, a
+    double click)."""
+    notes = f"Mailed: {template.name}"
+    since = timezone.now() - timedelta(days=1)
+    already = set(OutreachAttempt.objects.filter(
+        agent=agent, channel=Channel.MAIL, notes=notes, occurred_at__gte=since,
+        contact__in=[piece.owner for piece in merge.pieces],
+    ).values_list("contact_id", flat=True))
+    mailing = Mailing(printable=[], logged=0, reprinted=0, refused=[])
     for piece in merge.pieces:
+        if piece.owner.pk in already:
+            mailing.printable.append(piece)
+            mailing.reprinted += 1
+            continue
         try:
             outreach_log(lead=piece.lead, channel=Channel.MAIL, contact_point=piece.owner, outcome=Outcome.SENT,
-                         actor=agent, role_disclosed=True, purpose=purpose_for(agent),
-                         notes=f"Mailed: {template.name}")
-            logged += 1
-        except OutreachBlocked:
-            refused += 1
-    return logged, refused
+                         actor=agent, role_disclosed=discloses_role(template), purpose=purpose_for(agent),
+                         notes=notes)
+        except OutreachBlocked as blocked:
+            mailing.refused.append((piece, " ".join(blocked.decision.reasons)))
+            continue
+        mailing.printable.append(piece)
+        mailing.logged += 1
+    return mailing
 
 
 # Email ---------------------------------------------------------------------------------
 
 
 def unsubscribe_token(email: Email, sender: User) -> str:
-    """Signed, so nobody unsubscribes an address by guessing a number."""
-    return signing.dumps({"email": email.pk, "by": sender.pk}, salt=UNSUBSCRIBE_SALT)
+    """Signed (nobody unsubscribes an address by guessing), and about the address the email
+    went to, not the row: editing the row later does not move the link to another address."""
+    return signing.dumps({"a": email.address.lower(), "l": email.contact.lead_id, "by": sender.pk},
+                         salt=UNSUBSCRIBE_SALT, compress=True)
 
 
-def unsubscribe_target(token: str) -> tuple[Email, User] | None:
-    """The address a link was sent to and who sent it, or None for a forged or broken link."""
+@dataclass(frozen=True)
+class UnsubscribeTarget:
+    address: str
+    lead: Lead | None
+    sender: User
+
+
+def unsubscribe_target(token: str) -> UnsubscribeTarget | None:
+    """What a link unsubscribes, or None for a forged or broken link."""
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
         return None
-    email = Email.objects.select_related("contact__lead__assigned_agent").filter(pk=data.get("email")).first()
     sender = User.objects.filter(pk=data.get("by")).first()
-    if email is None or sender is None:
+    if sender is None or not data.get("a"):
         return None
-    return email, sender
+    return UnsubscribeTarget(address=data["a"], lead=Lead.objects.filter(pk=data.get("l")).first(), sender=sender)
+
+
+NO_POSTAL_ADDRESS = ("Marketing email must carry the brokerage's postal address (CAN-SPAM): a broker enters "
+                     "the office street, city, state and ZIP in the admin's brokerage settings first.")
+
+
+def brokerage_postal_address(brokerage: Brokerage) -> str | None:
+    parts = (brokerage.office_street, brokerage.office_city, brokerage.office_state, brokerage.office_zip)
+    if not all(part.strip() for part in parts):
+        return None
+    return f"{brokerage.office_street}, {brokerage.office_city}, {brokerage.office_state} {brokerage.office_zip}"
 
 
 def email_footer(*, brokerage: Brokerage, unsubscribe_url: str) -> str:
-    address = ", ".join(part for part in (
-        brokerage.office_street, brokerage.office_city,
-        f"{brokerage.office_state} {brokerage.office_zip}".strip()) if part)
-    return (f"\n\n--\n{brokerage.name}" + (f", {address}" if address else "")
-            + f"\nTo stop receiving these emails: {unsubscribe_url}")
+    """What CAN-SPAM asks of every marketing email: who sent it, that it is an
+    advertisement, a postal address, and a working way to opt out."""
+    return (f"\n\n--\nThis is a marketing message from {brokerage.name}, "
+            f"{brokerage_postal_address(brokerage)}.\nTo stop receiving these emails: {unsubscribe_url}")
 
 
-def email_merge(*, template: MessageTemplate, leads, agent: User) -> Merge:
+def one_line(text: str) -> str:
+    """A subject from merged fields: an owner's name with a line break must not break the header."""
+    return " ".join(text.split())[:200]
+
+
+def email_merge(*, template: MessageTemplate, leads, agent: User, gate: bool = False) -> Merge:
     if template.kind != TemplateKind.EMAIL:
         raise ValidationError(NOT_AN_EMAIL)
     brokerage = Brokerage.objects.current()
@@ -158,48 +222,67 @@ def email_merge(*, template: MessageTemplate, leads, agent: User) -> Merge:
                 continue
             for email in owner.emails.all():
                 found = True
-                verdict, _findings, _ = outreach_verdict(lead=lead, contact_point=email, channel=Channel.EMAIL,
-                                                         purpose=purpose_for(agent), actor=agent)
-                if verdict == Verdict.BLOCK:
-                    merge.left_out.append((lead, owner, "unsubscribed or on the internal list"))
-                    continue
+                if gate:
+                    verdict, findings, _ = outreach_verdict(
+                        lead=lead, contact_point=email, channel=Channel.EMAIL, purpose=purpose_for(agent),
+                        actor=agent, role_disclosed=discloses_role(template))
+                    if verdict == Verdict.BLOCK:
+                        merge.left_out.append((lead, owner, _refusal(findings)))
+                        continue
                 kwargs = {"lead": lead, "agent": agent, "owner": owner, "brokerage": brokerage}
                 merge.pieces.append(Piece(lead=lead, owner=owner, email=email, text=render(template.body, **kwargs),
-                                          subject=render(template.subject, **kwargs)))
+                                          subject=one_line(render(template.subject, **kwargs))))
         if not found and lead.contacts.all():
             merge.left_out.append((lead, None, "no email address"))
     return merge
 
 
-def emails_send(*, merge: Merge, template: MessageTemplate, agent: User, base_url: str) -> tuple[int, int]:
-    """Send each email of the merge, each logged through the gate first; (sent, refused)."""
+@dataclass
+class Sending:
+    sent: int = 0
+    refused: list[tuple[Piece, str]] = field(default_factory=list)
+    failed: list[tuple[Piece, str]] = field(default_factory=list)
+
+
+def emails_send(*, merge: Merge, template: MessageTemplate, agent: User, base_url: str) -> Sending:
+    """Send each email of the merge; each is logged through the gate first, and only then sent.
+
+    Refused outright (nothing logged) when the brokerage has no postal address to put in
+    the footer. A message the mail server refuses after its outreach was logged is
+    reported by address, so the agent knows which were logged but not delivered."""
     brokerage = Brokerage.objects.current()
-    sent = refused = 0
+    if brokerage_postal_address(brokerage) is None:
+        raise ValidationError(NO_POSTAL_ADDRESS)
+    sending = Sending()
     for piece in merge.pieces:
-        try:
-            outreach_log(lead=piece.lead, channel=Channel.EMAIL, contact_point=piece.email, outcome=Outcome.SENT,
-                         actor=agent, role_disclosed=True, purpose=purpose_for(agent),
-                         notes=f"Emailed: {template.name}\n{piece.subject}")
-        except OutreachBlocked:
-            refused += 1
-            continue
         url = base_url + reverse("pipeline:unsubscribe", args=[unsubscribe_token(piece.email, agent)])
         message = EmailMultiAlternatives(
             subject=piece.subject, body=piece.text + email_footer(brokerage=brokerage, unsubscribe_url=url),
             from_email=settings.DEFAULT_FROM_EMAIL, to=[piece.email.address],
             reply_to=[agent.email] if agent.email else None,
-            headers={"List-Unsubscribe": f"<{url}>"},
+            headers={"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
         )
-        message.send()
-        sent += 1
-    return sent, refused
+        try:
+            outreach_log(lead=piece.lead, channel=Channel.EMAIL, contact_point=piece.email, outcome=Outcome.SENT,
+                         actor=agent, role_disclosed=discloses_role(template), purpose=purpose_for(agent),
+                         notes=f"Emailed: {template.name}\n{piece.subject}")
+        except OutreachBlocked as blocked:
+            sending.refused.append((piece, " ".join(blocked.decision.reasons)))
+            continue
+        try:
+            message.send()
+        except Exception as error:  # the mail server's refusal, whatever its class
+            sending.failed.append((piece, str(error)[:200]))
+            continue
+        sending.sent += 1
+    return sending
 
 
 UNSUBSCRIBED_WORDS = "Unsubscribed with the link in a marketing email."
 
 
-def unsubscribe(*, email: Email, sender: User) -> None:
-    """The homeowner followed the link: that address goes on the internal list (B1), on
-    behalf of whoever sent the email."""
-    internal_dnc_add(channel=Channel.EMAIL, email=email.address, homeowner_words=UNSUBSCRIBED_WORDS,
-                     recorded_by=sender, lead=email.contact.lead, requested_at=timezone.now())
+def unsubscribe(*, target: UnsubscribeTarget) -> None:
+    """The homeowner followed the link: that address goes on the internal list at once, for
+    everyone (B1), recorded on behalf of whoever sent the email."""
+    internal_dnc_add(channel=Channel.EMAIL, email=target.address, homeowner_words=UNSUBSCRIBED_WORDS,
+                     recorded_by=target.sender, lead=target.lead, requested_at=timezone.now())

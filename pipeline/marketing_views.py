@@ -2,11 +2,13 @@
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
 from leadcrm.accounts.models import Brokerage
@@ -16,6 +18,7 @@ from leads.selectors import lead_list
 from .marketing import (
     MERGE_LIMIT,
     PRINT_KINDS,
+    discloses_role,
     email_merge,
     emails_send,
     mail_merge,
@@ -60,45 +63,59 @@ class MarketingView(MergeMixin, TemplateView):
             "filter": lead_filter, "filters": filters, "query": query, "limit": MERGE_LIMIT,
             "preview": merge.pieces[0] if merge and merge.pieces else None,
             "can_send": self.request.user.has_perm(Perm.LOG_OUTREACH),
+            "discloses_role": discloses_role(template) if template else True,
         }
+
+    def post(self, request):
+        """Send the emails (letters are printed, and so recorded, by MailPrintView)."""
+        if not request.user.has_perm(Perm.LOG_OUTREACH):
+            raise PermissionDenied
+        _templates, template, leads, _filter, _filters = self.merge_inputs(request.POST)
+        back = HttpResponseRedirect(reverse("pipeline:marketing") + "?" + request.POST.get("query", ""))
+        if template is None or template.kind != TemplateKind.EMAIL:
+            messages.error(request, "Pick an email template first.")
+            return back
+        try:
+            sending = emails_send(merge=self.merge(template, leads), template=template, agent=request.user,
+                                  base_url=request.build_absolute_uri("/").rstrip("/"))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return back
+        messages.success(request, f"Sent {sending.sent} email{'s' if sending.sent != 1 else ''}, each logged as outreach.")
+        if sending.refused:
+            messages.warning(request, f"{len(sending.refused)} not sent, refused by the compliance check: "
+                             + "; ".join(f"{p.email.address}: {why}" for p, why in sending.refused[:5]))
+        if sending.failed:
+            messages.error(request, f"{len(sending.failed)} logged but not delivered (the mail server refused): "
+                           + "; ".join(f"{p.email.address}: {why}" for p, why in sending.failed[:5]))
+        return back
+
+
+class MailPrintView(MergeMixin, View):
+    """Record the letters as mailed, each through the gate, and print the ones logged (one
+    a page; the browser's "Save as PDF" makes the PDF). A POST: printing is mailing."""
+
+    http_method_names = ["post"]
 
     def post(self, request):
         if not request.user.has_perm(Perm.LOG_OUTREACH):
             raise PermissionDenied
         _templates, template, leads, _filter, _filters = self.merge_inputs(request.POST)
-        if template is None:
-            messages.error(request, "Pick a template first.")
-            return HttpResponseRedirect(reverse("pipeline:marketing"))
-        merge = self.merge(template, leads)
-        if template.kind == TemplateKind.EMAIL:
-            done, refused = emails_send(merge=merge, template=template, agent=request.user,
-                                        base_url=request.build_absolute_uri("/").rstrip("/"))
-            messages.success(request, f"Sent {done} email{'s' if done != 1 else ''}, each logged as outreach."
-                             + (f" {refused} refused by the compliance check." if refused else ""))
-        else:
-            done, refused = mailing_record(merge=merge, template=template, agent=request.user)
-            messages.success(request, f"Logged {done} letter{'s' if done != 1 else ''} as mailed."
-                             + (f" {refused} refused by the compliance check." if refused else ""))
-        return HttpResponseRedirect(reverse("pipeline:marketing") + "?" + request.POST.get("query", ""))
-
-
-class MailPrintView(MergeMixin, TemplateView):
-    """The letters, one a page, ready to print (the browser's "Save as PDF" makes the PDF)."""
-
-    template_name = "pipeline/mail_print.html"
-
-    def get_context_data(self, **kwargs):
-        _templates, template, leads, _filter, _filters = self.merge_inputs(self.request.GET)
         if template is None or template.kind not in PRINT_KINDS:
             raise Http404("Pick a letter or postcard template.")
-        return {**super().get_context_data(**kwargs), "template": template,
-                "merge": mail_merge(template=template, leads=leads, agent=self.request.user),
-                "brokerage": Brokerage.objects.current()}
+        merge = mail_merge(template=template, leads=leads, agent=request.user)
+        mailing = mailing_record(merge=merge, template=template, agent=request.user)
+        return render(request, "pipeline/mail_print.html", {
+            "template": template, "merge": merge, "mailing": mailing, "brokerage": Brokerage.objects.current(),
+        })
 
 
+@method_decorator(csrf_exempt, name="dispatch")
 class UnsubscribeView(View):
-    """Public: the link in every marketing email. A GET only asks; the POST unsubscribes,
-    so a mail scanner following links never unsubscribes anyone."""
+    """Public: the link in every marketing email. A GET only asks (a mail scanner following
+    links unsubscribes nobody); the POST unsubscribes, from the page or from the mail
+    program's one-click button (RFC 8058), which carries no CSRF token: the signed link is
+    the proof, and unsubscribing is all it can do."""
 
     def get(self, request, token):
         target = unsubscribe_target(token)
@@ -110,6 +127,6 @@ class UnsubscribeView(View):
         target = unsubscribe_target(token)
         if target is None:
             return render(request, "pipeline/unsubscribe.html", {"target": None, "done": False}, status=404)
-        unsubscribe(email=target[0], sender=target[1])
+        unsubscribe(target=target)
         return render(request, "pipeline/unsubscribe.html",
                       {"target": target, "done": True, "brokerage": Brokerage.objects.current()})

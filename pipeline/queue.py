@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from compliance.gate import Finding
 from compliance.models import Channel, Purpose, Verdict
+from compliance.places import zip_time_zone
 from compliance.services import outreach_verdict
 from leadcrm.accounts.models import Capacity, User
 from leads.models import Contact, Lead, Phone, PhoneStatus
@@ -25,10 +26,13 @@ from leads.models import Contact, Lead, Phone, PhoneStatus
 from .models import OutreachAttempt
 
 QUEUE_SIZE = 15
-# How many candidates the gate is asked about at most, so a day when nobody may be called
-# (a holiday, late evening) costs a bounded number of evaluations.
-SCAN_LIMIT = 90
-SCAN_CHUNK = 30
+# How many candidates are looked at at most. Most of those outside calling hours are
+# dropped by a clock check in memory (the property's zone) before the gate is asked,
+# so a late evening costs a few candidate reads, not a gate query per lead.
+SCAN_LIMIT = 300
+SCAN_CHUNK = 50
+# The federal window (D1) in the property's zone: outside it the gate is sure to refuse.
+EARLIEST_HOUR, LATEST_HOUR = 8, 21
 # A lead attempted by this agent this recently waits its turn: the queue moves on.
 RECENTLY_TRIED = timedelta(hours=4)
 
@@ -63,7 +67,8 @@ def purpose_for(user: User) -> Purpose:
 
 def queue_candidates(*, user: User, now: datetime, exclude: tuple[int, ...] = ()):
     """The user's own open leads with a number worth asking the gate about, best first."""
-    dialable = Phone.objects.filter(contact__lead=OuterRef("pk"), status=PhoneStatus.GOOD, on_dnc_list=False)
+    dialable = Phone.objects.filter(contact__lead=OuterRef("pk"), contact__deceased=False,
+                                    status=PhoneStatus.GOOD, on_dnc_list=False)
     tried = OutreachAttempt.objects.filter(lead=OuterRef("pk"), agent=user, occurred_at__gte=now - RECENTLY_TRIED)
     return (
         Lead.objects.visible_to(user)
@@ -74,7 +79,8 @@ def queue_candidates(*, user: User, now: datetime, exclude: tuple[int, ...] = ()
         .exclude(pk__in=list(exclude))
         .select_related("property")
         .prefetch_related(
-            Prefetch("contacts", queryset=Contact.objects.order_by("position", "pk").prefetch_related(
+            Prefetch("contacts", queryset=Contact.objects.filter(deceased=False).order_by("position", "pk")
+                     .prefetch_related(
                 Prefetch("phones", queryset=Phone.objects.filter(status=PhoneStatus.GOOD, on_dnc_list=False)
                          .order_by("position", "pk"))
             ))
@@ -96,7 +102,7 @@ def call_queue(*, user: User, now: datetime | None = None, size: int = QUEUE_SIZ
             break
         for lead in chunk:
             scanned += 1
-            entry = _first_callable(lead, user=user, purpose=purpose, now=now)
+            entry = None if _surely_closed(lead, now) else _first_callable(lead, user=user, purpose=purpose, now=now)
             if entry is None:
                 held_back += 1
             else:
@@ -104,6 +110,15 @@ def call_queue(*, user: User, now: datetime | None = None, size: int = QUEUE_SIZ
                 if len(entries) >= size:
                     break
     return CallQueue(entries=entries, scanned=scanned, held_back=held_back)
+
+
+def _surely_closed(lead: Lead, now: datetime) -> bool:
+    """Outside the federal calling window at the property: the gate would refuse every number."""
+    zone = zip_time_zone(lead.property.zip_code)
+    if zone is None:
+        return False  # the gate decides from the number and the owners' addresses
+    hour = now.astimezone(zoneinfo.ZoneInfo(zone)).hour
+    return not (EARLIEST_HOUR <= hour < LATEST_HOUR)
 
 
 def _first_callable(lead: Lead, *, user: User, purpose: Purpose, now: datetime) -> QueueEntry | None:
@@ -126,9 +141,9 @@ def _first_callable(lead: Lead, *, user: User, purpose: Purpose, now: datetime) 
     return None
 
 
-def next_in_queue(*, user: User, after: int | None = None, now: datetime | None = None) -> QueueEntry | None:
-    """The first lead of the queue other than the one just worked."""
-    queue = call_queue(user=user, now=now, size=1, exclude=(after,) if after else ())
+def next_in_queue(*, user: User, skipped: tuple[int, ...] = (), now: datetime | None = None) -> QueueEntry | None:
+    """The first lead of the queue other than those worked or skipped this session."""
+    queue = call_queue(user=user, now=now, size=1, exclude=skipped)
     return queue.entries[0] if queue.entries else None
 
 
@@ -149,7 +164,7 @@ def phone_status_now(*, lead: Lead, phones: list[Phone], user: User, now: dateti
     for phone in phones:
         phone.attempts_24h = counts.get(phone.pk, 0)
         phone.callable_now, phone.blocked_by, phone.local_times = False, [], []
-        if phone.status != PhoneStatus.GOOD:
+        if phone.status != PhoneStatus.GOOD or phone.contact.deceased:
             continue
         verdict, findings, evidence = outreach_verdict(
             lead=lead, contact_point=phone, channel=Channel.CALL, purpose=purpose, actor=user, at=now,

@@ -29,12 +29,24 @@ class QueueView(LoginRequiredMixin, TemplateView):
         return {**super().get_context_data(**kwargs), "queue": queue, "compact": compact, "now": timezone.now()}
 
 
+SKIPPED_KEY = "queue_skipped"
+SKIPPED_MAX = 500
+
+
 class QueueNextView(LoginRequiredMixin, View):
-    """Go to the next lead of the queue, skipping the one just worked (``?after=``)."""
+    """Go to the next lead of the queue. The lead just worked or skipped (``?after=``) is
+    remembered for the session, so "Next" walks down the queue instead of bouncing back;
+    starting afresh from the queue page forgets them."""
 
     def get(self, request):
+        skipped = [pk for pk in request.session.get(SKIPPED_KEY, []) if isinstance(pk, int)]
         after = request.GET.get("after", "")
-        entry = next_in_queue(user=request.user, after=int(after) if after.isdigit() else None)
+        if after.isdigit() and int(after) not in skipped:
+            skipped = (skipped + [int(after)])[-SKIPPED_MAX:]
+        elif not after:
+            skipped = []  # "Start calling"
+        request.session[SKIPPED_KEY] = skipped
+        entry = next_in_queue(user=request.user, skipped=tuple(skipped))
         if entry is None:
             messages.info(request, QUEUE_EMPTY)
             return HttpResponseRedirect(reverse("pipeline:queue"))

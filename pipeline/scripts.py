@@ -115,29 +115,3 @@ def render(text: str, *, lead: Lead, agent: User, owner: Contact | None = None,
         return field(lead, owner, agent, brokerage) if field else match.group(0)
 
     return MERGE_FIELD.sub(fill, text)
-
-
-FIRST_CONTACT_SCRIPT = """\
-[Role Disclosure]
-
-Is this [First Name]? I'm calling about [Property Address]. Homeowners in your area have \
-been getting a lot of letters and calls lately, so I'll be brief and you can tell me to stop \
-at any time.
-
-I work with homeowners who owe more than their home might sell for, or who have fallen \
-behind. Sometimes a short sale is an option: the lender agrees to accept less than what is \
-owed. Whether that is possible is the lender's decision, not mine, and it depends on your \
-situation.
-
-I have a free guide that explains how a short sale works, how long it usually takes and \
-what lenders ask for. Could I send it to you, by mail or email? There is no cost and no \
-obligation.
-
-(If they want to talk:) What's been going on with the house? ... Is anyone else on the loan \
-or the title? ... Do you know roughly what you owe, and to which lenders?
-
-(If they ask you to stop:) I understand. I'll make sure we don't contact you again. \
-(Log it as a do-not-call request, in their words.)
-
-Thank you for your time, [First Name]. My number is [Agent Phone] if you have questions.
-"""

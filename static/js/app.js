@@ -66,7 +66,8 @@
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     var target = event.target;
     if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
-    var shortcut = document.querySelector('[data-shortcut="' + event.key + '"]');
+    if (event.key.length !== 1) return;
+    var shortcut = document.querySelector('[data-shortcut="' + CSS.escape(event.key) + '"]');
     if (!shortcut) return;
     event.preventDefault();
     if (shortcut.matches("input, textarea, select")) shortcut.focus();

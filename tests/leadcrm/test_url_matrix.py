@@ -48,7 +48,7 @@ MATRIX = {
     "pipeline:board": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
     "pipeline:scripts": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
     "pipeline:marketing": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
-    "pipeline:mail_print": ("get", None, {ANON: 302, OTHER: 404, OWNER: 404, TEAM_LEAD: 404, BROKER: 404}),  # no template
+    "pipeline:mail_print": ("post", None, {ANON: 302, OTHER: 404, OWNER: 404, TEAM_LEAD: 404, BROKER: 404}),  # no template
     # Public: the link in every marketing email; a forged token shows nothing.
     "pipeline:unsubscribe": ("get", "unsubscribe_token", {ANON: 404, OWNER: 404}),
     # An agent's own script is theirs alone.

@@ -102,3 +102,10 @@ def test_list_filters_by_county_or_zip_auction_window_and_callable_number(agent,
     assert found(area="cleveland county") == found(area="73069") == {norman.pk}
     assert found(auction_within=14) == {norman.pk} and found(auction_within=7) == set()
     assert found(callable="true") == {tulsa.pk} and found(callable="false") == {norman.pk}
+
+
+def test_an_absurd_auction_window_is_a_filter_error_not_a_crash(agent, client_as):
+    from django.urls import reverse
+
+    response = client_as(agent).get(reverse("leads:list"), {"auction_within": "100000000"})
+    assert response.status_code == 200 and "not understood" in response.content.decode()

@@ -39,8 +39,7 @@ def test_the_queue_holds_callable_leads_best_score_first_with_the_local_time(thr
     assert queue.entries[0].phone.number == "+19185550201"
 
 
-def test_numbers_the_gate_refuses_stay_out_of_the_queue(three, agent, national_registry):
-    # On the national registry (A5) without the flag being set yet, and on the internal list.
+def test_numbers_on_a_list_stay_out_of_the_queue(three, agent, national_registry):
     dnc_numbers_add(source=national_registry, numbers=["9185550201"], as_of=date(2026, 11, 13))
     internal_dnc_add(phone_number="9185550202", channel=Channel.CALL, homeowner_words="Stop calling.",
                      recorded_by=agent)
@@ -48,12 +47,37 @@ def test_numbers_the_gate_refuses_stay_out_of_the_queue(three, agent, national_r
     assert [entry.lead.score for entry in queue.entries] == [40]
 
 
-def test_a_lead_with_one_number_blocked_is_called_on_its_other(agent, team, national_registry):
-    lead = callable_lead(agent, team, "+19185550210", 50)
+def test_the_gates_own_refusal_keeps_a_lead_out_when_no_flag_would(agent, team, national_registry):
+    # 8:30 a.m. in Tulsa, where the number and the house are, but 6:30 a.m. in Los Angeles,
+    # where the owner gets mail: the gate refuses (every zone must be in its window, G2),
+    # though nothing about the number itself is flagged.
+    early = callable_lead(agent, team, "+19185550240", 80)
+    owner = early.contacts.first()
+    owner.mailing_zip, owner.mailing_state, owner.mailing_city = "90012", "CA", "Los Angeles"
+    owner.save()
+    callable_lead(agent, team, "+19185550241", 30)
+    with time_machine.travel(datetime(2026, 11, 18, 14, 30, tzinfo=UTC)):
+        queue = call_queue(user=agent)
+    assert [entry.lead.score for entry in queue.entries] == [30]
+    assert queue.held_back == 1
+
+
+def test_a_lead_with_one_number_refused_is_called_on_its_other(agent, team, national_registry):
+    # At 8:30 a.m. Central the Los Angeles mobile is at 6:30 a.m. (D1, G2): the gate refuses
+    # it, though nothing flags it; the Tulsa landline is fine.
+    lead = callable_lead(agent, team, "+12135550210", 50)
     PhoneFactory(contact=lead.contacts.first(), number="+19185550211", position=2)
-    dnc_numbers_add(source=national_registry, numbers=["9185550210"], as_of=date(2026, 11, 13))
-    [entry] = call_queue(user=agent).entries
+    with time_machine.travel(datetime(2026, 11, 18, 14, 30, tzinfo=UTC)):
+        [entry] = call_queue(user=agent).entries
     assert entry.phone.number == "+19185550211"
+
+
+def test_a_deceased_owners_number_is_never_in_the_queue(agent, team, national_registry):
+    lead = callable_lead(agent, team, "+19185550250", 70)
+    owner = lead.contacts.first()
+    owner.deceased = True
+    owner.save()
+    assert call_queue(user=agent).entries == []
 
 
 def test_nobody_is_in_the_queue_outside_calling_hours(three, agent):
@@ -71,15 +95,29 @@ def test_the_queue_is_the_agents_own_and_skips_leads_just_tried(three, agent, ot
     assert call_queue(user=other_agent).entries[0].lead.score == 99
 
 
-def test_next_skips_the_lead_just_worked(three, agent):
+def test_next_skips_the_leads_worked_or_skipped(three, agent):
     assert next_in_queue(user=agent).lead == three[1]
-    assert next_in_queue(user=agent, after=three[1].pk).lead == three[2]
+    assert next_in_queue(user=agent, skipped=(three[1].pk,)).lead == three[2]
+
+
+def test_skipping_walks_down_the_queue_and_never_bounces_back(three, agent, client_as):
+    client = client_as(agent)
+    seen = [client.get(reverse("pipeline:queue_next"))["Location"]]
+    for _ in range(2):
+        pk = int(seen[-1].split("/")[2])
+        seen.append(client.get(reverse("pipeline:queue_next"), {"after": pk})["Location"])
+    assert seen == [reverse("leads:detail", args=[lead.pk]) + "?queue=1" for lead in (three[1], three[2], three[0])]
+    last = client.get(reverse("pipeline:queue_next"), {"after": three[0].pk}, follow=True)
+    assert "Nobody else in your queue" in last.content.decode()
+    # "Start calling" (no ?after) starts again from the top.
+    assert client.get(reverse("pipeline:queue_next"))["Location"] == seen[0]
 
 
 def test_the_queue_page_and_the_next_button(three, agent, client_as):
     client = client_as(agent)
     page = client.get(reverse("pipeline:queue")).content.decode()
     assert three[1].property.street in page and "tel:+19185550201" in page
+    client.get(reverse("pipeline:queue_next"))
     response = client.get(reverse("pipeline:queue_next"), {"after": three[1].pk})
     assert response["Location"] == reverse("leads:detail", args=[three[2].pk]) + "?queue=1"
     lead_page = client.get(response["Location"]).content.decode()
@@ -99,6 +137,14 @@ def test_log_and_next_goes_on_to_the_next_lead(three, agent, client_as):
 def test_when_nobody_is_left_next_says_so(agent, client_as, national_registry):
     response = client_as(agent).get(reverse("pipeline:queue_next"), follow=True)
     assert "Nobody else in your queue may be called right now." in response.content.decode()
+
+
+def test_late_in_the_evening_the_queue_asks_the_gate_nothing(three, agent, django_assert_max_num_queries):
+    with time_machine.travel(datetime(2026, 11, 19, 4, 0, tzinfo=UTC)):  # 10 p.m. in Tulsa
+        call_queue(user=agent)
+        with django_assert_max_num_queries(4):  # the candidates, owners and phones: no gate reads
+            queue = call_queue(user=agent)
+    assert queue.entries == [] and queue.held_back == 3
 
 
 def test_the_queue_costs_a_bounded_number_of_queries(agent, team, national_registry, django_assert_max_num_queries):

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def letter(agent):
     return MessageTemplate.objects.create(name="Options letter", kind=TemplateKind.LETTER, owner=agent,
-                                          body="Dear [First Name],\n\nAbout [Property Address]: [Agent Name].")
+                                          body="Dear [First Name],\n\n[Role Disclosure] About [Property Address].")
 
 
 @pytest.fixture
@@ -30,6 +30,18 @@ def owners(lead, agent):
     return lead, other
 
 
+@pytest.fixture
+def office(brokerage):
+    brokerage.office_street, brokerage.office_city, brokerage.office_state, brokerage.office_zip = (
+        "1 Main St", "Tulsa", "OK", "74103")
+    brokerage.save()
+    return brokerage
+
+
+def print_letters(client, template, **filters):
+    return client.post(reverse("pipeline:mail_print"), {"template": template.pk, **filters})
+
+
 def test_the_merge_leaves_out_deceased_and_do_not_mail_owners_saying_why(owners, letter, agent):
     from leads.models import Lead
 
@@ -39,39 +51,56 @@ def test_the_merge_leaves_out_deceased_and_do_not_mail_owners_saying_why(owners,
     assert merge.pieces[0].text.startswith("Dear Maria,")
 
 
-def test_an_owner_on_the_internal_list_for_mail_is_left_out(lead, letter, agent):
+def test_an_owner_on_the_internal_list_for_mail_is_refused_by_the_gate(lead, letter, agent):
     from compliance.services import internal_dnc_add
     from leads.models import Lead
 
     owner = lead.contacts.first()
     internal_dnc_add(channel="mail", postal_address=owner.mailing_address_key(), homeowner_words="No letters.",
                      recorded_by=agent)
-    merge = mail_merge(template=letter, leads=Lead.objects.filter(pk=lead.pk), agent=agent)
-    assert merge.pieces == [] and merge.reasons == {"on the internal do-not-contact list": 1}
+    merge = mail_merge(template=letter, leads=Lead.objects.filter(pk=lead.pk), agent=agent, gate=True)
+    assert merge.pieces == []
+    [(_, _, reason)] = merge.left_out
+    assert reason.startswith("refused by the compliance check (B")
 
 
-def test_print_page_and_recording_the_letters_as_mailed(owners, letter, agent, client_as):
+def test_printing_logs_each_letter_through_the_gate_and_prints_only_those(owners, letter, agent, client_as):
     client = client_as(agent)
-    page = client.get(reverse("pipeline:mail_print"), {"template": letter.pk}).content.decode()
+    page = print_letters(client, letter).content.decode()
     assert page.count('class="piece"') == 1 and "Dear Maria," in page and "Nomail" not in page
-    client.post(reverse("pipeline:marketing"), {"template": letter.pk})
     attempt = OutreachAttempt.objects.get()
     assert (attempt.channel, attempt.outcome, attempt.notes) == ("mail", "sent", "Mailed: Options letter")
     assert attempt.compliance_check.verdict in ("allow", "warn")
+    # Printed again (a double click, a jammed printer): printed, not logged twice.
+    page = print_letters(client, letter).content.decode()
+    assert page.count('class="piece"') == 1 and "1 already logged today" in page
+    assert OutreachAttempt.objects.count() == 1
 
 
-def test_emails_carry_the_brokerage_address_and_an_unsubscribe_link_that_works(lead, agent, client_as, brokerage):
-    brokerage.office_street, brokerage.office_city, brokerage.office_state, brokerage.office_zip = (
-        "1 Main St", "Tulsa", "OK", "74103")
-    brokerage.save()
+def test_printing_is_a_post_a_get_prints_nothing(owners, letter, agent, client_as):
+    assert client_as(agent).get(reverse("pipeline:mail_print"), {"template": letter.pk}).status_code == 405
+    assert not OutreachAttempt.objects.exists()
+
+
+def test_a_letter_without_the_role_disclosure_is_refused_and_not_printed(lead, agent, client_as):
+    silent = MessageTemplate.objects.create(name="Silent", kind=TemplateKind.LETTER, owner=agent,
+                                            body="Dear [First Name], call me.")
+    page = print_letters(client_as(agent), silent).content.decode()
+    assert 'class="piece"' not in page and "refused by the compliance check" in page
+    assert not OutreachAttempt.objects.exists()
+
+
+def test_emails_carry_the_brokerage_address_and_an_unsubscribe_link_that_works(lead, agent, client_as, office):
     address = EmailFactory(contact=lead.contacts.first()).address
     template = MessageTemplate.objects.create(name="Guide", kind=TemplateKind.EMAIL, owner=agent,
-                                              subject="A free guide for [First Name]", body="Hi [First Name].")
+                                              subject="A free guide for [First Name]",
+                                              body="Hi [First Name]. [Role Disclosure]")
     client = client_as(agent)
     client.post(reverse("pipeline:marketing"), {"template": template.pk})
     [message] = mail.outbox
     assert message.to == [address] and message.subject.startswith("A free guide for Maria")
-    assert "Sunbelt Test Realty, 1 Main St, Tulsa, OK 74103" in message.body
+    assert "This is a marketing message from Sunbelt Test Realty, 1 Main St, Tulsa, OK 74103." in message.body
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert OutreachAttempt.objects.get().channel == "email"
     link = re.search(r"http://testserver(/unsubscribe/[^\s]+/)", message.body).group(1)
     assert message.extra_headers["List-Unsubscribe"].endswith(link + ">")
@@ -79,6 +108,7 @@ def test_emails_carry_the_brokerage_address_and_an_unsubscribe_link_that_works(l
     anonymous = client_as(None)
     assert anonymous.get(link).status_code == 200
     assert not InternalDncEntry.objects.filter(email=address).exists()  # a GET only asks
+    anonymous.handler.enforce_csrf_checks = True  # the mail program's one-click POST carries no token
     assert "You are unsubscribed" in anonymous.post(link).content.decode()
     assert InternalDncEntry.objects.filter(email=address, recorded_by=agent).exists()
     # The next send leaves the address out: the gate refuses it.
@@ -87,11 +117,44 @@ def test_emails_carry_the_brokerage_address_and_an_unsubscribe_link_that_works(l
     assert mail.outbox == []
 
 
+def test_no_email_goes_out_without_the_brokerages_postal_address(lead, agent, client_as, brokerage):
+    EmailFactory(contact=lead.contacts.first())
+    template = MessageTemplate.objects.create(name="Guide", kind=TemplateKind.EMAIL, owner=agent, subject="Guide",
+                                              body="Hi [First Name]. [Role Disclosure]")
+    response = client_as(agent).post(reverse("pipeline:marketing"), {"template": template.pk}, follow=True)
+    assert "postal address (CAN-SPAM)" in response.content.decode()
+    assert mail.outbox == [] and not OutreachAttempt.objects.exists()
+
+
+def test_a_line_break_in_an_owners_name_cannot_break_the_subject(lead, agent, client_as, office):
+    owner = lead.contacts.first()
+    owner.first_name = "Maria\r\nBcc: everyone@example.com"
+    owner.save()
+    EmailFactory(contact=owner)
+    template = MessageTemplate.objects.create(name="Guide", kind=TemplateKind.EMAIL, owner=agent,
+                                              subject="For [First Name]", body="[Role Disclosure]")
+    client_as(agent).post(reverse("pipeline:marketing"), {"template": template.pk})
+    [message] = mail.outbox
+    assert message.subject == "For Maria Bcc: everyone@example.com"
+
+
+def test_the_unsubscribe_link_is_about_the_address_it_was_sent_to(lead, agent):
+    from pipeline.marketing import unsubscribe, unsubscribe_target, unsubscribe_token
+
+    email = EmailFactory(contact=lead.contacts.first(), address="old@example.com")
+    token = unsubscribe_token(email, agent)
+    email.address = "new@example.com"
+    email.save()
+    unsubscribe(target=unsubscribe_target(token))
+    assert InternalDncEntry.objects.filter(email="old@example.com").exists()
+    assert not InternalDncEntry.objects.filter(email="new@example.com").exists()
+
+
 def test_a_forged_unsubscribe_link_shows_nothing(client_as, lead):
     response = client_as(None).get(reverse("pipeline:unsubscribe", args=["not-a-token"]))
     assert response.status_code == 404 and "This link does not work" in response.content.decode()
 
 
 def test_the_merge_only_reaches_leads_the_agent_may_see(other_lead, letter, agent, client_as):
-    page = client_as(agent).get(reverse("pipeline:mail_print"), {"template": letter.pk}).content.decode()
+    page = print_letters(client_as(agent), letter).content.decode()
     assert other_lead.property.street not in page
