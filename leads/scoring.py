@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.utils import timezone
+
 from .financials import Financials
 from .models import LeadType
 
@@ -81,7 +83,7 @@ def motivation_score(facts: LeadFacts, *, now: datetime) -> Score:
         add(HIGH_LTV_POINTS, f"little equity: {money.ltv_percent:.0f}% loan-to-value")
 
     if facts.next_auction is not None:
-        days = (facts.next_auction - now.date()).days
+        days = (facts.next_auction - timezone.localdate(now)).days
         if 0 <= days <= AUCTION_SOON_DAYS:
             add(AUCTION_SOON_POINTS, f"auction in {days} day{'s' if days != 1 else ''}")
         elif 0 <= days <= AUCTION_AHEAD_DAYS:

@@ -349,7 +349,7 @@ def leads_rescore(*, lead_ids: Iterable[int], now: datetime | None = None) -> in
     """Recompute the motivation score of many leads in one read and one bulk write."""
     now = now or timezone.now()
     changed = []
-    for lead in _facts_queryset(lead_ids, now.date()):
+    for lead in _facts_queryset(lead_ids, timezone.localdate(now)):
         score = _score(lead, now)
         if (score.value, score.reasons) != (lead.score, lead.score_reasons):
             lead.score, lead.score_reasons = score.value, score.reasons

@@ -23,7 +23,7 @@ from compliance.services import outreach_verdict
 from leadcrm.accounts.models import Capacity, User
 from leads.models import Contact, Lead, Phone, PhoneStatus
 
-from .models import OutreachAttempt
+from .models import FollowUp, FollowUpKind, OutreachAttempt
 
 QUEUE_SIZE = 15
 # How many candidates are looked at at most. Most of those outside calling hours are
@@ -70,12 +70,16 @@ def queue_candidates(*, user: User, now: datetime, exclude: tuple[int, ...] = ()
     dialable = Phone.objects.filter(contact__lead=OuterRef("pk"), contact__deceased=False,
                                     status=PhoneStatus.GOOD, on_dnc_list=False)
     tried = OutreachAttempt.objects.filter(lead=OuterRef("pk"), agent=user, occurred_at__gte=now - RECENTLY_TRIED)
+    # "Call back Tuesday afternoon": a call or text planned for later waits for its time.
+    planned = FollowUp.objects.filter(lead=OuterRef("pk"), done_at__isnull=True, due_at__gt=now,
+                                      kind__in=[FollowUpKind.CALL, FollowUpKind.TEXT])
     return (
         Lead.objects.visible_to(user)
         .open()
         .filter(assigned_agent=user)
         .filter(Exists(dialable))
         .exclude(Exists(tried))
+        .exclude(Exists(planned))
         .exclude(pk__in=list(exclude))
         .select_related("property")
         .prefetch_related(

@@ -330,7 +330,7 @@ def _new_lead_score(record: Record, lien_total: Decimal, now) -> Score:
     return motivation_score(LeadFacts(
         lead_type=record.lead_type, estimated_value=record.property["estimated_value"], lien_total=lien_total,
         selling_cost_rate=settings.LEADCRM_SELLING_COST_RATE, has_hardship=False, list_count=1,
-        last_contacted_at=None, next_auction=_next_auction(record, now.date())), now=now)
+        last_contacted_at=None, next_auction=_next_auction(record, timezone.localdate(now))), now=now)
 
 
 def _next_auction(record: Record, today):

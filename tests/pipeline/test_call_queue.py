@@ -168,3 +168,13 @@ def test_the_lead_page_says_per_phone_whether_it_may_be_called_now(lead, agent, 
     assert phones[good.pk].local_times == ["Wed 2:00 PM CST"]
     assert not phones[listed.pk].callable_now and phones[listed.pk].blocked_by[0].rule == "A5"
     assert "Callable now" in response.content.decode()
+
+
+def test_a_call_back_planned_for_later_waits_for_its_time(three, agent):
+    from pipeline.services import follow_up_create
+
+    best = three[1]
+    follow_up_create(lead=best, assignee=agent, due_at=timezone.now() + timedelta(days=2), title="Call back Friday")
+    assert best not in [entry.lead for entry in call_queue(user=agent).entries]
+    with time_machine.travel(timezone.now() + timedelta(days=2, minutes=1)):
+        assert call_queue(user=agent).entries[0].lead == best
