@@ -28,7 +28,7 @@ from leads.models import Contact, Email, EmailStatus, Lead
 from .models import MessageTemplate, Outcome, OutreachAttempt, TemplateKind
 from .queue import purpose_for
 from .scripts import merge_fields_in, render
-from .services import OutreachBlocked, outreach_log
+from .services import OutreachBlocked, lead_note_add, outreach_log
 
 # One merge at a time stays a page the agent can read and a batch a worker sends in
 # seconds; a larger list is narrowed with the filters (by list, county, stage).
@@ -185,6 +185,7 @@ def unsubscribe_target(token: str) -> UnsubscribeTarget | None:
     return UnsubscribeTarget(address=data["a"], lead=Lead.objects.filter(pk=data.get("l")).first(), sender=sender)
 
 
+UNDELIVERED = "The email “{template}” to {address} was logged but the mail server refused it: {error}"
 NO_POSTAL_ADDRESS = ("Marketing email must carry the brokerage's postal address (CAN-SPAM): a broker enters "
                      "the office street, city, state and ZIP in the admin's brokerage settings first.")
 
@@ -254,7 +255,10 @@ def emails_send(*, merge: Merge, template: MessageTemplate, agent: User, base_ur
     if brokerage_postal_address(brokerage) is None:
         raise ValidationError(NO_POSTAL_ADDRESS)
     sending = Sending()
+    already = _emailed_today(merge=merge, template=template, agent=agent)
     for piece in merge.pieces:
+        if piece.email.pk in already:
+            continue  # a retried task, a second click: each address once a day per template
         url = base_url + reverse("pipeline:unsubscribe", args=[unsubscribe_token(piece.email, agent)])
         message = EmailMultiAlternatives(
             subject=piece.subject, body=piece.text + email_footer(brokerage=brokerage, unsubscribe_url=url),
@@ -273,9 +277,31 @@ def emails_send(*, merge: Merge, template: MessageTemplate, agent: User, base_ur
             message.send()
         except Exception as error:  # the mail server's refusal, whatever its class
             sending.failed.append((piece, str(error)[:200]))
+            # The log says "sent"; the lead's timeline says it never left.
+            lead_note_add(lead=piece.lead, author=agent, body=UNDELIVERED.format(
+                template=template.name, address=piece.email.address, error=str(error)[:200]))
             continue
         sending.sent += 1
     return sending
+
+
+def _emailed_today(*, merge: Merge, template: MessageTemplate, agent: User) -> set[int]:
+    return set(OutreachAttempt.objects.filter(
+        agent=agent, channel=Channel.EMAIL, notes__startswith=f"Emailed: {template.name}\n",
+        occurred_at__gte=timezone.now() - timedelta(days=1),
+        email__in=[piece.email for piece in merge.pieces],
+    ).values_list("email_id", flat=True))
+
+
+def email_campaign_run(*, template_id: int, agent_id: int, filters: dict, base_url: str) -> Sending:
+    """The Celery task's body: the merge as the agent saw it, sent; safe to run twice."""
+    from leads.selectors import lead_list
+
+    agent = User.objects.get(pk=agent_id)
+    template = MessageTemplate.objects.usable_by(agent).get(pk=template_id, kind=TemplateKind.EMAIL)
+    leads, _filter = lead_list(fetched_by=agent, filters=filters)
+    return emails_send(merge=email_merge(template=template, leads=leads, agent=agent), template=template,
+                       agent=agent, base_url=base_url)
 
 
 UNSUBSCRIBED_WORDS = "Unsubscribed with the link in a marketing email."

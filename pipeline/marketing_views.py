@@ -2,7 +2,8 @@
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,16 +18,18 @@ from leads.selectors import lead_list
 
 from .marketing import (
     MERGE_LIMIT,
+    NO_POSTAL_ADDRESS,
     PRINT_KINDS,
+    brokerage_postal_address,
     discloses_role,
     email_merge,
-    emails_send,
     mail_merge,
     mailing_record,
     unsubscribe,
     unsubscribe_target,
 )
 from .models import MessageTemplate, TemplateKind
+from .tasks import email_campaign_send
 
 LEAD_FILTERS = ("q", "status", "stage", "lead_type", "assigned_agent", "team", "list", "min_score", "area",
                 "auction_within", "callable")
@@ -70,24 +73,19 @@ class MarketingView(MergeMixin, TemplateView):
         """Send the emails (letters are printed, and so recorded, by MailPrintView)."""
         if not request.user.has_perm(Perm.LOG_OUTREACH):
             raise PermissionDenied
-        _templates, template, leads, _filter, _filters = self.merge_inputs(request.POST)
+        _templates, template, _leads, _filter, filters = self.merge_inputs(request.POST)
         back = HttpResponseRedirect(reverse("pipeline:marketing") + "?" + request.POST.get("query", ""))
         if template is None or template.kind != TemplateKind.EMAIL:
             messages.error(request, "Pick an email template first.")
             return back
-        try:
-            sending = emails_send(merge=self.merge(template, leads), template=template, agent=request.user,
-                                  base_url=request.build_absolute_uri("/").rstrip("/"))
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+        if brokerage_postal_address(Brokerage.objects.current()) is None:
+            messages.error(request, NO_POSTAL_ADDRESS)
             return back
-        messages.success(request, f"Sent {sending.sent} email{'s' if sending.sent != 1 else ''}, each logged as outreach.")
-        if sending.refused:
-            messages.warning(request, f"{len(sending.refused)} not sent, refused by the compliance check: "
-                             + "; ".join(f"{p.email.address}: {why}" for p, why in sending.refused[:5]))
-        if sending.failed:
-            messages.error(request, f"{len(sending.failed)} logged but not delivered (the mail server refused): "
-                           + "; ".join(f"{p.email.address}: {why}" for p, why in sending.failed[:5]))
+        # Sent by a worker: a long list never holds the page, and a retry never sends twice.
+        transaction.on_commit(lambda: email_campaign_send.delay(
+            template.pk, request.user.pk, filters, request.build_absolute_uri("/").rstrip("/")))
+        messages.success(request, f"Sending {template.name} to the leads picked; each email is logged as outreach "
+                                  "as it goes. One the mail server refuses is noted on its lead's timeline.")
         return back
 
 

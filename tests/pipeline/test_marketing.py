@@ -38,6 +38,19 @@ def office(brokerage):
     return brokerage
 
 
+@pytest.fixture
+def send_now(monkeypatch, django_capture_on_commit_callbacks):
+    """Run the queued email task here, as a worker would (the broker itself: test_celery.py)."""
+    from pipeline.tasks import email_campaign_send
+
+    monkeypatch.setattr(email_campaign_send, "delay", lambda *args: email_campaign_send.apply(args=args))
+
+    def send(client, template):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(reverse("pipeline:marketing"), {"template": template.pk}, follow=True)
+    return send
+
+
 def print_letters(client, template, **filters):
     return client.post(reverse("pipeline:mail_print"), {"template": template.pk, **filters})
 
@@ -90,13 +103,14 @@ def test_a_letter_without_the_role_disclosure_is_refused_and_not_printed(lead, a
     assert not OutreachAttempt.objects.exists()
 
 
-def test_emails_carry_the_brokerage_address_and_an_unsubscribe_link_that_works(lead, agent, client_as, office):
+def test_emails_carry_the_brokerage_address_and_an_unsubscribe_link_that_works(lead, agent, client_as, office,
+                                                                              send_now):
     address = EmailFactory(contact=lead.contacts.first()).address
     template = MessageTemplate.objects.create(name="Guide", kind=TemplateKind.EMAIL, owner=agent,
                                               subject="A free guide for [First Name]",
                                               body="Hi [First Name]. [Role Disclosure]")
     client = client_as(agent)
-    client.post(reverse("pipeline:marketing"), {"template": template.pk})
+    send_now(client, template)
     [message] = mail.outbox
     assert message.to == [address] and message.subject.startswith("A free guide for Maria")
     assert "This is a marketing message from Sunbelt Test Realty, 1 Main St, Tulsa, OK 74103." in message.body
@@ -113,27 +127,27 @@ def test_emails_carry_the_brokerage_address_and_an_unsubscribe_link_that_works(l
     assert InternalDncEntry.objects.filter(email=address, recorded_by=agent).exists()
     # The next send leaves the address out: the gate refuses it.
     mail.outbox.clear()
-    client.post(reverse("pipeline:marketing"), {"template": template.pk})
+    send_now(client, template)
     assert mail.outbox == []
 
 
-def test_no_email_goes_out_without_the_brokerages_postal_address(lead, agent, client_as, brokerage):
+def test_no_email_goes_out_without_the_brokerages_postal_address(lead, agent, client_as, brokerage, send_now):
     EmailFactory(contact=lead.contacts.first())
     template = MessageTemplate.objects.create(name="Guide", kind=TemplateKind.EMAIL, owner=agent, subject="Guide",
                                               body="Hi [First Name]. [Role Disclosure]")
-    response = client_as(agent).post(reverse("pipeline:marketing"), {"template": template.pk}, follow=True)
+    response = send_now(client_as(agent), template)
     assert "postal address (CAN-SPAM)" in response.content.decode()
     assert mail.outbox == [] and not OutreachAttempt.objects.exists()
 
 
-def test_a_line_break_in_an_owners_name_cannot_break_the_subject(lead, agent, client_as, office):
+def test_a_line_break_in_an_owners_name_cannot_break_the_subject(lead, agent, client_as, office, send_now):
     owner = lead.contacts.first()
     owner.first_name = "Maria\r\nBcc: everyone@example.com"
     owner.save()
     EmailFactory(contact=owner)
     template = MessageTemplate.objects.create(name="Guide", kind=TemplateKind.EMAIL, owner=agent,
                                               subject="For [First Name]", body="[Role Disclosure]")
-    client_as(agent).post(reverse("pipeline:marketing"), {"template": template.pk})
+    send_now(client_as(agent), template)
     [message] = mail.outbox
     assert message.subject == "For Maria Bcc: everyone@example.com"
 
@@ -158,3 +172,33 @@ def test_a_forged_unsubscribe_link_shows_nothing(client_as, lead):
 def test_the_merge_only_reaches_leads_the_agent_may_see(other_lead, letter, agent, client_as):
     page = print_letters(client_as(agent), letter).content.decode()
     assert other_lead.property.street not in page
+
+
+def test_the_email_task_run_twice_sends_each_address_once(lead, agent, office):
+    from pipeline.tasks import email_campaign_send
+
+    EmailFactory(contact=lead.contacts.first())
+    template = MessageTemplate.objects.create(name="Guide", kind=TemplateKind.EMAIL, owner=agent, subject="Guide",
+                                              body="[Role Disclosure]")
+    args = (template.pk, agent.pk, {}, "http://crm.example.com")
+    assert email_campaign_send.apply(args=args).get() == {"sent": 1, "refused": 0, "failed": 0}
+    assert email_campaign_send.apply(args=args).get() == {"sent": 0, "refused": 0, "failed": 0}
+    assert len(mail.outbox) == 1 and OutreachAttempt.objects.count() == 1
+
+
+def test_an_email_the_mail_server_refuses_is_noted_on_the_leads_timeline(lead, agent, office, monkeypatch):
+    from django.core.mail import EmailMultiAlternatives
+
+    from pipeline.tasks import email_campaign_send
+
+    EmailFactory(contact=lead.contacts.first())
+    template = MessageTemplate.objects.create(name="Guide", kind=TemplateKind.EMAIL, owner=agent, subject="Guide",
+                                              body="[Role Disclosure]")
+
+    def refuse(self, fail_silently=False):
+        raise OSError("550 mailbox unavailable")
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", refuse)
+    result = email_campaign_send.apply(args=(template.pk, agent.pk, {}, "http://crm.example.com")).get()
+    assert result == {"sent": 0, "refused": 0, "failed": 1}
+    assert "mail server refused it: 550 mailbox unavailable" in lead.notes.get().body
