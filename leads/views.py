@@ -74,6 +74,12 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
         disclosure = role_disclosure_sentence(
             actor=user, brokerage=Brokerage.objects.current(), lead=lead
         )
+        outreach_form = OutreachLogForm(lead=lead, user=user, disclosure_sentence=disclosure)
+        correcting = self.request.GET.get("correct", "")
+        if correcting.isdigit():
+            attempt = lead.outreach_attempts.filter(pk=int(correcting)).first()
+            if attempt is not None:
+                outreach_form.correcting(attempt)
         scripts = list(MessageTemplate.objects.usable_by(user).filter(kind=TemplateKind.CALL_SCRIPT))
         wanted = self.request.GET.get("script", "")
         script = next((s for s in scripts if str(s.pk) == wanted), scripts[0] if scripts else None)
@@ -97,7 +103,7 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             from_queue=self.request.GET.get("queue") == "1",
             can_log=user.has_perm(Perm.LOG_OUTREACH),
             can_move=user.has_perm(Perm.CHANGE_STAGE),
-            outreach_form=OutreachLogForm(lead=lead, user=user, disclosure_sentence=disclosure),
+            outreach_form=outreach_form,
             stage_form=StageChangeForm(lead=lead),
         )
         return context

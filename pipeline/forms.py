@@ -20,6 +20,7 @@ from .models import (
     NegotiatorRole,
     Offer,
     Outcome,
+    OutreachAttempt,
     TemplateKind,
 )
 from .stages import allowed_moves
@@ -27,6 +28,7 @@ from .stages import allowed_moves
 PICK_NUMBER = "Pick the number you called or texted."
 PICK_EMAIL = "Pick the email address you wrote to."
 PICK_OWNER = "Pick the owner you mailed."
+CORRECTION_NEEDS_NOTE = "Say in the notes what was wrong with the entry you are correcting."
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -76,6 +78,9 @@ class OutreachLogForm(forms.Form):
         help_text="In your time zone.",
     )
     follow_up_title = forms.CharField(required=False, max_length=200, label="Follow-up note")
+    # The log is append-only: a mistake is fixed by an entry that corrects it.
+    corrects = forms.ModelChoiceField(queryset=OutreachAttempt.objects.none(), required=False,
+                                      widget=forms.HiddenInput)
 
     def __init__(self, *args, lead: Lead, user, disclosure_sentence: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -100,9 +105,22 @@ class OutreachLogForm(forms.Form):
         )
         if user.capacity == Capacity.PRINCIPAL:
             self.fields["purpose"].initial = Purpose.OFFER_TO_BUY
+        self.fields["corrects"].queryset = OutreachAttempt.objects.filter(lead=lead)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
+
+    def correcting(self, attempt: OutreachAttempt) -> None:
+        """Start from the entry being corrected: same channel and contact point."""
+        self.initial.update(corrects=attempt.pk, channel=attempt.channel, phone=attempt.phone_id,
+                            email=attempt.email_id, contact=attempt.contact_id, purpose=attempt.purpose)
+        self.corrected = attempt
+
+    def clean_corrects(self):
+        attempt = self.cleaned_data["corrects"]
+        if attempt is not None and not (self.data.get("notes") or "").strip():
+            raise forms.ValidationError(CORRECTION_NEEDS_NOTE)
+        return attempt
 
     def clean_technology(self):
         return self.cleaned_data["technology"] or Technology.MANUAL

@@ -124,6 +124,9 @@ class OutreachLogView(LeadFormView):
                 follow_up_title=data["follow_up_title"],
                 technology=data["technology"],
                 direction=form.direction,
+                corrects=data["corrects"],
+                # A correction restates what happened then, at the time it happened.
+                occurred_at=data["corrects"].occurred_at if data["corrects"] else None,
             )
         except OutreachBlocked as blocked:
             return self.render_to_response(

@@ -237,3 +237,30 @@ def test_a_bulk_action_naming_another_agents_lead_is_a_404_and_changes_nothing(l
     response = client_as(agent).post(reverse("pipeline:bulk"), {"leads": [lead.pk, other_lead.pk],
                                                                  "action": "follow_up", "due_at": due})
     assert response.status_code == 404 and not FollowUp.objects.exists()
+
+
+def test_a_mistaken_entry_is_corrected_by_an_appended_entry_from_the_lead_page(lead, agent, client_as):
+    client = client_as(agent)
+    client.post(reverse("pipeline:outreach_log", args=[lead.pk]), outreach_data(lead, outcome="talked"))
+    wrong = OutreachAttempt.objects.get()
+    page = client.get(reverse("leads:detail", args=[lead.pk]), {"correct": wrong.pk}).content.decode()
+    assert "Correcting an earlier entry: Talked" in page and f'value="{wrong.pk}"' in page
+    # A correction must say what was wrong.
+    response = client.post(reverse("pipeline:outreach_log", args=[lead.pk]),
+                           outreach_data(lead, outcome="no_answer", corrects=wrong.pk, notes=""))
+    assert response.status_code == 200 and OutreachAttempt.objects.count() == 1
+    client.post(reverse("pipeline:outreach_log", args=[lead.pk]),
+                outreach_data(lead, outcome="no_answer", corrects=wrong.pk, notes="Nobody answered; logged wrong."))
+    fix = OutreachAttempt.objects.exclude(pk=wrong.pk).get()
+    assert (fix.corrects, fix.outcome, fix.occurred_at) == (wrong, "no_answer", wrong.occurred_at)
+    assert OutreachAttempt.objects.filter(pk=wrong.pk, outcome="talked").exists()  # the old entry stays
+
+
+def test_an_entry_of_another_lead_cannot_be_corrected_here(lead, other_lead, agent, other_agent, client_as):
+    from pipeline.services import outreach_log
+
+    theirs = outreach_log(lead=other_lead, channel="call", contact_point=other_lead.contacts.first().phones.first(),
+                          outcome="talked", actor=other_agent, role_disclosed=True)
+    response = client_as(agent).post(reverse("pipeline:outreach_log", args=[lead.pk]),
+                                     outreach_data(lead, corrects=theirs.pk, notes="x"))
+    assert response.status_code == 200 and not OutreachAttempt.objects.filter(corrects=theirs).exists()
