@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -40,14 +41,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=SIZES, default="100k", help="leads in the synthetic brokerage")
     parser.add_argument("--keep", action="store_true", help="reuse the bench database as it is (skip generation)")
-    parser.add_argument("--only", choices=["generate", "import"], help="only build the brokerage, or only the import")
+    parser.add_argument("--only", choices=["generate", "import", "web"],
+                        help="only build the brokerage, or only the import, or only the pages under wrk")
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the list-import benchmark")
+    parser.add_argument("--web-seconds", type=int, default=15, help="wrk's duration per page")
+    parser.add_argument("--web-connections", type=int, default=None,
+                        help="wrk's open connections (default: one per gunicorn worker)")
     args = parser.parse_args()
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadcrm.settings.local")
     os.environ["DJANGO_DEBUG"] = "false"  # no query log growing without bound
+    # One key for this process and the web bench's gunicorn, which reads the sessions it signs.
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
     if not args.keep:
         recreate_database(url)
 
@@ -81,10 +88,17 @@ def main() -> None:
         from bench.imports import bench_import
 
         bench_import(rows=args.import_rows)
+    elif args.only == "web":
+        from bench.web import bench_web
+
+        bench_web(seconds=args.web_seconds, connections=args.web_connections)
     elif args.only != "generate":
         from bench.compliance import bench_gate, bench_reflag, bench_registry_load
         from bench.imports import bench_import
+        from bench.web import bench_web
 
+        # The pages first, on the brokerage as generated (before the imports add to it).
+        bench_web(seconds=args.web_seconds, connections=args.web_connections)
         bench_registry_load()
         bench_reflag()
         bench_gate()
