@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import django_filters
 from django import forms
+from django.core.cache import cache
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
@@ -67,6 +68,21 @@ def search_q(text: str) -> Q:
     return address_match | query if normalized else query
 
 
+LIST_CHOICES_SECONDS = 300
+
+
+def lists_visible_to(user) -> list[int]:
+    newest = LeadList.objects.order_by("-pk").values_list("pk", flat=True).first()
+    key = f"leads:list-choices:{user.pk}:{newest}"  # a new list shows at once
+    ids = cache.get(key)
+    if ids is None:
+        ids = list(LeadList.objects.filter(Exists(
+            ListMembership.objects.filter(lead_list=OuterRef("pk"), lead__in=Lead.objects.visible_to(user))
+        )).values_list("pk", flat=True))
+        cache.set(key, ids, LIST_CHOICES_SECONDS)
+    return ids
+
+
 class LeadFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
     status = django_filters.ChoiceFilter(
@@ -113,10 +129,9 @@ class LeadFilter(django_filters.FilterSet):
 
     def __init__(self, data=None, queryset=None, *, user, **kwargs):
         super().__init__(data, queryset, **kwargs)
-        # Only the lists that hold a lead this user sees.
-        self.filters["list"].queryset = LeadList.objects.filter(Exists(
-            ListMembership.objects.filter(lead_list=OuterRef("pk"), lead__in=Lead.objects.visible_to(user))
-        )).order_by("name")
+        # Only the lists that hold a lead this user sees, found once every few minutes: the
+        # question reads every lead of a book, and lists change when someone imports one.
+        self.filters["list"].queryset = LeadList.objects.filter(pk__in=lists_visible_to(user)).order_by("name")
         if user.has_perm(Perm.VIEW_ALL_LEADS) or user.has_perm(Perm.VIEW_TEAM_LEADS):
             visible = Lead.objects.visible_to(user).order_by()
             self.filters["assigned_agent"].queryset = User.objects.filter(

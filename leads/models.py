@@ -211,6 +211,8 @@ class Lead(models.Model):
         ]
         indexes = [
             models.Index(fields=["assigned_agent", "stage"], name="lead_agent_stage"),
+            # An agent's list and call queue, best score first, without sorting their book.
+            models.Index(fields=["assigned_agent", "-score", "-id"], name="lead_agent_score"),
             models.Index(fields=["team", "stage"], name="lead_team_stage"),
             models.Index(fields=["stage", "-score"], name="lead_stage_score"),
             models.Index(fields=["next_follow_up_at"], name="lead_next_follow_up"),

@@ -76,6 +76,9 @@ class FollowUp(models.Model):
         ordering = ["due_at", "pk"]
         indexes = [
             models.Index(fields=["assignee", "done_at", "due_at"], name="followup_assignee_due"),
+            # Someone's open follow-ups in due order: the dashboard's agenda walks it.
+            models.Index(fields=["assignee", "due_at", "id"], name="followup_assignee_open",
+                         condition=models.Q(done_at__isnull=True)),
             models.Index(fields=["lead", "done_at"], name="followup_lead_open"),
         ]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Count, Exists, F, OuterRef, Prefetch
 from django.utils import timezone
@@ -55,6 +55,7 @@ class CallQueue:
     entries: list[QueueEntry]
     scanned: int  # candidate leads the gate was asked about
     held_back: int  # of those, how many had no number callable now
+    blocked: str = ""  # why nobody at all may be called by this agent now
 
     @property
     def exhausted(self) -> bool:
@@ -96,6 +97,9 @@ def queue_candidates(*, user: User, now: datetime, exclude: tuple[int, ...] = ()
 def call_queue(*, user: User, now: datetime | None = None, size: int = QUEUE_SIZE,
                exclude: tuple[int, ...] = ()) -> CallQueue:
     now = now or timezone.now()
+    blocked = _blocked_for_everyone(user=user, now=now)
+    if blocked:
+        return CallQueue(entries=[], scanned=0, held_back=0, blocked=blocked)
     candidates = queue_candidates(user=user, now=now, exclude=exclude)
     purpose = purpose_for(user)
     entries: list[QueueEntry] = []
@@ -114,6 +118,22 @@ def call_queue(*, user: User, now: datetime | None = None, size: int = QUEUE_SIZ
                 if len(entries) >= size:
                     break
     return CallQueue(entries=entries, scanned=scanned, held_back=held_back)
+
+
+NO_PROCEDURES = "The brokerage has no written Do Not Call procedures in force: every call is blocked (A4)."
+NOT_ACKNOWLEDGED = "Read and acknowledge the brokerage's Do Not Call procedures first: until then every call is blocked (A4)."
+
+
+def _blocked_for_everyone(*, user: User, now: datetime) -> str:
+    """A refusal the gate would give for every number (A4), found once instead of per phone."""
+    from compliance.models import PolicyAcknowledgement
+    from compliance.rulebook import rulebook
+
+    policy = rulebook().policy_on(now.astimezone(UTC).date())  # A3/A4 compare dates in UTC
+    if policy is None:
+        return NO_PROCEDURES
+    acknowledged = PolicyAcknowledgement.objects.filter(user=user, policy=policy, acknowledged_at__lte=now)
+    return "" if acknowledged.exists() else NOT_ACKNOWLEDGED
 
 
 def _surely_closed(lead: Lead, now: datetime) -> bool:

@@ -82,25 +82,24 @@ class FollowUpAgenda:
     upcoming: list[FollowUp]
 
 
-def follow_up_agenda(*, user: User, now: datetime | None = None, limit: int = 25) -> FollowUpAgenda:
+def follow_up_agenda(*, user: User, now: datetime | None = None, limit: int = 15) -> FollowUpAgenda:
     """The user's own open follow-ups: overdue, the rest of today (their zone), the week ahead."""
     now = now or timezone.now()
     local_now = timezone.localtime(now)
     end_of_today = local_now.replace(hour=23, minute=59, second=59, microsecond=999999)
-    base = (
-        FollowUp.objects.visible_to(user)
-        .open()
-        .filter(assignee=user)
-        .select_related("lead__property")
-        .order_by("due_at", "pk")
-    )
-    return FollowUpAgenda(
-        overdue=list(base.filter(due_at__lt=now)[:limit]),
-        today=list(base.filter(due_at__gte=now, due_at__lte=end_of_today)[:limit]),
-        upcoming=list(
-            base.filter(due_at__gt=end_of_today, due_at__lte=end_of_today + timedelta(days=7))[:limit]
-        ),
-    )
+    # The user's own open follow-ups in due order (an index walk, LIMIT first), then only
+    # those on leads they may still see: filtering by visibility inside the query made the
+    # planner read and sort every open follow-up of a 10,000-lead book.
+    base = FollowUp.objects.open().filter(assignee=user).select_related("lead__property").order_by("due_at", "pk")
+    buckets = [
+        list(base.filter(due_at__lt=now)[:limit]),
+        list(base.filter(due_at__gte=now, due_at__lte=end_of_today)[:limit]),
+        list(base.filter(due_at__gt=end_of_today, due_at__lte=end_of_today + timedelta(days=7))[:limit]),
+    ]
+    lead_ids = {follow_up.lead_id for bucket in buckets for follow_up in bucket}
+    visible = set(Lead.objects.visible_to(user).filter(pk__in=lead_ids).values_list("pk", flat=True))
+    overdue, today, upcoming = ([f for f in bucket if f.lead_id in visible] for bucket in buckets)
+    return FollowUpAgenda(overdue=overdue, today=today, upcoming=upcoming)
 
 
 def recent_outreach(*, fetched_by: User, limit: int = 10) -> list[OutreachAttempt]:

@@ -14,6 +14,7 @@ from compliance.models import Channel, CheckMode, Direction, Purpose, Technology
 from compliance.services import Decision, outreach_check, revocation_review_raise, stop_request_record
 from leadcrm.accounts.models import User
 from leads.models import Contact, DeadReason, Email, Lead, Phone, PhoneStatus, Stage
+from leads.selectors import stage_counts_forget
 from leads.services import lead_rescore, phone_set_status
 
 from .models import (
@@ -294,6 +295,8 @@ def lead_stage_change(
     )
     change.full_clean()
     change.save()
+    agent_id, actor_id = locked.assigned_agent_id, getattr(actor, "pk", None)
+    transaction.on_commit(lambda: stage_counts_forget(agent_id, actor_id))
     lead.stage, lead.stage_entered_at, lead.dead_reason, lead.closing_date = (
         locked.stage, locked.stage_entered_at, locked.dead_reason, locked.closing_date
     )

@@ -142,7 +142,7 @@ def test_when_nobody_is_left_next_says_so(agent, client_as, national_registry):
 def test_late_in_the_evening_the_queue_asks_the_gate_nothing(three, agent, django_assert_max_num_queries):
     with time_machine.travel(datetime(2026, 11, 19, 4, 0, tzinfo=UTC)):  # 10 p.m. in Tulsa
         call_queue(user=agent)
-        with django_assert_max_num_queries(4):  # the candidates, owners and phones: no gate reads
+        with django_assert_max_num_queries(5):  # acknowledgement, candidates, owners, phones: no gate reads
             queue = call_queue(user=agent)
     assert queue.entries == [] and queue.held_back == 3
 
@@ -178,3 +178,14 @@ def test_a_call_back_planned_for_later_waits_for_its_time(three, agent):
     assert best not in [entry.lead for entry in call_queue(user=agent).entries]
     with time_machine.travel(timezone.now() + timedelta(days=2, minutes=1)):
         assert call_queue(user=agent).entries[0].lead == best
+
+
+def test_an_agent_who_has_not_acknowledged_the_procedures_is_told_so_once(agent, team, client_as, national_registry):
+    from ..factories import AgentFactory
+
+    untrained = AgentFactory(acknowledged=False)
+    callable_lead(untrained, team, "+19185550260", 80)
+    queue = call_queue(user=untrained)
+    assert queue.entries == [] and queue.scanned == 0 and "acknowledge" in queue.blocked
+    page = client_as(untrained).get(reverse("pipeline:queue"), HTTP_HX_REQUEST="true").content.decode()
+    assert "(A4)" in page
