@@ -1,5 +1,7 @@
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Prefetch
+from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils import timezone
 from django.views.generic import TemplateView
 
@@ -35,9 +37,21 @@ class LeadListView(LoginRequiredMixin, TemplateView):
         leads, lead_filter = lead_list(fetched_by=user, filters=self.request.GET)
         query = self.request.GET.copy()
         query.pop("page", None)
+        page = window(leads, self.request.GET.get("page"), per_page=LIST_PAGE_SIZE)
+        now = timezone.now()
+        for lead in page.object_list:
+            # Worked out once here rather than by template lookups in every row (the page
+            # renders 50 rows many times a minute).
+            owners = lead.contacts.all()
+            lead.url = reverse("leads:detail", args=[lead.pk])
+            lead.owner_name = owners[0].display_name if owners else ""
+            lead.more_owners = len(owners) - 1 if owners else 0
+            due = lead.next_follow_up_at
+            lead.follow_up_label = date_format(timezone.localtime(due), "M j, g:i A") if due else ""
+            lead.follow_up_overdue = bool(due and due < now)
         context.update(
             filter=lead_filter,
-            page=window(leads, self.request.GET.get("page"), per_page=LIST_PAGE_SIZE),
+            page=page,
             query_without_page=query.urlencode(),
             is_filtered=any(value for key, value in query.items() if key not in ("order", "status")),
             now=timezone.now(),
