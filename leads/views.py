@@ -17,7 +17,7 @@ from pipeline.queue import phone_status_now
 from pipeline.scripts import render
 from pipeline.selectors import deal_summary, lead_activity, lead_follow_ups
 
-from .models import Contact, DeadReason, Email, Phone, Stage
+from .models import Contact, DeadReason, Email, LeadList, Phone, Stage
 from .selectors import lead_get, lead_list
 
 LIST_PAGE_SIZE = 50
@@ -50,6 +50,9 @@ class LeadListView(LoginRequiredMixin, TemplateView):
             lead.follow_up_label = date_format(timezone.localtime(due), "M j, g:i A") if due else ""
             lead.follow_up_overdue = bool(due and due < now)
         context.update(
+            # The filter bar renders a dozen widgets: kept a minute per user and query, and
+            # for as long as no list is added (its choices).
+            filter_cache_key=f"{self.request.GET.urlencode()}:{LeadList.objects.order_by('-pk').values_list('pk', flat=True).first()}",
             filter=lead_filter,
             page=page,
             query_without_page=query.urlencode(),
