@@ -71,9 +71,13 @@ def search_q(text: str) -> Q:
 LIST_CHOICES_SECONDS = 300
 
 
+def lists_version() -> int | None:
+    """The newest list's id: what cached list choices are keyed on, so a new list shows at once."""
+    return LeadList.objects.order_by("-pk").values_list("pk", flat=True).first()
+
+
 def lists_visible_to(user) -> list[int]:
-    newest = LeadList.objects.order_by("-pk").values_list("pk", flat=True).first()
-    key = f"leads:list-choices:{user.pk}:{newest}"  # a new list shows at once
+    key = f"leads:list-choices:{user.pk}:{lists_version()}"
     ids = cache.get(key)
     if ids is None:
         ids = list(LeadList.objects.filter(Exists(

@@ -1,8 +1,8 @@
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Prefetch
 from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.generic import TemplateView
 
 from compliance.disclosures import role_disclosure_sentence
@@ -17,7 +17,8 @@ from pipeline.queue import phone_status_now
 from pipeline.scripts import render
 from pipeline.selectors import deal_summary, lead_activity, lead_follow_ups
 
-from .models import Contact, DeadReason, Email, LeadList, Phone, Stage
+from .filters import lists_version
+from .models import Contact, DeadReason, Email, Phone, Stage
 from .selectors import lead_get, lead_list
 
 LIST_PAGE_SIZE = 50
@@ -52,7 +53,7 @@ class LeadListView(LoginRequiredMixin, TemplateView):
         context.update(
             # The filter bar renders a dozen widgets: kept a minute per user and query, and
             # for as long as no list is added (its choices).
-            filter_cache_key=f"{self.request.GET.urlencode()}:{LeadList.objects.order_by('-pk').values_list('pk', flat=True).first()}",
+            filter_cache_key=f"{self.request.GET.urlencode()}:{lists_version()}",
             filter=lead_filter,
             page=page,
             query_without_page=query.urlencode(),
