@@ -549,18 +549,29 @@ def _offer_only(attempt: Attempt) -> bool:
     return not pitched
 
 
-def subscription(attempt: Attempt) -> Iterable[Finding]:
-    """Registry data is used only under the brokerage's current subscription (A1, H14)."""
-    if attempt.is_stop_confirmation or not attempt.is_telephone_solicitation:
-        return
-    for source in attempt.book.national_sources:
+def _subscription_findings(book: Rulebook, call_date: date) -> Iterable[Finding]:
+    for source in book.national_sources:
         expires = source.subscription_expires_on
         if not source.subscription_account_number or expires is None:
             # Without the account and its term on record, the data's lawful use is unknown.
             yield _block(rules.SUBSCRIPTION, SAN_MISSING.format(source=source.name))
-        elif expires < attempt.call_date:
+        elif expires < call_date:
             yield _block(rules.SUBSCRIPTION, SAN_EXPIRED.format(
                 source=source.name, san=source.subscription_account_number or "?", date=expires))
+
+
+def subscription(attempt: Attempt) -> Iterable[Finding]:
+    """Registry data is used only under the brokerage's current subscription (A1, H14)."""
+    if attempt.is_stop_confirmation or not attempt.is_telephone_solicitation:
+        return
+    yield from _subscription_findings(attempt.book, attempt.call_date)
+
+
+def _safe_harbor_findings(policy, acknowledged: bool) -> Iterable[Finding]:
+    if policy is None:
+        yield _block(rules.SAFE_HARBOR, NO_POLICY)
+    elif not acknowledged:
+        yield _block(rules.SAFE_HARBOR, NOT_ACKNOWLEDGED.format(date=policy.adopted_on))
 
 
 def safe_harbor(attempt: Attempt) -> Iterable[Finding]:
@@ -569,13 +580,28 @@ def safe_harbor(attempt: Attempt) -> Iterable[Finding]:
     if attempt.is_stop_confirmation or not attempt.is_telephone_solicitation:
         return
     policy = attempt.policy
-    if policy is None:
-        yield _block(rules.SAFE_HARBOR, NO_POLICY)
-        return
-    attempt.evidence["policy"] = {"id": policy.pk, "adopted_on": policy.adopted_on.isoformat(),
-                                  "acknowledged": attempt.facts.policy_acknowledged}
-    if not attempt.facts.policy_acknowledged:
-        yield _block(rules.SAFE_HARBOR, NOT_ACKNOWLEDGED.format(date=policy.adopted_on))
+    if policy is not None:
+        attempt.evidence["policy"] = {"id": policy.pk, "adopted_on": policy.adopted_on.isoformat(),
+                                      "acknowledged": attempt.facts.policy_acknowledged}
+    yield from _safe_harbor_findings(policy, policy is not None and attempt.facts.policy_acknowledged)
+
+
+def caller_refusals(*, actor: User, at: datetime) -> list[Finding]:
+    """The refusals that hold for every call ``actor`` could make at ``at``, whoever the
+    homeowner (A1, A4): for a batch of numbers (the call queue), asked once, not per number.
+    The same rules, read the same way, as ``subscription`` and ``safe_harbor``."""
+    book = rulebook()
+    call_date = at.astimezone(UTC).date()
+    policy = book.policy_on(call_date)
+    acknowledged = policy is not None and PolicyAcknowledgement.objects.filter(
+        user=actor, policy=policy, acknowledged_at__lte=at).exists()
+    return [*_subscription_findings(book, call_date), *_safe_harbor_findings(policy, acknowledged)]
+
+
+def federal_window(book: Rulebook, on: date) -> tuple[time, time]:
+    """The hours of day calls may be made in the homeowner's zone (D1), as parameters say."""
+    return (time(int(book.parameter("D1", "window_start_hour", on))),
+            time(int(book.parameter("D1", "window_end_hour", on))))
 
 
 def freshness(attempt: Attempt) -> Iterable[Finding]:
@@ -643,8 +669,7 @@ def calling_hours(attempt: Attempt) -> Iterable[Finding]:
         else:
             yield _block(rules.TIME_ZONES, NO_ZONE)
         return
-    start = time(int(book.parameter("D1", "window_start_hour", on)))
-    end = time(int(book.parameter("D1", "window_end_hour", on)))
+    start, end = federal_window(book, on)
     for zone, origins in zones.items():
         local = attempt.at.astimezone(zoneinfo.ZoneInfo(zone))
         origin = ", ".join(origins)

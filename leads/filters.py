@@ -76,8 +76,8 @@ def lists_version() -> int | None:
     return LeadList.objects.order_by("-pk").values_list("pk", flat=True).first()
 
 
-def lists_visible_to(user) -> list[int]:
-    key = f"leads:list-choices:{user.pk}:{lists_version()}"
+def lists_visible_to(user, version: int | None) -> list[int]:
+    key = f"leads:list-choices:{user.pk}:{version}"
     ids = cache.get(key)
     if ids is None:
         ids = list(LeadList.objects.filter(Exists(
@@ -135,7 +135,9 @@ class LeadFilter(django_filters.FilterSet):
         super().__init__(data, queryset, **kwargs)
         # Only the lists that hold a lead this user sees, found once every few minutes: the
         # question reads every lead of a book, and lists change when someone imports one.
-        self.filters["list"].queryset = LeadList.objects.filter(pk__in=lists_visible_to(user)).order_by("name")
+        self.lists_version = lists_version()  # read once a request; the view keys its cache on it too
+        self.filters["list"].queryset = LeadList.objects.filter(
+            pk__in=lists_visible_to(user, self.lists_version)).order_by("name")
         if user.has_perm(Perm.VIEW_ALL_LEADS) or user.has_perm(Perm.VIEW_TEAM_LEADS):
             visible = Lead.objects.visible_to(user).order_by()
             self.filters["assigned_agent"].queryset = User.objects.filter(

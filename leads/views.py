@@ -17,7 +17,6 @@ from pipeline.queue import phone_status_now
 from pipeline.scripts import render
 from pipeline.selectors import deal_summary, lead_activity, lead_follow_ups
 
-from .filters import lists_version
 from .models import Contact, DeadReason, Email, Phone, Stage
 from .selectors import lead_get, lead_list
 
@@ -53,7 +52,7 @@ class LeadListView(LoginRequiredMixin, TemplateView):
         context.update(
             # The filter bar renders a dozen widgets: kept a minute per user and query, and
             # for as long as no list is added (its choices).
-            filter_cache_key=f"{self.request.GET.urlencode()}:{lists_version()}",
+            filter_cache_key=f"{self.request.GET.urlencode()}:{lead_filter.lists_version}",
             filter=lead_filter,
             page=page,
             query_without_page=query.urlencode(),

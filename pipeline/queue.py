@@ -16,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Count, Exists, F, OuterRef, Prefetch
 from django.utils import timezone
 
-from compliance.gate import Finding
+from compliance.gate import Finding, caller_refusals, federal_window
 from compliance.models import Channel, Purpose, Verdict
 from compliance.places import zip_time_zone
+from compliance.rulebook import rulebook
 from compliance.services import outreach_verdict
 from leadcrm.accounts.models import Capacity, User
 from leads.models import Contact, Lead, Phone, PhoneStatus
@@ -31,8 +32,7 @@ QUEUE_SIZE = 15
 # so a late evening costs a few candidate reads, not a gate query per lead.
 SCAN_LIMIT = 300
 SCAN_CHUNK = 50
-# The federal window (D1) in the property's zone: outside it the gate is sure to refuse.
-EARLIEST_HOUR, LATEST_HOUR = 8, 21
+
 # A lead attempted by this agent this recently waits its turn: the queue moves on.
 RECENTLY_TRIED = timedelta(hours=4)
 
@@ -102,6 +102,7 @@ def call_queue(*, user: User, now: datetime | None = None, size: int = QUEUE_SIZ
         return CallQueue(entries=[], scanned=0, held_back=0, blocked=blocked)
     candidates = queue_candidates(user=user, now=now, exclude=exclude)
     purpose = purpose_for(user)
+    window = federal_window(rulebook(), now.astimezone(UTC).date())
     entries: list[QueueEntry] = []
     scanned = held_back = 0
     while len(entries) < size and scanned < SCAN_LIMIT:
@@ -110,7 +111,8 @@ def call_queue(*, user: User, now: datetime | None = None, size: int = QUEUE_SIZ
             break
         for lead in chunk:
             scanned += 1
-            entry = None if _surely_closed(lead, now) else _first_callable(lead, user=user, purpose=purpose, now=now)
+            closed = _surely_closed(lead, now, window)
+            entry = None if closed else _first_callable(lead, user=user, purpose=purpose, now=now)
             if entry is None:
                 held_back += 1
             else:
@@ -120,29 +122,18 @@ def call_queue(*, user: User, now: datetime | None = None, size: int = QUEUE_SIZ
     return CallQueue(entries=entries, scanned=scanned, held_back=held_back)
 
 
-NO_PROCEDURES = "The brokerage has no written Do Not Call procedures in force: every call is blocked (A4)."
-NOT_ACKNOWLEDGED = "Read and acknowledge the brokerage's Do Not Call procedures first: until then every call is blocked (A4)."
-
-
 def _blocked_for_everyone(*, user: User, now: datetime) -> str:
-    """A refusal the gate would give for every number (A4), found once instead of per phone."""
-    from compliance.models import PolicyAcknowledgement
-    from compliance.rulebook import rulebook
-
-    policy = rulebook().policy_on(now.astimezone(UTC).date())  # A3/A4 compare dates in UTC
-    if policy is None:
-        return NO_PROCEDURES
-    acknowledged = PolicyAcknowledgement.objects.filter(user=user, policy=policy, acknowledged_at__lte=now)
-    return "" if acknowledged.exists() else NOT_ACKNOWLEDGED
+    """What the gate refuses for every number this agent could call now (A1, A4), said once."""
+    return " ".join(f"{finding.reason} ({finding.rule})" for finding in caller_refusals(actor=user, at=now))
 
 
-def _surely_closed(lead: Lead, now: datetime) -> bool:
-    """Outside the federal calling window at the property: the gate would refuse every number."""
+def _surely_closed(lead: Lead, now: datetime, window: tuple) -> bool:
+    """Outside the federal calling window (D1) at the property: the gate would refuse every number."""
     zone = zip_time_zone(lead.property.zip_code)
     if zone is None:
         return False  # the gate decides from the number and the owners' addresses
-    hour = now.astimezone(zoneinfo.ZoneInfo(zone)).hour
-    return not (EARLIEST_HOUR <= hour < LATEST_HOUR)
+    local = now.astimezone(zoneinfo.ZoneInfo(zone)).time()
+    return not (window[0] <= local < window[1])
 
 
 def _first_callable(lead: Lead, *, user: User, purpose: Purpose, now: datetime) -> QueueEntry | None:

@@ -30,16 +30,16 @@ from .models import (
 @dataclass(frozen=True)
 class Requirement:
     unmet_message: str
-    is_met: Callable[[Lead, date], bool]
-    # What exactly is missing, when the message alone would leave the agent guessing.
-    detail: Callable[[Lead, date], str] | None = None
+    is_met: Callable[[Lead, date], bool] | None = None
+    # Or: what exactly is missing (empty when met), for rules where the agent needs the list.
+    missing: Callable[[Lead, date], list[str]] | None = None
 
     def unmet(self, lead: Lead, on: date) -> str | None:
         """None when the lead meets it on the day of the move, else what to do."""
-        if self.is_met(lead, on):
-            return None
-        extra = self.detail(lead, on) if self.detail else ""
-        return f"{self.unmet_message} {extra}".strip()
+        if self.missing is not None:
+            found = self.missing(lead, on)
+            return f"{self.unmet_message} Missing: {'; '.join(found)}." if found else None
+        return None if self.is_met(lead, on) else self.unmet_message
 
 
 def _reached_homeowner(lead: Lead, on: date) -> bool:
@@ -96,13 +96,8 @@ def _liens_without_valid_approval(lead: Lead, on: date) -> list[str]:
     return missing
 
 
-def _approvals_valid(lead: Lead, on: date) -> bool:
-    return lead.liens.exists() and not _liens_without_valid_approval(lead, on)
-
-
-def _approvals_detail(lead: Lead, on: date) -> str:
-    missing = _liens_without_valid_approval(lead, on)
-    return ("Missing: " + "; ".join(missing) + ".") if missing else "No liens are recorded."
+def _approvals_missing(lead: Lead, on: date) -> list[str]:
+    return _liens_without_valid_approval(lead, on) if lead.liens.exists() else ["No liens are recorded"]
 
 
 def _has_closing_date(lead: Lead, on: date) -> bool:
@@ -124,8 +119,7 @@ PACKAGE_SUBMITTED = Requirement(
 )
 OFFER_ACCEPTED = Requirement("Accept an offer first.", _offer_accepted)
 APPROVALS_VALID = Requirement(
-    "Every lien holder must have approved, with a letter that has not expired.",
-    _approvals_valid, detail=_approvals_detail,
+    "Every lien holder must have approved, with a letter that has not expired.", missing=_approvals_missing,
 )
 CLOSING_DATE = Requirement("Give the closing date.", _has_closing_date)
 
