@@ -854,3 +854,54 @@ def evaluate(attempt: Attempt) -> tuple[Verdict, list[Finding]]:
     if findings:
         return Verdict.WARN, findings
     return Verdict.ALLOW, findings
+
+
+def calling_hours_open_at(*, lead: Lead, phones: Iterable[Phone], after: datetime, actor: User,
+                          horizon_days: int = 10) -> datetime | None:
+    """The first moment at or after ``after`` when a call to each of ``phones`` is inside the
+    federal window (D1) and every applicable state's (E1, E3) in all the homeowner's zones
+    (G2): when a call follow-up falls due. With no phone, the addresses' zones decide.
+
+    Only the clock rules are asked: whether the number may be called at all is the gate's
+    business when the call is made. The windows can only open at one of their own start
+    times, so those (each day, each zone, each rule) are the only moments to try. None when
+    no zone is known, or nothing opens within ``horizon_days``.
+    """
+    book = rulebook()
+    attempts = []
+    for point in list(phones) or [None]:
+        attempt = Attempt(lead=lead, channel=Channel.CALL, purpose=Purpose.LISTING, actor=actor, at=after,
+                          role_disclosed=True, brokerage=book.brokerage, contact_point=point,
+                          mode=CheckMode.PREVIEW)
+        if point is not None:
+            list(resolve_contact_point(attempt))
+        attempts.append(attempt)
+    zones = {zone for attempt in attempts for zone in candidate_zones(attempt)[0]}
+    if not zones:
+        return None
+    states = {state for attempt in attempts for state in attempt.states}
+    candidates = {after}
+    for zone_name in zones:
+        zone = zoneinfo.ZoneInfo(zone_name)
+        first_day = after.astimezone(zone).date()
+        for offset in range(horizon_days + 1):
+            day = first_day + timedelta(days=offset)
+            starts = {federal_window(book, day)[0]}
+            for state in states:
+                rule = book.state_rule(state, day)
+                window = rule.window_on(day.weekday()) if rule is not None else None
+                if window is not None:
+                    starts.add(window[0])
+            candidates.update(moment for start in starts
+                              if (moment := datetime.combine(day, start, tzinfo=zone)) >= after)
+    for moment in sorted(candidates):
+        if all(not list(calling_hours(_at(attempt, moment))) for attempt in attempts):
+            return moment
+    return None
+
+
+def _at(attempt: Attempt, moment: datetime) -> Attempt:
+    """The same call, contemplated at another moment (the cached answers are the time's own)."""
+    moved = Attempt(**{name: getattr(attempt, name) for name in attempt.__dataclass_fields__})
+    moved.at, moved.evidence = moment, {}
+    return moved

@@ -24,6 +24,31 @@ SCHEDULES = [
         hour="8",  # 08:30 UTC: before the first agent's day starts anywhere in the US
         description="Scores age with time (days since contact), so they are refreshed nightly.",
     ),
+    Schedule(
+        name="Send due reminders",
+        task="pipeline.reminders_dispatch",
+        minute="*",
+        description="Every minute: reminders due, overdue follow-ups to escalate, emails left pending.",
+    ),
+    Schedule(
+        name="Raise deadline follow-ups",
+        task="pipeline.follow_ups_generate",
+        minute="5,35",
+        description="Lender cadences, valuations, negotiators, auctions, approval expiries, stale documents and leads.",
+    ),
+    Schedule(
+        name="Daily digests",
+        task="pipeline.digests_send",
+        minute="*/15",
+        description="Each user's digest at 7:30 in their own zone (sent once a day, when there is news).",
+    ),
+    Schedule(
+        name="DNC data refresh notices",
+        task="pipeline.dnc_refresh_notices",
+        minute="0",
+        hour="13",  # 13:00 UTC: morning in every US zone
+        description="National registry data 25 days old: refresh before day 31 (A3).",
+    ),
 ]
 
 # Periodic tasks whose names start with this are ours; others (added by hand in the

@@ -158,8 +158,9 @@ def outreach_log(
             )
             attempt.stop_recorded, attempt.review_raised = stop, bool(unclear)
             _apply_outcome(attempt=attempt)
+            attempt.follow_up = None
             if follow_up_at is not None:
-                follow_up_create(
+                attempt.follow_up = follow_up_create(
                     lead=lead,
                     assignee=actor,
                     due_at=follow_up_at,
@@ -317,9 +318,17 @@ def follow_up_create(
     notes: str = "",
     created_by: User | None = None,
 ) -> FollowUp:
+    """A follow-up set by hand. A call or text falls due at the first moment the homeowner
+    may lawfully be called in all their zones (``requested_at`` keeps what was asked); the
+    assignee is told within their own working hours (pipeline/reminders.py)."""
+    from .reminders import follow_up_timing
+
+    if timezone.is_naive(due_at):
+        raise ValidationError({"due_at": NAIVE_TIME})
+    timing = follow_up_timing(lead=lead, assignee=assignee, kind=kind, requested=due_at)
     follow_up = FollowUp(
-        lead=lead, assignee=assignee, due_at=due_at, title=title, kind=kind, notes=notes,
-        created_by=created_by,
+        lead=lead, assignee=assignee, due_at=timing.due_at, requested_at=timing.requested_at,
+        notify_at=timing.notify_at, title=title, kind=kind, notes=notes, created_by=created_by,
     )
     follow_up.full_clean()
     follow_up.save()

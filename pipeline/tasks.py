@@ -10,3 +10,66 @@ def email_campaign_send(template_id: int, agent_id: int, filters: dict, base_url
 
     sending = email_campaign_run(template_id=template_id, agent_id=agent_id, filters=filters, base_url=base_url)
     return {"sent": sending.sent, "refused": len(sending.refused), "failed": len(sending.failed)}
+
+
+# Reminders (issue 7). Beat runs the first three; they hand batches of ids to the others,
+# which lock what they send and record it, so any of them may run twice or on two workers.
+
+
+@shared_task(name="pipeline.reminders_dispatch")
+def reminders_dispatch() -> dict:
+    """Every minute: what is due to be told, in batches for the workers."""
+    from .notifications import due_work
+
+    work = due_work()
+    for batch in work.reminder_batches:
+        reminders_send.delay(batch)
+    for batch in work.escalation_batches:
+        escalations_send.delay(batch)
+    for batch in work.email_batches:
+        emails_send.delay(batch)
+    return {"reminders": sum(map(len, work.reminder_batches)), "escalations": sum(map(len, work.escalation_batches)),
+            "emails": sum(map(len, work.email_batches)), "unknown": work.unknown}
+
+
+@shared_task(name="pipeline.reminders_send", acks_late=True, reject_on_worker_lost=True)
+def reminders_send(follow_up_ids: list[int]) -> int:
+    from . import notifications
+
+    return notifications.reminders_send(follow_up_ids)
+
+
+@shared_task(name="pipeline.escalations_send", acks_late=True, reject_on_worker_lost=True)
+def escalations_send(follow_up_ids: list[int]) -> int:
+    from . import notifications
+
+    return notifications.escalations_send(follow_up_ids)
+
+
+@shared_task(name="pipeline.emails_send", acks_late=True, reject_on_worker_lost=True)
+def emails_send(notification_ids: list[int]) -> int:
+    from . import notifications
+
+    return notifications.emails_send(notification_ids)
+
+
+@shared_task(name="pipeline.follow_ups_generate", acks_late=True, reject_on_worker_lost=True)
+def follow_ups_generate() -> dict:
+    """Deadlines, lender cadences and stale leads into follow-ups; idempotent."""
+    from .reminders import follow_ups_generate as generate
+
+    return {source: {"created": g.created, "closed": g.closed} for source, g in generate().items()}
+
+
+@shared_task(name="pipeline.digests_send", acks_late=True, reject_on_worker_lost=True)
+def digests_send() -> int:
+    from . import notifications
+
+    return notifications.digests_send()
+
+
+@shared_task(name="pipeline.dnc_refresh_notices", acks_late=True, reject_on_worker_lost=True)
+def dnc_refresh_notices() -> int:
+    from . import notifications
+
+    return notifications.dnc_refresh_notices()

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from . import board_views, bulk_views, deal_views, marketing_views, queue_views, script_views, views
+from . import (
+    board_views,
+    bulk_views,
+    deal_views,
+    marketing_views,
+    queue_views,
+    reminder_views,
+    script_views,
+    views,
+)
 
 app_name = "pipeline"
 
@@ -25,4 +34,9 @@ urlpatterns = [
     path("leads/<int:pk>/documents/", deal_views.DocumentsView.as_view(), name="documents"),
     path("leads/<int:pk>/offers/", deal_views.OffersView.as_view(), name="offers"),
     path("documents/<int:pk>/", deal_views.DocumentDownloadView.as_view(), name="document_download"),
+    path("notifications/", reminder_views.NotificationListView.as_view(), name="notifications"),
+    path("notifications/<int:pk>/open/", reminder_views.NotificationOpenView.as_view(), name="notification_open"),
+    path("notifications/read/", reminder_views.NotificationsReadView.as_view(), name="notifications_read"),
+    path("settings/", reminder_views.MySettingsView.as_view(), name="my_settings"),
+    path("calendar/<str:token>.ics", reminder_views.CalendarFeedView.as_view(), name="calendar_feed"),
 ]

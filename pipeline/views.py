@@ -1,9 +1,12 @@
+import zoneinfo
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import FormView, TemplateView
@@ -142,7 +145,16 @@ class OutreachLogView(LeadFormView):
             message += " " + STOP_RECORDED
         elif attempt.review_raised:
             message += " " + REVIEW_RAISED
+        follow_up = getattr(attempt, "follow_up", None)
+        if follow_up is not None and follow_up.requested_at is not None:
+            message += " " + FOLLOW_UP_MOVED.format(
+                when=timezone.localtime(follow_up.due_at, zoneinfo.ZoneInfo(self.request.user.time_zone))
+                .strftime("%a %b %-d, %-I:%M %p %Z"))
         return self.succeed(message)
+
+
+FOLLOW_UP_MOVED = ("The follow-up is due {when} your time: the first moment the homeowner may lawfully be "
+                   "called in all their time zones (D1, E1).")
 
 
 class OutreachPreviewView(OutreachLogView):

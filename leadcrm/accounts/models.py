@@ -1,4 +1,5 @@
 import zoneinfo
+from datetime import time
 from functools import cached_property
 
 from django.conf import settings
@@ -46,6 +47,11 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not a known time zone.") from exc
 
 
+def validate_work_days(value: str) -> None:
+    if not value or any(day not in "0123456" for day in value) or len(set(value)) != len(value):
+        raise ValidationError("Working days are the digits 0 (Monday) to 6 (Sunday), each at most once.")
+
+
 class Capacity(models.TextChoices):
     """In what capacity the user contacts homeowners: drives the role disclosure (D3, F8)."""
 
@@ -72,6 +78,13 @@ class User(AbstractUser):
         validators=[validate_time_zone],
         help_text="Times on screen and the user's working hours are in this zone.",
     )
+    # When the user works: reminders reach them then, never at 7 a.m. because a homeowner
+    # two zones east could take a call (issue 7). Weekdays as Python numbers, Monday 0.
+    work_starts = models.TimeField(default=time(9, 0), help_text="Start of your working day, in your time zone.")
+    work_ends = models.TimeField(default=time(18, 0), help_text="End of your working day, in your time zone.")
+    work_days = models.CharField(max_length=7, default="01234", validators=[validate_work_days],
+                                 help_text="The days you work: digits, Monday 0 to Sunday 6.")
+    email_reminders = models.BooleanField(default=True, help_text="Also send reminders and the daily digest by email.")
     # Role profile: what the user must tell a homeowner about who they are (D3, F8).
     capacity = models.CharField(
         max_length=20, choices=Capacity.choices, default=Capacity.SELLER_AGENT
@@ -99,6 +112,15 @@ class User(AbstractUser):
             raise ValidationError(
                 "A licensed user needs a license number and the state that issued it."
             )
+
+    def clean_fields(self, exclude=None):
+        super().clean_fields(exclude=exclude)
+        if self.work_starts and self.work_ends and self.work_starts >= self.work_ends:
+            raise ValidationError({"work_ends": "The working day must end after it starts."})
+
+    @property
+    def works_on(self) -> frozenset[int]:
+        return frozenset(int(day) for day in self.work_days)
 
     @cached_property
     def role(self) -> Role | None:

@@ -73,3 +73,31 @@ def team_member_set(*, team: Team, user: User, capacity_weight: int = 1) -> Team
         user=user, defaults={"team": team, "capacity_weight": capacity_weight, "is_active": True}
     )
     return membership
+
+
+PREFERENCE_FIELDS = ("time_zone", "work_starts", "work_ends", "work_days", "email", "email_reminders")
+
+
+def user_preferences_update(*, user: User, **changes) -> User:
+    """The user's own settings: time zone, working hours and days, reminder email.
+
+    Open follow-ups not yet announced are re-timed to the new hours, so a change of
+    working day applies to reminders already waiting.
+    """
+    from pipeline.models import FollowUp
+    from pipeline.reminders import when_to_tell
+
+    unknown = set(changes) - set(PREFERENCE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not a preference: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        for name, value in changes.items():
+            setattr(user, name, value)
+        user.full_clean()
+        user.save(update_fields=[*changes])
+        waiting = list(FollowUp.objects.filter(assignee=user, done_at__isnull=True, notified_at__isnull=True)
+                       .only("pk", "due_at", "notify_at"))
+        for follow_up in waiting:
+            follow_up.notify_at = when_to_tell(user, follow_up.due_at)
+        FollowUp.objects.bulk_update(waiting, ["notify_at"], batch_size=1000)
+    return user

@@ -74,6 +74,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "compliance.context_processors.procedures",
+                "pipeline.context_processors.notifications",
             ],
         },
     },
@@ -157,6 +158,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="LeadCRM <noreply@localhost>")
+# Where the app is reached, for links in emails sent by workers (no request to ask).
+LEADCRM_BASE_URL = env("LEADCRM_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # Celery --------------------------------------------------------------------------------
 

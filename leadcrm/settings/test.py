@@ -28,7 +28,8 @@ else:
     CELERY_RESULT_BACKEND = TEST_BACKENDS.result_backend
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Worker processes started by a test record their emails where the test can read them.
+EMAIL_BACKEND = os.environ.get("LEADCRM_TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 MEDIA_ROOT = VAR_DIR / "test-media"
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 

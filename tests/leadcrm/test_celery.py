@@ -41,5 +41,12 @@ def test_schedules_install_into_django_celery_beat_and_are_idempotent(db):
 
     call_command("install_schedules")
     call_command("install_schedules")
-    task = PeriodicTask.objects.get(name__startswith="leadcrm: ")
-    assert (task.task, task.crontab.hour, task.crontab.minute) == ("leads.open_leads_rescore", "8", "30")
+    tasks = {task.task: (task.crontab.hour, task.crontab.minute, task.crontab.timezone.key)
+             for task in PeriodicTask.objects.filter(name__startswith="leadcrm: ")}
+    assert tasks == {
+        "leads.open_leads_rescore": ("8", "30", "UTC"),
+        "pipeline.reminders_dispatch": ("*", "*", "UTC"),
+        "pipeline.follow_ups_generate": ("*", "5,35", "UTC"),
+        "pipeline.digests_send": ("*", "*/15", "UTC"),
+        "pipeline.dnc_refresh_notices": ("13", "0", "UTC"),
+    }

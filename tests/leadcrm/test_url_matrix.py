@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from compliance.models import RegistryLoad, RevocationReview
 from leads.models import ImportJob, ImportStatus, LeadList
-from pipeline.models import FollowUp, MessageTemplate
+from pipeline.models import FollowUp, MessageTemplate, Notification, NotificationKind
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +62,14 @@ MATRIX = {
     "pipeline:documents": ("get", "lead", LEAD_PAGE),
     "pipeline:offers": ("get", "lead", LEAD_PAGE),
     "pipeline:document_download": ("get", "document", LEAD_PAGE),
+    # Notifications are their recipient's alone: someone else's is a 404.
+    "pipeline:notifications": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
+    "pipeline:notification_open": ("get", "notification", {ANON: 302, OTHER: 404, OWNER: 302, TEAM_LEAD: 404,
+                                                            BROKER: 404}),
+    "pipeline:notifications_read": ("post", None, {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
+    "pipeline:my_settings": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
+    # Public for calendar apps; the address is the secret: a forged one shows nothing.
+    "pipeline:calendar_feed": ("get", "calendar_token", {ANON: 404, OWNER: 404}),
     "healthz": ("get", None, {ANON: 200, OWNER: 200}),
     "login": ("get", None, {ANON: 200, OWNER: 302}),
     "logout": ("post", None, {ANON: 302, OWNER: 302}),
@@ -119,6 +127,9 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
             "import_draft": import_job(agent, ImportStatus.DRAFT),
             "document": document(lead, agent),
             "unsubscribe_token": type("Forged", (), {"pk": "forged-token"}),
+            "calendar_token": type("Forged", (), {"pk": "forged-calendar-token"}),
+            "notification": Notification.objects.create(recipient=agent, kind=NotificationKind.REMINDER,
+                                                        key=f"test:{who}", title="Call back", url=f"/leads/{lead.pk}/"),
             "own_script": MessageTemplate.objects.create(name="Mine", kind="text", body="Hi", owner=agent),
             "review": RevocationReview.objects.create(lead=lead, phone_number="+19185550104", text="no mas",
                                                       matched="no mas", raised_by=agent),

@@ -1,0 +1,108 @@
+"""The notification centre, the user's own settings (hours, email, calendar address) and
+the calendar feed itself (issue 7)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.generic import TemplateView
+
+from leadcrm.accounts.services import user_preferences_update
+
+from .calendar import feed_create, feed_ics, feed_revoke, feed_url, feed_user
+from .forms import MySettingsForm
+from .models import CalendarFeed, Notification
+
+PER_PAGE = 30
+
+
+class NotificationListView(LoginRequiredMixin, TemplateView):
+    template_name = "pipeline/notifications.html"
+
+    def get_context_data(self, **kwargs):
+        mine = Notification.objects.filter(recipient=self.request.user).select_related("lead__property")
+        page = Paginator(mine, PER_PAGE).get_page(self.request.GET.get("page"))
+        return super().get_context_data(page=page, **kwargs)
+
+
+class NotificationOpenView(LoginRequiredMixin, View):
+    """Mark one of the user's own notifications read and go where it points."""
+
+    def get(self, request, pk):
+        note = get_object_or_404(Notification, pk=pk, recipient=request.user)
+        if note.read_at is None:
+            Notification.objects.filter(pk=note.pk).update(read_at=timezone.now())
+        target = note.url if url_has_allowed_host_and_scheme(note.url, allowed_hosts=None) and note.url.startswith("/") \
+            else reverse("pipeline:notifications")
+        return HttpResponseRedirect(target)
+
+
+class NotificationsReadView(LoginRequiredMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request):
+        count = Notification.objects.filter(recipient=request.user, read_at__isnull=True).update(read_at=timezone.now())
+        messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} read.")
+        return HttpResponseRedirect(reverse("pipeline:notifications"))
+
+
+class MySettingsView(LoginRequiredMixin, TemplateView):
+    """Working hours decide when reminders reach you; the calendar address is shown once."""
+
+    template_name = "pipeline/my_settings.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        kwargs.setdefault("form", MySettingsForm(user=user))
+        feed = CalendarFeed.objects.filter(user=user).first()
+        return super().get_context_data(feed=feed, **kwargs)
+
+    def post(self, request):
+        action = request.POST.get("action")
+        if action == "calendar_new":
+            token = feed_create(user=request.user)
+            messages.success(request, "Your new calendar address is below. Copy it now: it is not shown again. "
+                                      "Any address made before stops working.")
+            return self.render_to_response(self.get_context_data(new_feed_url=feed_url(token)))
+        if action == "calendar_revoke":
+            if feed_revoke(user=request.user):
+                messages.success(request, "Calendar address revoked: calendars subscribed to it get nothing more.")
+            return HttpResponseRedirect(reverse("pipeline:my_settings"))
+        form = MySettingsForm(request.POST, user=request.user)
+        if form.is_valid():
+            try:
+                user_preferences_update(user=request.user, **form.changes())
+            except ValidationError as error:
+                for field, problems in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, problems)
+            else:
+                messages.success(request, "Saved. Reminders not yet sent follow your new hours.")
+                return HttpResponseRedirect(reverse("pipeline:my_settings"))
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+@method_decorator(never_cache, name="dispatch")
+class CalendarFeedView(View):
+    """The feed, for calendar apps that cannot sign in: the secret address is the key."""
+
+    http_method_names = ["get", "head"]
+
+    def get(self, request, token):
+        user = feed_user(token)
+        if user is None:
+            raise Http404("No such calendar.")
+        response = HttpResponse(feed_ics(user=user), content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = 'inline; filename="leadcrm.ics"'
+        response["X-Robots-Tag"] = "noindex"
+        response["Referrer-Policy"] = "no-referrer"
+        return response
