@@ -27,11 +27,25 @@ from pipeline.models import (
     NotificationKind,
     ReminderSettings,
 )
-from pipeline.notifications import digests_send, dnc_refresh_notices, due_work, emails_send, escalations_send, reminders_send
+from pipeline.notifications import (
+    digests_send,
+    dnc_refresh_notices,
+    due_work,
+    emails_send,
+    escalations_send,
+    reminders_send,
+)
 from pipeline.reminders import follow_ups_generate, when_to_tell
 from pipeline.services import follow_up_complete, follow_up_create
 
-from ..factories import ContactFactory, DncSourceFactory, LeadFactory, LienFactory, PhoneFactory, PropertyFactory
+from ..factories import (
+    ContactFactory,
+    DncSourceFactory,
+    LeadFactory,
+    LienFactory,
+    PhoneFactory,
+    PropertyFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
