@@ -343,6 +343,11 @@ def seed_demo(*, lead_count: int = 500, seed: int = DEMO_SEED, now: datetime | N
             internal_dnc_add(phone_number=number, channel=Channel.CALL, homeowner_words=words,
                              recorded_by=agent, lead=lead, requested_at=now - timedelta(days=3))
 
+    # The deadline rules' follow-ups (lender chases, auctions, approval expiries...) as beat
+    # would raise them; the worker then tells each agent within their working hours.
+    from pipeline.reminders import follow_ups_generate
+
+    follow_ups_generate(now)
     summary.counts = demo_counts()
     return summary
 

@@ -429,8 +429,8 @@ def stale_documents(now: datetime) -> Generated:
 
 
 def stale_leads(now: datetime, settings: ReminderSettings) -> Generated:
-    """A lead nobody has talked to for the stage's number of days (a brokerage setting).
-    The homeowner reached, or the lead moved on, closes it."""
+    """A lead nobody has talked to for the stage's number of days (a brokerage setting),
+    with no call or text planned. The homeowner reached, or the lead moved on, closes it."""
     result = Generated()
     candidates = []
     for stage, days in settings.stale_days().items():
@@ -438,8 +438,9 @@ def stale_leads(now: datetime, settings: ReminderSettings) -> Generated:
         rows = list(Lead.objects.filter(stage=stage).filter(assigned_agent__isnull=False)
                     .annotate(quiet_since=Greatest(F("stage_entered_at"), F("last_contacted_at")))
                     .filter(Q(quiet_since__lte=since) | Q(last_contacted_at__isnull=True, stage_entered_at__lte=since))
-                    .exclude(Exists(FollowUp.objects.filter(lead=OuterRef("pk"), source=FollowUpSource.STALE_LEAD,
-                                                            done_at__isnull=True)))
+                    # A call or text already planned (by the agent, or an earlier run) says it.
+                    .exclude(Exists(FollowUp.objects.filter(lead=OuterRef("pk"), done_at__isnull=True,
+                                                            kind__in=[FollowUpKind.CALL, FollowUpKind.TEXT])))
                     .select_related("assigned_agent", "property"))
         for lead in rows:
             user = lead.assigned_agent

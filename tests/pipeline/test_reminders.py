@@ -433,3 +433,12 @@ def test_a_follow_up_moved_in_the_admin_is_told_again_at_its_new_time(lead, agen
     with travel(at(CHICAGO, 2026, 11, 19, 10, 1)):
         assert reminders_send([follow_up.pk]) == 1
     assert Notification.objects.filter(follow_up=follow_up).count() == 2
+
+
+def test_a_quiet_lead_with_a_call_already_planned_is_not_flagged(lead, agent):
+    from leads.models import Lead
+
+    Lead.objects.filter(pk=lead.pk).update(stage=Stage.CONTACT, stage_entered_at=timezone.now() - timedelta(days=30))
+    make_call(lead, agent, at(CHICAGO, 2026, 11, 23, 10, 0))
+    follow_ups_generate()
+    assert generated(FollowUpSource.STALE_LEAD) == []
