@@ -431,7 +431,8 @@ class MySettingsForm(forms.Form):
     time_zone = forms.ChoiceField(choices=US_TIME_ZONES, help_text="Times on screen and in emails are in this zone.")
     work_starts = forms.TimeField(widget=TimeInput(), label="Working day starts")
     work_ends = forms.TimeField(widget=TimeInput(), label="and ends")
-    work_days = forms.MultipleChoiceField(choices=WEEKDAYS, widget=forms.CheckboxSelectMultiple,
+    work_days = forms.MultipleChoiceField(choices=WEEKDAYS, widget=forms.CheckboxSelectMultiple(
+                                              attrs={"class": "form-check-input"}),
                                           label="Working days")
     email = forms.EmailField(required=False, label="Email for reminders")
     email_reminders = forms.BooleanField(required=False, label="Email me reminders and the 7:30 digest, not only in the app")

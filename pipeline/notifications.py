@@ -109,8 +109,7 @@ def reminders_send(follow_up_ids: list[int], now: datetime | None = None) -> int
         for follow_up in due:
             user = follow_up.assignee
             lead = follow_up.lead
-            body = (f"{follow_up.title}\nDue {_local(follow_up.due_at, user)}\n"
-                    f"{lead.property.one_line}\n{follow_up.notes}").strip()
+            body = f"Due {_local(follow_up.due_at, user)}\n{lead.property.one_line}\n{follow_up.notes}".strip()
             notes.append(Notification(
                 recipient=user, kind=NotificationKind.REMINDER, key=f"reminder:{follow_up.pk}:{int(follow_up.due_at.timestamp())}",
                 follow_up=follow_up, lead=lead, title=follow_up.title[:200], body=body,
@@ -167,7 +166,7 @@ def escalations_send(follow_up_ids: list[int], now: datetime | None = None) -> i
 def _message(note: Notification, base_url: str) -> EmailMessage:
     link = f"{base_url}{note.url}" if note.url else ""
     settings_link = f"{base_url}{reverse('pipeline:my_settings')}"
-    body = (f"{note.body}\n\n{link}\n\n--\nLeadCRM. You get these because email reminders are on in your "
+    body = (f"{note.title}\n\n{note.body}\n\n{link}\n\n--\nLeadCRM. You get these because email reminders are on in your "
             f"settings: {settings_link}").replace("\n\n\n", "\n\n")
     return EmailMessage(subject=f"[LeadCRM] {note.title}", body=body, to=[note.recipient.email],
                         headers={"X-LeadCRM-Notification": note.key})

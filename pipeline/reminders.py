@@ -190,7 +190,9 @@ def _refresh_next(lead_ids) -> None:
 
 def _deadline(*, lead: Lead, user: User, source: str, key: str, day: date, title: str,
               kind: str = FollowUpKind.DEADLINE, notes: str = "") -> FollowUp:
-    due = deadline_moment(user, day)
+    # A date already past (a file submitted before reminders existed, a run missed) is
+    # raised for today, not as overdue: overdue escalates to the team lead.
+    due = deadline_moment(user, max(day, timezone.localdate(timezone.now(), _zone(user))))
     return FollowUp(lead=lead, assignee=user, kind=kind, source=source, source_key=key, title=title[:200],
                     notes=notes, due_at=due, notify_at=due)
 
