@@ -75,7 +75,7 @@ class OutreachLogForm(forms.Form):
     role_disclosed = forms.BooleanField(required=False)
     follow_up_at = forms.DateTimeField(
         required=False, widget=DateTimeLocalInput(), label="Next follow-up",
-        help_text="In your time zone.",
+        help_text="In your time zone. A call falls due when the homeowner's calling hours open, if later.",
     )
     follow_up_title = forms.CharField(required=False, max_length=200, label="Follow-up note")
     # The log is append-only: a mistake is fixed by an entry that corrects it.
