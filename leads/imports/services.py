@@ -531,11 +531,12 @@ CONTACT_COLUMNS = ("lead_id", "position", "first_name", "last_name", "company_na
                    "mailing_street", "mailing_unit", "mailing_city", "mailing_state", "mailing_zip",
                    "do_not_mail", "deceased", "rejected_phones")
 LIEN_COLUMNS = ("lead_id", "position", "lien_type", "loan_program", "lender", "balance", "recording_date")
-FOLLOW_UP_COLUMNS = ("lead_id", "assignee_id", "kind", "title", "due_at", "created_by_id")
+# notify_at: the reminder goes out at once (an auction ahead is urgent whatever the hour).
+FOLLOW_UP_COLUMNS = ("lead_id", "assignee_id", "kind", "source", "title", "due_at", "notify_at", "created_by_id")
 
 
 def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Target]], *, due) -> None:
-    from pipeline.models import FollowUp, FollowUpKind
+    from pipeline.models import FollowUp, FollowUpKind, FollowUpSource
 
     old_ids = {lead.pk for _, lead in resolved if not lead.is_new}
     held = set(Lien.objects.filter(lead_id__in=old_ids).values_list("lead_id", "position"))
@@ -596,7 +597,8 @@ def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Target
     for lead, title in wanted.values():
         assignee = _follow_up_assignee(job, lead.assigned_agent_id, team_leads.get(lead.team_id), sees_all)
         if assignee and (lead.pk, title) not in exists:
-            follow_ups.append((lead.pk, assignee, FollowUpKind.CALL, title, due, job.created_by_id))
+            follow_ups.append((lead.pk, assignee, FollowUpKind.CALL, FollowUpSource.IMPORT, title, due, due,
+                               job.created_by_id))
     copy_rows(FollowUp, FOLLOW_UP_COLUMNS, follow_ups)
     # New leads were written with this time already (write_batch).
     Lead.objects.filter(pk__in=[row[0] for row in follow_ups if row[0] in old_ids]).filter(

@@ -415,6 +415,16 @@ def test_new_leads_are_written_with_the_score_a_rescore_would_give(broker):
     assert auction.next_follow_up_at == auction.follow_ups.get().due_at
 
 
+def test_an_imported_auction_follow_up_is_reminded_at_once(broker):
+    from pipeline.models import FollowUpSource
+    from pipeline.notifications import due_work
+
+    run(broker, PROPSTREAM, name="p.csv")
+    follow_up = Lead.objects.get(property__street="2571 Pine Rd").follow_ups.get()
+    assert follow_up.source == FollowUpSource.IMPORT and follow_up.notify_at == follow_up.due_at
+    assert follow_up.pk in [pk for batch in due_work(follow_up.due_at).reminder_batches for pk in batch]
+
+
 def test_a_failure_in_the_reading_process_fails_the_job_and_keeps_the_whole_batches(broker, monkeypatch):
     from leads.imports import ahead
 
