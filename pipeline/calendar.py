@@ -76,7 +76,7 @@ def feed_ics(*, user: User, now: datetime | None = None) -> bytes:
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")
     stamp = now.replace(microsecond=0)
-    follow_ups = (FollowUp.objects.filter(assignee=user, done_at__isnull=True,
+    follow_ups = (FollowUp.objects.visible_to(user).filter(assignee=user, done_at__isnull=True,
                                           due_at__gte=now - timedelta(days=PAST_DAYS),
                                           due_at__lte=now + timedelta(days=FUTURE_DAYS))
                   .select_related("lead__property").order_by("due_at")[:MAX_EVENTS])

@@ -105,8 +105,11 @@ def reminders_send(follow_up_ids: list[int], now: datetime | None = None) -> int
         due = list(FollowUp.objects.select_for_update(skip_locked=True, of=("self",))
                    .to_notify(now).filter(pk__in=follow_up_ids)
                    .select_related("assignee", "lead__property"))
+        seen = _visible(due, lambda follow_up: follow_up.assignee)
         notes = []
         for follow_up in due:
+            if follow_up.pk not in seen:
+                continue  # the lead went to someone else: not a word of it to the old assignee
             user = follow_up.assignee
             lead = follow_up.lead
             body = f"Due {_local(follow_up.due_at, user)}\n{lead.property.one_line}\n{follow_up.notes}".strip()
@@ -121,6 +124,20 @@ def reminders_send(follow_up_ids: list[int], now: datetime | None = None) -> int
     emails_send(Notification.objects.filter(follow_up__in=follow_up_ids, kind=NotificationKind.REMINDER,
                                             email_state=EmailState.PENDING).values_list("pk", flat=True))
     return len(due)
+
+
+def _visible(follow_ups: list[FollowUp], recipient_of) -> set[int]:
+    """The follow-ups whose lead the person to be told may see (one query per person)."""
+    by_person: dict[int, tuple[User, list[FollowUp]]] = {}
+    for follow_up in follow_ups:
+        person = recipient_of(follow_up)
+        if person is not None:
+            by_person.setdefault(person.pk, (person, []))[1].append(follow_up)
+    seen = set()
+    for person, theirs in by_person.values():
+        leads = set(Lead.objects.visible_to(person).filter(pk__in={f.lead_id for f in theirs}).values_list("pk", flat=True))
+        seen.update(f.pk for f in theirs if f.lead_id in leads)
+    return seen
 
 
 def _team_leads(user_ids: set[int]) -> dict[int, User]:
@@ -139,11 +156,12 @@ def escalations_send(follow_up_ids: list[int], now: datetime | None = None) -> i
                                due_at__lt=now - delay)
                        .select_related("assignee", "lead__property"))
         leads_of = _team_leads({f.assignee_id for f in overdue})
+        seen = _visible(overdue, lambda follow_up: leads_of.get(follow_up.assignee_id))
         notes = []
         for follow_up in overdue:
             team_lead = leads_of.get(follow_up.assignee_id)
-            if team_lead is None:
-                continue  # nobody above the agent: the agent's own reminder stands
+            if team_lead is None or follow_up.pk not in seen:
+                continue  # nobody above the agent (or not over this lead): the agent's reminder stands
             late = now - follow_up.due_at
             hours = int(late.total_seconds() // 3600)
             notes.append(Notification(

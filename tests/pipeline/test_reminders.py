@@ -442,3 +442,14 @@ def test_a_quiet_lead_with_a_call_already_planned_is_not_flagged(lead, agent):
     make_call(lead, agent, at(CHICAGO, 2026, 11, 23, 10, 0))
     follow_ups_generate()
     assert generated(FollowUpSource.STALE_LEAD) == []
+
+
+def test_a_reminder_for_a_lead_now_someone_elses_tells_the_old_assignee_nothing(lead, agent, other_agent):
+    from leads.models import Lead
+
+    follow_up = due_now(lead, agent)
+    Lead.objects.filter(pk=lead.pk).update(assigned_agent=other_agent, team=None)
+    assert reminders_send([follow_up.pk]) == 1  # handled: it will not come round again
+    assert not Notification.objects.exists()
+    follow_up.refresh_from_db()
+    assert follow_up.notified_at is not None
