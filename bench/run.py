@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -41,15 +42,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=SIZES, default="100k", help="leads in the synthetic brokerage")
     parser.add_argument("--keep", action="store_true", help="reuse the bench database as it is (skip generation)")
-    parser.add_argument("--only", choices=["generate", "import", "web"],
-                        help="only build the brokerage, or only the import, or only the pages under wrk")
+    parser.add_argument("--only", choices=["generate", "import", "web", "reminders"],
+                        help="only build the brokerage, or only the import, or only the pages under wrk, "
+                             "or only the reminder dispatch (in a database of its own)")
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the list-import benchmark")
     parser.add_argument("--web-seconds", type=int, default=15, help="wrk's duration per page")
     parser.add_argument("--web-connections", type=int, default=None,
                         help="wrk's open connections (default: one per gunicorn worker)")
+    parser.add_argument("--reminders", type=int, default=10_000, help="due follow-ups of the reminder benchmark")
     args = parser.parse_args()
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    if args.only == "reminders":
+        from bench.reminders import broker_url, database_url
+
+        # Its own database (a few agents and the due follow-ups, not the brokerage) and its
+        # own Redis broker, which its Celery workers inherit from this environment.
+        url = database_url(url)
+        os.environ["CELERY_BROKER_URL"] = broker_url()
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadcrm.settings.local")
     os.environ["DJANGO_DEBUG"] = "false"  # no query log growing without bound
@@ -68,7 +78,9 @@ def main() -> None:
 
     print(f"Benchmarks on {urlsplit(url).hostname}:{urlsplit(url).port or 5432}{urlsplit(url).path}")
     call_command("migrate", verbosity=0)
-    if args.keep:
+    if args.only == "reminders":
+        pass  # it builds what it needs
+    elif args.keep:
         print(f"Reusing the bench database: {Lead.objects.count():,} leads.")
     else:
         size = SIZES[args.size]
@@ -84,7 +96,11 @@ def main() -> None:
               " (built in Python, COPY into indexed tables)")
         print(f"  baseline: raw COPY of the same lead rows into a bare table: {baseline_rate:,.0f} rows/s")
         print(f"  ratio: {rate / baseline_rate:.2f} of raw COPY")
-    if args.only == "import":
+    if args.only == "reminders":
+        from bench.reminders import bench_reminders
+
+        bench_reminders(reminders=args.reminders)
+    elif args.only == "import":
         from bench.imports import bench_import
 
         bench_import(rows=args.import_rows)
@@ -103,6 +119,10 @@ def main() -> None:
         bench_reflag()
         bench_gate()
         bench_import(rows=args.import_rows)
+        # Its database and broker are its own, so it runs as a process of its own.
+        sys.stdout.flush()
+        subprocess.run([sys.executable, __file__, "--only", "reminders", "--reminders", str(args.reminders)],
+                       check=True)
 
 
 if __name__ == "__main__":

@@ -198,6 +198,7 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """What was sent to whom, and whether the email went: a broker's delivery log."""
 
     list_display = ["created_at", "recipient", "kind", "title", "email_state", "read_at"]
+    list_per_page = 50
     list_filter = ["kind", "email_state"]
     list_select_related = ["recipient"]
     search_fields = ["title", "key"]

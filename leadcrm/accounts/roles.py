@@ -104,6 +104,10 @@ _BROKER = [
     "compliance.view_dncnumber",
     *_model_perms("compliance", "dncpolicy", "add view"),
     "compliance.view_policyacknowledgement",
+    # Reminders: the brokerage's settings, the delivery log, who has a calendar address.
+    *_model_perms("pipeline", "remindersettings", "add change view"),
+    "pipeline.view_notification",
+    *_model_perms("pipeline", "calendarfeed", "view delete"),
 ]
 
 ROLE_PERMISSIONS: dict[Role, list[str]] = {

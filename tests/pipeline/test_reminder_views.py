@@ -164,3 +164,17 @@ def test_a_guessed_or_malformed_address_is_a_plain_404(guess, agent, client_as):
     make_feed(client_as(agent))
     response = client_as(None).get(f"/calendar/{guess}.ics")
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("who", "status"), [("broker", 200), ("team_lead", 403), ("agent", 302)])
+def test_the_broker_sets_the_reminder_rules_in_the_admin(who, status, agent, team_lead, broker, client_as):
+    user = {"agent": agent, "team_lead": team_lead, "broker": broker}[who]
+    assert client_as(user).get(reverse("admin:pipeline_remindersettings_add")).status_code == status
+
+
+def test_the_brokers_delivery_log_shows_everyones_and_a_team_lead_only_their_own(agent, team_lead, broker, client_as):
+    notify(agent, title="For the agent")
+    notify(team_lead, title="For the team lead")
+    page = client_as(broker).get(reverse("admin:pipeline_notification_changelist")).content.decode()
+    assert "For the agent" in page and "For the team lead" in page
+    assert client_as(team_lead).get(reverse("admin:pipeline_notification_changelist")).status_code == 403
