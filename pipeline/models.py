@@ -97,6 +97,9 @@ class FollowUp(models.Model):
         null=True, blank=True, help_text="What was asked for, when the calling hours moved the due time."
     )
     notify_at = models.DateTimeField(null=True, blank=True)
+    # When the dispatcher last handed it to a worker: a backlog is not handed out again every
+    # minute while it waits in the queue, only if it is still untold minutes later.
+    dispatched_at = models.DateTimeField(null=True, blank=True, editable=False)
     notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     escalated_at = models.DateTimeField(null=True, blank=True, editable=False)
     done_at = models.DateTimeField(null=True, blank=True)

@@ -25,6 +25,7 @@ from datetime import datetime, time, timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -41,6 +42,7 @@ DIGEST_AT = time(7, 30)  # in the agent's own zone (issue 7)
 DIGEST_UNTIL = time(12, 0)  # a digest not out by noon (the workers were down) is skipped that day
 SENDING_STUCK_AFTER = timedelta(minutes=15)
 PENDING_RETRY_AFTER = timedelta(minutes=2)
+REDISPATCH_AFTER = timedelta(minutes=5)  # a batch lost with its message (a broker restart) goes out again
 DNC_NOTICE_AGE_DAYS = 25  # national data this old: refresh it before day 31 (A3, DOMAIN 5)
 
 
@@ -74,16 +76,20 @@ def _chunks(ids: list[int], size: int = BATCH) -> list[list[int]]:
 def due_work(now: datetime | None = None, limit: int = 50_000) -> Dispatch:
     """What is due to be sent now, in batches for the workers; nothing is locked here.
 
-    Run every minute by beat. Two runs at once (or a run while last minute's batches are
-    still being worked) hand out the same ids twice; the send tasks' locks and filters make
-    that harmless.
+    Run every minute by beat. A reminder handed out is not handed out again for five
+    minutes (a backlog does not pile up in the queue); two runs at once may still hand out
+    the same ids twice, which the send tasks' locks and filters make harmless.
     """
     now = now or timezone.now()
     work = Dispatch()
     work.unknown = Notification.objects.filter(
         email_state=EmailState.SENDING, email_claimed_at__lt=now - SENDING_STUCK_AFTER).update(
         email_state=EmailState.UNKNOWN)
-    reminders = list(FollowUp.objects.to_notify(now).order_by("notify_at").values_list("pk", flat=True)[:limit])
+    reminders = list(FollowUp.objects.to_notify(now).filter(
+        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - REDISPATCH_AFTER),
+    ).order_by("notify_at").values_list("pk", flat=True)[:limit])
+    for batch in _chunks(reminders, 5000):
+        FollowUp.objects.filter(pk__in=batch).update(dispatched_at=now)
     work.reminder_batches = _chunks(reminders)
     delay = timedelta(hours=ReminderSettings.current().escalate_after_hours)
     overdue = list(FollowUp.objects.filter(done_at__isnull=True, escalated_at__isnull=True, due_at__lt=now - delay)

@@ -453,3 +453,10 @@ def test_a_reminder_for_a_lead_now_someone_elses_tells_the_old_assignee_nothing(
     assert not Notification.objects.exists()
     follow_up.refresh_from_db()
     assert follow_up.notified_at is not None
+
+
+def test_a_reminder_handed_out_is_not_handed_out_again_until_it_looks_lost(lead, agent):
+    follow_up = due_now(lead, agent)
+    assert due_work().reminder_batches == [[follow_up.pk]]
+    assert due_work().reminder_batches == []  # still queued: not again a minute later
+    assert due_work(timezone.now() + timedelta(minutes=6)).reminder_batches == [[follow_up.pk]]
