@@ -200,9 +200,8 @@ def escalations_send(follow_up_ids: list[int], now: datetime | None = None) -> i
 # Email ---------------------------------------------------------------------------------
 
 
-def _message(note: Notification, base_url: str) -> EmailMessage:
+def _message(note: Notification, base_url: str, settings_link: str) -> EmailMessage:
     link = f"{base_url}{note.url}" if note.url else ""
-    settings_link = f"{base_url}{reverse('pipeline:my_settings')}"
     body = (f"{note.title}\n\n{note.body}\n\n{link}\n\n--\nLeadCRM. You get these because email reminders are on in your "
             f"settings: {settings_link}").replace("\n\n\n", "\n\n")
     return EmailMessage(subject=f"[LeadCRM] {note.title}", body=body, to=[note.recipient.email],
@@ -221,6 +220,7 @@ def emails_send(notification_ids, base_url: str | None = None) -> int:
     if not ids:
         return 0
     base_url = base_url if base_url is not None else settings.LEADCRM_BASE_URL
+    settings_link = f"{base_url}{reverse('pipeline:my_settings')}"
     sent = 0
     with get_connection() as connection:
         for start in range(0, len(ids), EMAIL_CLAIM):
@@ -233,7 +233,7 @@ def emails_send(notification_ids, base_url: str | None = None) -> int:
             went, failed = [], []
             for note in notes:
                 try:
-                    connection.send_messages([_message(note, base_url)])
+                    connection.send_messages([_message(note, base_url, settings_link)])
                 except Exception:
                     logger.exception("Email of notification %s failed", note.pk)
                     failed.append(note.pk)
