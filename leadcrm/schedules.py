@@ -43,6 +43,12 @@ SCHEDULES = [
         description="Each user's digest at 7:30 in their own zone (sent once a day, when there is news).",
     ),
     Schedule(
+        name="Pond claims expire",
+        task="leads.pond_claims_expire",
+        minute="*/5",
+        description="A lead claimed from the pond and not worked in time goes back to the pond.",
+    ),
+    Schedule(
         name="DNC data refresh notices",
         task="pipeline.dnc_refresh_notices",
         minute="0",

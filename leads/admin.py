@@ -175,13 +175,16 @@ class LeadAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
         return lead.property.city
 
     def save_model(self, request, obj, form, change):
+        moved = {"assigned_agent", "team"} & set(form.changed_data)
+        agent, team = obj.assigned_agent, obj.team
+        if change and moved:
+            # The service makes the move (and its audit entry) from where the lead was.
+            obj.assigned_agent_id, obj.team_id = form.initial.get("assigned_agent"), form.initial.get("team")
         super().save_model(request, obj, form, change)
-        if {"assigned_agent", "team"} & set(form.changed_data):
+        if moved:
             # Through the service: a new agent brings their team unless one was chosen.
-            if "team" in form.changed_data:
-                lead_assign(lead=obj, agent=obj.assigned_agent, team=obj.team)
-            else:
-                lead_assign(lead=obj, agent=obj.assigned_agent)
+            extra = {"team": team} if "team" in form.changed_data else {}
+            lead_assign(lead=obj, agent=agent, actor=request.user, reason="Changed in the admin", **extra)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is Lien:

@@ -196,6 +196,14 @@ class Lead(models.Model):
 
     next_follow_up_at = models.DateTimeField(null=True, blank=True)
     last_contacted_at = models.DateTimeField(null=True, blank=True)
+    # The pond (leads.routing): unassigned leads any agent of ``pond_team`` (or of the
+    # brokerage, when empty) may claim, first come first served. A claimed lead must be
+    # worked by ``claim_deadline`` or it goes back.
+    pond_since = models.DateTimeField(null=True, blank=True)
+    pond_team = models.ForeignKey("accounts.Team", on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="pond_leads")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_deadline = models.DateTimeField(null=True, blank=True)
     # Set when the sale closes (the closed stage's entry rule); the forecast learns from it.
     closing_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -216,6 +224,10 @@ class Lead(models.Model):
             models.Index(fields=["team", "stage"], name="lead_team_stage"),
             models.Index(fields=["stage", "-score"], name="lead_stage_score"),
             models.Index(fields=["next_follow_up_at"], name="lead_next_follow_up"),
+            models.Index(fields=["pond_team", "-score", "-id"], name="lead_pond",
+                         condition=models.Q(pond_since__isnull=False)),
+            models.Index(fields=["claim_deadline"], name="lead_claim_deadline",
+                         condition=models.Q(claim_deadline__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(
@@ -631,3 +643,79 @@ class ImportRowIssue(models.Model):
 
     def __str__(self) -> str:
         return f"Line {self.row_number}: {self.reason}"
+
+
+# Routing ------------------------------------------------------------------------------
+
+
+class RoutingMethod(models.TextChoices):
+    MANUAL = "manual", "By hand"
+    BULK = "bulk", "In bulk from a list"
+    RULE = "rule", "By a routing rule"
+    ROUND_ROBIN = "round_robin", "Round-robin"
+    POND_RELEASE = "pond_release", "Put in the pond"
+    POND_CLAIM = "pond_claim", "Claimed from the pond"
+    POND_RETURN = "pond_return", "Back to the pond (claim expired)"
+    DEPARTURE = "departure", "Agent left: reassigned"
+    IMPORT = "import", "Assigned by an import"
+
+
+class RoutingTarget(models.TextChoices):
+    AGENT = "agent", "An agent"
+    ROUND_ROBIN = "round_robin", "Round-robin in a team"
+    POND = "pond", "The pond"
+
+
+class RoutingRule(models.Model):
+    """Where new, unassigned leads go: the first active rule (lowest priority number) whose
+    conditions all hold. An empty condition matches anything."""
+
+    name = models.CharField(max_length=80)
+    priority = models.PositiveSmallIntegerField(default=100, help_text="Lower runs first.")
+    is_active = models.BooleanField(default=True)
+    zip_codes = models.CharField(max_length=500, blank=True,
+                                 help_text="ZIP codes or prefixes, separated by commas or spaces (741 matches 74130).")
+    counties = models.CharField(max_length=300, blank=True, help_text="County names, separated by commas.")
+    state = models.CharField(max_length=2, blank=True)
+    lead_list = models.ForeignKey(LeadList, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    lead_type = models.CharField(max_length=24, choices=LeadType.choices, blank=True)
+    target = models.CharField(max_length=12, choices=RoutingTarget.choices, default=RoutingTarget.ROUND_ROBIN)
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="+")
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["priority", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LeadAssignment(models.Model):
+    """One change of a lead's agent or team, who or which rule made it, and why: the
+    lead's routing audit. Append-only; written only by ``leads.routing``."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="assignments")
+    method = models.CharField(max_length=14, choices=RoutingMethod.choices)
+    from_agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    to_agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="+")
+    to_team = models.ForeignKey("accounts.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    rule = models.ForeignKey(RoutingRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+", help_text="Who made it; empty when a rule or the clock did.")
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = RelatedToLeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["lead", "-created_at"], name="assignment_lead_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()}: {self.to_agent or 'nobody'}"

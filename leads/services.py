@@ -118,12 +118,17 @@ def check_agent_on_team(*, agent: User, team: Team) -> None:
 _AGENTS_TEAM = object()
 
 
-def lead_assign(*, lead: Lead, agent: User | None, team=_AGENTS_TEAM) -> Lead:
-    """Give the lead to an agent (or to nobody).
+def lead_assign(*, lead: Lead, agent: User | None, team=_AGENTS_TEAM, actor: User | None = None,
+                reason: str = "") -> Lead:
+    """Give the lead to an agent (or to nobody), by hand; the routing audit records it.
 
     Without ``team`` the lead follows the agent's team; unassigned, it stays with its
     team so the team lead keeps it in view. ``team`` (a Team, or None) sets it outright.
+    Rules, round-robin and the pond are in ``leads.routing``.
     """
+    from .models import RoutingMethod
+    from .routing import _route
+
     if team is _AGENTS_TEAM:
         if agent is None:
             team = lead.team
@@ -132,9 +137,9 @@ def lead_assign(*, lead: Lead, agent: User | None, team=_AGENTS_TEAM) -> Lead:
             team = membership.team if membership else None
     elif agent is not None and team is not None:
         check_agent_on_team(agent=agent, team=team)
-    lead.assigned_agent = agent
-    lead.team = team
-    lead.save(update_fields=["assigned_agent", "team", "updated_at"])
+    if lead.pk is None or (lead.assigned_agent_id, lead.team_id) != (getattr(agent, "pk", None), getattr(team, "pk", None)) \
+            or lead.pond_since is not None:
+        _route(lead=lead, agent=agent, team=team, method=RoutingMethod.MANUAL, actor=actor, reason=reason)
     return lead
 
 

@@ -20,3 +20,11 @@ def import_run(job_id: int) -> str:
     from .imports.services import import_run as run
 
     return run(job_id=job_id).status
+
+
+@shared_task(name="leads.pond_claims_expire", acks_late=True, reject_on_worker_lost=True)
+def pond_claims_expire() -> int:
+    """Claimed pond leads not worked in time go back to the pond; idempotent (row locks)."""
+    from .routing import pond_claims_expire as expire
+
+    return expire()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import import_views, views
+from . import import_views, routing_views, views
 
 app_name = "leads"
 
@@ -12,4 +12,10 @@ urlpatterns = [
     path("imports/<int:pk>/map/", import_views.ImportMapView.as_view(), name="import_map"),
     path("imports/<int:pk>/cancel/", import_views.ImportCancelView.as_view(), name="import_cancel"),
     path("imports/<int:pk>/report.csv", import_views.ImportIssuesCsvView.as_view(), name="import_report"),
+    path("<int:pk>/route/", routing_views.LeadRouteView.as_view(), name="route"),
+    path("routing/", routing_views.RoutingView.as_view(), name="routing"),
+    path("pond/", routing_views.PondView.as_view(), name="pond"),
+    path("pond/<int:pk>/claim/", routing_views.PondClaimView.as_view(), name="pond_claim"),
+    path("workload/", routing_views.WorkloadView.as_view(), name="workload"),
+    path("workload/<int:pk>/depart/", routing_views.DepartureView.as_view(), name="departure"),
 ]

@@ -9,7 +9,7 @@ from compliance.disclosures import role_disclosure_sentence
 from compliance.selectors import phone_suppressions
 from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
-from leadcrm.accounts.selectors import users_assignable_by
+from leadcrm.accounts.selectors import teams_routable_by, users_assignable_by
 from leadcrm.pagination import window
 from pipeline.forms import OutreachLogForm, StageChangeForm
 from pipeline.models import MessageTemplate, TemplateKind
@@ -64,6 +64,7 @@ class LeadListView(LoginRequiredMixin, TemplateView):
             can_bulk=user.has_perm(Perm.MANAGE_FOLLOW_UPS),
             can_assign=user.has_perm(Perm.ASSIGN_LEADS),
             assignable=users_assignable_by(user) if user.has_perm(Perm.ASSIGN_LEADS) else [],
+            routable_teams=teams_routable_by(user),
             stage_choices=Stage.choices,
             dead_reasons=DeadReason.choices,
         )
@@ -122,5 +123,9 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             can_move=user.has_perm(Perm.CHANGE_STAGE),
             outreach_form=outreach_form,
             stage_form=StageChangeForm(lead=lead),
+            assignments=list(lead.assignments.select_related("to_agent", "from_agent", "to_team", "actor", "rule")[:8]),
+            can_route=user.has_perm(Perm.ASSIGN_LEADS),
+            assignable=users_assignable_by(user) if user.has_perm(Perm.ASSIGN_LEADS) else [],
+            routable_teams=teams_routable_by(user),
         )
         return context

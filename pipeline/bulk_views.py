@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.views import View
 
 from leadcrm.accounts.roles import Perm
-from leads.models import Lead
-from leads.services import lead_assign
+from leads.models import Lead, RoutingMethod
+from leads.routing import lead_round_robin, lead_route_to, lead_to_pond, leads_route_by_rules
 
 from .forms import BulkActionForm
 from .services import StageChangeRefused, follow_up_create, lead_stage_change
@@ -33,7 +33,8 @@ class BulkActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
         if len(leads) != len(ids):
             raise Http404("No such lead.")  # one forged id spoils the batch, as it would a single page
         action = data["action"]
-        needs = {"assign": Perm.ASSIGN_LEADS, "stage": Perm.CHANGE_STAGE}.get(action)
+        needs = {"assign": Perm.ASSIGN_LEADS, "round_robin": Perm.ASSIGN_LEADS, "pond": Perm.ASSIGN_LEADS,
+                 "rules": Perm.ASSIGN_LEADS, "stage": Perm.CHANGE_STAGE}.get(action)
         if needs and not request.user.has_perm(needs):
             raise PermissionDenied
         done, refused = 0, []
@@ -45,12 +46,24 @@ class BulkActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
                 elif action == "stage":
                     lead_stage_change(lead=lead, to_stage=data["to_stage"], actor=request.user,
                                       dead_reason=data["dead_reason"], note="Moved from the lead list.")
-                else:
-                    lead_assign(lead=lead, agent=data["agent"])
+                elif action == "assign":
+                    lead_route_to(lead=lead, agent=data["agent"], actor=request.user, method=RoutingMethod.BULK,
+                                  reason="Assigned in bulk from the lead list")
+                elif action == "round_robin":
+                    lead_round_robin(lead=lead, team=data["team"], actor=request.user,
+                                     reason=f"Round-robin in {data['team']}, from the lead list")
+                elif action == "pond":
+                    lead_to_pond(lead=lead, team=data["team"], actor=request.user,
+                                 reason="Put in the pond from the lead list")
+                else:  # rules
+                    routed = leads_route_by_rules(leads=Lead.objects.filter(pk=lead.pk), actor=request.user)
+                    if routed.unmatched:
+                        raise ValidationError("no routing rule matches it (or it is assigned already)")
                 done += 1
             except (StageChangeRefused, ValidationError) as error:
                 refused.append(f"{lead}: {' '.join(error.messages)}")
-        verb = {"follow_up": "Follow-up set on", "stage": "Moved", "assign": "Assigned"}[action]
+        verb = {"follow_up": "Follow-up set on", "stage": "Moved", "assign": "Assigned", "round_robin": "Assigned",
+                "pond": "Put in the pond:", "rules": "Routed by the rules:"}[action]
         messages.success(request, f"{verb} {done} lead{'s' if done != 1 else ''}.")
         if refused:
             shown = refused[:5] + ([f"and {len(refused) - 5} more"] if len(refused) > 5 else [])

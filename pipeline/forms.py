@@ -374,7 +374,8 @@ class LeadNoteForm(forms.Form):
 class BulkActionForm(forms.Form):
     """What to do to the leads ticked on the list; each lead still goes through its service."""
 
-    ACTIONS = [("follow_up", "Set a follow-up"), ("stage", "Move to a stage"), ("assign", "Assign to")]
+    ACTIONS = [("follow_up", "Set a follow-up"), ("stage", "Move to a stage"), ("assign", "Assign to"),
+               ("round_robin", "Round-robin in a team"), ("pond", "Put in the pond"), ("rules", "Route by the rules")]
 
     leads = forms.TypedMultipleChoiceField(coerce=int, choices=(), label="Leads")
     action = forms.ChoiceField(choices=ACTIONS)
@@ -383,14 +384,17 @@ class BulkActionForm(forms.Form):
     to_stage = forms.ChoiceField(required=False, choices=[("", "—")] + list(Stage.choices), label="Stage")
     dead_reason = forms.ChoiceField(required=False, choices=[("", "—")] + list(DeadReason.choices), label="If dead, why")
     agent = forms.ModelChoiceField(queryset=None, required=False, label="Agent")
+    team = forms.ModelChoiceField(queryset=None, required=False, label="Team",
+                                  help_text="Round-robin: required. The pond: that team's (empty: the whole brokerage's).")
 
     MAX_LEADS = 200
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        from leadcrm.accounts.selectors import users_assignable_by
+        from leadcrm.accounts.selectors import teams_routable_by, users_assignable_by
 
         self.fields["agent"].queryset = users_assignable_by(user)
+        self.fields["team"].queryset = teams_routable_by(user)
         # Ids are checked against the user's leads by the view (a 404 for any other).
         self.fields["leads"].choices = [(value, value) for value in self.data.getlist("leads")] if self.data else []
 
@@ -412,6 +416,8 @@ class BulkActionForm(forms.Form):
             self.add_error("to_stage", "Pick the stage.")
         elif action == "assign" and not data.get("agent"):
             self.add_error("agent", "Pick the agent.")
+        elif action == "round_robin" and not data.get("team"):
+            self.add_error("team", "Pick the team whose agents share them.")
         return data
 
 

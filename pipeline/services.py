@@ -14,6 +14,7 @@ from compliance.models import Channel, CheckMode, Direction, Purpose, Technology
 from compliance.services import Decision, outreach_check, revocation_review_raise, stop_request_record
 from leadcrm.accounts.models import User
 from leads.models import Contact, DeadReason, Email, Lead, Phone, PhoneStatus, Stage
+from leads.routing import claim_worked
 from leads.selectors import stage_counts_forget
 from leads.services import lead_rescore, phone_set_status
 
@@ -158,6 +159,7 @@ def outreach_log(
             )
             attempt.stop_recorded, attempt.review_raised = stop, bool(unclear)
             _apply_outcome(attempt=attempt)
+            claim_worked(lead=lead, actor=actor)  # a lead claimed from the pond is now worked
             attempt.follow_up = None
             if follow_up_at is not None:
                 attempt.follow_up = follow_up_create(

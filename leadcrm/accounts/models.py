@@ -164,6 +164,8 @@ class TeamMembership(models.Model):
     )
     # Round-robin routing gives an agent leads in proportion to this weight.
     capacity_weight = models.PositiveSmallIntegerField(default=1)
+    # Leads handed to this agent by round-robin; the next goes to the lowest served/weight.
+    round_robin_served = models.PositiveIntegerField(default=0, editable=False)
     is_active = models.BooleanField(default=True)
     joined_at = models.DateTimeField(auto_now_add=True)
 
@@ -211,6 +213,12 @@ class Brokerage(models.Model):
         help_text="The date the brokerage opted in writing to treat pure offers to buy as "
                   "outside the registry rules (C4); empty: they are covered.",
     )
+    # The pond (leads.routing): how long a claimed lead may go unworked before it goes
+    # back, and how many an agent may hold claimed at once (no hoarding).
+    pond_claim_hours = models.PositiveSmallIntegerField(
+        default=48, help_text="A lead claimed from the pond goes back unless a call, text, email or letter is logged within this many hours.")
+    pond_claim_limit = models.PositiveSmallIntegerField(
+        default=10, help_text="How many pond leads an agent may hold claimed and not yet worked at once.")
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = BrokerageManager()

@@ -27,3 +27,11 @@ def teams_visible_to(user: User) -> QuerySet[Team]:
     if user.has_perm(Perm.VIEW_ALL_LEADS):
         return Team.objects.all()
     return Team.objects.filter(lead=user)
+
+
+def teams_routable_by(user: User) -> QuerySet[Team]:
+    """Teams ``user`` may route leads into (round-robin, a team's pond): their own as a team
+    lead; every team for a broker; none for an agent."""
+    if not user.has_perm(Perm.ASSIGN_LEADS):
+        return Team.objects.none()
+    return teams_visible_to(user)

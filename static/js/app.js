@@ -40,7 +40,7 @@
   function syncBulk(form) {
     var action = form.querySelector("[name=action]").value;
     Array.prototype.forEach.call(form.querySelectorAll("[data-for]"), function (el) {
-      el.hidden = el.dataset.for !== action;
+      el.hidden = el.dataset.for.split(" ").indexOf(action) === -1;
     });
   }
   function wireBulk() {

@@ -70,6 +70,14 @@ MATRIX = {
     "pipeline:my_settings": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
     # Public for calendar apps; the address is the secret: a forged one shows nothing.
     "pipeline:calendar_feed": ("get", "calendar_token", {ANON: 404, OWNER: 404}),
+    # Routing: team leads and brokers route; every agent has a pond; a lead id not in the
+    # pond (or not theirs to see) is the same polite refusal.
+    "leads:route": ("post", "lead", {ANON: 302, OTHER: 403, OWNER: 403, TEAM_LEAD: 302, BROKER: 302}),
+    "leads:routing": ("get", None, {**BROKERS_ONLY, TEAM_LEAD: 200}),
+    "leads:pond": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
+    "leads:pond_claim": ("post", "lead", {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
+    "leads:workload": ("get", None, {ANON: 302, OTHER: 404, OWNER: 404, TEAM_LEAD: 200, BROKER: 200}),
+    "leads:departure": ("get", "agent_user", {ANON: 302, OTHER: 403, OWNER: 403, TEAM_LEAD: 200, BROKER: 200}),
     "healthz": ("get", None, {ANON: 200, OWNER: 200}),
     "login": ("get", None, {ANON: 200, OWNER: 302}),
     "logout": ("post", None, {ANON: 302, OWNER: 302}),
@@ -128,6 +136,7 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
             "document": document(lead, agent),
             "unsubscribe_token": type("Forged", (), {"pk": "forged-token"}),
             "calendar_token": type("Forged", (), {"pk": "forged-calendar-token"}),
+            "agent_user": agent,
             "notification": Notification.objects.create(recipient=agent, kind=NotificationKind.REMINDER,
                                                         key=f"test:{who}", title="Call back", url=f"/leads/{lead.pk}/"),
             "own_script": MessageTemplate.objects.create(name="Mine", kind="text", body="Hi", owner=agent),
