@@ -343,6 +343,7 @@ def seed_demo(*, lead_count: int = 500, seed: int = DEMO_SEED, now: datetime | N
             internal_dnc_add(phone_number=number, channel=Channel.CALL, homeowner_words=words,
                              recorded_by=agent, lead=lead, requested_at=now - timedelta(days=3))
 
+    seed_routing(now)
     # The deadline rules' follow-ups (lender chases, auctions, approval expiries...) as beat
     # would raise them; the worker then tells each agent within their working hours.
     from pipeline.reminders import follow_ups_generate
@@ -350,6 +351,27 @@ def seed_demo(*, lead_count: int = 500, seed: int = DEMO_SEED, now: datetime | N
     follow_ups_generate(now)
     summary.counts = demo_counts()
     return summary
+
+
+def seed_routing(now: datetime) -> None:
+    """Two routing rules, and a few list-stage leads of each team in its pond to claim."""
+    from leads.models import RoutingMethod, RoutingRule, RoutingTarget
+    from leads.routing import lead_to_pond
+
+    if RoutingRule.objects.exists():
+        return
+    broker = User.objects.get(username="broker")
+    heartland, gulf = Team.objects.get(name="Heartland"), Team.objects.get(name="Gulf & Desert")
+    RoutingRule.objects.create(name="Oklahoma and Kansas: Heartland round-robin", priority=10, state="OK",
+                               target=RoutingTarget.ROUND_ROBIN, team=heartland, created_by=broker)
+    RoutingRule.objects.create(name="Texas probate to Gulf & Desert's pond", priority=20, state="TX",
+                               lead_type="probate", target=RoutingTarget.POND, team=gulf, created_by=broker)
+    RoutingRule.objects.create(name="Everything else: Gulf & Desert round-robin", priority=90,
+                               target=RoutingTarget.ROUND_ROBIN, team=gulf, created_by=broker)
+    for team in (heartland, gulf):
+        for lead in Lead.objects.filter(team=team, stage=Stage.LIST, last_contacted_at__isnull=True).order_by("pk")[:6]:
+            lead_to_pond(lead=lead, team=team, actor=team.lead, method=RoutingMethod.POND_RELEASE,
+                         reason="Untouched for weeks: up for grabs")
 
 
 def _seed_lead(plan: dict, lists: dict, now: datetime, blocked: set, internal_requests: list) -> Lead:

@@ -693,6 +693,22 @@ class RoutingRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def conditions(self) -> list[str]:
+        """The rule's conditions in words, for the rules page."""
+        said = []
+        if self.zip_codes:
+            said.append(f"ZIP {self.zip_codes}")
+        if self.counties:
+            said.append(f"{self.counties} county")
+        if self.state:
+            said.append(self.state)
+        if self.lead_list_id:
+            said.append(f"list “{self.lead_list}”")
+        if self.lead_type:
+            said.append(self.get_lead_type_display())
+        return said
+
 
 class LeadAssignment(models.Model):
     """One change of a lead's agent or team, who or which rule made it, and why: the

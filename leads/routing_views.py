@@ -181,12 +181,15 @@ class WorkloadView(LoginRequiredMixin, TemplateView):
         for agent in agents:
             counts = [per_stage.get((agent.pk, stage), 0) for stage in FUNNEL_STAGES]
             membership = getattr(agent, "team_membership", None)
+            if membership is None and not sum(counts) and not overdue.get(agent.pk):
+                continue  # a broker or team lead who works no leads themselves
             rows.append({"agent": agent, "counts": counts, "open": sum(counts), "overdue": overdue.get(agent.pk, 0),
                          "last_activity": last.get(agent.pk), "claims": claims.get(agent.pk, 0),
                          "team": membership.team if membership and membership.is_active else None,
                          "left": bool(membership and not membership.is_active)})
         totals = [sum(row["counts"][i] for row in rows) for i in range(len(FUNNEL_STAGES))]
-        return super().get_context_data(rows=rows, stages=[Stage(s).label for s in FUNNEL_STAGES], totals=totals,
+        stages = [Stage(s).label.replace(" with lenders", "") for s in FUNNEL_STAGES]
+        return super().get_context_data(rows=rows, stages=stages, totals=totals,
                                          can_route=user.has_perm(Perm.ASSIGN_LEADS), now=now,
                                          pond=Lead.objects.visible_to(user).filter(pond_since__isnull=False)[:1000].count(),
                                          **kwargs)
