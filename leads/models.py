@@ -544,6 +544,9 @@ class ForeclosureRecord(models.Model):
 
     class Meta:
         ordering = ["-recording_date", "-pk"]
+        # Auctions ahead: the deadline rules and the lead list's "auction within N days".
+        indexes = [models.Index(fields=["auction_date"], name="foreclosure_auction_date",
+                                condition=models.Q(auction_date__isnull=False))]
         constraints = [
             # The same filing imported twice is one record.
             models.UniqueConstraint(fields=["lead", "record_type", "recording_date"], name="foreclosure_record_once"),

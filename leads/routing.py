@@ -68,9 +68,17 @@ def _route(*, lead: Lead, agent: User | None, team: Team | None, method: str, ac
     lead.save(update_fields=["assigned_agent", "team", "pond_since", "pond_team", "claimed_at", "claim_deadline",
                              "updated_at"])
     if agent is not None and previous != agent.pk:
-        # Reminders reach whoever works the lead now, at the times they were due.
-        FollowUp.objects.filter(lead=lead, done_at__isnull=True, assignee_id=previous).update(
-            assignee=agent, notified_at=None, dispatched_at=None)
+        # Reminders reach whoever works the lead now, at the times they were due, told
+        # within the new agent's own hours (and escalated on the new agent's account).
+        from pipeline.reminders import when_to_tell
+
+        moving = list(FollowUp.objects.filter(lead=lead, done_at__isnull=True, assignee_id=previous))
+        for follow_up in moving:
+            follow_up.assignee = agent
+            follow_up.notify_at = when_to_tell(agent, max(follow_up.due_at, now))
+            follow_up.notified_at = follow_up.dispatched_at = follow_up.escalate_at = follow_up.escalated_at = None
+        FollowUp.objects.bulk_update(moving, ["assignee", "notify_at", "notified_at", "dispatched_at", "escalate_at",
+                                              "escalated_at"])
     entry = LeadAssignment(lead=lead, method=method, from_agent_id=previous, to_agent=agent, to_team=team,
                            rule=rule, actor=actor, reason=reason[:300], created_at=now)
     entry.save()

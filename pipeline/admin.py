@@ -50,7 +50,7 @@ class FollowUpAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["lead__property", "assignee"]
     autocomplete_fields = ["lead", "assignee"]
     readonly_fields = ["created_by", "source", "source_key", "requested_at", "notify_at", "notified_at",
-                       "escalated_at"]
+                       "escalate_at", "escalated_at"]
 
     def save_model(self, request, obj, form, change):
         from .reminders import when_to_tell
@@ -59,7 +59,8 @@ class FollowUpAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
             obj.created_by = request.user
         if not change or {"due_at", "assignee"} & set(form.changed_data):
             # A new time (or person): told again at the new time, within their working hours.
-            obj.notify_at, obj.notified_at, obj.escalated_at = when_to_tell(obj.assignee, obj.due_at), None, None
+            obj.notify_at = when_to_tell(obj.assignee, obj.due_at)
+            obj.notified_at = obj.dispatched_at = obj.escalate_at = obj.escalated_at = None
         moved_from = form.initial.get("lead") if change and "lead" in form.changed_data else None
         super().save_model(request, obj, form, change)
         lead_refresh_next_follow_up(lead=obj.lead)

@@ -88,7 +88,8 @@ def feed_ics(*, user: User, now: datetime | None = None) -> bytes:
         event.add("duration", timedelta(minutes=EVENT_MINUTES.get(follow_up.kind, 30)))
         event.add("summary", follow_up.title)
         url = f"{base}{reverse('leads:detail', args=[follow_up.lead_id])}"
-        event.add("description", "\n".join(filter(None, [follow_up.lead.property.one_line, follow_up.notes, url])))
+        # The address and a link, not the notes: the event is stored by Google or Microsoft.
+        event.add("description", f"{follow_up.lead.property.one_line}\n{url}")
         event.add("url", url)
         event.add("categories", [follow_up.get_kind_display()])
         cal.add_component(event)

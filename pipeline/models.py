@@ -101,6 +101,9 @@ class FollowUp(models.Model):
     # minute while it waits in the queue, only if it is still untold minutes later.
     dispatched_at = models.DateTimeField(null=True, blank=True, editable=False)
     notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When it goes to the assignee's team lead if still open: set when the assignee is told
+    # (the brokerage's delay after the later of due and told, within the team lead's hours).
+    escalate_at = models.DateTimeField(null=True, blank=True, editable=False)
     escalated_at = models.DateTimeField(null=True, blank=True, editable=False)
     done_at = models.DateTimeField(null=True, blank=True)
     closed_reason = models.CharField(max_length=200, blank=True, help_text="Why it was closed without being done.")
@@ -122,9 +125,10 @@ class FollowUp(models.Model):
             # The reminder sweep: what is still to be told, in the order it falls due.
             models.Index(fields=["notify_at"], name="followup_to_notify",
                          condition=models.Q(done_at__isnull=True, notified_at__isnull=True)),
-            # The escalation sweep: overdue and not yet escalated.
-            models.Index(fields=["due_at"], name="followup_to_escalate",
-                         condition=models.Q(done_at__isnull=True, escalated_at__isnull=True)),
+            # The escalation sweep: told, still open, its time come, not yet escalated.
+            models.Index(fields=["escalate_at"], name="followup_escalate_at",
+                         condition=models.Q(done_at__isnull=True, escalated_at__isnull=True,
+                                            escalate_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -218,6 +222,7 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     email_state = models.CharField(max_length=8, choices=EmailState.choices, default=EmailState.NONE)
     email_claimed_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
     emailed_at = models.DateTimeField(null=True, blank=True)
 
     objects = NotificationQuerySet.as_manager()

@@ -25,7 +25,7 @@ from datetime import datetime, time, timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -34,6 +34,7 @@ from leadcrm.accounts.roles import Perm
 from leads.models import ForeclosureRecord, Lead
 
 from .models import ApprovalLetter, EmailState, FollowUp, Notification, NotificationKind, ReminderSettings
+from .reminders import when_to_tell
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ DIGEST_AT = time(7, 30)  # in the agent's own zone (issue 7)
 DIGEST_UNTIL = time(12, 0)  # a digest not out by noon (the workers were down) is skipped that day
 SENDING_STUCK_AFTER = timedelta(minutes=15)
 EMAIL_CLAIM = 20  # emails claimed together: at most this many in doubt after a crash
+EMAIL_ATTEMPTS = 3  # tries before an email is marked failed (the in-app copy stays)
 PENDING_RETRY_AFTER = timedelta(minutes=2)
 REDISPATCH_AFTER = timedelta(minutes=5)  # a batch lost with its message (a broker restart) goes out again
 DNC_NOTICE_AGE_DAYS = 25  # national data this old: refresh it before day 31 (A3, DOMAIN 5)
@@ -92,9 +94,8 @@ def due_work(now: datetime | None = None, limit: int = 50_000) -> Dispatch:
     for batch in _chunks(reminders, 5000):
         FollowUp.objects.filter(pk__in=batch).update(dispatched_at=now)
     work.reminder_batches = _chunks(reminders)
-    delay = timedelta(hours=ReminderSettings.current().escalate_after_hours)
-    overdue = list(FollowUp.objects.filter(done_at__isnull=True, escalated_at__isnull=True, due_at__lt=now - delay)
-                   .order_by("due_at").values_list("pk", flat=True)[:limit])
+    overdue = list(FollowUp.objects.filter(done_at__isnull=True, escalated_at__isnull=True, escalate_at__lte=now)
+                   .order_by("escalate_at").values_list("pk", flat=True)[:limit])
     work.escalation_batches = _chunks(overdue)
     stranded = list(Notification.objects.filter(email_state=EmailState.PENDING, created_at__lt=now - PENDING_RETRY_AFTER)
                     .order_by("pk").values_list("pk", flat=True)[:limit])
@@ -113,20 +114,30 @@ def reminders_send(follow_up_ids: list[int], now: datetime | None = None) -> int
                    .to_notify(now).filter(pk__in=follow_up_ids)
                    .select_related("assignee", "lead__property"))
         seen = _visible(due, lambda follow_up: follow_up.assignee)
+        leads_of = _team_leads({f.assignee_id for f in due})
+        delay = timedelta(hours=ReminderSettings.current().escalate_after_hours)
         notes = []
         for follow_up in due:
+            # Escalated, if still open, the brokerage's delay after the later of due and told,
+            # within the team lead's own hours; nobody above the agent: never.
+            team_lead = leads_of.get(follow_up.assignee_id)
+            follow_up.escalate_at = when_to_tell(team_lead, max(follow_up.due_at, now) + delay) if team_lead else None
             if follow_up.pk not in seen:
                 continue  # the lead went to someone else: not a word of it to the old assignee
             user = follow_up.assignee
             lead = follow_up.lead
             body = f"Due {_local(follow_up.due_at, user)}\n{lead.property.one_line}\n{follow_up.notes}".strip()
             notes.append(Notification(
-                recipient=user, kind=NotificationKind.REMINDER, key=f"reminder:{follow_up.pk}:{int(follow_up.due_at.timestamp())}",
+                recipient=user, kind=NotificationKind.REMINDER, key=_key("reminder", follow_up),
                 follow_up=follow_up, lead=lead, title=follow_up.title[:200], body=body,
                 url=_lead_url(lead.pk), created_at=now, email_state=_email_state(user),
             ))
         Notification.objects.bulk_create(notes, ignore_conflicts=True)
-        FollowUp.objects.filter(pk__in=[f.pk for f in due]).update(notified_at=now)
+        for follow_up in due:
+            follow_up.notified_at = now
+            if follow_up.pk not in seen:
+                follow_up.escalate_at = None
+        FollowUp.objects.bulk_update(due, ["notified_at", "escalate_at"])
     # Also the emails a run of this batch killed before it sent them (redelivered, acks late).
     emails_send(Notification.objects.filter(follow_up__in=follow_up_ids, kind=NotificationKind.REMINDER,
                                             email_state=EmailState.PENDING).values_list("pk", flat=True))
@@ -159,6 +170,12 @@ def _visible(follow_ups: list[FollowUp], recipient_of) -> set[int]:
     return seen
 
 
+def _key(kind: str, follow_up: FollowUp) -> str:
+    """What makes a reminder or escalation once: the follow-up, whom it is for and when it
+    is due. Moved to another agent or another time, it is told again (once)."""
+    return f"{kind}:{follow_up.pk}:{follow_up.assignee_id}:{int(follow_up.due_at.timestamp())}"
+
+
 def _team_leads(user_ids: set[int]) -> dict[int, User]:
     """Each agent's team lead (an agent is on one team at a time)."""
     return {m.user_id: m.team.lead for m in TeamMembership.objects.filter(user_id__in=user_ids, is_active=True)
@@ -166,13 +183,12 @@ def _team_leads(user_ids: set[int]) -> dict[int, User]:
 
 
 def escalations_send(follow_up_ids: list[int], now: datetime | None = None) -> int:
-    """Tell the team lead about follow-ups overdue past the brokerage's delay; once each."""
+    """Tell the team lead about follow-ups still open at their ``escalate_at``; once each."""
     now = now or timezone.now()
-    delay = timedelta(hours=ReminderSettings.current().escalate_after_hours)
     with transaction.atomic():
         overdue = list(FollowUp.objects.select_for_update(skip_locked=True, of=("self",))
                        .filter(pk__in=follow_up_ids, done_at__isnull=True, escalated_at__isnull=True,
-                               due_at__lt=now - delay)
+                               escalate_at__lte=now)
                        .select_related("assignee", "lead__property"))
         leads_of = _team_leads({f.assignee_id for f in overdue})
         seen = _visible(overdue, lambda follow_up: leads_of.get(follow_up.assignee_id))
@@ -184,7 +200,7 @@ def escalations_send(follow_up_ids: list[int], now: datetime | None = None) -> i
             late = now - follow_up.due_at
             hours = int(late.total_seconds() // 3600)
             notes.append(Notification(
-                recipient=team_lead, kind=NotificationKind.ESCALATION, key=f"escalation:{follow_up.pk}:{int(follow_up.due_at.timestamp())}",
+                recipient=team_lead, kind=NotificationKind.ESCALATION, key=_key("escalation", follow_up),
                 follow_up=follow_up, lead=follow_up.lead, created_at=now, email_state=_email_state(team_lead),
                 title=f"Overdue {hours} h: {follow_up.title}"[:200], url=_lead_url(follow_up.lead_id),
                 body=(f"{follow_up.assignee} has not done this follow-up, due {_local(follow_up.due_at, team_lead)}.\n"
@@ -230,18 +246,26 @@ def emails_send(notification_ids, base_url: str | None = None) -> int:
                              .select_related("recipient"))
                 Notification.objects.filter(pk__in=[note.pk for note in notes]).update(
                     email_state=EmailState.SENDING, email_claimed_at=timezone.now())
-            went, failed = [], []
+            went, retry, failed = [], [], []
             for note in notes:
                 try:
                     connection.send_messages([_message(note, base_url, settings_link)])
                 except Exception:
+                    # Refused before it was handed over (the server down, a dropped connection):
+                    # back to pending for the dispatcher's next pass, a few times, then failed.
                     logger.exception("Email of notification %s failed", note.pk)
-                    failed.append(note.pk)
+                    (retry if note.email_attempts + 1 < EMAIL_ATTEMPTS else failed).append(note.pk)
+                    connection.close()  # the next message opens a fresh one
                 else:
                     went.append(note.pk)
-            Notification.objects.filter(pk__in=went).update(email_state=EmailState.SENT, emailed_at=timezone.now())
+            Notification.objects.filter(pk__in=went).update(email_state=EmailState.SENT, emailed_at=timezone.now(),
+                                                            email_attempts=F("email_attempts") + 1)
+            if retry:
+                Notification.objects.filter(pk__in=retry).update(email_state=EmailState.PENDING,
+                                                                 email_attempts=F("email_attempts") + 1)
             if failed:
-                Notification.objects.filter(pk__in=failed).update(email_state=EmailState.FAILED)
+                Notification.objects.filter(pk__in=failed).update(email_state=EmailState.FAILED,
+                                                                  email_attempts=F("email_attempts") + 1)
             sent += len(went)
     return sent
 
@@ -274,7 +298,7 @@ def digest_for(user: User, now: datetime) -> Digest:
     local_today = timezone.localdate(now, zone)
     day_ends = datetime.combine(local_today + timedelta(days=1), time(0), tzinfo=zone)
     day_starts = datetime.combine(local_today, time(0), tzinfo=zone)
-    mine = FollowUp.objects.filter(assignee=user, done_at__isnull=True).select_related("lead__property")
+    mine = FollowUp.objects.visible_to(user).filter(assignee=user, done_at__isnull=True).select_related("lead__property")
     overdue = list(mine.filter(due_at__lt=day_starts).order_by("due_at")[:50])
     today = list(mine.filter(due_at__gte=day_starts, due_at__lt=day_ends).order_by("due_at")[:50])
     week = local_today + timedelta(days=7)

@@ -31,7 +31,6 @@ from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
-from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from compliance.gate import calling_hours_open_at
@@ -62,7 +61,15 @@ DOCUMENT_STAGES = (Stage.QUALIFY, Stage.NEGOTIATE, Stage.CLOSE)
 # Deadline follow-ups are written this many days ahead, so they are on calendars and
 # agendas a week before they fall due, and a run never writes a lead's whole future.
 HORIZON_DAYS = 7
+STALE_PER_RUN = 5000  # per stage and run: a first run on a big book does not flood anyone at once
 NEGOTIATOR_RECENT_DAYS = 14  # a negotiator recorded longer ago than this is not news
+# "Today" for the rules: a date has passed only once it has passed everywhere in the US,
+# so an auction is not taken for over on the evening of its day in California.
+LAST_US_ZONE = zoneinfo.ZoneInfo("Pacific/Honolulu")
+
+
+def _today(now: datetime) -> date:
+    return timezone.localdate(now, LAST_US_ZONE)
 
 
 # When ----------------------------------------------------------------------------------
@@ -191,10 +198,12 @@ def _refresh_next(lead_ids) -> None:
 def _deadline(*, lead: Lead, user: User, source: str, key: str, day: date, title: str,
               kind: str = FollowUpKind.DEADLINE, notes: str = "") -> FollowUp:
     # A date already past (a file submitted before reminders existed, a run missed) is
-    # raised for today, not as overdue: overdue escalates to the team lead.
-    due = deadline_moment(user, max(day, timezone.localdate(timezone.now(), _zone(user))))
+    # raised for today; the agent is told within their hours, never at 22:00 because the
+    # run happened then (and escalation counts from when they were told).
+    now = timezone.now()
+    due = deadline_moment(user, max(day, timezone.localdate(now, _zone(user))))
     return FollowUp(lead=lead, assignee=user, kind=kind, source=source, source_key=key, title=title[:200],
-                    notes=notes, due_at=due, notify_at=due)
+                    notes=notes, due_at=due, notify_at=when_to_tell(user, max(due, now)))
 
 
 def lender_chases(now: datetime) -> Generated:
@@ -257,10 +266,10 @@ def valuations(now: datetime, settings: ReminderSettings) -> Generated:
     result = Generated()
     completed = LenderMilestone.objects.filter(lender_file=OuterRef("lender_file"), kind=Milestone.VALUATION_COMPLETED,
                                                occurred_on__gte=OuterRef("occurred_on"))
-    horizon = timezone.localdate(now) + timedelta(days=HORIZON_DAYS)
+    horizon = _today(now) + timedelta(days=HORIZON_DAYS)
     ordered = list(LenderMilestone.objects.filter(
         kind=Milestone.VALUATION_ORDERED, occurred_on__lte=horizon - timedelta(days=settings.valuation_follow_up_days),
-        occurred_on__gte=timezone.localdate(now) - timedelta(days=90),
+        occurred_on__gte=_today(now) - timedelta(days=90),
     ).annotate(completed=Exists(completed)).filter(completed=False).select_related("lender_file"))
     leads = _leads(m.lender_file.lead_id for m in ordered)
     users = _assignees(leads.values())
@@ -277,13 +286,27 @@ def valuations(now: datetime, settings: ReminderSettings) -> Generated:
             notes="Check the valuation was done and that the agent or appraiser had access and your comparables.",
         ))
     result.created = _write(candidates)
+    # Reported done (a completed valuation on the file since it was ordered) closes it.
+    open_rows = dict(FollowUp.objects.filter(source=FollowUpSource.VALUATION, done_at__isnull=True)
+                     .values_list("pk", "source_key"))
+    if open_rows:
+        ordered = {m.pk: m for m in LenderMilestone.objects.filter(
+            pk__in={int(key.split(":")[1]) for key in open_rows.values()})}
+        done_files = {(file_id, on) for file_id, on in LenderMilestone.objects.filter(
+            kind=Milestone.VALUATION_COMPLETED, lender_file__in={m.lender_file_id for m in ordered.values()},
+        ).values_list("lender_file", "occurred_on")}
+        moot = [pk for pk, key in open_rows.items()
+                if (m := ordered.get(int(key.split(":")[1]))) is None
+                or any(file_id == m.lender_file_id and on >= m.occurred_on for file_id, on in done_files)]
+        if moot:
+            result.closed = _close(FollowUp.objects.filter(pk__in=moot), "The valuation was reported done.", now)
     return result
 
 
 def negotiators(now: datetime) -> Generated:
     """A negotiator new on a file: introduce yourself and check they hold the whole package."""
     result = Generated()
-    today = timezone.localdate(now)
+    today = _today(now)
     found = list(Negotiator.objects.filter(replaced_on__isnull=True, assigned_on__gte=today - timedelta(days=NEGOTIATOR_RECENT_DAYS))
                  .select_related("lender_file"))
     leads = _leads(n.lender_file.lead_id for n in found)
@@ -301,6 +324,14 @@ def negotiators(now: datetime) -> Generated:
             notes="Confirm they hold the authorization and the complete package; ask what they need next.",
         ))
     result.created = _write(candidates)
+    open_rows = dict(FollowUp.objects.filter(source=FollowUpSource.NEGOTIATOR, done_at__isnull=True)
+                     .values_list("pk", "source_key"))
+    if open_rows:
+        current = set(Negotiator.objects.filter(pk__in={int(key.split(":")[1]) for key in open_rows.values()},
+                                                replaced_on__isnull=True).values_list("pk", flat=True))
+        moot = [pk for pk, key in open_rows.items() if int(key.split(":")[1]) not in current]
+        if moot:
+            result.closed = _close(FollowUp.objects.filter(pk__in=moot), "That negotiator was replaced.", now)
     return result
 
 
@@ -308,7 +339,7 @@ def auctions(now: datetime) -> Generated:
     """Auction dates ahead: a deadline 30, 14, 7 and 2 days before; a date that moved or
     passed closes the follow-ups written for it."""
     result = Generated()
-    today = timezone.localdate(now)
+    today = _today(now)
     rows = (ForeclosureRecord.objects.filter(auction_date__gte=today,
                                              auction_date__lte=today + timedelta(days=max(AUCTION_LEADS) + HORIZON_DAYS))
             .exclude(lead__stage__in=[Stage.CLOSED, Stage.DEAD])
@@ -326,7 +357,7 @@ def auctions(now: datetime) -> Generated:
             if user is None:
                 continue
             auction = by_lead[lead_id]
-            for days in _auction_marks(auction, today):
+            for days in _marks(auction, today):
                 day = max(auction - timedelta(days=days), today)
                 candidates.append(_deadline(
                     lead=lead, user=user, source=FollowUpSource.AUCTION, key=f"auction:{lead_id}:{auction}:{days}",
@@ -344,12 +375,13 @@ def auctions(now: datetime) -> Generated:
     return result
 
 
-def _auction_marks(auction: date, today: date) -> list[int]:
-    """The marks to write today: those falling within the week ahead, and the latest one
-    already passed (a run missed while workers were down, a list imported late), raised
-    for today; older passed marks are not raised at all: one reminder says it."""
-    ahead = [days for days in AUCTION_LEADS if today <= auction - timedelta(days=days) <= today + timedelta(days=HORIZON_DAYS)]
-    passed = [days for days in AUCTION_LEADS if auction - timedelta(days=days) < today]
+def _marks(target: date, today: date, leads: tuple[int, ...] = AUCTION_LEADS) -> list[int]:
+    """The marks (days before ``target``) to write today: those falling within the week
+    ahead, and the latest one already passed (a run missed while workers were down, a list
+    imported late, a letter recorded late), raised for today; older passed marks are not
+    raised at all: one reminder says it."""
+    ahead = [days for days in leads if today <= target - timedelta(days=days) <= today + timedelta(days=HORIZON_DAYS)]
+    passed = [days for days in leads if target - timedelta(days=days) < today]
     return ahead + passed[-1:]
 
 
@@ -357,7 +389,7 @@ def approval_expiries(now: datetime) -> Generated:
     """A lender's approval runs out: 7 and 2 days before its closing deadline. A newer
     letter on the same file replaces it, and closes what was written for the old one."""
     result = Generated()
-    today = timezone.localdate(now)
+    today = _today(now)
     newer = ApprovalLetter.objects.filter(lender_file=OuterRef("lender_file"), issued_on__gt=OuterRef("issued_on"))
     letters = list(ApprovalLetter.objects.filter(
         expires_on__gte=today, expires_on__lte=today + timedelta(days=max(APPROVAL_LEADS) + HORIZON_DAYS),
@@ -369,21 +401,27 @@ def approval_expiries(now: datetime) -> Generated:
         lead_id = letter.lender_file.lead_id
         if lead_id not in leads or lead_id not in users:
             continue
-        for days in APPROVAL_LEADS:
-            day = letter.expires_on - timedelta(days=days)
-            if today <= day <= today + timedelta(days=HORIZON_DAYS):
-                candidates.append(_deadline(
-                    lead=leads[lead_id], user=users[lead_id], source=FollowUpSource.APPROVAL_EXPIRY,
-                    key=f"approval_expiry:{letter.pk}:{days}", day=day,
-                    title=f"{letter.lender_file.servicer or 'The lender'}'s approval expires in {days} days "
-                          f"({letter.expires_on:%a %b %-d})",
-                    notes="Close before then or ask the lender for an extension in writing now.",
-                ))
+        for days in _marks(letter.expires_on, today, APPROVAL_LEADS):
+            candidates.append(_deadline(
+                lead=leads[lead_id], user=users[lead_id], source=FollowUpSource.APPROVAL_EXPIRY,
+                key=f"approval_expiry:{letter.pk}:{days}", day=max(letter.expires_on - timedelta(days=days), today),
+                title=f"{letter.lender_file.servicer or 'The lender'}'s approval expires "
+                      f"{letter.expires_on:%a %b %-d} ({days}-day mark)",
+                notes="Close before then or ask the lender for an extension in writing now.",
+            ))
     result.created = _write(candidates)
-    replaced = FollowUp.objects.filter(source=FollowUpSource.APPROVAL_EXPIRY, done_at__isnull=True).filter(
-        Exists(ApprovalLetter.objects.filter(
-            lender_file__lead=OuterRef("lead"), recorded_at__gt=OuterRef("created_at"))))
-    result.closed = _close(replaced, "A newer approval letter was recorded.", now)
+    # A newer letter on the same lender file (an extension, a new approval) replaces it.
+    open_rows = list(FollowUp.objects.filter(source=FollowUpSource.APPROVAL_EXPIRY, done_at__isnull=True)
+                     .values_list("pk", "source_key"))
+    letter_of = {pk: int(key.split(":")[1]) for pk, key in open_rows}
+    named = {row[0]: row[1:] for row in ApprovalLetter.objects.filter(pk__in=set(letter_of.values()))
+             .values_list("pk", "lender_file", "issued_on")}
+    newest = dict(ApprovalLetter.objects.filter(lender_file__in={file_id for file_id, _ in named.values()})
+                  .order_by().values_list("lender_file").annotate(on=Max("issued_on")).values_list("lender_file", "on"))
+    replaced = [pk for pk, letter_id in letter_of.items()
+                if letter_id not in named or newest.get(named[letter_id][0], named[letter_id][1]) > named[letter_id][1]]
+    if replaced:
+        result.closed = _close(FollowUp.objects.filter(pk__in=replaced), "A newer approval letter was recorded.", now)
     return result
 
 
@@ -391,7 +429,7 @@ def stale_documents(now: datetime) -> Generated:
     """Bank statements and pay stubs at 30 days old, a 4506-C ten days before its 120:
     ask the homeowner for fresh ones. A refreshed document closes the request."""
     result = Generated()
-    today = timezone.localdate(now)
+    today = _today(now)
     candidates = []
     items = []
     for kind, ahead in STALE_DOCUMENTS.items():
@@ -437,14 +475,17 @@ def stale_leads(now: datetime, settings: ReminderSettings) -> Generated:
     candidates = []
     for stage, days in settings.stale_days().items():
         since = now - timedelta(days=days)
-        rows = list(Lead.objects.filter(stage=stage).filter(assigned_agent__isnull=False)
-                    .annotate(quiet_since=Greatest(F("stage_entered_at"), F("last_contacted_at")))
-                    .filter(Q(quiet_since__lte=since) | Q(last_contacted_at__isnull=True, stage_entered_at__lte=since))
-                    # A call or text already planned (by the agent, or an earlier run) says it.
-                    .exclude(Exists(FollowUp.objects.filter(lead=OuterRef("pk"), done_at__isnull=True,
-                                                            kind__in=[FollowUpKind.CALL, FollowUpKind.TEXT])))
-                    .select_related("assigned_agent", "property"))
-        for lead in rows:
+        rows = (Lead.objects.filter(stage=stage, assigned_agent__isnull=False, stage_entered_at__lte=since)
+                .filter(Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lte=since))
+                # A call or text already planned (by the agent, or an earlier run) says it.
+                .exclude(Exists(FollowUp.objects.filter(lead=OuterRef("pk"), done_at__isnull=True,
+                                                        kind__in=[FollowUpKind.CALL, FollowUpKind.TEXT])))
+                # This quiet spell was raised already (and the agent closed it without a call).
+                .exclude(Exists(FollowUp.objects.filter(
+                    lead=OuterRef("pk"), source=FollowUpSource.STALE_LEAD, created_at__gt=OuterRef("stage_entered_at"))
+                    .filter(Q(lead__last_contacted_at__isnull=True) | Q(created_at__gt=OuterRef("last_contacted_at")))))
+                .select_related("assigned_agent", "property").order_by("pk")[:STALE_PER_RUN])
+        for lead in rows.iterator(chunk_size=1000):
             user = lead.assigned_agent
             if not user.is_active:
                 continue
@@ -457,7 +498,7 @@ def stale_leads(now: datetime, settings: ReminderSettings) -> Generated:
                 source_key=f"stale:{lead.pk}:{stage}:{quiet:%Y%m%d%H%M%S}",
                 title=f"No contact for {days}+ days in {Stage(stage).label}: {lead.property.street}",
                 notes="A homeowner who hears nothing assumes nothing is happening: call with news, even if it is none.",
-                due_at=due, notify_at=when_to_tell(user, due),
+                due_at=due, notify_at=when_to_tell(user, max(due, now)),
             ))
     result.created = _write(candidates)
     contacted = FollowUp.objects.filter(source=FollowUpSource.STALE_LEAD, done_at__isnull=True).filter(
@@ -466,18 +507,33 @@ def stale_leads(now: datetime, settings: ReminderSettings) -> Generated:
     return result
 
 
-@transaction.atomic
+def finished_leads(now: datetime) -> Generated:
+    """Follow-ups left open on a lead that closed or died (moved in the admin, or before
+    the stage change closed them itself) are closed: nothing more to do there."""
+    result = Generated()
+    result.closed = _close(FollowUp.objects.filter(done_at__isnull=True, lead__stage__in=[Stage.CLOSED, Stage.DEAD]),
+                           "The lead closed or died.", now)
+    return result
+
+
 def follow_ups_generate(now: datetime | None = None) -> dict[str, Generated]:
-    """Run every source once. Idempotent; concurrent runs create nothing twice."""
+    """Run every source once. Idempotent; concurrent runs create nothing twice. Each rule
+    commits on its own, so a long run holds no lock on the leads for its whole length."""
     now = now or timezone.now()
     settings = ReminderSettings.current()
-    return {
-        "lender_chase": lender_chases(now),
-        "valuation": valuations(now, settings),
-        "negotiator": negotiators(now),
-        "auction": auctions(now),
-        "approval_expiry": approval_expiries(now),
-        "document": stale_documents(now),
-        "stale_lead": stale_leads(now, settings),
+    rules = {
+        "finished": lambda: finished_leads(now),
+        "lender_chase": lambda: lender_chases(now),
+        "valuation": lambda: valuations(now, settings),
+        "negotiator": lambda: negotiators(now),
+        "auction": lambda: auctions(now),
+        "approval_expiry": lambda: approval_expiries(now),
+        "document": lambda: stale_documents(now),
+        "stale_lead": lambda: stale_leads(now, settings),
     }
+    done = {}
+    for name, rule in rules.items():
+        with transaction.atomic():
+            done[name] = rule()
+    return done
 

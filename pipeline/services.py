@@ -287,6 +287,12 @@ def lead_stage_change(
     if to_stage == Stage.DEAD and not dead_reason:
         raise StageChangeRefused({"dead_reason": DEAD_NEEDS_REASON})
 
+    if to_stage in (Stage.CLOSED, Stage.DEAD):
+        # Nothing more to do on a lead that closed or died: no more reminders or escalations.
+        FollowUp.objects.filter(lead=locked, done_at__isnull=True).update(
+            done_at=at, closed_reason=f"The lead moved to {Stage(to_stage).label}.")
+        locked.next_follow_up_at = None
+        Lead.objects.filter(pk=locked.pk).update(next_follow_up_at=None)
     locked.stage = to_stage
     locked.stage_entered_at = at
     locked.dead_reason = dead_reason if to_stage == Stage.DEAD else ""

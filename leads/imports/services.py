@@ -531,7 +531,6 @@ CONTACT_COLUMNS = ("lead_id", "position", "first_name", "last_name", "company_na
                    "mailing_street", "mailing_unit", "mailing_city", "mailing_state", "mailing_zip",
                    "do_not_mail", "deceased", "rejected_phones")
 LIEN_COLUMNS = ("lead_id", "position", "lien_type", "loan_program", "lender", "balance", "recording_date")
-# notify_at: the reminder goes out at once (an auction ahead is urgent whatever the hour).
 FOLLOW_UP_COLUMNS = ("lead_id", "assignee_id", "kind", "source", "title", "due_at", "notify_at", "created_by_id")
 
 
@@ -593,12 +592,19 @@ def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Target
     team_leads = dict(Team.objects.filter(pk__in={lead.team_id for lead, _ in wanted.values() if lead.team_id})
                       .values_list("pk", "lead_id"))
     sees_all = job.created_by.has_perm("leads.view_all_leads")
-    follow_ups = []
+    planned = []
     for lead, title in wanted.values():
         assignee = _follow_up_assignee(job, lead.assigned_agent_id, team_leads.get(lead.team_id), sees_all)
         if assignee and (lead.pk, title) not in exists:
-            follow_ups.append((lead.pk, assignee, FollowUpKind.CALL, FollowUpSource.IMPORT, title, due, due,
-                               job.created_by_id))
+            planned.append((lead.pk, assignee, title))
+    # Urgent, but told within the assignee's working hours (an import finishing at night
+    # reaches them first thing, not at 23:00).
+    from pipeline.reminders import when_to_tell
+
+    people = {user.pk: user for user in User.objects.filter(pk__in={assignee for _, assignee, _ in planned})}
+    tell = {pk: when_to_tell(user, max(due, timezone.now())) for pk, user in people.items()}
+    follow_ups = [(lead_id, assignee, FollowUpKind.CALL, FollowUpSource.IMPORT, title, due, tell[assignee],
+                   job.created_by_id) for lead_id, assignee, title in planned]
     copy_rows(FollowUp, FOLLOW_UP_COLUMNS, follow_ups)
     # New leads were written with this time already (write_batch).
     Lead.objects.filter(pk__in=[row[0] for row in follow_ups if row[0] in old_ids]).filter(

@@ -261,6 +261,47 @@ def test_a_sunday_deadline_is_raised_on_the_friday_before(agent):
     assert deadline_moment(agent, date(2026, 11, 22)) == at(CHICAGO, 2026, 11, 20, 9, 0)
 
 
+def test_a_letter_on_another_lien_does_not_close_this_ones_reminders_but_a_newer_one_on_it_does(lead, agent):
+    first, second = LienFactory(lead=lead, position=1), LienFactory(lead=lead, position=2)
+    approval_letter_record(lien=first, issued_on=date(2026, 11, 10), expires_on=date(2026, 11, 27), actor=agent)
+    follow_ups_generate()
+    assert len(generated(FollowUpSource.APPROVAL_EXPIRY)) == 2
+    with travel(timezone.now() + timedelta(minutes=5)):
+        approval_letter_record(lien=second, issued_on=date(2026, 11, 18), expires_on=date(2026, 12, 30), actor=agent)
+        follow_ups_generate()
+    assert all(f.done_at is None for f in generated(FollowUpSource.APPROVAL_EXPIRY))
+    with travel(timezone.now() + timedelta(minutes=10)):
+        approval_letter_record(lien=first, issued_on=date(2026, 11, 18), expires_on=date(2026, 12, 18), actor=agent)
+        follow_ups_generate()
+    first_letters = [f for f in generated(FollowUpSource.APPROVAL_EXPIRY) if f.done_at is not None]
+    assert len(first_letters) == 2 and all("newer approval" in f.closed_reason for f in first_letters)
+
+
+@pytest.mark.parametrize(("expires", "marks"), [(date(2026, 11, 23), {"7", "2"}), (date(2026, 11, 19), {"2"})])
+def test_a_letter_recorded_close_to_its_deadline_still_gets_a_reminder_today(expires, marks, lead, agent):
+    approval_letter_record(lien=LienFactory(lead=lead, position=1), issued_on=date(2026, 11, 10), expires_on=expires,
+                           actor=agent)
+    follow_ups_generate()
+    assert {f.source_key.rsplit(":", 1)[1] for f in generated(FollowUpSource.APPROVAL_EXPIRY)} == marks
+
+
+def test_a_valuation_reported_done_or_a_negotiator_replaced_closes_the_follow_up(lead, agent):
+    lien = LienFactory(lead=lead, position=1)
+    lead.stage = Stage.NEGOTIATE
+    lead.save()
+    milestone_record(lien=lien, kind=Milestone.VALUATION_ORDERED, occurred_on=date(2026, 11, 12), actor=agent)
+    negotiator_assign(lien=lien, name="Pat Quinn", assigned_on=date(2026, 11, 17), actor=agent)
+    follow_ups_generate()
+    milestone_record(lien=lien, kind=Milestone.VALUATION_COMPLETED, occurred_on=date(2026, 11, 18), actor=agent,
+                     amount=Decimal("240000"))
+    negotiator_assign(lien=lien, name="Sam Ortiz", assigned_on=date(2026, 11, 18), actor=agent)
+    follow_ups_generate()
+    [valuation] = generated(FollowUpSource.VALUATION)
+    assert valuation.done_at is not None and "done" in valuation.closed_reason
+    pat = [f for f in generated(FollowUpSource.NEGOTIATOR) if "Pat Quinn" in f.title]
+    assert pat[0].done_at is not None and "replaced" in pat[0].closed_reason
+
+
 def test_an_approval_letter_expiring_raises_deadlines_7_and_2_days_before(lead, agent):
     lien = LienFactory(lead=lead, position=1)
     approval_letter_record(lien=lien, issued_on=date(2026, 11, 10), expires_on=date(2026, 11, 27), actor=agent,
@@ -374,21 +415,130 @@ def test_an_email_left_pending_is_picked_up_by_the_next_dispatch(lead, agent):
     assert emails_send([note.pk]) == 1 and emails_send([note.pk]) == 0
 
 
-def test_an_overdue_follow_up_goes_to_the_team_lead_after_the_delay_once(lead, agent, team_lead):
-    late = due_now(lead, agent, minutes_ago=25 * 60)
-    recent = due_now(lead, agent, minutes_ago=23 * 60)
-    [batch] = due_work().escalation_batches
-    assert batch == [late.pk]
-    assert escalations_send(batch) == 1 and escalations_send(batch) == 0
+def test_an_open_follow_up_goes_to_the_team_lead_a_day_after_the_agent_was_told_once(lead, agent, team_lead):
+    follow_up = due_now(lead, agent, minutes_ago=60)  # due Wed 13:00, told Wed 14:00 Central
+    assert due_work().escalation_batches == []  # never escalated before the agent was told
+    reminders_send([follow_up.pk])
+    follow_up.refresh_from_db()
+    assert abs(follow_up.escalate_at - at(CHICAGO, 2026, 11, 19, 14, 0)) < timedelta(seconds=5)  # the clock ticks
+    assert due_work().escalation_batches == []
+    with travel(at(CHICAGO, 2026, 11, 19, 14, 5)):
+        [batch] = due_work().escalation_batches
+        assert batch == [follow_up.pk]
+        assert escalations_send(batch) == 1 and escalations_send(batch) == 0
     [note] = Notification.objects.filter(kind=NotificationKind.ESCALATION)
     assert note.recipient == team_lead and "Overdue 25 h" in note.title and str(agent) in note.body
-    assert not Notification.objects.filter(follow_up=recent, kind=NotificationKind.ESCALATION).exists()
+
+
+def test_an_escalation_waits_for_the_team_leads_working_hours(lead, agent, team_lead):
+    with travel(at(CHICAGO, 2026, 11, 20, 17, 30)):  # Friday afternoon
+        follow_up = due_now(lead, agent, minutes_ago=0)
+        reminders_send([follow_up.pk])
+    follow_up.refresh_from_db()
+    assert follow_up.escalate_at == at(CHICAGO, 2026, 11, 23, 9, 0)  # Monday, not Saturday 17:30
 
 
 def test_the_escalation_delay_is_a_setting(lead, agent):
     ReminderSettings.objects.create(escalate_after_hours=48)
-    due_now(lead, agent, minutes_ago=25 * 60)
-    assert due_work().escalation_batches == []
+    follow_up = due_now(lead, agent, minutes_ago=60)
+    reminders_send([follow_up.pk])
+    follow_up.refresh_from_db()
+    assert abs(follow_up.escalate_at - at(CHICAGO, 2026, 11, 20, 14, 0)) < timedelta(seconds=5)
+
+
+def test_nobody_above_the_agent_means_no_escalation(lead, agent, team):
+    from leadcrm.accounts.models import TeamMembership
+
+    TeamMembership.objects.filter(user=agent).delete()
+    follow_up = due_now(lead, agent)
+    reminders_send([follow_up.pk])
+    follow_up.refresh_from_db()
+    assert follow_up.escalate_at is None
+
+
+def test_a_follow_up_reassigned_after_it_was_told_is_told_to_the_new_agent(lead, agent, team, team_lead):
+    from leadcrm.accounts.services import team_member_set
+    from leads.routing import lead_route_to
+
+    from ..factories import AgentFactory
+
+    follow_up = due_now(lead, agent)
+    reminders_send([follow_up.pk])
+    ben = AgentFactory(first_name="Ben", time_zone="America/New_York")
+    team_member_set(team=team, user=ben)
+    with travel(at(CHICAGO, 2026, 11, 18, 23, 0)):  # midnight in New York
+        lead_route_to(lead=lead, agent=ben, actor=team_lead)
+    follow_up.refresh_from_db()
+    assert follow_up.notify_at == at(NEW_YORK, 2026, 11, 19, 9, 0)  # within Ben's hours, his zone
+    with travel(at(NEW_YORK, 2026, 11, 19, 9, 1)):
+        assert reminders_send([follow_up.pk]) == 1
+    assert Notification.objects.filter(follow_up=follow_up, recipient=ben).count() == 1
+    assert Notification.objects.filter(follow_up=follow_up, recipient=agent).count() == 1
+
+
+def test_a_deadline_raised_late_in_the_evening_is_told_the_next_working_morning(lead, agent):
+    lien = LienFactory(lead=lead, position=1)
+    lead.stage = Stage.NEGOTIATE
+    lead.save()
+    milestone_record(lien=lien, kind=Milestone.PACKAGE_SUBMITTED, occurred_on=date(2026, 11, 10), actor=agent)
+    with travel(at(CHICAGO, 2026, 11, 20, 22, 23)):  # Friday night
+        follow_ups_generate()
+    [chase] = generated(FollowUpSource.LENDER_CHASE)
+    assert chase.due_at == at(CHICAGO, 2026, 11, 20, 9, 0)  # for today: it is late already
+    assert chase.notify_at == at(CHICAGO, 2026, 11, 23, 9, 0)  # told Monday morning, not at 22:23
+
+
+def test_moving_a_lead_to_dead_closes_its_follow_ups(lead, agent):
+    from pipeline.services import lead_stage_change
+
+    follow_up = due_now(lead, agent)
+    lead_stage_change(lead=lead, to_stage=Stage.DEAD, actor=agent, dead_reason="not_interested")
+    follow_up.refresh_from_db()
+    assert follow_up.done_at is not None and "Dead" in follow_up.closed_reason
+    assert due_work().reminder_batches == []
+
+
+class FailingBackend:
+    """An SMTP server that is down."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def open(self):
+        return True
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("SMTP server down")
+
+
+def test_an_email_the_server_refused_is_tried_again_then_marked_failed(lead, agent, settings):
+    settings.EMAIL_BACKEND = "tests.pipeline.test_reminders.FailingBackend"
+    reminders_send([due_now(lead, agent).pk])
+    note = Notification.objects.get()
+    assert (note.email_state, note.email_attempts) == (EmailState.PENDING, 1)
+    emails_send([note.pk])
+    emails_send([note.pk])
+    note.refresh_from_db()
+    assert (note.email_state, note.email_attempts) == (EmailState.FAILED, 3)
+    assert emails_send([note.pk]) == 0  # failed stays failed; the in-app copy is there
+
+
+def test_the_digest_leaves_out_a_lead_the_agent_no_longer_sees(lead, agent, other_agent):
+    from leads.models import Lead
+
+    FollowUp.objects.create(lead=lead, assignee=agent, title="Call at ten", due_at=at(CHICAGO, 2026, 11, 19, 10, 0))
+    Lead.objects.filter(pk=lead.pk).update(assigned_agent=other_agent, team=None)
+    with travel(at(CHICAGO, 2026, 11, 19, 7, 30)):
+        assert digests_send() == 0
 
 
 def test_the_digest_goes_at_730_in_each_agents_zone_once_a_day(lead, agent, team, other_agent, other_lead):
