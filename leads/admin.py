@@ -22,11 +22,13 @@ from .models import (
     ImportJob,
     ImportRowIssue,
     Lead,
+    LeadAssignment,
     LeadList,
     Lien,
     ListMembership,
     Phone,
     Property,
+    RoutingRule,
 )
 from .services import (
     check_address_free,
@@ -389,3 +391,36 @@ class ImportRowIssueAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         issues = super().get_queryset(request)
         return issues if request.user.has_perm("leads.view_all_leads") else issues.filter(job__created_by=request.user)
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    """Looked at here; written on the Routing rules page (leads.routing checks them)."""
+
+    list_display = ["priority", "name", "is_active", "target", "agent", "team", "zip_codes", "counties", "state",
+                    "lead_type"]
+    list_select_related = ["agent", "team"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LeadAssignment)
+class LeadAssignmentAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+    """The routing audit: who or which rule gave each lead to whom, and why. Append-only."""
+
+    list_display = ["created_at", "lead", "method", "from_agent", "to_agent", "to_team", "rule", "actor", "reason"]
+    list_filter = ["method"]
+    list_select_related = ["lead__property", "from_agent", "to_agent", "to_team", "rule", "actor"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -107,6 +107,8 @@ _BROKER = [
     # Reminders: the brokerage's settings, the delivery log, who has a calendar address.
     *_model_perms("pipeline", "remindersettings", "add change view"),
     "pipeline.view_notification",
+    "leads.view_routingrule",
+    "leads.view_leadassignment",
     *_model_perms("pipeline", "calendarfeed", "view delete"),
 ]
 

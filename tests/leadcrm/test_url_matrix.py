@@ -78,6 +78,9 @@ MATRIX = {
     "leads:pond_claim": ("post", "lead", {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
     "leads:workload": ("get", None, {ANON: 302, OTHER: 404, OWNER: 404, TEAM_LEAD: 200, BROKER: 200}),
     "leads:departure": ("get", "agent_user", {ANON: 302, OTHER: 403, OWNER: 403, TEAM_LEAD: 200, BROKER: 200}),
+    # The broker's reports, pages of the admin: agents are not staff (to the admin's login).
+    "reports:reports": ("get", None, {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 403, BROKER: 200}),
+    "reports:report": ("get", "report_slug", {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 403, BROKER: 200}),
     "healthz": ("get", None, {ANON: 200, OWNER: 200}),
     "login": ("get", None, {ANON: 200, OWNER: 302}),
     "logout": ("post", None, {ANON: 302, OWNER: 302}),
@@ -137,6 +140,7 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
             "unsubscribe_token": type("Forged", (), {"pk": "forged-token"}),
             "calendar_token": type("Forged", (), {"pk": "forged-calendar-token"}),
             "agent_user": agent,
+            "report_slug": type("Report", (), {"pk": "funnel"}),
             "notification": Notification.objects.create(recipient=agent, kind=NotificationKind.REMINDER,
                                                         key=f"test:{who}", title="Call back", url=f"/leads/{lead.pk}/"),
             "own_script": MessageTemplate.objects.create(name="Mine", kind="text", body="Hi", owner=agent),
@@ -147,7 +151,8 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
         response = getattr(client_as(people[who]), method)(url)
         assert response.status_code == status, f"{name} as {who}: {response.status_code}, expected {status}"
         if status == 302 and who == ANON and name not in {"login", "logout"}:
-            assert response["Location"].startswith(reverse("login"))
+            login = reverse("admin:login") if name.startswith("reports:") else reverse("login")
+            assert response["Location"].startswith(login)
 
 
 @pytest.mark.parametrize("name", ["pipeline:dashboard", "leads:list"])
