@@ -36,12 +36,14 @@ from ..models import (
     ImportRowIssue,
     ImportStatus,
     Lead,
+    LeadAssignment,
     LeadList,
     LeadSource,
     Lien,
     ListMembership,
     Phone,
     Property,
+    RoutingMethod,
     Stage,
 )
 from ..scoring import LeadFacts, Score, motivation_score
@@ -308,6 +310,7 @@ class Target:
 
 
 ISSUE_COLUMNS = ("job_id", "row_number", "rejected", "reason", "row")
+ASSIGNMENT_COLUMNS = ("lead_id", "method", "to_agent_id", "to_team_id", "actor_id", "reason", "created_at")
 LEAD_COLUMNS = ("property_id", "lead_type", "source", "source_list_id", "stage", "stage_entered_at",
                 "assigned_agent_id", "team_id", "lien_total", "score", "score_reasons", "next_follow_up_at")
 MEMBERSHIP_COLUMNS = ("lead_id", "lead_list_id", "added_at")
@@ -431,6 +434,13 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
     for target, lead_id in zip(new_targets, copy_rows(Lead, LEAD_COLUMNS, lead_rows, ids=True), strict=True):
         target.pk = lead_id
     counts["leads_created"] = len(new_targets)
+    # The routing audit: who gave each new lead to whom (the importer, by the job's choice).
+    how = (f"round-robin in {job.round_robin_team}" if job.round_robin_team_id else
+           "to the agent picked" if job.assign_to_id else "")
+    reason = f"Imported from {job.file_name}" + (f" ({how})" if how else "")
+    copy_rows(LeadAssignment, ASSIGNMENT_COLUMNS, [
+        (target.pk, RoutingMethod.IMPORT, target.assigned_agent_id, target.team_id, job.created_by_id, reason[:300], now)
+        for target in new_targets if target.assigned_agent_id])
     lead_by_key = {record.key: target for record, target in zip(new_records, new_targets, strict=True)}
     resolved = [(record, target or lead_by_key[record.key]) for record, target in targets]
 

@@ -443,3 +443,14 @@ def test_a_failure_in_the_reading_process_fails_the_job_and_keeps_the_whole_batc
     job.refresh_from_db()
     assert (job.status, job.rows_done, Lead.objects.count()) == (ImportStatus.FAILED, 20, 20)
     assert "unreadable row 25" in job.error
+
+
+def test_imported_leads_given_to_an_agent_carry_it_in_their_routing_history(broker, agent):
+    from leads.models import LeadAssignment, RoutingMethod
+
+    job = run(broker, PROPSTREAM, name="p.csv", assign_to=agent)
+    entries = LeadAssignment.objects.filter(lead__source_list=job.lead_list)
+    assert entries.count() == Lead.objects.filter(source_list=job.lead_list).count() > 0
+    entry = entries.first()
+    assert (entry.method, entry.to_agent, entry.actor) == (RoutingMethod.IMPORT, agent, broker)
+    assert entry.reason == "Imported from p.csv (to the agent picked)"
