@@ -94,7 +94,14 @@ class RoutingView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
         if action == "route_now":
             leads = Lead.objects.visible_to(request.user).open().filter(
                 assigned_agent__isnull=True, pond_since__isnull=True).order_by("-score", "pk")
-            ids = list(leads.values_list("pk", flat=True)[:ROUTE_NOW_LIMIT])
+            ids = list(leads.values_list("pk", flat=True)[:ROUTE_NOW_LIMIT + 1])
+            if len(ids) > ROUTE_NOW_LIMIT:
+                from .tasks import route_unassigned
+
+                route_unassigned.delay(actor_id=request.user.pk)
+                messages.success(request, f"More than {ROUTE_NOW_LIMIT:,} unassigned leads: they are being routed "
+                                          "in the background; each one's routing history will say by which rule.")
+                return HttpResponseRedirect(reverse("leads:routing"))
             routed = leads_route_by_rules(leads=Lead.objects.filter(pk__in=ids), actor=request.user)
             who = ", ".join(f"{name} {count}" for name, count in sorted(routed.by_agent.items()))
             messages.success(request, f"Routed {routed.assigned} to agents{f' ({who})' if who else ''}, "

@@ -28,3 +28,28 @@ def pond_claims_expire() -> int:
     from .routing import pond_claims_expire as expire
 
     return expire()
+
+
+@shared_task(name="leads.route_unassigned", acks_late=True, reject_on_worker_lost=True)
+def route_unassigned(actor_id: int, chunk: int = 500) -> dict:
+    """Route every unassigned lead the actor may see by the rules, a chunk at a time; safe to
+    run twice (a routed lead is no longer unassigned; one no rule matches is left as is)."""
+    from leadcrm.accounts.models import User
+
+    from .models import Lead
+    from .routing import leads_route_by_rules
+
+    actor = User.objects.get(pk=actor_id)
+    done = {"assigned": 0, "to_pond": 0, "unmatched": 0}
+    after = 0
+    while True:
+        ids = list(Lead.objects.visible_to(actor).open().filter(assigned_agent__isnull=True, pond_since__isnull=True,
+                                                                 pk__gt=after)
+                   .order_by("pk").values_list("pk", flat=True)[:chunk])
+        if not ids:
+            return done
+        routed = leads_route_by_rules(leads=Lead.objects.filter(pk__in=ids), actor=actor)
+        done["assigned"] += routed.assigned
+        done["to_pond"] += routed.to_pond
+        done["unmatched"] += routed.unmatched
+        after = ids[-1]

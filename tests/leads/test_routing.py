@@ -256,3 +256,14 @@ def test_assigning_one_lead_from_its_page_with_a_reason(lead, team, team_lead, c
     assert "Speaks Spanish" in page and "By hand" in page
     lead.refresh_from_db()
     assert lead.assigned_agent == colleague
+
+
+def test_routing_every_unassigned_lead_in_the_background_is_safe_to_run_twice(team, agent, broker):
+    from leads.tasks import route_unassigned
+
+    RoutingRule.objects.create(name="All to Ana", target=RoutingTarget.AGENT, agent=agent)
+    for _ in range(7):
+        unassigned(team)
+    assert route_unassigned(actor_id=broker.pk, chunk=3) == {"assigned": 7, "to_pond": 0, "unmatched": 0}
+    assert route_unassigned(actor_id=broker.pk, chunk=3) == {"assigned": 0, "to_pond": 0, "unmatched": 0}
+    assert Lead.objects.filter(assigned_agent=agent).count() == 7
