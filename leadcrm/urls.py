@@ -3,7 +3,10 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
 from django.urls import include, path
 from django.views.decorators.http import require_GET
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
 
+from pipeline.api import ComplianceCheckView, FollowUpViewSet, ImportViewSet, LeadViewSet, OutreachViewSet
 from pipeline.report_views import urls as report_urls
 
 admin.site.site_header = "LeadCRM administration"
@@ -16,7 +19,17 @@ def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
+api = DefaultRouter()
+api.register("leads", LeadViewSet, basename="lead")
+api.register("follow-ups", FollowUpViewSet, basename="follow-up")
+api.register("outreach", OutreachViewSet, basename="outreach")
+api.register("imports", ImportViewSet, basename="import")
+
 urlpatterns = [
+    path("api/", include((api.urls, "api"))),
+    path("api/compliance/check/", ComplianceCheckView.as_view(), name="api-compliance-check"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("pipeline.urls")),
     path("leads/", include("leads.urls")),
     path("compliance/", include("compliance.urls")),

@@ -64,8 +64,11 @@ class MySettingsView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         kwargs.setdefault("form", MySettingsForm(user=user))
+        from rest_framework.authtoken.models import Token
+
         feed = CalendarFeed.objects.filter(user=user).first()
-        return super().get_context_data(feed=feed, **kwargs)
+        api_token = Token.objects.filter(user=user).only("created").first()
+        return super().get_context_data(feed=feed, api_token=api_token, **kwargs)
 
     def post(self, request):
         action = request.POST.get("action")
@@ -74,6 +77,20 @@ class MySettingsView(LoginRequiredMixin, TemplateView):
             messages.success(request, "Your new calendar address is below. Copy it now: it is not shown again. "
                                       "Any address made before stops working.")
             return self.render_to_response(self.get_context_data(new_feed_url=feed_url(token)))
+        if action == "api_token_new":
+            from rest_framework.authtoken.models import Token
+
+            Token.objects.filter(user=request.user).delete()
+            token = Token.objects.create(user=request.user)
+            messages.success(request, "Your new API token is below. Copy it now: it is not shown again; any "
+                                      "token made before stops working.")
+            return self.render_to_response(self.get_context_data(new_api_token=token.key))
+        if action == "api_token_revoke":
+            from rest_framework.authtoken.models import Token
+
+            if Token.objects.filter(user=request.user).delete()[0]:
+                messages.success(request, "API token revoked.")
+            return HttpResponseRedirect(reverse("pipeline:my_settings"))
         if action == "calendar_revoke":
             if feed_revoke(user=request.user):
                 messages.success(request, "Calendar address revoked: calendars subscribed to it get nothing more.")

@@ -39,6 +39,10 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "django_celery_beat",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     # Ours, lowest layer first: accounts <- leads <- compliance <- pipeline.
     "leadcrm.accounts",
     "leads",
@@ -160,6 +164,43 @@ EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.c
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="LeadCRM <noreply@localhost>")
 # Where the app is reached, for links in emails sent by workers (no request to ask).
 LEADCRM_BASE_URL = env("LEADCRM_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# The REST API (issue 9) ------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Keyset pages: never a COUNT over a million leads.
+    "DEFAULT_PAGINATION_CLASS": "leadcrm.api.Pages",
+    "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle",
+                                 "rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env("LEADCRM_API_USER_RATE", default="600/minute"),
+                               "anon": env("LEADCRM_API_ANON_RATE", default="30/minute")},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "leadcrm.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LeadCRM API",
+    "DESCRIPTION": ("Short-sale leads, their owners, liens and follow-ups, stage changes, list imports, and "
+                    "outreach through the compliance gate: 201 when it allows the contact, 409 with the rule IDs "
+                    "and reasons when it blocks it. Token authentication: `Authorization: Token <key>`."),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "leads.models.Stage",
+        "FollowUpSourceEnum": "pipeline.models.FollowUpSource",
+        "LeadSourceEnum": "leads.models.LeadSource",
+    },
+}
 
 # Celery --------------------------------------------------------------------------------
 

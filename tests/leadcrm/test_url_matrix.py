@@ -81,6 +81,23 @@ MATRIX = {
     # The broker's reports, pages of the admin: agents are not staff (to the admin's login).
     "reports:reports": ("get", None, {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 403, BROKER: 200}),
     "reports:report": ("get", "report_slug", {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 403, BROKER: 200}),
+    # The API: the same scope as the pages; unauthenticated is a 401 (token or session).
+    "api:api-root": ("get", None, {ANON: 401, **EVERYONE_SIGNED_IN}),
+    "api:lead-list": ("get", None, {ANON: 401, **EVERYONE_SIGNED_IN}),
+    "api:lead-detail": ("get", "lead", {**LEAD_PAGE, ANON: 401}),
+    "api:lead-stage-changes": ("get", "lead", {**LEAD_PAGE, ANON: 401}),
+    "api:lead-move": ("post", "lead", {ANON: 401, OTHER: 404, OWNER: 400, TEAM_LEAD: 400, BROKER: 400}),  # no stage
+    "api:follow-up-list": ("get", None, {ANON: 401, **EVERYONE_SIGNED_IN}),
+    "api:follow-up-detail": ("get", "follow_up", {**LEAD_PAGE, ANON: 401}),
+    "api:follow-up-done": ("post", "follow_up", {**LEAD_PAGE, ANON: 401}),
+    "api:outreach-list": ("get", None, {ANON: 401, **EVERYONE_SIGNED_IN}),
+    "api:outreach-detail": ("get", "outreach_attempt", {**LEAD_PAGE, ANON: 401}),
+    "api:import-list": ("get", None, {ANON: 401, **EVERYONE_SIGNED_IN}),
+    "api:import-detail": ("get", "import_job", {**MY_IMPORT, ANON: 401}),
+    "api-compliance-check": ("post", None, {ANON: 401, OTHER: 400, OWNER: 400, TEAM_LEAD: 400, BROKER: 400}),
+    # The schema and its docs describe the API, not anyone's data: public.
+    "api-schema": ("get", None, {ANON: 200, OWNER: 200}),
+    "api-docs": ("get", None, {ANON: 200, OWNER: 200}),
     "healthz": ("get", None, {ANON: 200, OWNER: 200}),
     "login": ("get", None, {ANON: 200, OWNER: 302}),
     "logout": ("post", None, {ANON: 302, OWNER: 302}),
@@ -101,6 +118,13 @@ def url_names(resolver=None, namespace=""):
 
 def test_every_url_is_in_the_matrix():
     assert set(url_names()) == set(MATRIX)
+
+
+def outreach(lead, agent):
+    from pipeline.services import outreach_log
+
+    return outreach_log(lead=lead, channel="call", contact_point=lead.contacts.first().phones.first(),
+                        outcome="no_answer", actor=agent, role_disclosed=True, purpose="short_sale_listing")
 
 
 def import_job(owner, status):
@@ -127,6 +151,7 @@ def people(agent, other_agent, team_lead, broker):
 @pytest.mark.parametrize("name", sorted(MATRIX))
 def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national_registry):
     method, about, expected = MATRIX[name]
+    made = {}
     for who, status in expected.items():
         objects = {
             "lead": lead,
@@ -140,6 +165,9 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
             "unsubscribe_token": type("Forged", (), {"pk": "forged-token"}),
             "calendar_token": type("Forged", (), {"pk": "forged-calendar-token"}),
             "agent_user": agent,
+            # One attempt for all five users (a sixth call in a day would be capped, E2).
+            "outreach_attempt": (made.get("attempt") or made.setdefault("attempt", outreach(lead, agent)))
+            if about == "outreach_attempt" else None,
             "report_slug": type("Report", (), {"pk": "funnel"}),
             "notification": Notification.objects.create(recipient=agent, kind=NotificationKind.REMINDER,
                                                         key=f"test:{who}", title="Call back", url=f"/leads/{lead.pk}/"),
