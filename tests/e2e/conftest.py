@@ -1,0 +1,71 @@
+"""Browser tests: Playwright driving Debian's Chromium (/usr/bin/chromium, installed by
+.ci/run; never `playwright install`) against pytest-django's live server.
+
+A failing test leaves a screenshot of the page in var/e2e-failures/.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from ..factories import PASSWORD
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+# around it are still plain synchronous ones.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FAILURES = Path(settings.VAR_DIR) / "e2e-failures"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"CI needs Chromium at {CHROMIUM} for the browser tests (.ci/run installs it).")
+        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture
+def page_as(browser, live_server, request):
+    """``page_as(user)``: a fresh browser signed in as ``user``; its page, at the dashboard."""
+    contexts = []
+
+    def sign_in(user, width=1280):
+        context = browser.new_context(viewport={"width": width, "height": 900}, base_url=live_server.url)
+        contexts.append(context)
+        page = context.new_page()
+        page.errors = []
+        page.on("console", lambda message: page.errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        page.goto("/accounts/login/")
+        page.fill("input[name=username]", user.username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/")
+        return page
+
+    yield sign_in
+    failed = getattr(request.node, "report_call", None)
+    for index, context in enumerate(contexts):
+        if failed is not None and failed.failed:
+            FAILURES.mkdir(parents=True, exist_ok=True)
+            for page in context.pages:
+                page.screenshot(path=str(FAILURES / f"{request.node.name}-{index}.png"), full_page=True)
+        context.close()

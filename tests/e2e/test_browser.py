@@ -1,0 +1,93 @@
+"""An agent, a team lead and a broker at work in a real browser (issue 9)."""
+
+import pytest
+from django.utils import timezone
+
+from compliance.services import internal_dnc_add
+from leadcrm.accounts.services import team_member_set
+from leads.models import Lead, Stage
+from pipeline.models import OutreachAttempt
+
+from ..factories import AgentFactory, ContactFactory, LeadFactory, PhoneFactory
+
+# The live server reads committed rows; the rule tables seeded by migrations come back after each flush.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def test_an_agent_works_the_queue_and_logs_a_compliant_call_with_the_role_disclosure(page_as, lead, agent):
+    page = page_as(agent)
+    page.click("text=Call queue")
+    page.wait_for_selector(f"text={lead.property.street}")
+    page.goto(f"/leads/{lead.pk}/")
+    page.check("input[name=outcome][value=talked]")
+    page.check("input[name=role_disclosed]")
+    page.fill("textarea[name=notes]", "Explained the short-sale process; sending the guide.")
+    page.locator("button:has-text('Check and log')").first.click()
+    page.wait_for_selector("text=Logged: Talked")
+    assert OutreachAttempt.objects.filter(lead=lead, outcome="talked", role_disclosed=True).count() == 1
+    assert page.errors == []
+
+
+def test_an_agent_is_stopped_on_a_do_not_call_number_with_the_reason_shown(page_as, lead, agent):
+    internal_dnc_add(phone_number="+19185550104", channel="call", homeowner_words="Take me off your list.",
+                     recorded_by=agent, lead=lead)
+    page = page_as(agent)
+    page.goto(f"/leads/{lead.pk}/")
+    # A number on the internal list is not picked for the agent; they pick it on purpose.
+    page.select_option("select[name=phone]", str(lead.contacts.first().phones.first().pk))
+    page.check("input[name=outcome][value=no_answer]")
+    page.check("input[name=role_disclosed]")
+    page.locator("button:has-text('Check and log')").first.click()
+    page.wait_for_selector("text=Not logged")
+    assert "internal" in page.content().lower()
+    assert OutreachAttempt.objects.count() == 0
+
+
+def test_an_agent_moves_a_lead_to_contact_after_talking(page_as, lead, agent):
+    from pipeline.services import outreach_log
+
+    outreach_log(lead=lead, channel="call", contact_point=lead.contacts.first().phones.first(), outcome="talked",
+                 actor=agent, role_disclosed=True, purpose="short_sale_listing", notes="Talked.")
+    page = page_as(agent)
+    page.goto(f"/leads/{lead.pk}/stage/")
+    page.select_option("select[name=to_stage]", Stage.CONTACT)
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_url(f"**/leads/{lead.pk}/")
+    lead.refresh_from_db()
+    assert lead.stage == Stage.CONTACT
+
+
+def test_a_team_lead_assigns_a_lead_from_its_page(page_as, lead, team, team_lead):
+    colleague = AgentFactory(first_name="Ben", last_name="Okafor")
+    team_member_set(team=team, user=colleague)
+    page = page_as(team_lead)
+    page.goto(f"/leads/{lead.pk}/")
+    form = page.locator("form[data-route-form]")
+    form.locator("select[name=how]").select_option("agent")
+    form.locator("select[name=agent]").select_option(str(colleague.pk))
+    form.locator("input[name=reason]").fill("Ben speaks Spanish")
+    form.locator("button:has-text('Assign')").click()
+    page.wait_for_selector("text=Ben speaks Spanish")
+    assert Lead.objects.get(pk=lead.pk).assigned_agent == colleague
+
+
+def test_a_broker_opens_the_reports_and_the_chart_draws(page_as, broker, agent, team):
+    for _ in range(3):
+        LeadFactory(assigned_agent=agent, team=team)
+    page = page_as(broker)
+    page.goto(f"/admin/reports/funnel/?from={timezone.localdate():%Y-%m-%d}")
+    page.wait_for_selector("canvas[data-chart]")
+    drawn = page.evaluate("() => typeof Chart !== 'undefined' && Chart.getChart(document.querySelector('canvas')) !== undefined")
+    assert drawn
+    assert "Reached Contact" in page.content()
+    assert page.errors == []
+
+
+def test_the_agents_pages_fit_a_phone(page_as, lead, agent):
+    PhoneFactory(contact=ContactFactory(lead=lead), number="+19185550155")
+    page = page_as(agent, width=390)
+    for path in ("/", "/leads/", f"/leads/{lead.pk}/", "/queue/", "/notifications/", "/settings/", "/leads/pond/"):
+        page.goto(path)
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{path} is {overflow}px wider than a phone"
+    assert page.errors == []
