@@ -1,17 +1,31 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.decorators.http import require_GET
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from pipeline.api import ComplianceCheckView, FollowUpViewSet, ImportViewSet, LeadViewSet, OutreachViewSet
+from pipeline.api import (
+    ApiDocsView,
+    ComplianceCheckView,
+    FollowUpViewSet,
+    ImportViewSet,
+    LeadViewSet,
+    OutreachViewSet,
+)
 from pipeline.report_views import urls as report_urls
 
 admin.site.site_header = "LeadCRM administration"
 admin.site.site_title = "LeadCRM admin"
 admin.site.index_title = "Brokerage administration"
+
+
+@require_GET
+def favicon(request):
+    # Looked up per request: the hashed name exists only once collectstatic has run.
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
 @require_GET
@@ -29,7 +43,7 @@ urlpatterns = [
     path("api/", include((api.urls, "api"))),
     path("api/compliance/check/", ComplianceCheckView.as_view(), name="api-compliance-check"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("pipeline.urls")),
     path("leads/", include("leads.urls")),
     path("compliance/", include("compliance.urls")),
@@ -39,4 +53,6 @@ urlpatterns = [
     path("admin/reports/", include((report_urls(), "reports"))),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for it on pages that name no icon (the admin's).
+    path("favicon.ico", favicon, name="favicon"),
 ]

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "leadcrm.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -165,6 +166,20 @@ DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="LeadCRM <noreply@
 # Where the app is reached, for links in emails sent by workers (no request to ask).
 LEADCRM_BASE_URL = env("LEADCRM_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
+# Content Security Policy (leadcrm/security.py): our own origin only, nothing inline.
+LEADCRM_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+
 # The REST API (issue 9) ------------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -173,6 +188,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only: the interactive docs are /api/docs/ (the browsable API's inline styles
+    # would not pass the Content Security Policy).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Keyset pages: never a COUNT over a million leads.
     "DEFAULT_PAGINATION_CLASS": "leadcrm.api.Pages",
     "PAGE_SIZE": 50,

@@ -54,6 +54,9 @@ def page_as(browser, live_server, request):
         page.errors = []
         page.on("console", lambda message: page.errors.append(message.text) if message.type == "error" else None)
         page.on("pageerror", lambda error: page.errors.append(str(error)))
+        # A missing script, style or image says which one (the console only says "404").
+        page.on("response", lambda response: page.errors.append(f"{response.status} {response.url}")
+                if response.status >= 400 else None)
         page.goto("/accounts/login/")
         page.fill("input[name=username]", user.username)
         page.fill("input[name=password]", PASSWORD)
