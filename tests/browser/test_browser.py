@@ -11,9 +11,7 @@ from pipeline.models import OutreachAttempt
 from ..factories import AgentFactory, ContactFactory, LeadFactory, PhoneFactory
 
 # The live server reads committed rows; the rule tables seeded by migrations come back after each flush.
-# One test, the steps in turn: the live server reads committed rows, so the database is
-# flushed after it (TransactionTestCase); a second test would find the rows the migrations
-# seeded (the rules, the roles' groups) gone.
+# One test, the steps in turn (see conftest.py: why one, and why it runs first).
 pytestmark = pytest.mark.django_db(transaction=True)
 
 

@@ -2,6 +2,11 @@
 .ci/run; never `playwright install`) against pytest-django's live server.
 
 A failing test leaves a screenshot of the page in var/e2e-failures/.
+
+The live server reads committed rows, so these tests are transactional, and the database
+is flushed after each, rows seeded by migrations too (the rules, the roles' groups). So
+the browser story is one test, and ``make test`` runs this folder in a pytest session of
+its own, on a freshly migrated test database.
 """
 
 import os
