@@ -24,9 +24,12 @@ run: $(INSTALLED)
 	@$(PY) manage.py install_schedules
 	@$(PY) manage.py devserver
 
-## make test: the whole suite (PostgreSQL and Redis when reachable; see README).
+## make test: the whole suite (PostgreSQL and Redis when reachable; see README), then the
+## browser test in a session (and a test database) of its own: it needs the rows the
+## migrations seed, which the transactional tests before it would have flushed.
 test: $(INSTALLED)
-	@$(PY) -m pytest
+	@$(PY) -m pytest --ignore=tests/browser
+	@$(PY) -m pytest tests/browser
 
 ## make bench: benchmarks in bench/ (PostgreSQL required); never part of `make test`.
 bench: $(INSTALLED)
