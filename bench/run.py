@@ -24,17 +24,31 @@ SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/leadcrm_bench"
 
 
-def recreate_database(url: str) -> None:
+def _server(url: str):
+    """A connection to the server's ``postgres`` database (to create or drop the bench's), and its name."""
     import psycopg2
 
     parts = urlsplit(url)
-    name = parts.path.lstrip("/")
     admin = psycopg2.connect(host=parts.hostname, port=parts.port or 5432, user=parts.username,
                              password=parts.password, dbname="postgres")
     admin.autocommit = True
+    return admin, parts.path.lstrip("/")
+
+
+def recreate_database(url: str) -> None:
+    admin, name = _server(url)
     with admin.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
+def create_database_if_missing(url: str) -> None:
+    admin, name = _server(url)
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
     admin.close()
 
 
@@ -42,9 +56,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=SIZES, default="100k", help="leads in the synthetic brokerage")
     parser.add_argument("--keep", action="store_true", help="reuse the bench database as it is (skip generation)")
-    parser.add_argument("--only", choices=["generate", "import", "web", "reminders"],
+    parser.add_argument("--only", choices=["generate", "import", "web", "reminders", "reports"],
                         help="only build the brokerage, or only the import, or only the pages under wrk, "
-                             "or only the reminder dispatch (in a database of its own)")
+                             "or only the reminder dispatch (in a database of its own), or only the broker's "
+                             "reports (in a database of its own, kept with --keep)")
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the list-import benchmark")
     parser.add_argument("--web-seconds", type=int, default=15, help="wrk's duration per page")
     parser.add_argument("--web-connections", type=int, default=None,
@@ -60,6 +75,13 @@ def main() -> None:
         # own Redis broker, which its Celery workers inherit from this environment.
         url = database_url(url)
         os.environ["CELERY_BROKER_URL"] = broker_url()
+    elif args.only == "reports":
+        from bench.reports import database_url
+
+        # Its own database, built once (minutes at 1m) and reused with --keep.
+        url = database_url(url)
+        if args.keep:
+            create_database_if_missing(url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadcrm.settings.local")
     os.environ["DJANGO_DEBUG"] = "false"  # no query log growing without bound
@@ -78,8 +100,8 @@ def main() -> None:
 
     print(f"Benchmarks on {urlsplit(url).hostname}:{urlsplit(url).port or 5432}{urlsplit(url).path}")
     call_command("migrate", verbosity=0)
-    if args.only == "reminders":
-        pass  # it builds what it needs
+    if args.only in ("reminders", "reports"):
+        pass  # they build what they need
     elif args.keep:
         print(f"Reusing the bench database: {Lead.objects.count():,} leads.")
     else:
@@ -100,6 +122,10 @@ def main() -> None:
         from bench.reminders import bench_reminders
 
         bench_reminders(reminders=args.reminders)
+    elif args.only == "reports":
+        from bench.reports import bench_reports
+
+        bench_reports(lead_count=SIZES[args.size])
     elif args.only == "import":
         from bench.imports import bench_import
 
@@ -123,6 +149,8 @@ def main() -> None:
         sys.stdout.flush()
         subprocess.run([sys.executable, __file__, "--only", "reminders", "--reminders", str(args.reminders)],
                        check=True)
+        subprocess.run([sys.executable, __file__, "--only", "reports", "--size", args.size,
+                        *(["--keep"] if args.keep else [])], check=True)
 
 
 if __name__ == "__main__":

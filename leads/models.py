@@ -228,6 +228,10 @@ class Lead(models.Model):
                          condition=models.Q(pond_since__isnull=False)),
             models.Index(fields=["claim_deadline"], name="lead_claim_deadline",
                          condition=models.Q(claim_deadline__isnull=False)),
+            # The funnel report (issue 8): the leads that came in during a period, by stage,
+            # source and list, without reading the leads themselves.
+            models.Index(fields=["created_at"], include=["id", "stage", "source", "source_list"],
+                         name="lead_created_funnel"),
         ]
         constraints = [
             models.CheckConstraint(

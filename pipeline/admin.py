@@ -8,6 +8,7 @@ from leads.models import Lead
 from .models import (
     ApprovalLetter,
     CalendarFeed,
+    CheckCount,
     ChecklistItem,
     DocumentUpload,
     FollowUp,
@@ -19,6 +20,7 @@ from .models import (
     Notification,
     Offer,
     OutreachAttempt,
+    OutreachCount,
     ReminderSettings,
     StageChange,
 )
@@ -223,3 +225,29 @@ class CalendarFeedAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class _RollupAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The reports' counts, kept by database triggers: looked at by brokers, written by no one.
+    Team leads are staff too, but per-agent counts across the office are the broker's."""
+
+    list_per_page = 100
+    date_hierarchy = "starts"
+
+    def has_module_permission(self, request):
+        return request.user.has_perm(Perm.VIEW_ALL_LEADS)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(Perm.VIEW_ALL_LEADS)
+
+
+@admin.register(OutreachCount)
+class OutreachCountAdmin(_RollupAdmin):
+    list_display = ["starts", "agent", "attempts", "talks", "appointments"]
+    list_select_related = ["agent"]
+
+
+@admin.register(CheckCount)
+class CheckCountAdmin(_RollupAdmin):
+    list_display = ["starts", "verdict", "rule_ids", "checks"]
+    list_filter = ["verdict"]

@@ -157,3 +157,206 @@ def test_every_report_renders_with_data_and_without(lead, broker, client_as):
         response = client.get(reverse("reports:report", args=[slug]))
         assert response.status_code == 200, slug
         assert b"report-table" in response.content
+
+
+def test_dnc_hit_rate_per_list(agent):
+    from leads.models import Phone
+
+    from ..factories import ContactFactory, PhoneFactory
+
+    nod, probate = LeadList.objects.create(name="NOD pull"), LeadList.objects.create(name="Probate")
+    both, one, none = (LeadFactory(assigned_agent=agent) for _ in range(3))
+    for lead, lists in ((both, [nod, probate]), (one, [nod])):
+        for lead_list in lists:
+            ListMembership.objects.create(lead=lead, lead_list=lead_list)
+    owner, co_owner = ContactFactory(lead=both), ContactFactory(lead=both, position=2)
+    PhoneFactory(contact=owner, number="+19185550101", on_dnc_list=True)
+    PhoneFactory(contact=owner, number="+19185550102")
+    PhoneFactory(contact=co_owner, number="+19185550103")
+    PhoneFactory(contact=ContactFactory(lead=one), number="+19185550104", on_dnc_list=True)
+    PhoneFactory(contact=ContactFactory(lead=none), number="+19185550105", on_dnc_list=True)  # on no list
+    assert Phone.objects.count() == 5
+    from pipeline.reports import dnc_by_list
+
+    # NOD pull: 3 numbers of `both` and 1 of `one`, 2 listed; Probate: the 3 of `both`, 1 listed.
+    assert dnc_by_list(PERIOD).rows == [["NOD pull", 4, 2, 50.0], ["Probate", 3, 1, 33.3]]
+
+
+def test_forecast_closings_by_month(agent):
+    from pipeline.reports import forecast_closings
+
+    now = datetime(2026, 11, 18, 20, 0, tzinfo=UTC)  # the frozen day; reference durations (no closings)
+    closed = LeadFactory(assigned_agent=agent)
+    Lead.objects.filter(pk=closed.pk).update(stage=Stage.CLOSED, closing_date=date(2026, 11, 20))
+    earlier = LeadFactory(assigned_agent=agent)
+    Lead.objects.filter(pk=earlier.pk).update(stage=Stage.CLOSED, closing_date=date(2026, 9, 20))  # before the period
+    for stage, days_ago in ((Stage.QUALIFY, 0), (Stage.NEGOTIATE, 10), (Stage.CLOSE, 40), (Stage.LIST, 3)):
+        lead = LeadFactory(assigned_agent=agent)
+        Lead.objects.filter(pk=lead.pk).update(stage=stage, stage_entered_at=now - timedelta(days=days_ago))
+    # Qualify today: 104-195 days, middle day 149 (April 16); Negotiate for 10 days: 80-155, day 117
+    # (March 15); Close for 40 days, past its slow 45 less a week: 7 days (November 25).
+    assert forecast_closings(PERIOD).rows == [["2026-11", 1, 1], ["2027-03", 0, 1], ["2027-04", 0, 1]]
+
+
+def test_agent_activity_counts_a_corrected_entry_as_its_correction(lead, agent):
+    phone = lead.contacts.first().phones.first()
+    wrong = outreach_log(lead=lead, channel="call", contact_point=phone, outcome="no_answer", actor=agent,
+                         role_disclosed=True, purpose="short_sale_listing", notes="")
+    outreach_log(lead=lead, channel="call", contact_point=phone, outcome="appointment_set", actor=agent,
+                 role_disclosed=True, purpose="short_sale_listing", notes="", corrects=wrong)
+    [row] = agent_activity(PERIOD).rows
+    assert row[2:] == [1, 1, 1, 0]
+
+
+def test_agent_activity_weeks_and_listings(agent, team_lead):
+    lead = LeadFactory(assigned_agent=agent)
+    for changed_at, by in ((datetime(2026, 10, 6, 15, tzinfo=UTC), agent), (datetime(2026, 10, 8, 15, tzinfo=UTC), agent),
+                           (datetime(2026, 10, 14, 15, tzinfo=UTC), team_lead), (datetime(2026, 9, 30, tzinfo=UTC), agent)):
+        StageChange.objects.create(lead=lead, from_stage=Stage.QUALIFY, to_stage=Stage.NEGOTIATE, changed_at=changed_at,
+                                   changed_by=by)
+    rows = [row[:2] + row[5:] for row in agent_activity(PERIOD).rows]
+    assert rows == [[date(2026, 10, 5), str(agent), 2], [date(2026, 10, 12), str(team_lead), 1]]
+
+
+def test_time_in_stage_counts_stays_that_ended_in_the_period(agent):
+    lead = LeadFactory(assigned_agent=agent)
+    at = datetime(2026, 9, 1, 12, tzinfo=UTC)
+    for source, target, days in ((Stage.LIST, Stage.CONTACT, 0), (Stage.CONTACT, Stage.QUALIFY, 25),
+                                 (Stage.QUALIFY, Stage.CONTACT, 40), (Stage.CONTACT, Stage.QUALIFY, 45),
+                                 (Stage.QUALIFY, Stage.DEAD, 100)):
+        StageChange.objects.create(lead=lead, from_stage=source, to_stage=target, changed_at=at + timedelta(days=days))
+    other = LeadFactory(assigned_agent=agent)  # nothing in the period
+    StageChange.objects.create(lead=other, from_stage=Stage.LIST, to_stage=Stage.CONTACT, changed_at=at)
+    rows = {row[0]: row[1:] for row in time_in_stage(PERIOD).rows}
+    # In October and November the lead left Qualify after 15 days (Oct 11, from Sep 26) and
+    # Contact after 5 (Oct 16); its move on Dec 10 is after the period, its first before.
+    assert rows["Qualify"] == [1, 15.0, 15.0] and rows["Contact"] == [1, 5.0, 5.0]
+    assert rows["List"] == [0, None, None]
+
+
+def test_the_funnel_counts_a_lead_sent_back_by_its_furthest_stage(agent):
+    back = LeadFactory(assigned_agent=agent)
+    moved(back, Stage.CONTACT, Stage.QUALIFY, Stage.NEGOTIATE, Stage.QUALIFY)
+    dead = LeadFactory(assigned_agent=agent)
+    moved(dead, Stage.DEAD)
+    [row] = funnel(PERIOD).rows
+    assert row == ["All leads", 2, 1, 1, 1, 0, 0, 0.0]
+    sources = {row[0]: row[1:5] for row in funnel(PERIOD, by="source").rows}
+    assert sources == {"Entered by hand": [2, 1, 1, 1]}
+
+
+# The hourly rollups (PostgreSQL) give the numbers the logs give ------------------------
+
+
+def _logged(lead, agent, outcome, at, corrects=None):
+    """An attempt and the check it rides on, straight into the log (the gate is not the point)."""
+    from pipeline.models import OutreachAttempt
+
+    phone = lead.contacts.first().phones.first()
+    check = ComplianceCheck.objects.create(actor=agent, lead=lead, channel="call", purpose="short_sale_listing",
+                                           contact_point=phone.number, mode="log", verdict=Verdict.ALLOW,
+                                           checked_at=at)
+    return OutreachAttempt.objects.create(lead=lead, contact=phone.contact, phone=phone, contact_point=phone.number,
+                                          channel="call", outcome=outcome, role_disclosed=True, agent=agent,
+                                          occurred_at=at, compliance_check=check, corrects=corrects)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("zone", ["America/Chicago", "America/Puerto_Rico", "Pacific/Honolulu", "UTC",
+                                  "America/Sao_Paulo", "Asia/Kolkata"])
+def test_agent_activity_from_the_rollup_is_what_the_log_says(lead, agent, team_lead, zone):
+    import zoneinfo
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from pipeline import reports
+    from pipeline.models import Outcome, OutreachCount
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the rollups are kept by PostgreSQL triggers")
+    # Every outcome, an hour apart across a Sunday night and Monday morning (weeks start at
+    # different hours of UTC in each zone), by two people.
+    monday = datetime(2026, 11, 16, 0, 30, tzinfo=UTC)
+    entries = [_logged(lead, (agent, team_lead)[n % 2], outcome, monday + timedelta(hours=n * 3 - 14))
+               for n, outcome in enumerate(Outcome.values)]
+    appointment = next(entry for entry in entries if entry.outcome == Outcome.APPOINTMENT_SET)
+    _logged(lead, appointment.agent, Outcome.NO_ANSWER, appointment.occurred_at + timedelta(minutes=5),
+            corrects=appointment)
+    # The only entry of its week, corrected: that week's row goes away.
+    lonely = _logged(lead, agent, Outcome.TALKED, datetime(2026, 10, 12, 3, tzinfo=UTC))
+    _logged(lead, agent, Outcome.TALKED, datetime(2026, 10, 20, 15, tzinfo=UTC), corrects=lonely)
+    assert sum(OutreachCount.objects.values_list("attempts", flat=True)) == len(entries) + 3
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        for period in (PERIOD, Period(date(2026, 10, 12), date(2026, 11, 16))):
+            edges = reports._week_edges(period)
+            # Midnight at 03:00 UTC or half past an hour: no span starts then, so from the log.
+            assert (edges is None) == (zone in ("America/Sao_Paulo", "Asia/Kolkata"))
+            from_log = reports._attempts_in_log(period)
+            assert from_log
+            if edges:
+                assert reports._attempts_counted(period, edges) == from_log
+            assert agent_activity(period).rows == _without_rollups(agent_activity, period)
+
+
+def _without_rollups(report, period):
+    from unittest import mock
+
+    from pipeline import reports
+
+    with mock.patch.object(reports, "_rollups", return_value=False):
+        return report(period).rows
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("zone", ["America/New_York", "America/Los_Angeles", "UTC", "America/Sao_Paulo"])
+def test_compliance_from_the_rollup_is_what_the_checks_say(lead, agent, zone):
+    import zoneinfo
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from pipeline.models import CheckCount
+    from pipeline.reports import _on_span_edges
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the rollups are kept by PostgreSQL triggers")
+    # Either side of midnight UTC, of 04:00, where the spans turn hourly (midnight in Puerto
+    # Rico), and of midnight in New York (05:00 UTC in November) and Los Angeles (08:00).
+    moments = [datetime(2026, 11, 18, hour, minute, tzinfo=UTC) for hour in (0, 3, 4, 5, 7, 8) for minute in (40, 20)]
+    moments[0] -= timedelta(hours=1)  # 23:40 the day before
+    outcomes = [(Verdict.BLOCK, ["A5"]), (Verdict.BLOCK, ["A5", "D1"]), (Verdict.WARN, ["E2"]), (Verdict.ALLOW, []),
+                (Verdict.BLOCK, [])]
+    for n, at in enumerate(moments):
+        verdict, rules = outcomes[n % len(outcomes)]
+        ComplianceCheck.objects.create(actor=agent, lead=lead, channel="call", purpose="short_sale_listing",
+                                       contact_point="+19185550104", mode="preview", verdict=verdict, rule_ids=rules,
+                                       checked_at=at)
+    assert sum(CheckCount.objects.values_list("checks", flat=True)) == len(moments)
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        for period in (PERIOD, Period(date(2026, 11, 18), date(2026, 11, 30)), Period(date(2026, 11, 1), date(2026, 11, 17))):
+            assert _on_span_edges([period.since, period.until]) == (zone != "America/Sao_Paulo")
+            assert compliance(period).rows == _without_rollups(compliance, period)
+        rows = {row[0]: row[1] for row in compliance(PERIOD).rows}
+        assert rows["All checks"] == 12 and rows["Blocked by A5"] == 6 and rows["Blocked by ?"] == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("stays", [[3], [10, 20], [1.5, 2.25, 7, 30], [4, 9, 16, 25, 36], list(range(1, 12))])
+def test_time_in_stage_ranked_by_the_database_as_python_would(agent, stays):
+    from django.db import connection
+
+    from pipeline.reports import _stays_in_database, _stays_in_python
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL ranks the stays")
+    start = datetime(2026, 10, 2, 9, 17, 3, 250000, tzinfo=UTC)
+    for days in stays:
+        lead = LeadFactory(assigned_agent=agent)
+        entered = start + timedelta(days=days / 3)
+        StageChange.objects.create(lead=lead, from_stage=Stage.LIST, to_stage=Stage.CONTACT, changed_at=entered)
+        StageChange.objects.create(lead=lead, from_stage=Stage.CONTACT, to_stage=Stage.QUALIFY,
+                                   changed_at=entered + timedelta(days=days, seconds=days * 7.3))
+    expected = _stays_in_python(PERIOD)
+    assert expected["contact"][0] == len(stays)
+    assert _stays_in_database(PERIOD) == expected
