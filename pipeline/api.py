@@ -9,6 +9,8 @@ blocked), and ``/api/compliance/check/`` asks the gate without logging anything.
 from __future__ import annotations
 
 from django.db import transaction
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import mixins, serializers, status, viewsets
@@ -21,6 +23,7 @@ from rest_framework.views import APIView
 from compliance.models import Channel, Purpose, Technology
 from compliance.services import outreach_verdict
 from leadcrm.accounts.roles import Perm
+from leadcrm.api import ERRORS
 from leadcrm.security import policy_with
 from leads.models import Contact, DeadReason, Email, ImportJob, Lead, LeadSource, Lien, Phone, Stage
 
@@ -33,6 +36,54 @@ from .services import (
     lead_stage_change,
 )
 from .services import outreach_log as log_outreach
+
+# The schema ------------------------------------------------------------------------------
+
+
+class ApiSchema(AutoSchema):
+    """Each operation's own answers plus the errors every endpoint can give: 400 (input),
+    401 (no token), 403 and 415 (unsafe methods: a role's permission, or CSRF with a
+    session; a body DRF has no parser for), 404 (a path naming an object, or a list's
+    cursor) and 429 (the throttle)."""
+
+    def _resolve_path_parameters(self, variables):
+        # Ids are integers; the routes take any segment (ANY_ID) only so that a wrong one is
+        # answered by the API's JSON 404.
+        parameters = super()._resolve_path_parameters(variables)
+        for parameter in parameters:
+            if parameter["name"] == "id":
+                parameter["schema"] = {"type": "integer"}
+                parameter["description"] = "The object's id."
+        return parameters
+
+    def _get_filter_parameters(self):
+        # django-filter reads an empty value as no filter at all: say so.
+        return [{**parameter, "allowEmptyValue": True} for parameter in super()._get_filter_parameters()]
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        codes = ["400", "401", "429"]
+        if self.method not in ("GET", "HEAD", "OPTIONS"):
+            codes += ["403", "415"]
+        if "{" in self.path or self._is_list_view():
+            codes.append("404")
+        for code in sorted(codes):
+            if code in responses:
+                continue
+            name, schema, description = ERRORS[code]
+            component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema)
+            self.registry.register_on_missing(component)
+            responses[code] = {"content": {"application/json": {"schema": component.ref}}, "description": description}
+        return dict(sorted(responses.items()))
+
+
+# Any path segment reaches the view, whose lookup answers the API's JSON 404 for an id that
+# is not one of yours, or not a number at all ("1.5", "-2"). The router's default stops at
+# a dot, and Django's HTML 404 page answered those.
+ANY_ID = "[^/]+"
+
 
 # Reads ---------------------------------------------------------------------------------
 
@@ -115,6 +166,8 @@ REFUSED = inline_serializer("Refused", {"detail": serializers.CharField(), "reas
 class LeadViewSet(viewsets.ReadOnlyModelViewSet):
     """The caller's leads (an agent's own; a team lead's team's; a broker's all)."""
 
+    schema = ApiSchema()
+    lookup_value_regex = ANY_ID
     filterset_fields = ["stage", "lead_type", "assigned_agent", "team"]
 
     def get_queryset(self):
@@ -127,14 +180,15 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
         return LeadDetailSerializer if self.action == "retrieve" else LeadSerializer
 
     @extend_schema(responses=StageChangeSerializer(many=True))
-    @action(detail=True, methods=["get"], url_path="stage-changes")
-    def stage_changes(self, request, pk=None):
+    @action(detail=True, methods=["get"], url_path="stage-changes", pagination_class=None, filter_backends=[])
+    def stage_changes(self, request, pk=None, format=None):
+        """The lead's last 200 stage changes, newest first (a list, not a page)."""
         lead = self.get_object()
         return Response(StageChangeSerializer(lead.stage_changes.select_related("changed_by")[:200], many=True).data)
 
     @extend_schema(request=StageMoveSerializer, responses={200: LeadSerializer, 409: REFUSED})
     @action(detail=True, methods=["post"], url_path="stage")
-    def move(self, request, pk=None):
+    def move(self, request, pk=None, format=None):
         """Move the lead through the transitions table and the stage's entry rules."""
         if not request.user.has_perm(Perm.CHANGE_STAGE):
             raise PermissionDenied
@@ -180,6 +234,8 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     """Follow-ups on the caller's leads. A call is due when the homeowner may lawfully be
     called; ``requested_at`` says what was asked when that moved it."""
 
+    schema = ApiSchema()
+    lookup_value_regex = ANY_ID
     serializer_class = FollowUpSerializer
     filterset_fields = ["lead", "kind", "source"]
 
@@ -200,7 +256,7 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 
     @extend_schema(request=None, responses=FollowUpSerializer)
     @action(detail=True, methods=["post"])
-    def done(self, request, pk=None):
+    def done(self, request, pk=None, format=None):
         follow_up = follow_up_complete(follow_up=self.get_object())
         return Response(FollowUpSerializer(follow_up, context={"request": request}).data)
 
@@ -277,6 +333,8 @@ class OutreachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     """The outreach log of the caller's leads (append-only), and logging an attempt through
     the gate: 201 when it allows it, 409 with the rule IDs and reasons when it blocks it."""
 
+    schema = ApiSchema()
+    lookup_value_regex = ANY_ID
     serializer_class = OutreachSerializer
     filterset_fields = ["lead", "channel", "outcome"]
 
@@ -284,7 +342,7 @@ class OutreachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return OutreachAttempt.objects.visible_to(self.request.user).select_related("agent")
 
     @extend_schema(request=OutreachCreateSerializer, responses={201: OutreachSerializer, 409: BlockedSerializer})
-    def create(self, request):
+    def create(self, request, format=None):
         if not request.user.has_perm(Perm.LOG_OUTREACH):
             raise PermissionDenied
         data = _valid(OutreachCreateSerializer, request.data, request=request)
@@ -307,6 +365,8 @@ class OutreachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 class ComplianceCheckView(APIView):
     """What the gate would say of a contact now; nothing is logged."""
+
+    schema = ApiSchema()
 
     @extend_schema(request=ContactPointMixin, responses=VerdictSerializer)
     def post(self, request):
@@ -340,6 +400,8 @@ class ImportUploadSerializer(serializers.Serializer):
 class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """List imports: upload a file (the columns detected from its headers), then poll its status."""
 
+    schema = ApiSchema()
+    lookup_value_regex = ANY_ID
     serializer_class = ImportSerializer
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
@@ -352,7 +414,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return jobs.filter(created_by=self.request.user)  # an import is its importer's business
 
     @extend_schema(request={"multipart/form-data": ImportUploadSerializer}, responses={201: ImportSerializer})
-    def create(self, request):
+    def create(self, request, format=None):
         from leads.imports.services import import_job_create
         from leads.tasks import import_run
 
