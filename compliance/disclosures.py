@@ -20,3 +20,18 @@ def role_disclosure_sentence(*, actor: User, brokerage: Brokerage, lead: Lead | 
         f"I help homeowners sell, including through short sales, and I'm reaching out{about}. "
         "Your lender decides on any short sale; I can't promise its outcome."
     )
+
+
+def role_disclosure_written(*, actor: User, brokerage: Brokerage) -> str:
+    """The agent's role in writing, for the seller's status page and guide (F8): who they
+    work for, and that the lenders decide."""
+    name = actor.get_full_name() or actor.username
+    license_text = f" (license {actor.license_number}{', ' + actor.license_state if actor.license_state else ''})" \
+        if actor.license_number else ""
+    if actor.capacity == Capacity.PRINCIPAL:
+        if actor.is_licensee:
+            return (f"{name} is a licensed real estate agent with {brokerage.name}{license_text}, acting as an "
+                    "investor buying for themselves, not as your agent.")
+        return f"{name} is a private investor buying for themselves, not a real estate agent."
+    return (f"{name} is a licensed real estate agent with {brokerage.name}{license_text}, working for you as your "
+            f"listing agent. Your lenders decide on any short sale; {name} cannot promise its outcome.")

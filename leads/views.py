@@ -16,6 +16,7 @@ from pipeline.models import MessageTemplate, TemplateKind
 from pipeline.queue import phone_status_now
 from pipeline.scripts import render
 from pipeline.selectors import deal_summary, lead_activity, lead_follow_ups
+from pipeline.seller import seller_card
 
 from .models import Contact, DeadReason, Email, Phone, Stage
 from .selectors import lead_get, lead_list
@@ -127,5 +128,7 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             can_route=user.has_perm(Perm.ASSIGN_LEADS),
             assignable=users_assignable_by(user) if user.has_perm(Perm.ASSIGN_LEADS) else [],
             routable_teams=teams_routable_by(user),
+            seller=seller_card(lead=lead, session=self.request.session),
+            can_manage_seller=user.has_perm(Perm.MANAGE_DOCUMENTS),
         )
         return context

@@ -253,6 +253,7 @@ def document_upload(
     actor: User | None,
     lien: Lien | None = None,
     dated_on: date | None = None,
+    from_seller: bool = False,
 ) -> DocumentUpload:
     """Store a file of the package; its checklist item becomes "received, to review"."""
     content_type, extension = document_file_check(file)
@@ -279,6 +280,7 @@ def document_upload(
             stored = DocumentUpload(
                 item=item, stored_file=relative, original_name=Path(file.name or "document").name[:255],
                 content_type=content_type, size=file.size, sha256=digest.hexdigest(), uploaded_by=actor,
+                from_seller=from_seller,
             )
             stored.full_clean()
             stored.save()

@@ -68,7 +68,10 @@ class MySettingsView(LoginRequiredMixin, TemplateView):
 
         feed = CalendarFeed.objects.filter(user=user).first()
         api_token = Token.objects.filter(user=user).only("created").first()
-        return super().get_context_data(feed=feed, api_token=api_token, **kwargs)
+        from .models import AgentPhoto
+
+        return super().get_context_data(feed=feed, api_token=api_token,
+                                        has_photo=AgentPhoto.objects.filter(user=user).exists(), **kwargs)
 
     def post(self, request):
         action = request.POST.get("action")

@@ -12,7 +12,7 @@ from leadcrm.accounts.models import User
 from leadcrm.accounts.roles import Perm
 from leads.models import FUNNEL_STAGES, OUTCOME_STAGES, Contact, Lead, Stage
 
-from .models import FollowUp, OutreachAttempt, StageChange
+from .models import FollowUp, OutreachAttempt, SellerEventKind, StageChange
 
 TIMELINE_LIMIT = 100
 
@@ -44,13 +44,14 @@ def _with_days_in_stage(changes: list[StageChange]) -> list[StageChange]:
 @dataclass(frozen=True)
 class TimelineEvent:
     at: datetime
-    kind: str  # outreach, stage, follow_up, follow_up_done, document, lender, note
+    kind: str  # outreach, stage, follow_up, follow_up_done, document, lender, note, seller
     item: object
 
 
 def lead_activity(*, lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEvent]:
     """One timeline of everything that happened on a lead, newest first: outreach, stage
-    moves, follow-ups set and done, documents received, lender steps and notes.
+    moves, follow-ups set and done, documents received, lender steps, notes, and the
+    seller's side (links, visits, uploads).
     One query per kind, each cut at ``limit``."""
     from .models import DocumentUpload, LenderMilestone
 
@@ -71,6 +72,9 @@ def lead_activity(*, lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEv
                LenderMilestone.objects.filter(lender_file__lead=lead).select_related("lender_file__lien", "recorded_by")
                .order_by("-occurred_on", "-pk")[:limit]]
     events += [TimelineEvent(n.created_at, "note", n) for n in lead.notes.select_related("author")[:limit]]
+    # A seller's upload is on the timeline as its document already.
+    events += [TimelineEvent(e.at, "seller", e) for e in
+               lead.seller_events.exclude(kind=SellerEventKind.UPLOAD).select_related("actor")[:limit]]
     events.sort(key=lambda event: event.at, reverse=True)
     return events[:limit]
 

@@ -165,3 +165,23 @@ def allowed_moves(lead: Lead) -> dict[Stage, tuple[Requirement, ...]]:
         stage = stage_before_death(lead)
         return {stage: ENTRY_RULES[stage]}
     return TRANSITIONS[Stage(lead.stage)]
+
+
+# Advice: not a requirement (the move happens), but said when a lead enters the stage.
+def _seller_briefed(lead: Lead, on: date) -> bool:
+    return lead.briefings.exists()
+
+
+SELLER_BRIEFED = Requirement(
+    "Nothing is recorded yet of what the seller has been told. Go over the timeline, the lenders' process, "
+    "pricing, the documents and a possible deficiency with them, and tick each under \u201cThe seller's side\u201d.",
+    _seller_briefed,
+)
+ENTRY_ADVICE: dict[Stage, tuple[Requirement, ...]] = {
+    Stage.QUALIFY: (SELLER_BRIEFED,),
+}
+
+
+def stage_advice(lead: Lead, stage: Stage | str, on: date) -> list[str]:
+    """What to do about the lead now that it is in ``stage`` (warnings, not refusals)."""
+    return [message for requirement in ENTRY_ADVICE.get(Stage(stage), ()) if (message := requirement.unmet(lead, on))]

@@ -8,6 +8,7 @@ from . import (
     queue_views,
     reminder_views,
     script_views,
+    seller_views,
     views,
 )
 
@@ -39,4 +40,16 @@ urlpatterns = [
     path("notifications/read/", reminder_views.NotificationsReadView.as_view(), name="notifications_read"),
     path("settings/", reminder_views.MySettingsView.as_view(), name="my_settings"),
     path("calendar/<str:token>.ics", reminder_views.CalendarFeedView.as_view(), name="calendar_feed"),
+    path("settings/photo/", seller_views.MyPhotoView.as_view(), name="my_photo"),
+    # The seller's side (issue 10): the status page opened by its private link, and the guide.
+    path("s/<str:token>/", seller_views.SellerPageView.as_view(), name="seller_page"),
+    path("s/<str:token>/check/", seller_views.SellerCheckView.as_view(), name="seller_check"),
+    path("s/<str:token>/upload/", seller_views.SellerUploadView.as_view(), name="seller_upload"),
+    path("s/<str:token>/guide.pdf", seller_views.SellerGuidePdfView.as_view(), name="seller_guide_pdf"),
+    path("s/<str:token>/agent-photo/", seller_views.SellerAgentPhotoView.as_view(), name="seller_agent_photo"),
+    path("leads/<int:pk>/seller-link/", seller_views.SellerLinkView.as_view(), name="seller_link"),
+    path("leads/<int:pk>/seller-preview/", seller_views.SellerPreviewView.as_view(), name="seller_preview"),
+    path("leads/<int:pk>/briefing/", seller_views.BriefingView.as_view(), name="briefing"),
+    path("guide/", seller_views.GuideView.as_view(), name="guide"),
+    path("guide.pdf", seller_views.GuidePdfView.as_view(), name="guide_pdf"),
 ]

@@ -22,6 +22,7 @@ from leads.selectors import lead_get, lead_stage_counts
 from .forms import LeadNoteForm, OutreachLogForm, StageChangeForm
 from .models import FollowUp
 from .selectors import agent_workload, follow_up_agenda, recent_outreach
+from .stages import stage_advice
 from .services import (
     OutreachBlocked,
     StageChangeRefused,
@@ -208,6 +209,8 @@ class StageChangeView(LeadFormView):
         except StageChangeRefused as refused:
             form.add_error(None, refused)
             return self.form_invalid(form)
+        for advice in stage_advice(lead, lead.stage, timezone.localdate()):
+            messages.warning(self.request, advice)
         return self.succeed(MOVED.format(stage=lead.get_stage_display()))
 
 

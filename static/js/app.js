@@ -77,4 +77,16 @@
   document.addEventListener("DOMContentLoaded", function () { wire(document); });
   // htmx:load fires on every piece of content htmx swaps in (the form after a refusal).
   document.addEventListener("htmx:load", function (event) { wire(event.target); });
+
+  // A "Copy" button next to a read-only field (a link shown once): data-copy="#field".
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button) return;
+    var field = document.querySelector(button.getAttribute("data-copy"));
+    if (!field) return;
+    field.select();
+    var done = function () { button.innerHTML = '<i class="bi bi-check2"></i> Copied'; };
+    if (navigator.clipboard) navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
+    else { document.execCommand("copy"); done(); }
+  });
 })();
