@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 from openpyxl import Workbook
+from openpyxl.workbook.child import INVALID_TITLE_REGEX
 
 from leadcrm.accounts.roles import Perm
 from leadcrm.csv_export import Echo, safe_cell
@@ -64,7 +65,8 @@ def _csv(report, period) -> StreamingHttpResponse:
 
 def _xlsx(report, period) -> HttpResponse:
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=report.title[:31])
+    # Excel refuses some characters in a sheet's name ("Lender turnaround: ...").
+    sheet = book.create_sheet(title=INVALID_TITLE_REGEX.sub("", report.title)[:31])
     sheet.append([safe_cell(column) for column in report.columns])
     for row in report.rows:
         # Numbers stay numbers; text that Excel would run as a formula is kept as text.
