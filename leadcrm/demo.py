@@ -516,7 +516,7 @@ DEMO_EMAIL = """Hi [First Name],
 
 [Role Disclosure]
 
-Thank you for talking with me about [Property Address]. Here is what I promised: how a \
+Thank you for talking with me about [Property Address]. Attached is the guide I promised: how a \
 short sale works, the usual timeline (two to six months), and the documents lenders ask for. \
 The lender decides whether to approve a short sale; my job is to prepare the file so it has \
 the best chance.
@@ -538,7 +538,8 @@ def seed_templates(broker: User) -> None:
          DEMO_EMAIL),
     ):
         if not MessageTemplate.objects.filter(name=name).exists():
-            template_save(actor=broker, name=name, kind=kind, subject=subject, body=body, shared=True)
+            template_save(actor=broker, name=name, kind=kind, subject=subject, body=body, shared=True,
+                          attach_guide=kind == TemplateKind.EMAIL)
 
 
 NEGOTIATORS = ["Dana Whitfield", "Luis Ortega", "Priya Raman", "Marcus Bell", "Janet Cho", "Omar Haddad"]

@@ -357,6 +357,8 @@ class MessageTemplateForm(forms.Form):
         help_text="Merge fields as you write them: [First Name], [Property Address], [Agent Name], "
                   "[Agent Phone], [Brokerage], [Role Disclosure] ...",
     )
+    attach_guide = forms.BooleanField(required=False, label="Attach the seller guide (PDF, with your name on it)",
+                                      help_text="Emails only.")
     shared = forms.BooleanField(required=False, label="Share with the whole brokerage")
 
     def __init__(self, *args, may_share: bool, **kwargs):

@@ -256,6 +256,11 @@ def emails_send(*, merge: Merge, template: MessageTemplate, agent: User, base_ur
         raise ValidationError(NO_POSTAL_ADDRESS)
     sending = Sending()
     already = _emailed_today(merge=merge, template=template, agent=agent)
+    guide = None
+    if template.attach_guide and merge.pieces:
+        from .seller import guide_pdf
+
+        guide = guide_pdf(agent=agent)  # once for the whole send: it carries the agent, not the homeowner
     for piece in merge.pieces:
         if piece.email.pk in already:
             continue  # a retried task, a second click: each address once a day per template
@@ -266,6 +271,8 @@ def emails_send(*, merge: Merge, template: MessageTemplate, agent: User, base_ur
             reply_to=[agent.email] if agent.email else None,
             headers={"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
         )
+        if guide is not None:
+            message.attach("short-sale-guide.pdf", guide, "application/pdf")
         try:
             outreach_log(lead=piece.lead, channel=Channel.EMAIL, contact_point=piece.email, outcome=Outcome.SENT,
                          actor=agent, role_disclosed=discloses_role(template), purpose=purpose_for(agent),

@@ -783,6 +783,8 @@ class MessageTemplate(models.Model):
     kind = models.CharField(max_length=12, choices=TemplateKind.choices)
     subject = models.CharField(max_length=200, blank=True, help_text="Emails only.")
     body = models.TextField()
+    # Issue 10: the seller guide goes with the email as a PDF, with the sending agent on it.
+    attach_guide = models.BooleanField("attach the seller guide (PDF)", default=False, help_text="Emails only.")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="templates",
         help_text="Empty: shared with the whole brokerage.",

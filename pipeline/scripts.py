@@ -84,6 +84,7 @@ def template_save(
     subject: str = "",
     shared: bool = False,
     template: MessageTemplate | None = None,
+    attach_guide: bool = False,
 ) -> MessageTemplate:
     """Create or change a template; shared (brokerage-wide) ones are the broker's."""
     from leadcrm.accounts.roles import Perm
@@ -96,6 +97,7 @@ def template_save(
     template_check(body=body, subject=subject)
     template = template or MessageTemplate()
     template.name, template.kind, template.body, template.subject = name, kind, body, subject
+    template.attach_guide = attach_guide and TemplateKind(kind) == TemplateKind.EMAIL
     template.owner = None if shared else (template.owner if template.pk else actor)
     template.updated_by = actor
     template.full_clean()

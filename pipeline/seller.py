@@ -555,7 +555,9 @@ def guide_pdf(*, agent: User | None = None) -> bytes:
     if agent is not None:
         contact = agent.get_full_name() or agent.username
         if agent.phone:
-            contact += f" · {agent.phone}"
+            from leads.templatetags.crm import phone
+
+            contact += f" · {phone(agent.phone)}"
         if agent.email:
             contact += f" · {agent.email}"
         story += [Paragraph(escape(f"Your agent: {contact}"), body),

@@ -1,5 +1,7 @@
 """An agent, a team lead and a broker at work in a real browser (issue 9)."""
 
+from pathlib import Path
+
 import pytest
 from django.utils import timezone
 
@@ -111,10 +113,52 @@ def step_every_page_passes_the_content_security_policy(page_as, lead, broker, ag
         assert page.errors == [], f"{path}: {page.errors}"
 
 
-def test_a_day_at_the_brokerage_in_chromium(page_as, lead, other_lead, team, agent, team_lead, broker):
+def step_a_seller_opens_their_status_page_on_a_phone_and_sends_a_document(page_as, browser, live_server, lead,
+                                                                          agent, tmp_path):
+    """Issue 10: the agent makes the link; the homeowner, signed in to nothing, opens it
+    on a phone and uploads a PDF through the real CSRF check."""
+    from django.conf import settings
+
+    from pipeline.models import ChecklistItem, DocumentKind, DocumentStatus
+
+    page = page_as(agent)
+    page.goto(f"/leads/{lead.pk}/")
+    page.locator("#seller").get_by_role("button", name="Make their link").click()
+    url = page.input_value("#seller-new-url")
+    assert "/s/" in url and page.errors == []
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    seller = phone.new_page()
+    errors = []
+    seller.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    seller.on("response", lambda response: errors.append(f"{response.status} {response.url}")
+              if response.status >= 400 else None)
+    seller.goto(live_server.url + url[url.index("/s/"):])  # LEADCRM_BASE_URL is not the live server's
+    seller.wait_for_selector("text=Where your sale stands")
+    overflow = seller.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"the seller's page is {overflow}px wider than a phone"
+    shots = Path(settings.VAR_DIR) / "e2e-shots"
+    shots.mkdir(parents=True, exist_ok=True)
+    seller.screenshot(path=str(shots / "seller-status-phone.png"), full_page=True)
+    letter = seller.locator("li.seller-doc", has_text="Your hardship letter")
+    letter.locator("summary").click()
+    pdf = tmp_path / "hardship.pdf"
+    pdf.write_bytes(b"%PDF-1.4 hardship letter\n")
+    letter.locator("input[type=file]").set_input_files(str(pdf))
+    letter.get_by_role("button", name="Send it to your agent").click()
+    seller.wait_for_selector("text=reached your agent")
+    assert errors == [], errors
+    item = ChecklistItem.objects.get(lead=lead, kind=DocumentKind.HARDSHIP_LETTER)
+    assert item.status == DocumentStatus.RECEIVED
+    phone.close()
+
+
+def test_a_day_at_the_brokerage_in_chromium(page_as, browser, live_server, lead, other_lead, team, agent, team_lead,
+                                            broker, tmp_path):
     """An agent works the queue and logs a call with the role disclosure, is stopped on a
     do-not-call number with the reason, moves a lead; a team lead assigns one; a broker's
-    report draws its chart; the pages fit a phone and pass the Content Security Policy."""
+    report draws its chart; the pages fit a phone and pass the Content Security Policy; a
+    seller opens their status page on a phone and sends a document."""
     step_an_agent_works_the_queue_and_logs_a_compliant_call_with_the_role_disclosure(page_as, lead, agent)
     step_an_agent_moves_a_lead_to_contact_after_talking(page_as, lead, agent)
     blocked = LeadFactory(assigned_agent=agent, team=team)
@@ -124,3 +168,6 @@ def test_a_day_at_the_brokerage_in_chromium(page_as, lead, other_lead, team, age
     step_a_broker_opens_the_reports_and_the_chart_draws(page_as, broker, agent, team)
     step_the_agents_pages_fit_a_phone(page_as, other_lead, other_lead.assigned_agent)
     step_every_page_passes_the_content_security_policy(page_as, lead, broker, agent)
+    # The team lead gave ``lead`` to someone else: the seller's step works on the other agent's lead.
+    step_a_seller_opens_their_status_page_on_a_phone_and_sends_a_document(
+        page_as, browser, live_server, other_lead, other_lead.assigned_agent, tmp_path)

@@ -202,3 +202,24 @@ def test_an_email_the_mail_server_refuses_is_noted_on_the_leads_timeline(lead, a
     result = email_campaign_send.apply(args=(template.pk, agent.pk, {}, "http://crm.example.com")).get()
     assert result == {"sent": 0, "refused": 0, "failed": 1}
     assert "mail server refused it: 550 mailbox unavailable" in lead.notes.get().body
+
+
+def test_an_email_template_can_carry_the_seller_guide_as_a_pdf(lead, agent, office, client_as):
+    """Issue 10: the guide goes out as a PDF only through the gate, like any email."""
+    from pipeline.tasks import email_campaign_send
+
+    EmailFactory(contact=lead.contacts.first())
+    client = client_as(agent)
+    client.post(reverse("pipeline:scripts"), {"name": "Guide", "kind": TemplateKind.EMAIL, "subject": "Your guide",
+                                              "body": "[Role Disclosure]", "attach_guide": "on"})
+    template = MessageTemplate.objects.get(name="Guide")
+    assert template.attach_guide
+    email_campaign_send.apply(args=(template.pk, agent.pk, {}, "http://crm.example.com")).get()
+    [message] = mail.outbox
+    [(name, content, mimetype)] = message.attachments
+    assert name == "short-sale-guide.pdf" and mimetype == "application/pdf" and content.startswith(b"%PDF")
+    assert OutreachAttempt.objects.get().channel == "email"
+    # A letter never carries one.
+    client.post(reverse("pipeline:scripts"), {"name": "Letter", "kind": TemplateKind.LETTER,
+                                              "body": "[Role Disclosure]", "attach_guide": "on"})
+    assert not MessageTemplate.objects.get(name="Letter").attach_guide
