@@ -22,7 +22,6 @@ from leads.selectors import lead_get, lead_stage_counts
 from .forms import LeadNoteForm, OutreachLogForm, StageChangeForm
 from .models import FollowUp
 from .selectors import agent_workload, follow_up_agenda, recent_outreach
-from .stages import stage_advice
 from .services import (
     OutreachBlocked,
     StageChangeRefused,
@@ -31,6 +30,7 @@ from .services import (
     lead_stage_change,
     outreach_log,
 )
+from .stages import stage_advice
 
 LOGGED = "Logged: {outcome} ({channel})."
 DISCLOSURE_RULES = {"D3", "F8"}
