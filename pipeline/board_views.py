@@ -20,7 +20,7 @@ from .forecast import is_running_late, stage_durations
 from .forms import BoardMoveForm
 from .selectors import BOARD_FILTERS, pipeline_board
 from .services import StageChangeRefused, lead_stage_change
-from .stages import TRANSITIONS
+from .stages import TRANSITIONS, stage_advice
 from .views import safe_next_url
 
 MOVED = "{lead}: moved to {stage}."
@@ -95,6 +95,9 @@ class BoardMoveView(LoginRequiredMixin, PermissionRequiredMixin, View):
                               note="Moved on the board.")
         except StageChangeRefused as refused:
             return "danger", REFUSED.format(lead=lead, stage=source, reasons=" ".join(refused.messages))
+        advice = stage_advice(lead, lead.stage, timezone.localdate())
+        if advice:  # moved, with what to do now (the seller's briefing on entering Qualify)
+            return "warning", MOVED.format(lead=lead, stage=lead.get_stage_display()) + " " + " ".join(advice)
         return "success", MOVED.format(lead=lead, stage=lead.get_stage_display())
 
 

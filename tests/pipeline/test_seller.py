@@ -435,3 +435,13 @@ def test_the_agents_photo_is_checked_and_shown_through_the_sellers_link(lead, ag
     assert "seller_agent_photo" not in seller_client().get(page_url(token)).content.decode()
     assert f"/s/{token}/agent-photo/" in seller_client().get(page_url(token)).content.decode()
     assert seller_client().get("/s/not-a-token/agent-photo/").status_code == 404
+
+
+def test_a_board_move_into_qualify_warns_too(lead, agent, client_as):
+    _ready_for_qualify(lead, agent)
+    response = client_as(agent).post(reverse("pipeline:board_move"), {"lead": lead.pk, "to_stage": Stage.QUALIFY},
+                                     HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver/board/")
+    lead.refresh_from_db()
+    assert lead.stage == Stage.QUALIFY
+    assert "alert-warning" in response.content.decode()
+    assert "Nothing is recorded yet of what the seller has been told" in response.content.decode()
