@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from leadcrm.accounts.views import LoginView
 from pipeline.api import (
     ApiDocsView,
     ComplianceCheckView,
@@ -47,7 +48,7 @@ urlpatterns = [
     path("", include("pipeline.urls")),
     path("leads/", include("leads.urls")),
     path("compliance/", include("compliance.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", LoginView.as_view(), name="login"),  # failures throttled (accounts/throttle.py)
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The broker's reports, pages of the admin (before it, so its catch-all does not take them).
     path("admin/reports/", include((report_urls(), "reports"))),

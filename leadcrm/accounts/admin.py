@@ -5,9 +5,13 @@ from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
+from .forms import AdminLoginForm
 from .models import Brokerage, Team, TeamMembership, User
 from .roles import Role
 from .services import user_set_role
+
+# The admin's sign-in counts failures like ours does (throttle.py) and says when it stops.
+admin.site.login_form = AdminLoginForm
 
 
 class RoleFieldMixin(forms.Form):

@@ -7,3 +7,6 @@ class AccountsConfig(AppConfig):
     name = "leadcrm.accounts"
     label = "accounts"
     verbose_name = "Users, teams and brokerage"
+
+    def ready(self):
+        from . import throttle  # noqa: F401  (connects the sign-in signals)

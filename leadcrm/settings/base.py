@@ -115,6 +115,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Users ---------------------------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
+# Django's backend, refusing usernames and addresses with too many failed sign-ins.
+AUTHENTICATION_BACKENDS = ["leadcrm.accounts.backends.ThrottledModelBackend"]
+LEADCRM_LOGIN_FAILURES_PER_USERNAME = env.int("LEADCRM_LOGIN_FAILURES_PER_USERNAME", default=5)
+# Higher: the agents of one office share its address.
+LEADCRM_LOGIN_FAILURES_PER_ADDRESS = env.int("LEADCRM_LOGIN_FAILURES_PER_ADDRESS", default=20)
+LEADCRM_LOGIN_FAILURE_WINDOW_SECONDS = env.int("LEADCRM_LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+# How many reverse proxies add to X-Forwarded-For before us (0: the connection's address).
+LEADCRM_TRUSTED_PROXIES = env.int("LEADCRM_TRUSTED_PROXIES", default=0)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "pipeline:dashboard"
 LOGOUT_REDIRECT_URL = "login"

@@ -4,6 +4,8 @@
 set prints no warning (tests/leadcrm/test_settings.py runs it).
 """
 
+from urllib.parse import urlsplit, urlunsplit
+
 from .base import *  # noqa: F403
 from .base import DATABASES, database_config, env
 
@@ -42,3 +44,25 @@ EMAIL_USE_TLS = env.bool("DJANGO_EMAIL_USE_TLS", default=False)
 # Production runs a real broker; the filesystem transport is for one laptop only.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
+
+
+def redis_database(url: str, number: int) -> str:
+    """The same Redis server as ``url``, another database."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{number}", parts.query, parts.fragment))
+
+
+# The shared cache: sign-in failures (accounts/throttle.py), the seller page's limits and
+# cached figures are counted once for every web worker. Database 1 of the broker's Redis
+# unless DJANGO_CACHE_URL says otherwise; never the broker's own (a clear would drop tasks).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("DJANGO_CACHE_URL", default=None) or (
+            redis_database(CELERY_BROKER_URL, 1) if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+            else env("DJANGO_CACHE_URL")),
+    }
+}
+# Behind one TLS-terminating reverse proxy, which appends the client's address to
+# X-Forwarded-For: sign-in failures are counted per client, not per proxy.
+LEADCRM_TRUSTED_PROXIES = env.int("LEADCRM_TRUSTED_PROXIES", default=1)

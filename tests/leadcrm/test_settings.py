@@ -98,3 +98,33 @@ def test_check_deploy_is_clean_with_the_required_variables_set():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "System check identified no issues (0 silenced)."
     assert "WARNING" not in result.stderr
+
+
+PRODUCTION_ENV = dict(DJANGO_SECRET_KEY="x" * 50, DJANGO_ALLOWED_HOSTS="crm.example.com",
+                      DATABASE_URL="postgres://crm@127.0.0.1:5432/leadcrm", CELERY_BROKER_URL="redis://cache:6379/0")
+
+
+def test_production_counts_sign_in_failures_in_redis_beside_the_broker_not_in_its_database():
+    result = settings_in_subprocess(
+        "leadcrm.settings.production",
+        "settings.CACHES['default']['BACKEND'], settings.CACHES['default']['LOCATION'], "
+        "settings.LEADCRM_TRUSTED_PROXIES, settings.AUTHENTICATION_BACKENDS[0]",
+        **PRODUCTION_ENV,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.core.cache.backends.redis.RedisCache", "redis://cache:6379/1", "1",
+                                     "leadcrm.accounts.backends.ThrottledModelBackend"]
+    result = settings_in_subprocess("leadcrm.settings.production", "settings.CACHES['default']['LOCATION']",
+                                    **{**PRODUCTION_ENV, "DJANGO_CACHE_URL": "redis://other:6379/4"})
+    assert result.stdout.strip() == "redis://other:6379/4"
+
+
+def test_production_sends_the_security_headers():
+    result = settings_in_subprocess(
+        "leadcrm.settings.production",
+        "settings.SECURE_HSTS_SECONDS, settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE, "
+        "settings.SECURE_SSL_REDIRECT, settings.LEADCRM_CSP['script-src']",
+        **PRODUCTION_ENV,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "31536000 True True True [\"'self'\"]"

@@ -431,6 +431,24 @@ def leaked(text: str) -> list[str]:
     return [what for what, needles in SENTINELS.items() if any(needle in text for needle in needles)]
 
 
+INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)(?![^>]*type=\"application/(?:ld\+)?json\")[^>]*>")
+EVENT_HANDLER = re.compile(r"<[a-z][^>]*\son[a-z]+\s*=", re.IGNORECASE)
+
+
+def csp_problems(response, text: str) -> list[str]:
+    """Every page carries the Content Security Policy and has nothing inline it would block."""
+    problems = []
+    policy = response.get("Content-Security-Policy", "")
+    if "script-src" not in policy and "default-src 'none'" not in policy:
+        problems.append("no Content-Security-Policy limiting scripts")
+    elif "'unsafe-inline'" not in policy.split("script-src", 1)[-1].split(";")[0]:
+        if INLINE_SCRIPT.search(text):
+            problems.append(f"an inline script the policy blocks: {INLINE_SCRIPT.search(text).group(0)[:80]}")
+        if EVENT_HANDLER.search(text):
+            problems.append(f"an inline event handler the policy blocks: {EVENT_HANDLER.search(text).group(0)[:80]}")
+    return problems
+
+
 def is_login_redirect(response) -> bool:
     return response.status_code in (301, 302, 303, 307, 308) and any(
         response["Location"].split("?")[0].endswith(path) for path in ("/accounts/login/", "/admin/login/"))
@@ -474,6 +492,8 @@ class Walker:
         if status >= 500:
             self.problems.append(f"{where}: {status}")
             return
+        if "text/html" in response.get("Content-Type", ""):
+            self.problems += [f"{where}: {problem}" for problem in csp_problems(response, text)]
         if self.role in OUTSIDERS:
             found = leaked(text)
             if status in (301, 302, 303, 307, 308) and not is_login_redirect(response):
@@ -603,3 +623,18 @@ def test_the_sentinels_are_on_the_owners_pages(world, client_as):
     assert seen == set(SENTINELS)
     response = client_as(world.broker).get(reverse("leads:import_report", args=[world.import_job.pk]))
     assert {"street", "owner's name"} <= set(leaked(body_of(response)))
+
+
+def test_the_walk_would_see_a_page_the_policy_breaks():
+    from django.http import HttpResponse
+
+    def problems(html, policy="default-src 'self'; script-src 'self'"):
+        response = HttpResponse(html)
+        if policy:
+            response["Content-Security-Policy"] = policy
+        return csp_problems(response, html.lower())
+
+    assert problems('<script src="/static/js/app.js"></script><script type="application/json">{}</script>') == []
+    assert problems("<script>alert(1)</script>")
+    assert problems('<button onclick="go()">Go</button>')
+    assert problems("<p>fine</p>", policy="")
