@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -18,12 +19,16 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from leadcrm.accounts.services import user_preferences_update
+from leadcrm.accounts.throttle import client_address, over_limit
 
 from .calendar import feed_create, feed_ics, feed_revoke, feed_url, feed_user
 from .forms import MySettingsForm
 from .models import CalendarFeed, Notification
 
 PER_PAGE = 30
+# Per client address (an office's calendars share one): plenty for polling, too few to guess.
+FEED_REQUESTS_PER_10_MINUTES = 300
+FEED_MISSES_PER_HOUR = 20
 
 
 class NotificationListView(LoginRequiredMixin, TemplateView):
@@ -118,8 +123,15 @@ class CalendarFeedView(View):
     http_method_names = ["get", "head"]
 
     def get(self, request, token):
+        # Calendar apps poll every quarter hour or so; a guesser asks thousands of times.
+        address = client_address(request)
+        guesses = f"calendar:miss:{address}"
+        if over_limit(f"calendar:req:{address}", limit=FEED_REQUESTS_PER_10_MINUTES, window_seconds=600) \
+                or cache.get(guesses, 0) >= FEED_MISSES_PER_HOUR:
+            return HttpResponse("Too many requests; try again later.", status=429, content_type="text/plain")
         user = feed_user(token)
         if user is None:
+            over_limit(guesses, limit=FEED_MISSES_PER_HOUR, window_seconds=3600)
             raise Http404("No such calendar.")
         response = HttpResponse(feed_ics(user=user), content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = 'inline; filename="leadcrm.ics"'

@@ -18,7 +18,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -181,17 +180,6 @@ def seller_visit_record(*, link: SellerLink, now: datetime | None = None) -> boo
 
 def seller_guide_downloaded(*, link: SellerLink, now: datetime | None = None) -> None:
     _event(lead=link.lead, kind=SellerEventKind.GUIDE, at=now or timezone.now())
-
-
-def throttled(key: str, *, limit: int, window_seconds: int) -> bool:
-    """Count one more hit on ``key``; True once more than ``limit`` came within the window.
-    In the shared cache (Redis in production) so that every web worker counts together."""
-    cache.add(key, 0, window_seconds)
-    try:
-        return cache.incr(key) > limit
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, window_seconds)
-        return False
 
 
 # What the seller sees -------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from leadcrm.accounts.roles import Perm
+from leadcrm.accounts.throttle import client_address, over_limit
 from leads.selectors import lead_get
 
 from .models import BriefingTopic
@@ -42,17 +43,12 @@ from .seller import (
     seller_phone_check,
     seller_view,
     seller_visit_record,
-    throttled,
 )
 
 # Per address: plenty for a homeowner clicking about, too few to guess a token.
 REQUESTS_PER_10_MINUTES = 200
 MISSES_PER_HOUR = 20
 _SESSION_KEY = "seller_link_{pk}"
-
-
-def _client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _private(response):
@@ -77,8 +73,8 @@ class SellerLinkMixin:
     needs_check = True
 
     def dispatch(self, request, *args, token: str = "", **kwargs):
-        address = _client_address(request)
-        if throttled(f"seller:req:{address}", limit=REQUESTS_PER_10_MINUTES, window_seconds=600):
+        address = client_address(request)  # behind the proxies we trust, the homeowner's own
+        if over_limit(f"seller:req:{address}", limit=REQUESTS_PER_10_MINUTES, window_seconds=600):
             return _dead_end(request, status=429)
         # An address that guessed wrong too often gets nothing, even with a good link.
         misses = f"seller:miss:{address}"
@@ -87,7 +83,7 @@ class SellerLinkMixin:
         self.now = timezone.now()
         link = seller_link_open(token, self.now)
         if link is None:
-            throttled(misses, limit=MISSES_PER_HOUR, window_seconds=3600)
+            over_limit(misses, limit=MISSES_PER_HOUR, window_seconds=3600)
             return _dead_end(request)
         self.link, self.token = link, token
         if self.needs_check and link.asks_phone_digits and not self._verified(request):

@@ -62,8 +62,9 @@ def login_blocked(*, username: str, address: str) -> bool:
             or (bool(address) and counts.get(_key("address", address), 0) >= per_address))
 
 
-def _count(key: str, window: int) -> int:
-    # A fixed window from the first failure: add() starts it, incr() keeps its expiry.
+def hit_count(key: str, window: int) -> int:
+    """One more hit on ``key``; how many in its window. A fixed window from the first hit:
+    add() starts it, incr() keeps its expiry. Also the public token pages' rate limit."""
     cache.add(key, 0, window)
     try:
         return cache.incr(key)
@@ -72,14 +73,20 @@ def _count(key: str, window: int) -> int:
         return 1
 
 
+def over_limit(key: str, *, limit: int, window_seconds: int) -> bool:
+    """Count one more hit on ``key``; True once more than ``limit`` came within the window
+    (the public token pages: the seller's status page, the calendar feed)."""
+    return hit_count(key, window_seconds) > limit
+
+
 def login_failure_record(*, username: str, address: str) -> None:
     per_username, per_address, window = _limits()
-    failures = _count(_key("username", username), window)
+    failures = hit_count(_key("username", username), window)
     if failures == per_username:
         logger.warning("Sign-in throttled: %s failures for username %r in %s s (last from %s)",
                        failures, username, window, address or "an unknown address")
     if address:
-        failures = _count(_key("address", address), window)
+        failures = hit_count(_key("address", address), window)
         if failures == per_address:
             logger.warning("Sign-in throttled: %s failures from %s in %s s", failures, address, window)
 

@@ -5,6 +5,7 @@ from datetime import date, time, timedelta
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -178,3 +179,15 @@ def test_the_brokers_delivery_log_shows_everyones_and_a_team_lead_only_their_own
     page = client_as(broker).get(reverse("admin:pipeline_notification_changelist")).content.decode()
     assert "For the agent" in page and "For the team lead" in page
     assert client_as(team_lead).get(reverse("admin:pipeline_notification_changelist")).status_code == 403
+
+
+def test_guessing_calendar_addresses_is_rate_limited(agent, client_as):
+    from pipeline.calendar import feed_create
+    from pipeline.reminder_views import FEED_MISSES_PER_HOUR
+
+    token = feed_create(user=agent)
+    guesser = Client(REMOTE_ADDR="198.51.100.23")
+    for attempt in range(FEED_MISSES_PER_HOUR):
+        assert guesser.get(reverse("pipeline:calendar_feed", args=[f"guess{attempt}"])).status_code == 404
+    assert guesser.get(reverse("pipeline:calendar_feed", args=[token])).status_code == 429
+    assert Client(REMOTE_ADDR="198.51.100.24").get(reverse("pipeline:calendar_feed", args=[token])).status_code == 200
