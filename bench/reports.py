@@ -10,6 +10,13 @@ of ``pipeline.reports.REPORTS`` is timed for the last year and the last 90 days 
 - the whole page, ``/admin/reports/<slug>/``, through Django's test client signed in as
   a broker (the function again, the template, the chart's JSON): best of three.
 
+Checked in the same run, for each report and period: the page's CSV export holds exactly
+the rows the function gave in the broker's zone (the page runs in the zone the broker's
+middleware activates), and which of the rollups the page read (``OutreachCount``,
+``CheckCount``: only when the period's edges fall on their spans' edges; ``ListDncCount``:
+the DNC counts the periodic task keeps, which the bench refreshes first and times).
+Agent activity's page is also timed for one agent's weeks (``?agent=<id>``), the busiest.
+
 Baseline in the same run: ``SELECT count(*)`` of the outreach attempts in the same
 period, the smallest question about the log a report could ask (best of three, measured
 before and after the reports; the ratio divides by the smaller). The target is for the
@@ -27,10 +34,14 @@ from django.db import connection
 from django.utils import timezone
 
 BEST_OF = 3
+# What a page read besides the logs: the rollups, which are only used when they fit.
+ROLLUP_TABLES = {"pipeline_outreachcount": "OutreachCount", "pipeline_checkcount": "CheckCount",
+                 "leads_listdnccount": "ListDncCount"}
 TARGET_SECONDS = 1.0
 TABLES = ("leads_lead", "leads_property", "leads_contact", "leads_phone", "leads_lien", "leads_listmembership",
           "leads_leadlist", "pipeline_stagechange", "pipeline_lenderfile", "pipeline_lendermilestone",
-          "pipeline_outreachattempt", "compliance_compliancecheck", "pipeline_outreachcount", "pipeline_checkcount")
+          "pipeline_outreachattempt", "compliance_compliancecheck", "pipeline_outreachcount", "pipeline_checkcount",
+          "leads_listdnccount")
 
 
 def database_url(brokerage_url: str) -> str:
@@ -74,6 +85,25 @@ def _code_version() -> str:
         return "?"
 
 
+def _as_csv(report) -> str:
+    """The rows as the page's CSV export writes them."""
+    import csv
+    import io
+
+    from leadcrm.csv_export import safe_cell
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in [report.columns, *report.rows]:
+        writer.writerow([safe_cell(cell) for cell in row])
+    return buffer.getvalue()
+
+
+def _rollups_read(queries) -> str:
+    read = [name for table, name in ROLLUP_TABLES.items() if any(table in query["sql"] for query in queries)]
+    return "+".join(read) or "-"
+
+
 def ensure_brokerage(lead_count: int) -> None:
     """Build the reports' brokerage unless the database already holds one."""
     from bench.reports_data import generate_reports_brokerage
@@ -99,7 +129,7 @@ def bench_reports(lead_count: int) -> dict:
     from django.urls import reverse
 
     from leadcrm.accounts.models import User
-    from pipeline.reports import REPORTS, Period
+    from pipeline.reports import REPORTS, Period, dnc_list_counts_refresh
 
     ensure_brokerage(lead_count)
     from bench.reports_data import dataset_period_end
@@ -112,13 +142,15 @@ def bench_reports(lead_count: int) -> dict:
         cursor.execute(f"VACUUM (ANALYZE) {', '.join(name for (name,) in cursor.fetchall())}")
     vacuumed = time.perf_counter() - started
     sizes = _table_sizes()
-    end = dataset_period_end()
-    periods = {"1 year": Period(end - timedelta(days=364), end), "90 days": Period(end - timedelta(days=89), end)}
     broker = User.objects.get(username="bench.broker")
-    client = Client()
-    client.force_login(broker)
     # The functions in the broker's zone, as the pages run them (its middleware activates it).
     zone = zoneinfo.ZoneInfo(broker.time_zone)
+    end = dataset_period_end(zone)
+    periods = {"1 year": Period(end - timedelta(days=364), end), "90 days": Period(end - timedelta(days=89), end)}
+    client = Client()
+    client.force_login(broker)
+    # What the periodic task does every 10 minutes, so the DNC report reads fresh counts.
+    refreshed = _best(dnc_list_counts_refresh, times=1)[0]
 
     baseline = {label: _best(lambda p=period: _count_attempts(p)) for label, period in periods.items()}
     rows = []
@@ -127,6 +159,7 @@ def bench_reports(lead_count: int) -> dict:
         with timezone.override(zone):
             return function(period)
 
+    drill_down = {}
     with override_settings(ALLOWED_HOSTS=["*"]):
         for slug, (_title, function) in REPORTS.items():
             for label, period in periods.items():
@@ -144,7 +177,18 @@ def bench_reports(lead_count: int) -> dict:
                 page, response = _best(lambda u=url, q=params: client.get(u, q))
                 if response.status_code != 200:
                     raise RuntimeError(f"{url} answered {response.status_code}")
-                rows.append((slug, label, first, best, page, queries, len(report.rows)))
+                with CaptureQueriesContext(connection) as captured:
+                    exported = client.get(url, {**params, "format": "csv"})
+                    text = b"".join(exported.streaming_content).decode()
+                if text != _as_csv(report):
+                    raise RuntimeError(f"{url} {label}: the page's export differs from the function's rows in "
+                                       f"{broker.time_zone}")
+                rows.append((slug, label, first, best, page, queries, len(report.rows),
+                             _rollups_read(captured.captured_queries), len(response.content)))
+                if slug == "agent-activity" and report.keys:
+                    busiest = max(set(report.keys), key=report.keys.count)
+                    drill_down[label] = _best(lambda u=url, q={**params, "agent": busiest}: client.get(u, q))[0], \
+                        len(client.get(url, {**params, "agent": busiest}).content)
     after = {label: _best(lambda p=period: _count_attempts(p)) for label, period in periods.items()}
 
     print(f"\n[reports] every report of pipeline.reports.REPORTS, {sizes['leads_lead'][0]:,} leads, "
@@ -159,12 +203,18 @@ def bench_reports(lead_count: int) -> dict:
     for label in periods:
         print(f"  baseline {label}: SELECT count(*) of the attempts in the period = {baseline[label][1]:,}: "
               f"{baseline[label][0] * 1000:.0f} ms before the reports, {after[label][0] * 1000:.0f} ms after")
+    print(f"  DNC counts for every list (the periodic task, pipeline.dnc_list_counts_refresh): {refreshed:.2f} s")
     print(f"  {'report':<18} {'period':<8} {'first s':>8} {'best s':>7} {'page s':>7} {'queries':>7} {'rows':>6} "
-          f"{'page/baseline':>13}  under {TARGET_SECONDS:.0f} s (page)")
-    for slug, label, first, best, page, queries, count in rows:
+          f"{'page kB':>7} {'rollups read':<13} {'page/baseline':>13}  under {TARGET_SECONDS:.0f} s (page)")
+    for slug, label, first, best, page, queries, count, read, size in rows:
         verdict = "yes" if page < TARGET_SECONDS else "NO"
         print(f"  {slug:<18} {label:<8} {first:>8.3f} {best:>7.3f} {page:>7.3f} {queries:>7} {count:>6} "
-              f"{page / base[label]:>12.1f}x  {verdict}")
+              f"{size / 1024:>7.0f} {read:<13} {page / base[label]:>12.1f}x  {verdict}")
+    for label, (seconds, size) in drill_down.items():
+        verdict = "yes" if seconds < TARGET_SECONDS else "NO"
+        print(f"  agent-activity, the busiest agent's weeks (?agent=), {label}: page {seconds:.3f} s, "
+              f"{size / 1024:.0f} kB  {verdict}")
+    print("  every page's CSV export held the function's rows, in the broker's zone")
     slow = [row for row in rows if row[4] >= TARGET_SECONDS]
     print(f"  first: the report's function called once, cold for it; best: best of {BEST_OF} warm; page: "
           f"/admin/reports/<slug>/ through the test client as a broker, best of {BEST_OF}; "

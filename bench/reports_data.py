@@ -592,10 +592,12 @@ def _rollup_checks() -> dict[str, str]:
     }
 
 
-def dataset_period_end() -> date | None:
-    """The last day the log holds (the bench's periods end there, so a kept database ages well)."""
+def dataset_period_end(zone) -> date | None:
+    """The last day the log holds, in ``zone`` (the broker's: the bench's periods end there,
+    so a kept database ages well; its UTC date is a day later for calls made after 6 p.m. in
+    Chicago)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT max(occurred_at) FROM pipeline_outreachattempt")
         last = cursor.fetchone()[0]
-    return last.date() if last else None
+    return last.astimezone(zone).date() if last else None
 

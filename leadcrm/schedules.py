@@ -55,6 +55,13 @@ SCHEDULES = [
         hour="13",  # 13:00 UTC: morning in every US zone
         description="National registry data 25 days old: refresh before day 31 (A3).",
     ),
+    Schedule(
+        name="DNC hit rate per list",
+        task="pipeline.dnc_list_counts_refresh",
+        minute="*/10",
+        description="Every list's numbers and those on a DNC list, counted for the broker's report "
+                    "(seconds with a million leads, too slow to count while the broker waits).",
+    ),
 ]
 
 # Periodic tasks whose names start with this are ours; others (added by hand in the

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 
 from leadcrm.accounts.models import Team, User
+from leadcrm.accounts.roles import Perm
 from leadcrm.accounts.selectors import teams_visible_to, users_assignable_by
 from leadcrm.pagination import EstimatedCountPaginator
 
@@ -25,6 +26,7 @@ from .models import (
     LeadAssignment,
     LeadList,
     Lien,
+    ListDncCount,
     ListMembership,
     Phone,
     Property,
@@ -330,6 +332,29 @@ class LeadListAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(ListDncCount)
+class ListDncCountAdmin(admin.ModelAdmin):
+    """The DNC-by-list report's counts, made by a periodic task: looked at by brokers, edited by no one."""
+
+    list_display = ["lead_list", "numbers", "on_dnc", "counted_at"]
+    list_select_related = ["lead_list"]
+
+    def has_module_permission(self, request):
+        return request.user.has_perm(Perm.VIEW_ALL_LEADS)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(Perm.VIEW_ALL_LEADS)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ForeclosureRecord)

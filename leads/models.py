@@ -274,6 +274,27 @@ class ListMembership(models.Model):
         return f"{self.lead} on {self.lead_list}"
 
 
+class ListDncCount(models.Model):
+    """How many of a list's numbers there are and how many are on a Do Not Call list, as
+    counted at ``counted_at``: the broker's "DNC hit rate per list" report reads these.
+
+    Counting every number against every list takes seconds with a million leads, so a
+    periodic task counts them all at once (``pipeline.reports.dnc_list_counts_refresh``)
+    and the report says when; a count older than the report allows is done again live."""
+
+    lead_list = models.OneToOneField(LeadList, on_delete=models.CASCADE, related_name="dnc_count")
+    numbers = models.PositiveIntegerField()
+    on_dnc = models.PositiveIntegerField()
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "DNC count of a list"
+        verbose_name_plural = "DNC counts of lists"
+
+    def __str__(self) -> str:
+        return f"{self.lead_list}: {self.on_dnc} of {self.numbers} numbers on a DNC list"
+
+
 # Owners and how to reach them --------------------------------------------------------------
 
 

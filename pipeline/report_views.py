@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -17,7 +18,20 @@ from openpyxl.workbook.child import INVALID_TITLE_REGEX
 from leadcrm.accounts.roles import Perm
 from leadcrm.csv_export import Echo, safe_cell
 
-from .reports import REPORTS, Period
+from .reports import ACTIVITY_COUNTS, REPORTS, Period, Report, activity_by_agent, activity_by_week
+
+NO_SUCH_AGENT = "No activity for that agent in this period: the totals for everyone instead."
+
+
+@dataclass(frozen=True)
+class Link:
+    """A table cell that links somewhere (a drill-down)."""
+
+    text: str
+    href: str
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def _broker_only(request) -> None:
@@ -45,10 +59,45 @@ def report_page(request, slug):
         return _csv(report, period)
     if wanted == "xlsx":
         return _xlsx(report, period)
+    query = f"from={period.start.isoformat()}&to={period.end.isoformat()}"
+    if slug == "agent-activity":
+        tables, chart = _agent_activity_tables(request, report, query, problems)
+    else:
+        tables, chart = [{"columns": report.columns, "rows": report.rows}], report.chart
     return TemplateResponse(request, "admin/reports/report.html", {
         **admin.site.each_context(request), "title": report.title, "report": report, "period": period,
         "problems": problems, "reports": [(s, title) for s, (title, _) in REPORTS.items()], "slug": slug,
-        "query": f"from={period.start.isoformat()}&to={period.end.isoformat()}"})
+        "query": query, "tables": tables, "chart": chart})
+
+
+def _agent_activity_tables(request, report: Report, query: str, problems: list[str]) -> tuple[list[dict], dict]:
+    """A year of a hundred agents is 5,300 agent-weeks: too many to read (or render) as one
+    table. The page shows each agent's totals and the week totals, and one agent's weeks
+    when asked (``?agent=<id>``); the exports still give every agent-week."""
+    exported = (f"The exports (CSV, Excel) give every agent's every week: {len(report.rows):,} rows "
+                "in this period.")
+    wanted = request.GET.get("agent")
+    if wanted:
+        agent = int(wanted) if wanted.isdigit() else None
+        theirs = {row[0]: row for key, row in zip(report.keys, report.rows, strict=True) if key == agent}
+        if theirs:
+            name = next(iter(theirs.values()))[1]
+            # Every week anyone worked, a quiet one as zeros: the chart's weeks stay evenly spaced.
+            weeks = [[week, *theirs.get(week, [week, name, 0, 0, 0, 0])[2:]]
+                     for week, *_totals in activity_by_week(report)]
+            chart = {"type": "line", "labels": [f"{row[0]:%b %-d}" for row in weeks], "datasets": [
+                {"label": label, "data": [row[1 + i] for row in weeks]} for i, label in enumerate(ACTIVITY_COUNTS)]}
+            return [{"caption": f"{name}: week by week", "back": Link("All agents", f"?{query}"), "agent": agent,
+                     "note": exported, "columns": ["Week of", *ACTIVITY_COUNTS], "rows": weeks}], chart
+        problems.append(NO_SUCH_AGENT)
+    agents = [[Link(name, f"?{query}&agent={agent}"), *counts] for agent, (name, *counts) in activity_by_agent(report)]
+    return [
+        {"caption": "Agents", "note": "Each agent's totals for the period: pick an agent to see their weeks. "
+                                      + exported,
+         "columns": ["Agent", "Weeks with activity", *ACTIVITY_COUNTS], "rows": agents},
+        {"caption": "Week totals", "columns": ["Week of", "Agents with activity", *ACTIVITY_COUNTS],
+         "rows": activity_by_week(report)},
+    ], report.chart
 
 
 def _filename(report, period, extension: str) -> str:

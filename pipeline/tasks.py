@@ -73,3 +73,12 @@ def dnc_refresh_notices() -> int:
     from . import notifications
 
     return notifications.dnc_refresh_notices()
+
+
+@shared_task(name="pipeline.dnc_list_counts_refresh", acks_late=True, reject_on_worker_lost=True)
+def dnc_list_counts_refresh() -> int:
+    """Count each list's numbers on a DNC list for the broker's report (safe to run twice:
+    each run replaces the counts with its own)."""
+    from . import reports
+
+    return reports.dnc_list_counts_refresh()

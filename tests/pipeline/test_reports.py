@@ -360,3 +360,191 @@ def test_time_in_stage_ranked_by_the_database_as_python_would(agent, stays):
     expected = _stays_in_python(PERIOD)
     assert expected["contact"][0] == len(stays)
     assert _stays_in_database(PERIOD) == expected
+
+
+# DNC by list from the counts a periodic task keeps ---------------------------------------
+
+
+def _dnc_fixture(agent):
+    from ..factories import ContactFactory, PhoneFactory
+
+    nod, probate = LeadList.objects.create(name="NOD pull"), LeadList.objects.create(name="Probate")
+    lead = LeadFactory(assigned_agent=agent)
+    ListMembership.objects.create(lead=lead, lead_list=nod)
+    ListMembership.objects.create(lead=lead, lead_list=probate)
+    owner = ContactFactory(lead=lead)
+    listed = PhoneFactory(contact=owner, number="+19185550101", on_dnc_list=True)
+    PhoneFactory(contact=owner, number="+19185550102")
+    return nod, probate, listed
+
+
+def test_dnc_by_list_reads_the_kept_counts_and_says_when_they_were_made(agent, broker, client_as):
+    from leads.models import ListDncCount
+    from pipeline.reports import dnc_by_list, dnc_list_counts_refresh
+
+    # given counts kept ten minutes ago, at 19:50 UTC (1:50 p.m. in Chicago)
+    nod, probate, listed = _dnc_fixture(agent)
+    live = dnc_by_list(PERIOD)
+    assert "Counted as the page was made." in live.notes[0]
+    assert dnc_list_counts_refresh() == 2
+    ListDncCount.objects.update(counted_at=datetime(2026, 11, 18, 19, 50, tzinfo=UTC))
+    assert dnc_by_list(PERIOD).rows == live.rows == [["NOD pull", 2, 1, 50.0], ["Probate", 2, 1, 50.0]]
+    # when a number comes off the list after the count
+    listed.on_dnc_list = False
+    listed.save(update_fields=["on_dnc_list"])
+    # then the report shows the count as made, and says when, in the reader's zone
+    import zoneinfo
+
+    from django.utils import timezone
+
+    with timezone.override(zoneinfo.ZoneInfo("America/Chicago")):
+        kept = dnc_by_list(PERIOD)
+    assert kept.rows == live.rows
+    assert "Counted at Nov 18, 2026 1:50 PM CST" in kept.notes[0]
+    # and the next count has it
+    dnc_list_counts_refresh()
+    assert dnc_by_list(PERIOD).rows == [["NOD pull", 2, 0, 0.0], ["Probate", 2, 0, 0.0]]
+    page = client_as(broker).get(reverse("reports:report", args=["dnc-by-list"])).content.decode()
+    assert "Counted at Nov 18, 2026" in page and "every 10 minutes" in page
+
+
+def test_dnc_by_list_counts_again_when_the_kept_counts_are_stale(agent):
+    import time_machine
+    from django.utils import timezone
+
+    from leads.models import ListDncCount
+    from pipeline.reports import DNC_COUNTS_MAX_AGE, dnc_by_list, dnc_list_counts_refresh
+
+    nod, probate, listed = _dnc_fixture(agent)
+    dnc_list_counts_refresh()
+    listed.on_dnc_list = False
+    listed.save(update_fields=["on_dnc_list"])
+    assert dnc_by_list(PERIOD).rows[0][2] == 1  # the kept count
+    with time_machine.travel(timezone.now() + DNC_COUNTS_MAX_AGE + timedelta(minutes=1)):
+        report = dnc_by_list(PERIOD)
+    assert report.rows == [["NOD pull", 2, 0, 0.0], ["Probate", 2, 0, 0.0]]
+    assert "Counted as the page was made." in report.notes[0]
+    assert ListDncCount.objects.count() == 2  # a report only reads
+
+
+def test_dnc_list_counts_refresh_drops_a_list_whose_numbers_are_gone_and_runs_twice(agent):
+    from leads.models import ListDncCount, Phone
+    from pipeline.reports import dnc_by_list, dnc_list_counts_refresh
+    from pipeline.tasks import dnc_list_counts_refresh as task
+
+    nod, probate, listed = _dnc_fixture(agent)
+    task()
+    task()
+    assert ListDncCount.objects.count() == 2
+    ListMembership.objects.filter(lead_list=probate).delete()
+    dnc_list_counts_refresh()
+    assert list(ListDncCount.objects.values_list("lead_list__name", "numbers", "on_dnc")) == [("NOD pull", 2, 1)]
+    Phone.objects.all().delete()
+    dnc_list_counts_refresh()
+    assert not ListDncCount.objects.exists()
+    assert dnc_by_list(PERIOD).rows == []
+
+
+# Agent activity's page: week totals and agents, each agent's weeks on demand ---------------
+
+
+def _activity(lead, agent, team_lead):
+    phone = lead.contacts.first().phones.first()
+    for who, outcome in ((agent, "talked"), (agent, "no_answer"), (team_lead, "appointment_set")):
+        outreach_log(lead=lead, channel="call", contact_point=phone, outcome=outcome, actor=who,
+                     role_disclosed=True, purpose="short_sale_listing", notes="")
+    StageChange.objects.create(lead=lead, from_stage=Stage.QUALIFY, to_stage=Stage.NEGOTIATE,
+                               changed_at=datetime(2026, 10, 6, 15, tzinfo=UTC), changed_by=agent)
+
+
+def test_agent_activity_adds_up_per_agent_and_per_week(lead, agent, team_lead):
+    from pipeline.reports import activity_by_agent, activity_by_week
+
+    _activity(lead, agent, team_lead)
+    report = agent_activity(PERIOD)
+    assert len(report.keys) == len(report.rows) == 3
+    assert dict(activity_by_agent(report)) == {agent.pk: [str(agent), 2, 2, 1, 0, 1],
+                                               team_lead.pk: [str(team_lead), 1, 1, 1, 1, 0]}
+    assert activity_by_week(report) == [[date(2026, 10, 5), 1, 0, 0, 0, 1], [date(2026, 11, 16), 2, 3, 2, 1, 0]]
+
+
+def test_agent_activity_page_shows_totals_and_one_agents_weeks_and_exports_everything(
+        lead, agent, team_lead, broker, client_as):
+    _activity(lead, agent, team_lead)
+    client = client_as(broker)
+    url = reverse("reports:report", args=["agent-activity"])
+    period = {"from": "2026-10-01", "to": "2026-11-30"}
+    page = client.get(url, period).content.decode()
+    assert "Week totals" in page and "Agents" in page
+    assert f"agent={agent.pk}" in page and f"agent={team_lead.pk}" in page
+    mine = client.get(url, {**period, "agent": agent.pk}).content.decode()
+    assert f"{agent}: week by week" in mine and "Oct. 5, 2026" in mine and str(team_lead) not in mine.split(
+        "week by week")[1]
+    # A week the agent did nothing, when others worked, is a row of zeros (the chart's weeks
+    # stay evenly spaced); the period form keeps the agent.
+    theirs = client.get(url, {**period, "agent": team_lead.pk})
+    assert theirs.context["chart"]["labels"] == ["Oct 5", "Nov 16"]
+    assert theirs.context["tables"][0]["rows"] == [[date(2026, 10, 5), 0, 0, 0, 0], [date(2026, 11, 16), 1, 1, 1, 0]]
+    assert f'name="agent" value="{team_lead.pk}"' in theirs.content.decode()
+    # Someone with no activity in the period, or not a number: the totals, said plainly.
+    for other in (broker.pk, "x"):
+        response = client.get(url, {**period, "agent": other})
+        assert response.status_code == 200 and "No activity for that agent" in response.content.decode()
+    text = b"".join(client.get(url, {**period, "format": "csv", "agent": agent.pk}).streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["Week of", "Agent", "Attempts", "Conversations", "Appointments", "Listings"]
+    assert len(rows) == 4  # the whole table, every agent and week
+
+
+def test_agent_activity_page_renders_a_year_of_a_hundred_agents_as_two_short_tables(broker, client_as, monkeypatch):
+    from pipeline import report_views, reports
+
+    weeks = [date(2025, 12, 1) + timedelta(weeks=n) for n in range(53)]
+    big = reports.Report(slug="agent-activity", title="Agent activity per week",
+                         columns=["Week of", "Agent", "Attempts", "Conversations", "Appointments", "Listings"],
+                         rows=[[week, f"Agent {n:03}", 10, 3, 1, 0] for week in weeks for n in range(100)],
+                         keys=[n for _week in weeks for n in range(100)])
+    monkeypatch.setitem(reports.REPORTS, "agent-activity", ("Agent activity per week", lambda period: big))
+    monkeypatch.setattr(report_views, "REPORTS", reports.REPORTS)
+    page = client_as(broker).get(reverse("reports:report", args=["agent-activity"])).content.decode()
+    assert page.count("<td class=\"first\">") == 100 + 53  # a row per agent, a row per week
+    assert "5,300" in page  # agent-weeks in the export, said
+
+
+@pytest.mark.postgres
+def test_time_in_stage_walk_in_the_database_is_what_python_says_on_a_mixed_book(agent):
+    """Leads moving forward, back, to Dead and to Closed, with moves before, in and after the
+    period and stays of every length: every stage's count, median and 80th percentile agree."""
+    import random
+
+    from django.db import connection
+
+    from pipeline.reports import _stays_in_database, _stays_in_python
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL walks the moves")
+    rng = random.Random(8)
+    ladder = [Stage.LIST, Stage.CONTACT, Stage.QUALIFY, Stage.NEGOTIATE, Stage.CLOSE, Stage.CLOSED]
+    changes = []
+    for _ in range(60):
+        lead = LeadFactory(assigned_agent=agent)
+        at = datetime(2026, 8, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(90 * 86400))
+        here = 0
+        for _ in range(rng.randrange(1, 7)):
+            if here == len(ladder) - 1:
+                break
+            target = (Stage.DEAD if rng.random() < 0.1 else ladder[max(1, here - 1)] if rng.random() < 0.15
+                      else ladder[here + 1])
+            at += timedelta(seconds=rng.randrange(1, 40 * 86400))
+            changes.append(StageChange(lead=lead, from_stage=ladder[here], to_stage=target, changed_at=at))
+            if target == Stage.DEAD:
+                break
+            here = ladder.index(target)
+        # Two moves in the same instant: the id decides their order.
+        if rng.random() < 0.1:
+            changes.append(StageChange(lead=lead, from_stage=ladder[here], to_stage=Stage.DEAD, changed_at=at))
+    StageChange.objects.bulk_create(changes)
+    for period in (PERIOD, Period(date(2026, 9, 15), date(2026, 10, 20)), Period(date(2026, 11, 1), date(2026, 11, 3))):
+        expected = _stays_in_python(period)
+        assert _stays_in_database(period) == expected
+    assert sum(n for n, _, _ in _stays_in_python(PERIOD).values()) > 40
