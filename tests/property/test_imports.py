@@ -116,20 +116,13 @@ def test_any_cell_is_a_value_or_a_cell_error_never_a_crash(value):
 
 # Found by the property above: an exponent past the decimal context's (1e9999999) raised
 # decimal.Overflow out of money(), which no caller catches, and one such cell failed a
-# whole import. The fix belongs in leads/imports/cells.py (compare the exponent, as
-# _finite() does, before abs()); strict, so this says so once it is fixed.
-OVERFLOW = pytest.mark.xfail(strict=True, raises=ArithmeticError,
-                             reason="cells.money: abs() of 1e9999999 overflows (leads/imports/cells.py)")
-
-
-@OVERFLOW
+# whole import. Fixed in leads/imports/cells.py (the exponent is compared before abs()).
 @pytest.mark.parametrize("value", ["1e9999999", "$1E+1000000", "(-9e9999999)"])
 def test_money_past_the_decimal_range_is_a_cell_error(value):
     with pytest.raises(cells.CellError):
         cells.money(value)
 
 
-@OVERFLOW
 @pytest.mark.django_db
 def test_one_unreadable_amount_does_not_fail_the_whole_import(broker):
     data = b"Address,City,State,Zip,Est. Value\r\n12 Oak St,Tulsa,OK,74103,1e9999999\r\n14 Oak St,Tulsa,OK,74103,5\r\n"
