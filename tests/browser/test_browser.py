@@ -113,6 +113,34 @@ def step_every_page_passes_the_content_security_policy(page_as, lead, broker, ag
         assert page.errors == [], f"{path}: {page.errors}"
 
 
+def step_an_agent_imports_the_sample_list_and_watches_the_progress_bar(page_as, agent):
+    """The shared PropStream sample, uploaded, its columns confirmed, run by a real Celery
+    worker on the test broker while the page polls: the bar gives way to the summary."""
+    from celery.contrib.testing.worker import start_worker
+
+    from leadcrm.celery import app
+    from leads.models import ImportJob, Lead
+
+    sample = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "propstream_export_sample.csv"
+    app.control.purge()  # nothing left on the test broker from an earlier run
+    page = page_as(agent)
+    page.goto("/leads/imports/")
+    page.set_input_files("input[name=file]", str(sample))
+    page.fill("input[name=list_name]", "PropStream NOD pull")
+    page.locator("form[enctype] button[type=submit], form[enctype] button:not([type])").first.click()
+    page.wait_for_selector("text=Start the import")
+    page.click("text=Start the import")
+    page.wait_for_selector("#import-progress")
+    job = ImportJob.objects.order_by("-pk").first()
+    assert job.rows_total == 40 and job.status != "done"  # nobody has run it yet: the bar is showing
+    assert page.locator("#import-progress progress").is_visible()
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
+        # No reload: htmx polls the progress every second until the job is done.
+        page.wait_for_selector("text=Imported 40 rows", timeout=60_000)
+    assert Lead.objects.filter(assigned_agent=agent).count() >= 40
+    assert page.errors == []
+
+
 def step_a_seller_opens_their_status_page_on_a_phone_and_sends_a_document(page_as, browser, live_server, lead,
                                                                           agent, tmp_path):
     """Issue 10: the agent makes the link; the homeowner, signed in to nothing, opens it
@@ -155,10 +183,11 @@ def step_a_seller_opens_their_status_page_on_a_phone_and_sends_a_document(page_a
 
 def test_a_day_at_the_brokerage_in_chromium(page_as, browser, live_server, lead, other_lead, team, agent, team_lead,
                                             broker, tmp_path):
-    """An agent works the queue and logs a call with the role disclosure, is stopped on a
+    """An agent imports the sample list and watches the progress bar; one works the queue and logs a call with the role disclosure, is stopped on a
     do-not-call number with the reason, moves a lead; a team lead assigns one; a broker's
     report draws its chart; the pages fit a phone and pass the Content Security Policy; a
     seller opens their status page on a phone and sends a document."""
+    step_an_agent_imports_the_sample_list_and_watches_the_progress_bar(page_as, other_lead.assigned_agent)
     step_an_agent_works_the_queue_and_logs_a_compliant_call_with_the_role_disclosure(page_as, lead, agent)
     step_an_agent_moves_a_lead_to_contact_after_talking(page_as, lead, agent)
     blocked = LeadFactory(assigned_agent=agent, team=team)
