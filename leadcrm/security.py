@@ -6,6 +6,8 @@ error, which is where a violation shows. Data for scripts travels in
 ``<script type="application/json">`` blocks (json_script), which are never run.
 """
 
+import re
+
 from django.conf import settings
 
 
@@ -30,3 +32,20 @@ def policy_with(**extra: list[str]) -> str:
     for name, sources in extra.items():
         merged.setdefault(name.replace("_", "-"), []).extend(sources)
     return "; ".join(f"{name} {' '.join(sources)}" for name, sources in merged.items())
+
+
+class SecretPathFilter:
+    """Masks the secret part of the addresses that are their own key (a seller's status
+    page ``/s/<token>/``, a calendar feed, an unsubscribe link) in log records: Django
+    logs the path of every 404 and the development server every request."""
+
+    SECRET_PATHS = re.compile(r"(/s/|/calendar/|/unsubscribe/)[^/\s\"'?]{8,}")
+
+    def filter(self, record) -> bool:
+        if isinstance(record.msg, str) and "/" in record.msg:
+            record.msg = self.SECRET_PATHS.sub(r"\1…", record.msg)
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            masked = tuple(self.SECRET_PATHS.sub(r"\1…", arg) if isinstance(arg, str) else arg for arg in args)
+            record.args = masked if isinstance(record.args, tuple) else masked[0]
+        return True

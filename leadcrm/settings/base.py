@@ -286,7 +286,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Secret addresses (a seller's status page, a calendar feed, an unsubscribe link) are
+    # keys: what the log keeps of them is masked (leadcrm.security.SecretPathFilter).
+    "filters": {"secret_paths": {"()": "leadcrm.security.SecretPathFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secret_paths"]}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # Django's own handlers (DEFAULT_LOGGING's, unfiltered) replaced by ours, so that the
+    # request and development-server logs pass the filter too.
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+                "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }

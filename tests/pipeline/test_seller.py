@@ -445,3 +445,16 @@ def test_a_board_move_into_qualify_warns_too(lead, agent, client_as):
     assert lead.stage == Stage.QUALIFY
     assert "alert-warning" in response.content.decode()
     assert "Nothing is recorded yet of what the seller has been told" in response.content.decode()
+
+
+def test_the_logs_never_keep_a_sellers_token(token):
+    import logging
+
+    from leadcrm.security import SecretPathFilter
+
+    for message, args in (("Not Found: %s", (f"/s/{token}/upload/",)),
+                          ('"%s" %s %s', (f"GET /s/{token}/ HTTP/1.1", "200", "5120")),
+                          (f"Forbidden: /s/{token}/check/", ())):
+        record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, message, args, None)
+        assert SecretPathFilter().filter(record)
+        assert token not in record.getMessage() and "/s/…" in record.getMessage()
