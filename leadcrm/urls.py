@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse, HttpResponsePermanentRedirect
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.templatetags.static import static
 from django.urls import include, path
+from django.views import defaults
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
@@ -27,6 +28,16 @@ admin.site.index_title = "Brokerage administration"
 def favicon(request):
     # Looked up per request: the hashed name exists only once collectstatic has run.
     return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
+def not_found(request, exception):
+    """An unknown address under /api/ answers as the API does (JSON), not with a page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+handler404 = not_found
 
 
 @require_GET

@@ -175,3 +175,10 @@ def test_a_user_makes_replaces_and_revokes_their_token_on_the_settings_page(agen
     assert APIClient(HTTP_AUTHORIZATION=f"Token {first}").get("/api/leads/").status_code == 401
     client.post(reverse("pipeline:my_settings"), {"action": "api_token_revoke"})
     assert not Token.objects.filter(user=agent).exists()
+
+
+def test_an_unknown_api_address_answers_in_json(agent, client_as):
+    response = client_as(agent).get("/api/no-such-thing/")
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+    assert "text/html" in client_as(agent).get("/no-such-page/")["Content-Type"]
