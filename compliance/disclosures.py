@@ -33,5 +33,7 @@ def role_disclosure_written(*, actor: User, brokerage: Brokerage) -> str:
             return (f"{name} is a licensed real estate agent with {brokerage.name}{license_text}, acting as an "
                     "investor buying for themselves, not as your agent.")
         return f"{name} is a private investor buying for themselves, not a real estate agent."
-    return (f"{name} is a licensed real estate agent with {brokerage.name}{license_text}, working for you as your "
-            f"listing agent. Your lenders decide on any short sale; {name} cannot promise its outcome.")
+    # Not "your listing agent": the guide also goes to homeowners who have signed nothing.
+    return (f"{name} is a licensed real estate agent with {brokerage.name}{license_text} who helps homeowners "
+            f"sell, including through short sales. Your lenders decide on any short sale; {name} cannot promise "
+            "its outcome.")

@@ -44,8 +44,28 @@ class SecretPathFilter:
     def filter(self, record) -> bool:
         if isinstance(record.msg, str) and "/" in record.msg:
             record.msg = self.SECRET_PATHS.sub(r"\1…", record.msg)
-        if record.args:
-            args = record.args if isinstance(record.args, tuple) else (record.args,)
-            masked = tuple(self.SECRET_PATHS.sub(r"\1…", arg) if isinstance(arg, str) else arg for arg in args)
-            record.args = masked if isinstance(record.args, tuple) else masked[0]
+        if isinstance(record.args, dict):
+            record.args = {key: self._mask(value) for key, value in record.args.items()}
+        elif isinstance(record.args, tuple):
+            record.args = tuple(self._mask(arg) for arg in record.args)
         return True
+
+    def _mask(self, value):
+        return self.SECRET_PATHS.sub(r"\1…", value) if isinstance(value, str) else value
+
+
+try:  # gunicorn is the production server; a laptop trial may not have it
+    from gunicorn.glogging import Logger as _GunicornLogger
+except ImportError:  # pragma: no cover
+    _GunicornLogger = object
+
+
+class GunicornLogger(_GunicornLogger):
+    """gunicorn's access log with the secret part of secret addresses masked, in the
+    request line, the path, the query and the Referer alike
+    (``--logger-class leadcrm.security.GunicornLogger``; README, Running in production)."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {key: SecretPathFilter.SECRET_PATHS.sub(r"\1…", value) if isinstance(value, str) else value
+                for key, value in atoms.items()}

@@ -25,13 +25,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leadcrm.accounts.models import Brokerage, User
-from leads.models import Lead, Lien, Phone, Stage
+from leads.models import Lead, Lien, Phone, PhoneStatus, Stage
 
 from .documents import DOCUMENT_RULES, document_upload, package_checklist, sniff_document
 from .forecast import Forecast, forecast_for
 from .models import (
     AgentPhoto,
     BriefingTopic,
+    ChecklistItem,
     DocumentKind,
     DocumentStatus,
     DocumentUpload,
@@ -51,6 +52,9 @@ LINK_DAYS = (7, 30, 60, 90)
 DEFAULT_LINK_DAYS = 30
 PHONE_CHECK_TRIES = 5
 LOCK_MINUTES = 60
+# Three locks (fifteen wrong tries) and the link is revoked: four digits must not be
+# guessable over a link's 90 days at five tries an hour.
+LOCKS_BEFORE_REVOKING = 3
 # Reloads and clicks within half an hour are one visit on the timeline, not fifty.
 VISIT_GAP = timedelta(minutes=30)
 UPLOADS_PER_DAY = 40
@@ -60,6 +64,7 @@ LINK_DAYS_INVALID = "Pick how long the link stays open: 7, 30, 60 or 90 days."
 NO_PHONE_FOR_CHECK = "There is no phone number on file to ask the last four digits of: add one, or send the link without it."
 NOT_A_SELLER_DOCUMENT = "That is not one of the documents on your list."
 ALREADY_ACCEPTED = "Your agent has already accepted this document; nothing more is needed for it."
+FILE_CLOSED = "This file is closed: please call your agent instead."
 TOO_MANY_UPLOADS = "That is a lot of files for one day: please call your agent before sending more."
 PHOTO_NOT_AN_IMAGE = "The photo must be a JPEG or PNG image (checked by its content)."
 PHOTO_TOO_LARGE = "The photo is {size:.1f} MB; the most is 5 MB."
@@ -81,7 +86,8 @@ def seller_link_url(token: str) -> str:
 
 
 def _phone_endings(lead: Lead) -> set[str]:
-    numbers = Phone.objects.filter(contact__lead=lead).values_list("number", flat=True)
+    # Good numbers only: a skip-traced wrong party's or a dead number's digits prove nothing.
+    numbers = Phone.objects.filter(contact__lead=lead, status=PhoneStatus.GOOD).values_list("number", flat=True)
     return {number[-4:] for number in numbers if number and len(number) >= 4}
 
 
@@ -137,8 +143,9 @@ def seller_link_is_locked(link: SellerLink, now: datetime | None = None) -> bool
 
 
 def seller_phone_check(*, link: SellerLink, digits: str, now: datetime | None = None) -> bool:
-    """The second factor: the last four digits of any phone on file. Five wrong tries lock
-    the link for an hour (logged, and the agent told)."""
+    """The second factor: the last four digits of a good phone on file. Every five wrong
+    tries lock the link for an hour (logged, the agent told the first time); the third
+    lock revokes it."""
     now = now or timezone.now()
     digits = "".join(ch for ch in (digits or "") if ch.isdigit())
     with transaction.atomic():
@@ -146,22 +153,26 @@ def seller_phone_check(*, link: SellerLink, digits: str, now: datetime | None = 
         if seller_link_is_locked(link, now):
             return False
         if len(digits) == 4 and digits in _phone_endings(link.lead):
-            if link.failed_checks:
-                link.failed_checks = 0
-                link.save(update_fields=["failed_checks"])
             return True
-        link.failed_checks += 1
+        link.failed_checks += 1  # never reset by a lock: it counts towards revoking
         _event(lead=link.lead, kind=SellerEventKind.CHECK_FAILED, at=now,
-               detail=f"Wrong try {link.failed_checks} of {PHONE_CHECK_TRIES}")
-        if link.failed_checks >= PHONE_CHECK_TRIES:
+               detail=f"Wrong try {link.failed_checks} of {PHONE_CHECK_TRIES * LOCKS_BEFORE_REVOKING}")
+        if link.failed_checks >= PHONE_CHECK_TRIES * LOCKS_BEFORE_REVOKING:
+            link.revoked_at = now
+            _event(lead=link.lead, kind=SellerEventKind.LINK_REVOKED, at=now,
+                   detail=f"Revoked after {link.failed_checks} wrong phone digits")
+            _notify_agent(link.lead, key=f"seller_revoked:{link.pk}:{now:%Y%m%d%H%M%S}", at=now,
+                          title="A seller's status page was revoked after fifteen wrong phone digits",
+                          body="Someone kept guessing. If your seller still needs the page, send them a new link.")
+        elif link.failed_checks % PHONE_CHECK_TRIES == 0:
             link.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-            link.failed_checks = 0
             _event(lead=link.lead, kind=SellerEventKind.LOCKED, at=now,
-                   detail=f"Locked until {timezone.localtime(link.locked_until):%b %-d, %-I:%M %p}")
-            _notify_agent(link.lead, key=f"seller_locked:{link.pk}:{now:%Y%m%d%H%M%S}", at=now,
-                          title="A seller's status page was locked after five wrong phone digits",
-                          body="If it was not your seller, consider revoking the link and sending a new one.")
-        link.save(update_fields=["failed_checks", "locked_until"])
+                   detail=f"Locked until {timezone.localtime(link.locked_until):%b %-d, %-I:%M %p %Z}")
+            if link.failed_checks == PHONE_CHECK_TRIES:  # told once; the revocation is told too
+                _notify_agent(link.lead, key=f"seller_locked:{link.pk}:{now:%Y%m%d%H%M%S}", at=now,
+                              title="A seller's status page was locked after five wrong phone digits",
+                              body="If it was not your seller, consider revoking the link and sending a new one.")
+        link.save(update_fields=["failed_checks", "locked_until", "revoked_at"])
         return False
 
 
@@ -306,31 +317,37 @@ def seller_document_upload(*, link: SellerLink, key: str, file, dated_on: date |
     checklist item becomes "received, to review", the timeline says so, the agent is told."""
     now = now or timezone.now()
     lead = link.lead
+    if not lead.is_open():
+        raise ValidationError(FILE_CLOSED)
     kind, lien = _parse_key(lead, key)
     current = next((d for d in seller_documents(lead=lead) if d.key == _document_key(kind, lien)), None)
     if current is None:
         raise ValidationError(NOT_A_SELLER_DOCUMENT)
-    if current.state == "done":
-        raise ValidationError(ALREADY_ACCEPTED)
     if SellerEvent.objects.filter(lead=lead, kind=SellerEventKind.UPLOAD, at__gte=now - timedelta(days=1)).count() \
             >= UPLOADS_PER_DAY:
         raise ValidationError(TOO_MANY_UPLOADS)
     with transaction.atomic():
+        # Checked again under the item's lock: an agent accepting it this very moment keeps it.
+        item = ChecklistItem.objects.select_for_update().filter(lead=lead, kind=kind, lien=lien).order_by("pk").first()
+        if item is not None and item.status in (DocumentStatus.ACCEPTED, DocumentStatus.WAIVED) \
+                and not item.is_expired_on(timezone.localdate()):
+            raise ValidationError(ALREADY_ACCEPTED)
         upload = document_upload(lead=lead, kind=kind, file=file, actor=None, lien=lien, dated_on=dated_on,
                                  from_seller=True)
         _event(lead=lead, kind=SellerEventKind.UPLOAD, at=now, upload=upload,
                detail=f"{current.title}: {upload.original_name}")
-        _notify_agent(lead, key=f"seller_upload:{upload.pk}", at=now,
-                      title=f"Your seller sent {current.title.lower()}"[:200],
-                      body=f"{upload.original_name}, for {lead.property.street_line}. It waits in the "
-                           "document checklist as received, to review.",
+        # One notification per lead and hour: ten photos of a bank statement are one message.
+        _notify_agent(lead, key=f"seller_upload:{lead.pk}:{now:%Y%m%d%H}", at=now,
+                      title=f"Your seller sent documents for {lead.property.street_line}"[:200],
+                      body=f"First: {current.title} ({upload.original_name}). They wait in the document "
+                           "checklist as received, to review.",
                       url=reverse("pipeline:documents", args=[lead.pk]))
     return upload
 
 
 def _notify_agent(lead: Lead, *, key: str, at: datetime, title: str, body: str, url: str = "") -> None:
     agent = lead.assigned_agent
-    if agent is None or not agent.is_active:
+    if agent is None or not agent.is_active or Notification.objects.filter(key=key[:160]).exists():
         return
     wants_email = agent.email_reminders and bool(agent.email)
     note = Notification.objects.create(
@@ -400,6 +417,11 @@ class LenderStep:
     about: str
     done_on: date | None
     is_current: bool = False
+    implied: bool = False  # done, though its own milestone was never recorded
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_on is not None or self.implied
 
 
 @dataclass
@@ -416,19 +438,24 @@ def lender_progress(*, lead: Lead) -> list[LenderProgress]:
         milestones.setdefault(milestone.lender_file.lien_id, []).append(milestone)
     progress = []
     for lien in lead.liens.order_by("position"):
-        kinds: dict[str, date] = {}
+        first: dict[str, date] = {}
+        last: dict[str, date] = {}
         for milestone in milestones.get(lien.pk, []):
-            kinds[milestone.kind] = min(kinds.get(milestone.kind, milestone.occurred_on), milestone.occurred_on)
+            first[milestone.kind] = min(first.get(milestone.kind, milestone.occurred_on), milestone.occurred_on)
+            last[milestone.kind] = max(last.get(milestone.kind, milestone.occurred_on), milestone.occurred_on)
         steps = []
         for title, about, marks in LENDER_STEPS:
-            days = [kinds[mark] for mark in marks if mark in kinds]
+            days = [first[mark] for mark in marks if mark in first]
             steps.append(LenderStep(title, about, min(days) if days else None))
-        # The step being worked: the first not done after the last one done.
+        # The step being worked: the first not done after the last one done. A step passed
+        # without its own record (a package sent before the authorization was logged) is done.
         last_done = max((index for index, step in enumerate(steps) if step.done_on), default=-1)
+        for step in steps[:last_done]:
+            step.implied = step.done_on is None
         if last_done + 1 < len(steps):
             steps[last_done + 1].is_current = True
-        denied = kinds.get(Milestone.DENIED)
-        approved = kinds.get(Milestone.APPROVED)
+        denied = last.get(Milestone.DENIED)
+        approved = last.get(Milestone.APPROVED)
         name = f"{lien.position_label} loan" + (f": {lien.lender}" if lien.lender else "")
         progress.append(LenderProgress(name=name, steps=steps,
                                        declined_on=denied if denied and (not approved or denied >= approved) else None))
@@ -438,11 +465,18 @@ def lender_progress(*, lead: Lead) -> list[LenderProgress]:
 @dataclass
 class SellerAgent:
     user: User | None
+    label: str  # "Your agent", or for an investor buying for themselves "Who is in touch with you" (F8)
     name: str
     phone: str
     email: str
     disclosure: str
     has_photo: bool
+
+
+def agent_label(agent: User | None) -> str:
+    from leadcrm.accounts.models import Capacity
+
+    return "Who is in touch with you" if agent is not None and agent.capacity == Capacity.PRINCIPAL else "Your agent"
 
 
 @dataclass
@@ -477,7 +511,7 @@ def seller_view(*, lead: Lead, today: date | None = None) -> SellerView:
                 for i, (title, _) in enumerate(PROGRESS)]
     agent = lead.assigned_agent
     seller_agent = SellerAgent(
-        user=agent, name=(agent.get_full_name() or agent.username) if agent else brokerage.name,
+        user=agent, label=agent_label(agent), name=(agent.get_full_name() or agent.username) if agent else brokerage.name,
         phone=(agent.phone if agent and agent.phone else brokerage.phone), email=agent.email if agent else "",
         disclosure=role_disclosure_written(actor=agent, brokerage=brokerage) if agent else "",
         has_photo=bool(agent and AgentPhoto.objects.filter(user=agent).exists()),
@@ -486,7 +520,7 @@ def seller_view(*, lead: Lead, today: date | None = None) -> SellerView:
         lead=lead, stage=STAGE_TEXT[stage], progress=progress,
         forecast=forecast_for(lead, today=today) if stage not in (Stage.LIST, Stage.CONTACT) else None,
         lenders=lender_progress(lead=lead) if stage not in (Stage.CLOSED, Stage.DEAD) else [],
-        documents=seller_documents(lead=lead, today=today) if lead.is_open else [],
+        documents=seller_documents(lead=lead, today=today) if lead.is_open() else [],
         agent=seller_agent, brokerage=brokerage, guide=guide_blocks(),
     )
 
@@ -548,7 +582,7 @@ def guide_pdf(*, agent: User | None = None) -> bytes:
             contact += f" · {phone(agent.phone)}"
         if agent.email:
             contact += f" · {agent.email}"
-        story += [Paragraph(escape(f"Your agent: {contact}"), body),
+        story += [Paragraph(escape(f"{agent_label(agent)}: {contact}"), body),
                   Paragraph(escape(role_disclosure_written(actor=agent, brokerage=brokerage)), small)]
     for block in guide_blocks():
         story.append(Paragraph(escape(block.title), heading))

@@ -4,8 +4,10 @@ and the agent's photo (issue 10)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.cache import cache
@@ -30,6 +32,7 @@ from .seller import (
     agent_photo_path,
     agent_photo_remove,
     agent_photo_set,
+    briefings_of,
     guide_blocks,
     guide_pdf,
     seller_briefings_set,
@@ -47,6 +50,7 @@ from .seller import (
 
 # Per address: plenty for a homeowner clicking about, too few to guess a token.
 REQUESTS_PER_10_MINUTES = 200
+MAX_FILES_AT_ONCE = 20
 MISSES_PER_HOUR = 20
 _SESSION_KEY = "seller_link_{pk}"
 
@@ -76,13 +80,15 @@ class SellerLinkMixin:
         address = client_address(request)  # behind the proxies we trust, the homeowner's own
         if over_limit(f"seller:req:{address}", limit=REQUESTS_PER_10_MINUTES, window_seconds=600):
             return _dead_end(request, status=429)
-        # An address that guessed wrong too often gets nothing, even with a good link.
+        # An address that guessed wrong too often learns nothing more from a wrong token; a
+        # good one still opens (a carrier's address is shared by many phones, and 256 bits
+        # are not guessed at twenty an hour).
         misses = f"seller:miss:{address}"
-        if cache.get(misses, 0) >= MISSES_PER_HOUR:
-            return _dead_end(request, status=429)
         self.now = timezone.now()
         link = seller_link_open(token, self.now)
         if link is None:
+            if cache.get(misses, 0) >= MISSES_PER_HOUR:
+                return _dead_end(request, status=429)
             over_limit(misses, limit=MISSES_PER_HOUR, window_seconds=3600)
             return _dead_end(request)
         self.link, self.token = link, token
@@ -100,6 +106,27 @@ class SellerLinkMixin:
         return _private(render(request, "seller/check.html", context, status=403 if locked else 200))
 
 
+# Messaging apps fetch a link to draw its preview the moment it is sent: not the seller.
+_PREVIEW_AGENTS = re.compile(r"bot|crawler|spider|preview|facebookexternalhit|whatsapp|telegram|slack|discord|skype"
+                             r"|embedly|vkshare|pinterest|outlook|curl|wget|python-requests", re.IGNORECASE)
+
+
+def _is_link_preview(request) -> bool:
+    return bool(_PREVIEW_AGENTS.search(request.META.get("HTTP_USER_AGENT", "")))
+
+
+def _max_mb() -> int:
+    return settings.LEADCRM_DOCUMENT_MAX_BYTES // 2**20
+
+
+def _date_or_none(raw: str) -> date | None:
+    """A date typed or picked, or None; "2026-02-31" is None, not an error page."""
+    try:
+        return parse_date(raw) if raw else None
+    except ValueError:
+        return None
+
+
 def _brokerage_name() -> str:
     from leadcrm.accounts.models import Brokerage
 
@@ -111,8 +138,10 @@ class SellerPageView(SellerLinkMixin, TemplateView):
     http_method_names = ["get", "head"]
 
     def get_context_data(self, **kwargs):
-        seller_visit_record(link=self.link, now=self.now)
-        return super().get_context_data(view_of=seller_view(lead=self.link.lead), preview=False, **kwargs)
+        if self.request.method == "GET" and not _is_link_preview(self.request):
+            seller_visit_record(link=self.link, now=self.now)
+        return super().get_context_data(view_of=seller_view(lead=self.link.lead), preview=False,
+                                        max_mb=_max_mb(), **kwargs)
 
 
 class SellerCheckView(SellerLinkMixin, View):
@@ -125,9 +154,10 @@ class SellerCheckView(SellerLinkMixin, View):
         if seller_phone_check(link=self.link, digits=request.POST.get("digits", ""), now=self.now):
             request.session.cycle_key()
             request.session[_SESSION_KEY.format(pk=self.link.pk)] = self.link.token_hash
+            request.session.set_expiry(0)  # until the browser closes: a shared tablet asks again
             return HttpResponseRedirect(reverse("pipeline:seller_page", args=[token]))
         self.link.refresh_from_db()
-        left = PHONE_CHECK_TRIES - self.link.failed_checks
+        left = PHONE_CHECK_TRIES - self.link.failed_checks % PHONE_CHECK_TRIES
         error = "" if seller_link_is_locked(self.link, self.now) else (
             f"Those digits do not match a phone number we have for you. {left} tr{'y' if left == 1 else 'ies'} left.")
         return self._ask_digits(request, error=error)
@@ -137,20 +167,26 @@ class SellerUploadView(SellerLinkMixin, View):
     http_method_names = ["post"]
 
     def post(self, request, token):
-        file = request.FILES.get("file")
-        dated_on = parse_date(request.POST.get("dated_on") or "") if request.POST.get("dated_on") else None
-        if file is None:
+        files = request.FILES.getlist("file")[:MAX_FILES_AT_ONCE]
+        raw_date = request.POST.get("dated_on") or ""
+        dated_on = _date_or_none(raw_date)
+        if not files:
             messages.error(request, "Choose a photo or file to send.")
-        elif request.POST.get("dated_on") and dated_on is None:
+        elif raw_date and dated_on is None:
             messages.error(request, "Give the date printed on the document, like 2026-11-02.")
         else:
-            try:
-                upload = seller_document_upload(link=self.link, key=request.POST.get("document", ""), file=file,
-                                                dated_on=dated_on, now=self.now)
-            except ValidationError as error:
-                messages.error(request, " ".join(error.messages))
-            else:
-                messages.success(request, f"Thank you: {upload.original_name} reached your agent, who will review it.")
+            sent = []
+            for file in files:
+                try:
+                    upload = seller_document_upload(link=self.link, key=request.POST.get("document", ""), file=file,
+                                                    dated_on=dated_on, now=self.now)
+                except ValidationError as error:
+                    messages.error(request, f"{file.name}: {' '.join(error.messages)}")
+                else:
+                    sent.append(upload.original_name)
+            if sent:
+                messages.success(request, f"Thank you: {', '.join(sent)} reached your agent, who will review "
+                                          f"{'them' if len(sent) > 1 else 'it'}.")
         return HttpResponseRedirect(reverse("pipeline:seller_page", args=[token]) + "#documents")
 
 
@@ -223,7 +259,8 @@ class SellerPreviewView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         lead = lead_get(fetched_by=self.request.user, pk=kwargs["pk"])
-        return super().get_context_data(view_of=seller_view(lead=lead), preview=True, token="", **kwargs)
+        return super().get_context_data(view_of=seller_view(lead=lead), preview=True, token="", max_mb=_max_mb(),
+                                        **kwargs)
 
 
 class BriefingView(LoginRequiredMixin, PermissionRequiredMixin, View):
@@ -233,10 +270,13 @@ class BriefingView(LoginRequiredMixin, PermissionRequiredMixin, View):
     def post(self, request, pk):
         lead = lead_get(fetched_by=request.user, pk=pk)
         told: dict[str, date] = {}
+        recorded = briefings_of(lead)
         for topic in BriefingTopic:
             if request.POST.get(f"told_{topic.value}") == "on":
-                day = parse_date(request.POST.get(f"on_{topic.value}") or "") or timezone.localdate()
-                told[topic.value] = day
+                # An emptied or impossible date keeps the day recorded (or today, for a new tick).
+                day = _date_or_none(request.POST.get(f"on_{topic.value}") or "")
+                told[topic.value] = day or (recorded[topic.value].told_on if topic.value in recorded
+                                            else timezone.localdate())
         try:
             seller_briefings_set(lead=lead, actor=request.user, told=told)
         except ValidationError as error:

@@ -128,15 +128,14 @@ def test_pages_are_private_no_store_no_referrer(token):
     assert "noindex" in response["X-Robots-Tag"]
 
 
-def test_one_address_guessing_too_often_gets_nothing_even_with_a_good_link(token, lead):
+def test_an_address_guessing_too_often_is_refused_but_a_good_link_still_opens(token, lead):
+    # A carrier's address is shared by many phones: the guesser must not lock sellers out.
     client = seller_client("198.51.100.7")
     for attempt in range(MISSES_PER_HOUR):
         assert client.get(f"/s/guess{attempt}/").status_code == 404
-    response = client.get(page_url(token))
-    assert response.status_code == 429
-    assert lead.property.street not in response.content.decode()
-    # Another address is not affected.
-    assert seller_client("198.51.100.8").get(page_url(token)).status_code == 200
+    refused = client.get("/s/one-more-guess-abcdef/")
+    assert refused.status_code == 429 and lead.property.street not in refused.content.decode()
+    assert client.get(page_url(token)).status_code == 200
 
 
 # What the page shows, and never shows ---------------------------------------------------
@@ -202,6 +201,29 @@ def test_the_second_factor_asks_for_the_last_four_digits(lead, guarded_token):
     assert lead.property.street not in seller_client().get(page_url(guarded_token)).content.decode()
 
 
+def test_only_a_good_numbers_digits_open_the_page(lead, agent):
+    from leads.models import PhoneStatus
+
+    from ..factories import PhoneFactory
+
+    PhoneFactory(contact=lead.contacts.first(), number="+19185550177", status=PhoneStatus.WRONG_PARTY)
+    token = seller_link_create(lead=lead, actor=agent, asks_phone_digits=True)
+    client = seller_client()
+    client.post(reverse("pipeline:seller_check", args=[token]), {"digits": "0177"})
+    assert lead.property.street not in client.get(page_url(token)).content.decode()
+
+
+def test_fifteen_wrong_tries_revoke_the_link(lead, agent, guarded_token):
+    client = seller_client()
+    for hour in range(3):
+        with time_machine.travel(timezone.now() + timedelta(hours=hour, minutes=hour)):
+            for _ in range(PHONE_CHECK_TRIES):
+                client.post(reverse("pipeline:seller_check", args=[guarded_token]), {"digits": "1111"})
+    assert SellerLink.objects.get(lead=lead).revoked_at is not None
+    assert seller_client().get(page_url(guarded_token)).status_code == 404
+    assert Notification.objects.filter(recipient=agent, title__contains="revoked").exists()
+
+
 def test_five_wrong_tries_lock_the_page_and_tell_the_agent(lead, agent, guarded_token):
     client = seller_client()
     for _ in range(PHONE_CHECK_TRIES):
@@ -239,8 +261,38 @@ def test_an_upload_lands_in_its_checklist_item_and_tells_the_agent(lead, agent, 
     assert stored.from_seller and stored.uploaded_by is None
     assert SellerEvent.objects.filter(lead=lead, kind=SellerEventKind.UPLOAD, upload=stored).exists()
     note = Notification.objects.get(recipient=agent, kind=NotificationKind.SELLER, lead=lead)
-    assert "authorization" in note.title.lower() or "permission" in note.title.lower()
+    assert lead.property.street_line in note.title and "Permission" in note.body
     assert "Thank you" in client.get(page_url(token)).content.decode()
+
+
+def test_several_pages_at_once_and_more_later_make_one_notification(lead, agent, token):
+    client = seller_client()
+    client.post(reverse("pipeline:seller_upload", args=[token]), {
+        "document": DocumentKind.HARDSHIP_LETTER,
+        "file": [SimpleUploadedFile("page1.jpg", JPEG), SimpleUploadedFile("page2.jpg", JPEG)]})
+    upload(client, token, DocumentKind.HARDSHIP_LETTER, name="page3.pdf")  # received: more pages still welcome
+    assert DocumentUpload.objects.filter(item__lead=lead, from_seller=True).count() == 3
+    assert Notification.objects.filter(recipient=agent, kind=NotificationKind.SELLER).count() == 1
+    assert "Send more pages or a better copy" in client.get(page_url(token)).content.decode()
+
+
+def test_an_impossible_date_is_a_message_not_an_error(lead, token):
+    response = upload(seller_client(), token, DocumentKind.BANK_STATEMENTS, dated_on="2026-02-31")
+    assert response.status_code == 302
+    assert not DocumentUpload.objects.exists()
+
+
+def test_a_closed_file_takes_no_uploads(lead, token):
+    lead.stage = Stage.DEAD
+    lead.save()
+    upload(seller_client(), token, DocumentKind.HARDSHIP_LETTER)
+    assert not DocumentUpload.objects.exists()
+
+
+def test_link_previews_and_head_requests_are_not_visits(lead, token):
+    seller_client().get(page_url(token), HTTP_USER_AGENT="facebookexternalhit/1.1")
+    seller_client().head(page_url(token))
+    assert not SellerEvent.objects.filter(lead=lead, kind=SellerEventKind.VISIT).exists()
 
 
 def test_a_dated_document_needs_its_date(lead, token):
@@ -458,3 +510,23 @@ def test_the_logs_never_keep_a_sellers_token(token):
         record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, message, args, None)
         assert SecretPathFilter().filter(record)
         assert token not in record.getMessage() and "/s/…" in record.getMessage()
+
+
+def test_gunicorns_access_log_masks_the_token(token):
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from leadcrm.security import GunicornLogger
+
+    logger = GunicornLogger(Config())
+    request = SimpleNamespace(method="GET", path=f"/s/{token}/", query="", uri=f"/s/{token}/", version=(1, 1),
+                              headers=[("REFERER", f"https://crm.example.com/s/{token}/")])
+    response = SimpleNamespace(status="200 OK", sent=10, headers=[], response_length=10)
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": f"/s/{token}/", "SERVER_PROTOCOL": "HTTP/1.1",
+               "HTTP_REFERER": f"https://crm.example.com/s/{token}/", "REMOTE_ADDR": "203.0.113.9"}
+    from datetime import timedelta as _timedelta
+
+    atoms = logger.atoms(response, request, environ, _timedelta(milliseconds=5))
+    assert all(token not in str(value) for value in atoms.values())
+    assert "/s/…" in atoms["r"]
