@@ -554,6 +554,25 @@ def guide_blocks() -> list[GuideBlock]:
 GUIDE_TITLE = "Selling your home through a short sale: what to expect"
 
 
+# A font with the letters of every name (Nguyễn, Łukasz): the PDF's built-in Helvetica has
+# only Latin-1. Debian's DejaVu when installed (it comes with Chromium), else Helvetica.
+PDF_FONT_FILES = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+
+
+def _pdf_fonts() -> tuple[str, str]:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if "GuideSans" in pdfmetrics.getRegisteredFontNames():
+        return "GuideSans", "GuideSans-Bold"
+    regular, bold = (Path(path) for path in PDF_FONT_FILES)
+    if not (regular.exists() and bold.exists()):
+        return "Helvetica", "Helvetica-Bold"
+    pdfmetrics.registerFont(TTFont("GuideSans", str(regular)))
+    pdfmetrics.registerFont(TTFont("GuideSans-Bold", str(bold)))
+    return "GuideSans", "GuideSans-Bold"
+
+
 def guide_pdf(*, agent: User | None = None) -> bytes:
     """The guide as a PDF to email or print, with the agent's name and phone on it."""
     from io import BytesIO
@@ -569,8 +588,12 @@ def guide_pdf(*, agent: User | None = None) -> bytes:
 
     brokerage = Brokerage.objects.current()
     styles = getSampleStyleSheet()
-    body = ParagraphStyle("body", parent=styles["BodyText"], fontSize=11.5, leading=16, alignment=TA_LEFT)
-    heading = ParagraphStyle("heading", parent=styles["Heading2"], fontSize=15, leading=19, spaceBefore=12)
+    regular, bold = _pdf_fonts()
+    body = ParagraphStyle("body", parent=styles["BodyText"], fontName=regular, fontSize=11.5, leading=16,
+                          alignment=TA_LEFT)
+    heading = ParagraphStyle("heading", parent=styles["Heading2"], fontName=bold, fontSize=15, leading=19,
+                             spaceBefore=12)
+    styles["Title"].fontName = bold
     small = ParagraphStyle("small", parent=body, fontSize=9.5, leading=13, textColor="#555555")
     story = [Paragraph(escape(GUIDE_TITLE), styles["Title"]),
              Paragraph(escape(f"From {brokerage.name}"), small), Spacer(1, 0.15 * inch)]
