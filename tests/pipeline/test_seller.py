@@ -287,6 +287,8 @@ def test_a_closed_file_takes_no_uploads(lead, token):
     lead.save()
     upload(seller_client(), token, DocumentKind.HARDSHIP_LETTER)
     assert not DocumentUpload.objects.exists()
+    page = seller_client().get(page_url(token)).content.decode()
+    assert "This file is closed" in page and "Send this document" not in page
 
 
 def test_link_previews_and_head_requests_are_not_visits(lead, token):
