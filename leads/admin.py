@@ -334,12 +334,9 @@ class LeadListAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
-@admin.register(ListDncCount)
-class ListDncCountAdmin(admin.ModelAdmin):
-    """The DNC-by-list report's counts, made by a periodic task: looked at by brokers, edited by no one."""
-
-    list_display = ["lead_list", "numbers", "on_dnc", "counted_at"]
-    list_select_related = ["lead_list"]
+class ReportFiguresAdminMixin:
+    """Counts kept for the broker's reports (by a task or a trigger): brokers look, nobody
+    edits. Team leads are staff too, but office-wide figures are the broker's."""
 
     def has_module_permission(self, request):
         return request.user.has_perm(Perm.VIEW_ALL_LEADS)
@@ -355,6 +352,14 @@ class ListDncCountAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ListDncCount)
+class ListDncCountAdmin(ReportFiguresAdminMixin, admin.ModelAdmin):
+    """The DNC-by-list report's counts, made by a periodic task."""
+
+    list_display = ["lead_list", "numbers", "on_dnc", "counted_at"]
+    list_select_related = ["lead_list"]
 
 
 @admin.register(ForeclosureRecord)

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from compliance.admin import ReadOnlyAdminMixin
 from leadcrm.accounts.roles import Perm
-from leads.admin import LeadScopedAdminMixin
+from leads.admin import LeadScopedAdminMixin, ReportFiguresAdminMixin
 from leads.models import Lead
 
 from .models import (
@@ -232,18 +232,11 @@ class CalendarFeedAdmin(admin.ModelAdmin):
         return False
 
 
-class _RollupAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """The reports' counts, kept by database triggers: looked at by brokers, written by no one.
-    Team leads are staff too, but per-agent counts across the office are the broker's."""
+class _RollupAdmin(ReportFiguresAdminMixin, admin.ModelAdmin):
+    """The reports' counts, kept by database triggers."""
 
     list_per_page = 100
     date_hierarchy = "starts"
-
-    def has_module_permission(self, request):
-        return request.user.has_perm(Perm.VIEW_ALL_LEADS)
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.has_perm(Perm.VIEW_ALL_LEADS)
 
 
 @admin.register(OutreachCount)

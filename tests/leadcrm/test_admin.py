@@ -174,3 +174,11 @@ def test_a_property_added_in_the_admin_gets_its_dedupe_key_and_duplicates_are_re
     assert again.status_code == 200
     assert "already a lead" in again.content.decode()
     assert Property.objects.count() == 1
+
+
+@pytest.mark.parametrize("model", ["pipeline_outreachcount", "pipeline_checkcount", "leads_listdnccount"])
+def test_the_reports_figures_are_the_brokers_to_look_at_and_nobodys_to_edit(model, team_lead, broker, client_as):
+    changelist = reverse(f"admin:{model}_changelist")
+    assert client_as(team_lead).get(changelist).status_code == 403
+    assert client_as(broker).get(changelist).status_code == 200
+    assert client_as(broker).get(reverse(f"admin:{model}_add")).status_code == 403
