@@ -57,7 +57,7 @@ from leads.addresses import address_key
 from leads.models import Contact, Lead, LeadList, Lien, ListMembership, Phone, Property
 from pipeline.models import LenderFile, LenderMilestone, OutreachAttempt, StageChange
 
-from .generate import CITIES, FIRST, LAST, LEAD_TYPES, LENDERS, STATES, STREETS, _people
+from .generate import CITIES, FIRST, LAST, LEAD_TYPES, LENDERS, STATES, STREETS, CopyWriter, _people
 
 HISTORY_DAYS = 730
 ATTEMPTS_PER_LEAD = 5
@@ -132,15 +132,7 @@ def ts(second: int) -> str:
 
 
 def _text(value) -> str:
-    if value is None:
-        return r"\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    return str(value)
+    return str(CopyWriter._format(value))
 
 
 class Copier:

@@ -8,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from leadcrm.accounts.roles import Perm
+from leadcrm.append_only import ReadOnlyAdminMixin  # noqa: F401 (pipeline.admin imports it from here too)
 from leadcrm.pagination import EstimatedCountPaginator
 from leads.admin import LeadScopedAdminMixin
 from leads.models import Lead
@@ -49,19 +50,6 @@ class InternalDncEntryForm(forms.ModelForm):
         if not parsed.ok:
             raise forms.ValidationError(parsed.error)
         return parsed.e164
-
-
-class ReadOnlyAdminMixin:
-    """Evidence is looked at, never edited or deleted (append-only)."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(DncSource)

@@ -40,3 +40,16 @@ class AppendOnlyModel(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError(REFUSED.format(model=type(self).__name__, action="delete"))
+
+
+class ReadOnlyAdminMixin:
+    """Evidence is looked at, never edited or deleted (append-only)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -11,6 +11,7 @@ from django.http import Http404
 from leadcrm.accounts.models import Team, User
 from leadcrm.accounts.roles import Perm
 from leadcrm.accounts.selectors import teams_visible_to, users_assignable_by
+from leadcrm.append_only import ReadOnlyAdminMixin
 from leadcrm.pagination import EstimatedCountPaginator
 
 from .addresses import address_key
@@ -334,7 +335,7 @@ class LeadListAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
-class ReportFiguresAdminMixin:
+class ReportFiguresAdminMixin(ReadOnlyAdminMixin):
     """Counts kept for the broker's reports (by a task or a trigger): brokers look, nobody
     edits. Team leads are staff too, but office-wide figures are the broker's."""
 
@@ -343,15 +344,6 @@ class ReportFiguresAdminMixin:
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm(Perm.VIEW_ALL_LEADS)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ListDncCount)
@@ -439,18 +431,9 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(LeadAssignment)
-class LeadAssignmentAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+class LeadAssignmentAdmin(ReadOnlyAdminMixin, LeadScopedAdminMixin, admin.ModelAdmin):
     """The routing audit: who or which rule gave each lead to whom, and why. Append-only."""
 
     list_display = ["created_at", "lead", "method", "from_agent", "to_agent", "to_team", "rule", "actor", "reason"]
     list_filter = ["method"]
     list_select_related = ["lead__property", "from_agent", "to_agent", "to_team", "rule", "actor"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -270,7 +270,7 @@ def emails_send(notification_ids, base_url: str | None = None) -> int:
     return sent
 
 
-def _raise_once(note: Notification) -> bool:
+def raise_once(note: Notification) -> bool:
     """Insert one notification; False when its key was raised already (by another run)."""
     try:
         with transaction.atomic():
@@ -356,7 +356,7 @@ def digests_send(now: datetime | None = None) -> int:
         note = Notification(recipient=user, kind=NotificationKind.DIGEST, key=key, title=title,
                             body=_digest_body(user, digest), url=reverse("pipeline:dashboard"), created_at=now,
                             email_state=_email_state(user))
-        if _raise_once(note):
+        if raise_once(note):
             sent += 1
             emails_send([note.pk])
     return sent
@@ -398,7 +398,7 @@ def dnc_refresh_notices(now: datetime | None = None) -> int:
                       "from telemarketing.donotcall.gov and load it on the Registries page."),
                 url=reverse("compliance:registries"), created_at=now, email_state=_email_state(user),
             )
-            if _raise_once(note):
+            if raise_once(note):
                 raised += 1
                 emails_send([note.pk])
     return raised

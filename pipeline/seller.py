@@ -346,15 +346,20 @@ def seller_document_upload(*, link: SellerLink, key: str, file, dated_on: date |
 
 
 def _notify_agent(lead: Lead, *, key: str, at: datetime, title: str, body: str, url: str = "") -> None:
+    from .notifications import raise_once
+
     agent = lead.assigned_agent
-    if agent is None or not agent.is_active or Notification.objects.filter(key=key[:160]).exists():
+    if agent is None or not agent.is_active:
         return
     wants_email = agent.email_reminders and bool(agent.email)
-    note = Notification.objects.create(
+    note = Notification(
         recipient=agent, kind=NotificationKind.SELLER, key=key[:160], lead=lead, title=title[:200], body=body,
         url=url or reverse("leads:detail", args=[lead.pk]), created_at=at,
         email_state=EmailState.PENDING if wants_email else EmailState.NONE,
     )
+    # Once per key, even with two uploads at the same moment (a savepoint: the upload stands).
+    if not raise_once(note):
+        return
     if wants_email:
         from .tasks import emails_send
 
