@@ -335,8 +335,13 @@ class Contact(models.Model):
 
     @property
     def display_name(self) -> str:
-        person = f"{self.first_name} {self.last_name}".strip()
-        return person or self.company_name
+        return self.name_from(self.first_name, self.last_name, self.company_name)
+
+    @staticmethod
+    def name_from(first_name: str, last_name: str, company_name: str) -> str:
+        """The name shown for an owner: the person's, else the company's (also for rows
+        read as plain values)."""
+        return f"{first_name} {last_name}".strip() or company_name
 
     @property
     def mailing_one_line(self) -> str:

@@ -17,10 +17,11 @@ from compliance.models import CheckMode, Purpose, Technology, Verdict
 from compliance.services import outreach_check
 from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
+from leadcrm.rows import pk_url, short_moment
 from leads.selectors import lead_get, lead_stage_counts
 
 from .forms import LeadNoteForm, OutreachLogForm, StageChangeForm
-from .models import FollowUp
+from .models import FollowUp, FollowUpKind
 from .selectors import agent_workload, follow_up_agenda, recent_outreach
 from .services import (
     OutreachBlocked,
@@ -55,14 +56,32 @@ class DashboardView(LoginRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         stage_counts = lead_stage_counts(fetched_by=user)
+        agenda = follow_up_agenda(user=user)
+        _prepare_agenda([*agenda.overdue, *agenda.today, *agenda.upcoming])
         context.update(
             stage_counts=stage_counts,
             open_total=sum(c.count for c in stage_counts if c.stage not in ("closed", "dead")),
-            agenda=follow_up_agenda(user=user),
+            agenda=agenda,
             recent=recent_outreach(fetched_by=user),
             workload=agent_workload(fetched_by=user),
         )
         return context
+
+
+FOLLOW_UP_KINDS = dict(FollowUpKind.choices)
+
+
+def _prepare_agenda(follow_ups: list[FollowUp]) -> None:
+    """Work out what each follow-up's line on the dashboard shows, once here (the lines
+    are a Jinja2 fragment that only places them: ``jinja2/pipeline/agenda_items.html``)."""
+    lead_url, done_url = pk_url("leads:detail"), pk_url("pipeline:follow_up_done")
+    for follow_up in follow_ups:
+        place = follow_up.lead.property
+        follow_up.lead_url, follow_up.done_url = lead_url(follow_up.lead_id), done_url(follow_up.pk)
+        follow_up.where = f"{place.street_line}, {place.city}"
+        follow_up.kind_label = FOLLOW_UP_KINDS.get(follow_up.kind, follow_up.kind)
+        follow_up.due_label = short_moment(follow_up.due_at, weekday=True)
+        follow_up.due_full = short_moment(follow_up.due_at, weekday=True, year=True)
 
 
 class LeadFormView(LoginRequiredMixin, PermissionRequiredMixin, FormView):

@@ -83,6 +83,13 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # Only the row fragments of the busiest pages (see leadcrm/jinja2.py).
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "leadcrm.jinja2.environment", "autoescape": True},
+    },
 ]
 
 # Database ------------------------------------------------------------------------------

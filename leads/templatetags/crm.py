@@ -4,6 +4,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.utils.safestring import mark_safe
 
 from leads.phones import format_national
 
@@ -58,3 +59,15 @@ def clock(iso: str) -> str:
 def zone_name(zone: str) -> str:
     """``'America/North_Dakota/Center'`` -> ``'North Dakota/Center'``."""
     return (zone or "").split("/", 1)[-1].replace("_", " ")
+
+
+@register.simple_tag
+def include_jinja(template_name, **values):
+    """Render a Jinja2 row fragment (``templates/jinja2/``) with exactly ``values``.
+
+    For the loops a busy page runs fifty times a request (see ``leadcrm/jinja2.py``);
+    the fragment escapes what it prints, so its output is marked safe here.
+    """
+    from django.template import engines
+
+    return mark_safe(engines["jinja2"].env.get_template(template_name).render(values))

@@ -265,3 +265,58 @@ def test_an_entry_of_another_lead_cannot_be_corrected_here(lead, other_lead, age
     response = client_as(agent).post(reverse("pipeline:outreach_log", args=[lead.pk]),
                                      outreach_data(lead, corrects=theirs.pk, notes="x"))
     assert response.status_code == 200 and not OutreachAttempt.objects.filter(corrects=theirs).exists()
+
+
+def test_a_lead_list_row_shows_owners_place_stage_type_agent_and_follow_up(agent, team, client_as):
+    from leads.models import LeadType
+
+    lead = LeadFactory(assigned_agent=agent, team=team, lead_type=LeadType.AUCTION, stage=Stage.QUALIFY,
+                       property__street="12 Elm St", property__unit="4", property__city="Broken Arrow",
+                       property__zip_code="74012", stage_entered_at=timezone.now() - timedelta(days=15),
+                       next_follow_up_at=timezone.now() - timedelta(hours=3))
+    ContactFactory(lead=lead, first_name="Rosa", last_name="<b>Diaz</b>", position=1)
+    ContactFactory(lead=lead, first_name="", last_name="", company_name="Diaz Family Trust", position=2)
+    page = client_as(agent).get(reverse("leads:list")).content.decode()
+    row = page[page.index(f'data-href="/leads/{lead.pk}/"'):]
+    row = row[:row.index("</tr>")]
+    assert f'<a class="owner" href="/leads/{lead.pk}/">Rosa &lt;b&gt;Diaz&lt;/b&gt;</a>' in row  # escaped
+    assert "+1</span>" in row  # the trust, a second owner
+    assert "12 Elm St #4" in row and "Broken Arrow, OK 74012" in row
+    assert 'stage-qualify">Qualify</span>' in row and "2 weeks" in row
+    assert LeadType.AUCTION.label in row and "Ana Torres" in row
+    assert 'class="follow-up-overdue"' in row
+    assert short_moment_of(lead.next_follow_up_at, agent) in row
+
+
+def short_moment_of(moment, user):
+    from zoneinfo import ZoneInfo
+
+    from django.utils.formats import date_format
+
+    return date_format(timezone.localtime(moment, ZoneInfo(user.time_zone)), "M j, g:i A")
+
+
+def test_the_dashboard_agenda_lists_each_follow_up_with_its_lead_and_a_done_button(agent, team):
+    lead = LeadFactory(assigned_agent=agent, team=team, property__street="9 Oak Ave", property__city="Jenks")
+    late = FollowUp.objects.create(lead=lead, assignee=agent, title="Call <Maria> back",
+                                   due_at=timezone.now() - timedelta(hours=2))
+    soon = FollowUp.objects.create(lead=lead, assignee=agent, title="Send the package", kind="task",
+                                   due_at=timezone.now() + timedelta(days=2))
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)  # the done button's token must be a real one
+    client.force_login(agent)
+    page = client.get(reverse("pipeline:dashboard") + "?from=here").content.decode()
+    overdue, upcoming = page.index("Overdue (1)"), page.index("Next 7 days (1)")
+    assert overdue < page.index("Call &lt;Maria&gt; back") < upcoming < page.index("Send the package")
+    assert f'href="/leads/{lead.pk}/" class="fw-semibold">Call &lt;Maria&gt; back' in page
+    assert "9 Oak Ave, Jenks · Call" in page and "9 Oak Ave, Jenks · Task" in page
+    for follow_up in (late, soon):
+        assert f'action="/follow-ups/{follow_up.pk}/done/"' in page
+    assert page.count('<input type="hidden" name="next" value="/?from=here">') == 2
+    token = page.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    response = client.post(reverse("pipeline:follow_up_done", args=[late.pk]),
+                           {"csrfmiddlewaretoken": token, "next": "/?from=here"})
+    assert response.status_code == 302
+    late.refresh_from_db()
+    assert late.done_at is not None
