@@ -66,6 +66,41 @@ class Result:
     rate: float  # requests/s
     requests: int
     errors: int
+    app_cpu: float = 0.0  # ms of CPU a request, gunicorn's workers
+    db_cpu: float = 0.0  # ms of CPU a request, their PostgreSQL backends
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU the processes have used so far (Linux /proc; 0 elsewhere)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _worker_pids(master: int) -> list[int]:
+    try:
+        return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _backend_pids() -> list[int]:
+    """The PostgreSQL backends of gunicorn's workers (kept for the whole run), not this one."""
+    from django.db import connection
+
+    db = connection.get_new_connection(connection.get_connection_params())
+    try:
+        with db.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")
+            return [pid for (pid,) in cursor.fetchall()]
+    finally:
+        db.close()
 
 
 def _code_version() -> str:
@@ -168,6 +203,7 @@ def _gunicorn_env(url: str, var_dir: str) -> dict:
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,  # the session above is signed with it
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": url,
+        "DATABASE_CONN_MAX_AGE": "3600",  # one backend per worker for the run: its CPU is counted
         "CELERY_BROKER_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "LEADCRM_VAR_DIR": var_dir,  # collected static files, media: nothing in the repo's var/
         "DJANGO_LOG_LEVEL": "WARNING",
@@ -284,7 +320,15 @@ def bench_web(*, seconds: int = 15, workers: int = 2, connections: int | None = 
             options = dict(threads=threads, connections=connections, script=script.name)
             # Warm-up, which also lets the previous page's last requests drain.
             _wrk(wrk, base + page.path, {**headers, **page.headers}, seconds=warmup, **options)
-            results[label] = _wrk(wrk, base + page.path, {**headers, **page.headers}, seconds=seconds, **options)
+            # CPU used a request, read off the processes: unlike latency it does not double
+            # when the machine is busy with something else.
+            workers_now, backends = _worker_pids(server.pid), _backend_pids()
+            app_before, db_before = _cpu_seconds(workers_now), _cpu_seconds(backends)
+            result = _wrk(wrk, base + page.path, {**headers, **page.headers}, seconds=seconds, **options)
+            if result.requests:
+                result.app_cpu = (_cpu_seconds(workers_now) - app_before) * 1000 / result.requests
+                result.db_cpu = (_cpu_seconds(backends) - db_before) * 1000 / result.requests
+            results[label] = result
         os.unlink(script.name)
     finally:
         server.terminate()
@@ -299,6 +343,7 @@ def bench_web(*, seconds: int = 15, workers: int = 2, connections: int | None = 
         print(errors[-3000:])
 
     bare_p95 = (results["before"].p95 + results["after"].p95) / 2
+    bare_cpu = sum(results[label].app_cpu + results[label].db_cpu for label in ("before", "after")) / 2
     local = timezone.localtime(timezone.now(), timezone.get_default_timezone())
     print(f"\n[web] pages under wrk against gunicorn ({workers} gthread workers, production settings), "
           f"{total:,} leads in the database, code at {_code_version()}")
@@ -309,7 +354,7 @@ def bench_web(*, seconds: int = 15, workers: int = 2, connections: int | None = 
           f"asked ({queue.held_back} held back; phones of the first 30 refused by rules "
           f"{', '.join(f'{rule} x{n}' for rule, n in holds) or 'none'})")
     header = f"  {'page':<32} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'req/s':>7} {'queries':>7} " \
-             f"{'KB':>5} {'p95/bare':>8}  target p95 < {TARGET_MS:.0f} ms"
+             f"{'KB':>5} {'p95/bare':>8} {'CPU ms app+db':>14} {'CPU/bare':>8}  target p95 < {TARGET_MS:.0f} ms"
     print(header)
     for label, page in _schedule():
         r = results[label]
@@ -317,9 +362,14 @@ def bench_web(*, seconds: int = 15, workers: int = 2, connections: int | None = 
         if r.errors:
             verdict += f"; {r.errors} errors of {r.requests}"
         name = f"{page.name}, {label}" if label in ("before", "after") else page.name
+        cpu = f"{r.app_cpu:.1f}+{r.db_cpu:.1f}"
+        cpu_ratio = (r.app_cpu + r.db_cpu) / bare_cpu if bare_cpu else 0
         print(f"  {name:<32} {r.p50:>7.1f} {r.p95:>7.1f} {r.p99:>7.1f} {r.rate:>7.1f} "
-              f"{queries[page.path]:>7} {sizes[page.path] / 1024:>5.0f} {r.p95 / bare_p95:>7.1f}x  {verdict}")
+              f"{queries[page.path]:>7} {sizes[page.path] / 1024:>5.0f} {r.p95 / bare_p95:>7.1f}x {cpu:>14} "
+              f"{cpu_ratio:>7.1f}x  {verdict}")
     print(f"  baseline: /bench/bare/, a bare Django page of 50 rows behind the same middleware, measured before"
           f" and after the others in the same run (p95/bare divides by their mean, {bare_p95:.1f} ms);"
-          " queries counted once through the test client")
-    return {"results": results, "agent": agent.username, "book": book, "leads": total}
+          " queries counted once through the test client; CPU ms app+db: CPU time of gunicorn's workers and"
+          " of their PostgreSQL backends during the page's run, divided by its requests (CPU/bare: their sum"
+          f" over the bare page's, {bare_cpu:.1f} ms)")
+    return {"results": results, "agent": agent.username, "book": book, "leads": total, "bare_cpu": bare_cpu}

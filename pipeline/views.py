@@ -22,7 +22,7 @@ from leads.selectors import lead_get, lead_stage_counts
 
 from .forms import LeadNoteForm, OutreachLogForm, StageChangeForm
 from .models import FollowUp, FollowUpKind
-from .selectors import agent_workload, follow_up_agenda, recent_outreach
+from .selectors import AgendaItem, agent_workload, follow_up_agenda, recent_outreach
 from .services import (
     OutreachBlocked,
     StageChangeRefused,
@@ -71,17 +71,16 @@ class DashboardView(LoginRequiredMixin, TemplateView):
 FOLLOW_UP_KINDS = dict(FollowUpKind.choices)
 
 
-def _prepare_agenda(follow_ups: list[FollowUp]) -> None:
+def _prepare_agenda(items: list[AgendaItem]) -> None:
     """Work out what each follow-up's line on the dashboard shows, once here (the lines
     are a Jinja2 fragment that only places them: ``jinja2/pipeline/agenda_items.html``)."""
     lead_url, done_url = pk_url("leads:detail"), pk_url("pipeline:follow_up_done")
-    for follow_up in follow_ups:
-        place = follow_up.lead.property
-        follow_up.lead_url, follow_up.done_url = lead_url(follow_up.lead_id), done_url(follow_up.pk)
-        follow_up.where = f"{place.street_line}, {place.city}"
-        follow_up.kind_label = FOLLOW_UP_KINDS.get(follow_up.kind, follow_up.kind)
-        follow_up.due_label = short_moment(follow_up.due_at, weekday=True)
-        follow_up.due_full = short_moment(follow_up.due_at, weekday=True, year=True)
+    for item in items:
+        item.lead_url, item.done_url = lead_url(item.lead_id), done_url(item.pk)
+        item.where = f"{item.street_line}, {item.city}"
+        item.kind_label = FOLLOW_UP_KINDS.get(item.kind, item.kind)
+        item.due_label = short_moment(item.due_at, weekday=True)
+        item.due_full = short_moment(item.due_at, weekday=True, year=True)
 
 
 class LeadFormView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
