@@ -129,7 +129,12 @@ class Property(models.Model):
 
     @property
     def street_line(self) -> str:
-        return f"{self.street} #{self.unit}" if self.unit else self.street
+        return self.street_line_of(self.street, self.unit)
+
+    @staticmethod
+    def street_line_of(street: str, unit: str) -> str:
+        """``12 Elm St #4`` (also for rows read as plain values)."""
+        return f"{street} #{unit}" if unit else street
 
     @property
     def one_line(self) -> str:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from leadcrm.accounts.models import User
 from leadcrm.accounts.roles import Perm
-from leads.models import FUNNEL_STAGES, OUTCOME_STAGES, Contact, Lead, Stage
+from leads.models import FUNNEL_STAGES, OUTCOME_STAGES, Contact, Lead, Property, Stage
 
 from .models import FollowUp, OutreachAttempt, SellerEventKind, StageChange
 
@@ -95,7 +95,7 @@ class AgendaItem:
 
     @property
     def street_line(self) -> str:
-        return f"{self.street} #{self.unit}" if self.unit else self.street
+        return Property.street_line_of(self.street, self.unit)
 
 
 AGENDA_FIELDS = ("pk", "lead_id", "title", "kind", "due_at", "lead__property__street", "lead__property__unit",
