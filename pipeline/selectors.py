@@ -92,10 +92,21 @@ class AgendaItem:
     street: str = ""
     unit: str = ""
     city: str = ""
+    # What the dashboard's line shows, filled in by the view (``_prepare_agenda``).
+    lead_url: str = ""
+    done_url: str = ""
+    kind_label: str = ""
+    due_label: str = ""
+    due_full: str = ""
 
     @property
     def street_line(self) -> str:
         return Property.street_line_of(self.street, self.unit)
+
+    @property
+    def where(self) -> str:
+        """``12 Elm St #4, Tulsa`` (the street alone when the city is unknown)."""
+        return ", ".join(part for part in (self.street_line, self.city) if part)
 
 
 @dataclass(frozen=True)

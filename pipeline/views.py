@@ -77,7 +77,6 @@ def _prepare_agenda(items: list[AgendaItem]) -> None:
     lead_url, done_url = pk_url("leads:detail"), pk_url("pipeline:follow_up_done")
     for item in items:
         item.lead_url, item.done_url = lead_url(item.lead_id), done_url(item.pk)
-        item.where = f"{item.street_line}, {item.city}"
         item.kind_label = FOLLOW_UP_KINDS.get(item.kind, item.kind)
         item.due_label = short_moment(item.due_at, weekday=True)
         item.due_full = short_moment(item.due_at, weekday=True, year=True)

@@ -320,3 +320,15 @@ def test_the_dashboard_agenda_lists_each_follow_up_with_its_lead_and_a_done_butt
     assert response.status_code == 302
     late.refresh_from_db()
     assert late.done_at is not None
+
+
+def test_agenda_line_names_the_street_alone_when_the_city_is_unknown():
+    from datetime import UTC, datetime
+
+    from pipeline.selectors import AgendaItem
+
+    due = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
+    with_city = AgendaItem(1, 2, "Call back", "call", due, street="12 Elm St", unit="4", city="Tulsa")
+    without_city = AgendaItem(1, 2, "Call back", "call", due, street="12 Elm St")
+    assert with_city.where == "12 Elm St #4, Tulsa"
+    assert without_city.where == "12 Elm St"
