@@ -110,6 +110,11 @@ class LeadFilter(django_filters.FilterSet):
     area = django_filters.CharFilter(method="filter_area", label="County or ZIP")
     auction_within = django_filters.NumberFilter(method="filter_auction_within", label="Auction within (days)",
                                                  min_value=0, max_value=3650)
+    follow_up = django_filters.ChoiceFilter(
+        method="filter_follow_up", label="Next follow-up", empty_label="Any time",
+        choices=[("overdue", "Overdue"), ("today", "Later today"), ("week", "Next 7 days"),
+                 ("none", "None scheduled")],
+    )
     callable = django_filters.BooleanFilter(
         method="filter_callable", label="Callable number",
         widget=forms.Select(choices=[("", "Any"), ("true", "Has one"), ("false", "None left")]),
@@ -129,7 +134,7 @@ class LeadFilter(django_filters.FilterSet):
     class Meta:
         model = Lead
         fields = ["q", "status", "stage", "lead_type", "assigned_agent", "team", "list", "min_score", "area",
-                  "auction_within", "callable"]
+                  "auction_within", "follow_up", "callable"]
 
     def __init__(self, data=None, queryset=None, *, user, **kwargs):
         super().__init__(data, queryset, **kwargs)
@@ -186,6 +191,22 @@ class LeadFilter(django_filters.FilterSet):
             lead=OuterRef("pk"), auction_date__gte=today, auction_date__lte=today + timedelta(days=int(value))
         )
         return queryset.filter(Exists(auctions))
+
+    def filter_follow_up(self, queryset, name, value):
+        """By the lead's next open follow-up (whoever it is for), days in the user's zone:
+        what the dashboard's agenda counts link to."""
+        if value == "none":
+            return queryset.filter(next_follow_up_at=None)
+        now = timezone.now()
+        end_of_today = timezone.localtime(now).replace(hour=23, minute=59, second=59, microsecond=999999)
+        if value == "overdue":
+            return queryset.filter(next_follow_up_at__lt=now)
+        if value == "today":
+            return queryset.filter(next_follow_up_at__gte=now, next_follow_up_at__lte=end_of_today)
+        if value == "week":
+            return queryset.filter(next_follow_up_at__gt=end_of_today,
+                                   next_follow_up_at__lte=end_of_today + timedelta(days=7))
+        return queryset
 
     def filter_callable(self, queryset, name, value):
         """A good number on no list held (registries and the internal list, as flagged);

@@ -50,7 +50,7 @@ class LeadListView(LoginRequiredMixin, TemplateView):
             now=timezone.now(),
             # Shown from tablet width up; a phone keeps search, status, stage and sort.
             secondary_filters={"lead_type", "assigned_agent", "team", "list", "min_score", "area",
-                               "auction_within", "callable"},
+                               "auction_within", "follow_up", "callable"},
             can_bulk=user.has_perm(Perm.MANAGE_FOLLOW_UPS),
             can_assign=user.has_perm(Perm.ASSIGN_LEADS),
             assignable=users_assignable_by(user) if user.has_perm(Perm.ASSIGN_LEADS) else [],

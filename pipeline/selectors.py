@@ -114,6 +114,9 @@ class FollowUpAgenda:
     overdue: list[AgendaItem]
     today: list[AgendaItem]
     upcoming: list[AgendaItem]
+    # The buckets holding more than were listed, named as the lead list's follow-up filter
+    # names them ("overdue", "today", "week"): the dashboard says "15+" and links there.
+    more: frozenset[str] = frozenset()
 
 
 def follow_up_agenda(*, user: User, now: datetime | None = None, limit: int = 15) -> FollowUpAgenda:
@@ -128,11 +131,12 @@ def follow_up_agenda(*, user: User, now: datetime | None = None, limit: int = 15
     # property takes); the visible leads' addresses come in one query after.
     base = (FollowUp.objects.open().filter(assignee=user).order_by("due_at", "pk")
             .values_list("pk", "lead_id", "title", "kind", "due_at"))
+    # One more than shown, to know whether there are more.
     buckets = [
-        [AgendaItem(*row) for row in base.filter(due_at__lt=now)[:limit]],
-        [AgendaItem(*row) for row in base.filter(due_at__gte=now, due_at__lte=end_of_today)[:limit]],
+        [AgendaItem(*row) for row in base.filter(due_at__lt=now)[:limit + 1]],
+        [AgendaItem(*row) for row in base.filter(due_at__gte=now, due_at__lte=end_of_today)[:limit + 1]],
         [AgendaItem(*row) for row in base.filter(
-            due_at__gt=end_of_today, due_at__lte=end_of_today + timedelta(days=7))[:limit]],
+            due_at__gt=end_of_today, due_at__lte=end_of_today + timedelta(days=7))[:limit + 1]],
     ]
     lead_ids = {item.lead_id for bucket in buckets for item in bucket}
     places = {pk: place for pk, *place in Lead.objects.visible_to(user).filter(pk__in=lead_ids).values_list(
@@ -140,7 +144,9 @@ def follow_up_agenda(*, user: User, now: datetime | None = None, limit: int = 15
     for item in (item for bucket in buckets for item in bucket if item.lead_id in places):
         item.street, item.unit, item.city = places[item.lead_id]
     overdue, today, upcoming = ([item for item in bucket if item.lead_id in places] for bucket in buckets)
-    return FollowUpAgenda(overdue=overdue, today=today, upcoming=upcoming)
+    more = frozenset(name for name, bucket in zip(("overdue", "today", "week"), buckets, strict=True)
+                     if len(bucket) > limit)
+    return FollowUpAgenda(overdue=overdue[:limit], today=today[:limit], upcoming=upcoming[:limit], more=more)
 
 
 def recent_outreach(*, fetched_by: User, limit: int = 10) -> list[OutreachAttempt]:

@@ -124,6 +124,15 @@ def test_the_queue_page_and_the_next_button(three, agent, client_as):
     assert "Log and next" in lead_page and "Skip to the next lead" in lead_page
 
 
+def test_the_dashboards_queue_panel_says_why_each_lead_ranks_where_it_does(three, agent, client_as):
+    from leads.models import Lead
+
+    Lead.objects.filter(pk=three[1].pk).update(score_reasons=["Auction in 9 days", "On 2 lists"])
+    panel = client_as(agent).get(reverse("pipeline:queue"), HTTP_HX_REQUEST="true").content.decode()
+    assert "Auction in 9 days · On 2 lists" in panel
+    assert 'title="Ranked for: Auction in 9 days, On 2 lists"' in panel
+
+
 def test_log_and_next_goes_on_to_the_next_lead(three, agent, client_as):
     lead = three[1]
     response = client_as(agent).post(reverse("pipeline:outreach_log", args=[lead.pk]), {

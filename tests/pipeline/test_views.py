@@ -332,3 +332,44 @@ def test_agenda_line_names_the_street_alone_when_the_city_is_unknown():
     without_city = AgendaItem(1, 2, "Call back", "call", due, street="12 Elm St")
     assert with_city.where == "12 Elm St #4, Tulsa"
     assert without_city.where == "12 Elm St"
+
+
+def test_every_dashboard_count_links_to_the_leads_it_counts(agent, team, team_lead, client_as):
+    from pipeline.services import follow_up_create
+
+    now = timezone.now()
+    overdue_lead, later_lead, quiet_lead = (LeadFactory(assigned_agent=agent, team=team) for _ in range(3))
+    follow_up_create(lead=overdue_lead, assignee=agent, created_by=agent, title="Call back", kind="task",
+                     due_at=now - timedelta(hours=3))
+    follow_up_create(lead=later_lead, assignee=agent, created_by=agent, title="Send the guide", kind="task",
+                     due_at=now + timedelta(days=3))
+    page = client_as(agent).get(reverse("pipeline:dashboard")).content.decode()
+    assert '<a href="/leads/" class="link-secondary">3 open leads</a>' in page
+    assert 'href="/leads/?follow_up=overdue&amp;order=follow_up"' in page
+    assert 'href="/leads/?follow_up=week&amp;order=follow_up"' in page
+    assert "follow_up=today" not in page  # nothing due later today: no group, no link
+
+    def listed(query):
+        rows = client_as(agent).get(reverse("leads:list"), query).content.decode()
+        return {lead for lead in (overdue_lead, later_lead, quiet_lead) if f'href="/leads/{lead.pk}/"' in rows}
+
+    assert listed({"follow_up": "overdue"}) == {overdue_lead}
+    assert listed({"follow_up": "week"}) == {later_lead}
+    assert listed({"follow_up": "none"}) == {quiet_lead}
+    assert listed({"follow_up": "today"}) == set()
+
+    lead_page = client_as(team_lead).get(reverse("pipeline:dashboard")).content.decode()
+    assert f'href="/leads/?assigned_agent={agent.pk}" class="link-body-emphasis">3</a>' in lead_page
+    assert f'href="/leads/?assigned_agent={agent.pk}&amp;follow_up=overdue&amp;order=follow_up"' in lead_page
+
+
+def test_the_agenda_says_when_a_group_holds_more_than_it_lists(agent, team):
+    from pipeline.selectors import follow_up_agenda
+
+    now = timezone.now()
+    for hours in range(1, 5):
+        FollowUp.objects.create(lead=LeadFactory(assigned_agent=agent, team=team), assignee=agent,
+                                title=f"Late {hours}", due_at=now - timedelta(hours=hours))
+    assert follow_up_agenda(user=agent, limit=3).more == {"overdue"}
+    assert len(follow_up_agenda(user=agent, limit=3).overdue) == 3
+    assert follow_up_agenda(user=agent, limit=4).more == set()
