@@ -30,6 +30,8 @@ from .models import (
 from .phones import search_digits
 
 PHONE_LIKE = re.compile(r"[\d\s().+\-]+")
+# "918-555-0104 ext. 12", "x12", "#12": numbers are kept without their extension.
+PHONE_EXTENSION = re.compile(r"\s*(?:ext(?:ension)?\.?|x|#)\s*\d{1,6}\s*$", re.IGNORECASE)
 
 ORDERINGS = {
     "score": ("-score", "-pk"),
@@ -46,8 +48,9 @@ def search_q(text: str) -> Q:
     ``"maria garcia"``, ``"8704 troost avenue"`` and ``"(850) 555-0121"`` all find their lead.
     """
     text = text.strip()
-    digits = search_digits(text)
-    if len(digits) >= 7 and PHONE_LIKE.fullmatch(text):
+    number = PHONE_EXTENSION.sub("", text) if PHONE_LIKE.match(text) else text
+    digits = search_digits(number)
+    if len(digits) >= 7 and PHONE_LIKE.fullmatch(number):
         phones = Phone.objects.filter(contact__lead=OuterRef("pk"), number__contains=digits)
         return Q(Exists(phones))
     query = Q()

@@ -109,3 +109,61 @@ def test_an_absurd_auction_window_is_a_filter_error_not_a_crash(agent, client_as
 
     response = client_as(agent).get(reverse("leads:list"), {"auction_within": "100000000"})
     assert response.status_code == 200 and "not understood" in response.content.decode()
+
+
+@pytest.mark.parametrize("spelling", [
+    "(918) 555-0104", "918-555-0104", "918.555.0104", "9185550104", "+1 918 555 0104", "1-918-555-0104",
+    "918-555-0104 ext. 12", "918 555 0104 x12", "(918) 555-0104 #12", "555-0104",
+])
+def test_search_finds_a_phone_in_any_spelling(spelling, agent, team):
+    from leads.selectors import lead_list
+
+    from ..factories import ContactFactory, PhoneFactory
+
+    lead = LeadFactory(assigned_agent=agent, team=team)
+    PhoneFactory(contact=ContactFactory(lead=lead), number="+19185550104")
+    LeadFactory(assigned_agent=agent, team=team)  # a lead with other numbers is not found
+    assert list(lead_list(fetched_by=agent, filters={"q": spelling})[0]) == [lead]
+
+
+def test_an_address_with_a_unit_is_not_taken_for_a_phone_extension(agent, team):
+    from leads.selectors import lead_list
+
+    from ..factories import PropertyFactory
+
+    lead = LeadFactory(assigned_agent=agent, team=team, property=PropertyFactory(street="1200 Riverside Dr",
+                                                                                unit="4"))
+    assert list(lead_list(fetched_by=agent, filters={"q": "1200 Riverside"})[0]) == [lead]
+
+
+def test_list_filters_by_lead_type_minimum_score_and_list(agent, team):
+    from leads.models import LeadList, LeadType, ListMembership
+    from leads.selectors import lead_list
+
+    auction = LeadFactory(assigned_agent=agent, team=team, lead_type=LeadType.AUCTION, score=80)
+    stacked = LeadFactory(assigned_agent=agent, team=team, score=40)
+    propstream = LeadList.objects.create(name="PropStream pre-foreclosures")
+    ListMembership.objects.create(lead=stacked, lead_list=propstream)
+
+    def found(**filters):
+        return set(lead_list(fetched_by=agent, filters=filters)[0])
+
+    assert found(lead_type=LeadType.AUCTION) == {auction}
+    assert found(min_score="50") == {auction} and found(min_score="40") == {auction, stacked}
+    assert found(list=str(propstream.pk)) == {stacked}
+
+
+def test_the_lead_list_never_counts_the_leads_it_pages(agent, team, client_as):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    for _ in range(3):
+        LeadFactory(assigned_agent=agent, team=team)
+    client = client_as(agent)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(reverse("leads:list"), {"page": "1"})
+    assert page.status_code == 200 and len(page.context["page"].object_list) == 3
+    counts = [query["sql"] for query in captured if "COUNT(" in query["sql"].upper()
+              and "leads_lead" in query["sql"] and "GROUP BY" not in query["sql"].upper()]
+    assert counts == []
