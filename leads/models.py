@@ -112,6 +112,16 @@ class Property(models.Model):
     estimated_value_date = models.DateField(null=True, blank=True)
     owner_occupied = models.BooleanField(null=True, blank=True)
     vacant = models.BooleanField(null=True, blank=True)
+    # The house's MLS listing as the last list showed it (PropStream's MLS columns): a house
+    # already listed has an agent, which changes the conversation.
+    mls_status = models.CharField("MLS status", max_length=40, blank=True, help_text="Active, Pending, Expired ...")
+    mls_date = models.DateField("MLS date", null=True, blank=True)
+    mls_amount = models.DecimalField("MLS amount", max_digits=12, decimal_places=2, null=True, blank=True)
+    mls_agent_name = models.CharField("listing agent", max_length=120, blank=True)
+    mls_agent_phone = models.CharField("listing agent's phone", max_length=20, blank=True, help_text="E.164")
+    mls_agent_email = models.EmailField("listing agent's email", blank=True)
+    mls_brokerage_name = models.CharField("listing brokerage", max_length=120, blank=True)
+    mls_brokerage_phone = models.CharField("listing brokerage's phone", max_length=20, blank=True, help_text="E.164")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

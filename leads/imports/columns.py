@@ -2,7 +2,7 @@
 
 A header matches when its letters and digits, lower-cased, equal an alias's: so
 ``Owner 1 First Name``, ``owner_1_first_name`` and ``OWNER1FIRSTNAME`` are one column.
-PropStream's exact headers (DOMAIN.md section 3), BatchLeads' and DealMachine's
+PropStream's exact headers (DOMAIN.md section 3, its MLS group included), BatchLeads' and DealMachine's
 snake_case ones and the usual hand-made spellings are all aliases.
 """
 
@@ -77,6 +77,16 @@ FIELDS += [
     _f("prefc_auction_location", "Pre-FC Auction Location", "Pre-foreclosure", "auction location"),
     _f("prefc_opening_bid", "Pre-FC Auction Opening Bid", "Pre-foreclosure", "opening bid"),
     _f("prefc_trustee", "Pre-FC Trustee-Attorney Name", "Pre-foreclosure", "trustee"),
+]
+FIELDS += [
+    _f("mls_status", "MLS Status", "MLS", "listing status", "mls_listing_status"),
+    _f("mls_date", "MLS Date", "MLS", "listing date", "mls listing date"),
+    _f("mls_amount", "MLS Amount", "MLS", "list price", "listing price", "mls list price", "mls price"),
+    _f("mls_agent_name", "MLS Agent Name", "MLS", "listing agent", "listing agent name"),
+    _f("mls_agent_phone", "MLS Agent Phone", "MLS", "listing agent phone"),
+    _f("mls_agent_email", "MLS Agent E-Mail", "MLS", "mls agent email", "listing agent email"),
+    _f("mls_brokerage_name", "MLS Brokerage Name", "MLS", "listing brokerage", "listing office", "mls brokerage"),
+    _f("mls_brokerage_phone", "MLS Brokerage Phone", "MLS", "listing brokerage phone", "listing office phone"),
 ]
 for n in range(1, 8):
     extra = ("phone", "phone number", "mobile", "cell", "cell phone", "owner phone") if n == 1 else ()

@@ -29,6 +29,8 @@ KEY_LENGTH = 200
 # The model columns' ranges: a value outside them is left out with a note, never a crash.
 LIMITS = {"bedrooms": 32767, "building_sqft": 2_000_000_000, "year_built": 2100}
 ZIP_STATE = "The state was read from ZIP {zip}."
+MLS_FIELDS = ("mls_status", "mls_date", "mls_amount", "mls_agent_name", "mls_agent_phone", "mls_agent_email",
+              "mls_brokerage_name", "mls_brokerage_phone")
 
 PROPERTY_TYPES = {
     "single family": PropertyType.SINGLE_FAMILY, "sfr": PropertyType.SINGLE_FAMILY,
@@ -120,6 +122,37 @@ def _zip_place(zip_code: str) -> tuple[str, str]:
     return (found[0]["city"].title(), found[0]["state"]) if found else ("", "")
 
 
+def _listing_phone(record: Record, columns: dict[str, str], name: str, value) -> str:
+    """A listing agent's or brokerage's number, in E.164; never one of the owner's phones
+    (it is not the homeowner's, and no outreach goes to it from here)."""
+    value = cells.digits(value)
+    if not value:
+        return ""
+    parsed = parse_phone(value)
+    if not parsed.ok:
+        record.notes.append(BAD_CELL.format(column=columns[name], error=parsed.error))
+        return ""
+    return parsed.e164
+
+
+def _listing_email(record: Record, columns: dict[str, str], value) -> str:
+    email = cells.text(value, 254).lower()
+    if email and ("@" not in email or " " in email):
+        record.notes.append(BAD_CELL.format(column=columns["mls_agent_email"], error=f"{email!r} is not an email"))
+        return ""
+    return email
+
+
+def mls_changes(held: dict, incoming: dict) -> dict:
+    """The listing fields a later row changes on a house held: its non-empty cells that
+    differ. An empty cell never blanks a value, and a listing dated before the one held
+    changes nothing (an older export read late must not undo a newer status)."""
+    if held.get("mls_date") and incoming.get("mls_date") and incoming["mls_date"] < held["mls_date"]:
+        return {}
+    return {name: incoming[name] for name in MLS_FIELDS
+            if incoming.get(name) not in (None, "") and incoming[name] != held.get(name)}
+
+
 def read_record(line: int, row: dict, columns: dict[str, str]) -> Record:
     """Read one row through a mapping (field -> header). Never raises for bad cells."""
     record = Record(line=line, row=row)
@@ -170,6 +203,14 @@ def read_record(line: int, row: dict, columns: dict[str, str]) -> Record:
         "building_sqft": typed("building_sqft", cells.integer), "year_built": typed("year_built", cells.integer),
         "estimated_value": typed("estimated_value", cells.money),
         "owner_occupied": cells.flag(raw("owner_occupied")), "vacant": cells.flag(raw("vacant")),
+        # The MLS listing, in the same literal: the property dict's keys are the COPY's columns.
+        "mls_status": cells.text(raw("mls_status"), 40), "mls_date": typed("mls_date", cells.day),
+        "mls_amount": typed("mls_amount", cells.money),
+        "mls_agent_name": cells.text(raw("mls_agent_name"), 120),
+        "mls_agent_phone": _listing_phone(record, columns, "mls_agent_phone", raw("mls_agent_phone")),
+        "mls_agent_email": _listing_email(record, columns, raw("mls_agent_email")),
+        "mls_brokerage_name": cells.text(raw("mls_brokerage_name"), 120),
+        "mls_brokerage_phone": _listing_phone(record, columns, "mls_brokerage_phone", raw("mls_brokerage_phone")),
     }
     for key, top in LIMITS.items():
         value = record.property[key]
@@ -179,9 +220,10 @@ def read_record(line: int, row: dict, columns: dict[str, str]) -> Record:
     baths = record.property["bathrooms"]
     if baths is not None and not (0 <= baths < 100):
         record.property["bathrooms"] = None
-    value = record.property["estimated_value"]
-    if value is not None and not (0 <= value < Decimal("1e10")):
-        record.property["estimated_value"] = None
+    for key in ("estimated_value", "mls_amount"):
+        value = record.property[key]
+        if value is not None and not (0 <= value < Decimal("1e10")):
+            record.property[key] = None
 
     # Owners: Owner 1 (first/last or a full name), Owner 2, or a company.
     first, last = cells.text(raw("owner1_first"), 60), cells.text(raw("owner1_last"), 60)

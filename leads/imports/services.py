@@ -51,7 +51,7 @@ from . import columns as cols
 from .ahead import record_batches
 from .copy import copy_rows
 from .reading import NotATable, open_table
-from .records import Record
+from .records import MLS_FIELDS, Record, mls_changes
 
 BATCH_ROWS = 1000
 # Which filing makes a lead more urgent: a merged lead takes the more urgent type.
@@ -384,6 +384,8 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
     new_records: list[Record] = []
     targets: list[tuple[Record, Target | None]] = []
     parcel_of: dict[str, str] = {}  # "APN|COUNTY" -> the key of the first new house with it
+    new_by_key: dict[str, Record] = {}
+    listings: list[tuple[int, Record]] = []  # houses held, and the rows that may update their MLS listing
     for record in good:
         parcel = f"{record.apn.upper()}|{record.county.upper()}" if record.apn and record.county else ""
         property_id = by_key.get(record.key) or by_apn.get((record.apn.upper(), record.county.upper()))
@@ -393,11 +395,15 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
             continue
         if property_id is not None:
             targets.append((record, existing_leads[property_id]))
+            listings.append((property_id, record))
             counts["leads_merged"] += 1
             continue
         first_key = record.key if record.key in first_line else (parcel_of.get(parcel) if parcel else None)
         if first_key is not None:
             record.key = first_key
+            # The house is written once, from its first row: a later row's listing goes into it.
+            first = new_by_key[first_key]
+            first.property.update(mls_changes(first.property, record.property))
             issues.append((job.pk, record.line, False, MERGED_TWICE.format(line=first_line[first_key]),
                            _plain(record.row)))
             targets.append((record, None))  # resolved below, once the first row's lead exists
@@ -407,9 +413,11 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
             if parcel:
                 parcel_of.setdefault(parcel, record.key)
             new_records.append(record)
+            new_by_key[record.key] = record
             targets.append((record, None))
 
     now = timezone.now()
+    _merge_listings(listings, now)
     # Every record's property dict has the same keys in the same order (one literal builds them).
     property_columns = ["address_key", *new_records[0].property] if new_records else []
     property_ids = copy_rows(Property, property_columns,
@@ -457,6 +465,28 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
         # batch's transaction, so a resumed or cancelled import leaves no score behind.
         leads_rescore(lead_ids=old_ids, now=now)
     return counts
+
+
+def _merge_listings(listings: list[tuple[int, Record]], now) -> None:
+    """Houses held that a row shows on the MLS: the listing fields its cells change (an
+    empty cell blanks nothing), in one UPDATE per batch, and none when nothing changed
+    (importing the same file twice changes nothing)."""
+    listings = [(pk, record) for pk, record in listings
+                if any(record.property[name] not in (None, "") for name in MLS_FIELDS)]
+    if not listings:
+        return
+    held = {row["pk"]: row for row in Property.objects.filter(pk__in={pk for pk, _ in listings})
+            .values("pk", *MLS_FIELDS)}
+    changed = set()
+    for pk, record in listings:
+        changes = mls_changes(held[pk], record.property)
+        if changes:
+            held[pk].update(changes)
+            changed.add(pk)
+    if changed:
+        Property.objects.bulk_update(
+            [Property(pk=pk, updated_at=now, **{name: held[pk][name] for name in MLS_FIELDS}) for pk in sorted(changed)],
+            [*MLS_FIELDS, "updated_at"])
 
 
 @dataclass
