@@ -604,6 +604,23 @@ def federal_window(book: Rulebook, on: date) -> tuple[time, time]:
             time(int(book.parameter("D1", "window_end_hour", on))))
 
 
+def window_in_force(book: Rulebook, states: Iterable[str], local: datetime) -> tuple[time, time] | None:
+    """The hours calls may be made on ``local``'s day in its zone: the federal window (D1)
+    narrowed by every applicable state's (E1, E3); None when a state allows none that day.
+    What the lead page shows beside each of the homeowner's clocks (``calling_hours``
+    decides, with each refusal's own reason)."""
+    start, end = federal_window(book, local.date())
+    for state in states:
+        rule = book.state_rule(state, local.date())
+        if rule is None:
+            continue
+        window = rule.window_on(local.weekday())
+        if window is None:
+            return None
+        start, end = max(start, window[0]), min(end, window[1])
+    return (start, end) if start < end else None
+
+
 def freshness(attempt: Attempt) -> Iterable[Finding]:
     """The national data for the number's area code is at most 31 days old on the call date (A3)."""
     if attempt.is_stop_confirmation or not attempt.is_telephone_solicitation:

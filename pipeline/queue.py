@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Count, Exists, F, OuterRef, Prefetch
 from django.utils import timezone
 
-from compliance.gate import Finding, caller_refusals, federal_window
+from compliance.gate import Finding, caller_refusals, federal_window, window_in_force
 from compliance.models import Channel, Purpose, Verdict
 from compliance.places import zip_time_zone
 from compliance.rulebook import rulebook
@@ -166,7 +166,8 @@ def phone_status_now(*, lead: Lead, phones: list[Phone], user: User, now: dateti
     """Annotate each phone with what the gate says of a call now, for the lead page.
 
     ``phone.callable_now``, ``phone.blocked_by`` (the refusing reasons), ``phone.local_times``
-    (the homeowner's clock in each zone) and ``phone.attempts_24h`` (logged calls and texts
+    (the homeowner's clock in each zone), ``phone.zone_clocks`` (each clock with the calling
+    window in force there today, D1 narrowed by the states' E1/E3) and ``phone.attempts_24h`` (logged calls and texts
     to it in the last 24 hours). One gate evaluation per good number, one count for all.
     """
     now = now or timezone.now()
@@ -178,7 +179,7 @@ def phone_status_now(*, lead: Lead, phones: list[Phone], user: User, now: dateti
     purpose = purpose_for(user)
     for phone in phones:
         phone.attempts_24h = counts.get(phone.pk, 0)
-        phone.callable_now, phone.blocked_by, phone.local_times = False, [], []
+        phone.callable_now, phone.blocked_by, phone.local_times, phone.zone_clocks = False, [], [], []
         if phone.status != PhoneStatus.GOOD or phone.contact.deceased:
             continue
         verdict, findings, evidence = outreach_verdict(
@@ -186,7 +187,29 @@ def phone_status_now(*, lead: Lead, phones: list[Phone], user: User, now: dateti
         )
         phone.callable_now = verdict != Verdict.BLOCK
         phone.blocked_by = [f for f in findings if f.severity == Verdict.BLOCK]
-        phone.local_times = [
-            now.astimezone(zoneinfo.ZoneInfo(zone["zone"])).strftime("%a %-I:%M %p %Z")
-            for zone in evidence.get("zones", [])
-        ]
+        book, states = rulebook(), evidence.get("states", [])
+        for zone in evidence.get("zones", []):
+            local = now.astimezone(zoneinfo.ZoneInfo(zone["zone"]))
+            window = window_in_force(book, states, local)
+            phone.zone_clocks.append(ZoneClock(
+                local_time=local.strftime("%a %-I:%M %p %Z"),
+                window=f"{_clock(window[0])}–{_clock(window[1])}" if window else "no calls today",
+                origins=", ".join(zone.get("from", [])),
+            ))
+        phone.local_times = [clock.local_time for clock in phone.zone_clocks]
+
+
+@dataclass(frozen=True)
+class ZoneClock:
+    """One of the homeowner's zones on the lead page: its clock now and today's window."""
+
+    local_time: str  # "Wed 2:00 PM CST"
+    window: str  # "8 AM–9 PM", or "no calls today"
+    origins: str  # what puts the homeowner there: "phone number, property ZIP"
+
+
+def _clock(moment) -> str:
+    """``8 AM``, ``8:30 PM``."""
+    hour = moment.hour % 12 or 12
+    minutes = f":{moment.minute:02d}" if moment.minute else ""
+    return f"{hour}{minutes} {'AM' if moment.hour < 12 else 'PM'}"

@@ -176,7 +176,48 @@ def test_the_lead_page_says_per_phone_whether_it_may_be_called_now(lead, agent, 
     assert phones[good.pk].callable_now and phones[good.pk].attempts_24h == 1
     assert phones[good.pk].local_times == ["Wed 2:00 PM CST"]
     assert not phones[listed.pk].callable_now and phones[listed.pk].blocked_by[0].rule == "A5"
-    assert "Callable now" in response.content.decode()
+    page = response.content.decode()
+    assert "Callable now" in page
+    # Each of the homeowner's zones with today's window there: D1's 8 a.m.-9 p.m. narrowed to
+    # Oklahoma's 8 p.m. (E1); the property, mailing address and area code all say Central.
+    clock = phones[good.pk].zone_clocks[0]
+    assert (clock.local_time, clock.window) == ("Wed 2:00 PM CST", "8 AM–8 PM")
+    assert "Wed 2:00 PM CST (calls 8 AM–8 PM)" in page
+
+
+def test_the_lead_page_names_every_list_a_number_is_on(lead, agent, client_as, national_registry):
+    from compliance.models import RegistryKind
+
+    from ..factories import DncSourceFactory
+
+    listed = PhoneFactory(contact=lead.contacts.first(), number="+19185550298", position=2)
+    litigators = DncSourceFactory(name="Litigator Firewall", kind=RegistryKind.LITIGATOR)
+    for source in (national_registry, litigators):
+        dnc_numbers_add(source=source, numbers=["9185550298"], as_of=date(2026, 11, 13))
+    internal_dnc_add(phone_number="9185550298", channel=Channel.CALL, homeowner_words="Take me off your list.",
+                     recorded_by=agent)
+    page = client_as(agent).get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    row = page[page.index('<i class="bi bi-telephone-x"></i> (918) 555-0298</span>'):]
+    row = row[:row.index("phone-now")]
+    for name in ("National DNC Registry", "Litigator Firewall", "Internal do-not-contact list"):
+        assert f'<span class="badge badge-dnc" title="Calls and texts to this number are blocked">{name}</span>' in row
+    assert "No DNC listing held" in page  # the lead's other, unlisted number
+
+
+def test_the_window_shown_is_the_strictest_of_every_state_that_applies():
+    from datetime import time
+    from zoneinfo import ZoneInfo
+
+    from compliance.gate import window_in_force
+    from compliance.rulebook import rulebook
+
+    book = rulebook()
+    chicago = ZoneInfo("America/Chicago")
+    sunday, wednesday = datetime(2026, 11, 22, 14, tzinfo=chicago), datetime(2026, 11, 18, 14, tzinfo=chicago)
+    assert window_in_force(book, [], wednesday) == (time(8), time(21))  # D1 alone
+    assert window_in_force(book, ["OK"], wednesday) == (time(8), time(20))  # E1
+    assert window_in_force(book, ["OK", "TX"], sunday) == (time(12), time(20))  # TX Sundays, OK evenings
+    assert window_in_force(book, ["AL"], sunday) is None  # no Sunday calls (E1)
 
 
 def test_a_call_back_planned_for_later_waits_for_its_time(three, agent):
