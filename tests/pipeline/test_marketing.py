@@ -223,3 +223,22 @@ def test_an_email_template_can_carry_the_seller_guide_as_a_pdf(lead, agent, offi
     client.post(reverse("pipeline:scripts"), {"name": "Letter", "kind": TemplateKind.LETTER,
                                               "body": "[Role Disclosure]", "attach_guide": "on"})
     assert not MessageTemplate.objects.get(name="Letter").attach_guide
+
+
+def test_an_email_merge_leaves_out_a_deceased_owner_and_reaches_only_the_filtered_leads(lead, agent):
+    from leads.models import LeadList, ListMembership
+    from leads.selectors import lead_list
+    from pipeline.marketing import email_merge
+
+    living = EmailFactory(contact=lead.contacts.first()).address
+    EmailFactory(contact=ContactFactory(lead=lead, position=2, first_name="Late", deceased=True))
+    elsewhere = LeadFactory(assigned_agent=agent, team=lead.team)
+    EmailFactory(contact=ContactFactory(lead=elsewhere, first_name="Other"))
+    expired = LeadList.objects.create(name="Expired listings")
+    ListMembership.objects.create(lead=lead, lead_list=expired)
+    template = MessageTemplate.objects.create(name="Guide", kind=TemplateKind.EMAIL, owner=agent,
+                                              subject="For [First Name]", body="Hi [First Name]. [Role Disclosure]")
+    leads, _ = lead_list(fetched_by=agent, filters={"list": str(expired.pk)})
+    merge = email_merge(template=template, leads=leads, agent=agent)
+    assert [piece.email.address for piece in merge.pieces] == [living]
+    assert merge.reasons == {"deceased": 1}
