@@ -12,6 +12,9 @@ from leadcrm.accounts.models import Team, User
 from leads.imports.services import import_job_create, import_run
 from leads.models import ColumnMapping, ImportRowIssue, LeadSource
 
+NO_MAPPING = "No saved column mapping named {name!r}."
+NO_USER = "No user named {name!r}."
+NO_TEAM = "No team named {name!r}."
 SOURCES = {"propstream": LeadSource.PROPSTREAM, "batchleads": LeadSource.BATCHLEADS,
            "dealmachine": LeadSource.DEALMACHINE, "generic": LeadSource.CSV}
 
@@ -33,7 +36,7 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
         try:
-            importer = (User.objects.get(username=as_user) if as_user
+            importer = (_named(User.objects, NO_USER, username=as_user) if as_user
                         else User.objects.filter(is_superuser=True).first() or User.objects.order_by("pk").first())
             if importer is None:
                 raise CommandError("No user to record as the importer: create one first.")
@@ -41,12 +44,10 @@ class Command(BaseCommand):
                 job = import_job_create(
                     content=File(handle), file_name=file.name, created_by=importer, source=SOURCES[source],
                     list_name=list_name or file.stem,
-                    mapping=ColumnMapping.objects.get(name=mapping) if mapping else None,
-                    assign_to=User.objects.get(username=assign_to) if assign_to else None,
-                    round_robin_team=Team.objects.get(name=round_robin) if round_robin else None,
+                    mapping=_named(ColumnMapping.objects, NO_MAPPING, name=mapping) if mapping else None,
+                    assign_to=_named(User.objects, NO_USER, username=assign_to) if assign_to else None,
+                    round_robin_team=_named(Team.objects, NO_TEAM, name=round_robin) if round_robin else None,
                 )
-        except (User.DoesNotExist, Team.DoesNotExist, ColumnMapping.DoesNotExist) as missing:
-            raise CommandError(str(missing)) from None
         except ValidationError as refused:
             raise CommandError("Refused: " + "; ".join(refused.messages)) from None
         started = time.perf_counter()
@@ -61,3 +62,11 @@ class Command(BaseCommand):
             self.stdout.write(f"  {label:<30} {value:>9,}")
         for issue in ImportRowIssue.objects.filter(job=job, rejected=True)[:20]:
             self.stdout.write(f"  line {issue.row_number}: {issue.reason}")
+
+
+def _named(manager, message: str, **lookup):
+    """The row a flag names, or a CommandError saying which name is unknown."""
+    found = manager.filter(**lookup).first()
+    if found is None:
+        raise CommandError(message.format(name=next(iter(lookup.values()))))
+    return found
