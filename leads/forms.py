@@ -27,7 +27,9 @@ class ImportUploadForm(forms.Form):
                                      empty_label="Detect the columns from the headers", label="Column mapping")
     assign = forms.ChoiceField(choices=ASSIGN_CHOICES, initial="me", label="New leads go")
     agent = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
-    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False,
+                                  help_text="Round-robin: whose agents share them. Unassigned: the team they wait "
+                                            "in for its lead (a team lead's own team if none is picked).")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -61,7 +63,8 @@ class ImportUploadForm(forms.Form):
             return {"assign_to": data["agent"]}
         if data["assign"] == "round_robin":
             return {"round_robin_team": data["team"]}
-        return {}
+        # Unassigned: in the team picked, else (a team lead's import) in their own team.
+        return {"team": data["team"]} if data.get("team") else {}
 
 
 class ColumnMappingForm(forms.Form):

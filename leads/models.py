@@ -643,6 +643,8 @@ class ImportJob(models.Model):
                                   related_name="+")
     round_robin_team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, null=True, blank=True,
                                          related_name="+")
+    team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                             help_text="Nobody assigned: the team the new leads belong to, for its lead to assign.")
     status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
     headers = models.JSONField(default=list, help_text="The file's header row, as read.")
     cancel_requested = models.BooleanField(default=False)

@@ -26,6 +26,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from leadcrm.accounts.models import Team, TeamMembership, User
+from leadcrm.accounts.roles import Perm
 
 from ..models import (
     ColumnMapping,
@@ -96,9 +97,13 @@ def import_job_create(
     *, content, file_name: str, created_by: User, source: str = LeadSource.CSV,
     list_name: str = "", lead_list: LeadList | None = None, columns: dict[str, str] | None = None,
     mapping: ColumnMapping | None = None, assign_to: User | None = None, round_robin_team: Team | None = None,
-    draft: bool = False,
+    team: Team | None = None, draft: bool = False,
 ) -> ImportJob:
     """Check the file and its mapping, keep it outside the web root, count its rows.
+
+    New leads go to ``assign_to``, round ``round_robin_team``'s agents, or to nobody in
+    ``team``; a team lead importing for nobody keeps them in their own team (the first
+    they lead), so they can see and assign them.
 
     Refused up front (nothing stored, no job): a file that is not a table, and a mapping
     that lacks the columns to place a house, naming them. A ``draft`` job waits for a
@@ -132,6 +137,8 @@ def import_job_create(
     except ImportRefused:
         path.unlink(missing_ok=True)
         raise
+    if assign_to is None and round_robin_team is None and team is None:
+        team = _own_team(created_by)
     with transaction.atomic():
         if lead_list is None:
             # The same list name is the same list: uploading it again must not look like stacking.
@@ -140,9 +147,18 @@ def import_job_create(
                          or LeadList.objects.create(name=name, source=source, created_by=created_by))
         return ImportJob.objects.create(
             lead_list=lead_list, source=source, file_name=file_name[:255], stored_file=relative, columns=columns,
-            created_by=created_by, assign_to=assign_to, round_robin_team=round_robin_team, rows_total=total,
+            created_by=created_by, assign_to=assign_to, round_robin_team=round_robin_team, team=team,
+            rows_total=total,
             headers=table.headers, status=ImportStatus.DRAFT if draft else ImportStatus.QUEUED,
         )
+
+
+def _own_team(user: User) -> Team | None:
+    """The team a team lead's unassigned imports belong to; none for a broker (who sees every
+    lead) or an agent (who leads no team)."""
+    if user.has_perm(Perm.VIEW_ALL_LEADS) or not user.has_perm(Perm.VIEW_TEAM_LEADS):
+        return None
+    return Team.objects.filter(lead=user).order_by("pk").first()
 
 
 def import_job_map(*, job: ImportJob, columns: dict[str, str], save_as: str = "", user: User | None = None) -> ImportJob:
@@ -287,7 +303,8 @@ def _agents(job: ImportJob) -> Iterator[tuple[User | None, Team | None]]:
         if turns:
             # Continue the rotation where the last batch left it.
             return itertools.islice(itertools.cycle(turns), job.leads_created % len(turns), None)
-    return itertools.repeat((None, None))
+    # Nobody to give them to: they stay in the team (its lead assigns them), if there is one.
+    return itertools.repeat((None, job.team or job.round_robin_team))
 
 
 def _plain(row: dict) -> dict:
@@ -446,9 +463,11 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
     how = (f"round-robin in {job.round_robin_team}" if job.round_robin_team_id else
            "to the agent picked" if job.assign_to_id else "")
     reason = f"Imported from {job.file_name}" + (f" ({how})" if how else "")
+    unassigned = f"Imported from {job.file_name} (unassigned, for the team lead)"
     copy_rows(LeadAssignment, ASSIGNMENT_COLUMNS, [
-        (target.pk, RoutingMethod.IMPORT, target.assigned_agent_id, target.team_id, job.created_by_id, reason[:300], now)
-        for target in new_targets if target.assigned_agent_id])
+        (target.pk, RoutingMethod.IMPORT, target.assigned_agent_id, target.team_id, job.created_by_id,
+         (reason if target.assigned_agent_id else unassigned)[:300], now)
+        for target in new_targets if target.assigned_agent_id or target.team_id])
     lead_by_key = {record.key: target for record, target in zip(new_records, new_targets, strict=True)}
     resolved = [(record, target or lead_by_key[record.key]) for record, target in targets]
 
