@@ -51,7 +51,7 @@ from .models import (
     Verdict,
     national_number,
 )
-from .places import area_code_state, phone_time_zones, zip_time_zone
+from .places import area_code_state, phone_time_zones, zip3_places, zip_time_zone
 from .rulebook import Rulebook, rulebook
 
 NO_NUMBER = "A {channel} needs a phone number of this lead; none was given."
@@ -619,6 +619,26 @@ def window_in_force(book: Rulebook, states: Iterable[str], local: datetime) -> t
             return None
         start, end = max(start, window[0]), min(end, window[1])
     return (start, end) if start < end else None
+
+
+def zip_prefixes_in_calling_hours(book: Rulebook, at: datetime) -> list[str]:
+    """The three-digit ZIP prefixes where it is calling hours at ``at`` in every zone the
+    prefix spans, by D1 and its states' windows and holidays (E1, E3): what the lead list's
+    "callable now" filter narrows to in the database. The gate still decides each call, with
+    the owners' mailing addresses and the number's own zones (G2), which only narrow this."""
+    return sorted(prefix for prefix, (zones, states) in zip3_places().items()
+                  if all(_in_calling_hours(book, states, at.astimezone(zoneinfo.ZoneInfo(zone))) for zone in zones))
+
+
+def _in_calling_hours(book: Rulebook, states, local: datetime) -> bool:
+    window = window_in_force(book, states, local)
+    if window is None or not (window[0] <= local.time() < window[1]):
+        return False
+    for state in states:
+        rule = book.state_rule(state, local.date())
+        if rule is not None and rule.no_holidays and book.is_holiday(state, local.date()):
+            return False
+    return True
 
 
 def freshness(attempt: Attempt) -> Iterable[Finding]:

@@ -21,9 +21,21 @@ UNKNOWN_ZONE = "Etc/Unknown"
 
 @cache
 def _zip_zones() -> dict[str, str]:
+    return _zip_tables()[0]
+
+
+@cache
+def zip3_places() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """Each three-digit ZIP prefix's time zones and states: ``'741'`` -> ({Chicago}, {OK})."""
+    return _zip_tables()[1]
+
+
+@cache
+def _zip_tables():
     import zipcodes  # 40,000 ZIPs, read once
 
-    zones = {}
+    zones: dict[str, str] = {}
+    prefixes: dict[str, tuple[set, set]] = {}
     for record in zipcodes.list_all():
         zone = record.get("timezone") or ""
         if "/" in zone:
@@ -32,7 +44,11 @@ def _zip_zones() -> dict[str, str]:
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 continue
             zones[record["zip_code"]] = zone
-    return zones
+            prefix = prefixes.setdefault(record["zip_code"][:3], (set(), set()))
+            prefix[0].add(zone)
+            if record.get("state"):
+                prefix[1].add(record["state"])
+    return zones, {key: (frozenset(z), frozenset(s)) for key, (z, s) in prefixes.items()}
 
 
 def zip_time_zone(zip_code: str | None) -> str | None:
@@ -81,5 +97,6 @@ def area_code_state(area_code: str) -> str | None:
 
 
 def warm_up() -> None:
-    """Load the ZIP table now rather than on the first call of the day."""
+    """Load the ZIP tables now rather than on the first call of the day."""
     _zip_zones()
+    zip3_places()

@@ -167,3 +167,32 @@ def test_the_lead_list_never_counts_the_leads_it_pages(agent, team, client_as):
     counts = [query["sql"] for query in captured if "COUNT(" in query["sql"].upper()
               and "leads_lead" in query["sql"] and "GROUP BY" not in query["sql"].upper()]
     assert counts == []
+
+
+def test_callable_now_wants_calling_hours_at_the_house_this_minute(agent, team):
+    """D1 and the states' windows (E1): at 7:30 p.m. in Tulsa Oklahoma's 8 p.m. end has not come;
+    at 8:30 p.m. it has, while Phoenix (an hour behind, D1 only) may still be called."""
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from leads.selectors import lead_list
+
+    from ..factories import ContactFactory, PhoneFactory, PropertyFactory
+
+    tulsa = LeadFactory(assigned_agent=agent, team=team)
+    phoenix = LeadFactory(assigned_agent=agent, team=team, property=PropertyFactory(
+        city="Phoenix", state="AZ", zip_code="85004"))
+    unknown_zip = LeadFactory(assigned_agent=agent, team=team, property=PropertyFactory(zip_code=""))
+    for lead, number in ((tulsa, "+19185550170"), (phoenix, "+16025550171"), (unknown_zip, "+19185550172")):
+        PhoneFactory(contact=ContactFactory(lead=lead), number=number)
+
+    def callable_now(at):
+        with time_machine.travel(at):
+            return set(lead_list(fetched_by=agent, filters={"callable": "now"})[0])
+
+    assert callable_now(datetime(2026, 11, 19, 1, 30, tzinfo=UTC)) == {tulsa, phoenix}  # 7:30 / 6:30 p.m.
+    assert callable_now(datetime(2026, 11, 19, 2, 30, tzinfo=UTC)) == {phoenix}  # 8:30 / 7:30 p.m.
+    assert callable_now(datetime(2026, 11, 19, 4, 30, tzinfo=UTC)) == set()  # 10:30 / 9:30 p.m.
+    # Any hour: a good number on no list is all "has a callable number" asks.
+    assert set(lead_list(fetched_by=agent, filters={"callable": "true"})[0]) == {tulsa, phoenix, unknown_zip}
