@@ -17,12 +17,14 @@ from leadcrm.csv_export import Echo, safe_cell
 
 from .forms import ColumnMappingForm, ImportUploadForm
 from .imports.reading import NotATable, preview
-from .imports.services import import_cancel, import_job_create, import_job_map, stored_path
+from .imports.services import import_cancel, import_job_create, import_job_map, import_resume, stored_path
 from .models import ImportRowIssue, ImportStatus
 from .selectors import import_jobs_visible_to
 from .tasks import import_run
 
 CANCELLED = "Stopping after the rows in progress; every row imported so far is kept whole."
+CANCELLED_STALLED = "Cancelled: its worker had stopped. Every row imported so far is kept whole."
+RESUMED = "Resuming after row {rows:,}: the rows imported so far are not written again."
 
 
 class ImportPermissionMixin(LoginRequiredMixin, PermissionRequiredMixin):
@@ -110,6 +112,19 @@ class ImportDetailView(ImportPermissionMixin, DetailView):
             return ["leads/partials/_import_progress.html"]
         return [self.template_name]
 
+    def post(self, request, pk):
+        """Resume a stalled import (the page's "Resume" button): queue its task again."""
+        job = get_object_or_404(self.get_queryset(), pk=pk)
+        if request.POST.get("action") == "resume":
+            try:
+                job = import_resume(job=job)
+            except ValidationError as refused:
+                messages.error(request, " ".join(refused.messages))
+            else:
+                transaction.on_commit(lambda: import_run.delay(job.pk))
+                messages.info(request, RESUMED.format(rows=job.rows_done))
+        return HttpResponseRedirect(reverse("leads:import_detail", args=[job.pk]))
+
     def get_context_data(self, **kwargs):
         job = self.object
         rate = eta = None
@@ -120,7 +135,7 @@ class ImportDetailView(ImportPermissionMixin, DetailView):
                 eta = int((job.rows_total - job.rows_done) / rate)
         issues = ImportRowIssue.objects.filter(job=job)
         return super().get_context_data(
-            rate=rate, eta=eta,
+            rate=rate, eta=eta, stalled=job.is_stalled,
             rejected_sample=issues.filter(rejected=True)[:10],
             notes_sample=issues.filter(rejected=False)[:10],
             **kwargs)
@@ -129,8 +144,10 @@ class ImportDetailView(ImportPermissionMixin, DetailView):
 class ImportCancelView(ImportPermissionMixin, View):
     def post(self, request, pk):
         job = get_object_or_404(import_jobs_visible_to(request.user), pk=pk)
-        import_cancel(job=job)
-        messages.info(request, CANCELLED)
+        was_running = job.status == ImportStatus.RUNNING
+        job = import_cancel(job=job)
+        messages.info(request, CANCELLED_STALLED if was_running and job.status == ImportStatus.CANCELLED
+                      else CANCELLED)
         return HttpResponseRedirect(reverse("leads:import_detail", args=[job.pk]))
 
 

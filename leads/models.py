@@ -1,3 +1,4 @@
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -630,6 +631,9 @@ class ColumnMapping(models.Model):
         return self.name
 
 
+IMPORT_STALLED_AFTER = timedelta(minutes=10)
+
+
 class ImportJob(models.Model):
     """One list file imported: its progress, its counts, and where it stopped (to resume)."""
 
@@ -660,6 +664,8 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life: queued, started, or a batch committed.")
 
     class Meta:
         ordering = ["-created_at"]
@@ -670,6 +676,16 @@ class ImportJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+    @property
+    def last_seen_at(self):
+        return self.heartbeat_at or self.started_at or self.created_at
+
+    @property
+    def is_stalled(self) -> bool:
+        """Queued or running, but no batch committed for ``IMPORT_STALLED_AFTER``: its worker
+        died (or its task was lost). A batch takes about a second, so this is no slow import."""
+        return self.is_active and self.last_seen_at < timezone.now() - IMPORT_STALLED_AFTER
 
     @property
     def percent(self) -> int:

@@ -68,6 +68,8 @@ LIST_OWNED = "A saved mapping named “{name}” belongs to someone else: pick a
 ORPHAN = "This address is held without a lead (its lead was deleted); not imported."
 MERGED_TWICE = "The same house as line {line}: merged into it."
 FOLLOW_UP_IN = timedelta(minutes=5)  # an auction follow-up is due at once
+NOT_STALLED = ("Only a stalled import can be resumed (queued or running, with no progress for ten minutes); "
+               "this one is {status}.")
 
 
 class ImportRefused(ValidationError):
@@ -148,7 +150,7 @@ def import_job_create(
         return ImportJob.objects.create(
             lead_list=lead_list, source=source, file_name=file_name[:255], stored_file=relative, columns=columns,
             created_by=created_by, assign_to=assign_to, round_robin_team=round_robin_team, team=team,
-            rows_total=total,
+            rows_total=total, heartbeat_at=timezone.now(),
             headers=table.headers, status=ImportStatus.DRAFT if draft else ImportStatus.QUEUED,
         )
 
@@ -182,20 +184,45 @@ def import_job_map(*, job: ImportJob, columns: dict[str, str], save_as: str = ""
                 raise ImportRefused(LIST_OWNED.format(name=name))
             ColumnMapping.objects.update_or_create(
                 name=name, defaults={"columns": columns, "source": locked.source, "created_by": user})
-        locked.columns, locked.status = columns, ImportStatus.QUEUED
-        locked.save(update_fields=["columns", "status"])
+        locked.columns, locked.status, locked.heartbeat_at = columns, ImportStatus.QUEUED, timezone.now()
+        locked.save(update_fields=["columns", "status", "heartbeat_at"])
     return locked
 
 
 def import_cancel(*, job: ImportJob) -> ImportJob:
-    """Stop after the batch in progress; what is committed stays (every row in it is whole)."""
-    ImportJob.objects.filter(pk=job.pk, status__in=[ImportStatus.DRAFT, ImportStatus.QUEUED, ImportStatus.RUNNING]
-                             ).update(cancel_requested=True)
-    job.refresh_from_db()
-    if job.status in (ImportStatus.DRAFT, ImportStatus.QUEUED):
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.CANCELLED, finished_at=timezone.now())
-        job.refresh_from_db()
-    return job
+    """Stop after the batch in progress; what is committed stays (every row in it is whole).
+
+    A job nobody is working on ends at once: not started yet, or stalled (its worker died
+    and left it running; a worker that is only slow would have committed a batch since).
+    Taken under the job's lock, which a live worker holds while it writes a batch.
+    """
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status not in (ImportStatus.DRAFT, ImportStatus.QUEUED, ImportStatus.RUNNING):
+            return locked
+        locked.cancel_requested = True
+        fields = ["cancel_requested"]
+        if locked.status != ImportStatus.RUNNING or locked.is_stalled:
+            locked.status, locked.finished_at = ImportStatus.CANCELLED, timezone.now()
+            fields += ["status", "finished_at"]
+        locked.save(update_fields=fields)
+    return locked
+
+
+def import_resume(*, job: ImportJob) -> ImportJob:
+    """Make a stalled job ready to be queued again (the caller sends ``import_run`` once this
+    commits); the task continues after ``rows_done``, so no row is written twice.
+
+    Its heartbeat is moved to now, so a second click within the stall window queues
+    nothing more; were it queued twice, the second worker would stand aside at its first
+    batch (``rows_done`` moved under it)."""
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if not locked.is_stalled:
+            raise ImportRefused(NOT_STALLED.format(status=locked.get_status_display().lower()))
+        locked.heartbeat_at = timezone.now()
+        locked.save(update_fields=["heartbeat_at"])
+    return locked
 
 
 def _commit_without_waiting() -> None:
@@ -237,7 +264,8 @@ def _import_run(*, job_id: int, batch_rows: int) -> ImportJob:
             return job
         job.status = ImportStatus.RUNNING
         job.started_at = job.started_at or timezone.now()
-        job.save(update_fields=["status", "started_at"])
+        job.heartbeat_at = timezone.now()
+        job.save(update_fields=["status", "started_at", "heartbeat_at"])
     table = open_table(stored_path(job), job.file_name)
     done = job.rows_done
     # More than one batch to go: read ahead in a second process while this one writes.
@@ -257,7 +285,8 @@ def _import_run(*, job_id: int, batch_rows: int) -> ImportJob:
                 for name, value in counts.items():
                     setattr(locked, name, getattr(locked, name) + value)
                 locked.rows_done += len(records)
-                locked.save(update_fields=["rows_done", *counts])
+                locked.heartbeat_at = timezone.now()
+                locked.save(update_fields=["rows_done", "heartbeat_at", *counts])
             done, job = locked.rows_done, locked
     return _finish(job)
 
@@ -267,6 +296,8 @@ def _finish(job: ImportJob) -> ImportJob:
     scored as each batch writes them.)"""
     from compliance.services import phones_reflag
 
+    # Alive, for those watching: flagging a large list's phones commits no batch.
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
     if ListMembership.objects.filter(lead_list=job.lead_list).exists():  # not when every row was rejected
         phones = Phone.objects.filter(contact__lead__list_memberships__lead_list=job.lead_list)
         phones_reflag(phones=phones)
