@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,6 +17,14 @@ from .querysets import LeadQuerySet, RelatedToLeadQuerySet
 e164_validator = RegexValidator(r"^\+[1-9]\d{6,14}$", "Enter the number in E.164 form, e.g. +19185550104.")
 zip_validator = RegexValidator(r"^\d{5}$", "Five digits.")
 zip4_validator = RegexValidator(r"^\d{4}$", "Four digits.")
+_APN_DASH = re.compile(r"\s*-\s*")
+
+
+def normalize_apn(value: str | None) -> str:
+    """``' 12 - 345 b '`` -> ``'12-345 B'``: trimmed, upper case, single spaces, none around a
+    dash. Stored so and looked up so (with the county), the same parcel matches however a
+    list cased or spaced it."""
+    return _APN_DASH.sub("-", " ".join((value or "").split()).upper())
 
 
 # Stages ---------------------------------------------------------------------------------
@@ -137,6 +146,10 @@ class Property(models.Model):
 
     def __str__(self) -> str:
         return self.one_line
+
+    def clean(self):
+        # Every write that validates (services, the admin) keeps the APN in the form lookups use.
+        self.apn = normalize_apn(self.apn)
 
     @property
     def street_line(self) -> str:

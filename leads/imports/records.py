@@ -12,7 +12,7 @@ from functools import lru_cache
 from leadcrm.accounts.models import US_STATES
 
 from ..addresses import address_key, zip5
-from ..models import ForeclosureRecordType, LeadType, LienType, PhoneType, PropertyType
+from ..models import ForeclosureRecordType, LeadType, LienType, PhoneType, PropertyType, normalize_apn
 from ..phones import parse_phone
 from . import cells
 
@@ -192,7 +192,7 @@ def read_record(line: int, row: dict, columns: dict[str, str]) -> Record:
     record.key = address_key(street=street, unit=unit, city=city, state=state, zip_code=zip_code)
     if len(record.key) > KEY_LENGTH:  # the column's limit: keep it unique, and the same for the same house
         record.key = record.key[:KEY_LENGTH - 41] + "#" + hashlib.sha1(record.key.encode()).hexdigest()
-    record.apn = cells.text(raw("apn"), 40)
+    record.apn = normalize_apn(cells.text(raw("apn")))[:40]
     record.county = cells.text(raw("county"), 60)
     property_type = PROPERTY_TYPES.get(cells.text(raw("property_type")).lower(), "")
     record.property = {

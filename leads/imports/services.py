@@ -406,19 +406,19 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
             good.append(record)
             counts["phones_valid"] += len(record.phones)
             counts["phones_invalid"] += len(record.rejected_phones)
-    apn_keys = {f"apn:{r.apn.upper()}|{r.county.upper()}" for r in good if r.apn and r.county}
+    apn_keys = {f"apn:{r.apn}|{r.county.upper()}" for r in good if r.apn and r.county}
     _lock_keys([r.key for r in good] + sorted(apn_keys))
 
     # Which houses we already hold: by address key, then by APN and county.
     by_key = dict(Property.objects.filter(address_key__in={r.key for r in good}).values_list("address_key", "pk"))
-    # APN and county, compared without case; looked up through the (apn, county) index by the
-    # spellings lists use, then matched here.
-    wanted = {(r.apn.upper(), r.county.upper()) for r in good if r.apn and r.county and r.key not in by_key}
+    # APN and county: the APN as stored (normalize_apn, on every write), through the (apn,
+    # county) index; the county compared without case here.
+    wanted = {(r.apn, r.county.upper()) for r in good if r.apn and r.county and r.key not in by_key}
     by_apn = {}
     if wanted:
-        spellings = {variant for apn, _ in wanted for variant in (apn, apn.lower())}
-        for pk, apn, county in Property.objects.filter(apn__in=spellings).values_list("pk", "apn", "county"):
-            found = (apn.upper(), county.upper())
+        for pk, apn, county in Property.objects.filter(apn__in={apn for apn, _ in wanted}).values_list(
+                "pk", "apn", "county"):
+            found = (apn, county.upper())
             if found in wanted:
                 by_apn[found] = pk
     existing_leads = {
@@ -435,8 +435,8 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
     new_by_key: dict[str, Record] = {}
     listings: list[tuple[int, Record]] = []  # houses held, and the rows that may update their MLS listing
     for record in good:
-        parcel = f"{record.apn.upper()}|{record.county.upper()}" if record.apn and record.county else ""
-        property_id = by_key.get(record.key) or by_apn.get((record.apn.upper(), record.county.upper()))
+        parcel = f"{record.apn}|{record.county.upper()}" if record.apn and record.county else ""
+        property_id = by_key.get(record.key) or by_apn.get((record.apn, record.county.upper()))
         if property_id is not None and property_id not in existing_leads:
             counts["rows_rejected"] += 1
             issues.append((job.pk, record.line, True, ORPHAN, _plain(record.row)))
