@@ -373,3 +373,18 @@ def test_the_agenda_says_when_a_group_holds_more_than_it_lists(agent, team):
     assert follow_up_agenda(user=agent, limit=3).more == {"overdue"}
     assert len(follow_up_agenda(user=agent, limit=3).overdue) == 3
     assert follow_up_agenda(user=agent, limit=4).more == set()
+
+
+def test_the_lead_page_shows_the_mls_listing_when_a_list_brought_one(lead, agent, client_as):
+    from datetime import date
+    from decimal import Decimal
+
+    url = reverse("leads:detail", args=[lead.pk])
+    assert "<dt>MLS</dt>" not in client_as(agent).get(url).content.decode()
+    place = lead.property
+    place.mls_status, place.mls_date, place.mls_amount = "Expired", date(2026, 10, 3), Decimal("245000")
+    place.mls_agent_name, place.mls_brokerage_name, place.mls_agent_phone = "Dana <b>Lee</b>", "Acme Realty", "+19185550190"
+    place.save()
+    page = client_as(agent).get(url).content.decode()
+    assert "Expired since Oct 3, 2026 · $245,000" in page
+    assert "Dana &lt;b&gt;Lee&lt;/b&gt;, Acme Realty · (918) 555-0190" in page
