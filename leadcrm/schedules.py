@@ -43,6 +43,12 @@ SCHEDULES = [
         description="Each user's digest at 7:30 in their own zone (sent once a day, when there is news).",
     ),
     Schedule(
+        name="Resume stalled imports",
+        task="leads.imports_resume_stalled",
+        minute="*/5",
+        description="An import with no batch for ten minutes (its worker died) carries on where it stopped.",
+    ),
+    Schedule(
         name="Pond claims expire",
         task="leads.pond_claims_expire",
         minute="*/5",

@@ -22,6 +22,19 @@ def import_run(job_id: int) -> str:
     return run(job_id=job_id).status
 
 
+@shared_task(name="leads.imports_resume_stalled")
+def imports_resume_stalled() -> int:
+    """Every five minutes: imports whose worker died (no batch for ten minutes) queued again;
+    each carries on after its last committed batch. Run twice, it queues nothing more (a
+    resumed job's heartbeat moved)."""
+    from .imports.services import imports_resume_stalled as resume
+
+    resumed = resume()
+    for job_id in resumed:
+        import_run.delay(job_id)
+    return len(resumed)
+
+
 @shared_task(name="leads.pond_claims_expire", acks_late=True, reject_on_worker_lost=True)
 def pond_claims_expire() -> int:
     """Claimed pond leads not worked in time go back to the pond; idempotent (row locks)."""

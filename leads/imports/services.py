@@ -225,6 +225,22 @@ def import_resume(*, job: ImportJob) -> ImportJob:
     return locked
 
 
+def imports_resume_stalled() -> list[int]:
+    """Every stalled import made ready to run again; the caller queues ``import_run`` for
+    each id returned (beat's sweep, every five minutes: a worker killed mid-file, or a
+    task lost with the broker, carries on without anyone pressing Resume)."""
+    resumed = []
+    for job in ImportJob.objects.filter(status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING)):
+        if not job.is_stalled:
+            continue
+        try:
+            import_resume(job=job)
+        except ImportRefused:  # it moved, or was cancelled, since it was read
+            continue
+        resumed.append(job.pk)
+    return resumed
+
+
 def _commit_without_waiting() -> None:
     """Let this batch's commit return before its WAL reaches the disk (PostgreSQL only).
 

@@ -129,3 +129,32 @@ def test_another_agent_cannot_resume_my_import(died_mid_file, other_agent, clien
     with later(job, 11):
         assert client_as(other_agent).post(reverse("leads:import_detail", args=[job.pk]),
                                            {"action": "resume"}).status_code == 404
+
+
+def test_beats_sweep_resumes_a_stalled_import_once_and_it_finishes_without_doubling(died_mid_file, monkeypatch):
+    from leads import tasks
+
+    job = died_mid_file
+    queued = []
+    monkeypatch.setattr(tasks.import_run, "delay", lambda job_id: queued.append(job_id))
+    with later(job, 5):
+        assert tasks.imports_resume_stalled() == 0  # still within its window: maybe only slow
+    with later(job, 11):
+        assert tasks.imports_resume_stalled() == 1
+        assert tasks.imports_resume_stalled() == 0  # the next sweep: its heartbeat moved
+    assert queued == [job.pk]
+    job = import_run(job_id=job.pk, batch_rows=10)  # what the worker does with it
+    assert (job.status, job.rows_done, job.leads_created) == (ImportStatus.DONE, 40, 40)
+    assert Lead.objects.count() == ListMembership.objects.count() == 40
+
+
+def test_the_sweep_leaves_finished_and_cancelled_imports_alone(broker):
+    from leads import tasks
+
+    done = import_run(job_id=import_job_create(content=PROPSTREAM, file_name="p.csv", created_by=broker,
+                                               list_name="p").pk)
+    cancelled = import_cancel(job=import_job_create(content=PROPSTREAM, file_name="q.csv", created_by=broker,
+                                                    list_name="q"))
+    assert (done.status, cancelled.status) == (ImportStatus.DONE, ImportStatus.CANCELLED)
+    with time_machine.travel(timezone.now() + timedelta(hours=2), tick=False):
+        assert tasks.imports_resume_stalled() == 0
