@@ -103,6 +103,10 @@ def test_a_stalled_import_is_flagged_and_resumes_after_rows_done_without_doublin
     with later(job, 11):
         page = client.get(url).content.decode()
         assert "Stalled: no progress since" in page and 'value="resume"' in page
+        # the progress panel the page polls says so too, without a reload
+        panel = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+        assert 'id="import-progress"' in panel and "<html" not in panel
+        assert "Stalled: no progress since" in panel and "resumed on its own within five minutes" in panel
         with django_capture_on_commit_callbacks(execute=False) as queued:
             response = client.post(url, {"action": "resume"})
         assert response["Location"] == url
