@@ -10,3 +10,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from . import throttle  # noqa: F401  (connects the sign-in signals)
+        from .access import _connect
+
+        _connect()  # forgets a user's cached permissions when they change

@@ -3,6 +3,7 @@
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 
+from .access import access_of
 from .throttle import client_address, login_blocked
 
 
@@ -22,3 +23,11 @@ class ThrottledModelBackend(ModelBackend):
         from django.contrib.auth import get_user_model
 
         return get_user_model().USERNAME_FIELD
+
+    def get_all_permissions(self, user_obj, obj=None):
+        """ModelBackend's answer, from the cache between requests (``access.py``)."""
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if not hasattr(user_obj, "_perm_cache"):
+            user_obj._perm_cache = set(access_of(user_obj).permissions)
+        return user_obj._perm_cache

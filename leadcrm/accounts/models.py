@@ -124,8 +124,14 @@ class User(AbstractUser):
 
     @cached_property
     def role(self) -> Role | None:
-        """The user's role, from their groups (prefetch ``groups`` for lists of users)."""
-        names = {group.name for group in self.groups.all()}
+        """The user's role, from their groups (prefetch ``groups`` for lists of users;
+        otherwise read with their permissions, cached between requests: ``access.py``)."""
+        if "groups" in getattr(self, "_prefetched_objects_cache", {}) or not self.pk:
+            names = {group.name for group in self.groups.all()}
+        else:
+            from .access import access_of
+
+            names = access_of(self).group_names
         for role in (Role.BROKER, Role.TEAM_LEAD, Role.AGENT):
             if role.label in names:
                 return role
