@@ -61,6 +61,8 @@ def main() -> None:
                              "or only the reminder dispatch (in a database of its own), or only the broker's "
                              "reports (in a database of its own, kept with --keep)")
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the list-import benchmark")
+    parser.add_argument("--web-worker-class", choices=["sync", "gthread"], default="sync",
+                        help="gunicorn's workers for the web bench: sync as deployed (README), or gthread with keep-alive")
     parser.add_argument("--web-seconds", type=int, default=15, help="wrk's duration per page")
     parser.add_argument("--web-connections", type=int, default=None,
                         help="wrk's open connections (default: one per gunicorn worker)")
@@ -133,14 +135,14 @@ def main() -> None:
     elif args.only == "web":
         from bench.web import bench_web
 
-        bench_web(seconds=args.web_seconds, connections=args.web_connections)
+        bench_web(seconds=args.web_seconds, connections=args.web_connections, worker_class=args.web_worker_class)
     elif args.only != "generate":
         from bench.compliance import bench_gate, bench_reflag, bench_registry_load
         from bench.imports import bench_import
         from bench.web import bench_web
 
         # The pages first, on the brokerage as generated (before the imports add to it).
-        bench_web(seconds=args.web_seconds, connections=args.web_connections)
+        bench_web(seconds=args.web_seconds, connections=args.web_connections, worker_class=args.web_worker_class)
         bench_registry_load()
         bench_reflag()
         bench_gate()

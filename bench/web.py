@@ -68,6 +68,7 @@ class Result:
     errors: int
     app_cpu: float = 0.0  # ms of CPU a request, gunicorn's workers
     db_cpu: float = 0.0  # ms of CPU a request, their PostgreSQL backends
+    busiest_share: float = 0.0  # the busiest worker's part of the workers' CPU (0.5 = even, with two)
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -265,7 +266,7 @@ def _wrk(wrk: str, url: str, headers: dict, *, seconds: int, threads: int, conne
 
 
 def bench_web(*, seconds: int = 15, workers: int = 2, connections: int | None = None, threads: int = 2,
-              warmup: int = 3) -> dict:
+              warmup: int = 3, worker_class: str = "sync") -> dict:
     from django.db import connection
     from django.utils import timezone
 
@@ -302,8 +303,15 @@ def bench_web(*, seconds: int = 15, workers: int = 2, connections: int | None = 
     base = f"http://127.0.0.1:{port}"
     log = open(Path(var_dir) / "gunicorn.log", "w")
     server = subprocess.Popen(
+        # Sync workers, as deployed (README's systemd unit behind nginx): each closes its
+        # connection after the answer, so the kernel hands the next one to whichever worker is
+        # free. gthread workers with keep-alive (what this bench ran before 28 Nov) let one
+        # worker take both of wrk's connections about half the time, serving them one after
+        # the other on one core: the "slow state" the bare page and the pages fell into.
+        # (``--web-worker-class gthread`` measures that again.)
         [str(gunicorn), "leadcrm.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--worker-class", "gthread", "--threads", "1", "--keep-alive", "30", "--timeout", "60"],
+         "--worker-class", worker_class, "--timeout", "60",
+         *(["--threads", "1", "--keep-alive", "30"] if worker_class == "gthread" else [])],
         env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )
     results: dict[str, Result] = {}
@@ -323,11 +331,13 @@ def bench_web(*, seconds: int = 15, workers: int = 2, connections: int | None = 
             # CPU used a request, read off the processes: unlike latency it does not double
             # when the machine is busy with something else.
             workers_now, backends = _worker_pids(server.pid), _backend_pids()
-            app_before, db_before = _cpu_seconds(workers_now), _cpu_seconds(backends)
+            each_before, db_before = [_cpu_seconds([pid]) for pid in workers_now], _cpu_seconds(backends)
             result = _wrk(wrk, base + page.path, {**headers, **page.headers}, seconds=seconds, **options)
+            each = [_cpu_seconds([pid]) - before for pid, before in zip(workers_now, each_before, strict=True)]
             if result.requests:
-                result.app_cpu = (_cpu_seconds(workers_now) - app_before) * 1000 / result.requests
+                result.app_cpu = sum(each) * 1000 / result.requests
                 result.db_cpu = (_cpu_seconds(backends) - db_before) * 1000 / result.requests
+                result.busiest_share = max(each) / sum(each) if sum(each) else 0.0
             results[label] = result
         os.unlink(script.name)
     finally:
@@ -345,7 +355,7 @@ def bench_web(*, seconds: int = 15, workers: int = 2, connections: int | None = 
     bare_p95 = (results["before"].p95 + results["after"].p95) / 2
     bare_cpu = sum(results[label].app_cpu + results[label].db_cpu for label in ("before", "after")) / 2
     local = timezone.localtime(timezone.now(), timezone.get_default_timezone())
-    print(f"\n[web] pages under wrk against gunicorn ({workers} gthread workers, production settings), "
+    print(f"\n[web] pages under wrk against gunicorn ({workers} {worker_class} workers, production settings), "
           f"{total:,} leads in the database, code at {_code_version()}")
     print(f"  signed in as {agent.username}: {book:,} leads of their own; wrk --latency -t{threads} "
           f"-c{connections} -d{seconds}s per page after {warmup} s of warm-up; load average before "
@@ -354,7 +364,7 @@ def bench_web(*, seconds: int = 15, workers: int = 2, connections: int | None = 
           f"asked ({queue.held_back} held back; phones of the first 30 refused by rules "
           f"{', '.join(f'{rule} x{n}' for rule, n in holds) or 'none'})")
     header = f"  {'page':<32} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'req/s':>7} {'queries':>7} " \
-             f"{'KB':>5} {'p95/bare':>8} {'CPU ms app+db':>14} {'CPU/bare':>8}  target p95 < {TARGET_MS:.0f} ms"
+             f"{'KB':>5} {'p95/bare':>8} {'CPU ms app+db':>14} {'CPU/bare':>8} {'busiest':>7}  target p95 < {TARGET_MS:.0f} ms"
     print(header)
     for label, page in _schedule():
         r = results[label]
@@ -366,10 +376,11 @@ def bench_web(*, seconds: int = 15, workers: int = 2, connections: int | None = 
         cpu_ratio = (r.app_cpu + r.db_cpu) / bare_cpu if bare_cpu else 0
         print(f"  {name:<32} {r.p50:>7.1f} {r.p95:>7.1f} {r.p99:>7.1f} {r.rate:>7.1f} "
               f"{queries[page.path]:>7} {sizes[page.path] / 1024:>5.0f} {r.p95 / bare_p95:>7.1f}x {cpu:>14} "
-              f"{cpu_ratio:>7.1f}x  {verdict}")
+              f"{cpu_ratio:>7.1f}x {r.busiest_share:>6.0%}  {verdict}")
     print(f"  baseline: /bench/bare/, a bare Django page of 50 rows behind the same middleware, measured before"
           f" and after the others in the same run (p95/bare divides by their mean, {bare_p95:.1f} ms);"
           " queries counted once through the test client; CPU ms app+db: CPU time of gunicorn's workers and"
           " of their PostgreSQL backends during the page's run, divided by its requests (CPU/bare: their sum"
-          f" over the bare page's, {bare_cpu:.1f} ms)")
+          f" over the bare page's, {bare_cpu:.1f} ms); busiest: the busiest worker's part of the workers' CPU"
+          f" ({100 / max(workers, 1):.0f} % when the load is even)")
     return {"results": results, "agent": agent.username, "book": book, "leads": total, "bare_cpu": bare_cpu}
