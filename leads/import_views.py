@@ -128,14 +128,15 @@ class ImportDetailView(ImportPermissionMixin, DetailView):
     def get_context_data(self, **kwargs):
         job = self.object
         rate = eta = None
-        if job.started_at and job.rows_done:
+        stalled = job.is_stalled
+        if job.started_at and job.rows_done and not stalled:  # a stalled job has no rate to speak of
             elapsed = ((job.finished_at or timezone.now()) - job.started_at).total_seconds()
             rate = job.rows_done / elapsed if elapsed > 0 else None
             if rate and job.is_active:
                 eta = int((job.rows_total - job.rows_done) / rate)
         issues = ImportRowIssue.objects.filter(job=job)
         return super().get_context_data(
-            rate=rate, eta=eta, stalled=job.is_stalled,
+            rate=rate, eta=eta, stalled=stalled,
             rejected_sample=issues.filter(rejected=True)[:10],
             notes_sample=issues.filter(rejected=False)[:10],
             **kwargs)

@@ -107,6 +107,7 @@ def test_a_stalled_import_is_flagged_and_resumes_after_rows_done_without_doublin
         panel = client.get(url, HTTP_HX_REQUEST="true").content.decode()
         assert 'id="import-progress"' in panel and "<html" not in panel
         assert "Stalled: no progress since" in panel and "resumed on its own within five minutes" in panel
+        assert "<span>Stalled</span>" in panel and "20 of 40 rows</span>" in panel  # no rate or time left to tell
         with django_capture_on_commit_callbacks(execute=False) as queued:
             response = client.post(url, {"action": "resume"})
         assert response["Location"] == url
