@@ -697,8 +697,18 @@ class ImportJob(models.Model):
     @property
     def is_stalled(self) -> bool:
         """Queued or running, but no batch committed for ``IMPORT_STALLED_AFTER``: its worker
-        died (or its task was lost). A batch takes about a second, so this is no slow import."""
-        return self.is_active and self.last_seen_at < timezone.now() - IMPORT_STALLED_AFTER
+        died (or its task was lost). A batch takes about a second, so this is no slow import.
+
+        A queued job waiting behind another import that is still moving is not stalled: the
+        worker is alive and busy (a million-row file takes minutes), and resuming it would
+        only queue its task twice. Once nothing is moving, a queued job that old was lost."""
+        cutoff = timezone.now() - IMPORT_STALLED_AFTER
+        if not self.is_active or self.last_seen_at >= cutoff:
+            return False
+        if self.status == ImportStatus.QUEUED:
+            return not ImportJob.objects.exclude(pk=self.pk).filter(
+                status=ImportStatus.RUNNING, heartbeat_at__gte=cutoff).exists()
+        return True
 
     @property
     def percent(self) -> int:

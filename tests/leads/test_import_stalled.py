@@ -163,3 +163,25 @@ def test_the_sweep_leaves_finished_and_cancelled_imports_alone(broker):
     assert (done.status, cancelled.status) == (ImportStatus.DONE, ImportStatus.CANCELLED)
     with time_machine.travel(timezone.now() + timedelta(hours=2), tick=False):
         assert tasks.imports_resume_stalled() == 0
+
+
+def test_a_queued_import_waiting_behind_one_still_moving_is_not_stalled(died_mid_file, broker, monkeypatch):
+    """The worker is busy with a long file: the job behind it waits its turn, and the sweep
+    does not queue its task a second time; once nothing moves, a queued job that old was lost."""
+    from leads import tasks
+
+    moving = died_mid_file
+    waiting = import_job_create(content=PROPSTREAM, file_name="q.csv", created_by=broker, list_name="q")
+    assert waiting.status == ImportStatus.QUEUED
+    queued = []
+    monkeypatch.setattr(tasks.import_run, "delay", lambda job_id: queued.append(job_id))
+    with time_machine.travel(waiting.heartbeat_at + timedelta(minutes=30), tick=False):
+        ImportJob.objects.filter(pk=moving.pk).update(heartbeat_at=timezone.now())  # a batch just committed
+        assert not ImportJob.objects.get(pk=waiting.pk).is_stalled
+        assert tasks.imports_resume_stalled() == 0
+    with time_machine.travel(waiting.heartbeat_at + timedelta(minutes=45), tick=False):
+        # the running one has not committed for 15 minutes: its worker died, and nothing moves
+        assert ImportJob.objects.get(pk=waiting.pk).is_stalled
+        assert ImportJob.objects.get(pk=moving.pk).is_stalled
+        assert tasks.imports_resume_stalled() == 2
+    assert sorted(queued) == sorted([moving.pk, waiting.pk])
