@@ -204,12 +204,16 @@ class Lead(models.Model):
     lists = models.ManyToManyField(
         LeadList, through="ListMembership", related_name="leads", blank=True
     )
+    # No index of their own on these two (nor on the other foreign keys below whose table
+    # has an index or unique constraint starting with them): that one serves the same
+    # lookups, and each index is paid for on every row an import writes.
     assigned_agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="assigned_leads",
+        related_name="assigned_leads", db_index=False,  # lead_agent_stage, lead_agent_score
     )
     team = models.ForeignKey(
-        "accounts.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="leads"
+        "accounts.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="leads",
+        db_index=False,  # lead_team_stage
     )
 
     stage = models.CharField(max_length=12, choices=Stage.choices, default=Stage.LIST)
@@ -288,7 +292,8 @@ class Lead(models.Model):
 class ListMembership(models.Model):
     """A lead was on a list; a lead on several lists is "stacked" and scores higher."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="list_memberships")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="list_memberships",
+                             db_index=False)  # list_membership_once
     lead_list = models.ForeignKey(LeadList, on_delete=models.CASCADE, related_name="memberships")
     added_at = models.DateTimeField(default=timezone.now)
 
@@ -417,7 +422,8 @@ class PhoneQuerySet(RelatedToLeadQuerySet):
 
 
 class Phone(models.Model):
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="phones")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="phones",
+                                db_index=False)  # phone_once_per_contact
     number = models.CharField(max_length=16, validators=[e164_validator], db_index=True)
     raw = models.CharField(max_length=40, blank=True, help_text="As written on the list.")
     phone_type = models.CharField(max_length=10, choices=PhoneType.choices, default=PhoneType.UNKNOWN)
@@ -463,7 +469,8 @@ class EmailQuerySet(RelatedToLeadQuerySet):
 
 
 class Email(models.Model):
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails",
+                                db_index=False)  # email_once_per_contact
     address = models.EmailField()
     source = models.CharField(max_length=12, choices=ContactSource.choices, default=ContactSource.LIST)
     status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.GOOD)
@@ -534,7 +541,8 @@ class LienType(models.TextChoices):
 class Lien(models.Model):
     """A debt recorded against the property; each one is negotiated on its own clock."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="liens")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="liens",
+                             db_index=False)  # lien_position_once
     position = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1)], help_text="1 = first lien."
     )
@@ -586,7 +594,8 @@ class ForeclosureRecordType(models.TextChoices):
 class ForeclosureRecord(models.Model):
     """A recorded pre-foreclosure filing against the property (PropStream's Pre-FC columns)."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="foreclosure_records")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="foreclosure_records",
+                             db_index=False)  # foreclosure_record_once
     recording_date = models.DateField(null=True, blank=True)
     record_type = models.CharField(max_length=8, choices=ForeclosureRecordType.choices, default=ForeclosureRecordType.OTHER)
     lender = models.CharField(max_length=120, blank=True)
@@ -803,7 +812,8 @@ class LeadAssignment(models.Model):
     """One change of a lead's agent or team, who or which rule made it, and why: the
     lead's routing audit. Append-only; written only by ``leads.routing``."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="assignments")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="assignments",
+                             db_index=False)  # assignment_lead_time
     method = models.CharField(max_length=14, choices=RoutingMethod.choices)
     from_agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="+")

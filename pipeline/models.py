@@ -88,9 +88,11 @@ class FollowUp(models.Model):
     (``auction:12:2026-12-01:30``); the unique key is what makes generating them idempotent.
     """
 
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="follow_ups")
+    # No single-column indexes on these two: followup_lead_open and followup_assignee_due
+    # start with them and serve the same lookups (an import writes follow-ups by the thousand).
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="follow_ups", db_index=False)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="follow_ups"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="follow_ups", db_index=False
     )
     kind = models.CharField(max_length=10, choices=FollowUpKind.choices, default=FollowUpKind.CALL)
     source = models.CharField(max_length=16, choices=FollowUpSource.choices, default=FollowUpSource.AGENT,
