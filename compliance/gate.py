@@ -604,21 +604,59 @@ def federal_window(book: Rulebook, on: date) -> tuple[time, time]:
             time(int(book.parameter("D1", "window_end_hour", on))))
 
 
+@dataclass(frozen=True)
+class StateDay:
+    """One applicable state's calling rules on one local day (E1, E3)."""
+
+    state: str
+    window: tuple[time, time] | None  # its hours that weekday; None: no calls that weekday (E1)
+    holiday: bool  # one of its holidays, and it allows no calls on them (E3)
+
+
+@dataclass(frozen=True)
+class CallingDay:
+    """The calling rules of one day in one of the homeowner's zones: the federal window (D1)
+    and each applicable state's (E1, E3), all as in force on that local day. The one reading
+    of them behind both the gate's ``calling_hours`` and the window the lead page shows
+    (``window_in_force``), so the two cannot tell different stories."""
+
+    day: date
+    federal: tuple[time, time]
+    states: tuple[StateDay, ...]
+
+    @property
+    def window(self) -> tuple[time, time] | None:
+        """D1 narrowed by every state's window (E1, the strictest); None when a state
+        allows no calls that day (E1 weekday, E3 holiday) or the windows do not meet."""
+        start, end = self.federal
+        for state in self.states:
+            if state.window is None or state.holiday:
+                return None
+            start, end = max(start, state.window[0]), min(end, state.window[1])
+        return (start, end) if start < end else None
+
+
+def calling_day(book: Rulebook, states: Iterable[str], local: datetime) -> CallingDay:
+    """The rules for ``local``'s own day in its zone (D1 and E1 are in the called party's
+    local time, E3 holidays are local calendar days): the rule versions in force on that
+    day, its weekday and its holidays, whatever the date is in UTC."""
+    day = local.date()
+    found = []
+    for state in states:
+        rule = book.state_rule(state, day)
+        if rule is not None:
+            found.append(StateDay(state=state, window=rule.window_on(local.weekday()),
+                                  holiday=rule.no_holidays and book.is_holiday(state, day)))
+    return CallingDay(day=day, federal=federal_window(book, day), states=tuple(found))
+
+
 def window_in_force(book: Rulebook, states: Iterable[str], local: datetime) -> tuple[time, time] | None:
     """The hours calls may be made on ``local``'s day in its zone: the federal window (D1)
-    narrowed by every applicable state's (E1, E3); None when a state allows none that day.
-    What the lead page shows beside each of the homeowner's clocks (``calling_hours``
-    decides, with each refusal's own reason)."""
-    start, end = federal_window(book, local.date())
-    for state in states:
-        rule = book.state_rule(state, local.date())
-        if rule is None:
-            continue
-        window = rule.window_on(local.weekday())
-        if window is None:
-            return None
-        start, end = max(start, window[0]), min(end, window[1])
-    return (start, end) if start < end else None
+    narrowed by every applicable state's (E1); None when a state allows none that day, a
+    Sunday (E1) or one of its holidays (E3). What the lead page shows beside each of the
+    homeowner's clocks; ``calling_hours`` decides by the same ``calling_day``, with each
+    refusal's own reason."""
+    return calling_day(book, states, local).window
 
 
 def zip_prefixes_in_calling_hours(book: Rulebook, at: datetime) -> list[str]:
@@ -632,13 +670,7 @@ def zip_prefixes_in_calling_hours(book: Rulebook, at: datetime) -> list[str]:
 
 def _in_calling_hours(book: Rulebook, states, local: datetime) -> bool:
     window = window_in_force(book, states, local)
-    if window is None or not (window[0] <= local.time() < window[1]):
-        return False
-    for state in states:
-        rule = book.state_rule(state, local.date())
-        if rule is not None and rule.no_holidays and book.is_holiday(state, local.date()):
-            return False
-    return True
+    return window is not None and window[0] <= local.time() < window[1]
 
 
 def freshness(attempt: Attempt) -> Iterable[Finding]:
@@ -690,7 +722,8 @@ def candidate_zones(attempt: Attempt) -> tuple[dict[str, list[str]], tuple[str, 
 
 
 def calling_hours(attempt: Attempt) -> Iterable[Finding]:
-    """Inside the federal window (D1) and every applicable state's (E1, E3), in every zone (G2)."""
+    """Inside the federal window (D1) and every applicable state's (E1, E3), in every zone (G2),
+    as in force on that zone's own day (``calling_day``: the window the lead page shows)."""
     if attempt.is_stop_confirmation or not attempt.is_telephone_solicitation:
         return
     book, on = attempt.book, attempt.call_date
@@ -706,31 +739,27 @@ def calling_hours(attempt: Attempt) -> Iterable[Finding]:
         else:
             yield _block(rules.TIME_ZONES, NO_ZONE)
         return
-    start, end = federal_window(book, on)
     for zone, origins in zones.items():
         local = attempt.at.astimezone(zoneinfo.ZoneInfo(zone))
         origin = ", ".join(origins)
         clock = local.strftime("%a %H:%M:%S %Z")
         zone_evidence.append({"zone": zone, "from": origins, "local_time": local.isoformat()})
-        now = local.time()
+        # The zone's own day, as the lead page's window reads it (window_in_force).
+        today, now = calling_day(book, states, local), local.time()
+        start, end = today.federal
         if not (start <= now < end):
             yield _block(rules.CALLING_WINDOW, OUTSIDE_FEDERAL.format(
                 local=clock, zone=zone, origin=origin, start=start.strftime("%H:%M"), end=end.strftime("%H:%M")))
-        for state in states:
-            rule = book.state_rule(state, on)
-            if rule is None:
-                continue
-            window = rule.window_on(local.weekday())
-            if window is None:
+        for state in today.states:
+            if state.window is None:
                 yield _block(rules.STATE_WINDOW, NO_CALLS_TODAY.format(
-                    weekday=local.strftime("%A"), zone=zone, origin=origin, state=state))
-                continue
-            if not (window[0] <= now < window[1]):
+                    weekday=local.strftime("%A"), zone=zone, origin=origin, state=state.state))
+            elif not (state.window[0] <= now < state.window[1]):
                 yield _block(rules.STATE_WINDOW, OUTSIDE_STATE.format(
-                    local=clock, zone=zone, origin=origin, state=state,
-                    start=window[0].strftime("%H:%M"), end=window[1].strftime("%H:%M")))
-            if rule.no_holidays and book.is_holiday(state, local.date()):
-                yield _block(rules.STATE_HOLIDAY, HOLIDAY.format(day=local.date(), state=state, zone=zone))
+                    local=clock, zone=zone, origin=origin, state=state.state,
+                    start=state.window[0].strftime("%H:%M"), end=state.window[1].strftime("%H:%M")))
+            if state.holiday:
+                yield _block(rules.STATE_HOLIDAY, HOLIDAY.format(day=today.day, state=state.state, zone=zone))
 
 
 def frequency_caps(attempt: Attempt) -> Iterable[Finding]:
