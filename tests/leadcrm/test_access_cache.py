@@ -1,5 +1,7 @@
 """A user's permissions and role are read once and kept between requests, and forgotten the
-moment a role, a group's permissions or the user changes (leadcrm/accounts/access.py)."""
+moment a role, a group, a group's permissions, a permission or the user changes
+(leadcrm/accounts/access.py): at once, and again when the change commits, so what another
+request cached from the rows before the commit is not kept either."""
 
 import threading
 
