@@ -8,7 +8,9 @@ key (PostgreSQL advisory locks, in key order) so the same house is never created
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 import itertools
 import uuid
 import zlib
@@ -286,7 +288,8 @@ def _import_run(*, job_id: int, batch_rows: int) -> ImportJob:
     done = job.rows_done
     # More than one batch to go: read ahead in a second process while this one writes.
     ahead = job.rows_total - done > batch_rows
-    with record_batches(table, job.columns, skip=done, size=batch_rows, ahead=ahead) as batches:
+    with _collector_off_the_heap(), record_batches(table, job.columns, skip=done, size=batch_rows,
+                                                   ahead=ahead) as batches:
         for records in batches:
             with transaction.atomic():
                 locked = ImportJob.objects.select_for_update().get(pk=job.pk)
@@ -305,6 +308,23 @@ def _import_run(*, job_id: int, batch_rows: int) -> ImportJob:
                 locked.save(update_fields=["rows_done", "heartbeat_at", *counts])
             done, job = locked.rows_done, locked
     return _finish(job)
+
+
+@contextlib.contextmanager
+def _collector_off_the_heap() -> Iterator[None]:
+    """Keep Python's cyclic garbage collector off the objects that were here before the
+    import (Django's, the worker's) while it runs.
+
+    Each batch makes and drops some hundred thousand small objects (records arriving from
+    the reader, COPY rows), so the collector runs often, and each of its full passes walked
+    the whole process heap again: about a tenth of an import's time, measured. Frozen
+    objects are only set aside, not leaked: garbage among them is collected once thawed.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _finish(job: ImportJob) -> ImportJob:
@@ -426,13 +446,13 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
     _lock_keys([r.key for r in good] + sorted(apn_keys))
 
     # Which houses we already hold: by address key, then by APN and county.
-    by_key = dict(Property.objects.filter(address_key__in={r.key for r in good}).values_list("address_key", "pk"))
+    by_key = dict(Property.objects.filter(address_key__any_of={r.key for r in good}).values_list("address_key", "pk"))
     # APN and county: the APN as stored (normalize_apn, on every write), through the (apn,
     # county) index; the county compared without case here.
     wanted = {(r.apn, r.county.upper()) for r in good if r.apn and r.county and r.key not in by_key}
     by_apn = {}
     if wanted:
-        for pk, apn, county in Property.objects.filter(apn__in={apn for apn, _ in wanted}).values_list(
+        for pk, apn, county in Property.objects.filter(apn__any_of={apn for apn, _ in wanted}).values_list(
                 "pk", "apn", "county"):
             found = (apn, county.upper())
             if found in wanted:
@@ -440,7 +460,7 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
     existing_leads = {
         property_id: Target(pk, lead_type, agent_id, team_id, is_new=False)
         for pk, property_id, lead_type, agent_id, team_id in Lead.objects.filter(
-            property_id__in=[*by_key.values(), *by_apn.values()]).values_list(
+            property_id__any_of=[*by_key.values(), *by_apn.values()]).values_list(
             "pk", "property_id", "lead_type", "assigned_agent_id", "team_id")}
 
     # The same house twice in this batch merges into its first row.
@@ -541,7 +561,7 @@ def _merge_listings(listings: list[tuple[int, Record]], now) -> None:
                 if any(record.property[name] not in (None, "") for name in MLS_FIELDS)]
     if not listings:
         return
-    held = {row["pk"]: row for row in Property.objects.filter(pk__in={pk for pk, _ in listings})
+    held = {row["pk"]: row for row in Property.objects.filter(pk__any_of={pk for pk, _ in listings})
             .values("pk", *MLS_FIELDS)}
     changed = set()
     for pk, record in listings:
@@ -573,7 +593,7 @@ def _write_people(resolved: list[tuple[Record, Target]]) -> None:
     owners: dict[tuple[int, int], _Owner] = {}
     numbers: dict[int, set[str]] = {}
     addresses: dict[int, set[str]] = {}
-    for contact in Contact.objects.filter(lead_id__in=old_ids).prefetch_related("phones", "emails"):
+    for contact in Contact.objects.filter(lead_id__any_of=old_ids).prefetch_related("phones", "emails"):
         owners.setdefault((contact.lead_id, contact.position), _Owner(
             contact.pk, contact.do_not_mail, contact.deceased, list(contact.rejected_phones)))
         numbers.setdefault(contact.lead_id, set()).update(p.number for p in contact.phones.all())
@@ -644,7 +664,7 @@ def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Target
     from pipeline.models import FollowUp, FollowUpKind, FollowUpSource
 
     old_ids = {lead.pk for _, lead in resolved if not lead.is_new}
-    held = set(Lien.objects.filter(lead_id__in=old_ids).values_list("lead_id", "position"))
+    held = set(Lien.objects.filter(lead_id__any_of=old_ids).values_list("lead_id", "position"))
     liens, changed_totals = [], set()
     for record, lead in resolved:
         for loan in record.loans:
@@ -658,12 +678,12 @@ def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Target
     copy_rows(Lien, LIEN_COLUMNS, liens)
     if changed_totals:
         # Merged leads that gained a lien: their totals in one statement (rescored at the batch's end).
-        Lead.objects.filter(pk__in=changed_totals).update(lien_total=Coalesce(
+        Lead.objects.filter(pk__any_of=changed_totals).update(lien_total=Coalesce(
             Subquery(Lien.objects.filter(lead=OuterRef("pk")).values("lead").annotate(total=Sum("balance"))
                      .values("total")), Value(Decimal(0)), output_field=DecimalField()))
     # A filing is the same filing when its type, recording date and auction date match; the
     # constraint alone would not see it when the recording date is empty (NULLs differ).
-    seen = set(ForeclosureRecord.objects.filter(lead_id__in=old_ids).values_list(
+    seen = set(ForeclosureRecord.objects.filter(lead_id__any_of=old_ids).values_list(
         "lead_id", "record_type", "recording_date", "auction_date"))
     filings, filing_columns = [], ()
     for record, lead in resolved:
@@ -683,7 +703,7 @@ def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Target
             lead.lead_type = record.lead_type
             upgrades.setdefault(record.lead_type, set()).add(lead.pk)
     for lead_type, ids in upgrades.items():
-        Lead.objects.filter(pk__in=ids).update(lead_type=lead_type)
+        Lead.objects.filter(pk__any_of=ids).update(lead_type=lead_type)
 
     # An auction date ahead is an urgent follow-up, once per lead and date.
     today = timezone.localdate()
@@ -693,7 +713,7 @@ def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Target
             wanted[lead.pk] = (lead, AUCTION_TITLE.format(date=record.foreclosure["auction_date"]))
     if not wanted:
         return
-    exists = set(FollowUp.objects.filter(lead_id__in=wanted.keys() & old_ids,
+    exists = set(FollowUp.objects.filter(lead_id__any_of=wanted.keys() & old_ids,
                                          title__in={t for _, t in wanted.values()}).values_list("lead_id", "title"))
     team_leads = dict(Team.objects.filter(pk__in={lead.team_id for lead, _ in wanted.values() if lead.team_id})
                       .values_list("pk", "lead_id"))
@@ -713,5 +733,5 @@ def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Target
                    job.created_by_id) for lead_id, assignee, title in planned]
     copy_rows(FollowUp, FOLLOW_UP_COLUMNS, follow_ups)
     # New leads were written with this time already (write_batch).
-    Lead.objects.filter(pk__in=[row[0] for row in follow_ups if row[0] in old_ids]).filter(
+    Lead.objects.filter(pk__any_of=[row[0] for row in follow_ups if row[0] in old_ids]).filter(
         Q(next_follow_up_at__isnull=True) | Q(next_follow_up_at__gt=due)).update(next_follow_up_at=due)

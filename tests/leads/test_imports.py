@@ -454,3 +454,30 @@ def test_imported_leads_given_to_an_agent_carry_it_in_their_routing_history(brok
     entry = entries.first()
     assert (entry.method, entry.to_agent, entry.actor) == (RoutingMethod.IMPORT, agent, broker)
     assert entry.reason == "Imported from p.csv (to the agent picked)"
+
+
+def test_an_import_sets_the_heap_aside_from_the_collector_only_while_it_runs(broker, monkeypatch):
+    """The worker's objects are frozen for the import's batches (``_collector_off_the_heap``)
+    and thawed after it, also when it fails: a worker runs many tasks."""
+    import gc
+
+    frozen_during = []
+    real = import_services.write_batch
+
+    def watching(job, records):
+        frozen_during.append(gc.get_freeze_count())
+        return real(job, records)
+
+    monkeypatch.setattr(import_services, "write_batch", watching)
+    assert gc.get_freeze_count() == 0
+    run(broker, PROPSTREAM)
+    assert frozen_during and all(frozen_during) and gc.get_freeze_count() == 0
+
+    def failing(job, records):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(import_services, "write_batch", failing)
+    job = import_job_create(content=PROPSTREAM, file_name="c.csv", created_by=broker, list_name="c")
+    with pytest.raises(RuntimeError):
+        import_run(job_id=job.pk)
+    assert gc.get_freeze_count() == 0
