@@ -4,6 +4,8 @@ Each batch is one transaction that also moves the job's ``rows_done``, so a work
 mid-file resumes after the last committed batch without doubling a row. Houses are found
 by their address key, or by APN and county; two imports running at once take a lock per
 key (PostgreSQL advisory locks, in key order) so the same house is never created twice.
+On PostgreSQL a long file's batches are written two at a time, each on a connection of its
+own and committed in file order (``_write_in_parallel``, writers.py).
 """
 
 from __future__ import annotations
@@ -55,8 +57,10 @@ from .ahead import record_batches
 from .copy import copy_rows
 from .reading import NotATable, open_table
 from .records import MLS_FIELDS, Record, mls_changes
+from .writers import Turn, TurnAbandoned, Writer
 
 BATCH_ROWS = 1000
+WRITERS = 2  # batches written at once, each on its own connection (see writers.py)
 # Which filing makes a lead more urgent: a merged lead takes the more urgent type.
 URGENCY = {"auction_scheduled": 3, "lis_pendens": 2, "pre_foreclosure_nod": 1}
 IMPORT_DIR = "imports"
@@ -290,24 +294,116 @@ def _import_run(*, job_id: int, batch_rows: int) -> ImportJob:
     ahead = job.rows_total - done > batch_rows
     with _collector_off_the_heap(), record_batches(table, job.columns, skip=done, size=batch_rows,
                                                    ahead=ahead) as batches:
-        for records in batches:
-            with transaction.atomic():
-                locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-                if locked.rows_done != done:
-                    return locked  # another worker took this job over (a redelivered task): leave it to it
-                if locked.cancel_requested:
-                    locked.status, locked.finished_at = ImportStatus.CANCELLED, timezone.now()
-                    locked.save(update_fields=["status", "finished_at"])
-                    return locked
-                _commit_without_waiting()
-                counts = write_batch(locked, records)
-                for name, value in counts.items():
-                    setattr(locked, name, getattr(locked, name) + value)
-                locked.rows_done += len(records)
-                locked.heartbeat_at = timezone.now()
-                locked.save(update_fields=["rows_done", "heartbeat_at", *counts])
-            done, job = locked.rows_done, locked
-    return _finish(job)
+        write = _write_in_parallel if ahead and _can_write_in_parallel() else _write_in_turn
+        job, whole = write(job, batches)
+    return _finish(job) if whole else job
+
+
+def _write_in_turn(job: ImportJob, batches: Iterable[list[Record]]) -> tuple[ImportJob, bool]:
+    """Write the batches one after the other on this connection. False: it stopped early
+    (cancelled, or taken over by another worker), and the job is returned as it stands."""
+    done = job.rows_done
+    for records in batches:
+        with transaction.atomic():
+            locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+            if locked.rows_done != done:
+                return locked, False  # another worker took this job over (a redelivered task): leave it to it
+            if locked.cancel_requested:
+                locked.status, locked.finished_at = ImportStatus.CANCELLED, timezone.now()
+                locked.save(update_fields=["status", "finished_at"])
+                return locked, False
+            _commit_without_waiting()
+            _count_batch(locked, write_batch(locked, records), len(records))
+        done, job = locked.rows_done, locked
+    return job, True
+
+
+def _count_batch(locked: ImportJob, counts: dict[str, int], rows: int) -> None:
+    """Add a written batch to its job (locked), in the batch's transaction."""
+    for name, value in counts.items():
+        setattr(locked, name, getattr(locked, name) + value)
+    locked.rows_done += rows
+    locked.heartbeat_at = timezone.now()
+    locked.save(update_fields=["rows_done", "heartbeat_at", *counts])
+
+
+def _can_write_in_parallel() -> bool:
+    """PostgreSQL (row locks, advisory locks), and no transaction open around the import:
+    the other connections could not see what it holds uncommitted (a test's, say)."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+class _Stop(Exception):
+    """Roll this batch back: the job was cancelled, or another worker moved it on."""
+
+
+def _write_in_parallel(job: ImportJob, batches: Iterable[list[Record]]) -> tuple[ImportJob, bool]:
+    """Write the batches ``WRITERS`` at a time, each writer on its own connection, committed
+    in file order (see writers.py). Same outcome as ``_write_in_turn``, batch for batch."""
+    writers = [Writer(n) for n in range(WRITERS)]
+    for writer in writers:
+        writer.start()
+    turns: list[Turn] = []
+    errors: list[BaseException] = []
+    before: Turn | None = None
+    rows_before = job.rows_done
+    try:
+        for number, records in enumerate(batches):
+            if len(turns) >= WRITERS:  # one batch per writer in flight
+                oldest = turns[-WRITERS]
+                oldest.done.wait()
+                if not oldest.committed:
+                    break  # cancelled, taken over or failed: the batches after it roll back
+            turn = Turn(before=before)
+            writers[number % WRITERS].tasks.put(
+                lambda turn=turn, records=records, rows_before=rows_before: _write_turn(
+                    job.pk, records, turn, rows_before, errors))
+            turns.append(turn)
+            before, rows_before = turn, rows_before + len(records)
+    finally:
+        for writer in writers:
+            writer.tasks.put(None)
+        for writer in writers:
+            writer.join()
+    if errors:
+        raise errors[0]
+    job = ImportJob.objects.get(pk=job.pk)
+    return job, all(turn.committed for turn in turns) and job.status == ImportStatus.RUNNING
+
+
+def _write_turn(job_id: int, records: list[Record], turn: Turn, rows_before: int, errors: list) -> None:
+    """One batch, on this writer's connection: written, then counted once the batch before
+    has committed, under the job's lock (where the one-writer loop checks it first)."""
+    committed = False
+    try:
+        job = ImportJob.objects.get(pk=job_id)
+        if job.status != ImportStatus.RUNNING or job.cancel_requested or job.rows_done > rows_before:
+            _cancel_if_asked(job_id)
+            return
+        with transaction.atomic():
+            _commit_without_waiting()
+            counts = write_batch(job, records, turn=turn)
+            turn.before_commit()
+            locked = ImportJob.objects.select_for_update().get(pk=job_id)
+            if locked.rows_done != rows_before or locked.status != ImportStatus.RUNNING or locked.cancel_requested:
+                raise _Stop
+            _count_batch(locked, counts, len(records))
+        committed = True
+    except (_Stop, TurnAbandoned):
+        _cancel_if_asked(job_id)
+    except BaseException as error:  # noqa: BLE001 - handed to the import's thread, which raises it
+        errors.append(error)
+    finally:
+        turn.finished(committed)
+
+
+def _cancel_if_asked(job_id: int) -> None:
+    """A cancel the batches saw: the job ends as cancelled (as the one-writer loop ends it)."""
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job_id)
+        if locked.cancel_requested and locked.status == ImportStatus.RUNNING:
+            locked.status, locked.finished_at = ImportStatus.CANCELLED, timezone.now()
+            locked.save(update_fields=["status", "finished_at"])
 
 
 @contextlib.contextmanager
@@ -358,8 +454,9 @@ def _lock_keys(keys: Iterable[str]) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::int[]) AS k ORDER BY k", [ids])
 
 
-def _agents(job: ImportJob) -> Iterator[tuple[User | None, Team | None]]:
-    """Who gets each new lead: one agent, a team's active agents weighted by capacity, or nobody."""
+def _agents(job: ImportJob, created_before: int) -> Iterator[tuple[User | None, Team | None]]:
+    """Who gets each new lead: one agent, a team's active agents weighted by capacity, or nobody.
+    ``created_before``: the job's leads before this batch's, where a rotation carries on."""
     if job.assign_to_id:
         membership = TeamMembership.objects.filter(user_id=job.assign_to_id).select_related("team").first()
         return itertools.repeat((job.assign_to, membership.team if membership else None))
@@ -369,7 +466,7 @@ def _agents(job: ImportJob) -> Iterator[tuple[User | None, Team | None]]:
         turns = [(m.user, job.round_robin_team) for m in members for _ in range(max(m.capacity_weight, 1))]
         if turns:
             # Continue the rotation where the last batch left it.
-            return itertools.islice(itertools.cycle(turns), job.leads_created % len(turns), None)
+            return itertools.islice(itertools.cycle(turns), created_before % len(turns), None)
     # Nobody to give them to: they stay in the team (its lead assigns them), if there is one.
     return itertools.repeat((None, job.team or job.round_robin_team))
 
@@ -425,8 +522,12 @@ def _next_auction(record: Record, today):
     return auction if auction and auction >= today else None
 
 
-def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
-    """Create or merge the leads of one batch; returns the counts it adds to the job."""
+def write_batch(job: ImportJob, records: list[Record], *, turn: Turn | None = None) -> dict[str, int]:
+    """Create or merge the leads of one batch; returns the counts it adds to the job.
+
+    ``turn``: its place behind the batch before, when two are written at once (writers.py):
+    it takes its house locks after that one's, and goes on with its round-robin after it."""
+    turn = turn or Turn()
     from leads.services import leads_rescore
 
     counts = {"leads_created": 0, "leads_merged": 0, "rows_rejected": 0, "phones_valid": 0, "phones_invalid": 0}
@@ -443,7 +544,9 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
             counts["phones_valid"] += len(record.phones)
             counts["phones_invalid"] += len(record.rejected_phones)
     apn_keys = {f"apn:{r.apn}|{r.county.upper()}" for r in good if r.apn and r.county}
+    turn.before_locks()
     _lock_keys([r.key for r in good] + sorted(apn_keys))
+    turn.locks_taken()
 
     # Which houses we already hold: by address key, then by APN and county.
     by_key = dict(Property.objects.filter(address_key__any_of={r.key for r in good}).values_list("address_key", "pk"))
@@ -506,7 +609,8 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
     property_columns = ["address_key", *new_records[0].property] if new_records else []
     property_ids = copy_rows(Property, property_columns,
                              [(r.key, *r.property.values()) for r in new_records], ids=True)
-    assignees = _agents(job)
+    created_before = turn.before_draw(job.leads_created)
+    assignees = _agents(job, created_before)
     # A new house with an auction ahead (on any of its rows here) gets its follow-up's time
     # on the lead row itself, rather than an UPDATE of the row (and its nine indexes) after.
     today, due = timezone.localdate(), now + FOLLOW_UP_IN
@@ -523,6 +627,7 @@ def write_batch(job: ImportJob, records: list[Record]) -> dict[str, int]:
         lead_rows.append((property_id, record.lead_type, job.source, job.lead_list_id, Stage.LIST, now,
                           agent_id, team_id, lien_total, score.value, score.reasons, follow_up_at))
         new_targets.append(Target(0, record.lead_type, agent_id, team_id, is_new=True))
+    turn.drew(created_before + len(new_targets))
     for target, lead_id in zip(new_targets, copy_rows(Lead, LEAD_COLUMNS, lead_rows, ids=True), strict=True):
         target.pk = lead_id
     counts["leads_created"] = len(new_targets)
