@@ -376,23 +376,24 @@ def _write_turn(job_id: int, records: list[Record], turn: Turn, rows_before: int
     has committed, under the job's lock (where the one-writer loop checks it first)."""
     committed = False
     try:
-        job = ImportJob.objects.get(pk=job_id)
-        if job.status != ImportStatus.RUNNING or job.cancel_requested or job.rows_done > rows_before:
-            _cancel_if_asked(job_id)
-            return
-        with transaction.atomic():
-            _commit_without_waiting()
-            counts = write_batch(job, records, turn=turn)
-            turn.before_commit()
-            locked = ImportJob.objects.select_for_update().get(pk=job_id)
-            if locked.rows_done != rows_before or locked.status != ImportStatus.RUNNING or locked.cancel_requested:
+        try:
+            job = ImportJob.objects.get(pk=job_id)
+            if job.status != ImportStatus.RUNNING or job.cancel_requested or job.rows_done > rows_before:
                 raise _Stop
-            _count_batch(locked, counts, len(records))
-        committed = True
-    except (_Stop, TurnAbandoned):
-        _cancel_if_asked(job_id)
+            with transaction.atomic():
+                _commit_without_waiting()
+                counts = write_batch(job, records, turn=turn)
+                turn.before_commit()
+                locked = ImportJob.objects.select_for_update().get(pk=job_id)
+                if (locked.rows_done != rows_before or locked.status != ImportStatus.RUNNING
+                        or locked.cancel_requested):
+                    raise _Stop
+                _count_batch(locked, counts, len(records))
+            committed = True
+        except (_Stop, TurnAbandoned):
+            _cancel_if_asked(job_id)
     except BaseException as error:  # noqa: BLE001 - handed to the import's thread, which raises it
-        errors.append(error)
+        errors.append(error)  # (never out of here: the writer thread must live to run the batches after)
     finally:
         turn.finished(committed)
 
