@@ -547,7 +547,6 @@ def write_batch(job: ImportJob, records: list[Record], *, turn: Turn | None = No
     apn_keys = {f"apn:{r.apn}|{r.county.upper()}" for r in good if r.apn and r.county}
     turn.before_locks()
     _lock_keys([r.key for r in good] + sorted(apn_keys))
-    turn.locks_taken()
 
     # Which houses we already hold: by address key, then by APN and county.
     by_key = dict(Property.objects.filter(address_key__any_of={r.key for r in good}).values_list("address_key", "pk"))
@@ -561,6 +560,11 @@ def write_batch(job: ImportJob, records: list[Record], *, turn: Turn | None = No
             found = (apn, county.upper())
             if found in wanted:
                 by_apn[found] = pk
+    # A house held can be reached by two rows that share no key (one by its address, the
+    # other by its parcel): lock it by its id too, before reading its lead, so two imports,
+    # or two batches written at once, meet at one lock there as well.
+    _lock_keys([f"property:{pk}" for pk in {*by_key.values(), *by_apn.values()}])
+    turn.locks_taken()
     existing_leads = {
         property_id: Target(pk, lead_type, agent_id, team_id, is_new=False)
         for pk, property_id, lead_type, agent_id, team_id in Lead.objects.filter(

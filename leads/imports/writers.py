@@ -7,9 +7,9 @@ while the other's are inserted. Measured on a 100,000-row PropStream file: 4,843
 with one writer, 5,659 with two; a third adds nothing on two cores.
 
 What keeps it exact is the order: each batch is a ``Turn``, and a turn waits for the one
-before it (a) to take its house locks before taking its own, so two batches wanting the
-same house meet at the house's lock and the later one sees the earlier one's lead (never a
-second lead for the house), (b) to draw its agents before drawing (a round-robin carries
+before it (a) to take its house locks (by address key, by parcel, and a house held by its
+id) before taking its own, so two batches wanting the same house meet at one of its locks
+and the later one sees the earlier one's lead (never a second lead for the house), (b) to draw its agents before drawing (a round-robin carries
 on in file order), and (c) to commit before committing (``rows_done`` only ever counts a
 prefix of the file, so a resumed import starts where it should). A turn only ever waits
 on earlier turns, so the writers cannot wait on each other in a circle.

@@ -15,7 +15,7 @@ from leads.imports.services import import_job_create, import_run
 from leads.models import ImportJob, ImportStatus, Lead, ListMembership, Phone, Property
 
 from ..factories import AgentFactory
-from .test_imports import PROPSTREAM
+from .test_imports import HEADER, PROPSTREAM, row
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -125,3 +125,21 @@ def test_imports_inside_a_transaction_write_in_turn_on_its_connection(broker, wr
         job = import_run(job_id=job.pk, batch_rows=10)
     assert (job.status, Lead.objects.count()) == (ImportStatus.DONE, 40)
     assert set(writers_seen.values()) == {threading.current_thread().name}
+
+
+def test_a_house_held_reached_by_its_address_and_by_its_parcel_in_two_batches_at_once(broker):
+    """Rows 10 and 11 (the ends of two batches written at once) share no key, one reaching the
+    house held by its address, the other by its APN and county: both merge into its lead, each
+    batch after the other (the house's own lock), and neither waits on the other for ever."""
+    held = import_job_create(content=csv([HEADER, row(APN="77-1", County="Tulsa")]), file_name="a.csv",
+                             created_by=broker, list_name="a")
+    import_run(job_id=held.pk)
+    lead = Lead.objects.get()
+    filler = [row(Address=f"{n} Elm St") for n in range(1, 19)]
+    lines = [HEADER, *filler[:9], row(), row(Address="8 Fir Court Rear", Zip="74103", APN="77-1", County="TULSA"),
+             *filler[9:]]
+    job = import_job_create(content=csv(lines), file_name="b.csv", created_by=broker, list_name="b")
+    job = import_run(job_id=job.pk, batch_rows=10)
+    assert (job.status, job.rows_done, job.leads_created, job.leads_merged) == (ImportStatus.DONE, 20, 18, 2)
+    assert Lead.objects.count() == 19
+    assert sorted(lead.lists.values_list("name", flat=True)) == ["a", "b"]
