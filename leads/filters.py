@@ -8,6 +8,7 @@ from datetime import timedelta
 import django_filters
 from django import forms
 from django.core.cache import cache
+from django.core.validators import MaxLengthValidator
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Substr
 from django.utils import timezone
@@ -33,8 +34,13 @@ from .models import (
 from .phones import search_digits
 
 PHONE_LIKE = re.compile(r"[\d\s().+\-]+")
-# "918-555-0104 ext. 12", "x12", "#12": numbers are kept without their extension.
-PHONE_EXTENSION = re.compile(r"\s*(?:ext(?:ension)?\.?|x|#)\s*\d{1,6}\s*$", re.IGNORECASE)
+# "918-555-0104 ext. 12", "x12", "#12": numbers are kept without their extension. Matched
+# against rstripped text and without a leading \s*: that one was tried from every space of
+# a long run of spaces, quadratic in the length of the query.
+PHONE_EXTENSION = re.compile(r"(?:ext(?:ension)?\.?|x|#)\s*\d{1,6}$", re.IGNORECASE)
+# Each word of a search is a subquery: a longer search is refused, not run.
+SEARCH_MAX_LENGTH = 100
+SEARCH_TOO_LONG = f"Search for at most {SEARCH_MAX_LENGTH} characters (this has %(show_value)d)."
 
 ORDERINGS = {
     "score": ("-score", "-pk"),
@@ -51,7 +57,7 @@ def search_q(text: str) -> Q:
     ``"maria garcia"``, ``"8704 troost avenue"`` and ``"(850) 555-0121"`` all find their lead.
     """
     text = text.strip()
-    number = PHONE_EXTENSION.sub("", text) if PHONE_LIKE.match(text) else text
+    number = PHONE_EXTENSION.sub("", text).rstrip() if PHONE_LIKE.match(text) else text
     digits = search_digits(number)
     if len(digits) >= 7 and PHONE_LIKE.fullmatch(number):
         phones = Phone.objects.filter(contact__lead=OuterRef("pk"), number__contains=digits)
@@ -94,7 +100,10 @@ def lists_visible_to(user, version: int | None) -> list[int]:
 
 
 class LeadFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_search", label="Search")
+    q = django_filters.CharFilter(
+        method="filter_search", label="Search",
+        validators=[MaxLengthValidator(SEARCH_MAX_LENGTH, message=SEARCH_TOO_LONG)],
+    )
     status = django_filters.ChoiceFilter(
         method="filter_status",
         choices=[("open", "Open"), ("closed", "Closed (sold short)"), ("dead", "Dead"), ("all", "All")],
@@ -161,7 +170,8 @@ class LeadFilter(django_filters.FilterSet):
             # Someone who only sees their own leads has no agent or team to choose.
             del self.filters["assigned_agent"], self.filters["team"]
         self.form.fields["q"].widget = forms.TextInput(
-            attrs={"placeholder": "Name, address or phone  ( / )", "type": "search", "data-shortcut": "/"}
+            attrs={"placeholder": "Name, address or phone  ( / )", "type": "search", "data-shortcut": "/",
+                   "maxlength": SEARCH_MAX_LENGTH}
         )
         for field in self.form.fields.values():
             is_select = isinstance(field.widget, forms.Select)
