@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import django_filters
 from django import forms
@@ -80,6 +80,41 @@ def search_q(text: str) -> Q:
     return address_match | query if normalized else query
 
 
+# The dashboard's follow-up groups and the lead list's follow_up filter, by one name each.
+FOLLOW_UP_BUCKETS = ("overdue", "today", "week")
+
+
+def follow_up_windows(now: datetime | None = None) -> dict[str, tuple[datetime | None, datetime]]:
+    """Each follow-up group's [start, end) of due times: overdue (before now), the rest of
+    today, and the seven days after it, the days being the current time zone's (the user's,
+    which the middleware activates). The dashboard's agenda and the lead list share it, so
+    a count and the list it links to draw the same lines."""
+    now = now or timezone.now()
+    zone = timezone.get_current_timezone()
+    today = timezone.localdate(now, zone)
+    tomorrow = datetime.combine(today + timedelta(days=1), time.min, tzinfo=zone)
+    week_end = datetime.combine(today + timedelta(days=8), time.min, tzinfo=zone)
+    return {"overdue": (None, now), "today": (now, tomorrow), "week": (tomorrow, week_end)}
+
+
+def due_within(window: tuple[datetime | None, datetime], field: str = "due_at") -> Q:
+    start, end = window
+    return Q(**{f"{field}__lt": end}) & (Q(**{f"{field}__gte": start}) if start else Q())
+
+
+def open_follow_ups():
+    """Open follow-ups of the lead (``OuterRef("pk")``). The model is reached through the
+    lead's reverse relation: ``leads`` imports nothing from ``pipeline``."""
+    follow_up = Lead._meta.get_field("follow_ups").related_model
+    return follow_up.objects.filter(lead=OuterRef("pk"), done_at__isnull=True)
+
+
+def has_follow_up_due(bucket: str, *, assignee, now: datetime | None = None) -> Exists:
+    """The lead has an open follow-up of ``assignee`` (a user, or an expression such as
+    ``OuterRef("assigned_agent")``) due in ``bucket`` of ``follow_up_windows``."""
+    return Exists(open_follow_ups().filter(due_within(follow_up_windows(now)[bucket]), assignee=assignee))
+
+
 LIST_CHOICES_SECONDS = 300
 
 
@@ -125,10 +160,11 @@ class LeadFilter(django_filters.FilterSet):
     area = django_filters.CharFilter(method="filter_area", label="County or ZIP")
     auction_within = django_filters.NumberFilter(method="filter_auction_within", label="Auction within (days)",
                                                  min_value=0, max_value=3650)
+    # Whose follow-ups: the chosen agent's, else the user's own (the dashboard's groups).
     follow_up = django_filters.ChoiceFilter(
-        method="filter_follow_up", label="Next follow-up", empty_label="Any time",
+        method="filter_follow_up", label="Follow-ups", empty_label="Any time",
         choices=[("overdue", "Overdue"), ("today", "Later today"), ("week", "Next 7 days"),
-                 ("none", "None scheduled")],
+                 ("none", "None open (anyone's)")],
     )
     callable = django_filters.ChoiceFilter(
         method="filter_callable", label="Callable", empty_label="Any",
@@ -153,6 +189,7 @@ class LeadFilter(django_filters.FilterSet):
 
     def __init__(self, data=None, queryset=None, *, user, **kwargs):
         super().__init__(data, queryset, **kwargs)
+        self.user = user
         # Only the lists that hold a lead this user sees, found once every few minutes: the
         # question reads every lead of a book, and lists change when someone imports one.
         self.lists_version = lists_version()  # read once a request; the view keys its cache on it too
@@ -179,6 +216,8 @@ class LeadFilter(django_filters.FilterSet):
         self.form.fields["min_score"].widget.attrs.update(min=0, max=100, step=5)
         self.form.fields["auction_within"].widget.attrs.update(min=0, max=365, step=7, placeholder="days")
         self.form.fields["area"].widget.attrs.update(placeholder="Tulsa or 74130")
+        self.form.fields["follow_up"].widget.attrs.update(
+            title="Yours; the agent's when an agent is chosen. “None open”: nobody's.")
 
     def filter_search(self, queryset, name, value):
         return queryset.filter(search_q(value)) if value.strip() else queryset
@@ -209,20 +248,15 @@ class LeadFilter(django_filters.FilterSet):
         return queryset.filter(Exists(auctions))
 
     def filter_follow_up(self, queryset, name, value):
-        """By the lead's next open follow-up (whoever it is for), days in the user's zone:
-        what the dashboard's agenda counts link to."""
+        """Leads with an open follow-up due in the group, the user's own or, with an agent
+        chosen (the dashboard's workload column), that agent's: what the dashboard's counts
+        count. "none": no open follow-up at all, whoever's."""
         if value == "none":
-            return queryset.filter(next_follow_up_at=None)
-        now = timezone.now()
-        end_of_today = timezone.localtime(now).replace(hour=23, minute=59, second=59, microsecond=999999)
-        if value == "overdue":
-            return queryset.filter(next_follow_up_at__lt=now)
-        if value == "today":
-            return queryset.filter(next_follow_up_at__gte=now, next_follow_up_at__lte=end_of_today)
-        if value == "week":
-            return queryset.filter(next_follow_up_at__gt=end_of_today,
-                                   next_follow_up_at__lte=end_of_today + timedelta(days=7))
-        return queryset
+            return queryset.exclude(Exists(open_follow_ups()))
+        if value not in FOLLOW_UP_BUCKETS:
+            return queryset
+        assignee = self.form.cleaned_data.get("assigned_agent") or self.user
+        return queryset.filter(has_follow_up_due(value, assignee=assignee))
 
     def filter_callable(self, queryset, name, value):
         """A good number on no list held (registries and the internal list, as flagged);

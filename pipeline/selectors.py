@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
-from django.db.models import Count, Prefetch, Sum
+from django.db.models import Count, OuterRef, Prefetch, Sum
 from django.utils import timezone
 
 from leadcrm.accounts.models import User
 from leadcrm.accounts.roles import Perm
+from leads.filters import FOLLOW_UP_BUCKETS, due_within, follow_up_windows, has_follow_up_due
 from leads.models import FUNNEL_STAGES, OUTCOME_STAGES, Contact, Lead, Property, Stage
 
 from .models import FollowUp, OutreachAttempt, SellerEventKind, StageChange
@@ -118,35 +119,54 @@ class FollowUpAgenda:
     # names them ("overdue", "today", "week"): the dashboard says "15+" and links there.
     more: frozenset[str] = frozenset()
 
+    def leads_in(self, bucket: str) -> int:
+        """How many leads the bucket's listed follow-ups are on: the rows of the lead list
+        its link opens (a lead with two of them is one row), when nothing more is left."""
+        items = {"overdue": self.overdue, "today": self.today, "week": self.upcoming}[bucket]
+        return len({item.lead_id for item in items})
+
+    @property
+    def lead_counts(self) -> dict[str, int]:
+        return {bucket: self.leads_in(bucket) for bucket in FOLLOW_UP_BUCKETS}
+
+
+AGENDA_FIELDS = ("pk", "lead_id", "title", "kind", "due_at")
+AGENDA_PLACE = ("lead__property__street", "lead__property__unit", "lead__property__city")
+
 
 def follow_up_agenda(*, user: User, now: datetime | None = None, limit: int = 15) -> FollowUpAgenda:
-    """The user's own open follow-ups: overdue, the rest of today (their zone), the week ahead."""
+    """The user's own open follow-ups on open leads they may see: overdue, the rest of today
+    (their zone), the week ahead; the groups of the lead list's follow_up filter."""
     now = now or timezone.now()
-    local_now = timezone.localtime(now)
-    end_of_today = local_now.replace(hour=23, minute=59, second=59, microsecond=999999)
+    windows = follow_up_windows(now)
     # The user's own open follow-ups in due order (an index walk, LIMIT first), then only
     # those on leads they may still see: filtering by visibility inside the query made the
     # planner read and sort every open follow-up of a 10,000-lead book. Each bucket reads
     # the follow-up table alone (planned in a tenth of the time a join to the lead and its
     # property takes); the visible leads' addresses come in one query after.
-    base = (FollowUp.objects.open().filter(assignee=user).order_by("due_at", "pk")
-            .values_list("pk", "lead_id", "title", "kind", "due_at"))
+    base = FollowUp.objects.open().filter(assignee=user).order_by("due_at", "pk")
+    queries = {bucket: base.filter(due_within(windows[bucket])) for bucket in FOLLOW_UP_BUCKETS}
     # One more than shown, to know whether there are more.
-    buckets = [
-        [AgendaItem(*row) for row in base.filter(due_at__lt=now)[:limit + 1]],
-        [AgendaItem(*row) for row in base.filter(due_at__gte=now, due_at__lte=end_of_today)[:limit + 1]],
-        [AgendaItem(*row) for row in base.filter(
-            due_at__gt=end_of_today, due_at__lte=end_of_today + timedelta(days=7))[:limit + 1]],
-    ]
-    lead_ids = {item.lead_id for bucket in buckets for item in bucket}
-    places = {pk: place for pk, *place in Lead.objects.visible_to(user).filter(pk__in=lead_ids).values_list(
+    read = {bucket: [AgendaItem(*row) for row in query.values_list(*AGENDA_FIELDS)[:limit + 1]]
+            for bucket, query in queries.items()}
+    lead_ids = {item.lead_id for bucket in read.values() for item in bucket}
+    visible = Lead.objects.visible_to(user).open()
+    places = {pk: place for pk, *place in visible.filter(pk__in=lead_ids).values_list(
         "pk", "property__street", "property__unit", "property__city")}
-    for item in (item for bucket in buckets for item in bucket if item.lead_id in places):
-        item.street, item.unit, item.city = places[item.lead_id]
-    overdue, today, upcoming = ([item for item in bucket if item.lead_id in places] for bucket in buckets)
-    more = frozenset(name for name, bucket in zip(("overdue", "today", "week"), buckets, strict=True)
-                     if len(bucket) > limit)
-    return FollowUpAgenda(overdue=overdue[:limit], today=today[:limit], upcoming=upcoming[:limit], more=more)
+    shown = {}
+    for bucket, items in read.items():
+        shown[bucket] = [item for item in items if item.lead_id in places]
+        for item in shown[bucket]:
+            item.street, item.unit, item.city = places[item.lead_id]
+        if len(items) > limit and len(shown[bucket]) <= limit:
+            # A full read that held follow-ups on leads the user no longer sees: read the
+            # bucket again through the visible leads (rare, and slower), so "15+" and the
+            # lines count only what the user may see, as the lead list does.
+            rows = queries[bucket].filter(lead__in=visible.values("pk")).values_list(*AGENDA_FIELDS, *AGENDA_PLACE)
+            shown[bucket] = [AgendaItem(*row) for row in rows[:limit + 1]]
+    more = frozenset(bucket for bucket, items in shown.items() if len(items) > limit)
+    return FollowUpAgenda(overdue=shown["overdue"][:limit], today=shown["today"][:limit],
+                          upcoming=shown["week"][:limit], more=more)
 
 
 def recent_outreach(*, fetched_by: User, limit: int = 10) -> list[OutreachAttempt]:
@@ -163,30 +183,34 @@ def recent_outreach(*, fetched_by: User, limit: int = 10) -> list[OutreachAttemp
 class AgentLoad:
     agent: User
     open_leads: int
-    overdue_follow_ups: int
+    # Leads, not follow-ups: the open leads of the agent with an overdue follow-up of the
+    # agent's, the very rows of the lead list the number links to
+    # (?assigned_agent=<agent>&follow_up=overdue). Two overdue follow-ups on one lead are one
+    # row there, and one here; the agent's follow-up on someone else's lead is in neither.
+    overdue_leads: int
 
 
 def agent_workload(*, fetched_by: User, now: datetime | None = None) -> list[AgentLoad]:
-    """Open leads and overdue follow-ups per agent, for team leads and brokers."""
+    """Open leads, and those of them with an overdue follow-up, per agent, for team leads
+    and brokers."""
     if not (fetched_by.has_perm(Perm.VIEW_TEAM_LEADS) or fetched_by.has_perm(Perm.VIEW_ALL_LEADS)):
         return []
     now = now or timezone.now()
-    leads = Lead.objects.visible_to(fetched_by).exclude(stage__in=OUTCOME_STAGES)
+    leads = Lead.objects.visible_to(fetched_by).exclude(stage__in=OUTCOME_STAGES).exclude(assigned_agent=None)
     open_by_agent = dict(
-        leads.exclude(assigned_agent=None).order_by().values_list("assigned_agent")
-        .annotate(n=Count("pk")).values_list("assigned_agent", "n")
+        leads.order_by().values_list("assigned_agent").annotate(n=Count("pk")).values_list("assigned_agent", "n")
     )
     overdue_by_agent = dict(
-        FollowUp.objects.visible_to(fetched_by).overdue(now).order_by()
-        .values_list("assignee").annotate(n=Count("pk")).values_list("assignee", "n")
+        leads.filter(has_follow_up_due("overdue", assignee=OuterRef("assigned_agent"), now=now)).order_by()
+        .values_list("assigned_agent").annotate(n=Count("pk")).values_list("assigned_agent", "n")
     )
-    agents = User.objects.filter(pk__in=set(open_by_agent) | set(overdue_by_agent))
+    agents = User.objects.filter(pk__in=set(open_by_agent))
     return sorted(
         (
             AgentLoad(agent, open_by_agent.get(agent.pk, 0), overdue_by_agent.get(agent.pk, 0))
             for agent in agents
         ),
-        key=lambda load: (-load.overdue_follow_ups, -load.open_leads, str(load.agent)),
+        key=lambda load: (-load.overdue_leads, -load.open_leads, str(load.agent)),
     )
 
 
