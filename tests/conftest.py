@@ -8,7 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.apps import apps
 from django.conf import settings
+from django.db import connections
+from django.db.models.signals import post_migrate
 from django.test import Client
 from django.utils import timezone
 
@@ -17,6 +20,7 @@ from compliance.services import registry_version_record
 from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.services import team_member_set
 
+from . import seeded
 from .factories import (
     AgentFactory,
     BrokerFactory,
@@ -33,6 +37,19 @@ def pytest_configure(config):
     # The first line of every run says which database and broker it is testing against
     # (leadcrm/settings/backends.py decides; CI=true never falls back).
     print(settings.TEST_BACKENDS.banner, flush=True)
+
+
+# A transactional test ends with a flush of every table; the rows the data migrations
+# seeded (the compliance rules, holidays, phrases, the script, the guide) come back at its
+# end, after the role groups (seeded.py). Every later test finds them, whatever the order.
+post_migrate.connect(seeded.restore, sender=apps.get_app_config("leadcrm"), dispatch_uid="tests-seeded-rows")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        for alias in connections:
+            seeded.take(alias)
 
 
 # Wednesday 18 November 2026, 20:00 UTC: mid-afternoon in every continental US zone,
