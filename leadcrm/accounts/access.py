@@ -113,30 +113,29 @@ def _connect() -> None:
 
     User = get_user_model()
 
-    @receiver(m2m_changed, sender=User.groups.through, weak=False)
-    def _groups_changed(sender, instance, action, pk_set, using, **kwargs):
-        # user.groups.add/remove/clear(...): the user. group.user_set.add/remove(...): the
-        # users named; group.user_set.clear(): its members, read before they are removed.
+    def _users_relation_changed(instance, action, pk_set, using, holders):
+        """A users-to-something relation changed. From the user's side: that user. From the
+        other side: the users named, or on clear its holders (``holders(pk)``), read before
+        they are removed."""
         if isinstance(instance, User):
             if action in ("post_add", "post_remove", "post_clear"):
                 access_forget_changed([instance.pk], using=using)
         elif action in ("post_add", "post_remove"):
             access_forget_changed(pk_set or [], using=using)
         elif action == "pre_clear":
-            access_forget_changed(_members([instance.pk], using=using), using=using)
+            access_forget_changed(holders(instance.pk), using=using)
+
+    @receiver(m2m_changed, sender=User.groups.through, weak=False)
+    def _groups_changed(sender, instance, action, pk_set, using, **kwargs):
+        # user.groups...; group.user_set...: its members.
+        _users_relation_changed(instance, action, pk_set, using,
+                                lambda group_pk: _members([group_pk], using=using))
 
     @receiver(m2m_changed, sender=User.user_permissions.through, weak=False)
     def _user_permissions_changed(sender, instance, action, pk_set, using, **kwargs):
-        # user.user_permissions...: the user. permission.user_set.add/remove(...): the users
-        # named; permission.user_set.clear(): its holders, read before they are removed.
-        if isinstance(instance, User):
-            if action in ("post_add", "post_remove", "post_clear"):
-                access_forget_changed([instance.pk], using=using)
-        elif action in ("post_add", "post_remove"):
-            access_forget_changed(pk_set or [], using=using)
-        elif action == "pre_clear":
-            direct = sender.objects.using(using).filter(permission=instance.pk)
-            access_forget_changed(direct.values_list("user_id", flat=True), using=using)
+        # user.user_permissions...; permission.user_set...: the users holding it directly.
+        _users_relation_changed(instance, action, pk_set, using, lambda permission_pk: list(
+            sender.objects.using(using).filter(permission=permission_pk).values_list("user_id", flat=True)))
 
     @receiver(m2m_changed, sender=Group.permissions.through, weak=False)
     def _group_permissions_changed(sender, instance, action, pk_set, using, **kwargs):
