@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from leads.services import lien_create
 from pipeline.documents import (
     checklist_item_update,
     document_path,
@@ -209,6 +210,20 @@ def test_the_offers_page_shows_each_liens_payoff_paid_and_shortfall_under_a_capt
     html = " ".join(page.content.decode().split())
     assert "This sale pays every lien in full: it is not a short sale. The seller nets $21,907" in html
     assert re.search(r'id="seller-net"><td>Seller nets</td><td class="text-end">\$21,907</td>', html)
+
+
+def test_the_lead_pages_figure_at_the_estimated_value_is_the_net_sheets_shortfall(lead, agent, client_as):
+    # Value 300,000, 8 % selling costs: 276,000 for 250,000 + 60,000 of liens, 34,000 short.
+    # The net sheet at the same value: the HELOC's 6,000, the first's 250,000, 20,000 more to the
+    # HELOC (26,000 of 60,000): short 34,000 in all, the seller nets 0.
+    lien_create(lead=lead, position=1, balance=Decimal("250000"))
+    lien_create(lead=lead, position=2, balance=Decimal("60000"), lien_type="heloc")
+    sheet = client_as(agent).get(reverse("pipeline:offers", args=[lead.pk])).context["sheet"]
+    assert sheet.price_source == "the estimated value (no offer yet)"
+    assert (sheet.total_shortfall, sheet.seller_net) == (Decimal("34000.00"), Decimal("0"))
+    html = " ".join(client_as(agent).get(reverse("leads:detail", args=[lead.pk])).content.decode().split())
+    assert re.search(r'id="sale-at-value"><div class="section-title">Short if sold</div>'
+                     r'<div class="fs-5 num negative">\$34,000</div>.*?the seller nets \$0', html)
 
 
 def test_cents_round_half_up(lead):
