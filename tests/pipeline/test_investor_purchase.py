@@ -206,6 +206,17 @@ def test_a_price_over_the_maximum_offer_says_what_the_investor_would_lose(invest
             "$62,942 over your maximum offer.") in page_text(response)
 
 
+def test_without_the_buildings_size_the_page_asks_for_a_repair_figure(investor, investor_lead, client_as):
+    investor_lead.property.building_sqft = None
+    investor_lead.property.save(update_fields=["building_sqft"])
+    response = client_as(investor).get(reverse("pipeline:offers", args=[investor_lead.pk]))
+    assert response.context["purchase"].repairs == Decimal("0.00")
+    assert "No repair figure: the building&#x27;s size is unknown. Enter your repair estimate" in page_text(response)
+    response = client_as(investor).get(reverse("pipeline:offers", args=[investor_lead.pk]), {"repairs": "25000"})
+    assert response.context["purchase"].repairs_basis == "your figure"
+    assert "No repair figure" not in page_text(response)
+
+
 def test_a_listing_agents_offers_page_has_no_purchase_math_and_keeps_the_commission(agent, lead, client_as):
     response = client_as(agent).get(reverse("pipeline:offers", args=[lead.pk]))
     assert not response.context["investor"] and response.context["purchase"] is None
