@@ -74,9 +74,21 @@
     else shortcut.click();
   });
 
+  // What arrives marked data-focus-on-load (the gate's refusal, above the form whose button
+  // was pressed further down) takes the focus and is scrolled to, so the reason is read.
+  function focusArrived(root) {
+    var target = root.matches && root.matches("[data-focus-on-load]") ? root : root.querySelector("[data-focus-on-load]");
+    if (!target) return;
+    target.focus({ preventScroll: true });
+    target.scrollIntoView({ block: "start" });
+  }
+
   document.addEventListener("DOMContentLoaded", function () { wire(document); });
   // htmx:load fires on every piece of content htmx swaps in (the form after a refusal).
-  document.addEventListener("htmx:load", function (event) { wire(event.target); });
+  document.addEventListener("htmx:load", function (event) {
+    wire(event.target);
+    focusArrived(event.target);
+  });
 
   // A "Copy" button next to a read-only field (a link shown once): data-copy="#field".
   document.addEventListener("click", function (event) {
