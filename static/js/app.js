@@ -2,6 +2,18 @@
 (function () {
   "use strict";
 
+  // A narrow screen folds the sections marked data-fold-narrow (the lead page's: open in
+  // the page, for wide screens and for browsers without JavaScript), all but the one the
+  // address points into (#timeline after a note). Run at once: the page is parsed.
+  (function foldForNarrowScreens() {
+    if (!window.matchMedia("(max-width: 991.98px)").matches) return;
+    var target = location.hash.length > 1 ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+    Array.prototype.forEach.call(document.querySelectorAll("details[data-fold-narrow]"), function (details) {
+      if (!target || !details.contains(target)) details.open = false;
+    });
+    if (target) target.scrollIntoView();
+  })();
+
   // Whole table rows open their lead (the first link in the row stays the real target).
   document.addEventListener("click", function (event) {
     var row = event.target.closest("tr[data-href]");
