@@ -117,8 +117,9 @@ def step_a_team_lead_ticks_leads_on_the_list_and_assigns_them(page_as, team, tea
     for lead in ticked:
         page.check(f"input[name=leads][value='{lead.pk}']")
     page.select_option("#bulk-action", "assign")  # once, this reloaded the list and dropped the ticks
-    page.select_option("#bulk-agent", str(colleague.pk))
+    page.wait_for_load_state("networkidle")  # (the reload, if any, has landed)
     assert page.locator("input[name=leads]:checked").count() == 2
+    page.select_option("#bulk-agent", str(colleague.pk))
     page.locator("#bulk-form button[type=submit]").click()
     page.wait_for_selector("text=Assigned 2 leads.")
     assert {lead.assigned_agent for lead in Lead.objects.filter(pk__in=[lead.pk for lead in ticked])} == {colleague}
@@ -133,6 +134,8 @@ def step_a_team_lead_ticks_leads_on_the_list_and_moves_them_to_a_stage(page_as, 
     for lead in ticked:
         page.check(f"input[name=leads][value='{lead.pk}']")
     page.select_option("#bulk-action", "stage")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("input[name=leads]:checked").count() == 2
     page.select_option("#bulk-stage", Stage.DEAD)
     page.select_option("#bulk-dead", "unreachable")
     page.locator("#bulk-form button[type=submit]").click()
