@@ -53,8 +53,10 @@ def step_an_agent_is_stopped_on_a_do_not_call_number_with_the_reason_shown(page_
 
 def reason_in_view(page) -> bool:
     """The refusal ends up in the top half of the window (Bootstrap scrolls smoothly: in time)."""
-    page.wait_for_function("""() => { const box = document.getElementById("outreach-refusal").getBoundingClientRect();
-                                      return box.top >= 0 && box.top < window.innerHeight / 2; }""", timeout=3_000)
+    page.wait_for_function("""() => {
+        const box = document.getElementById("outreach-refusal").getBoundingClientRect();
+        return box.top >= 0 && box.top < window.innerHeight / 2;
+    }""", timeout=3_000)
     return True
 
 
@@ -110,8 +112,8 @@ def step_a_team_lead_assigns_a_lead_from_its_page(page_as, lead, team, team_lead
 def step_a_team_lead_ticks_leads_on_the_list_and_assigns_them(page_as, team, team_lead, agent):
     colleague = AgentFactory(first_name="Carla", last_name="Nguyen")
     team_member_set(team=team, user=colleague)
-    ticked, left = [LeadFactory(assigned_agent=agent, team=team, score=99) for _ in range(2)], \
-        LeadFactory(assigned_agent=agent, team=team, score=98)
+    ticked = [LeadFactory(assigned_agent=agent, team=team, score=99) for _ in range(2)]
+    left = LeadFactory(assigned_agent=agent, team=team, score=98)
     page = page_as(team_lead)
     page.goto("/leads/")
     for lead in ticked:
@@ -122,7 +124,8 @@ def step_a_team_lead_ticks_leads_on_the_list_and_assigns_them(page_as, team, tea
     page.select_option("#bulk-agent", str(colleague.pk))
     page.locator("#bulk-form button[type=submit]").click()
     page.wait_for_selector("text=Assigned 2 leads.")
-    assert {lead.assigned_agent for lead in Lead.objects.filter(pk__in=[lead.pk for lead in ticked])} == {colleague}
+    assigned = Lead.objects.filter(pk__in=[lead.pk for lead in ticked]).values_list("assigned_agent", flat=True)
+    assert set(assigned) == {colleague.pk}
     assert Lead.objects.get(pk=left.pk).assigned_agent == agent
     assert page.errors == []
 

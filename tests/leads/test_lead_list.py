@@ -68,7 +68,8 @@ def test_past_the_cap_the_total_says_more_than_and_never_a_wrong_exact_figure(ag
     assert total.estimate is None or total.estimate > 2  # the planner's, shown only when larger
 
 
-@pytest.mark.parametrize(("estimate", "shown"), [(7, 7), (48_213, 48_000), (1_049, 1_000), (995_501, 1_000_000)])
+@pytest.mark.parametrize(("estimate", "shown"),
+                         [(7, 7), (48_213, 48_000), (1_049, 1_000), (995_501, 1_000_000)])
 def test_an_estimate_is_shown_to_two_significant_figures(estimate, shown):
     assert two_figures(estimate) == shown
 

@@ -43,7 +43,8 @@ def test_a_number_the_gate_refuses_is_labelled_by_its_reason_not_not_now(lead, a
     page = client_as(agent).get(reverse("leads:detail", args=[lead.pk])).content.decode()
     assert "Not now" not in page
     assert "Callable now" in status_line(page, "(918) 555-0104")
-    assert NOT_CALLABLE_BECAUSE["B1"] == "Do not contact" and "Do not contact" in status_line(page, "(918) 555-0221")
+    assert NOT_CALLABLE_BECAUSE["B1"] in status_line(page, "(918) 555-0221")
+    assert "Do not contact" in status_line(page, "(918) 555-0221")
     assert "On a Do Not Call list" in status_line(page, "(918) 555-0222")
     assert "Litigator list" in status_line(page, "(918) 555-0223")
 
@@ -70,8 +71,8 @@ def test_the_label_names_the_reason_that_lasts_longest():
 
 def test_the_lead_page_shows_the_last_conversation_and_the_attempts_since(lead, agent, client_as):
     phone = lead.contacts.first().phones.first()
-    outreach_log(lead=lead, channel="call", contact_point=phone, outcome="talked", actor=agent, role_disclosed=True,
-                 notes="Behind three payments; wants the guide by mail.")
+    outreach_log(lead=lead, channel="call", contact_point=phone, outcome="talked", actor=agent,
+                 role_disclosed=True, notes="Behind three payments; wants the guide by mail.")
     with time_machine.travel(datetime(2026, 11, 18, 21, 0, tzinfo=UTC)):
         outreach_log(lead=lead, channel="call", contact_point=phone, outcome="no_answer", actor=agent,
                      role_disclosed=True)
@@ -123,5 +124,5 @@ def test_a_refused_log_without_javascript_lands_on_its_reason(lead, agent, clien
     action = reverse("pipeline:outreach_log", args=[lead.pk])
     assert f'action="{action}#outreach-refusal"' in page
     refused = client.post(action, outreach_data(lead)).content.decode()
-    assert re.search(r'<div class="alert alert-danger refusal" id="outreach-refusal" role="alert" tabindex="-1"',
-                     refused)
+    refusal = '<div class="alert alert-danger refusal" id="outreach-refusal" role="alert" tabindex="-1"'
+    assert refusal in refused
