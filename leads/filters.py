@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 import django_filters
@@ -14,6 +15,7 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 
 from compliance.gate import zip_prefixes_in_calling_hours
+from compliance.models import InternalDncEntry
 from compliance.rulebook import rulebook
 from leadcrm.accounts.models import Team, User
 from leadcrm.accounts.roles import Perm
@@ -115,6 +117,57 @@ def has_follow_up_due(bucket: str, *, assignee, now: datetime | None = None) -> 
     return Exists(open_follow_ups().filter(due_within(follow_up_windows(now)[bucket]), assignee=assignee))
 
 
+# Do not call, as the lead list's column shows it and its filter picks it: of a lead's good
+# numbers, how many are on a list the brokerage holds (a registry, a litigator list or the
+# internal list, as each phone was last flagged), and whether one of its numbers is on the
+# internal list: the homeowner asked us to stop.
+DNC_CHOICES = [("any", "A number on a list"), ("all", "Every number on a list"),
+               ("clear", "No number on a list"), ("stop", "Asked us to stop")]
+
+
+def good_phones():
+    """The lead's (``OuterRef("pk")``) numbers that are not known to be bad."""
+    return Phone.objects.filter(contact__lead=OuterRef("pk"), status=PhoneStatus.GOOD)
+
+
+def asked_to_stop(number=OuterRef("number")) -> Exists:
+    """The number is on the internal do-not-contact list."""
+    return Exists(InternalDncEntry.objects.filter(phone_number=number))
+
+
+@dataclass(frozen=True)
+class DncStanding:
+    """One lead's cell in the Do-not-call column; ``kind`` says which filter choices pick
+    it ("any" picks "some" and "all"; "stop" picks ``stop``)."""
+
+    good: int = 0  # numbers not known to be bad
+    listed: int = 0  # of those, on a list
+    stop: bool = False  # a number of the lead's on the internal list
+
+    @property
+    def kind(self) -> str:
+        if not self.good:
+            return "none"
+        return "clear" if not self.listed else "all" if self.listed == self.good else "some"
+
+    @property
+    def label(self) -> str:
+        return {"none": "No number", "clear": "Clear", "all": f"All {self.good} listed",
+                "some": f"{self.listed} of {self.good} listed"}[self.kind]
+
+
+def dnc_standings(*, lead_ids) -> dict[int, DncStanding]:
+    """Each lead's DNC standing, for a page of rows: one query."""
+    counts: dict[int, list] = {}
+    rows = (Phone.objects.filter(contact__lead_id__in=lead_ids).order_by()
+            .annotate(stop=asked_to_stop()).values_list("contact__lead_id", "status", "on_dnc_list", "stop"))
+    for lead_id, status, on_list, stop in rows:
+        good, listed, stopped = counts.setdefault(lead_id, [0, 0, False])
+        is_good = status == PhoneStatus.GOOD
+        counts[lead_id] = [good + is_good, listed + (is_good and on_list), stopped or stop]
+    return {lead_id: DncStanding(*values) for lead_id, values in counts.items()}
+
+
 LIST_CHOICES_SECONDS = 300
 
 
@@ -170,6 +223,8 @@ class LeadFilter(django_filters.FilterSet):
         method="filter_callable", label="Callable", empty_label="Any",
         choices=[("now", "Now (calling hours)"), ("true", "Has a callable number"), ("false", "None left")],
     )
+    dnc = django_filters.ChoiceFilter(method="filter_dnc", label="Do not call", empty_label="Any",
+                                      choices=DNC_CHOICES)
     order = django_filters.ChoiceFilter(
         method="filter_order",
         choices=[
@@ -185,7 +240,7 @@ class LeadFilter(django_filters.FilterSet):
     class Meta:
         model = Lead
         fields = ["q", "status", "stage", "lead_type", "assigned_agent", "team", "list", "min_score", "area",
-                  "auction_within", "follow_up", "callable"]
+                  "auction_within", "follow_up", "callable", "dnc"]
 
     def __init__(self, data=None, queryset=None, *, user, **kwargs):
         super().__init__(data, queryset, **kwargs)
@@ -271,6 +326,21 @@ class LeadFilter(django_filters.FilterSet):
         if value == "now":
             prefixes = zip_prefixes_in_calling_hours(rulebook(), timezone.now())
             queryset = queryset.alias(zip3=Substr("property__zip_code", 1, 3)).filter(zip3__in=prefixes)
+        return queryset
+
+    def filter_dnc(self, queryset, name, value):
+        """The leads ``DncStanding`` puts under ``value``: what the column shows."""
+        listed = Exists(good_phones().filter(on_dnc_list=True))
+        unlisted = Exists(good_phones().filter(on_dnc_list=False))
+        if value == "any":
+            return queryset.filter(listed)
+        if value == "all":
+            return queryset.filter(listed).exclude(unlisted)
+        if value == "clear":
+            return queryset.filter(unlisted).exclude(listed)
+        if value == "stop":
+            numbers = Phone.objects.filter(contact__lead=OuterRef("pk")).filter(asked_to_stop())
+            return queryset.filter(Exists(numbers))
         return queryset
 
     def filter_order(self, queryset, name, value):

@@ -8,14 +8,16 @@ from compliance.selectors import phone_suppressions
 from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
 from leadcrm.accounts.selectors import teams_routable_by, users_assignable_by
-from leadcrm.pagination import window
+from leadcrm.pagination import total_of, window
 from leadcrm.rows import age, pk_url, short_moment
 from pipeline.forms import OutreachLogForm, StageChangeForm
+from pipeline.models import Outcome
 from pipeline.queue import phone_status_now
 from pipeline.scripts import call_scripts_for, render
 from pipeline.selectors import deal_summary, lead_activity, lead_follow_ups
 from pipeline.seller import seller_card
 
+from .filters import DncStanding, dnc_standings
 from .models import Contact, DeadReason, Email, LeadType, Phone, Stage
 from .selectors import lead_get, lead_list, lead_owner_names
 
@@ -44,12 +46,14 @@ class LeadListView(LoginRequiredMixin, TemplateView):
             filter_cache_key=f"{self.request.GET.urlencode()}:{lead_filter.lists_version}",
             filter=lead_filter,
             page=page,
+            # Counted no further than a thousand rows, only when more pages follow.
+            total=total_of(leads, page),
             query_without_page=query.urlencode(),
             is_filtered=any(value for key, value in query.items() if key not in ("order", "status")),
             now=timezone.now(),
             # Shown from tablet width up; a phone keeps search, status, stage and sort.
             secondary_filters={"lead_type", "assigned_agent", "team", "list", "min_score", "area",
-                               "auction_within", "follow_up", "callable"},
+                               "auction_within", "follow_up", "callable", "dnc"},
             can_bulk=user.has_perm(Perm.MANAGE_FOLLOW_UPS),
             can_assign=user.has_perm(Perm.ASSIGN_LEADS),
             assignable=users_assignable_by(user) if user.has_perm(Perm.ASSIGN_LEADS) else [],
@@ -66,6 +70,7 @@ ROW_FIELDS = ("score", "stage", "lead_type", "stage_entered_at", "next_follow_up
               "property__unit", "property__city", "property__state", "property__zip_code",
               "assigned_agent__username", "assigned_agent__first_name", "assigned_agent__last_name")
 STAGE_LABELS = dict(Stage.choices)
+NO_PHONES = DncStanding()
 LEAD_TYPE_LABELS = dict(LeadType.choices)
 
 
@@ -75,6 +80,7 @@ def _prepare_rows(leads: list) -> None:
     now = timezone.now()
     url_of = pk_url("leads:detail")
     owners = lead_owner_names(lead_ids=[lead.pk for lead in leads])
+    dnc = dnc_standings(lead_ids=[lead.pk for lead in leads])
     for lead in leads:
         names, place = owners.get(lead.pk, []), lead.property
         lead.url = url_of(lead.pk)
@@ -89,6 +95,58 @@ def _prepare_rows(leads: list) -> None:
         due = lead.next_follow_up_at
         lead.follow_up_label = short_moment(due) if due else ""
         lead.follow_up_overdue = bool(due and due < now)
+        standing = dnc.get(lead.pk, NO_PHONES)
+        lead.dnc_kind, lead.dnc_label, lead.dnc_stop = standing.kind, standing.label, standing.stop
+
+
+# Why a number may not be called now, in a word or two, beside it on the lead page: the
+# reason that lasts longest first (a number on a list stays blocked; a clock reopens).
+# The gate's findings under it give the whole reason.
+NOT_CALLABLE_BECAUSE = {
+    "B1": "Do not contact",
+    "A6": "Litigator list",
+    "A5": "On a Do Not Call list",
+    "D7": "Reassigned number",
+    "D4": "Needs written consent",
+    "D5": "Needs written consent",
+    "FC": "Not a valid number",
+    "E4": "Texas registration needed",
+    "A1": "DNC subscription expired",
+    "A3": "DNC data out of date",
+    "A4": "DNC procedures not acknowledged",
+    "E2": "Attempt limit reached for now",
+    "E3": "State holiday today",
+    "G2": "Time zone unknown",
+    "E1": "Outside calling hours",
+    "D1": "Outside calling hours",
+}
+OWNER_DECEASED = "Owner deceased"
+NOT_CALLABLE = "Not callable now"
+
+
+def not_callable_because(phone) -> str:
+    """The label of a good number the gate would refuse to call now ("" if callable)."""
+    if phone.callable_now:
+        return ""
+    if phone.contact.deceased:
+        return OWNER_DECEASED
+    rules = {finding.rule for finding in phone.blocked_by}
+    return next((label for rule, label in NOT_CALLABLE_BECAUSE.items() if rule in rules), NOT_CALLABLE)
+
+
+# A conversation: the homeowner was reached, or wrote back.
+CONVERSATION_OUTCOMES = {Outcome.TALKED, Outcome.APPOINTMENT_SET, Outcome.REPLIED}
+
+
+def last_conversation(activity) -> dict:
+    """The latest conversation with the homeowner on the timeline, and the attempts since
+    (all of them when there was none). An entry a later one corrects no longer counts."""
+    attempts = [event.item for event in activity if event.kind == "outreach"]
+    corrected = {attempt.corrects_id for attempt in attempts if attempt.corrects_id}
+    attempts = [attempt for attempt in attempts if attempt.pk not in corrected]
+    conversation = next((a for a in attempts if a.outcome in CONVERSATION_OUTCOMES), None)
+    since = attempts[:attempts.index(conversation)] if conversation else attempts
+    return {"conversation": conversation, "since": since, "latest": since[0] if since else None}
 
 
 class LeadDetailView(LoginRequiredMixin, TemplateView):
@@ -109,18 +167,22 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
         for phone in phones:
             phone.suppressions = suppressions.get(phone.number, [])
         phone_status_now(lead=lead, phones=phones, user=user)
+        for phone in phones:
+            phone.not_callable_because = not_callable_because(phone)
         disclosure = role_disclosure_sentence(
             actor=user, brokerage=Brokerage.objects.current(), lead=lead
         )
         outreach_form = OutreachLogForm(lead=lead, user=user, disclosure_sentence=disclosure)
         correcting = self.request.GET.get("correct", "")
-        if correcting.isdigit():
-            attempt = lead.outreach_attempts.filter(pk=int(correcting)).first()
-            if attempt is not None:
-                outreach_form.correcting(attempt)
+        attempt = lead.outreach_attempts.filter(pk=int(correcting)).first() if correcting.isdigit() else None
+        if attempt is not None:
+            outreach_form.correcting(attempt)
         scripts = call_scripts_for(user=user)
         wanted = self.request.GET.get("script", "")
         script = next((s for s in scripts if str(s.pk) == wanted), scripts[0] if scripts else None)
+        activity = lead_activity(lead=lead)
+        follow_ups = lead_follow_ups(lead=lead)
+        now = timezone.now()
         context.update(
             scripts=scripts,
             script=script,
@@ -129,16 +191,19 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             lead=lead,
             financials=lead.financials(),
             contacts=contacts,
-            now=timezone.now(),
-            quick_phones=[phone for phone in phones if phone.status == "good"],
+            now=now,
             hardships=list(lead.hardships.select_related("recorded_by")),
             liens=list(lead.liens.all()),
             lists=list(lead.lists.order_by("name")),
-            follow_ups=lead_follow_ups(lead=lead),
-            activity=lead_activity(lead=lead),
+            follow_ups=follow_ups,
+            follow_ups_overdue=sum(1 for follow_up in follow_ups.open if follow_up.due_at < now),
+            activity=activity,
+            last_contact=last_conversation(activity),
             can_note=user.has_perm(Perm.ADD_NOTES),
             deal=deal_summary(lead=lead),
             from_queue=self.request.GET.get("queue") == "1",
+            # Working down the call queue, or correcting an entry: the form is what the page is for.
+            keep_log_open=attempt is not None or self.request.GET.get("queue") == "1",
             can_log=user.has_perm(Perm.LOG_OUTREACH),
             can_move=user.has_perm(Perm.CHANGE_STAGE),
             outreach_form=outreach_form,

@@ -2,6 +2,18 @@
 (function () {
   "use strict";
 
+  // A narrow screen folds the sections marked data-fold-narrow (the lead page's: open in
+  // the page, for wide screens and for browsers without JavaScript), all but the one the
+  // address points into (#timeline after a note). Run at once: the page is parsed.
+  (function foldForNarrowScreens() {
+    if (!window.matchMedia("(max-width: 991.98px)").matches) return;
+    var target = location.hash.length > 1 ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+    Array.prototype.forEach.call(document.querySelectorAll("details[data-fold-narrow]"), function (details) {
+      if (!target || !details.contains(target)) details.open = false;
+    });
+    if (target) target.scrollIntoView();
+  })();
+
   // Whole table rows open their lead (the first link in the row stays the real target).
   document.addEventListener("click", function (event) {
     var row = event.target.closest("tr[data-href]");
@@ -74,9 +86,21 @@
     else shortcut.click();
   });
 
+  // What arrives marked data-focus-on-load (the gate's refusal, above the form whose button
+  // was pressed further down) takes the focus and is scrolled to, so the reason is read.
+  function focusArrived(root) {
+    var target = root.matches && root.matches("[data-focus-on-load]") ? root : root.querySelector("[data-focus-on-load]");
+    if (!target) return;
+    target.focus({ preventScroll: true });
+    target.scrollIntoView({ block: "start" });
+  }
+
   document.addEventListener("DOMContentLoaded", function () { wire(document); });
   // htmx:load fires on every piece of content htmx swaps in (the form after a refusal).
-  document.addEventListener("htmx:load", function (event) { wire(event.target); });
+  document.addEventListener("htmx:load", function (event) {
+    wire(event.target);
+    focusArrived(event.target);
+  });
 
   // A "Copy" button next to a read-only field (a link shown once): data-copy="#field".
   document.addEventListener("click", function (event) {

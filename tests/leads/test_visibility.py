@@ -153,22 +153,6 @@ def test_list_filters_by_lead_type_minimum_score_and_list(agent, team):
     assert found(list=str(propstream.pk)) == {stacked}
 
 
-def test_the_lead_list_never_counts_the_leads_it_pages(agent, team, client_as):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-    from django.urls import reverse
-
-    for _ in range(3):
-        LeadFactory(assigned_agent=agent, team=team)
-    client = client_as(agent)
-    with CaptureQueriesContext(connection) as captured:
-        page = client.get(reverse("leads:list"), {"page": "1"})
-    assert page.status_code == 200 and len(page.context["page"].object_list) == 3
-    counts = [query["sql"] for query in captured if "COUNT(" in query["sql"].upper()
-              and "leads_lead" in query["sql"] and "GROUP BY" not in query["sql"].upper()]
-    assert counts == []
-
-
 def test_callable_now_wants_calling_hours_at_the_house_this_minute(agent, team):
     """D1 and the states' windows (E1): at 7:30 p.m. in Tulsa Oklahoma's 8 p.m. end has not come;
     at 8:30 p.m. it has, while Phoenix (an hour behind, D1 only) may still be called."""
