@@ -233,21 +233,40 @@ class LenderFileForm(forms.ModelForm):
         self.helper = _plain_helper()
 
 
+# The approval is recorded with its letter, a new negotiator with their name: each has a
+# form of its own, so "Record a step" offers the rest.
+STEPS_RECORDED_HERE = [(m.value, m.label) for m in Milestone
+                       if m not in (Milestone.APPROVED, Milestone.NEGOTIATOR_ASSIGNED)]
+
+
 class MilestoneForm(forms.Form):
-    kind = forms.ChoiceField(
-        choices=[(m.value, m.label) for m in Milestone if m != Milestone.APPROVED], label="Step"
-    )
+    kind = forms.ChoiceField(choices=STEPS_RECORDED_HERE, label="Step")
     occurred_on = forms.DateField(widget=DateInput(), label="On")
     amount = forms.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, required=False,
         help_text="BPO or appraisal value, or the offer or counter price.",
     )
     note = forms.CharField(max_length=300, required=False)
+    # Set by the page's "Yes, record it" once the agent has read that the step goes back.
+    confirm_backward = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, next_step: Milestone | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["occurred_on"].initial = timezone.localdate()
+        if next_step is None:
+            # Nothing follows on its own (the approval letter, a denial, a closed file): no
+            # step is preselected, so a Save never records the first one in the list.
+            self.fields["kind"].choices = [("", "Pick the step")] + STEPS_RECORDED_HERE
+        else:
+            self.fields["kind"].initial = next_step.value
+        # Asked by the page when the step goes back: the question, set by the view.
+        self.backward_question = ""
         self.helper = _plain_helper()
+
+
+class MilestoneCorrectionForm(forms.Form):
+    reason = forms.CharField(max_length=300, label="What was wrong",
+                             widget=forms.TextInput(attrs={"placeholder": "e.g. recorded on the wrong lien"}))
 
 
 class NegotiatorForm(forms.Form):

@@ -521,7 +521,17 @@ MILESTONE_AMOUNT_LABELS = {
 }
 
 
-class LenderMilestone(models.Model):
+class LenderMilestoneQuerySet(AppendOnlyQuerySet, LenderFileRowQuerySet):
+    def in_force(self):
+        """The steps that stand: neither a correction nor a step a correction struck out.
+        Everything that reads where a file stands reads these."""
+        return self.filter(voids__isnull=True, voided_by__isnull=True)
+
+
+class LenderMilestone(AppendOnlyModel):
+    """A dated step of a lender file. The file's history: a step recorded by mistake is
+    never edited or deleted but struck out by a correction, a row of its own."""
+
     lender_file = models.ForeignKey(LenderFile, on_delete=models.CASCADE, related_name="milestones")
     kind = models.CharField(max_length=20, choices=Milestone.choices)
     occurred_on = models.DateField()
@@ -531,16 +541,35 @@ class LenderMilestone(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # A correction names the step it strikes out (once: a one-to-one) and says why in its
+    # note; its kind repeats that step's, its date is the day of the correction.
+    voids = models.OneToOneField(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="voided_by",
+        help_text="The step this correction strikes out as recorded by mistake.",
+    )
 
-
-    objects = LenderFileRowQuerySet.as_manager()
+    objects = LenderMilestoneQuerySet.as_manager()
 
     class Meta:
         ordering = ["lender_file", "occurred_on", "pk"]
         indexes = [models.Index(fields=["kind", "occurred_on"], name="milestone_kind_date")]
 
     def __str__(self) -> str:
+        if self.voids_id:
+            return f"Correction of {self.get_kind_display()} on {self.occurred_on}"
         return f"{self.get_kind_display()} on {self.occurred_on}"
+
+    @property
+    def is_correction(self) -> bool:
+        return self.voids_id is not None
+
+    def clean(self):
+        if self.voids_id is None:
+            return
+        if self.voids.lender_file_id != self.lender_file_id:
+            raise ValidationError("A correction strikes out a step of its own lender file.")
+        if self.voids.voids_id is not None:
+            raise ValidationError("A correction cannot itself be struck out; record the step again instead.")
 
 
 class Deficiency(models.TextChoices):

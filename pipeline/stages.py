@@ -65,7 +65,7 @@ def _listing_signed(lead: Lead, on: date) -> bool:
 
 
 def _package_submitted(lead: Lead, on: date) -> bool:
-    return LenderMilestone.objects.filter(
+    return LenderMilestone.objects.in_force().filter(
         lender_file__lead=lead, kind=Milestone.PACKAGE_SUBMITTED
     ).exists()
 
@@ -78,7 +78,8 @@ def _liens_without_valid_approval(lead: Lead, on: date) -> list[str]:
     """Each lien whose holder has not approved, whose newest letter has expired by ``on``,
     or who denied the sale after its newest letter."""
     letters, denials = latest_letters(lead=lead), {}
-    denied = LenderMilestone.objects.filter(lender_file__lead=lead, kind=Milestone.DENIED).select_related("lender_file")
+    denied = (LenderMilestone.objects.in_force().filter(lender_file__lead=lead, kind=Milestone.DENIED)
+              .select_related("lender_file"))
     for milestone in denied.order_by("-occurred_on", "-recorded_at"):
         denials.setdefault(milestone.lender_file.lien_id, milestone)
     missing = []
