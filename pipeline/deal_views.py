@@ -243,10 +243,10 @@ class DocumentsView(DealPageView):
         for row in rows:
             row.key = f"{row.kind}-{row.lien.pk if row.lien else 0}"
             item = row.item
-            row.status_form = ChecklistItemForm(prefix=row.key, initial={
+            row.status_form = ChecklistItemForm(prefix=row.key, kind=row.kind, initial={
                 "status": row.status, "dated_on": item.dated_on if item else None, "note": item.note if item else "",
             })
-            row.upload_form = DocumentUploadForm(prefix=f"{row.key}-up")
+            row.upload_form = DocumentUploadForm(prefix=f"{row.key}-up", kind=row.kind)
             if bound and bound_key == row.key:
                 setattr(row, f"{bound[0]}_form", bound[1])
                 row.open_form = bound[0]
@@ -275,7 +275,8 @@ class DocumentsView(DealPageView):
 
     def set_status(self, request):
         kind, lien, key = self._target()
-        form = ChecklistItemForm(request.POST, prefix=key)
+        held = self.lead.checklist.filter(kind=kind, lien=lien).values_list("dated_on", flat=True).first()
+        form = ChecklistItemForm(request.POST, prefix=key, kind=kind, dated_on_file=held)
         if form.is_valid():
             try:
                 checklist_item_update(lead=self.lead, kind=kind, lien=lien, actor=request.user, **form.cleaned_data)
@@ -288,7 +289,7 @@ class DocumentsView(DealPageView):
 
     def upload(self, request):
         kind, lien, key = self._target()
-        form = DocumentUploadForm(request.POST, request.FILES, prefix=f"{key}-up")
+        form = DocumentUploadForm(request.POST, request.FILES, prefix=f"{key}-up", kind=kind)
         if form.is_valid():
             try:
                 document_upload(lead=self.lead, kind=kind, lien=lien, actor=request.user,

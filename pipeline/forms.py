@@ -12,8 +12,11 @@ from compliance.selectors import phone_suppressions
 from leadcrm.accounts.models import US_TIME_ZONES, Capacity
 from leads.models import Contact, DeadReason, Email, Lead, LienType, Phone, Stage
 
+from .documents import DOCUMENT_RULES, FRESHNESS_NEEDS_DATE
 from .models import (
+    DOCUMENT_IN_HAND,
     Deficiency,
+    DocumentKind,
     DocumentStatus,
     LenderFile,
     Milestone,
@@ -317,7 +320,17 @@ class ApprovalLetterForm(forms.Form):
 # The package ---------------------------------------------------------------------------
 
 
+def _fresh_days(kind: DocumentKind | str | None) -> int | None:
+    """How long a document of this kind stays good from its own date (None: no limit)."""
+    rule = DOCUMENT_RULES.get(DocumentKind(kind)) if kind else None
+    return rule.fresh_days if rule else None
+
+
 class ChecklistItemForm(forms.Form):
+    """A document's status. A document that goes stale (pay stubs, bank statements, the
+    4506-C) is in hand only with its own date, as the service refuses it otherwise: the
+    field says so, and the form asks for it before the service has to."""
+
     status = forms.ChoiceField(choices=DocumentStatus.choices)
     dated_on = forms.DateField(
         widget=DateInput(), required=False, label="Document's date",
@@ -325,13 +338,43 @@ class ChecklistItemForm(forms.Form):
     )
     note = forms.CharField(max_length=300, required=False)
 
+    def __init__(self, *args, kind: DocumentKind | str | None = None, dated_on_file=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind, self.dated_on_file = kind, dated_on_file
+        self.fresh_days = _fresh_days(kind)
+        if self.fresh_days:
+            self.fields["dated_on"].label = "Document's date (required to mark it received or accepted)"
+            self.fields["dated_on"].help_text = (f"Statement or signature date: it stays good {self.fresh_days} days "
+                                                 "from it.")
+
+    def clean(self):
+        data = super().clean()
+        if (self.fresh_days and data.get("status") in DOCUMENT_IN_HAND and not data.get("dated_on")
+                and not self.dated_on_file and "dated_on" not in self.errors):
+            self.add_error("dated_on", FRESHNESS_NEEDS_DATE.format(kind=DocumentKind(self.kind).label,
+                                                                   days=self.fresh_days))
+        return data
+
 
 class DocumentUploadForm(forms.Form):
+    """An upload. Its date is required exactly when the service requires it: for a
+    document that goes stale, whose freshness counts from that date."""
+
     file = forms.FileField(
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/*"}),
         help_text="PDF, JPEG, PNG, HEIC or TIFF.",
     )
     dated_on = forms.DateField(widget=DateInput(), required=False, label="Document's date")
+
+    def __init__(self, *args, kind: DocumentKind | str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        fresh_days = _fresh_days(kind)
+        if fresh_days:
+            field = self.fields["dated_on"]
+            field.required = True
+            field.help_text = f"Statement or signature date: it stays good {fresh_days} days from it."
+            field.error_messages["required"] = FRESHNESS_NEEDS_DATE.format(kind=DocumentKind(kind).label,
+                                                                           days=fresh_days)
 
 
 # Offers --------------------------------------------------------------------------------
