@@ -88,6 +88,7 @@ PK_OF = {
     "leads:detail": "lead",
     "leads:route": "lead",
     "leads:pond_claim": "lead",
+    "leads:pond_assign": "lead",
     "leads:departure": "owner",
     "leads:import_detail": "import_job",
     "leads:import_map": "import_draft",
@@ -130,6 +131,7 @@ ENTITLED_TO = {
 # Pages about the lead that a role may still not use (agents do not route or decide reviews).
 ROLE_GATED = {
     "leads:route": {TEAM_LEAD, BROKER},
+    "leads:pond_assign": {TEAM_LEAD, BROKER},
     "compliance:review_decide": {TEAM_LEAD, BROKER},
 }
 # Refusals to outsiders that answer with a redirect to a page of their own (which the walk
