@@ -25,6 +25,7 @@ from .models import (
     Outcome,
     OutreachAttempt,
     TemplateKind,
+    TemplateSituation,
 )
 from .stages import allowed_moves
 
@@ -413,11 +414,18 @@ class NetSheetForm(forms.Form):
 class MessageTemplateForm(forms.Form):
     name = forms.CharField(max_length=120)
     kind = forms.ChoiceField(choices=TemplateKind.choices, label="For")
+    situation = forms.ChoiceField(
+        choices=TemplateSituation.choices, initial=TemplateSituation.ANY, label="Written for", required=False,
+        help_text="One written after a conversation (“thank you for talking with me”) is left out for "
+                  "homeowners nobody has reached yet.",
+    )
     subject = forms.CharField(max_length=200, required=False, help_text="Emails only.")
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 12}),
         help_text="Merge fields as you write them: [First Name], [Property Address], [Agent Name], "
-                  "[Agent Phone], [Brokerage], [Role Disclosure] ...",
+                  "[Agent Phone], [Brokerage], [Role Disclosure] ... A letter is laid out for you: the date, "
+                  "the owners' names and address, “Dear ...,”, then your text, “Sincerely,” and "
+                  "your signature with your role in writing; write only what goes in between.",
     )
     attach_guide = forms.BooleanField(required=False, label="Attach the seller guide (PDF, with your name on it)",
                                       help_text="Emails only.")
@@ -428,6 +436,9 @@ class MessageTemplateForm(forms.Form):
         if not may_share:
             del self.fields["shared"]
         self.helper = _plain_helper()
+
+    def clean_situation(self):
+        return self.cleaned_data["situation"] or TemplateSituation.ANY
 
 
 class LeadNoteForm(forms.Form):

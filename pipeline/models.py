@@ -303,7 +303,10 @@ OUTCOMES_BY_CHANNEL = {
 
 
 class OutreachAttemptQuerySet(AppendOnlyQuerySet, RelatedToLeadQuerySet):
-    pass
+    def reached(self):
+        """The attempts that reached the homeowner (a conversation). An entry later corrected
+        no longer counts; its correction does."""
+        return self.filter(outcome__in=REACHED_OUTCOMES, corrections__isnull=True)
 
 
 class OutreachAttempt(AppendOnlyModel):
@@ -797,6 +800,15 @@ class TemplateKind(models.TextChoices):
     POSTCARD = "postcard", "Postcard"
 
 
+class TemplateSituation(models.TextChoices):
+    """Whom a template is written for: a note thanking someone for a conversation must not
+    reach a homeowner nobody has talked to."""
+
+    FIRST_CONTACT = "first_contact", "First contact: a homeowner not reached yet"
+    AFTER_CONVERSATION = "after_conversation", "After a conversation with the homeowner"
+    ANY = "any", "Any homeowner"
+
+
 class MessageTemplateQuerySet(models.QuerySet):
     def usable_by(self, user):
         """The brokerage's shared templates and the user's own."""
@@ -816,6 +828,10 @@ class MessageTemplate(models.Model):
     body = models.TextField()
     # Issue 10: the seller guide goes with the email as a PDF, with the sending agent on it.
     attach_guide = models.BooleanField("attach the seller guide (PDF)", default=False, help_text="Emails only.")
+    situation = models.CharField(
+        "written for", max_length=20, choices=TemplateSituation.choices, default=TemplateSituation.ANY,
+        help_text="A template for after a conversation is never sent or printed for a lead nobody has reached.",
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="templates",
         help_text="Empty: shared with the whole brokerage.",
@@ -838,6 +854,27 @@ class MessageTemplate(models.Model):
     @property
     def is_shared(self) -> bool:
         return self.owner_id is None
+
+
+class MailBatch(models.Model):
+    """One confirmed "mark these letters as mailed": the letters it logged, kept so that the
+    printed page can be drawn again and a confirmation sent twice (a reload, a double
+    click) logs nothing twice. The token is the confirmation's own, unique."""
+
+    token = models.UUIDField(unique=True)
+    template = models.ForeignKey(MessageTemplate, on_delete=models.PROTECT, related_name="+")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    letter_date = models.DateField(help_text="The date printed on the letters (the agent's day).")
+    # [{"lead": id, "owners": [ids], "status": "logged" | "reprint" | "refused", "reason": "..."}]
+    letters = models.JSONField(default=list)
+    done = models.BooleanField(default=False, help_text="Every letter of it has been through the gate.")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.template} by {self.agent}, {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class LeadNote(models.Model):

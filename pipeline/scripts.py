@@ -20,7 +20,7 @@ from leadcrm.accounts.models import Brokerage, User
 from leads.models import Contact, Lead
 from leads.phones import format_national
 
-from .models import MessageTemplate, TemplateKind
+from .models import MessageTemplate, TemplateKind, TemplateSituation
 
 MERGE_FIELD = re.compile(r"\[([A-Za-z][A-Za-z .'-]{0,40})\]")
 UNKNOWN_FIELDS = "Not a merge field: {fields}. Use one of: {known}."
@@ -85,6 +85,7 @@ def template_save(
     shared: bool = False,
     template: MessageTemplate | None = None,
     attach_guide: bool = False,
+    situation: TemplateSituation | str = TemplateSituation.ANY,
 ) -> MessageTemplate:
     """Create or change a template; shared (brokerage-wide) ones are the broker's."""
     from leadcrm.accounts.roles import Perm
@@ -98,6 +99,7 @@ def template_save(
     template = template or MessageTemplate()
     template.name, template.kind, template.body, template.subject = name, kind, body, subject
     template.attach_guide = attach_guide and TemplateKind(kind) == TemplateKind.EMAIL
+    template.situation = situation
     template.owner = None if shared else (template.owner if template.pk else actor)
     template.updated_by = actor
     template.full_clean()

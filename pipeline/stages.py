@@ -14,7 +14,6 @@ from leads.models import Lead, Stage
 
 from .lenders import latest_letters
 from .models import (
-    REACHED_OUTCOMES,
     ChecklistItem,
     DocumentKind,
     DocumentStatus,
@@ -43,10 +42,7 @@ class Requirement:
 
 
 def _reached_homeowner(lead: Lead, on: date) -> bool:
-    # An entry that was later corrected no longer counts; its correction does.
-    return OutreachAttempt.objects.filter(
-        lead=lead, outcome__in=REACHED_OUTCOMES, corrections__isnull=True
-    ).exists()
+    return OutreachAttempt.objects.filter(lead=lead).reached().exists()
 
 
 def _has_hardship(lead: Lead, on: date) -> bool:
