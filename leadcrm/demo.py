@@ -494,10 +494,10 @@ def _seed_lead(plan: dict, lists: dict, now: datetime, blocked: set, internal_re
     return lead
 
 
-DEMO_LETTER = """Dear [First Name],
-
-[Role Disclosure] I'm writing because public records show a notice filed on your home, and \
-homeowners in that spot often don't hear about every option they have.
+# A letter is laid out by the mail merge (date, the owners and their address, "Dear ...",
+# "Sincerely", the agent's signature and role in writing): the template is what goes between.
+DEMO_LETTER = """I'm writing about your home at [Property Address]. Public records show a notice filed on it, \
+and homeowners in that spot often don't hear about every option they have.
 
 One of them may be a short sale: selling the home for what it is worth when that is less \
 than what is owed, with the lender's agreement. Whether a lender agrees is the lender's \
@@ -507,14 +507,8 @@ takes and what lenders ask for.
 I have a free guide that walks through it. Call or text me at [Agent Phone] and I'll send it, \
 with no cost and no obligation. If you would rather not hear from me, tell me and I won't \
 write again.
-
-Sincerely,
-[Agent Name]
-[Brokerage], [Brokerage Address]
 """
 DEMO_EMAIL = """Hi [First Name],
-
-[Role Disclosure]
 
 Thank you for talking with me about [Property Address]. Attached is the guide I promised: how a \
 short sale works, the usual timeline (two to six months), and the documents lenders ask for. \
@@ -524,22 +518,38 @@ the best chance.
 Reply to this email or call me at [Agent Phone] with any questions.
 
 [Agent Name], [Brokerage]
+[Role Disclosure]
+"""
+DEMO_FIRST_EMAIL = """Hello [First Name],
+
+I'm writing about your home at [Property Address]. Public records show a notice filed on it, \
+and homeowners in that spot often don't hear about every option they have. One of them may be \
+a short sale; whether a lender agrees is the lender's decision, and it depends on your situation.
+
+I have a free guide that explains how it works, how long it usually takes and what lenders ask \
+for. Reply to this email or call me at [Agent Phone] and I'll send it, with no cost and no \
+obligation. If you would rather not hear from me, tell me and I won't write again.
+
+[Agent Name], [Brokerage]
+[Role Disclosure]
 """
 
 
 def seed_templates(broker: User) -> None:
-    """A letter and a follow-up email the brokerage shares, for the mail merge."""
-    from pipeline.models import MessageTemplate, TemplateKind
+    """A letter and emails the brokerage shares for the mail merge, each saying whom it is for."""
+    from pipeline.models import MessageTemplate, TemplateKind, TemplateSituation
     from pipeline.scripts import template_save
 
-    for name, kind, subject, body in (
-        ("Pre-foreclosure options letter", TemplateKind.LETTER, "", DEMO_LETTER),
-        ("After the first call: the short-sale guide", TemplateKind.EMAIL, "Your short-sale guide, [First Name]",
-         DEMO_EMAIL),
+    for name, kind, situation, subject, body in (
+        ("Pre-foreclosure options letter", TemplateKind.LETTER, TemplateSituation.FIRST_CONTACT, "", DEMO_LETTER),
+        ("First email: options for your home and the free guide", TemplateKind.EMAIL,
+         TemplateSituation.FIRST_CONTACT, "About your home at [Property Address]", DEMO_FIRST_EMAIL),
+        ("After the first call: the short-sale guide", TemplateKind.EMAIL, TemplateSituation.AFTER_CONVERSATION,
+         "Your short-sale guide, [First Name]", DEMO_EMAIL),
     ):
         if not MessageTemplate.objects.filter(name=name).exists():
             template_save(actor=broker, name=name, kind=kind, subject=subject, body=body, shared=True,
-                          attach_guide=kind == TemplateKind.EMAIL)
+                          attach_guide=situation == TemplateSituation.AFTER_CONVERSATION, situation=situation)
 
 
 NEGOTIATORS = ["Dana Whitfield", "Luis Ortega", "Priya Raman", "Marcus Bell", "Janet Cho", "Omar Haddad"]

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from leadcrm.accounts.models import Brokerage, Team, TeamMembership, User
 from leadcrm.accounts.roles import Perm
+from leadcrm.accounts.selectors import users_assignable_by
 
 from .models import Lead, LeadAssignment, RoutingMethod, RoutingRule, RoutingTarget
 from .services import check_agent_on_team
@@ -32,6 +33,7 @@ CLAIM_LIMIT = ("You hold {count} pond leads claimed and not yet worked (the limi
 RULE_NEEDS_AGENT = "Pick the agent this rule gives leads to."
 RULE_NEEDS_TEAM = "Pick the team whose agents share these leads."
 RULE_AGENT_OFF_TEAM = "That agent is not on the team picked."
+NOT_YOUR_AGENT = "{agent} is not on a team you lead: hand the lead to one of your own team's agents."
 
 
 @dataclass
@@ -168,6 +170,25 @@ def pond_claim(*, lead_id: int, agent: User, now: datetime | None = None) -> Lea
     _route(lead=lead, agent=agent, team=team, method=RoutingMethod.POND_CLAIM, actor=agent, now=now,
            reason=f"Claimed; to be worked by {timezone.localtime(lead.claim_deadline):%b %-d %-I:%M %p}")
     return lead
+
+
+@transaction.atomic
+def pond_assign(*, lead: Lead, agent: User, actor: User) -> LeadAssignment:
+    """A team lead (or the broker) hands a pond lead to an agent they may give leads to.
+
+    The row is locked and handed only if still in the pond (an agent may have claimed it
+    a moment before). The lead leaves the pond as any lead given by hand does: no claim
+    deadline, recorded in the routing audit with who handed it."""
+    if not users_assignable_by(actor).filter(pk=agent.pk).exists():
+        raise ValidationError({"agent": NOT_YOUR_AGENT.format(agent=agent)})
+    held = Lead.objects.select_for_update().filter(pk=lead.pk, pond_since__isnull=False).first()
+    if held is None:
+        raise ValidationError(NOT_IN_POND)
+    # The lead stays with the team whose pond it was when the agent is on that team.
+    on_pond_team = held.pond_team_id and TeamMembership.objects.filter(
+        team_id=held.pond_team_id, user=agent, is_active=True).exists()
+    return lead_route_to(lead=held, agent=agent, actor=actor, team=held.pond_team if on_pond_team else None,
+                         reason=f"Handed out of the pond by {actor}")
 
 
 def claim_worked(*, lead: Lead, actor: User) -> None:

@@ -30,6 +30,7 @@ from .routing import (
     lead_route_to,
     lead_to_pond,
     leads_route_by_rules,
+    pond_assign,
     pond_claim,
     pond_for,
     rule_save,
@@ -121,7 +122,8 @@ class RoutingView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
 
 
 class PondView(LoginRequiredMixin, TemplateView):
-    """Leads anyone on the team may claim, best first; and the claims the agent holds."""
+    """Leads anyone on the team may claim, best first; and the claims the agent holds.
+    A team lead (or the broker) may also hand each lead they see to one of their agents."""
 
     template_name = "leads/pond.html"
 
@@ -133,10 +135,46 @@ class PondView(LoginRequiredMixin, TemplateView):
                        "lien_total"))
         page = window(leads, self.request.GET.get("page"), per_page=50)
         brokerage = Brokerage.objects.current()
+        agents, assignable = [], set()
+        if user.has_perm(Perm.ASSIGN_LEADS):
+            # Handed only where the user may see the lead (a brokerage-wide pond lead is
+            # not a team lead's to give), to the agents the user may give leads to.
+            assignable = set(Lead.objects.visible_to(user).filter(
+                pk__in=[lead.pk for lead in page.object_list]).values_list("pk", flat=True))
+            if assignable:
+                agents = list(users_assignable_by(user).order_by("first_name", "last_name", "username"))
         return super().get_context_data(
             page=page, claims=list(claims_held(user).select_related("property").order_by("claim_deadline")),
             claim_hours=brokerage.pond_claim_hours, claim_limit=brokerage.pond_claim_limit, now=timezone.now(),
-            **kwargs)
+            agents=agents, assignable=assignable, **kwargs)
+
+
+class PondAssignForm(forms.Form):
+    # Any active user: the service says, in words, when the agent is not the user's to give to.
+    agent = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True), label="Hand to",
+                                   error_messages={"required": "Pick the agent to hand the lead to."})
+
+
+class PondAssignView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    """A team lead hands a pond lead to one of their agents (404 for a lead they may not see)."""
+
+    permission_required = Perm.ASSIGN_LEADS
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        lead = lead_get(fetched_by=request.user, pk=pk)
+        form = PondAssignForm(request.POST)
+        back = HttpResponseRedirect(reverse("leads:pond"))
+        if not form.is_valid():
+            messages.error(request, "Not handed: " + " ".join(e for errors in form.errors.values() for e in errors))
+            return back
+        try:
+            entry = pond_assign(lead=lead, agent=form.cleaned_data["agent"], actor=request.user)
+        except ValidationError as error:
+            messages.error(request, "Not handed: " + " ".join(error.messages))
+            return back
+        messages.success(request, f"{lead.property.street_line} is now {entry.to_agent}'s to work.")
+        return back
 
 
 class PondClaimView(LoginRequiredMixin, View):

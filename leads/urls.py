@@ -16,6 +16,7 @@ urlpatterns = [
     path("routing/", routing_views.RoutingView.as_view(), name="routing"),
     path("pond/", routing_views.PondView.as_view(), name="pond"),
     path("pond/<int:pk>/claim/", routing_views.PondClaimView.as_view(), name="pond_claim"),
+    path("pond/<int:pk>/assign/", routing_views.PondAssignView.as_view(), name="pond_assign"),
     path("workload/", routing_views.WorkloadView.as_view(), name="workload"),
     path("workload/<int:pk>/depart/", routing_views.DepartureView.as_view(), name="departure"),
 ]

@@ -17,6 +17,7 @@ from .models import (
     LeadNote,
     LenderFile,
     LenderMilestone,
+    MailBatch,
     MessageTemplate,
     Negotiator,
     Notification,
@@ -216,6 +217,26 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if request.user.has_perm(Perm.VIEW_ALL_LEADS):
             return queryset
         return queryset.filter(recipient=request.user)  # anyone else: their own
+
+
+@admin.register(MailBatch)
+class MailBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Each confirmed "mark these letters as mailed": the letters are logged as outreach
+    (their leads' timelines); here only who confirmed which template, when, and how many."""
+
+    list_display = ["created_at", "agent", "template", "letter_date", "letter_count", "done"]
+    list_select_related = ["agent", "template"]
+    exclude = ["letters"]
+
+    @admin.display(description="letters")
+    def letter_count(self, batch):
+        return len(batch.letters)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.has_perm(Perm.VIEW_ALL_LEADS):
+            return queryset
+        return queryset.filter(agent=request.user)  # anyone else: their own
 
 
 @admin.register(CalendarFeed)

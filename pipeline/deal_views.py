@@ -35,6 +35,7 @@ from .forms import (
     DocumentUploadForm,
     LenderFileForm,
     LienForm,
+    MilestoneCorrectionForm,
     MilestoneForm,
     NegotiatorForm,
     NetSheetForm,
@@ -43,14 +44,16 @@ from .forms import (
     add_service_error,
 )
 from .lenders import (
+    BackwardStep,
     approval_letter_record,
     latest_letters,
     lender_file_update,
     lien_stack,
+    milestone_correct,
     milestone_record,
     negotiator_assign,
 )
-from .models import DocumentKind, DocumentStatus, DocumentUpload, Milestone, Offer, OfferStatus
+from .models import DocumentKind, DocumentStatus, DocumentUpload, LenderMilestone, Milestone, Offer, OfferStatus
 from .offers import net_sheet, offer_create, offer_set_status
 from .purchase import REPAIRS_UNKNOWN, is_investor_purchase, purchase_math_for
 
@@ -114,11 +117,12 @@ class LendersView(DealPageView):
         "lien": ("leads.add_lien", "add_lien"),
         "file": (Perm.WORK_LENDER_FILES, "update_file"),
         "milestone": (Perm.WORK_LENDER_FILES, "add_milestone"),
+        "correct": (Perm.WORK_LENDER_FILES, "correct_milestone"),
         "negotiator": (Perm.WORK_LENDER_FILES, "add_negotiator"),
         "letter": (Perm.WORK_LENDER_FILES, "add_letter"),
     }
 
-    def get_context_data(self, bound=None, bound_lien=None, lien_form=None, **kwargs):
+    def get_context_data(self, bound=None, bound_lien=None, lien_form=None, correction=None, **kwargs):
         context = super().get_context_data(**kwargs)
         stack = lien_stack(lead=self.lead)
         for entry in stack:
@@ -126,13 +130,18 @@ class LendersView(DealPageView):
             prefix = f"lien{pk}"
             entry.forms = {
                 "file": LenderFileForm(instance=entry.lender_file, prefix=prefix),
-                "milestone": MilestoneForm(prefix=prefix),
+                "milestone": MilestoneForm(prefix=prefix, next_step=entry.next_step),
                 "negotiator": NegotiatorForm(prefix=prefix),
                 "letter": ApprovalLetterForm(prefix=prefix, lien=entry.lien),
             }
             if bound and bound_lien == pk:
                 entry.forms.update(bound)
                 entry.open_form = next(iter(bound))
+            for milestone in entry.history:
+                milestone.correctable = milestone.correction is None and milestone.kind not in (
+                    Milestone.APPROVED, Milestone.NEGOTIATOR_ASSIGNED)
+                milestone.correction_form = (correction[1] if correction and correction[0] == milestone.pk
+                                             else MilestoneCorrectionForm(prefix=f"m{milestone.pk}"))
         reached = [entry.reached for entry in stack]
         context.update(
             stack=stack,
@@ -176,9 +185,37 @@ class LendersView(DealPageView):
                                "Saved the {lien} lien's lender file.")
 
     def add_milestone(self, request):
-        return self._lien_form(request, "milestone", MilestoneForm,
-                               lambda lien, data: milestone_record(lien=lien, actor=request.user, **data),
-                               "Recorded on the {lien} lien's file.")
+        lien = self.lien_from_post()
+        form = MilestoneForm(request.POST, prefix=f"lien{lien.pk}")
+        if form.is_valid():
+            try:
+                milestone_record(lien=lien, actor=request.user, **form.cleaned_data)
+            except BackwardStep as question:
+                # Not saved: the form comes back asking, with "Yes, record it" to confirm.
+                form.backward_question = " ".join(question.messages)
+                form.backward_step = Milestone(form.cleaned_data["kind"]).label
+                return self.render_to_response(self.get_context_data(bound={"milestone": form}, bound_lien=lien.pk))
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                return self.saved(f"Recorded on the {lien.position_label} lien's file.", f"lien-{lien.pk}")
+        return self.again(bound={"milestone": form}, bound_lien=lien.pk)
+
+    def correct_milestone(self, request):
+        # A step of another lead's file is a 404, whatever the form claims.
+        milestone = get_object_or_404(LenderMilestone.objects.filter(lender_file__lead=self.lead).select_related(
+            "lender_file__lien"), pk=posted_id(request, "milestone"))
+        form = MilestoneCorrectionForm(request.POST, prefix=f"m{milestone.pk}")
+        if form.is_valid():
+            try:
+                milestone_correct(milestone=milestone, reason=form.cleaned_data["reason"], actor=request.user)
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                lien = milestone.lender_file.lien
+                return self.saved(f"Struck out “{milestone.get_kind_display()}” on the {lien.position_label} lien's "
+                                  "file; it stays in the history, crossed out.", f"lien-{lien.pk}")
+        return self.again(correction=(milestone.pk, form))
 
     def add_negotiator(self, request):
         return self._lien_form(request, "negotiator", NegotiatorForm,
@@ -208,10 +245,10 @@ class DocumentsView(DealPageView):
         for row in rows:
             row.key = f"{row.kind}-{row.lien.pk if row.lien else 0}"
             item = row.item
-            row.status_form = ChecklistItemForm(prefix=row.key, initial={
+            row.status_form = ChecklistItemForm(prefix=row.key, kind=row.kind, initial={
                 "status": row.status, "dated_on": item.dated_on if item else None, "note": item.note if item else "",
             })
-            row.upload_form = DocumentUploadForm(prefix=f"{row.key}-up")
+            row.upload_form = DocumentUploadForm(prefix=f"{row.key}-up", kind=row.kind)
             if bound and bound_key == row.key:
                 setattr(row, f"{bound[0]}_form", bound[1])
                 row.open_form = bound[0]
@@ -240,7 +277,8 @@ class DocumentsView(DealPageView):
 
     def set_status(self, request):
         kind, lien, key = self._target()
-        form = ChecklistItemForm(request.POST, prefix=key)
+        held = self.lead.checklist.filter(kind=kind, lien=lien).values_list("dated_on", flat=True).first()
+        form = ChecklistItemForm(request.POST, prefix=key, kind=kind, dated_on_file=held)
         if form.is_valid():
             try:
                 checklist_item_update(lead=self.lead, kind=kind, lien=lien, actor=request.user, **form.cleaned_data)
@@ -253,7 +291,7 @@ class DocumentsView(DealPageView):
 
     def upload(self, request):
         kind, lien, key = self._target()
-        form = DocumentUploadForm(request.POST, request.FILES, prefix=f"{key}-up")
+        form = DocumentUploadForm(request.POST, request.FILES, prefix=f"{key}-up", kind=kind)
         if form.is_valid():
             try:
                 document_upload(lead=self.lead, kind=kind, lien=lien, actor=request.user,

@@ -12,8 +12,11 @@ from compliance.selectors import phone_suppressions
 from leadcrm.accounts.models import US_TIME_ZONES, Capacity
 from leads.models import Contact, DeadReason, Email, Lead, LienType, Phone, Stage
 
+from .documents import DOCUMENT_RULES, FRESHNESS_NEEDS_DATE
 from .models import (
+    DOCUMENT_IN_HAND,
     Deficiency,
+    DocumentKind,
     DocumentStatus,
     LenderFile,
     Milestone,
@@ -22,6 +25,7 @@ from .models import (
     Outcome,
     OutreachAttempt,
     TemplateKind,
+    TemplateSituation,
 )
 from .stages import allowed_moves
 
@@ -233,21 +237,40 @@ class LenderFileForm(forms.ModelForm):
         self.helper = _plain_helper()
 
 
+# The approval is recorded with its letter, a new negotiator with their name: each has a
+# form of its own, so "Record a step" offers the rest.
+STEPS_RECORDED_HERE = [(m.value, m.label) for m in Milestone
+                       if m not in (Milestone.APPROVED, Milestone.NEGOTIATOR_ASSIGNED)]
+
+
 class MilestoneForm(forms.Form):
-    kind = forms.ChoiceField(
-        choices=[(m.value, m.label) for m in Milestone if m != Milestone.APPROVED], label="Step"
-    )
+    kind = forms.ChoiceField(choices=STEPS_RECORDED_HERE, label="Step")
     occurred_on = forms.DateField(widget=DateInput(), label="On")
     amount = forms.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, required=False,
         help_text="BPO or appraisal value, or the offer or counter price.",
     )
     note = forms.CharField(max_length=300, required=False)
+    # Set by the page's "Yes, record it" once the agent has read that the step goes back.
+    confirm_backward = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, next_step: Milestone | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["occurred_on"].initial = timezone.localdate()
+        if next_step is None:
+            # Nothing follows on its own (the approval letter, a denial, a closed file): no
+            # step is preselected, so a Save never records the first one in the list.
+            self.fields["kind"].choices = [("", "Pick the step")] + STEPS_RECORDED_HERE
+        else:
+            self.fields["kind"].initial = next_step.value
+        # Asked by the page when the step goes back: the question, set by the view.
+        self.backward_question = ""
         self.helper = _plain_helper()
+
+
+class MilestoneCorrectionForm(forms.Form):
+    reason = forms.CharField(max_length=300, label="What was wrong",
+                             widget=forms.TextInput(attrs={"placeholder": "e.g. recorded on the wrong lien"}))
 
 
 class NegotiatorForm(forms.Form):
@@ -298,7 +321,17 @@ class ApprovalLetterForm(forms.Form):
 # The package ---------------------------------------------------------------------------
 
 
+def _fresh_days(kind: DocumentKind | str | None) -> int | None:
+    """How long a document of this kind stays good from its own date (None: no limit)."""
+    rule = DOCUMENT_RULES.get(DocumentKind(kind)) if kind else None
+    return rule.fresh_days if rule else None
+
+
 class ChecklistItemForm(forms.Form):
+    """A document's status. A document that goes stale (pay stubs, bank statements, the
+    4506-C) is in hand only with its own date, as the service refuses it otherwise: the
+    field says so, and the form asks for it before the service has to."""
+
     status = forms.ChoiceField(choices=DocumentStatus.choices)
     dated_on = forms.DateField(
         widget=DateInput(), required=False, label="Document's date",
@@ -306,13 +339,43 @@ class ChecklistItemForm(forms.Form):
     )
     note = forms.CharField(max_length=300, required=False)
 
+    def __init__(self, *args, kind: DocumentKind | str | None = None, dated_on_file=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind, self.dated_on_file = kind, dated_on_file
+        self.fresh_days = _fresh_days(kind)
+        if self.fresh_days:
+            self.fields["dated_on"].label = "Document's date (required to mark it received or accepted)"
+            self.fields["dated_on"].help_text = (f"Statement or signature date: it stays good {self.fresh_days} days "
+                                                 "from it.")
+
+    def clean(self):
+        data = super().clean()
+        if (self.fresh_days and data.get("status") in DOCUMENT_IN_HAND and not data.get("dated_on")
+                and not self.dated_on_file and "dated_on" not in self.errors):
+            self.add_error("dated_on", FRESHNESS_NEEDS_DATE.format(kind=DocumentKind(self.kind).label,
+                                                                   days=self.fresh_days))
+        return data
+
 
 class DocumentUploadForm(forms.Form):
+    """An upload. Its date is required exactly when the service requires it: for a
+    document that goes stale, whose freshness counts from that date."""
+
     file = forms.FileField(
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/*"}),
         help_text="PDF, JPEG, PNG, HEIC or TIFF.",
     )
     dated_on = forms.DateField(widget=DateInput(), required=False, label="Document's date")
+
+    def __init__(self, *args, kind: DocumentKind | str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        fresh_days = _fresh_days(kind)
+        if fresh_days:
+            field = self.fields["dated_on"]
+            field.required = True
+            field.help_text = f"Statement or signature date: it stays good {fresh_days} days from it."
+            field.error_messages["required"] = FRESHNESS_NEEDS_DATE.format(kind=DocumentKind(kind).label,
+                                                                           days=fresh_days)
 
 
 # Offers --------------------------------------------------------------------------------
@@ -367,11 +430,18 @@ class PurchaseMathForm(NetSheetForm):
 class MessageTemplateForm(forms.Form):
     name = forms.CharField(max_length=120)
     kind = forms.ChoiceField(choices=TemplateKind.choices, label="For")
+    situation = forms.ChoiceField(
+        choices=TemplateSituation.choices, initial=TemplateSituation.ANY, label="Written for", required=False,
+        help_text="One written after a conversation (“thank you for talking with me”) is left out for "
+                  "homeowners nobody has reached yet.",
+    )
     subject = forms.CharField(max_length=200, required=False, help_text="Emails only.")
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 12}),
         help_text="Merge fields as you write them: [First Name], [Property Address], [Agent Name], "
-                  "[Agent Phone], [Brokerage], [Role Disclosure] ...",
+                  "[Agent Phone], [Brokerage], [Role Disclosure] ... A letter is laid out for you: the date, "
+                  "the owners' names and address, “Dear ...,”, then your text, “Sincerely,” and "
+                  "your signature with your role in writing; write only what goes in between.",
     )
     attach_guide = forms.BooleanField(required=False, label="Attach the seller guide (PDF, with your name on it)",
                                       help_text="Emails only.")
@@ -388,6 +458,9 @@ class MessageTemplateForm(forms.Form):
         if not may_share:
             del self.fields["shared"]
         self.helper = _plain_helper()
+
+    def clean_situation(self):
+        return self.cleaned_data["situation"] or TemplateSituation.ANY
 
 
 class LeadNoteForm(forms.Form):

@@ -1,12 +1,18 @@
 """The lien stack: one lender file per lien, its milestones, negotiators and approval letters.
 
-DOMAIN.md 4b-4d. Junior liens are negotiated in parallel with the first, by lenders who do
-not talk to each other; the lien stack page shows each file's step side by side.
+Junior liens are negotiated in parallel with the first, by lenders who do not talk to
+each other; the lien stack page shows each file's step side by side.
+
+A file's milestones are its history: a step is never edited or deleted. One recorded by
+mistake is struck out by a correction (a row of its own), and where the file stands is
+worked out from the steps in force. A step earlier in the process than where the file
+stands is recorded only once the agent has confirmed it (the lender asked for the package
+again, a new attempt after a denial), so one Save cannot send a file back by accident.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -40,6 +46,24 @@ EXPIRY_BEFORE_ISSUE = "The letter cannot expire before it was issued."
 ALLOWANCE_ON_JUNIOR = "Only the first lien's letter caps what the junior liens are paid."
 PAYOFF_ON_FIRST = "The first lien is paid what is left; a payoff amount is for a junior lien's letter."
 NEGOTIATOR_BEFORE_CURRENT = "{name} has worked the file since {day:%b %-d, %Y}; a new contact starts on or after that."
+BACKWARD_STEP = ("This file is at “{current}” ({day:%b %-d, %Y}); “{kind}” comes before that. Record it anyway, "
+                 "as the file going back a step? If the last step was recorded by mistake, correct that step instead.")
+CORRECTION_NEEDS_REASON = "Say what was wrong with the step you strike out."
+ALREADY_STRUCK_OUT = "That step was already struck out on {day:%b %-d, %Y}."
+CORRECTION_NOT_A_STEP = "A correction cannot itself be struck out; record the step again instead."
+APPROVAL_NOT_STRUCK = ("An approval comes with its letter: record the lender's new letter, or a denial, "
+                       "rather than striking the approval out.")
+NEGOTIATOR_NOT_STRUCK = "A new negotiator is kept in the file's history: record the right contact with “New negotiator”."
+
+# A buyer's offer and the lender's counter go back and forth: neither is a step back.
+BACK_AND_FORTH = frozenset({Milestone.OFFER_SUBMITTED, Milestone.COUNTER})
+# Steps with a form of their own (the approval letter, a new negotiator) and a denial are
+# never offered as the next step.
+NOT_OFFERED_NEXT = frozenset({Milestone.APPROVED, Milestone.DENIED, Milestone.NEGOTIATOR_ASSIGNED})
+
+
+class BackwardStep(ValidationError):
+    """A step earlier than where the file stands, not confirmed: the page asks first."""
 
 
 def _not_future(day: date, field: str) -> None:
@@ -63,6 +87,49 @@ def lender_file_update(*, lien: Lien, servicer: str, portal: str, portal_referen
     return lender_file
 
 
+def current_step(steps: list[LenderMilestone]) -> LenderMilestone | None:
+    """Where a file stands, from its steps in force: the latest (by date, then the
+    process's order).
+
+    A new negotiator can come at any point (before the package, during the valuation), so
+    that step says who works the file, not how far it has got: it is where the file
+    stands only while nothing else is recorded."""
+    if not steps:
+        return None
+    progress = [m for m in steps if m.kind != Milestone.NEGOTIATOR_ASSIGNED] or steps
+    return max(progress, key=lambda m: (m.occurred_on, MILESTONE_ORDER[Milestone(m.kind)], m.pk or 0))
+
+
+def next_step(current: LenderMilestone | None) -> Milestone | None:
+    """The step the form offers for a file: the next one in the process, if it is one the
+    form records (the approval has its letter's form; a denial is never assumed)."""
+    if current is None or current.kind == Milestone.NEGOTIATOR_ASSIGNED:
+        return Milestone.AUTHORIZATION_SENT
+    for kind in list(Milestone)[MILESTONE_ORDER[Milestone(current.kind)] + 1:]:
+        if kind in (Milestone.APPROVED, Milestone.DENIED):
+            return None
+        if kind not in NOT_OFFERED_NEXT:
+            return kind
+    return None
+
+
+def is_backward(kind: Milestone | str, current: LenderMilestone | None) -> bool:
+    """A step earlier in the process than where the file stands."""
+    if current is None or current.kind == Milestone.NEGOTIATOR_ASSIGNED:
+        return False
+    kind, standing = Milestone(kind), Milestone(current.kind)
+    if kind in BACK_AND_FORTH and standing in BACK_AND_FORTH:
+        return False
+    return MILESTONE_ORDER[kind] < MILESTONE_ORDER[standing]
+
+
+def _file_steps(lender_file: LenderFile) -> list[LenderMilestone]:
+    """The file's steps in force, read under a lock on the file: two steps recorded at once
+    are each judged against the other."""
+    LenderFile.objects.select_for_update().filter(pk=lender_file.pk).first()
+    return list(LenderMilestone.objects.filter(lender_file=lender_file).in_force())
+
+
 @transaction.atomic
 def milestone_record(
     *,
@@ -72,12 +139,22 @@ def milestone_record(
     actor: User | None,
     amount: Decimal | None = None,
     note: str = "",
+    confirm_backward: bool = False,
 ) -> LenderMilestone:
+    """Record a step of the lien's lender file.
+
+    A step earlier than where the file stands raises ``BackwardStep`` unless
+    ``confirm_backward``: the page asks the agent first, and nothing is recorded."""
     kind = Milestone(kind)
     if kind == Milestone.APPROVED:
         raise ValidationError({"kind": APPROVAL_NEEDS_LETTER})
     _not_future(occurred_on, "occurred_on")
-    milestone = _milestone_add(lender_file=lender_file_for(lien=lien), kind=kind, occurred_on=occurred_on,
+    lender_file = lender_file_for(lien=lien)
+    current = current_step(_file_steps(lender_file))
+    if not confirm_backward and is_backward(kind, current):
+        raise BackwardStep(BACKWARD_STEP.format(current=current.get_kind_display(), day=current.occurred_on,
+                                                kind=kind.label), code="backward_step")
+    milestone = _milestone_add(lender_file=lender_file, kind=kind, occurred_on=occurred_on,
                                amount=amount, note=note, actor=actor)
     if kind == Milestone.AUTHORIZATION_RECEIVED:
         # The lender confirmed it holds the authorization: the checklist says so too.
@@ -89,12 +166,37 @@ def milestone_record(
     return milestone
 
 
-def _milestone_add(*, lender_file, kind, occurred_on, actor, amount=None, note="") -> LenderMilestone:
+def _milestone_add(*, lender_file, kind, occurred_on, actor, amount=None, note="", voids=None) -> LenderMilestone:
     milestone = LenderMilestone(lender_file=lender_file, kind=kind, occurred_on=occurred_on, amount=amount,
-                                note=note, recorded_by=actor)
+                                note=note, recorded_by=actor, voids=voids)
     milestone.full_clean()
     milestone.save()
     return milestone
+
+
+@transaction.atomic
+def milestone_correct(*, milestone: LenderMilestone, reason: str, actor: User | None) -> LenderMilestone:
+    """Strike out a step recorded by mistake: a correction row naming it and saying why.
+
+    The step stays in the file's history, shown struck out; nothing that reads where the
+    file stands counts it any more. The approval (its letter decides) and a new negotiator
+    (kept in the contacts' history) are corrected through their own forms."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": CORRECTION_NEEDS_REASON})
+    LenderFile.objects.select_for_update().filter(pk=milestone.lender_file_id).first()
+    milestone = LenderMilestone.objects.select_related("lender_file").get(pk=milestone.pk)
+    if milestone.is_correction:
+        raise ValidationError(CORRECTION_NOT_A_STEP)
+    if milestone.kind == Milestone.APPROVED:
+        raise ValidationError(APPROVAL_NOT_STRUCK)
+    if milestone.kind == Milestone.NEGOTIATOR_ASSIGNED:
+        raise ValidationError(NEGOTIATOR_NOT_STRUCK)
+    earlier = LenderMilestone.objects.filter(voids=milestone).first()
+    if earlier is not None:
+        raise ValidationError(ALREADY_STRUCK_OUT.format(day=earlier.occurred_on))
+    return _milestone_add(lender_file=milestone.lender_file, kind=milestone.kind, occurred_on=timezone.localdate(),
+                          note=reason[:300], actor=actor, voids=milestone)
 
 
 @transaction.atomic
@@ -183,17 +285,22 @@ class LienStackEntry:
 
     lien: Lien
     lender_file: LenderFile | None
-    milestones: list[LenderMilestone]
+    milestones: list[LenderMilestone]  # the steps in force, oldest first
     negotiators: list[Negotiator]
     letter: ApprovalLetter | None
     today: date
+    # Every step ever recorded, oldest first, each struck-out one carrying its correction
+    # as ``correction`` (the corrections themselves are not listed).
+    history: list[LenderMilestone] = field(default_factory=list)
 
     @property
     def step(self) -> LenderMilestone | None:
-        """The furthest step the file has reached (a denial after an approval still counts)."""
-        if not self.milestones:
-            return None
-        return max(self.milestones, key=lambda m: (m.occurred_on, MILESTONE_ORDER[Milestone(m.kind)], m.pk))
+        """Where the file stands (a denial after an approval still counts)."""
+        return current_step(self.milestones)
+
+    @property
+    def next_step(self) -> Milestone | None:
+        return next_step(self.step)
 
     @property
     def reached(self) -> dict[str, LenderMilestone]:
@@ -225,6 +332,16 @@ class LienStackEntry:
         return (self.today - step.occurred_on).days if step else None
 
 
+def with_corrections(rows: list[LenderMilestone]) -> tuple[list[LenderMilestone], list[LenderMilestone]]:
+    """A file's rows split into its steps in force and its history: every step, each one
+    struck out carrying the row that struck it out as ``correction``."""
+    corrections = {row.voids_id: row for row in rows if row.is_correction}
+    history = [row for row in rows if not row.is_correction]
+    for row in history:
+        row.correction = corrections.get(row.pk)
+    return [row for row in history if row.correction is None], history
+
+
 def lien_stack(*, lead: Lead, today: date | None = None) -> list[LienStackEntry]:
     """The lead's liens in position order with their lender files: four queries in all."""
     today = today or timezone.localdate()
@@ -242,10 +359,12 @@ def lien_stack(*, lead: Lead, today: date | None = None) -> list[LienStackEntry]
     for lien in liens:
         lender_file = getattr(lien, "lender_file", None)
         letters = list(lender_file.approval_letters.all()) if lender_file else []
+        in_force, history = with_corrections(list(lender_file.milestones.all()) if lender_file else [])
         entries.append(LienStackEntry(
             lien=lien,
             lender_file=lender_file,
-            milestones=list(lender_file.milestones.all()) if lender_file else [],
+            milestones=in_force,
+            history=history,
             negotiators=list(lender_file.negotiators.all()) if lender_file else [],
             letter=letters[0] if letters else None,  # newest first (model ordering)
             today=today,

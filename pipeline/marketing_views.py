@@ -2,11 +2,12 @@
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -24,11 +25,14 @@ from .marketing import (
     discloses_role,
     email_merge,
     mail_merge,
-    mailing_record,
+    mailing_confirm,
+    print_run,
+    printed_batch,
+    signature_for,
     unsubscribe,
     unsubscribe_target,
 )
-from .models import MessageTemplate, TemplateKind
+from .models import MailBatch, MessageTemplate, TemplateKind
 from .tasks import email_campaign_send
 
 LEAD_FILTERS = ("q", "status", "stage", "lead_type", "assigned_agent", "team", "list", "min_score", "area",
@@ -61,12 +65,15 @@ class MarketingView(MergeMixin, TemplateView):
         templates, template, leads, lead_filter, filters = self.merge_inputs(self.request.GET)
         merge = self.merge(template, leads)
         query = self.request.GET.urlencode()
+        brokerage = Brokerage.objects.current()
         return {
             **super().get_context_data(**kwargs), "templates": templates, "template": template, "merge": merge,
             "filter": lead_filter, "filters": filters, "query": query, "limit": MERGE_LIMIT,
             "preview": merge.pieces[0] if merge and merge.pieces else None,
             "can_send": self.request.user.has_perm(Perm.LOG_OUTREACH),
             "discloses_role": discloses_role(template) if template else True,
+            "brokerage": brokerage, "signature": signature_for(self.request.user, brokerage),
+            "letter_date": timezone.localdate(),
         }
 
     def post(self, request):
@@ -90,21 +97,53 @@ class MarketingView(MergeMixin, TemplateView):
 
 
 class MailPrintView(MergeMixin, View):
-    """Record the letters as mailed, each through the gate, and print the ones logged (one
-    a page; the browser's "Save as PDF" makes the PDF). A POST: printing is mailing."""
+    """Printing letters is mailing them, so it asks first.
 
-    http_method_names = ["post"]
+    GET shows the letters as they will print (each owner asked of the gate, nothing
+    recorded) and asks "Mark N letters as mailed?"; only the POST of that confirmation
+    logs them, each through the gate, once (``mailing_confirm``), and then shows them to
+    print (post/redirect/get: reloading the printed page logs nothing)."""
+
+    def get(self, request):
+        if not request.user.has_perm(Perm.LOG_OUTREACH):
+            raise PermissionDenied
+        _templates, template, leads, _filter, filters = self.merge_inputs(request.GET)
+        if template is None or template.kind not in PRINT_KINDS:
+            raise Http404("Pick a letter or postcard template.")
+        run = print_run(template=template, leads=leads, agent=request.user)
+        brokerage = Brokerage.objects.current()
+        response = render(request, "pipeline/mail_print.html", {
+            "template": template, "merge": run.merge, "run": run, "pieces": run.merge.pieces, "confirming": True,
+            "brokerage": brokerage, "signature": signature_for(request.user, brokerage),
+            "letter_date": timezone.localdate(), "back": reverse("pipeline:marketing") + "?" + request.GET.urlencode(),
+        })
+        # Coming back to it (the browser's Back) asks the server again: what is already
+        # logged then prints again instead of being offered as new.
+        response["Cache-Control"] = "no-store"
+        return response
 
     def post(self, request):
         if not request.user.has_perm(Perm.LOG_OUTREACH):
             raise PermissionDenied
-        _templates, template, leads, _filter, _filters = self.merge_inputs(request.POST)
-        if template is None or template.kind not in PRINT_KINDS:
-            raise Http404("Pick a letter or postcard template.")
-        merge = mail_merge(template=template, leads=leads, agent=request.user)
-        mailing = mailing_record(merge=merge, template=template, agent=request.user)
+        try:
+            batch = mailing_confirm(confirmation=request.POST.get("confirmation", ""), agent=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return HttpResponseRedirect(reverse("pipeline:marketing"))
+        return HttpResponseRedirect(reverse("pipeline:mail_batch", args=[batch.pk]))
+
+
+class MailBatchView(LoginRequiredMixin, View):
+    """The letters a confirmation logged, ready to print; the agent's own (404 otherwise)."""
+
+    def get(self, request, pk):
+        batch = get_object_or_404(MailBatch.objects.select_related("template"), pk=pk, agent=request.user)
+        printed = printed_batch(batch=batch, agent=request.user)
+        brokerage = Brokerage.objects.current()
         return render(request, "pipeline/mail_print.html", {
-            "template": template, "merge": merge, "mailing": mailing, "brokerage": Brokerage.objects.current(),
+            "template": batch.template, "printed": printed, "pieces": printed.printable, "confirming": False,
+            "brokerage": brokerage, "signature": signature_for(request.user, brokerage),
+            "letter_date": batch.letter_date, "back": reverse("pipeline:marketing"),
         })
 
 

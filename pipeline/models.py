@@ -304,7 +304,10 @@ OUTCOMES_BY_CHANNEL = {
 
 
 class OutreachAttemptQuerySet(AppendOnlyQuerySet, RelatedToLeadQuerySet):
-    pass
+    def reached(self):
+        """The attempts that reached the homeowner (a conversation). An entry later corrected
+        no longer counts; its correction does."""
+        return self.filter(outcome__in=REACHED_OUTCOMES, corrections__isnull=True)
 
 
 class OutreachAttempt(AppendOnlyModel):
@@ -522,7 +525,17 @@ MILESTONE_AMOUNT_LABELS = {
 }
 
 
-class LenderMilestone(models.Model):
+class LenderMilestoneQuerySet(AppendOnlyQuerySet, LenderFileRowQuerySet):
+    def in_force(self):
+        """The steps that stand: neither a correction nor a step a correction struck out.
+        Everything that reads where a file stands reads these."""
+        return self.filter(voids__isnull=True, voided_by__isnull=True)
+
+
+class LenderMilestone(AppendOnlyModel):
+    """A dated step of a lender file. The file's history: a step recorded by mistake is
+    never edited or deleted but struck out by a correction, a row of its own."""
+
     lender_file = models.ForeignKey(LenderFile, on_delete=models.CASCADE, related_name="milestones")
     kind = models.CharField(max_length=20, choices=Milestone.choices)
     occurred_on = models.DateField()
@@ -532,16 +545,35 @@ class LenderMilestone(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # A correction names the step it strikes out (once: a one-to-one) and says why in its
+    # note; its kind repeats that step's, its date is the day of the correction.
+    voids = models.OneToOneField(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="voided_by",
+        help_text="The step this correction strikes out as recorded by mistake.",
+    )
 
-
-    objects = LenderFileRowQuerySet.as_manager()
+    objects = LenderMilestoneQuerySet.as_manager()
 
     class Meta:
         ordering = ["lender_file", "occurred_on", "pk"]
         indexes = [models.Index(fields=["kind", "occurred_on"], name="milestone_kind_date")]
 
     def __str__(self) -> str:
+        if self.voids_id:
+            return f"Correction of {self.get_kind_display()} on {self.occurred_on}"
         return f"{self.get_kind_display()} on {self.occurred_on}"
+
+    @property
+    def is_correction(self) -> bool:
+        return self.voids_id is not None
+
+    def clean(self):
+        if self.voids_id is None:
+            return
+        if self.voids.lender_file_id != self.lender_file_id:
+            raise ValidationError("A correction strikes out a step of its own lender file.")
+        if self.voids.voids_id is not None:
+            raise ValidationError("A correction cannot itself be struck out; record the step again instead.")
 
 
 class Deficiency(models.TextChoices):
@@ -770,6 +802,15 @@ class TemplateKind(models.TextChoices):
     POSTCARD = "postcard", "Postcard"
 
 
+class TemplateSituation(models.TextChoices):
+    """Whom a template is written for: a note thanking someone for a conversation must not
+    reach a homeowner nobody has talked to."""
+
+    FIRST_CONTACT = "first_contact", "First contact: a homeowner not reached yet"
+    AFTER_CONVERSATION = "after_conversation", "After a conversation with the homeowner"
+    ANY = "any", "Any homeowner"
+
+
 class MessageTemplateQuerySet(models.QuerySet):
     def usable_by(self, user):
         """The brokerage's shared templates and the user's own."""
@@ -793,6 +834,10 @@ class MessageTemplate(models.Model):
     body = models.TextField()
     # Issue 10: the seller guide goes with the email as a PDF, with the sending agent on it.
     attach_guide = models.BooleanField("attach the seller guide (PDF)", default=False, help_text="Emails only.")
+    situation = models.CharField(
+        "written for", max_length=20, choices=TemplateSituation.choices, default=TemplateSituation.ANY,
+        help_text="A template for after a conversation is never sent or printed for a lead nobody has reached.",
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="templates",
         help_text="Empty: shared with the whole brokerage.",
@@ -821,6 +866,27 @@ class MessageTemplate(models.Model):
     @property
     def is_shared(self) -> bool:
         return self.owner_id is None
+
+
+class MailBatch(models.Model):
+    """One confirmed "mark these letters as mailed": the letters it logged, kept so that the
+    printed page can be drawn again and a confirmation sent twice (a reload, a double
+    click) logs nothing twice. The token is the confirmation's own, unique."""
+
+    token = models.UUIDField(unique=True)
+    template = models.ForeignKey(MessageTemplate, on_delete=models.PROTECT, related_name="+")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    letter_date = models.DateField(help_text="The date printed on the letters (the agent's day).")
+    # [{"lead": id, "owners": [ids], "status": "logged" | "reprint" | "refused", "reason": "..."}]
+    letters = models.JSONField(default=list)
+    done = models.BooleanField(default=False, help_text="Every letter of it has been through the gate.")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.template} by {self.agent}, {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class LeadNote(models.Model):

@@ -208,12 +208,13 @@ def _deadline(*, lead: Lead, user: User, source: str, key: str, day: date, title
 
 def lender_chases(now: datetime) -> Generated:
     """Chase each lender file 3 days after submission, then a week after each chase, until
-    the lender approves or denies; a decision closes the chase still open."""
+    the lender approves or denies; a decision closes the chase still open. Steps struck
+    out by a correction count for nothing: a submission struck out ends its chase."""
     result = Generated()
-    submitted = dict(LenderMilestone.objects.filter(
+    submitted = dict(LenderMilestone.objects.in_force().filter(
         kind=Milestone.PACKAGE_SUBMITTED, lender_file__lead__stage__in=[Stage.QUALIFY, Stage.NEGOTIATE, Stage.CLOSE],
     ).order_by().values_list("lender_file").annotate(on=Max("occurred_on")).values_list("lender_file", "on"))
-    decided = {file_id for file_id, on in LenderMilestone.objects.filter(
+    decided = {file_id for file_id, on in LenderMilestone.objects.in_force().filter(
         lender_file__in=list(submitted), kind__in=[Milestone.APPROVED, Milestone.DENIED],
     ).values_list("lender_file", "occurred_on") if on >= submitted[file_id]}
     chasing, last_chase = set(), {}
@@ -246,28 +247,34 @@ def lender_chases(now: datetime) -> Generated:
             notes="Ask for the file's status, the negotiator's name and what is missing. Record any step on the Lien stack tab.",
         ))
     result.created = _write(candidates)
-    # A decision (or the lead leaving the pipeline) ends the chase still open.
+    # A decision (or the lead leaving the pipeline, or its submission struck out) ends the
+    # chase still open.
     open_chases = list(FollowUp.objects.filter(source=FollowUpSource.LENDER_CHASE, done_at__isnull=True)
                        .values_list("pk", "source_key", "created_at"))
     file_ids = {int(key.split(":")[1]) for _, key, _ in open_chases}
-    decided_at = dict(LenderMilestone.objects.filter(lender_file__in=file_ids, kind__in=[Milestone.APPROVED, Milestone.DENIED])
+    decided_at = dict(LenderMilestone.objects.in_force()
+                      .filter(lender_file__in=file_ids, kind__in=[Milestone.APPROVED, Milestone.DENIED])
                       .order_by().values_list("lender_file").annotate(at=Max("recorded_at")).values_list("lender_file", "at"))
     ended = set(LenderFile.objects.filter(pk__in=file_ids, lead__stage__in=[Stage.CLOSED, Stage.DEAD])
                 .values_list("pk", flat=True))
+    still_submitted = set(LenderMilestone.objects.in_force().filter(
+        lender_file__in=file_ids, kind=Milestone.PACKAGE_SUBMITTED).values_list("lender_file", flat=True))
     moot = [pk for pk, key, created in open_chases
-            if (file_id := int(key.split(":")[1])) in ended or (decided_at.get(file_id) or created) > created]
+            if (file_id := int(key.split(":")[1])) in ended or file_id not in still_submitted
+            or (decided_at.get(file_id) or created) > created]
     if moot:
-        result.closed = _close(FollowUp.objects.filter(pk__in=moot), "The lender decided, or the lead left the pipeline.", now)
+        result.closed = _close(FollowUp.objects.filter(pk__in=moot),
+                               "The lender decided, the submission was struck out, or the lead left the pipeline.", now)
     return result
 
 
 def valuations(now: datetime, settings: ReminderSettings) -> Generated:
     """A BPO or appraisal ordered: check on it after the brokerage's number of days."""
     result = Generated()
-    completed = LenderMilestone.objects.filter(lender_file=OuterRef("lender_file"), kind=Milestone.VALUATION_COMPLETED,
+    completed = LenderMilestone.objects.in_force().filter(lender_file=OuterRef("lender_file"), kind=Milestone.VALUATION_COMPLETED,
                                                occurred_on__gte=OuterRef("occurred_on"))
     horizon = _today(now) + timedelta(days=HORIZON_DAYS)
-    ordered = list(LenderMilestone.objects.filter(
+    ordered = list(LenderMilestone.objects.in_force().filter(
         kind=Milestone.VALUATION_ORDERED, occurred_on__lte=horizon - timedelta(days=settings.valuation_follow_up_days),
         occurred_on__gte=_today(now) - timedelta(days=90),
     ).annotate(completed=Exists(completed)).filter(completed=False).select_related("lender_file"))
@@ -286,13 +293,14 @@ def valuations(now: datetime, settings: ReminderSettings) -> Generated:
             notes="Check the valuation was done and that the agent or appraiser had access and your comparables.",
         ))
     result.created = _write(candidates)
-    # Reported done (a completed valuation on the file since it was ordered) closes it.
+    # Reported done (a completed valuation on the file since it was ordered) closes it, and
+    # so does the order being struck out.
     open_rows = dict(FollowUp.objects.filter(source=FollowUpSource.VALUATION, done_at__isnull=True)
                      .values_list("pk", "source_key"))
     if open_rows:
-        ordered = {m.pk: m for m in LenderMilestone.objects.filter(
+        ordered = {m.pk: m for m in LenderMilestone.objects.in_force().filter(
             pk__in={int(key.split(":")[1]) for key in open_rows.values()})}
-        done_files = {(file_id, on) for file_id, on in LenderMilestone.objects.filter(
+        done_files = {(file_id, on) for file_id, on in LenderMilestone.objects.in_force().filter(
             kind=Milestone.VALUATION_COMPLETED, lender_file__in={m.lender_file_id for m in ordered.values()},
         ).values_list("lender_file", "occurred_on")}
         moot = [pk for pk, key in open_rows.items()

@@ -556,7 +556,7 @@ def dnc_by_list(period: Period) -> Report:
 @_read_only
 def lender_turnaround(period: Period) -> Report:
     """Days from package submitted to approval, per servicer, for approvals in the period."""
-    files = (LenderMilestone.objects.values("lender_file", "lender_file__servicer")
+    files = (LenderMilestone.objects.in_force().values("lender_file", "lender_file__servicer")
              .annotate(submitted=Min("occurred_on", filter=Q(kind=Milestone.PACKAGE_SUBMITTED)),
                        approved=Min("occurred_on", filter=Q(kind=Milestone.APPROVED)))
              .filter(approved__gte=period.start, approved__lte=period.end, submitted__isnull=False).order_by())

@@ -20,7 +20,7 @@ from leadcrm.accounts.models import Brokerage, Capacity, User
 from leads.models import Contact, Lead
 from leads.phones import format_national
 
-from .models import MessageTemplate, TemplateKind
+from .models import MessageTemplate, TemplateKind, TemplateSituation
 
 MERGE_FIELD = re.compile(r"\[([A-Za-z][A-Za-z .'-]{0,40})\]")
 UNKNOWN_FIELDS = "Not a merge field: {fields}. Use one of: {known}."
@@ -86,6 +86,7 @@ def template_save(
     template: MessageTemplate | None = None,
     attach_guide: bool = False,
     capacity: Capacity | str = "",
+    situation: TemplateSituation | str = TemplateSituation.ANY,
 ) -> MessageTemplate:
     """Create or change a template; shared (brokerage-wide) ones are the broker's.
 
@@ -103,6 +104,7 @@ def template_save(
     template.name, template.kind, template.body, template.subject = name, kind, body, subject
     template.attach_guide = attach_guide and TemplateKind(kind) == TemplateKind.EMAIL
     template.capacity = capacity
+    template.situation = situation
     template.owner = None if shared else (template.owner if template.pk else actor)
     template.updated_by = actor
     template.full_clean()

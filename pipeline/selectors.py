@@ -68,10 +68,14 @@ def lead_activity(*, lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEv
                DocumentUpload.objects.filter(item__lead=lead).select_related("item", "item__lien", "uploaded_by")
                .order_by("-uploaded_at")[:limit]]
     # A lender's step is dated, not timed: it sits at midday of its day, the agent's zone.
+    # A step struck out by a correction shows crossed out, the correction on its own day.
     zone = timezone.get_current_timezone()
-    events += [TimelineEvent(datetime.combine(m.occurred_on, time(12), tzinfo=zone), "lender", m) for m in
-               LenderMilestone.objects.filter(lender_file__lead=lead).select_related("lender_file__lien", "recorded_by")
-               .order_by("-occurred_on", "-pk")[:limit]]
+    steps = list(LenderMilestone.objects.filter(lender_file__lead=lead)
+                 .select_related("lender_file__lien", "recorded_by", "voids", "voided_by__recorded_by")
+                 .order_by("-occurred_on", "-pk")[:limit])
+    for step in steps:
+        step.correction = getattr(step, "voided_by", None)  # None when it stands
+    events += [TimelineEvent(datetime.combine(m.occurred_on, time(12), tzinfo=zone), "lender", m) for m in steps]
     events += [TimelineEvent(n.created_at, "note", n) for n in lead.notes.select_related("author")[:limit]]
     # A seller's upload is on the timeline as its document already.
     events += [TimelineEvent(e.at, "seller", e) for e in

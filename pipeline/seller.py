@@ -439,7 +439,7 @@ class LenderProgress:
 def lender_progress(*, lead: Lead) -> list[LenderProgress]:
     """Each loan's lender and how far it has got, never its loan number."""
     milestones: dict[int, list[LenderMilestone]] = {}
-    for milestone in LenderMilestone.objects.filter(lender_file__lead=lead).select_related("lender_file"):
+    for milestone in LenderMilestone.objects.in_force().filter(lender_file__lead=lead).select_related("lender_file"):
         milestones.setdefault(milestone.lender_file.lien_id, []).append(milestone)
     progress = []
     for lien in lead.liens.order_by("position"):

@@ -14,7 +14,6 @@ from leads.models import Lead, Stage
 
 from .lenders import latest_letters
 from .models import (
-    REACHED_OUTCOMES,
     ChecklistItem,
     DocumentKind,
     DocumentStatus,
@@ -48,10 +47,7 @@ class Requirement:
 
 
 def _reached_homeowner(lead: Lead, on: date) -> bool:
-    # An entry that was later corrected no longer counts; its correction does.
-    return OutreachAttempt.objects.filter(
-        lead=lead, outcome__in=REACHED_OUTCOMES, corrections__isnull=True
-    ).exists()
+    return OutreachAttempt.objects.filter(lead=lead).reached().exists()
 
 
 def _has_hardship(lead: Lead, on: date) -> bool:
@@ -75,7 +71,7 @@ def _is_listing(lead: Lead) -> bool:
 
 
 def _package_submitted(lead: Lead, on: date) -> bool:
-    return LenderMilestone.objects.filter(
+    return LenderMilestone.objects.in_force().filter(
         lender_file__lead=lead, kind=Milestone.PACKAGE_SUBMITTED
     ).exists()
 
@@ -88,7 +84,8 @@ def _liens_without_valid_approval(lead: Lead, on: date) -> list[str]:
     """Each lien whose holder has not approved, whose newest letter has expired by ``on``,
     or who denied the sale after its newest letter."""
     letters, denials = latest_letters(lead=lead), {}
-    denied = LenderMilestone.objects.filter(lender_file__lead=lead, kind=Milestone.DENIED).select_related("lender_file")
+    denied = (LenderMilestone.objects.in_force().filter(lender_file__lead=lead, kind=Milestone.DENIED)
+              .select_related("lender_file"))
     for milestone in denied.order_by("-occurred_on", "-recorded_at"):
         denials.setdefault(milestone.lender_file.lien_id, milestone)
     missing = []

@@ -27,6 +27,7 @@ urlpatterns = [
     path("scripts/<int:pk>/", script_views.ScriptsView.as_view(), name="script_edit"),
     path("marketing/", marketing_views.MarketingView.as_view(), name="marketing"),
     path("marketing/print/", marketing_views.MailPrintView.as_view(), name="mail_print"),
+    path("marketing/print/<int:pk>/", marketing_views.MailBatchView.as_view(), name="mail_batch"),
     path("unsubscribe/<str:token>/", marketing_views.UnsubscribeView.as_view(), name="unsubscribe"),
     path("leads/bulk/", bulk_views.BulkActionView.as_view(), name="bulk"),
     path("board/", board_views.BoardView.as_view(), name="board"),

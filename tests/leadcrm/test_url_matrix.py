@@ -50,7 +50,9 @@ MATRIX = {
     "pipeline:board": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
     "pipeline:scripts": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
     "pipeline:marketing": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
-    "pipeline:mail_print": ("post", None, {ANON: 302, OTHER: 404, OWNER: 404, TEAM_LEAD: 404, BROKER: 404}),  # no template
+    "pipeline:mail_print": ("get", None, {ANON: 302, OTHER: 404, OWNER: 404, TEAM_LEAD: 404, BROKER: 404}),  # no template
+    # Printed letters are their agent's alone.
+    "pipeline:mail_batch": ("get", "mail_batch", {ANON: 302, OTHER: 404, OWNER: 200, TEAM_LEAD: 404, BROKER: 404}),
     # Public: the link in every marketing email; a forged token shows nothing.
     "pipeline:unsubscribe": ("get", "unsubscribe_token", {ANON: 404, OWNER: 404}),
     # An agent's own script is theirs alone.
@@ -141,6 +143,16 @@ def people(agent, other_agent, team_lead, broker):
     return {ANON: None, OTHER: other_agent, OWNER: agent, TEAM_LEAD: team_lead, BROKER: broker}
 
 
+def mail_batch(agent):
+    import uuid
+
+    from pipeline.models import MailBatch
+
+    letter = MessageTemplate.objects.create(name="Letter", kind="letter", body="Hello.", owner=agent)
+    return MailBatch.objects.create(token=uuid.uuid4(), template=letter, agent=agent, letter_date=date(2026, 11, 18),
+                                    done=True)
+
+
 @pytest.mark.parametrize("name", sorted(MATRIX))
 def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national_registry):
     method, about, expected = MATRIX[name]
@@ -157,6 +169,7 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
             "document": document(lead, agent),
             "unsubscribe_token": type("Forged", (), {"pk": "forged-token"}),
             "calendar_token": type("Forged", (), {"pk": "forged-calendar-token"}),
+            "mail_batch": mail_batch(agent) if about == "mail_batch" else None,
             "agent_user": agent,
             # One attempt for all five users (a sixth call in a day would be capped, E2).
             "outreach_attempt": (made.get("attempt") or made.setdefault("attempt", outreach(lead, agent)))

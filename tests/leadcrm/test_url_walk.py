@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -88,6 +89,7 @@ PK_OF = {
     "leads:detail": "lead",
     "leads:route": "lead",
     "leads:pond_claim": "lead",
+    "leads:pond_assign": "lead",
     "leads:departure": "owner",
     "leads:import_detail": "import_job",
     "leads:import_map": "import_draft",
@@ -99,6 +101,7 @@ PK_OF = {
     "pipeline:note_add": "lead",
     "pipeline:follow_up_done": "follow_up",
     "pipeline:script_edit": "own_script",
+    "pipeline:mail_batch": "mail_batch",
     "pipeline:lenders": "lead",
     "pipeline:documents": "lead",
     "pipeline:offers": "lead",
@@ -123,6 +126,7 @@ ENTITLED_TO = {
     "import_job": {OWNER, BROKER},  # an import is its importer's (and the broker's) business
     "import_draft": {OWNER, BROKER},
     "own_script": {OWNER},  # an agent's own script
+    "mail_batch": {OWNER},  # the letters an agent printed are theirs alone
     "notification": {OWNER},  # a notification is its recipient's alone
     "owner": set(),  # a departure page is about a person, not a lead
     "registry_load": set(),  # brokerage data, not a lead's
@@ -130,6 +134,7 @@ ENTITLED_TO = {
 # Pages about the lead that a role may still not use (agents do not route or decide reviews).
 ROLE_GATED = {
     "leads:route": {TEAM_LEAD, BROKER},
+    "leads:pond_assign": {TEAM_LEAD, BROKER},
     "compliance:review_decide": {TEAM_LEAD, BROKER},
 }
 # Refusals to outsiders that answer with a redirect to a page of their own (which the walk
@@ -302,6 +307,7 @@ class World:
             CalendarFeed,
             ChecklistItem,
             FollowUp,
+            MailBatch,
             MessageTemplate,
             Notification,
             NotificationKind,
@@ -378,6 +384,10 @@ class World:
             recipient=agent, kind=NotificationKind.REMINDER, key="walk:1", title=f"Call {OWNER_NAME}",
             url=f"/leads/{lead.pk}/", lead=lead)
         self.own_script = MessageTemplate.objects.create(name="Mine", kind="text", body="Hi", owner=agent)
+        self.mail_batch = MailBatch.objects.create(
+            token=uuid.uuid4(), agent=agent, letter_date=date(2026, 11, 18), done=True,
+            template=MessageTemplate.objects.create(name="Walk letter", kind="letter", body="Hello.", owner=agent),
+            letters=[{"lead": lead.pk, "owners": [self.contact.pk], "status": "logged", "reason": ""}])
         self.calendar_feed = CalendarFeed.objects.filter(user=agent).first()
         seller_link_create(lead=lead, actor=agent)
         seller_briefings_set(lead=lead, actor=agent, told={"timeline": date(2026, 11, 5)})

@@ -52,7 +52,10 @@ def send_now(monkeypatch, django_capture_on_commit_callbacks):
 
 
 def print_letters(client, template, **filters):
-    return client.post(reverse("pipeline:mail_print"), {"template": template.pk, **filters})
+    """Show the letters, then confirm them, as the agent does: the printed page."""
+    shown = client.get(reverse("pipeline:mail_print"), {"template": template.pk, **filters})
+    confirmation = shown.context["run"].confirmation
+    return client.post(reverse("pipeline:mail_print"), {"confirmation": confirmation}, follow=True)
 
 
 def test_the_merge_leaves_out_deceased_and_do_not_mail_owners_saying_why(owners, letter, agent):
@@ -60,8 +63,12 @@ def test_the_merge_leaves_out_deceased_and_do_not_mail_owners_saying_why(owners,
 
     merge = mail_merge(template=letter, leads=Lead.objects.filter(assigned_agent=agent), agent=agent)
     assert [piece.owner.first_name for piece in merge.pieces] == ["Maria"]
-    assert merge.reasons == {"deceased": 1, "do not mail": 1}
-    assert merge.pieces[0].text.startswith("Dear Maria,")
+    # The other lead's only owner asked for no mail: no letter. The deceased co-owner at
+    # Maria's address is left off her letter, which still goes.
+    assert merge.reasons == {"do not mail": 1}
+    assert merge.names_left_off_reasons == {"deceased": 1}
+    lead, _other = owners
+    assert merge.pieces[0].text == f"About {lead.property.street_line}."  # the layout greets and signs
 
 
 def test_an_owner_on_the_internal_list_for_mail_is_refused_by_the_gate(lead, letter, agent):
@@ -79,28 +86,33 @@ def test_an_owner_on_the_internal_list_for_mail_is_refused_by_the_gate(lead, let
 
 def test_printing_logs_each_letter_through_the_gate_and_prints_only_those(owners, letter, agent, client_as):
     client = client_as(agent)
+    lead, _other = owners
+    maria = lead.contacts.get(first_name="Maria")
     page = print_letters(client, letter).content.decode()
-    assert page.count('class="piece"') == 1 and "Dear Maria," in page and "Nomail" not in page
+    assert page.count('class="piece piece-letter"') == 1 and f"Dear {maria.display_name}," in page
+    assert "Nomail" not in page
     attempt = OutreachAttempt.objects.get()
     assert (attempt.channel, attempt.outcome, attempt.notes) == ("mail", "sent", "Mailed: Options letter")
     assert attempt.compliance_check.verdict in ("allow", "warn")
-    # Printed again (a double click, a jammed printer): printed, not logged twice.
+    # Printed again (a jammed printer): printed, not logged twice.
     page = print_letters(client, letter).content.decode()
-    assert page.count('class="piece"') == 1 and "1 already logged today" in page
+    assert page.count('class="piece piece-letter"') == 1 and "1 already logged today" in page
     assert OutreachAttempt.objects.count() == 1
 
 
-def test_printing_is_a_post_a_get_prints_nothing(owners, letter, agent, client_as):
-    assert client_as(agent).get(reverse("pipeline:mail_print"), {"template": letter.pk}).status_code == 405
+def test_showing_the_letters_to_print_logs_nothing(owners, letter, agent, client_as):
+    response = client_as(agent).get(reverse("pipeline:mail_print"), {"template": letter.pk})
+    assert response.status_code == 200 and "Mark 1 letter as mailed?" in response.content.decode()
     assert not OutreachAttempt.objects.exists()
 
 
-def test_a_letter_without_the_role_disclosure_is_refused_and_not_printed(lead, agent, client_as):
+def test_a_letter_states_the_role_in_writing_under_the_signature_whatever_its_template(lead, agent, client_as):
     silent = MessageTemplate.objects.create(name="Silent", kind=TemplateKind.LETTER, owner=agent,
                                             body="Dear [First Name], call me.")
     page = print_letters(client_as(agent), silent).content.decode()
-    assert 'class="piece"' not in page and "refused by the compliance check" in page
-    assert not OutreachAttempt.objects.exists()
+    assert page.count('class="piece piece-letter"') == 1
+    assert "Ana Torres is a licensed real estate agent with Sunbelt Test Realty" in page
+    assert OutreachAttempt.objects.get().role_disclosed
 
 
 def test_emails_carry_the_brokerage_address_and_an_unsubscribe_link_that_works(lead, agent, client_as, office,
