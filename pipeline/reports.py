@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate, TruncWeek
@@ -41,7 +42,14 @@ from compliance.models import AreaCodeVersion, CheckMode, ComplianceCheck, Regis
 from leadcrm.accounts.models import User
 from leads.models import FUNNEL_STAGES, Contact, Lead, LeadList, ListDncCount, ListMembership, Phone, Stage
 
-from .forecast import _percentile, forecast_for, stage_durations
+from .forecast import (
+    PRIOR_LEADS,
+    PRIOR_MOVE_ON,
+    _percentile,
+    back_test,
+    closing_model,
+    closings_by_month,
+)
 from .models import (
     REACHED_OUTCOMES,
     CheckCount,
@@ -119,6 +127,11 @@ class Link:
     def text(self) -> str:
         return str(self)
 
+    @property
+    def count(self) -> int | None:
+        """The number of rows its link opens, when it is a count."""
+        return self.value if isinstance(self.value, int) else None
+
 
 def plain(cell):
     """A cell as exported: a link's value."""
@@ -148,7 +161,7 @@ def _pct(part: int, whole: int) -> float | None:
 def _days_stats(values: list[float]) -> tuple[float | None, float | None]:
     if not values:
         return None, None
-    return round(median(values), 1), round(_percentile(values, 0.8), 1)
+    return round(float(median(values)), 1), round(float(_percentile(values, 0.8)), 1)
 
 
 @contextmanager
@@ -687,37 +700,134 @@ def _named_as(as_servicer: int, as_lender: int) -> str:
     return "servicer" if as_servicer else "–"
 
 
+FORECAST_MONTHS = 12
+BACK_TEST_WINDOWS = (30, 60, 90)  # days before today each back-test's forecast was made
+BACK_TEST_DAYS = 30
+FORECAST_NOTES = [
+    "Each open lead counts for its chance of closing, not as a closing: the chance that a lead in its stage, "
+    "that long, goes on to close, learned from how the brokerage's leads left each stage (moved on, dropped "
+    "out, or are still there). Its chance is spread over the days the stages ahead usually take. Closed: "
+    "closing dates in the period; this month's forecast is for the days left in it.",
+    "Likely: about 8 in 10 outcomes fall in this range, each lead closing or not on its own.",
+]
+
+
+def _leads_link(**filters) -> str:
+    return f"{reverse('leads:list')}?{urlencode(filters)}"
+
+
+def _closed_link(start: date, end: date) -> str:
+    """The closed leads with a closing date from ``start`` to ``end``, in the admin's list of
+    leads (the rows a month's "Closed" counts)."""
+    query = {"stage": Stage.CLOSED, "closing_date__gte": start.isoformat(), "closing_date__lte": end.isoformat()}
+    return f"{reverse('admin:leads_lead_changelist')}?{urlencode(query)}"
+
+
+def _range(likely: tuple[int, int]) -> str:
+    low, high = likely
+    return f"{low}" if low == high else f"{low}–{high}"
+
+
 @_read_only
 def forecast_closings(period: Period) -> Report:
-    """Closings per month: those that happened in the period, and those forecast for open deals."""
-    closed = defaultdict(int)
+    """Closings per month: those that happened in the period, and those expected of the open
+    leads, each weighed by its chance of closing (``pipeline.forecast``); with the chance by
+    stage it rests on, and how the same forecast did when made 30, 60 and 90 days ago."""
+    today = timezone.localdate()
+    closed: dict[date, int] = defaultdict(int)
     for day, n in (Lead.objects.filter(stage=Stage.CLOSED, closing_date__gte=period.start,
                                        closing_date__lte=period.end)
                    .order_by().values_list("closing_date").annotate(n=Count("pk")).values_list("closing_date", "n")):
         closed[day.replace(day=1)] += n
-    durations = stage_durations()
-    expected = defaultdict(int)
-    # A forecast depends on the stage and the day the lead entered it (in the current zone,
-    # as forecast_for reads it), so it is worked out once per stage and day.
+    model = closing_model()
     zone = timezone.get_current_timezone()
-    for stage, entered, n in (Lead.objects.filter(stage__in=[Stage.QUALIFY, Stage.NEGOTIATE, Stage.CLOSE])
-                              .annotate(entered=TruncDate("stage_entered_at", tzinfo=zone)).order_by()
-                              .values_list("stage", "entered").annotate(n=Count("pk"))
-                              .values_list("stage", "entered", "n")):
-        lead = Lead(stage=stage, stage_entered_at=datetime.combine(entered, time(12), tzinfo=zone))
-        forecast = forecast_for(lead, durations=durations)
-        if forecast is not None:
-            middle = forecast.earliest + (forecast.latest - forecast.earliest) / 2
-            expected[middle.replace(day=1)] += n
-    months = sorted(set(closed) | set(expected))
-    rows = [[f"{month:%Y-%m}", closed.get(month, 0), expected.get(month, 0)] for month in months]
+    # A lead's forecast depends on its stage and the day it entered it (the current zone,
+    # as forecast_for reads it): worked out once per stage and day.
+    open_leads = {(Stage(stage), entered): n for stage, entered, n in (
+        Lead.objects.filter(stage__in=FUNNEL_STAGES).annotate(entered=TruncDate("stage_entered_at", tzinfo=zone))
+        .order_by().values_list("stage", "entered").annotate(n=Count("pk")).values_list("stage", "entered", "n"))}
+    months, later = closings_by_month(model=model, open_leads=open_leads, today=today, months=FORECAST_MONTHS)
+    # The months ahead worth a row: up to the last one expecting a tenth of a closing or more.
+    ahead = [month for month, forecast in months.items() if forecast.expected >= 0.05]
+    shown = sorted(set(closed) | {_month_of(today)} | ({m for m in months if m <= max(ahead)} if ahead else set()))
+    rows = []
+    for month in shown:
+        last = min(_month_end(month), period.end)
+        count = closed.get(month, 0)
+        closed_cell = Link(count, _closed_link(max(month, period.start), last)) if count else count
+        forecast = months.get(month)
+        rows.append([f"{month:%Y-%m}", closed_cell if month <= today else None,
+                     round(forecast.expected, 1) if forecast else None,
+                     _range(forecast.likely) if forecast else None])
+    notes = list(FORECAST_NOTES)
+    if later >= 0.05:
+        notes.append(f"A further {later:.1f} closings are expected after {max(months):%B %Y}.")
+    tests = _back_tests(today)
+    misses = [abs(test.error) for test in tests if test.open_leads]
+    if tests[0].open_leads:
+        notes.append(
+            f"How it did: made {BACK_TEST_WINDOWS[0]} days ago from what was known then, it expected "
+            f"{tests[0].expected:.1f} closings in the {BACK_TEST_DAYS} days that followed; {tests[0].closed} closed "
+            f"(off by {tests[0].error:+.1f}). Over the last {len(misses)} such forecast{'s' if len(misses) > 1 else ''} "
+            f"it was off by {sum(misses) / len(misses):.1f} closings on average.")
+    else:
+        notes.append(f"How it did: no lead was open {BACK_TEST_WINDOWS[0]} days ago, so there is nothing to "
+                     "check the forecast against yet.")
     chart = {"type": "bar", "labels": [row[0] for row in rows], "datasets": [
-        {"label": "Closed", "data": [row[1] for row in rows]},
-        {"label": "Forecast (open deals, middle of their range)", "data": [row[2] for row in rows]}]}
+        {"label": "Closed", "data": [plain(row[1]) or 0 for row in rows]},
+        {"label": "Forecast (expected closings)", "data": [row[2] or 0 for row in rows]}]}
     return Report(slug="forecast", title="Closings by month, actual and forecast",
-                  columns=["Month", "Closed", "Forecast"], rows=rows, chart=chart,
-                  notes=["A forecast is a range; each open deal in Qualify, Negotiate or Close is counted in the "
-                         "month at the middle of its range."])
+                  columns=["Month", "Closed", "Forecast", "Likely"], rows=rows, chart=chart, notes=notes,
+                  tables=[_chances_by_stage(model, open_leads, today), _back_test_table(tests)])
+
+
+def _month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _month_end(month: date) -> date:
+    return (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def _chances_by_stage(model, open_leads: dict, today: date) -> dict:
+    rows = []
+    for stage in FUNNEL_STAGES:
+        here = {entered: n for (s, entered), n in open_leads.items() if s == stage}
+        count = sum(here.values())
+        expected = sum(n * model.chance(stage, (today - entered).days) for entered, n in here.items())
+        left, moved_on = model.observed[stage]
+        rows.append([Stage(stage).label, Link(count, _leads_link(stage=stage)) if count else 0, round(expected, 1),
+                     f"{100 * model.chance(stage, 0):.0f}%", f"{moved_on:,.0f} of {left:,.0f}"])
+    return {"caption": "What the forecast rests on", "note": (
+        "Each stage's open leads and the closings expected of them (the sum of their chances); the chance of a "
+        "lead just entering the stage; and the brokerage's leads that have left the stage, how many of them "
+        f"moving on. Where those are few, a starting assumption worth {PRIOR_LEADS} leads per stage weighs in: "
+        + ", ".join(f"{Stage(stage).label} {100 * share:.0f}%" for stage, share in PRIOR_MOVE_ON.items())
+        + " move on, after the stage's typical or slow days."),
+        "columns": ["Stage", "Open leads", "Expected to close", "Chance on entering", "Moved on, of those that left"],
+        "rows": rows}
+
+
+def _back_tests(today: date) -> list:
+    """The forecasts made 30, 60 and 90 days ago from what was known then, kept for the day."""
+    key = f"pipeline:forecast-back-tests:v1:{today.isoformat()}:{timezone.get_current_timezone_name()}"
+    tests = cache.get(key)
+    if tests is None:
+        tests = [back_test(made_on=today - timedelta(days=days), days=BACK_TEST_DAYS) for days in BACK_TEST_WINDOWS]
+        cache.set(key, tests, 3600)
+    return tests
+
+
+def _back_test_table(tests: list) -> dict:
+    rows = [[f"{test.made_on:%b %-d, %Y}", f"{test.made_on:%b %-d} – {test.until:%b %-d}", test.open_leads,
+             round(test.expected, 1), _range(test.likely),
+             Link(test.closed, _closed_link(test.made_on, test.until)) if test.closed else 0,
+             f"{test.error:+.1f}"] for test in tests]
+    return {"caption": "How the forecast did", "note": (
+        f"The same forecast as it would have been made {', '.join(map(str, BACK_TEST_WINDOWS))} days ago, from "
+        f"only the stage moves known then, for the leads open then: the closings it expected in the "
+        f"{BACK_TEST_DAYS} days that followed, against those that closed."),
+        "columns": ["Made on", "For", "Open leads then", "Forecast", "Likely", "Closed", "Off by"], "rows": rows}
 
 
 @_read_only
@@ -729,8 +839,9 @@ def list_closings(period: Period) -> Report:
                                                   lead__closing_date__lte=period.end)
                     .order_by().values_list("lead_list").annotate(n=Count("pk")).values_list("lead_list", "n"))
     names = dict(LeadList.objects.values_list("pk", "name"))
-    rows = sorted(([names.get(pk, "?"), leads, closings.get(pk, 0), _pct(closings.get(pk, 0), leads)]
-                   for pk, leads in on_list.items()), key=lambda row: (-row[2], row[0]))
+    rows = sorted(([names.get(pk, "?"), Link(leads, _leads_link(list=pk, status="all")), closings.get(pk, 0),
+                    _pct(closings.get(pk, 0), leads)] for pk, leads in on_list.items()),
+                  key=lambda row: (-row[2], row[0]))
     chart = {"type": "bar", "labels": [row[0] for row in rows],
              "datasets": [{"label": "Closings", "data": [row[2] for row in rows]}]}
     return Report(slug="list-closings", title="Lists that produced closings",

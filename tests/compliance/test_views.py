@@ -95,7 +95,7 @@ def test_the_overview_counts_blocked_attempts_not_previews_and_links_each_count(
     # then
     blocks = page[page.index("Attempts blocked, by rule"):page.index("Export the evidence")]
     assert "#rule-A5" in blocks and "#rule-D3" not in blocks and "#rule-F6" not in blocks
-    [(href, shown)] = re.findall(r'<a class="num" href="([^"]+)">(\d+)</a>', blocks)
+    [(href, shown)] = re.findall(r'<a class="num" href="([^"]+)" data-count="(\d+)">', blocks)
     assert shown == "1" and admin_list_rows(client, href) == 1
 
 
