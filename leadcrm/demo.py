@@ -556,9 +556,13 @@ def _seed_deal_for(*, lead, agent, stage, at, plan) -> None:
     index = plan["index"]
     day = at.date()
     liens = list(lead.liens.order_by("position"))
+    # An investor buys for himself: his own contract and disclosure, his own cash offer.
+    investor = agent.capacity == Capacity.PRINCIPAL
+    contract = ((DocumentKind.PURCHASE_CONTRACT, DocumentKind.INTEREST_DISCLOSURE) if investor
+                else (DocumentKind.LISTING_AGREEMENT,))
     if stage == Stage.NEGOTIATE:
         started = day - timedelta(days=12)
-        for kind in (DocumentKind.LISTING_AGREEMENT, DocumentKind.HARDSHIP_LETTER, DocumentKind.TAX_RETURNS):
+        for kind in (*contract, DocumentKind.HARDSHIP_LETTER, DocumentKind.TAX_RETURNS):
             checklist_item_update(lead=lead, kind=kind, actor=agent, status=DocumentStatus.ACCEPTED,
                                   received_on=started)
         checklist_item_update(lead=lead, kind=DocumentKind.BANK_STATEMENTS, actor=agent,
@@ -572,10 +576,10 @@ def _seed_deal_for(*, lead, agent, stage, at, plan) -> None:
                              actor=agent, note="Uploaded to the portal")
     elif stage == Stage.CLOSE:
         offer = offer_create(
-            lead=lead, actor=agent, buyer_name=BUYERS[index % len(BUYERS)],
-            price=(lead.property.estimated_value * Decimal("0.94")).quantize(Decimal("1000")),
-            financing=[Financing.CONVENTIONAL, Financing.FHA, Financing.CASH][index % 3],
-            buyer_proof=BuyerProof.PROOF_OF_FUNDS if index % 3 == 2 else BuyerProof.PRE_APPROVAL,
+            lead=lead, actor=agent, buyer_name=agent.get_full_name() if investor else BUYERS[index % len(BUYERS)],
+            price=(lead.property.estimated_value * Decimal("0.85" if investor else "0.94")).quantize(Decimal("1000")),
+            financing=Financing.CASH if investor else [Financing.CONVENTIONAL, Financing.FHA, Financing.CASH][index % 3],
+            buyer_proof=BuyerProof.PROOF_OF_FUNDS if investor or index % 3 == 2 else BuyerProof.PRE_APPROVAL,
             earnest_money=Decimal("2500"), received_on=day - timedelta(days=10),
             target_closing=day + timedelta(days=30),
         )

@@ -34,14 +34,20 @@ class Financials:
 
     @property
     def shortfall(self) -> Decimal | None:
-        """How far a sale at the estimated value falls short of paying liens and costs."""
+        """How far a sale at the estimated value falls short of paying liens and costs.
+
+        The liens absorb it: it is the sum of the liens' shortfalls the net sheet shows at
+        the estimated value (when its commission and closing costs add up to the selling
+        cost rate), and the seller then nets nothing, not a negative amount.
+        """
         if self.estimated_value is None:
             return None
         return self.lien_total + self.selling_costs - self.estimated_value
 
     @property
     def net_after_sale(self) -> Decimal | None:
-        """What the seller would walk away with (negative: what is missing)."""
+        """What the seller would walk away with once every lien is paid (negative: the
+        shortfall, which the seller does not pay: pages show it as the liens' shortfall)."""
         shortfall = self.shortfall
         return None if shortfall is None else -shortfall
 

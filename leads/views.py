@@ -11,9 +11,8 @@ from leadcrm.accounts.selectors import teams_routable_by, users_assignable_by
 from leadcrm.pagination import window
 from leadcrm.rows import age, pk_url, short_moment
 from pipeline.forms import OutreachLogForm, StageChangeForm
-from pipeline.models import MessageTemplate, TemplateKind
 from pipeline.queue import phone_status_now
-from pipeline.scripts import render
+from pipeline.scripts import call_scripts_for, render
 from pipeline.selectors import deal_summary, lead_activity, lead_follow_ups
 from pipeline.seller import seller_card
 
@@ -119,7 +118,7 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             attempt = lead.outreach_attempts.filter(pk=int(correcting)).first()
             if attempt is not None:
                 outreach_form.correcting(attempt)
-        scripts = list(MessageTemplate.objects.usable_by(user).filter(kind=TemplateKind.CALL_SCRIPT))
+        scripts = call_scripts_for(user=user)
         wanted = self.request.GET.get("script", "")
         script = next((s for s in scripts if str(s.pk) == wanted), scripts[0] if scripts else None)
         context.update(

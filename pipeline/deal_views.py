@@ -39,6 +39,7 @@ from .forms import (
     NegotiatorForm,
     NetSheetForm,
     OfferForm,
+    PurchaseMathForm,
     add_service_error,
 )
 from .lenders import (
@@ -51,6 +52,7 @@ from .lenders import (
 )
 from .models import DocumentKind, DocumentStatus, DocumentUpload, Milestone, Offer, OfferStatus
 from .offers import net_sheet, offer_create, offer_set_status
+from .purchase import REPAIRS_UNKNOWN, is_investor_purchase, purchase_math_for
 
 
 def posted_id(request, name: str) -> int:
@@ -298,32 +300,59 @@ class OffersView(DealPageView):
         offers = sorted(Offer.objects.filter(lead=self.lead),
                         key=lambda o: (rank.get(o.status, 3), o.backup_rank or 0, -o.received_on.toordinal(), -o.pk))
         accepted = next((o for o in offers if o.status == OfferStatus.ACCEPTED), None)
-        what_if = NetSheetForm(self.request.GET or None)
-        inputs = what_if.cleaned_data if what_if.is_valid() else {}
-        liens = list(self.lead.liens.order_by("position"))
-        price, source, concessions = self._price(inputs, accepted, offers)
+        investor = is_investor_purchase(self.lead)
+        what_if = (PurchaseMathForm if investor else NetSheetForm)(self.request.GET or None)
+        inputs = {}
+        if what_if.is_bound:
+            what_if.is_valid()  # a field typed wrong is said so; the valid ones still count
+            inputs = what_if.cleaned_data
+        purchase = None
+        if investor:
+            purchase = purchase_math_for(
+                lead=self.lead,
+                after_repair_value=inputs.get("after_repair_value"), repairs=inputs.get("repairs"),
+                holding_costs=inputs.get("holding_costs"), target_profit=inputs.get("target_profit"),
+                resale_cost_rate=_rate(inputs.get("resale_cost_percent"), None),
+                buying_cost_rate=_rate(inputs.get("buying_cost_percent"), None),
+            )
+        # An investor buys from the homeowner directly: no listing commission unless they enter one.
+        commission_rate = _rate(inputs.get("commission_percent"),
+                                Decimal("0") if investor else settings.LEADCRM_COMMISSION_RATE)
+        closing_cost_rate = _rate(inputs.get("closing_cost_percent"), settings.LEADCRM_CLOSING_COST_RATE)
+        price, source, concessions = self._price(inputs, accepted, offers, purchase)
         sheet = None
         if price:
             sheet = net_sheet(
-                price=price, price_source=source, liens=liens, letters=latest_letters(lead=self.lead),
-                commission_rate=_rate(inputs.get("commission_percent"), settings.LEADCRM_COMMISSION_RATE),
-                closing_cost_rate=_rate(inputs.get("closing_cost_percent"), settings.LEADCRM_CLOSING_COST_RATE),
-                buyer_concessions=concessions,
+                price=price, price_source=source, liens=list(self.lead.liens.order_by("position")),
+                letters=latest_letters(lead=self.lead), commission_rate=commission_rate,
+                closing_cost_rate=closing_cost_rate, buyer_concessions=concessions,
             )
         context.update(
             offers=offers,
             accepted=accepted,
             sheet=sheet,
             what_if=what_if,
-            commission_percent=_rate(inputs.get("commission_percent"), settings.LEADCRM_COMMISSION_RATE) * 100,
-            closing_cost_percent=_rate(inputs.get("closing_cost_percent"), settings.LEADCRM_CLOSING_COST_RATE) * 100,
+            commission_percent=commission_rate * 100,
+            closing_cost_percent=closing_cost_rate * 100,
+            investor=investor,
+            purchase=purchase,
+            profit_at_price=purchase.profit_at(sheet.price) if purchase and sheet else None,
+            over_maximum=sheet.price - purchase.maximum_offer if purchase and sheet else None,
+            resale_cost_percent=purchase.resale_cost_rate * 100 if purchase else None,
+            buying_cost_percent=purchase.buying_cost_rate * 100 if purchase else None,
+            sheet_errors=_errors(what_if, SHEET_FIELDS),
+            purchase_errors=_errors(what_if, PURCHASE_FIELDS),
+            # Each what-if form carries the other's figures, so redoing one keeps the other.
+            carry_to_sheet=_given(self.request.GET, PURCHASE_FIELDS),
+            carry_to_purchase=_given(self.request.GET, SHEET_FIELDS),
+            repairs_unknown=REPAIRS_UNKNOWN if purchase and not purchase.repairs_basis else "",
             offer_form=offer_form or OfferForm(),
             statuses=OfferStatus.choices,
             can_manage=self.request.user.has_perm(Perm.MANAGE_OFFERS),
         )
         return context
 
-    def _price(self, inputs, accepted, offers):
+    def _price(self, inputs, accepted, offers, purchase):
         if inputs.get("price"):
             # The offer's seller-paid costs still apply at another price.
             basis = accepted or next((o for o in offers if o.status == OfferStatus.PENDING), None)
@@ -333,6 +362,8 @@ class OffersView(DealPageView):
         pending = next((o for o in offers if o.status == OfferStatus.PENDING), None)
         if pending is not None:
             return pending.price, f"{pending.buyer_name}'s pending offer", pending.buyer_concessions
+        if purchase is not None and purchase.maximum_offer:
+            return purchase.maximum_offer, "your maximum offer (no offer yet)", Decimal("0")
         value = self.lead.property.estimated_value
         return value, "the estimated value (no offer yet)", Decimal("0")
 
@@ -361,6 +392,22 @@ class OffersView(DealPageView):
         return self.saved(f"{offer.buyer_name}'s offer: {OfferStatus(status).label.lower()}.", f"offer-{offer.pk}")
 
 
-def _rate(percent: Decimal | None, default: Decimal) -> Decimal:
+SHEET_FIELDS = ("price", "commission_percent", "closing_cost_percent")
+PURCHASE_FIELDS = ("after_repair_value", "repairs", "holding_costs", "resale_cost_percent", "buying_cost_percent",
+                   "target_profit")
+
+
+def _errors(form, names) -> list[str]:
+    if not form.is_bound:
+        return []
+    return [f"{form.fields[name].label or name.replace('_', ' ').capitalize()}: {error}"
+            for name in names if name in form.fields for error in form.errors.get(name, [])]
+
+
+def _given(query, names) -> dict[str, str]:
+    return {name: query[name] for name in names if query.get(name)}
+
+
+def _rate(percent: Decimal | None, default: Decimal | None) -> Decimal | None:
     return default if percent is None else percent / 100
 

@@ -1,10 +1,11 @@
 """The short-sale package: which documents a lead needs, how long each stays good, uploads.
 
-DOMAIN.md 4a. One rule per kind of document says whether it is needed once per lead or
-once per lien, how long it stays fresh from its own date, and why the lender wants it
-(shown to the agent, and later to the seller). Files are checked by their content, not
-their name, stored under a name we choose outside the web root, and served only through
-a view that checks the lead's visibility.
+One rule per kind of document says whether it is needed once per lead or once per lien,
+how long it stays fresh from its own date, and why the lender wants it (shown to the agent,
+and later to the seller). A listing and an investor's purchase need the same homeowner's
+package and lender approvals, but not the same contract documents. Files are checked by
+their content, not their name, stored under a name we choose outside the web root, and
+served only through a view that checks the lead's visibility.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from leadcrm.accounts.models import User
 from leads.models import Lead, Lien
 
 from .models import DOCUMENT_IN_HAND, ChecklistItem, DocumentKind, DocumentStatus, DocumentUpload
+from .purchase import is_investor_purchase
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,8 @@ class DocumentRule:
     fresh_days: int | None = None  # from the document's own date
 
 
-DOCUMENT_RULES: dict[DocumentKind, DocumentRule] = {rule.kind: rule for rule in (
+# The homeowner's side of the package, whoever buys: each lender decides on the short sale.
+SELLER_PACKAGE = (
     DocumentRule(DocumentKind.AUTHORIZATION, per_lien=True,
                  why="Each lender talks to you only once it holds the homeowner's signed authorization."),
     DocumentRule(DocumentKind.HARDSHIP_LETTER,
@@ -48,16 +51,40 @@ DOCUMENT_RULES: dict[DocumentKind, DocumentRule] = {rule.kind: rule for rule in 
     DocumentRule(DocumentKind.TAX_RETURNS, why="The last two years, signed, every schedule."),
     DocumentRule(DocumentKind.FORM_4506C, fresh_days=120,
                  why="Lets the lender pull tax transcripts; must reach the IRS within 120 days of signing."),
+)
+CLOSING_PACKAGE = (
+    DocumentRule(DocumentKind.SETTLEMENT_STATEMENT,
+                 why="The preliminary settlement statement (net sheet) the lenders approve."),
+    DocumentRule(DocumentKind.APPROVAL_LETTER, per_lien=True,
+                 why="Each lien holder's approval; good until the date in the letter."),
+)
+LISTING_DOCUMENT_RULES: dict[DocumentKind, DocumentRule] = {rule.kind: rule for rule in (
+    *SELLER_PACKAGE,
     DocumentRule(DocumentKind.LISTING_AGREEMENT,
                  why="Signed listing agreement; negotiating with lenders starts from it."),
     DocumentRule(DocumentKind.PURCHASE_CONTRACT, why="The buyer's signed contract with every addendum."),
     DocumentRule(DocumentKind.BUYER_FUNDS,
                  why="The buyer's pre-approval letter, or proof of funds for a cash offer."),
-    DocumentRule(DocumentKind.SETTLEMENT_STATEMENT,
-                 why="The preliminary settlement statement (net sheet) the lenders approve."),
-    DocumentRule(DocumentKind.APPROVAL_LETTER, per_lien=True,
-                 why="Each lien holder's approval; good until the date in the letter."),
+    *CLOSING_PACKAGE,
 )}
+# An investor buying for themselves lists nothing: their own contract, their funds and the
+# written disclosure that they buy for themselves take the listing's place.
+INVESTOR_DOCUMENT_RULES: dict[DocumentKind, DocumentRule] = {rule.kind: rule for rule in (
+    *SELLER_PACKAGE,
+    DocumentRule(DocumentKind.PURCHASE_CONTRACT,
+                 why="Your signed contract to buy the house as-is, subject to the lenders' approval, with every "
+                     "addendum; negotiating with the lenders starts from it."),
+    DocumentRule(DocumentKind.BUYER_FUNDS,
+                 why="Your proof of funds for the purchase (a bank statement or a lender's letter)."),
+    DocumentRule(DocumentKind.INTEREST_DISCLOSURE,
+                 why="Given to the homeowner in writing before any offer: that you buy for yourself, not as "
+                     "their agent (a licensee says so, with the licence). Lenders ask for it too."),
+    *CLOSING_PACKAGE,
+)}
+# Every kind either deal needs, for what does not depend on the deal (freshness, per lien).
+DOCUMENT_RULES: dict[DocumentKind, DocumentRule] = LISTING_DOCUMENT_RULES | {
+    kind: rule for kind, rule in INVESTOR_DOCUMENT_RULES.items() if kind not in LISTING_DOCUMENT_RULES
+}
 # Items agents add themselves (a lender's own affidavit) are kept, but never required.
 REQUIRED_KINDS = tuple(DOCUMENT_RULES)
 
@@ -80,6 +107,11 @@ def expiry_for(kind: DocumentKind | str, dated_on: date | None) -> date | None:
 
 
 # Checklist -----------------------------------------------------------------------------
+
+
+def package_rules(lead: Lead) -> dict[DocumentKind, DocumentRule]:
+    """The documents this lead's deal needs: a listing's, or an investor's purchase."""
+    return INVESTOR_DOCUMENT_RULES if is_investor_purchase(lead) else LISTING_DOCUMENT_RULES
 
 
 @dataclass
@@ -129,7 +161,7 @@ def package_checklist(*, lead: Lead, today: date | None = None) -> list[Checklis
         for item in ChecklistItem.objects.filter(lead=lead).prefetch_related("uploads__uploaded_by")
     }
     rows = []
-    for kind, rule in DOCUMENT_RULES.items():
+    for kind, rule in package_rules(lead).items():
         for lien in liens if rule.per_lien else [None]:
             item = items.pop((kind, lien.pk if lien else None), None)
             rows.append(ChecklistRow(kind=kind, rule=rule, lien=lien, item=item, today=today,

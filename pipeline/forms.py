@@ -348,6 +348,22 @@ class NetSheetForm(forms.Form):
     )
 
 
+class PurchaseMathForm(NetSheetForm):
+    """An investor's figures for the maximum offer, with the lenders' side; never stored."""
+
+    after_repair_value = forms.DecimalField(max_digits=12, decimal_places=2, min_value=1, required=False,
+                                            label="After-repair value")
+    repairs = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
+    holding_costs = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False,
+                                       label="Holding costs")
+    resale_cost_percent = forms.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=20,
+                                             required=False, label="Resale costs %")
+    buying_cost_percent = forms.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=20,
+                                             required=False, label="Buying costs %")
+    target_profit = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False,
+                                       label="Target profit")
+
+
 class MessageTemplateForm(forms.Form):
     name = forms.CharField(max_length=120)
     kind = forms.ChoiceField(choices=TemplateKind.choices, label="For")
@@ -359,6 +375,12 @@ class MessageTemplateForm(forms.Form):
     )
     attach_guide = forms.BooleanField(required=False, label="Attach the seller guide (PDF, with your name on it)",
                                       help_text="Emails only.")
+    capacity = forms.ChoiceField(
+        choices=[("", "Anyone"), (Capacity.SELLER_AGENT, "Listing agents (the homeowner's agent)"),
+                 (Capacity.PRINCIPAL, "Investors buying for themselves")],
+        required=False, label="Who uses it",
+        help_text="A script is offered on a lead only to callers it is meant for.",
+    )
     shared = forms.BooleanField(required=False, label="Share with the whole brokerage")
 
     def __init__(self, *args, may_share: bool, **kwargs):

@@ -4,6 +4,7 @@ from django.db import models
 from django.utils import timezone
 
 from compliance.models import Channel, CheckMode, Direction, Purpose, Technology, Verdict
+from leadcrm.accounts.models import Capacity
 from leadcrm.append_only import AppendOnlyModel, AppendOnlyQuerySet
 from leads.models import DeadReason, Stage
 from leads.querysets import RelatedToLeadQuerySet
@@ -609,6 +610,7 @@ class DocumentKind(models.TextChoices):
     LISTING_AGREEMENT = "listing_agreement", "Listing agreement"
     PURCHASE_CONTRACT = "purchase_contract", "Purchase contract and addenda"
     BUYER_FUNDS = "buyer_funds", "Buyer pre-approval or proof of funds"
+    INTEREST_DISCLOSURE = "interest_disclosure", "Written disclosure of the buyer's interest"
     SETTLEMENT_STATEMENT = "settlement_statement", "Preliminary settlement statement"
     APPROVAL_LETTER = "approval_letter", "Approval letter"
     OTHER = "other", "Other"
@@ -773,6 +775,10 @@ class MessageTemplateQuerySet(models.QuerySet):
         """The brokerage's shared templates and the user's own."""
         return self.filter(is_active=True).filter(models.Q(owner__isnull=True) | models.Q(owner=user))
 
+    def for_capacity(self, capacity):
+        """Those meant for a caller in ``capacity``, or for anyone."""
+        return self.filter(models.Q(capacity="") | models.Q(capacity=capacity))
+
 
 class MessageTemplate(models.Model):
     """A call script or message with ``[First Name]``-style merge fields.
@@ -790,6 +796,12 @@ class MessageTemplate(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="templates",
         help_text="Empty: shared with the whole brokerage.",
+    )
+    # A listing agent's pitch is wrong in the mouth of an investor buying for themselves,
+    # and the reverse: each is offered only to callers in its capacity.
+    capacity = models.CharField(
+        "for", max_length=20, choices=Capacity.choices, blank=True,
+        help_text="Who uses it: listing agents or investors buying for themselves. Empty: anyone.",
     )
     is_active = models.BooleanField(default=True)
     updated_by = models.ForeignKey(

@@ -41,7 +41,7 @@ class ScriptsView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
             if self.template is not None:
                 initial = {"name": self.template.name, "kind": self.template.kind, "subject": self.template.subject,
                            "body": self.template.body, "shared": self.template.is_shared,
-                           "attach_guide": self.template.attach_guide}
+                           "attach_guide": self.template.attach_guide, "capacity": self.template.capacity}
             form = MessageTemplateForm(initial=initial, may_share=self.may_share)
         context.update(
             templates=list(MessageTemplate.objects.usable_by(self.request.user).select_related("owner")),
@@ -61,7 +61,8 @@ class ScriptsView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
             try:
                 saved = template_save(actor=request.user, name=data["name"], kind=data["kind"], body=data["body"],
                                       subject=data["subject"], shared=data.get("shared", False),
-                                      template=self.template, attach_guide=data.get("attach_guide", False))
+                                      template=self.template, attach_guide=data.get("attach_guide", False),
+                                      capacity=data.get("capacity", ""))
             except ValidationError as error:
                 add_service_error(form, error)
             else:

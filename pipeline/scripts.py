@@ -16,7 +16,7 @@ from django.db import transaction
 
 from compliance.disclosures import role_disclosure_sentence
 from compliance.services import template_language_check
-from leadcrm.accounts.models import Brokerage, User
+from leadcrm.accounts.models import Brokerage, Capacity, User
 from leads.models import Contact, Lead
 from leads.phones import format_national
 
@@ -85,8 +85,12 @@ def template_save(
     shared: bool = False,
     template: MessageTemplate | None = None,
     attach_guide: bool = False,
+    capacity: Capacity | str = "",
 ) -> MessageTemplate:
-    """Create or change a template; shared (brokerage-wide) ones are the broker's."""
+    """Create or change a template; shared (brokerage-wide) ones are the broker's.
+
+    ``capacity``: the callers it is for (listing agents, investors), or "" for anyone.
+    """
     from leadcrm.accounts.roles import Perm
 
     may_share = actor.has_perm(Perm.MANAGE_TEMPLATES)
@@ -98,11 +102,23 @@ def template_save(
     template = template or MessageTemplate()
     template.name, template.kind, template.body, template.subject = name, kind, body, subject
     template.attach_guide = attach_guide and TemplateKind(kind) == TemplateKind.EMAIL
+    template.capacity = capacity
     template.owner = None if shared else (template.owner if template.pk else actor)
     template.updated_by = actor
     template.full_clean()
     template.save()
     return template
+
+
+def call_scripts_for(*, user: User) -> list[MessageTemplate]:
+    """The call scripts the user may read on a lead: theirs and the brokerage's, for anyone or
+    for a caller in the user's capacity, those written for that capacity first.
+
+    The script follows who calls, as the role disclosure it opens with does: an investor
+    buying for themselves never gets the listing pitch, a listing agent never the investor's.
+    """
+    scripts = MessageTemplate.objects.usable_by(user).filter(kind=TemplateKind.CALL_SCRIPT)
+    return sorted(scripts.for_capacity(user.capacity), key=lambda script: script.capacity != user.capacity)
 
 
 def render(text: str, *, lead: Lead, agent: User, owner: Contact | None = None,

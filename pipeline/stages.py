@@ -25,6 +25,7 @@ from .models import (
     OutreachAttempt,
     StageChange,
 )
+from .purchase import is_investor_purchase
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,13 @@ class Requirement:
     is_met: Callable[[Lead, date], bool] | None = None
     # Or: what exactly is missing (empty when met), for rules where the agent needs the list.
     missing: Callable[[Lead, date], list[str]] | None = None
+    # Which leads it concerns (None: all), for rules of one kind of deal.
+    applies_to: Callable[[Lead], bool] | None = None
 
     def unmet(self, lead: Lead, on: date) -> str | None:
         """None when the lead meets it on the day of the move, else what to do."""
+        if self.applies_to is not None and not self.applies_to(lead):
+            return None
         if self.missing is not None:
             found = self.missing(lead, on)
             return f"{self.unmet_message} Missing: {'; '.join(found)}." if found else None
@@ -57,11 +62,16 @@ def _liens_known(lead: Lead, on: date) -> bool:
     return lead.liens.filter(balance__isnull=False).exists()
 
 
-def _listing_signed(lead: Lead, on: date) -> bool:
-    # Accepted, not merely received: an upload is signed only once someone has looked.
-    return ChecklistItem.objects.filter(
-        lead=lead, kind=DocumentKind.LISTING_AGREEMENT, status=DocumentStatus.ACCEPTED
-    ).exists()
+def _accepted(kind: DocumentKind) -> Callable[[Lead, date], bool]:
+    def is_met(lead: Lead, on: date) -> bool:
+        # Accepted, not merely received: an upload is signed only once someone has looked.
+        return ChecklistItem.objects.filter(lead=lead, kind=kind, status=DocumentStatus.ACCEPTED).exists()
+
+    return is_met
+
+
+def _is_listing(lead: Lead) -> bool:
+    return not is_investor_purchase(lead)
 
 
 def _package_submitted(lead: Lead, on: date) -> bool:
@@ -112,7 +122,13 @@ LIENS_KNOWN = Requirement(
     "Enter the liens on the property, with their balances, first.", _liens_known
 )
 LISTING_SIGNED = Requirement(
-    "Mark the signed listing agreement as accepted in the document checklist first.", _listing_signed
+    "Mark the signed listing agreement as accepted in the document checklist first.",
+    _accepted(DocumentKind.LISTING_AGREEMENT), applies_to=_is_listing,
+)
+# An investor lists nothing: the lenders negotiate from the investor's own signed contract.
+PURCHASE_CONTRACT_SIGNED = Requirement(
+    "Mark your signed purchase contract as accepted in the document checklist first.",
+    _accepted(DocumentKind.PURCHASE_CONTRACT), applies_to=is_investor_purchase,
 )
 PACKAGE_SUBMITTED = Requirement(
     "Record the short-sale package as submitted to at least one lender first.", _package_submitted
@@ -129,7 +145,7 @@ ENTRY_RULES: dict[Stage, tuple[Requirement, ...]] = {
     Stage.LIST: (),
     Stage.CONTACT: (REACHED,),
     Stage.QUALIFY: (HARDSHIP, LIENS_KNOWN),
-    Stage.NEGOTIATE: (LISTING_SIGNED, PACKAGE_SUBMITTED),
+    Stage.NEGOTIATE: (LISTING_SIGNED, PURCHASE_CONTRACT_SIGNED, PACKAGE_SUBMITTED),
     Stage.CLOSE: (OFFER_ACCEPTED, APPROVALS_VALID),
     # The sale closed on its closing date: the offer still accepted, every approval good
     # on that day (lead_stage_change checks them on the closing date, not today).

@@ -194,3 +194,10 @@ class DncSourceFactory(factory.django.DjangoModelFactory):
     subscription_account_number = "SAN-TEST-1"
     subscription_expires_on = factory.LazyFunction(lambda: timezone.now().date() + timedelta(days=365))
     data_as_of = factory.LazyFunction(lambda: timezone.now().date())
+
+
+class InvestorFactory(AgentFactory):
+    """A licensed agent who buys houses for themselves (capacity principal)."""
+
+    username = factory.Sequence(lambda n: f"investor{n}")
+    capacity = Capacity.PRINCIPAL

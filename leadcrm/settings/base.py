@@ -287,6 +287,14 @@ LEADCRM_SELLING_COST_RATE = Decimal(env("LEADCRM_SELLING_COST_RATE", default="0.
 # The net sheet's starting assumptions; the agent adjusts them per lead on the page.
 LEADCRM_COMMISSION_RATE = Decimal(env("LEADCRM_COMMISSION_RATE", default="0.06"))
 LEADCRM_CLOSING_COST_RATE = Decimal(env("LEADCRM_CLOSING_COST_RATE", default="0.02"))
+# An investor's purchase math, as starting figures the investor edits on the page: repairs
+# per square foot of the building, the months of owning it (taxes, insurance, utilities,
+# interest) and the target profit as shares of the after-repair value, and the buyer's own
+# closing costs as a share of the price. Reselling costs LEADCRM_SELLING_COST_RATE.
+LEADCRM_INVESTOR_REPAIRS_PER_SQFT = Decimal(env("LEADCRM_INVESTOR_REPAIRS_PER_SQFT", default="20"))
+LEADCRM_INVESTOR_HOLDING_COST_RATE = Decimal(env("LEADCRM_INVESTOR_HOLDING_COST_RATE", default="0.05"))
+LEADCRM_INVESTOR_PROFIT_RATE = Decimal(env("LEADCRM_INVESTOR_PROFIT_RATE", default="0.10"))
+LEADCRM_INVESTOR_BUYING_COST_RATE = Decimal(env("LEADCRM_INVESTOR_BUYING_COST_RATE", default="0.02"))
 # Package documents (pay stubs, bank statements, a phone's photo of a tax return).
 LEADCRM_DOCUMENT_MAX_BYTES = env.int("LEADCRM_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
 

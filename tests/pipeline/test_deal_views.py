@@ -286,10 +286,10 @@ def test_adding_accepting_and_the_net_sheet(lead, agent, client_as):
     response = client.get(reverse("pipeline:offers", args=[lead.pk]))
     sheet = response.context["sheet"]
     assert sheet.price_source == "K. Nguyen's accepted offer"
-    assert sheet.net_to_first == Decimal("257600.00")  # 280,000 less 8 %
+    assert sheet.first.paid == Decimal("257600.00")  # 280,000 less 8 %, all to the one lien
     response = client.get(reverse("pipeline:offers", args=[lead.pk]),
                           {"price": "300000", "commission_percent": "5", "closing_cost_percent": "1.5"})
-    assert response.context["sheet"].net_to_first == Decimal("280500.00")
+    assert response.context["sheet"].first.paid == Decimal("280500.00")
 
 
 def test_an_offer_of_another_lead_cannot_be_accepted_from_my_page(lead, other_lead, agent, client_as):

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_brokerage_starts_with_a_respectful_first_contact_script():
-    script = MessageTemplate.objects.get(kind=TemplateKind.CALL_SCRIPT, owner=None)
+    script = MessageTemplate.objects.get(kind=TemplateKind.CALL_SCRIPT, owner=None, capacity="seller_agent")
     assert "[Role Disclosure]" in script.body and "free guide" in script.body
     assert "lender's decision" in script.body
 
@@ -48,7 +48,7 @@ def test_agents_keep_their_own_and_only_brokers_share(agent, other_agent, broker
     assert mine.owner == agent and not mine.is_shared
     with pytest.raises(ValidationError, match="Only a broker"):
         template_save(actor=agent, name="For all", kind=TemplateKind.TEXT, body="Hi", shared=True)
-    shared = MessageTemplate.objects.get(owner=None)
+    shared = MessageTemplate.objects.get(owner=None, capacity="seller_agent")
     with pytest.raises(ValidationError, match="Only a broker"):
         template_save(actor=agent, name="Changed", kind=TemplateKind.CALL_SCRIPT, body="Hi", template=shared)
     assert template_save(actor=broker, name="For all", kind=TemplateKind.TEXT, body="Hi", shared=True).is_shared
