@@ -107,7 +107,7 @@ def count_every_check(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pipeline', '0017_drop_indexes_a_composite_serves'),
+        ('pipeline', '0018_investor_script_and_interest_disclosure'),
         ('compliance', '0010_dnc_policy_and_acknowledgements'),
     ]
 
