@@ -1,6 +1,6 @@
 """Registries, the internal do-not-contact list, and the evidence of every check.
 
-Rule IDs (A4, B1, D3, ...) refer to ``COMPLIANCE_RULES.md`` (see ``compliance/rules.py``).
+Rule IDs (A4, B1, D3, ...) are those of ``compliance/rules.py``, explained on the rules page.
 """
 
 from __future__ import annotations
@@ -367,7 +367,7 @@ class ComplianceCheck(AppendOnlyModel):
 
 # Rules as data ---------------------------------------------------------------------------
 # Every number a rule uses lives in a versioned table a broker can edit, seeded from
-# COMPLIANCE_RULES.md; the row in force on the call date applies.
+# the compliance reference; the row in force on the call date applies.
 
 
 class Versioned(models.Model):

@@ -281,7 +281,8 @@ class ClosingModel:
         return low
 
     @property
-    def leads_learned_from(self) -> int:
+    def moves_learned_from(self) -> int:
+        """How many times the brokerage's leads left a stage (moved on or dropped out)."""
         return round(sum(left for left, _ in self.observed.values()))
 
 
@@ -448,12 +449,13 @@ def forecast_for(lead: Lead, *, durations: StageDurations | None = None, model: 
 
 
 def _source(model: ClosingModel) -> str:
-    learned = model.leads_learned_from
+    """What the forecast comes from, in words a seller reads too."""
+    learned = model.moves_learned_from
     if learned >= 10 * PRIOR_LEADS:
-        return f"how the brokerage's last {learned:,} leads left each stage"
+        return f"the brokerage's own track record ({learned:,} moves from one stage to the next or out)"
     if learned:
-        return (f"how the brokerage's {learned:,} leads so far left each stage, and typical short-sale "
-                "timelines (60-180 days from the lender package)")
+        return (f"the brokerage's track record so far ({learned:,} moves from one stage to the next or out) "
+                "and typical short-sale timelines (60-180 days from the lender package)")
     return "typical short-sale timelines (60-180 days from the lender package)"
 
 

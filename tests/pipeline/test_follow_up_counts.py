@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 3, 11, 3, 0, tzinfo=UTC)
 AGENDA_GROUP = re.compile(
     r'<span>(?P<title>Overdue|Later today|Next 7 days) · <a href="(?P<href>[^"]+)"[^>]*data-count="(?P<leads>\d+)">'
-    r'(?P=leads) leads?</a>(?: <span class="fw-normal">\((?P<items>\d+) follow-ups\)</span>)?')
+    r'(?P=leads) leads?</a>(?: <span class="fw-normal count-note">\((?P<items>\d+) follow-ups\)</span>)?')
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +75,7 @@ def test_an_agents_agenda_counts_are_the_rows_of_the_lists_they_link_to(agent, t
     for count, href in groups.values():
         assert rows_at(client, href) == count
     page = client.get(reverse("pipeline:dashboard")).content.decode()
-    assert '>2 leads</a> <span class="fw-normal">(3 follow-ups)</span>' in page  # the list shows two leads
+    assert '>2 leads</a> <span class="fw-normal count-note">(3 follow-ups)</span>' in page  # the list shows two leads
     # The team lead's own agenda and its lists: their follow-ups on the agent's leads.
     lead_groups = agenda_groups(client_as(team_lead))
     assert {title: count for title, (count, _) in lead_groups.items()} == {"Overdue": 2, "Later today": 1}
@@ -180,7 +180,7 @@ def test_with_more_left_the_group_says_how_many_leads_and_follow_ups_in_all(agen
 
     page = client_as(agent).get(reverse("pipeline:dashboard")).content.decode()
 
-    assert 'data-count="8">8 leads</a> <span class="fw-normal">(16 follow-ups)</span>' in page
+    assert 'data-count="8">8 leads</a> <span class="fw-normal count-note">(16 follow-ups)</span>' in page
     assert "the first 15 below" in page
     assert follow_up_agenda(user=agent).leads_in("overdue") == 8
     assert rows_at(client_as(agent), "/leads/?follow_up=overdue&order=follow_up") == 8

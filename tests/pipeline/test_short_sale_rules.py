@@ -360,7 +360,7 @@ def test_forecast_learns_the_brokerages_own_stage_times_from_its_closings(agent)
     assert durations.days[Stage.NEGOTIATE] == REFERENCE_STAGE_DAYS[Stage.NEGOTIATE]  # no sample: the reference
     open_lead = LeadFactory(assigned_agent=agent, stage=Stage.CLOSE, stage_entered_at=timezone.now() - timedelta(days=12))
     forecast = forecast_for(open_lead, durations=durations, today=TODAY)
-    assert forecast.running_late and "the brokerage's 12 leads so far" in forecast.source
+    assert forecast.running_late and "the brokerage's track record so far (12 moves" in forecast.source
 
 
 def test_a_new_negotiator_cannot_start_before_the_current_one(negotiating, agent):
