@@ -32,7 +32,9 @@ from .models import (
     RuleParameter,
     StateCallingRule,
     StateHoliday,
+    Verdict,
 )
+from .rules import RULES
 from .services import internal_dnc_add, revocation_review_decide
 
 
@@ -123,10 +125,32 @@ class InternalDncEntryAdmin(admin.ModelAdmin):
         obj.pk, obj._state.adding = entry.pk, False
 
 
+class DecidedByFilter(admin.SimpleListFilter):
+    """Checks a rule decided: a finding of the rule with the check's own verdict (a block by
+    A5, not a block that A5 only warned about), as the compliance report counts them."""
+
+    title = "decided by rule"
+    parameter_name = "decided_by"
+
+    def lookups(self, request, model_admin):
+        return [(rule_id, f"{rule_id}: {rule.title}") for rule_id, rule in sorted(RULES.items())]
+
+    def queryset(self, request, queryset):
+        rule = self.value()
+        if not rule:
+            return queryset
+        decided = Q()
+        for verdict in (Verdict.BLOCK, Verdict.WARN):
+            decided |= Q(verdict=verdict, findings__contains=[{"rule": rule, "severity": str(verdict)}])
+        # A check recorded without findings is counted under the rules that fired.
+        decided |= Q(verdict__in=[Verdict.BLOCK, Verdict.WARN], findings=[], rule_ids__contains=[rule])
+        return queryset.filter(decided)
+
+
 @admin.register(ComplianceCheck)
 class ComplianceCheckAdmin(ReadOnlyAdminMixin, LeadScopedAdminMixin, admin.ModelAdmin):
     list_display = ["checked_at", "verdict", "rules", "channel", "contact_point", "actor", "lead", "mode"]
-    list_filter = ["verdict", "channel", "mode", "purpose"]
+    list_filter = ["verdict", DecidedByFilter, "channel", "mode", "purpose"]
     list_select_related = ["actor", "lead__property"]
     search_fields = ["=contact_point"]
     date_hierarchy = "checked_at"

@@ -4,7 +4,7 @@ Each rule looks at the attempt, may add evidence, and returns its findings. The 
 verdict is the worst finding: any BLOCK blocks, else any WARN warns, else it allows.
 Phone and text fail closed: when the gate cannot tell what number is being dialled,
 whose it is, where its owner is, or how fresh the registry data is, it blocks.
-Rule IDs are those of COMPLIANCE_RULES.md; the numbers come from the rule tables.
+Rule IDs are those of compliance/rules.py; the numbers come from the rule tables.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Registries, the internal do-not-contact list, and the evidence of every check.
 
-Rule IDs (A4, B1, D3, ...) refer to ``COMPLIANCE_RULES.md`` (see ``compliance/rules.py``).
+Rule IDs (A4, B1, D3, ...) are those of ``compliance/rules.py``, explained on the rules page.
 """
 
 from __future__ import annotations
@@ -311,6 +311,27 @@ class EvidenceQuerySet(AppendOnlyQuerySet, RelatedToLeadQuerySet):
     """Append-only rows about a lead, seen through the lead's visibility."""
 
 
+def rules_that_decided(verdict: str, rule_ids: list[str], findings: list[dict]) -> list[str]:
+    """The rules a check is counted under: those whose findings carry its verdict's
+    severity (a call blocked by A5 that also drew an F6 warning is a block by A5); none
+    for an allowed check; the rules that fired when it has no findings to tell. The
+    reports' rollup keys its counts by the same (``pipeline_check_rules`` in SQL)."""
+    if verdict == Verdict.ALLOW:
+        return []
+    decided = sorted({finding.get("rule") for finding in findings or []
+                      if isinstance(finding, dict) and finding.get("severity") == verdict})
+    return decided or list(rule_ids or [])
+
+
+class ComplianceCheckQuerySet(EvidenceQuerySet):
+    def of_attempts(self) -> ComplianceCheckQuerySet:
+        """The decisions on real attempts to contact someone: what every count and export of
+        checks reads. Earlier versions also stored the live verdict shown while the outreach
+        form was filled in (``mode=preview``, refused under D3 until the disclosure box was
+        ticked); those rows stay, since checks are never deleted, but decided nothing."""
+        return self.filter(mode=CheckMode.LOG)
+
+
 class ComplianceCheck(AppendOnlyModel):
     """One run of the outreach gate, allowed or not: the brokerage's safe-harbour evidence."""
 
@@ -332,7 +353,7 @@ class ComplianceCheck(AppendOnlyModel):
     findings = models.JSONField(default=list, blank=True, help_text="Rule, severity and reason for each.")
     evidence = models.JSONField(default=dict, blank=True)
 
-    objects = EvidenceQuerySet.as_manager()
+    objects = ComplianceCheckQuerySet.as_manager()
 
     class Meta:
         ordering = ["-checked_at"]
@@ -346,7 +367,7 @@ class ComplianceCheck(AppendOnlyModel):
 
 # Rules as data ---------------------------------------------------------------------------
 # Every number a rule uses lives in a versioned table a broker can edit, seeded from
-# COMPLIANCE_RULES.md; the row in force on the call date applies.
+# the compliance reference; the row in force on the call date applies.
 
 
 class Versioned(models.Model):

@@ -20,6 +20,7 @@ from .models import (
     RegistryKind,
     Verdict,
     national_number,
+    rules_that_decided,
 )
 from .rulebook import rulebook
 
@@ -117,19 +118,21 @@ def lead_area_code_coverage(*, leads, on: date | None = None) -> list[AreaCodeCo
 
 
 def blocks_by_rule(*, since) -> list[tuple[str, int]]:
-    """How many blocked checks each rule caused since a moment, most first."""
+    """How many attempts each rule blocked since a moment, most first (a live verdict shown
+    before logging is no attempt, and is not counted)."""
     counts: Counter = Counter()
-    for rule_ids in ComplianceCheck.objects.filter(verdict=Verdict.BLOCK, checked_at__gte=since).values_list(
-        "rule_ids", flat=True
-    ).iterator(chunk_size=2000):
-        counts.update(rule_ids)
-    return counts.most_common()
+    for rule_ids, findings in ComplianceCheck.objects.of_attempts().filter(
+        verdict=Verdict.BLOCK, checked_at__gte=since
+    ).values_list("rule_ids", "findings").iterator(chunk_size=2000):
+        counts.update(rules_that_decided(Verdict.BLOCK, rule_ids, findings) or ["?"])
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
 def checks_for_export(*, start: date, end: date):
-    """Every check (allowed or not) made between two dates, inclusive, oldest first."""
+    """Every check of an attempt (allowed or not) made between two dates, inclusive, oldest
+    first."""
     return (
-        ComplianceCheck.objects.filter(checked_at__date__gte=start, checked_at__date__lte=end)
+        ComplianceCheck.objects.of_attempts().filter(checked_at__date__gte=start, checked_at__date__lte=end)
         .select_related("actor", "lead__property")
         .order_by("checked_at", "pk")
     )

@@ -2,8 +2,9 @@
 
 ``outreach_check`` is called by ``pipeline.services.outreach_log`` (the only code that
 creates an ``OutreachAttempt``) in the same transaction. Every call leaves a
-``ComplianceCheck`` row, allowed or not; ``mode=PREVIEW`` is for verdicts shown before
-anything is logged.
+``ComplianceCheck`` row, allowed or not: the decision on a real attempt. The verdicts
+shown before anything is logged (``outreach_preview``, ``outreach_verdict``) are asked
+of the same rules and recorded nowhere.
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ class Decision:
     verdict: Verdict
     findings: tuple[Finding, ...]
     evidence: dict
-    check: ComplianceCheck
+    # The recorded check; None for a preview, which is never recorded.
+    check: ComplianceCheck | None
+    channel: Channel = Channel.CALL
 
     @property
     def allowed(self) -> bool:
@@ -117,14 +120,41 @@ def outreach_verdict(
     taken to disclose their role on the call (D3), the one rule that depends on the call
     itself; logging the call still goes through ``outreach_check`` and keeps its evidence.
     """
+    decision = outreach_preview(lead=lead, contact_point=contact_point, channel=channel, purpose=purpose,
+                                actor=actor, at=at, role_disclosed=role_disclosed, technology=technology)
+    return decision.verdict, list(decision.findings), decision.evidence
+
+
+def outreach_preview(
+    *,
+    lead: Lead,
+    contact_point,
+    channel: Channel | str,
+    purpose: Purpose | str,
+    actor: User,
+    at: datetime | None = None,
+    role_disclosed: bool = False,
+    message: str = "",
+    technology: Technology | str = Technology.MANUAL,
+    direction: Direction | str = Direction.OUTBOUND,
+) -> Decision:
+    """The gate's verdict on an outreach form as it stands, before anything is logged.
+
+    Asked of the same rules as ``outreach_check`` but recorded nowhere: the form asks on
+    every change (and refuses under D3 until the disclosure is ticked), so a stored row
+    would be no decision about any attempt, and counting it would make agents look as if
+    they had called without disclosing. Only logging an attempt leaves evidence.
+    """
     at = at or timezone.now()
     attempt = Attempt(
         lead=lead, channel=Channel(channel), purpose=Purpose(purpose), actor=actor, at=at,
         role_disclosed=role_disclosed, brokerage=rulebook().brokerage, contact_point=contact_point,
-        technology=Technology(technology), mode=CheckMode.PREVIEW,
+        technology=Technology(technology), direction=Direction(direction), mode=CheckMode.PREVIEW,
+        message=message,
     )
     verdict, findings = evaluate(attempt)
-    return verdict, findings, attempt.evidence
+    return Decision(verdict=verdict, findings=tuple(findings), evidence=attempt.evidence, check=None,
+                    channel=attempt.channel)
 
 
 def outreach_check(
@@ -139,14 +169,14 @@ def outreach_check(
     message: str = "",
     technology: Technology | str = Technology.MANUAL,
     direction: Direction | str = Direction.OUTBOUND,
-    mode: CheckMode = CheckMode.LOG,
 ) -> Decision:
     """Decide whether ``actor`` may contact ``contact_point`` of ``lead`` at ``at``, and record it.
 
     ``contact_point`` is a ``Phone`` (or a number as typed) for calls and texts, an
     ``Email`` for email, a ``Contact`` for mail and the ``Property`` for a door knock.
     ``message`` is what is said or sent (notes, a text's body), checked for prohibited
-    promises. ``mode=PREVIEW`` records a verdict shown before anything is logged.
+    promises. The check is the decision on an attempt being logged; a verdict shown
+    before that is ``outreach_preview``'s, and is not recorded.
     """
     at = at or timezone.now()
     if timezone.is_naive(at):
@@ -162,11 +192,11 @@ def outreach_check(
         contact_point=contact_point,
         technology=Technology(technology),
         direction=Direction(direction),
-        mode=CheckMode(mode),
+        mode=CheckMode.LOG,
         message=message,
     )
     verdict, findings = evaluate(attempt)
-    evidence = {**attempt.evidence, "checked_at": at.isoformat(), "mode": str(mode)}
+    evidence = {**attempt.evidence, "checked_at": at.isoformat(), "mode": str(CheckMode.LOG)}
     check = ComplianceCheck(
         checked_at=at,
         actor=actor,
@@ -176,7 +206,7 @@ def outreach_check(
         technology=attempt.technology,
         direction=attempt.direction,
         contact_point=attempt.contact_point_text[:200],
-        mode=mode,
+        mode=CheckMode.LOG,
         verdict=verdict,
         rule_ids=sorted({finding.rule for finding in findings}),
         findings=[finding.as_dict() for finding in findings],
@@ -185,13 +215,9 @@ def outreach_check(
     # The actor and lead are instances in hand: no need for a query each to validate them.
     check.full_clean(exclude=["actor", "lead"], validate_unique=False, validate_constraints=False)
     with transaction.atomic():
-        if mode == CheckMode.PREVIEW and connection.vendor == "postgresql":
-            # A verdict shown before anything is logged need not wait for the disk: a
-            # crash could lose the last second of previews, never a logged attempt's check.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         check.save()
-    return Decision(verdict=verdict, findings=tuple(findings), evidence=evidence, check=check)
+    return Decision(verdict=verdict, findings=tuple(findings), evidence=evidence, check=check,
+                    channel=attempt.channel)
 
 
 # Safe harbor (A4) ------------------------------------------------------------------------------

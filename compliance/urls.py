@@ -10,5 +10,6 @@ urlpatterns = [
     path("registries/loads/<int:pk>/", views.RegistryLoadView.as_view(), name="registry_load"),
     path("reviews/<int:pk>/decide/", views.ReviewDecideView.as_view(), name="review_decide"),
     path("procedures/", views.ProceduresView.as_view(), name="procedures"),
+    path("rules/", views.RulesView.as_view(), name="rules"),
     path("checks.csv", views.CheckExportView.as_view(), name="checks_export"),
 ]

@@ -1,7 +1,8 @@
 """The broker's compliance pages: registries, freshness, coverage, reviews, evidence export."""
 
 import csv
-from datetime import UTC, timedelta
+from collections import defaultdict
+from datetime import UTC, datetime, time, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
@@ -11,6 +12,7 @@ from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView
 
@@ -20,7 +22,17 @@ from leadcrm.csv_export import Echo, safe_cell
 from leads.models import Lead
 
 from .forms import CheckExportForm, DncPolicyForm, RegistryUploadForm
-from .models import DncPolicy, DncSource, PolicyAcknowledgement, RegistryLoad, RevocationReview
+from .models import (
+    CheckMode,
+    DncPolicy,
+    DncSource,
+    PolicyAcknowledgement,
+    RegistryLoad,
+    RevocationReview,
+    RuleParameter,
+    Verdict,
+)
+from .rules import RULES, rules_in_order
 from .selectors import blocks_by_rule, checks_for_export, lead_area_code_coverage, registry_freshness
 from .services import (
     dnc_policy_adopt,
@@ -35,6 +47,7 @@ from .tasks import registry_load_run
 
 POLICY_CHANGED = "The procedures changed while you were reading: read the version in force and acknowledge it."
 ACKNOWLEDGED = "Thank you: you can call and text homeowners now."
+BLOCKS_DAYS = 7
 PUBLISHED = "Published. Every agent must acknowledge the procedures of {date:%b %d, %Y} before their next call."
 
 
@@ -47,19 +60,50 @@ class ComplianceOverviewView(BrokerOnlyMixin, TemplateView):
     template_name = "compliance/overview.html"
 
     def get_context_data(self, **kwargs):
-        now = timezone.now()
         freshness = registry_freshness()
         open_leads = Lead.objects.visible_to(self.request.user).open()
+        # The last seven days, today included, in the user's zone: the days the link's
+        # date filter (the admin's list of checks) draws too.
+        first_day = timezone.localdate() - timedelta(days=BLOCKS_DAYS - 1)
+        since = datetime.combine(first_day, time.min, tzinfo=timezone.get_current_timezone())
         return super().get_context_data(
             freshness=freshness,
             needs_refresh=[row for row in freshness if row.status != "fresh"],
             coverage=lead_area_code_coverage(leads=open_leads),
             reviews=RevocationReview.objects.visible_to(self.request.user).pending()
             .select_related("lead__property", "raised_by")[:50],
-            blocks=blocks_by_rule(since=now - timedelta(days=7)),
+            blocks=[self.block_row(rule, count, first_day) for rule, count in blocks_by_rule(since=since)],
+            blocks_since=first_day,
             export_form=CheckExportForm(),
             **kwargs,
         )
+
+    @staticmethod
+    def block_row(rule: str, count: int, first_day) -> dict:
+        """A rule's blocks, with a link to those checks in the evidence list (the admin's)."""
+        known = RULES.get(rule)
+        query = urlencode({"mode": CheckMode.LOG, "verdict": Verdict.BLOCK, "decided_by": rule,
+                           "checked_at__date__gte": first_day.isoformat()})
+        return {"rule": rule, "count": count, "title": known.title if known else "No rule recorded",
+                "href": f"{reverse('admin:compliance_compliancecheck_changelist')}?{query}" if known else ""}
+
+
+class RulesView(LoginRequiredMixin, TemplateView):
+    """Every rule the gate applies, in plain English, with its source and the numbers in
+    force: where every rule code shown in the app links to. Open to every signed-in user."""
+
+    template_name = "compliance/rules.html"
+
+    def get_context_data(self, **kwargs):
+        today = timezone.localdate()
+        numbers: dict[str, list[RuleParameter]] = defaultdict(list)
+        for parameter in RuleParameter.objects.filter(is_active=True).order_by("rule", "key", "-effective_from"):
+            if parameter.in_force(today) and not any(p.key == parameter.key for p in numbers[parameter.rule]):
+                numbers[parameter.rule].append(parameter)
+        sections: dict[str, list] = {}
+        for rule in rules_in_order():
+            sections.setdefault(rule.section, []).append((rule, numbers.get(rule.id, [])))
+        return super().get_context_data(sections=list(sections.items()), **kwargs)
 
 
 class RegistryListView(BrokerOnlyMixin, FormView):

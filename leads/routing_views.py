@@ -9,11 +9,12 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, OuterRef, Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -22,6 +23,7 @@ from leadcrm.accounts.roles import Perm
 from leadcrm.accounts.selectors import teams_routable_by, users_assignable_by
 from leadcrm.pagination import window
 
+from .filters import has_follow_up_due
 from .models import FUNNEL_STAGES, Lead, LeadList, RoutingRule, Stage
 from .routing import (
     agent_depart,
@@ -192,7 +194,8 @@ class PondClaimView(LoginRequiredMixin, View):
 
 
 class WorkloadView(LoginRequiredMixin, TemplateView):
-    """Per agent: open leads in each stage, overdue follow-ups, last activity, pond claims."""
+    """Per agent: open leads in each stage, leads with an overdue follow-up, last activity,
+    pond claims. Each count is the number of rows of the lead list it links to."""
 
     template_name = "leads/workload.html"
 
@@ -203,8 +206,6 @@ class WorkloadView(LoginRequiredMixin, TemplateView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        from pipeline.models import FollowUp, OutreachAttempt
-
         user = self.request.user
         now = timezone.now()
         agents = list(users_assignable_by(user).select_related("team_membership__team").order_by("first_name", "last_name"))
@@ -214,30 +215,42 @@ class WorkloadView(LoginRequiredMixin, TemplateView):
         for agent_id, stage, count in (leads.filter(stage__in=FUNNEL_STAGES).order_by()
                                        .values_list("assigned_agent", "stage").annotate(n=Count("pk"))):
             per_stage[(agent_id, stage)] = count
-        overdue = dict(FollowUp.objects.filter(assignee__in=ids).overdue(now).order_by().values_list("assignee")
-                       .annotate(n=Count("pk")).values_list("assignee", "n"))
+        # Leads, not follow-ups: the agent's open leads with an overdue follow-up of the
+        # agent's, the rows of ?assigned_agent=<agent>&follow_up=overdue (two overdue on one
+        # lead are one row; the agent's follow-up on a colleague's lead is in neither), as
+        # the dashboard's agents table counts them.
+        overdue = dict(leads.filter(stage__in=FUNNEL_STAGES)
+                       .filter(has_follow_up_due("overdue", assignee=OuterRef("assigned_agent"), now=now)).order_by()
+                       .values_list("assigned_agent").annotate(n=Count("pk")).values_list("assigned_agent", "n"))
         # Last activity: the newest logged attempt by each agent, over the last 90 days only
-        # (an index range, not the whole log).
-        last = dict(OutreachAttempt.objects.filter(agent__in=ids, occurred_at__gte=now - timedelta(days=90))
+        # (an index range, not the whole log). The log is reached through the lead's reverse
+        # relation: leads imports nothing from pipeline.
+        attempts = Lead._meta.get_field("outreach_attempts").related_model.objects
+        last = dict(attempts.filter(agent__in=ids, occurred_at__gte=now - timedelta(days=90))
                     .order_by().values_list("agent").annotate(at=Max("occurred_at")).values_list("agent", "at"))
         claims = dict(Lead.objects.filter(assigned_agent__in=ids, claim_deadline__isnull=False).order_by()
                       .values_list("assigned_agent").annotate(n=Count("pk")).values_list("assigned_agent", "n"))
+        leads_url = reverse("leads:list")
         rows = []
         for agent in agents:
             counts = [per_stage.get((agent.pk, stage), 0) for stage in FUNNEL_STAGES]
             membership = getattr(agent, "team_membership", None)
             if membership is None and not sum(counts) and not overdue.get(agent.pk):
                 continue  # a broker or team lead who works no leads themselves
-            rows.append({"agent": agent, "counts": counts, "open": sum(counts), "overdue": overdue.get(agent.pk, 0),
+            theirs = f"{leads_url}?{urlencode({'assigned_agent': agent.pk})}"
+            rows.append({"agent": agent, "open": sum(counts), "overdue": overdue.get(agent.pk, 0),
+                         "stages": [(count, f"{theirs}&{urlencode({'stage': stage})}")
+                                    for count, stage in zip(counts, FUNNEL_STAGES, strict=True)],
+                         "leads_url": theirs, "overdue_url": f"{theirs}&follow_up=overdue&order=follow_up",
                          "last_activity": last.get(agent.pk), "claims": claims.get(agent.pk, 0),
                          "team": membership.team if membership and membership.is_active else None,
                          "left": bool(membership and not membership.is_active)})
-        totals = [sum(row["counts"][i] for row in rows) for i in range(len(FUNNEL_STAGES))]
+        totals = [sum(row["stages"][i][0] for row in rows) for i in range(len(FUNNEL_STAGES))]
         stages = [Stage(s).label.replace(" with lenders", "") for s in FUNNEL_STAGES]
         return super().get_context_data(rows=rows, stages=stages, totals=totals,
                                          can_route=user.has_perm(Perm.ASSIGN_LEADS), now=now,
-                                         pond=Lead.objects.visible_to(user).filter(pond_since__isnull=False)[:1000].count(),
-                                         **kwargs)
+                                         # The pond page's own rows, counted up to a thousand.
+                                         pond=pond_for(user)[:1000].count(), **kwargs)
 
 
 class DepartureForm(forms.Form):

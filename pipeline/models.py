@@ -168,7 +168,7 @@ class ReminderSettings(models.Model):
     )
     stale_close_days = models.PositiveSmallIntegerField(default=5, help_text="The same, in Close (0: never).")
     valuation_follow_up_days = models.PositiveSmallIntegerField(
-        default=10, help_text="Days after a BPO or appraisal is ordered to check it was done (DOMAIN 4b: 15-45)."
+        default=10, help_text="Days after a BPO or appraisal is ordered to check it was done (one usually takes 15 to 45 days)."
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,11 +1,10 @@
-"""The broker's reports, as pages of the admin (issue 8): a period, a chart, its table, and
-the table as CSV or XLSX with formula-looking cells neutralised."""
+"""The broker's reports, as pages of the admin: a period, a chart, its table, and the
+table as CSV or XLSX with formula-looking cells neutralised."""
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -18,20 +17,9 @@ from openpyxl.workbook.child import INVALID_TITLE_REGEX
 from leadcrm.accounts.roles import Perm
 from leadcrm.csv_export import Echo, safe_cell
 
-from .reports import ACTIVITY_COUNTS, REPORTS, Period, Report, activity_by_agent, activity_by_week
+from .reports import ACTIVITY_COUNTS, REPORTS, Link, Period, Report, activity_by_agent, activity_by_week, plain
 
 NO_SUCH_AGENT = "No activity for that agent in this period: the totals for everyone instead."
-
-
-@dataclass(frozen=True)
-class Link:
-    """A table cell that links somewhere (a drill-down)."""
-
-    text: str
-    href: str
-
-    def __str__(self) -> str:
-        return self.text
 
 
 def _broker_only(request) -> None:
@@ -63,7 +51,9 @@ def report_page(request, slug):
     if slug == "agent-activity":
         tables, chart = _agent_activity_tables(request, report, query, problems)
     else:
-        tables, chart = [{"columns": report.columns, "rows": report.rows}], report.chart
+        # The compliance report's rows name rules ("Blocked by D3"): their codes link to the rules page.
+        tables = [{"columns": report.columns, "rows": report.rows, "codes": slug == "compliance"}, *report.tables]
+        chart = report.chart
     return TemplateResponse(request, "admin/reports/report.html", {
         **admin.site.each_context(request), "title": report.title, "report": report, "period": period,
         "problems": problems, "reports": [(s, title) for s, (title, _) in REPORTS.items()], "slug": slug,
@@ -106,7 +96,7 @@ def _filename(report, period, extension: str) -> str:
 
 def _csv(report, period) -> StreamingHttpResponse:
     writer = csv.writer(Echo())
-    rows = (writer.writerow([safe_cell(cell) for cell in row]) for row in [report.columns, *report.rows])
+    rows = (writer.writerow([safe_cell(plain(cell)) for cell in row]) for row in [report.columns, *report.rows])
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_filename(report, period, "csv")}"'
     return response
@@ -119,7 +109,8 @@ def _xlsx(report, period) -> HttpResponse:
     sheet.append([safe_cell(column) for column in report.columns])
     for row in report.rows:
         # Numbers stay numbers; text that Excel would run as a formula is kept as text.
-        sheet.append([cell if isinstance(cell, int | float) or cell is None else safe_cell(cell) for cell in row])
+        cells = [plain(cell) for cell in row]
+        sheet.append([cell if isinstance(cell, int | float) or cell is None else safe_cell(cell) for cell in cells])
     buffer = io.BytesIO()
     book.save(buffer)
     response = HttpResponse(buffer.getvalue(),

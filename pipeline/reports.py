@@ -1,12 +1,12 @@
-"""The broker's reports (issue 8): each a table and the chart drawn from it, for a period.
+"""The broker's reports: each a table and the chart drawn from it, for a period.
 
 Every report is a function of a ``Period`` returning a ``Report``: columns, rows (plain
 values, exported as they are to CSV and XLSX), and a chart spec (Chart.js's type, labels
 and datasets) drawn by the page. Reads only; grouped in the database, never one query
 per row.
 
-Speed (issue 8: every report under 1 s with 1,000,000 leads and 5,000,000 outreach
-attempts; ``bench/run.py --only reports``). On PostgreSQL a report's queries run in one
+Speed (every report under 1 s with 1,000,000 leads and 5,000,000 outreach attempts;
+``bench/run.py --only reports``). On PostgreSQL a report's queries run in one
 transaction without JIT compilation (it cost up to 1.7 s a query here, more than the
 query) and with more sort memory (``_reading``). The outreach log and the compliance
 checks are read from their rollups (``OutreachCount``, ``CheckCount``: counts per span of
@@ -29,20 +29,31 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate, TruncWeek
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.timesince import timesince
 
-from compliance.models import AreaCodeVersion, ComplianceCheck, RegistryKind, Verdict
+from compliance.models import AreaCodeVersion, CheckMode, ComplianceCheck, RegistryKind, Verdict, rules_that_decided
 from leadcrm.accounts.models import User
 from leads.models import FUNNEL_STAGES, Contact, Lead, LeadList, ListDncCount, ListMembership, Phone, Stage
 
-from .forecast import _percentile, forecast_for, stage_durations
+from .forecast import (
+    PRIOR_LEADS,
+    PRIOR_MOVE_ON,
+    _percentile,
+    back_test,
+    closing_model,
+    closings_by_month,
+)
 from .models import (
     REACHED_OUTCOMES,
     CheckCount,
+    LenderFile,
     LenderMilestone,
     Milestone,
     Outcome,
@@ -101,6 +112,32 @@ class Period:
         return f"{self.start:%b %-d, %Y} to {self.end:%b %-d, %Y}"
 
 
+@dataclass(frozen=True)
+class Link:
+    """A table cell that links somewhere: a count to the rows it counts, a name to a
+    drill-down. Exported as its value."""
+
+    value: object
+    href: str
+
+    def __str__(self) -> str:
+        return f"{self.value:,}" if isinstance(self.value, int) else str(self.value)
+
+    @property
+    def text(self) -> str:
+        return str(self)
+
+    @property
+    def count(self) -> int | None:
+        """The number of rows its link opens, when it is a count."""
+        return self.value if isinstance(self.value, int) else None
+
+
+def plain(cell):
+    """A cell as exported: a link's value."""
+    return cell.value if isinstance(cell, Link) else cell
+
+
 @dataclass
 class Report:
     slug: str
@@ -112,6 +149,9 @@ class Report:
     # What each row is about, for a page's drill-down (agent activity: the agent's id);
     # neither shown nor exported. Empty, or one per row.
     keys: list = field(default_factory=list)
+    # More tables shown under the main one (caption, note, columns, rows), not exported:
+    # how a figure was worked out, or how it did.
+    tables: list[dict] = field(default_factory=list)
 
 
 def _pct(part: int, whole: int) -> float | None:
@@ -121,7 +161,7 @@ def _pct(part: int, whole: int) -> float | None:
 def _days_stats(values: list[float]) -> tuple[float | None, float | None]:
     if not values:
         return None, None
-    return round(median(values), 1), round(_percentile(values, 0.8), 1)
+    return round(float(median(values)), 1), round(float(_percentile(values, 0.8)), 1)
 
 
 @contextmanager
@@ -451,30 +491,47 @@ def _attempts_counted(period: Period, edges: list[datetime]) -> dict[tuple[date,
 # Compliance --------------------------------------------------------------------------
 
 
+def _checks_link(period: Period, **filters) -> str:
+    """The checks of real attempts in the period, in the admin's evidence list, filtered: the
+    rows a compliance count counts (the dates are the current zone's, as the period's)."""
+    query = {"mode": CheckMode.LOG, "checked_at__date__gte": period.start.isoformat(),
+             "checked_at__date__lte": period.end.isoformat(), **filters}
+    return f"{reverse('admin:compliance_compliancecheck_changelist')}?{urlencode(query)}"
+
+
 @_read_only
 def compliance(period: Period) -> Report:
-    """Checks made, blocks by rule, and how fresh the national registry data is."""
+    """Attempts checked, the gate's decisions and the rules that blocked them, and how fresh
+    the national registry data is.
+
+    Only decisions on real attempts count (``mode=log``): the verdict the outreach form
+    shows while it is filled in is not recorded now, and the rows earlier versions stored
+    for it are left out. A check counts under the rules of its verdict's severity
+    (``rules_that_decided``): blocked by A5 with an F6 warning is a block by A5."""
     if _rollups() and _on_span_edges([period.since, period.until]):
         hours = CheckCount.objects.filter(starts__gte=period.since, starts__lt=period.until).order_by()
         verdicts = dict(hours.values_list("verdict").annotate(n=Sum("checks")).values_list("verdict", "n"))
-        blocked = (hours.filter(verdict=Verdict.BLOCK).values_list("rule_ids").annotate(n=Sum("checks"))
-                   .values_list("rule_ids", "n"))
+        blocked = list(hours.filter(verdict=Verdict.BLOCK).values_list("rule_ids").annotate(n=Sum("checks"))
+                       .values_list("rule_ids", "n"))
     else:
-        checks = ComplianceCheck.objects.filter(checked_at__gte=period.since, checked_at__lt=period.until)
+        checks = ComplianceCheck.objects.of_attempts().filter(checked_at__gte=period.since,
+                                                               checked_at__lt=period.until)
         verdicts = dict(checks.order_by().values_list("verdict").annotate(n=Count("pk")).values_list("verdict", "n"))
-        blocked = (checks.filter(verdict=Verdict.BLOCK).order_by().values_list("rule_ids")
-                   .annotate(n=Count("pk")).values_list("rule_ids", "n"))
+        blocked = [(rules_that_decided(Verdict.BLOCK, rule_ids, findings), 1) for rule_ids, findings in
+                   checks.filter(verdict=Verdict.BLOCK).values_list("rule_ids", "findings").iterator(chunk_size=2000)]
     blocks: dict[str, int] = defaultdict(int)
     for rule_ids, n in blocked:
         for rule in rule_ids or ["?"]:
             blocks[rule] += n
     total = sum(verdicts.values())
-    rows = [["All checks", total, None], *[[f"Verdict: {Verdict(v).label}", n, _pct(n, total)]
-                                            for v, n in sorted(verdicts.items())]]
-    rows += [[f"Blocked by {rule}", n, _pct(n, total)] for rule, n in sorted(blocks.items(), key=lambda i: -i[1])]
-    chart = {"type": "bar", "labels": [rule for rule, _ in sorted(blocks.items(), key=lambda i: -i[1])],
-             "datasets": [{"label": "Checks blocked, by rule", "data": [n for _, n in sorted(
-                 blocks.items(), key=lambda i: -i[1])]}]}
+    by_count = sorted(blocks.items(), key=lambda item: (-item[1], item[0]))
+    rows = [["Attempts checked", Link(total, _checks_link(period)), None]]
+    rows += [[f"Verdict: {Verdict(v).label}", Link(n, _checks_link(period, verdict=v)), _pct(n, total)]
+             for v, n in sorted(verdicts.items())]
+    rows += [[f"Blocked by {rule}", Link(n, _checks_link(period, verdict=Verdict.BLOCK, decided_by=rule))
+              if rule != "?" else n, _pct(n, total)] for rule, n in by_count]
+    chart = {"type": "bar", "labels": [rule for rule, _ in by_count],
+             "datasets": [{"label": "Attempts blocked, by rule", "data": [n for _, n in by_count]}]}
     today = timezone.localdate()
     newest: dict[str, date] = {}
     for area_code, version in (AreaCodeVersion.objects.filter(source__kind=RegistryKind.NATIONAL,
@@ -484,10 +541,18 @@ def compliance(period: Period) -> Report:
         newest[area_code] = version
     stale = sorted(code for code, version in newest.items() if (today - version).days > 31)
     aging = sorted(code for code, version in newest.items() if 21 <= (today - version).days <= 31)
-    notes = [f"National registry data held for {len(newest)} area codes: {len(stale)} older than 31 days "
+    notes = [COMPLIANCE_COUNTED,
+             f"National registry data held for {len(newest)} area codes: {len(stale)} older than 31 days "
              f"(every call blocked, A3){': ' + ', '.join(stale[:20]) if stale else ''}; {len(aging)} aging (21-31 days)."]
-    return Report(slug="compliance", title="Compliance checks and blocks", columns=["What", "Checks", "% of checks"],
-                  rows=rows, chart=chart, notes=notes)
+    return Report(slug="compliance", title="Compliance checks and blocks",
+                  columns=["What", "Attempts", "% of attempts"], rows=rows, chart=chart, notes=notes)
+
+
+COMPLIANCE_COUNTED = (
+    "Counted: the gate's decision on each attempt an agent logged (a call, text, email, letter or visit), "
+    "allowed or refused. The verdict the outreach form shows while it is being filled in is not a decision "
+    "and is not counted. An attempt counts under the rules that decided it: a block under the rules that "
+    "blocked it, not those that only warned.")
 
 
 # Counted by a periodic task every 10 minutes (leadcrm/schedules.py); older than this,
@@ -553,60 +618,216 @@ def dnc_by_list(period: Period) -> Report:
 # Lenders, forecast, lists ------------------------------------------------------------
 
 
+LENDER_NOT_GIVEN = "(neither servicer nor lender given)"
+LENDER_TURNAROUND_NOTES = [
+    "Days from the package submission an approval answers (the last one on its file on or before the "
+    "approval's date) to the approval, for files first approved in the period. Each file is listed under "
+    "its servicer; a file with no servicer recorded is listed under the lien's lender on record, and the "
+    "second column says which.",
+    "For a sense of scale: a short sale usually takes 60 to 180 days from the lender package to closing.",
+]
+APPROVALS_LEFT_OUT = ("{n} approval{s} in the period {are} dated before any package submission on {its} file, so no "
+                      "turnaround can be worked out: {they} {are} left out and listed below. Check the dates recorded "
+                      "on the lien stack.")
+
+
 @_read_only
 def lender_turnaround(period: Period) -> Report:
-    """Days from package submitted to approval, per servicer, for approvals in the period."""
-    files = (LenderMilestone.objects.in_force().values("lender_file", "lender_file__servicer")
-             .annotate(submitted=Min("occurred_on", filter=Q(kind=Milestone.PACKAGE_SUBMITTED)),
-                       approved=Min("occurred_on", filter=Q(kind=Milestone.APPROVED)))
-             .filter(approved__gte=period.start, approved__lte=period.end, submitted__isnull=False).order_by())
-    per_servicer: dict[str, list[float]] = defaultdict(list)
-    for row in files:
-        per_servicer[row["lender_file__servicer"] or "(servicer not given)"].append(
-            (row["approved"] - row["submitted"]).days)
+    """Days from package submitted to approval, per servicer (or lender), for files first
+    approved in the period.
+
+    Dated steps compared as dates, so no time zone moves a day. The start is the last
+    package submission on or before the approval: a file resubmitted after a denial is
+    timed from the package the lender approved, and a submission recorded after the
+    approval (out of order) never makes a negative time. An approval with no submission
+    before it is left out and listed."""
+    approvals = (LenderMilestone.objects.in_force().filter(kind=Milestone.APPROVED).order_by().values("lender_file")
+                 .annotate(approved=Min("occurred_on"))
+                 .filter(approved__gte=period.start, approved__lte=period.end))
+    approved_on = {row["lender_file"]: row["approved"] for row in approvals}
+    files = {pk: (servicer.strip(), (lender or "").strip(), lead_id, street)
+             for pk, servicer, lender, lead_id, street in LenderFile.objects.filter(
+                 pk__in=approvals.values("lender_file")).values_list(
+                 "pk", "servicer", "lien__lender", "lead_id", "lead__property__street")}
+    submitted: dict[int, list[date]] = defaultdict(list)
+    for file_id, day in (LenderMilestone.objects.in_force().filter(kind=Milestone.PACKAGE_SUBMITTED,
+                                                        lender_file__in=approvals.values("lender_file"))
+                         .order_by().values_list("lender_file", "occurred_on")):
+        submitted[file_id].append(day)
+    per_name: dict[str, dict] = {}
+    left_out = []
+    for file_id, approved in approved_on.items():
+        servicer, lender, lead_id, street = files[file_id]
+        before = [day for day in submitted.get(file_id, []) if day <= approved]
+        if not before:
+            left_out.append([Link(street or f"Lead {lead_id}", reverse("pipeline:lenders", args=[lead_id])), approved,
+                             min(submitted[file_id]) if submitted.get(file_id) else None])
+            continue
+        name, named_as = (servicer, "servicer") if servicer else (lender, "lender") if lender else (LENDER_NOT_GIVEN, "")
+        group = per_name.setdefault(name.casefold(), {"name": name, "days": [], "servicer": 0, "lender": 0})
+        group["days"].append((approved - max(before)).days)
+        if named_as:
+            group[named_as] += 1
     rows = []
-    for servicer, days in sorted(per_servicer.items(), key=lambda item: (-len(item[1]), item[0])):
+    for group in sorted(per_name.values(), key=lambda g: (-len(g["days"]), g["name"].casefold())):
+        days = group["days"]
         typical, slow = _days_stats(days)
-        rows.append([servicer, len(days), typical, slow, min(days), max(days)])
+        rows.append([group["name"], _named_as(group["servicer"], group["lender"]), len(days), typical, slow,
+                     min(days), max(days)])
     chart = {"type": "bar", "labels": [row[0] for row in rows], "datasets": [
-        {"label": "Median days", "data": [row[2] for row in rows]},
-        {"label": "80th percentile", "data": [row[3] for row in rows]}]}
+        {"label": "Median days", "data": [row[3] for row in rows]},
+        {"label": "80th percentile", "data": [row[4] for row in rows]}]}
+    notes = list(LENDER_TURNAROUND_NOTES)
+    tables = []
+    if left_out:
+        n = len(left_out)
+        notes.append(APPROVALS_LEFT_OUT.format(n=n, s="" if n == 1 else "s", are="is" if n == 1 else "are",
+                                               its="its" if n == 1 else "their", they="it" if n == 1 else "they"))
+        tables.append({"caption": "Approvals dated before their package", "columns": [
+            "Property", "Approved on", "First package submitted"],
+            "rows": sorted(left_out, key=lambda row: (row[1], str(row[0])))})
     return Report(slug="lender-turnaround", title="Lender turnaround: package to approval",
-                  columns=["Servicer", "Approvals", "Median days", "80th percentile days", "Fastest", "Slowest"],
-                  rows=rows, chart=chart, notes=["DOMAIN 4b: 60-180 days is typical from package to closing."])
+                  columns=["Servicer or lender", "Named as", "Approvals", "Median days", "80th percentile days",
+                           "Fastest", "Slowest"],
+                  rows=rows, chart=chart, notes=notes, tables=tables)
+
+
+def _named_as(as_servicer: int, as_lender: int) -> str:
+    if as_servicer and as_lender:
+        return f"servicer on {as_servicer}, lender on record on {as_lender} (no servicer given)"
+    if as_lender:
+        return "lender on record (no servicer given)"
+    return "servicer" if as_servicer else "–"
+
+
+FORECAST_MONTHS = 12
+BACK_TEST_WINDOWS = (30, 60, 90)  # days before today each back-test's forecast was made
+BACK_TEST_DAYS = 30
+FORECAST_NOTES = [
+    "Each open lead counts for its chance of closing, not as a closing: the chance that a lead in its stage, "
+    "that long, goes on to close, learned from how the brokerage's leads left each stage (moved on, dropped "
+    "out, or are still there). Its chance is spread over the days the stages ahead usually take. Closed: "
+    "closing dates in the period; this month's forecast is for the days left in it.",
+    "Likely: about 8 in 10 outcomes fall in this range, each lead closing or not on its own.",
+]
+
+
+def _leads_link(**filters) -> str:
+    return f"{reverse('leads:list')}?{urlencode(filters)}"
+
+
+def _closed_link(start: date, end: date) -> str:
+    """The closed leads with a closing date from ``start`` to ``end``, in the admin's list of
+    leads (the rows a month's "Closed" counts)."""
+    query = {"stage": Stage.CLOSED, "closing_date__gte": start.isoformat(), "closing_date__lte": end.isoformat()}
+    return f"{reverse('admin:leads_lead_changelist')}?{urlencode(query)}"
+
+
+def _range(likely: tuple[int, int]) -> str:
+    low, high = likely
+    return f"{low}" if low == high else f"{low}–{high}"
 
 
 @_read_only
 def forecast_closings(period: Period) -> Report:
-    """Closings per month: those that happened in the period, and those forecast for open deals."""
-    closed = defaultdict(int)
+    """Closings per month: those that happened in the period, and those expected of the open
+    leads, each weighed by its chance of closing (``pipeline.forecast``); with the chance by
+    stage it rests on, and how the same forecast did when made 30, 60 and 90 days ago."""
+    today = timezone.localdate()
+    closed: dict[date, int] = defaultdict(int)
     for day, n in (Lead.objects.filter(stage=Stage.CLOSED, closing_date__gte=period.start,
                                        closing_date__lte=period.end)
                    .order_by().values_list("closing_date").annotate(n=Count("pk")).values_list("closing_date", "n")):
         closed[day.replace(day=1)] += n
-    durations = stage_durations()
-    expected = defaultdict(int)
-    # A forecast depends on the stage and the day the lead entered it (in the current zone,
-    # as forecast_for reads it), so it is worked out once per stage and day.
+    model = closing_model()
     zone = timezone.get_current_timezone()
-    for stage, entered, n in (Lead.objects.filter(stage__in=[Stage.QUALIFY, Stage.NEGOTIATE, Stage.CLOSE])
-                              .annotate(entered=TruncDate("stage_entered_at", tzinfo=zone)).order_by()
-                              .values_list("stage", "entered").annotate(n=Count("pk"))
-                              .values_list("stage", "entered", "n")):
-        lead = Lead(stage=stage, stage_entered_at=datetime.combine(entered, time(12), tzinfo=zone))
-        forecast = forecast_for(lead, durations=durations)
-        if forecast is not None:
-            middle = forecast.earliest + (forecast.latest - forecast.earliest) / 2
-            expected[middle.replace(day=1)] += n
-    months = sorted(set(closed) | set(expected))
-    rows = [[f"{month:%Y-%m}", closed.get(month, 0), expected.get(month, 0)] for month in months]
+    # A lead's forecast depends on its stage and the day it entered it (the current zone,
+    # as forecast_for reads it): worked out once per stage and day.
+    open_leads = {(Stage(stage), entered): n for stage, entered, n in (
+        Lead.objects.filter(stage__in=FUNNEL_STAGES).annotate(entered=TruncDate("stage_entered_at", tzinfo=zone))
+        .order_by().values_list("stage", "entered").annotate(n=Count("pk")).values_list("stage", "entered", "n"))}
+    months, later = closings_by_month(model=model, open_leads=open_leads, today=today, months=FORECAST_MONTHS)
+    # The months ahead worth a row: up to the last one expecting a tenth of a closing or more.
+    ahead = [month for month, forecast in months.items() if forecast.expected >= 0.05]
+    shown = sorted(set(closed) | {_month_of(today)} | ({m for m in months if m <= max(ahead)} if ahead else set()))
+    rows = []
+    for month in shown:
+        last = min(_month_end(month), period.end)
+        count = closed.get(month, 0)
+        closed_cell = Link(count, _closed_link(max(month, period.start), last)) if count else count
+        forecast = months.get(month)
+        rows.append([f"{month:%Y-%m}", closed_cell if month <= today else None,
+                     round(forecast.expected, 1) if forecast else None,
+                     _range(forecast.likely) if forecast else None])
+    notes = list(FORECAST_NOTES)
+    if later >= 0.05:
+        notes.append(f"A further {later:.1f} closings are expected after {max(months):%B %Y}.")
+    tests = _back_tests(today)
+    misses = [abs(test.error) for test in tests if test.open_leads]
+    if tests[0].open_leads:
+        notes.append(
+            f"How it did: made {BACK_TEST_WINDOWS[0]} days ago from what was known then, it expected "
+            f"{tests[0].expected:.1f} closings in the {BACK_TEST_DAYS} days that followed; {tests[0].closed} closed "
+            f"(off by {tests[0].error:+.1f}). Over the last {len(misses)} such forecast{'s' if len(misses) > 1 else ''} "
+            f"it was off by {sum(misses) / len(misses):.1f} closings on average.")
+    else:
+        notes.append(f"How it did: no lead was open {BACK_TEST_WINDOWS[0]} days ago, so there is nothing to "
+                     "check the forecast against yet.")
     chart = {"type": "bar", "labels": [row[0] for row in rows], "datasets": [
-        {"label": "Closed", "data": [row[1] for row in rows]},
-        {"label": "Forecast (open deals, middle of their range)", "data": [row[2] for row in rows]}]}
+        {"label": "Closed", "data": [plain(row[1]) or 0 for row in rows]},
+        {"label": "Forecast (expected closings)", "data": [row[2] or 0 for row in rows]}]}
     return Report(slug="forecast", title="Closings by month, actual and forecast",
-                  columns=["Month", "Closed", "Forecast"], rows=rows, chart=chart,
-                  notes=["A forecast is a range; each open deal in Qualify, Negotiate or Close is counted in the "
-                         "month at the middle of its range."])
+                  columns=["Month", "Closed", "Forecast", "Likely"], rows=rows, chart=chart, notes=notes,
+                  tables=[_chances_by_stage(model, open_leads, today), _back_test_table(tests)])
+
+
+def _month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _month_end(month: date) -> date:
+    return (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def _chances_by_stage(model, open_leads: dict, today: date) -> dict:
+    rows = []
+    for stage in FUNNEL_STAGES:
+        here = {entered: n for (s, entered), n in open_leads.items() if s == stage}
+        count = sum(here.values())
+        expected = sum(n * model.chance(stage, (today - entered).days) for entered, n in here.items())
+        left, moved_on = model.observed[stage]
+        rows.append([Stage(stage).label, Link(count, _leads_link(stage=stage)) if count else 0, round(expected, 1),
+                     f"{100 * model.chance(stage, 0):.0f}%", f"{moved_on:,.0f} of {left:,.0f}"])
+    return {"caption": "What the forecast rests on", "note": (
+        "Each stage's open leads and the closings expected of them (the sum of their chances); the chance of a "
+        "lead just entering the stage; and the brokerage's leads that have left the stage, how many of them "
+        f"moving on. Where those are few, a starting assumption worth {PRIOR_LEADS} leads per stage weighs in: "
+        + ", ".join(f"{Stage(stage).label} {100 * share:.0f}%" for stage, share in PRIOR_MOVE_ON.items())
+        + " move on, after the stage's typical or slow days."),
+        "columns": ["Stage", "Open leads", "Expected to close", "Chance on entering", "Moved on, of those that left"],
+        "rows": rows}
+
+
+def _back_tests(today: date) -> list:
+    """The forecasts made 30, 60 and 90 days ago from what was known then, kept for the day."""
+    key = f"pipeline:forecast-back-tests:v1:{today.isoformat()}:{timezone.get_current_timezone_name()}"
+    tests = cache.get(key)
+    if tests is None:
+        tests = [back_test(made_on=today - timedelta(days=days), days=BACK_TEST_DAYS) for days in BACK_TEST_WINDOWS]
+        cache.set(key, tests, 3600)
+    return tests
+
+
+def _back_test_table(tests: list) -> dict:
+    rows = [[f"{test.made_on:%b %-d, %Y}", f"{test.made_on:%b %-d} – {test.until:%b %-d}", test.open_leads,
+             round(test.expected, 1), _range(test.likely),
+             Link(test.closed, _closed_link(test.made_on, test.until)) if test.closed else 0,
+             f"{test.error:+.1f}"] for test in tests]
+    return {"caption": "How the forecast did", "note": (
+        f"The same forecast as it would have been made {', '.join(map(str, BACK_TEST_WINDOWS))} days ago, from "
+        f"only the stage moves known then, for the leads open then: the closings it expected in the "
+        f"{BACK_TEST_DAYS} days that followed, against those that closed."),
+        "columns": ["Made on", "For", "Open leads then", "Forecast", "Likely", "Closed", "Off by"], "rows": rows}
 
 
 @_read_only
@@ -618,8 +839,9 @@ def list_closings(period: Period) -> Report:
                                                   lead__closing_date__lte=period.end)
                     .order_by().values_list("lead_list").annotate(n=Count("pk")).values_list("lead_list", "n"))
     names = dict(LeadList.objects.values_list("pk", "name"))
-    rows = sorted(([names.get(pk, "?"), leads, closings.get(pk, 0), _pct(closings.get(pk, 0), leads)]
-                   for pk, leads in on_list.items()), key=lambda row: (-row[2], row[0]))
+    rows = sorted(([names.get(pk, "?"), Link(leads, _leads_link(list=pk, status="all")), closings.get(pk, 0),
+                    _pct(closings.get(pk, 0), leads)] for pk, leads in on_list.items()),
+                  key=lambda row: (-row[2], row[0]))
     chart = {"type": "bar", "labels": [row[0] for row in rows],
              "datasets": [{"label": "Closings", "data": [row[2] for row in rows]}]}
     return Report(slug="list-closings", title="Lists that produced closings",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time
 
 from django.db.models import Count, OuterRef, Prefetch, Sum
@@ -120,18 +120,22 @@ class FollowUpAgenda:
     today: list[AgendaItem]
     upcoming: list[AgendaItem]
     # The buckets holding more than were listed, named as the lead list's follow-up filter
-    # names them ("overdue", "today", "week"): the dashboard says "15+" and links there.
+    # names them ("overdue", "today", "week").
     more: frozenset[str] = frozenset()
+    # Per bucket, all of them: the leads (the rows of the lead list the group links to:
+    # a lead with two follow-ups is one row) and the follow-ups on them.
+    totals: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def leads_in(self, bucket: str) -> int:
-        """How many leads the bucket's listed follow-ups are on: the rows of the lead list
-        its link opens (a lead with two of them is one row), when nothing more is left."""
-        items = {"overdue": self.overdue, "today": self.today, "week": self.upcoming}[bucket]
-        return len({item.lead_id for item in items})
+        return self.totals.get(bucket, (0, 0))[0]
 
     @property
     def lead_counts(self) -> dict[str, int]:
         return {bucket: self.leads_in(bucket) for bucket in FOLLOW_UP_BUCKETS}
+
+    @property
+    def follow_up_counts(self) -> dict[str, int]:
+        return {bucket: self.totals.get(bucket, (0, 0))[1] for bucket in FOLLOW_UP_BUCKETS}
 
 
 AGENDA_FIELDS = ("pk", "lead_id", "title", "kind", "due_at")
@@ -169,8 +173,14 @@ def follow_up_agenda(*, user: User, now: datetime | None = None, limit: int = 15
             rows = queries[bucket].filter(lead__in=visible.values("pk")).values_list(*AGENDA_FIELDS, *AGENDA_PLACE)
             shown[bucket] = [AgendaItem(*row) for row in rows[:limit + 1]]
     more = frozenset(bucket for bucket, items in shown.items() if len(items) > limit)
+    # All of them, in one query, counted as the lead list's follow_up filter picks its rows:
+    # the user's open follow-ups due in the window, on open leads the user may see.
+    counted = base.order_by().filter(lead__in=visible.values("pk")).aggregate(**{
+        f"{bucket}_{what}": Count(field, distinct=what == "leads", filter=due_within(windows[bucket]))
+        for bucket in FOLLOW_UP_BUCKETS for what, field in (("leads", "lead"), ("items", "pk"))})
+    totals = {bucket: (counted[f"{bucket}_leads"], counted[f"{bucket}_items"]) for bucket in FOLLOW_UP_BUCKETS}
     return FollowUpAgenda(overdue=shown["overdue"][:limit], today=shown["today"][:limit],
-                          upcoming=shown["week"][:limit], more=more)
+                          upcoming=shown["week"][:limit], more=more, totals=totals)
 
 
 def recent_outreach(*, fetched_by: User, limit: int = 10) -> list[OutreachAttempt]:

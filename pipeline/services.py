@@ -10,7 +10,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from compliance.language import revocation_scan
-from compliance.models import Channel, CheckMode, Direction, Purpose, Technology
+from compliance.models import Channel, Direction, Purpose, Technology
 from compliance.services import Decision, outreach_check, revocation_review_raise, stop_request_record
 from leadcrm.accounts.models import User
 from leads.models import Contact, DeadReason, Email, Lead, Phone, PhoneStatus, Stage
@@ -140,7 +140,6 @@ def outreach_log(
             message=notes,
             technology=technology,
             direction=direction,
-            mode=CheckMode.LOG,
         )
         # Never gated: a homeowner's "stop" is honoured even if the attempt is refused.
         if stop:

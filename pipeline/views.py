@@ -13,8 +13,8 @@ from django.views.generic import FormView, TemplateView
 from django_htmx.http import HttpResponseClientRedirect
 
 from compliance.disclosures import role_disclosure_sentence
-from compliance.models import CheckMode, Purpose, Technology, Verdict
-from compliance.services import outreach_check
+from compliance.models import Purpose, Technology, Verdict
+from compliance.services import outreach_preview
 from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
 from leadcrm.rows import pk_url, short_moment
@@ -187,12 +187,12 @@ class OutreachPreviewView(OutreachLogView):
         data = form.cleaned_data
         decision = None
         if data.get("channel") and form.contact_point is not None:
-            decision = outreach_check(
+            # Asked on every change of the form: never recorded, never counted as a block.
+            decision = outreach_preview(
                 lead=self.lead, contact_point=form.contact_point, channel=data["channel"],
                 purpose=data.get("purpose") or Purpose.LISTING, actor=request.user,
                 role_disclosed=data.get("role_disclosed", False), message=data.get("notes", ""),
                 technology=data.get("technology") or Technology.MANUAL, direction=form.direction,
-                mode=CheckMode.PREVIEW,
             )
         # A fresh form has not confirmed the disclosure yet: if nothing else blocks, say
         # "clear once you have said who you are" rather than a red refusal.

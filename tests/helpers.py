@@ -6,3 +6,82 @@ def jobs(callbacks):
     from compliance.rulebook import _clear
 
     return [callback for callback in callbacks if callback is not _clear]
+
+
+def admin_list_rows(client, href) -> int:
+    """The rows of an admin change list (the evidence a report's count links to), every page."""
+    import html
+    import re
+
+    url = html.unescape(href)
+    rows, page_number = 0, 1
+    while True:
+        response = client.get(url + ("&" if "?" in url else "?") + f"p={page_number}")
+        assert response.status_code == 200, url
+        page = response.content.decode()
+        table = re.search(r'<table id="result_list">.*?<tbody>(.*?)</tbody>', page, re.S)
+        found = table.group(1).count("<tr") if table else 0
+        rows += found
+        # The admin lists 100 a page: a full page may have a next one.
+        if found < 100 or f"p={page_number + 1}" not in page:
+            return rows
+        page_number += 1
+
+
+def rows_behind(client, href) -> int:
+    """The rows of the list a count links to, every page, read as the client's user: the
+    lead list, the pond, or an admin change list."""
+    import html
+    import re
+
+    url = html.unescape(href)
+    if url.startswith("/admin/"):
+        return admin_list_rows(client, url)
+    rows = 0
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        page = response.content.decode()
+        if url.startswith("/leads/pond/"):
+            body = re.search(r"<tbody>(.*?)</tbody>", page, re.S).group(1)
+            rows += body.count("<tr") - body.count("The pond is empty")
+            following = re.search(r'<a [^>]*href="(\?page=\d+)">More', page)
+        else:
+            rows += page.count('<tr data-href="/leads/')
+            following = re.search(r'<a class="page-link" href="(\?[^"#]*page=\d+)">Next', page)
+        url = (url.split("?")[0] + html.unescape(following.group(1))) if following else None
+    return rows
+
+
+def count_links(page: str) -> list[tuple[str, int, str]]:
+    """Every count a page links (``data-count``): (href, count, the link's text); and it
+    fails on a link whose whole text is a number without one (a count nobody checks)."""
+    from html.parser import HTMLParser
+
+    class Links(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.found, self.open = [], []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "a":
+                self.open.append([dict(attrs), ""])
+
+        def handle_data(self, data):
+            for link in self.open:
+                link[1] += data
+
+        def handle_endtag(self, tag):
+            if tag == "a" and self.open:
+                self.found.append(self.open.pop())
+
+    parser = Links()
+    parser.feed(page)
+    links = []
+    for attrs, text in parser.found:
+        text = " ".join(text.split())
+        if "data-count" in attrs:
+            links.append((attrs["href"], int(attrs["data-count"]), text))
+        else:
+            assert not text.replace(",", "").isdigit(), f"a count without data-count: {text} -> {attrs.get('href')}"
+    return links

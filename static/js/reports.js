@@ -6,17 +6,22 @@
     var source = document.getElementById(canvas.dataset.chart);
     if (!source || typeof Chart === "undefined") return;
     var spec = JSON.parse(source.textContent);
+    // Counts get whole-number ticks (no "0.5 blocks"); days and expected closings keep theirs.
+    var whole = spec.datasets.every(function (set) {
+      return set.data.every(function (value) { return value === null || Number.isInteger(value); });
+    });
     new Chart(canvas, {
       type: spec.type,
       data: {
         labels: spec.labels,
         datasets: spec.datasets.map(function (set, i) {
           return { label: set.label, data: set.data, backgroundColor: palette[i % palette.length],
-                   borderColor: palette[i % palette.length], tension: 0.2 };
+                   borderColor: palette[i % palette.length], tension: 0.2, maxBarThickness: 90 };
         })
       },
       options: { responsive: true, maintainAspectRatio: false, animation: false,
-                 plugins: { legend: { position: "bottom" } }, scales: { y: { beginAtZero: true } } }
+                 plugins: { legend: { position: "bottom" } },
+                 scales: { y: { beginAtZero: true, ticks: whole ? { precision: 0 } : {} } } }
     });
   }
   document.addEventListener("DOMContentLoaded", function () {

@@ -1,6 +1,5 @@
-"""The one outreach gate: what it refuses in the foundation, and that it records every check.
-
-Rule IDs refer to COMPLIANCE_RULES.md.
+"""The one outreach gate: what it refuses in the foundation, and that it records the check
+of every attempt (and nothing for a preview). Rule IDs are those of compliance/rules.py.
 """
 
 import pytest
@@ -16,7 +15,7 @@ from compliance.models import (
     RegistryKind,
     Verdict,
 )
-from compliance.services import dnc_numbers_add, internal_dnc_add, outreach_check
+from compliance.services import dnc_numbers_add, internal_dnc_add, outreach_check, outreach_preview
 from leadcrm.accounts.models import Capacity
 from leadcrm.append_only import AppendOnlyError
 from leads.models import PhoneStatus
@@ -145,9 +144,19 @@ def test_mail_skips_the_telephone_registries_but_not_the_disclosure(lead, agent)
 def test_every_check_is_recorded_allowed_or_not_and_none_writes_an_attempt(lead, agent):
     check(lead, agent)
     check(lead, agent, disclosed=False)
-    check(lead, agent, mode=CheckMode.PREVIEW)
-    assert ComplianceCheck.objects.count() == 3
+    assert ComplianceCheck.objects.count() == 2
+    assert set(ComplianceCheck.objects.values_list("mode", flat=True)) == {CheckMode.LOG}
     assert OutreachAttempt.objects.count() == 0
+
+
+def test_a_preview_asks_every_rule_and_records_nothing(lead, agent):
+    """The outreach form's live verdict: the same rules, no evidence row (it decided nothing)."""
+    point = lead.contacts.first().phones.first()
+    preview = outreach_preview(lead=lead, contact_point=point, channel=Channel.CALL, purpose=Purpose.LISTING,
+                               actor=agent, message="We can save your home")
+    assert preview.verdict == Verdict.BLOCK and preview.check is None
+    assert preview.rule_ids == ["D3", "F6"] and preview.channel == Channel.CALL
+    assert not ComplianceCheck.objects.exists()
 
 
 def test_checks_and_internal_entries_are_append_only_in_the_orm(lead, agent):

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import date
 
 import pytest
@@ -18,7 +19,7 @@ from compliance.models import (
 )
 from compliance.services import dnc_numbers_add, registry_load_run
 
-from ..helpers import jobs
+from ..helpers import admin_list_rows, jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +69,34 @@ def test_the_overview_shows_freshness_coverage_and_blocks(lead, agent, broker, c
     page = client_as(broker).get(reverse("compliance:overview")).content.decode()
     freshness = page[page.index("by area code"):page.index("Coverage of your leads")]
     assert "918" in freshness and "26 left" in freshness  # data of Nov 13 on Nov 18: 5 of 31 days used
-    assert '<span class="badge text-bg-danger">D3</span>' in page
+    assert f'<a href="{reverse("compliance:rules")}#rule-D3" class="rule-code badge text-bg-danger"' in page
+
+
+def test_the_overview_counts_blocked_attempts_not_previews_and_links_each_count(
+        lead, agent, broker, client_as, national_registry):
+    from compliance.models import Verdict
+
+    def a_check(verdict, findings, mode=CheckMode.LOG):
+        ComplianceCheck.objects.create(
+            actor=agent, lead=lead, channel="call", purpose="short_sale_listing", contact_point="+19185550104",
+            mode=mode, verdict=verdict, rule_ids=sorted({rule for rule, _ in findings}),
+            findings=[{"rule": rule, "severity": severity, "reason": "..."} for rule, severity in findings])
+
+    # given: an attempt blocked by A5 that F6 warned about, and live verdicts an earlier
+    # version stored while the form was filled in (refused under D3 until the box was ticked)
+    a_check(Verdict.BLOCK, [("A5", "block"), ("F6", "warn")])
+    for _ in range(3):
+        a_check(Verdict.BLOCK, [("D3", "block")], mode=CheckMode.PREVIEW)
+    client = client_as(broker)
+
+    # when
+    page = client.get(reverse("compliance:overview")).content.decode()
+
+    # then
+    blocks = page[page.index("Attempts blocked, by rule"):page.index("Export the evidence")]
+    assert "#rule-A5" in blocks and "#rule-D3" not in blocks and "#rule-F6" not in blocks
+    [(href, shown)] = re.findall(r'<a class="num" href="([^"]+)" data-count="(\d+)">', blocks)
+    assert shown == "1" and admin_list_rows(client, href) == 1
 
 
 def test_an_area_code_without_data_is_listed_first_as_blocked(agent, broker, team, client_as, national_registry):
@@ -82,7 +110,7 @@ def test_an_area_code_without_data_is_listed_first_as_blocked(agent, broker, tea
     assert "None held: calls blocked" in coverage
 
 
-def test_the_evidence_export_lists_every_check_and_neutralises_formulas(lead, agent, broker, client_as):
+def test_the_evidence_export_lists_every_attempts_check_and_neutralises_formulas(lead, agent, broker, client_as):
     from compliance.models import Channel, Purpose
     from compliance.services import outreach_check
 
@@ -92,6 +120,10 @@ def test_the_evidence_export_lists_every_check_and_neutralises_formulas(lead, ag
                    purpose=Purpose.LISTING, actor=agent, role_disclosed=True)
     outreach_check(lead=lead, contact_point=lead.contacts.first().phones.first(), channel=Channel.CALL,
                    purpose=Purpose.LISTING, actor=agent, role_disclosed=False)
+    # A live verdict stored by an earlier version: no attempt's evidence, not exported.
+    ComplianceCheck.objects.create(actor=agent, lead=lead, channel="call", purpose="short_sale_listing",
+                                   contact_point="+19185550104", mode=CheckMode.PREVIEW, verdict="block",
+                                   rule_ids=["D3"])
     response = client_as(broker).get(reverse("compliance:checks_export"), {"start": "2026-11-01", "end": "2026-11-30"})
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:3] == ["checked_at_utc", "verdict", "rules"]
@@ -110,18 +142,18 @@ def test_a_broker_decides_a_pending_review(lead, agent, broker, client_as):
     assert InternalDncEntry.objects.get().phone_number == "+19185550104"
 
 
-def test_the_live_verdict_previews_a_refusal_without_logging(lead, agent, client_as, national_registry):
+def test_the_live_verdict_previews_a_refusal_and_records_nothing(lead, agent, client_as, national_registry):
     dnc_numbers_add(source=national_registry, numbers=["9185550104"], as_of=date(2026, 11, 15))
-    response = client_as(agent).post(
-        reverse("pipeline:outreach_preview", args=[lead.pk]),
-        {"channel": "call", "phone": lead.contacts.first().phones.first().pk, "purpose": "short_sale_listing",
-         "role_disclosed": "on"},
-        HTTP_HX_REQUEST="true",
-    )
+    client = client_as(agent)
+    preview = reverse("pipeline:outreach_preview", args=[lead.pk])
+    form = {"channel": "call", "phone": lead.contacts.first().phones.first().pk, "purpose": "short_sale_listing"}
+    # As the form asks: on load (nothing ticked yet), then on each change.
+    client.post(preview, form, HTTP_HX_REQUEST="true")
+    response = client.post(preview, {**form, "role_disclosed": "on"}, HTTP_HX_REQUEST="true")
     page = response.content.decode()
     assert "not allowed now" in page and "A5" in page
-    check = ComplianceCheck.objects.get()
-    assert check.mode == CheckMode.PREVIEW
+    assert f'href="{reverse("compliance:rules")}#rule-A5"' in page  # the code explains itself
+    assert not ComplianceCheck.objects.exists()
     assert not lead.outreach_attempts.exists()
 
 
@@ -141,3 +173,27 @@ def test_before_the_disclosure_is_ticked_the_live_verdict_says_so_calmly(lead, a
     )
     page = response.content.decode()
     assert "clear once you have said who you are" in page and "not allowed now" not in page
+
+
+@pytest.mark.parametrize("who", ["agent", "team_lead", "broker"])
+def test_every_signed_in_user_reads_every_rule_in_plain_english(who, request, client_as):
+    from compliance.rules import RULES
+
+    page = client_as(request.getfixturevalue(who)).get(reverse("compliance:rules")).content.decode()
+    for code, rule in RULES.items():
+        assert f'id="rule-{code}"' in page, code
+        assert rule.explanation and rule.source and "COMPLIANCE_RULES" not in rule.source
+    assert "Registry data older than this on the call date blocks." in page  # A3's number in force
+    assert client_as(None).get(reverse("compliance:rules")).status_code == 302
+
+
+def test_a_rule_code_renders_as_a_link_to_its_entry_with_its_title():
+    from django.template import Context, Template
+
+    rendered = Template('{% load rules %}{{ "D3"|rule_link:"badge text-bg-danger" }} {{ "ZZ"|rule_link }} '
+                        '{{ text|rule_codes }}').render(Context({"text": "Blocked by A3 & <b>B1</b>"}))
+    url = reverse("compliance:rules")
+    assert rendered.startswith(f'<a href="{url}#rule-D3" class="rule-code badge text-bg-danger" '
+                               'title="D3: The caller states their name, brokerage and the purpose of the contact">'
+                               'D3</a> ZZ ')
+    assert f'<a href="{url}#rule-A3"' in rendered and "&amp; &lt;b&gt;" in rendered and f'{url}#rule-B1' in rendered

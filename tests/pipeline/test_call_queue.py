@@ -238,4 +238,19 @@ def test_an_agent_who_has_not_acknowledged_the_procedures_is_told_so_once(agent,
     queue = call_queue(user=untrained)
     assert queue.entries == [] and queue.scanned == 0 and "acknowledge" in queue.blocked
     page = client_as(untrained).get(reverse("pipeline:queue"), HTTP_HX_REQUEST="true").content.decode()
-    assert "(A4)" in page
+    assert f'(<a href="{reverse("compliance:rules")}#rule-A4" class="rule-code"' in page
+
+
+def test_a_warning_in_the_queue_links_its_rule_and_keeps_its_reason(team, client_as, national_registry):
+    from leadcrm.accounts.services import team_member_set
+
+    from ..factories import InvestorFactory
+
+    investor = InvestorFactory()
+    team_member_set(team=team, user=investor)
+    callable_lead(investor, team, "+19185550270", 80)
+    page = client_as(investor).get(reverse("pipeline:queue")).content.decode()
+    # F8 warns an investor's every call until the written disclosure is on file.
+    badge = page[page.index(f'<a href="{reverse("compliance:rules")}#rule-F8"'):]
+    badge = badge[:badge.index("</a>")]
+    assert 'class="rule-code badge text-bg-warning"' in badge and 'title="F8: ' in badge

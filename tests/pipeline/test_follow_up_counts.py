@@ -24,8 +24,8 @@ pytestmark = pytest.mark.django_db
 # 22:00 on Tuesday March 10 in Chicago (the users' zone), already Wednesday in UTC.
 NOW = datetime(2026, 3, 11, 3, 0, tzinfo=UTC)
 AGENDA_GROUP = re.compile(
-    r"<span>(?P<title>Overdue|Later today|Next 7 days) \((?P<items>\d+)(?P<more>\+)?(?: on (?P<leads>\d+) leads?)?\)"
-    r"</span>\s*<a href=\"(?P<href>[^\"]+)\"")
+    r'<span>(?P<title>Overdue|Later today|Next 7 days) · <a href="(?P<href>[^"]+)"[^>]*data-count="(?P<leads>\d+)">'
+    r'(?P=leads) leads?</a>(?: <span class="fw-normal count-note">\((?P<items>\d+) follow-ups\)</span>)?')
 
 
 @pytest.fixture(autouse=True)
@@ -48,8 +48,7 @@ def agenda_groups(client):
     page = client.get(reverse("pipeline:dashboard")).content.decode()
     groups = {}
     for match in AGENDA_GROUP.finditer(page):
-        assert not match["more"]
-        groups[match["title"]] = (int(match["leads"] or match["items"]), match["href"])
+        groups[match["title"]] = (int(match["leads"]), match["href"])
     return groups
 
 
@@ -76,7 +75,7 @@ def test_an_agents_agenda_counts_are_the_rows_of_the_lists_they_link_to(agent, t
     for count, href in groups.values():
         assert rows_at(client, href) == count
     page = client.get(reverse("pipeline:dashboard")).content.decode()
-    assert "Overdue (3 on 2 leads)" in page  # three follow-ups; the list shows two leads
+    assert '>2 leads</a> <span class="fw-normal count-note">(3 follow-ups)</span>' in page  # the list shows two leads
     # The team lead's own agenda and its lists: their follow-ups on the agent's leads.
     lead_groups = agenda_groups(client_as(team_lead))
     assert {title: count for title, (count, _) in lead_groups.items()} == {"Overdue": 2, "Later today": 1}
@@ -127,7 +126,7 @@ def test_a_team_leads_workload_link_opens_as_many_rows_as_it_shows(agent, team, 
     assert loads == {agent: 2, colleague: 0}
     for user, shown in ((agent, 2),):
         href = f"/leads/?assigned_agent={user.pk}&amp;follow_up=overdue&amp;order=follow_up"
-        assert f'<a href="{href}" class="follow-up-overdue">{shown}</a>' in page
+        assert f'<a href="{href}" class="follow-up-overdue" data-count="{shown}">{shown}</a>' in page
         assert rows_at(client, href) == shown
 
 
@@ -151,7 +150,7 @@ def test_15_plus_is_not_turned_on_by_a_lead_the_user_cannot_see(agent, team, oth
 
     page = client_as(agent).get(reverse("pipeline:dashboard")).content.decode()
 
-    assert "Overdue (15)" in page and "Overdue (15+)" not in page
+    assert 'data-count="15">15 leads</a>' in page and "follow-ups)" not in page and "the first" not in page
     assert agenda_groups(client_as(agent))["Overdue"][0] == 15
     assert rows_at(client_as(agent), "/leads/?follow_up=overdue&order=follow_up") == 15
 
@@ -171,9 +170,9 @@ def test_the_agenda_reads_past_follow_ups_it_may_not_show(agent, team, other_lea
     assert all(item.street for item in agenda.overdue)  # the place came with the second read
 
 
-def test_with_more_left_the_group_says_at_least_how_many_leads(agent, team, client_as):
-    """Sixteen follow-ups, two on each of eight leads: "15+" alone would promise a list of
-    fifteen rows or more, and it has eight."""
+def test_with_more_left_the_group_says_how_many_leads_and_follow_ups_in_all(agent, team, client_as):
+    """Sixteen follow-ups, two on each of eight leads: the first fifteen are listed, and the
+    group says eight leads (the rows its link opens) and sixteen follow-ups."""
     for n in range(8):
         lead = LeadFactory(assigned_agent=agent, team=team)
         due(lead, agent, NOW - timedelta(hours=n + 1))
@@ -181,7 +180,8 @@ def test_with_more_left_the_group_says_at_least_how_many_leads(agent, team, clie
 
     page = client_as(agent).get(reverse("pipeline:dashboard")).content.decode()
 
-    assert "Overdue (15+ on 8+ leads)" in page
+    assert 'data-count="8">8 leads</a> <span class="fw-normal count-note">(16 follow-ups)</span>' in page
+    assert "the first 15 below" in page
     assert follow_up_agenda(user=agent).leads_in("overdue") == 8
     assert rows_at(client_as(agent), "/leads/?follow_up=overdue&order=follow_up") == 8
 

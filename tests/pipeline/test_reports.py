@@ -1,12 +1,14 @@
-"""The broker's reports (issue 8): the numbers against hand-worked fixtures, the period's
-bad input, who may open them, and the exports' escaping."""
+"""The broker's reports: the numbers against hand-worked fixtures, the period's bad input,
+who may open them, and the exports' escaping."""
 
 import csv
 import io
+import zoneinfo
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from compliance.models import ComplianceCheck, Verdict
@@ -14,17 +16,20 @@ from leads.models import Lead, LeadList, ListMembership, Stage
 from pipeline.lenders import approval_letter_record, milestone_record
 from pipeline.models import Milestone, StageChange
 from pipeline.reports import (
+    Link,
     Period,
     agent_activity,
     compliance,
     funnel,
     lender_turnaround,
     list_closings,
+    plain,
     time_in_stage,
 )
 from pipeline.services import outreach_log
 
 from ..factories import LeadFactory, LienFactory
+from ..helpers import admin_list_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -83,13 +88,64 @@ def test_agent_activity_per_week(lead, agent):
     assert row[0] == date(2026, 11, 16)  # the Monday of the frozen week
 
 
+def counts(report):
+    """The report's rows as {label: count}, a linked count as its value."""
+    return {row[0]: plain(row[1]) for row in report.rows}
+
+
+def a_check(lead, agent, verdict, findings=(), mode="log", at=None):
+    """A check as the gate records it: the rules that fired, each finding with its severity."""
+    return ComplianceCheck.objects.create(
+        actor=agent, lead=lead, channel="call", purpose="short_sale_listing", contact_point="+19185550104",
+        mode=mode, verdict=verdict, rule_ids=sorted({rule for rule, _ in findings}),
+        findings=[{"rule": rule, "severity": severity, "reason": "..."} for rule, severity in findings],
+        **({"checked_at": at} if at else {}))
+
+
 def test_compliance_counts_blocks_by_rule(lead, agent):
-    for rules in (["A5"], ["A5", "D1"], []):
-        ComplianceCheck.objects.create(actor=agent, lead=lead, channel="call", purpose="short_sale_listing",
-                                       contact_point="+19185550104", mode="log",
-                                       verdict=Verdict.BLOCK if rules else Verdict.ALLOW, rule_ids=rules)
-    rows = {row[0]: row[1] for row in compliance(PERIOD).rows}
-    assert rows["All checks"] == 3 and rows["Blocked by A5"] == 2 and rows["Blocked by D1"] == 1
+    a_check(lead, agent, Verdict.BLOCK, [("A5", "block")])
+    a_check(lead, agent, Verdict.BLOCK, [("A5", "block"), ("D1", "block")])
+    a_check(lead, agent, Verdict.ALLOW)
+    rows = counts(compliance(PERIOD))
+    assert rows["Attempts checked"] == 3 and rows["Blocked by A5"] == 2 and rows["Blocked by D1"] == 1
+
+
+@pytest.mark.parametrize("rollups", [True, False])
+def test_compliance_counts_decisions_on_attempts_not_previews_under_the_rules_that_decided(lead, agent, rollups):
+    # given: three attempts logged (one blocked by A5 that F6 only warned about, one
+    # refused under D3, one allowed) and the live verdicts an earlier version stored
+    # while forms were filled in, refused under D3 until the box was ticked
+    a_check(lead, agent, Verdict.BLOCK, [("A5", "block"), ("F6", "warn")])
+    a_check(lead, agent, Verdict.BLOCK, [("D3", "block")])
+    a_check(lead, agent, Verdict.ALLOW)
+    for _ in range(5):
+        a_check(lead, agent, Verdict.BLOCK, [("D3", "block")], mode="preview")
+
+    # when
+    report = compliance(PERIOD) if rollups else _without_rollups_report(compliance, PERIOD)
+
+    # then
+    rows = counts(report)
+    assert rows["Attempts checked"] == 3
+    assert rows["Verdict: Blocked"] == 2 and rows["Blocked by A5"] == 1 and rows["Blocked by D3"] == 1
+    assert "Blocked by F6" not in rows
+    assert {row[0]: row[2] for row in report.rows}["Verdict: Blocked"] == 66.7
+    assert "not counted" in report.notes[0]
+
+
+def test_each_compliance_count_opens_as_many_checks_as_it_says(lead, agent, broker, client_as):
+    a_check(lead, agent, Verdict.BLOCK, [("A5", "block"), ("F6", "warn")])
+    a_check(lead, agent, Verdict.WARN, [("F6", "warn")])
+    a_check(lead, agent, Verdict.ALLOW)
+    a_check(lead, agent, Verdict.BLOCK, [("D3", "block")], mode="preview")
+    client = client_as(broker)
+    with timezone.override(zoneinfo.ZoneInfo(broker.time_zone)):
+        report = compliance(PERIOD)
+    linked = [(row[0], row[1]) for row in report.rows if isinstance(row[1], Link)]
+    assert [label for label, _ in linked] == ["Attempts checked", "Verdict: Allowed", "Verdict: Blocked",
+                                              "Verdict: Allowed with a warning", "Blocked by A5"]
+    for label, link in linked:
+        assert admin_list_rows(client, link.href) == link.value, label
 
 
 def test_lender_turnaround_per_servicer(lead, agent):
@@ -100,7 +156,47 @@ def test_lender_turnaround_per_servicer(lead, agent):
     milestone_record(lien=lien, kind=Milestone.PACKAGE_SUBMITTED, occurred_on=date(2026, 10, 1), actor=agent)
     approval_letter_record(lien=lien, issued_on=date(2026, 11, 10), expires_on=date(2026, 12, 10), actor=agent)
     [row] = lender_turnaround(PERIOD).rows
-    assert row[:3] == ["Mr. Cooper", 1, 40]
+    assert row[:4] == ["Mr. Cooper", "servicer", 1, 40]
+
+
+def test_lender_turnaround_groups_by_servicer_else_lender_and_is_never_negative(agent, broker, client_as):
+    from pipeline.lenders import lender_file_update
+
+    def approved_file(lender, servicer, submitted, approved):
+        lien = LienFactory(lead=LeadFactory(assigned_agent=agent), position=1, lender=lender)
+        if servicer:
+            lender_file_update(lien=lien, servicer=servicer, portal="", portal_reference="")
+        for day in submitted:
+            milestone_record(lien=lien, kind=Milestone.PACKAGE_SUBMITTED, occurred_on=day, actor=agent)
+        approval_letter_record(lien=lien, issued_on=approved, expires_on=approved + timedelta(days=30), actor=agent)
+        return lien
+
+    # given: a servicer named on one file; the same company as the lender on record of a
+    # file with no servicer; a lender on record only; a package resubmitted after the
+    # approval (recorded out of order); an approval dated before any package
+    approved_file("Bank of America", "Mr. Cooper", [date(2026, 10, 1)], date(2026, 10, 21))  # 20 days
+    approved_file("Mr. Cooper", "", [date(2026, 10, 5)], date(2026, 10, 15))  # 10 days
+    approved_file("Wells Fargo", "", [date(2026, 10, 2), date(2026, 11, 2)], date(2026, 10, 30))  # 28, not -3
+    early = approved_file("PennyMac", "", [date(2026, 11, 3)], date(2026, 11, 2))  # before its package
+
+    # when
+    report = lender_turnaround(PERIOD)
+
+    # then
+    assert report.rows == [
+        ["Mr. Cooper", "servicer on 1, lender on record on 1 (no servicer given)", 2, 15.0, 18.0, 10, 20],
+        ["Wells Fargo", "lender on record (no servicer given)", 1, 28.0, 28.0, 28, 28],
+    ]
+    assert all(row[5] >= 0 for row in report.rows)
+    [left_out] = report.tables
+    assert [[str(cell) for cell in row] for row in left_out["rows"]] == [
+        [early.lead.property.street, "2026-11-02", "2026-11-03"]]
+    assert "1 approval in the period is dated before any package submission" in " ".join(report.notes)
+    page = client_as(broker).get(reverse("reports:report", args=["lender-turnaround"]),
+                                 {"from": "2026-10-01", "to": "2026-11-30"}).content.decode()
+    assert "servicer not given" not in page and "Approvals dated before their package" in page
+    for internal in ("DOMAIN", "COMPLIANCE_RULES", "issue "):
+        assert internal not in page
 
 
 def test_lists_that_produced_closings(agent):
@@ -109,7 +205,9 @@ def test_lists_that_produced_closings(agent):
     for lead in (closed, open_lead):
         ListMembership.objects.create(lead=lead, lead_list=nod)
     moved(closed, Stage.CONTACT, Stage.QUALIFY, Stage.NEGOTIATE, Stage.CLOSE, Stage.CLOSED)
-    assert list_closings(PERIOD).rows == [["NOD pull", 2, 1, 50.0]]
+    [row] = list_closings(PERIOD).rows
+    assert [plain(cell) for cell in row] == ["NOD pull", 2, 1, 50.0]
+    assert row[1].href == f"/leads/?list={nod.pk}&status=all"
 
 
 @pytest.mark.parametrize(("params", "said"), [
@@ -180,22 +278,6 @@ def test_dnc_hit_rate_per_list(agent):
 
     # NOD pull: 3 numbers of `both` and 1 of `one`, 2 listed; Probate: the 3 of `both`, 1 listed.
     assert dnc_by_list(PERIOD).rows == [["NOD pull", 4, 2, 50.0], ["Probate", 3, 1, 33.3]]
-
-
-def test_forecast_closings_by_month(agent):
-    from pipeline.reports import forecast_closings
-
-    now = datetime(2026, 11, 18, 20, 0, tzinfo=UTC)  # the frozen day; reference durations (no closings)
-    closed = LeadFactory(assigned_agent=agent)
-    Lead.objects.filter(pk=closed.pk).update(stage=Stage.CLOSED, closing_date=date(2026, 11, 20))
-    earlier = LeadFactory(assigned_agent=agent)
-    Lead.objects.filter(pk=earlier.pk).update(stage=Stage.CLOSED, closing_date=date(2026, 9, 20))  # before the period
-    for stage, days_ago in ((Stage.QUALIFY, 0), (Stage.NEGOTIATE, 10), (Stage.CLOSE, 40), (Stage.LIST, 3)):
-        lead = LeadFactory(assigned_agent=agent)
-        Lead.objects.filter(pk=lead.pk).update(stage=stage, stage_entered_at=now - timedelta(days=days_ago))
-    # Qualify today: 104-195 days, middle day 149 (April 16); Negotiate for 10 days: 80-155, day 117
-    # (March 15); Close for 40 days, past its slow 45 less a week: 7 days (November 25).
-    assert forecast_closings(PERIOD).rows == [["2026-11", 1, 1], ["2027-03", 0, 1], ["2027-04", 0, 1]]
 
 
 def test_agent_activity_counts_a_corrected_entry_as_its_correction(lead, agent):
@@ -300,12 +382,16 @@ def test_agent_activity_from_the_rollup_is_what_the_log_says(lead, agent, team_l
 
 
 def _without_rollups(report, period):
+    return _without_rollups_report(report, period).rows
+
+
+def _without_rollups_report(report, period):
     from unittest import mock
 
     from pipeline import reports
 
     with mock.patch.object(reports, "_rollups", return_value=False):
-        return report(period).rows
+        return report(period)
 
 
 @pytest.mark.postgres
@@ -325,20 +411,20 @@ def test_compliance_from_the_rollup_is_what_the_checks_say(lead, agent, zone):
     # Rico), and of midnight in New York (05:00 UTC in November) and Los Angeles (08:00).
     moments = [datetime(2026, 11, 18, hour, minute, tzinfo=UTC) for hour in (0, 3, 4, 5, 7, 8) for minute in (40, 20)]
     moments[0] -= timedelta(hours=1)  # 23:40 the day before
-    outcomes = [(Verdict.BLOCK, ["A5"]), (Verdict.BLOCK, ["A5", "D1"]), (Verdict.WARN, ["E2"]), (Verdict.ALLOW, []),
-                (Verdict.BLOCK, [])]
+    outcomes = [(Verdict.BLOCK, [("A5", "block"), ("F6", "warn")]), (Verdict.BLOCK, [("A5", "block"), ("D1", "block")]),
+                (Verdict.WARN, [("E2", "warn")]), (Verdict.ALLOW, []), (Verdict.BLOCK, [])]
     for n, at in enumerate(moments):
-        verdict, rules = outcomes[n % len(outcomes)]
-        ComplianceCheck.objects.create(actor=agent, lead=lead, channel="call", purpose="short_sale_listing",
-                                       contact_point="+19185550104", mode="preview", verdict=verdict, rule_ids=rules,
-                                       checked_at=at)
+        verdict, findings = outcomes[n % len(outcomes)]
+        a_check(lead, agent, verdict, findings, at=at)
+        a_check(lead, agent, Verdict.BLOCK, [("D3", "block")], mode="preview", at=at)  # never counted
     assert sum(CheckCount.objects.values_list("checks", flat=True)) == len(moments)
     with timezone.override(zoneinfo.ZoneInfo(zone)):
         for period in (PERIOD, Period(date(2026, 11, 18), date(2026, 11, 30)), Period(date(2026, 11, 1), date(2026, 11, 17))):
             assert _on_span_edges([period.since, period.until]) == (zone != "America/Sao_Paulo")
             assert compliance(period).rows == _without_rollups(compliance, period)
-        rows = {row[0]: row[1] for row in compliance(PERIOD).rows}
-        assert rows["All checks"] == 12 and rows["Blocked by A5"] == 6 and rows["Blocked by ?"] == 2
+        rows = counts(compliance(PERIOD))
+        assert rows["Attempts checked"] == 12 and rows["Blocked by A5"] == 6 and rows["Blocked by ?"] == 2
+        assert "Blocked by F6" not in rows and "Blocked by D3" not in rows
 
 
 @pytest.mark.postgres

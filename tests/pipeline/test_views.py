@@ -307,7 +307,7 @@ def test_the_dashboard_agenda_lists_each_follow_up_with_its_lead_and_a_done_butt
     client = Client(enforce_csrf_checks=True)  # the done button's token must be a real one
     client.force_login(agent)
     page = client.get(reverse("pipeline:dashboard") + "?from=here").content.decode()
-    overdue, upcoming = page.index("Overdue (1)"), page.index("Next 7 days (1)")
+    overdue, upcoming = page.index("Overdue · "), page.index("Next 7 days · ")
     assert overdue < page.index("Call &lt;Maria&gt; back") < upcoming < page.index("Send the package")
     assert f'href="/leads/{lead.pk}/" class="fw-semibold">Call &lt;Maria&gt; back' in page
     assert "9 Oak Ave, Jenks · Call" in page and "9 Oak Ave, Jenks · Task" in page
@@ -344,7 +344,7 @@ def test_every_dashboard_count_links_to_the_leads_it_counts(agent, team, team_le
     follow_up_create(lead=later_lead, assignee=agent, created_by=agent, title="Send the guide", kind="task",
                      due_at=now + timedelta(days=3))
     page = client_as(agent).get(reverse("pipeline:dashboard")).content.decode()
-    assert '<a href="/leads/" class="link-secondary">3 open leads</a>' in page
+    assert '<a href="/leads/" class="link-secondary" data-count="3">3 open leads</a>' in page
     assert 'href="/leads/?follow_up=overdue&amp;order=follow_up"' in page
     assert 'href="/leads/?follow_up=week&amp;order=follow_up"' in page
     assert "follow_up=today" not in page  # nothing due later today: no group, no link
@@ -359,7 +359,7 @@ def test_every_dashboard_count_links_to_the_leads_it_counts(agent, team, team_le
     assert listed({"follow_up": "today"}) == set()
 
     lead_page = client_as(team_lead).get(reverse("pipeline:dashboard")).content.decode()
-    assert f'href="/leads/?assigned_agent={agent.pk}" class="link-body-emphasis">3</a>' in lead_page
+    assert f'href="/leads/?assigned_agent={agent.pk}" class="link-body-emphasis" data-count="3">3</a>' in lead_page
     assert f'href="/leads/?assigned_agent={agent.pk}&amp;follow_up=overdue&amp;order=follow_up"' in lead_page
 
 
