@@ -356,9 +356,10 @@ def test_lender_turnaround_counts_from_the_submission_in_force(lead, agent):
 
     lien = LienFactory(lead=lead, position=1)
     lender_file_update(lien=lien, servicer="Mr. Cooper", portal="", portal_reference="")
-    wrong = record(lien, Milestone.PACKAGE_SUBMITTED, date(2026, 9, 1), agent)
-    milestone_correct(milestone=wrong, reason="Typed September for October", actor=agent)
     record(lien, Milestone.PACKAGE_SUBMITTED, date(2026, 10, 1), agent)
+    # The report times from the last package before the approval: a struck-out one must not count.
+    wrong = record(lien, Milestone.PACKAGE_SUBMITTED, date(2026, 11, 5), agent)
+    milestone_correct(milestone=wrong, reason="Recorded on the wrong lien", actor=agent)
     approval_letter_record(lien=lien, issued_on=date(2026, 11, 10), expires_on=date(2026, 12, 10), actor=agent)
     [row] = lender_turnaround(Period(date(2026, 10, 1), date(2026, 11, 30))).rows
-    assert row[:3] == ["Mr. Cooper", 1, 40]  # Oct 1 to Nov 10, not the 70 days from Sep 1
+    assert row[:4] == ["Mr. Cooper", "servicer", 1, 40]  # Oct 1 to Nov 10, not the 5 days from Nov 5
