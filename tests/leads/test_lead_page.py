@@ -126,3 +126,16 @@ def test_a_refused_log_without_javascript_lands_on_its_reason(lead, agent, clien
     refused = client.post(action, outreach_data(lead)).content.decode()
     refusal = '<div class="alert alert-danger refusal" id="outreach-refusal" role="alert" tabindex="-1"'
     assert refusal in refused
+
+
+def test_the_rule_codes_on_the_lead_page_and_a_refusal_link_to_their_explanation(lead, agent, client_as,
+                                                                                national_registry):
+    dnc_numbers_add(source=national_registry, numbers=["9185550104"], as_of=national_registry.data_as_of)
+    client = client_as(agent)
+    rules_page = reverse("compliance:rules")
+    page = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    # The number's reason, under the number, names its rule as a link to the rule's entry.
+    assert re.search(rf'<a href="{rules_page}#rule-A5" class="rule-code badge[^"]*" title="A5: ', page)
+    refused = client.post(reverse("pipeline:outreach_log", args=[lead.pk]), outreach_data(lead)).content.decode()
+    refusal = refused[refused.index('id="outreach-refusal"'):]
+    assert re.search(rf'<a href="{rules_page}#rule-A5" class="rule-code badge text-bg-danger"', refusal)
