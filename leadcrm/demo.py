@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.utils import timezone
 
@@ -556,12 +557,27 @@ NEGOTIATORS = ["Dana Whitfield", "Luis Ortega", "Priya Raman", "Marcus Bell", "J
 BUYERS = ["Rivera Family Trust", "K. and L. Nguyen", "Summit Home Buyers LLC", "T. Okafor", "The Brennans"]
 
 
+def _not_before(days_before: int, *, day, floor):
+    """``days_before`` the day, but never before ``floor`` (when there is one)."""
+    when = day - timedelta(days=days_before)
+    return max(when, floor) if floor else when
+
+
 def _seed_deal_for(*, lead, agent, stage, at, plan) -> None:
     """What a lead needs on file to enter ``stage``: the package, lender steps, an offer, approvals."""
     from pipeline.documents import checklist_item_update
     from pipeline.lenders import approval_letter_record, latest_letters, milestone_record, negotiator_assign
-    from pipeline.models import BuyerProof, DocumentKind, DocumentStatus, Financing, Milestone, OfferStatus
+    from pipeline.models import (
+        BuyerProof,
+        DocumentKind,
+        DocumentStatus,
+        Financing,
+        LenderMilestone,
+        Milestone,
+        OfferStatus,
+    )
     from pipeline.offers import offer_create, offer_set_status
+    from pipeline.purchase import purchase_math_for
 
     index = plan["index"]
     day = at.date()
@@ -585,9 +601,15 @@ def _seed_deal_for(*, lead, agent, stage, at, plan) -> None:
             milestone_record(lien=lien, kind=Milestone.PACKAGE_SUBMITTED, occurred_on=day - timedelta(days=1),
                              actor=agent, note="Uploaded to the portal")
     elif stage == Stage.CLOSE:
+        # The investor offers what his purchase math allows (the offers page shows it), a
+        # listing's buyer a little under the value.
+        if investor:
+            price = (purchase_math_for(lead=lead).maximum_offer // 1000) * 1000
+        else:
+            price = (lead.property.estimated_value * Decimal("0.94")).quantize(Decimal("1000"))
         offer = offer_create(
             lead=lead, actor=agent, buyer_name=agent.get_full_name() if investor else BUYERS[index % len(BUYERS)],
-            price=(lead.property.estimated_value * Decimal("0.85" if investor else "0.94")).quantize(Decimal("1000")),
+            price=price,
             financing=Financing.CASH if investor else [Financing.CONVENTIONAL, Financing.FHA, Financing.CASH][index % 3],
             buyer_proof=BuyerProof.PROOF_OF_FUNDS if investor or index % 3 == 2 else BuyerProof.PRE_APPROVAL,
             earnest_money=Decimal("2500"), received_on=day - timedelta(days=10),
@@ -595,16 +617,21 @@ def _seed_deal_for(*, lead, agent, stage, at, plan) -> None:
         )
         offer_set_status(offer=offer, status=OfferStatus.ACCEPTED, actor=agent)
         for lien in liens:
+            # The lender's steps follow its package, however soon after it the lead moved on:
+            # a step dated before the package would give the turnaround report negative days.
+            submitted = (LenderMilestone.objects.filter(lender_file__lien=lien, kind=Milestone.PACKAGE_SUBMITTED)
+                         .order_by("-occurred_on").values_list("occurred_on", flat=True).first())
+            on = partial(_not_before, day=day, floor=submitted)
+
             negotiator_assign(lien=lien, name=NEGOTIATORS[(index + lien.position) % len(NEGOTIATORS)],
-                              assigned_on=day - timedelta(days=8), actor=agent, phone="(800) 555-0142")
-            milestone_record(lien=lien, kind=Milestone.VALUATION_ORDERED, occurred_on=day - timedelta(days=7),
-                             actor=agent)
-            milestone_record(lien=lien, kind=Milestone.VALUATION_COMPLETED, occurred_on=day - timedelta(days=5),
+                              assigned_on=on(8), actor=agent, phone="(800) 555-0142")
+            milestone_record(lien=lien, kind=Milestone.VALUATION_ORDERED, occurred_on=on(7), actor=agent)
+            milestone_record(lien=lien, kind=Milestone.VALUATION_COMPLETED, occurred_on=on(5),
                              actor=agent, amount=lead.property.estimated_value)
-            milestone_record(lien=lien, kind=Milestone.OFFER_SUBMITTED, occurred_on=day - timedelta(days=4),
+            milestone_record(lien=lien, kind=Milestone.OFFER_SUBMITTED, occurred_on=on(4),
                              actor=agent, amount=offer.price)
             approval_letter_record(
-                lien=lien, issued_on=day - timedelta(days=2), expires_on=day + timedelta(days=30), actor=agent,
+                lien=lien, issued_on=on(2), expires_on=day + timedelta(days=30), actor=agent,
                 approved_price=offer.price if not lien.is_junior else None,
                 minimum_net_proceeds=(offer.price * Decimal("0.86")).quantize(Decimal("1")) if not lien.is_junior else None,
                 junior_lien_allowance=Decimal("6000") if not lien.is_junior and len(liens) > 1 else None,

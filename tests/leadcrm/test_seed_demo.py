@@ -32,6 +32,28 @@ def test_seed_demo_builds_the_brokerage_the_issue_describes():
         assert lead.outreach_attempts.filter(outcome="talked").exists()
 
 
+def test_seed_demo_dates_every_lender_step_after_its_package_and_prices_the_investors_offers():
+    from pipeline.models import LenderMilestone, Milestone, Offer, OfferStatus
+    from pipeline.purchase import is_investor_purchase, purchase_math_for
+
+    seed_demo(lead_count=120)
+    packages = {}
+    for file_id, day in LenderMilestone.objects.filter(kind=Milestone.PACKAGE_SUBMITTED).values_list(
+            "lender_file", "occurred_on"):
+        packages[file_id] = min(day, packages.get(file_id, day))
+    later_steps = [Milestone.VALUATION_ORDERED, Milestone.VALUATION_COMPLETED, Milestone.OFFER_SUBMITTED,
+                   Milestone.APPROVED]
+    steps = LenderMilestone.objects.filter(kind__in=later_steps).values_list("lender_file", "kind", "occurred_on")
+    assert steps, "the demo has lender files past their package"
+    # The lender turnaround report times package to approval: never a step before the package.
+    assert [step for step in steps if step[2] < packages[step[0]]] == []
+    investors = [offer for offer in Offer.objects.filter(status=OfferStatus.ACCEPTED).select_related(
+        "lead__assigned_agent", "lead__property") if is_investor_purchase(offer.lead)]
+    assert investors, "the demo's investor has accepted offers"
+    for offer in investors:
+        assert offer.price <= purchase_math_for(lead=offer.lead).maximum_offer
+
+
 def test_seed_demo_command_if_empty_does_nothing_on_a_database_with_leads(capsys):
     call_command("seed_demo", leads=10)
     call_command("seed_demo", leads=30, if_empty=True)
