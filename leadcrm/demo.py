@@ -16,7 +16,14 @@ from functools import partial
 
 from django.utils import timezone
 
-from compliance.models import Channel, DncSource, InternalDncEntry, Purpose, RegistryKind
+from compliance.models import (
+    Channel,
+    ComplianceCheck,
+    DncSource,
+    InternalDncEntry,
+    Purpose,
+    RegistryKind,
+)
 from compliance.services import (
     dnc_numbers_add,
     dnc_policy_adopt,
@@ -39,6 +46,7 @@ from leads.models import (
     LeadSource,
     LeadType,
     LienType,
+    Phone,
     PhoneType,
     Property,
     PropertyType,
@@ -55,7 +63,7 @@ from leads.services import (
     property_create,
 )
 from pipeline.models import Outcome
-from pipeline.services import follow_up_create, lead_stage_change, outreach_log
+from pipeline.services import OutreachBlocked, follow_up_create, lead_stage_change, outreach_log
 
 DEMO_PASSWORD = "shortsale-demo"
 DEMO_SEED = 2026
@@ -156,6 +164,27 @@ class SeedSummary:
 def _pick(rng: random.Random, weighted):
     choices, weights = zip(*weighted, strict=False)
     return rng.choices(choices, weights=weights, k=1)[0]
+
+
+def _seed_refused_calls(leads: list[Lead], numbers: set, now: datetime, how_many: int = 8) -> None:
+    """A few calls the gate refused, as agents do dial a listed number now and then: the
+    compliance page and the broker's reports then show real blocks under their rules. A
+    refusal is kept as a check of its own; no attempt is written. Only on the leads this
+    run created, so loading the demo again adds nothing."""
+    phones = (Phone.objects.filter(number__in=numbers, contact__lead__in=leads,
+                                   contact__lead__assigned_agent__isnull=False)
+              .select_related("contact__lead__assigned_agent").order_by("pk")[:how_many])
+    for index, phone in enumerate(phones):
+        lead, agent = phone.contact.lead, phone.contact.lead.assigned_agent
+        try:
+            outreach_log(
+                lead=lead, channel=Channel.CALL, contact_point=phone, outcome=Outcome.NO_ANSWER, actor=agent,
+                role_disclosed=True,
+                purpose=Purpose.OFFER_TO_BUY if agent.capacity == Capacity.PRINCIPAL else Purpose.LISTING,
+                occurred_at=_lawful_past_time(random.Random(index), now, 1 + index * 3),
+            )
+        except OutreachBlocked:
+            pass
 
 
 def _lawful_past_time(rng: random.Random, now: datetime, days_ago: int) -> datetime:
@@ -331,18 +360,20 @@ def seed_demo(*, lead_count: int = 500, seed: int = DEMO_SEED, now: datetime | N
     seed_registries(dnc_numbers, litigators, now)
     blocked = set(dnc_numbers) | set(litigators)
 
+    created = []
     for plan in planned:
         key = address_key(street=plan["street"], city=plan["city"], state=plan["state"], zip_code=plan["zip"])
         if Property.objects.filter(address_key=key).exists():
             summary.leads_skipped += 1
             continue
-        _seed_lead(plan, lists, now, blocked, internal_requests)
+        created.append(_seed_lead(plan, lists, now, blocked, internal_requests))
         summary.leads_created += 1
 
     for number, words, agent, lead in internal_requests:
         if not InternalDncEntry.objects.filter(phone_number=number).exists():
             internal_dnc_add(phone_number=number, channel=Channel.CALL, homeowner_words=words,
                              recorded_by=agent, lead=lead, requested_at=now - timedelta(days=3))
+    _seed_refused_calls(created, blocked | {number for number, *_ in internal_requests}, now)
 
     seed_routing(now)
     # The deadline rules' follow-ups (lender chases, auctions, approval expiries...) as beat
@@ -652,7 +683,7 @@ def _seed_deal_for(*, lead, agent, stage, at, plan) -> None:
 
 
 def demo_counts() -> dict[str, int]:
-    from compliance.models import ComplianceCheck, DncNumber
+    from compliance.models import DncNumber
     from leads.models import Contact, HardshipRecord, Lien, Phone
     from pipeline.models import FollowUp, OutreachAttempt, StageChange
 

@@ -30,6 +30,12 @@ def test_seed_demo_builds_the_brokerage_the_issue_describes():
     for lead in Lead.objects.filter(stage__in=[Stage.QUALIFY, Stage.NEGOTIATE, Stage.CLOSE]):
         assert lead.hardships.exists() and lead.liens.exists()
         assert lead.outreach_attempts.filter(outcome="talked").exists()
+    # Some calls to listed numbers were refused: the compliance pages show real blocks.
+    from compliance.models import CheckMode, ComplianceCheck, Verdict
+
+    refused = ComplianceCheck.objects.filter(mode=CheckMode.LOG, verdict=Verdict.BLOCK)
+    assert refused.count() >= 3
+    assert not ComplianceCheck.objects.filter(mode=CheckMode.PREVIEW).exists()
 
 
 def test_seed_demo_dates_every_lender_step_after_its_package_and_prices_the_investors_offers():
