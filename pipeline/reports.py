@@ -499,6 +499,9 @@ def _checks_link(period: Period, **filters) -> str:
     return f"{reverse('admin:compliance_compliancecheck_changelist')}?{urlencode(query)}"
 
 
+NO_BLOCKS = "No attempt was blocked in this period."
+
+
 @_read_only
 def compliance(period: Period) -> Report:
     """Attempts checked, the gate's decisions and the rules that blocked them, and how fresh
@@ -530,8 +533,9 @@ def compliance(period: Period) -> Report:
              for v, n in sorted(verdicts.items())]
     rows += [[f"Blocked by {rule}", Link(n, _checks_link(period, verdict=Verdict.BLOCK, decided_by=rule))
               if rule != "?" else n, _pct(n, total)] for rule, n in by_count]
+    # No block, no chart: an empty frame would read as a drawing that failed.
     chart = {"type": "bar", "labels": [rule for rule, _ in by_count],
-             "datasets": [{"label": "Attempts blocked, by rule", "data": [n for _, n in by_count]}]}
+             "datasets": [{"label": "Attempts blocked, by rule", "data": [n for _, n in by_count]}]} if by_count else {}
     today = timezone.localdate()
     newest: dict[str, date] = {}
     for area_code, version in (AreaCodeVersion.objects.filter(source__kind=RegistryKind.NATIONAL,
@@ -541,7 +545,7 @@ def compliance(period: Period) -> Report:
         newest[area_code] = version
     stale = sorted(code for code, version in newest.items() if (today - version).days > 31)
     aging = sorted(code for code, version in newest.items() if 21 <= (today - version).days <= 31)
-    notes = [COMPLIANCE_COUNTED,
+    notes = [COMPLIANCE_COUNTED, *([] if by_count else [NO_BLOCKS]),
              f"National registry data held for {len(newest)} area codes: {len(stale)} older than 31 days "
              f"(every call blocked, A3){': ' + ', '.join(stale[:20]) if stale else ''}; {len(aging)} aging (21-31 days)."]
     return Report(slug="compliance", title="Compliance checks and blocks",

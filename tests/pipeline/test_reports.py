@@ -16,6 +16,7 @@ from leads.models import Lead, LeadList, ListMembership, Stage
 from pipeline.lenders import approval_letter_record, milestone_record
 from pipeline.models import Milestone, StageChange
 from pipeline.reports import (
+    NO_BLOCKS,
     Link,
     Period,
     agent_activity,
@@ -108,6 +109,15 @@ def test_compliance_counts_blocks_by_rule(lead, agent):
     a_check(lead, agent, Verdict.ALLOW)
     rows = counts(compliance(PERIOD))
     assert rows["Attempts checked"] == 3 and rows["Blocked by A5"] == 2 and rows["Blocked by D1"] == 1
+
+
+def test_a_period_without_a_block_says_so_instead_of_drawing_an_empty_chart(lead, agent, broker, client_as):
+    a_check(lead, agent, Verdict.ALLOW)
+    a_check(lead, agent, Verdict.BLOCK, [("D3", "block")], mode="preview")  # a live verdict is not a block
+    report = compliance(PERIOD)
+    assert report.chart == {} and NO_BLOCKS in report.notes
+    page = client_as(broker).get(reverse("reports:report", args=["compliance"])).content.decode()
+    assert NO_BLOCKS in page and "data-chart" not in page
 
 
 @pytest.mark.parametrize("rollups", [True, False])
