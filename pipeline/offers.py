@@ -171,8 +171,12 @@ class LienShare:
 
 @dataclass(frozen=True)
 class SellerContribution:
+    """What the seller brings to closing at a lien's letter's request: never more than the
+    liens are short (``asked`` is the letter's figure), since past that every lien is paid."""
+
     lien: Lien
     amount: Decimal
+    asked: Decimal
 
 
 @dataclass
@@ -257,6 +261,9 @@ class NetSheet:
                     "then.")
         if not self.liens:
             return f"No liens are recorded: the seller nets {_usd(self.seller_net)} after the costs."
+        if self.contributions:
+            return (f"This sale pays every lien in full once the seller brings {_usd(self.seller_contribution)} to "
+                    "closing: it is not a short sale. The seller nets nothing.")
         return (f"This sale pays every lien in full: it is not a short sale. The seller nets "
                 f"{_usd(self.seller_net)} after the costs and the payoffs.")
 
@@ -302,11 +309,17 @@ def net_sheet(
     before_contributions = price - commission - closing_costs - buyer_concessions
     covers_every_payoff = (all(p is not None for p in payoffs)
                            and max(before_contributions, ZERO) >= sum(payoffs, ZERO))
-    # What a letter asks of the seller is a condition of a short sale, not of a sale that pays everyone.
-    contributions = [] if covers_every_payoff else [
-        SellerContribution(lien=lien, amount=_money(letters[lien.pk].seller_contribution))
-        for lien in liens if lien.pk in letters and letters[lien.pk].seller_contribution
-    ]
+    # What a letter asks of the seller is a condition of a short sale, not of a sale that pays
+    # everyone; and the seller brings no more than the liens are short, whatever a letter asks.
+    contributions = []
+    if not covers_every_payoff:
+        gap = None if None in payoffs else sum(payoffs, ZERO) - before_contributions
+        for lien in liens:
+            asked = _money(letters[lien.pk].seller_contribution) if lien.pk in letters else ZERO
+            amount = asked if gap is None else min(asked, gap)
+            if amount > 0:
+                contributions.append(SellerContribution(lien=lien, amount=amount, asked=asked))
+                gap = None if gap is None else gap - amount
     available = before_contributions + sum((c.amount for c in contributions), ZERO)
     paid = lien_waterfall(available, payoffs, [amount for amount, _ in settlements])
     shares = [

@@ -137,6 +137,23 @@ def test_a_seller_contribution_in_the_first_letter_comes_in_as_its_own_row(lead,
     assert rows_sum_to_the_price(sheet)
 
 
+def test_the_seller_brings_only_what_the_liens_are_short_not_all_the_letter_asks(lead, agent):
+    # 110,000 less 6 % (6,600) and 2 % (2,200) leaves 101,200 for liens of 100,000 and 5,000:
+    # 3,800 short. The first lien's letter asks the seller for 10,000, but 3,800 pays every
+    # lien in full; bringing 10,000 would have the seller "net" 6,200 of their own money.
+    first = LienFactory(lead=lead, position=1, balance=Decimal("100000"))
+    LienFactory(lead=lead, position=2, balance=Decimal("5000"))
+    approval_letter_record(lien=first, issued_on=TODAY, expires_on=TODAY + timedelta(days=30), actor=agent,
+                           seller_contribution=Decimal("10000"))
+    sheet = sheet_for(lead, "110000")
+    assert [(c.lien, c.amount, c.asked) for c in sheet.contributions] == [
+        (first, Decimal("3800.00"), Decimal("10000.00"))]
+    assert [share.paid for share in sheet.liens] == [Decimal("100000.00"), Decimal("5000.00")]
+    assert sheet.seller_net == Decimal("0") and sheet.pays_every_lien
+    assert sheet.verdict.startswith("This sale pays every lien in full once the seller brings $3,800 to closing")
+    assert rows_sum_to_the_price(sheet)
+
+
 def test_warnings_below_minimum_net_and_over_the_junior_allowance(lead, agent):
     first = LienFactory(lead=lead, position=1, balance=Decimal("320000"))
     second = LienFactory(lead=lead, position=2, balance=Decimal("40000"))

@@ -106,6 +106,18 @@ def test_a_sale_covering_every_payoff_is_not_short(price, stack, commission, clo
 
 
 @given(price=prices, stack=lien_stacks(), commission=rates, closing=rates, concessions=small_money)
+def test_the_seller_never_nets_money_they_were_asked_to_bring(price, stack, commission, closing, concessions):
+    sheet = sheet_of(price, stack, commission, closing, concessions)
+    liens, letters = stack
+    for contribution in sheet.contributions:
+        assert 0 < contribution.amount <= contribution.asked == letters[contribution.lien.pk].seller_contribution
+    if sheet.contributions:
+        # Bringing money and netting money at once would be the seller paying themselves.
+        assert sheet.seller_net <= 0
+        assert sheet.is_short_sale or sheet.seller_net == 0
+
+
+@given(price=prices, stack=lien_stacks(), commission=rates, closing=rates, concessions=small_money)
 def test_the_first_lien_comes_before_any_junior_gets_more_than_its_settlement(
         price, stack, commission, closing, concessions):
     sheet = sheet_of(price, stack, commission, closing, concessions)
