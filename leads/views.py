@@ -11,10 +11,9 @@ from leadcrm.accounts.selectors import teams_routable_by, users_assignable_by
 from leadcrm.pagination import total_of, window
 from leadcrm.rows import age, pk_url, short_moment
 from pipeline.forms import OutreachLogForm, StageChangeForm
-from pipeline.models import Outcome
 from pipeline.queue import phone_status_now
 from pipeline.scripts import call_scripts_for, render
-from pipeline.selectors import deal_summary, lead_activity, lead_follow_ups
+from pipeline.selectors import deal_summary, lead_activity, lead_follow_ups, lead_last_conversation
 from pipeline.seller import seller_card
 
 from .filters import DncStanding, dnc_standings
@@ -134,21 +133,6 @@ def not_callable_because(phone) -> str:
     return next((label for rule, label in NOT_CALLABLE_BECAUSE.items() if rule in rules), NOT_CALLABLE)
 
 
-# A conversation: the homeowner was reached, or wrote back.
-CONVERSATION_OUTCOMES = {Outcome.TALKED, Outcome.APPOINTMENT_SET, Outcome.REPLIED}
-
-
-def last_conversation(activity) -> dict:
-    """The latest conversation with the homeowner on the timeline, and the attempts since
-    (all of them when there was none). An entry a later one corrects no longer counts."""
-    attempts = [event.item for event in activity if event.kind == "outreach"]
-    corrected = {attempt.corrects_id for attempt in attempts if attempt.corrects_id}
-    attempts = [attempt for attempt in attempts if attempt.pk not in corrected]
-    conversation = next((a for a in attempts if a.outcome in CONVERSATION_OUTCOMES), None)
-    since = attempts[:attempts.index(conversation)] if conversation else attempts
-    return {"conversation": conversation, "since": since, "latest": since[0] if since else None}
-
-
 class LeadDetailView(LoginRequiredMixin, TemplateView):
     template_name = "leads/lead_detail.html"
 
@@ -198,7 +182,7 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             follow_ups=follow_ups,
             follow_ups_overdue=sum(1 for follow_up in follow_ups.open if follow_up.due_at < now),
             activity=activity,
-            last_contact=last_conversation(activity),
+            last_contact=lead_last_conversation(lead=lead),
             can_note=user.has_perm(Perm.ADD_NOTES),
             deal=deal_summary(lead=lead),
             from_queue=self.request.GET.get("queue") == "1",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
-from django.db.models import Count, OuterRef, Prefetch, Sum
+from django.db.models import Count, OuterRef, Prefetch, Q, Sum
 from django.utils import timezone
 
 from leadcrm.accounts.models import User
@@ -13,7 +13,7 @@ from leadcrm.accounts.roles import Perm
 from leads.filters import FOLLOW_UP_BUCKETS, due_within, follow_up_windows, has_follow_up_due
 from leads.models import FUNNEL_STAGES, OUTCOME_STAGES, Contact, Lead, Property, Stage
 
-from .models import FollowUp, OutreachAttempt, SellerEventKind, StageChange
+from .models import FollowUp, Outcome, OutreachAttempt, SellerEventKind, StageChange
 
 TIMELINE_LIMIT = 100
 
@@ -346,3 +346,20 @@ def deal_summary(*, lead: Lead) -> DealSummary:
         accepted_offer=next((o for o in offers if o.status == OfferStatus.ACCEPTED), None),
         forecast=forecast_for(lead, today=today),
     )
+
+
+# A conversation: the homeowner was reached, or wrote back.
+CONVERSATION_OUTCOMES = frozenset({Outcome.TALKED, Outcome.APPOINTMENT_SET, Outcome.REPLIED})
+
+
+def lead_last_conversation(*, lead: Lead) -> dict:
+    """The latest conversation with the homeowner, and the attempts after it: how many and
+    the latest (every attempt when nobody was reached yet). An entry a later one corrects
+    no longer counts. Read from the log itself, not the timeline, which is cut at a
+    hundred events of every kind: a long-worked lead's last talk may lie further back."""
+    attempts = lead.outreach_attempts.filter(corrections__isnull=True)
+    conversation = attempts.filter(outcome__in=CONVERSATION_OUTCOMES).select_related("agent").first()
+    since = attempts if conversation is None else attempts.filter(
+        Q(occurred_at__gt=conversation.occurred_at) | Q(occurred_at=conversation.occurred_at, pk__gt=conversation.pk))
+    latest = since.first()
+    return {"conversation": conversation, "latest": latest, "since_count": since.count() if latest else 0}

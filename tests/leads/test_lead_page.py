@@ -83,6 +83,26 @@ def test_the_lead_page_shows_the_last_conversation_and_the_attempts_since(lead, 
     assert "Since then: 1 attempt, the latest" in card and "no answer" in card
 
 
+def test_the_last_conversation_of_a_long_worked_lead_is_found_past_the_timelines_cut(lead, agent, client_as):
+    from pipeline.selectors import TIMELINE_LIMIT
+    from pipeline.services import lead_note_add
+
+    phone = lead.contacts.first().phones.first()
+    with time_machine.travel(datetime(2026, 11, 16, 21, 0, tzinfo=UTC)):
+        outreach_log(lead=lead, channel="call", contact_point=phone, outcome="talked", actor=agent,
+                     role_disclosed=True, notes="Wants to sell before the auction.")
+    with time_machine.travel(datetime(2026, 11, 17, 21, 0, tzinfo=UTC)):
+        outreach_log(lead=lead, channel="call", contact_point=phone, outcome="no_answer", actor=agent,
+                     role_disclosed=True)
+    with time_machine.travel(datetime(2026, 11, 18, 21, 0, tzinfo=UTC)):
+        for n in range(TIMELINE_LIMIT + 1):  # a busy file: more notes than the timeline shows
+            lead_note_add(lead=lead, author=agent, body=f"Note {n}")
+    page = client_as(agent).get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    card = page[page.index('id="last-conversation"'):page.index('id="last-conversation"') + 1500]
+    assert "Wants to sell before the auction." in card and "Not reached yet" not in card
+    assert "Since then: 1 attempt, the latest" in card
+
+
 def test_a_corrected_conversation_is_no_longer_the_last_one(lead, agent, client_as):
     phone = lead.contacts.first().phones.first()
     wrong = outreach_log(lead=lead, channel="call", contact_point=phone, outcome="talked", actor=agent,
