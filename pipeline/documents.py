@@ -78,7 +78,9 @@ INVESTOR_DOCUMENT_RULES: dict[DocumentKind, DocumentRule] = {rule.kind: rule for
                  why="Your proof of funds for the purchase (a bank statement or a lender's letter)."),
     DocumentRule(DocumentKind.INTEREST_DISCLOSURE,
                  why="Given to the homeowner in writing before any offer: that you buy for yourself, not as "
-                     "their agent (a licensee says so, with the licence). Lenders ask for it too."),
+                     "their agent (a licensee says so, with the licence). Lenders ask for it too. This is the "
+                     "file's copy: the compliance check (F8) reads its own record of the disclosure, which an "
+                     "administrator enters under Compliance."),
     *CLOSING_PACKAGE,
 )}
 # Every kind either deal needs, for what does not depend on the deal (freshness, per lien).
