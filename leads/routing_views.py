@@ -223,10 +223,11 @@ class WorkloadView(LoginRequiredMixin, TemplateView):
                        .filter(has_follow_up_due("overdue", assignee=OuterRef("assigned_agent"), now=now)).order_by()
                        .values_list("assigned_agent").annotate(n=Count("pk")).values_list("assigned_agent", "n"))
         # Last activity: the newest logged attempt by each agent, over the last 90 days only
-        # (an index range, not the whole log). The log is reached through the lead's reverse
-        # relation: leads imports nothing from pipeline.
-        attempts = Lead._meta.get_field("outreach_attempts").related_model.objects
-        last = dict(attempts.filter(agent__in=ids, occurred_at__gte=now - timedelta(days=90))
+        # (an index range, not the whole log). This page reads pipeline's log, as the lead
+        # page does: an upward import the split of the views out of leads will remove.
+        from pipeline.models import OutreachAttempt
+
+        last = dict(OutreachAttempt.objects.filter(agent__in=ids, occurred_at__gte=now - timedelta(days=90))
                     .order_by().values_list("agent").annotate(at=Max("occurred_at")).values_list("agent", "at"))
         claims = dict(Lead.objects.filter(assigned_agent__in=ids, claim_deadline__isnull=False).order_by()
                       .values_list("assigned_agent").annotate(n=Count("pk")).values_list("assigned_agent", "n"))
