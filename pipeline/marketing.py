@@ -4,7 +4,8 @@ Every piece is outreach, so every recipient passes the one gate: a letter is che
 (and, once mailed, logged) as mail to the owners it names, an email as email to that
 address. Do-not-mail and deceased owners are left out with the reason said. A template
 says whom it is written for: one written after a conversation never goes to a homeowner
-nobody has reached. Emails carry the brokerage's postal address and an unsubscribe link
+nobody has reached, and one written for a first contact never to one already reached
+(a conversation logged, as the stage rules count it). Emails carry the brokerage's postal address and an unsubscribe link
 (CAN-SPAM); following it puts the address on the internal list.
 
 A letter is laid out as a letter: the date, the owners at one mailing address named
@@ -50,6 +51,7 @@ PRINT_KINDS = (TemplateKind.LETTER, TemplateKind.POSTCARD)
 NOT_FOR_PRINT = "Pick a letter or postcard template."
 NOT_AN_EMAIL = "Pick an email template."
 NEVER_REACHED = "not reached yet: the template is for after a conversation"
+ALREADY_REACHED = "reached already: the template is for a first contact"
 NO_OWNER = "no owner on file"
 NO_MAILING_ADDRESS = "no mailing address"
 DECEASED = "deceased"
@@ -132,8 +134,18 @@ def _reached(leads: list[Lead]) -> set[int]:
                .values_list("lead_id", flat=True).distinct())
 
 
-def _written_for_someone_reached(template: MessageTemplate) -> bool:
-    return template.situation == TemplateSituation.AFTER_CONVERSATION
+def _reached_if_it_matters(template: MessageTemplate, leads: list[Lead]) -> set[int]:
+    """The leads reached, read only when the template is written for one situation."""
+    return set() if template.situation == TemplateSituation.ANY else _reached(leads)
+
+
+def _not_written_for(template: MessageTemplate, *, reached: bool) -> str | None:
+    """Why the template does not fit the homeowner's situation, or None when it does."""
+    if template.situation == TemplateSituation.AFTER_CONVERSATION and not reached:
+        return NEVER_REACHED
+    if template.situation == TemplateSituation.FIRST_CONTACT and reached:
+        return ALREADY_REACHED
+    return None
 
 
 # The letter ---------------------------------------------------------------------------------
@@ -285,14 +297,14 @@ def mail_merge(*, template: MessageTemplate, leads, agent: User, gate: bool = Fa
     brokerage = Brokerage.objects.current()
     chosen, truncated = _leads(leads)
     merge = Merge(truncated=truncated)
-    reached = _reached(chosen) if _written_for_someone_reached(template) else None
+    reached = _reached_if_it_matters(template, chosen)
     for lead in chosen:
         owners = list(lead.contacts.all())
         if not owners:
             merge.left_out.append((lead, None, NO_OWNER))
             continue
-        if reached is not None and lead.pk not in reached:
-            merge.left_out.append((lead, owners[0], NEVER_REACHED))
+        if misfit := _not_written_for(template, reached=lead.pk in reached):
+            merge.left_out.append((lead, owners[0], misfit))
             continue
         for group in _by_address(owners):
             named, dropped = _letter_names(lead=lead, group=group, agent=agent, gate=gate)
@@ -391,7 +403,8 @@ def mailing_confirm(*, confirmation: str, agent: User) -> MailBatch:
     confirmation sent again (a reload, a double click, even at the same moment) finds its
     batch and logs nothing. Each letter is read again as it stands now: an owner marked
     Do Not Mail or deceased since, or refused by the gate, is left off its names, and a
-    letter with nobody left is refused with the reason. A letter is logged once, as mail
+    letter with nobody left is refused with the reason, as is one to a homeowner whose
+    situation no longer fits the template (reached since, for a first-contact letter). A letter is logged once, as mail
     to the first owner it names (its notes name them all); one already logged today by
     the same agent with the same template is printed again but not logged twice."""
     data = _confirmed(confirmation, agent)
@@ -410,9 +423,13 @@ def mailing_confirm(*, confirmation: str, agent: User) -> MailBatch:
     pieces = [Piece(lead=lead, owner=owners[0], owners=owners, text="")
               for _lead_id, lead, owners in read_again if lead is not None and owners]
     mailed = already_mailed(pieces=pieces, template=template, agent=agent)
+    reached = _reached_if_it_matters(template, [lead for _lead_id, lead, _owners in read_again if lead is not None])
     for lead_id, lead, owners in read_again:
         if lead is None:
             results.append({"lead": lead_id, "owners": [], "status": "refused", "reason": NOT_VISIBLE_NOW})
+            continue
+        if misfit := _not_written_for(template, reached=lead.pk in reached):
+            results.append({"lead": lead_id, "owners": [], "status": "refused", "reason": misfit})
             continue
         named, dropped = _letter_names(lead=lead, group=owners, agent=agent, gate=True)
         if not named:
@@ -525,13 +542,14 @@ def email_merge(*, template: MessageTemplate, leads, agent: User, gate: bool = F
     brokerage = Brokerage.objects.current()
     chosen, truncated = _leads(leads)
     merge = Merge(truncated=truncated)
-    reached = _reached(chosen) if _written_for_someone_reached(template) else None
+    reached = _reached_if_it_matters(template, chosen)
     # In writing, the role reads as it does on the seller's page ("Ana Torres is a licensed
     # real estate agent with ..."), not as said on a call ("Hi, this is Ana ...").
     body = _filled_first(template.body, {"role disclosure": role_disclosure_written(actor=agent, brokerage=brokerage)})
     for lead in chosen:
-        if reached is not None and lead.pk not in reached and lead.contacts.all():
-            merge.left_out.append((lead, lead.contacts.all()[0], NEVER_REACHED))
+        misfit = _not_written_for(template, reached=lead.pk in reached)
+        if misfit and lead.contacts.all():
+            merge.left_out.append((lead, lead.contacts.all()[0], misfit))
             continue
         found = False
         for owner in lead.contacts.all():
