@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -26,7 +27,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
@@ -396,6 +397,30 @@ def _letters_of(*, batch_letters: list, agent: User):
         yield lead_id, lead, [by_pk[pk] for pk in owner_ids if pk in by_pk]
 
 
+@contextmanager
+def _one_confirmation_at_a_time(*, agent: User, template: MessageTemplate):
+    """Two print runs of one agent and template confirmed at the same moment (two tabs)
+    take turns, so the second reads what the first logged and prints it again instead of
+    logging it twice.
+
+    Each letter is logged in a transaction of its own (``outreach_log`` keeps the gate's
+    evidence whatever the caller does), so a row lock, released at the first commit,
+    cannot span the run: a PostgreSQL advisory lock held by the session can, and is let
+    go in ``finally`` (or with the connection, if the process dies). SQLite serves one
+    developer's ``make run`` and takes no lock."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    key = f"mailing:{agent.pk}:{template.pk}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [key])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
+
+
 def mailing_confirm(*, confirmation: str, agent: User) -> MailBatch:
     """Log the letters the agent confirmed, each once, through the gate.
 
@@ -403,10 +428,12 @@ def mailing_confirm(*, confirmation: str, agent: User) -> MailBatch:
     confirmation sent again (a reload, a double click, even at the same moment) finds its
     batch and logs nothing. Each letter is read again as it stands now: an owner marked
     Do Not Mail or deceased since, or refused by the gate, is left off its names, and a
-    letter with nobody left is refused with the reason, as is one to a homeowner whose
-    situation no longer fits the template (reached since, for a first-contact letter). A letter is logged once, as mail
-    to the first owner it names (its notes name them all); one already logged today by
-    the same agent with the same template is printed again but not logged twice."""
+    letter with nobody left is refused with the reason, as is one to a homeowner the
+    template no longer fits (reached since, for a first-contact letter). A letter is
+    logged once, as mail to the first owner it names (its notes name them all); one
+    already logged today by the same agent with the same template is printed again but
+    not logged twice, even by another confirmation sent at the same moment (they take
+    turns)."""
     data = _confirmed(confirmation, agent)
     template = MessageTemplate.objects.usable_by(agent).filter(pk=data["template"], kind__in=PRINT_KINDS).first()
     if template is None:
@@ -418,8 +445,17 @@ def mailing_confirm(*, confirmation: str, agent: User) -> MailBatch:
                                              letter_date=date.fromisoformat(data["date"]))
     except IntegrityError:
         return MailBatch.objects.get(token=token)
+    with _one_confirmation_at_a_time(agent=agent, template=template):
+        batch.letters = _letters_log(batch_letters=data["letters"], template=template, agent=agent)
+    batch.done = True
+    batch.save(update_fields=["letters", "done"])
+    return batch
+
+
+def _letters_log(*, batch_letters: list, template: MessageTemplate, agent: User) -> list[dict]:
+    """Each letter confirmed, logged or not, and why: what the batch records."""
     results = []
-    read_again = list(_letters_of(batch_letters=data["letters"], agent=agent))
+    read_again = list(_letters_of(batch_letters=batch_letters, agent=agent))
     pieces = [Piece(lead=lead, owner=owners[0], owners=owners, text="")
               for _lead_id, lead, owners in read_again if lead is not None and owners]
     mailed = already_mailed(pieces=pieces, template=template, agent=agent)
@@ -449,9 +485,7 @@ def mailing_confirm(*, confirmation: str, agent: User) -> MailBatch:
             results.append({**entry, "status": "refused", "reason": " ".join(blocked.decision.reasons)})
             continue
         results.append({**entry, "status": "logged"})
-    batch.letters, batch.done = results, True
-    batch.save(update_fields=["letters", "done"])
-    return batch
+    return results
 
 
 @dataclass
