@@ -82,6 +82,10 @@ class Piece:
     def salutation(self) -> str:
         return f"Dear {self.names},"
 
+    @property
+    def closing(self) -> str:
+        return LETTER_CLOSING
+
 
 @dataclass
 class Merge:

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import Lead
+from pipeline import marketing
 from pipeline.marketing import (
     ALREADY_REACHED,
     CONFIRMATION_SALT,
@@ -96,6 +97,13 @@ def test_a_letter_has_the_date_the_address_a_salutation_the_body_a_closing_and_a
     positions = [page.index(part) for part in order]
     assert positions == sorted(positions)
     assert "Hi, this is" not in page  # the spoken disclosure is for calls
+
+
+def test_the_letter_closes_with_the_closing_the_layout_names(agent, team, brokerage, client_as, monkeypatch):
+    monkeypatch.setattr(marketing, "LETTER_CLOSING", "Yours truly,")
+    the_johnsons(agent, team)
+    page = page_of(show(client_as(agent), a_letter(agent)))
+    assert '<p class="closing">Yours truly,</p>' in page and "Sincerely," not in page
 
 
 def test_a_template_that_greets_and_signs_itself_is_not_greeted_or_signed_twice():
