@@ -433,7 +433,7 @@ class MessageTemplateForm(forms.Form):
     situation = forms.ChoiceField(
         choices=TemplateSituation.choices, initial=TemplateSituation.ANY, label="Written for", required=False,
         help_text="One written after a conversation (“thank you for talking with me”) is left out for "
-                  "homeowners nobody has reached yet.",
+                  "homeowners nobody has reached yet; one for a first contact, for homeowners already reached.",
     )
     subject = forms.CharField(max_length=200, required=False, help_text="Emails only.")
     body = forms.CharField(

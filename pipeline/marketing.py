@@ -4,7 +4,8 @@ Every piece is outreach, so every recipient passes the one gate: a letter is che
 (and, once mailed, logged) as mail to the owners it names, an email as email to that
 address. Do-not-mail and deceased owners are left out with the reason said. A template
 says whom it is written for: one written after a conversation never goes to a homeowner
-nobody has reached. Emails carry the brokerage's postal address and an unsubscribe link
+nobody has reached, and one written for a first contact never to one already reached
+(a conversation logged, as the stage rules count it). Emails carry the brokerage's postal address and an unsubscribe link
 (CAN-SPAM); following it puts the address on the internal list.
 
 A letter is laid out as a letter: the date, the owners at one mailing address named
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -25,7 +27,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
@@ -50,6 +52,7 @@ PRINT_KINDS = (TemplateKind.LETTER, TemplateKind.POSTCARD)
 NOT_FOR_PRINT = "Pick a letter or postcard template."
 NOT_AN_EMAIL = "Pick an email template."
 NEVER_REACHED = "not reached yet: the template is for after a conversation"
+ALREADY_REACHED = "reached already: the template is for a first contact"
 NO_OWNER = "no owner on file"
 NO_MAILING_ADDRESS = "no mailing address"
 DECEASED = "deceased"
@@ -78,6 +81,10 @@ class Piece:
     @property
     def salutation(self) -> str:
         return f"Dear {self.names},"
+
+    @property
+    def closing(self) -> str:
+        return LETTER_CLOSING
 
 
 @dataclass
@@ -132,8 +139,18 @@ def _reached(leads: list[Lead]) -> set[int]:
                .values_list("lead_id", flat=True).distinct())
 
 
-def _written_for_someone_reached(template: MessageTemplate) -> bool:
-    return template.situation == TemplateSituation.AFTER_CONVERSATION
+def _reached_if_it_matters(template: MessageTemplate, leads: list[Lead]) -> set[int]:
+    """The leads reached, read only when the template is written for one situation."""
+    return set() if template.situation == TemplateSituation.ANY else _reached(leads)
+
+
+def _not_written_for(template: MessageTemplate, *, reached: bool) -> str | None:
+    """Why the template does not fit the homeowner's situation, or None when it does."""
+    if template.situation == TemplateSituation.AFTER_CONVERSATION and not reached:
+        return NEVER_REACHED
+    if template.situation == TemplateSituation.FIRST_CONTACT and reached:
+        return ALREADY_REACHED
+    return None
 
 
 # The letter ---------------------------------------------------------------------------------
@@ -285,14 +302,14 @@ def mail_merge(*, template: MessageTemplate, leads, agent: User, gate: bool = Fa
     brokerage = Brokerage.objects.current()
     chosen, truncated = _leads(leads)
     merge = Merge(truncated=truncated)
-    reached = _reached(chosen) if _written_for_someone_reached(template) else None
+    reached = _reached_if_it_matters(template, chosen)
     for lead in chosen:
         owners = list(lead.contacts.all())
         if not owners:
             merge.left_out.append((lead, None, NO_OWNER))
             continue
-        if reached is not None and lead.pk not in reached:
-            merge.left_out.append((lead, owners[0], NEVER_REACHED))
+        if misfit := _not_written_for(template, reached=lead.pk in reached):
+            merge.left_out.append((lead, owners[0], misfit))
             continue
         for group in _by_address(owners):
             named, dropped = _letter_names(lead=lead, group=group, agent=agent, gate=gate)
@@ -384,6 +401,30 @@ def _letters_of(*, batch_letters: list, agent: User):
         yield lead_id, lead, [by_pk[pk] for pk in owner_ids if pk in by_pk]
 
 
+@contextmanager
+def _one_confirmation_at_a_time(*, agent: User, template: MessageTemplate):
+    """Two print runs of one agent and template confirmed at the same moment (two tabs)
+    take turns, so the second reads what the first logged and prints it again instead of
+    logging it twice.
+
+    Each letter is logged in a transaction of its own (``outreach_log`` keeps the gate's
+    evidence whatever the caller does), so a row lock, released at the first commit,
+    cannot span the run: a PostgreSQL advisory lock held by the session can, and is let
+    go in ``finally`` (or with the connection, if the process dies). SQLite serves one
+    developer's ``make run`` and takes no lock."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    key = f"mailing:{agent.pk}:{template.pk}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [key])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
+
+
 def mailing_confirm(*, confirmation: str, agent: User) -> MailBatch:
     """Log the letters the agent confirmed, each once, through the gate.
 
@@ -391,9 +432,12 @@ def mailing_confirm(*, confirmation: str, agent: User) -> MailBatch:
     confirmation sent again (a reload, a double click, even at the same moment) finds its
     batch and logs nothing. Each letter is read again as it stands now: an owner marked
     Do Not Mail or deceased since, or refused by the gate, is left off its names, and a
-    letter with nobody left is refused with the reason. A letter is logged once, as mail
-    to the first owner it names (its notes name them all); one already logged today by
-    the same agent with the same template is printed again but not logged twice."""
+    letter with nobody left is refused with the reason, as is one to a homeowner the
+    template no longer fits (reached since, for a first-contact letter). A letter is
+    logged once, as mail to the first owner it names (its notes name them all); one
+    already logged today by the same agent with the same template is printed again but
+    not logged twice, even by another confirmation sent at the same moment (they take
+    turns)."""
     data = _confirmed(confirmation, agent)
     template = MessageTemplate.objects.usable_by(agent).filter(pk=data["template"], kind__in=PRINT_KINDS).first()
     if template is None:
@@ -405,14 +449,27 @@ def mailing_confirm(*, confirmation: str, agent: User) -> MailBatch:
                                              letter_date=date.fromisoformat(data["date"]))
     except IntegrityError:
         return MailBatch.objects.get(token=token)
+    with _one_confirmation_at_a_time(agent=agent, template=template):
+        batch.letters = _letters_log(batch_letters=data["letters"], template=template, agent=agent)
+    batch.done = True
+    batch.save(update_fields=["letters", "done"])
+    return batch
+
+
+def _letters_log(*, batch_letters: list, template: MessageTemplate, agent: User) -> list[dict]:
+    """Each letter confirmed, logged or not, and why: what the batch records."""
     results = []
-    read_again = list(_letters_of(batch_letters=data["letters"], agent=agent))
+    read_again = list(_letters_of(batch_letters=batch_letters, agent=agent))
     pieces = [Piece(lead=lead, owner=owners[0], owners=owners, text="")
               for _lead_id, lead, owners in read_again if lead is not None and owners]
     mailed = already_mailed(pieces=pieces, template=template, agent=agent)
+    reached = _reached_if_it_matters(template, [lead for _lead_id, lead, _owners in read_again if lead is not None])
     for lead_id, lead, owners in read_again:
         if lead is None:
             results.append({"lead": lead_id, "owners": [], "status": "refused", "reason": NOT_VISIBLE_NOW})
+            continue
+        if misfit := _not_written_for(template, reached=lead.pk in reached):
+            results.append({"lead": lead_id, "owners": [], "status": "refused", "reason": misfit})
             continue
         named, dropped = _letter_names(lead=lead, group=owners, agent=agent, gate=True)
         if not named:
@@ -432,9 +489,7 @@ def mailing_confirm(*, confirmation: str, agent: User) -> MailBatch:
             results.append({**entry, "status": "refused", "reason": " ".join(blocked.decision.reasons)})
             continue
         results.append({**entry, "status": "logged"})
-    batch.letters, batch.done = results, True
-    batch.save(update_fields=["letters", "done"])
-    return batch
+    return results
 
 
 @dataclass
@@ -525,13 +580,14 @@ def email_merge(*, template: MessageTemplate, leads, agent: User, gate: bool = F
     brokerage = Brokerage.objects.current()
     chosen, truncated = _leads(leads)
     merge = Merge(truncated=truncated)
-    reached = _reached(chosen) if _written_for_someone_reached(template) else None
+    reached = _reached_if_it_matters(template, chosen)
     # In writing, the role reads as it does on the seller's page ("Ana Torres is a licensed
     # real estate agent with ..."), not as said on a call ("Hi, this is Ana ...").
     body = _filled_first(template.body, {"role disclosure": role_disclosure_written(actor=agent, brokerage=brokerage)})
     for lead in chosen:
-        if reached is not None and lead.pk not in reached and lead.contacts.all():
-            merge.left_out.append((lead, lead.contacts.all()[0], NEVER_REACHED))
+        misfit = _not_written_for(template, reached=lead.pk in reached)
+        if misfit and lead.contacts.all():
+            merge.left_out.append((lead, lead.contacts.all()[0], misfit))
             continue
         found = False
         for owner in lead.contacts.all():

@@ -14,7 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import Lead
+from pipeline import marketing
 from pipeline.marketing import (
+    ALREADY_REACHED,
     CONFIRMATION_SALT,
     CONFIRMATION_UNREADABLE,
     NEVER_REACHED,
@@ -95,6 +97,13 @@ def test_a_letter_has_the_date_the_address_a_salutation_the_body_a_closing_and_a
     positions = [page.index(part) for part in order]
     assert positions == sorted(positions)
     assert "Hi, this is" not in page  # the spoken disclosure is for calls
+
+
+def test_the_letter_closes_with_the_closing_the_layout_names(agent, team, brokerage, client_as, monkeypatch):
+    monkeypatch.setattr(marketing, "LETTER_CLOSING", "Yours truly,")
+    the_johnsons(agent, team)
+    page = page_of(show(client_as(agent), a_letter(agent)))
+    assert '<p class="closing">Yours truly,</p>' in page and "Sincerely," not in page
 
 
 def test_a_template_that_greets_and_signs_itself_is_not_greeted_or_signed_twice():
@@ -284,7 +293,7 @@ def test_a_template_for_after_a_conversation_leaves_out_homeowners_never_reached
     merge = mail_merge(template=follow_up, leads=mine(agent), agent=agent)
     assert [piece.lead for piece in merge.pieces] == [reached]
     assert merge.reasons == {NEVER_REACHED: 1}
-    # A first-contact template goes to both.
+    # A template for any homeowner goes to both.
     assert len(mail_merge(template=a_letter(agent), leads=mine(agent), agent=agent).pieces) == 2
 
 
@@ -303,6 +312,56 @@ def test_an_email_for_after_a_conversation_is_not_sent_to_someone_never_reached(
     # In writing, the role reads as written, not as said on a call.
     assert "Ana Torres is a licensed real estate agent" in merge.pieces[0].text
     assert "Hi, this is" not in merge.pieces[0].text
+
+
+def talked_to(lead, agent, outcome=Outcome.TALKED, **kwargs):
+    return outreach_log(lead=lead, channel="door", contact_point=lead.property, outcome=outcome, actor=agent,
+                        role_disclosed=True, **kwargs)
+
+
+def test_a_first_contact_letter_leaves_out_homeowners_already_reached_and_says_why(agent, team, brokerage,
+                                                                                    client_as):
+    reached = the_johnsons(agent, team)
+    talked_to(reached, agent)
+    knocked = the_johnsons(agent, team)
+    talked_to(knocked, agent, outcome=Outcome.NO_ANSWER)  # tried, never reached
+    # Logged as a talk by mistake, then corrected: reached no longer, as the stage rules read it.
+    corrected = the_johnsons(agent, team)
+    talked_to(corrected, agent, corrects=talked_to(corrected, agent), outcome=Outcome.NO_ANSWER, notes="Correction")
+    untouched = the_johnsons(agent, team)
+    opener = a_letter(agent, situation=TemplateSituation.FIRST_CONTACT, name="Options letter")
+
+    merge = mail_merge(template=opener, leads=mine(agent), agent=agent)
+
+    assert sorted(piece.lead.pk for piece in merge.pieces) == sorted([knocked.pk, corrected.pk, untouched.pk])
+    assert merge.reasons == {ALREADY_REACHED: 1}
+    page = page_of(show(client_as(agent), opener))
+    assert "Mark 3 letters as mailed?" in page and f"Left out: 1 {ALREADY_REACHED}." in page
+
+
+def test_a_first_contact_email_is_not_sent_to_a_homeowner_already_reached(agent, team, lead, brokerage):
+    EmailFactory(contact=lead.contacts.first())
+    reached = the_johnsons(agent, team)
+    EmailFactory(contact=reached.contacts.first())
+    talked_to(reached, agent, outcome=Outcome.APPOINTMENT_SET)
+    first = MessageTemplate.objects.create(
+        name="First email", kind=TemplateKind.EMAIL, owner=agent, subject="Your options",
+        situation=TemplateSituation.FIRST_CONTACT, body="Hi [First Name],\n\nI'm writing about your home.")
+    merge = email_merge(template=first, leads=mine(agent), agent=agent)
+    assert [piece.lead for piece in merge.pieces] == [lead]
+    assert merge.reasons == {ALREADY_REACHED: 1}
+
+
+def test_a_homeowner_reached_between_showing_and_confirming_a_first_contact_letter_is_not_logged(
+        agent, team, brokerage, client_as):
+    lead = the_johnsons(agent, team)
+    client = client_as(agent)
+    shown = show(client, a_letter(agent, situation=TemplateSituation.FIRST_CONTACT))
+    talked_to(lead, agent)
+    confirm(client, shown)
+    batch = MailBatch.objects.get()
+    assert [(row["status"], row["reason"]) for row in batch.letters] == [("refused", ALREADY_REACHED)]
+    assert not OutreachAttempt.objects.filter(channel="mail").exists()
 
 
 def test_the_template_editor_saves_whom_a_template_is_for(agent, client_as):
