@@ -91,11 +91,12 @@ def _as_csv(report) -> str:
     import io
 
     from leadcrm.csv_export import safe_cell
+    from pipeline.reports import plain
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in [report.columns, *report.rows]:
-        writer.writerow([safe_cell(cell) for cell in row])
+        writer.writerow([safe_cell(plain(cell)) for cell in row])  # a count that links exports as its number
     return buffer.getvalue()
 
 
