@@ -35,6 +35,7 @@ was known 30, 60 and 90 days ago, asked about the leads open then, against what 
 from __future__ import annotations
 
 import bisect
+import logging
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ from django.utils import timezone
 from leads.models import FUNNEL_STAGES, Lead, Stage
 
 from .models import StageChange
+
+logger = logging.getLogger(__name__)
 
 # stage -> (typical days, slow days). Negotiate plus close is 90-165 days, inside the
 # 60 to 180 days a short sale usually takes from the lender package to closing.
@@ -432,9 +435,14 @@ def kept_closing_model() -> ClosingModel | None:
     if _small_enough_to_learn_on_a_page():
         return _keep(learn_closing_model())
     if cache.add(REFRESH_ASKED_KEY, True, REFRESH_ASK_SECONDS):
+        from kombu.exceptions import OperationalError
+
         from .tasks import forecast_refresh
 
-        forecast_refresh.delay()
+        try:
+            forecast_refresh.delay()
+        except OperationalError:  # the broker is down: the page goes on; beat asks again
+            logger.warning("Could not ask the worker for a new closing forecast model", exc_info=True)
     return model
 
 

@@ -15,9 +15,11 @@ span's edge, which they do in every zone a user may choose; otherwise, and on SQ
 from the logs. The
 funnel reads the leads that moved and the rest apart, time in stage picks its median and
 80th percentile in the database, and the forecast works once per stage and day entered,
-not per lead. DNC by list, which counts every number against every list whatever the
-period (seconds with a million leads), reads the counts a periodic task makes every ten
-minutes and says when they were made.
+not per lead, from the model and back-tests a periodic task keeps (learning them walks
+every stage move: about 2 s; the report does it, once, only when none are kept). DNC by
+list, which counts every number against every list whatever the period (seconds with a
+million leads), reads the counts a periodic task makes every ten minutes and says when
+they were made.
 """
 
 from __future__ import annotations
