@@ -29,7 +29,8 @@ and its source reads "typical short-sale timelines", not the brokerage's track r
 ``forecast_for(lead)`` is one lead's: its chance of closing and the range of days in
 which 80 % of that chance falls. The reports' closings per month add the same
 distributions up over every open lead, and back-test them: the model learned from what
-was known 30, 60 and 90 days ago, asked about the leads open then, against what closed.
+was known 30, 60 and 90 days ago, asked about the leads open then, against how many of
+those leads closed. Days are calendar days in the current zone throughout.
 """
 
 from __future__ import annotations

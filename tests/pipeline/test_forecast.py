@@ -37,6 +37,7 @@ from pipeline.seller import seller_link_create
 from pipeline.tasks import forecast_refresh as refresh_task
 
 from ..factories import LeadFactory
+from ..helpers import count_links, rows_behind
 
 pytestmark = pytest.mark.django_db
 
@@ -327,6 +328,8 @@ def test_the_forecast_page_shows_the_back_test_and_its_error(agent, broker, clie
     # Of the one lead open then, one closed: its link opens that lead, not the later one.
     assert "of the 1 lead open then" in page and "1 of them closed" in page
     assert "Closed of those" in page and f"id__in={closed.pk}\"" in page
+    linked = [(href, count) for href, count, _text in count_links(page) if "id__in" in href]
+    assert linked and all(rows_behind(client_as(broker), href) == count for href, count in linked)
 
 
 # What it costs: the walk over every stage move is never a lead page's -------------------
