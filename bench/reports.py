@@ -91,11 +91,12 @@ def _as_csv(report) -> str:
     import io
 
     from leadcrm.csv_export import safe_cell
+    from pipeline.reports import plain
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in [report.columns, *report.rows]:
-        writer.writerow([safe_cell(cell) for cell in row])
+        writer.writerow([safe_cell(plain(cell)) for cell in row])  # a count that links exports as its number
     return buffer.getvalue()
 
 
@@ -219,4 +220,83 @@ def bench_reports(lead_count: int) -> dict:
     print(f"  first: the report's function called once, cold for it; best: best of {BEST_OF} warm; page: "
           f"/admin/reports/<slug>/ through the test client as a broker, best of {BEST_OF}; "
           f"{'every page under 1 s' if not slow else f'{len(slow)} of {len(rows)} pages over 1 s'}")
-    return {"rows": rows, "baseline": base}
+    forecast = bench_forecast(broker, periods["1 year"], zone)
+    return {"rows": rows, "baseline": base, "forecast": forecast}
+
+
+def bench_forecast_only(lead_count: int) -> dict:
+    """``bench_forecast`` alone, on the reports' brokerage (``--only forecast``)."""
+    from leadcrm.accounts.models import User
+
+    ensure_brokerage(lead_count)
+    from bench.reports_data import dataset_period_end
+    from pipeline.reports import Period
+
+    broker = User.objects.get(username="bench.broker")
+    zone = zoneinfo.ZoneInfo(broker.time_zone)
+    end = dataset_period_end(zone)
+    return bench_forecast(broker, Period(end - timedelta(days=364), end), zone)
+
+
+def _walks(queries) -> int:
+    """How many of ``queries`` walked every stage move (the closing model's query)."""
+    return sum(1 for query in queries if "LAG(c.changed_at)" in query["sql"])
+
+
+def bench_forecast(broker, period, zone) -> dict:
+    """The closing forecast's cold costs: learning its model walks every stage move of the
+    last two years and every open lead. Who pays it: the periodic task (every quarter
+    hour), the report when nothing is kept, never a lead page. Baseline in the same run:
+    ``SELECT count(*)`` of the stage moves and of the open leads, the least a walk reads."""
+    from django.core.cache import cache
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, override_settings
+    from django.urls import reverse
+
+    from leads.models import FUNNEL_STAGES, Lead, Stage
+    from pipeline import forecast
+    from pipeline.reports import forecast_closings
+
+    def baseline():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pipeline_stagechange")
+            cursor.execute("SELECT count(*) FROM leads_lead WHERE stage = ANY(%s)", [[str(s) for s in FUNNEL_STAGES]])
+
+    def cold(call):
+        cache.clear()
+        forecast.stage_durations()  # bounded (the last 2,000 closings), not what is measured here
+        return _best(call, times=1)[0]
+
+    results = {}
+    with timezone.override(zone):
+        base = _best(baseline)[0]
+        results["walk, one moment (learn_closing_model)"] = min(cold(forecast.learn_closing_model) for _ in range(2))
+        results["walk, the model and three back-tests (forecast_refresh, the task)"] = min(
+            cold(forecast.forecast_refresh) for _ in range(2))
+        results["report function, nothing kept"] = min(cold(lambda: forecast_closings(period)) for _ in range(2))
+        forecast.forecast_refresh()
+        results["report function, kept by the task"] = _best(lambda: forecast_closings(period))[0]
+        lead = Lead.objects.filter(stage=Stage.NEGOTIATE).order_by("pk").first()
+        url = reverse("leads:detail", args=[lead.pk])
+        client = Client()
+        client.force_login(broker)
+        with override_settings(ALLOWED_HOSTS=["*"]):
+            client.get(url)
+            cache.clear()
+            forecast.stage_durations()
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                response = client.get(url)
+                nothing_kept = time.perf_counter() - started
+            walked = _walks(captured.captured_queries)
+            results[f"lead page, nothing kept ({walked} walks; the worker asked)"] = nothing_kept
+            forecast.forecast_refresh()
+            page, response = _best(lambda: client.get(url))
+            results["lead page, model kept"] = page
+            if response.status_code != 200 or "Forecast closing" not in response.content.decode():
+                raise RuntimeError(f"{url}: no forecast with the model kept")
+    print(f"\n[forecast] the closing model's walk over every stage move and open lead, in {zone}")
+    print(f"  baseline: SELECT count(*) of the stage moves and of the open leads: {base * 1000:.0f} ms")
+    for what, seconds in results.items():
+        print(f"  {what:<72} {seconds:>7.3f} s {seconds / base:>7.1f}x")
+    return {"baseline": base, **results}

@@ -578,8 +578,9 @@ def _rollup_checks() -> dict[str, str]:
         "attempts the rollup does not count": (
             "SELECT abs((SELECT count(*) FROM pipeline_outreachattempt) "
             "- (SELECT coalesce(sum(attempts), 0) FROM pipeline_outreachcount))"),
+        # Decisions on real attempts only: the outreach form's previews are not counted.
         "compliance checks the rollup does not count": (
-            "SELECT abs((SELECT count(*) FROM compliance_compliancecheck) "
+            "SELECT abs((SELECT count(*) FROM compliance_compliancecheck WHERE mode = 'log') "
             "- (SELECT coalesce(sum(checks), 0) FROM pipeline_checkcount))"),
     }
 

@@ -56,10 +56,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=SIZES, default="100k", help="leads in the synthetic brokerage")
     parser.add_argument("--keep", action="store_true", help="reuse the bench database as it is (skip generation)")
-    parser.add_argument("--only", choices=["generate", "import", "web", "reminders", "reports"],
+    parser.add_argument("--only", choices=["generate", "import", "web", "reminders", "reports", "forecast"],
                         help="only build the brokerage, or only the import, or only the pages under wrk, "
                              "or only the reminder dispatch (in a database of its own), or only the broker's "
-                             "reports (in a database of its own, kept with --keep)")
+                             "reports (in a database of its own, kept with --keep), or only the closing "
+                             "forecast's cold costs (on the reports' database)")
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the list-import benchmark")
     parser.add_argument("--web-worker-class", choices=["sync", "gthread"], default="sync",
                         help="gunicorn's workers for the web bench: sync as deployed (README), or gthread with keep-alive")
@@ -77,7 +78,7 @@ def main() -> None:
         # own Redis broker, which its Celery workers inherit from this environment.
         url = database_url(url)
         os.environ["CELERY_BROKER_URL"] = broker_url()
-    elif args.only == "reports":
+    elif args.only in ("reports", "forecast"):
         from bench.reports import database_url
 
         # Its own database, built once (minutes at 1m) and reused with --keep.
@@ -102,7 +103,7 @@ def main() -> None:
 
     print(f"Benchmarks on {urlsplit(url).hostname}:{urlsplit(url).port or 5432}{urlsplit(url).path}")
     call_command("migrate", verbosity=0)
-    if args.only in ("reminders", "reports"):
+    if args.only in ("reminders", "reports", "forecast"):
         pass  # they build what they need
     elif args.keep:
         print(f"Reusing the bench database: {Lead.objects.count():,} leads.")
@@ -128,6 +129,10 @@ def main() -> None:
         from bench.reports import bench_reports
 
         bench_reports(lead_count=SIZES[args.size])
+    elif args.only == "forecast":
+        from bench.reports import bench_forecast_only
+
+        bench_forecast_only(lead_count=SIZES[args.size])
     elif args.only == "import":
         from bench.imports import bench_import
 

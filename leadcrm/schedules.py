@@ -68,6 +68,13 @@ SCHEDULES = [
         description="Every list's numbers and those on a DNC list, counted for the broker's report "
                     "(seconds with a million leads, too slow to count while the broker waits).",
     ),
+    Schedule(
+        name="Closing forecast",
+        task="pipeline.forecast_refresh",
+        minute="*/15",
+        description="The forecast's chances, learned from every stage move, and its back-tests, for the lead "
+                    "pages and the report (seconds with a million leads, too slow for a page).",
+    ),
 ]
 
 # Periodic tasks whose names start with this are ours; others (added by hand in the

@@ -15,9 +15,11 @@ span's edge, which they do in every zone a user may choose; otherwise, and on SQ
 from the logs. The
 funnel reads the leads that moved and the rest apart, time in stage picks its median and
 80th percentile in the database, and the forecast works once per stage and day entered,
-not per lead. DNC by list, which counts every number against every list whatever the
-period (seconds with a million leads), reads the counts a periodic task makes every ten
-minutes and says when they were made.
+not per lead, from the model and back-tests a periodic task keeps (learning them walks
+every stage move: about 2 s; the report does it, once, only when none are kept). DNC by
+list, which counts every number against every list whatever the period (seconds with a
+million leads), reads the counts a periodic task makes every ten minutes and says when
+they were made.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate, TruncWeek
@@ -43,12 +44,14 @@ from leadcrm.accounts.models import User
 from leads.models import FUNNEL_STAGES, Contact, Lead, LeadList, ListDncCount, ListMembership, Phone, Stage
 
 from .forecast import (
+    BACK_TEST_DAYS,
+    BACK_TEST_WINDOWS,
     PRIOR_LEADS,
     PRIOR_MOVE_ON,
     _percentile,
-    back_test,
-    closing_model,
     closings_by_month,
+    forecast_and_back_tests,
+    month_of,
 )
 from .models import (
     REACHED_OUTCOMES,
@@ -705,8 +708,6 @@ def _named_as(as_servicer: int, as_lender: int) -> str:
 
 
 FORECAST_MONTHS = 12
-BACK_TEST_WINDOWS = (30, 60, 90)  # days before today each back-test's forecast was made
-BACK_TEST_DAYS = 30
 FORECAST_NOTES = [
     "Each open lead counts for its chance of closing, not as a closing: the chance that a lead in its stage, "
     "that long, goes on to close, learned from how the brokerage's leads left each stage (moved on, dropped "
@@ -742,8 +743,9 @@ def forecast_closings(period: Period) -> Report:
     for day, n in (Lead.objects.filter(stage=Stage.CLOSED, closing_date__gte=period.start,
                                        closing_date__lte=period.end)
                    .order_by().values_list("closing_date").annotate(n=Count("pk")).values_list("closing_date", "n")):
-        closed[day.replace(day=1)] += n
-    model = closing_model()
+        closed[month_of(day)] += n
+    # Kept by the periodic task; learned here (one walk over the stage moves) when not.
+    model, tests = forecast_and_back_tests(today)
     zone = timezone.get_current_timezone()
     # A lead's forecast depends on its stage and the day it entered it (the current zone,
     # as forecast_for reads it): worked out once per stage and day.
@@ -753,7 +755,7 @@ def forecast_closings(period: Period) -> Report:
     months, later = closings_by_month(model=model, open_leads=open_leads, today=today, months=FORECAST_MONTHS)
     # The months ahead worth a row: up to the last one expecting a tenth of a closing or more.
     ahead = [month for month, forecast in months.items() if forecast.expected >= 0.05]
-    shown = sorted(set(closed) | {_month_of(today)} | ({m for m in months if m <= max(ahead)} if ahead else set()))
+    shown = sorted(set(closed) | {month_of(today)} | ({m for m in months if m <= max(ahead)} if ahead else set()))
     rows = []
     for month in shown:
         last = min(_month_end(month), period.end)
@@ -766,14 +768,15 @@ def forecast_closings(period: Period) -> Report:
     notes = list(FORECAST_NOTES)
     if later >= 0.05:
         notes.append(f"A further {later:.1f} closings are expected after {max(months):%B %Y}.")
-    tests = _back_tests(today)
     misses = [abs(test.error) for test in tests if test.open_leads]
     if tests[0].open_leads:
         notes.append(
             f"How it did: made {BACK_TEST_WINDOWS[0]} days ago from what was known then, it expected "
-            f"{tests[0].expected:.1f} closings in the {BACK_TEST_DAYS} days that followed; {tests[0].closed} closed "
-            f"(off by {tests[0].error:+.1f}). Over the last {len(misses)} such forecast{'s' if len(misses) > 1 else ''} "
-            f"it was off by {sum(misses) / len(misses):.1f} closings on average.")
+            f"{tests[0].expected:.1f} closings of the {tests[0].open_leads:,} "
+            f"lead{'s' if tests[0].open_leads != 1 else ''} open then in the "
+            f"{BACK_TEST_DAYS} days that followed; {tests[0].closed} of them closed (off by {tests[0].error:+.1f}). "
+            f"Over the last {len(misses)} such forecast{'s' if len(misses) > 1 else ''} it was off by "
+            f"{sum(misses) / len(misses):.1f} closings on average.")
     else:
         notes.append(f"How it did: no lead was open {BACK_TEST_WINDOWS[0]} days ago, so there is nothing to "
                      "check the forecast against yet.")
@@ -783,10 +786,6 @@ def forecast_closings(period: Period) -> Report:
     return Report(slug="forecast", title="Closings by month, actual and forecast",
                   columns=["Month", "Closed", "Forecast", "Likely"], rows=rows, chart=chart, notes=notes,
                   tables=[_chances_by_stage(model, open_leads, today), _back_test_table(tests)])
-
-
-def _month_of(day: date) -> date:
-    return day.replace(day=1)
 
 
 def _month_end(month: date) -> date:
@@ -807,31 +806,29 @@ def _chances_by_stage(model, open_leads: dict, today: date) -> dict:
         "lead just entering the stage; and the brokerage's leads that have left the stage, how many of them "
         f"moving on. Where those are few, a starting assumption worth {PRIOR_LEADS} leads per stage weighs in: "
         + ", ".join(f"{Stage(stage).label} {100 * share:.0f}%" for stage, share in PRIOR_MOVE_ON.items())
-        + " move on, after the stage's typical or slow days."),
+        + " move on: half of those by the stage's typical days, four in five by its slow days, the rest later; "
+          "those that drop out take twice as long. Past the brokerage's own leads, the assumption alone decides."),
         "columns": ["Stage", "Open leads", "Expected to close", "Chance on entering", "Moved on, of those that left"],
         "rows": rows}
 
 
-def _back_tests(today: date) -> list:
-    """The forecasts made 30, 60 and 90 days ago from what was known then, kept for the day."""
-    key = f"pipeline:forecast-back-tests:v1:{today.isoformat()}:{timezone.get_current_timezone_name()}"
-    tests = cache.get(key)
-    if tests is None:
-        tests = [back_test(made_on=today - timedelta(days=days), days=BACK_TEST_DAYS) for days in BACK_TEST_WINDOWS]
-        cache.set(key, tests, 3600)
-    return tests
+def _leads_by_id_link(ids) -> str:
+    """These leads, in the admin's list of leads."""
+    return f"{reverse('admin:leads_lead_changelist')}?{urlencode({'id__in': ','.join(map(str, ids))})}"
 
 
 def _back_test_table(tests: list) -> dict:
     rows = [[f"{test.made_on:%b %-d, %Y}", f"{test.made_on:%b %-d} – {test.until:%b %-d}", test.open_leads,
              round(test.expected, 1), _range(test.likely),
-             Link(test.closed, _closed_link(test.made_on, test.until)) if test.closed else 0,
+             Link(test.closed, _leads_by_id_link(test.closed_leads)) if test.closed else 0,
              f"{test.error:+.1f}"] for test in tests]
     return {"caption": "How the forecast did", "note": (
         f"The same forecast as it would have been made {', '.join(map(str, BACK_TEST_WINDOWS))} days ago, from "
-        f"only the stage moves known then, for the leads open then: the closings it expected in the "
-        f"{BACK_TEST_DAYS} days that followed, against those that closed."),
-        "columns": ["Made on", "For", "Open leads then", "Forecast", "Likely", "Closed", "Off by"], "rows": rows}
+        f"only the stage moves known then, for the leads open then: the closings it expected of them in the "
+        f"{BACK_TEST_DAYS} days that followed, against how many of those same leads closed (a lead created "
+        "since was no part of the forecast and is not counted)."),
+        "columns": ["Made on", "For", "Open leads then", "Forecast", "Likely", "Closed of those", "Off by"],
+        "rows": rows}
 
 
 @_read_only

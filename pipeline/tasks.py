@@ -82,3 +82,12 @@ def dnc_list_counts_refresh() -> int:
     from . import reports
 
     return reports.dnc_list_counts_refresh()
+
+
+@shared_task(name="pipeline.forecast_refresh", acks_late=True, reject_on_worker_lost=True)
+def forecast_refresh() -> int:
+    """Learn the closing forecast's model and today's back-tests, for the lead pages and the
+    report (safe to run twice: each run replaces what the last one kept)."""
+    from . import forecast
+
+    return forecast.forecast_refresh()

@@ -52,4 +52,5 @@ def test_schedules_install_into_django_celery_beat_and_are_idempotent(db):
         "leads.pond_claims_expire": ("*", "*/5", "UTC"),
         "leads.imports_resume_stalled": ("*", "*/5", "UTC"),
         "pipeline.dnc_list_counts_refresh": ("*", "*/10", "UTC"),
+        "pipeline.forecast_refresh": ("*", "*/15", "UTC"),
     }
