@@ -145,16 +145,22 @@ def outreach_preview(
     would be no decision about any attempt, and counting it would make agents look as if
     they had called without disclosing. Only logging an attempt leaves evidence.
     """
-    at = at or timezone.now()
-    attempt = Attempt(
-        lead=lead, channel=Channel(channel), purpose=Purpose(purpose), actor=actor, at=at,
-        role_disclosed=role_disclosed, brokerage=rulebook().brokerage, contact_point=contact_point,
-        technology=Technology(technology), direction=Direction(direction), mode=CheckMode.PREVIEW,
-        message=message,
-    )
+    attempt = _attempt(mode=CheckMode.PREVIEW, lead=lead, contact_point=contact_point, channel=channel,
+                       purpose=purpose, actor=actor, at=at or timezone.now(), role_disclosed=role_disclosed,
+                       message=message, technology=technology, direction=direction)
     verdict, findings = evaluate(attempt)
     return Decision(verdict=verdict, findings=tuple(findings), evidence=attempt.evidence, check=None,
                     channel=attempt.channel)
+
+
+def _attempt(*, mode: CheckMode, lead: Lead, contact_point, channel, purpose, actor: User, at: datetime,
+             role_disclosed: bool, message: str, technology, direction) -> Attempt:
+    """The attempt the rules are asked about: the same for a preview and for a logged check."""
+    return Attempt(
+        lead=lead, channel=Channel(channel), purpose=Purpose(purpose), actor=actor, at=at,
+        role_disclosed=role_disclosed, brokerage=rulebook().brokerage, contact_point=contact_point,
+        technology=Technology(technology), direction=Direction(direction), mode=mode, message=message,
+    )
 
 
 def outreach_check(
@@ -181,20 +187,9 @@ def outreach_check(
     at = at or timezone.now()
     if timezone.is_naive(at):
         raise ValueError("outreach_check needs an aware datetime")
-    attempt = Attempt(
-        lead=lead,
-        channel=Channel(channel),
-        purpose=Purpose(purpose),
-        actor=actor,
-        at=at,
-        role_disclosed=role_disclosed,
-        brokerage=rulebook().brokerage,
-        contact_point=contact_point,
-        technology=Technology(technology),
-        direction=Direction(direction),
-        mode=CheckMode.LOG,
-        message=message,
-    )
+    attempt = _attempt(mode=CheckMode.LOG, lead=lead, contact_point=contact_point, channel=channel,
+                       purpose=purpose, actor=actor, at=at, role_disclosed=role_disclosed, message=message,
+                       technology=technology, direction=direction)
     verdict, findings = evaluate(attempt)
     evidence = {**attempt.evidence, "checked_at": at.isoformat(), "mode": str(CheckMode.LOG)}
     check = ComplianceCheck(
