@@ -26,6 +26,7 @@ from leads.models import Lead, Lien
 
 from .documents import checklist_item_update
 from .models import (
+    CORRECTION_NOT_A_STEP,
     DOCUMENT_IN_HAND,
     MILESTONE_ORDER,
     ApprovalLetter,
@@ -50,7 +51,6 @@ BACKWARD_STEP = ("This file is at “{current}” ({day:%b %-d, %Y}); “{kind}�
                  "as the file going back a step? If the last step was recorded by mistake, correct that step instead.")
 CORRECTION_NEEDS_REASON = "Say what was wrong with the step you strike out."
 ALREADY_STRUCK_OUT = "That step was already struck out on {day:%b %-d, %Y}."
-CORRECTION_NOT_A_STEP = "A correction cannot itself be struck out; record the step again instead."
 APPROVAL_NOT_STRUCK = ("An approval comes with its letter: record the lender's new letter, or a denial, "
                        "rather than striking the approval out.")
 NEGOTIATOR_NOT_STRUCK = "A new negotiator is kept in the file's history: record the right contact with “New negotiator”."

@@ -525,6 +525,9 @@ MILESTONE_AMOUNT_LABELS = {
 }
 
 
+CORRECTION_NOT_A_STEP = "A correction cannot itself be struck out; record the step again instead."
+
+
 class LenderMilestoneQuerySet(AppendOnlyQuerySet, LenderFileRowQuerySet):
     def in_force(self):
         """The steps that stand: neither a correction nor a step a correction struck out.
@@ -573,7 +576,7 @@ class LenderMilestone(AppendOnlyModel):
         if self.voids.lender_file_id != self.lender_file_id:
             raise ValidationError("A correction strikes out a step of its own lender file.")
         if self.voids.voids_id is not None:
-            raise ValidationError("A correction cannot itself be struck out; record the step again instead.")
+            raise ValidationError(CORRECTION_NOT_A_STEP)
 
 
 class Deficiency(models.TextChoices):
