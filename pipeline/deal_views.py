@@ -53,7 +53,15 @@ from .lenders import (
     milestone_record,
     negotiator_assign,
 )
-from .models import DocumentKind, DocumentStatus, DocumentUpload, LenderMilestone, Milestone, Offer, OfferStatus
+from .models import (
+    DocumentKind,
+    DocumentStatus,
+    DocumentUpload,
+    LenderMilestone,
+    Milestone,
+    Offer,
+    OfferStatus,
+)
 from .offers import net_sheet, offer_create, offer_set_status
 from .purchase import REPAIRS_UNKNOWN, is_investor_purchase, purchase_math_for
 

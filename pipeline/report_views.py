@@ -17,7 +17,16 @@ from openpyxl.workbook.child import INVALID_TITLE_REGEX
 from leadcrm.accounts.roles import Perm
 from leadcrm.csv_export import Echo, safe_cell
 
-from .reports import ACTIVITY_COUNTS, REPORTS, Link, Period, Report, activity_by_agent, activity_by_week, plain
+from .reports import (
+    ACTIVITY_COUNTS,
+    REPORTS,
+    Link,
+    Period,
+    Report,
+    activity_by_agent,
+    activity_by_week,
+    plain,
+)
 
 NO_SUCH_AGENT = "No activity for that agent in this period: the totals for everyone instead."
 

@@ -39,7 +39,14 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.timesince import timesince
 
-from compliance.models import AreaCodeVersion, CheckMode, ComplianceCheck, RegistryKind, Verdict, rules_that_decided
+from compliance.models import (
+    AreaCodeVersion,
+    CheckMode,
+    ComplianceCheck,
+    RegistryKind,
+    Verdict,
+    rules_that_decided,
+)
 from leadcrm.accounts.models import User
 from leads.models import FUNNEL_STAGES, Contact, Lead, LeadList, ListDncCount, ListMembership, Phone, Stage
 
