@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from leadcrm.accounts.models import US_STATES
 
-from .addresses import address_key
-from .financials import Financials
-from .phones import format_national
-from .querysets import LeadQuerySet, RelatedToLeadQuerySet
+from ..addresses import address_key
+from ..financials import Financials
+from ..phones import format_national
+from ..querysets import LeadQuerySet, RelatedToLeadQuerySet
 
 e164_validator = RegexValidator(r"^\+[1-9]\d{6,14}$", "Enter the number in E.164 form, e.g. +19185550104.")
 zip_validator = RegexValidator(r"^\d{5}$", "Five digits.")
