@@ -1,47 +1,59 @@
 """The leads app's models, one module per subject; every name is importable from here."""
 
-from .leads import (
-    FUNNEL_STAGES,
+from .imports import (
     IMPORT_STALLED_AFTER,
-    OUTCOME_STAGES,
     ColumnMapping,
-    Contact,
-    ContactSource,
-    DeadReason,
-    Email,
-    EmailQuerySet,
-    EmailStatus,
-    ForeclosureRecord,
-    ForeclosureRecordType,
-    HardshipCategory,
-    HardshipRecord,
     ImportJob,
     ImportRowIssue,
     ImportStatus,
+)
+from .leads import (
+    FUNNEL_STAGES,
+    OUTCOME_STAGES,
+    DeadReason,
     Lead,
-    LeadAssignment,
-    LeadList,
     LeadSource,
     LeadType,
+    Stage,
+)
+from .liens import (
+    ForeclosureRecord,
+    ForeclosureRecordType,
     Lien,
     LienType,
+)
+from .lists import (
+    LeadList,
     ListDncCount,
     ListMembership,
+)
+from .people import (
+    Contact,
+    ContactSource,
+    Email,
+    EmailQuerySet,
+    EmailStatus,
+    HardshipCategory,
+    HardshipRecord,
     Phone,
     PhoneQuerySet,
     PhoneStatus,
     PhoneType,
+    e164_validator,
+)
+from .properties import (
     Property,
     PropertyQuerySet,
     PropertyType,
-    RoutingMethod,
-    RoutingRule,
-    RoutingTarget,
-    Stage,
-    e164_validator,
     normalize_apn,
     zip4_validator,
     zip_validator,
+)
+from .routing import (
+    LeadAssignment,
+    RoutingMethod,
+    RoutingRule,
+    RoutingTarget,
 )
 
 __all__ = [
