@@ -12,7 +12,7 @@ from .properties import Property
 
 # Stages ---------------------------------------------------------------------------------
 # The values of a lead's stage live here with the lead; which moves between them are
-# allowed, and what each needs, is the pipeline's business (pipeline/stages.py).
+# allowed, and what each needs, is the pipeline's business (pipeline/deals/stages.py).
 
 
 class Stage(models.TextChoices):
@@ -134,7 +134,7 @@ class Lead(models.Model):
                          condition=models.Q(pond_since__isnull=False)),
             models.Index(fields=["claim_deadline"], name="lead_claim_deadline",
                          condition=models.Q(claim_deadline__isnull=False)),
-            # The funnel report (issue 8): the leads that came in during a period, by stage,
+            # The funnel report: the leads that came in during a period, by stage,
             # source and list, without reading the leads themselves.
             models.Index(fields=["created_at"], include=["id", "stage", "source", "source_list"],
                          name="lead_created_funnel"),

@@ -51,7 +51,7 @@ class ListDncCount(models.Model):
     counted at ``counted_at``: the broker's "DNC hit rate per list" report reads these.
 
     Counting every number against every list takes seconds with a million leads, so a
-    periodic task counts them all at once (``pipeline.reports.dnc_list_counts_refresh``)
+    periodic task of the reports counts them all at once (``dnc_list_counts_refresh``)
     and the report says when; a count older than the report allows is done again live."""
 
     lead_list = models.OneToOneField(LeadList, on_delete=models.CASCADE, related_name="dnc_count")
