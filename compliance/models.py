@@ -366,8 +366,9 @@ class ComplianceCheck(AppendOnlyModel):
 
 
 # Rules as data ---------------------------------------------------------------------------
-# Every number a rule uses lives in a versioned table a broker can edit, seeded from
-# the compliance reference; the row in force on the call date applies.
+# Every number a rule uses lives in a versioned table a broker can edit, seeded by the
+# migrations (docs/compliance-rules.md says which rule uses which); the row in force on
+# the call date applies.
 
 
 class Versioned(models.Model):
@@ -375,7 +376,8 @@ class Versioned(models.Model):
     effective_to = models.DateField(null=True, blank=True, help_text="Last day in force; empty: still in force.")
     source = models.CharField(max_length=255, blank=True, help_text="Statute, regulation or other source.")
     verified = models.BooleanField(
-        default=True, help_text="Unticked: marked [UNVERIFIED] in the reference; applied anyway (fail closed)."
+        default=True,
+        help_text="Unticked: not yet confirmed against a primary source; applied anyway (fail closed).",
     )
     is_active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
