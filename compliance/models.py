@@ -1,6 +1,7 @@
 """Registries, the internal do-not-contact list, and the evidence of every check.
 
-Rule IDs (A4, B1, D3, ...) are those of ``compliance/rules.py``, explained on the rules page.
+Rule IDs (A4, B1, D3, ...) are those of ``compliance/rules.py``, explained on the rules page
+and in docs/compliance-rules.md.
 """
 
 from __future__ import annotations
