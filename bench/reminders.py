@@ -1,4 +1,4 @@
-"""Reminder dispatch (issue 7): 10,000 due reminders through two real Celery workers,
+"""Reminder dispatch: 10,000 due reminders through two real Celery workers,
 beside a no-op Celery task baseline on the same workers in the same run.
 
 The target: "10,000 due reminders dispatched in under 20 s with two workers and no

@@ -1,4 +1,4 @@
-"""The broker's reports (issue 8): "every report under 1 s with 1,000,000 leads and
+"""The broker's reports against their target: "every report under 1 s with 1,000,000 leads and
 5,000,000 outreach attempts".
 
 In a database of its own (the brokerage bench's name plus ``_reports``), built once by

@@ -1,6 +1,6 @@
-"""The reports' brokerage (issue 8): a million leads worked over two years, written with COPY.
+"""The reports' brokerage: a million leads worked over two years, written with COPY.
 
-Issue 8's target is "every report under 1 s with 1,000,000 leads and 5,000,000 outreach
+The reports' target is "every report under 1 s with 1,000,000 leads and 5,000,000 outreach
 attempts". This builds that book in a database of its own (``bench/run.py --only
 reports``), with what the reports read:
 

@@ -1,6 +1,6 @@
 """Page speed: dashboard, lead list and call-queue panel under wrk, against gunicorn.
 
-Issue 6's target: dashboard and lead list under 50 ms server time at p95 with 1,000,000
+The target: dashboard and lead list under 50 ms server time at p95 with 1,000,000
 leads in the database and 10,000 for the agent. gunicorn runs the production settings
 (``bench/web_settings.py``: DEBUG off, whitenoise's manifest storage, HTTPS behind a
 proxy, so every request carries ``X-Forwarded-Proto: https``) on the bench database,

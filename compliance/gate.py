@@ -4,7 +4,8 @@ Each rule looks at the attempt, may add evidence, and returns its findings. The 
 verdict is the worst finding: any BLOCK blocks, else any WARN warns, else it allows.
 Phone and text fail closed: when the gate cannot tell what number is being dialled,
 whose it is, where its owner is, or how fresh the registry data is, it blocks.
-Rule IDs are those of compliance/rules.py; the numbers come from the rule tables.
+Rule IDs are those of compliance/rules.py, each explained in docs/compliance-rules.md (e.g.
+docs/compliance-rules.md#a3); the numbers come from the rule tables.
 """
 
 from __future__ import annotations
@@ -561,7 +562,8 @@ def _subscription_findings(book: Rulebook, call_date: date) -> Iterable[Finding]
 
 
 def subscription(attempt: Attempt) -> Iterable[Finding]:
-    """Registry data is used only under the brokerage's current subscription (A1, H14)."""
+    """Registry data is used only under the brokerage's current subscription (A1): once it
+    lapses, calls and texts stop rather than run on a list nobody refreshes."""
     if attempt.is_stop_confirmation or not attempt.is_telephone_solicitation:
         return
     yield from _subscription_findings(attempt.book, attempt.call_date)

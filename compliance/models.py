@@ -1,6 +1,7 @@
 """Registries, the internal do-not-contact list, and the evidence of every check.
 
-Rule IDs (A4, B1, D3, ...) are those of ``compliance/rules.py``, explained on the rules page.
+Rule IDs (A4, B1, D3, ...) are those of ``compliance/rules.py``, explained on the rules page
+and in docs/compliance-rules.md.
 """
 
 from __future__ import annotations
@@ -366,8 +367,9 @@ class ComplianceCheck(AppendOnlyModel):
 
 
 # Rules as data ---------------------------------------------------------------------------
-# Every number a rule uses lives in a versioned table a broker can edit, seeded from
-# the compliance reference; the row in force on the call date applies.
+# Every number a rule uses lives in a versioned table a broker can edit, seeded by the
+# migrations (docs/compliance-rules.md says which rule uses which); the row in force on
+# the call date applies.
 
 
 class Versioned(models.Model):
@@ -375,7 +377,8 @@ class Versioned(models.Model):
     effective_to = models.DateField(null=True, blank=True, help_text="Last day in force; empty: still in force.")
     source = models.CharField(max_length=255, blank=True, help_text="Statute, regulation or other source.")
     verified = models.BooleanField(
-        default=True, help_text="Unticked: marked [UNVERIFIED] in the reference; applied anyway (fail closed)."
+        default=True,
+        help_text="Unticked: not yet confirmed against a primary source; applied anyway (fail closed).",
     )
     is_active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -5,7 +5,8 @@ Each entry says what the rule guards and where it comes from, so a refusal can b
 explained to the agent and a check row can be read by a lawyer years later; the rules
 page (``compliance:rules``) lists them all, and every code shown in the app links to its
 entry there. The numbers the rules use live in the rule tables (``rulebook.py``), not
-here: the page shows the ones in force.
+here: the page shows the ones in force. docs/compliance-rules.md is the developer's version:
+what the code checks for each rule and where (e.g. docs/compliance-rules.md#d1).
 """
 
 from dataclasses import dataclass

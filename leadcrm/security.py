@@ -1,4 +1,4 @@
-"""The Content Security Policy every response carries (issue 9).
+"""The Content Security Policy every response carries.
 
 Scripts, styles, fonts and images come from our own origin only: no inline script, no
 inline style attribute, no CDN. Pages pass it: the browser tests fail on any console

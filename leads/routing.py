@@ -1,4 +1,4 @@
-"""Who works which lead (issue 8): by hand, in bulk, by rules, round-robin weighted by
+"""Who works which lead: by hand, in bulk, by rules, round-robin weighted by
 capacity, or through the pond that agents claim from; and when an agent leaves.
 
 Every change of a lead's agent or team goes through ``_route``, which writes the routing

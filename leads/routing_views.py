@@ -1,4 +1,4 @@
-"""Routing pages (issue 8): the rules, the pond, the workload, an agent's departure, and
+"""Routing pages: the rules, the pond, the workload, an agent's departure, and
 assigning one lead from its page. Thin: the services in ``leads.routing`` decide."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Seed the rules tables from COMPLIANCE_RULES.md (sections A, C, D, E, F, G).
+"""Seed the rules tables (docs/compliance-rules.md, sections A, C, D, E, F, G).
 
 The data is written out here rather than imported, so that later edits to code never
 change what this migration did. Brokers edit the rows in the admin afterwards; a
@@ -15,7 +15,7 @@ PARAMETERS = [
     ("A3", "max_age_days", 31, "Registry data older than this on the call date blocks.",
      "16 CFR 310.4(b)(3)(iv); 47 CFR 64.1200(c)(2)(i)", True),
     ("A3", "warn_age_days", 21, "Registry data this old or older warns: refresh before day 31.",
-     "COMPLIANCE_RULES.md A3", True),
+     "The brokerage's own margin before the 31-day limit of 16 CFR 310.4(b)(3)(iv)", True),
     ("D1", "window_start_hour", 8, "No solicitation before this hour, called party's local time.",
      "47 CFR 64.1200(c)(1); 16 CFR 310.4(c)", True),
     ("D1", "window_end_hour", 21, "No solicitation at or after this hour, called party's local time.",
@@ -29,7 +29,7 @@ PARAMETERS = [
     ("E2", "cap_window_hours", 24, "State attempt caps count a rolling window of this many hours.",
      "Fla. 501.616(6); 15 O.S. 775C.4; Md. CL 14-4502", True),
     ("G2", "max_phone_zones", 3, "More phone time zones than this, with no address zone, blocks.",
-     "COMPLIANCE_RULES.md G2", True),
+     "The brokerage's own fail-closed limit for the window of 47 CFR 64.1200(c)(1)", True),
     ("D7", "rnd_recheck_days", 30, "Re-query the Reassigned Numbers Database this often before automated contact.",
      "47 CFR 64.1200(m); FCC 18-177", True),
 ]
@@ -93,7 +93,7 @@ PHRASES = [
     (r"\b(close|closing|sold)\s+(with)?in\s+\d+\s+days\b", "close in N days",
      "Promises a timeline the lender controls (Reg O 1015.3)."),
 ]
-PHRASE_SOURCE = "COMPLIANCE_RULES.md F6: FTC Facts Feb 2008; OCC Advisory 2011-1; CFPB; Reg O 1015.3"
+PHRASE_SOURCE = "12 CFR 1015.3 (Regulation O); FTC Facts for Consumers, Feb 2008; OCC Advisory 2011-1; CFPB"
 
 
 def nth_weekday(year, month, weekday, n):

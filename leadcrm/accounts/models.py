@@ -79,7 +79,7 @@ class User(AbstractUser):
         help_text="Times on screen and the user's working hours are in this zone.",
     )
     # When the user works: reminders reach them then, never at 7 a.m. because a homeowner
-    # two zones east could take a call (issue 7). Weekdays as Python numbers, Monday 0.
+    # two zones east could take a call. Weekdays as Python numbers, Monday 0.
     work_starts = models.TimeField(default=time(9, 0), help_text="Start of your working day, in your time zone.")
     work_ends = models.TimeField(default=time(18, 0), help_text="End of your working day, in your time zone.")
     work_days = models.CharField(max_length=7, default="01234", validators=[validate_work_days],

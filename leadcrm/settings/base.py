@@ -201,7 +201,7 @@ LEADCRM_CSP = {
     "frame-ancestors": ["'none'"],
 }
 
-# The REST API (issue 9) ------------------------------------------------------------------
+# The REST API --------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -2,8 +2,9 @@
 
 A header matches when its letters and digits, lower-cased, equal an alias's: so
 ``Owner 1 First Name``, ``owner_1_first_name`` and ``OWNER1FIRSTNAME`` are one column.
-PropStream's exact headers (DOMAIN.md section 3, its MLS group included), BatchLeads' and DealMachine's
-snake_case ones and the usual hand-made spellings are all aliases.
+PropStream's exact headers (docs/short-sales.md#list-export-headers, its MLS group
+included), BatchLeads' and DealMachine's snake_case ones and the usual hand-made spellings
+are all aliases.
 """
 
 from __future__ import annotations

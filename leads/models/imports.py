@@ -1,0 +1,126 @@
+"""List files imported: the job, its saved column mappings and the rows it left out."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .leads import LeadSource
+from .lists import LeadList
+
+
+class ImportStatus(models.TextChoices):
+    DRAFT = "draft", "Waiting for the column mapping"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Failed"
+
+
+class ColumnMapping(models.Model):
+    """A saved column mapping (our field -> the file's header), reused for the next list."""
+
+    name = models.CharField(max_length=80, unique=True)
+    source = models.CharField(max_length=20, choices=LeadSource.choices, default=LeadSource.CSV)
+    columns = models.JSONField(default=dict, help_text="Field name -> header in the file.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+IMPORT_STALLED_AFTER = timedelta(minutes=10)
+
+
+class ImportJob(models.Model):
+    """One list file imported: its progress, its counts, and where it stopped (to resume)."""
+
+    lead_list = models.ForeignKey(LeadList, on_delete=models.PROTECT, related_name="imports")
+    source = models.CharField(max_length=20, choices=LeadSource.choices, default=LeadSource.CSV)
+    file_name = models.CharField(max_length=255)
+    stored_file = models.CharField(max_length=255, editable=False, help_text="Path under MEDIA_ROOT.")
+    columns = models.JSONField(default=dict, help_text="The mapping used: field -> header.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assign_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="+")
+    round_robin_team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, null=True, blank=True,
+                                         related_name="+")
+    team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                             help_text="Nobody assigned: the team the new leads belong to, for its lead to assign.")
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    headers = models.JSONField(default=list, help_text="The file's header row, as read.")
+    cancel_requested = models.BooleanField(default=False)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0, help_text="Rows committed; a restart resumes after them.")
+    leads_created = models.PositiveIntegerField(default=0)
+    leads_merged = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    phones_valid = models.PositiveIntegerField(default=0)
+    phones_invalid = models.PositiveIntegerField(default=0)
+    phones_on_dnc = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life: queued, started, or a batch committed.")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Import of {self.file_name}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+    @property
+    def last_seen_at(self):
+        return self.heartbeat_at or self.started_at or self.created_at
+
+    @property
+    def is_stalled(self) -> bool:
+        """Queued or running, but no batch committed for ``IMPORT_STALLED_AFTER``: its worker
+        died (or its task was lost). A batch takes about a second, so this is no slow import.
+
+        A queued job waiting behind another import that is still moving is not stalled: the
+        worker is alive and busy (a million-row file takes minutes), and resuming it would
+        only queue its task twice. Once nothing is moving, a queued job that old was lost."""
+        cutoff = timezone.now() - IMPORT_STALLED_AFTER
+        if not self.is_active or self.last_seen_at >= cutoff:
+            return False
+        if self.status == ImportStatus.QUEUED:
+            return not ImportJob.objects.exclude(pk=self.pk).filter(
+                status=ImportStatus.RUNNING, heartbeat_at__gte=cutoff).exists()
+        return True
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
+
+
+class ImportRowIssue(models.Model):
+    """A row that was not imported, or a value in it that was not: the original row and why."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="issues")
+    row_number = models.PositiveIntegerField(help_text="Line in the file, the header being line 1.")
+    rejected = models.BooleanField(default=True, help_text="Unticked: imported, with this value left out.")
+    reason = models.CharField(max_length=255)
+    row = models.JSONField(default=dict, help_text="The row as read, header -> cell.")
+
+    class Meta:
+        ordering = ["row_number", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "row_number", "reason"], name="import_issue_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Line {self.row_number}: {self.reason}"
