@@ -13,8 +13,8 @@ lead_reassigned = Signal()
 
 # An import batch has written its leads and has houses with an auction ahead. Arguments:
 # ``job`` (the ImportJob), ``due`` (when the call is due), ``auctions``: a list of
-# ``leads.imports.batch.AuctionCall`` (lead id, assignee id, title, whether the lead was
-# new in this batch). Receivers write what reaches the assignee (an urgent call
+# ``leads.imports.batch.AuctionCall`` (lead id, assignee id or None, title, whether the
+# lead was held before this batch). Receivers write what reaches the assignee (an urgent call
 # follow-up, once per lead and title); a new lead's ``next_follow_up_at`` was written
 # with ``due`` already, a held lead's is the receiver's to move.
 import_auctions_found = Signal()

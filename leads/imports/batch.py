@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -39,6 +39,7 @@ from ..models import (
     Stage,
 )
 from ..scoring import LeadFacts, Score, motivation_score
+from ..signals import import_auctions_found
 from .copy import copy_rows
 from .records import MLS_FIELDS, Record, mls_changes
 from .writers import Turn
@@ -373,12 +374,9 @@ CONTACT_COLUMNS = ("lead_id", "position", "first_name", "last_name", "company_na
                    "mailing_street", "mailing_unit", "mailing_city", "mailing_state", "mailing_zip",
                    "do_not_mail", "deceased", "rejected_phones")
 LIEN_COLUMNS = ("lead_id", "position", "lien_type", "loan_program", "lender", "balance", "recording_date")
-FOLLOW_UP_COLUMNS = ("lead_id", "assignee_id", "kind", "source", "title", "due_at", "notify_at", "created_by_id")
 
 
 def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Target]], *, due) -> None:
-    from pipeline.models import FollowUp, FollowUpKind, FollowUpSource
-
     old_ids = {lead.pk for _, lead in resolved if not lead.is_new}
     held = set(Lien.objects.filter(lead_id__any_of=old_ids).values_list("lead_id", "position"))
     liens, changed_totals = [], set()
@@ -421,7 +419,8 @@ def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Target
     for lead_type, ids in upgrades.items():
         Lead.objects.filter(pk__any_of=ids).update(lead_type=lead_type)
 
-    # An auction date ahead is an urgent follow-up, once per lead and date.
+    # An auction date ahead is an urgent call, once per lead and date: pipeline writes it
+    # (``import_auctions_found``) for someone who can see the lead.
     today = timezone.localdate()
     wanted = {}
     for record, lead in resolved:
@@ -429,25 +428,21 @@ def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Target
             wanted[lead.pk] = (lead, AUCTION_TITLE.format(date=record.foreclosure["auction_date"]))
     if not wanted:
         return
-    exists = set(FollowUp.objects.filter(lead_id__any_of=wanted.keys() & old_ids,
-                                         title__in={t for _, t in wanted.values()}).values_list("lead_id", "title"))
     team_leads = dict(Team.objects.filter(pk__in={lead.team_id for lead, _ in wanted.values() if lead.team_id})
                       .values_list("pk", "lead_id"))
     sees_all = job.created_by.has_perm("leads.view_all_leads")
-    planned = []
-    for lead, title in wanted.values():
-        assignee = _follow_up_assignee(job, lead.assigned_agent_id, team_leads.get(lead.team_id), sees_all)
-        if assignee and (lead.pk, title) not in exists:
-            planned.append((lead.pk, assignee, title))
-    # Urgent, but told within the assignee's working hours (an import finishing at night
-    # reaches them first thing, not at 23:00).
-    from pipeline.reminders import when_to_tell
+    calls = [AuctionCall(lead.pk, _follow_up_assignee(job, lead.assigned_agent_id, team_leads.get(lead.team_id),
+                                                      sees_all), title, held=not lead.is_new)
+             for lead, title in wanted.values()]
+    import_auctions_found.send(sender=ImportJob, job=job, due=due, auctions=calls)
 
-    people = {user.pk: user for user in User.objects.filter(pk__in={assignee for _, assignee, _ in planned})}
-    tell = {pk: when_to_tell(user, max(due, timezone.now())) for pk, user in people.items()}
-    follow_ups = [(lead_id, assignee, FollowUpKind.CALL, FollowUpSource.IMPORT, title, due, tell[assignee],
-                   job.created_by_id) for lead_id, assignee, title in planned]
-    copy_rows(FollowUp, FOLLOW_UP_COLUMNS, follow_ups)
-    # New leads were written with this time already (write_batch).
-    Lead.objects.filter(pk__any_of=[row[0] for row in follow_ups if row[0] in old_ids]).filter(
-        Q(next_follow_up_at__isnull=True) | Q(next_follow_up_at__gt=due)).update(next_follow_up_at=due)
+
+@dataclass(frozen=True)
+class AuctionCall:
+    """A house of the batch with an auction ahead: whom to tell (None: nobody who can see
+    the lead), what, and whether the lead was held before this batch."""
+
+    lead_id: int
+    assignee_id: int | None
+    title: str
+    held: bool

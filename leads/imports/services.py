@@ -36,6 +36,7 @@ from ..models import (
     ListMembership,
     Phone,
 )
+from ..signals import import_written
 from . import columns as cols
 from .ahead import record_batches
 from .batch import write_batch
@@ -403,15 +404,13 @@ def _collector_off_the_heap() -> Iterator[None]:
 
 
 def _finish(job: ImportJob) -> ImportJob:
-    """Flag the list's phones, so the "callable now" counts are right at once. (Leads are
-    scored as each batch writes them.)"""
-    from compliance.services import phones_reflag
-
+    """Flag the list's phones (compliance's receiver of ``import_written``), so the
+    "callable now" counts are right at once. (Leads are scored as each batch writes them.)"""
     # Alive, for those watching: flagging a large list's phones commits no batch.
     ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
     if ListMembership.objects.filter(lead_list=job.lead_list).exists():  # not when every row was rejected
         phones = Phone.objects.filter(contact__lead__list_memberships__lead_list=job.lead_list)
-        phones_reflag(phones=phones)
+        import_written.send(sender=ImportJob, job=job, phones=phones)
         # Counted on the leads the importer may see: a colleague's lead on the same list is not theirs to count.
         job.phones_on_dnc = phones.filter(
             on_dnc_list=True, contact__lead__in=Lead.objects.visible_to(job.created_by)).count()
