@@ -4,21 +4,20 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 
 from compliance.disclosures import role_disclosure_sentence
-from compliance.selectors import phone_suppressions
+from compliance.lead_filters import DncStanding, dnc_standings
+from compliance.selectors import lead_list, phone_suppressions
 from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
 from leadcrm.accounts.selectors import teams_routable_by, users_assignable_by
 from leadcrm.pagination import total_of, window
 from leadcrm.rows import age, pk_url, short_moment
+from leads.models import Contact, DeadReason, Email, LeadType, Phone, Stage
+from leads.selectors import lead_get, lead_owner_names
 from pipeline.forms import OutreachLogForm, StageChangeForm
 from pipeline.queue import phone_status_now
 from pipeline.scripts import call_scripts_for, render
 from pipeline.selectors import deal_summary, lead_activity, lead_follow_ups, lead_last_conversation
 from pipeline.seller import seller_card
-
-from .filters import DncStanding, dnc_standings
-from .models import Contact, DeadReason, Email, LeadType, Phone, Stage
-from .selectors import lead_get, lead_list, lead_owner_names
 
 LIST_PAGE_SIZE = 50
 
@@ -200,3 +199,4 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             can_manage_seller=user.has_perm(Perm.MANAGE_DOCUMENTS),
         )
         return context
+
