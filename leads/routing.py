@@ -249,6 +249,11 @@ def rule_save(*, rule: RoutingRule, actor: User) -> RoutingRule:
     return rule
 
 
+def rule_delete(*, rule: RoutingRule) -> None:
+    """A routing rule removed; the routing audit keeps the leads it routed (``rule`` set null)."""
+    rule.delete()
+
+
 def leads_route_by_rules(*, leads, actor: User | None) -> Routed:
     """Send each unassigned lead (not in the pond) where the first matching rule says."""
     rules = list(RoutingRule.objects.filter(is_active=True).select_related("agent", "team"))

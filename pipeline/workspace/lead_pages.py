@@ -1,5 +1,11 @@
+"""The lead list and the lead's page: they show every part of a lead (its compliance
+standing, call scripts, queue status, deal summary, seller card), so they live here,
+above every app. Served under /leads/ as ``leads:list`` and ``leads:detail``, with the
+workload page, in leads' namespace (leadcrm/urls.py)."""
+
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Prefetch
+from django.urls import path
 from django.utils import timezone
 from django.views.generic import TemplateView
 
@@ -18,6 +24,8 @@ from pipeline.queue import phone_status_now
 from pipeline.scripts import call_scripts_for, render
 from pipeline.selectors import deal_summary, lead_activity, lead_follow_ups, lead_last_conversation
 from pipeline.seller import seller_card
+
+from .workload import WorkloadView
 
 LIST_PAGE_SIZE = 50
 
@@ -200,3 +208,9 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
         )
         return context
 
+
+urlpatterns = [
+    path("", LeadListView.as_view(), name="list"),
+    path("<int:pk>/", LeadDetailView.as_view(), name="detail"),
+    path("workload/", WorkloadView.as_view(), name="workload"),
+]
