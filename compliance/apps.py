@@ -6,3 +6,6 @@ class ComplianceConfig(AppConfig):
 
     name = "compliance"
     verbose_name = "Compliance"
+
+    def ready(self):
+        from . import receivers  # noqa: F401 - connects compliance's receivers of leads' signals

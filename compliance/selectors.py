@@ -1,4 +1,5 @@
-"""Reads of registry and suppression state, for pages that show it beside a phone."""
+"""Reads of registry and suppression state, for pages that show it beside a phone; and the
+lead list, which filters on it (``lead_list``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from leads.models import Lead
+
+from .lead_filters import LeadFilter
 from .models import (
     SOURCE_SPAN,
     AreaCodeVersion,
@@ -136,3 +140,11 @@ def checks_for_export(*, start: date, end: date):
         .select_related("actor", "lead__property")
         .order_by("checked_at", "pk")
     )
+
+
+def lead_list(*, fetched_by, filters: dict | None = None) -> tuple[QuerySet[Lead], LeadFilter]:
+    """The leads the user may see, filtered and ordered, with the property and agent a
+    list row shows (its owners' names: ``leads.selectors.lead_owner_names``)."""
+    queryset = Lead.objects.visible_to(fetched_by).select_related("property", "assigned_agent")
+    lead_filter = LeadFilter(filters or {}, queryset=queryset, user=fetched_by)
+    return lead_filter.qs, lead_filter

@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from leadcrm.accounts.views import LoginView
+from leads import urls as leads_urls
 from pipeline.api import (
     ApiDocsView,
     ComplianceCheckView,
@@ -18,6 +19,7 @@ from pipeline.api import (
     OutreachViewSet,
 )
 from pipeline.report_views import urls as report_urls
+from pipeline.workspace import lead_pages
 
 admin.site.site_header = "LeadCRM administration"
 admin.site.site_title = "LeadCRM admin"
@@ -57,7 +59,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("pipeline.urls")),
-    path("leads/", include("leads.urls")),
+    # leads' own pages and the lead pages that show every part of a lead, one namespace.
+    path("leads/", include(([*lead_pages.urlpatterns, *leads_urls.urlpatterns], leads_urls.app_name))),
     path("compliance/", include("compliance.urls")),
     path("accounts/login/", LoginView.as_view(), name="login"),  # failures throttled (accounts/throttle.py)
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,9 +1,10 @@
-"""Who works which lead: by hand, in bulk, by rules, round-robin weighted by
-capacity, or through the pond that agents claim from; and when an agent leaves.
+"""Who works which lead: by hand, in bulk, by rules, round-robin weighted by capacity,
+or through the pond that agents claim from; and when an agent leaves.
 
 Every change of a lead's agent or team goes through ``_route``, which writes the routing
-audit (``LeadAssignment``: who or which rule, how, why). The lead's open follow-ups follow
-it to its new agent, so reminders reach the person now working it.
+audit (``LeadAssignment``: who or which rule, how, why) and sends ``lead_reassigned``
+when another agent takes the lead: pipeline's receiver moves the lead's open follow-ups
+to them, so reminders reach the person now working it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from leadcrm.accounts.selectors import users_assignable_by
 
 from .models import Lead, LeadAssignment, RoutingMethod, RoutingRule, RoutingTarget
 from .services import check_agent_on_team
+from .signals import lead_reassigned
 
 NOT_AN_AGENT = "{user} cannot be given leads: only active agents and team leads work leads."
 NO_ACTIVE_MEMBERS = "Team {team} has no active agent to take a lead."
@@ -54,8 +56,6 @@ def _route(*, lead: Lead, agent: User | None, team: Team | None, method: str, ac
            reason: str = "", rule: RoutingRule | None = None, now: datetime | None = None,
            pond_team: Team | None = None, to_pond: bool = False) -> LeadAssignment:
     """Set the lead's agent and team (or put it in the pond) and write the audit entry."""
-    from pipeline.models import FollowUp
-
     now = now or timezone.now()
     previous = lead.assigned_agent_id
     lead.assigned_agent, lead.team = agent, team
@@ -70,17 +70,7 @@ def _route(*, lead: Lead, agent: User | None, team: Team | None, method: str, ac
     lead.save(update_fields=["assigned_agent", "team", "pond_since", "pond_team", "claimed_at", "claim_deadline",
                              "updated_at"])
     if agent is not None and previous != agent.pk:
-        # Reminders reach whoever works the lead now, at the times they were due, told
-        # within the new agent's own hours (and escalated on the new agent's account).
-        from pipeline.reminders import when_to_tell
-
-        moving = list(FollowUp.objects.filter(lead=lead, done_at__isnull=True, assignee_id=previous))
-        for follow_up in moving:
-            follow_up.assignee = agent
-            follow_up.notify_at = when_to_tell(agent, max(follow_up.due_at, now))
-            follow_up.notified_at = follow_up.dispatched_at = follow_up.escalate_at = follow_up.escalated_at = None
-        FollowUp.objects.bulk_update(moving, ["assignee", "notify_at", "notified_at", "dispatched_at", "escalate_at",
-                                              "escalated_at"])
+        lead_reassigned.send(sender=Lead, lead=lead, from_agent_id=previous, to_agent=agent, now=now)
     entry = LeadAssignment(lead=lead, method=method, from_agent_id=previous, to_agent=agent, to_team=team,
                            rule=rule, actor=actor, reason=reason[:300], created_at=now)
     entry.save()
@@ -257,6 +247,11 @@ def rule_save(*, rule: RoutingRule, actor: User) -> RoutingRule:
         rule.created_by = actor
     rule.save()
     return rule
+
+
+def rule_delete(*, rule: RoutingRule) -> None:
+    """A routing rule removed; the routing audit keeps the leads it routed (``rule`` set null)."""
+    rule.delete()
 
 
 def leads_route_by_rules(*, leads, actor: User | None) -> Routed:

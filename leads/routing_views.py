@@ -1,20 +1,18 @@
-"""Routing pages: the rules, the pond, the workload, an agent's departure, and
-assigning one lead from its page. Thin: the services in ``leads.routing`` decide."""
+"""Routing pages: the rules, the pond, an agent's departure, and assigning one lead from
+its page. Thin: the services in ``leads.routing`` decide. (The workload page, which also
+shows each agent's last logged contact, is pipeline's: ``pipeline.workspace.workload``.)"""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, OuterRef, Q
+from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -23,8 +21,7 @@ from leadcrm.accounts.roles import Perm
 from leadcrm.accounts.selectors import teams_routable_by, users_assignable_by
 from leadcrm.pagination import window
 
-from .filters import has_follow_up_due
-from .models import FUNNEL_STAGES, Lead, LeadList, RoutingRule, Stage
+from .models import Lead, LeadList, RoutingRule
 from .routing import (
     agent_depart,
     claims_held,
@@ -35,6 +32,7 @@ from .routing import (
     pond_assign,
     pond_claim,
     pond_for,
+    rule_delete,
     rule_save,
 )
 from .selectors import lead_get
@@ -91,7 +89,7 @@ class RoutingView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
             rule = self.editing()
             if rule is None:
                 raise Http404
-            rule.delete()
+            rule_delete(rule=rule)
             messages.success(request, f"Rule “{rule.name}” deleted.")
             return HttpResponseRedirect(reverse("leads:routing"))
         if action == "route_now":
@@ -191,67 +189,6 @@ class PondClaimView(LoginRequiredMixin, View):
         messages.success(request, f"{lead} is yours. Log a contact by "
                                   f"{timezone.localtime(lead.claim_deadline):%a %b %-d, %-I:%M %p} to keep it.")
         return HttpResponseRedirect(reverse("leads:detail", args=[lead.pk]))
-
-
-class WorkloadView(LoginRequiredMixin, TemplateView):
-    """Per agent: open leads in each stage, leads with an overdue follow-up, last activity,
-    pond claims. Each count is the number of rows of the lead list it links to."""
-
-    template_name = "leads/workload.html"
-
-    def dispatch(self, request, *args, **kwargs):
-        user = request.user
-        if user.is_authenticated and not (user.has_perm(Perm.VIEW_TEAM_LEADS) or user.has_perm(Perm.VIEW_ALL_LEADS)):
-            raise Http404
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        user = self.request.user
-        now = timezone.now()
-        agents = list(users_assignable_by(user).select_related("team_membership__team").order_by("first_name", "last_name"))
-        ids = [agent.pk for agent in agents]
-        leads = Lead.objects.visible_to(user).filter(assigned_agent__in=ids)
-        per_stage = {}
-        for agent_id, stage, count in (leads.filter(stage__in=FUNNEL_STAGES).order_by()
-                                       .values_list("assigned_agent", "stage").annotate(n=Count("pk"))):
-            per_stage[(agent_id, stage)] = count
-        # Leads, not follow-ups: the agent's open leads with an overdue follow-up of the
-        # agent's, the rows of ?assigned_agent=<agent>&follow_up=overdue (two overdue on one
-        # lead are one row; the agent's follow-up on a colleague's lead is in neither), as
-        # the dashboard's agents table counts them.
-        overdue = dict(leads.filter(stage__in=FUNNEL_STAGES)
-                       .filter(has_follow_up_due("overdue", assignee=OuterRef("assigned_agent"), now=now)).order_by()
-                       .values_list("assigned_agent").annotate(n=Count("pk")).values_list("assigned_agent", "n"))
-        # Last activity: the newest logged attempt by each agent, over the last 90 days only
-        # (an index range, not the whole log). This page reads pipeline's log, as the lead
-        # page does: an upward import the split of the views out of leads will remove.
-        from pipeline.models import OutreachAttempt
-
-        last = dict(OutreachAttempt.objects.filter(agent__in=ids, occurred_at__gte=now - timedelta(days=90))
-                    .order_by().values_list("agent").annotate(at=Max("occurred_at")).values_list("agent", "at"))
-        claims = dict(Lead.objects.filter(assigned_agent__in=ids, claim_deadline__isnull=False).order_by()
-                      .values_list("assigned_agent").annotate(n=Count("pk")).values_list("assigned_agent", "n"))
-        leads_url = reverse("leads:list")
-        rows = []
-        for agent in agents:
-            counts = [per_stage.get((agent.pk, stage), 0) for stage in FUNNEL_STAGES]
-            membership = getattr(agent, "team_membership", None)
-            if membership is None and not sum(counts) and not overdue.get(agent.pk):
-                continue  # a broker or team lead who works no leads themselves
-            theirs = f"{leads_url}?{urlencode({'assigned_agent': agent.pk})}"
-            rows.append({"agent": agent, "open": sum(counts), "overdue": overdue.get(agent.pk, 0),
-                         "stages": [(count, f"{theirs}&{urlencode({'stage': stage})}")
-                                    for count, stage in zip(counts, FUNNEL_STAGES, strict=True)],
-                         "leads_url": theirs, "overdue_url": f"{theirs}&follow_up=overdue&order=follow_up",
-                         "last_activity": last.get(agent.pk), "claims": claims.get(agent.pk, 0),
-                         "team": membership.team if membership and membership.is_active else None,
-                         "left": bool(membership and not membership.is_active)})
-        totals = [sum(row["stages"][i][0] for row in rows) for i in range(len(FUNNEL_STAGES))]
-        stages = [Stage(s).label.replace(" with lenders", "") for s in FUNNEL_STAGES]
-        return super().get_context_data(rows=rows, stages=stages, totals=totals,
-                                         can_route=user.has_perm(Perm.ASSIGN_LEADS), now=now,
-                                         # The pond page's own rows, counted up to a thousand.
-                                         pond=pond_for(user)[:1000].count(), **kwargs)
 
 
 class DepartureForm(forms.Form):

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.cache import cache
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, OuterRef, Sum
 from django.shortcuts import get_object_or_404
 
+from leadcrm.accounts.models import Team, User
 from leadcrm.accounts.roles import Perm
+from leadcrm.accounts.selectors import users_assignable_by
 
-from .filters import LeadFilter
+from .filters import has_follow_up_due
 from .models import FUNNEL_STAGES, OUTCOME_STAGES, Contact, Lead, Stage
-
-
-def lead_list(*, fetched_by, filters: dict | None = None) -> tuple[QuerySet[Lead], LeadFilter]:
-    """The leads the user may see, filtered and ordered, with the property and agent a
-    list row shows (its owners' names: ``lead_owner_names``)."""
-    queryset = Lead.objects.visible_to(fetched_by).select_related("property", "assigned_agent")
-    lead_filter = LeadFilter(filters or {}, queryset=queryset, user=fetched_by)
-    return lead_filter.qs, lead_filter
 
 
 def lead_owner_names(*, lead_ids) -> dict[int, list[str]]:
@@ -100,3 +95,54 @@ def import_jobs_visible_to(user):
 
     jobs = ImportJob.objects.select_related("lead_list", "created_by")
     return jobs if user.has_perm(Perm.VIEW_ALL_LEADS) else jobs.filter(created_by=user)
+
+
+@dataclass
+class AgentLoad:
+    """One agent's row of the workload: open leads per funnel stage (``FUNNEL_STAGES``'
+    order), how many have an overdue follow-up of the agent's, pond claims not yet worked."""
+
+    agent: User
+    per_stage: list[int]
+    overdue: int
+    claims: int
+    team: Team | None  # the agent's team, None once they left it
+    left: bool
+
+    @property
+    def open(self) -> int:
+        return sum(self.per_stage)
+
+
+def agents_workload(*, fetched_by, now: datetime) -> list[AgentLoad]:
+    """The agents the user assigns to, each with the counts of their open leads; four
+    queries whatever the number of agents. Each count is the number of rows of the lead
+    list it links to (``?assigned_agent=<agent>&stage=...``, ``&follow_up=overdue``)."""
+    agents = list(users_assignable_by(fetched_by).select_related("team_membership__team")
+                  .order_by("first_name", "last_name"))
+    ids = [agent.pk for agent in agents]
+    leads = Lead.objects.visible_to(fetched_by).filter(assigned_agent__in=ids)
+    per_stage = {}
+    for agent_id, stage, count in (leads.filter(stage__in=FUNNEL_STAGES).order_by()
+                                   .values_list("assigned_agent", "stage").annotate(n=Count("pk"))):
+        per_stage[(agent_id, stage)] = count
+    # Leads, not follow-ups: the agent's open leads with an overdue follow-up of the
+    # agent's, the rows of ?assigned_agent=<agent>&follow_up=overdue (two overdue on one
+    # lead are one row; the agent's follow-up on a colleague's lead is in neither), as
+    # the dashboard's agents table counts them.
+    overdue = dict(leads.filter(stage__in=FUNNEL_STAGES)
+                   .filter(has_follow_up_due("overdue", assignee=OuterRef("assigned_agent"), now=now)).order_by()
+                   .values_list("assigned_agent").annotate(n=Count("pk")).values_list("assigned_agent", "n"))
+    claims = dict(Lead.objects.filter(assigned_agent__in=ids, claim_deadline__isnull=False).order_by()
+                  .values_list("assigned_agent").annotate(n=Count("pk")).values_list("assigned_agent", "n"))
+    rows = []
+    for agent in agents:
+        counts = [per_stage.get((agent.pk, stage), 0) for stage in FUNNEL_STAGES]
+        membership = getattr(agent, "team_membership", None)
+        if membership is None and not sum(counts) and not overdue.get(agent.pk):
+            continue  # a broker or team lead who works no leads themselves
+        rows.append(AgentLoad(agent=agent, per_stage=counts, overdue=overdue.get(agent.pk, 0),
+                              claims=claims.get(agent.pk, 0),
+                              team=membership.team if membership and membership.is_active else None,
+                              left=bool(membership and not membership.is_active)))
+    return rows

@@ -6,3 +6,6 @@ class PipelineConfig(AppConfig):
 
     name = "pipeline"
     verbose_name = "Pipeline"
+
+    def ready(self):
+        from . import receivers  # noqa: F401 - connects pipeline's receivers of the lower apps' signals

@@ -675,7 +675,7 @@ def _emailed_today(*, merge: Merge, template: MessageTemplate, agent: User) -> s
 
 def email_campaign_run(*, template_id: int, agent_id: int, filters: dict, base_url: str) -> Sending:
     """The Celery task's body: the merge as the agent saw it, sent; safe to run twice."""
-    from leads.selectors import lead_list
+    from compliance.selectors import lead_list
 
     agent = User.objects.get(pk=agent_id)
     template = MessageTemplate.objects.usable_by(agent).get(pk=template_id, kind=TemplateKind.EMAIL)

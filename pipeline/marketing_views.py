@@ -13,9 +13,9 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
+from compliance.selectors import lead_list
 from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
-from leads.selectors import lead_list
 
 from .marketing import (
     MERGE_LIMIT,

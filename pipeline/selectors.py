@@ -254,7 +254,7 @@ def pipeline_board(*, fetched_by: User, filters: dict | None = None) -> tuple[li
     without sorting a million rows); the cards; their homeowners; their approvals' expiry.
     Returns the columns, the closed and dead totals, and the filter (for its form).
     """
-    from leads.filters import LeadFilter
+    from compliance.lead_filters import LeadFilter
 
     data = {key: value for key, value in (filters or {}).items() if key in BOARD_FILTERS}
     lead_filter = LeadFilter({**data, "status": "all"}, queryset=Lead.objects.visible_to(fetched_by),

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from .models import Team, TeamMembership, User
 from .roles import ROLE_PERMISSIONS, STAFF_ROLES, Role
+from .signals import user_preferences_changed
 
 UNKNOWN_PERMISSION = "Role table names a permission that does not exist: {perm}"
 
@@ -81,12 +82,10 @@ PREFERENCE_FIELDS = ("time_zone", "work_starts", "work_ends", "work_days", "emai
 def user_preferences_update(*, user: User, **changes) -> User:
     """The user's own settings: time zone, working hours and days, reminder email.
 
-    Open follow-ups not yet announced are re-timed to the new hours, so a change of
+    Whatever waits on the user's hours is re-timed in the same transaction (receivers
+    of ``user_preferences_changed``: open follow-ups not yet announced), so a change of
     working day applies to reminders already waiting.
     """
-    from pipeline.models import FollowUp
-    from pipeline.reminders import when_to_tell
-
     unknown = set(changes) - set(PREFERENCE_FIELDS)
     if unknown:
         raise TypeError(f"Not a preference: {', '.join(sorted(unknown))}")
@@ -95,9 +94,5 @@ def user_preferences_update(*, user: User, **changes) -> User:
             setattr(user, name, value)
         user.full_clean()
         user.save(update_fields=[*changes])
-        waiting = list(FollowUp.objects.filter(assignee=user, done_at__isnull=True, notified_at__isnull=True)
-                       .only("pk", "due_at", "notify_at"))
-        for follow_up in waiting:
-            follow_up.notify_at = when_to_tell(user, follow_up.due_at)
-        FollowUp.objects.bulk_update(waiting, ["notify_at"], batch_size=1000)
+        user_preferences_changed.send(sender=User, user=user)
     return user

@@ -3,9 +3,9 @@
 import pytest
 from django.urls import reverse
 
+from compliance.selectors import lead_list
 from leads.filters import SEARCH_MAX_LENGTH, SEARCH_TOO_LONG, search_q
 from leads.models import Lead
-from leads.selectors import lead_list
 
 pytestmark = pytest.mark.django_db
 

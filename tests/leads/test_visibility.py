@@ -57,7 +57,7 @@ def test_sorting_by_next_follow_up_puts_unscheduled_leads_last(agent, team):
 
     from django.utils import timezone
 
-    from leads.selectors import lead_list
+    from compliance.selectors import lead_list
 
     unscheduled = LeadFactory(assigned_agent=agent, team=team, next_follow_up_at=None)
     later = LeadFactory(assigned_agent=agent, team=team, next_follow_up_at=timezone.now() + timedelta(days=2))
@@ -67,8 +67,8 @@ def test_sorting_by_next_follow_up_puts_unscheduled_leads_last(agent, team):
 
 
 def test_the_list_shows_open_leads_unless_asked_for_outcomes(agent, team):
+    from compliance.selectors import lead_list
     from leads.models import Stage
-    from leads.selectors import lead_list
 
     open_lead = LeadFactory(assigned_agent=agent, team=team)
     dead = LeadFactory(assigned_agent=agent, team=team, stage=Stage.DEAD, dead_reason="foreclosed")
@@ -116,7 +116,7 @@ def test_an_absurd_auction_window_is_a_filter_error_not_a_crash(agent, client_as
     "918-555-0104 ext. 12", "918 555 0104 x12", "(918) 555-0104 #12", "555-0104",
 ])
 def test_search_finds_a_phone_in_any_spelling(spelling, agent, team):
-    from leads.selectors import lead_list
+    from compliance.selectors import lead_list
 
     from ..factories import ContactFactory, PhoneFactory
 
@@ -127,7 +127,7 @@ def test_search_finds_a_phone_in_any_spelling(spelling, agent, team):
 
 
 def test_an_address_with_a_unit_is_not_taken_for_a_phone_extension(agent, team):
-    from leads.selectors import lead_list
+    from compliance.selectors import lead_list
 
     from ..factories import PropertyFactory
 
@@ -137,8 +137,8 @@ def test_an_address_with_a_unit_is_not_taken_for_a_phone_extension(agent, team):
 
 
 def test_list_filters_by_lead_type_minimum_score_and_list(agent, team):
+    from compliance.selectors import lead_list
     from leads.models import LeadList, LeadType, ListMembership
-    from leads.selectors import lead_list
 
     auction = LeadFactory(assigned_agent=agent, team=team, lead_type=LeadType.AUCTION, score=80)
     stacked = LeadFactory(assigned_agent=agent, team=team, score=40)
@@ -160,7 +160,7 @@ def test_callable_now_wants_calling_hours_at_the_house_this_minute(agent, team):
 
     import time_machine
 
-    from leads.selectors import lead_list
+    from compliance.selectors import lead_list
 
     from ..factories import ContactFactory, PhoneFactory, PropertyFactory
 

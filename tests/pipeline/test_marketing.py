@@ -238,8 +238,8 @@ def test_an_email_template_can_carry_the_seller_guide_as_a_pdf(lead, agent, offi
 
 
 def test_an_email_merge_leaves_out_a_deceased_owner_and_reaches_only_the_filtered_leads(lead, agent):
+    from compliance.selectors import lead_list
     from leads.models import LeadList, ListMembership
-    from leads.selectors import lead_list
     from pipeline.marketing import email_merge
 
     living = EmailFactory(contact=lead.contacts.first()).address

@@ -238,7 +238,7 @@ def test_a_random_table_never_loses_a_row(broker, tmp_path_factory, rows):
     assert list(lines.values()) == [dict(zip(COLUMNS, row, strict=True)) for row in rows
                                     if any(cell.strip() for cell in row)]
     if not lines:
-        return  # a header alone is refused up front (tests/leads/test_imports.py)
+        return  # a header alone is refused up front (tests/leads/imports/test_imports.py)
     with rolled_back():
         # given a list whose rows are good, duplicated, half-readable or unplaceable
         # when it is imported

@@ -1,24 +1,31 @@
+"""The lead list and the lead's page: they show every part of a lead (its compliance
+standing, call scripts, queue status, deal summary, seller card), so they live here,
+above every app. Served under /leads/ as ``leads:list`` and ``leads:detail``, with the
+workload page, in leads' namespace (leadcrm/urls.py)."""
+
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Prefetch
+from django.urls import path
 from django.utils import timezone
 from django.views.generic import TemplateView
 
 from compliance.disclosures import role_disclosure_sentence
-from compliance.selectors import phone_suppressions
+from compliance.lead_filters import DncStanding, dnc_standings
+from compliance.selectors import lead_list, phone_suppressions
 from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
 from leadcrm.accounts.selectors import teams_routable_by, users_assignable_by
 from leadcrm.pagination import total_of, window
 from leadcrm.rows import age, pk_url, short_moment
+from leads.models import Contact, DeadReason, Email, LeadType, Phone, Stage
+from leads.selectors import lead_get, lead_owner_names
 from pipeline.forms import OutreachLogForm, StageChangeForm
 from pipeline.queue import phone_status_now
 from pipeline.scripts import call_scripts_for, render
 from pipeline.selectors import deal_summary, lead_activity, lead_follow_ups, lead_last_conversation
 from pipeline.seller import seller_card
 
-from .filters import DncStanding, dnc_standings
-from .models import Contact, DeadReason, Email, LeadType, Phone, Stage
-from .selectors import lead_get, lead_list, lead_owner_names
+from .workload import WorkloadView
 
 LIST_PAGE_SIZE = 50
 
@@ -200,3 +207,10 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             can_manage_seller=user.has_perm(Perm.MANAGE_DOCUMENTS),
         )
         return context
+
+
+urlpatterns = [
+    path("", LeadListView.as_view(), name="list"),
+    path("<int:pk>/", LeadDetailView.as_view(), name="detail"),
+    path("workload/", WorkloadView.as_view(), name="workload"),
+]

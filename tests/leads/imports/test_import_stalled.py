@@ -12,7 +12,7 @@ from leads.imports import services as import_services
 from leads.imports.services import ImportRefused, import_cancel, import_job_create, import_resume, import_run
 from leads.models import IMPORT_STALLED_AFTER, ImportJob, ImportStatus, Lead, ListMembership, Phone
 
-from ..helpers import jobs
+from ...helpers import jobs
 from .test_imports import PROPSTREAM
 
 pytestmark = pytest.mark.django_db

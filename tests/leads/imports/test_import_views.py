@@ -10,7 +10,7 @@ from django.urls import reverse
 from leads.imports.services import import_run
 from leads.models import ColumnMapping, ImportJob, ImportStatus, Lead
 
-from ..helpers import jobs
+from ...helpers import jobs
 from .test_imports import MESSY, PROPSTREAM
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from compliance.services import dnc_numbers_add, internal_dnc_add
 from leadcrm.pagination import capped_total, two_figures
 from leads.models import Lead, PhoneStatus
 
-from ..factories import ContactFactory, DncSourceFactory, LeadFactory, PhoneFactory
+from ...factories import ContactFactory, DncSourceFactory, LeadFactory, PhoneFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def rows_of(page: str) -> set[int]:
 
 
 def test_the_lead_list_says_how_many_leads_match(agent, team, client_as, monkeypatch):
-    monkeypatch.setattr("leads.views.LIST_PAGE_SIZE", 2)
+    monkeypatch.setattr("pipeline.workspace.lead_pages.LIST_PAGE_SIZE", 2)
     for _ in range(3):
         LeadFactory(assigned_agent=agent, team=team)
     client = client_as(agent)
@@ -40,7 +40,7 @@ def test_the_lead_list_says_how_many_leads_match(agent, team, client_as, monkeyp
 def test_the_lead_list_counts_no_further_than_a_thousand_leads(agent, team, client_as, monkeypatch):
     """A million-lead book costs the page no full count: the one COUNT it makes runs over a
     subquery cut at the cap, and a page with nothing after it needs none."""
-    monkeypatch.setattr("leads.views.LIST_PAGE_SIZE", 2)
+    monkeypatch.setattr("pipeline.workspace.lead_pages.LIST_PAGE_SIZE", 2)
     for _ in range(3):
         LeadFactory(assigned_agent=agent, team=team)
     client = client_as(agent)
@@ -56,7 +56,7 @@ def test_the_lead_list_counts_no_further_than_a_thousand_leads(agent, team, clie
 
 def test_past_the_cap_the_total_says_more_than_and_never_a_wrong_exact_figure(agent, team, client_as,
                                                                               monkeypatch):
-    monkeypatch.setattr("leads.views.LIST_PAGE_SIZE", 1)
+    monkeypatch.setattr("pipeline.workspace.lead_pages.LIST_PAGE_SIZE", 1)
     monkeypatch.setattr("leadcrm.pagination.COUNT_CAP", 2)
     for _ in range(4):
         LeadFactory(assigned_agent=agent, team=team)

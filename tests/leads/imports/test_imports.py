@@ -33,7 +33,7 @@ from pipeline.models import FollowUp
 pytestmark = pytest.mark.django_db
 
 # Copies of ../shared/samples, so a clean clone tests the same files.
-SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "samples"
 PROPSTREAM = (SAMPLES / "propstream_export_sample.csv").read_bytes()
 HEADER = ("Address,Unit #,City,State,Zip,County,APN,Owner 1 First Name,Owner 1 Last Name,Mailing Address,"
           "Mailing City,Mailing State,Mailing Zip,Do Not Mail,Est. Value,Loan 1 Balance,Loan 1 Type,Loan 1 Lender,"
@@ -229,7 +229,7 @@ def test_a_cancelled_import_stops_between_batches_and_keeps_whole_rows(broker, m
 def test_round_robin_gives_new_leads_to_a_teams_agents_by_capacity(broker, team, agent):
     from leadcrm.accounts.services import team_member_set
 
-    from ..factories import AgentFactory
+    from ...factories import AgentFactory
 
     second = AgentFactory()
     team_member_set(team=team, user=second, capacity_weight=3)

@@ -12,11 +12,11 @@ from django.urls import reverse
 from compliance.gate import Finding
 from compliance.models import RegistryKind, Verdict
 from compliance.services import dnc_numbers_add, internal_dnc_add
-from leads.views import NOT_CALLABLE_BECAUSE, OWNER_DECEASED, not_callable_because
 from pipeline.services import outreach_log
+from pipeline.workspace.lead_pages import NOT_CALLABLE_BECAUSE, OWNER_DECEASED, not_callable_because
 
-from ..factories import DncSourceFactory, PhoneFactory
-from ..pipeline.test_views import outreach_data
+from ...factories import DncSourceFactory, PhoneFactory
+from ..test_views import outreach_data
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,17 @@
+"""Compliance's side of what leads announces (its signals), connected in
+``ComplianceConfig.ready``. Each runs inside the sender's transaction."""
+
+from __future__ import annotations
+
+from django.dispatch import receiver
+
+from leads.signals import import_written
+
+from .services import phones_reflag
+
+
+@receiver(import_written, dispatch_uid="compliance-flag-imported-phones")
+def imported_phones_flag(*, phones, **kwargs) -> None:
+    """An imported list's phones flagged against the registries held and the internal
+    list, before the import counts how many are on one."""
+    phones_reflag(phones=phones)
