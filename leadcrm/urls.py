@@ -9,15 +9,15 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from leadcrm.accounts.views import LoginView
-from pipeline.api import (
-    ApiDocsView,
+from pipeline.api.schema import ApiDocsView
+from pipeline.api.views import (
     ComplianceCheckView,
     FollowUpViewSet,
     ImportViewSet,
     LeadViewSet,
     OutreachViewSet,
 )
-from pipeline.report_views import urls as report_urls
+from pipeline.reports.views import urls as report_urls
 
 admin.site.site_header = "LeadCRM administration"
 admin.site.site_title = "LeadCRM admin"

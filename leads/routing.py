@@ -72,7 +72,7 @@ def _route(*, lead: Lead, agent: User | None, team: Team | None, method: str, ac
     if agent is not None and previous != agent.pk:
         # Reminders reach whoever works the lead now, at the times they were due, told
         # within the new agent's own hours (and escalated on the new agent's account).
-        from pipeline.reminders import when_to_tell
+        from pipeline.reminders.rules import when_to_tell
 
         moving = list(FollowUp.objects.filter(lead=lead, done_at__isnull=True, assignee_id=previous))
         for follow_up in moving:

@@ -85,7 +85,7 @@ def user_preferences_update(*, user: User, **changes) -> User:
     working day applies to reminders already waiting.
     """
     from pipeline.models import FollowUp
-    from pipeline.reminders import when_to_tell
+    from pipeline.reminders.rules import when_to_tell
 
     unknown = set(changes) - set(PREFERENCE_FIELDS)
     if unknown:

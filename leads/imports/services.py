@@ -835,7 +835,7 @@ def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Target
             planned.append((lead.pk, assignee, title))
     # Urgent, but told within the assignee's working hours (an import finishing at night
     # reaches them first thing, not at 23:00).
-    from pipeline.reminders import when_to_tell
+    from pipeline.reminders.rules import when_to_tell
 
     people = {user.pk: user for user in User.objects.filter(pk__in={assignee for _, assignee, _ in planned})}
     tell = {pk: when_to_tell(user, max(due, timezone.now())) for pk, user in people.items()}

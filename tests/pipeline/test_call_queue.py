@@ -13,8 +13,8 @@ from django.utils import timezone
 from compliance.models import Channel
 from compliance.services import dnc_numbers_add, internal_dnc_add
 from pipeline.models import Outcome
-from pipeline.queue import call_queue, next_in_queue
-from pipeline.services import outreach_log
+from pipeline.outreach.queue import call_queue, next_in_queue
+from pipeline.outreach.services import outreach_log
 
 from ..factories import ContactFactory, LeadFactory, PhoneFactory
 
@@ -221,7 +221,7 @@ def test_the_window_shown_is_the_strictest_of_every_state_that_applies():
 
 
 def test_a_call_back_planned_for_later_waits_for_its_time(three, agent):
-    from pipeline.services import follow_up_create
+    from pipeline.reminders.services import follow_up_create
 
     best = three[1]
     follow_up_create(lead=best, assignee=agent, due_at=timezone.now() + timedelta(days=2), title="Call back Friday")

@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from leads.models import Stage
-from pipeline.documents import document_upload
-from pipeline.lenders import milestone_record
+from pipeline.deals.documents import document_upload
+from pipeline.deals.lenders import milestone_record
 from pipeline.models import DocumentStatus, LenderMilestone, Milestone, Offer, OfferStatus
 
 from ..factories import ContactFactory, LeadFactory, LienFactory
@@ -61,7 +61,7 @@ def test_the_board_shows_counts_value_and_only_visible_leads(lead, other_lead, a
 
 
 def test_the_board_cuts_each_column_and_links_to_the_rest(agent, client_as, monkeypatch):
-    monkeypatch.setattr("pipeline.selectors.BOARD_CARDS_PER_STAGE", 2)
+    monkeypatch.setattr("pipeline.deals.selectors.BOARD_CARDS_PER_STAGE", 2)
     for _ in range(5):
         LeadFactory(assigned_agent=agent, stage=Stage.QUALIFY)
     response = client_as(agent).get(reverse("pipeline:board"))
@@ -97,7 +97,7 @@ def test_a_drag_that_breaks_a_rule_is_refused_with_its_reason(lead, agent, clien
 
 def closing_lead(agent):
     """In close since today, its offer accepted and its one lien approved."""
-    from pipeline.lenders import approval_letter_record
+    from pipeline.deals.lenders import approval_letter_record
 
     lead = LeadFactory(assigned_agent=agent, stage=Stage.CLOSE)
     Offer.objects.create(lead=lead, buyer_name="A", price=1000, financing="cash", received_on=TODAY,
@@ -401,7 +401,7 @@ def test_an_oversized_upload_through_the_page_says_the_limit(lead, agent, client
 @pytest.mark.parametrize("model", ["lenderfile", "lendermilestone", "approvalletter", "checklistitem",
                                    "documentupload", "offer"])
 def test_the_admin_scopes_the_deal_to_the_team_leads_leads(model, other_lead, other_agent, team_lead, client_as):
-    from pipeline.lenders import approval_letter_record, milestone_record
+    from pipeline.deals.lenders import approval_letter_record, milestone_record
 
     lien = LienFactory(lead=other_lead)
     milestone = milestone_record(lien=lien, kind=Milestone.ACKNOWLEDGED, occurred_on=TODAY, actor=other_agent)

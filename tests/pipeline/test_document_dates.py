@@ -8,8 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from pipeline.documents import FRESHNESS_NEEDS_DATE, checklist_item_update
-from pipeline.forms import ChecklistItemForm, DocumentUploadForm
+from pipeline.deals.documents import FRESHNESS_NEEDS_DATE, checklist_item_update
+from pipeline.deals.forms import ChecklistItemForm, DocumentUploadForm
 from pipeline.models import DocumentKind, DocumentStatus
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.urls import reverse
 from leadcrm.accounts.services import team_member_set
 from leads.models import Stage
 from pipeline.models import FollowUp
-from pipeline.selectors import agent_workload, follow_up_agenda
+from pipeline.reminders.selectors import agent_workload, follow_up_agenda
 
 from ..factories import AgentFactory, LeadFactory
 

@@ -16,9 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import Lead, Stage
-from pipeline import forecast as forecast_module
-from pipeline import reports
-from pipeline.forecast import (
+from pipeline.deals import forecast as forecast_module
+from pipeline.deals.forecast import (
     MIN_CHANCE,
     MIN_RANGE_DAYS,
     PRIOR_LEADS,
@@ -32,8 +31,10 @@ from pipeline.forecast import (
     learn_stage_durations,
 )
 from pipeline.models import StageChange
-from pipeline.reports import Period, forecast_closings, plain
-from pipeline.seller import seller_link_create
+from pipeline.reports import closings
+from pipeline.reports.closings import forecast_closings
+from pipeline.reports.period import Period, plain
+from pipeline.seller.access import seller_link_create
 from pipeline.tasks import forecast_refresh as refresh_task
 
 from ..factories import LeadFactory
@@ -276,7 +277,7 @@ def test_the_months_add_up_to_the_leads_own_forecasts(agent):
 
 
 def test_the_report_and_the_forecast_name_months_with_one_function():
-    assert reports.month_of is forecast_module.month_of and not hasattr(reports, "_month_of")
+    assert closings.month_of is forecast_module.month_of and not hasattr(closings, "_month_of")
     assert forecast_module.month_of(date(2026, 12, 31)) == date(2026, 12, 1)
 
 

@@ -11,12 +11,12 @@ from django.urls import reverse
 
 from leadcrm.accounts.services import team_member_set
 from leads.models import Stage
-from pipeline.documents import checklist_item_update, package_checklist
-from pipeline.lenders import milestone_record
+from pipeline.deals.documents import checklist_item_update, package_checklist
+from pipeline.deals.lenders import milestone_record
+from pipeline.deals.purchase import is_investor_purchase, purchase_math_for
+from pipeline.deals.services import StageChangeRefused, lead_stage_change
 from pipeline.models import DocumentKind, DocumentStatus, MessageTemplate, Milestone, TemplateKind
-from pipeline.purchase import is_investor_purchase, purchase_math_for
-from pipeline.scripts import call_scripts_for, template_check, template_save
-from pipeline.services import StageChangeRefused, lead_stage_change
+from pipeline.outreach.scripts import call_scripts_for, template_check, template_save
 
 from ..factories import ContactFactory, InvestorFactory, LeadFactory, LienFactory, PhoneFactory
 

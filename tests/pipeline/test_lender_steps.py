@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from leadcrm.append_only import AppendOnlyError
 from leads.models import Stage
-from pipeline.documents import checklist_item_update
-from pipeline.lenders import (
+from pipeline.deals.documents import checklist_item_update
+from pipeline.deals.lenders import (
     ALREADY_STRUCK_OUT,
     APPROVAL_NOT_STRUCK,
     BACKWARD_STEP,
@@ -24,6 +24,7 @@ from pipeline.lenders import (
     milestone_correct,
     milestone_record,
 )
+from pipeline.deals.services import StageChangeRefused, lead_stage_change
 from pipeline.models import (
     DocumentKind,
     DocumentStatus,
@@ -32,11 +33,11 @@ from pipeline.models import (
     LenderMilestone,
     Milestone,
 )
-from pipeline.reminders import follow_ups_generate
-from pipeline.reports import Period, lender_turnaround
-from pipeline.selectors import lead_activity
-from pipeline.seller import lender_progress
-from pipeline.services import StageChangeRefused, lead_stage_change
+from pipeline.reminders.rules import follow_ups_generate
+from pipeline.reports.lenders import lender_turnaround
+from pipeline.reports.period import Period
+from pipeline.seller.status import lender_progress
+from pipeline.workspace.selectors import lead_activity
 
 from ..factories import LeadFactory, LienFactory
 
@@ -115,7 +116,7 @@ def test_without_a_next_step_nothing_is_preselected_so_save_cannot_record_the_fi
 
 
 def test_a_new_negotiator_does_not_pull_the_file_back_to_that_step(submitted, lead, agent):
-    from pipeline.lenders import negotiator_assign
+    from pipeline.deals.lenders import negotiator_assign
 
     lien, _package = submitted
     record(lien, Milestone.VALUATION_ORDERED, date(2026, 11, 14), agent)
@@ -125,7 +126,7 @@ def test_a_new_negotiator_does_not_pull_the_file_back_to_that_step(submitted, le
 
 
 def test_a_negotiator_named_before_the_package_does_not_make_the_package_a_step_back(lead, agent):
-    from pipeline.lenders import negotiator_assign
+    from pipeline.deals.lenders import negotiator_assign
 
     lien = LienFactory(lead=lead, position=1)
     record(lien, Milestone.AUTHORIZATION_SENT, date(2026, 11, 1), agent)
@@ -304,7 +305,7 @@ def test_a_struck_out_submission_does_not_open_negotiate(lead, agent):
 
 
 def test_a_struck_out_denial_no_longer_stops_the_close(lead, agent):
-    from pipeline.stages import _liens_without_valid_approval
+    from pipeline.deals.stages import _liens_without_valid_approval
 
     lien = LienFactory(lead=lead, position=1, lender="PennyMac", balance=Decimal("300000"))
     approval_letter_record(lien=lien, issued_on=date(2026, 11, 10), expires_on=date(2026, 12, 31), actor=agent)
@@ -352,7 +353,7 @@ def test_a_struck_out_valuation_order_is_not_checked_on(lead, agent):
 
 
 def test_lender_turnaround_counts_from_the_submission_in_force(lead, agent):
-    from pipeline.lenders import lender_file_update
+    from pipeline.deals.lenders import lender_file_update
 
     lien = LienFactory(lead=lead, position=1)
     lender_file_update(lien=lien, servicer="Mr. Cooper", portal="", portal_reference="")

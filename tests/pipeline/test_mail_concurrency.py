@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 
 from leads.models import Lead
-from pipeline.marketing import mailing_confirm, print_run
 from pipeline.models import MessageTemplate, OutreachAttempt, TemplateKind
+from pipeline.outreach.letters import mailing_confirm, print_run
 
 from ..factories import ContactFactory, LeadFactory
 

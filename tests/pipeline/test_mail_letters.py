@@ -14,19 +14,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import Lead
-from pipeline import marketing
-from pipeline.marketing import (
-    ALREADY_REACHED,
-    CONFIRMATION_SALT,
-    CONFIRMATION_UNREADABLE,
-    NEVER_REACHED,
-    email_merge,
-    letter_body,
-    mail_merge,
-    mailing_confirm,
-    owner_names,
-    print_run,
-)
 from pipeline.models import (
     MailBatch,
     MessageTemplate,
@@ -35,7 +22,18 @@ from pipeline.models import (
     TemplateKind,
     TemplateSituation,
 )
-from pipeline.services import outreach_log
+from pipeline.outreach import merge
+from pipeline.outreach.email import email_merge
+from pipeline.outreach.letters import (
+    CONFIRMATION_SALT,
+    CONFIRMATION_UNREADABLE,
+    letter_body,
+    mail_merge,
+    mailing_confirm,
+    print_run,
+)
+from pipeline.outreach.merge import ALREADY_REACHED, NEVER_REACHED, owner_names
+from pipeline.outreach.services import outreach_log
 
 from ..factories import ContactFactory, EmailFactory, LeadFactory
 
@@ -100,7 +98,7 @@ def test_a_letter_has_the_date_the_address_a_salutation_the_body_a_closing_and_a
 
 
 def test_the_letter_closes_with_the_closing_the_layout_names(agent, team, brokerage, client_as, monkeypatch):
-    monkeypatch.setattr(marketing, "LETTER_CLOSING", "Yours truly,")
+    monkeypatch.setattr(merge, "LETTER_CLOSING", "Yours truly,")
     the_johnsons(agent, team)
     page = page_of(show(client_as(agent), a_letter(agent)))
     assert '<p class="closing">Yours truly,</p>' in page and "Sincerely," not in page

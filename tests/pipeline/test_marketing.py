@@ -7,8 +7,8 @@ from django.core import mail
 from django.urls import reverse
 
 from compliance.models import InternalDncEntry
-from pipeline.marketing import mail_merge
 from pipeline.models import MessageTemplate, OutreachAttempt, TemplateKind
+from pipeline.outreach.letters import mail_merge
 
 from ..factories import ContactFactory, EmailFactory, LeadFactory
 
@@ -165,7 +165,7 @@ def test_a_line_break_in_an_owners_name_cannot_break_the_subject(lead, agent, cl
 
 
 def test_the_unsubscribe_link_is_about_the_address_it_was_sent_to(lead, agent):
-    from pipeline.marketing import unsubscribe, unsubscribe_target, unsubscribe_token
+    from pipeline.outreach.email import unsubscribe, unsubscribe_target, unsubscribe_token
 
     email = EmailFactory(contact=lead.contacts.first(), address="old@example.com")
     token = unsubscribe_token(email, agent)
@@ -240,7 +240,7 @@ def test_an_email_template_can_carry_the_seller_guide_as_a_pdf(lead, agent, offi
 def test_an_email_merge_leaves_out_a_deceased_owner_and_reaches_only_the_filtered_leads(lead, agent):
     from leads.models import LeadList, ListMembership
     from leads.selectors import lead_list
-    from pipeline.marketing import email_merge
+    from pipeline.outreach.email import email_merge
 
     living = EmailFactory(contact=lead.contacts.first()).address
     EmailFactory(contact=ContactFactory(lead=lead, position=2, first_name="Late", deceased=True))

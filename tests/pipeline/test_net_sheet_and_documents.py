@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from leads.services import lien_create
-from pipeline.documents import (
+from pipeline.deals.documents import (
     checklist_item_update,
     document_path,
     document_upload,
@@ -20,9 +20,9 @@ from pipeline.documents import (
     package_checklist,
     sniff_document,
 )
-from pipeline.lenders import approval_letter_record, latest_letters
+from pipeline.deals.lenders import approval_letter_record, latest_letters
+from pipeline.deals.offers import junior_payoff_estimate, net_sheet
 from pipeline.models import ChecklistItem, DocumentKind, DocumentStatus, DocumentUpload
-from pipeline.offers import junior_payoff_estimate, net_sheet
 
 from ..factories import LienFactory
 

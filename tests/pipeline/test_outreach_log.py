@@ -13,7 +13,7 @@ from compliance.models import Channel, CheckMode, ComplianceCheck, InternalDncEn
 from compliance.services import dnc_numbers_add
 from leads.models import PhoneStatus
 from pipeline.models import FollowUp, Outcome, OutreachAttempt
-from pipeline.services import OutreachBlocked, outreach_log
+from pipeline.outreach.services import OutreachBlocked, outreach_log
 
 from ..factories import AgentFactory, DncSourceFactory, PhoneFactory
 
@@ -220,7 +220,7 @@ def test_a_mistake_is_fixed_by_an_appended_correction(lead, agent):
 
 
 def test_nothing_but_outreach_log_creates_an_outreach_attempt():
-    """Every construction of OutreachAttempt in the code base is in pipeline/services.py."""
+    """Every construction of OutreachAttempt in the code base is in pipeline/outreach/services.py."""
     offenders = []
     for path in ROOT.glob("*/**/*.py"):
         if any(part in {".venv", "tests", "migrations", "bench"} for part in path.parts):
@@ -237,7 +237,7 @@ def test_nothing_but_outreach_log_creates_an_outreach_attempt():
             )
             if writes:
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
-    assert [offender.split(":")[0] for offender in offenders] == ["pipeline/services.py"], offenders
+    assert [offender.split(":")[0] for offender in offenders] == ["pipeline/outreach/services.py"], offenders
 
 
 def test_do_not_contact_puts_every_number_and_email_of_that_owner_on_the_internal_list(lead, agent):

@@ -182,8 +182,8 @@ def test_the_brokers_delivery_log_shows_everyones_and_a_team_lead_only_their_own
 
 
 def test_guessing_calendar_addresses_is_rate_limited(agent, client_as):
-    from pipeline.calendar import feed_create
-    from pipeline.reminder_views import FEED_MISSES_PER_HOUR
+    from pipeline.reminders.calendar import feed_create
+    from pipeline.reminders.views import FEED_MISSES_PER_HOUR
 
     token = feed_create(user=agent)
     guesser = Client(REMOTE_ADDR="198.51.100.23")

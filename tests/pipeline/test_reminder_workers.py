@@ -20,7 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from pipeline.models import EmailState, FollowUp, Notification
-from pipeline.notifications import EMAIL_CLAIM, due_work
+from pipeline.reminders.notifications import EMAIL_CLAIM, due_work
 from pipeline.tasks import reminders_send
 
 from ..factories import AgentFactory, LeadFactory

@@ -13,8 +13,8 @@ from django.utils import timezone
 from compliance.services import registry_version_record
 from leadcrm.accounts.services import user_preferences_update
 from leads.models import ForeclosureRecord, Stage
-from pipeline.documents import checklist_item_update
-from pipeline.lenders import approval_letter_record, milestone_record, negotiator_assign
+from pipeline.deals.documents import checklist_item_update
+from pipeline.deals.lenders import approval_letter_record, milestone_record, negotiator_assign
 from pipeline.models import (
     DocumentKind,
     DocumentStatus,
@@ -27,7 +27,7 @@ from pipeline.models import (
     NotificationKind,
     ReminderSettings,
 )
-from pipeline.notifications import (
+from pipeline.reminders.notifications import (
     digests_send,
     dnc_refresh_notices,
     due_work,
@@ -35,8 +35,8 @@ from pipeline.notifications import (
     escalations_send,
     reminders_send,
 )
-from pipeline.reminders import follow_ups_generate, when_to_tell
-from pipeline.services import follow_up_complete, follow_up_create
+from pipeline.reminders.rules import follow_ups_generate, when_to_tell
+from pipeline.reminders.services import follow_up_complete, follow_up_create
 
 from ..factories import (
     ContactFactory,
@@ -256,7 +256,7 @@ def test_a_list_imported_ten_days_before_an_auction_gets_one_reminder_today_not_
 def test_a_sunday_deadline_is_raised_on_the_friday_before(agent):
     assert (when_to_tell(agent, at(CHICAGO, 2026, 11, 22, 9, 0))  # a Sunday
             == at(CHICAGO, 2026, 11, 23, 9, 0))
-    from pipeline.reminders import deadline_moment
+    from pipeline.reminders.rules import deadline_moment
 
     assert deadline_moment(agent, date(2026, 11, 22)) == at(CHICAGO, 2026, 11, 20, 9, 0)
 
@@ -489,7 +489,7 @@ def test_a_deadline_raised_late_in_the_evening_is_told_the_next_working_morning(
 
 
 def test_moving_a_lead_to_dead_closes_its_follow_ups(lead, agent):
-    from pipeline.services import lead_stage_change
+    from pipeline.deals.services import lead_stage_change
 
     follow_up = due_now(lead, agent)
     lead_stage_change(lead=lead, to_stage=Stage.DEAD, actor=agent, dead_reason="not_interested")

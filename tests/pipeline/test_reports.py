@@ -13,21 +13,15 @@ from openpyxl import load_workbook
 
 from compliance.models import ComplianceCheck, Verdict
 from leads.models import Lead, LeadList, ListMembership, Stage
-from pipeline.lenders import approval_letter_record, milestone_record
+from pipeline.deals.lenders import approval_letter_record, milestone_record
 from pipeline.models import Milestone, StageChange
-from pipeline.reports import (
-    NO_BLOCKS,
-    Link,
-    Period,
-    agent_activity,
-    compliance,
-    funnel,
-    lender_turnaround,
-    list_closings,
-    plain,
-    time_in_stage,
-)
-from pipeline.services import outreach_log
+from pipeline.outreach.services import outreach_log
+from pipeline.reports.activity import agent_activity
+from pipeline.reports.closings import list_closings
+from pipeline.reports.compliance import NO_BLOCKS, compliance
+from pipeline.reports.funnel import funnel, time_in_stage
+from pipeline.reports.lenders import lender_turnaround
+from pipeline.reports.period import Link, Period, plain
 
 from ..factories import LeadFactory, LienFactory
 from ..helpers import admin_list_rows
@@ -160,7 +154,7 @@ def test_each_compliance_count_opens_as_many_checks_as_it_says(lead, agent, brok
 
 def test_lender_turnaround_per_servicer(lead, agent):
     lien = LienFactory(lead=lead, position=1)
-    from pipeline.lenders import lender_file_update
+    from pipeline.deals.lenders import lender_file_update
 
     lender_file_update(lien=lien, servicer="Mr. Cooper", portal="", portal_reference="")
     milestone_record(lien=lien, kind=Milestone.PACKAGE_SUBMITTED, occurred_on=date(2026, 10, 1), actor=agent)
@@ -170,7 +164,7 @@ def test_lender_turnaround_per_servicer(lead, agent):
 
 
 def test_lender_turnaround_groups_by_servicer_else_lender_and_is_never_negative(agent, broker, client_as):
-    from pipeline.lenders import lender_file_update
+    from pipeline.deals.lenders import lender_file_update
 
     def approved_file(lender, servicer, submitted, approved):
         lien = LienFactory(lead=LeadFactory(assigned_agent=agent), position=1, lender=lender)
@@ -258,7 +252,7 @@ def test_exports_neutralise_formula_looking_cells(agent, broker, client_as):
 
 
 def test_every_report_renders_with_data_and_without(lead, broker, client_as):
-    from pipeline.reports import REPORTS
+    from pipeline.reports.registry import REPORTS
 
     client = client_as(broker)
     for slug in REPORTS:
@@ -284,7 +278,7 @@ def test_dnc_hit_rate_per_list(agent):
     PhoneFactory(contact=ContactFactory(lead=one), number="+19185550104", on_dnc_list=True)
     PhoneFactory(contact=ContactFactory(lead=none), number="+19185550105", on_dnc_list=True)  # on no list
     assert Phone.objects.count() == 5
-    from pipeline.reports import dnc_by_list
+    from pipeline.reports.compliance import dnc_by_list
 
     # NOD pull: 3 numbers of `both` and 1 of `one`, 2 listed; Probate: the 3 of `both`, 1 listed.
     assert dnc_by_list(PERIOD).rows == [["NOD pull", 4, 2, 50.0], ["Probate", 3, 1, 33.3]]
@@ -362,8 +356,9 @@ def test_agent_activity_from_the_rollup_is_what_the_log_says(lead, agent, team_l
     from django.db import connection
     from django.utils import timezone
 
-    from pipeline import reports
     from pipeline.models import Outcome, OutreachCount
+    from pipeline.reports import activity
+    from pipeline.reports.period import week_edges
 
     if connection.vendor != "postgresql":
         pytest.skip("the rollups are kept by PostgreSQL triggers")
@@ -381,13 +376,13 @@ def test_agent_activity_from_the_rollup_is_what_the_log_says(lead, agent, team_l
     assert sum(OutreachCount.objects.values_list("attempts", flat=True)) == len(entries) + 3
     with timezone.override(zoneinfo.ZoneInfo(zone)):
         for period in (PERIOD, Period(date(2026, 10, 12), date(2026, 11, 16))):
-            edges = reports._week_edges(period)
+            edges = week_edges(period)
             # Midnight at 03:00 UTC or half past an hour: no span starts then, so from the log.
             assert (edges is None) == (zone in ("America/Sao_Paulo", "Asia/Kolkata"))
-            from_log = reports._attempts_in_log(period)
+            from_log = activity._attempts_in_log(period)
             assert from_log
             if edges:
-                assert reports._attempts_counted(period, edges) == from_log
+                assert activity._attempts_counted(period, edges) == from_log
             assert agent_activity(period).rows == _without_rollups(agent_activity, period)
 
 
@@ -396,11 +391,11 @@ def _without_rollups(report, period):
 
 
 def _without_rollups_report(report, period):
+    import sys
     from unittest import mock
 
-    from pipeline import reports
-
-    with mock.patch.object(reports, "_rollups", return_value=False):
+    # Each report family reads rollups_kept from its own module.
+    with mock.patch.object(sys.modules[report.__module__], "rollups_kept", return_value=False):
         return report(period)
 
 
@@ -413,7 +408,7 @@ def test_compliance_from_the_rollup_is_what_the_checks_say(lead, agent, zone):
     from django.utils import timezone
 
     from pipeline.models import CheckCount
-    from pipeline.reports import _on_span_edges
+    from pipeline.reports.period import on_span_edges
 
     if connection.vendor != "postgresql":
         pytest.skip("the rollups are kept by PostgreSQL triggers")
@@ -430,7 +425,7 @@ def test_compliance_from_the_rollup_is_what_the_checks_say(lead, agent, zone):
     assert sum(CheckCount.objects.values_list("checks", flat=True)) == len(moments)
     with timezone.override(zoneinfo.ZoneInfo(zone)):
         for period in (PERIOD, Period(date(2026, 11, 18), date(2026, 11, 30)), Period(date(2026, 11, 1), date(2026, 11, 17))):
-            assert _on_span_edges([period.since, period.until]) == (zone != "America/Sao_Paulo")
+            assert on_span_edges([period.since, period.until]) == (zone != "America/Sao_Paulo")
             assert compliance(period).rows == _without_rollups(compliance, period)
         rows = counts(compliance(PERIOD))
         assert rows["Attempts checked"] == 12 and rows["Blocked by A5"] == 6 and rows["Blocked by ?"] == 2
@@ -442,7 +437,7 @@ def test_compliance_from_the_rollup_is_what_the_checks_say(lead, agent, zone):
 def test_time_in_stage_ranked_by_the_database_as_python_would(agent, stays):
     from django.db import connection
 
-    from pipeline.reports import _stays_in_database, _stays_in_python
+    from pipeline.reports.funnel import _stays_in_database, _stays_in_python
 
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL ranks the stays")
@@ -476,7 +471,7 @@ def _dnc_fixture(agent):
 
 def test_dnc_by_list_reads_the_kept_counts_and_says_when_they_were_made(agent, broker, client_as):
     from leads.models import ListDncCount
-    from pipeline.reports import dnc_by_list, dnc_list_counts_refresh
+    from pipeline.reports.compliance import dnc_by_list, dnc_list_counts_refresh
 
     # given counts kept ten minutes ago, at 19:50 UTC (1:50 p.m. in Chicago)
     nod, probate, listed = _dnc_fixture(agent)
@@ -509,7 +504,7 @@ def test_dnc_by_list_counts_again_when_the_kept_counts_are_stale(agent):
     from django.utils import timezone
 
     from leads.models import ListDncCount
-    from pipeline.reports import DNC_COUNTS_MAX_AGE, dnc_by_list, dnc_list_counts_refresh
+    from pipeline.reports.compliance import DNC_COUNTS_MAX_AGE, dnc_by_list, dnc_list_counts_refresh
 
     nod, probate, listed = _dnc_fixture(agent)
     dnc_list_counts_refresh()
@@ -525,7 +520,7 @@ def test_dnc_by_list_counts_again_when_the_kept_counts_are_stale(agent):
 
 def test_dnc_list_counts_refresh_drops_a_list_whose_numbers_are_gone_and_runs_twice(agent):
     from leads.models import ListDncCount, Phone
-    from pipeline.reports import dnc_by_list, dnc_list_counts_refresh
+    from pipeline.reports.compliance import dnc_by_list, dnc_list_counts_refresh
     from pipeline.tasks import dnc_list_counts_refresh as task
 
     nod, probate, listed = _dnc_fixture(agent)
@@ -554,7 +549,7 @@ def _activity(lead, agent, team_lead):
 
 
 def test_agent_activity_adds_up_per_agent_and_per_week(lead, agent, team_lead):
-    from pipeline.reports import activity_by_agent, activity_by_week
+    from pipeline.reports.activity import activity_by_agent, activity_by_week
 
     _activity(lead, agent, team_lead)
     report = agent_activity(PERIOD)
@@ -593,15 +588,17 @@ def test_agent_activity_page_shows_totals_and_one_agents_weeks_and_exports_every
 
 
 def test_agent_activity_page_renders_a_year_of_a_hundred_agents_as_two_short_tables(broker, client_as, monkeypatch):
-    from pipeline import report_views, reports
+    from pipeline.reports import registry
+    from pipeline.reports import views as report_views
+    from pipeline.reports.period import Report
 
     weeks = [date(2025, 12, 1) + timedelta(weeks=n) for n in range(53)]
-    big = reports.Report(slug="agent-activity", title="Agent activity per week",
+    big = Report(slug="agent-activity", title="Agent activity per week",
                          columns=["Week of", "Agent", "Attempts", "Conversations", "Appointments", "Listings"],
                          rows=[[week, f"Agent {n:03}", 10, 3, 1, 0] for week in weeks for n in range(100)],
                          keys=[n for _week in weeks for n in range(100)])
-    monkeypatch.setitem(reports.REPORTS, "agent-activity", ("Agent activity per week", lambda period: big))
-    monkeypatch.setattr(report_views, "REPORTS", reports.REPORTS)
+    monkeypatch.setitem(registry.REPORTS, "agent-activity", ("Agent activity per week", lambda period: big))
+    monkeypatch.setattr(report_views, "REPORTS", registry.REPORTS)
     page = client_as(broker).get(reverse("reports:report", args=["agent-activity"])).content.decode()
     assert page.count("<td class=\"first\">") == 100 + 53  # a row per agent, a row per week
     assert "5,300" in page  # agent-weeks in the export, said
@@ -615,7 +612,7 @@ def test_time_in_stage_walk_in_the_database_is_what_python_says_on_a_mixed_book(
 
     from django.db import connection
 
-    from pipeline.reports import _stays_in_database, _stays_in_python
+    from pipeline.reports.funnel import _stays_in_database, _stays_in_python
 
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL walks the moves")

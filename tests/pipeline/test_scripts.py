@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from pipeline.models import MessageTemplate, TemplateKind
-from pipeline.scripts import render, template_save
+from pipeline.outreach.scripts import render, template_save
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import Stage
-from pipeline.documents import checklist_item_update
+from pipeline.deals.documents import checklist_item_update
 from pipeline.models import (
     BriefingTopic,
     ChecklistItem,
@@ -29,16 +29,11 @@ from pipeline.models import (
     SellerEventKind,
     SellerLink,
 )
-from pipeline.seller import (
-    PHONE_CHECK_TRIES,
-    guide_pdf,
-    seller_briefings_set,
-    seller_link_create,
-    seller_link_open,
-    seller_link_revoke,
-)
-from pipeline.seller_views import MISSES_PER_HOUR
-from pipeline.services import lead_note_add
+from pipeline.outreach.services import lead_note_add
+from pipeline.seller.access import PHONE_CHECK_TRIES, seller_link_create, seller_link_open, seller_link_revoke
+from pipeline.seller.briefings import seller_briefings_set
+from pipeline.seller.guide import guide_pdf
+from pipeline.seller.views import MISSES_PER_HOUR
 
 from ..factories import HardshipFactory, LienFactory
 

@@ -12,15 +12,17 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from leads.models import Stage
-from pipeline.documents import checklist_item_update
-from pipeline.forecast import (
+from pipeline.deals.documents import checklist_item_update
+from pipeline.deals.forecast import (
     MIN_CLOSINGS,
     REFERENCE_STAGE_DAYS,
     forecast_for,
     is_running_late,
     learn_stage_durations,
 )
-from pipeline.lenders import approval_letter_record, lien_stack, milestone_record, negotiator_assign
+from pipeline.deals.lenders import approval_letter_record, lien_stack, milestone_record, negotiator_assign
+from pipeline.deals.offers import offer_create, offer_set_status
+from pipeline.deals.services import StageChangeRefused, lead_stage_change
 from pipeline.models import (
     ChecklistItem,
     DocumentKind,
@@ -30,8 +32,6 @@ from pipeline.models import (
     OfferStatus,
     StageChange,
 )
-from pipeline.offers import offer_create, offer_set_status
-from pipeline.services import StageChangeRefused, lead_stage_change
 
 from ..factories import LeadFactory, LienFactory
 

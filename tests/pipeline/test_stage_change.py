@@ -4,9 +4,10 @@ import pytest
 
 from compliance.models import Channel
 from leads.models import DeadReason, Stage
+from pipeline.deals.services import StageChangeRefused, lead_stage_change
+from pipeline.deals.stages import TRANSITIONS, allowed_moves
 from pipeline.models import Outcome, StageChange
-from pipeline.services import StageChangeRefused, lead_stage_change, outreach_log
-from pipeline.stages import TRANSITIONS, allowed_moves
+from pipeline.outreach.services import outreach_log
 
 from ..factories import HardshipFactory, LeadFactory, LienFactory
 

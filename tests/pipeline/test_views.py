@@ -169,7 +169,7 @@ def test_lead_page_queries_do_not_grow_with_owners_phones_and_liens(lead, agent,
 
 
 def test_the_outreach_form_offers_a_callable_number_first_and_labels_the_listed_one(lead, agent, brokerage):
-    from pipeline.forms import OutreachLogForm
+    from pipeline.outreach.forms import OutreachLogForm
 
     listed = lead.contacts.first().phones.first()
     callable_phone = PhoneFactory(contact=lead.contacts.first(), number="+19185550111", position=2)
@@ -186,9 +186,10 @@ def test_one_timeline_holds_outreach_moves_follow_ups_documents_lender_steps_and
 
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from pipeline.documents import document_upload
-    from pipeline.lenders import milestone_record
-    from pipeline.services import follow_up_create, outreach_log
+    from pipeline.deals.documents import document_upload
+    from pipeline.deals.lenders import milestone_record
+    from pipeline.outreach.services import outreach_log
+    from pipeline.reminders.services import follow_up_create
 
     client = client_as(agent)
     outreach_log(lead=lead, channel="call", contact_point=lead.contacts.first().phones.first(),
@@ -258,7 +259,7 @@ def test_a_mistaken_entry_is_corrected_by_an_appended_entry_from_the_lead_page(l
 
 
 def test_an_entry_of_another_lead_cannot_be_corrected_here(lead, other_lead, agent, other_agent, client_as):
-    from pipeline.services import outreach_log
+    from pipeline.outreach.services import outreach_log
 
     theirs = outreach_log(lead=other_lead, channel="call", contact_point=other_lead.contacts.first().phones.first(),
                           outcome="talked", actor=other_agent, role_disclosed=True)
@@ -325,7 +326,7 @@ def test_the_dashboard_agenda_lists_each_follow_up_with_its_lead_and_a_done_butt
 def test_agenda_line_names_the_street_alone_when_the_city_is_unknown():
     from datetime import UTC, datetime
 
-    from pipeline.selectors import AgendaItem
+    from pipeline.reminders.selectors import AgendaItem
 
     due = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
     with_city = AgendaItem(1, 2, "Call back", "call", due, street="12 Elm St", unit="4", city="Tulsa")
@@ -335,7 +336,7 @@ def test_agenda_line_names_the_street_alone_when_the_city_is_unknown():
 
 
 def test_every_dashboard_count_links_to_the_leads_it_counts(agent, team, team_lead, client_as):
-    from pipeline.services import follow_up_create
+    from pipeline.reminders.services import follow_up_create
 
     now = timezone.now()
     overdue_lead, later_lead, quiet_lead = (LeadFactory(assigned_agent=agent, team=team) for _ in range(3))
@@ -364,7 +365,7 @@ def test_every_dashboard_count_links_to_the_leads_it_counts(agent, team, team_le
 
 
 def test_the_agenda_says_when_a_group_holds_more_than_it_lists(agent, team):
-    from pipeline.selectors import follow_up_agenda
+    from pipeline.reminders.selectors import follow_up_agenda
 
     now = timezone.now()
     for hours in range(1, 5):

@@ -26,7 +26,7 @@ from rest_framework.authtoken.models import Token
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from pipeline.services import follow_up_create
+from pipeline.reminders.services import follow_up_create
 
 from ..factories import ContactFactory, EmailFactory, LeadFactory, LienFactory, PhoneFactory
 
