@@ -27,7 +27,7 @@ def reminders_dispatch() -> dict:
     for batch in work.escalation_batches:
         escalations_send.delay(batch)
     for batch in work.email_batches:
-        emails_send.delay(batch)
+        notification_emails_send.delay(batch)
     return {"reminders": sum(map(len, work.reminder_batches)), "escalations": sum(map(len, work.escalation_batches)),
             "emails": sum(map(len, work.email_batches)), "unknown": work.unknown}
 
@@ -46,11 +46,12 @@ def escalations_send(follow_up_ids: list[int]) -> int:
     return notifications.escalations_send(follow_up_ids)
 
 
-@shared_task(name="pipeline.emails_send", acks_late=True, reject_on_worker_lost=True)
-def emails_send(notification_ids: list[int]) -> int:
+@shared_task(name="pipeline.notification_emails_send", acks_late=True, reject_on_worker_lost=True)
+def notification_emails_send(notification_ids: list[int]) -> int:
+    """Email the notifications of the batch that are due to go by email (each claimed once)."""
     from pipeline.reminders import notifications
 
-    return notifications.emails_send(notification_ids)
+    return notifications.notification_emails_send(notification_ids)
 
 
 @shared_task(name="pipeline.follow_ups_generate", acks_late=True, reject_on_worker_lost=True)

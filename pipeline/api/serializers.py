@@ -83,7 +83,7 @@ class StageMoveSerializer(serializers.Serializer):
     closing_date = serializers.DateField(required=False, allow_null=True, default=None)
 
 
-REFUSED = inline_serializer("Refused", {"detail": serializers.CharField(), "reasons": serializers.ListField(
+REFUSED_SCHEMA = inline_serializer("Refused", {"detail": serializers.CharField(), "reasons": serializers.ListField(
     child=serializers.CharField())})
 
 

@@ -28,7 +28,7 @@ from pipeline.reminders.services import follow_up_complete, follow_up_create
 
 from .schema import ApiSchema
 from .serializers import (
-    REFUSED,
+    REFUSED_SCHEMA,
     BlockedSerializer,
     ContactPointMixin,
     FollowUpSerializer,
@@ -72,7 +72,7 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
         lead = self.get_object()
         return Response(StageChangeSerializer(lead.stage_changes.select_related("changed_by")[:200], many=True).data)
 
-    @extend_schema(request=StageMoveSerializer, responses={200: LeadSerializer, 409: REFUSED})
+    @extend_schema(request=StageMoveSerializer, responses={200: LeadSerializer, 409: REFUSED_SCHEMA})
     @action(detail=True, methods=["post"], url_path="stage")
     def move(self, request, pk=None, format=None):
         """Move the lead through the transitions table and the stage's entry rules."""

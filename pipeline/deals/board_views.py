@@ -23,8 +23,8 @@ from .selectors import BOARD_FILTERS, pipeline_board
 from .services import StageChangeRefused, lead_stage_change
 from .stages import TRANSITIONS, stage_advice
 
-MOVED = "{lead}: moved to {stage}."
-REFUSED = "{lead} stays in {stage}: {reasons}"
+CARD_MOVED = "{lead}: moved to {stage}."
+CARD_REFUSED = "{lead} stays in {stage}: {reasons}"
 
 
 def board_context(request, *, notice=None) -> dict:
@@ -94,11 +94,11 @@ class BoardMoveView(LoginRequiredMixin, PermissionRequiredMixin, View):
                               dead_reason=data["dead_reason"], closing_date=data["closing_date"],
                               note="Moved on the board.")
         except StageChangeRefused as refused:
-            return "danger", REFUSED.format(lead=lead, stage=source, reasons=" ".join(refused.messages))
+            return "danger", CARD_REFUSED.format(lead=lead, stage=source, reasons=" ".join(refused.messages))
         advice = stage_advice(lead, lead.stage, timezone.localdate())
         if advice:  # moved, with what to do now (the seller's briefing on entering Qualify)
-            return "warning", MOVED.format(lead=lead, stage=lead.get_stage_display()) + " " + " ".join(advice)
-        return "success", MOVED.format(lead=lead, stage=lead.get_stage_display())
+            return "warning", CARD_MOVED.format(lead=lead, stage=lead.get_stage_display()) + " " + " ".join(advice)
+        return "success", CARD_MOVED.format(lead=lead, stage=lead.get_stage_display())
 
 
 def _query_of(url: str | None, fallback):

@@ -96,7 +96,7 @@ ASSUMED_SPAN = 5
 # Leads that left a stage longer ago than this are not learned from.
 LEARN_DAYS = 730
 # Days ahead a closing is forecast; beyond, the chance is dropped.
-HORIZON_DAYS = 3 * 366
+FORECAST_HORIZON_DAYS = 3 * 366
 # Learning the model walks every stage move of the last LEARN_DAYS and every open lead
 # (seconds with a million leads: bench/README.md). So it is learned by the periodic task
 # (``forecast_refresh``, every quarter hour) or by the report, and kept; a page about one
@@ -304,7 +304,7 @@ def _convolve(first: dict[int, float], second: dict[int, float]) -> dict[int, fl
     total: dict[int, float] = {}
     for a, chance_a in first.items():
         for b, chance_b in second.items():
-            if a + b <= HORIZON_DAYS:
+            if a + b <= FORECAST_HORIZON_DAYS:
                 _add(total, a + b, chance_a * chance_b)
     return {day: chance for day, chance in total.items() if chance > _NEGLIGIBLE}
 
@@ -320,22 +320,22 @@ class ClosingModel:
     # Worked out once (``_prepare``), so that a lead's chance within some days costs one
     # product of two lists, summed: per stage, by day in it, the chance a lead entering
     # it moves on that day (``_moves_on``) and has not left it before (``_stays``); and
-    # the chance of closing within each number of days (0 .. HORIZON_DAYS) from entering
-    # the next stage, backwards (``_within_back``, day HORIZON_DAYS first).
+    # the chance of closing within each number of days (0 .. FORECAST_HORIZON_DAYS) from entering
+    # the next stage, backwards (``_within_back``, day FORECAST_HORIZON_DAYS first).
     _moves_on: dict = field(default_factory=dict, repr=False)
     _stays: dict = field(default_factory=dict, repr=False)
     _within_back: dict = field(default_factory=dict, repr=False)
 
     def _prepare(self) -> ClosingModel:
-        within = [1.0] * (HORIZON_DAYS + 1)  # from a closing, closed within any days
+        within = [1.0] * (FORECAST_HORIZON_DAYS + 1)  # from a closing, closed within any days
         for stage in reversed(FUNNEL_STAGES):
             self._within_back[_next_stage(stage)] = within[::-1]
             moves_on, stays = self._moves_on[stage], self._stays[stage] = self.histories[stage].curve()
             # From entering this stage: moving on on day j, then closing within t - j days.
-            entering = [0.0] * (HORIZON_DAYS + 1)
-            for day, chance in enumerate(moves_on[:HORIZON_DAYS + 1]):
+            entering = [0.0] * (FORECAST_HORIZON_DAYS + 1)
+            for day, chance in enumerate(moves_on[:FORECAST_HORIZON_DAYS + 1]):
                 if chance > _NEGLIGIBLE:
-                    entering[day:] = map(add, entering[day:], map(mul, within, repeat(chance, HORIZON_DAYS + 1 - day)))
+                    entering[day:] = map(add, entering[day:], map(mul, within, repeat(chance, FORECAST_HORIZON_DAYS + 1 - day)))
             within = entering
         return self
 
@@ -344,17 +344,17 @@ class ClosingModel:
         now (today being day 0, ``days`` itself included): for each day ``j`` from now on
         that it may move on, that chance (of those still in the stage on day ``days_in``)
         times the chance of closing within the ``days - j`` days left."""
-        stage, days_in, days = Stage(stage), max(days_in, 0), min(days, HORIZON_DAYS)
+        stage, days_in, days = Stage(stage), max(days_in, 0), min(days, FORECAST_HORIZON_DAYS)
         moves_on, stays = self._moves_on[stage], self._stays[stage]
         if days_in >= len(moves_on) or stays[days_in] <= _NEGLIGIBLE:
             return 0.0
         ahead = moves_on[days_in:days_in + days + 1]
         back = self._within_back[_next_stage(stage)]
-        return sum(map(mul, ahead, back[HORIZON_DAYS - days:HORIZON_DAYS - days + len(ahead)])) / stays[days_in]
+        return sum(map(mul, ahead, back[FORECAST_HORIZON_DAYS - days:FORECAST_HORIZON_DAYS - days + len(ahead)])) / stays[days_in]
 
     def chance(self, stage: Stage, days_in: int = 0) -> float:
         """The chance a lead ``days_in`` days into ``stage`` closes at all."""
-        return self.closes_within(stage, days_in, HORIZON_DAYS)
+        return self.closes_within(stage, days_in, FORECAST_HORIZON_DAYS)
 
     def closing_days(self, stage: Stage, days_in: int) -> dict[int, float]:
         """For a lead ``days_in`` days into ``stage``: the chance it closes ``k`` days from
@@ -367,7 +367,7 @@ class ClosingModel:
     def day_by_which(self, stage: Stage, days_in: int, share: float) -> int:
         """The first day from now by which ``share`` of the lead's chance of closing has come."""
         total = self.chance(stage, days_in)
-        low, high = 0, HORIZON_DAYS
+        low, high = 0, FORECAST_HORIZON_DAYS
         while low < high:
             middle = (low + high) // 2
             if self.closes_within(stage, days_in, middle) >= share * total - _NEGLIGIBLE:

@@ -456,7 +456,7 @@ def _rate(percent: Decimal | None, default: Decimal | None) -> Decimal | None:
     return default if percent is None else percent / 100
 
 
-MOVED = "Moved to {stage}."
+STAGE_MOVED = "Moved to {stage}."
 
 
 class StageChangeView(LeadFormView):
@@ -484,4 +484,4 @@ class StageChangeView(LeadFormView):
             return self.form_invalid(form)
         for advice in stage_advice(lead, lead.stage, timezone.localdate()):
             messages.warning(self.request, advice)
-        return self.succeed(MOVED.format(stage=lead.get_stage_display()))
+        return self.succeed(STAGE_MOVED.format(stage=lead.get_stage_display()))

@@ -147,7 +147,7 @@ class Sending:
     failed: list[tuple[Piece, str]] = field(default_factory=list)
 
 
-def emails_send(*, merge: Merge, template: MessageTemplate, agent: User, base_url: str) -> Sending:
+def campaign_emails_send(*, merge: Merge, template: MessageTemplate, agent: User, base_url: str) -> Sending:
     """Send each email of the merge; each is logged through the gate first, and only then sent.
 
     Refused outright (nothing logged) when the brokerage has no postal address to put in
@@ -209,7 +209,7 @@ def email_campaign_run(*, template_id: int, agent_id: int, filters: dict, base_u
     agent = User.objects.get(pk=agent_id)
     template = MessageTemplate.objects.usable_by(agent).get(pk=template_id, kind=TemplateKind.EMAIL)
     leads, _filter = lead_list(fetched_by=agent, filters=filters)
-    return emails_send(merge=email_merge(template=template, leads=leads, agent=agent), template=template,
+    return campaign_emails_send(merge=email_merge(template=template, leads=leads, agent=agent), template=template,
                        agent=agent, base_url=base_url)
 
 

@@ -146,7 +146,7 @@ def reminders_send(follow_up_ids: list[int], now: datetime | None = None) -> int
                 follow_up.escalate_at = None
         FollowUp.objects.bulk_update(due, ["notified_at", "escalate_at"])
     # Also the emails a run of this batch killed before it sent them (redelivered, acks late).
-    emails_send(Notification.objects.filter(follow_up__in=follow_up_ids, kind=NotificationKind.REMINDER,
+    notification_emails_send(Notification.objects.filter(follow_up__in=follow_up_ids, kind=NotificationKind.REMINDER,
                                             email_state=EmailState.PENDING).values_list("pk", flat=True))
     return len(due)
 
@@ -215,7 +215,7 @@ def escalations_send(follow_up_ids: list[int], now: datetime | None = None) -> i
             ))
         Notification.objects.bulk_create(notes, ignore_conflicts=True)
         FollowUp.objects.filter(pk__in=[f.pk for f in overdue]).update(escalated_at=now)
-    emails_send(Notification.objects.filter(follow_up__in=follow_up_ids, kind=NotificationKind.ESCALATION,
+    notification_emails_send(Notification.objects.filter(follow_up__in=follow_up_ids, kind=NotificationKind.ESCALATION,
                                             email_state=EmailState.PENDING).values_list("pk", flat=True))
     return len(notes)
 
@@ -231,7 +231,7 @@ def _message(note: Notification, base_url: str, settings_link: str) -> EmailMess
                         headers={"X-LeadCRM-Notification": note.key})
 
 
-def emails_send(notification_ids, base_url: str | None = None) -> int:
+def notification_emails_send(notification_ids, base_url: str | None = None) -> int:
     """Email these notifications, a few at a time, each few claimed before they go.
 
     A claim is one locking read and one UPDATE for ``EMAIL_CLAIM`` messages; marking them
@@ -365,7 +365,7 @@ def digests_send(now: datetime | None = None) -> int:
                             email_state=_email_state(user))
         if raise_once(note):
             sent += 1
-            emails_send([note.pk])
+            notification_emails_send([note.pk])
     return sent
 
 
@@ -407,5 +407,5 @@ def dnc_refresh_notices(now: datetime | None = None) -> int:
             )
             if raise_once(note):
                 raised += 1
-                emails_send([note.pk])
+                notification_emails_send([note.pk])
     return raised

@@ -59,7 +59,7 @@ STALE_DOCUMENTS = {DocumentKind.BANK_STATEMENTS: 0, DocumentKind.PAY_STUBS: 0, D
 DOCUMENT_STAGES = (Stage.QUALIFY, Stage.NEGOTIATE, Stage.CLOSE)
 # Deadline follow-ups are written this many days ahead, so they are on calendars and
 # agendas a week before they fall due, and a run never writes a lead's whole future.
-HORIZON_DAYS = 7
+DEADLINE_HORIZON_DAYS = 7
 STALE_PER_RUN = 5000  # per stage and run: a first run on a big book does not flood anyone at once
 NEGOTIATOR_RECENT_DAYS = 14  # a negotiator recorded longer ago than this is not news
 # "Today" for the rules: a date has passed only once it has passed everywhere in the US,
@@ -272,7 +272,7 @@ def valuations(now: datetime, settings: ReminderSettings) -> Generated:
     result = Generated()
     completed = LenderMilestone.objects.in_force().filter(lender_file=OuterRef("lender_file"), kind=Milestone.VALUATION_COMPLETED,
                                                occurred_on__gte=OuterRef("occurred_on"))
-    horizon = _today(now) + timedelta(days=HORIZON_DAYS)
+    horizon = _today(now) + timedelta(days=DEADLINE_HORIZON_DAYS)
     ordered = list(LenderMilestone.objects.in_force().filter(
         kind=Milestone.VALUATION_ORDERED, occurred_on__lte=horizon - timedelta(days=settings.valuation_follow_up_days),
         occurred_on__gte=_today(now) - timedelta(days=90),
@@ -348,7 +348,7 @@ def auctions(now: datetime) -> Generated:
     result = Generated()
     today = _today(now)
     rows = (ForeclosureRecord.objects.filter(auction_date__gte=today,
-                                             auction_date__lte=today + timedelta(days=max(AUCTION_LEADS) + HORIZON_DAYS))
+                                             auction_date__lte=today + timedelta(days=max(AUCTION_LEADS) + DEADLINE_HORIZON_DAYS))
             .exclude(lead__stage__in=[Stage.CLOSED, Stage.DEAD])
             .values_list("lead_id", "auction_date").distinct())
     by_lead: dict[int, date] = {}
@@ -387,7 +387,7 @@ def _marks(target: date, today: date, leads: tuple[int, ...] = AUCTION_LEADS) ->
     ahead, and the latest one already passed (a run missed while workers were down, a list
     imported late, a letter recorded late), raised for today; older passed marks are not
     raised at all: one reminder says it."""
-    ahead = [days for days in leads if today <= target - timedelta(days=days) <= today + timedelta(days=HORIZON_DAYS)]
+    ahead = [days for days in leads if today <= target - timedelta(days=days) <= today + timedelta(days=DEADLINE_HORIZON_DAYS)]
     passed = [days for days in leads if target - timedelta(days=days) < today]
     return ahead + passed[-1:]
 
@@ -399,7 +399,7 @@ def approval_expiries(now: datetime) -> Generated:
     today = _today(now)
     newer = ApprovalLetter.objects.filter(lender_file=OuterRef("lender_file"), issued_on__gt=OuterRef("issued_on"))
     letters = list(ApprovalLetter.objects.filter(
-        expires_on__gte=today, expires_on__lte=today + timedelta(days=max(APPROVAL_LEADS) + HORIZON_DAYS),
+        expires_on__gte=today, expires_on__lte=today + timedelta(days=max(APPROVAL_LEADS) + DEADLINE_HORIZON_DAYS),
     ).annotate(replaced=Exists(newer)).filter(replaced=False).select_related("lender_file"))
     leads = _leads(letter.lender_file.lead_id for letter in letters)
     users = _assignees(leads.values())
@@ -442,7 +442,7 @@ def stale_documents(now: datetime) -> Generated:
     for kind, ahead in STALE_DOCUMENTS.items():
         items += list(ChecklistItem.objects.filter(
             kind=kind, status__in=DOCUMENT_IN_HAND, expires_on__isnull=False,
-            expires_on__lte=today + timedelta(days=HORIZON_DAYS + ahead),
+            expires_on__lte=today + timedelta(days=DEADLINE_HORIZON_DAYS + ahead),
             expires_on__gte=today - timedelta(days=30), lead__stage__in=DOCUMENT_STAGES,
         ).select_related("lien"))
     leads = _leads(item.lead_id for item in items)

@@ -80,9 +80,9 @@ def seller_agent_notify(lead: Lead, *, key: str, at: datetime, title: str, body:
     if not raise_once(note):
         return
     if wants_email:
-        from pipeline.tasks import emails_send
+        from pipeline.tasks import notification_emails_send
 
-        transaction.on_commit(lambda: emails_send.delay([note.pk]))
+        transaction.on_commit(lambda: notification_emails_send.delay([note.pk]))
 
 
 # Links (the agent's side) ---------------------------------------------------------------

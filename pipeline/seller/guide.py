@@ -10,6 +10,7 @@ from pipeline.models import (
     GuideSection,
 )
 
+
 def agent_label(agent: User | None) -> str:
     """How the status page and the guide name the person in touch with the seller."""
     from leadcrm.accounts.models import Capacity

@@ -190,7 +190,7 @@ def test_the_lead_page_names_every_list_a_number_is_on(lead, agent, client_as, n
 
     from ..factories import DncSourceFactory
 
-    listed = PhoneFactory(contact=lead.contacts.first(), number="+19185550298", position=2)
+    PhoneFactory(contact=lead.contacts.first(), number="+19185550298", position=2)
     litigators = DncSourceFactory(name="Litigator Firewall", kind=RegistryKind.LITIGATOR)
     for source in (national_registry, litigators):
         dnc_numbers_add(source=source, numbers=["9185550298"], as_of=date(2026, 11, 13))

@@ -31,8 +31,8 @@ from pipeline.reminders.notifications import (
     digests_send,
     dnc_refresh_notices,
     due_work,
-    emails_send,
     escalations_send,
+    notification_emails_send,
     reminders_send,
 )
 from pipeline.reminders.rules import follow_ups_generate, when_to_tell
@@ -403,7 +403,7 @@ def test_an_email_claimed_by_a_worker_that_died_is_never_resent(lead, agent):
     Notification.objects.filter(pk=note.pk).update(email_state=EmailState.SENDING,
                                                    email_claimed_at=timezone.now() - timedelta(minutes=20))
     mail.outbox.clear()
-    assert emails_send([note.pk]) == 0
+    assert notification_emails_send([note.pk]) == 0
     assert due_work().unknown == 1
     assert Notification.objects.get().email_state == EmailState.UNKNOWN and mail.outbox == []
 
@@ -412,7 +412,7 @@ def test_an_email_left_pending_is_picked_up_by_the_next_dispatch(lead, agent):
     note = Notification.objects.create(recipient=agent, kind=NotificationKind.REMINDER, key="reminder:x", title="x",
                                        email_state=EmailState.PENDING, created_at=timezone.now() - timedelta(minutes=5))
     assert due_work().email_batches == [[note.pk]]
-    assert emails_send([note.pk]) == 1 and emails_send([note.pk]) == 0
+    assert notification_emails_send([note.pk]) == 1 and notification_emails_send([note.pk]) == 0
 
 
 def test_an_open_follow_up_goes_to_the_team_lead_a_day_after_the_agent_was_told_once(lead, agent, team_lead):
@@ -525,11 +525,11 @@ def test_an_email_the_server_refused_is_tried_again_then_marked_failed(lead, age
     reminders_send([due_now(lead, agent).pk])
     note = Notification.objects.get()
     assert (note.email_state, note.email_attempts) == (EmailState.PENDING, 1)
-    emails_send([note.pk])
-    emails_send([note.pk])
+    notification_emails_send([note.pk])
+    notification_emails_send([note.pk])
     note.refresh_from_db()
     assert (note.email_state, note.email_attempts) == (EmailState.FAILED, 3)
-    assert emails_send([note.pk]) == 0  # failed stays failed; the in-app copy is there
+    assert notification_emails_send([note.pk]) == 0  # failed stays failed; the in-app copy is there
 
 
 def test_the_digest_leaves_out_a_lead_the_agent_no_longer_sees(lead, agent, other_agent):
