@@ -6,7 +6,7 @@ from pipeline.outreach import mail_views, queue_views, script_views
 from pipeline.outreach import views as outreach_views
 from pipeline.reminders import views as reminder_views
 from pipeline.seller import views as seller_views
-from pipeline.workspace import dashboard
+from pipeline.workspace import dashboard, my_settings
 
 app_name = "pipeline"
 
@@ -35,7 +35,7 @@ urlpatterns = [
     path("notifications/", reminder_views.NotificationListView.as_view(), name="notifications"),
     path("notifications/<int:pk>/open/", reminder_views.NotificationOpenView.as_view(), name="notification_open"),
     path("notifications/read/", reminder_views.NotificationsReadView.as_view(), name="notifications_read"),
-    path("settings/", reminder_views.MySettingsView.as_view(), name="my_settings"),
+    path("settings/", my_settings.MySettingsView.as_view(), name="my_settings"),
     path("calendar/<str:token>.ics", reminder_views.CalendarFeedView.as_view(), name="calendar_feed"),
     path("settings/photo/", seller_views.MyPhotoView.as_view(), name="my_photo"),
     # The seller's side (issue 10): the status page opened by its private link, and the guide.

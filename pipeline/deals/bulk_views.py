@@ -1,20 +1,18 @@
-"""Bulk actions on the leads ticked in the lead list: each lead through its own service."""
+"""Bulk actions on the leads ticked in the lead list (pipeline/deals/bulk.py does them)."""
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.views import View
 
 from leadcrm.accounts.roles import Perm
-from leads.models import Lead, RoutingMethod
-from leads.routing import lead_round_robin, lead_route_to, lead_to_pond, leads_route_by_rules
+from leads.models import Lead
 from pipeline.common import safe_next_url
-from pipeline.reminders.services import follow_up_create
 
+from .bulk import leads_bulk_apply
 from .forms import BulkActionForm
-from .services import StageChangeRefused, lead_stage_change
 
 
 class BulkActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
@@ -38,31 +36,8 @@ class BulkActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
                  "rules": Perm.ASSIGN_LEADS, "stage": Perm.CHANGE_STAGE}.get(action)
         if needs and not request.user.has_perm(needs):
             raise PermissionDenied
-        done, refused = 0, []
-        for lead in leads:
-            try:
-                if action == "follow_up":
-                    follow_up_create(lead=lead, assignee=lead.assigned_agent or request.user, due_at=data["due_at"],
-                                     title=data["title"] or "Follow up", created_by=request.user)
-                elif action == "stage":
-                    lead_stage_change(lead=lead, to_stage=data["to_stage"], actor=request.user,
-                                      dead_reason=data["dead_reason"], note="Moved from the lead list.")
-                elif action == "assign":
-                    lead_route_to(lead=lead, agent=data["agent"], actor=request.user, method=RoutingMethod.BULK,
-                                  reason="Assigned in bulk from the lead list")
-                elif action == "round_robin":
-                    lead_round_robin(lead=lead, team=data["team"], actor=request.user,
-                                     reason=f"Round-robin in {data['team']}, from the lead list")
-                elif action == "pond":
-                    lead_to_pond(lead=lead, team=data["team"], actor=request.user,
-                                 reason="Put in the pond from the lead list")
-                else:  # rules
-                    routed = leads_route_by_rules(leads=Lead.objects.filter(pk=lead.pk), actor=request.user)
-                    if routed.unmatched:
-                        raise ValidationError("no routing rule matches it (or it is assigned already)")
-                done += 1
-            except (StageChangeRefused, ValidationError) as error:
-                refused.append(f"{lead}: {' '.join(error.messages)}")
+        outcome = leads_bulk_apply(leads=leads, action=action, actor=request.user, data=data)
+        done, refused = outcome.done, outcome.refused
         verb = {"follow_up": "Follow-up set on", "stage": "Moved", "assign": "Assigned", "round_robin": "Assigned",
                 "pond": "Put in the pond:", "rules": "Routed by the rules:"}[action]
         messages.success(request, f"{verb} {done} lead{'s' if done != 1 else ''}.")

@@ -14,6 +14,7 @@ from leads.models import Lead
 from pipeline.models import (
     FollowUp,
     FollowUpKind,
+    Notification,
 )
 
 NAIVE_TIME = "The time of an attempt must carry its time zone."
@@ -67,3 +68,20 @@ def lead_refresh_next_follow_up(*, lead: Lead) -> Lead:
         lead.next_follow_up_at = due
         lead.save(update_fields=["next_follow_up_at", "updated_at"])
     return lead
+
+
+# Notifications -------------------------------------------------------------------------
+
+
+def notification_mark_read(*, notification: Notification, at: datetime | None = None) -> bool:
+    """Mark one notification read (once: a second open keeps the first time)."""
+    if notification.read_at is not None:
+        return False
+    notification.read_at = at or timezone.now()
+    Notification.objects.filter(pk=notification.pk).update(read_at=notification.read_at)
+    return True
+
+
+def notifications_mark_all_read(*, user: User, at: datetime | None = None) -> int:
+    """Mark every unread notification of the user read; how many were."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=at or timezone.now())

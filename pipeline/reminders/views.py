@@ -1,17 +1,14 @@
-"""The notification centre, the user's own settings (hours, email, calendar address) and
-the calendar feed itself (issue 7)."""
+"""The notification centre, the calendar feed itself, and marking a follow-up done."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
@@ -19,14 +16,12 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from leadcrm.accounts.roles import Perm
-from leadcrm.accounts.services import user_preferences_update
 from leadcrm.accounts.throttle import client_address, over_limit
 from pipeline.common import safe_next_url
-from pipeline.models import CalendarFeed, FollowUp, Notification
+from pipeline.models import FollowUp, Notification
 
-from .calendar import feed_create, feed_ics, feed_revoke, feed_url, feed_user
-from .forms import MySettingsForm
-from .services import follow_up_complete
+from .calendar import feed_ics, feed_user
+from .services import follow_up_complete, notification_mark_read, notifications_mark_all_read
 
 PER_PAGE = 30
 # Per client address (an office's calendars share one): plenty for polling, too few to guess.
@@ -48,8 +43,7 @@ class NotificationOpenView(LoginRequiredMixin, View):
 
     def get(self, request, pk):
         note = get_object_or_404(Notification, pk=pk, recipient=request.user)
-        if note.read_at is None:
-            Notification.objects.filter(pk=note.pk).update(read_at=timezone.now())
+        notification_mark_read(notification=note)
         target = note.url if url_has_allowed_host_and_scheme(note.url, allowed_hosts=None) and note.url.startswith("/") \
             else reverse("pipeline:notifications")
         return HttpResponseRedirect(target)
@@ -59,64 +53,10 @@ class NotificationsReadView(LoginRequiredMixin, View):
     http_method_names = ["post"]
 
     def post(self, request):
-        count = Notification.objects.filter(recipient=request.user, read_at__isnull=True).update(read_at=timezone.now())
+        count = notifications_mark_all_read(user=request.user)
         messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} read.")
         return HttpResponseRedirect(reverse("pipeline:notifications"))
 
-
-class MySettingsView(LoginRequiredMixin, TemplateView):
-    """Working hours decide when reminders reach you; the calendar address is shown once."""
-
-    template_name = "pipeline/my_settings.html"
-
-    def get_context_data(self, **kwargs):
-        user = self.request.user
-        kwargs.setdefault("form", MySettingsForm(user=user))
-        from rest_framework.authtoken.models import Token
-
-        feed = CalendarFeed.objects.filter(user=user).first()
-        api_token = Token.objects.filter(user=user).only("created").first()
-        from pipeline.models import AgentPhoto
-
-        return super().get_context_data(feed=feed, api_token=api_token,
-                                        has_photo=AgentPhoto.objects.filter(user=user).exists(), **kwargs)
-
-    def post(self, request):
-        action = request.POST.get("action")
-        if action == "calendar_new":
-            token = feed_create(user=request.user)
-            messages.success(request, "Your new calendar address is below. Copy it now: it is not shown again. "
-                                      "Any address made before stops working.")
-            return self.render_to_response(self.get_context_data(new_feed_url=feed_url(token)))
-        if action == "api_token_new":
-            from rest_framework.authtoken.models import Token
-
-            Token.objects.filter(user=request.user).delete()
-            token = Token.objects.create(user=request.user)
-            messages.success(request, "Your new API token is below. Copy it now: it is not shown again; any "
-                                      "token made before stops working.")
-            return self.render_to_response(self.get_context_data(new_api_token=token.key))
-        if action == "api_token_revoke":
-            from rest_framework.authtoken.models import Token
-
-            if Token.objects.filter(user=request.user).delete()[0]:
-                messages.success(request, "API token revoked.")
-            return HttpResponseRedirect(reverse("pipeline:my_settings"))
-        if action == "calendar_revoke":
-            if feed_revoke(user=request.user):
-                messages.success(request, "Calendar address revoked: calendars subscribed to it get nothing more.")
-            return HttpResponseRedirect(reverse("pipeline:my_settings"))
-        form = MySettingsForm(request.POST, user=request.user)
-        if form.is_valid():
-            try:
-                user_preferences_update(user=request.user, **form.changes())
-            except ValidationError as error:
-                for field, problems in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, problems)
-            else:
-                messages.success(request, "Saved. Reminders not yet sent follow your new hours.")
-                return HttpResponseRedirect(reverse("pipeline:my_settings"))
-        return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
 @method_decorator(never_cache, name="dispatch")
