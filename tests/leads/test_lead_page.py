@@ -16,7 +16,7 @@ from leads.views import NOT_CALLABLE_BECAUSE, OWNER_DECEASED, not_callable_becau
 from pipeline.outreach.services import outreach_log
 
 from ..factories import DncSourceFactory, PhoneFactory
-from ..pipeline.test_views import outreach_data
+from ..pipeline.workspace.test_views import outreach_data
 
 pytestmark = pytest.mark.django_db
 

@@ -35,7 +35,7 @@ from pipeline.outreach.letters import (
 from pipeline.outreach.merge import ALREADY_REACHED, NEVER_REACHED, owner_names
 from pipeline.outreach.services import outreach_log
 
-from ..factories import ContactFactory, EmailFactory, LeadFactory
+from ...factories import ContactFactory, EmailFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -276,7 +276,7 @@ def test_printing_the_page_before_confirming_prints_no_letter(agent, team, broke
     the_johnsons(agent, team)
     page = page_of(show(client_as(agent), a_letter(agent)))
     assert '<body class="print-letter unconfirmed">' in page
-    css = (Path(__file__).resolve().parents[2] / "static" / "css" / "print.css").read_text()
+    css = (Path(__file__).resolve().parents[3] / "static" / "css" / "print.css").read_text()
     assert "body.unconfirmed .piece { display: none; }" in css
 
 

@@ -16,8 +16,8 @@ from leadcrm.accounts.services import team_member_set
 from leads.models import Lead, LeadList, ListMembership, Stage
 from pipeline.models import FollowUp, StageChange
 
-from ..factories import AgentFactory, LeadFactory
-from ..helpers import count_links, rows_behind
+from ...factories import AgentFactory, LeadFactory
+from ...helpers import count_links, rows_behind
 
 pytestmark = pytest.mark.django_db
 

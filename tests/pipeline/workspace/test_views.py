@@ -13,7 +13,7 @@ from compliance.services import dnc_numbers_add
 from leads.models import Stage
 from pipeline.models import FollowUp, OutreachAttempt, StageChange
 
-from ..factories import (
+from ...factories import (
     ContactFactory,
     DncSourceFactory,
     HardshipFactory,

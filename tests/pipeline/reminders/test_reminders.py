@@ -38,7 +38,7 @@ from pipeline.reminders.notifications import (
 from pipeline.reminders.rules import follow_ups_generate, when_to_tell
 from pipeline.reminders.services import follow_up_complete, follow_up_create
 
-from ..factories import (
+from ...factories import (
     ContactFactory,
     DncSourceFactory,
     LeadFactory,
@@ -460,7 +460,7 @@ def test_a_follow_up_reassigned_after_it_was_told_is_told_to_the_new_agent(lead,
     from leadcrm.accounts.services import team_member_set
     from leads.routing import lead_route_to
 
-    from ..factories import AgentFactory
+    from ...factories import AgentFactory
 
     follow_up = due_now(lead, agent)
     reminders_send([follow_up.pk])
@@ -521,7 +521,7 @@ class FailingBackend:
 
 
 def test_an_email_the_server_refused_is_tried_again_then_marked_failed(lead, agent, settings):
-    settings.EMAIL_BACKEND = "tests.pipeline.test_reminders.FailingBackend"
+    settings.EMAIL_BACKEND = "tests.pipeline.reminders.test_reminders.FailingBackend"
     reminders_send([due_now(lead, agent).pk])
     note = Notification.objects.get()
     assert (note.email_state, note.email_attempts) == (EmailState.PENDING, 1)

@@ -23,9 +23,9 @@ from pipeline.models import EmailState, FollowUp, Notification
 from pipeline.reminders.notifications import EMAIL_CLAIM, due_work
 from pipeline.tasks import reminders_send
 
-from ..factories import AgentFactory, LeadFactory
+from ...factories import AgentFactory, LeadFactory
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 WAIT_SECONDS = 90
 
 pytestmark = pytest.mark.skipif(
@@ -46,7 +46,7 @@ class Workers:
             "DJANGO_SETTINGS_MODULE": "leadcrm.settings.test",
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-            "LEADCRM_TEST_EMAIL_BACKEND": "tests.pipeline.recording_mail.RecordingBackend",
+            "LEADCRM_TEST_EMAIL_BACKEND": "tests.pipeline.reminders.recording_mail.RecordingBackend",
             "LEADCRM_TEST_MAILBOX": str(mailbox),
             "LEADCRM_TEST_MAIL_DELAY": str(mail_delay),
         }

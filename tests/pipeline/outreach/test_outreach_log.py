@@ -15,11 +15,11 @@ from leads.models import PhoneStatus
 from pipeline.models import FollowUp, Outcome, OutreachAttempt
 from pipeline.outreach.services import OutreachBlocked, outreach_log
 
-from ..factories import AgentFactory, DncSourceFactory, PhoneFactory
+from ...factories import AgentFactory, DncSourceFactory, PhoneFactory
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def log(lead, agent, outcome=Outcome.NO_ANSWER, disclosed=True, point=None, **kwargs):
@@ -243,7 +243,7 @@ def test_nothing_but_outreach_log_creates_an_outreach_attempt():
 def test_do_not_contact_puts_every_number_and_email_of_that_owner_on_the_internal_list(lead, agent):
     from compliance.models import InternalDncEntry
 
-    from ..factories import ContactFactory, EmailFactory, PhoneFactory
+    from ...factories import ContactFactory, EmailFactory, PhoneFactory
 
     owner = lead.contacts.first()
     second = PhoneFactory(contact=owner, number="+19185550177", position=2)
