@@ -12,7 +12,7 @@ def email_campaign_send(template_id: int, agent_id: int, filters: dict, base_url
     return {"sent": sending.sent, "refused": len(sending.refused), "failed": len(sending.failed)}
 
 
-# Reminders (issue 7). Beat runs the first three; they hand batches of ids to the others,
+# Reminders. Beat runs the first three; they hand batches of ids to the others,
 # which lock what they send and record it, so any of them may run twice or on two workers.
 
 

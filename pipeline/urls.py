@@ -38,7 +38,7 @@ urlpatterns = [
     path("settings/", my_settings.MySettingsView.as_view(), name="my_settings"),
     path("calendar/<str:token>.ics", reminder_views.CalendarFeedView.as_view(), name="calendar_feed"),
     path("settings/photo/", seller_views.MyPhotoView.as_view(), name="my_photo"),
-    # The seller's side (issue 10): the status page opened by its private link, and the guide.
+    # The seller's side: the status page opened by its private link, and the guide.
     path("s/<str:token>/", seller_views.SellerPageView.as_view(), name="seller_page"),
     path("s/<str:token>/check/", seller_views.SellerCheckView.as_view(), name="seller_check"),
     path("s/<str:token>/upload/", seller_views.SellerUploadView.as_view(), name="seller_upload"),

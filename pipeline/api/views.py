@@ -1,4 +1,4 @@
-"""The REST API (issue 9): the same services and the same visibility as the pages.
+"""The REST API: the same services and the same visibility as the pages.
 
 A lead the caller may not see is a 404 here too. Writes go through the services: a stage
 change through the transitions table (409 with the reasons when refused), outreach

@@ -29,7 +29,7 @@ class StageChange(models.Model):
         ordering = ["lead", "-changed_at", "-pk"]
         indexes = [
             models.Index(fields=["lead", "changed_at"], name="stagechange_lead_time"),
-            # The reports (issue 8): each lead's moves in order with where they went (time in
+            # The reports: each lead's moves in order with where they went (time in
             # stage, the funnel), and the moves of a period.
             models.Index(fields=["lead", "changed_at", "id"], include=["to_stage"], name="stagechange_walk"),
             models.Index(fields=["changed_at"], include=["lead"], name="stagechange_time"),
@@ -40,7 +40,7 @@ class StageChange(models.Model):
 
 
 # The short sale: lender files, the package, offers ---------------------------------------
-# DOMAIN.md section 4. One seller, one house, several lenders: each lien gets a lender
+# docs/short-sales.md. One seller, one house, several lenders: each lien gets a lender
 # file negotiated on its own clock, and the package is tracked per lead and per lien.
 
 
@@ -118,7 +118,7 @@ class Negotiator(models.Model):
 
 
 class Milestone(models.TextChoices):
-    """A lender file's steps, in the order a file usually goes through them (DOMAIN 4b)."""
+    """A lender file's steps, in the order a file usually goes through them (docs/short-sales.md)."""
 
     AUTHORIZATION_SENT = "auth_sent", "Authorization sent"
     AUTHORIZATION_RECEIVED = "auth_received", "Authorization received"
@@ -204,7 +204,7 @@ class Deficiency(models.TextChoices):
 
 
 class ApprovalLetter(models.Model):
-    """What a lien holder approved (DOMAIN 4c). A later letter supersedes an earlier one."""
+    """What a lien holder approved (docs/short-sales.md). A later letter supersedes an earlier one."""
 
     lender_file = models.ForeignKey(LenderFile, on_delete=models.CASCADE, related_name="approval_letters")
     issued_on = models.DateField()
@@ -340,7 +340,7 @@ class DocumentUpload(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    # Sent by the homeowner from their status page (issue 10): no user, waits for review.
+    # Sent by the homeowner from their status page: no user, waits for review.
     from_seller = models.BooleanField(default=False)
     uploaded_at = models.DateTimeField(auto_now_add=True)
 

@@ -60,7 +60,7 @@ class OutreachAttemptQuerySet(AppendOnlyQuerySet, RelatedToLeadQuerySet):
 
 
 class OutreachAttempt(AppendOnlyModel):
-    """The outreach log: append-only, and only ``pipeline.services.outreach_log`` writes it.
+    """The outreach log: append-only, and only ``pipeline.outreach.services.outreach_log`` writes it.
 
     Every row points at the compliance check it passed, made in the same transaction.
     """
@@ -155,7 +155,7 @@ class MessageTemplateQuerySet(models.QuerySet):
 class MessageTemplate(models.Model):
     """A call script or message with ``[First Name]``-style merge fields.
 
-    Saved only through ``pipeline.scripts.template_save``, which refuses prohibited
+    Saved only through ``pipeline.outreach.scripts.template_save``, which refuses prohibited
     promises (F6) and merge fields that do not exist.
     """
 
@@ -163,7 +163,7 @@ class MessageTemplate(models.Model):
     kind = models.CharField(max_length=12, choices=TemplateKind.choices)
     subject = models.CharField(max_length=200, blank=True, help_text="Emails only.")
     body = models.TextField()
-    # Issue 10: the seller guide goes with the email as a PDF, with the sending agent on it.
+    # The seller guide goes with the email as a PDF, with the sending agent on it.
     attach_guide = models.BooleanField("attach the seller guide (PDF)", default=False, help_text="Emails only.")
     situation = models.CharField(
         "written for", max_length=20, choices=TemplateSituation.choices, default=TemplateSituation.ANY,

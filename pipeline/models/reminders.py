@@ -20,7 +20,8 @@ class FollowUpKind(models.TextChoices):
 
 
 class FollowUpSource(models.TextChoices):
-    """Where a follow-up came from: an agent, or one of the deadline rules (issue 7)."""
+    """Where a follow-up came from: an agent, or one of the deadline rules
+    (pipeline/reminders/rules.py)."""
 
     AGENT = "agent", "Set by hand"
     IMPORT = "import", "Auction on an imported list"
@@ -51,7 +52,7 @@ class FollowUp(models.Model):
     ``due_at`` is when it is due; for a call, the first moment the homeowner may lawfully be
     called (``requested_at`` keeps what the agent asked for when the two differ).
     ``notify_at`` is when the assignee is told: their working hours decide. ``notified_at``
-    and ``escalated_at`` record the sends, so each happens once (pipeline/reminders.py).
+    and ``escalated_at`` record the sends, so each happens once (pipeline/reminders/rules.py).
     A deadline rule's follow-up carries a ``source_key`` naming the event it is for
     (``auction:12:2026-12-01:30``); the unique key is what makes generating them idempotent.
     """

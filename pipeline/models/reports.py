@@ -5,7 +5,7 @@ from django.db import models
 
 from compliance.models import Verdict
 
-# Report rollups (issue 8) ------------------------------------------------------------------
+# Report rollups ----------------------------------------------------------------------------
 # The broker's reports read a year of logs of millions of rows; these hold them counted by
 # span of the day, so a report reads thousands of rows instead. The spans of a day (UTC)
 # are 00:00 to 04:00, each hour from 04:00 to 10:00, when midnight comes to the US zones

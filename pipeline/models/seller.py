@@ -7,7 +7,7 @@ from django.utils import timezone
 from leadcrm.append_only import AppendOnlyModel, AppendOnlyQuerySet
 from leads.querysets import RelatedToLeadQuerySet
 
-# The seller's side (issue 10) --------------------------------------------------------------
+# The seller's side --------------------------------------------------------------------------
 # A homeowner who knows what a short sale takes sends the pay stubs on time and does not
 # walk away in month three. Each lead can have one private status page, opened by a link
 # the agent sends; a guide the brokerage edits; and a record of what the seller was told.
@@ -100,8 +100,8 @@ class GuideSection(models.Model):
 
 
 class BriefingTopic(models.TextChoices):
-    """What a seller should hear before the sale depends on them (issue 10: "unrealistic
-    sellers" sink short sales)."""
+    """What a seller should hear before the sale depends on them ("unrealistic
+    sellers" sink short sales: docs/short-sales.md)."""
 
     TIMELINE = "timeline", "The timeline: 60 to 180 days, and why it slips"
     LENDER_PROCESS = "lender_process", "The lenders' process, and that only the lenders decide"

@@ -1,4 +1,4 @@
-"""Each user's private iCalendar feed of their follow-ups and deadlines (issue 7).
+"""Each user's private iCalendar feed of their follow-ups and deadlines.
 
 Google and Outlook subscribe to a URL and fetch it without signing in, so the URL itself
 is the secret: 32 random bytes. Only its SHA-256 is stored; the address is shown once,

@@ -1,5 +1,5 @@
 """Telling people: reminders, escalations, the daily digest and compliance notices, in
-the app and by email, each exactly once (issue 7).
+the app and by email, each exactly once.
 
 Each notification has a unique ``key`` naming what it is about (``reminder:<follow-up>:<due time>``,
 ``escalation:<follow-up>:<due time>``, ``digest:<user>:<local date>``), so a second attempt to raise
@@ -46,14 +46,14 @@ from .rules import when_to_tell
 logger = logging.getLogger(__name__)
 
 BATCH = 200  # follow-ups per send task: one transaction, one SMTP connection
-DIGEST_AT = time(7, 30)  # in the agent's own zone (issue 7)
+DIGEST_AT = time(7, 30)  # in the agent's own zone
 DIGEST_UNTIL = time(12, 0)  # a digest not out by noon (the workers were down) is skipped that day
 SENDING_STUCK_AFTER = timedelta(minutes=15)
 EMAIL_CLAIM = 20  # emails claimed together: at most this many in doubt after a crash
 EMAIL_ATTEMPTS = 3  # tries before an email is marked failed (the in-app copy stays)
 PENDING_RETRY_AFTER = timedelta(minutes=2)
 REDISPATCH_AFTER = timedelta(minutes=5)  # a batch lost with its message (a broker restart) goes out again
-DNC_NOTICE_AGE_DAYS = 25  # national data this old: refresh it before day 31 (A3, DOMAIN 5)
+DNC_NOTICE_AGE_DAYS = 25  # national data this old: refresh it before day 31 (docs/compliance-rules.md#a3)
 
 
 def _lead_url(lead_id: int) -> str:

@@ -1,15 +1,15 @@
-"""Follow-ups from deadlines and cadences, and when people are told (issue 7).
+"""Follow-ups from deadlines and cadences, and when people are told.
 
 Where follow-ups come from, beside the ones agents set by hand:
 
 - the lender cadence: each lender file is chased 3 days after its package went in, then a
-  week after each chase, until the lender approves or denies (DOMAIN 6.3);
+  week after each chase, until the lender approves or denies (docs/short-sales.md);
 - a BPO or appraisal ordered and not reported done after the brokerage's number of days;
 - a new negotiator on a file: introduce yourself and check they hold the whole package;
 - an auction ahead: 30, 14, 7 and 2 days before it;
 - an approval letter's closing deadline: 7 and 2 days before it;
 - documents going stale: bank statements and pay stubs at 30 days, a 4506-C ten days
-  before its 120 (DOMAIN 4a);
+  before its 120 (docs/short-sales.md);
 - a lead nobody has talked to for the brokerage's number of days in its stage.
 
 ``follow_ups_generate`` runs them all; it is safe to run at any time and any number of
@@ -51,9 +51,9 @@ from pipeline.models import (
     ReminderSettings,
 )
 
-AUCTION_LEADS = (30, 14, 7, 2)  # days before an auction (issue 7)
+AUCTION_LEADS = (30, 14, 7, 2)  # days before an auction
 APPROVAL_LEADS = (7, 2)  # days before an approval letter's closing deadline
-FIRST_CHASE_DAYS, CHASE_EVERY_DAYS = 3, 7  # the lender cadence (DOMAIN 6.3)
+FIRST_CHASE_DAYS, CHASE_EVERY_DAYS = 3, 7  # the lender cadence (docs/short-sales.md)
 # Documents that go stale, and how many days before their expiry the agent must act.
 STALE_DOCUMENTS = {DocumentKind.BANK_STATEMENTS: 0, DocumentKind.PAY_STUBS: 0, DocumentKind.FORM_4506C: 10}
 DOCUMENT_STAGES = (Stage.QUALIFY, Stage.NEGOTIATE, Stage.CLOSE)

@@ -36,7 +36,7 @@ def follow_up_create(
 ) -> FollowUp:
     """A follow-up set by hand. A call or text falls due at the first moment the homeowner
     may lawfully be called in all their zones (``requested_at`` keeps what was asked); the
-    assignee is told within their own working hours (pipeline/reminders.py)."""
+    assignee is told within their own working hours (pipeline/reminders/rules.py)."""
     from .rules import follow_up_timing
 
     if timezone.is_naive(due_at):

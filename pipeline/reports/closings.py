@@ -55,7 +55,7 @@ def _range(likely: tuple[int, int]) -> str:
 @read_only
 def forecast_closings(period: Period) -> Report:
     """Closings per month: those that happened in the period, and those expected of the open
-    leads, each weighed by its chance of closing (``pipeline.forecast``); with the chance by
+    leads, each weighed by its chance of closing (``pipeline.deals.forecast``); with the chance by
     stage it rests on, and how the same forecast did when made 30, 60 and 90 days ago."""
     today = timezone.localdate()
     closed: dict[date, int] = defaultdict(int)

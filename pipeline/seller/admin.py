@@ -13,7 +13,7 @@ from pipeline.models import (
     SellerLink,
 )
 
-# The seller's side (issue 10) ---------------------------------------------------------------
+# The seller's side ---------------------------------------------------------------------------
 
 
 @admin.register(GuideSection)

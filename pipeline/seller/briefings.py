@@ -45,7 +45,7 @@ def seller_briefings_set(*, lead: Lead, actor: User, told: dict[str, date]) -> N
             briefing.save(update_fields=["told_on", "told_by", "recorded_at"])
 
 
-# Once the seller is being qualified, they should know what a short sale takes (issue 10).
+# Once the seller is being qualified, they should know what a short sale takes.
 BRIEFING_EXPECTED_FROM = (Stage.QUALIFY, Stage.NEGOTIATE, Stage.CLOSE)
 
 

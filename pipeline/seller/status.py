@@ -1,4 +1,4 @@
-"""The seller's side of a short sale (issue 10): the homeowner's private status page, the
+"""The seller's side of a short sale: the homeowner's private status page, the
 documents they still owe and their uploads, the seller guide, and what they were told.
 
 The page is opened by a long random token (only its hash is kept) that expires, can be

@@ -1,6 +1,6 @@
 """The seller's status page (no account: the link is the key) and the agent's side of it:
 making and revoking the link, previewing the page, what the seller was told, the guide
-and the agent's photo (issue 10)."""
+and the agent's photo."""
 
 from __future__ import annotations
 
