@@ -280,7 +280,7 @@ def _unfinished() -> tuple[int, int]:
 
 
 def _dispatch_run(client, workers: Workers) -> dict:
-    from pipeline.notifications import due_work
+    from pipeline.reminders.notifications import due_work
     from pipeline.tasks import reminders_send
 
     started = time.perf_counter()

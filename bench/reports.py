@@ -91,7 +91,7 @@ def _as_csv(report) -> str:
     import io
 
     from leadcrm.csv_export import safe_cell
-    from pipeline.reports import plain
+    from pipeline.reports.period import plain
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -130,7 +130,9 @@ def bench_reports(lead_count: int) -> dict:
     from django.urls import reverse
 
     from leadcrm.accounts.models import User
-    from pipeline.reports import REPORTS, Period, dnc_list_counts_refresh
+    from pipeline.reports.compliance import dnc_list_counts_refresh
+    from pipeline.reports.period import Period
+    from pipeline.reports.registry import REPORTS
 
     ensure_brokerage(lead_count)
     from bench.reports_data import dataset_period_end
@@ -230,7 +232,7 @@ def bench_forecast_only(lead_count: int) -> dict:
 
     ensure_brokerage(lead_count)
     from bench.reports_data import dataset_period_end
-    from pipeline.reports import Period
+    from pipeline.reports.period import Period
 
     broker = User.objects.get(username="bench.broker")
     zone = zoneinfo.ZoneInfo(broker.time_zone)
@@ -254,8 +256,8 @@ def bench_forecast(broker, period, zone) -> dict:
     from django.urls import reverse
 
     from leads.models import FUNNEL_STAGES, Lead, Stage
-    from pipeline import forecast
-    from pipeline.reports import forecast_closings
+    from pipeline.deals import forecast
+    from pipeline.reports.closings import forecast_closings
 
     def baseline():
         with connection.cursor() as cursor:

@@ -182,7 +182,7 @@ def _queue_holds(user, limit: int = 30) -> list[tuple[str, int]]:
 
     from compliance.models import Channel, Verdict
     from compliance.services import outreach_verdict
-    from pipeline.queue import purpose_for, queue_candidates
+    from pipeline.outreach.queue import purpose_for, queue_candidates
 
     now, rules = timezone.now(), Counter()
     for lead in queue_candidates(user=user, now=now)[:limit]:
@@ -271,7 +271,7 @@ def bench_web(*, seconds: int = 15, workers: int = 2, connections: int | None = 
     from django.utils import timezone
 
     from leads.models import Lead
-    from pipeline.queue import call_queue
+    from pipeline.outreach.queue import call_queue
 
     wrk = shutil.which("wrk")
     gunicorn = Path(sys.executable).parent / "gunicorn"

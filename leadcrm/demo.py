@@ -62,8 +62,10 @@ from leads.services import (
     phone_add,
     property_create,
 )
+from pipeline.deals.services import lead_stage_change
 from pipeline.models import Outcome
-from pipeline.services import OutreachBlocked, follow_up_create, lead_stage_change, outreach_log
+from pipeline.outreach.services import OutreachBlocked, outreach_log
+from pipeline.reminders.services import follow_up_create
 
 DEMO_PASSWORD = "shortsale-demo"
 DEMO_SEED = 2026
@@ -378,7 +380,7 @@ def seed_demo(*, lead_count: int = 500, seed: int = DEMO_SEED, now: datetime | N
     seed_routing(now)
     # The deadline rules' follow-ups (lender chases, auctions, approval expiries...) as beat
     # would raise them; the worker then tells each agent within their working hours.
-    from pipeline.reminders import follow_ups_generate
+    from pipeline.reminders.rules import follow_ups_generate
 
     follow_ups_generate(now)
     summary.counts = demo_counts()
@@ -570,7 +572,7 @@ obligation. If you would rather not hear from me, tell me and I won't write agai
 def seed_templates(broker: User) -> None:
     """A letter and emails the brokerage shares for the mail merge, each saying whom it is for."""
     from pipeline.models import MessageTemplate, TemplateKind, TemplateSituation
-    from pipeline.scripts import template_save
+    from pipeline.outreach.scripts import template_save
 
     for name, kind, situation, subject, body in (
         ("Pre-foreclosure options letter", TemplateKind.LETTER, TemplateSituation.FIRST_CONTACT, "", DEMO_LETTER),
@@ -596,8 +598,15 @@ def _not_before(days_before: int, *, day, floor):
 
 def _seed_deal_for(*, lead, agent, stage, at, plan) -> None:
     """What a lead needs on file to enter ``stage``: the package, lender steps, an offer, approvals."""
-    from pipeline.documents import checklist_item_update
-    from pipeline.lenders import approval_letter_record, latest_letters, milestone_record, negotiator_assign
+    from pipeline.deals.documents import checklist_item_update
+    from pipeline.deals.lenders import (
+        approval_letter_record,
+        latest_letters,
+        milestone_record,
+        negotiator_assign,
+    )
+    from pipeline.deals.offers import offer_create, offer_set_status
+    from pipeline.deals.purchase import purchase_math_for
     from pipeline.models import (
         BuyerProof,
         DocumentKind,
@@ -607,8 +616,6 @@ def _seed_deal_for(*, lead, agent, stage, at, plan) -> None:
         Milestone,
         OfferStatus,
     )
-    from pipeline.offers import offer_create, offer_set_status
-    from pipeline.purchase import purchase_math_for
 
     index = plan["index"]
     day = at.date()

@@ -10,15 +10,15 @@ from rest_framework.routers import DefaultRouter
 
 from leadcrm.accounts.views import LoginView
 from leads import urls as leads_urls
-from pipeline.api import (
-    ApiDocsView,
+from pipeline.api.schema import ApiDocsView
+from pipeline.api.views import (
     ComplianceCheckView,
     FollowUpViewSet,
     ImportViewSet,
     LeadViewSet,
     OutreachViewSet,
 )
-from pipeline.report_views import urls as report_urls
+from pipeline.reports.views import urls as report_urls
 from pipeline.workspace import lead_pages
 
 admin.site.site_header = "LeadCRM administration"

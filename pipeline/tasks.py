@@ -6,20 +6,20 @@ def email_campaign_send(template_id: int, agent_id: int, filters: dict, base_url
     """Send a mail-merge email to the leads the filters pick. Thin and idempotent: an
     address already emailed this template today is skipped, so a redelivered task (acks
     late) never sends twice; each email is logged through the gate before it goes."""
-    from .marketing import email_campaign_run
+    from pipeline.outreach.email import email_campaign_run
 
     sending = email_campaign_run(template_id=template_id, agent_id=agent_id, filters=filters, base_url=base_url)
     return {"sent": sending.sent, "refused": len(sending.refused), "failed": len(sending.failed)}
 
 
-# Reminders (issue 7). Beat runs the first three; they hand batches of ids to the others,
+# Reminders. Beat runs the first three; they hand batches of ids to the others,
 # which lock what they send and record it, so any of them may run twice or on two workers.
 
 
 @shared_task(name="pipeline.reminders_dispatch")
 def reminders_dispatch() -> dict:
     """Every minute: what is due to be told, in batches for the workers."""
-    from .notifications import due_work
+    from pipeline.reminders.notifications import due_work
 
     work = due_work()
     for batch in work.reminder_batches:
@@ -27,50 +27,51 @@ def reminders_dispatch() -> dict:
     for batch in work.escalation_batches:
         escalations_send.delay(batch)
     for batch in work.email_batches:
-        emails_send.delay(batch)
+        notification_emails_send.delay(batch)
     return {"reminders": sum(map(len, work.reminder_batches)), "escalations": sum(map(len, work.escalation_batches)),
             "emails": sum(map(len, work.email_batches)), "unknown": work.unknown}
 
 
 @shared_task(name="pipeline.reminders_send", acks_late=True, reject_on_worker_lost=True)
 def reminders_send(follow_up_ids: list[int]) -> int:
-    from . import notifications
+    from pipeline.reminders import notifications
 
     return notifications.reminders_send(follow_up_ids)
 
 
 @shared_task(name="pipeline.escalations_send", acks_late=True, reject_on_worker_lost=True)
 def escalations_send(follow_up_ids: list[int]) -> int:
-    from . import notifications
+    from pipeline.reminders import notifications
 
     return notifications.escalations_send(follow_up_ids)
 
 
-@shared_task(name="pipeline.emails_send", acks_late=True, reject_on_worker_lost=True)
-def emails_send(notification_ids: list[int]) -> int:
-    from . import notifications
+@shared_task(name="pipeline.notification_emails_send", acks_late=True, reject_on_worker_lost=True)
+def notification_emails_send(notification_ids: list[int]) -> int:
+    """Email the notifications of the batch that are due to go by email (each claimed once)."""
+    from pipeline.reminders import notifications
 
-    return notifications.emails_send(notification_ids)
+    return notifications.notification_emails_send(notification_ids)
 
 
 @shared_task(name="pipeline.follow_ups_generate", acks_late=True, reject_on_worker_lost=True)
 def follow_ups_generate() -> dict:
     """Deadlines, lender cadences and stale leads into follow-ups; idempotent."""
-    from .reminders import follow_ups_generate as generate
+    from pipeline.reminders.rules import follow_ups_generate as generate
 
     return {source: {"created": g.created, "closed": g.closed} for source, g in generate().items()}
 
 
 @shared_task(name="pipeline.digests_send", acks_late=True, reject_on_worker_lost=True)
 def digests_send() -> int:
-    from . import notifications
+    from pipeline.reminders import notifications
 
     return notifications.digests_send()
 
 
 @shared_task(name="pipeline.dnc_refresh_notices", acks_late=True, reject_on_worker_lost=True)
 def dnc_refresh_notices() -> int:
-    from . import notifications
+    from pipeline.reminders import notifications
 
     return notifications.dnc_refresh_notices()
 
@@ -79,15 +80,15 @@ def dnc_refresh_notices() -> int:
 def dnc_list_counts_refresh() -> int:
     """Count each list's numbers on a DNC list for the broker's report (safe to run twice:
     each run replaces the counts with its own)."""
-    from . import reports
+    from pipeline.reports.compliance import dnc_list_counts_refresh as refresh
 
-    return reports.dnc_list_counts_refresh()
+    return refresh()
 
 
 @shared_task(name="pipeline.forecast_refresh", acks_late=True, reject_on_worker_lost=True)
 def forecast_refresh() -> int:
     """Learn the closing forecast's model and today's back-tests, for the lead pages and the
     report (safe to run twice: each run replaces what the last one kept)."""
-    from . import forecast
+    from pipeline.deals import forecast
 
     return forecast.forecast_refresh()

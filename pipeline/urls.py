@@ -1,34 +1,30 @@
 from django.urls import path
 
-from . import (
-    board_views,
-    bulk_views,
-    deal_views,
-    marketing_views,
-    queue_views,
-    reminder_views,
-    script_views,
-    seller_views,
-    views,
-)
+from pipeline.deals import board_views, bulk_views
+from pipeline.deals import views as deal_views
+from pipeline.outreach import mail_views, queue_views, script_views
+from pipeline.outreach import views as outreach_views
+from pipeline.reminders import views as reminder_views
+from pipeline.seller import views as seller_views
+from pipeline.workspace import dashboard, my_settings
 
 app_name = "pipeline"
 
 urlpatterns = [
-    path("", views.DashboardView.as_view(), name="dashboard"),
-    path("leads/<int:pk>/outreach/", views.OutreachLogView.as_view(), name="outreach_log"),
-    path("leads/<int:pk>/outreach/preview/", views.OutreachPreviewView.as_view(), name="outreach_preview"),
-    path("leads/<int:pk>/stage/", views.StageChangeView.as_view(), name="stage_change"),
-    path("leads/<int:pk>/notes/", views.LeadNoteView.as_view(), name="note_add"),
-    path("follow-ups/<int:pk>/done/", views.FollowUpCompleteView.as_view(), name="follow_up_done"),
+    path("", dashboard.DashboardView.as_view(), name="dashboard"),
+    path("leads/<int:pk>/outreach/", outreach_views.OutreachLogView.as_view(), name="outreach_log"),
+    path("leads/<int:pk>/outreach/preview/", outreach_views.OutreachPreviewView.as_view(), name="outreach_preview"),
+    path("leads/<int:pk>/stage/", deal_views.StageChangeView.as_view(), name="stage_change"),
+    path("leads/<int:pk>/notes/", outreach_views.LeadNoteView.as_view(), name="note_add"),
+    path("follow-ups/<int:pk>/done/", reminder_views.FollowUpCompleteView.as_view(), name="follow_up_done"),
     path("queue/", queue_views.QueueView.as_view(), name="queue"),
     path("queue/next/", queue_views.QueueNextView.as_view(), name="queue_next"),
     path("scripts/", script_views.ScriptsView.as_view(), name="scripts"),
     path("scripts/<int:pk>/", script_views.ScriptsView.as_view(), name="script_edit"),
-    path("marketing/", marketing_views.MarketingView.as_view(), name="marketing"),
-    path("marketing/print/", marketing_views.MailPrintView.as_view(), name="mail_print"),
-    path("marketing/print/<int:pk>/", marketing_views.MailBatchView.as_view(), name="mail_batch"),
-    path("unsubscribe/<str:token>/", marketing_views.UnsubscribeView.as_view(), name="unsubscribe"),
+    path("marketing/", mail_views.MarketingView.as_view(), name="marketing"),
+    path("marketing/print/", mail_views.MailPrintView.as_view(), name="mail_print"),
+    path("marketing/print/<int:pk>/", mail_views.MailBatchView.as_view(), name="mail_batch"),
+    path("unsubscribe/<str:token>/", mail_views.UnsubscribeView.as_view(), name="unsubscribe"),
     path("leads/bulk/", bulk_views.BulkActionView.as_view(), name="bulk"),
     path("board/", board_views.BoardView.as_view(), name="board"),
     path("board/move/", board_views.BoardMoveView.as_view(), name="board_move"),
@@ -39,10 +35,10 @@ urlpatterns = [
     path("notifications/", reminder_views.NotificationListView.as_view(), name="notifications"),
     path("notifications/<int:pk>/open/", reminder_views.NotificationOpenView.as_view(), name="notification_open"),
     path("notifications/read/", reminder_views.NotificationsReadView.as_view(), name="notifications_read"),
-    path("settings/", reminder_views.MySettingsView.as_view(), name="my_settings"),
+    path("settings/", my_settings.MySettingsView.as_view(), name="my_settings"),
     path("calendar/<str:token>.ics", reminder_views.CalendarFeedView.as_view(), name="calendar_feed"),
     path("settings/photo/", seller_views.MyPhotoView.as_view(), name="my_photo"),
-    # The seller's side (issue 10): the status page opened by its private link, and the guide.
+    # The seller's side: the status page opened by its private link, and the guide.
     path("s/<str:token>/", seller_views.SellerPageView.as_view(), name="seller_page"),
     path("s/<str:token>/check/", seller_views.SellerCheckView.as_view(), name="seller_check"),
     path("s/<str:token>/upload/", seller_views.SellerUploadView.as_view(), name="seller_upload"),

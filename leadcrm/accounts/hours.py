@@ -11,13 +11,13 @@ from datetime import date, datetime, timedelta
 from .models import User
 
 
-def _zone(user: User) -> zoneinfo.ZoneInfo:
+def user_zone(user: User) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(user.time_zone)
 
 
 def when_to_tell(user: User, due_at: datetime) -> datetime:
     """The first moment at or after ``due_at`` inside the user's working hours."""
-    zone = _zone(user)
+    zone = user_zone(user)
     local = due_at.astimezone(zone)
     for offset in range(8):
         day = local.date() + timedelta(days=offset)
@@ -39,5 +39,5 @@ def deadline_moment(user: User, day: date) -> datetime:
     for back in range(7):
         candidate = day - timedelta(days=back)
         if candidate.weekday() in user.works_on:
-            return datetime.combine(candidate, user.work_starts, tzinfo=_zone(user))
-    return datetime.combine(day, user.work_starts, tzinfo=_zone(user))
+            return datetime.combine(candidate, user.work_starts, tzinfo=user_zone(user))
+    return datetime.combine(day, user.work_starts, tzinfo=user_zone(user))

@@ -79,7 +79,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "compliance.context_processors.procedures",
-                "pipeline.context_processors.notifications",
+                "pipeline.reminders.context_processors.notifications",
             ],
         },
     },

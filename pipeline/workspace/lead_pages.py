@@ -19,11 +19,15 @@ from leadcrm.pagination import total_of, window
 from leadcrm.rows import age, pk_url, short_moment
 from leads.models import Contact, DeadReason, Email, LeadType, Phone, Stage
 from leads.selectors import lead_get, lead_owner_names
-from pipeline.forms import OutreachLogForm, StageChangeForm
-from pipeline.queue import phone_status_now
-from pipeline.scripts import call_scripts_for, render
-from pipeline.selectors import deal_summary, lead_activity, lead_follow_ups, lead_last_conversation
-from pipeline.seller import seller_card
+from pipeline.deals.forms import StageChangeForm
+from pipeline.deals.selectors import deal_summary
+from pipeline.outreach.forms import OutreachLogForm
+from pipeline.outreach.queue import phone_status_now
+from pipeline.outreach.scripts import call_scripts_for, render
+from pipeline.outreach.selectors import lead_last_conversation
+from pipeline.reminders.selectors import lead_follow_ups
+from pipeline.seller.briefings import seller_card
+from pipeline.workspace.selectors import lead_activity
 
 from .workload import WorkloadView
 

@@ -82,7 +82,7 @@ def step_without_javascript_a_refused_log_lands_on_its_reason(browser, live_serv
 
 
 def step_an_agent_moves_a_lead_to_contact_after_talking(page_as, lead, agent):
-    from pipeline.services import outreach_log
+    from pipeline.outreach.services import outreach_log
 
     outreach_log(lead=lead, channel="call", contact_point=lead.contacts.first().phones.first(), outcome="talked",
                  actor=agent, role_disclosed=True, purpose="short_sale_listing", notes="Talked.")
@@ -155,7 +155,7 @@ PHONE_LEAD_PAGE_MAX_HEIGHT = 2_600
 
 
 def step_on_a_phone_the_lead_page_puts_the_homeowner_first_and_folds_the_rest(page_as, team, agent):
-    from pipeline.services import lead_note_add, outreach_log
+    from pipeline.outreach.services import lead_note_add, outreach_log
 
     lead = LeadFactory(assigned_agent=agent, team=team)
     owner = ContactFactory(lead=lead, first_name="Rosa", last_name="Diaz")

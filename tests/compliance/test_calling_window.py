@@ -15,7 +15,7 @@ from compliance.gate import Attempt, calling_hours, window_in_force
 from compliance.models import Channel, Purpose, RuleParameter, StateCallingRule
 from compliance.rulebook import rulebook
 from leads.models import Phone
-from pipeline.queue import phone_status_now
+from pipeline.outreach.queue import phone_status_now
 
 pytestmark = pytest.mark.django_db
 

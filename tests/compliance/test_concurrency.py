@@ -9,7 +9,7 @@ from django.db import connection
 from compliance.models import Channel
 from compliance.services import registry_version_record
 from pipeline.models import Outcome, OutreachAttempt
-from pipeline.services import OutreachBlocked, outreach_log
+from pipeline.outreach.services import OutreachBlocked, outreach_log
 
 from ..factories import AgentFactory, ContactFactory, LeadFactory, PhoneFactory, PropertyFactory
 

@@ -10,7 +10,7 @@ from compliance.models import Channel, DncPolicy, PolicyAcknowledgement, Purpose
 from compliance.services import dnc_policy_adopt, outreach_check, registry_version_record
 from leadcrm.append_only import AppendOnlyError
 from pipeline.models import Outcome
-from pipeline.services import outreach_log
+from pipeline.outreach.services import outreach_log
 
 from ..factories import POLICY_TEXT, AgentFactory
 

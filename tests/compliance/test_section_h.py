@@ -42,7 +42,7 @@ from compliance.transactions import (
 )
 from leadcrm.accounts.models import Brokerage, Capacity, LicenseStatus
 from pipeline.models import Outcome
-from pipeline.services import OutreachBlocked, outreach_log
+from pipeline.outreach.services import OutreachBlocked, outreach_log
 
 from ..factories import (
     AgentFactory,

@@ -192,7 +192,8 @@ def test_no_seeded_row_cites_an_internal_reference():
 def test_no_report_note_cites_an_internal_reference():
     from datetime import date
 
-    from pipeline.reports import REPORTS, Period
+    from pipeline.reports.period import Period
+    from pipeline.reports.registry import REPORTS
 
     for slug_, (_title, report) in REPORTS.items():
         made = report(Period(date(2026, 10, 1), date(2026, 11, 30)))

@@ -39,8 +39,8 @@ def test_seed_demo_builds_the_brokerage_the_issue_describes():
 
 
 def test_seed_demo_dates_every_lender_step_after_its_package_and_prices_the_investors_offers():
+    from pipeline.deals.purchase import is_investor_purchase, purchase_math_for
     from pipeline.models import LenderMilestone, Milestone, Offer, OfferStatus
-    from pipeline.purchase import is_investor_purchase, purchase_math_for
 
     seed_demo(lead_count=120)
     packages = {}

@@ -116,7 +116,7 @@ def test_every_url_in_the_matrix_still_exists():
 
 
 def outreach(lead, agent):
-    from pipeline.services import outreach_log
+    from pipeline.outreach.services import outreach_log
 
     return outreach_log(lead=lead, channel="call", contact_point=lead.contacts.first().phones.first(),
                         outcome="no_answer", actor=agent, role_disclosed=True, purpose="short_sale_listing")
@@ -132,7 +132,7 @@ def import_job(owner, status):
 def document(lead, agent):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from pipeline.documents import document_upload
+    from pipeline.deals.documents import document_upload
 
     return document_upload(lead=lead, kind="hardship_letter", actor=agent,
                            file=SimpleUploadedFile("letter.pdf", b"%PDF-1.4 hardship letter"))
@@ -192,7 +192,8 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
 @pytest.mark.parametrize("name", ["pipeline:dashboard", "leads:list"])
 def test_lists_never_leak_another_agents_lead(name, lead, other_lead, agent, other_agent, client_as):
     from pipeline.models import Outcome
-    from pipeline.services import follow_up_create, outreach_log
+    from pipeline.outreach.services import outreach_log
+    from pipeline.reminders.services import follow_up_create
 
     # given both leads with recent outreach and a follow-up, so both could appear anywhere
     for who, mine in ((agent, lead), (other_agent, other_lead)):

@@ -40,7 +40,14 @@ from django.utils import timezone
 from django.utils.regex_helper import normalize
 from rest_framework.authtoken.models import Token
 
-from ..factories import ContactFactory, EmailFactory, HardshipFactory, LeadFactory, PhoneFactory, PropertyFactory
+from ..factories import (
+    ContactFactory,
+    EmailFactory,
+    HardshipFactory,
+    LeadFactory,
+    PhoneFactory,
+    PropertyFactory,
+)
 
 ANON, OTHER_AGENT, OTHER_LEAD, OWNER, TEAM_LEAD, BROKER = (
     "anonymous", "other agent", "other team's lead", "owner", "team lead", "broker")
@@ -154,7 +161,7 @@ QUERIES = {
 
 def _providers():
     """kwarg name -> a function of the world and the pattern giving the values to walk."""
-    from pipeline.reports import REPORTS
+    from pipeline.reports.registry import REPORTS
 
     return {
         "pk": lambda world, route: [getattr(world, PK_OF[route.name]).pk] if route.name in PK_OF else None,
@@ -301,8 +308,15 @@ class World:
             RoutingMethod,
         )
         from leads.services import lead_assign, lead_list_add
-        from pipeline.documents import document_upload
-        from pipeline.lenders import approval_letter_record, lender_file_for, milestone_record, negotiator_assign
+        from pipeline.deals.documents import document_upload
+        from pipeline.deals.lenders import (
+            approval_letter_record,
+            lender_file_for,
+            milestone_record,
+            negotiator_assign,
+        )
+        from pipeline.deals.offers import offer_create
+        from pipeline.deals.services import lead_stage_change
         from pipeline.models import (
             CalendarFeed,
             ChecklistItem,
@@ -315,9 +329,10 @@ class World:
             SellerEvent,
             SellerLink,
         )
-        from pipeline.offers import offer_create
-        from pipeline.seller import seller_briefings_set, seller_link_create
-        from pipeline.services import follow_up_create, lead_note_add, lead_stage_change, outreach_log
+        from pipeline.outreach.services import lead_note_add, outreach_log
+        from pipeline.reminders.services import follow_up_create
+        from pipeline.seller.access import seller_link_create
+        from pipeline.seller.briefings import seller_briefings_set
 
         from ..factories import LienFactory
 

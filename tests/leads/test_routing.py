@@ -155,7 +155,7 @@ def test_an_agent_may_hold_only_so_many_unworked_claims(agent, team_lead):
 
 def test_a_claim_not_worked_in_time_goes_back_to_the_pond_and_a_logged_call_keeps_it(
         team, agent, team_lead, national_registry):
-    from pipeline.services import outreach_log
+    from pipeline.outreach.services import outreach_log
 
     worked, idle = unassigned(team), unassigned(team)
     PhoneFactory(contact=ContactFactory(lead=worked), number="+19185550177")

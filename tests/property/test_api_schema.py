@@ -11,7 +11,7 @@ dozen examples per operation and mode, no shrinking): about a minute.
 schemathesis's pytest plugin (``from_fixture``) does not run under pytest 9 (it sets a
 node attribute pytest no longer has), so the operations are driven through its Python API
 (``as_strategy``) inside one test that has the database. What the gate answers (201 or
-409, rule IDs) is tested in tests/pipeline/test_api.py.
+409, rule IDs) is tested in tests/pipeline/api/test_api.py.
 """
 
 from collections import defaultdict
@@ -26,7 +26,7 @@ from rest_framework.authtoken.models import Token
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from pipeline.services import follow_up_create
+from pipeline.reminders.services import follow_up_create
 
 from ..factories import ContactFactory, EmailFactory, LeadFactory, LienFactory, PhoneFactory
 
@@ -56,7 +56,7 @@ def in_process_app():
 @pytest.fixture
 def unthrottled():
     # The throttle counts per user across every example of the run: it is tested in
-    # tests/pipeline/test_api.py, and here its 429s would hide the answers under them.
+    # tests/pipeline/api/test_api.py, and here its 429s would hide the answers under them.
     from rest_framework.settings import api_settings
     from rest_framework.throttling import UserRateThrottle
 

@@ -14,8 +14,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from leads.models import Lien, LienType
+from pipeline.deals.offers import lien_waterfall, net_sheet
 from pipeline.models import ApprovalLetter
-from pipeline.offers import lien_waterfall, net_sheet
 
 TODAY = date(2026, 11, 18)
 ZERO = Decimal("0")

@@ -13,8 +13,8 @@ import pytest
 
 from leads.imports.columns import detect
 from leads.models import Contact, Lead
-from pipeline.marketing import mail_merge
 from pipeline.models import MessageTemplate, TemplateKind
+from pipeline.outreach.letters import mail_merge
 
 from .test_imports import run
 

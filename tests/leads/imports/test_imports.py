@@ -417,7 +417,7 @@ def test_new_leads_are_written_with_the_score_a_rescore_would_give(broker):
 
 def test_an_imported_auction_follow_up_is_reminded_at_once(broker):
     from pipeline.models import FollowUpSource
-    from pipeline.notifications import due_work
+    from pipeline.reminders.notifications import due_work
 
     run(broker, PROPSTREAM, name="p.csv")
     follow_up = Lead.objects.get(property__street="2571 Pine Rd").follow_ups.get()

@@ -12,11 +12,11 @@ from django.urls import reverse
 from compliance.gate import Finding
 from compliance.models import RegistryKind, Verdict
 from compliance.services import dnc_numbers_add, internal_dnc_add
-from pipeline.services import outreach_log
+from pipeline.outreach.services import outreach_log
 from pipeline.workspace.lead_pages import NOT_CALLABLE_BECAUSE, OWNER_DECEASED, not_callable_because
 
 from ...factories import DncSourceFactory, PhoneFactory
-from ..test_views import outreach_data
+from .test_views import outreach_data
 
 pytestmark = pytest.mark.django_db
 
@@ -84,8 +84,8 @@ def test_the_lead_page_shows_the_last_conversation_and_the_attempts_since(lead, 
 
 
 def test_the_last_conversation_of_a_long_worked_lead_is_found_past_the_timelines_cut(lead, agent, client_as):
-    from pipeline.selectors import TIMELINE_LIMIT
-    from pipeline.services import lead_note_add
+    from pipeline.outreach.services import lead_note_add
+    from pipeline.workspace.selectors import TIMELINE_LIMIT
 
     phone = lead.contacts.first().phones.first()
     with time_machine.travel(datetime(2026, 11, 16, 21, 0, tzinfo=UTC)):

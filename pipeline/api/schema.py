@@ -1,0 +1,64 @@
+"""The API's OpenAPI schema class and its Swagger page."""
+
+from __future__ import annotations
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularSwaggerSplitView
+
+from leadcrm.api import ERRORS
+from leadcrm.security import policy_with
+
+# The schema ------------------------------------------------------------------------------
+
+
+class ApiSchema(AutoSchema):
+    """Each operation's own answers plus the errors every endpoint can give: 400 (input),
+    401 (no token), 403 and 415 (unsafe methods: a role's permission, or CSRF with a
+    session; a body DRF has no parser for), 404 (a path naming an object, or a list's
+    cursor) and 429 (the throttle)."""
+
+    def _resolve_path_parameters(self, variables):
+        # Ids are integers; the routes take any segment (ANY_ID) only so that a wrong one is
+        # answered by the API's JSON 404.
+        parameters = super()._resolve_path_parameters(variables)
+        for parameter in parameters:
+            if parameter["name"] == "id":
+                parameter["schema"] = {"type": "integer"}
+                parameter["description"] = "The object's id."
+        return parameters
+
+    def _get_filter_parameters(self):
+        # django-filter reads an empty value as no filter at all: say so.
+        return [{**parameter, "allowEmptyValue": True} for parameter in super()._get_filter_parameters()]
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        codes = ["400", "401", "429"]
+        if self.method not in ("GET", "HEAD", "OPTIONS"):
+            codes += ["403", "415"]
+        if "{" in self.path or self._is_list_view():
+            codes.append("404")
+        for code in sorted(codes):
+            if code in responses:
+                continue
+            name, schema, description = ERRORS[code]
+            component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema)
+            self.registry.register_on_missing(component)
+            responses[code] = {"content": {"application/json": {"schema": component.ref}}, "description": description}
+        return dict(sorted(responses.items()))
+
+
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI, served from our static files with its script in a file of its own. The
+    widget writes inline style attributes, so this one page allows inline styles (never
+    inline script)."""
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        response["Content-Security-Policy"] = policy_with(style_src=["'unsafe-inline'"])
+        return response

@@ -1,0 +1,194 @@
+"""The API's serializers: shapes of input and output, no rules."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+
+from compliance.models import Channel, Purpose, Technology
+from leads.models import Contact, DeadReason, Email, ImportJob, Lead, LeadSource, Lien, Phone, Stage
+from pipeline.models import FollowUp, Outcome, OutreachAttempt, StageChange
+
+# Reads ---------------------------------------------------------------------------------
+
+
+class PhoneSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Phone
+        fields = ["id", "number", "phone_type", "status", "on_dnc_list"]
+
+
+class EmailSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Email
+        fields = ["id", "address"]
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    phones = PhoneSerializer(many=True, read_only=True)
+    emails = EmailSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Contact
+        fields = ["id", "position", "first_name", "last_name", "company_name", "mailing_street", "mailing_unit",
+                  "mailing_city", "mailing_state", "mailing_zip", "do_not_mail", "deceased", "phones", "emails"]
+
+
+class LienSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Lien
+        # Only the masked loan number (****1234) ever leaves the database.
+        fields = ["id", "position", "lien_type", "lender", "balance", "loan_number_masked", "recording_date"]
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    street = serializers.CharField(source="property.street_line", read_only=True)
+    city = serializers.CharField(source="property.city", read_only=True)
+    state = serializers.CharField(source="property.state", read_only=True)
+    zip_code = serializers.CharField(source="property.zip_code", read_only=True)
+    county = serializers.CharField(source="property.county", read_only=True)
+    estimated_value = serializers.DecimalField(source="property.estimated_value", max_digits=12, decimal_places=2,
+                                               read_only=True)
+    assigned_agent = serializers.StringRelatedField(read_only=True)
+    team = serializers.StringRelatedField(read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = ["id", "street", "city", "state", "zip_code", "county", "estimated_value", "lead_type", "source",
+                  "stage", "stage_entered_at", "dead_reason", "score", "score_reasons", "lien_total",
+                  "assigned_agent", "assigned_agent_id", "team", "team_id", "next_follow_up_at", "last_contacted_at",
+                  "closing_date", "created_at"]
+
+
+class LeadDetailSerializer(LeadSerializer):
+    contacts = ContactSerializer(many=True, read_only=True)
+    liens = LienSerializer(many=True, read_only=True)
+
+    class Meta(LeadSerializer.Meta):
+        fields = [*LeadSerializer.Meta.fields, "contacts", "liens"]
+
+
+class StageChangeSerializer(serializers.ModelSerializer):
+    changed_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = StageChange
+        fields = ["id", "from_stage", "to_stage", "dead_reason", "note", "changed_by", "changed_at"]
+
+
+class StageMoveSerializer(serializers.Serializer):
+    to_stage = serializers.ChoiceField(choices=Stage.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    dead_reason = serializers.ChoiceField(choices=DeadReason.choices, required=False, allow_blank=True, default="")
+    closing_date = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+REFUSED_SCHEMA = inline_serializer("Refused", {"detail": serializers.CharField(), "reasons": serializers.ListField(
+    child=serializers.CharField())})
+
+
+# Follow-ups ----------------------------------------------------------------------------
+
+
+class FollowUpSerializer(serializers.ModelSerializer):
+    lead = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.none())
+    assignee = serializers.StringRelatedField(read_only=True)
+
+    class Meta:
+        model = FollowUp
+        fields = ["id", "lead", "assignee", "kind", "source", "title", "notes", "due_at", "requested_at", "done_at",
+                  "closed_reason", "created_at"]
+        read_only_fields = ["source", "requested_at", "done_at", "closed_reason", "created_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["lead"].queryset = Lead.objects.visible_to(request.user)
+
+
+# Outreach and the gate ---------------------------------------------------------------
+
+
+class ContactPointMixin(serializers.Serializer):
+    lead = serializers.IntegerField()
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    phone = serializers.IntegerField(required=False, help_text="For a call or text: the phone's id on this lead.")
+    email = serializers.IntegerField(required=False, help_text="For an email: the address's id on this lead.")
+    contact = serializers.IntegerField(required=False, help_text="For a letter: the owner's id on this lead.")
+    purpose = serializers.ChoiceField(choices=Purpose.choices, default=Purpose.LISTING)
+    technology = serializers.ChoiceField(choices=Technology.choices, default=Technology.MANUAL)
+
+    def validate(self, data):
+        request = self.context["request"]
+        lead = Lead.objects.visible_to(request.user).filter(pk=data["lead"]).select_related("property").first()
+        if lead is None:
+            raise serializers.ValidationError({"lead": "No such lead."})
+        channel = data["channel"]
+        wanted = {Channel.CALL: ("phone", Phone), Channel.SMS: ("phone", Phone), Channel.EMAIL: ("email", Email),
+                  Channel.MAIL: ("contact", Contact)}.get(channel)
+        point = lead.property
+        if wanted:
+            name, model = wanted
+            if data.get(name) is None:
+                raise serializers.ValidationError({name: f"Say which {name} of the lead ({channel})."})
+            owner_field = "lead" if model is Contact else "contact__lead"
+            point = model.objects.filter(pk=data[name], **{owner_field: lead}).first()
+            if point is None:
+                raise serializers.ValidationError({name: f"That {name} is not on this lead."})
+        data["lead_obj"], data["point"] = lead, point
+        return data
+
+
+class FindingSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    severity = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class VerdictSerializer(serializers.Serializer):
+    verdict = serializers.CharField()
+    rule_ids = serializers.ListField(child=serializers.CharField())
+    findings = FindingSerializer(many=True)
+
+
+class OutreachCreateSerializer(ContactPointMixin):
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    role_disclosed = serializers.BooleanField(help_text="You stated who you are and whom you represent (D3, F8).")
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    homeowner_words = serializers.CharField(required=False, allow_blank=True, default="")
+    follow_up_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    follow_up_title = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class OutreachSerializer(serializers.ModelSerializer):
+    agent = serializers.StringRelatedField()
+
+    class Meta:
+        model = OutreachAttempt
+        fields = ["id", "lead", "channel", "outcome", "purpose", "direction", "technology", "role_disclosed", "notes",
+                  "agent", "occurred_at", "logged_at", "corrects"]
+
+
+class BlockedSerializer(VerdictSerializer):
+    detail = serializers.CharField()
+    stop_recorded = serializers.BooleanField()
+
+
+# Imports -------------------------------------------------------------------------------
+
+
+class ImportSerializer(serializers.ModelSerializer):
+    lead_list = serializers.StringRelatedField()
+
+    class Meta:
+        model = ImportJob
+        fields = ["id", "file_name", "lead_list", "source", "status", "rows_total", "rows_done", "percent",
+                  "leads_created", "leads_merged", "rows_rejected", "phones_valid", "phones_invalid", "phones_on_dnc",
+                  "error", "created_at", "started_at", "finished_at"]
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV or XLSX, headers on the first line.")
+    source = serializers.ChoiceField(choices=LeadSource.choices, default=LeadSource.CSV)
+    list_name = serializers.CharField(required=False, allow_blank=True, default="")

@@ -1,0 +1,47 @@
+"""Bulk actions on the leads ticked in the lead list (pipeline/deals/bulk.py does them)."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
+from django.views import View
+
+from leadcrm.accounts.roles import Perm
+from leads.models import Lead
+from pipeline.common import safe_next_url
+
+from .bulk import leads_bulk_apply
+from .forms import BulkActionForm
+
+
+class BulkActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    permission_required = Perm.MANAGE_FOLLOW_UPS
+    http_method_names = ["post"]
+
+    def post(self, request):
+        back = safe_next_url(request, reverse("leads:list"))
+        form = BulkActionForm(request.POST, user=request.user)
+        if not form.is_valid():
+            errors = [e for field_errors in form.errors.values() for e in field_errors]
+            messages.error(request, "Nothing done: " + " ".join(errors))
+            return HttpResponseRedirect(back)
+        data = form.cleaned_data
+        ids = set(data["leads"])
+        leads = list(Lead.objects.visible_to(request.user).filter(pk__in=ids).select_related("property"))
+        if len(leads) != len(ids):
+            raise Http404("No such lead.")  # one forged id spoils the batch, as it would a single page
+        action = data["action"]
+        needs = {"assign": Perm.ASSIGN_LEADS, "round_robin": Perm.ASSIGN_LEADS, "pond": Perm.ASSIGN_LEADS,
+                 "rules": Perm.ASSIGN_LEADS, "stage": Perm.CHANGE_STAGE}.get(action)
+        if needs and not request.user.has_perm(needs):
+            raise PermissionDenied
+        outcome = leads_bulk_apply(leads=leads, action=action, actor=request.user, data=data)
+        done, refused = outcome.done, outcome.refused
+        verb = {"follow_up": "Follow-up set on", "stage": "Moved", "assign": "Assigned", "round_robin": "Assigned",
+                "pond": "Put in the pond:", "rules": "Routed by the rules:"}[action]
+        messages.success(request, f"{verb} {done} lead{'s' if done != 1 else ''}.")
+        if refused:
+            shown = refused[:5] + ([f"and {len(refused) - 5} more"] if len(refused) > 5 else [])
+            messages.warning(request, f"{len(refused)} not changed: " + " · ".join(shown))
+        return HttpResponseRedirect(back)

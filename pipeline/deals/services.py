@@ -1,0 +1,105 @@
+"""Writes of the deal: stage moves through the transitions table."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from leadcrm.accounts.models import User
+from leads.models import DeadReason, Lead, Stage
+from leads.selectors import stage_counts_forget
+from pipeline.models import (
+    FollowUp,
+    StageChange,
+)
+
+from .stages import allowed_moves
+
+ALREADY_IN_STAGE = "The lead is already in {stage}."
+
+
+MOVE_NOT_ALLOWED = "A lead in {source} cannot move to {target}."
+
+
+DEAD_NEEDS_REASON = "Say why the lead is dead."
+
+
+CLOSING_IN_FUTURE = "A sale is closed on or before today; set a future closing date on the offer instead."
+
+
+CLOSING_BEFORE_CLOSE = "The lead entered Close on {day:%b %-d, %Y}; it cannot have closed before that."
+
+
+class StageChangeRefused(ValidationError):
+    """The move is not in the transitions table, or the lead does not meet its rules."""
+
+
+# Stages --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def lead_stage_change(
+    *,
+    lead: Lead,
+    to_stage: Stage | str,
+    actor: User | None,
+    note: str = "",
+    dead_reason: DeadReason | str = "",
+    at: datetime | None = None,
+    closing_date: date | None = None,
+) -> Lead:
+    """Move a lead to another stage if the transitions table allows it; record the move.
+
+    ``closing_date`` is the day a sale closed, given with the move to closed.
+    """
+    at = at or timezone.now()
+    to_stage = Stage(to_stage)
+    # Lock the row so two people moving the same lead cannot both pass the rules.
+    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    source = Stage(locked.stage)
+    if to_stage == source:
+        raise StageChangeRefused(ALREADY_IN_STAGE.format(stage=source.label))
+    moves = allowed_moves(locked)
+    if to_stage not in moves:
+        raise StageChangeRefused(MOVE_NOT_ALLOWED.format(source=source.label, target=to_stage.label))
+    on = timezone.localdate(at)
+    if to_stage == Stage.CLOSED and closing_date is not None:
+        entered_close = timezone.localdate(locked.stage_entered_at)
+        if closing_date > on:
+            raise StageChangeRefused({"closing_date": CLOSING_IN_FUTURE})
+        if closing_date < entered_close:
+            raise StageChangeRefused({"closing_date": CLOSING_BEFORE_CLOSE.format(day=entered_close)})
+        locked.closing_date = closing_date
+        on = closing_date  # the approvals must have been good on the day it closed
+    unmet = [message for req in moves[to_stage] if (message := req.unmet(locked, on))]
+    if unmet:
+        raise StageChangeRefused(unmet)
+    if to_stage == Stage.DEAD and not dead_reason:
+        raise StageChangeRefused({"dead_reason": DEAD_NEEDS_REASON})
+
+    if to_stage in (Stage.CLOSED, Stage.DEAD):
+        # Nothing more to do on a lead that closed or died: no more reminders or escalations.
+        FollowUp.objects.filter(lead=locked, done_at__isnull=True).update(
+            done_at=at, closed_reason=f"The lead moved to {Stage(to_stage).label}.")
+        locked.next_follow_up_at = None
+        Lead.objects.filter(pk=locked.pk).update(next_follow_up_at=None)
+    locked.stage = to_stage
+    locked.stage_entered_at = at
+    locked.dead_reason = dead_reason if to_stage == Stage.DEAD else ""
+    locked.full_clean()
+    locked.save(update_fields=["stage", "stage_entered_at", "dead_reason", "closing_date", "updated_at"])
+    change = StageChange(
+        lead=locked, from_stage=source, to_stage=to_stage, dead_reason=locked.dead_reason,
+        note=note, changed_by=actor, changed_at=at,
+    )
+    change.full_clean()
+    change.save()
+    agent_id, actor_id = locked.assigned_agent_id, getattr(actor, "pk", None)
+    transaction.on_commit(lambda: stage_counts_forget(agent_id, actor_id))
+    lead.stage, lead.stage_entered_at, lead.dead_reason, lead.closing_date = (
+        locked.stage, locked.stage_entered_at, locked.dead_reason, locked.closing_date
+    )
+    return lead

@@ -1,0 +1,255 @@
+"""Writes of the pipeline: the outreach log (through the gate), stage moves, follow-ups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from compliance.language import revocation_scan
+from compliance.models import Channel, Direction, Purpose, Technology
+from compliance.services import Decision, outreach_check, revocation_review_raise, stop_request_record
+from leadcrm.accounts.models import User
+from leads.models import Contact, Email, Lead, Phone, PhoneStatus
+from leads.routing import claim_worked
+from leads.services import lead_rescore, phone_set_status
+from pipeline.models import (
+    OUTCOMES_BY_CHANNEL,
+    REACHED_OUTCOMES,
+    FollowUpKind,
+    LeadNote,
+    Outcome,
+    OutreachAttempt,
+)
+from pipeline.reminders.services import NAIVE_TIME, follow_up_create
+
+FUTURE_ATTEMPT = "An attempt cannot be logged in the future."
+
+
+OUTCOME_NOT_FOR_CHANNEL = "“{outcome}” is not a result of a {channel}."
+
+
+DNC_WORDS_NEEDED = "Write down what the homeowner said, as close to their words as you can."
+
+
+OUTCOME_NEEDS_PHONE = "“{outcome}” applies to a phone number; pick the number called."
+
+
+CORRECTION_OTHER_LEAD = "A correction must be logged on the same lead as the entry it corrects."
+
+
+REPLY_IS_INBOUND = "A reply comes from the homeowner: log it as inbound."
+
+
+# The homeowner asked to stop: this number or address, or (do not contact) all of theirs.
+STOP_OUTCOMES = frozenset({Outcome.DNC_REQUEST, Outcome.DO_NOT_CONTACT})
+
+
+FOLLOW_UP_KIND_BY_CHANNEL = {
+    Channel.CALL: FollowUpKind.CALL,
+    Channel.SMS: FollowUpKind.TEXT,
+    Channel.EMAIL: FollowUpKind.EMAIL,
+    Channel.MAIL: FollowUpKind.MAIL,
+    Channel.DOOR: FollowUpKind.TASK,
+}
+
+
+class OutreachBlocked(Exception):
+    """The gate refused the attempt; nothing was logged but the check (and a stop request)."""
+
+    def __init__(self, decision: Decision, *, stop_recorded: bool = False):
+        self.decision = decision
+        self.stop_recorded = stop_recorded
+        super().__init__(" ".join(decision.reasons))
+
+
+# Outreach ------------------------------------------------------------------------------
+
+
+def outreach_log(
+    *,
+    lead: Lead,
+    channel: Channel | str,
+    contact_point: Phone | Email | Contact | str | None,
+    outcome: Outcome | str,
+    actor: User,
+    role_disclosed: bool,
+    purpose: Purpose | str = Purpose.LISTING,
+    notes: str = "",
+    homeowner_words: str = "",
+    occurred_at: datetime | None = None,
+    follow_up_at: datetime | None = None,
+    follow_up_title: str = "",
+    corrects: OutreachAttempt | None = None,
+    technology: Technology | str = Technology.MANUAL,
+    direction: Direction | str = Direction.OUTBOUND,
+) -> OutreachAttempt:
+    """Log one outreach attempt; the only code that creates an ``OutreachAttempt``.
+
+    The compliance gate runs first, in the same transaction, and its check row is kept
+    whatever it decides: the transaction is durable, so no caller's rollback can take the
+    evidence with it. A blocked attempt raises ``OutreachBlocked`` once that row is
+    committed. A request to stop is recorded even when the attempt is blocked (B1). The
+    outcome's other effects (a wrong number marked, the next follow-up) happen in the
+    same step as an allowed attempt.
+
+    What the homeowner said is read for revocation (B4): a clear "stop" in their words,
+    a reply, or a clear phrase in the notes puts the contact point on the internal list
+    at once; an ambiguous one ("wrong number", "no mas", a typo) goes to review.
+    """
+    channel, outcome, direction = Channel(channel), Outcome(outcome), Direction(direction)
+    now = timezone.now()
+    occurred_at = occurred_at or now
+    if timezone.is_naive(occurred_at):
+        raise ValidationError({"occurred_at": NAIVE_TIME})
+    if occurred_at > now:
+        raise ValidationError({"occurred_at": FUTURE_ATTEMPT})
+    if outcome not in OUTCOMES_BY_CHANNEL[channel]:
+        raise ValidationError({"outcome": OUTCOME_NOT_FOR_CHANNEL.format(outcome=outcome.label, channel=channel.label.lower())})
+    if outcome in (Outcome.WRONG_NUMBER, Outcome.BAD_NUMBER) and not isinstance(contact_point, Phone):
+        raise ValidationError({"outcome": OUTCOME_NEEDS_PHONE.format(outcome=outcome.label)})
+    if outcome in STOP_OUTCOMES and not (homeowner_words or notes).strip():
+        raise ValidationError({"homeowner_words": DNC_WORDS_NEEDED})
+    if outcome == Outcome.REPLIED and direction != Direction.INBOUND:
+        raise ValidationError({"outcome": REPLY_IS_INBOUND})
+    words = homeowner_words or notes
+    heard = revocation_scan(homeowner_words or (notes if outcome == Outcome.REPLIED else ""),
+                            homeowners_own_words=True)
+    noted = revocation_scan(notes, homeowners_own_words=False)
+    stop = outcome in STOP_OUTCOMES or bool(heard.clear or noted.clear)
+    unclear = None if stop else (heard.ambiguous or noted.ambiguous)
+    if corrects is not None and corrects.lead_id != lead.pk:
+        raise ValidationError(CORRECTION_OTHER_LEAD)
+
+    with transaction.atomic(durable=True):
+        _serialise_on(contact_point)
+        decision = outreach_check(
+            lead=lead,
+            contact_point=contact_point,
+            channel=channel,
+            purpose=purpose,
+            actor=actor,
+            at=occurred_at,
+            role_disclosed=role_disclosed,
+            message=notes,
+            technology=technology,
+            direction=direction,
+        )
+        # Never gated: a homeowner's "stop" is honoured even if the attempt is refused.
+        if stop:
+            stop_request_record(lead=lead, channel=channel, contact_point=contact_point,
+                                homeowner_words=words, recorded_by=actor, at=occurred_at,
+                                whole_contact=outcome == Outcome.DO_NOT_CONTACT)
+        elif unclear:
+            revocation_review_raise(lead=lead, contact_point=contact_point, text=words,
+                                    matched=unclear, raised_by=actor, at=occurred_at)
+        if decision.allowed:
+            attempt = _attempt_create(
+                lead=lead, channel=channel, contact_point=contact_point, outcome=outcome,
+                actor=actor, role_disclosed=role_disclosed, purpose=purpose, notes=notes,
+                occurred_at=occurred_at, decision=decision, corrects=corrects,
+                technology=technology, direction=direction,
+            )
+            attempt.stop_recorded, attempt.review_raised = stop, bool(unclear)
+            _apply_outcome(attempt=attempt)
+            claim_worked(lead=lead, actor=actor)  # a lead claimed from the pond is now worked
+            attempt.follow_up = None
+            if follow_up_at is not None:
+                attempt.follow_up = follow_up_create(
+                    lead=lead,
+                    assignee=actor,
+                    due_at=follow_up_at,
+                    kind=FOLLOW_UP_KIND_BY_CHANNEL[channel],
+                    title=follow_up_title or f"Follow up: {attempt.get_outcome_display().lower()}",
+                    created_by=actor,
+                )
+    if not decision.allowed:
+        raise OutreachBlocked(decision, stop_recorded=stop)
+    return attempt
+
+
+def _serialise_on(contact_point) -> None:
+    """One attempt at a time per number or address, across every worker (E2, B4).
+
+    Without it two agents logging at once would each count the other's attempt as not yet
+    made, and both pass a state's cap of 3. The lock is held until the transaction ends,
+    so the second check sees the first attempt. PostgreSQL only: SQLite writes one
+    transaction at a time anyway.
+    """
+    if connection.vendor != "postgresql":
+        return
+    if isinstance(contact_point, Phone):
+        key = contact_point.number[-10:]
+    elif isinstance(contact_point, Email):
+        key = contact_point.address.lower()
+    elif isinstance(contact_point, str):
+        text = contact_point.strip().lower()
+        key = text if "@" in text else "".join(ch for ch in text if ch.isdigit())[-10:]
+    else:
+        return  # mail and door knocks have no cap to race for
+    if key:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"outreach:{key}"])
+
+
+def _attempt_create(*, lead, channel, contact_point, outcome, actor, role_disclosed, purpose,
+                    notes, occurred_at, decision, corrects, technology, direction) -> OutreachAttempt:
+    phone = contact_point if isinstance(contact_point, Phone) else None
+    email = contact_point if isinstance(contact_point, Email) else None
+    contact = (
+        contact_point if isinstance(contact_point, Contact)
+        else (phone or email).contact if (phone or email) else None
+    )
+    attempt = OutreachAttempt(
+        lead=lead,
+        contact=contact,
+        phone=phone,
+        email=email,
+        contact_point=decision.check.contact_point,
+        channel=channel,
+        purpose=purpose,
+        technology=technology,
+        direction=direction,
+        outcome=outcome,
+        notes=notes,
+        role_disclosed=role_disclosed,
+        agent=actor,
+        occurred_at=occurred_at,
+        compliance_check=decision.check,
+        corrects=corrects,
+    )
+    attempt.full_clean()
+    attempt.save()
+    return attempt
+
+
+def _apply_outcome(*, attempt: OutreachAttempt) -> None:
+    lead = attempt.lead
+    if attempt.outcome == Outcome.WRONG_NUMBER:
+        phone_set_status(phone=attempt.phone, status=PhoneStatus.WRONG_PARTY)
+    elif attempt.outcome == Outcome.BAD_NUMBER:
+        phone_set_status(phone=attempt.phone, status=PhoneStatus.BAD)
+    if attempt.outcome in REACHED_OUTCOMES and (
+        lead.last_contacted_at is None or attempt.occurred_at > lead.last_contacted_at
+    ):
+        lead.last_contacted_at = attempt.occurred_at
+        lead.save(update_fields=["last_contacted_at", "updated_at"])
+        lead_rescore(lead=lead)
+
+
+# Notes ---------------------------------------------------------------------------------
+
+NOTE_EMPTY = "Write the note first."
+
+
+def lead_note_add(*, lead: Lead, author: User, body: str) -> LeadNote:
+    """A note on the lead's timeline (what was said goes in the outreach log, with its check)."""
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": NOTE_EMPTY})
+    note = LeadNote(lead=lead, author=author, body=body)
+    note.full_clean()
+    note.save()
+    return note

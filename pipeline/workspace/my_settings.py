@@ -1,0 +1,64 @@
+"""The user's own settings page: working hours and email (reminders), the calendar address,
+the API token and the photo shown to sellers: every part's setting of one person."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.views.generic import TemplateView
+from rest_framework.authtoken.models import Token
+
+from leadcrm.accounts.services import user_preferences_update
+from pipeline.api.services import api_token_replace, api_token_revoke
+from pipeline.models import AgentPhoto, CalendarFeed
+from pipeline.reminders.calendar import feed_create, feed_revoke, feed_url
+from pipeline.reminders.forms import MySettingsForm
+
+
+class MySettingsView(LoginRequiredMixin, TemplateView):
+    """Working hours decide when reminders reach you; the calendar address is shown once."""
+
+    template_name = "pipeline/my_settings.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        kwargs.setdefault("form", MySettingsForm(user=user))
+        feed = CalendarFeed.objects.filter(user=user).first()
+        api_token = Token.objects.filter(user=user).only("created").first()
+        return super().get_context_data(feed=feed, api_token=api_token,
+                                        has_photo=AgentPhoto.objects.filter(user=user).exists(), **kwargs)
+
+    def post(self, request):
+        action = request.POST.get("action")
+        if action == "calendar_new":
+            token = feed_create(user=request.user)
+            messages.success(request, "Your new calendar address is below. Copy it now: it is not shown again. "
+                                      "Any address made before stops working.")
+            return self.render_to_response(self.get_context_data(new_feed_url=feed_url(token)))
+        if action == "api_token_new":
+            token = api_token_replace(user=request.user)
+            messages.success(request, "Your new API token is below. Copy it now: it is not shown again; any "
+                                      "token made before stops working.")
+            return self.render_to_response(self.get_context_data(new_api_token=token.key))
+        if action == "api_token_revoke":
+            if api_token_revoke(user=request.user):
+                messages.success(request, "API token revoked.")
+            return HttpResponseRedirect(reverse("pipeline:my_settings"))
+        if action == "calendar_revoke":
+            if feed_revoke(user=request.user):
+                messages.success(request, "Calendar address revoked: calendars subscribed to it get nothing more.")
+            return HttpResponseRedirect(reverse("pipeline:my_settings"))
+        form = MySettingsForm(request.POST, user=request.user)
+        if form.is_valid():
+            try:
+                user_preferences_update(user=request.user, **form.changes())
+            except ValidationError as error:
+                for field, problems in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, problems)
+            else:
+                messages.success(request, "Saved. Reminders not yet sent follow your new hours.")
+                return HttpResponseRedirect(reverse("pipeline:my_settings"))
+        return self.render_to_response(self.get_context_data(form=form), status=400)

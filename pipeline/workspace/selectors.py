@@ -1,0 +1,65 @@
+"""Reads that compose every part of a lead: its timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from django.utils import timezone
+
+from leads.models import Lead
+from pipeline.models import SellerEventKind, StageChange
+
+TIMELINE_LIMIT = 100
+
+
+def _with_days_in_stage(changes: list[StageChange]) -> list[StageChange]:
+    """Newest first: each stage lasted until the next, newer, change began (the newest: now)."""
+    until = timezone.now()
+    for change in changes:
+        change.days_in_stage = max((until - change.changed_at).days, 0)
+        change.is_current = change is changes[0]
+        until = change.changed_at
+    return changes
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    at: datetime
+    kind: str  # outreach, stage, follow_up, follow_up_done, document, lender, note, seller
+    item: object
+
+
+def lead_activity(*, lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEvent]:
+    """One timeline of everything that happened on a lead, newest first: outreach, stage
+    moves, follow-ups set and done, documents received, lender steps, notes, and the
+    seller's side (links, visits, uploads).
+    One query per kind, each cut at ``limit``."""
+    from pipeline.models import DocumentUpload, LenderMilestone
+
+    events = [TimelineEvent(a.occurred_at, "outreach", a) for a in
+              lead.outreach_attempts.select_related("agent", "compliance_check")[:limit]]
+    events += [TimelineEvent(c.changed_at, "stage", c) for c in
+               _with_days_in_stage(list(lead.stage_changes.select_related("changed_by")[:limit]))]
+    for follow_up in lead.follow_ups.select_related("assignee", "created_by").order_by("-created_at")[:limit]:
+        events.append(TimelineEvent(follow_up.created_at, "follow_up", follow_up))
+        if follow_up.done_at:
+            events.append(TimelineEvent(follow_up.done_at, "follow_up_done", follow_up))
+    events += [TimelineEvent(u.uploaded_at, "document", u) for u in
+               DocumentUpload.objects.filter(item__lead=lead).select_related("item", "item__lien", "uploaded_by")
+               .order_by("-uploaded_at")[:limit]]
+    # A lender's step is dated, not timed: it sits at midday of its day, the agent's zone.
+    # A step struck out by a correction shows crossed out, the correction on its own day.
+    zone = timezone.get_current_timezone()
+    steps = list(LenderMilestone.objects.filter(lender_file__lead=lead)
+                 .select_related("lender_file__lien", "recorded_by", "voids", "voided_by__recorded_by")
+                 .order_by("-occurred_on", "-pk")[:limit])
+    for step in steps:
+        step.correction = getattr(step, "voided_by", None)  # None when it stands
+    events += [TimelineEvent(datetime.combine(m.occurred_on, time(12), tzinfo=zone), "lender", m) for m in steps]
+    events += [TimelineEvent(n.created_at, "note", n) for n in lead.notes.select_related("author")[:limit]]
+    # A seller's upload is on the timeline as its document already.
+    events += [TimelineEvent(e.at, "seller", e) for e in
+               lead.seller_events.exclude(kind=SellerEventKind.UPLOAD).select_related("actor")[:limit]]
+    events.sort(key=lambda event: event.at, reverse=True)
+    return events[:limit]
