@@ -44,14 +44,9 @@ from leadcrm.accounts.models import Brokerage, Capacity, LicenseStatus
 from pipeline.models import Outcome
 from pipeline.outreach.services import OutreachBlocked, outreach_log
 
-from ..factories import (
-    AgentFactory,
-    ContactFactory,
-    DncSourceFactory,
-    LeadFactory,
-    PhoneFactory,
-    PropertyFactory,
-)
+from ..leadcrm.factories import AgentFactory
+from ..leads.factories import ContactFactory, LeadFactory, PhoneFactory, PropertyFactory
+from .factories import DncSourceFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -100,7 +100,7 @@ def test_the_overview_counts_blocked_attempts_not_previews_and_links_each_count(
 
 
 def test_an_area_code_without_data_is_listed_first_as_blocked(agent, broker, team, client_as, national_registry):
-    from ..factories import ContactFactory, LeadFactory, PhoneFactory
+    from ..leads.factories import ContactFactory, LeadFactory, PhoneFactory
 
     for number in ("+19185550104", "+12085550101"):
         PhoneFactory(contact=ContactFactory(lead=LeadFactory(assigned_agent=agent, team=team)), number=number)

@@ -40,7 +40,7 @@ from django.utils import timezone
 from django.utils.regex_helper import normalize
 from rest_framework.authtoken.models import Token
 
-from ..factories import (
+from ..leads.factories import (
     ContactFactory,
     EmailFactory,
     HardshipFactory,
@@ -334,7 +334,7 @@ class World:
         from pipeline.seller.access import seller_link_create
         from pipeline.seller.briefings import seller_briefings_set
 
-        from ..factories import LienFactory
+        from ..leads.factories import LienFactory
 
         self.owner, self.team_lead, self.broker = agent, team_lead, broker
         self.other_agent, self.other_team_lead = other_agent, other_team.lead

@@ -23,7 +23,8 @@ from leads.routing import (
 )
 from pipeline.models import FollowUp
 
-from ..factories import AgentFactory, ContactFactory, LeadFactory, PhoneFactory, PropertyFactory
+from ..leadcrm.factories import AgentFactory
+from .factories import ContactFactory, LeadFactory, PhoneFactory, PropertyFactory
 
 pytestmark = pytest.mark.django_db
 

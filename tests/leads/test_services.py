@@ -21,7 +21,7 @@ from leads.services import (
     property_create,
 )
 
-from ..factories import ContactFactory, LeadFactory, PropertyFactory
+from .factories import ContactFactory, LeadFactory, PropertyFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,8 @@ from django.contrib.auth.models import AnonymousUser
 from leads.models import Contact, Lead, Phone
 from pipeline.models import FollowUp
 
-from ..factories import AgentFactory, LeadFactory
+from ..leadcrm.factories import AgentFactory
+from .factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +87,7 @@ def test_list_filters_by_county_or_zip_auction_window_and_callable_number(agent,
 
     from leads.models import ForeclosureRecord
 
-    from ..factories import ContactFactory, LeadFactory, PhoneFactory, PropertyFactory
+    from .factories import ContactFactory, LeadFactory, PhoneFactory, PropertyFactory
 
     tulsa = LeadFactory(assigned_agent=agent)
     PhoneFactory(contact=ContactFactory(lead=tulsa), number="+19185550160")
@@ -118,7 +119,7 @@ def test_an_absurd_auction_window_is_a_filter_error_not_a_crash(agent, client_as
 def test_search_finds_a_phone_in_any_spelling(spelling, agent, team):
     from compliance.selectors import lead_list
 
-    from ..factories import ContactFactory, PhoneFactory
+    from .factories import ContactFactory, PhoneFactory
 
     lead = LeadFactory(assigned_agent=agent, team=team)
     PhoneFactory(contact=ContactFactory(lead=lead), number="+19185550104")
@@ -129,7 +130,7 @@ def test_search_finds_a_phone_in_any_spelling(spelling, agent, team):
 def test_an_address_with_a_unit_is_not_taken_for_a_phone_extension(agent, team):
     from compliance.selectors import lead_list
 
-    from ..factories import PropertyFactory
+    from .factories import PropertyFactory
 
     lead = LeadFactory(assigned_agent=agent, team=team, property=PropertyFactory(street="1200 Riverside Dr",
                                                                                 unit="4"))
@@ -162,7 +163,7 @@ def test_callable_now_wants_calling_hours_at_the_house_this_minute(agent, team):
 
     from compliance.selectors import lead_list
 
-    from ..factories import ContactFactory, PhoneFactory, PropertyFactory
+    from .factories import ContactFactory, PhoneFactory, PropertyFactory
 
     tulsa = LeadFactory(assigned_agent=agent, team=team)
     phoenix = LeadFactory(assigned_agent=agent, team=team, property=PropertyFactory(

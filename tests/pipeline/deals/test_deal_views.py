@@ -14,7 +14,7 @@ from pipeline.deals.documents import document_upload
 from pipeline.deals.lenders import milestone_record
 from pipeline.models import DocumentStatus, LenderMilestone, Milestone, Offer, OfferStatus
 
-from ...factories import ContactFactory, LeadFactory, LienFactory
+from ...leads.factories import ContactFactory, LeadFactory, LienFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +71,7 @@ def test_the_board_cuts_each_column_and_links_to_the_rest(agent, client_as, monk
 
 
 def test_the_board_filters_by_agent_for_a_team_lead(lead, team_lead, agent, team, client_as):
-    from ...factories import AgentFactory
+    from ...leadcrm.factories import AgentFactory
 
     colleague = AgentFactory()
     from leadcrm.accounts.services import team_member_set

@@ -37,8 +37,8 @@ from pipeline.reports.period import Period, plain
 from pipeline.seller.access import seller_link_create
 from pipeline.tasks import forecast_refresh as refresh_task
 
-from ...factories import LeadFactory
 from ...helpers import count_links, rows_behind
+from ...leads.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -416,7 +416,7 @@ def test_the_periodic_task_keeps_the_back_tests_of_each_staff_zone(agent, broker
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from ...factories import BrokerFactory
+    from ...leadcrm.factories import BrokerFactory
 
     BrokerFactory(time_zone="Pacific/Honolulu", is_staff=True)
     broker.is_staff = True

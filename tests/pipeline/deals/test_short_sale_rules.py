@@ -33,7 +33,7 @@ from pipeline.models import (
     StageChange,
 )
 
-from ...factories import LeadFactory, LienFactory
+from ...leads.factories import LeadFactory, LienFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from leads.models import Lead
 from pipeline.models import MessageTemplate, OutreachAttempt, TemplateKind
 from pipeline.outreach.letters import mailing_confirm, print_run
 
-from ...factories import ContactFactory, LeadFactory
+from ...leads.factories import ContactFactory, LeadFactory
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -35,7 +35,7 @@ from pipeline.outreach.letters import (
 from pipeline.outreach.merge import ALREADY_REACHED, NEVER_REACHED, owner_names
 from pipeline.outreach.services import outreach_log
 
-from ...factories import ContactFactory, EmailFactory, LeadFactory
+from ...leads.factories import ContactFactory, EmailFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 

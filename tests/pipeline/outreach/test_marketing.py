@@ -10,7 +10,7 @@ from compliance.models import InternalDncEntry
 from pipeline.models import MessageTemplate, OutreachAttempt, TemplateKind
 from pipeline.outreach.letters import mail_merge
 
-from ...factories import ContactFactory, EmailFactory, LeadFactory
+from ...leads.factories import ContactFactory, EmailFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 

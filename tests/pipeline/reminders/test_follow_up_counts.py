@@ -17,7 +17,8 @@ from leads.models import Stage
 from pipeline.models import FollowUp
 from pipeline.reminders.selectors import agent_workload, follow_up_agenda
 
-from ...factories import AgentFactory, LeadFactory
+from ...leadcrm.factories import AgentFactory
+from ...leads.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 

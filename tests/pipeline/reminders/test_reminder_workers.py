@@ -23,7 +23,8 @@ from pipeline.models import EmailState, FollowUp, Notification
 from pipeline.reminders.notifications import EMAIL_CLAIM, due_work
 from pipeline.tasks import reminders_send
 
-from ...factories import AgentFactory, LeadFactory
+from ...leadcrm.factories import AgentFactory
+from ...leads.factories import LeadFactory
 
 ROOT = Path(__file__).resolve().parents[3]
 WAIT_SECONDS = 90

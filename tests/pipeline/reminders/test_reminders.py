@@ -39,14 +39,8 @@ from pipeline.reminders.notifications import (
 from pipeline.reminders.rules import follow_ups_generate
 from pipeline.reminders.services import follow_up_complete, follow_up_create
 
-from ...factories import (
-    ContactFactory,
-    DncSourceFactory,
-    LeadFactory,
-    LienFactory,
-    PhoneFactory,
-    PropertyFactory,
-)
+from ...compliance.factories import DncSourceFactory
+from ...leads.factories import ContactFactory, LeadFactory, LienFactory, PhoneFactory, PropertyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -461,7 +455,7 @@ def test_a_follow_up_reassigned_after_it_was_told_is_told_to_the_new_agent(lead,
     from leadcrm.accounts.services import team_member_set
     from leads.routing import lead_route_to
 
-    from ...factories import AgentFactory
+    from ...leadcrm.factories import AgentFactory
 
     follow_up = due_now(lead, agent)
     reminders_send([follow_up.pk])

@@ -23,8 +23,8 @@ from pipeline.reports.funnel import funnel, time_in_stage
 from pipeline.reports.lenders import lender_turnaround
 from pipeline.reports.period import Link, Period, plain
 
-from ...factories import LeadFactory, LienFactory
 from ...helpers import admin_list_rows
+from ...leads.factories import LeadFactory, LienFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -264,7 +264,7 @@ def test_every_report_renders_with_data_and_without(lead, broker, client_as):
 def test_dnc_hit_rate_per_list(agent):
     from leads.models import Phone
 
-    from ...factories import ContactFactory, PhoneFactory
+    from ...leads.factories import ContactFactory, PhoneFactory
 
     nod, probate = LeadList.objects.create(name="NOD pull"), LeadList.objects.create(name="Probate")
     both, one, none = (LeadFactory(assigned_agent=agent) for _ in range(3))
@@ -457,7 +457,7 @@ def test_time_in_stage_ranked_by_the_database_as_python_would(agent, stays):
 
 
 def _dnc_fixture(agent):
-    from ...factories import ContactFactory, PhoneFactory
+    from ...leads.factories import ContactFactory, PhoneFactory
 
     nod, probate = LeadList.objects.create(name="NOD pull"), LeadList.objects.create(name="Probate")
     lead = LeadFactory(assigned_agent=agent)

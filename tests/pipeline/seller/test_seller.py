@@ -35,7 +35,7 @@ from pipeline.seller.briefings import seller_briefings_set
 from pipeline.seller.guide import guide_pdf
 from pipeline.seller.views import MISSES_PER_HOUR
 
-from ...factories import HardshipFactory, LienFactory
+from ...leads.factories import HardshipFactory, LienFactory
 
 PDF = b"%PDF-1.7\n1 0 obj << >> endobj\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
@@ -202,7 +202,7 @@ def test_the_second_factor_asks_for_the_last_four_digits(lead, guarded_token):
 def test_only_a_good_numbers_digits_open_the_page(lead, agent):
     from leads.models import PhoneStatus
 
-    from ...factories import PhoneFactory
+    from ...leads.factories import PhoneFactory
 
     PhoneFactory(contact=lead.contacts.first(), number="+19185550177", status=PhoneStatus.WRONG_PARTY)
     token = seller_link_create(lead=lead, actor=agent, asks_phone_digits=True)

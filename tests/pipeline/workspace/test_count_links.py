@@ -16,8 +16,9 @@ from leadcrm.accounts.services import team_member_set
 from leads.models import Lead, LeadList, ListMembership, Stage
 from pipeline.models import FollowUp, StageChange
 
-from ...factories import AgentFactory, LeadFactory
 from ...helpers import count_links, rows_behind
+from ...leadcrm.factories import AgentFactory
+from ...leads.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 

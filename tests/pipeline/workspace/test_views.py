@@ -13,14 +13,8 @@ from compliance.services import dnc_numbers_add
 from leads.models import Stage
 from pipeline.models import FollowUp, OutreachAttempt, StageChange
 
-from ...factories import (
-    ContactFactory,
-    DncSourceFactory,
-    HardshipFactory,
-    LeadFactory,
-    LienFactory,
-    PhoneFactory,
-)
+from ...compliance.factories import DncSourceFactory
+from ...leads.factories import ContactFactory, HardshipFactory, LeadFactory, LienFactory, PhoneFactory
 
 pytestmark = pytest.mark.django_db
 
