@@ -108,7 +108,7 @@ class ConsentRecordFactory(factory.django.DjangoModelFactory):
 
 
 class ReassignedNumberCheckFactory(factory.django.DjangoModelFactory):
-    """The reassigned numbers database's "no" for the number (``phone=``), asked today."""
+    """The reassigned numbers database's "no" for the number (``phone=``), asked today by its lead's agent."""
 
     class Meta:
         model = ReassignedNumberCheck
@@ -120,7 +120,8 @@ class ReassignedNumberCheckFactory(factory.django.DjangoModelFactory):
     consent_date = days_ago(30)
     queried_at = factory.LazyFunction(timezone.now)
     result = RndResult.NO
-    recorded_by = factory.SubFactory(AgentFactory)
+    recorded_by = factory.Maybe("phone", factory.SelfAttribute("phone.contact.lead.assigned_agent"),
+                                factory.SubFactory(AgentFactory))
 
 
 class EstablishedRelationshipFactory(factory.django.DjangoModelFactory):
