@@ -30,7 +30,6 @@ from pipeline.deals.forecast import (
     learn_closing_model,
     learn_stage_durations,
 )
-from pipeline.models import StageChange
 from pipeline.reports import closings
 from pipeline.reports.closings import forecast_closings
 from pipeline.reports.period import Period, plain
@@ -39,6 +38,7 @@ from pipeline.tasks import forecast_refresh as refresh_task
 
 from ...helpers import count_links, rows_behind
 from ...leads.factories import LeadFactory
+from ..factories import StageChangeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +55,7 @@ def in_stage(agent, stage, entered: date, created: date | None = None):
     previous = {Stage.CONTACT: Stage.LIST, Stage.QUALIFY: Stage.CONTACT, Stage.NEGOTIATE: Stage.QUALIFY,
                 Stage.CLOSE: Stage.NEGOTIATE}.get(stage)
     if previous:
-        StageChange.objects.create(lead=lead, from_stage=previous, to_stage=stage, changed_at=at(entered))
+        StageChangeFactory(lead=lead, from_stage=previous, to_stage=stage, changed_at=at(entered))
     Lead.objects.filter(pk=lead.pk).update(stage=stage, stage_entered_at=at(entered),
                                            created_at=at(created or entered - timedelta(days=1), 9))
     lead.refresh_from_db()
@@ -63,7 +63,7 @@ def in_stage(agent, stage, entered: date, created: date | None = None):
 
 
 def leaves(lead, to_stage, on: date):
-    StageChange.objects.create(lead=lead, from_stage=lead.stage, to_stage=to_stage, changed_at=at(on))
+    StageChangeFactory(lead=lead, from_stage=lead.stage, to_stage=to_stage, changed_at=at(on))
     Lead.objects.filter(pk=lead.pk).update(stage=to_stage, stage_entered_at=at(on),
                                            **({"closing_date": on} if to_stage == Stage.CLOSED else {}))
 
