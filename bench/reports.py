@@ -3,7 +3,7 @@
 
 In a database of its own (the brokerage bench's name plus ``_reports``), built once by
 ``bench/reports_data.py`` and kept with ``--keep`` (it takes minutes to build). Each report
-of ``pipeline.reports.REPORTS`` is timed for the last year and the last 90 days of the log:
+of ``pipeline.reports.registry.REPORTS`` is timed for the last year and the last 90 days of the log:
 
 - the report's function itself: the first call (its caches and the database's pages
   still cold for this report), then the best of three;
@@ -194,7 +194,7 @@ def bench_reports(lead_count: int) -> dict:
                         len(client.get(url, {**params, "agent": busiest}).content)
     after = {label: _best(lambda p=period: _count_attempts(p)) for label, period in periods.items()}
 
-    print(f"\n[reports] every report of pipeline.reports.REPORTS, {sizes['leads_lead'][0]:,} leads, "
+    print(f"\n[reports] every report of pipeline.reports.registry.REPORTS, {sizes['leads_lead'][0]:,} leads, "
           f"{sizes['pipeline_outreachattempt'][0]:,} outreach attempts, "
           f"{sizes['compliance_compliancecheck'][0]:,} compliance checks, "
           f"{sizes['pipeline_stagechange'][0]:,} stage changes (VACUUM ANALYZE {vacuumed:.1f} s)")
