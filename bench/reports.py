@@ -256,7 +256,7 @@ def bench_forecast(broker, period, zone) -> dict:
     from django.urls import reverse
 
     from leads.models import FUNNEL_STAGES, Lead, Stage
-    from pipeline.deals import forecast
+    from pipeline.deals.forecast import model as forecast
     from pipeline.reports.closings import forecast_closings
 
     def baseline():

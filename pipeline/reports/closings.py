@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from leads.models import FUNNEL_STAGES, Lead, LeadList, ListMembership, Stage
-from pipeline.deals.forecast import (
+from pipeline.deals.forecast.model import (
     BACK_TEST_DAYS,
     BACK_TEST_WINDOWS,
     PRIOR_LEADS,

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import Lead, Stage
-from pipeline.deals import forecast as forecast_module
-from pipeline.deals.forecast import (
+from pipeline.deals.forecast import model as forecast_module
+from pipeline.deals.forecast.model import (
     MIN_CHANCE,
     MIN_RANGE_DAYS,
     PRIOR_LEADS,

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from leads.models import Stage
 from pipeline.deals.documents import checklist_item_update
-from pipeline.deals.forecast import (
+from pipeline.deals.forecast.model import (
     MIN_CLOSINGS,
     REFERENCE_STAGE_DAYS,
     forecast_for,
