@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from leads.models import FUNNEL_STAGES, Stage
-from pipeline.deals.forecast.model import (
+from pipeline.deals.forecast.durations import (
     _percentile,
 )
 
