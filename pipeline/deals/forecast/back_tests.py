@@ -16,7 +16,7 @@ from leads.models import FUNNEL_STAGES, Lead, Stage
 from pipeline.models import StageChange
 
 from .history import Episodes, stage_episodes_at
-from .model import MODEL_CACHE_KEY, MODEL_FRESH, ClosingModel, _keep, _model_from
+from .model import MODEL_CACHE_KEY, MODEL_FRESH, ClosingModel, closing_model_from, keep_closing_model
 from .months import MonthForecast
 from .prior import PRIOR_LEADS
 
@@ -72,7 +72,7 @@ def back_tests_learned(made_on: list[date], *, days: int = BACK_TEST_DAYS, prior
     episodes = episodes or stage_episodes_at(moments)
     tests = []
     for day, as_of, (history, open_leads) in zip(made_on, moments, episodes, strict=True):
-        model = _model_from(history, as_of=as_of, prior_leads=PRIOR_LEADS if prior_leads is None else prior_leads)
+        model = closing_model_from(history, as_of=as_of, prior_leads=PRIOR_LEADS if prior_leads is None else prior_leads)
         expected = variance = 0.0
         for (stage, entered), count in open_leads.items():
             chance = model.closes_within(stage, (day - entered).days, days - 1)
@@ -138,7 +138,7 @@ def _learn(*, model_wanted: bool, back_tests_for: dict[str, date], now: datetime
             episodes = stage_episodes_at(([now] if learns_model else [])
                                          + [datetime.combine(day, time.min, tzinfo=zone_now) for day in made_on])
             if learns_model:
-                model = _keep(_model_from(episodes.pop(0)[0], as_of=now, prior_leads=PRIOR_LEADS))
+                model = keep_closing_model(closing_model_from(episodes.pop(0)[0], as_of=now, prior_leads=PRIOR_LEADS))
             if made_on:
                 tests.append(back_tests_learned(made_on, episodes=episodes))
                 cache.set(_back_tests_key(today), tests[-1], 24 * 3600)

@@ -42,7 +42,7 @@ class StageDurations:
         return self.days[stage][1]
 
 
-def _percentile(values: list[float], share: float) -> float:
+def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     position = (len(ordered) - 1) * share
     low = int(position)
@@ -75,7 +75,7 @@ def learn_stage_durations() -> StageDurations:
     for stage, per_lead in spent.items():
         values = list(per_lead.values())
         if len(values) >= MIN_CLOSINGS:
-            days[stage] = (round(median(values)), max(round(_percentile(values, 0.8)), 1))
+            days[stage] = (round(median(values)), max(round(percentile(values, 0.8)), 1))
     learned = any(len(per_lead) >= MIN_CLOSINGS for per_lead in spent.values())
     return StageDurations(days=days, closings=len(closings) if learned else 0)
 

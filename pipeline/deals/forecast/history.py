@@ -15,11 +15,11 @@ from django.utils import timezone
 from leads.models import FUNNEL_STAGES, Lead, Stage
 from pipeline.models import StageChange
 
-from .prior import PRIOR_LEADS, _add, assumed_departures
+from .prior import PRIOR_LEADS, add_to_day, assumed_departures
 
 # Leads that left a stage longer ago than this are not learned from.
 LEARN_DAYS = 730
-_NEGLIGIBLE = 1e-9
+NEGLIGIBLE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class StageHistory:
         assumed_on, assumed_out = assumed_departures(stage, leads)
         for into, assumed in ((moved_on, assumed_on), (dropped, assumed_out)):
             for day, weight in assumed.items():
-                _add(into, day, weight)
+                add_to_day(into, day, weight)
         return StageHistory(moved_on=moved_on, dropped=dropped, still_in=dict(self.still_in))
 
     def curve(self) -> tuple[list[float], list[float]]:
@@ -62,9 +62,9 @@ class StageHistory:
         at_risk = sum(self.moved_on.values()) + sum(self.dropped.values()) + sum(self.still_in.values())
         staying = 1.0
         for day in range(last + 1):
-            stays[day] = staying if at_risk > _NEGLIGIBLE else 0.0
+            stays[day] = staying if at_risk > NEGLIGIBLE else 0.0
             on, out = moves.get(day, 0), self.dropped.get(day, 0)
-            if at_risk > _NEGLIGIBLE and (on or out):
+            if at_risk > NEGLIGIBLE and (on or out):
                 moves_on[day] = staying * on / at_risk
                 staying *= 1 - (on + out) / at_risk
             at_risk -= on + out + self.still_in.get(day, 0)
@@ -82,7 +82,7 @@ class StageHistory:
                       for day in days)
         staying, chances = 1.0, {}
         for day in days:
-            if at_risk <= _NEGLIGIBLE:
+            if at_risk <= NEGLIGIBLE:
                 break
             on, out = self.moved_on.get(day, 0), self.dropped.get(day, 0)
             if on:
@@ -138,10 +138,10 @@ def stage_episodes_at(moments: list[datetime]) -> list[Episodes]:
         open_at: dict[tuple[Stage, date], int] = defaultdict(int)
         for stage, outcome, days, ended_in, count in left:
             if since <= ended_in < until:
-                _add(tables[Stage(stage)][outcome], max(days, 0), count)
+                add_to_day(tables[Stage(stage)][outcome], max(days, 0), count)
         for stage, entered, started_in, ended_in, count in going:
             if started_in < until and (ended_in is None or ended_in >= until):
-                _add(tables[Stage(stage)][""], (today - entered).days, count)
+                add_to_day(tables[Stage(stage)][""], (today - entered).days, count)
                 open_at[(Stage(stage), entered)] += count
         episodes.append(({stage: StageHistory(moved_on=table["on"], dropped=table["out"], still_in=table[""])
                           for stage, table in tables.items()}, dict(open_at)))

@@ -16,8 +16,8 @@ from django.utils import timezone
 from leads.models import FUNNEL_STAGES, Lead, Stage
 from pipeline.models import StageChange
 
-from .history import _NEGLIGIBLE, StageHistory, stage_episodes
-from .prior import PRIOR_LEADS, _add
+from .history import NEGLIGIBLE, StageHistory, stage_episodes
+from .prior import PRIOR_LEADS, add_to_day
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ def _convolve(first: dict[int, float], second: dict[int, float]) -> dict[int, fl
     for a, chance_a in first.items():
         for b, chance_b in second.items():
             if a + b <= FORECAST_HORIZON_DAYS:
-                _add(total, a + b, chance_a * chance_b)
-    return {day: chance for day, chance in total.items() if chance > _NEGLIGIBLE}
+                add_to_day(total, a + b, chance_a * chance_b)
+    return {day: chance for day, chance in total.items() if chance > NEGLIGIBLE}
 
 
 @dataclass
@@ -76,7 +76,7 @@ class ClosingModel:
             # From entering this stage: moving on on day j, then closing within t - j days.
             entering = [0.0] * (FORECAST_HORIZON_DAYS + 1)
             for day, chance in enumerate(moves_on[:FORECAST_HORIZON_DAYS + 1]):
-                if chance > _NEGLIGIBLE:
+                if chance > NEGLIGIBLE:
                     entering[day:] = map(add, entering[day:], map(mul, within, repeat(chance, FORECAST_HORIZON_DAYS + 1 - day)))
             within = entering
         return self
@@ -88,7 +88,7 @@ class ClosingModel:
         times the chance of closing within the ``days - j`` days left."""
         stage, days_in, days = Stage(stage), max(days_in, 0), min(days, FORECAST_HORIZON_DAYS)
         moves_on, stays = self._moves_on[stage], self._stays[stage]
-        if days_in >= len(moves_on) or stays[days_in] <= _NEGLIGIBLE:
+        if days_in >= len(moves_on) or stays[days_in] <= NEGLIGIBLE:
             return 0.0
         ahead = moves_on[days_in:days_in + days + 1]
         back = self._within_back[_next_stage(stage)]
@@ -112,7 +112,7 @@ class ClosingModel:
         low, high = 0, FORECAST_HORIZON_DAYS
         while low < high:
             middle = (low + high) // 2
-            if self.closes_within(stage, days_in, middle) >= share * total - _NEGLIGIBLE:
+            if self.closes_within(stage, days_in, middle) >= share * total - NEGLIGIBLE:
                 high = middle
             else:
                 low = middle + 1
@@ -147,10 +147,10 @@ def learn_closing_model(*, as_of: datetime | None = None, prior_leads: float | N
     as_of = as_of or timezone.now()
     prior_leads = PRIOR_LEADS if prior_leads is None else prior_leads
     history, _open = stage_episodes(as_of)
-    return _model_from(history, as_of=as_of, prior_leads=prior_leads)
+    return closing_model_from(history, as_of=as_of, prior_leads=prior_leads)
 
 
-def _model_from(history: dict[Stage, StageHistory], *, as_of: datetime, prior_leads: float) -> ClosingModel:
+def closing_model_from(history: dict[Stage, StageHistory], *, as_of: datetime, prior_leads: float) -> ClosingModel:
     own = {stage: history.get(stage, StageHistory()) for stage in FUNNEL_STAGES}
     histories = {stage: own[stage].with_prior(stage, prior_leads) if prior_leads else own[stage]
                  for stage in FUNNEL_STAGES}
@@ -162,7 +162,7 @@ def closing_model() -> ClosingModel:
     learned now (and kept). For the report and the periodic task."""
     model = cache.get(MODEL_CACHE_KEY)
     if model is None or timezone.now() - model.as_of > MODEL_FRESH:
-        model = _keep(learn_closing_model())
+        model = keep_closing_model(learn_closing_model())
     return model
 
 
@@ -175,7 +175,7 @@ def kept_closing_model() -> ClosingModel | None:
     if model is not None and timezone.now() - model.as_of <= MODEL_FRESH:
         return model
     if _small_enough_to_learn_on_a_page():
-        return _keep(learn_closing_model())
+        return keep_closing_model(learn_closing_model())
     if cache.add(REFRESH_ASKED_KEY, True, REFRESH_ASK_SECONDS):
         from kombu.exceptions import OperationalError
 
@@ -188,7 +188,7 @@ def kept_closing_model() -> ClosingModel | None:
     return model
 
 
-def _keep(model: ClosingModel) -> ClosingModel:
+def keep_closing_model(model: ClosingModel) -> ClosingModel:
     cache.set(MODEL_CACHE_KEY, model, MODEL_KEEP_SECONDS)
     return model
 

@@ -32,7 +32,7 @@ ASSUMED_DROP_OUT_STRETCH = 2
 ASSUMED_SPAN = 5
 
 
-def _add(into: dict[int, float], day: int, weight: float) -> None:
+def add_to_day(into: dict[int, float], day: int, weight: float) -> None:
     into[day] = into.get(day, 0.0) + weight
 
 
@@ -47,14 +47,14 @@ def _spread(leads: float, typical: int, slow: int, last: int) -> dict[int, float
     days: dict[int, float] = {}
     first = typical // 2
     for day in range(first, typical):
-        _add(days, day, leads * ASSUMED_BY_TYPICAL / (typical - first))
+        add_to_day(days, day, leads * ASSUMED_BY_TYPICAL / (typical - first))
     for day in range(typical, slow):
-        _add(days, day, leads * (ASSUMED_BY_SLOW - ASSUMED_BY_TYPICAL) / (slow - typical))
+        add_to_day(days, day, leads * (ASSUMED_BY_SLOW - ASSUMED_BY_TYPICAL) / (slow - typical))
     left, rate = leads * (1 - ASSUMED_BY_SLOW), 1 / (slow - typical)
     for day in range(slow, last):
-        _add(days, day, left * rate)
+        add_to_day(days, day, left * rate)
         left -= left * rate
-    _add(days, last, left)
+    add_to_day(days, last, left)
     return days
 
 
