@@ -3,7 +3,7 @@
 
 In a database of its own (the brokerage bench's name plus ``_reports``), built once by
 ``bench/reports_data.py`` and kept with ``--keep`` (it takes minutes to build). Each report
-of ``pipeline.reports.REPORTS`` is timed for the last year and the last 90 days of the log:
+of ``pipeline.reports.registry.REPORTS`` is timed for the last year and the last 90 days of the log:
 
 - the report's function itself: the first call (its caches and the database's pages
   still cold for this report), then the best of three;
@@ -194,7 +194,7 @@ def bench_reports(lead_count: int) -> dict:
                         len(client.get(url, {**params, "agent": busiest}).content)
     after = {label: _best(lambda p=period: _count_attempts(p)) for label, period in periods.items()}
 
-    print(f"\n[reports] every report of pipeline.reports.REPORTS, {sizes['leads_lead'][0]:,} leads, "
+    print(f"\n[reports] every report of pipeline.reports.registry.REPORTS, {sizes['leads_lead'][0]:,} leads, "
           f"{sizes['pipeline_outreachattempt'][0]:,} outreach attempts, "
           f"{sizes['compliance_compliancecheck'][0]:,} compliance checks, "
           f"{sizes['pipeline_stagechange'][0]:,} stage changes (VACUUM ANALYZE {vacuumed:.1f} s)")
@@ -256,7 +256,9 @@ def bench_forecast(broker, period, zone) -> dict:
     from django.urls import reverse
 
     from leads.models import FUNNEL_STAGES, Lead, Stage
-    from pipeline.deals import forecast
+    from pipeline.deals.forecast.back_tests import forecast_refresh
+    from pipeline.deals.forecast.durations import stage_durations
+    from pipeline.deals.forecast.model import learn_closing_model
     from pipeline.reports.closings import forecast_closings
 
     def baseline():
@@ -266,17 +268,17 @@ def bench_forecast(broker, period, zone) -> dict:
 
     def cold(call):
         cache.clear()
-        forecast.stage_durations()  # bounded (the last 2,000 closings), not what is measured here
+        stage_durations()  # bounded (the last 2,000 closings), not what is measured here
         return _best(call, times=1)[0]
 
     results = {}
     with timezone.override(zone):
         base = _best(baseline)[0]
-        results["walk, one moment (learn_closing_model)"] = min(cold(forecast.learn_closing_model) for _ in range(2))
+        results["walk, one moment (learn_closing_model)"] = min(cold(learn_closing_model) for _ in range(2))
         results["walk, the model and three back-tests (forecast_refresh, the task)"] = min(
-            cold(forecast.forecast_refresh) for _ in range(2))
+            cold(forecast_refresh) for _ in range(2))
         results["report function, nothing kept"] = min(cold(lambda: forecast_closings(period)) for _ in range(2))
-        forecast.forecast_refresh()
+        forecast_refresh()
         results["report function, kept by the task"] = _best(lambda: forecast_closings(period))[0]
         lead = Lead.objects.filter(stage=Stage.NEGOTIATE).order_by("pk").first()
         url = reverse("leads:detail", args=[lead.pk])
@@ -285,14 +287,14 @@ def bench_forecast(broker, period, zone) -> dict:
         with override_settings(ALLOWED_HOSTS=["*"]):
             client.get(url)
             cache.clear()
-            forecast.stage_durations()
+            stage_durations()
             with CaptureQueriesContext(connection) as captured:
                 started = time.perf_counter()
                 response = client.get(url)
                 nothing_kept = time.perf_counter() - started
             walked = _walks(captured.captured_queries)
             results[f"lead page, nothing kept ({walked} walks; the worker asked)"] = nothing_kept
-            forecast.forecast_refresh()
+            forecast_refresh()
             page, response = _best(lambda: client.get(url))
             results["lead page, model kept"] = page
             if response.status_code != 200 or "Forecast closing" not in response.content.decode():

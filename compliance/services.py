@@ -1,6 +1,6 @@
 """Writes of the compliance app, and the one outreach gate.
 
-``outreach_check`` is called by ``pipeline.services.outreach_log`` (the only code that
+``outreach_check`` is called by ``pipeline.outreach.services.outreach_log`` (the only code that
 creates an ``OutreachAttempt``) in the same transaction. Every call leaves a
 ``ComplianceCheck`` row, allowed or not: the decision on a real attempt. The verdicts
 shown before anything is logged (``outreach_preview``, ``outreach_verdict``) are asked

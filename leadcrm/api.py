@@ -1,6 +1,6 @@
 """What every API endpoint shares: keyset pages, the services' refusals as clear 400s,
 and the error answers every operation documents in the schema (``ERRORS``; the schema
-class that adds them is ``pipeline.api.ApiSchema``: drf-spectacular cannot be imported
+class that adds them is ``pipeline.api.schema.ApiSchema``: drf-spectacular cannot be imported
 here, while DRF's settings import this module)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError

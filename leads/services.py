@@ -1,6 +1,6 @@
 """Writes to leads, properties, owners, phones, hardships and liens.
 
-Stage changes are not here: they belong to ``pipeline.services.lead_stage_change``.
+Stage changes are not here: they belong to ``pipeline.deals.services.lead_stage_change``.
 """
 
 from __future__ import annotations

@@ -89,6 +89,6 @@ def dnc_list_counts_refresh() -> int:
 def forecast_refresh() -> int:
     """Learn the closing forecast's model and today's back-tests, for the lead pages and the
     report (safe to run twice: each run replaces what the last one kept)."""
-    from pipeline.deals import forecast
+    from pipeline.deals.forecast.back_tests import forecast_refresh as refresh
 
-    return forecast.forecast_refresh()
+    return refresh()

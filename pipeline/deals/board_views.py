@@ -17,7 +17,7 @@ from leads.models import FUNNEL_STAGES, DeadReason, Stage
 from leads.selectors import lead_get
 from pipeline.common import safe_next_url
 
-from .forecast import is_running_late, stage_durations
+from .forecast.durations import is_running_late, stage_durations
 from .forms import BoardMoveForm
 from .selectors import BOARD_FILTERS, pipeline_board
 from .services import StageChangeRefused, lead_stage_change

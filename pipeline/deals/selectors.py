@@ -116,7 +116,7 @@ def deal_summary(*, lead: Lead) -> DealSummary:
     from pipeline.models import Offer, OfferStatus
 
     from .documents import package_checklist
-    from .forecast import forecast_for
+    from .forecast.lead import forecast_for
     from .lenders import latest_letters
 
     today = timezone.localdate()

@@ -33,7 +33,7 @@ from pipeline.models import (
 )
 
 from .documents import checklist_item_update, document_path, document_upload, package_checklist
-from .forecast import forecast_for
+from .forecast.lead import forecast_for
 from .forms import (
     ApprovalLetterForm,
     ChecklistItemForm,

@@ -1,4 +1,4 @@
-"""The brokerage starts with a respectful first-contact script (issue 6): it states the
+"""The brokerage starts with a respectful first-contact script: it states the
 agent's role, offers the free guide, promises nothing a lender decides, and says how to
 honour a request to stop."""
 

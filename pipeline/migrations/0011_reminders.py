@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
                 ('stale_qualify_days', models.PositiveSmallIntegerField(default=5, help_text='The same, in Qualify (0: never).')),
                 ('stale_negotiate_days', models.PositiveSmallIntegerField(default=10, help_text='The same, in Negotiate: the homeowner hears from you while lenders work.')),
                 ('stale_close_days', models.PositiveSmallIntegerField(default=5, help_text='The same, in Close (0: never).')),
-                ('valuation_follow_up_days', models.PositiveSmallIntegerField(default=10, help_text='Days after a BPO or appraisal is ordered to check it was done (DOMAIN 4b: 15-45).')),
+                ('valuation_follow_up_days', models.PositiveSmallIntegerField(default=10, help_text='Days after a BPO or appraisal is ordered to check it was done (usually 15-45 days).')),
                 ('updated_at', models.DateTimeField(auto_now=True)),
             ],
             options={

@@ -93,7 +93,7 @@ def drop_rollup_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
     """Rollups of the outreach log and the compliance checks per span of the day for the
     broker's reports, kept by triggers on PostgreSQL; indexes on the stage changes for the
-    funnel and time in stage (issue 8: every report under 1 s)."""
+    funnel and time in stage (every report under 1 s)."""
 
     dependencies = [
         ('leads', '0011_lead_created_funnel_index'),

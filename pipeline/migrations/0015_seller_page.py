@@ -5,7 +5,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-# The seller guide the brokerage starts with (issue 10); brokers edit it in the admin.
+# The seller guide the brokerage starts with; brokers edit it in the admin.
 # Written to pass the language rule (F6): no promise of what a lender decides or when.
 GUIDE = [
     ("What a short sale is",

@@ -12,15 +12,9 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from leads.models import FUNNEL_STAGES, Lead, LeadList, ListMembership, Stage
-from pipeline.deals.forecast import (
-    BACK_TEST_DAYS,
-    BACK_TEST_WINDOWS,
-    PRIOR_LEADS,
-    PRIOR_MOVE_ON,
-    closings_by_month,
-    forecast_and_back_tests,
-    month_of,
-)
+from pipeline.deals.forecast.back_tests import BACK_TEST_DAYS, BACK_TEST_WINDOWS, forecast_and_back_tests
+from pipeline.deals.forecast.months import closings_by_month, month_of
+from pipeline.deals.forecast.prior import PRIOR_LEADS, PRIOR_MOVE_ON
 
 from .period import Link, Period, Report, pct, plain, read_only
 

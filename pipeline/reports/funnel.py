@@ -120,7 +120,7 @@ def _stays_in_database(period: Period) -> dict[str, tuple[int, float | None, flo
     """The same stays, each the time from a lead's previous move to the next (in the order
     of ``changed_at``, then id), counted and ranked by PostgreSQL: only the few ranked
     around the median and the 80th percentile come back, to be worked out exactly as
-    ``statistics.median`` and ``_percentile`` would over them all. A stay's days are the
+    ``statistics.median`` and ``percentile`` would over them all. A stay's days are the
     same float as in Python: the exact seconds between the two moves, over 86,400 (worked
     out for those few only: ranking the intervals themselves is three times cheaper).
 

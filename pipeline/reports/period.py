@@ -34,9 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from leads.models import FUNNEL_STAGES, Stage
-from pipeline.deals.forecast import (
-    _percentile,
-)
+from pipeline.deals.forecast.durations import percentile
 
 DEFAULT_DAYS = 90
 
@@ -141,7 +139,7 @@ def pct(part: int, whole: int) -> float | None:
 def days_stats(values: list[float]) -> tuple[float | None, float | None]:
     if not values:
         return None, None
-    return round(float(median(values)), 1), round(float(_percentile(values, 0.8)), 1)
+    return round(float(median(values)), 1), round(float(percentile(values, 0.8)), 1)
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from django.utils import timezone
 from leadcrm.accounts.models import Brokerage, User
 from leads.models import Lead, Lien, Stage
 from pipeline.deals.documents import DOCUMENT_RULES, document_upload, package_checklist
-from pipeline.deals.forecast import Forecast, forecast_for
+from pipeline.deals.forecast.lead import Forecast, forecast_for
 from pipeline.models import (
     AgentPhoto,
     ChecklistItem,

@@ -1,4 +1,4 @@
-"""The net sheet's lien waterfall (pipeline/offers.py), as properties over prices and lien stacks.
+"""The net sheet's lien waterfall (pipeline/deals/offers.py), as properties over prices and lien stacks.
 
 Whatever the price, the costs and the stack (one to three liens, balances known or not,
 approval letters or none): the rows sum to the price (the seller's contribution coming in

@@ -16,20 +16,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import Lead, Stage
-from pipeline.deals import forecast as forecast_module
-from pipeline.deals.forecast import (
-    MIN_CHANCE,
-    MIN_RANGE_DAYS,
-    PRIOR_LEADS,
-    PRIOR_MOVE_ON,
-    StageHistory,
-    assumed_departures,
-    back_test,
-    closings_by_month,
-    forecast_for,
-    learn_closing_model,
-    learn_stage_durations,
-)
+from pipeline.deals.forecast import back_tests as forecast_back_tests
+from pipeline.deals.forecast import history as forecast_history
+from pipeline.deals.forecast import model as forecast_model
+from pipeline.deals.forecast import months as forecast_months
+from pipeline.deals.forecast.back_tests import back_test
+from pipeline.deals.forecast.durations import learn_stage_durations
+from pipeline.deals.forecast.history import StageHistory
+from pipeline.deals.forecast.lead import MIN_CHANCE, MIN_RANGE_DAYS, forecast_for
+from pipeline.deals.forecast.model import learn_closing_model
+from pipeline.deals.forecast.months import closings_by_month
+from pipeline.deals.forecast.prior import PRIOR_LEADS, PRIOR_MOVE_ON, assumed_departures
 from pipeline.reports import closings
 from pipeline.reports.closings import forecast_closings
 from pipeline.reports.period import Period, plain
@@ -277,8 +274,8 @@ def test_the_months_add_up_to_the_leads_own_forecasts(agent):
 
 
 def test_the_report_and_the_forecast_name_months_with_one_function():
-    assert closings.month_of is forecast_module.month_of and not hasattr(closings, "_month_of")
-    assert forecast_module.month_of(date(2026, 12, 31)) == date(2026, 12, 1)
+    assert closings.month_of is forecast_months.month_of and not hasattr(closings, "_month_of")
+    assert forecast_months.month_of(date(2026, 12, 31)) == date(2026, 12, 1)
 
 
 # Back-test ---------------------------------------------------------------------------
@@ -345,7 +342,7 @@ def walks(queries) -> int:
 def large(monkeypatch):
     """As if the brokerage were too large for a page to learn the model: no more than two
     stage moves and open leads."""
-    monkeypatch.setattr(forecast_module, "LEARN_ON_PAGE_ROWS", 3)
+    monkeypatch.setattr(forecast_model, "LEARN_ON_PAGE_ROWS", 3)
 
 
 def test_a_lead_page_never_walks_a_large_brokerages_stage_moves(agent, client_as, large, django_assert_num_queries):
@@ -361,7 +358,7 @@ def test_a_lead_page_never_walks_a_large_brokerages_stage_moves(agent, client_as
     with CaptureQueriesContext(connection) as cold:
         page = client.get(url).content.decode()
     assert walks(cold.captured_queries) == 0 and "Forecast closing" not in page
-    assert cache.get(forecast_module.REFRESH_ASKED_KEY)
+    assert cache.get(forecast_model.REFRESH_ASKED_KEY)
 
     # The worker's run (the periodic task's, or the one asked for) keeps the model.
     assert refresh_task.apply().get() == 2  # the moves out of Qualify and out of Negotiate
@@ -377,22 +374,22 @@ def test_a_lead_page_never_walks_a_large_brokerages_stage_moves(agent, client_as
 def test_a_small_brokerages_lead_page_learns_the_model_itself(agent, client_as):
     lead = in_stage(agent, Stage.NEGOTIATE, TODAY - timedelta(days=5))
     page = client_as(agent).get(reverse("leads:detail", args=[lead.pk])).content.decode()
-    assert "Forecast closing" in page and cache.get(forecast_module.MODEL_CACHE_KEY) is not None
+    assert "Forecast closing" in page and cache.get(forecast_model.MODEL_CACHE_KEY) is not None
 
 
 def test_a_kept_model_serves_a_large_brokerage_until_the_worker_brings_a_new_one(agent, large):
     lead = in_stage(agent, Stage.NEGOTIATE, TODAY - timedelta(days=5))
     in_stage(agent, Stage.CLOSE, TODAY - timedelta(days=2))
     refresh_task.apply()
-    learned_at = cache.get(forecast_module.MODEL_CACHE_KEY).as_of
+    learned_at = cache.get(forecast_model.MODEL_CACHE_KEY).as_of
     # Two hours later it is stale: pages still read it, and ask the worker for a new one.
     with time_machine.travel(timezone.now() + timedelta(hours=2)):
         assert forecast_for(lead) is not None
-        assert cache.get(forecast_module.MODEL_CACHE_KEY).as_of == learned_at
-        assert cache.get(forecast_module.REFRESH_ASKED_KEY)
+        assert cache.get(forecast_model.MODEL_CACHE_KEY).as_of == learned_at
+        assert cache.get(forecast_model.REFRESH_ASKED_KEY)
         # The report learns its own when the kept one is stale.
         forecast_closings(Period(TODAY - timedelta(days=30), TODAY))
-        assert cache.get(forecast_module.MODEL_CACHE_KEY).as_of > learned_at
+        assert cache.get(forecast_model.MODEL_CACHE_KEY).as_of > learned_at
 
 
 def test_the_report_walks_the_stage_moves_once_when_nothing_is_kept(agent, broker, client_as):
@@ -430,7 +427,7 @@ def test_the_periodic_task_keeps_the_back_tests_of_each_staff_zone(agent, broker
         with timezone.override(zoneinfo.ZoneInfo(zone)):
             today = timezone.localdate()
             with CaptureQueriesContext(connection) as read:
-                kept = forecast_module.back_tests(today)
+                kept = forecast_back_tests.back_tests(today)
             assert walks(read.captured_queries) == 0
             # The same as learned here and now, one by one.
             assert kept == [back_test(made_on=today - timedelta(days=days)) for days in (30, 60, 90)]
@@ -446,15 +443,15 @@ def test_the_walk_at_several_moments_is_the_walk_at_each(agent):
         if days_ago > 40:
             leaves(lead, Stage.CLOSED if stage == Stage.CLOSE else Stage.DEAD, TODAY - timedelta(days=days_ago // 2))
     moments = [timezone.now()] + [at(TODAY - timedelta(days=days), 0) for days in (30, 60, 90, 300)]
-    edges = sorted({*moments, *(moment - timedelta(days=forecast_module.LEARN_DAYS) for moment in moments)})
+    edges = sorted({*moments, *(moment - timedelta(days=forecast_history.LEARN_DAYS) for moment in moments)})
     zone = timezone.get_current_timezone()
 
-    in_database = [sorted(rows, key=str) for rows in forecast_module._walk_in_database(edges, zone)]
-    in_python = [sorted(rows, key=str) for rows in forecast_module._walk_in_python(edges, zone)]
-    together = forecast_module.stage_episodes_at(moments)
+    in_database = [sorted(rows, key=str) for rows in forecast_history._walk_in_database(edges, zone)]
+    in_python = [sorted(rows, key=str) for rows in forecast_history._walk_in_python(edges, zone)]
+    together = forecast_history.stage_episodes_at(moments)
 
     assert in_database == in_python and in_database[0] and in_database[1]
-    assert [forecast_module.stage_episodes(moment) for moment in moments] == together
+    assert [forecast_history.stage_episodes(moment) for moment in moments] == together
     # 300 days ago only the lead then 100 days into Negotiate was open (it dropped out 200
     # days ago); today, the three leads entered 33, 10 and 1 days ago.
     history, open_then = together[4]

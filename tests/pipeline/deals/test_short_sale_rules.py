@@ -13,13 +13,13 @@ from django.utils import timezone
 
 from leads.models import Stage
 from pipeline.deals.documents import checklist_item_update
-from pipeline.deals.forecast import (
+from pipeline.deals.forecast.durations import (
     MIN_CLOSINGS,
     REFERENCE_STAGE_DAYS,
-    forecast_for,
     is_running_late,
     learn_stage_durations,
 )
+from pipeline.deals.forecast.lead import forecast_for
 from pipeline.deals.lenders import approval_letter_record, lien_stack, milestone_record, negotiator_assign
 from pipeline.deals.offers import offer_create, offer_set_status
 from pipeline.deals.services import StageChangeRefused, lead_stage_change
