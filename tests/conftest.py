@@ -21,16 +21,9 @@ from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.services import team_member_set
 
 from . import seeded
-from .factories import (
-    AgentFactory,
-    BrokerFactory,
-    ContactFactory,
-    DncSourceFactory,
-    LeadFactory,
-    PhoneFactory,
-    TeamFactory,
-    TeamLeadFactory,
-)
+from .compliance.factories import DncSourceFactory
+from .leadcrm.factories import AgentFactory, BrokerFactory, TeamFactory, TeamLeadFactory
+from .leads.factories import ContactFactory, LeadFactory, PhoneFactory
 
 
 def pytest_configure(config):

@@ -10,7 +10,8 @@ from leadcrm.accounts.services import team_member_set
 from leads.models import Lead, Stage
 from pipeline.models import OutreachAttempt
 
-from ..factories import AgentFactory, ContactFactory, HardshipFactory, LeadFactory, LienFactory, PhoneFactory
+from ..leadcrm.factories import AgentFactory
+from ..leads.factories import ContactFactory, HardshipFactory, LeadFactory, LienFactory, PhoneFactory
 
 # The live server reads committed rows; the rule tables seeded by migrations come back after each flush.
 # One test, the steps in turn (see conftest.py: why one, and why it runs first).
@@ -61,7 +62,7 @@ def reason_in_view(page) -> bool:
 
 
 def step_without_javascript_a_refused_log_lands_on_its_reason(browser, live_server, lead, agent):
-    from ..factories import PASSWORD
+    from ..leadcrm.factories import PASSWORD
 
     context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844},
                                   base_url=live_server.url)

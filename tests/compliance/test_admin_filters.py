@@ -5,19 +5,17 @@ import pytest
 from django.urls import reverse
 
 from compliance.admin import DecidedByFilter
-from compliance.models import CheckMode, ComplianceCheck, Verdict, rules_that_decided
+from compliance.models import ComplianceCheck, Verdict, rules_that_decided
 
 from ..helpers import admin_list_rows
+from .factories import ComplianceCheckFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def a_check(lead, agent, verdict, findings, rule_ids=None):
-    findings = [{"rule": rule, "severity": severity, "reason": reason} for rule, severity, reason in findings]
-    return ComplianceCheck.objects.create(
-        actor=agent, lead=lead, channel="call", purpose="short_sale_listing", contact_point="+19185550104",
-        mode=CheckMode.LOG, verdict=verdict, findings=findings,
-        rule_ids=rule_ids if rule_ids is not None else sorted({finding["rule"] for finding in findings}))
+    return ComplianceCheckFactory(lead=lead, actor=agent, verdict=verdict, fired=findings,
+                                  **({"rule_ids": rule_ids} if rule_ids is not None else {}))
 
 
 def decided_by(rule):

@@ -12,10 +12,12 @@ import time_machine
 from django.utils import timezone
 
 from compliance.gate import Attempt, calling_hours, window_in_force
-from compliance.models import Channel, Purpose, RuleParameter, StateCallingRule
+from compliance.models import Channel, Purpose
 from compliance.rulebook import rulebook
 from leads.models import Phone
 from pipeline.outreach.queue import phone_status_now
+
+from .factories import RuleParameterFactory, StateCallingRuleFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -76,12 +78,12 @@ def test_e3_the_day_before_the_holiday_both_say_calls_are_allowed(alabama_lead, 
 
 def new_oklahoma_hours(on):
     # E1: a new version of Oklahoma's window from the 19th: 9 a.m. to 7 p.m.
-    StateCallingRule.objects.create(state="OK", effective_from=on, window_start=time(9), window_end=time(19))
+    StateCallingRuleFactory(state="OK", effective_from=on, window_start=time(9), window_end=time(19))
 
 
 def new_federal_hours(on):
     # D1: a new federal window end from the 19th: 7 p.m.
-    RuleParameter.objects.create(rule="D1", key="window_end_hour", value=19, effective_from=on)
+    RuleParameterFactory(rule="D1", key="window_end_hour", value=19, effective_from=on)
 
 
 @pytest.mark.parametrize(("new_rule", "new_window"), [

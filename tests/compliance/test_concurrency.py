@@ -11,7 +11,8 @@ from compliance.services import registry_version_record
 from pipeline.models import Outcome, OutreachAttempt
 from pipeline.outreach.services import OutreachBlocked, outreach_log
 
-from ..factories import AgentFactory, ContactFactory, LeadFactory, PhoneFactory, PropertyFactory
+from ..leadcrm.factories import AgentFactory
+from ..leads.factories import ContactFactory, LeadFactory, PhoneFactory, PropertyFactory
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

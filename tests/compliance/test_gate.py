@@ -21,7 +21,9 @@ from leadcrm.append_only import AppendOnlyError
 from leads.models import PhoneStatus
 from pipeline.models import OutreachAttempt
 
-from ..factories import AgentFactory, DncSourceFactory, EmailFactory
+from ..leadcrm.factories import AgentFactory
+from ..leads.factories import EmailFactory
+from .factories import DncSourceFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from leadcrm.append_only import AppendOnlyError
 from pipeline.models import Outcome
 from pipeline.outreach.services import outreach_log
 
-from ..factories import POLICY_TEXT, AgentFactory
+from ..leadcrm.factories import POLICY_TEXT, AgentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,7 @@ def test_a4_an_acknowledgement_of_a_superseded_version_is_refused(agent, broker,
 
 
 def test_a4_with_no_procedures_at_all_every_call_blocks(db):
-    from ..factories import ContactFactory, LeadFactory, PhoneFactory
+    from ..leads.factories import ContactFactory, LeadFactory, PhoneFactory
 
     # No user created yet, so no policy either.
     assert not DncPolicy.objects.exists()

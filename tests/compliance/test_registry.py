@@ -13,8 +13,9 @@ from compliance.models import AreaCodeVersion, DncNumber, LoadKind, LoadStatus, 
 from compliance.registry import RegistryFileRejected, parse_registry, read_registry_bytes
 from compliance.services import dnc_source_for, phones_reflag, registry_load_create, registry_load_run
 
-from ..factories import DncSourceFactory, PhoneFactory
 from ..helpers import jobs
+from ..leads.factories import PhoneFactory
+from .factories import DncSourceFactory
 
 pytestmark = pytest.mark.django_db
 

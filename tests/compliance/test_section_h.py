@@ -12,12 +12,8 @@ import time_machine
 
 from compliance.models import (
     Channel,
-    ConsentRecord,
-    EstablishedRelationship,
-    InterestDisclosure,
     LoadKind,
     Purpose,
-    ReassignedNumberCheck,
     RegistryKind,
     RelationshipKind,
     RndResult,
@@ -44,13 +40,14 @@ from leadcrm.accounts.models import Brokerage, Capacity, LicenseStatus
 from pipeline.models import Outcome
 from pipeline.outreach.services import OutreachBlocked, outreach_log
 
-from ..factories import (
-    AgentFactory,
-    ContactFactory,
+from ..leadcrm.factories import AgentFactory
+from ..leads.factories import ContactFactory, LeadFactory, PhoneFactory, PropertyFactory
+from .factories import (
+    ConsentRecordFactory,
     DncSourceFactory,
-    LeadFactory,
-    PhoneFactory,
-    PropertyFactory,
+    EstablishedRelationshipFactory,
+    InterestDisclosureFactory,
+    ReassignedNumberCheckFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -286,11 +283,8 @@ def test_e2_the_fourth_attempt_in_24_hours_in_florida_blocks_counting_two_agents
 
 
 def consent_for(phone, agent, **covers):
-    return ConsentRecord.objects.create(
-        phone_number=phone.number, lead=phone.contact.lead, obtained_at=datetime(2026, 1, 5, tzinfo=UTC),
-        method="signed form", consent_text="I agree to texts from Sunbelt about selling my home.",
-        recorded_by=agent, **{"covers_sms": True, **covers},
-    )
+    return ConsentRecordFactory(phone=phone, recorded_by=agent, obtained_at=datetime(2026, 1, 5, tzinfo=UTC),
+                                **covers)
 
 
 def test_e2_texts_count_toward_the_cap_in_maryland_but_not_in_florida(agent, brokerage, registry):
@@ -301,9 +295,7 @@ def test_e2_texts_count_toward_the_cap_in_maryland_but_not_in_florida(agent, bro
         registry(area_code, start.date())
     for phone in (md_phone, fl_phone):
         consent_for(phone, agent)
-        ReassignedNumberCheck.objects.create(phone_number=phone.number, consent_date=date(2026, 1, 5),
-                                             queried_at=start - timedelta(days=1), result=RndResult.NO,
-                                             recorded_by=agent)
+        ReassignedNumberCheckFactory(phone=phone, consent_date=date(2026, 1, 5), queried_at=start - timedelta(days=1))
     for lead, phone in ((maryland, md_phone), (florida, fl_phone)):
         log_call(lead, phone, agent, start, outcome=Outcome.SENT, channel=Channel.SMS)
         log_call(lead, phone, agent, start + timedelta(hours=1), outcome=Outcome.SENT, channel=Channel.SMS)
@@ -440,9 +432,7 @@ def test_c1_an_inquiry_ebr_allows_a_registered_number_through_day_90_not_91(
 ):
     lead, phone = homeowner(agent, number="+14045550106", state="GA", zip_code="30315")
     dnc_numbers_add(source=national_registry, numbers=[phone.number], as_of=date(2026, 8, 1))
-    EstablishedRelationship.objects.create(
-        phone_number=phone.number, lead=lead, kind=RelationshipKind.INQUIRY, started_on=date(2026, 8, 20),
-        evidence="Web form: 'What can I get for my house?'", recorded_by=agent)
+    EstablishedRelationshipFactory(phone=phone, kind=RelationshipKind.INQUIRY, started_on=date(2026, 8, 20))
     at = datetime.combine(called_on, datetime.min.time(), tzinfo=EASTERN).replace(hour=14)
     registry("404", called_on)
     decision = check(lead, phone, agent, at)
@@ -452,9 +442,8 @@ def test_c1_an_inquiry_ebr_allows_a_registered_number_through_day_90_not_91(
 def test_c1_a_list_vendors_relationship_does_not_transfer(agent, brokerage, registry, national_registry):
     lead, phone = homeowner(agent, number="+14045550107", state="GA", zip_code="30315")
     dnc_numbers_add(source=national_registry, numbers=[phone.number], as_of=date(2026, 8, 1))
-    EstablishedRelationship.objects.create(
-        phone_number=phone.number, lead=lead, kind=RelationshipKind.TRANSACTION, started_on=date(2026, 10, 1),
-        formed_with_brokerage=False, evidence="Vendor says the owner bought from them.", recorded_by=agent)
+    EstablishedRelationshipFactory(phone=phone, kind=RelationshipKind.TRANSACTION, started_on=date(2026, 10, 1),
+                                   formed_with_brokerage=False, evidence="Vendor says the owner bought from them.")
     at = datetime(2026, 11, 18, 14, 0, tzinfo=EASTERN)
     registry("404", at.date())
     assert check(lead, phone, agent, at).rule_ids == ["A5"]
@@ -463,9 +452,7 @@ def test_c1_a_list_vendors_relationship_does_not_transfer(agent, brokerage, regi
 def test_c2_washington_shortens_the_purchase_ebr_to_12_months(agent, brokerage, registry, national_registry):
     lead, phone = homeowner(agent, number="+12065550101", state="WA", zip_code="98101")
     dnc_numbers_add(source=national_registry, numbers=[phone.number], as_of=date(2026, 8, 1))
-    EstablishedRelationship.objects.create(
-        phone_number=phone.number, lead=lead, kind=RelationshipKind.TRANSACTION, started_on=date(2025, 10, 1),
-        evidence="Closed a purchase with us.", recorded_by=agent)
+    EstablishedRelationshipFactory(phone=phone, kind=RelationshipKind.TRANSACTION, started_on=date(2025, 10, 1))
     at = datetime(2026, 11, 18, 14, 0, tzinfo=PACIFIC)  # 13.5 months later: inside 18, outside WA's 12
     registry("206", at.date())
     assert check(lead, phone, agent, at).rule_ids == ["A5"]
@@ -483,8 +470,7 @@ def test_f8_a_licensee_offering_to_buy_is_warned_until_the_written_disclosure_is
     assert (warned.verdict, warned.rule_ids) == (Verdict.WARN, ["F8"])
     with pytest.raises(ComplianceRefusal, match="F8"):
         principal_offer_allowed(actor=agent, lead=lead, on=at.date())
-    InterestDisclosure.objects.create(lead=lead, principal=agent, disclosed_on=date(2026, 11, 17),
-                                      document_text="I am a licensed agent buying for myself.", recorded_by=agent)
+    InterestDisclosureFactory(lead=lead, principal=agent, disclosed_on=date(2026, 11, 17))
     assert check(lead, phone, agent, at, purpose=Purpose.OFFER_TO_BUY).verdict == Verdict.ALLOW
     principal_offer_allowed(actor=agent, lead=lead, on=at.date())
 
@@ -492,8 +478,7 @@ def test_f8_a_licensee_offering_to_buy_is_warned_until_the_written_disclosure_is
 def test_c4_an_opted_in_offer_to_buy_on_a_registered_number_warns_unless_it_pitches(lead, agent, national_registry):
     agent.capacity = Capacity.PRINCIPAL
     agent.save()
-    InterestDisclosure.objects.create(lead=lead, principal=agent, disclosed_on=date(2026, 11, 1),
-                                      document_text="Buying for myself.", recorded_by=agent)
+    InterestDisclosureFactory(lead=lead, principal=agent, disclosed_on=date(2026, 11, 1))
     Brokerage.objects.filter(pk=1).update(investor_offer_opt_in_on=date(2026, 1, 1))
     phone = lead.contacts.first().phones.first()
     dnc_numbers_add(source=national_registry, numbers=[phone.number], as_of=date(2026, 11, 10))
@@ -512,8 +497,7 @@ def test_d4_an_ai_or_prerecorded_call_without_written_consent_blocks(lead, agent
     at = datetime(2026, 11, 18, 14, 0, tzinfo=CENTRAL)
     assert check(lead, phone, agent, at, technology=Technology.PRERECORDED).rule_ids == ["D4"]
     consent_for(phone, agent, covers_prerecorded=True)
-    ReassignedNumberCheck.objects.create(phone_number=phone.number, consent_date=date(2026, 1, 5),
-                                         queried_at=at - timedelta(days=3), result=RndResult.NO, recorded_by=agent)
+    ReassignedNumberCheckFactory(phone=phone, consent_date=date(2026, 1, 5), queried_at=at - timedelta(days=3))
     assert check(lead, phone, agent, at, technology=Technology.PRERECORDED).verdict == Verdict.ALLOW
 
 
@@ -527,8 +511,8 @@ def test_d7_the_reassigned_numbers_database_answer_after_consent_decides(lead, a
     phone = lead.contacts.first().phones.first()
     consent_for(phone, agent, covers_autodialer=True)
     at = datetime(2026, 11, 18, 14, 0, tzinfo=CENTRAL)
-    ReassignedNumberCheck.objects.create(phone_number=phone.number, consent_date=date(2026, 1, 5),
-                                         queried_at=at - timedelta(days=2), result=result, recorded_by=agent)
+    ReassignedNumberCheckFactory(phone=phone, consent_date=date(2026, 1, 5), queried_at=at - timedelta(days=2),
+                                 result=result)
     decision = check(lead, phone, agent, at, technology=Technology.AUTODIALER)
     assert (decision.verdict, decision.rule_ids) == (verdict, ["D7"])
 
@@ -593,8 +577,7 @@ def test_e4_a_texas_text_after_2025_09_01_without_registration_blocks(agent, bro
     lead, phone = homeowner(agent, number="+12145550102", state="TX", zip_code="75217")
     consent_for(phone, agent)
     at = datetime.combine(day, datetime.min.time(), tzinfo=CENTRAL).replace(hour=14)
-    ReassignedNumberCheck.objects.create(phone_number=phone.number, consent_date=date(2025, 1, 5),
-                                         queried_at=at - timedelta(days=1), result=RndResult.NO, recorded_by=agent)
+    ReassignedNumberCheckFactory(phone=phone, consent_date=date(2025, 1, 5), queried_at=at - timedelta(days=1))
     registry("214", day)
     decision = check(lead, phone, agent, at, channel=Channel.SMS)
     assert ("E4" in decision.rule_ids) == blocked
@@ -635,9 +618,7 @@ def test_litigator_lists_are_never_waived_by_a_relationship(agent, brokerage, re
     lead, phone = homeowner(agent, number="+14045550108", state="GA", zip_code="30315")
     litigators = DncSourceFactory(kind=RegistryKind.LITIGATOR, name="Litigators")
     dnc_numbers_add(source=litigators, numbers=[phone.number], as_of=date(2026, 11, 1))
-    EstablishedRelationship.objects.create(
-        phone_number=phone.number, lead=lead, kind=RelationshipKind.INQUIRY, started_on=date(2026, 11, 1),
-        evidence="Web form.", recorded_by=agent)
+    EstablishedRelationshipFactory(phone=phone, kind=RelationshipKind.INQUIRY, started_on=date(2026, 11, 1))
     at = datetime(2026, 11, 18, 14, 0, tzinfo=EASTERN)
     registry("404", at.date())
     assert check(lead, phone, agent, at).rule_ids == ["A6"]

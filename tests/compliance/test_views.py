@@ -15,11 +15,11 @@ from compliance.models import (
     InternalDncEntry,
     LoadStatus,
     RegistryLoad,
-    RevocationReview,
 )
 from compliance.services import dnc_numbers_add, registry_load_run
 
 from ..helpers import admin_list_rows, jobs
+from .factories import ComplianceCheckFactory, RevocationReviewFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -77,10 +77,7 @@ def test_the_overview_counts_blocked_attempts_not_previews_and_links_each_count(
     from compliance.models import Verdict
 
     def a_check(verdict, findings, mode=CheckMode.LOG):
-        ComplianceCheck.objects.create(
-            actor=agent, lead=lead, channel="call", purpose="short_sale_listing", contact_point="+19185550104",
-            mode=mode, verdict=verdict, rule_ids=sorted({rule for rule, _ in findings}),
-            findings=[{"rule": rule, "severity": severity, "reason": "..."} for rule, severity in findings])
+        ComplianceCheckFactory(lead=lead, actor=agent, mode=mode, verdict=verdict, fired=findings)
 
     # given: an attempt blocked by A5 that F6 warned about, and live verdicts an earlier
     # version stored while the form was filled in (refused under D3 until the box was ticked)
@@ -100,7 +97,7 @@ def test_the_overview_counts_blocked_attempts_not_previews_and_links_each_count(
 
 
 def test_an_area_code_without_data_is_listed_first_as_blocked(agent, broker, team, client_as, national_registry):
-    from ..factories import ContactFactory, LeadFactory, PhoneFactory
+    from ..leads.factories import ContactFactory, LeadFactory, PhoneFactory
 
     for number in ("+19185550104", "+12085550101"):
         PhoneFactory(contact=ContactFactory(lead=LeadFactory(assigned_agent=agent, team=team)), number=number)
@@ -121,9 +118,7 @@ def test_the_evidence_export_lists_every_attempts_check_and_neutralises_formulas
     outreach_check(lead=lead, contact_point=lead.contacts.first().phones.first(), channel=Channel.CALL,
                    purpose=Purpose.LISTING, actor=agent, role_disclosed=False)
     # A live verdict stored by an earlier version: no attempt's evidence, not exported.
-    ComplianceCheck.objects.create(actor=agent, lead=lead, channel="call", purpose="short_sale_listing",
-                                   contact_point="+19185550104", mode=CheckMode.PREVIEW, verdict="block",
-                                   rule_ids=["D3"])
+    ComplianceCheckFactory(lead=lead, actor=agent, mode=CheckMode.PREVIEW, verdict="block", rule_ids=["D3"])
     response = client_as(broker).get(reverse("compliance:checks_export"), {"start": "2026-11-01", "end": "2026-11-30"})
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:3] == ["checked_at_utc", "verdict", "rules"]
@@ -134,8 +129,7 @@ def test_the_evidence_export_lists_every_attempts_check_and_neutralises_formulas
 
 
 def test_a_broker_decides_a_pending_review(lead, agent, broker, client_as):
-    review = RevocationReview.objects.create(lead=lead, phone_number="+19185550104", text="no mas por favor",
-                                             matched="no mas", raised_by=agent)
+    review = RevocationReviewFactory(lead=lead, phone_number="+19185550104")
     client_as(broker).post(reverse("compliance:review_decide", args=[review.pk]), {"decision": "revoked"})
     review.refresh_from_db()
     assert review.status == "revoked"

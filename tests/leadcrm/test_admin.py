@@ -10,7 +10,7 @@ from leadcrm.accounts.models import Brokerage, User
 from leadcrm.accounts.roles import Role
 from leads.models import Lien
 
-from ..factories import LienFactory
+from ..leads.factories import LienFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from leadcrm.celery import app
 from leads.models import Lead
 from leads.tasks import leads_rescore, open_leads_rescore
 
-from ..factories import LeadFactory
+from ..leads.factories import LeadFactory
 
 
 @pytest.fixture

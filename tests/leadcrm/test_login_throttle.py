@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from leadcrm.accounts.throttle import LOGIN_THROTTLED, client_address
 
-from ..factories import PASSWORD, AgentFactory, BrokerFactory
+from .factories import PASSWORD, AgentFactory, BrokerFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,15 +6,22 @@ the API's included, and that none shows a lead to someone who may not see it, is
 ``test_url_walk.py``'s job: it discovers every pattern from the URLconf.
 """
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance.models import RegistryLoad, RevocationReview
-from leads.models import ImportJob, ImportStatus, LeadList
-from pipeline.models import FollowUp, MessageTemplate, Notification, NotificationKind
+from leads.models import ImportStatus
+
+from ..compliance.factories import RegistryLoadFactory, RevocationReviewFactory
+from ..leads.factories import ImportJobFactory
+from ..pipeline.factories import (
+    FollowUpFactory,
+    MailBatchFactory,
+    MessageTemplateFactory,
+    NotificationFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -123,10 +130,7 @@ def outreach(lead, agent):
 
 
 def import_job(owner, status):
-    lead_list = LeadList.objects.create(name="NOD pull")
-    return ImportJob.objects.create(lead_list=lead_list, file_name="nod.csv", stored_file="imports/none.bin",
-                                    created_by=owner, status=status, headers=["Address", "Zip"],
-                                    columns={"street": "Address", "zip": "Zip"})
+    return ImportJobFactory(created_by=owner, status=status)
 
 
 def document(lead, agent):
@@ -144,13 +148,7 @@ def people(agent, other_agent, team_lead, broker):
 
 
 def mail_batch(agent):
-    import uuid
-
-    from pipeline.models import MailBatch
-
-    letter = MessageTemplate.objects.create(name="Letter", kind="letter", body="Hello.", owner=agent)
-    return MailBatch.objects.create(token=uuid.uuid4(), template=letter, agent=agent, letter_date=date(2026, 11, 18),
-                                    done=True)
+    return MailBatchFactory(agent=agent)
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))
@@ -160,10 +158,8 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
     for who, status in expected.items():
         objects = {
             "lead": lead,
-            "follow_up": FollowUp.objects.create(
-                lead=lead, assignee=agent, title="Call back", due_at=timezone.now() + timedelta(days=1)
-            ),
-            "registry_load": RegistryLoad.objects.create(source=national_registry, version_date=date(2026, 11, 1)),
+            "follow_up": FollowUpFactory(lead=lead),
+            "registry_load": RegistryLoadFactory(source=national_registry),
             "import_job": import_job(agent, ImportStatus.DONE),
             "import_draft": import_job(agent, ImportStatus.DRAFT),
             "document": document(lead, agent),
@@ -175,11 +171,9 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
             "outreach_attempt": (made.get("attempt") or made.setdefault("attempt", outreach(lead, agent)))
             if about == "outreach_attempt" else None,
             "report_slug": type("Report", (), {"pk": "funnel"}),
-            "notification": Notification.objects.create(recipient=agent, kind=NotificationKind.REMINDER,
-                                                        key=f"test:{who}", title="Call back", url=f"/leads/{lead.pk}/"),
-            "own_script": MessageTemplate.objects.create(name="Mine", kind="text", body="Hi", owner=agent),
-            "review": RevocationReview.objects.create(lead=lead, phone_number="+19185550104", text="no mas",
-                                                      matched="no mas", raised_by=agent),
+            "notification": NotificationFactory(recipient=agent, url=f"/leads/{lead.pk}/"),
+            "own_script": MessageTemplateFactory(kind="text", owner=agent),
+            "review": RevocationReviewFactory(lead=lead, phone_number="+19185550104"),
         }
         url = reverse(name, args=[objects[about].pk]) if about else reverse(name)
         response = getattr(client_as(people[who]), method)(url)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import io
 import re
-import uuid
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -40,14 +39,29 @@ from django.utils import timezone
 from django.utils.regex_helper import normalize
 from rest_framework.authtoken.models import Token
 
-from ..factories import (
+from ..compliance.factories import (
+    ConsentRecordFactory,
+    EstablishedRelationshipFactory,
+    InterestDisclosureFactory,
+    ReassignedNumberCheckFactory,
+    RegistryLoadFactory,
+    RevocationReviewFactory,
+)
+from ..leads.factories import (
     ContactFactory,
     EmailFactory,
+    ForeclosureRecordFactory,
     HardshipFactory,
+    ImportJobFactory,
+    ImportRowIssueFactory,
+    LeadAssignmentFactory,
     LeadFactory,
+    LeadListFactory,
+    LienFactory,
     PhoneFactory,
     PropertyFactory,
 )
+from ..pipeline.factories import MailBatchFactory, MessageTemplateFactory, NotificationFactory
 
 ANON, OTHER_AGENT, OTHER_LEAD, OWNER, TEAM_LEAD, BROKER = (
     "anonymous", "other agent", "other team's lead", "owner", "team lead", "broker")
@@ -289,24 +303,8 @@ class World:
     """One lead owned by agent A on team T, with a row of everything that hangs off it."""
 
     def __init__(self, *, agent, team, team_lead, other_agent, other_team, broker, registry):
-        from compliance.models import (
-            ConsentRecord,
-            EstablishedRelationship,
-            InterestDisclosure,
-            ReassignedNumberCheck,
-            RegistryLoad,
-            RevocationReview,
-        )
         from compliance.services import internal_dnc_add
-        from leads.models import (
-            ForeclosureRecord,
-            ImportJob,
-            ImportRowIssue,
-            ImportStatus,
-            LeadAssignment,
-            LeadList,
-            RoutingMethod,
-        )
+        from leads.models import ImportStatus
         from leads.services import lead_assign, lead_list_add
         from pipeline.deals.documents import document_upload
         from pipeline.deals.lenders import (
@@ -321,10 +319,6 @@ class World:
             CalendarFeed,
             ChecklistItem,
             FollowUp,
-            MailBatch,
-            MessageTemplate,
-            Notification,
-            NotificationKind,
             SellerBriefing,
             SellerEvent,
             SellerLink,
@@ -333,8 +327,6 @@ class World:
         from pipeline.reminders.services import follow_up_create
         from pipeline.seller.access import seller_link_create
         from pipeline.seller.briefings import seller_briefings_set
-
-        from ..factories import LienFactory
 
         self.owner, self.team_lead, self.broker = agent, team_lead, broker
         self.other_agent, self.other_team_lead = other_agent, other_team.lead
@@ -346,9 +338,9 @@ class World:
         self.email = EmailFactory(contact=self.contact, address="zenobia.quillfeather@example.com")
         self.hardship = HardshipFactory(lead=lead, narrative=f"{OWNER_NAME} lost a job.")
         self.lien = LienFactory(lead=lead, lender="Wyvern Servicing", loan_number_masked=f"****{LOAN_NUMBER}")
-        self.foreclosure = ForeclosureRecord.objects.create(lead=lead, recording_date=date(2026, 10, 1),
-                                                            lender="Wyvern Servicing")
-        self.lead_list = LeadList.objects.create(name="NOD pull", created_by=agent)
+        self.foreclosure = ForeclosureRecordFactory(lead=lead, recording_date=date(2026, 10, 1),
+                                                    lender="Wyvern Servicing")
+        self.lead_list = LeadListFactory(created_by=agent)
         self.list_membership = lead_list_add(lead=lead, lead_list=self.lead_list)
         lead_assign(lead=lead, agent=agent, team=team, actor=broker, reason="walk")
         self.lead.refresh_from_db()
@@ -377,42 +369,28 @@ class World:
                                   financing="cash", received_on=date(2026, 11, 12))
         self.internal_dnc = internal_dnc_add(phone_number=PHONE, channel="call", recorded_by=agent, lead=lead,
                                              homeowner_words=f"{OWNER_NAME}: stop calling")
-        self.consent = ConsentRecord.objects.create(phone_number=PHONE, lead=lead, obtained_at=timezone.now(),
-                                                    recorded_by=agent)
-        self.relationship = EstablishedRelationship.objects.create(
-            phone_number=PHONE, lead=lead, kind="inquiry", started_on=date(2026, 11, 1), evidence="web form",
-            recorded_by=agent)
-        self.disclosure = InterestDisclosure.objects.create(lead=lead, principal=agent, disclosed_on=date(2026, 11, 1),
-                                                            recorded_by=agent)
-        self.revocation_review = RevocationReview.objects.create(lead=lead, phone_number=PHONE, text="no mas",
-                                                                 matched="no mas", raised_by=agent)
-        self.registry_load = RegistryLoad.objects.create(source=registry, version_date=date(2026, 11, 1))
-        self.import_job = ImportJob.objects.create(
-            lead_list=self.lead_list, file_name="nod.csv", stored_file="imports/none.bin", created_by=agent,
-            status=ImportStatus.DONE, headers=["Address", "Owner"], columns={"street": "Address"})
-        ImportRowIssue.objects.create(job=self.import_job, row_number=2, reason="Phone unreadable",
-                                      row={"Address": STREET, "Owner": OWNER_NAME})
-        self.import_draft = ImportJob.objects.create(
-            lead_list=self.lead_list, file_name="nod2.csv", stored_file="imports/none.bin", created_by=agent,
-            status=ImportStatus.DRAFT, headers=["Address"], columns={"street": "Address"})
-        self.notification = Notification.objects.create(
-            recipient=agent, kind=NotificationKind.REMINDER, key="walk:1", title=f"Call {OWNER_NAME}",
-            url=f"/leads/{lead.pk}/", lead=lead)
-        self.own_script = MessageTemplate.objects.create(name="Mine", kind="text", body="Hi", owner=agent)
-        self.mail_batch = MailBatch.objects.create(
-            token=uuid.uuid4(), agent=agent, letter_date=date(2026, 11, 18), done=True,
-            template=MessageTemplate.objects.create(name="Walk letter", kind="letter", body="Hello.", owner=agent),
-            letters=[{"lead": lead.pk, "owners": [self.contact.pk], "status": "logged", "reason": ""}])
+        self.consent = ConsentRecordFactory(phone=self.phone)
+        self.relationship = EstablishedRelationshipFactory(phone=self.phone)
+        self.disclosure = InterestDisclosureFactory(lead=lead)
+        self.revocation_review = RevocationReviewFactory(lead=lead, phone_number=PHONE)
+        self.registry_load = RegistryLoadFactory(source=registry)
+        self.import_job = ImportJobFactory(lead_list=self.lead_list, created_by=agent, status=ImportStatus.DONE,
+                                           headers=["Address", "Owner"], columns={"street": "Address"})
+        ImportRowIssueFactory(job=self.import_job, row={"Address": STREET, "Owner": OWNER_NAME})
+        self.import_draft = ImportJobFactory(lead_list=self.lead_list, created_by=agent, status=ImportStatus.DRAFT)
+        self.notification = NotificationFactory(recipient=agent, title=f"Call {OWNER_NAME}", url=f"/leads/{lead.pk}/",
+                                                lead=lead)
+        self.own_script = MessageTemplateFactory(kind="text", owner=agent)
+        self.mail_batch = MailBatchFactory(
+            agent=agent, letters=[{"lead": lead.pk, "owners": [self.contact.pk], "status": "logged", "reason": ""}])
         self.calendar_feed = CalendarFeed.objects.filter(user=agent).first()
         seller_link_create(lead=lead, actor=agent)
         seller_briefings_set(lead=lead, actor=agent, told={"timeline": date(2026, 11, 5)})
         self.seller_link = SellerLink.objects.get(lead=lead)
         self.seller_event = SellerEvent.objects.filter(lead=lead).first()
         self.seller_briefing = SellerBriefing.objects.filter(lead=lead).first()
-        self.assignment = LeadAssignment.objects.create(lead=lead, method=RoutingMethod.MANUAL, to_agent=agent,
-                                                        to_team=team, actor=broker, reason="walk")
-        self.reassigned_check = ReassignedNumberCheck.objects.create(phone_number=PHONE, queried_at=timezone.now(), consent_date=date(2026, 1, 5),
-                                                                     result="no", recorded_by=agent)
+        self.assignment = LeadAssignmentFactory(lead=lead, to_team=team, actor=broker, reason="walk")
+        self.reassigned_check = ReassignedNumberCheckFactory(phone=self.phone)
         self.existing = {type(obj): obj for obj in vars(self).values() if hasattr(obj, "_meta")}
         self.existing.update({FollowUp: self.follow_up})
 

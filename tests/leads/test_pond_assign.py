@@ -11,7 +11,8 @@ from django.urls import reverse
 from leads.models import Lead, LeadAssignment, RoutingMethod
 from leads.routing import NOT_IN_POND, NOT_YOUR_AGENT, lead_to_pond, pond_claim
 
-from ..factories import LeadFactory, TeamLeadFactory
+from ..leadcrm.factories import TeamLeadFactory
+from .factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +87,7 @@ def test_no_agent_picked_says_so(pond_lead, team_lead, client_as):
 def test_a_lead_claimed_a_moment_before_stays_with_whoever_claimed_it(pond_lead, agent, team_lead, client_as):
     from leadcrm.accounts.services import team_member_set
 
-    from ..factories import AgentFactory
+    from ..leadcrm.factories import AgentFactory
 
     colleague = AgentFactory()
     team_member_set(team=pond_lead.team, user=colleague)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from leadcrm.accounts.models import Brokerage, TeamMembership
 from leadcrm.accounts.services import team_member_set
-from leads.models import Lead, LeadAssignment, LeadList, RoutingMethod, RoutingRule, RoutingTarget, Stage
+from leads.models import Lead, LeadAssignment, RoutingMethod, RoutingRule, RoutingTarget, Stage
 from leads.routing import (
     NOT_IN_POND,
     agent_depart,
@@ -23,7 +23,16 @@ from leads.routing import (
 )
 from pipeline.models import FollowUp
 
-from ..factories import AgentFactory, ContactFactory, LeadFactory, PhoneFactory, PropertyFactory
+from ..leadcrm.factories import AgentFactory
+from ..pipeline.factories import FollowUpFactory
+from .factories import (
+    ContactFactory,
+    LeadFactory,
+    LeadListFactory,
+    PhoneFactory,
+    PropertyFactory,
+    RoutingRuleFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -42,8 +51,8 @@ def audit(lead):
 def test_assigning_by_hand_records_who_and_why_and_moves_the_open_follow_ups(lead, agent, team, team_lead):
     colleague = AgentFactory()
     team_member_set(team=team, user=colleague)
-    open_one = FollowUp.objects.create(lead=lead, assignee=agent, title="Call", due_at=timezone.now() + timedelta(days=1))
-    done = FollowUp.objects.create(lead=lead, assignee=agent, title="Old", due_at=timezone.now(), done_at=timezone.now())
+    open_one = FollowUpFactory(lead=lead, assignee=agent)
+    done = FollowUpFactory(lead=lead, assignee=agent, done_at=timezone.now())
     lead_route_to(lead=lead, agent=colleague, actor=team_lead, reason="Ana is on leave")
     lead.refresh_from_db()
     assert (lead.assigned_agent, lead.team) == (colleague, team)
@@ -92,14 +101,14 @@ def test_round_robin_in_a_team_without_active_agents_says_so(team, team_lead):
 
 
 def test_the_first_matching_rule_by_priority_routes_each_lead_and_is_named_in_the_audit(team, agent, team_lead, broker):
-    nod_list = LeadList.objects.create(name="Tulsa NOD pull")
-    RoutingRule.objects.create(name="Broken Arrow to Ana", priority=10, zip_codes="74011, 74012",
-                               target=RoutingTarget.AGENT, agent=agent)
-    RoutingRule.objects.create(name="Tulsa county round-robin", priority=20, counties="Tulsa",
-                               target=RoutingTarget.ROUND_ROBIN, team=team)
-    RoutingRule.objects.create(name="NOD list to the pond", priority=5, lead_list=nod_list,
-                               target=RoutingTarget.POND, team=team)
-    RoutingRule.objects.create(name="Switched off", priority=1, target=RoutingTarget.AGENT, agent=agent, is_active=False)
+    nod_list = LeadListFactory()
+    RoutingRuleFactory(name="Broken Arrow to Ana", priority=10, zip_codes="74011, 74012", target=RoutingTarget.AGENT,
+                       agent=agent)
+    RoutingRuleFactory(name="Tulsa county round-robin", priority=20, counties="Tulsa", target=RoutingTarget.ROUND_ROBIN,
+                       team=team)
+    RoutingRuleFactory(name="NOD list to the pond", priority=5, lead_list=nod_list, target=RoutingTarget.POND,
+                       team=team)
+    RoutingRuleFactory(priority=1, target=RoutingTarget.AGENT, agent=agent, is_active=False)
     broken_arrow = unassigned(zip_code="74012", county="Tulsa")
     tulsa = unassigned(zip_code="74130", county="Tulsa")
     on_list = unassigned(zip_code="74012", county="Tulsa")
@@ -194,7 +203,7 @@ def test_when_an_agent_leaves_their_open_leads_and_follow_ups_go_round_robin_in_
     team_member_set(team=team, user=stays)
     open_leads = [LeadFactory(assigned_agent=agent, team=team) for _ in range(3)]
     closed = LeadFactory(assigned_agent=agent, team=team, stage=Stage.CLOSED)
-    FollowUp.objects.create(lead=open_leads[0], assignee=agent, title="Call", due_at=timezone.now() + timedelta(days=1))
+    FollowUpFactory(lead=open_leads[0], assignee=agent)
     routed = agent_depart(agent=agent, actor=team_lead, team=team)
     assert routed.assigned == 3
     assert Lead.objects.filter(assigned_agent=agent).get() == closed  # the record of a closed sale stays
@@ -261,7 +270,7 @@ def test_assigning_one_lead_from_its_page_with_a_reason(lead, team, team_lead, c
 def test_routing_every_unassigned_lead_in_the_background_is_safe_to_run_twice(team, agent, broker):
     from leads.tasks import route_unassigned
 
-    RoutingRule.objects.create(name="All to Ana", target=RoutingTarget.AGENT, agent=agent)
+    RoutingRuleFactory(target=RoutingTarget.AGENT, agent=agent)
     for _ in range(7):
         unassigned(team)
     assert route_unassigned(actor_id=broker.pk, chunk=3) == {"assigned": 7, "to_pond": 0, "unmatched": 0}

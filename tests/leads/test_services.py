@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from leads.models import Lead, LeadList, LeadType, LienType, Stage
+from leads.models import Lead, LeadType, LienType, Stage
 from leads.services import (
     DUPLICATE_PROPERTY,
     hardship_record_create,
@@ -21,7 +21,7 @@ from leads.services import (
     property_create,
 )
 
-from ..factories import ContactFactory, LeadFactory, PropertyFactory
+from .factories import ContactFactory, ForeclosureRecordFactory, LeadFactory, LeadListFactory, PropertyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def test_property_create_computes_the_dedupe_key_and_refuses_the_same_door_twice
 
 def test_lead_create_starts_on_the_list_follows_the_agents_team_and_records_its_list(agent, team):
     prop = property_create(street="12 Oak Ln", city="Tulsa", state="OK", zip_code="74130")
-    nod_list = LeadList.objects.create(name="NOD pull")
+    nod_list = LeadListFactory()
     lead = lead_create(property=prop, lead_type=LeadType.NOD, source_list=nod_list, assigned_agent=agent)
     assert lead.stage == Stage.LIST
     assert lead.team == team
@@ -123,8 +123,8 @@ def test_score_rises_with_underwater_liens_hardship_and_stacked_lists():
     underwater = Lead.objects.get(pk=lead.pk).score
     hardship_record_create(lead=lead, category="medical")
     with_hardship = Lead.objects.get(pk=lead.pk).score
-    for name in ("a", "b"):
-        lead_list_add(lead=lead, lead_list=LeadList.objects.create(name=name))
+    for lead_list in LeadListFactory.create_batch(2):
+        lead_list_add(lead=lead, lead_list=lead_list)
     open_leads_rescore()
     stacked = Lead.objects.get(pk=lead.pk)
     assert base < underwater < with_hardship < stacked.score
@@ -169,11 +169,10 @@ def test_an_auction_ahead_raises_the_score_the_nearer_the_more(lead):
 
     from django.utils import timezone
 
-    from leads.models import ForeclosureRecord
     from leads.services import lead_rescore
 
     base = lead_rescore(lead=lead).score
-    record = ForeclosureRecord.objects.create(lead=lead, auction_date=timezone.now().date() + timedelta(days=60))
+    record = ForeclosureRecordFactory(lead=lead, auction_date=timezone.now().date() + timedelta(days=60))
     assert lead_rescore(lead=lead).score == base + 10
     record.auction_date = timezone.now().date() + timedelta(days=12)
     record.save()

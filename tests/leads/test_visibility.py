@@ -6,7 +6,8 @@ from django.contrib.auth.models import AnonymousUser
 from leads.models import Contact, Lead, Phone
 from pipeline.models import FollowUp
 
-from ..factories import AgentFactory, LeadFactory
+from ..leadcrm.factories import AgentFactory
+from .factories import LeadFactory, LeadListFactory, ListMembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -84,15 +85,19 @@ def test_list_filters_by_county_or_zip_auction_window_and_callable_number(agent,
     from django.urls import reverse
     from django.utils import timezone
 
-    from leads.models import ForeclosureRecord
-
-    from ..factories import ContactFactory, LeadFactory, PhoneFactory, PropertyFactory
+    from .factories import (
+        ContactFactory,
+        ForeclosureRecordFactory,
+        LeadFactory,
+        PhoneFactory,
+        PropertyFactory,
+    )
 
     tulsa = LeadFactory(assigned_agent=agent)
     PhoneFactory(contact=ContactFactory(lead=tulsa), number="+19185550160")
     norman = LeadFactory(assigned_agent=agent, property=PropertyFactory(city="Norman", county="Cleveland",
                                                                          zip_code="73069"))
-    ForeclosureRecord.objects.create(lead=norman, auction_date=timezone.localdate() + timedelta(days=10))
+    ForeclosureRecordFactory(lead=norman, auction_date=timezone.localdate() + timedelta(days=10))
     client = client_as(agent)
 
     def found(**query):
@@ -118,7 +123,7 @@ def test_an_absurd_auction_window_is_a_filter_error_not_a_crash(agent, client_as
 def test_search_finds_a_phone_in_any_spelling(spelling, agent, team):
     from compliance.selectors import lead_list
 
-    from ..factories import ContactFactory, PhoneFactory
+    from .factories import ContactFactory, PhoneFactory
 
     lead = LeadFactory(assigned_agent=agent, team=team)
     PhoneFactory(contact=ContactFactory(lead=lead), number="+19185550104")
@@ -129,7 +134,7 @@ def test_search_finds_a_phone_in_any_spelling(spelling, agent, team):
 def test_an_address_with_a_unit_is_not_taken_for_a_phone_extension(agent, team):
     from compliance.selectors import lead_list
 
-    from ..factories import PropertyFactory
+    from .factories import PropertyFactory
 
     lead = LeadFactory(assigned_agent=agent, team=team, property=PropertyFactory(street="1200 Riverside Dr",
                                                                                 unit="4"))
@@ -138,12 +143,12 @@ def test_an_address_with_a_unit_is_not_taken_for_a_phone_extension(agent, team):
 
 def test_list_filters_by_lead_type_minimum_score_and_list(agent, team):
     from compliance.selectors import lead_list
-    from leads.models import LeadList, LeadType, ListMembership
+    from leads.models import LeadType
 
     auction = LeadFactory(assigned_agent=agent, team=team, lead_type=LeadType.AUCTION, score=80)
     stacked = LeadFactory(assigned_agent=agent, team=team, score=40)
-    propstream = LeadList.objects.create(name="PropStream pre-foreclosures")
-    ListMembership.objects.create(lead=stacked, lead_list=propstream)
+    propstream = LeadListFactory()
+    ListMembershipFactory(lead=stacked, lead_list=propstream)
 
     def found(**filters):
         return set(lead_list(fetched_by=agent, filters=filters)[0])
@@ -162,7 +167,7 @@ def test_callable_now_wants_calling_hours_at_the_house_this_minute(agent, team):
 
     from compliance.selectors import lead_list
 
-    from ..factories import ContactFactory, PhoneFactory, PropertyFactory
+    from .factories import ContactFactory, PhoneFactory, PropertyFactory
 
     tulsa = LeadFactory(assigned_agent=agent, team=team)
     phoenix = LeadFactory(assigned_agent=agent, team=team, property=PropertyFactory(

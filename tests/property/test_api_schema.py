@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from pipeline.reminders.services import follow_up_create
 
-from ..factories import ContactFactory, EmailFactory, LeadFactory, LienFactory, PhoneFactory
+from ..leads.factories import ContactFactory, EmailFactory, LeadFactory, LienFactory, PhoneFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,6 +9,7 @@ from django.apps import apps
 from leads.models import Lead, Property, normalize_apn
 from leads.services import property_create
 
+from ..factories import LeadFactory
 from .test_imports import HEADER, run
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +40,7 @@ def test_a_parcel_entered_by_hand_in_mixed_case_is_matched_by_an_imported_row(br
     # given a house entered through the service (as the admin and the lead form do), APN in mixed case
     held = property_create(street="100 Main St", city="Tulsa", state="OK", zip_code="74101", county="Tulsa",
                            apn="Ab-12x")
-    Lead.objects.create(property=held, lead_type="list")
+    LeadFactory(property=held, assigned_agent=None)
     assert held.apn == "AB-12X"
     # when a list writes the same parcel another way, at an address spelled differently
     job = run(broker, file_of(row("100 Main Street Rear", "74103", "aB - 12X", county="TULSA")))
@@ -49,7 +50,7 @@ def test_a_parcel_entered_by_hand_in_mixed_case_is_matched_by_an_imported_row(br
 
 def test_apns_stored_before_normalisation_are_normalised_and_then_matched(broker):
     held = property_create(street="100 Main St", city="Tulsa", state="OK", zip_code="74101", county="Tulsa")
-    Lead.objects.create(property=held, lead_type="list")
+    LeadFactory(property=held, assigned_agent=None)
     Property.objects.filter(pk=held.pk).update(apn="Ab - 12x")  # as an older version wrote it
     migration = importlib.import_module("leads.migrations.0016_normalize_property_apns")
     migration.normalise_apns(apps, None)

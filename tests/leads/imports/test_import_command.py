@@ -60,7 +60,7 @@ def test_assign_to_gives_every_new_lead_to_that_agent_and_their_team(broker, age
 def test_round_robin_shares_the_new_leads_among_a_teams_agents(broker, agent, team, propstream_file):
     from leadcrm.accounts.services import team_member_set
 
-    from ...factories import AgentFactory
+    from ...leadcrm.factories import AgentFactory
 
     second = AgentFactory()
     team_member_set(team=team, user=second)

@@ -7,7 +7,9 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from leads.imports.services import ImportRefused, import_job_create, import_run
-from leads.models import ColumnMapping, ImportJob, ImportStatus, Lead, Phone
+from leads.models import ImportJob, ImportStatus, Lead, Phone
+
+from ..factories import ColumnMappingFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +23,7 @@ COLUMNS = {"street": "Situs Street Line", "city": "Town", "state": "ST Code", "z
 
 @pytest.fixture
 def county_mapping(broker):
-    return ColumnMapping.objects.create(name="County clerk", columns=COLUMNS, created_by=broker)
+    return ColumnMappingFactory(name="County clerk", columns=COLUMNS, created_by=broker)
 
 
 def test_the_odd_headers_are_refused_without_the_saved_mapping(broker):

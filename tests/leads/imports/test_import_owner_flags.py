@@ -13,9 +13,10 @@ import pytest
 
 from leads.imports.columns import detect
 from leads.models import Contact, Lead
-from pipeline.models import MessageTemplate, TemplateKind
+from pipeline.models import TemplateKind
 from pipeline.outreach.letters import mail_merge
 
+from ...pipeline.factories import MessageTemplateFactory
 from .test_imports import run
 
 pytestmark = pytest.mark.django_db
@@ -49,8 +50,7 @@ def test_propstreams_deceased_owner_and_the_skip_traces_deceased_columns_are_det
 def test_a_deceased_owner_is_flagged_on_import_and_left_out_of_the_mail_merge(broker, agent):
     run(broker, csv_of({"Deceased Owner": "Yes"}), assign_to=agent)
     assert flags() == (False, True)
-    letter = MessageTemplate.objects.create(name="Letter", kind=TemplateKind.LETTER, owner=agent,
-                                            body="Dear [First Name],\n\n[Role Disclosure]")
+    letter = MessageTemplateFactory(kind=TemplateKind.LETTER, owner=agent, body="Dear [First Name],\n\n[Role Disclosure]")
     merge = mail_merge(template=letter, leads=Lead.objects.filter(assigned_agent=agent), agent=agent)
     assert merge.pieces == [] and merge.reasons == {"deceased": 1}
 

@@ -49,7 +49,7 @@ def test_a_team_leads_unassigned_import_stays_in_their_team_for_them_to_assign(t
 
 
 def test_a_team_lead_leading_two_teams_may_pick_the_team(team_lead, team, client_as):
-    from ...factories import TeamFactory
+    from ...leadcrm.factories import TeamFactory
 
     second = TeamFactory(name="Prairie", lead=team_lead)
     client = client_as(team_lead)

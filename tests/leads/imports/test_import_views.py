@@ -11,6 +11,7 @@ from leads.imports.services import import_run
 from leads.models import ColumnMapping, ImportJob, ImportStatus, Lead
 
 from ...helpers import jobs
+from ..factories import ColumnMappingFactory
 from .test_imports import MESSY, PROPSTREAM
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +93,7 @@ def test_another_agent_cannot_see_or_cancel_my_import(agent, other_agent, client
 
 
 def test_a_saved_mapping_of_someone_else_is_not_overwritten(agent, other_agent, client_as):
-    ColumnMapping.objects.create(name="Team PropStream", columns={"street": "Address"}, created_by=other_agent)
+    ColumnMappingFactory(name="Team PropStream", created_by=other_agent)
     client = client_as(agent)
     upload(client, PROPSTREAM)
     job = ImportJob.objects.get()

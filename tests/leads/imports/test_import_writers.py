@@ -14,7 +14,7 @@ from leads.imports import services as import_services
 from leads.imports.services import import_job_create, import_run
 from leads.models import ImportJob, ImportStatus, Lead, ListMembership, Phone, Property
 
-from ...factories import AgentFactory
+from ...leadcrm.factories import AgentFactory
 from .test_imports import HEADER, PROPSTREAM, row
 
 pytestmark = [

@@ -229,7 +229,7 @@ def test_a_cancelled_import_stops_between_batches_and_keeps_whole_rows(broker, m
 def test_round_robin_gives_new_leads_to_a_teams_agents_by_capacity(broker, team, agent):
     from leadcrm.accounts.services import team_member_set
 
-    from ...factories import AgentFactory
+    from ...leadcrm.factories import AgentFactory
 
     second = AgentFactory()
     team_member_set(team=team, user=second, capacity_weight=3)

@@ -11,7 +11,7 @@ from compliance.services import internal_dnc_add
 from leads.models import ImportJob, Stage
 from pipeline.models import FollowUp, OutreachAttempt
 
-from ...factories import LeadFactory, LienFactory
+from ...leads.factories import LeadFactory, LienFactory
 
 pytestmark = pytest.mark.django_db
 

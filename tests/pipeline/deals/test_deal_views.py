@@ -14,7 +14,8 @@ from pipeline.deals.documents import document_upload
 from pipeline.deals.lenders import milestone_record
 from pipeline.models import DocumentStatus, LenderMilestone, Milestone, Offer, OfferStatus
 
-from ...factories import ContactFactory, LeadFactory, LienFactory
+from ...leads.factories import ContactFactory, LeadFactory, LienFactory
+from ..factories import OfferFactory, StageChangeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +72,7 @@ def test_the_board_cuts_each_column_and_links_to_the_rest(agent, client_as, monk
 
 
 def test_the_board_filters_by_agent_for_a_team_lead(lead, team_lead, agent, team, client_as):
-    from ...factories import AgentFactory
+    from ...leadcrm.factories import AgentFactory
 
     colleague = AgentFactory()
     from leadcrm.accounts.services import team_member_set
@@ -100,8 +101,7 @@ def closing_lead(agent):
     from pipeline.deals.lenders import approval_letter_record
 
     lead = LeadFactory(assigned_agent=agent, stage=Stage.CLOSE)
-    Offer.objects.create(lead=lead, buyer_name="A", price=1000, financing="cash", received_on=TODAY,
-                         status=OfferStatus.ACCEPTED)
+    OfferFactory(lead=lead, status=OfferStatus.ACCEPTED)
     approval_letter_record(lien=LienFactory(lead=lead), issued_on=TODAY, expires_on=TODAY + timedelta(days=9),
                            actor=agent)
     return lead
@@ -293,7 +293,7 @@ def test_adding_accepting_and_the_net_sheet(lead, agent, client_as):
 
 
 def test_an_offer_of_another_lead_cannot_be_accepted_from_my_page(lead, other_lead, agent, client_as):
-    theirs = Offer.objects.create(lead=other_lead, buyer_name="X", price=1000, financing="cash", received_on=TODAY)
+    theirs = OfferFactory(lead=other_lead)
     response = client_as(agent).post(reverse("pipeline:offers", args=[lead.pk]),
                                      {"action": "status", "offer": theirs.pk, "status": "accepted"})
     assert response.status_code == 404
@@ -302,9 +302,8 @@ def test_an_offer_of_another_lead_cannot_be_accepted_from_my_page(lead, other_le
 
 
 def test_a_second_acceptance_is_refused_with_a_message(lead, agent, client_as):
-    first = Offer.objects.create(lead=lead, buyer_name="A", price=1000, financing="cash", received_on=TODAY,
-                                 status=OfferStatus.ACCEPTED)
-    second = Offer.objects.create(lead=lead, buyer_name="B", price=1000, financing="cash", received_on=TODAY)
+    first = OfferFactory(lead=lead, buyer_name="A", status=OfferStatus.ACCEPTED)
+    second = OfferFactory(lead=lead)
     response = client_as(agent).post(reverse("pipeline:offers", args=[lead.pk]),
                                      {"action": "status", "offer": second.pk, "status": "accepted"}, follow=True)
     assert "A&#x27;s offer is the accepted one" in response.content.decode()
@@ -331,13 +330,11 @@ def test_the_lead_page_sums_up_the_deal(lead, agent, client_as):
 def test_the_stage_history_says_how_long_each_stage_lasted(agent, client_as):
     from datetime import UTC, datetime
 
-    from pipeline.models import StageChange
-
     lead = LeadFactory(assigned_agent=agent, stage=Stage.QUALIFY)
-    StageChange.objects.create(lead=lead, from_stage=Stage.LIST, to_stage=Stage.CONTACT,
-                               changed_at=datetime(2026, 10, 1, tzinfo=UTC))
-    StageChange.objects.create(lead=lead, from_stage=Stage.CONTACT, to_stage=Stage.QUALIFY,
-                               changed_at=datetime(2026, 10, 13, tzinfo=UTC))
+    StageChangeFactory(lead=lead, from_stage=Stage.LIST, to_stage=Stage.CONTACT,
+                       changed_at=datetime(2026, 10, 1, tzinfo=UTC))
+    StageChangeFactory(lead=lead, from_stage=Stage.CONTACT, to_stage=Stage.QUALIFY,
+                       changed_at=datetime(2026, 10, 13, tzinfo=UTC))
     content = client_as(agent).get(reverse("leads:detail", args=[lead.pk])).content.decode()
     assert "12 days in contact" in content and "36 days in qualify so far" in content
 
@@ -408,7 +405,7 @@ def test_the_admin_scopes_the_deal_to_the_team_leads_leads(model, other_lead, ot
     letter = approval_letter_record(lien=lien, issued_on=TODAY, expires_on=TODAY, actor=other_agent)
     upload_row = document_upload(lead=other_lead, kind="hardship_letter", actor=other_agent,
                                  file=SimpleUploadedFile("h.pdf", PDF))
-    offer = Offer.objects.create(lead=other_lead, buyer_name="X", price=1000, financing="cash", received_on=TODAY)
+    offer = OfferFactory(lead=other_lead)
     row = {"lenderfile": milestone.lender_file, "lendermilestone": milestone, "approvalletter": letter,
            "checklistitem": upload_row.item, "documentupload": upload_row, "offer": offer}[model]
     client = client_as(team_lead)

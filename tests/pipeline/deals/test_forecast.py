@@ -27,15 +27,15 @@ from pipeline.deals.forecast.lead import MIN_CHANCE, MIN_RANGE_DAYS, forecast_fo
 from pipeline.deals.forecast.model import learn_closing_model
 from pipeline.deals.forecast.months import closings_by_month
 from pipeline.deals.forecast.prior import PRIOR_LEADS, PRIOR_MOVE_ON, assumed_departures
-from pipeline.models import StageChange
 from pipeline.reports import closings
 from pipeline.reports.closings import forecast_closings
 from pipeline.reports.period import Period, plain
 from pipeline.seller.access import seller_link_create
 from pipeline.tasks import forecast_refresh as refresh_task
 
-from ...factories import LeadFactory
 from ...helpers import count_links, rows_behind
+from ...leads.factories import LeadFactory
+from ..factories import StageChangeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def in_stage(agent, stage, entered: date, created: date | None = None):
     previous = {Stage.CONTACT: Stage.LIST, Stage.QUALIFY: Stage.CONTACT, Stage.NEGOTIATE: Stage.QUALIFY,
                 Stage.CLOSE: Stage.NEGOTIATE}.get(stage)
     if previous:
-        StageChange.objects.create(lead=lead, from_stage=previous, to_stage=stage, changed_at=at(entered))
+        StageChangeFactory(lead=lead, from_stage=previous, to_stage=stage, changed_at=at(entered))
     Lead.objects.filter(pk=lead.pk).update(stage=stage, stage_entered_at=at(entered),
                                            created_at=at(created or entered - timedelta(days=1), 9))
     lead.refresh_from_db()
@@ -60,7 +60,7 @@ def in_stage(agent, stage, entered: date, created: date | None = None):
 
 
 def leaves(lead, to_stage, on: date):
-    StageChange.objects.create(lead=lead, from_stage=lead.stage, to_stage=to_stage, changed_at=at(on))
+    StageChangeFactory(lead=lead, from_stage=lead.stage, to_stage=to_stage, changed_at=at(on))
     Lead.objects.filter(pk=lead.pk).update(stage=to_stage, stage_entered_at=at(on),
                                            **({"closing_date": on} if to_stage == Stage.CLOSED else {}))
 
@@ -413,7 +413,7 @@ def test_the_periodic_task_keeps_the_back_tests_of_each_staff_zone(agent, broker
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from ...factories import BrokerFactory
+    from ...leadcrm.factories import BrokerFactory
 
     BrokerFactory(time_zone="Pacific/Honolulu", is_staff=True)
     broker.is_staff = True

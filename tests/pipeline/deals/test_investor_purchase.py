@@ -18,7 +18,8 @@ from pipeline.deals.services import StageChangeRefused, lead_stage_change
 from pipeline.models import DocumentKind, DocumentStatus, MessageTemplate, Milestone, TemplateKind
 from pipeline.outreach.scripts import call_scripts_for, template_check, template_save
 
-from ...factories import ContactFactory, InvestorFactory, LeadFactory, LienFactory, PhoneFactory
+from ...leadcrm.factories import InvestorFactory
+from ...leads.factories import ContactFactory, LeadFactory, LienFactory, PhoneFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -39,7 +39,7 @@ from pipeline.reports.period import Period
 from pipeline.seller.status import lender_progress
 from pipeline.workspace.selectors import lead_activity
 
-from ...factories import LeadFactory, LienFactory
+from ...leads.factories import LeadFactory, LienFactory
 
 pytestmark = pytest.mark.django_db
 

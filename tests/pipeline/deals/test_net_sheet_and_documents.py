@@ -24,7 +24,7 @@ from pipeline.deals.lenders import approval_letter_record, latest_letters
 from pipeline.deals.offers import junior_payoff_estimate, net_sheet
 from pipeline.models import ChecklistItem, DocumentKind, DocumentStatus, DocumentUpload
 
-from ...factories import LienFactory
+from ...leads.factories import LienFactory
 
 pytestmark = pytest.mark.django_db
 

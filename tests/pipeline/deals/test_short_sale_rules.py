@@ -33,7 +33,8 @@ from pipeline.models import (
     StageChange,
 )
 
-from ...factories import LeadFactory, LienFactory
+from ...leads.factories import LeadFactory, LienFactory
+from ..factories import StageChangeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -355,9 +356,9 @@ def test_forecast_learns_the_brokerages_own_stage_times_from_its_closings(agent)
     start = timezone.now() - timedelta(days=300)
     for days_in_close in (10, 10, 10, 10, 10, 40):
         lead = LeadFactory(assigned_agent=agent, stage=Stage.CLOSED, closing_date=TODAY)
-        StageChange.objects.create(lead=lead, from_stage=Stage.NEGOTIATE, to_stage=Stage.CLOSE, changed_at=start)
-        StageChange.objects.create(lead=lead, from_stage=Stage.CLOSE, to_stage=Stage.CLOSED,
-                                   changed_at=start + timedelta(days=days_in_close))
+        StageChangeFactory(lead=lead, from_stage=Stage.NEGOTIATE, to_stage=Stage.CLOSE, changed_at=start)
+        StageChangeFactory(lead=lead, from_stage=Stage.CLOSE, to_stage=Stage.CLOSED,
+                           changed_at=start + timedelta(days=days_in_close))
     durations = learn_stage_durations()
     assert durations.closings == 6 >= MIN_CLOSINGS
     assert durations.days[Stage.CLOSE] == (10, 10)  # median 10; the 80th percentile is 10 too

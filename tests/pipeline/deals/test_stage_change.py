@@ -9,7 +9,7 @@ from pipeline.deals.stages import TRANSITIONS, allowed_moves
 from pipeline.models import Outcome, StageChange
 from pipeline.outreach.services import outreach_log
 
-from ...factories import HardshipFactory, LeadFactory, LienFactory
+from ...leads.factories import HardshipFactory, LeadFactory, LienFactory
 
 pytestmark = pytest.mark.django_db
 

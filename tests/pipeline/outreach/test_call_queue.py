@@ -16,7 +16,7 @@ from pipeline.models import Outcome
 from pipeline.outreach.queue import call_queue, next_in_queue
 from pipeline.outreach.services import outreach_log
 
-from ...factories import ContactFactory, LeadFactory, PhoneFactory
+from ...leads.factories import ContactFactory, LeadFactory, PhoneFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -188,7 +188,7 @@ def test_the_lead_page_says_per_phone_whether_it_may_be_called_now(lead, agent, 
 def test_the_lead_page_names_every_list_a_number_is_on(lead, agent, client_as, national_registry):
     from compliance.models import RegistryKind
 
-    from ...factories import DncSourceFactory
+    from ...compliance.factories import DncSourceFactory
 
     PhoneFactory(contact=lead.contacts.first(), number="+19185550298", position=2)
     litigators = DncSourceFactory(name="Litigator Firewall", kind=RegistryKind.LITIGATOR)
@@ -231,7 +231,7 @@ def test_a_call_back_planned_for_later_waits_for_its_time(three, agent):
 
 
 def test_an_agent_who_has_not_acknowledged_the_procedures_is_told_so_once(agent, team, client_as, national_registry):
-    from ...factories import AgentFactory
+    from ...leadcrm.factories import AgentFactory
 
     untrained = AgentFactory(acknowledged=False)
     callable_lead(untrained, team, "+19185550260", 80)
@@ -244,7 +244,7 @@ def test_an_agent_who_has_not_acknowledged_the_procedures_is_told_so_once(agent,
 def test_a_warning_in_the_queue_links_its_rule_and_keeps_its_reason(team, client_as, national_registry):
     from leadcrm.accounts.services import team_member_set
 
-    from ...factories import InvestorFactory
+    from ...leadcrm.factories import InvestorFactory
 
     investor = InvestorFactory()
     team_member_set(team=team, user=investor)

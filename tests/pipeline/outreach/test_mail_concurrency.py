@@ -6,10 +6,11 @@ import pytest
 from django.db import connection
 
 from leads.models import Lead
-from pipeline.models import MessageTemplate, OutreachAttempt, TemplateKind
+from pipeline.models import OutreachAttempt, TemplateKind
 from pipeline.outreach.letters import mailing_confirm, print_run
 
-from ...factories import ContactFactory, LeadFactory
+from ...leads.factories import ContactFactory, LeadFactory
+from ..factories import MessageTemplateFactory
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -21,8 +22,7 @@ LETTERS = 8
 
 def test_two_print_runs_confirmed_at_once_log_each_letter_once(agent, team, brokerage):
     # given: the same letters shown in two tabs, each with its own confirmation
-    letter = MessageTemplate.objects.create(name="Options letter", kind=TemplateKind.LETTER, owner=agent,
-                                            body="About your home at [Property Address].")
+    letter = MessageTemplateFactory(kind=TemplateKind.LETTER, owner=agent, body="About your home at [Property Address].")
     for _ in range(LETTERS):
         ContactFactory(lead=LeadFactory(assigned_agent=agent, team=team))
     leads = Lead.objects.filter(assigned_agent=agent)

@@ -35,7 +35,8 @@ from pipeline.outreach.letters import (
 from pipeline.outreach.merge import ALREADY_REACHED, NEVER_REACHED, owner_names
 from pipeline.outreach.services import outreach_log
 
-from ...factories import ContactFactory, EmailFactory, LeadFactory
+from ...leads.factories import ContactFactory, EmailFactory, LeadFactory
+from ..factories import MessageTemplateFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -43,8 +44,7 @@ BODY = "About your home at [Property Address], [First Name]."
 
 
 def a_letter(agent, body=BODY, situation=TemplateSituation.ANY, name="Options letter"):
-    return MessageTemplate.objects.create(name=name, kind=TemplateKind.LETTER, owner=agent, body=body,
-                                          situation=situation)
+    return MessageTemplateFactory(name=name, kind=TemplateKind.LETTER, owner=agent, body=body, situation=situation)
 
 
 def the_johnsons(agent, team, **second):
@@ -301,8 +301,8 @@ def test_an_email_for_after_a_conversation_is_not_sent_to_someone_never_reached(
     EmailFactory(contact=reached.contacts.first())
     outreach_log(lead=reached, channel="door", contact_point=reached.property, outcome=Outcome.TALKED, actor=agent,
                  role_disclosed=True)
-    thanks = MessageTemplate.objects.create(
-        name="Thanks", kind=TemplateKind.EMAIL, owner=agent, subject="Thanks", situation=TemplateSituation.AFTER_CONVERSATION,
+    thanks = MessageTemplateFactory(
+        kind=TemplateKind.EMAIL, owner=agent, situation=TemplateSituation.AFTER_CONVERSATION,
         body="Hi [First Name],\n\nThank you for talking with me.\n\n[Agent Name]\n[Role Disclosure]")
     merge = email_merge(template=thanks, leads=mine(agent), agent=agent)
     assert [piece.lead for piece in merge.pieces] == [reached]
@@ -342,9 +342,8 @@ def test_a_first_contact_email_is_not_sent_to_a_homeowner_already_reached(agent,
     reached = the_johnsons(agent, team)
     EmailFactory(contact=reached.contacts.first())
     talked_to(reached, agent, outcome=Outcome.APPOINTMENT_SET)
-    first = MessageTemplate.objects.create(
-        name="First email", kind=TemplateKind.EMAIL, owner=agent, subject="Your options",
-        situation=TemplateSituation.FIRST_CONTACT, body="Hi [First Name],\n\nI'm writing about your home.")
+    first = MessageTemplateFactory(kind=TemplateKind.EMAIL, owner=agent, situation=TemplateSituation.FIRST_CONTACT,
+                                   body="Hi [First Name],\n\nI'm writing about your home.")
     merge = email_merge(template=first, leads=mine(agent), agent=agent)
     assert [piece.lead for piece in merge.pieces] == [lead]
     assert merge.reasons == {ALREADY_REACHED: 1}
@@ -387,10 +386,10 @@ def test_the_seeded_templates_read_as_letters_and_say_whom_they_are_for(broker):
 def test_the_migration_rewrites_the_seeded_templates_left_as_they_were_and_only_those(broker):
     migration = importlib.import_module("pipeline.migrations.0020_template_situations_and_mail_batches")
     MessageTemplate.objects.filter(owner__isnull=True).exclude(kind="call_script").delete()
-    old = MessageTemplate.objects.create(name="Pre-foreclosure options letter", kind=TemplateKind.LETTER,
-                                         body=migration.OLD_LETTER)
-    edited = MessageTemplate.objects.create(name="After the first call: the short-sale guide", kind=TemplateKind.EMAIL,
-                                            subject="Guide", body="My own words. [Role Disclosure]")
+    old = MessageTemplateFactory(name="Pre-foreclosure options letter", kind=TemplateKind.LETTER,
+                                 body=migration.OLD_LETTER)
+    edited = MessageTemplateFactory(name="After the first call: the short-sale guide", kind=TemplateKind.EMAIL,
+                                    body="My own words. [Role Disclosure]")
     migration.relabel_seeded_templates(apps, None)
     old.refresh_from_db()
     edited.refresh_from_db()

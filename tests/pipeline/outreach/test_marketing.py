@@ -10,15 +10,22 @@ from compliance.models import InternalDncEntry
 from pipeline.models import MessageTemplate, OutreachAttempt, TemplateKind
 from pipeline.outreach.letters import mail_merge
 
-from ...factories import ContactFactory, EmailFactory, LeadFactory
+from ...leads.factories import (
+    ContactFactory,
+    EmailFactory,
+    LeadFactory,
+    LeadListFactory,
+    ListMembershipFactory,
+)
+from ..factories import MessageTemplateFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def letter(agent):
-    return MessageTemplate.objects.create(name="Options letter", kind=TemplateKind.LETTER, owner=agent,
-                                          body="Dear [First Name],\n\n[Role Disclosure] About [Property Address].")
+    return MessageTemplateFactory(name="Options letter", kind=TemplateKind.LETTER, owner=agent,
+                                  body="Dear [First Name],\n\n[Role Disclosure] About [Property Address].")
 
 
 @pytest.fixture
@@ -107,8 +114,7 @@ def test_showing_the_letters_to_print_logs_nothing(owners, letter, agent, client
 
 
 def test_a_letter_states_the_role_in_writing_under_the_signature_whatever_its_template(lead, agent, client_as):
-    silent = MessageTemplate.objects.create(name="Silent", kind=TemplateKind.LETTER, owner=agent,
-                                            body="Dear [First Name], call me.")
+    silent = MessageTemplateFactory(kind=TemplateKind.LETTER, owner=agent, body="Dear [First Name], call me.")
     page = print_letters(client_as(agent), silent).content.decode()
     assert page.count('class="piece piece-letter"') == 1
     assert "Ana Torres is a licensed real estate agent with Sunbelt Test Realty" in page
@@ -118,9 +124,8 @@ def test_a_letter_states_the_role_in_writing_under_the_signature_whatever_its_te
 def test_emails_carry_the_brokerage_address_and_an_unsubscribe_link_that_works(lead, agent, client_as, office,
                                                                               send_now):
     address = EmailFactory(contact=lead.contacts.first()).address
-    template = MessageTemplate.objects.create(name="Guide", kind=TemplateKind.EMAIL, owner=agent,
-                                              subject="A free guide for [First Name]",
-                                              body="Hi [First Name]. [Role Disclosure]")
+    template = MessageTemplateFactory(kind=TemplateKind.EMAIL, owner=agent, subject="A free guide for [First Name]",
+                                      body="Hi [First Name]. [Role Disclosure]")
     client = client_as(agent)
     send_now(client, template)
     [message] = mail.outbox
@@ -145,8 +150,7 @@ def test_emails_carry_the_brokerage_address_and_an_unsubscribe_link_that_works(l
 
 def test_no_email_goes_out_without_the_brokerages_postal_address(lead, agent, client_as, brokerage, send_now):
     EmailFactory(contact=lead.contacts.first())
-    template = MessageTemplate.objects.create(name="Guide", kind=TemplateKind.EMAIL, owner=agent, subject="Guide",
-                                              body="Hi [First Name]. [Role Disclosure]")
+    template = MessageTemplateFactory(kind=TemplateKind.EMAIL, owner=agent, body="Hi [First Name]. [Role Disclosure]")
     response = send_now(client_as(agent), template)
     assert "postal address (CAN-SPAM)" in response.content.decode()
     assert mail.outbox == [] and not OutreachAttempt.objects.exists()
@@ -157,8 +161,8 @@ def test_a_line_break_in_an_owners_name_cannot_break_the_subject(lead, agent, cl
     owner.first_name = "Maria\r\nBcc: everyone@example.com"
     owner.save()
     EmailFactory(contact=owner)
-    template = MessageTemplate.objects.create(name="Guide", kind=TemplateKind.EMAIL, owner=agent,
-                                              subject="For [First Name]", body="[Role Disclosure]")
+    template = MessageTemplateFactory(kind=TemplateKind.EMAIL, owner=agent, subject="For [First Name]",
+                                      body="[Role Disclosure]")
     send_now(client_as(agent), template)
     [message] = mail.outbox
     assert message.subject == "For Maria Bcc: everyone@example.com"
@@ -190,8 +194,7 @@ def test_the_email_task_run_twice_sends_each_address_once(lead, agent, office):
     from pipeline.tasks import email_campaign_send
 
     EmailFactory(contact=lead.contacts.first())
-    template = MessageTemplate.objects.create(name="Guide", kind=TemplateKind.EMAIL, owner=agent, subject="Guide",
-                                              body="[Role Disclosure]")
+    template = MessageTemplateFactory(kind=TemplateKind.EMAIL, owner=agent, body="[Role Disclosure]")
     args = (template.pk, agent.pk, {}, "http://crm.example.com")
     assert email_campaign_send.apply(args=args).get() == {"sent": 1, "refused": 0, "failed": 0}
     assert email_campaign_send.apply(args=args).get() == {"sent": 0, "refused": 0, "failed": 0}
@@ -204,8 +207,7 @@ def test_an_email_the_mail_server_refuses_is_noted_on_the_leads_timeline(lead, a
     from pipeline.tasks import email_campaign_send
 
     EmailFactory(contact=lead.contacts.first())
-    template = MessageTemplate.objects.create(name="Guide", kind=TemplateKind.EMAIL, owner=agent, subject="Guide",
-                                              body="[Role Disclosure]")
+    template = MessageTemplateFactory(kind=TemplateKind.EMAIL, owner=agent, body="[Role Disclosure]")
 
     def refuse(self, fail_silently=False):
         raise OSError("550 mailbox unavailable")
@@ -239,17 +241,16 @@ def test_an_email_template_can_carry_the_seller_guide_as_a_pdf(lead, agent, offi
 
 def test_an_email_merge_leaves_out_a_deceased_owner_and_reaches_only_the_filtered_leads(lead, agent):
     from compliance.selectors import lead_list
-    from leads.models import LeadList, ListMembership
     from pipeline.outreach.email import email_merge
 
     living = EmailFactory(contact=lead.contacts.first()).address
     EmailFactory(contact=ContactFactory(lead=lead, position=2, first_name="Late", deceased=True))
     elsewhere = LeadFactory(assigned_agent=agent, team=lead.team)
     EmailFactory(contact=ContactFactory(lead=elsewhere, first_name="Other"))
-    expired = LeadList.objects.create(name="Expired listings")
-    ListMembership.objects.create(lead=lead, lead_list=expired)
-    template = MessageTemplate.objects.create(name="Guide", kind=TemplateKind.EMAIL, owner=agent,
-                                              subject="For [First Name]", body="Hi [First Name]. [Role Disclosure]")
+    expired = LeadListFactory(name="Expired listings")
+    ListMembershipFactory(lead=lead, lead_list=expired)
+    template = MessageTemplateFactory(kind=TemplateKind.EMAIL, owner=agent, subject="For [First Name]",
+                                      body="Hi [First Name]. [Role Disclosure]")
     leads, _ = lead_list(fetched_by=agent, filters={"list": str(expired.pk)})
     merge = email_merge(template=template, leads=leads, agent=agent)
     assert [piece.email.address for piece in merge.pieces] == [living]

@@ -15,7 +15,9 @@ from leads.models import PhoneStatus
 from pipeline.models import FollowUp, Outcome, OutreachAttempt
 from pipeline.outreach.services import OutreachBlocked, outreach_log
 
-from ...factories import AgentFactory, DncSourceFactory, PhoneFactory
+from ...compliance.factories import DncSourceFactory
+from ...leadcrm.factories import AgentFactory
+from ...leads.factories import PhoneFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -243,7 +245,7 @@ def test_nothing_but_outreach_log_creates_an_outreach_attempt():
 def test_do_not_contact_puts_every_number_and_email_of_that_owner_on_the_internal_list(lead, agent):
     from compliance.models import InternalDncEntry
 
-    from ...factories import ContactFactory, EmailFactory, PhoneFactory
+    from ...leads.factories import ContactFactory, EmailFactory, PhoneFactory
 
     owner = lead.contacts.first()
     second = PhoneFactory(contact=owner, number="+19185550177", position=2)

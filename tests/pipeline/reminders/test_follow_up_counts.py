@@ -14,10 +14,11 @@ from django.urls import reverse
 
 from leadcrm.accounts.services import team_member_set
 from leads.models import Stage
-from pipeline.models import FollowUp
 from pipeline.reminders.selectors import agent_workload, follow_up_agenda
 
-from ...factories import AgentFactory, LeadFactory
+from ...leadcrm.factories import AgentFactory
+from ...leads.factories import LeadFactory
+from ..factories import FollowUpFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def _frozen():
 
 
 def due(lead, user, at):
-    return FollowUp.objects.create(lead=lead, assignee=user, title="Call back", due_at=at)
+    return FollowUpFactory(lead=lead, assignee=user, due_at=at)
 
 
 def rows_at(client, href):

@@ -1,7 +1,7 @@
 """The notification centre, the user's settings and the private calendar feed (issue 7)."""
 
 import re
-from datetime import date, time, timedelta
+from datetime import date, time
 
 import pytest
 from django.db import connection
@@ -11,15 +11,16 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
-from leads.models import ForeclosureRecord
-from pipeline.models import CalendarFeed, FollowUp, Notification, NotificationKind
+from pipeline.models import CalendarFeed, Notification
+
+from ...leads.factories import ForeclosureRecordFactory
+from ..factories import FollowUpFactory, NotificationFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def notify(user, title="Call the Garcias", url="/", **kwargs):
-    return Notification.objects.create(recipient=user, kind=kwargs.pop("kind", NotificationKind.REMINDER),
-                                       key=f"test:{user.pk}:{title}", title=title, url=url, **kwargs)
+    return NotificationFactory(recipient=user, title=title, url=url, **kwargs)
 
 
 def test_every_page_shows_the_unread_count_by_the_bell(agent, client_as):
@@ -32,8 +33,7 @@ def test_every_page_shows_the_unread_count_by_the_bell(agent, client_as):
 
 
 def test_the_count_stops_at_99_plus(agent, client_as):
-    Notification.objects.bulk_create([Notification(recipient=agent, kind="reminder", key=f"k{n}", title="x")
-                                      for n in range(120)])
+    Notification.objects.bulk_create(NotificationFactory.build_batch(120, recipient=agent))
     assert 'notify-badge">99+<' in client_as(agent).get(reverse("pipeline:dashboard")).content.decode()
 
 
@@ -125,11 +125,9 @@ def test_the_calendar_address_is_shown_once_and_only_its_hash_is_kept(agent, cli
 
 
 def test_the_feed_has_my_follow_ups_and_deadlines_and_nobody_elses(agent, other_agent, lead, other_lead, client_as):
-    FollowUp.objects.create(lead=lead, assignee=agent, title="Call the Garcias back",
-                            due_at=timezone.now() + timedelta(days=1))
-    FollowUp.objects.create(lead=other_lead, assignee=other_agent, title="Someone else's call",
-                            due_at=timezone.now() + timedelta(days=1))
-    ForeclosureRecord.objects.create(lead=lead, record_type="nod", auction_date=date(2026, 12, 10))
+    FollowUpFactory(lead=lead, title="Call the Garcias back")
+    FollowUpFactory(lead=other_lead, title="Someone else's call")
+    ForeclosureRecordFactory(lead=lead, auction_date=date(2026, 12, 10))
     token = make_feed(client_as(agent))
     response = client_as(None).get(reverse("pipeline:calendar_feed", args=[token]))
     assert response.status_code == 200 and response["Content-Type"].startswith("text/calendar")

@@ -23,7 +23,9 @@ from pipeline.models import EmailState, FollowUp, Notification
 from pipeline.reminders.notifications import EMAIL_CLAIM, due_work
 from pipeline.tasks import reminders_send
 
-from ...factories import AgentFactory, LeadFactory
+from ...leadcrm.factories import AgentFactory
+from ...leads.factories import LeadFactory
+from ..factories import FollowUpFactory
 
 ROOT = Path(__file__).resolve().parents[3]
 WAIT_SECONDS = 90
@@ -99,8 +101,7 @@ def due_follow_ups(count: int, agents: int = 3) -> list[int]:
     leads = [LeadFactory(assigned_agent=person) for person in people]
     moment = timezone.now() - timedelta(minutes=5)
     rows = FollowUp.objects.bulk_create([
-        FollowUp(lead=leads[n % agents], assignee=people[n % agents], title=f"Call back #{n}", due_at=moment,
-                 notify_at=moment) for n in range(count)
+        FollowUpFactory.build(lead=leads[n % agents], due_at=moment, notify_at=moment) for n in range(count)
     ])
     return [row.pk for row in rows]
 

@@ -26,7 +26,6 @@ from pipeline.models import (
     Milestone,
     Notification,
     NotificationKind,
-    ReminderSettings,
 )
 from pipeline.reminders.notifications import (
     digests_send,
@@ -39,14 +38,16 @@ from pipeline.reminders.notifications import (
 from pipeline.reminders.rules import follow_ups_generate
 from pipeline.reminders.services import follow_up_complete, follow_up_create
 
-from ...factories import (
+from ...compliance.factories import DncSourceFactory
+from ...leads.factories import (
     ContactFactory,
-    DncSourceFactory,
+    ForeclosureRecordFactory,
     LeadFactory,
     LienFactory,
     PhoneFactory,
     PropertyFactory,
 )
+from ..factories import FollowUpFactory, NotificationFactory, ReminderSettingsFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -222,7 +223,7 @@ def test_a_new_negotiator_gets_an_introduction_the_next_day(lead, agent):
 
 def test_auction_deadlines_30_14_7_and_2_days_ahead_and_a_moved_date_closes_them(lead, agent):
     # Auction on Sunday 20 December; today is Wednesday 18 November.
-    ForeclosureRecord.objects.create(lead=lead, record_type="nod", auction_date=date(2026, 12, 20))
+    ForeclosureRecordFactory(lead=lead, auction_date=date(2026, 12, 20))
     follow_ups_generate()  # 18 Nov: T-30 (20 Nov) is within the week ahead; T-14 (6 Dec) not yet
     follow_ups_generate()
     assert [f.source_key.rsplit(":", 1)[1] for f in generated(FollowUpSource.AUCTION)] == ["30"]
@@ -248,7 +249,7 @@ def test_auction_deadlines_30_14_7_and_2_days_ahead_and_a_moved_date_closes_them
 
 
 def test_a_list_imported_ten_days_before_an_auction_gets_one_reminder_today_not_three(lead, agent):
-    ForeclosureRecord.objects.create(lead=lead, record_type="nod", auction_date=date(2026, 11, 28))
+    ForeclosureRecordFactory(lead=lead, auction_date=date(2026, 11, 28))
     follow_ups_generate()
     marks = {f.source_key.rsplit(":", 1)[1]: f.due_at for f in generated(FollowUpSource.AUCTION)}
     assert marks == {"14": at(CHICAGO, 2026, 11, 18, 9, 0), "7": at(CHICAGO, 2026, 11, 20, 9, 0)}
@@ -353,7 +354,7 @@ def test_a_lead_nobody_has_talked_to_for_the_stages_days_gets_a_call_and_contact
 def test_the_stale_days_are_a_setting_per_stage(lead, agent):
     from leads.models import Lead
 
-    ReminderSettings.objects.create(stale_contact_days=0)
+    ReminderSettingsFactory(stale_contact_days=0)
     Lead.objects.filter(pk=lead.pk).update(stage=Stage.CONTACT, stage_entered_at=timezone.now() - timedelta(days=60))
     follow_ups_generate()
     assert generated(FollowUpSource.STALE_LEAD) == []
@@ -374,8 +375,7 @@ def test_national_dnc_data_25_days_old_tells_the_broker_once(lead, broker, agent
 
 def due_now(lead, agent, minutes_ago=5, **kwargs):
     moment = timezone.now() - timedelta(minutes=minutes_ago)
-    return FollowUp.objects.create(lead=lead, assignee=agent, title=kwargs.pop("title", "Call the Garcias"),
-                                   due_at=moment, notify_at=moment, **kwargs)
+    return FollowUpFactory(lead=lead, assignee=agent, due_at=moment, notify_at=moment, **kwargs)
 
 
 def test_a_due_reminder_is_told_once_in_the_app_and_by_email(lead, agent):
@@ -410,8 +410,8 @@ def test_an_email_claimed_by_a_worker_that_died_is_never_resent(lead, agent):
 
 
 def test_an_email_left_pending_is_picked_up_by_the_next_dispatch(lead, agent):
-    note = Notification.objects.create(recipient=agent, kind=NotificationKind.REMINDER, key="reminder:x", title="x",
-                                       email_state=EmailState.PENDING, created_at=timezone.now() - timedelta(minutes=5))
+    note = NotificationFactory(recipient=agent, email_state=EmailState.PENDING,
+                               created_at=timezone.now() - timedelta(minutes=5))
     assert due_work().email_batches == [[note.pk]]
     assert notification_emails_send([note.pk]) == 1 and notification_emails_send([note.pk]) == 0
 
@@ -440,7 +440,7 @@ def test_an_escalation_waits_for_the_team_leads_working_hours(lead, agent, team_
 
 
 def test_the_escalation_delay_is_a_setting(lead, agent):
-    ReminderSettings.objects.create(escalate_after_hours=48)
+    ReminderSettingsFactory(escalate_after_hours=48)
     follow_up = due_now(lead, agent, minutes_ago=60)
     reminders_send([follow_up.pk])
     follow_up.refresh_from_db()
@@ -461,7 +461,7 @@ def test_a_follow_up_reassigned_after_it_was_told_is_told_to_the_new_agent(lead,
     from leadcrm.accounts.services import team_member_set
     from leads.routing import lead_route_to
 
-    from ...factories import AgentFactory
+    from ...leadcrm.factories import AgentFactory
 
     follow_up = due_now(lead, agent)
     reminders_send([follow_up.pk])
@@ -536,7 +536,7 @@ def test_an_email_the_server_refused_is_tried_again_then_marked_failed(lead, age
 def test_the_digest_leaves_out_a_lead_the_agent_no_longer_sees(lead, agent, other_agent):
     from leads.models import Lead
 
-    FollowUp.objects.create(lead=lead, assignee=agent, title="Call at ten", due_at=at(CHICAGO, 2026, 11, 19, 10, 0))
+    FollowUpFactory(lead=lead, assignee=agent, due_at=at(CHICAGO, 2026, 11, 19, 10, 0))
     Lead.objects.filter(pk=lead.pk).update(assigned_agent=other_agent, team=None)
     with travel(at(CHICAGO, 2026, 11, 19, 7, 30)):
         assert digests_send() == 0
@@ -545,10 +545,9 @@ def test_the_digest_leaves_out_a_lead_the_agent_no_longer_sees(lead, agent, othe
 def test_the_digest_goes_at_730_in_each_agents_zone_once_a_day(lead, agent, team, other_agent, other_lead):
     other_agent.time_zone = "America/Los_Angeles"
     other_agent.save()
-    FollowUp.objects.create(lead=lead, assignee=agent, title="Call at ten", due_at=at(CHICAGO, 2026, 11, 19, 10, 0))
-    FollowUp.objects.create(lead=other_lead, assignee=other_agent, title="West coast call",
-                            due_at=at(LOS_ANGELES, 2026, 11, 19, 11, 0))
-    ForeclosureRecord.objects.create(lead=lead, record_type="nod", auction_date=date(2026, 11, 24))
+    FollowUpFactory(lead=lead, assignee=agent, title="Call at ten", due_at=at(CHICAGO, 2026, 11, 19, 10, 0))
+    FollowUpFactory(lead=other_lead, assignee=other_agent, due_at=at(LOS_ANGELES, 2026, 11, 19, 11, 0))
+    ForeclosureRecordFactory(lead=lead, auction_date=date(2026, 11, 24))
     with travel(at(CHICAGO, 2026, 11, 19, 7, 15)):
         assert digests_send() == 0
     with travel(at(CHICAGO, 2026, 11, 19, 7, 30)):

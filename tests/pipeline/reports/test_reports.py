@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from compliance.models import ComplianceCheck, Verdict
-from leads.models import Lead, LeadList, ListMembership, Stage
+from compliance.models import Verdict
+from leads.models import Lead, ListMembership, Stage
 from pipeline.deals.lenders import approval_letter_record, milestone_record
 from pipeline.models import Milestone, StageChange
 from pipeline.outreach.services import outreach_log
@@ -23,8 +23,10 @@ from pipeline.reports.funnel import funnel, time_in_stage
 from pipeline.reports.lenders import lender_turnaround
 from pipeline.reports.period import Link, Period, plain
 
-from ...factories import LeadFactory, LienFactory
+from ...compliance.factories import ComplianceCheckFactory
 from ...helpers import admin_list_rows
+from ...leads.factories import LeadFactory, LeadListFactory, LienFactory, ListMembershipFactory
+from ..factories import OutreachAttemptFactory, StageChangeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +41,7 @@ def moved(lead, *stages, every=10):
     at = START
     previous = Stage.LIST
     for stage in stages:
-        StageChange.objects.create(lead=lead, from_stage=previous, to_stage=stage, changed_at=at)
+        StageChangeFactory(lead=lead, from_stage=previous, to_stage=stage, changed_at=at)
         previous, at = stage, at + timedelta(days=every)
     Lead.objects.filter(pk=lead.pk).update(stage=previous, **({"closing_date": date(2026, 11, 20)}
                                                               if previous == Stage.CLOSED else {}))
@@ -55,7 +57,7 @@ def test_the_funnel_counts_how_far_each_lead_got(agent):
 
 
 def test_the_funnel_by_list(agent):
-    nod, probate = LeadList.objects.create(name="NOD pull"), LeadList.objects.create(name="Probate")
+    nod, probate = LeadListFactory(name="NOD pull"), LeadListFactory(name="Probate")
     a = LeadFactory(assigned_agent=agent, source_list=nod)
     LeadFactory(assigned_agent=agent, source_list=nod)
     c = LeadFactory(assigned_agent=agent, source_list=probate)
@@ -90,11 +92,8 @@ def counts(report):
 
 def a_check(lead, agent, verdict, findings=(), mode="log", at=None):
     """A check as the gate records it: the rules that fired, each finding with its severity."""
-    return ComplianceCheck.objects.create(
-        actor=agent, lead=lead, channel="call", purpose="short_sale_listing", contact_point="+19185550104",
-        mode=mode, verdict=verdict, rule_ids=sorted({rule for rule, _ in findings}),
-        findings=[{"rule": rule, "severity": severity, "reason": "..."} for rule, severity in findings],
-        **({"checked_at": at} if at else {}))
+    return ComplianceCheckFactory(lead=lead, actor=agent, mode=mode, verdict=verdict, fired=findings,
+                                  **({"checked_at": at} if at else {}))
 
 
 def test_compliance_counts_blocks_by_rule(lead, agent):
@@ -204,10 +203,10 @@ def test_lender_turnaround_groups_by_servicer_else_lender_and_is_never_negative(
 
 
 def test_lists_that_produced_closings(agent):
-    nod = LeadList.objects.create(name="NOD pull")
+    nod = LeadListFactory(name="NOD pull")
     closed, open_lead = LeadFactory(assigned_agent=agent), LeadFactory(assigned_agent=agent)
     for lead in (closed, open_lead):
-        ListMembership.objects.create(lead=lead, lead_list=nod)
+        ListMembershipFactory(lead=lead, lead_list=nod)
     moved(closed, Stage.CONTACT, Stage.QUALIFY, Stage.NEGOTIATE, Stage.CLOSE, Stage.CLOSED)
     [row] = list_closings(PERIOD).rows
     assert [plain(cell) for cell in row] == ["NOD pull", 2, 1, 50.0]
@@ -236,9 +235,8 @@ def test_an_unknown_report_is_a_404(broker, client_as):
 
 
 def test_exports_neutralise_formula_looking_cells(agent, broker, client_as):
-    evil = LeadList.objects.create(name="=HYPERLINK(\"http://evil.example\",\"click\")")
-    lead = LeadFactory(assigned_agent=agent)
-    ListMembership.objects.create(lead=lead, lead_list=evil)
+    evil = LeadListFactory(name="=HYPERLINK(\"http://evil.example\",\"click\")")
+    ListMembershipFactory(lead__assigned_agent=agent, lead_list=evil)
     client = client_as(broker)
     url = reverse("reports:report", args=["list-closings"])
     text = b"".join(client.get(url, {"from": "2026-10-01", "to": "2026-11-30", "format": "csv"}).streaming_content)
@@ -264,13 +262,13 @@ def test_every_report_renders_with_data_and_without(lead, broker, client_as):
 def test_dnc_hit_rate_per_list(agent):
     from leads.models import Phone
 
-    from ...factories import ContactFactory, PhoneFactory
+    from ...leads.factories import ContactFactory, PhoneFactory
 
-    nod, probate = LeadList.objects.create(name="NOD pull"), LeadList.objects.create(name="Probate")
+    nod, probate = LeadListFactory(name="NOD pull"), LeadListFactory(name="Probate")
     both, one, none = (LeadFactory(assigned_agent=agent) for _ in range(3))
     for lead, lists in ((both, [nod, probate]), (one, [nod])):
         for lead_list in lists:
-            ListMembership.objects.create(lead=lead, lead_list=lead_list)
+            ListMembershipFactory(lead=lead, lead_list=lead_list)
     owner, co_owner = ContactFactory(lead=both), ContactFactory(lead=both, position=2)
     PhoneFactory(contact=owner, number="+19185550101", on_dnc_list=True)
     PhoneFactory(contact=owner, number="+19185550102")
@@ -298,8 +296,8 @@ def test_agent_activity_weeks_and_listings(agent, team_lead):
     lead = LeadFactory(assigned_agent=agent)
     for changed_at, by in ((datetime(2026, 10, 6, 15, tzinfo=UTC), agent), (datetime(2026, 10, 8, 15, tzinfo=UTC), agent),
                            (datetime(2026, 10, 14, 15, tzinfo=UTC), team_lead), (datetime(2026, 9, 30, tzinfo=UTC), agent)):
-        StageChange.objects.create(lead=lead, from_stage=Stage.QUALIFY, to_stage=Stage.NEGOTIATE, changed_at=changed_at,
-                                   changed_by=by)
+        StageChangeFactory(lead=lead, from_stage=Stage.QUALIFY, to_stage=Stage.NEGOTIATE, changed_at=changed_at,
+                           changed_by=by)
     rows = [row[:2] + row[5:] for row in agent_activity(PERIOD).rows]
     assert rows == [[date(2026, 10, 5), str(agent), 2], [date(2026, 10, 12), str(team_lead), 1]]
 
@@ -310,9 +308,9 @@ def test_time_in_stage_counts_stays_that_ended_in_the_period(agent):
     for source, target, days in ((Stage.LIST, Stage.CONTACT, 0), (Stage.CONTACT, Stage.QUALIFY, 25),
                                  (Stage.QUALIFY, Stage.CONTACT, 40), (Stage.CONTACT, Stage.QUALIFY, 45),
                                  (Stage.QUALIFY, Stage.DEAD, 100)):
-        StageChange.objects.create(lead=lead, from_stage=source, to_stage=target, changed_at=at + timedelta(days=days))
-    other = LeadFactory(assigned_agent=agent)  # nothing in the period
-    StageChange.objects.create(lead=other, from_stage=Stage.LIST, to_stage=Stage.CONTACT, changed_at=at)
+        StageChangeFactory(lead=lead, from_stage=source, to_stage=target, changed_at=at + timedelta(days=days))
+    StageChangeFactory(lead__assigned_agent=agent, from_stage=Stage.LIST, to_stage=Stage.CONTACT,
+                       changed_at=at)  # another lead: nothing in the period
     rows = {row[0]: row[1:] for row in time_in_stage(PERIOD).rows}
     # In October and November the lead left Qualify after 15 days (Oct 11, from Sep 26) and
     # Contact after 5 (Oct 16); its move on Dec 10 is after the period, its first before.
@@ -336,15 +334,9 @@ def test_the_funnel_counts_a_lead_sent_back_by_its_furthest_stage(agent):
 
 def _logged(lead, agent, outcome, at, corrects=None):
     """An attempt and the check it rides on, straight into the log (the gate is not the point)."""
-    from pipeline.models import OutreachAttempt
-
     phone = lead.contacts.first().phones.first()
-    check = ComplianceCheck.objects.create(actor=agent, lead=lead, channel="call", purpose="short_sale_listing",
-                                           contact_point=phone.number, mode="log", verdict=Verdict.ALLOW,
-                                           checked_at=at)
-    return OutreachAttempt.objects.create(lead=lead, contact=phone.contact, phone=phone, contact_point=phone.number,
-                                          channel="call", outcome=outcome, role_disclosed=True, agent=agent,
-                                          occurred_at=at, compliance_check=check, corrects=corrects)
+    return OutreachAttemptFactory(lead=lead, phone=phone, agent=agent, outcome=outcome, occurred_at=at,
+                                  corrects=corrects)
 
 
 @pytest.mark.postgres
@@ -445,9 +437,9 @@ def test_time_in_stage_ranked_by_the_database_as_python_would(agent, stays):
     for days in stays:
         lead = LeadFactory(assigned_agent=agent)
         entered = start + timedelta(days=days / 3)
-        StageChange.objects.create(lead=lead, from_stage=Stage.LIST, to_stage=Stage.CONTACT, changed_at=entered)
-        StageChange.objects.create(lead=lead, from_stage=Stage.CONTACT, to_stage=Stage.QUALIFY,
-                                   changed_at=entered + timedelta(days=days, seconds=days * 7.3))
+        StageChangeFactory(lead=lead, from_stage=Stage.LIST, to_stage=Stage.CONTACT, changed_at=entered)
+        StageChangeFactory(lead=lead, from_stage=Stage.CONTACT, to_stage=Stage.QUALIFY,
+                           changed_at=entered + timedelta(days=days, seconds=days * 7.3))
     expected = _stays_in_python(PERIOD)
     assert expected["contact"][0] == len(stays)
     assert _stays_in_database(PERIOD) == expected
@@ -457,12 +449,12 @@ def test_time_in_stage_ranked_by_the_database_as_python_would(agent, stays):
 
 
 def _dnc_fixture(agent):
-    from ...factories import ContactFactory, PhoneFactory
+    from ...leads.factories import ContactFactory, PhoneFactory
 
-    nod, probate = LeadList.objects.create(name="NOD pull"), LeadList.objects.create(name="Probate")
+    nod, probate = LeadListFactory(name="NOD pull"), LeadListFactory(name="Probate")
     lead = LeadFactory(assigned_agent=agent)
-    ListMembership.objects.create(lead=lead, lead_list=nod)
-    ListMembership.objects.create(lead=lead, lead_list=probate)
+    ListMembershipFactory(lead=lead, lead_list=nod)
+    ListMembershipFactory(lead=lead, lead_list=probate)
     owner = ContactFactory(lead=lead)
     listed = PhoneFactory(contact=owner, number="+19185550101", on_dnc_list=True)
     PhoneFactory(contact=owner, number="+19185550102")
@@ -544,8 +536,8 @@ def _activity(lead, agent, team_lead):
     for who, outcome in ((agent, "talked"), (agent, "no_answer"), (team_lead, "appointment_set")):
         outreach_log(lead=lead, channel="call", contact_point=phone, outcome=outcome, actor=who,
                      role_disclosed=True, purpose="short_sale_listing", notes="")
-    StageChange.objects.create(lead=lead, from_stage=Stage.QUALIFY, to_stage=Stage.NEGOTIATE,
-                               changed_at=datetime(2026, 10, 6, 15, tzinfo=UTC), changed_by=agent)
+    StageChangeFactory(lead=lead, from_stage=Stage.QUALIFY, to_stage=Stage.NEGOTIATE,
+                       changed_at=datetime(2026, 10, 6, 15, tzinfo=UTC), changed_by=agent)
 
 
 def test_agent_activity_adds_up_per_agent_and_per_week(lead, agent, team_lead):

@@ -20,8 +20,6 @@ from pipeline.models import (
     DocumentStatus,
     DocumentUpload,
     GuideSection,
-    LenderFile,
-    LenderMilestone,
     Milestone,
     Notification,
     NotificationKind,
@@ -35,7 +33,8 @@ from pipeline.seller.briefings import seller_briefings_set
 from pipeline.seller.guide import guide_pdf
 from pipeline.seller.views import MISSES_PER_HOUR
 
-from ...factories import HardshipFactory, LienFactory
+from ...leads.factories import HardshipFactory, LienFactory
+from ..factories import LenderMilestoneFactory
 
 PDF = b"%PDF-1.7\n1 0 obj << >> endobj\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
@@ -140,9 +139,8 @@ def test_the_page_shows_the_stage_lenders_documents_and_agent(lead, agent, lien,
     agent.phone = "+19185550199"
     agent.license_number = "SA-7781"
     agent.save()
-    file = LenderFile.objects.create(lien=lien, lead=lead)
-    LenderMilestone.objects.create(lender_file=file, kind=Milestone.AUTHORIZATION_RECEIVED,
-                                   occurred_on=timezone.localdate() - timedelta(days=3))
+    LenderMilestoneFactory(lender_file__lien=lien, kind=Milestone.AUTHORIZATION_RECEIVED,
+                           occurred_on=timezone.localdate() - timedelta(days=3))
     page = seller_client().get(page_url(token)).content.decode()
     assert "Getting started" in page
     assert "Mr. Cooper" in page and "Authorization received" in page and "Package submitted" in page
@@ -202,7 +200,7 @@ def test_the_second_factor_asks_for_the_last_four_digits(lead, guarded_token):
 def test_only_a_good_numbers_digits_open_the_page(lead, agent):
     from leads.models import PhoneStatus
 
-    from ...factories import PhoneFactory
+    from ...leads.factories import PhoneFactory
 
     PhoneFactory(contact=lead.contacts.first(), number="+19185550177", status=PhoneStatus.WRONG_PARTY)
     token = seller_link_create(lead=lead, actor=agent, asks_phone_digits=True)

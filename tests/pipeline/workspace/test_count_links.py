@@ -11,13 +11,15 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from compliance.models import CheckMode, ComplianceCheck, Verdict
+from compliance.models import CheckMode, Verdict
 from leadcrm.accounts.services import team_member_set
-from leads.models import Lead, LeadList, ListMembership, Stage
-from pipeline.models import FollowUp, StageChange
+from leads.models import Lead, Stage
 
-from ...factories import AgentFactory, LeadFactory
+from ...compliance.factories import ComplianceCheckFactory
 from ...helpers import count_links, rows_behind
+from ...leadcrm.factories import AgentFactory
+from ...leads.factories import LeadFactory, LeadListFactory, ListMembershipFactory
+from ..factories import FollowUpFactory, StageChangeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +35,7 @@ def _frozen():
 
 
 def due(lead, user, at):
-    return FollowUp.objects.create(lead=lead, assignee=user, title="Call back", due_at=at)
+    return FollowUpFactory(lead=lead, assignee=user, due_at=at)
 
 
 @pytest.fixture
@@ -80,21 +82,19 @@ def book(agent, team, team_lead, other_agent, other_team, broker):
         Lead.objects.filter(pk=pond.pk).update(pond_since=NOW - timedelta(days=1), pond_team=pond_team)
     # For the reports: a list, a closing, the moves behind it, and the compliance checks of
     # attempts beside a stored preview.
-    nod = LeadList.objects.create(name="NOD pull")
+    nod = LeadListFactory(name="NOD pull")
     for member in (twice, shared, closed):
-        ListMembership.objects.create(lead=member, lead_list=nod)
+        ListMembershipFactory(lead=member, lead_list=nod)
     for n, (from_stage, to_stage) in enumerate([(Stage.LIST, Stage.CONTACT), (Stage.CONTACT, Stage.QUALIFY),
                                                 (Stage.QUALIFY, Stage.NEGOTIATE), (Stage.NEGOTIATE, Stage.CLOSE),
                                                 (Stage.CLOSE, Stage.CLOSED)]):
-        StageChange.objects.create(lead=closed, from_stage=from_stage, to_stage=to_stage,
-                                   changed_at=datetime(2026, 1, 5, 15, tzinfo=UTC) + timedelta(days=10 * n))
+        StageChangeFactory(lead=closed, from_stage=from_stage, to_stage=to_stage,
+                           changed_at=datetime(2026, 1, 5, 15, tzinfo=UTC) + timedelta(days=10 * n))
     for verdict, findings, mode in ((Verdict.BLOCK, [("A5", "block"), ("F6", "warn")], CheckMode.LOG),
                                     (Verdict.ALLOW, [], CheckMode.LOG),
                                     (Verdict.BLOCK, [("D3", "block")], CheckMode.PREVIEW)):
-        ComplianceCheck.objects.create(
-            actor=agent, lead=twice, channel="call", purpose="short_sale_listing", contact_point="+19185550104",
-            mode=mode, verdict=verdict, rule_ids=[rule for rule, _ in findings], checked_at=NOW - timedelta(days=1),
-            findings=[{"rule": rule, "severity": severity, "reason": "..."} for rule, severity in findings])
+        ComplianceCheckFactory(lead=twice, actor=agent, mode=mode, verdict=verdict, fired=findings,
+                               checked_at=NOW - timedelta(days=1))
     return colleague
 
 

@@ -12,7 +12,8 @@ from compliance.services import dnc_numbers_add, internal_dnc_add
 from leadcrm.pagination import capped_total, two_figures
 from leads.models import Lead, PhoneStatus
 
-from ...factories import ContactFactory, DncSourceFactory, LeadFactory, PhoneFactory
+from ...compliance.factories import DncSourceFactory
+from ...leads.factories import ContactFactory, LeadFactory, PhoneFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,8 @@ from compliance.services import dnc_numbers_add, internal_dnc_add
 from pipeline.outreach.services import outreach_log
 from pipeline.workspace.lead_pages import NOT_CALLABLE_BECAUSE, OWNER_DECEASED, not_callable_because
 
-from ...factories import DncSourceFactory, PhoneFactory
+from ...compliance.factories import DncSourceFactory
+from ...leads.factories import PhoneFactory
 from .test_views import outreach_data
 
 pytestmark = pytest.mark.django_db

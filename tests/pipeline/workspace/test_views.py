@@ -13,14 +13,9 @@ from compliance.services import dnc_numbers_add
 from leads.models import Stage
 from pipeline.models import FollowUp, OutreachAttempt, StageChange
 
-from ...factories import (
-    ContactFactory,
-    DncSourceFactory,
-    HardshipFactory,
-    LeadFactory,
-    LienFactory,
-    PhoneFactory,
-)
+from ...compliance.factories import DncSourceFactory
+from ...leads.factories import ContactFactory, HardshipFactory, LeadFactory, LienFactory, PhoneFactory
+from ..factories import FollowUpFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +110,7 @@ def test_an_allowed_stage_move_goes_back_to_the_lead(lead, agent, client_as):
 
 
 def test_marking_a_follow_up_done_returns_to_a_local_page_only(lead, agent, client_as):
-    follow_up = FollowUp.objects.create(lead=lead, assignee=agent, title="Call", due_at=timezone.now())
+    follow_up = FollowUpFactory(lead=lead, due_at=timezone.now())
     client = client_as(agent)
     url = reverse("pipeline:follow_up_done", args=[follow_up.pk])
     for evil in ("https://evil.example/", "//evil.example/", "/\\evil.example/"):
@@ -131,7 +126,7 @@ def make_leads(agent, team, count):
         PhoneFactory(contact=ContactFactory(lead=lead))
         LienFactory(lead=lead)
         HardshipFactory(lead=lead)
-        FollowUp.objects.create(lead=lead, assignee=agent, title="Call", due_at=timezone.now() - timedelta(hours=1))
+        FollowUpFactory(lead=lead, due_at=timezone.now() - timedelta(hours=1))
 
 
 def queries_for(client, url):
@@ -299,10 +294,8 @@ def short_moment_of(moment, user):
 
 def test_the_dashboard_agenda_lists_each_follow_up_with_its_lead_and_a_done_button(agent, team):
     lead = LeadFactory(assigned_agent=agent, team=team, property__street="9 Oak Ave", property__city="Jenks")
-    late = FollowUp.objects.create(lead=lead, assignee=agent, title="Call <Maria> back",
-                                   due_at=timezone.now() - timedelta(hours=2))
-    soon = FollowUp.objects.create(lead=lead, assignee=agent, title="Send the package", kind="task",
-                                   due_at=timezone.now() + timedelta(days=2))
+    late = FollowUpFactory(lead=lead, title="Call <Maria> back", due_at=timezone.now() - timedelta(hours=2))
+    soon = FollowUpFactory(lead=lead, title="Send the package", kind="task", due_at=timezone.now() + timedelta(days=2))
     from django.test import Client
 
     client = Client(enforce_csrf_checks=True)  # the done button's token must be a real one
@@ -369,8 +362,7 @@ def test_the_agenda_says_when_a_group_holds_more_than_it_lists(agent, team):
 
     now = timezone.now()
     for hours in range(1, 5):
-        FollowUp.objects.create(lead=LeadFactory(assigned_agent=agent, team=team), assignee=agent,
-                                title=f"Late {hours}", due_at=now - timedelta(hours=hours))
+        FollowUpFactory(lead=LeadFactory(assigned_agent=agent, team=team), due_at=now - timedelta(hours=hours))
     assert follow_up_agenda(user=agent, limit=3).more == {"overdue"}
     assert len(follow_up_agenda(user=agent, limit=3).overdue) == 3
     assert follow_up_agenda(user=agent, limit=4).more == set()
