@@ -90,7 +90,7 @@ def _as_csv(report) -> str:
     import csv
     import io
 
-    from leadcrm.csv_export import safe_cell
+    from leadcrm.shared.csv_export import safe_cell
     from pipeline.reports.period import plain
 
     buffer = io.StringIO()

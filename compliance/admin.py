@@ -9,8 +9,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from leadcrm.accounts.roles import Perm
-from leadcrm.append_only import ReadOnlyAdminMixin  # noqa: F401 (pipeline.admin imports it from here too)
-from leadcrm.pagination import EstimatedCountPaginator
+from leadcrm.shared.append_only import ReadOnlyAdminMixin  # noqa: F401 (pipeline.admin imports it from here too)
+from leadcrm.shared.pagination import EstimatedCountPaginator
 from leads.admin import LeadScopedAdminMixin
 from leads.models import Lead
 from leads.phones import parse_phone

@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from leadcrm.accounts.models import US_STATES
-from leadcrm.append_only import AppendOnlyModel, AppendOnlyQuerySet
+from leadcrm.shared.append_only import AppendOnlyModel, AppendOnlyQuerySet
 from leads.models import e164_validator
 from leads.querysets import RelatedToLeadQuerySet
 

@@ -18,7 +18,7 @@ from django.views.generic import DetailView, FormView, TemplateView
 
 from leadcrm.accounts.models import Brokerage, User
 from leadcrm.accounts.roles import Perm, Role
-from leadcrm.csv_export import Echo, safe_cell
+from leadcrm.shared.csv_export import Echo, safe_cell
 from leads.models import Lead
 
 from .forms import CheckExportForm, DncPolicyForm, RegistryUploadForm

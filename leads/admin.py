@@ -11,8 +11,8 @@ from django.http import Http404
 from leadcrm.accounts.models import Team, User
 from leadcrm.accounts.roles import Perm
 from leadcrm.accounts.selectors import teams_visible_to, users_assignable_by
-from leadcrm.append_only import ReadOnlyAdminMixin
-from leadcrm.pagination import EstimatedCountPaginator
+from leadcrm.shared.append_only import ReadOnlyAdminMixin
+from leadcrm.shared.pagination import EstimatedCountPaginator
 
 from .addresses import address_key
 from .models import (

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import DetailView, FormView
 
-from leadcrm.csv_export import Echo, safe_cell
+from leadcrm.shared.csv_export import Echo, safe_cell
 
 from .forms import ColumnMappingForm, ImportUploadForm
 from .imports.reading import NotATable, preview

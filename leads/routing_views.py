@@ -19,7 +19,7 @@ from django.views.generic import TemplateView
 from leadcrm.accounts.models import Brokerage, User
 from leadcrm.accounts.roles import Perm
 from leadcrm.accounts.selectors import teams_routable_by, users_assignable_by
-from leadcrm.pagination import window
+from leadcrm.shared.pagination import window
 
 from .models import Lead, LeadList, RoutingRule
 from .routing import (

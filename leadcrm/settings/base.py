@@ -53,7 +53,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "leadcrm.security.ContentSecurityPolicyMiddleware",
+    "leadcrm.shared.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -84,11 +84,11 @@ TEMPLATES = [
         },
     },
     {
-        # Only the row fragments of the busiest pages (see leadcrm/jinja2.py).
+        # Only the row fragments of the busiest pages (see leadcrm/shared/jinja2.py).
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "templates" / "jinja2"],
         "APP_DIRS": False,
-        "OPTIONS": {"environment": "leadcrm.jinja2.environment", "autoescape": True},
+        "OPTIONS": {"environment": "leadcrm.shared.jinja2.environment", "autoescape": True},
     },
 ]
 
@@ -187,7 +187,7 @@ DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="LeadCRM <noreply@
 # Where the app is reached, for links in emails sent by workers (no request to ask).
 LEADCRM_BASE_URL = env("LEADCRM_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
-# Content Security Policy (leadcrm/security.py): our own origin only, nothing inline.
+# Content Security Policy (leadcrm/shared/security.py): our own origin only, nothing inline.
 LEADCRM_CSP = {
     "default-src": ["'self'"],
     "script-src": ["'self'"],
@@ -213,7 +213,7 @@ REST_FRAMEWORK = {
     # would not pass the Content Security Policy).
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Keyset pages: never a COUNT over a million leads.
-    "DEFAULT_PAGINATION_CLASS": "leadcrm.api.Pages",
+    "DEFAULT_PAGINATION_CLASS": "leadcrm.shared.api.Pages",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle",
                                  "rest_framework.throttling.AnonRateThrottle"],
@@ -221,7 +221,7 @@ REST_FRAMEWORK = {
                                "anon": env("LEADCRM_API_ANON_RATE", default="30/minute")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "EXCEPTION_HANDLER": "leadcrm.api.exception_handler",
+    "EXCEPTION_HANDLER": "leadcrm.shared.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "LeadCRM API",
@@ -305,8 +305,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # Secret addresses (a seller's status page, a calendar feed, an unsubscribe link) are
-    # keys: what the log keeps of them is masked (leadcrm.security.SecretPathFilter).
-    "filters": {"secret_paths": {"()": "leadcrm.security.SecretPathFilter"}},
+    # keys: what the log keeps of them is masked (leadcrm.shared.security.SecretPathFilter).
+    "filters": {"secret_paths": {"()": "leadcrm.shared.security.SecretPathFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secret_paths"]}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     # Django's own handlers (DEFAULT_LOGGING's, unfiltered) replaced by ours, so that the

@@ -12,6 +12,6 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
 # A mistyped address shows the app's own "Not found" page, as in production, while a real
-# error keeps Django's debug page (leadcrm/not_found.py says why).
+# error keeps Django's debug page (leadcrm/shared/not_found.py says why).
 if DEBUG and not env.bool("LEADCRM_TECHNICAL_404", default=False):
-    MIDDLEWARE = [*MIDDLEWARE, "leadcrm.not_found.AppNotFoundMiddleware"]
+    MIDDLEWARE = [*MIDDLEWARE, "leadcrm.shared.not_found.AppNotFoundMiddleware"]

@@ -65,7 +65,7 @@ def zone_name(zone: str) -> str:
 def include_jinja(template_name, **values):
     """Render a Jinja2 row fragment (``templates/jinja2/``) with exactly ``values``.
 
-    For the loops a busy page runs fifty times a request (see ``leadcrm/jinja2.py``);
+    For the loops a busy page runs fifty times a request (see ``leadcrm/shared/jinja2.py``);
     the fragment escapes what it prints, so its output is marked safe here.
     """
     from django.template import engines

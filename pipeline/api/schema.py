@@ -7,8 +7,8 @@ from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from leadcrm.api import ERRORS
-from leadcrm.security import policy_with
+from leadcrm.shared.api import ERRORS
+from leadcrm.shared.security import policy_with
 
 # The schema ------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from compliance.models import Channel, CheckMode, Direction, Purpose, Technology, Verdict
 from leadcrm.accounts.models import Capacity
-from leadcrm.append_only import AppendOnlyModel, AppendOnlyQuerySet
+from leadcrm.shared.append_only import AppendOnlyModel, AppendOnlyQuerySet
 from leads.querysets import RelatedToLeadQuerySet
 
 CHECK_DID_NOT_PASS = "An outreach attempt needs a compliance check of this lead that did not block it."

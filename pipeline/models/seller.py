@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from leadcrm.append_only import AppendOnlyModel, AppendOnlyQuerySet
+from leadcrm.shared.append_only import AppendOnlyModel, AppendOnlyQuerySet
 from leads.querysets import RelatedToLeadQuerySet
 
 # The seller's side --------------------------------------------------------------------------

@@ -107,7 +107,7 @@ COMPLIANCE_COUNTED = (
     "blocked it, not those that only warned.")
 
 
-# Counted by a periodic task every 10 minutes (leadcrm/schedules.py); older than this,
+# Counted by a periodic task every 10 minutes (leadcrm/shared/schedules.py); older than this,
 # the task is not running, and the report counts again while the broker waits.
 DNC_COUNTS_MAX_AGE = timedelta(minutes=30)
 

@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from openpyxl.workbook.child import INVALID_TITLE_REGEX
 
 from leadcrm.accounts.roles import Perm
-from leadcrm.csv_export import Echo, safe_cell
+from leadcrm.shared.csv_export import Echo, safe_cell
 
 from .activity import ACTIVITY_COUNTS, activity_by_agent, activity_by_week
 from .period import Link, Period, Report, plain

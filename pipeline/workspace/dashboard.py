@@ -3,7 +3,7 @@
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.views.generic import TemplateView
 
-from leadcrm.rows import pk_url, short_moment
+from leadcrm.shared.rows import pk_url, short_moment
 from leads.selectors import lead_stage_counts
 from pipeline.models import FollowUpKind
 from pipeline.outreach.selectors import recent_outreach

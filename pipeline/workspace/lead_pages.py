@@ -15,8 +15,8 @@ from compliance.selectors import lead_list, phone_suppressions
 from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
 from leadcrm.accounts.selectors import teams_routable_by, users_assignable_by
-from leadcrm.pagination import total_of, window
-from leadcrm.rows import age, pk_url, short_moment
+from leadcrm.shared.pagination import total_of, window
+from leadcrm.shared.rows import age, pk_url, short_moment
 from leads.models import Contact, DeadReason, Email, LeadType, Phone, Stage
 from leads.selectors import lead_get, lead_owner_names
 from pipeline.deals.forms import StageChangeForm

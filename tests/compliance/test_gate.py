@@ -17,7 +17,7 @@ from compliance.models import (
 )
 from compliance.services import dnc_numbers_add, internal_dnc_add, outreach_check, outreach_preview
 from leadcrm.accounts.models import Capacity
-from leadcrm.append_only import AppendOnlyError
+from leadcrm.shared.append_only import AppendOnlyError
 from leads.models import PhoneStatus
 from pipeline.models import OutreachAttempt
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from compliance.models import Channel, DncPolicy, PolicyAcknowledgement, Purpose, Verdict
 from compliance.services import dnc_policy_adopt, outreach_check, registry_version_record
-from leadcrm.append_only import AppendOnlyError
+from leadcrm.shared.append_only import AppendOnlyError
 from pipeline.models import Outcome
 from pipeline.outreach.services import outreach_log
 

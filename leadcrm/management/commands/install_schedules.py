@@ -2,11 +2,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from leadcrm.schedules import PREFIX, SCHEDULES
+from leadcrm.shared.schedules import PREFIX, SCHEDULES
 
 
 class Command(BaseCommand):
-    help = "Install the periodic tasks defined in leadcrm/schedules.py into django-celery-beat."
+    help = "Install the periodic tasks defined in leadcrm/shared/schedules.py into django-celery-beat."
 
     @transaction.atomic
     def handle(self, *args, **options):

@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from leadcrm.append_only import AppendOnlyError
+from leadcrm.shared.append_only import AppendOnlyError
 from leads.models import Stage
 from pipeline.deals.documents import checklist_item_update
 from pipeline.deals.lenders import (

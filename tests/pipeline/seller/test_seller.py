@@ -500,7 +500,7 @@ def test_a_board_move_into_qualify_warns_too(lead, agent, client_as):
 def test_the_logs_never_keep_a_sellers_token(token):
     import logging
 
-    from leadcrm.security import SecretPathFilter
+    from leadcrm.shared.security import SecretPathFilter
 
     for message, args in (("Not Found: %s", (f"/s/{token}/upload/",)),
                           ('"%s" %s %s', (f"GET /s/{token}/ HTTP/1.1", "200", "5120")),
@@ -515,7 +515,7 @@ def test_gunicorns_access_log_masks_the_token(token):
 
     from gunicorn.config import Config
 
-    from leadcrm.security import GunicornLogger
+    from leadcrm.shared.security import GunicornLogger
 
     logger = GunicornLogger(Config())
     request = SimpleNamespace(method="GET", path=f"/s/{token}/", query="", uri=f"/s/{token}/", version=(1, 1),

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from compliance.models import RegistryKind
 from compliance.services import dnc_numbers_add, internal_dnc_add
-from leadcrm.pagination import capped_total, two_figures
+from leadcrm.shared.pagination import capped_total, two_figures
 from leads.models import Lead, PhoneStatus
 
 from ...compliance.factories import DncSourceFactory
@@ -58,7 +58,7 @@ def test_the_lead_list_counts_no_further_than_a_thousand_leads(agent, team, clie
 def test_past_the_cap_the_total_says_more_than_and_never_a_wrong_exact_figure(agent, team, client_as,
                                                                               monkeypatch):
     monkeypatch.setattr("pipeline.workspace.lead_pages.LIST_PAGE_SIZE", 1)
-    monkeypatch.setattr("leadcrm.pagination.COUNT_CAP", 2)
+    monkeypatch.setattr("leadcrm.shared.pagination.COUNT_CAP", 2)
     for _ in range(4):
         LeadFactory(assigned_agent=agent, team=team)
     page = client_as(agent).get(reverse("leads:list")).content.decode()

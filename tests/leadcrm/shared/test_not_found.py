@@ -9,7 +9,7 @@ from django.http import Http404
 from django.test import Client
 from django.urls import include, path, reverse
 
-from .test_settings import settings_in_subprocess
+from ..test_settings import settings_in_subprocess
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +76,6 @@ def test_make_run_keeps_djangos_debug_page_for_a_real_error(make_run, agent):
 
 
 def test_a_developer_can_ask_for_djangos_technical_404_back():
-    assert "leadcrm.not_found.AppNotFoundMiddleware" in local_middleware()
-    assert "leadcrm.not_found.AppNotFoundMiddleware" not in local_middleware(LEADCRM_TECHNICAL_404="true")
-    assert "leadcrm.not_found.AppNotFoundMiddleware" not in local_middleware(DJANGO_DEBUG="false")
+    assert "leadcrm.shared.not_found.AppNotFoundMiddleware" in local_middleware()
+    assert "leadcrm.shared.not_found.AppNotFoundMiddleware" not in local_middleware(LEADCRM_TECHNICAL_404="true")
+    assert "leadcrm.shared.not_found.AppNotFoundMiddleware" not in local_middleware(DJANGO_DEBUG="false")

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timesince import timesince
 
-from leadcrm.rows import age, pk_url, short_moment
+from leadcrm.shared.rows import age, pk_url, short_moment
 
 
 @pytest.mark.parametrize("name", ["leads:detail", "pipeline:follow_up_done", "pipeline:outreach_log"])

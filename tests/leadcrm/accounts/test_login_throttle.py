@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from leadcrm.accounts.throttle import LOGIN_THROTTLED, client_address
 
-from .factories import PASSWORD, AgentFactory, BrokerFactory
+from ..factories import PASSWORD, AgentFactory, BrokerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +111,7 @@ def test_the_api_takes_no_passwords(settings):
     that did would go through authenticate(), throttled above)."""
     from rest_framework.authtoken.views import ObtainAuthToken
 
-    from .test_url_walk import discover
+    from ..test_url_walk import discover
 
     views = {getattr(route.callback, "cls", None) or getattr(route.callback, "view_class", None)
              for route in discover()}

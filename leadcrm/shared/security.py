@@ -63,7 +63,7 @@ except ImportError:  # pragma: no cover
 class GunicornLogger(_GunicornLogger):
     """gunicorn's access log with the secret part of secret addresses masked, in the
     request line, the path, the query and the Referer alike
-    (``--logger-class leadcrm.security.GunicornLogger``; README, Running in production)."""
+    (``--logger-class leadcrm.shared.security.GunicornLogger``; README, Running in production)."""
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)

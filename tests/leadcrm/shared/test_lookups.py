@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from leads.models import Lead, Property
 
-from ..leads.factories import LeadFactory
+from ...leads.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
