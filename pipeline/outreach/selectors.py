@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
+from datetime import datetime, timedelta
+
+from django.db.models import Max, Q
 
 from leadcrm.accounts.models import User
 from leads.models import Lead
@@ -34,3 +36,14 @@ def lead_last_conversation(*, lead: Lead) -> dict:
         Q(occurred_at__gt=conversation.occurred_at) | Q(occurred_at=conversation.occurred_at, pk__gt=conversation.pk))
     latest = since.first()
     return {"conversation": conversation, "latest": latest, "since_count": since.count() if latest else 0}
+
+
+LAST_ACTIVITY_DAYS = 90
+
+
+def agents_last_outreach(*, agent_ids: list[int], now: datetime) -> dict[int, datetime]:
+    """The newest logged attempt by each agent, over the last 90 days only (an index
+    range, not the whole log)."""
+    return dict(OutreachAttempt.objects.filter(agent__in=agent_ids,
+                                               occurred_at__gte=now - timedelta(days=LAST_ACTIVITY_DAYS))
+                .order_by().values_list("agent").annotate(at=Max("occurred_at")).values_list("agent", "at"))

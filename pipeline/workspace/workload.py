@@ -1,14 +1,12 @@
 """The workload page (a team lead's, or the broker's): per agent, open leads in each
 stage, leads with an overdue follow-up, the last logged contact, pond claims. The counts
-are leads' (``leads.selectors.agents_workload``); the last contact is the outreach log's,
-so the page lives here, above both. Served as ``leads:workload`` (leadcrm/urls.py)."""
+are leads' (``leads.selectors.agents_workload``), the last contact the outreach log's
+(``pipeline.outreach.selectors.agents_last_outreach``), so the page lives here, above both.
+Served as ``leads:workload`` (leadcrm/urls.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.db.models import Max
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -19,17 +17,7 @@ from leadcrm.accounts.roles import Perm
 from leads.models import FUNNEL_STAGES, Stage
 from leads.routing import pond_for
 from leads.selectors import agents_workload
-from pipeline.models import OutreachAttempt
-
-LAST_ACTIVITY_DAYS = 90
-
-
-def agents_last_outreach(*, agent_ids: list[int], now: datetime) -> dict[int, datetime]:
-    """The newest logged attempt by each agent, over the last 90 days only (an index
-    range, not the whole log)."""
-    return dict(OutreachAttempt.objects.filter(agent__in=agent_ids,
-                                               occurred_at__gte=now - timedelta(days=LAST_ACTIVITY_DAYS))
-                .order_by().values_list("agent").annotate(at=Max("occurred_at")).values_list("agent", "at"))
+from pipeline.outreach.selectors import agents_last_outreach
 
 
 class WorkloadView(LoginRequiredMixin, TemplateView):
