@@ -44,7 +44,7 @@ def test_the_contract_holds_and_fails_on_an_upward_import_inside_a_function(proj
     # given the packages as they are
     kept = _lint_imports(project_copy)
     assert kept.returncode == 0, kept.stdout + kept.stderr
-    assert "1 kept, 0 broken" in kept.stdout
+    assert "2 kept, 0 broken" in kept.stdout
 
     # when a leads module reaches up into pipeline from inside a function
     scoring = project_copy / "leads" / "scoring.py"
@@ -55,3 +55,28 @@ def test_the_contract_holds_and_fails_on_an_upward_import_inside_a_function(proj
     assert broken.returncode != 0
     assert "leads is not allowed to import pipeline" in broken.stdout
     assert "leads.scoring -> pipeline.models" in broken.stdout
+
+
+DOWN_TO_UP_INSIDE_PIPELINE = '''
+
+def _peek_at_the_dashboard():
+    from pipeline.workspace.dashboard import DashboardView
+
+    return DashboardView
+'''
+
+
+@pytest.mark.slow
+def test_a_pipeline_part_reaching_up_to_the_pages_breaks_the_capability_order(project_copy):
+    # given reminders (a lower part) importing the workspace's dashboard inside a function
+    rules = project_copy / "pipeline" / "reminders" / "rules.py"
+    rules.write_text(rules.read_text(encoding="utf-8") + DOWN_TO_UP_INSIDE_PIPELINE, encoding="utf-8")
+
+    # when the contracts are checked
+    broken = _lint_imports(project_copy)
+
+    # then only pipeline's capability order is broken, and the import is named
+    assert broken.returncode != 0
+    assert "1 kept, 1 broken" in broken.stdout
+    assert "pipeline.reminders is not allowed to import pipeline.workspace" in broken.stdout
+    assert "pipeline.reminders.rules -> pipeline.workspace.dashboard" in broken.stdout
