@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from leadcrm.settings.backends import BackendUnavailable, choose
+from leadcrm.settings.backends import BackendUnavailable, choose, worker_redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOSED_PORT = "127.0.0.1:9"  # discard: nothing listens there
@@ -48,6 +48,18 @@ def test_backends_under_ci_fail_loudly_instead_of_falling_back():
 def test_backends_use_whatever_is_reachable():
     chosen = choose({"DATABASE_URL": "sqlite:///:memory:", "CELERY_BROKER_URL": "filesystem://"})
     assert chosen.banner.startswith("Test backends: SQLite")
+
+
+def test_each_parallel_worker_gets_a_redis_db_of_its_own_and_an_explicit_broker_is_kept():
+    assert worker_redis_url("redis://127.0.0.1:6379/15", None) == "redis://127.0.0.1:6379/15"
+    assert worker_redis_url("redis://127.0.0.1:6379/15", "gw0") == "redis://127.0.0.1:6379/15"
+    assert worker_redis_url("redis://127.0.0.1:6379/15", "gw3") == "redis://127.0.0.1:6379/12"
+    with pytest.raises(ValueError, match="worker gw2 would need Redis db -1"):
+        worker_redis_url("redis://127.0.0.1:6379/1", "gw2")
+    # The Celery workers a test starts are handed the test's broker: it is not moved again.
+    chosen = choose({"DATABASE_URL": "sqlite:///:memory:", "PYTEST_XDIST_WORKER": "gw1",
+                     "CELERY_BROKER_URL": "filesystem://", "REDIS_URL": "redis://127.0.0.1:6379/15"})
+    assert chosen.broker_url == "filesystem://"
 
 
 def test_this_run_uses_the_backends_its_first_line_announced():
