@@ -70,6 +70,7 @@ def test_this_run_uses_the_backends_its_first_line_announced():
         assert settings.TEST_BACKENDS.on_real_services
 
 
+@pytest.mark.slow
 def test_local_settings_default_to_a_sqlite_file_and_the_filesystem_broker():
     result = settings_in_subprocess(
         "leadcrm.settings.local",
@@ -79,6 +80,7 @@ def test_local_settings_default_to_a_sqlite_file_and_the_filesystem_broker():
     assert "sqlite3" in result.stdout and "db.sqlite3" in result.stdout and "filesystem://" in result.stdout
 
 
+@pytest.mark.slow
 def test_database_url_and_broker_url_switch_to_postgresql_and_redis():
     result = settings_in_subprocess(
         "leadcrm.settings.local",
@@ -90,12 +92,14 @@ def test_database_url_and_broker_url_switch_to_postgresql_and_redis():
     assert result.stdout.split() == ["django.db.backends.postgresql", "leadcrm", "redis://cache.internal:6379/1"]
 
 
+@pytest.mark.slow
 def test_production_has_no_default_secret():
     result = settings_in_subprocess("leadcrm.settings.production", "settings.SECRET_KEY")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
+@pytest.mark.slow
 def test_check_deploy_is_clean_with_the_required_variables_set():
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     env.update(
@@ -116,6 +120,7 @@ PRODUCTION_ENV = dict(DJANGO_SECRET_KEY="x" * 50, DJANGO_ALLOWED_HOSTS="crm.exam
                       DATABASE_URL="postgres://crm@127.0.0.1:5432/leadcrm", CELERY_BROKER_URL="redis://cache:6379/0")
 
 
+@pytest.mark.slow
 def test_production_counts_sign_in_failures_in_redis_beside_the_broker_not_in_its_database():
     result = settings_in_subprocess(
         "leadcrm.settings.production",
@@ -131,6 +136,7 @@ def test_production_counts_sign_in_failures_in_redis_beside_the_broker_not_in_it
     assert result.stdout.strip() == "redis://other:6379/4"
 
 
+@pytest.mark.slow
 def test_production_sends_the_security_headers():
     result = settings_in_subprocess(
         "leadcrm.settings.production",
@@ -142,6 +148,7 @@ def test_production_sends_the_security_headers():
     assert result.stdout.strip() == "31536000 True True True [\"'self'\"]"
 
 
+@pytest.mark.slow
 def test_collectstatic_runs_with_the_production_storage(tmp_path):
     """whitenoise's manifest storage refuses a file that names a missing one (a vendored
     script's source map did): the release step of the production guide must pass."""
