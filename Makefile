@@ -45,10 +45,9 @@ test: $(INSTALLED_DEV)
 	@$(PY) -m pytest tests/browser
 
 ## make test-fast: the loop while you work: everything but the tests marked slow (workers,
-## subprocesses) and the browser, fewer property examples, the test databases kept between runs.
+## subprocesses) and the browser, the test databases kept between runs (docs/testing.md).
 test-fast: $(INSTALLED_DEV)
-	@HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-fast} $(PY) -m pytest -n $(TEST_WORKERS) -m "not slow" \
-		--ignore=tests/browser --reuse-db $(ARGS)
+	@$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow" --ignore=tests/browser --reuse-db $(ARGS)
 
 ## make bench: benchmarks in bench/ (PostgreSQL required); never part of `make test`.
 bench: $(INSTALLED_DEV)
