@@ -9,7 +9,9 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 INSTALLED := $(VENV)/.installed
 INSTALLED_DEV := $(VENV)/.installed-dev
 # pytest-xdist workers for the suite: each has a test database and a Redis db of its own.
+# worksteal: an idle worker takes tests queued on the other (a few tests take seconds).
 TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist worksteal
 
 .PHONY: run test test-fast bench install install-dev check lock clean-var
 
@@ -41,13 +43,13 @@ run: $(INSTALLED)
 ## the transactional tests before it would have flushed.
 test: $(INSTALLED_DEV)
 	@$(VENV)/bin/lint-imports
-	@$(PY) -m pytest -n $(TEST_WORKERS) --ignore=tests/browser
+	@$(PY) -m pytest $(XDIST) --ignore=tests/browser
 	@$(PY) -m pytest tests/browser
 
 ## make test-fast: the loop while you work: everything but the tests marked slow (workers,
 ## subprocesses) and the browser, the test databases kept between runs (docs/testing.md).
 test-fast: $(INSTALLED_DEV)
-	@$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow" --ignore=tests/browser --reuse-db $(ARGS)
+	@$(PY) -m pytest $(XDIST) -m "not slow" --ignore=tests/browser --reuse-db $(ARGS)
 
 ## make bench: benchmarks in bench/ (PostgreSQL required); never part of `make test`.
 bench: $(INSTALLED_DEV)
