@@ -4,6 +4,7 @@
 ``lead`` belongs to ``agent``; ``other_lead`` to ``other_agent``.
 """
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -30,6 +31,13 @@ def pytest_configure(config):
     # The first line of every run says which database and broker it is testing against
     # (leadcrm/settings/backends.py decides; CI=true never falls back).
     print(settings.TEST_BACKENDS.banner, flush=True)
+    workers = getattr(config.option, "numprocesses", None)
+    if workers and not os.environ.get("PYTEST_XDIST_WORKER"):
+        # The workers' own lines are not shown: say here how they are kept apart
+        # (leadcrm/settings/backends.py, docs/testing.md).
+        print(f"On {workers} pytest-xdist workers (-n {workers}): each has its own test database "
+              "(the name ends in its id, gw0, gw1, ...) and its own Redis db, counted down "
+              "from REDIS_URL's.", flush=True)
 
 
 # A transactional test ends with a flush of every table; the rows the data migrations

@@ -4,6 +4,12 @@
 127.0.0.1 by default). With ``CI=true`` they are required and an unreachable one stops
 the run at once. Elsewhere the suite falls back to SQLite and the filesystem broker
 and says so in the first line it prints.
+
+Under pytest-xdist (``make test`` runs the suite on several workers) each worker has a test
+database of its own (pytest-django adds the worker id to its name) and a Redis db of its
+own, counted down from the one ``REDIS_URL`` names: worker ``gw0`` keeps it, ``gw1`` takes
+the one below, and so on. An explicit ``CELERY_BROKER_URL`` is taken as it is: that is how
+the worker processes a test starts are pointed at that test's own broker.
 """
 
 from __future__ import annotations
@@ -20,6 +26,12 @@ FALLBACK_BROKER_URL = "filesystem://localhost//"
 CI_UNREACHABLE = (
     "CI=true requires {what} at {where}, but it cannot be reached ({error}). "
     "Start it (see .ci/run) or unset CI to fall back to SQLite and the filesystem broker."
+)
+
+
+WORKER_REDIS_DB_EXHAUSTED = (
+    "pytest-xdist worker {worker} would need Redis db {db} below REDIS_URL's db {base}: "
+    "name a higher db in REDIS_URL or run fewer workers."
 )
 
 
@@ -60,11 +72,25 @@ def redacted(url: str) -> str:
     return f"{parts.scheme}://{netloc}{parts.path}"
 
 
+def worker_redis_url(redis_url: str, worker: str | None) -> str:
+    """The Redis URL of one pytest-xdist worker (``gw0``, ``gw1``, ...): its own db, so that
+    no worker's Celery worker takes another's tasks and no purge empties another's queue."""
+    if not worker or not worker.startswith("gw"):
+        return redis_url
+    parts = urlsplit(redis_url)
+    base = int(parts.path.strip("/") or 0)
+    db = base - int(worker.removeprefix("gw"))
+    if db < 0:
+        raise ValueError(WORKER_REDIS_DB_EXHAUSTED.format(worker=worker, db=db, base=base))
+    return parts._replace(path=f"/{db}").geturl()
+
+
 def choose(environ: dict[str, str]) -> TestBackends:
     """Each service on its own: a reachable PostgreSQL is used even when Redis is down."""
     ci = environ.get("CI", "").lower() in {"1", "true", "yes"}
     database_url = environ.get("DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
-    redis_url = environ.get("REDIS_URL", DEFAULT_TEST_REDIS_URL)
+    redis_url = worker_redis_url(environ.get("REDIS_URL", DEFAULT_TEST_REDIS_URL),
+                                 environ.get("PYTEST_XDIST_WORKER"))
     broker_url = environ.get("CELERY_BROKER_URL", redis_url)
 
     fallbacks = []

@@ -30,7 +30,8 @@ else:
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Worker processes started by a test record their emails where the test can read them.
 EMAIL_BACKEND = os.environ.get("LEADCRM_TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
-MEDIA_ROOT = VAR_DIR / "test-media"
+# One folder per pytest-xdist worker (tests get a temporary one of their own: conftest.py).
+MEDIA_ROOT = VAR_DIR / "test-media" / os.environ.get("PYTEST_XDIST_WORKER", "main")
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
 WHITENOISE_USE_FINDERS = True

@@ -19,6 +19,7 @@ def worker(transactional_db):
     connection.close()
 
 
+@pytest.mark.slow
 def test_a_task_sent_through_the_broker_is_run_by_a_worker_and_writes_the_database(worker):
     lead = LeadFactory()
     Lead.objects.filter(pk=lead.pk).update(score=0, score_reasons=[])
@@ -28,6 +29,7 @@ def test_a_task_sent_through_the_broker_is_run_by_a_worker_and_writes_the_databa
     assert lead.score > 0 and lead.score_reasons
 
 
+@pytest.mark.slow
 def test_the_nightly_rescore_is_safe_to_run_twice(worker):
     LeadFactory.create_batch(3)
     Lead.objects.update(score=0, score_reasons=[])

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from leadcrm.settings.backends import BackendUnavailable, choose
+from leadcrm.settings.backends import BackendUnavailable, choose, worker_redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOSED_PORT = "127.0.0.1:9"  # discard: nothing listens there
@@ -50,6 +50,18 @@ def test_backends_use_whatever_is_reachable():
     assert chosen.banner.startswith("Test backends: SQLite")
 
 
+def test_each_parallel_worker_gets_a_redis_db_of_its_own_and_an_explicit_broker_is_kept():
+    assert worker_redis_url("redis://127.0.0.1:6379/15", None) == "redis://127.0.0.1:6379/15"
+    assert worker_redis_url("redis://127.0.0.1:6379/15", "gw0") == "redis://127.0.0.1:6379/15"
+    assert worker_redis_url("redis://127.0.0.1:6379/15", "gw3") == "redis://127.0.0.1:6379/12"
+    with pytest.raises(ValueError, match="worker gw2 would need Redis db -1"):
+        worker_redis_url("redis://127.0.0.1:6379/1", "gw2")
+    # The Celery workers a test starts are handed the test's broker: it is not moved again.
+    chosen = choose({"DATABASE_URL": "sqlite:///:memory:", "PYTEST_XDIST_WORKER": "gw1",
+                     "CELERY_BROKER_URL": "filesystem://", "REDIS_URL": "redis://127.0.0.1:6379/15"})
+    assert chosen.broker_url == "filesystem://"
+
+
 def test_this_run_uses_the_backends_its_first_line_announced():
     expected = "postgresql" if settings.TEST_BACKENDS.database_url.startswith("postgres") else "sqlite"
     assert connection.vendor == expected
@@ -58,6 +70,7 @@ def test_this_run_uses_the_backends_its_first_line_announced():
         assert settings.TEST_BACKENDS.on_real_services
 
 
+@pytest.mark.slow
 def test_local_settings_default_to_a_sqlite_file_and_the_filesystem_broker():
     result = settings_in_subprocess(
         "leadcrm.settings.local",
@@ -67,6 +80,7 @@ def test_local_settings_default_to_a_sqlite_file_and_the_filesystem_broker():
     assert "sqlite3" in result.stdout and "db.sqlite3" in result.stdout and "filesystem://" in result.stdout
 
 
+@pytest.mark.slow
 def test_database_url_and_broker_url_switch_to_postgresql_and_redis():
     result = settings_in_subprocess(
         "leadcrm.settings.local",
@@ -78,12 +92,14 @@ def test_database_url_and_broker_url_switch_to_postgresql_and_redis():
     assert result.stdout.split() == ["django.db.backends.postgresql", "leadcrm", "redis://cache.internal:6379/1"]
 
 
+@pytest.mark.slow
 def test_production_has_no_default_secret():
     result = settings_in_subprocess("leadcrm.settings.production", "settings.SECRET_KEY")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
+@pytest.mark.slow
 def test_check_deploy_is_clean_with_the_required_variables_set():
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     env.update(
@@ -104,6 +120,7 @@ PRODUCTION_ENV = dict(DJANGO_SECRET_KEY="x" * 50, DJANGO_ALLOWED_HOSTS="crm.exam
                       DATABASE_URL="postgres://crm@127.0.0.1:5432/leadcrm", CELERY_BROKER_URL="redis://cache:6379/0")
 
 
+@pytest.mark.slow
 def test_production_counts_sign_in_failures_in_redis_beside_the_broker_not_in_its_database():
     result = settings_in_subprocess(
         "leadcrm.settings.production",
@@ -119,6 +136,7 @@ def test_production_counts_sign_in_failures_in_redis_beside_the_broker_not_in_it
     assert result.stdout.strip() == "redis://other:6379/4"
 
 
+@pytest.mark.slow
 def test_production_sends_the_security_headers():
     result = settings_in_subprocess(
         "leadcrm.settings.production",
@@ -130,6 +148,7 @@ def test_production_sends_the_security_headers():
     assert result.stdout.strip() == "31536000 True True True [\"'self'\"]"
 
 
+@pytest.mark.slow
 def test_collectstatic_runs_with_the_production_storage(tmp_path):
     """whitenoise's manifest storage refuses a file that names a missing one (a vendored
     script's source map did): the release step of the production guide must pass."""

@@ -45,6 +45,7 @@ def make_run(settings):
     settings.ROOT_URLCONF = __name__
 
 
+@pytest.mark.slow
 def test_make_run_shows_the_apps_404_for_a_mistyped_address(make_run, agent, client_as):
     response = client_as(agent).get("/leads/nosuchpage/")
     content = response.content.decode()
@@ -53,6 +54,7 @@ def test_make_run_shows_the_apps_404_for_a_mistyped_address(make_run, agent, cli
     assert "Ana Torres" in content  # the app's page, with its menu, for the person signed in
 
 
+@pytest.mark.slow
 def test_make_run_shows_the_apps_404_for_a_lead_you_may_not_see(make_run, other_lead, agent, client_as):
     response = client_as(agent).get(reverse("leads:detail", args=[other_lead.pk]))
     content = response.content.decode()
@@ -60,6 +62,7 @@ def test_make_run_shows_the_apps_404_for_a_lead_you_may_not_see(make_run, other_
     assert APP_404 in client_as(agent).get("/missing/").content.decode()
 
 
+@pytest.mark.slow
 def test_make_run_keeps_the_api_404_in_json_and_the_trailing_slash_redirect(make_run, agent, client_as):
     client = client_as(agent)
     assert client.get("/api/nothing-here/").json() == {"detail": "Not found."}
@@ -67,6 +70,7 @@ def test_make_run_keeps_the_api_404_in_json_and_the_trailing_slash_redirect(make
     assert (response.status_code, response["Location"]) == (301, "/leads/")
 
 
+@pytest.mark.slow
 def test_make_run_keeps_djangos_debug_page_for_a_real_error(make_run, agent):
     client = Client(raise_request_exception=False)
     client.force_login(agent)
@@ -75,6 +79,7 @@ def test_make_run_keeps_djangos_debug_page_for_a_real_error(make_run, agent):
     assert "RuntimeError" in response.content.decode() and "a real bug" in response.content.decode()
 
 
+@pytest.mark.slow
 def test_a_developer_can_ask_for_djangos_technical_404_back():
     assert "leadcrm.shared.not_found.AppNotFoundMiddleware" in local_middleware()
     assert "leadcrm.shared.not_found.AppNotFoundMiddleware" not in local_middleware(LEADCRM_TECHNICAL_404="true")

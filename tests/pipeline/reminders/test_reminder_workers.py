@@ -120,6 +120,7 @@ def all_told(total: int) -> bool:
             and not Notification.objects.filter(email_state=EmailState.PENDING).exists())
 
 
+@pytest.mark.slow
 def test_two_workers_given_every_batch_twice_send_each_reminder_once(workers):
     total = 300
     due_follow_ups(total)
@@ -145,6 +146,7 @@ def pool_children(process: subprocess.Popen) -> list[int]:
     return [int(pid) for pid in path.read_text().split()] if path.exists() else []
 
 
+@pytest.mark.slow
 def test_a_worker_killed_in_the_middle_of_a_batch_sends_nothing_twice(workers):
     total = 300
     due_follow_ups(total)
