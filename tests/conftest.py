@@ -50,7 +50,24 @@ post_migrate.connect(seeded.restore, sender=apps.get_app_config("leadcrm"), disp
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         for alias in connections:
+            _sequences_restart(alias)
             seeded.take(alias)
+
+
+def _sequences_restart(alias: str) -> None:
+    """Each run numbers rows from where the seeded rows end, as on a new database.
+
+    Rolled-back tests still advance PostgreSQL's sequences, so a test database kept between
+    runs (``--reuse-db``, the fast loop) would hand out ever larger ids; a DNC registry's id
+    must stay small enough to share the number key (``DncNumber.key``)."""
+    from django.core.management.color import no_style
+
+    connection = connections[alias]
+    statements = connection.ops.sequence_reset_sql(no_style(), apps.get_models())
+    if statements:
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
 
 
 # Wednesday 18 November 2026, 20:00 UTC: mid-afternoon in every continental US zone,

@@ -9,6 +9,7 @@ from leads.models import FUNNEL_STAGES, Lead, Lien, Stage
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.slow
 def test_seed_demo_twice_gives_the_same_counts():
     first = seed_demo(lead_count=60)
     second = seed_demo(lead_count=60)
@@ -17,6 +18,7 @@ def test_seed_demo_twice_gives_the_same_counts():
     assert first.counts == second.counts == demo_counts()
 
 
+@pytest.mark.slow
 def test_seed_demo_builds_the_brokerage_the_issue_describes():
     seed_demo(lead_count=120)
     roles = {role: sum(1 for u in User.objects.prefetch_related("groups") if u.role == role) for role in Role}
@@ -38,6 +40,7 @@ def test_seed_demo_builds_the_brokerage_the_issue_describes():
     assert not ComplianceCheck.objects.filter(mode=CheckMode.PREVIEW).exists()
 
 
+@pytest.mark.slow
 def test_seed_demo_dates_every_lender_step_after_its_package_and_prices_the_investors_offers():
     from pipeline.deals.purchase import is_investor_purchase, purchase_math_for
     from pipeline.models import LenderMilestone, Milestone, Offer, OfferStatus

@@ -151,6 +151,7 @@ def mail_batch(agent):
     return MailBatchFactory(agent=agent)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MATRIX))
 def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national_registry):
     method, about, expected = MATRIX[name]

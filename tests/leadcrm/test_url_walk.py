@@ -600,6 +600,7 @@ def walk(world: World, role: str, *, token_auth: bool = False) -> Walker:
     return walker
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
 def test_every_url_as(role, world):
@@ -608,6 +609,7 @@ def test_every_url_as(role, world):
     assert not walker.problems, f"{len(walker.problems)} problems:\n" + "\n".join(walker.problems)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
 def test_every_api_url_with_token_auth_as(role, world):

@@ -96,6 +96,7 @@ def run(operation, strategy, headers, seen) -> str | None:
     return None
 
 
+@pytest.mark.slow
 def test_every_operation_answers_as_the_schema_says(agents_book, unthrottled, in_process_app):
     # given an agent's token and the schema the app serves
     token = Token.objects.get_or_create(user=agents_book["agent"])[0].key
