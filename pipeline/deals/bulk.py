@@ -7,13 +7,27 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 
 from leadcrm.accounts.models import User
+from leadcrm.accounts.roles import Perm
 from leads.models import Lead, RoutingMethod
 from leads.routing import lead_round_robin, lead_route_to, lead_to_pond, leads_route_by_rules
 from pipeline.reminders.services import follow_up_create
 
 from .services import StageChangeRefused, lead_stage_change
 
-BULK_ACTIONS = ("follow_up", "stage", "assign", "round_robin", "pond", "rules")
+# Each action, and the permission it needs beyond managing follow-ups (the lead list's own).
+ACTION_PERMISSIONS: dict[str, str | None] = {
+    "follow_up": None,
+    "stage": Perm.CHANGE_STAGE,
+    "assign": Perm.ASSIGN_LEADS,
+    "round_robin": Perm.ASSIGN_LEADS,
+    "pond": Perm.ASSIGN_LEADS,
+    "rules": Perm.ASSIGN_LEADS,
+}
+
+
+def bulk_action_allowed(*, user: User, action: str) -> bool:
+    needs = ACTION_PERMISSIONS[action]
+    return needs is None or user.has_perm(needs)
 
 
 @dataclass
@@ -28,7 +42,7 @@ def leads_bulk_apply(*, leads: list[Lead], action: str, actor: User, data: dict)
 
     ``data`` holds the action's inputs as the bulk form cleans them (due_at, title,
     to_stage, dead_reason, agent, team). Permissions are the caller's to check."""
-    if action not in BULK_ACTIONS:
+    if action not in ACTION_PERMISSIONS:
         raise ValueError(f"Unknown bulk action {action!r}.")
     outcome = BulkOutcome()
     for lead in leads:

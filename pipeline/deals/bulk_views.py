@@ -11,7 +11,7 @@ from leadcrm.accounts.roles import Perm
 from leads.models import Lead
 from pipeline.common import safe_next_url
 
-from .bulk import leads_bulk_apply
+from .bulk import bulk_action_allowed, leads_bulk_apply
 from .forms import BulkActionForm
 
 
@@ -32,9 +32,7 @@ class BulkActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
         if len(leads) != len(ids):
             raise Http404("No such lead.")  # one forged id spoils the batch, as it would a single page
         action = data["action"]
-        needs = {"assign": Perm.ASSIGN_LEADS, "round_robin": Perm.ASSIGN_LEADS, "pond": Perm.ASSIGN_LEADS,
-                 "rules": Perm.ASSIGN_LEADS, "stage": Perm.CHANGE_STAGE}.get(action)
-        if needs and not request.user.has_perm(needs):
+        if not bulk_action_allowed(user=request.user, action=action):
             raise PermissionDenied
         outcome = leads_bulk_apply(leads=leads, action=action, actor=request.user, data=data)
         done, refused = outcome.done, outcome.refused
