@@ -65,7 +65,7 @@ def fee_record(*, lead: Lead, actor: User | None, service: FeeService | str, amo
 
 
 def _locked(fee: Fee) -> Fee:
-    return Fee.objects.select_for_update().select_related("lead__assigned_agent").get(pk=fee.pk)
+    return Fee.objects.select_for_update(of=("self",)).select_related("lead__assigned_agent").get(pk=fee.pk)
 
 
 @transaction.atomic

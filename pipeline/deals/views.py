@@ -530,7 +530,7 @@ class OffersView(DealPageView):
             except ValidationError as error:
                 add_service_error(form, error)
             else:
-                return self.saved(f"Recorded a {fee.amount:,.2f} fee; mark it due once the rules allow.", "fees")
+                return self.saved(f"Recorded a ${fee.amount:,.2f} fee; mark it due once the rules allow.", "fees")
         return self.again(fee_form=form)
 
     def _fee_step(self, request, form_class, step, done: str):
