@@ -142,7 +142,7 @@ def test_the_page_records_a_fee_and_refuses_asking_for_it_too_early(lead, agent,
     response = client.post(url, {"action": "fee_due", "fee": fee.pk, f"fee{fee.pk}-due_on": "2026-11-20"},
                            follow=True)
     text = page_text(response)
-    assert "F4: No fee may be charged or logged before the homeowner accepts the lender&#x27;s written offer" in text
+    assert "F4: No fee may be asked for or taken before the homeowner accepts the lender&#x27;s written offer" in text
     assert FEE_TOO_EARLY_WHAT_TO_DO.replace("'", "&#x27;") in text
     fee.refresh_from_db()
     assert fee.status == FeeStatus.RECORDED
