@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from compliance.transactions import FEE_TOO_EARLY, ComplianceRefusal
@@ -210,3 +212,23 @@ def test_another_agent_cannot_add_a_fee_to_my_lead(lead, other_agent, client_as)
                                            {"action": "fee", "service": "other", "amount": "100"})
     assert response.status_code == 404
     assert not Fee.objects.exists()
+
+
+def test_the_fees_card_costs_the_same_queries_for_many_fees_and_letters(lead, agent, client_as,
+                                                                        django_assert_max_num_queries):
+    client = client_as(agent)
+    url = reverse("pipeline:offers", args=[lead.pk])
+    letter_for(lead, agent)
+    fee_record(lead=lead, actor=agent, service=FeeService.OTHER, amount=Decimal("100"))
+    client.get(url)  # warm the session and the caches
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for position in range(2, 6):
+        lien = LienFactory(lead=lead, position=position, balance=Decimal("20000"))
+        approval_letter_record(lien=lien, issued_on=TODAY - timedelta(days=2), expires_on=TODAY + timedelta(days=30),
+                               actor=agent)
+    for amount in range(1, 15):
+        fee_record(lead=lead, actor=agent, service=FeeService.OTHER, amount=Decimal(amount))
+    with django_assert_max_num_queries(len(few)):
+        response = client.get(url)
+    assert len(response.context["fees"]) == 15 and len(response.context["letters"]) == 5
