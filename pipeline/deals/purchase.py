@@ -68,6 +68,10 @@ class CancelWindow:
     def is_open(self, at: datetime) -> bool:
         return at < self.until
 
+    @property
+    def signed_in_california(self) -> str:
+        return f"{self.signed_at.astimezone(CALIFORNIA):%a %b %-d, %Y, %-I:%M %p} (California time)"
+
     def sentence(self, at: datetime) -> str:
         template = CANCEL_WINDOW_OPEN if self.is_open(at) else CANCEL_WINDOW_OVER
         return template.format(until=_california_time(self.until))

@@ -456,7 +456,8 @@ class OffersView(DealPageView):
             "cancel_window": window,
             "cancel_window_sentence": window.sentence(now) if window else "",
             "cancel_window_open": window.is_open(now) if window else False,
-            "signed_form": signed_form or ContractSignedForm(),
+            "signed_form": signed_form or ContractSignedForm(
+                initial={"signed_at": timezone.localtime(window.signed_at)} if window else None),
             "can_work_lenders": self.request.user.has_perm(Perm.WORK_LENDER_FILES),
         }
 

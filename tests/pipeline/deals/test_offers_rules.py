@@ -192,8 +192,9 @@ def test_the_foreclosure_sale_cuts_the_window_short(ca_purchase, investor):
 def test_the_offers_page_shows_until_when_the_seller_may_cancel(ca_purchase, investor, client_as):
     sign(ca_purchase, investor, datetime(2026, 11, 18, 20, 0, tzinfo=UTC))
     response = client_as(investor).get(reverse("pipeline:offers", args=[ca_purchase.pk]))
-    assert ("The seller may cancel until midnight at the end of Tue Nov 24, 2026 (California time) (F7)."
-            in page_text(response))
+    text = page_text(response)
+    assert "The seller may cancel until midnight at the end of Tue Nov 24, 2026 (California time) (F7)." in text
+    assert "The purchase contract was signed Wed Nov 18, 2026, 12:00 PM (California time)." in text
 
 
 def test_no_cancel_window_outside_california_or_for_a_listing(lead, agent, investor_lead, investor):
