@@ -191,8 +191,9 @@ LICENSEE_STAY = Rule(
 ADVANCE_FEE = Rule(
     "F4", "No fee before the homeowner accepts the lender's written offer (licensee stay: F2)",
     "12 CFR 1015.5; FTC licensee stay 2011-07-15",
-    "No fee for mortgage assistance may be asked for or logged before the homeowner has accepted the "
-    "lender's written offer, unless the licensee stay (F2) applies.",
+    "No fee for mortgage assistance may be asked for or taken before the homeowner has accepted the "
+    "lender's written offer, unless the licensee stay (F2) applies. A fee is written down first and marked "
+    "due or paid only once the homeowner's acceptance is recorded on the lender's approval letter.",
     effect="",
 )
 LANGUAGE = Rule(
@@ -207,7 +208,8 @@ EQUITY_PURCHASE = Rule(
     "Cal. Civ. Code 1695.4",
     "When a licensee buys a California home in foreclosure from its owner, the owner may cancel until "
     "midnight of the fifth business day after signing (Sundays and holidays do not count), or until 8 a.m. "
-    "on the day of the foreclosure sale if that comes first. The offer pages show the deadline.",
+    "on the day of the foreclosure sale if that comes first. On an investor's signed purchase the offers page "
+    "shows the deadline, and the lead cannot move to Close or Closed before it.",
     effect="",
 )
 PRINCIPAL_DISCLOSURE = Rule(
@@ -215,7 +217,7 @@ PRINCIPAL_DISCLOSURE = Rule(
     "NAR Code of Ethics Art. 4; 20 CSR 2250-8.110(1)",
     "An agent who buys for themselves (as principal) tells the homeowner in writing that they are licensed "
     "and are buying for their own account, before any offer. Calls carry a warning until the written "
-    "disclosure is recorded; an offer is refused without it.",
+    "disclosure is recorded; an offer is neither recorded nor accepted without it.",
     effect="blocks or warns",
 )
 TIME_ZONES = Rule(

@@ -1,4 +1,4 @@
-"""Rules for money and contracts, for the pipeline's offers, fees and contracts to call.
+"""Rules for money and contracts, called by the pipeline's offers, fees and stage moves.
 
 Fees before the lender's written offer is accepted (F2, F4), a principal's written
 interest disclosure before any offer (F8), and California's equity-purchase
@@ -31,7 +31,7 @@ class Service:
 
 
 FEE_TOO_EARLY = (
-    "No fee may be charged or logged before the homeowner accepts the lender's written offer "
+    "No fee may be asked for or taken before the homeowner accepts the lender's written offer "
     "(Regulation O advance-fee ban)."
 )
 OFFER_NEEDS_DISCLOSURE = (

@@ -20,6 +20,7 @@ from compliance.models import (
     Channel,
     ComplianceCheck,
     DncSource,
+    InterestDisclosure,
     InternalDncEntry,
     Purpose,
     RegistryKind,
@@ -645,6 +646,12 @@ def _seed_deal_for(*, lead, agent, stage, at, plan) -> None:
             price = (purchase_math_for(lead=lead).maximum_offer // 1000) * 1000
         else:
             price = (lead.property.estimated_value * Decimal("0.94")).quantize(Decimal("1000"))
+        if investor:
+            # His written interest disclosure comes before any offer of his (F8).
+            InterestDisclosure.objects.create(
+                lead=lead, principal=agent, disclosed_on=day - timedelta(days=12), recorded_by=agent,
+                document_text=(f"{agent.get_full_name()} is a licensed real estate agent buying this house for "
+                               "his own account, not acting as the seller's agent."))
         offer = offer_create(
             lead=lead, actor=agent, buyer_name=agent.get_full_name() if investor else BUYERS[index % len(BUYERS)],
             price=price,

@@ -8,6 +8,7 @@ from pipeline.models import (
     ApprovalLetter,
     ChecklistItem,
     DocumentUpload,
+    Fee,
     LenderFile,
     LenderMilestone,
     Negotiator,
@@ -106,3 +107,11 @@ class OfferAdmin(_ShortSaleAdmin):
     list_display = ["lead", "buyer_name", "price", "financing", "status", "received_on", "target_closing"]
     list_filter = ["status", "financing"]
     list_select_related = ["lead__property"]
+
+
+@admin.register(Fee)
+class FeeAdmin(_ShortSaleAdmin):
+    # Read-only like the rest of the deal: the offers page's Fees card checks the fee rules.
+    list_display = ["lead", "service", "amount", "status", "due_on", "paid_on", "recorded_by"]
+    list_filter = ["status", "service"]
+    list_select_related = ["lead__property", "recorded_by"]

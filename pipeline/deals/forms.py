@@ -13,6 +13,7 @@ from pipeline.models import (
     Deficiency,
     DocumentKind,
     DocumentStatus,
+    Fee,
     LenderFile,
     Milestone,
     NegotiatorRole,
@@ -247,6 +248,48 @@ class OfferForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["received_on"].initial = timezone.localdate()
         self.helper = plain_form_helper()
+
+
+class FeeForm(forms.ModelForm):
+    """A fee to charge the homeowner; the amount's limits are the model's (positive, capped)."""
+
+    class Meta:
+        model = Fee
+        fields = ["service", "amount", "description"]
+        labels = {"service": "What for", "description": "Details (optional)"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = plain_form_helper()
+
+
+# The fee and letter rows' one-field forms sit inline, rendered by hand.
+SMALL = {"class": "form-control form-control-sm"}
+
+
+class FeeDueForm(forms.Form):
+    due_on = forms.DateField(widget=DateInput(attrs=SMALL), label="Due on")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["due_on"].initial = timezone.localdate()
+
+
+class FeePaidForm(forms.Form):
+    paid_on = forms.DateField(widget=DateInput(attrs=SMALL), label="Paid on")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["paid_on"].initial = timezone.localdate()
+
+
+class HomeownerAcceptanceForm(forms.Form):
+    accepted_at = forms.DateTimeField(widget=DateTimeLocalInput(attrs=SMALL), label="The homeowner accepted it on")
+
+
+class ContractSignedForm(forms.Form):
+    signed_at = forms.DateTimeField(widget=DateTimeLocalInput(attrs=SMALL),
+                                    label="The purchase contract was signed on")
 
 
 class NetSheetForm(forms.Form):

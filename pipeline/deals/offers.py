@@ -26,7 +26,7 @@ conditions (minimum net, allowances, approved price, expiry) are checked only th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 
@@ -35,11 +35,22 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from compliance.transactions import principal_offer_allowed
 from leadcrm.accounts.models import User
 from leads.models import Lead, Lien
 from pipeline.models import ApprovalLetter, Offer, OfferStatus
 
+from .purchase import is_investor_purchase
+
 ANOTHER_ACCEPTED = "{buyer}'s offer is the accepted one: make it a backup or mark it withdrawn first."
+# Said after F8's refusal: where the disclosure is recorded.
+DISCLOSURE_WHAT_TO_DO = (
+    "Give the homeowner the written disclosure and record it on the lead page's \u201cConsent and records\u201d "
+    "card first."
+)
+SIGNED_IN_FUTURE = "The contract is signed on or before now; record the signing once it has happened."
+SIGNED_BEFORE_OFFER = "The contract cannot be signed before the offer was received ({day:%b %-d, %Y})."
+SIGNED_NOT_ACCEPTED = "Only the accepted offer is the signed purchase contract."
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 # Junior lien holders typically release for $3,000-$6,000, or up to 10 % of their balance.
@@ -62,10 +73,25 @@ COSTS_OVER_PRICE = ("The costs come to more than the price: the seller would hav
                     "and the liens get nothing.")
 
 
+def offer_disclosure_check(*, lead: Lead, actor: User | None, on: date) -> None:
+    """F8 (docs/compliance-rules.md#f8): an offer by a licensee buying for themselves needs
+    their written interest disclosure on file. On an investor's lead the buyer is the lead's
+    agent, whoever types the offer in; raises ``ComplianceRefusal``."""
+    principals = {user.pk: user for user in (actor, lead.assigned_agent if is_investor_purchase(lead) else None)
+                  if user is not None}
+    for principal in principals.values():
+        principal_offer_allowed(actor=principal, lead=lead, on=on)
+
+
 @transaction.atomic
 def offer_create(*, lead: Lead, actor: User | None, **fields) -> Offer:
+    """Record an offer on the house (F8: a principal's needs the disclosure first)."""
     offer = Offer(lead=lead, created_by=actor, **fields)
     offer.full_clean()
+    # The disclosure must come before the offer was made, not merely before it was typed in.
+    offer_disclosure_check(lead=lead, actor=actor, on=offer.received_on)
+    if offer.status == OfferStatus.ACCEPTED and offer.contract_signed_at is None and is_investor_purchase(lead):
+        offer.contract_signed_at = timezone.now()
     offer.save()
     return offer
 
@@ -81,6 +107,12 @@ def offer_set_status(*, offer: Offer, status: OfferStatus | str, actor: User | N
         accepted = Offer.objects.filter(lead_id=offer.lead_id, status=OfferStatus.ACCEPTED).exclude(pk=offer.pk).first()
         if accepted is not None:
             raise ValidationError(ANOTHER_ACCEPTED.format(buyer=accepted.buyer_name))
+        # Accepting makes the contract: the disclosure must be on file by then (F8).
+        offer_disclosure_check(lead=offer.lead, actor=actor, on=timezone.localdate())
+        if offer.status != OfferStatus.ACCEPTED and is_investor_purchase(offer.lead):
+            # The investor's accepted offer is the purchase contract, signed now unless
+            # recorded otherwise: the seller's right to cancel runs from here (F7).
+            offer.contract_signed_at = timezone.now()
     if status == OfferStatus.BACKUP and offer.status != OfferStatus.BACKUP:
         last = Offer.objects.filter(lead_id=offer.lead_id, status=OfferStatus.BACKUP).aggregate(n=Max("backup_rank"))["n"]
         offer.backup_rank = (last or 0) + 1
@@ -88,7 +120,25 @@ def offer_set_status(*, offer: Offer, status: OfferStatus | str, actor: User | N
         offer.backup_rank = None
     offer.status = status
     offer.full_clean()
-    offer.save(update_fields=["status", "backup_rank", "updated_at"])
+    offer.save(update_fields=["status", "backup_rank", "contract_signed_at", "updated_at"])
+    return offer
+
+
+@transaction.atomic
+def offer_contract_signed(*, offer: Offer, signed_at: datetime, actor: User | None,
+                          now: datetime | None = None) -> Offer:
+    """Record when the accepted offer's purchase contract was signed (F7's clock starts then)."""
+    now = now or timezone.now()
+    offer = Offer.objects.select_for_update().get(pk=offer.pk)
+    if offer.status != OfferStatus.ACCEPTED:
+        raise ValidationError(SIGNED_NOT_ACCEPTED)
+    if signed_at > now:
+        raise ValidationError({"signed_at": SIGNED_IN_FUTURE})
+    if timezone.localdate(signed_at) < offer.received_on:
+        raise ValidationError({"signed_at": SIGNED_BEFORE_OFFER.format(day=offer.received_on)})
+    offer.contract_signed_at = signed_at
+    offer.full_clean()
+    offer.save(update_fields=["contract_signed_at", "updated_at"])
     return offer
 
 

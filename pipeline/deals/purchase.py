@@ -19,12 +19,15 @@ misses the target by a cent.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 
+from compliance.transactions import CALIFORNIA, ca_equity_purchase_cancel_until
 from leadcrm.accounts.models import Capacity
-from leads.models import Lead
+from leads.models import ForeclosureRecord, Lead
+from pipeline.models import Offer, OfferStatus
 
 CENT = Decimal("0.01")
 DOLLAR = Decimal("1")
@@ -38,6 +41,59 @@ def is_investor_purchase(lead: Lead) -> bool:
 
 def _money(value) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# California's equity purchase (docs/compliance-rules.md#f7) -----------------------------
+
+CANCEL_WINDOW_OPEN = "The seller may cancel until {until} (F7)."
+CANCEL_WINDOW_OVER = "The seller's right to cancel ended {until} (F7)."
+
+
+def _california_time(moment: datetime) -> str:
+    local = moment.astimezone(CALIFORNIA)
+    if (local.hour, local.minute) == (0, 0):
+        # The statute's "midnight of the fifth business day": say the day it ends, not the next.
+        return f"midnight at the end of {local - timedelta(days=1):%a %b %-d, %Y} (California time)"
+    return f"{local:%a %b %-d, %Y, %-I:%M %p} (California time)"
+
+
+@dataclass(frozen=True)
+class CancelWindow:
+    """The seller's right to cancel the investor's signed purchase contract."""
+
+    signed_at: datetime
+    until: datetime
+    foreclosure_sale_on: date | None = None
+
+    def is_open(self, at: datetime) -> bool:
+        return at < self.until
+
+    @property
+    def signed_in_california(self) -> str:
+        return f"{self.signed_at.astimezone(CALIFORNIA):%a %b %-d, %Y, %-I:%M %p} (California time)"
+
+    def sentence(self, at: datetime) -> str:
+        template = CANCEL_WINDOW_OPEN if self.is_open(at) else CANCEL_WINDOW_OVER
+        return template.format(until=_california_time(self.until))
+
+
+def equity_purchase_cancel_window(lead: Lead) -> CancelWindow | None:
+    """F7: when the seller of a California house may cancel the investor's signed contract;
+    None unless the lead is an investor's purchase of a California house with a signed one.
+
+    The foreclosure sale that cuts it short is the first one set for the day of signing or
+    later; a sale already past when the contract was signed does not.
+    """
+    if not is_investor_purchase(lead) or lead.property.state != "CA":
+        return None
+    signed_at = (Offer.objects.filter(lead=lead, status=OfferStatus.ACCEPTED, contract_signed_at__isnull=False)
+                 .values_list("contract_signed_at", flat=True).first())
+    if signed_at is None:
+        return None
+    sale_on = (ForeclosureRecord.objects.filter(lead=lead, auction_date__gte=signed_at.astimezone(CALIFORNIA).date())
+               .order_by("auction_date").values_list("auction_date", flat=True).first())
+    return CancelWindow(signed_at=signed_at, until=ca_equity_purchase_cancel_until(
+        signed_at=signed_at, foreclosure_sale_on=sale_on), foreclosure_sale_on=sale_on)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from django.utils import timezone
+
+from compliance.transactions import CALIFORNIA
 from leads.models import Lead, Stage
 from pipeline.models import (
     ChecklistItem,
@@ -24,7 +27,7 @@ from pipeline.models import (
 )
 
 from .lenders import latest_letters
-from .purchase import is_investor_purchase
+from .purchase import equity_purchase_cancel_window, is_investor_purchase
 
 
 @dataclass(frozen=True)
@@ -35,11 +38,15 @@ class Requirement:
     missing: Callable[[Lead, date], list[str]] | None = None
     # Which leads it concerns (None: all), for rules of one kind of deal.
     applies_to: Callable[[Lead], bool] | None = None
+    # Or: the whole sentence (None when met), for rules whose refusal carries a date.
+    explain: Callable[[Lead, date], str | None] | None = None
 
     def unmet(self, lead: Lead, on: date) -> str | None:
         """None when the lead meets it on the day of the move, else what to do."""
         if self.applies_to is not None and not self.applies_to(lead):
             return None
+        if self.explain is not None:
+            return self.explain(lead, on)
         if self.missing is not None:
             found = self.missing(lead, on)
             return f"{self.unmet_message} Missing: {'; '.join(found)}." if found else None
@@ -111,6 +118,18 @@ def _has_closing_date(lead: Lead, on: date) -> bool:
     return lead.closing_date is not None
 
 
+def _cancel_window_open(lead: Lead, on: date) -> str | None:
+    """F7: the seller may still cancel, now or on the day of the move (the closing date)."""
+    window = equity_purchase_cancel_window(lead)
+    if window is None:
+        return None
+    # The move happens now; a closing dated before the deadline's day also took place inside
+    # it (on the foreclosure sale's day the deadline is 08:00, and a closing later that day is fine).
+    if window.is_open(timezone.now()) or on < window.until.astimezone(CALIFORNIA).date():
+        return f"{window.sentence(timezone.now())} {CANCEL_WINDOW_WHAT_TO_DO}"
+    return None
+
+
 REACHED = Requirement(
     "Log a call, text or visit in which you reached the homeowner first.", _reached_homeowner
 )
@@ -135,6 +154,11 @@ APPROVALS_VALID = Requirement(
     "Every lien holder must have approved, with a letter that has not expired.", missing=_approvals_missing,
 )
 CLOSING_DATE = Requirement("Give the closing date.", _has_closing_date)
+CANCEL_WINDOW_WHAT_TO_DO = ("Nothing may be recorded or transferred while the seller may still cancel the "
+                            "purchase contract: move the lead on once that time has passed.")
+# California's equity purchase (docs/compliance-rules.md#f7): no closing while the seller may cancel.
+CANCEL_WINDOW_PASSED = Requirement(CANCEL_WINDOW_WHAT_TO_DO, explain=_cancel_window_open,
+                                   applies_to=is_investor_purchase)
 
 # What a lead needs to be in each stage. Moving forward checks it; so does reopening a
 # dead lead into the stage it died in (what was true then may not be now).
@@ -143,10 +167,10 @@ ENTRY_RULES: dict[Stage, tuple[Requirement, ...]] = {
     Stage.CONTACT: (REACHED,),
     Stage.QUALIFY: (HARDSHIP, LIENS_KNOWN),
     Stage.NEGOTIATE: (LISTING_SIGNED, PURCHASE_CONTRACT_SIGNED, PACKAGE_SUBMITTED),
-    Stage.CLOSE: (OFFER_ACCEPTED, APPROVALS_VALID),
+    Stage.CLOSE: (OFFER_ACCEPTED, APPROVALS_VALID, CANCEL_WINDOW_PASSED),
     # The sale closed on its closing date: the offer still accepted, every approval good
     # on that day (lead_stage_change checks them on the closing date, not today).
-    Stage.CLOSED: (CLOSING_DATE, OFFER_ACCEPTED, APPROVALS_VALID),
+    Stage.CLOSED: (CLOSING_DATE, OFFER_ACCEPTED, APPROVALS_VALID, CANCEL_WINDOW_PASSED),
 }
 
 # from-stage -> {to-stage: requirements}. Moving back one stage is allowed (a buyer

@@ -17,15 +17,19 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
+from compliance.transactions import ComplianceRefusal
 from leadcrm.accounts.roles import Perm
 from leads.models import Lien
 from leads.selectors import lead_get
 from leads.services import lien_create
 from pipeline.common import LeadFormView, add_service_error
 from pipeline.models import (
+    ApprovalLetter,
     DocumentKind,
     DocumentStatus,
     DocumentUpload,
+    Fee,
+    FeeStatus,
     LenderMilestone,
     Milestone,
     Offer,
@@ -33,11 +37,25 @@ from pipeline.models import (
 )
 
 from .documents import checklist_item_update, document_path, document_upload, package_checklist
+from .fees import (
+    FEE_TOO_EARLY_WHAT_TO_DO,
+    approval_letter_homeowner_accept,
+    fee_mark_due,
+    fee_mark_paid,
+    fee_record,
+    fee_waive,
+    lender_offer_accepted_at,
+)
 from .forecast.lead import forecast_for
 from .forms import (
     ApprovalLetterForm,
     ChecklistItemForm,
+    ContractSignedForm,
     DocumentUploadForm,
+    FeeDueForm,
+    FeeForm,
+    FeePaidForm,
+    HomeownerAcceptanceForm,
     LenderFileForm,
     LienForm,
     MilestoneCorrectionForm,
@@ -58,8 +76,15 @@ from .lenders import (
     milestone_record,
     negotiator_assign,
 )
-from .offers import net_sheet, offer_create, offer_set_status
-from .purchase import REPAIRS_UNKNOWN, is_investor_purchase, purchase_math_for
+from .offers import (
+    DISCLOSURE_WHAT_TO_DO,
+    net_sheet,
+    offer_contract_signed,
+    offer_create,
+    offer_disclosure_check,
+    offer_set_status,
+)
+from .purchase import REPAIRS_UNKNOWN, equity_purchase_cancel_window, is_investor_purchase, purchase_math_for
 from .services import StageChangeRefused, lead_stage_change
 from .stages import stage_advice
 
@@ -335,10 +360,17 @@ class OffersView(DealPageView):
     actions = {
         "offer": (Perm.MANAGE_OFFERS, "add_offer"),
         "status": (Perm.MANAGE_OFFERS, "set_status"),
+        "signed": (Perm.MANAGE_OFFERS, "record_signed"),
+        "fee": (Perm.MANAGE_OFFERS, "add_fee"),
+        "fee_due": (Perm.MANAGE_OFFERS, "mark_fee_due"),
+        "fee_paid": (Perm.MANAGE_OFFERS, "mark_fee_paid"),
+        "fee_waive": (Perm.MANAGE_OFFERS, "waive_fee"),
+        "accepted": (Perm.WORK_LENDER_FILES, "record_acceptance"),
     }
 
-    def get_context_data(self, offer_form=None, **kwargs):
+    def get_context_data(self, offer_form=None, fee_form=None, signed_form=None, **kwargs):
         context = super().get_context_data(**kwargs)
+        context.update(self._rules_context(fee_form, signed_form))
         # The accepted offer, the backups in their order, then the rest newest first.
         rank = {OfferStatus.ACCEPTED: 0, OfferStatus.BACKUP: 1, OfferStatus.PENDING: 2}
         offers = sorted(Offer.objects.filter(lead=self.lead),
@@ -396,6 +428,39 @@ class OffersView(DealPageView):
         )
         return context
 
+    def _rules_context(self, fee_form, signed_form) -> dict:
+        """The money and contract rules on this page: F8's disclosure, the fees (F4) and F7."""
+        lead, now = self.lead, timezone.now()
+        disclosure_refusal = ""
+        try:
+            offer_disclosure_check(lead=lead, actor=None, on=timezone.localdate())
+        except ComplianceRefusal as refusal:
+            disclosure_refusal = " ".join(refusal.messages)
+        fees = list(Fee.objects.filter(lead=lead).order_by("-created_at", "-pk"))
+        for fee in fees:
+            fee.due_form = FeeDueForm(prefix=f"fee{fee.pk}")
+            fee.paid_form = FeePaidForm(prefix=f"fee{fee.pk}")
+        letters = list(ApprovalLetter.objects.filter(lender_file__lead=lead).select_related("lender_file__lien")
+                       .order_by("lender_file__lien__position", "-issued_on", "-pk"))
+        for letter in letters:
+            letter.acceptance_form = HomeownerAcceptanceForm(prefix=f"letter{letter.pk}")
+        window = equity_purchase_cancel_window(lead)
+        return {
+            "disclosure_refusal": disclosure_refusal,
+            "disclosure_what_to_do": DISCLOSURE_WHAT_TO_DO,
+            "fees": fees,
+            "fee_form": fee_form or FeeForm(),
+            "open_fee_statuses": (FeeStatus.RECORDED, FeeStatus.DUE),
+            "letters": letters,
+            "lender_offer_accepted_at": lender_offer_accepted_at(lead=lead),
+            "cancel_window": window,
+            "cancel_window_sentence": window.sentence(now) if window else "",
+            "cancel_window_open": window.is_open(now) if window else False,
+            "signed_form": signed_form or ContractSignedForm(
+                initial={"signed_at": timezone.localtime(window.signed_at)} if window else None),
+            "can_work_lenders": self.request.user.has_perm(Perm.WORK_LENDER_FILES),
+        }
+
     def _price(self, inputs, accepted, offers, purchase):
         if inputs.get("price"):
             # The offer's seller-paid costs still apply at another price.
@@ -416,6 +481,8 @@ class OffersView(DealPageView):
         if form.is_valid():
             try:
                 offer = offer_create(lead=self.lead, actor=request.user, **form.cleaned_data)
+            except ComplianceRefusal as refusal:
+                form.add_error(None, [*refusal.messages, DISCLOSURE_WHAT_TO_DO])
             except ValidationError as error:
                 add_service_error(form, error)
             else:
@@ -430,10 +497,93 @@ class OffersView(DealPageView):
             return HttpResponseRedirect(request.path)
         try:
             offer_set_status(offer=offer, status=status, actor=request.user)
+        except ComplianceRefusal as refusal:
+            messages.error(request, " ".join([*refusal.messages, DISCLOSURE_WHAT_TO_DO]))
+            return HttpResponseRedirect(request.path)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return HttpResponseRedirect(request.path)
         return self.saved(f"{offer.buyer_name}'s offer: {OfferStatus(status).label.lower()}.", f"offer-{offer.pk}")
+
+    def record_signed(self, request):
+        offer = get_object_or_404(Offer.objects.filter(lead=self.lead), pk=posted_id(request, "offer"))
+        form = ContractSignedForm(request.POST)
+        if form.is_valid():
+            try:
+                offer_contract_signed(offer=offer, signed_at=form.cleaned_data["signed_at"], actor=request.user)
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                return self.saved("Recorded when the purchase contract was signed.", "cancel-window")
+        return self.again(signed_form=form)
+
+    # Fees (F4) --------------------------------------------------------------------------
+
+    def fee_from_post(self) -> Fee:
+        # A fee of another lead is a 404, whatever the form claims.
+        return get_object_or_404(Fee.objects.filter(lead=self.lead), pk=posted_id(self.request, "fee"))
+
+    def add_fee(self, request):
+        form = FeeForm(request.POST)
+        if form.is_valid():
+            try:
+                fee = fee_record(lead=self.lead, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                return self.saved(f"Recorded a ${fee.amount:,.2f} fee; mark it due once the rules allow.", "fees")
+        return self.again(fee_form=form)
+
+    def _fee_step(self, request, form_class, step, done: str):
+        fee = self.fee_from_post()
+        form = form_class(request.POST, prefix=f"fee{fee.pk}")
+        if not form.is_valid():
+            messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+            return HttpResponseRedirect(request.path + "#fees")
+        try:
+            step(fee, form.cleaned_data)
+        except ComplianceRefusal as refusal:
+            messages.error(request, " ".join([*refusal.messages, FEE_TOO_EARLY_WHAT_TO_DO]))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            return self.saved(done, "fees")
+        return HttpResponseRedirect(request.path + "#fees")
+
+    def mark_fee_due(self, request):
+        return self._fee_step(request, FeeDueForm,
+                              lambda fee, data: fee_mark_due(fee=fee, actor=request.user, **data),
+                              "The fee is marked due.")
+
+    def mark_fee_paid(self, request):
+        return self._fee_step(request, FeePaidForm,
+                              lambda fee, data: fee_mark_paid(fee=fee, actor=request.user, **data),
+                              "The fee is marked paid.")
+
+    def waive_fee(self, request):
+        fee = self.fee_from_post()
+        try:
+            fee_waive(fee=fee, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return HttpResponseRedirect(request.path + "#fees")
+        return self.saved("The fee is waived.", "fees")
+
+    def record_acceptance(self, request):
+        # A letter of another lead is a 404, whatever the form claims.
+        letter = get_object_or_404(ApprovalLetter.objects.filter(lender_file__lead=self.lead),
+                                   pk=posted_id(request, "letter"))
+        form = HomeownerAcceptanceForm(request.POST, prefix=f"letter{letter.pk}")
+        if not form.is_valid():
+            messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+            return HttpResponseRedirect(request.path + "#fees")
+        try:
+            approval_letter_homeowner_accept(letter=letter, accepted_at=form.cleaned_data["accepted_at"],
+                                             actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return HttpResponseRedirect(request.path + "#fees")
+        return self.saved("Recorded the homeowner's acceptance of the lender's written offer.", "fees")
 
 
 SHEET_FIELDS = ("price", "commission_percent", "closing_cost_percent")

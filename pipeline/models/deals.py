@@ -1,7 +1,10 @@
 """The deal: stage history, lender files, the document package, offers."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -228,6 +231,12 @@ class ApprovalLetter(models.Model):
         max_digits=12, decimal_places=2, null=True, blank=True,
         help_text="Junior lien: what this lender accepts to release its lien.",
     )
+    # The lender's written offer is only binding on the homeowner once they accept it; no
+    # fee may be asked before then (docs/compliance-rules.md#f4).
+    homeowner_accepted_at = models.DateTimeField(
+        "accepted by the homeowner", null=True, blank=True,
+        help_text="When the homeowner accepted this written offer from the lender.",
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -389,6 +398,9 @@ class Offer(models.Model):
     received_on = models.DateField()
     target_closing = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=OfferStatus.choices, default=OfferStatus.PENDING)
+    # An investor's accepted offer is the purchase contract: when it was signed starts the
+    # seller's right to cancel in California (docs/compliance-rules.md#f7).
+    contract_signed_at = models.DateTimeField("purchase contract signed", null=True, blank=True)
     backup_rank = models.PositiveSmallIntegerField(null=True, blank=True)
     notes = models.TextField(blank=True)
     created_by = models.ForeignKey(
@@ -410,3 +422,64 @@ class Offer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.buyer_name}: {self.price:,.0f} ({self.get_status_display()})"
+
+
+# Fees the brokerage charges the homeowner --------------------------------------------------
+# docs/compliance-rules.md#f4: none may be asked for before the homeowner accepts the
+# lender's written offer, unless the licensee stay (F2) applies.
+
+FEE_MAX = Decimal("50000")
+FEE_OVER_MAX = "A fee is at most $50,000; enter the amount the homeowner is actually charged."
+FEE_NOT_POSITIVE = "A fee is more than $0; to charge nothing, waive the fee instead."
+
+
+class FeeService(models.TextChoices):
+    """What the fee is for; the values are the services the advance-fee rules name."""
+
+    SHORT_SALE_LISTING = "short_sale_listing", "Short-sale listing"
+    LOAN_MODIFICATION = "loan_modification", "Loan modification"
+    OTHER = "other", "Other mortgage-assistance help"
+
+
+class FeeStatus(models.TextChoices):
+    RECORDED = "recorded", "Recorded, not asked for"
+    DUE = "due", "Due from the homeowner"
+    PAID = "paid", "Paid"
+    WAIVED = "waived", "Waived"
+
+
+class Fee(models.Model):
+    """A fee the brokerage charges the homeowner, from recorded to due to paid (or waived)."""
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="fees")
+    service = models.CharField("for", max_length=20, choices=FeeService.choices)
+    description = models.CharField(max_length=200, blank=True)
+    amount = models.DecimalField(
+        max_digits=10, decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"), FEE_NOT_POSITIVE), MaxValueValidator(FEE_MAX, FEE_OVER_MAX)],
+    )
+    status = models.CharField(max_length=10, choices=FeeStatus.choices, default=FeeStatus.RECORDED)
+    due_on = models.DateField(null=True, blank=True)
+    paid_on = models.DateField(null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RelatedToLeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["lead", "-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0, amount__lte=FEE_MAX), name="fee_amount_in_range",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status__in=["due", "paid"]) | models.Q(due_on__isnull=False),
+                name="fee_due_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_service_display()}: {self.amount:,.2f} ({self.get_status_display()})"

@@ -307,6 +307,7 @@ class World:
         from leads.models import ImportStatus
         from leads.services import lead_assign, lead_list_add
         from pipeline.deals.documents import document_upload
+        from pipeline.deals.fees import fee_record
         from pipeline.deals.lenders import (
             approval_letter_record,
             lender_file_for,
@@ -367,6 +368,7 @@ class World:
         self.checklist_item = ChecklistItem.objects.filter(lead=lead).first()
         self.offer = offer_create(lead=lead, actor=agent, buyer_name="Bo Buyer", price=Decimal("210000"),
                                   financing="cash", received_on=date(2026, 11, 12))
+        self.fee = fee_record(lead=lead, actor=agent, service="short_sale_listing", amount=Decimal("495"))
         self.internal_dnc = internal_dnc_add(phone_number=PHONE, channel="call", recorded_by=agent, lead=lead,
                                              homeowner_words=f"{OWNER_NAME}: stop calling")
         self.consent = ConsentRecordFactory(phone=self.phone)
