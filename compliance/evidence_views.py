@@ -79,8 +79,13 @@ def evidence_card_context(request, lead, *, bound: tuple[str, object] | None = N
                 continue
             extra = {"inbound": inbound_messages(lead=lead)} if kind == "consent" else {}
             forms[kind] = form_class(prefix=kind, lead=lead, **extra)
-        if bound and bound[0] in forms:
-            forms[bound[0]] = bound[1]
+    refusals = []
+    if bound and bound[0] in forms:
+        forms[bound[0]] = bound[1]
+    elif bound:
+        # A form the card does not offer this user (a disclosure on a seller agent's lead):
+        # say why above the card rather than on a form nobody sees.
+        refusals = [error for errors in bound[1].errors.values() for error in errors]
     for rows in (evidence.consents, evidence.relationships, evidence.number_checks, evidence.disclosures):
         for row in rows:
             if can_revoke and row.state != REVOKED:
@@ -98,6 +103,7 @@ def evidence_card_context(request, lead, *, bound: tuple[str, object] | None = N
         "can_revoke": can_revoke,
         "principal": disclosure_principal(lead),
         "saved": saved,
+        "refusals": refusals,
     }
 
 

@@ -144,10 +144,10 @@ class _InboundMessageChoice(forms.ModelChoiceField):
 class ConsentForm(_LeadEvidenceForm):
     phone_number = forms.ChoiceField(label="Number it covers")
     consent_text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="The words agreed to",
-                                   help_text="Word for word, as the homeowner signed or sent them (D4).")
+                                   help_text="Word for word, as the homeowner signed or sent them (D4, D5).")
     covers_sms = forms.BooleanField(required=False, initial=True, label="Texts")
     covers_autodialer = forms.BooleanField(required=False, label="Autodialed calls")
-    covers_prerecorded = forms.BooleanField(required=False, label="Prerecorded or AI-voice calls (D5)")
+    covers_prerecorded = forms.BooleanField(required=False, label="Prerecorded or AI-voice calls (D4)")
     obtained_at = forms.DateTimeField(widget=_DateTimeLocalInput(), label="Obtained on")
     method = forms.CharField(max_length=120, help_text="Signed form, e-sign, web form with a checkbox, a text ...")
     proof_file = forms.FileField(required=False, label="Signed consent")

@@ -252,8 +252,13 @@ def lead_evidence(*, lead: Lead, fetched_by) -> LeadEvidence:
                         disclosures=disclosures)
 
 
+INBOUND_OFFERED = 50
+
+
 def inbound_messages(*, lead: Lead) -> QuerySet[ComplianceCheck]:
     """The lead's logged inbound calls and texts, newest first: what a consent may have come in on."""
-    return (ComplianceCheck.objects.filter(lead=lead, direction=Direction.INBOUND, mode=CheckMode.LOG,
-                                           channel__in=[Channel.SMS, Channel.CALL])
-            .exclude(verdict=Verdict.BLOCK).order_by("-checked_at")[:50])
+    latest = (ComplianceCheck.objects.filter(lead=lead, direction=Direction.INBOUND, mode=CheckMode.LOG,
+                                             channel__in=[Channel.SMS, Channel.CALL])
+              .exclude(verdict=Verdict.BLOCK).order_by("-checked_at").values("pk")[:INBOUND_OFFERED])
+    # Not sliced itself: a form's choice is looked up in it (``.get(pk=...)``).
+    return ComplianceCheck.objects.filter(pk__in=latest).order_by("-checked_at")
