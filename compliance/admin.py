@@ -23,6 +23,7 @@ from .models import (
     DncPolicy,
     DncSource,
     EstablishedRelationship,
+    EvidenceFile,
     EvidenceRevocation,
     InterestDisclosure,
     InternalDncEntry,
@@ -330,6 +331,15 @@ class InterestDisclosureAdmin(LeadScopedAdminMixin, RevocableEvidenceAdmin):
     list_display = ["lead", "principal", "disclosed_on", "recorded_by", "revoked"]
     list_select_related = ["lead__property", "principal", "recorded_by", "revocation"]
     autocomplete_fields = ["lead", "principal"]
+
+
+@admin.register(EvidenceFile)
+class EvidenceFileAdmin(LeadScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The proofs' rows; the files themselves are opened from the lead page (compliance:evidence_file)."""
+
+    list_display = ["uploaded_at", "lead", "original_name", "content_type", "size", "uploaded_by"]
+    list_select_related = ["lead__property", "uploaded_by"]
+    date_hierarchy = "uploaded_at"
 
 
 @admin.register(EvidenceRevocation)
