@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from leadcrm.accounts.models import Capacity, User
 from leadcrm.accounts.roles import Perm
+from leadcrm.shared.uploads import sniff_document
 from leads.models import Lead, Phone
 
 from .models import (
@@ -70,28 +71,6 @@ REASON_NEEDED = "Say why the record is not valid evidence (wrong number, forged,
 ALREADY_REVOKED = "This record was already revoked; a revocation stands once recorded."
 RECORD_OF_ANOTHER_LEAD = "That record is not this lead's."
 
-# Files whose first bytes say what they are; anything else is refused, whatever its name
-# or the browser's claim (the same list as the document package's).
-_SIGNATURES = (
-    (b"%PDF-", "application/pdf", "pdf"),
-    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-    (b"II*\x00", "image/tiff", "tif"),
-    (b"MM\x00*", "image/tiff", "tif"),
-)
-_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"hevc", b"heif"}
-# Shown inline by the download view; the others download.
-INLINE_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
-
-
-def _sniff(head: bytes) -> tuple[str, str] | None:
-    for magic, content_type, extension in _SIGNATURES:
-        if head.startswith(magic):
-            return content_type, extension
-    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:  # a phone camera's HEIC
-        return "image/heic", "heic"
-    return None
-
 
 def evidence_file_check(upload, *, field: str) -> tuple[str, str]:
     """(content type, extension) of an acceptable proof; refuses an empty, oversized or
@@ -102,7 +81,7 @@ def evidence_file_check(upload, *, field: str) -> tuple[str, str]:
     if upload.size > limit:
         raise ValidationError({field: TOO_LARGE.format(size=upload.size / 2**20, limit=limit / 2**20)})
     upload.seek(0)
-    sniffed = _sniff(upload.read(16))
+    sniffed = sniff_document(upload.read(16))
     upload.seek(0)
     if sniffed is None:
         raise ValidationError({field: NOT_A_DOCUMENT})

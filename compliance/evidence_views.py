@@ -20,11 +20,11 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from leadcrm.accounts.roles import Perm
+from leadcrm.shared.uploads import INLINE_TYPES
 from leads.selectors import lead_get
 
 from .evidence import (
     EVIDENCE_KINDS,
-    INLINE_TYPES,
     consent_record,
     disclosure_principal,
     evidence_revoke,
