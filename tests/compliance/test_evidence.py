@@ -39,7 +39,7 @@ from compliance.models import (
 )
 from compliance.rulebook import rulebook
 from compliance.selectors import EXPIRED, IN_FORCE, REVOKED, lead_evidence
-from compliance.services import outreach_check
+from compliance.services import dnc_numbers_add, outreach_check
 from leadcrm.accounts.models import Capacity
 from leadcrm.shared.append_only import AppendOnlyError
 from leads.phones import format_national
@@ -373,9 +373,32 @@ def test_the_gate_ignores_a_revoked_relationship_number_check_and_disclosure(lea
     assert "D7" in text().rule_ids and text().verdict == Verdict.BLOCK
     evidence_revoke(lead=lead, record=check, reason="Queried the wrong number.", revoked_by=broker)
     assert text().verdict != Verdict.BLOCK  # only the stale-check warning is left
-    relationship = EstablishedRelationshipFactory(phone=phone)
+
+
+def test_a_registered_number_called_under_a_relationship_is_blocked_once_a_broker_revokes_it(
+        lead, agent, broker, national_registry):
+    phone = lead.contacts.first().phones.first()
+    dnc_numbers_add(source=national_registry, numbers=[phone.number], as_of=date(2026, 8, 1))
+    relationship = relationship_record(lead=lead, phone_number=phone.number, kind=RelationshipKind.INQUIRY,
+                                       started_on=date(2026, 11, 1), evidence="Web form", recorded_by=agent)
+
+    def call():
+        return outreach_check(lead=lead, contact_point=phone, channel=Channel.CALL, actor=agent,
+                              at=timezone.now(), role_disclosed=True, purpose="short_sale_listing")
+
+    assert (call().verdict, call().rule_ids) == (Verdict.WARN, ["C1"])
     evidence_revoke(lead=lead, record=relationship, reason="Another homeowner's form.", revoked_by=broker)
+    assert (call().verdict, call().rule_ids) == (Verdict.BLOCK, ["A5"])
     assert list(EstablishedRelationship.objects.not_revoked()) == []
+
+
+def test_an_htmx_refusal_comes_back_in_the_card_with_the_form_open_and_its_errors(lead, agent, client_as):
+    response = client_as(agent).post(url(lead), relationship_post(**{"relationship-started_on": "2027-01-05"}),
+                                     HTTP_HX_REQUEST="true")
+    page = response.content.decode()
+    assert response.status_code == 200 and "<html" not in page  # htmx swaps only a 2xx answer
+    assert '<details class="evidence-add mt-2" open id="evidence-add-relationship">' in page
+    assert evidence.IN_THE_FUTURE in page and not EstablishedRelationship.objects.exists()
 
 
 # The principal's written disclosure (F8) ----------------------------------------------------
