@@ -23,6 +23,8 @@ from .models import (
     DncPolicy,
     DncSource,
     EstablishedRelationship,
+    EvidenceFile,
+    EvidenceRevocation,
     InterestDisclosure,
     InternalDncEntry,
     PolicyAcknowledgement,
@@ -269,8 +271,14 @@ class ProhibitedPhraseAdmin(admin.ModelAdmin):
 class RecordedEvidenceAdmin(admin.ModelAdmin):
     """Evidence anyone may add (recorded as them) and nobody may change or delete."""
 
+    # Proofs are uploaded or picked on the lead page, which checks them; never chosen from a
+    # list of every file and check here.
+    proof_fields = ("proof_file", "proof_message", "signed_document")
+
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields] if obj is not None else ["recorded_by"]
+        if obj is not None:
+            return [f.name for f in self.model._meta.fields]
+        return ["recorded_by", *(f.name for f in self.model._meta.fields if f.name in self.proof_fields)]
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
@@ -283,36 +291,64 @@ class RecordedEvidenceAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+class RevocableEvidenceAdmin(RecordedEvidenceAdmin):
+    """Shows whether a broker revoked the record (the revocation is its own row, below)."""
+
+    @admin.display(boolean=True, description="revoked")
+    def revoked(self, obj) -> bool:
+        return hasattr(obj, "revocation")
+
+
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(LeadScopedAdminMixin, RecordedEvidenceAdmin):
+class ConsentRecordAdmin(LeadScopedAdminMixin, RevocableEvidenceAdmin):
     list_display = ["phone_number", "lead", "obtained_at", "covers_sms", "covers_autodialer",
-                    "covers_prerecorded", "recorded_by"]
-    list_select_related = ["lead__property", "recorded_by"]
+                    "covers_prerecorded", "recorded_by", "revoked"]
+    list_select_related = ["lead__property", "recorded_by", "revocation"]
     search_fields = ["=phone_number"]
     autocomplete_fields = ["lead"]
 
 
 @admin.register(ReassignedNumberCheck)
-class ReassignedNumberCheckAdmin(RecordedEvidenceAdmin):
-    list_display = ["phone_number", "result", "consent_date", "queried_at", "recorded_by"]
+class ReassignedNumberCheckAdmin(LeadScopedAdminMixin, RevocableEvidenceAdmin):
+    list_display = ["phone_number", "lead", "result", "consent_date", "queried_at", "recorded_by", "revoked"]
     list_filter = ["result"]
+    list_select_related = ["lead__property", "recorded_by", "revocation"]
     search_fields = ["=phone_number"]
+    autocomplete_fields = ["lead"]
 
 
 @admin.register(EstablishedRelationship)
-class EstablishedRelationshipAdmin(LeadScopedAdminMixin, RecordedEvidenceAdmin):
-    list_display = ["phone_number", "lead", "kind", "started_on", "recorded_by"]
+class EstablishedRelationshipAdmin(LeadScopedAdminMixin, RevocableEvidenceAdmin):
+    list_display = ["phone_number", "lead", "kind", "started_on", "recorded_by", "revoked"]
     list_filter = ["kind"]
-    list_select_related = ["lead__property", "recorded_by"]
+    list_select_related = ["lead__property", "recorded_by", "revocation"]
     search_fields = ["=phone_number"]
     autocomplete_fields = ["lead"]
 
 
 @admin.register(InterestDisclosure)
-class InterestDisclosureAdmin(LeadScopedAdminMixin, RecordedEvidenceAdmin):
-    list_display = ["lead", "principal", "disclosed_on", "recorded_by"]
-    list_select_related = ["lead__property", "principal", "recorded_by"]
+class InterestDisclosureAdmin(LeadScopedAdminMixin, RevocableEvidenceAdmin):
+    list_display = ["lead", "principal", "disclosed_on", "recorded_by", "revoked"]
+    list_select_related = ["lead__property", "principal", "recorded_by", "revocation"]
     autocomplete_fields = ["lead", "principal"]
+
+
+@admin.register(EvidenceFile)
+class EvidenceFileAdmin(LeadScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The proofs' rows; the files themselves are opened from the lead page (compliance:evidence_file)."""
+
+    list_display = ["uploaded_at", "lead", "original_name", "content_type", "size", "uploaded_by"]
+    list_select_related = ["lead__property", "uploaded_by"]
+    date_hierarchy = "uploaded_at"
+
+
+@admin.register(EvidenceRevocation)
+class EvidenceRevocationAdmin(LeadScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """A broker's revocations: recorded on the lead page, only looked at here."""
+
+    list_display = ["revoked_at", "lead", "record", "revoked_by", "reason"]
+    list_select_related = ["lead__property", "revoked_by", "consent", "relationship", "number_check", "disclosure"]
+    date_hierarchy = "revoked_at"
 
 
 @admin.register(RevocationReview)

@@ -5,8 +5,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from leadcrm.accounts.models import US_STATES
+from leads.models import Phone
+from leads.phones import format_national
 
-from .models import LoadKind, RegistryKind
+from .models import ComplianceCheck, LoadKind, RegistryKind, RelationshipKind, RndResult
 
 NOT_A_REGISTRY_FILE = "This is not a registry file: upload the flat text download (.txt) or its zip."
 TOO_LARGE = "The file is {size:,} bytes; the limit is {limit:,}. Upload the zipped download instead."
@@ -85,3 +87,114 @@ class DncPolicyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 16}), label="Written procedures",
         help_text="What every caller checks and does; agents must acknowledge each new version before calling (A4).",
     )
+
+
+# Evidence recorded on the lead page ---------------------------------------------------------
+
+
+class _DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class _DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+PICK_A_NUMBER = "Pick one of the lead's numbers; add the number to an owner first if it is missing."
+PROOF_HELP = "The signed form or a capture of it: PDF, JPEG, PNG, HEIC or TIFF, at most {max_mb} MB."
+
+
+def _lead_phone_choices(lead) -> list[tuple[str, str]]:
+    phones = Phone.objects.filter(contact__lead=lead).select_related("contact").order_by("contact__position", "position")
+    choices, seen = [], set()
+    for phone in phones:
+        if phone.number not in seen:
+            seen.add(phone.number)
+            choices.append((phone.number, f"{format_national(phone.number)} ({phone.contact.display_name})"))
+    return choices
+
+
+class _LeadEvidenceForm(forms.Form):
+    """A form about one lead: its numbers are the only ones offered (and accepted)."""
+
+    def __init__(self, *args, lead, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lead = lead
+        if "phone_number" in self.fields:
+            self.fields["phone_number"].choices = [("", "—")] + _lead_phone_choices(lead)
+            self.fields["phone_number"].error_messages["invalid_choice"] = PICK_A_NUMBER
+
+
+def _max_mb() -> int:
+    return settings.LEADCRM_DOCUMENT_MAX_BYTES // 2**20
+
+
+class _InboundMessageChoice(forms.ModelChoiceField):
+    def label_from_instance(self, check):
+        when = timezone.localtime(check.checked_at)
+        return f"{check.get_channel_display()} from {format_national(check.contact_point)}, {when:%b %d, %Y %I:%M %p}"
+
+
+class ConsentForm(_LeadEvidenceForm):
+    phone_number = forms.ChoiceField(label="Number it covers")
+    consent_text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="The words agreed to",
+                                   help_text="Word for word, as the homeowner signed or sent them (D4, D5).")
+    covers_sms = forms.BooleanField(required=False, initial=True, label="Texts")
+    covers_autodialer = forms.BooleanField(required=False, label="Autodialed calls")
+    covers_prerecorded = forms.BooleanField(required=False, label="Prerecorded or AI-voice calls (D4)")
+    obtained_at = forms.DateTimeField(widget=_DateTimeLocalInput(), label="Obtained on")
+    method = forms.CharField(max_length=120, help_text="Signed form, e-sign, web form with a checkbox, a text ...")
+    proof_file = forms.FileField(required=False, label="Signed consent")
+    proof_message = _InboundMessageChoice(queryset=ComplianceCheck.objects.none(), required=False,
+                                          label="Or the inbound message it came in on",
+                                          empty_label="— none —")
+    proof_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="About the proof",
+                                 help_text="What the message said, or where the original is kept.")
+
+    def __init__(self, *args, lead, inbound=None, **kwargs):
+        super().__init__(*args, lead=lead, **kwargs)
+        self.fields["proof_file"].help_text = PROOF_HELP.format(max_mb=_max_mb())
+        # Only this lead's inbound messages: another lead's id is refused like any unknown one.
+        self.fields["proof_message"].queryset = inbound if inbound is not None else ComplianceCheck.objects.none()
+
+
+class RelationshipForm(_LeadEvidenceForm):
+    phone_number = forms.ChoiceField(label="Number")
+    kind = forms.ChoiceField(choices=RelationshipKind.choices)
+    started_on = forms.DateField(widget=_DateInput(), label="Started on",
+                                 help_text="The date of the inquiry, or of the last purchase or payment.")
+    evidence = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}),
+                               help_text="What shows it: the web form, the signed agreement ...")
+    formed_with_brokerage = forms.BooleanField(
+        required=False, initial=True, label="With this brokerage",
+        help_text="Untick for a list vendor's or another company's: kept, but it never allows a call (C1).")
+
+
+class NumberCheckForm(_LeadEvidenceForm):
+    phone_number = forms.ChoiceField(label="Number")
+    consent_date = forms.DateField(widget=_DateInput(), label="Date of consent asked about")
+    queried_at = forms.DateTimeField(widget=_DateTimeLocalInput(), label="Queried on")
+    result = forms.ChoiceField(choices=RndResult.choices, label="Answer")
+
+
+class DisclosureForm(_LeadEvidenceForm):
+    disclosed_on = forms.DateField(widget=_DateInput(), label="Given on")
+    document_text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="The disclosure",
+                                    help_text="As given to the homeowner: licensee status and the interest in buying (F8).")
+    signed_document = forms.FileField(label="Signed disclosure")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["signed_document"].help_text = PROOF_HELP.format(max_mb=_max_mb()).replace(
+            "The signed form or a capture of it", "As signed by the homeowner")
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why it is not valid evidence",
+                             help_text="Wrong number, forged, entered by mistake ... The record stays, marked revoked.")

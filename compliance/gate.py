@@ -472,14 +472,20 @@ def mail_flags(attempt: Attempt) -> Iterable[Finding]:
 
 
 def _relationship_until(attempt: Attempt, relationship: EstablishedRelationship) -> date:
-    book, on = attempt.book, attempt.call_date
+    return relationship_until(relationship, book=attempt.book, on=attempt.call_date, states=attempt.states)
+
+
+def relationship_until(relationship: EstablishedRelationship, *, book: Rulebook, on: date,
+                       states: Iterable[str]) -> date:
+    """The last day a relationship allows calls (C1, C2), by the rule numbers in force on ``on``
+    and the states of the homeowner: what the gate decides with and the lead page shows."""
     if relationship.kind == RelationshipKind.INQUIRY:
         # "3 months": the shorter of 3 calendar months and 90 days ([UNVERIFIED] which).
         months = int(book.parameter("C1", "inquiry_months", on))
         days = int(book.parameter("C1", "inquiry_days", on))
         return min(_add_months(relationship.started_on, months), relationship.started_on + timedelta(days=days))
     months = int(book.parameter("C1", "transaction_months", on))
-    for state in attempt.states:  # C2: a state may shorten the purchase window (WA 12 months)
+    for state in states:  # C2: a state may shorten the purchase window (WA 12 months)
         rule = book.state_rule(state, on)
         if rule is not None and rule.ebr_purchase_months:
             months = min(months, rule.ebr_purchase_months)
@@ -526,7 +532,8 @@ def _valid_relationship(attempt: Attempt) -> EstablishedRelationship | None:
     """The brokerage's own relationship with this homeowner, still in its window (C1)."""
     if not attempt.facts.relationship_ids:
         return None
-    for relationship in EstablishedRelationship.objects.filter(
+    # A relationship a broker revoked is no evidence at all (docs/compliance-rules.md#evidence).
+    for relationship in EstablishedRelationship.objects.not_revoked().filter(
         pk__in=attempt.facts.relationship_ids, started_on__lte=attempt.call_date, formed_with_brokerage=True,
     ).order_by("-started_on"):
         if attempt.call_date <= _relationship_until(attempt, relationship):
@@ -803,7 +810,7 @@ def consent(attempt: Attempt) -> Iterable[Finding]:
         return
     if attempt.is_stop_confirmation:
         return  # the one non-marketing confirmation (B4) needs no consent
-    records = ConsentRecord.objects.filter(phone_number=attempt.number, obtained_at__lte=attempt.at)
+    records = ConsentRecord.objects.not_revoked().filter(phone_number=attempt.number, obtained_at__lte=attempt.at)
     if attempt.channel == Channel.SMS:
         records = records.filter(covers_sms=True)
     if attempt.technology == Technology.AUTODIALER:
@@ -819,7 +826,7 @@ def consent(attempt: Attempt) -> Iterable[Finding]:
         yield _block(rule, NO_CONSENT.format(what=what, number=number))
         return
     attempt.evidence["consent"] = {"id": record.pk, "obtained_at": record.obtained_at.isoformat()}
-    check = ReassignedNumberCheck.objects.filter(
+    check = ReassignedNumberCheck.objects.not_revoked().filter(
         phone_number=attempt.number, queried_at__lte=attempt.at
     ).order_by("-queried_at").first()
     recheck_days = int(attempt.book.parameter("D7", "rnd_recheck_days", attempt.call_date))
@@ -859,7 +866,7 @@ def role_disclosure(attempt: Attempt) -> Iterable[Finding]:
     """Every contact states who is calling and in what role (D3); a principal says so (F8)."""
     sentence = role_disclosure_sentence(actor=attempt.actor, brokerage=attempt.brokerage, lead=attempt.lead)
     is_principal = attempt.actor.capacity == Capacity.PRINCIPAL
-    written = is_principal and InterestDisclosure.objects.filter(
+    written = is_principal and InterestDisclosure.objects.not_revoked().filter(
         lead=attempt.lead, principal=attempt.actor, disclosed_on__lte=attempt.call_date
     ).exists()
     attempt.evidence["disclosure"] = {

@@ -312,6 +312,18 @@ class EvidenceQuerySet(AppendOnlyQuerySet, RelatedToLeadQuerySet):
     """Append-only rows about a lead, seen through the lead's visibility."""
 
 
+class RevocableEvidenceQuerySet(EvidenceQuerySet):
+    """Consent, relationships, number checks and disclosures: a broker may revoke one."""
+
+    def not_revoked(self):
+        """Only the records no broker has revoked: what the gate and every rule may rely on.
+
+        A revocation says the record is not valid evidence at all (wrong number, forged,
+        entered by mistake), so it counts whatever the date of the check
+        (docs/compliance-rules.md#evidence)."""
+        return self.filter(revocation__isnull=True)
+
+
 def rules_that_decided(verdict: str, rule_ids: list[str], findings: list[dict]) -> list[str]:
     """The rules a check is counted under: those whose findings carry its verdict's
     severity (a call blocked by A5 that also drew an F6 warning is a block by A5); none
@@ -472,6 +484,31 @@ class StateHoliday(models.Model):
 # Consent, relationships, disclosures ----------------------------------------------------
 
 
+class EvidenceFile(AppendOnlyModel):
+    """A signed form, a screenshot, a signed disclosure: the proof behind a record of a lead.
+
+    Stored under our own name in the default storage (outside the web root), served only
+    to users who may see the lead, never rewritten.
+    """
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="+")
+    stored_file = models.CharField(max_length=255, editable=False, help_text="Name in the default storage.")
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=60)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = EvidenceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
 class ConsentRecord(AppendOnlyModel):
     """Prior express written consent for one number (D4, D5): signed, naming the number."""
 
@@ -483,13 +520,28 @@ class ConsentRecord(AppendOnlyModel):
     covers_prerecorded = models.BooleanField(default=False, help_text="Prerecorded, artificial or AI voice.")
     method = models.CharField(max_length=120, help_text="Signed form, e-sign, web form with checkbox ...")
     consent_text = models.TextField(help_text="The words the homeowner agreed to.")
+    # The proof: a file, or the inbound message it came in on, or both. The message is
+    # named by its gate check (every logged message has one, linked one to one to its
+    # outreach log entry), a row of this app: compliance never reads the outreach log.
+    proof_file = models.ForeignKey(
+        EvidenceFile, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The signed form or a capture of the consent.",
+    )
+    proof_message = models.ForeignKey(
+        "ComplianceCheck", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The check of the inbound message the consent came in on.",
+    )
+    proof_note = models.TextField(blank=True, help_text="What the message said, or where the original is kept.")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = EvidenceQuerySet.as_manager()
+    objects = RevocableEvidenceQuerySet.as_manager()
 
     class Meta:
         ordering = ["-obtained_at"]
+        permissions = [
+            ("record_evidence", "Can record consent, relationships, number checks and disclosures of a lead"),
+        ]
 
     def __str__(self) -> str:
         return f"Consent for {self.phone_number} of {self.obtained_at:%Y-%m-%d}"
@@ -505,10 +557,14 @@ class ReassignedNumberCheck(AppendOnlyModel):
     """A Reassigned Numbers Database query and its answer for one consented number (D7)."""
 
     phone_number = models.CharField(max_length=16, validators=[e164_validator], db_index=True)
+    # The lead it was recorded on (empty on older rows): the gate reads checks by number.
+    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     consent_date = models.DateField(help_text="The date of consent asked about.")
     queried_at = models.DateTimeField()
     result = models.CharField(max_length=8, choices=RndResult.choices)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    objects = RevocableEvidenceQuerySet.as_manager()
 
     class Meta:
         ordering = ["-queried_at"]
@@ -542,7 +598,7 @@ class EstablishedRelationship(AppendOnlyModel):
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = EvidenceQuerySet.as_manager()
+    objects = RevocableEvidenceQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_on"]
@@ -558,16 +614,74 @@ class InterestDisclosure(AppendOnlyModel):
     principal = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     disclosed_on = models.DateField()
     document_text = models.TextField(help_text="The disclosure as given to the homeowner.")
+    signed_document = models.ForeignKey(
+        EvidenceFile, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The disclosure as signed by the homeowner.",
+    )
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = EvidenceQuerySet.as_manager()
+    objects = RevocableEvidenceQuerySet.as_manager()
 
     class Meta:
         ordering = ["-disclosed_on"]
 
     def __str__(self) -> str:
         return f"Interest disclosure by {self.principal} of {self.disclosed_on}"
+
+
+class EvidenceRevocation(AppendOnlyModel):
+    """A broker's word that a record is not valid evidence: wrong number, forged, a mistake.
+
+    Not the homeowner's "stop" (that is the internal list, B1). The record stays as it
+    was; this row, appended beside it, makes every rule ignore it. One nullable key per
+    kind of record rather than a generic relation: the database keeps each key real
+    (no revocation of a row that does not exist), one-to-one (revoked once), and the
+    gate's ``not_revoked()`` is a plain join.
+    """
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="+")
+    consent = models.OneToOneField(ConsentRecord, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="revocation")
+    relationship = models.OneToOneField(EstablishedRelationship, on_delete=models.PROTECT, null=True, blank=True,
+                                        related_name="revocation")
+    number_check = models.OneToOneField(ReassignedNumberCheck, on_delete=models.PROTECT, null=True, blank=True,
+                                        related_name="revocation")
+    disclosure = models.OneToOneField(InterestDisclosure, on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="revocation")
+    reason = models.TextField(help_text="Why the record is not valid evidence.")
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    revoked_at = models.DateTimeField(default=timezone.now)
+
+    objects = EvidenceQuerySet.as_manager()
+
+    RECORD_FIELDS = ("consent", "relationship", "number_check", "disclosure")
+
+    class Meta:
+        ordering = ["-revoked_at"]
+        permissions = [("revoke_evidence", "Can revoke a consent, relationship, number check or disclosure")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(consent__isnull=False, relationship__isnull=True, number_check__isnull=True,
+                             disclosure__isnull=True)
+                    | models.Q(consent__isnull=True, relationship__isnull=False, number_check__isnull=True,
+                               disclosure__isnull=True)
+                    | models.Q(consent__isnull=True, relationship__isnull=True, number_check__isnull=False,
+                               disclosure__isnull=True)
+                    | models.Q(consent__isnull=True, relationship__isnull=True, number_check__isnull=True,
+                               disclosure__isnull=False)
+                ),
+                name="evidence_revocation_names_one_record",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Revocation of {self.record} by {self.revoked_by}"
+
+    @property
+    def record(self):
+        return next(getattr(self, name) for name in self.RECORD_FIELDS if getattr(self, f"{name}_id"))
 
 
 # Safe harbor: written procedures and training (A4) --------------------------------------------

@@ -1,26 +1,36 @@
-"""Reads of registry and suppression state, for pages that show it beside a phone; and the
-lead list, which filters on it (``lead_list``)."""
+"""Reads of registry and suppression state, for pages that show it beside a phone; the
+lead list, which filters on it (``lead_list``); and a lead's evidence (``lead_evidence``)."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Max, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
 
 from leads.models import Lead
 
+from .gate import Attempt, relationship_until
 from .lead_filters import LeadFilter
 from .models import (
     SOURCE_SPAN,
     AreaCodeVersion,
+    Channel,
+    CheckMode,
     ComplianceCheck,
+    ConsentRecord,
+    Direction,
     DncNumber,
+    EstablishedRelationship,
+    InterestDisclosure,
     InternalDncEntry,
+    Purpose,
+    ReassignedNumberCheck,
     RegistryKind,
     Verdict,
     national_number,
@@ -148,3 +158,107 @@ def lead_list(*, fetched_by, filters: dict | None = None) -> tuple[QuerySet[Lead
     queryset = Lead.objects.visible_to(fetched_by).select_related("property", "assigned_agent")
     lead_filter = LeadFilter(filters or {}, queryset=queryset, user=fetched_by)
     return lead_filter.qs, lead_filter
+
+
+# Evidence on the lead page ----------------------------------------------------------------
+
+IN_FORCE, EXPIRED, REVOKED, STALE, NOT_OURS = "in_force", "expired", "revoked", "stale", "not_ours"
+STATE_LABELS = {
+    IN_FORCE: "In force",
+    EXPIRED: "Expired",
+    REVOKED: "Revoked",
+    STALE: "Check again",
+    NOT_OURS: "Not the brokerage's",
+}
+
+
+@dataclass
+class EvidenceRow:
+    """One record on the lead's card, with its state as the gate would read it today."""
+
+    kind: str
+    record: object
+    state: str
+    until: date | None = None
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+    @property
+    def revocation(self):
+        return getattr(self.record, "revocation", None)
+
+
+@dataclass
+class LeadEvidence:
+    consents: list[EvidenceRow]
+    relationships: list[EvidenceRow]
+    number_checks: list[EvidenceRow]
+    disclosures: list[EvidenceRow]
+
+    @property
+    def count(self) -> int:
+        return len(self.consents) + len(self.relationships) + len(self.number_checks) + len(self.disclosures)
+
+    @property
+    def in_force(self) -> int:
+        return sum(1 for rows in (self.consents, self.relationships, self.number_checks, self.disclosures)
+                   for row in rows if row.state == IN_FORCE)
+
+
+def _revoked(record) -> bool:
+    # A reverse one-to-one that is absent raises; select_related("revocation") read it already.
+    try:
+        return record.revocation is not None
+    except ObjectDoesNotExist:
+        return False
+
+
+def lead_evidence(*, lead: Lead, fetched_by) -> LeadEvidence:
+    """Every consent, relationship, number check and disclosure recorded on a lead, newest
+    first, each with its state today (in force, expired, revoked), in four queries."""
+    book, today, now = rulebook(), timezone.localdate(), timezone.now()
+    related = ("recorded_by", "revocation__revoked_by")
+
+    def rows(model, *extra):
+        return list(model.objects.visible_to(fetched_by).filter(lead=lead).select_related(*related, *extra))
+
+    consents = [EvidenceRow("consent", record, REVOKED if _revoked(record) else IN_FORCE)
+                for record in rows(ConsentRecord, "proof_file", "proof_message")]
+
+    relationships = []
+    states_of: dict[str, Iterable[str]] = {}
+    for record in rows(EstablishedRelationship):
+        if record.phone_number not in states_of:
+            # The homeowner's states as the gate reads them for that number (C2 may shorten).
+            states_of[record.phone_number] = Attempt(
+                lead=lead, channel=Channel.CALL, purpose=Purpose.LISTING, actor=fetched_by, at=now,
+                role_disclosed=True, brokerage=None, contact_point=None, number=record.phone_number).states
+        until = relationship_until(record, book=book, on=today, states=states_of[record.phone_number])
+        state = (REVOKED if _revoked(record) else NOT_OURS if not record.formed_with_brokerage
+                 else EXPIRED if until < today else IN_FORCE)
+        relationships.append(EvidenceRow("relationship", record, state, until=until))
+
+    recheck_days = int(book.parameter("D7", "rnd_recheck_days", today))
+    number_checks = [
+        EvidenceRow("number_check", record, REVOKED if _revoked(record)
+                    else STALE if now - record.queried_at > timedelta(days=recheck_days) else IN_FORCE)
+        for record in rows(ReassignedNumberCheck)
+    ]
+    disclosures = [EvidenceRow("disclosure", record, REVOKED if _revoked(record) else IN_FORCE)
+                   for record in rows(InterestDisclosure, "principal", "signed_document")]
+    return LeadEvidence(consents=consents, relationships=relationships, number_checks=number_checks,
+                        disclosures=disclosures)
+
+
+INBOUND_OFFERED = 50
+
+
+def inbound_messages(*, lead: Lead) -> QuerySet[ComplianceCheck]:
+    """The lead's logged inbound calls and texts, newest first: what a consent may have come in on."""
+    latest = (ComplianceCheck.objects.filter(lead=lead, direction=Direction.INBOUND, mode=CheckMode.LOG,
+                                             channel__in=[Channel.SMS, Channel.CALL])
+              .exclude(verdict=Verdict.BLOCK).order_by("-checked_at").values("pk")[:INBOUND_OFFERED])
+    # Not sliced itself: a form's choice is looked up in it (``.get(pk=...)``).
+    return ComplianceCheck.objects.filter(pk__in=latest).order_by("-checked_at")

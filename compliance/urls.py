@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import evidence_views, views
 
 app_name = "compliance"
 
@@ -12,4 +12,6 @@ urlpatterns = [
     path("procedures/", views.ProceduresView.as_view(), name="procedures"),
     path("rules/", views.RulesView.as_view(), name="rules"),
     path("checks.csv", views.CheckExportView.as_view(), name="checks_export"),
+    path("leads/<int:pk>/evidence/", evidence_views.LeadEvidenceView.as_view(), name="evidence"),
+    path("evidence/files/<int:pk>/", evidence_views.EvidenceFileView.as_view(), name="evidence_file"),
 ]

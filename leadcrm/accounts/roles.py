@@ -32,6 +32,10 @@ class Perm:
 
     MANAGE_REGISTRIES = "compliance.manage_registries"
     VIEW_COMPLIANCE = "compliance.view_compliancecheck"
+    # Consent, relationships, number checks, disclosures: recorded on the lead page by anyone
+    # who works the lead; revoked (declared not valid evidence) by a broker only.
+    RECORD_EVIDENCE = "compliance.record_evidence"
+    REVOKE_EVIDENCE = "compliance.revoke_evidence"
 
 
 def _model_perms(app_label: str, model: str, actions: str = "add change view") -> list[str]:
@@ -68,6 +72,7 @@ _AGENT = [
     "compliance.add_internaldncentry",
     "compliance.view_internaldncentry",
     "compliance.view_dncpolicy",
+    Perm.RECORD_EVIDENCE,
     # Agents import their own lists (the new leads come to them).
     *_model_perms("leads", "importjob", "add view"),
     "leads.view_columnmapping",
@@ -100,6 +105,7 @@ _BROKER = [
     "auth.view_group",
     Perm.MANAGE_REGISTRIES,
     Perm.MANAGE_TEMPLATES,
+    Perm.REVOKE_EVIDENCE,
     *_model_perms("compliance", "dncsource"),
     "compliance.view_dncnumber",
     *_model_perms("compliance", "dncpolicy", "add view"),

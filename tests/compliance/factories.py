@@ -18,6 +18,8 @@ from compliance.models import (
     ConsentRecord,
     DncSource,
     EstablishedRelationship,
+    EvidenceFile,
+    EvidenceRevocation,
     InterestDisclosure,
     Purpose,
     ReassignedNumberCheck,
@@ -31,7 +33,7 @@ from compliance.models import (
     Verdict,
 )
 
-from ..leadcrm.factories import AgentFactory
+from ..leadcrm.factories import AgentFactory, BrokerFactory
 from ..leads.factories import LeadFactory
 
 # A number no PhoneFactory hands out, for evidence made without a phone.
@@ -117,6 +119,7 @@ class ReassignedNumberCheckFactory(factory.django.DjangoModelFactory):
         phone = None
 
     phone_number = factory.Maybe("phone", factory.SelfAttribute("phone.number"), EVIDENCE_NUMBERS)
+    lead = factory.Maybe("phone", factory.SelfAttribute("phone.contact.lead"), None)
     consent_date = days_ago(30)
     queried_at = factory.LazyFunction(timezone.now)
     result = RndResult.NO
@@ -189,3 +192,31 @@ class RuleParameterFactory(factory.django.DjangoModelFactory):
     key = "window_end_hour"
     value = 21
     effective_from = factory.LazyFunction(timezone.localdate)
+
+
+class EvidenceFileFactory(factory.django.DjangoModelFactory):
+    """A proof's row (the bytes are not written: for tests of lists and permissions)."""
+
+    class Meta:
+        model = EvidenceFile
+
+    lead = factory.SubFactory(LeadFactory)
+    stored_file = factory.Sequence(lambda n: f"evidence/2026/11/{n:032x}.pdf")
+    original_name = "signed-consent.pdf"
+    content_type = "application/pdf"
+    size = 1024
+    sha256 = "0" * 64
+    uploaded_by = factory.SelfAttribute("lead.assigned_agent")
+
+
+class EvidenceRevocationFactory(factory.django.DjangoModelFactory):
+    """A broker's revocation of a consent (pass ``relationship=`` ... for another kind, with ``consent=None``)."""
+
+    class Meta:
+        model = EvidenceRevocation
+
+    consent = factory.SubFactory(ConsentRecordFactory)
+    lead = factory.LazyAttribute(lambda row: next(
+        getattr(row, name).lead for name in EvidenceRevocation.RECORD_FIELDS if getattr(row, name, None)))
+    reason = "Entered on the wrong lead."
+    revoked_by = factory.SubFactory(BrokerFactory)

@@ -133,6 +133,8 @@ PK_OF = {
     "pipeline:briefing": "lead",
     "compliance:registry_load": "registry_load",
     "compliance:review_decide": "revocation_review",
+    "compliance:evidence": "lead",
+    "compliance:evidence_file": "evidence_file",
     "api:lead-detail": "lead",
     "api:lead-move": "lead",
     "api:lead-stage-changes": "lead",
@@ -303,6 +305,7 @@ class World:
     """One lead owned by agent A on team T, with a row of everything that hangs off it."""
 
     def __init__(self, *, agent, team, team_lead, other_agent, other_team, broker, registry):
+        from compliance.evidence import consent_record, evidence_revoke
         from compliance.services import internal_dnc_add
         from leads.models import ImportStatus
         from leads.services import lead_assign, lead_list_add
@@ -393,6 +396,14 @@ class World:
         self.seller_briefing = SellerBriefing.objects.filter(lead=lead).first()
         self.assignment = LeadAssignmentFactory(lead=lead, to_team=team, actor=broker, reason="walk")
         self.reassigned_check = ReassignedNumberCheckFactory(phone=self.phone)
+        # The lead's consent and records: a proof uploaded on the lead page, a broker's revocation.
+        self.evidence_file = consent_record(
+            lead=lead, phone_number=PHONE, consent_text=f"I, {OWNER_NAME}, agree to texts.", method="signed form",
+            obtained_at=timezone.now() - timedelta(days=2), covers_sms=True, recorded_by=agent,
+            proof_file=SimpleUploadedFile(f"{OWNER_NAME}-consent.pdf", b"%PDF-1.4 consent"),
+        ).proof_file
+        self.evidence_revocation = evidence_revoke(lead=lead, record=self.relationship, reason="Wrong number.",
+                                                   revoked_by=broker)
         self.existing = {type(obj): obj for obj in vars(self).values() if hasattr(obj, "_meta")}
         self.existing.update({FollowUp: self.follow_up})
 

@@ -1,0 +1,31 @@
+"""What an uploaded document is, judged by its first bytes, never by its name or the
+browser's claim: an .exe or an HTML page renamed .pdf is refused before it reaches the disk.
+
+Used for the proofs of compliance evidence; the same list as the deal's document package
+(``pipeline/deals/documents.py``), which can read it from here too.
+"""
+
+from __future__ import annotations
+
+# (first bytes, content type, extension we store it under)
+SIGNATURES = (
+    (b"%PDF-", "application/pdf", "pdf"),
+    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
+    (b"II*\x00", "image/tiff", "tif"),
+    (b"MM\x00*", "image/tiff", "tif"),
+)
+HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"hevc", b"heif"}
+# Types a browser may show inline from a download view; the others are downloaded.
+INLINE_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
+
+
+def sniff_document(head: bytes) -> tuple[str, str] | None:
+    """(content type, extension) of a PDF or image we accept, from its first 16 bytes; None otherwise."""
+    for magic, content_type, extension in SIGNATURES:
+        if head.startswith(magic):
+            return content_type, extension
+    # A phone camera's HEIC: an ISO box "ftyp" at offset 4 with a HEIF brand.
+    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+        return "image/heic", "heic"
+    return None
