@@ -62,7 +62,9 @@ def principal_offer_allowed(*, actor: User, lead: Lead, on: date) -> None:
     """F8: a licensee acting as principal needs a written interest disclosure before an offer."""
     if actor.capacity != Capacity.PRINCIPAL or not actor.is_licensee:
         return
-    if not InterestDisclosure.objects.filter(lead=lead, principal=actor, disclosed_on__lte=on).exists():
+    # A disclosure a broker revoked (entered by mistake, not signed) is not on file.
+    if not InterestDisclosure.objects.not_revoked().filter(
+            lead=lead, principal=actor, disclosed_on__lte=on).exists():
         raise ComplianceRefusal(
             rules.PRINCIPAL_DISCLOSURE, OFFER_NEEDS_DISCLOSURE.format(name=actor.get_full_name() or actor)
         )

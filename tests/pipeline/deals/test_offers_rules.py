@@ -22,7 +22,7 @@ from pipeline.deals.services import StageChangeRefused, lead_stage_change
 from pipeline.deals.stages import CANCEL_WINDOW_WHAT_TO_DO
 from pipeline.models import Offer, OfferStatus
 
-from ...compliance.factories import InterestDisclosureFactory
+from ...compliance.factories import EvidenceRevocationFactory, InterestDisclosureFactory
 from ...leadcrm.factories import InvestorFactory
 from ...leads.factories import LeadFactory, LienFactory
 from ..factories import OfferFactory
@@ -77,6 +77,16 @@ def test_with_the_disclosure_on_file_the_offer_is_made_and_accepted(investor, in
     assert offer.contract_signed_at is not None
 
 
+def test_a_disclosure_a_broker_revoked_is_not_on_file(investor, investor_lead, broker):
+    disclosure = InterestDisclosureFactory(lead=investor_lead, disclosed_on=TODAY - timedelta(days=2))
+    EvidenceRevocationFactory(consent=None, disclosure=disclosure, revoked_by=broker,
+                              reason="Not signed by the homeowner.")
+    with pytest.raises(ComplianceRefusal) as refused:
+        offer_create(lead=investor_lead, actor=investor, **OFFER)
+    assert refused.value.code == "F8"
+    assert not Offer.objects.exists()
+
+
 def test_a_disclosure_given_after_the_offer_was_made_does_not_cover_it(investor, investor_lead):
     InterestDisclosureFactory(lead=investor_lead, disclosed_on=TODAY)
     with pytest.raises(ComplianceRefusal):
@@ -119,7 +129,7 @@ def test_the_offers_page_says_why_and_where_to_record_the_disclosure(investor, i
     text = page_text(response)
     assert "F8: Frank Molina is a licensee buying for themselves" in text
     assert "on the lead page&#x27;s “Consent and records” card first" in text
-    assert f'href="{reverse("leads:detail", args=[investor_lead.pk])}"' in response.content.decode()
+    assert f'href="{reverse("leads:detail", args=[investor_lead.pk])}#evidence-add-disclosure"' in response.content.decode()
     assert not Offer.objects.exists()
     # Accepting an offer already there is refused the same way, above the page.
     offer = OfferFactory(lead=investor_lead)
