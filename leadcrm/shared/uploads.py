@@ -1,8 +1,8 @@
 """What an uploaded document is, judged by its first bytes, never by its name or the
 browser's claim: an .exe or an HTML page renamed .pdf is refused before it reaches the disk.
 
-Used for the proofs of compliance evidence; the same list as the deal's document package
-(``pipeline/deals/documents.py``), which can read it from here too.
+Used by the deal's document package, the agent's photo and the proofs of compliance
+evidence, so every upload accepts the same kinds of file.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leadcrm.accounts.models import User
+from leadcrm.shared.uploads import sniff_document
 from leads.models import Lead, Lien
 from pipeline.models import DOCUMENT_IN_HAND, ChecklistItem, DocumentKind, DocumentStatus, DocumentUpload
 
@@ -235,29 +236,6 @@ def checklist_item_update(
     item.full_clean()
     item.save()
     return item
-
-
-# Files whose first bytes say what they are. Anything else is refused, whatever its name
-# or the browser's claim: an .exe or an HTML page renamed .pdf never reaches the disk.
-_SIGNATURES = (
-    (b"%PDF-", "application/pdf", "pdf"),
-    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-    (b"II*\x00", "image/tiff", "tif"),
-    (b"MM\x00*", "image/tiff", "tif"),
-)
-_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"hevc", b"heif"}
-
-
-def sniff_document(head: bytes) -> tuple[str, str] | None:
-    """(content type, extension) of a document we accept, judged by its first bytes."""
-    for magic, content_type, extension in _SIGNATURES:
-        if head.startswith(magic):
-            return content_type, extension
-    # A phone camera's HEIC: an ISO box "ftyp" at offset 4 with a HEIF brand.
-    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
-        return "image/heic", "heic"
-    return None
 
 
 def document_file_check(upload) -> tuple[str, str]:

@@ -19,6 +19,7 @@ from django.views.generic import TemplateView
 
 from compliance.transactions import ComplianceRefusal
 from leadcrm.accounts.roles import Perm
+from leadcrm.shared.uploads import INLINE_TYPES
 from leads.models import Lien
 from leads.selectors import lead_get
 from leads.services import lien_create
@@ -342,7 +343,7 @@ class DocumentDownloadView(LoginRequiredMixin, View):
         path = document_path(upload)
         if not path.is_file():
             raise Http404("The file is missing from storage.")
-        inline = upload.content_type in ("application/pdf", "image/jpeg", "image/png")
+        inline = upload.content_type in INLINE_TYPES
         response = FileResponse(open(path, "rb"), content_type=upload.content_type,
                                 as_attachment=not inline, filename=upload.original_name)
         response["X-Content-Type-Options"] = "nosniff"

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from leadcrm.accounts.models import User
-from pipeline.deals.documents import sniff_document
+from leadcrm.shared.uploads import sniff_document
 from pipeline.models import (
     AgentPhoto,
 )
