@@ -5,7 +5,7 @@ A saved query is checked through the lead list's own filter (``LeadFilter``) whe
 saved, so what is kept is what the list understands; the rest is dropped and named. Each
 count is of the viewer's own visible leads, through the same filter as the list the count
 links to, so the number and the rows behind the link agree. No count reads more than
-``COUNT_CAP`` + 1 rows (a ``LIMIT`` in its subquery: "1,000+" past it), and every smart
+``SMART_LIST_CAP`` + 1 rows (a ``LIMIT`` in its subquery: "1,000+" past it), and every smart
 list is counted in one query."""
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ from leads.tags import team_ids_of
 SEARCH_NAME_EMPTY = "Give the search a name."
 SEARCH_NOTHING_TO_SAVE = "Choose a filter first: the whole list needs no saving."
 SEARCH_TEAM_NOT_YOURS = "You may only share a search with a team you work in."
-# Pages and sorting are how a list is read, not which leads it holds.
+# A page is where the list is read, not which leads it holds.
 NOT_FILTERS = frozenset({"page"})
+# No smart list's count reads more rows than this (plus one, to know there are more).
+SMART_LIST_CAP = COUNT_CAP
 
 
 def teams_to_share_with(user: User) -> QuerySet[Team]:
@@ -136,12 +138,13 @@ def _capped_counts(querysets: list[QuerySet], cap: int) -> list[int]:
         return list(cursor.fetchone())
 
 
-def smart_lists(*, fetched_by: User, cap: int = COUNT_CAP) -> list[SmartList]:
+def smart_lists(*, fetched_by: User, cap: int | None = None) -> list[SmartList]:
     """Every saved search the user sees, each with how many of *their* visible leads it
     picks (as the lead list it links to shows them), capped at ``cap``.
 
     A constant number of queries however many searches: the searches, the lists' version,
     the rows their filters name (one per kind) and one query for every count."""
+    cap = cap or SMART_LIST_CAP
     searches = list(saved_searches_visible_to(fetched_by))
     if not searches:
         return []
