@@ -124,17 +124,23 @@ class SmartList:
     is_own: bool
 
 
-def _capped_counts(querysets: list[QuerySet], cap: int) -> list[int]:
-    """Each queryset's rows, counted no further than ``cap`` + 1, all in one query."""
-    if not querysets:
-        return []
+def capped_counts_sql(querysets: list[QuerySet], cap: int) -> tuple[str, list]:
+    """One SELECT of each queryset's rows counted no further than ``cap`` + 1 (a ``LIMIT``
+    in each subquery): its SQL and parameters."""
     parts, params = [], []
     for queryset in querysets:
         sql, values = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{len(parts)})")
         params.extend(values)
+    return "SELECT " + ", ".join(parts), params
+
+
+def _capped_counts(querysets: list[QuerySet], cap: int) -> list[int]:
+    if not querysets:
+        return []
+    sql, params = capped_counts_sql(querysets, cap)
     with connections[querysets[0].db].cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts), params)
+        cursor.execute(sql, params)
         return list(cursor.fetchone())
 
 
