@@ -13,6 +13,7 @@ from leads.selectors import lead_get
 from leads.tags import lead_tag_add, lead_tag_remove, lead_tagging, tag_for_name, tag_get
 
 TAG_MISSING = "Pick a tag or type a new one."
+TAG_TO_REMOVE_MISSING = "Say which tag to take off."
 
 
 class _LeadTagView(LoginRequiredMixin, View):
@@ -54,6 +55,8 @@ class LeadTagAddView(_LeadTagView):
 class LeadTagRemoveView(_LeadTagView):
     def change(self, request, lead) -> str:
         picked = request.POST.get("tag", "").strip()
+        if not picked:
+            raise ValidationError(TAG_TO_REMOVE_MISSING)
         tag = tag_get(fetched_by=request.user, pk=picked if picked.isdigit() else 0)
         lead_tag_remove(lead=lead, tag=tag, actor=request.user)
         return f"“{tag}” taken off."
