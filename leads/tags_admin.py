@@ -11,8 +11,10 @@ from django.db.models import Q
 
 from leadcrm.accounts.models import Team
 from leadcrm.accounts.roles import Perm
+from leadcrm.shared.append_only import ReadOnlyAdminMixin
 
-from .models import SavedSearch, Tag
+from .admin import LeadScopedAdminMixin  # admin.py imports this module at its end, once that is defined
+from .models import LeadTag, SavedSearch, Tag
 from .tags import clean_tag_name, team_ids_of
 
 BROKERAGE_TAGS_ARE_THE_BROKERS = "Only a broker keeps the brokerage-wide tags: choose one of your teams."
@@ -77,6 +79,14 @@ class TagAdmin(admin.ModelAdmin):
         return _keeps_tags(request.user)
 
     has_delete_permission = has_change_permission
+
+
+@admin.register(LeadTag)
+class LeadTagAdmin(ReadOnlyAdminMixin, LeadScopedAdminMixin, admin.ModelAdmin):
+    """Which lead carries which tag, looked at here; tags go on and off on the lead's page."""
+
+    list_display = ["lead", "tag", "added_by", "added_at"]
+    list_select_related = ["lead__property", "tag", "added_by"]
 
 
 @admin.register(SavedSearch)
