@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db.models import Exists, OuterRef
 from django.db.models.functions import Substr
@@ -33,11 +34,14 @@ from leads.models import (
     ForeclosureRecord,
     Lead,
     LeadList,
+    LeadTag,
     LeadType,
     Phone,
     PhoneStatus,
     Stage,
+    Tag,
 )
+from leads.tags import tags_usable_by
 
 from .gate import zip_prefixes_in_calling_hours
 from .models import InternalDncEntry
@@ -94,6 +98,31 @@ def dnc_standings(*, lead_ids) -> dict[int, DncStanding]:
     return {lead_id: DncStanding(*values) for lead_id, values in counts.items()}
 
 
+class KnownModelChoiceField(forms.ModelChoiceField):
+    """A model choice that looks a value up among rows read beforehand (``known``) when it
+    is given: the dashboard checks every saved search's filters against one read of the
+    choices, not one query per search."""
+
+    known: dict[int, object] | None = None
+
+    def to_python(self, value):
+        if self.known is None or value in self.empty_values:
+            return super().to_python(value)
+        try:
+            return self.known[int(value)]
+        except (KeyError, TypeError, ValueError):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                  params={"value": value}) from None
+
+
+class KnownModelChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = KnownModelChoiceField
+
+
+# The filters whose choice is a row: ``LeadFilter(known=...)`` takes their rows by these names.
+MODEL_FILTERS = ("assigned_agent", "team", "list", "tag")
+
+
 class LeadFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_search", label="Search",
@@ -107,15 +136,19 @@ class LeadFilter(django_filters.FilterSet):
     )
     stage = django_filters.ChoiceFilter(choices=Stage.choices, empty_label="All stages")
     lead_type = django_filters.ChoiceFilter(choices=LeadType.choices, empty_label="All types")
-    assigned_agent = django_filters.ModelChoiceFilter(
+    assigned_agent = KnownModelChoiceFilter(
         queryset=User.objects.none(), label="Agent", empty_label="All agents"
     )
-    team = django_filters.ModelChoiceFilter(
+    team = KnownModelChoiceFilter(
         queryset=Team.objects.none(), label="Team", empty_label="All teams"
     )
-    list = django_filters.ModelChoiceFilter(
+    list = KnownModelChoiceFilter(
         field_name="list_memberships__lead_list", queryset=LeadList.objects.all(), label="List", empty_label="All lists"
     )
+    # Only the tags the user may use (their teams' and the brokerage's): another team's tag
+    # id is refused as any unknown choice is.
+    tag = KnownModelChoiceFilter(method="filter_tag", queryset=Tag.objects.none(), label="Tag",
+                                 empty_label="All tags")
     min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte", label="Score ≥")
     area = django_filters.CharFilter(method="filter_area", label="County or ZIP")
     auction_within = django_filters.NumberFilter(method="filter_auction_within", label="Auction within (days)",
@@ -146,15 +179,18 @@ class LeadFilter(django_filters.FilterSet):
 
     class Meta:
         model = Lead
-        fields = ["q", "status", "stage", "lead_type", "assigned_agent", "team", "list", "min_score", "area",
-                  "auction_within", "follow_up", "callable", "dnc"]
+        fields = ["q", "status", "stage", "lead_type", "assigned_agent", "team", "list", "tag", "min_score",
+                  "area", "auction_within", "follow_up", "callable", "dnc"]
 
-    def __init__(self, data=None, queryset=None, *, user, **kwargs):
+    def __init__(self, data=None, queryset=None, *, user, known: dict | None = None, lists_at=None, **kwargs):
+        """``known`` (name -> {pk: row}) and ``lists_at`` (the lists' version) let a caller
+        checking many filters at once read the choices once for all (``choices_known``)."""
         super().__init__(data, queryset, **kwargs)
         self.user = user
         # Only the lists that hold a lead this user sees, found once every few minutes: the
         # question reads every lead of a book, and lists change when someone imports one.
-        self.lists_version = lists_version()  # read once a request; the view keys its cache on it too
+        # Read once a request; the view keys its cache on it too.
+        self.lists_version = lists_at if known is not None else lists_version()
         self.filters["list"].queryset = LeadList.objects.filter(
             pk__in=lists_visible_to(user, self.lists_version)).order_by("name")
         if user.has_perm(Perm.VIEW_ALL_LEADS) or user.has_perm(Perm.VIEW_TEAM_LEADS):
@@ -168,6 +204,11 @@ class LeadFilter(django_filters.FilterSet):
         else:
             # Someone who only sees their own leads has no agent or team to choose.
             del self.filters["assigned_agent"], self.filters["team"]
+        self.filters["tag"].queryset = tags_usable_by(user).order_by("name")
+        if known is not None:
+            for name in MODEL_FILTERS:
+                if name in self.form.fields:
+                    self.form.fields[name].known = known.get(name, {})
         self.form.fields["q"].widget = forms.TextInput(
             attrs={"placeholder": "Name, address or phone  ( / )", "type": "search", "data-shortcut": "/",
                    "maxlength": SEARCH_MAX_LENGTH}
@@ -180,6 +221,13 @@ class LeadFilter(django_filters.FilterSet):
         self.form.fields["area"].widget.attrs.update(placeholder="Tulsa or 74130")
         self.form.fields["follow_up"].widget.attrs.update(
             title="Yours; the agent's when an agent is chosen. “None open”: nobody's.")
+
+    def filter_tag(self, queryset, name, value):
+        """Leads carrying the tag: read from the tag's rows (``lead_tag_by_tag``), a
+        semi-join that stays small however many leads there are."""
+        if value is None:
+            return queryset
+        return queryset.filter(Exists(LeadTag.objects.filter(tag=value, lead=OuterRef("pk"))))
 
     def filter_search(self, queryset, name, value):
         return queryset.filter(search_q(value)) if value.strip() else queryset
@@ -262,3 +310,17 @@ class LeadFilter(django_filters.FilterSet):
         if not cleaned.get("order"):
             queryset = queryset.order_by(*ORDERINGS["score"])
         return queryset
+
+
+def choices_known(sample: LeadFilter, datas: list) -> dict[str, dict[int, object]]:
+    """The rows the model choices of every query in ``datas`` name, among ``sample``'s
+    choices (a filter of the same user), read once per kind: at most four queries however
+    many queries. What ``LeadFilter(known=...)`` looks values up in."""
+    wanted: dict[str, set[int]] = {}
+    for data in datas:
+        for name in MODEL_FILTERS:
+            value = str(data.get(name) or "")
+            if name in sample.filters and value.isdigit():
+                wanted.setdefault(name, set()).add(int(value))
+    return {name: sample.filters[name].queryset.in_bulk(list(wanted[name])) if name in wanted else {}
+            for name in MODEL_FILTERS}

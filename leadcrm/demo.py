@@ -379,6 +379,7 @@ def seed_demo(*, lead_count: int = 500, seed: int = DEMO_SEED, now: datetime | N
     _seed_refused_calls(created, blocked | {number for number, *_ in internal_requests}, now)
 
     seed_routing(now)
+    seed_tags()
     # The deadline rules' follow-ups (lender chases, auctions, approval expiries...) as beat
     # would raise them; the worker then tells each agent within their working hours.
     from pipeline.reminders.rules import follow_ups_generate
@@ -386,6 +387,23 @@ def seed_demo(*, lead_count: int = 500, seed: int = DEMO_SEED, now: datetime | N
     follow_ups_generate(now)
     summary.counts = demo_counts()
     return summary
+
+
+def seed_tags() -> None:
+    """A few tags on Ana's vacant houses and a smart list of them shared with Heartland:
+    the lead list's tag filter and the dashboard's smart lists have something to show."""
+    from leads.models import LeadTag, SavedSearch, Tag
+
+    if Tag.objects.exists():
+        return
+    ana, heartland = User.objects.get(username="agent.ana"), Team.objects.get(name="Heartland")
+    vacant = Tag.objects.create(name="Vacant", team=heartland, colour="danger", created_by=ana)
+    Tag.objects.create(name="Spanish speaker", team=heartland, colour="info", created_by=ana)
+    Tag.objects.create(name="Probate court", team=None, colour="dark",
+                       created_by=User.objects.get(username="broker"))
+    houses = Lead.objects.filter(assigned_agent=ana, property__vacant=True).order_by("pk")[:8]
+    LeadTag.objects.bulk_create([LeadTag(lead=lead, tag=vacant, added_by=ana) for lead in houses])
+    SavedSearch.objects.create(owner=ana, team=heartland, name="Vacant houses", query=f"tag={vacant.pk}")
 
 
 def seed_routing(now: datetime) -> None:

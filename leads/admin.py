@@ -437,3 +437,7 @@ class LeadAssignmentAdmin(ReadOnlyAdminMixin, LeadScopedAdminMixin, admin.ModelA
     list_display = ["created_at", "lead", "method", "from_agent", "to_agent", "to_team", "rule", "actor", "reason"]
     list_filter = ["method"]
     list_select_related = ["lead__property", "from_agent", "to_agent", "to_team", "rule", "actor"]
+
+
+# Tags and saved searches: their own module, registered on import.
+from . import tags_admin  # noqa: E402, F401

@@ -6,7 +6,7 @@ from pipeline.outreach import mail_views, queue_views, script_views
 from pipeline.outreach import views as outreach_views
 from pipeline.reminders import views as reminder_views
 from pipeline.seller import views as seller_views
-from pipeline.workspace import dashboard, my_settings
+from pipeline.workspace import dashboard, my_settings, smart_list_views, tag_views
 
 app_name = "pipeline"
 
@@ -26,6 +26,10 @@ urlpatterns = [
     path("marketing/print/<int:pk>/", mail_views.MailBatchView.as_view(), name="mail_batch"),
     path("unsubscribe/<str:token>/", mail_views.UnsubscribeView.as_view(), name="unsubscribe"),
     path("leads/bulk/", bulk_views.BulkActionView.as_view(), name="bulk"),
+    path("leads/<int:pk>/tags/", tag_views.LeadTagAddView.as_view(), name="lead_tag_add"),
+    path("leads/<int:pk>/tags/remove/", tag_views.LeadTagRemoveView.as_view(), name="lead_tag_remove"),
+    path("searches/", smart_list_views.SavedSearchCreateView.as_view(), name="search_save"),
+    path("searches/<int:pk>/", smart_list_views.SavedSearchEditView.as_view(), name="search_edit"),
     path("board/", board_views.BoardView.as_view(), name="board"),
     path("board/move/", board_views.BoardMoveView.as_view(), name="board_move"),
     path("leads/<int:pk>/lenders/", deal_views.LendersView.as_view(), name="lenders"),

@@ -55,6 +55,13 @@ from .routing import (
     RoutingRule,
     RoutingTarget,
 )
+from .tags import (
+    TAG_NAME_MAX_LENGTH,
+    LeadTag,
+    SavedSearch,
+    Tag,
+    TagColour,
+)
 
 __all__ = [
     "e164_validator",
@@ -98,4 +105,9 @@ __all__ = [
     "RoutingTarget",
     "RoutingRule",
     "LeadAssignment",
+    "TAG_NAME_MAX_LENGTH",
+    "TagColour",
+    "Tag",
+    "LeadTag",
+    "SavedSearch",
 ]

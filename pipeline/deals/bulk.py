@@ -10,6 +10,7 @@ from leadcrm.accounts.models import User
 from leadcrm.accounts.roles import Perm
 from leads.models import Lead, RoutingMethod
 from leads.routing import lead_round_robin, lead_route_to, lead_to_pond, leads_route_by_rules
+from leads.tags import leads_tag_add, leads_tag_remove
 from pipeline.reminders.services import follow_up_create
 
 from .services import StageChangeRefused, lead_stage_change
@@ -22,7 +23,13 @@ ACTION_PERMISSIONS: dict[str, str | None] = {
     "round_robin": Perm.ASSIGN_LEADS,
     "pond": Perm.ASSIGN_LEADS,
     "rules": Perm.ASSIGN_LEADS,
+    # Anyone who may work the list may tag what they see; the tag must be theirs to use
+    # (their teams' or the brokerage's), which the service checks.
+    "tag_add": None,
+    "tag_remove": None,
 }
+# Done in one statement for every lead, not lead by lead: a tag has no rule to refuse one.
+SET_ACTIONS = {"tag_add": leads_tag_add, "tag_remove": leads_tag_remove}
 
 
 def bulk_action_allowed(*, user: User, action: str) -> bool:
@@ -41,10 +48,19 @@ def leads_bulk_apply(*, leads: list[Lead], action: str, actor: User, data: dict)
     refuses is left as it was and said why, the others go ahead.
 
     ``data`` holds the action's inputs as the bulk form cleans them (due_at, title,
-    to_stage, dead_reason, agent, team). Permissions are the caller's to check."""
+    to_stage, dead_reason, agent, team, tag). Permissions are the caller's to check."""
     if action not in ACTION_PERMISSIONS:
         raise ValueError(f"Unknown bulk action {action!r}.")
     outcome = BulkOutcome()
+    if action in SET_ACTIONS:
+        try:
+            changed = SET_ACTIONS[action](leads=leads, tag=data["tag"], actor=actor)
+        except ValidationError as error:
+            outcome.refused = [f"{lead}: {' '.join(error.messages)}" for lead in leads]
+            return outcome
+        # Adding: every lead has it now (those that had it already included).
+        outcome.done = len(leads) if action == "tag_add" else changed
+        return outcome
     for lead in leads:
         try:
             if action == "follow_up":

@@ -1,4 +1,4 @@
-"""The dashboard: the agent's agenda, stage counts, recent outreach and the workload."""
+"""The dashboard: the agent's agenda, stage counts, smart lists, recent outreach and the workload."""
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.views.generic import TemplateView
@@ -8,6 +8,8 @@ from leads.selectors import lead_stage_counts
 from pipeline.models import FollowUpKind
 from pipeline.outreach.selectors import recent_outreach
 from pipeline.reminders.selectors import AgendaItem, agent_workload, follow_up_agenda
+
+from .smart_lists import smart_lists
 
 
 class DashboardView(LoginRequiredMixin, TemplateView):
@@ -25,6 +27,8 @@ class DashboardView(LoginRequiredMixin, TemplateView):
             agenda=agenda,
             recent=recent_outreach(fetched_by=user),
             workload=agent_workload(fetched_by=user),
+            # Each saved search the user sees, counted in their own leads (capped, one query).
+            smart_lists=smart_lists(fetched_by=user),
         )
         return context
 

@@ -19,6 +19,7 @@ from leadcrm.shared.pagination import total_of, window
 from leadcrm.shared.rows import age, pk_url, short_moment
 from leads.models import Contact, DeadReason, Email, LeadType, Phone, Stage
 from leads.selectors import lead_get, lead_owner_names
+from leads.tags import lead_tagging, leads_attach_tags, tags_usable_by
 from pipeline.deals.forms import StageChangeForm
 from pipeline.deals.selectors import deal_summary
 from pipeline.outreach.forms import OutreachLogForm
@@ -28,6 +29,7 @@ from pipeline.outreach.selectors import lead_last_conversation
 from pipeline.reminders.selectors import lead_follow_ups
 from pipeline.seller.briefings import seller_card
 from pipeline.workspace.selectors import lead_activity
+from pipeline.workspace.smart_lists import saved_searches_visible_to, teams_to_share_with
 
 from .workload import WorkloadView
 
@@ -50,6 +52,8 @@ class LeadListView(LoginRequiredMixin, TemplateView):
         query.pop("page", None)
         page = window(leads.only(*ROW_FIELDS), self.request.GET.get("page"), per_page=LIST_PAGE_SIZE)
         _prepare_rows(page.object_list)
+        leads_attach_tags(page.object_list, user=user)
+        searches = list(saved_searches_visible_to(user))
         context.update(
             # The filter bar renders a dozen widgets: kept a minute per user and query, and
             # for as long as no list is added (its choices).
@@ -62,7 +66,7 @@ class LeadListView(LoginRequiredMixin, TemplateView):
             is_filtered=any(value for key, value in query.items() if key not in ("order", "status")),
             now=timezone.now(),
             # Shown from tablet width up; a phone keeps search, status, stage and sort.
-            secondary_filters={"lead_type", "assigned_agent", "team", "list", "min_score", "area",
+            secondary_filters={"lead_type", "assigned_agent", "team", "list", "tag", "min_score", "area",
                                "auction_within", "follow_up", "callable", "dnc"},
             can_bulk=user.has_perm(Perm.MANAGE_FOLLOW_UPS),
             can_assign=user.has_perm(Perm.ASSIGN_LEADS),
@@ -70,6 +74,11 @@ class LeadListView(LoginRequiredMixin, TemplateView):
             routable_teams=teams_routable_by(user),
             stage_choices=Stage.choices,
             dead_reasons=DeadReason.choices,
+            # Saved searches and tags (pipeline/workspace/smart_lists.py, leads/tags.py).
+            saved_searches=searches,
+            own_searches=[search for search in searches if search.owner_id == user.pk],
+            share_teams=list(teams_to_share_with(user)),
+            bulk_tags=list(tags_usable_by(user).order_by("name")) if user.has_perm(Perm.MANAGE_FOLLOW_UPS) else [],
         )
         return context
 
@@ -209,6 +218,7 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             routable_teams=teams_routable_by(user),
             seller=seller_card(lead=lead, session=self.request.session),
             can_manage_seller=user.has_perm(Perm.MANAGE_DOCUMENTS),
+            tagging=lead_tagging(lead=lead, user=user),
         )
         return context
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from leads.models import ImportStatus
 
 from ..compliance.factories import RegistryLoadFactory, RevocationReviewFactory
-from ..leads.factories import ImportJobFactory
+from ..leads.factories import ImportJobFactory, SavedSearchFactory
 from ..pipeline.factories import (
     FollowUpFactory,
     MailBatchFactory,
@@ -43,6 +43,13 @@ MATRIX = {
     "pipeline:note_add": ("post", "lead", {ANON: 302, OTHER: 404, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
     "pipeline:follow_up_done": ("post", "follow_up", {ANON: 302, OTHER: 404, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
     "pipeline:outreach_preview": ("post", "lead", {ANON: 302, OTHER: 404, OWNER: 200, TEAM_LEAD: 200, BROKER: 200}),
+    # Tags on a lead: whoever sees the lead (nothing posted: back to its page with why).
+    "pipeline:lead_tag_add": ("post", "lead", {ANON: 302, OTHER: 404, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
+    "pipeline:lead_tag_remove": ("post", "lead", {ANON: 302, OTHER: 404, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
+    # Saved searches: anyone saves their own; only the owner changes one (nothing posted: back with why).
+    "pipeline:search_save": ("post", None, {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
+    "pipeline:search_edit": ("post", "saved_search", {ANON: 302, OTHER: 404, OWNER: 302, TEAM_LEAD: 404,
+                                                      BROKER: 404}),
     "compliance:overview": ("get", None, BROKERS_ONLY),
     "compliance:registries": ("get", None, BROKERS_ONLY),
     "compliance:registry_load": ("get", "registry_load", BROKERS_ONLY),
@@ -175,6 +182,9 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
             "notification": NotificationFactory(recipient=agent, url=f"/leads/{lead.pk}/"),
             "own_script": MessageTemplateFactory(kind="text", owner=agent),
             "review": RevocationReviewFactory(lead=lead, phone_number="+19185550104"),
+            # Shared with the owner's team: the team lead sees it, and still may not change it.
+            "saved_search": SavedSearchFactory(owner=agent, team=agent.team_membership.team)
+            if about == "saved_search" else None,
         }
         url = reverse(name, args=[objects[about].pk]) if about else reverse(name)
         response = getattr(client_as(people[who]), method)(url)

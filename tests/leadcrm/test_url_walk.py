@@ -60,6 +60,8 @@ from ..leads.factories import (
     LienFactory,
     PhoneFactory,
     PropertyFactory,
+    SavedSearchFactory,
+    TagFactory,
 )
 from ..pipeline.factories import MailBatchFactory, MessageTemplateFactory, NotificationFactory
 
@@ -131,6 +133,9 @@ PK_OF = {
     "pipeline:seller_link": "lead",
     "pipeline:seller_preview": "lead",
     "pipeline:briefing": "lead",
+    "pipeline:lead_tag_add": "lead",
+    "pipeline:lead_tag_remove": "lead",
+    "pipeline:search_edit": "saved_search",
     "compliance:registry_load": "registry_load",
     "compliance:review_decide": "revocation_review",
     "compliance:evidence": "lead",
@@ -151,6 +156,7 @@ ENTITLED_TO = {
     "own_script": {OWNER},  # an agent's own script
     "mail_batch": {OWNER},  # the letters an agent printed are theirs alone
     "notification": {OWNER},  # a notification is its recipient's alone
+    "saved_search": {OWNER},  # a saved search is changed by its owner alone, even shared
     "owner": set(),  # a departure page is about a person, not a lead
     "registry_load": set(),  # brokerage data, not a lead's
 }
@@ -307,7 +313,7 @@ class World:
     def __init__(self, *, agent, team, team_lead, other_agent, other_team, broker, registry):
         from compliance.evidence import consent_record, evidence_revoke
         from compliance.services import internal_dnc_add
-        from leads.models import ImportStatus
+        from leads.models import ImportStatus, LeadTag
         from leads.services import lead_assign, lead_list_add
         from pipeline.deals.documents import document_upload
         from pipeline.deals.fees import fee_record
@@ -404,6 +410,9 @@ class World:
         ).proof_file
         self.evidence_revocation = evidence_revoke(lead=lead, record=self.relationship, reason="Wrong number.",
                                                    revoked_by=broker)
+        self.tag = TagFactory(name="Walk tag", team=team)
+        self.lead_tag = LeadTag.objects.create(lead=lead, tag=self.tag, added_by=agent)
+        self.saved_search = SavedSearchFactory(owner=agent, team=team, query=f"q={STREET[:9]}")
         self.existing = {type(obj): obj for obj in vars(self).values() if hasattr(obj, "_meta")}
         self.existing.update({FollowUp: self.follow_up})
 

@@ -33,6 +33,8 @@ from leads.models import (
     RoutingMethod,
     RoutingRule,
     RoutingTarget,
+    SavedSearch,
+    Tag,
 )
 
 from ..leadcrm.factories import AgentFactory
@@ -192,3 +194,25 @@ class ImportRowIssueFactory(factory.django.DjangoModelFactory):
     row_number = factory.Sequence(lambda n: n + 2)
     reason = "Phone unreadable"
     row = factory.LazyFunction(lambda: {"Address": "1 Main St", "Phone": "555"})
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    """A tag of the brokerage's vocabulary unless a team is given."""
+
+    class Meta:
+        model = Tag
+
+    name = factory.Sequence(lambda n: f"Tag {n}")
+    team = None
+
+
+class SavedSearchFactory(factory.django.DjangoModelFactory):
+    """A private saved search of a new agent's, of open leads in the NOD stage of filing."""
+
+    class Meta:
+        model = SavedSearch
+
+    owner = factory.SubFactory(AgentFactory)
+    name = factory.Sequence(lambda n: f"Search {n}")
+    query = "lead_type=pre_foreclosure_nod"
+    team = None

@@ -4,11 +4,11 @@ permission it needs (the pages' behaviour is in tests/pipeline/workspace/test_vi
 import pytest
 
 from pipeline.deals.bulk import ACTION_PERMISSIONS, bulk_action_allowed, leads_bulk_apply
-from pipeline.deals.forms import BulkActionForm
+from pipeline.deals.bulk_views import BulkForm
 
 
 def test_the_form_offers_exactly_the_actions_the_service_applies():
-    assert [name for name, _label in BulkActionForm.ACTIONS] == list(ACTION_PERMISSIONS)
+    assert [name for name, _label in BulkForm.ACTIONS] == list(ACTION_PERMISSIONS)
 
 
 @pytest.mark.django_db
