@@ -27,6 +27,7 @@ from .lists import (
     ListDncCount,
     ListMembership,
 )
+from .merges import DuplicateDismissal, LeadMerge
 from .people import (
     Contact,
     ContactSource,
@@ -74,6 +75,8 @@ __all__ = [
     "Lead",
     "ListMembership",
     "ListDncCount",
+    "LeadMerge",
+    "DuplicateDismissal",
     "Contact",
     "PhoneType",
     "PhoneStatus",
