@@ -34,7 +34,7 @@ from django.utils.dateparse import parse_datetime
 from leadcrm.accounts.roles import Perm
 from leadcrm.shared.append_only import AppendOnlyModel, AppendOnlyQuerySet
 
-from .models import DeadReason, Lead, LeadMerge, Stage
+from .models import DeadReason, DuplicateDismissal, Lead, LeadMerge, Stage
 from .services import lead_refresh_lien_total
 from .signals import leads_merged
 
@@ -55,6 +55,7 @@ TAKEN_WHY = "the survivor already has one ({constraint})"
 UNDO_WINDOW = timedelta(hours=24)
 
 SAME_LEAD = "A lead cannot be merged into itself: choose another lead."
+NOT_A_PAIR = "A lead is not a duplicate of itself."
 ALREADY_MERGED = "{lead} was already merged into another lead; it cannot be merged again."
 UNDO_DONE = "This merge was already undone."
 UNDO_NOT_YOURS = "Only the person who merged these leads, or a broker, may undo the merge."
@@ -172,14 +173,16 @@ def merge_plan(*, survivor: Lead, merged: Lead) -> list[PlannedMove]:
     return plan
 
 
-def lead_ids_with_merged(lead: Lead) -> list[int]:
-    """The lead's id and the ids of every lead merged into it (one query).
+def lead_ids_with_merged(lead: Lead):
+    """The lead's id and the ids of every lead merged into it, as a lazy queryset of ids.
 
     Append-only rows (compliance checks and evidence, the outreach log) cannot move, so a
-    read of a lead's evidence filters ``lead_id__in=lead_ids_with_merged(lead)``. A merge
-    re-points the leads merged into the merged lead at the survivor, so one level is all.
+    read of a lead's evidence filters ``lead_id__in=lead_ids_with_merged(lead)``: a
+    subquery, no extra round trip (``list()`` it for the ids). A merge re-points the leads
+    merged into the merged lead at the survivor, so one level is all there is.
     """
-    return [lead.pk, *Lead.objects.filter(merged_into=lead.pk).values_list("pk", flat=True)]
+    return (Lead.objects.filter(models.Q(pk=lead.pk) | models.Q(merged_into=lead.pk))
+            .order_by().values_list("pk", flat=True))
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -353,3 +356,17 @@ def lead_merge_undo(*, merge: LeadMerge, undone_by, now: datetime | None = None)
     _tell(lead=merged, from_agent_id=survivor.assigned_agent_id, to_agent=merged.assigned_agent, now=now,
           merge=merge, undone=True)
     return merge
+
+
+def duplicate_dismiss(*, lead: Lead, other: Lead, dismissed_by) -> DuplicateDismissal:
+    """Remember that two leads are not the same homeowner or house (once per pair)."""
+    if lead.pk == other.pk:
+        raise ValidationError(NOT_A_PAIR)
+    low, high = sorted((lead.pk, other.pk))
+    existing = DuplicateDismissal.objects.filter(lead_low_id=low, lead_high_id=high).first()
+    if existing is not None:
+        return existing
+    dismissal = DuplicateDismissal(lead_low_id=low, lead_high_id=high, dismissed_by=dismissed_by)
+    dismissal.full_clean()
+    dismissal.save()
+    return dismissal
