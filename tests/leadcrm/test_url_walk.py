@@ -131,6 +131,8 @@ PK_OF = {
     "pipeline:seller_link": "lead",
     "pipeline:seller_preview": "lead",
     "pipeline:briefing": "lead",
+    "pipeline:lead_merge": "lead",
+    "pipeline:lead_merges": "lead",
     "compliance:registry_load": "registry_load",
     "compliance:review_decide": "revocation_review",
     "api:lead-detail": "lead",

@@ -1,0 +1,287 @@
+"""Possible duplicates, merging two leads and undoing a merge: the pages and their reads.
+
+The pairs come from indexed joins only (the phone number, the email address, the parcel
+and county), cut at the first ``limit`` pairs and never counted, so a broker's view of a
+million leads answers as fast as an agent's. The merge itself is ``leads.merging``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import TemplateView
+
+from leadcrm.shared.rows import pk_url
+from leads.merging import (
+    APPEND_ONLY,
+    MOVE,
+    SAME_LEAD,
+    UNDO_WINDOW,
+    can_undo,
+    duplicate_dismiss,
+    lead_merge,
+    lead_merge_undo,
+    merge_plan,
+)
+from leads.models import Contact, DuplicateDismissal, Email, Lead, LeadMerge, Phone, Property
+from leads.querysets import lead_scope
+from leads.selectors import lead_owner_names
+
+# Who may merge and dismiss: whoever may change the leads (every role); which leads is
+# visibility's business (both must be visible, else 404).
+MERGE_PERMISSION = "leads.change_lead"
+PAIRS_SHOWN = 50
+PAIRS_MAX = 500  # "show more" stops here: the list is for working down, not for counting
+
+WHY_PHONE = "Same owner, same phone {value}"
+WHY_EMAIL = "Same owner, same email {value}"
+WHY_PARCEL = "Same parcel (APN {value})"
+MERGED = "Merged: {merged} is now part of this lead ({count} rows moved). You can undo this for 24 hours."
+UNDONE = "Merge undone: {merged} is its own lead again."
+DISMISSED = "Noted: {low} and {high} are not duplicates; the pair is no longer offered."
+NOT_A_NUMBER = "Enter the lead's number (the digits at the end of its address in the browser)."
+
+
+@dataclass
+class DuplicatePair:
+    low: Lead
+    high: Lead
+    reasons: list[str] = field(default_factory=list)
+
+
+def _visible_sql(user, alias: str) -> tuple[str, list]:
+    """The SQL condition that the lead ``alias`` is visible to the user and not merged."""
+    if lead_scope(user) is None:  # the whole brokerage: no subquery over a million ids
+        return f"{alias}.merged_into_id IS NULL", []
+    sql, params = Lead.objects.visible_to(user).values("pk").query.sql_with_params()
+    return f"{alias}.id IN ({sql})", list(params)
+
+
+def _pair_sql(kind: str, lead_id: int | None) -> tuple[str, str]:
+    """One kind of match as (lead, other lead, value), in the order of an index."""
+    owners = Contact._meta.db_table
+    people = f"{owners} c1 ON c1.id = x1.contact_id JOIN {owners} c2 ON c2.id = x2.contact_id"
+    same_name = ("c1.last_name <> '' AND lower(replace(c1.last_name, ' ', '')) = lower(replace(c2.last_name, ' ', '')) "
+                 "AND lower(replace(c1.first_name, ' ', '')) = lower(replace(c2.first_name, ' ', ''))")
+    if kind in ("phone", "email"):
+        table, column = (Phone._meta.db_table, "number") if kind == "phone" else (Email._meta.db_table, "address")
+        sql = (f"SELECT c1.lead_id, c2.lead_id, x1.{column} FROM {table} x1 "
+               f"JOIN {table} x2 ON x2.{column} = x1.{column} AND x2.contact_id <> x1.contact_id "
+               f"JOIN {people} "
+               f"JOIN {Lead._meta.db_table} l1 ON l1.id = c1.lead_id JOIN {Lead._meta.db_table} l2 ON l2.id = c2.lead_id "
+               f"WHERE {same_name}")
+        order = f"x1.{column}"
+    else:
+        houses = Property._meta.db_table
+        sql = (f"SELECT l1.id, l2.id, x1.apn FROM {houses} x1 "
+               f"JOIN {houses} x2 ON x2.apn = x1.apn AND x2.county = x1.county AND x2.state = x1.state "
+               "AND x2.id <> x1.id "
+               f"JOIN {Lead._meta.db_table} l1 ON l1.property_id = x1.id "
+               f"JOIN {Lead._meta.db_table} l2 ON l2.property_id = x2.id "
+               "WHERE x1.apn <> '' AND x1.county <> ''")
+        order = "x1.apn, x1.county"
+    # One lead's duplicates start from its rows; the whole list from the index, each pair once.
+    sql += " AND l1.id = %s AND l2.id <> l1.id" if lead_id else " AND l2.id > l1.id"
+    dismissed = DuplicateDismissal._meta.db_table
+    sql += (f" AND NOT EXISTS (SELECT 1 FROM {dismissed} d WHERE d.lead_low_id = LEAST(l1.id, l2.id) "
+            "AND d.lead_high_id = GREATEST(l1.id, l2.id))")
+    return sql, order
+
+
+def duplicate_pairs(*, fetched_by, limit: int = PAIRS_SHOWN, lead: Lead | None = None) -> tuple[list[DuplicatePair], bool]:
+    """The first ``limit`` pairs of leads the user may see that look like one homeowner or
+    house, and whether there are more. Same owner (last and first name, case and spaces
+    aside) with the same phone or email on two leads; or the same parcel (APN) in the same
+    county and state. With ``lead``: that lead's pairs only. Five queries whatever the size."""
+    order_of: dict[tuple[int, int], DuplicatePair] = {}
+    more = False
+    for kind, why in (("phone", WHY_PHONE), ("email", WHY_EMAIL), ("parcel", WHY_PARCEL)):
+        sql, order = _pair_sql(kind, lead.pk if lead else None)
+        params: list = [lead.pk] if lead else []
+        for alias in ("l1", "l2"):
+            condition, extra = _visible_sql(fetched_by, alias)
+            sql += f" AND {condition}"
+            params += extra
+        # Several shared numbers give one pair several rows: read a few rows per pair.
+        wanted = (limit + 1) * 3
+        with connection.cursor() as cursor:
+            cursor.execute(f"{sql} ORDER BY {order}, l1.id, l2.id LIMIT %s", [*params, wanted])
+            rows = cursor.fetchall()
+        for first, second, value in rows:
+            key = (min(first, second), max(first, second))
+            pair = order_of.get(key)
+            if pair is None:
+                if len(order_of) == limit:
+                    more = True
+                    break
+                pair = order_of[key] = DuplicatePair(low=key[0], high=key[1])
+            reason = why.format(value=Phone(number=value).display if kind == "phone" else value)
+            if reason not in pair.reasons:
+                pair.reasons.append(reason)
+        more = more or len(rows) == wanted
+        if len(order_of) == limit and more:
+            break
+    pairs = list(order_of.values())
+    _fill_leads(pairs)
+    return pairs, more
+
+
+def _fill_leads(pairs: list[DuplicatePair]) -> None:
+    """Both leads of every pair with their house, agent and owners, in two queries."""
+    ids = {pk for pair in pairs for pk in (pair.low, pair.high)}
+    leads = Lead.objects.select_related("property", "assigned_agent", "team").in_bulk(ids)
+    owners = lead_owner_names(lead_ids=ids)
+    url_of = pk_url("leads:detail")
+    for lead in leads.values():
+        lead.owner_names = owners.get(lead.pk, [])
+        lead.url = url_of(lead.pk)
+    for pair in pairs:
+        pair.low, pair.high = leads[pair.low], leads[pair.high]
+
+
+def lead_merged_from(*, lead: Lead) -> list[LeadMerge]:
+    """The merges into this lead that stand (not undone), newest first: "Merged from ..."."""
+    return list(LeadMerge.objects.filter(survivor=lead, undone_at__isnull=True)
+                .select_related("merged__property", "merged_by"))
+
+
+def merged_lead_survivor_url(*, fetched_by, pk: int) -> str | None:
+    """Where a merged lead's page leads: its survivor's, for whoever may see the survivor."""
+    merged = Lead.objects.filter(pk=pk, merged_into__isnull=False).values_list("merged_into", flat=True).first()
+    if merged is None or not Lead.objects.visible_to(fetched_by).filter(pk=merged).exists():
+        return None
+    return reverse("leads:detail", args=[merged])
+
+
+def _visible_lead(user, pk) -> Lead:
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    return get_object_or_404(Lead.objects.visible_to(user).select_related("property", "assigned_agent", "team"),
+                             pk=pk)
+
+
+# Pages ------------------------------------------------------------------------------------
+
+
+class DuplicatesView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
+    """The pairs of the user's leads that look like one homeowner or house."""
+
+    permission_required = MERGE_PERMISSION
+    template_name = "leads/duplicates.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        try:
+            shown = max(PAIRS_SHOWN, min(int(self.request.GET.get("shown", PAIRS_SHOWN)), PAIRS_MAX))
+        except ValueError:
+            shown = PAIRS_SHOWN
+        pairs, more = duplicate_pairs(fetched_by=self.request.user, limit=shown)
+        context.update(pairs=pairs, more=more and shown < PAIRS_MAX, next_shown=shown + PAIRS_SHOWN, shown=shown)
+        return context
+
+
+class DuplicateDismissView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    """"Not a duplicate": the pair is remembered and no longer offered."""
+
+    permission_required = MERGE_PERMISSION
+
+    def post(self, request):
+        lead = _visible_lead(request.user, request.POST.get("lead"))
+        other = _visible_lead(request.user, request.POST.get("other"))
+        try:
+            duplicate_dismiss(lead=lead, other=other, dismissed_by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, DISMISSED.format(low=lead, high=other))
+        return HttpResponseRedirect(reverse("pipeline:duplicates"))
+
+
+class LeadMergeView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
+    """Merge this lead with another: choose the other and the one to keep, see what moves."""
+
+    permission_required = MERGE_PERMISSION
+    template_name = "leads/merge.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user, lead = self.request.user, _visible_lead(self.request.user, kwargs["pk"])
+        context.update(lead=lead, other=None, error="")
+        wanted = self.request.GET.get("with", "").strip().lstrip("#")
+        if not wanted:
+            context["pairs"], _ = duplicate_pairs(fetched_by=user, lead=lead, limit=20)
+            return context
+        if not wanted.isdigit():
+            context.update(error=NOT_A_NUMBER, pairs=[], wanted=wanted)
+            return context
+        other = _visible_lead(user, wanted)
+        if other.pk == lead.pk:
+            context.update(error=SAME_LEAD, pairs=[], wanted=wanted)
+            return context
+        pair = DuplicatePair(low=lead.pk, high=other.pk)
+        _fill_leads([pair])
+        lead, other = pair.low, pair.high
+        keep = self.request.GET.get("keep")
+        survivor, merged = (other, lead) if keep == str(other.pk) else (lead, other)
+        plan = merge_plan(survivor=survivor, merged=merged)
+        context.update(
+            lead=lead, other=other, survivor=survivor, merged=merged,
+            moving=[item for item in plan if item.moving],
+            staying=[item for item in plan if item.staying and item.link.disposition == MOVE],
+            append_only=[item for item in plan if item.link.disposition == APPEND_ONLY],
+            undo_hours=int(UNDO_WINDOW.total_seconds() // 3600),
+        )
+        return context
+
+    def post(self, request, pk):
+        lead = _visible_lead(request.user, pk)
+        other = _visible_lead(request.user, request.POST.get("other"))
+        survivor, merged = (other, lead) if request.POST.get("keep") == str(other.pk) else (lead, other)
+        try:
+            record = lead_merge(survivor=survivor, merged=merged, merged_by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return HttpResponseRedirect(f"{reverse('pipeline:lead_merge', args=[lead.pk])}?with={other.pk}")
+        messages.success(request, MERGED.format(merged=merged, count=record.moved_count()))
+        return HttpResponseRedirect(reverse("leads:detail", args=[survivor.pk]))
+
+
+class LeadMergesView(LoginRequiredMixin, TemplateView):
+    """The merges into this lead, and their undo (for 24 hours, by the merger or a broker)."""
+
+    template_name = "leads/merge_history.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        lead = _visible_lead(self.request.user, kwargs["pk"])
+        merges = list(LeadMerge.objects.filter(survivor=lead)
+                      .select_related("merged__property", "merged_by", "undone_by"))
+        now = timezone.now()
+        for merge in merges:
+            merge.undoable = can_undo(merge=merge, user=self.request.user, now=now)
+            merge.undo_until = merge.merged_at + UNDO_WINDOW
+        context.update(lead=lead, merges=merges)
+        return context
+
+    def post(self, request, pk):
+        lead = _visible_lead(request.user, pk)
+        merge = get_object_or_404(LeadMerge.objects.filter(survivor=lead).select_related("merged__property"),
+                                  pk=request.POST.get("merge") if str(request.POST.get("merge", "")).isdigit() else 0)
+        try:
+            lead_merge_undo(merge=merge, undone_by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, UNDONE.format(merged=merge.merged))
+        return HttpResponseRedirect(reverse("pipeline:lead_merges", args=[lead.pk]))
