@@ -48,6 +48,7 @@ WHY_PARCEL = "Same parcel (APN {value})"
 MERGED = "Merged: {merged} is now part of this lead ({count} rows moved). You can undo this for 24 hours."
 UNDONE = "Merge undone: {merged} is its own lead again."
 DISMISSED = "Noted: {low} and {high} are not duplicates; the pair is no longer offered."
+NO_MERGE_CHOSEN = "Choose the merge to undo from the list."
 NOT_A_NUMBER = "Enter the lead's number (the digits at the end of its address in the browser)."
 
 
@@ -246,6 +247,9 @@ class LeadMergeView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
 
     def post(self, request, pk):
         lead = _visible_lead(request.user, pk)
+        if not str(request.POST.get("other", "")).isdigit():
+            messages.error(request, NOT_A_NUMBER)
+            return HttpResponseRedirect(reverse("pipeline:lead_merge", args=[lead.pk]))
         other = _visible_lead(request.user, request.POST.get("other"))
         survivor, merged = (other, lead) if request.POST.get("keep") == str(other.pk) else (lead, other)
         try:
@@ -276,12 +280,16 @@ class LeadMergesView(LoginRequiredMixin, TemplateView):
 
     def post(self, request, pk):
         lead = _visible_lead(request.user, pk)
+        back = HttpResponseRedirect(reverse("pipeline:lead_merges", args=[lead.pk]))
+        if not str(request.POST.get("merge", "")).isdigit():
+            messages.error(request, NO_MERGE_CHOSEN)
+            return back
         merge = get_object_or_404(LeadMerge.objects.filter(survivor=lead).select_related("merged__property"),
-                                  pk=request.POST.get("merge") if str(request.POST.get("merge", "")).isdigit() else 0)
+                                  pk=int(request.POST["merge"]))
         try:
             lead_merge_undo(merge=merge, undone_by=request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, UNDONE.format(merged=merge.merged))
-        return HttpResponseRedirect(reverse("pipeline:lead_merges", args=[lead.pk]))
+        return back

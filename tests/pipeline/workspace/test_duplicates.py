@@ -273,7 +273,9 @@ def test_a_merge_of_another_lead_cannot_be_undone_through_this_one(agent, client
 @pytest.mark.parametrize(("name", "method", "expected"), [
     ("pipeline:lead_merge", "get", {ANON: 302, OTHER: 404, OWNER: 200, TEAM_LEAD: 200, BROKER: 200}),
     ("pipeline:lead_merges", "get", {ANON: 302, OTHER: 404, OWNER: 200, TEAM_LEAD: 200, BROKER: 200}),
-    ("pipeline:lead_merges", "post", {ANON: 302, OTHER: 404, OWNER: 404, TEAM_LEAD: 404, BROKER: 404}),  # no merge
+    # Nothing chosen: back to the page with the reason.
+    ("pipeline:lead_merge", "post", {ANON: 302, OTHER: 404, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
+    ("pipeline:lead_merges", "post", {ANON: 302, OTHER: 404, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
 ])
 def test_the_lead_pages_permission_matrix(name, method, expected, lead, agent, other_agent, team_lead, broker,
                                           client_as):
