@@ -292,3 +292,13 @@ def test_the_duplicates_pages_permission_matrix(agent, other_agent, team_lead, b
     dismiss = {role: client_as(user).post(reverse("pipeline:duplicate_dismiss")).status_code
                for role, user in users.items()}
     assert dismiss == {ANON: 302, OTHER: 404, OWNER: 404, TEAM_LEAD: 404, BROKER: 404}
+
+
+def test_a_stage_move_cannot_mark_a_lead_a_merged_duplicate(lead, agent):
+    from pipeline.deals.services import DUPLICATE_ONLY_BY_MERGE, StageChangeRefused, lead_stage_change
+
+    with pytest.raises(StageChangeRefused) as refused:
+        lead_stage_change(lead=lead, to_stage=Stage.DEAD, actor=agent, dead_reason="duplicate")
+    assert DUPLICATE_ONLY_BY_MERGE in str(refused.value)
+    lead.refresh_from_db()
+    assert lead.stage == Stage.LIST
