@@ -417,3 +417,34 @@ def test_merging_a_property_keeps_each_lead_its_own_house(agent):
     duplicate.refresh_from_db()
     assert duplicate.property.street == "12 Elm Street Apt 1"
     assert survivor.property.street == "12 Elm St"
+
+
+def test_a_listing_pitch_made_on_the_merged_lead_still_rules_out_a_pure_offer(lead, agent, national_registry):
+    """C4 allows a pure offer to buy only to a homeowner never pitched a listing: a pitch
+    logged on a duplicate merged into the lead still counts (docs/compliance-rules.md#c4)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from compliance.models import Purpose, Verdict
+    from compliance.services import dnc_numbers_add, outreach_check
+    from leadcrm.accounts.models import Brokerage, Capacity
+
+    from ..compliance.factories import ComplianceCheckFactory
+
+    agent.capacity = Capacity.PRINCIPAL
+    agent.save()
+    InterestDisclosureFactory(lead=lead, principal=agent, disclosed_on=date(2026, 11, 1))
+    Brokerage.objects.filter(pk=1).update(investor_offer_opt_in_on=date(2026, 1, 1))
+    phone = lead.contacts.first().phones.first()
+    dnc_numbers_add(source=national_registry, numbers=[phone.number], as_of=date(2026, 11, 10))
+    at = datetime(2026, 11, 18, 14, 0, tzinfo=ZoneInfo("America/Chicago"))
+
+    def offer():
+        return outreach_check(lead=lead, contact_point=phone, channel="call", actor=agent, at=at, role_disclosed=True,
+                              purpose=Purpose.OFFER_TO_BUY, message="I'd like to make a cash offer.")
+
+    assert (offer().verdict, offer().rule_ids) == (Verdict.WARN, ["C4"])
+    duplicate = LeadFactory(assigned_agent=agent)
+    ComplianceCheckFactory(lead=duplicate, purpose=Purpose.LISTING, checked_at=at - timedelta(days=3))
+    lead_merge(survivor=lead, merged=duplicate, merged_by=agent)
+    assert offer().rule_ids == ["A5"]
