@@ -67,71 +67,123 @@ def _visible_sql(user, alias: str) -> tuple[str, list]:
     return f"{alias}.id IN ({sql})", list(params)
 
 
-def _pair_sql(kind: str, lead_id: int | None) -> tuple[str, str]:
-    """One kind of match as (lead, other lead, value), in the order of an index."""
-    owners = Contact._meta.db_table
-    people = f"{owners} c1 ON c1.id = x1.contact_id JOIN {owners} c2 ON c2.id = x2.contact_id"
-    same_name = ("c1.last_name <> '' AND lower(replace(c1.last_name, ' ', '')) = lower(replace(c2.last_name, ' ', '')) "
-                 "AND lower(replace(c1.first_name, ' ', '')) = lower(replace(c2.first_name, ' ', ''))")
-    if kind in ("phone", "email"):
-        table, column = (Phone._meta.db_table, "number") if kind == "phone" else (Email._meta.db_table, "address")
-        sql = (f"SELECT c1.lead_id, c2.lead_id, x1.{column} FROM {table} x1 "
-               f"JOIN {table} x2 ON x2.{column} = x1.{column} AND x2.contact_id <> x1.contact_id "
-               f"JOIN {people} "
-               f"JOIN {Lead._meta.db_table} l1 ON l1.id = c1.lead_id JOIN {Lead._meta.db_table} l2 ON l2.id = c2.lead_id "
-               f"WHERE {same_name}")
-        order = f"x1.{column}"
-    else:
-        houses = Property._meta.db_table
-        sql = (f"SELECT l1.id, l2.id, x1.apn FROM {houses} x1 "
-               f"JOIN {houses} x2 ON x2.apn = x1.apn AND x2.county = x1.county AND x2.state = x1.state "
-               "AND x2.id <> x1.id "
-               f"JOIN {Lead._meta.db_table} l1 ON l1.property_id = x1.id "
-               f"JOIN {Lead._meta.db_table} l2 ON l2.property_id = x2.id "
-               "WHERE x1.apn <> '' AND x1.county <> ''")
-        order = "x1.apn, x1.county"
-    # One lead's duplicates start from its rows; the whole list from the index, each pair once.
-    sql += " AND l1.id = %s AND l2.id <> l1.id" if lead_id else " AND l2.id > l1.id"
-    dismissed = DuplicateDismissal._meta.db_table
-    sql += (f" AND NOT EXISTS (SELECT 1 FROM {dismissed} d WHERE d.lead_low_id = LEAST(l1.id, l2.id) "
-            "AND d.lead_high_id = GREATEST(l1.id, l2.id))")
-    return sql, order
+@dataclass(frozen=True)
+class MatchKind:
+    """One way two leads match: rows of ``table`` sharing ``column``, found through its index."""
+
+    name: str
+    why: str
+    table: str
+    column: str
+    by_owner: bool  # phone and email rows hang off an owner; the parcel is the house itself
+
+    def lead_join(self, row: str, lead: str, owner: str) -> str:
+        if self.by_owner:
+            return (f"JOIN {Contact._meta.db_table} {owner} ON {owner}.id = {row}.contact_id "
+                    f"JOIN {Lead._meta.db_table} {lead} ON {lead}.id = {owner}.lead_id")
+        return f"JOIN {Lead._meta.db_table} {lead} ON {lead}.property_id = {row}.id"
+
+
+KINDS = (
+    MatchKind("phone", WHY_PHONE, Phone._meta.db_table, "number", True),
+    MatchKind("email", WHY_EMAIL, Email._meta.db_table, "address", True),
+    MatchKind("parcel", WHY_PARCEL, Property._meta.db_table, "apn", False),
+)
+# Shared values found per round trip, and how many rounds at most before the page just
+# says there are more.
+SCAN_BATCH = 1_000
+SCAN_ROUNDS = 20
+PAIR_CHUNK = 200
+SAME_NAME = ("c1.last_name <> '' AND lower(replace(c1.last_name, ' ', '')) = lower(replace(c2.last_name, ' ', '')) "
+             "AND lower(replace(c1.first_name, ' ', '')) = lower(replace(c2.first_name, ' ', ''))")
+
+
+def _shared_values(kind: MatchKind, user, lead: Lead | None, after: str) -> tuple[list[str], str | None]:
+    """The next values after ``after`` (in index order) that two or more rows hold, and where
+    the next round starts (None: nothing left). Step one of two: a walk of the index alone."""
+    table, column = kind.table, kind.column
+    with connection.cursor() as cursor:
+        if lead is None and lead_scope(user) is None:
+            # The whole brokerage: one walk of the index, grouped as it goes, stopped after
+            # SCAN_BATCH shared values (no sort, no hash of a million rows).
+            cursor.execute(f"SELECT {column} FROM {table} WHERE {column} > %s GROUP BY {column} "
+                           f"HAVING COUNT(*) > 1 ORDER BY {column} LIMIT %s", [after, SCAN_BATCH])
+            values = [row[0] for row in cursor.fetchall()]
+            return values, (values[-1] if len(values) == SCAN_BATCH else None)
+        # Some leads only: start from their rows (materialised, so the plan cannot turn into a
+        # walk of the whole index looking for theirs), keep those whose value another row holds.
+        condition, params = ("l1.id = %s", [lead.pk]) if lead is not None else _visible_sql(user, "l1")
+        cursor.execute(
+            f"WITH theirs AS MATERIALIZED (SELECT x1.id, x1.{column} AS value FROM {table} x1 "
+            f"{kind.lead_join('x1', 'l1', 'c1')} WHERE x1.{column} > %s AND {condition} "
+            "AND l1.merged_into_id IS NULL) "
+            f"SELECT DISTINCT value FROM theirs WHERE EXISTS (SELECT 1 FROM {table} x2 "
+            f"WHERE x2.{column} = theirs.value AND x2.id <> theirs.id) ORDER BY value LIMIT %s",
+            [after, *params, SCAN_BATCH])
+        values = [row[0] for row in cursor.fetchall()]
+        return values, (values[-1] if len(values) == SCAN_BATCH else None)
+
+
+def _pairs_sharing(kind: MatchKind, values: list[str], user, lead: Lead | None) -> list[tuple[int, int, str]]:
+    """Step two: the pairs of visible, unmerged, undismissed leads behind those values."""
+    column = kind.column
+    sql = (f"SELECT l1.id, l2.id, x1.{column} FROM {kind.table} x1 "
+           f"JOIN {kind.table} x2 ON x2.{column} = x1.{column} AND x2.id <> x1.id "
+           f"{kind.lead_join('x1', 'l1', 'c1')} {kind.lead_join('x2', 'l2', 'c2')} "
+           f"WHERE x1.{column} = ANY(%s)")
+    params: list = [values]
+    if kind.by_owner:
+        sql += f" AND {SAME_NAME}"
+    else:  # one parcel number is one house only within its county and state
+        sql += " AND x1.apn <> '' AND x1.county <> '' AND x2.county = x1.county AND x2.state = x1.state"
+    sql += " AND l1.id = %s AND l2.id <> l1.id" if lead else " AND l2.id > l1.id"
+    params += [lead.pk] if lead else []
+    for alias in ("l1", "l2"):
+        condition, extra = _visible_sql(user, alias)
+        sql += f" AND {condition}"
+        params += extra
+    sql += (f" AND NOT EXISTS (SELECT 1 FROM {DuplicateDismissal._meta.db_table} d "
+            "WHERE d.lead_low_id = LEAST(l1.id, l2.id) AND d.lead_high_id = GREATEST(l1.id, l2.id))")
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} ORDER BY x1.{column}, l1.id, l2.id", params)
+        return cursor.fetchall()
 
 
 def duplicate_pairs(*, fetched_by, limit: int = PAIRS_SHOWN, lead: Lead | None = None) -> tuple[list[DuplicatePair], bool]:
     """The first ``limit`` pairs of leads the user may see that look like one homeowner or
     house, and whether there are more. Same owner (last and first name, case and spaces
     aside) with the same phone or email on two leads; or the same parcel (APN) in the same
-    county and state. With ``lead``: that lead's pairs only. Five queries whatever the size."""
-    order_of: dict[tuple[int, int], DuplicatePair] = {}
+    county and state. With ``lead``: that lead's pairs only.
+
+    Two steps per kind, both on an index: the shared values, walked in order (the index of
+    ``Phone.number``, ``Email.address``, ``Property (apn, county)``), then the pairs behind
+    them; the walk stops as soon as the page is full, so nothing is ever counted whole."""
+    found: dict[tuple[int, int], DuplicatePair] = {}
     more = False
-    for kind, why in (("phone", WHY_PHONE), ("email", WHY_EMAIL), ("parcel", WHY_PARCEL)):
-        sql, order = _pair_sql(kind, lead.pk if lead else None)
-        params: list = [lead.pk] if lead else []
-        for alias in ("l1", "l2"):
-            condition, extra = _visible_sql(fetched_by, alias)
-            sql += f" AND {condition}"
-            params += extra
-        # Several shared numbers give one pair several rows: read a few rows per pair.
-        wanted = (limit + 1) * 3
-        with connection.cursor() as cursor:
-            cursor.execute(f"{sql} ORDER BY {order}, l1.id, l2.id LIMIT %s", [*params, wanted])
-            rows = cursor.fetchall()
-        for first, second, value in rows:
-            key = (min(first, second), max(first, second))
-            pair = order_of.get(key)
-            if pair is None:
-                if len(order_of) == limit:
-                    more = True
+    for kind in KINDS:
+        after, rounds = "", 0
+        while after is not None and rounds < SCAN_ROUNDS and not more:
+            values, after = _shared_values(kind, fetched_by, lead, after)
+            rounds += 1
+            if rounds == SCAN_ROUNDS and after is not None:
+                more = True  # the page says "more" rather than read on
+            # A few hundred values a query keep the plan on the indexes (a long list turns it
+            # into scans of whole tables), and a full page stops the reading.
+            for start in range(0, len(values), PAIR_CHUNK):
+                if more:
                     break
-                pair = order_of[key] = DuplicatePair(low=key[0], high=key[1])
-            reason = why.format(value=Phone(number=value).display if kind == "phone" else value)
-            if reason not in pair.reasons:
-                pair.reasons.append(reason)
-        more = more or len(rows) == wanted
-        if len(order_of) == limit and more:
+                for first, second, value in _pairs_sharing(kind, values[start:start + PAIR_CHUNK], fetched_by, lead):
+                    key = (min(first, second), max(first, second))
+                    if key not in found and len(found) == limit:
+                        more = True
+                        break
+                    pair = found.setdefault(key, DuplicatePair(low=key[0], high=key[1]))
+                    reason = kind.why.format(value=Phone(number=value).display if kind.name == "phone" else value)
+                    if reason not in pair.reasons:
+                        pair.reasons.append(reason)
+        if more:
             break
-    pairs = list(order_of.values())
+    pairs = list(found.values())
     _fill_leads(pairs)
     return pairs, more
 
