@@ -302,3 +302,15 @@ def test_a_stage_move_cannot_mark_a_lead_a_merged_duplicate(lead, agent):
     assert DUPLICATE_ONLY_BY_MERGE in str(refused.value)
     lead.refresh_from_db()
     assert lead.stage == Stage.LIST
+
+
+def test_the_admin_lets_a_broker_read_merges_and_nobody_change_them(agent, team_lead, broker, client_as):
+    survivor = LeadFactory(assigned_agent=agent, property=PropertyFactory(street="3 Alder Way"))
+    record = lead_merge(survivor=survivor, merged=LeadFactory(assigned_agent=agent), merged_by=agent)
+    changelist = reverse("admin:leads_leadmerge_changelist")
+    assert str(record) in client_as(broker).get(changelist).content.decode()
+    assert client_as(team_lead).get(changelist).status_code == 403
+    before = record.merged_at
+    client_as(broker).post(reverse("admin:leads_leadmerge_change", args=[record.pk]), {"merged_at": "2020-01-01"})
+    record.refresh_from_db()
+    assert record.merged_at == before
