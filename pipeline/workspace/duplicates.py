@@ -327,7 +327,7 @@ class LeadMergesView(LoginRequiredMixin, TemplateView):
         for merge in merges:
             merge.undoable = can_undo(merge=merge, user=self.request.user, now=now)
             merge.undo_until = merge.merged_at + UNDO_WINDOW
-        context.update(lead=lead, merges=merges)
+        context.update(lead=lead, merges=merges, now=now)
         return context
 
     def post(self, request, pk):
