@@ -22,6 +22,7 @@ from django.db import connection
 from django.db.models import Q
 
 from leadcrm.accounts.models import Brokerage, Capacity, User
+from leads.merging import lead_ids_with_merged
 from leads.models import Contact, Email, Lead, Phone, PhoneStatus, Property
 from leads.phones import format_national, parse_phone
 
@@ -551,8 +552,10 @@ def _offer_only(attempt: Attempt) -> bool:
         return False
     if SERVICE_PITCH.search(attempt.message or ""):
         return False
+    # A duplicate merged into this lead keeps its checks (append-only): a pitch made on it counts.
     pitched = ComplianceCheck.objects.filter(
-        lead=attempt.lead, purpose=Purpose.LISTING, mode=CheckMode.LOG, verdict__in=[Verdict.ALLOW, Verdict.WARN]
+        lead__in=lead_ids_with_merged(attempt.lead), purpose=Purpose.LISTING, mode=CheckMode.LOG,
+        verdict__in=[Verdict.ALLOW, Verdict.WARN],
     ).exists()
     return not pitched
 

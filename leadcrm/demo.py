@@ -344,7 +344,8 @@ def seed_demo(*, lead_count: int = 500, seed: int = DEMO_SEED, now: datetime | N
             "lead_type": _pick(rng, LEAD_TYPE_WEIGHTS),
             "stage": _pick(rng, STAGE_WEIGHTS),
             "dead_from": rng.choice(FUNNEL_ORDER[:4]),
-            "dead_reason": rng.choice([r for r in DeadReason if r != DeadReason.OTHER]),
+            # A duplicate is only ever marked by a merge, never by a stage move.
+            "dead_reason": rng.choice([r for r in DeadReason if r not in (DeadReason.OTHER, DeadReason.DUPLICATE)]),
             "hardship": rng.choice(list(HARDSHIP_STORIES)),
             "age_days": rng.randint(5, 160),
             "type": _pick(rng, [(PropertyType.SINGLE_FAMILY, 80), (PropertyType.CONDO, 10), (PropertyType.TOWNHOUSE, 10)]),

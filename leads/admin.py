@@ -18,6 +18,7 @@ from .addresses import address_key
 from .models import (
     ColumnMapping,
     Contact,
+    DuplicateDismissal,
     Email,
     ForeclosureRecord,
     HardshipRecord,
@@ -26,6 +27,7 @@ from .models import (
     Lead,
     LeadAssignment,
     LeadList,
+    LeadMerge,
     Lien,
     ListDncCount,
     ListMembership,
@@ -437,6 +439,38 @@ class LeadAssignmentAdmin(ReadOnlyAdminMixin, LeadScopedAdminMixin, admin.ModelA
     list_display = ["created_at", "lead", "method", "from_agent", "to_agent", "to_team", "rule", "actor", "reason"]
     list_filter = ["method"]
     list_select_related = ["lead__property", "from_agent", "to_agent", "to_team", "rule", "actor"]
+
+
+class MergeRecordsAdminMixin(ReadOnlyAdminMixin):
+    """Merges and "not a duplicate" are made (and undone) on the lead's pages, which check
+    who may; here the broker only reads them, for leads they may see (merged ones too)."""
+
+    lead_fields = ()
+
+    def has_module_permission(self, request):
+        return request.user.has_perm(Perm.VIEW_ALL_LEADS)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(Perm.VIEW_ALL_LEADS)
+
+    def get_queryset(self, request):
+        visible = Lead.objects.visible_to(request.user, merged=True).values("pk")
+        return super().get_queryset(request).filter(**{f"{name}__in": visible for name in self.lead_fields})
+
+
+@admin.register(LeadMerge)
+class LeadMergeAdmin(MergeRecordsAdminMixin, admin.ModelAdmin):
+    lead_fields = ("survivor", "merged")
+    list_display = ("__str__", "merged_by", "merged_at", "undone_at", "undone_by")
+    list_select_related = ("merged_by", "undone_by")
+    date_hierarchy = "merged_at"
+
+
+@admin.register(DuplicateDismissal)
+class DuplicateDismissalAdmin(MergeRecordsAdminMixin, admin.ModelAdmin):
+    lead_fields = ("lead_low", "lead_high")
+    list_display = ("__str__", "dismissed_by", "dismissed_at")
+    list_select_related = ("dismissed_by",)
 
 
 # Tags and saved searches: their own module, registered on import.

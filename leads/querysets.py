@@ -38,9 +38,17 @@ def lead_scope(user) -> Q | None:
 
 
 class LeadQuerySet(models.QuerySet):
-    def visible_to(self, user) -> LeadQuerySet:
+    def visible_to(self, user, *, merged: bool = False) -> LeadQuerySet:
+        """The leads ``user`` may see, without the duplicates merged into another lead.
+
+        A merged lead is gone from every list, queue, board, export and API answer, so
+        every page and selector leaves it out by default; ``merged=True`` keeps it, for the
+        few reads that must still find it (its page leading to the survivor, the merge
+        record and its undo: see ``leads.merging``).
+        """
         scope = lead_scope(user)
-        return self if scope is None else self.filter(scope)
+        leads = self if merged else self.filter(merged_into__isnull=True)
+        return leads if scope is None else leads.filter(scope)
 
     def open(self) -> LeadQuerySet:
         from .models import Stage

@@ -23,3 +23,10 @@ import_auctions_found = Signal()
 # ``job`` and ``phones`` (a queryset of the list's phones), so flags derived from other
 # apps' records (Do-Not-Call) are right when the job's counts are taken.
 import_written = Signal()
+
+# A lead was merged into another (``leads.merging``) or the merge undone, and the rows moved
+# between leads of two agents. Arguments: ``lead`` (the lead the rows are on now),
+# ``from_agent_id`` (the other lead's agent), ``to_agent`` (this lead's agent), ``now``,
+# ``merge`` (the LeadMerge) and ``undone``. What the other agent held for the moved rows
+# (open follow-ups) goes to the agent who works the lead they are on.
+leads_merged = Signal()

@@ -13,7 +13,7 @@ from leadcrm.accounts.models import User
 from leadcrm.accounts.signals import user_preferences_changed
 from leads.imports.copy import copy_rows
 from leads.models import Lead
-from leads.signals import import_auctions_found, lead_reassigned
+from leads.signals import import_auctions_found, lead_reassigned, leads_merged
 
 from .models import FollowUp, FollowUpKind, FollowUpSource
 
@@ -31,6 +31,13 @@ def follow_ups_follow_the_lead(*, lead, from_agent_id, to_agent, now, **kwargs) 
         follow_up.notified_at = follow_up.dispatched_at = follow_up.escalate_at = follow_up.escalated_at = None
     FollowUp.objects.bulk_update(moving, ["assignee", "notify_at", "notified_at", "dispatched_at", "escalate_at",
                                           "escalated_at"])
+
+
+@receiver(leads_merged, dispatch_uid="pipeline-follow-ups-follow-the-merge")
+def follow_ups_follow_the_merge(*, lead, from_agent_id, to_agent, now, **kwargs) -> None:
+    """A duplicate's open follow-ups, now on the lead it was merged into (or back on it
+    after an undo), reach whoever works that lead."""
+    follow_ups_follow_the_lead(lead=lead, from_agent_id=from_agent_id, to_agent=to_agent, now=now)
 
 
 @receiver(user_preferences_changed, dispatch_uid="pipeline-follow-ups-keep-the-users-hours")

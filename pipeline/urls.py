@@ -6,7 +6,7 @@ from pipeline.outreach import mail_views, queue_views, script_views
 from pipeline.outreach import views as outreach_views
 from pipeline.reminders import views as reminder_views
 from pipeline.seller import views as seller_views
-from pipeline.workspace import dashboard, my_settings, smart_list_views, tag_views
+from pipeline.workspace import dashboard, duplicates, my_settings, smart_list_views, tag_views
 
 app_name = "pipeline"
 
@@ -51,6 +51,11 @@ urlpatterns = [
     path("leads/<int:pk>/seller-link/", seller_views.SellerLinkView.as_view(), name="seller_link"),
     path("leads/<int:pk>/seller-preview/", seller_views.SellerPreviewView.as_view(), name="seller_preview"),
     path("leads/<int:pk>/briefing/", seller_views.BriefingView.as_view(), name="briefing"),
+    # Possible duplicates, merging two leads and undoing it (pipeline/workspace/duplicates.py).
+    path("duplicates/", duplicates.DuplicatesView.as_view(), name="duplicates"),
+    path("duplicates/dismiss/", duplicates.DuplicateDismissView.as_view(), name="duplicate_dismiss"),
+    path("leads/<int:pk>/merge/", duplicates.LeadMergeView.as_view(), name="lead_merge"),
+    path("leads/<int:pk>/merges/", duplicates.LeadMergesView.as_view(), name="lead_merges"),
     path("guide/", seller_views.GuideView.as_view(), name="guide"),
     path("guide.pdf", seller_views.GuidePdfView.as_view(), name="guide_pdf"),
 ]

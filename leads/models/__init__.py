@@ -27,6 +27,7 @@ from .lists import (
     ListDncCount,
     ListMembership,
 )
+from .merges import DuplicateDismissal, LeadMerge
 from .people import (
     Contact,
     ContactSource,
@@ -81,6 +82,8 @@ __all__ = [
     "Lead",
     "ListMembership",
     "ListDncCount",
+    "LeadMerge",
+    "DuplicateDismissal",
     "Contact",
     "PhoneType",
     "PhoneStatus",

@@ -36,6 +36,8 @@ class DeadReason(models.TextChoices):
     NOT_INTERESTED = "not_interested", "Not interested"
     UNREACHABLE = "unreachable", "Unreachable"
     OTHER = "other", "Other"
+    # Set only by a merge (leads.merging): the lead lives on in the one it was merged into.
+    DUPLICATE = "duplicate", "Duplicate (merged)"
 
 
 class LeadType(models.TextChoices):
@@ -112,6 +114,13 @@ class Lead(models.Model):
     claim_deadline = models.DateTimeField(null=True, blank=True)
     # Set when the sale closes (the closed stage's entry rule); the forecast learns from it.
     closing_date = models.DateField(null=True, blank=True)
+    # A duplicate merged into another lead (leads.merging) stays, dead, for its append-only
+    # evidence and the undo; it is left out of every list and its page leads to the survivor.
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_leads",
+        db_index=False,  # lead_merged_into: nearly every lead has none
+    )
+    merged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -138,6 +147,9 @@ class Lead(models.Model):
             # source and list, without reading the leads themselves.
             models.Index(fields=["created_at"], include=["id", "stage", "source", "source_list"],
                          name="lead_created_funnel"),
+            # The leads merged into a survivor (its evidence is read through them).
+            models.Index(fields=["merged_into"], name="lead_merged_into",
+                         condition=models.Q(merged_into__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(
@@ -145,6 +157,7 @@ class Lead(models.Model):
                 name="lead_dead_reason_only_when_dead",
             ),
             models.CheckConstraint(condition=models.Q(score__lte=100), name="lead_score_max_100"),
+            models.CheckConstraint(condition=~models.Q(merged_into=models.F("pk")), name="lead_not_merged_into_itself"),
         ]
 
     def __str__(self) -> str:

@@ -169,6 +169,8 @@ class Email(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["contact", "address"], name="email_once_per_contact"),
         ]
+        # The same address on two leads' owners (possible duplicates, leads.merging).
+        indexes = [models.Index(fields=["address"], name="email_address")]
 
     def __str__(self) -> str:
         return self.address

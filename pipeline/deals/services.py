@@ -25,6 +25,9 @@ MOVE_NOT_ALLOWED = "A lead in {source} cannot move to {target}."
 
 
 DEAD_NEEDS_REASON = "Say why the lead is dead."
+# Only a merge marks a duplicate (its rows must go to the other lead): leads.merging.
+DUPLICATE_ONLY_BY_MERGE = ("A duplicate is merged into the other lead (Merge with… on its page), "
+                           "which keeps its calls and history; choose another reason to mark it dead.")
 
 
 CLOSING_IN_FUTURE = "A sale is closed on or before today; set a future closing date on the offer instead."
@@ -79,6 +82,8 @@ def lead_stage_change(
         raise StageChangeRefused(unmet)
     if to_stage == Stage.DEAD and not dead_reason:
         raise StageChangeRefused({"dead_reason": DEAD_NEEDS_REASON})
+    if to_stage == Stage.DEAD and dead_reason == DeadReason.DUPLICATE:
+        raise StageChangeRefused({"dead_reason": DUPLICATE_ONLY_BY_MERGE})
 
     if to_stage in (Stage.CLOSED, Stage.DEAD):
         # Nothing more to do on a lead that closed or died: no more reminders or escalations.

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.db.models import Max, Q
 
 from leadcrm.accounts.models import User
+from leads.merging import lead_ids_with_merged
 from leads.models import Lead
 from pipeline.models import Outcome, OutreachAttempt
 
@@ -30,7 +31,7 @@ def lead_last_conversation(*, lead: Lead) -> dict:
     the latest (every attempt when nobody was reached yet). An entry a later one corrects
     no longer counts. Read from the log itself, not the timeline, which is cut at a
     hundred events of every kind: a long-worked lead's last talk may lie further back."""
-    attempts = lead.outreach_attempts.filter(corrections__isnull=True)
+    attempts = OutreachAttempt.objects.filter(lead_id__in=lead_ids_with_merged(lead), corrections__isnull=True)
     conversation = attempts.filter(outcome__in=CONVERSATION_OUTCOMES).select_related("agent").first()
     since = attempts if conversation is None else attempts.filter(
         Q(occurred_at__gt=conversation.occurred_at) | Q(occurred_at=conversation.occurred_at, pk__gt=conversation.pk))

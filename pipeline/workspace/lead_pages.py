@@ -5,6 +5,7 @@ workload page, in leads' namespace (leadcrm/urls.py)."""
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Prefetch
+from django.http import Http404, HttpResponseRedirect
 from django.urls import path
 from django.utils import timezone
 from django.views.generic import TemplateView
@@ -28,6 +29,7 @@ from pipeline.outreach.scripts import call_scripts_for, render
 from pipeline.outreach.selectors import lead_last_conversation
 from pipeline.reminders.selectors import lead_follow_ups
 from pipeline.seller.briefings import seller_card
+from pipeline.workspace.duplicates import lead_merged_from, merged_lead_survivor_url
 from pipeline.workspace.selectors import lead_activity
 from pipeline.workspace.smart_lists import saved_searches_visible_to, teams_to_share_with
 
@@ -156,6 +158,16 @@ def not_callable_because(phone) -> str:
 class LeadDetailView(LoginRequiredMixin, TemplateView):
     template_name = "leads/lead_detail.html"
 
+    def get(self, request, *args, **kwargs):
+        try:
+            return super().get(request, *args, **kwargs)
+        except Http404:
+            # A duplicate merged into another lead: its page is the survivor's now.
+            survivor_url = merged_lead_survivor_url(fetched_by=request.user, pk=kwargs["pk"])
+            if survivor_url is None:
+                raise
+            return HttpResponseRedirect(survivor_url)
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
@@ -219,6 +231,7 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             seller=seller_card(lead=lead, session=self.request.session),
             can_manage_seller=user.has_perm(Perm.MANAGE_DOCUMENTS),
             tagging=lead_tagging(lead=lead, user=user),
+            merged_from=lead_merged_from(lead=lead),
         )
         return context
 

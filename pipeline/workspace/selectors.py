@@ -7,8 +7,9 @@ from datetime import datetime, time
 
 from django.utils import timezone
 
+from leads.merging import lead_ids_with_merged
 from leads.models import Lead
-from pipeline.models import SellerEventKind, StageChange
+from pipeline.models import OutreachAttempt, SellerEvent, SellerEventKind, StageChange
 
 TIMELINE_LIMIT = 100
 
@@ -37,8 +38,11 @@ def lead_activity(*, lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEv
     One query per kind, each cut at ``limit``."""
     from pipeline.models import DocumentUpload, LenderMilestone
 
+    # The log and the seller's events are append-only: a duplicate merged into this lead
+    # keeps its own, read through the merge (leads.merging).
+    lead_ids = lead_ids_with_merged(lead)
     events = [TimelineEvent(a.occurred_at, "outreach", a) for a in
-              lead.outreach_attempts.select_related("agent", "compliance_check")[:limit]]
+              OutreachAttempt.objects.filter(lead_id__in=lead_ids).select_related("agent", "compliance_check")[:limit]]
     events += [TimelineEvent(c.changed_at, "stage", c) for c in
                _with_days_in_stage(list(lead.stage_changes.select_related("changed_by")[:limit]))]
     for follow_up in lead.follow_ups.select_related("assignee", "created_by").order_by("-created_at")[:limit]:
@@ -60,6 +64,7 @@ def lead_activity(*, lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEv
     events += [TimelineEvent(n.created_at, "note", n) for n in lead.notes.select_related("author")[:limit]]
     # A seller's upload is on the timeline as its document already.
     events += [TimelineEvent(e.at, "seller", e) for e in
-               lead.seller_events.exclude(kind=SellerEventKind.UPLOAD).select_related("actor")[:limit]]
+               SellerEvent.objects.filter(lead_id__in=lead_ids).exclude(kind=SellerEventKind.UPLOAD)
+               .select_related("actor").order_by("-at", "-pk")[:limit]]
     events.sort(key=lambda event: event.at, reverse=True)
     return events[:limit]

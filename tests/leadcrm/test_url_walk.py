@@ -136,6 +136,8 @@ PK_OF = {
     "pipeline:lead_tag_add": "lead",
     "pipeline:lead_tag_remove": "lead",
     "pipeline:search_edit": "saved_search",
+    "pipeline:lead_merge": "lead",
+    "pipeline:lead_merges": "lead",
     "compliance:registry_load": "registry_load",
     "compliance:review_decide": "revocation_review",
     "compliance:evidence": "lead",
