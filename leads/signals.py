@@ -23,3 +23,8 @@ import_auctions_found = Signal()
 # ``job`` and ``phones`` (a queryset of the list's phones), so flags derived from other
 # apps' records (Do-Not-Call) are right when the job's counts are taken.
 import_written = Signal()
+
+# Phones were added to a lead by hand (``leads.intake``: a new lead, or new numbers on a
+# lead already held), with ``phones`` (a queryset of those phones). Sent before the page
+# shows them, so their Do-Not-Call flag is right the first time the agent sees them.
+phones_added = Signal()

@@ -6,7 +6,7 @@ from pipeline.outreach import mail_views, queue_views, script_views
 from pipeline.outreach import views as outreach_views
 from pipeline.reminders import views as reminder_views
 from pipeline.seller import views as seller_views
-from pipeline.workspace import dashboard, my_settings
+from pipeline.workspace import dashboard, exports, my_settings, new_lead
 
 app_name = "pipeline"
 
@@ -26,6 +26,10 @@ urlpatterns = [
     path("marketing/print/<int:pk>/", mail_views.MailBatchView.as_view(), name="mail_batch"),
     path("unsubscribe/<str:token>/", mail_views.UnsubscribeView.as_view(), name="unsubscribe"),
     path("leads/bulk/", bulk_views.BulkActionView.as_view(), name="bulk"),
+    path("leads/new/", new_lead.NewLeadView.as_view(), name="lead_new"),
+    path("leads/export/", exports.LeadExportView.as_view(), name="lead_export"),
+    path("exports/", exports.ExportListView.as_view(), name="exports"),
+    path("exports/<int:pk>/download/", exports.ExportDownloadView.as_view(), name="export_download"),
     path("board/", board_views.BoardView.as_view(), name="board"),
     path("board/move/", board_views.BoardMoveView.as_view(), name="board_move"),
     path("leads/<int:pk>/lenders/", deal_views.LendersView.as_view(), name="lenders"),

@@ -30,6 +30,7 @@ from .deals import (
     Portal,
     StageChange,
 )
+from .exports import ExportFormat, ExportStatus, LeadExport
 from .outreach import (
     CHECK_DID_NOT_PASS,
     OUTCOMES_BY_CHANNEL,
@@ -88,12 +89,15 @@ __all__ = [
     "DocumentUpload",
     "DocumentUploadQuerySet",
     "EmailState",
+    "ExportFormat",
+    "ExportStatus",
     "Financing",
     "FollowUp",
     "FollowUpKind",
     "FollowUpQuerySet",
     "FollowUpSource",
     "GuideSection",
+    "LeadExport",
     "LeadNote",
     "LenderFile",
     "LenderFileRowQuerySet",
