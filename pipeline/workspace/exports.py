@@ -135,13 +135,14 @@ def _first_emails(lead_ids: list[int]) -> dict[int, str]:
     return first
 
 
-def _local(moment: datetime | None) -> datetime | None:
-    """In the current zone, without it: a spreadsheet cell has no time zone."""
-    return timezone.localtime(moment).replace(tzinfo=None, microsecond=0) if moment else None
+def _local(moment: datetime | None, zone) -> datetime | None:
+    """In the user's zone, without it: a spreadsheet cell has no time zone."""
+    return timezone.localtime(moment, zone).replace(tzinfo=None, microsecond=0) if moment else None
 
 
-def export_rows(leads) -> Iterator[list]:
-    """One list of plain values per lead (numbers and dates kept as such), in chunks."""
+def export_rows(leads, zone) -> Iterator[list]:
+    """One list of plain values per lead (numbers and dates kept as such), in chunks; times
+    in ``zone`` (the user's: a streamed file is written after the request's zone is gone)."""
     for chunk in _chunks(leads.iterator(chunk_size=CHUNK), CHUNK):
         ids = [lead.pk for lead in chunk]
         owners, phones, emails = lead_owner_names(lead_ids=ids), _best_phones(ids), _first_emails(ids)
@@ -154,7 +155,7 @@ def export_rows(leads) -> Iterator[list]:
                 STAGE_LABELS.get(lead.stage, lead.stage), lead.score, place.estimated_value, lead.lien_total,
                 lead.equity, lead.next_auction, str(lead.assigned_agent) if lead.assigned_agent_id else "",
                 SOURCE_LABELS.get(lead.source, lead.source), lead.source_list.name if lead.source_list_id else "",
-                _local(lead.next_follow_up_at), _local(lead.created_at),
+                _local(lead.next_follow_up_at, zone), _local(lead.created_at, zone),
             ]
 
 
@@ -230,7 +231,7 @@ def lead_export_request(*, requested_by: User, filters: dict[str, list[str]], fo
     return export
 
 
-def _zone_of(user: User):
+def zone_of(user: User):
     try:
         return zoneinfo.ZoneInfo(user.time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -249,8 +250,9 @@ def lead_export_run(*, export_id: int, now: datetime | None = None) -> LeadExpor
         export.save(update_fields=["status", "started_at"])
     user = export.requested_by
     try:
-        with timezone.override(_zone_of(user)), tempfile.TemporaryFile() as out:
-            count = WRITERS[export.format](export_rows(export_leads(fetched_by=user, filters=export.filters)), out)
+        with timezone.override(zone_of(user)), tempfile.TemporaryFile() as out:
+            rows = export_rows(export_leads(fetched_by=user, filters=export.filters), zone_of(user))
+            count = WRITERS[export.format](rows, out)
             out.seek(0)
             export.file.save(export.file_name, File(out), save=False)
     except Exception:
@@ -264,7 +266,7 @@ def lead_export_run(*, export_id: int, now: datetime | None = None) -> LeadExpor
         raise_once(Notification(
             recipient=user, kind=NotificationKind.EXPORT, key=f"export:{export.pk}", title=READY_TITLE,
             body=READY_BODY.format(rows=count, format=export.get_format_display(),
-                                   expires=timezone.localtime(export.expires_at, _zone_of(user))),
+                                   expires=timezone.localtime(export.expires_at, zone_of(user))),
             url=reverse("pipeline:export_download", args=[export.pk]), created_at=export.finished_at,
         ))
     return export
@@ -313,12 +315,13 @@ class LeadExportView(LoginRequiredMixin, View):
             messages.info(request, QUEUED.format(limit=EXPORT_STREAM_MAX))
             return HttpResponseRedirect(reverse("pipeline:exports"))
         name = f"leads-{timezone.localtime():%Y-%m-%d-%H%M}.{export_format}"
+        rows = export_rows(leads, zone_of(request.user))
         if export_format == ExportFormat.CSV:
-            response = StreamingHttpResponse(csv_lines(export_rows(leads)), content_type="text/csv; charset=utf-8")
+            response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="{name}"'
             return response
         out = tempfile.TemporaryFile()
-        xlsx_write(export_rows(leads), out)
+        xlsx_write(rows, out)
         out.seek(0)
         return FileResponse(out, as_attachment=True, filename=name,
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -5,7 +5,7 @@ who may download its file."""
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -210,3 +210,11 @@ def test_a_job_whose_worker_died_is_failed_by_the_sweep(agent):
     lead_exports_expire()
     export.refresh_from_db()
     assert export.status == ExportStatus.FAILED and export.error
+
+
+def test_times_are_in_the_users_own_zone(lead, agent, client_as):
+    agent.time_zone = "America/Chicago"
+    agent.save(update_fields=["time_zone"])
+    Lead.objects.filter(pk=lead.pk).update(created_at=timezone.make_aware(datetime(2026, 11, 18, 20, 0), UTC))
+    row = csv_rows(client_as(agent).get(EXPORT))[0]
+    assert row["Created"] == "2026-11-18 14:00"
