@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
-from leads.signals import import_written
+from leads.signals import import_written, phones_added
 
 from .services import phones_reflag
 
@@ -14,4 +14,10 @@ from .services import phones_reflag
 def imported_phones_flag(*, phones, **kwargs) -> None:
     """An imported list's phones flagged against the registries held and the internal
     list, before the import counts how many are on one."""
+    phones_reflag(phones=phones)
+
+
+@receiver(phones_added, dispatch_uid="compliance-flag-phones-added")
+def added_phones_flag(*, phones, **kwargs) -> None:
+    """Numbers typed in by an agent flagged like an import's, before the lead page shows them."""
     phones_reflag(phones=phones)

@@ -30,3 +30,7 @@ import_written = Signal()
 # ``merge`` (the LeadMerge) and ``undone``. What the other agent held for the moved rows
 # (open follow-ups) goes to the agent who works the lead they are on.
 leads_merged = Signal()
+# Phones were added to a lead by hand (``leads.intake``: a new lead, or new numbers on a
+# lead already held), with ``phones`` (a queryset of those phones). Sent before the page
+# shows them, so their Do-Not-Call flag is right the first time the agent sees them.
+phones_added = Signal()

@@ -5,3 +5,4 @@ from pipeline.outreach import admin as outreach_admin  # noqa: F401
 from pipeline.reminders import admin as reminders_admin  # noqa: F401
 from pipeline.reports import admin as reports_admin  # noqa: F401
 from pipeline.seller import admin as seller_admin  # noqa: F401
+from pipeline.workspace import admin as workspace_admin  # noqa: F401

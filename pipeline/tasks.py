@@ -92,3 +92,24 @@ def forecast_refresh() -> int:
     from pipeline.deals.forecast.back_tests import forecast_refresh as refresh
 
     return refresh()
+
+
+# Lead-list exports too large to send at once.
+
+
+@shared_task(name="pipeline.lead_export_run", acks_late=True, reject_on_worker_lost=True)
+def lead_export_run(export_id: int) -> int | None:
+    """Write one export's file and tell its requester; a job already taken is skipped, so
+    a redelivered message does nothing. Returns the rows written (None when skipped)."""
+    from pipeline.workspace.exports import lead_export_run as run
+
+    export = run(export_id=export_id)
+    return export.row_count if export is not None else None
+
+
+@shared_task(name="pipeline.lead_exports_expire", acks_late=True, reject_on_worker_lost=True)
+def lead_exports_expire() -> int:
+    """Hourly: delete the files of exports past their date; fail jobs whose worker died."""
+    from pipeline.workspace.exports import lead_exports_expire as expire
+
+    return expire()

@@ -6,7 +6,7 @@ from pipeline.outreach import mail_views, queue_views, script_views
 from pipeline.outreach import views as outreach_views
 from pipeline.reminders import views as reminder_views
 from pipeline.seller import views as seller_views
-from pipeline.workspace import dashboard, duplicates, my_settings, smart_list_views, tag_views
+from pipeline.workspace import dashboard, duplicates, exports, my_settings, new_lead, smart_list_views, tag_views
 
 app_name = "pipeline"
 
@@ -30,6 +30,10 @@ urlpatterns = [
     path("leads/<int:pk>/tags/remove/", tag_views.LeadTagRemoveView.as_view(), name="lead_tag_remove"),
     path("searches/", smart_list_views.SavedSearchCreateView.as_view(), name="search_save"),
     path("searches/<int:pk>/", smart_list_views.SavedSearchEditView.as_view(), name="search_edit"),
+    path("leads/new/", new_lead.NewLeadView.as_view(), name="lead_new"),
+    path("leads/export/", exports.LeadExportView.as_view(), name="lead_export"),
+    path("exports/", exports.ExportListView.as_view(), name="exports"),
+    path("exports/<int:pk>/download/", exports.ExportDownloadView.as_view(), name="export_download"),
     path("board/", board_views.BoardView.as_view(), name="board"),
     path("board/move/", board_views.BoardMoveView.as_view(), name="board_move"),
     path("leads/<int:pk>/lenders/", deal_views.LendersView.as_view(), name="lenders"),

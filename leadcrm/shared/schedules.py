@@ -75,6 +75,13 @@ SCHEDULES = [
         description="The forecast's chances, learned from every stage move, and its back-tests, for the lead "
                     "pages and the report (seconds with a million leads, too slow for a page).",
     ),
+    Schedule(
+        name="Lead exports expire",
+        task="pipeline.lead_exports_expire",
+        minute="20",
+        description="Hourly: export files past their seven days are deleted (they hold homeowners' "
+                    "names and numbers), and a job whose worker died is marked failed, not left running.",
+    ),
 ]
 
 # Periodic tasks whose names start with this are ours; others (added by hand in the

@@ -60,6 +60,9 @@ class LeadSource(models.TextChoices):
     CSV = "csv", "Other list (CSV/XLSX)"
     REFERRAL = "referral", "Referral"
     INBOUND = "inbound", "Inbound call or web"
+    SIGN_CALL = "sign_call", "Sign call"
+    DOOR_KNOCK = "door_knock", "Door knock"
+    OTHER = "other", "Other (by hand)"
     MANUAL = "manual", "Entered by hand"
 
 

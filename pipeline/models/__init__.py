@@ -34,6 +34,7 @@ from .deals import (
     Portal,
     StageChange,
 )
+from .exports import ExportFormat, ExportStatus, LeadExport
 from .outreach import (
     CHECK_DID_NOT_PASS,
     OUTCOMES_BY_CHANNEL,
@@ -92,6 +93,8 @@ __all__ = [
     "DocumentUpload",
     "DocumentUploadQuerySet",
     "EmailState",
+    "ExportFormat",
+    "ExportStatus",
     "FEE_MAX",
     "Fee",
     "FeeService",
@@ -102,6 +105,7 @@ __all__ = [
     "FollowUpQuerySet",
     "FollowUpSource",
     "GuideSection",
+    "LeadExport",
     "LeadNote",
     "LenderFile",
     "LenderFileRowQuerySet",

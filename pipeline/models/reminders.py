@@ -163,6 +163,7 @@ class NotificationKind(models.TextChoices):
     DIGEST = "digest", "Daily digest"
     COMPLIANCE = "compliance", "Compliance"
     SELLER = "seller", "From a seller"
+    EXPORT = "export", "Export ready"
 
 
 class EmailState(models.TextChoices):

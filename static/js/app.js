@@ -72,8 +72,9 @@
   // The results (and the bulk form with them) are redrawn by htmx as filters change.
   document.addEventListener("htmx:afterSettle", wireBulk);
 
-  // Keyboard: "/" searches the lead list, "n" goes to the next lead of the call queue,
-  // "q" opens the queue. Never while typing in a field.
+  // Keyboard: "/" searches the lead list, "n" goes to the next lead of the call queue (on
+  // a lead's page) or opens "New lead" (on the lead list and the dashboard), "q" opens the
+  // queue: whatever element of the page carries data-shortcut. Never while typing in a field.
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     var target = event.target;

@@ -55,4 +55,5 @@ def test_schedules_install_into_django_celery_beat_and_are_idempotent(db):
         "leads.imports_resume_stalled": ("*", "*/5", "UTC"),
         "pipeline.dnc_list_counts_refresh": ("*", "*/10", "UTC"),
         "pipeline.forecast_refresh": ("*", "*/15", "UTC"),
+        "pipeline.lead_exports_expire": ("*", "20", "UTC"),
     }

@@ -86,6 +86,12 @@ MATRIX = {
                                                             BROKER: 404}),
     "pipeline:notifications_read": ("post", None, {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
     "pipeline:my_settings": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
+    "pipeline:lead_new": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
+    "pipeline:lead_export": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),  # their own leads only
+    "pipeline:exports": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
+    # An export's file is its requester's alone, whoever else may see the leads in it.
+    "pipeline:export_download": ("get", "lead_export", {ANON: 302, OTHER: 404, OWNER: 200, TEAM_LEAD: 404,
+                                                        BROKER: 404}),
     # Public for calendar apps; the address is the secret: a forged one shows nothing.
     "pipeline:calendar_feed": ("get", "calendar_token", {ANON: 404, OWNER: 404}),
     # Routing: team leads and brokers route; every agent has a pond; a lead id not in the
@@ -158,6 +164,13 @@ def mail_batch(agent):
     return MailBatchFactory(agent=agent)
 
 
+def lead_export(agent):
+    from pipeline.workspace.exports import lead_export_request, lead_export_run
+
+    export = lead_export_request(requested_by=agent, filters={}, format="csv")
+    return lead_export_run(export_id=export.pk)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MATRIX))
 def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national_registry):
@@ -174,6 +187,7 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
             "unsubscribe_token": type("Forged", (), {"pk": "forged-token"}),
             "calendar_token": type("Forged", (), {"pk": "forged-calendar-token"}),
             "mail_batch": mail_batch(agent) if about == "mail_batch" else None,
+            "lead_export": lead_export(agent) if about == "lead_export" else None,
             "agent_user": agent,
             # One attempt for all five users (a sixth call in a day would be capped, E2).
             "outreach_attempt": (made.get("attempt") or made.setdefault("attempt", outreach(lead, agent)))

@@ -130,6 +130,7 @@ PK_OF = {
     "pipeline:offers": "lead",
     "pipeline:document_download": "document",
     "pipeline:notification_open": "notification",
+    "pipeline:export_download": "lead_export",
     "pipeline:seller_link": "lead",
     "pipeline:seller_preview": "lead",
     "pipeline:briefing": "lead",
@@ -159,6 +160,7 @@ ENTITLED_TO = {
     "mail_batch": {OWNER},  # the letters an agent printed are theirs alone
     "notification": {OWNER},  # a notification is its recipient's alone
     "saved_search": {OWNER},  # a saved search is changed by its owner alone, even shared
+    "lead_export": {OWNER},  # an export's file is its requester's alone
     "owner": set(),  # a departure page is about a person, not a lead
     "registry_load": set(),  # brokerage data, not a lead's
 }
@@ -180,6 +182,8 @@ QUERIES = {
     "compliance:checks_export": [{"start": "2026-11-01", "end": "2026-11-30"}],
     # searches for the lead's street and phone (never spelled out whole: the box echoes them)
     "leads:list": [{"q": "Wyvernhol"}, {"q": "555018"}],
+    # the lead list's export: an outsider's file, even filtered to the lead's agent, holds none of it
+    "pipeline:lead_export": [{"format": "csv"}, {"format": "xlsx"}, {"format": "csv", "q": "Wyvernhol"}],
 }
 
 
@@ -339,6 +343,7 @@ class World:
         from pipeline.reminders.services import follow_up_create
         from pipeline.seller.access import seller_link_create
         from pipeline.seller.briefings import seller_briefings_set
+        from pipeline.workspace.exports import lead_export_request, lead_export_run
 
         self.owner, self.team_lead, self.broker = agent, team_lead, broker
         self.other_agent, self.other_team_lead = other_agent, other_team.lead
@@ -397,6 +402,8 @@ class World:
         self.mail_batch = MailBatchFactory(
             agent=agent, letters=[{"lead": lead.pk, "owners": [self.contact.pk], "status": "logged", "reason": ""}])
         self.calendar_feed = CalendarFeed.objects.filter(user=agent).first()
+        self.lead_export = lead_export_run(export_id=lead_export_request(
+            requested_by=agent, filters={}, format="xlsx").pk)
         seller_link_create(lead=lead, actor=agent)
         seller_briefings_set(lead=lead, actor=agent, told={"timeline": date(2026, 11, 5)})
         self.seller_link = SellerLink.objects.get(lead=lead)
