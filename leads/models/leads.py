@@ -39,6 +39,11 @@ class DeadReason(models.TextChoices):
     # Set only by a merge (leads.merging): the lead lives on in the one it was merged into.
     DUPLICATE = "duplicate", "Duplicate (merged)"
 
+    @classmethod
+    def chosen_by_hand(cls) -> list[tuple[str, str]]:
+        """The reasons a person may give when moving a lead to dead: every one but the merge's."""
+        return [(value, label) for value, label in cls.choices if value != cls.DUPLICATE]
+
 
 class LeadType(models.TextChoices):
     NOD = "pre_foreclosure_nod", "Pre-foreclosure (NOD)"

@@ -79,7 +79,7 @@ class StageChangeSerializer(serializers.ModelSerializer):
 class StageMoveSerializer(serializers.Serializer):
     to_stage = serializers.ChoiceField(choices=Stage.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="")
-    dead_reason = serializers.ChoiceField(choices=DeadReason.choices, required=False, allow_blank=True, default="")
+    dead_reason = serializers.ChoiceField(choices=DeadReason.chosen_by_hand(), required=False, allow_blank=True, default="")
     closing_date = serializers.DateField(required=False, allow_null=True, default=None)
 
 

@@ -48,7 +48,7 @@ def board_context(request, *, notice=None) -> dict:
         "notice": notice,
         "now": timezone.now(),
         "today_plus_7": today + timedelta(days=7),
-        "dead_reasons": DeadReason.choices,
+        "dead_reasons": DeadReason.chosen_by_hand(),
         "can_move": request.user.has_perm(Perm.CHANGE_STAGE),
         "is_filtered": bool(query),
         "funnel_stages": FUNNEL_STAGES,

@@ -27,7 +27,7 @@ from .stages import allowed_moves
 class StageChangeForm(forms.Form):
     to_stage = forms.ChoiceField(label="Move to")
     dead_reason = forms.ChoiceField(
-        choices=[("", "—")] + list(DeadReason.choices), required=False, label="If dead, why"
+        choices=[("", "—")] + DeadReason.chosen_by_hand(), required=False, label="If dead, why"
     )
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -55,7 +55,7 @@ class BoardMoveForm(forms.Form):
 
     lead = forms.IntegerField(widget=forms.HiddenInput)
     to_stage = forms.ChoiceField(choices=Stage.choices, label="Move to")
-    dead_reason = forms.ChoiceField(choices=[("", "—")] + list(DeadReason.choices), required=False)
+    dead_reason = forms.ChoiceField(choices=[("", "—")] + DeadReason.chosen_by_hand(), required=False)
     closing_date = forms.DateField(required=False)
 
 
@@ -331,7 +331,7 @@ class BulkActionForm(forms.Form):
     due_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput(), label="Due")
     title = forms.CharField(required=False, max_length=200, label="Follow-up")
     to_stage = forms.ChoiceField(required=False, choices=[("", "—")] + list(Stage.choices), label="Stage")
-    dead_reason = forms.ChoiceField(required=False, choices=[("", "—")] + list(DeadReason.choices), label="If dead, why")
+    dead_reason = forms.ChoiceField(required=False, choices=[("", "—")] + DeadReason.chosen_by_hand(), label="If dead, why")
     agent = forms.ModelChoiceField(queryset=None, required=False, label="Agent")
     team = forms.ModelChoiceField(queryset=None, required=False, label="Team",
                                   help_text="Round-robin: required. The pond: that team's (empty: the whole brokerage's).")

@@ -75,7 +75,7 @@ class LeadListView(LoginRequiredMixin, TemplateView):
             assignable=users_assignable_by(user) if user.has_perm(Perm.ASSIGN_LEADS) else [],
             routable_teams=teams_routable_by(user),
             stage_choices=Stage.choices,
-            dead_reasons=DeadReason.choices,
+            dead_reasons=DeadReason.chosen_by_hand(),
             # Saved searches and tags (pipeline/workspace/smart_lists.py, leads/tags.py).
             saved_searches=searches,
             own_searches=[search for search in searches if search.owner_id == user.pk],

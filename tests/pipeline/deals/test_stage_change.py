@@ -116,3 +116,18 @@ def test_history_records_who_moved_what_when_with_time_in_stage(lead, agent):
 def test_moving_to_the_current_stage_is_refused(lead, agent):
     with pytest.raises(StageChangeRefused, match="already"):
         move(lead, Stage.LIST, agent)
+
+
+def test_no_menu_offers_the_reason_only_a_merge_may_set(lead, agent):
+    from pipeline.api.serializers import StageMoveSerializer
+    from pipeline.deals.forms import BoardMoveForm, BulkActionForm, StageChangeForm
+
+    offered = [
+        dict(StageChangeForm(lead=lead).fields["dead_reason"].choices),
+        dict(BoardMoveForm().fields["dead_reason"].choices),
+        dict(BulkActionForm(user=agent).fields["dead_reason"].choices),
+        dict(StageMoveSerializer().fields["dead_reason"].choices),
+    ]
+    for choices in offered:
+        assert DeadReason.DUPLICATE not in choices
+        assert DeadReason.FORECLOSED in choices
