@@ -238,6 +238,8 @@ SPECTACULAR_SETTINGS = {
         "StageEnum": "leads.models.Stage",
         "FollowUpSourceEnum": "pipeline.models.FollowUpSource",
         "LeadSourceEnum": "leads.models.LeadSource",
+        "DeadReasonEnum": "leads.models.DeadReason",
+        "DeadReasonByHandEnum": "leads.models.leads.DEAD_REASONS_BY_HAND",
     },
 }
 

@@ -42,7 +42,11 @@ class DeadReason(models.TextChoices):
     @classmethod
     def chosen_by_hand(cls) -> list[tuple[str, str]]:
         """The reasons a person may give when moving a lead to dead: every one but the merge's."""
-        return [(value, label) for value, label in cls.choices if value != cls.DUPLICATE]
+        return list(DEAD_REASONS_BY_HAND)
+
+
+# Named for the API schema too (SPECTACULAR_SETTINGS' ENUM_NAME_OVERRIDES).
+DEAD_REASONS_BY_HAND = tuple((value, label) for value, label in DeadReason.choices if value != DeadReason.DUPLICATE)
 
 
 class LeadType(models.TextChoices):
