@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
-from leads.signals import import_written
+from leads.signals import import_written, phones_changed
 
 from .services import phones_reflag
 
@@ -14,4 +14,10 @@ from .services import phones_reflag
 def imported_phones_flag(*, phones, **kwargs) -> None:
     """An imported list's phones flagged against the registries held and the internal
     list, before the import counts how many are on one."""
+    phones_reflag(phones=phones)
+
+
+@receiver(phones_changed, dispatch_uid="compliance-flag-edited-phones")
+def edited_phones_flag(*, phones, **kwargs) -> None:
+    """A number added or corrected by hand is flagged before the lead page shows it."""
     phones_reflag(phones=phones)

@@ -23,3 +23,8 @@ import_auctions_found = Signal()
 # ``job`` and ``phones`` (a queryset of the list's phones), so flags derived from other
 # apps' records (Do-Not-Call) are right when the job's counts are taken.
 import_written = Signal()
+
+# A phone number was added or changed by hand (``leads.editing``). Arguments: ``phones``
+# (a queryset of those phones). Receivers flag them against the registries and the
+# internal list in the same transaction, so the page shows the number's standing at once.
+phones_changed = Signal()
