@@ -18,12 +18,13 @@ Who may edit is who may see the lead: the views and the API look rows up through
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import F, Max, ProtectedError
+from django.db.models import F, Max, ProtectedError, Q
 
 from leadcrm.accounts.models import User
 
@@ -39,7 +40,7 @@ from .models import (
     PhoneType,
     Property,
 )
-from .phones import parse_phone
+from .phones import format_national, parse_phone
 from .services import hardship_record_create, lead_rescore, lien_create, lien_delete, lien_update
 from .signals import phones_changed
 
@@ -392,3 +393,142 @@ def foreclosure_remove(*, record: ForeclosureRecord, actor: User | None, version
     lead = row.lead
     _delete(row, actor=actor, reason=reason)
     lead_rescore(lead=lead)
+
+
+# Reading the history back: what the lead's timeline shows --------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    label: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class RecordChange:
+    """One save of a row of the lead's record, as a sentence for the timeline."""
+
+    at: datetime
+    actor: object  # the User, or None when the system saved it
+    sentence: str
+    changes: tuple[FieldChange, ...] = ()
+    reason: str = ""
+
+
+# Kept with every save but not what a person changed.
+NOT_SHOWN = {"id", "version", "created_at", "updated_at", "raw", "lead", "contact", "recorded_by",
+             "loan_number_masked_before"}
+HISTORY_WINDOW = 400  # rows per kind read for one timeline: a lead is edited by hand, not by machines
+
+
+def _shown(value, field) -> str:
+    if value is None or value == "":
+        return "blank"
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal) and field.name in MONEY_FIELDS:
+        return f"${value:,.2f}".replace(".00", "")
+    if isinstance(value, date):
+        return f"{value:%b} {value.day}, {value.year}"
+    if field.name == "number":
+        return format_national(value)
+    return str(value)
+
+
+def _subject(record) -> str:
+    model = record.instance_type
+    if model is Property:
+        return "the property"
+    if model is Contact:
+        return f"Owner {record.position}"
+    if model is Phone:
+        return f"the number {format_national(record.number)}"
+    if model is Email:
+        return f"the email {record.address}"
+    if model is HardshipRecord:
+        return f"the hardship ({record.get_category_display()})"
+    if model is Lien:
+        return f"the {({1: '1st', 2: '2nd', 3: '3rd'}).get(record.position, f'{record.position}th')} lien"
+    return f"the {record.get_record_type_display().lower()} filing"
+
+
+def _named(record) -> str:
+    """The subject with what identifies it, for an addition or a removal."""
+    if record.instance_type is Contact:
+        return f"{_subject(record)}, {Contact.name_from(record.first_name, record.last_name, record.company_name)}"
+    if record.instance_type is Lien and record.lender:
+        return f"{_subject(record)} ({record.lender})"
+    return _subject(record)
+
+
+def _possessive(subject: str) -> str:
+    return f"{subject}'" if subject.endswith("s") else f"{subject}'s"
+
+
+def _diff(record, previous) -> tuple[FieldChange, ...]:
+    changes = []
+    for field in record.instance_type._meta.concrete_fields:
+        if field.name in NOT_SHOWN or not hasattr(record, field.attname):
+            continue
+        old, new = getattr(previous, field.attname), getattr(record, field.attname)
+        if old != new:
+            label = "loan number" if field.name == "loan_number_masked" else str(field.verbose_name)
+            changes.append(FieldChange(label, _shown(old, field), _shown(new, field)))
+    return tuple(changes)
+
+
+def _entry(record, previous) -> RecordChange | None:
+    actor, reason = record.history_user, record.history_change_reason or ""
+    who = str(actor) if actor else "The system"
+    if record.history_type == "+":
+        # Rows an import or the system wrote, and baselines, are where the history starts.
+        if actor is None or reason == BASELINE:
+            return None
+        return RecordChange(record.history_date, actor, f"{who} added {_named(record)}")
+    if record.history_type == "-":
+        return RecordChange(record.history_date, actor, f"{who} removed {_named(record)}", reason=reason)
+    if previous is None:
+        return None
+    changes = _diff(record, previous)
+    if not changes:
+        return None
+    parts = [f"{change.label} from {change.old} to {change.new}" for change in changes]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    subject = _subject(previous if record.instance_type is not Contact else record)
+    return RecordChange(record.history_date, actor, f"{who} changed {_possessive(subject)} {listed}",
+                        changes=changes, reason=reason)
+
+
+def _histories(lead: Lead) -> list[models.QuerySet]:
+    """The history rows of the lead's record, found by the ``lead_id`` (or the owner's) the
+    historical rows carry, so rows moved to this lead by a merge come with their history."""
+    owners = (Q(contact_id__in=Contact.history.filter(lead_id=lead.pk).values("id"))
+              | Q(contact_id__in=Contact.objects.filter(lead_id=lead.pk).values("id")))
+    return [
+        Property.history.filter(id=lead.property_id),
+        Contact.history.filter(lead_id=lead.pk),
+        Phone.history.filter(owners),
+        Email.history.filter(owners),
+        HardshipRecord.history.filter(lead_id=lead.pk),
+        Lien.history.filter(lead_id=lead.pk),
+        ForeclosureRecord.history.filter(lead_id=lead.pk),
+    ]
+
+
+def lead_record_changes(*, lead: Lead, limit: int = 100) -> list[RecordChange]:
+    """Every save by hand of the lead's record, newest first: one query per kind of row."""
+    entries = []
+    for history in _histories(lead):
+        records = list(history.select_related("history_user").order_by("-history_date", "-history_id")
+                       [:HISTORY_WINDOW])
+        latest_of: dict[int, object] = {}
+        for record in reversed(records):  # oldest first, each against the one before it
+            entry = _entry(record, latest_of.get(record.id))
+            latest_of[record.id] = record
+            if entry is not None:
+                entries.append(entry)
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]

@@ -6,7 +6,7 @@ from pipeline.outreach import mail_views, queue_views, script_views
 from pipeline.outreach import views as outreach_views
 from pipeline.reminders import views as reminder_views
 from pipeline.seller import views as seller_views
-from pipeline.workspace import dashboard, my_settings
+from pipeline.workspace import dashboard, lead_edit_views, my_settings
 
 app_name = "pipeline"
 
@@ -49,4 +49,6 @@ urlpatterns = [
     path("leads/<int:pk>/briefing/", seller_views.BriefingView.as_view(), name="briefing"),
     path("guide/", seller_views.GuideView.as_view(), name="guide"),
     path("guide.pdf", seller_views.GuidePdfView.as_view(), name="guide_pdf"),
+    # Editing the lead's record in place (the lead page's cards).
+    *lead_edit_views.urlpatterns,
 ]

@@ -32,6 +32,7 @@ from pipeline.workspace.selectors import lead_activity
 from .workload import WorkloadView
 
 LIST_PAGE_SIZE = 50
+CHANGE_LEAD = "leads.change_lead"  # every role: a lead's record is edited by whoever works it
 
 
 class LeadListView(LoginRequiredMixin, TemplateView):
@@ -209,6 +210,12 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             routable_teams=teams_routable_by(user),
             seller=seller_card(lead=lead, session=self.request.session),
             can_manage_seller=user.has_perm(Perm.MANAGE_DOCUMENTS),
+        )
+        # Editing the record in place (pipeline/workspace/lead_edit_views.py).
+        context.update(
+            can_edit_record=user.has_perm(CHANGE_LEAD),
+            filings=list(lead.foreclosure_records.all()),
+            today=timezone.localdate(now),
         )
         return context
 

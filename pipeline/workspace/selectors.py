@@ -7,6 +7,7 @@ from datetime import datetime, time
 
 from django.utils import timezone
 
+from leads.editing import lead_record_changes
 from leads.models import Lead
 from pipeline.models import SellerEventKind, StageChange
 
@@ -26,14 +27,14 @@ def _with_days_in_stage(changes: list[StageChange]) -> list[StageChange]:
 @dataclass(frozen=True)
 class TimelineEvent:
     at: datetime
-    kind: str  # outreach, stage, follow_up, follow_up_done, document, lender, note, seller
+    kind: str  # outreach, stage, follow_up, follow_up_done, document, lender, note, seller, change
     item: object
 
 
 def lead_activity(*, lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEvent]:
     """One timeline of everything that happened on a lead, newest first: outreach, stage
     moves, follow-ups set and done, documents received, lender steps, notes, and the
-    seller's side (links, visits, uploads).
+    seller's side (links, visits, uploads), and every edit of the lead's record by hand.
     One query per kind, each cut at ``limit``."""
     from pipeline.models import DocumentUpload, LenderMilestone
 
@@ -61,5 +62,7 @@ def lead_activity(*, lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEv
     # A seller's upload is on the timeline as its document already.
     events += [TimelineEvent(e.at, "seller", e) for e in
                lead.seller_events.exclude(kind=SellerEventKind.UPLOAD).select_related("actor")[:limit]]
+    # Who changed the owners, numbers, hardship, liens, filings or the house, and how.
+    events += [TimelineEvent(c.at, "change", c) for c in lead_record_changes(lead=lead, limit=limit)]
     events.sort(key=lambda event: event.at, reverse=True)
     return events[:limit]
