@@ -183,6 +183,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# History of a lead's record (docs/architecture.md#history): shown in the admin, never
+# reverted there, since a revert would skip the services that keep totals and versions.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
 # Email ---------------------------------------------------------------------------------
 
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
