@@ -5,10 +5,10 @@ A lead (or its owner, phone, lien ...) the user may not see is a 404 here too.
 
 from django import forms
 from django.contrib import admin
-from django.urls import path
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpResponseNotAllowed
+from django.urls import path
 from simple_history.admin import SimpleHistoryAdmin
 
 from leadcrm.accounts.models import Team, User
@@ -18,7 +18,6 @@ from leadcrm.shared.append_only import ReadOnlyAdminMixin
 from leadcrm.shared.pagination import EstimatedCountPaginator
 
 from .addresses import address_key
-from .querysets import lead_scope
 from .models import (
     ColumnMapping,
     Contact,
@@ -37,6 +36,7 @@ from .models import (
     Property,
     RoutingRule,
 )
+from .querysets import lead_scope
 from .services import (
     check_address_free,
     check_agent_on_team,
@@ -83,7 +83,7 @@ class RecordHistoryAdmin(SimpleHistoryAdmin):
         urls = [url for url in super().get_urls() if not str(url.pattern).endswith("/history/([^/]+)/$")]
         info = self.model._meta.app_label, self.model._meta.model_name
         return [path("<path:object_id>/history/<int:version_id>/", self.admin_site.admin_view(self.history_form_view),
-                     name="%s_%s_simple_history" % info), *urls]
+                     name="{}_{}_simple_history".format(*info)), *urls]
 
     def history_scope(self, user) -> Q | None:
         """The historical rows ``user`` may read: by the lead the row was on."""

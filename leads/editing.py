@@ -41,7 +41,15 @@ from .models import (
     Property,
 )
 from .phones import format_national, parse_phone
-from .services import hardship_record_create, lead_rescore, lien_create, lien_delete, lien_update
+from .services import (
+    HISTORY_BASELINE,
+    hardship_record_create,
+    history_baseline,
+    lead_rescore,
+    lien_create,
+    lien_delete,
+    lien_update,
+)
 from .signals import phones_changed
 
 MONEY_MAX = Decimal("100000000")
@@ -56,7 +64,7 @@ REASON_NEEDED = "Say why; the reason is kept in the lead's history."
 PHONE_ON_FILE = "This number is already on file for this owner."
 EMAIL_ON_FILE = "This email address is already on file for this owner."
 EMAIL_INVALID = "Enter an email address such as name@example.com."
-BASELINE = "As it was before the first edit by hand"
+BASELINE = HISTORY_BASELINE
 
 PROPERTY_EDITABLE = ("property_type", "bedrooms", "bathrooms", "building_sqft", "year_built",
                      "estimated_value", "estimated_value_date", "owner_occupied", "vacant")
@@ -103,15 +111,6 @@ def _locked(row: models.Model, version: int | None):
     if version is not None and current.version != int(version):
         raise StaleEdit()
     return current
-
-
-def history_baseline(row: models.Model) -> None:
-    """Record the row as it is now when it has no history yet (an import wrote it), so
-    the first change shows its old values."""
-    history = type(row).history
-    if not history.filter(id=row.pk).exists():
-        history.bulk_history_create([row], default_change_reason=BASELINE,
-                                    default_date=getattr(row, "created_at", None))
 
 
 def _save_changes(row: models.Model, *, actor: User | None, changes: dict, editable) -> list[str]:

@@ -148,6 +148,20 @@ def lead_list_add(*, lead: Lead, lead_list: LeadList) -> ListMembership:
     return membership
 
 
+# History ---------------------------------------------------------------------------------
+
+HISTORY_BASELINE = "As it was before the first edit by hand"
+
+
+def history_baseline(row) -> None:
+    """Record the row as it is now when it has no history yet (an import wrote it, by COPY,
+    keeping none), so the first change shows its old values (docs/architecture.md#history)."""
+    history = type(row).history
+    if not history.filter(id=row.pk).exists():
+        history.bulk_history_create([row], default_change_reason=HISTORY_BASELINE,
+                                    default_date=getattr(row, "created_at", None))
+
+
 # Owners, phones and emails --------------------------------------------------------------
 
 
@@ -160,6 +174,7 @@ def contact_create(*, lead: Lead, position: int = 1, **fields) -> Contact:
 
 def contact_set_do_not_mail(*, contact: Contact) -> Contact:
     if not contact.do_not_mail:
+        history_baseline(contact)
         contact.do_not_mail = True
         contact.version += 1
         contact.save(update_fields=["do_not_mail", "version"])
@@ -199,6 +214,7 @@ def phone_add(
 def phone_set_status(*, phone: Phone, status: PhoneStatus) -> Phone:
     if phone.status == status:
         return phone
+    history_baseline(phone)
     phone.status = status
     phone.version += 1
     phone.full_clean()

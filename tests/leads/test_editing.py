@@ -13,7 +13,14 @@ from leads.models import Contact, Email, Lien, Phone, PhoneStatus
 from leads.phones import NO_DIGITS
 from pipeline.outreach.services import outreach_log
 
-from .factories import ContactFactory, EmailFactory, ForeclosureRecordFactory, LienFactory, PhoneFactory, as_imported
+from .factories import (
+    ContactFactory,
+    EmailFactory,
+    ForeclosureRecordFactory,
+    LienFactory,
+    PhoneFactory,
+    as_imported,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -192,3 +199,11 @@ def test_imports_write_no_history(lead):
               [(contact.pk, "+19185550301", "918 555 0301", "mobile", 2)])
     assert Phone.history.count() == before
     assert contact.phones.get(number="+19185550301").version == 1  # the database default
+
+
+def test_a_status_the_log_sets_on_an_imported_number_keeps_its_old_value(lead, agent):
+    phone = as_imported(lead.contacts.get().phones.get())
+    outreach_log(lead=lead, channel="call", contact_point=phone, outcome="wrong_number", actor=agent,
+                 role_disclosed=True)
+    sentences = [change.sentence for change in editing.lead_record_changes(lead=lead)]
+    assert "The system changed the number (918) 555-0104's status from Good to Wrong party" in sentences
