@@ -248,7 +248,9 @@ def test_mark_wrong_party_and_make_primary(lead, agent, client_as):
         ("+19185550277", "good"), ("+19185550104", "wrong_party")]
 
 
-def test_the_lead_page_costs_no_more_queries_with_a_long_history(lead, agent, client_as):
+def test_the_lead_page_costs_no_more_queries_with_a_long_history(lead, agent, client_as, monkeypatch):
+    # The rule book is kept five seconds; on a loaded machine a page can take longer.
+    monkeypatch.setattr("compliance.rulebook.TTL_SECONDS", 3600)
     client = client_as(agent)
     contact, lien = lead.contacts.get(), LienFactory(lead=lead)
     editing.owner_update(contact=contact, actor=agent, version=contact.version, last_name="First")
@@ -259,8 +261,9 @@ def test_the_lead_page_costs_no_more_queries_with_a_long_history(lead, agent, cl
     for n in range(25):
         contact = editing.owner_update(contact=contact, actor=agent, version=contact.version, last_name=f"Name{n}")
         lien = editing.lien_edit(lien=lien, actor=agent, version=lien.version, balance=Decimal(1000 + n))
-    client.get(detail(lead))  # the rule book is kept only a while: warm it again after the writes
     with CaptureQueriesContext(connection) as many:
         page = client.get(detail(lead)).content.decode()
     assert "from Name23 to Name24" in page
     assert len(many) <= len(few), "\n".join(q["sql"][:120] for q in many.captured_queries)
+    # One query per kind of row (house, owners, phones, emails, hardships, liens, filings).
+    assert sum("leads_historical" in q["sql"] for q in many.captured_queries) == 7
