@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
-from leads.signals import import_written, phones_added
+from leads.signals import import_written, phones_changed
 
 from .services import phones_reflag
 
@@ -17,7 +17,7 @@ def imported_phones_flag(*, phones, **kwargs) -> None:
     phones_reflag(phones=phones)
 
 
-@receiver(phones_added, dispatch_uid="compliance-flag-phones-added")
-def added_phones_flag(*, phones, **kwargs) -> None:
-    """Numbers typed in by an agent flagged like an import's, before the lead page shows them."""
+@receiver(phones_changed, dispatch_uid="compliance-flag-edited-phones")
+def edited_phones_flag(*, phones, **kwargs) -> None:
+    """A number added or corrected by hand is flagged before the lead page shows it."""
     phones_reflag(phones=phones)

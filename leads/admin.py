@@ -6,7 +6,10 @@ A lead (or its owner, phone, lien ...) the user may not see is a 404 here too.
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.db.models import Q
+from django.http import Http404, HttpResponseNotAllowed
+from django.urls import path
+from simple_history.admin import SimpleHistoryAdmin
 
 from leadcrm.accounts.models import Team, User
 from leadcrm.accounts.roles import Perm
@@ -35,6 +38,7 @@ from .models import (
     Property,
     RoutingRule,
 )
+from .querysets import lead_scope
 from .services import (
     check_address_free,
     check_agent_on_team,
@@ -69,6 +73,56 @@ class LeadScopedAdminMixin:
         if obj is None:
             raise Http404("No such record.")
         return obj
+
+
+class RecordHistoryAdmin(SimpleHistoryAdmin):
+    """The history of a row of a lead (who changed what, docs/architecture.md#history),
+    shown to those who see the lead, a removed row's too; read only: a revert would skip
+    the services that keep lien totals and versions."""
+
+    def get_urls(self):
+        # One version's page with named parts, like every other admin URL.
+        urls = [url for url in super().get_urls() if not str(url.pattern).endswith("/history/([^/]+)/$")]
+        info = self.model._meta.app_label, self.model._meta.model_name
+        return [path("<path:object_id>/history/<int:version_id>/", self.admin_site.admin_view(self.history_form_view),
+                     name="{}_{}_simple_history".format(*info)), *urls]
+
+    def history_scope(self, user) -> Q | None:
+        """The historical rows ``user`` may read: by the lead the row was on."""
+        if lead_scope(user) is None:
+            return None
+        leads = Lead.objects.visible_to(user).values("pk")
+        if self.model is Property:
+            return Q(id__in=Property.objects.visible_to(user).values("pk"))
+        if self.model in (Phone, Email):
+            return (Q(contact_id__in=Contact.history.filter(lead_id__in=leads).values("id"))
+                    | Q(contact_id__in=Contact.objects.visible_to(user).values("pk")))
+        return Q(lead_id__in=leads)
+
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        queryset = super().get_history_queryset(request, history_manager, pk_name, object_id)
+        scope = self.history_scope(request.user)
+        return queryset if scope is None else queryset.filter(scope)
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self.get_history_queryset(request, self.model.history, self.model._meta.pk.attname,
+                                         object_id).exists() and not self.get_queryset(request).filter(
+                pk=object_id).exists():
+            raise Http404("No such record.")
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        history = self.get_history_queryset(request, self.model.history, self.model._meta.pk.attname, object_id)
+        if not history.filter(history_id=version_id).exists():
+            raise Http404("No such record.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        if change:  # an edit opened on the lead page before this save is refused (leads.editing)
+            obj.version += 1
+        super().save_model(request, obj, form, change)
 
 
 def scoped_choices(model, user):
@@ -233,7 +287,7 @@ def property_address_key(data) -> str:
 
 
 @admin.register(Property)
-class PropertyAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+class PropertyAdmin(LeadScopedAdminMixin, RecordHistoryAdmin):
     form = PropertyAdminForm
     list_display = ["street", "unit", "city", "state", "zip_code", "county", "estimated_value"]
     list_filter = ["state", "property_type"]
@@ -247,7 +301,7 @@ class PropertyAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+class ContactAdmin(LeadScopedAdminMixin, RecordHistoryAdmin):
     list_display = ["display_name", "lead", "mailing_city", "mailing_state", "deceased", "do_not_mail"]
     list_filter = ["deceased", "do_not_mail"]
     list_select_related = ["lead__property"]
@@ -256,7 +310,7 @@ class ContactAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Phone)
-class PhoneAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+class PhoneAdmin(LeadScopedAdminMixin, RecordHistoryAdmin):
     list_display = ["display", "contact", "phone_type", "status", "source"]
     list_filter = ["status", "phone_type", "source"]
     list_select_related = ["contact"]
@@ -267,7 +321,7 @@ class PhoneAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Email)
-class EmailAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+class EmailAdmin(LeadScopedAdminMixin, RecordHistoryAdmin):
     list_display = ["address", "contact", "status", "source"]
     list_filter = ["status", "source"]
     list_select_related = ["contact"]
@@ -276,7 +330,7 @@ class EmailAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(HardshipRecord)
-class HardshipRecordAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+class HardshipRecordAdmin(LeadScopedAdminMixin, RecordHistoryAdmin):
     list_display = ["lead", "category", "started_on", "letter_received_on", "recorded_by"]
     list_filter = ["category"]
     list_select_related = ["lead__property", "recorded_by"]
@@ -291,7 +345,7 @@ class HardshipRecordAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Lien)
-class LienAdmin(LienMaskingMixin, LeadScopedAdminMixin, admin.ModelAdmin):
+class LienAdmin(LienMaskingMixin, LeadScopedAdminMixin, RecordHistoryAdmin):
     form = LienAdminForm
     list_display = ["lead", "position", "lien_type", "lender", "loan_number_masked", "balance"]
     list_filter = ["lien_type", "position"]
@@ -357,7 +411,7 @@ class ListDncCountAdmin(ReportFiguresAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ForeclosureRecord)
-class ForeclosureRecordAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
+class ForeclosureRecordAdmin(LeadScopedAdminMixin, RecordHistoryAdmin):
     list_display = ["lead", "record_type", "recording_date", "auction_date", "lender", "default_amount"]
     list_filter = ["record_type"]
     list_select_related = ["lead__property"]

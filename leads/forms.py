@@ -1,4 +1,5 @@
-"""Forms of the leads pages: the list upload and its column mapping."""
+"""Forms of the leads pages: the list upload and its column mapping, and the edits of a
+lead's record made in place on the lead page (``leads.editing`` does the writing)."""
 
 from django import forms
 from django.conf import settings
@@ -7,8 +8,22 @@ from leadcrm.accounts.models import Team, User
 from leadcrm.accounts.roles import Perm
 from leadcrm.accounts.selectors import teams_visible_to, users_assignable_by
 
+from . import editing
 from .imports.columns import FIELDS
-from .models import ColumnMapping, LeadSource
+from .models import (
+    ColumnMapping,
+    Contact,
+    ContactSource,
+    EmailStatus,
+    ForeclosureRecord,
+    HardshipRecord,
+    LeadSource,
+    Lien,
+    PhoneStatus,
+    PhoneType,
+    Property,
+)
+from .phones import parse_phone
 
 TOO_LARGE = "The file is {size:,} bytes; the limit is {limit:,}. Split it, or zip nothing: upload the CSV itself."
 IMPORT_SOURCES = [(LeadSource.PROPSTREAM, "PropStream export"), (LeadSource.BATCHLEADS, "BatchLeads export"),
@@ -88,3 +103,168 @@ class ColumnMappingForm(forms.Form):
 
     def grouped(self):
         return [(group, [self[name] for name in names]) for group, names in self.groups.items()]
+
+
+# Editing the lead's record ------------------------------------------------------------------
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class MoneyField(forms.DecimalField):
+    """Dollars as people type them (``$350,000``), refused below zero or over the limit
+    with the limit in the message (``leads.editing.MONEY_MAX``)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+        super().__init__(decimal_places=2, **kwargs)
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.replace("$", "").replace(",", "").strip()
+        return super().to_python(value)
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None and value < 0:
+            raise forms.ValidationError(editing.MONEY_NEGATIVE)
+        if value is not None and value > editing.MONEY_MAX:
+            raise forms.ValidationError(editing.MONEY_TOO_LARGE)
+
+
+class VersionForm(forms.Form):
+    """The version of the row the editor opened, sent back with the change."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, instance=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if instance is not None:
+            self.fields["version"].initial = instance.version
+
+
+class VersionedModelForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
+
+    def changes(self) -> dict:
+        """The model's fields as entered, for the service (never ``form.save()``)."""
+        return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.cleaned_data}
+
+
+class PropertyFactsForm(VersionedModelForm):
+    estimated_value = MoneyField(label="Estimated value", help_text="In dollars, at most $100,000,000.")
+
+    class Meta:
+        model = Property
+        fields = editing.PROPERTY_EDITABLE
+        widgets = {"estimated_value_date": DateInput()}
+        labels = {"estimated_value_date": "Value as of", "owner_occupied": "Owner-occupied"}
+
+
+class OwnerForm(VersionedModelForm):
+    class Meta:
+        model = Contact
+        fields = editing.CONTACT_EDITABLE
+        labels = {"do_not_mail": "Do not mail"}
+
+
+class RemoveForm(VersionForm):
+    reason = forms.CharField(max_length=100, help_text="Kept in the lead's history.",
+                             error_messages={"required": editing.REASON_NEEDED})
+
+
+class PhoneForm(VersionForm):
+    number = forms.CharField(max_length=40, help_text="Any way it was written, e.g. (918) 555-0104.",
+                             error_messages={"required": "Enter the phone number."})
+    phone_type = forms.ChoiceField(choices=PhoneType.choices, initial=PhoneType.UNKNOWN, label="Type")
+    source = forms.ChoiceField(choices=ContactSource.choices, initial=ContactSource.HOMEOWNER)
+    status = forms.ChoiceField(choices=PhoneStatus.choices, initial=PhoneStatus.GOOD)
+
+    def __init__(self, *args, instance=None, **kwargs):
+        super().__init__(*args, instance=instance, **kwargs)
+        if instance is None:
+            del self.fields["status"]  # a new number is good until a call says otherwise
+        else:
+            for name in ("phone_type", "source", "status"):
+                self.fields[name].initial = getattr(instance, name)
+            self.fields["number"].initial = instance.display
+
+    def clean_number(self):
+        parsed = parse_phone(self.cleaned_data["number"])
+        if not parsed.ok:
+            raise forms.ValidationError(parsed.error)
+        return self.cleaned_data["number"]
+
+
+class EmailForm(VersionForm):
+    address = forms.EmailField(max_length=254, label="Email",
+                               error_messages={"invalid": editing.EMAIL_INVALID,
+                                               "required": editing.EMAIL_INVALID})
+    source = forms.ChoiceField(choices=ContactSource.choices, initial=ContactSource.HOMEOWNER)
+    status = forms.ChoiceField(choices=EmailStatus.choices, initial=EmailStatus.GOOD)
+
+    def __init__(self, *args, instance=None, **kwargs):
+        super().__init__(*args, instance=instance, **kwargs)
+        if instance is None:
+            del self.fields["status"]
+        else:
+            for name in ("address", "source", "status"):
+                self.fields[name].initial = getattr(instance, name)
+
+
+class HardshipForm(VersionedModelForm):
+    class Meta:
+        model = HardshipRecord
+        fields = editing.HARDSHIP_EDITABLE
+        widgets = {"started_on": DateInput(), "letter_received_on": DateInput(),
+                   "narrative": forms.Textarea(attrs={"rows": 3})}
+        labels = {"narrative": "In the homeowner's words", "started_on": "Since",
+                  "letter_received_on": "Signed letter received"}
+
+
+class LienForm(VersionedModelForm):
+    balance = MoneyField(help_text="At most $100,000,000.")
+    monthly_payment = MoneyField()
+    arrears = MoneyField()
+    loan_number = forms.CharField(max_length=40, required=False, label="Loan number",
+                                  help_text="Only the last four characters are kept.")
+
+    class Meta:
+        model = Lien
+        fields = ("position", "lien_type", "loan_program", "lender", "balance", "monthly_payment", "arrears",
+                  "recording_date")
+        widgets = {"recording_date": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["loan_number"].help_text = (f"On file: {self.instance.loan_number_masked or 'none'}. "
+                                                    "Leave empty to keep it.")
+
+    def changes(self) -> dict:
+        changes = super().changes()
+        if self.cleaned_data.get("loan_number") or not self.instance.pk:
+            changes["loan_number"] = self.cleaned_data.get("loan_number", "")
+        return changes
+
+
+class ForeclosureForm(VersionedModelForm):
+    unpaid_balance = MoneyField()
+    default_amount = MoneyField()
+    opening_bid = MoneyField()
+
+    class Meta:
+        model = ForeclosureRecord
+        fields = editing.FORECLOSURE_EDITABLE
+        widgets = {"recording_date": DateInput(), "auction_date": DateInput()}
+        labels = {"record_type": "Filing"}

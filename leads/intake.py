@@ -7,7 +7,7 @@ agent may see is opened (or, when asked, given the new owners and numbers); one 
 not see is named as worked by the brokerage, and nothing about it is said.
 
 Everything is written in one transaction; the new phones are flagged against the
-Do-Not-Call lists (``phones_added``, compliance's receiver) before the page shows them.
+Do-Not-Call lists (``phones_changed``, compliance's receiver) before the page shows them.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from .models import Contact, ContactSource, Lead, LeadSource, LeadType, Phone, P
 from .phones import parse_phone
 from .routing import leads_route_by_rules
 from .services import contact_create, email_add, lead_assign, lead_create, phone_add, property_create
-from .signals import phones_added
+from .signals import phones_changed
 
 # The sources an agent picks for a lead they add themselves.
 BY_HAND_SOURCES = [
@@ -270,6 +270,6 @@ def lead_create_by_hand(*, actor: User, intake: Intake, assigned_agent: User | N
 
 def _phones_flag(phones: list[Phone]) -> None:
     if phones:
-        phones_added.send(sender=Lead, phones=Phone.objects.filter(pk__in=[phone.pk for phone in phones]))
+        phones_changed.send(sender=Phone, phones=Phone.objects.filter(pk__in=[phone.pk for phone in phones]))
         for phone in phones:
             phone.refresh_from_db(fields=["on_dnc_list", "dnc_flagged_at"])

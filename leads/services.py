@@ -148,6 +148,20 @@ def lead_list_add(*, lead: Lead, lead_list: LeadList) -> ListMembership:
     return membership
 
 
+# History ---------------------------------------------------------------------------------
+
+HISTORY_BASELINE = "As it was before the first edit by hand"
+
+
+def history_baseline(row) -> None:
+    """Record the row as it is now when it has no history yet (an import wrote it, by COPY,
+    keeping none), so the first change shows its old values (docs/architecture.md#history)."""
+    history = type(row).history
+    if not history.filter(id=row.pk).exists():
+        history.bulk_history_create([row], default_change_reason=HISTORY_BASELINE,
+                                    default_date=getattr(row, "created_at", None))
+
+
 # Owners, phones and emails --------------------------------------------------------------
 
 
@@ -160,8 +174,10 @@ def contact_create(*, lead: Lead, position: int = 1, **fields) -> Contact:
 
 def contact_set_do_not_mail(*, contact: Contact) -> Contact:
     if not contact.do_not_mail:
+        history_baseline(contact)
         contact.do_not_mail = True
-        contact.save(update_fields=["do_not_mail"])
+        contact.version += 1
+        contact.save(update_fields=["do_not_mail", "version"])
     return contact
 
 
@@ -196,9 +212,13 @@ def phone_add(
 
 
 def phone_set_status(*, phone: Phone, status: PhoneStatus) -> Phone:
+    if phone.status == status:
+        return phone
+    history_baseline(phone)
     phone.status = status
+    phone.version += 1
     phone.full_clean()
-    phone.save(update_fields=["status"])
+    phone.save(update_fields=["status", "version"])
     return phone
 
 
@@ -239,6 +259,7 @@ def hardship_record_create(
         recorded_by=recorded_by,
     )
     record.full_clean()
+    record._history_user = recorded_by
     record.save()
     lead_rescore(lead=lead)
     return record
@@ -257,6 +278,7 @@ def lien_create(
     arrears: Decimal | None = None,
     recording_date: date | None = None,
     loan_program: str = "",
+    actor: User | None = None,
 ) -> Lien:
     lien = Lien(
         lead=lead,
@@ -271,6 +293,7 @@ def lien_create(
         loan_program=loan_program,
     )
     lien.full_clean()
+    lien._history_user = actor
     lien.save()
     lead_refresh_lien_total(lead=lead)
     return lien
@@ -283,7 +306,9 @@ LIEN_EDITABLE = {
 
 
 @transaction.atomic
-def lien_update(*, lien: Lien, loan_number: str | None = None, **changes) -> Lien:
+def lien_update(*, lien: Lien, loan_number: str | None = None, actor: User | None = None, **changes) -> Lien:
+    """Change a lien (``actor``: who, for its history); every save moves its version on,
+    so an edit opened before is refused (``leads.editing``)."""
     unknown = set(changes) - LIEN_EDITABLE
     if unknown:
         raise TypeError(f"Not editable on a lien: {', '.join(sorted(unknown))}")
@@ -293,15 +318,19 @@ def lien_update(*, lien: Lien, loan_number: str | None = None, **changes) -> Lie
     if loan_number is not None:
         lien.loan_number_masked = mask_loan_number(loan_number)
         fields.append("loan_number_masked")
+    lien.version += 1
     lien.full_clean()
-    lien.save(update_fields=[*fields, "updated_at"])
+    lien._history_user = actor
+    lien.save(update_fields=[*fields, "version", "updated_at"])
     lead_refresh_lien_total(lead=lien.lead)
     return lien
 
 
 @transaction.atomic
-def lien_delete(*, lien: Lien) -> None:
+def lien_delete(*, lien: Lien, actor: User | None = None, reason: str = "") -> None:
     lead = lien.lead
+    lien._history_user = actor
+    lien._change_reason = reason
     lien.delete()
     lead_refresh_lien_total(lead=lead)
 

@@ -30,7 +30,8 @@ import_written = Signal()
 # ``merge`` (the LeadMerge) and ``undone``. What the other agent held for the moved rows
 # (open follow-ups) goes to the agent who works the lead they are on.
 leads_merged = Signal()
-# Phones were added to a lead by hand (``leads.intake``: a new lead, or new numbers on a
-# lead already held), with ``phones`` (a queryset of those phones). Sent before the page
-# shows them, so their Do-Not-Call flag is right the first time the agent sees them.
-phones_added = Signal()
+# Phone numbers were added or changed by hand (``leads.editing``: the lead page and the
+# API; ``leads.intake``: a new lead, or new numbers on a lead already held). Arguments:
+# ``phones`` (a queryset of those phones). Receivers flag them against the registries and the
+# internal list in the same transaction, so the page shows the number's standing at once.
+phones_changed = Signal()

@@ -6,7 +6,16 @@ from pipeline.outreach import mail_views, queue_views, script_views
 from pipeline.outreach import views as outreach_views
 from pipeline.reminders import views as reminder_views
 from pipeline.seller import views as seller_views
-from pipeline.workspace import dashboard, duplicates, exports, my_settings, new_lead, smart_list_views, tag_views
+from pipeline.workspace import (
+    dashboard,
+    duplicates,
+    exports,
+    lead_edit_views,
+    my_settings,
+    new_lead,
+    smart_list_views,
+    tag_views,
+)
 
 app_name = "pipeline"
 
@@ -62,4 +71,6 @@ urlpatterns = [
     path("leads/<int:pk>/merges/", duplicates.LeadMergesView.as_view(), name="lead_merges"),
     path("guide/", seller_views.GuideView.as_view(), name="guide"),
     path("guide.pdf", seller_views.GuidePdfView.as_view(), name="guide_pdf"),
+    # Editing the lead's record in place (the lead page's cards).
+    *lead_edit_views.urlpatterns,
 ]

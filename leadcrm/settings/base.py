@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_filters",
     "django_htmx",
+    "simple_history",
     "django_celery_beat",
     "rest_framework",
     "rest_framework.authtoken",
@@ -63,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # The signed-in user as the author of history rows an admin save writes.
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "leadcrm.urls"
@@ -179,6 +182,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# History of a lead's record (docs/architecture.md#history): shown in the admin, never
+# reverted there, since a revert would skip the services that keep totals and versions.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 # Email ---------------------------------------------------------------------------------
 

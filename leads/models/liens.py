@@ -2,6 +2,7 @@
 
 from django.core.validators import MinValueValidator
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from ..querysets import RelatedToLeadQuerySet
 from .leads import Lead
@@ -39,6 +40,12 @@ class Lien(models.Model):
     recording_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Optimistic concurrency: every edit carries the version it was opened at and is
+    # refused when the row moved on (leads.editing). The database default lets COPY skip it.
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
+    # Who changed what, for the lead's timeline and the admin (docs/architecture.md#history).
+    history = HistoricalRecords()
 
     objects = RelatedToLeadQuerySet.as_manager()
 
@@ -87,6 +94,12 @@ class ForeclosureRecord(models.Model):
     opening_bid = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     trustee = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Optimistic concurrency: every edit carries the version it was opened at and is
+    # refused when the row moved on (leads.editing). The database default lets COPY skip it.
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
+    # Who changed what, for the lead's timeline and the admin (docs/architecture.md#history).
+    history = HistoricalRecords()
 
     objects = RelatedToLeadQuerySet.as_manager()
 

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from leadcrm.accounts.models import US_STATES
 
@@ -38,6 +39,12 @@ class Contact(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Optimistic concurrency: every edit carries the version it was opened at and is
+    # refused when the row moved on (leads.editing). The database default lets COPY skip it.
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
+    # Who changed what, for the lead's timeline and the admin (docs/architecture.md#history).
+    history = HistoricalRecords(excluded_fields=["rejected_phones"])
+
     objects = RelatedToLeadQuerySet.as_manager()
 
     class Meta:
@@ -46,6 +53,7 @@ class Contact(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(first_name="", last_name="", company_name=""),
                 name="contact_has_a_name",
+                violation_error_message="Give the owner a name: a first or last name, or a company's.",
             ),
         ]
 
@@ -124,6 +132,12 @@ class Phone(models.Model):
     dnc_flagged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Optimistic concurrency: every edit carries the version it was opened at and is
+    # refused when the row moved on (leads.editing). The database default lets COPY skip it.
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
+    # Who changed what, for the lead's timeline and the admin (docs/architecture.md#history).
+    history = HistoricalRecords(excluded_fields=["on_dnc_list", "dnc_flagged_at"])
+
     objects = PhoneQuerySet.as_manager()
 
     class Meta:
@@ -161,6 +175,12 @@ class Email(models.Model):
     status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.GOOD)
     position = models.PositiveSmallIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Optimistic concurrency: every edit carries the version it was opened at and is
+    # refused when the row moved on (leads.editing). The database default lets COPY skip it.
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
+    # Who changed what, for the lead's timeline and the admin (docs/architecture.md#history).
+    history = HistoricalRecords()
 
     objects = EmailQuerySet.as_manager()
 
@@ -206,6 +226,12 @@ class HardshipRecord(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Optimistic concurrency: every edit carries the version it was opened at and is
+    # refused when the row moved on (leads.editing). The database default lets COPY skip it.
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
+    # Who changed what, for the lead's timeline and the admin (docs/architecture.md#history).
+    history = HistoricalRecords()
 
     objects = RelatedToLeadQuerySet.as_manager()
 

@@ -4,6 +4,7 @@ import re
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from leadcrm.accounts.models import US_STATES
 
@@ -75,6 +76,12 @@ class Property(models.Model):
     mls_brokerage_phone = models.CharField("listing brokerage's phone", max_length=20, blank=True, help_text="E.164")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Optimistic concurrency: every edit carries the version it was opened at and is
+    # refused when the row moved on (leads.editing). The database default lets COPY skip it.
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
+    # Who changed what, for the lead's timeline and the admin (docs/architecture.md#history).
+    history = HistoricalRecords(excluded_fields=["address_key"])
 
     objects = PropertyQuerySet.as_manager()
 

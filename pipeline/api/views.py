@@ -26,6 +26,7 @@ from pipeline.outreach.services import OutreachBlocked
 from pipeline.outreach.services import outreach_log as log_outreach
 from pipeline.reminders.services import follow_up_complete, follow_up_create
 
+from .editing import LeadRecordEditActions
 from .schema import ApiSchema
 from .serializers import (
     REFUSED_SCHEMA,
@@ -49,8 +50,9 @@ from .serializers import (
 ANY_ID = "[^/]+"
 
 
-class LeadViewSet(viewsets.ReadOnlyModelViewSet):
-    """The caller's leads (an agent's own; a team lead's team's; a broker's all)."""
+class LeadViewSet(LeadRecordEditActions, viewsets.ReadOnlyModelViewSet):
+    """The caller's leads (an agent's own; a team lead's team's; a broker's all), and the
+    edits of their record (``pipeline/api/editing.py``)."""
 
     schema = ApiSchema()
     lookup_value_regex = ANY_ID

@@ -36,6 +36,7 @@ from pipeline.workspace.smart_lists import saved_searches_visible_to, teams_to_s
 from .workload import WorkloadView
 
 LIST_PAGE_SIZE = 50
+CHANGE_LEAD = "leads.change_lead"  # every role: a lead's record is edited by whoever works it
 
 
 class LeadListView(LoginRequiredMixin, TemplateView):
@@ -232,6 +233,12 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             can_manage_seller=user.has_perm(Perm.MANAGE_DOCUMENTS),
             tagging=lead_tagging(lead=lead, user=user),
             merged_from=lead_merged_from(lead=lead),
+        )
+        # Editing the record in place (pipeline/workspace/lead_edit_views.py).
+        context.update(
+            can_edit_record=user.has_perm(CHANGE_LEAD),
+            filings=list(lead.foreclosure_records.all()),
+            today=timezone.localdate(now),
         )
         return context
 

@@ -23,6 +23,8 @@ def test_every_model_of_ours_has_an_admin():
     from django.apps import apps
 
     ours = [m for label in ("accounts", "leads", "compliance", "pipeline") for m in apps.get_app_config(label).get_models()]
+    # A row's history (django-simple-history) is read through its model's admin.
+    ours = [m for m in ours if not hasattr(m, "instance_type")]
     missing = [m.__name__ for m in ours if m not in admin.site._registry]
     assert missing == []
 

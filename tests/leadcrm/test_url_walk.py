@@ -150,6 +150,38 @@ PK_OF = {
     "api:follow-up-done": "follow_up",
     "api:outreach-detail": "outreach_attempt",
     "api:import-detail": "import_job",
+    # Editing the lead's record in place: ``pk`` is the lead, or the row edited.
+    "pipeline:edit_property": "lead",
+    "pipeline:owner_add": "lead",
+    "pipeline:owner_edit": "contact",
+    "pipeline:owner_remove": "contact",
+    "pipeline:phone_add": "contact",
+    "pipeline:email_add": "contact",
+    "pipeline:phone_edit": "phone",
+    "pipeline:phone_primary": "phone",
+    "pipeline:email_edit": "email",
+    "pipeline:email_primary": "email",
+    "pipeline:hardship_add": "lead",
+    "pipeline:hardship_edit": "hardship",
+    "pipeline:lien_add": "lead",
+    "pipeline:lien_edit": "lien",
+    "pipeline:lien_remove": "lien",
+    "pipeline:filing_add": "lead",
+    "pipeline:filing_edit": "foreclosure",
+    "pipeline:filing_remove": "foreclosure",
+    "api:lead-edit-property": "lead",
+    "api:lead-add-contact": "lead",
+    "api:lead-contact": "lead",
+    "api:lead-add-phone": "lead",
+    "api:lead-phone": "lead",
+    "api:lead-add-email": "lead",
+    "api:lead-email": "lead",
+    "api:lead-add-hardship": "lead",
+    "api:lead-hardship": "lead",
+    "api:lead-add-lien": "lead",
+    "api:lead-lien": "lead",
+    "api:lead-add-foreclosure-record": "lead",
+    "api:lead-foreclosure-record": "lead",
 }
 
 # Who may use a row besides the roles that see its lead (owner, team lead, broker).
@@ -201,6 +233,17 @@ def _providers():
         "id": lambda world, route: [world.broker.pk],  # a user's password page: the broker's
         "app_label": lambda world, route: ["leads", "pipeline", "compliance"],
         "url": lambda world, route: [f"leads/lead/{world.lead.pk}/change"],  # the admin's catch-all
+        # The API's edits of a lead's rows, under the lead: the lead's own rows.
+        "contact_id": lambda world, route: [world.contact.pk],
+        "phone_id": lambda world, route: [world.phone.pk],
+        "email_id": lambda world, route: [world.email.pk],
+        "hardship_id": lambda world, route: [world.hardship.pk],
+        "lien_id": lambda world, route: [world.lien.pk],
+        "record_id": lambda world, route: [world.foreclosure.pk],
+        # A version in a row's history (django-simple-history's admin): the lead's row's latest.
+        "version_id": lambda world, route: [
+            admin_model(route).history.filter(id=object_id).latest("history_date").history_id
+            for object_id in world.admin_object_id(route) or []],
     }
 
 
