@@ -247,6 +247,10 @@ SPECTACULAR_SETTINGS = {
         "LeadSourceEnum": "leads.models.LeadSource",
         "DeadReasonEnum": "leads.models.DeadReason",
         "DeadReasonByHandEnum": "leads.models.leads.DEAD_REASONS_BY_HAND",
+        "ContactSourceEnum": "leads.models.ContactSource",
+        "PhoneStatusEnum": "leads.models.PhoneStatus",
+        "EmailStatusEnum": "leads.models.EmailStatus",
+        "ImportStatusEnum": "leads.models.ImportStatus",
     },
 }
 
