@@ -381,6 +381,7 @@ def seed_demo(*, lead_count: int = 500, seed: int = DEMO_SEED, now: datetime | N
 
     seed_routing(now)
     seed_tags()
+    seed_possible_duplicate()
     # The deadline rules' follow-ups (lender chases, auctions, approval expiries...) as beat
     # would raise them; the worker then tells each agent within their working hours.
     from pipeline.reminders.rules import follow_ups_generate
@@ -405,6 +406,27 @@ def seed_tags() -> None:
     houses = Lead.objects.filter(assigned_agent=ana, property__vacant=True).order_by("pk")[:8]
     LeadTag.objects.bulk_create([LeadTag(lead=lead, tag=vacant, added_by=ana) for lead in houses])
     SavedSearch.objects.create(owner=ana, team=heartland, name="Vacant houses", query=f"tag={vacant.pk}")
+
+
+def seed_possible_duplicate() -> None:
+    """One homeowner on two of Ben's leads, under the same name and number (a list that
+    had them at the house and at a rental), so the possible-duplicates page has a pair to
+    show and merge. No lead, phone count or figure of the demo changes: the second lead's
+    owner takes the first's name and its number becomes the first's."""
+    from leads.models import Contact, Phone
+
+    ben = User.objects.get(username="agent.ben")
+    pair = list(Lead.objects.filter(assigned_agent=ben, stage=Stage.LIST, contacts__phones__isnull=False)
+                .distinct().order_by("pk")[:2])
+    if len(pair) < 2:
+        return
+    first, second = (lead.contacts.order_by("position", "pk").first() for lead in pair)
+    phone = first.phones.order_by("position", "pk").first()
+    # Updates, not saves: as a list would have brought them, with no edit in the history.
+    Contact.objects.filter(pk=second.pk).update(first_name=first.first_name, last_name=first.last_name)
+    Phone.objects.filter(pk=second.phones.order_by("position", "pk").values("pk")[:1]).update(
+        number=phone.number, phone_type=phone.phone_type, on_dnc_list=phone.on_dnc_list,
+        dnc_flagged_at=phone.dnc_flagged_at)
 
 
 def seed_routing(now: datetime) -> None:

@@ -78,13 +78,22 @@ class LeadLink:
         return self.model._meta.label_lower
 
     @property
+    def history_of(self) -> type[models.Model] | None:
+        """The model whose edits this one records (django-simple-history's ``instance_type``)."""
+        return getattr(self.model, "instance_type", None)
+
+    @property
     def title(self) -> str:
+        if self.history_of is not None:
+            return f"Edit history of {self.history_of._meta.verbose_name_plural}"
         return str(self.model._meta.verbose_name_plural).capitalize()
 
     @property
     def renumbers(self) -> bool:
-        """Rows ordered within their lead (owners, liens) go after the survivor's."""
-        return any(field.name == "position" for field in self.model._meta.concrete_fields)
+        """Rows ordered within their lead (owners, liens) go after the survivor's. Their
+        history keeps the positions the rows had when each edit was made."""
+        return self.history_of is None and any(
+            field.name == "position" for field in self.model._meta.concrete_fields)
 
 
 def _append_only(model) -> bool:

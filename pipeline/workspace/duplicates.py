@@ -130,8 +130,8 @@ def _pairs_sharing(kind: MatchKind, values: list[str], user, lead: Lead | None) 
     sql = (f"SELECT l1.id, l2.id, x1.{column} FROM {kind.table} x1 "
            f"JOIN {kind.table} x2 ON x2.{column} = x1.{column} AND x2.id <> x1.id "
            f"{kind.lead_join('x1', 'l1', 'c1')} {kind.lead_join('x2', 'l2', 'c2')} "
-           f"WHERE x1.{column} = ANY(%s)")
-    params: list = [values]
+           f"WHERE x1.{column} IN ({', '.join(['%s'] * len(values))})")
+    params: list = list(values)
     if kind.by_owner:
         sql += f" AND {SAME_NAME}"
     else:  # one parcel number is one house only within its county and state
@@ -143,7 +143,9 @@ def _pairs_sharing(kind: MatchKind, values: list[str], user, lead: Lead | None) 
         sql += f" AND {condition}"
         params += extra
     sql += (f" AND NOT EXISTS (SELECT 1 FROM {DuplicateDismissal._meta.db_table} d "
-            "WHERE d.lead_low_id = LEAST(l1.id, l2.id) AND d.lead_high_id = GREATEST(l1.id, l2.id))")
+            # CASE, not LEAST/GREATEST: SQLite (the default install) has neither.
+            "WHERE d.lead_low_id = CASE WHEN l1.id < l2.id THEN l1.id ELSE l2.id END "
+            "AND d.lead_high_id = CASE WHEN l1.id < l2.id THEN l2.id ELSE l1.id END)")
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} ORDER BY x1.{column}, l1.id, l2.id", params)
         return cursor.fetchall()

@@ -448,3 +448,16 @@ def test_a_listing_pitch_made_on_the_merged_lead_still_rules_out_a_pure_offer(le
     ComplianceCheckFactory(lead=duplicate, purpose=Purpose.LISTING, checked_at=at - timedelta(days=3))
     lead_merge(survivor=lead, merged=duplicate, merged_by=agent)
     assert offer().rule_ids == ["A5"]
+
+
+def test_the_edit_history_moves_with_its_rows_but_keeps_its_positions():
+    """An owner's history says "Owner 1" as they were when edited: only the rows renumber."""
+    from leads.merging import lead_links
+    from leads.models import Contact, Lien
+
+    links = {link.model: link for link in lead_links()}
+    for model in (Contact, Lien):
+        history = links[model.history.model]
+        assert history.disposition == "move"
+        assert history.renumbers is False and links[model].renumbers is True
+        assert history.title == f"Edit history of {model._meta.verbose_name_plural}"
