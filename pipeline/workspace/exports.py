@@ -36,6 +36,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import ListView
 from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
 
 from compliance.selectors import lead_list
 from leadcrm.accounts.models import User
@@ -70,7 +71,6 @@ STAGE_LABELS = dict(Stage.choices)
 SOURCE_LABELS = dict(LeadSource.choices)
 DNC_LISTED = "On a Do Not Call list"
 DNC_CLEAR = "Not on a list"
-DNC_NOT_CHECKED = "Not checked yet"
 
 QUEUED = ("More than {limit:,} leads: the export is being written in the background. You will be told "
           "when it is ready (Exports).")
@@ -113,15 +113,16 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
 
 def _best_phones(lead_ids: list[int]) -> dict[int, tuple[str, str]]:
     """Each lead's best number (a good one, first owner and first number first) and its
-    Do-Not-Call standing as last flagged."""
+    Do-Not-Call standing as last flagged: the flag the lead list's column shows. Every
+    number is flagged as it arrives (an import, the New lead page, an edit), and the flag's
+    date moves only when it changes, so a clear number may have none."""
     best: dict[int, tuple[str, str]] = {}
     rows = (Phone.objects.filter(contact__lead_id__in=lead_ids, status=PhoneStatus.GOOD)
             .order_by("contact__lead_id", "contact__position", "contact_id", "position", "pk")
-            .values_list("contact__lead_id", "number", "on_dnc_list", "dnc_flagged_at"))
-    for lead_id, number, listed, flagged_at in rows:
+            .values_list("contact__lead_id", "number", "on_dnc_list"))
+    for lead_id, number, listed in rows:
         if lead_id not in best:
-            standing = DNC_LISTED if listed else DNC_CLEAR if flagged_at else DNC_NOT_CHECKED
-            best[lead_id] = (format_national(number), standing)
+            best[lead_id] = (format_national(number), DNC_LISTED if listed else DNC_CLEAR)
     return best
 
 
@@ -165,6 +166,8 @@ def export_rows(leads, zone) -> Iterator[list]:
 def _text(value) -> str:
     if value is None:
         return ""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"  # money: always two places, whatever the column's own scale
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
@@ -177,7 +180,18 @@ def csv_lines(rows: Iterable[list]) -> Iterator[str]:
     writer = csv.writer(Echo())
     yield "\ufeff" + writer.writerow(COLUMNS)
     for row in rows:
-        yield writer.writerow([safe_cell(_text(value)) for value in row])
+        yield writer.writerow([_csv_cell(value) for value in row])
+
+
+def _csv_cell(value) -> str:
+    # A number is data, never a formula: a negative equity stays -56100.00, not '-56100.00.
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return _text(value)
+    return safe_cell(_text(value))
+
+
+XLSX_WIDTHS = {"Address": 28, "City": 16, "State": 6, "ZIP": 8, "Owners": 30, "Best phone": 16,
+               "Best phone DNC": 20, "Email": 28, "Agent": 18, "List": 24}
 
 
 def _xlsx_cell(value):
@@ -191,6 +205,10 @@ def xlsx_write(rows: Iterable[list], target) -> int:
     """Write the rows to ``target`` (a binary file) with openpyxl's write-only mode; how many."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title="Leads")
+    # Set before the first row (write-only mode): the header stays in view, columns fit.
+    sheet.freeze_panes = "A2"
+    for index, title in enumerate(COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = XLSX_WIDTHS.get(title, 14)
     sheet.append(COLUMNS)
     count = 0
     for row in rows:

@@ -21,6 +21,7 @@ from leads.models import Lead, Stage
 from pipeline.models import ExportFormat, ExportStatus, LeadExport, Notification, NotificationKind
 from pipeline.workspace.exports import (
     COLUMNS,
+    DNC_CLEAR,
     DNC_LISTED,
     READY_TITLE,
     lead_export_request,
@@ -111,6 +112,23 @@ def test_a_cell_that_looks_like_a_formula_stays_text(agent, team, client_as):
 def test_the_best_phones_do_not_call_standing_is_shown(lead, agent, client_as):
     lead.contacts.get().phones.update(on_dnc_list=True, dnc_flagged_at=timezone.now())
     assert csv_rows(client_as(agent).get(EXPORT))[0]["Best phone DNC"] == DNC_LISTED
+
+
+def test_a_clear_number_reads_clear_as_on_the_list(lead, agent, client_as):
+    # A clear number's flag has no date (it never changed); the list calls it clear, so does the file.
+    lead.contacts.get().phones.update(on_dnc_list=False, dnc_flagged_at=None)
+    assert csv_rows(client_as(agent).get(EXPORT))[0]["Best phone DNC"] == DNC_CLEAR
+
+
+def test_money_is_written_as_numbers_with_two_places_negative_too(agent, team, client_as):
+    lead = LeadFactory(assigned_agent=agent, team=team, property=PropertyFactory(estimated_value=Decimal("100000")),
+                       lien_total=Decimal("156100"))
+    row = csv_rows(client_as(agent).get(EXPORT))[0]
+    assert (row["Estimated value"], row["Lien total"]) == ("100000.00", "156100.00")
+    assert row["Equity"] == "-56100.00"  # a number, not the text '-56100 a formula guard would make
+    assert lead.pk
+    sheet = load_workbook(io.BytesIO(client_as(agent).get(EXPORT, {"format": "xlsx"}).getvalue())).active
+    assert sheet.freeze_panes == "A2" and sheet.column_dimensions["A"].width == 28
 
 
 def test_the_queries_do_not_grow_with_the_rows(agent, team, client_as):
