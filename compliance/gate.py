@@ -117,6 +117,8 @@ NO_CONSENT = "{what} to {number} needs the homeowner's prior express written con
 RND_YES = "The Reassigned Numbers Database says {number} changed hands after the consent of {consent_date}."
 RND_NO_DATA = "The Reassigned Numbers Database has no data on {number}: confirm it is still the homeowner's."
 RND_STALE = "{number} was last checked in the Reassigned Numbers Database over {days} days ago: check it again."
+RND_NEVER = ("{number} has never been checked in the Reassigned Numbers Database: check it, and record the "
+             "answer on the lead page's Consent and records card.")
 TEXAS_UNREGISTERED = (
     "{what} to a Texas homeowner needs the brokerage's Texas telephone solicitation registration "
     "or a recorded exemption; neither is on file."
@@ -840,7 +842,9 @@ def consent(attempt: Attempt) -> Iterable[Finding]:
         yield _block(rules.REASSIGNED_NUMBER, RND_YES.format(number=number, consent_date=check.consent_date))
     elif check is not None and check.result == RndResult.NO_DATA:
         yield _warn(rules.REASSIGNED_NUMBER, RND_NO_DATA.format(number=number))
-    elif check is None or attempt.at - check.queried_at > timedelta(days=recheck_days):
+    elif check is None:
+        yield _warn(rules.REASSIGNED_NUMBER, RND_NEVER.format(number=number))
+    elif attempt.at - check.queried_at > timedelta(days=recheck_days):
         yield _warn(rules.REASSIGNED_NUMBER, RND_STALE.format(number=number, days=recheck_days))
 
 

@@ -196,3 +196,20 @@ def test_registry_load_is_all_or_nothing(agent):
                         as_of=registry.data_as_of)
     assert "line 2" in str(refused.value)
     assert registry.numbers.count() == 0
+
+
+def test_d7_a_consented_number_never_checked_is_told_so_not_called_stale(lead, agent):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from .factories import ConsentRecordFactory, ReassignedNumberCheckFactory
+
+    phone = lead.contacts.first().phones.first()
+    ConsentRecordFactory(phone=phone, obtained_at=timezone.now() - timedelta(days=1))
+    never = check(lead, agent, channel=Channel.SMS)
+    assert "has never been checked in the Reassigned Numbers Database" in " ".join(never.reasons)
+    assert "over" not in " ".join(never.reasons)
+    ReassignedNumberCheckFactory(phone=phone, queried_at=timezone.now() - timedelta(days=400))
+    stale = check(lead, agent, channel=Channel.SMS)
+    assert "was last checked in the Reassigned Numbers Database over" in " ".join(stale.reasons)
