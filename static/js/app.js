@@ -120,4 +120,19 @@
     var button = event.target.closest && event.target.closest("button[data-confirm]");
     if (button && !window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
   });
+
+  // A link to a form folded away (the offers page's "Open the disclosure form" lands on
+  // #evidence-add-disclosure): every <details> around the target opens, and it comes into
+  // view. Added last, so it runs after the folding of the sections on a phone.
+  function openLinkedTarget() {
+    if (location.hash.length < 2) return;
+    var target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (!target) return;
+    for (var node = target; node; node = node.parentElement) {
+      if (node.tagName === "DETAILS") node.open = true;
+    }
+    target.scrollIntoView({block: "start"});
+  }
+  document.addEventListener("DOMContentLoaded", openLinkedTarget);
+  window.addEventListener("hashchange", openLinkedTarget);
 })();
