@@ -45,7 +45,11 @@ PAIRS_MAX = 500  # "show more" stops here: the list is for working down, not for
 WHY_PHONE = "Same owner, same phone {value}"
 WHY_EMAIL = "Same owner, same email {value}"
 WHY_PARCEL = "Same parcel (APN {value})"
-MERGED = "Merged: {merged} is now part of this lead ({count} rows moved). You can undo this for 24 hours."
+MERGED = ("Merged: {merged} is now part of this lead ({count} rows moved). You can undo this for 24 hours "
+          "from “Merged from” under the address.")
+TWO_HOUSES_UNCONFIRMED = ("These leads are two different houses (different addresses and no shared parcel "
+                          "number). Tick that one of the addresses is wrong to merge them; an owner with two "
+                          "houses is two leads.")
 UNDONE = "Merge undone: {merged} is its own lead again."
 DISMISSED = "Noted: {low} and {high} are not duplicates; the pair is no longer offered."
 NO_MERGE_CHOSEN = "Choose the merge to undo from the list."
@@ -263,6 +267,15 @@ class DuplicateDismissView(LoginRequiredMixin, PermissionRequiredMixin, View):
         return HttpResponseRedirect(reverse("pipeline:duplicates"))
 
 
+def two_houses(first: Lead, second: Lead) -> bool:
+    """The two leads' houses are told apart by their records: different addresses (every
+    house's address key is its own) and no parcel number shared in one county. An owner with
+    two houses matches on name and phone, but merging moves one house's liens onto the other."""
+    a, b = first.property, second.property
+    same_parcel = bool(a.apn) and (a.apn, a.county, a.state) == (b.apn, b.county, b.state)
+    return not same_parcel
+
+
 class LeadMergeView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
     """Merge this lead with another: choose the other and the one to keep, see what moves."""
 
@@ -296,6 +309,7 @@ class LeadMergeView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
             staying=[item for item in plan if item.staying and item.link.disposition == MOVE],
             append_only=[item for item in plan if item.link.disposition == APPEND_ONLY],
             undo_hours=int(UNDO_WINDOW.total_seconds() // 3600),
+            two_houses=two_houses(survivor, merged),
         )
         return context
 
@@ -306,6 +320,10 @@ class LeadMergeView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
             return HttpResponseRedirect(reverse("pipeline:lead_merge", args=[lead.pk]))
         other = _visible_lead(request.user, request.POST.get("other"))
         survivor, merged = (other, lead) if request.POST.get("keep") == str(other.pk) else (lead, other)
+        if two_houses(survivor, merged) and request.POST.get("same_house") != "yes":
+            messages.error(request, TWO_HOUSES_UNCONFIRMED)
+            return HttpResponseRedirect(f"{reverse('pipeline:lead_merge', args=[lead.pk])}?with={other.pk}"
+                                        f"&keep={survivor.pk}")
         try:
             record = lead_merge(survivor=survivor, merged=merged, merged_by=request.user)
         except ValidationError as error:

@@ -183,11 +183,34 @@ def test_merging_with_a_lead_the_user_cannot_see_is_404(agent, client_as, lead, 
 
 def test_a_broker_merges_two_agents_leads_and_the_survivors_agent_keeps_it(broker, agent, lead, other_lead, client_as):
     response = client_as(broker).post(reverse("pipeline:lead_merge", args=[lead.pk]),
-                                      {"other": other_lead.pk, "keep": lead.pk})
+                                      {"other": other_lead.pk, "keep": lead.pk, "same_house": "yes"})
     assert response.status_code == 302 and response["Location"] == reverse("leads:detail", args=[lead.pk])
     other_lead.refresh_from_db()
     lead.refresh_from_db()
     assert (other_lead.merged_into, other_lead.stage, lead.assigned_agent) == (lead, Stage.DEAD, agent)
+
+
+def test_two_different_houses_merge_only_once_an_address_is_said_to_be_wrong(broker, lead, other_lead, client_as):
+    """The same owner with two houses matches on name and phone; merging them would put one
+    house's liens on the other's, so the page warns and asks that one address be wrong."""
+    from pipeline.workspace.duplicates import TWO_HOUSES_UNCONFIRMED
+
+    client = client_as(broker)
+    url = reverse("pipeline:lead_merge", args=[lead.pk])
+    page = client.get(url, {"with": other_lead.pk}).content.decode()
+    assert "These are two different houses" in page and 'name="same_house"' in page
+    response = client.post(url, {"other": other_lead.pk, "keep": lead.pk}, follow=True)
+    assert TWO_HOUSES_UNCONFIRMED in [str(message) for message in response.context["messages"]]
+    other_lead.refresh_from_db()
+    assert other_lead.merged_into is None
+    # One parcel in one county is one house, however its address was typed: no question asked.
+    for house in (lead.property, other_lead.property):
+        house.apn, house.county, house.state = "000123456", "Tulsa", "OK"
+        house.save(update_fields=["apn", "county", "state"])
+    assert 'name="same_house"' not in client.get(url, {"with": other_lead.pk}).content.decode()
+    assert client.post(url, {"other": other_lead.pk, "keep": lead.pk}).status_code == 302
+    other_lead.refresh_from_db()
+    assert other_lead.merged_into == lead
 
 
 def test_merging_an_already_merged_lead_is_refused_with_a_message(agent, client_as):
