@@ -105,6 +105,8 @@ def after_icon(text):
 def step_an_agent_adds_a_referral_by_hand_and_takes_it_to_qualify(page_as, agent, tmp_path):
     """Everything through the page: the New lead form, the record's cards in place (htmx),
     the written consent with its signed PDF, a text through the gate, then the stage."""
+    from django.conf import settings
+
     from compliance.models import ConsentRecord, ReassignedNumberCheck, Verdict
     from leads.models import ContactSource, HardshipCategory, LeadSource, Phone, PhoneType
 
@@ -212,9 +214,9 @@ def step_an_agent_adds_a_referral_by_hand_and_takes_it_to_qualify(page_as, agent
         page.wait_for_selector(f"text=Moved to {stage.label}.")
         lead.refresh_from_db()
         assert lead.stage == stage
-    shots = Path("/work/i22/shots")
-    if shots.is_dir():
-        page.screenshot(path=str(shots / "story-lead.png"), full_page=True)
+    shots = Path(settings.VAR_DIR) / "e2e-shots"
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "referral-lead-in-qualify.png"), full_page=True)
     assert page.errors == []
 
 
