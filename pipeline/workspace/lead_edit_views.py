@@ -113,6 +113,11 @@ class LeadRecordEditView(LoginRequiredMixin, PermissionRequiredMixin, View):
 MISSING_VERSION = "This form was opened before the page could say which version it edits: reload and try again."
 
 
+# An owner, a number or an address changed: the log form's lists and the consent card's
+# numbers change with them, so a number just added can be texted and consented at once.
+CONTACT_POINT_CARDS = ("timeline", "log-outreach", "evidence")
+
+
 def _owner_label(contact: Contact) -> str:
     return f"Owner {contact.position}, {contact.display_name}"
 
@@ -141,6 +146,7 @@ class OwnerAddView(LeadRecordEditView):
     permission_required = "leads.add_contact"
     form_class = OwnerForm
     section, title, submit, done, adds = "owners", "Add an owner", "Add", "Owner added.", True
+    also = CONTACT_POINT_CARDS
 
     def save(self, form, version):
         editing.owner_add(lead=self.lead, actor=self.request.user, **form.changes())
@@ -150,6 +156,7 @@ class OwnerEditView(LeadRecordEditView):
     permission_required = CHANGE_CONTACT
     row_model, form_class = Contact, OwnerForm
     section, done = "owners", "Owner saved."
+    also = CONTACT_POINT_CARDS
 
     def get_title(self):
         return f"Edit {_owner_label(self.row)}"
@@ -162,6 +169,7 @@ class OwnerRemoveView(LeadRecordEditView):
     permission_required = CHANGE_CONTACT
     row_model, form_class = Contact, RemoveForm
     section, submit, done, danger = "owners", "Remove", "Owner removed.", True
+    also = CONTACT_POINT_CARDS
 
     def get_title(self):
         return f"Remove {_owner_label(self.row)}, with their numbers and emails"
@@ -178,6 +186,7 @@ class PhoneAddView(LeadRecordEditView):
     permission_required = "leads.add_phone"
     row_model, form_class = Contact, PhoneForm
     section, submit, done, adds = "owners", "Add", "Number added and checked against the Do Not Call lists.", True
+    also = CONTACT_POINT_CARDS
 
     def get_form(self, data=None):
         return self.form_class(data)
@@ -195,6 +204,7 @@ class PhoneEditView(LeadRecordEditView):
     permission_required = CHANGE_PHONE
     row_model, form_class = Phone, PhoneForm
     section, done = "owners", "Number saved."
+    also = CONTACT_POINT_CARDS
 
     def lead_id_of(self, row):
         return Contact.objects.values_list("lead_id", flat=True).get(pk=row.contact_id)

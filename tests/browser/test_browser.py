@@ -1,5 +1,6 @@
 """An agent, a team lead and a broker at work in a real browser (issue 9)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,129 @@ def step_an_agent_moves_a_lead_to_contact_after_talking(page_as, lead, agent):
     page.wait_for_url(f"**/leads/{lead.pk}/")
     lead.refresh_from_db()
     assert lead.stage == Stage.CONTACT
+
+
+def after_icon(text):
+    """A link's accessible name is its icon's glyph (CSS content), then its text."""
+    return re.compile(rf"^\W*{re.escape(text)}$")
+
+
+def step_an_agent_adds_a_referral_by_hand_and_takes_it_to_qualify(page_as, agent, tmp_path):
+    """Everything through the page: the New lead form, the record's cards in place (htmx),
+    the written consent with its signed PDF, a text through the gate, then the stage."""
+    from django.conf import settings
+
+    from compliance.models import ConsentRecord, ReassignedNumberCheck, Verdict
+    from leads.models import ContactSource, HardshipCategory, LeadSource, Phone, PhoneType
+
+    page = page_as(agent)
+    page.goto("/leads/")
+    page.wait_for_selector("[data-shortcut=n]")
+    page.keyboard.press("n")  # the list's shortcut for "New lead"
+    page.wait_for_url("**/leads/new/")
+    page.fill("input[name=street]", "4417 S Harvard Ave")
+    page.fill("input[name=city]", "Tulsa")
+    page.fill("input[name=state]", "OK")
+    page.fill("input[name=zip_code]", "74135")
+    page.select_option("select[name=source]", LeadSource.REFERRAL)
+    page.fill("input[name=owner1_first]", "Maria")
+    page.fill("input[name=owner1_last]", "Delgado")
+    page.fill("textarea[name=note]", "Referred by her neighbour Tom Reyes; two payments behind, wants to talk.")
+    page.get_by_role("button", name="Add the lead").click()
+    page.wait_for_url("**/leads/*/")
+    lead = Lead.objects.get(property__street="4417 S Harvard Ave")
+    assert page.url.endswith(f"/leads/{lead.pk}/")
+    assert lead.source == LeadSource.REFERRAL and lead.assigned_agent == agent
+    assert lead.contacts.get().display_name == "Maria Delgado"
+    assert lead.notes.filter(body__startswith="Referred by her neighbour").exists()
+
+    # The hardship, in place: the card turns into its form and back.
+    hardship = page.locator("#hardship")
+    hardship.get_by_role("link", name="Record the hardship").click()
+    form = page.locator("#hardship form")
+    form.locator("select[name=category]").select_option(HardshipCategory.MEDICAL)
+    form.locator("textarea[name=narrative]").fill("My husband had surgery in March and I had to stop working.")
+    form.get_by_role("button", name="Add").click()
+    page.wait_for_selector("#hardship >> text=I had to stop working")
+    record = lead.hardships.get()
+    assert record.category == HardshipCategory.MEDICAL and "surgery in March" in record.narrative
+
+    # The new mobile she gave, in the owners card; its Do Not Call badge says how it stands.
+    page.locator("#owners").get_by_role("link", name=after_icon("Phone")).click()
+    form = page.locator("#owners form")
+    form.locator("input[name=number]").fill("(918) 555-0177")
+    form.locator("select[name=phone_type]").select_option(PhoneType.MOBILE)
+    form.locator("select[name=source]").select_option(ContactSource.HOMEOWNER)
+    form.get_by_role("button", name="Add").click()
+    row = page.locator("#owners .phone-row", has_text="(918) 555-0177")
+    row.wait_for()
+    assert row.locator(".badge-ok").inner_text() == "No DNC listing held"
+    phone = Phone.objects.get(contact__lead=lead, number="+19185550177")
+    assert phone.phone_type == PhoneType.MOBILE and phone.source == ContactSource.HOMEOWNER
+
+    # Her written consent to texts on that number, with the signed form (D4), and the
+    # reassigned-number check made for it (D7), in the "Consent and records" card.
+    proof = tmp_path / "consent.pdf"
+    proof.write_bytes(b"%PDF-1.4 consent to texts signed by Maria Delgado\n")
+    page.locator("#evidence-add-consent > summary").click()
+    form = page.locator("#evidence-add-consent form")
+    form.locator("select[name$=-phone_number]").select_option("+19185550177")
+    form.locator("textarea[name$=-consent_text]").fill(
+        "I agree that Sunbelt Test Realty may text me at (918) 555-0177 about selling my home.")
+    form.locator("input[name$=-covers_sms]").check()
+    form.locator("input[name$=-method]").fill("Signed form")
+    form.locator("input[name$=-obtained_at]").fill("2026-11-18T09:30")
+    form.locator("input[name$=-proof_file]").set_input_files(str(proof))
+    form.get_by_role("button", name="Record").click()
+    page.wait_for_selector("#evidence >> text=consent.pdf")
+    consent = ConsentRecord.objects.get(lead=lead)
+    assert consent.phone_number == "+19185550177" and consent.covers_sms and consent.recorded_by == agent
+    assert consent.proof_file is not None and consent.proof_file.original_name == "consent.pdf"
+    page.locator("#evidence-add-number_check > summary").click()
+    form = page.locator("#evidence-add-number_check form")
+    form.locator("select[name$=-phone_number]").select_option("+19185550177")
+    form.locator("input[name$=-consent_date]").fill("2026-11-18")
+    form.locator("input[name$=-queried_at]").fill("2026-11-18T10:00")
+    form.locator("select[name$=-result]").select_option("no")
+    form.get_by_role("button", name="Record").click()
+    page.wait_for_selector("#evidence [id^=evidence-number_check-]")
+    assert ReassignedNumberCheck.objects.filter(phone_number="+19185550177", result="no").exists()
+
+    # She texted back and they went over it by text: a conversation, so it reaches her.
+    form = page.locator("form[data-outreach-form]")
+    form.locator("select[name=channel]").select_option("sms")
+    form.locator("select[name=phone]").select_option(str(phone.pk))
+    form.locator("input[name=outcome][value=talked]").check()
+    form.locator("input[name=role_disclosed]").check()
+    form.locator("textarea[name=notes]").fill(
+        "Hi Maria, this is Ana Torres, a licensed real estate agent with Sunbelt Test Realty. "
+        "Thank you for going over your options with me; I will send the seller's guide tonight.")
+    form.get_by_role("button", name="Check and log").click()
+    page.wait_for_selector("text=Logged: Talked")
+    attempt = OutreachAttempt.objects.get(lead=lead)
+    assert attempt.channel == "sms" and attempt.phone == phone and attempt.outcome == "talked"
+    assert attempt.compliance_check.verdict == Verdict.ALLOW, attempt.compliance_check.findings
+
+    # The lien with its balance, then Contact and Qualify from the lead page's stage card.
+    page.locator("#liens").get_by_role("link", name=after_icon("Lien")).click()
+    form = page.locator("#liens form")
+    form.locator("input[name=position]").fill("1")
+    form.locator("input[name=lender]").fill("Gateway Mortgage")
+    form.locator("input[name=balance]").fill("182,400")
+    form.get_by_role("button", name="Add").click()
+    page.wait_for_selector("#liens >> text=Gateway Mortgage")
+    assert lead.liens.get().balance == 182_400
+    for stage in (Stage.CONTACT, Stage.QUALIFY):
+        move = page.locator("form", has=page.locator("select[name=to_stage]"))
+        move.locator("select[name=to_stage]").select_option(stage)
+        move.get_by_role("button", name="Move").click()
+        page.wait_for_selector(f"text=Moved to {stage.label}.")
+        lead.refresh_from_db()
+        assert lead.stage == stage
+    shots = Path(settings.VAR_DIR) / "e2e-shots"
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "referral-lead-in-qualify.png"), full_page=True)
+    assert page.errors == []
 
 
 def step_a_team_lead_assigns_a_lead_from_its_page(page_as, lead, team, team_lead):
@@ -326,14 +450,17 @@ def step_a_seller_opens_their_status_page_on_a_phone_and_sends_a_document(page_a
 def test_a_day_at_the_brokerage_in_chromium(page_as, browser, live_server, lead, other_lead, team, agent, team_lead,
                                             broker, tmp_path):
     """An agent imports the sample list and watches the progress bar; one works the queue and logs a call with the role disclosure, is stopped on a
-    do-not-call number with the reason in view (with and without JavaScript), moves a lead; a
-    team lead assigns one, then ticks leads on the list and assigns them, and moves others; the
+    do-not-call number with the reason in view (with and without JavaScript), moves a lead; an
+    agent adds a referral by hand, records the hardship, a new mobile and the homeowner's
+    written consent with its PDF, texts her through the gate, enters the lien and takes the
+    lead to Qualify; a team lead assigns one, then ticks leads on the list and assigns them, and moves others; the
     lead page on a phone is short, the homeowner first; Back after a live search is clean; a
     broker's report draws its chart; the pages fit a phone and pass the Content Security
     Policy; a seller opens their status page on a phone and sends a document."""
     step_an_agent_imports_the_sample_list_and_watches_the_progress_bar(page_as, other_lead.assigned_agent)
     step_an_agent_works_the_queue_and_logs_a_compliant_call_with_the_role_disclosure(page_as, lead, agent)
     step_an_agent_moves_a_lead_to_contact_after_talking(page_as, lead, agent)
+    step_an_agent_adds_a_referral_by_hand_and_takes_it_to_qualify(page_as, agent, tmp_path)
     blocked = LeadFactory(assigned_agent=agent, team=team)
     PhoneFactory(contact=ContactFactory(lead=blocked), number="+19185550190")
     step_an_agent_is_stopped_on_a_do_not_call_number_with_the_reason_shown(page_as, blocked, agent)

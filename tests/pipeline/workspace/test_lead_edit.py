@@ -175,6 +175,19 @@ def test_an_htmx_save_comes_back_as_the_lead_page_for_the_card(lead, agent, clie
     assert 'id="owners"' in response.content.decode() and "Mara" in response.content.decode()
 
 
+def test_a_number_added_in_place_also_reaches_the_log_form_and_the_consent_card(lead, agent, client_as):
+    """The log form's numbers and the consent card's come from the owners' phones: the card
+    swap brings them too, or the number just added could be neither texted nor consented."""
+    contact = lead.contacts.get()
+    client = client_as(agent)
+    for name, pk in [("phone_add", contact.pk), ("phone_edit", contact.phones.get().pk),
+                     ("owner_add", lead.pk), ("email_add", contact.pk)]:
+        fragment = client.get(reverse(f"pipeline:{name}", args=[pk]), HTTP_HX_REQUEST="true").content.decode()
+        assert 'hx-select-oob="#timeline,#log-outreach,#evidence"' in fragment, name
+    page = client.get(detail(lead)).content.decode()
+    assert 'id="log-outreach"' in page and 'id="evidence"' in page
+
+
 # What the page then shows ---------------------------------------------------------------------
 
 
