@@ -21,6 +21,7 @@ from django.views.generic import TemplateView
 
 from leadcrm.accounts.roles import Perm
 from leadcrm.shared.uploads import INLINE_TYPES
+from leads.phones import format_national
 from leads.selectors import lead_get
 
 from .evidence import (
@@ -175,7 +176,7 @@ class LeadEvidenceView(LoginRequiredMixin, TemplateView):
             except ValidationError as error:
                 _form_errors(form, error)
             else:
-                return self.saved(SAVED[kind].format(number=form.cleaned_data.get("phone_number", "")))
+                return self.saved(SAVED[kind].format(number=format_national(form.cleaned_data.get("phone_number", ""))))
         return self.again(bound=(kind, form))
 
     def revoke(self, request):

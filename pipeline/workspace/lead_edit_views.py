@@ -298,6 +298,13 @@ class LienAddView(LeadRecordEditView):
     section, also = "liens", ("equity", "timeline")
     title, submit, done, adds = "Add a lien", "Add", "Lien added.", True
 
+    def get_form(self, data=None):
+        form = super().get_form(data)
+        if self.row is None:  # a new lien goes after the lead's last one, unless told otherwise
+            last = self.lead.liens.order_by("-position").values_list("position", flat=True).first()
+            form.initial.setdefault("position", (last or 0) + 1)
+        return form
+
     def save(self, form, version):
         editing.lien_add(lead=self.lead, actor=self.request.user, **form.changes())
 

@@ -280,3 +280,11 @@ def test_the_lead_page_costs_no_more_queries_with_a_long_history(lead, agent, cl
     assert len(many) <= len(few), "\n".join(q["sql"][:120] for q in many.captured_queries)
     # One query per kind of row (house, owners, phones, emails, hardships, liens, filings).
     assert sum("leads_historical" in q["sql"] for q in many.captured_queries) == 7
+
+
+def test_a_new_lien_is_offered_the_next_position(lead, agent, client_as):
+    from ...leads.factories import LienFactory
+
+    LienFactory(lead=lead, position=1)
+    page = client_as(agent).get(reverse("pipeline:lien_add", args=[lead.pk])).content.decode()
+    assert 'name="position" value="2"' in page
