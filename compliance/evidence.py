@@ -24,6 +24,7 @@ from django.utils import timezone
 from leadcrm.accounts.models import Capacity, User
 from leadcrm.accounts.roles import Perm
 from leadcrm.shared.uploads import sniff_document
+from leads.merging import lead_ids_with_merged
 from leads.models import Lead, Phone
 
 from .models import (
@@ -283,7 +284,7 @@ def evidence_revoke(*, lead: Lead, record, reason: str, revoked_by: User) -> Evi
     From the next check on, the gate and every rule read the record as if it were absent.
     """
     kind = next((slug for slug, model in EVIDENCE_KINDS.items() if isinstance(record, model)), None)
-    if kind is None or record.lead_id != lead.pk:
+    if kind is None or record.lead_id not in set(lead_ids_with_merged(lead)):
         raise ValidationError(RECORD_OF_ANOTHER_LEAD)
     if not reason.strip():
         raise ValidationError({"reason": REASON_NEEDED})

@@ -21,6 +21,7 @@ from django.views.generic import TemplateView
 
 from leadcrm.accounts.roles import Perm
 from leadcrm.shared.uploads import INLINE_TYPES
+from leads.merging import lead_ids_with_merged
 from leads.phones import format_national
 from leads.selectors import lead_get
 
@@ -183,8 +184,10 @@ class LeadEvidenceView(LoginRequiredMixin, TemplateView):
         kind = request.POST.get("kind", "")
         if kind not in EVIDENCE_KINDS:
             raise Http404("No such record.")
-        # A record of another lead is a 404, whatever the form claims.
-        record = get_object_or_404(EVIDENCE_KINDS[kind].objects.filter(lead=self.lead), pk=posted_id(request, "record"))
+        # A record of another lead is a 404, whatever the form claims (one merged into this
+        # lead is this lead's: its card shows it, and the gate still reads it by number).
+        records = EVIDENCE_KINDS[kind].objects.filter(lead__in=lead_ids_with_merged(self.lead))
+        record = get_object_or_404(records, pk=posted_id(request, "record"))
         form = RevokeForm(request.POST, prefix=f"revoke-{kind}-{record.pk}")
         if form.is_valid():
             try:

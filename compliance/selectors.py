@@ -13,6 +13,7 @@ from django.db.models import Count, Max, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from leads.merging import lead_ids_with_merged
 from leads.models import Lead
 
 from .gate import Attempt, relationship_until
@@ -216,13 +217,15 @@ def _revoked(record) -> bool:
 
 
 def lead_evidence(*, lead: Lead, fetched_by) -> LeadEvidence:
-    """Every consent, relationship, number check and disclosure recorded on a lead, newest
+    """Every consent, relationship, number check and disclosure recorded on a lead (or on a
+    lead merged into it: evidence never moves, and the gate finds it by number), newest
     first, each with its state today (in force, expired, revoked), in four queries."""
     book, today, now = rulebook(), timezone.localdate(), timezone.now()
     related = ("recorded_by", "revocation__revoked_by")
 
     def rows(model, *extra):
-        return list(model.objects.visible_to(fetched_by).filter(lead=lead).select_related(*related, *extra))
+        return list(model.objects.visible_to(fetched_by).filter(lead__in=lead_ids_with_merged(lead))
+                    .select_related(*related, *extra))
 
     consents = [EvidenceRow("consent", record, REVOKED if _revoked(record) else IN_FORCE)
                 for record in rows(ConsentRecord, "proof_file", "proof_message")]

@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import F, Max, ProtectedError, Q
+from django.db.models import Max, ProtectedError, Q
 
 from leadcrm.accounts.models import User
 
@@ -257,11 +257,13 @@ def phone_update(*, phone: Phone, actor: User | None, version: int | None, numbe
 
 def _make_first(row, *, actor: User | None, siblings: models.QuerySet) -> None:
     """Position 1 for ``row``; the rows before it move down one (their versions too, so an
-    edit opened on one of them is told)."""
+    edit opened on one of them is told). Each move is saved with its history, under the
+    actor: otherwise the next person to edit a moved row would be shown as having moved it."""
     if row.position == 1:
         return
-    siblings.filter(position__lt=row.position).exclude(pk=row.pk).update(
-        position=F("position") + 1, version=F("version") + 1)
+    moved = siblings.filter(position__lt=row.position).exclude(pk=row.pk).order_by("-position")
+    for sibling in moved.select_for_update():
+        _save_changes(sibling, actor=actor, changes={"position": sibling.position + 1}, editable=("position",))
     _save_changes(row, actor=actor, changes={"position": 1}, editable=("position",))
 
 

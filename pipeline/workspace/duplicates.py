@@ -117,8 +117,10 @@ def _shared_values(kind: MatchKind, user, lead: Lead | None, after: str) -> tupl
         # Some leads only: start from their rows (materialised, so the plan cannot turn into a
         # walk of the whole index looking for theirs), keep those whose value another row holds.
         condition, params = ("l1.id = %s", [lead.pk]) if lead is not None else _visible_sql(user, "l1")
+        # The hint is PostgreSQL's (and SQLite's only from 3.35): elsewhere a plain CTE.
+        materialized = "MATERIALIZED" if connection.vendor == "postgresql" else ""
         cursor.execute(
-            f"WITH theirs AS MATERIALIZED (SELECT x1.id, x1.{column} AS value FROM {table} x1 "
+            f"WITH theirs AS {materialized} (SELECT x1.id, x1.{column} AS value FROM {table} x1 "
             f"{kind.lead_join('x1', 'l1', 'c1')} WHERE x1.{column} > %s AND {condition} "
             "AND l1.merged_into_id IS NULL) "
             f"SELECT DISTINCT value FROM theirs WHERE EXISTS (SELECT 1 FROM {table} x2 "

@@ -112,6 +112,8 @@ def test_make_primary_puts_the_number_first_and_the_others_after(lead, agent):
         third.pk, contact.phones.get(number="+19185550104").pk, second.pk]
     second.refresh_from_db()
     assert second.version == 2  # an edit opened on it before is told
+    # Its move down is the agent's, in its own history row, not the next editor's to own.
+    assert (second.position, second.history.latest().history_user) == (3, agent)
 
 
 def test_the_last_owner_is_not_removed(lead, agent):

@@ -396,6 +396,28 @@ def test_the_gates_cap_and_consent_still_count_the_merged_leads_calls_by_number(
     assert after.evidence.get("consent")  # the consent on the merged lead was found
 
 
+def test_evidence_of_the_merged_lead_shows_on_the_survivor_and_a_broker_revokes_it_there(
+        agent, broker, brokerage, national_registry):
+    """The gate reads a merged lead's consent by number, so the survivor's card must show it
+    and a broker must be able to revoke it there (the merged lead's page opens the survivor)."""
+    from compliance.evidence import evidence_revoke
+    from compliance.models import Channel, Purpose, Verdict
+    from compliance.selectors import REVOKED, lead_evidence
+    from compliance.services import outreach_check
+
+    survivor, duplicate = LeadFactory(assigned_agent=agent), LeadFactory(assigned_agent=agent)
+    phone = PhoneFactory(contact=ContactFactory(lead=duplicate), number="+19185550178")
+    consent = ConsentRecordFactory(phone=phone, recorded_by=agent)
+    lead_merge(survivor=survivor, merged=duplicate, merged_by=agent)
+    phone.refresh_from_db()
+    assert [row.record for row in lead_evidence(lead=survivor, fetched_by=broker).consents] == [consent]
+    evidence_revoke(lead=survivor, record=consent, reason="Signed by a tenant, not the owner.", revoked_by=broker)
+    assert lead_evidence(lead=survivor, fetched_by=broker).consents[0].state == REVOKED
+    text = outreach_check(lead=survivor, contact_point=phone, channel=Channel.SMS, actor=agent,
+                          role_disclosed=True, purpose=Purpose.LISTING)
+    assert text.verdict == Verdict.BLOCK and "D5" in text.rule_ids
+
+
 # Not a duplicate -------------------------------------------------------------------------------
 
 
