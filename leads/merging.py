@@ -307,6 +307,17 @@ def can_undo(*, merge: LeadMerge, user, now: datetime | None = None) -> bool:
 
 
 @transaction.atomic
+def _history_goes_back(model, name: str, ids: list, *, survivor: Lead, merged: Lead) -> None:
+    """The edit history of rows going back goes back whole: the rows the merge moved by
+    their own ids, and those written since the merge (an owner edited on the survivor), by
+    the ids of the rows they record. Else the survivor's timeline would keep showing them."""
+    history = getattr(getattr(model, "history", None), "model", None)
+    if history is None or getattr(model, "instance_type", None) is not None:
+        return
+    attname = history._meta.get_field(name).attname
+    history._base_manager.filter(id__in=ids, **{attname: survivor.pk}).update(**{attname: merged.pk})
+
+
 def lead_merge_undo(*, merge: LeadMerge, undone_by, now: datetime | None = None) -> LeadMerge:
     """Put every moved row back on the merged lead and restore it, within 24 hours."""
     now = now or timezone.now()
@@ -331,6 +342,7 @@ def lead_merge_undo(*, merge: LeadMerge, undone_by, now: datetime | None = None)
         for name, ids in fields.items():
             field = model._meta.get_field(name)
             rows = model._base_manager.filter(pk__in=ids, **{field.attname: survivor.pk})
+            _history_goes_back(model, name, ids, survivor=survivor, merged=merged)
             if not positions:
                 rows.update(**{field.attname: merged.pk})
                 continue

@@ -483,3 +483,25 @@ def test_the_edit_history_moves_with_its_rows_but_keeps_its_positions():
         assert history.disposition == "move"
         assert history.renumbers is False and links[model].renumbers is True
         assert history.title == f"Edit history of {model._meta.verbose_name_plural}"
+
+
+def test_an_owner_edited_between_merge_and_undo_takes_its_history_back(agent):
+    """An edit on the survivor of an owner the merge brought: after the undo, that owner's
+    history is the merged lead's again, and the survivor's timeline no longer shows it."""
+    from leads import editing
+    from leads.editing import lead_record_changes
+
+    survivor, duplicate = LeadFactory(assigned_agent=agent), LeadFactory(assigned_agent=agent)
+    owner = ContactFactory(lead=duplicate, first_name="Rosa", last_name="Quintanilla")
+    record = lead_merge(survivor=survivor, merged=duplicate, merged_by=agent)
+    owner.refresh_from_db()
+    editing.owner_update(contact=owner, actor=agent, version=owner.version, last_name="Quintanila")
+    def told(lead):
+        return " ".join(f"{entry.sentence} {entry.changes}" for entry in lead_record_changes(lead=lead))
+
+    assert "Quintanila" in told(survivor)
+
+    lead_merge_undo(merge=record, undone_by=agent)
+
+    assert "Quintanil" not in told(survivor)
+    assert "Quintanila" in told(duplicate)
