@@ -167,30 +167,32 @@ def duplicate_pairs(*, fetched_by, limit: int = PAIRS_SHOWN, lead: Lead | None =
     ``Phone.number``, ``Email.address``, ``Property (apn, county)``), then the pairs behind
     them; the walk stops as soon as the page is full, so nothing is ever counted whole."""
     found: dict[tuple[int, int], DuplicatePair] = {}
-    more = False
+    full = unread = False
     for kind in KINDS:
+        # Each kind reads at most SCAN_ROUNDS rounds, so a book where thousands of numbers
+        # are shared (co-owners on one lead) still gets to the emails and the parcels.
         after, rounds = "", 0
-        while after is not None and rounds < SCAN_ROUNDS and not more:
+        while after is not None and rounds < SCAN_ROUNDS and not full:
             values, after = _shared_values(kind, fetched_by, lead, after)
             rounds += 1
-            if rounds == SCAN_ROUNDS and after is not None:
-                more = True  # the page says "more" rather than read on
             # A few hundred values a query keep the plan on the indexes (a long list turns it
             # into scans of whole tables), and a full page stops the reading.
             for start in range(0, len(values), PAIR_CHUNK):
-                if more:
+                if full:
                     break
                 for first, second, value in _pairs_sharing(kind, values[start:start + PAIR_CHUNK], fetched_by, lead):
                     key = (min(first, second), max(first, second))
                     if key not in found and len(found) == limit:
-                        more = True
+                        full = True
                         break
                     pair = found.setdefault(key, DuplicatePair(low=key[0], high=key[1]))
                     reason = kind.why.format(value=Phone(number=value).display if kind.name == "phone" else value)
                     if reason not in pair.reasons:
                         pair.reasons.append(reason)
-        if more:
+        unread = unread or after is not None  # values of this kind left unread: say "more"
+        if full:
             break
+    more = full or unread
     pairs = list(found.values())
     _fill_leads(pairs)
     return pairs, more

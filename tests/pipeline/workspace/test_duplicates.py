@@ -337,3 +337,19 @@ def test_the_admin_lets_a_broker_read_merges_and_nobody_change_them(agent, team_
     client_as(broker).post(reverse("admin:leads_leadmerge_change", args=[record.pk]), {"merged_at": "2020-01-01"})
     record.refresh_from_db()
     assert record.merged_at == before
+
+
+def test_many_shared_numbers_do_not_keep_the_email_pairs_from_being_offered(agent, team, monkeypatch):
+    """Each kind reads its own rounds: numbers left unread say "more" but the emails are read."""
+    from pipeline.workspace import duplicates
+
+    monkeypatch.setattr(duplicates, "SCAN_BATCH", 1)
+    monkeypatch.setattr(duplicates, "SCAN_ROUNDS", 1)
+    for number in ("+19185550121", "+19185550122"):  # two shared numbers: one round reads one
+        homeowner(agent, first="Ana", last="Ruiz", phone=number, team=team)
+        homeowner(agent, first="Ana", last="Ruiz", phone=number, team=team)
+    one = homeowner(agent, first="Rosa", last="Ibarra", email="rosa@example.com", team=team)
+    two = homeowner(agent, first="Rosa", last="Ibarra", email="rosa@example.com", team=team)
+    pairs, more = duplicate_pairs(fetched_by=agent)
+    assert (one.pk, two.pk) in {(pair.low.pk, pair.high.pk) for pair in pairs}
+    assert more is True
