@@ -241,7 +241,9 @@ def lead_create_by_hand(*, actor: User, intake: Intake, assigned_agent: User | N
     key = address_key(street=place["street"], unit=place["unit"], city=place["city"], state=place["state"],
                       zip_code=place["zip_code"])
     _lock_house(key)
-    held = Lead.objects.filter(property__address_key=key).first()
+    held = Lead.objects.filter(property__address_key=key).select_related("merged_into").first()
+    if held is not None and held.merged_into_id:  # a house merged away is worked as the one it joined
+        held = held.merged_into
     if held is not None or Property.objects.filter(address_key=key).exists():
         if held is None or not Lead.objects.visible_to(actor).filter(pk=held.pk).exists():
             raise ValidationError({"street": [WORKED_BY_BROKERAGE]})

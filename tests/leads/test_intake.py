@@ -117,6 +117,18 @@ def test_the_same_house_written_another_way_opens_the_agents_own_lead(agent, tea
     assert Lead.objects.count() == 1 and not Phone.objects.filter(number="+19185550188").exists()
 
 
+def test_a_house_merged_into_another_lead_opens_the_lead_it_joined(agent, team):
+    from leads.merging import lead_merge
+
+    survivor = LeadFactory(assigned_agent=agent, team=team)
+    merged = LeadFactory(assigned_agent=agent, team=team,
+                         property=PropertyFactory(street="1633 Elm St", zip_code="74130"))
+    lead_merge(survivor=survivor, merged=merged, merged_by=agent)
+    with pytest.raises(HouseAlreadyHeld) as already:
+        lead_create_by_hand(actor=agent, intake=intake(street="1633 Elm St"))
+    assert already.value.lead == survivor  # not "worked by the brokerage": it is the agent's own
+
+
 def test_asked_to_the_new_owner_and_numbers_go_on_the_existing_lead(agent, team):
     held = LeadFactory(assigned_agent=agent, team=team, property=PropertyFactory(street="1633 Elm St", zip_code="74130"))
     added = lead_create_by_hand(actor=agent, intake=intake(add_to_existing=True))
