@@ -25,6 +25,7 @@ from leadcrm.accounts.roles import Perm
 from leadcrm.accounts.selectors import users_assignable_by
 
 from .addresses import address_key, zip5
+from .editing import MONEY_MAX
 from .imports.records import _state as state_code
 from .imports.records import _zip_place as zip_place
 from .models import Contact, ContactSource, Lead, LeadSource, LeadType, Phone, Property
@@ -47,8 +48,9 @@ TYPE_OF_SOURCE = {
     LeadSource.INBOUND: LeadType.INBOUND,
     LeadSource.SIGN_CALL: LeadType.INBOUND,
 }
-# Far above any house a short sale is made on; a value past it is a typing slip.
-MAX_ESTIMATED_VALUE = Decimal("100000000")
+# The one limit of every amount typed by hand (leads.editing), far above any house a short
+# sale is made on: a value past it is a typing slip.
+MAX_ESTIMATED_VALUE = MONEY_MAX
 
 NO_STREET = "Enter the street address of the house."
 NO_PLACE = "Enter the ZIP code (or the city and the state) of the house."

@@ -272,9 +272,10 @@ class DuplicateDismissView(LoginRequiredMixin, PermissionRequiredMixin, View):
 
 
 def two_houses(first: Lead, second: Lead) -> bool:
-    """The two leads' houses are told apart by their records: different addresses (every
-    house's address key is its own) and no parcel number shared in one county. An owner with
-    two houses matches on name and phone, but merging moves one house's liens onto the other."""
+    """Whether the two leads are, by their records, two houses: no parcel number shared in
+    one county. (Their addresses always differ: a house's address key is its own, so that is
+    no test.) An owner with two houses matches on name and phone, but merging would move one
+    house's liens onto the other."""
     a, b = first.property, second.property
     same_parcel = bool(a.apn) and (a.apn, a.county, a.state) == (b.apn, b.county, b.state)
     return not same_parcel
