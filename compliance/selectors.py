@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from leads.merging import lead_ids_with_merged
 from leads.models import Lead
+from leads.phones import format_national
 
 from .gate import Attempt, relationship_until
 from .lead_filters import LeadFilter
@@ -28,6 +29,7 @@ from .models import (
     Direction,
     DncNumber,
     EstablishedRelationship,
+    EvidenceRevocation,
     InterestDisclosure,
     InternalDncEntry,
     Purpose,
@@ -265,3 +267,57 @@ def inbound_messages(*, lead: Lead) -> QuerySet[ComplianceCheck]:
               .exclude(verdict=Verdict.BLOCK).order_by("-checked_at").values("pk")[:INBOUND_OFFERED])
     # Not sliced itself: a form's choice is looked up in it (``.get(pk=...)``).
     return ComplianceCheck.objects.filter(pk__in=latest).order_by("-checked_at")
+
+
+@dataclass(frozen=True)
+class EvidenceEvent:
+    """A record of the Consent and records card, as a line of the lead's timeline."""
+
+    at: object  # datetime
+    actor: object  # the User who recorded (or revoked) it
+    sentence: str
+    rule: str
+
+
+def _channels(consent: ConsentRecord) -> str:
+    covered = [name for flag, name in ((consent.covers_sms, "texts"), (consent.covers_autodialer, "autodialed calls"),
+                                       (consent.covers_prerecorded, "prerecorded calls")) if flag]
+    return ", ".join(covered) or "no channel"
+
+
+def lead_evidence_events(*, lead_ids, limit: int) -> list[EvidenceEvent]:
+    """The lead's evidence as it was recorded and revoked, newest first, for the timeline:
+    one query per kind, each cut at ``limit``. ``lead_ids``: the lead and those merged into
+    it (evidence never moves)."""
+    events = []
+    for record in (ConsentRecord.objects.filter(lead_id__in=lead_ids).select_related("recorded_by")
+                   .order_by("-created_at")[:limit]):
+        events.append(EvidenceEvent(record.created_at, record.recorded_by, (
+            f"recorded the homeowner's written consent for {format_national(record.phone_number)} "
+            f"({_channels(record)}), obtained {timezone.localtime(record.obtained_at):%b %-d, %Y}"), "D4"))
+    for record in (EstablishedRelationship.objects.filter(lead_id__in=lead_ids).select_related("recorded_by")
+                   .order_by("-created_at")[:limit]):
+        events.append(EvidenceEvent(record.created_at, record.recorded_by, (
+            f"recorded an established relationship ({record.get_kind_display().split(' (')[0].lower()}) "
+            f"of {record.started_on:%b %-d, %Y} for {format_national(record.phone_number)}"), "C1"))
+    for record in (ReassignedNumberCheck.objects.filter(lead_id__in=lead_ids).select_related("recorded_by")
+                   .order_by("-queried_at")[:limit]):
+        events.append(EvidenceEvent(record.queried_at, record.recorded_by, (
+            f"recorded a Reassigned Numbers Database check of {format_national(record.phone_number)}: "
+            f"{record.get_result_display().lower()}"), "D7"))
+    for record in (InterestDisclosure.objects.filter(lead_id__in=lead_ids).select_related("recorded_by", "principal")
+                   .order_by("-created_at")[:limit]):
+        events.append(EvidenceEvent(record.created_at, record.recorded_by, (
+            f"recorded the written interest disclosure of {record.principal.get_full_name() or record.principal}, "
+            f"given {record.disclosed_on:%b %-d, %Y}"), "F8"))
+    for revocation in (EvidenceRevocation.objects.filter(lead_id__in=lead_ids)
+                       .select_related("revoked_by", "consent", "relationship", "number_check", "disclosure")
+                       .order_by("-revoked_at")[:limit]):
+        record = revocation.record
+        what = {ConsentRecord: "the written consent", EstablishedRelationship: "the established relationship",
+                ReassignedNumberCheck: "the reassigned-number check",
+                InterestDisclosure: "the interest disclosure"}[type(record)]
+        number = getattr(record, "phone_number", "")
+        events.append(EvidenceEvent(revocation.revoked_at, revocation.revoked_by, (
+            f"revoked {what}{f' for {format_national(number)}' if number else ''}: {revocation.reason}"), ""))
+    return events

@@ -7,6 +7,7 @@ from datetime import datetime, time
 
 from django.utils import timezone
 
+from compliance.selectors import lead_evidence_events
 from leads.editing import lead_record_changes
 from leads.merging import lead_ids_with_merged
 from leads.models import Lead
@@ -28,14 +29,15 @@ def _with_days_in_stage(changes: list[StageChange]) -> list[StageChange]:
 @dataclass(frozen=True)
 class TimelineEvent:
     at: datetime
-    kind: str  # outreach, stage, follow_up, follow_up_done, document, lender, note, seller, change
+    kind: str  # outreach, stage, follow_up, follow_up_done, document, lender, note, seller, change, evidence
     item: object
 
 
 def lead_activity(*, lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEvent]:
     """One timeline of everything that happened on a lead, newest first: outreach, stage
     moves, follow-ups set and done, documents received, lender steps, notes, and the
-    seller's side (links, visits, uploads), and every edit of the lead's record by hand.
+    seller's side (links, visits, uploads), every edit of the lead's record by hand, and the
+    consent and records recorded or revoked.
     One query per kind, each cut at ``limit``."""
     from pipeline.models import DocumentUpload, LenderMilestone
 
@@ -67,6 +69,8 @@ def lead_activity(*, lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEv
     events += [TimelineEvent(e.at, "seller", e) for e in
                SellerEvent.objects.filter(lead_id__in=lead_ids).exclude(kind=SellerEventKind.UPLOAD)
                .select_related("actor").order_by("-at", "-pk")[:limit]]
+    # Consent and records as they were recorded and revoked (evidence never moves either).
+    events += [TimelineEvent(e.at, "evidence", e) for e in lead_evidence_events(lead_ids=lead_ids, limit=limit)]
     # Who changed the owners, numbers, hardship, liens, filings or the house, and how.
     events += [TimelineEvent(c.at, "change", c) for c in lead_record_changes(lead=lead, limit=limit)]
     events.sort(key=lambda event: event.at, reverse=True)

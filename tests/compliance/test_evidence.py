@@ -464,3 +464,13 @@ def test_the_principals_offer_check_can_read_only_unrevoked_disclosures(investor
                               channel=Channel.CALL, actor=investor_lead.assigned_agent, at=at,
                               role_disclosed=True, purpose="offer_to_buy")
     assert decision.evidence["disclosure"]["written_interest_disclosure"] is False
+
+
+def test_the_timeline_tells_who_recorded_and_who_revoked_each_record(lead, agent, broker, client_as):
+    phone = lead.contacts.first().phones.first()
+    consent = ConsentRecordFactory(phone=phone, recorded_by=agent)
+    evidence_revoke(lead=lead, record=consent, reason="The owner never signed this.", revoked_by=broker)
+    page = " ".join(client_as(agent).get(reverse("leads:detail", args=[lead.pk])).content.decode().split())
+    number = format_national(phone.number)
+    assert f"{agent.get_full_name()} recorded the homeowner&#x27;s written consent for {number} (texts)" in page
+    assert f"{broker.get_full_name()} revoked the written consent for {number}: The owner never signed this." in page
