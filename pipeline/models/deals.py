@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from compliance.transactions import Service
 from leadcrm.shared.append_only import AppendOnlyModel, AppendOnlyQuerySet
 from leads.models import DeadReason, Stage
 from leads.querysets import RelatedToLeadQuerySet
@@ -434,10 +435,11 @@ FEE_NOT_POSITIVE = "A fee is more than $0; to charge nothing, waive the fee inst
 
 
 class FeeService(models.TextChoices):
-    """What the fee is for; the values are the services the advance-fee rules name."""
+    """What the fee is for; the values are the advance-fee rules' own names of the services
+    (``compliance.transactions.Service``), so a fee is checked under the service it is for."""
 
-    SHORT_SALE_LISTING = "short_sale_listing", "Short-sale listing"
-    LOAN_MODIFICATION = "loan_modification", "Loan modification"
+    SHORT_SALE_LISTING = Service.SHORT_SALE_LISTING, "Short-sale listing"
+    LOAN_MODIFICATION = Service.LOAN_MODIFICATION, "Loan modification"
     OTHER = "other", "Other mortgage-assistance help"
 
 
