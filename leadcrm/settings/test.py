@@ -15,6 +15,11 @@ DATABASES = {"default": database_config(TEST_BACKENDS.database_url)}
 # Worker threads in tests must not keep connections open past their task, or the
 # test database cannot be dropped at the end.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The flush between transactional tests empties every table, the append-only ones
+    # too; their TRUNCATE trigger lets only a session that sets this through
+    # (pipeline/migrations/0026_append_only_truncate_and_erasure.py). Production never does.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c leadcrm.truncate_allowed=on"
 
 # Tests talk to real workers (celery.contrib.testing), never to eager mode alone.
 CELERY_BROKER_URL = TEST_BACKENDS.broker_url
