@@ -121,6 +121,11 @@ def database_config(url: str) -> dict:
 DEFAULT_SQLITE_URL = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 DATABASES = {"default": database_config(env("DATABASE_URL", default=DEFAULT_SQLITE_URL))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# In production DATABASE_URL is a role that owns no table; migrations run as the owner
+# (DATABASE_MIGRATE_URL, `make migrate-as-owner`), which then sets up this role with
+# `manage.py db_runtime_role` (docs/database.md#roles).
+LEADCRM_DB_RUNTIME_ROLE = env("LEADCRM_DB_RUNTIME_ROLE", default="leadcrm_app")
+LEADCRM_DB_RUNTIME_PASSWORD = env("LEADCRM_DB_RUNTIME_PASSWORD", default=None)
 # The reports' covering indexes (INCLUDE columns) are a PostgreSQL feature; on the SQLite
 # fallback they are plain indexes, which is all a laptop trial needs: no warning on start.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
