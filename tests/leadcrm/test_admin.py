@@ -186,7 +186,7 @@ def test_the_reports_figures_are_the_brokers_to_look_at_and_nobodys_to_edit(mode
     assert client_as(broker).get(reverse(f"admin:{model}_add")).status_code == 403
 
 
-# Team leads and the user admin: their own team's records only (docs/database.md#admin-scope).
+# Team leads and the user admin: their own team's records only, another team's user a 404.
 # Before: the changelist listed every user and another team's agent's page was a 200.
 
 
