@@ -68,9 +68,10 @@ migrate-as-owner: $(INSTALLED)
 	@$(PY) manage.py db_role_check
 
 ## make backup-verify: dump the database, restore it into a scratch database, compare
-## every table's rows, the triggers and the functions, drop it (docs/database.md#backups).
+## every table's rows, the triggers and the functions, drop it (docs/database.md#backups);
+## as the owner when DATABASE_MIGRATE_URL is set (the app's role may not create databases).
 backup-verify: $(INSTALLED)
-	@$(PY) manage.py backup_verify $(if $(KEEP),--keep $(KEEP))
+	@$(if $(DATABASE_MIGRATE_URL),LEADCRM_DB_AS_OWNER=true) $(PY) manage.py backup_verify $(if $(KEEP),--keep $(KEEP))
 
 ## make lock: compile requirements*.txt from requirements*.in (pip-tools, in a venv of its own);
 ## pins kept unless asked: make lock LOCK_ARGS=--upgrade (or --upgrade-package NAME).

@@ -190,3 +190,12 @@ def test_the_app_may_not_name_the_owner_as_its_runtime_role():
         (owner,) = cursor.fetchone()
     with pytest.raises(CommandError, match="the tables' owner"):
         call_command("db_runtime_role", role=owner, stdout=io.StringIO())
+
+
+def test_backup_verify_as_the_runtime_role_says_to_run_it_as_the_owner(runtime_role, monkeypatch):
+    """It may dump (SELECT on every table) but not create the scratch database."""
+    name, password = runtime_role
+    monkeypatch.setitem(connection.settings_dict, "USER", name)  # read by the command's own connections
+    monkeypatch.setitem(connection.settings_dict, "PASSWORD", password)
+    with pytest.raises(CommandError, match=f"{name} may not create the scratch database.*NOT verified"):
+        call_command("backup_verify", stdout=io.StringIO())

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg2
+import psycopg2.errors
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
@@ -160,7 +161,13 @@ class Command(BaseCommand):
         try:
             with admin.cursor() as cursor:
                 cursor.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
-                cursor.execute(f'CREATE DATABASE "{scratch}" TEMPLATE template0')
+                try:
+                    cursor.execute(f'CREATE DATABASE "{scratch}" TEMPLATE template0')
+                except psycopg2.errors.InsufficientPrivilege as refused:
+                    raise CommandError(
+                        f"{settings['USER']} may not create the scratch database to restore into. Run this as "
+                        "the tables' owner with CREATEDB (LEADCRM_DB_AS_OWNER=true, as make backup-verify "
+                        "does) or as postgres. The backup is NOT verified.") from refused
             try:
                 started = time.monotonic()
                 self._run(["pg_restore", *PG_RESTORE_OPTIONS, f"--dbname={scratch}", str(dump)], env)
