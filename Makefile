@@ -13,7 +13,7 @@ INSTALLED_DEV := $(VENV)/.installed-dev
 TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: run test test-fast bench install install-dev check lock clean-var
+.PHONY: run test test-fast bench install install-dev check lock clean-var migrate-as-owner backup-verify
 
 $(INSTALLED): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LeadCRM needs Python 3.11 or newer; found " + sys.version.split()[0])'
@@ -59,6 +59,19 @@ bench: $(INSTALLED_DEV)
 check: $(INSTALLED_DEV)
 	@$(PY) manage.py makemigrations --check --dry-run
 	@$(PY) manage.py check
+
+## make migrate-as-owner: migrations as the tables' owner (DATABASE_MIGRATE_URL), then the
+## app's own role (DATABASE_URL) given row access and nothing more (docs/database.md#roles).
+migrate-as-owner: $(INSTALLED)
+	@LEADCRM_DB_AS_OWNER=true $(PY) manage.py migrate --noinput
+	@LEADCRM_DB_AS_OWNER=true $(PY) manage.py db_runtime_role
+	@$(PY) manage.py db_role_check
+
+## make backup-verify: dump the database, restore it into a scratch database, compare
+## every table's rows, the triggers and the functions, drop it (docs/database.md#backups);
+## as the owner when DATABASE_MIGRATE_URL is set (the app's role may not create databases).
+backup-verify: $(INSTALLED)
+	@$(if $(DATABASE_MIGRATE_URL),LEADCRM_DB_AS_OWNER=true) $(PY) manage.py backup_verify $(if $(KEEP),--keep $(KEEP))
 
 ## make lock: compile requirements*.txt from requirements*.in (pip-tools, in a venv of its own);
 ## pins kept unless asked: make lock LOCK_ARGS=--upgrade (or --upgrade-package NAME).

@@ -2,16 +2,32 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 
 from .forms import AdminLoginForm
 from .models import Brokerage, Team, TeamMembership, User
-from .roles import Role
+from .roles import Perm, Role
+from .selectors import teams_visible_to, users_visible_to
 from .services import user_set_role
+
+# What only a broker (or a superuser) may set on an account: these decide what the person
+# can do everywhere, so a team lead sees them and never changes them.
+ACCESS_FIELDS = ("role", "is_active", "is_staff", "is_superuser", "groups", "user_permissions")
 
 # The admin's sign-in counts failures like ours does (throttle.py) and says when it stops.
 admin.site.login_form = AdminLoginForm
+
+
+class HiddenIsNotFoundMixin:
+    """A record outside ``get_queryset`` is a 404 on every page of it, as a lead is
+    (leads/admin.py), instead of the admin's redirect that says it does not exist."""
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("No such record.")
+        return obj
 
 
 class RoleFieldMixin(forms.Form):
@@ -38,7 +54,7 @@ class TeamMembershipInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(HiddenIsNotFoundMixin, DjangoUserAdmin):
     form = UserAdminChangeForm
     add_form = UserAdminCreationForm
     list_display = ["username", "get_full_name", "role_label", "email", "capacity", "is_active"]
@@ -68,7 +84,20 @@ class UserAdmin(DjangoUserAdmin):
     inlines = [TeamMembershipInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("groups")
+        # The same rule as leads (leads/admin.py): a record you may not see is a 404.
+        return users_visible_to(request.user).prefetch_related("groups")
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if not request.user.has_perm(Perm.VIEW_ALL_LEADS):
+            form.base_fields.pop("role", None)  # shown read-only instead (get_readonly_fields)
+        return form
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if request.user.has_perm(Perm.VIEW_ALL_LEADS):
+            return readonly
+        return readonly + [name for name in ACCESS_FIELDS if name not in readonly]
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
@@ -79,13 +108,15 @@ class UserAdmin(DjangoUserAdmin):
             (name, {**options, "fields": [f for f in options["fields"] if f != "is_superuser"]})
             for name, options in fieldsets
         ]
+
     @admin.display(description="Role")
     def role_label(self, user):
         return user.role.label if user.role else "—"
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        user_set_role(user=obj, role=Role(form.cleaned_data["role"]))
+        if "role" in form.cleaned_data:  # read-only (so absent) for anyone but a broker
+            user_set_role(user=obj, role=Role(form.cleaned_data["role"]))
 
 
 class MembershipInline(admin.TabularInline):
@@ -95,14 +126,14 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(HiddenIsNotFoundMixin, admin.ModelAdmin):
     list_display = ["name", "lead", "member_count"]
     search_fields = ["name"]
     autocomplete_fields = ["lead"]
     inlines = [MembershipInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("lead").prefetch_related("memberships")
+        return teams_visible_to(request.user).select_related("lead").prefetch_related("memberships")
 
     @admin.display(description="Members")
     def member_count(self, team):
@@ -110,11 +141,14 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(TeamMembership)
-class TeamMembershipAdmin(admin.ModelAdmin):
+class TeamMembershipAdmin(HiddenIsNotFoundMixin, admin.ModelAdmin):
     list_display = ["user", "team", "capacity_weight", "is_active"]
     list_filter = ["team", "is_active"]
     list_select_related = ["user", "team"]
     autocomplete_fields = ["user", "team"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(team__in=teams_visible_to(request.user))
 
 
 @admin.register(Brokerage)

@@ -35,3 +35,16 @@ def teams_routable_by(user: User) -> QuerySet[Team]:
     if not user.has_perm(Perm.ASSIGN_LEADS):
         return Team.objects.none()
     return teams_visible_to(user)
+
+
+def users_visible_to(user: User) -> QuerySet[User]:
+    """Whose account record ``user`` may read (the admin's user pages).
+
+    Brokers: everyone. Team leads: themselves and whoever is on a team they lead, active
+    or not, so a departed member's record stays theirs to look up. Agents: themselves.
+    """
+    if user.has_perm(Perm.VIEW_ALL_LEADS):
+        return User.objects.all()
+    if user.has_perm(Perm.VIEW_TEAM_LEADS):
+        return User.objects.filter(Q(pk=user.pk) | Q(team_membership__team__lead=user))
+    return User.objects.filter(pk=user.pk)

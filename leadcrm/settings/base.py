@@ -118,9 +118,24 @@ def database_config(url: str) -> dict:
     return config
 
 
+def database_url(default=environ.Env.NOTSET) -> str:
+    """DATABASE_URL, or the tables' owner's DATABASE_MIGRATE_URL for a process started with
+    LEADCRM_DB_AS_OWNER=true (`migrate`, `db_runtime_role`: `make migrate-as-owner`).
+
+    In production DATABASE_URL is a role that owns no table, so a stray statement or a
+    stolen password cannot empty or unprotect the evidence (docs/database.md#roles).
+    """
+    if env.bool("LEADCRM_DB_AS_OWNER", default=False):
+        return env("DATABASE_MIGRATE_URL")
+    return env("DATABASE_URL", default=default)
+
+
 DEFAULT_SQLITE_URL = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
-DATABASES = {"default": database_config(env("DATABASE_URL", default=DEFAULT_SQLITE_URL))}
+DATABASES = {"default": database_config(database_url(default=DEFAULT_SQLITE_URL))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The role `manage.py db_runtime_role` sets up for DATABASE_URL (docs/database.md#roles).
+LEADCRM_DB_RUNTIME_ROLE = env("LEADCRM_DB_RUNTIME_ROLE", default="leadcrm_app")
+LEADCRM_DB_RUNTIME_PASSWORD = env("LEADCRM_DB_RUNTIME_PASSWORD", default=None)
 # The reports' covering indexes (INCLUDE columns) are a PostgreSQL feature; on the SQLite
 # fallback they are plain indexes, which is all a laptop trial needs: no warning on start.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]

@@ -7,13 +7,14 @@ set prints no warning (tests/leadcrm/test_settings.py runs it).
 from urllib.parse import urlsplit, urlunsplit
 
 from .base import *  # noqa: F403
-from .base import DATABASES, database_config, env
+from .base import DATABASES, database_config, database_url, env
 
 DEBUG = False
 LEADCRM_IS_PRODUCTION = True
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
-DATABASES["default"] = database_config(env("DATABASE_URL"))
+# A role that owns no table; migrations run as the owner (docs/database.md#roles).
+DATABASES["default"] = database_config(database_url())
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # HTTPS is terminated by the reverse proxy, which sets X-Forwarded-Proto.

@@ -184,3 +184,59 @@ def test_the_reports_figures_are_the_brokers_to_look_at_and_nobodys_to_edit(mode
     assert client_as(team_lead).get(changelist).status_code == 403
     assert client_as(broker).get(changelist).status_code == 200
     assert client_as(broker).get(reverse(f"admin:{model}_add")).status_code == 403
+
+
+# Team leads and the user admin: their own team's records only, another team's user a 404.
+# Before: the changelist listed every user and another team's agent's page was a 200.
+
+
+def test_team_lead_user_changelist_lists_only_their_team_and_themselves(agent, other_agent, team_lead, broker,
+                                                                       client_as):
+    url = reverse("admin:accounts_user_changelist")
+    listed = set(client_as(team_lead).get(url).context["cl"].result_list)
+    assert listed == {team_lead, agent}
+    assert {agent, other_agent, team_lead, broker} <= set(client_as(broker).get(url).context["cl"].result_list)
+
+
+def test_another_teams_user_is_a_404_to_a_team_lead_on_every_page_of_the_user_admin(other_agent, team_lead,
+                                                                                     broker, client_as):
+    client = client_as(team_lead)
+    for name in ("accounts_user_change", "accounts_user_history", "accounts_user_delete",
+                 "auth_user_password_change"):
+        url = reverse(f"admin:{name}", args=[other_agent.pk])
+        assert client.get(url).status_code == 404, name
+    assert client_as(broker).get(change_url(other_agent)).status_code == 200
+    assert client.get(change_url(broker)).status_code == 404
+
+
+def test_team_lead_reads_their_members_record_and_changes_nothing_of_its_access(agent, team_lead, client_as):
+    client = client_as(team_lead)
+    page = client.get(change_url(agent))
+    assert page.status_code == 200
+    assert not {"role", "is_active", "is_superuser", "groups", "user_permissions"} & set(
+        page.context["adminform"].form.fields)
+    response = client.post(change_url(agent), {"username": agent.username, "role": Role.BROKER,
+                                               "is_superuser": "on", "is_active": "on"})
+    assert response.status_code == 403
+    agent.refresh_from_db()
+    assert (agent.role, agent.is_staff, agent.is_superuser) == (Role.AGENT, False, False)
+
+
+def test_a_team_lead_with_change_permission_still_cannot_set_anyones_access(agent, team_lead, rf):
+    """Should a broker ever give team leads ``change_user``, the access fields stay read-only."""
+    from leadcrm.accounts.admin import ACCESS_FIELDS, UserAdmin
+
+    request = rf.get("/")
+    request.user = team_lead
+    user_admin = UserAdmin(User, admin.site)
+    assert set(ACCESS_FIELDS) <= set(user_admin.get_readonly_fields(request, agent))
+    assert "role" not in user_admin.get_form(request, agent).base_fields
+
+
+def test_team_lead_sees_only_their_own_teams_in_the_admin(team, other_team, agent, other_agent, team_lead,
+                                                          client_as):
+    client = client_as(team_lead)
+    assert list(client.get(reverse("admin:accounts_team_changelist")).context["cl"].result_list) == [team]
+    assert client.get(change_url(other_team)).status_code == 404
+    memberships = client.get(reverse("admin:accounts_teammembership_changelist")).context["cl"].result_list
+    assert [m.user for m in memberships] == [agent]

@@ -159,3 +159,17 @@ def test_collectstatic_runs_with_the_production_storage(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "staticfiles" / "staticfiles.json").exists()
+
+
+@pytest.mark.slow
+def test_production_runs_as_the_app_role_and_migrates_as_the_owner_only_when_asked():
+    """docs/database.md#roles: DATABASE_URL's role owns no table; LEADCRM_DB_AS_OWNER=true
+    (make migrate-as-owner) switches a process to DATABASE_MIGRATE_URL's owner."""
+    expression = "settings.DATABASES['default']['USER']"
+    env = {**PRODUCTION_ENV, "DATABASE_MIGRATE_URL": "postgres://owner@127.0.0.1:5432/leadcrm"}
+    as_app = settings_in_subprocess("leadcrm.settings.production", expression, **env)
+    as_owner = settings_in_subprocess("leadcrm.settings.production", expression, LEADCRM_DB_AS_OWNER="true", **env)
+    assert (as_app.stdout.strip(), as_owner.stdout.strip()) == ("crm", "owner"), as_app.stderr + as_owner.stderr
+    missing = settings_in_subprocess("leadcrm.settings.production", expression, LEADCRM_DB_AS_OWNER="true",
+                                     **PRODUCTION_ENV)
+    assert missing.returncode != 0 and "DATABASE_MIGRATE_URL" in missing.stderr

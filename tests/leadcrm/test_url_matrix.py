@@ -105,6 +105,14 @@ MATRIX = {
     # The broker's reports, pages of the admin: agents are not staff (to the admin's login).
     "reports:reports": ("get", None, {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 403, BROKER: 200}),
     "reports:report": ("get", "report_slug", {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 403, BROKER: 200}),
+    # Users in the admin: agents are not staff; a team lead reads their own team's records
+    # and another team's is a 404, as a lead is (before: 200 for every user's record).
+    "admin:accounts_user_changelist": ("get", None, {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 200,
+                                                     BROKER: 200}),
+    "admin:accounts_user_change": ("get", "agent_user", {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 200,
+                                                         BROKER: 200}),
+    "admin:accounts_user_history": ("get", "other_team_user", {ANON: 302, OTHER: 302, OWNER: 302,
+                                                               TEAM_LEAD: 404, BROKER: 200}),
     # The API: the same scope as the pages; unauthenticated is a 401 (token or session).
     "api:api-root": ("get", None, {ANON: 401, **EVERYONE_SIGNED_IN}),
     "api:lead-list": ("get", None, {ANON: 401, **EVERYONE_SIGNED_IN}),
@@ -189,6 +197,7 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
             "mail_batch": mail_batch(agent) if about == "mail_batch" else None,
             "lead_export": lead_export(agent) if about == "lead_export" else None,
             "agent_user": agent,
+            "other_team_user": people[OTHER],
             # One attempt for all five users (a sixth call in a day would be capped, E2).
             "outreach_attempt": (made.get("attempt") or made.setdefault("attempt", outreach(lead, agent)))
             if about == "outreach_attempt" else None,
@@ -204,7 +213,7 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
         response = getattr(client_as(people[who]), method)(url)
         assert response.status_code == status, f"{name} as {who}: {response.status_code}, expected {status}"
         if status == 302 and who == ANON and name not in {"login", "logout"}:
-            login = reverse("admin:login") if name.startswith("reports:") else reverse("login")
+            login = reverse("admin:login") if name.startswith(("reports:", "admin:")) else reverse("login")
             assert response["Location"].startswith(login)
 
 
