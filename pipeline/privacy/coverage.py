@@ -65,7 +65,7 @@ REDACTIONS: dict[str, dict[str, str]] = {
     "pipeline.fee": {"description": ERASED},
     "pipeline.outreachattempt": {"contact_point": ERASED, "notes": ERASED},
     "pipeline.leadnote": {"body": ERASED},
-    "pipeline.followup": {"title": ERASED, "notes": ERASED},
+    "pipeline.followup": {"title": ERASED, "notes": ERASED, "closed_reason": ERASED},
     "pipeline.notification": {"title": ERASED, "body": ERASED},
     "pipeline.sellerevent": {"detail": ERASED},
 }
@@ -99,7 +99,7 @@ KEPT: dict[str, dict[str, str]] = {
     "pipeline.approvalletter": {"deficiency": "the lender's terms of the approval"},
     "pipeline.documentupload": {"content_type": "the kind of file", "sha256": "shows which file was held, without it"},
     "pipeline.offer": {"buyer_name": "the buyer's, not the homeowner's: part of the deal's record"},
-    "pipeline.followup": {"source_key": "the deadline rule's key", "closed_reason": "why it was closed (a code)"},
+    "pipeline.followup": {"source_key": "the deadline rule's key and the lead's id"},
     "pipeline.notification": {"url": "a page's address: the lead's id only", "key": "a rule's key"},
     "pipeline.sellerlink": {"token_hash": "a hash of the link, which no longer shows anything of the person"},
 }

@@ -10,12 +10,13 @@ from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models import Case, CharField, JSONField, Value, When
 from django.db.models.functions import Cast, Concat
+from django.utils import timezone
 
 from compliance.models import Channel, InternalDncEntry
 from compliance.services import internal_dnc_add
 from leadcrm.shared.append_only import privacy_erasure
 from leads.models import Contact, DeadReason, Email, Lead, Phone, Stage
-from pipeline.models import PrivacyAction, PrivacyRequest, PrivacyRequestKind
+from pipeline.models import FollowUp, PrivacyAction, PrivacyRequest, PrivacyRequestKind
 
 from .coverage import BLANK, ERASED, FILE, PER_ROW, SCRUB, is_append_only, redactions_for
 from .selectors import (
@@ -36,6 +37,7 @@ CLOSING = ("Lead {lead} is closing (stage Close): the sale's contract, the lende
            "still need its file. Erase it once the sale has closed or fallen through; tell the homeowner when.")
 # Why the number goes on the internal list: docs/privacy.md#the-do-not-call-entry.
 DNC_WORDS = "Asked for their data to be erased (privacy request): never contact again."
+FOLLOW_UP_CLOSED = "Closed: the homeowner's data was erased at their request; do not contact them."
 CHUNK = 500
 
 
@@ -131,7 +133,8 @@ def privacy_erase(*, handled_by, search: PrivacySearch, lead_ids, requester: str
     First their numbers and emails go on the internal do-not-contact list (an erased number
     would otherwise be called again the next time a list holding it is imported); then
     every model's fields named in ``coverage.REDACTIONS`` are replaced, stored files are
-    deleted once the transaction commits, and the leads still open are closed as dead.
+    deleted once the transaction commits, the leads still open are closed as dead and
+    their open follow-ups closed.
     The evidence and the outreach log keep their decisions, times and rule IDs
     (docs/privacy.md#what-is-kept). Refused while a lead is closing.
     """
@@ -156,8 +159,12 @@ def privacy_erase(*, handled_by, search: PrivacySearch, lead_ids, requester: str
                 if action is not None:
                     action.request = request
                     actions.append(action)
+        now = timezone.now()
         Lead.objects.filter(pk__in=ids).exclude(stage__in=[Stage.CLOSED, Stage.DEAD]).update(
-            stage=Stage.DEAD, dead_reason=DeadReason.OTHER)
+            stage=Stage.DEAD, dead_reason=DeadReason.OTHER, stage_entered_at=now)
+        # Nobody is to call them again: their open follow-ups close, saying why.
+        FollowUp.objects.filter(lead__in=ids, done_at__isnull=True).update(done_at=now,
+                                                                            closed_reason=FOLLOW_UP_CLOSED)
         PrivacyAction.objects.bulk_create(actions)
         transaction.on_commit(lambda: [default_storage.delete(name) for name in files])
     return request

@@ -6,7 +6,6 @@ them (docs/privacy.md#how-to-answer-a-request)."""
 from __future__ import annotations
 
 from functools import wraps
-from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.auth.views import redirect_to_login
@@ -16,7 +15,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from pipeline.models import Requester
 
@@ -34,7 +33,8 @@ def broker_only(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+            # The path alone: nothing a form sent rides along to the sign-in page.
+            return redirect_to_login(request.path, reverse("admin:login"))
         if not is_privacy_officer(request.user):
             raise Http404("No such page.")
         return guarded(request, *args, **kwargs)
@@ -57,13 +57,18 @@ def _page(request, template: str, status: int = 200, **context) -> TemplateRespo
         **context}, status=status)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def privacy_index(request):
-    search = _search(request.GET)
-    asked = any(request.GET.get(name) for name in ("name", "phone", "email", "address"))
+    """The search is a POST: a homeowner's name and number stay out of addresses, and so
+    out of the server's logs and the browser's history."""
+    return _index(request, _search(request.POST))
+
+
+def _index(request, search: PrivacySearch, errors: list[str] | None = None, status: int = 200):
+    asked = any(search.as_query().values())
     matches = privacy_matches(fetched_by=request.user, search=search) if asked and not search.problems else None
-    return _page(request, "index.html", title="Privacy requests", search=search, asked=asked, matches=matches,
-                 problems=search.problems if asked else [],
+    return _page(request, "index.html", status=status, title="Privacy requests", search=search, asked=asked,
+                 matches=matches, problems=(search.problems if asked else []) + (errors or []),
                  requests=privacy_requests(fetched_by=request.user)[:50])
 
 
@@ -75,9 +80,7 @@ def privacy_download(request):
             handled_by=request.user, search=search, lead_ids=_chosen(request.POST),
             requester=request.POST.get("requester", ""), verification=request.POST.get("verification", ""))
     except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
-        return redirect(f"{reverse('privacy:index')}?{_query(search)}")
+        return _index(request, search, errors=error.messages, status=400)
     response = HttpResponse(package, content_type="application/zip")
     response["Content-Disposition"] = (f'attachment; filename="privacy-request-{privacy_request.pk}_'
                                        f'{timezone.localdate():%Y-%m-%d}.zip"')
@@ -111,10 +114,6 @@ def privacy_erase_confirm(request):
     messages.success(request, ERASED_DONE.format(rows=sum(action.rows for action in actions), models=len(actions),
                                                  files=sum(action.files_removed for action in actions)))
     return redirect("privacy:index")
-
-
-def _query(search: PrivacySearch) -> str:
-    return urlencode(search.as_query())
 
 
 def urls():

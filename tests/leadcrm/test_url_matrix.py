@@ -105,6 +105,11 @@ MATRIX = {
     # The broker's reports, pages of the admin: agents are not staff (to the admin's login).
     "reports:reports": ("get", None, {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 403, BROKER: 200}),
     "reports:report": ("get", "report_slug", {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 403, BROKER: 200}),
+    # A homeowner's privacy requests: the broker's alone; to anyone else the pages are not there.
+    "privacy:index": ("get", None, {ANON: 302, OTHER: 404, OWNER: 404, TEAM_LEAD: 404, BROKER: 200}),
+    "privacy:download": ("post", None, {ANON: 302, OTHER: 404, OWNER: 404, TEAM_LEAD: 404, BROKER: 400}),  # no leads
+    "privacy:erase_preview": ("post", None, {ANON: 302, OTHER: 404, OWNER: 404, TEAM_LEAD: 404, BROKER: 200}),
+    "privacy:erase_confirm": ("post", None, {ANON: 302, OTHER: 404, OWNER: 404, TEAM_LEAD: 404, BROKER: 400}),
     # The API: the same scope as the pages; unauthenticated is a 401 (token or session).
     "api:api-root": ("get", None, {ANON: 401, **EVERYONE_SIGNED_IN}),
     "api:lead-list": ("get", None, {ANON: 401, **EVERYONE_SIGNED_IN}),
@@ -204,7 +209,7 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
         response = getattr(client_as(people[who]), method)(url)
         assert response.status_code == status, f"{name} as {who}: {response.status_code}, expected {status}"
         if status == 302 and who == ANON and name not in {"login", "logout"}:
-            login = reverse("admin:login") if name.startswith("reports:") else reverse("login")
+            login = reverse("admin:login") if name.startswith(("reports:", "privacy:")) else reverse("login")
             assert response["Location"].startswith(login)
 
 

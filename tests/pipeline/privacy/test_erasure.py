@@ -17,7 +17,7 @@ from compliance.models import ComplianceCheck, InternalDncEntry
 from leadcrm.shared.append_only import AppendOnlyError, privacy_erasure
 from leads.filters import search_q
 from leads.models import Lead, Stage
-from pipeline.models import OutreachAttempt, PrivacyAction, PrivacyRequest
+from pipeline.models import FollowUp, OutreachAttempt, PrivacyAction, PrivacyRequest
 from pipeline.privacy.coverage import held_models, kept_for, personal_fields, redactions_for
 from pipeline.privacy.selectors import PrivacySearch, privacy_matches, privacy_package, privacy_preview
 from pipeline.privacy.services import CLOSING, NOT_CONFIRMED, privacy_access_answer, privacy_erase
@@ -130,6 +130,7 @@ def test_erasure_leaves_nothing_of_the_person_but_the_do_not_contact_entry(world
     assert attempt.contact_point == "[erased]" and attempt.occurred_at == world.outreach_attempt.occurred_at
     # the lead is closed, and the record says what was done
     assert Lead.objects.get(pk=world.lead.pk).stage == Stage.DEAD
+    assert not FollowUp.objects.filter(lead=world.lead, done_at__isnull=True).exists()
     actions = {action.model: action for action in request.actions.all()}
     assert actions["leads.contact"].rows == 1 and "last_name" in actions["leads.contact"].fields
     assert actions["pipeline.documentupload"].files_removed == 1
