@@ -236,3 +236,32 @@ def test_preview_and_download_queries_do_not_grow_with_rows(world, broker, agent
     for n in range(3):
         PhoneFactory(contact=world.contact, number=f"+1918555030{n}")
     assert (queries(preview), queries(package)) == before
+
+
+def test_erasure_queries_do_not_grow_with_notes(agent, team, broker, django_capture_on_commit_callbacks):
+    def person(notes: int, number: str) -> Lead:
+        lead = LeadFactory(assigned_agent=agent, team=team)
+        PhoneFactory(contact=ContactFactory(lead=lead), number=number)
+        LeadNoteFactory.create_batch(notes, lead=lead, author=agent)
+        return lead
+
+    def queries(lead) -> int:
+        with CaptureQueriesContext(connection) as captured, django_capture_on_commit_callbacks(execute=True):
+            privacy_erase(handled_by=broker, search=PrivacySearch(name="x"), lead_ids=[lead.pk],
+                          requester="homeowner", verification=VERIFIED, confirmation="ERASE")
+        return len(captured)
+
+    queries(person(1, "+19185550301"))  # warm: the broker's permissions, content types
+    assert queries(person(1, "+19185550302")) == queries(person(8, "+19185550303"))
+
+
+def test_erasure_covers_the_leads_merged_into_the_chosen_one(agent, team, broker,
+                                                            django_capture_on_commit_callbacks):
+    survivor = LeadFactory(assigned_agent=agent, team=team)
+    merged = LeadFactory(assigned_agent=agent, team=team, merged_into=survivor)
+    contact = ContactFactory(lead=merged, last_name=OWNER_NAME)
+    with django_capture_on_commit_callbacks(execute=True):
+        privacy_erase(handled_by=broker, search=PrivacySearch(name=OWNER_NAME), lead_ids=[survivor.pk],
+                      requester="homeowner", verification=VERIFIED, confirmation="ERASE")
+    contact.refresh_from_db()
+    assert contact.last_name == "[erased]"
