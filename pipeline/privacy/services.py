@@ -112,7 +112,7 @@ def _redact(held: HeldRows, terms: list[str], files: list[str]) -> PrivacyAction
                 output_field=JSONField())})
     values = {}
     for name, value in redactions.items():
-        if value in (SCRUB,):
+        if value == SCRUB:
             continue
         if value == FILE:
             values[name] = BLANK
@@ -171,7 +171,8 @@ def privacy_erase(*, handled_by, search: PrivacySearch, lead_ids, requester: str
 
 
 def _do_not_contact(lead_ids, recorded_by) -> None:
-    """Every number and email of the person on the internal list, unless already there."""
+    """Every number, email and address of the person on the internal list, unless already
+    there (docs/privacy.md#the-do-not-call-entry)."""
     numbers = set(Phone.objects.filter(contact__lead__in=lead_ids).values_list("number", flat=True))
     emails = set(Email.objects.filter(contact__lead__in=lead_ids).values_list("address", flat=True))
     listed = InternalDncEntry.objects.filter(models.Q(phone_number__in=numbers) | models.Q(email__in=emails))
