@@ -18,6 +18,7 @@ from pipeline.api.views import (
     LeadViewSet,
     OutreachViewSet,
 )
+from pipeline.privacy.views import urls as privacy_urls
 from pipeline.reports.views import urls as report_urls
 from pipeline.workspace import lead_pages
 
@@ -66,6 +67,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The broker's reports, pages of the admin (before it, so its catch-all does not take them).
     path("admin/reports/", include((report_urls(), "reports"))),
+    # A homeowner's requests to see or erase their data: the broker's, pages of the admin too.
+    path("admin/privacy/", include((privacy_urls(), "privacy"))),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     # Browsers ask for it on pages that name no icon (the admin's).

@@ -49,6 +49,7 @@ from .outreach import (
     TemplateKind,
     TemplateSituation,
 )
+from .privacy import PrivacyAction, PrivacyRequest, PrivacyRequestKind, Requester
 from .reminders import (
     CalendarFeed,
     EmailState,
@@ -130,8 +131,12 @@ __all__ = [
     "OutreachAttemptQuerySet",
     "OutreachCount",
     "Portal",
+    "PrivacyAction",
+    "PrivacyRequest",
+    "PrivacyRequestKind",
     "REACHED_OUTCOMES",
     "ReminderSettings",
+    "Requester",
     "SellerBriefing",
     "SellerEvent",
     "SellerEventKind",

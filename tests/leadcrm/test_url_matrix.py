@@ -113,6 +113,11 @@ MATRIX = {
                                                          BROKER: 200}),
     "admin:accounts_user_history": ("get", "other_team_user", {ANON: 302, OTHER: 302, OWNER: 302,
                                                                TEAM_LEAD: 404, BROKER: 200}),
+    # A homeowner's privacy requests: the broker's alone; to anyone else the pages are not there.
+    "privacy:index": ("get", None, {ANON: 302, OTHER: 404, OWNER: 404, TEAM_LEAD: 404, BROKER: 200}),
+    "privacy:download": ("post", None, {ANON: 302, OTHER: 404, OWNER: 404, TEAM_LEAD: 404, BROKER: 400}),  # no leads
+    "privacy:erase_preview": ("post", None, {ANON: 302, OTHER: 404, OWNER: 404, TEAM_LEAD: 404, BROKER: 200}),
+    "privacy:erase_confirm": ("post", None, {ANON: 302, OTHER: 404, OWNER: 404, TEAM_LEAD: 404, BROKER: 400}),
     # The API: the same scope as the pages; unauthenticated is a 401 (token or session).
     "api:api-root": ("get", None, {ANON: 401, **EVERYONE_SIGNED_IN}),
     "api:lead-list": ("get", None, {ANON: 401, **EVERYONE_SIGNED_IN}),
@@ -213,7 +218,7 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
         response = getattr(client_as(people[who]), method)(url)
         assert response.status_code == status, f"{name} as {who}: {response.status_code}, expected {status}"
         if status == 302 and who == ANON and name not in {"login", "logout"}:
-            login = reverse("admin:login") if name.startswith(("reports:", "admin:")) else reverse("login")
+            login = reverse("admin:login") if name.startswith(("reports:", "admin:", "privacy:")) else reverse("login")
             assert response["Location"].startswith(login)
 
 

@@ -275,7 +275,7 @@ class Route:
 
     @property
     def is_admin(self) -> bool:
-        return self.label.split("[", 1)[1].startswith("admin/") and not self.name.startswith("reports:")
+        return self.label.split("[", 1)[1].startswith("admin/") and not self.name.startswith(("reports:", "privacy:"))
 
     @property
     def is_api(self) -> bool:

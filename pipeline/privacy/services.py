@@ -1,0 +1,195 @@
+"""Answering a homeowner's privacy request: the download of everything held, and the
+erasure. Each writes the append-only record of the request and what it did.
+See docs/privacy.md#how-to-answer-a-request.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.db import models, transaction
+from django.db.models import Case, CharField, JSONField, Value, When
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+
+from compliance.models import Channel, InternalDncEntry
+from compliance.services import internal_dnc_add
+from leadcrm.shared.append_only import privacy_erasure
+from leads.models import Contact, DeadReason, Email, Lead, Phone, Stage
+from pipeline.models import FollowUp, PrivacyAction, PrivacyRequest, PrivacyRequestKind
+
+from .coverage import BLANK, ERASED, FILE, PER_ROW, SCRUB, is_append_only, redactions_for
+from .selectors import (
+    HeldRows,
+    PrivacySearch,
+    names_person,
+    person_terms,
+    privacy_held,
+    privacy_lead_ids,
+    privacy_package,
+)
+
+CONFIRM_WORD = "ERASE"
+NOT_CONFIRMED = f"Type {CONFIRM_WORD} in capitals to confirm: nothing was erased."
+NOTHING_CHOSEN = "Tick at least one lead that belongs to the person."
+NEEDS_VERIFICATION = "Say how you confirmed the request comes from the homeowner (or someone allowed to act for them)."
+CLOSING = ("Lead {lead} is closing (stage Close): the sale's contract, the lender's approval and the title company "
+           "still need its file. Erase it once the sale has closed or fallen through; tell the homeowner when.")
+# Why the number goes on the internal list: docs/privacy.md#the-do-not-call-entry.
+DNC_WORDS = "Asked for their data to be erased (privacy request): never contact again."
+FOLLOW_UP_CLOSED = "Closed: the homeowner's data was erased at their request; do not contact them."
+CHUNK = 500
+
+
+def _request_create(*, kind, handled_by, search: PrivacySearch, lead_ids, requester, verification) -> PrivacyRequest:
+    if not (verification or "").strip():
+        raise ValidationError({"verification": NEEDS_VERIFICATION})
+    if not lead_ids:
+        raise ValidationError(NOTHING_CHOSEN)
+    request = PrivacyRequest(kind=kind, requester=requester, verification=verification.strip(),
+                             term_hashes=search.term_hashes(), lead_ids=list(lead_ids), handled_by=handled_by)
+    request.full_clean()
+    request.save()
+    return request
+
+
+def privacy_access_answer(*, handled_by, search: PrivacySearch, lead_ids, requester: str,
+                          verification: str) -> tuple[PrivacyRequest, bytes]:
+    """Record an access request and build the download of everything held."""
+    ids = privacy_lead_ids(fetched_by=handled_by, lead_ids=lead_ids)
+    with transaction.atomic():
+        request = _request_create(kind=PrivacyRequestKind.ACCESS, handled_by=handled_by, search=search, lead_ids=ids,
+                                  requester=requester, verification=verification)
+        package, counts = privacy_package(fetched_by=handled_by, lead_ids=ids)
+        PrivacyAction.objects.bulk_create([PrivacyAction(request=request, model=label, rows=rows)
+                                           for label, rows in sorted(counts.items())])
+    return request, package
+
+
+def _scrubbed(value, terms):
+    if isinstance(value, str):
+        return ERASED if names_person(value, terms) else value
+    if isinstance(value, list):
+        return [_scrubbed(item, terms) for item in value]
+    if isinstance(value, dict):
+        return {key: _scrubbed(item, terms) for key, item in value.items()}
+    return value
+
+
+def _write(queryset, append_only: bool, **values) -> int:
+    if append_only:
+        return queryset.redact(**values)
+    return models.QuerySet.update(queryset, **values)
+
+
+def _redact(held: HeldRows, terms: list[str], files: list[str]) -> PrivacyAction | None:
+    """Apply one model's redactions to the person's rows: one statement per kind of change,
+    JSON rewritten row by row in chunks (``Case``), so the statements never grow with rows."""
+    model = held.queryset.model
+    redactions = redactions_for(model)
+    # A fresh queryset without annotations, so the UPDATE is a plain one.
+    rows = model._default_manager if is_append_only(model) else model._base_manager
+    ids = list(held.queryset.values_list("pk", flat=True))
+    if not ids:
+        return None
+    append_only = is_append_only(model)
+    removed = 0
+    for name in [name for name, value in redactions.items() if value == FILE]:
+        names = [stored for stored in rows.filter(pk__in=ids).values_list(name, flat=True) if stored]
+        files.extend(names)
+        removed += len(names)
+    for name in [name for name, value in redactions.items() if value == SCRUB]:
+        changed = {}
+        for pk, value in rows.filter(pk__in=ids).values_list("pk", name):
+            scrubbed = _scrubbed(value, terms)
+            if scrubbed != value:
+                changed[pk] = scrubbed
+        pks = sorted(changed)
+        for start in range(0, len(pks), CHUNK):
+            chunk = pks[start:start + CHUNK]
+            _write(rows.filter(pk__in=chunk), append_only, **{name: Case(
+                *[When(pk=pk, then=Value(changed[pk], output_field=JSONField())) for pk in chunk],
+                output_field=JSONField())})
+    values = {}
+    for name, value in redactions.items():
+        if value == SCRUB:
+            continue
+        if value == FILE:
+            values[name] = BLANK
+        elif value == PER_ROW:
+            values[name] = Concat(Value("erased-"), Cast("pk", CharField()), output_field=CharField())
+        else:
+            field = model._meta.get_field(name)
+            values[name] = value if not field.max_length or len(value) <= field.max_length else BLANK
+    if values:
+        _write(rows.filter(pk__in=ids), append_only, **values)
+    return PrivacyAction(model=held.label, rows=len(ids), fields=sorted(redactions), files_removed=removed)
+
+
+def privacy_erase(*, handled_by, search: PrivacySearch, lead_ids, requester: str, verification: str,
+                  confirmation: str) -> PrivacyRequest:
+    """Erase a homeowner's details from every row held about them, in one transaction.
+
+    First their numbers and emails go on the internal do-not-contact list (an erased number
+    would otherwise be called again the next time a list holding it is imported); then
+    every model's fields named in ``coverage.REDACTIONS`` are replaced, stored files are
+    deleted once the transaction commits, the leads still open are closed as dead and
+    their open follow-ups closed.
+    The evidence and the outreach log keep their decisions, times and rule IDs
+    (docs/privacy.md#what-is-kept). Refused while a lead is closing.
+    """
+    if confirmation.strip() != CONFIRM_WORD:
+        raise ValidationError({"confirmation": NOT_CONFIRMED})
+    ids = privacy_lead_ids(fetched_by=handled_by, lead_ids=lead_ids)
+    files: list[str] = []
+    with transaction.atomic():
+        leads = list(Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        closing = [lead for lead in leads if lead.stage == Stage.CLOSE]
+        if closing:
+            raise ValidationError(CLOSING.format(lead=closing[0].pk))
+        request = _request_create(kind=PrivacyRequestKind.ERASURE, handled_by=handled_by, search=search,
+                                  lead_ids=ids, requester=requester, verification=verification)
+        terms = person_terms(ids)
+        _do_not_contact(ids, handled_by)
+        held = privacy_held(fetched_by=handled_by, lead_ids=ids)
+        actions = []
+        with privacy_erasure():
+            for rows in held:
+                action = _redact(rows, terms, files)
+                if action is not None:
+                    action.request = request
+                    actions.append(action)
+        now = timezone.now()
+        Lead.objects.filter(pk__in=ids).exclude(stage__in=[Stage.CLOSED, Stage.DEAD]).update(
+            stage=Stage.DEAD, dead_reason=DeadReason.OTHER, stage_entered_at=now)
+        # Nobody is to call them again: their open follow-ups close, saying why.
+        FollowUp.objects.filter(lead__in=ids, done_at__isnull=True).update(done_at=now,
+                                                                            closed_reason=FOLLOW_UP_CLOSED)
+        PrivacyAction.objects.bulk_create(actions)
+        transaction.on_commit(lambda: [default_storage.delete(name) for name in files])
+    return request
+
+
+def _do_not_contact(lead_ids, recorded_by) -> None:
+    """Every number, email and address of the person on the internal list, unless already
+    there (docs/privacy.md#the-do-not-call-entry)."""
+    numbers = set(Phone.objects.filter(contact__lead__in=lead_ids).values_list("number", flat=True))
+    emails = set(Email.objects.filter(contact__lead__in=lead_ids).values_list("address", flat=True))
+    listed = InternalDncEntry.objects.filter(models.Q(phone_number__in=numbers) | models.Q(email__in=emails))
+    listed_numbers = set(listed.values_list("phone_number", flat=True))
+    listed_emails = set(listed.values_list("email", flat=True))
+    # Not tied to the lead: the entry is about the number, and stays whole (its words hold no one's details).
+    for number in sorted(numbers - listed_numbers):
+        internal_dnc_add(channel=Channel.CALL, phone_number=number, homeowner_words=DNC_WORDS,
+                         recorded_by=recorded_by)
+    for email in sorted(emails - listed_emails):
+        internal_dnc_add(channel=Channel.EMAIL, email=email, homeowner_words=DNC_WORDS, recorded_by=recorded_by)
+    # The house (door knocks) and the owners' mailing addresses (letters), as the gate reads them.
+    addresses = set(Lead.objects.filter(pk__in=lead_ids).values_list("property__address_key", flat=True))
+    addresses.update(filter(None, (contact.mailing_address_key() for contact in Contact.objects.filter(
+        lead__in=lead_ids))))
+    listed_addresses = set(InternalDncEntry.objects.filter(postal_address__in=addresses).values_list(
+        "postal_address", flat=True))
+    for address in sorted(addresses - listed_addresses):
+        internal_dnc_add(channel=Channel.MAIL, postal_address=address, homeowner_words=DNC_WORDS,
+                         recorded_by=recorded_by)
