@@ -22,12 +22,12 @@ import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from pipeline.reminders.services import follow_up_create
 
+from ..helpers import api_key_for
 from ..leads.factories import ContactFactory, EmailFactory, LeadFactory, LienFactory, PhoneFactory
 
 pytestmark = pytest.mark.django_db
@@ -99,7 +99,7 @@ def run(operation, strategy, headers, seen) -> str | None:
 @pytest.mark.slow
 def test_every_operation_answers_as_the_schema_says(agents_book, unthrottled, in_process_app):
     # given an agent's token and the schema the app serves
-    token = Token.objects.get_or_create(user=agents_book["agent"])[0].key
+    token = api_key_for(agents_book["agent"])
     headers = {"Authorization": f"Token {token}"}
     schema = schemathesis.openapi.from_wsgi("/api/schema/", in_process_app)
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -134,7 +134,7 @@ def api_client(user):
     from rest_framework.test import APIClient
 
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
     return client
 
 
@@ -143,7 +143,7 @@ def test_an_id_that_is_not_a_number_is_the_apis_json_404(lead, agent):
     client = api_client(agent)
     for path in ("/api/leads/1.5/", "/api/leads/-2.0/stage-changes/", "/api/follow-ups/9.9e-265/"):
         response = client.get(path)
-        assert (response.status_code, response["Content-Type"]) == (404, "application/json"), path
+        assert (response.status_code, response["Content-Type"]) == (404, "application/problem+json"), path
     assert client.post("/api/leads/0.2/stage/", {"to_stage": "contact"}, format="json").status_code == 404
 
 
