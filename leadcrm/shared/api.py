@@ -24,7 +24,6 @@ from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = logging.getLogger(__name__)
 
@@ -245,6 +244,9 @@ def exception_handler(exc, context):
     body (too big, too many fields) and an OverflowError or RecursionError met reading the
     request are the client's input, so a 413 or a 400, not a 500; anything else unhandled
     goes on to Django and comes back as ``leadcrm.urls.server_error``'s JSON 500."""
+    # Imported here: rest_framework.views reads DEFAULT_PARSER_CLASSES, which are in this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, DjangoValidationError):
         exc = service_errors(exc)
     elif isinstance(exc, RequestDataTooBig):
