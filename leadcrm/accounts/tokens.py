@@ -9,6 +9,7 @@ tokens where the app wants one per user per purpose, replaced as a whole and sho
 A key is 64 hex characters. Its first ``PREFIX_LENGTH`` are stored as they are, to find the
 row with an index; the whole key only as its digest, compared in constant time. Keys
 carried over from ``authtoken`` (40 hex characters) are found the same way.
+See docs/architecture.md#api-errors-and-tokens.
 """
 
 from __future__ import annotations

@@ -243,9 +243,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "LeadCRM API",
     "DESCRIPTION": ("Short-sale leads, their owners, liens and follow-ups, stage changes, list imports, and "
                     "outreach through the compliance gate: 201 when it allows the contact, 409 with the rule IDs "
-                    "and reasons when it blocks it. Token authentication: `Authorization: Token <key>`, made on your settings page; "
-                    "a token expires after 90 days unless the brokerage sets otherwise. Errors are "
-                    "`application/problem+json` (RFC 9457)."),
+                    "and reasons when it blocks it. Token authentication: `Authorization: Token <key>`, the key "
+                    f"made on your settings page; a token expires after {LEADCRM_API_TOKEN_DAYS} days. Errors "
+                    "are `application/problem+json` (RFC 9457)."),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN

@@ -2,7 +2,7 @@
 refusals as clear 400s, every error as an RFC 9457 problem body, and the error answers every
 operation documents in the schema (``ERRORS``; the schema class that adds them is
 ``pipeline.api.schema.ApiSchema``: drf-spectacular cannot be imported here, while DRF's
-settings import this module)."""
+settings import this module). See docs/architecture.md#api-errors-and-tokens."""
 
 from __future__ import annotations
 

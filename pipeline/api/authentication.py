@@ -35,7 +35,8 @@ class ApiTokenAuthentication(BaseAuthentication):
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed(NOT_VALID.format(url=settings_url))
         if token.expired:
-            date = timezone.localtime(token.expires_at).strftime("%b %-d, %Y")
+            expired = timezone.localtime(token.expires_at)
+            date = f"{expired:%b} {expired.day}, {expired.year}"
             raise exceptions.AuthenticationFailed(EXPIRED.format(date=date, url=settings_url))
         token.mark_used()
         return token.user, token

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
@@ -68,9 +69,9 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": ("`Token <key>`, the key made on your LeadCRM settings page (shown once). A token "
-                                "expires after LEADCRM_API_TOKEN_DAYS (90 unless the brokerage sets otherwise): "
-                                "then a 401 says so, and a new one is made on the same page.")}
+                "description": (f"`Token <key>`, the key made on your LeadCRM settings page (shown once). A token "
+                                f"expires after {settings.LEADCRM_API_TOKEN_DAYS} days: then a 401 says so, and a "
+                                "new one is made on the same page.")}
 
 
 class ApiDocsView(SpectacularSwaggerSplitView):
