@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views import defaults
@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from leadcrm.accounts.views import LoginView
+from leadcrm.shared.api import SERVER_ERROR, problem_json_response
 from leads import urls as leads_urls
 from pipeline.api.schema import ApiDocsView
 from pipeline.api.views import (
@@ -34,13 +35,22 @@ def favicon(request):
 
 
 def not_found(request, exception):
-    """An unknown address under /api/ answers as the API does (JSON), not with a page."""
+    """An unknown address under /api/ answers as the API does (a JSON problem), not with a page."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return problem_json_response(404, "Not found.")
     return defaults.page_not_found(request, exception)
 
 
+def server_error(request):
+    """A crash under /api/ answers as the API does: a script reading JSON gets JSON, not
+    the error page. The error is logged either way, with the traceback."""
+    if request.path.startswith("/api/"):
+        return problem_json_response(500, SERVER_ERROR)
+    return defaults.server_error(request)
+
+
 handler404 = not_found
+handler500 = server_error
 
 
 @require_GET

@@ -85,3 +85,13 @@ def count_links(page: str) -> list[tuple[str, int, str]]:
         else:
             assert not text.replace(",", "").isdigit(), f"a count without data-count: {text} -> {attrs.get('href')}"
     return links
+
+
+def api_key_for(user) -> str:
+    """A working API key for ``user``: the same one for the whole test (kept on the user
+    object), as only its digest is stored and a new one replaces the old."""
+    from pipeline.api.services import api_token_replace
+
+    if getattr(user, "_test_api_key", None) is None:
+        user._test_api_key = api_token_replace(user=user)[1]
+    return user._test_api_key

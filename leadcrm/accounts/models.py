@@ -246,3 +246,6 @@ class Brokerage(models.Model):
                               self.office_state, self.office_zip) if part
         )
         return ", ".join(part for part in (self.office_street, city_line) if part)
+
+# The API's tokens live in their own module (hashed, expiring): Django finds the model here.
+from .tokens import ApiToken  # noqa: E402,F401

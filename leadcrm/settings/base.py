@@ -227,9 +227,13 @@ LEADCRM_CSP = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "pipeline.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Bodies of at most LEADCRM_API_MAX_BODY_BYTES, JSON nested at most 32 deep
+    # (leadcrm/shared/api.py): anything else is a 413 or a 400, never a 500.
+    "DEFAULT_PARSER_CLASSES": ["leadcrm.shared.api.LimitedJSONParser", "leadcrm.shared.api.LimitedFormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only: the interactive docs are /api/docs/ (the browsable API's inline styles
     # would not pass the Content Security Policy).
@@ -245,11 +249,18 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "leadcrm.shared.api.exception_handler",
 }
+# An API token works this many days from when it is made (leadcrm/accounts/tokens.py).
+LEADCRM_API_TOKEN_DAYS = env.int("LEADCRM_API_TOKEN_DAYS", default=90)
+# The API's JSON and form bodies are a lead's fields or an outreach note: 1 MB is plenty.
+# Files (list imports) are multipart, held to LEADCRM_IMPORT_UPLOAD_MAX_BYTES instead.
+LEADCRM_API_MAX_BODY_BYTES = env.int("LEADCRM_API_MAX_BODY_BYTES", default=1024 * 1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "LeadCRM API",
     "DESCRIPTION": ("Short-sale leads, their owners, liens and follow-ups, stage changes, list imports, and "
                     "outreach through the compliance gate: 201 when it allows the contact, 409 with the rule IDs "
-                    "and reasons when it blocks it. Token authentication: `Authorization: Token <key>`."),
+                    "and reasons when it blocks it. Token authentication: `Authorization: Token <key>`, the key "
+                    f"made on your settings page; a token expires after {LEADCRM_API_TOKEN_DAYS} days. Errors "
+                    "are `application/problem+json` (RFC 9457)."),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN

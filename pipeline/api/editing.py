@@ -15,10 +15,13 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from leadcrm.shared.api import ModelSerializer, problem_response
 from leads import editing
 from leads.models import Contact, Email, ForeclosureRecord, HardshipRecord, Lien, Phone, Property
 
-STALE_SCHEMA = inline_serializer("Stale", {"detail": serializers.CharField()})
+from .serializers import ProblemSerializer
+
+STALE_SCHEMA = inline_serializer("Stale", ProblemSerializer().get_fields())
 ROW = "[0-9]+"
 
 
@@ -36,7 +39,7 @@ def _model_serializer(model, editable, *, extra=(), money=(), name):
     meta = type("Meta", (), {"model": model, "fields": ["id", "version", *editable, *extra],
                              "read_only_fields": ["id", "version", *extra]})
     attrs = {"Meta": meta, **{field: MoneyField() for field in money}}
-    return type(name, (serializers.ModelSerializer,), attrs)
+    return type(name, (ModelSerializer,), attrs)
 
 
 PropertyEditSerializer = _model_serializer(Property, editing.PROPERTY_EDITABLE, money=["estimated_value"],
@@ -61,7 +64,7 @@ class LienWriteSerializer(LienEditSerializer):
         fields = [*LienEditSerializer.Meta.fields, "loan_number"]
 
 
-class PhoneEditSerializer(serializers.ModelSerializer):
+class PhoneEditSerializer(ModelSerializer):
     number = serializers.CharField(max_length=40, help_text="Any way it is written; stored in E.164.")
     primary = serializers.BooleanField(required=False, write_only=True, help_text="Make it the first number.")
 
@@ -71,7 +74,7 @@ class PhoneEditSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "version", "position", "on_dnc_list"]
 
 
-class EmailEditSerializer(serializers.ModelSerializer):
+class EmailEditSerializer(ModelSerializer):
     address = serializers.CharField(max_length=254)
     primary = serializers.BooleanField(required=False, write_only=True, help_text="Make it the first email.")
 
@@ -105,7 +108,7 @@ def _answer(write, out=None, *, created: bool = False):
     try:
         row = write()
     except editing.StaleEdit as stale:
-        return Response({"detail": stale.messages[0]}, status=status.HTTP_409_CONFLICT)
+        return problem_response(status.HTTP_409_CONFLICT, stale.messages[0])
     if out is None:
         return Response(status=status.HTTP_204_NO_CONTENT)
     return Response(out(row).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from leadcrm.shared.api import ERRORS
+from leadcrm.shared.api import ERRORS, PROBLEM_TYPE
 from leadcrm.shared.security import policy_with
 
 # The schema ------------------------------------------------------------------------------
@@ -15,9 +17,10 @@ from leadcrm.shared.security import policy_with
 
 class ApiSchema(AutoSchema):
     """Each operation's own answers plus the errors every endpoint can give: 400 (input),
-    401 (no token), 403 and 415 (unsafe methods: a role's permission, or CSRF with a
-    session; a body DRF has no parser for), 404 (a path naming an object, or a list's
-    cursor) and 429 (the throttle)."""
+    401 (no token, or an expired one), 403, 413 and 415 (unsafe methods: a role's
+    permission, or CSRF with a session; a body too large; a body DRF has no parser for),
+    404 (a path naming an object, or a list's cursor) and 429 (the throttle). Every error
+    is ``application/problem+json``."""
 
     def _resolve_path_parameters(self, variables):
         # Ids are integers; the routes take any segment (ANY_ID) only so that a wrong one is
@@ -39,7 +42,7 @@ class ApiSchema(AutoSchema):
             return responses
         codes = ["400", "401", "429"]
         if self.method not in ("GET", "HEAD", "OPTIONS"):
-            codes += ["403", "415"]
+            codes += ["403", "413", "415"]
         if "{" in self.path or self._is_list_view():
             codes.append("404")
         for code in sorted(codes):
@@ -48,8 +51,27 @@ class ApiSchema(AutoSchema):
             name, schema, description = ERRORS[code]
             component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema)
             self.registry.register_on_missing(component)
-            responses[code] = {"content": {"application/json": {"schema": component.ref}}, "description": description}
+            responses[code] = {"content": {PROBLEM_TYPE: {"schema": component.ref}}, "description": description}
+        for code, response in responses.items():
+            # Every error is a problem body (leadcrm.shared.api.exception_handler,
+            # problem_response), the operations' own 409s too.
+            content = response.get("content", {})
+            if code.startswith(("4", "5")) and "application/json" in content:
+                content[PROBLEM_TYPE] = content.pop("application/json")
         return dict(sorted(responses.items()))
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """How ``pipeline.api.authentication.ApiTokenAuthentication`` is used, in the schema."""
+
+    target_class = "pipeline.api.authentication.ApiTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": (f"`Token <key>`, the key made on your LeadCRM settings page (shown once). A token "
+                                f"expires after {settings.LEADCRM_API_TOKEN_DAYS} days: then a 401 says so, and a "
+                                "new one is made on the same page.")}
 
 
 class ApiDocsView(SpectacularSwaggerSplitView):

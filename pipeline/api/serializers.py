@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
 from compliance.models import Channel, Purpose, Technology
+from leadcrm.shared.api import ModelSerializer, SaneDateField, SaneDateTimeField
 from leads.models import Contact, DeadReason, Email, ImportJob, Lead, LeadSource, Lien, Phone, Stage
 from pipeline.models import FollowUp, Outcome, OutreachAttempt, StageChange
 
 # Reads ---------------------------------------------------------------------------------
 
 
-class PhoneSerializer(serializers.ModelSerializer):
+class PhoneSerializer(ModelSerializer):
     class Meta:
         model = Phone
         fields = ["id", "number", "phone_type", "status", "on_dnc_list"]
 
 
-class EmailSerializer(serializers.ModelSerializer):
+class EmailSerializer(ModelSerializer):
     class Meta:
         model = Email
         fields = ["id", "address"]
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class ContactSerializer(ModelSerializer):
     phones = PhoneSerializer(many=True, read_only=True)
     emails = EmailSerializer(many=True, read_only=True)
 
@@ -34,14 +37,14 @@ class ContactSerializer(serializers.ModelSerializer):
                   "mailing_city", "mailing_state", "mailing_zip", "do_not_mail", "deceased", "phones", "emails"]
 
 
-class LienSerializer(serializers.ModelSerializer):
+class LienSerializer(ModelSerializer):
     class Meta:
         model = Lien
         # Only the masked loan number (****1234) ever leaves the database.
         fields = ["id", "position", "lien_type", "lender", "balance", "loan_number_masked", "recording_date"]
 
 
-class LeadSerializer(serializers.ModelSerializer):
+class LeadSerializer(ModelSerializer):
     street = serializers.CharField(source="property.street_line", read_only=True)
     city = serializers.CharField(source="property.city", read_only=True)
     state = serializers.CharField(source="property.state", read_only=True)
@@ -68,7 +71,7 @@ class LeadDetailSerializer(LeadSerializer):
         fields = [*LeadSerializer.Meta.fields, "contacts", "liens"]
 
 
-class StageChangeSerializer(serializers.ModelSerializer):
+class StageChangeSerializer(ModelSerializer):
     changed_by = serializers.StringRelatedField()
 
     class Meta:
@@ -80,17 +83,30 @@ class StageMoveSerializer(serializers.Serializer):
     to_stage = serializers.ChoiceField(choices=Stage.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="")
     dead_reason = serializers.ChoiceField(choices=DeadReason.chosen_by_hand(), required=False, allow_blank=True, default="")
-    closing_date = serializers.DateField(required=False, allow_null=True, default=None)
+    closing_date = SaneDateField(required=False, allow_null=True, default=None)
 
 
-REFUSED_SCHEMA = inline_serializer("Refused", {"detail": serializers.CharField(), "reasons": serializers.ListField(
+class ProblemSerializer(serializers.Serializer):
+    """An RFC 9457 problem body (``leadcrm.shared.api.problem``): the shape of every error."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+
+
+REFUSED_SCHEMA = inline_serializer("Refused", {**ProblemSerializer().get_fields(), "reasons": serializers.ListField(
     child=serializers.CharField())})
+
+# A follow-up is due within this of today: a date further off is almost always a typo of
+# the year (2062 for 2026), and a reminder that far out would never be seen in time.
+FOLLOW_UP_WITHIN = timedelta(days=5 * 365)
 
 
 # Follow-ups ----------------------------------------------------------------------------
 
 
-class FollowUpSerializer(serializers.ModelSerializer):
+class FollowUpSerializer(ModelSerializer):
     lead = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.none())
     assignee = serializers.StringRelatedField(read_only=True)
 
@@ -99,6 +115,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
         fields = ["id", "lead", "assignee", "kind", "source", "title", "notes", "due_at", "requested_at", "done_at",
                   "closed_reason", "created_at"]
         read_only_fields = ["source", "requested_at", "done_at", "closed_reason", "created_at"]
+        extra_kwargs = {"due_at": {"within": FOLLOW_UP_WITHIN}}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -157,11 +174,11 @@ class OutreachCreateSerializer(ContactPointMixin):
     role_disclosed = serializers.BooleanField(help_text="You stated who you are and whom you represent (D3, F8).")
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     homeowner_words = serializers.CharField(required=False, allow_blank=True, default="")
-    follow_up_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    follow_up_at = SaneDateTimeField(required=False, allow_null=True, default=None, within=FOLLOW_UP_WITHIN)
     follow_up_title = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class OutreachSerializer(serializers.ModelSerializer):
+class OutreachSerializer(ModelSerializer):
     agent = serializers.StringRelatedField()
 
     class Meta:
@@ -170,15 +187,14 @@ class OutreachSerializer(serializers.ModelSerializer):
                   "agent", "occurred_at", "logged_at", "corrects"]
 
 
-class BlockedSerializer(VerdictSerializer):
-    detail = serializers.CharField()
+class BlockedSerializer(ProblemSerializer, VerdictSerializer):
     stop_recorded = serializers.BooleanField()
 
 
 # Imports -------------------------------------------------------------------------------
 
 
-class ImportSerializer(serializers.ModelSerializer):
+class ImportSerializer(ModelSerializer):
     lead_list = serializers.StringRelatedField()
 
     class Meta:

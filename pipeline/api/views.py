@@ -13,12 +13,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from compliance.services import outreach_verdict
 from leadcrm.accounts.roles import Perm
+from leadcrm.shared.api import LimitedFormParser, LimitedJSONParser, problem_response
 from leads.models import ImportJob, Lead
 from pipeline.deals.services import StageChangeRefused, lead_stage_change
 from pipeline.models import FollowUp, FollowUpKind, OutreachAttempt
@@ -86,8 +87,7 @@ class LeadViewSet(LeadRecordEditActions, viewsets.ReadOnlyModelViewSet):
             lead = lead_stage_change(lead=lead, to_stage=data["to_stage"], actor=request.user, note=data["note"],
                                      dead_reason=data["dead_reason"], closing_date=data["closing_date"])
         except StageChangeRefused as refused:
-            return Response({"detail": "The move was refused.", "reasons": refused.messages},
-                            status=status.HTTP_409_CONFLICT)
+            return problem_response(status.HTTP_409_CONFLICT, "The move was refused.", reasons=refused.messages)
         return Response(LeadSerializer(lead).data)
 
 
@@ -154,12 +154,10 @@ class OutreachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 follow_up_title=data["follow_up_title"], technology=data["technology"])
         except OutreachBlocked as blocked:
             decision = blocked.decision
-            return Response({
-                "detail": "Blocked by the compliance gate; nothing was logged but the check.",
-                "verdict": decision.verdict, "rule_ids": decision.rule_ids,
-                "findings": [finding.as_dict() for finding in decision.findings],
-                "stop_recorded": blocked.stop_recorded,
-            }, status=status.HTTP_409_CONFLICT)
+            return problem_response(
+                status.HTTP_409_CONFLICT, "Blocked by the compliance gate; nothing was logged but the check.",
+                verdict=decision.verdict, rule_ids=decision.rule_ids,
+                findings=[finding.as_dict() for finding in decision.findings], stop_recorded=blocked.stop_recorded)
         return Response(OutreachSerializer(attempt).data, status=status.HTTP_201_CREATED)
 
 
@@ -184,7 +182,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     schema = ApiSchema()
     lookup_value_regex = ANY_ID
     serializer_class = ImportSerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, LimitedFormParser, LimitedJSONParser]
 
     def get_queryset(self):
         jobs = ImportJob.objects.select_related("lead_list")

@@ -3,15 +3,16 @@ the API token and the photo shown to sellers: every part's setting of one person
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.views.generic import TemplateView
-from rest_framework.authtoken.models import Token
 
 from leadcrm.accounts.services import user_preferences_update
+from leadcrm.accounts.tokens import ApiToken, TokenPurpose
 from pipeline.api.services import api_token_replace, api_token_revoke
 from pipeline.models import AgentPhoto, CalendarFeed
 from pipeline.reminders.calendar import feed_create, feed_revoke, feed_url
@@ -27,8 +28,8 @@ class MySettingsView(LoginRequiredMixin, TemplateView):
         user = self.request.user
         kwargs.setdefault("form", MySettingsForm(user=user))
         feed = CalendarFeed.objects.filter(user=user).first()
-        api_token = Token.objects.filter(user=user).only("created").first()
-        return super().get_context_data(feed=feed, api_token=api_token,
+        api_token = ApiToken.objects.filter(user=user, purpose=TokenPurpose.API).first()
+        return super().get_context_data(feed=feed, api_token=api_token, api_token_days=settings.LEADCRM_API_TOKEN_DAYS,
                                         has_photo=AgentPhoto.objects.filter(user=user).exists(), **kwargs)
 
     def post(self, request):
@@ -39,10 +40,10 @@ class MySettingsView(LoginRequiredMixin, TemplateView):
                                       "Any address made before stops working.")
             return self.render_to_response(self.get_context_data(new_feed_url=feed_url(token)))
         if action == "api_token_new":
-            token = api_token_replace(user=request.user)
+            _token, key = api_token_replace(user=request.user)
             messages.success(request, "Your new API token is below. Copy it now: it is not shown again; any "
                                       "token made before stops working.")
-            return self.render_to_response(self.get_context_data(new_api_token=token.key))
+            return self.render_to_response(self.get_context_data(new_api_token=key))
         if action == "api_token_revoke":
             if api_token_revoke(user=request.user):
                 messages.success(request, "API token revoked.")

@@ -37,7 +37,6 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.resolvers import RegexPattern, RoutePattern
 from django.utils import timezone
 from django.utils.regex_helper import normalize
-from rest_framework.authtoken.models import Token
 
 from ..compliance.factories import (
     ConsentRecordFactory,
@@ -47,6 +46,7 @@ from ..compliance.factories import (
     RegistryLoadFactory,
     RevocationReviewFactory,
 )
+from ..helpers import api_key_for
 from ..leads.factories import (
     ContactFactory,
     EmailFactory,
@@ -640,7 +640,7 @@ def walk(world: World, role: str, *, token_auth: bool = False) -> Walker:
     client = Client()
     token = None
     if token_auth:
-        token = Token.objects.create(user=user).key if user else WRONG_TOKEN
+        token = api_key_for(user) if user else WRONG_TOKEN
     elif user is not None:
         client.force_login(user)
     walker = Walker(world=world, role=role, client=client, token=token)

@@ -8,27 +8,45 @@ refused. The operations on one object are called again on the agent's own lead a
 follow-up, so their 200s and 409s are reached too, not only their 404s. Bounded (a few
 dozen examples per operation and mode, no shrinking): about a minute.
 
+A second run sends every operation that reads a JSON body what broke the API before: JSON
+nested up to 3,000 deep, bodies around and far past the size limits, and dates and times
+from year 1 to 9999 in every date field the schema names: no 5xx, and every answer JSON,
+every error an RFC 9457 problem.
+
 schemathesis's pytest plugin (``from_fixture``) does not run under pytest 9 (it sets a
 node attribute pytest no longer has), so the operations are driven through its Python API
 (``as_strategy``) inside one test that has the database. What the gate answers (201 or
 409, rule IDs) is tested in tests/pipeline/api/test_api.py.
 """
 
+import json
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
-from rest_framework.authtoken.models import Token
+from hypothesis import strategies as st
+from rest_framework.test import APIClient
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from leads.models import Lead
 from pipeline.reminders.services import follow_up_create
 
-from ..leads.factories import ContactFactory, EmailFactory, LeadFactory, LienFactory, PhoneFactory
+from ..helpers import api_key_for
+from ..leads.factories import (
+    ContactFactory,
+    EmailFactory,
+    ForeclosureRecordFactory,
+    HardshipFactory,
+    LeadFactory,
+    LienFactory,
+    PhoneFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +117,7 @@ def run(operation, strategy, headers, seen) -> str | None:
 @pytest.mark.slow
 def test_every_operation_answers_as_the_schema_says(agents_book, unthrottled, in_process_app):
     # given an agent's token and the schema the app serves
-    token = Token.objects.get_or_create(user=agents_book["agent"])[0].key
+    token = api_key_for(agents_book["agent"])
     headers = {"Authorization": f"Token {token}"}
     schema = schemathesis.openapi.from_wsgi("/api/schema/", in_process_app)
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -134,7 +152,7 @@ def api_client(user):
     from rest_framework.test import APIClient
 
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
     return client
 
 
@@ -143,7 +161,7 @@ def test_an_id_that_is_not_a_number_is_the_apis_json_404(lead, agent):
     client = api_client(agent)
     for path in ("/api/leads/1.5/", "/api/leads/-2.0/stage-changes/", "/api/follow-ups/9.9e-265/"):
         response = client.get(path)
-        assert (response.status_code, response["Content-Type"]) == (404, "application/json"), path
+        assert (response.status_code, response["Content-Type"]) == (404, "application/problem+json"), path
     assert client.post("/api/leads/0.2/stage/", {"to_stage": "contact"}, format="json").status_code == 404
 
 
@@ -161,3 +179,114 @@ def test_a_leads_stage_changes_are_a_list_as_the_schema_now_says(lead, agent):
     # The schema said a cursor page (with the list's filters) for what is a plain list.
     body = api_client(agent).get(f"/api/leads/{lead.pk}/stage-changes/?stage=nonsense").json()
     assert isinstance(body, list)
+
+
+# Hostile bodies: deep, huge, out-of-range dates ---------------------------------------------
+
+HOSTILE_EXAMPLES = 25
+BODY_LIMIT = 4096  # LEADCRM_API_MAX_BODY_BYTES, lowered so that huge bodies stay quick
+DJANGO_LIMIT = 16384  # DATA_UPLOAD_MAX_MEMORY_SIZE, likewise
+ZONES = [UTC, dt_timezone(timedelta(hours=-12)), dt_timezone(timedelta(hours=14))]
+EDGE_TIMES = ["9999-12-31T23:59:59-12:00", "9999-12-31T00:00:00Z", "0001-01-01T00:00:00+14:00",
+              "1899-12-31T23:59:59Z", "2101-01-01T00:00:00Z", "9999-12-31", "0001-01-01"]
+
+
+def hostile_bodies(base: dict, date_fields: dict):
+    """A body the schema's operation would take, made hostile one way."""
+    deep = st.tuples(st.just("deep"), st.integers(1, 3000), st.sampled_from(sorted(base) or ["x"]))
+    huge = st.tuples(st.just("huge"), st.one_of(st.integers(BODY_LIMIT - 64, BODY_LIMIT + 64),
+                                                st.integers(0, 3 * DJANGO_LIMIT)), st.sampled_from(["notes"]))
+    kinds = [deep, huge]
+    if date_fields:
+        moments = st.one_of(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                                         timezones=st.sampled_from(ZONES)).map(datetime.isoformat),
+                            st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)).map(date.isoformat),
+                            st.sampled_from(EDGE_TIMES))
+        kinds.append(st.tuples(st.just("date"), moments, st.sampled_from(sorted(date_fields))))
+    return st.one_of(kinds)
+
+
+def hostile_text(base: dict, attack) -> str:
+    kind, value, field_name = attack
+    if kind == "deep":
+        text = "[" * value + "]" * value
+        return json.dumps({**base, field_name: "DEEP"}).replace('"DEEP"', text) if value % 2 else text
+    if kind == "huge":
+        return json.dumps({**base, field_name: "x" * value})
+    return json.dumps({**base, field_name: value})
+
+
+def json_operations(schema: dict):
+    """(method, path, required fields, date fields) of every operation reading a JSON body."""
+    components = schema["components"]["schemas"]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" not in content:
+                continue
+            body = content["application/json"]["schema"]
+            body = components[body["$ref"].rsplit("/", 1)[-1]] if "$ref" in body else body
+            properties = body.get("properties", {})
+            dates = {name: spec["format"] for name, spec in properties.items()
+                     if spec.get("format") in ("date", "date-time")}
+            yield method.upper(), path, set(body.get("required", [])) | ({"version"} & set(properties)), dates
+
+
+def answered_wrong(response) -> bool:
+    """A 5xx, an answer that is not JSON, or an error that is not a problem body."""
+    kind = response["Content-Type"]
+    if response.status_code >= 500 or kind not in ("application/json", "application/problem+json"):
+        return True
+    try:
+        body = json.loads(response.content) if response.content else {}
+    except ValueError:
+        return True
+    return response.status_code >= 400 and (kind != "application/problem+json" or not isinstance(body, dict)
+                                            or not {"type", "title", "status", "detail"} <= set(body))
+
+
+def send_hostile(client, method, path, url, base, dates, failures, seen):
+    @given(attack=hostile_bodies(base, dates))
+    @settings(max_examples=HOSTILE_EXAMPLES, deadline=None, database=None, derandomize=True, phases=["generate"],
+              suppress_health_check=list(HealthCheck))
+    def send(attack):
+        response = client.generic(method, url, hostile_text(base, attack), content_type="application/json")
+        seen[attack[0]].add(response.status_code)
+        if answered_wrong(response):
+            failures.append(f"{method} {path} {attack[0]} {str(attack[1])[:40]}: {response.status_code} "
+                            f"{response['Content-Type']}")
+
+    send()
+
+
+@pytest.mark.slow
+def test_deep_huge_and_out_of_range_bodies_are_refused_in_json(agents_book, unthrottled, settings):
+    # given the agent's own lead with a row of every kind, and each operation's usual fields
+    settings.LEADCRM_API_MAX_BODY_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE = BODY_LIMIT, DJANGO_LIMIT
+    agent = agents_book["agent"]
+    lead = Lead.objects.get(pk=agents_book["lead"])
+    contact = lead.contacts.get()
+    rows = {"id": lead.pk, "contact_id": contact.pk, "phone_id": contact.phones.get().pk,
+            "email_id": EmailFactory(contact=contact).pk, "lien_id": LienFactory(lead=lead, position=1).pk,
+            "hardship_id": HardshipFactory(lead=lead).pk, "record_id": ForeclosureRecordFactory(lead=lead).pk}
+    usual = {"lead": lead.pk, "title": "Call back", "channel": "call", "phone": rows["phone_id"],
+             "outcome": "talked", "role_disclosed": True, "to_stage": "contact", "position": 2,
+             "category": "job_loss", "number": "+19185550199", "address": "owner@example.com", "version": 1,
+             "due_at": (timezone.now() + timedelta(days=2)).isoformat()}
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(agent)}")
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    operations = list(json_operations(schema))
+    assert len(operations) >= 15 and any(dates for *_, dates in operations)
+
+    # when each is sent deep, huge and out-of-range bodies
+    failures, seen = [], defaultdict(set)
+    for method, path, required, dates in operations:
+        url = path.format(**rows)
+        base = {name: usual[name] for name in required if name in usual}
+
+        send_hostile(client, method, path, url, base, dates, failures, seen)
+
+    # then none was a 5xx or anything but JSON, and each attack was met by its refusal
+    assert not failures, "\n".join(failures[:40])
+    assert 400 in seen["deep"] and 413 in seen["huge"] and 400 in seen["date"], dict(seen)

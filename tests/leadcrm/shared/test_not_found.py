@@ -65,7 +65,7 @@ def test_make_run_shows_the_apps_404_for_a_lead_you_may_not_see(make_run, other_
 @pytest.mark.slow
 def test_make_run_keeps_the_api_404_in_json_and_the_trailing_slash_redirect(make_run, agent, client_as):
     client = client_as(agent)
-    assert client.get("/api/nothing-here/").json() == {"detail": "Not found."}
+    assert client.get("/api/nothing-here/").json()["detail"] == "Not found."
     response = client.get("/leads")
     assert (response.status_code, response["Location"]) == (301, "/leads/")
 

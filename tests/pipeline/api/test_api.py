@@ -3,14 +3,15 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from compliance.models import ComplianceCheck
 from compliance.services import internal_dnc_add
+from leadcrm.accounts.tokens import ApiToken
 from leads.models import ImportJob, Stage
 from pipeline.models import FollowUp, OutreachAttempt
 
+from ...helpers import api_key_for
 from ...leads.factories import LeadFactory, LienFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def api_as(user):
     client = APIClient()
     if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
     return client
 
 
@@ -174,11 +175,11 @@ def test_a_user_makes_replaces_and_revokes_their_token_on_the_settings_page(agen
     client.post(reverse("pipeline:my_settings"), {"action": "api_token_new"})
     assert APIClient(HTTP_AUTHORIZATION=f"Token {first}").get("/api/leads/").status_code == 401
     client.post(reverse("pipeline:my_settings"), {"action": "api_token_revoke"})
-    assert not Token.objects.filter(user=agent).exists()
+    assert not ApiToken.objects.filter(user=agent).exists()
 
 
 def test_an_unknown_api_address_answers_in_json(agent, client_as):
     response = client_as(agent).get("/api/no-such-thing/")
-    assert response.status_code == 404 and response["Content-Type"] == "application/json"
-    assert response.json() == {"detail": "Not found."}
+    assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
+    assert response.json() == {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "Not found."}
     assert "text/html" in client_as(agent).get("/no-such-page/")["Content-Type"]

@@ -1,0 +1,45 @@
+"""``Authorization: Token <key>`` against the hashed, expiring tokens of
+``leadcrm/accounts/tokens.py`` (DRF's TokenAuthentication reads its plain-text table)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+
+from leadcrm.accounts.tokens import api_token_find
+
+KEYWORD = "Token"
+NOT_VALID = "That API token is not valid. Make a new one on your settings page ({url})."
+EXPIRED = "Your API token expired on {date}. Make a new one on your settings page ({url})."
+MALFORMED = "Send the token as `Authorization: Token <key>`, the key with no spaces."
+
+
+class ApiTokenAuthentication(BaseAuthentication):
+    """The user whose unexpired token the header carries; an expired one is a 401 that says
+    so and where to make a new one. Its last use is recorded (at most once a minute)."""
+
+    def authenticate(self, request):
+        words = get_authorization_header(request).split()
+        if not words or words[0].lower() != KEYWORD.lower().encode():
+            return None
+        if len(words) != 2:
+            raise exceptions.AuthenticationFailed(MALFORMED)
+        try:
+            key = words[1].decode()
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed(MALFORMED) from None
+        token = api_token_find(key)
+        settings_url = request.build_absolute_uri(reverse("pipeline:my_settings"))
+        if token is None or not token.user.is_active:
+            raise exceptions.AuthenticationFailed(NOT_VALID.format(url=settings_url))
+        if token.expired:
+            expired = timezone.localtime(token.expires_at)
+            date = f"{expired:%b} {expired.day}, {expired.year}"
+            raise exceptions.AuthenticationFailed(EXPIRED.format(date=date, url=settings_url))
+        token.mark_used()
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return KEYWORD

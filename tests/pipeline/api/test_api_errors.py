@@ -1,0 +1,203 @@
+"""Every error under /api/ is an RFC 9457 problem body in JSON, and what crashed the API
+with Django's HTML 500 page (JSON nested 1,000 deep, a follow-up due at 9999-12-31) or its
+HTML 400 (a body past DATA_UPLOAD_MAX_MEMORY_SIZE) is now a 400 or a 413 that says why.
+
+On the code before this change: the deep body was a 500 text/html (RecursionError), the
+follow-up at 9999-12-31T00:00:00Z a 500 text/html (OverflowError), a 30 MB body a 400
+text/html (Django's RequestDataTooBig page)."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.test import RequestFactory
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from leadcrm.shared import api
+from leadcrm.urls import server_error
+from leads.models import Stage
+
+from ...helpers import api_key_for
+from ...leads.factories import LienFactory
+
+pytestmark = pytest.mark.django_db
+
+PROBLEM = "application/problem+json"
+
+
+def api_as(user):
+    # A crash is answered as a client sees it, not raised into the test.
+    client = APIClient(raise_request_exception=False)
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
+    return client
+
+
+def post_json(client, path, text):
+    return client.generic("POST", path, text, content_type="application/json")
+
+
+def assert_problem(response, status):
+    assert (response.status_code, response["Content-Type"]) == (status, PROBLEM), response.content[:300]
+    body = response.json()
+    assert body["type"] == "about:blank" and body["status"] == status and body["title"] and body["detail"]
+    return body
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+# Deep nesting ---------------------------------------------------------------------------
+
+
+def test_json_nested_1000_deep_is_a_400_not_a_500(lead, agent):
+    body = assert_problem(post_json(api_as(agent), "/api/follow-ups/", nested(1000)), 400)
+    assert body["detail"] == api.TOO_DEEP
+
+
+def test_the_depth_limit_is_32_and_brackets_in_strings_are_text(lead, agent):
+    client = api_as(agent)
+    assert_problem(post_json(client, "/api/follow-ups/", json.dumps({"notes": json.loads(nested(32))})), 400)
+    # 32 deep is read (and refused for what it says, not for its depth); 33 is not read.
+    read = post_json(client, "/api/follow-ups/", json.dumps({"lead": lead.pk, "x": json.loads(nested(31))}))
+    assert api.TOO_DEEP not in read.content.decode()
+    assert post_json(client, "/api/follow-ups/", nested(33)).json()["detail"] == api.TOO_DEEP
+    # A title full of brackets is a title: 201.
+    due = (timezone.now() + timedelta(days=2)).isoformat()
+    created = client.post("/api/follow-ups/", {"lead": lead.pk, "title": "[{" * 40 + "\\\"", "due_at": due},
+                          format="json")
+    assert created.status_code == 201, created.json()
+
+
+def test_json_depth_is_measured_without_recursion():
+    assert api.json_depth(nested(100_000)) == 100_000
+    assert api.json_depth('{"a": "[[[[[[", "b": [1, {"c": "]]\\"["}]}') <= api.MAX_JSON_DEPTH
+    assert api.json_depth('[' * 40 + '"' + "]" * 40) == 40  # an unterminated string: counted, then refused
+
+
+# Huge bodies ----------------------------------------------------------------------------
+
+
+def test_a_body_past_the_apis_limit_is_a_413(lead, agent, settings):
+    settings.LEADCRM_API_MAX_BODY_BYTES = 2000
+    client = api_as(agent)
+    body = assert_problem(post_json(client, "/api/follow-ups/", json.dumps({"notes": "x" * 3000})), 413)
+    assert "2,000 bytes" in body["detail"]
+    form = client.post("/api/compliance/check/", f"notes={'x' * 3000}",
+                       content_type="application/x-www-form-urlencoded")
+    assert_problem(form, 413)
+    # Within the limit: read as before.
+    assert post_json(client, "/api/follow-ups/", json.dumps({"notes": "x" * 100})).status_code == 400
+
+
+def test_a_body_past_djangos_own_limit_is_a_413_too(lead, agent, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 5000
+    response = post_json(api_as(agent), "/api/follow-ups/", json.dumps({"notes": "x" * 6000}))
+    assert_problem(response, 413)
+
+
+def test_too_many_form_fields_is_a_400(lead, agent, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    response = api_as(agent).post("/api/compliance/check/", "&".join(f"f{n}=1" for n in range(20)),
+                                  content_type="application/x-www-form-urlencoded")
+    assert assert_problem(response, 400)["detail"] == api.TOO_MANY_FIELDS
+
+
+# Out-of-range dates ---------------------------------------------------------------------
+
+
+def test_a_follow_up_due_at_9999_12_31_is_a_400(lead, agent):
+    client = api_as(agent)
+    for due_at in ("9999-12-31T00:00:00Z", "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00",
+                   "1899-12-31T12:00:00Z"):
+        response = post_json(client, "/api/follow-ups/",
+                             json.dumps({"lead": lead.pk, "title": "Call back", "due_at": due_at}))
+        body = assert_problem(response, 400)
+        assert body["due_at"] == body["errors"]["due_at"], due_at
+
+
+def test_a_follow_up_is_due_within_five_years(lead, agent):
+    client = api_as(agent)
+    far = (timezone.now() + timedelta(days=6 * 365)).isoformat()
+    response = client.post("/api/follow-ups/", {"lead": lead.pk, "title": "Call", "due_at": far}, format="json")
+    assert assert_problem(response, 400)["due_at"] == ["Give a time within 5 years of today."]
+    near = (timezone.now() + timedelta(days=4 * 365)).isoformat()
+    assert client.post("/api/follow-ups/", {"lead": lead.pk, "title": "Call", "due_at": near},
+                       format="json").status_code == 201
+
+
+def test_dates_of_a_stage_move_a_lien_and_outreach_are_1900_to_2100(lead, agent):
+    client = api_as(agent)
+    move = client.post(f"/api/leads/{lead.pk}/stage/", {"to_stage": Stage.CLOSED, "closing_date": "9999-12-31"},
+                       format="json")
+    assert assert_problem(move, 400)["closing_date"] == [api.DATE_OUT_OF_RANGE]
+    lien = LienFactory(lead=lead, position=1)
+    edit = client.patch(f"/api/leads/{lead.pk}/liens/{lien.pk}/", {"recording_date": "1776-07-04",
+                                                                   "version": lien.version}, format="json")
+    assert assert_problem(edit, 400)["recording_date"] == [api.DATE_OUT_OF_RANGE]
+    phone = lead.contacts.get().phones.get()
+    outreach = client.post("/api/outreach/", {"lead": lead.pk, "channel": "call", "phone": phone.pk,
+                                              "outcome": "talked", "role_disclosed": True,
+                                              "follow_up_at": "9999-12-31T00:00:00Z"}, format="json")
+    assert "follow_up_at" in assert_problem(outreach, 400)
+
+
+# Every error a problem ------------------------------------------------------------------
+
+
+def test_field_errors_stay_where_clients_read_them_and_under_errors(lead, agent):
+    body = assert_problem(api_as(agent).post("/api/follow-ups/", {"lead": lead.pk}, format="json"), 400)
+    # "title" is a problem member: that field's messages are under "errors" only.
+    assert body["errors"]["title"] == ["This field is required."] and body["title"] == "Bad Request"
+    assert body["due_at"] == body["errors"]["due_at"] == ["This field is required."]
+    assert body["detail"] == api.FIX_FIELDS.format(fields="title, due_at")
+
+
+def test_401_403_404_409_and_429_are_problems(lead, other_lead, agent, settings):
+    from django.core.cache import cache
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import UserRateThrottle
+
+    anonymous = api_as(None).get("/api/leads/")
+    assert assert_problem(anonymous, 401) and anonymous["WWW-Authenticate"] == "Token"
+    client = api_as(agent)
+    assert assert_problem(client.get(f"/api/leads/{other_lead.pk}/"), 404)["detail"]
+    assert assert_problem(client.get("/api/nothing-here/"), 404)["detail"] == "Not found."
+    refused = client.post(f"/api/leads/{lead.pk}/stage/", {"to_stage": Stage.CLOSED}, format="json")
+    assert assert_problem(refused, 409)["reasons"]
+    cache.clear()
+    UserRateThrottle.THROTTLE_RATES = {**api_settings.DEFAULT_THROTTLE_RATES, "user": "1/minute"}
+    try:
+        client.get("/api/leads/")
+        throttled = client.get("/api/leads/")
+    finally:
+        UserRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    assert assert_problem(throttled, 429) and throttled["Retry-After"]
+
+
+def test_a_crash_under_api_is_a_json_500_and_elsewhere_the_page(lead, agent, monkeypatch):
+    follow_up = api_as(agent).post("/api/follow-ups/", {"lead": lead.pk, "title": "Call", "due_at": (
+        timezone.now() + timedelta(days=1)).isoformat()}, format="json").json()
+
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("pipeline.api.views.follow_up_complete", broken)
+    response = api_as(agent).post(f"/api/follow-ups/{follow_up['id']}/done/")
+    assert assert_problem(response, 500)["detail"] == api.SERVER_ERROR
+    page = server_error(RequestFactory().get("/leads/"))
+    assert page.status_code == 500 and "text/html" in page["Content-Type"]
+
+
+def test_an_overflow_met_reading_the_request_is_a_400(lead, agent, monkeypatch):
+    follow_up = api_as(agent).post("/api/follow-ups/", {"lead": lead.pk, "title": "Call", "due_at": (
+        timezone.now() + timedelta(days=1)).isoformat()}, format="json").json()
+
+    def overflowing(**kwargs):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr("pipeline.api.views.follow_up_complete", overflowing)
+    response = api_as(agent).post(f"/api/follow-ups/{follow_up['id']}/done/")
+    assert assert_problem(response, 400)["detail"] == api.TOO_BIG_A_VALUE
