@@ -74,7 +74,7 @@ urlpatterns = [
     path("accounts/password/reset/", account_views.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/password/reset/sent/", account_views.PasswordResetDoneView.as_view(),
          name="password_reset_done"),
-    path("accounts/password/reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),
+    path("accounts/password/reset/<uidb64>/<token>/", account_views.PasswordResetConfirmView.as_view(),
          name="password_reset_confirm"),
     path("accounts/password/reset/done/", auth_views.PasswordResetCompleteView.as_view(),
          name="password_reset_complete"),

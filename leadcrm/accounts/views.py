@@ -80,6 +80,8 @@ class TwoFactorView(LoginRequiredMixin, View):
         return render(request, self.template_name, {"form": CodeForm(), "next": _next_url(request)})
 
     def post(self, request):
+        if request.user.is_verified():
+            return HttpResponseRedirect(_next_url(request))
         refused = _code_refused(request)
         if refused is not None:
             return render(request, self.template_name, {"form": refused, "next": _next_url(request)}, status=429)
@@ -199,6 +201,16 @@ class PasswordResetView(auth_views.PasswordResetView):
     @property
     def extra_email_context(self):
         return {"reset_hours": reset_period()}
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's: a link used already, too old or forged is a 404, with a page saying how
+    to ask for a new one (a secret address that is wrong shows nothing else)."""
+
+    def render_to_response(self, context, **response_kwargs):
+        if not context.get("validlink"):
+            response_kwargs["status"] = 404
+        return super().render_to_response(context, **response_kwargs)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
