@@ -22,8 +22,8 @@ from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.services import team_member_set
 
 from . import seeded
-from .helpers import force_login_verified
 from .compliance.factories import DncSourceFactory
+from .helpers import force_login_verified
 from .leadcrm.factories import AgentFactory, BrokerFactory, TeamFactory, TeamLeadFactory
 from .leads.factories import ContactFactory, LeadFactory, PhoneFactory
 

@@ -72,9 +72,9 @@ def recovery_codes_issue(*, user: User) -> list[str]:
 
 @transaction.atomic
 def second_factor_reset(*, user: User) -> None:
-    """Forget the user's app and recovery codes (a lost phone: the broker or the admin does
-    it) and end their sessions: a broker or admin sets it up again at their next sign-in;
-    an agent has it off until they turn it on."""
+    """Forget the user's app and recovery codes (a lost phone: a superuser does it, see
+    docs/security.md#second-factor) and end their sessions: a broker or admin user sets it
+    up again at their next sign-in; an agent has it off until they turn it on."""
     from .services import user_sessions_end
 
     TOTPDevice.objects.filter(user=user).delete()

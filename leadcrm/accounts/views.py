@@ -19,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .forms import CodeForm, LoginForm, ThrottledPasswordResetForm
 from .middleware import SECOND_FACTOR_DUE_KEY
+from .services import user_sessions_end
 from .throttle import client_address, login_failure_record, login_refusal
 from .two_factor import (
     has_second_factor,
@@ -105,7 +106,8 @@ class TwoFactorView(LoginRequiredMixin, View):
 
 
 class TwoFactorSetupView(LoginRequiredMixin, View):
-    """Scan the QR code, confirm with a code, get the recovery codes (shown once).
+    """Scan the QR code, confirm with a code, get the recovery codes (shown once); every
+    other session of the user's then ends.
 
     Replacing an app already set up needs this session to have passed it: the password
     alone must never be enough to enrol the thief's phone."""
@@ -141,6 +143,8 @@ class TwoFactorSetupView(LoginRequiredMixin, View):
         device.refresh_from_db()
         otp_login(request, device)
         request.session[SECOND_FACTOR_DUE_KEY] = True
+        # Sessions signed in with the password alone (perhaps someone else's) end here.
+        user_sessions_end(user=request.user, request=request)
         return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": _next_url(request)})
 
 

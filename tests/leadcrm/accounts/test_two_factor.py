@@ -146,10 +146,14 @@ def test_team_leads_have_the_admin_so_they_need_it_too():
 
 def test_an_agent_needs_none_but_may_turn_it_on_and_off():
     agent = AgentFactory()
-    client = Client()
+    client, elsewhere = Client(), Client()
     sign_in(client, agent)
+    sign_in(elsewhere, agent)
     assert client.get(reverse("pipeline:dashboard")).status_code == 200
     set_up(client, agent)
+    assert client.get(reverse("pipeline:dashboard")).status_code == 200
+    # turning it on ends the sessions that had the password alone
+    assert elsewhere.get(reverse("pipeline:dashboard"))["Location"].startswith(reverse("login"))
     later = Client()
     sign_in(later, agent)
     assert later.get(reverse("pipeline:dashboard"))["Location"].startswith(reverse("two_factor"))
