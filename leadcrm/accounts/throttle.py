@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 LOGIN_THROTTLED = (
     "Too many failed sign-ins for this username from this address. "
-    "Wait {minutes} minutes and try again, or reset your password with the link below."
+    "Wait {minutes} minutes and try again, or reset your password (\"Forgot your password?\" on the sign-in page)."
 )
 ADDRESS_THROTTLED = (
     "Too many failed sign-ins from this address. "

@@ -36,6 +36,19 @@ def has_second_factor(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
+def second_factor_verify(*, user: User, code: str):
+    """The user's device (app or recovery codes) that accepts ``code``, or None. In one
+    transaction: django-otp locks the devices it checks (a recovery code is spent once,
+    even by two requests at the same moment)."""
+    from django_otp import devices_for_user
+
+    with transaction.atomic():
+        for device in devices_for_user(user, for_verify=True):
+            if device.verify_token(code):
+                return device
+    return None
+
+
 @transaction.atomic
 def totp_device_start(*, user: User) -> TOTPDevice:
     """The app device being set up (not yet confirmed): the same key until confirmed, so

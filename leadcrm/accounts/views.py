@@ -12,7 +12,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
-from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -26,6 +25,7 @@ from .two_factor import (
     recovery_codes_issue,
     second_factor_mandatory,
     second_factor_required,
+    second_factor_verify,
     totp_device_confirm,
     totp_device_start,
 )
@@ -87,12 +87,7 @@ class TwoFactorView(LoginRequiredMixin, View):
         if refused is not None:
             return render(request, self.template_name, {"form": refused, "next": _next_url(request)}, status=429)
         form = CodeForm(request.POST)
-        device = None
-        if form.is_valid():
-            for candidate in devices_for_user(request.user, for_verify=True):
-                if candidate.verify_token(form.cleaned_data["code"]):
-                    device = candidate
-                    break
+        device = second_factor_verify(user=request.user, code=form.cleaned_data["code"]) if form.is_valid() else None
         if device is None:
             login_failure_record(username=request.user.get_username(), address=client_address(request))
             form.add_error(None, WRONG_CODE)
