@@ -183,3 +183,18 @@ def test_resetting_someones_second_factor_ends_their_sessions_and_asks_for_a_new
 
 def test_force_login_in_the_suite_counts_as_the_second_factor(broker, client_as):
     assert client_as(broker).get(reverse("admin:index")).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_code_is_checked_in_its_own_transaction_as_on_a_real_server():
+    """django-otp locks the devices it checks: outside the test's own transaction (as under
+    a real server) that needs one of ours, or the check raises."""
+    from leadcrm.accounts.two_factor import recovery_codes_issue
+
+    broker = BrokerFactory()
+    TOTPDevice.objects.create(user=broker, name="Phone", confirmed=True)
+    codes = recovery_codes_issue(user=broker)
+    client = Client()
+    sign_in(client, broker)
+    assert client.post(reverse("two_factor"), {"code": codes[0]}, REMOTE_ADDR=ADDRESS).status_code == 302
+    assert client.get(reverse("pipeline:dashboard")).status_code == 200
