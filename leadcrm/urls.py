@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from leadcrm.accounts.views import LoginView
+from leadcrm.accounts import views as account_views
 from leadcrm.shared.api import SERVER_ERROR, problem_json_response
 from leads import urls as leads_urls
 from pipeline.api.schema import ApiDocsView
@@ -73,8 +73,22 @@ urlpatterns = [
     # leads' own pages and the lead pages that show every part of a lead, one namespace.
     path("leads/", include(([*lead_pages.urlpatterns, *leads_urls.urlpatterns], leads_urls.app_name))),
     path("compliance/", include("compliance.urls")),
-    path("accounts/login/", LoginView.as_view(), name="login"),  # failures throttled (accounts/throttle.py)
+    # Signing in: docs/security.md#signing-in (failures throttled: accounts/throttle.py).
+    path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-factor/", account_views.TwoFactorView.as_view(), name="two_factor"),
+    path("accounts/two-factor/setup/", account_views.TwoFactorSetupView.as_view(), name="two_factor_setup"),
+    path("accounts/two-factor/recovery-codes/", account_views.RecoveryCodesView.as_view(),
+         name="two_factor_recovery_codes"),
+    path("accounts/two-factor/off/", account_views.TwoFactorOffView.as_view(), name="two_factor_off"),
+    path("accounts/password/change/", account_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/reset/", account_views.PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/password/reset/sent/", account_views.PasswordResetDoneView.as_view(),
+         name="password_reset_done"),
+    path("accounts/password/reset/<uidb64>/<token>/", account_views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("accounts/password/reset/done/", auth_views.PasswordResetCompleteView.as_view(),
+         name="password_reset_complete"),
     # The broker's reports, pages of the admin (before it, so its catch-all does not take them).
     path("admin/reports/", include((report_urls(), "reports"))),
     # A homeowner's requests to see or erase their data: the broker's, pages of the admin too.

@@ -23,6 +23,7 @@ from leadcrm.accounts.services import team_member_set
 
 from . import seeded
 from .compliance.factories import DncSourceFactory
+from .helpers import force_login_verified
 from .leadcrm.factories import AgentFactory, BrokerFactory, TeamFactory, TeamLeadFactory
 from .leads.factories import ContactFactory, LeadFactory, PhoneFactory
 
@@ -98,6 +99,14 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_the_second_factor(monkeypatch):
+    # Tests sign in with client.force_login and are about their pages: a broker's or an admin
+    # user's session counts as having passed the second factor too. The tests of the factor
+    # itself sign in with helpers.force_login_password_only.
+    monkeypatch.setattr(Client, "force_login", force_login_verified)
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,36 @@
 """Small helpers shared by tests (fixtures live in conftest.py)."""
 
+from django.test import Client
+
+# Django's own, kept before conftest.py wraps it (``force_login_verified``).
+_django_force_login = Client.force_login
+
+
+def force_login_password_only(client, user) -> None:
+    """Sign ``client`` in as ``user`` as the password alone does: a broker or an admin user
+    still owes the second factor. For the tests that prove it is asked for."""
+    _django_force_login(client, user)
+
+
+def force_login_verified(client, user, backend=None) -> None:
+    """Django's ``force_login``, and for a user who needs the second factor, that factor
+    passed too (an app device of theirs in the session): the suite's tests sign in with
+    ``client.force_login`` and are about their pages, not about signing in
+    (docs/security.md#second-factor)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from leadcrm.accounts.roles import Role
+
+    _django_force_login(client, user, backend)
+    # Not user.role: that would fill the permission cache the first page is meant to fill.
+    if user.is_staff or user.is_superuser or user.groups.filter(name=Role.BROKER.label).exists():
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+            user=user, name="Test suite", confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
 
 def jobs(callbacks):
     """The on-commit callbacks that send work, without the rule cache's own refresh."""

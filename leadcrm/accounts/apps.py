@@ -9,7 +9,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Users, teams and brokerage"
 
     def ready(self):
-        from . import throttle  # noqa: F401  (connects the sign-in signals)
+        from . import middleware, throttle  # noqa: F401  (connect the sign-in signals)
         from .access import _connect
 
         _connect()  # forgets a user's cached permissions when they change

@@ -1,20 +1,23 @@
-"""The password check, refused outright while a username or address is throttled."""
+"""The password check, refused outright while its pair or address is throttled, or its
+username is slowed (``throttle.py``)."""
 
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 
 from .access import access_of
-from .throttle import client_address, login_blocked
+from .throttle import client_address, login_blocked, mark_refused
 
 
 class ThrottledModelBackend(ModelBackend):
     """Django's backend, after ``login_blocked``: a throttled sign-in fails even with the
-    right password, so guessing on cannot find it (PermissionDenied stops every backend)."""
+    right password, so guessing on cannot find it (PermissionDenied stops every backend);
+    the refusal itself is not counted as a failure."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if username is None:
             username = kwargs.get(self._user_model_field())
         if login_blocked(username=username or "", address=client_address(request)):
+            mark_refused(request)
             raise PermissionDenied
         return super().authenticate(request, username=username, password=password, **kwargs)
 

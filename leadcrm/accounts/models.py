@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 from .roles import Role
 
@@ -94,9 +95,20 @@ class User(AbstractUser):
     license_status = models.CharField(
         max_length=12, choices=LicenseStatus.choices, default=LicenseStatus.ACTIVE
     )
+    # Raised by "Sign out everywhere" (and a second factor's reset): it is part of every
+    # session's check (below), so each session signed in before it ends on its next request.
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["first_name", "last_name", "username"]
+
+    def _get_session_auth_hash(self, secret=None):
+        """Django's hash of the password, and of the epoch once it was raised: epoch 0 hashes
+        as before, so no one was signed out when the epoch came in."""
+        if not self.session_epoch:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac("leadcrm.accounts.User.session_epoch", f"{self.password}:{self.session_epoch}",
+                           secret=secret, algorithm="sha256").hexdigest()
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username

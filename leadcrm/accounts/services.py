@@ -96,3 +96,18 @@ def user_preferences_update(*, user: User, **changes) -> User:
         user.save(update_fields=[*changes])
         user_preferences_changed.send(sender=User, user=user)
     return user
+
+
+def user_sessions_end(*, user: User, request=None) -> User:
+    """Sign the user out of every session but ``request``'s: raising the epoch changes the
+    hash each session was signed in with (``User._get_session_auth_hash``), so the others
+    end on their next request, whether read from the cache or the database; the one
+    making the change is re-signed with the new hash and stays."""
+    from django.contrib.auth import update_session_auth_hash
+    from django.db.models import F
+
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    user.refresh_from_db(fields=["session_epoch"])
+    if request is not None:
+        update_session_auth_hash(request, user)
+    return user

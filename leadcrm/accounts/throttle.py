@@ -1,18 +1,35 @@
-"""Failed sign-ins are counted per username and per address; too many and both stop.
+"""Failed sign-ins slow the guesser down without locking the account's owner out.
 
 Every password check goes through ``authenticate()``: the sign-in page, the admin's, and
-anything added later. Its ``user_login_failed`` signal counts a failure against the
-username typed and against the client's address, in the shared cache (Redis in
-production, so every web worker counts together). Once a count reaches its limit within
-the window, ``ThrottledModelBackend`` refuses that username or address, even with the
-right password, until the window ends; a sign-in that succeeds clears its username's
-count. The address limit is higher than the username's: an office's agents share one.
+anything added later; a wrong second-factor code is counted the same way (``views.py``).
+Failures are counted in the shared cache (Redis in production, so every web worker counts
+together), three ways (docs/security.md#signing-in):
+
+- per (username, address) pair: ``LEADCRM_LOGIN_FAILURES_PER_PAIR`` failures and that pair
+  stops for the window, even with the right password. The guesser at that address is
+  stopped; the same person at their desk is not.
+- per address: ``LEADCRM_LOGIN_FAILURES_PER_ADDRESS`` failures, whatever the usernames, and
+  the address stops. Higher than the pair's: an office's agents share one address.
+- per username, from anywhere: never a lock. Past ``LEADCRM_LOGIN_USERNAME_FREE_FAILURES``
+  each further check of that username waits a delay growing a second with each failure up
+  to ``LEADCRM_LOGIN_USERNAME_MAX_DELAY_SECONDS`` after the last failure. A guesser with
+  many addresses gets a few guesses a minute; the owner, from a fresh address, waits at
+  most the cap, and from an address they signed in from before, not at all.
+
+The old rule locked the username itself after five failures from anywhere: anyone could
+keep any account, the broker's included, locked for good without knowing its password.
+
+Our own code rather than django-axes: axes is not among our pinned packages, and this is a
+few cache counters beside the ones the public token pages already use (``over_limit``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
@@ -22,20 +39,35 @@ from django.dispatch import receiver
 logger = logging.getLogger(__name__)
 
 LOGIN_THROTTLED = (
-    "Too many failed sign-ins for this username or from this address. "
+    "Too many failed sign-ins for this username from this address. "
+    "Wait {minutes} minutes and try again, or reset your password (\"Forgot your password?\" on the sign-in page)."
+)
+ADDRESS_THROTTLED = (
+    "Too many failed sign-ins from this address. "
     "Wait {minutes} minutes and try again, or ask your broker to check your account."
+)
+USERNAME_SLOWED = (
+    "There have been many failed sign-ins for this username lately. "
+    "Wait {seconds} seconds and try again; if it was not you, tell your broker."
 )
 
 
-def _limits() -> tuple[int, int, int]:
-    return (settings.LEADCRM_LOGIN_FAILURES_PER_USERNAME, settings.LEADCRM_LOGIN_FAILURES_PER_ADDRESS,
-            settings.LEADCRM_LOGIN_FAILURE_WINDOW_SECONDS)
+@dataclass(frozen=True)
+class Refusal:
+    """Why a sign-in is refused before its password is checked, in words for the page."""
+
+    kind: str  # "pair", "address" or "username"
+    message: str
 
 
-def _key(kind: str, value: str) -> str:
+def _window() -> int:
+    return settings.LEADCRM_LOGIN_FAILURE_WINDOW_SECONDS
+
+
+def _key(kind: str, *values: str) -> str:
     # Hashed: usernames typed by anyone (and their typos) never sit in the cache as text.
-    digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
-    return f"login-failures:{kind}:{digest}"
+    text = "\x00".join(value.strip().lower() for value in values)
+    return f"login-failures:{kind}:{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 
 def client_address(request) -> str:
@@ -51,15 +83,39 @@ def client_address(request) -> str:
 
 
 def login_window_minutes() -> int:
-    return max(1, _limits()[2] // 60)
+    return max(1, _window() // 60)
+
+
+def _username_wait(count: int, last_failure: float | None) -> int:
+    """Seconds the username's next check must still wait (0: none)."""
+    excess = count - settings.LEADCRM_LOGIN_USERNAME_FREE_FAILURES
+    if excess <= 0 or last_failure is None:
+        return 0
+    delay = min(excess, settings.LEADCRM_LOGIN_USERNAME_MAX_DELAY_SECONDS)
+    return max(0, math.ceil(last_failure + delay - time.time()))
+
+
+def login_refusal(*, username: str, address: str) -> Refusal | None:
+    """Why this sign-in must not have its password checked now, or None: go ahead."""
+    keys = {"pair": _key("pair", username, address), "address": _key("address", address),
+            "username": _key("username", username), "last": _key("last", username),
+            "known": _key("known", username, address)}
+    held = cache.get_many(list(keys.values()))
+    minutes = login_window_minutes()
+    if address and held.get(keys["address"], 0) >= settings.LEADCRM_LOGIN_FAILURES_PER_ADDRESS:
+        return Refusal("address", ADDRESS_THROTTLED.format(minutes=minutes))
+    if held.get(keys["pair"], 0) >= settings.LEADCRM_LOGIN_FAILURES_PER_PAIR:
+        return Refusal("pair", LOGIN_THROTTLED.format(minutes=minutes))
+    if not held.get(keys["known"]):
+        wait = _username_wait(held.get(keys["username"], 0), held.get(keys["last"]))
+        if wait:
+            return Refusal("username", USERNAME_SLOWED.format(seconds=wait))
+    return None
 
 
 def login_blocked(*, username: str, address: str) -> bool:
-    """True when the username or the address has used up its failures in the window."""
-    per_username, per_address, _window = _limits()
-    counts = cache.get_many([_key("username", username), _key("address", address)])
-    return (counts.get(_key("username", username), 0) >= per_username
-            or (bool(address) and counts.get(_key("address", address), 0) >= per_address))
+    """True when a sign-in for ``username`` from ``address`` is refused for now."""
+    return login_refusal(username=username, address=address) is not None
 
 
 def hit_count(key: str, window: int) -> int:
@@ -80,27 +136,46 @@ def over_limit(key: str, *, limit: int, window_seconds: int) -> bool:
 
 
 def login_failure_record(*, username: str, address: str) -> None:
-    per_username, per_address, window = _limits()
+    """A wrong password or a wrong second-factor code for ``username`` from ``address``."""
+    window = _window()
+    failures = hit_count(_key("pair", username, address), window)
+    if failures == settings.LEADCRM_LOGIN_FAILURES_PER_PAIR:
+        logger.warning("Sign-in throttled: %s failures for username %r from %s in %s s",
+                       failures, username, address or "an unknown address", window)
     failures = hit_count(_key("username", username), window)
-    if failures == per_username:
-        logger.warning("Sign-in throttled: %s failures for username %r in %s s (last from %s)",
+    cache.set(_key("last", username), time.time(), window)
+    if failures == settings.LEADCRM_LOGIN_USERNAME_FREE_FAILURES + 1:
+        logger.warning("Sign-in slowed: %s failures for username %r in %s s (last from %s)",
                        failures, username, window, address or "an unknown address")
     if address:
         failures = hit_count(_key("address", address), window)
-        if failures == per_address:
+        if failures == settings.LEADCRM_LOGIN_FAILURES_PER_ADDRESS:
             logger.warning("Sign-in throttled: %s failures from %s in %s s", failures, address, window)
 
 
-def login_success_record(*, username: str) -> None:
-    cache.delete(_key("username", username))
+def login_success_record(*, username: str, address: str) -> None:
+    """The password was right: that pair starts afresh, and the address is one this
+    username signs in from (spared its username's delay). The username's own count stays:
+    a guesser elsewhere is still slowed."""
+    cache.delete(_key("pair", username, address))
+    cache.set(_key("known", username, address), True, settings.LEADCRM_LOGIN_KNOWN_ADDRESS_SECONDS)
+
+
+def mark_refused(request) -> None:
+    """This request's check was refused unchecked: its failure signal must not count, or a
+    refused guess would lengthen the wait it was refused for."""
+    if request is not None:
+        request.leadcrm_login_refused = True
 
 
 @receiver(user_login_failed, dispatch_uid="leadcrm.accounts.throttle.failed")
 def _on_login_failed(sender, credentials, request=None, **kwargs):
+    if getattr(request, "leadcrm_login_refused", False):
+        return
     username = credentials.get("username") or ""
     login_failure_record(username=username, address=client_address(request))
 
 
 @receiver(user_logged_in, dispatch_uid="leadcrm.accounts.throttle.succeeded")
 def _on_logged_in(sender, request, user, **kwargs):
-    login_success_record(username=user.get_username())
+    login_success_record(username=user.get_username(), address=client_address(request))

@@ -143,12 +143,12 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 # Users ---------------------------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
-# Django's backend, refusing usernames and addresses with too many failed sign-ins.
+# Django's backend, refusing a (username, address) pair or an address with too many failed
+# sign-ins, and pacing a username failed from many addresses (accounts/throttle.py).
 AUTHENTICATION_BACKENDS = ["leadcrm.accounts.backends.ThrottledModelBackend"]
 # Every request reads its session: from the cache (Redis in production), the database
 # only on a miss; every write goes to both, so a cache cleared loses no one's sign-in.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-LEADCRM_LOGIN_FAILURES_PER_USERNAME = env.int("LEADCRM_LOGIN_FAILURES_PER_USERNAME", default=5)
 # Higher: the agents of one office share its address.
 LEADCRM_LOGIN_FAILURES_PER_ADDRESS = env.int("LEADCRM_LOGIN_FAILURES_PER_ADDRESS", default=20)
 LEADCRM_LOGIN_FAILURE_WINDOW_SECONDS = env.int("LEADCRM_LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
@@ -354,3 +354,33 @@ LOGGING = {
                 "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
                 "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
+
+# Signing in (docs/security.md#signing-in) -----------------------------------------------
+
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
+# After AuthenticationMiddleware: django-otp tells whether this session passed its second
+# factor; ours (after the messages, which it uses) signs out idle sessions and holds back
+# whoever still owes the factor.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "django_otp.middleware.OTPMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+                  "leadcrm.accounts.middleware.SignInMiddleware")
+# Failures for one username from one address: that pair stops for the window (the other
+# limits are beside SESSION_ENGINE above).
+LEADCRM_LOGIN_FAILURES_PER_PAIR = env.int("LEADCRM_LOGIN_FAILURES_PER_PAIR", default=5)
+# Failures for one username from anywhere: past this, each further check waits a growing
+# delay (a second more per failure), never more than the cap; never a lock.
+LEADCRM_LOGIN_USERNAME_FREE_FAILURES = env.int("LEADCRM_LOGIN_USERNAME_FREE_FAILURES", default=10)
+LEADCRM_LOGIN_USERNAME_MAX_DELAY_SECONDS = env.int("LEADCRM_LOGIN_USERNAME_MAX_DELAY_SECONDS", default=30)
+# An address a username signed in from is spared its username's delay this long.
+LEADCRM_LOGIN_KNOWN_ADDRESS_SECONDS = env.int("LEADCRM_LOGIN_KNOWN_ADDRESS_SECONDS", default=30 * 24 * 3600)
+# Password reset links: single use (they sign the password hash) and good for an hour.
+PASSWORD_RESET_TIMEOUT = env.int("DJANGO_PASSWORD_RESET_TIMEOUT", default=3600)
+LEADCRM_PASSWORD_RESETS_PER_ADDRESS = env.int("LEADCRM_PASSWORD_RESETS_PER_ADDRESS", default=5)
+LEADCRM_PASSWORD_RESETS_PER_EMAIL = env.int("LEADCRM_PASSWORD_RESETS_PER_EMAIL", default=3)
+LEADCRM_PASSWORD_RESET_WINDOW_SECONDS = env.int("LEADCRM_PASSWORD_RESET_WINDOW_SECONDS", default=3600)
+# A session unused this long is signed out on its next request.
+LEADCRM_SESSION_IDLE_SECONDS = env.int("LEADCRM_SESSION_IDLE_SECONDS", default=8 * 3600)
+# The name an authenticator app shows beside the six digits.
+OTP_TOTP_ISSUER = env("LEADCRM_OTP_ISSUER", default="LeadCRM")
+LEADCRM_RECOVERY_CODES = 10

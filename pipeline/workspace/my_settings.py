@@ -1,5 +1,6 @@
 """The user's own settings page: working hours and email (reminders), the calendar address,
-the API token and the photo shown to sellers: every part's setting of one person."""
+the API token, the photo shown to sellers, and signing in (password, second factor, signing
+out everywhere else): every part's setting of one person."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 
-from leadcrm.accounts.services import user_preferences_update
+from leadcrm.accounts.services import user_preferences_update, user_sessions_end
 from leadcrm.accounts.tokens import ApiToken, TokenPurpose
+from leadcrm.accounts.two_factor import has_second_factor, second_factor_mandatory
 from pipeline.api.services import api_token_replace, api_token_revoke
 from pipeline.models import AgentPhoto, CalendarFeed
 from pipeline.reminders.calendar import feed_create, feed_revoke, feed_url
@@ -30,7 +32,9 @@ class MySettingsView(LoginRequiredMixin, TemplateView):
         feed = CalendarFeed.objects.filter(user=user).first()
         api_token = ApiToken.objects.filter(user=user, purpose=TokenPurpose.API).first()
         return super().get_context_data(feed=feed, api_token=api_token, api_token_days=settings.LEADCRM_API_TOKEN_DAYS,
-                                        has_photo=AgentPhoto.objects.filter(user=user).exists(), **kwargs)
+                                        has_photo=AgentPhoto.objects.filter(user=user).exists(),
+                                        has_second_factor=has_second_factor(user),
+                                        second_factor_mandatory=second_factor_mandatory(user), **kwargs)
 
     def post(self, request):
         action = request.POST.get("action")
@@ -47,6 +51,11 @@ class MySettingsView(LoginRequiredMixin, TemplateView):
         if action == "api_token_revoke":
             if api_token_revoke(user=request.user):
                 messages.success(request, "API token revoked.")
+            return HttpResponseRedirect(reverse("pipeline:my_settings"))
+        if action == "sessions_end":
+            user_sessions_end(user=request.user, request=request)
+            messages.success(request, "Signed out everywhere else: every other browser and phone signed in as you "
+                                      "must sign in again. You are still signed in here.")
             return HttpResponseRedirect(reverse("pipeline:my_settings"))
         if action == "calendar_revoke":
             if feed_revoke(user=request.user):

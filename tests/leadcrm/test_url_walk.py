@@ -36,7 +36,10 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.resolvers import RegexPattern, RoutePattern
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.regex_helper import normalize
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ..compliance.factories import (
     ConsentRecordFactory,
@@ -102,6 +105,10 @@ PUBLIC = {
     "pipeline:seller_upload": "the homeowner uploads documents through their link",
     "pipeline:seller_guide_pdf": "the guide, from the homeowner's link",
     "pipeline:seller_agent_photo": "the agent's photo on the homeowner's page",
+    "password_reset": "asking for a reset link by email (the same answer for any address)",
+    "password_reset_done": "says a link may be on its way",
+    "password_reset_confirm": "the emailed link; the token is the secret",
+    "password_reset_complete": "says the new password is set",
     "admin:login": "the admin's sign-in page",
     "admin:logout": "signing out needs no session",
     "admin:jsi18n": "the admin's translations for its scripts",
@@ -150,6 +157,8 @@ PK_OF = {
     "api:follow-up-done": "follow_up",
     "api:outreach-detail": "outreach_attempt",
     "api:import-detail": "import_job",
+    "admin:otp_totp_totpdevice_config": "totp_device",
+    "admin:otp_totp_totpdevice_qrcode": "totp_device",
     # Editing the lead's record in place: ``pk`` is the lead, or the row edited.
     "pipeline:edit_property": "lead",
     "pipeline:owner_add": "lead",
@@ -195,6 +204,7 @@ ENTITLED_TO = {
     "lead_export": {OWNER},  # an export's file is its requester's alone
     "owner": set(),  # a departure page is about a person, not a lead
     "registry_load": set(),  # brokerage data, not a lead's
+    "totp_device": set(),  # a second factor's secret: the admin's superusers alone
 }
 # Pages about the lead that a role may still not use (agents do not route or decide reviews).
 ROLE_GATED = {
@@ -226,6 +236,8 @@ def _providers():
     return {
         "pk": lambda world, route: [getattr(world, PK_OF[route.name]).pk] if route.name in PK_OF else None,
         "token": lambda world, route: [WRONG_TOKEN],
+        # the password reset link's user: the broker's (the token is still the wrong one)
+        "uidb64": lambda world, route: [urlsafe_base64_encode(force_bytes(world.broker.pk))],
         "slug": lambda world, route: list(REPORTS) + ["no-such-report"],
         "format": lambda world, route: ["json"],
         "object_id": lambda world, route: world.admin_object_id(route),
@@ -389,6 +401,8 @@ class World:
         from pipeline.workspace.exports import lead_export_request, lead_export_run
 
         self.owner, self.team_lead, self.broker = agent, team_lead, broker
+        # The broker's authenticator app (its admin pages show its secret: superusers only).
+        self.totp_device = TOTPDevice.objects.create(user=broker, name="Walk", confirmed=True)
         self.other_agent, self.other_team_lead = other_agent, other_team.lead
         self.lead = LeadFactory(assigned_agent=agent, team=team,
                                 property=PropertyFactory(street=STREET, city="Tulsa", zip_code="74130"))
