@@ -11,12 +11,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
+
+from leadcrm.shared.zips import UnzippedTooLarge, zip_check
+
 NOT_A_TABLE = (
     "{name} is not a table: upload the list as CSV (comma-separated text) or an Excel .xlsx file."
 )
 NO_HEADER = "{name} has no header row: the first line must name the columns."
 DUPLICATE_HEADERS = "{name} names a column twice ({headers}): rename one and upload it again."
 EMPTY = "{name} has a header but no rows."
+UNZIPS_TOO_LARGE = ("This spreadsheet unpacks to {size}, more than the {limit} a list may hold. "
+                    "Save it as CSV, or split it.")
+UNZIPS_TOO_TIGHT = ("This spreadsheet unpacks to {size} from {packed}: no real list packs that tightly. "
+                    "Save it as CSV, or split it.")
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = ",\t;|"
 
@@ -25,6 +33,25 @@ csv.field_size_limit(1_000_000)
 
 class NotATable(ValueError):
     pass
+
+
+def _shared_strings_limit(member: str) -> int | None:
+    """The one part the reader holds in memory whole: its own, lower limit."""
+    return settings.LEADCRM_IMPORT_MAX_SHARED_STRINGS_BYTES if member.lower().endswith("sharedstrings.xml") else None
+
+
+def xlsx_check(path: Path, name: str) -> None:
+    """Refuse an XLSX whose parts unpack past the limits, from its zip directory alone.
+
+    Python's ``zipfile`` then never unpacks more of a part than the directory claims (a
+    part that holds more fails its checksum), so the check also bounds what is read."""
+    try:
+        zip_check(path, total_limit=settings.LEADCRM_IMPORT_MAX_UNZIPPED_BYTES, member_limit=_shared_strings_limit,
+                  too_large=UNZIPS_TOO_LARGE, too_tight=UNZIPS_TOO_TIGHT)
+    except UnzippedTooLarge as refused:
+        raise NotATable(str(refused)) from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
+        raise NotATable(NOT_A_TABLE.format(name=name)) from exc
 
 
 @dataclass
@@ -123,6 +150,7 @@ def _open_xlsx(path: Path, name: str) -> Table:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    xlsx_check(path, name)
     handle = path.open("rb")  # a handle, not a path: the stored file has no .xlsx extension
     try:
         book = load_workbook(handle, read_only=True, data_only=True)
