@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from compliance.models import RegistryLoad
 from leadcrm.shared.zips import UnzippedTooLarge, bounded_read, zip_check
+from leads.imports import reading
 from leads.imports.reading import NotATable, open_table
 from leads.imports.services import ImportRefused, import_job_create, import_run
 from leads.models import ImportJob, ImportStatus
@@ -101,8 +102,25 @@ def test_a_spreadsheet_whose_directory_lies_is_never_read_past_what_it_claims(tm
         with archive.open("xl/sharedStrings.xml") as member, pytest.raises(zipfile.BadZipFile, match="Bad CRC-32"):
             # zipfile stops at the 1,000 bytes the directory claims, and the checksum fails there
             member.read(1 << 20)
-    with pytest.raises(NotATable, match="is not a table"):  # and then its checksum fails
+    with pytest.raises(NotATable, match="is not a table"):  # and the checksum fails there
         list(open_table(lying, "lying.xlsx").rows())
+
+
+def test_the_request_reads_the_shared_strings_only_as_far_as_its_header_and_first_row(agent, monkeypatch):
+    """A workbook within the limits may still hold 100 MB of strings: the request reads the
+    few its header and first row point to, and the worker the rest as the rows need them."""
+    tables = []
+    real = reading._SharedStrings.__init__
+
+    def recording(self, archive, part):
+        real(self, archive, part)
+        tables.append(self)
+
+    monkeypatch.setattr(reading._SharedStrings, "__init__", recording)
+    job = import_job_create(content=xlsx_bomb(5, rows=3), file_name="nod.xlsx", created_by=agent,
+                            list_name="nod", draft=True)  # 5 MB of strings, 217,390 of them
+    assert job.headers == ["Address", "City", "State", "Zip"]
+    assert [len(table) for table in tables] == [5]  # the four headers and the row's one address
 
 
 def test_reading_a_member_stops_past_the_limit_whatever_its_header_said():

@@ -16,7 +16,12 @@ from django.utils import timezone
 
 from compliance import tasks as compliance_tasks
 from compliance.models import LoadKind, LoadStatus, RegistryLoad
-from compliance.services import dnc_source_for, registry_load_create, registry_load_run, registry_loads_resume_stalled
+from compliance.services import (
+    dnc_source_for,
+    registry_load_create,
+    registry_load_run,
+    registry_loads_resume_stalled,
+)
 from leadcrm.celery import app
 from leads import tasks as lead_tasks
 from leads.imports import services as import_services
