@@ -5,13 +5,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from leadcrm.accounts.models import US_STATES
+from leadcrm.shared.zips import megabytes
 from leads.models import Phone
 from leads.phones import format_national
 
 from .models import ComplianceCheck, LoadKind, RegistryKind, RelationshipKind, RndResult
 
 NOT_A_REGISTRY_FILE = "This is not a registry file: upload the flat text download (.txt) or its zip."
-TOO_LARGE = "The file is {size:,} bytes; the limit is {limit:,}. Upload the zipped download instead."
+TOO_LARGE = "This file is {size}, more than the {limit} a registry upload may hold. Upload the zipped download instead."
 STATE_NEEDED = "Pick the state of a state list."
 RANGE_BACKWARDS = "The end date is before the start date."
 RANGE_TOO_LONG = "Export at most {days} days at a time."
@@ -44,7 +45,7 @@ class RegistryUploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         limit = settings.LEADCRM_REGISTRY_UPLOAD_MAX_BYTES
         if upload.size > limit:
-            raise forms.ValidationError(TOO_LARGE.format(size=upload.size, limit=limit))
+            raise forms.ValidationError(TOO_LARGE.format(size=megabytes(upload.size), limit=megabytes(limit)))
         head = upload.read(16)
         upload.seek(0)
         first = head.lstrip()[:1]

@@ -6,7 +6,7 @@ and in docs/compliance-rules.md.
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -192,6 +192,9 @@ class LoadStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+REGISTRY_STALLED_AFTER = timedelta(minutes=1)
+
+
 class RegistryLoad(models.Model):
     """One registry file, as uploaded and loaded: the version the gate's evidence names (A2, A3)."""
 
@@ -216,12 +219,24 @@ class RegistryLoad(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the worker loading it (every 15 s while it runs).")
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.source} {self.get_kind_display().split(' ')[0].lower()} list of {self.version_date}"
+
+    @property
+    def is_stalled(self) -> bool:
+        """Reading or writing, but silent for a minute: its worker died, and nothing it did
+        was kept (the write is one transaction). Resumed by the sweep or a worker starting
+        (docs/architecture.md#prompt-recovery)."""
+        if self.status not in (LoadStatus.READING, LoadStatus.WRITING):
+            return False
+        last = self.heartbeat_at or self.started_at or self.created_at
+        return last < timezone.now() - REGISTRY_STALLED_AFTER
 
     @property
     def is_finished(self) -> bool:

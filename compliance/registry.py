@@ -23,6 +23,8 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from leadcrm.shared.zips import UnzippedTooLarge, bounded_read, zip_check
+
 from .models import (
     AREA_CODE_SPAN,
     SOURCE_SPAN,
@@ -56,7 +58,10 @@ NO_BASE = (
     "Area code {code}: no full list dated on or before {version} is held; load the full list "
     "before its change lists."
 )
-ZIP_TOO_LARGE = "The zip unpacks to more than {limit:,} bytes: refused (upload the files of fewer area codes at once)."
+ZIP_TOO_LARGE = ("This zip unpacks to {size}, more than the {limit} a registry file may hold. "
+                 "Upload the files of fewer area codes at once.")
+ZIP_TOO_TIGHT = ("This zip unpacks to {size} from {packed}: no registry file packs that tightly. "
+                 "Download it again from the registry.")
 NO_AREA_CODES = "A change list needs the area codes it covers (none are held yet for this source)."
 
 ADD_FLAGS = {b"A", b"ADD", b"ADDED", b"I", b"INSERT"}
@@ -102,30 +107,46 @@ class NeedsLineByLine(Exception):
     """The fast path found something wrong; the line-by-line parser will say what and where."""
 
 
+def registry_zip_check(source) -> None:
+    """Refuse a zipped registry file whose members unpack past
+    ``LEADCRM_REGISTRY_MAX_UNZIPPED_BYTES``, from its zip directory alone: the web request
+    does this before queuing the load, without unpacking a byte
+    (docs/architecture.md#upload-limits). A file that is not a zip passes."""
+    try:
+        zip_check(source, total_limit=settings.LEADCRM_REGISTRY_MAX_UNZIPPED_BYTES,
+                  too_large=ZIP_TOO_LARGE, too_tight=ZIP_TOO_TIGHT)
+    except UnzippedTooLarge as refused:
+        raise RegistryFileRejected([str(refused)]) from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+        raise RegistryFileRejected([UNREADABLE_ZIP]) from exc
+
+
 def read_registry_bytes(raw: bytes, limit: int | None = None) -> bytes:
     """The text of a registry download: unzipped when zipped (the FTC zips its files).
 
-    Unzipping stops at ``limit`` bytes, whatever the archive claims: a zip bomb is refused,
-    not unpacked.
+    The zip's directory is checked first; then unzipping stops at ``limit`` bytes,
+    whatever the archive claims: a zip bomb is refused, not unpacked.
     """
     if raw[:4] != b"PK\x03\x04":
         return raw
     limit = limit or settings.LEADCRM_REGISTRY_MAX_UNZIPPED_BYTES
-    parts, total = [], 0
+    parts = []
     try:
+        zip_check(io.BytesIO(raw), total_limit=limit, too_large=ZIP_TOO_LARGE, too_tight=ZIP_TOO_TIGHT)
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             names = [n for n in archive.namelist() if not n.endswith("/")]
             if not names:
                 raise RegistryFileRejected([UNREADABLE_ZIP])
+            left = limit
             for index, name in enumerate(names):
                 if index:
                     parts.append(b"\n")
                 with archive.open(name) as member:
-                    while chunk := member.read(1 << 20):
-                        total += len(chunk)
-                        if total > limit:
-                            raise RegistryFileRejected([ZIP_TOO_LARGE.format(limit=limit)])
+                    for chunk in bounded_read(member, limit=left, too_large=ZIP_TOO_LARGE):
+                        left -= len(chunk)
                         parts.append(chunk)
+    except UnzippedTooLarge as refused:
+        raise RegistryFileRejected([str(refused)]) from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
         raise RegistryFileRejected([UNREADABLE_ZIP]) from exc
     return b"".join(parts)

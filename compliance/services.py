@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import reduce
 from operator import or_
 from pathlib import Path
@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from leadcrm.accounts.models import User
+from leadcrm.shared.heartbeat import heartbeat
 from leads.models import Contact, Email, Lead, Phone
 from leads.phones import parse_phone
 from leads.services import contact_set_do_not_mail
@@ -31,6 +32,7 @@ from leads.services import contact_set_do_not_mail
 from .gate import Attempt, Finding, evaluate
 from .language import highlighted, language_hits
 from .models import (
+    REGISTRY_STALLED_AFTER,
     SOURCE_SPAN,
     AreaCodeVersion,
     Channel,
@@ -58,6 +60,7 @@ from .registry import (
     RegistryFileRejected,
     parse_registry,
     read_registry_bytes,
+    registry_zip_check,
     write_registry,
 )
 from .rulebook import forget as forget_rulebook
@@ -457,7 +460,6 @@ def registry_version_record(*, source: DncSource, area_codes: Iterable[str], ver
 # Registry files ---------------------------------------------------------------------------
 
 REGISTRY_UPLOAD_DIR = "registry-uploads"
-STALE_CLAIM = timedelta(minutes=30)
 
 
 def dnc_source_for(*, kind: RegistryKind | str, state: str = "", name: str = "") -> DncSource:
@@ -477,12 +479,32 @@ def dnc_source_for(*, kind: RegistryKind | str, state: str = "", name: str = "")
     return source
 
 
+def _store_registry_file(content) -> str:
+    """Keep the upload under MEDIA_ROOT (never served), copied chunk by chunk: a large
+    registry file never sits in the web worker's memory whole."""
+    relative = f"{REGISTRY_UPLOAD_DIR}/{uuid.uuid4().hex}.bin"
+    path = Path(settings.MEDIA_ROOT) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        with path.open("wb") as out:
+            for chunk in content.chunks():
+                out.write(chunk)
+    return relative
+
+
 def registry_load_create(
-    *, source: DncSource, kind: LoadKind | str, version_date: date, content: bytes, file_name: str,
+    *, source: DncSource, kind: LoadKind | str, version_date: date, content, file_name: str,
     loaded_by: User | None, area_codes: Iterable[str] = (), subscription_account_number: str = "",
     subscription_expires_on: date | None = None,
 ) -> RegistryLoad:
-    """Keep an uploaded registry file (outside the web root) and queue its load."""
+    """Keep an uploaded registry file (outside the web root) and queue its load.
+
+    ``content``: the bytes, or the uploaded file (stored a chunk at a time). The request
+    only checks what is cheap: a zip's directory against the unzipped limit
+    (docs/architecture.md#upload-limits); reading the numbers is the worker's. A refused
+    zip leaves nothing behind: no load, no file."""
     if version_date > timezone.localdate():
         raise ValidationError({"version_date": FUTURE_VERSION})
     codes = sorted({code.strip() for code in area_codes if code.strip()})
@@ -496,37 +518,49 @@ def registry_load_create(
         subscription_expires_on=subscription_expires_on or source.subscription_expires_on,
     )
     load.full_clean()
-    load.save()
-    relative = f"{REGISTRY_UPLOAD_DIR}/{load.pk}-{uuid.uuid4().hex}.bin"
+    relative = _store_registry_file(content)
     path = Path(settings.MEDIA_ROOT) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
+    with path.open("rb") as stored:
+        zipped = stored.read(4) == b"PK\x03\x04"
+    if zipped:
+        try:
+            registry_zip_check(path)
+        except RegistryFileRejected as refused:
+            path.unlink(missing_ok=True)
+            raise ValidationError({"file": refused.errors}) from None
     load.stored_file = relative
-    load.save(update_fields=["stored_file"])
+    load.save()
     return load
 
 
 def registry_load_run(*, load_id: int) -> RegistryLoad | None:
     """Load one queued registry file: parse all of it, then write it in one transaction.
 
-    Safe to run twice: a load is claimed under a row lock, and one claimed more than
-    ``STALE_CLAIM`` ago (its worker died) is taken over; nothing was written by it.
+    Safe to run twice: a load is claimed under a row lock, and one left reading or writing
+    with no heartbeat for ``REGISTRY_STALLED_AFTER`` (its worker died) is taken over;
+    nothing was written by it. While it runs, a thread keeps its heartbeat
+    (docs/architecture.md#prompt-recovery).
     """
     now = timezone.now()
+    silent = Q(heartbeat_at__lt=now - REGISTRY_STALLED_AFTER) | Q(
+        heartbeat_at__isnull=True, started_at__lt=now - REGISTRY_STALLED_AFTER)
     with transaction.atomic():
         load = (
             RegistryLoad.objects.select_for_update(skip_locked=True)
             .filter(pk=load_id)
-            .filter(Q(status=LoadStatus.QUEUED)
-                    | Q(status__in=[LoadStatus.READING, LoadStatus.WRITING], started_at__lt=now - STALE_CLAIM))
+            .filter(Q(status=LoadStatus.QUEUED) | (Q(status__in=[LoadStatus.READING, LoadStatus.WRITING]) & silent))
             .select_related("source")
             .first()
         )
         if load is None:
             return None
-        load.status, load.started_at = LoadStatus.READING, now
-        load.save(update_fields=["status", "started_at"])
+        load.status, load.started_at, load.heartbeat_at = LoadStatus.READING, now, now
+        load.save(update_fields=["status", "started_at", "heartbeat_at"])
+    with heartbeat(RegistryLoad, load.pk, status__in=[LoadStatus.READING, LoadStatus.WRITING]):
+        return _registry_load_read_and_write(load)
 
+
+def _registry_load_read_and_write(load: RegistryLoad) -> RegistryLoad:
     def progress(done: int, total: int) -> None:
         RegistryLoad.objects.filter(pk=load.pk).update(lines_done=done, lines_total=total)
 
@@ -550,6 +584,23 @@ def registry_load_run(*, load_id: int) -> RegistryLoad | None:
         raise
     load.refresh_from_db()
     return load
+
+
+def registry_loads_resume_stalled() -> list[int]:
+    """Loads whose worker died mid-file (reading or writing, silent for a minute), queued
+    again; the caller sends ``registry_load_run`` for each id returned. Each is put back to
+    queued under its row lock, so two sweeps, or a sweep and a starting worker, queue it
+    once; a second delivery finds it claimed and does nothing."""
+    cutoff = timezone.now() - REGISTRY_STALLED_AFTER
+    silent = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    resumed = []
+    with transaction.atomic():
+        for load in (RegistryLoad.objects.select_for_update(skip_locked=True)
+                     .filter(silent, status__in=[LoadStatus.READING, LoadStatus.WRITING]).order_by("pk")):
+            load.status, load.heartbeat_at = LoadStatus.QUEUED, timezone.now()
+            load.save(update_fields=["status", "heartbeat_at"])
+            resumed.append(load.pk)
+    return resumed
 
 
 # Flags on phones --------------------------------------------------------------------------

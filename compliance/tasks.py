@@ -1,11 +1,12 @@
 from celery import shared_task
+from celery.signals import worker_ready
 from django.db import transaction
 
 from . import services
-from .models import LoadStatus
+from .models import REGISTRY_STALLED_AFTER, LoadStatus
 
 
-@shared_task(name="compliance.registry_load_run")
+@shared_task(name="compliance.registry_load_run", acks_late=True, reject_on_worker_lost=True)
 def registry_load_run(load_id: int) -> str | None:
     """Load one uploaded registry file; safe to run twice (the load is claimed under a lock).
 
@@ -16,6 +17,26 @@ def registry_load_run(load_id: int) -> str | None:
         codes = load.area_codes
         transaction.on_commit(lambda: phones_reflag.delay(area_codes=codes))
     return load.status if load else None
+
+
+@shared_task(name="compliance.registry_loads_resume_stalled")
+def registry_loads_resume_stalled() -> int:
+    """Every minute, and as a worker starts: loads whose worker died (silent for a minute)
+    queued again; nothing of theirs was written, so each starts over. Run twice, it queues
+    nothing more (a resumed load is queued, no longer reading)."""
+    resumed = services.registry_loads_resume_stalled()
+    for load_id in resumed:
+        registry_load_run.delay(load_id)
+    return len(resumed)
+
+
+@worker_ready.connect
+def resume_stalled_loads_on_start(sender=None, **kwargs) -> None:
+    """A worker coming back after a crash resumes the registry loads the dead one left: at
+    once, and again once a load it may have left is a minute silent
+    (docs/architecture.md#prompt-recovery)."""
+    registry_loads_resume_stalled.delay()
+    registry_loads_resume_stalled.apply_async(countdown=REGISTRY_STALLED_AFTER.total_seconds() + 5)
 
 
 @shared_task(name="compliance.phones_reflag")

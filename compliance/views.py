@@ -125,7 +125,7 @@ class RegistryListView(BrokerOnlyMixin, FormView):
             source = dnc_source_for(kind=data["list_kind"], state=data["state"], name=data["name"])
             load = registry_load_create(
                 source=source, kind=data["file_kind"], version_date=data["version_date"],
-                content=upload.read(), file_name=upload.name, loaded_by=self.request.user,
+                content=upload, file_name=upload.name, loaded_by=self.request.user,
                 area_codes=data["area_codes"].split(","),
                 subscription_account_number=data["subscription_account_number"],
                 subscription_expires_on=data["subscription_expires_on"],

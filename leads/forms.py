@@ -7,9 +7,11 @@ from django.conf import settings
 from leadcrm.accounts.models import Team, User
 from leadcrm.accounts.roles import Perm
 from leadcrm.accounts.selectors import teams_visible_to, users_assignable_by
+from leadcrm.shared.zips import megabytes
 
 from . import editing
 from .imports.columns import FIELDS
+from .imports.services import TOO_LARGE
 from .models import (
     ColumnMapping,
     Contact,
@@ -25,7 +27,6 @@ from .models import (
 )
 from .phones import parse_phone
 
-TOO_LARGE = "The file is {size:,} bytes; the limit is {limit:,}. Split it, or zip nothing: upload the CSV itself."
 IMPORT_SOURCES = [(LeadSource.PROPSTREAM, "PropStream export"), (LeadSource.BATCHLEADS, "BatchLeads export"),
                   (LeadSource.DEALMACHINE, "DealMachine export"), (LeadSource.COUNTY, "County records"),
                   (LeadSource.CSV, "Other CSV or Excel list")]
@@ -59,7 +60,7 @@ class ImportUploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         limit = settings.LEADCRM_IMPORT_UPLOAD_MAX_BYTES
         if upload.size > limit:
-            raise forms.ValidationError(TOO_LARGE.format(size=upload.size, limit=limit))
+            raise forms.ValidationError(TOO_LARGE.format(size=megabytes(upload.size), limit=megabytes(limit)))
         return upload
 
     def clean(self):

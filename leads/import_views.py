@@ -132,7 +132,7 @@ class ImportDetailView(ImportPermissionMixin, DetailView):
         if job.started_at and job.rows_done and not stalled:  # a stalled job has no rate to speak of
             elapsed = ((job.finished_at or timezone.now()) - job.started_at).total_seconds()
             rate = job.rows_done / elapsed if elapsed > 0 else None
-            if rate and job.is_active:
+            if rate and job.is_active and job.rows_total is not None:
                 eta = int((job.rows_total - job.rows_done) / rate)
         issues = ImportRowIssue.objects.filter(job=job)
         return super().get_context_data(

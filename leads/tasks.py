@@ -1,6 +1,8 @@
 from celery import shared_task
+from celery.signals import worker_ready
 
 from . import services
+from .models import IMPORT_STALLED_AFTER
 
 
 @shared_task(name="leads.open_leads_rescore")
@@ -24,15 +26,24 @@ def import_run(job_id: int) -> str:
 
 @shared_task(name="leads.imports_resume_stalled")
 def imports_resume_stalled() -> int:
-    """Every five minutes: imports whose worker died (no batch for ten minutes) queued again;
-    each carries on after its last committed batch. Run twice, it queues nothing more (a
-    resumed job's heartbeat moved)."""
+    """Every minute, and as a worker starts: imports whose worker died (no heartbeat for a
+    minute, no worker holding them) queued again; each carries on after its last committed
+    batch. Run twice, it queues nothing more (a resumed job's heartbeat moved)."""
     from .imports.services import imports_resume_stalled as resume
 
     resumed = resume()
     for job_id in resumed:
         import_run.delay(job_id)
     return len(resumed)
+
+
+@worker_ready.connect
+def resume_stalled_imports_on_start(sender=None, **kwargs) -> None:
+    """A worker coming back after a crash resumes the imports the dead one left: at once
+    for those already a minute silent, and again once the rest are
+    (docs/architecture.md#prompt-recovery); the sweep would otherwise wait for beat."""
+    imports_resume_stalled.delay()
+    imports_resume_stalled.apply_async(countdown=IMPORT_STALLED_AFTER.total_seconds() + 5)
 
 
 @shared_task(name="leads.pond_claims_expire", acks_late=True, reject_on_worker_lost=True)

@@ -190,7 +190,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Registry downloads are large: a national full list runs to tens of megabytes unzipped.
 LEADCRM_REGISTRY_UPLOAD_MAX_BYTES = env.int("LEADCRM_REGISTRY_UPLOAD_MAX_BYTES", default=300 * 1024 * 1024)
 LEADCRM_REGISTRY_MAX_UNZIPPED_BYTES = env.int("LEADCRM_REGISTRY_MAX_UNZIPPED_BYTES", default=2 * 1024**3)
-LEADCRM_IMPORT_UPLOAD_MAX_BYTES = env.int("LEADCRM_IMPORT_UPLOAD_MAX_BYTES", default=500 * 1024 * 1024)
+# A list file: the largest list promised is a million rows (bench/README.md, the 1,000,000-row
+# import), and a PropStream export's widest row is 412 bytes (49 columns, skip-traced phones
+# and email; tests/fixtures/samples, mean 337 bytes): 1,000,000 x 412 B = 412 MB, so 400 MiB
+# (419 MB). Saved as XLSX the same rows take about 250 bytes each, well within it.
+LEADCRM_IMPORT_UPLOAD_MAX_BYTES = env.int("LEADCRM_IMPORT_UPLOAD_MAX_BYTES", default=400 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Forms ---------------------------------------------------------------------------------
@@ -336,6 +340,20 @@ LEADCRM_INVESTOR_PROFIT_RATE = Decimal(env("LEADCRM_INVESTOR_PROFIT_RATE", defau
 LEADCRM_INVESTOR_BUYING_COST_RATE = Decimal(env("LEADCRM_INVESTOR_BUYING_COST_RATE", default="0.02"))
 # Package documents (pay stubs, bank statements, a phone's photo of a tax return).
 LEADCRM_DOCUMENT_MAX_BYTES = env.int("LEADCRM_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
+
+# Bounded uploads (docs/architecture.md#upload-limits) ------------------------------------
+
+# An XLSX list is checked from its zip directory before a byte is unpacked. Its sheet is
+# read as a stream (memory stays flat), so the total bounds time and disk: the sample list
+# saved as XLSX unpacks to 2,470 bytes a row, x 1,000,000 rows = 2.5 GB. Its shared strings
+# (every distinct text cell) are held in memory whole while it is read, at two to seven
+# times their size (200 MB of them took a worker 475 MB to 1.4 GB), so they are held to
+# 100 MB. Larger: save it as CSV, which is read a row at a time, or split it.
+LEADCRM_IMPORT_MAX_UNZIPPED_BYTES = env.int("LEADCRM_IMPORT_MAX_UNZIPPED_BYTES", default=2_500_000_000)
+LEADCRM_IMPORT_MAX_SHARED_STRINGS_BYTES = env.int("LEADCRM_IMPORT_MAX_SHARED_STRINGS_BYTES", default=100_000_000)
+# A running import or registry load refreshes its heartbeat this often (seconds), from a
+# thread of its own, so one silent for a minute has no worker (see IMPORT_STALLED_AFTER).
+LEADCRM_JOB_HEARTBEAT_SECONDS = env.float("LEADCRM_JOB_HEARTBEAT_SECONDS", default=15)
 
 # Logging -------------------------------------------------------------------------------
 

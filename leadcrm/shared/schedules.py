@@ -45,8 +45,15 @@ SCHEDULES = [
     Schedule(
         name="Resume stalled imports",
         task="leads.imports_resume_stalled",
-        minute="*/5",
-        description="An import with no batch for ten minutes (its worker died) carries on where it stopped.",
+        minute="*",
+        description="Every minute: an import no worker has run for a minute (its worker died) carries on "
+                    "where it stopped.",
+    ),
+    Schedule(
+        name="Resume stalled registry loads",
+        task="compliance.registry_loads_resume_stalled",
+        minute="*",
+        description="Every minute: a registry load no worker has run for a minute (its worker died) starts over.",
     ),
     Schedule(
         name="Pond claims expire",

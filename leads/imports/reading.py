@@ -11,12 +11,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
+
+from leadcrm.shared.zips import UnzippedTooLarge, zip_check
+
 NOT_A_TABLE = (
     "{name} is not a table: upload the list as CSV (comma-separated text) or an Excel .xlsx file."
 )
 NO_HEADER = "{name} has no header row: the first line must name the columns."
 DUPLICATE_HEADERS = "{name} names a column twice ({headers}): rename one and upload it again."
 EMPTY = "{name} has a header but no rows."
+UNZIPS_TOO_LARGE = ("This spreadsheet unpacks to {size}, more than the {limit} a list may hold. "
+                    "Save it as CSV, or split it.")
+UNZIPS_TOO_TIGHT = ("This spreadsheet unpacks to {size} from {packed}: no real list packs that tightly. "
+                    "Save it as CSV, or split it.")
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = ",\t;|"
 
@@ -25,6 +33,25 @@ csv.field_size_limit(1_000_000)
 
 class NotATable(ValueError):
     pass
+
+
+def _shared_strings_limit(member: str) -> int | None:
+    """The one part the reader holds in memory whole: its own, lower limit."""
+    return settings.LEADCRM_IMPORT_MAX_SHARED_STRINGS_BYTES if member.lower().endswith("sharedstrings.xml") else None
+
+
+def xlsx_check(path: Path, name: str) -> None:
+    """Refuse an XLSX whose parts unpack past the limits, from its zip directory alone.
+
+    Python's ``zipfile`` then never unpacks more of a part than the directory claims (a
+    part that holds more fails its checksum), so the check also bounds what is read."""
+    try:
+        zip_check(path, total_limit=settings.LEADCRM_IMPORT_MAX_UNZIPPED_BYTES, member_limit=_shared_strings_limit,
+                  too_large=UNZIPS_TOO_LARGE, too_tight=UNZIPS_TOO_TIGHT)
+    except UnzippedTooLarge as refused:
+        raise NotATable(str(refused)) from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
+        raise NotATable(NOT_A_TABLE.format(name=name)) from exc
 
 
 @dataclass
@@ -119,13 +146,65 @@ def open_table(path: Path, name: str) -> Table:
     return Table(name=name, headers=headers, encoding=encoding.replace("-sig", ""), kind="csv", _rows=rows())
 
 
+class _SharedStrings:
+    """A workbook's shared strings (every distinct text cell), read from the zip only as far
+    as the cells read so far point: the header row and a row after it, in the web request,
+    need the first few, not the whole table (openpyxl reads it all before the first cell)."""
+
+    def __init__(self, archive: zipfile.ZipFile, part: str):
+        self._strings: list[str] = []
+        self._unread = self._read(archive, part)
+
+    @staticmethod
+    def _read(archive: zipfile.ZipFile, part: str) -> Iterator[str]:
+        from openpyxl.cell.text import Text
+        from openpyxl.xml.constants import SHEET_MAIN_NS
+        from openpyxl.xml.functions import iterparse
+
+        item = f"{{{SHEET_MAIN_NS}}}si"
+        with archive.open(part) as source:
+            for _, node in iterparse(source):
+                if node.tag == item:
+                    text = Text.from_tree(node).content.replace("x005F_", "")
+                    node.clear()
+                    yield text
+
+    def __getitem__(self, index: int) -> str:
+        while len(self._strings) <= index:
+            try:
+                self._strings.append(next(self._unread))
+            except StopIteration:
+                raise IndexError(index) from None
+        return self._strings[index]
+
+    def __len__(self) -> int:
+        return len(self._strings)
+
+
+def _load_workbook(handle):
+    """openpyxl's ``load_workbook(read_only=True, data_only=True)``, with the shared strings
+    read as the cells need them (``_SharedStrings``) rather than all up front."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.xml.constants import SHARED_STRINGS
+
+    class Reader(ExcelReader):
+        def read_strings(self):
+            part = self.package.find(SHARED_STRINGS)
+            if part is not None:
+                self.shared_strings = _SharedStrings(self.archive, part.PartName[1:])
+
+    reader = Reader(handle, read_only=True, data_only=True)
+    reader.read()
+    return reader.wb
+
+
 def _open_xlsx(path: Path, name: str) -> Table:
-    from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    xlsx_check(path, name)
     handle = path.open("rb")  # a handle, not a path: the stored file has no .xlsx extension
     try:
-        book = load_workbook(handle, read_only=True, data_only=True)
+        book = _load_workbook(handle)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException) as exc:
         handle.close()
         raise NotATable(NOT_A_TABLE.format(name=name)) from exc
@@ -135,6 +214,10 @@ def _open_xlsx(path: Path, name: str) -> Table:
         first = next(values)
     except StopIteration:
         raise NotATable(NO_HEADER.format(name=name)) from None
+    except (zipfile.BadZipFile, KeyError, ValueError, IndexError) as exc:  # a part damaged, or lying about its size
+        book.close()
+        handle.close()
+        raise NotATable(NOT_A_TABLE.format(name=name)) from exc
     headers = _headers([("" if v is None else str(v)) for v in first], name)
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
@@ -143,6 +226,8 @@ def _open_xlsx(path: Path, name: str) -> Table:
                 if not any(c not in (None, "") for c in cells):
                     continue
                 yield line, {h: ("" if c is None else c) for h, c in zip(headers, cells, strict=False)}
+        except (zipfile.BadZipFile, IndexError) as exc:  # found damaged past the rows read so far
+            raise NotATable(NOT_A_TABLE.format(name=name)) from exc
         finally:
             book.close()
             handle.close()

@@ -25,8 +25,11 @@ from django.utils import timezone
 
 from leadcrm.accounts.models import Team, User
 from leadcrm.accounts.roles import Perm
+from leadcrm.shared.heartbeat import heartbeat
+from leadcrm.shared.zips import megabytes
 
 from ..models import (
+    IMPORT_STALLED_AFTER,
     ColumnMapping,
     ImportJob,
     ImportStatus,
@@ -47,13 +50,13 @@ from .writers import Turn, TurnAbandoned, Writer
 BATCH_ROWS = 1000
 WRITERS = 2  # batches written at once, each on its own connection (see writers.py)
 IMPORT_DIR = "imports"
-TOO_LARGE = "The file is {size:,} bytes; the limit is {limit:,}."
+TOO_LARGE = "This file is {size}, more than the {limit} a list may hold. Split it, or leave out columns you do not need."
 NEEDS_LIST = "Name the list these leads come from."
 MAPPING_UNKNOWN = "The mapping names columns the file does not have: {headers}."
 FAILED = "Stopped on an error after the rows counted above ({error}). Those rows are imported whole."
 EMPTY_FILE = "{name} has a header but no rows."
 LIST_OWNED = "A saved mapping named “{name}” belongs to someone else: pick another name."
-NOT_STALLED = ("Only a stalled import can be resumed (queued or running, with no progress for ten minutes); "
+NOT_STALLED = ("Only a paused import can be resumed (queued or running, with no worker on it for a minute); "
                "this one is {status}.")
 
 
@@ -86,20 +89,26 @@ def import_job_create(
     mapping: ColumnMapping | None = None, assign_to: User | None = None, round_robin_team: Team | None = None,
     team: Team | None = None, draft: bool = False,
 ) -> ImportJob:
-    """Check the file and its mapping, keep it outside the web root, count its rows.
+    """Check the file and its mapping, and keep it outside the web root; the worker counts its rows.
+
+    The request does only what is cheap and bounded (docs/architecture.md#upload-limits):
+    the size, what kind of file it is, an XLSX's zip directory, the header row and that a
+    row follows it. Counting and reading every row is the worker's (``import_run``), so a
+    large or hostile file never holds a web worker; ``rows_total`` stays empty until then.
 
     New leads go to ``assign_to``, round ``round_robin_team``'s agents, or to nobody in
     ``team``; a team lead importing for nobody keeps them in their own team (the first
     they lead), so they can see and assign them.
 
-    Refused up front (nothing stored, no job): a file that is not a table, and a mapping
-    that lacks the columns to place a house, naming them. A ``draft`` job waits for a
+    Refused up front (nothing stored, no job): a file too large, or whose zip unpacks past
+    the limits, a file that is not a table, and a mapping that lacks the columns to place a
+    house, naming them. A ``draft`` job waits for a
     person to confirm or complete the detected mapping (``import_job_map``) instead.
     """
     limit = settings.LEADCRM_IMPORT_UPLOAD_MAX_BYTES
     size = len(content) if isinstance(content, bytes) else content.size
     if size > limit:
-        raise ImportRefused({"file": TOO_LARGE.format(size=size, limit=limit)})
+        raise ImportRefused({"file": TOO_LARGE.format(size=megabytes(size), limit=megabytes(limit))})
     if lead_list is None and not list_name.strip():
         raise ImportRefused({"list_name": NEEDS_LIST})
     relative = _store(content)
@@ -115,8 +124,10 @@ def import_job_create(
         missing = cols.missing_required(columns)
         if missing and not draft:
             raise ImportRefused({"file": cols.MISSING_REQUIRED.format(fields=" and ".join(missing))})
-        total = sum(1 for _ in table.rows())
-        if not total:
+        rows = table.rows()
+        first = next(rows, None)  # one row, not all of them: the worker counts
+        rows.close()
+        if first is None:
             raise ImportRefused({"file": EMPTY_FILE.format(name=file_name)})
     except (NotATable, csv.Error, UnicodeDecodeError) as refusal:
         path.unlink(missing_ok=True)
@@ -135,7 +146,7 @@ def import_job_create(
         return ImportJob.objects.create(
             lead_list=lead_list, source=source, file_name=file_name[:255], stored_file=relative, columns=columns,
             created_by=created_by, assign_to=assign_to, round_robin_team=round_robin_team, team=team,
-            rows_total=total, heartbeat_at=timezone.now(),
+            rows_total=None, heartbeat_at=timezone.now(),
             headers=table.headers, status=ImportStatus.DRAFT if draft else ImportStatus.QUEUED,
         )
 
@@ -195,27 +206,31 @@ def import_cancel(*, job: ImportJob) -> ImportJob:
 
 
 def import_resume(*, job: ImportJob) -> ImportJob:
-    """Make a stalled job ready to be queued again (the caller sends ``import_run`` once this
+    """Make a paused job ready to be queued again (the caller sends ``import_run`` once this
     commits); the task continues after ``rows_done``, so no row is written twice.
 
-    Its heartbeat is moved to now, so a second click within the stall window queues
-    nothing more; were it queued twice, the second worker would stand aside at its first
-    batch (``rows_done`` moved under it)."""
+    Its heartbeat is moved to now, so a second click or sweep within the stall window
+    queues nothing more; were it queued twice, the second worker would stand aside at its
+    first batch (``rows_done`` moved under it). A job whose row a worker holds (it is
+    writing a batch) is not paused, and is not waited for."""
     with transaction.atomic():
-        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-        if not locked.is_stalled:
-            raise ImportRefused(NOT_STALLED.format(status=locked.get_status_display().lower()))
+        locked = ImportJob.objects.select_for_update(skip_locked=True).filter(pk=job.pk).first()
+        if locked is None or not locked.is_stalled:
+            current = locked or ImportJob.objects.get(pk=job.pk)
+            raise ImportRefused(NOT_STALLED.format(status=current.get_status_display().lower()))
         locked.heartbeat_at = timezone.now()
         locked.save(update_fields=["heartbeat_at"])
     return locked
 
 
 def imports_resume_stalled() -> list[int]:
-    """Every stalled import made ready to run again; the caller queues ``import_run`` for
-    each id returned (beat's sweep, every five minutes: a worker killed mid-file, or a
-    task lost with the broker, carries on without anyone pressing Resume)."""
+    """Every paused import made ready to run again; the caller queues ``import_run`` for
+    each id returned (beat's sweep every minute, and a worker as it starts: a worker killed
+    mid-file, or a task lost with the broker, carries on without anyone pressing Resume)."""
     resumed = []
-    for job in ImportJob.objects.filter(status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING)):
+    cutoff = timezone.now() - IMPORT_STALLED_AFTER
+    for job in ImportJob.objects.filter(status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING),
+                                        heartbeat_at__lt=cutoff):
         if not job.is_stalled:
             continue
         try:
@@ -267,6 +282,21 @@ def _import_run(*, job_id: int, batch_rows: int) -> ImportJob:
         job.started_at = job.started_at or timezone.now()
         job.heartbeat_at = timezone.now()
         job.save(update_fields=["status", "started_at", "heartbeat_at"])
+    with heartbeat(ImportJob, job.pk, status=ImportStatus.RUNNING):
+        if job.rows_total is None:
+            job.rows_total = _count_rows(job)
+        return _read_and_write(job, batch_rows)
+
+
+def _count_rows(job: ImportJob) -> int:
+    """Count the file's rows, here in the worker and never in the web request (the page says
+    "counting rows" until then); a job counted before a restart is not counted again."""
+    total = sum(1 for _ in open_table(stored_path(job), job.file_name).rows())
+    ImportJob.objects.filter(pk=job.pk, rows_total__isnull=True).update(rows_total=total)
+    return ImportJob.objects.values_list("rows_total", flat=True).get(pk=job.pk)
+
+
+def _read_and_write(job: ImportJob, batch_rows: int) -> ImportJob:
     table = open_table(stored_path(job), job.file_name)
     done = job.rows_done
     # More than one batch to go: read ahead in a second process while this one writes.

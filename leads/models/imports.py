@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from .leads import LeadSource
@@ -36,7 +36,9 @@ class ColumnMapping(models.Model):
         return self.name
 
 
-IMPORT_STALLED_AFTER = timedelta(minutes=10)
+# A running import beats every 15 s from a thread (LEADCRM_JOB_HEARTBEAT_SECONDS), so a
+# minute of silence means no worker runs it (docs/architecture.md#prompt-recovery).
+IMPORT_STALLED_AFTER = timedelta(minutes=1)
 
 
 class ImportJob(models.Model):
@@ -57,7 +59,8 @@ class ImportJob(models.Model):
     status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
     headers = models.JSONField(default=list, help_text="The file's header row, as read.")
     cancel_requested = models.BooleanField(default=False)
-    rows_total = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Counted by the worker; empty until it has (never in the web request).")
     rows_done = models.PositiveIntegerField(default=0, help_text="Rows committed; a restart resumes after them.")
     leads_created = models.PositiveIntegerField(default=0)
     leads_merged = models.PositiveIntegerField(default=0)
@@ -88,8 +91,12 @@ class ImportJob(models.Model):
 
     @property
     def is_stalled(self) -> bool:
-        """Queued or running, but no batch committed for ``IMPORT_STALLED_AFTER``: its worker
-        died (or its task was lost). A batch takes about a second, so this is no slow import.
+        """Queued or running, with no heartbeat for ``IMPORT_STALLED_AFTER`` and no worker
+        holding it: its worker died (or its task was lost), and nobody runs it now.
+
+        A running import beats every few seconds from a thread of its own, even inside a
+        long batch, so a minute of silence is no slow import; and a worker writing a batch
+        holds the job's row, which a dead one cannot (``is_held``).
 
         A queued job waiting behind another import that is still moving is not stalled: the
         worker is alive and busy (a million-row file takes minutes), and resuming it would
@@ -97,10 +104,23 @@ class ImportJob(models.Model):
         cutoff = timezone.now() - IMPORT_STALLED_AFTER
         if not self.is_active or self.last_seen_at >= cutoff:
             return False
-        if self.status == ImportStatus.QUEUED:
-            return not ImportJob.objects.exclude(pk=self.pk).filter(
-                status=ImportStatus.RUNNING, heartbeat_at__gte=cutoff).exists()
-        return True
+        if self.status == ImportStatus.QUEUED and ImportJob.objects.exclude(pk=self.pk).filter(
+                status=ImportStatus.RUNNING, heartbeat_at__gte=cutoff).exists():
+            return False
+        return not self.is_held
+
+    @property
+    def is_held(self) -> bool:
+        """A worker is writing a batch of this job now: it holds the job's row lock, which
+        ends with its connection if it dies. PostgreSQL only (elsewhere: never held)."""
+        if connection.vendor != "postgresql":
+            return False
+        with transaction.atomic():
+            return not ImportJob.objects.select_for_update(skip_locked=True).filter(pk=self.pk).exists()
+
+    @property
+    def is_counting(self) -> bool:
+        return self.rows_total is None
 
     @property
     def percent(self) -> int:

@@ -136,7 +136,7 @@ def test_an_import_is_uploaded_and_its_status_read_by_its_importer_only(agent, o
     response = api_as(agent).post("/api/imports/", {"file": SimpleUploadedFile("list.csv", csv)}, format="multipart")
     assert response.status_code == 201, response.json()
     job_id = response.json()["id"]
-    assert api_as(agent).get(f"/api/imports/{job_id}/").json()["rows_total"] == 1
+    assert api_as(agent).get(f"/api/imports/{job_id}/").json()["rows_total"] is None  # the worker counts
     assert api_as(other_agent).get(f"/api/imports/{job_id}/").status_code == 404
     not_a_table = api_as(agent).post("/api/imports/", {"file": SimpleUploadedFile("x.pdf", b"%PDF-1.4 \x00\x01")},
                                      format="multipart")
