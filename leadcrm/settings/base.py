@@ -131,8 +131,9 @@ AUTH_USER_MODEL = "accounts.User"
 # Django's backend, refusing usernames and addresses with too many failed sign-ins.
 AUTHENTICATION_BACKENDS = ["leadcrm.accounts.backends.ThrottledModelBackend"]
 # Every request reads its session: from the cache (Redis in production), the database
-# only on a miss; every write goes to both, so a cache cleared loses no one's sign-in.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# only on a miss; every write goes to both, so a cache cleared loses no one's sign-in,
+# and a cache that fails is passed over (docs/operations.md#when-redis-or-the-broker-is-down).
+SESSION_ENGINE = "leadcrm.shared.sessions"
 LEADCRM_LOGIN_FAILURES_PER_USERNAME = env.int("LEADCRM_LOGIN_FAILURES_PER_USERNAME", default=5)
 # Higher: the agents of one office share its address.
 LEADCRM_LOGIN_FAILURES_PER_ADDRESS = env.int("LEADCRM_LOGIN_FAILURES_PER_ADDRESS", default=20)

@@ -55,9 +55,13 @@ def redis_database(url: str, number: int) -> str:
 # The shared cache: sign-in failures (accounts/throttle.py), the seller page's limits and
 # cached figures are counted once for every web worker. Database 1 of the broker's Redis
 # unless DJANGO_CACHE_URL says otherwise; never the broker's own (a clear would drop tasks).
+# Fail-safe (leadcrm/shared/cache.py): with Redis down a read is a miss, a write is
+# dropped and limits are counted per process, so no page fails; timeouts short, so no
+# request waits on it for long.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "leadcrm.shared.cache.FailSafeRedisCache",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
         "LOCATION": env("DJANGO_CACHE_URL", default=None) or (
             redis_database(CELERY_BROKER_URL, 1) if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
             else env("DJANGO_CACHE_URL")),
