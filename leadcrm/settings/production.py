@@ -43,7 +43,9 @@ EMAIL_USE_TLS = env.bool("DJANGO_EMAIL_USE_TLS", default=False)
 
 # Production runs a real broker; the filesystem transport is for one laptop only.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"socket_connect_timeout": 1, "socket_timeout": 2} if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else {})
 
 
 def redis_database(url: str, number: int) -> str:
