@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views import defaults
@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from leadcrm.accounts.views import LoginView
+from leadcrm.shared import health
 from leads import urls as leads_urls
 from pipeline.api.schema import ApiDocsView
 from pipeline.api.views import (
@@ -42,11 +43,6 @@ def not_found(request, exception):
 handler404 = not_found
 
 
-@require_GET
-def healthz(request):
-    return HttpResponse("ok", content_type="text/plain")
-
-
 api = DefaultRouter()
 api.register("leads", LeadViewSet, basename="lead")
 api.register("follow-ups", FollowUpViewSet, basename="follow-up")
@@ -67,7 +63,10 @@ urlpatterns = [
     # The broker's reports, pages of the admin (before it, so its catch-all does not take them).
     path("admin/reports/", include((report_urls(), "reports"))),
     path("admin/", admin.site.urls),
-    path("healthz", healthz, name="healthz"),
+    # Liveness (the process answers) and readiness (what it needs answers): leadcrm/shared/health.py.
+    path("healthz", health.live, name="healthz"),
+    path("healthz/live", health.live, name="healthz-live"),
+    path("healthz/ready", health.ready, name="healthz-ready"),
     # Browsers ask for it on pages that name no icon (the admin's).
     path("favicon.ico", favicon, name="favicon"),
 ]

@@ -301,6 +301,11 @@ LEADCRM_ENQUEUING_VIEWS = frozenset({
     "compliance:registries",  # load a DNC registry file
     "api:import-list",  # an import through the API
 })
+# Readiness (/healthz/ready, leadcrm/shared/health.py): the checks that take this process out of
+# the load balancer when they fail. The others are reported, not required: without Redis
+# the pages still work (sessions from the database), and a dead worker or beat delays
+# background work but should not pull every page off the web.
+LEADCRM_READINESS_REQUIRED = env.list("LEADCRM_READINESS_REQUIRED", default=["database"])
 CELERY_TIMEZONE = "UTC"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
