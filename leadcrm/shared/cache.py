@@ -22,6 +22,10 @@ this process instead. Why each kind of value is safe:
 After a failure Redis is not asked again for ``RETRY_SECONDS`` (a request does not wait
 for a connection that will not come), and the failure is logged at most once a minute per
 process with how many calls it cost, not once per request.
+
+Django makes one cache object per thread (per request under ``runserver``), so what the
+outage needs to remember (whether Redis is down, the keys to delete, the local counts)
+is kept once per process and Redis address (``_Outage``), not on the cache object.
 """
 
 from __future__ import annotations
@@ -60,6 +64,28 @@ class _Down(Exception):
     """Redis did not answer (or failed a moment ago): answer without it."""
 
 
+class _Outage:
+    """One process's view of one Redis: shared by every thread's cache object."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.down_until = 0.0
+        self.forget: set[tuple[str, int | None]] = set()
+        self.forget_all = False
+        self.failures = 0
+        self.logged_at = 0.0
+        self.replayed: int | str = 0  # keys deleted on the way back (or "all")
+
+
+_outages: dict[str, _Outage] = {}
+_outages_lock = threading.Lock()
+
+
+def _outage_of(location: str) -> _Outage:
+    with _outages_lock:
+        return _outages.setdefault(location, _Outage())
+
+
 class FailSafeRedisCache(RedisCache):
     """``django.core.cache.backends.redis.RedisCache`` that never raises because Redis is
     down. ``OPTIONS`` may add ``LOCAL_FALLBACK_PREFIXES`` and ``RETRY_SECONDS``; the rest
@@ -72,46 +98,50 @@ class FailSafeRedisCache(RedisCache):
         self.retry_seconds = options.pop("RETRY_SECONDS", RETRY_SECONDS)
         params["OPTIONS"] = options
         super().__init__(server, params)
-        self._local = LocMemCache(f"failsafe-{id(self)}", {"TIMEOUT": params.get("TIMEOUT", 300),
+        location = ",".join(self._servers)
+        self._outage = _outage_of(location)
+        # LocMemCache keeps its entries per name, per process: every thread counts together.
+        self._local = LocMemCache(f"failsafe:{location}", {"TIMEOUT": params.get("TIMEOUT", 300),
                                                             "OPTIONS": {"MAX_ENTRIES": FORGET_MAX}})
-        self._lock = threading.Lock()
-        self._down_until = 0.0
-        self._forget: set[tuple[str, int | None]] = set()
-        self._forget_all = False
-        self._failures = 0
-        self._logged_at = 0.0
 
     # The outage's bookkeeping ----------------------------------------------------------
 
     @property
     def is_down(self) -> bool:
-        return time.monotonic() < self._down_until
+        return time.monotonic() < self._outage.down_until
 
     def _redis(self, call):
         """``call()`` against Redis, after deleting what changed while it was down."""
+        outage = self._outage
         if self.is_down:
-            self._failures += 1
+            outage.failures += 1
             raise _Down
         try:
-            if self._forget or self._forget_all:
+            if outage.forget or outage.forget_all:
                 self._replay()
-            return call()
+            result = call()
         except UNREACHABLE as error:
             self._went_down(error)
             raise _Down from error
+        if outage.down_until:
+            self._came_back()
+        return result
 
     def _went_down(self, error) -> None:
-        now = time.monotonic()
-        self._down_until = now + self.retry_seconds
-        self._failures += 1
-        if now - self._logged_at >= LOG_EVERY_SECONDS or not self._logged_at:
-            logger.warning(NOT_ANSWERING, error, self._failures)
-            self._logged_at, self._failures = now, 0
+        outage, now = self._outage, time.monotonic()
+        with outage.lock:
+            outage.down_until = now + self.retry_seconds
+            outage.failures += 1
+            if outage.logged_at and now - outage.logged_at < LOG_EVERY_SECONDS:
+                return
+            failures, outage.logged_at, outage.failures = outage.failures, now, 0
+        logger.warning(NOT_ANSWERING, error, failures)
 
     def _replay(self) -> None:
-        with self._lock:
-            keys, everything = self._forget, self._forget_all
-            self._forget, self._forget_all = set(), False
+        outage = self._outage
+        with outage.lock:
+            keys, everything = outage.forget, outage.forget_all
+            outage.forget, outage.forget_all = set(), False
         try:
             if everything:
                 super().clear()
@@ -121,18 +151,28 @@ class FailSafeRedisCache(RedisCache):
             for version, names in by_version.items():
                 super().delete_many(names, version=version)
         except UNREACHABLE:
-            with self._lock:  # still down: keep them for the next try
-                self._forget |= keys
-                self._forget_all |= everything
+            with outage.lock:  # still down: keep them for the next try
+                outage.forget |= keys
+                outage.forget_all |= everything
             raise
-        self._logged_at = 0.0
-        logger.warning(ANSWERING_AGAIN, "all" if everything else len(keys))
+        outage.replayed = "all" if everything else outage.replayed + len(keys)
+
+    def _came_back(self) -> None:
+        outage = self._outage
+        with outage.lock:
+            if not outage.down_until:
+                return
+            replayed, outage.replayed = outage.replayed, 0
+            outage.down_until = outage.logged_at = 0.0
+            outage.failures = 0
+        logger.warning(ANSWERING_AGAIN, replayed)
 
     def _remember(self, keys, version) -> None:
-        with self._lock:
-            self._forget.update((key, version) for key in keys if not self._is_local(key))
-            if len(self._forget) > FORGET_MAX:
-                self._forget, self._forget_all = set(), True
+        outage = self._outage
+        with outage.lock:
+            outage.forget.update((key, version) for key in keys if not self._is_local(key))
+            if len(outage.forget) > FORGET_MAX:
+                outage.forget, outage.forget_all = set(), True
 
     def _is_local(self, key: str) -> bool:
         return str(key).startswith(self.local_prefixes)
@@ -222,6 +262,6 @@ class FailSafeRedisCache(RedisCache):
         try:
             return self._redis(lambda: super(FailSafeRedisCache, self).clear())
         except _Down:
-            with self._lock:
-                self._forget, self._forget_all = set(), True
+            with self._outage.lock:
+                self._outage.forget, self._outage.forget_all = set(), True
             return False

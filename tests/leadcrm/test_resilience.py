@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 
 from leadcrm.celery import app
 from leadcrm.models import Heartbeat
-from leadcrm.shared.cache import FailSafeRedisCache
+from leadcrm.shared.cache import FailSafeRedisCache, _outages
 from leadcrm.shared.queue import QUEUE_PAUSED, QueuePaused, enqueue, enqueue_on_commit
 from leads.models import ImportJob
 from pipeline.models import LeadExport, OutreachAttempt, TemplateKind
@@ -40,10 +40,12 @@ def failsafe(location: str) -> dict:
 
 @pytest.fixture
 def redis_down(settings):
-    """The cache as production has it, with its Redis unreachable."""
+    """The cache as production has it, with its Redis unreachable (a fresh outage: what
+    the process remembers of one is kept per Redis address, across tests)."""
+    _outages.pop(DEAD, None)
     settings.CACHES = failsafe(DEAD)
     yield
-    caches["default"].close()
+    caches["default"].clear()  # the counts this process kept meanwhile
 
 
 def _reset_broker_pools():
@@ -142,18 +144,28 @@ def test_the_session_store_falls_through_to_the_database_with_any_failing_cache(
     assert not SessionStore().exists(store.session_key)
 
 
-def test_the_outage_is_logged_once_not_per_call(redis_down, caplog):
+def test_the_outage_is_logged_once_not_per_call_nor_per_thread(redis_down, caplog):
+    # Django gives each thread a cache object of its own (each request, under runserver).
+    threads = [FailSafeRedisCache(DEAD, {"OPTIONS": {"RETRY_SECONDS": 0}}) for _ in range(3)]
     with caplog.at_level(logging.WARNING, logger="leadcrm.shared.cache"):
-        for number in range(50):
-            cache.get(f"leads:stage-counts:{number}")
-            cache.set(f"leads:stage-counts:{number}", 1)
+        for number in range(20):
+            for backend in (cache, *threads):
+                backend.get(f"leads:stage-counts:{number}")
+                backend.set(f"leads:stage-counts:{number}", 1)
     assert len([r for r in caplog.records if "not answering" in r.getMessage()]) == 1
 
 
-def _down(backend: FailSafeRedisCache, location: str) -> None:
+def test_limits_kept_in_the_process_are_shared_by_its_threads(redis_down):
+    first, second = (FailSafeRedisCache(DEAD, {}) for _ in range(2))
+    first.add("login-failures:username:x", 0)
+    first.incr("login-failures:username:x")
+    assert second.incr("login-failures:username:x") == 2
+
+
+def _moved(backend: FailSafeRedisCache, location: str) -> None:
+    """The same cache, its Redis now at ``location`` (a dead one: an outage)."""
     backend._servers = [location]
     backend.__dict__.pop("_cache", None)  # a new client, on the new address
-    backend._down_until = 0.0
 
 
 def test_what_changed_while_redis_was_down_is_not_read_back_from_it(settings):
@@ -161,15 +173,15 @@ def test_what_changed_while_redis_was_down_is_not_read_back_from_it(settings):
     live = settings.CELERY_BROKER_URL
     if not live.startswith("redis"):
         pytest.skip("needs the live Redis of this run")
-    backend = FailSafeRedisCache(live, {"KEY_PREFIX": "resilience-test"})
+    backend = FailSafeRedisCache(live, {"KEY_PREFIX": "resilience-test", "OPTIONS": {"RETRY_SECONDS": 0}})
     backend.set("session:1", {"user": 1})
     backend.set("login-failures:username:x", 3)
-    _down(backend, DEAD)
+    _moved(backend, DEAD)
     backend.delete("session:1")  # signed out while Redis was down
     assert backend.get("session:1") is None
     backend.add("login-failures:username:x", 0)
     assert backend.incr("login-failures:username:x") == 1  # counted in this process meanwhile
-    _down(backend, live)
+    _moved(backend, live)
     assert backend.get("session:1") is None  # not the copy from before the outage
     assert backend.get("login-failures:username:x") == 3  # the shared count is kept
     backend.delete("login-failures:username:x")
