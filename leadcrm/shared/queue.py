@@ -109,6 +109,8 @@ class QueuePausedMiddleware:
         match = request.resolver_match
         if match is None or match.view_name not in settings.LEADCRM_ENQUEUING_VIEWS:
             return None
+        if not (request.user.is_authenticated or "HTTP_AUTHORIZATION" in request.META):
+            return None  # the view sends a stranger to sign in; nothing to ask the broker for
         if not broker_answers():
             return _paused(request, QUEUE_PAUSED)
         return None

@@ -228,6 +228,11 @@ def test_with_the_broker_down_an_api_import_is_refused_before_anything_is_saved(
     assert ImportJob.objects.count() == 0
 
 
+def test_with_the_broker_down_a_stranger_is_still_told_to_sign_in_first(broker_down, db):
+    assert APIClient().post("/api/imports/", {}, format="multipart").status_code == 401
+    assert browser().post(reverse("pipeline:marketing"), {"template": 1}).status_code == 302
+
+
 @on_real_commits
 def test_with_the_broker_down_a_background_export_leaves_no_job_waiting_for_ever(broker_down, agent):
     from pipeline.workspace.exports import lead_export_request
