@@ -98,7 +98,8 @@ class FailSafeRedisCache(RedisCache):
         self.retry_seconds = options.pop("RETRY_SECONDS", RETRY_SECONDS)
         params["OPTIONS"] = options
         super().__init__(server, params)
-        location = ",".join(self._servers)
+        # Per address and key prefix: the remembered keys are deleted under this prefix.
+        location = f"{','.join(self._servers)}|{self.key_prefix}"
         self._outage = _outage_of(location)
         # LocMemCache keeps its entries per name, per process: every thread counts together.
         self._local = LocMemCache(f"failsafe:{location}", {"TIMEOUT": params.get("TIMEOUT", 300),

@@ -42,7 +42,7 @@ def failsafe(location: str) -> dict:
 def redis_down(settings):
     """The cache as production has it, with its Redis unreachable (a fresh outage: what
     the process remembers of one is kept per Redis address, across tests)."""
-    _outages.pop(DEAD, None)
+    _outages.pop(f"{DEAD}|", None)
     settings.CACHES = failsafe(DEAD)
     yield
     caches["default"].clear()  # the counts this process kept meanwhile
