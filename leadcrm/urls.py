@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse, HttpResponsePermanentRedirect
+from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views import defaults
@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from leadcrm.accounts import views as account_views
+from leadcrm.shared import health
 from leadcrm.shared.api import SERVER_ERROR, problem_json_response
 from leads import urls as leads_urls
 from pipeline.api.schema import ApiDocsView
@@ -53,11 +54,6 @@ handler404 = not_found
 handler500 = server_error
 
 
-@require_GET
-def healthz(request):
-    return HttpResponse("ok", content_type="text/plain")
-
-
 api = DefaultRouter()
 api.register("leads", LeadViewSet, basename="lead")
 api.register("follow-ups", FollowUpViewSet, basename="follow-up")
@@ -94,7 +90,10 @@ urlpatterns = [
     # A homeowner's requests to see or erase their data: the broker's, pages of the admin too.
     path("admin/privacy/", include((privacy_urls(), "privacy"))),
     path("admin/", admin.site.urls),
-    path("healthz", healthz, name="healthz"),
+    # Liveness (the process answers) and readiness (what it needs answers): leadcrm/shared/health.py.
+    path("healthz", health.live, name="healthz"),
+    path("healthz/live", health.live, name="healthz-live"),
+    path("healthz/ready", health.ready, name="healthz-ready"),
     # Browsers ask for it on pages that name no icon (the admin's).
     path("favicon.ico", favicon, name="favicon"),
 ]

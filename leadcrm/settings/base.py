@@ -60,8 +60,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Whether this session passed its second factor (docs/security.md#signing-in).
+    "django_otp.middleware.OTPMiddleware",
     "leadcrm.accounts.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the messages, which it uses: signs out idle sessions and holds back whoever
+    # still owes the second factor, on every page, the admin's included.
+    "leadcrm.accounts.middleware.SignInMiddleware",
+    # A page that queues work answers 503 with a plain message while the broker is down.
+    "leadcrm.shared.queue.QueuePausedMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # The signed-in user as the author of history rows an admin save writes.
@@ -147,8 +154,9 @@ AUTH_USER_MODEL = "accounts.User"
 # sign-ins, and pacing a username failed from many addresses (accounts/throttle.py).
 AUTHENTICATION_BACKENDS = ["leadcrm.accounts.backends.ThrottledModelBackend"]
 # Every request reads its session: from the cache (Redis in production), the database
-# only on a miss; every write goes to both, so a cache cleared loses no one's sign-in.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# only on a miss; every write goes to both, so a cache cleared loses no one's sign-in,
+# and a cache that fails is passed over (docs/operations.md#when-redis-or-the-broker-is-down).
+SESSION_ENGINE = "leadcrm.shared.sessions"
 # Higher: the agents of one office share its address.
 LEADCRM_LOGIN_FAILURES_PER_ADDRESS = env.int("LEADCRM_LOGIN_FAILURES_PER_ADDRESS", default=20)
 LEADCRM_LOGIN_FAILURE_WINDOW_SECONDS = env.int("LEADCRM_LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
@@ -310,6 +318,29 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if CELERY_BROKER_URL.startswith("filesystem://")
     else {}
 )
+# A web worker never waits long for a broker that does not answer: a Redis broker that
+# accepts the connection and then says nothing held ``task.delay`` for ever with kombu's
+# defaults (over 200 s measured); now about 2 s, then the page says the queue is paused
+# (leadcrm/shared/queue.py). Refused connections fail in a fraction of a second.
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5,
+                                    "interval_max": 0.5}
+# The pages that save rows and then queue their work: the broker is asked first, and
+# while it does not answer they are refused before anything is saved (leadcrm/shared/queue.py).
+LEADCRM_ENQUEUING_VIEWS = frozenset({
+    "pipeline:marketing",  # the email merge
+    "leads:import_map",  # start an import
+    "leads:import_detail",  # resume an import
+    "compliance:registries",  # load a DNC registry file
+    "api:import-list",  # an import through the API
+})
+# Readiness (/healthz/ready, leadcrm/shared/health.py): the checks that take this process out of
+# the load balancer when they fail. The others are reported, not required: without Redis
+# the pages still work (sessions from the database), and a dead worker or beat delays
+# background work but should not pull every page off the web.
+LEADCRM_READINESS_REQUIRED = env.list("LEADCRM_READINESS_REQUIRED", default=["database"])
 CELERY_TIMEZONE = "UTC"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
@@ -376,13 +407,6 @@ LOGGING = {
 # Signing in (docs/security.md#signing-in) -----------------------------------------------
 
 INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
-# After AuthenticationMiddleware: django-otp tells whether this session passed its second
-# factor; ours (after the messages, which it uses) signs out idle sessions and holds back
-# whoever still owes the factor.
-MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-                  "django_otp.middleware.OTPMiddleware")
-MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
-                  "leadcrm.accounts.middleware.SignInMiddleware")
 # Failures for one username from one address: that pair stops for the window (the other
 # limits are beside SESSION_ENGINE above).
 LEADCRM_LOGIN_FAILURES_PER_PAIR = env.int("LEADCRM_LOGIN_FAILURES_PER_PAIR", default=5)

@@ -44,7 +44,9 @@ EMAIL_USE_TLS = env.bool("DJANGO_EMAIL_USE_TLS", default=False)
 
 # Production runs a real broker; the filesystem transport is for one laptop only.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"socket_connect_timeout": 1, "socket_timeout": 2} if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else {})
 
 
 def redis_database(url: str, number: int) -> str:
@@ -56,9 +58,13 @@ def redis_database(url: str, number: int) -> str:
 # The shared cache: sign-in failures (accounts/throttle.py), the seller page's limits and
 # cached figures are counted once for every web worker. Database 1 of the broker's Redis
 # unless DJANGO_CACHE_URL says otherwise; never the broker's own (a clear would drop tasks).
+# Fail-safe (leadcrm/shared/cache.py): with Redis down a read is a miss, a write is
+# dropped and limits are counted per process, so no page fails; timeouts short, so no
+# request waits on it for long.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "leadcrm.shared.cache.FailSafeRedisCache",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
         "LOCATION": env("DJANGO_CACHE_URL", default=None) or (
             redis_database(CELERY_BROKER_URL, 1) if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
             else env("DJANGO_CACHE_URL")),

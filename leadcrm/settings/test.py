@@ -29,7 +29,7 @@ if CELERY_BROKER_URL == FALLBACK_BROKER_URL:
     (_celery_dir / "results").mkdir(parents=True, exist_ok=True)
     CELERY_RESULT_BACKEND = f"file://{_celery_dir / 'results'}"
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}  # as base.py
     CELERY_RESULT_BACKEND = TEST_BACKENDS.result_backend
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -18,6 +18,12 @@ class Schedule:
 
 SCHEDULES = [
     Schedule(
+        name="Worker heartbeat",
+        task="leadcrm.worker_heartbeat",
+        minute="*",
+        description="Every minute: a worker records that it is alive, for the readiness check (/healthz/ready).",
+    ),
+    Schedule(
         name="Rescore open leads",
         task="leads.open_leads_rescore",
         minute="30",

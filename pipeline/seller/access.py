@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leadcrm.accounts.models import User
+from leadcrm.shared.queue import enqueue_on_commit
 from leads.models import Lead, Phone, PhoneStatus
 from pipeline.models import (
     EmailState,
@@ -82,7 +83,8 @@ def seller_agent_notify(lead: Lead, *, key: str, at: datetime, title: str, body:
     if wants_email:
         from pipeline.tasks import notification_emails_send
 
-        transaction.on_commit(lambda: notification_emails_send.delay([note.pk]))
+        # Pending until sent: the minute's sweeper sends it if the broker is down now.
+        enqueue_on_commit(notification_emails_send, [note.pk], swept=True)
 
 
 # Links (the agent's side) ---------------------------------------------------------------

@@ -42,6 +42,7 @@ from compliance.selectors import lead_list
 from leadcrm.accounts.models import User
 from leadcrm.shared.csv_export import Echo, safe_cell
 from leadcrm.shared.pagination import capped_total
+from leadcrm.shared.queue import QueuePaused, enqueue
 from leads.models import Email, EmailStatus, ForeclosureRecord, LeadSource, Phone, PhoneStatus, Stage
 from leads.phones import format_national
 from leads.selectors import lead_owner_names
@@ -245,7 +246,16 @@ def lead_export_request(*, requested_by: User, filters: dict[str, list[str]], fo
                         expires_at=now + timedelta(days=EXPORT_KEEP_DAYS))
     export.full_clean()
     export.save()
-    transaction.on_commit(lambda: task.delay(export.pk))
+
+    def publish():
+        try:
+            enqueue(task, export.pk)
+        except QueuePaused:
+            # Nothing would ever run it: the job goes, so the list shows no export waiting
+            # for ever (docs/operations.md#when-redis-or-the-broker-is-down).
+            LeadExport.objects.filter(pk=export.pk, status=ExportStatus.PENDING).delete()
+            raise
+    transaction.on_commit(publish)
     return export
 
 

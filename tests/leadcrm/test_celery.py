@@ -46,6 +46,7 @@ def test_schedules_install_into_django_celery_beat_and_are_idempotent(db):
     tasks = {task.task: (task.crontab.hour, task.crontab.minute, task.crontab.timezone.key)
              for task in PeriodicTask.objects.filter(name__startswith="leadcrm: ")}
     assert tasks == {
+        "leadcrm.worker_heartbeat": ("*", "*", "UTC"),
         "leads.open_leads_rescore": ("8", "30", "UTC"),
         "pipeline.reminders_dispatch": ("*", "*", "UTC"),
         "pipeline.follow_ups_generate": ("*", "5,35", "UTC"),

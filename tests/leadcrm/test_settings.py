@@ -129,7 +129,7 @@ def test_production_counts_sign_in_failures_in_redis_beside_the_broker_not_in_it
         **PRODUCTION_ENV,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django.core.cache.backends.redis.RedisCache", "redis://cache:6379/1", "1",
+    assert result.stdout.split() == ["leadcrm.shared.cache.FailSafeRedisCache", "redis://cache:6379/1", "1",
                                      "leadcrm.accounts.backends.ThrottledModelBackend"]
     result = settings_in_subprocess("leadcrm.settings.production", "settings.CACHES['default']['LOCATION']",
                                     **{**PRODUCTION_ENV, "DJANGO_CACHE_URL": "redis://other:6379/4"})

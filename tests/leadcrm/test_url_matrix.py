@@ -136,6 +136,9 @@ MATRIX = {
     "api-schema": ("get", None, {ANON: 200, OWNER: 200}),
     "api-docs": ("get", None, {ANON: 200, OWNER: 200}),
     "healthz": ("get", None, {ANON: 200, OWNER: 200}),
+    "healthz-live": ("get", None, {ANON: 200, OWNER: 200}),
+    # 200 here: the database answers, and only it is required (leadcrm/shared/health.py).
+    "healthz-ready": ("get", None, {ANON: 200, OWNER: 200}),
     "favicon": ("get", None, {ANON: 301, OWNER: 301}),
     "login": ("get", None, {ANON: 200, OWNER: 302}),
     # Signing in (docs/security.md#signing-in). The suite's force_login passes the second

@@ -94,7 +94,9 @@ WRONG_TOKEN = "not-a-real-token-Zk3"
 PUBLIC = {
     "login": "the sign-in page",
     "logout": "signing out needs no session",
-    "healthz": "the load balancer's probe: says ok, nothing else",
+    "healthz": "the load balancer's liveness probe: says ok, nothing else",
+    "healthz-live": "the same liveness probe under its own name",
+    "healthz-ready": "the readiness probe: names each part and whether it answers, no one's data",
     "favicon": "a redirect to a static file",
     "api-schema": "the API's description, no one's data",
     "api-docs": "the API's documentation page, no one's data",

@@ -1,0 +1,136 @@
+"""Liveness and readiness, for the load balancer and the operator (docs/operations.md#health-checks).
+
+``/healthz`` (also ``/healthz/live``) says the process answers and asks nothing else: a
+restart is the cure for a process that does not answer, never for a database that is
+down. ``/healthz/ready`` asks each part the app uses and names it in its JSON::
+
+    {"status": "ok", "checks": {"database": {"ok": true, "ms": 3, "required": true}, ...}}
+
+and answers 503 when a *required* check fails (``LEADCRM_READINESS_REQUIRED``, the
+database alone by default). The others are reported, not required: with Redis down the
+pages still work, and a dead broker, worker or beat delays background work; taking every
+web process out of the load balancer for them would turn a degraded app into no app.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .queue import BROKER_CHECK_SECONDS, broker_check
+from .schedules import PREFIX
+
+logger = logging.getLogger(__name__)
+
+# The heartbeat is sent every minute; beat writes its tasks' last runs every three.
+WORKER_STALE_AFTER = timedelta(minutes=3)
+BEAT_STALE_AFTER = timedelta(minutes=5)
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def check_database() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return {}
+
+
+def check_cache() -> dict:
+    ping = getattr(cache, "ping", None)
+    if ping is not None:  # the fail-safe Redis cache: ask Redis itself, not its fallback
+        ping()
+        return {"backend": "redis"}
+    cache.set("healthz:ready", 1, 10)
+    if cache.get("healthz:ready") != 1:
+        raise CheckFailed("the cache kept nothing")
+    return {"backend": "local"}
+
+
+def check_broker() -> dict:
+    broker_check(timeout=BROKER_CHECK_SECONDS)
+    return {"transport": settings.CELERY_BROKER_URL.split(":", 1)[0]}
+
+
+def _age(at, now) -> dict:
+    return {"last_seen": at.isoformat(), "age_s": int((now - at).total_seconds())}
+
+
+def check_worker() -> dict:
+    from leadcrm.models import Heartbeat
+
+    beat = Heartbeat.objects.filter(name="worker").first()
+    if beat is None:
+        raise CheckFailed("no worker has reported yet")
+    now = timezone.now()
+    if now - beat.at > WORKER_STALE_AFTER:
+        raise CheckFailed(f"no worker has reported for {int((now - beat.at).total_seconds())} s", _age(beat.at, now))
+    return _age(beat.at, now)
+
+
+def check_beat() -> dict:
+    from django.db.models import Max
+    from django_celery_beat.models import PeriodicTask
+
+    last = PeriodicTask.objects.filter(name__startswith=PREFIX, enabled=True).aggregate(
+        last=Max("last_run_at"))["last"]
+    if last is None:
+        raise CheckFailed("beat has not run a schedule yet (python manage.py install_schedules, then start beat)")
+    now = timezone.now()
+    if now - last > BEAT_STALE_AFTER:
+        raise CheckFailed(f"beat last ran a schedule {int((now - last).total_seconds())} s ago", _age(last, now))
+    return _age(last, now)
+
+
+CHECKS = {
+    "database": check_database,
+    "cache": check_cache,
+    "broker": check_broker,
+    "worker": check_worker,
+    "beat": check_beat,
+}
+
+
+def readiness() -> tuple[bool, dict]:
+    required = set(settings.LEADCRM_READINESS_REQUIRED)
+    results = {}
+    for name, check in CHECKS.items():
+        started = time.monotonic()
+        try:
+            result = {"ok": True, **check()}
+        except CheckFailed as failed:
+            result = {"ok": False, "detail": failed.args[0], **(failed.args[1] if len(failed.args) > 1 else {})}
+        except Exception as error:  # noqa: BLE001 - a part that does not answer, whatever it raises
+            # The reason in the log; the answer names only its kind (no addresses to the world).
+            logger.warning("Readiness: %s failed: %s", name, error)
+            result = {"ok": False, "detail": f"not answering ({error.__class__.__name__})"}
+        result["ms"] = int((time.monotonic() - started) * 1000)
+        result["required"] = name in required
+        results[name] = result
+    ready = all(result["ok"] for result in results.values() if result["required"])
+    return ready, results
+
+
+@never_cache
+@require_GET
+def live(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@never_cache
+@require_GET
+def ready(request):
+    is_ready, checks = readiness()
+    failing = sorted(name for name, result in checks.items() if not result["ok"])
+    return JsonResponse({"status": "ok" if is_ready else "fail", "failing": failing, "checks": checks},
+                        status=200 if is_ready else 503)
