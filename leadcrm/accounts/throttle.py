@@ -46,6 +46,10 @@ ADDRESS_THROTTLED = (
     "Too many failed sign-ins from this address. "
     "Wait {minutes} minutes and try again, or ask your broker to check your account."
 )
+CODES_THROTTLED = (
+    "Too many wrong codes. Wait {minutes} minutes and try again, or use one of your recovery codes "
+    "when the wait is over; if you did not just sign in, change your password now."
+)
 USERNAME_SLOWED = (
     "There have been many failed sign-ins for this username lately. "
     "Wait {seconds} seconds and try again; if it was not you, tell your broker."
@@ -56,7 +60,7 @@ USERNAME_SLOWED = (
 class Refusal:
     """Why a sign-in is refused before its password is checked, in words for the page."""
 
-    kind: str  # "pair", "address" or "username"
+    kind: str  # "pair", "address", "username" or "code"
     message: str
 
 
@@ -111,6 +115,30 @@ def login_refusal(*, username: str, address: str) -> Refusal | None:
         if wait:
             return Refusal("username", USERNAME_SLOWED.format(seconds=wait))
     return None
+
+
+def code_refusal(*, username: str, address: str) -> Refusal | None:
+    """Why a second-factor code must not be checked now, or None. Besides the sign-in's
+    limits, wrong codes have a count of their own per username that the right password
+    does not clear: signing in again must not buy a fresh set of guesses at six digits."""
+    refusal = login_refusal(username=username, address=address)
+    if refusal is not None:
+        return refusal
+    if (cache.get(_key("code", username)) or 0) >= settings.LEADCRM_LOGIN_CODE_FAILURES:
+        return Refusal("code", CODES_THROTTLED.format(minutes=login_window_minutes()))
+    return None
+
+
+def code_failure_record(*, username: str, address: str) -> None:
+    """A wrong second-factor code: counted as a failed sign-in, and on the codes' own count."""
+    login_failure_record(username=username, address=address)
+    if hit_count(_key("code", username), _window()) == settings.LEADCRM_LOGIN_CODE_FAILURES:
+        logger.warning("Second factor throttled: %s wrong codes for username %r (last from %s)",
+                       settings.LEADCRM_LOGIN_CODE_FAILURES, username, address or "an unknown address")
+
+
+def code_success_record(*, username: str) -> None:
+    cache.delete(_key("code", username))
 
 
 def login_blocked(*, username: str, address: str) -> bool:

@@ -10,7 +10,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views import View
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -19,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from .forms import CodeForm, LoginForm, ThrottledPasswordResetForm
 from .middleware import SECOND_FACTOR_DUE_KEY
 from .services import user_sessions_end
-from .throttle import client_address, login_failure_record, login_refusal
+from .throttle import client_address, code_failure_record, code_refusal, code_success_record
 from .two_factor import (
     has_second_factor,
     recovery_codes_issue,
@@ -58,7 +58,7 @@ def _next_url(request) -> str:
 def _code_refused(request):
     """The sign-in throttle's refusal for this user and address, as a page, or None: wrong
     codes count with wrong passwords, so six digits cannot be guessed either."""
-    refusal = login_refusal(username=request.user.get_username(), address=client_address(request))
+    refusal = code_refusal(username=request.user.get_username(), address=client_address(request))
     if refusal is None:
         return None
     form = CodeForm(request.POST)
@@ -74,8 +74,8 @@ class TwoFactorView(LoginRequiredMixin, View):
 
     def get(self, request):
         if not has_second_factor(request.user):
-            return redirect(reverse("two_factor_setup") + (f"?next={request.GET['next']}" if "next" in request.GET
-                                                           else ""))
+            return redirect(reverse("two_factor_setup") + (f"?{urlencode({'next': request.GET['next']})}"
+                                                           if "next" in request.GET else ""))
         if request.user.is_verified():
             return HttpResponseRedirect(_next_url(request))
         return render(request, self.template_name, {"form": CodeForm(), "next": _next_url(request)})
@@ -89,10 +89,11 @@ class TwoFactorView(LoginRequiredMixin, View):
         form = CodeForm(request.POST)
         device = second_factor_verify(user=request.user, code=form.cleaned_data["code"]) if form.is_valid() else None
         if device is None:
-            login_failure_record(username=request.user.get_username(), address=client_address(request))
+            code_failure_record(username=request.user.get_username(), address=client_address(request))
             form.add_error(None, WRONG_CODE)
             return render(request, self.template_name, {"form": form, "next": _next_url(request)})
         otp_login(request, device)
+        code_success_record(username=request.user.get_username())
         if isinstance(device, StaticDevice):
             left = device.token_set.count()
             messages.warning(request, f"Recovery code used: {left} left, each good once. If your phone is lost, "
@@ -132,11 +133,12 @@ class TwoFactorSetupView(LoginRequiredMixin, View):
         form = CodeForm(request.POST)
         codes = totp_device_confirm(device=device, code=form.cleaned_data["code"]) if form.is_valid() else None
         if codes is None:
-            login_failure_record(username=request.user.get_username(), address=client_address(request))
+            code_failure_record(username=request.user.get_username(), address=client_address(request))
             form.add_error(None, WRONG_CODE)
             return self._page(request, device, form)
         device.refresh_from_db()
         otp_login(request, device)
+        code_success_record(username=request.user.get_username())
         request.session[SECOND_FACTOR_DUE_KEY] = True
         # Sessions signed in with the password alone (perhaps someone else's) end here.
         user_sessions_end(user=request.user, request=request)

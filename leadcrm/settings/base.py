@@ -410,6 +410,9 @@ INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plug
 # Failures for one username from one address: that pair stops for the window (the other
 # limits are beside SESSION_ENGINE above).
 LEADCRM_LOGIN_FAILURES_PER_PAIR = env.int("LEADCRM_LOGIN_FAILURES_PER_PAIR", default=5)
+# Wrong second-factor codes for one username, from anywhere, before codes stop for the
+# window; a right password does not clear this count (a right code does).
+LEADCRM_LOGIN_CODE_FAILURES = env.int("LEADCRM_LOGIN_CODE_FAILURES", default=5)
 # Failures for one username from anywhere: past this, each further check waits a growing
 # delay (a second more per failure), never more than the cap; never a lock.
 LEADCRM_LOGIN_USERNAME_FREE_FAILURES = env.int("LEADCRM_LOGIN_USERNAME_FREE_FAILURES", default=10)

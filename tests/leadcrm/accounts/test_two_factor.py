@@ -126,6 +126,31 @@ def test_wrong_codes_count_with_wrong_passwords_in_the_sign_in_throttle(broker):
         assert client.get(reverse("pipeline:dashboard")).status_code == 302
 
 
+def test_signing_in_again_buys_no_fresh_guesses_at_the_code(broker):
+    """Wrong codes keep a count of their own per username: the right password clears the
+    pair's count, not this one (before, five guesses per sign-in, again and again)."""
+    first = Client()
+    sign_in(first, broker)
+    device, _codes = set_up(first, broker)
+    now = timezone.now()
+    client = Client()
+    sign_in(client, broker)
+    for attempt in range(3):
+        with time_machine.travel(now + timedelta(minutes=attempt + 1)):  # past django-otp's own pause
+            client.post(reverse("two_factor"), {"code": "12345x"}, REMOTE_ADDR=ADDRESS)
+    with time_machine.travel(now + timedelta(minutes=4)):
+        client = Client()
+        assert sign_in(client, broker).status_code == 302  # the password is still accepted
+    for attempt in range(2):
+        with time_machine.travel(now + timedelta(minutes=attempt + 5)):
+            client.post(reverse("two_factor"), {"code": "12345x"}, REMOTE_ADDR=ADDRESS)
+    with time_machine.travel(now + timedelta(minutes=8)):
+        response = client.post(reverse("two_factor"), {"code": code_of(device)}, REMOTE_ADDR=ADDRESS)
+        assert response.status_code == 429
+        assert "Too many wrong codes" in response.content.decode()
+        assert client.get(reverse("pipeline:dashboard")).status_code == 302
+
+
 def test_the_password_alone_cannot_enrol_another_phone(broker):
     first = Client()
     sign_in(first, broker)
