@@ -4,12 +4,14 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
+from rest_framework.authtoken.models import TokenProxy
 
 from .forms import AdminLoginForm
 from .models import Brokerage, Team, TeamMembership, User
 from .roles import Perm, Role
 from .selectors import teams_visible_to, users_visible_to
 from .services import user_set_role
+from .tokens import ApiToken
 
 # What only a broker (or a superuser) may set on an account: these decide what the person
 # can do everywhere, so a team lead sees them and never changes them.
@@ -173,3 +175,32 @@ class BrokerageAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(
             reverse("admin:accounts_brokerage_change", args=[brokerage.pk])
         )
+
+
+# API keys are ``ApiToken`` digests (tokens.py); DRF's plain-text tokens are no longer read,
+# so its page, which would make one that works nowhere, is taken away.
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(HiddenIsNotFoundMixin, admin.ModelAdmin):
+    """Who has an API token, when it expires and when it was last used; a token is revoked
+    by deleting it. None is made here: a key is shown once, to its user, on their settings
+    page."""
+
+    list_display = ["user", "purpose", "prefix", "created_at", "expires_at", "last_used_at"]
+    list_filter = ["purpose"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "prefix"]
+    readonly_fields = ["user", "purpose", "prefix", "created_at", "expires_at", "last_used_at"]
+    exclude = ["digest"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(user__in=users_visible_to(request.user))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
