@@ -96,7 +96,10 @@ def _fresh_cache():
     # Cached figures (the forecast's stage durations) must not outlive a test's data.
     from django.core.cache import cache
 
+    from leadcrm.shared import health
+
     cache.clear()
+    health._answer = None  # the readiness page's last answer, kept a few seconds per process
     yield
     cache.clear()
 

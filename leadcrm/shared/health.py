@@ -15,6 +15,7 @@ web process out of the load balancer for them would turn a degraded app into no 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import timedelta
 
@@ -101,7 +102,26 @@ CHECKS = {
 }
 
 
+# The page asks nobody's name and may be called by anyone: one process answers every call
+# within this many seconds from its last answer, so a flood of probes while the broker hangs
+# costs one broker timeout per window, not one per call.
+ANSWER_KEPT_SECONDS = 5
+_answer_lock = threading.Lock()
+_answer: tuple[float, tuple[bool, dict]] | None = None
+
+
 def readiness() -> tuple[bool, dict]:
+    """Every check's result, as answered within the last ``ANSWER_KEPT_SECONDS``."""
+    global _answer
+    with _answer_lock:
+        if _answer is not None and time.monotonic() - _answer[0] < ANSWER_KEPT_SECONDS:
+            return _answer[1]
+        answer = _readiness_now()
+        _answer = (time.monotonic(), answer)
+        return answer
+
+
+def _readiness_now() -> tuple[bool, dict]:
     required = set(settings.LEADCRM_READINESS_REQUIRED)
     results = {}
     for name, check in CHECKS.items():
