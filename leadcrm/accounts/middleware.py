@@ -6,10 +6,12 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+
+from leadcrm.shared.api import problem_json_response
 
 from .two_factor import has_second_factor, second_factor_mandatory
 
@@ -84,7 +86,7 @@ class SignInMiddleware:
             session[LAST_SEEN_KEY] = now
         if self._owes_second_factor(request, user) and not _second_factor_free(request.path):
             if request.path.startswith("/api/"):
-                return JsonResponse({"detail": SECOND_FACTOR_OWED}, status=403)
+                return problem_json_response(403, SECOND_FACTOR_OWED)
             target = reverse("two_factor")
             if request.method == "GET":
                 target += "?" + urlencode({"next": request.get_full_path()})

@@ -202,7 +202,8 @@ class ModelSerializer(serializers.ModelSerializer):
 PROBLEM_TYPE = "application/problem+json"
 # The members a problem body always has; a field of the same name is only under "errors".
 PROBLEM_MEMBERS = ("type", "title", "status", "detail")
-SERVER_ERROR = "Something went wrong on our side. The error was logged. Nothing you sent was half-saved: try again in a moment."
+SERVER_ERROR = ("Something went wrong on our side. The error was logged. Read back what you sent before "
+                "sending it again: it may have been saved.")
 FIX_FIELDS = "Some of what you sent was refused: fix {fields} and send it again."
 
 

@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.ReadOnlyError, OSError)
 
 LOCAL_FALLBACK_PREFIXES = (
-    "login-failures:",  # leadcrm/accounts/throttle.py
+    "login-failures:", "password-reset:",  # leadcrm/accounts/throttle.py, forms.py
     "seller:req:", "seller:miss:",  # pipeline/seller/views.py
     "calendar:req:", "calendar:miss:",  # pipeline/reminders/views.py
     "throttle_",  # Django REST framework's throttles

@@ -24,9 +24,11 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from kombu.exceptions import OperationalError
+
+from leadcrm.shared.api import problem_json_response
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +88,9 @@ def broker_answers() -> bool:
 
 def _paused(request, message: str):
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": message}, status=503, headers={"Retry-After": "60"})
+        response = problem_json_response(503, message)
+        response["Retry-After"] = "60"
+        return response
     try:
         body = render_to_string("queue_paused.html", {"message": message}, request=request)
         return HttpResponse(body, status=503, headers={"Retry-After": "60"})

@@ -54,8 +54,12 @@ class MySettingsView(LoginRequiredMixin, TemplateView):
             return HttpResponseRedirect(reverse("pipeline:my_settings"))
         if action == "sessions_end":
             user_sessions_end(user=request.user, request=request)
-            messages.success(request, "Signed out everywhere else: every other browser and phone signed in as you "
-                                      "must sign in again. You are still signed in here.")
+            message = ("Signed out everywhere else: every other browser and phone signed in as you must sign in "
+                       "again. You are still signed in here.")
+            # A key is not a session: an integration keeps working until its token is revoked.
+            if ApiToken.objects.filter(user=request.user).exists():
+                message += " Your API token still works: revoke it below if you did not make it."
+            messages.success(request, message)
             return HttpResponseRedirect(reverse("pipeline:my_settings"))
         if action == "calendar_revoke":
             if feed_revoke(user=request.user):
