@@ -425,6 +425,7 @@ def test_a_confirmation_expires_after_the_working_day(agent, team, brokerage, cl
     client = client_as(agent)
     shown = show(client, a_letter(agent))
     with time_machine.travel(timezone.now() + timedelta(hours=13), tick=False):
+        client.force_login(agent)  # the next morning: yesterday's session has timed out
         response = client.post(reverse("pipeline:mail_print"), {"confirmation": shown.context["run"].confirmation},
                                follow=True)
     assert CONFIRMATION_UNREADABLE in page_of(response) and not OutreachAttempt.objects.exists()
