@@ -221,6 +221,8 @@ class RegistryLoad(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="Last sign of life of the worker loading it (every 15 s while it runs).")
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Runs started; one more than LEADCRM_JOB_MAX_ATTEMPTS and it is stopped as rejected.")
 
     class Meta:
         ordering = ["-created_at"]

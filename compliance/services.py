@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import reduce
 from operator import or_
 from pathlib import Path
@@ -460,6 +460,8 @@ def registry_version_record(*, source: DncSource, area_codes: Iterable[str], ver
 # Registry files ---------------------------------------------------------------------------
 
 REGISTRY_UPLOAD_DIR = "registry-uploads"
+LOAD_GAVE_UP = ("Stopped after {tries} tries: the worker stopped each time while reading this file. "
+                "Split the file or contact support.")
 
 
 def dnc_source_for(*, kind: RegistryKind | str, state: str = "", name: str = "") -> DncSource:
@@ -539,7 +541,8 @@ def registry_load_run(*, load_id: int) -> RegistryLoad | None:
     Safe to run twice: a load is claimed under a row lock, and one left reading or writing
     with no heartbeat for ``REGISTRY_STALLED_AFTER`` (its worker died) is taken over;
     nothing was written by it. While it runs, a thread keeps its heartbeat
-    (docs/architecture.md#prompt-recovery).
+    (docs/architecture.md#prompt-recovery). One already tried ``LEADCRM_JOB_MAX_ATTEMPTS``
+    times, its worker stopping each time, is rejected saying so, not tried again.
     """
     now = timezone.now()
     silent = Q(heartbeat_at__lt=now - REGISTRY_STALLED_AFTER) | Q(
@@ -554,8 +557,12 @@ def registry_load_run(*, load_id: int) -> RegistryLoad | None:
         )
         if load is None:
             return None
+        if load.attempts >= settings.LEADCRM_JOB_MAX_ATTEMPTS:
+            _registry_load_give_up(load)
+            return load
         load.status, load.started_at, load.heartbeat_at = LoadStatus.READING, now, now
-        load.save(update_fields=["status", "started_at", "heartbeat_at"])
+        load.attempts += 1
+        load.save(update_fields=["status", "started_at", "heartbeat_at", "attempts"])
     with heartbeat(RegistryLoad, load.pk, status__in=[LoadStatus.READING, LoadStatus.WRITING]):
         return _registry_load_read_and_write(load)
 
@@ -586,17 +593,36 @@ def _registry_load_read_and_write(load: RegistryLoad) -> RegistryLoad:
     return load
 
 
+def _registry_load_give_up(load: RegistryLoad) -> None:
+    """Reject a load (locked) whose worker stopped on it every time it was tried: a file
+    that gets the worker killed (for memory, say) would otherwise be tried every minute."""
+    load.status, load.finished_at = LoadStatus.REJECTED, timezone.now()
+    load.errors = [LOAD_GAVE_UP.format(tries=load.attempts)]
+    load.save(update_fields=["status", "finished_at", "errors"])
+
+
 def registry_loads_resume_stalled() -> list[int]:
     """Loads whose worker died mid-file (reading or writing, silent for a minute), queued
-    again; the caller sends ``registry_load_run`` for each id returned. Each is put back to
-    queued under its row lock, so two sweeps, or a sweep and a starting worker, queue it
-    once; a second delivery finds it claimed and does nothing."""
-    cutoff = timezone.now() - REGISTRY_STALLED_AFTER
+    again, and queued loads whose task was lost (no worker has picked them up for
+    ``LEADCRM_JOB_QUEUED_LOST_AFTER_SECONDS``: the broker died between the upload and
+    the send, say); the caller sends ``registry_load_run`` for each id returned.
+
+    Each is moved under its row lock, skipping one a worker holds, so two sweeps, or a
+    sweep and a starting worker, queue it once; a second delivery finds it claimed and
+    does nothing. A load tried ``LEADCRM_JOB_MAX_ATTEMPTS`` times is rejected instead."""
+    now = timezone.now()
+    cutoff = now - REGISTRY_STALLED_AFTER
+    lost = now - timedelta(seconds=settings.LEADCRM_JOB_QUEUED_LOST_AFTER_SECONDS)
     silent = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    forgotten = Q(heartbeat_at__lt=lost) | Q(heartbeat_at__isnull=True, created_at__lt=lost)
     resumed = []
     with transaction.atomic():
         for load in (RegistryLoad.objects.select_for_update(skip_locked=True)
-                     .filter(silent, status__in=[LoadStatus.READING, LoadStatus.WRITING]).order_by("pk")):
+                     .filter((silent & Q(status__in=[LoadStatus.READING, LoadStatus.WRITING]))
+                             | (forgotten & Q(status=LoadStatus.QUEUED))).order_by("pk")):
+            if load.attempts >= settings.LEADCRM_JOB_MAX_ATTEMPTS:
+                _registry_load_give_up(load)
+                continue
             load.status, load.heartbeat_at = LoadStatus.QUEUED, timezone.now()
             load.save(update_fields=["status", "heartbeat_at"])
             resumed.append(load.pk)

@@ -385,6 +385,14 @@ LEADCRM_IMPORT_MAX_SHARED_STRINGS_BYTES = env.int("LEADCRM_IMPORT_MAX_SHARED_STR
 # A running import or registry load refreshes its heartbeat this often (seconds), from a
 # thread of its own, so one silent for a minute has no worker (see IMPORT_STALLED_AFTER).
 LEADCRM_JOB_HEARTBEAT_SECONDS = env.float("LEADCRM_JOB_HEARTBEAT_SECONDS", default=15)
+# A job resumed this many times, its worker stopping each time (killed for memory, say),
+# is stopped as failed rather than resumed every minute forever.
+LEADCRM_JOB_MAX_ATTEMPTS = env.int("LEADCRM_JOB_MAX_ATTEMPTS", default=3)
+# A queued job (import or registry load) is taken for lost, its task gone with the broker,
+# once no worker has picked it up for this long (seconds) and no import is moving. Longer
+# than the stall window: a queued job may wait behind a long task of another kind
+# (docs/architecture.md#prompt-recovery); a second task sent for it stands aside at once.
+LEADCRM_JOB_QUEUED_LOST_AFTER_SECONDS = env.int("LEADCRM_JOB_QUEUED_LOST_AFTER_SECONDS", default=300)
 
 # Logging -------------------------------------------------------------------------------
 

@@ -1,11 +1,17 @@
 """A list file as a header and rows: CSV (UTF-8 with or without BOM, else Windows-1252;
 any line ends; quoted commas; comma, tab, semicolon or pipe) or XLSX, read as a stream so
-a million-row file needs no more memory than a thousand-row one."""
+a million-row file needs no more memory than a thousand-row one.
+
+A CSV's encoding is told from its first ``ENCODING_SAMPLE_BYTES``, not the whole file: the
+web request opens the file too, and decoding 400 MB there to pick an encoding cost seconds.
+A line further on that is not UTF-8 after all is read as Windows-1252 and noted on the
+import's report (``RECODED``), so one stray byte neither fails the import nor loses the row."""
 
 from __future__ import annotations
 
 import codecs
 import csv
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,9 +32,12 @@ UNZIPS_TOO_LARGE = ("This spreadsheet unpacks to {size}, more than the {limit} a
 UNZIPS_TOO_TIGHT = ("This spreadsheet unpacks to {size} from {packed}: no real list packs that tightly. "
                     "Save it as CSV, or split it.")
 SNIFF_BYTES = 64 * 1024
+ENCODING_SAMPLE_BYTES = 1 << 20
+RECODED = "__recoded__"  # a row's key: some of its cells were not UTF-8, and were read as Windows-1252
 DELIMITERS = ",\t;|"
 
 csv.field_size_limit(1_000_000)
+_UNDECODED = re.compile("[\udc80-\udcff]")  # a byte surrogateescape kept aside
 
 
 class NotATable(ValueError):
@@ -67,24 +76,36 @@ class Table:
         return self._rows
 
 
-def _decodes(path: Path, encoding: str) -> bool:
-    decoder = codecs.getincrementaldecoder(encoding)()
-    with path.open("rb") as handle:
-        try:
-            while chunk := handle.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return False
+def _decodes(sample: bytes, encoding: str, *, whole: bool) -> bool:
+    """``sample`` decodes; unless it is the ``whole`` file, a character cut at its end is no fault."""
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(sample, final=whole)
+    except UnicodeDecodeError:
+        return False
     return True
 
 
 def _encoding(path: Path) -> str:
-    """UTF-8 if the whole file decodes as UTF-8 (BOM or not), else Windows-1252, else
-    Latin-1 (which reads any byte: the five Windows-1252 leaves undefined included)."""
-    if _decodes(path, "utf-8"):
+    """UTF-8 if the file's first ``ENCODING_SAMPLE_BYTES`` decode as UTF-8 (BOM or not),
+    else Windows-1252, else Latin-1 (which reads any byte: the five Windows-1252 leaves
+    undefined included). Bounded: the rest is not read here (see ``_recode``)."""
+    with path.open("rb") as handle:
+        sample = handle.read(ENCODING_SAMPLE_BYTES + 1)
+    whole = len(sample) <= ENCODING_SAMPLE_BYTES
+    sample = sample[:ENCODING_SAMPLE_BYTES]
+    if _decodes(sample, "utf-8", whole=whole):
         return "utf-8-sig"
-    return "cp1252" if _decodes(path, "cp1252") else "latin-1"
+    return "cp1252" if _decodes(sample, "cp1252", whole=whole) else "latin-1"
+
+
+def _recode(cell: str) -> str:
+    """A cell read as UTF-8 with its undecodable bytes kept aside (``surrogateescape``),
+    read again as Windows-1252 (a byte it leaves undefined, as Latin-1)."""
+    raw = cell.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def _headers(raw: list[str], name: str) -> list[str]:
@@ -120,15 +141,18 @@ def open_table(path: Path, name: str) -> Table:
     if first_line.count(delimiter) == 0:
         raise NotATable(NOT_A_TABLE.format(name=name))
 
-
     try:
-        with path.open("r", encoding=encoding, newline="") as text:
+        with path.open("r", encoding=encoding, errors="replace", newline="") as text:
             headers = _headers(next(csv.reader(text, delimiter=delimiter)), name)
     except (csv.Error, StopIteration) as exc:
         raise NotATable(NOT_A_TABLE.format(name=name)) from exc
 
+    # UTF-8 by its sample: a stray byte further on is kept aside, and that line read again.
+    # Windows-1252: one of the five bytes it leaves undefined, further on, becomes "?".
+    errors = {"utf-8-sig": "surrogateescape", "cp1252": "replace"}.get(encoding, "strict")
+
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
-        with path.open("r", encoding=encoding, newline="") as text:
+        with path.open("r", encoding=encoding, errors=errors, newline="") as text:
             records = csv.reader(text, delimiter=delimiter)
             next(records)
             width = len(headers)
@@ -136,11 +160,16 @@ def open_table(path: Path, name: str) -> Table:
                 line = records.line_num
                 if not any(v.strip() for v in values):
                     continue
+                recoded = False
+                if errors == "surrogateescape" and any(_UNDECODED.search(v) for v in values):
+                    values, recoded = [_recode(v) for v in values], True
                 if len(values) < width:
                     values = values + [""] * (width - len(values))
                 row = dict(zip(headers, values, strict=False))
                 if len(values) > width and any(v.strip() for v in values[width:]):
                     row["__extra__"] = delimiter.join(values[width:])
+                if recoded:
+                    row[RECODED] = "1"
                 yield line, row
 
     return Table(name=name, headers=headers, encoding=encoding.replace("-sig", ""), kind="csv", _rows=rows())

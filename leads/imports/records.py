@@ -15,6 +15,7 @@ from ..addresses import address_key, zip5
 from ..models import ForeclosureRecordType, LeadType, LienType, PhoneType, PropertyType, normalize_apn
 from ..phones import parse_phone
 from . import cells
+from .reading import RECODED
 
 STATES = {code for code, _ in US_STATES}
 STATE_NAMES = {name.upper(): code for code, name in US_STATES}
@@ -24,6 +25,8 @@ BAD_STATE = "{value!r} is not a US state."
 BAD_CELL = "{column}: {error}; left empty."
 BAD_PHONE = "{column}: {error}"
 UNKNOWN_OWNER = "Current Owner"
+RECODED_LINE = ("Some characters on this line are not UTF-8 like the rest of the file; they were read as "
+                "Windows-1252. Check its names and address.")
 EXTRA_CELLS = "The row has more cells than the header has columns; the extra ones are in the report, not imported."
 KEY_LENGTH = 200
 # The model columns' ranges: a value outside them is left out with a note, never a crash.
@@ -158,6 +161,8 @@ def read_record(line: int, row: dict, columns: dict[str, str]) -> Record:
     record = Record(line=line, row=row)
     if row.get("__extra__"):
         record.notes.append(EXTRA_CELLS)
+    if row.pop(RECODED, None):
+        record.notes.append(RECODED_LINE)
 
     def raw(name):
         header = columns.get(name)

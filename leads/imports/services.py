@@ -56,6 +56,8 @@ MAPPING_UNKNOWN = "The mapping names columns the file does not have: {headers}."
 FAILED = "Stopped on an error after the rows counted above ({error}). Those rows are imported whole."
 EMPTY_FILE = "{name} has a header but no rows."
 LIST_OWNED = "A saved mapping named “{name}” belongs to someone else: pick another name."
+GAVE_UP = ("Stopped after {tries} tries: the worker stopped each time while reading this file. "
+           "Split the file or contact support.")
 NOT_STALLED = ("Only a paused import can be resumed (queued or running, with no worker on it for a minute); "
                "this one is {status}.")
 
@@ -209,18 +211,33 @@ def import_resume(*, job: ImportJob) -> ImportJob:
     """Make a paused job ready to be queued again (the caller sends ``import_run`` once this
     commits); the task continues after ``rows_done``, so no row is written twice.
 
-    Its heartbeat is moved to now, so a second click or sweep within the stall window
-    queues nothing more; were it queued twice, the second worker would stand aside at its
-    first batch (``rows_done`` moved under it). A job whose row a worker holds (it is
-    writing a batch) is not paused, and is not waited for."""
+    It is queued again with its heartbeat moved to now, so a second click or sweep queues
+    nothing more (a queued job is not lost that soon); were it queued twice, the second
+    task would stand aside (``is_running_elsewhere``). A job whose row a worker holds (it
+    is writing a batch) is not paused, and is not waited for. One whose worker stopped
+    ``LEADCRM_JOB_MAX_ATTEMPTS`` times is stopped as failed instead, saying so: a file
+    that gets the worker killed (for memory, say) would otherwise be tried every minute."""
     with transaction.atomic():
         locked = ImportJob.objects.select_for_update(skip_locked=True).filter(pk=job.pk).first()
         if locked is None or not locked.is_stalled:
             current = locked or ImportJob.objects.get(pk=job.pk)
             raise ImportRefused(NOT_STALLED.format(status=current.get_status_display().lower()))
-        locked.heartbeat_at = timezone.now()
-        locked.save(update_fields=["heartbeat_at"])
+        gave_up = locked.attempts >= settings.LEADCRM_JOB_MAX_ATTEMPTS
+        if gave_up:
+            _give_up(locked)
+        else:
+            locked.status, locked.heartbeat_at = ImportStatus.QUEUED, timezone.now()
+            locked.save(update_fields=["status", "heartbeat_at"])
+    if gave_up:
+        raise ImportRefused(locked.error)
     return locked
+
+
+def _give_up(locked: ImportJob) -> None:
+    """Stop a job (locked) whose worker stopped on it every time it was tried."""
+    locked.status, locked.finished_at = ImportStatus.FAILED, timezone.now()
+    locked.error = GAVE_UP.format(tries=locked.attempts)
+    locked.save(update_fields=["status", "finished_at", "error"])
 
 
 def imports_resume_stalled() -> list[int]:
@@ -228,14 +245,14 @@ def imports_resume_stalled() -> list[int]:
     each id returned (beat's sweep every minute, and a worker as it starts: a worker killed
     mid-file, or a task lost with the broker, carries on without anyone pressing Resume)."""
     resumed = []
-    cutoff = timezone.now() - IMPORT_STALLED_AFTER
+    cutoff = timezone.now() - IMPORT_STALLED_AFTER  # a queued one: is_stalled asks for longer
     for job in ImportJob.objects.filter(status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING),
                                         heartbeat_at__lt=cutoff):
         if not job.is_stalled:
             continue
         try:
             import_resume(job=job)
-        except ImportRefused:  # it moved, or was cancelled, since it was read
+        except ImportRefused:  # it moved, was cancelled since it was read, or was tried too often
             continue
         resumed.append(job.pk)
     return resumed
@@ -270,6 +287,9 @@ def import_run(*, job_id: int, batch_rows: int = BATCH_ROWS) -> ImportJob:
 
 
 def _import_run(*, job_id: int, batch_rows: int) -> ImportJob:
+    """Claim the job, then count and write it. A job another worker runs (running, its
+    heartbeat fresh) is left to it at once, before a row is counted; one tried
+    ``LEADCRM_JOB_MAX_ATTEMPTS`` times already, its worker stopping each time, fails."""
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         if job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
@@ -278,10 +298,19 @@ def _import_run(*, job_id: int, batch_rows: int) -> ImportJob:
             job.status, job.finished_at = ImportStatus.CANCELLED, timezone.now()
             job.save(update_fields=["status", "finished_at"])
             return job
-        job.status = ImportStatus.RUNNING
-        job.started_at = job.started_at or timezone.now()
-        job.heartbeat_at = timezone.now()
-        job.save(update_fields=["status", "started_at", "heartbeat_at"])
+        if job.is_running_elsewhere:
+            return job
+        if job.attempts >= settings.LEADCRM_JOB_MAX_ATTEMPTS:
+            _give_up(job)
+            return job
+        # Compare and set: SQLite has no row lock, so of two tasks claiming at once the
+        # second finds the attempts moved, and stands aside.
+        claimed = ImportJob.objects.filter(pk=job.pk, status=job.status, attempts=job.attempts).update(
+            status=ImportStatus.RUNNING, attempts=job.attempts + 1, started_at=job.started_at or timezone.now(),
+            heartbeat_at=timezone.now())
+        job.refresh_from_db()
+        if not claimed:
+            return job
     with heartbeat(ImportJob, job.pk, status=ImportStatus.RUNNING):
         if job.rows_total is None:
             job.rows_total = _count_rows(job)

@@ -41,6 +41,11 @@ class ColumnMapping(models.Model):
 IMPORT_STALLED_AFTER = timedelta(minutes=1)
 
 
+def queued_lost_after() -> timedelta:
+    """How long a queued job may wait for a worker before its task is taken for lost."""
+    return timedelta(seconds=settings.LEADCRM_JOB_QUEUED_LOST_AFTER_SECONDS)
+
+
 class ImportJob(models.Model):
     """One list file imported: its progress, its counts, and where it stopped (to resume)."""
 
@@ -74,6 +79,8 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="Last sign of life: queued, started, or a batch committed.")
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Runs started; one more than LEADCRM_JOB_MAX_ATTEMPTS and it is stopped as failed.")
 
     class Meta:
         ordering = ["-created_at"]
@@ -91,23 +98,35 @@ class ImportJob(models.Model):
 
     @property
     def is_stalled(self) -> bool:
-        """Queued or running, with no heartbeat for ``IMPORT_STALLED_AFTER`` and no worker
-        holding it: its worker died (or its task was lost), and nobody runs it now.
+        """Queued or running, and nobody runs it now: its worker died, or its task was lost.
 
-        A running import beats every few seconds from a thread of its own, even inside a
-        long batch, so a minute of silence is no slow import; and a worker writing a batch
-        holds the job's row, which a dead one cannot (``is_held``).
+        Running: no heartbeat for ``IMPORT_STALLED_AFTER`` and no worker holding it. A
+        running import beats every few seconds from a thread of its own, even inside a long
+        batch, so a minute of silence is no slow import; and a worker writing a batch holds
+        the job's row, which a dead one cannot (``is_held``).
 
-        A queued job waiting behind another import that is still moving is not stalled: the
-        worker is alive and busy (a million-row file takes minutes), and resuming it would
-        only queue its task twice. Once nothing is moving, a queued job that old was lost."""
-        cutoff = timezone.now() - IMPORT_STALLED_AFTER
+        Queued: not on heartbeat age alone, for a queued job waits its turn behind whatever
+        the worker runs (a registry load, an export, another list). Lost once no worker has
+        picked it up for ``LEADCRM_JOB_QUEUED_LOST_AFTER_SECONDS`` while no import is moving
+        (docs/architecture.md#prompt-recovery)."""
+        now = timezone.now()
+        cutoff = now - IMPORT_STALLED_AFTER
         if not self.is_active or self.last_seen_at >= cutoff:
             return False
-        if self.status == ImportStatus.QUEUED and ImportJob.objects.exclude(pk=self.pk).filter(
-                status=ImportStatus.RUNNING, heartbeat_at__gte=cutoff).exists():
-            return False
+        if self.status == ImportStatus.QUEUED:
+            if self.last_seen_at >= now - queued_lost_after():
+                return False
+            if ImportJob.objects.exclude(pk=self.pk).filter(status=ImportStatus.RUNNING,
+                                                            heartbeat_at__gte=cutoff).exists():
+                return False
         return not self.is_held
+
+    @property
+    def is_running_elsewhere(self) -> bool:
+        """Running, with a heartbeat fresh enough that a live worker runs it: a second task
+        for it (a redelivery, a resume sent twice) stands aside rather than run alongside."""
+        return (self.status == ImportStatus.RUNNING and self.heartbeat_at is not None
+                and self.heartbeat_at >= timezone.now() - IMPORT_STALLED_AFTER)
 
     @property
     def is_held(self) -> bool:

@@ -2,16 +2,25 @@
 
 import io
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
+from django.utils import timezone
 
-from compliance import registry
-from compliance.models import AreaCodeVersion, DncNumber, LoadKind, LoadStatus, RegistryKind
+from compliance import registry, tasks
+from compliance.models import AreaCodeVersion, DncNumber, LoadKind, LoadStatus, RegistryKind, RegistryLoad
 from compliance.registry import RegistryFileRejected, parse_registry, read_registry_bytes
-from compliance.services import dnc_source_for, phones_reflag, registry_load_create, registry_load_run
+from compliance.services import (
+    dnc_source_for,
+    phones_reflag,
+    registry_load_create,
+    registry_load_run,
+    registry_loads_resume_stalled,
+)
 
 from ..helpers import jobs
 from ..leads.factories import PhoneFactory
@@ -235,3 +244,61 @@ def test_a_zip_that_unpacks_past_the_limit_is_refused_not_unpacked():
         "This zip unpacks to 2 MB, more than the 1 MB a registry file may hold. "
         "Upload the files of fewer area codes at once."]
     assert read_registry_bytes(buffer.getvalue(), limit=3_000_000).count(b"\n") == 200_000
+
+
+LOAD_GAVE_UP = ("Stopped after 3 tries: the worker stopped each time while reading this file. "
+                "Split the file or contact support.")
+
+
+def test_a_load_whose_worker_stops_every_time_is_rejected_after_three_tries(national_registry, client_as, broker):
+    """A file that gets the worker killed (for memory, say) is not resumed every minute forever."""
+    created = registry_load_create(source=national_registry, kind=LoadKind.FULL, version_date=date(2026, 11, 14),
+                                   content=b"602,5550101\n", file_name="x.txt", loaded_by=None)
+    now = timezone.now()
+    for attempt in range(1, 4):
+        with time_machine.travel(now, tick=False):
+            # the claim a worker makes, then dies reading (as run, minus the reading)
+            RegistryLoad.objects.filter(pk=created.pk).update(status=LoadStatus.QUEUED)
+            with transaction.atomic():
+                claimed = RegistryLoad.objects.select_for_update().get(pk=created.pk)
+                claimed.status, claimed.heartbeat_at, claimed.attempts = LoadStatus.READING, now, attempt
+                claimed.save()
+        now += timedelta(minutes=2)
+        with time_machine.travel(now, tick=False):
+            assert registry_loads_resume_stalled() == ([created.pk] if attempt < 3 else [])
+    rejected = RegistryLoad.objects.get(pk=created.pk)
+    assert (rejected.status, rejected.errors) == (LoadStatus.REJECTED, [LOAD_GAVE_UP])
+    page = client_as(broker).get(reverse("compliance:registry_load", args=[created.pk])).content.decode()
+    assert LOAD_GAVE_UP in page and "Paused" not in page
+    with time_machine.travel(now + timedelta(hours=1), tick=False):
+        assert registry_loads_resume_stalled() == []
+        assert registry_load_run(load_id=created.pk) is None  # nor run by a redelivered task
+    assert held(national_registry) == []
+
+
+def test_each_run_counts_a_try_and_the_fourth_delivery_rejects_the_load(national_registry):
+    created = registry_load_create(source=national_registry, kind=LoadKind.FULL, version_date=date(2026, 11, 14),
+                                   content=b"602,5550101\n", file_name="x.txt", loaded_by=None)
+    assert registry_load_run(load_id=created.pk).attempts == 1
+    # a worker died on it three times; the dead worker's task is redelivered once more
+    RegistryLoad.objects.filter(pk=created.pk).update(status=LoadStatus.READING, attempts=3,
+                                                      heartbeat_at=timezone.now() - timedelta(minutes=2))
+    load = registry_load_run(load_id=created.pk)
+    assert (load.status, load.errors, load.attempts) == (LoadStatus.REJECTED, [LOAD_GAVE_UP], 3)
+
+
+def test_a_queued_load_whose_task_was_lost_is_sent_again_once(national_registry, monkeypatch):
+    """The broker died between the upload and the send: nobody would ever run it."""
+    created = registry_load_create(source=national_registry, kind=LoadKind.FULL, version_date=date(2026, 11, 14),
+                                   content=b"602,5550101\n", file_name="x.txt", loaded_by=None)
+    sent = []
+    monkeypatch.setattr(tasks.registry_load_run, "delay", sent.append)
+    with time_machine.travel(created.created_at + timedelta(minutes=2), tick=False):
+        assert tasks.registry_loads_resume_stalled() == 0  # maybe waiting its turn behind a long task
+    with time_machine.travel(created.created_at + timedelta(minutes=6), tick=False):
+        assert tasks.registry_loads_resume_stalled() == 1
+        assert tasks.registry_loads_resume_stalled() == 0  # sent once
+    assert sent == [created.pk]
+    assert tasks.registry_load_run(created.pk) == LoadStatus.DONE
+    assert tasks.registry_load_run(created.pk) is None  # the first task, turning up late, does nothing
+    assert held(national_registry) == [6025550101]
