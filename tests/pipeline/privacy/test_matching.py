@@ -110,7 +110,8 @@ def test_erasure_leaves_strangers_rows_as_they_were(ray_lee, import_rows, broker
 
 def test_short_names_match_as_whole_words_and_only_in_full(ray_lee):
     terms = person_terms([ray_lee.pk])
-    for stranger in ("Registry hit for an area code of Raleigh, NC", "Bradley County list", "Leeward Ray-Ban",
+    for stranger in ("Registry hit for an area code of Raleigh, NC", "Bradley County list", "Fleetwood County list",
+                     "Leeward Ray-Ban",
                      "Lee called", "ray@example.org", "Call 918-555-01049"):
         assert not names_person(stranger, terms), stranger
     for theirs in ("Spoke to Ray  Lee today", "RAY LEE", "Number 918.555.0104 on the registry", "+1 918 555 0104",
@@ -130,6 +131,7 @@ def test_erasure_keeps_findings_that_only_look_like_their_name(ray_lee, broker, 
     check = ComplianceCheckFactory(lead=ray_lee, fired=[
         ("tcpa.quiet_hours", "warn", "It is after 9 pm in Raleigh, NC, where the area code is."),
         ("dnc.national", "block", "Bradley County's list has this number."),
+        ("dnc.state", "block", "On the Fleetwood County list since March."),
         ("dnc.internal", "block", "Ray Lee asked not to be called at 918-555-0104."),
     ])
     with django_capture_on_commit_callbacks(execute=True):
@@ -137,7 +139,8 @@ def test_erasure_keeps_findings_that_only_look_like_their_name(ray_lee, broker, 
                       requester="homeowner", verification="Called back the number on file.", confirmation="ERASE")
     reasons = [finding["reason"] for finding in ComplianceCheck.objects.get(pk=check.pk).findings]
     assert reasons == ["It is after 9 pm in Raleigh, NC, where the area code is.",
-                       "Bradley County's list has this number.", "[erased]"]
+                       "Bradley County's list has this number.", "On the Fleetwood County list since March.",
+                       "[erased]"]
 
 
 def test_erasure_records_the_move_to_dead_and_revokes_the_status_page(ray_lee, agent, team, broker,
