@@ -39,6 +39,22 @@ CREATE TABLE leadcrm_erasable_column (
 );
 """
 
+READ_ONLY_FOR_OTHERS = """
+DO $$
+DECLARE
+    grantee text;
+BEGIN
+    FOR grantee IN
+        SELECT DISTINCT r.rolname FROM pg_class c, aclexplode(c.relacl) a JOIN pg_roles r ON r.oid = a.grantee
+        WHERE c.oid = 'leadcrm_erasable_column'::regclass AND r.rolname <> current_user
+    LOOP
+        EXECUTE format('REVOKE ALL ON leadcrm_erasable_column FROM %I', grantee);
+        EXECUTE format('GRANT SELECT ON leadcrm_erasable_column TO %I', grantee);
+    END LOOP;
+END;
+$$;
+"""
+
 # Under leadcrm.privacy_erasure an UPDATE passes only when every column but the erasable
 # ones is unchanged: the row as JSON, less those columns, must be equal before and after.
 # The table is named with its schema, so a TEMP table of the same name (which any session
@@ -92,6 +108,9 @@ def forward(apps, schema_editor):
         cursor.execute("SELECT current_schema()")
         (schema,) = cursor.fetchone()
     schema_editor.execute(CREATE_TABLE, params=None)
+    # The owner's default privileges hand every new table to the runtime role to write;
+    # take writing back at once rather than at the next db_runtime_role.
+    schema_editor.execute(READ_ONLY_FOR_OTHERS, params=None)
     with connection.cursor() as cursor:
         cursor.executemany("INSERT INTO leadcrm_erasable_column (table_name, column_name) VALUES (%s, %s)",
                            list(ERASABLE))

@@ -237,3 +237,24 @@ def test_the_role_check_fails_a_role_that_may_write_the_erasable_columns(runtime
     with as_runtime.cursor() as cursor:
         assert runtime_role_problems(cursor) == []
         assert fetch(as_runtime, "SELECT count(*) > 0 FROM leadcrm_erasable_column") == [(True,)]
+
+
+def test_the_erasable_columns_table_is_read_only_to_the_runtime_role_as_soon_as_it_is_made(runtime_role):
+    """A migration run after the role exists gets the owner's default privileges; 0028 takes
+    writing back itself, so the window before the next db_runtime_role is closed."""
+    import importlib
+
+    name, _password = runtime_role
+    migration = importlib.import_module("pipeline.migrations.0028_erasure_replaces_only_personal_columns")
+    run_as_owner("ALTER TABLE leadcrm_erasable_column RENAME TO leadcrm_erasable_column_kept")
+    try:
+        run_as_owner("CREATE TABLE leadcrm_erasable_column (table_name text, column_name text)")
+        assert fetch(connection, "SELECT has_table_privilege(%s, 'leadcrm_erasable_column', 'INSERT')", [name]) \
+            == [(True,)]  # the default privileges at work
+        run_as_owner(migration.READ_ONLY_FOR_OTHERS)
+        assert fetch(connection, "SELECT has_table_privilege(%s, 'leadcrm_erasable_column', 'INSERT, UPDATE, "
+                                 "DELETE, TRUNCATE'), has_table_privilege(%s, 'leadcrm_erasable_column', 'SELECT')",
+                     [name, name]) == [(False, True)]
+    finally:
+        run_as_owner("DROP TABLE IF EXISTS leadcrm_erasable_column")
+        run_as_owner("ALTER TABLE leadcrm_erasable_column_kept RENAME TO leadcrm_erasable_column")
