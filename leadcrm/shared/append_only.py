@@ -9,8 +9,10 @@ One door is sanctioned, and only for a homeowner's privacy erasure: inside
 ``privacy_erasure()`` (which must run in a transaction, and on PostgreSQL sets
 ``leadcrm.privacy_erasure`` for that transaction alone, ``SET LOCAL``, which the trigger
 checks), ``AppendOnlyQuerySet.redact(**fields)`` replaces the person's details in place.
-Rows are never deleted, and the decisions, times and rule IDs are left as they were.
-See docs/architecture.md#append-only-records and docs/privacy.md#what-is-kept.
+Rows are never deleted, and the decisions, times and rule IDs are left as they were: the
+trigger lets an erasure's UPDATE through only when it changes nothing but the columns the
+owner's table ``leadcrm_erasable_column`` lists (the setting alone, which any session may
+set, opens nothing else). See docs/architecture.md#append-only-records and docs/privacy.md#what-is-kept.
 """
 
 from __future__ import annotations

@@ -5,8 +5,11 @@ person's leads through every key that points at them (``_meta.get_fields(include
 also finds the keys declared ``related_name="+"``), then through every key that points at
 those rows, and so on. So a model added later, in any app, is found without a change here;
 ``REDACTIONS`` must then say what happens to each of its text fields, or
-tests/pipeline/privacy/test_coverage.py fails. django-simple-history's tables follow the
-rows they record (``HistoricalContact`` by the contact's id) and use their model's entry.
+tests/pipeline/privacy/test_erasure.py (``test_every_text_field_of_every_held_model_is_redacted_or_kept_with_a_reason``)
+fails; an append-only model's redacted fields also need a migration adding them to the
+trigger's ``leadcrm_erasable_column`` (tests/pipeline/privacy/test_erasable_columns.py).
+django-simple-history's tables follow the rows they record (``HistoricalContact`` by the
+contact's id) and use their model's entry.
 
 Each text field of a walked model is either redacted (``REDACTIONS``) or kept (``KEPT``,
 with the reason). Fields with choices hold a code, not the person's words, and need

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 
@@ -30,6 +31,7 @@ from pipeline.models import PrivacyRequest
 
 from .coverage import FILE, Held, held_models, redactions_for
 
+CHUNK = 2000
 NEEDS_A_TERM = "Give at least one of name, phone, email or address to search for."
 PHONE_NOT_READ = "That phone number could not be read: {error}"
 
@@ -144,36 +146,151 @@ def privacy_lead_ids(*, fetched_by, lead_ids) -> list[int]:
                 .values_list("pk", flat=True))
 
 
-def person_terms(lead_ids) -> list[str]:
-    """The strings that name the person on these leads (lowercased), for finding them in
-    free JSON (a check's findings, an import's rejected row): names, phones as stored and
-    as written on the list, emails, the street."""
-    terms: set[str] = set()
+# A phone written any of the ways lists and messages write one: +1 918 555 0187,
+# (918) 555-0187, 918.555.0187, 9185550187. Compared by its ten digits, never in part.
+PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?!\d)")
+EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A surname or a company alone names the person in free text only when it is this long:
+# "Lee" or "Ray" would otherwise blank every finding mentioning Raleigh or Bradley. A full
+# name, a phone and an email name them at any length.
+SHORTEST_NAME_ALONE = 5
+
+
+def _ten_digits(text: str) -> str:
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
+
+
+def _words(term: str) -> re.Pattern:
+    """The term as whole words, any case, any spacing between its words."""
+    return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(word) for word in term.split()) + r"(?!\w)", re.IGNORECASE)
+
+
+@dataclass
+class PersonTerms:
+    """What names the person on the chosen leads, for finding them where no key joins:
+    a check's findings, an owner's rejected phones, the rows an import rejected."""
+
+    full_names: list[str] = field(default_factory=list)  # "Zenobia Quillfeather", the company
+    surnames: list[str] = field(default_factory=list)
+    first_names: list[str] = field(default_factory=list)
+    phones: set[str] = field(default_factory=set)  # ten digits
+    emails: set[str] = field(default_factory=set)  # lower case
+    streets: list[str] = field(default_factory=list)  # as stored
+    street_keys: set[str] = field(default_factory=set)  # normalize_street's
+
+    def __post_init__(self):
+        texts = [*self.full_names, *[name for name in self.surnames if len(name) >= SHORTEST_NAME_ALONE],
+                 *self.streets, *self.street_keys]
+        self._text_patterns = [_words(term) for term in dict.fromkeys(texts) if term]
+        self._surname_patterns = [_words(name) for name in dict.fromkeys([*self.full_names, *self.surnames]) if name]
+        self._own_row_patterns = [_words(name) for name in dict.fromkeys(
+            [*self.full_names, *self.surnames, *self.first_names, *self.streets, *self.street_keys]) if name]
+
+    def phones_in(self, text: str) -> list[str]:
+        found = [_ten_digits(match) for match in PHONE_IN_TEXT.findall(text)]
+        return [digits for digits in found + [_ten_digits(text)] if digits in self.phones]
+
+    def emails_in(self, text: str) -> list[str]:
+        return [email for email in (match.lower() for match in EMAIL_IN_TEXT.findall(text)) if email in self.emails]
+
+    def names_in(self, text: str) -> bool:
+        return any(pattern.search(text) for pattern in self._text_patterns)
+
+    def in_their_own_row(self, text: str) -> bool:
+        """In a row already known to be theirs, any of their names, short ones too."""
+        return bool(self.phones_in(text) or self.emails_in(text) or self.street_in_row([text])
+                    or any(pattern.search(text) for pattern in self._own_row_patterns))
+
+    def street_in_row(self, values: list[str]) -> str:
+        for value in values:
+            street, _unit = split_inline_unit(value)
+            if street and normalize_street(street) in self.street_keys:
+                return value
+        joined = " | ".join(values)
+        return next((street for street in self.streets if _words(street).search(joined)), "")
+
+    def name_in_row(self, values: list[str]) -> str:
+        joined = " | ".join(values)
+        return next((match.group(0) for pattern in self._surname_patterns if (match := pattern.search(joined))), "")
+
+
+def person_terms(lead_ids) -> PersonTerms:
+    """What names the person on these leads: their owners' names, phones, emails, the street."""
+    full_names, surnames, first_names = [], [], []
     for first, last, company in Contact.objects.filter(lead__in=lead_ids).values_list(
             "first_name", "last_name", "company_name"):
-        terms.update(value for value in (f"{first} {last}".strip(), last, company) if len(value) >= 3)
-    for number, raw in Phone.objects.filter(contact__lead__in=lead_ids).values_list("number", "raw"):
-        terms.update(value for value in (number, format_national(number), number[2:] if number.startswith("+1")
-                                         else number, raw) if value)
-    terms.update(Email.objects.filter(contact__lead__in=lead_ids).values_list("address", flat=True))
-    terms.update(Property.objects.filter(lead__in=lead_ids).values_list("street", flat=True))
-    return sorted(term.lower() for term in terms if term)
+        full = f"{first} {last}".strip()
+        full_names.extend(value for value in (full if first and last else "", company) if value)
+        surnames.extend(value for value in (last,) if value)
+        first_names.extend(value for value in (first,) if value)
+    phones = {_ten_digits(number) for number in Phone.objects.filter(contact__lead__in=lead_ids).values_list(
+        "number", flat=True) if number}
+    emails = {address.strip().lower() for address in Email.objects.filter(contact__lead__in=lead_ids).values_list(
+        "address", flat=True) if address}
+    streets = [street for street in Property.objects.filter(lead__in=lead_ids).values_list("street", flat=True)
+               if street]
+    keys = {normalize_street(split_inline_unit(street)[0]) for street in streets} - {""}
+    return PersonTerms(full_names=full_names, surnames=surnames, first_names=first_names, phones=phones - {""},
+                       emails=emails, streets=streets, street_keys=keys)
 
 
-def names_person(value: str, terms: list[str]) -> bool:
-    text = value.lower()
-    digits = "".join(ch for ch in text if ch.isdigit())
-    return any(term in text or (term.isdigit() and len(term) >= 10 and term in digits) for term in terms)
+def names_person(value: str, terms: PersonTerms) -> bool:
+    """Whether a string in free JSON names the person: their phone or email exactly, their
+    full name, or a surname, company or street of five letters or more, as whole words."""
+    return bool(terms.phones_in(value) or terms.emails_in(value) or terms.names_in(value))
 
 
-def import_rows_naming(terms: list[str]):
-    """Rows an import rejected that name the person: no key joins them to a lead, so they
-    are found by the street, the email or the phone as the list wrote it."""
+def _strings(value) -> list[str]:
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return [str(value)] if value not in (None, "") else []
+
+
+def import_row_match(row, terms: PersonTerms) -> str:
+    """Why a rejected import row is the person's, or "": their phone or their email exactly,
+    or their name and their street in the same row. A surname alone, or a street alone (the
+    same number and street in another city), is somebody else's."""
+    values = _strings(row)
+    for value in values:
+        if phones := terms.phones_in(value):
+            return f"the phone {format_national('+1' + phones[0]) if len(phones[0]) == 10 else phones[0]}"
+        if emails := terms.emails_in(value):
+            return f"the email {emails[0]}"
+    name, street = terms.name_in_row(values), terms.street_in_row(values)
+    if name and street:
+        return f"the name {name} and the street {street}"
+    return ""
+
+
+def _row_candidates(terms: PersonTerms) -> Q:
+    """A cheap first cut in the database, which the row's own check then confirms: no
+    matching by a part of a name happens here that is not checked whole afterwards."""
     query = Q(pk__in=[])
-    for term in terms:
-        if len(term) >= 6:
-            query |= Q(row_text__icontains=term)
-    return ImportRowIssue.objects.annotate(row_text=Cast("row", TextField())).filter(query).order_by("pk")
+    for digits in terms.phones:
+        if len(digits) == 10:  # the exchange and the line are never split, however it is written
+            query |= Q(row_text__contains=digits[3:6]) & Q(row_text__contains=digits[6:])
+    for email in terms.emails:
+        query |= Q(row_text__icontains=email)
+    numbers = {street.split()[0] for street in terms.streets if street.split()}
+    for surname in set(terms.surnames) | set(terms.full_names):
+        for number in numbers:
+            query |= Q(row_text__icontains=max(surname.split(), key=len)) & Q(row_text__icontains=number)
+    return query
+
+
+def import_rows_naming(terms: PersonTerms) -> dict[int, str]:
+    """Rows an import rejected that are the person's, with why: no key joins them to a
+    lead (docs/privacy.md#what-is-removed)."""
+    candidates = ImportRowIssue.objects.annotate(row_text=Cast("row", TextField())).filter(
+        _row_candidates(terms)).order_by("pk").values_list("pk", "job_id", "row_number", "row")
+    found = {}
+    for pk, job_id, row_number, row in candidates.iterator(chunk_size=CHUNK):
+        if why := import_row_match(row, terms):
+            found[pk] = f"line {row_number} of import {job_id}: {why}"
+    return found
 
 
 @dataclass(frozen=True)
@@ -182,6 +299,8 @@ class HeldRows:
     title: str
     held: Held | None
     queryset: object
+    # Rows found by matching, not by a key: why each matched, for the broker to check.
+    why: tuple[str, ...] = ()
 
 
 def privacy_held(*, fetched_by, lead_ids) -> list[HeldRows]:
@@ -192,18 +311,20 @@ def privacy_held(*, fetched_by, lead_ids) -> list[HeldRows]:
         meta = held.model._meta
         found.append(HeldRows(held.label, str(meta.verbose_name_plural).capitalize(), held, held.rows(ids)))
     rows = import_rows_naming(person_terms(ids))
-    found.append(HeldRows("leads.importrowissue", "Import rows that named them", None, rows))
+    found.append(HeldRows("leads.importrowissue", "Import rows that named them", None,
+                          ImportRowIssue.objects.filter(pk__in=list(rows)).order_by("pk"), tuple(rows.values())))
     return found
 
 
-def privacy_preview(*, fetched_by, lead_ids) -> list[tuple[str, str, int, list[str]]]:
-    """What an erasure would change: (label, title, rows, fields) for every model with rows."""
+def privacy_preview(*, fetched_by, lead_ids) -> list[tuple[str, str, int, list[str], tuple[str, ...]]]:
+    """What an erasure would change: (label, title, rows, fields, why) for every model with
+    rows; ``why`` says, for rows found by matching rather than by a key, what matched."""
     preview = []
     for held in privacy_held(fetched_by=fetched_by, lead_ids=lead_ids):
         count = held.queryset.count()
         if count:
             fields = sorted(redactions_for(held.queryset.model))
-            preview.append((held.label, held.title, count, fields))
+            preview.append((held.label, held.title, count, fields, held.why))
     return preview
 
 

@@ -16,11 +16,20 @@ from compliance.models import Channel, InternalDncEntry
 from compliance.services import internal_dnc_add
 from leadcrm.shared.append_only import privacy_erasure
 from leads.models import Contact, DeadReason, Email, Lead, Phone, Stage
-from pipeline.models import FollowUp, PrivacyAction, PrivacyRequest, PrivacyRequestKind
+from leads.selectors import stage_counts_forget
+from pipeline.models import (
+    FollowUp,
+    PrivacyAction,
+    PrivacyRequest,
+    PrivacyRequestKind,
+    SellerLink,
+    StageChange,
+)
 
 from .coverage import BLANK, ERASED, FILE, PER_ROW, SCRUB, is_append_only, redactions_for
 from .selectors import (
     HeldRows,
+    PersonTerms,
     PrivacySearch,
     names_person,
     person_terms,
@@ -37,6 +46,7 @@ CLOSING = ("Lead {lead} is closing (stage Close): the sale's contract, the lende
            "still need its file. Erase it once the sale has closed or fallen through; tell the homeowner when.")
 # Why the number goes on the internal list: docs/privacy.md#the-do-not-call-entry.
 DNC_WORDS = "Asked for their data to be erased (privacy request): never contact again."
+CLOSED_BY_ERASURE = "Closed by a privacy erasure"
 FOLLOW_UP_CLOSED = "Closed: the homeowner's data was erased at their request; do not contact them."
 CHUNK = 500
 
@@ -66,13 +76,16 @@ def privacy_access_answer(*, handled_by, search: PrivacySearch, lead_ids, reques
     return request, package
 
 
-def _scrubbed(value, terms):
+def _scrubbed(value, terms: PersonTerms, own_row: bool = False):
+    """JSON with every string naming the person replaced. In a row matched as theirs (an
+    import's rejected row) any of their names counts, short ones too."""
     if isinstance(value, str):
-        return ERASED if names_person(value, terms) else value
+        named = terms.in_their_own_row(value) if own_row else names_person(value, terms)
+        return ERASED if named else value
     if isinstance(value, list):
-        return [_scrubbed(item, terms) for item in value]
+        return [_scrubbed(item, terms, own_row) for item in value]
     if isinstance(value, dict):
-        return {key: _scrubbed(item, terms) for key, item in value.items()}
+        return {key: _scrubbed(item, terms, own_row) for key, item in value.items()}
     return value
 
 
@@ -82,7 +95,7 @@ def _write(queryset, append_only: bool, **values) -> int:
     return models.QuerySet.update(queryset, **values)
 
 
-def _redact(held: HeldRows, terms: list[str], files: list[str]) -> PrivacyAction | None:
+def _redact(held: HeldRows, terms: PersonTerms, files: list[str]) -> PrivacyAction | None:
     """Apply one model's redactions to the person's rows: one statement per kind of change,
     JSON rewritten row by row in chunks (``Case``), so the statements never grow with rows."""
     model = held.queryset.model
@@ -101,7 +114,7 @@ def _redact(held: HeldRows, terms: list[str], files: list[str]) -> PrivacyAction
     for name in [name for name, value in redactions.items() if value == SCRUB]:
         changed = {}
         for pk, value in rows.filter(pk__in=ids).values_list("pk", name):
-            scrubbed = _scrubbed(value, terms)
+            scrubbed = _scrubbed(value, terms, own_row=held.held is None)
             if scrubbed != value:
                 changed[pk] = scrubbed
         pks = sorted(changed)
@@ -160,14 +173,31 @@ def privacy_erase(*, handled_by, search: PrivacySearch, lead_ids, requester: str
                     action.request = request
                     actions.append(action)
         now = timezone.now()
-        Lead.objects.filter(pk__in=ids).exclude(stage__in=[Stage.CLOSED, Stage.DEAD]).update(
-            stage=Stage.DEAD, dead_reason=DeadReason.OTHER, stage_entered_at=now)
+        _close_as_dead(leads, handled_by, now)
         # Nobody is to call them again: their open follow-ups close, saying why.
         FollowUp.objects.filter(lead__in=ids, done_at__isnull=True).update(done_at=now,
                                                                             closed_reason=FOLLOW_UP_CLOSED)
+        # Their status page stops opening: what it would show is gone, and its link is theirs.
+        SellerLink.objects.filter(lead__in=ids, revoked_at__isnull=True).update(revoked_at=now)
         PrivacyAction.objects.bulk_create(actions)
         transaction.on_commit(lambda: [default_storage.delete(name) for name in files])
     return request
+
+
+def _close_as_dead(leads: list[Lead], closed_by, now) -> None:
+    """The open leads move to dead as any move does: the lead's stage and a ``StageChange``
+    row, which the stage history, the funnel and the forecast read (a lead dead without one
+    would look, to them, as if it never left its stage)."""
+    open_leads = [lead for lead in leads if lead.stage not in (Stage.CLOSED, Stage.DEAD)]
+    if not open_leads:
+        return
+    Lead.objects.filter(pk__in=[lead.pk for lead in open_leads]).update(
+        stage=Stage.DEAD, dead_reason=DeadReason.OTHER, stage_entered_at=now, next_follow_up_at=None, updated_at=now)
+    StageChange.objects.bulk_create([
+        StageChange(lead=lead, from_stage=lead.stage, to_stage=Stage.DEAD, dead_reason=DeadReason.OTHER,
+                    note=CLOSED_BY_ERASURE, changed_by=closed_by, changed_at=now) for lead in open_leads])
+    agents = {lead.assigned_agent_id for lead in open_leads}
+    transaction.on_commit(lambda: stage_counts_forget(*agents, closed_by.pk))
 
 
 def _do_not_contact(lead_ids, recorded_by) -> None:

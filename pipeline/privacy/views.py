@@ -22,6 +22,10 @@ from pipeline.models import Requester
 from .selectors import PrivacySearch, is_privacy_officer, privacy_matches, privacy_preview, privacy_requests
 from .services import CONFIRM_WORD, privacy_access_answer, privacy_erase
 
+# Shown under the note on both forms: the note is kept for good with the request's record
+# (docs/privacy.md#the-record-of-requests), so it must say how, never who.
+VERIFICATION_HELP = ("Say how you checked who asked (e.g. 'called back the number on file'); "
+                     "don't type their details here. This note is kept.")
 ERASED_DONE = "Erased: {rows:,} rows changed across {models} kinds of record, {files} files deleted."
 
 
@@ -54,6 +58,7 @@ def _chosen(data) -> list[int]:
 def _page(request, template: str, status: int = 200, **context) -> TemplateResponse:
     return TemplateResponse(request, f"admin/privacy/{template}", {
         **admin.site.each_context(request), "requesters": Requester.choices, "confirm_word": CONFIRM_WORD,
+        "verification_help": VERIFICATION_HELP,
         **context}, status=status)
 
 
@@ -92,7 +97,7 @@ def privacy_erase_preview(request):
     search, chosen = _search(request.POST), _chosen(request.POST)
     preview = privacy_preview(fetched_by=request.user, lead_ids=chosen) if chosen else []
     return _page(request, "erase.html", title="Erase a homeowner's data", search=search, chosen=chosen,
-                 preview=preview, total=sum(rows for _label, _title, rows, _fields in preview),
+                 preview=preview, total=sum(entry[2] for entry in preview),
                  requester=request.POST.get("requester", ""), verification=request.POST.get("verification", ""))
 
 
@@ -107,7 +112,7 @@ def privacy_erase_confirm(request):
     except ValidationError as error:
         preview = privacy_preview(fetched_by=request.user, lead_ids=chosen) if chosen else []
         return _page(request, "erase.html", title="Erase a homeowner's data", search=search, chosen=chosen,
-                     preview=preview, total=sum(rows for _label, _title, rows, _fields in preview),
+                     preview=preview, total=sum(entry[2] for entry in preview),
                      requester=request.POST.get("requester", ""), verification=request.POST.get("verification", ""),
                      errors=error.messages, status=400)
     actions = list(done.actions.all())

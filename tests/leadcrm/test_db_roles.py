@@ -199,3 +199,62 @@ def test_backup_verify_as_the_runtime_role_says_to_run_it_as_the_owner(runtime_r
     monkeypatch.setitem(connection.settings_dict, "PASSWORD", password)
     with pytest.raises(CommandError, match=f"{name} may not create the scratch database.*NOT verified"):
         call_command("backup_verify", stdout=io.StringIO())
+
+
+def test_the_runtime_role_opening_the_erasure_door_can_replace_details_but_not_verdicts(as_runtime, lead,
+                                                                                        agent):
+    """A stolen application password may SET the erasure's setting like the app does; the
+    trigger still lets through only the columns the owner's list names, which the role can
+    neither change nor shadow with a TEMP table of its own."""
+    outreach_check(lead=lead, contact_point=lead.contacts.first().phones.first(), channel=Channel.CALL,
+                   purpose=Purpose.LISTING, actor=agent, role_disclosed=True)
+    with as_runtime.cursor() as cursor:
+        for sql in ("INSERT INTO leadcrm_erasable_column VALUES ('compliance_compliancecheck', 'verdict')",
+                    "DELETE FROM leadcrm_erasable_column", "TRUNCATE leadcrm_erasable_column"):
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cursor.execute(sql)
+        cursor.execute("BEGIN")
+        cursor.execute("CREATE TEMP TABLE leadcrm_erasable_column AS SELECT table_name, column_name "
+                       "FROM information_schema.columns WHERE table_schema = current_schema()")
+        cursor.execute("SET LOCAL leadcrm.privacy_erasure = 'on'")
+        with pytest.raises(psycopg2.errors.RestrictViolation, match="only replace a person's details"):
+            cursor.execute("UPDATE compliance_compliancecheck SET verdict = 'block'")
+        cursor.execute("ROLLBACK")
+        cursor.execute("BEGIN")
+        cursor.execute("SET LOCAL leadcrm.privacy_erasure = 'on'")
+        cursor.execute("UPDATE compliance_compliancecheck SET contact_point = '[erased]'")
+        cursor.execute("COMMIT")
+    check = ComplianceCheck.objects.get()
+    assert (check.verdict, check.contact_point) == ("allow", "[erased]")
+
+
+def test_the_role_check_fails_a_role_that_may_write_the_erasable_columns(runtime_role, as_runtime):
+    name, _password = runtime_role
+    run_as_owner(f'GRANT INSERT ON leadcrm_erasable_column TO "{name}"')
+    with as_runtime.cursor() as cursor:
+        assert any("may change leadcrm_erasable_column" in problem for problem in runtime_role_problems(cursor))
+    call_command("db_runtime_role", role=name, stdout=io.StringIO())
+    with as_runtime.cursor() as cursor:
+        assert runtime_role_problems(cursor) == []
+        assert fetch(as_runtime, "SELECT count(*) > 0 FROM leadcrm_erasable_column") == [(True,)]
+
+
+def test_the_erasable_columns_table_is_read_only_to_the_runtime_role_as_soon_as_it_is_made(runtime_role):
+    """A migration run after the role exists gets the owner's default privileges; 0028 takes
+    writing back itself, so the window before the next db_runtime_role is closed."""
+    import importlib
+
+    name, _password = runtime_role
+    migration = importlib.import_module("pipeline.migrations.0028_erasure_replaces_only_personal_columns")
+    run_as_owner("ALTER TABLE leadcrm_erasable_column RENAME TO leadcrm_erasable_column_kept")
+    try:
+        run_as_owner("CREATE TABLE leadcrm_erasable_column (table_name text, column_name text)")
+        assert fetch(connection, "SELECT has_table_privilege(%s, 'leadcrm_erasable_column', 'INSERT')", [name]) \
+            == [(True,)]  # the default privileges at work
+        run_as_owner(migration.READ_ONLY_FOR_OTHERS)
+        assert fetch(connection, "SELECT has_table_privilege(%s, 'leadcrm_erasable_column', 'INSERT, UPDATE, "
+                                 "DELETE, TRUNCATE'), has_table_privilege(%s, 'leadcrm_erasable_column', 'SELECT')",
+                     [name, name]) == [(False, True)]
+    finally:
+        run_as_owner("DROP TABLE IF EXISTS leadcrm_erasable_column")
+        run_as_owner("ALTER TABLE leadcrm_erasable_column_kept RENAME TO leadcrm_erasable_column")

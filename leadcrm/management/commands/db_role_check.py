@@ -2,13 +2,14 @@
 
 Part of a production deploy, after ``check --deploy`` (docs/database.md#roles): exits
 non-zero when the role in DATABASE_URL is a superuser, owns the app's tables, or may
-TRUNCATE, alter or drop an append-only table. A laptop's SQLite file has no roles.
+TRUNCATE, alter or drop an append-only table, or may write the list of columns a privacy
+erasure may replace. A laptop's SQLite file has no roles.
 """
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from .db_runtime_role import RUNTIME_OWNED_TABLES
+from .db_runtime_role import READ_ONLY_TABLES, RUNTIME_OWNED_TABLES
 
 REFUSE_FUNCTION = "leadcrm_refuse_append_only_change"
 
@@ -49,6 +50,16 @@ def runtime_role_problems(cursor) -> list[str]:
     truncatable = [name for (name,) in cursor.fetchall()]
     if truncatable:
         problems.append(f"{role} may TRUNCATE append-only tables ({', '.join(truncatable[:3])}...).")
+    cursor.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relname = ANY(%s) "
+        "AND has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER') ORDER BY 1",
+        [list(READ_ONLY_TABLES)],
+    )
+    writable = [name for (name,) in cursor.fetchall()]
+    if writable:
+        problems.append(f"{role} may change {', '.join(writable)}, which says what a privacy erasure may "
+                        "replace: with it, a stolen password could rewrite a verdict. Run db_runtime_role again.")
     return problems
 
 

@@ -25,6 +25,12 @@ from compliance.models import DncNumber
 # owned by the session that makes them: they need only the database's TEMPORARY privilege.
 RUNTIME_OWNED_TABLES = (DncNumber._meta.db_table,)
 
+# Tables the runtime role may read and never write: the columns a privacy erasure may
+# replace in an append-only row, which the trigger reads (pipeline migration 0028). Were the
+# app's role able to add a row there, a stolen password could widen what an erasure lets
+# through to a verdict or a decision (docs/architecture.md#append-only-records).
+READ_ONLY_TABLES = ("leadcrm_erasable_column",)
+
 ROW_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -59,7 +65,8 @@ class Command(BaseCommand):
             created = runtime_role_grant(cursor, role=role, password=password, owner=owner,
                                          database=database, schema=schema)
         self.stdout.write(f"{'Created' if created else 'Updated'} role {role}: {ROW_PRIVILEGES} on every table "
-                          f"in {database}.{schema}, owner of {', '.join(RUNTIME_OWNED_TABLES)} only (the registry's rebuild), "
+                          f"in {database}.{schema} (SELECT only on "
+                          f"{', '.join(READ_ONLY_TABLES)}), owner of {', '.join(RUNTIME_OWNED_TABLES)} only (the registry's rebuild), "
                           f"no TRUNCATE elsewhere. Point DATABASE_URL at {role}.")
         if created and not password:
             self.stdout.write(self.style.WARNING(f"{role} has no password yet: set one with --password or "
@@ -94,6 +101,11 @@ def runtime_role_grant(cursor, *, role: str, password: str | None, owner: str, d
                    f"GRANT {ROW_PRIVILEGES} ON TABLES TO {name}")
     cursor.execute(f"ALTER DEFAULT PRIVILEGES FOR ROLE {quote(owner)} IN SCHEMA {quote(schema)} "
                    f"GRANT USAGE, SELECT ON SEQUENCES TO {name}")
+    for table in READ_ONLY_TABLES:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [f"{quote(schema)}.{quote(table)}"])
+        if cursor.fetchone()[0]:  # made by a migration: absent only before the first migrate
+            cursor.execute(f"REVOKE ALL ON TABLE {quote(table)} FROM {name}")
+            cursor.execute(f"GRANT SELECT ON TABLE {quote(table)} TO {name}")
     for table in RUNTIME_OWNED_TABLES:
         # The owner stays a member of the runtime role, so later migrations can still alter
         # this table (and a non-superuser owner may hand it over at all).
