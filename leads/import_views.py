@@ -1,6 +1,7 @@
 """The list import pages: upload, column mapping with a preview, live progress, the report."""
 
 import csv
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
@@ -14,6 +15,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView
 
 from leadcrm.shared.csv_export import Echo, safe_cell
+from leadcrm.shared.health import worker_seen_lately
 
 from .forms import ColumnMappingForm, ImportUploadForm
 from .imports.reading import NotATable, preview
@@ -24,6 +26,8 @@ from .tasks import import_run
 
 CANCELLED = "Stopping after the rows in progress; every row imported so far is kept whole."
 CANCELLED_STALLED = "Cancelled: its worker had stopped. Every row imported so far is kept whole."
+# A queued import is normally picked up within seconds; past this, a missing worker is named.
+WORKER_WAIT = timedelta(seconds=30)
 RESUMED = "Resuming after row {rows:,}: the rows imported so far are not written again."
 
 
@@ -135,8 +139,11 @@ class ImportDetailView(ImportPermissionMixin, DetailView):
             if rate and job.is_active and job.rows_total is not None:
                 eta = int((job.rows_total - job.rows_done) / rate)
         issues = ImportRowIssue.objects.filter(job=job)
+        # Queued a while, and no worker has said it is alive: say so, not "Queued…" forever.
+        no_worker = (job.status == ImportStatus.QUEUED and not stalled
+                     and timezone.now() - job.created_at > WORKER_WAIT and not worker_seen_lately())
         return super().get_context_data(
-            rate=rate, eta=eta, stalled=stalled,
+            rate=rate, eta=eta, stalled=stalled, no_worker=no_worker,
             rejected_sample=issues.filter(rejected=True)[:10],
             notes_sample=issues.filter(rejected=False)[:10],
             **kwargs)

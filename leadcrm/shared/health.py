@@ -79,6 +79,14 @@ def check_worker() -> dict:
     return _age(beat.at, now)
 
 
+def worker_seen_lately() -> bool:
+    """Whether a worker's heartbeat is recent enough for the readiness check: pages waiting
+    on background work say so when it is not, instead of waiting in silence."""
+    from leadcrm.models import Heartbeat
+
+    return Heartbeat.objects.filter(name="worker", at__gte=timezone.now() - WORKER_STALE_AFTER).exists()
+
+
 def check_beat() -> dict:
     from django.db.models import Max
     from django_celery_beat.models import PeriodicTask

@@ -189,3 +189,20 @@ def test_a_queued_import_waiting_behind_one_still_moving_is_not_stalled(died_mid
         assert ImportJob.objects.get(pk=moving.pk).is_stalled
         assert tasks.imports_resume_stalled() == 2
     assert sorted(queued) == sorted([moving.pk, waiting.pk])
+
+
+NO_WORKER = "Waiting for the background worker: none is running right now"
+
+
+def test_a_queued_import_with_no_worker_alive_says_so(agent, client_as):
+    """Before, the page said "Queued… 0 of …" for ever when no worker ran (runserver alone)."""
+    from leadcrm.models import Heartbeat
+
+    job = import_job_create(content=PROPSTREAM, file_name="p.csv", created_by=agent, list_name="p", assign_to=agent)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED)
+    page = lambda: client_as(agent).get(reverse("leads:import_detail", args=[job.pk])).content.decode()  # noqa: E731
+    assert NO_WORKER not in page()  # just queued: a worker picks it up in seconds
+    with time_machine.travel(timezone.now() + timedelta(minutes=1)):
+        assert NO_WORKER in page()
+        Heartbeat.objects.create(name="worker", at=timezone.now())
+        assert NO_WORKER not in page()  # one is alive: the job waits its turn
