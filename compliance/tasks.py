@@ -33,10 +33,11 @@ def registry_loads_resume_stalled() -> int:
 @worker_ready.connect
 def resume_stalled_loads_on_start(sender=None, **kwargs) -> None:
     """A worker coming back after a crash resumes the registry loads the dead one left: at
-    once, and again once a load it may have left is a minute silent
-    (docs/architecture.md#prompt-recovery)."""
+    once, and every 20 s until a load it may have left is a minute silent, so within a
+    minute of this worker starting (docs/architecture.md#prompt-recovery)."""
     registry_loads_resume_stalled.delay()
-    registry_loads_resume_stalled.apply_async(countdown=REGISTRY_STALLED_AFTER.total_seconds() + 5)
+    for countdown in range(20, int(REGISTRY_STALLED_AFTER.total_seconds()) + 1, 20):
+        registry_loads_resume_stalled.apply_async(countdown=countdown)
 
 
 @shared_task(name="compliance.phones_reflag")

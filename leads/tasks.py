@@ -40,10 +40,13 @@ def imports_resume_stalled() -> int:
 @worker_ready.connect
 def resume_stalled_imports_on_start(sender=None, **kwargs) -> None:
     """A worker coming back after a crash resumes the imports the dead one left: at once
-    for those already a minute silent, and again once the rest are
-    (docs/architecture.md#prompt-recovery); the sweep would otherwise wait for beat."""
+    for those already a minute silent, and every 20 s until the last it may have left is
+    (docs/architecture.md#prompt-recovery). A job goes silent at most a minute after its
+    worker died, so each is resumed within a minute of this worker starting; beat's sweep
+    would otherwise take up to another minute."""
     imports_resume_stalled.delay()
-    imports_resume_stalled.apply_async(countdown=IMPORT_STALLED_AFTER.total_seconds() + 5)
+    for countdown in range(20, int(IMPORT_STALLED_AFTER.total_seconds()) + 1, 20):
+        imports_resume_stalled.apply_async(countdown=countdown)
 
 
 @shared_task(name="leads.pond_claims_expire", acks_late=True, reject_on_worker_lost=True)
