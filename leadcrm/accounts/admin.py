@@ -59,7 +59,7 @@ class TeamMembershipInline(admin.TabularInline):
 class UserAdmin(HiddenIsNotFoundMixin, DjangoUserAdmin):
     form = UserAdminChangeForm
     add_form = UserAdminCreationForm
-    list_display = ["username", "get_full_name", "role_label", "email", "capacity", "is_active"]
+    list_display = ["username", "full_name", "role_label", "email", "capacity", "is_active"]
     list_filter = ["groups", "capacity", "is_active", "license_state"]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
@@ -110,6 +110,10 @@ class UserAdmin(HiddenIsNotFoundMixin, DjangoUserAdmin):
             (name, {**options, "fields": [f for f in options["fields"] if f != "is_superuser"]})
             for name, options in fieldsets
         ]
+
+    @admin.display(description="Name", ordering="last_name")
+    def full_name(self, user):
+        return user.get_full_name()
 
     @admin.display(description="Role")
     def role_label(self, user):

@@ -25,7 +25,10 @@ class ThrottledLoginMixin:
 
 
 class LoginForm(ThrottledLoginMixin, AuthenticationForm):
-    pass
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That username and password do not match. Check Caps Lock, or reset your password.",
+    }
 
 
 class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):

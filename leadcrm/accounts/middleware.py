@@ -84,7 +84,10 @@ class SignInMiddleware:
             return self.get_response(request)
         if last_seen is None or now - last_seen >= LAST_SEEN_RESOLUTION_SECONDS:
             session[LAST_SEEN_KEY] = now
-        if self._owes_second_factor(request, user) and not _second_factor_free(request.path):
+        # The page header reads it (templates/base.html): while the factor is owed, the menu's
+        # links would only bounce back here, so the header shows the brand and "Sign out".
+        request.second_factor_owed = self._owes_second_factor(request, user)
+        if request.second_factor_owed and not _second_factor_free(request.path):
             if request.path.startswith("/api/"):
                 return problem_json_response(403, SECOND_FACTOR_OWED)
             target = reverse("two_factor")

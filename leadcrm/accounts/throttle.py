@@ -50,6 +50,12 @@ CODES_THROTTLED = (
     "Too many wrong codes. Wait {minutes} minutes and try again, or use one of your recovery codes "
     "when the wait is over; if you did not just sign in, change your password now."
 )
+# While setting the app up there are no recovery codes yet, and a wrong code is most often
+# the phone's clock or a mistyped key, not a thief.
+SETUP_CODES_THROTTLED = (
+    "Too many wrong codes. Wait {minutes} minutes and try again. Make sure your phone sets its clock "
+    "automatically, then type the six digits the app shows for LeadCRM."
+)
 USERNAME_SLOWED = (
     "There have been many failed sign-ins for this username lately. "
     "Wait {seconds} seconds and try again; if it was not you, tell your broker."
@@ -117,15 +123,17 @@ def login_refusal(*, username: str, address: str) -> Refusal | None:
     return None
 
 
-def code_refusal(*, username: str, address: str) -> Refusal | None:
+def code_refusal(*, username: str, address: str, setting_up: bool = False) -> Refusal | None:
     """Why a second-factor code must not be checked now, or None. Besides the sign-in's
     limits, wrong codes have a count of their own per username that the right password
-    does not clear: signing in again must not buy a fresh set of guesses at six digits."""
+    does not clear: signing in again must not buy a fresh set of guesses at six digits.
+    ``setting_up``: the code confirms a new app, so the words suit enrolment."""
     refusal = login_refusal(username=username, address=address)
     if refusal is not None:
         return refusal
     if (cache.get(_key("code", username)) or 0) >= settings.LEADCRM_LOGIN_CODE_FAILURES:
-        return Refusal("code", CODES_THROTTLED.format(minutes=login_window_minutes()))
+        message = SETUP_CODES_THROTTLED if setting_up else CODES_THROTTLED
+        return Refusal("code", message.format(minutes=login_window_minutes()))
     return None
 
 

@@ -9,8 +9,12 @@ docs/security.md#second-factor.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -36,17 +40,55 @@ def has_second_factor(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
-def second_factor_verify(*, user: User, code: str):
-    """The user's device (app or recovery codes) that accepts ``code``, or None. In one
-    transaction: django-otp locks the devices it checks (a recovery code is spent once,
-    even by two requests at the same moment)."""
+@dataclass(frozen=True)
+class CodeCheck:
+    """What checking a code found: the device that accepted it; or, when none did,
+    ``wait_seconds`` above 0 if django-otp's own waiting period was running (the code was
+    not checked at all, so it is no wrong guess); else the code is wrong."""
+
+    device: object | None = None
+    wait_seconds: int = 0
+
+
+def device_wait_seconds(device) -> int:
+    """Seconds left of django-otp's waiting period on ``device`` (1, 2, 4, 8... seconds
+    after each wrong code in a row, stored on the device), 0 when a code may be checked.
+    django-otp refuses every code in that period, the right one too: we ask first, to say
+    "wait" rather than "wrong"."""
+    allowed, data = device.verify_is_allowed()
+    if allowed:
+        return 0
+    locked_until = (data or {}).get("locked_until")
+    if locked_until is None:
+        return 1
+    return max(1, math.ceil((locked_until - timezone.now()).total_seconds()))
+
+
+def is_app_code(code: str) -> bool:
+    """Six digits are the app's; anything else is a recovery code (eight letters and
+    digits). Each kind goes to its own device only, so wrong app codes never start a wait
+    on the recovery codes: they stay usable while the app's wait runs."""
+    return len(code) == 6 and code.isdigit()
+
+
+def second_factor_verify(*, user: User, code: str) -> CodeCheck:
+    """Check ``code`` against the user's device of its kind (app or recovery codes). In
+    one transaction: django-otp locks the devices it checks (a recovery code is spent
+    once, even by two requests at the same moment)."""
     from django_otp import devices_for_user
 
+    wait = 0
     with transaction.atomic():
         for device in devices_for_user(user, for_verify=True):
+            if isinstance(device, TOTPDevice) != is_app_code(code):
+                continue
+            seconds = device_wait_seconds(device)
+            if seconds:
+                wait = max(wait, seconds)
+                continue
             if device.verify_token(code):
-                return device
-    return None
+                return CodeCheck(device=device)
+    return CodeCheck(wait_seconds=wait)
 
 
 @transaction.atomic

@@ -21,6 +21,7 @@ from .middleware import SECOND_FACTOR_DUE_KEY
 from .services import user_sessions_end
 from .throttle import client_address, code_failure_record, code_refusal, code_success_record
 from .two_factor import (
+    device_wait_seconds,
     has_second_factor,
     recovery_codes_issue,
     second_factor_mandatory,
@@ -32,6 +33,14 @@ from .two_factor import (
 
 WRONG_CODE = ("That code is not right. The app shows a new one every 30 seconds: type the one it shows "
               "now, or one of your recovery codes.")
+# Setting up, there are no recovery codes yet; a wrong code is mostly the phone's clock.
+WRONG_SETUP_CODE = ("That code is not right. The app shows a new one every 30 seconds: type the six digits it "
+                    "shows now for LeadCRM. Still refused? Make sure your phone sets its clock automatically.")
+CODE_WAIT = "Wait {seconds} second{plural} before trying a code again."
+# Shown once, on the GET after the POST that made them (POST/redirect/GET): a reload shows
+# the page without them, and re-sends nothing (docs/security.md#second-factor).
+RECOVERY_CODES_KEY = "leadcrm_recovery_codes_to_show"
+RECOVERY_NEXT_KEY = "leadcrm_recovery_codes_next"
 
 
 class LoginView(auth_views.LoginView):
@@ -55,16 +64,25 @@ def _next_url(request) -> str:
     return reverse(settings.LOGIN_REDIRECT_URL)
 
 
-def _code_refused(request):
+def _code_refused(request, *, setting_up=False):
     """The sign-in throttle's refusal for this user and address, as a page, or None: wrong
     codes count with wrong passwords, so six digits cannot be guessed either."""
-    refusal = code_refusal(username=request.user.get_username(), address=client_address(request))
+    refusal = code_refusal(username=request.user.get_username(), address=client_address(request),
+                           setting_up=setting_up)
     if refusal is None:
         return None
+    return _form_with_error(request, refusal.message)
+
+
+def _form_with_error(request, message):
     form = CodeForm(request.POST)
     form.is_valid()
-    form.add_error(None, refusal.message)
+    form.add_error(None, message)
     return form
+
+
+def _wait_words(seconds: int) -> str:
+    return CODE_WAIT.format(seconds=seconds, plural="" if seconds == 1 else "s")
 
 
 class TwoFactorView(LoginRequiredMixin, View):
@@ -87,7 +105,12 @@ class TwoFactorView(LoginRequiredMixin, View):
         if refused is not None:
             return render(request, self.template_name, {"form": refused, "next": _next_url(request)}, status=429)
         form = CodeForm(request.POST)
-        device = second_factor_verify(user=request.user, code=form.cleaned_data["code"]) if form.is_valid() else None
+        check = second_factor_verify(user=request.user, code=form.cleaned_data["code"]) if form.is_valid() else None
+        if check is not None and check.wait_seconds:
+            # django-otp's own pause after a wrong code: nothing was checked, so nothing is counted.
+            form.add_error(None, _wait_words(check.wait_seconds))
+            return render(request, self.template_name, {"form": form, "next": _next_url(request)}, status=429)
+        device = check.device if check is not None else None
         if device is None:
             code_failure_record(username=request.user.get_username(), address=client_address(request))
             form.add_error(None, WRONG_CODE)
@@ -119,7 +142,8 @@ class TwoFactorSetupView(LoginRequiredMixin, View):
         uri = device.config_url
         return render(request, self.template_name, {
             "form": form, "next": _next_url(request), "qr_svg": segno.make(uri, error="m").svg_inline(scale=4),
-            "secret": b32encode(device.bin_key).decode(), "required": second_factor_required(request.user),
+            "secret": _in_fours(b32encode(device.bin_key).decode()),
+            "required": second_factor_required(request.user),
         }, status=status)
 
     def get(self, request):
@@ -127,14 +151,17 @@ class TwoFactorSetupView(LoginRequiredMixin, View):
 
     def post(self, request):
         device = totp_device_start(user=request.user)
-        refused = _code_refused(request)
+        refused = _code_refused(request, setting_up=True)
         if refused is not None:
             return self._page(request, device, refused, status=429)
+        wait = device_wait_seconds(device)
+        if wait:
+            return self._page(request, device, _form_with_error(request, _wait_words(wait)), status=429)
         form = CodeForm(request.POST)
         codes = totp_device_confirm(device=device, code=form.cleaned_data["code"]) if form.is_valid() else None
         if codes is None:
             code_failure_record(username=request.user.get_username(), address=client_address(request))
-            form.add_error(None, WRONG_CODE)
+            form.add_error(None, WRONG_SETUP_CODE)
             return self._page(request, device, form)
         device.refresh_from_db()
         otp_login(request, device)
@@ -142,18 +169,38 @@ class TwoFactorSetupView(LoginRequiredMixin, View):
         request.session[SECOND_FACTOR_DUE_KEY] = True
         # Sessions signed in with the password alone (perhaps someone else's) end here.
         user_sessions_end(user=request.user, request=request)
-        return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": _next_url(request)})
+        return _recovery_codes_redirect(request, codes, _next_url(request))
+
+
+def _in_fours(key: str) -> str:
+    """The app's key as typed by hand: groups of four, as the apps themselves show it."""
+    return " ".join(key[start:start + 4] for start in range(0, len(key), 4))
+
+
+def _recovery_codes_redirect(request, codes, next_url):
+    request.session[RECOVERY_CODES_KEY] = codes
+    request.session[RECOVERY_NEXT_KEY] = next_url
+    return redirect("two_factor_recovery_codes")
 
 
 class RecoveryCodesView(LoginRequiredMixin, View):
-    """New recovery codes (the old ones stop working), shown once."""
+    """New recovery codes (the old ones stop working), shown once: the POST makes them and
+    redirects; the GET shows them and forgets them, so a reload makes nothing new."""
+
+    template_name = "accounts/recovery_codes.html"
+
+    def get(self, request):
+        if not request.user.is_verified():
+            return redirect("two_factor")
+        codes = request.session.pop(RECOVERY_CODES_KEY, None)
+        next_url = request.session.pop(RECOVERY_NEXT_KEY, None) or reverse("pipeline:my_settings")
+        return render(request, self.template_name, {"codes": codes, "next": next_url})
 
     def post(self, request):
         if not (request.user.is_verified() and has_second_factor(request.user)):
             return redirect("two_factor")
         codes = recovery_codes_issue(user=request.user)
-        return render(request, "accounts/recovery_codes.html", {"codes": codes,
-                                                                "next": reverse("pipeline:my_settings")})
+        return _recovery_codes_redirect(request, codes, reverse("pipeline:my_settings"))
 
 
 class TwoFactorOffView(LoginRequiredMixin, View):

@@ -20,6 +20,12 @@ from pipeline.models import AgentPhoto, CalendarFeed
 from pipeline.reminders.calendar import feed_create, feed_revoke, feed_url
 from pipeline.reminders.forms import MySettingsForm
 
+# A new API token or calendar address is shown once, on the GET after the POST that made it
+# (POST/redirect/GET): reloading that page shows it no more and makes no new one, so the
+# one just copied keeps working.
+NEW_API_TOKEN_KEY = "leadcrm_new_api_token"
+NEW_FEED_URL_KEY = "leadcrm_new_feed_url"
+
 
 class MySettingsView(LoginRequiredMixin, TemplateView):
     """Working hours decide when reminders reach you; the calendar address is shown once."""
@@ -29,6 +35,9 @@ class MySettingsView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         kwargs.setdefault("form", MySettingsForm(user=user))
+        session = self.request.session
+        kwargs.setdefault("new_api_token", session.pop(NEW_API_TOKEN_KEY, None))
+        kwargs.setdefault("new_feed_url", session.pop(NEW_FEED_URL_KEY, None))
         feed = CalendarFeed.objects.filter(user=user).first()
         api_token = ApiToken.objects.filter(user=user, purpose=TokenPurpose.API).first()
         return super().get_context_data(feed=feed, api_token=api_token, api_token_days=settings.LEADCRM_API_TOKEN_DAYS,
@@ -40,14 +49,16 @@ class MySettingsView(LoginRequiredMixin, TemplateView):
         action = request.POST.get("action")
         if action == "calendar_new":
             token = feed_create(user=request.user)
+            request.session[NEW_FEED_URL_KEY] = feed_url(token)
             messages.success(request, "Your new calendar address is below. Copy it now: it is not shown again. "
                                       "Any address made before stops working.")
-            return self.render_to_response(self.get_context_data(new_feed_url=feed_url(token)))
+            return HttpResponseRedirect(reverse("pipeline:my_settings"))
         if action == "api_token_new":
             _token, key = api_token_replace(user=request.user)
+            request.session[NEW_API_TOKEN_KEY] = key
             messages.success(request, "Your new API token is below. Copy it now: it is not shown again; any "
                                       "token made before stops working.")
-            return self.render_to_response(self.get_context_data(new_api_token=key))
+            return HttpResponseRedirect(reverse("pipeline:my_settings"))
         if action == "api_token_revoke":
             if api_token_revoke(user=request.user):
                 messages.success(request, "API token revoked.")

@@ -145,8 +145,9 @@ MATRIX = {
     # factor for the team lead and the broker (tests/helpers.py); the agents have none.
     "two_factor": ("get", None, {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
     "two_factor_setup": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
-    "two_factor_recovery_codes": ("post", None, {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 200,
-                                                 BROKER: 200}),
+    # POST/redirect/GET: the codes are made by the POST and shown by the GET it redirects to.
+    "two_factor_recovery_codes": ("post", None, {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 302,
+                                                 BROKER: 302}),
     "two_factor_off": ("post", None, {ANON: 302, OTHER: 302, OWNER: 302, TEAM_LEAD: 302, BROKER: 302}),
     "password_change": ("get", None, {ANON: 302, **EVERYONE_SIGNED_IN}),
     "password_reset": ("get", None, {ANON: 200, OWNER: 200}),

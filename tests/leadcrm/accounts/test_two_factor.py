@@ -38,7 +38,8 @@ def set_up(client, user):
     assert page.status_code == 200
     assert "<svg" in page.content.decode()
     device = TOTPDevice.objects.get(user=user, confirmed=False)
-    response = client.post(reverse("two_factor_setup"), {"code": code_of(device)}, REMOTE_ADDR=ADDRESS)
+    # Shown on the GET the POST redirects to (POST/redirect/GET): a reload makes none anew.
+    response = client.post(reverse("two_factor_setup"), {"code": code_of(device)}, REMOTE_ADDR=ADDRESS, follow=True)
     assert response.status_code == 200
     return device, re.findall(r'<code class="fs-5">(\w+)</code>', response.content.decode())
 

@@ -169,7 +169,7 @@ def test_a_user_makes_replaces_and_revokes_their_token_on_the_settings_page(agen
     import re
 
     client = client_as(agent)
-    page = client.post(reverse("pipeline:my_settings"), {"action": "api_token_new"}).content.decode()
+    page = client.post(reverse("pipeline:my_settings"), {"action": "api_token_new"}, follow=True).content.decode()
     first = re.search(r'<code class="feed-url d-block mb-1">(\w+)</code>', page).group(1)
     assert APIClient(HTTP_AUTHORIZATION=f"Token {first}").get("/api/leads/").status_code == 200
     client.post(reverse("pipeline:my_settings"), {"action": "api_token_new"})

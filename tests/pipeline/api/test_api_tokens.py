@@ -97,7 +97,7 @@ def test_a_plain_text_token_is_carried_over_hashed_and_keeps_working(agent, brok
 
 def test_the_settings_page_shows_made_expires_last_used_and_replaces(agent, client_as):
     client = client_as(agent)
-    page = client.post(reverse("pipeline:my_settings"), {"action": "api_token_new"}).content.decode()
+    page = client.post(reverse("pipeline:my_settings"), {"action": "api_token_new"}, follow=True).content.decode()
     key = re.search(r'<code class="feed-url d-block mb-1">(\w+)</code>', page).group(1)
     token = ApiToken.objects.get(user=agent)
     dates = re.search(r'<dl class="row small mt-2 mb-0" id="api-token-dates">(.*?)</dl>', page, re.S).group(1)

@@ -112,7 +112,7 @@ def test_bad_settings_are_refused_with_a_message_and_nothing_changes(bad, messag
 
 
 def make_feed(client):
-    page = client.post(reverse("pipeline:my_settings"), {"action": "calendar_new"}).content.decode()
+    page = client.post(reverse("pipeline:my_settings"), {"action": "calendar_new"}, follow=True).content.decode()
     return re.search(r"/calendar/([\w-]+)\.ics", page).group(1)
 
 
