@@ -93,8 +93,8 @@ class PrivacySearch:
 
 NAME_ONLY = ("Name only — a different house and no shared phone or email: check it is the same person "
              "before including it.")
-NAME_ONLY_ALONE = ("Name only — no phone, email or street was searched for or shared: check it is the same "
-                   "person before including it.")
+NAME_ONLY_ALONE = ("Name only — nothing but the name was searched for: check it is the same person (ask for "
+                   "the house's address) before including it.")
 
 
 @dataclass
@@ -403,7 +403,10 @@ def privacy_preview(*, fetched_by, lead_ids) -> list[tuple[str, str, int, list[s
     for held in privacy_held(fetched_by=fetched_by, lead_ids=lead_ids):
         count = held.queryset.count()
         if count:
-            fields = sorted(redactions_for(held.queryset.model))
+            # The fields by the names the app shows them under ("mailing street"), not the columns'.
+            meta = held.queryset.model._meta
+            fields = sorted(dict.fromkeys(str(meta.get_field(name).verbose_name)
+                                          for name in redactions_for(held.queryset.model)))
             preview.append((held.label, held.title, count, fields, held.why))
     return preview
 
@@ -447,6 +450,8 @@ def _files_of(held_rows: HeldRows, rows: list[dict]) -> list[str]:
 # Columns a homeowner cannot read: keys into other tables, the normalised forms the app
 # matches on, and the app's own bookkeeping. records.json keeps them all.
 UNREADABLE = ("_key", "_hash", "_digest")
+# A row's edit counter, and a check's machine record of what it read (its findings say why).
+BOOKKEEPING = frozenset({"version", "evidence"})
 PHONE_FIELDS = frozenset({"number", "phone_number", "contact_point"})
 
 
@@ -477,7 +482,8 @@ def _readable(value, field) -> str:
 def _readable_fields(model) -> list:
     return [field for field in model._meta.concrete_fields
             if not (field.primary_key or field.is_relation or field.name == "id"
-                    or field.name.endswith(UNREADABLE))]
+                    or field.name.endswith(UNREADABLE) or (field.name in BOOKKEEPING and not field.choices
+                                                           and field.get_internal_type() != "TextField"))]
 
 
 def _write_summary(writer, held: HeldRows, rows: list[dict]) -> None:

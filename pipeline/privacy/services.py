@@ -188,7 +188,8 @@ def privacy_erase(*, handled_by, search: PrivacySearch, lead_ids, requester: str
 def _mark_erased(lead_ids, request: PrivacyRequest, now) -> None:
     """The lead says it was erased, and when, on its page; its numbers and emails take the
     erased status, which nothing that dials or writes offers (docs/privacy.md#an-erased-lead)."""
-    Lead.objects.filter(pk__in=lead_ids).update(erased_at=now, erasure_request_number=request.pk)
+    Lead.objects.filter(pk__in=lead_ids).update(erased_at=now, erasure_request_number=request.pk,
+                                                next_follow_up_at=None)
     Phone.objects.filter(contact__lead__in=lead_ids).update(status=PhoneStatus.ERASED)
     Email.objects.filter(contact__lead__in=lead_ids).update(status=EmailStatus.ERASED)
 

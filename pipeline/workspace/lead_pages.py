@@ -242,7 +242,8 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             context.update(
                 erased_banner=ERASED_BANNER.format(date=date_format(timezone.localtime(lead.erased_at), "DATE_FORMAT"),
                                                    number=lead.erasure_request_number),
-                can_log=False, can_move=False, can_route=False, can_manage_seller=False, can_note=False)
+                can_log=False, can_move=False, can_route=False, can_manage_seller=False, can_note=False,
+                script=None, script_text="")
         # Editing the record in place (pipeline/workspace/lead_edit_views.py).
         context.update(
             can_edit_record=user.has_perm(CHANGE_LEAD) and not erased,

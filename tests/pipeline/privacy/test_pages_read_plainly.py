@@ -82,6 +82,7 @@ def test_the_erasure_covers_only_the_ticked_leads(namesakes, broker, client_as, 
             "verification": VERIFIED}
     preview = client_as(broker).post(reverse("privacy:erase_preview"), form).content.decode()
     assert f'name="lead" value="{stranger.pk}"' not in preview
+    assert "mailing street" in preview and "mailing_street" not in preview and "address_key" not in preview
     with django_capture_on_commit_callbacks(execute=True):
         done = client_as(broker).post(reverse("privacy:erase_confirm"), {**form, "confirmation": "ERASE"})
     assert done.status_code == 302
@@ -122,9 +123,10 @@ def test_the_summary_is_for_the_homeowner_to_read(world, client_as):  # noqa: F8
     rows = list(csv.reader(io.StringIO(summary)))
     assert "assigned_agent_id" not in summary and "_id" not in summary and "address_key" not in summary
     header = rows[rows.index(next(row for row in rows if row and row[0].startswith("Contacts ("))) + 1]
-    assert header[0] == "Record" and "First name" in header and "Last name" in header
+    assert header[0] == "Record" and "First name" in header and "Last name" in header and "Version" not in header
     assert ["Zenobia", OWNER_NAME] == [value for value in rows[rows.index(header) + 1] if value in ("Zenobia", OWNER_NAME)]
     assert "(918) 555-0187" in summary  # the phone as dialled, not +19185550187
+    assert "Contact " in [row[0][:8] for row in rows if row]  # "Contact 12": a reference, not a key
 
 
 def test_an_erased_lead_says_so_and_offers_nothing_to_work(world, client_as, django_capture_on_commit_callbacks):  # noqa: F811
