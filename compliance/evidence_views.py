@@ -72,7 +72,9 @@ def evidence_card_context(request, lead, *, bound: tuple[str, object] | None = N
     """Everything the card shows: the records with their states and the forms to add or revoke."""
     user = request.user
     evidence = lead_evidence(lead=lead, fetched_by=user)
-    can_record = user.has_perm(Perm.RECORD_EVIDENCE)
+    # An erased lead's numbers are gone: no consent or relationship to record for them
+    # (docs/privacy.md#an-erased-lead).
+    can_record = user.has_perm(Perm.RECORD_EVIDENCE) and lead.erased_at is None
     can_revoke = user.has_perm(Perm.REVOKE_EVIDENCE)
     forms = {}
     if can_record:

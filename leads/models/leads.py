@@ -133,6 +133,11 @@ class Lead(models.Model):
         db_index=False,  # lead_merged_into: nearly every lead has none
     )
     merged_at = models.DateTimeField(null=True, blank=True)
+    # Set by a privacy erasure (pipeline/privacy): the lead stays for the records the law
+    # keeps, says so on its page, and cannot be worked (docs/privacy.md#an-erased-lead).
+    # The request's number, not a key: the privacy records live in pipeline, above leads.
+    erased_at = models.DateTimeField(null=True, blank=True)
+    erasure_request_number = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -101,6 +101,9 @@ class PhoneStatus(models.TextChoices):
     GOOD = "good", "Good"
     BAD = "bad", "Bad number"
     WRONG_PARTY = "wrong_party", "Wrong party"
+    # The homeowner asked for their data to be erased (pipeline/privacy): the number is
+    # gone, and nothing offers it to call (docs/privacy.md#an-erased-lead).
+    ERASED = "erased", "Erased at the homeowner's request"
 
 
 class ContactSource(models.TextChoices):
@@ -161,6 +164,7 @@ class Phone(models.Model):
 class EmailStatus(models.TextChoices):
     GOOD = "good", "Good"
     BOUNCED = "bounced", "Bounced"
+    ERASED = "erased", "Erased at the homeowner's request"  # docs/privacy.md#an-erased-lead
 
 
 class EmailQuerySet(RelatedToLeadQuerySet):

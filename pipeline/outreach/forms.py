@@ -10,7 +10,7 @@ from django.utils import timezone
 from compliance.models import PHONE_CHANNELS, Channel, Direction, Purpose, Technology
 from compliance.selectors import phone_suppressions
 from leadcrm.accounts.models import Capacity
-from leads.models import Contact, Email, Lead, Phone
+from leads.models import Contact, Email, EmailStatus, Lead, Phone, PhoneStatus
 from pipeline.common import DateTimeLocalInput, add_service_error, plain_form_helper
 from pipeline.models import (
     Outcome,
@@ -64,17 +64,20 @@ class OutreachLogForm(forms.Form):
     def __init__(self, *args, lead: Lead, user, disclosure_sentence: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.lead = lead
-        phones = list(Phone.objects.filter(contact__lead=lead).select_related("contact"))
+        # An erased number or email is never offered (docs/privacy.md#an-erased-lead).
+        offered_phones = Phone.objects.filter(contact__lead=lead).exclude(status=PhoneStatus.ERASED)
+        phones = list(offered_phones.select_related("contact"))
         # Say on the choice itself which numbers the gate will refuse, and never offer
         # one of them first.
         suppressed = phone_suppressions(numbers=[phone.number for phone in phones])
-        self.fields["phone"].queryset = Phone.objects.filter(contact__lead=lead).select_related("contact")
+        self.fields["phone"].queryset = offered_phones.select_related("contact")
         self.fields["phone"].label_from_instance = (
             lambda p: f"{p.display} · {p.contact.display_name} · {p.get_phone_type_display()}"
             + ("" if p.status == "good" else f" · {p.get_status_display()}")
             + (" · on a do-not-call list" if p.number in suppressed else "")
         )
-        self.fields["email"].queryset = Email.objects.filter(contact__lead=lead).select_related("contact")
+        self.fields["email"].queryset = Email.objects.filter(contact__lead=lead).exclude(
+            status=EmailStatus.ERASED).select_related("contact")
         self.fields["contact"].queryset = Contact.objects.filter(lead=lead)
         first_phone = next((p for p in phones if p.status == "good" and p.number not in suppressed), None)
         if first_phone is not None:

@@ -7,6 +7,7 @@ Only a broker answers a privacy request (``is_privacy_officer``); the searches s
 from __future__ import annotations
 
 import csv
+import datetime
 import hashlib
 import hmac
 import io
@@ -15,12 +16,13 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
+from django.apps import apps
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from leadcrm.accounts.roles import Perm
 from leadcrm.shared.csv_export import safe_cell
@@ -32,6 +34,12 @@ from pipeline.models import PrivacyRequest
 from .coverage import FILE, Held, held_models, redactions_for
 
 CHUNK = 2000
+# An erased lead stays for the records the law keeps and is not worked again
+# (docs/privacy.md#an-erased-lead): its page says this, and the edit and merge pages too.
+ERASED_BANNER = ("This lead's homeowner details were erased on {date} at their request (privacy request "
+                 "#{number}). It stays for the records the law keeps; it cannot be contacted.")
+ERASED_NOT_EDITABLE = ("This lead's homeowner details were erased at their request: it cannot be edited or merged. "
+                       "It stays only for the records the law keeps.")
 NEEDS_A_TERM = "Give at least one of name, phone, email or address to search for."
 PHONE_NOT_READ = "That phone number could not be read: {error}"
 
@@ -83,10 +91,23 @@ class PrivacySearch:
         return {"name": self.name, "phone": self.phone, "email": self.email, "address": self.address}
 
 
+NAME_ONLY = ("Name only — a different house and no shared phone or email: check it is the same person "
+             "before including it.")
+NAME_ONLY_ALONE = ("Name only — nothing but the name was searched for: check it is the same person (ask for "
+                   "the house's address) before including it.")
+
+
 @dataclass
 class MatchedLead:
     lead: Lead
     reasons: list[str] = field(default_factory=list)
+    # Matched by the name alone: a namesake at another house is as likely as the person, so
+    # the lead starts unticked and says so (docs/privacy.md#how-to-answer-a-request).
+    name_only: str = ""
+
+    @property
+    def ticked(self) -> bool:
+        return not self.name_only
 
 
 @dataclass
@@ -100,6 +121,10 @@ class Matches:
     def lead_ids(self) -> list[int]:
         return [match.lead.pk for match in self.leads]
 
+    @property
+    def ticked_ids(self) -> list[int]:
+        return [match.lead.pk for match in self.leads if match.ticked]
+
 
 def _name_query(name: str) -> Q:
     words = name.split(" ")
@@ -109,33 +134,88 @@ def _name_query(name: str) -> Q:
     return query
 
 
+def _shared_with(name_ids: set[int], strong_ids: set[int]) -> dict[int, str]:
+    """Of the leads found by name, those sharing a phone, an email or the house with a lead
+    found by a phone, email or street: the same person, said why. Two queries."""
+    if not name_ids or not strong_ids:
+        return {}
+    shared: dict[int, str] = {}
+    points = {}
+    for kind, model, column in (("phone", Phone, "number"), ("email", Email, "address")):
+        for lead_id, value in model.objects.filter(contact__lead__in=name_ids | strong_ids).values_list(
+                "contact__lead_id", column):
+            points.setdefault((kind, value.lower()), set()).add(lead_id)
+    for (kind, value), lead_ids in sorted(points.items()):
+        for lead_id in sorted(lead_ids & name_ids):
+            others = lead_ids & strong_ids - {lead_id}
+            if others and lead_id not in shared:
+                shown = format_national(value) if kind == "phone" else value
+                shared[lead_id] = f"shares the {kind} {shown} with lead {min(others)}"
+    houses = {}
+    for lead_id, key in Property.objects.filter(lead__in=name_ids | strong_ids).values_list("lead", "address_key"):
+        houses.setdefault(key, set()).add(lead_id)
+    for lead_ids in houses.values():
+        for lead_id in sorted(lead_ids & name_ids):
+            others = lead_ids & strong_ids - {lead_id}
+            if others and lead_id not in shared:
+                shared[lead_id] = f"the same house as lead {min(others)}"
+    return shared
+
+
 def privacy_matches(*, fetched_by, search: PrivacySearch) -> Matches:
-    """Every lead, owner, phone and email that matches the homeowner's terms, with why."""
+    """Every lead, owner, phone and email that matches the homeowner's terms, with why.
+
+    A lead matched only by the name, sharing no phone, email or house with a lead matched
+    by one, is marked ``name_only`` and starts unticked: a namesake is somebody else."""
     leads = Lead.objects.visible_to(fetched_by)
     reasons: dict[int, list[str]] = {}
+    strong: set[int] = set()
     contact_query = Q(pk__in=[])
     if search.name:
         contact_query |= _name_query(search.name)
     phone_query = Q(number=search.e164) if search.e164 else Q(pk__in=[])
     email_query = Q(address__iexact=search.email) if search.email else Q(pk__in=[])
-    contacts = list(Contact.objects.filter(contact_query, lead__in=leads).select_related("lead"))
+    contacts = list(Contact.objects.filter(contact_query, lead__in=leads).select_related("lead").order_by(
+        "lead_id", "pk"))
     phones = list(Phone.objects.filter(phone_query, contact__lead__in=leads).select_related("contact"))
     emails = list(Email.objects.filter(email_query, contact__lead__in=leads).select_related("contact"))
     for contact in contacts:
         reasons.setdefault(contact.lead_id, []).append(f"owner {contact} has the name")
     for phone in phones:
+        strong.add(phone.contact.lead_id)
         reasons.setdefault(phone.contact.lead_id, []).append(f"owner {phone.contact} has the phone {phone.display}")
     for email in emails:
+        strong.add(email.contact.lead_id)
         reasons.setdefault(email.contact.lead_id, []).append(f"owner {email.contact} has the email {email.address}")
     if search.street_key:
         houses = Property.objects.filter(address_key__startswith=f"{search.street_key}|", lead__in=leads)
         for house in houses.select_related("lead"):
+            strong.add(house.lead.pk)
             reasons.setdefault(house.lead.pk, []).append(f"the house is at {house.street}")
+    name_ids = set(reasons) - strong
+    shared = _shared_with(name_ids, strong)
+    for lead_id, why in shared.items():
+        reasons[lead_id].append(why)
     found = leads.filter(Q(pk__in=reasons) | Q(merged_into__in=reasons)).select_related(
         "property", "assigned_agent").order_by("pk")
-    matched = [MatchedLead(lead, reasons.get(lead.pk) or [f"merged into lead {lead.merged_into_id}"])
-               for lead in found]
-    return Matches(leads=matched, contacts=contacts, phones=phones, emails=emails)
+    matched = []
+    for lead in found:
+        # The same reason twice (two owner rows of one name on the lead) is said once.
+        why = list(dict.fromkeys(reasons.get(lead.pk) or [f"merged into lead {lead.merged_into_id}"]))
+        alone = lead.pk in name_ids and lead.pk not in shared
+        matched.append(MatchedLead(lead, why, (NAME_ONLY if strong else NAME_ONLY_ALONE) if alone else ""))
+    return Matches(leads=matched, contacts=_distinct_owners(contacts), phones=phones, emails=emails)
+
+
+def _distinct_owners(contacts: list[Contact]) -> list[Contact]:
+    """One line per name per lead: a lead holding the owner twice lists them once."""
+    seen, distinct = set(), []
+    for contact in contacts:
+        key = (contact.lead_id, str(contact).lower())
+        if key not in seen:
+            seen.add(key)
+            distinct.append(contact)
+    return distinct
 
 
 def privacy_lead_ids(*, fetched_by, lead_ids) -> list[int]:
@@ -323,14 +403,43 @@ def privacy_preview(*, fetched_by, lead_ids) -> list[tuple[str, str, int, list[s
     for held in privacy_held(fetched_by=fetched_by, lead_ids=lead_ids):
         count = held.queryset.count()
         if count:
-            fields = sorted(redactions_for(held.queryset.model))
+            # The fields by the names the app shows them under ("mailing street"), not the columns'.
+            meta = held.queryset.model._meta
+            fields = sorted(dict.fromkeys(str(meta.get_field(name).verbose_name)
+                                          for name in redactions_for(held.queryset.model)))
             preview.append((held.label, held.title, count, fields, held.why))
     return preview
 
 
-def privacy_requests(*, fetched_by):
-    return PrivacyRequest.objects.select_related("handled_by").prefetch_related("actions").order_by(
-        "-created_at", "-pk")
+@dataclass(frozen=True)
+class RequestDone:
+    """What a past request did, in words: rows in all, files, and rows per kind of record."""
+
+    rows: int
+    files: int
+    kinds: list[tuple[str, int]]
+
+
+def _kind_title(label: str) -> str:
+    """``leads.historicalcontact`` -> "Owners' change history": the model's own plural name."""
+    if label == "leads.importrowissue":
+        return "Import rows that named them"
+    try:
+        return str(apps.get_model(label)._meta.verbose_name_plural).capitalize()
+    except (LookupError, ValueError):
+        return label
+
+
+def privacy_requests(*, fetched_by, limit: int = 50) -> list[PrivacyRequest]:
+    """The latest requests, each with ``done``: what it did in words, not model labels."""
+    found = list(PrivacyRequest.objects.select_related("handled_by").prefetch_related("actions").order_by(
+        "-created_at", "-pk")[:limit])
+    for request in found:
+        actions = list(request.actions.all())
+        kinds = sorted(((_kind_title(action.model), action.rows) for action in actions), key=lambda kind: kind[0])
+        request.done = RequestDone(rows=sum(action.rows for action in actions),
+                                   files=sum(action.files_removed for action in actions), kinds=kinds)
+    return found
 
 
 def _files_of(held_rows: HeldRows, rows: list[dict]) -> list[str]:
@@ -338,16 +447,74 @@ def _files_of(held_rows: HeldRows, rows: list[dict]) -> list[str]:
     return [row[name] for row in rows for name in names if row.get(name)]
 
 
+# Columns a homeowner cannot read: keys into other tables, the normalised forms the app
+# matches on, and the app's own bookkeeping. records.json keeps them all.
+UNREADABLE = ("_key", "_hash", "_digest")
+# A row's edit counter, and a check's machine record of what it read (its findings say why).
+BOOKKEEPING = frozenset({"version", "evidence"})
+PHONE_FIELDS = frozenset({"number", "phone_number", "contact_point"})
+
+
+def _readable(value, field) -> str:
+    """One value as a homeowner reads it: choices in words, times in the brokerage's zone,
+    phones as dialled, lists and JSON as plain text."""
+    if value in (None, "", [], {}):
+        return ""
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, datetime.datetime):
+        return formats.date_format(timezone.localtime(value) if timezone.is_aware(value) else value,
+                                   "DATETIME_FORMAT")
+    if isinstance(value, datetime.date):
+        return formats.date_format(value, "DATE_FORMAT")
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_readable(item, field)}" for key, item in value.items()
+                         if item not in (None, "", [], {}))
+    if isinstance(value, list):
+        return "; ".join(text for text in (_readable(item, field) for item in value) if text)
+    if field.name in PHONE_FIELDS and isinstance(value, str) and value.startswith("+"):
+        return format_national(value)
+    return str(value)
+
+
+def _readable_fields(model) -> list:
+    return [field for field in model._meta.concrete_fields
+            if not (field.primary_key or field.is_relation or field.name == "id"
+                    or field.name.endswith(UNREADABLE) or (field.name in BOOKKEEPING and not field.choices
+                                                           and field.get_internal_type() != "TextField"))]
+
+
+def _write_summary(writer, held: HeldRows, rows: list[dict]) -> None:
+    """One block per kind of record: its title, a header of the fields' names, then one
+    line per record with a reference ("Owner 12") and its readable fields. Columns empty in
+    every record are left out."""
+    model = held.queryset.model
+    fields = [field for field in _readable_fields(model)
+              if any(row.get(field.attname) not in (None, "", [], {}) for row in rows)]
+    one = str(model._meta.verbose_name).capitalize()
+    writer.writerow([f"{held.title} ({len(rows)})"])
+    writer.writerow(["Record"] + [str(field.verbose_name).capitalize() for field in fields])
+    for row in rows:
+        reference = row.get(model._meta.pk.attname)
+        writer.writerow([f"{one} {reference}"] + [safe_cell(_readable(row.get(field.attname), field))
+                                                   for field in fields])
+    writer.writerow([])
+
+
 def privacy_package(*, fetched_by, lead_ids) -> tuple[bytes, dict[str, int]]:
     """One ZIP of everything held about the person: ``records.json`` (every row, every
-    field), ``summary.csv`` (one line per field, readable in a spreadsheet) and ``files/``
+    field), ``summary.csv`` (one line per record with its readable fields, for the homeowner) and ``files/``
     (their documents and evidence files). Returns the bytes and the rows per model."""
     buffer = io.BytesIO()
     counts: dict[str, int] = {}
     records: dict[str, list[dict]] = {}
     summary = io.StringIO()
     writer = csv.writer(summary)
-    writer.writerow(["What", "Record", "Field", "Value"])
+    writer.writerow(["Everything we hold about you, one block per kind of record. "
+                     "records.json in this download holds the same records with every field."])
+    writer.writerow([])
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for held in privacy_held(fetched_by=fetched_by, lead_ids=lead_ids):
             concrete = [field.attname for field in held.queryset.model._meta.concrete_fields]
@@ -356,11 +523,7 @@ def privacy_package(*, fetched_by, lead_ids) -> tuple[bytes, dict[str, int]]:
                 continue
             counts[held.label] = len(rows)
             records[held.label] = rows
-            for row in rows:
-                for name, value in row.items():
-                    if value not in (None, "", [], {}):
-                        writer.writerow([safe_cell(held.title), row.get("pk", row.get("id", row.get("history_id"))),
-                                         safe_cell(name), safe_cell(str(value))])
+            _write_summary(writer, held, rows)
             for name in _files_of(held, rows):
                 if default_storage.exists(name):
                     with default_storage.open(name, "rb") as stored:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from compliance.models import Channel, InternalDncEntry
 from compliance.services import internal_dnc_add
 from leadcrm.shared.append_only import privacy_erasure
-from leads.models import Contact, DeadReason, Email, Lead, Phone, Stage
+from leads.models import Contact, DeadReason, Email, EmailStatus, Lead, Phone, PhoneStatus, Stage
 from leads.selectors import stage_counts_forget
 from pipeline.models import (
     FollowUp,
@@ -174,6 +174,7 @@ def privacy_erase(*, handled_by, search: PrivacySearch, lead_ids, requester: str
                     actions.append(action)
         now = timezone.now()
         _close_as_dead(leads, handled_by, now)
+        _mark_erased(ids, request, now)
         # Nobody is to call them again: their open follow-ups close, saying why.
         FollowUp.objects.filter(lead__in=ids, done_at__isnull=True).update(done_at=now,
                                                                             closed_reason=FOLLOW_UP_CLOSED)
@@ -182,6 +183,15 @@ def privacy_erase(*, handled_by, search: PrivacySearch, lead_ids, requester: str
         PrivacyAction.objects.bulk_create(actions)
         transaction.on_commit(lambda: [default_storage.delete(name) for name in files])
     return request
+
+
+def _mark_erased(lead_ids, request: PrivacyRequest, now) -> None:
+    """The lead says it was erased, and when, on its page; its numbers and emails take the
+    erased status, which nothing that dials or writes offers (docs/privacy.md#an-erased-lead)."""
+    Lead.objects.filter(pk__in=lead_ids).update(erased_at=now, erasure_request_number=request.pk,
+                                                next_follow_up_at=None)
+    Phone.objects.filter(contact__lead__in=lead_ids).update(status=PhoneStatus.ERASED)
+    Email.objects.filter(contact__lead__in=lead_ids).update(status=EmailStatus.ERASED)
 
 
 def _close_as_dead(leads: list[Lead], closed_by, now) -> None:

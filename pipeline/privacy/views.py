@@ -26,6 +26,7 @@ from .services import CONFIRM_WORD, privacy_access_answer, privacy_erase
 # (docs/privacy.md#the-record-of-requests), so it must say how, never who.
 VERIFICATION_HELP = ("Say how you checked who asked (e.g. 'called back the number on file'); "
                      "don't type their details here. This note is kept.")
+EMPTY_SEARCH = "Type a name, phone, email or street to search."
 ERASED_DONE = "Erased: {rows:,} rows changed across {models} kinds of record, {files} files deleted."
 
 
@@ -71,10 +72,12 @@ def privacy_index(request):
 
 def _index(request, search: PrivacySearch, errors: list[str] | None = None, status: int = 200):
     asked = any(search.as_query().values())
+    # "Find" pressed with every box empty: say what to type, rather than nothing at all.
+    empty_search = EMPTY_SEARCH if request.method == "POST" and not asked and not errors else ""
     matches = privacy_matches(fetched_by=request.user, search=search) if asked and not search.problems else None
     return _page(request, "index.html", status=status, title="Privacy requests", search=search, asked=asked,
-                 matches=matches, problems=(search.problems if asked else []) + (errors or []),
-                 requests=privacy_requests(fetched_by=request.user)[:50])
+                 matches=matches, empty_search=empty_search, problems=(search.problems if asked else []) + (errors or []),
+                 requests=privacy_requests(fetched_by=request.user))
 
 
 @require_POST

@@ -35,6 +35,7 @@ from leads.merging import (
 from leads.models import Contact, DuplicateDismissal, Email, Lead, LeadMerge, Phone, Property
 from leads.querysets import lead_scope
 from leads.selectors import lead_owner_names
+from pipeline.privacy.selectors import ERASED_NOT_EDITABLE
 
 # Who may merge and dismiss: whoever may change the leads (every role); which leads is
 # visibility's business (both must be visible, else 404).
@@ -318,12 +319,23 @@ class LeadMergeView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
         )
         return context
 
+    def get(self, request, *args, **kwargs):
+        lead = _visible_lead(request.user, kwargs["pk"])
+        if lead.erased_at is not None:
+            messages.error(request, ERASED_NOT_EDITABLE)
+            return HttpResponseRedirect(reverse("leads:detail", args=[lead.pk]))
+        return super().get(request, *args, **kwargs)
+
     def post(self, request, pk):
         lead = _visible_lead(request.user, pk)
         if not str(request.POST.get("other", "")).isdigit():
             messages.error(request, NOT_A_NUMBER)
             return HttpResponseRedirect(reverse("pipeline:lead_merge", args=[lead.pk]))
         other = _visible_lead(request.user, request.POST.get("other"))
+        if lead.erased_at is not None or other.erased_at is not None:
+            # An erased homeowner's lead takes no other's rows, nor gives its own.
+            messages.error(request, ERASED_NOT_EDITABLE)
+            return HttpResponseRedirect(reverse("leads:detail", args=[lead.pk]))
         survivor, merged = (other, lead) if request.POST.get("keep") == str(other.pk) else (lead, other)
         if two_houses(survivor, merged) and request.POST.get("same_house") != "yes":
             messages.error(request, TWO_HOUSES_UNCONFIRMED)

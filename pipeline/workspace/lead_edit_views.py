@@ -34,6 +34,7 @@ from leads.forms import (
 from leads.models import Contact, Email, ForeclosureRecord, HardshipRecord, Lien, Phone
 from leads.selectors import lead_get
 from pipeline.common import add_service_error
+from pipeline.privacy.selectors import ERASED_NOT_EDITABLE
 
 # Who may edit: whoever sees the lead (the lookups) and holds the model's change
 # permission (every role does, docs/architecture.md#history). A filing has no change
@@ -68,6 +69,9 @@ class LeadRecordEditView(LoginRequiredMixin, PermissionRequiredMixin, View):
             else:
                 self.row = get_object_or_404(self.row_model.objects.visible_to(request.user), pk=kwargs["pk"])
                 self.lead = lead_get(fetched_by=request.user, pk=self.lead_id_of(self.row))
+            if self.lead.erased_at is not None:
+                messages.error(request, ERASED_NOT_EDITABLE)
+                return HttpResponseRedirect(reverse("leads:detail", args=[self.lead.pk]))
         return super().dispatch(request, *args, **kwargs)
 
     def lead_id_of(self, row) -> int:

@@ -8,6 +8,7 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.generic import TemplateView
 
 from compliance.disclosures import role_disclosure_sentence
@@ -27,6 +28,7 @@ from pipeline.outreach.forms import OutreachLogForm
 from pipeline.outreach.queue import phone_status_now
 from pipeline.outreach.scripts import call_scripts_for, render
 from pipeline.outreach.selectors import lead_last_conversation
+from pipeline.privacy.selectors import ERASED_BANNER
 from pipeline.reminders.selectors import lead_follow_ups
 from pipeline.seller.briefings import seller_card
 from pipeline.workspace.duplicates import lead_merged_from, merged_lead_survivor_url
@@ -234,9 +236,17 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             tagging=lead_tagging(lead=lead, user=user),
             merged_from=lead_merged_from(lead=lead),
         )
+        # An erased lead (docs/privacy.md#an-erased-lead) says so and offers nothing to work it.
+        erased = lead.erased_at is not None
+        if erased:
+            context.update(
+                erased_banner=ERASED_BANNER.format(date=date_format(timezone.localtime(lead.erased_at), "DATE_FORMAT"),
+                                                   number=lead.erasure_request_number),
+                can_log=False, can_move=False, can_route=False, can_manage_seller=False, can_note=False,
+                script=None, script_text="")
         # Editing the record in place (pipeline/workspace/lead_edit_views.py).
         context.update(
-            can_edit_record=user.has_perm(CHANGE_LEAD),
+            can_edit_record=user.has_perm(CHANGE_LEAD) and not erased,
             filings=list(lead.foreclosure_records.all()),
             today=timezone.localdate(now),
         )
