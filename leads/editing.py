@@ -32,11 +32,13 @@ from .models import (
     Contact,
     ContactSource,
     Email,
+    EmailStatus,
     ForeclosureRecord,
     HardshipRecord,
     Lead,
     Lien,
     Phone,
+    PhoneStatus,
     PhoneType,
     Property,
 )
@@ -104,9 +106,32 @@ def check_money(values: dict) -> None:
         raise ValidationError(errors)
 
 
+# Only a privacy erasure marks a number or an address erased (pipeline/privacy): by hand it
+# would tell the page "on our do-not-contact list" of a number that is not.
+ERASED_BY_HAND = "Only a privacy erasure marks a number or an address erased: mark it bad or wrong party instead."
+
+
+def _refuse_erased(row: models.Model) -> None:
+    """No edit reaches a row of an erased lead, whichever row it starts from (the pages
+    hide the buttons; the API and any later caller meet this)."""
+    if isinstance(row, Lead):
+        leads = Lead.objects.filter(pk=row.pk)
+    elif isinstance(row, Property):
+        leads = Lead.objects.filter(property_id=row.pk)
+    elif isinstance(row, Phone | Email):
+        leads = Lead.objects.filter(contacts=row.contact_id)
+    else:
+        leads = Lead.objects.filter(pk=row.lead_id)
+    erased = leads.filter(erased_at__isnull=False).first()
+    if erased is not None:
+        erased.refuse_if_erased()
+
+
 def _locked(row: models.Model, version: int | None):
     """The row as stored, locked until the end of the transaction; refused if its version
-    is no longer the one the editor saw (``None``: the caller holds no version)."""
+    is no longer the one the editor saw (``None``: the caller holds no version), or if it
+    belongs to an erased lead."""
+    _refuse_erased(row)
     current = type(row)._default_manager.select_for_update().get(pk=row.pk)
     if version is not None and current.version != int(version):
         raise StaleEdit()
@@ -135,6 +160,7 @@ def _save_changes(row: models.Model, *, actor: User | None, changes: dict, edita
 
 
 def _delete(row: models.Model, *, actor: User | None, reason: str) -> None:
+    _refuse_erased(row)
     history_baseline(row)
     row._history_user = actor
     row._change_reason = reason
@@ -142,6 +168,7 @@ def _delete(row: models.Model, *, actor: User | None, reason: str) -> None:
 
 
 def _create(row: models.Model, *, actor: User | None) -> models.Model:
+    _refuse_erased(row)
     row.full_clean()
     row._history_user = actor
     row.save()
@@ -241,6 +268,8 @@ def phone_add_by_hand(*, contact: Contact, actor: User | None, number: str, phon
 def phone_update(*, phone: Phone, actor: User | None, version: int | None, number: str | None = None,
                  **changes) -> Phone:
     """Correct the number, its type, where it came from, or mark it wrong party or bad."""
+    if changes.get("status") == PhoneStatus.ERASED:
+        raise ValidationError({"status": ERASED_BY_HAND})
     row = _locked(phone, version)
     if number is not None:
         e164 = _parsed_number(number)
@@ -299,6 +328,8 @@ def email_add_by_hand(*, contact: Contact, actor: User | None, address: str,
 def email_update(*, email: Email, actor: User | None, version: int | None, address: str | None = None,
                  **changes) -> Email:
     """Correct the address, or mark it bounced."""
+    if changes.get("status") == EmailStatus.ERASED:
+        raise ValidationError({"status": ERASED_BY_HAND})
     row = _locked(email, version)
     if address is not None:
         address = _clean_address(address)
@@ -323,6 +354,7 @@ def email_make_primary(*, email: Email, actor: User | None, version: int | None)
 def hardship_add(*, lead: Lead, actor: User | None, category: str, narrative: str = "",
                  started_on: date | None = None, letter_received_on: date | None = None) -> HardshipRecord:
     """Why the homeowner cannot pay, as they told it: what Qualify needs first."""
+    _refuse_erased(lead)
     return hardship_record_create(lead=lead, category=category, narrative=narrative, started_on=started_on,
                                   letter_received_on=letter_received_on, recorded_by=actor)
 
@@ -341,6 +373,7 @@ def hardship_update(*, hardship: HardshipRecord, actor: User | None, version: in
 def lien_add(*, lead: Lead, actor: User | None, **fields) -> Lien:
     """A lien from the title report or the homeowner; the lead's lien total follows."""
     check_money(fields)
+    _refuse_erased(lead)
     return lien_create(lead=lead, actor=actor, **fields)
 
 

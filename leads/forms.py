@@ -189,7 +189,9 @@ class PhoneForm(VersionForm):
                              error_messages={"required": "Enter the phone number."})
     phone_type = forms.ChoiceField(choices=PhoneType.choices, initial=PhoneType.UNKNOWN, label="Type")
     source = forms.ChoiceField(choices=ContactSource.choices, initial=ContactSource.HOMEOWNER)
-    status = forms.ChoiceField(choices=PhoneStatus.choices, initial=PhoneStatus.GOOD)
+    # Erased is the privacy erasure's to set, never a hand's (leads/editing.py ERASED_BY_HAND).
+    status = forms.ChoiceField(choices=[c for c in PhoneStatus.choices if c[0] != PhoneStatus.ERASED],
+                               initial=PhoneStatus.GOOD)
 
     def __init__(self, *args, instance=None, **kwargs):
         super().__init__(*args, instance=instance, **kwargs)
@@ -212,7 +214,8 @@ class EmailForm(VersionForm):
                                error_messages={"invalid": editing.EMAIL_INVALID,
                                                "required": editing.EMAIL_INVALID})
     source = forms.ChoiceField(choices=ContactSource.choices, initial=ContactSource.HOMEOWNER)
-    status = forms.ChoiceField(choices=EmailStatus.choices, initial=EmailStatus.GOOD)
+    status = forms.ChoiceField(choices=[c for c in EmailStatus.choices if c[0] != EmailStatus.ERASED],
+                               initial=EmailStatus.GOOD)
 
     def __init__(self, *args, instance=None, **kwargs):
         super().__init__(*args, instance=instance, **kwargs)

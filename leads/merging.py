@@ -250,6 +250,7 @@ def lead_merge(*, survivor: Lead, merged: Lead, merged_by, now: datetime | None 
         raise ValidationError(SAME_LEAD)
     survivor, merged = _locked(survivor, merged)
     for lead in (merged, survivor):
+        lead.refuse_if_erased()
         if lead.merged_into_id is not None:
             raise ValidationError(ALREADY_MERGED.format(lead=lead))
     prior = {"merged": _snapshot(merged, MERGED_FIELDS), "survivor": _snapshot(survivor, SURVIVOR_FIELDS)}

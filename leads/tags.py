@@ -116,6 +116,7 @@ def _check_usable(tag: Tag, actor: User) -> None:
 
 def lead_tag_add(*, lead: Lead, tag: Tag, actor: User) -> LeadTag:
     """Put ``tag`` on ``lead`` (once: adding it again changes nothing)."""
+    lead.refuse_if_erased()
     _check_usable(tag, actor)
     with transaction.atomic():
         existing = LeadTag.objects.filter(lead=lead, tag=tag).first()
@@ -129,6 +130,7 @@ def lead_tag_add(*, lead: Lead, tag: Tag, actor: User) -> LeadTag:
 
 def lead_tag_remove(*, lead: Lead, tag: Tag, actor: User) -> bool:
     """Take ``tag`` off ``lead``; False when it was not on it."""
+    lead.refuse_if_erased()
     _check_usable(tag, actor)
     deleted, _ = LeadTag.objects.filter(lead=lead, tag=tag).delete()
     return bool(deleted)

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -76,6 +77,10 @@ class LeadSource(models.TextChoices):
 
 
 # Lead -----------------------------------------------------------------------------------
+
+
+ERASED_NOT_WORKABLE = ("This lead's homeowner details were erased at their request: it cannot be edited, merged, "
+                       "tagged, moved or contacted. It stays only for the records the law keeps.")
 
 
 class Lead(models.Model):
@@ -179,6 +184,12 @@ class Lead(models.Model):
 
     def __str__(self) -> str:
         return self.property.street_line if self.property_id else f"Lead {self.pk}"
+
+    def refuse_if_erased(self) -> None:
+        """Every write that works a lead calls this first: an erased lead is kept for the
+        records the law requires and never worked again (docs/privacy.md#an-erased-lead)."""
+        if self.erased_at is not None:
+            raise ValidationError(ERASED_NOT_WORKABLE)
 
     # Methods, not properties: the ``property`` field shadows the builtin in this class.
     def is_open(self) -> bool:

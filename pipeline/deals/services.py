@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from leadcrm.accounts.models import User
 from leads.models import DeadReason, Lead, Stage
+from leads.models.leads import ERASED_NOT_WORKABLE
 from leads.selectors import stage_counts_forget
 from pipeline.models import (
     FollowUp,
@@ -62,6 +63,8 @@ def lead_stage_change(
     to_stage = Stage(to_stage)
     # Lock the row so two people moving the same lead cannot both pass the rules.
     locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    if locked.erased_at is not None:
+        raise StageChangeRefused(ERASED_NOT_WORKABLE)
     source = Stage(locked.stage)
     if to_stage == source:
         raise StageChangeRefused(ALREADY_IN_STAGE.format(stage=source.label))

@@ -99,6 +99,7 @@ def outreach_log(
     a reply, or a clear phrase in the notes puts the contact point on the internal list
     at once; an ambiguous one ("wrong number", "no mas", a typo) goes to review.
     """
+    lead.refuse_if_erased()
     channel, outcome, direction = Channel(channel), Outcome(outcome), Direction(direction)
     now = timezone.now()
     occurred_at = occurred_at or now
@@ -246,6 +247,7 @@ NOTE_EMPTY = "Write the note first."
 
 def lead_note_add(*, lead: Lead, author: User, body: str) -> LeadNote:
     """A note on the lead's timeline (what was said goes in the outreach log, with its check)."""
+    lead.refuse_if_erased()
     body = body.strip()
     if not body:
         raise ValidationError({"body": NOTE_EMPTY})

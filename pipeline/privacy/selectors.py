@@ -28,6 +28,7 @@ from leadcrm.accounts.roles import Perm
 from leadcrm.shared.csv_export import safe_cell
 from leads.addresses import normalize_street, split_inline_unit
 from leads.models import Contact, Email, ImportRowIssue, Lead, Phone, Property
+from leads.models.leads import ERASED_NOT_WORKABLE
 from leads.phones import format_national, parse_phone
 from pipeline.models import PrivacyRequest
 
@@ -38,8 +39,7 @@ CHUNK = 2000
 # (docs/privacy.md#an-erased-lead): its page says this, and the edit and merge pages too.
 ERASED_BANNER = ("This lead's homeowner details were erased on {date} at their request (privacy request "
                  "#{number}). It stays for the records the law keeps; it cannot be contacted.")
-ERASED_NOT_EDITABLE = ("This lead's homeowner details were erased at their request: it cannot be edited or merged. "
-                       "It stays only for the records the law keeps.")
+ERASED_NOT_EDITABLE = ERASED_NOT_WORKABLE  # the pages say what the services refuse
 NEEDS_A_TERM = "Give at least one of name, phone, email or address to search for."
 PHONE_NOT_READ = "That phone number could not be read: {error}"
 

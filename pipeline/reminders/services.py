@@ -39,6 +39,7 @@ def follow_up_create(
     assignee is told within their own working hours (pipeline/reminders/rules.py)."""
     from .rules import follow_up_timing
 
+    lead.refuse_if_erased()
     if timezone.is_naive(due_at):
         raise ValidationError({"due_at": NAIVE_TIME})
     timing = follow_up_timing(lead=lead, assignee=assignee, kind=kind, requested=due_at)
