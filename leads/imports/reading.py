@@ -98,14 +98,19 @@ def _encoding(path: Path) -> str:
     return "cp1252" if _decodes(sample, "cp1252", whole=whole) else "latin-1"
 
 
-def _recode(cell: str) -> str:
-    """A cell read as UTF-8 with its undecodable bytes kept aside (``surrogateescape``),
-    read again as Windows-1252 (a byte it leaves undefined, as Latin-1)."""
-    raw = cell.encode("utf-8", "surrogateescape")
+def _byte_as_cp1252(escaped: re.Match) -> str:
+    byte = bytes([ord(escaped[0]) - 0xDC00])
     try:
-        return raw.decode("cp1252")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
+        return byte.decode("cp1252")
+    except UnicodeDecodeError:  # one of the five bytes Windows-1252 leaves undefined
+        return byte.decode("latin-1")
+
+
+def _recode(cell: str) -> str:
+    """A cell read as UTF-8 with its undecodable bytes kept aside (``surrogateescape``):
+    each such byte read as Windows-1252 (a byte it leaves undefined, as Latin-1), while
+    what was valid UTF-8 stays as read ("Renée Müller" with a stray é byte keeps its ü)."""
+    return _UNDECODED.sub(_byte_as_cp1252, cell)
 
 
 def _headers(raw: list[str], name: str) -> list[str]:

@@ -153,3 +153,15 @@ def test_a_line_past_the_sample_that_is_not_utf8_is_read_as_windows_1252_and_not
     issue = ImportRowIssue.objects.get(job=job, reason=RECODED_LINE)
     assert (issue.row_number, issue.rejected, issue.row["Owner 1 Last Name"]) == (3, False, "García")
     assert "__recoded__" not in issue.row
+
+
+def test_a_stray_byte_does_not_garble_the_valid_utf8_beside_it(broker, monkeypatch):
+    """Only the undecodable bytes are read as Windows-1252 (before: the whole row was, so
+    a "ü" written in UTF-8 in the same row came out as "Ã¼")."""
+    lines = PROPSTREAM.split(b"\n")
+    lines[2] = lines[2].replace(b"Garcia", "García".encode("cp1252")).replace(b"Robert", "Jürgen".encode())
+    monkeypatch.setattr(reading, "ENCODING_SAMPLE_BYTES", len(lines[0]) + len(lines[1]) + 2)
+    job = import_job_create(content=b"\n".join(lines), file_name="mixed.csv", created_by=broker, list_name="m")
+    job = import_run(job_id=job.pk)
+    assert job.status == ImportStatus.DONE
+    assert Contact.objects.filter(first_name="Jürgen", last_name="García").exists()
