@@ -119,14 +119,24 @@ _answer: tuple[float, tuple[bool, dict]] | None = None
 
 
 def readiness() -> tuple[bool, dict]:
-    """Every check's result, as answered within the last ``ANSWER_KEPT_SECONDS``."""
+    """Every check's result, as answered within the last ``ANSWER_KEPT_SECONDS``. While one
+    thread asks the parts, the others get the last answer rather than queue behind a
+    broker timeout (a probe with a 1 s timeout would fail for waiting)."""
     global _answer
-    with _answer_lock:
-        if _answer is not None and time.monotonic() - _answer[0] < ANSWER_KEPT_SECONDS:
-            return _answer[1]
+    kept = _answer
+    if kept is not None and time.monotonic() - kept[0] < ANSWER_KEPT_SECONDS:
+        return kept[1]
+    if not _answer_lock.acquire(blocking=kept is None):
+        return kept[1]
+    try:
+        kept = _answer
+        if kept is not None and time.monotonic() - kept[0] < ANSWER_KEPT_SECONDS:
+            return kept[1]
         answer = _readiness_now()
         _answer = (time.monotonic(), answer)
         return answer
+    finally:
+        _answer_lock.release()
 
 
 def _readiness_now() -> tuple[bool, dict]:
