@@ -1,3 +1,4 @@
+import functools
 import time
 import zoneinfo
 
@@ -49,11 +50,16 @@ def _idle_words(seconds: int) -> str:
     return f"{seconds // 60} minutes"
 
 
+@functools.cache
+def _second_factor_free_prefixes() -> tuple[str, ...]:
+    # Reversed once per process, not on every request of a user who owes the factor.
+    return (reverse("two_factor"), reverse("two_factor_setup"), reverse("logout"), "/accounts/password/reset/")
+
+
 def _second_factor_free(path: str) -> bool:
     """Pages a user who still owes the second factor may open: the factor's own pages,
     signing out, and the password reset (it signs no one in)."""
-    free = [reverse("two_factor"), reverse("two_factor_setup"), reverse("logout")]
-    return any(path.startswith(prefix) for prefix in free) or path.startswith("/accounts/password/reset/")
+    return path.startswith(_second_factor_free_prefixes())
 
 
 class SignInMiddleware:

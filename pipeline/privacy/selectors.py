@@ -136,7 +136,7 @@ def _name_query(name: str) -> Q:
 
 def _shared_with(name_ids: set[int], strong_ids: set[int]) -> dict[int, str]:
     """Of the leads found by name, those sharing a phone, an email or the house with a lead
-    found by a phone, email or street: the same person, said why. Two queries."""
+    found by a phone, email or street: the same person, said why. Three queries."""
     if not name_ids or not strong_ids:
         return {}
     shared: dict[int, str] = {}
@@ -386,12 +386,9 @@ class HeldRows:
 def privacy_held(*, fetched_by, lead_ids) -> list[HeldRows]:
     """Every model's rows held about the person, unevaluated: one query each when read."""
     ids = privacy_lead_ids(fetched_by=fetched_by, lead_ids=lead_ids)
-    found = []
-    for held in held_models():
-        meta = held.model._meta
-        found.append(HeldRows(held.label, str(meta.verbose_name_plural).capitalize(), held, held.rows(ids)))
+    found = [HeldRows(held.label, _kind_title(held.label), held, held.rows(ids)) for held in held_models()]
     rows = import_rows_naming(person_terms(ids))
-    found.append(HeldRows("leads.importrowissue", "Import rows that named them", None,
+    found.append(HeldRows("leads.importrowissue", _kind_title("leads.importrowissue"), None,
                           ImportRowIssue.objects.filter(pk__in=list(rows)).order_by("pk"), tuple(rows.values())))
     return found
 

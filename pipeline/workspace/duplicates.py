@@ -290,7 +290,7 @@ class LeadMergeView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        user, lead = self.request.user, _visible_lead(self.request.user, kwargs["pk"])
+        user, lead = self.request.user, self.lead
         context.update(lead=lead, other=None, error="")
         wanted = self.request.GET.get("with", "").strip().lstrip("#")
         if not wanted:
@@ -320,7 +320,7 @@ class LeadMergeView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
         return context
 
     def get(self, request, *args, **kwargs):
-        lead = _visible_lead(request.user, kwargs["pk"])
+        self.lead = lead = _visible_lead(request.user, kwargs["pk"])  # read once: the page uses it too
         if lead.erased_at is not None:
             messages.error(request, ERASED_NOT_EDITABLE)
             return HttpResponseRedirect(reverse("leads:detail", args=[lead.pk]))
