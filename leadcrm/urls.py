@@ -66,6 +66,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("pipeline.urls")),
+    # Texts, calls and emails through the providers, and their webhooks (docs/messaging.md).
+    path("", include("pipeline.messaging.urls")),
     # leads' own pages and the lead pages that show every part of a lead, one namespace.
     path("leads/", include(([*lead_pages.urlpatterns, *leads_urls.urlpatterns], leads_urls.app_name))),
     path("compliance/", include("compliance.urls")),

@@ -12,6 +12,25 @@ def email_campaign_send(template_id: int, agent_id: int, filters: dict, base_url
     return {"sent": sending.sent, "refused": len(sending.refused), "failed": len(sending.failed)}
 
 
+# Texts through the provider (pipeline/messaging). Each task claims its message's row
+# before the provider is asked, so a redelivered task never sends a text twice.
+
+
+@shared_task(name="pipeline.message_deliver", acks_late=True, reject_on_worker_lost=True)
+def message_deliver(message_id: int) -> str:
+    from pipeline.messaging.services import message_deliver as deliver
+
+    message = deliver(message_id=message_id)
+    return message.status if message else "not queued"
+
+
+@shared_task(name="pipeline.messages_sweep")
+def messages_sweep() -> dict:
+    from pipeline.messaging.services import messages_sweep as sweep
+
+    return sweep()
+
+
 # Reminders. Beat runs the first three; they hand batches of ids to the others,
 # which lock what they send and record it, so any of them may run twice or on two workers.
 

@@ -5,6 +5,7 @@ from functools import cached_property
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.crypto import salted_hmac
 
@@ -94,6 +95,17 @@ class User(AbstractUser):
     license_state = models.CharField(max_length=2, choices=US_STATES, blank=True)
     license_status = models.CharField(
         max_length=12, choices=LicenseStatus.choices, default=LicenseStatus.ACTIVE
+    )
+    # Texts and calls through the provider (docs/messaging.md): the brokerage's number this
+    # agent's texts come from and calls show, and the agent's own phone a call rings first.
+    sending_number = models.CharField(
+        max_length=16, blank=True, validators=[RegexValidator(r"^\+[1-9]\d{6,14}$", "Enter the number in E.164 form.")],
+        help_text="The brokerage's provider number your texts and calls show (E.164). Empty: the shared pool.",
+    )
+    call_phone = models.CharField(
+        "phone to ring for calls", max_length=16, blank=True,
+        validators=[RegexValidator(r"^\+[1-9]\d{6,14}$", "Enter the number in E.164 form.")],
+        help_text="Click-to-call rings this phone first, then connects the homeowner (E.164).",
     )
     # Raised by "Sign out everywhere" (and a second factor's reset): it is part of every
     # session's check (below), so each session signed in before it ends on its next request.
@@ -237,6 +249,12 @@ class Brokerage(models.Model):
         default=48, help_text="A lead claimed from the pond goes back unless a call, text, email or letter is logged within this many hours.")
     pond_claim_limit = models.PositiveSmallIntegerField(
         default=10, help_text="How many pond leads an agent may hold claimed and not yet worked at once.")
+    # Calls through the provider (docs/messaging.md#recording): off unless a broker turns it on.
+    record_calls = models.BooleanField(
+        default=False,
+        help_text="Record click-to-call calls. Both sides hear that the call is recorded; in states where every "
+                  "party must consent, calls are recorded only when the agent confirms the homeowner agreed.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = BrokerageManager()

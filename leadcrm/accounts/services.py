@@ -111,3 +111,20 @@ def user_sessions_end(*, user: User, request=None) -> User:
     if request is not None:
         update_session_auth_hash(request, user)
     return user
+
+
+AUTOMATION_USERNAME = "leadcrm-automatic"
+
+
+def automation_user() -> User:
+    """Who records what no person did: a STOP texted in from a number no lead has, a
+    provider's report. It cannot sign in (no password, inactive) and holds no role."""
+    user, created = User.objects.get_or_create(
+        username=AUTOMATION_USERNAME,
+        defaults={"first_name": "LeadCRM", "last_name": "(automatic)", "is_active": False,
+                  "license_status": "unlicensed", "capacity": "principal"},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user

@@ -221,6 +221,22 @@ DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="LeadCRM <noreply@
 # Where the app is reached, for links in emails sent by workers (no request to ask).
 LEADCRM_BASE_URL = env("LEADCRM_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
+# Texts and calls (docs/messaging.md). "local" needs no account: messages appear on the
+# Sent page and the demo plays replies through the same code a provider's webhook runs.
+LEADCRM_TELEPHONY = env("LEADCRM_TELEPHONY", default="local")  # local | twilio
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+# Sending numbers shared by agents without one of their own (comma-separated E.164).
+TWILIO_NUMBERS = env.list("TWILIO_NUMBERS", default=[])
+TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
+# Twilio's REST API; a local stand-in in tests (tests/support/twilio_standin.py).
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="https://api.twilio.com").rstrip("/")
+# The address providers post webhooks to, as they see it (behind a proxy it differs from
+# the request's own); Twilio signs the exact URL.
+LEADCRM_WEBHOOK_BASE_URL = env("LEADCRM_WEBHOOK_BASE_URL", default=LEADCRM_BASE_URL).rstrip("/")
+# How long a text may sit handed over without an answer before it counts as unknown.
+LEADCRM_SEND_UNKNOWN_AFTER_SECONDS = env.int("LEADCRM_SEND_UNKNOWN_AFTER_SECONDS", default=120)
+
 # Content Security Policy (leadcrm/shared/security.py): our own origin only, nothing inline.
 LEADCRM_CSP = {
     "default-src": ["'self'"],

@@ -62,6 +62,13 @@ SCHEDULES = [
         description="Every minute: a registry load no worker has run for a minute (its worker died) starts over.",
     ),
     Schedule(
+        name="Texts left mid-send",
+        task="pipeline.messages_sweep",
+        minute="*",
+        description="Every minute: a text the broker lost is queued again; one handed to the provider with no "
+                    "answer for two minutes is marked outcome unknown and never sent twice.",
+    ),
+    Schedule(
         name="Pond claims expire",
         task="leads.pond_claims_expire",
         minute="*/5",

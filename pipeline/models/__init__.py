@@ -35,6 +35,16 @@ from .deals import (
     StageChange,
 )
 from .exports import ExportFormat, ExportStatus, LeadExport
+from .messaging import (
+    FAILED_STATUSES,
+    FINAL_STATUSES,
+    InboxState,
+    Message,
+    MessageQuerySet,
+    MessageStatus,
+    STATUS_RANK,
+    WebhookReceipt,
+)
 from .outreach import (
     CHECK_DID_NOT_PASS,
     OUTCOMES_BY_CHANNEL,
@@ -78,6 +88,7 @@ from .seller import (
 )
 
 __all__ = [
+    "WebhookReceipt",
     "AgentPhoto",
     "ApprovalLetter",
     "BriefingTopic",
@@ -96,7 +107,9 @@ __all__ = [
     "EmailState",
     "ExportFormat",
     "ExportStatus",
+    "FAILED_STATUSES",
     "FEE_MAX",
+    "FINAL_STATUSES",
     "Fee",
     "FeeService",
     "FeeStatus",
@@ -106,6 +119,7 @@ __all__ = [
     "FollowUpQuerySet",
     "FollowUpSource",
     "GuideSection",
+    "InboxState",
     "LeadExport",
     "LeadNote",
     "LenderFile",
@@ -115,6 +129,9 @@ __all__ = [
     "MILESTONE_AMOUNT_LABELS",
     "MILESTONE_ORDER",
     "MailBatch",
+    "Message",
+    "MessageQuerySet",
+    "MessageStatus",
     "MessageTemplate",
     "MessageTemplateQuerySet",
     "Milestone",
@@ -135,6 +152,7 @@ __all__ = [
     "PrivacyRequest",
     "PrivacyRequestKind",
     "REACHED_OUTCOMES",
+    "STATUS_RANK",
     "ReminderSettings",
     "Requester",
     "SellerBriefing",

@@ -164,6 +164,7 @@ class NotificationKind(models.TextChoices):
     COMPLIANCE = "compliance", "Compliance"
     SELLER = "seller", "From a seller"
     EXPORT = "export", "Export ready"
+    REPLY = "reply", "A homeowner wrote back"
 
 
 class EmailState(models.TextChoices):

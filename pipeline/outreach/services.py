@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from compliance.language import revocation_scan
+from compliance.language import RevocationScan, revocation_scan
 from compliance.models import Channel, Direction, Purpose, Technology
 from compliance.services import Decision, outreach_check, revocation_review_raise, stop_request_record
 from leadcrm.accounts.models import User
@@ -85,6 +86,8 @@ def outreach_log(
     corrects: OutreachAttempt | None = None,
     technology: Technology | str = Technology.MANUAL,
     direction: Direction | str = Direction.OUTBOUND,
+    revocation: RevocationScan | None = None,
+    then: Callable[[OutreachAttempt], None] | None = None,
 ) -> OutreachAttempt:
     """Log one outreach attempt; the only code that creates an ``OutreachAttempt``.
 
@@ -98,6 +101,11 @@ def outreach_log(
     What the homeowner said is read for revocation (B4): a clear "stop" in their words,
     a reply, or a clear phrase in the notes puts the contact point on the internal list
     at once; an ambiguous one ("wrong number", "no mas", a typo) goes to review.
+    ``revocation``: how the homeowner's words were already read (an inbound text judged by
+    pipeline.messaging.keywords), instead of reading them here.
+
+    ``then`` runs with the new attempt inside the same transaction, so what rides on the
+    attempt (the provider message of a text about to be sent) exists exactly when it does.
     """
     lead.refuse_if_erased()
     channel, outcome, direction = Channel(channel), Outcome(outcome), Direction(direction)
@@ -119,6 +127,8 @@ def outreach_log(
     heard = revocation_scan(homeowner_words or (notes if outcome == Outcome.REPLIED else ""),
                             homeowners_own_words=True)
     noted = revocation_scan(notes, homeowners_own_words=False)
+    if revocation is not None:
+        heard, noted = revocation, RevocationScan()
     stop = outcome in STOP_OUTCOMES or bool(heard.clear or noted.clear)
     unclear = None if stop else (heard.ambiguous or noted.ambiguous)
     if corrects is not None and corrects.lead_id != lead.pk:
@@ -166,6 +176,8 @@ def outreach_log(
                     title=follow_up_title or f"Follow up: {attempt.get_outcome_display().lower()}",
                     created_by=actor,
                 )
+            if then is not None:
+                then(attempt)
     if not decision.allowed:
         raise OutreachBlocked(decision, stop_recorded=stop)
     return attempt

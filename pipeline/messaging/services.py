@@ -1,0 +1,415 @@
+"""Writes of messaging: texts out through the gate and the provider, reports and replies in.
+
+A text is logged through ``outreach_log`` (the one gate) with its ``Message`` in the same
+transaction; the provider is asked only once that has committed (a worker task), and is
+asked once: a text handed over whose outcome we never learned is never sent again.
+Inbound texts are taken once per provider id, filed on the homeowner's lead, and a STOP
+goes on the internal list before the webhook answers (docs/messaging.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from compliance.models import Channel, Direction, Purpose, Technology
+from compliance.services import internal_dnc_add
+from leadcrm.accounts.models import Brokerage, User
+from leadcrm.accounts.services import automation_user
+from leadcrm.shared.queue import enqueue_on_commit
+from leads.models import Lead, Phone, PhoneStatus, PhoneType
+from pipeline.models import (
+    FINAL_STATUSES,
+    STATUS_RANK,
+    InboxState,
+    Message,
+    MessageStatus,
+    Notification,
+    NotificationKind,
+    Outcome,
+    OutreachAttempt,
+    WebhookReceipt,
+)
+from pipeline.outreach.services import OutreachBlocked, outreach_log
+
+from .keywords import Keyword, read_inbound
+from .providers import InboundText, ProviderError, StatusUpdate, telephony
+
+logger = logging.getLogger(__name__)
+
+TEXT_EMPTY = "Write the text first."
+TEXT_TOO_LONG = "A text may be at most {limit} characters (this one has {length})."
+TEXT_LIMIT = 1600  # Twilio's limit for one message (split into segments by the carrier)
+LANDLINE = "{number} is a landline: it cannot receive texts. Call it instead."
+NO_SENDING_NUMBER = ("No number to send from: a broker sets your sending number on your user, or "
+                     "TWILIO_NUMBERS / TWILIO_MESSAGING_SERVICE_SID for the brokerage.")
+HELP_REPLY = "{name}: a real estate brokerage. Questions: {contact}. Reply STOP to stop texts."
+NOT_INBOUND = "Only a received message waiting in the inbox can be filed."
+WRONG_LEAD_NUMBER = "That lead has no owner with the number {number}."
+MAX_SEND_TRIES = 3
+# Twilio's codes for a number that cannot take a text (not a mobile, a landline).
+LANDLINE_ERRORS = frozenset({"21614", "30006"})
+# Twilio's codes for "not now": too many requests, queue full. Nothing was sent.
+RETRYABLE_ERRORS = frozenset({"20429", "30001", "20503"})
+
+
+# Outbound texts -----------------------------------------------------------------------------
+
+
+def sending_number(*, agent: User, to: str) -> str:
+    """The agent's own provider number, else one of the shared pool, always the same one
+    for the same homeowner (a reply comes back to the number that texted them)."""
+    if agent.sending_number:
+        return agent.sending_number
+    pool = telephony().sending_numbers()
+    if not pool:
+        if settings.TWILIO_MESSAGING_SERVICE_SID:
+            return ""  # the messaging service picks the sender
+        raise ValidationError(NO_SENDING_NUMBER)
+    digest = int(hashlib.sha256(to.encode()).hexdigest(), 16)
+    return pool[digest % len(pool)]
+
+
+def text_send(
+    *,
+    lead: Lead,
+    phone: Phone,
+    body: str,
+    actor: User,
+    role_disclosed: bool,
+    purpose: Purpose | str = Purpose.LISTING,
+) -> Message:
+    """Text one of the lead's numbers: the gate decides now, the provider sends after commit.
+
+    Raises ``OutreachBlocked`` (nothing sent, the check kept) or ``ValidationError``.
+    """
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": TEXT_EMPTY})
+    if len(body) > TEXT_LIMIT:
+        raise ValidationError({"body": TEXT_TOO_LONG.format(limit=TEXT_LIMIT, length=len(body))})
+    if phone.phone_type == PhoneType.LANDLINE:
+        raise ValidationError({"phone": LANDLINE.format(number=phone.display)})
+    sender = sending_number(agent=actor, to=phone.number)
+    provider = telephony()
+    created: list[Message] = []
+
+    def message_for(attempt: OutreachAttempt) -> None:
+        created.append(Message.objects.create(
+            channel=Channel.SMS, direction=Direction.OUTBOUND, provider=provider.name, lead=lead,
+            attempt=attempt, agent=actor, from_address=sender, to_address=phone.number, body=body,
+            status=MessageStatus.QUEUED,
+        ))
+
+    outreach_log(
+        lead=lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.SENT, actor=actor,
+        role_disclosed=role_disclosed, purpose=purpose, notes=body, technology=Technology.MANUAL,
+        then=message_for,
+    )
+    message = created[0]
+    from pipeline.tasks import message_deliver as message_deliver_task
+
+    # The sweep re-sends what the broker lost (messages_sweep), so a paused queue loses nothing.
+    enqueue_on_commit(message_deliver_task, message.pk, swept=True)
+    return message
+
+
+def status_callback_url(message: Message) -> str:
+    return settings.LEADCRM_WEBHOOK_BASE_URL + reverse("messaging:twilio_status", args=[message.pk])
+
+
+def message_deliver(*, message_id: int) -> Message | None:
+    """Hand one queued text to the provider, once. Safe to run twice: only a message still
+    ``queued`` is claimed, and the claim is committed before the provider is asked."""
+    with transaction.atomic():
+        message = Message.objects.select_for_update(skip_locked=True).filter(
+            pk=message_id, status=MessageStatus.QUEUED).first()
+        if message is None:
+            return None
+        message.status, message.handed_over_at = MessageStatus.SENDING, timezone.now()
+        message.save(update_fields=["status", "handed_over_at"])
+    provider = telephony()
+    try:
+        sent = provider.send_text(to=message.to_address, from_=message.from_address, body=message.body,
+                                  status_callback=status_callback_url(message))
+    except ProviderError as error:
+        return _send_failed(message, error)
+    with transaction.atomic():
+        message = Message.objects.select_for_update().get(pk=message.pk)
+        message.provider_id = message.provider_id or sent.provider_id
+        fields = ["provider_id"]
+        if _moves_forward(message.status, sent.status):
+            message.status, message.status_at = sent.status, timezone.now()
+            fields += ["status", "status_at"]
+        message.save(update_fields=fields)
+    return message
+
+
+def _send_failed(message: Message, error: ProviderError) -> Message:
+    with transaction.atomic():
+        message = Message.objects.select_for_update().get(pk=message.pk)
+        message.error_code, message.error_message = error.code[:40], error.message[:500]
+        if not error.outcome_known:
+            message.status = MessageStatus.UNKNOWN
+        elif error.retryable or error.code in RETRYABLE_ERRORS:
+            message.send_tries += 1
+            message.status = MessageStatus.QUEUED if message.send_tries < MAX_SEND_TRIES else MessageStatus.FAILED
+        else:
+            message.status = MessageStatus.FAILED
+        message.status_at = timezone.now()
+        message.save(update_fields=["status", "status_at", "error_code", "error_message", "send_tries"])
+        if message.error_code in LANDLINE_ERRORS and message.attempt_id:
+            _mark_landline(message)
+        if message.status == MessageStatus.QUEUED:
+            from pipeline.tasks import message_deliver as message_deliver_task
+
+            enqueue_on_commit(message_deliver_task, message.pk, swept=True, countdown=30 * message.send_tries)
+    return message
+
+
+def _mark_landline(message: Message) -> None:
+    phone = message.attempt.phone
+    if phone is not None and phone.phone_type != PhoneType.LANDLINE:
+        Phone.objects.filter(pk=phone.pk).update(phone_type=PhoneType.LANDLINE, version=phone.version + 1)
+
+
+def _moves_forward(current: str, new: str) -> bool:
+    """Callbacks arrive out of order: a final status stays; an earlier one never follows a later."""
+    if current in FINAL_STATUSES or current == new:
+        return False
+    if new in FINAL_STATUSES:
+        return True
+    return STATUS_RANK.get(new, 0) > STATUS_RANK.get(current, 0)
+
+
+def status_apply(*, update: StatusUpdate, message_id: int | None = None, provider: str = "") -> Message | None:
+    """A provider's delivery or call report, onto its message; replays change nothing."""
+    with transaction.atomic():
+        query = Message.objects.select_for_update()
+        if message_id is not None:
+            message = query.filter(pk=message_id).first()
+        else:
+            message = query.filter(provider=provider, provider_id=update.provider_id).first()
+        if message is None:
+            return None
+        fields = []
+        if not message.provider_id and update.provider_id:
+            message.provider_id = update.provider_id
+            fields.append("provider_id")
+        if _moves_forward(message.status, update.status):
+            message.status, message.status_at = update.status, timezone.now()
+            fields += ["status", "status_at"]
+            if update.error_code or update.error_message:
+                message.error_code = update.error_code[:40]
+                message.error_message = (update.error_message or _error_text(update.error_code))[:500]
+                fields += ["error_code", "error_message"]
+        if update.duration_seconds is not None:
+            message.duration_seconds = update.duration_seconds
+            fields.append("duration_seconds")
+        if update.answered is not None:
+            message.answered = update.answered
+            fields.append("answered")
+        if fields:
+            message.save(update_fields=list(dict.fromkeys(fields)))
+        if update.error_code in LANDLINE_ERRORS and message.attempt_id:
+            _mark_landline(message)
+    return message
+
+
+# The carriers' errors an agent meets most, in words (Twilio's error dictionary).
+ERROR_TEXTS = {
+    "30003": "The handset is unreachable (off, or out of coverage).",
+    "30004": "The message was blocked (the number blocks texts, or the carrier refused it).",
+    "30005": "Unknown number: it may no longer exist.",
+    "30006": "A landline or a number that cannot take texts.",
+    "30007": "The carrier filtered the message as spam.",
+    "30008": "Unknown error from the carrier.",
+    "21610": "The homeowner texted STOP to this sender: the carrier blocks further texts.",
+    "21614": "Not a mobile number: it cannot take texts.",
+}
+
+
+def _error_text(code: str) -> str:
+    return ERROR_TEXTS.get(code, f"Carrier error {code}." if code else "")
+
+
+def messages_sweep(*, now=None) -> dict[str, int]:
+    """Texts a worker was asked to send and never finished: handed over with no answer for
+    a while are ``unknown`` (never sent again); still queued (the broker lost the task)
+    are queued again."""
+    from pipeline.tasks import message_deliver as message_deliver_task
+
+    now = now or timezone.now()
+    unknown_before = now - timedelta(seconds=settings.LEADCRM_SEND_UNKNOWN_AFTER_SECONDS)
+    stuck = Message.objects.filter(status=MessageStatus.SENDING, handed_over_at__lt=unknown_before).update(
+        status=MessageStatus.UNKNOWN, status_at=now,
+        error_message="Handed to the provider, and no answer came back: it may or may not have been sent, "
+                      "so it is not sent again.",
+    )
+    lost = list(Message.objects.filter(status=MessageStatus.QUEUED, direction=Direction.OUTBOUND,
+                                       created_at__lt=now - timedelta(minutes=2)).values_list("pk", flat=True)[:500])
+    for pk in lost:
+        enqueue_on_commit(message_deliver_task, pk, swept=True)
+    return {"unknown": stuck, "requeued": len(lost)}
+
+
+# Inbound texts ------------------------------------------------------------------------------
+
+
+def _owner_lead(*, number: str) -> tuple[Lead | None, Phone | None, User | None]:
+    """Whose number this is: the lead that last texted it, else the only lead with it."""
+    last = (Message.objects.filter(direction=Direction.OUTBOUND, channel=Channel.SMS, to_address=number,
+                                   lead__isnull=False, lead__erased_at__isnull=True)
+            .select_related("lead", "agent", "attempt__phone").order_by("-created_at").first())
+    if last is not None and last.attempt is not None and last.attempt.phone is not None:
+        return last.lead, last.attempt.phone, last.agent
+    phones = list(Phone.objects.filter(number=number, contact__lead__erased_at__isnull=True)
+                  .exclude(status=PhoneStatus.ERASED).select_related("contact__lead__assigned_agent")[:20])
+    leads = {phone.contact.lead_id for phone in phones}
+    if len(leads) != 1:
+        return None, None, None
+    phone = phones[0]
+    lead = phone.contact.lead
+    return lead, phone, lead.assigned_agent
+
+
+def inbound_text_receive(*, provider: str, inbound: InboundText) -> Message:
+    """File one text from a homeowner, once per provider id.
+
+    STOP and plain revocations go on the internal list before this returns (B1, B4); START
+    and HELP are answered as the rules allow; an ambiguous reply goes to review; a number
+    no lead has waits in the inbox for a team lead.
+    """
+    reading = read_inbound(inbound.body)
+    message = Message(
+        channel=Channel.SMS, direction=Direction.INBOUND, provider=provider, provider_id=inbound.provider_id,
+        from_address=inbound.from_number, to_address=inbound.to_number, body=inbound.body,
+        status=MessageStatus.RECEIVED, created_at=inbound.received_at, status_at=inbound.received_at,
+        keyword=reading.keyword,
+    )
+    try:
+        with transaction.atomic():
+            message.save(force_insert=True)
+    except IntegrityError:
+        return Message.objects.get(provider=provider, provider_id=inbound.provider_id)
+    lead, phone, agent = _owner_lead(number=inbound.from_number)
+    if lead is None or agent is None:
+        _inbox(message=message, reading=reading)
+    else:
+        _file(message=message, lead=lead, phone=phone, agent=agent, reading=reading)
+    if reading.keyword == Keyword.HELP:
+        _help_reply(message)
+    return message
+
+
+def _inbox(*, message: Message, reading) -> None:
+    """Nobody's lead (or nobody's to answer): it waits for a team lead, and a STOP still
+    takes effect now, on the number itself."""
+    message.inbox_state = InboxState.UNMATCHED
+    message.save(update_fields=["inbox_state"])
+    if reading.keyword == Keyword.STOP:
+        internal_dnc_add(channel=Channel.SMS, phone_number=message.from_address, homeowner_words=message.body,
+                         recorded_by=automation_user(), requested_at=message.created_at)
+
+
+def _file(*, message: Message, lead: Lead, phone: Phone, agent: User, reading) -> None:
+    """On the lead's timeline as the homeowner's reply, through the log (its STOP, its review)."""
+    attempt = None
+    try:
+        attempt = outreach_log(
+            lead=lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.REPLIED, actor=agent,
+            role_disclosed=True, purpose=Purpose.FOLLOW_UP, notes=message.body, homeowner_words=message.body,
+            occurred_at=min(message.created_at, timezone.now()), direction=Direction.INBOUND,
+            revocation=reading.revocation,
+        )
+    except (OutreachBlocked, ValidationError) as refused:
+        # The reply is kept on the timeline whatever the log says; a stop was recorded anyway.
+        logger.warning("Inbound text %s not logged as an attempt: %s", message.pk, refused)
+    message.lead, message.agent, message.attempt = lead, agent, attempt
+    message.inbox_state = InboxState.FILED
+    message.filed_at = timezone.now()
+    message.save(update_fields=["lead", "agent", "attempt", "inbox_state", "filed_at"])
+    _notify(message=message, agent=agent)
+
+
+def _notify(*, message: Message, agent: User) -> None:
+    from pipeline.reminders.notifications import raise_once
+
+    lead = message.lead
+    title = f"{'STOP received' if message.keyword == Keyword.STOP else 'Text from the homeowner'}: {lead}"
+    raise_once(Notification(
+        recipient=agent, kind=NotificationKind.REPLY, key=f"reply:{message.pk}", lead=lead,
+        title=title[:200], body=message.body[:500],
+        url=reverse("leads:detail", args=[lead.pk]) + "#timeline",
+    ))
+
+
+def help_text() -> str:
+    brokerage = Brokerage.objects.current()
+    contact = " or ".join(part for part in (brokerage.phone, brokerage.email) if part) or "reply to this number"
+    return HELP_REPLY.format(name=brokerage.name, contact=contact)
+
+
+def _help_reply(inbound: Message) -> Message:
+    """HELP is answered with who we are and how to reach us (the carriers require it, even
+    after a STOP); the answer is informational, not outreach, so it is not an attempt."""
+    reply = Message.objects.create(
+        channel=Channel.SMS, direction=Direction.OUTBOUND, provider=inbound.provider, lead=inbound.lead,
+        agent=inbound.agent, from_address=inbound.to_address, to_address=inbound.from_address, body=help_text(),
+        status=MessageStatus.QUEUED, keyword=Keyword.HELP,
+    )
+    from pipeline.tasks import message_deliver as message_deliver_task
+
+    enqueue_on_commit(message_deliver_task, reply.pk, swept=True)
+    return reply
+
+
+def inbox_file(*, message: Message, lead: Lead, filed_by: User) -> Message:
+    """A team lead files an inbox text on a lead (one the team lead may see)."""
+    with transaction.atomic():
+        message = Message.objects.select_for_update().get(pk=message.pk)
+        if message.direction != Direction.INBOUND or message.inbox_state != InboxState.UNMATCHED:
+            raise ValidationError(NOT_INBOUND)
+        phone = Phone.objects.filter(contact__lead=lead, number=message.from_address).exclude(
+            status=PhoneStatus.ERASED).first()
+        if phone is None:
+            raise ValidationError(WRONG_LEAD_NUMBER.format(number=message.from_address))
+        agent = lead.assigned_agent or filed_by
+        message.filed_by = filed_by
+        message.save(update_fields=["filed_by"])
+    _file(message=message, lead=lead, phone=phone, agent=agent, reading=read_inbound(message.body))
+    return message
+
+
+def inbox_dismiss(*, message: Message, dismissed_by: User) -> Message:
+    """Not a homeowner (a wrong number, a carrier notice): out of the inbox, kept."""
+    updated = Message.objects.filter(pk=message.pk, inbox_state=InboxState.UNMATCHED).update(
+        inbox_state=InboxState.DISMISSED, filed_by=dismissed_by, filed_at=timezone.now())
+    if not updated:
+        raise ValidationError(NOT_INBOUND)
+    message.refresh_from_db()
+    return message
+
+
+def webhook_once(*, provider: str, event_id: str) -> bool:
+    """True the first time a provider's event is seen; False for a replay."""
+    if not event_id:
+        return True
+    try:
+        with transaction.atomic():
+            WebhookReceipt.objects.create(provider=provider, event_id=event_id[:200])
+    except IntegrityError:
+        return False
+    return True
+
+
+def messages_of(*, lead: Lead):
+    return Message.objects.filter(Q(lead=lead)).select_related("agent", "attempt")

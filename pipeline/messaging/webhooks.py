@@ -1,0 +1,55 @@
+"""The addresses providers post to: inbound texts and delivery reports (docs/messaging.md#webhooks).
+
+No session, no CSRF token: each request is judged by the provider's signature instead
+(Twilio's X-Twilio-Signature over the exact URL and parameters). A forged request is a
+403 and nothing is recorded; a replayed one finds its message already there.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpResponse, HttpResponseForbidden
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from .providers import telephony
+from .providers.base import inbound_text_from, status_update_from
+from .services import inbound_text_receive, status_apply
+
+logger = logging.getLogger(__name__)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+FORGED = "The signature does not match: not sent by the provider."
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class ProviderWebhook(View):
+    http_method_names = ["post"]
+
+    def dispatch(self, request, *args, **kwargs):
+        self.provider = telephony()
+        if request.method == "POST" and not self.provider.is_authentic(request):
+            logger.warning("Refused a webhook to %s: bad or missing signature", request.path)
+            return HttpResponseForbidden(FORGED)
+        return super().dispatch(request, *args, **kwargs)
+
+
+class InboundTextWebhook(ProviderWebhook):
+    """A homeowner's text (Twilio's "A message comes in")."""
+
+    def post(self, request):
+        inbound = inbound_text_from(request.POST)
+        if not inbound.provider_id or not inbound.from_number:
+            return HttpResponse("Missing MessageSid or From.", status=400)
+        inbound_text_receive(provider=self.provider.name, inbound=inbound)
+        return HttpResponse(EMPTY_TWIML, content_type="text/xml")
+
+
+class StatusWebhook(ProviderWebhook):
+    """A text's or a call's status callback; the URL names our message."""
+
+    def post(self, request, pk: int):
+        status_apply(update=status_update_from(request.POST), message_id=pk, provider=self.provider.name)
+        return HttpResponse(status=204)
