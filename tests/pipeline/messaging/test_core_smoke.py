@@ -1,9 +1,10 @@
+import pytest
+from django.utils import timezone
+
 from compliance.models import InternalDncEntry
 from pipeline.messaging.providers.base import InboundText
 from pipeline.messaging.services import inbound_text_receive, message_deliver, text_send
 from pipeline.models import MessageStatus
-from django.utils import timezone
-import pytest
 from pipeline.outreach.services import OutreachBlocked
 
 
