@@ -53,6 +53,7 @@ def test_schedules_install_into_django_celery_beat_and_are_idempotent(db):
         "pipeline.digests_send": ("*", "*/15", "UTC"),
         "pipeline.dnc_refresh_notices": ("13", "0", "UTC"),
         "leads.pond_claims_expire": ("*", "*/5", "UTC"),
+        "pipeline.messages_sweep": ("*", "*", "UTC"),
         "leads.imports_resume_stalled": ("*", "*", "UTC"),
         "compliance.registry_loads_resume_stalled": ("*", "*", "UTC"),
         "pipeline.dnc_list_counts_refresh": ("*", "*/10", "UTC"),
