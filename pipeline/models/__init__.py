@@ -38,11 +38,11 @@ from .exports import ExportFormat, ExportStatus, LeadExport
 from .messaging import (
     FAILED_STATUSES,
     FINAL_STATUSES,
+    STATUS_RANK,
     InboxState,
     Message,
     MessageQuerySet,
     MessageStatus,
-    STATUS_RANK,
     WebhookReceipt,
 )
 from .outreach import (

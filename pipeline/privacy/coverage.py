@@ -71,6 +71,7 @@ REDACTIONS: dict[str, dict[str, str]] = {
     "pipeline.followup": {"title": ERASED, "notes": ERASED, "closed_reason": ERASED},
     "pipeline.notification": {"title": ERASED, "body": ERASED},
     "pipeline.sellerevent": {"detail": ERASED},
+    "pipeline.message": {"from_address": ERASED, "to_address": ERASED, "subject": ERASED, "body": ERASED},
 }
 
 THE_HOUSE = "the house's area and facts, not the person: kept for the reports"
@@ -104,6 +105,9 @@ KEPT: dict[str, dict[str, str]] = {
     "pipeline.offer": {"buyer_name": "the buyer's, not the homeowner's: part of the deal's record"},
     "pipeline.followup": {"source_key": "the deadline rule's key and the lead's id"},
     "pipeline.notification": {"url": "a page's address: the lead's id only", "key": "a rule's key"},
+    "pipeline.message": {"provider": "which service carried it", "provider_id": "the service's id of the message",
+                         "error_code": "the carrier's error code", "error_message": "the carrier's error, in its words",
+                         "keyword": "what the text asked for (stop, start, help)"},
     "pipeline.sellerlink": {"token_hash": "a hash of the link, which no longer shows anything of the person"},
 }
 HISTORY_KEPT = {"history_type": "+, ~ or -: what happened, not to whom"}
