@@ -463,7 +463,7 @@ def _why_start_does_not_lift(attempt: Attempt, entry: InternalDncEntry,
 
     Only texts, and only a stop the homeowner texted from this number before the START:
     a stop said any other way, decided by a person, covering every channel, or made after
-    the START still stands (docs/compliance-rules.md#b4).
+    the START still stands (docs/compliance-rules.md#b4-start).
     """
     day = entry.requested_at.date().isoformat()
     if attempt.channel != Channel.SMS:

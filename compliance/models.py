@@ -338,7 +338,7 @@ class InternalDncEntry(AppendOnlyModel):
 
 class TextResubscription(AppendOnlyModel):
     """The homeowner texted START (or UNSTOP) from a number: texts only, and only where the
-    rules allow (B4; docs/compliance-rules.md#b4).
+    rules allow (B4; docs/compliance-rules.md#b4-start).
 
     The internal list is never edited (B2): this row, appended beside it, lets the gate pass
     texts to the number when every entry for it is a stop the homeowner texted from that

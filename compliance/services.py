@@ -444,7 +444,7 @@ def text_resubscribe(
     The internal list is not touched (B2). From ``at`` on, the gate lets texts (never calls
     or email) reach the number again only if every stop on file for it is one the homeowner
     texted from it before ``at``; any other stop, or one texted later, keeps blocking
-    (``compliance.gate.internal_list``, docs/compliance-rules.md#b4). A START with no stop
+    (``compliance.gate.internal_list``, docs/compliance-rules.md#b4-start). A START with no stop
     before it changes nothing, but is kept like every other word of the homeowner's.
     """
     parsed = parse_phone(phone_number)

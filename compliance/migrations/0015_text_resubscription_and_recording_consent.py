@@ -57,18 +57,24 @@ def unseed_recording(apps, schema_editor):
 
 
 def protect(apps, schema_editor):
-    # The function leadcrm_refuse_append_only_change() comes from 0002.
+    # The function leadcrm_refuse_append_only_change() comes from 0002 (its current version
+    # from pipeline 0028); rows and TRUNCATE are refused alike, as on every append-only table.
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute(
         f"CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE ON {TABLE} "
         "FOR EACH ROW EXECUTE FUNCTION leadcrm_refuse_append_only_change();"
     )
+    schema_editor.execute(
+        f"CREATE TRIGGER {TABLE}_append_only_truncate BEFORE TRUNCATE ON {TABLE} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION leadcrm_refuse_append_only_change();"
+    )
 
 
 def unprotect(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_append_only_truncate ON {TABLE};")
     schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_append_only ON {TABLE};")
 
 

@@ -1,10 +1,11 @@
-"""What an inbound text asks for: stop, start again, help, or nothing but a reply.
+"""What an inbound text asks for: stop, start again, help, or nothing but a reply
+(docs/compliance-rules.md#b4-keywords).
 
 The whole text, read without case, punctuation or emoji ("Stop.", "STOP!!", "stop 🙏"),
 decides first: the carriers' keywords (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE,
 OPTOUT, OPT OUT) and their Spanish ones (ALTO, PARA, PARAR, DETENER, CANCELAR) revoke (B4);
 START and UNSTOP ask for texts again (re-subscription, which the gate allows only where the
-rules do: docs/compliance-rules.md#b4); HELP and INFO ask who we are. Otherwise the text is
+rules do: docs/compliance-rules.md#b4-start); HELP and INFO ask who we are. Otherwise the text is
 read as everywhere in the homeowner's own words (compliance.language): a plain "don't text
 me", "remove me", "take me off your list", or any stop keyword as a whole word, revokes;
 something that only may mean stop ("wrong number", "no mas", "stpo") goes to the revocation

@@ -303,7 +303,7 @@ def inbound_text_receive(*, provider: str, inbound: InboundText) -> Message:
     lead, phone, agent = _owner_lead(number=inbound.from_number)
     if reading.keyword == Keyword.START:
         # Kept beside the internal list, which never changes (B2); the gate decides from it
-        # whether texts (only) may reach the number again (docs/compliance-rules.md#b4).
+        # whether texts (only) may reach the number again (docs/compliance-rules.md#b4-start).
         try:
             text_resubscribe(phone_number=message.from_address, words=message.body, lead=lead,
                              at=message.created_at, recorded_by=automation_user(), message_id=message.pk)
