@@ -70,7 +70,7 @@ INTERNAL_HIT = (
     "(recorded by {who}, via {channel})."
 )
 START_DOES_NOT_LIFT = (
-    " The homeowner texted {words!r} from it on {date}, but that re-subscribes only texts, and only "
+    " The homeowner texted \u201c{words}\u201d from it on {date}, but that re-subscribes only texts, and only "
     "after stops they texted from this number before it: {why}."
 )
 START_NOT_FOR_CHANNEL = "a {channel} is never re-opened by a START"

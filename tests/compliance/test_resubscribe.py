@@ -161,7 +161,7 @@ def test_a_stop_said_on_a_call_is_not_lifted_by_a_texted_start(lead, agent, phon
     decision = verdict(lead, phone, agent)
     assert decision.verdict == Verdict.BLOCK and decision.rule_ids == ["B1"]
     reason = internal_reason(decision)
-    assert "texted 'START'" in reason
+    assert "texted \u201cSTART\u201d from it" in reason
     assert STOP_SAID_ELSEWHERE.format(date=minutes_ago(5).date().isoformat(), how="on a call") in reason
     assert decision.evidence["text_resubscription"]["lifted_entries"] == []
 
