@@ -49,7 +49,9 @@ from .models import (
     RelationshipKind,
     RevocationReview,
     RndResult,
+    StopOrigin,
     Technology,
+    TextResubscription,
     Verdict,
     national_number,
 )
@@ -67,6 +69,18 @@ INTERNAL_HIT = (
     "{point} is on the brokerage's internal do-not-contact list since {date} "
     "(recorded by {who}, via {channel})."
 )
+START_DOES_NOT_LIFT = (
+    " The homeowner texted \u201c{words}\u201d from it on {date}, but that re-subscribes only texts, and only "
+    "after stops they texted from this number before it: {why}."
+)
+START_NOT_FOR_CHANNEL = "a {channel} is never re-opened by a START"
+STOP_AFTER_START = "they asked to stop again on {date}, after it"
+STOP_ON_REVIEW = "the stop of {date} was {who}'s decision on review of an unclear reply"
+STOP_WHOLE_CONTACT = "on {date} they asked not to be contacted at all"
+STOP_SAID_ELSEWHERE = "the stop of {date} came {how}"
+STOP_NOT_TEXTED = "the stop of {date} was recorded by {who}, not texted from this number"
+SAID_HOW = {Channel.CALL: "on a call", Channel.DOOR: "at the door", Channel.EMAIL: "by email",
+            Channel.MAIL: "by mail"}
 CONFIRMATION_USED = "The one confirmation message after a stop request was already sent on {date}."
 CONFIRMATION_TEXT_ONLY = "Only a text can confirm a stop request; log calls and emails with another purpose."
 CONFIRMATION_WITHOUT_STOP = "No stop request is on file for this number: a confirmation text only follows one."
@@ -393,6 +407,9 @@ def internal_list(attempt: Attempt) -> Iterable[Finding]:
     """The brokerage's own do-not-contact list applies to every agent at once (B1, B4).
 
     After a stop request, one non-marketing confirmation text may go out; nothing after.
+    A START texted from the number lets texts (only) through again when every stop on file
+    for it was texted from it before the START (``_why_start_does_not_lift``); the entries
+    stay (B2).
     """
     if attempt.direction == Direction.INBOUND:
         return  # the homeowner reaching us is not outreach
@@ -409,14 +426,59 @@ def internal_list(attempt: Attempt) -> Iterable[Finding]:
         return
     if not entries:
         return
-    first = entries[0]
+    resubscription = _resubscription(attempt)
+    blocking, why = entries[0], ""
+    if resubscription is not None:
+        reasons = [(entry, _why_start_does_not_lift(attempt, entry, resubscription)) for entry in entries]
+        attempt.evidence["text_resubscription"] = {
+            "id": resubscription.pk, "received_at": resubscription.received_at.isoformat(),
+            "lifted_entries": [entry.pk for entry, reason in reasons if reason is None],
+        }
+        refused = [(entry, reason) for entry, reason in reasons if reason is not None]
+        if not refused:
+            return  # every stop was texted from this number before the START: texts may go (B4)
+        blocking, why = refused[-1]
+        why = START_DOES_NOT_LIFT.format(words=resubscription.words, date=resubscription.received_at.date(),
+                                         why=why)
     yield _block(
         rules.INTERNAL_DNC,
         INTERNAL_HIT.format(
-            point=point, date=first.requested_at.date().isoformat(), who=first.recorded_by,
-            channel=first.get_channel_display().lower(),
-        ),
+            point=point, date=blocking.requested_at.date().isoformat(), who=blocking.recorded_by,
+            channel=blocking.get_channel_display().lower(),
+        ) + why,
     )
+
+
+def _resubscription(attempt: Attempt) -> TextResubscription | None:
+    """The homeowner's last START texted from this number before the attempt (B4), if any."""
+    if attempt.channel not in PHONE_CHANNELS or not attempt.number:
+        return None
+    return TextResubscription.objects.filter(
+        phone_number=attempt.number, received_at__lte=attempt.at).order_by("-received_at", "-pk").first()
+
+
+def _why_start_does_not_lift(attempt: Attempt, entry: InternalDncEntry,
+                             resubscription: TextResubscription) -> str | None:
+    """Why a START leaves ``entry`` blocking this attempt; None when it lifts it (B4).
+
+    Only texts, and only a stop the homeowner texted from this number before the START:
+    a stop said any other way, decided by a person, covering every channel, or made after
+    the START still stands (docs/compliance-rules.md#b4-start).
+    """
+    day = entry.requested_at.date().isoformat()
+    if attempt.channel != Channel.SMS:
+        return START_NOT_FOR_CHANNEL.format(channel=attempt.channel.label.lower())
+    if entry.requested_at >= resubscription.received_at:
+        return STOP_AFTER_START.format(date=day)
+    if entry.origin == StopOrigin.REVIEW:
+        return STOP_ON_REVIEW.format(date=day, who=entry.recorded_by)
+    if entry.origin == StopOrigin.WHOLE_CONTACT:
+        return STOP_WHOLE_CONTACT.format(date=day)
+    if entry.channel != Channel.SMS:
+        return STOP_SAID_ELSEWHERE.format(date=day, how=SAID_HOW.get(entry.channel, entry.get_channel_display()))
+    if entry.origin != StopOrigin.TEXT_REPLY:
+        return STOP_NOT_TEXTED.format(date=day, who=entry.recorded_by)
+    return None
 
 
 def _stop_confirmation(attempt: Attempt, entries: list[InternalDncEntry]) -> Iterable[Finding]:

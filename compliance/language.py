@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.utils.html import escape
@@ -45,17 +46,22 @@ def highlighted(text: str, hits: list[PhraseHit]) -> SafeString:
 
 # Revocation (B4) ----------------------------------------------------------------------------
 
-KEYWORDS = re.compile(r"\b(stop|quit|end|revoke|cancel|unsubscribe|opt[\s-]?out)\b", re.IGNORECASE)
-# Words a reasonable person reads as "stop contacting me", wherever they appear.
+KEYWORDS = re.compile(r"\b(stop|stopall|quit|end|revoke|cancel|unsubscribe|opt[\s-]?out)\b", re.IGNORECASE)
+# Words a reasonable person reads as "stop contacting me", wherever they appear; the last
+# line is Spanish: "no me llames / escribas / mandes / contactes" (don't call / text me).
 CLEAR_PHRASES = re.compile(
     r"\b(?:(?:stop|quit|cease)\s+(?:calling|texting|contacting|messaging|emailing|mailing)"
-    r"|(?:do\s+not|don'?t|dont|never)\s+(?:call|text|contact|message|email|mail)"
-    r"|remove\s+(?:me|my\s+number|this\s+number)"
-    r"|take\s+(?:me|my\s+number|this\s+number)\s+off"
+    r"|(?:do\s+not|don'?t|dont|never)\s+(?:ever\s+)?(?:call|text|contact|message|email|mail)"
+    r"|(?:remove|delete)\s+(?:me|my\s+(?:number|name|info)|this\s+number)"
+    r"|take\s+(?:me|my\s+(?:number|name)|this\s+number)\s+off"
+    r"|opt\s+me\s+out"
     r"|leave\s+(?:me|us)\s+alone"
-    r"|no\s+more\s+(?:calls|texts|messages|mail))\b",
+    r"|no\s+more\s+(?:calls|texts|messages|mail)"
+    r"|no\s+me\s+(?:llame|llames|escriba|escribas|mande|mandes|contacte|contactes))\b",
     re.IGNORECASE,
 )
+# Phones type curly apostrophes ("don\u2019t") and full-width letters: read them as plain ones.
+APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'"})
 AMBIGUOUS_PHRASES = re.compile(r"\b(wrong\s+number|no\s+m[aá]s|not\s+interested|who\s+is\s+this)\b", re.IGNORECASE)
 TYPO_TARGETS = ("stop", "quit", "cancel", "revoke", "unsubscribe")
 # Ordinary words one letter away from a keyword: not typos of it.
@@ -93,6 +99,11 @@ class RevocationScan:
     ambiguous: str | None = None   # the words a person must look at
 
 
+def plain(text: str) -> str:
+    """``text`` with full-width letters and curly apostrophes as plain ones (NFKC)."""
+    return unicodedata.normalize("NFKC", text or "").translate(APOSTROPHES)
+
+
 def revocation_scan(text: str, *, homeowners_own_words: bool) -> RevocationScan:
     """Does this text revoke consent (B4)?
 
@@ -101,7 +112,7 @@ def revocation_scan(text: str, *, homeowners_own_words: bool) -> RevocationScan:
     note the same keyword revokes only in a clear phrase ("stop calling", "don't text");
     alone it goes to review, as do "wrong number", "no mas" and typos ("stpo").
     """
-    text = text or ""
+    text = plain(text)
     if not homeowners_own_words:
         text = OPT_OUT_NOTICE.sub(" ", text)
     phrase = CLEAR_PHRASES.search(text)
@@ -117,6 +128,8 @@ def revocation_scan(text: str, *, homeowners_own_words: bool) -> RevocationScan:
         return RevocationScan(ambiguous=ambiguous.group(0))
     for word in WORD.findall(text):
         lowered = word.lower()
-        if len(lowered) >= 3 and lowered not in ORDINARY and any(_one_edit_away(lowered, t) for t in TYPO_TARGETS):
+        # A keyword glued to digits ("STOP2") is no whole word, but is no ordinary word either.
+        if len(lowered) >= 3 and lowered not in ORDINARY and any(
+                lowered == t or _one_edit_away(lowered, t) for t in TYPO_TARGETS):
             return RevocationScan(ambiguous=word)
     return RevocationScan()

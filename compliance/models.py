@@ -279,6 +279,15 @@ class AreaCodeVersion(models.Model):
         return f"{self.area_code} as of {self.version_date} ({self.source})"
 
 
+class StopOrigin(models.TextChoices):
+    """Where a stop request came from, beyond its channel: whether a START can ever lift it (B4)."""
+
+    TEXT_REPLY = "text_reply", "Texted by the homeowner from this number"
+    REVIEW = "review", "A reply a person decided on review was a stop"
+    WHOLE_CONTACT = "whole_contact", "Asked not to be contacted at all"
+    OTHER = "", "Said on a call, at the door, by email or mail, or entered by hand"
+
+
 class InternalDncEntry(AppendOnlyModel):
     """A homeowner asked us to stop: applies at once, to every agent, forever (B1, B2).
 
@@ -298,6 +307,11 @@ class InternalDncEntry(AppendOnlyModel):
         max_length=8, choices=Channel.choices, help_text="How the request reached us."
     )
     homeowner_words = models.TextField(help_text="What the homeowner said, word for word.")
+    origin = models.CharField(
+        max_length=16, choices=StopOrigin.choices, default=StopOrigin.OTHER, blank=True,
+        help_text="Only a stop the homeowner texted from this number can be lifted, for texts alone, by a "
+                  "START they text from it later (B4).",
+    )
     requested_at = models.DateTimeField(default=timezone.now)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -320,6 +334,39 @@ class InternalDncEntry(AppendOnlyModel):
 
     def __str__(self) -> str:
         return self.phone_number or self.email or self.postal_address
+
+
+class TextResubscription(AppendOnlyModel):
+    """The homeowner texted START (or UNSTOP) from a number: texts only, and only where the
+    rules allow (B4; docs/compliance-rules.md#b4-start).
+
+    The internal list is never edited (B2): this row, appended beside it, lets the gate pass
+    texts to the number when every entry for it is a stop the homeowner texted from that
+    number before this row's ``received_at``. Calls, emails, and any other stop stay blocked.
+    """
+
+    phone_number = models.CharField(max_length=16, validators=[e164_validator], db_index=True)
+    words = models.CharField(max_length=160, help_text="The keyword as texted (START, UNSTOP).")
+    received_at = models.DateTimeField()
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The lead the number was matched to; empty for a text that waited in the inbox.",
+    )
+    # The inbound message's id (pipeline's Message): a plain number, since compliance never
+    # reads the pipeline; unique, so a replayed webhook records the START once.
+    message_id = models.PositiveBigIntegerField(null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["message_id"], condition=models.Q(message_id__isnull=False),
+                                    name="text_resubscription_once_per_message"),
+        ]
+
+    def __str__(self) -> str:
+        return f"START from {self.phone_number} on {self.received_at:%Y-%m-%d}"
 
 
 # Evidence ------------------------------------------------------------------------------

@@ -37,6 +37,8 @@ from .models import (
 )
 
 TTL_SECONDS = 5
+# D8's rows: ``all_party_CA`` = 1 where recording a call needs every party's consent.
+RECORDING_RULE, ALL_PARTY_PREFIX = "D8", "all_party_"
 MISSING_PARAMETER = "No {rule} {key} in force on {on}: add one in the rule parameters."
 
 
@@ -82,6 +84,18 @@ class Rulebook:
         if not rows:
             raise LookupError(MISSING_PARAMETER.format(rule=rule, key=key, on=on))
         return max(rows, key=lambda row: row.effective_from).value
+
+    def all_party_states(self, on: date) -> frozenset[str]:
+        """The states where recording a call needs every party's consent on ``on`` (D8): those
+        whose ``D8 all_party_<state>`` parameter in force is not 0."""
+        found = set()
+        for (rule, key), rows in list(self.parameters.items()):
+            if rule != RECORDING_RULE or not key.startswith(ALL_PARTY_PREFIX):
+                continue
+            in_force = [row for row in rows if row.in_force(on)]
+            if in_force and max(in_force, key=lambda row: row.effective_from).value:
+                found.add(key.removeprefix(ALL_PARTY_PREFIX).upper())
+        return frozenset(found)
 
     def policy_on(self, on: date) -> DncPolicy | None:
         return next((policy for policy in self.policies if policy.adopted_on <= on), None)

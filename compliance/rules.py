@@ -94,7 +94,9 @@ REVOCATION = Rule(
     "UNSUBSCRIBE, or plain words such as \u201cdon't call me\u201d. Clear requests are recorded at once (B1). "
     "Unclear ones (\u201cwrong number\u201d, \u201cno m\u00e1s\u201d, a misspelt STOP) wait for a broker's review, "
     "and the number carries a warning meanwhile. After a stop, one text confirming it, with no marketing, may "
-    "be sent within the short window in force.",
+    "be sent within the short window in force. A homeowner who texted STOP and later texts START (or UNSTOP) "
+    "from the same number may be texted again, never called; a stop said any other way, decided on review, "
+    "asking for no contact at all, or made after the START still stands.",
     effect="blocks or warns",
 )
 RELATIONSHIP = Rule(
@@ -153,6 +155,18 @@ REASSIGNED_NUMBER = Rule(
     "was disconnected after the consent date, or an agent marked it as reaching someone else, it is not "
     "contacted; \u201cno data\u201d or no check in 30 days gives a warning.",
     effect="blocks or warns",
+)
+RECORDING = Rule(
+    "D8", "Recorded calls: announced, and every party's consent where a state requires it",
+    "18 U.S.C. 2511(2)(d); Cal. Penal Code 632, 632.7; Fla. Stat. 934.03; 720 ILCS 5/14-2; Md. Code CJP 10-402; "
+    "Mass. Gen. Laws ch. 272, 99; Mont. Code 45-8-213; N.H. RSA 570-A:2; 18 Pa.C.S. 5704; RCW 9.73.030; "
+    "Conn. Gen. Stat. 52-570d",
+    "Calls are not recorded unless the broker turns recording on. Then every recorded call starts with an "
+    "announcement that it is recorded. Where any state that may apply to the homeowner or the office requires "
+    "every party's consent (California, Florida, Illinois, Maryland, Massachusetts, Pennsylvania, Washington "
+    "and others, listed in the rule parameters), the call is recorded only once the homeowner has agreed on "
+    "the call, as the script asks; otherwise it is not recorded.",
+    effect="",
 )
 STATE_WINDOW = Rule(
     "E1", "The strictest window of every applicable state: area-code, property and mailing states",
@@ -233,7 +247,7 @@ RULES = {
     for rule in (
         UNKNOWN_INPUT, SUBSCRIPTION, SAFE_HARBOR, FRESHNESS, REGISTRY_DNC, LITIGATOR, INTERNAL_DNC, REVOCATION,
         RELATIONSHIP, STATE_RELATIONSHIP, OFFER_TO_BUY, CALLING_WINDOW, ROLE_DISCLOSURE, PRERECORDED, AUTOMATED,
-        REASSIGNED_NUMBER, STATE_WINDOW, FREQUENCY_CAP, STATE_HOLIDAY, TEXAS_REGISTRATION, LICENSEE_STAY,
+        REASSIGNED_NUMBER, RECORDING, STATE_WINDOW, FREQUENCY_CAP, STATE_HOLIDAY, TEXAS_REGISTRATION, LICENSEE_STAY,
         ADVANCE_FEE, LANGUAGE, EQUITY_PURCHASE, PRINCIPAL_DISCLOSURE, TIME_ZONES,
     )
 }

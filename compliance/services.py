@@ -19,7 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -51,7 +51,9 @@ from .models import (
     RegistryLoad,
     ReviewStatus,
     RevocationReview,
+    StopOrigin,
     Technology,
+    TextResubscription,
     Verdict,
     national_number,
 )
@@ -261,10 +263,13 @@ def internal_dnc_add(
     postal_address: str = "",
     lead: Lead | None = None,
     requested_at: datetime | None = None,
+    origin: StopOrigin | str = StopOrigin.OTHER,
 ) -> InternalDncEntry:
     """Put one number, email or postal address on the internal list; it applies at once (B1).
 
     Never expires and is never deleted (B2): a second request adds a second entry.
+    ``origin``: ``TEXT_REPLY`` only for a stop the homeowner texted from ``phone_number``
+    itself, the one kind a START texted later from it may lift, for texts (B4).
     """
     if phone_number:
         parsed = parse_phone(phone_number)
@@ -282,6 +287,7 @@ def internal_dnc_add(
         recorded_by=recorded_by,
         lead=lead,
         requested_at=requested_at or timezone.now(),
+        origin=StopOrigin(origin),
     )
     entry.full_clean()
     entry.save()
@@ -354,9 +360,16 @@ def stop_request_record(
 
     common = {"channel": channel, "homeowner_words": homeowner_words, "recorded_by": recorded_by,
               "lead": lead, "requested_at": at}
-    entries = [internal_dnc_add(phone_number=number, **common) for number in dict.fromkeys(phones)]
-    entries += [internal_dnc_add(email=address, **common) for address in dict.fromkeys(emails)]
-    entries += [internal_dnc_add(postal_address=key, **common) for key in dict.fromkeys(addresses) if key]
+    # Said in a text about the number it came from: the one kind of stop a START texted later
+    # from that number may lift, for texts (B4). "Not at all" covers every channel, for good.
+    texted = channel == Channel.SMS and not whole_contact
+    origin = StopOrigin.WHOLE_CONTACT if whole_contact else StopOrigin.OTHER
+    entries = [internal_dnc_add(phone_number=number, **common,
+                                origin=StopOrigin.TEXT_REPLY if texted and index == 0 else origin)
+               for index, number in enumerate(dict.fromkeys(phones))]
+    entries += [internal_dnc_add(email=address, **common, origin=origin) for address in dict.fromkeys(emails)]
+    entries += [internal_dnc_add(postal_address=key, **common, origin=origin)
+                for key in dict.fromkeys(addresses) if key]
     return entries
 
 
@@ -406,11 +419,53 @@ def revocation_review_decide(*, review: RevocationReview, revoked: bool, reviewe
         internal_dnc_add(
             phone_number=review.phone_number, email=review.email, channel=Channel.SMS if review.phone_number else Channel.EMAIL,
             homeowner_words=review.text, recorded_by=reviewed_by, lead=review.lead, requested_at=review.raised_at,
+            origin=StopOrigin.REVIEW,
         )
     review.status = ReviewStatus.REVOKED if revoked else ReviewStatus.NOT_REVOCATION
     review.reviewed_by, review.reviewed_at = reviewed_by, timezone.now()
     review.save(update_fields=["status", "reviewed_by", "reviewed_at"])
     return review
+
+
+RESUBSCRIBE_BAD_NUMBER = "A re-subscription needs the number it was texted from: {error}"
+
+
+def text_resubscribe(
+    *,
+    phone_number: str,
+    words: str,
+    lead: Lead | None,
+    at: datetime,
+    recorded_by: User,
+    message_id: int | None = None,
+) -> TextResubscription:
+    """The homeowner texted START or UNSTOP from ``phone_number``: record it, once per message.
+
+    The internal list is not touched (B2). From ``at`` on, the gate lets texts (never calls
+    or email) reach the number again only if every stop on file for it is one the homeowner
+    texted from it before ``at``; any other stop, or one texted later, keeps blocking
+    (``compliance.gate.internal_list``, docs/compliance-rules.md#b4-start). A START with no stop
+    before it changes nothing, but is kept like every other word of the homeowner's.
+    """
+    parsed = parse_phone(phone_number)
+    if not parsed.ok:
+        raise ValidationError({"phone_number": RESUBSCRIBE_BAD_NUMBER.format(error=parsed.error)})
+    if message_id is not None:
+        existing = TextResubscription.objects.filter(message_id=message_id).first()
+        if existing is not None:
+            return existing
+    resubscription = TextResubscription(
+        phone_number=parsed.e164, words=(words or "").strip()[:160], received_at=at, lead=lead,
+        message_id=message_id, recorded_by=recorded_by,
+    )
+    # The lead and the user are instances in hand: no query each to validate them.
+    resubscription.full_clean(exclude=["lead", "recorded_by"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            resubscription.save()
+    except IntegrityError:  # the same message, recorded a moment ago by another worker
+        return TextResubscription.objects.get(message_id=message_id)
+    return resubscription
 
 
 @transaction.atomic

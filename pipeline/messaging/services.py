@@ -20,8 +20,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance.models import Channel, Direction, Purpose, Technology
-from compliance.services import internal_dnc_add
+from compliance.models import Channel, Direction, Purpose, StopOrigin, Technology
+from compliance.services import internal_dnc_add, text_resubscribe
 from leadcrm.accounts.models import Brokerage, User
 from leadcrm.accounts.services import automation_user
 from leadcrm.shared.queue import enqueue_on_commit
@@ -301,6 +301,14 @@ def inbound_text_receive(*, provider: str, inbound: InboundText) -> Message:
     except IntegrityError:
         return Message.objects.get(provider=provider, provider_id=inbound.provider_id)
     lead, phone, agent = _owner_lead(number=inbound.from_number)
+    if reading.keyword == Keyword.START:
+        # Kept beside the internal list, which never changes (B2); the gate decides from it
+        # whether texts (only) may reach the number again (docs/compliance-rules.md#b4-start).
+        try:
+            text_resubscribe(phone_number=message.from_address, words=message.body, lead=lead,
+                             at=message.created_at, recorded_by=automation_user(), message_id=message.pk)
+        except ValidationError as refused:  # a sender we cannot text anyway: the text is still filed
+            logger.warning("START in message %s not recorded: %s", message.pk, refused)
     if lead is None or agent is None:
         _inbox(message=message, reading=reading)
     else:
@@ -317,7 +325,8 @@ def _inbox(*, message: Message, reading) -> None:
     message.save(update_fields=["inbox_state"])
     if reading.keyword == Keyword.STOP:
         internal_dnc_add(channel=Channel.SMS, phone_number=message.from_address, homeowner_words=message.body,
-                         recorded_by=automation_user(), requested_at=message.created_at)
+                         recorded_by=automation_user(), requested_at=message.created_at,
+                         origin=StopOrigin.TEXT_REPLY)
 
 
 def _file(*, message: Message, lead: Lead, phone: Phone, agent: User, reading) -> None:

@@ -96,6 +96,10 @@ KEPT: dict[str, dict[str, str]] = {
     "compliance.compliancecheck": {"rule_ids": "the rules that decided: kept as evidence of the check"},
     "compliance.evidencefile": {"content_type": "the kind of file", "sha256": "shows which file was held, without it"},
     "compliance.consentrecord": {"method": "how consent was given (signed form, text reply)"},
+    "compliance.textresubscription": {
+        "phone_number": "kept beside the internal list's entry for the number: which texts the homeowner "
+                        "asked for again after a stop",
+        "words": "a carrier keyword (START, UNSTOP), not the person's own words"},
     "pipeline.lenderfile": {"servicer": "the lender's name"},
     "pipeline.negotiator": {"name": "the lender's negotiator, not the homeowner",
                             "phone": "the lender's negotiator, not the homeowner",
