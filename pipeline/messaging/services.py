@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from compliance.models import Channel, Direction, Purpose, Technology
 from compliance.services import internal_dnc_add
@@ -169,10 +170,22 @@ def _send_failed(message: Message, error: ProviderError) -> Message:
         if message.error_code in LANDLINE_ERRORS and message.attempt_id:
             _mark_landline(message)
         if message.status == MessageStatus.QUEUED:
-            from pipeline.tasks import message_deliver as message_deliver_task
-
-            enqueue_on_commit(message_deliver_task, message.pk, swept=True, countdown=30 * message.send_tries)
+            _deliver_later(message.pk, seconds=30 * message.send_tries)
     return message
+
+
+def _deliver_later(message_id: int, *, seconds: int) -> None:
+    """Ask the provider again after a pause ("not now" is not "right now"). The countdown is a
+    publishing option, which ``enqueue_on_commit`` would pass to the task as an argument;
+    a broker that does not answer loses nothing: ``messages_sweep`` re-queues the message."""
+    from pipeline.tasks import message_deliver as message_deliver_task
+
+    def publish():
+        try:
+            message_deliver_task.apply_async(args=[message_id], countdown=seconds)
+        except OperationalError as error:
+            logger.warning("Could not queue message %s again: %s", message_id, error)
+    transaction.on_commit(publish)
 
 
 def _mark_landline(message: Message) -> None:
