@@ -152,4 +152,7 @@ class CallBridgeWebhook(ProviderWebhook):
         call = Message.objects.filter(pk=pk, channel=Channel.CALL).first()
         if call is None:
             return HttpResponse(status=404)
-        return HttpResponse(bridge_twiml(message=call), content_type="text/xml")
+        # Only the call placed for this message is bridged (a signed request for another call
+        # sent to this address, by a misconfigured console, hangs up instead).
+        other_call = bool(call.provider_id) and request.POST.get("CallSid") != call.provider_id
+        return HttpResponse(bridge_twiml(message=call, refuse=other_call), content_type="text/xml")

@@ -188,7 +188,7 @@ def call_finish_local(*, message: Message, answered: bool, seconds: int = 60) ->
                         message_id=message.pk)
 
 
-def bridge_twiml(*, message: Message, now: datetime | None = None) -> str:
+def bridge_twiml(*, message: Message, now: datetime | None = None, refuse: bool = False) -> str:
     """What Twilio does once the agent answers: announce a recording, then dial the homeowner
     with the brokerage's number as caller ID; the homeowner's leg reports to the call's
     status callback (answered, how long)."""
@@ -196,7 +196,7 @@ def bridge_twiml(*, message: Message, now: datetime | None = None) -> str:
 
     now = now or timezone.now()
     response = VoiceResponse()
-    if (message.channel != Channel.CALL or message.direction != Direction.OUTBOUND or message.is_final
+    if (refuse or message.channel != Channel.CALL or message.direction != Direction.OUTBOUND or message.is_final
             or message.compliance_check_id is None or now - message.created_at > BRIDGE_WINDOW):
         response.say("This call can no longer be connected. Please click Call again.")
         response.hangup()

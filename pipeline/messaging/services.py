@@ -131,8 +131,9 @@ def message_deliver(*, message_id: int) -> Message | None:
     """Hand one queued text to the provider, once. Safe to run twice: only a message still
     ``queued`` is claimed, and the claim is committed before the provider is asked."""
     with transaction.atomic():
+        # Texts only: a call is placed by pipeline.messaging.calls, never re-sent as a text.
         message = Message.objects.select_for_update(skip_locked=True).filter(
-            pk=message_id, status=MessageStatus.QUEUED).first()
+            pk=message_id, status=MessageStatus.QUEUED, channel=Channel.SMS).first()
         if message is None:
             return None
         message.status, message.handed_over_at = MessageStatus.SENDING, timezone.now()
@@ -267,7 +268,7 @@ def messages_sweep(*, now=None) -> dict[str, int]:
         error_message="Handed to the provider, and no answer came back: it may or may not have been sent, "
                       "so it is not sent again.",
     )
-    lost = list(Message.objects.filter(status=MessageStatus.QUEUED, direction=Direction.OUTBOUND,
+    lost = list(Message.objects.filter(status=MessageStatus.QUEUED, direction=Direction.OUTBOUND, channel=Channel.SMS,
                                        created_at__lt=now - timedelta(minutes=2)).values_list("pk", flat=True)[:500])
     for pk in lost:
         enqueue_on_commit(message_deliver_task, pk, swept=True)

@@ -166,6 +166,11 @@ class TwilioStandIn:
         return self.created("Calls")
 
     @property
+    def bridges(self) -> list[str]:
+        """The TwiML each call's bridge answered, in order."""
+        return list(self.state.bridges)
+
+    @property
     def callbacks(self) -> list[Callback]:
         return list(self.state.callbacks)
 

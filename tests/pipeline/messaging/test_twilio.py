@@ -175,6 +175,7 @@ def test_stop_by_webhook_refuses_the_next_text_and_call_within_a_second(lead, ag
     with pytest.raises(OutreachBlocked) as call_refused:
         calls.call_start(lead=lead, phone=textable, actor=agent, role_disclosed=True)
     elapsed = time.perf_counter() - started
+    print(f"STOP through the webhook to the next text and call refused: {elapsed * 1000:.0f} ms")
 
     assert "B1" in text_refused.value.decision.rule_ids
     assert "B1" in call_refused.value.decision.rule_ids
