@@ -281,6 +281,19 @@ def test_call_button_permissions(client_as, lead, caller, other_agent, phone, lo
     assert client_as(caller).get(reverse("messaging:call_status", args=[call.pk])).status_code == 200
 
 
+@pytest.mark.parametrize("who", ["team_lead", "broker"])
+def test_team_lead_and_broker_may_call_the_lead(client_as, lead, phone, local_provider, request, who):
+    user = request.getfixturevalue(who)
+    user.call_phone = "+19185550166"
+    user.save(update_fields=["call_phone"])
+
+    response = client_as(user).post(reverse("messaging:call_start", args=[lead.pk]),
+                                    {"phone": phone.pk, "role_disclosed": "on"}, HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    assert Message.objects.get(channel=Channel.CALL).agent == user
+
+
 def test_call_button_for_a_number_of_another_lead_is_404(client_as, lead, other_lead, caller, local_provider):
     foreign = other_lead.contacts.first().phones.first()
 
