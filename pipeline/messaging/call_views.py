@@ -21,11 +21,11 @@ from compliance.models import Channel, Purpose
 from leadcrm.accounts.roles import Perm
 from leads.models import Phone, PhoneStatus
 from leads.selectors import lead_get
-from pipeline.common import DateTimeLocalInput
+from pipeline.common import DateTimeLocalInput, add_service_error
 from pipeline.models import OUTCOMES_BY_CHANNEL, Message, Outcome
 from pipeline.outreach.services import OutreachBlocked
 
-from .calls import bridge_twiml, call_finish_local, call_result_log, call_start
+from .calls import announcement_twiml, bridge_twiml, call_finish_local, call_result_log, call_start
 from .webhooks import ProviderWebhook
 
 LOGGED = "Logged: {outcome} (call)."
@@ -58,8 +58,7 @@ class CallResultForm(forms.Form):
         required=False, label="Homeowner's words (for a do-not-call request)",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    role_disclosed = forms.BooleanField(required=False, initial=True,
-                                        label="I told the homeowner who I am and why I called")
+    role_disclosed = forms.BooleanField(required=False, label="I told the homeowner who I am and why I called")
     follow_up_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput(), label="Next follow-up")
     follow_up_title = forms.CharField(required=False, max_length=200, label="Follow-up note")
 
@@ -120,7 +119,7 @@ class CallResultView(LoginRequiredMixin, PermissionRequiredMixin, View):
                     follow_up_title=data["follow_up_title"],
                 )
             except ValidationError as error:
-                form.add_error(None, error.messages if hasattr(error, "messages") else str(error))
+                add_service_error(form, error)
             else:
                 messages.success(request, LOGGED.format(outcome=attempt.get_outcome_display()))
                 url = reverse("leads:detail", args=[call.lead_id]) + "#timeline"
@@ -156,3 +155,13 @@ class CallBridgeWebhook(ProviderWebhook):
         # sent to this address, by a misconfigured console, hangs up instead).
         other_call = bool(call.provider_id) and request.POST.get("CallSid") != call.provider_id
         return HttpResponse(bridge_twiml(message=call, refuse=other_call), content_type="text/xml")
+
+
+class CallAnnouncementWebhook(ProviderWebhook):
+    """Twilio asks what the homeowner hears on answering: that the call is recorded (signed request)."""
+
+    def post(self, request, pk: int):
+        call = Message.objects.filter(pk=pk, channel=Channel.CALL).first()
+        if call is None:
+            return HttpResponse(status=404)
+        return HttpResponse(announcement_twiml(message=call), content_type="text/xml")

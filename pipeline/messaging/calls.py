@@ -116,6 +116,10 @@ def bridge_url(message: Message) -> str:
     return settings.LEADCRM_WEBHOOK_BASE_URL + reverse("messaging:call_bridge", args=[message.pk])
 
 
+def announcement_url(message: Message) -> str:
+    return settings.LEADCRM_WEBHOOK_BASE_URL + reverse("messaging:call_announcement", args=[message.pk])
+
+
 def _place(*, message: Message, agent_phone: str) -> Message:
     """Hand the call to the provider, once: claimed (committed) before the provider is asked."""
     claimed = Message.objects.filter(pk=message.pk, status=MessageStatus.QUEUED).update(
@@ -191,7 +195,8 @@ def call_finish_local(*, message: Message, answered: bool, seconds: int = 60) ->
 def bridge_twiml(*, message: Message, now: datetime | None = None, refuse: bool = False) -> str:
     """What Twilio does once the agent answers: announce a recording, then dial the homeowner
     with the brokerage's number as caller ID; the homeowner's leg reports to the call's
-    status callback (answered, how long)."""
+    status callback (answered, how long). A recorded call is announced to the homeowner
+    too, as they answer (``<Number url>``, before the two are connected)."""
     from twilio.twiml.voice_response import Dial, VoiceResponse
 
     now = now or timezone.now()
@@ -204,7 +209,18 @@ def bridge_twiml(*, message: Message, now: datetime | None = None, refuse: bool 
     if message.recorded:
         response.say(ANNOUNCEMENT)
     dial = Dial(caller_id=message.from_address, **({"record": "record-from-answer-dual"} if message.recorded else {}))
+    announced = {"url": announcement_url(message), "method": "POST"} if message.recorded else {}
     dial.number(message.to_address, status_callback=status_callback_url(message), status_callback_method="POST",
-                status_callback_event="initiated ringing answered completed")
+                status_callback_event="initiated ringing answered completed", **announced)
     response.append(dial)
+    return str(response)
+
+
+def announcement_twiml(*, message: Message) -> str:
+    """What the homeowner hears on answering a recorded call, before the agent is connected."""
+    from twilio.twiml.voice_response import VoiceResponse
+
+    response = VoiceResponse()
+    if message.recorded:
+        response.say(ANNOUNCEMENT)
     return str(response)

@@ -51,6 +51,10 @@ CHECK_NOT_REUSABLE = ("That call's compliance check cannot carry this entry (ano
 CHECK_REUSE_HOURS = 4
 
 
+DISCLOSURE_PROMISED = ("Confirm that you told the homeowner who you are and why you called: the call was "
+                       "allowed on that (D3).")
+
+
 # The homeowner asked to stop: this number or address, or (do not contact) all of theirs.
 STOP_OUTCOMES = frozenset({Outcome.DNC_REQUEST, Outcome.DO_NOT_CONTACT})
 
@@ -120,6 +124,7 @@ def outreach_log(
     asked again and the call counts once toward the frequency caps (E2). It must be a LOG
     check of this lead, number, channel and caller that did not block, carries no attempt
     yet, and is at most ``CHECK_REUSE_HOURS`` old; the attempt occurred when it was made.
+    The disclosure the check was allowed on (D3) must be confirmed, as the gate would ask.
     """
     lead.refuse_if_erased()
     channel, outcome, direction = Channel(channel), Outcome(outcome), Direction(direction)
@@ -149,6 +154,8 @@ def outreach_log(
     unclear = None if stop else (heard.ambiguous or noted.ambiguous)
     if corrects is not None and corrects.lead_id != lead.pk:
         raise ValidationError(CORRECTION_OTHER_LEAD)
+    if check is not None and not role_disclosed:
+        raise ValidationError({"role_disclosed": DISCLOSURE_PROMISED})
 
     with transaction.atomic(durable=True):
         _serialise_on(contact_point)

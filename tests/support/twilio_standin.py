@@ -84,6 +84,7 @@ class _State:
     requests: list[Recorded] = field(default_factory=list)
     callbacks: list[Callback] = field(default_factory=list)
     bridges: list[str] = field(default_factory=list)  # the TwiML each bridge answered
+    announcements: list[str] = field(default_factory=list)  # what each homeowner heard on answering
     next: deque = field(default_factory=deque)
     number_errors: dict[str, Behaviour] = field(default_factory=dict)
     deliveries: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -164,6 +165,11 @@ class TwilioStandIn:
     @property
     def calls(self) -> list[Recorded]:
         return self.created("Calls")
+
+    @property
+    def announcements(self) -> list[str]:
+        """The TwiML played to each homeowner on answering (a ``<Number url>``), in order."""
+        return list(self.state.announcements)
 
     @property
     def bridges(self) -> list[str]:
@@ -306,6 +312,9 @@ class TwilioStandIn:
             self.post_signed(callback, {**child, "CallStatus": status, "CallDuration": "0"})
             return 0
         self.post_signed(callback, {**child, "CallStatus": "in-progress"})
+        if number.get("url"):
+            # Twilio plays this to the homeowner before connecting the two.
+            self.state.announcements.append(self.post_signed(number.get("url"), {**child, "CallStatus": "in-progress"}).text)
         self.post_signed(callback, {**child, "CallStatus": "completed", "CallDuration": str(plan.talk_seconds)})
         return plan.talk_seconds
 

@@ -128,11 +128,14 @@ def _rest_message(error: TwilioRestException) -> str:
 
 
 def _refused(error: requests.ConnectionError) -> bool:
-    """Was the connection refused outright (nothing reached the provider)?"""
-    seen = error
-    while seen is not None:
+    """Was the connection refused outright (nothing reached the provider)?
+
+    requests wraps urllib3's error, which names the socket's as its ``reason``."""
+    seen, hops = error, 0
+    while seen is not None and hops < 8:
         if isinstance(seen, ConnectionRefusedError):
             return True
-        seen = seen.__cause__ or seen.__context__ or (seen.args[0] if seen.args and
-                                                      isinstance(seen.args[0], BaseException) else None)
+        nested = getattr(seen, "reason", None) or (seen.args[0] if seen.args else None)
+        seen = nested if isinstance(nested, BaseException) else (seen.__cause__ or seen.__context__)
+        hops += 1
     return "Connection refused" in str(error)

@@ -79,7 +79,7 @@ def test_call_rings_the_agent_then_bridges_the_homeowner_showing_the_brokerage_n
     assert {callback.status_code for callback in twilio_standin.callbacks} <= {200, 204}
     [twiml] = twilio_standin.bridges
     assert f'<Dial callerId="{SENDER}">' in twiml and f">{phone.number}</Number>" in twiml
-    assert "<Say>" not in twiml and "record=" not in twiml
+    assert "<Say>" not in twiml and "record=" not in twiml and twilio_standin.announcements == []
     call.refresh_from_db()
     assert call.status == MessageStatus.COMPLETED and call.provider_id.startswith("CA")
     assert call.answered is True and call.duration_seconds == 42 and not call.recorded
@@ -135,6 +135,9 @@ def test_recorded_call_is_announced_and_recorded(lead, caller, phone, twilio_sta
     assert call.recorded and call.recording_note == calls.RECORDING_ON
     [twiml] = twilio_standin.bridges
     assert f"<Say>{calls.ANNOUNCEMENT}</Say>" in twiml and 'record="record-from-answer-dual"' in twiml
+    # The homeowner hears it too, on answering, before the agent is connected.
+    [announcement] = twilio_standin.announcements
+    assert f"<Say>{calls.ANNOUNCEMENT}</Say>" in announcement
 
 
 @pytest.mark.django_db(transaction=True)
@@ -340,3 +343,14 @@ def test_a_call_is_never_sent_as_a_text(lead, caller, phone, local_provider):
     assert messages_sweep(now=timezone.now() + timedelta(minutes=5))["requeued"] == 0
     call.refresh_from_db()
     assert call.status == MessageStatus.QUEUED
+
+
+def test_result_without_the_promised_disclosure_is_refused(client_as, lead, caller, phone, local_provider):
+    call = calls.call_start(lead=lead, phone=phone, actor=caller, role_disclosed=True)
+
+    response = client_as(caller).post(reverse("messaging:call_result", args=[call.pk]),
+                                      {"outcome": Outcome.TALKED}, HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    assert "you told the homeowner who you are" in response.content.decode()
+    assert not OutreachAttempt.objects.exists()
