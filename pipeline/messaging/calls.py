@@ -96,7 +96,7 @@ def call_start(
 
 def _recording(*, lead: Lead, phone: Phone, at: datetime, consent: bool) -> tuple[bool, str]:
     """Record this call? Off unless the brokerage turned it on; where every party must
-    consent, only when the agent confirmed the homeowner agreed."""
+    consent, only when the agent confirmed the homeowner agreed (docs/messaging.md#recording)."""
     if not Brokerage.objects.current().record_calls:
         return False, RECORDING_OFF
     from compliance.recording import recording_decision
