@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from compliance.models import Channel, Direction, Purpose, StopOrigin, Technology
 from compliance.services import internal_dnc_add, text_resubscribe
@@ -130,8 +131,9 @@ def message_deliver(*, message_id: int) -> Message | None:
     """Hand one queued text to the provider, once. Safe to run twice: only a message still
     ``queued`` is claimed, and the claim is committed before the provider is asked."""
     with transaction.atomic():
+        # Texts only: a call is placed by pipeline.messaging.calls, never re-sent as a text.
         message = Message.objects.select_for_update(skip_locked=True).filter(
-            pk=message_id, status=MessageStatus.QUEUED).first()
+            pk=message_id, status=MessageStatus.QUEUED, channel=Channel.SMS).first()
         if message is None:
             return None
         message.status, message.handed_over_at = MessageStatus.SENDING, timezone.now()
@@ -169,10 +171,22 @@ def _send_failed(message: Message, error: ProviderError) -> Message:
         if message.error_code in LANDLINE_ERRORS and message.attempt_id:
             _mark_landline(message)
         if message.status == MessageStatus.QUEUED:
-            from pipeline.tasks import message_deliver as message_deliver_task
-
-            enqueue_on_commit(message_deliver_task, message.pk, swept=True, countdown=30 * message.send_tries)
+            _deliver_later(message.pk, seconds=30 * message.send_tries)
     return message
+
+
+def _deliver_later(message_id: int, *, seconds: int) -> None:
+    """Ask the provider again after a pause ("not now" is not "right now"). The countdown is a
+    publishing option, which ``enqueue_on_commit`` would pass to the task as an argument;
+    a broker that does not answer loses nothing: ``messages_sweep`` re-queues the message."""
+    from pipeline.tasks import message_deliver as message_deliver_task
+
+    def publish():
+        try:
+            message_deliver_task.apply_async(args=[message_id], countdown=seconds)
+        except OperationalError as error:
+            logger.warning("Could not queue message %s again: %s", message_id, error)
+    transaction.on_commit(publish)
 
 
 def _mark_landline(message: Message) -> None:
@@ -254,7 +268,7 @@ def messages_sweep(*, now=None) -> dict[str, int]:
         error_message="Handed to the provider, and no answer came back: it may or may not have been sent, "
                       "so it is not sent again.",
     )
-    lost = list(Message.objects.filter(status=MessageStatus.QUEUED, direction=Direction.OUTBOUND,
+    lost = list(Message.objects.filter(status=MessageStatus.QUEUED, direction=Direction.OUTBOUND, channel=Channel.SMS,
                                        created_at__lt=now - timedelta(minutes=2)).values_list("pk", flat=True)[:500])
     for pk in lost:
         enqueue_on_commit(message_deliver_task, pk, swept=True)

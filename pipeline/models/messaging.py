@@ -71,7 +71,8 @@ class Message(models.Model):
     channel = models.CharField(max_length=8, choices=Channel.choices)
     direction = models.CharField(max_length=8, choices=Direction.choices)
     provider = models.CharField(max_length=40, help_text="twilio, local, or the email service's name.")
-    provider_id = models.CharField(
+    # NULL, not "": many messages have no provider id yet, and the unique constraint must let them.
+    provider_id = models.CharField(  # noqa: DJ001
         max_length=120, null=True, blank=True,
         help_text="The provider's id (Twilio's SID, the email service's message id); unique per provider.",
     )
@@ -84,6 +85,12 @@ class Message(models.Model):
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
         help_text="Who sent it, or whose lead it was filed on.",
+    )
+    # Calls: the gate's decision when the agent clicked "Call" (a LOG check). The attempt is
+    # logged on it once the agent picks the result, so the call counts once toward the caps
+    # (E2); until then the message has a check and no attempt.
+    compliance_check = models.OneToOneField(
+        "compliance.ComplianceCheck", on_delete=models.PROTECT, null=True, blank=True, related_name="message",
     )
     from_address = models.CharField(max_length=200, help_text="A number in E.164, or an email address.")
     to_address = models.CharField(max_length=200)

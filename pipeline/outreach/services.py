@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from compliance.gate import Finding
 from compliance.language import RevocationScan, revocation_scan
-from compliance.models import Channel, Direction, Purpose, Technology
+from compliance.models import Channel, CheckMode, ComplianceCheck, Direction, Purpose, Technology, Verdict
 from compliance.services import Decision, outreach_check, revocation_review_raise, stop_request_record
 from leadcrm.accounts.models import User
 from leads.models import Contact, Email, Lead, Phone, PhoneStatus
@@ -42,6 +43,16 @@ CORRECTION_OTHER_LEAD = "A correction must be logged on the same lead as the ent
 
 
 REPLY_IS_INBOUND = "A reply comes from the homeowner: log it as inbound."
+
+
+CHECK_NOT_REUSABLE = ("That call's compliance check cannot carry this entry (another lead, number or caller, "
+                      "already logged, or older than {hours} hours): log the call on its own.")
+# How long after "Call" was clicked its check may still carry the call's result.
+CHECK_REUSE_HOURS = 4
+
+
+DISCLOSURE_PROMISED = ("Confirm that you told the homeowner who you are and why you called: the call was "
+                       "allowed on that (D3).")
 
 
 # The homeowner asked to stop: this number or address, or (do not contact) all of theirs.
@@ -88,6 +99,7 @@ def outreach_log(
     direction: Direction | str = Direction.OUTBOUND,
     revocation: RevocationScan | None = None,
     then: Callable[[OutreachAttempt], None] | None = None,
+    check: ComplianceCheck | None = None,
 ) -> OutreachAttempt:
     """Log one outreach attempt; the only code that creates an ``OutreachAttempt``.
 
@@ -106,10 +118,19 @@ def outreach_log(
 
     ``then`` runs with the new attempt inside the same transaction, so what rides on the
     attempt (the provider message of a text about to be sent) exists exactly when it does.
+
+    ``check``: the gate's decision already recorded for this very attempt, a call's when the
+    agent clicked "Call" (pipeline.messaging.calls). It is the decision, so the gate is not
+    asked again and the call counts once toward the frequency caps (E2). It must be a LOG
+    check of this lead, number, channel and caller that did not block, carries no attempt
+    yet, and is at most ``CHECK_REUSE_HOURS`` old; the attempt occurred when it was made.
+    The disclosure the check was allowed on (D3) must be confirmed, as the gate would ask.
     """
     lead.refuse_if_erased()
     channel, outcome, direction = Channel(channel), Outcome(outcome), Direction(direction)
     now = timezone.now()
+    if check is not None and occurred_at is None:
+        occurred_at = check.checked_at
     occurred_at = occurred_at or now
     if timezone.is_naive(occurred_at):
         raise ValidationError({"occurred_at": NAIVE_TIME})
@@ -133,21 +154,27 @@ def outreach_log(
     unclear = None if stop else (heard.ambiguous or noted.ambiguous)
     if corrects is not None and corrects.lead_id != lead.pk:
         raise ValidationError(CORRECTION_OTHER_LEAD)
+    if check is not None and not role_disclosed:
+        raise ValidationError({"role_disclosed": DISCLOSURE_PROMISED})
 
     with transaction.atomic(durable=True):
         _serialise_on(contact_point)
-        decision = outreach_check(
-            lead=lead,
-            contact_point=contact_point,
-            channel=channel,
-            purpose=purpose,
-            actor=actor,
-            at=occurred_at,
-            role_disclosed=role_disclosed,
-            message=notes,
-            technology=technology,
-            direction=direction,
-        )
+        if check is not None:
+            decision = _decision_made(check=check, lead=lead, contact_point=contact_point, channel=channel,
+                                      actor=actor, direction=direction, now=now)
+        else:
+            decision = outreach_check(
+                lead=lead,
+                contact_point=contact_point,
+                channel=channel,
+                purpose=purpose,
+                actor=actor,
+                at=occurred_at,
+                role_disclosed=role_disclosed,
+                message=notes,
+                technology=technology,
+                direction=direction,
+            )
         # Never gated: a homeowner's "stop" is honoured even if the attempt is refused.
         if stop:
             stop_request_record(lead=lead, channel=channel, contact_point=contact_point,
@@ -181,6 +208,28 @@ def outreach_log(
     if not decision.allowed:
         raise OutreachBlocked(decision, stop_recorded=stop)
     return attempt
+
+
+def _decision_made(*, check: ComplianceCheck, lead: Lead, contact_point, channel: Channel, actor: User,
+                   direction: Direction, now: datetime) -> Decision:
+    """The decision a check already recorded, if it may carry this attempt (see ``outreach_log``).
+
+    Read again under a row lock, after ``_serialise_on``: two tabs logging the same call's
+    result cannot both use it (the attempt's one-to-one on the check would refuse the second
+    anyway, as an error instead of this message)."""
+    check = ComplianceCheck.objects.select_for_update().filter(pk=check.pk).first()
+    number = contact_point.number if isinstance(contact_point, Phone) else None
+    if (
+        check is None or check.mode != CheckMode.LOG or check.verdict == Verdict.BLOCK
+        or check.lead_id != lead.pk or check.channel != channel or check.actor_id != actor.pk
+        or check.direction != direction or number is None or check.contact_point != number
+        or check.checked_at < now - timedelta(hours=CHECK_REUSE_HOURS)
+        or OutreachAttempt.objects.filter(compliance_check=check).exists()
+    ):
+        raise ValidationError(CHECK_NOT_REUSABLE.format(hours=CHECK_REUSE_HOURS))
+    findings = tuple(Finding(f["rule"], Verdict(f["severity"]), f["reason"]) for f in check.findings)
+    return Decision(verdict=Verdict(check.verdict), findings=findings, evidence=check.evidence, check=check,
+                    channel=Channel(check.channel))
 
 
 def _serialise_on(contact_point) -> None:

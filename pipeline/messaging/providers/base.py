@@ -82,12 +82,25 @@ def status_update_from(params) -> StatusUpdate:
     if params.get("CallSid") and params.get("CallStatus"):
         raw = params["CallStatus"]
         duration = params.get("CallDuration") or params.get("DialCallDuration")
+        seconds = int(duration) if (duration or "").isdigit() else None
+        if params.get("ParentCallSid"):
+            # The homeowner's leg of a bridged call (the bridge's <Number statusCallback>): it
+            # says whether they answered and how long they talked. The call's own progress is
+            # the agent's leg; only a leg that never connected ends it (busy, no answer).
+            return StatusUpdate(
+                provider_id=params["ParentCallSid"],
+                status=TWILIO_STATUSES[raw] if raw in ("busy", "no-answer", "failed", "canceled") else "",
+                error_code=params.get("ErrorCode", ""), error_message=params.get("ErrorMessage", ""),
+                duration_seconds=seconds,
+                answered={"completed": True, "in-progress": True, "busy": False, "no-answer": False,
+                          "failed": False, "canceled": False}.get(raw),
+            )
+        # The agent's own leg: its answering is not the homeowner's, and its length counts
+        # the agent's ringing; only a leg that never connected says nobody was reached.
         return StatusUpdate(
             provider_id=params["CallSid"], status=TWILIO_STATUSES.get(raw, "failed"),
             error_code=params.get("ErrorCode", ""), error_message=params.get("ErrorMessage", ""),
-            duration_seconds=int(duration) if (duration or "").isdigit() else None,
-            answered={"completed": True, "in-progress": True, "busy": False, "no-answer": False,
-                      "failed": False, "canceled": False}.get(raw),
+            answered={"busy": False, "no-answer": False, "failed": False, "canceled": False}.get(raw),
         )
     raw = params.get("MessageStatus") or params.get("SmsStatus") or ""
     return StatusUpdate(

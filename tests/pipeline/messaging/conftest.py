@@ -20,3 +20,22 @@ def local_provider(settings):
 
 
 __all__ = ["Channel"]
+
+
+@pytest.fixture
+def twilio_standin(settings, live_server):
+    """A local stand-in of Twilio's API; the app talks to it through the real ``twilio``
+    library, and it posts signed callbacks back to ``live_server`` (tests/support/twilio_standin.py).
+    Tests using it need ``transactional_db`` (the server threads must see their rows)."""
+    from tests.support.twilio_standin import TwilioStandIn
+
+    standin = TwilioStandIn().start()
+    settings.LEADCRM_TELEPHONY = "twilio"
+    settings.TWILIO_ACCOUNT_SID = standin.account_sid
+    settings.TWILIO_AUTH_TOKEN = standin.auth_token
+    settings.TWILIO_NUMBERS = ["+15005550006"]
+    settings.TWILIO_MESSAGING_SERVICE_SID = ""
+    settings.TWILIO_API_BASE_URL = standin.url
+    settings.LEADCRM_WEBHOOK_BASE_URL = live_server.url
+    yield standin
+    standin.stop()
