@@ -35,6 +35,7 @@ from .models import (
     RuleParameter,
     StateCallingRule,
     StateHoliday,
+    TextResubscription,
     Verdict,
     rules_that_decided,
 )
@@ -82,6 +83,25 @@ class DncNumberAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().get_search_results(request, queryset, search_term)
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+
+
+@admin.register(TextResubscription)
+class TextResubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """A homeowner's START by text, appended beside the internal list (docs/compliance-rules.md#b4-start);
+    written only by the inbound-text service. Shown like the list: for leads the user may see, and
+    those that came in with no lead."""
+
+    list_display = ["__str__", "words", "received_at", "lead", "recorded_by"]
+    list_select_related = ["lead__property", "recorded_by"]
+    search_fields = ["=phone_number"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.has_perm(Perm.VIEW_ALL_LEADS):
+            return queryset
+        return queryset.filter(Q(lead__isnull=True) | Q(lead__in=Lead.objects.visible_to(request.user)))
 
 
 @admin.register(InternalDncEntry)
