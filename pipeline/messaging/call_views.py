@@ -63,6 +63,9 @@ class CallResultForm(forms.Form):
     follow_up_title = forms.CharField(required=False, max_length=200, label="Follow-up note")
 
 
+PICK_NUMBER = "Pick the number to call."
+
+
 class CallStartView(LoginRequiredMixin, PermissionRequiredMixin, View):
     """"Call": the gate decides now; when it allows, the provider rings the agent's phone."""
 
@@ -71,10 +74,12 @@ class CallStartView(LoginRequiredMixin, PermissionRequiredMixin, View):
 
     def post(self, request, pk: int):
         lead = lead_get(fetched_by=request.user, pk=pk)
-        phone = get_object_or_404(
-            Phone.objects.filter(contact__lead=lead).exclude(status=PhoneStatus.ERASED),
-            pk=request.POST.get("phone") if (request.POST.get("phone") or "").isdigit() else None,
-        )
+        chosen = request.POST.get("phone") or ""
+        if not chosen.isdigit():
+            return _render(request, {"lead": lead, "errors": [PICK_NUMBER]}, status=400)
+        # A number of another lead (a forged id) is no number of this one.
+        phone = get_object_or_404(Phone.objects.filter(contact__lead=lead).exclude(status=PhoneStatus.ERASED),
+                                  pk=chosen)
         purpose = request.POST.get("purpose") or Purpose.LISTING
         if purpose not in Purpose.values:
             purpose = Purpose.LISTING

@@ -193,6 +193,14 @@ PK_OF = {
     "api:lead-lien": "lead",
     "api:lead-add-foreclosure-record": "lead",
     "api:lead-foreclosure-record": "lead",
+    # Texts and calls through the provider: the lead's, or one call placed on it.
+    "messaging:call_start": "lead",
+    "messaging:twilio_status": "call_webhook",
+    "messaging:call_bridge": "call_webhook",
+    "messaging:call_announcement": "call_webhook",
+    "messaging:call_status": "call",
+    "messaging:call_result": "call",
+    "messaging:call_local_finish": "call",
 }
 
 # Who may use a row besides the roles that see its lead (owner, team lead, broker).
@@ -207,6 +215,7 @@ ENTITLED_TO = {
     "owner": set(),  # a departure page is about a person, not a lead
     "registry_load": set(),  # brokerage data, not a lead's
     "totp_device": set(),  # a second factor's secret: the admin's superusers alone
+    "call_webhook": set(),  # the provider's reports: only a request it signed (never a session)
 }
 # Pages about the lead that a role may still not use (agents do not route or decide reviews).
 ROLE_GATED = {
@@ -390,6 +399,7 @@ class World:
         from pipeline.deals.services import lead_stage_change
         from pipeline.models import (
             CalendarFeed,
+            Message,
             ChecklistItem,
             FollowUp,
             SellerBriefing,
@@ -455,6 +465,10 @@ class World:
                                            headers=["Address", "Owner"], columns={"street": "Address"})
         ImportRowIssueFactory(job=self.import_job, row={"Address": STREET, "Owner": OWNER_NAME})
         self.import_draft = ImportJobFactory(lead_list=self.lead_list, created_by=agent, status=ImportStatus.DRAFT)
+        self.call = Message.objects.create(channel="call", direction="outbound", provider="local", lead=lead,
+                                           agent=agent, from_address="+15005550006", to_address=PHONE,
+                                           status="ringing", provider_id="LCwalk")
+        self.call_webhook = self.call
         self.notification = NotificationFactory(recipient=agent, title=f"Call {OWNER_NAME}", url=f"/leads/{lead.pk}/",
                                                 lead=lead)
         self.own_script = MessageTemplateFactory(kind="text", owner=agent)
