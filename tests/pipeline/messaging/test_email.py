@@ -11,8 +11,13 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 import time
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
+from urllib.parse import parse_qs
 
 import pytest
 from anymail.backends.test import EmailBackend as AnymailTestBackend
@@ -325,6 +330,89 @@ def test_a_reply_from_a_bounced_address_is_still_filed(sent, mailgun, client, ow
 def test_a_forged_reply_is_refused_and_nothing_is_filed(mailgun, client, lead, owner_email):
     assert reply(client, "not-the-signing-key", body="STOP").status_code == 400
     assert not Message.objects.exists() and not InternalDncEntry.objects.exists()
+
+
+# The real Mailgun backend, against a stand-in of Mailgun's API on 127.0.0.1 -----------------
+
+
+class MailgunApi(BaseHTTPRequestHandler):
+    """Answers ``POST /v3/<domain>/messages`` as Mailgun does; keeps what it was sent."""
+
+    def do_POST(self):  # noqa: N802 - the name http.server calls
+        server = self.server
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        server.requests.append((self.path, self.headers.get("Authorization", ""), _fields(self.headers, body)))
+        if server.answer == "hang":
+            server.release.wait(5)  # until the client has given up (its timeout), or the test ends
+            return
+        status, answer = server.answer
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps(answer).encode())
+
+    def log_message(self, *args):
+        pass
+
+
+def _fields(headers, body: bytes) -> dict[str, list[str]]:
+    content_type = headers.get("Content-Type", "")
+    if content_type.startswith("multipart/"):
+        parsed = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+        fields: dict[str, list[str]] = {}
+        for part in parsed.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            fields.setdefault(name, []).append(part.get_content() if not part.get_filename() else part.get_filename())
+        return fields
+    return parse_qs(body.decode())
+
+
+@pytest.fixture
+def mailgun_api(settings):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), MailgunApi)
+    server.requests, server.release = [], threading.Event()
+    server.answer = (200, {"id": "<20261207031500.1.ABCD@mg.example.com>", "message": "Queued. Thank you."})
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
+    settings.ANYMAIL = {**settings.ANYMAIL, "MAILGUN_API_URL": f"http://127.0.0.1:{server.server_port}/v3",
+                        "REQUESTS_TIMEOUT": 0.5}
+    yield server
+    server.release.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_mailgun_takes_the_email_and_reports_its_delivery_by_the_id_it_gave(mailgun_api, owner_email, campaign,
+                                                                             client, settings):
+    assert campaign() == {"sent": 1, "refused": 0, "failed": 0}
+    [(path, auth, fields)] = mailgun_api.requests
+    assert path == "/v3/mg.example.com/messages" and auth.startswith("Basic ")
+    message = Message.objects.get(channel=Channel.EMAIL)
+    assert (message.provider, message.provider_id, message.status) == (
+        "mailgun", "<20261207031500.1.ABCD@mg.example.com>", MessageStatus.SENT)
+    assert fields["to"] == [ADDRESS] and fields["o:tracking-clicks"] == ["no"]
+    assert fields["v:message"] == [str(message.pk)] and fields["v:attempt"] == [str(message.attempt_id)]
+    report(client, settings.ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"], message, "delivered")
+    message.refresh_from_db()
+    assert message.status == MessageStatus.DELIVERED
+
+
+def test_mailgun_refusing_the_email_is_a_failed_message(mailgun_api, owner_email, campaign, lead):
+    mailgun_api.answer = (400, {"message": "'to' parameter is not a valid address. please check documentation"})
+    assert campaign() == {"sent": 0, "refused": 0, "failed": 1}
+    message = Message.objects.get(channel=Channel.EMAIL)
+    assert message.status == MessageStatus.FAILED and "not a valid address" in message.error_message
+
+
+def test_mailgun_not_answering_in_time_is_an_unknown_outcome_never_sent_again(mailgun_api, owner_email, campaign):
+    mailgun_api.answer = "hang"
+    assert campaign() == {"sent": 0, "refused": 0, "failed": 1}
+    message = Message.objects.get(channel=Channel.EMAIL)
+    assert message.status == MessageStatus.UNKNOWN and message.failed
+    mailgun_api.release.set()
+    assert campaign() == {"sent": 0, "refused": 0, "failed": 0}  # the same address, the same day: not again
+    assert len(mailgun_api.requests) == 1
 
 
 # Pieces ---------------------------------------------------------------------------------------
