@@ -248,6 +248,11 @@ EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default=email_backend(LEADCRM_EMAIL_
 ANYMAIL = {name.removeprefix("ANYMAIL_"): value for name, value in env.ENVIRON.items()
            if name.startswith("ANYMAIL_") and value}
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="LeadCRM <noreply@localhost>")
+# Where homeowners' replies to campaign emails go: an address the email service receives
+# for us (a Mailgun route, a Postmark inbound stream, ...) forwarding to
+# webhooks/anymail/<service>/inbound/, so each reply is filed on its lead. Empty: replies go
+# to the sending agent's own mailbox and the CRM never sees them.
+LEADCRM_EMAIL_REPLY_TO = env("LEADCRM_EMAIL_REPLY_TO", default="")
 # Where the app is reached, for links in emails sent by workers (no request to ask).
 LEADCRM_BASE_URL = env("LEADCRM_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.html import strip_tags
 
 from compliance.models import Channel, Direction, Purpose
 from compliance.services import internal_dnc_add
@@ -180,7 +181,7 @@ def reply_text(email_message) -> str:
     """What the homeowner wrote, without the email they answer quoted below it (whose
     footer says "stop", and must not read as their stop)."""
     stripped = getattr(email_message, "stripped_text", None)
-    text = stripped if stripped else (email_message.text or "")
+    text = stripped or email_message.text or strip_tags(getattr(email_message, "html", None) or "")
     lines = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
     text = "\n".join(lines)
     cut = QUOTE_START.search(text)

@@ -176,10 +176,18 @@ SEND_FAILED = "The email service refused it: {error}"
 SEND_UNKNOWN = "The email service did not answer in time: it may or may not have sent it, so it is not sent again."
 
 
+def _reply_to(agent: User) -> list[str] | None:
+    """Replies come back to the CRM when the service receives mail for it (filed on the
+    lead, the agent told: pipeline.messaging.email), else to the agent's own mailbox."""
+    if settings.LEADCRM_EMAIL_REPLY_TO:
+        return [settings.LEADCRM_EMAIL_REPLY_TO]
+    return [agent.email] if agent.email else None
+
+
 def _email_message(*, piece: Piece, text: str, url: str, agent: User, connection, provider: str) -> AnymailMessage:
     message = AnymailMessage(
         subject=piece.subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[piece.email.address],
-        reply_to=[agent.email] if agent.email else None, connection=connection,
+        reply_to=_reply_to(agent), connection=connection,
         headers={"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
     )
     message.tags = ["campaign"]

@@ -157,6 +157,13 @@ def test_a_campaign_email_is_a_message_with_the_services_id_on_its_attempt(sent,
     assert params["metadata"] == {"attempt": str(attempt.pk), "message": str(sent.pk)}
     assert params["track_clicks"] is False and params["tags"] == ["campaign"]
     assert outgoing.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert outgoing.reply_to == [agent.email]
+
+
+def test_replies_come_back_to_the_crm_when_it_receives_them(mailgun, owner_email, campaign, settings):
+    settings.LEADCRM_EMAIL_REPLY_TO = "replies@mg.example.com"
+    campaign()
+    assert mail.outbox[0].reply_to == ["replies@mg.example.com"]
 
 
 def test_an_email_the_service_refuses_is_a_failed_message_never_a_sent_one(mailgun, owner_email, campaign, lead):
@@ -435,3 +442,10 @@ def test_a_reply_is_read_without_the_email_it_quotes(text, expected):
 
     Parsed.text = text
     assert reply_text(Parsed()) == expected
+
+
+def test_an_html_only_reply_is_read_as_its_text():
+    class Parsed:
+        stripped_text, text, html = None, None, "<div>Please <b>remove me</b></div>"
+
+    assert reply_text(Parsed()) == "Please remove me"
