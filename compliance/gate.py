@@ -23,7 +23,7 @@ from django.db.models import Q
 
 from leadcrm.accounts.models import Brokerage, Capacity, User
 from leads.merging import lead_ids_with_merged
-from leads.models import Contact, Email, Lead, Phone, PhoneStatus, Property
+from leads.models import Contact, Email, EmailStatus, Lead, Phone, PhoneStatus, Property
 from leads.phones import format_national, parse_phone
 
 from . import rules
@@ -62,6 +62,8 @@ NO_NUMBER = "A {channel} needs a phone number of this lead; none was given."
 BAD_NUMBER = "The number {raw!r} cannot be dialled: {error}"
 NOT_THIS_LEAD = "That {what} does not belong to this lead's owners."
 NO_EMAIL = "An email needs an email address of this lead's owners."
+EMAIL_BOUNCED = "{address} cannot be delivered: the email service reported it bounced. Find another address."
+EMAIL_COMPLAINED = "The owner of {address} marked our email as spam: a request to stop emails to that address."
 NO_MAILING_ADDRESS = "This owner has no mailing address on file."
 DO_NOT_MAIL = "{name} is marked Do Not Mail."
 WRONG_PARTY = "{number} was marked as reaching someone other than the owner; it may have been reassigned."
@@ -376,6 +378,8 @@ def resolve_contact_point(attempt: Attempt) -> Iterable[Finding]:
             yield _block(rules.UNKNOWN_INPUT, NO_EMAIL)
             return
         attempt.contact_point_text = attempt.email
+        if attempt.direction == Direction.OUTBOUND:
+            yield from _email_address_status(attempt, point)
     elif attempt.channel == Channel.MAIL:
         if not isinstance(point, Contact) or point.lead_id != lead.pk:
             yield _block(rules.UNKNOWN_INPUT, NOT_THIS_LEAD.format(what="owner"))
@@ -392,6 +396,20 @@ def resolve_contact_point(attempt: Attempt) -> Iterable[Finding]:
             return
         attempt.contact_point_text = prop.one_line
     attempt.evidence["contact_point"] = attempt.contact_point_text
+
+
+def _email_address_status(attempt: Attempt, point) -> Iterable[Finding]:
+    """An address the email service reported bouncing cannot be delivered (FC); one whose
+    owner marked our email as spam asked us to stop (B1). Reports mark every row with the
+    address (pipeline.messaging.email), so a typed address is looked up among them."""
+    if isinstance(point, Email):
+        statuses = {point.status}
+    else:
+        statuses = set(Email.objects.filter(address__iexact=attempt.email).values_list("status", flat=True))
+    if EmailStatus.COMPLAINED in statuses:
+        yield _block(rules.INTERNAL_DNC, EMAIL_COMPLAINED.format(address=attempt.email))
+    elif EmailStatus.BOUNCED in statuses:
+        yield _block(rules.UNKNOWN_INPUT, EMAIL_BOUNCED.format(address=attempt.email))
 
 
 def wrong_party(attempt: Attempt) -> Iterable[Finding]:

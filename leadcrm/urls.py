@@ -20,6 +20,7 @@ from pipeline.api.views import (
     LeadViewSet,
     OutreachViewSet,
 )
+from pipeline.messaging.email import email_webhook_urls
 from pipeline.privacy.views import urls as privacy_urls
 from pipeline.reports.views import urls as report_urls
 from pipeline.workspace import lead_pages
@@ -68,6 +69,8 @@ urlpatterns = [
     path("", include("pipeline.urls")),
     # Texts, calls and emails through the providers, and their webhooks (docs/messaging.md).
     path("", include("pipeline.messaging.urls")),
+    # The email service's reports and replies: anymail's signed webhooks (docs/messaging.md#email).
+    path("webhooks/anymail/", include((email_webhook_urls(), "anymail"))),
     # leads' own pages and the lead pages that show every part of a lead, one namespace.
     path("leads/", include(([*lead_pages.urlpatterns, *leads_urls.urlpatterns], leads_urls.app_name))),
     path("compliance/", include("compliance.urls")),

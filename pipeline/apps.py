@@ -9,3 +9,4 @@ class PipelineConfig(AppConfig):
 
     def ready(self):
         from . import receivers  # noqa: F401 - connects pipeline's receivers of the lower apps' signals
+        from .messaging import email  # noqa: F401 - connects the email service's reports and replies

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "anymail",
     # Ours, lowest layer first: accounts <- leads <- compliance <- pipeline.
     "leadcrm.accounts",
     "leads",
@@ -216,8 +217,42 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 
 # Email ---------------------------------------------------------------------------------
 
-EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Which email service sends (docs/messaging.md#email): "console" prints each email and needs
+# no account (`make run`), "smtp" is a mail server of your own (DJANGO_EMAIL_HOST, ...), and
+# any of anymail's services sends through its API and reports deliveries, bounces,
+# complaints and replies back to webhooks/anymail/<service>/.
+ANYMAIL_SERVICES = frozenset({
+    "amazon_ses", "brevo", "mailersend", "mailgun", "mailjet", "mailtrap", "mandrill", "postal", "postmark",
+    "resend", "sendgrid", "sparkpost", "unisender_go",
+})
+LEADCRM_EMAIL_SERVICE = env("LEADCRM_EMAIL_SERVICE", default="console").strip().lower()
+if LEADCRM_EMAIL_SERVICE not in ANYMAIL_SERVICES | {"console", "smtp"}:
+    raise environ.ImproperlyConfigured(
+        f"LEADCRM_EMAIL_SERVICE={LEADCRM_EMAIL_SERVICE!r}: use console, smtp or one of {sorted(ANYMAIL_SERVICES)}.")
+
+
+def email_backend(service: str) -> str:
+    if service == "smtp":
+        return "django.core.mail.backends.smtp.EmailBackend"
+    # anymail's console backend prints as Django's does and gives each email an id, as a
+    # service would, so the demo's emails get a status like real ones.
+    return f"anymail.backends.{service}.EmailBackend"
+
+
+# DJANGO_EMAIL_BACKEND, when set, overrides the service's backend.
+EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default=email_backend(LEADCRM_EMAIL_SERVICE))
+# The service's keys, each from the environment variable anymail itself reads, with its
+# ANYMAIL_ prefix: ANYMAIL_MAILGUN_API_KEY, ANYMAIL_MAILGUN_SENDER_DOMAIN,
+# ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY, ANYMAIL_POSTMARK_SERVER_TOKEN, ANYMAIL_SENDGRID_API_KEY,
+# ANYMAIL_WEBHOOK_SECRET ("user:password" the webhooks' addresses carry), ...
+ANYMAIL = {name.removeprefix("ANYMAIL_"): value for name, value in env.ENVIRON.items()
+           if name.startswith("ANYMAIL_") and value}
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="LeadCRM <noreply@localhost>")
+# Where homeowners' replies to campaign emails go: an address the email service receives
+# for us (a Mailgun route, a Postmark inbound stream, ...) forwarding to
+# webhooks/anymail/<service>/inbound/, so each reply is filed on its lead. Empty: replies go
+# to the sending agent's own mailbox and the CRM never sees them.
+LEADCRM_EMAIL_REPLY_TO = env("LEADCRM_EMAIL_REPLY_TO", default="")
 # Where the app is reached, for links in emails sent by workers (no request to ask).
 LEADCRM_BASE_URL = env("LEADCRM_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

@@ -7,7 +7,7 @@ set prints no warning (tests/leadcrm/test_settings.py runs it).
 from urllib.parse import urlsplit, urlunsplit
 
 from .base import *  # noqa: F403
-from .base import DATABASES, database_config, database_url, env
+from .base import ANYMAIL, ANYMAIL_SERVICES, DATABASES, database_config, database_url, email_backend, env
 
 DEBUG = False
 LEADCRM_IS_PRODUCTION = True
@@ -35,7 +35,13 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+# A mail server of your own unless an email service is named; never the console.
+LEADCRM_EMAIL_SERVICE = env("LEADCRM_EMAIL_SERVICE", default="smtp").strip().lower()
+EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default=email_backend(LEADCRM_EMAIL_SERVICE))
+if LEADCRM_EMAIL_SERVICE in ANYMAIL_SERVICES:
+    # The webhooks' addresses carry this user:password (basic auth) on top of whatever the
+    # service signs: for most services it is the only proof a report came from them.
+    ANYMAIL["WEBHOOK_SECRET"] = env("ANYMAIL_WEBHOOK_SECRET")
 EMAIL_HOST = env("DJANGO_EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env("DJANGO_EMAIL_HOST_USER", default="")

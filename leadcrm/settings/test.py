@@ -35,6 +35,15 @@ else:
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Worker processes started by a test record their emails where the test can read them.
 EMAIL_BACKEND = os.environ.get("LEADCRM_TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+# The email service whose signed webhooks the tests post (tests/pipeline/messaging/test_email.py);
+# its API is never reached: nothing sends through it unless a test says so.
+LEADCRM_EMAIL_SERVICE = "mailgun"
+ANYMAIL = {
+    "MAILGUN_API_KEY": "test-api-key",
+    "MAILGUN_SENDER_DOMAIN": "mg.example.com",
+    "MAILGUN_API_URL": "http://127.0.0.1:9/v3",
+    "MAILGUN_WEBHOOK_SIGNING_KEY": "test-webhook-signing-key",
+}
 # One folder per pytest-xdist worker (tests get a temporary one of their own: conftest.py).
 MEDIA_ROOT = VAR_DIR / "test-media" / os.environ.get("PYTEST_XDIST_WORKER", "main")
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405

@@ -164,6 +164,8 @@ class Phone(models.Model):
 class EmailStatus(models.TextChoices):
     GOOD = "good", "Good"
     BOUNCED = "bounced", "Bounced"
+    # The homeowner marked our email as spam: a request to stop (docs/compliance-rules.md#b1).
+    COMPLAINED = "complained", "Marked our email as spam"
     ERASED = "erased", "Erased at the homeowner's request"  # docs/privacy.md#an-erased-lead
 
 

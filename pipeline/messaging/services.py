@@ -360,14 +360,16 @@ def _file(*, message: Message, lead: Lead, phone: Phone, agent: User, reading) -
     message.inbox_state = InboxState.FILED
     message.filed_at = timezone.now()
     message.save(update_fields=["lead", "agent", "attempt", "inbox_state", "filed_at"])
-    _notify(message=message, agent=agent)
+    reply_notify(message=message, agent=agent)
 
 
-def _notify(*, message: Message, agent: User) -> None:
+def reply_notify(*, message: Message, agent: User) -> None:
+    """Tell the agent a homeowner's text or email is on the lead (once per message)."""
     from pipeline.reminders.notifications import raise_once
 
     lead = message.lead
-    title = f"{'STOP received' if message.keyword == Keyword.STOP else 'Text from the homeowner'}: {lead}"
+    what = "Email" if message.channel == Channel.EMAIL else "Text"
+    title = f"{'STOP received' if message.keyword == Keyword.STOP else f'{what} from the homeowner'}: {lead}"
     raise_once(Notification(
         recipient=agent, kind=NotificationKind.REPLY, key=f"reply:{message.pk}", lead=lead,
         title=title[:200], body=message.body[:500],

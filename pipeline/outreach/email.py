@@ -6,22 +6,27 @@ it puts the address on the internal list.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import requests
+from anymail.message import AnymailMessage
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import get_connection
 from django.urls import reverse
 from django.utils import timezone
 
 from compliance.disclosures import role_disclosure_written
-from compliance.models import Channel, Verdict
+from compliance.models import Channel, Direction, Verdict
 from compliance.services import internal_dnc_add, outreach_verdict
 from leadcrm.accounts.models import Brokerage, User
 from leads.models import Email, Lead
 from pipeline.models import (
+    Message,
+    MessageStatus,
     MessageTemplate,
     Outcome,
     OutreachAttempt,
@@ -147,12 +152,60 @@ class Sending:
     failed: list[tuple[Piece, str]] = field(default_factory=list)
 
 
+def esp_provider(esp_name: str) -> str:
+    """anymail's name of a service ("Mailgun", "Amazon SES") as a ``Message``'s provider."""
+    return re.sub(r"\W+", "_", esp_name.strip().lower())[:40]
+
+
+def email_provider_name(connection) -> str:
+    """The name a sent email's ``Message`` carries: the service's, as its webhooks report
+    it ("mailgun", "amazon_ses"), else the Django backend's ("smtp", "locmem")."""
+    esp_name = getattr(connection, "esp_name", "")
+    if esp_name:
+        return esp_provider(esp_name)
+    return type(connection).__module__.rsplit(".", 1)[-1][:40]
+
+
+# Services that take a per-message "no click tracking" (the others never rewrite links unless
+# their own settings say so); asking one that does not is an error in anymail.
+CLICK_TRACKING_SERVICES = frozenset({
+    "mailersend", "mailgun", "mailjet", "mandrill", "postmark", "resend", "sendgrid", "sparkpost", "unisender_go",
+    "test", "console",
+})
+SEND_FAILED = "The email service refused it: {error}"
+SEND_UNKNOWN = "The email service did not answer in time: it may or may not have sent it, so it is not sent again."
+
+
+def _reply_to(agent: User) -> list[str] | None:
+    """Replies come back to the CRM when the service receives mail for it (filed on the
+    lead, the agent told: pipeline.messaging.email), else to the agent's own mailbox."""
+    if settings.LEADCRM_EMAIL_REPLY_TO:
+        return [settings.LEADCRM_EMAIL_REPLY_TO]
+    return [agent.email] if agent.email else None
+
+
+def _email_message(*, piece: Piece, text: str, url: str, agent: User, connection, provider: str) -> AnymailMessage:
+    message = AnymailMessage(
+        subject=piece.subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[piece.email.address],
+        reply_to=_reply_to(agent), connection=connection,
+        headers={"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+    )
+    message.tags = ["campaign"]
+    if provider in CLICK_TRACKING_SERVICES:
+        # The unsubscribe link must stay ours: a rewritten one goes through the service's
+        # redirect, and a tracking domain in a homeowner's email reads as phishing.
+        message.track_clicks = False
+    return message
+
+
 def campaign_emails_send(*, merge: Merge, template: MessageTemplate, agent: User, base_url: str) -> Sending:
     """Send each email of the merge; each is logged through the gate first, and only then sent.
 
     Refused outright (nothing logged) when the brokerage has no postal address to put in
-    the footer. A message the mail server refuses after its outreach was logged is
-    reported by address, so the agent knows which were logged but not delivered."""
+    the footer. Each allowed email gets its ``Message`` with its attempt (the service's id
+    once it took it, its deliveries and bounces later: pipeline.messaging.email). A message
+    the service refuses after its outreach was logged is marked failed, noted on the
+    lead's timeline and reported by address, so it never looks sent."""
     brokerage = Brokerage.objects.current()
     if brokerage_postal_address(brokerage) is None:
         raise ValidationError(NO_POSTAL_ADDRESS)
@@ -163,35 +216,68 @@ def campaign_emails_send(*, merge: Merge, template: MessageTemplate, agent: User
         from pipeline.seller.guide import guide_pdf
 
         guide = guide_pdf(agent=agent)  # once for the whole send: it carries the agent, not the homeowner
+    connection = get_connection()
+    provider = email_provider_name(connection)
     for piece in merge.pieces:
         if piece.email.pk in already:
             continue  # a retried task, a second click: each address once a day per template
         url = base_url + reverse("pipeline:unsubscribe", args=[unsubscribe_token(piece.email, agent)])
-        message = EmailMultiAlternatives(
-            subject=piece.subject, body=piece.text + email_footer(brokerage=brokerage, unsubscribe_url=url),
-            from_email=settings.DEFAULT_FROM_EMAIL, to=[piece.email.address],
-            reply_to=[agent.email] if agent.email else None,
-            headers={"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-        )
+        text = piece.text + email_footer(brokerage=brokerage, unsubscribe_url=url)
+        message = _email_message(piece=piece, text=text, url=url, agent=agent, connection=connection,
+                                 provider=provider)
         if guide is not None:
             message.attach("short-sale-guide.pdf", guide, "application/pdf")
+        created: list[Message] = []
+
+        def message_for(attempt: OutreachAttempt, piece=piece, text=text, created=created) -> None:
+            # Handed over as soon as it exists: the sweep calls one never answered "unknown"
+            # and, like a text, it is never sent again.
+            now = timezone.now()
+            created.append(Message.objects.create(
+                channel=Channel.EMAIL, direction=Direction.OUTBOUND, provider=provider, lead=piece.lead,
+                attempt=attempt, agent=agent, from_address=settings.DEFAULT_FROM_EMAIL[:200],
+                to_address=piece.email.address, subject=piece.subject, body=text,
+                status=MessageStatus.SENDING, created_at=now, status_at=now, handed_over_at=now,
+            ))
+
         try:
-            outreach_log(lead=piece.lead, channel=Channel.EMAIL, contact_point=piece.email, outcome=Outcome.SENT,
-                         actor=agent, role_disclosed=discloses_role(template), purpose=purpose_for(agent),
-                         notes=f"Emailed: {template.name}\n{piece.subject}")
+            attempt = outreach_log(
+                lead=piece.lead, channel=Channel.EMAIL, contact_point=piece.email, outcome=Outcome.SENT,
+                actor=agent, role_disclosed=discloses_role(template), purpose=purpose_for(agent),
+                notes=f"Emailed: {template.name}\n{piece.subject}", then=message_for)
         except OutreachBlocked as blocked:
             sending.refused.append((piece, " ".join(blocked.decision.reasons)))
             continue
+        record = created[0]
+        message.metadata = {"attempt": str(attempt.pk), "message": str(record.pk)}
         try:
             message.send()
-        except Exception as error:  # the mail server's refusal, whatever its class
+        except Exception as error:  # the service's or mail server's refusal, whatever its class
             sending.failed.append((piece, str(error)[:200]))
+            _email_sent(record=record, message=message, error=error)
             # The log says "sent"; the lead's timeline says it never left.
             lead_note_add(lead=piece.lead, author=agent, body=UNDELIVERED.format(
                 template=template.name, address=piece.email.address, error=str(error)[:200]))
             continue
+        _email_sent(record=record, message=message)
         sending.sent += 1
     return sending
+
+
+def _email_sent(*, record: Message, message: AnymailMessage, error: Exception | None = None) -> None:
+    """What the service answered, onto the email's ``Message``: its id and "sent", or
+    "failed" with its words; "unknown" when it took too long to answer (it may have gone)."""
+    update = {"status": MessageStatus.SENT, "status_at": timezone.now()}
+    if isinstance(getattr(error, "__cause__", None), requests.exceptions.ReadTimeout):
+        update.update(status=MessageStatus.UNKNOWN, error_message=SEND_UNKNOWN)
+    elif error is not None:
+        update.update(status=MessageStatus.FAILED, error_code=type(error).__name__[:40],
+                      error_message=SEND_FAILED.format(error=error)[:500])
+    message_id = message.anymail_status.message_id
+    if message_id is not None:
+        update["provider_id"] = str(message_id)[:120]
+    # Still as it was handed over: nothing has reported on it before this answer.
+    Message.objects.filter(pk=record.pk, status__in=[MessageStatus.SENDING, MessageStatus.UNKNOWN]).update(**update)
 
 
 def _emailed_today(*, merge: Merge, template: MessageTemplate, agent: User) -> set[int]:

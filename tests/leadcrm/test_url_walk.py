@@ -114,6 +114,8 @@ PUBLIC = {
     "admin:login": "the admin's sign-in page",
     "admin:logout": "signing out needs no session",
     "admin:jsi18n": "the admin's translations for its scripts",
+    "anymail:mailgun_tracking_webhook": "the email service's reports; refused (400) without its signature",
+    "anymail:mailgun_inbound_webhook": "the email service's forwarded replies; refused (400) without its signature",
 }
 
 # For a URL whose ``pk`` is a row: which fixture (``World`` attribute) it names.
