@@ -401,9 +401,9 @@ class World:
         from pipeline.deals.services import lead_stage_change
         from pipeline.models import (
             CalendarFeed,
-            Message,
             ChecklistItem,
             FollowUp,
+            Message,
             SellerBriefing,
             SellerEvent,
             SellerLink,
