@@ -90,13 +90,10 @@ class TwilioTelephony(TelephonyProvider):
         try:
             return request()
         except TwilioRestException as error:
-            code = str(error.code or error.status)
-            retryable = error.status == 429 or code in RETRYABLE_CODES or error.status >= 500
-            raise ProviderError(_rest_message(error), code=code, retryable=retryable) from error
+            raise _refusal(_rest_message(error), code=str(error.code or error.status), status=error.status) from error
         except TwilioServiceException as error:
-            code = str(error.code or error.status)
-            retryable = error.status == 429 or code in RETRYABLE_CODES or error.status >= 500
-            raise ProviderError(error.detail or error.title, code=code, retryable=retryable) from error
+            raise _refusal(error.detail or error.title, code=str(error.code or error.status),
+                           status=error.status) from error
         except requests.ConnectTimeout as error:
             # No connection was made: nothing left.
             raise ProviderError(UNREACHABLE.format(error=type(error).__name__), retryable=True) from error
@@ -119,6 +116,16 @@ class TwilioTelephony(TelephonyProvider):
 
     def sending_numbers(self) -> list[str]:
         return list(settings.TWILIO_NUMBERS)
+
+
+def _refusal(message: str, *, code: str, status: int) -> ProviderError:
+    """429 and 503 say "not now" and took nothing: tried again. Another 5xx (500, 502, 504)
+    may have come after the message was created: outcome unknown, never sent twice."""
+    if status == 429 or status == 503 or code in RETRYABLE_CODES:
+        return ProviderError(message, code=code, retryable=True)
+    if status >= 500:
+        return ProviderError(NO_ANSWER.format(error=f"HTTP {status}"), code=code, outcome_known=False)
+    return ProviderError(message, code=code)
 
 
 def _rest_message(error: TwilioRestException) -> str:

@@ -113,6 +113,17 @@ def test_not_now_is_tried_again_and_sent_once(lead, agent, textable, twilio_stan
     assert len(twilio_standin.accepted) == 1
 
 
+def test_a_server_error_may_have_sent_it_so_it_is_never_sent_again(lead, agent, textable, twilio_standin):
+    # A 500 can come after Twilio created the message: unlike 429 and 503, nothing says it did not.
+    twilio_standin.next_request("error", status=500, code="20500")
+
+    message = sent_text(lead, agent, textable)
+
+    assert message.status == MessageStatus.UNKNOWN and message.error_code == "20500"
+    assert message_deliver(message_id=message.pk) is None
+    assert len(twilio_standin.texts) == 1
+
+
 def test_connection_refused_is_tried_again(lead, agent, textable, twilio_standin, settings):
     settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"  # discard: nothing listens
 
