@@ -69,6 +69,7 @@ AUTH_TOKEN = "bench-webhooks-auth-token-0123456789"
 PUBLIC_BASE_URL = "https://crm.bench.example"
 POOL_NUMBER = "+19185550100"
 WARM_NUMBER = "+19185559999"
+PROBE_NUMBER = "+19185558888"  # the probe lead's owner: never texts
 STOP_BODIES = ["STOP", "Stop", "stop texting me", "UNSUBSCRIBE", "STOPALL", "Please remove me from your list",
                "don't text me", "QUIT", "Cancel"]
 REPLY_BODIES = [
@@ -233,7 +234,7 @@ def _build(*, leads: int, rng: random.Random) -> None:
                     mailing_city="Tulsa", mailing_state="OK", mailing_zip="74133")
             for n, lead in enumerate(lead_rows)], batch_size=2000)
         # The last lead is the probe: its owner's number is none the texts come from.
-        numbers = [lead_number(n) for n in range(leads)] + ["+19185558888"]
+        numbers = [lead_number(n) for n in range(leads)] + [PROBE_NUMBER]
         Phone.objects.bulk_create([
             Phone(contact=contact, number=number, phone_type=PhoneType.MOBILE)
             for contact, number in zip(contacts, numbers, strict=True)], batch_size=2000)
@@ -286,7 +287,7 @@ class Gate:
         self.at = at
         self.phones = {phone.number: phone for phone in Phone.objects.select_related(
             "contact__lead__property", "contact__lead__assigned_agent")}
-        self.probe = self.phones["+19185558888"]
+        self.probe = self.phones.get(PROBE_NUMBER)
 
     def ask(self, number: str) -> Verdict:
         from compliance.models import Channel, Purpose
@@ -294,6 +295,8 @@ class Gate:
         from compliance.services import outreach_preview
 
         phone = self.phones.get(number)
+        if phone is None and self.probe is None:
+            raise LookupError(f"{number} is no lead's, and there is no probe lead to ask about it on")
         # A number no lead has is asked about as typed, on the probe lead: the internal
         # list is kept by number, whoever's lead it is.
         lead = (phone or self.probe).contact.lead
