@@ -72,6 +72,8 @@ def main() -> None:
                         help="wrk's open connections (default: one per gunicorn worker)")
     parser.add_argument("--reminders", type=int, default=10_000, help="due follow-ups of the reminder benchmark")
     parser.add_argument("--webhooks", type=int, default=1_000, help="distinct inbound texts of the webhook benchmark")
+    parser.add_argument("--webhook-history", type=int, default=200_000,
+                        help="texts sent before the webhook benchmark's replies come in (the message table's size)")
     args = parser.parse_args()
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -141,7 +143,7 @@ def main() -> None:
     elif args.only == "webhooks":
         from bench.webhooks import bench_webhooks
 
-        bench_webhooks(webhooks=args.webhooks)
+        bench_webhooks(webhooks=args.webhooks, history=args.webhook_history)
     elif args.only == "reports":
         from bench.reports import bench_reports
 
@@ -177,8 +179,8 @@ def main() -> None:
         sys.stdout.flush()
         subprocess.run([sys.executable, __file__, "--only", "reminders", "--reminders", str(args.reminders)],
                        check=True)
-        subprocess.run([sys.executable, __file__, "--only", "webhooks", "--webhooks", str(args.webhooks)],
-                       check=True)
+        subprocess.run([sys.executable, __file__, "--only", "webhooks", "--webhooks", str(args.webhooks),
+                        "--webhook-history", str(args.webhook_history)], check=True)
         subprocess.run([sys.executable, __file__, "--only", "reports", "--size", args.size,
                         *(["--keep"] if args.keep else [])], check=True)
 

@@ -38,6 +38,7 @@ import http.client
 import os
 import queue
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -60,6 +61,7 @@ STOP_EVERY = 10  # one text in ten is a stop
 UNKNOWN_SHARE = 0.05  # from a number no lead has
 REPLAY_SHARE = 0.05
 UNKNOWN_NUMBERS = 20
+HISTORY = 200_000  # texts sent before the replies come in: a year of a small brokerage's texting
 AGENTS = 8
 CLIENTS_PER_WORKER = 2
 # The test account: nothing here reaches Twilio (the webhooks only come in).
@@ -182,7 +184,7 @@ def signed(text: Text, path: str) -> Request:
 # The brokerage -------------------------------------------------------------------------
 
 
-def _build(*, leads: int, rng: random.Random) -> None:
+def _build(*, leads: int, history: int, rng: random.Random) -> None:
     """Agents, leads with one mobile number each (consent and a reassigned-numbers "no" on
     file, so the gate has nothing but the stop to refuse a text for in calling hours), and
     one lead more whose owner never texts: the gate is asked about unknown numbers on it."""
@@ -257,8 +259,36 @@ def _build(*, leads: int, rng: random.Random) -> None:
                                   adopted_on=(now - timedelta(days=30)).date())
         for agent in agents:
             policy_acknowledge(user=agent, policy=policy, at=now - timedelta(days=20))
+    _history(texts=history, leads=lead_rows[:leads], now=now, rng=rng)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
+
+
+def _history(*, texts: int, leads: list, now: datetime, rng: random.Random) -> None:
+    """The texts the agents sent over the last year, as the message table holds them when
+    the replies come in: two to each number the stream comes from, the rest to 10,000
+    other numbers. Inbound texts are matched against them (the lead that last texted the
+    number), so their number, not their content, is what matters here."""
+    from django.db import transaction
+
+    from compliance.models import Channel, Direction
+    from pipeline.models import Message, MessageStatus
+
+    batch = []
+    with transaction.atomic():
+        for n in range(texts):
+            lead = leads[n % len(leads)]
+            number = lead_number(n % len(leads)) if n < 2 * len(leads) else f"+1918556{n % 10_000:04d}"
+            sent = now - timedelta(minutes=rng.randrange(365 * 24 * 60))
+            batch.append(Message(
+                channel=Channel.SMS, direction=Direction.OUTBOUND, provider="twilio",
+                provider_id=f"SMhistory{n:024d}", lead_id=lead.pk, agent_id=lead.assigned_agent_id,
+                from_address=POOL_NUMBER, to_address=number, body="Following up on your home on Oak Ln.",
+                status=MessageStatus.DELIVERED, created_at=sent, status_at=sent, handed_over_at=sent))
+            if len(batch) == 5_000:
+                Message.objects.bulk_create(batch)
+                batch = []
+        Message.objects.bulk_create(batch)
 
 
 def next_calling_hour(now: datetime) -> datetime:
@@ -565,6 +595,31 @@ def _checks(texts: list[Text], gate: Gate) -> Checks:
     )
 
 
+def _one_webhook(number: str, body: str) -> tuple[int, int, float, str, float]:
+    """One more text through the webhook's service in this process, its queries recorded:
+    how many, how many commits, its time, and its slowest query (the first words) and time."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from pipeline.messaging.providers.base import inbound_text_from
+    from pipeline.messaging.services import inbound_text_receive
+
+    text = Text("SMafter" + uuid.uuid4().hex[:25], number, body, stop=False, known=True)
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        inbound_text_receive(provider="twilio", inbound=inbound_text_from(text.params()))
+        seconds = time.perf_counter() - started
+    captured = queries.captured_queries
+    slowest = max(captured, key=lambda query: float(query["time"]))
+    commits = sum(1 for query in captured if query["sql"].startswith("COMMIT"))
+    # Its table and conditions, without the column list and the quoting.
+    sql = re.sub(r'"\w+"\.|"', "", slowest["sql"])
+    table = re.search(r" FROM (\S+)", sql)
+    where = sql.find(" WHERE ")
+    shown = f"{table.group(1) if table else ''} ...{sql[where:]}" if where >= 0 else sql
+    return len(captured), commits, seconds * 1000, shown[:200], float(slowest["time"]) * 1000
+
+
 # The benchmark -------------------------------------------------------------------------
 
 
@@ -574,7 +629,8 @@ def _code_version() -> str:
     return version()
 
 
-def bench_webhooks(*, webhooks: int = WEBHOOKS, workers: int = 2, leads: int | None = None) -> dict:
+def bench_webhooks(*, webhooks: int = WEBHOOKS, history: int = HISTORY, workers: int = 2,
+                   leads: int | None = None) -> dict:
     from django.db import connection
     from django.urls import reverse
 
@@ -590,7 +646,7 @@ def bench_webhooks(*, webhooks: int = WEBHOOKS, workers: int = 2, leads: int | N
     rng = random.Random(24)
     leads = leads or max(100, webhooks * 4 // 5)
     load_before = os.getloadavg()[0]
-    _build(leads=leads, rng=rng)
+    _build(leads=leads, history=history, rng=rng)
     texts = plan_texts(webhooks=webhooks, leads=leads, rng=rng)
     inbound_path = reverse("messaging:twilio_inbound")
     requests = [signed(text, inbound_path) for text in texts]
@@ -635,6 +691,9 @@ def bench_webhooks(*, webhooks: int = WEBHOOKS, workers: int = 2, leads: int | N
         shutil.rmtree(folder, ignore_errors=True)
 
     checks = _checks(texts, gate)
+    # Where one webhook's time goes, measured after the run (a lead's number, then one no lead has).
+    profiles = [(label, _one_webhook(number, "Ok")) for label, number in
+                (("a lead's number", lead_number(leads - 1)), ("an unknown number", unknown_number(UNKNOWN_NUMBERS)))]
     measured = passes["webhook"]
     not_200 = {label: sum(1 for status in p.statuses if status != 200) for label, p in passes.items()}
     replays = [index for index, text in enumerate(texts) if text.replay]
@@ -664,8 +723,8 @@ def bench_webhooks(*, webhooks: int = WEBHOOKS, workers: int = 2, leads: int | N
     print(f"\n[webhooks] {checks.distinct:,} inbound Twilio texts ({stops} stops, {checks.unknown} from "
           f"{min(UNKNOWN_NUMBERS, checks.unknown)} numbers no lead has) and {len(replays)} replays = {len(texts):,} "
           f"signed posts from {clients} client threads to gunicorn ({workers} sync workers, production settings, "
-          f"LEADCRM_TELEPHONY=twilio), {leads:,} leads, code at {_code_version()}; load average before "
-          f"{load_before:.2f}")
+          f"LEADCRM_TELEPHONY=twilio); {leads:,} leads, {history:,} texts sent before; code at {_code_version()}; "
+          f"load average before {load_before:.2f}")
     print(f"  measured: {len(texts):,} posts in {measured.wall:.1f} s = {rate:,.0f} webhooks/s; server time p50 "
           f"{sv50:.1f} ms, p95 {sv95:.1f} ms; round trip p50 {rt50:.1f} ms, p95 {rt95:.1f} ms; CPU {measured.cpu_ms:.1f} "
           "ms a webhook (workers and their PostgreSQL backends)")
@@ -694,6 +753,10 @@ def bench_webhooks(*, webhooks: int = WEBHOOKS, workers: int = 2, leads: int | N
           f"{b1_before} cited B1; {allowed_before} of {len(known_before)} leads' numbers allowed"
           f"{f' (refused by {refused_before})' if refused_before else ''}, the {stops - len(known_before)} numbers "
           f"no lead has refused by {', '.join(sorted(unknown_rules)) or 'nothing'} (no consent on file)")
+    for label, (count, commits, ms, slowest, slowest_ms) in profiles:
+        print(f"  one more webhook's service from {label}, in this process: {count} queries "
+              f"({commits} commit{'' if commits == 1 else 's'}), {ms:.1f} ms; the slowest, {slowest_ms:.1f} ms: "
+              f"{slowest} ...")
     if queued:
         print(f"  note: the webhooks queued {queued} Celery tasks (not run here; the bench's broker was emptied)")
     if any(not_200.values()) and server_errors.strip():
