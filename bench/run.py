@@ -57,12 +57,13 @@ def main() -> None:
     parser.add_argument("--size", choices=SIZES, default="100k", help="leads in the synthetic brokerage")
     parser.add_argument("--keep", action="store_true", help="reuse the bench database as it is (skip generation)")
     parser.add_argument("--only", choices=["generate", "import", "web", "reminders", "reports", "forecast",
-                                           "smart_lists"],
+                                           "smart_lists", "webhooks"],
                         help="only build the brokerage, or only the import, or only the pages under wrk, "
                              "or only the reminder dispatch (in a database of its own), or only the broker's "
                              "reports (in a database of its own, kept with --keep), or only the closing "
                              "forecast's cold costs (on the reports' database), or only the dashboard's smart "
-                             "lists (on the brokerage)")
+                             "lists (on the brokerage), or only the inbound text webhooks (in a database of "
+                             "their own)")
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the list-import benchmark")
     parser.add_argument("--web-worker-class", choices=["sync", "gthread"], default="sync",
                         help="gunicorn's workers for the web bench: sync as deployed (README), or gthread with keep-alive")
@@ -70,6 +71,9 @@ def main() -> None:
     parser.add_argument("--web-connections", type=int, default=None,
                         help="wrk's open connections (default: one per gunicorn worker)")
     parser.add_argument("--reminders", type=int, default=10_000, help="due follow-ups of the reminder benchmark")
+    parser.add_argument("--webhooks", type=int, default=1_000, help="distinct inbound texts of the webhook benchmark")
+    parser.add_argument("--webhook-history", type=int, default=200_000,
+                        help="texts sent before the webhook benchmark's replies come in (the message table's size)")
     args = parser.parse_args()
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -80,6 +84,15 @@ def main() -> None:
         # own Redis broker, which its Celery workers inherit from this environment.
         url = database_url(url)
         os.environ["CELERY_BROKER_URL"] = broker_url()
+    elif args.only == "webhooks":
+        from bench.webhooks import broker_url, database_url
+
+        # Its own database (agents and the leads the texts come from) and its own Redis db,
+        # which the server's tasks are queued on and nothing consumes.
+        url = database_url(url)
+        os.environ["CELERY_BROKER_URL"] = broker_url()
+        if args.keep:
+            create_database_if_missing(url)
     elif args.only in ("reports", "forecast"):
         from bench.reports import database_url
 
@@ -105,7 +118,7 @@ def main() -> None:
 
     print(f"Benchmarks on {urlsplit(url).hostname}:{urlsplit(url).port or 5432}{urlsplit(url).path}")
     call_command("migrate", verbosity=0)
-    if args.only in ("reminders", "reports", "forecast"):
+    if args.only in ("reminders", "reports", "forecast", "webhooks"):
         pass  # they build what they need
     elif args.keep:
         print(f"Reusing the bench database: {Lead.objects.count():,} leads.")
@@ -127,6 +140,10 @@ def main() -> None:
         from bench.reminders import bench_reminders
 
         bench_reminders(reminders=args.reminders)
+    elif args.only == "webhooks":
+        from bench.webhooks import bench_webhooks
+
+        bench_webhooks(webhooks=args.webhooks, history=args.webhook_history)
     elif args.only == "reports":
         from bench.reports import bench_reports
 
@@ -162,6 +179,8 @@ def main() -> None:
         sys.stdout.flush()
         subprocess.run([sys.executable, __file__, "--only", "reminders", "--reminders", str(args.reminders)],
                        check=True)
+        subprocess.run([sys.executable, __file__, "--only", "webhooks", "--webhooks", str(args.webhooks),
+                        "--webhook-history", str(args.webhook_history)], check=True)
         subprocess.run([sys.executable, __file__, "--only", "reports", "--size", args.size,
                         *(["--keep"] if args.keep else [])], check=True)
 

@@ -129,6 +129,10 @@ class Message(models.Model):
                          condition=models.Q(inbox_state="unmatched")),
             models.Index(fields=["status", "handed_over_at"], name="message_open_sends",
                          condition=models.Q(status__in=["queued", "sending"])),
+            # Whose is an inbound text: the lead that last texted its number. Every webhook
+            # asks, and without it each one read the whole table.
+            models.Index(fields=["to_address", "created_at"], name="message_outbound_to",
+                         condition=models.Q(direction="outbound")),
         ]
 
     def __str__(self) -> str:

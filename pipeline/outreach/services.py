@@ -293,7 +293,10 @@ def _apply_outcome(*, attempt: OutreachAttempt) -> None:
         phone_set_status(phone=attempt.phone, status=PhoneStatus.WRONG_PARTY)
     elif attempt.outcome == Outcome.BAD_NUMBER:
         phone_set_status(phone=attempt.phone, status=PhoneStatus.BAD)
-    if attempt.outcome in REACHED_OUTCOMES and (
+    # A homeowner's reply is contact too: the stale-lead reminder must not ask for a call
+    # to someone who just wrote back (REACHED_OUTCOMES stays the reports' "talked").
+    reached = attempt.outcome in REACHED_OUTCOMES or attempt.outcome == Outcome.REPLIED
+    if reached and (
         lead.last_contacted_at is None or attempt.occurred_at > lead.last_contacted_at
     ):
         lead.last_contacted_at = attempt.occurred_at
