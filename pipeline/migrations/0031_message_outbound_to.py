@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     ``_owner_lead``): an index on the outbound messages' number, not a read of the whole table."""
 
     dependencies = [
-        ('pipeline', '0029_provider_messages'),
+        ('pipeline', '0030_call_check'),
     ]
 
     operations = [
