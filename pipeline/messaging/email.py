@@ -21,24 +21,23 @@ from anymail import urls as anymail_urls
 from anymail.signals import AnymailInboundEvent, AnymailTrackingEvent, EventType, inbound, tracking
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from compliance.models import Channel, Direction, Purpose
+from compliance.models import Channel, Direction
 from compliance.services import internal_dnc_add
 from leadcrm.accounts.models import User
 from leadcrm.accounts.services import automation_user
 from leads.editing import email_update
 from leads.models import Email, EmailStatus, Lead
-from pipeline.models import InboxState, Message, MessageStatus, Outcome
+from pipeline.models import Message, MessageStatus
 from pipeline.outreach.email import esp_provider
-from pipeline.outreach.services import OutreachBlocked, outreach_log
 
 from .keywords import Keyword, read_inbound
 from .providers import StatusUpdate
-from .services import reply_notify, status_apply, webhook_once
+from .services import inbound_file, inbound_route, inbound_take, inbox_hold, status_apply, webhook_once
 
 logger = logging.getLogger(__name__)
 
@@ -201,51 +200,48 @@ def inbound_email_receive(*, provider: str, event: AnymailInboundEvent) -> Messa
     provider_id = (email_message.get("Message-ID") or event.event_id or "").strip()[:120] or None
     body = reply_text(email_message)
     subject = (email_message.subject or "").strip()
-    # The subject is read only when the homeowner wrote it: "Re: How to stop foreclosure"
-    # is our own subject coming back.
-    words = body if NO_SUBJECT_REPLY.match(subject) else f"{subject}\n{body}".strip()
-    reading = read_inbound(words)
+    words = email_words(subject=subject, body=body)
     received_at = min(event.timestamp or timezone.now(), timezone.now())
     to = email_message.to[0].addr_spec if email_message.to else ""
-    message = Message(
+    message, fresh = inbound_take(Message(
         channel=Channel.EMAIL, direction=Direction.INBOUND, provider=provider, provider_id=provider_id,
         from_address=sender[:200], to_address=to[:200], subject=subject[:200], body=body,
         status=MessageStatus.RECEIVED, created_at=received_at, status_at=received_at,
-        keyword=reading.keyword if reading.keyword in (Keyword.STOP, Keyword.REVIEW) else Keyword.NONE,
-    )
-    try:
-        with transaction.atomic():
-            message.save(force_insert=True)
-    except IntegrityError:
-        return Message.objects.get(provider=provider, provider_id=provider_id)
-    lead, email, agent = _owner_lead(address=sender)
-    if lead is None or agent is None:
-        message.inbox_state = InboxState.UNMATCHED
-        message.save(update_fields=["inbox_state"])
-        if reading.keyword == Keyword.STOP:
-            internal_dnc_add(channel=Channel.EMAIL, email=sender, homeowner_words=words[:2000],
-                             recorded_by=automation_user(), requested_at=received_at)
-        return message
-    attempt = None
-    try:
-        attempt = outreach_log(
-            lead=lead, channel=Channel.EMAIL, contact_point=email, outcome=Outcome.REPLIED, actor=agent,
-            role_disclosed=True, purpose=Purpose.FOLLOW_UP, notes=words, homeowner_words=words,
-            occurred_at=received_at, direction=Direction.INBOUND, revocation=reading.revocation,
-        )
-    except (OutreachBlocked, ValidationError) as refused:
-        # The reply stays on the timeline whatever the log says; a stop was recorded anyway.
-        logger.warning("Inbound email %s not logged as an attempt: %s", message.pk, refused)
-    message.lead, message.agent, message.attempt = lead, agent, attempt
-    message.inbox_state, message.filed_at = InboxState.FILED, timezone.now()
-    message.save(update_fields=["lead", "agent", "attempt", "inbox_state", "filed_at"])
-    reply_notify(message=message, agent=agent)
+        keyword=_keyword(read_inbound(words)),
+    ))
+    if fresh:
+        inbound_route(message)
     return message
+
+
+def email_words(*, subject: str, body: str) -> str:
+    """What the homeowner wrote: the subject is read only when they wrote it ("Re: How to
+    stop foreclosure" is our own subject coming back)."""
+    return body if NO_SUBJECT_REPLY.match(subject or "") else f"{subject}\n{body}".strip()
+
+
+def _keyword(reading) -> str:
+    return reading.keyword if reading.keyword in (Keyword.STOP, Keyword.REVIEW) else Keyword.NONE
+
+
+def email_route(message: Message) -> None:
+    """File a taken-in email on its lead, or hold it in the inbox (its stop recorded either way)."""
+    words = email_words(subject=message.subject, body=message.body)
+    reading = read_inbound(words)
+    lead, email, agent = _owner_lead(address=message.from_address)
+    if lead is None or agent is None:
+        def stop() -> None:
+            internal_dnc_add(channel=Channel.EMAIL, email=message.from_address, homeowner_words=words[:2000],
+                             recorded_by=automation_user(), requested_at=message.created_at)
+
+        inbox_hold(message=message, stop=stop if reading.keyword == Keyword.STOP else None)
+        return
+    inbound_file(message=message, lead=lead, point=email, agent=agent, reading=reading, words=words)
 
 
 def _owner_lead(*, address: str) -> tuple[Lead | None, Email | None, User | None]:
     """Whose address this is: the lead last emailed at it, else the only lead with it."""
-    last = (Message.objects.filter(direction=Direction.OUTBOUND, channel=Channel.EMAIL, to_address__iexact=address,
+    last = (Message.objects.filter(direction=Direction.OUTBOUND, channel=Channel.EMAIL, to_address=address.lower(),
                                    lead__erased_at__isnull=True, attempt__email__isnull=False)
             .select_related("lead", "agent", "attempt__email").order_by("-created_at").first())
     if last is not None:

@@ -26,7 +26,7 @@ from compliance.services import internal_dnc_add, text_resubscribe
 from leadcrm.accounts.models import Brokerage, User
 from leadcrm.accounts.services import automation_user
 from leadcrm.shared.queue import enqueue_on_commit
-from leads.models import Lead, Phone, PhoneStatus, PhoneType
+from leads.models import Email, EmailStatus, Lead, Phone, PhoneStatus, PhoneType
 from pipeline.models import (
     FINAL_STATUSES,
     STATUS_RANK,
@@ -54,7 +54,7 @@ NO_SENDING_NUMBER = ("No number to send from: a broker sets your sending number 
                      "TWILIO_NUMBERS / TWILIO_MESSAGING_SERVICE_SID for the brokerage.")
 HELP_REPLY = "{name}: a real estate brokerage. Questions: {contact}. Reply STOP to stop texts."
 NOT_INBOUND = "Only a received message waiting in the inbox can be filed."
-WRONG_LEAD_NUMBER = "That lead has no owner with the number {number}."
+WRONG_LEAD_NUMBER = "That lead has no owner with {number}."
 MAX_SEND_TRIES = 3
 # Twilio's codes for a number that cannot take a text (not a mobile, a landline).
 LANDLINE_ERRORS = frozenset({"21614", "30006"})
@@ -258,7 +258,8 @@ def _error_text(code: str) -> str:
 def messages_sweep(*, now=None) -> dict[str, int]:
     """Texts a worker was asked to send and never finished: handed over with no answer for
     a while are ``unknown`` (never sent again); still queued (the broker lost the task)
-    are queued again."""
+    are queued again. A homeowner's text or email whose filing a dead request left
+    unfinished is filed now, its STOP with it."""
     from pipeline.tasks import message_deliver as message_deliver_task
 
     now = now or timezone.now()
@@ -272,7 +273,23 @@ def messages_sweep(*, now=None) -> dict[str, int]:
                                        created_at__lt=now - timedelta(minutes=2)).values_list("pk", flat=True)[:500])
     for pk in lost:
         enqueue_on_commit(message_deliver_task, pk, swept=True)
-    return {"unknown": stuck, "requeued": len(lost)}
+    refiled = 0
+    for message in Message.objects.filter(direction=Direction.INBOUND, inbox_state=InboxState.PENDING,
+                                          status_at__lt=now - REFILE_AFTER).order_by("pk")[:200]:
+        if _claim_unfinished(message, now=now):
+            inbound_route(message)
+            refiled += 1
+    return {"unknown": stuck, "requeued": len(lost), "refiled": refiled}
+
+
+def inbound_route(message: Message) -> None:
+    """File a taken-in message, or hold it in the inbox, by its channel."""
+    if message.channel == Channel.EMAIL:
+        from .email import email_route
+
+        email_route(message)
+    else:
+        _text_route(message)
 
 
 # Inbound texts ------------------------------------------------------------------------------
@@ -295,6 +312,35 @@ def _owner_lead(*, number: str) -> tuple[Lead | None, Phone | None, User | None]
     return lead, phone, lead.assigned_agent
 
 
+# A message still being filed this long after its request began was left by a request that died.
+REFILE_AFTER = timedelta(seconds=60)
+
+
+def inbound_take(message: Message) -> tuple[Message, bool]:
+    """Insert a new inbound message, to be filed by the caller: ``(message, True)``.
+
+    A replay finds the first one: ``(it, False)``, nothing to do, unless its filing never
+    finished (the request that took it died before filing, which also files its STOP):
+    then, a minute on, the replay claims it and files it, as the sweep would.
+    """
+    message.inbox_state = InboxState.PENDING
+    try:
+        with transaction.atomic():
+            message.save(force_insert=True)
+    except IntegrityError:
+        existing = Message.objects.get(provider=message.provider, provider_id=message.provider_id)
+        return existing, _claim_unfinished(existing)
+    return message, True
+
+
+def _claim_unfinished(message: Message, now=None) -> bool:
+    """One request at a time takes over a message left being filed; True for the one that did."""
+    now = now or timezone.now()
+    return message.inbox_state == InboxState.PENDING and Message.objects.filter(
+        pk=message.pk, inbox_state=InboxState.PENDING, status_at__lt=now - REFILE_AFTER,
+    ).update(status_at=now) == 1
+
+
 def inbound_text_receive(*, provider: str, inbound: InboundText) -> Message:
     """File one text from a homeowner, once per provider id.
 
@@ -302,19 +348,20 @@ def inbound_text_receive(*, provider: str, inbound: InboundText) -> Message:
     and HELP are answered as the rules allow; an ambiguous reply goes to review; a number
     no lead has waits in the inbox for a team lead.
     """
-    reading = read_inbound(inbound.body)
-    message = Message(
+    message, fresh = inbound_take(Message(
         channel=Channel.SMS, direction=Direction.INBOUND, provider=provider, provider_id=inbound.provider_id,
         from_address=inbound.from_number, to_address=inbound.to_number, body=inbound.body,
         status=MessageStatus.RECEIVED, created_at=inbound.received_at, status_at=inbound.received_at,
-        keyword=reading.keyword,
-    )
-    try:
-        with transaction.atomic():
-            message.save(force_insert=True)
-    except IntegrityError:
-        return Message.objects.get(provider=provider, provider_id=inbound.provider_id)
-    lead, phone, agent = _owner_lead(number=inbound.from_number)
+        keyword=read_inbound(inbound.body).keyword,
+    ))
+    if fresh:
+        inbound_route(message)
+    return message
+
+
+def _text_route(message: Message) -> None:
+    reading = read_inbound(message.body)
+    lead, phone, agent = _owner_lead(number=message.from_address)
     if reading.keyword == Keyword.START:
         # Kept beside the internal list, which never changes (B2); the gate decides from it
         # whether texts (only) may reach the number again (docs/compliance-rules.md#b4-start).
@@ -324,42 +371,51 @@ def inbound_text_receive(*, provider: str, inbound: InboundText) -> Message:
         except ValidationError as refused:  # a sender we cannot text anyway: the text is still filed
             logger.warning("START in message %s not recorded: %s", message.pk, refused)
     if lead is None or agent is None:
-        _inbox(message=message, reading=reading)
+        def stop() -> None:
+            internal_dnc_add(channel=Channel.SMS, phone_number=message.from_address, homeowner_words=message.body,
+                             recorded_by=automation_user(), requested_at=message.created_at,
+                             origin=StopOrigin.TEXT_REPLY)
+
+        inbox_hold(message=message, stop=stop if reading.keyword == Keyword.STOP else None)
     else:
-        _file(message=message, lead=lead, phone=phone, agent=agent, reading=reading)
+        inbound_file(message=message, lead=lead, point=phone, agent=agent, reading=reading, words=message.body)
     if reading.keyword == Keyword.HELP:
         _help_reply(message)
-    return message
 
 
-def _inbox(*, message: Message, reading) -> None:
+def inbox_hold(*, message: Message, stop=None) -> None:
     """Nobody's lead (or nobody's to answer): it waits for a team lead, and a STOP still
-    takes effect now, on the number itself."""
+    takes effect now, on the number or address itself, in the same transaction."""
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(inbox_state=InboxState.UNMATCHED)
+        if stop is not None:
+            stop()
     message.inbox_state = InboxState.UNMATCHED
-    message.save(update_fields=["inbox_state"])
-    if reading.keyword == Keyword.STOP:
-        internal_dnc_add(channel=Channel.SMS, phone_number=message.from_address, homeowner_words=message.body,
-                         recorded_by=automation_user(), requested_at=message.created_at,
-                         origin=StopOrigin.TEXT_REPLY)
 
 
-def _file(*, message: Message, lead: Lead, phone: Phone, agent: User, reading) -> None:
-    """On the lead's timeline as the homeowner's reply, through the log (its STOP, its review)."""
-    attempt = None
+def inbound_file(*, message: Message, lead: Lead, point, agent: User, reading, words: str) -> None:
+    """On the lead's timeline as the homeowner's reply, through the log (its STOP, its review).
+
+    The message is marked filed in the log's own transaction, with the attempt: a request
+    that dies before it commits leaves the message to be filed again, STOP and all."""
+    now = timezone.now()
+
+    def filed(attempt: OutreachAttempt | None) -> None:
+        Message.objects.filter(pk=message.pk).update(lead=lead, agent=agent, attempt=attempt,
+                                                     inbox_state=InboxState.FILED, filed_at=now)
+
     try:
-        attempt = outreach_log(
-            lead=lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.REPLIED, actor=agent,
-            role_disclosed=True, purpose=Purpose.FOLLOW_UP, notes=message.body, homeowner_words=message.body,
-            occurred_at=min(message.created_at, timezone.now()), direction=Direction.INBOUND,
-            revocation=reading.revocation,
+        outreach_log(
+            lead=lead, channel=Channel(message.channel), contact_point=point, outcome=Outcome.REPLIED, actor=agent,
+            role_disclosed=True, purpose=Purpose.FOLLOW_UP, notes=words, homeowner_words=words,
+            occurred_at=min(message.created_at, now), direction=Direction.INBOUND,
+            revocation=reading.revocation, then=filed,
         )
     except (OutreachBlocked, ValidationError) as refused:
         # The reply is kept on the timeline whatever the log says; a stop was recorded anyway.
-        logger.warning("Inbound text %s not logged as an attempt: %s", message.pk, refused)
-    message.lead, message.agent, message.attempt = lead, agent, attempt
-    message.inbox_state = InboxState.FILED
-    message.filed_at = timezone.now()
-    message.save(update_fields=["lead", "agent", "attempt", "inbox_state", "filed_at"])
+        logger.warning("Inbound message %s not logged as an attempt: %s", message.pk, refused)
+        filed(None)
+    message.refresh_from_db()
     reply_notify(message=message, agent=agent)
 
 
@@ -398,19 +454,29 @@ def _help_reply(inbound: Message) -> Message:
 
 
 def inbox_file(*, message: Message, lead: Lead, filed_by: User) -> Message:
-    """A team lead files an inbox text on a lead (one the team lead may see)."""
-    with transaction.atomic():
-        message = Message.objects.select_for_update().get(pk=message.pk)
-        if message.direction != Direction.INBOUND or message.inbox_state != InboxState.UNMATCHED:
-            raise ValidationError(NOT_INBOUND)
-        phone = Phone.objects.filter(contact__lead=lead, number=message.from_address).exclude(
+    """A team lead files an inbox text or email on a lead (one the team lead may see)."""
+    if message.channel == Channel.EMAIL:
+        point = Email.objects.filter(contact__lead=lead, address__iexact=message.from_address).exclude(
+            status=EmailStatus.ERASED).first()
+    else:
+        point = Phone.objects.filter(contact__lead=lead, number=message.from_address).exclude(
             status=PhoneStatus.ERASED).first()
-        if phone is None:
-            raise ValidationError(WRONG_LEAD_NUMBER.format(number=message.from_address))
-        agent = lead.assigned_agent or filed_by
-        message.filed_by = filed_by
-        message.save(update_fields=["filed_by"])
-    _file(message=message, lead=lead, phone=phone, agent=agent, reading=read_inbound(message.body))
+    if point is None:
+        raise ValidationError(WRONG_LEAD_NUMBER.format(number=message.from_address))
+    # Claimed first: two team leads filing the same text at once file it once.
+    claimed = Message.objects.filter(pk=message.pk, direction=Direction.INBOUND,
+                                     inbox_state=InboxState.UNMATCHED).update(
+        inbox_state=InboxState.PENDING, filed_by=filed_by, status_at=timezone.now())
+    if not claimed:
+        raise ValidationError(NOT_INBOUND)
+    message.refresh_from_db()
+    words = message.body
+    if message.channel == Channel.EMAIL:
+        from .email import email_words
+
+        words = email_words(subject=message.subject, body=message.body)
+    inbound_file(message=message, lead=lead, point=point, agent=lead.assigned_agent or filed_by,
+                 reading=read_inbound(words), words=words)
     return message
 
 

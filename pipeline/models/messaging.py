@@ -55,6 +55,9 @@ STATUS_RANK = {
 
 
 class InboxState(models.TextChoices):
+    # Taken in, not yet filed: a request that died midway leaves it so, and the next
+    # delivery of the same webhook (or the sweep) files it (docs/messaging.md#webhooks).
+    PENDING = "pending", "Being filed"
     FILED = "filed", "Filed on a lead"
     UNMATCHED = "unmatched", "Waiting in the inbox"
     DISMISSED = "dismissed", "Dismissed (not a homeowner)"

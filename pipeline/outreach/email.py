@@ -236,7 +236,7 @@ def campaign_emails_send(*, merge: Merge, template: MessageTemplate, agent: User
             created.append(Message.objects.create(
                 channel=Channel.EMAIL, direction=Direction.OUTBOUND, provider=provider, lead=piece.lead,
                 attempt=attempt, agent=agent, from_address=settings.DEFAULT_FROM_EMAIL[:200],
-                to_address=piece.email.address, subject=piece.subject, body=text,
+                to_address=piece.email.address.lower(), subject=piece.subject, body=text,
                 status=MessageStatus.SENDING, created_at=now, status_at=now, handed_over_at=now,
             ))
 
