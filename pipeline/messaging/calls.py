@@ -40,7 +40,7 @@ NOT_LOCAL = "Only a call through the local backend can be finished by hand."
 CALL_FAILED = "The call could not be placed: {reason}"
 RECORDING_OFF = ""
 RECORDING_ON = "This call is recorded; both sides hear that it is."
-RECORDING_REFUSED = ("Not recorded: {states} require every party's consent, and you did not confirm the "
+RECORDING_REFUSED = ("Not recorded: every party must consent in {states}, and you did not confirm the "
                      "homeowner agreed. {reason}")
 RECORDING_NOT_ALLOWED = "Not recorded: {reason}"
 ANNOUNCEMENT = "This call is recorded."
@@ -71,7 +71,7 @@ def call_start(
         raise ValidationError(NO_CALLER_ID)
     provider = telephony()
     now = timezone.now()
-    record, recording_note = _recording(lead=lead, phone=phone, at=now, consent=recording_consent)
+    record, recording_note = _recording(lead=lead, phone=phone, at=now, consent=recording_consent, agent=actor)
     with transaction.atomic(durable=True):
         _serialise_on(phone)
         decision = outreach_check(
@@ -94,14 +94,15 @@ def call_start(
     return message
 
 
-def _recording(*, lead: Lead, phone: Phone, at: datetime, consent: bool) -> tuple[bool, str]:
+def _recording(*, lead: Lead, phone: Phone, at: datetime, consent: bool, agent: User) -> tuple[bool, str]:
     """Record this call? Off unless the brokerage turned it on; where every party must
     consent, only when the agent confirmed the homeowner agreed (docs/messaging.md#recording)."""
     if not Brokerage.objects.current().record_calls:
         return False, RECORDING_OFF
     from compliance.recording import recording_decision
 
-    decision = recording_decision(lead=lead, phone=phone, at=at)
+    # The agent's side counts too: a call from a phone in an all-party state is recorded there.
+    decision = recording_decision(lead=lead, phone=phone, at=at, agent=agent)
     states = list(decision.all_party_states or [])
     if states:
         if consent:

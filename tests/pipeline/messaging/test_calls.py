@@ -54,7 +54,7 @@ def recording(monkeypatch, brokerage):
     asked = []
 
     def answer(**decision):
-        def recording_decision(*, lead, phone, at):
+        def recording_decision(*, lead, phone, at, agent=None):
             asked.append((lead, phone, at))
             return StubRecordingDecision(**decision)
         monkeypatch.setitem(sys.modules, "compliance.recording",
@@ -224,7 +224,22 @@ def test_all_party_state_records_only_with_the_homeowners_consent(lead, caller, 
 
     assert call.recorded is consent
     if not consent:
-        assert "Not recorded: CA require every party's consent" in call.recording_note
+        assert "Not recorded: every party must consent in CA" in call.recording_note
+
+
+@pytest.mark.parametrize("consent", [False, True])
+def test_a_florida_homeowner_is_recorded_only_with_consent_by_the_real_rules(lead, caller, phone, local_provider,
+                                                                            brokerage, consent):
+    # No stand-in: compliance.recording reads the D8 table, where Florida needs every party.
+    Brokerage.objects.filter(pk=brokerage.pk).update(record_calls=True)
+    lead.property.state = "FL"
+    lead.property.save(update_fields=["state"])
+
+    call = calls.call_start(lead=lead, phone=phone, actor=caller, role_disclosed=True, recording_consent=consent)
+
+    assert call.recorded is consent
+    if not consent:
+        assert "every party must consent in FL" in call.recording_note
 
 
 def test_recording_is_off_unless_the_brokerage_turns_it_on(lead, caller, phone, local_provider, monkeypatch):
