@@ -1,10 +1,19 @@
 from django.urls import path
 
-from . import webhooks
+from . import views, webhooks
 
 app_name = "messaging"
 
 urlpatterns = [
     path("webhooks/twilio/sms/", webhooks.InboundTextWebhook.as_view(), name="twilio_inbound"),
     path("webhooks/twilio/status/<int:pk>/", webhooks.StatusWebhook.as_view(), name="twilio_status"),
+    # The pages: compose a text, its status, Sent (and the demo's replies), the inbox.
+    path("leads/<int:pk>/text/", views.TextComposeView.as_view(), name="text_compose"),
+    path("leads/<int:pk>/text/preview/", views.TextPreviewView.as_view(), name="text_preview"),
+    path("messages/<int:pk>/status/", views.MessageStatusView.as_view(), name="message_status"),
+    path("messages/sent/", views.SentView.as_view(), name="sent"),
+    path("messages/<int:pk>/reply/", views.PlayReplyView.as_view(), name="play_reply"),
+    path("messages/inbox/", views.InboxView.as_view(), name="inbox"),
+    path("messages/inbox/<int:pk>/file/", views.InboxFileView.as_view(), name="inbox_file"),
+    path("messages/inbox/<int:pk>/dismiss/", views.InboxDismissView.as_view(), name="inbox_dismiss"),
 ]
