@@ -124,7 +124,8 @@ class TextComposeView(LeadTextMixin, View):
             return self.render_form(form, phones, templates)
         messages.success(request, QUEUED.format(number=data["phone"].display,
                                                 provider="the local backend" if is_local_backend() else "Twilio"))
-        url = reverse("leads:detail", args=[self.lead.pk]) + f"#message-{message.pk}"
+        # A query of its own: from the lead page itself a change of fragment alone would not reload it.
+        url = reverse("leads:detail", args=[self.lead.pk]) + f"?sent={message.pk}#message-{message.pk}"
         if request.htmx:
             return HttpResponseClientRedirect(url)
         return HttpResponseRedirect(url)

@@ -58,7 +58,7 @@ def test_compose_sends_through_the_gate_and_queues_the_text(client_as, agent, le
     assert message.status == MessageStatus.QUEUED and message.channel == Channel.SMS
     assert message.attempt.channel == Channel.SMS and message.agent == agent
     assert response.status_code == 302
-    assert response["Location"] == reverse("leads:detail", args=[lead.pk]) + f"#message-{message.pk}"
+    assert response["Location"] == reverse("leads:detail", args=[lead.pk]) + f"?sent={message.pk}#message-{message.pk}"
 
 
 def test_compose_refused_by_the_gate_sends_nothing_and_cites_the_rule(client_as, agent, lead, local_provider):
@@ -410,3 +410,20 @@ def test_my_settings_sets_the_phone_to_ring_and_shows_the_sending_number(client_
     agent.refresh_from_db()
     assert agent.call_phone == "+19185550123"
     assert refused.status_code == 400
+
+
+def test_queue_offers_a_text_per_row(client_as, agent, lead, textable):
+    page = client_as(agent).get(reverse("pipeline:queue")).content.decode()
+    assert f"{compose_url(lead)}?phone={textable.pk}" in page
+
+
+def test_outreach_form_offers_to_send_the_text_from_leadcrm(client_as, agent, lead):
+    page = client_as(agent).get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert "Send it from LeadCRM" in page and "data-sms-offer hidden" in page  # shown when "Text message" is picked
+
+
+def test_call_button_waits_for_the_click_to_call_route(client_as, agent, lead, textable):
+    from pipeline.messaging.views import click_to_call_enabled
+
+    page = client_as(agent).get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert ("Call through LeadCRM" in page) == click_to_call_enabled()
