@@ -16,6 +16,7 @@ from compliance.models import Direction
 from leadcrm.accounts.models import TeamMembership, User
 from leadcrm.accounts.roles import Perm
 from leads.models import Lead, Phone, PhoneStatus, PhoneType
+from leads.phones import search_digits
 from pipeline.models import FAILED_STATUSES, Message, MessageTemplate, TemplateKind
 
 SENT_PAGE_SIZE = 50
@@ -120,8 +121,11 @@ def inbox_candidates(*, fetched_by: User, messages: list[Message], search: str =
     found: list[Lead] = []
     if search.strip():
         term = search.strip()
-        found = list(visible.filter(Q(property__street__icontains=term) | Q(contacts__phones__number__contains=term))
-                     .select_related("property").distinct()[:10])
+        digits = search_digits(term)
+        match = Q(property__street__icontains=term)
+        if len(digits) >= 4:
+            match |= Q(contacts__phones__number__contains=digits)
+        found = list(visible.filter(match).select_related("property").distinct()[:10])
     return {message.pk: by_number.get(message.from_address, []) + [lead for lead in found
                                                                    if lead not in by_number.get(message.from_address, [])]
             for message in messages}

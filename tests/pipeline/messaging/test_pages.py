@@ -427,3 +427,43 @@ def test_call_button_waits_for_the_click_to_call_route(client_as, agent, lead, t
 
     page = client_as(agent).get(reverse("leads:detail", args=[lead.pk])).content.decode()
     assert ("Call through LeadCRM" in page) == click_to_call_enabled()
+
+
+def test_inbox_search_finds_a_visible_lead_by_street_or_number_written_any_way(client_as, team_lead, lead,
+                                                                                 other_lead, local_provider):
+    inbound(UNKNOWN_NUMBER, "Hello?", "SMin7")
+    client = client_as(team_lead)
+
+    by_street = client.get(reverse("messaging:inbox"), {"q": lead.property.street[:8]}).content.decode()
+    by_number = client.get(reverse("messaging:inbox"), {"q": "(918) 555-0104"}).content.decode()
+    hidden = client.get(reverse("messaging:inbox"), {"q": "(850) 555-0147"}).content.decode()
+
+    assert f"File on {lead.property.street_line}" in by_street
+    assert f"File on {lead.property.street_line}" in by_number
+    assert f"File on {other_lead.property.street_line}" not in hidden
+
+
+@pytest.mark.slow
+def test_seed_demo_texts_are_seeded_once():
+    from leadcrm.demo import DEMO_INBOX_NUMBER, seed_demo
+
+    seed_demo(lead_count=40)
+    first = Message.objects.count()
+    seed_demo(lead_count=40)
+
+    assert Message.objects.count() == first >= 1
+    assert Message.objects.inbox().filter(from_address=DEMO_INBOX_NUMBER).count() == 1
+
+
+@pytest.mark.parametrize("name", ["messaging:sent", "messaging:inbox"])
+def test_anonymous_is_sent_to_sign_in(client_as, name):
+    response = client_as(None).get(reverse(name))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_admin_shows_the_sending_number_and_the_phone_to_ring(client_as, agent, db):
+    from tests.leadcrm.factories import BrokerFactory
+
+    broker = BrokerFactory(is_staff=True, is_superuser=True)
+    page = client_as(broker).get(reverse("admin:accounts_user_change", args=[agent.pk])).content.decode()
+    assert 'name="sending_number"' in page and 'name="call_phone"' in page
