@@ -17,7 +17,7 @@ from leadcrm.accounts.models import TeamMembership, User
 from leadcrm.accounts.roles import Perm
 from leads.models import Lead, Phone, PhoneStatus, PhoneType
 from leads.phones import search_digits
-from pipeline.models import FAILED_STATUSES, Message, MessageTemplate, TemplateKind
+from pipeline.models import FAILED_STATUSES, InboxState, Message, MessageTemplate, TemplateKind
 
 SENT_PAGE_SIZE = 50
 INBOX_PAGE_SIZE = 30
@@ -103,7 +103,10 @@ def inbox_count_forget() -> None:
 
 
 def inbox_message_get(*, pk: int) -> Message:
-    return get_object_or_404(Message.objects.inbox(), pk=pk)
+    """A text or email that came to the inbox: waiting there, or already filed or dismissed from
+    it (the service then says so: two team leads may reach for the same one)."""
+    came_to_inbox = Q(inbox_state__in=[InboxState.UNMATCHED, InboxState.DISMISSED]) | Q(filed_by__isnull=False)
+    return get_object_or_404(Message.objects.filter(came_to_inbox, direction=Direction.INBOUND), pk=pk)
 
 
 def inbox_candidates(*, fetched_by: User, messages: list[Message], search: str = "") -> dict[int, list[Lead]]:

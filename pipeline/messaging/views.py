@@ -42,6 +42,7 @@ REPLY_PLAYED = "Played “{body}” as the homeowner's reply from {number}, thro
 REPLY_STOP = " It reads as a stop: the number is on the internal do-not-contact list now."
 FILED = "Filed on {lead}; the agent is notified."
 DISMISSED = "Dismissed: kept, out of the inbox."
+PICK_LEAD = "Pick the lead to file it on."
 LOCAL_ONLY = "Playing a reply is for the local backend only."
 
 
@@ -233,9 +234,12 @@ class InboxFileView(InboxMixin, View):
 
     def post(self, request, pk):
         message = selectors.inbox_message_get(pk=pk)
+        if not request.POST.get("lead"):
+            messages.error(request, PICK_LEAD)
+            return HttpResponseRedirect(reverse("messaging:inbox"))
         form = InboxFileForm(request.POST, user=request.user)
         if not form.is_valid():
-            raise Http404("No such lead.")
+            raise Http404("No such lead.")  # not one the user may see
         try:
             services.inbox_file(message=message, lead=form.cleaned_data["lead"], filed_by=request.user)
         except ValidationError as error:

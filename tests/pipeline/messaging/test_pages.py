@@ -467,3 +467,15 @@ def test_admin_shows_the_sending_number_and_the_phone_to_ring(client_as, agent, 
     broker = BrokerFactory(is_staff=True, is_superuser=True)
     page = client_as(broker).get(reverse("admin:accounts_user_change", args=[agent.pk])).content.decode()
     assert 'name="sending_number"' in page and 'name="call_phone"' in page
+
+
+def test_filing_a_text_already_dismissed_says_so(client_as, team_lead, broker, lead, local_provider):
+    message = inbound(UNKNOWN_NUMBER, "Wrong number", "SMin8")
+    client_as(broker).post(reverse("messaging:inbox_dismiss", args=[message.pk]))
+
+    response = client_as(team_lead).post(reverse("messaging:inbox_file", args=[message.pk]), {"lead": lead.pk},
+                                         follow=True)
+
+    assert "Only a received message waiting in the inbox can be filed." in response.content.decode()
+    message.refresh_from_db()
+    assert message.inbox_state == InboxState.DISMISSED
