@@ -37,7 +37,6 @@ from .keywords import Keyword
 from .providers import InboundText
 
 QUEUED = "Text queued to {number}: it goes out through {provider} now; its status updates on the timeline."
-NO_TEXTABLE_NUMBER = "No number on this lead can take a text (landlines and erased numbers cannot)."
 REPLY_PLAYED = "Played “{body}” as the homeowner's reply from {number}, through the same path as Twilio's webhook."
 REPLY_STOP = " It reads as a stop: the number is on the internal do-not-contact list now."
 FILED = "Filed on {lead}; the agent is notified."
@@ -93,15 +92,15 @@ class TextComposeView(LeadTextMixin, View):
     template_name = "messaging/text_compose.html"
     partial_template_name = "messaging/partials/_compose_form.html"
 
-    def render_form(self, form, phones, templates, template=None, decision=None, stop_recorded=False, status=200):
+    def render_form(self, form, phones, templates, template=None, decision=None, stop_recorded=False):
         name = self.partial_template_name if self.request.htmx else self.template_name
         landlines = list(Phone.objects.filter(contact__lead=self.lead, phone_type=PhoneType.LANDLINE)
                          .exclude(status=PhoneStatus.ERASED))
         return render(self.request, name, {
             "lead": self.lead, "form": form, "phones": phones, "templates": templates, "template": template,
             "decision": decision, "stop_recorded": stop_recorded, "landlines": landlines,
-            "no_textable_number": NO_TEXTABLE_NUMBER, "local_backend": is_local_backend(),
-        }, status=status)
+            "local_backend": is_local_backend(),
+        })
 
     def get(self, request, pk):
         form, phones, templates, template = compose_form_for(
