@@ -48,6 +48,7 @@ from leads.models import (
     LeadType,
     LienType,
     Phone,
+    PhoneStatus,
     PhoneType,
     Property,
     PropertyType,
@@ -382,6 +383,7 @@ def seed_demo(*, lead_count: int = 500, seed: int = DEMO_SEED, now: datetime | N
     seed_routing(now)
     seed_tags()
     seed_possible_duplicate()
+    seed_messages(users["agent.ana"], now)
     # The deadline rules' follow-ups (lender chases, auctions, approval expiries...) as beat
     # would raise them; the worker then tells each agent within their working hours.
     from pipeline.reminders.rules import follow_ups_generate
@@ -622,10 +624,119 @@ def seed_templates(broker: User) -> None:
          TemplateSituation.FIRST_CONTACT, "About your home at [Property Address]", DEMO_FIRST_EMAIL),
         ("After the first call: the short-sale guide", TemplateKind.EMAIL, TemplateSituation.AFTER_CONVERSATION,
          "Your short-sale guide, [First Name]", DEMO_EMAIL),
+        ("Text: following up on the house", TemplateKind.TEXT, TemplateSituation.ANY, "", DEMO_TEXT_FOLLOW_UP),
+        ("Text: after our call", TemplateKind.TEXT, TemplateSituation.AFTER_CONVERSATION, "", DEMO_TEXT_AFTER_CALL),
     ):
         if not MessageTemplate.objects.filter(name=name).exists():
             template_save(actor=broker, name=name, kind=kind, subject=subject, body=body, shared=True,
                           attach_guide=situation == TemplateSituation.AFTER_CONVERSATION, situation=situation)
+
+
+DEMO_TEXT_FOLLOW_UP = (
+    "Hi [First Name], this is [Agent First Name] with [Brokerage]. Following up on your home at "
+    "[Property Address]: I help homeowners compare their options while the lender reviews the file. "
+    "Reply here or call [Agent Phone]. Reply STOP to stop texts."
+)
+DEMO_TEXT_AFTER_CALL = (
+    "Thanks for talking with me today, [First Name]. As promised, the short-sale guide is in your email. "
+    "Questions any time: [Agent Phone]. [Agent Name], [Brokerage]. Reply STOP to stop texts."
+)
+DEMO_INBOX_NUMBER = "+14045550288"  # outside the demo pools (555-0100..0199): nobody's lead
+# (days ago, the homeowner's first text, our text, its status, the carrier's error, the homeowner's reply)
+DEMO_TEXTS = (
+    (6, "Got your letter about my house. Can you text me what my options are?",
+     "Hi, this is Ana Torres with Sunbelt Realty, a listing agent. Thanks for your text: I'll call you "
+     "tomorrow after 5 to walk through the options. Reply STOP to stop texts.", "delivered", "", ""),
+    (4, "Is this about the notice from the bank? Text is easier for me.",
+     "Hi, this is Ana Torres with Sunbelt Realty, a listing agent. Yes: I can explain what the notice means "
+     "and what a short sale involves. When suits you? Reply STOP to stop texts.", "undelivered", "30003",
+     ""),
+    (2, "Please text me, I work nights.",
+     "Hi, this is Ana Torres with Sunbelt Realty, a listing agent. Happy to text. Would Thursday morning "
+     "work for a short call? Reply STOP to stop texts.", "delivered", "", "Thursday 10am works. Thanks Ana"),
+)
+
+
+def seed_messages(agent: User, now: datetime) -> None:
+    """A few texts through the local backend on Ana's leads: homeowners who texted first
+    (their text is the written consent), her answers delivered or not, one reply, and one
+    text from a number no lead has, waiting in the inbox. Once only; a text the gate
+    refuses on this run's clock is left out."""
+    from django.core.exceptions import ValidationError
+
+    from compliance.evidence import consent_record, reassigned_number_check_record
+    from compliance.models import Direction, RndResult
+    from compliance.selectors import phone_suppressions
+    from pipeline.messaging.services import ERROR_TEXTS
+    from pipeline.models import InboxState, Message, MessageStatus
+
+    if Message.objects.filter(provider="local", provider_id__startswith="DEMO-").exists():
+        return
+    phones = list(Phone.objects.filter(contact__lead__assigned_agent=agent, phone_type=PhoneType.MOBILE,
+                                       status=PhoneStatus.GOOD, contact__lead__stage__in=[Stage.LIST, Stage.CONTACT])
+                  .select_related("contact__lead").order_by("pk")[:40])
+    listed = phone_suppressions(numbers=[phone.number for phone in phones])
+    phones = [phone for phone in phones if phone.number not in listed
+              and not InternalDncEntry.objects.filter(phone_number=phone.number).exists()]
+    used_leads = set()
+    picked = []
+    for phone in phones:
+        if phone.contact.lead_id not in used_leads:
+            used_leads.add(phone.contact.lead_id)
+            picked.append(phone)
+    for index, (phone, (days, first, ours, status, error, reply)) in enumerate(zip(picked, DEMO_TEXTS, strict=False)):
+        lead = phone.contact.lead
+        asked_at = _lawful_past_time(random.Random(700 + index), now, days)
+        sent_at = asked_at + timedelta(minutes=20)
+        try:
+            asked = outreach_log(
+                lead=lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.REPLIED, actor=agent,
+                role_disclosed=True, purpose=Purpose.FOLLOW_UP, notes=first, homeowner_words=first,
+                occurred_at=asked_at, direction=Direction.INBOUND)
+            Message.objects.create(
+                channel=Channel.SMS, direction=Direction.INBOUND, provider="local", provider_id=f"DEMO-IN{index}",
+                lead=lead, attempt=asked, agent=agent, from_address=phone.number, to_address="+15005550006",
+                body=first, status=MessageStatus.RECEIVED, created_at=asked_at, status_at=asked_at,
+                inbox_state=InboxState.FILED, filed_at=asked_at)
+            consent_record(lead=lead, phone_number=phone.number, consent_text=first, obtained_at=asked_at,
+                           method="The homeowner's own text asking to be texted", recorded_by=agent,
+                           covers_sms=True, proof_message=asked.compliance_check)
+            reassigned_number_check_record(lead=lead, phone_number=phone.number, consent_date=asked_at.date(),
+                                           queried_at=asked_at + timedelta(minutes=5), result=RndResult.NO,
+                                           recorded_by=agent)
+
+            def message_for(attempt, index=index, lead=lead, phone=phone, ours=ours, status=status, error=error,
+                            sent_at=sent_at):
+                Message.objects.create(
+                    channel=Channel.SMS, direction=Direction.OUTBOUND, provider="local",
+                    provider_id=f"DEMO-OUT{index}", lead=lead, attempt=attempt, agent=agent,
+                    from_address="+15005550006", to_address=phone.number, body=ours, status=status,
+                    error_code=error, error_message=ERROR_TEXTS.get(error, ""), created_at=sent_at,
+                    status_at=sent_at + timedelta(seconds=4), handed_over_at=sent_at)
+
+            outreach_log(lead=lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.SENT, actor=agent,
+                         role_disclosed=True, purpose=Purpose.LISTING, notes=ours, occurred_at=sent_at,
+                         then=message_for)
+            if reply:
+                replied_at = sent_at + timedelta(minutes=42)
+                answer = outreach_log(
+                    lead=lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.REPLIED, actor=agent,
+                    role_disclosed=True, purpose=Purpose.FOLLOW_UP, notes=reply, homeowner_words=reply,
+                    occurred_at=replied_at, direction=Direction.INBOUND)
+                Message.objects.create(
+                    channel=Channel.SMS, direction=Direction.INBOUND, provider="local",
+                    provider_id=f"DEMO-REPLY{index}", lead=lead, attempt=answer, agent=agent,
+                    from_address=phone.number, to_address="+15005550006", body=reply,
+                    status=MessageStatus.RECEIVED, created_at=replied_at, status_at=replied_at,
+                    inbox_state=InboxState.FILED, filed_at=replied_at)
+        except (OutreachBlocked, ValidationError):
+            continue
+    Message.objects.create(
+        channel=Channel.SMS, direction=Direction.INBOUND, provider="local", provider_id="DEMO-INBOX0",
+        from_address=DEMO_INBOX_NUMBER, to_address="+15005550006",
+        body="Hi, someone left a card on my door about my mom's house on Elm. Who should I talk to?",
+        status=MessageStatus.RECEIVED, created_at=now - timedelta(hours=3), status_at=now - timedelta(hours=3),
+        inbox_state=InboxState.UNMATCHED)
 
 
 NEGOTIATORS = ["Dana Whitfield", "Luis Ortega", "Priya Raman", "Marcus Bell", "Janet Cho", "Omar Haddad"]

@@ -64,6 +64,8 @@ class UserAdmin(HiddenIsNotFoundMixin, DjangoUserAdmin):
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
         ("Person", {"fields": ["first_name", "last_name", "email", "phone", "time_zone"]}),
+        # The provider number texts and calls show, and the agent's phone click-to-call rings.
+        ("Texts and calls", {"fields": ["sending_number", "call_phone"]}),
         ("Role", {"fields": ["role", "is_active", "is_superuser"]}),
         (
             "Role profile (what the homeowner is told)",
@@ -165,6 +167,7 @@ class BrokerageAdmin(admin.ModelAdmin):
                                "phone", "email", "website"]}),
         ("Compliance", {"fields": ["texas_registration_number", "texas_exemption",
                                    "investor_offer_opt_in_on"]}),
+        ("Calls through the provider", {"fields": ["record_calls"]}),
     ]
 
     def has_add_permission(self, request):

@@ -76,7 +76,8 @@ def team_member_set(*, team: Team, user: User, capacity_weight: int = 1) -> Team
     return membership
 
 
-PREFERENCE_FIELDS = ("time_zone", "work_starts", "work_ends", "work_days", "email", "email_reminders")
+PREFERENCE_FIELDS = ("time_zone", "work_starts", "work_ends", "work_days", "email", "email_reminders",
+                     "call_phone")
 
 
 def user_preferences_update(*, user: User, **changes) -> User:

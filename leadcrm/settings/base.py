@@ -91,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "compliance.context_processors.procedures",
                 "pipeline.reminders.context_processors.notifications",
+                "pipeline.messaging.context_processors.inbox",
             ],
         },
     },

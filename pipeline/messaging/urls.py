@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import call_views, webhooks
+from . import call_views, views, webhooks
 
 app_name = "messaging"
 
@@ -14,4 +14,13 @@ urlpatterns = [
     path("calls/<int:pk>/", call_views.CallStatusView.as_view(), name="call_status"),
     path("calls/<int:pk>/result/", call_views.CallResultView.as_view(), name="call_result"),
     path("calls/<int:pk>/local-finish/", call_views.CallLocalFinishView.as_view(), name="call_local_finish"),
+    # The pages: compose a text, its status, Sent (and the demo's replies), the inbox.
+    path("leads/<int:pk>/text/", views.TextComposeView.as_view(), name="text_compose"),
+    path("leads/<int:pk>/text/preview/", views.TextPreviewView.as_view(), name="text_preview"),
+    path("messages/<int:pk>/status/", views.MessageStatusView.as_view(), name="message_status"),
+    path("messages/sent/", views.SentView.as_view(), name="sent"),
+    path("messages/<int:pk>/reply/", views.PlayReplyView.as_view(), name="play_reply"),
+    path("messages/inbox/", views.InboxView.as_view(), name="inbox"),
+    path("messages/inbox/<int:pk>/file/", views.InboxFileView.as_view(), name="inbox_file"),
+    path("messages/inbox/<int:pk>/dismiss/", views.InboxDismissView.as_view(), name="inbox_dismiss"),
 ]

@@ -8,6 +8,8 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
+from pipeline.messaging.views import click_to_call_enabled
+
 from .queue import call_queue, next_in_queue
 
 QUEUE_EMPTY = "Nobody else in your queue may be called right now."
@@ -26,7 +28,8 @@ class QueueView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         compact = bool(self.request.htmx)
         queue = call_queue(user=self.request.user, size=8 if compact else 25)
-        return {**super().get_context_data(**kwargs), "queue": queue, "compact": compact, "now": timezone.now()}
+        return {**super().get_context_data(**kwargs), "queue": queue, "compact": compact, "now": timezone.now(),
+                "click_to_call": click_to_call_enabled()}
 
 
 SKIPPED_KEY = "queue_skipped"

@@ -24,6 +24,7 @@ from leads.selectors import lead_get, lead_owner_names
 from leads.tags import lead_tagging, leads_attach_tags, tags_usable_by
 from pipeline.deals.forms import StageChangeForm
 from pipeline.deals.selectors import deal_summary
+from pipeline.messaging.views import click_to_call_enabled, compose_form_for, is_local_backend
 from pipeline.outreach.forms import OutreachLogForm
 from pipeline.outreach.queue import phone_status_now
 from pipeline.outreach.scripts import call_scripts_for, render
@@ -236,6 +237,14 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             tagging=lead_tagging(lead=lead, user=user),
             merged_from=lead_merged_from(lead=lead),
         )
+        # Texting from the page, and click-to-call when its route is installed (pipeline/messaging).
+        if user.has_perm(Perm.LOG_OUTREACH):
+            text_form, text_phones, text_templates, _ = compose_form_for(
+                lead=lead, user=user, phone_id=self.request.GET.get("phone", ""))
+            context.update(text_form=text_form, text_phones=text_phones, text_templates=text_templates,
+                           text_open=bool(self.request.GET.get("phone") or self.request.GET.get("text")),
+                           local_backend=is_local_backend(), click_to_call=click_to_call_enabled(),
+                           record_calls=Brokerage.objects.current().record_calls)
         # An erased lead (docs/privacy.md#an-erased-lead) says so and offers nothing to work it.
         erased = lead.erased_at is not None
         if erased:

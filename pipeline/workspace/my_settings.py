@@ -16,6 +16,7 @@ from leadcrm.accounts.services import user_preferences_update, user_sessions_end
 from leadcrm.accounts.tokens import ApiToken, TokenPurpose
 from leadcrm.accounts.two_factor import has_second_factor, second_factor_mandatory
 from pipeline.api.services import api_token_replace, api_token_revoke
+from pipeline.messaging.forms import CallPhoneForm
 from pipeline.models import AgentPhoto, CalendarFeed
 from pipeline.reminders.calendar import feed_create, feed_revoke, feed_url
 from pipeline.reminders.forms import MySettingsForm
@@ -35,6 +36,7 @@ class MySettingsView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         kwargs.setdefault("form", MySettingsForm(user=user))
+        kwargs.setdefault("phone_form", CallPhoneForm(initial={"call_phone": user.call_phone}))
         session = self.request.session
         kwargs.setdefault("new_api_token", session.pop(NEW_API_TOKEN_KEY, None))
         kwargs.setdefault("new_feed_url", session.pop(NEW_FEED_URL_KEY, None))
@@ -76,6 +78,8 @@ class MySettingsView(LoginRequiredMixin, TemplateView):
             if feed_revoke(user=request.user):
                 messages.success(request, "Calendar address revoked: calendars subscribed to it get nothing more.")
             return HttpResponseRedirect(reverse("pipeline:my_settings"))
+        if action == "call_phone":
+            return self.call_phone_post(request)
         form = MySettingsForm(request.POST, user=request.user)
         if form.is_valid():
             try:
@@ -87,3 +91,20 @@ class MySettingsView(LoginRequiredMixin, TemplateView):
                 messages.success(request, "Saved. Reminders not yet sent follow your new hours.")
                 return HttpResponseRedirect(reverse("pipeline:my_settings"))
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+    def call_phone_post(self, request):
+        """The phone click-to-call rings first: the agent's own, E.164."""
+        phone_form = CallPhoneForm(request.POST)
+        if phone_form.is_valid():
+            try:
+                user_preferences_update(user=request.user, call_phone=phone_form.cleaned_data["call_phone"])
+            except ValidationError as error:
+                for field, problems in error.message_dict.items():
+                    phone_form.add_error(field if field in phone_form.fields else None, problems)
+            else:
+                messages.success(request, CALL_PHONE_SAVED)
+                return HttpResponseRedirect(reverse("pipeline:my_settings") + "#texts-and-calls")
+        return self.render_to_response(self.get_context_data(phone_form=phone_form), status=400)
+
+
+CALL_PHONE_SAVED = "Saved: click-to-call rings that phone first."

@@ -11,7 +11,7 @@ from compliance.selectors import lead_evidence_events
 from leads.editing import lead_record_changes
 from leads.merging import lead_ids_with_merged
 from leads.models import Lead
-from pipeline.models import OutreachAttempt, SellerEvent, SellerEventKind, StageChange
+from pipeline.models import Message, OutreachAttempt, SellerEvent, SellerEventKind, StageChange
 
 TIMELINE_LIMIT = 100
 
@@ -29,12 +29,13 @@ def _with_days_in_stage(changes: list[StageChange]) -> list[StageChange]:
 @dataclass(frozen=True)
 class TimelineEvent:
     at: datetime
-    kind: str  # outreach, stage, follow_up, follow_up_done, document, lender, note, seller, change, evidence
+    kind: str  # outreach, message, stage, follow_up, follow_up_done, document, lender, note, seller, change, evidence
     item: object
 
 
 def lead_activity(*, lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEvent]:
-    """One timeline of everything that happened on a lead, newest first: outreach, stage
+    """One timeline of everything that happened on a lead, newest first: outreach (and the
+    texts, calls and emails through the provider), stage
     moves, follow-ups set and done, documents received, lender steps, notes, and the
     seller's side (links, visits, uploads), every edit of the lead's record by hand, and the
     consent and records recorded or revoked.
@@ -44,8 +45,16 @@ def lead_activity(*, lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEv
     # The log and the seller's events are append-only: a duplicate merged into this lead
     # keeps its own, read through the merge (leads.merging).
     lead_ids = lead_ids_with_merged(lead)
-    events = [TimelineEvent(a.occurred_at, "outreach", a) for a in
-              OutreachAttempt.objects.filter(lead_id__in=lead_ids).select_related("agent", "compliance_check")[:limit]]
+    # A text, call or email through the provider and the attempt the gate allowed for it are
+    # one entry: the message, its attempt read with it (one query for both).
+    messages = list(Message.objects.filter(lead_id__in=lead_ids)
+                    .select_related("agent", "filed_by", "attempt__compliance_check")[:limit])
+    carried = {message.attempt_id for message in messages if message.attempt_id}
+    events = [TimelineEvent(message.attempt.occurred_at if message.attempt else message.created_at, "message", message)
+              for message in messages]
+    events += [TimelineEvent(a.occurred_at, "outreach", a) for a in
+               OutreachAttempt.objects.filter(lead_id__in=lead_ids).select_related("agent", "compliance_check")[:limit]
+               if a.pk not in carried]
     events += [TimelineEvent(c.changed_at, "stage", c) for c in
                _with_days_in_stage(list(lead.stage_changes.select_related("changed_by")[:limit]))]
     for follow_up in lead.follow_ups.select_related("assignee", "created_by").order_by("-created_at")[:limit]:

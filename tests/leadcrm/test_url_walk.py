@@ -41,6 +41,8 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.regex_helper import normalize
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from pipeline.models import Message
+
 from ..compliance.factories import (
     ConsentRecordFactory,
     EstablishedRelationshipFactory,
@@ -116,6 +118,8 @@ PUBLIC = {
     "admin:jsi18n": "the admin's translations for its scripts",
     "anymail:mailgun_tracking_webhook": "the email service's reports; refused (400) without its signature",
     "anymail:mailgun_inbound_webhook": "the email service's forwarded replies; refused (400) without its signature",
+    "messaging:twilio_inbound": "the provider posts inbound texts, signed (403 unsigned)",
+    "messaging:twilio_status": "the provider posts delivery reports, signed (403 unsigned)",
 }
 
 # For a URL whose ``pk`` is a row: which fixture (``World`` attribute) it names.
@@ -203,6 +207,13 @@ PK_OF = {
     "messaging:call_status": "call",
     "messaging:call_result": "call",
     "messaging:call_local_finish": "call",
+    # Texts through the provider: compose on the lead, a sent text, the inbox.
+    "messaging:text_compose": "lead",
+    "messaging:text_preview": "lead",
+    "messaging:message_status": "text_message",
+    "messaging:play_reply": "text_message",
+    "messaging:inbox_file": "inbox_text",
+    "messaging:inbox_dismiss": "inbox_text",
 }
 
 # Who may use a row besides the roles that see its lead (owner, team lead, broker).
@@ -218,6 +229,7 @@ ENTITLED_TO = {
     "registry_load": set(),  # brokerage data, not a lead's
     "totp_device": set(),  # a second factor's secret: the admin's superusers alone
     "call_webhook": set(),  # the provider's reports: only a request it signed (never a session)
+    "inbox_text": {TEAM_LEAD, BROKER},  # nobody's lead matched it: team leads and brokers file it
 }
 # Pages about the lead that a role may still not use (agents do not route or decide reviews).
 ROLE_GATED = {
@@ -229,6 +241,10 @@ ROLE_GATED = {
 # follows and searches): why each is not a 403/404.
 POLITE_REFUSALS = {
     "leads:pond_claim": "a lead not in the pond (or not yours to see) is the same 'no longer in the pond' message",
+    # A text nobody's lead matched is every team lead's to file: the other team's lead is
+    # sent back to the inbox (searched like every page), never shown this lead.
+    "messaging:inbox_file": "an inbox text is any team lead's; filing it on an unseen lead is a 404",
+    "messaging:inbox_dismiss": "an inbox text is any team lead's; back to the inbox",
 }
 
 # Query strings walked beside the bare URL: the exports.
@@ -497,7 +513,15 @@ class World:
         self.tag = TagFactory(name="Walk tag", team=team)
         self.lead_tag = LeadTag.objects.create(lead=lead, tag=self.tag, added_by=agent)
         self.saved_search = SavedSearchFactory(owner=agent, team=team, query=f"q={STREET[:9]}")
+        self.text_message = Message.objects.create(
+            channel="sms", direction="outbound", provider="local", lead=lead, agent=agent,
+            from_address="+15005550006", to_address=PHONE, body=f"Hi {OWNER_NAME}, about {STREET}.",
+            status="delivered")
         self.existing = {type(obj): obj for obj in vars(self).values() if hasattr(obj, "_meta")}
+        # Nobody's lead: not a row of the lead for the admin's pages.
+        self.inbox_text = Message.objects.create(
+            channel="sms", direction="inbound", provider="local", provider_id="SMwalk", from_address="+14045550288",
+            to_address="+15005550006", body="Who is this?", status="received", inbox_state="unmatched")
         self.existing.update({FollowUp: self.follow_up})
 
     def admin_object_id(self, route: Route):
