@@ -455,6 +455,9 @@ def _help_reply(inbound: Message) -> Message:
 
 def inbox_file(*, message: Message, lead: Lead, filed_by: User) -> Message:
     """A team lead files an inbox text or email on a lead (one the team lead may see)."""
+    message.refresh_from_db()
+    if message.direction != Direction.INBOUND or message.inbox_state != InboxState.UNMATCHED:
+        raise ValidationError(NOT_INBOUND)
     if message.channel == Channel.EMAIL:
         point = Email.objects.filter(contact__lead=lead, address__iexact=message.from_address).exclude(
             status=EmailStatus.ERASED).first()
