@@ -25,7 +25,7 @@ def step_an_agent_works_the_queue_and_logs_a_compliant_call_with_the_role_disclo
     page.wait_for_selector(f"text={lead.property.street}")
     page.goto(f"/leads/{lead.pk}/")
     page.check("input[name=outcome][value=talked]")
-    page.check("input[name=role_disclosed]")
+    page.locator("form[data-outreach-form] input[name=role_disclosed]").check()
     page.fill("textarea[name=notes]", "Explained the short-sale process; sending the guide.")
     page.locator("button:has-text('Check and log')").first.click()
     page.wait_for_selector("text=Logged: Talked")
@@ -40,9 +40,9 @@ def step_an_agent_is_stopped_on_a_do_not_call_number_with_the_reason_shown(page_
     page = page_as(agent)
     page.goto(f"/leads/{lead.pk}/")
     # A number on the internal list is not picked for the agent; they pick it on purpose.
-    page.select_option("select[name=phone]", str(lead.contacts.first().phones.first().pk))
+    page.select_option("form[data-outreach-form] select[name=phone]", str(lead.contacts.first().phones.first().pk))
     page.check("input[name=outcome][value=no_answer]")
-    page.check("input[name=role_disclosed]")
+    page.locator("form[data-outreach-form] input[name=role_disclosed]").check()
     page.locator("button:has-text('Check and log')").first.click()
     page.wait_for_selector("text=Not logged")
     assert "internal" in page.content().lower()
@@ -73,9 +73,9 @@ def step_without_javascript_a_refused_log_lands_on_its_reason(browser, live_serv
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.goto(f"/leads/{lead.pk}/")
-    page.select_option("select[name=phone]", str(lead.contacts.first().phones.first().pk))
-    page.check("input[name=outcome][value=no_answer]", force=True)  # the pill's box is visually hidden
-    page.check("input[name=role_disclosed]")
+    page.select_option("form[data-outreach-form] select[name=phone]", str(lead.contacts.first().phones.first().pk))
+    page.locator("form[data-outreach-form] input[name=outcome][value=no_answer]").check(force=True)  # the pill's box is visually hidden
+    page.locator("form[data-outreach-form] input[name=role_disclosed]").check()
     page.locator("button:has-text('Check and log')").first.click()
     page.wait_for_selector("text=Not logged")
     assert page.url.endswith("#outreach-refusal")
