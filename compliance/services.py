@@ -312,8 +312,13 @@ def stop_request_record(
     recorded_by: User,
     at: datetime | None = None,
     whole_contact: bool = False,
+    texted_by_homeowner: bool = False,
 ) -> list[InternalDncEntry]:
     """A homeowner asked us to stop: suppress what they asked about, for everyone, at once.
+
+    ``texted_by_homeowner``: the words came in a text from the number itself (an inbound
+    text filed by pipeline.messaging), not as an agent's account of them: the one kind of
+    stop a later START may lift, for texts (docs/compliance-rules.md#b4-start).
 
     ``whole_contact``: they asked not to be contacted at all ("do not contact me"): every
     number, email and mailing address of that owner, whatever the channel it was said on.
@@ -362,7 +367,7 @@ def stop_request_record(
               "lead": lead, "requested_at": at}
     # Said in a text about the number it came from: the one kind of stop a START texted later
     # from that number may lift, for texts (B4). "Not at all" covers every channel, for good.
-    texted = channel == Channel.SMS and not whole_contact
+    texted = texted_by_homeowner and channel == Channel.SMS and not whole_contact
     origin = StopOrigin.WHOLE_CONTACT if whole_contact else StopOrigin.OTHER
     entries = [internal_dnc_add(phone_number=number, **common,
                                 origin=StopOrigin.TEXT_REPLY if texted and index == 0 else origin)

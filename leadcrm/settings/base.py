@@ -272,6 +272,8 @@ TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="https://api.twilio.com
 LEADCRM_WEBHOOK_BASE_URL = env("LEADCRM_WEBHOOK_BASE_URL", default=LEADCRM_BASE_URL).rstrip("/")
 # How long a text may sit handed over without an answer before it counts as unknown.
 LEADCRM_SEND_UNKNOWN_AFTER_SECONDS = env.int("LEADCRM_SEND_UNKNOWN_AFTER_SECONDS", default=120)
+# A text still queued this long after it was written is not sent (docs/messaging.md#statuses).
+LEADCRM_SEND_STALE_AFTER_SECONDS = env.int("LEADCRM_SEND_STALE_AFTER_SECONDS", default=600)
 
 # Content Security Policy (leadcrm/shared/security.py): our own origin only, nothing inline.
 LEADCRM_CSP = {

@@ -153,13 +153,15 @@ class CallBridgeWebhook(ProviderWebhook):
     """Twilio asks what to do once the agent answered: dial the homeowner (signed request)."""
 
     def post(self, request, pk: int):
-        call = Message.objects.filter(pk=pk, channel=Channel.CALL).first()
+        call = Message.objects.filter(pk=pk, channel=Channel.CALL).select_related(
+            "lead__property", "agent", "compliance_check").first()
         if call is None:
             return HttpResponse(status=404)
         # Only the call placed for this message is bridged (a signed request for another call
         # sent to this address, by a misconfigured console, hangs up instead).
         other_call = bool(call.provider_id) and request.POST.get("CallSid") != call.provider_id
-        return HttpResponse(bridge_twiml(message=call, refuse=other_call), content_type="text/xml")
+        return HttpResponse(bridge_twiml(message=call, refuse=other_call,
+                                         answered_by=request.POST.get("AnsweredBy", "")), content_type="text/xml")
 
 
 class CallAnnouncementWebhook(ProviderWebhook):

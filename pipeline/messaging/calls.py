@@ -19,8 +19,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance.models import Channel, Direction, Purpose, Technology
-from compliance.services import outreach_check
+from compliance.models import Channel, Direction, Purpose, Technology, Verdict
+from compliance.services import outreach_check, outreach_preview
 from leadcrm.accounts.models import Brokerage, User
 from leads.models import Lead, Phone, PhoneStatus
 from pipeline.models import Message, MessageStatus, OutreachAttempt
@@ -45,7 +45,8 @@ RECORDING_REFUSED = ("Not recorded: every party must consent in {states}, and yo
 RECORDING_NOT_ALLOWED = "Not recorded: {reason}"
 ANNOUNCEMENT = "This call is recorded."
 # A bridge asked for later than this after the click is not connected (a stale or replayed request).
-BRIDGE_WINDOW = timedelta(minutes=10)
+# An agent answers their own phone within seconds; later, the check made at the click is stale.
+BRIDGE_WINDOW = timedelta(minutes=2)
 
 
 def call_start(
@@ -193,7 +194,32 @@ def call_finish_local(*, message: Message, answered: bool, seconds: int = 60) ->
                         message_id=message.pk)
 
 
-def bridge_twiml(*, message: Message, now: datetime | None = None, refuse: bool = False) -> str:
+REFUSED_AT_BRIDGE = "The homeowner can no longer be called: {reasons} The call ends here."
+VOICEMAIL_ANSWERED = "Your voicemail answered, so the homeowner was not called."
+# Rules about what the agent says, confirmed when the result is logged, and the cap, which
+# counts this call's own check already: not asked again as the homeowner is dialled.
+NOT_ASKED_AT_BRIDGE = frozenset({"D3", "F8", "E2"})
+
+
+def refused_at_bridge(*, message: Message, now: datetime) -> str:
+    """Why the homeowner may not be dialled now, though the gate allowed the click a minute
+    ago (a STOP texted meanwhile, calling hours closing), or "" when they may."""
+    phone = Phone.objects.filter(contact__lead=message.lead_id, number=message.to_address).exclude(
+        status=PhoneStatus.ERASED).select_related("contact").first()
+    if phone is None or message.agent is None:
+        return REFUSED_AT_BRIDGE.format(reasons="the number is no longer this lead's.")
+    check = message.compliance_check
+    decision = outreach_preview(lead=message.lead, contact_point=phone, channel=Channel.CALL,
+                                purpose=check.purpose if check else Purpose.LISTING, actor=message.agent, at=now,
+                                role_disclosed=True)
+    blocks = [f for f in decision.findings_with(Verdict.BLOCK) if f.rule not in NOT_ASKED_AT_BRIDGE]
+    if not blocks:
+        return ""
+    return REFUSED_AT_BRIDGE.format(reasons=" ".join(f"{f.rule}: {f.reason}" for f in blocks))
+
+
+def bridge_twiml(*, message: Message, now: datetime | None = None, refuse: bool = False,
+                 answered_by: str = "") -> str:
     """What Twilio does once the agent answers: announce a recording, then dial the homeowner
     with the brokerage's number as caller ID; the homeowner's leg reports to the call's
     status callback (answered, how long). A recorded call is announced to the homeowner
@@ -207,6 +233,16 @@ def bridge_twiml(*, message: Message, now: datetime | None = None, refuse: bool 
         response.say("This call can no longer be connected. Please click Call again.")
         response.hangup()
         return str(response)
+    if answered_by.startswith(("machine", "fax")):
+        _ended(message, VOICEMAIL_ANSWERED)
+        response.hangup()
+        return str(response)
+    refusal = refused_at_bridge(message=message, now=now)
+    if refusal:
+        _ended(message, refusal)
+        response.say(refusal)
+        response.hangup()
+        return str(response)
     if message.recorded:
         response.say(ANNOUNCEMENT)
     dial = Dial(caller_id=message.from_address, **({"record": "record-from-answer-dual"} if message.recorded else {}))
@@ -215,6 +251,12 @@ def bridge_twiml(*, message: Message, now: datetime | None = None, refuse: bool 
                 status_callback_event="initiated ringing answered completed", **announced)
     response.append(dial)
     return str(response)
+
+
+def _ended(message: Message, why: str) -> None:
+    """The homeowner was not dialled: the call says why, and never looks connected."""
+    Message.objects.filter(pk=message.pk).update(status=MessageStatus.CANCELED, status_at=timezone.now(),
+                                                 error_code="not-dialled", error_message=why[:500])
 
 
 def announcement_twiml(*, message: Message) -> str:

@@ -14,15 +14,19 @@ read; what they send on is handled here (docs/messaging.md#email):
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 
 from anymail import urls as anymail_urls
+from anymail.exceptions import AnymailWebhookValidationFailure
 from anymail.signals import AnymailInboundEvent, AnymailTrackingEvent, EventType, inbound, tracking
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import receiver
+from django.http import HttpResponseForbidden
+from django.urls import URLPattern
 from django.utils import timezone
 from django.utils.html import strip_tags
 
@@ -65,7 +69,25 @@ def email_webhook_urls() -> list:
     """anymail's tracking and inbound URLs of the service in use, none of the others: a
     service we do not use has no keys here, and its webhooks would be open to anyone."""
     service = settings.LEADCRM_EMAIL_SERVICE
-    return [pattern for pattern in anymail_urls.urlpatterns if (pattern.name or "").startswith(f"{service}_")]
+    return [URLPattern(pattern.pattern, _forged_is_forbidden(pattern.callback), pattern.default_args, pattern.name)
+            for pattern in anymail_urls.urlpatterns if (pattern.name or "").startswith(f"{service}_")]
+
+
+FORGED = "The signature does not match: not sent by the email service."
+
+
+def _forged_is_forbidden(view):
+    """anymail refuses a post without the service's signature or our basic auth as a
+    suspicious request (400); to the service and to us it is what it is: forbidden (403),
+    as Twilio's forged webhooks are. Nothing was read or recorded either way."""
+    @functools.wraps(view)
+    def checked(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except AnymailWebhookValidationFailure as refused:
+            logger.warning("Refused an email webhook to %s: %s", request.path, refused)
+            return HttpResponseForbidden(FORGED)
+    return checked
 
 
 # Reports ------------------------------------------------------------------------------------
@@ -243,9 +265,10 @@ def _owner_lead(*, address: str) -> tuple[Lead | None, Email | None, User | None
     """Whose address this is: the lead last emailed at it, else the only lead with it."""
     last = (Message.objects.filter(direction=Direction.OUTBOUND, channel=Channel.EMAIL, to_address=address.lower(),
                                    lead__erased_at__isnull=True, attempt__email__isnull=False)
-            .select_related("lead", "agent", "attempt__email").order_by("-created_at").first())
+            .select_related("lead__assigned_agent", "attempt__email").order_by("-created_at").first())
     if last is not None:
-        return last.lead, last.attempt.email, last.agent
+        # The lead's agent now, not whoever emailed last: a reassigned lead's replies go to its new agent.
+        return last.lead, last.attempt.email, last.lead.assigned_agent
     rows = list(Email.objects.filter(address__iexact=address, contact__lead__erased_at__isnull=True)
                 .exclude(status=EmailStatus.ERASED).select_related("contact__lead__assigned_agent")[:20])
     if len({row.contact.lead_id for row in rows}) != 1:

@@ -21,8 +21,9 @@ from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from compliance.models import Channel, Direction, Purpose, StopOrigin, Technology
-from compliance.services import internal_dnc_add, text_resubscribe
+from compliance.language import RevocationScan
+from compliance.models import Channel, Direction, Purpose, StopOrigin, Technology, Verdict
+from compliance.services import internal_dnc_add, outreach_preview, text_resubscribe
 from leadcrm.accounts.models import Brokerage, User
 from leadcrm.accounts.services import automation_user
 from leadcrm.shared.queue import enqueue_on_commit
@@ -113,7 +114,8 @@ def text_send(
     outreach_log(
         lead=lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.SENT, actor=actor,
         role_disclosed=role_disclosed, purpose=purpose, notes=body, technology=Technology.MANUAL,
-        then=message_for,
+        # The agent's own words ("reply STOP to opt out") are no request to stop.
+        revocation=RevocationScan(), then=message_for,
     )
     message = created[0]
     from pipeline.tasks import message_deliver as message_deliver_task
@@ -129,15 +131,26 @@ def status_callback_url(message: Message) -> str:
 
 def message_deliver(*, message_id: int) -> Message | None:
     """Hand one queued text to the provider, once. Safe to run twice: only a message still
-    ``queued`` is claimed, and the claim is committed before the provider is asked."""
-    with transaction.atomic():
-        # Texts only: a call is placed by pipeline.messaging.calls, never re-sent as a text.
-        message = Message.objects.select_for_update(skip_locked=True).filter(
-            pk=message_id, status=MessageStatus.QUEUED, channel=Channel.SMS).first()
-        if message is None:
-            return None
-        message.status, message.handed_over_at = MessageStatus.SENDING, timezone.now()
-        message.save(update_fields=["status", "handed_over_at"])
+    ``queued`` is claimed (one conditional update, on SQLite too), and the claim is committed
+    before the provider is asked.
+
+    The gate is asked again as the text leaves: whatever changed since it was written (a
+    STOP, calling hours closing in the homeowner's zone, a registry load) refuses it, and a
+    text that waited too long in the queue is not sent at all."""
+    now = timezone.now()
+    # Texts only: a call is placed by pipeline.messaging.calls, never re-sent as a text.
+    claimed = Message.objects.filter(pk=message_id, status=MessageStatus.QUEUED, channel=Channel.SMS).update(
+        status=MessageStatus.SENDING, handed_over_at=now)
+    if not claimed:
+        return None
+    message = Message.objects.select_related("attempt__lead__property", "attempt__phone__contact",
+                                             "attempt__agent").get(pk=message_id)
+    refusal = _refused_now(message, now=now)
+    if refusal:
+        Message.objects.filter(pk=message.pk).update(status=MessageStatus.FAILED, status_at=now,
+                                                     error_code="not-sent", error_message=refusal[:500])
+        message.refresh_from_db()
+        return message
     provider = telephony()
     try:
         sent = provider.send_text(to=message.to_address, from_=message.from_address, body=message.body,
@@ -153,6 +166,29 @@ def message_deliver(*, message_id: int) -> Message | None:
             fields += ["status", "status_at"]
         message.save(update_fields=fields)
     return message
+
+
+STALE_SEND = ("Not sent: it waited {minutes} minutes in the queue, and a text goes out when it is written or not "
+              "at all. Write it again if it still applies.")
+REFUSED_AT_SEND = "Not sent: when it was about to leave, the compliance gate refused it. {reasons}"
+
+
+def _refused_now(message: Message, *, now) -> str:
+    """Why this text may not leave now, or "" when it may."""
+    if message.created_at < now - timedelta(seconds=settings.LEADCRM_SEND_STALE_AFTER_SECONDS):
+        return STALE_SEND.format(minutes=int((now - message.created_at).total_seconds() // 60))
+    attempt = message.attempt
+    if attempt is None or attempt.phone is None or attempt.purpose == Purpose.REVOCATION_CONFIRMATION:
+        return ""  # the answer to HELP; the one confirmation of a stop, vetted when logged (B4)
+    decision = outreach_preview(
+        lead=attempt.lead, contact_point=attempt.phone, channel=Channel.SMS, purpose=attempt.purpose,
+        actor=attempt.agent, at=now, role_disclosed=attempt.role_disclosed, message=message.body,
+        technology=attempt.technology)
+    # The cap (E2) is not asked again: this text's own check already counts in it.
+    blocks = [finding for finding in decision.findings_with(Verdict.BLOCK) if finding.rule != "E2"]
+    if not blocks:
+        return ""
+    return REFUSED_AT_SEND.format(reasons=" ".join(f"{finding.rule}: {finding.reason}" for finding in blocks))
 
 
 def _send_failed(message: Message, error: ProviderError) -> Message:
@@ -264,7 +300,9 @@ def messages_sweep(*, now=None) -> dict[str, int]:
 
     now = now or timezone.now()
     unknown_before = now - timedelta(seconds=settings.LEADCRM_SEND_UNKNOWN_AFTER_SECONDS)
-    stuck = Message.objects.filter(status=MessageStatus.SENDING, handed_over_at__lt=unknown_before).update(
+    # Only where the provider never answered: one that gave us its id took the text.
+    stuck = Message.objects.filter(status=MessageStatus.SENDING, handed_over_at__lt=unknown_before,
+                                   provider_id__isnull=True).update(
         status=MessageStatus.UNKNOWN, status_at=now,
         error_message="Handed to the provider, and no answer came back: it may or may not have been sent, "
                       "so it is not sent again.",
@@ -299,9 +337,10 @@ def _owner_lead(*, number: str) -> tuple[Lead | None, Phone | None, User | None]
     """Whose number this is: the lead that last texted it, else the only lead with it."""
     last = (Message.objects.filter(direction=Direction.OUTBOUND, channel=Channel.SMS, to_address=number,
                                    lead__isnull=False, lead__erased_at__isnull=True)
-            .select_related("lead", "agent", "attempt__phone").order_by("-created_at").first())
+            .select_related("lead__assigned_agent", "attempt__phone").order_by("-created_at").first())
     if last is not None and last.attempt is not None and last.attempt.phone is not None:
-        return last.lead, last.attempt.phone, last.agent
+        # The lead's agent now, not whoever texted last: a reassigned lead's replies go to its new agent.
+        return last.lead, last.attempt.phone, last.lead.assigned_agent
     phones = list(Phone.objects.filter(number=number, contact__lead__erased_at__isnull=True)
                   .exclude(status=PhoneStatus.ERASED).select_related("contact__lead__assigned_agent")[:20])
     leads = {phone.contact.lead_id for phone in phones}
@@ -324,6 +363,9 @@ def inbound_take(message: Message) -> tuple[Message, bool]:
     then, a minute on, the replay claims it and files it, as the sweep would.
     """
     message.inbox_state = InboxState.PENDING
+    # When it was taken in (not when the provider says it arrived): a claim of an unfinished
+    # one waits REFILE_AFTER from here, so a request still at work is never overtaken.
+    message.status_at = timezone.now()
     try:
         with transaction.atomic():
             message.save(force_insert=True)
@@ -371,16 +413,22 @@ def _text_route(message: Message) -> None:
         except ValidationError as refused:  # a sender we cannot text anyway: the text is still filed
             logger.warning("START in message %s not recorded: %s", message.pk, refused)
     if lead is None or agent is None:
-        def stop() -> None:
-            internal_dnc_add(channel=Channel.SMS, phone_number=message.from_address, homeowner_words=message.body,
-                             recorded_by=automation_user(), requested_at=message.created_at,
-                             origin=StopOrigin.TEXT_REPLY)
-
-        inbox_hold(message=message, stop=stop if reading.keyword == Keyword.STOP else None)
+        inbox_hold(message=message, stop=(lambda: _stop_by_point(message)) if reading.keyword == Keyword.STOP else None)
     else:
         inbound_file(message=message, lead=lead, point=phone, agent=agent, reading=reading, words=message.body)
-    if reading.keyword == Keyword.HELP:
+    if reading.keyword == Keyword.HELP and not _helped_lately(message):
         _help_reply(message)
+
+
+def _stop_by_point(message: Message) -> None:
+    """The homeowner's stop, on the number or address it came from, whoever's lead it is."""
+    if message.channel == Channel.EMAIL:
+        internal_dnc_add(channel=Channel.EMAIL, email=message.from_address, homeowner_words=message.body[:2000],
+                         recorded_by=automation_user(), requested_at=message.created_at)
+    else:
+        internal_dnc_add(channel=Channel.SMS, phone_number=message.from_address, homeowner_words=message.body,
+                         recorded_by=automation_user(), requested_at=message.created_at,
+                         origin=StopOrigin.TEXT_REPLY)
 
 
 def inbox_hold(*, message: Message, stop=None) -> None:
@@ -411,10 +459,18 @@ def inbound_file(*, message: Message, lead: Lead, point, agent: User, reading, w
             occurred_at=min(message.created_at, now), direction=Direction.INBOUND,
             revocation=reading.revocation, then=filed,
         )
-    except (OutreachBlocked, ValidationError) as refused:
+    except OutreachBlocked as refused:
         # The reply is kept on the timeline whatever the log says; a stop was recorded anyway.
         logger.warning("Inbound message %s not logged as an attempt: %s", message.pk, refused)
         filed(None)
+    except ValidationError as refused:
+        # Refused inside the log's transaction, its stop rolled back with it: the stop is
+        # recorded here instead, on the number or address itself (B1).
+        logger.warning("Inbound message %s not logged as an attempt: %s", message.pk, refused)
+        with transaction.atomic():
+            if reading.keyword == Keyword.STOP:
+                _stop_by_point(message)
+            filed(None)
     message.refresh_from_db()
     reply_notify(message=message, agent=agent)
 
@@ -437,6 +493,14 @@ def help_text() -> str:
     brokerage = Brokerage.objects.current()
     contact = " or ".join(part for part in (brokerage.phone, brokerage.email) if part) or "reply to this number"
     return HELP_REPLY.format(name=brokerage.name, contact=contact)
+
+
+def _helped_lately(inbound: Message) -> bool:
+    """HELP is answered once a day per number: a homeowner (or a script) texting it again
+    and again gets no stream of texts."""
+    return Message.objects.filter(direction=Direction.OUTBOUND, channel=Channel.SMS, keyword=Keyword.HELP,
+                                  to_address=inbound.from_address,
+                                  created_at__gte=timezone.now() - timedelta(days=1)).exists()
 
 
 def _help_reply(inbound: Message) -> Message:

@@ -132,6 +132,13 @@ class Message(models.Model):
                          condition=models.Q(inbox_state="unmatched")),
             models.Index(fields=["status", "handed_over_at"], name="message_open_sends",
                          condition=models.Q(status__in=["queued", "sending"])),
+            # The Sent page: an agent's own, newest first; everyone's (a broker's), newest first.
+            models.Index(fields=["agent", "created_at"], name="message_agent_time"),
+            models.Index(fields=["created_at"], name="message_outbound_time",
+                         condition=models.Q(direction="outbound")),
+            # The sweep's look for messages a dead request left being filed.
+            models.Index(fields=["status_at"], name="message_being_filed",
+                         condition=models.Q(inbox_state="pending")),
             # Whose is an inbound text: the lead that last texted its number. Every webhook
             # asks, and without it each one read the whole table.
             models.Index(fields=["to_address", "created_at"], name="message_outbound_to",

@@ -7,6 +7,7 @@ it puts the address on the internal list.
 from __future__ import annotations
 
 import re
+import smtplib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -264,11 +265,23 @@ def campaign_emails_send(*, merge: Merge, template: MessageTemplate, agent: User
     return sending
 
 
+def _may_have_gone(error: Exception) -> bool:
+    """The request left and no answer came back: a read timeout, a connection dropped after
+    sending (not refused before it), a mail server hanging up after the message's data."""
+    cause = getattr(error, "__cause__", None) or error
+    if isinstance(cause, requests.exceptions.ReadTimeout | smtplib.SMTPServerDisconnected):
+        return True
+    if isinstance(cause, requests.exceptions.ConnectionError) and not isinstance(
+            cause, requests.exceptions.ConnectTimeout):
+        return "refused" not in str(cause).lower()
+    return False
+
+
 def _email_sent(*, record: Message, message: AnymailMessage, error: Exception | None = None) -> None:
     """What the service answered, onto the email's ``Message``: its id and "sent", or
     "failed" with its words; "unknown" when it took too long to answer (it may have gone)."""
     update = {"status": MessageStatus.SENT, "status_at": timezone.now()}
-    if isinstance(getattr(error, "__cause__", None), requests.exceptions.ReadTimeout):
+    if error is not None and _may_have_gone(error):
         update.update(status=MessageStatus.UNKNOWN, error_message=SEND_UNKNOWN)
     elif error is not None:
         update.update(status=MessageStatus.FAILED, error_code=type(error).__name__[:40],

@@ -179,7 +179,9 @@ def outreach_log(
         if stop:
             stop_request_record(lead=lead, channel=channel, contact_point=contact_point,
                                 homeowner_words=words, recorded_by=actor, at=occurred_at,
-                                whole_contact=outcome == Outcome.DO_NOT_CONTACT)
+                                whole_contact=outcome == Outcome.DO_NOT_CONTACT,
+                                # only a text the homeowner sent, filed as it came in
+                                texted_by_homeowner=revocation is not None and direction == Direction.INBOUND)
         elif unclear:
             revocation_review_raise(lead=lead, contact_point=contact_point, text=words,
                                     matched=unclear, raised_by=actor, at=occurred_at)

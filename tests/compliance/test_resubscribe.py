@@ -2,6 +2,7 @@
 only texts, only from the same number, only when every stop on file was texted from it
 before the START. The internal list itself never changes (B2)."""
 
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -69,9 +70,24 @@ def verdict(lead, phone, agent, channel=Channel.SMS):
 
 def texted_stop(lead, phone, agent, at):
     """The homeowner's STOP, as an inbound text files it: through the log, on that number."""
+    from pipeline.messaging.keywords import read_inbound
+
     outreach_log(lead=lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.REPLIED, actor=agent,
                  role_disclosed=True, purpose=Purpose.FOLLOW_UP, notes="STOP", homeowner_words="STOP",
-                 occurred_at=at, direction="inbound")
+                 occurred_at=at, direction="inbound", revocation=read_inbound("STOP").revocation)
+
+
+def test_a_text_stop_an_agent_logs_by_hand_is_not_lifted_by_start(lead, agent, phone):
+    # The agent's account of a text ("they texted me to stop") is not the homeowner's own text.
+    from pipeline.outreach.services import OutreachBlocked
+
+    with contextlib.suppress(OutreachBlocked):  # no consent on file here: refused, its stop recorded (B1)
+        outreach_log(lead=lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.DNC_REQUEST, actor=agent,
+                     role_disclosed=True, homeowner_words="Texted me: stop", occurred_at=minutes_ago(5))
+    assert InternalDncEntry.objects.filter(phone_number=phone.number).exists()
+    texted_start(lead, phone, minutes_ago(3))
+
+    assert not verdict(lead, phone, agent).allowed
 
 
 def texted_start(lead, phone, at, message_id=None):

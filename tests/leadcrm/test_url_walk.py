@@ -116,8 +116,8 @@ PUBLIC = {
     "admin:login": "the admin's sign-in page",
     "admin:logout": "signing out needs no session",
     "admin:jsi18n": "the admin's translations for its scripts",
-    "anymail:mailgun_tracking_webhook": "the email service's reports; refused (400) without its signature",
-    "anymail:mailgun_inbound_webhook": "the email service's forwarded replies; refused (400) without its signature",
+    "anymail:mailgun_tracking_webhook": "the email service's reports; refused (403) without its signature",
+    "anymail:mailgun_inbound_webhook": "the email service's forwarded replies; refused (403) without its signature",
     "messaging:twilio_inbound": "the provider posts inbound texts, signed (403 unsigned)",
     "messaging:twilio_status": "the provider posts delivery reports, signed (403 unsigned)",
 }

@@ -83,6 +83,9 @@ class TwilioTelephony(TelephonyProvider):
             to=agent_phone, from_=caller_id, url=bridge_url, method="POST",
             status_callback=status_callback, status_callback_method="POST",
             status_callback_event=CALL_EVENTS,
+            # The agent's voicemail must not be bridged to the homeowner: the bridge hangs up
+            # when Twilio says a machine answered (AnsweredBy).
+            machine_detection="Enable",
         ))
         return Sent(provider_id=call.sid, status=TWILIO_STATUSES.get(call.status or "", "sending"))
 

@@ -200,14 +200,14 @@ def test_a_replayed_report_is_taken_once(sent, mailgun, client):
 
 def test_a_forged_report_is_refused_and_changes_nothing(sent, mailgun, client, owner_email):
     response = report(client, "not-the-signing-key", sent, "failed", severity="permanent", reason="bounce")
-    assert response.status_code == 400
+    assert response.status_code == 403
     sent.refresh_from_db()
     owner_email.refresh_from_db()
     assert (sent.status, owner_email.status) == (MessageStatus.SENT, EmailStatus.GOOD)
     assert not WebhookReceipt.objects.exists()
     # Unsigned, the same.
     assert client.post(TRACKING, data=json.dumps({"event-data": {"event": "complained"}}),
-                       content_type="application/json").status_code == 400
+                       content_type="application/json").status_code == 403
     assert not InternalDncEntry.objects.exists()
 
 
@@ -335,7 +335,7 @@ def test_a_reply_from_a_bounced_address_is_still_filed(sent, mailgun, client, ow
 
 
 def test_a_forged_reply_is_refused_and_nothing_is_filed(mailgun, client, lead, owner_email):
-    assert reply(client, "not-the-signing-key", body="STOP").status_code == 400
+    assert reply(client, "not-the-signing-key", body="STOP").status_code == 403
     assert not Message.objects.exists() and not InternalDncEntry.objects.exists()
 
 

@@ -1,0 +1,113 @@
+"""What changes between a text's writing and its leaving, and the calls' bridge: the gate
+again at that moment; whose a reply is; what the sweep may call unknown."""
+
+from datetime import timedelta
+
+import time_machine
+from django.utils import timezone
+
+from compliance.models import InternalDncEntry
+from compliance.services import internal_dnc_add
+from leadcrm.accounts.services import team_member_set
+from leads.services import lead_assign
+from pipeline.messaging import calls
+from pipeline.messaging.providers.base import InboundText
+from pipeline.messaging.services import (
+    STALE_SEND,
+    inbound_text_receive,
+    message_deliver,
+    messages_sweep,
+    text_send,
+)
+from pipeline.models import Message, MessageStatus, Notification
+
+from ...leadcrm.factories import AgentFactory
+
+
+def reply(phone, body, sid):
+    return inbound_text_receive(provider="local", inbound=InboundText(
+        provider_id=sid, from_number=phone.number, to_number="+15005550006", body=body, received_at=timezone.now()))
+
+
+def test_a_stop_between_writing_and_leaving_keeps_the_text_back(lead, agent, textable, local_provider):
+    message = text_send(lead=lead, phone=textable, body="Hi, this is Ana with Sunbelt Test Realty.", actor=agent,
+                        role_disclosed=True)
+    reply(textable, "STOP", "SMstop1")  # before a worker got to the queued text
+
+    message = message_deliver(message_id=message.pk)
+
+    assert message.status == MessageStatus.FAILED and message.failed
+    assert message.error_message.startswith("Not sent") and "B1:" in message.error_message
+
+
+def test_a_text_left_in_the_queue_too_long_is_not_sent(lead, agent, textable, local_provider, settings):
+    message = text_send(lead=lead, phone=textable, body="Hi, this is Ana.", actor=agent, role_disclosed=True)
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.LEADCRM_SEND_STALE_AFTER_SECONDS + 60)):
+        message = message_deliver(message_id=message.pk)
+
+    assert message.status == MessageStatus.FAILED
+    assert message.error_message == STALE_SEND.format(minutes=11)
+
+
+def test_the_agents_own_words_about_stopping_are_not_a_stop(lead, agent, textable, local_provider):
+    text_send(lead=lead, phone=textable, body="Hi, it's Ana. Reply STOP and I will never text again.", actor=agent,
+              role_disclosed=True)
+
+    assert not InternalDncEntry.objects.exists()
+
+
+def test_a_reply_on_a_reassigned_lead_goes_to_its_new_agent(lead, agent, team, textable, local_provider, broker):
+    text_send(lead=lead, phone=textable, body="Hi, this is Ana.", actor=agent, role_disclosed=True)
+    newcomer = AgentFactory(first_name="Nia")
+    team_member_set(team=team, user=newcomer)
+    lead_assign(lead=lead, agent=newcomer, team=team, actor=broker, reason="Ana is on leave")
+
+    message = reply(textable, "Yes, call me tomorrow", "SMre1")
+
+    assert message.agent == newcomer and message.attempt.agent == newcomer
+    assert Notification.objects.filter(recipient=newcomer, lead=lead).exists()
+    assert not Notification.objects.filter(recipient=agent, kind="reply").exists()
+
+
+def test_the_sweep_never_calls_a_text_the_provider_took_unknown(lead, agent, textable, local_provider):
+    message = text_send(lead=lead, phone=textable, body="Hi, this is Ana.", actor=agent, role_disclosed=True)
+    # Handed over and answered with its id, its delivery report not in yet.
+    Message.objects.filter(pk=message.pk).update(status=MessageStatus.SENDING, provider_id="SMtaken",
+                                                 handed_over_at=timezone.now())
+
+    assert messages_sweep(now=timezone.now() + timedelta(minutes=10))["unknown"] == 0
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENDING
+
+
+def test_help_is_answered_once_a_day(lead, textable, local_provider):
+    reply(textable, "HELP", "SMh1")
+    reply(textable, "help", "SMh2")
+
+    assert Message.objects.filter(direction="outbound", keyword="help").count() == 1
+
+
+def test_the_bridge_hangs_up_on_a_stop_that_came_after_the_click(lead, agent, textable, local_provider):
+    agent.call_phone = "+19185550199"
+    agent.save(update_fields=["call_phone"])
+    call = calls.call_start(lead=lead, phone=textable, actor=agent, role_disclosed=True)
+    internal_dnc_add(phone_number=textable.number, channel="sms", homeowner_words="STOP", recorded_by=agent, lead=lead)
+
+    twiml = calls.bridge_twiml(message=Message.objects.get(pk=call.pk))
+
+    assert "<Dial" not in twiml and "<Hangup />" in twiml and "B1:" in twiml
+    call.refresh_from_db()
+    assert call.status == MessageStatus.CANCELED and "B1:" in call.error_message
+
+
+def test_the_agents_voicemail_is_never_bridged(lead, agent, textable, local_provider):
+    agent.call_phone = "+19185550199"
+    agent.save(update_fields=["call_phone"])
+    call = calls.call_start(lead=lead, phone=textable, actor=agent, role_disclosed=True)
+
+    twiml = calls.bridge_twiml(message=Message.objects.get(pk=call.pk), answered_by="machine_start")
+
+    assert "<Dial" not in twiml
+    call.refresh_from_db()
+    assert call.error_message == calls.VOICEMAIL_ANSWERED
