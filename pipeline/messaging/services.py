@@ -21,7 +21,9 @@ from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from compliance.language import RevocationScan
+from compliance import rules
+from compliance.gate import Finding
+from compliance.language import RevocationScan, language_hits
 from compliance.models import Channel, Direction, Purpose, StopOrigin, Technology, Verdict
 from compliance.services import internal_dnc_add, outreach_preview, text_resubscribe
 from leadcrm.accounts.models import Brokerage, User
@@ -100,6 +102,9 @@ def text_send(
         raise ValidationError({"body": TEXT_TOO_LONG.format(limit=TEXT_LIMIT, length=len(body))})
     if phone.phone_type == PhoneType.LANDLINE:
         raise ValidationError({"phone": LANDLINE.format(number=phone.display)})
+    refused = text_content_findings(body=body, agent=actor)
+    if refused:
+        raise ValidationError({"body": [finding.reason for finding in refused]}, code=refused[0].rule)
     sender = sending_number(agent=actor, to=phone.number)
     provider = telephony()
     created: list[Message] = []
@@ -123,6 +128,28 @@ def text_send(
     # The sweep re-sends what the broker lost (messages_sweep), so a paused queue loses nothing.
     enqueue_on_commit(message_deliver_task, message.pk, swept=True)
     return message
+
+
+TEXT_PROMISE = "A text to a homeowner may not say “{text}” ({rule}): {why}"
+TEXT_UNSIGNED = ("A text must say who is writing (D3): name yourself and the brokerage in it, e.g. "
+                 "“{first}, {brokerage}”.")
+
+
+def text_content_findings(*, body: str, agent: User) -> list[Finding]:
+    """What refuses the words of a text before the gate is asked: unlike a note of what was
+    said on a call, the text is what the homeowner reads. A prohibited promise (F6) is a
+    refusal here, not the warning the log gives a note; and the text itself must name the
+    agent and the brokerage (D3), since no one will say them aloud."""
+    findings = [Finding(rules.LANGUAGE.id, Verdict.BLOCK, TEXT_PROMISE.format(text=hit.text, rule=rules.LANGUAGE.id,
+                                                                              why=hit.why))
+                for hit in language_hits(body)]
+    brokerage = Brokerage.objects.current().name
+    folded = body.casefold()
+    names = [name for name in (agent.first_name, agent.last_name) if name]
+    if body.strip() and not (any(name.casefold() in folded for name in names) and brokerage.casefold() in folded):
+        findings.append(Finding(rules.ROLE_DISCLOSURE.id, Verdict.BLOCK, TEXT_UNSIGNED.format(
+            first=agent.get_full_name() or agent.username, brokerage=brokerage)))
+    return findings
 
 
 def status_callback_url(message: Message) -> str:

@@ -6,6 +6,7 @@ views only shape input and output. See docs/messaging.md.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 from django.conf import settings
@@ -131,6 +132,17 @@ class TextComposeView(LeadTextMixin, View):
         return HttpResponseRedirect(url)
 
 
+def with_text_content(decision, *, body: str, agent):
+    """The gate's verdict with what refuses the text's own words (F6, D3 in the text), as
+    sending it would: the live verdict never shows "allowed" for a text that will be refused."""
+    content = services.text_content_findings(body=body, agent=agent)
+    if not content:
+        return decision
+    ruled = {finding.rule for finding in content}
+    kept = tuple(finding for finding in decision.findings if finding.rule not in ruled)
+    return dataclasses.replace(decision, verdict=Verdict.BLOCK, findings=tuple(content) + kept)
+
+
 class TextPreviewView(LeadTextMixin, View):
     """The gate's verdict on the text as it stands, before anything is sent (htmx)."""
 
@@ -149,6 +161,8 @@ class TextPreviewView(LeadTextMixin, View):
                 role_disclosed=data.get("role_disclosed", False), message=data.get("body", ""),
                 technology=Technology.MANUAL,
             )
+        if decision is not None:
+            decision = with_text_content(decision, body=data.get("body", ""), agent=request.user)
         blocks = decision.findings_with(Verdict.BLOCK) if decision else []
         disclosure_pending = bool(blocks) and all(f.rule in DISCLOSURE_RULES for f in blocks)
         return render(request, "pipeline/partials/_verdict.html",
