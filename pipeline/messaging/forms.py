@@ -6,17 +6,28 @@ They only read input; the gate and the provider are the services' (pipeline/mess
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.core.validators import RegexValidator
 
-from compliance.models import Purpose
-from leadcrm.accounts.models import Capacity
+from compliance.models import InternalDncEntry, Purpose
+from leadcrm.accounts.models import Capacity, User
 from leads.models import Lead, Phone, PhoneStatus
 from leads.phones import parse_phone
 from pipeline.common import add_service_error
 
+from .providers.local import LOCAL_NUMBER
 from .services import TEXT_LIMIT
 
 PICK_TEXT_NUMBER = "Pick the number to text."
+# The phone to ring is the agent's own: the homeowner's side of a call is dialled only after
+# the gate allowed it, so a number here that is anyone else's would ring them ungated, showing
+# the brokerage's caller ID.
+NOT_YOUR_PHONE_HOMEOWNER = ("That is a homeowner's number in the CRM, not your phone: enter the phone you answer "
+                            "yourself (click-to-call rings it first).")
+NOT_YOUR_PHONE_DNC = ("That number is on the internal do-not-contact list: it cannot be the phone click-to-call "
+                      "rings. Enter the phone you answer yourself.")
+NOT_YOUR_PHONE_SENDING = ("That is one of the brokerage's sending numbers, not your phone: enter the phone you "
+                          "answer yourself.")
 E164 = RegexValidator(r"^\+[1-9]\d{6,14}$", "Enter the number in E.164 form, e.g. +19185550123.")
 
 
@@ -64,6 +75,11 @@ class InboxFileForm(forms.Form):
         self.fields["lead"].queryset = Lead.objects.visible_to(user)
 
 
+def brokerage_sending_numbers() -> set[str]:
+    """The shared pool texts and calls go out from (and the local backend's stand-in number)."""
+    return {parse_phone(number).e164 or number for number in settings.TWILIO_NUMBERS} | {LOCAL_NUMBER}
+
+
 class CallPhoneForm(forms.Form):
     call_phone = forms.CharField(
         max_length=30, required=False, label="Phone to ring for calls",
@@ -79,4 +95,11 @@ class CallPhoneForm(forms.Form):
         if parsed.error:
             raise forms.ValidationError(parsed.error)
         E164(parsed.e164)
-        return parsed.e164
+        number = parsed.e164
+        if Phone.objects.filter(number=number).exists():
+            raise forms.ValidationError(NOT_YOUR_PHONE_HOMEOWNER, code="homeowner")
+        if InternalDncEntry.objects.filter(phone_number=number).exists():
+            raise forms.ValidationError(NOT_YOUR_PHONE_DNC, code="internal_dnc")
+        if number in brokerage_sending_numbers() or User.objects.filter(sending_number=number).exists():
+            raise forms.ValidationError(NOT_YOUR_PHONE_SENDING, code="sending_number")
+        return number

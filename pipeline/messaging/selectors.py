@@ -1,22 +1,27 @@
 """Reads of messaging: the Sent page, the inbox, one message, a lead's textable numbers.
 
-Each takes the user: an agent sees what they sent, a team lead also their team's, a broker
-everything; the inbox (texts nobody's lead matched) is for team leads and brokers.
+Each takes the user and follows the lead, never the sender: the messages on the leads the user
+may see (``Lead.objects.visible_to``), so a lead handed to another agent takes its messages
+along; the inbox (texts nobody's lead matched) is for team leads and brokers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.cache import cache
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from compliance.models import Direction
-from leadcrm.accounts.models import TeamMembership, User
+from leadcrm.accounts.models import User
 from leadcrm.accounts.roles import Perm
 from leads.models import Lead, Phone, PhoneStatus, PhoneType
 from leads.phones import search_digits
+from leads.querysets import lead_scope
 from pipeline.models import FAILED_STATUSES, InboxState, Message, MessageTemplate, TemplateKind
 
 SENT_PAGE_SIZE = 50
@@ -29,22 +34,14 @@ def may_work_inbox(user: User) -> bool:
     return user.is_authenticated and (user.has_perm(Perm.VIEW_TEAM_LEADS) or user.has_perm(Perm.VIEW_ALL_LEADS))
 
 
-def _senders_scope(user: User) -> Q | None:
-    """Whose outbound messages ``user`` sees: their own, their team's, or (None) everyone's."""
-    if user.has_perm(Perm.VIEW_ALL_LEADS):
-        return None
-    scope = Q(agent=user)
-    if user.has_perm(Perm.VIEW_TEAM_LEADS):
-        members = TeamMembership.objects.filter(team__lead=user, is_active=True).values("user_id")
-        scope |= Q(agent__in=members)
-    return scope
-
-
 def sent_messages(*, fetched_by: User):
-    """Outbound texts, calls and emails the user may see, newest first (not yet cut)."""
+    """Outbound texts, calls and emails the user may see, newest first (not yet cut): those on
+    the leads they may see; one on no lead (a HELP answer) only its own agent's, or a broker's."""
     messages = Message.objects.filter(direction=Direction.OUTBOUND)
-    scope = _senders_scope(fetched_by)
-    return messages if scope is None else messages.filter(scope)
+    if lead_scope(fetched_by) is None:
+        return messages
+    visible = Lead.objects.visible_to(fetched_by).values("pk")
+    return messages.filter(Q(lead__in=visible) | Q(lead__isnull=True, agent=fetched_by))
 
 
 @dataclass(frozen=True)
@@ -53,12 +50,32 @@ class MessagePage:
     next_cursor: str  # "" on the last page
 
 
-def _keyset(queryset, *, before: str, size: int) -> MessagePage:
-    """One page after the cursor ("<created_at iso>~<pk>"), with no COUNT: one row more than
-    the page says whether another follows."""
+# The largest key a cursor may name: PostgreSQL's bigint; past it the query itself would fail.
+_MAX_PK = 2**63 - 1
+
+
+def _cursor(before: str) -> tuple[datetime, int] | None:
+    """The cursor ("<created_at iso>~<pk>") read, or None when it is not one this page made
+    (edited by hand, cut short, a date that does not exist, no time zone): the first page."""
     created, _, pk = (before or "").rpartition("~")
-    if created and pk.isdigit():
-        queryset = queryset.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=int(pk)))
+    if not pk.isdigit() or len(pk) > 19 or int(pk) > _MAX_PK:
+        return None
+    try:
+        at = parse_datetime(created)
+    except ValueError:
+        return None
+    if at is None or timezone.is_naive(at):
+        return None
+    return at, int(pk)
+
+
+def _keyset(queryset, *, before: str, size: int) -> MessagePage:
+    """One page after the cursor, with no COUNT: one row more than the page says whether
+    another follows."""
+    cursor = _cursor(before)
+    if cursor is not None:
+        created, pk = cursor
+        queryset = queryset.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=pk))
     rows = list(queryset.order_by("-created_at", "-pk")[:size + 1])
     more = len(rows) > size
     rows = rows[:size]

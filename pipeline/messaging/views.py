@@ -178,7 +178,7 @@ class MessageStatusView(LoginRequiredMixin, View):
 
 
 class SentView(LoginRequiredMixin, TemplateView):
-    """Texts, calls and emails that went out: the user's own (a team lead's team, a broker's all)."""
+    """Texts, calls and emails that went out on the leads the user may see (a broker: all)."""
 
     template_name = "messaging/sent.html"
     page_size = selectors.SENT_PAGE_SIZE
@@ -192,10 +192,14 @@ class SentView(LoginRequiredMixin, TemplateView):
                                         **kwargs)
 
 
-class PlayReplyView(LoginRequiredMixin, View):
-    """The demo's homeowner: a reply to a sent text, through the path Twilio's webhook takes."""
+class PlayReplyView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    """The demo's homeowner: a reply to a sent text, through the path Twilio's webhook takes.
+
+    A STOP played here lands on the internal list, so it is for those who work the lead: the
+    permission to log outreach, and a text on a lead the user may see (404 else)."""
 
     http_method_names = ["post"]
+    permission_required = Perm.LOG_OUTREACH
 
     def post(self, request, pk):
         if not is_local_backend():

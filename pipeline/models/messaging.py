@@ -5,6 +5,8 @@ log; the message is what the provider did with it). An inbound one is filed on i
 timeline, or waits in the inbox when nobody could tell whose it is. See docs/messaging.md.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -52,6 +54,16 @@ STATUS_RANK = {
     MessageStatus.QUEUED: 0, MessageStatus.SENDING: 1, MessageStatus.UNKNOWN: 1, MessageStatus.SENT: 2,
     MessageStatus.RINGING: 2, MessageStatus.IN_PROGRESS: 3,
 }
+
+# Where a report may still come: a status badge asks again only while one is expected soon.
+MOVING_STATUSES = frozenset({
+    MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.RINGING, MessageStatus.IN_PROGRESS,
+})
+# No report this long after the last one: none is coming soon (a provider that never calls
+# back, a lost webhook); the badge says so rather than ask every 2 s for ever. A call in
+# progress may simply be a long conversation (docs/messaging.md#statuses).
+REPORT_WAIT = timedelta(minutes=10)
+CALL_REPORT_WAIT = timedelta(hours=2)
 
 
 class InboxState(models.TextChoices):
@@ -156,6 +168,23 @@ class Message(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def is_moving(self) -> bool:
+        return self.status in MOVING_STATUSES
+
+    @property
+    def awaits_report(self) -> bool:
+        """Whether a report on it may come soon: its status badge polls only then. An email the
+        mail server took (smtp, the console) is never reported further; only the email services
+        of ``ANYMAIL_SERVICES`` report deliveries."""
+        if not self.is_moving:
+            return False
+        if (self.channel == Channel.EMAIL and self.status == MessageStatus.SENT
+                and self.provider not in settings.ANYMAIL_SERVICES):
+            return False
+        wait = CALL_REPORT_WAIT if self.status == MessageStatus.IN_PROGRESS else REPORT_WAIT
+        return timezone.now() - self.status_at <= wait
 
 
 class WebhookReceipt(models.Model):

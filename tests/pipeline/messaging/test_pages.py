@@ -479,3 +479,137 @@ def test_filing_a_text_already_dismissed_says_so(client_as, team_lead, broker, l
     assert "Only a received message waiting in the inbox can be filed." in response.content.decode()
     message.refresh_from_db()
     assert message.inbox_state == InboxState.DISMISSED
+
+
+# Reviewer's findings: scope by the lead, badges that stop, the phone to ring, the cursor -------
+
+
+def test_sent_and_play_a_reply_follow_the_lead_not_the_sender(client_as, agent, other_agent, team_lead, broker,
+                                                             lead, other_team, textable, local_provider):
+    from leads.services import lead_assign
+
+    sent = sent_text(lead, agent, textable, body="Before the handover")
+    lead_assign(lead=lead, agent=other_agent, team=other_team, actor=broker)
+    url = reverse("messaging:sent")
+
+    def shown(user):
+        return f'id="sent-{sent.pk}"' in client_as(user).get(url).content.decode()
+
+    assert not shown(agent)  # the lead is not theirs any more
+    assert not shown(team_lead)  # nor their team's, though a member sent it
+    assert shown(other_agent) and shown(broker)
+    response = client_as(agent).post(reverse("messaging:play_reply", args=[sent.pk]), {"body": "STOP"})
+    assert response.status_code == 404
+    assert not Message.objects.filter(direction=Direction.INBOUND).exists()
+
+
+def test_a_message_on_no_lead_is_its_agents_and_the_brokers(client_as, agent, team_lead, broker, local_provider):
+    loose = Message.objects.create(channel=Channel.SMS, direction=Direction.OUTBOUND, provider="local", agent=agent,
+                                   from_address="+15005550006", to_address=UNKNOWN_NUMBER, body="Who is this?",
+                                   status=MessageStatus.DELIVERED)
+
+    def shown(user):
+        return f'id="sent-{loose.pk}"' in client_as(user).get(reverse("messaging:sent")).content.decode()
+
+    assert shown(agent) and shown(broker)
+    assert not shown(team_lead)
+
+
+def test_play_a_reply_needs_the_permission_to_log_outreach(client_as, agent, lead, textable, local_provider):
+    sent = sent_text(lead, agent, textable)
+    agent.groups.clear()  # still assigned the lead, no longer allowed to work it
+
+    response = client_as(agent).post(reverse("messaging:play_reply", args=[sent.pk]), {"body": "STOP"})
+
+    assert response.status_code == 403
+    assert not InternalDncEntry.objects.filter(phone_number=textable.number).exists()
+
+
+def _outbound(lead, agent, *, channel=Channel.SMS, status=MessageStatus.SENT, minutes_ago=0, provider="local"):
+    at = timezone.now() - timezone.timedelta(minutes=minutes_ago)
+    return Message.objects.create(channel=channel, direction=Direction.OUTBOUND, provider=provider, lead=lead,
+                                  agent=agent, from_address="+15005550006", to_address="+19185550104", body="Hi",
+                                  status=status, created_at=at, status_at=at)
+
+
+@pytest.mark.parametrize("channel, status, minutes_ago, provider, polls", [
+    (Channel.SMS, MessageStatus.SENT, 0, "local", True),
+    (Channel.SMS, MessageStatus.QUEUED, 1, "local", True),
+    (Channel.CALL, MessageStatus.RINGING, 0, "local", True),
+    (Channel.SMS, MessageStatus.SENT, 11, "twilio", False),  # no report in ten minutes: none is coming soon
+    (Channel.SMS, MessageStatus.SENDING, 11, "twilio", False),
+    (Channel.CALL, MessageStatus.RINGING, 11, "twilio", False),
+    (Channel.CALL, MessageStatus.IN_PROGRESS, 30, "twilio", True),  # a long conversation
+    (Channel.CALL, MessageStatus.IN_PROGRESS, 121, "twilio", False),
+    (Channel.EMAIL, MessageStatus.SENT, 0, "smtp", False),  # a mail server never reports further
+    (Channel.EMAIL, MessageStatus.SENT, 0, "console", False),
+    (Channel.EMAIL, MessageStatus.SENT, 0, "mailgun", True),  # an email service does
+    (Channel.SMS, MessageStatus.UNKNOWN, 0, "twilio", False),
+    (Channel.SMS, MessageStatus.DELIVERED, 0, "twilio", False),
+])
+def test_status_badge_stops_polling_when_no_report_is_coming(client_as, agent, lead, channel, status, minutes_ago,
+                                                             provider, polls):
+    message = _outbound(lead, agent, channel=channel, status=status, minutes_ago=minutes_ago, provider=provider)
+
+    status_url = reverse("messaging:message_status", args=[message.pk])
+    badge = client_as(agent).get(status_url).content.decode()
+    sent_page = client_as(agent).get(reverse("messaging:sent")).content.decode()
+    lead_page = client_as(agent).get(reverse("leads:detail", args=[lead.pk])).content.decode()
+
+    assert ('hx-trigger="every 2s"' in badge) is polls
+    assert (status_url in sent_page) is polls
+    assert (status_url in lead_page) is polls
+    waiting = status not in (MessageStatus.UNKNOWN, MessageStatus.DELIVERED) and not polls
+    says = "no report of the call yet" if channel == Channel.CALL else "no delivery report yet"
+    assert (says in badge) is waiting
+    if waiting:
+        assert "bi-hourglass" not in badge
+
+
+@pytest.mark.parametrize("number_of", ["homeowner", "dnc", "pool", "local", "sending_number"])
+def test_phone_to_ring_may_not_be_a_homeowners_a_stopped_or_the_brokerages_number(client_as, agent, other_agent,
+                                                                                  other_lead, settings, number_of):
+    from django.utils.html import escape
+
+    from pipeline.messaging import forms
+
+    settings.TWILIO_NUMBERS = ["+19185550900"]
+    InternalDncEntry.objects.create(phone_number="+14055550188", channel=Channel.CALL, recorded_by=other_agent,
+                                    homeowner_words="Don't call me again.")
+    other_agent.sending_number = "+19185550999"
+    other_agent.save(update_fields=["sending_number"])
+    number, says = {
+        "homeowner": ("(850) 555-0147", forms.NOT_YOUR_PHONE_HOMEOWNER),  # other_lead's, a lead the agent cannot see
+        "dnc": ("+1 405 555 0188", forms.NOT_YOUR_PHONE_DNC),
+        "pool": ("918-555-0900", forms.NOT_YOUR_PHONE_SENDING),
+        "local": ("+15005550006", forms.NOT_YOUR_PHONE_SENDING),
+        "sending_number": ("+19185550999", forms.NOT_YOUR_PHONE_SENDING),
+    }[number_of]
+
+    response = client_as(agent).post(reverse("pipeline:my_settings"), {"action": "call_phone", "call_phone": number})
+
+    assert response.status_code == 400
+    assert escape(says) in response.content.decode()
+    agent.refresh_from_db()
+    assert agent.call_phone == ""
+
+
+@pytest.mark.parametrize("cursor", [
+    "2026-13-45T00:00:00~1",  # no such date
+    "2026-01-05T00:00:00~1",  # no zone: ambiguous
+    "yesterday~1",
+    "2026-01-05T00:00:00+00:00~99999999999999999999999",  # beyond any key
+    "~",
+])
+@pytest.mark.parametrize("name, who", [("messaging:sent", "agent"), ("messaging:inbox", "team_lead")])
+def test_a_malformed_cursor_shows_the_first_page(client_as, lead, agent, textable, local_provider, request, cursor,
+                                                 name, who):
+    sent_text(lead, agent, textable)
+    inbound(UNKNOWN_NUMBER, "Who is this?", "SMcursor")
+    client = client_as(request.getfixturevalue(who))
+
+    first = client.get(reverse(name))
+    response = client.get(reverse(name), {"before": cursor})
+
+    assert response.status_code == 200
+    assert [m.pk for m in response.context["page"].rows] == [m.pk for m in first.context["page"].rows] != []
