@@ -65,7 +65,7 @@ def test_an_agent_texts_the_homeowner_who_replies_stop_and_the_next_text_is_refu
 
     # then: the next text is refused, B1 cited, and nothing goes to the provider
     page.goto(f"/leads/{lead.pk}/text/?phone={phone.pk}")
-    page.fill("textarea[name=body]", "Just one more question about the house.")
+    page.fill("textarea[name=body]", "Just one more question about the house. Ana, Sunbelt Test Realty")
     page.check("input[name=role_disclosed]")
     page.click("button:has-text('Check and send')")
     page.wait_for_selector("#text-refusal")

@@ -110,13 +110,13 @@ def inbound(phone, body, provider_id, at, to="+15005550006"):
 def test_stop_by_text_then_start_lets_the_next_text_go_and_still_refuses_the_next_call(
         lead, agent, phone, local_provider):
     # given a text that went out, and the homeowner's STOP
-    sent = message_deliver(message_id=text_send(lead=lead, phone=phone, body="Hi, this is Ana",
+    sent = message_deliver(message_id=text_send(lead=lead, phone=phone, body="Hi, this is Ana with Sunbelt Test Realty",
                                                 actor=agent, role_disclosed=True).pk)
     inbound(phone, "STOP", "SM-stop", minutes_ago(2), to=sent.from_address)
     entry = InternalDncEntry.objects.get(phone_number=phone.number)
     assert (entry.channel, entry.origin) == (Channel.SMS, StopOrigin.TEXT_REPLY)
     with pytest.raises(OutreachBlocked):
-        text_send(lead=lead, phone=phone, body="Hi again", actor=agent, role_disclosed=True)
+        text_send(lead=lead, phone=phone, body="Hi again, Ana at Sunbelt Test Realty", actor=agent, role_disclosed=True)
 
     # when the homeowner texts START from the same number
     start = inbound(phone, "Start.", "SM-start", minutes_ago(1), to=sent.from_address)
@@ -126,7 +126,7 @@ def test_stop_by_text_then_start_lets_the_next_text_go_and_still_refuses_the_nex
     assert (resubscription.phone_number, resubscription.lead, resubscription.message_id) == (
         phone.number, lead, start.pk)
     assert list(InternalDncEntry.objects.filter(phone_number=phone.number)) == [entry]
-    message = text_send(lead=lead, phone=phone, body="Thanks for coming back, Ana here", actor=agent,
+    message = text_send(lead=lead, phone=phone, body="Thanks for coming back, Ana here at Sunbelt Test Realty", actor=agent,
                         role_disclosed=True)
     assert message.status == MessageStatus.QUEUED
     check = ComplianceCheck.objects.get(pk=message.attempt.compliance_check_id)

@@ -41,7 +41,7 @@ def test_a_stop_between_writing_and_leaving_keeps_the_text_back(lead, agent, tex
 
 
 def test_a_text_left_in_the_queue_too_long_is_not_sent(lead, agent, textable, local_provider, settings):
-    message = text_send(lead=lead, phone=textable, body="Hi, this is Ana.", actor=agent, role_disclosed=True)
+    message = text_send(lead=lead, phone=textable, body="Hi, this is Ana with Sunbelt Test Realty.", actor=agent, role_disclosed=True)
 
     with time_machine.travel(timezone.now() + timedelta(seconds=settings.LEADCRM_SEND_STALE_AFTER_SECONDS + 60)):
         message = message_deliver(message_id=message.pk)
@@ -51,14 +51,14 @@ def test_a_text_left_in_the_queue_too_long_is_not_sent(lead, agent, textable, lo
 
 
 def test_the_agents_own_words_about_stopping_are_not_a_stop(lead, agent, textable, local_provider):
-    text_send(lead=lead, phone=textable, body="Hi, it's Ana. Reply STOP and I will never text again.", actor=agent,
+    text_send(lead=lead, phone=textable, body="Hi, it's Ana at Sunbelt Test Realty. Reply STOP and I will never text again.", actor=agent,
               role_disclosed=True)
 
     assert not InternalDncEntry.objects.exists()
 
 
 def test_a_reply_on_a_reassigned_lead_goes_to_its_new_agent(lead, agent, team, textable, local_provider, broker):
-    text_send(lead=lead, phone=textable, body="Hi, this is Ana.", actor=agent, role_disclosed=True)
+    text_send(lead=lead, phone=textable, body="Hi, this is Ana with Sunbelt Test Realty.", actor=agent, role_disclosed=True)
     newcomer = AgentFactory(first_name="Nia")
     team_member_set(team=team, user=newcomer)
     lead_assign(lead=lead, agent=newcomer, team=team, actor=broker, reason="Ana is on leave")
@@ -71,7 +71,7 @@ def test_a_reply_on_a_reassigned_lead_goes_to_its_new_agent(lead, agent, team, t
 
 
 def test_the_sweep_never_calls_a_text_the_provider_took_unknown(lead, agent, textable, local_provider):
-    message = text_send(lead=lead, phone=textable, body="Hi, this is Ana.", actor=agent, role_disclosed=True)
+    message = text_send(lead=lead, phone=textable, body="Hi, this is Ana with Sunbelt Test Realty.", actor=agent, role_disclosed=True)
     # Handed over and answered with its id, its delivery report not in yet.
     Message.objects.filter(pk=message.pk).update(status=MessageStatus.SENDING, provider_id="SMtaken",
                                                  handed_over_at=timezone.now())

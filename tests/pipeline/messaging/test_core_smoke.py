@@ -9,7 +9,7 @@ from pipeline.outreach.services import OutreachBlocked
 
 
 def test_text_stop_then_refused(lead, agent, textable, local_provider):
-    message = text_send(lead=lead, phone=textable, body="Hi, this is Ana", actor=agent, role_disclosed=True)
+    message = text_send(lead=lead, phone=textable, body="Hi, this is Ana with Sunbelt Test Realty", actor=agent, role_disclosed=True)
     assert message.status == MessageStatus.QUEUED
     message = message_deliver(message_id=message.pk)
     assert message.status == MessageStatus.DELIVERED
@@ -19,5 +19,5 @@ def test_text_stop_then_refused(lead, agent, textable, local_provider):
     assert inbound.lead == lead and inbound.keyword == "stop"
     assert InternalDncEntry.objects.filter(phone_number=textable.number).exists()
     with pytest.raises(OutreachBlocked) as blocked:
-        text_send(lead=lead, phone=textable, body="Hi again", actor=agent, role_disclosed=True)
+        text_send(lead=lead, phone=textable, body="Hi again, Ana at Sunbelt Test Realty", actor=agent, role_disclosed=True)
     assert "B1" in blocked.value.decision.rule_ids

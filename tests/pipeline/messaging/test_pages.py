@@ -34,12 +34,16 @@ def compose_url(lead):
     return reverse("messaging:text_compose", args=[lead.pk])
 
 
+SIGNATURE = " Ana, Sunbelt Test Realty"
+
+
 def send_form(phone, body="Hi, this is Ana Torres with Sunbelt Test Realty about your home.", **extra):
     return {"phone": phone.pk, "purpose": Purpose.LISTING, "body": body, "role_disclosed": "on", **extra}
 
 
 def sent_text(lead, agent, phone, body="Hello from the CRM"):
-    message = text_send(lead=lead, phone=phone, body=body, actor=agent, role_disclosed=True)
+    # Signed, as every text must be (D3 in the text itself).
+    message = text_send(lead=lead, phone=phone, body=f"{body} -{SIGNATURE}", actor=agent, role_disclosed=True)
     return message_deliver(message_id=message.pk)
 
 
@@ -78,7 +82,7 @@ def test_compose_after_a_stop_is_refused_with_b1(client_as, agent, lead, textabl
     sent_text(lead, agent, textable)
     inbound(textable.number, "STOP", "SMstop1")
 
-    response = client_as(agent).post(compose_url(lead), send_form(textable, body="One more thing"))
+    response = client_as(agent).post(compose_url(lead), send_form(textable, body="One more thing. Ana, Sunbelt Test Realty"))
 
     assert Message.objects.filter(direction=Direction.OUTBOUND).count() == 1
     assert "B1" in response.content.decode()
@@ -144,7 +148,8 @@ def test_other_agent_may_not_send_to_a_lead_they_cannot_see(client_as, other_age
 
 
 def test_status_polls_until_final(client_as, agent, lead, textable, local_provider):
-    message = text_send(lead=lead, phone=textable, body="Hi", actor=agent, role_disclosed=True)
+    message = text_send(lead=lead, phone=textable, body="Hi, Ana at Sunbelt Test Realty", actor=agent,
+                        role_disclosed=True)
     url = reverse("messaging:message_status", args=[message.pk])
 
     queued = client_as(agent).get(url).content.decode()

@@ -94,7 +94,7 @@ def test_landline_marks_the_number_and_the_next_text_is_refused_before_twilio(le
     textable.refresh_from_db()
     assert textable.phone_type == PhoneType.LANDLINE
     with pytest.raises(ValidationError) as refused:
-        text_send(lead=lead, phone=textable, body="Second try", actor=agent, role_disclosed=True)
+        text_send(lead=lead, phone=textable, body="Second try, Ana at Sunbelt Test Realty", actor=agent, role_disclosed=True)
     assert refused.value.message_dict["phone"] == [LANDLINE.format(number=textable.display)]
     assert len(twilio_standin.texts) == 1
 
@@ -182,7 +182,7 @@ def test_stop_by_webhook_refuses_the_next_text_and_call_within_a_second(lead, ag
     response = twilio_standin.send_inbound(inbound_url(live_server), from_=textable.number, to=SENDER, body="STOP")
     assert response.status_code == 200
     with pytest.raises(OutreachBlocked) as text_refused:
-        text_send(lead=lead, phone=textable, body="Just checking in", actor=agent, role_disclosed=True)
+        text_send(lead=lead, phone=textable, body="Just checking in, Ana at Sunbelt Test Realty", actor=agent, role_disclosed=True)
     with pytest.raises(OutreachBlocked) as call_refused:
         calls.call_start(lead=lead, phone=textable, actor=agent, role_disclosed=True)
     elapsed = time.perf_counter() - started
