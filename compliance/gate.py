@@ -119,8 +119,8 @@ NOT_ACKNOWLEDGED = (
 NO_REGISTRY_DATA = "No national Do Not Call data is held for area code {area_code}: load it before calling."
 STALE = "The national Do Not Call data for area code {area_code} is {age} days old (version {version}); the limit is {limit}."
 AGING = "The national Do Not Call data for area code {area_code} is {age} days old (version {version}): refresh it before day {limit}."
-OUTSIDE_FEDERAL = "It is {local} in {zone} ({origin}): calls are allowed {start} to {end} only."
-OUTSIDE_STATE = "It is {local} in {zone} ({origin}): {state} allows calls {start} to {end} only."
+OUTSIDE_FEDERAL = "It is {local} in {zone} ({origin}): calls and texts are allowed {start} to {end} only."
+OUTSIDE_STATE = "It is {local} in {zone} ({origin}): {state} allows calls and texts {start} to {end} only."
 NO_CALLS_TODAY = "It is {weekday} in {zone} ({origin}): {state} allows no solicitation calls on {weekday}s."
 HOLIDAY = "{day:%b %d} is a {state} holiday ({zone}): no solicitation calls today."
 UNKNOWN_ZONES = (
@@ -139,7 +139,7 @@ TEXAS_UNREGISTERED = (
     "{what} to a Texas homeowner needs the brokerage's Texas telephone solicitation registration "
     "or a recorded exemption; neither is on file."
 )
-NOT_DISCLOSED = "Confirm that you said who you are and why you called: \u201c{sentence}\u201d"
+NOT_DISCLOSED = "Confirm that you say who you are and why you are reaching out: \u201c{sentence}\u201d"
 PRINCIPAL_NOT_DISCLOSED = (
     "You contact homeowners as a principal: confirm you told them you are buying for "
     "yourself: \u201c{sentence}\u201d"

@@ -67,6 +67,12 @@ def call_start(
     lead.refuse_if_erased()
     if not actor.call_phone:
         raise ValidationError(NO_CALL_PHONE)
+    # One call at a time to a homeowner: a second click (here, or in the queue) while the
+    # first still rings would ring them twice.
+    if Message.objects.filter(channel=Channel.CALL, direction=Direction.OUTBOUND, to_address=phone.number,
+                              status__in=OPEN_CALL_STATUSES, attempt__isnull=True,  # its result logged: over
+                              created_at__gte=timezone.now() - OPEN_CALL_WINDOW).exists():
+        raise ValidationError(CALL_ALREADY_OPEN.format(number=phone.display))
     caller_id = sending_number(agent=actor, to=phone.number)
     if not caller_id:
         raise ValidationError(NO_CALLER_ID)
@@ -194,6 +200,10 @@ def call_finish_local(*, message: Message, answered: bool, seconds: int = 60) ->
                         message_id=message.pk)
 
 
+CALL_ALREADY_OPEN = "A call to {number} is already ringing or in progress: finish it (or let it end) first."
+OPEN_CALL_STATUSES = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.RINGING, MessageStatus.IN_PROGRESS)
+# A call reported as still open after this long lost its last report; it no longer holds the number.
+OPEN_CALL_WINDOW = timedelta(hours=2)
 REFUSED_AT_BRIDGE = "The homeowner can no longer be called: {reasons} The call ends here."
 VOICEMAIL_ANSWERED = "Your voicemail answered, so the homeowner was not called."
 # Rules about what the agent says, confirmed when the result is logged, and the cap, which

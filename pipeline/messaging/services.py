@@ -29,6 +29,7 @@ from compliance.services import internal_dnc_add, outreach_preview, text_resubsc
 from leadcrm.accounts.models import Brokerage, User
 from leadcrm.accounts.services import automation_user
 from leadcrm.shared.queue import enqueue_on_commit
+from leads.editing import phone_add_by_hand
 from leads.models import Email, EmailStatus, Lead, Phone, PhoneStatus, PhoneType
 from pipeline.models import (
     FINAL_STATUSES,
@@ -466,6 +467,9 @@ def inbox_hold(*, message: Message, stop=None) -> None:
         if stop is not None:
             stop()
     message.inbox_state = InboxState.UNMATCHED
+    from .selectors import inbox_count_forget
+
+    inbox_count_forget()  # the menu's badge counts it now, not after its cache runs out
 
 
 def inbound_file(*, message: Message, lead: Lead, point, agent: User, reading, words: str) -> None:
@@ -555,6 +559,12 @@ def inbox_file(*, message: Message, lead: Lead, filed_by: User) -> Message:
     else:
         point = Phone.objects.filter(contact__lead=lead, number=message.from_address).exclude(
             status=PhoneStatus.ERASED).first()
+    if point is None and message.channel != Channel.EMAIL:
+        # Filed on purpose on a lead that does not have the number yet: the number becomes the
+        # owner's (given by the homeowner: they texted from it), as an agent adds one by hand.
+        owner = lead.contacts.order_by("pk").first()
+        if owner is not None:
+            point = phone_add_by_hand(contact=owner, actor=filed_by, number=message.from_address)
     if point is None:
         raise ValidationError(WRONG_LEAD_NUMBER.format(number=message.from_address))
     # Claimed first: two team leads filing the same text at once file it once.

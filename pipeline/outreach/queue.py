@@ -17,7 +17,7 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch
 from django.utils import timezone
 
 from compliance.gate import Finding, caller_refusals, federal_window, window_in_force
-from compliance.models import Channel, Purpose, Verdict
+from compliance.models import Channel, CheckMode, ComplianceCheck, Direction, Purpose, Verdict
 from compliance.places import zip_time_zone
 from compliance.rulebook import rulebook
 from compliance.services import outreach_verdict
@@ -166,18 +166,23 @@ def phone_status_now(*, lead: Lead, phones: list[Phone], user: User, now: dateti
 
     ``phone.callable_now``, ``phone.blocked_by`` (the refusing reasons), ``phone.local_times``
     (the homeowner's clock in each zone), ``phone.zone_clocks`` (each clock with the calling
-    window in force there today, D1 narrowed by the states' E1/E3) and ``phone.attempts_24h`` (logged calls and texts
-    to it in the last 24 hours). One gate evaluation per good number, one count for all.
+    window in force there today, D1 narrowed by the states' E1/E3) and ``phone.attempts_24h`` (calls and texts
+    let out to it in the last 24 hours, as the caps count them). One gate evaluation per good number, one count for all.
     """
     now = now or timezone.now()
+    # What the caps count (E2): calls and texts the gate let out to the number, whoever
+    # placed them, answered or not, a call clicked and not yet logged included; a
+    # homeowner's reply is not one.
     counts = dict(
-        OutreachAttempt.objects.filter(phone__in=phones, occurred_at__gte=now - timedelta(hours=24),
-                                       channel__in=[Channel.CALL, Channel.SMS])
-        .order_by().values_list("phone").annotate(n=Count("pk")).values_list("phone", "n")
+        ComplianceCheck.objects.filter(contact_point__in=[phone.number for phone in phones], mode=CheckMode.LOG,
+                                       direction=Direction.OUTBOUND, verdict__in=[Verdict.ALLOW, Verdict.WARN],
+                                       channel__in=[Channel.CALL, Channel.SMS],
+                                       checked_at__gt=now - timedelta(hours=24), checked_at__lte=now)
+        .order_by().values_list("contact_point").annotate(n=Count("pk")).values_list("contact_point", "n")
     )
     purpose = purpose_for(user)
     for phone in phones:
-        phone.attempts_24h = counts.get(phone.pk, 0)
+        phone.attempts_24h = counts.get(phone.number, 0)
         phone.callable_now, phone.blocked_by, phone.local_times, phone.zone_clocks = False, [], [], []
         if phone.status != PhoneStatus.GOOD or phone.contact.deceased:
             continue

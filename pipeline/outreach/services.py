@@ -296,8 +296,10 @@ def _apply_outcome(*, attempt: OutreachAttempt) -> None:
     elif attempt.outcome == Outcome.BAD_NUMBER:
         phone_set_status(phone=attempt.phone, status=PhoneStatus.BAD)
     # A homeowner's reply is contact too: the stale-lead reminder must not ask for a call
-    # to someone who just wrote back (REACHED_OUTCOMES stays the reports' "talked").
-    reached = attempt.outcome in REACHED_OUTCOMES or attempt.outcome == Outcome.REPLIED
+    # to someone who just wrote back (REACHED_OUTCOMES stays the reports' "talked"). A
+    # reply that asks to stop, or may mean it, is no conversation.
+    replied = attempt.outcome == Outcome.REPLIED and not (attempt.stop_recorded or attempt.review_raised)
+    reached = attempt.outcome in REACHED_OUTCOMES or replied
     if reached and (
         lead.last_contacted_at is None or attempt.occurred_at > lead.last_contacted_at
     ):

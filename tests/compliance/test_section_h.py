@@ -255,7 +255,7 @@ def test_e1_a_florida_cell_owned_by_a_georgia_resident_gets_the_florida_cutoff(a
     decision = check(lead, phone, agent, at)
     assert decision.rule_ids == ["E1"]
     assert decision.evidence["states"] == {"FL": "area code 305", "GA": "property"}
-    assert "FL allows calls 08:00 to 20:00" in decision.reasons[0]
+    assert "FL allows calls and texts 08:00 to 20:00" in decision.reasons[0]
 
 
 # H6. Frequency caps (E2) ---------------------------------------------------------------------

@@ -3,7 +3,9 @@ again at that moment; whose a reply is; what the sweep may call unknown."""
 
 from datetime import timedelta
 
+import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from compliance.models import InternalDncEntry
@@ -111,3 +113,37 @@ def test_the_agents_voicemail_is_never_bridged(lead, agent, textable, local_prov
     assert "<Dial" not in twiml
     call.refresh_from_db()
     assert call.error_message == calls.VOICEMAIL_ANSWERED
+
+
+def test_a_second_call_while_the_first_rings_is_refused(lead, agent, textable, local_provider):
+    agent.call_phone = "+19185550199"
+    agent.save(update_fields=["call_phone"])
+    calls.call_start(lead=lead, phone=textable, actor=agent, role_disclosed=True)
+
+    with pytest.raises(ValidationError) as refused:
+        calls.call_start(lead=lead, phone=textable, actor=agent, role_disclosed=True)
+
+    assert "already ringing" in refused.value.messages[0]
+    assert Message.objects.filter(channel="call").count() == 1
+
+
+def test_a_stop_reply_is_no_conversation(lead, agent, textable, local_provider):
+    reply(textable, "STOP", "SMnoconv")
+
+    lead.refresh_from_db()
+    assert lead.last_contacted_at is None
+
+
+def test_filing_an_inbox_text_on_a_lead_without_the_number_adds_it_to_the_owner(lead, team_lead, local_provider):
+    from pipeline.messaging.services import inbox_file
+
+    text = inbound_text_receive(provider="local", inbound=InboundText(
+        provider_id="SMnew", from_number="+14055550999", to_number="+15005550006", body="It's Rosa, new phone",
+        received_at=timezone.now()))
+    assert text.inbox_state == "unmatched"
+
+    inbox_file(message=text, lead=lead, filed_by=team_lead)
+
+    text.refresh_from_db()
+    assert text.inbox_state == "filed" and text.lead == lead
+    assert lead.contacts.first().phones.filter(number="+14055550999", source="homeowner").exists()
