@@ -31,6 +31,7 @@ from leadcrm.accounts.services import automation_user
 from leadcrm.shared.queue import enqueue_on_commit
 from leads.editing import phone_add_by_hand
 from leads.models import Email, EmailStatus, Lead, Phone, PhoneStatus, PhoneType
+from leads.phones import format_national
 from pipeline.models import (
     FINAL_STATUSES,
     STATUS_RANK,
@@ -522,7 +523,8 @@ def reply_notify(*, message: Message, agent: User) -> None:
 
 def help_text() -> str:
     brokerage = Brokerage.objects.current()
-    contact = " or ".join(part for part in (brokerage.phone, brokerage.email) if part) or "reply to this number"
+    phone = format_national(brokerage.phone) if brokerage.phone else ""
+    contact = " or ".join(part for part in (phone, brokerage.email) if part) or "reply to this number"
     return HELP_REPLY.format(name=brokerage.name, contact=contact)
 
 

@@ -13,6 +13,7 @@ from django.views.generic import TemplateView
 
 from compliance.disclosures import role_disclosure_sentence
 from compliance.lead_filters import DncStanding, dnc_standings
+from compliance.models import ConsentRecord
 from compliance.selectors import lead_list, phone_suppressions
 from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
@@ -187,6 +188,11 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
         for phone in phones:
             phone.suppressions = suppressions.get(phone.number, [])
         phone_status_now(lead=lead, phones=phones, user=user)
+        # Texts need written consent naming the number (D5): said on the Text button, one query.
+        consented = set(ConsentRecord.objects.not_revoked().filter(
+            phone_number__in=[phone.number for phone in phones], covers_sms=True).values_list("phone_number", flat=True))
+        for phone in phones:
+            phone.text_consent = phone.number in consented
         for phone in phones:
             phone.not_callable_because = not_callable_because(phone)
         disclosure = role_disclosure_sentence(
