@@ -645,14 +645,14 @@ DEMO_INBOX_NUMBER = "+14045550288"  # outside the demo pools (555-0100..0199): n
 # (days ago, the homeowner's first text, our text, its status, the carrier's error, the homeowner's reply)
 DEMO_TEXTS = (
     (6, "Got your letter about my house. Can you text me what my options are?",
-     "Hi, this is Ana Torres with Sunbelt Realty, a listing agent. Thanks for your text: I'll call you "
+     "Hi, this is Ana Torres with Sunbelt Short Sale Realty, a listing agent. Thanks for your text: I'll call you "
      "tomorrow after 5 to walk through the options. Reply STOP to stop texts.", "delivered", "", ""),
     (4, "Is this about the notice from the bank? Text is easier for me.",
-     "Hi, this is Ana Torres with Sunbelt Realty, a listing agent. Yes: I can explain what the notice means "
+     "Hi, this is Ana Torres with Sunbelt Short Sale Realty, a listing agent. Yes: I can explain what the notice means "
      "and what a short sale involves. When suits you? Reply STOP to stop texts.", "undelivered", "30003",
      ""),
     (2, "Please text me, I work nights.",
-     "Hi, this is Ana Torres with Sunbelt Realty, a listing agent. Happy to text. Would Thursday morning "
+     "Hi, this is Ana Torres with Sunbelt Short Sale Realty, a listing agent. Happy to text. Would Thursday morning "
      "work for a short call? Reply STOP to stop texts.", "delivered", "", "Thursday 10am works. Thanks Ana"),
 )
 
