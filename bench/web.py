@@ -207,6 +207,7 @@ def _gunicorn_env(url: str, var_dir: str) -> dict:
         "DATABASE_CONN_MAX_AGE": "3600",  # one backend per worker for the run: its CPU is counted
         "CELERY_BROKER_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "LEADCRM_VAR_DIR": var_dir,  # collected static files, media: nothing in the repo's var/
+        "LEADCRM_TELEPHONY": "local",  # the pages measured send no text
         "DJANGO_LOG_LEVEL": "WARNING",
         "DJANGO_READ_DOT_ENV_FILE": "false",
         "PYTHONPATH": str(ROOT),

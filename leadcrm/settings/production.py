@@ -48,6 +48,14 @@ EMAIL_HOST_USER = env("DJANGO_EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("DJANGO_EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("DJANGO_EMAIL_USE_TLS", default=False)
 
+# Texts and calls through Twilio unless asked otherwise: the local backend sends nothing
+# and reports every text delivered, so a deployment uses it only when it says so
+# (LEADCRM_TELEPHONY=local, a trial); with Twilio its account is required.
+LEADCRM_TELEPHONY = env("LEADCRM_TELEPHONY", default="twilio").strip().lower()
+if LEADCRM_TELEPHONY == "twilio":
+    TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID")
+    TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN")
+
 # Production runs a real broker; the filesystem transport is for one laptop only.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 CELERY_BROKER_TRANSPORT_OPTIONS = (

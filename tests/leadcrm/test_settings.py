@@ -108,6 +108,7 @@ def test_check_deploy_is_clean_with_the_required_variables_set():
         DJANGO_ALLOWED_HOSTS="crm.example.com",
         DATABASE_URL="postgres://crm@127.0.0.1:5432/leadcrm",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+        TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN=secrets.token_hex(16),
     )
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
@@ -117,7 +118,21 @@ def test_check_deploy_is_clean_with_the_required_variables_set():
 
 
 PRODUCTION_ENV = dict(DJANGO_SECRET_KEY="x" * 50, DJANGO_ALLOWED_HOSTS="crm.example.com",
-                      DATABASE_URL="postgres://crm@127.0.0.1:5432/leadcrm", CELERY_BROKER_URL="redis://cache:6379/0")
+                      DATABASE_URL="postgres://crm@127.0.0.1:5432/leadcrm", CELERY_BROKER_URL="redis://cache:6379/0",
+                      TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN="t" * 32)
+
+
+@pytest.mark.slow
+def test_production_texts_through_twilio_unless_told_otherwise():
+    env = {key: value for key, value in PRODUCTION_ENV.items() if not key.startswith("TWILIO_")}
+    result = settings_in_subprocess("leadcrm.settings.production", "settings.LEADCRM_TELEPHONY", **env)
+    assert result.returncode != 0 and "TWILIO_ACCOUNT_SID" in result.stderr
+    result = settings_in_subprocess("leadcrm.settings.production", "settings.LEADCRM_TELEPHONY", **PRODUCTION_ENV)
+    assert result.stdout.split() == ["twilio"]
+    # A trial says so in so many words.
+    result = settings_in_subprocess("leadcrm.settings.production", "settings.LEADCRM_TELEPHONY", **env,
+                                    LEADCRM_TELEPHONY="local")
+    assert result.stdout.split() == ["local"]
 
 
 @pytest.mark.slow
