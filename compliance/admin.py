@@ -85,6 +85,15 @@ class DncNumberAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
 
+def with_leads_seen_or_none(queryset, user):
+    """The gate applies every entry to everyone; the list of them (numbers and the
+    homeowners' words) is shown only for leads the user may see, plus entries recorded
+    without a lead."""
+    if user.has_perm(Perm.VIEW_ALL_LEADS):
+        return queryset
+    return queryset.filter(Q(lead__isnull=True) | Q(lead__in=Lead.objects.visible_to(user)))
+
+
 @admin.register(TextResubscription)
 class TextResubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """A homeowner's START by text, appended beside the internal list (docs/compliance-rules.md#b4-start);
@@ -98,10 +107,7 @@ class TextResubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.has_perm(Perm.VIEW_ALL_LEADS):
-            return queryset
-        return queryset.filter(Q(lead__isnull=True) | Q(lead__in=Lead.objects.visible_to(request.user)))
+        return with_leads_seen_or_none(super().get_queryset(request), request.user)
 
 
 @admin.register(InternalDncEntry)
@@ -118,13 +124,7 @@ class InternalDncEntryAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        # The gate applies every entry to everyone; the list of them (numbers and the
-        # homeowners' words) is shown only for leads the user may see, plus entries
-        # recorded without a lead.
-        queryset = super().get_queryset(request)
-        if request.user.has_perm(Perm.VIEW_ALL_LEADS):
-            return queryset
-        return queryset.filter(Q(lead__isnull=True) | Q(lead__in=Lead.objects.visible_to(request.user)))
+        return with_leads_seen_or_none(super().get_queryset(request), request.user)
 
     def get_readonly_fields(self, request, obj=None):
         return self.fields if obj is not None else []

@@ -16,7 +16,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -607,6 +606,3 @@ def webhook_once(*, provider: str, event_id: str) -> bool:
         return False
     return True
 
-
-def messages_of(*, lead: Lead):
-    return Message.objects.filter(Q(lead=lead)).select_related("agent", "attempt")
