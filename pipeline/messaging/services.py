@@ -319,6 +319,9 @@ def _error_text(code: str) -> str:
     return ERROR_TEXTS.get(code, f"Carrier error {code}." if code else "")
 
 
+CALL_NEVER_PLACED = "The call was never placed: its request ended before the provider was asked. Click Call again."
+
+
 def messages_sweep(*, now=None) -> dict[str, int]:
     """Texts a worker was asked to send and never finished: handed over with no answer for
     a while are ``unknown`` (never sent again); still queued (the broker lost the task)
@@ -339,13 +342,17 @@ def messages_sweep(*, now=None) -> dict[str, int]:
                                        created_at__lt=now - timedelta(minutes=2)).values_list("pk", flat=True)[:500])
     for pk in lost:
         enqueue_on_commit(message_deliver_task, pk, swept=True)
+    # A call whose request died between its check and the provider: never placed, and says so.
+    never_placed = Message.objects.filter(channel=Channel.CALL, status=MessageStatus.QUEUED, provider_id__isnull=True,
+                                          created_at__lt=now - timedelta(minutes=5)).update(
+        status=MessageStatus.FAILED, status_at=now, error_code="not-placed", error_message=CALL_NEVER_PLACED)
     refiled = 0
     for message in Message.objects.filter(direction=Direction.INBOUND, inbox_state=InboxState.PENDING,
                                           status_at__lt=now - REFILE_AFTER).order_by("pk")[:200]:
         if _claim_unfinished(message, now=now):
             inbound_route(message)
             refiled += 1
-    return {"unknown": stuck, "requeued": len(lost), "refiled": refiled}
+    return {"unknown": stuck, "requeued": len(lost), "refiled": refiled, "calls_failed": never_placed}
 
 
 def inbound_route(message: Message) -> None:

@@ -15,15 +15,17 @@ from pipeline.models import Outcome, OutreachAttempt
 def recent_outreach(*, fetched_by: User, limit: int = 10) -> list[OutreachAttempt]:
     return list(
         OutreachAttempt.objects.visible_to(fetched_by)
-        .select_related("lead__property", "agent")
+        .select_related("lead__property", "agent", "message")
         .only("occurred_at", "channel", "outcome", "lead__property__street", "lead__property__unit",
-              "agent__username", "agent__first_name", "agent__last_name")
+              "agent__username", "agent__first_name", "agent__last_name", "message__keyword")
         .order_by("-occurred_at", "-pk")[:limit]
     )
 
 
 # A conversation: the homeowner was reached, or wrote back.
 CONVERSATION_OUTCOMES = frozenset({Outcome.TALKED, Outcome.APPOINTMENT_SET, Outcome.REPLIED})
+# What an inbound text asked for (pipeline.messaging.keywords) that makes a reply no conversation.
+NOT_A_CONVERSATION = ("stop", "review")
 
 
 def lead_last_conversation(*, lead: Lead) -> dict:
@@ -32,7 +34,9 @@ def lead_last_conversation(*, lead: Lead) -> dict:
     no longer counts. Read from the log itself, not the timeline, which is cut at a
     hundred events of every kind: a long-worked lead's last talk may lie further back."""
     attempts = OutreachAttempt.objects.filter(lead_id__in=lead_ids_with_merged(lead), corrections__isnull=True)
-    conversation = attempts.filter(outcome__in=CONVERSATION_OUTCOMES).select_related("agent").first()
+    # A homeowner's text asking to stop (or that may mean it) is no conversation.
+    conversation = (attempts.filter(outcome__in=CONVERSATION_OUTCOMES)
+                    .exclude(message__keyword__in=NOT_A_CONVERSATION).select_related("agent").first())
     since = attempts if conversation is None else attempts.filter(
         Q(occurred_at__gt=conversation.occurred_at) | Q(occurred_at=conversation.occurred_at, pk__gt=conversation.pk))
     latest = since.first()

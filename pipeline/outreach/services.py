@@ -14,6 +14,7 @@ from compliance.language import RevocationScan, revocation_scan
 from compliance.models import Channel, CheckMode, ComplianceCheck, Direction, Purpose, Technology, Verdict
 from compliance.services import Decision, outreach_check, revocation_review_raise, stop_request_record
 from leadcrm.accounts.models import User
+from leadcrm.accounts.services import automation_user
 from leads.models import Contact, Email, Lead, Phone, PhoneStatus
 from leads.routing import claim_worked
 from leads.services import lead_rescore, phone_set_status
@@ -177,11 +178,13 @@ def outreach_log(
             )
         # Never gated: a homeowner's "stop" is honoured even if the attempt is refused.
         if stop:
+            # Only a text the homeowner sent, filed as it came in: recorded by the system, not
+            # by the agent whose lead it was filed on.
+            texted = revocation is not None and direction == Direction.INBOUND
             stop_request_record(lead=lead, channel=channel, contact_point=contact_point,
-                                homeowner_words=words, recorded_by=actor, at=occurred_at,
-                                whole_contact=outcome == Outcome.DO_NOT_CONTACT,
-                                # only a text the homeowner sent, filed as it came in
-                                texted_by_homeowner=revocation is not None and direction == Direction.INBOUND)
+                                homeowner_words=words, recorded_by=automation_user() if texted else actor,
+                                at=occurred_at, whole_contact=outcome == Outcome.DO_NOT_CONTACT,
+                                texted_by_homeowner=texted)
         elif unclear:
             revocation_review_raise(lead=lead, contact_point=contact_point, text=words,
                                     matched=unclear, raised_by=actor, at=occurred_at)

@@ -147,3 +147,26 @@ def test_filing_an_inbox_text_on_a_lead_without_the_number_adds_it_to_the_owner(
     text.refresh_from_db()
     assert text.inbox_state == "filed" and text.lead == lead
     assert lead.contacts.first().phones.filter(number="+14055550999", source="homeowner").exists()
+
+
+def test_a_call_left_queued_by_a_dead_request_is_failed_not_left_ringing(lead, agent, local_provider):
+    call = Message.objects.create(channel="call", direction="outbound", provider="local", lead=lead, agent=agent,
+                                  from_address="+15005550006", to_address="+19185550104", status="queued")
+
+    assert messages_sweep(now=timezone.now() + timedelta(minutes=6))["calls_failed"] == 1
+
+    call.refresh_from_db()
+    assert call.status == MessageStatus.FAILED and call.failed and "never placed" in call.error_message
+
+
+def test_a_texted_stop_is_recorded_by_the_system_and_is_no_conversation(client_as, lead, agent, textable,
+                                                                        local_provider):
+    from leadcrm.accounts.services import AUTOMATION_USERNAME
+    from pipeline.outreach.selectors import lead_last_conversation
+
+    reply(textable, "STOP", "SMsys1")
+
+    assert InternalDncEntry.objects.get(phone_number=textable.number).recorded_by.username == AUTOMATION_USERNAME
+    assert lead_last_conversation(lead=lead)["conversation"] is None
+    dashboard = client_as(agent).get("/").content.decode()
+    assert '<span class="badge text-bg-danger">STOP</span>' in dashboard

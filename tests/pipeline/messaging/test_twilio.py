@@ -143,7 +143,7 @@ def test_unknown_outcome_is_never_sent_again(lead, agent, textable, twilio_stand
     assert message.status == MessageStatus.UNKNOWN and message.failed
     assert "not sent again" in message.error_message
     assert message_deliver(message_id=message.pk) is None
-    assert messages_sweep() == {"unknown": 0, "requeued": 0, "refiled": 0}
+    assert messages_sweep() == {"unknown": 0, "requeued": 0, "refiled": 0, "calls_failed": 0}
     message.refresh_from_db()
     assert message.status == MessageStatus.UNKNOWN
     assert len(twilio_standin.texts) == 1
