@@ -9,7 +9,6 @@ of the same rules and recorded nowhere.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,6 +24,7 @@ from django.utils import timezone
 
 from leadcrm.accounts.models import User
 from leadcrm.shared.heartbeat import heartbeat
+from leadcrm.shared.uploads import upload_store
 from leads.models import Contact, Email, Lead, Phone
 from leads.phones import parse_phone
 from leads.services import contact_set_do_not_mail
@@ -541,21 +541,6 @@ def dnc_source_for(*, kind: RegistryKind | str, state: str = "", name: str = "")
     return source
 
 
-def _store_registry_file(content) -> str:
-    """Keep the upload under MEDIA_ROOT (never served), copied chunk by chunk: a large
-    registry file never sits in the web worker's memory whole."""
-    relative = f"{REGISTRY_UPLOAD_DIR}/{uuid.uuid4().hex}.bin"
-    path = Path(settings.MEDIA_ROOT) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        with path.open("wb") as out:
-            for chunk in content.chunks():
-                out.write(chunk)
-    return relative
-
-
 def registry_load_create(
     *, source: DncSource, kind: LoadKind | str, version_date: date, content, file_name: str,
     loaded_by: User | None, area_codes: Iterable[str] = (), subscription_account_number: str = "",
@@ -580,7 +565,7 @@ def registry_load_create(
         subscription_expires_on=subscription_expires_on or source.subscription_expires_on,
     )
     load.full_clean()
-    relative = _store_registry_file(content)
+    relative = upload_store(content, folder=REGISTRY_UPLOAD_DIR)
     path = Path(settings.MEDIA_ROOT) / relative
     with path.open("rb") as stored:
         zipped = stored.read(4) == b"PK\x03\x04"

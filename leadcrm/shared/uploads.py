@@ -7,6 +7,11 @@ evidence, so every upload accepts the same kinds of file.
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+
 # (first bytes, content type, extension we store it under)
 SIGNATURES = (
     (b"%PDF-", "application/pdf", "pdf"),
@@ -29,3 +34,19 @@ def sniff_document(head: bytes) -> tuple[str, str] | None:
     if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
         return "image/heic", "heic"
     return None
+
+
+def upload_store(content, *, folder: str) -> str:
+    """Keep an upload (a list, a registry file) under MEDIA_ROOT, never served, under a
+    name of our own; returns its path relative to MEDIA_ROOT. An uploaded file is copied
+    chunk by chunk, so a large one never sits in the web worker's memory whole."""
+    relative = f"{folder}/{uuid.uuid4().hex}.bin"
+    path = Path(settings.MEDIA_ROOT) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        with path.open("wb") as out:
+            for chunk in content.chunks():
+                out.write(chunk)
+    return relative

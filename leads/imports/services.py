@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import gc
-import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from django.utils import timezone
 from leadcrm.accounts.models import Team, User
 from leadcrm.accounts.roles import Perm
 from leadcrm.shared.heartbeat import heartbeat
+from leadcrm.shared.uploads import upload_store
 from leadcrm.shared.zips import megabytes
 
 from ..models import (
@@ -66,21 +66,6 @@ class ImportRefused(ValidationError):
     pass
 
 
-def _store(content) -> str:
-    """Keep the upload under MEDIA_ROOT (never served) under a name of our own; an uploaded
-    file is copied chunk by chunk, so a large list never sits in memory whole."""
-    relative = f"{IMPORT_DIR}/{uuid.uuid4().hex}.bin"
-    path = Path(settings.MEDIA_ROOT) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        with path.open("wb") as out:
-            for chunk in content.chunks():
-                out.write(chunk)
-    return relative
-
-
 def stored_path(job: ImportJob) -> Path:
     return Path(settings.MEDIA_ROOT) / job.stored_file
 
@@ -113,7 +98,7 @@ def import_job_create(
         raise ImportRefused({"file": TOO_LARGE.format(size=megabytes(size), limit=megabytes(limit))})
     if lead_list is None and not list_name.strip():
         raise ImportRefused({"list_name": NEEDS_LIST})
-    relative = _store(content)
+    relative = upload_store(content, folder=IMPORT_DIR)
     path = Path(settings.MEDIA_ROOT) / relative
     try:
         table = open_table(path, file_name)

@@ -19,15 +19,15 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance.models import Channel, Direction, Purpose, Technology, Verdict
-from compliance.services import outreach_check, outreach_preview
+from compliance.models import Channel, Direction, Purpose, Technology
+from compliance.services import outreach_check
 from leadcrm.accounts.models import Brokerage, User
 from leads.models import Lead, Phone, PhoneStatus
 from pipeline.models import Message, MessageStatus, OutreachAttempt
 from pipeline.outreach.services import OutreachBlocked, _serialise_on, outreach_log
 
 from .providers import ProviderError, StatusUpdate, telephony
-from .services import sending_number, status_apply, status_callback_url
+from .services import refused_again, sending_number, status_apply, status_callback_url
 
 NO_CALL_PHONE = ("Add the phone to ring for calls on your settings page first: a call rings your phone, "
                  "then connects the homeowner.")
@@ -219,13 +219,10 @@ def refused_at_bridge(*, message: Message, now: datetime) -> str:
     if phone is None or message.agent is None:
         return REFUSED_AT_BRIDGE.format(reasons="the number is no longer this lead's.")
     check = message.compliance_check
-    decision = outreach_preview(lead=message.lead, contact_point=phone, channel=Channel.CALL,
-                                purpose=check.purpose if check else Purpose.LISTING, actor=message.agent, at=now,
-                                role_disclosed=True)
-    blocks = [f for f in decision.findings_with(Verdict.BLOCK) if f.rule not in NOT_ASKED_AT_BRIDGE]
-    if not blocks:
-        return ""
-    return REFUSED_AT_BRIDGE.format(reasons=" ".join(f"{f.rule}: {f.reason}" for f in blocks))
+    reasons = refused_again(lead=message.lead, phone=phone, channel=Channel.CALL,
+                            purpose=check.purpose if check else Purpose.LISTING, actor=message.agent, at=now,
+                            not_asked=NOT_ASKED_AT_BRIDGE)
+    return REFUSED_AT_BRIDGE.format(reasons=reasons) if reasons else ""
 
 
 def bridge_twiml(*, message: Message, now: datetime | None = None, refuse: bool = False,

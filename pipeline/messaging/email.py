@@ -252,11 +252,7 @@ def email_route(message: Message) -> None:
     reading = read_inbound(words)
     lead, email, agent = _owner_lead(address=message.from_address)
     if lead is None or agent is None:
-        def stop() -> None:
-            internal_dnc_add(channel=Channel.EMAIL, email=message.from_address, homeowner_words=words[:2000],
-                             recorded_by=automation_user(), requested_at=message.created_at)
-
-        inbox_hold(message=message, stop=stop if reading.keyword == Keyword.STOP else None)
+        inbox_hold(message=message, reading=reading, words=words)
         return
     inbound_file(message=message, lead=lead, point=email, agent=agent, reading=reading, words=words)
 

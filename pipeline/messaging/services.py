@@ -208,15 +208,23 @@ def _refused_now(message: Message, *, now) -> str:
     attempt = message.attempt
     if attempt is None or attempt.phone is None or attempt.purpose == Purpose.REVOCATION_CONFIRMATION:
         return ""  # the answer to HELP; the one confirmation of a stop, vetted when logged (B4)
-    decision = outreach_preview(
-        lead=attempt.lead, contact_point=attempt.phone, channel=Channel.SMS, purpose=attempt.purpose,
-        actor=attempt.agent, at=now, role_disclosed=attempt.role_disclosed, message=message.body,
-        technology=attempt.technology)
     # The cap (E2) is not asked again: this text's own check already counts in it.
-    blocks = [finding for finding in decision.findings_with(Verdict.BLOCK) if finding.rule != "E2"]
-    if not blocks:
-        return ""
-    return REFUSED_AT_SEND.format(reasons=" ".join(f"{finding.rule}: {finding.reason}" for finding in blocks))
+    reasons = refused_again(lead=attempt.lead, phone=attempt.phone, channel=Channel.SMS, purpose=attempt.purpose,
+                            actor=attempt.agent, at=now, not_asked={"E2"}, role_disclosed=attempt.role_disclosed,
+                            message=message.body, technology=attempt.technology)
+    return REFUSED_AT_SEND.format(reasons=reasons) if reasons else ""
+
+
+def refused_again(*, lead: Lead, phone: Phone, channel: Channel, purpose, actor: User, at, not_asked: set[str],
+                  role_disclosed: bool = True, message: str = "", technology=Technology.MANUAL) -> str:
+    """The gate asked again, as a contact it allowed a moment ago actually leaves (a queued
+    text, a call's bridge): what it refuses now, "rule: reason" each, or "" when nothing.
+    Recorded nowhere (the contact's own check stands); ``not_asked``: the rules that
+    check already settled or would count twice."""
+    decision = outreach_preview(lead=lead, contact_point=phone, channel=channel, purpose=purpose, actor=actor, at=at,
+                                role_disclosed=role_disclosed, message=message, technology=technology)
+    return " ".join(f"{finding.rule}: {finding.reason}" for finding in decision.findings_with(Verdict.BLOCK)
+                    if finding.rule not in not_asked)
 
 
 def _send_failed(message: Message, error: ProviderError) -> Message:
@@ -448,31 +456,31 @@ def _text_route(message: Message) -> None:
         except ValidationError as refused:  # a sender we cannot text anyway: the text is still filed
             logger.warning("START in message %s not recorded: %s", message.pk, refused)
     if lead is None or agent is None:
-        inbox_hold(message=message, stop=(lambda: _stop_by_point(message)) if reading.keyword == Keyword.STOP else None)
+        inbox_hold(message=message, reading=reading, words=message.body)
     else:
         inbound_file(message=message, lead=lead, point=phone, agent=agent, reading=reading, words=message.body)
     if reading.keyword == Keyword.HELP and not _helped_lately(message):
         _help_reply(message)
 
 
-def _stop_by_point(message: Message) -> None:
+def _stop_by_point(message: Message, *, words: str) -> None:
     """The homeowner's stop, on the number or address it came from, whoever's lead it is."""
     if message.channel == Channel.EMAIL:
-        internal_dnc_add(channel=Channel.EMAIL, email=message.from_address, homeowner_words=message.body[:2000],
+        internal_dnc_add(channel=Channel.EMAIL, email=message.from_address, homeowner_words=words[:2000],
                          recorded_by=automation_user(), requested_at=message.created_at)
     else:
-        internal_dnc_add(channel=Channel.SMS, phone_number=message.from_address, homeowner_words=message.body,
+        internal_dnc_add(channel=Channel.SMS, phone_number=message.from_address, homeowner_words=words,
                          recorded_by=automation_user(), requested_at=message.created_at,
                          origin=StopOrigin.TEXT_REPLY)
 
 
-def inbox_hold(*, message: Message, stop=None) -> None:
+def inbox_hold(*, message: Message, reading, words: str) -> None:
     """Nobody's lead (or nobody's to answer): it waits for a team lead, and a STOP still
     takes effect now, on the number or address itself, in the same transaction."""
     with transaction.atomic():
         Message.objects.filter(pk=message.pk).update(inbox_state=InboxState.UNMATCHED)
-        if stop is not None:
-            stop()
+        if reading.keyword == Keyword.STOP:
+            _stop_by_point(message, words=words)
     message.inbox_state = InboxState.UNMATCHED
     from .selectors import inbox_count_forget
 
@@ -507,7 +515,7 @@ def inbound_file(*, message: Message, lead: Lead, point, agent: User, reading, w
         logger.warning("Inbound message %s not logged as an attempt: %s", message.pk, refused)
         with transaction.atomic():
             if reading.keyword == Keyword.STOP:
-                _stop_by_point(message)
+                _stop_by_point(message, words=words)
             filed(None)
     message.refresh_from_db()
     reply_notify(message=message, agent=agent)
