@@ -1030,14 +1030,7 @@ def calling_hours_open_at(*, lead: Lead, phones: Iterable[Phone], after: datetim
     no zone is known, or nothing opens within ``horizon_days``.
     """
     book = rulebook()
-    attempts = []
-    for point in list(phones) or [None]:
-        attempt = Attempt(lead=lead, channel=Channel.CALL, purpose=Purpose.LISTING, actor=actor, at=after,
-                          role_disclosed=True, brokerage=book.brokerage, contact_point=point,
-                          mode=CheckMode.PREVIEW)
-        if point is not None:
-            list(resolve_contact_point(attempt))
-        attempts.append(attempt)
+    attempts = _clock_attempts(book=book, lead=lead, phones=phones, at=after, actor=actor)
     zones = {zone for attempt in attempts for zone in candidate_zones(attempt)[0]}
     if not zones:
         return None
@@ -1060,6 +1053,27 @@ def calling_hours_open_at(*, lead: Lead, phones: Iterable[Phone], after: datetim
         if all(not list(calling_hours(_at(attempt, moment))) for attempt in attempts):
             return moment
     return None
+
+
+def _clock_attempts(*, book: Rulebook, lead: Lead, phones: Iterable[Phone], at: datetime, actor: User) -> list[Attempt]:
+    """A call to each of ``phones`` (or to the lead's addresses alone), contemplated at ``at``:
+    what the clock rules and the zones (G2) are read from."""
+    attempts = []
+    for point in list(phones) or [None]:
+        attempt = Attempt(lead=lead, channel=Channel.CALL, purpose=Purpose.LISTING, actor=actor, at=at,
+                          role_disclosed=True, brokerage=book.brokerage, contact_point=point,
+                          mode=CheckMode.PREVIEW)
+        if point is not None:
+            list(resolve_contact_point(attempt))
+        attempts.append(attempt)
+    return attempts
+
+
+def homeowner_zones(*, lead: Lead, phones: Iterable[Phone], actor: User, at: datetime) -> set[str]:
+    """Every time zone the homeowner may be in (G2): the numbers' area codes, the property's
+    and the mailing addresses' ZIP codes. Empty when none can be told."""
+    attempts = _clock_attempts(book=rulebook(), lead=lead, phones=phones, at=at, actor=actor)
+    return {zone for attempt in attempts for zone in candidate_zones(attempt)[0]}
 
 
 def _at(attempt: Attempt, moment: datetime) -> Attempt:

@@ -10,3 +10,4 @@ class PipelineConfig(AppConfig):
     def ready(self):
         from . import receivers  # noqa: F401 - connects pipeline's receivers of the lower apps' signals
         from .messaging import email  # noqa: F401 - connects the email service's reports and replies
+        from .plans import receivers as plan_receivers  # noqa: F401 - plans pause on replies and stage moves

@@ -132,3 +132,41 @@ def lead_exports_expire() -> int:
     from pipeline.workspace.exports import lead_exports_expire as expire
 
     return expire()
+
+
+# Action plans (pipeline/plans). Beat runs the dispatcher every minute; it hands batches of
+# enrollment ids to plan_steps_run, which claims each enrollment before its step runs, so any
+# of them may run twice or on two workers (docs/action-plans.md#exactly-once).
+
+
+@shared_task(name="pipeline.plan_steps_dispatch")
+def plan_steps_dispatch() -> dict:
+    from pipeline.plans.runner import due_work
+
+    work = due_work()
+    for batch in work.batches:
+        plan_steps_run.delay(batch)
+    return {"due": sum(map(len, work.batches)), "paused": work.paused, "released": work.released}
+
+
+@shared_task(name="pipeline.plan_steps_run", acks_late=True, reject_on_worker_lost=True)
+def plan_steps_run(enrollment_ids: list[int]) -> dict:
+    from pipeline.plans.runner import steps_run
+
+    return steps_run(enrollment_ids)
+
+
+@shared_task(name="pipeline.plan_reschedule", acks_late=True, reject_on_worker_lost=True)
+def plan_reschedule(plan_id: int) -> int:
+    """After a plan is edited: re-time its running leads' next steps (safe to run twice)."""
+    from pipeline.plans.services import plan_enrollments_reschedule
+
+    return plan_enrollments_reschedule(plan_id=plan_id)
+
+
+@shared_task(name="pipeline.plan_automations_run", acks_late=True, reject_on_worker_lost=True)
+def plan_automations_run() -> dict:
+    """Every minute: enroll the leads whose events the automations name (once per event)."""
+    from pipeline.plans.automations import automations_run
+
+    return automations_run()

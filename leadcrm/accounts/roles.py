@@ -28,6 +28,9 @@ class Perm:
     MANAGE_DOCUMENTS = "pipeline.add_documentupload"
     MANAGE_OFFERS = "pipeline.add_offer"
     MANAGE_TEMPLATES = "pipeline.manage_shared_templates"
+    MANAGE_PLANS = "pipeline.manage_shared_plans"
+    # Agents keep plans of their own and start plans on the leads they work.
+    USE_PLANS = "pipeline.add_planenrollment"
     ADD_NOTES = "pipeline.add_leadnote"
 
     MANAGE_REGISTRIES = "compliance.manage_registries"
@@ -69,6 +72,10 @@ _AGENT = [
     *_model_perms("pipeline", "offer"),
     *_model_perms("pipeline", "messagetemplate"),
     *_model_perms("pipeline", "leadnote", "add view"),
+    *_model_perms("pipeline", "actionplan"),
+    *_model_perms("pipeline", "planenrollment"),
+    *_model_perms("pipeline", "planautomation", "add change view delete"),
+    "pipeline.view_plansteprun",
     "compliance.add_internaldncentry",
     "compliance.view_internaldncentry",
     "compliance.view_dncpolicy",
@@ -105,6 +112,7 @@ _BROKER = [
     "auth.view_group",
     Perm.MANAGE_REGISTRIES,
     Perm.MANAGE_TEMPLATES,
+    Perm.MANAGE_PLANS,
     Perm.REVOKE_EVIDENCE,
     *_model_perms("compliance", "dncsource"),
     "compliance.view_dncnumber",

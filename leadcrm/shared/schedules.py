@@ -69,6 +69,20 @@ SCHEDULES = [
                     "answer for two minutes is marked outcome unknown and never sent twice.",
     ),
     Schedule(
+        name="Run action plan steps",
+        task="pipeline.plan_steps_dispatch",
+        minute="*",
+        description="Every minute: plans of homeowners who answered are paused, and the steps due go out "
+                    "through the compliance gate, each once.",
+    ),
+    Schedule(
+        name="Start action plans by automation",
+        task="pipeline.plan_automations_run",
+        minute="*",
+        description="Every minute: leads that entered a stage, a list or a tag, reached a date or went quiet "
+                    "are put in the plans their automations name, once per event.",
+    ),
+    Schedule(
         name="Pond claims expire",
         task="leads.pond_claims_expire",
         minute="*/5",

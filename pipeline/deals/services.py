@@ -16,6 +16,7 @@ from pipeline.models import (
     FollowUp,
     StageChange,
 )
+from pipeline.signals import lead_stage_changed
 
 from .stages import allowed_moves
 
@@ -105,6 +106,7 @@ def lead_stage_change(
     )
     change.full_clean()
     change.save()
+    lead_stage_changed.send(sender=StageChange, lead=locked, from_stage=source, at=at)
     agent_id, actor_id = locked.assigned_agent_id, getattr(actor, "pk", None)
     transaction.on_commit(lambda: stage_counts_forget(agent_id, actor_id))
     lead.stage, lead.stage_entered_at, lead.dead_reason, lead.closing_date = (

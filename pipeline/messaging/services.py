@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -91,10 +92,13 @@ def text_send(
     actor: User,
     role_disclosed: bool,
     purpose: Purpose | str = Purpose.LISTING,
+    then: Callable[[OutreachAttempt, Message], None] | None = None,
 ) -> Message:
     """Text one of the lead's numbers: the gate decides now, the provider sends after commit.
 
     Raises ``OutreachBlocked`` (nothing sent, the check kept) or ``ValidationError``.
+    ``then`` runs with the attempt and its message in their transaction (an action plan
+    records its step as sent exactly when the text is logged).
     """
     body = (body or "").strip()
     if not body:
@@ -116,6 +120,8 @@ def text_send(
             attempt=attempt, agent=actor, from_address=sender, to_address=phone.number, body=body,
             status=MessageStatus.QUEUED,
         ))
+        if then is not None:
+            then(attempt, created[0])
 
     outreach_log(
         lead=lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.SENT, actor=actor,

@@ -32,6 +32,7 @@ class FollowUpSource(models.TextChoices):
     APPROVAL_EXPIRY = "approval_expiry", "Approval letter expiring"
     DOCUMENT = "document", "Document going stale"
     STALE_LEAD = "stale_lead", "No contact for too long"
+    ACTION_PLAN = "action_plan", "An action plan's step"
 
 
 class FollowUpQuerySet(RelatedToLeadQuerySet):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -222,47 +223,80 @@ def campaign_emails_send(*, merge: Merge, template: MessageTemplate, agent: User
     for piece in merge.pieces:
         if piece.email.pk in already:
             continue  # a retried task, a second click: each address once a day per template
-        url = base_url + reverse("pipeline:unsubscribe", args=[unsubscribe_token(piece.email, agent)])
-        text = piece.text + email_footer(brokerage=brokerage, unsubscribe_url=url)
-        message = _email_message(piece=piece, text=text, url=url, agent=agent, connection=connection,
-                                 provider=provider)
-        if guide is not None:
-            message.attach("short-sale-guide.pdf", guide, "application/pdf")
-        created: list[Message] = []
-
-        def message_for(attempt: OutreachAttempt, piece=piece, text=text, created=created) -> None:
-            # Handed over as soon as it exists: the sweep calls one never answered "unknown"
-            # and, like a text, it is never sent again.
-            now = timezone.now()
-            created.append(Message.objects.create(
-                channel=Channel.EMAIL, direction=Direction.OUTBOUND, provider=provider, lead=piece.lead,
-                attempt=attempt, agent=agent, from_address=settings.DEFAULT_FROM_EMAIL[:200],
-                to_address=piece.email.address.lower(), subject=piece.subject, body=text,
-                status=MessageStatus.SENDING, created_at=now, status_at=now, handed_over_at=now,
-            ))
-
-        try:
-            attempt = outreach_log(
-                lead=piece.lead, channel=Channel.EMAIL, contact_point=piece.email, outcome=Outcome.SENT,
-                actor=agent, role_disclosed=discloses_role(template), purpose=purpose_for(agent),
-                notes=f"Emailed: {template.name}\n{piece.subject}", then=message_for)
-        except OutreachBlocked as blocked:
-            sending.refused.append((piece, " ".join(blocked.decision.reasons)))
-            continue
-        record = created[0]
-        message.metadata = {"attempt": str(attempt.pk), "message": str(record.pk)}
-        try:
-            message.send()
-        except Exception as error:  # the service's or mail server's refusal, whatever its class
-            sending.failed.append((piece, str(error)[:200]))
-            _email_sent(record=record, message=message, error=error)
-            # The log says "sent"; the lead's timeline says it never left.
-            lead_note_add(lead=piece.lead, author=agent, body=UNDELIVERED.format(
-                template=template.name, address=piece.email.address, error=str(error)[:200]))
-            continue
-        _email_sent(record=record, message=message)
-        sending.sent += 1
+        result, why = email_piece_send(piece=piece, template=template, agent=agent, base_url=base_url,
+                                       brokerage=brokerage, connection=connection, provider=provider, guide=guide)
+        if result == EmailResult.REFUSED:
+            sending.refused.append((piece, why))
+        elif result == EmailResult.FAILED:
+            sending.failed.append((piece, why))
+        else:
+            sending.sent += 1
     return sending
+
+
+class EmailResult:
+    SENT, REFUSED, FAILED = "sent", "refused", "failed"
+
+
+def email_piece_send(
+    *,
+    piece: Piece,
+    template: MessageTemplate,
+    agent: User,
+    base_url: str,
+    brokerage: Brokerage,
+    connection=None,
+    provider: str = "",
+    guide: bytes | None = None,
+    then: Callable[[OutreachAttempt, Message], None] | None = None,
+) -> tuple[str, str]:
+    """One email of a merge: logged through the gate, then sent. Returns the result
+    (``EmailResult``) and, when not sent, why: the gate's reasons or the service's error.
+
+    ``then`` runs with the attempt and its ``Message`` in their transaction, before
+    anything leaves (an action plan records its step there)."""
+    connection = connection or get_connection()
+    provider = provider or email_provider_name(connection)
+    url = base_url + reverse("pipeline:unsubscribe", args=[unsubscribe_token(piece.email, agent)])
+    text = piece.text + email_footer(brokerage=brokerage, unsubscribe_url=url)
+    message = _email_message(piece=piece, text=text, url=url, agent=agent, connection=connection,
+                             provider=provider)
+    if guide is not None:
+        message.attach("short-sale-guide.pdf", guide, "application/pdf")
+    created: list[Message] = []
+
+    def message_for(attempt: OutreachAttempt) -> None:
+        # Handed over as soon as it exists: the sweep calls one never answered "unknown"
+        # and, like a text, it is never sent again.
+        now = timezone.now()
+        created.append(Message.objects.create(
+            channel=Channel.EMAIL, direction=Direction.OUTBOUND, provider=provider, lead=piece.lead,
+            attempt=attempt, agent=agent, from_address=settings.DEFAULT_FROM_EMAIL[:200],
+            to_address=piece.email.address.lower(), subject=piece.subject, body=text,
+            status=MessageStatus.SENDING, created_at=now, status_at=now, handed_over_at=now,
+        ))
+        if then is not None:
+            then(attempt, created[0])
+
+    try:
+        attempt = outreach_log(
+            lead=piece.lead, channel=Channel.EMAIL, contact_point=piece.email, outcome=Outcome.SENT,
+            actor=agent, role_disclosed=discloses_role(template), purpose=purpose_for(agent),
+            notes=f"Emailed: {template.name}\n{piece.subject}", then=message_for)
+    except OutreachBlocked as blocked:
+        return EmailResult.REFUSED, " ".join(blocked.decision.reasons)
+    record = created[0]
+    message.metadata = {"attempt": str(attempt.pk), "message": str(record.pk)}
+    try:
+        message.send()
+    except Exception as error:  # the service's or mail server's refusal, whatever its class
+        _email_sent(record=record, message=message, error=error)
+        # The log says "sent"; the lead's timeline says it never left.
+        lead_note_add(lead=piece.lead, author=agent, body=UNDELIVERED.format(
+            template=template.name, address=piece.email.address, error=str(error)[:200]))
+        return EmailResult.FAILED, str(error)[:200]
+    _email_sent(record=record, message=message)
+    return EmailResult.SENT, ""
 
 
 def _may_have_gone(error: Exception) -> bool:

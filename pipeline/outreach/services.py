@@ -27,6 +27,7 @@ from pipeline.models import (
     OutreachAttempt,
 )
 from pipeline.reminders.services import NAIVE_TIME, follow_up_create
+from pipeline.signals import outreach_logged
 
 FUTURE_ATTEMPT = "An attempt cannot be logged in the future."
 
@@ -208,6 +209,8 @@ def outreach_log(
                     title=follow_up_title or f"Follow up: {attempt.get_outcome_display().lower()}",
                     created_by=actor,
                 )
+            outreach_logged.send(sender=OutreachAttempt, attempt=attempt,
+                                 whole_contact=stop and outcome == Outcome.DO_NOT_CONTACT)
             if then is not None:
                 then(attempt)
     if not decision.allowed:
