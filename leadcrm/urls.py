@@ -69,6 +69,8 @@ urlpatterns = [
     path("", include("pipeline.urls")),
     # Texts, calls and emails through the providers, and their webhooks (docs/messaging.md).
     path("", include("pipeline.messaging.urls")),
+    # Action plans: follow-up sequences and the automations that start them (docs/action-plans.md).
+    path("", include("pipeline.plans.urls")),
     # The email service's reports and replies: anymail's signed webhooks (docs/messaging.md#email).
     path("webhooks/anymail/", include((email_webhook_urls(), "anymail"))),
     # leads' own pages and the lead pages that show every part of a lead, one namespace.
