@@ -54,6 +54,8 @@ def test_schedules_install_into_django_celery_beat_and_are_idempotent(db):
         "pipeline.dnc_refresh_notices": ("13", "0", "UTC"),
         "leads.pond_claims_expire": ("*", "*/5", "UTC"),
         "pipeline.messages_sweep": ("*", "*", "UTC"),
+        "pipeline.plan_steps_dispatch": ("*", "*", "UTC"),
+        "pipeline.plan_automations_run": ("*", "*", "UTC"),
         "leads.imports_resume_stalled": ("*", "*", "UTC"),
         "compliance.registry_loads_resume_stalled": ("*", "*", "UTC"),
         "pipeline.dnc_list_counts_refresh": ("*", "*/10", "UTC"),

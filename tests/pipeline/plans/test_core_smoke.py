@@ -1,4 +1,4 @@
-from datetime import time, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -8,7 +8,6 @@ from pipeline.messaging.services import inbound_text_receive
 from pipeline.models import EnrollmentStatus, Message, PauseReason, PlanStepRun, RunStatus, StepKind, TaskKind
 from pipeline.plans.runner import step_run
 from pipeline.plans.services import StepInput, lead_enroll, plan_save
-from tests.pipeline.messaging.conftest import local_provider, textable  # noqa: F401
 
 
 @pytest.fixture
