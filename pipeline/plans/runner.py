@@ -87,7 +87,9 @@ logger = logging.getLogger(__name__)
 BATCH = 100  # enrollments per task: a few seconds of work, so two workers share a minute's load
 CLAIM_STALE_AFTER = timedelta(minutes=10)  # a claim this old was a worker that died
 REDISPATCH_AFTER = timedelta(minutes=5)
-RESPONSE_LOOKBACK = timedelta(minutes=30)  # answers the sweep looks at (it runs every minute)
+# Calls the sweep looks at (it runs every minute; a call's last report can come hours after
+# it started, so the window is wide).
+RESPONSE_LOOKBACK = timedelta(hours=3)
 # Refused only by these, a step waits for the next lawful moment instead of being skipped.
 CLOCK_RULES = frozenset({rules.CALLING_WINDOW.id, rules.STATE_WINDOW.id, rules.STATE_HOLIDAY.id})
 # Refused by this on every number or address it could use, a channel is done for the plan.
@@ -170,15 +172,15 @@ def response_since(*, lead_id: int, plan: ActionPlan, since: datetime) -> Respon
 
 
 def responses_sweep(now: datetime) -> int:
-    """Pause the running plans of homeowners who answered lately (a call's length, known
-    only when the provider reports it, is found here); the outreach log pauses the others
-    the moment it records a reply or a conversation."""
+    """Pause the running plans of homeowners who stayed on a call long enough: a call's
+    length is known only when the provider reports it. Replies and conversations pause
+    plans the moment the outreach log records them (pipeline/plans/receivers.py), and the
+    runner asks again before any step, so this looks at calls alone (recent outbound
+    messages, an indexed range, not the whole log)."""
     since = now - RESPONSE_LOOKBACK
-    lead_ids = set(OutreachAttempt.objects.filter(occurred_at__gt=since).filter(
-        Q(direction=Direction.INBOUND) | Q(outcome__in=REACHED_OUTCOMES)).values_list("lead_id", flat=True))
-    lead_ids |= set(Message.objects.filter(channel=Channel.CALL, created_at__gt=since - timedelta(hours=2),
-                                           duration_seconds__gt=0, lead__isnull=False)
-                    .values_list("lead_id", flat=True))
+    lead_ids = set(Message.objects.filter(direction=Direction.OUTBOUND, channel=Channel.CALL, created_at__gt=since,
+                                          duration_seconds__gt=0, lead__isnull=False)
+                   .values_list("lead_id", flat=True))
     paused = 0
     running = (PlanEnrollment.objects.filter(lead_id__in=lead_ids, status=EnrollmentStatus.ACTIVE,
                                              plan__pause_on_response=True).select_related("plan"))
