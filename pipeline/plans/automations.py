@@ -345,7 +345,7 @@ def automation_delete(*, automation: PlanAutomation, actor: User) -> None:
 class AutomationRun:
     candidates: int = 0
     enrolled: int = 0
-    skipped: int = 0  # refused by lead_enroll (a race, a plan date the lead lacks): counted, not retried now
+    skipped: int = 0  # refused by lead_enroll: another sweep or a hand enrollment got there first
     failed: int = 0
     busy: bool = False  # another sweep held it: that one does the work
 
@@ -524,8 +524,8 @@ def _enroll(run: AutomationRun, *, automation: PlanAutomation, lead: Lead, key: 
             lead_enroll(lead=lead, plan=automation.plan, actor=None, source=EnrollmentSource.AUTOMATION,
                         automation=automation, trigger_key=key, at=now)
     except (ValidationError, IntegrityError):
-        # Already in the plan (another sweep, a hand enrollment a moment ago), or the plan
-        # needs a date the lead lacks: skipped quietly; the next event may enroll it.
+        # Already in the plan (another sweep, a hand enrollment a moment ago: the unique
+        # constraints decided) or changed since the candidates were read: skipped quietly.
         run.skipped += 1
     except Exception:
         # One lead's surprise must not stop every other lead's plan, nor this batch.
