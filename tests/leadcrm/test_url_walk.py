@@ -214,6 +214,11 @@ PK_OF = {
     "messaging:play_reply": "text_message",
     "messaging:inbox_file": "inbox_text",
     "messaging:inbox_dismiss": "inbox_text",
+    # A plan's automations (``plan_pk``: the owner's own plan): one of the owner's automations.
+    "plans:automation_edit": "own_automation",
+    "plans:automation_pause": "own_automation",
+    "plans:automation_resume": "own_automation",
+    "plans:automation_delete": "own_automation",
 }
 
 # Who may use a row besides the roles that see its lead (owner, team lead, broker).
@@ -230,6 +235,7 @@ ENTITLED_TO = {
     "totp_device": set(),  # a second factor's secret: the admin's superusers alone
     "call_webhook": set(),  # the provider's reports: only a request it signed (never a session)
     "inbox_text": {TEAM_LEAD, BROKER},  # nobody's lead matched it: team leads and brokers file it
+    "own_automation": {OWNER},  # an agent's automation starts their own plan on their own leads
 }
 # Pages about the lead that a role may still not use (agents do not route or decide reviews).
 ROLE_GATED = {
@@ -282,6 +288,8 @@ def _providers():
         "lien_id": lambda world, route: [world.lien.pk],
         "record_id": lambda world, route: [world.foreclosure.pk],
         # A version in a row's history (django-simple-history's admin): the lead's row's latest.
+        # A plan's automations: the owner's own plan.
+        "plan_pk": lambda world, route: [world.automation_plan.pk],
         "version_id": lambda world, route: [
             admin_model(route).history.filter(id=object_id).latest("history_date").history_id
             for object_id in world.admin_object_id(route) or []],
@@ -425,6 +433,8 @@ class World:
             SellerLink,
         )
         from pipeline.outreach.services import lead_note_add, outreach_log
+        from pipeline.plans.automations import automation_save
+        from pipeline.plans.services import StepInput, plan_save
         from pipeline.reminders.services import follow_up_create
         from pipeline.seller.access import seller_link_create
         from pipeline.seller.briefings import seller_briefings_set
@@ -517,6 +527,10 @@ class World:
             channel="sms", direction="outbound", provider="local", lead=lead, agent=agent,
             from_address="+15005550006", to_address=PHONE, body=f"Hi {OWNER_NAME}, about {STREET}.",
             status="delivered")
+        # The owner's own plan and an automation that starts it (the automations' pages).
+        self.automation_plan = plan_save(actor=agent, name="Walk plan", steps=[
+            StepInput(kind="task", task_kind="call", subject="Call [First Name]")])
+        self.own_automation = automation_save(actor=agent, plan=self.automation_plan, trigger="tag_added", tag=self.tag)
         self.existing = {type(obj): obj for obj in vars(self).values() if hasattr(obj, "_meta")}
         # Nobody's lead: not a row of the lead for the admin's pages.
         self.inbox_text = Message.objects.create(
