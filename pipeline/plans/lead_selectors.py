@@ -148,6 +148,8 @@ def _run_row(run: PlanStepRun) -> StepRow:
     title = run.title or (step_title(run.step) if run.step else "")
     number = run.position + 1
     title = _without_step_number(title, number)
+    if run.kind == StepKind.TASK and run.follow_up is not None:
+        title = run.follow_up.title  # its merge fields filled ("Call Maria", not "Call [First Name]")
     if run.status in (RunStatus.SENT, RunStatus.TASK):
         if run.status == RunStatus.SENT:
             detail = "Sent"
