@@ -12,8 +12,23 @@ urlpatterns += [
 
 
 # A lead's plans: enroll, pause, resume, stop, letters to print; bulk enrollment
-# (pipeline/plans/lead_views.py).
+# (pipeline/plans/lead_views.py). ``pk`` is the lead; an enrollment or a run is its own.
+from . import lead_views  # noqa: E402 - each section keeps its own imports
+
 urlpatterns += [
+    path("leads/<int:pk>/plans/", lead_views.LeadPlansView.as_view(), name="lead"),
+    path("leads/<int:pk>/plans/start/", lead_views.PlanStartView.as_view(), name="lead_start"),
+    path("leads/<int:pk>/plans/<int:enrollment>/pause/", lead_views.EnrollmentActionView.as_view(action="pause"),
+         name="lead_pause"),
+    path("leads/<int:pk>/plans/<int:enrollment>/resume/", lead_views.EnrollmentActionView.as_view(action="resume"),
+         name="lead_resume"),
+    path("leads/<int:pk>/plans/<int:enrollment>/stop/", lead_views.EnrollmentActionView.as_view(action="stop"),
+         name="lead_stop"),
+    path("leads/<int:pk>/plans/letters/<int:run>/", lead_views.LetterPrintView.as_view(), name="lead_letter"),
+    path("leads/<int:pk>/plans/letters/<int:run>/mailed/", lead_views.LetterMailedView.as_view(),
+         name="lead_letter_mailed"),
+    path("leads/plans/start/", lead_views.BulkPlanStartView.as_view(), name="bulk_start"),
+    path("leads/plans/started/", lead_views.BulkPlanResultView.as_view(), name="bulk_result"),
 ]
 
 

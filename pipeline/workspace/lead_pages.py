@@ -26,10 +26,12 @@ from leads.tags import lead_tagging, leads_attach_tags, tags_usable_by
 from pipeline.deals.forms import StageChangeForm
 from pipeline.deals.selectors import deal_summary
 from pipeline.messaging.views import click_to_call_enabled, compose_form_for, is_local_backend
+from pipeline.models import ActionPlan
 from pipeline.outreach.forms import OutreachLogForm
 from pipeline.outreach.queue import phone_status_now
 from pipeline.outreach.scripts import call_scripts_for, render
 from pipeline.outreach.selectors import lead_last_conversation
+from pipeline.plans.lead_selectors import lead_plans_card
 from pipeline.privacy.selectors import ERASED_BANNER
 from pipeline.reminders.selectors import lead_follow_ups
 from pipeline.seller.briefings import seller_card
@@ -86,6 +88,9 @@ class LeadListView(LoginRequiredMixin, TemplateView):
             own_searches=[search for search in searches if search.owner_id == user.pk],
             share_teams=list(teams_to_share_with(user)),
             bulk_tags=list(tags_usable_by(user).order_by("name")) if user.has_perm(Perm.MANAGE_FOLLOW_UPS) else [],
+            # "Start an action plan" on the ticked leads (pipeline/plans/lead_views.py).
+            bulk_plans=list(ActionPlan.objects.usable_by(user)) if user.has_perm(Perm.MANAGE_FOLLOW_UPS)
+            and user.has_perm(Perm.USE_PLANS) else [],
         )
         return context
 
@@ -242,6 +247,8 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             can_manage_seller=user.has_perm(Perm.MANAGE_DOCUMENTS),
             tagging=lead_tagging(lead=lead, user=user),
             merged_from=lead_merged_from(lead=lead),
+            # The lead's action plans: a few queries however many steps ran (pipeline/plans/lead_selectors.py).
+            plans=lead_plans_card(lead=lead, user=user, phones=phones) if user.has_perm(Perm.USE_PLANS) else None,
         )
         # Texting from the page, and click-to-call when its route is installed (pipeline/messaging).
         if user.has_perm(Perm.LOG_OUTREACH):

@@ -11,7 +11,17 @@ from compliance.selectors import lead_evidence_events
 from leads.editing import lead_record_changes
 from leads.merging import lead_ids_with_merged
 from leads.models import Lead
-from pipeline.models import Message, OutreachAttempt, SellerEvent, SellerEventKind, StageChange
+from pipeline.models import (
+    Message,
+    OutreachAttempt,
+    PlanEnrollment,
+    PlanStepRun,
+    RunStatus,
+    SellerEvent,
+    SellerEventKind,
+    StageChange,
+)
+from pipeline.plans.lead_selectors import paused_because
 
 TIMELINE_LIMIT = 100
 
@@ -29,7 +39,8 @@ def _with_days_in_stage(changes: list[StageChange]) -> list[StageChange]:
 @dataclass(frozen=True)
 class TimelineEvent:
     at: datetime
-    kind: str  # outreach, message, stage, follow_up, follow_up_done, document, lender, note, seller, change, evidence
+    kind: str  # outreach, message, stage, follow_up, follow_up_done, document, lender, note, seller, change, evidence,
+    # plan_step, plan_start, plan_pause, plan_resume, plan_end
     item: object
 
 
@@ -37,8 +48,8 @@ def lead_activity(*, lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEv
     """One timeline of everything that happened on a lead, newest first: outreach (and the
     texts, calls and emails through the provider), stage
     moves, follow-ups set and done, documents received, lender steps, notes, and the
-    seller's side (links, visits, uploads), every edit of the lead's record by hand, and the
-    consent and records recorded or revoked.
+    seller's side (links, visits, uploads), every edit of the lead's record by hand, the
+    consent and records recorded or revoked, and the action plans' steps and stops.
     One query per kind, each cut at ``limit``."""
     from pipeline.models import DocumentUpload, LenderMilestone
 
@@ -82,5 +93,22 @@ def lead_activity(*, lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEv
     events += [TimelineEvent(e.at, "evidence", e) for e in lead_evidence_events(lead_ids=lead_ids, limit=limit)]
     # Who changed the owners, numbers, hardship, liens, filings or the house, and how.
     events += [TimelineEvent(c.at, "change", c) for c in lead_record_changes(lead=lead, limit=limit)]
+    # Action plans: each step run (sent, a task, skipped with its rules, cancelled with why),
+    # and each plan started, paused, resumed and ended, read from the enrollment's own dates
+    # (its latest pause and resume: the enrollment keeps no more).
+    events += [TimelineEvent(run.ran_at, "plan_step", run) for run in
+               PlanStepRun.objects.filter(lead=lead).exclude(status=RunStatus.RUNNING)
+               .select_related("enrollment__plan").order_by("-ran_at", "-pk")[:limit]]
+    for enrollment in (PlanEnrollment.objects.filter(lead=lead).select_related("plan", "enrolled_by", "paused_by",
+                                                                                 "ended_by", "automation")
+                       .order_by("-started_at", "-pk")[:limit]):
+        events.append(TimelineEvent(enrollment.started_at, "plan_start", enrollment))
+        if enrollment.paused_at is not None:
+            enrollment.pause_sentence = paused_because(enrollment)
+            events.append(TimelineEvent(enrollment.paused_at, "plan_pause", enrollment))
+        if enrollment.active_since > enrollment.started_at:
+            events.append(TimelineEvent(enrollment.active_since, "plan_resume", enrollment))
+        if enrollment.ended_at is not None:
+            events.append(TimelineEvent(enrollment.ended_at, "plan_end", enrollment))
     events.sort(key=lambda event: event.at, reverse=True)
     return events[:limit]

@@ -41,7 +41,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.regex_helper import normalize
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from pipeline.models import Message
+from pipeline.models import PlanStepRun
 
 from ..compliance.factories import (
     ConsentRecordFactory,
@@ -219,6 +219,14 @@ PK_OF = {
     "plans:automation_pause": "own_automation",
     "plans:automation_resume": "own_automation",
     "plans:automation_delete": "own_automation",
+    # A lead's action plans: ``pk`` is the lead; the enrollment and the run are the lead's own.
+    "plans:lead": "lead",
+    "plans:lead_start": "lead",
+    "plans:lead_pause": "lead",
+    "plans:lead_resume": "lead",
+    "plans:lead_stop": "lead",
+    "plans:lead_letter": "lead",
+    "plans:lead_letter_mailed": "lead",
 }
 
 # Who may use a row besides the roles that see its lead (owner, team lead, broker).
@@ -287,6 +295,9 @@ def _providers():
         "hardship_id": lambda world, route: [world.hardship.pk],
         "lien_id": lambda world, route: [world.lien.pk],
         "record_id": lambda world, route: [world.foreclosure.pk],
+        # A lead's action plan and a letter step's run, under the lead: the lead's own.
+        "enrollment": lambda world, route: [world.plan_enrollment.pk],
+        "run": lambda world, route: [world.plan_letter_run.pk],
         # A version in a row's history (django-simple-history's admin): the lead's row's latest.
         # A plan's automations: the owner's own plan.
         "plan_pk": lambda world, route: [world.automation_plan.pk],
@@ -531,6 +542,16 @@ class World:
         self.automation_plan = plan_save(actor=agent, name="Walk plan", steps=[
             StepInput(kind="task", task_kind="call", subject="Call [First Name]")])
         self.own_automation = automation_save(actor=agent, plan=self.automation_plan, trigger="tag_added", tag=self.tag)
+        # The lead in an action plan, with a letter step waiting to be mailed.
+        from pipeline.plans.services import lead_enroll
+
+        walk_plan = plan_save(actor=agent, name="Walk letters", steps=[
+            StepInput(kind="letter", body="We are here when you need us."),
+            StepInput(kind="task", task_kind="call", subject="Call them", delay_days=3)])
+        self.plan_enrollment = lead_enroll(lead=lead, plan=walk_plan, actor=agent)
+        self.plan_letter_run = PlanStepRun.objects.create(
+            enrollment=self.plan_enrollment, step=walk_plan.steps.first(), lead=lead, position=0, kind="letter",
+            title="Step 1: print a letter", status="task", due_at=timezone.now(), agent=agent)
         self.existing = {type(obj): obj for obj in vars(self).values() if hasattr(obj, "_meta")}
         # Nobody's lead: not a row of the lead for the admin's pages.
         self.inbox_text = Message.objects.create(

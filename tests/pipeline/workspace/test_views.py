@@ -145,7 +145,7 @@ def test_list_pages_make_the_same_queries_for_5_or_30_leads(name, who, agent, te
     make_leads(agent, team, 25)
     many = queries_for(client, reverse(name))
     assert few == many
-    assert many <= 14
+    assert many <= 15  # the lead list's bulk bar reads the action plans it may start (one query)
 
 
 def test_lead_page_queries_do_not_grow_with_owners_phones_and_liens(lead, agent, client_as):
