@@ -451,6 +451,7 @@ def _dispatch_run(client, workers: Workers, built: Built, *, twice: bool) -> dic
 def checks(built: Built) -> dict:
     """What the run left, counted in the database: none twice, each fate as set up."""
     from django.db import connection
+    from django.utils import timezone
 
     ids = built.enrollment_ids
     with connection.cursor() as cursor:
@@ -492,7 +493,7 @@ def checks(built: Built) -> dict:
                        "GROUP BY status")
         enrollment_states = dict(cursor.fetchall())
         next_timed = one("SELECT count(*) FROM pipeline_planenrollment e JOIN bench_measured m ON m.id = e.id "
-                         "WHERE e.last_position = 0 AND e.next_due_at > now() + interval '2 days'")
+                         "WHERE e.last_position = 0 AND e.next_due_at > %s", [timezone.now() + timedelta(days=2)])
         ended_texts = one("SELECT count(*) FROM pipeline_planenrollment e JOIN bench_measured m ON m.id = e.id "
                           "WHERE e.ended_channels ? 'sms'")
     wrong = []
@@ -553,10 +554,15 @@ def profile_steps(built: Built) -> dict:
     ids = built.profiled_ids
     PlanEnrollment.objects.filter(pk__in=ids).update(next_due_at=timezone.now().replace(second=0, microsecond=0))
     counted, profiled = ids[:20], ids[20:]
+    plain = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
         for pk in counted:
             step_run(enrollment_id=pk)
+    plain = time.perf_counter() - plain
     sql = [q["sql"] for q in queries.captured_queries]
+    slowest: dict[str, list[float]] = {}
+    for query in queries.captured_queries:
+        slowest.setdefault(_shape(query["sql"]), []).append(float(query["time"]))
     commits = sum(1 for statement in sql if statement.upper().startswith(("COMMIT", "RELEASE SAVEPOINT")))
     profiler = cProfile.Profile()
     started = time.perf_counter()
@@ -570,7 +576,7 @@ def profile_steps(built: Built) -> dict:
     stats = pstats.Stats(profiler, stream=io.StringIO())
     parts = _cumulative(stats)
     top = io.StringIO()
-    pstats.Stats(profiler, stream=top).sort_stats("tottime").print_stats(12)
+    pstats.Stats(profiler, stream=top).sort_stats("tottime").print_stats(25)
 
     messages = list(Message.objects.filter(status="queued", channel="sms", lead__plan_enrollments__in=profiled)
                     .values_list("pk", flat=True))
@@ -585,25 +591,31 @@ def profile_steps(built: Built) -> dict:
     preview = sum(cumulative for (f, _l, n), (_c, _n, _t, cumulative, _k) in deliver_stats.stats.items()
                   if n == "outreach_preview" and f.endswith("compliance/services.py"))
     return {"steps": len(profiled), "wall": wall, "results": results, "parts": parts, "top": top.getvalue(),
-            "queries": len(sql) / len(counted), "commits": commits / len(counted), "delivered": len(messages),
+            "queries": len(sql) / len(counted), "plain_ms": plain * 1000 / len(counted),
+            "slowest": sorted(slowest.items(), key=lambda item: -sum(item[1]))[:8], "counted": len(counted), "commits": commits / len(counted), "delivered": len(messages),
             "deliver_wall": deliver_wall, "deliver_preview": preview}
 
 
 # The bench -------------------------------------------------------------------------------
 
 
-def bench_plans(leads: int = LEADS, workers: int = 2, twice: bool = True) -> dict:
+def bench_plans(leads: int = LEADS, workers: int = 2, twice: bool = True, profile_only: bool = False) -> dict:
     from django.db import connection
     from django.utils import timezone
 
     rng = random.Random(25)
     now = timezone.now()
     # Room for the build, the baselines and a slow run: refuse to start when the hours close sooner.
-    place = place_for(now, needed=timedelta(minutes=10 + leads / 2_000))
-    built = build(leads=leads, profiled=PROFILED, place=place, rng=rng, now=now)
+    place = place_for(now, needed=timedelta(minutes=10 + (0 if profile_only else leads / 2_000)))
+    built = build(leads=0 if profile_only else leads, profiled=PROFILED, place=place, rng=rng, now=now)
     problems = gate_sample(built, at=timezone.now())
     if problems:
         raise RuntimeError("the gate does not see the brokerage as built:\n  " + "\n  ".join(problems))
+    if profile_only:
+        profile = profile_steps(built)
+        print(f"\n[plans] profile only, homeowners in {place.city}, {place.state} ({place.zone})")
+        _print_profile(profile)
+        return {"profile_ms": profile["wall"] * 1000 / profile["steps"]}
     local = place.local(timezone.now())
     print(f"\n[plans] {leads:,} enrollments due in the same minute, {workers} Celery workers (prefork, concurrency 1 "
           f"each), texts to the local provider")
@@ -669,19 +681,36 @@ def bench_plans(leads: int = LEADS, workers: int = 2, twice: bool = True) -> dic
         print(f"  worker errors ({len(errors)}), first: {errors[0]}")
     print(f"  target (2 minutes, none twice): {'met' if met else 'NOT met'}")
 
+    _print_profile(profile)
+    return {"decided": run["decided"], "delivered": run["delivered"], "rate": rate, "noop_rate": noop_rate,
+            "none_twice": none_twice, "wrong": len(found["wrong"]), "errors": len(errors), "met": met,
+            "profile_ms": profile["wall"] * 1000 / profile["steps"]}
+
+
+
+def _print_profile(profile: dict) -> None:
     steps = profile["steps"]
     print(f"\n  where a step goes, {steps} steps in this process under cProfile ({profile['results']}): "
-          f"{profile['wall'] * 1000 / steps:.1f} ms a step; unprofiled, {profile['queries']:.0f} queries and "
-          f"{profile['commits']:.1f} commits a step (20 steps)")
+          f"{profile['wall'] * 1000 / steps:.1f} ms a step; unprofiled, {profile['plain_ms']:.1f} ms a step, "
+          f"{profile['queries']:.0f} queries and {profile['commits']:.1f} commits (20 steps)")
     for label, ending, function in PARTS:
         seconds, calls = profile["parts"].get((ending, function), (0.0, 0))
         print(f"    {label:<84} {seconds * 1000 / steps:6.1f} ms  ({calls / steps:.1f} calls)")
-    print(f"  a text handed over in this process (message_deliver): {profile['deliver_wall'] * 1000 / max(1, profile['delivered']):.1f} ms "
-          f"each ({profile['delivered']} texts), of which the gate asked again "
-          f"{profile['deliver_preview'] * 1000 / max(1, profile['delivered']):.1f} ms")
+    delivered = max(1, profile["delivered"])
+    print(f"  a text handed over in this process (message_deliver): {profile['deliver_wall'] * 1000 / delivered:.1f} ms "
+          f"each ({profile['delivered']} texts, under cProfile), of which the gate asked again "
+          f"{profile['deliver_preview'] * 1000 / delivered:.1f} ms")
+    print(f"  the queries that cost most, {profile['counted']} steps unprofiled (ms a step, count a step):")
+    for shape, seconds in profile["slowest"]:
+        print(f"    {sum(seconds) * 1000 / profile['counted']:6.1f} ms {len(seconds) / profile['counted']:4.1f}x  {shape}")
     if os.environ.get("BENCH_PLANS_TOP"):
         print(profile["top"])
-    return {"decided": run["decided"], "delivered": run["delivered"], "rate": rate, "noop_rate": noop_rate,
-            "none_twice": none_twice, "wrong": len(found["wrong"]), "errors": len(errors), "met": met,
-            "profile_ms": profile["wall"] * 1000 / steps}
 
+
+def _shape(sql: str) -> str:
+    """A query's shape, for grouping: its literals and the column lists out."""
+    import re
+
+    shape = re.sub(r"'[^']*'|\b\d+\b", "?", sql)
+    shape = re.sub(r"SELECT .*? FROM", "SELECT … FROM", shape, count=1)
+    return shape[:150]

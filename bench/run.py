@@ -79,6 +79,8 @@ def main() -> None:
                         help="enrolled leads whose step is due in the same minute (the action plans benchmark)")
     parser.add_argument("--plans-dispatch-once", action="store_true",
                         help="enqueue each batch of the action plans benchmark once, not twice")
+    parser.add_argument("--plans-profile-only", action="store_true",
+                        help="only profile 500 action plan steps in-process (no workers, no baseline)")
     args = parser.parse_args()
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -157,7 +159,7 @@ def main() -> None:
     elif args.only == "plans":
         from bench.plans import bench_plans
 
-        bench_plans(leads=args.plans_leads, twice=not args.plans_dispatch_once)
+        bench_plans(leads=args.plans_leads, twice=not args.plans_dispatch_once, profile_only=args.plans_profile_only)
     elif args.only == "webhooks":
         from bench.webhooks import bench_webhooks
 
