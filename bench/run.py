@@ -57,13 +57,14 @@ def main() -> None:
     parser.add_argument("--size", choices=SIZES, default="100k", help="leads in the synthetic brokerage")
     parser.add_argument("--keep", action="store_true", help="reuse the bench database as it is (skip generation)")
     parser.add_argument("--only", choices=["generate", "import", "web", "reminders", "reports", "forecast",
-                                           "smart_lists", "webhooks"],
+                                           "smart_lists", "webhooks", "plans"],
                         help="only build the brokerage, or only the import, or only the pages under wrk, "
                              "or only the reminder dispatch (in a database of its own), or only the broker's "
                              "reports (in a database of its own, kept with --keep), or only the closing "
                              "forecast's cold costs (on the reports' database), or only the dashboard's smart "
                              "lists (on the brokerage), or only the inbound text webhooks (in a database of "
-                             "their own)")
+                             "their own), or only the action plans' steps through two workers (in a database "
+                             "of their own)")
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the list-import benchmark")
     parser.add_argument("--web-worker-class", choices=["sync", "gthread"], default="sync",
                         help="gunicorn's workers for the web bench: sync as deployed (README), or gthread with keep-alive")
@@ -74,6 +75,12 @@ def main() -> None:
     parser.add_argument("--webhooks", type=int, default=1_000, help="distinct inbound texts of the webhook benchmark")
     parser.add_argument("--webhook-history", type=int, default=200_000,
                         help="texts sent before the webhook benchmark's replies come in (the message table's size)")
+    parser.add_argument("--plans-leads", type=int, default=50_000,
+                        help="enrolled leads whose step is due in the same minute (the action plans benchmark)")
+    parser.add_argument("--plans-dispatch-once", action="store_true",
+                        help="enqueue each batch of the action plans benchmark once, not twice")
+    parser.add_argument("--plans-profile-only", action="store_true",
+                        help="only profile 500 action plan steps in-process (no workers, no baseline)")
     args = parser.parse_args()
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -89,6 +96,15 @@ def main() -> None:
 
         # Its own database (agents and the leads the texts come from) and its own Redis db,
         # which the server's tasks are queued on and nothing consumes.
+        url = database_url(url)
+        os.environ["CELERY_BROKER_URL"] = broker_url()
+        if args.keep:
+            create_database_if_missing(url)
+    elif args.only == "plans":
+        from bench.plans import broker_url, database_url
+
+        # Its own database (the enrolled leads, recreated each run) and its own Redis broker,
+        # which its Celery workers inherit from this environment.
         url = database_url(url)
         os.environ["CELERY_BROKER_URL"] = broker_url()
         if args.keep:
@@ -118,7 +134,7 @@ def main() -> None:
 
     print(f"Benchmarks on {urlsplit(url).hostname}:{urlsplit(url).port or 5432}{urlsplit(url).path}")
     call_command("migrate", verbosity=0)
-    if args.only in ("reminders", "reports", "forecast", "webhooks"):
+    if args.only in ("reminders", "reports", "forecast", "webhooks", "plans"):
         pass  # they build what they need
     elif args.keep:
         print(f"Reusing the bench database: {Lead.objects.count():,} leads.")
@@ -140,6 +156,10 @@ def main() -> None:
         from bench.reminders import bench_reminders
 
         bench_reminders(reminders=args.reminders)
+    elif args.only == "plans":
+        from bench.plans import bench_plans
+
+        bench_plans(leads=args.plans_leads, twice=not args.plans_dispatch_once, profile_only=args.plans_profile_only)
     elif args.only == "webhooks":
         from bench.webhooks import bench_webhooks
 
