@@ -44,7 +44,7 @@ from compliance.services import Decision, outreach_preview
 from leadcrm.accounts.hours import when_to_tell
 from leadcrm.accounts.models import Brokerage, User
 from leads.models import OUTCOME_STAGES, Contact, Email, EmailStatus, Lead, Stage
-from pipeline.messaging.services import text_content_findings, text_send
+from pipeline.messaging.services import message_deliver, text_content_findings, text_send
 from pipeline.models import (
     FINAL_RUN,
     REACHED_OUTCOMES,
@@ -429,8 +429,8 @@ def _text(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
                        rules=sorted({f.rule for f in refused}))
     detail = PLAN_FROM.format(plan=plan.name, step=services.step_title(step).lower())
     try:
-        text_send(lead=lead, phone=chosen, body=body, actor=agent, role_disclosed=True, purpose=purpose,
-                  then=lambda attempt, message: _mark_sent(run.pk, attempt=attempt, now=now, detail=detail))
+        message = text_send(lead=lead, phone=chosen, body=body, actor=agent, role_disclosed=True, purpose=purpose,
+                            then=lambda attempt, message: _mark_sent(run.pk, attempt=attempt, now=now, detail=detail))
     except OutreachBlocked as blocked:
         outcome = _refusal([blocked.decision], Channel.SMS, none_reason=NO_TEXT_NUMBER)
         if outcome.status == WAIT:  # the hour turned between the question and the log
@@ -439,7 +439,20 @@ def _text(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
         return outcome
     except ValidationError as error:
         return Outcome(RunStatus.SKIPPED, NOT_SENT.format(why=" ".join(error.messages).rstrip(".")))
+    _hand_over(message)
     return Outcome(RunStatus.SENT)
+
+
+def _hand_over(message: Message) -> None:
+    """Hand the text to the provider now, in the step's own task. Left to its queued task, a
+    plan's text waits behind every batch of steps on the same workers, and a text that waits
+    too long is not sent at all (docs/messaging.md#sending-a-text). ``message_deliver``
+    claims the message first, so the queued task that ``text_send`` also enqueued finds it
+    taken and does nothing; if this fails, that task or the sweep hands it over instead."""
+    try:
+        message_deliver(message_id=message.pk)
+    except Exception:  # the text is logged and queued: its own task retries, nothing is lost
+        logger.exception("Handing plan text %s to the provider failed; its queued task will retry", message.pk)
 
 
 def _email(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
@@ -489,7 +502,7 @@ def _email(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
 def _letter(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
     """A letter is printed and mailed by the agent: the gate is asked now for each owner
     (nothing recorded), a follow-up asks the agent to print it, and marking it mailed logs
-    it through the gate again (pipeline.plans.views)."""
+    it through the gate again (pipeline.plans.letters)."""
     owners = list(Contact.objects.filter(lead=lead).order_by("position", "pk"))
     if owners and all(owner.deceased for owner in owners):
         return Outcome(RunStatus.SKIPPED, NOT_SENT.format(why=ALL_DECEASED), end_channel=Channel.MAIL)
