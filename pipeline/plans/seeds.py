@@ -9,6 +9,7 @@ file).
 from __future__ import annotations
 
 import importlib
+
 from pipeline.models import ActionPlan, PlanStep
 
 from .services import StepInput
