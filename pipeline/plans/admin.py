@@ -57,9 +57,10 @@ class _ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
+    parent_perm = ""
 
     def has_view_permission(self, request, obj=None):
-        return obj is not None
+        return request.user.has_perm(self.parent_perm)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -73,6 +74,7 @@ class _ReadOnlyInline(admin.TabularInline):
 
 class PlanStepInline(_ReadOnlyInline):
     model = PlanStep
+    parent_perm = "pipeline.view_actionplan"
     fields = ["position", "kind", "task_kind", "anchor", "delay_days", "delay_hours", "window_start", "window_end",
               "weekdays_only", "subject", "body"]
     readonly_fields = fields
@@ -89,9 +91,35 @@ class ActionPlanAdmin(_OwnedAdmin):
     inlines = [PlanStepInline]
 
 
+@admin.register(PlanStep)
+class PlanStepAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """A plan's steps, on their own; usually read on the plan's page."""
+
+    list_display = ["plan", "position", "kind", "task_kind", "anchor", "delay_days", "subject"]
+    list_filter = ["kind", ("plan", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["plan"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.has_perm(Perm.VIEW_ALL_LEADS):
+            return queryset
+        return queryset.filter(Q(plan__owner__isnull=True) | Q(plan__owner=request.user))
+
+    def has_view_permission(self, request, obj=None):
+        # Steps have no permission of their own: whoever may see plans may see their steps.
+        return request.user.has_perm("pipeline.view_actionplan")
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("No such step.")
+        return obj
+
+
 class RunInline(_ReadOnlyInline):
     model = PlanStepRun
     fk_name = "enrollment"
+    parent_perm = "pipeline.view_planenrollment"
     fields = ["position", "kind", "title", "status", "due_at", "ran_at", "rules", "reason"]
     readonly_fields = fields
     ordering = ["position", "pk"]
@@ -124,7 +152,8 @@ class RepliedFilter(admin.SimpleListFilter):
 @admin.register(PlanEnrollment)
 class PlanEnrollmentAdmin(ReadOnlyAdminMixin, LeadScopedAdminMixin, admin.ModelAdmin):
     list_display = ["started_at", "lead", "plan", "status", "source", "last_position", "next_due_at", "pause_reason"]
-    list_filter = ["status", "source", "pause_reason", "plan", RepliedFilter]
+    # Only the plans of the rows listed: the filter never names a plan the user may not see.
+    list_filter = ["status", "source", "pause_reason", ("plan", admin.RelatedOnlyFieldListFilter), RepliedFilter]
     list_select_related = ["lead__property", "plan"]
     date_hierarchy = "started_at"
     inlines = [RunInline]
@@ -151,7 +180,7 @@ class RuleFilter(admin.SimpleListFilter):
 @admin.register(PlanStepRun)
 class PlanStepRunAdmin(ReadOnlyAdminMixin, LeadScopedAdminMixin, admin.ModelAdmin):
     list_display = ["ran_at", "lead", "plan", "title", "status", "rules"]
-    list_filter = ["status", "kind", "enrollment__plan", RuleFilter]
+    list_filter = ["status", "kind", ("enrollment__plan", admin.RelatedOnlyFieldListFilter), RuleFilter]
     list_select_related = ["lead__property", "enrollment__plan"]
     date_hierarchy = "ran_at"
 

@@ -165,6 +165,11 @@ PK_OF = {
     "api:follow-up-done": "follow_up",
     "api:outreach-detail": "outreach_attempt",
     "api:import-detail": "import_job",
+    # Action plans through the API: the agent's own plan, the lead's enrollment in it.
+    "api:plan-detail": "own_plan",
+    "api:plan-enroll": "own_plan",
+    "api:plan-unenroll": "own_plan",
+    "api:plan-enrollment-detail": "plan_enrollment",
     "admin:otp_totp_totpdevice_config": "totp_device",
     "admin:otp_totp_totpdevice_qrcode": "totp_device",
     # Editing the lead's record in place: ``pk`` is the lead, or the row edited.
@@ -221,6 +226,7 @@ ENTITLED_TO = {
     "import_job": {OWNER, BROKER},  # an import is its importer's (and the broker's) business
     "import_draft": {OWNER, BROKER},
     "own_script": {OWNER},  # an agent's own script
+    "own_plan": {OWNER},  # an agent's own action plan is theirs to use (the API lists plans usable by the caller)
     "mail_batch": {OWNER},  # the letters an agent printed are theirs alone
     "notification": {OWNER},  # a notification is its recipient's alone
     "saved_search": {OWNER},  # a saved search is changed by its owner alone, even shared
@@ -517,6 +523,17 @@ class World:
             channel="sms", direction="outbound", provider="local", lead=lead, agent=agent,
             from_address="+15005550006", to_address=PHONE, body=f"Hi {OWNER_NAME}, about {STREET}.",
             status="delivered")
+        # The lead in the agent's own action plan, its first step run (a call task for the owner).
+        from pipeline.models import PlanStepRun
+        from pipeline.plans.services import StepInput, lead_enroll, plan_save
+
+        self.own_plan = plan_save(actor=agent, name="Walk plan", steps=[
+            StepInput(kind="task", task_kind="call", subject="Call [First Name]")])
+        self.plan_enrollment = lead_enroll(lead=lead, plan=self.own_plan, actor=agent)
+        self.plan_step_run = PlanStepRun.objects.create(
+            enrollment=self.plan_enrollment, step=self.own_plan.steps.get(), lead=lead, position=0, kind="task",
+            title="Step 1: call the homeowner", status="task", due_at=timezone.now(),
+            reason=f"Task for Ana: Call {OWNER_NAME}")
         self.existing = {type(obj): obj for obj in vars(self).values() if hasattr(obj, "_meta")}
         # Nobody's lead: not a row of the lead for the admin's pages.
         self.inbox_text = Message.objects.create(
