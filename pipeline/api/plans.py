@@ -105,23 +105,24 @@ class PlanViewSet(viewsets.ReadOnlyModelViewSet):
             return ActionPlan.objects.none()  # the schema generator asks without a user
         return ActionPlan.objects.usable_by(self.request.user).prefetch_related("steps")
 
-    def _lead(self, request) -> Lead:
+    def _plan_and_lead(self, request) -> tuple[ActionPlan, Lead]:
+        """The plan first: a plan the caller may not use is a 404 whatever the body says."""
         if not request.user.has_perm(Perm.USE_PLANS):
             raise PermissionDenied
+        plan = self.get_object()
         serializer = LeadChoiceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         lead = Lead.objects.visible_to(request.user).filter(pk=serializer.validated_data["lead"]).first()
         if lead is None:
             raise NotFound(NO_SUCH_LEAD)
-        return lead
+        return plan, lead
 
     @extend_schema(request=LeadChoiceSerializer, responses={201: PlanEnrollmentSerializer, 409: REFUSED_SCHEMA})
     @action(detail=True, methods=["post"])
     def enroll(self, request, pk=None, format=None):
         """Put the lead in the plan: its first step is timed at once. 409 with the reason when
         the plan refuses the lead (already in it, among others)."""
-        lead = self._lead(request)
-        plan = self.get_object()
+        plan, lead = self._plan_and_lead(request)
         try:
             enrollment = lead_enroll(lead=lead, plan=plan, actor=request.user, source=EnrollmentSource.API)
         except ValidationError as refused:
@@ -133,8 +134,7 @@ class PlanViewSet(viewsets.ReadOnlyModelViewSet):
     def unenroll(self, request, pk=None, format=None):
         """Take the lead out of the plan: its remaining steps are cancelled, saying who stopped
         them. 409 when the lead is not in the plan now."""
-        lead = self._lead(request)
-        plan = self.get_object()
+        plan, lead = self._plan_and_lead(request)
         enrollment = PlanEnrollment.objects.open().filter(plan=plan, lead=lead).first()
         if enrollment is None:
             return problem_response(status.HTTP_409_CONFLICT, NOT_TAKEN_OUT, reasons=[NOT_ENROLLED])
