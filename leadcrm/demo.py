@@ -752,10 +752,11 @@ def seed_plans(agent: User, now: datetime) -> None:
     and the broker's action plans report have something to show. Once only."""
     from django.core.exceptions import ValidationError
 
-    from pipeline.models import PauseReason, PlanEnrollment
+    from compliance.models import Direction
+    from pipeline.models import PlanEnrollment
     from pipeline.plans.runner import step_run
     from pipeline.plans.seeds import seeded_plan, seeded_plans_install
-    from pipeline.plans.services import lead_enroll, lead_responded
+    from pipeline.plans.services import lead_enroll
 
     if PlanEnrollment.objects.filter(lead__assigned_agent=agent).exists():
         return
@@ -801,8 +802,17 @@ def seed_plans(agent: User, now: datetime) -> None:
         step_run(enrollment_id=enrollment.pk, now=now)
     replied = next((enrollment for key, enrollment in enrolled if key == "not_now_nurture"
                     and enrollment.lead_id in texted), None)
-    if replied is not None:
-        lead_responded(lead_id=replied.lead_id, reason=PauseReason.INBOUND_TEXT, detail=DEMO_REPLY, at=now)
+    phone = replied and Phone.objects.filter(contact__lead_id=replied.lead_id, phone_type=PhoneType.MOBILE,
+                                             status=PhoneStatus.GOOD).order_by("pk").first()
+    if phone:
+        # The homeowner texts back: the outreach log records it, and the plan pauses as it
+        # would for a real reply (pipeline/plans/receivers.py).
+        try:
+            outreach_log(lead=phone.contact.lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.REPLIED,
+                         actor=agent, role_disclosed=True, purpose=Purpose.FOLLOW_UP, notes=DEMO_REPLY,
+                         homeowner_words=DEMO_REPLY, occurred_at=now, direction=Direction.INBOUND)
+        except (OutreachBlocked, ValidationError):
+            pass
 
 
 NEGOTIATORS = ["Dana Whitfield", "Luis Ortega", "Priya Raman", "Marcus Bell", "Janet Cho", "Omar Haddad"]
