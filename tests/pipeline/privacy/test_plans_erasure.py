@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.models import EnrollmentStatus, PauseReason, PlanEnrollment, PlanStepRun, RunStatus, StepKind, TaskKind
+from pipeline.models import (
+    EnrollmentStatus,
+    PauseReason,
+    PlanEnrollment,
+    PlanStepRun,
+    RunStatus,
+    StepKind,
+    TaskKind,
+)
 from pipeline.plans.services import StepInput, lead_enroll, lead_responded, plan_save
 from pipeline.privacy.coverage import ERASED
 from pipeline.privacy.selectors import PrivacySearch
