@@ -8,7 +8,7 @@ from datetime import datetime
 from django.db.models import Exists, OuterRef, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 
-from compliance.models import Direction
+from compliance.models import Channel, Direction
 from pipeline.models import OutreachAttempt
 
 
@@ -18,6 +18,7 @@ def replied_between(since: datetime, until: datetime) -> Exists:
     from the outreach log, so a pause resumed since still counts; a corrected entry counts
     once, as its correction."""
     return Exists(OutreachAttempt.objects.filter(
-        lead_id=OuterRef("lead_id"), direction=Direction.INBOUND, corrections__isnull=True,
+        lead_id=OuterRef("lead_id"), direction=Direction.INBOUND, channel__in=[Channel.SMS, Channel.EMAIL],
+        corrections__isnull=True,
         occurred_at__gte=Greatest(OuterRef("started_at"), Value(since)),
         occurred_at__lt=Least(Coalesce(OuterRef("ended_at"), Value(until)), Value(until))))
