@@ -384,6 +384,7 @@ def seed_demo(*, lead_count: int = 500, seed: int = DEMO_SEED, now: datetime | N
     seed_tags()
     seed_possible_duplicate()
     seed_messages(users["agent.ana"], now)
+    seed_plans(users["agent.ana"], now)
     # The deadline rules' follow-ups (lender chases, auctions, approval expiries...) as beat
     # would raise them; the worker then tells each agent within their working hours.
     from pipeline.reminders.rules import follow_ups_generate
@@ -737,6 +738,81 @@ def seed_messages(agent: User, now: datetime) -> None:
         body="Hi, someone left a card on my door about my mom's house on Elm. Who should I talk to?",
         status=MessageStatus.RECEIVED, created_at=now - timedelta(hours=3), status_at=now - timedelta(hours=3),
         inbox_state=InboxState.UNMATCHED)
+
+
+# Ana's leads put in each seeded plan: how many, and how long ago.
+DEMO_PLAN_LEADS = {"not_now_nurture": (4, 2), "documents_needed": (2, 1), "before_auction": (2, 1)}
+DEMO_REPLY = "Thanks for checking in. Things are still up in the air, can we talk next week?"
+
+
+def seed_plans(agent: User, now: datetime) -> None:
+    """A few of Ana's leads in the seeded plans, their first steps run through the gate as
+    the runner runs them now (a text sent where she has consent, skipped with the rule where
+    she has not, a call task), and one plan paused by a homeowner's reply: her lead pages
+    and the broker's action plans report have something to show. Once only."""
+    from django.core.exceptions import ValidationError
+
+    from compliance.models import Direction
+    from pipeline.models import PlanEnrollment
+    from pipeline.plans.runner import step_run
+    from pipeline.plans.seeds import seeded_plan, seeded_plans_install
+    from pipeline.plans.services import lead_enroll
+
+    if PlanEnrollment.objects.filter(lead__assigned_agent=agent).exists():
+        return
+    seeded_plans_install()
+    mine = Lead.objects.filter(assigned_agent=agent, erased_at__isnull=True).order_by("pk")
+    # Texted leads first: the homeowner's own text is their consent, so the plan's text goes out.
+    texted = list(mine.filter(stage=Stage.CONTACT, messages__direction="inbound").distinct().values_list(
+        "pk", flat=True))
+    candidates = {
+        "not_now_nurture": texted + list(mine.filter(stage=Stage.CONTACT).exclude(pk__in=texted).values_list(
+            "pk", flat=True)[:10]),
+        "documents_needed": list(mine.filter(stage=Stage.QUALIFY).values_list("pk", flat=True)[:10]),
+        "before_auction": list(mine.filter(stage__in=[Stage.LIST, Stage.CONTACT, Stage.QUALIFY, Stage.NEGOTIATE],
+                                           foreclosure_records__auction_date__gt=now.date() + timedelta(days=3))
+                               .distinct().values_list("pk", flat=True)[:10]),
+    }
+    if not candidates["before_auction"]:
+        # A trustee's sale set on two of her leads, six weeks and twelve days out: the
+        # pre-auction plan's early steps are then passed over, saying their date passed.
+        from leads.models import ForeclosureRecord, ForeclosureRecordType
+
+        for days, pk in zip((40, 12), [pk for pk in candidates["documents_needed"][2:] + texted[4:]], strict=False):
+            ForeclosureRecord.objects.create(
+                lead_id=pk, record_type=ForeclosureRecordType.NTS, recording_date=now.date() - timedelta(days=60),
+                auction_date=now.date() + timedelta(days=days), auction_location="County courthouse steps")
+            candidates["before_auction"].append(pk)
+    used: set[int] = set()
+    enrolled = []
+    for key, (wanted, days_ago) in DEMO_PLAN_LEADS.items():
+        plan = seeded_plan(key)
+        if plan is None:
+            continue
+        for lead in Lead.objects.filter(pk__in=[pk for pk in candidates[key] if pk not in used]).order_by("pk"):
+            if sum(1 for item in enrolled if item[0] == key) >= wanted:
+                break
+            try:
+                enrollment = lead_enroll(lead=lead, plan=plan, actor=agent, at=now - timedelta(days=days_ago))
+            except ValidationError:
+                continue
+            used.add(lead.pk)
+            enrolled.append((key, enrollment))
+    for _key, enrollment in enrolled:
+        step_run(enrollment_id=enrollment.pk, now=now)
+    replied = next((enrollment for key, enrollment in enrolled if key == "not_now_nurture"
+                    and enrollment.lead_id in texted), None)
+    phone = replied and Phone.objects.filter(contact__lead_id=replied.lead_id, phone_type=PhoneType.MOBILE,
+                                             status=PhoneStatus.GOOD).order_by("pk").first()
+    if phone:
+        # The homeowner texts back: the outreach log records it, and the plan pauses as it
+        # would for a real reply (pipeline/plans/receivers.py).
+        try:
+            outreach_log(lead=phone.contact.lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.REPLIED,
+                         actor=agent, role_disclosed=True, purpose=Purpose.FOLLOW_UP, notes=DEMO_REPLY,
+                         homeowner_words=DEMO_REPLY, occurred_at=now, direction=Direction.INBOUND)
+        except (OutreachBlocked, ValidationError):
+            pass
 
 
 NEGOTIATORS = ["Dana Whitfield", "Luis Ortega", "Priya Raman", "Marcus Bell", "Janet Cho", "Omar Haddad"]

@@ -12,6 +12,7 @@ from leadcrm.accounts import views as account_views
 from leadcrm.shared import health
 from leadcrm.shared.api import SERVER_ERROR, problem_json_response
 from leads import urls as leads_urls
+from pipeline.api.plans import PlanEnrollmentViewSet, PlanViewSet
 from pipeline.api.schema import ApiDocsView
 from pipeline.api.views import (
     ComplianceCheckView,
@@ -60,6 +61,8 @@ api.register("leads", LeadViewSet, basename="lead")
 api.register("follow-ups", FollowUpViewSet, basename="follow-up")
 api.register("outreach", OutreachViewSet, basename="outreach")
 api.register("imports", ImportViewSet, basename="import")
+api.register("plans", PlanViewSet, basename="plan")
+api.register("plan-enrollments", PlanEnrollmentViewSet, basename="plan-enrollment")
 
 urlpatterns = [
     path("api/", include((api.urls, "api"))),

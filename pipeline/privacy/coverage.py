@@ -72,6 +72,10 @@ REDACTIONS: dict[str, dict[str, str]] = {
     "pipeline.notification": {"title": ERASED, "body": ERASED},
     "pipeline.sellerevent": {"detail": ERASED},
     "pipeline.message": {"from_address": ERASED, "to_address": ERASED, "subject": ERASED, "body": ERASED},
+    # Action plans: a pause quotes the homeowner's reply; a stop's reason, a run's reason
+    # (a task's title with their name, the gate's findings) may name them.
+    "pipeline.planenrollment": {"pause_detail": ERASED, "end_reason": ERASED, "ended_channels": SCRUB},
+    "pipeline.plansteprun": {"reason": ERASED},
 }
 
 THE_HOUSE = "the house's area and facts, not the person: kept for the reports"
@@ -113,6 +117,9 @@ KEPT: dict[str, dict[str, str]] = {
                          "error_code": "the carrier's error code", "error_message": "the carrier's error, in its words",
                          "keyword": "what the text asked for (stop, start, help)"},
     "pipeline.sellerlink": {"token_hash": "a hash of the link, which no longer shows anything of the person"},
+    "pipeline.planenrollment": {"trigger_key": "the automation's event: a stage, list or tag and a time"},
+    "pipeline.plansteprun": {"title": "the step's name in the plan's own words, its merge fields not filled in",
+                             "rules": "the rules that refused the step: kept as the gate's record"},
 }
 HISTORY_KEPT = {"history_type": "+, ~ or -: what happened, not to whom"}
 HISTORY_REDACTED = {"history_change_reason": ERASED}

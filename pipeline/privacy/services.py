@@ -19,12 +19,14 @@ from leads.models import Contact, DeadReason, Email, EmailStatus, Lead, Phone, P
 from leads.selectors import stage_counts_forget
 from pipeline.models import (
     FollowUp,
+    PlanEnrollment,
     PrivacyAction,
     PrivacyRequest,
     PrivacyRequestKind,
     SellerLink,
     StageChange,
 )
+from pipeline.plans.services import enrollment_end
 
 from .coverage import BLANK, ERASED, FILE, PER_ROW, SCRUB, is_append_only, redactions_for
 from .selectors import (
@@ -48,6 +50,7 @@ CLOSING = ("Lead {lead} is closing (stage Close): the sale's contract, the lende
 DNC_WORDS = "Asked for their data to be erased (privacy request): never contact again."
 CLOSED_BY_ERASURE = "Closed by a privacy erasure"
 FOLLOW_UP_CLOSED = "Closed: the homeowner's data was erased at their request; do not contact them."
+PLAN_ENDED = "Stopped: the homeowner's data was erased at their request; do not contact them."
 CHUNK = 500
 
 
@@ -180,6 +183,9 @@ def privacy_erase(*, handled_by, search: PrivacySearch, lead_ids, requester: str
                                                                             closed_reason=FOLLOW_UP_CLOSED)
         # Their status page stops opening: what it would show is gone, and its link is theirs.
         SellerLink.objects.filter(lead__in=ids, revoked_at__isnull=True).update(revoked_at=now)
+        # Nothing more is sent or asked from their plans: each stops, its steps cancelled.
+        for enrollment in PlanEnrollment.objects.open().filter(lead__in=ids):
+            enrollment_end(enrollment=enrollment, actor=handled_by, reason=PLAN_ENDED, at=now)
         PrivacyAction.objects.bulk_create(actions)
         transaction.on_commit(lambda: [default_storage.delete(name) for name in files])
     return request

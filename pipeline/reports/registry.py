@@ -7,6 +7,7 @@ from .closings import forecast_closings, list_closings
 from .compliance import compliance, dnc_by_list
 from .funnel import funnel, time_in_stage
 from .lenders import lender_turnaround
+from .plans import plan_activity
 
 REPORTS = {
     "funnel": ("Funnel conversion", lambda period: funnel(period)),
@@ -19,4 +20,5 @@ REPORTS = {
     "lender-turnaround": ("Lender turnaround", lender_turnaround),
     "forecast": ("Closings by month", forecast_closings),
     "list-closings": ("Lists that produced closings", list_closings),
+    "action-plans": ("Action plans", plan_activity),
 }

@@ -165,6 +165,11 @@ PK_OF = {
     "api:follow-up-done": "follow_up",
     "api:outreach-detail": "outreach_attempt",
     "api:import-detail": "import_job",
+    # Action plans through the API: the agent's own plan, the lead's enrollment in it.
+    "api:plan-detail": "own_plan",
+    "api:plan-enroll": "own_plan",
+    "api:plan-unenroll": "own_plan",
+    "api:plan-enrollment-detail": "plan_enrollment",
     "admin:otp_totp_totpdevice_config": "totp_device",
     "admin:otp_totp_totpdevice_qrcode": "totp_device",
     # Editing the lead's record in place: ``pk`` is the lead, or the row edited.
@@ -234,6 +239,7 @@ ENTITLED_TO = {
     "import_job": {OWNER, BROKER},  # an import is its importer's (and the broker's) business
     "import_draft": {OWNER, BROKER},
     "own_script": {OWNER},  # an agent's own script
+    "own_plan": {OWNER},  # an agent's own action plan is theirs to use (the API lists plans usable by the caller)
     "mail_batch": {OWNER},  # the letters an agent printed are theirs alone
     "notification": {OWNER},  # a notification is its recipient's alone
     "saved_search": {OWNER},  # a saved search is changed by its owner alone, even shared
@@ -541,6 +547,7 @@ class World:
         # The owner's own plan and an automation that starts it (the automations' pages).
         self.automation_plan = plan_save(actor=agent, name="Walk plan", steps=[
             StepInput(kind="task", task_kind="call", subject="Call [First Name]")])
+        self.own_plan = self.automation_plan  # the plans API's own plan
         self.own_automation = automation_save(actor=agent, plan=self.automation_plan, trigger="tag_added", tag=self.tag)
         # The lead in an action plan, with a letter step waiting to be mailed.
         from pipeline.plans.services import lead_enroll
