@@ -214,6 +214,11 @@ PK_OF = {
     "messaging:play_reply": "text_message",
     "messaging:inbox_file": "inbox_text",
     "messaging:inbox_dismiss": "inbox_text",
+    # Action plans: an agent's own plan (the lead is in it).
+    "plans:detail": "own_plan",
+    "plans:edit": "own_plan",
+    "plans:delete": "own_plan",
+    "plans:copy": "own_plan",
 }
 
 # Who may use a row besides the roles that see its lead (owner, team lead, broker).
@@ -230,6 +235,7 @@ ENTITLED_TO = {
     "totp_device": set(),  # a second factor's secret: the admin's superusers alone
     "call_webhook": set(),  # the provider's reports: only a request it signed (never a session)
     "inbox_text": {TEAM_LEAD, BROKER},  # nobody's lead matched it: team leads and brokers file it
+    "own_plan": {OWNER},  # an agent's own action plan is theirs alone (the broker's are shared)
 }
 # Pages about the lead that a role may still not use (agents do not route or decide reviews).
 ROLE_GATED = {
@@ -517,6 +523,11 @@ class World:
             channel="sms", direction="outbound", provider="local", lead=lead, agent=agent,
             from_address="+15005550006", to_address=PHONE, body=f"Hi {OWNER_NAME}, about {STREET}.",
             status="delivered")
+        from pipeline.plans.services import StepInput, lead_enroll, plan_save
+
+        self.own_plan = plan_save(actor=agent, name="Walk plan", steps=[
+            StepInput(kind="task", task_kind="call", subject="Call [First Name]", delay_days=2)])
+        self.plan_enrollment = lead_enroll(lead=lead, plan=self.own_plan, actor=agent)
         self.existing = {type(obj): obj for obj in vars(self).values() if hasattr(obj, "_meta")}
         # Nobody's lead: not a row of the lead for the admin's pages.
         self.inbox_text = Message.objects.create(
