@@ -232,6 +232,11 @@ PK_OF = {
     "plans:lead_stop": "lead",
     "plans:lead_letter": "lead",
     "plans:lead_letter_mailed": "lead",
+    # Action plans: an agent's own plan (the lead is in it).
+    "plans:detail": "own_plan",
+    "plans:edit": "own_plan",
+    "plans:delete": "own_plan",
+    "plans:copy": "own_plan",
 }
 
 # Who may use a row besides the roles that see its lead (owner, team lead, broker).
