@@ -149,6 +149,8 @@ class PlanStep(models.Model):
         if not parts:
             return {StepAnchor.PREVIOUS: "right after the previous step", StepAnchor.START: "when the plan starts",
                     StepAnchor.KEY_DATE: "on the plan's date"}[self.anchor]
+        if self.anchor == StepAnchor.KEY_DATE and self.plan.key_date == KeyDate.FILING:
+            return " ".join(parts) + " after the filing"  # a filing is behind: its steps count on from it
         return " ".join(parts) + " " + StepAnchor(self.anchor).label
 
 
@@ -294,6 +296,9 @@ class PlanStepRun(models.Model):
     due_at = models.DateTimeField()
     ran_at = models.DateTimeField(default=timezone.now)
     rules = models.JSONField(default=list, blank=True, help_text="The rule IDs that refused it.")
+    # The step's words as they were when it ran (a letter is printed from them later, and
+    # an edit or a deleted step must not change what was sent).
+    body = models.TextField(blank=True)
     reason = models.TextField(blank=True)
     attempt = models.OneToOneField("pipeline.OutreachAttempt", on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="plan_step_run")

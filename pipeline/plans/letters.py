@@ -62,13 +62,15 @@ def letter_author(run: PlanStepRun) -> User | None:
 
 
 def letter_template(run: PlanStepRun) -> MessageTemplate:
-    """The step's words as an unsaved letter template (the mail merge's input). A step
-    deleted since the run has no words left to print."""
+    """The letter's words as they were when the step ran (kept on the run, so an edit of the
+    plan since does not change what is printed), as an unsaved letter template (the mail
+    merge's input). A run from before the words were kept falls back to its step's."""
     if run.kind != StepKind.LETTER or run.status != RunStatus.TASK:
         raise ValidationError(NOT_A_LETTER)
-    if run.step is None:
+    body = run.body or (run.step.body if run.step is not None else "")
+    if not body:
         raise ValidationError(STEP_GONE)
-    return MessageTemplate(kind=TemplateKind.LETTER, name=run.enrollment.plan.name, body=run.step.body)
+    return MessageTemplate(kind=TemplateKind.LETTER, name=run.enrollment.plan.name, body=body)
 
 
 def plan_letter(*, run: PlanStepRun, gate: bool = True) -> Merge:

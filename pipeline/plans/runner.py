@@ -351,7 +351,8 @@ def _running(*, enrollment, step, lead, agent, now, run) -> PlanStepRun:
     try:
         return PlanStepRun.objects.create(enrollment=enrollment, step=step, lead=lead, position=step.position,
                                           kind=step.kind, title=services.step_title(step), status=RunStatus.RUNNING,
-                                          due_at=enrollment.next_due_at or now, ran_at=now, agent=agent)
+                                          due_at=enrollment.next_due_at or now, ran_at=now, agent=agent,
+                                          body=step.body)
     except IntegrityError:
         return PlanStepRun.objects.get(enrollment=enrollment, step=step)
 

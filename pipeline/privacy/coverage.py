@@ -119,7 +119,8 @@ KEPT: dict[str, dict[str, str]] = {
     "pipeline.sellerlink": {"token_hash": "a hash of the link, which no longer shows anything of the person"},
     "pipeline.planenrollment": {"trigger_key": "the automation's event: a stage, list or tag and a time"},
     "pipeline.plansteprun": {"title": "the step's name in the plan's own words, its merge fields not filled in",
-                             "rules": "the rules that refused the step: kept as the gate's record"},
+                             "rules": "the rules that refused the step: kept as the gate's record",
+                             "body": "the step's words as the plan has them, its merge fields not filled in"},
 }
 HISTORY_KEPT = {"history_type": "+, ~ or -: what happened, not to whom"}
 HISTORY_REDACTED = {"history_change_reason": ERASED}

@@ -53,4 +53,24 @@ def owner_email(lead):
     return EmailFactory(contact=lead.contacts.first(), address="maria@example.com", status=EmailStatus.GOOD)
 
 
+def nurture(agent, name="Nurture"):
+    """A text now, an email right after, a call two days on, a letter three days after that."""
+    return plan_save(actor=agent, name=name, steps=[
+        StepInput(kind=StepKind.TEXT, body=TEXT),
+        StepInput(kind=StepKind.EMAIL, subject="Checking in", body="[Role Disclosure] Hi [First Name], any news?"),
+        StepInput(kind=StepKind.TASK, task_kind=TaskKind.CALL, subject="Call [First Name]", delay_days=2),
+        StepInput(kind=StepKind.LETTER, body="Dear [First Name],\nWe are here when you need us.", delay_days=3),
+    ])
+
+
+@pytest.fixture
+def office(mailable_brokerage):
+    return mailable_brokerage
+
+
+@pytest.fixture
+def plan(agent, office):
+    return nurture(agent)
+
+
 __all__ = ["StepAnchor"]

@@ -16,8 +16,6 @@ from pipeline.models import (
     PlanEnrollment,
     PlanStepRun,
     RunStatus,
-    StepKind,
-    TaskKind,
 )
 from pipeline.plans.lead_forms import NO_SUCH_PLAN
 from pipeline.plans.lead_selectors import lead_plans_card
@@ -25,40 +23,14 @@ from pipeline.plans.runner import step_run
 from pipeline.plans.services import (
     ALREADY_IN_PLAN,
     NOT_PAUSED,
-    StepInput,
     enrollment_pause,
     lead_enroll,
     lead_responded,
-    plan_save,
 )
 from pipeline.workspace.selectors import lead_activity
 from tests.leads.factories import ContactFactory, LeadFactory, PhoneFactory
-from tests.pipeline.messaging.conftest import local_provider, textable  # noqa: F401
 
-TEXT = "Hi [First Name], [Agent Name] with [Brokerage]. Any news on the house?"
-
-
-def nurture(agent, name="Nurture"):
-    """A text now, an email right after, a call two days on, a letter three days after that."""
-    return plan_save(actor=agent, name=name, steps=[
-        StepInput(kind=StepKind.TEXT, body=TEXT),
-        StepInput(kind=StepKind.EMAIL, subject="Checking in", body="[Role Disclosure] Hi [First Name], any news?"),
-        StepInput(kind=StepKind.TASK, task_kind=TaskKind.CALL, subject="Call [First Name]", delay_days=2),
-        StepInput(kind=StepKind.LETTER, body="Dear [First Name],\nWe are here when you need us.", delay_days=3),
-    ])
-
-
-@pytest.fixture
-def office(brokerage):
-    brokerage.office_street, brokerage.office_city = "1 Main St", "Tulsa"
-    brokerage.office_state, brokerage.office_zip = "OK", "74103"
-    brokerage.save()
-    return brokerage
-
-
-@pytest.fixture
-def plan(agent, office):
-    return nurture(agent)
+from .conftest import nurture
 
 
 def run_due(enrollment, times=1):

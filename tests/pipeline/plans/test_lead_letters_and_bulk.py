@@ -15,7 +15,7 @@ from pipeline.plans.letters import NOT_A_LETTER, plan_letter_mailed
 from pipeline.plans.services import LEAD_FINISHED, NO_AGENT, StepInput, lead_enroll, plan_save
 from tests.leads.factories import ContactFactory, LeadFactory, PhoneFactory
 
-from .test_lead_card import nurture, office, plan, run_due  # noqa: F401
+from .test_lead_card import run_due
 
 LETTER = "Dear [First Name],\nWe are here when you need us about [Property Address].\nSincerely,"
 
