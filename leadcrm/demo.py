@@ -745,6 +745,22 @@ DEMO_PLAN_LEADS = {"not_now_nurture": (4, 2), "documents_needed": (2, 1), "befor
 DEMO_REPLY = "Thanks for checking in. Things are still up in the air, can we talk next week?"
 
 
+def _auction_dates(now: datetime) -> None:
+    """Every "auction scheduled" lead gets its sale on record (a notice of trustee's sale, the
+    auction 10 to 75 days out), as a pre-foreclosure list gives it: the pre-auction plan and
+    the auction reminders count from it."""
+    from leads.models import ForeclosureRecord, ForeclosureRecordType, LeadType
+
+    without = (Lead.objects.filter(lead_type=LeadType.AUCTION, erased_at__isnull=True)
+               .exclude(foreclosure_records__auction_date__gte=now.date()).order_by("pk").values_list("pk", flat=True))
+    ForeclosureRecord.objects.bulk_create([
+        ForeclosureRecord(lead_id=pk, record_type=ForeclosureRecordType.NTS,
+                          recording_date=now.date() - timedelta(days=45),
+                          auction_date=now.date() + timedelta(days=10 + (pk * 7) % 66),
+                          auction_location="County courthouse steps")
+        for pk in without])
+
+
 def seed_plans(agent: User, now: datetime) -> None:
     """A few of Ana's leads in the seeded plans, their first steps run through the gate as
     the runner runs them now (a text sent where she has consent, skipped with the rule where
@@ -761,6 +777,7 @@ def seed_plans(agent: User, now: datetime) -> None:
     if PlanEnrollment.objects.filter(lead__assigned_agent=agent).exists():
         return
     seeded_plans_install()
+    _auction_dates(now)
     mine = Lead.objects.filter(assigned_agent=agent, erased_at__isnull=True).order_by("pk")
     # Texted leads first: the homeowner's own text is their consent, so the plan's text goes out.
     texted = list(mine.filter(stage=Stage.CONTACT, messages__direction="inbound").distinct().values_list(

@@ -343,6 +343,7 @@ SPECTACULAR_SETTINGS = {
         "PhoneStatusEnum": "leads.models.PhoneStatus",
         "EmailStatusEnum": "leads.models.EmailStatus",
         "ImportStatusEnum": "leads.models.ImportStatus",
+        "PlanStepKindEnum": "pipeline.models.plans.StepKind",
     },
 }
 

@@ -12,8 +12,9 @@ lead's plans, each with its steps run so far (``plan`` and ``status`` filter too
 
 from __future__ import annotations
 
+import django_filters
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -38,9 +39,22 @@ NOT_TAKEN_OUT = "The lead was not taken out of the plan."
 # Shapes ------------------------------------------------------------------------------------
 
 
+# A wall-clock time with no offset ("09:00"): the homeowner's own local time, in every zone
+# they may be in. OpenAPI's "time" format means an RFC 3339 time with an offset, which this is not.
+LOCAL_TIME = {"type": "string", "pattern": r"^\d{2}:\d{2}$", "example": "09:00"}
+
+
+@extend_schema_field(LOCAL_TIME)
+class LocalTimeField(serializers.TimeField):
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", **kwargs)
+
+
 class PlanStepSerializer(ModelSerializer):
     timing = serializers.CharField(source="delay_words", read_only=True,
                                    help_text="When the step runs, in words (“14 days after the plan starts”).")
+    window_start = LocalTimeField(read_only=True, help_text="The window opens, in the homeowner's local time.")
+    window_end = LocalTimeField(read_only=True, help_text="The window closes, in the homeowner's local time.")
 
     class Meta:
         model = PlanStep
@@ -145,6 +159,18 @@ class PlanViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(_enrollment_data(enrollment))
 
 
+class PlanEnrollmentFilter(django_filters.FilterSet):
+    """By id, not by a lookup of the row: an id the caller may not see gives an empty list,
+    exactly as one that does not exist (nothing tells which lead ids exist)."""
+
+    lead = django_filters.NumberFilter(field_name="lead_id", help_text="One lead's plans.")
+    plan = django_filters.NumberFilter(field_name="plan_id", help_text="One plan's leads.")
+
+    class Meta:
+        model = PlanEnrollment
+        fields = ["status"]
+
+
 class PlanEnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The plans the caller's leads are or were in, newest first, each with its steps run so
     far (done, skipped with the rules, cancelled). ``?lead={id}`` gives one lead's."""
@@ -152,7 +178,7 @@ class PlanEnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     schema = ApiSchema()
     lookup_value_regex = ANY_ID
     serializer_class = PlanEnrollmentSerializer
-    filterset_fields = ["lead", "plan", "status"]
+    filterset_class = PlanEnrollmentFilter
 
     def get_queryset(self):
         return (PlanEnrollment.objects.visible_to(self.request.user).select_related("plan")

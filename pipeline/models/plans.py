@@ -147,8 +147,12 @@ class PlanStep(models.Model):
         if self.delay_hours and self.anchor != StepAnchor.KEY_DATE:
             parts.append(f"{self.delay_hours} hour{'s' if self.delay_hours != 1 else ''}")
         if not parts:
+            if self.anchor == StepAnchor.PREVIOUS and self.position == 0:
+                return "when the plan starts"  # the first step's "previous step" is the start
             return {StepAnchor.PREVIOUS: "right after the previous step", StepAnchor.START: "when the plan starts",
                     StepAnchor.KEY_DATE: "on the plan's date"}[self.anchor]
+        if self.anchor == StepAnchor.PREVIOUS and self.position == 0:
+            return " ".join(parts) + " " + StepAnchor.START.label
         if self.anchor == StepAnchor.KEY_DATE and self.plan.key_date == KeyDate.FILING:
             return " ".join(parts) + " after the filing"  # a filing is behind: its steps count on from it
         return " ".join(parts) + " " + StepAnchor(self.anchor).label
@@ -222,6 +226,9 @@ class PlanEnrollment(models.Model):
     last_position = models.SmallIntegerField(default=-1)
     last_run_at = models.DateTimeField(null=True, blank=True)
     next_due_at = models.DateTimeField(null=True, blank=True)
+    # The step ``next_due_at`` was timed for: a worker that finds it already run (its worker
+    # died before moving the plan on) times the next one instead of running it at once.
+    next_step = models.ForeignKey(PlanStep, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     plan_version = models.PositiveIntegerField(default=1)
     dispatched_at = models.DateTimeField(null=True, blank=True, editable=False)
     claimed_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -11,6 +11,7 @@ import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import NamedTuple
 
 import requests
 from anymail.message import AnymailMessage
@@ -223,12 +224,12 @@ def campaign_emails_send(*, merge: Merge, template: MessageTemplate, agent: User
     for piece in merge.pieces:
         if piece.email.pk in already:
             continue  # a retried task, a second click: each address once a day per template
-        result, why = email_piece_send(piece=piece, template=template, agent=agent, base_url=base_url,
-                                       brokerage=brokerage, connection=connection, provider=provider, guide=guide)
-        if result == EmailResult.REFUSED:
-            sending.refused.append((piece, why))
-        elif result == EmailResult.FAILED:
-            sending.failed.append((piece, why))
+        outcome = email_piece_send(piece=piece, template=template, agent=agent, base_url=base_url,
+                                   brokerage=brokerage, connection=connection, provider=provider, guide=guide)
+        if outcome.result == EmailResult.REFUSED:
+            sending.refused.append((piece, outcome.why))
+        elif outcome.result == EmailResult.FAILED:
+            sending.failed.append((piece, outcome.why))
         else:
             sending.sent += 1
     return sending
@@ -236,6 +237,12 @@ def campaign_emails_send(*, merge: Merge, template: MessageTemplate, agent: User
 
 class EmailResult:
     SENT, REFUSED, FAILED = "sent", "refused", "failed"
+
+
+class EmailOutcome(NamedTuple):
+    result: str  # an EmailResult
+    why: str = ""  # the gate's reasons or the service's error, when not sent
+    rules: tuple[str, ...] = ()  # the rule IDs that refused it
 
 
 def email_piece_send(
@@ -249,9 +256,10 @@ def email_piece_send(
     provider: str = "",
     guide: bytes | None = None,
     then: Callable[[OutreachAttempt, Message], None] | None = None,
-) -> tuple[str, str]:
+) -> EmailOutcome:
     """One email of a merge: logged through the gate, then sent. Returns the result
-    (``EmailResult``) and, when not sent, why: the gate's reasons or the service's error.
+    (``EmailResult``) and, when not sent, why: the gate's reasons (and rule IDs) or the
+    service's error.
 
     ``then`` runs with the attempt and its ``Message`` in their transaction, before
     anything leaves (an action plan records its step there)."""
@@ -284,7 +292,8 @@ def email_piece_send(
             actor=agent, role_disclosed=discloses_role(template), purpose=purpose_for(agent),
             notes=f"Emailed: {template.name}\n{piece.subject}", then=message_for)
     except OutreachBlocked as blocked:
-        return EmailResult.REFUSED, " ".join(blocked.decision.reasons)
+        return EmailOutcome(EmailResult.REFUSED, " ".join(blocked.decision.reasons), tuple(
+            sorted({finding.rule for finding in blocked.decision.findings_with(Verdict.BLOCK)})))
     record = created[0]
     message.metadata = {"attempt": str(attempt.pk), "message": str(record.pk)}
     try:
@@ -294,9 +303,9 @@ def email_piece_send(
         # The log says "sent"; the lead's timeline says it never left.
         lead_note_add(lead=piece.lead, author=agent, body=UNDELIVERED.format(
             template=template.name, address=piece.email.address, error=str(error)[:200]))
-        return EmailResult.FAILED, str(error)[:200]
+        return EmailOutcome(EmailResult.FAILED, str(error)[:200])
     _email_sent(record=record, message=message)
-    return EmailResult.SENT, ""
+    return EmailOutcome(EmailResult.SENT)
 
 
 def _may_have_gone(error: Exception) -> bool:

@@ -4,13 +4,14 @@ puts leads in plans when something happens to them (the Celery task
 
 Two kinds of trigger:
 
-- Events (a stage entered, a list imported into, a tag added) count only after the
-  automation was switched on (``active_since``), so turning one on never enrolls the whole
-  book, and only while they are fresh (``EVENT_FRESH_FOR``).
-- States (a date on the lead near, a lead gone quiet) count whenever they hold: a lead
-  whose auction is ten days away is exactly who a "14 days before the auction" plan is for,
-  even if the automation was made yesterday. The bounded batches keep a first run on a big
-  book from enrolling it all in one minute.
+- Events (a stage entered, a list imported into, a tag added, a lead going quiet for the
+  number of days) count only after the automation was switched on (``active_since``), so
+  turning one on never enrolls the whole book, and only while they are fresh
+  (``EVENT_FRESH_FOR``); a quiet spell counts when it reaches its days after that.
+- A date near counts whenever it holds: a lead whose auction is ten days away is exactly
+  who a "14 days before the auction" plan is for, even if the automation was made
+  yesterday, and the leads with a date that near are few. The bounded batches keep a first
+  run from enrolling them all in one minute.
 
 Each event enrolls a lead once: its key (``PlanEnrollment.trigger_key``) is unique per
 automation and lead, and a lead already in the plan is left out until that enrollment ends
@@ -472,7 +473,10 @@ def _no_contact(automation: PlanAutomation, now: datetime) -> list[tuple[int, st
             quiet_since=Greatest("stage_entered_at", Coalesce("last_contacted_at", "stage_entered_at")))
     else:
         leads = leads.annotate(quiet_since=Coalesce("last_contacted_at", "created_at"))
-    rows = (leads.filter(quiet_since__lte=now - timedelta(days=automation.days))
+    quiet_for = timedelta(days=automation.days)
+    # A spell counts once it reaches the days after the automation was switched on: turning
+    # one on does not put every lead already quiet for months in a plan at once.
+    rows = (leads.filter(quiet_since__lte=now - quiet_for, quiet_since__gte=automation.active_since - quiet_for)
             .exclude(_started_since(automation, "pk", "quiet_since"))
             .order_by("quiet_since", "pk").values_list("pk", "quiet_since")[:PER_RUN])
     return [(lead_id, f"quiet:{_stamp(quiet)}") for lead_id, quiet in rows]

@@ -166,7 +166,13 @@ def rows_arranged(rows: list[dict], action: str = "") -> list[dict]:
         except ValueError:
             return row["index"] + 1
 
-    rows = sorted(rows, key=lambda row: (position(row), row["index"]))
+    def moved(row):
+        # Typed to a place another row holds: a row moved up goes before it, one moved
+        # down after it ("1" on the third step makes it the first).
+        place = position(row)
+        return -1 if place < row["index"] + 1 else (1 if place > row["index"] + 1 else 0)
+
+    rows = sorted(rows, key=lambda row: (position(row), moved(row), row["index"]))
     verb, _, where = action.partition("-")
     at = next((n for n, row in enumerate(rows) if where.isdigit() and row["index"] == int(where)), None)
     if verb == "add":

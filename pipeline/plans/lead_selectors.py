@@ -43,7 +43,7 @@ PAUSED_BECAUSE = {
     PauseReason.BY_HAND: "paused by {who}",
     PauseReason.NO_AGENT: "nobody to send as: the lead has no agent",
 }
-CHANNEL_NAMES = {"sms": "Texts", "email": "Emails", "mail": "Letters"}
+CHANNEL_NAMES = {"sms": "Texts", "email": "Emails", "mail": "Letters", "call": "Calls and visits"}
 
 # A row's state: what the step list's badge says.
 DONE, SKIPPED, CANCELLED, RUNNING, NEXT, LATER = "done", "skipped", "cancelled", "running", "next", "later"
@@ -177,7 +177,7 @@ def _without_step_number(title: str, number: int) -> str:
 def _card(enrollment: PlanEnrollment, runs: list[PlanStepRun], steps: list[PlanStep]) -> EnrollmentCard:
     rows = [_run_row(run) for run in sorted(runs, key=lambda run: (run.position, run.ran_at, run.pk))]
     ran = {run.step_id for run in runs if run.step_id}
-    pending = [step for step in steps if step.position > enrollment.last_position and step.pk not in ran]
+    pending = [step for step in steps if step.pk not in ran]  # as services.steps_not_run
     for index, step in enumerate(pending):
         title = _without_step_number(step_title(step), step.position + 1)
         if index == 0 and enrollment.status == EnrollmentStatus.ACTIVE and enrollment.next_due_at:

@@ -53,7 +53,7 @@ def _when_next(enrollment: PlanEnrollment) -> str:
         return NOTHING_TO_RUN
     local = timezone.localtime(enrollment.next_due_at)
     return FIRST_STEP_AT.format(moment=f"{local:%b} {local.day}, {local.hour % 12 or 12}:{local.minute:02d} "
-                                       f"{'AM' if local.hour < 12 else 'PM'}")
+                                       f"{'AM' if local.hour < 12 else 'PM'} {local:%Z}")
 
 
 class LeadPlansMixin(LoginRequiredMixin, PermissionRequiredMixin):

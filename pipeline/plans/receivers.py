@@ -15,7 +15,8 @@ from .services import lead_channels_end, lead_responded, lead_stage_moved
 
 STOPPED = "the homeowner asked to stop ({channel}) on {day}"
 STOPPED_ALL = "the homeowner asked not to be contacted at all on {day}"
-ALL_CHANNELS = [Channel.SMS, Channel.EMAIL, Channel.MAIL]
+# "Do not contact me at all": texts, email, letters, and the plan's calls and visits.
+ALL_CHANNELS = [Channel.SMS, Channel.EMAIL, Channel.MAIL, Channel.CALL]
 
 
 @receiver(outreach_logged, sender=OutreachAttempt, dispatch_uid="plans-pause-on-response")
@@ -23,7 +24,9 @@ def plans_hear_the_homeowner(*, attempt: OutreachAttempt, whole_contact: bool, *
     """A reply in or a conversation pauses the lead's plans; a stop ends their steps on that
     channel (on every channel for "do not contact me at all")."""
     if attempt.direction == Direction.INBOUND:
-        reason = PauseReason.INBOUND_TEXT if attempt.channel == Channel.SMS else PauseReason.INBOUND_EMAIL
+        # A text or an email in; a call or a visit logged as the homeowner's own is a conversation.
+        reason = {Channel.SMS: PauseReason.INBOUND_TEXT, Channel.EMAIL: PauseReason.INBOUND_EMAIL}.get(
+            attempt.channel, PauseReason.CONVERSATION)
         lead_responded(lead_id=attempt.lead_id, reason=reason, detail=attempt.notes[:200], at=attempt.occurred_at)
     elif attempt.outcome in REACHED_OUTCOMES:
         lead_responded(lead_id=attempt.lead_id, reason=PauseReason.CONVERSATION,

@@ -95,6 +95,8 @@ CLOCK_RULES = frozenset({rules.CALLING_WINDOW.id, rules.STATE_WINDOW.id, rules.S
 # Refused by this on every number or address it could use, a channel is done for the plan.
 STOP_RULES = frozenset({rules.INTERNAL_DNC.id})
 CHANNEL_OF = {StepKind.TEXT: Channel.SMS, StepKind.EMAIL: Channel.EMAIL, StepKind.LETTER: Channel.MAIL}
+# Tasks that reach the homeowner: a stop of every contact ends them as it ends texts.
+HOMEOWNER_TASKS = frozenset({TaskKind.CALL, TaskKind.VISIT})
 FOLLOW_UP_KIND = {TaskKind.CALL: FollowUpKind.CALL, TaskKind.VISIT: FollowUpKind.TASK,
                   TaskKind.LENDER: FollowUpKind.LENDER, TaskKind.DOCUMENT: FollowUpKind.DOCUMENT,
                   TaskKind.TASK: FollowUpKind.TASK}
@@ -157,7 +159,8 @@ def response_since(*, lead_id: int, plan: ActionPlan, since: datetime) -> Respon
     talked = attempts.filter(direction=Direction.OUTBOUND, outcome__in=REACHED_OUTCOMES).order_by("occurred_at").first()
     found = []
     if inbound is not None:
-        reason = PauseReason.INBOUND_TEXT if inbound.channel == Channel.SMS else PauseReason.INBOUND_EMAIL
+        reason = {Channel.SMS: PauseReason.INBOUND_TEXT, Channel.EMAIL: PauseReason.INBOUND_EMAIL}.get(
+            inbound.channel, PauseReason.CONVERSATION)
         found.append(Response(reason, inbound.notes[:200], inbound.occurred_at))
     if talked is not None:
         found.append(Response(PauseReason.CONVERSATION, talked.get_outcome_display(), talked.occurred_at))
@@ -248,16 +251,27 @@ def step_run(*, enrollment_id: int, now: datetime | None = None) -> str:
         with transaction.atomic():
             services.schedule_next(enrollment, at=now)
         return "rescheduled"
-    step = plan.steps.filter(position__gt=enrollment.last_position).order_by("position", "pk").first()
+    step = services.steps_not_run(enrollment).first()
+    if enrollment.next_step_id is not None and enrollment.next_step_id != getattr(step, "pk", None):
+        return _moved_on(enrollment, now)
     if step is None:
         with transaction.atomic():
             services.schedule_next(enrollment, at=now)
         return "finished"
     agent = lead.assigned_agent
     run = PlanStepRun.objects.filter(enrollment=enrollment, step=step).first()
+    if run is not None and run.status == RunStatus.RUNNING and run.ran_at > now - CLAIM_STALE_AFTER:
+        # Another worker is in the middle of this very step (its claim was cleared under it
+        # by a pause and a resume): only a run left running longer than a worker lives is
+        # taken again.
+        return "busy"
     outcome = None
     if run is None or run.status not in FINAL_RUN:
-        outcome = _run_step(enrollment=enrollment, plan=plan, step=step, lead=lead, agent=agent, now=now, run=run)
+        try:
+            outcome = _run_step(enrollment=enrollment, plan=plan, step=step, lead=lead, agent=agent, now=now,
+                                run=run)
+        except StepTaken:
+            return "busy"
         if outcome.status == WAIT:
             return _wait(enrollment, outcome, now)
         run = _record(enrollment=enrollment, step=step, outcome=outcome, now=now)
@@ -265,13 +279,29 @@ def step_run(*, enrollment_id: int, now: datetime | None = None) -> str:
         locked = PlanEnrollment.objects.select_for_update().select_related("plan").get(pk=enrollment.pk)
         if outcome is not None and outcome.end_channel:
             locked.ended_channels = {**locked.ended_channels, outcome.end_channel: outcome.channel_reason[:200]}
-        locked.last_position, locked.last_run_at = step.position, run.ran_at
+        locked.last_position, locked.last_run_at = max(locked.last_position, step.position), run.ran_at
         locked.save(update_fields=["last_position", "last_run_at", "ended_channels"])
         if locked.status == EnrollmentStatus.ACTIVE:
             services.schedule_next(locked, at=now)
         else:
             PlanEnrollment.objects.filter(pk=locked.pk).update(claimed_at=None, dispatched_at=None)
     return run.status
+
+
+def _moved_on(enrollment: PlanEnrollment, now: datetime) -> str:
+    """The step this enrollment was timed for has run already: its worker died after the
+    step's commit and before moving the plan on. Move it on now, counting the next step's
+    delay from when that step ran; nothing is sent here."""
+    with transaction.atomic():
+        locked = PlanEnrollment.objects.select_for_update().select_related("plan").get(pk=enrollment.pk)
+        last = (PlanStepRun.objects.filter(enrollment=locked, status__in=FINAL_RUN).order_by("-ran_at", "-pk")
+                .first())
+        if last is not None:
+            locked.last_run_at = max(filter(None, (locked.last_run_at, last.ran_at)))
+            locked.last_position = max(locked.last_position, last.position)
+            locked.save(update_fields=["last_run_at", "last_position"])
+        services.schedule_next(locked, at=now)
+    return "rescheduled"
 
 
 def _why_it_stops(enrollment: PlanEnrollment, now: datetime) -> str | None:
@@ -330,8 +360,17 @@ def _record(*, enrollment: PlanEnrollment, step: PlanStep, outcome: Outcome, now
     return run
 
 
+def _channel_of(step: PlanStep) -> str:
+    """The channel a step reaches the homeowner on: a task to call or visit counts as the
+    phone (ended by "do not contact me at all" or every owner deceased); other tasks
+    (the lender, a document) reach nobody."""
+    if step.kind == StepKind.TASK:
+        return Channel.CALL if step.task_kind in HOMEOWNER_TASKS else ""
+    return CHANNEL_OF.get(StepKind(step.kind), "")
+
+
 def _run_step(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
-    channel = CHANNEL_OF.get(StepKind(step.kind))
+    channel = _channel_of(step)
     if channel and channel in enrollment.ended_channels:
         return Outcome(RunStatus.SKIPPED, CHANNEL_ENDED.format(channel=Channel(channel).label.lower(),
                                                               why=enrollment.ended_channels[channel]))
@@ -345,16 +384,25 @@ def _run_step(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
 
 
 def _running(*, enrollment, step, lead, agent, now, run) -> PlanStepRun:
-    """The step's run, written ``running`` (committed) before anything is sent."""
+    """The step's run, written ``running`` (committed) before anything is sent. A run a dead
+    worker left running is taken over (marked as this worker's by its time); one another
+    worker has just written means that worker is running the step: ``StepTaken``."""
     if run is not None:
+        taken = PlanStepRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, ran_at=run.ran_at).update(ran_at=now)
+        if not taken:
+            raise StepTaken
         return run
     try:
         return PlanStepRun.objects.create(enrollment=enrollment, step=step, lead=lead, position=step.position,
                                           kind=step.kind, title=services.step_title(step), status=RunStatus.RUNNING,
                                           due_at=enrollment.next_due_at or now, ran_at=now, agent=agent,
                                           body=step.body)
-    except IntegrityError:
-        return PlanStepRun.objects.get(enrollment=enrollment, step=step)
+    except IntegrityError as error:
+        raise StepTaken from error
+
+
+class StepTaken(Exception):
+    """Another worker holds this step's run: this one sends nothing."""
 
 
 def _mark_sent(run_id: int, *, attempt: OutreachAttempt, now: datetime, detail: str) -> None:
@@ -395,6 +443,12 @@ def _status_link(*, step: PlanStep, lead: Lead, agent: User, asks_digits: bool) 
     return {"status page link": seller_link_url(token)}
 
 
+def _stand_in_link() -> str:
+    from pipeline.seller.access import seller_link_url
+
+    return seller_link_url("x" * 43)  # a token's length (secrets.token_urlsafe(32))
+
+
 def _fields(step: PlanStep) -> list[str]:
     from pipeline.outreach.scripts import merge_fields_in
 
@@ -422,13 +476,18 @@ def _text(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
         outcome = _refusal(decisions, Channel.SMS, none_reason=NO_TEXT_NUMBER)
         return _wait_outcome(step=step, lead=lead, agent=agent, now=now, phones=phones) if outcome.status == WAIT else outcome
     run = _running(enrollment=enrollment, step=step, lead=lead, agent=agent, now=now, run=run)
-    filled = _status_link(step=step, lead=lead, agent=agent, asks_digits=True)
-    body = render(fields_filled_first(step.body, filled), lead=lead, agent=agent, owner=chosen.contact)
+    # The words are judged with a stand-in link of the real one's length: a text refused for
+    # its words must not replace the link the homeowner already has.
+    body = render(fields_filled_first(step.body, {name: _stand_in_link() for name in services.PLAN_FIELDS}),
+                  lead=lead, agent=agent, owner=chosen.contact)
     refused = text_content_findings(body=body, agent=agent)
     if refused:
         return Outcome(RunStatus.SKIPPED, REFUSED.format(reasons=" ".join(f"{f.rule}: {f.reason}" for f in refused)),
                        rules=sorted({f.rule for f in refused}))
-    detail = PLAN_FROM.format(plan=plan.name, step=services.step_title(step).lower())
+    filled = _status_link(step=step, lead=lead, agent=agent, asks_digits=True)
+    if filled:
+        body = render(fields_filled_first(step.body, filled), lead=lead, agent=agent, owner=chosen.contact)
+    detail = PLAN_FROM.format(plan=plan.name, step=_lowered(services.step_title(step)))
     try:
         message = text_send(lead=lead, phone=chosen, body=body, actor=agent, role_disclosed=True, purpose=purpose,
                             then=lambda attempt, message: _mark_sent(run.pk, attempt=attempt, now=now, detail=detail))
@@ -442,6 +501,11 @@ def _text(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
         return Outcome(RunStatus.SKIPPED, NOT_SENT.format(why=" ".join(error.messages).rstrip(".")))
     _hand_over(message)
     return Outcome(RunStatus.SENT)
+
+
+def _lowered(title: str) -> str:
+    """"Step 2: send a text" inside a sentence: its first letter only (a subject keeps its case)."""
+    return title[:1].lower() + title[1:]
 
 
 def _hand_over(message: Message) -> None:
@@ -488,15 +552,14 @@ def _email(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
     piece = next((piece for piece in merge.pieces if piece.email.pk == chosen.pk), None)
     if piece is None:
         return Outcome(RunStatus.SKIPPED, NOT_SENT.format(why=NO_EMAIL_ADDRESS))
-    detail = PLAN_FROM.format(plan=plan.name, step=services.step_title(step).lower())
-    result, why = email_piece_send(
+    detail = PLAN_FROM.format(plan=plan.name, step=_lowered(services.step_title(step)))
+    sent = email_piece_send(
         piece=piece, template=template, agent=agent, base_url=settings.LEADCRM_BASE_URL, brokerage=brokerage,
         then=lambda attempt, message: _mark_sent(run.pk, attempt=attempt, now=now, detail=detail))
-    if result == EmailResult.REFUSED:
-        return Outcome(RunStatus.SKIPPED, REFUSED.format(reasons=why))
-    if result == EmailResult.FAILED:
-        # Logged and marked sent with its attempt; the message says the service refused it.
-        return Outcome(RunStatus.SENT)
+    if sent.result == EmailResult.REFUSED:
+        return Outcome(RunStatus.SKIPPED, REFUSED.format(reasons=sent.why), rules=list(sent.rules))
+    # Sent, or logged and then refused by the service: the run is marked sent with its
+    # attempt either way, and the message says what the service answered.
     return Outcome(RunStatus.SENT)
 
 
@@ -517,18 +580,20 @@ def _letter(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
     if not allowed:
         return _refusal(decisions, Channel.MAIL, none_reason=NO_MAIL_OWNER)
     run = _running(enrollment=enrollment, step=step, lead=lead, agent=agent, now=now, run=run)
-    title = LETTER_TITLE.format(plan=plan.name, step=services.step_title(step).lower())
+    title = LETTER_TITLE.format(plan=plan.name, step=_lowered(services.step_title(step)))
     notes = f"{lead.property.one_line}\n{PRINT_FROM_LEAD_PAGE}"
     return _follow_up(run=run, lead=lead, agent=agent, kind=FollowUpKind.MAIL, title=title, notes=notes, now=now)
 
 
 def _task(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
+    if step.task_kind in HOMEOWNER_TASKS and not Contact.objects.filter(lead=lead, deceased=False).exists():
+        return Outcome(RunStatus.SKIPPED, NOT_SENT.format(why=ALL_DECEASED), end_channel=Channel.CALL)
     run = _running(enrollment=enrollment, step=step, lead=lead, agent=agent, now=now, run=run)
     kind = FOLLOW_UP_KIND.get(TaskKind(step.task_kind or TaskKind.TASK), FollowUpKind.TASK)
     owner = Contact.objects.filter(lead=lead, deceased=False).order_by("position", "pk").first()
     title = render(step.subject, lead=lead, agent=agent, owner=owner)
     notes = render(step.body, lead=lead, agent=agent, owner=owner) if step.body else ""
-    notes = (notes + "\n\n" if notes else "") + PLAN_FROM.format(plan=plan.name, step=services.step_title(step).lower())
+    notes = (notes + "\n\n" if notes else "") + PLAN_FROM.format(plan=plan.name, step=_lowered(services.step_title(step)))
     return _follow_up(run=run, lead=lead, agent=agent, kind=kind, title=title, notes=notes, now=now)
 
 

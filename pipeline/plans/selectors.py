@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from django.db.models import Count, F, Prefetch, Q
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from leadcrm.accounts.models import User
 from leads.models import Lead
 from pipeline.models import (
+    FINAL_RUN,
     OPEN_ENROLLMENT,
-    REPLY_REASONS,
     RESPONSE_REASONS,
     ActionPlan,
     EnrollmentStatus,
@@ -31,7 +33,11 @@ from pipeline.models import (
     TaskKind,
 )
 
+from .figures import replied_between
 from .scheduling import counts_after
+
+# Since always, for a plan's figures over its whole life.
+EVER = datetime(2000, 1, 1, tzinfo=UTC)
 
 # A skipped step the gate did not refuse (a date that passed, a window that never opens)
 # carries no rule ID; the figures count it under this key.
@@ -117,7 +123,9 @@ def plan_figures(*, plans, fetched_by: User | None = None) -> dict[int, PlanFigu
         paused=Count("pk", filter=Q(status=EnrollmentStatus.PAUSED)),
         paused_by_response=Count("pk", filter=Q(status=EnrollmentStatus.PAUSED,
                                                 pause_reason__in=list(RESPONSE_REASONS))),
-        replies=Count("pk", filter=Q(status=EnrollmentStatus.PAUSED, pause_reason__in=list(REPLY_REASONS))),
+        # The report's own definition (a text or email in while the lead was in the plan),
+        # so a reply still counts after the plan was resumed.
+        replies=Count("pk", filter=replied_between(EVER, timezone.now())),
         finished=Count("pk", filter=Q(status=EnrollmentStatus.FINISHED)),
         stopped=Count("pk", filter=Q(status=EnrollmentStatus.ENDED)),
     )
@@ -161,7 +169,7 @@ def _key_date_words(plan: ActionPlan) -> tuple[str, str]:
 
 
 def step_short(step: PlanStep, *, plan: ActionPlan) -> str:
-    """A step in a few characters for the plans list: "2d Email", "7d before auction Letter"."""
+    """A step in a few characters for the plans list: "Email (2d)", "Letter (7d before auction)"."""
     what = StepKind(step.kind).name.title()
     if step.kind == StepKind.TASK and step.task_kind:
         what = f"Task: {TaskKind(step.task_kind).name.lower()}"
@@ -176,7 +184,7 @@ def step_short(step: PlanStep, *, plan: ActionPlan) -> str:
     elif step.anchor == StepAnchor.KEY_DATE:
         before_or_after, date = _key_date_words(plan)
         when = f"{when} {before_or_after} {date.split()[0]}" if when else f"on {date.split()[0]}"
-    return f"{when} {what}".strip()
+    return f"{what} ({when.strip()})" if when.strip() else what
 
 
 def step_when(step: PlanStep, *, plan: ActionPlan) -> str:
@@ -194,9 +202,16 @@ def step_when(step: PlanStep, *, plan: ActionPlan) -> str:
     return step.delay_words
 
 
-def next_step_of(plan: ActionPlan, enrollment: PlanEnrollment) -> PlanStep | None:
-    """The step the enrollment runs next (from the plan's prefetched steps)."""
-    for step in plan.steps.all():
-        if step.position > enrollment.last_position:
-            return step
-    return None
+def next_step_of(plan: ActionPlan, enrollment: PlanEnrollment, done: set[int]) -> PlanStep | None:
+    """The step the enrollment runs next (from the plan's prefetched steps): the first it
+    has not run, as ``services.steps_not_run`` reads it; ``done``: the steps it has."""
+    return next((step for step in plan.steps.all() if step.pk not in done), None)
+
+
+def steps_done_by(enrollments) -> dict[int, set[int]]:
+    """For a page of enrollments, the steps each has run (one query)."""
+    done: dict[int, set[int]] = {enrollment.pk: set() for enrollment in enrollments}
+    for enrollment_id, step_id in PlanStepRun.objects.filter(
+            enrollment__in=list(done), status__in=FINAL_RUN, step__isnull=False).values_list("enrollment_id", "step_id"):
+        done[enrollment_id].add(step_id)
+    return done

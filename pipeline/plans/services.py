@@ -14,6 +14,8 @@ from datetime import datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from compliance.services import template_language_check
@@ -23,6 +25,7 @@ from leadcrm.shared.queue import enqueue_on_commit
 from leads.models import FUNNEL_STAGES, OUTCOME_STAGES, Lead, Stage
 from pipeline.messaging.services import TEXT_LIMIT
 from pipeline.models import (
+    FINAL_RUN,
     OPEN_ENROLLMENT,
     ActionPlan,
     EnrollmentSource,
@@ -48,6 +51,7 @@ AGENT_NAME_FIELDS = {"agent name", "agent first name"}
 MAX_STEPS = 40
 MAX_DELAY_DAYS = 730
 MAX_DELAY_HOURS = 23 * 24
+MAX_BODY = 20_000  # an email or a letter of ten pages is not follow-up; it is a mistake
 
 NAME_NEEDED = "Give the plan a name."
 NO_STEPS = "A plan needs at least one step."
@@ -65,6 +69,7 @@ EMAIL_NEEDS_DISCLOSURE = ("an email must say who is writing and in what role (D3
 TEXT_NEEDS_SIGNATURE = ("a text must name the agent and the brokerage (D3): put [Agent Name] (or [Agent First Name]) "
                         "and [Brokerage] in it.")
 TEXT_TOO_LONG = "a text may be at most {limit} characters (this one has {length} before its fields are filled)."
+BODY_TOO_LONG = "its words may be at most {limit:,} characters (these have {length:,})."
 KEY_DATE_NEEDS_PLAN_DATE = "a step counted from the plan's date needs the plan to name its date (auction, approval, filing)."
 DELAY_TOO_LONG = "a delay may be at most {days} days and {hours} hours."
 WINDOW_BACKWARDS = "its window must end after it starts, on the same day."
@@ -136,6 +141,8 @@ def _step_problems(step: StepInput, *, key_date: str) -> list[str]:
             problems.append(EMAIL_NEEDS_SUBJECT)
         if "role disclosure" not in named:
             problems.append(EMAIL_NEEDS_DISCLOSURE)
+    if kind in (StepKind.EMAIL, StepKind.LETTER) and len(step.body) > MAX_BODY:
+        problems.append(BODY_TOO_LONG.format(limit=MAX_BODY, length=len(step.body)))
     if kind == StepKind.TEXT:
         if not (named & AGENT_NAME_FIELDS and "brokerage" in named):
             problems.append(TEXT_NEEDS_SIGNATURE)
@@ -231,6 +238,8 @@ def plan_save(
         step.subject, step.body = given.subject.strip(), given.body.strip()
         step.full_clean()
         step.save()
+    if not creating:
+        _last_positions_renumber(plan)
     if not creating and PlanEnrollment.objects.filter(plan=plan, status=EnrollmentStatus.ACTIVE).exists():
         from pipeline.tasks import plan_reschedule
 
@@ -254,6 +263,16 @@ def plan_enrollments_reschedule(*, plan_id: int, now: datetime | None = None, ba
         done += len(stale)
         if len(stale) < batch:
             return done
+
+
+def _last_positions_renumber(plan: ActionPlan) -> None:
+    """After an edit renumbered the steps: each lead still in the plan continues after the
+    step it last ran, at that step's new place (a step it ran may have moved up when one
+    before it was removed; one removed no longer counts). One statement for every lead."""
+    last_ran = (PlanStepRun.objects.filter(enrollment=OuterRef("pk"), status__in=FINAL_RUN, step__isnull=False)
+                .order_by().values("enrollment").annotate(last=Max("step__position")).values("last"))
+    PlanEnrollment.objects.filter(plan=plan, status__in=OPEN_ENROLLMENT).update(
+        last_position=Coalesce(Subquery(last_ran), Value(-1)))
 
 
 def plan_copy(*, plan: ActionPlan, actor: User) -> ActionPlan:
@@ -382,25 +401,34 @@ def leads_enroll(*, leads, plan: ActionPlan, actor: User, at: datetime | None = 
     return result
 
 
+def steps_not_run(enrollment: PlanEnrollment):
+    """The plan's steps this lead has not yet run (sent, raised, skipped or cancelled), in
+    the plan's order: the first is its next. Matched by the step itself, not its place, so
+    an edit that moves, adds or removes steps neither runs a step twice nor passes over one
+    still to run."""
+    done = PlanStepRun.objects.filter(enrollment=enrollment, status__in=FINAL_RUN, step__isnull=False).values("step_id")
+    return enrollment.plan.steps.exclude(pk__in=done).order_by("position", "pk")
+
+
 def schedule_next(enrollment: PlanEnrollment, *, at: datetime) -> PlanEnrollment:
-    """Time the enrollment's next step from ``at``: steps that will not run (their date
+    """Time the enrollment's next step (``steps_not_run``) from ``at``: steps that will not run (their date
     passed, their window never opens) are recorded as skipped, with why, and passed over.
     No step left: the plan is finished for this lead. Saves the enrollment."""
     plan = enrollment.plan
     lead = Lead.objects.select_related("property", "assigned_agent").get(pk=enrollment.lead_id)
     agent = lead.assigned_agent
-    fields = ["last_position", "next_due_at", "status", "ended_at", "plan_version", "claimed_at", "dispatched_at",
-              "pause_reason", "pause_detail", "paused_at"]
+    fields = ["last_position", "next_due_at", "next_step", "status", "ended_at", "plan_version", "claimed_at",
+              "dispatched_at", "pause_reason", "pause_detail", "paused_at"]
     enrollment.plan_version = plan.version
     enrollment.claimed_at = enrollment.dispatched_at = None
     if agent is None or not agent.is_active:
         _mark_paused(enrollment, reason=PauseReason.NO_AGENT, detail="", at=at, actor=None)
         enrollment.save(update_fields=fields + ["paused_by"])
         return enrollment
-    for step in plan.steps.filter(position__gt=enrollment.last_position).order_by("position", "pk"):
+    for step in steps_not_run(enrollment):
         timing = step_timing(enrollment=enrollment, step=step, plan=plan, lead=lead, agent=agent, now=at)
         if timing.due_at is not None:
-            enrollment.next_due_at = timing.due_at
+            enrollment.next_due_at, enrollment.next_step = timing.due_at, step
             enrollment.save(update_fields=fields)
             return enrollment
         PlanStepRun.objects.get_or_create(enrollment=enrollment, step=step, defaults={
@@ -408,7 +436,7 @@ def schedule_next(enrollment: PlanEnrollment, *, at: datetime) -> PlanEnrollment
             "status": RunStatus.SKIPPED, "due_at": at, "ran_at": at, "reason": "Skipped: " + timing.skip + ".",
             "agent": agent})
         enrollment.last_position = step.position
-    enrollment.next_due_at = None
+    enrollment.next_due_at, enrollment.next_step = None, None
     enrollment.status, enrollment.ended_at = EnrollmentStatus.FINISHED, at
     enrollment.save(update_fields=fields)
     return enrollment
@@ -480,7 +508,7 @@ def _resume_refusal(enrollment: PlanEnrollment) -> str:
 def _end(enrollment: PlanEnrollment, *, reason: str, actor: User | None, at: datetime, plan: ActionPlan,
          status: str = EnrollmentStatus.ENDED) -> None:
     """End an enrollment and cancel its remaining steps, each saying why."""
-    remaining = list(plan.steps.filter(position__gt=enrollment.last_position).order_by("position", "pk"))
+    remaining = list(steps_not_run(enrollment))
     PlanStepRun.objects.bulk_create([
         PlanStepRun(enrollment=enrollment, step=step, lead_id=enrollment.lead_id, position=step.position,
                     kind=step.kind, title=step_title(step), status=RunStatus.CANCELLED, due_at=at, ran_at=at,

@@ -40,6 +40,7 @@ from .selectors import (
     plan_open_count,
     step_short,
     step_when,
+    steps_done_by,
 )
 from .services import SHARED_NEEDS_BROKER, plan_copy, plan_delete, plan_save
 
@@ -94,8 +95,9 @@ class PlanDetailView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
         figures = plan_figures(plans=[plan], fetched_by=user)[plan.pk]
         page = Paginator(plan_enrollments(plan=plan, fetched_by=user), LEADS_PER_PAGE).get_page(
             self.request.GET.get("page"))
+        done = steps_done_by(page.object_list)
         for enrollment in page:
-            enrollment.next_step = next_step_of(plan, enrollment)
+            enrollment.next_step = next_step_of(plan, enrollment, done[enrollment.pk])
         steps = list(plan.steps.all())
         for step in steps:
             step.when = step_when(step, plan=plan)

@@ -89,8 +89,7 @@ class LeadListView(LoginRequiredMixin, TemplateView):
             share_teams=list(teams_to_share_with(user)),
             bulk_tags=list(tags_usable_by(user).order_by("name")) if user.has_perm(Perm.MANAGE_FOLLOW_UPS) else [],
             # "Start an action plan" on the ticked leads (pipeline/plans/lead_views.py).
-            bulk_plans=list(ActionPlan.objects.usable_by(user)) if user.has_perm(Perm.MANAGE_FOLLOW_UPS)
-            and user.has_perm(Perm.USE_PLANS) else [],
+            bulk_plans=list(ActionPlan.objects.usable_by(user)) if user.has_perm(Perm.USE_PLANS) else [],
         )
         return context
 

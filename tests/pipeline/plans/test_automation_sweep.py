@@ -57,6 +57,14 @@ def automate(actor, plan, trigger, **fields):
     return automation_save(actor=actor, plan=plan, trigger=trigger, **fields)
 
 
+def long_on(automation, days=120):
+    """The automation as if switched on ``days`` ago: the quiet spells that reached their days
+    since then count (one switched on today only counts spells that reach them from today)."""
+    type(automation).objects.filter(pk=automation.pk).update(active_since=timezone.now() - timedelta(days=days))
+    automation.refresh_from_db()
+    return automation
+
+
 def enter(lead, stage):
     """The lead moves to ``stage`` now, as the stage service records it (its entry rules
     are not what these tests are about)."""
@@ -250,6 +258,7 @@ def test_a_lead_quiet_for_the_days_is_enrolled_once_per_quiet_spell(agent, lead,
     talked = LeadFactory(assigned_agent=agent)
     quiet(talked, 29)
     automation = automate(agent, plan, TriggerKind.NO_CONTACT, days=30)
+    long_on(automation)
 
     automations_run()
     (first,) = enrollments(automation)
@@ -276,12 +285,26 @@ def test_no_contact_in_a_stage_counts_from_the_later_of_the_entry_and_the_last_t
     in_list = LeadFactory(assigned_agent=agent)
     quiet(in_list, 60)
     automation = automate(agent, plan, TriggerKind.NO_CONTACT, days=30, stage=Stage.CONTACT)
+    long_on(automation)
 
     automations_run()
     assert enrollments(automation) == []
     frozen.shift(timedelta(days=10))
     automations_run()
     assert [(e.lead, e.trigger_key) for e in enrollments(automation)] == [(lead, "quiet:20261029T200000")]
+
+
+def test_switched_on_today_it_leaves_leads_long_quiet_alone(agent, lead, plan, frozen):
+    quiet(lead, 200)  # quiet for months before the automation existed
+    crossing = LeadFactory(assigned_agent=agent)
+    quiet(crossing, 25)
+    automation = automate(agent, plan, TriggerKind.NO_CONTACT, days=30)
+
+    automations_run()
+    assert enrollments(automation) == []
+    frozen.shift(timedelta(days=5, minutes=1))
+    automations_run()
+    assert [e.lead for e in enrollments(automation)] == [crossing]
 
 
 def test_a_never_contacted_lead_counts_from_when_it_came_in(agent, plan, frozen):
@@ -302,8 +325,11 @@ def test_an_agents_automation_leaves_other_agents_leads_alone(agent, lead, other
     quiet(lead, 40)
     quiet(other_lead, 40)
     theirs = automate(agent, plan, TriggerKind.NO_CONTACT, days=30)
+    long_on(theirs)
     ana_on_shared = automate(agent, shared_plan, TriggerKind.NO_CONTACT, days=30)
+    long_on(ana_on_shared)
     brokerage_wide = automate(broker, shared_plan, TriggerKind.NO_CONTACT, days=35, shared=True)
+    long_on(brokerage_wide)
 
     automations_run()
 
@@ -315,6 +341,7 @@ def test_an_agents_automation_leaves_other_agents_leads_alone(agent, lead, other
 
 def test_leads_not_in_the_funnel_without_an_agent_or_in_the_plan_are_left_out(agent, lead, plan, frozen):
     automation = automate(agent, plan, TriggerKind.NO_CONTACT, days=30)
+    long_on(automation)
     dead = LeadFactory(assigned_agent=agent, stage=Stage.DEAD, dead_reason="other")
     erased = LeadFactory(assigned_agent=agent, erased_at=timezone.now())
     in_plan = LeadFactory(assigned_agent=agent)
@@ -338,6 +365,7 @@ def test_a_plan_counting_from_a_date_takes_only_leads_that_have_it(agent, lead, 
     quiet(lead, 40)
     quiet(without, 40)
     automation = automate(agent, plan, TriggerKind.NO_CONTACT, days=30)
+    long_on(automation)
 
     counts = automations_run()
 
@@ -348,6 +376,7 @@ def test_a_plan_counting_from_a_date_takes_only_leads_that_have_it(agent, lead, 
 def test_paused_automations_and_deleted_plans_start_nothing(agent, lead, plan, frozen):
     quiet(lead, 40)
     paused = automate(agent, plan, TriggerKind.NO_CONTACT, days=30)
+    long_on(paused)
     automation_pause(automation=paused, actor=agent)
     doomed = plan_save(actor=agent, name="Doomed", steps=[call_step()])
     on_deleted = automate(agent, doomed, TriggerKind.NO_CONTACT, days=30)
@@ -376,6 +405,7 @@ def test_a_big_backlog_is_taken_oldest_first_a_bounded_batch_a_minute(agent, pla
     for days, each in zip((50, 40, 45), leads, strict=True):
         quiet(each, days)
     automation = automate(agent, plan, TriggerKind.NO_CONTACT, days=30)
+    long_on(automation)
 
     assert automations_run()[automation.pk]["enrolled"] == 2
     assert [e.lead for e in enrollments(automation)] == [leads[0], leads[2]]
@@ -386,6 +416,7 @@ def test_a_big_backlog_is_taken_oldest_first_a_bounded_batch_a_minute(agent, pla
 def test_the_celery_task_runs_the_sweep(agent, lead, plan, frozen):
     quiet(lead, 40)
     automation = automate(agent, plan, TriggerKind.NO_CONTACT, days=30)
+    long_on(automation)
 
     assert plan_automations_run()[automation.pk]["enrolled"] == 1
 
@@ -393,6 +424,7 @@ def test_the_celery_task_runs_the_sweep(agent, lead, plan, frozen):
 def test_a_sweep_finding_its_batch_locked_leaves_it_to_the_other(agent, lead, plan, frozen, monkeypatch):
     quiet(lead, 40)
     automation = automate(agent, plan, TriggerKind.NO_CONTACT, days=30)
+    long_on(automation)
     # What the other sweep's lock looks like from here: the row cannot be taken.
     real = PlanAutomation.objects.select_for_update
 
@@ -410,6 +442,7 @@ def test_two_sweeps_at_once_enroll_each_lead_once(agent, plan, frozen):
     for each in leads:
         quiet(each, 40)
     automation = automate(agent, plan, TriggerKind.NO_CONTACT, days=30)
+    long_on(automation)
     results, errors = [], []
     barrier = threading.Barrier(2)
 
@@ -439,6 +472,7 @@ def test_one_event_enrolls_once_even_when_the_open_enrollment_check_is_passed_tw
     counted as skipped, never a second enrollment."""
     quiet(lead, 40)
     automation = automate(agent, plan, TriggerKind.NO_CONTACT, days=30)
+    long_on(automation)
     automations_run()
     (enrollment,) = enrollments(automation)
     enrollment_end(enrollment=enrollment, actor=agent)

@@ -86,9 +86,9 @@ def test_plans_list_shows_the_brokerages_and_your_own_with_steps_and_counts(
     page = client_as(agent).get(reverse("plans:list")).content.decode()
     assert "Ana&#x27;s nurture" in page and "Brokerage pre-auction" in page
     assert theirs.name not in page and "Old drip" not in page
-    assert "Text · 2d Task: call · 30d Letter" in page
-    assert "Task: call · 7d before auction Letter" in page
-    assert "Task: call · 7d Task: visit" in page
+    assert "Text · Task: call (2d) · Letter (30d)" in page
+    assert "Task: call · Letter (7d before auction)" in page
+    assert "Task: call · Task: visit (7d)" in page
     assert '<span class="fw-semibold num">1</span> running' in page
     # an agent copies the brokerage's plan; edits their own
     assert reverse("plans:copy", args=[shared_plan.pk]) in page
@@ -315,6 +315,17 @@ def _enroll_with_history(plan, lead, agent):
                                status=RunStatus.SKIPPED, due_at=now, rules=["A3", "C1"])
     PlanStepRun.objects.create(enrollment=enrollment, step=steps[2], lead=lead, position=2, kind=steps[2].kind,
                                status=RunStatus.SKIPPED, due_at=now)
+    # The homeowner texts back: the reply is logged, and the plan pauses on it.
+    from compliance.models import Channel, Direction
+    from pipeline.models import Outcome
+    from pipeline.outreach.services import outreach_log
+    from tests.leads.factories import ContactFactory, PhoneFactory
+
+    owner = lead.contacts.first() or ContactFactory(lead=lead)
+    phone = owner.phones.first() or PhoneFactory(contact=owner)
+    outreach_log(lead=lead, channel=Channel.SMS, contact_point=phone,
+                 outcome=Outcome.REPLIED, actor=agent, role_disclosed=True, direction=Direction.INBOUND,
+                 notes="Not now, thanks")
     PlanEnrollment.objects.filter(pk=enrollment.pk).update(
         status=EnrollmentStatus.PAUSED, pause_reason=PauseReason.INBOUND_TEXT, last_position=1, next_due_at=None)
     return enrollment
@@ -441,4 +452,4 @@ def test_steps_say_when_they_run_counting_from_the_start_or_the_plans_date(agent
     assert step_when(filing, plan=plan) == "10 days after the pre-foreclosure filing date"
     assert step_when(start, plan=plan) == "3 days 4 hours after the plan starts"
     assert [step_short(step, plan=plan) for step in (first, filing, start)] == [
-        "Task: call", "10d after pre-foreclosure Letter", "3d 4h from start Letter"]
+        "Task: call", "Letter (10d after pre-foreclosure)", "Letter (3d 4h from start)"]

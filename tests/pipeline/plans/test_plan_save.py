@@ -28,7 +28,7 @@ def _refusal(agent, *steps, **kwargs) -> list[str]:
 def test_an_unknown_merge_field_is_refused_with_its_name(agent):
     messages = _refusal(agent, text_step(body="Hi [Frist Name], [Agent Name] with [Brokerage]."))
     assert messages[0].startswith("Step 1 (send a text): not a merge field: [Frist Name].")
-    assert not ActionPlan.objects.exists()
+    assert not ActionPlan.objects.filter(name="Plan").exists()
 
 
 def test_a_prohibited_promise_is_refused_naming_the_phrase(agent):

@@ -418,14 +418,18 @@ def test_a_worker_killed_after_the_send_committed_never_sends_again(lead, agent,
     plan = make_plan(text_step(), call_step(delay_days=1))
     enrollment = lead_enroll(lead=lead, plan=plan, actor=agent)
     assert step_run(enrollment_id=enrollment.pk) == RunStatus.SENT
+    sent_at = PlanStepRun.objects.get(enrollment=enrollment, position=0).ran_at
     # As if the worker died after the text's transaction, before the enrollment moved on.
-    type(enrollment).objects.filter(pk=enrollment.pk).update(last_position=-1, next_due_at=timezone.now(),
-                                                              claimed_at=timezone.now() - timedelta(minutes=11))
+    type(enrollment).objects.filter(pk=enrollment.pk).update(
+        last_position=-1, last_run_at=None, next_due_at=timezone.now(), next_step=plan.steps.get(position=0),
+        claimed_at=timezone.now() - timedelta(minutes=11))
     with time_machine.travel(timezone.now() + timedelta(seconds=5), tick=False):
-        assert step_run(enrollment_id=enrollment.pk) == RunStatus.SENT  # the run it found, not a new send
+        # The run it finds is the text's, done: the plan moves on, nothing is sent.
+        assert step_run(enrollment_id=enrollment.pk) == "rescheduled"
     assert Message.objects.filter(lead=lead).count() == 1
     enrollment.refresh_from_db()
-    assert enrollment.last_position == 0
+    assert enrollment.last_position == 0 and enrollment.next_step == plan.steps.get(position=1)
+    assert enrollment.next_due_at >= sent_at + timedelta(days=1)  # the call's delay counts from the text
 
 
 def test_due_work_hands_each_due_enrollment_out_once_until_it_is_stale(running):
@@ -468,3 +472,50 @@ def test_two_workers_on_the_same_batch_send_each_step_once(lead, agent, textable
     assert sum(result.get(RunStatus.SENT, 0) for result in results) == 2
     assert Message.objects.filter(lead__in=[lead, other]).count() == 2
     assert PlanStepRun.objects.filter(enrollment_id__in=ids).count() == 2
+
+
+def test_removing_a_step_already_run_does_not_skip_the_next_one(lead, agent, textable, local_provider, make_plan):
+    plan = make_plan(call_step(subject="First call"), call_step(subject="Second call"),
+                     call_step(subject="Third call", delay_days=2))
+    enrollment = lead_enroll(lead=lead, plan=plan, actor=agent)
+    assert step_run(enrollment_id=enrollment.pk) == RunStatus.TASK
+    assert step_run(enrollment_id=enrollment.pk) == RunStatus.TASK
+    first, second, third = plan.steps.order_by("position")
+    plan_save(actor=agent, plan=plan, name=plan.name, steps=[StepInput.of(second), StepInput.of(third)])
+    assert plan_enrollments_reschedule(plan_id=plan.pk) == 1
+    enrollment.refresh_from_db()
+    assert enrollment.status == EnrollmentStatus.ACTIVE and enrollment.last_position == 0
+    with time_machine.travel(enrollment.next_due_at + timedelta(minutes=1), tick=False):
+        assert step_run(enrollment_id=enrollment.pk) == RunStatus.TASK
+    assert FollowUp.objects.filter(lead=lead, source=FollowUpSource.ACTION_PLAN, title="Third call").exists()
+
+
+def test_do_not_contact_at_all_ends_the_plans_calls_but_not_its_lender_tasks(lead, agent, textable, local_provider,
+                                                                             make_plan):
+    lender = StepInput(kind="task", task_kind="lender", subject="Ask the lender for the BPO date")
+    plan = make_plan(call_step(), lender)
+    enrollment = lead_enroll(lead=lead, plan=plan, actor=agent)
+    outreach_log(lead=lead, channel=Channel.CALL, contact_point=textable, outcome=Outcome.DO_NOT_CONTACT,
+                 actor=agent, role_disclosed=True, homeowner_words="Never contact me again, any way")
+    enrollment.refresh_from_db()
+    assert set(enrollment.ended_channels) == {Channel.SMS, Channel.EMAIL, Channel.MAIL, Channel.CALL}
+    assert step_run(enrollment_id=enrollment.pk) == RunStatus.SKIPPED
+    assert step_run(enrollment_id=enrollment.pk) == RunStatus.TASK
+    assert list(FollowUp.objects.filter(lead=lead, source=FollowUpSource.ACTION_PLAN).values_list("kind", flat=True)) \
+        == [FollowUpKind.LENDER]
+
+
+def test_an_inbound_call_logged_pauses_as_a_conversation(running, lead, agent, textable):
+    outreach_log(lead=lead, channel=Channel.CALL, contact_point=textable, outcome=Outcome.TALKED, actor=agent,
+                 role_disclosed=True, direction=Direction.INBOUND)
+    _paused(running, PauseReason.CONVERSATION)
+
+
+def test_a_step_another_worker_is_running_is_left_to_it(lead, agent, textable, local_provider, make_plan):
+    plan = make_plan(text_step())
+    enrollment = lead_enroll(lead=lead, plan=plan, actor=agent)
+    # Worker A wrote its run a moment ago; a pause and a resume cleared the claim under it.
+    PlanStepRun.objects.create(enrollment=enrollment, step=plan.steps.get(), lead=lead, position=0, kind="text",
+                               status=RunStatus.RUNNING, due_at=timezone.now())
+    assert step_run(enrollment_id=enrollment.pk) == "busy"
+    assert not Message.objects.filter(lead=lead).exists()
