@@ -247,7 +247,7 @@ def step_a_team_lead_ticks_leads_on_the_list_and_assigns_them(page_as, team, tea
     page.wait_for_load_state("networkidle")  # (the reload, if any, has landed)
     assert page.locator("input[name=leads]:checked").count() == 2
     page.select_option("#bulk-agent", str(colleague.pk))
-    page.locator("#bulk-form button[type=submit]").click()
+    page.locator("#bulk-form button[type=submit]:visible").click()  # Apply (the plan has a button of its own)
     page.wait_for_selector("text=Assigned 2 leads.")
     assigned = Lead.objects.filter(pk__in=[lead.pk for lead in ticked]).values_list("assigned_agent", flat=True)
     assert set(assigned) == {colleague.pk}
@@ -266,7 +266,7 @@ def step_a_team_lead_ticks_leads_on_the_list_and_moves_them_to_a_stage(page_as, 
     assert page.locator("input[name=leads]:checked").count() == 2
     page.select_option("#bulk-stage", Stage.DEAD)
     page.select_option("#bulk-dead", "unreachable")
-    page.locator("#bulk-form button[type=submit]").click()
+    page.locator("#bulk-form button[type=submit]:visible").click()  # Apply (the plan has a button of its own)
     page.wait_for_selector("text=Moved 2 leads.")
     for lead in ticked:
         lead.refresh_from_db()
