@@ -19,19 +19,19 @@ from __future__ import annotations
 
 import re
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from compliance.disclosures import role_disclosure_written
 from compliance.models import Channel, Verdict
 from compliance.services import outreach_verdict
 from leadcrm.accounts.models import Brokerage, User
+from leadcrm.shared.locks import session_lock
 from leads.models import Contact, Lead
 from pipeline.models import (
     MailBatch,
@@ -312,28 +312,11 @@ def _letters_of(*, batch_letters: list, agent: User):
         yield lead_id, lead, [by_pk[pk] for pk in owner_ids if pk in by_pk]
 
 
-@contextmanager
 def _one_confirmation_at_a_time(*, agent: User, template: MessageTemplate):
     """Two print runs of one agent and template confirmed at the same moment (two tabs)
     take turns, so the second reads what the first logged and prints it again instead of
-    logging it twice.
-
-    Each letter is logged in a transaction of its own (``outreach_log`` keeps the gate's
-    evidence whatever the caller does), so a row lock, released at the first commit,
-    cannot span the run: a PostgreSQL advisory lock held by the session can, and is let
-    go in ``finally`` (or with the connection, if the process dies). SQLite serves one
-    developer's ``make run`` and takes no lock."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    key = f"mailing:{agent.pk}:{template.pk}"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [key])
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
+    logging it twice (each letter is logged in a transaction of its own)."""
+    return session_lock(f"mailing:{agent.pk}:{template.pk}")
 
 
 def mailing_confirm(*, confirmation: str, agent: User) -> MailBatch:

@@ -11,16 +11,15 @@ log nothing twice.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from compliance.models import Channel, Verdict
 from leadcrm.accounts.models import User
+from leadcrm.shared.locks import session_lock
 from leads.models import Lead
 from pipeline.models import (
     MessageTemplate,
@@ -97,24 +96,10 @@ def _logged_before(run: PlanStepRun, piece: Piece, notes: str) -> bool:
     return any(text == first_line or text.startswith(first_line + "\n") for text in found)
 
 
-@contextmanager
 def _one_at_a_time(run: PlanStepRun):
-    """Two clicks at once take turns, so the second reads what the first logged.
-
-    Each letter is logged in a durable transaction of its own (``outreach_log``), so no row
-    lock can span them: a session's advisory lock can (PostgreSQL; SQLite writes one
-    transaction at a time)."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    key = f"plan-letter:{run.pk}"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [key])
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
+    """Two clicks at once take turns, so the second reads what the first logged (each letter
+    is logged in a durable transaction of its own)."""
+    return session_lock(f"plan-letter:{run.pk}")
 
 
 def plan_letter_mailed(*, run: PlanStepRun, actor: User, at: datetime | None = None) -> LetterMailing:
