@@ -351,7 +351,7 @@ def _record(*, enrollment: PlanEnrollment, step: PlanStep, outcome: Outcome, now
     if run is None:  # refused before anything was written
         return PlanStepRun.objects.create(
             enrollment=enrollment, step=step, lead_id=enrollment.lead_id, position=step.position, kind=step.kind,
-            title=services.step_title(step), status=outcome.status, due_at=enrollment.next_due_at or now, ran_at=now,
+            title=_title(step, enrollment.lead, enrollment.lead.assigned_agent), status=outcome.status, due_at=enrollment.next_due_at or now, ran_at=now,
             reason=outcome.reason, rules=outcome.rules, agent=enrollment.lead.assigned_agent)
     if run.status in FINAL_RUN:
         return run
@@ -394,7 +394,7 @@ def _running(*, enrollment, step, lead, agent, now, run) -> PlanStepRun:
         return run
     try:
         return PlanStepRun.objects.create(enrollment=enrollment, step=step, lead=lead, position=step.position,
-                                          kind=step.kind, title=services.step_title(step), status=RunStatus.RUNNING,
+                                          kind=step.kind, title=_title(step, lead, agent), status=RunStatus.RUNNING,
                                           due_at=enrollment.next_due_at or now, ran_at=now, agent=agent,
                                           body=step.body)
     except IntegrityError as error:
@@ -487,7 +487,7 @@ def _text(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
     filled = _status_link(step=step, lead=lead, agent=agent, asks_digits=True)
     if filled:
         body = render(fields_filled_first(step.body, filled), lead=lead, agent=agent, owner=chosen.contact)
-    detail = PLAN_FROM.format(plan=plan.name, step=_lowered(services.step_title(step)))
+    detail = PLAN_FROM.format(plan=plan.name, step=_lowered(_title(step, lead, agent)))
     try:
         message = text_send(lead=lead, phone=chosen, body=body, actor=agent, role_disclosed=True, purpose=purpose,
                             then=lambda attempt, message: _mark_sent(run.pk, attempt=attempt, now=now, detail=detail))
@@ -501,6 +501,13 @@ def _text(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
         return Outcome(RunStatus.SKIPPED, NOT_SENT.format(why=" ".join(error.messages).rstrip(".")))
     _hand_over(message)
     return Outcome(RunStatus.SENT)
+
+
+def _title(step: PlanStep, lead: Lead, agent: User | None) -> str:
+    """The step's name as the timeline and the agent's task read it: its subject's merge
+    fields filled for this lead ("Checking in on 12 Oak St", not "[Property Address]")."""
+    title = services.step_title(step)
+    return render(title, lead=lead, agent=agent)[:200] if agent is not None else title
 
 
 def _lowered(title: str) -> str:
@@ -552,7 +559,7 @@ def _email(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
     piece = next((piece for piece in merge.pieces if piece.email.pk == chosen.pk), None)
     if piece is None:
         return Outcome(RunStatus.SKIPPED, NOT_SENT.format(why=NO_EMAIL_ADDRESS))
-    detail = PLAN_FROM.format(plan=plan.name, step=_lowered(services.step_title(step)))
+    detail = PLAN_FROM.format(plan=plan.name, step=_lowered(_title(step, lead, agent)))
     sent = email_piece_send(
         piece=piece, template=template, agent=agent, base_url=settings.LEADCRM_BASE_URL, brokerage=brokerage,
         then=lambda attempt, message: _mark_sent(run.pk, attempt=attempt, now=now, detail=detail))
@@ -580,7 +587,7 @@ def _letter(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
     if not allowed:
         return _refusal(decisions, Channel.MAIL, none_reason=NO_MAIL_OWNER)
     run = _running(enrollment=enrollment, step=step, lead=lead, agent=agent, now=now, run=run)
-    title = LETTER_TITLE.format(plan=plan.name, step=_lowered(services.step_title(step)))
+    title = LETTER_TITLE.format(plan=plan.name, step=_lowered(_title(step, lead, agent)))
     notes = f"{lead.property.one_line}\n{PRINT_FROM_LEAD_PAGE}"
     return _follow_up(run=run, lead=lead, agent=agent, kind=FollowUpKind.MAIL, title=title, notes=notes, now=now)
 
@@ -593,7 +600,7 @@ def _task(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
     owner = Contact.objects.filter(lead=lead, deceased=False).order_by("position", "pk").first()
     title = render(step.subject, lead=lead, agent=agent, owner=owner)
     notes = render(step.body, lead=lead, agent=agent, owner=owner) if step.body else ""
-    notes = (notes + "\n\n" if notes else "") + PLAN_FROM.format(plan=plan.name, step=_lowered(services.step_title(step)))
+    notes = (notes + "\n\n" if notes else "") + PLAN_FROM.format(plan=plan.name, step=_lowered(_title(step, lead, agent)))
     return _follow_up(run=run, lead=lead, agent=agent, kind=kind, title=title, notes=notes, now=now)
 
 

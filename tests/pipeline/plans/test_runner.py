@@ -519,3 +519,12 @@ def test_a_step_another_worker_is_running_is_left_to_it(lead, agent, textable, l
                                status=RunStatus.RUNNING, due_at=timezone.now())
     assert step_run(enrollment_id=enrollment.pk) == "busy"
     assert not Message.objects.filter(lead=lead).exists()
+
+
+def test_a_runs_title_names_the_lead_not_the_merge_field(lead, agent, owner_email, mailable_brokerage, make_plan):
+    plan = make_plan(email_step(subject="Checking in on [Property Address]"))
+    enrollment = lead_enroll(lead=lead, plan=plan, actor=agent)
+    assert step_run(enrollment_id=enrollment.pk) == RunStatus.SENT
+    run = _runs(enrollment)[0]
+    assert run.title == f"Step 1: send an email “Checking in on {lead.property.street_line}”"
+    assert "[Property Address]" not in run.reason
