@@ -174,12 +174,12 @@ def _without_step_number(title: str, number: int) -> str:
     return title[:1].upper() + title[1:]
 
 
-def _card(enrollment: PlanEnrollment, runs: list[PlanStepRun], steps: list[PlanStep]) -> EnrollmentCard:
+def _card(enrollment: PlanEnrollment, runs: list[PlanStepRun], steps: list[PlanStep], fill=None) -> EnrollmentCard:
     rows = [_run_row(run) for run in sorted(runs, key=lambda run: (run.position, run.ran_at, run.pk))]
     ran = {run.step_id for run in runs if run.step_id}
     pending = [step for step in steps if step.pk not in ran]  # as services.steps_not_run
     for index, step in enumerate(pending):
-        title = _without_step_number(step_title(step), step.position + 1)
+        title = _without_step_number(fill(step_title(step)) if fill else step_title(step), step.position + 1)
         if index == 0 and enrollment.status == EnrollmentStatus.ACTIVE and enrollment.next_due_at:
             rows.append(StepRow(step.position + 1, title, NEXT, step.kind, when=enrollment.next_due_at))
         else:
@@ -188,6 +188,21 @@ def _card(enrollment: PlanEnrollment, runs: list[PlanStepRun], steps: list[PlanS
     return EnrollmentCard(enrollment=enrollment, rows=rows, ended_channels=ended,
                           paused_because=paused_because(enrollment)
                           if enrollment.status == EnrollmentStatus.PAUSED else "")
+
+
+def _filler(lead: Lead):
+    """A step's name with its merge fields filled for this lead, as its run will name it
+    (pipeline/plans/runner.py), the owner and the brokerage read once for the whole card."""
+    from leadcrm.accounts.models import Brokerage
+    from leads.models import Contact
+    from pipeline.outreach.scripts import render
+
+    agent = lead.assigned_agent
+    if agent is None:
+        return None
+    owner = Contact.objects.filter(lead=lead, deceased=False).order_by("position", "pk").first()
+    brokerage = Brokerage.objects.current()
+    return lambda title: render(title, lead=lead, agent=agent, owner=owner, brokerage=brokerage)
 
 
 def lead_plans_card(*, lead: Lead, user: User, phones: list[Phone] | None = None,
@@ -209,9 +224,10 @@ def lead_plans_card(*, lead: Lead, user: User, phones: list[Phone] | None = None
                                       if row.is_letter_to_mail and not row.letter_mailed]
     if open_ones:
         steps = list(PlanStep.objects.filter(plan__in={e.plan_id for e in open_ones}).order_by("position", "pk"))
+        fill = _filler(lead) if any("[" in step.subject for step in steps) else None
         for enrollment in open_ones:
             cards.append(_card(enrollment, [r for r in runs if r.enrollment_id == enrollment.pk],
-                               [s for s in steps if s.plan_id == enrollment.plan_id]))
+                               [s for s in steps if s.plan_id == enrollment.plan_id], fill))
     zones: list[str] = []
     due = [row for card in cards for row in card.rows if row.state == NEXT]
     if due:

@@ -277,6 +277,13 @@ def test_the_card_reads_a_handful_of_queries(agent, lead, running, django_assert
     assert [row.state for row in card.open[0].rows] == ["done", "skipped", "next", "later"]
 
 
+def test_a_step_still_to_come_is_named_for_the_lead(agent, lead, running):
+    card = lead_plans_card(lead=lead, user=agent)
+    titles = [row.title for row in card.open[0].rows]
+    assert f"Call the homeowner “Call {lead.contacts.first().first_name}”" in titles
+    assert not any("[First Name]" in title for title in titles)
+
+
 # The timeline ------------------------------------------------------------------------------------------
 
 
