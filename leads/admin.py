@@ -4,7 +4,7 @@ A lead (or its owner, phone, lien ...) the user may not see is a 404 here too.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpResponseNotAllowed
@@ -31,6 +31,7 @@ from .models import (
     LeadAssignment,
     LeadList,
     LeadMerge,
+    LeadSourceKey,
     Lien,
     ListDncCount,
     ListMembership,
@@ -47,6 +48,7 @@ from .services import (
     lead_rescore,
     mask_loan_number,
 )
+from .sources import source_key_create, source_key_revoke
 
 
 class LeadScopedAdminMixin:
@@ -527,5 +529,65 @@ class DuplicateDismissalAdmin(MergeRecordsAdminMixin, admin.ModelAdmin):
     list_select_related = ("dismissed_by",)
 
 
+KEY_SHOWN_ONCE = ("The key of “{name}”: {key} — copy it now into the source's settings (as "
+                  "`Authorization: Bearer <key>` or `X-Api-Key`); it is kept only as a digest and is not shown again.")
+
+
+@admin.register(LeadSourceKey)
+class LeadSourceKeyAdmin(admin.ModelAdmin):
+    """A broker makes a source's key here (shown once, on the next page) and revokes it;
+    a key is never deleted, the leads it posted keep it for the reports."""
+
+    list_display = ["name", "source", "prefix", "cost_per_lead", "is_active", "created_by", "created_at",
+                    "last_used_at", "revoked_at"]
+    list_filter = ["is_active", "source"]
+    list_select_related = ["created_by"]
+    fields = ["name", "source", "cost_per_lead", "prefix", "is_active", "created_by", "created_at", "last_used_at",
+              "revoked_at"]
+    readonly_fields = ["prefix", "is_active", "created_by", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def _may(self, request) -> bool:
+        return request.user.has_perm(Perm.MANAGE_SOURCE_KEYS)
+
+    def has_module_permission(self, request):
+        return self._may(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._may(request)
+
+    def has_add_permission(self, request):
+        return self._may(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        return self.fields if obj is not None else ["name", "source", "cost_per_lead"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        made, key = source_key_create(name=obj.name, source=obj.source, cost_per_lead=obj.cost_per_lead,
+                                      created_by=request.user)
+        # The admin goes on with ``obj`` (its log entry, the redirect): it becomes the row made.
+        obj.__dict__.update({field.attname: getattr(made, field.attname) for field in made._meta.concrete_fields})
+        obj._state.adding = False
+        messages.warning(request, KEY_SHOWN_ONCE.format(name=made.name, key=key))
+
+    @admin.action(description="Revoke the selected keys (their posts are refused from now on)")
+    def revoke(self, request, queryset):
+        for source_key in queryset.filter(is_active=True):
+            source_key_revoke(source_key=source_key)
+
+
 # Tags and saved searches: their own module, registered on import.
 from . import tags_admin  # noqa: E402, F401
+

@@ -20,6 +20,8 @@ class Perm:
     VIEW_ALL_LEADS = "leads.view_all_leads"
     VIEW_TEAM_LEADS = "leads.view_team_leads"
     ASSIGN_LEADS = "leads.assign_leads"
+    # The keys lead sources post with (POST /api/lead-sources/leads/): brokers only.
+    MANAGE_SOURCE_KEYS = "leads.manage_lead_source_keys"
 
     LOG_OUTREACH = "pipeline.add_outreachattempt"
     CHANGE_STAGE = "pipeline.add_stagechange"
@@ -123,6 +125,7 @@ _BROKER = [
     "pipeline.view_notification",
     "leads.view_routingrule",
     "leads.view_leadassignment",
+    Perm.MANAGE_SOURCE_KEYS,
     *_model_perms("pipeline", "calendarfeed", "view delete"),
 ]
 

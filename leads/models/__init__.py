@@ -56,6 +56,7 @@ from .routing import (
     RoutingRule,
     RoutingTarget,
 )
+from .sources import LeadSourceKey, source_key_new
 from .tags import (
     TAG_NAME_MAX_LENGTH,
     LeadTag,
@@ -113,4 +114,6 @@ __all__ = [
     "Tag",
     "LeadTag",
     "SavedSearch",
+    "LeadSourceKey",
+    "source_key_new",
 ]

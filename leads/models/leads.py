@@ -93,6 +93,11 @@ class Lead(models.Model):
         "leads.LeadList", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         help_text="The list the lead first came from.",
     )
+    # A lead a source posted through the API (leads.sources): its key, and the id the
+    # source gives it, which makes a post sent twice one lead.
+    source_key = models.ForeignKey("leads.LeadSourceKey", on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="leads", db_index=False)  # lead_source_external_id
+    source_external_id = models.CharField(max_length=100, blank=True)
     lists = models.ManyToManyField(
         "leads.LeadList", through="ListMembership", related_name="leads", blank=True
     )
@@ -180,6 +185,8 @@ class Lead(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(score__lte=100), name="lead_score_max_100"),
             models.CheckConstraint(condition=~models.Q(merged_into=models.F("pk")), name="lead_not_merged_into_itself"),
+            models.UniqueConstraint(fields=["source_key", "source_external_id"], name="lead_source_external_id",
+                                    condition=models.Q(source_key__isnull=False)),
         ]
 
     def __str__(self) -> str:

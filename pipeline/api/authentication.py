@@ -1,5 +1,7 @@
 """``Authorization: Token <key>`` against the hashed, expiring tokens of
-``leadcrm/accounts/tokens.py`` (DRF's TokenAuthentication reads its plain-text table)."""
+``leadcrm/accounts/tokens.py`` (DRF's TokenAuthentication reads its plain-text table), and
+a lead source's ``Authorization: Bearer <key>`` (``leads/sources.py``) for the one
+endpoint sources post to."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from leadcrm.accounts.tokens import api_token_find
+from leads.sources import source_key_find
 
 KEYWORD = "Token"
 NOT_VALID = "That API token is not valid. Make a new one on your settings page ({url})."
@@ -43,3 +46,38 @@ class ApiTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         return KEYWORD
+
+
+SOURCE_KEYWORD = "Bearer"
+SOURCE_KEY_NOT_VALID = ("That lead-source key is not valid or was revoked. Ask the brokerage's broker for the "
+                        "source's key (made in the admin, under Lead source keys).")
+SOURCE_KEY_MALFORMED = "Send the source's key as `Authorization: Bearer <key>` or `X-Api-Key: <key>`."
+
+
+class LeadSourceKeyAuthentication(BaseAuthentication):
+    """A lead source's key (``leads.sources``), for ``/api/lead-sources/leads/`` only: the
+    user is the broker who made it (the leads are added as theirs), ``request.auth`` the key.
+    No key, a wrong one, a revoked one (or its broker's account closed): a 401."""
+
+    def authenticate(self, request):
+        words = get_authorization_header(request).split()
+        if words and words[0].lower() == SOURCE_KEYWORD.lower().encode():
+            if len(words) != 2:
+                raise exceptions.AuthenticationFailed(SOURCE_KEY_MALFORMED)
+            raw = words[1]
+        else:
+            raw = request.META.get("HTTP_X_API_KEY", "").encode()
+            if not raw:
+                return None  # a 401 from the permission: NotAuthenticated, with the header below
+        try:
+            key = raw.decode().strip()
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed(SOURCE_KEY_MALFORMED) from None
+        source_key = source_key_find(key)
+        if source_key is None:
+            raise exceptions.AuthenticationFailed(SOURCE_KEY_NOT_VALID)
+        source_key.mark_used()
+        return source_key.created_by, source_key
+
+    def authenticate_header(self, request):
+        return SOURCE_KEYWORD

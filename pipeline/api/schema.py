@@ -74,6 +74,19 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
                                 "new one is made on the same page.")}
 
 
+class LeadSourceKeyScheme(OpenApiAuthenticationExtension):
+    """How ``pipeline.api.authentication.LeadSourceKeyAuthentication`` is used, in the schema."""
+
+    target_class = "pipeline.api.authentication.LeadSourceKeyAuthentication"
+    name = "leadSourceKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer",
+                "description": ("A lead source's key, made by the brokerage's broker in the admin (shown once): "
+                                "`Authorization: Bearer <key>`, or the key alone in an `X-Api-Key` header. A "
+                                "missing, wrong or revoked key is a 401 and nothing is recorded.")}
+
+
 class ApiDocsView(SpectacularSwaggerSplitView):
     """Swagger UI, served from our static files with its script in a file of its own. The
     widget writes inline style attributes, so this one page allows inline styles (never

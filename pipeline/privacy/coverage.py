@@ -81,7 +81,9 @@ REDACTIONS: dict[str, dict[str, str]] = {
 THE_HOUSE = "the house's area and facts, not the person: kept for the reports"
 KEPT: dict[str, dict[str, str]] = {
     "leads.lead": {"score_reasons": "the score's reasons name facts of the house and the filing, not the person",
-                   "source": "where the lead came from (a list's kind)"},
+                   "source": "where the lead came from (a list's kind)",
+                   "source_external_id": "the lead source's own id for the lead, not the person's details: kept so "
+                                         "the source posting it again adds nothing"},
     "leads.property": {"city": THE_HOUSE, "county": THE_HOUSE, "zip_code": THE_HOUSE, "mls_status": THE_HOUSE,
                        "mls_agent_name": "the listing agent's, not the homeowner's",
                        "mls_agent_phone": "the listing agent's, not the homeowner's",

@@ -1,0 +1,95 @@
+"""``POST /api/lead-sources/leads/``: a lead source (a vendor, a Zapier zap, a partner's
+form) posts a lead with its own key (``LeadSourceKeyAuthentication``), and it is added as
+a lead typed in by hand with no agent chosen (``leads.sources.lead_post_from_source``).
+
+Not ``POST /api/leads/``: that path is the caller's leads, read with a user's token; a
+source's key reads nothing and does one thing, so it has an endpoint (and an auth
+scheme) of its own, and a user's token is refused here. See
+docs/architecture.md#lead-source-api.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from leadcrm.shared.api import LimitedJSONParser
+from leads.intake import Intake, OwnerIn
+from leads.models import LeadSourceKey
+from leads.sources import lead_post_from_source
+
+from .authentication import LeadSourceKeyAuthentication
+from .schema import ApiSchema
+
+MAX_ITEMS = 10
+
+
+class HasSourceKey(BasePermission):
+    def has_permission(self, request, view):
+        return isinstance(request.auth, LeadSourceKey)
+
+
+class PostedOwnerSerializer(serializers.Serializer):
+    first_name = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    company_name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+
+
+class PostedLeadSerializer(serializers.Serializer):
+    """A lead as a source posts it; the address is read as a list's is."""
+
+    external_id = serializers.CharField(max_length=100, help_text="The lead's id in your system: a post sent "
+                                        "again with the same id is answered with the same lead, nothing added.")
+    owners = PostedOwnerSerializer(many=True, max_length=MAX_ITEMS,
+                                   help_text="The owners: at least one named (a first or last name, or a company).")
+    street = serializers.CharField(max_length=200, allow_blank=True, help_text="The house's street address.")
+    unit = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    state = serializers.CharField(max_length=40, required=False, allow_blank=True, default="",
+                                  help_text="Two letters or the name; with the city when there is no ZIP code.")
+    zip_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    phones = serializers.ListField(child=serializers.CharField(max_length=40), required=False, default=list,
+                                   max_length=MAX_ITEMS, help_text="US numbers, written any way.")
+    emails = serializers.ListField(child=serializers.CharField(max_length=254), required=False, default=list,
+                                   max_length=MAX_ITEMS)
+    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="",
+                                  help_text="What is going on, in the homeowner's words: kept as their hardship.")
+
+
+class PostedSerializer(serializers.Serializer):
+    lead = serializers.IntegerField(help_text="The lead's id.")
+    created = serializers.BooleanField(help_text="False: already posted, or the house was already a lead "
+                                       "(its new owners and numbers added to it).")
+    message = serializers.CharField()
+
+
+class SourceLeadPostView(APIView):
+    """A source posts a lead: 201 when it made one, 200 when it matched one."""
+
+    schema = ApiSchema()
+    authentication_classes = [LeadSourceKeyAuthentication]
+    permission_classes = [HasSourceKey]
+    parser_classes = [LimitedJSONParser]
+
+    @extend_schema(
+        request=PostedLeadSerializer,
+        responses={201: OpenApiResponse(PostedSerializer, description="A new lead."),
+                   200: OpenApiResponse(PostedSerializer, description="The lead already posted, or the lead "
+                                        "already holding the house.")},
+        operation_id="lead_sources_leads_create",
+        tags=["lead-sources"],
+    )
+    def post(self, request, format=None):
+        serializer = PostedLeadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        intake = Intake(street=data["street"], unit=data["unit"], city=data["city"], state=data["state"],
+                        zip_code=data["zip_code"], owners=[OwnerIn(**owner) for owner in data["owners"]],
+                        phones=data["phones"], emails=data["emails"])
+        posted = lead_post_from_source(source_key=request.auth, external_id=data["external_id"], intake=intake,
+                                       homeowner_words=data["notes"])
+        answer = PostedSerializer({"lead": posted.lead.pk, "created": posted.created, "message": posted.message})
+        return Response(answer.data, status=status.HTTP_201_CREATED if posted.created else status.HTTP_200_OK)
