@@ -455,23 +455,34 @@ def _fields(step: PlanStep) -> list[str]:
     return merge_fields_in(f"{step.subject}\n{step.body}")
 
 
+def _nobody_to_reach(lead: Lead, channel: Channel, reason: str) -> Outcome:
+    """No number or address left to use on ``channel``: skipped, and the channel ended for
+    the plan when it is because every owner is deceased."""
+    if Contact.objects.filter(lead=lead, deceased=False).exists():
+        return Outcome(RunStatus.SKIPPED, NOT_SENT.format(why=reason))
+    return Outcome(RunStatus.SKIPPED, NOT_SENT.format(why=ALL_DECEASED), end_channel=channel)
+
+
+def _first_allowed(points, *, channel: Channel, lead: Lead, agent: User, purpose, now: datetime, words: str):
+    """The first of the homeowner's numbers or addresses the gate would allow now (asked
+    without recording anything), and its refusals of those before it."""
+    decisions = []
+    for point in points:
+        decision = outreach_preview(lead=lead, contact_point=point, channel=channel, purpose=purpose, actor=agent,
+                                    at=now, role_disclosed=True, message=words)
+        if decision.allowed:
+            return point, decisions
+        decisions.append(decision)
+    return None, decisions
+
+
 def _text(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
     phones = text_phones(lead)
     if not phones:
-        deceased = not Contact.objects.filter(lead=lead, deceased=False).exists()
-        outcome = Outcome(RunStatus.SKIPPED, NOT_SENT.format(why=ALL_DECEASED if deceased else NO_TEXT_NUMBER))
-        if deceased:
-            outcome.end_channel = Channel.SMS
-        return outcome
+        return _nobody_to_reach(lead, Channel.SMS, NO_TEXT_NUMBER)
     purpose = purpose_for(agent)
-    decisions, chosen = [], None
-    for phone in phones:
-        decision = outreach_preview(lead=lead, contact_point=phone, channel=Channel.SMS, purpose=purpose, actor=agent,
-                                    at=now, role_disclosed=True, message=step.body)
-        if decision.allowed:
-            chosen = phone
-            break
-        decisions.append(decision)
+    chosen, decisions = _first_allowed(phones, channel=Channel.SMS, lead=lead, agent=agent, purpose=purpose, now=now,
+                                       words=step.body)
     if chosen is None:
         outcome = _refusal(decisions, Channel.SMS, none_reason=NO_TEXT_NUMBER)
         return _wait_outcome(step=step, lead=lead, agent=agent, now=now, phones=phones) if outcome.status == WAIT else outcome
@@ -534,20 +545,10 @@ def _email(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
     emails = list(Email.objects.filter(contact__lead=lead, status=EmailStatus.GOOD, contact__deceased=False)
                   .select_related("contact").order_by("contact__position", "contact_id", "position", "pk"))
     if not emails:
-        deceased = not Contact.objects.filter(lead=lead, deceased=False).exists()
-        outcome = Outcome(RunStatus.SKIPPED, NOT_SENT.format(why=ALL_DECEASED if deceased else NO_EMAIL_ADDRESS))
-        if deceased:
-            outcome.end_channel = Channel.EMAIL
-        return outcome
+        return _nobody_to_reach(lead, Channel.EMAIL, NO_EMAIL_ADDRESS)
     purpose = purpose_for(agent)
-    decisions, chosen = [], None
-    for email in emails:
-        decision = outreach_preview(lead=lead, contact_point=email, channel=Channel.EMAIL, purpose=purpose,
-                                    actor=agent, at=now, role_disclosed=True, message=step.body)
-        if decision.allowed:
-            chosen = email
-            break
-        decisions.append(decision)
+    chosen, decisions = _first_allowed(emails, channel=Channel.EMAIL, lead=lead, agent=agent, purpose=purpose, now=now,
+                                       words=step.body)
     if chosen is None:
         outcome = _refusal(decisions, Channel.EMAIL, none_reason=NO_EMAIL_ADDRESS)
         return _wait_outcome(step=step, lead=lead, agent=agent, now=now) if outcome.status == WAIT else outcome
