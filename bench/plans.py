@@ -47,8 +47,6 @@ import io
 import os
 import pstats
 import random
-import subprocess
-import sys
 import tempfile
 import time
 import zoneinfo
@@ -60,6 +58,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bench.reminders import UNACKED_KEYS
 from bench.reminders import Workers as ReminderWorkers
+from bench.reminders import _wait_drained as wait_drained
 
 ROOT = Path(__file__).resolve().parent.parent
 QUEUE = "bench.plans"  # the steps and the no-op tasks; no other worker consumes it
@@ -300,52 +299,11 @@ def gate_sample(built: Built, *, at: datetime, size: int = 20) -> list[str]:
 # The workers -----------------------------------------------------------------------------
 
 
-class Workers(ReminderWorkers):
-    """The reminder bench's workers (stopping, logs, liveness), on this bench's queues."""
-
-    def __init__(self, count: int, folder: Path):
-        super().__init__(count, folder, folder / "mailbox.txt")
-
-    def __enter__(self) -> Workers:
-        env = dict(os.environ)  # DATABASE_URL, CELERY_BROKER_URL, DJANGO_DEBUG=false from bench/run.py
-        env.pop("CELERY_RESULT_BACKEND", None)  # as deployed: no results stored
-        env["LEADCRM_TELEPHONY"] = "local"  # texts handed to the local provider: nothing leaves
-        try:
-            for n in range(1, self.count + 1):
-                command = [
-                    sys.executable, "-m", "celery", "-A", "leadcrm", "worker", "--concurrency", "1",
-                    "--pool", "prefork", "-Q", f"{QUEUE},{DELIVER_QUEUE}", "-n", f"bench-plans-{n}@%h",
-                    "-I", "bench.tasks", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                    "--loglevel", "WARNING", "--logfile", str(self.log(n)),
-                ]
-                with self.log(n, "err").open("w") as err:
-                    self.processes.append(subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
-                                                           stdout=subprocess.DEVNULL, stderr=err))
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def _wait_ready(self) -> None:
-        from leadcrm.celery import app
-
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            self.check_alive()
-            replies = app.control.ping(timeout=0.5)
-            self.names = sorted(name for reply in replies for name in reply if name.startswith("bench-plans-"))
-            if len(self.names) >= self.count:
-                return
-        raise RuntimeError(f"the bench workers did not answer within 60 s; see {self.folder}")
-
-    def consume(self, on: bool) -> None:
-        from leadcrm.celery import app
-
-        control = app.control.add_consumer if on else app.control.cancel_consumer
-        replies = control(QUEUE, destination=self.names, reply=True, timeout=5)
-        if len(replies) != len(self.names):
-            raise RuntimeError(f"{'add' if on else 'cancel'}_consumer: {len(replies)} of {len(self.names)} answered")
+def plan_workers(count: int, folder: Path) -> ReminderWorkers:
+    """The reminder bench's workers (starting, stopping, logs, liveness) on this bench's
+    queues: the steps' and the texts' deliveries, texts handed to the local provider."""
+    return ReminderWorkers(count, folder, folder / "mailbox.txt", name="bench-plans", queues=(QUEUE, DELIVER_QUEUE),
+                           env={"LEADCRM_TELEPHONY": "local"})
 
 
 def _redis():
@@ -363,23 +321,11 @@ def _in_flight(client) -> int:
 
 
 def _wait_drained(client, started: float) -> float:
-    """Seconds from ``started`` until no message is queued or held by a worker (two empty
-    readings 10 ms apart: a message taken from the list is in the hash an instant later)."""
-    empty_since = None
-    while True:
-        now = time.perf_counter()
-        if _in_flight(client) == 0:
-            if empty_since is not None:
-                return empty_since - started
-            empty_since = now
-        else:
-            empty_since = None
-        if now - started > WAIT_LIMIT:
-            raise RuntimeError(f"the bench queues did not drain in {WAIT_LIMIT} s ({_in_flight(client)} left)")
-        time.sleep(0.01)
+    """Seconds from ``started`` until both queues are empty and nothing is held by a worker."""
+    return wait_drained(client, started, in_flight=_in_flight, limit=WAIT_LIMIT)
 
 
-def _noop_run(client, workers: Workers, tasks: int) -> tuple[float, float]:
+def _noop_run(client, workers: ReminderWorkers, tasks: int) -> tuple[float, float]:
     """Seconds for the workers to run ``tasks`` no-op tasks queued while they were paused
     (sending them from this process is slower than running them), and seconds to queue them."""
     from bench.tasks import noop
@@ -413,7 +359,7 @@ def _progress(step_id: int, enrollment_ids: tuple[int, int]) -> tuple[int, int]:
         return cursor.fetchone()
 
 
-def _dispatch_run(client, workers: Workers, built: Built, *, twice: bool) -> dict:
+def _dispatch_run(client, workers: ReminderWorkers, built: Built, *, twice: bool) -> dict:
     from pipeline.plans.runner import due_work
     from pipeline.tasks import plan_steps_run
 
@@ -629,7 +575,7 @@ def bench_plans(leads: int = LEADS, workers: int = 2, twice: bool = True, profil
     _clear_broker(client)  # leftovers of a run that was killed
     folder = Path(tempfile.mkdtemp(prefix="leadcrm-bench-plans-"))
     try:
-        with Workers(workers, folder) as pool:
+        with plan_workers(workers, folder) as pool:
             # Warm-up, not timed: fork the pool children, import the tasks' modules, open
             # their database connections (ids that do not exist run nothing).
             from pipeline.tasks import plan_steps_run

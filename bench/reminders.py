@@ -66,10 +66,14 @@ def broker_url() -> str:
 class Workers:
     """Celery worker subprocesses on the bench queue; stopped (and their children) on exit."""
 
-    def __init__(self, count: int, folder: Path, mailbox: Path):
+    def __init__(self, count: int, folder: Path, mailbox: Path, *, name: str = "bench-reminders",
+                 queues: tuple[str, ...] = (QUEUE,), env: dict[str, str] | None = None):
+        """``queues``: those the workers consume, the first being the bench's own (``consume``
+        pauses it); ``env``: what the workers' environment adds (another bench's settings)."""
         self.count = count
         self.folder = folder
         self.mailbox = mailbox
+        self.name, self.queues, self.env = name, queues, env or {}
         self.processes: list[subprocess.Popen] = []
         self.names: list[str] = []  # celery@host node names, from their answers to ping
 
@@ -78,11 +82,13 @@ class Workers:
         env.pop("CELERY_RESULT_BACKEND", None)  # as deployed: no results stored, for either task
         env["DJANGO_EMAIL_BACKEND"] = "bench.mailbox.EmailBackend"
         env["BENCH_MAILBOX"] = str(self.mailbox)
+        env.update(self.env)
         try:
             for n in range(1, self.count + 1):
                 command = [
                     sys.executable, "-m", "celery", "-A", "leadcrm", "worker", "--concurrency", "1",
-                    "--pool", "prefork", "-Q", QUEUE, "-n", f"bench-reminders-{n}@%h", "-I", "bench.tasks",
+                    "--pool", "prefork", "-Q", ",".join(self.queues), "-n", f"{self.name}-{n}@%h",
+                    "-I", "bench.tasks",
                     "--without-gossip", "--without-mingle", "--without-heartbeat",
                     # Warnings only: two INFO lines a task (received, succeeded) would weigh on the no-op.
                     "--loglevel", "WARNING", "--logfile", str(self.log(n)),
@@ -111,7 +117,7 @@ class Workers:
         while time.monotonic() < deadline:
             self.check_alive()
             replies = app.control.ping(timeout=0.5)
-            self.names = sorted(name for reply in replies for name in reply if name.startswith("bench-reminders-"))
+            self.names = sorted(name for reply in replies for name in reply if name.startswith(f"{self.name}-"))
             if len(self.names) >= self.count:
                 return
         raise RuntimeError(f"the bench workers did not answer within 60 s; see {self.folder}")
@@ -120,10 +126,8 @@ class Workers:
         """Stop or resume taking messages from the bench queue (remote control, both workers)."""
         from leadcrm.celery import app
 
-        if on:
-            replies = app.control.add_consumer(QUEUE, destination=self.names, reply=True, timeout=5)
-        else:
-            replies = app.control.cancel_consumer(QUEUE, destination=self.names, reply=True, timeout=5)
+        control = app.control.add_consumer if on else app.control.cancel_consumer
+        replies = control(self.queues[0], destination=self.names, reply=True, timeout=5)
         if len(replies) != len(self.names):
             raise RuntimeError(f"{'add' if on else 'cancel'}_consumer: {len(replies)} of {len(self.names)} workers answered")
 
@@ -174,23 +178,25 @@ def _in_flight(client) -> int:
     return client.llen(QUEUE) + client.hlen("unacked")
 
 
-def _wait_drained(client, started: float) -> float:
-    """Seconds from ``started`` until no message is queued or held by a worker.
+def _wait_drained(client, started: float, *, in_flight=None, limit: int = WAIT_LIMIT) -> float:
+    """Seconds from ``started`` until no message is queued or held by a worker
+    (``in_flight``: how many are, for another bench's queues).
 
     A message is in neither place for an instant (taken from the list, not yet in the
     hash), so it takes two empty readings 10 ms apart to be sure.
     """
+    in_flight = in_flight or _in_flight
     empty_since = None
     while True:
         now = time.perf_counter()
-        if _in_flight(client) == 0:
+        if in_flight(client) == 0:
             if empty_since is not None:
                 return empty_since - started
             empty_since = now
         else:
             empty_since = None
-        if now - started > WAIT_LIMIT:
-            raise RuntimeError(f"the bench queue did not drain in {WAIT_LIMIT} s ({_in_flight(client)} messages left)")
+        if now - started > limit:
+            raise RuntimeError(f"the bench queues did not drain in {limit} s ({in_flight(client)} messages left)")
         time.sleep(0.01)
 
 
