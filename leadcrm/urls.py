@@ -77,6 +77,10 @@ urlpatterns = [
     path("", include("pipeline.messaging.urls")),
     # Action plans: follow-up sequences and the automations that start them (docs/action-plans.md).
     path("", include("pipeline.plans.urls")),
+    # The public seller form and its settings (docs/intake.md).
+    path("", include("pipeline.intake.urls")),
+    # Outgoing webhooks: a broker's endpoints and their deliveries (docs/webhooks.md).
+    path("", include("pipeline.webhooks.urls")),
     # The email service's reports and replies: anymail's signed webhooks (docs/messaging.md#email).
     path("webhooks/anymail/", include((email_webhook_urls(), "anymail"))),
     # leads' own pages and the lead pages that show every part of a lead, one namespace.

@@ -166,6 +166,8 @@ class NotificationKind(models.TextChoices):
     SELLER = "seller", "From a seller"
     EXPORT = "export", "Export ready"
     REPLY = "reply", "A homeowner wrote back"
+    NEW_LEAD = "new_lead", "New lead"
+    WEBHOOK = "webhook", "Webhook"
 
 
 class EmailState(models.TextChoices):

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: events sent, signed, to the URLs a broker registers (docs/webhooks.md)."""
