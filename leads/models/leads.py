@@ -74,6 +74,9 @@ class LeadSource(models.TextChoices):
     DOOR_KNOCK = "door_knock", "Door knock"
     OTHER = "other", "Other (by hand)"
     MANUAL = "manual", "Entered by hand"
+    WEB_FORM = "web_form", "Seller web form"
+    FOLLOW_UP_BOSS = "followupboss", "Follow Up Boss"
+    PODIO = "podio", "Podio"
 
 
 # Lead -----------------------------------------------------------------------------------
