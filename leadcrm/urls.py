@@ -14,7 +14,7 @@ from leadcrm.shared.api import SERVER_ERROR, problem_json_response
 from leads import urls as leads_urls
 from pipeline.api.plans import PlanEnrollmentViewSet, PlanViewSet
 from pipeline.api.schema import ApiDocsView
-from pipeline.api.sources import SourceLeadPostView
+from pipeline.api.sources import SourceLeadPostView, SourceLeadUpsertView
 from pipeline.api.views import (
     ComplianceCheckView,
     FollowUpViewSet,
@@ -69,6 +69,8 @@ urlpatterns = [
     path("api/", include((api.urls, "api"))),
     # Lead sources post leads with their own key (docs/architecture.md#lead-source-api).
     path("api/lead-sources/leads/", SourceLeadPostView.as_view(), name="api-lead-source-post"),
+    path("api/lead-sources/leads/<str:external_id>/", SourceLeadUpsertView.as_view(),
+         name="api-lead-source-upsert"),
     path("api/compliance/check/", ComplianceCheckView.as_view(), name="api-compliance-check"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),

@@ -32,6 +32,7 @@ from .models import (
     LeadList,
     LeadMerge,
     LeadSourceKey,
+    LeadSourcePost,
     Lien,
     ListDncCount,
     ListMembership,
@@ -382,7 +383,7 @@ class ListMembershipAdmin(LeadScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(LeadList)
 class LeadListAdmin(admin.ModelAdmin):
-    list_display = ["name", "source", "created_by", "created_at"]
+    list_display = ["name", "source", "cost", "created_by", "created_at"]
     list_filter = ["source"]
     search_fields = ["name"]
     readonly_fields = ["created_by"]
@@ -586,6 +587,34 @@ class LeadSourceKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for source_key in queryset.filter(is_active=True):
             source_key_revoke(source_key=source_key)
+
+
+@admin.register(LeadSourcePost)
+class LeadSourcePostAdmin(admin.ModelAdmin):
+    """What each source posted, under its own id: read only, for the broker who keeps the keys
+    (a source's bill is checked against these)."""
+
+    list_display = ["external_id", "source_key", "lead", "created_lead", "cost", "posted_at", "updated_at"]
+    list_filter = ["source_key", "created_lead"]
+    list_select_related = ["source_key", "lead__property"]
+    search_fields = ["external_id"]
+    date_hierarchy = "posted_at"
+    show_full_result_count = False
+
+    def has_module_permission(self, request):
+        return request.user.has_perm(Perm.MANAGE_SOURCE_KEYS)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(Perm.MANAGE_SOURCE_KEYS)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 # Tags and saved searches: their own module, registered on import.

@@ -39,6 +39,11 @@ class ImportUploadForm(forms.Form):
     source = forms.ChoiceField(choices=IMPORT_SOURCES, initial=LeadSource.PROPSTREAM)
     list_name = forms.CharField(max_length=120, label="List name",
                                 help_text="E.g. “PropStream NOD pull, Dec 2026”. A house on several lists scores higher.")
+    list_cost = forms.DecimalField(
+        required=False, min_value=0, max_digits=11, decimal_places=2, label="What this list cost ($)",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "Optional"}),
+        help_text="Added to the list's cost when the import is done: the list report shows the cost per lead and "
+                  "per closing.")
     mapping = forms.ModelChoiceField(queryset=ColumnMapping.objects.all(), required=False,
                                      empty_label="Detect the columns from the headers", label="Column mapping")
     assign = forms.ChoiceField(choices=ASSIGN_CHOICES, initial="me", label="New leads go")

@@ -51,7 +51,8 @@ class ImportListView(ImportPermissionMixin, FormView):
         try:
             job = import_job_create(
                 content=upload, file_name=upload.name, created_by=self.request.user, source=data["source"],
-                list_name=data["list_name"], mapping=data["mapping"], draft=True, **form.assignment(),
+                list_name=data["list_name"], mapping=data["mapping"], draft=True, list_cost=data["list_cost"],
+                **form.assignment(),
             )
         except ValidationError as refused:
             for field, errors in refused.message_dict.items():

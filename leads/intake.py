@@ -155,13 +155,7 @@ def _check(intake: Intake, actor: User, agent: User | None) -> dict:
         place = {}
     if not any(owner.named for owner in intake.owners):
         errors["owners"] = [NO_OWNER]
-    bad_phones = [parse_phone(raw).error for raw in intake.phones if raw.strip() and not parse_phone(raw).ok]
-    if bad_phones:
-        errors["phones"] = bad_phones
-    bad_emails = [BAD_EMAIL.format(value=address.strip()) for address in intake.emails
-                  if address.strip() and not _email_ok(address.strip())]
-    if bad_emails:
-        errors["emails"] = bad_emails
+    errors.update(_reach_errors(intake))
     value = intake.estimated_value
     if value is not None and value > MAX_ESTIMATED_VALUE:
         errors["estimated_value"] = [VALUE_TOO_HIGH.format(limit=MAX_ESTIMATED_VALUE)]
@@ -251,9 +245,7 @@ def lead_create_by_hand(*, actor: User, intake: Intake, assigned_agent: User | N
             raise ValidationError({"street": [WORKED_BY_BROKERAGE]})
         if not intake.add_to_existing:
             raise HouseAlreadyHeld(held)
-        contacts = _owners_write(lead=held, intake=intake, mailing=_mailing(intake, place))
-        phones = _reach_write(contact=contacts[0], intake=intake) if contacts else []
-        _phones_flag(phones)
+        phones = lead_people_add(lead=held, intake=intake, place=place)
         return Added(lead=held, created=False, message=ADDED_TO_EXISTING, phones=phones)
 
     house = property_create(**place, estimated_value=intake.estimated_value)
@@ -270,6 +262,41 @@ def lead_create_by_hand(*, actor: User, intake: Intake, assigned_agent: User | N
     _phones_flag(phones)
     visible = Lead.objects.visible_to(actor).filter(pk=lead.pk).exists()
     return Added(lead=lead, created=True, visible=visible, phones=phones)
+
+
+def _reach_errors(intake: Intake) -> dict[str, list[str]]:
+    errors = {}
+    bad_phones = [parse_phone(raw).error for raw in intake.phones if raw.strip() and not parse_phone(raw).ok]
+    if bad_phones:
+        errors["phones"] = bad_phones
+    bad_emails = [BAD_EMAIL.format(value=address.strip()) for address in intake.emails
+                  if address.strip() and not _email_ok(address.strip())]
+    if bad_emails:
+        errors["emails"] = bad_emails
+    return errors
+
+
+def people_check(intake: Intake) -> None:
+    """The owners' phones and emails, for a lead already held (its address is not read again)."""
+    errors = _reach_errors(intake)
+    if errors:
+        raise ValidationError(errors)
+
+
+def lead_people_add(*, lead: Lead, intake: Intake, place: dict | None = None) -> list[Phone]:
+    """The owners, numbers and addresses typed, added to a lead already held: an owner of the
+    same name is kept, not doubled, a number or address already on the owner is left as it is.
+    The numbers go on the first owner typed, else on the lead's first owner. The new phones are
+    flagged against the Do-Not-Call lists before this returns. Checked beforehand: ``people_check``."""
+    house = place or {"street": lead.property.street, "unit": lead.property.unit, "city": lead.property.city,
+                      "state": lead.property.state, "zip_code": lead.property.zip_code}
+    contacts = _owners_write(lead=lead, intake=intake, mailing=_mailing(intake, house))
+    if not contacts:
+        first = lead.contacts.order_by("position", "pk").first()
+        contacts = [first] if first is not None else []
+    phones = _reach_write(contact=contacts[0], intake=intake) if contacts else []
+    _phones_flag(phones)
+    return phones
 
 
 def _phones_flag(phones: list[Phone]) -> None:

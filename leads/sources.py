@@ -7,13 +7,16 @@ rules deciding who works it, the new numbers flagged against the Do-Not-Call lis
 one adding it is the broker who made the key. What the source adds of its own: its id for
 the lead (a post sent twice is one lead, answered the second time with nothing added),
 its key and kind recorded on a lead it created, and the homeowner's words as a hardship
-record. See docs/architecture.md#lead-source-api.
+record. The source's id is kept for every post (``LeadSourcePost``), the lead it made or
+the lead already holding the house, with the key's cost per lead of that day for the
+source report. ``PUT /api/lead-sources/leads/<id>/`` adds to the lead under an id what the
+source learned since. See docs/architecture.md#lead-source-api.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -23,12 +26,16 @@ from django.utils import timezone
 from leadcrm.accounts.models import User
 from leadcrm.accounts.tokens import PREFIX_LENGTH, token_digest
 
-from .intake import Added, Intake, lead_create_by_hand
-from .models import HardshipCategory, Lead, LeadSourceKey, source_key_new
+from .addresses import address_key
+from .intake import Added, Intake, lead_create_by_hand, lead_people_add, people_check, place_of
+from .models import Email, HardshipCategory, Lead, LeadSourceKey, LeadSourcePost, Phone, source_key_new
 from .services import hardship_record_create
 
 NO_EXTERNAL_ID = "Send the lead's id in your system as external_id: it makes a post sent twice one lead."
 ALREADY_POSTED = "This source already posted this lead (the same external_id): nothing was added."
+OTHER_HOUSE = ("This external_id was posted for {house}: a different house is a different lead, so send it under an "
+               "id of its own.")
+NOTHING_NEW = "The lead already had every owner, number and address sent: nothing was added."
 
 
 @dataclass
@@ -38,6 +45,7 @@ class Posted:
     lead: Lead
     created: bool
     message: str = ""
+    added: dict[str, int] = field(default_factory=dict)  # an update's new owners, phones, emails
 
 
 def source_key_create(*, name: str, source: str, created_by: User, cost_per_lead: Decimal | None = None
@@ -78,29 +86,103 @@ def _lock_external_id(source_key: LeadSourceKey, external_id: str) -> None:
                            [zlib.crc32(f"source:{source_key.pk}:{external_id}".encode()) - 2**31])
 
 
-@transaction.atomic
-def lead_post_from_source(*, source_key: LeadSourceKey, external_id: str, intake: Intake,
-                          homeowner_words: str = "") -> Posted:
-    """Add the posted lead, or answer the one already posted; nothing is written on a refusal.
+def _lead_of(post: LeadSourcePost) -> Lead:
+    """The lead a post is on now: a lead merged away is worked as the one it joined."""
+    lead = post.lead
+    return lead.merged_into if lead.merged_into_id else lead
 
-    Raises ``ValidationError`` by field (the address, the phones ... as by hand).
-    """
-    external_id = external_id.strip()
-    if not external_id:
-        raise ValidationError({"external_id": [NO_EXTERNAL_ID]})
-    _lock_external_id(source_key, external_id)
-    posted = Lead.objects.filter(source_key=source_key, source_external_id=external_id).first()
-    if posted is not None:
-        return Posted(lead=posted, created=False, message=ALREADY_POSTED)
+
+def _post_new(*, source_key: LeadSourceKey, external_id: str, intake: Intake, homeowner_words: str) -> Posted:
     intake.source = source_key.source
     intake.add_to_existing = True
     added: Added = lead_create_by_hand(actor=source_key.created_by, intake=intake, route=True)
     lead = added.lead
+    LeadSourcePost.objects.create(source_key=source_key, external_id=external_id, lead=lead,
+                                  created_lead=added.created, cost=source_key.cost_per_lead)
     if added.created:
         lead.source_key = source_key
         lead.source_external_id = external_id
         lead.full_clean()
         lead.save(update_fields=["source_key", "source_external_id", "updated_at"])
-        if homeowner_words.strip():
-            hardship_record_create(lead=lead, category=HardshipCategory.OTHER, narrative=homeowner_words.strip())
+    _words_keep(lead, homeowner_words)
     return Posted(lead=lead, created=added.created, message=added.message)
+
+
+def _words_keep(lead: Lead, homeowner_words: str) -> bool:
+    """The homeowner's words as a hardship record, unless the lead's last record says just that."""
+    words = homeowner_words.strip()
+    if not words:
+        return False
+    last = lead.hardships.order_by("-pk").values_list("narrative", flat=True).first()
+    if last is not None and last.strip() == words:
+        return False
+    hardship_record_create(lead=lead, category=HardshipCategory.OTHER, narrative=words)
+    return True
+
+
+def _external_id(external_id: str) -> str:
+    external_id = external_id.strip()
+    if not external_id:
+        raise ValidationError({"external_id": [NO_EXTERNAL_ID]})
+    return external_id
+
+
+@transaction.atomic
+def lead_post_from_source(*, source_key: LeadSourceKey, external_id: str, intake: Intake,
+                          homeowner_words: str = "") -> Posted:
+    """Add the posted lead, or answer the one already posted; nothing is written on a refusal.
+
+    A house already held gets the post's owners and numbers, and the source's id for it, so
+    the post sent again finds it. Raises ``ValidationError`` by field (the address, the phones
+    ... as by hand).
+    """
+    external_id = _external_id(external_id)
+    _lock_external_id(source_key, external_id)
+    post = LeadSourcePost.objects.select_related("lead__merged_into").filter(
+        source_key=source_key, external_id=external_id).first()
+    if post is not None:
+        return Posted(lead=_lead_of(post), created=False, message=ALREADY_POSTED)
+    return _post_new(source_key=source_key, external_id=external_id, intake=intake, homeowner_words=homeowner_words)
+
+
+@transaction.atomic
+def lead_upsert_from_source(*, source_key: LeadSourceKey, external_id: str, intake: Intake,
+                            homeowner_words: str = "") -> Posted:
+    """The person and the house under the source's id: a new lead the first time (as a post),
+    then the owners, numbers, addresses and words sent added to it. Nothing is removed: a
+    number the source no longer sends may be the one that answers. A different house under
+    the same id is refused (a house is one lead; another house is another id).
+    """
+    external_id = _external_id(external_id)
+    _lock_external_id(source_key, external_id)
+    post = LeadSourcePost.objects.select_related("lead__merged_into").filter(
+        source_key=source_key, external_id=external_id).first()
+    if post is None:
+        return _post_new(source_key=source_key, external_id=external_id, intake=intake,
+                         homeowner_words=homeowner_words)
+    lead = _lead_of(post)
+    house = lead.property
+    place = None
+    if intake.street.strip():
+        place = place_of(street=intake.street, state=intake.state or house.state, unit=intake.unit,
+                         city=intake.city or house.city, zip_code=intake.zip_code or house.zip_code)
+        key = address_key(street=place["street"], unit=place["unit"], city=place["city"], state=place["state"],
+                          zip_code=place["zip_code"])
+        if key != house.address_key:
+            raise ValidationError({"street": [OTHER_HOUSE.format(house=house)]})
+    people_check(intake)
+    before = _counts(lead)
+    lead_people_add(lead=lead, intake=intake, place=place)
+    words = _words_keep(lead, homeowner_words)
+    added = {name: count - before[name] for name, count in _counts(lead).items()}
+    LeadSourcePost.objects.filter(pk=post.pk).update(updated_at=timezone.now())
+    what = [f"{n} {name if n != 1 else name[:-1]}" for name, n in added.items() if n]
+    if words:
+        what.append("the homeowner's words")
+    message = f"Added to the lead: {', '.join(what)}." if what else NOTHING_NEW
+    return Posted(lead=lead, created=False, message=message, added=added)
+
+
+def _counts(lead: Lead) -> dict[str, int]:
+    return {"owners": lead.contacts.count(), "phones": Phone.objects.filter(contact__lead=lead).count(),
+            "emails": Email.objects.filter(contact__lead=lead).count()}

@@ -310,7 +310,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle",
                                  "rest_framework.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": env("LEADCRM_API_USER_RATE", default="600/minute"),
-                               "anon": env("LEADCRM_API_ANON_RATE", default="30/minute")},
+                               "anon": env("LEADCRM_API_ANON_RATE", default="30/minute"),
+                               # Each lead source's key (pipeline/api/sources.py).
+                               "lead_source": env("LEADCRM_API_SOURCE_RATE", default="120/minute")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "leadcrm.shared.api.exception_handler",

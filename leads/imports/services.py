@@ -15,11 +15,13 @@ import contextlib
 import csv
 import gc
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from leadcrm.accounts.models import Team, User
@@ -74,7 +76,7 @@ def import_job_create(
     *, content, file_name: str, created_by: User, source: str = LeadSource.CSV,
     list_name: str = "", lead_list: LeadList | None = None, columns: dict[str, str] | None = None,
     mapping: ColumnMapping | None = None, assign_to: User | None = None, round_robin_team: Team | None = None,
-    team: Team | None = None, draft: bool = False,
+    team: Team | None = None, draft: bool = False, list_cost: Decimal | None = None,
 ) -> ImportJob:
     """Check the file and its mapping, and keep it outside the web root; the worker counts its rows.
 
@@ -133,7 +135,7 @@ def import_job_create(
         return ImportJob.objects.create(
             lead_list=lead_list, source=source, file_name=file_name[:255], stored_file=relative, columns=columns,
             created_by=created_by, assign_to=assign_to, round_robin_team=round_robin_team, team=team,
-            rows_total=None, heartbeat_at=timezone.now(),
+            list_cost=list_cost, rows_total=None, heartbeat_at=timezone.now(),
             headers=table.headers, status=ImportStatus.DRAFT if draft else ImportStatus.QUEUED,
         )
 
@@ -459,5 +461,8 @@ def _finish(job: ImportJob) -> ImportJob:
         job.phones_on_dnc = phones.filter(
             on_dnc_list=True, contact__lead__in=Lead.objects.visible_to(job.created_by)).count()
     job.status, job.finished_at = ImportStatus.DONE, timezone.now()
-    job.save(update_fields=["phones_on_dnc", "status", "finished_at"])
+    with transaction.atomic():  # the cost counted once, with the job done
+        job.save(update_fields=["phones_on_dnc", "status", "finished_at"])
+        if job.list_cost:
+            LeadList.objects.filter(pk=job.lead_list_id).update(cost=Coalesce("cost", Decimal(0)) + job.list_cost)
     return job

@@ -56,7 +56,7 @@ from .routing import (
     RoutingRule,
     RoutingTarget,
 )
-from .sources import LeadSourceKey, source_key_new
+from .sources import LeadSourceKey, LeadSourcePost, source_key_new
 from .tags import (
     TAG_NAME_MAX_LENGTH,
     LeadTag,
@@ -115,5 +115,6 @@ __all__ = [
     "LeadTag",
     "SavedSearch",
     "LeadSourceKey",
+    "LeadSourcePost",
     "source_key_new",
 ]

@@ -54,6 +54,9 @@ class ImportJob(models.Model):
     file_name = models.CharField(max_length=255)
     stored_file = models.CharField(max_length=255, editable=False, help_text="Path under MEDIA_ROOT.")
     columns = models.JSONField(default=dict, help_text="The mapping used: field -> header.")
+    # What this upload of the list cost: added to the list's cost once the import is done (a
+    # cancelled one cost nothing the report should count).
+    list_cost = models.DecimalField(max_digits=11, decimal_places=2, null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     assign_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                   related_name="+")

@@ -14,6 +14,10 @@ class LeadList(models.Model):
     name = models.CharField(max_length=120)
     source = models.CharField(max_length=20, choices=LeadSource.choices, default=LeadSource.CSV)
     description = models.TextField(blank=True)
+    # What the brokerage paid for the list, all its uploads together: the list and source
+    # report divides it by the list's leads and closings (docs/architecture.md#cost).
+    cost = models.DecimalField(max_digits=11, decimal_places=2, null=True, blank=True,
+                               help_text="What the list cost, all its uploads together (for the list report).")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
         related_name="+",

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from leadcrm.accounts.tokens import LAST_USED_EVERY, PREFIX_LENGTH, token_digest
 
-from .leads import LeadSource
+from .leads import Lead, LeadSource
 
 
 def source_key_new() -> str:
@@ -62,3 +62,28 @@ class LeadSourceKey(models.Model):
         LeadSourceKey.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_EVERY),
                                      pk=self.pk).update(last_used_at=now)
         self.last_used_at = now
+
+
+class LeadSourcePost(models.Model):
+    """A lead a source posted, under the source's own id for it: the lead it made, or the
+    lead that already held the house. A post sent again finds this row and adds nothing;
+    the source report counts these rows (each at the cost per lead of its day)."""
+
+    source_key = models.ForeignKey(LeadSourceKey, on_delete=models.PROTECT, related_name="posts")
+    external_id = models.CharField(max_length=100)
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="source_posts")
+    # False: the house was already a lead; the post's owners and numbers were added to it.
+    created_lead = models.BooleanField()
+    cost = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True,
+                               help_text="The key's cost per lead when the lead was posted.")
+    posted_at = models.DateTimeField(default=timezone.now)
+    # The last time the source sent it again or updated it (PUT).
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-posted_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["source_key", "external_id"], name="source_post_once")]
+        indexes = [models.Index(fields=["posted_at"], name="source_post_posted_at")]
+
+    def __str__(self) -> str:
+        return f"{self.source_key.name}: {self.external_id}"

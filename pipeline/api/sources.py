@@ -1,6 +1,9 @@
 """``POST /api/lead-sources/leads/``: a lead source (a vendor, a Zapier zap, a partner's
 form) posts a lead with its own key (``LeadSourceKeyAuthentication``), and it is added as
 a lead typed in by hand with no agent chosen (``leads.sources.lead_post_from_source``).
+``PUT /api/lead-sources/leads/<external_id>/`` is the upsert: the person and the house
+under the source's id, made the first time, added to afterwards. Each key has its own
+rate (``SourceKeyRateThrottle``).
 
 Not ``POST /api/leads/``: that path is the caller's leads, read with a user's token; a
 source's key reads nothing and does one thing, so it has an endpoint (and an auth
@@ -14,12 +17,13 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from leadcrm.shared.api import LimitedJSONParser
 from leads.intake import Intake, OwnerIn
 from leads.models import LeadSourceKey
-from leads.sources import lead_post_from_source
+from leads.sources import lead_post_from_source, lead_upsert_from_source
 
 from .authentication import LeadSourceKeyAuthentication
 from .schema import ApiSchema
@@ -30,6 +34,18 @@ MAX_ITEMS = 10
 class HasSourceKey(BasePermission):
     def has_permission(self, request, view):
         return isinstance(request.auth, LeadSourceKey)
+
+
+class SourceKeyRateThrottle(SimpleRateThrottle):
+    """Each key's own pace (``LEADCRM_API_SOURCE_RATE``): a source gone wild (a zap in a loop)
+    is held back without slowing the others, nor its broker's own use of the API."""
+
+    scope = "lead_source"
+
+    def get_cache_key(self, request, view):
+        if not isinstance(request.auth, LeadSourceKey):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
 
 
 class PostedOwnerSerializer(serializers.Serializer):
@@ -59,11 +75,39 @@ class PostedLeadSerializer(serializers.Serializer):
                                   help_text="What is going on, in the homeowner's words: kept as their hardship.")
 
 
+class UpsertSerializer(PostedLeadSerializer):
+    """The person and the house under the id in the path; the address may be left out."""
+
+    external_id = None
+    owners = PostedOwnerSerializer(many=True, max_length=MAX_ITEMS, required=False, default=list,
+                                   help_text="Owners to add (an owner already on the lead under the same name is "
+                                             "kept). Needed the first time, when the id makes a new lead.")
+    street = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+                                   help_text="Needed the first time. Afterwards, when sent, it must be the same "
+                                             "house (a 400 otherwise).")
+
+
+class AddedSerializer(serializers.Serializer):
+    owners = serializers.IntegerField()
+    phones = serializers.IntegerField()
+    emails = serializers.IntegerField()
+
+
 class PostedSerializer(serializers.Serializer):
     lead = serializers.IntegerField(help_text="The lead's id.")
     created = serializers.BooleanField(help_text="False: already posted, or the house was already a lead "
                                        "(its new owners and numbers added to it).")
     message = serializers.CharField()
+
+
+class UpsertedSerializer(PostedSerializer):
+    added = AddedSerializer(required=False, help_text="What an update added to the lead (not on a new lead).")
+
+
+def _intake(data: dict) -> Intake:
+    return Intake(street=data["street"], unit=data["unit"], city=data["city"], state=data["state"],
+                  zip_code=data["zip_code"], owners=[OwnerIn(**owner) for owner in data["owners"]],
+                  phones=data["phones"], emails=data["emails"])
 
 
 class SourceLeadPostView(APIView):
@@ -73,6 +117,7 @@ class SourceLeadPostView(APIView):
     authentication_classes = [LeadSourceKeyAuthentication]
     permission_classes = [HasSourceKey]
     parser_classes = [LimitedJSONParser]
+    throttle_classes = [SourceKeyRateThrottle]
 
     @extend_schema(
         request=PostedLeadSerializer,
@@ -86,10 +131,38 @@ class SourceLeadPostView(APIView):
         serializer = PostedLeadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        intake = Intake(street=data["street"], unit=data["unit"], city=data["city"], state=data["state"],
-                        zip_code=data["zip_code"], owners=[OwnerIn(**owner) for owner in data["owners"]],
-                        phones=data["phones"], emails=data["emails"])
-        posted = lead_post_from_source(source_key=request.auth, external_id=data["external_id"], intake=intake,
-                                       homeowner_words=data["notes"])
+        posted = lead_post_from_source(source_key=request.auth, external_id=data["external_id"],
+                                       intake=_intake(data), homeowner_words=data["notes"])
         answer = PostedSerializer({"lead": posted.lead.pk, "created": posted.created, "message": posted.message})
         return Response(answer.data, status=status.HTTP_201_CREATED if posted.created else status.HTTP_200_OK)
+
+
+class SourceLeadUpsertView(APIView):
+    """A source sends what it knows of a person and their house under its own id: 201 when
+    it made the lead, 200 with what it added to the lead already under the id."""
+
+    schema = ApiSchema()
+    authentication_classes = [LeadSourceKeyAuthentication]
+    permission_classes = [HasSourceKey]
+    parser_classes = [LimitedJSONParser]
+    throttle_classes = [SourceKeyRateThrottle]
+
+    @extend_schema(
+        request=UpsertSerializer,
+        responses={201: OpenApiResponse(UpsertedSerializer, description="A new lead under the id."),
+                   200: OpenApiResponse(UpsertedSerializer, description="The lead under the id, with what was "
+                                        "added to it.")},
+        operation_id="lead_sources_leads_upsert",
+        tags=["lead-sources"],
+    )
+    def put(self, request, external_id, format=None):
+        serializer = UpsertSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        posted = lead_upsert_from_source(source_key=request.auth, external_id=external_id, intake=_intake(data),
+                                         homeowner_words=data["notes"])
+        answer = {"lead": posted.lead.pk, "created": posted.created, "message": posted.message}
+        if not posted.created:
+            answer["added"] = posted.added or {"owners": 0, "phones": 0, "emails": 0}
+        return Response(UpsertedSerializer(answer).data,
+                        status=status.HTTP_201_CREATED if posted.created else status.HTTP_200_OK)

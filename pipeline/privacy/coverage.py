@@ -84,6 +84,8 @@ KEPT: dict[str, dict[str, str]] = {
                    "source": "where the lead came from (a list's kind)",
                    "source_external_id": "the lead source's own id for the lead, not the person's details: kept so "
                                          "the source posting it again adds nothing"},
+    "leads.leadsourcepost": {"external_id": "the lead source's own id for the lead, not the person's details: kept "
+                                            "so the source posting it again adds nothing"},
     "leads.property": {"city": THE_HOUSE, "county": THE_HOUSE, "zip_code": THE_HOUSE, "mls_status": THE_HOUSE,
                        "mls_agent_name": "the listing agent's, not the homeowner's",
                        "mls_agent_phone": "the listing agent's, not the homeowner's",

@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
-from django.db.models import Count
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from leads.models import FUNNEL_STAGES, Lead, LeadList, ListMembership, Stage
+from leads.models import FUNNEL_STAGES, Lead, LeadList, LeadSourceKey, LeadSourcePost, ListMembership, Stage
 from pipeline.deals.forecast.back_tests import BACK_TEST_DAYS, BACK_TEST_WINDOWS, forecast_and_back_tests
 from pipeline.deals.forecast.months import closings_by_month, month_of
 from pipeline.deals.forecast.prior import PRIOR_LEADS, PRIOR_MOVE_ON
 
-from .period import Link, Period, Report, pct, plain, read_only
+from .period import Link, Period, Report, money, pct, plain, read_only
 
 FORECAST_MONTHS = 12
 
@@ -146,17 +146,47 @@ def _back_test_table(tests: list) -> dict:
 
 @read_only
 def list_closings(period: Period) -> Report:
-    """Which lists produced closings in the period (a lead on several lists counts for each)."""
+    """Which lists and lead sources produced closings in the period (a lead on several lists
+    counts for each), and, where a cost is entered, what a lead and a closing cost.
+
+    A list's cost is what all its uploads cost; a source's, the cost per lead of each post's
+    day times its posts (a post matching a house already held is paid for too). Both are
+    divided by every lead and every closing so far, not the period's: a list is bought once
+    and closes over months. See docs/architecture.md#cost."""
+    closed_in_period = {"lead__stage": Stage.CLOSED, "lead__closing_date__gte": period.start,
+                        "lead__closing_date__lte": period.end}
     on_list = dict(ListMembership.objects.order_by().values_list("lead_list").annotate(n=Count("pk"))
                    .values_list("lead_list", "n"))
-    closings = dict(ListMembership.objects.filter(lead__stage=Stage.CLOSED, lead__closing_date__gte=period.start,
-                                                  lead__closing_date__lte=period.end)
+    closings = dict(ListMembership.objects.filter(**closed_in_period)
                     .order_by().values_list("lead_list").annotate(n=Count("pk")).values_list("lead_list", "n"))
-    names = dict(LeadList.objects.values_list("pk", "name"))
-    rows = sorted(([names.get(pk, "?"), Link(leads, _leads_link(list=pk, status="all")), closings.get(pk, 0),
-                    pct(closings.get(pk, 0), leads)] for pk, leads in on_list.items()),
-                  key=lambda row: (-row[2], row[0]))
+    closed_ever = dict(ListMembership.objects.filter(lead__stage=Stage.CLOSED)
+                       .order_by().values_list("lead_list").annotate(n=Count("pk")).values_list("lead_list", "n"))
+    lists = {pk: (name, cost) for pk, name, cost in LeadList.objects.values_list("pk", "name", "cost")}
+    rows = []
+    for pk, leads in on_list.items():
+        name, cost = lists.get(pk, ("?", None))
+        rows.append(_cost_row(name, Link(leads, _leads_link(list=pk, status="all")), leads, closings.get(pk, 0),
+                              closed_ever.get(pk, 0), cost))
+    posts = LeadSourcePost.objects.order_by().values("source_key")
+    posted = {row["source_key"]: row for row in posts.annotate(
+        leads=Count("lead", distinct=True), cost=Sum("cost"),
+        closed_ever=Count("lead", distinct=True, filter=Q(lead__stage=Stage.CLOSED)),
+        closed=Count("lead", distinct=True, filter=Q(**closed_in_period)))}
+    for pk, name in LeadSourceKey.objects.filter(pk__in=posted).values_list("pk", "name"):
+        row = posted[pk]
+        rows.append(_cost_row(f"{name} (lead source)", row["leads"], row["leads"], row["closed"], row["closed_ever"],
+                              row["cost"]))
+    rows.sort(key=lambda row: (-row[2], str(row[0])))
     chart = {"type": "bar", "labels": [row[0] for row in rows],
              "datasets": [{"label": "Closings", "data": [row[2] for row in rows]}]}
-    return Report(slug="list-closings", title="Lists that produced closings",
-                  columns=["List", "Leads on it", "Closed in the period", "% closed"], rows=rows, chart=chart)
+    notes = ["Cost per lead and per closing divide what a list or a source cost by all its leads and closings so "
+             "far. Enter a list's cost when you import it (or on the list in the admin); a source's cost per lead "
+             "on its key."]
+    return Report(slug="list-closings", title="Lists and sources that produced closings",
+                  columns=["List or source", "Leads from it", "Closed in the period", "% closed", "Cost",
+                           "Cost per lead", "Closed so far", "Cost per closing"], rows=rows, chart=chart, notes=notes)
+
+
+def _cost_row(name: str, leads_cell, leads: int, closed: int, closed_ever: int, cost) -> list:
+    return [name, leads_cell, closed, pct(closed, leads), money(cost), money(cost, leads), closed_ever,
+            money(cost, closed_ever)]

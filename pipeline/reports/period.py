@@ -28,6 +28,7 @@ import functools
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from statistics import median
 
 from django.db import connection, transaction
@@ -111,9 +112,26 @@ class Link:
         return self.value if isinstance(self.value, int) else None
 
 
+@dataclass(frozen=True)
+class Money:
+    """An amount in dollars, shown with its sign and cents; exported as the number."""
+
+    value: Decimal
+
+    def __str__(self) -> str:
+        return f"${self.value:,.2f}"
+
+
+def money(amount, per: int = 1) -> Money | None:
+    """``amount`` (or ``amount`` / ``per``), to the cent; None when no amount or nothing to divide by."""
+    if amount is None or not per:
+        return None
+    return Money((Decimal(amount) / per).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
 def plain(cell):
-    """A cell as exported: a link's value."""
-    return cell.value if isinstance(cell, Link) else cell
+    """A cell as exported: a link's or an amount's value."""
+    return cell.value if isinstance(cell, (Link, Money)) else cell
 
 
 @dataclass

@@ -98,8 +98,9 @@ def agents_book(lead, agent, team):
     return {"agent": agent, "lead": lead.pk, "follow-up": follow_up.pk}
 
 
-# The one endpoint a lead source's key opens (and a user's token does not): called with a key.
+# The endpoints a lead source's key opens (and a user's token does not): called with a key.
 SOURCE_PATH = "/api/lead-sources/leads/"
+SOURCE_PATHS = {SOURCE_PATH, "/api/lead-sources/leads/{external_id}/"}
 
 
 @pytest.fixture
@@ -149,7 +150,7 @@ def test_every_operation_answers_as_the_schema_says(agents_book, source_key, unt
             if operation.path.startswith(prefix):
                 passes.append(("own object", operation.as_strategy(path_parameters={"id": pk})))
         for name, strategy in passes:
-            sent = {"Authorization": f"Bearer {source_key}"} if operation.path == SOURCE_PATH else headers
+            sent = {"Authorization": f"Bearer {source_key}"} if operation.path in SOURCE_PATHS else headers
             if (failure := run(operation, strategy, sent, seen)) is not None:
                 failures[f"{operation.label} ({name})"] = failure
 
@@ -282,7 +283,7 @@ def test_deep_huge_and_out_of_range_bodies_are_refused_in_json(agents_book, sour
     agent = agents_book["agent"]
     lead = Lead.objects.get(pk=agents_book["lead"])
     contact = lead.contacts.get()
-    rows = {"id": lead.pk, "contact_id": contact.pk, "phone_id": contact.phones.get().pk,
+    rows = {"id": lead.pk, "external_id": "vendor-1", "contact_id": contact.pk, "phone_id": contact.phones.get().pk,
             "email_id": EmailFactory(contact=contact).pk, "lien_id": LienFactory(lead=lead, position=1).pk,
             "hardship_id": HardshipFactory(lead=lead).pk, "record_id": ForeclosureRecordFactory(lead=lead).pk}
     usual = {"lead": lead.pk, "title": "Call back", "channel": "call", "phone": rows["phone_id"],
@@ -303,7 +304,7 @@ def test_deep_huge_and_out_of_range_bodies_are_refused_in_json(agents_book, sour
         url = path.format(**rows)
         base = {name: usual[name] for name in required if name in usual}
 
-        send_hostile(source if path == SOURCE_PATH else client, method, path, url, base, dates, failures, seen)
+        send_hostile(source if path in SOURCE_PATHS else client, method, path, url, base, dates, failures, seen)
 
     # then none was a 5xx or anything but JSON, and each attack was met by its refusal
     assert not failures, "\n".join(failures[:40])

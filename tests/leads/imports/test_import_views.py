@@ -111,3 +111,27 @@ def test_the_report_neutralises_formula_looking_headers(agent, client_as):
     import_run(job_id=job.pk)
     report = b"".join(client.get(reverse("leads:import_report", args=[job.pk])).streaming_content).decode()
     assert "'=cmd" in report and ",=cmd" not in report
+
+
+def test_what_a_list_cost_is_added_to_the_list_once_each_upload_is_done(agent, client_as):
+    """Two uploads of the same list, $250 and $125.50: the list cost $375.50. A third one,
+    cancelled before it ran, cost nothing the report should count."""
+    from decimal import Decimal
+
+    from leads.imports.services import import_cancel
+    from leads.models import LeadList
+
+    client = client_as(agent)
+    for cost in ("250", "125.50"):
+        upload(client, PROPSTREAM, list_cost=cost)
+        job = ImportJob.objects.latest("pk")
+        client.post(reverse("leads:import_map", args=[job.pk]),
+                    {f"col_{name}": header for name, header in job.columns.items()})
+        assert LeadList.objects.get().cost == (None if cost == "250" else Decimal("250"))  # not before it is done
+        import_run(job_id=job.pk)
+    upload(client, PROPSTREAM, list_cost="99")
+    import_cancel(job=ImportJob.objects.latest("pk"))
+
+    assert LeadList.objects.get().cost == Decimal("375.50")
+    page = upload(client, PROPSTREAM, list_cost="-5").content.decode()
+    assert "greater than or equal to 0" in page

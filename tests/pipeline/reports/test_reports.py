@@ -5,6 +5,7 @@ import csv
 import io
 import zoneinfo
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -12,7 +13,8 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from compliance.models import Verdict
-from leads.models import Lead, ListMembership, Stage
+from leads.models import Lead, LeadSource, LeadSourcePost, ListMembership, Stage
+from leads.sources import source_key_create
 from pipeline.deals.lenders import approval_letter_record, milestone_record
 from pipeline.models import Milestone, StageChange
 from pipeline.outreach.services import outreach_log
@@ -209,8 +211,39 @@ def test_lists_that_produced_closings(agent):
         ListMembershipFactory(lead=lead, lead_list=nod)
     moved(closed, Stage.CONTACT, Stage.QUALIFY, Stage.NEGOTIATE, Stage.CLOSE, Stage.CLOSED)
     [row] = list_closings(PERIOD).rows
-    assert [plain(cell) for cell in row] == ["NOD pull", 2, 1, 50.0]
+    # No cost entered: the cost cells are empty (shown as a dash), never $0.
+    assert [plain(cell) for cell in row] == ["NOD pull", 2, 1, 50.0, None, None, 1, None]
     assert row[1].href == f"/leads/?list={nod.pk}&status=all"
+
+
+def test_cost_per_lead_and_per_closing_of_a_list_and_a_source(agent, broker, client_as):
+    """By hand: the list cost $300 for 3 leads ($100 a lead); 1 closed in the period and 1
+    before it, so $150 a closing. The source posted 3 times at $25 (one matched a house
+    already held, paid all the same) and once at $40 after its price went up: $115 for 4
+    leads, $28.75 a lead; its one closing, $115."""
+    nod = LeadListFactory(name="NOD pull", cost=Decimal("300"))
+    on_list = [LeadFactory(assigned_agent=agent) for _ in range(3)]
+    for lead in on_list:
+        ListMembershipFactory(lead=lead, lead_list=nod)
+    moved(on_list[0], Stage.CONTACT, Stage.QUALIFY, Stage.NEGOTIATE, Stage.CLOSE, Stage.CLOSED)
+    moved(on_list[1], Stage.CONTACT, Stage.QUALIFY, Stage.NEGOTIATE, Stage.CLOSE, Stage.CLOSED)
+    Lead.objects.filter(pk=on_list[1].pk).update(closing_date=date(2026, 9, 15))  # before the period
+    source_key, _key = source_key_create(name="Zapier: FB ads", source=LeadSource.INBOUND, created_by=broker)
+    posted = [LeadFactory(assigned_agent=agent) for _ in range(4)]
+    for number, (lead, cost) in enumerate(zip(posted, ["25", "25", "25", "40"], strict=True)):
+        LeadSourcePost.objects.create(source_key=source_key, external_id=f"fb-{number}", lead=lead,
+                                      created_lead=number != 1, cost=Decimal(cost))
+    moved(posted[3], Stage.CONTACT, Stage.QUALIFY, Stage.NEGOTIATE, Stage.CLOSE, Stage.CLOSED)
+
+    report = list_closings(PERIOD)
+
+    rows = {row[0]: [plain(cell) for cell in row[1:]] for row in report.rows}
+    assert rows["NOD pull"] == [3, 1, 33.3, Decimal("300.00"), Decimal("100.00"), 2, Decimal("150.00")]
+    assert rows["Zapier: FB ads (lead source)"] == [4, 1, 25.0, Decimal("115.00"), Decimal("28.75"), 1,
+                                                    Decimal("115.00")]
+    page = client_as(broker).get(reverse("reports:report", args=["list-closings"]),
+                                 {"from": "2026-10-01", "to": "2026-11-30"}).content.decode()
+    assert "$28.75" in page and "$150.00" in page and "Cost per closing" in page
 
 
 @pytest.mark.parametrize(("params", "said"), [
@@ -241,7 +274,8 @@ def test_exports_neutralise_formula_looking_cells(agent, broker, client_as):
     url = reverse("reports:report", args=["list-closings"])
     text = b"".join(client.get(url, {"from": "2026-10-01", "to": "2026-11-30", "format": "csv"}).streaming_content)
     rows = list(csv.reader(io.StringIO(text.decode())))
-    assert rows[0] == ["List", "Leads on it", "Closed in the period", "% closed"]
+    assert rows[0] == ["List or source", "Leads from it", "Closed in the period", "% closed", "Cost", "Cost per lead",
+                       "Closed so far", "Cost per closing"]
     assert rows[1][0].startswith("'=HYPERLINK")
     response = client.get(url, {"from": "2026-10-01", "to": "2026-11-30", "format": "xlsx"})
     sheet = load_workbook(io.BytesIO(response.content)).active
