@@ -51,7 +51,7 @@ class SellerFormEditView(ManageMixin, FormView):
 
     def dispatch(self, request, *args, **kwargs):
         self.seller_form = None
-        if request.user.is_authenticated and "pk" in kwargs:
+        if request.user.has_perm(Perm.MANAGE_SELLER_FORMS) and "pk" in kwargs:
             self.seller_form = seller_form_get(fetched_by=request.user, pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 

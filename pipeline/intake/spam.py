@@ -38,11 +38,11 @@ COUNTED = (SubmissionOutcome.CREATED, SubmissionOutcome.MATCHED, SubmissionOutco
 
 
 def per_hour() -> int:
-    return getattr(settings, "LEADCRM_INTAKE_PER_HOUR", 5)
+    return settings.LEADCRM_INTAKE_PER_HOUR
 
 
 def per_day() -> int:
-    return getattr(settings, "LEADCRM_INTAKE_PER_DAY", 20)
+    return settings.LEADCRM_INTAKE_PER_DAY
 
 
 def address_hash(address: str) -> str:

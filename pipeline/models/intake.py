@@ -95,9 +95,9 @@ class FormSubmission(models.Model):
             models.Index(fields=["form", "-received_at"], name="submission_by_form"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.form} {self.received_at:%Y-%m-%d %H:%M} {self.outcome}"
+
     @property
     def fields_to_fix(self) -> str:
         return ", ".join(name.replace("_", " ") for name in self.invalid_fields.split(",") if name)
-
-    def __str__(self) -> str:
-        return f"{self.form} {self.received_at:%Y-%m-%d %H:%M} {self.outcome}"

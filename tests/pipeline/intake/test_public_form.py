@@ -18,7 +18,7 @@ from leads.models import Contact, HardshipRecord, Lead, LeadSource, Phone, Prope
 from pipeline.intake.forms import NO_PHONE
 from pipeline.intake.services import seller_form_rotate_key
 from pipeline.intake.views import TOO_FAST, TOO_MANY
-from pipeline.models import FormSubmission, Notification, NotificationKind, SubmissionOutcome
+from pipeline.models import FormSubmission, Notification, SubmissionOutcome
 
 from ...leads.imports.test_imports import HEADER, run
 from .conftest import HOMEOWNER_ADDRESS, SITE, form_url, post, sent
