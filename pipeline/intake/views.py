@@ -109,10 +109,10 @@ class PublicFormView(View):
         if started.too_fast():
             submission_log(outcome=SubmissionOutcome.TOO_FAST, **log)
             typed = {name: value for name, value in form.data.items() if name not in (spam.HONEYPOT, spam.TOKEN_FIELD)}
-            return self._show(HomeownerForm(initial=typed), status=400, notice=TOO_FAST)
+            return self._show(HomeownerForm(initial=typed), notice=TOO_FAST)
         if not form.is_valid():
             submission_log(outcome=SubmissionOutcome.INVALID, invalid_fields=sorted(form.errors), **log)
-            return self._show(form, status=400, notice=FIX_BELOW)
+            return self._show(form, notice=FIX_BELOW)
         if started.seconds is None:
             # A plain HTML form on another site (or a page left open past a day): our own
             # page shows what was sent, with a fresh token; one click sends it.
@@ -127,5 +127,5 @@ class PublicFormView(View):
                 name = FIELD_OF.get(name, name)
                 form.add_error(name if name in form.fields else None, messages)
             submission_log(outcome=SubmissionOutcome.INVALID, invalid_fields=sorted(error.message_dict), **log)
-            return self._show(form, status=400, notice=FIX_BELOW)
+            return self._show(form, notice=FIX_BELOW)
         return self._render("intake/thanks.html")
