@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 
+from leads.intake import place_of
 from leads.models import LeadSource
+from leads.phones import parse_phone
 from pipeline.models import ActionPlan
 
+from .services import NO_PHONE, NOT_A_NUMBER
 from .spam import HONEYPOT, TOKEN_FIELD
 
 BEHIND_CHOICES = [
@@ -26,7 +30,6 @@ BEST_TIME_CHOICES = [
     ("evening", "Evenings (5 to 8)"),
 ]
 NO_NAME = "Tell us your first name, so the agent knows whom to ask for."
-NO_PHONE = "Give at least one phone number, so an agent can call you back."
 
 # Where the service's refusals are shown on the public form.
 FIELD_OF = {"owners": "first_name", "phones": "phone", "emails": "email"}
@@ -46,7 +49,7 @@ class HomeownerForm(forms.Form):
     city = forms.CharField(max_length=60, required=False,
                            widget=forms.TextInput(attrs={"autocomplete": "address-level2"}))
     state = forms.CharField(max_length=20, required=False,
-                            widget=forms.TextInput(attrs={"autocomplete": "address-level1", "placeholder": "OK"}))
+                            widget=forms.TextInput(attrs={"autocomplete": "address-level1"}))
     zip_code = forms.CharField(max_length=10, required=False, label="ZIP code",
                                widget=forms.TextInput(attrs={"autocomplete": "postal-code", "inputmode": "numeric"}))
     phone = forms.CharField(max_length=30, required=False, label="Mobile phone",
@@ -79,11 +82,22 @@ class HomeownerForm(forms.Form):
                 field.widget.attrs["aria-describedby"] = f"id_{name}-help"
 
     def clean(self):
+        """Every reason at once: the name, the address as an import reads it, the numbers."""
         data = super().clean()
         if not (data.get("first_name") or data.get("last_name")):
             self.add_error("first_name", NO_NAME)
+        try:
+            place_of(street=data.get("street", ""), state=data.get("state", ""), unit=data.get("unit", ""),
+                     city=data.get("city", ""), zip_code=data.get("zip_code", ""))
+        except ValidationError as error:
+            for name, messages in error.message_dict.items():
+                self.add_error(name if name in self.fields else None, messages)
         if not (data.get("phone") or data.get("other_phone")):
             self.add_error("phone", NO_PHONE)
+        for name in ("phone", "other_phone"):
+            raw = data.get(name, "")
+            if raw and not parse_phone(raw).ok:
+                self.add_error(name, NOT_A_NUMBER.format(value=raw))
         return data
 
     @property
@@ -104,7 +118,8 @@ class SellerFormForm(forms.Form):
     consent_text = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Consent words",
                                    help_text="Shown next to an unticked box and stored, word for word, with each "
                                              "consent. Name the brokerage, say what is agreed to, that it is not a "
-                                             "condition of any purchase, and how to stop.")
+                                             "condition of any purchase, and how to stop. A change applies to forms "
+                                             "sent from now on; consents already given keep their words.")
     consent_covers_autodialer = forms.BooleanField(
         required=False, label="The words ask consent to autodialed calls",
         help_text="Tick only if they say so (calls made by an automated system); texts are always covered.")

@@ -25,7 +25,7 @@ from compliance.models import ConsentRecord, RelationshipKind
 from leadcrm.accounts.models import Brokerage, User
 from leadcrm.accounts.roles import Perm
 from leads.intake import Intake, OwnerIn, lead_create_by_hand
-from leads.models import Email, HardshipCategory, Lead, Phone
+from leads.models import Email, HardshipCategory, Lead, LeadType, Phone
 from leads.phones import parse_phone
 from leads.services import hardship_record_create
 from pipeline.models import (
@@ -64,6 +64,7 @@ AUTODIALER_NOT_ASKED = ("The words do not ask consent to calls made by an automa
                         "calls, or say so in the words (D5).")
 PLAN_NOT_SHARED = "Pick one of the brokerage's shared plans: a plan of an agent's own cannot start on the form's leads."
 OWNER_NOT_BROKER = "The form's owner must be a broker (one who manages seller forms)."
+
 NO_PHONE = "Give at least one phone number, so an agent can call you back."
 NOT_A_NUMBER = "{value!r} is not a US phone number: write it with its area code, e.g. (918) 555-0142."
 
@@ -263,7 +264,8 @@ def form_submission_accept(*, form: SellerForm, sent: Sent, where: Where, at: da
     email = sent.email.strip()
     intake = Intake(street=sent.street, unit=sent.unit, city=sent.city, state=sent.state, zip_code=sent.zip_code,
                     owners=[OwnerIn(first_name=sent.first_name.strip(), last_name=sent.last_name.strip())],
-                    phones=numbers, emails=[email] if email else [], source=form.source, add_to_existing=True)
+                    phones=numbers, emails=[email] if email else [], source=form.source, add_to_existing=True,
+                    lead_type=LeadType.INBOUND)  # the homeowner reached out
     before = _also_on(numbers, email)
     added = lead_create_by_hand(actor=form.owner, intake=intake, route=True)
     lead = added.lead

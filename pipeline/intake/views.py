@@ -118,7 +118,8 @@ class PublicFormView(View):
             # page shows what was sent, with a fresh token; one click sends it.
             return self._render("intake/confirm.html", form=form,
                                 started=spam.started_token(self.seller_form, confirm=True),
-                                behind=dict(BEHIND_CHOICES).get(form.cleaned_data["behind"], ""),
+                                behind=dict(BEHIND_CHOICES).get(form.cleaned_data["behind"], "")
+                                if form.cleaned_data["behind"] else "",
                                 best_time=dict(BEST_TIME_CHOICES).get(form.cleaned_data["best_time"], ""))
         try:
             form_submission_accept(form=self.seller_form, sent=_sent(form.cleaned_data), where=where)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from compliance.models import Channel, ConsentRecord, EstablishedRelationship, Purpose, Verdict
 from compliance.services import dnc_numbers_add, outreach_check
 from leads.models import Contact, HardshipRecord, Lead, LeadSource, Phone, Property
-from pipeline.intake.forms import NO_PHONE
+from pipeline.intake.services import NO_PHONE
 from pipeline.intake.services import seller_form_rotate_key
 from pipeline.intake.views import TOO_FAST, TOO_MANY
 from pipeline.models import FormSubmission, Notification, SubmissionOutcome
@@ -39,6 +39,7 @@ def test_a_homeowners_post_becomes_a_lead_with_their_phones_words_and_consent(se
     lead = Lead.objects.select_related("property").get()
     assert (lead.source, lead.property.street, lead.property.zip_code) == (LeadSource.WEB_FORM, "1633 Elm Street",
                                                                           "74130")
+    assert lead.lead_type == "inbound"  # they reached out
     assert lead.assigned_agent == broker  # no routing rule took it: the form's owner works it
     owner = lead.contacts.get()
     assert (owner.first_name, owner.last_name) == ("Maria", "Garcia")
@@ -247,3 +248,12 @@ def test_the_form_shows_the_consent_box_unticked_with_the_forms_words(seller_for
     assert "checked" not in box
     assert seller_form.consent_text in page
     assert 'name="website"' in page and 'name="started"' in page
+
+
+def test_every_problem_is_named_at_once(seller_form):
+    response = post(seller_form, sent(phone="", zip_code="ABCDE", first_name="", last_name=""))
+
+    page = response.content.decode()
+    assert NO_PHONE in page and "A ZIP code has five digits" in page and "Tell us your first name" in page
+    assert set(FormSubmission.objects.get().invalid_fields.split(",")) == {"first_name", "phone", "zip_code"}
+    assert rows() == (0, 0, 0, 0, 0, 0, 0)
