@@ -51,8 +51,7 @@ DEFAULT_CONSENT = (
     "STOP to a text or by telling the agent who calls me."
 )
 DEFAULT_THANK_YOU = (
-    "Thank you. We have your details, and an agent of {brokerage} will contact you soon, at the time you "
-    "said suits you best."
+    "We have your details. An agent of {brokerage} will contact you soon, at the time you said suits you best."
 )
 
 BAD_ORIGIN = "{value!r} is not a site's address: write it as https://example.com (no path)."
