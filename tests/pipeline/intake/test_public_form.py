@@ -15,8 +15,7 @@ from django.utils import timezone
 from compliance.models import Channel, ConsentRecord, EstablishedRelationship, Purpose, Verdict
 from compliance.services import dnc_numbers_add, outreach_check
 from leads.models import Contact, HardshipRecord, Lead, LeadSource, Phone, Property
-from pipeline.intake.services import NO_PHONE
-from pipeline.intake.services import seller_form_rotate_key
+from pipeline.intake.services import NO_PHONE, seller_form_rotate_key
 from pipeline.intake.views import TOO_FAST, TOO_MANY
 from pipeline.models import FormSubmission, Notification, SubmissionOutcome
 
