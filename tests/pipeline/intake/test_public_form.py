@@ -256,3 +256,14 @@ def test_every_problem_is_named_at_once(seller_form):
     assert NO_PHONE in page and "A ZIP code has five digits" in page and "Tell us your first name" in page
     assert set(FormSubmission.objects.get().invalid_fields.split(",")) == {"first_name", "phone", "zip_code"}
     assert rows() == (0, 0, 0, 0, 0, 0, 0)
+
+
+def test_the_same_form_sent_twice_is_one_lead_with_one_of_each_number(seller_form):
+    assert post(seller_form).status_code == 200
+    assert post(seller_form).status_code == 200  # a double click, or sent again a day later
+
+    lead = Lead.objects.get()
+    assert Phone.objects.filter(contact__lead=lead).count() == 1
+    assert lead.contacts.count() == 1
+    assert [s.outcome for s in FormSubmission.objects.order_by("pk")] == [SubmissionOutcome.CREATED,
+                                                                          SubmissionOutcome.MATCHED]
