@@ -1,6 +1,7 @@
 """The pipeline's admin, one module per capability; Django's autodiscovery imports this one."""
 
 from pipeline.deals import admin as deals_admin  # noqa: F401
+from pipeline.intake import admin as intake_admin  # noqa: F401
 from pipeline.messaging import admin as messaging_admin  # noqa: F401
 from pipeline.outreach import admin as outreach_admin  # noqa: F401
 from pipeline.plans import admin as plans_admin  # noqa: F401

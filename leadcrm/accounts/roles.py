@@ -31,6 +31,8 @@ class Perm:
     MANAGE_OFFERS = "pipeline.add_offer"
     MANAGE_TEMPLATES = "pipeline.manage_shared_templates"
     MANAGE_PLANS = "pipeline.manage_shared_plans"
+    # The public seller forms (pipeline/intake): brokers only.
+    MANAGE_SELLER_FORMS = "pipeline.manage_seller_forms"
     # Agents keep plans of their own and start plans on the leads they work.
     USE_PLANS = "pipeline.add_planenrollment"
     ADD_NOTES = "pipeline.add_leadnote"
@@ -126,6 +128,7 @@ _BROKER = [
     "leads.view_routingrule",
     "leads.view_leadassignment",
     Perm.MANAGE_SOURCE_KEYS,
+    Perm.MANAGE_SELLER_FORMS,
     *_model_perms("pipeline", "calendarfeed", "view delete"),
 ]
 

@@ -275,6 +275,10 @@ LEADCRM_SEND_UNKNOWN_AFTER_SECONDS = env.int("LEADCRM_SEND_UNKNOWN_AFTER_SECONDS
 # A text still queued this long after it was written is not sent (docs/messaging.md#statuses).
 LEADCRM_SEND_STALE_AFTER_SECONDS = env.int("LEADCRM_SEND_STALE_AFTER_SECONDS", default=600)
 
+# The public seller form (docs/intake.md#spam): posts one client address may send, across forms.
+LEADCRM_INTAKE_PER_HOUR = env.int("LEADCRM_INTAKE_PER_HOUR", default=5)
+LEADCRM_INTAKE_PER_DAY = env.int("LEADCRM_INTAKE_PER_DAY", default=20)
+
 # Content Security Policy (leadcrm/shared/security.py): our own origin only, nothing inline.
 LEADCRM_CSP = {
     "default-src": ["'self'"],

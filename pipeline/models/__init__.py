@@ -35,6 +35,7 @@ from .deals import (
     StageChange,
 )
 from .exports import ExportFormat, ExportStatus, LeadExport
+from .intake import ACCEPTED, FormSubmission, SellerForm, SubmissionOutcome, seller_form_key_new
 from .messaging import (
     FAILED_STATUSES,
     FINAL_STATUSES,
@@ -110,6 +111,11 @@ from .seller import (
 )
 
 __all__ = [
+    "ACCEPTED",
+    "FormSubmission",
+    "SellerForm",
+    "SubmissionOutcome",
+    "seller_form_key_new",
     "FINAL_RUN",
     "OPEN_ENROLLMENT",
     "REPLY_REASONS",

@@ -173,6 +173,7 @@ class EnrollmentSource(models.TextChoices):
     BULK = "bulk", "From the lead list"
     AUTOMATION = "automation", "By an automation"
     API = "api", "Through the API"
+    SELLER_FORM = "seller_form", "From the seller form"
 
 
 class PauseReason(models.TextChoices):

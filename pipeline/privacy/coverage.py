@@ -125,6 +125,13 @@ KEPT: dict[str, dict[str, str]] = {
     "pipeline.plansteprun": {"title": "the step's name in the plan's own words, its merge fields not filled in",
                              "rules": "the rules that refused the step: kept as the gate's record",
                              "body": "the step's words as the plan has them, its merge fields not filled in"},
+    # The seller form's log (docs/intake.md): the consent's address and browser are in the
+    # consent record's proof note, erased with it.
+    "pipeline.formsubmission": {
+        "address_hash": "a keyed hash of the address it came from, never the address: counts posts for the limit",
+        "invalid_fields": "the names of the fields the homeowner had to fix, never what they typed",
+        "also_on_leads": "row ids only",
+        "plan_refusal": "why the form's plan did not start, in the plan's words"},
 }
 HISTORY_KEPT = {"history_type": "+, ~ or -: what happened, not to whom"}
 HISTORY_REDACTED = {"history_change_reason": ERASED}

@@ -408,3 +408,45 @@ def dnc_refresh_notices(now: datetime | None = None) -> int:
                 raised += 1
                 notification_emails_send([note.pk])
     return raised
+
+
+# New leads ---------------------------------------------------------------------------------
+
+
+def new_lead_notify(lead, *, came_from: str, at=None) -> None:
+    """Tell whoever works a lead that just came in (the seller form, a lead source), once.
+
+    Its agent, under the key ``new_lead:<lead>``; a lead routed to the pond has no agent, so
+    the people who hand pond leads out hear of it instead: the pond team's lead and every
+    broker (``new_lead:<lead>:<user>``, one each). Emailed to those who take email, after
+    the commit (docs/intake.md#who-is-told).
+    """
+    from leadcrm.accounts.roles import Role
+    from leadcrm.shared.queue import enqueue_on_commit
+
+    at = at or timezone.now()
+    address = lead.property.one_line
+    agent = lead.assigned_agent
+    if agent is not None:
+        recipients = [(agent, f"new_lead:{lead.pk}")] if agent.is_active else []
+        body = f"It came in through {came_from} and is yours to call. Speed matters: call while they are waiting."
+    else:
+        people = {user.pk: user for user in User.objects.filter(groups__name=Role.BROKER.label, is_active=True)}
+        team_lead = lead.pond_team.lead if lead.pond_team_id and lead.pond_team.lead_id else None
+        if team_lead is not None and team_lead.is_active:
+            people[team_lead.pk] = team_lead
+        recipients = [(user, f"new_lead:{lead.pk}:{user.pk}") for user in people.values()]
+        body = f"It came in through {came_from} and waits in the pond: give it to an agent now."
+    raised = []
+    for user, key in recipients:
+        note = Notification(
+            recipient=user, kind=NotificationKind.NEW_LEAD, key=key, lead=lead,
+            title=f"New lead from {came_from}: {address}"[:200], body=body, url=_lead_url(lead.pk),
+            created_at=at, email_state=_email_state(user))
+        if raise_once(note) and note.email_state == EmailState.PENDING:
+            raised.append(note.pk)
+    if raised:
+        from pipeline.tasks import notification_emails_send
+
+        # Pending until sent: the minute's sweeper sends it if the broker is down now.
+        enqueue_on_commit(notification_emails_send, raised, swept=True)

@@ -25,6 +25,7 @@ from leads.selectors import lead_get, lead_owner_names
 from leads.tags import lead_tagging, leads_attach_tags, tags_usable_by
 from pipeline.deals.forms import StageChangeForm
 from pipeline.deals.selectors import deal_summary
+from pipeline.intake.selectors import lead_form_card
 from pipeline.messaging.views import click_to_call_enabled, compose_form_for, is_local_backend
 from pipeline.models import ActionPlan
 from pipeline.outreach.forms import OutreachLogForm
@@ -248,6 +249,8 @@ class LeadDetailView(LoginRequiredMixin, TemplateView):
             merged_from=lead_merged_from(lead=lead),
             # The lead's action plans: a few queries however many steps ran (pipeline/plans/lead_selectors.py).
             plans=lead_plans_card(lead=lead, user=user, phones=phones) if user.has_perm(Perm.USE_PLANS) else None,
+            # What the seller form brought in: its consent, the homeowner's other leads (pipeline/intake).
+            from_form=lead_form_card(lead=lead, user=user),
         )
         # Texting from the page, and click-to-call when its route is installed (pipeline/messaging).
         if user.has_perm(Perm.LOG_OUTREACH):

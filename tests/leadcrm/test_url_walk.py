@@ -120,6 +120,7 @@ PUBLIC = {
     "anymail:mailgun_inbound_webhook": "the email service's forwarded replies; refused (403) without its signature",
     "messaging:twilio_inbound": "the provider posts inbound texts, signed (403 unsigned)",
     "messaging:twilio_status": "the provider posts delivery reports, signed (403 unsigned)",
+    "intake:public": "the seller form homeowners fill in; a wrong key is a 404",
 }
 
 # For a URL whose ``pk`` is a row: which fixture (``World`` attribute) it names.
@@ -237,6 +238,10 @@ PK_OF = {
     "plans:edit": "own_plan",
     "plans:delete": "own_plan",
     "plans:copy": "own_plan",
+    # Seller forms: the brokerage's, made and embedded by brokers.
+    "intake:detail": "seller_form",
+    "intake:edit": "seller_form",
+    "intake:rotate": "seller_form",
 }
 
 # Who may use a row besides the roles that see its lead (owner, team lead, broker).
@@ -255,6 +260,7 @@ ENTITLED_TO = {
     "call_webhook": set(),  # the provider's reports: only a request it signed (never a session)
     "inbox_text": {TEAM_LEAD, BROKER},  # nobody's lead matched it: team leads and brokers file it
     "own_automation": {OWNER},  # an agent's automation starts their own plan on their own leads
+    "seller_form": {BROKER},  # the brokerage's public forms: brokers make and embed them
 }
 # Pages about the lead that a role may still not use (agents do not route or decide reviews).
 ROLE_GATED = {
@@ -290,6 +296,8 @@ def _providers():
     return {
         "pk": lambda world, route: [getattr(world, PK_OF[route.name]).pk] if route.name in PK_OF else None,
         "token": lambda world, route: [WRONG_TOKEN],
+        # A seller form's public key: a wrong one (the page must be a 404).
+        "key": lambda world, route: [WRONG_TOKEN],
         # the password reset link's user: the broker's (the token is still the wrong one)
         "uidb64": lambda world, route: [urlsafe_base64_encode(force_bytes(world.broker.pk))],
         "slug": lambda world, route: list(REPORTS) + ["no-such-report"],
@@ -565,6 +573,11 @@ class World:
             enrollment=self.plan_enrollment, step=walk_plan.steps.first(), lead=lead, position=0, kind="letter",
             title="Step 1: print a letter", status="task", due_at=timezone.now(), agent=agent)
         self.existing = {type(obj): obj for obj in vars(self).values() if hasattr(obj, "_meta")}
+        # The brokerage's seller form (pipeline/intake): the broker's pages about it.
+        from pipeline.intake.services import default_consent_text, seller_form_save
+
+        self.seller_form = seller_form_save(actor=broker, name="Walk form", consent_text=default_consent_text(),
+                                            thank_you_text="Thank you.")
         # Nobody's lead: not a row of the lead for the admin's pages.
         self.inbox_text = Message.objects.create(
             channel="sms", direction="inbound", provider="local", provider_id="SMwalk", from_address="+14045550288",
