@@ -20,6 +20,7 @@ from django.utils import timezone
 from leadcrm.accounts.models import Team, TeamMembership, User
 
 from .addresses import address_key
+from .signals import lead_created
 from .models import (
     Contact,
     ContactSource,
@@ -105,6 +106,7 @@ def lead_create(
     if assigned_agent is not None:
         lead_assign(lead=lead, agent=assigned_agent, **({"team": team} if team else {}))
     lead_rescore(lead=lead)
+    lead_created.send(sender=Lead, lead=lead, at=lead.stage_entered_at)
     return lead
 
 

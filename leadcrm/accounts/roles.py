@@ -31,6 +31,8 @@ class Perm:
     MANAGE_OFFERS = "pipeline.add_offer"
     MANAGE_TEMPLATES = "pipeline.manage_shared_templates"
     MANAGE_PLANS = "pipeline.manage_shared_plans"
+    # Outgoing webhooks (pipeline/webhooks): brokers only.
+    MANAGE_WEBHOOKS = "pipeline.manage_webhooks"
     # Agents keep plans of their own and start plans on the leads they work.
     USE_PLANS = "pipeline.add_planenrollment"
     ADD_NOTES = "pipeline.add_leadnote"
@@ -115,6 +117,7 @@ _BROKER = [
     Perm.MANAGE_REGISTRIES,
     Perm.MANAGE_TEMPLATES,
     Perm.MANAGE_PLANS,
+    Perm.MANAGE_WEBHOOKS,
     Perm.REVOKE_EVIDENCE,
     *_model_perms("compliance", "dncsource"),
     "compliance.view_dncnumber",

@@ -275,6 +275,12 @@ LEADCRM_SEND_UNKNOWN_AFTER_SECONDS = env.int("LEADCRM_SEND_UNKNOWN_AFTER_SECONDS
 # A text still queued this long after it was written is not sent (docs/messaging.md#statuses).
 LEADCRM_SEND_STALE_AFTER_SECONDS = env.int("LEADCRM_SEND_STALE_AFTER_SECONDS", default=600)
 
+# Outgoing webhooks (docs/webhooks.md): https to public addresses only, unless this is on
+# (development, tests, the demo: a receiver on 127.0.0.1); seconds to connect, and in all.
+LEADCRM_WEBHOOKS_ALLOW_PRIVATE = env.bool("LEADCRM_WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
+LEADCRM_WEBHOOKS_CONNECT_TIMEOUT = env.float("LEADCRM_WEBHOOKS_CONNECT_TIMEOUT", default=3.0)
+LEADCRM_WEBHOOKS_TIMEOUT = env.float("LEADCRM_WEBHOOKS_TIMEOUT", default=10.0)
+
 # Content Security Policy (leadcrm/shared/security.py): our own origin only, nothing inline.
 LEADCRM_CSP = {
     "default-src": ["'self'"],

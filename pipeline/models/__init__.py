@@ -108,6 +108,15 @@ from .seller import (
     SellerEventQuerySet,
     SellerLink,
 )
+from .webhooks import (
+    SENDABLE,
+    SUBSCRIBABLE_EVENTS,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
     "FINAL_RUN",
@@ -205,4 +214,12 @@ __all__ = [
     "StageChange",
     "TemplateKind",
     "TemplateSituation",
+    # Outgoing webhooks (pipeline/webhooks).
+    "DeliveryStatus",
+    "SENDABLE",
+    "SUBSCRIBABLE_EVENTS",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]
