@@ -199,7 +199,7 @@ def deliveries_sweep(now: datetime | None = None) -> dict:
     task lost with a broker down, or a retry's) are handed out again. Bounded."""
     now = now or timezone.now()
     stuck = WebhookDelivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=now - STUCK_AFTER).update(
-        status=DeliveryStatus.RETRYING, claimed_at=None, next_attempt_at=now)
+        status=DeliveryStatus.RETRYING, claimed_at=None, next_attempt_at=now - SWEEP_GRACE)
     due = list(WebhookDelivery.objects.filter(status__in=SENDABLE, next_attempt_at__lte=now - SWEEP_GRACE)
                .order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_LIMIT])
     return {"stuck": stuck, "due": due}
