@@ -20,7 +20,6 @@ from django.utils import timezone
 from leadcrm.accounts.models import Team, TeamMembership, User
 
 from .addresses import address_key
-from .signals import lead_created
 from .models import (
     Contact,
     ContactSource,
@@ -41,6 +40,7 @@ from .models import (
 )
 from .phones import parse_phone
 from .scoring import LeadFacts, motivation_score
+from .signals import lead_created
 
 DUPLICATE_PROPERTY = "This property is already a lead: {address}."
 AGENT_NOT_ON_TEAM = "{agent} is not on the team {team}."

@@ -24,7 +24,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from pipeline.models import SENDABLE, DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from pipeline.models import (
+    SENDABLE,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 from .addresses import url_check
 from .payloads import body_of

@@ -16,7 +16,12 @@ from leads.services import lead_create
 from leads.signals import leads_created
 from pipeline.deals.documents import document_upload
 from pipeline.deals.services import lead_stage_change
-from pipeline.models import DeliveryStatus, DocumentKind, Outcome, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from pipeline.models import (
+    DocumentKind,
+    Outcome,
+    WebhookDelivery,
+    WebhookEvent,
+)
 from pipeline.outreach.services import outreach_log
 from pipeline.reminders.notifications import reminders_send
 from pipeline.seller.access import seller_link_create
