@@ -37,3 +37,12 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(endpoint__owner=request.user)
+
+
+@admin.register(WebhookAttempt)
+class WebhookAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("delivery", "number", "started_at", "status_code", "duration_ms", "succeeded")
+    list_select_related = ("delivery",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(delivery__endpoint__owner=request.user)
