@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,6 +54,8 @@ USER_AGENT = "LeadCRM-Webhooks/1"
 
 GAVE_UP_REPEATEDLY = "{count} deliveries in a row failed every retry (the last: {last})."
 FAILING_TOO_LONG = "Every delivery has failed since {since:%b %-d, %H:%M} UTC (the last: {last})."
+ERRNO_WORDS = re.compile(r"\[Errno -?\d+\] ([^\]]+?)(?:'\)|\)|$)")
+CLOSED_WITHOUT_ANSWER = "the receiving server closed the connection without an answer"
 REDIRECTED = "Answered {code}, a redirect: redirects are not followed; register the final address."
 
 
@@ -116,9 +119,13 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
 
 
 def _reason(error: Exception) -> str:
-    inner = error.args[0] if error.args else error
-    reason = getattr(inner, "reason", None)
-    return str(reason or inner)
+    """The operating system's words when there are some ("Connection refused", "Name or
+    service not known"), not urllib3's whole chain."""
+    text = str(error)
+    if "Remote end closed connection" in text or "Connection aborted" in text:
+        return CLOSED_WITHOUT_ANSWER
+    found = ERRNO_WORDS.search(text)
+    return found.group(1).rstrip("')\"") if found else text
 
 
 def delivery_send(*, delivery_id: int, now: datetime | None = None) -> WebhookDelivery | None:

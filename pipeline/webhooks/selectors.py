@@ -36,5 +36,5 @@ def delivery_log(*, endpoint: WebhookEndpoint, status: str = "") -> QuerySet[Web
                                                    DeliveryStatus.CANCELLED))
     elif status:
         deliveries = deliveries.filter(status=status)
-    return deliveries.defer("data").prefetch_related(
+    return deliveries.defer("data").select_related("lead__property").prefetch_related(
         Prefetch("attempt_log", queryset=WebhookAttempt.objects.order_by("-number"))).order_by("-created_at", "-pk")

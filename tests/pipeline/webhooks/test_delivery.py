@@ -26,7 +26,13 @@ from pipeline.models import (
 )
 from pipeline.reminders.notifications import notification_emails_send
 from pipeline.webhooks.addresses import HTTPS_REQUIRED, PRIVATE_ADDRESS, url_check
-from pipeline.webhooks.delivery import BACKOFF, GIVE_UPS_BEFORE_DISABLING, deliveries_sweep, delivery_send
+from pipeline.webhooks.delivery import (
+    BACKOFF,
+    CLOSED_WITHOUT_ANSWER,
+    GIVE_UPS_BEFORE_DISABLING,
+    deliveries_sweep,
+    delivery_send,
+)
 from pipeline.webhooks.services import (
     delivery_redeliver,
     endpoint_create,
@@ -128,7 +134,12 @@ def test_a_dropped_connection_and_a_closed_port_are_failures(endpoint, receiver,
     move(lead, agent)
     [delivery] = send_pending()
     assert delivery.status == DeliveryStatus.RETRYING
-    assert "Connection failed" in delivery.attempt_log.get().error
+    assert delivery.attempt_log.get().error == "Connection failed: " + CLOSED_WITHOUT_ANSWER
+    endpoint.url = "http://127.0.0.1:9/nothing-listens"  # the discard port: refused
+    endpoint.save()
+    delivery_redeliver(delivery=delivery)
+    delivery = delivery_send(delivery_id=delivery.pk)
+    assert delivery.attempt_log.order_by("number").last().error == "Connection failed: Connection refused"
 
 
 def test_the_request_that_raised_the_event_does_not_wait_for_the_endpoint(
