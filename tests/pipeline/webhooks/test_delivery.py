@@ -270,3 +270,29 @@ def test_an_address_turned_private_is_refused_when_sending(endpoint, receiver, l
         settings.LEADCRM_WEBHOOKS_ALLOW_PRIVATE = False
         url_check("https://127.0.0.1:8443/x")
     assert refused.value.message_dict["url"] == [PRIVATE_ADDRESS.format(host="127.0.0.1", address="127.0.0.1")]
+
+
+@pytest.mark.slow
+def test_a_worker_sends_what_a_committed_change_queued(transactional_db, broker, lead, agent, fast_timeouts):
+    """Through the real broker: the on-commit task reaches a worker, which sends it."""
+    from celery.contrib.testing.worker import start_worker
+    from django.db import connection
+
+    from leadcrm.celery import app
+    from tests.support.webhook_receiver import WebhookReceiver
+
+    receiver = WebhookReceiver().start()
+    try:
+        endpoint = endpoint_create(owner=broker, url=receiver.url, events=["lead.stage_changed"])
+        app.control.purge()
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
+            move(lead, agent)  # autocommit: queued at once
+            [received] = receiver.wait_for(1, timeout=30)
+            assert verify(endpoint.secret, received)
+            deadline = time.monotonic() + 10
+            while WebhookDelivery.objects.get().status != DeliveryStatus.SUCCEEDED and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert WebhookDelivery.objects.get().status == DeliveryStatus.SUCCEEDED
+        connection.close()
+    finally:
+        receiver.stop()
