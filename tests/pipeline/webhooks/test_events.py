@@ -171,3 +171,27 @@ def test_with_no_endpoint_an_event_costs_no_query_once_known(broker, receiver, d
         assert active_events() == frozenset()
     endpoint_create(owner=broker, url=receiver.url, events=["lead.created"])
     assert active_events() == {"lead.created"}  # a new endpoint is seen at once
+
+
+def test_a_list_import_sends_one_signal_per_batch_and_a_delivery_per_new_lead(
+        endpoint, broker, django_capture_on_commit_callbacks):
+    from pathlib import Path
+
+    from leads.imports.services import import_job_create, import_run
+    from pipeline.tasks import webhooks_leads_created
+
+    batches = []
+    leads_created.connect(lambda **kwargs: batches.append(kwargs["lead_ids"]), weak=False, dispatch_uid="t-batches")
+    try:
+        sample = Path(__file__).resolve().parents[2] / "fixtures" / "samples" / "propstream_export_sample.csv"
+        with django_capture_on_commit_callbacks():
+            job = import_job_create(content=sample.read_bytes(), file_name="list.csv", created_by=broker,
+                                    list_name="list.csv", source="propstream")
+            job = import_run(job_id=job.pk)
+    finally:
+        leads_created.disconnect(dispatch_uid="t-batches")
+    assert sum(map(len, batches)) == job.leads_created == 40
+    assert not WebhookDelivery.objects.exists()  # written by the worker, not the import
+    for lead_ids in batches:  # what the queued task does
+        webhooks_leads_created(lead_ids, timezone.now().isoformat())
+    assert WebhookDelivery.objects.filter(event=WebhookEvent.LEAD_CREATED).count() == 40
