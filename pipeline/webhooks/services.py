@@ -46,8 +46,11 @@ OWNER_INACTIVE = "Its owner's account was deactivated."
 DISABLED_BY_HAND = "Disabled by {who}."
 SECRET_PREFIX = "whsec_"
 # Which event types have an active endpoint: asked on every event, so a brokerage with no
-# webhooks pays no query for them; forgotten whenever an endpoint changes.
+# webhooks pays no query for them; forgotten whenever an endpoint changes. Kept a minute at
+# most, for a process whose cache is its own (development's in-memory cache; production's
+# Redis cache is shared and forgotten at once).
 ACTIVE_EVENTS_KEY = "webhooks:active-events"
+ACTIVE_EVENTS_SECONDS = 60
 
 
 def _secret() -> str:
@@ -74,7 +77,7 @@ def active_events() -> frozenset[str]:
     if events is None:
         events = frozenset(event for wanted in WebhookEndpoint.objects.filter(is_active=True)
                            .values_list("events", flat=True) for event in wanted or [])
-        cache.set(ACTIVE_EVENTS_KEY, events, 600)
+        cache.set(ACTIVE_EVENTS_KEY, events, ACTIVE_EVENTS_SECONDS)
     return events
 
 
