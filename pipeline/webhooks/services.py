@@ -42,6 +42,7 @@ from .payloads import lead_data
 NO_EVENTS = "Pick at least one event to send."
 UNKNOWN_EVENT = "Unknown event: {event}."
 NOT_REDELIVERABLE = "Only a delivery that failed or was not sent can be sent again."
+ENDPOINT_DISABLED = "Re-enable the endpoint first: nothing is sent to a disabled endpoint but a test ping."
 OWNER_INACTIVE = "Its owner's account was deactivated."
 DISABLED_BY_HAND = "Disabled by {who}."
 SECRET_PREFIX = "whsec_"
@@ -178,6 +179,9 @@ def endpoint_ping(*, endpoint: WebhookEndpoint, actor: User, now: datetime | Non
 def delivery_redeliver(*, delivery: WebhookDelivery, now: datetime | None = None) -> WebhookDelivery:
     """Send a failed (or cancelled) delivery again, its backoff starting over."""
     now = now or timezone.now()
+    if delivery.event != WebhookEvent.PING and not WebhookEndpoint.objects.filter(
+            pk=delivery.endpoint_id, is_active=True).exists():
+        raise ValidationError(ENDPOINT_DISABLED)
     done = WebhookDelivery.objects.filter(
         pk=delivery.pk, status__in=(DeliveryStatus.GIVEN_UP, DeliveryStatus.CANCELLED, DeliveryStatus.RETRYING),
     ).update(status=DeliveryStatus.PENDING, next_attempt_at=now, tries_before=delivery.attempts)

@@ -188,6 +188,8 @@ def test_an_endpoint_failing_again_and_again_is_disabled_and_its_owner_told(endp
     # Nothing more is sent; a new event writes nothing.
     move(lead, agent)
     assert not WebhookDelivery.objects.filter(event=WebhookEvent.LEAD_STAGE_CHANGED).exists()
+    with pytest.raises(ValidationError, match="Re-enable the endpoint first"):
+        delivery_redeliver(delivery=waiting)
     # Re-enabled: counted afresh, and what failed can be sent again.
     receiver.default = Behaviour(status=200)
     endpoint_enable(endpoint=endpoint)
