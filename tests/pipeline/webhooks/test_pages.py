@@ -162,3 +162,10 @@ def test_a_disabled_endpoint_shows_why(client_as, broker, endpoint):
     endpoint_disable(endpoint=endpoint, reason="5 deliveries in a row failed every retry (the last: HTTP 500).")
     page = client_as(broker).get(reverse("webhooks:list")).content.decode()
     assert "Disabled" in page and "5 deliveries in a row failed" in page
+
+
+def test_the_account_menu_offers_webhooks_to_brokers_only(client_as, broker, agent, team_lead):
+    link = f'href="{reverse("webhooks:list")}"'
+    assert link in client_as(broker).get(reverse("pipeline:dashboard")).content.decode()
+    for user in (agent, team_lead):
+        assert link not in client_as(user).get(reverse("pipeline:dashboard")).content.decode()
