@@ -40,6 +40,7 @@ from .models import (
 )
 from .phones import parse_phone
 from .scoring import LeadFacts, motivation_score
+from .signals import lead_created
 
 DUPLICATE_PROPERTY = "This property is already a lead: {address}."
 AGENT_NOT_ON_TEAM = "{agent} is not on the team {team}."
@@ -105,6 +106,7 @@ def lead_create(
     if assigned_agent is not None:
         lead_assign(lead=lead, agent=assigned_agent, **({"team": team} if team else {}))
     lead_rescore(lead=lead)
+    lead_created.send(sender=Lead, lead=lead, at=lead.stage_entered_at)
     return lead
 
 

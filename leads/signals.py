@@ -35,3 +35,11 @@ leads_merged = Signal()
 # ``phones`` (a queryset of those phones). Receivers flag them against the registries and the
 # internal list in the same transaction, so the page shows the number's standing at once.
 phones_changed = Signal()
+
+# A lead was created (``leads.services.lead_create``: by hand, the intake form, the API).
+# Arguments: ``lead``, ``at``. Outgoing webhooks (pipeline/webhooks) write their deliveries.
+lead_created = Signal()
+
+# A batch of an import created leads (``leads.imports.batch.write_batch``), sent once per
+# batch. Arguments: ``lead_ids`` (a list), ``at``. Receivers take ids, not a query per lead.
+leads_created = Signal()

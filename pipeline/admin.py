@@ -9,4 +9,5 @@ from pipeline.privacy import admin as privacy_admin  # noqa: F401
 from pipeline.reminders import admin as reminders_admin  # noqa: F401
 from pipeline.reports import admin as reports_admin  # noqa: F401
 from pipeline.seller import admin as seller_admin  # noqa: F401
+from pipeline.webhooks import admin as webhooks_admin  # noqa: F401
 from pipeline.workspace import admin as workspace_admin  # noqa: F401

@@ -14,3 +14,13 @@ outreach_logged = Signal()
 # A lead moved to another stage (``pipeline.deals.services.lead_stage_change``). Arguments:
 # ``lead`` (in its new stage), ``from_stage``, ``at``.
 lead_stage_changed = Signal()
+
+# Follow-ups reached their time to be told (``pipeline.reminders.notifications.reminders_send``).
+# Arguments: ``follow_ups`` (locked, with ``lead``), ``at``. Outgoing webhooks send one
+# event per follow-up and due time.
+follow_ups_due = Signal()
+
+# A document of the package was stored (``pipeline.deals.documents.document_upload``), by
+# the agent or by the homeowner on their status page. Arguments: ``upload`` (with
+# ``item``), ``lead``, ``at``.
+document_received = Signal()

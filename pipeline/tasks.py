@@ -170,3 +170,38 @@ def plan_automations_run() -> dict:
     from pipeline.plans.automations import automations_run
 
     return automations_run()
+
+
+# Outgoing webhooks (pipeline/webhooks). One task per delivery, which claims its row before
+# it sends, so a redelivered task or two workers never send one attempt twice; beat runs the
+# sweeper for what the broker lost and for retries whose task did not come.
+
+
+@shared_task(name="pipeline.webhook_deliver", acks_late=True, reject_on_worker_lost=True)
+def webhook_deliver(delivery_id: int) -> str:
+    from pipeline.webhooks.delivery import delivery_send
+
+    delivery = delivery_send(delivery_id=delivery_id)
+    return delivery.status if delivery else "not due"
+
+
+@shared_task(name="pipeline.webhooks_sweep")
+def webhooks_sweep() -> dict:
+    """Every minute: hand out the deliveries due (retries, and any whose task was lost)."""
+    from pipeline.webhooks.delivery import deliveries_sweep
+
+    swept = deliveries_sweep()
+    for pk in swept["due"]:
+        webhook_deliver.delay(pk)
+    return {"stuck": swept["stuck"], "due": len(swept["due"])}
+
+
+@shared_task(name="pipeline.webhooks_leads_created", acks_late=True, reject_on_worker_lost=True)
+def webhooks_leads_created(lead_ids: list[int], at: str) -> int:
+    """An import batch's new leads: their lead.created deliveries, a thousand at a time
+    (safe to run twice: each event is once per endpoint)."""
+    from datetime import datetime
+
+    from pipeline.webhooks.services import leads_created_record
+
+    return leads_created_record(lead_ids=lead_ids, at=datetime.fromisoformat(at))

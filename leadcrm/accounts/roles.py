@@ -33,6 +33,8 @@ class Perm:
     MANAGE_PLANS = "pipeline.manage_shared_plans"
     # The public seller forms (pipeline/intake): brokers only.
     MANAGE_SELLER_FORMS = "pipeline.manage_seller_forms"
+    # Outgoing webhooks (pipeline/webhooks): brokers only.
+    MANAGE_WEBHOOKS = "pipeline.manage_webhooks"
     # Agents keep plans of their own and start plans on the leads they work.
     USE_PLANS = "pipeline.add_planenrollment"
     ADD_NOTES = "pipeline.add_leadnote"
@@ -117,6 +119,7 @@ _BROKER = [
     Perm.MANAGE_REGISTRIES,
     Perm.MANAGE_TEMPLATES,
     Perm.MANAGE_PLANS,
+    Perm.MANAGE_WEBHOOKS,
     Perm.REVOKE_EVIDENCE,
     *_model_perms("compliance", "dncsource"),
     "compliance.view_dncnumber",

@@ -278,6 +278,11 @@ LEADCRM_SEND_STALE_AFTER_SECONDS = env.int("LEADCRM_SEND_STALE_AFTER_SECONDS", d
 # The public seller form (docs/intake.md#spam): posts one client address may send, across forms.
 LEADCRM_INTAKE_PER_HOUR = env.int("LEADCRM_INTAKE_PER_HOUR", default=5)
 LEADCRM_INTAKE_PER_DAY = env.int("LEADCRM_INTAKE_PER_DAY", default=20)
+# Outgoing webhooks (docs/webhooks.md): https to public addresses only, unless this is on
+# (development, tests, the demo: a receiver on 127.0.0.1); seconds to connect, and in all.
+LEADCRM_WEBHOOKS_ALLOW_PRIVATE = env.bool("LEADCRM_WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
+LEADCRM_WEBHOOKS_CONNECT_TIMEOUT = env.float("LEADCRM_WEBHOOKS_CONNECT_TIMEOUT", default=3.0)
+LEADCRM_WEBHOOKS_TIMEOUT = env.float("LEADCRM_WEBHOOKS_TIMEOUT", default=10.0)
 
 # Content Security Policy (leadcrm/shared/security.py): our own origin only, nothing inline.
 LEADCRM_CSP = {

@@ -5,6 +5,8 @@ from .base import MIDDLEWARE, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-only-insecure-key-do-not-deploy-7f3c9a2e51b84d0f")
+# Webhooks to a receiver on this machine (docs/webhooks.md#addresses).
+LEADCRM_WEBHOOKS_ALLOW_PRIVATE = env.bool("LEADCRM_WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 # Serve static files straight from static/ and pick up edits without collectstatic.

@@ -49,3 +49,5 @@ MEDIA_ROOT = VAR_DIR / "test-media" / os.environ.get("PYTEST_XDIST_WORKER", "mai
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
 WHITENOISE_USE_FINDERS = True
+# Webhooks go to a stand-in on 127.0.0.1 (tests/support/webhook_receiver.py).
+LEADCRM_WEBHOOKS_ALLOW_PRIVATE = True

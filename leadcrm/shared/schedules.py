@@ -116,6 +116,13 @@ SCHEDULES = [
         description="Hourly: export files past their seven days are deleted (they hold homeowners' "
                     "names and numbers), and a job whose worker died is marked failed, not left running.",
     ),
+    Schedule(
+        name="Webhook deliveries",
+        task="pipeline.webhooks_sweep",
+        minute="*",
+        description="Outgoing webhooks due (retries with backoff, and any whose task the broker lost) are "
+                    "handed to the workers (docs/webhooks.md#retries).",
+    ),
 ]
 
 # Periodic tasks whose names start with this are ours; others (added by hand in the

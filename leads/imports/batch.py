@@ -39,7 +39,7 @@ from ..models import (
     Stage,
 )
 from ..scoring import LeadFacts, Score, motivation_score
-from ..signals import import_auctions_found
+from ..signals import import_auctions_found, leads_created
 from .copy import copy_rows
 from .records import MLS_FIELDS, Record, mls_changes
 from .writers import Turn
@@ -243,6 +243,7 @@ def write_batch(job: ImportJob, records: list[Record], *, turn: Turn | None = No
     for target, lead_id in zip(new_targets, copy_rows(Lead, LEAD_COLUMNS, lead_rows, ids=True), strict=True):
         target.pk = lead_id
     counts["leads_created"] = len(new_targets)
+    leads_created.send(sender=ImportJob, lead_ids=[target.pk for target in new_targets], at=now)
     # The routing audit: who gave each new lead to whom (the importer, by the job's choice).
     how = (f"round-robin in {job.round_robin_team}" if job.round_robin_team_id else
            "to the agent picked" if job.assign_to_id else "")

@@ -25,6 +25,7 @@ from leadcrm.accounts.models import User
 from leadcrm.shared.uploads import sniff_document
 from leads.models import Lead, Lien
 from pipeline.models import DOCUMENT_IN_HAND, ChecklistItem, DocumentKind, DocumentStatus, DocumentUpload
+from pipeline.signals import document_received
 
 from .purchase import is_investor_purchase
 
@@ -296,6 +297,7 @@ def document_upload(
             )
             stored.full_clean()
             stored.save()
+            document_received.send(sender=DocumentUpload, upload=stored, lead=lead, at=stored.uploaded_at)
     except BaseException:
         # A full disk, a refused date, a rollback: no file is left without its row.
         target.unlink(missing_ok=True)

@@ -109,6 +109,15 @@ from .seller import (
     SellerEventQuerySet,
     SellerLink,
 )
+from .webhooks import (
+    SENDABLE,
+    SUBSCRIBABLE_EVENTS,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
     "ACCEPTED",
@@ -211,4 +220,12 @@ __all__ = [
     "StageChange",
     "TemplateKind",
     "TemplateSituation",
+    # Outgoing webhooks (pipeline/webhooks).
+    "DeliveryStatus",
+    "SENDABLE",
+    "SUBSCRIBABLE_EVENTS",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]

@@ -76,6 +76,10 @@ REDACTIONS: dict[str, dict[str, str]] = {
     # (a task's title with their name, the gate's findings) may name them.
     "pipeline.planenrollment": {"pause_detail": ERASED, "end_reason": ERASED, "ended_channels": SCRUB},
     "pipeline.plansteprun": {"reason": ERASED},
+    # Outgoing webhooks: what was sent names the house (and a document's file name); an
+    # answer may echo it back.
+    "pipeline.webhookdelivery": {"data": SCRUB},
+    "pipeline.webhookattempt": {"response_excerpt": BLANK},
 }
 
 THE_HOUSE = "the house's area and facts, not the person: kept for the reports"
@@ -132,6 +136,8 @@ KEPT: dict[str, dict[str, str]] = {
         "invalid_fields": "the names of the fields the homeowner had to fix, never what they typed",
         "also_on_leads": "row ids only",
         "plan_refusal": "why the form's plan did not start, in the plan's words"},
+    "pipeline.webhookdelivery": {"event_key": "the event's type, row ids and a time"},
+    "pipeline.webhookattempt": {"error": "why the receiving system did not answer (a timeout, a refused connection)"},
 }
 HISTORY_KEPT = {"history_type": "+, ~ or -: what happened, not to whom"}
 HISTORY_REDACTED = {"history_change_reason": ERASED}

@@ -41,6 +41,7 @@ from pipeline.models import (
     NotificationKind,
     ReminderSettings,
 )
+from pipeline.signals import follow_ups_due
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +145,7 @@ def reminders_send(follow_up_ids: list[int], now: datetime | None = None) -> int
             if follow_up.pk not in seen:
                 follow_up.escalate_at = None
         FollowUp.objects.bulk_update(due, ["notified_at", "escalate_at"])
+        follow_ups_due.send(sender=FollowUp, follow_ups=due, at=now)
     # Also the emails a run of this batch killed before it sent them (redelivered, acks late).
     notification_emails_send(Notification.objects.filter(follow_up__in=follow_up_ids, kind=NotificationKind.REMINDER,
                                             email_state=EmailState.PENDING).values_list("pk", flat=True))

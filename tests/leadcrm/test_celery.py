@@ -61,4 +61,5 @@ def test_schedules_install_into_django_celery_beat_and_are_idempotent(db):
         "pipeline.dnc_list_counts_refresh": ("*", "*/10", "UTC"),
         "pipeline.forecast_refresh": ("*", "*/15", "UTC"),
         "pipeline.lead_exports_expire": ("*", "20", "UTC"),
+        "pipeline.webhooks_sweep": ("*", "*", "UTC"),
     }

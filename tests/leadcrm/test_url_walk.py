@@ -242,6 +242,15 @@ PK_OF = {
     "intake:detail": "seller_form",
     "intake:edit": "seller_form",
     "intake:rotate": "seller_form",
+    # Outgoing webhooks: the broker's endpoint, and its delivery about the lead.
+    "webhooks:detail": "webhook_endpoint",
+    "webhooks:edit": "webhook_endpoint",
+    "webhooks:reveal": "webhook_endpoint",
+    "webhooks:rotate": "webhook_endpoint",
+    "webhooks:ping": "webhook_endpoint",
+    "webhooks:enable": "webhook_endpoint",
+    "webhooks:disable": "webhook_endpoint",
+    "webhooks:redeliver": "webhook_delivery",
 }
 
 # Who may use a row besides the roles that see its lead (owner, team lead, broker).
@@ -261,6 +270,8 @@ ENTITLED_TO = {
     "inbox_text": {TEAM_LEAD, BROKER},  # nobody's lead matched it: team leads and brokers file it
     "own_automation": {OWNER},  # an agent's automation starts their own plan on their own leads
     "seller_form": {BROKER},  # the brokerage's public forms: brokers make and embed them
+    "webhook_endpoint": {BROKER},  # a broker's webhook and its secret are that broker's alone
+    "webhook_delivery": {BROKER},
 }
 # Pages about the lead that a role may still not use (agents do not route or decide reviews).
 ROLE_GATED = {
@@ -540,6 +551,16 @@ class World:
         self.seller_link = SellerLink.objects.get(lead=lead)
         self.seller_event = SellerEvent.objects.filter(lead=lead).first()
         self.seller_briefing = SellerBriefing.objects.filter(lead=lead).first()
+        # The broker's webhook and a delivery about the lead (what was sent names the street).
+        from pipeline.models import WebhookDelivery
+        from pipeline.webhooks.payloads import lead_data
+        from pipeline.webhooks.services import endpoint_create
+
+        self.webhook_endpoint = endpoint_create(owner=broker, url="https://hooks.example.com/walk",
+                                                events=["lead.created"])
+        self.webhook_delivery = WebhookDelivery.objects.create(
+            endpoint=self.webhook_endpoint, event="lead.created", event_key=f"lead.created:{lead.pk}", lead=lead,
+            occurred_at=timezone.now(), created_at=timezone.now(), data={"lead": lead_data(lead)}, status="given_up")
         self.assignment = LeadAssignmentFactory(lead=lead, to_team=team, actor=broker, reason="walk")
         self.reassigned_check = ReassignedNumberCheckFactory(phone=self.phone)
         # The lead's consent and records: a proof uploaded on the lead page, a broker's revocation.

@@ -1,0 +1,106 @@
+"""A local stand-in for a system receiving our webhooks, on 127.0.0.1 (a random port).
+
+Threaded, it records every request (headers and body) and answers 200 unless told
+otherwise for the next requests (``answer_next``): another status with a body, ``hang``
+(read the request, then say nothing for ``seconds``), or ``close`` (drop the connection
+without an answer).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+
+@dataclass
+class Behaviour:
+    kind: str = "answer"  # answer | hang | close
+    status: int = 200
+    body: str = "ok"
+    seconds: float = 0.0
+
+
+class WebhookReceiver:
+    def __init__(self):
+        self.received: list[Received] = []
+        self._next: deque[Behaviour] = deque()
+        self.default = Behaviour()
+        self._lock = threading.Lock()
+        self._release = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):  # noqa: N802 - the stdlib's name
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                with receiver._lock:
+                    receiver.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()},
+                                                      body))
+                    behaviour = receiver._next.popleft() if receiver._next else receiver.default
+                if behaviour.kind == "hang":
+                    receiver._release.wait(behaviour.seconds)
+                    self.close_connection = True
+                    return
+                if behaviour.kind == "close":
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                payload = behaviour.body.encode()
+                self.send_response(behaviour.status)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/leadcrm"
+
+    def answer_next(self, *behaviours: Behaviour) -> None:
+        with self._lock:
+            self._next.extend(behaviours)
+
+    def start(self) -> WebhookReceiver:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()  # let hanging handlers go
+        self.server.shutdown()
+        self.server.server_close()
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.received) >= count:
+                break
+            time.sleep(0.02)
+        return self.received
