@@ -170,3 +170,14 @@ def plan_automations_run() -> dict:
     from pipeline.plans.automations import automations_run
 
     return automations_run()
+
+
+# Moving in from another CRM (pipeline/moving_in): one export, read and written; a queued
+# import only, so a redelivered task finds it running or done and does nothing.
+
+
+@shared_task(name="pipeline.crm_import_run", acks_late=True, reject_on_worker_lost=True)
+def crm_import_run(job_id: int) -> str:
+    from pipeline.moving_in.services import crm_import_run as run
+
+    return run(job_id=job_id).status

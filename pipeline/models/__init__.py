@@ -45,6 +45,17 @@ from .messaging import (
     MessageStatus,
     WebhookReceipt,
 )
+from .moving_in import (
+    CrmImport,
+    CrmImportRow,
+    CrmImportStatus,
+    CrmLink,
+    CrmMappingKind,
+    CrmRecordKind,
+    CrmRowOutcome,
+    CrmSystem,
+    CrmValueMapping,
+)
 from .outreach import (
     CHECK_DID_NOT_PASS,
     OUTCOMES_BY_CHANNEL,
@@ -205,4 +216,13 @@ __all__ = [
     "StageChange",
     "TemplateKind",
     "TemplateSituation",
+    "CrmImport",
+    "CrmImportRow",
+    "CrmImportStatus",
+    "CrmLink",
+    "CrmMappingKind",
+    "CrmRecordKind",
+    "CrmRowOutcome",
+    "CrmSystem",
+    "CrmValueMapping",
 ]
