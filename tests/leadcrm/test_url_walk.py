@@ -41,7 +41,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.regex_helper import normalize
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from pipeline.models import PlanStepRun
+from pipeline.models import CrmImport, CrmImportRow, PlanStepRun
 
 from ..compliance.factories import (
     ConsentRecordFactory,
@@ -237,6 +237,10 @@ PK_OF = {
     "plans:edit": "own_plan",
     "plans:delete": "own_plan",
     "plans:copy": "own_plan",
+    # Moving in from another CRM: an import (the broker's), one waiting for its mapping.
+    "moving_in:detail": "crm_import",
+    "moving_in:report": "crm_import",
+    "moving_in:mapping": "crm_import_mapping",
 }
 
 # Who may use a row besides the roles that see its lead (owner, team lead, broker).
@@ -255,6 +259,8 @@ ENTITLED_TO = {
     "call_webhook": set(),  # the provider's reports: only a request it signed (never a session)
     "inbox_text": {TEAM_LEAD, BROKER},  # nobody's lead matched it: team leads and brokers file it
     "own_automation": {OWNER},  # an agent's automation starts their own plan on their own leads
+    "crm_import": {BROKER},  # moving a CRM in is the broker's alone (docs/moving-in.md#who)
+    "crm_import_mapping": {BROKER},
 }
 # Pages about the lead that a role may still not use (agents do not route or decide reviews).
 ROLE_GATED = {
@@ -515,6 +521,13 @@ class World:
                                            headers=["Address", "Owner"], columns={"street": "Address"})
         ImportRowIssueFactory(job=self.import_job, row={"Address": STREET, "Owner": OWNER_NAME})
         self.import_draft = ImportJobFactory(lead_list=self.lead_list, created_by=agent, status=ImportStatus.DRAFT)
+        self.crm_import = CrmImport.objects.create(system="followupboss", file_name="people.csv", stored_file="x",
+                                                   created_by=self.broker, status="done", leads_created=1)
+        CrmImportRow.objects.create(job=self.crm_import, file="people", row_number=2, external_id="101",
+                                    outcome="left_out", reason=f"Phone 2: {PHONE} for {OWNER_NAME}", lead=lead)
+        self.crm_import_mapping = CrmImport.objects.create(
+            system="podio", file_name="leads.csv", stored_file="y", created_by=self.broker, status="mapping",
+            unmapped_stages=["New Lead"], unmapped_agents=[])
         self.call = Message.objects.create(channel="call", direction="outbound", provider="local", lead=lead,
                                            agent=agent, from_address="+15005550006", to_address=PHONE,
                                            status="ringing", provider_id="LCwalk")
