@@ -131,7 +131,7 @@ _BROKER = [
     *_model_perms("pipeline", "calendarfeed", "view delete"),
     Perm.MOVE_IN,
     "pipeline.view_crmimport",
-    "pipeline.view_crmvaluemapping",
+    *_model_perms("pipeline", "crmvaluemapping", "change view delete"),
 ]
 
 ROLE_PERMISSIONS: dict[Role, list[str]] = {

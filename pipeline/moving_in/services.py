@@ -28,7 +28,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from leadcrm.accounts.models import User
-from leadcrm.accounts.roles import Perm
 from leadcrm.shared.uploads import upload_store
 from leadcrm.shared.zips import megabytes
 from leads.addresses import address_key
@@ -69,7 +68,18 @@ from pipeline.models import (
 )
 from pipeline.reminders.services import lead_refresh_next_follow_up
 
-from .layouts import NOTES, PEOPLE, TASKS, Export, NotAnExport, NoteIn, PersonIn, TaskIn, check_export, read_export
+from .layouts import (
+    NOTES,
+    PEOPLE,
+    TASKS,
+    Export,
+    NotAnExport,
+    NoteIn,
+    PersonIn,
+    TaskIn,
+    check_export,
+    read_export,
+)
 
 UPLOAD_DIR = "crm-imports"
 SOURCE_OF = {CrmSystem.FOLLOW_UP_BOSS: LeadSource.FOLLOW_UP_BOSS, CrmSystem.PODIO: LeadSource.PODIO}

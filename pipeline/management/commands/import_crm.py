@@ -15,7 +15,13 @@ from leadcrm.accounts.models import User
 from leadcrm.accounts.roles import Perm
 from leads.models import Stage
 from pipeline.models import CrmImportRow, CrmImportStatus, CrmRowOutcome, CrmSystem
-from pipeline.moving_in.services import POND, CrmImportRefused, crm_import_create, crm_import_run, crm_mappings_save
+from pipeline.moving_in.services import (
+    POND,
+    CrmImportRefused,
+    crm_import_create,
+    crm_import_run,
+    crm_mappings_save,
+)
 
 SYSTEMS = {"followupboss": CrmSystem.FOLLOW_UP_BOSS, "fub": CrmSystem.FOLLOW_UP_BOSS, "podio": CrmSystem.PODIO}
 NEEDS_MAPPING = 2
