@@ -222,6 +222,14 @@ class Mappings:
         by_name = [u for u in self.users if _fold(u.get_full_name()) == folded or u.username.lower() == folded]
         return by_name[0] if len(by_name) == 1 else None
 
+    def person(self, value: str) -> User | None:
+        """Who a note's author or a task's assignee is here: the agent mapping answered for
+        the name, else a user of that email or name; None when nobody (or the pond)."""
+        folded = _fold(value)
+        if folded in self.agents:
+            return self.agents[folded]
+        return self.user(value)
+
     def agent(self, value: str) -> tuple[bool, User | None]:
         """(known, the user or None for the pond). Nobody named: the pond."""
         folded = _fold(value)
@@ -637,7 +645,7 @@ class _Writer:
                         outcome=CrmRowOutcome.REJECTED, reason=EMPTY_NOTE, lead=lead)
             self.counts.add("rows_rejected")
             return
-        author = self.mappings.user(note.author)
+        author = self.mappings.person(note.author)
         body = note.body
         if author is None and note.author:
             body = f"{body}\n\n{NOTE_BY.format(author=note.author, system=self.system.label)}"
@@ -666,7 +674,7 @@ class _Writer:
                         outcome=CrmRowOutcome.REJECTED, reason=reason, lead=lead)
             self.counts.add("rows_rejected")
             return
-        assignee = self.mappings.user(task.assignee)
+        assignee = self.mappings.person(task.assignee)
         if assignee is None and task.assignee:
             self.report(file=TASKS, row_number=task.row_number, external_id=task.external_id,
                         outcome=CrmRowOutcome.VALUE_LEFT_OUT, reason=TASK_ASSIGNEE_UNKNOWN.format(value=task.assignee),

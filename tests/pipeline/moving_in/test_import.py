@@ -96,7 +96,6 @@ def test_follow_up_boss_export_round_trips(crm_world, fub_zip):
     notes = {note.body.split("\n")[0]: note for note in LeadNote.objects.filter(lead=maria)}
     assert notes["First call"].created_at == datetime(2024, 3, 18, 15, 0, tzinfo=CHICAGO)
     assert notes["First call"].author == crm_world["agent"]
-    assert "— Jo Smith, in Follow Up Boss" in notes["Sent the authorization form by email."].body
     assert notes["Background, from Follow Up Boss:"].created_at == maria.created_at
     done, still_open = FollowUp.objects.filter(lead=maria).order_by("due_at")
     assert done.done_at == datetime(2024, 3, 20, 10, 12, tzinfo=CHICAGO) and done.kind == "call"
@@ -114,6 +113,9 @@ def test_follow_up_boss_export_round_trips(crm_world, fub_zip):
 
     tom = _lead_of("104")
     assert tom.assigned_agent == crm_world["agent"]  # Jo Smith, mapped to Ana
+    assert FollowUp.objects.get(lead=tom).assignee == crm_world["agent"]  # Jo Smith's task: Ana's too
+    assert not CrmImportRow.objects.filter(external_id="7004", outcome="left_out").exists()
+    assert notes["Sent the authorization form by email."].author == crm_world["agent"]  # Jo Smith's note
     assert _lead_of("105").stage == Stage.DEAD and _lead_of("105").dead_reason == "other"
     assert _lead_of("106").stage == Stage.CLOSED
     nora = _lead_of("107")
@@ -241,6 +243,8 @@ def test_podio_export_round_trips(crm_world, podio_zip):
     carla = _lead_of("2004", CrmSystem.PODIO)
     assert carla.stage == Stage.QUALIFY and carla.pond_since is not None  # Jo Smith: the pond, as mapped
     assert not Phone.objects.filter(contact__lead=carla).exists()
+    appointment = LeadNote.objects.get(lead=carla, body__startswith="Appointment")
+    assert appointment.author == broker and appointment.body.endswith("— Jo Smith, in Podio")  # nobody here
     assert _lead_of("2006", CrmSystem.PODIO).stage == Stage.NEGOTIATE  # our own stage's name maps itself
     assert CrmImportRow.objects.get(job=job, file="people", outcome="rejected").external_id == "2007"
     assert CrmValueMapping.objects.filter(system=CrmSystem.PODIO).count() == 3
