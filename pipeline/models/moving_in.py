@@ -2,8 +2,11 @@
 other CRM's records became here, and the stage and agent mappings remembered per product
 (docs/moving-in.md)."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from leads.models import Stage
 
@@ -19,6 +22,11 @@ class CrmImportStatus(models.TextChoices):
     RUNNING = "running", "Importing"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+
+
+# A running import beats every few seconds (leadcrm.shared.heartbeat): a minute of silence
+# means no worker runs it.
+CRM_IMPORT_STALLED_AFTER = timedelta(minutes=1)
 
 
 class CrmImport(models.Model):
@@ -51,6 +59,7 @@ class CrmImport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Beaten by the worker while it runs.")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -62,6 +71,13 @@ class CrmImport(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (CrmImportStatus.QUEUED, CrmImportStatus.RUNNING)
+
+    @property
+    def is_stalled(self) -> bool:
+        """Running, and no worker has beaten for a while: its worker stopped (the people
+        written so far are whole; running it again finishes it without doubling any)."""
+        seen = self.heartbeat_at or self.started_at or self.created_at
+        return self.status == CrmImportStatus.RUNNING and seen < timezone.now() - CRM_IMPORT_STALLED_AFTER
 
     @property
     def needs_mapping(self) -> bool:

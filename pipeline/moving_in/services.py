@@ -28,6 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from leadcrm.accounts.models import User
+from leadcrm.shared.heartbeat import heartbeat
 from leadcrm.shared.uploads import upload_store
 from leadcrm.shared.zips import megabytes
 from leads.addresses import address_key
@@ -123,6 +124,7 @@ BACKGROUND = "Background, from {system}:\n{text}"
 DEAD_NOTE = "Moved in as {stage}."
 FAILED = "Stopped on an error after {done} people ({error}). Those people are imported whole; run it again to finish."
 PERSON_FAILED = "Not imported: {error}"
+GONE = "The export is no longer stored: upload it again (the people already imported are not doubled)."
 
 PHONE_TYPES = {"mobile": PhoneType.MOBILE, "cell": PhoneType.MOBILE, "home": PhoneType.LANDLINE,
                "work": PhoneType.LANDLINE, "landline": PhoneType.LANDLINE, "office": PhoneType.LANDLINE}
@@ -293,6 +295,23 @@ def crm_import_map(*, job: CrmImport, stages: dict[str, str], agents: dict[str, 
     return locked
 
 
+NOT_RESUMABLE = "Only a failed import, or one whose worker stopped, can be run again; this one is {status}."
+
+
+def crm_import_resume(*, job: CrmImport) -> CrmImport:
+    """Queue a failed or stalled import again (the caller sends the task once this commits).
+    The people it wrote are found by their links: nothing is written twice."""
+    with transaction.atomic():
+        locked = CrmImport.objects.select_for_update().get(pk=job.pk)
+        if not (locked.status == CrmImportStatus.FAILED or locked.is_stalled):
+            raise CrmImportRefused(NOT_RESUMABLE.format(status=locked.get_status_display().lower()))
+        if not stored_path(locked).is_file():
+            raise CrmImportRefused(GONE)
+        locked.status, locked.error, locked.finished_at = CrmImportStatus.QUEUED, "", None
+        locked.save(update_fields=["status", "error", "finished_at"])
+    return locked
+
+
 # The run -------------------------------------------------------------------------------
 
 
@@ -308,13 +327,15 @@ def crm_import_run(*, job_id: int) -> CrmImport:
         if job.status != CrmImportStatus.QUEUED:
             return job
         job.status, job.started_at, job.error = CrmImportStatus.RUNNING, timezone.now(), ""
+        job.heartbeat_at = job.started_at
         for name in COUNT_FIELDS:
             setattr(job, name, 0)
         job.phones_on_dnc = 0
         job.save()
         CrmImportRow.objects.filter(job=job).delete()  # a run again reports afresh
     try:
-        return _run(job)
+        with heartbeat(CrmImport, job.pk, status=CrmImportStatus.RUNNING):
+            return _run(job)
     except Exception as error:
         CrmImport.objects.filter(pk=job.pk, status=CrmImportStatus.RUNNING).update(
             status=CrmImportStatus.FAILED, finished_at=timezone.now(),

@@ -3,6 +3,7 @@
 
 import csv
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,9 +19,10 @@ from pipeline.models import CrmImportStatus, CrmRowOutcome
 
 from .forms import CrmMappingForm, CrmUploadForm
 from .selectors import crm_import_rows, crm_imports_visible_to
-from .services import crm_import_create, crm_import_map
+from .services import crm_import_create, crm_import_map, crm_import_resume
 
 REPORT_SAMPLE = 200
+RESUMED = "Running it again: the people already imported are found and not written twice."
 
 
 class MoveInPermissionMixin(LoginRequiredMixin, PermissionRequiredMixin):
@@ -88,6 +90,19 @@ class CrmImportDetailView(MoveInPermissionMixin, DetailView):
 
     def get_queryset(self):
         return crm_imports_visible_to(self.request.user)
+
+    def post(self, request, pk):
+        """Run a failed or stalled import again (the page's "Run it again" button)."""
+        job = get_object_or_404(self.get_queryset(), pk=pk)
+        if request.POST.get("action") == "resume":
+            try:
+                job = crm_import_resume(job=job)
+            except ValidationError as refused:
+                messages.error(request, " ".join(refused.messages))
+            else:
+                _queue(job.pk)
+                messages.info(request, RESUMED)
+        return HttpResponseRedirect(reverse("moving_in:detail", args=[job.pk]))
 
     def get_context_data(self, **kwargs):
         rows = crm_import_rows(job=self.object)

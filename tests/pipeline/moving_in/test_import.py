@@ -306,3 +306,27 @@ def test_naive_dates_are_the_importers_time_zone():
     assert read_when("03/18/2024 2:30 PM", CHICAGO) == datetime(2024, 3, 18, 14, 30, tzinfo=CHICAGO)
     assert read_when("2024-03-18T19:30:00Z", CHICAGO) == datetime(2024, 3, 18, 19, 30, tzinfo=timezone.UTC
                                                                    if hasattr(timezone, "UTC") else ZoneInfo("UTC"))
+
+
+def test_a_podio_excel_export_reads_like_its_csv(crm_world):
+    import csv
+    import io
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    with (SAMPLES / "podio" / "leads.csv").open(newline="") as handle:
+        for row in csv.reader(handle):
+            sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    broker = crm_world["broker"]
+    job = _import(CrmSystem.PODIO, buffer.getvalue(), "Leads - all items.xlsx", broker)
+    crm_import_map(job=job, stages={"New Lead": Stage.LIST, "Appointment Set": Stage.QUALIFY},
+                   agents={"Jo Smith": None}, actor=broker)
+
+    job = crm_import_run(job_id=job.pk)
+
+    assert (job.status, job.people_total, job.leads_created, job.leads_merged) == (CrmImportStatus.DONE, 8, 6, 1)
+    assert _lead_of("2008", CrmSystem.PODIO).stage == Stage.QUALIFY

@@ -99,3 +99,51 @@ def test_result_page_and_report(crm_world, client_as, waiting, django_assert_max
     lines = report.strip().splitlines()
     assert lines[0].lstrip("\ufeff").startswith("File,Line,Id in the export,Outcome,Reason,Lead")
     assert any(",102," in line and "Added to the lead already holding the house" in line for line in lines)
+
+
+def test_a_stalled_import_can_be_run_again(crm_world, client_as, fub_zip, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from pipeline.moving_in.services import crm_import_map
+
+    broker = crm_world["broker"]
+    job = crm_import_create(system=CrmSystem.FOLLOW_UP_BOSS, content=fub_zip, file_name="fub.zip", created_by=broker)
+    crm_import_run(job_id=job.pk)
+    crm_import_map(job=job, stages={"Hot Prospect": "qualify"}, agents={"Jo Smith": None}, actor=broker)
+    # as if the worker that took it had died at once: running, its last beat now
+    CrmImport.objects.filter(pk=job.pk).update(status=CrmImportStatus.RUNNING, heartbeat_at=timezone.now())
+    client = client_as(broker)
+    url = reverse("moving_in:detail", args=[job.pk])
+    assert "Run it again" not in client.get(url).content.decode()  # it beat a moment ago: it is running
+    with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=False):
+        assert "Paused: its worker stopped" in client.get(url).content.decode()
+        with django_capture_on_commit_callbacks(execute=False) as queued:
+            client.post(url, {"action": "resume"})
+    assert len(queued) == 1
+
+    job = crm_import_run(job_id=job.pk)
+
+    assert (job.status, job.leads_created) == (CrmImportStatus.DONE, 7)
+    client.post(url, {"action": "resume"})  # a done import is not run again
+    job.refresh_from_db()
+    assert job.status == CrmImportStatus.DONE
+
+
+def test_the_upload_page_lists_earlier_moves_in_a_fixed_number_of_queries(crm_world, client_as,
+                                                                         django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_as(crm_world["broker"])
+    CrmImport.objects.create(system="podio", file_name="a.csv", stored_file="a", created_by=crm_world["broker"])
+    client.get(reverse("moving_in:upload"))
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("moving_in:upload"))
+    for n in range(10):
+        CrmImport.objects.create(system="podio", file_name=f"{n}.csv", stored_file="b", created_by=crm_world["agent"])
+    with django_assert_num_queries(len(one.captured_queries)):
+        page = client.get(reverse("moving_in:upload")).content.decode()
+    assert "9.csv" in page
