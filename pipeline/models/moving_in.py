@@ -18,7 +18,7 @@ class CrmSystem(models.TextChoices):
 
 class CrmImportStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
-    NEEDS_MAPPING = "mapping", "Waiting for stage and agent mapping"
+    NEEDS_MAPPING = "mapping", "Needs mapping"
     RUNNING = "running", "Importing"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
