@@ -286,7 +286,16 @@ def test_the_people_file_alone_is_an_export(crm_world):
 
 
 def test_queries_stay_bounded_per_person(crm_world, fub_zip, django_assert_max_num_queries):
-    _fub_mapped(crm_world, fub_zip)
+    broker = crm_world["broker"]
+    first = crm_import_create(system=CrmSystem.FOLLOW_UP_BOSS, content=fub_zip, file_name="fub.zip",
+                              created_by=broker)
+    crm_import_run(job_id=first.pk)
+    crm_import_map(job=first, stages={"Hot Prospect": Stage.QUALIFY}, agents={"Jo Smith": crm_world["agent"]},
+                   actor=broker)
+    # A first run writes each person through the same services as a lead typed in (about 80
+    # queries a person here, notes and tasks included): bounded per row, not growing with the file.
+    with django_assert_max_num_queries(9 * 90):
+        crm_import_run(job_id=first.pk)
     job = crm_import_create(system=CrmSystem.FOLLOW_UP_BOSS, content=fub_zip, file_name="again.zip",
                             created_by=crm_world["broker"])
 
