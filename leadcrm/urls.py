@@ -83,6 +83,8 @@ urlpatterns = [
     path("", include("pipeline.intake.urls")),
     # Outgoing webhooks: a broker's endpoints and their deliveries (docs/webhooks.md).
     path("", include("pipeline.webhooks.urls")),
+    # Moving in from Follow Up Boss or Podio (docs/moving-in.md).
+    path("", include("pipeline.moving_in.urls")),
     # The email service's reports and replies: anymail's signed webhooks (docs/messaging.md#email).
     path("webhooks/anymail/", include((email_webhook_urls(), "anymail"))),
     # leads' own pages and the lead pages that show every part of a lead, one namespace.

@@ -205,3 +205,14 @@ def webhooks_leads_created(lead_ids: list[int], at: str) -> int:
     from pipeline.webhooks.services import leads_created_record
 
     return leads_created_record(lead_ids=lead_ids, at=datetime.fromisoformat(at))
+
+
+# Moving in from another CRM (pipeline/moving_in): one export, read and written; a queued
+# import only, so a redelivered task finds it running or done and does nothing.
+
+
+@shared_task(name="pipeline.crm_import_run", acks_late=True, reject_on_worker_lost=True)
+def crm_import_run(job_id: int) -> str:
+    from pipeline.moving_in.services import crm_import_run as run
+
+    return run(job_id=job_id).status

@@ -22,6 +22,8 @@ class Perm:
     ASSIGN_LEADS = "leads.assign_leads"
     # The keys lead sources post with (POST /api/lead-sources/leads/): brokers only.
     MANAGE_SOURCE_KEYS = "leads.manage_lead_source_keys"
+    # Moving a whole CRM in (Follow Up Boss, Podio): brokers only (docs/moving-in.md#who).
+    MOVE_IN = "pipeline.move_in_from_crm"
 
     LOG_OUTREACH = "pipeline.add_outreachattempt"
     CHANGE_STAGE = "pipeline.add_stagechange"
@@ -133,6 +135,9 @@ _BROKER = [
     Perm.MANAGE_SOURCE_KEYS,
     Perm.MANAGE_SELLER_FORMS,
     *_model_perms("pipeline", "calendarfeed", "view delete"),
+    Perm.MOVE_IN,
+    "pipeline.view_crmimport",
+    *_model_perms("pipeline", "crmvaluemapping", "change view delete"),
 ]
 
 ROLE_PERMISSIONS: dict[Role, list[str]] = {

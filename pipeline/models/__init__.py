@@ -46,6 +46,17 @@ from .messaging import (
     MessageStatus,
     WebhookReceipt,
 )
+from .moving_in import (
+    CrmImport,
+    CrmImportRow,
+    CrmImportStatus,
+    CrmLink,
+    CrmMappingKind,
+    CrmRecordKind,
+    CrmRowOutcome,
+    CrmSystem,
+    CrmValueMapping,
+)
 from .outreach import (
     CHECK_DID_NOT_PASS,
     OUTCOMES_BY_CHANNEL,
@@ -228,4 +239,13 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEvent",
+    "CrmImport",
+    "CrmImportRow",
+    "CrmImportStatus",
+    "CrmLink",
+    "CrmMappingKind",
+    "CrmRecordKind",
+    "CrmRowOutcome",
+    "CrmSystem",
+    "CrmValueMapping",
 ]

@@ -68,6 +68,8 @@ REDACTIONS: dict[str, dict[str, str]] = {
     "pipeline.fee": {"description": ERASED},
     "pipeline.outreachattempt": {"contact_point": ERASED, "notes": ERASED},
     "pipeline.leadnote": {"body": ERASED},
+    # Moving in from another CRM: a row's reason may quote a number or an address it left out.
+    "pipeline.crmimportrow": {"reason": ERASED},
     "pipeline.followup": {"title": ERASED, "notes": ERASED, "closed_reason": ERASED},
     "pipeline.notification": {"title": ERASED, "body": ERASED},
     "pipeline.sellerevent": {"detail": ERASED},
@@ -120,6 +122,9 @@ KEPT: dict[str, dict[str, str]] = {
     "pipeline.documentupload": {"content_type": "the kind of file", "sha256": "shows which file was held, without it"},
     "pipeline.offer": {"buyer_name": "the buyer's, not the homeowner's: part of the deal's record"},
     "pipeline.followup": {"source_key": "the deadline rule's key and the lead's id"},
+    "pipeline.crmimportrow": {"file": "which file of the export: people, notes or tasks",
+                              "external_id": "the other CRM's id of the record, nothing of the person"},
+    "pipeline.crmlink": {"external_id": "the other CRM's id of the record, nothing of the person"},
     "pipeline.notification": {"url": "a page's address: the lead's id only", "key": "a rule's key"},
     "pipeline.message": {"provider": "which service carried it", "provider_id": "the service's id of the message",
                          "error_code": "the carrier's error code", "error_message": "the carrier's error, in its words",

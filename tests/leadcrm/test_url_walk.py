@@ -41,7 +41,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.regex_helper import normalize
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from pipeline.models import PlanStepRun
+from pipeline.models import CrmImport, CrmImportRow, PlanStepRun
 
 from ..compliance.factories import (
     ConsentRecordFactory,
@@ -251,6 +251,10 @@ PK_OF = {
     "webhooks:enable": "webhook_endpoint",
     "webhooks:disable": "webhook_endpoint",
     "webhooks:redeliver": "webhook_delivery",
+    # Moving in from another CRM: an import (the broker's), one waiting for its mapping.
+    "moving_in:detail": "crm_import",
+    "moving_in:report": "crm_import",
+    "moving_in:mapping": "crm_import_mapping",
 }
 
 # Who may use a row besides the roles that see its lead (owner, team lead, broker).
@@ -272,6 +276,8 @@ ENTITLED_TO = {
     "seller_form": {BROKER},  # the brokerage's public forms: brokers make and embed them
     "webhook_endpoint": {BROKER},  # a broker's webhook and its secret are that broker's alone
     "webhook_delivery": {BROKER},
+    "crm_import": {BROKER},  # moving a CRM in is the broker's alone (docs/moving-in.md#who)
+    "crm_import_mapping": {BROKER},
 }
 # Pages about the lead that a role may still not use (agents do not route or decide reviews).
 ROLE_GATED = {
@@ -534,6 +540,13 @@ class World:
                                            headers=["Address", "Owner"], columns={"street": "Address"})
         ImportRowIssueFactory(job=self.import_job, row={"Address": STREET, "Owner": OWNER_NAME})
         self.import_draft = ImportJobFactory(lead_list=self.lead_list, created_by=agent, status=ImportStatus.DRAFT)
+        self.crm_import = CrmImport.objects.create(system="followupboss", file_name="people.csv", stored_file="x",
+                                                   created_by=self.broker, status="done", leads_created=1)
+        CrmImportRow.objects.create(job=self.crm_import, file="people", row_number=2, external_id="101",
+                                    outcome="left_out", reason=f"Phone 2: {PHONE} for {OWNER_NAME}", lead=lead)
+        self.crm_import_mapping = CrmImport.objects.create(
+            system="podio", file_name="leads.csv", stored_file="y", created_by=self.broker, status="mapping",
+            unmapped_stages=["New Lead"], unmapped_agents=[])
         self.call = Message.objects.create(channel="call", direction="outbound", provider="local", lead=lead,
                                            agent=agent, from_address="+15005550006", to_address=PHONE,
                                            status="ringing", provider_id="LCwalk")

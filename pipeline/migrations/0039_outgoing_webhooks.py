@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('leads', '0027_lead_sources_web_form_and_crms'),
-        ('pipeline', '0037_notification_kinds_new_lead_webhook'),
+        ('pipeline', '0038_seller_forms'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
