@@ -185,3 +185,22 @@ def test_the_schema_documents_the_upsert(client):
     assert operation["security"] == [{"leadSourceKey": []}]
     assert {"200", "201", "400", "401", "429"} <= set(operation["responses"])
     assert list(operation["requestBody"]["content"]) == ["application/json"]
+
+
+def test_the_agent_a_posted_lead_is_routed_to_is_told_at_once_and_once(source, other_agent):
+    from leads.models import RoutingTarget
+    from pipeline.models import Notification, NotificationKind
+
+    from ...leads.factories import RoutingRuleFactory
+
+    RoutingRuleFactory(target=RoutingTarget.AGENT, agent=other_agent, zip_codes="741")
+    _source_key, key = source
+    client = client_with(key)
+
+    made = client.post(POST_URL, {**body(), "external_id": "fb-11"}, format="json")
+    client.post(POST_URL, {**body(), "external_id": "fb-11"}, format="json")
+    client.put(url("fb-11"), body(phones=["918-555-0190"]), format="json")
+
+    told = Notification.objects.get(kind=NotificationKind.NEW_LEAD)
+    assert (told.recipient, told.lead_id) == (other_agent, made.json()["lead"])
+    assert told.title.startswith("New lead from the lead source “Zapier: FB ads”: 1633 Elm")
