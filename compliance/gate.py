@@ -27,6 +27,7 @@ from leads.models import Contact, Email, EmailStatus, Lead, Phone, PhoneStatus, 
 from leads.phones import format_national, parse_phone
 
 from . import rules
+from .calendars import NoCalendar
 from .disclosures import role_disclosure_sentence
 from .language import language_hits
 from .models import (
@@ -122,7 +123,9 @@ AGING = "The national Do Not Call data for area code {area_code} is {age} days o
 OUTSIDE_FEDERAL = "It is {local} in {zone} ({origin}): calls and texts are allowed {start} to {end} only."
 OUTSIDE_STATE = "It is {local} in {zone} ({origin}): {state} allows calls and texts {start} to {end} only."
 NO_CALLS_TODAY = "It is {weekday} in {zone} ({origin}): {state} allows no solicitation calls on {weekday}s."
-HOLIDAY = "{day:%b %d} is a {state} holiday ({zone}): no solicitation calls today."
+HOLIDAY = "{day:%b %d} is a {state} holiday, {name} ({zone}): no solicitation calls today."
+NO_HOLIDAY_CALENDAR = ("There is no {state} holiday calendar for {day:%Y} ({zone}): no solicitation calls in {state} "
+                       "until one is added, since nobody can say {day:%b %d} is not a holiday.")
 UNKNOWN_ZONES = (
     "{number} could be in {count} time zones and no address of the owner has a known zone: "
     "add the property or mailing ZIP before calling."
@@ -704,7 +707,8 @@ class StateDay:
 
     state: str
     window: tuple[time, time] | None  # its hours that weekday; None: no calls that weekday (E1)
-    holiday: bool  # one of its holidays, and it allows no calls on them (E3)
+    holiday: str | None  # the name of its holiday that day, when it allows no calls on them (E3)
+    no_calendar: bool = False  # no calendar covers the year: taken as a holiday (fail closed)
 
 
 @dataclass(frozen=True)
@@ -739,9 +743,17 @@ def calling_day(book: Rulebook, states: Iterable[str], local: datetime) -> Calli
     for state in states:
         rule = book.state_rule(state, day)
         if rule is not None:
-            found.append(StateDay(state=state, window=rule.window_on(local.weekday()),
-                                  holiday=rule.no_holidays and book.is_holiday(state, day)))
+            holiday, no_calendar = _holiday(book, state, day) if rule.no_holidays else (None, False)
+            found.append(StateDay(state=state, window=rule.window_on(local.weekday()), holiday=holiday,
+                                  no_calendar=no_calendar))
     return CallingDay(day=day, federal=federal_window(book, day), states=tuple(found))
+
+
+def _holiday(book: Rulebook, state: str, day: date) -> tuple[str | None, bool]:
+    try:
+        return book.holiday(state, day), False
+    except NoCalendar:
+        return "no calendar", True
 
 
 def window_in_force(book: Rulebook, states: Iterable[str], local: datetime) -> tuple[time, time] | None:
@@ -852,8 +864,12 @@ def calling_hours(attempt: Attempt) -> Iterable[Finding]:
                 yield _block(rules.STATE_WINDOW, OUTSIDE_STATE.format(
                     local=clock, zone=zone, origin=origin, state=state.state,
                     start=state.window[0].strftime("%H:%M"), end=state.window[1].strftime("%H:%M")))
-            if state.holiday:
-                yield _block(rules.STATE_HOLIDAY, HOLIDAY.format(day=today.day, state=state.state, zone=zone))
+            if state.no_calendar:
+                yield _block(rules.STATE_HOLIDAY, NO_HOLIDAY_CALENDAR.format(day=today.day, state=state.state,
+                                                                            zone=zone))
+            elif state.holiday:
+                yield _block(rules.STATE_HOLIDAY, HOLIDAY.format(day=today.day, state=state.state, zone=zone,
+                                                                name=state.holiday))
 
 
 def frequency_caps(attempt: Attempt) -> Iterable[Finding]:

@@ -527,13 +527,21 @@ class StateCallingRule(Versioned):
         return self.window_start, self.window_end
 
 
-class StateHoliday(models.Model):
-    """A day a state forbids solicitation calls (E3), as observed (after weekend shifts)."""
+class HolidayChange(models.TextChoices):
+    ADDED = "added", "A holiday the calendar lacks"
+    NOT_OBSERVED = "not_observed", "A day of the calendar the state does not observe"
+
+
+class StateHoliday(Versioned):
+    """The brokerage's change to a state's holiday calendar (E3), which is otherwise computed
+    by rule for any year (``compliance.calendars``): a day added (a holiday newly declared,
+    a day counsel reads into the statute) or a computed day taken away. In force, like every
+    rule table, from ``effective_from``: a check is judged by the calendar of its own day."""
 
     state = models.CharField(max_length=2, choices=US_STATES)
     observed_on = models.DateField()
     name = models.CharField(max_length=120)
-    source = models.CharField(max_length=255, blank=True)
+    change = models.CharField(max_length=12, choices=HolidayChange.choices, default=HolidayChange.ADDED)
 
     class Meta:
         ordering = ["state", "observed_on"]
@@ -542,7 +550,8 @@ class StateHoliday(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.state} {self.observed_on}: {self.name}"
+        taken = " (not observed)" if self.change == HolidayChange.NOT_OBSERVED else ""
+        return f"{self.state} {self.observed_on}: {self.name}{taken}"
 
 
 # Consent, relationships, disclosures ----------------------------------------------------
