@@ -72,6 +72,14 @@ INTERNAL_HIT = (
     "{point} is on the brokerage's internal do-not-contact list since {date} "
     "(recorded by {who}, via {channel})."
 )
+OWNER_STOPPED = (
+    "{point} belongs to a homeowner who asked us to stop on {stopped_on} on {date} (recorded by {who}, via "
+    "{channel}): a stop covers every number, email and address of theirs."
+)
+COVERED_HIT = (
+    "{point} is covered by the homeowner's stop on {stopped_on} since {date} (recorded by {who}, via {channel}): "
+    "a stop covers every number, email and address of theirs."
+)
 START_DOES_NOT_LIFT = (
     " The homeowner texted \u201c{words}\u201d from it on {date}, but that re-subscribes only texts, and only "
     "after stops they texted from this number before it: {why}."
@@ -268,17 +276,34 @@ class ListFacts:
     internal_entry_ids: tuple = ()
     pending_review_ids: tuple = ()
     relationship_ids: tuple = ()
+    # Stops the homeowner made on their other numbers and addresses (B1): what covers this one
+    # when no entry was written for it (a number or address added since, a stop made earlier).
+    owner_entry_ids: tuple = ()
     recent_attempt_channels: tuple = ()  # one per attempt logged in the cap window (E2)
     policy_acknowledged: bool = False  # the actor acknowledged the procedures in force (A4)
     attempts_12_months: int = 0  # logged outbound calls and texts to the number (A6)
 
 
 _INTERNAL = InternalDncEntry._meta.db_table
+_PHONES = Phone._meta.db_table
+_EMAILS = Email._meta.db_table
 _REVIEWS = RevocationReview._meta.db_table
 _NUMBERS = DncNumber._meta.db_table
 _RELATIONSHIPS = EstablishedRelationship._meta.db_table
 _CHECKS = ComplianceCheck._meta.db_table
 _ACKNOWLEDGEMENTS = PolicyAcknowledgement._meta.db_table
+
+
+def _owner_ids(attempt: Attempt) -> list[int]:
+    """Whose stops cover this attempt (B1): the owner of the number or address, the owner
+    written to, every owner at the door; none for a number known to reach someone else."""
+    if attempt.phone is not None and attempt.phone.status in (PhoneStatus.WRONG_PARTY, PhoneStatus.ERASED):
+        return []
+    if attempt.contact is not None and attempt.contact.pk:
+        return [attempt.contact.pk]
+    if attempt.channel == Channel.DOOR and attempt.lead.pk:
+        return [contact.pk for contact in attempt.lead.contacts.all() if contact.pk]
+    return []
 
 
 def list_facts(attempt: Attempt) -> ListFacts:
@@ -319,12 +344,23 @@ def list_facts(attempt: Attempt) -> ListFacts:
         params = [attempt.lead.property.address_key]
     else:
         return ListFacts()
+    owners = _owner_ids(attempt)
+    if owners:
+        marks = ", ".join(["%s"] * len(owners))
+        sql += (f" UNION ALL SELECT 'o', id, '' FROM {_INTERNAL} WHERE origin <> %s AND ("
+                f"phone_number IN (SELECT number FROM {_PHONES} WHERE contact_id IN ({marks}) "
+                "AND status NOT IN (%s, %s) AND number <> %s) "
+                f"OR email IN (SELECT LOWER(address) FROM {_EMAILS} WHERE contact_id IN ({marks}) "
+                "AND LOWER(address) <> %s))")
+        params += [StopOrigin.COVERED.value, *owners, PhoneStatus.WRONG_PARTY.value, PhoneStatus.ERASED.value,
+                   attempt.number, *owners, attempt.email]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return ListFacts(
         registry_source_ids=frozenset(value for kind, value, _ in rows if kind == "r"),
         internal_entry_ids=tuple(value for kind, value, _ in rows if kind == "i"),
+        owner_entry_ids=tuple(value for kind, value, _ in rows if kind == "o"),
         pending_review_ids=tuple(value for kind, value, _ in rows if kind == "v"),
         relationship_ids=tuple(value for kind, value, _ in rows if kind == "e"),
         recent_attempt_channels=tuple(channel for kind, _, channel in rows if kind == "c"),
@@ -446,6 +482,7 @@ def internal_list(attempt: Attempt) -> Iterable[Finding]:
         yield from _stop_confirmation(attempt, entries)
         return
     if not entries:
+        yield from _owner_stopped(attempt, point)
         return
     resubscription = _resubscription(attempt)
     blocking, why = entries[0], ""
@@ -461,13 +498,33 @@ def internal_list(attempt: Attempt) -> Iterable[Finding]:
         blocking, why = refused[-1]
         why = START_DOES_NOT_LIFT.format(words=resubscription.words, date=resubscription.received_at.date(),
                                          why=why)
+    said = COVERED_HIT if blocking.origin == StopOrigin.COVERED else INTERNAL_HIT
     yield _block(
         rules.INTERNAL_DNC,
-        INTERNAL_HIT.format(
+        said.format(
             point=point, date=blocking.requested_at.date().isoformat(), who=blocking.recorded_by,
-            channel=blocking.get_channel_display().lower(),
+            channel=blocking.get_channel_display().lower(), stopped_on=_point_text(blocking.stopped_on),
         ) + why,
     )
+
+
+def _point_text(point: str) -> str:
+    return format_national(point) if point.startswith("+") else point
+
+
+def _owner_stopped(attempt: Attempt, point: str) -> Iterable[Finding]:
+    """The homeowner asked us to stop on another of their numbers or addresses: nothing on
+    this one either, whatever the channel (B1)."""
+    ids = attempt.facts.owner_entry_ids
+    if not ids:
+        return
+    first = InternalDncEntry.objects.filter(pk__in=ids).select_related("recorded_by").order_by(
+        "requested_at", "pk").first()
+    attempt.evidence["owner_internal_dnc_entries"] = list(ids)
+    stopped_on = _point_text(first.phone_number or first.email)
+    yield _block(rules.INTERNAL_DNC, OWNER_STOPPED.format(
+        point=point, stopped_on=stopped_on, date=first.requested_at.date().isoformat(), who=first.recorded_by,
+        channel=first.get_channel_display().lower()))
 
 
 def _resubscription(attempt: Attempt) -> TextResubscription | None:

@@ -285,6 +285,9 @@ class StopOrigin(models.TextChoices):
     TEXT_REPLY = "text_reply", "Texted by the homeowner from this number"
     REVIEW = "review", "A reply a person decided on review was a stop"
     WHOLE_CONTACT = "whole_contact", "Asked not to be contacted at all"
+    # The homeowner's stop on one number or address covers all of theirs (B1): the entries
+    # written for the others, naming the one it came on (``stopped_on``).
+    COVERED = "covered", "Covered by the homeowner's stop on another of their numbers or addresses"
     OTHER = "", "Said on a call, at the door, by email or mail, or entered by hand"
 
 
@@ -311,6 +314,10 @@ class InternalDncEntry(AppendOnlyModel):
         max_length=16, choices=StopOrigin.choices, default=StopOrigin.OTHER, blank=True,
         help_text="Only a stop the homeowner texted from this number can be lifted, for texts alone, by a "
                   "START they text from it later (B4).",
+    )
+    stopped_on = models.CharField(
+        max_length=254, blank=True,
+        help_text="A covering entry's: the number or address the homeowner's stop came on.",
     )
     requested_at = models.DateTimeField(default=timezone.now)
     recorded_by = models.ForeignKey(
