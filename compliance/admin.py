@@ -260,9 +260,12 @@ class StateCallingRuleAdmin(VersionedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StateHoliday)
-class StateHolidayAdmin(admin.ModelAdmin):
-    list_display = ["observed_on", "state", "name", "source"]
-    list_filter = ["state"]
+class StateHolidayAdmin(VersionedAdminMixin, admin.ModelAdmin):
+    """The brokerage's changes to the holiday calendars, which are computed by rule for any
+    year (docs/compliance-rules.md#e3): a day added, or a computed day taken away."""
+
+    list_display = ["observed_on", "state", "name", "change", "effective_from", "effective_to", "is_active", "source"]
+    list_filter = ["change", "is_active", "state"]
     date_hierarchy = "observed_on"
 
 

@@ -27,6 +27,7 @@ from leads.models import Contact, Email, EmailStatus, Lead, Phone, PhoneStatus, 
 from leads.phones import format_national, parse_phone
 
 from . import rules
+from .calendars import NoCalendar
 from .disclosures import role_disclosure_sentence
 from .language import language_hits
 from .models import (
@@ -70,6 +71,14 @@ WRONG_PARTY = "{number} was marked as reaching someone other than the owner; it 
 INTERNAL_HIT = (
     "{point} is on the brokerage's internal do-not-contact list since {date} "
     "(recorded by {who}, via {channel})."
+)
+OWNER_STOPPED = (
+    "{point} belongs to a homeowner who asked us to stop on {stopped_on} on {date} (recorded by {who}, via "
+    "{channel}): a stop covers every number, email and address of theirs."
+)
+COVERED_HIT = (
+    "{point} is covered by the homeowner's stop on {stopped_on} since {date} (recorded by {who}, via {channel}): "
+    "a stop covers every number, email and address of theirs."
 )
 START_DOES_NOT_LIFT = (
     " The homeowner texted \u201c{words}\u201d from it on {date}, but that re-subscribes only texts, and only "
@@ -122,7 +131,9 @@ AGING = "The national Do Not Call data for area code {area_code} is {age} days o
 OUTSIDE_FEDERAL = "It is {local} in {zone} ({origin}): calls and texts are allowed {start} to {end} only."
 OUTSIDE_STATE = "It is {local} in {zone} ({origin}): {state} allows calls and texts {start} to {end} only."
 NO_CALLS_TODAY = "It is {weekday} in {zone} ({origin}): {state} allows no solicitation calls on {weekday}s."
-HOLIDAY = "{day:%b %d} is a {state} holiday ({zone}): no solicitation calls today."
+HOLIDAY = "{day:%b %d} is a {state} holiday, {name} ({zone}): no solicitation calls today."
+NO_HOLIDAY_CALENDAR = ("There is no {state} holiday calendar for {day:%Y} ({zone}): no solicitation calls in {state} "
+                       "until one is added, since nobody can say {day:%b %d} is not a holiday.")
 UNKNOWN_ZONES = (
     "{number} could be in {count} time zones and no address of the owner has a known zone: "
     "add the property or mailing ZIP before calling."
@@ -265,17 +276,34 @@ class ListFacts:
     internal_entry_ids: tuple = ()
     pending_review_ids: tuple = ()
     relationship_ids: tuple = ()
+    # Stops the homeowner made on their other numbers and addresses (B1): what covers this one
+    # when no entry was written for it (a number or address added since, a stop made earlier).
+    owner_entry_ids: tuple = ()
     recent_attempt_channels: tuple = ()  # one per attempt logged in the cap window (E2)
     policy_acknowledged: bool = False  # the actor acknowledged the procedures in force (A4)
     attempts_12_months: int = 0  # logged outbound calls and texts to the number (A6)
 
 
 _INTERNAL = InternalDncEntry._meta.db_table
+_PHONES = Phone._meta.db_table
+_EMAILS = Email._meta.db_table
 _REVIEWS = RevocationReview._meta.db_table
 _NUMBERS = DncNumber._meta.db_table
 _RELATIONSHIPS = EstablishedRelationship._meta.db_table
 _CHECKS = ComplianceCheck._meta.db_table
 _ACKNOWLEDGEMENTS = PolicyAcknowledgement._meta.db_table
+
+
+def _owner_ids(attempt: Attempt) -> list[int]:
+    """Whose stops cover this attempt (B1): the owner of the number or address, the owner
+    written to, every owner at the door; none for a number known to reach someone else."""
+    if attempt.phone is not None and attempt.phone.status in (PhoneStatus.WRONG_PARTY, PhoneStatus.ERASED):
+        return []
+    if attempt.contact is not None and attempt.contact.pk:
+        return [attempt.contact.pk]
+    if attempt.channel == Channel.DOOR and attempt.lead.pk:
+        return [contact.pk for contact in attempt.lead.contacts.all() if contact.pk]
+    return []
 
 
 def list_facts(attempt: Attempt) -> ListFacts:
@@ -316,12 +344,23 @@ def list_facts(attempt: Attempt) -> ListFacts:
         params = [attempt.lead.property.address_key]
     else:
         return ListFacts()
+    owners = _owner_ids(attempt)
+    if owners:
+        marks = ", ".join(["%s"] * len(owners))
+        sql += (f" UNION ALL SELECT 'o', id, '' FROM {_INTERNAL} WHERE origin <> %s AND ("
+                f"phone_number IN (SELECT number FROM {_PHONES} WHERE contact_id IN ({marks}) "
+                "AND status NOT IN (%s, %s) AND number <> %s) "
+                f"OR email IN (SELECT LOWER(address) FROM {_EMAILS} WHERE contact_id IN ({marks}) "
+                "AND LOWER(address) <> %s))")
+        params += [StopOrigin.COVERED.value, *owners, PhoneStatus.WRONG_PARTY.value, PhoneStatus.ERASED.value,
+                   attempt.number, *owners, attempt.email]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return ListFacts(
         registry_source_ids=frozenset(value for kind, value, _ in rows if kind == "r"),
         internal_entry_ids=tuple(value for kind, value, _ in rows if kind == "i"),
+        owner_entry_ids=tuple(value for kind, value, _ in rows if kind == "o"),
         pending_review_ids=tuple(value for kind, value, _ in rows if kind == "v"),
         relationship_ids=tuple(value for kind, value, _ in rows if kind == "e"),
         recent_attempt_channels=tuple(channel for kind, _, channel in rows if kind == "c"),
@@ -443,6 +482,7 @@ def internal_list(attempt: Attempt) -> Iterable[Finding]:
         yield from _stop_confirmation(attempt, entries)
         return
     if not entries:
+        yield from _owner_stopped(attempt, point)
         return
     resubscription = _resubscription(attempt)
     blocking, why = entries[0], ""
@@ -458,13 +498,33 @@ def internal_list(attempt: Attempt) -> Iterable[Finding]:
         blocking, why = refused[-1]
         why = START_DOES_NOT_LIFT.format(words=resubscription.words, date=resubscription.received_at.date(),
                                          why=why)
+    said = COVERED_HIT if blocking.origin == StopOrigin.COVERED else INTERNAL_HIT
     yield _block(
         rules.INTERNAL_DNC,
-        INTERNAL_HIT.format(
+        said.format(
             point=point, date=blocking.requested_at.date().isoformat(), who=blocking.recorded_by,
-            channel=blocking.get_channel_display().lower(),
+            channel=blocking.get_channel_display().lower(), stopped_on=_point_text(blocking.stopped_on),
         ) + why,
     )
+
+
+def _point_text(point: str) -> str:
+    return format_national(point) if point.startswith("+") else point
+
+
+def _owner_stopped(attempt: Attempt, point: str) -> Iterable[Finding]:
+    """The homeowner asked us to stop on another of their numbers or addresses: nothing on
+    this one either, whatever the channel (B1)."""
+    ids = attempt.facts.owner_entry_ids
+    if not ids:
+        return
+    first = InternalDncEntry.objects.filter(pk__in=ids).select_related("recorded_by").order_by(
+        "requested_at", "pk").first()
+    attempt.evidence["owner_internal_dnc_entries"] = list(ids)
+    stopped_on = _point_text(first.phone_number or first.email)
+    yield _block(rules.INTERNAL_DNC, OWNER_STOPPED.format(
+        point=point, stopped_on=stopped_on, date=first.requested_at.date().isoformat(), who=first.recorded_by,
+        channel=first.get_channel_display().lower()))
 
 
 def _resubscription(attempt: Attempt) -> TextResubscription | None:
@@ -704,7 +764,8 @@ class StateDay:
 
     state: str
     window: tuple[time, time] | None  # its hours that weekday; None: no calls that weekday (E1)
-    holiday: bool  # one of its holidays, and it allows no calls on them (E3)
+    holiday: str | None  # the name of its holiday that day, when it allows no calls on them (E3)
+    no_calendar: bool = False  # no calendar covers the year: taken as a holiday (fail closed)
 
 
 @dataclass(frozen=True)
@@ -739,9 +800,17 @@ def calling_day(book: Rulebook, states: Iterable[str], local: datetime) -> Calli
     for state in states:
         rule = book.state_rule(state, day)
         if rule is not None:
-            found.append(StateDay(state=state, window=rule.window_on(local.weekday()),
-                                  holiday=rule.no_holidays and book.is_holiday(state, day)))
+            holiday, no_calendar = _holiday(book, state, day) if rule.no_holidays else (None, False)
+            found.append(StateDay(state=state, window=rule.window_on(local.weekday()), holiday=holiday,
+                                  no_calendar=no_calendar))
     return CallingDay(day=day, federal=federal_window(book, day), states=tuple(found))
+
+
+def _holiday(book: Rulebook, state: str, day: date) -> tuple[str | None, bool]:
+    try:
+        return book.holiday(state, day), False
+    except NoCalendar:
+        return "no calendar", True
 
 
 def window_in_force(book: Rulebook, states: Iterable[str], local: datetime) -> tuple[time, time] | None:
@@ -852,8 +921,12 @@ def calling_hours(attempt: Attempt) -> Iterable[Finding]:
                 yield _block(rules.STATE_WINDOW, OUTSIDE_STATE.format(
                     local=clock, zone=zone, origin=origin, state=state.state,
                     start=state.window[0].strftime("%H:%M"), end=state.window[1].strftime("%H:%M")))
-            if state.holiday:
-                yield _block(rules.STATE_HOLIDAY, HOLIDAY.format(day=today.day, state=state.state, zone=zone))
+            if state.no_calendar:
+                yield _block(rules.STATE_HOLIDAY, NO_HOLIDAY_CALENDAR.format(day=today.day, state=state.state,
+                                                                            zone=zone))
+            elif state.holiday:
+                yield _block(rules.STATE_HOLIDAY, HOLIDAY.format(day=today.day, state=state.state, zone=zone,
+                                                                name=state.holiday))
 
 
 def frequency_caps(attempt: Attempt) -> Iterable[Finding]:

@@ -285,6 +285,9 @@ class StopOrigin(models.TextChoices):
     TEXT_REPLY = "text_reply", "Texted by the homeowner from this number"
     REVIEW = "review", "A reply a person decided on review was a stop"
     WHOLE_CONTACT = "whole_contact", "Asked not to be contacted at all"
+    # The homeowner's stop on one number or address covers all of theirs (B1): the entries
+    # written for the others, naming the one it came on (``stopped_on``).
+    COVERED = "covered", "Covered by the homeowner's stop on another of their numbers or addresses"
     OTHER = "", "Said on a call, at the door, by email or mail, or entered by hand"
 
 
@@ -311,6 +314,10 @@ class InternalDncEntry(AppendOnlyModel):
         max_length=16, choices=StopOrigin.choices, default=StopOrigin.OTHER, blank=True,
         help_text="Only a stop the homeowner texted from this number can be lifted, for texts alone, by a "
                   "START they text from it later (B4).",
+    )
+    stopped_on = models.CharField(
+        max_length=254, blank=True,
+        help_text="A covering entry's: the number or address the homeowner's stop came on.",
     )
     requested_at = models.DateTimeField(default=timezone.now)
     recorded_by = models.ForeignKey(
@@ -527,13 +534,21 @@ class StateCallingRule(Versioned):
         return self.window_start, self.window_end
 
 
-class StateHoliday(models.Model):
-    """A day a state forbids solicitation calls (E3), as observed (after weekend shifts)."""
+class HolidayChange(models.TextChoices):
+    ADDED = "added", "A holiday the calendar lacks"
+    NOT_OBSERVED = "not_observed", "A day of the calendar the state does not observe"
+
+
+class StateHoliday(Versioned):
+    """The brokerage's change to a state's holiday calendar (E3), which is otherwise computed
+    by rule for any year (``compliance.calendars``): a day added (a holiday newly declared,
+    a day counsel reads into the statute) or a computed day taken away. In force, like every
+    rule table, from ``effective_from``: a check is judged by the calendar of its own day."""
 
     state = models.CharField(max_length=2, choices=US_STATES)
     observed_on = models.DateField()
     name = models.CharField(max_length=120)
-    source = models.CharField(max_length=255, blank=True)
+    change = models.CharField(max_length=12, choices=HolidayChange.choices, default=HolidayChange.ADDED)
 
     class Meta:
         ordering = ["state", "observed_on"]
@@ -542,7 +557,8 @@ class StateHoliday(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.state} {self.observed_on}: {self.name}"
+        taken = " (not observed)" if self.change == HolidayChange.NOT_OBSERVED else ""
+        return f"{self.state} {self.observed_on}: {self.name}{taken}"
 
 
 # Consent, relationships, disclosures ----------------------------------------------------

@@ -7,7 +7,7 @@ from django.dispatch import receiver
 
 from leads.signals import import_written, phones_changed
 
-from .services import phones_reflag
+from .services import new_phones_cover, phones_reflag
 
 
 @receiver(import_written, dispatch_uid="compliance-flag-imported-phones")
@@ -19,5 +19,7 @@ def imported_phones_flag(*, phones, **kwargs) -> None:
 
 @receiver(phones_changed, dispatch_uid="compliance-flag-edited-phones")
 def edited_phones_flag(*, phones, **kwargs) -> None:
-    """A number added or corrected by hand is flagged before the lead page shows it."""
+    """A number added or corrected by hand is flagged before the lead page shows it; one added
+    to an owner who asked us to stop is covered by their stop first (B1)."""
+    new_phones_cover(phones=phones)
     phones_reflag(phones=phones)

@@ -16,6 +16,7 @@ import re
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -25,10 +26,12 @@ from django.db.models.signals import post_delete, post_save
 
 from leadcrm.accounts.models import Brokerage
 
+from .calendars import NoCalendar, state_holidays
 from .models import (
     AreaCodeVersion,
     DncPolicy,
     DncSource,
+    HolidayChange,
     ProhibitedPhrase,
     RegistryKind,
     RuleParameter,
@@ -58,7 +61,10 @@ class Rulebook:
         self.states = defaultdict(list)
         for row in StateCallingRule.objects.filter(is_active=True):
             self.states[row.state].append(row)
-        self.holidays = set(StateHoliday.objects.values_list("state", "observed_on"))
+        # The brokerage's changes to the computed calendars (E3): state -> day -> rows.
+        self.holiday_changes = defaultdict(lambda: defaultdict(list))
+        for row in StateHoliday.objects.filter(is_active=True):
+            self.holiday_changes[row.state][row.observed_on].append(row)
         self.phrases = [
             Phrase(p.label, p.why, p.rule, re.compile(p.pattern, re.IGNORECASE))
             for p in ProhibitedPhrase.objects.filter(is_active=True)
@@ -104,8 +110,25 @@ class Rulebook:
         rows = [row for row in self.states.get(state, ()) if row.in_force(on)]
         return max(rows, key=lambda row: row.effective_from) if rows else None
 
+    def holiday(self, state: str, day: date, on: date | None = None,
+                calendar: Callable[[str, int], dict[date, str]] = state_holidays) -> str | None:
+        """The name of ``state``'s holiday on ``day`` (E3), or None: the computed ``calendar``
+        with the brokerage's changes in force on ``on`` (the day of the check; ``day`` itself
+        by default). Raises ``NoCalendar`` when no calendar covers the year (fail closed)."""
+        on = on or day
+        changes = [row for row in self.holiday_changes.get(state, {}).get(day, ()) if row.in_force(on)]
+        if changes:
+            latest = max(changes, key=lambda row: (row.effective_from, row.pk))
+            return latest.name if latest.change == HolidayChange.ADDED else None
+        return calendar(state, day.year).get(day)
+
     def is_holiday(self, state: str, day: date) -> bool:
-        return (state, day) in self.holidays
+        """``day`` is one of ``state``'s holidays; True too when no calendar covers its year
+        (no solicitation calls on a day nobody can say is not a holiday)."""
+        try:
+            return self.holiday(state, day) is not None
+        except NoCalendar:
+            return True
 
     def national_version(self, area_code: str, on: date):
         """The newest national version for an area code dated on or before ``on``."""

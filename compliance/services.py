@@ -25,7 +25,7 @@ from django.utils import timezone
 from leadcrm.accounts.models import User
 from leadcrm.shared.heartbeat import heartbeat
 from leadcrm.shared.uploads import upload_store
-from leads.models import Contact, Email, Lead, Phone
+from leads.models import Contact, Email, Lead, Phone, PhoneStatus
 from leads.phones import parse_phone
 from leads.services import contact_set_do_not_mail
 
@@ -252,6 +252,9 @@ def policy_acknowledge(*, user: User, policy: DncPolicy, at: datetime | None = N
     return acknowledgement
 
 
+# A number known to reach someone else, or erased at the owner's request: not the owner's.
+NOT_THE_OWNERS = (PhoneStatus.WRONG_PARTY, PhoneStatus.ERASED)
+
 @transaction.atomic
 def internal_dnc_add(
     *,
@@ -264,12 +267,17 @@ def internal_dnc_add(
     lead: Lead | None = None,
     requested_at: datetime | None = None,
     origin: StopOrigin | str = StopOrigin.OTHER,
+    cover_owner: bool = True,
 ) -> InternalDncEntry:
     """Put one number, email or postal address on the internal list; it applies at once (B1).
 
     Never expires and is never deleted (B2): a second request adds a second entry.
     ``origin``: ``TEXT_REPLY`` only for a stop the homeowner texted from ``phone_number``
     itself, the one kind a START texted later from it may lift, for texts (B4).
+
+    A stop on a number or an email address is the homeowner's, not the channel's: every
+    other number, email and mailing address of each owner who has it is covered too
+    (``owner_points_cover``), so nothing reaches them on any channel.
     """
     if phone_number:
         parsed = parse_phone(phone_number)
@@ -291,9 +299,83 @@ def internal_dnc_add(
     )
     entry.full_clean()
     entry.save()
-    if phone_number:
-        phones_reflag(numbers=[phone_number])
+    covered = owner_points_cover(entry) if cover_owner and (phone_number or entry.email) else []
+    numbers = [phone_number] + [other.phone_number for other in covered]
+    if any(numbers):
+        phones_reflag(numbers=[number for number in numbers if number])
     return entry
+
+
+def _owners_of(*, phone_number: str = "", email: str = "") -> list[Contact]:
+    """The owners a number or an address is theirs: never through a number known to reach
+    someone else (a wrong party), nor an erased one."""
+    ids = set()
+    if phone_number:
+        ids |= set(Phone.objects.filter(number=phone_number).exclude(status__in=NOT_THE_OWNERS)
+                   .values_list("contact_id", flat=True))
+    if email:
+        ids |= set(Email.objects.filter(address__iexact=email).values_list("contact_id", flat=True))
+    return list(Contact.objects.filter(pk__in=ids).prefetch_related("phones", "emails"))
+
+
+def owner_points_cover(entry: InternalDncEntry, owners: list[Contact] | None = None) -> list[InternalDncEntry]:
+    """Cover the other numbers, emails and mailing addresses of the owners of ``entry``'s
+    number or address (B1): one entry each, naming the point the stop came on, unless the
+    point is on the list already. Returns the entries written."""
+    stopped_on = entry.phone_number or entry.email
+    owners = _owners_of(phone_number=entry.phone_number, email=entry.email) if owners is None else owners
+    listed_numbers, listed_emails, listed_addresses = set(), set(), set()
+    points = []
+    for owner in owners:
+        points += [("phone_number", phone.number, owner) for phone in owner.phones.all()
+                   if phone.status not in NOT_THE_OWNERS]
+        points += [("email", email.address.lower(), owner) for email in owner.emails.all()]
+        points.append(("postal_address", owner.mailing_address_key(), owner))
+    wanted = {(field, value) for field, value, _owner in points if value and value != stopped_on}
+    if not wanted:
+        return []
+    listed = InternalDncEntry.objects.filter(
+        Q(phone_number__in={v for f, v in wanted if f == "phone_number"})
+        | Q(email__in={v for f, v in wanted if f == "email"})
+        | Q(postal_address__in={v for f, v in wanted if f == "postal_address"}))
+    for number, email, address in listed.values_list("phone_number", "email", "postal_address"):
+        listed_numbers.add(number)
+        listed_emails.add(email)
+        listed_addresses.add(address)
+    already = {"phone_number": listed_numbers, "email": listed_emails, "postal_address": listed_addresses}
+    written, seen = [], set()
+    for field, value, owner in points:
+        if not value or value == stopped_on or value in already[field] or (field, value) in seen:
+            continue
+        seen.add((field, value))
+        covering = InternalDncEntry(
+            **{field: value}, channel=entry.channel, homeowner_words=entry.homeowner_words,
+            origin=StopOrigin.COVERED, stopped_on=stopped_on, requested_at=entry.requested_at,
+            recorded_by=entry.recorded_by, lead_id=owner.lead_id)
+        covering.full_clean()
+        written.append(covering)
+    InternalDncEntry.objects.bulk_create(written)
+    return written
+
+
+def new_phones_cover(*, phones) -> list[InternalDncEntry]:
+    """A number added to an owner who asked us to stop is covered at once, like the others (B1)."""
+    written = []
+    for phone in phones.select_related("contact").exclude(status__in=NOT_THE_OWNERS):
+        if InternalDncEntry.objects.filter(phone_number=phone.number).exists():
+            continue
+        siblings = InternalDncEntry.objects.filter(
+            Q(phone_number__in=Phone.objects.filter(contact_id=phone.contact_id).exclude(pk=phone.pk)
+              .exclude(status__in=NOT_THE_OWNERS).values("number"))
+            | Q(email__in=Email.objects.filter(contact_id=phone.contact_id).values("address")),
+        ).exclude(origin=StopOrigin.COVERED).order_by("requested_at", "pk").first()
+        if siblings is None:
+            continue
+        written.append(InternalDncEntry.objects.create(
+            phone_number=phone.number, channel=siblings.channel, homeowner_words=siblings.homeowner_words,
+            origin=StopOrigin.COVERED, stopped_on=siblings.phone_number or siblings.email,
+            requested_at=siblings.requested_at, recorded_by=siblings.recorded_by, lead_id=phone.contact.lead_id))
+    return written
 
 
 WHOLE_CONTACT_NEEDS_OWNER = (
@@ -369,12 +451,21 @@ def stop_request_record(
     # from that number may lift, for texts (B4). "Not at all" covers every channel, for good.
     texted = texted_by_homeowner and channel == Channel.SMS and not whole_contact
     origin = StopOrigin.WHOLE_CONTACT if whole_contact else StopOrigin.OTHER
-    entries = [internal_dnc_add(phone_number=number, **common,
+    entries = [internal_dnc_add(phone_number=number, **common, cover_owner=False,
                                 origin=StopOrigin.TEXT_REPLY if texted and index == 0 else origin)
                for index, number in enumerate(dict.fromkeys(phones))]
-    entries += [internal_dnc_add(email=address, **common, origin=origin) for address in dict.fromkeys(emails)]
-    entries += [internal_dnc_add(postal_address=key, **common, origin=origin)
+    entries += [internal_dnc_add(email=address, **common, origin=origin, cover_owner=False)
+                for address in dict.fromkeys(emails)]
+    entries += [internal_dnc_add(postal_address=key, **common, origin=origin, cover_owner=False)
                 for key in dict.fromkeys(addresses) if key]
+    # Then everything else of the owners of the first number or address (B1).
+    first = next((entry for entry in entries if entry.phone_number or entry.email), None)
+    if first is not None:
+        covered = owner_points_cover(first)
+        numbers = [entry.phone_number for entry in covered if entry.phone_number]
+        if numbers:
+            phones_reflag(numbers=numbers)
+        entries += covered
     return entries
 
 

@@ -16,7 +16,9 @@ from leadcrm.accounts.models import Capacity, LicenseStatus, User
 from leads.models import Lead
 
 from . import rules
-from .models import InterestDisclosure, StateHoliday
+from .calendars import ca_cancellation_holidays
+from .models import InterestDisclosure
+from .rulebook import rulebook
 
 
 class ComplianceRefusal(ValidationError):
@@ -75,18 +77,23 @@ CA_BUSINESS_DAYS = 5
 SALE_DAY_CUTOFF = time(8)
 
 
+def _ca_calendar(state: str, year: int) -> dict[date, str]:
+    return ca_cancellation_holidays(year)
+
+
 def ca_equity_purchase_cancel_until(*, signed_at: datetime, foreclosure_sale_on: date | None = None) -> datetime:
     """When a California equity seller's right to cancel ends (Civ. Code 1695.4, F7).
 
     Midnight at the end of the fifth business day after signing, or 08:00 on the day of
-    the foreclosure sale, whichever comes first. Business days exclude Sundays and
-    holidays; Saturdays count.
+    the foreclosure sale, whichever comes first. Business days exclude Sundays and the
+    holidays Civ. Code 1695.1 names (``compliance.calendars``); Saturdays count.
     """
-    holidays = set(StateHoliday.objects.filter(state="CA").values_list("observed_on", flat=True))
+    book = rulebook()
     day, counted = signed_at.astimezone(CALIFORNIA).date(), 0
     while counted < CA_BUSINESS_DAYS:
         day += timedelta(days=1)
-        if day.weekday() != 6 and day not in holidays:
+        # The statute's own holidays, with the brokerage's changes for CA (NoCalendar: refused).
+        if day.weekday() != 6 and book.holiday("CA", day, calendar=_ca_calendar) is None:
             counted += 1
     deadline = datetime.combine(day + timedelta(days=1), time(0), tzinfo=CALIFORNIA)
     if foreclosure_sale_on is not None:

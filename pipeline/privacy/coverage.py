@@ -106,7 +106,8 @@ KEPT: dict[str, dict[str, str]] = {
     "compliance.internaldncentry": {
         "phone_number": "the law requires the do-not-call entry kept; erasing it would let a re-import call again",
         "email": "the do-not-contact entry blocks emails to this address again",
-        "postal_address": "the do-not-contact entry blocks letters to this address again"},
+        "postal_address": "the do-not-contact entry blocks letters to this address again",
+        "stopped_on": "the number or address the stop came on, which the entries keep as well"},
     "compliance.compliancecheck": {"rule_ids": "the rules that decided: kept as evidence of the check"},
     "compliance.evidencefile": {"content_type": "the kind of file", "sha256": "shows which file was held, without it"},
     "compliance.consentrecord": {"method": "how consent was given (signed form, text reply)"},

@@ -557,10 +557,19 @@ def test_f6_a_note_with_a_prohibited_phrase_warns_on_a_call(lead, agent):
 # H12. California business days (F7) ----------------------------------------------------------------
 
 
-def test_f7_a_california_contract_signed_on_friday_counts_saturday_not_sunday(db):
+def test_f7_a_california_contract_signed_on_friday_counts_saturday_not_sunday_nor_thanksgiving(db):
     signed = datetime(2026, 11, 20, 15, 0, tzinfo=PACIFIC)  # Friday
-    # Sat 21 (1), Sun skipped, Mon 23 (2), Tue 24 (3), Wed 25 (4), Thu 26 (5): until midnight ending Thursday.
-    assert ca_equity_purchase_cancel_until(signed_at=signed) == datetime(2026, 11, 27, 0, 0, tzinfo=PACIFIC)
+    # Sat 21 (1), Sun skipped, Mon 23 (2), Tue 24 (3), Wed 25 (4), Thanksgiving skipped, Fri 27 (5):
+    # until midnight ending Friday. The day after Thanksgiving is a California state holiday, but
+    # not one of the business holidays Civ. Code 1695.1 names, so it counts.
+    assert ca_equity_purchase_cancel_until(signed_at=signed) == datetime(2026, 11, 28, 0, 0, tzinfo=PACIFIC)
+
+
+def test_f7_a_contract_signed_before_christmas_2032_skips_christmas_with_no_row_seeded(db):
+    signed = datetime(2032, 12, 20, 15, 0, tzinfo=PACIFIC)  # Monday
+    # Tue 21 (1), Wed 22 (2), Thu 23 (3); Christmas falls on Saturday 25 and is observed on Friday
+    # 24: both skipped (the seller's right lasts the longer), Sun 26 skipped; Mon 27 (4), Tue 28 (5).
+    assert ca_equity_purchase_cancel_until(signed_at=signed) == datetime(2032, 12, 29, 0, 0, tzinfo=PACIFIC)
 
 
 def test_f7_a_foreclosure_sale_before_day_five_ends_the_right_at_08_00_that_day(db):

@@ -15,6 +15,7 @@ from compliance.models import (
     InternalDncEntry,
     LoadStatus,
     RegistryLoad,
+    StopOrigin,
 )
 from compliance.services import dnc_numbers_add, registry_load_run
 
@@ -133,7 +134,7 @@ def test_a_broker_decides_a_pending_review(lead, agent, broker, client_as):
     client_as(broker).post(reverse("compliance:review_decide", args=[review.pk]), {"decision": "revoked"})
     review.refresh_from_db()
     assert review.status == "revoked"
-    assert InternalDncEntry.objects.get().phone_number == "+19185550104"
+    assert InternalDncEntry.objects.exclude(origin=StopOrigin.COVERED).get().phone_number == "+19185550104"
 
 
 def test_the_live_verdict_previews_a_refusal_and_records_nothing(lead, agent, client_as, national_registry):

@@ -190,7 +190,8 @@ def test_the_lead_page_names_every_list_a_number_is_on(lead, agent, client_as, n
 
     from ...compliance.factories import DncSourceFactory
 
-    PhoneFactory(contact=lead.contacts.first(), number="+19185550298", position=2)
+    # A second owner's number: the first owner's stays off every list (a stop covers only its owner).
+    PhoneFactory(contact=ContactFactory(lead=lead, position=2), number="+19185550298")
     litigators = DncSourceFactory(name="Litigator Firewall", kind=RegistryKind.LITIGATOR)
     for source in (national_registry, litigators):
         dnc_numbers_add(source=source, numbers=["9185550298"], as_of=date(2026, 11, 13))

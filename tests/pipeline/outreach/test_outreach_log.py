@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection  # noqa: F401 - read by a skipif condition below
 from django.utils import timezone
 
-from compliance.models import Channel, CheckMode, ComplianceCheck, InternalDncEntry, Verdict
+from compliance.models import Channel, CheckMode, ComplianceCheck, InternalDncEntry, StopOrigin, Verdict
 from compliance.services import dnc_numbers_add
 from leads.models import PhoneStatus
 from pipeline.models import FollowUp, Outcome, OutreachAttempt
@@ -90,7 +90,7 @@ def test_bad_number_marks_only_that_phone_bad(lead, agent):
 
 def test_a_do_not_call_request_puts_the_number_on_the_internal_list_for_everyone(lead, agent):
     log(lead, agent, outcome=Outcome.DNC_REQUEST, homeowner_words="Don't call this number again.")
-    entry = InternalDncEntry.objects.get()
+    entry = InternalDncEntry.objects.exclude(origin=StopOrigin.COVERED).get()
     assert (entry.phone_number, entry.recorded_by, entry.homeowner_words) == (
         "+19185550104", agent, "Don't call this number again."
     )
@@ -123,7 +123,7 @@ def test_b1_a_stop_request_is_recorded_even_when_the_attempt_is_blocked(lead, ag
     # then the attempt is refused, but the homeowner's request is honoured for everyone
     assert blocked.value.stop_recorded
     assert OutreachAttempt.objects.count() == 0
-    assert InternalDncEntry.objects.get().phone_number == "+19185550104"
+    assert InternalDncEntry.objects.exclude(origin=StopOrigin.COVERED).get().phone_number == "+19185550104"
 
 
 def test_b1_a_mail_stop_survives_unticking_do_not_mail(lead, agent):

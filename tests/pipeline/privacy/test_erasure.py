@@ -115,8 +115,10 @@ def test_erasure_leaves_nothing_of_the_person_but_the_do_not_contact_entry(world
     text = json.dumps(records).lower()
     assert not [sentinel for sentinel in SENTINELS if sentinel in text]
     # the do-not-call entry keeps the number, loses the words
-    assert [entry["phone_number"] for entry in dnc] == [PHONE]
-    assert OWNER_NAME.lower() not in json.dumps(dnc).lower()
+    assert [entry["phone_number"] for entry in dnc if entry["phone_number"]] == [PHONE]
+    # and the entries covering the owner's email and mailing address with it (B1) keep those, and only those
+    assert {entry["origin"] for entry in dnc if not entry["phone_number"]} == {"covered"}
+    assert OWNER_NAME.lower() not in json.dumps([{**entry, "email": ""} for entry in dnc]).lower()
     assert records["leads.contact"][0]["last_name"] == "[erased]"
     assert records["leads.historicalcontact"] and all(row["last_name"] == "[erased]"
                                                       for row in records["leads.historicalcontact"])

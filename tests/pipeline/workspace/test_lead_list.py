@@ -91,7 +91,7 @@ def dnc_book(agent, team, national_registry):
         "some": lead_with("+19185550202", "+19185550203"),
         "all": lead_with("+19185550204"),
         "none": lead_with(),
-        "stop": lead_with("+19185550205", "+19185550206"),
+        "stop": lead_with("+19185550206"),
         "litigator": lead_with("+19185550207"),
         "bad_listed": lead_with("+19185550208", "+19185550210", bad=("+19185550208",)),
     }
@@ -99,6 +99,8 @@ def dnc_book(agent, team, national_registry):
     dnc_numbers_add(source=national_registry, numbers=["9185550202", "9185550204", "9185550208"],
                     as_of=national_registry.data_as_of)
     dnc_numbers_add(source=litigators, numbers=["9185550207"], as_of=litigators.data_as_of)
+    # A second owner's number: their stop covers their own numbers, not the first owner's (B1).
+    PhoneFactory(contact=ContactFactory(lead=book["stop"], position=2), number="+19185550205")
     internal_dnc_add(phone_number="+19185550205", channel="call", homeowner_words="Stop calling me.",
                      recorded_by=agent)
     return book

@@ -16,7 +16,7 @@ from pipeline.outreach.services import outreach_log
 from pipeline.workspace.lead_pages import NOT_CALLABLE_BECAUSE, OWNER_DECEASED, not_callable_because
 
 from ...compliance.factories import DncSourceFactory
-from ...leads.factories import PhoneFactory
+from ...leads.factories import ContactFactory, PhoneFactory
 from .test_views import outreach_data
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,8 @@ def status_line(page: str, display: str) -> str:
 def test_a_number_the_gate_refuses_is_labelled_by_its_reason_not_not_now(lead, agent, client_as,
                                                                           national_registry):
     contact = lead.contacts.first()
-    PhoneFactory(contact=contact, number="+19185550221", position=2)  # the internal list
+    # the internal list: a second owner's number (their stop would cover the first owner's numbers too)
+    PhoneFactory(contact=ContactFactory(lead=lead, position=2), number="+19185550221")
     PhoneFactory(contact=contact, number="+19185550222", position=3)  # the national registry
     PhoneFactory(contact=contact, number="+19185550223", position=4)  # a litigator list
     internal_dnc_add(phone_number="+19185550221", channel="call", homeowner_words="Don't call again.",
