@@ -315,6 +315,8 @@ def _providers():
         "token": lambda world, route: [WRONG_TOKEN],
         # A seller form's public key: a wrong one (the page must be a 404).
         "key": lambda world, route: [WRONG_TOKEN],
+        # A lead source's own id for a lead (the upsert): answered only to the source's key.
+        "external_id": lambda world, route: ["walk-1"],
         # the password reset link's user: the broker's (the token is still the wrong one)
         "uidb64": lambda world, route: [urlsafe_base64_encode(force_bytes(world.broker.pk))],
         "slug": lambda world, route: list(REPORTS) + ["no-such-report"],
