@@ -395,6 +395,7 @@ def stop_request_record(
     at: datetime | None = None,
     whole_contact: bool = False,
     texted_by_homeowner: bool = False,
+    cover_owner: bool = True,
 ) -> list[InternalDncEntry]:
     """A homeowner asked us to stop: suppress what they asked about, for everyone, at once.
 
@@ -404,6 +405,9 @@ def stop_request_record(
 
     ``whole_contact``: they asked not to be contacted at all ("do not contact me"): every
     number, email and mailing address of that owner, whatever the channel it was said on.
+
+    ``cover_owner``: False when the one asking is not the owner (the number reached someone
+    else, a wrong number): the stop covers that number alone, not the owner's others (B1).
 
     Never gated: a request to stop is honoured even when the attempt it came in on was
     refused (B1, B4). On the phone it covers that number; by email that address; by mail
@@ -460,7 +464,7 @@ def stop_request_record(
                 for key in dict.fromkeys(addresses) if key]
     # Then everything else of the owners of the first number or address (B1).
     first = next((entry for entry in entries if entry.phone_number or entry.email), None)
-    if first is not None:
+    if first is not None and cover_owner:
         covered = owner_points_cover(first)
         numbers = [entry.phone_number for entry in covered if entry.phone_number]
         if numbers:

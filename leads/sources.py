@@ -31,6 +31,8 @@ from .intake import Added, Intake, lead_create_by_hand, lead_people_add, people_
 from .models import Email, HardshipCategory, Lead, LeadSourceKey, LeadSourcePost, Phone, source_key_new
 from .services import hardship_record_create
 
+EXTERNAL_ID_MAX = 100  # LeadSourcePost.external_id
+EXTERNAL_ID_TOO_LONG = "An external_id has at most {limit} characters."
 NO_EXTERNAL_ID = "Send the lead's id in your system as external_id: it makes a post sent twice one lead."
 ALREADY_POSTED = "This source already posted this lead (the same external_id): nothing was added."
 OTHER_HOUSE = ("This external_id was posted for {house}: a different house is a different lead, so send it under an "
@@ -124,6 +126,8 @@ def _external_id(external_id: str) -> str:
     external_id = external_id.strip()
     if not external_id:
         raise ValidationError({"external_id": [NO_EXTERNAL_ID]})
+    if len(external_id) > EXTERNAL_ID_MAX:
+        raise ValidationError({"external_id": [EXTERNAL_ID_TOO_LONG.format(limit=EXTERNAL_ID_MAX)]})
     return external_id
 
 

@@ -461,8 +461,9 @@ def _finish(job: ImportJob) -> ImportJob:
         job.phones_on_dnc = phones.filter(
             on_dnc_list=True, contact__lead__in=Lead.objects.visible_to(job.created_by)).count()
     job.status, job.finished_at = ImportStatus.DONE, timezone.now()
-    with transaction.atomic():  # the cost counted once, with the job done
-        job.save(update_fields=["phones_on_dnc", "status", "finished_at"])
-        if job.list_cost:
+    with transaction.atomic():  # the cost counted once: by the one run that marks the job done
+        done = ImportJob.objects.filter(pk=job.pk).exclude(status=ImportStatus.DONE).update(
+            phones_on_dnc=job.phones_on_dnc, status=job.status, finished_at=job.finished_at)
+        if done and job.list_cost:
             LeadList.objects.filter(pk=job.lead_list_id).update(cost=Coalesce("cost", Decimal(0)) + job.list_cost)
     return job

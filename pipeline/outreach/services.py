@@ -185,7 +185,10 @@ def outreach_log(
             stop_request_record(lead=lead, channel=channel, contact_point=contact_point,
                                 homeowner_words=words, recorded_by=automation_user() if texted else actor,
                                 at=occurred_at, whole_contact=outcome == Outcome.DO_NOT_CONTACT,
-                                texted_by_homeowner=texted)
+                                texted_by_homeowner=texted,
+                                # A wrong number's "stop calling" is a stranger's: it covers that
+                                # number only, never the homeowner's others (B1).
+                                cover_owner=outcome != Outcome.WRONG_NUMBER)
         elif unclear:
             revocation_review_raise(lead=lead, contact_point=contact_point, text=words,
                                     matched=unclear, raised_by=actor, at=occurred_at)

@@ -145,3 +145,20 @@ def test_b1_the_lead_page_shows_the_owner_s_other_number_as_covered(lead, owner,
     row = page[page.index("(918) 555-0111</span>"):]
     row = row[:row.index("phone-now")]
     assert "Internal do-not-contact list" in row
+
+
+def test_b1_a_wrong_number_s_stop_covers_that_number_only(lead, owner, agent):
+    from pipeline.models import Outcome
+    from pipeline.outreach.services import outreach_log
+
+    reached = owner.phones.order_by("position").first()
+
+    outreach_log(lead=lead, channel=Channel.CALL, contact_point=reached, outcome=Outcome.WRONG_NUMBER, actor=agent,
+                 role_disclosed=True, homeowner_words="Wrong number. Stop calling this number.")
+
+    assert InternalDncEntry.objects.filter(phone_number=reached.number).exists()
+    assert not InternalDncEntry.objects.filter(origin=StopOrigin.COVERED).exists()
+    reached.refresh_from_db()
+    assert reached.status == PhoneStatus.WRONG_PARTY
+    assert b1(lead, owner.emails.get(), agent, Channel.EMAIL) is None
+    assert b1(lead, owner.phones.get(number="+19185550111"), agent, Channel.CALL) is None

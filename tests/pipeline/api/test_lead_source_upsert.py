@@ -204,3 +204,10 @@ def test_the_agent_a_posted_lead_is_routed_to_is_told_at_once_and_once(source, o
     told = Notification.objects.get(kind=NotificationKind.NEW_LEAD)
     assert (told.recipient, told.lead_id) == (other_agent, made.json()["lead"])
     assert told.title.startswith("New lead from the lead source “Zapier: FB ads”: 1633 Elm")
+
+
+def test_an_id_too_long_for_the_path_is_a_400_not_a_500(source):
+    _source_key, key = source
+    refused = client_with(key).put(url("x" * 101), body(), format="json")
+    assert refused.status_code == 400 and "at most 100 characters" in str(refused.json())
+    assert rows() == (0, 0, 0, 0, 0, 0, 0)
