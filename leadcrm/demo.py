@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
 
+from django.urls import reverse
 from django.utils import timezone
 
 from compliance.models import (
@@ -45,6 +46,7 @@ from leads.models import (
     Lead,
     LeadList,
     LeadSource,
+    LeadSourceKey,
     LeadType,
     LienType,
     Phone,
@@ -163,6 +165,7 @@ class SeedSummary:
     leads_created: int = 0
     leads_skipped: int = 0
     counts: dict = field(default_factory=dict)
+    seller_form: str = ""  # the demo seller form's public path
 
 
 def _pick(rng: random.Random, weighted):
@@ -189,6 +192,28 @@ def _seed_refused_calls(leads: list[Lead], numbers: set, now: datetime, how_many
             )
         except OutreachBlocked:
             pass
+
+
+# What the demo lists cost, for the broker's list and source report (cost per lead and closing).
+LIST_COSTS = {"nod": Decimal("450"), "lis": Decimal("300"), "absentee": Decimal("600")}
+
+
+def seed_lead_sources(broker: User, lists: dict) -> str:
+    """The ways leads come in besides lists: a seller form on the brokerage's site, a lead
+    vendor's key (its cost per lead), and what the lists cost. Once only; the form's path."""
+    from leads.sources import source_key_create
+    from pipeline.intake.services import default_consent_text, default_thank_you_text, seller_form_save
+    from pipeline.models import SellerForm
+
+    for name, cost in LIST_COSTS.items():
+        LeadList.objects.filter(pk=lists[name].pk, cost__isnull=True).update(cost=cost)
+    if not LeadSourceKey.objects.exists():
+        source_key_create(name="Zapier: Facebook ads", source=LeadSource.INBOUND, created_by=broker,
+                          cost_per_lead=Decimal("35"))
+    form = SellerForm.objects.order_by("pk").first() or seller_form_save(
+        actor=broker, name="Short-sale help on our website", consent_text=default_consent_text(),
+        thank_you_text=default_thank_you_text(), allowed_origins="https://www.sunbeltrealty.example")
+    return reverse("intake:public", args=[form.key])
 
 
 def _lawful_past_time(rng: random.Random, now: datetime, days_ago: int) -> datetime:
@@ -385,6 +410,7 @@ def seed_demo(*, lead_count: int = 500, seed: int = DEMO_SEED, now: datetime | N
     seed_possible_duplicate()
     seed_messages(users["agent.ana"], now)
     seed_plans(users["agent.ana"], now)
+    summary.seller_form = seed_lead_sources(users["broker"], lists)
     # The deadline rules' follow-ups (lender chases, auctions, approval expiries...) as beat
     # would raise them; the worker then tells each agent within their working hours.
     from pipeline.reminders.rules import follow_ups_generate

@@ -34,5 +34,7 @@ class Command(BaseCommand):
         for name, count in summary.counts.items():
             self.stdout.write(f"  {name:<32} {count:>7}")
         self.stdout.write(f"Logins (password {DEMO_PASSWORD!r}): " + ", ".join(p[0] for p in PEOPLE))
+        if summary.seller_form:
+            self.stdout.write(f"The seller form homeowners fill in (no sign-in): {summary.seller_form}")
         self.stdout.write("The broker and team leads then set up a second factor (an authenticator app) at "
                           "their first sign-in: docs/security.md#second-factor.")
