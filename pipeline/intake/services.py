@@ -4,7 +4,8 @@ A post that passes the spam checks (``spam.py``) is added as a lead typed in by 
 no agent chosen (``leads.intake.lead_create_by_hand``, ``route=True``, adding to the lead
 already holding the house), by the form's owner. In the same transaction: the homeowner's
 words as a hardship record, the consent they ticked as one consent record and one inquiry
-per number (D5, C1), the shared plan the form starts, and the agent told. Nothing of it is
+per number (D5, C1), the shared plan the form starts, and the agent told (of a new lead, or
+that the homeowner of a lead already held wrote in again). Nothing of it is
 written when any part is refused.
 """
 
@@ -37,7 +38,7 @@ from pipeline.models import (
     seller_form_key_new,
 )
 from pipeline.plans.services import lead_enroll
-from pipeline.reminders.notifications import new_lead_notify
+from pipeline.reminders.notifications import lead_wrote_in_notify, new_lead_notify
 
 CAME_FROM = "the seller form"
 METHOD = "Web form with an unticked checkbox: seller form “{name}” (#{pk})"
@@ -281,7 +282,9 @@ def form_submission_accept(*, form: SellerForm, sent: Sent, where: Where, at: da
         except ValidationError as error:  # the lead stands; the form's page says why the plan did not start
             submission.plan_refusal = " ".join(error.messages)[:300]
             submission.save(update_fields=["plan_refusal"])
+    lead.refresh_from_db()
     if added.created:
-        lead.refresh_from_db()
         new_lead_notify(lead, came_from=CAME_FROM, at=at)
+    else:  # a house already held: its homeowner wrote in again, the warmest of leads
+        lead_wrote_in_notify(lead, came_from=CAME_FROM, key=f"lead_wrote_in:form:{submission.pk}", at=at)
     return submission

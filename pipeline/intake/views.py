@@ -31,6 +31,8 @@ TOO_FAST = ("That was quicker than we expected. Please check your details below,
             "“Send my details” again.")
 TOO_MANY = "We have received many forms from your connection in a short time. Please try again in an hour, or call us."
 FIX_BELOW = "Some details are missing or need a second look: see the messages below."
+WORDS_CHANGED = ("The words next to the consent box have changed since this page was opened. Please read them "
+                 "and tick the box again if you agree, then press “Send my details”.")
 
 
 def frame_policy(form: SellerForm) -> str:
@@ -80,9 +82,13 @@ class PublicFormView(View):
         context.setdefault("brokerage", Brokerage.objects.current())
         return render(self.request, template, {"seller_form": self.seller_form, **context}, status=status)
 
-    def _show(self, form: HomeownerForm, *, status: int = 200, notice: str = "", confirm: bool = False):
+    def _show(self, form: HomeownerForm, *, status: int = 200, notice: str = "", confirm: bool = False,
+              ticked: bool = False):
+        """The form, with a fresh token for the words it shows; the box ticked only when
+        ``ticked``: the homeowner ticked it beside these very words."""
         return self._render("intake/public_form.html", status=status, form=form, notice=notice,
-                            started=spam.started_token(self.seller_form, confirm=confirm), honeypot=spam.HONEYPOT)
+                            started=spam.started_token(self.seller_form, confirm=confirm), honeypot=spam.HONEYPOT,
+                            consent_ticked=ticked and bool(form["consent"].value()))
 
     def get(self, request, key):
         page = request.META.get("HTTP_REFERER", "")[:500]
@@ -100,27 +106,38 @@ class PublicFormView(View):
     def _checked(self, form: HomeownerForm, where: Where):
         log = {"form": self.seller_form, "where": where}
         if spam.over_limit(where.address_hash):
-            submission_log(outcome=SubmissionOutcome.RATE_LIMITED, **log)
+            if spam.refusal_to_log(where.address_hash):
+                submission_log(outcome=SubmissionOutcome.RATE_LIMITED, **log)
             return self._render("intake/too_many.html", status=429, message=TOO_MANY)
         if form.honeypot_filled:  # a robot: thanked, nothing kept but the log line
             submission_log(outcome=SubmissionOutcome.SPAM, **log)
             return self._render("intake/thanks.html")
         started = spam.started_read(self.seller_form, form.token)
+        # A box ticked beside the words shown now is kept ticked when the form is shown
+        # again; one ticked elsewhere (the brokerage's own page, an older version of ours)
+        # is not: the homeowner is asked again, beside these words.
+        saw_words = started.saw_words_of(self.seller_form)
         if started.too_fast():
             submission_log(outcome=SubmissionOutcome.TOO_FAST, **log)
             typed = {name: value for name, value in form.data.items() if name not in (spam.HONEYPOT, spam.TOKEN_FIELD)}
-            return self._show(HomeownerForm(initial=typed), notice=TOO_FAST)
+            return self._show(HomeownerForm(initial=typed), notice=TOO_FAST, ticked=saw_words)
         if not form.is_valid():
             submission_log(outcome=SubmissionOutcome.INVALID, invalid_fields=sorted(form.errors), **log)
-            return self._show(form, notice=FIX_BELOW)
+            return self._show(form, notice=FIX_BELOW, ticked=saw_words)
         if started.seconds is None:
             # A plain HTML form on another site (or a page left open past a day): our own
-            # page shows what was sent, with a fresh token; one click sends it.
+            # page shows what was sent, with a fresh token, and asks for consent again,
+            # unticked, beside our current words; one click sends it.
             return self._render("intake/confirm.html", form=form,
                                 started=spam.started_token(self.seller_form, confirm=True),
                                 behind=dict(BEHIND_CHOICES).get(form.cleaned_data["behind"], "")
                                 if form.cleaned_data["behind"] else "",
                                 best_time=dict(BEST_TIME_CHOICES).get(form.cleaned_data["best_time"], ""))
+        if form.cleaned_data["consent"] and not saw_words:
+            # The words changed between showing the page and this post: the homeowner never
+            # saw the words a consent would be stored with. Ask again; nothing is saved.
+            submission_log(outcome=SubmissionOutcome.INVALID, invalid_fields=["consent"], **log)
+            return self._show(form, notice=WORDS_CHANGED)
         try:
             form_submission_accept(form=self.seller_form, sent=_sent(form.cleaned_data), where=where)
         except ValidationError as error:
@@ -128,5 +145,5 @@ class PublicFormView(View):
                 name = FIELD_OF.get(name, name)
                 form.add_error(name if name in form.fields else None, messages)
             submission_log(outcome=SubmissionOutcome.INVALID, invalid_fields=sorted(error.message_dict), **log)
-            return self._show(form, notice=FIX_BELOW)
+            return self._show(form, notice=FIX_BELOW, ticked=saw_words)
         return self._render("intake/thanks.html")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from leads.models import Lead, RoutingTarget
+from leads.models import Lead, RoutingTarget, Stage
 from pipeline.intake.services import seller_form_save
 from pipeline.models import (
     EmailState,
@@ -17,7 +17,7 @@ from pipeline.models import (
     PlanEnrollment,
 )
 from pipeline.plans.services import StepInput, plan_save
-from pipeline.reminders.notifications import new_lead_notify
+from pipeline.reminders.notifications import lead_wrote_in_notify, new_lead_notify
 
 from ...leadcrm.factories import BrokerFactory
 from ...leads.factories import ContactFactory, LeadFactory, PhoneFactory, RoutingRuleFactory
@@ -41,6 +41,42 @@ def test_the_agent_the_lead_is_routed_to_is_told_once_and_emailed(seller_form, a
     assert note.title == "New lead from the seller form: 1633 Elm Street, Tulsa, OK 74130"
     assert note.url == reverse("leads:detail", args=[lead.pk])
     assert note.email_state in (EmailState.PENDING, EmailState.SENT)
+
+
+def test_a_homeowner_writing_in_again_about_a_lead_held_is_told_to_its_agent_once(seller_form, agent):
+    # given: the homeowner's lead, routed to Ana, already told of it as new
+    RoutingRuleFactory(target=RoutingTarget.AGENT, agent=agent, zip_codes="741")
+    agent.email = "ana@example.com"
+    agent.save()
+    post(seller_form)
+    lead = Lead.objects.get()
+
+    # when: they send the form again, another day, another number
+    post(seller_form, sent(phone="918-555-0177"))
+
+    # then: Ana hears of it, once, and by email
+    submission = FormSubmission.objects.latest("pk")
+    note = Notification.objects.get(kind=NotificationKind.REPLY)
+    assert (note.recipient, note.lead, note.key) == (agent, lead, f"lead_wrote_in:form:{submission.pk}")
+    assert note.title == "A homeowner already in your leads wrote in again: 1633 Elm Street, Tulsa, OK 74130"
+    assert "sent the seller form again" in note.body and "marked" not in note.body
+    assert note.url == reverse("leads:detail", args=[lead.pk])
+    assert note.email_state in (EmailState.PENDING, EmailState.SENT)
+    lead_wrote_in_notify(lead, came_from="the seller form", key=f"lead_wrote_in:form:{submission.pk}")
+    assert Notification.objects.filter(kind=NotificationKind.REPLY).count() == 1
+    assert Notification.objects.filter(kind=NotificationKind.NEW_LEAD).count() == 1  # the first post's only
+
+
+def test_a_dead_lead_written_in_about_again_says_so_to_the_pond_people(seller_form, broker, team, team_lead, agent):
+    RoutingRuleFactory(target=RoutingTarget.POND, team=team, zip_codes="741")
+    post(seller_form)
+    Lead.objects.update(stage=Stage.DEAD)
+
+    post(seller_form, sent(phone="918-555-0177"))
+
+    notes = Notification.objects.filter(kind=NotificationKind.REPLY)
+    assert {note.recipient for note in notes} == {broker, team_lead}
+    assert all("marked Dead" in note.body and "no agent" in note.body for note in notes)
 
 
 def test_an_agent_who_takes_no_email_is_told_in_the_app_only(seller_form, agent):

@@ -17,7 +17,7 @@ from compliance.services import dnc_numbers_add, outreach_check
 from leads.models import Contact, HardshipRecord, Lead, LeadSource, Phone, Property
 from pipeline.intake.services import NO_PHONE, seller_form_rotate_key
 from pipeline.intake.views import TOO_FAST, TOO_MANY
-from pipeline.models import FormSubmission, Notification, SubmissionOutcome
+from pipeline.models import FormSubmission, Notification, NotificationKind, SubmissionOutcome
 
 from ...leads.imports.test_imports import HEADER, run
 from .conftest import HOMEOWNER_ADDRESS, SITE, form_url, post, sent
@@ -110,7 +110,7 @@ def test_a_form_lead_for_an_imported_house_is_added_to_that_lead(seller_form, br
            "9185550199,,,")
     run(broker, f"{HEADER}\n{row}\n".encode())
     imported = Lead.objects.get()
-    before = Notification.objects.count()
+    before = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
     # when: the homeowner sends the form for it
     response = post(seller_form)
@@ -123,7 +123,9 @@ def test_a_form_lead_for_an_imported_house_is_added_to_that_lead(seller_form, br
     submission = FormSubmission.objects.get()
     assert (submission.outcome, submission.lead) == (SubmissionOutcome.MATCHED, imported)
     assert ConsentRecord.objects.get().lead == imported
-    assert Notification.objects.count() == before  # not a new lead
+    # not a new lead: whoever works it hears the homeowner wrote in again
+    assert not Notification.objects.filter(kind=NotificationKind.NEW_LEAD).exclude(pk__lte=before).exists()
+    assert Notification.objects.filter(kind=NotificationKind.REPLY, lead=imported).exists()
 
 
 @pytest.mark.parametrize(("missing", "field", "message"), [
