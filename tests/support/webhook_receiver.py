@@ -99,6 +99,18 @@ class WebhookReceiver:
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    def use_tls(self, certfile: str, keyfile: str) -> WebhookReceiver:
+        """Answer over TLS with this certificate (before ``start``); ``server_names`` keeps
+        the name each client asked for (SNI)."""
+        import ssl
+
+        self.server_names: list[str | None] = []
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certfile, keyfile)
+        context.sni_callback = lambda sock, name, ctx: self.server_names.append(name)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        return self
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/leadcrm"

@@ -22,6 +22,7 @@ from pipeline.models import (
     NotificationKind,
     WebhookAttempt,
     WebhookDelivery,
+    WebhookEndpoint,
     WebhookEvent,
 )
 from pipeline.reminders.notifications import notification_emails_send
@@ -360,6 +361,62 @@ def test_the_connection_goes_to_the_address_checked_with_the_names_host_header(
     assert delivery.status == DeliveryStatus.SUCCEEDED and resolver.asked == 1
     [received] = receiver.wait_for(1)
     assert received.header("Host") == f"hooks.pinned.test:{port}"
+
+
+def _certificates(folder, name: str) -> tuple[str, str, str]:
+    """A test CA and a certificate it signed for ``name``: (CA, certificate, key) paths."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make the test certificates")
+
+    def run(*args, **kwargs):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder, **kwargs)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=LeadCRM test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", f"/CN={name}")
+    (folder / "leaf.ext").write_text(
+        f"subjectAltName=DNS:{name}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=serverAuth\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n")
+    run("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "leaf.pem",
+        "-days", "2", "-extfile", "leaf.ext")
+    return str(folder / "ca.pem"), str(folder / "leaf.pem"), str(folder / "leaf.key")
+
+
+def test_tls_to_the_checked_address_still_names_and_verifies_the_host(
+        broker, lead, agent, fast_timeouts, monkeypatch, tmp_path):
+    """Connected to the address, TLS still asks for the name (SNI) and checks the
+    certificate against it: a certificate for another name is refused."""
+    import requests.adapters
+
+    from tests.support.webhook_receiver import WebhookReceiver
+
+    ca, certificate, key = _certificates(tmp_path, "hooks.tls.test")
+    monkeypatch.setattr(requests.adapters, "DEFAULT_CA_BUNDLE_PATH", ca)
+    Resolver(monkeypatch, "hooks.tls.test", "127.0.0.1")
+    receiver = WebhookReceiver().use_tls(certificate, key).start()
+    try:
+        port = receiver.server.server_address[1]
+        endpoint_create(owner=broker, url=f"https://hooks.tls.test:{port}/in", events=["lead.stage_changed"])
+        move(lead, agent)
+        [delivery] = send_pending()
+        assert delivery.status == DeliveryStatus.SUCCEEDED, delivery.attempt_log.get().error
+        assert receiver.server_names == ["hooks.tls.test"]
+        assert receiver.received[0].header("Host") == f"hooks.tls.test:{port}"
+        # The same address under a name the certificate is not for: refused, nothing sent.
+        Resolver(monkeypatch, "other.tls.test", "127.0.0.1")
+        WebhookEndpoint.objects.update(url=f"https://other.tls.test:{port}/in")
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.PENDING,
+                                                              next_attempt_at=timezone.now())
+        [delivery] = send_pending()
+        assert delivery.status == DeliveryStatus.RETRYING
+        assert "certificate" in delivery.attempt_log.order_by("number").last().error.lower()
+        assert receiver.server_names[-1] == "other.tls.test" and len(receiver.received) == 1
+    finally:
+        receiver.stop()
 
 
 @pytest.mark.parametrize("url", [
