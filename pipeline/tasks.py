@@ -196,10 +196,19 @@ def webhooks_sweep() -> dict:
     return {"stuck": swept["stuck"], "due": len(swept["due"])}
 
 
+@shared_task(name="pipeline.webhooks_hand_out")
+def webhooks_hand_out(delivery_ids: list[int]) -> int:
+    """An import batch's deliveries, written with the batch: one task each. Lost, the
+    sweeper hands them out instead (they are pending rows)."""
+    for pk in delivery_ids:
+        webhook_deliver.delay(pk)
+    return len(delivery_ids)
+
+
 @shared_task(name="pipeline.webhooks_leads_created", acks_late=True, reject_on_worker_lost=True)
 def webhooks_leads_created(lead_ids: list[int], at: str) -> int:
-    """An import batch's new leads: their lead.created deliveries, a thousand at a time
-    (safe to run twice: each event is once per endpoint)."""
+    """What an import batch queued before its deliveries were written with it: still run
+    for any such message left in the queue (safe to run twice: each event is once per endpoint)."""
     from datetime import datetime
 
     from pipeline.webhooks.services import leads_created_record

@@ -214,9 +214,11 @@ class Occurrence:
     fields: dict = field(default_factory=dict)
 
 
-def deliveries_record(*, event: str, occurrences: list[Occurrence], now: datetime | None = None) -> list[int]:
+def deliveries_record(*, event: str, occurrences: list[Occurrence], now: datetime | None = None,
+                      enqueue: bool = True) -> list[int]:
     """Write a delivery of each occurrence to each active endpoint that wants ``event``
-    and whose owner may see the lead; returns the new deliveries' ids (enqueued on commit).
+    and whose owner may see the lead; returns the new deliveries' ids (each enqueued on
+    commit, unless ``enqueue`` is False: the caller hands them out).
 
     Queries: none when no endpoint wants the event (cached); else the endpoints, one
     visibility query per owner, the leads, the insert and the new ids."""
@@ -258,17 +260,26 @@ def deliveries_record(*, event: str, occurrences: list[Occurrence], now: datetim
     created = list(WebhookDelivery.objects.filter(
         endpoint__in=live, event=event, event_key__in={row.event_key for row in rows}, created_at=now,
         status=DeliveryStatus.PENDING, attempts=0).values_list("pk", flat=True))
-    _enqueue(created)
+    if enqueue:
+        _enqueue(created)
     return created
 
 
 def leads_created_record(*, lead_ids: list[int], at: datetime, chunk: int = 1000) -> int:
-    """The lead.created deliveries of an import's new leads (from a worker, after the batch)."""
-    written = 0
+    """The lead.created deliveries of an import batch's new leads, written in the caller's
+    transaction (the batch's: rolled back, nothing is sent) a fixed few queries a thousand
+    leads; one task hands them all out once it commits. Were that task lost (the broker
+    down), the deliveries are pending rows the sweeper hands out: nothing is lost.
+    Safe to run twice (each event is once per endpoint)."""
+    from pipeline.tasks import webhooks_hand_out
+
+    created: list[int] = []
     for start in range(0, len(lead_ids), chunk):
         ids = lead_ids[start:start + chunk]
         sources = dict(Lead.objects.filter(pk__in=ids).values_list("pk", "source"))
         with transaction.atomic():
-            written += len(deliveries_record(event=WebhookEvent.LEAD_CREATED, occurrences=[
-                Occurrence(pk, f"lead.created:{pk}", at, {"source": sources[pk]}) for pk in ids if pk in sources]))
-    return written
+            created += deliveries_record(event=WebhookEvent.LEAD_CREATED, enqueue=False, occurrences=[
+                Occurrence(pk, f"lead.created:{pk}", at, {"source": sources[pk]}) for pk in ids if pk in sources])
+    if created:
+        enqueue_on_commit(webhooks_hand_out, created, swept=True)
+    return len(created)

@@ -2,8 +2,9 @@
 
 Threaded, it records every request (headers and body) and answers 200 unless told
 otherwise for the next requests (``answer_next``): another status with a body, ``hang``
-(read the request, then say nothing for ``seconds``), or ``close`` (drop the connection
-without an answer).
+(read the request, then say nothing for ``seconds``), ``close`` (drop the connection
+without an answer), or ``drip`` (answer one byte every ``seconds``: each read is quick,
+the whole answer slow). ``connections`` counts every connection accepted, a request or not.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class Received:
 
 @dataclass
 class Behaviour:
-    kind: str = "answer"  # answer | hang | close
+    kind: str = "answer"  # answer | hang | close | drip
     status: int = 200
     body: str = "ok"
     seconds: float = 0.0
@@ -42,6 +43,7 @@ class Behaviour:
 class WebhookReceiver:
     def __init__(self):
         self.received: list[Received] = []
+        self.connections = 0
         self._next: deque[Behaviour] = deque()
         self.default = Behaviour()
         self._lock = threading.Lock()
@@ -53,6 +55,11 @@ class WebhookReceiver:
 
             def log_message(self, *args):  # quiet
                 pass
+
+            def setup(self):
+                with receiver._lock:
+                    receiver.connections += 1
+                super().setup()
 
             def do_POST(self):  # noqa: N802 - the stdlib's name
                 length = int(self.headers.get("Content-Length") or 0)
@@ -70,6 +77,18 @@ class WebhookReceiver:
                     self.close_connection = True
                     return
                 payload = behaviour.body.encode()
+                if behaviour.kind == "drip":
+                    whole = (f"HTTP/1.1 {behaviour.status} OK\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
+                             + payload)
+                    self.close_connection = True
+                    for byte in whole:
+                        if receiver._release.wait(behaviour.seconds):
+                            return
+                        try:
+                            self.wfile.write(bytes([byte]))
+                        except OSError:
+                            return  # the sender gave up
+                    return
                 self.send_response(behaviour.status)
                 self.send_header("Content-Type", "text/plain; charset=utf-8")
                 self.send_header("Content-Length", str(len(payload)))
@@ -79,6 +98,18 @@ class WebhookReceiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def use_tls(self, certfile: str, keyfile: str) -> WebhookReceiver:
+        """Answer over TLS with this certificate (before ``start``); ``server_names`` keeps
+        the name each client asked for (SNI)."""
+        import ssl
+
+        self.server_names: list[str | None] = []
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certfile, keyfile)
+        context.sni_callback = lambda sock, name, ctx: self.server_names.append(name)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        return self
 
     @property
     def url(self) -> str:

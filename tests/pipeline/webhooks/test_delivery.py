@@ -22,6 +22,7 @@ from pipeline.models import (
     NotificationKind,
     WebhookAttempt,
     WebhookDelivery,
+    WebhookEndpoint,
     WebhookEvent,
 )
 from pipeline.reminders.notifications import notification_emails_send
@@ -232,13 +233,190 @@ def test_two_workers_never_send_the_same_attempt(endpoint, receiver, lead, agent
     WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENDING, claimed_at=timezone.now())
     assert delivery_send(delivery_id=delivery.pk) is None
     assert not receiver.received
-    # Its worker died mid-send: the sweeper hands it out again (at least once).
+    # Its worker died mid-send: the sweeper counts a failed try, and it is sent again on the
+    # backoff (at least once).
     later = timezone.now() + timedelta(minutes=10)
     swept = deliveries_sweep(now=later)
-    assert swept == {"stuck": 1, "due": [delivery.pk]}
-    assert delivery_send(delivery_id=delivery.pk, now=later).status == DeliveryStatus.SUCCEEDED
-    assert delivery_send(delivery_id=delivery.pk, now=later) is None  # a redelivered task: nothing
+    assert swept == {"stuck": 1, "due": []}
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.RETRYING and delivery.attempts == 1
+    assert delivery.next_attempt_at == later + BACKOFF[0]
+    attempt = delivery.attempt_log.get()
+    assert not attempt.succeeded and attempt.status_code is None and "still sending after 5 minutes" in attempt.error
+    endpoint.refresh_from_db()
+    assert endpoint.failing_since == later  # it counts toward disabling, like any failure
+    retry_at = later + BACKOFF[0] + timedelta(minutes=1)
+    assert deliveries_sweep(now=retry_at) == {"stuck": 0, "due": [delivery.pk]}
+    assert delivery_send(delivery_id=delivery.pk, now=retry_at).status == DeliveryStatus.SUCCEEDED
+    assert delivery_send(delivery_id=delivery.pk, now=retry_at) is None  # a redelivered task: nothing
     assert len(receiver.received) == 1
+
+
+def test_a_delivery_stuck_sending_on_its_last_try_is_given_up(endpoint, receiver, lead, agent):
+    move(lead, agent)
+    delivery = WebhookDelivery.objects.get()
+    claimed = timezone.now()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENDING, claimed_at=claimed,
+                                                          attempts=len(BACKOFF))
+    later = claimed + timedelta(minutes=6)
+    assert deliveries_sweep(now=later)["stuck"] == 1
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.GIVEN_UP and delivery.attempts == len(BACKOFF) + 1
+    assert deliveries_sweep(now=later + timedelta(hours=1)) == {"stuck": 0, "due": []}
+    assert not receiver.received
+
+
+def test_a_late_answer_after_the_sweeper_counted_it_stuck_is_not_recorded_twice(endpoint, receiver, lead, agent):
+    from pipeline.webhooks.delivery import Answer, _record
+
+    move(lead, agent)
+    delivery = WebhookDelivery.objects.get()
+    claimed = timezone.now()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENDING, claimed_at=claimed)
+    deliveries_sweep(now=claimed + timedelta(minutes=6))
+    late = _record(delivery, Answer(200, "ok", "", 5), started_at=claimed)  # the worker was alive after all
+    assert late.status == DeliveryStatus.RETRYING and late.attempts == 1
+    assert delivery.attempt_log.count() == 1
+
+
+def test_an_answer_dripped_a_byte_at_a_time_is_cut_off_at_the_time_limit(endpoint, receiver, lead, agent):
+    """Each byte comes well within the read timeout (0.5 s), the whole answer would take
+    about 20 s: the 1 s limit holds for the attempt as a whole."""
+    receiver.answer_next(Behaviour(kind="drip", seconds=0.3, body="ok"))
+    move(lead, agent)
+    started = time.monotonic()
+    [delivery] = send_pending()
+    took = time.monotonic() - started
+    assert took < 2.5, took
+    assert delivery.status == DeliveryStatus.RETRYING
+    attempt = delivery.attempt_log.get()
+    assert attempt.status_code is None and attempt.error.startswith("Timed out after 1.")
+    assert len(receiver.received) == 1  # it was sent; only the answer was too slow
+
+
+def test_a_status_in_time_stands_when_the_body_drips_past_the_limit(endpoint, receiver, lead, agent, settings):
+    settings.LEADCRM_WEBHOOKS_TIMEOUT = 3.0
+    body = "x" * 40
+    receiver.answer_next(Behaviour(kind="drip", seconds=0.03, body=body))  # headers ~1.2 s, the body 1.2 s more
+    move(lead, agent)
+    started = time.monotonic()
+    [delivery] = send_pending()
+    assert time.monotonic() - started < 4
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+
+
+class Resolver:
+    """A stand-in DNS for one name: each lookup of it gets the next answer (the last one
+    again when they run out); every other name and address literal resolves as usual."""
+
+    def __init__(self, monkeypatch, name: str, *answers: str):
+        import socket
+
+        self.name, self.answers, self.asked = name, list(answers), 0
+        real = socket.getaddrinfo
+
+        def getaddrinfo(host, port, *args, **kwargs):
+            if host != name:
+                return real(host, port, *args, **kwargs)
+            address = self.answers[min(self.asked, len(self.answers) - 1)]
+            self.asked += 1
+            return real(address, port, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def test_a_name_rebound_to_a_private_address_after_the_check_reaches_nothing(
+        endpoint, receiver, lead, agent, settings, monkeypatch):
+    """DNS rebinding: public when checked, 127.0.0.1 a moment later. The attempt connects
+    to the address checked, so the stand-in on 127.0.0.1 never hears of it."""
+    port = receiver.server.server_address[1]
+    endpoint.url = f"https://hooks.rebind.test:{port}/hooks/leadcrm"
+    endpoint.save()
+    move(lead, agent)
+    settings.LEADCRM_WEBHOOKS_ALLOW_PRIVATE = False
+    settings.LEADCRM_WEBHOOKS_CONNECT_TIMEOUT = 0.3
+    resolver = Resolver(monkeypatch, "hooks.rebind.test", "93.184.215.14", "127.0.0.1")
+    [delivery] = send_pending()
+    assert resolver.asked == 1  # resolved once, for the check and the connection both
+    assert delivery.status == DeliveryStatus.RETRYING
+    assert receiver.connections == 0 and not receiver.received
+    # Answering private at the check, it is refused before any connection.
+    resolver.answers, resolver.asked = ["127.0.0.1"], 0
+    with time_machine.travel(delivery.next_attempt_at, tick=True):
+        delivery = delivery_send(delivery_id=delivery.pk)
+    assert "points inside a private network (127.0.0.1)" in delivery.attempt_log.order_by("number").last().error
+    assert receiver.connections == 0
+
+
+def test_the_connection_goes_to_the_address_checked_with_the_names_host_header(
+        endpoint, receiver, lead, agent, monkeypatch):
+    """Resolved once: a second lookup (here unroutable) is never made; the receiver is
+    still addressed by its name."""
+    port = receiver.server.server_address[1]
+    endpoint.url = f"http://hooks.pinned.test:{port}/hooks/leadcrm"
+    endpoint.save()
+    move(lead, agent)
+    resolver = Resolver(monkeypatch, "hooks.pinned.test", "127.0.0.1", "10.255.255.1")
+    [delivery] = send_pending()
+    assert delivery.status == DeliveryStatus.SUCCEEDED and resolver.asked == 1
+    [received] = receiver.wait_for(1)
+    assert received.header("Host") == f"hooks.pinned.test:{port}"
+
+
+def _certificates(folder, name: str) -> tuple[str, str, str]:
+    """A test CA and a certificate it signed for ``name``: (CA, certificate, key) paths."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make the test certificates")
+
+    def run(*args, **kwargs):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder, **kwargs)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=LeadCRM test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", f"/CN={name}")
+    (folder / "leaf.ext").write_text(
+        f"subjectAltName=DNS:{name}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=serverAuth\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n")
+    run("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "leaf.pem",
+        "-days", "2", "-extfile", "leaf.ext")
+    return str(folder / "ca.pem"), str(folder / "leaf.pem"), str(folder / "leaf.key")
+
+
+def test_tls_to_the_checked_address_still_names_and_verifies_the_host(
+        broker, lead, agent, fast_timeouts, monkeypatch, tmp_path):
+    """Connected to the address, TLS still asks for the name (SNI) and checks the
+    certificate against it: a certificate for another name is refused."""
+    import requests.adapters
+
+    from tests.support.webhook_receiver import WebhookReceiver
+
+    ca, certificate, key = _certificates(tmp_path, "hooks.tls.test")
+    monkeypatch.setattr(requests.adapters, "DEFAULT_CA_BUNDLE_PATH", ca)
+    Resolver(monkeypatch, "hooks.tls.test", "127.0.0.1")
+    receiver = WebhookReceiver().use_tls(certificate, key).start()
+    try:
+        port = receiver.server.server_address[1]
+        endpoint_create(owner=broker, url=f"https://hooks.tls.test:{port}/in", events=["lead.stage_changed"])
+        move(lead, agent)
+        [delivery] = send_pending()
+        assert delivery.status == DeliveryStatus.SUCCEEDED, delivery.attempt_log.get().error
+        assert receiver.server_names == ["hooks.tls.test"]
+        assert receiver.received[0].header("Host") == f"hooks.tls.test:{port}"
+        # The same address under a name the certificate is not for: refused, nothing sent.
+        Resolver(monkeypatch, "other.tls.test", "127.0.0.1")
+        WebhookEndpoint.objects.update(url=f"https://other.tls.test:{port}/in")
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.PENDING,
+                                                              next_attempt_at=timezone.now())
+        [delivery] = send_pending()
+        assert delivery.status == DeliveryStatus.RETRYING
+        assert "certificate" in delivery.attempt_log.order_by("number").last().error.lower()
+        assert receiver.server_names[-1] == "other.tls.test" and len(receiver.received) == 1
+    finally:
+        receiver.stop()
 
 
 @pytest.mark.parametrize("url", [

@@ -4,6 +4,7 @@ in the event's transaction."""
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
@@ -150,19 +151,33 @@ def test_a_deactivated_owners_endpoint_is_disabled_and_sent_nothing(endpoint, br
     assert not endpoint.is_active and "deactivated" in endpoint.disabled_reason
 
 
-def test_an_import_batch_queues_one_task_and_the_task_writes_a_delivery_per_lead(
+def test_an_import_batch_writes_its_deliveries_with_it_and_queues_one_task(
         endpoint, agent, team, django_capture_on_commit_callbacks, django_assert_max_num_queries):
     leads = [LeadFactory(assigned_agent=agent, team=team) for _ in range(30)]
     ids = [lead.pk for lead in leads]
     active_events()  # known from the batch before
     with django_capture_on_commit_callbacks() as callbacks:
-        with django_assert_max_num_queries(0):  # the batch pays no query for webhooks
+        with django_assert_max_num_queries(12):  # a fixed few, not one per lead
             leads_created.send(sender=None, lead_ids=ids, at=timezone.now())
-    assert len(callbacks) == 1  # one task for the batch
-    with django_assert_max_num_queries(12):  # a fixed few, not one per lead
-        assert leads_created_record(lead_ids=ids, at=timezone.now()) == 30
-    assert leads_created_record(lead_ids=ids, at=timezone.now()) == 0  # run twice: nothing more
+    assert len(callbacks) == 1  # one task hands the batch's deliveries out
     assert set(WebhookDelivery.objects.values_list("lead_id", flat=True)) == set(ids)
+    assert leads_created_record(lead_ids=ids, at=timezone.now()) == 0  # run twice: nothing more
+    # A batch rolled back writes nothing.
+    more = [LeadFactory(assigned_agent=agent, team=team).pk for _ in range(3)]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        leads_created.send(sender=None, lead_ids=more, at=timezone.now())
+        raise RuntimeError("the batch failed")
+    assert not WebhookDelivery.objects.filter(lead_id__in=more).exists()
+
+
+def test_an_import_batch_with_no_endpoint_for_lead_created_pays_no_query(
+        broker, receiver, agent, team, django_capture_on_commit_callbacks, django_assert_num_queries):
+    endpoint_create(owner=broker, url=receiver.url, events=["lead.stage_changed"])
+    ids = [LeadFactory(assigned_agent=agent, team=team).pk for _ in range(3)]
+    active_events()
+    with django_capture_on_commit_callbacks() as callbacks, django_assert_num_queries(0):
+        leads_created.send(sender=None, lead_ids=ids, at=timezone.now())
+    assert not callbacks and not WebhookDelivery.objects.exists()
 
 
 def test_with_no_endpoint_an_event_costs_no_query_once_known(broker, receiver, django_assert_num_queries):
@@ -178,7 +193,6 @@ def test_a_list_import_sends_one_signal_per_batch_and_a_delivery_per_new_lead(
     from pathlib import Path
 
     from leads.imports.services import import_job_create, import_run
-    from pipeline.tasks import webhooks_leads_created
 
     batches = []
     leads_created.connect(lambda **kwargs: batches.append(kwargs["lead_ids"]), weak=False, dispatch_uid="t-batches")
@@ -191,7 +205,40 @@ def test_a_list_import_sends_one_signal_per_batch_and_a_delivery_per_new_lead(
     finally:
         leads_created.disconnect(dispatch_uid="t-batches")
     assert sum(map(len, batches)) == job.leads_created == 40
-    assert not WebhookDelivery.objects.exists()  # written by the worker, not the import
-    for lead_ids in batches:  # what the queued task does
-        webhooks_leads_created(lead_ids, timezone.now().isoformat())
-    assert WebhookDelivery.objects.filter(event=WebhookEvent.LEAD_CREATED).count() == 40
+    assert WebhookDelivery.objects.filter(event=WebhookEvent.LEAD_CREATED).count() == 40  # written with the batch
+
+
+def test_an_import_batchs_deliveries_lost_with_the_broker_are_handed_out_by_the_sweeper(
+        endpoint, broker, receiver, django_capture_on_commit_callbacks, monkeypatch):
+    """The broker is down when the batch commits: the hand-out task is never queued, and
+    nothing is lost: the sweeper finds the batch's deliveries pending and hands them out."""
+    from pathlib import Path
+
+    from kombu.exceptions import OperationalError
+
+    from leads.imports.services import import_job_create, import_run
+    from pipeline import tasks
+    from pipeline.webhooks.delivery import SWEEP_GRACE, deliveries_sweep
+
+    published = []
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.webhooks_hand_out, "apply_async", broker_down)
+    monkeypatch.setattr(tasks.webhooks_leads_created, "apply_async", broker_down)
+    monkeypatch.setattr(tasks.webhook_deliver, "delay", published.append)
+    sample = Path(__file__).resolve().parents[2] / "fixtures" / "samples" / "propstream_export_sample.csv"
+    with django_capture_on_commit_callbacks(execute=True):
+        job = import_job_create(content=sample.read_bytes(), file_name="list.csv", created_by=broker,
+                                list_name="list.csv", source="propstream")
+        job = import_run(job_id=job.pk)
+    assert job.leads_created == 40 and not published  # nothing reached a worker
+    deliveries = set(WebhookDelivery.objects.filter(event=WebhookEvent.LEAD_CREATED).values_list("pk", flat=True))
+    assert len(deliveries) == 40
+    later = timezone.now() + SWEEP_GRACE + timedelta(seconds=1)
+    assert set(deliveries_sweep(now=later)["due"]) == deliveries
+    with time_machine.travel(later, tick=False):
+        assert tasks.webhooks_sweep() == {"stuck": 0, "due": 40}
+    assert set(published) == deliveries  # each to a worker, as the lost task would have
+    assert len(send_pending()) == 40 and len(receiver.wait_for(40)) == 40
