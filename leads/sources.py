@@ -48,6 +48,8 @@ class Posted:
     created: bool
     message: str = ""
     added: dict[str, int] = field(default_factory=dict)  # an update's new owners, phones, emails
+    # A first post of this id whose house was already a lead: the homeowner reached us again.
+    matched: bool = False
 
 
 def source_key_create(*, name: str, source: str, created_by: User, cost_per_lead: Decimal | None = None
@@ -107,7 +109,7 @@ def _post_new(*, source_key: LeadSourceKey, external_id: str, intake: Intake, ho
         lead.full_clean()
         lead.save(update_fields=["source_key", "source_external_id", "updated_at"])
     _words_keep(lead, homeowner_words)
-    return Posted(lead=lead, created=added.created, message=added.message)
+    return Posted(lead=lead, created=added.created, message=added.message, matched=not added.created)
 
 
 def _words_keep(lead: Lead, homeowner_words: str) -> bool:

@@ -24,7 +24,7 @@ from leadcrm.shared.api import LimitedJSONParser
 from leads.intake import Intake, OwnerIn
 from leads.models import LeadSourceKey
 from leads.sources import lead_post_from_source, lead_upsert_from_source
-from pipeline.reminders.notifications import new_lead_notify
+from pipeline.reminders.notifications import lead_wrote_in_notify, new_lead_notify
 
 from .authentication import LeadSourceKeyAuthentication
 from .schema import ApiSchema
@@ -105,11 +105,16 @@ class UpsertedSerializer(PostedSerializer):
     added = AddedSerializer(required=False, help_text="What an update added to the lead (not on a new lead).")
 
 
-def _tell(posted, source_key: LeadSourceKey) -> None:
+def _tell(posted, source_key: LeadSourceKey, external_id: str) -> None:
     """A new lead is called while the homeowner still waits: its agent (or, in the pond, those
-    who hand it out) is told at once, as for the seller form."""
+    who hand it out) is told at once, as for the seller form; so is the agent of a lead whose
+    homeowner a source sends again under a new id (the house was already a lead)."""
+    came_from = f"the lead source “{source_key.name}”"
     if posted.created:
-        new_lead_notify(posted.lead, came_from=f"the lead source “{source_key.name}”")
+        new_lead_notify(posted.lead, came_from=came_from)
+    elif posted.matched:
+        lead_wrote_in_notify(posted.lead, came_from=came_from,
+                             key=f"lead_wrote_in:source:{source_key.pk}:{external_id}"[:160])
 
 
 def _intake(data: dict) -> Intake:
@@ -141,7 +146,7 @@ class SourceLeadPostView(APIView):
         data = serializer.validated_data
         posted = lead_post_from_source(source_key=request.auth, external_id=data["external_id"],
                                        intake=_intake(data), homeowner_words=data["notes"])
-        _tell(posted, request.auth)
+        _tell(posted, request.auth, data["external_id"])
         answer = PostedSerializer({"lead": posted.lead.pk, "created": posted.created, "message": posted.message})
         return Response(answer.data, status=status.HTTP_201_CREATED if posted.created else status.HTTP_200_OK)
 
@@ -170,7 +175,7 @@ class SourceLeadUpsertView(APIView):
         data = serializer.validated_data
         posted = lead_upsert_from_source(source_key=request.auth, external_id=external_id, intake=_intake(data),
                                          homeowner_words=data["notes"])
-        _tell(posted, request.auth)
+        _tell(posted, request.auth, external_id)
         answer = {"lead": posted.lead.pk, "created": posted.created, "message": posted.message}
         if not posted.created:
             answer["added"] = posted.added or {"owners": 0, "phones": 0, "emails": 0}

@@ -211,3 +211,19 @@ def test_an_id_too_long_for_the_path_is_a_400_not_a_500(source):
     refused = client_with(key).put(url("x" * 101), body(), format="json")
     assert refused.status_code == 400 and "at most 100 characters" in str(refused.json())
     assert rows() == (0, 0, 0, 0, 0, 0, 0)
+
+
+def test_a_post_about_a_house_already_held_tells_its_agent_once(source, agent):
+    from pipeline.models import Notification
+
+    held = LeadFactory(assigned_agent=agent,
+                       property=PropertyFactory(street="1633 Elm St", city="Tulsa", zip_code="74130"))
+    _source_key, key = source
+    client = client_with(key)
+
+    client.post(POST_URL, {**body(), "external_id": "fb-21"}, format="json")
+    client.post(POST_URL, {**body(), "external_id": "fb-21"}, format="json")  # the same post again
+
+    [told] = Notification.objects.filter(recipient=agent)
+    assert told.lead == held
+    assert told.title.startswith("A homeowner already in your leads wrote in again")
