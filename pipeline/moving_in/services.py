@@ -601,9 +601,9 @@ class _Writer:
             self._left_out(person, lead, NO_NAME)
         for error in person.errors:
             self._left_out(person, lead, error)
+        self._tags(person, lead)
         self._reach(person, lead, contact)
         self._stop(person, lead, contact)
-        self._tags(person, lead)
         self._background(person, lead)
         for note in notes:
             self._note(note, lead, person.created)
