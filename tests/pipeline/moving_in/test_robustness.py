@@ -17,8 +17,6 @@ from leads.models import Email, Lead, LeadTag, Phone, Stage, Tag
 from pipeline.models import CrmImportRow, CrmImportStatus, CrmLink, CrmRowOutcome, CrmSystem, CrmValueMapping
 from pipeline.moving_in.services import crm_import_create, crm_import_map, crm_import_run, looks_like_opt_out
 
-from .conftest import SAMPLES
-
 CHICAGO = ZoneInfo("America/Chicago")
 # Passes validate_email (at most 320 characters) but not the 254 an email address may hold
 # here: the person fails after its lead, owner, tags and phones were written.
