@@ -40,6 +40,8 @@ class CrmImport(models.Model):
     # What the file holds that no mapping places yet: stage and agent names as written there.
     unmapped_stages = models.JSONField(default=list, blank=True)
     unmapped_agents = models.JSONField(default=list, blank=True)
+    unmapped_opt_outs = models.JSONField(default=list, blank=True,
+                                         help_text="Tags and stages that look like opt-outs, not yet answered.")
     people_total = models.PositiveIntegerField(null=True, blank=True)
     people_done = models.PositiveIntegerField(default=0)
     leads_created = models.PositiveIntegerField(default=0)
@@ -55,6 +57,8 @@ class CrmImport(models.Model):
     notes_added = models.PositiveIntegerField(default=0)
     follow_ups_added = models.PositiveIntegerField(default=0)
     follow_ups_closed = models.PositiveIntegerField(default=0)
+    people_stopped = models.PositiveIntegerField(
+        default=0, help_text="People marked as opt-outs in the other CRM, put on the internal do-not-contact list.")
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -143,11 +147,14 @@ class CrmLink(models.Model):
 class CrmMappingKind(models.TextChoices):
     STAGE = "stage", "Stage"
     AGENT = "agent", "Agent"
+    OPT_OUT = "stop", "Opt-out"
 
 
 class CrmValueMapping(models.Model):
     """A stage or agent name as another CRM writes it, and what it means here; remembered
-    per product so the next export from it maps itself."""
+    per product so the next export from it maps itself. An opt-out mapping says whether a
+    tag or stage that looks like an opt-out ("DNC", "Unsubscribed" …) is a stop request
+    (docs/moving-in.md#opt-outs)."""
 
     system = models.CharField(max_length=12, choices=CrmSystem.choices)
     kind = models.CharField(max_length=5, choices=CrmMappingKind.choices)
@@ -155,6 +162,9 @@ class CrmValueMapping(models.Model):
     stage = models.CharField(max_length=12, choices=Stage.choices, blank=True)
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
                               related_name="+", help_text="Empty for an agent mapping: the lead goes to the pond.")
+    is_stop = models.BooleanField(null=True, blank=True,
+                                  help_text="An opt-out mapping: yes, a stop request (nothing on any channel); "
+                                            "no, not an opt-out.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
@@ -163,8 +173,10 @@ class CrmValueMapping(models.Model):
         ordering = ["system", "kind", "value"]
         constraints = [
             models.UniqueConstraint(fields=["system", "kind", "value"], name="crmvaluemapping_once"),
-            models.CheckConstraint(condition=models.Q(kind="agent") | ~models.Q(stage=""),
+            models.CheckConstraint(condition=models.Q(kind__in=["agent", "stop"]) | ~models.Q(stage=""),
                                    name="crmvaluemapping_stage_named"),
+            models.CheckConstraint(condition=~models.Q(kind="stop") | models.Q(is_stop__isnull=False),
+                                   name="crmvaluemapping_stop_answered"),
         ]
 
     def __str__(self) -> str:

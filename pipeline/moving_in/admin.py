@@ -36,8 +36,8 @@ class CrmLinkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class CrmValueMappingAdmin(admin.ModelAdmin):
     """A mapping answered wrongly is put right here; the next export uses it."""
 
-    list_display = ("system", "kind", "value", "stage", "agent", "updated_at")
+    list_display = ("system", "kind", "value", "stage", "agent", "is_stop", "updated_at")
     list_filter = ("system", "kind")
     list_select_related = ("agent",)
     search_fields = ("value",)
-    fields = ("system", "kind", "value", "stage", "agent")
+    fields = ("system", "kind", "value", "stage", "agent", "is_stop")

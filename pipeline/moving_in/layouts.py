@@ -77,6 +77,7 @@ class PersonIn:
     addresses: list[AddressIn] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     created: datetime | None = None
+    updated: datetime | None = None  # when the other CRM last changed the person (an opt-out's date)
     background: str = ""
     errors: list[str] = field(default_factory=list)
 
@@ -225,6 +226,7 @@ def _fub_people(table, zone) -> list[PersonIn]:
     c_stage, c_source = cols.find("Stage"), cols.find("Source", "Lead Source")
     c_agent = cols.find("Assigned To", "Agent", "Assigned Agent")
     c_tags, c_created = cols.find("Tags"), cols.find("Created", "Created At", "Date Added")
+    c_updated = cols.find("Updated", "Updated At", "Last Updated", "Last Modified")
     c_background = cols.find("Background", "Notes")
     phones = cols.numbered(r"phone(\d+)")
     emails = cols.numbered(r"email(\d+)")
@@ -239,7 +241,8 @@ def _fub_people(table, zone) -> list[PersonIn]:
             row_number=line, external_id=_cell(row, c_id), first_name=first, last_name=last,
             stage=_cell(row, c_stage), source=_cell(row, c_source), agent=_cell(row, c_agent),
             tags=_split_list(row.get(c_tags, "") if c_tags else ""),
-            created=_when(row, c_created, zone, errors), background=_text(row, c_background), errors=errors)
+            created=_when(row, c_created, zone, errors), updated=_when(row, c_updated, zone, errors),
+            background=_text(row, c_background), errors=errors)
         for number, column in phones:
             raw = _cell(row, column)
             if raw:
@@ -341,6 +344,7 @@ def _podio_people(table, zone) -> list[PersonIn]:
     c_source = cols.find("Lead Source", "Source", "Marketing Source")
     c_agent = cols.find("Assigned To", "Acquisition Manager", "Lead Manager", "Agent", "Responsible")
     c_tags, c_created = cols.find("Tags"), cols.find("Created on", "Created On", "Created")
+    c_updated = cols.find("Last edited on", "Last Edited On", "Updated on", "Updated")
     c_background = cols.find("Notes", "Motivation", "Background", "Description")
     phone_columns = [h for h in table.headers if "phone" in squash(h) or squash(h) in {"mobile", "cell"}]
     email_columns = [h for h in table.headers if "email" in squash(h)]
@@ -354,7 +358,7 @@ def _podio_people(table, zone) -> list[PersonIn]:
             row_number=line, external_id=_cell(row, c_id), first_name=first, last_name=last,
             stage=_cell(row, c_stage), source=_cell(row, c_source), agent=_cell(row, c_agent),
             tags=_split_list(row.get(c_tags, "") if c_tags else ""), created=_when(row, c_created, zone, errors),
-            background=_text(row, c_background), errors=errors)
+            updated=_when(row, c_updated, zone, errors), background=_text(row, c_background), errors=errors)
         if _cell(row, c_street):
             person.addresses.append(AddressIn(street=_cell(row, c_street), city=_cell(row, c_city),
                                               state=_cell(row, c_state), zip_code=_cell(row, c_zip), kind="property"))

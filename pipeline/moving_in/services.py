@@ -9,13 +9,20 @@ the New lead page find it). Imported stages are history, not a move through the 
 rules: the lead is placed in its stage with a history row saying where it came from. Nothing
 here is outreach: no call, text or email is logged or sent. New phones are flagged against
 the Do-Not-Call registries (``phones_changed``, compliance's receiver) before the job ends.
+
+What the old CRM recorded as an opt-out is never silent: a tag or stage that looks like one
+("DNC", "Unsubscribed", "STOP" …) stops the import at the mapping until the broker says
+whether it is a stop request; a person it marks is put on the internal do-not-contact list
+through compliance's stop service, never to expire (docs/compliance-rules.md#b1, #b2).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import zlib
-from collections import defaultdict
+from collections import ChainMap, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -27,6 +34,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from compliance.models import Channel, InternalDncEntry
+from compliance.services import stop_request_record
 from leadcrm.accounts.models import User
 from leadcrm.shared.heartbeat import heartbeat
 from leadcrm.shared.uploads import upload_store
@@ -100,11 +109,21 @@ FUB_STAGES = {
 MAPPING_TARGETS = (*((s.value, s.label) for s in (Stage.LIST, Stage.CONTACT, Stage.QUALIFY, Stage.NEGOTIATE,
                                                   Stage.CLOSE, Stage.CLOSED, Stage.DEAD)),)
 POND = "pond"  # the agent mapping that sends the leads to the pond
+STOP, NOT_STOP = "stop", "not"  # the opt-out mapping's two answers
+OPT_OUT_TARGETS = ((STOP, "A stop request (nothing on any channel)"), (NOT_STOP, "Not an opt-out"))
+# What an opt-out looks like in a tag or a stage, compared on lower-case words (apostrophes
+# dropped, other punctuation a space): "DNC", "Do-Not-Call", "Don't text", "Opt out",
+# "Unsubscribed", "STOP" … Generous on purpose: a false alarm costs one answer on the
+# mapping page, a missed stop a call to someone who asked us not to (docs/moving-in.md#opt-outs).
+OPT_OUT_LOOK = re.compile(
+    r"\b(dnc|do ?not (call|contact|text|email|e ?mail|mail|disturb|solicit)|dont (call|contact|text|email|mail)"
+    r"|no (calls?|contact|texts?|emails?|solicitation)|opt(ed|s)? ?out|unsubscribe[ds]?|stop|remove me"
+    r"|take me off)\b")
 
 TOO_LARGE = "This file is {size}, more than the {limit} an import may hold. Export fewer people at a time."
 EMPTY = "{name} is empty."
 NOT_QUEUED = "This import is {status}: there is nothing to map."
-MAPPING_MISSING = "Map every stage and agent the export names: {values}."
+MAPPING_MISSING = "Map every stage and agent the export names, and answer every opt-out: {values}."
 UNKNOWN_STAGE = "“{value}” is not one of our stages."
 UNKNOWN_AGENT = "{value!r} is not a user who works leads here."
 STAGE_NOTE = "Moved in from {system}, where its stage was “{value}”."
@@ -122,6 +141,8 @@ TASK_ASSIGNEE_UNKNOWN = "Task for {value!r}, who is not a user here: given to th
 NOTE_BY = "— {author}, in {system}"
 BACKGROUND = "Background, from {system}:\n{text}"
 DEAD_NOTE = "Moved in as {stage}."
+STOP_WORDS = "Marked “{value}” in {system}"
+STOP_ANSWERS = "An opt-out mapping is “{stop}” or “{not_stop}”, not {value!r}."
 FAILED = "Stopped on an error after {done} people ({error}). Those people are imported whole; run it again to finish."
 PERSON_FAILED = "Not imported: {error}"
 GONE = "The export is no longer stored: upload it again (the people already imported are not doubled)."
@@ -132,7 +153,7 @@ TASK_KINDS = {"call": FollowUpKind.CALL, "text": FollowUpKind.TEXT, "email": Fol
               "mail": FollowUpKind.MAIL}
 COUNT_FIELDS = ("people_done", "leads_created", "leads_merged", "leads_updated", "leads_unchanged", "rows_rejected",
                 "phones_added", "phones_invalid", "emails_added", "tags_added", "notes_added", "follow_ups_added",
-                "follow_ups_closed")
+                "follow_ups_closed", "people_stopped")
 SAVE_EVERY = 50
 
 
@@ -146,6 +167,12 @@ def stored_path(job: CrmImport) -> Path:
 
 def _fold(value: str) -> str:
     return " ".join((value or "").split()).lower()
+
+
+def looks_like_opt_out(value: str) -> bool:
+    """Whether a tag or stage of the other CRM reads like an opt-out ("DNC", "Unsubscribed")."""
+    words = re.sub(r"[^a-z0-9]+", " ", re.sub(r"['’`]", "", (value or "").lower())).strip()
+    return bool(words) and OPT_OUT_LOOK.search(words) is not None
 
 
 # The upload ----------------------------------------------------------------------------
@@ -188,6 +215,7 @@ class Mappings:
     system: str
     stages: dict[str, str] = field(default_factory=dict)  # folded value -> stage
     agents: dict[str, User | None] = field(default_factory=dict)  # folded value -> user (None: the pond)
+    stops: dict[str, bool] = field(default_factory=dict)  # folded value -> a stop request or not
     users: list[User] = field(default_factory=list)
 
     @classmethod
@@ -196,6 +224,8 @@ class Mappings:
         for row in CrmValueMapping.objects.filter(system=system).select_related("agent"):
             if row.kind == CrmMappingKind.STAGE:
                 mappings.stages[_fold(row.value)] = row.stage
+            elif row.kind == CrmMappingKind.OPT_OUT:
+                mappings.stops[_fold(row.value)] = bool(row.is_stop)
             else:
                 mappings.agents[_fold(row.value)] = row.agent
         return mappings
@@ -212,6 +242,17 @@ class Mappings:
         if self.system == CrmSystem.FOLLOW_UP_BOSS and folded in FUB_STAGES:
             return FUB_STAGES[folded].value
         return None
+
+    def opt_out(self, value: str) -> bool | None:
+        """Whether a tag or stage is a stop request: False for one that does not look like an
+        opt-out, None for one that does and nothing answers yet."""
+        if not looks_like_opt_out(value):
+            return False
+        return self.stops.get(_fold(value))
+
+    def stop_values(self, person: PersonIn) -> list[str]:
+        """The person's stage and tags that are mapped as a stop request."""
+        return [value for value in dict.fromkeys([person.stage, *person.tags]) if value and self.opt_out(value)]
 
     def user(self, value: str) -> User | None:
         """A user by email, then by full name (or username); None when nobody matches."""
@@ -249,22 +290,36 @@ def _workers():
         Q(groups__permissions__codename="view_lead") | Q(is_superuser=True)).distinct().order_by("pk")
 
 
-def unmapped_values(export: Export, mappings: Mappings) -> tuple[list[str], list[str]]:
-    """The stage and agent names of the export that nothing maps yet, as first written."""
+def unmapped_values(export: Export, mappings: Mappings) -> tuple[list[str], list[str], list[str]]:
+    """The stage and agent names of the export that nothing maps yet, and the tags and stages
+    that look like opt-outs nothing answers yet, as first written."""
     stages: dict[str, str] = {}
     agents: dict[str, str] = {}
+    opt_outs: dict[str, str] = {}
     for person in export.people:
         if mappings.stage(person.stage) is None:
             stages.setdefault(_fold(person.stage), person.stage)
         if not mappings.agent(person.agent)[0]:
             agents.setdefault(_fold(person.agent), person.agent)
-    return sorted(stages.values(), key=str.lower), sorted(agents.values(), key=str.lower)
+        for value in (person.stage, *person.tags):
+            if value and mappings.opt_out(value) is None:
+                opt_outs.setdefault(_fold(value), " ".join(value.split()))
+    return (sorted(stages.values(), key=str.lower), sorted(agents.values(), key=str.lower),
+            sorted(opt_outs.values(), key=str.lower))
 
 
 def crm_mappings_save(*, system: str, stages: dict[str, str], agents: dict[str, User | None],
-                      actor: User | None) -> None:
-    """Remember what stage and agent names of ``system`` mean here (for every next export)."""
+                      actor: User | None, stops: dict[str, bool] | None = None) -> None:
+    """Remember what stage and agent names of ``system`` mean here, and which of its tags and
+    stages that look like opt-outs are stop requests (for every next export)."""
     with transaction.atomic():
+        for value, is_stop in (stops or {}).items():
+            if not isinstance(is_stop, bool):
+                raise CrmImportRefused({"stops": STOP_ANSWERS.format(stop=OPT_OUT_TARGETS[0][1],
+                                                                     not_stop=OPT_OUT_TARGETS[1][1], value=is_stop)})
+            CrmValueMapping.objects.update_or_create(
+                system=system, kind=CrmMappingKind.OPT_OUT, value=" ".join(value.split())[:120],
+                defaults={"stage": "", "agent": None, "is_stop": is_stop, "created_by": actor})
         for value, stage in stages.items():
             if stage not in {s.value for s in Stage}:
                 raise CrmImportRefused({"stages": UNKNOWN_STAGE.format(value=stage)})
@@ -278,20 +333,23 @@ def crm_mappings_save(*, system: str, stages: dict[str, str], agents: dict[str, 
 
 
 def crm_import_map(*, job: CrmImport, stages: dict[str, str], agents: dict[str, User | None],
-                   actor: User) -> CrmImport:
+                   actor: User, stops: dict[str, bool] | None = None) -> CrmImport:
     """Save the mapping page's answers and queue the import again (the caller sends the task
     once this commits). Every value the page asked about must be answered."""
     with transaction.atomic():
         locked = CrmImport.objects.select_for_update().get(pk=job.pk)
         if locked.status != CrmImportStatus.NEEDS_MAPPING:
             raise CrmImportRefused(NOT_QUEUED.format(status=locked.get_status_display().lower()))
+        stops = stops or {}
         missing = [v for v in locked.unmapped_stages if v not in stages] + [
-            v for v in locked.unmapped_agents if v not in agents]
+            v for v in locked.unmapped_agents if v not in agents] + [
+            v for v in locked.unmapped_opt_outs if v not in stops]
         if missing:
             raise CrmImportRefused(MAPPING_MISSING.format(values=", ".join(f"“{v}”" for v in missing)))
-        crm_mappings_save(system=locked.system, stages=stages, agents=agents, actor=actor)
+        crm_mappings_save(system=locked.system, stages=stages, agents=agents, stops=stops, actor=actor)
         locked.status, locked.unmapped_stages, locked.unmapped_agents = CrmImportStatus.QUEUED, [], []
-        locked.save(update_fields=["status", "unmapped_stages", "unmapped_agents"])
+        locked.unmapped_opt_outs = []
+        locked.save(update_fields=["status", "unmapped_stages", "unmapped_agents", "unmapped_opt_outs"])
     return locked
 
 
@@ -345,10 +403,26 @@ def crm_import_run(*, job_id: int) -> CrmImport:
 
 @dataclass
 class _Counts:
+    """The job's counts. Inside a person's transaction they are held apart (``pending``) and
+    added only when it commits: a person rolled back counts as rejected, nothing else."""
+
     values: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    pending: dict[str, int] | None = None
 
     def add(self, name: str, by: int = 1) -> None:
-        self.values[name] += by
+        (self.values if self.pending is None else self.pending)[name] += by
+
+    def total(self, name: str) -> int:
+        return self.values[name] + (self.pending[name] if self.pending is not None else 0)
+
+    def begin(self) -> None:
+        self.pending = defaultdict(int)
+
+    def end(self, *, keep: bool) -> None:
+        pending, self.pending = self.pending or {}, None
+        if keep:
+            for name, by in pending.items():
+                self.values[name] += by
 
 
 def _run(job: CrmImport) -> CrmImport:
@@ -361,11 +435,12 @@ def _run(job: CrmImport) -> CrmImport:
         job.save(update_fields=["status", "error", "finished_at"])
         return job
     mappings = Mappings.load(job.system)
-    stages, agents = unmapped_values(export, mappings)
+    stages, agents, opt_outs = unmapped_values(export, mappings)
     job.people_total = len(export.people)
-    if stages or agents:
+    if stages or agents or opt_outs:
         job.status, job.unmapped_stages, job.unmapped_agents = CrmImportStatus.NEEDS_MAPPING, stages, agents
-        job.save(update_fields=["status", "unmapped_stages", "unmapped_agents", "people_total"])
+        job.unmapped_opt_outs = opt_outs
+        job.save(update_fields=["status", "unmapped_stages", "unmapped_agents", "unmapped_opt_outs", "people_total"])
         return job
     job.save(update_fields=["people_total"])
     writer = _Writer(job=job, mappings=mappings, actor=actor)
@@ -416,8 +491,8 @@ class _Writer:
         self.job, self.mappings, self.actor = job, mappings, actor
         self.system = CrmSystem(job.system)
         self.counts = _Counts()
-        self.links: dict[tuple[str, str], CrmLink] = {}
-        self.tags: dict[str, object] = {}
+        self.links: dict[tuple[str, str], CrmLink] | ChainMap = {}
+        self.tags: dict[str, object] | ChainMap = {}
         self.new_phone_ids: list[int] = []
         self.notes_of: dict[str, list[NoteIn]] = defaultdict(list)
         self.tasks_of: dict[str, list[TaskIn]] = defaultdict(list)
@@ -451,11 +526,33 @@ class _Writer:
     def save_counts(self) -> None:
         CrmImport.objects.filter(pk=self.job.pk).update(**{name: self.counts.values[name] for name in COUNT_FIELDS})
 
+    @contextmanager
+    def _one_transaction(self):
+        """One person's transaction. What it adds to the counts and to the link, tag and
+        phone caches is held apart and kept only when it commits: a rolled-back person
+        leaves no count behind, nor a cached tag or link whose row is gone."""
+        links, tags, phone_ids = self.links, self.tags, self.new_phone_ids
+        self.links, self.tags, self.new_phone_ids = ChainMap({}, links), ChainMap({}, tags), []
+        self.counts.begin()
+        committed = False
+        try:
+            with transaction.atomic():
+                yield
+            committed = True
+        finally:
+            staged_links, staged_tags, staged_phone_ids = self.links.maps[0], self.tags.maps[0], self.new_phone_ids
+            self.links, self.tags, self.new_phone_ids = links, tags, phone_ids
+            self.counts.end(keep=committed)
+            if committed:
+                links.update(staged_links)
+                tags.update(staged_tags)
+                phone_ids.extend(staged_phone_ids)
+
     # People ----------------------------------------------------------------------------
     def person(self, person: PersonIn, *, notes: list[NoteIn], tasks: list[TaskIn]) -> None:
         self.counts.add("people_done")
         try:
-            with transaction.atomic():
+            with self._one_transaction():
                 _lock(f"crm:{self.system}:{person.external_id}")
                 self._person(person, notes, tasks)
         except ValidationError as refused:
@@ -468,7 +565,7 @@ class _Writer:
         lead = Lead.objects.filter(pk=link.lead_id).select_related("merged_into").first() if link else None
         if lead is not None and lead.merged_into_id:  # merged here since: its survivor holds the person now
             lead = lead.merged_into
-        added_before = sum(self.counts.values[n] for n in ("phones_added", "emails_added", "tags_added",
+        added_before = sum(self.counts.total(n) for n in ("phones_added", "emails_added", "tags_added",
                                                             "notes_added", "follow_ups_added", "follow_ups_closed"))
         if lead is not None:
             contact = self._contact_for(lead, person)
@@ -504,8 +601,9 @@ class _Writer:
             self._left_out(person, lead, NO_NAME)
         for error in person.errors:
             self._left_out(person, lead, error)
-        self._reach(person, lead, contact)
         self._tags(person, lead)
+        self._reach(person, lead, contact)
+        self._stop(person, lead, contact)
         self._background(person, lead)
         for note in notes:
             self._note(note, lead, person.created)
@@ -514,7 +612,7 @@ class _Writer:
         lead.refresh_from_db()
         lead_refresh_next_follow_up(lead=lead)
         if outcome is None:
-            added_after = sum(self.counts.values[n] for n in ("phones_added", "emails_added", "tags_added",
+            added_after = sum(self.counts.total(n) for n in ("phones_added", "emails_added", "tags_added",
                                                                "notes_added", "follow_ups_added", "follow_ups_closed"))
             outcome = CrmRowOutcome.UPDATED if added_after > added_before else CrmRowOutcome.UNCHANGED
             self.counts.add("leads_updated" if outcome == CrmRowOutcome.UPDATED else "leads_unchanged")
@@ -615,6 +713,31 @@ class _Writer:
             email_add(contact=contact, address=address, source=ContactSource.MANUAL)
             emails.add(address)
             self.counts.add("emails_added")
+
+    def _stop(self, person: PersonIn, lead: Lead, contact: Contact) -> None:
+        """A person the other CRM marks as an opt-out (a tag or stage mapped as a stop): every
+        number, email and the mailing address of theirs goes on the internal list, for good
+        (B1, B2), through compliance's stop service. Once: a run again finds them listed."""
+        values = self.mappings.stop_values(person)
+        if not values:
+            return
+        contact = Contact.objects.prefetch_related("phones", "emails").get(pk=contact.pk)
+        numbers = {phone.number for phone in contact.phones.all()}
+        emails = {email.address.lower() for email in contact.emails.all()}
+        postal = contact.mailing_address_key()
+        points = numbers | emails | ({postal} if postal else set())
+        listed = InternalDncEntry.objects.filter(
+            Q(phone_number__in=numbers) | Q(email__in=emails) | Q(postal_address__in={postal} - {""}))
+        listed_points = set()
+        for number, email, address in listed.values_list("phone_number", "email", "postal_address"):
+            listed_points |= {number, email, address}
+        if points <= listed_points:
+            return
+        words = STOP_WORDS.format(value="”, “".join(values), system=self.system.label)
+        stop_request_record(lead=lead, channel=Channel.CALL, contact_point=contact, whole_contact=True,
+                            homeowner_words=words, recorded_by=self.actor,
+                            at=person.updated or person.created or timezone.now())
+        self.counts.add("people_stopped")
 
     def _tag(self, name: str):
         folded = _fold(name)
@@ -734,7 +857,7 @@ class _Writer:
             if link is None:
                 self._orphan_records(person_id, notes, tasks)
                 continue
-            with transaction.atomic():
+            with self._one_transaction():
                 lead = Lead.objects.get(pk=link.lead_id)
                 for note in notes:
                     self._note(note, lead, None)

@@ -68,15 +68,16 @@ class CrmMappingView(MoveInPermissionMixin, FormView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "stages": self.job.unmapped_stages, "agents": self.job.unmapped_agents}
+        return {**super().get_form_kwargs(), "stages": self.job.unmapped_stages, "agents": self.job.unmapped_agents,
+                "opt_outs": self.job.unmapped_opt_outs}
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(job=self.job, **kwargs)
 
     def form_valid(self, form):
-        stages, agents = form.mappings()
+        stages, agents, stops = form.mappings()
         try:
-            job = crm_import_map(job=self.job, stages=stages, agents=agents, actor=self.request.user)
+            job = crm_import_map(job=self.job, stages=stages, agents=agents, stops=stops, actor=self.request.user)
         except ValidationError as refused:
             form.add_error(None, refused.messages)
             return self.form_invalid(form)

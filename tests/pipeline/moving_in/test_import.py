@@ -43,11 +43,11 @@ def _import(system, content, name, broker):
 
 
 def _fub_mapped(crm_world, fub_zip):
-    """The FUB sample imported, its two unknowns mapped on the way."""
+    """The FUB sample imported, its two unknowns and its opt-out tag mapped on the way."""
     job = _import(CrmSystem.FOLLOW_UP_BOSS, fub_zip, "fub.zip", crm_world["broker"])
     assert job.status == CrmImportStatus.NEEDS_MAPPING
     crm_import_map(job=job, stages={"Hot Prospect": Stage.QUALIFY}, agents={"Jo Smith": crm_world["agent"]},
-                   actor=crm_world["broker"])
+                   stops={"DNC": True}, actor=crm_world["broker"])
     return crm_import_run(job_id=job.pk)
 
 
@@ -61,6 +61,7 @@ def test_unknown_stage_and_agent_stop_at_the_mapping_with_nothing_written(crm_wo
     assert job.status == CrmImportStatus.NEEDS_MAPPING
     assert job.unmapped_stages == ["Hot Prospect"]
     assert job.unmapped_agents == ["Jo Smith"]
+    assert job.unmapped_opt_outs == ["DNC"]  # Vera Stone's tag: never an ordinary tag unasked
     assert not Lead.objects.filter(source=LeadSource.FOLLOW_UP_BOSS).exists()
     assert not CrmLink.objects.exists()
 
@@ -76,8 +77,8 @@ def test_follow_up_boss_export_round_trips(crm_world, fub_zip):
     job = _fub_mapped(crm_world, fub_zip)
 
     assert job.status == CrmImportStatus.DONE, job.error
-    # 9 people: 7 new leads, Ray Lopez joins Maria's house, Glen Ward has no address.
-    assert (job.people_total, job.people_done, job.leads_created, job.leads_merged) == (9, 9, 7, 1)
+    # 10 people: 8 new leads, Ray Lopez joins Maria's house, Glen Ward has no address.
+    assert (job.people_total, job.people_done, job.leads_created, job.leads_merged) == (10, 10, 8, 1)
     maria = _lead_of("101")
     assert maria.source == LeadSource.FOLLOW_UP_BOSS
     assert maria.assigned_agent == crm_world["agent"]
@@ -131,7 +132,7 @@ def test_follow_up_boss_report_names_every_row_and_reason(crm_world, fub_zip):
 
     rows = CrmImportRow.objects.filter(job=job)
     people = {row.external_id: row for row in rows.filter(file="people").exclude(outcome="left_out")}
-    assert len(people) == 9
+    assert len(people) == 10
     assert people["102"].outcome == CrmRowOutcome.MERGED and people["102"].reason == MERGED
     assert people["108"].outcome == CrmRowOutcome.REJECTED and people["108"].reason == NO_ADDRESS
     left_out = list(rows.filter(outcome=CrmRowOutcome.VALUE_LEFT_OUT).values_list("external_id", "reason"))
@@ -142,7 +143,7 @@ def test_follow_up_boss_report_names_every_row_and_reason(crm_world, fub_zip):
     assert rows.get(file="notes", external_id="5005").outcome == CrmRowOutcome.REJECTED  # empty
     assert rows.get(file="tasks", external_id="7005").outcome == CrmRowOutcome.REJECTED  # no name
     assert job.phones_invalid == 1
-    assert job.notes_added == 3 + 3  # three notes, three backgrounds (Glen Ward has no house)
+    assert job.notes_added == 3 + 4  # three notes, four backgrounds (Glen Ward has no house)
     assert job.follow_ups_added == 4
 
 
@@ -152,7 +153,7 @@ def test_phones_are_flagged_against_the_registry(crm_world, fub_zip):
     keisha_home = Phone.objects.get(number="+1" + FUB_DNC_NUMBER)
     assert keisha_home.on_dnc_list is True
     assert Phone.objects.get(number="+19185550121").on_dnc_list is False
-    assert job.phones_on_dnc == 1
+    assert job.phones_on_dnc == 1 + 2  # and Vera Stone's two, on the internal list by her “DNC” tag
 
 
 def test_running_the_same_export_again_adds_nothing(crm_world, fub_zip, django_assert_max_num_queries):
@@ -163,7 +164,7 @@ def test_running_the_same_export_again_adds_nothing(crm_world, fub_zip, django_a
     job = _import(CrmSystem.FOLLOW_UP_BOSS, fub_zip, "fub-again.zip", crm_world["broker"])  # the mapping remembered
 
     assert job.status == CrmImportStatus.DONE
-    assert (job.leads_created, job.leads_merged, job.leads_unchanged, job.leads_updated) == (0, 0, 8, 0)
+    assert (job.leads_created, job.leads_merged, job.leads_unchanged, job.leads_updated) == (0, 0, 9, 0)
     after = (Lead.objects.count(), Phone.objects.count(), Email.objects.count(), LeadTag.objects.count(),
              LeadNote.objects.count(), FollowUp.objects.count(), StageChange.objects.count(), CrmLink.objects.count())
     assert after == before
@@ -218,13 +219,14 @@ def test_podio_export_round_trips(crm_world, podio_zip):
     assert job.status == CrmImportStatus.NEEDS_MAPPING
     assert job.unmapped_stages == ["Appointment Set", "New Lead"]
     assert job.unmapped_agents == ["Jo Smith"]
+    assert job.unmapped_opt_outs == ["Opted Out"]
     crm_import_map(job=job, stages={"New Lead": Stage.LIST, "Appointment Set": Stage.QUALIFY},
-                   agents={"Jo Smith": None}, actor=broker)
+                   agents={"Jo Smith": None}, stops={"Opted Out": True}, actor=broker)
 
     job = crm_import_run(job_id=job.pk)
 
     assert job.status == CrmImportStatus.DONE, job.error
-    assert (job.people_total, job.leads_created, job.leads_merged, job.rows_rejected) == (8, 6, 1, 1)
+    assert (job.people_total, job.leads_created, job.leads_merged, job.rows_rejected) == (9, 7, 1, 1)
     walter = _lead_of("2001", CrmSystem.PODIO)
     assert walter.source == LeadSource.PODIO
     assert (walter.property.street, walter.property.city, walter.property.zip_code) == (
@@ -247,10 +249,10 @@ def test_podio_export_round_trips(crm_world, podio_zip):
     assert appointment.author == broker and appointment.body.endswith("— Jo Smith, in Podio")  # nobody here
     assert _lead_of("2006", CrmSystem.PODIO).stage == Stage.NEGOTIATE  # our own stage's name maps itself
     assert CrmImportRow.objects.get(job=job, file="people", outcome="rejected").external_id == "2007"
-    assert CrmValueMapping.objects.filter(system=CrmSystem.PODIO).count() == 3
+    assert CrmValueMapping.objects.filter(system=CrmSystem.PODIO).count() == 4
 
     again = _import(CrmSystem.PODIO, podio_zip, "podio.zip", broker)
-    assert (again.status, again.leads_created, again.leads_unchanged) == (CrmImportStatus.DONE, 0, 7)
+    assert (again.status, again.leads_created, again.leads_unchanged) == (CrmImportStatus.DONE, 0, 8)
 
 
 def test_a_podio_file_uploaded_as_follow_up_boss_is_refused_naming_podio(crm_world):
@@ -277,12 +279,13 @@ def test_the_people_file_alone_is_an_export(crm_world):
     content = (SAMPLES / "followupboss" / "people.csv").read_bytes()
     crm_import_map_values = {"Hot Prospect": Stage.CONTACT}
     job = _import(CrmSystem.FOLLOW_UP_BOSS, content, "people.csv", crm_world["broker"])
-    crm_import_map(job=job, stages=crm_import_map_values, agents={"Jo Smith": None}, actor=crm_world["broker"])
+    crm_import_map(job=job, stages=crm_import_map_values, agents={"Jo Smith": None}, stops={"DNC": False},
+                   actor=crm_world["broker"])
 
     job = crm_import_run(job_id=job.pk)
 
-    assert job.status == CrmImportStatus.DONE and job.leads_created == 7
-    assert job.follow_ups_added == 0 and job.notes_added == 3  # the backgrounds only
+    assert job.status == CrmImportStatus.DONE and job.leads_created == 8
+    assert job.follow_ups_added == 0 and job.notes_added == 4  # the backgrounds only
 
 
 def test_queries_stay_bounded_per_person(crm_world, fub_zip, django_assert_max_num_queries):
@@ -291,16 +294,17 @@ def test_queries_stay_bounded_per_person(crm_world, fub_zip, django_assert_max_n
                               created_by=broker)
     crm_import_run(job_id=first.pk)
     crm_import_map(job=first, stages={"Hot Prospect": Stage.QUALIFY}, agents={"Jo Smith": crm_world["agent"]},
-                   actor=broker)
+                   stops={"DNC": True}, actor=broker)
     # A first run writes each person through the same services as a lead typed in (about 80
     # queries a person here, notes and tasks included): bounded per row, not growing with the file.
-    with django_assert_max_num_queries(9 * 90):
+    # Vera Stone's stop request adds its own (every number, email and address listed, reflagged).
+    with django_assert_max_num_queries(10 * 90 + 60):
         crm_import_run(job_id=first.pk)
     job = crm_import_create(system=CrmSystem.FOLLOW_UP_BOSS, content=fub_zip, file_name="again.zip",
                             created_by=crm_world["broker"])
 
     # A run again: links read in one query per kind, not one per row; per person a few reads.
-    with django_assert_max_num_queries(9 * 14 + 30):
+    with django_assert_max_num_queries(10 * 14 + 30):
         crm_import_run(job_id=job.pk)
 
 
@@ -333,9 +337,9 @@ def test_a_podio_excel_export_reads_like_its_csv(crm_world):
     broker = crm_world["broker"]
     job = _import(CrmSystem.PODIO, buffer.getvalue(), "Leads - all items.xlsx", broker)
     crm_import_map(job=job, stages={"New Lead": Stage.LIST, "Appointment Set": Stage.QUALIFY},
-                   agents={"Jo Smith": None}, actor=broker)
+                   agents={"Jo Smith": None}, stops={"Opted Out": True}, actor=broker)
 
     job = crm_import_run(job_id=job.pk)
 
-    assert (job.status, job.people_total, job.leads_created, job.leads_merged) == (CrmImportStatus.DONE, 8, 6, 1)
+    assert (job.status, job.people_total, job.leads_created, job.leads_merged) == (CrmImportStatus.DONE, 9, 7, 1)
     assert _lead_of("2008", CrmSystem.PODIO).stage == Stage.QUALIFY

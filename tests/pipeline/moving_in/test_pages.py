@@ -72,15 +72,21 @@ def test_upload_queues_and_stops_at_the_mapping_page(crm_world, client_as, fub_z
 
     page = client.get(reverse("moving_in:mapping", args=[job.pk])).content.decode()
     assert "Hot Prospect" in page and "Jo Smith" in page
+    assert "“DNC” in Follow Up Boss is" in page and "A stop request (nothing on any channel)" in page
 
     refused = client.post(reverse("moving_in:mapping", args=[job.pk]), {"stage_0": "qualify"})
     assert "Choose what “Jo Smith” means here." in refused.content.decode()
+    assert "Choose what “DNC” means here." in refused.content.decode()  # never silent
 
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        done = client.post(reverse("moving_in:mapping", args=[job.pk]), {"stage_0": "qualify", "agent_0": POND})
+        done = client.post(reverse("moving_in:mapping", args=[job.pk]),
+                           {"stage_0": "qualify", "agent_0": POND, "stop_0": "stop"})
     assert done.status_code == 302 and len(queued) == 1
     job = crm_import_run(job_id=job.pk)
-    assert job.status == CrmImportStatus.DONE and job.leads_created == 7
+    assert job.status == CrmImportStatus.DONE and job.leads_created == 8 and job.people_stopped == 1
+    assert CrmValueMapping.objects.get(value="DNC").is_stop is True
+    assert "<strong>1</strong> person marked as an opt-out in Follow Up Boss" in client.get(
+        response.url).content.decode()
     assert CrmValueMapping.objects.get(value="Hot Prospect").stage == Stage.QUALIFY
     assert CrmValueMapping.objects.get(value="Jo Smith").agent is None
 
@@ -88,7 +94,7 @@ def test_upload_queues_and_stops_at_the_mapping_page(crm_world, client_as, fub_z
 def test_result_page_and_report(crm_world, client_as, waiting, django_assert_max_num_queries):
     from pipeline.moving_in.services import crm_import_map
     crm_import_map(job=waiting, stages={"Hot Prospect": "contact"}, agents={"Jo Smith": None},
-                   actor=crm_world["broker"])
+                   stops={"DNC": True}, actor=crm_world["broker"])
     crm_import_run(job_id=waiting.pk)
     client = client_as(crm_world["broker"])
 
@@ -112,7 +118,8 @@ def test_a_stalled_import_can_be_run_again(crm_world, client_as, fub_zip, django
     broker = crm_world["broker"]
     job = crm_import_create(system=CrmSystem.FOLLOW_UP_BOSS, content=fub_zip, file_name="fub.zip", created_by=broker)
     crm_import_run(job_id=job.pk)
-    crm_import_map(job=job, stages={"Hot Prospect": "qualify"}, agents={"Jo Smith": None}, actor=broker)
+    crm_import_map(job=job, stages={"Hot Prospect": "qualify"}, agents={"Jo Smith": None}, stops={"DNC": True},
+                   actor=broker)
     # as if the worker that took it had died at once: running, its last beat now
     CrmImport.objects.filter(pk=job.pk).update(status=CrmImportStatus.RUNNING, heartbeat_at=timezone.now())
     client = client_as(broker)
@@ -126,7 +133,7 @@ def test_a_stalled_import_can_be_run_again(crm_world, client_as, fub_zip, django
 
     job = crm_import_run(job_id=job.pk)
 
-    assert (job.status, job.leads_created) == (CrmImportStatus.DONE, 7)
+    assert (job.status, job.leads_created) == (CrmImportStatus.DONE, 8)
     client.post(url, {"action": "resume"})  # a done import is not run again
     job.refresh_from_db()
     assert job.status == CrmImportStatus.DONE
