@@ -25,8 +25,9 @@ from compliance.language import language_hits
 from compliance.models import ConsentRecord, RelationshipKind
 from leadcrm.accounts.models import Brokerage, User
 from leadcrm.accounts.roles import Perm
+from leadcrm.accounts.services import automation_user
 from leads.intake import Intake, OwnerIn, lead_create_by_hand
-from leads.models import Email, HardshipCategory, Lead, LeadType, Phone
+from leads.models import Email, HardshipCategory, Lead, LeadType, Phone, PhoneType
 from leads.phones import parse_phone
 from leads.services import hardship_record_create
 from pipeline.models import (
@@ -41,7 +42,8 @@ from pipeline.plans.services import lead_enroll
 from pipeline.reminders.notifications import lead_wrote_in_notify, new_lead_notify
 
 CAME_FROM = "the seller form"
-METHOD = "Web form with an unticked checkbox: seller form “{name}” (#{pk})"
+# The homeowner ticked it themselves; the record is written by the system, not by a person.
+METHOD = "Web form, a separate box the homeowner ticked: seller form “{name}” (#{pk})"
 
 # The default words: the brokerage named, calls and texts asked for, not a condition of
 # anything, how to stop (D5, B4). No autodialer: the words do not ask for it.
@@ -52,7 +54,7 @@ DEFAULT_CONSENT = (
     "STOP to a text or by telling the agent who calls me."
 )
 DEFAULT_THANK_YOU = (
-    "We have your details. An agent of {brokerage} will contact you soon, at the time you said suits you best."
+    "We have your details. An agent of {brokerage} will contact you soon."
 )
 
 BAD_ORIGIN = "{value!r} is not a site's address: write it as https://example.com (no path)."
@@ -65,7 +67,7 @@ AUTODIALER_NOT_ASKED = ("The words do not ask consent to calls made by an automa
 PLAN_NOT_SHARED = "Pick one of the brokerage's shared plans: a plan of an agent's own cannot start on the form's leads."
 OWNER_NOT_BROKER = "The form's owner must be a broker (one who manages seller forms)."
 
-NO_PHONE = "Give at least one phone number, so an agent can call you back."
+NO_PHONE = "Enter your mobile phone number, so an agent can call you back."
 NOT_A_NUMBER = "{value!r} is not a US phone number: write it with its area code, e.g. (918) 555-0142."
 
 ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:\d{1,5})?$", re.IGNORECASE)
@@ -232,6 +234,17 @@ def _narrative(sent: Sent) -> str:
     return "\n".join(lines)
 
 
+def _mobile_mark(lead: Lead, sent: Sent) -> None:
+    """The number typed as the mobile one is a mobile (texts and the rules on them need to know);
+    a type already known on the lead is left as it is."""
+    mobile = parse_phone(sent.phones[0]) if sent.phones and sent.phones[0].strip() else None
+    if mobile is None or not mobile.ok:
+        return
+    for phone in Phone.objects.filter(contact__lead=lead, number=mobile.e164, phone_type=PhoneType.UNKNOWN):
+        phone.phone_type = PhoneType.MOBILE
+        phone.save(update_fields=["phone_type"])
+
+
 def _consent_write(*, form: SellerForm, lead: Lead, numbers: list[str], where: Where, at: datetime,
                    submission: FormSubmission) -> None:
     """One consent record (D5) and one inquiry (C1) per number given, with the form's exact words."""
@@ -242,14 +255,14 @@ def _consent_write(*, form: SellerForm, lead: Lead, numbers: list[str], where: W
             lead=lead, phone_number=number, obtained_at=at, covers_sms=True,
             covers_autodialer=form.consent_covers_autodialer, covers_prerecorded=False,
             method=METHOD.format(name=form.name, pk=form.pk)[:120], consent_text=form.consent_text,
-            proof_note=proof, recorded_by=form.owner)
+            proof_note=proof, recorded_by=automation_user())
         record.full_clean()
         record.save()
         relationship_record(
             lead=lead, phone_number=number, kind=RelationshipKind.INQUIRY, started_on=timezone.localdate(at),
             evidence=f"The homeowner asked to be contacted through seller form “{form.name}” "
                      f"(submission #{submission.pk}) and ticked its consent box.",
-            recorded_by=form.owner)
+            recorded_by=automation_user())
 
 
 @transaction.atomic
@@ -262,9 +275,11 @@ def form_submission_accept(*, form: SellerForm, sent: Sent, where: Where, at: da
     at = at or timezone.now()
     numbers = _phones_check(sent.phones)
     email = sent.email.strip()
+    # The numbers as typed: each phone keeps the homeowner's own writing beside its E.164 form.
+    typed = [raw.strip() for raw in sent.phones if raw.strip()]
     intake = Intake(street=sent.street, unit=sent.unit, city=sent.city, state=sent.state, zip_code=sent.zip_code,
                     owners=[OwnerIn(first_name=sent.first_name.strip(), last_name=sent.last_name.strip())],
-                    phones=numbers, emails=[email] if email else [], source=form.source, add_to_existing=True,
+                    phones=typed, emails=[email] if email else [], source=form.source, add_to_existing=True,
                     lead_type=LeadType.INBOUND)  # the homeowner reached out
     before = _also_on(numbers, email)
     added = lead_create_by_hand(actor=form.owner, intake=intake, route=True)
@@ -274,6 +289,7 @@ def form_submission_accept(*, form: SellerForm, sent: Sent, where: Where, at: da
         outcome=SubmissionOutcome.CREATED if added.created else SubmissionOutcome.MATCHED,
         also_on_leads=sorted(before - {lead.pk}))
     hardship_record_create(lead=lead, category=HardshipCategory.OTHER, narrative=_narrative(sent))
+    _mobile_mark(lead, sent)
     if sent.consented:
         _consent_write(form=form, lead=lead, numbers=numbers, where=where, at=at, submission=submission)
     if added.created and form.plan_id and form.plan.deleted_at is None:

@@ -19,6 +19,6 @@ REPORTS = {
     "dnc-by-list": ("DNC hit rate per list", dnc_by_list),
     "lender-turnaround": ("Lender turnaround", lender_turnaround),
     "forecast": ("Closings by month", forecast_closings),
-    "list-closings": ("Lists that produced closings", list_closings),
+    "list-closings": ("Lists and sources that produced closings", list_closings),
     "action-plans": ("Action plans", plan_activity),
 }

@@ -46,7 +46,7 @@ def test_a_homeowner_sends_the_form_from_a_phone_and_the_agent_sees_the_lead_and
     phone.select_option("#id_behind", "3-5")
     phone.select_option("#id_best_time", "evening")
     phone.click("button:has-text('Send my details')")
-    phone.wait_for_selector("text=Give at least one phone number")
+    phone.wait_for_selector("text=Enter your mobile phone number")
     assert Lead.objects.count() == 0
     assert phone.input_value("#id_street") == "1633 Elm Street"
     phone.fill("#id_phone", "(918) 555-0131")

@@ -134,7 +134,7 @@ def test_the_homeowners_other_lead_is_named_only_to_those_who_may_see_it(
     assert other_street not in page and reverse("leads:detail", args=[other_lead.pk]) not in page
     # the broker, who sees both, is told
     page = client_as(broker).get(reverse("leads:detail", args=[lead.pk])).content.decode()
-    assert "This homeowner is also on" in page and reverse("leads:detail", args=[other_lead.pk]) in page
+    assert "Their number or email is also on" in page and reverse("leads:detail", args=[other_lead.pk]) in page
 
 
 def test_a_lead_page_without_a_form_shows_no_form_card(lead, agent, client_as):

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from compliance.models import Channel, ConsentRecord, EstablishedRelationship, Purpose, Verdict
 from compliance.services import dnc_numbers_add, outreach_check
-from leads.models import Contact, HardshipRecord, Lead, LeadSource, Phone, Property
+from leadcrm.accounts.services import automation_user
+from leads.models import Contact, HardshipRecord, Lead, LeadSource, Phone, PhoneType, Property
 from pipeline.intake.services import NO_PHONE, seller_form_rotate_key
 from pipeline.intake.views import TOO_FAST, TOO_MANY
 from pipeline.models import FormSubmission, Notification, NotificationKind, SubmissionOutcome
@@ -59,8 +60,13 @@ def test_consent_is_stored_word_for_word_per_number_with_its_proof(seller_form, 
     assert record.consent_text == seller_form.consent_text
     assert "Sunbelt Test Realty" in record.consent_text
     assert (record.covers_sms, record.covers_autodialer, record.covers_prerecorded) == (True, False, False)
-    assert record.recorded_by == broker
+    # Written by the system, not credited to a person: the homeowner ticked the box themselves.
+    assert record.recorded_by == automation_user() and record.recorded_by != broker
     assert f"“{seller_form.name}”" in record.method
+    owner = record.lead.contacts.get()
+    mobile, other = (owner.phones.get(number=number) for number in ("+19185550131", "+19185550177"))
+    assert (mobile.phone_type, other.phone_type) == (PhoneType.MOBILE, PhoneType.UNKNOWN)
+    assert mobile.raw != mobile.number  # what the homeowner typed is kept beside the E.164 form
     assert HOMEOWNER_ADDRESS in record.proof_note and "iPhone" in record.proof_note
     assert form_url(seller_form) in record.proof_note and f"{SITE}/short-sale-help" in record.proof_note
     inquiry = EstablishedRelationship.objects.get(phone_number="+19185550131")
