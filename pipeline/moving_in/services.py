@@ -128,8 +128,7 @@ UNKNOWN_STAGE = "“{value}” is not one of our stages."
 UNKNOWN_AGENT = "{value!r} is not a user who works leads here."
 STAGE_NOTE = "Moved in from {system}, where its stage was “{value}”."
 NO_ADDRESS = "No address: a lead here is a house, and this person has none to place it."
-NO_HOUSE_ADDRESS = ("No house address: the only address is a PO box ({street}), and a PO box is never a house. "
-                    "A lead here is a house: not imported.")
+NO_HOUSE_ADDRESS = "No house address: the only address is a PO box ({street}), and a lead here is a house."
 # A street that is a post-office box: "PO Box 9", "P.O. Box 9", "Post Office Box 9", "POB 9",
 # "Box 9". Never the house of a lead (docs/moving-in.md#what-each-person-becomes).
 PO_BOX = re.compile(r"^\s*(p\s*\.?\s*o\s*\.?\s*b(ox|\.)?|post\s+office\s+box|box)\s*#?\s*\d", re.IGNORECASE)
