@@ -128,6 +128,10 @@ UNKNOWN_STAGE = "“{value}” is not one of our stages."
 UNKNOWN_AGENT = "{value!r} is not a user who works leads here."
 STAGE_NOTE = "Moved in from {system}, where its stage was “{value}”."
 NO_ADDRESS = "No address: a lead here is a house, and this person has none to place it."
+NO_HOUSE_ADDRESS = "No house address: the only address is a PO box ({street}), and a lead here is a house."
+# A street that is a post-office box: "PO Box 9", "P.O. Box 9", "Post Office Box 9", "POB 9",
+# "Box 9". Never the house of a lead (docs/moving-in.md#what-each-person-becomes).
+PO_BOX = re.compile(r"^\s*(p\s*\.?\s*o\s*\.?\s*b(ox|\.)?|post\s+office\s+box|box)\s*#?\s*\d", re.IGNORECASE)
 HOUSE_HELD_ELSEWHERE = "The house is already held here by a record that is not a lead ({address}): left out."
 MERGED = "The house was already a lead here: the owner, numbers, notes and tasks were added to it."
 BAD_PHONE = "{column}: {reason}"
@@ -137,7 +141,12 @@ EMPTY_NOTE = "The note is empty: left out."
 NO_TITLE = "The task has no name: left out."
 NO_DUE = "The task has no due date: left out."
 NO_NAME = "No name: imported with the address and numbers only."
-TASK_ASSIGNEE_UNKNOWN = "Task for {value!r}, who is not a user here: given to the lead's agent."
+TASK_ASSIGNEE_UNKNOWN = "Task for {value!r}, who is not a user here: given to {given}."
+TASK_ASSIGNEE_POND = "Task for {value!r}, whose leads were mapped to the pond: given to {given}."
+GIVEN_TO_AGENT = "the lead's agent, {name}"
+GIVEN_TO_IMPORTER = "{name}, who ran the import (the lead is in the pond)"
+CLOSED_WITHOUT_DATE = ("Closed in {system}, but the export gives no date for it: no closing date set "
+                       "(give it on the lead, or it stays out of the closings reports).")
 NOTE_BY = "— {author}, in {system}"
 BACKGROUND = "Background, from {system}:\n{text}"
 DEAD_NOTE = "Moved in as {stage}."
@@ -167,6 +176,11 @@ def stored_path(job: CrmImport) -> Path:
 
 def _fold(value: str) -> str:
     return " ".join((value or "").split()).lower()
+
+
+def is_po_box(street: str) -> bool:
+    """Whether a street line is a post-office box ("PO Box 9", "P.O. Box 9", "Box 9")."""
+    return PO_BOX.match(street or "") is not None
 
 
 def looks_like_opt_out(value: str) -> bool:
@@ -272,6 +286,11 @@ class Mappings:
         if folded in self.agents:
             return self.agents[folded]
         return self.user(value)
+
+    def to_pond(self, value: str) -> bool:
+        """Whether the agent mapping sends this name to the pond (it names nobody here)."""
+        folded = _fold(value)
+        return bool(folded) and folded in self.agents and self.agents[folded] is None
 
     def agent(self, value: str) -> tuple[bool, User | None]:
         """(known, the user or None for the pond). Nobody named: the pond."""
@@ -443,7 +462,7 @@ def _run(job: CrmImport) -> CrmImport:
         job.save(update_fields=["status", "unmapped_stages", "unmapped_agents", "unmapped_opt_outs", "people_total"])
         return job
     job.save(update_fields=["people_total"])
-    writer = _Writer(job=job, mappings=mappings, actor=actor)
+    writer = _Writer(job=job, mappings=mappings, actor=actor, zone=zone)
     writer.preload(export)
     people_ids = set()
     for number, person in enumerate(export.people, start=1):
@@ -463,6 +482,10 @@ def _run(job: CrmImport) -> CrmImport:
     # hold them (so an erasure reaches every copy: docs/privacy.md).
     stored_path(job).unlink(missing_ok=True)
     return job
+
+
+def _shown(user: User) -> str:
+    return user.get_full_name() or user.username
 
 
 def _derived_id(person: PersonIn) -> str:
@@ -487,8 +510,9 @@ def _lock(key: str) -> None:
 class _Writer:
     """Writes people one transaction each, keeping the job's counts and per-row report."""
 
-    def __init__(self, *, job: CrmImport, mappings: Mappings, actor: User):
+    def __init__(self, *, job: CrmImport, mappings: Mappings, actor: User, zone: ZoneInfo | None = None):
         self.job, self.mappings, self.actor = job, mappings, actor
+        self.zone = zone or ZoneInfo(settings.LEADCRM_DEFAULT_USER_TIME_ZONE)
         self.system = CrmSystem(job.system)
         self.counts = _Counts()
         self.links: dict[tuple[str, str], CrmLink] | ChainMap = {}
@@ -573,9 +597,11 @@ class _Writer:
         else:
             place = self._place(person)
             if place is None:
+                box = next((a.street for a in person.addresses if a.given), "")
                 self.counts.add("rows_rejected")
                 self.report(file=PEOPLE, row_number=person.row_number, external_id=person.external_id,
-                            outcome=CrmRowOutcome.REJECTED, reason=NO_ADDRESS)
+                            outcome=CrmRowOutcome.REJECTED,
+                            reason=NO_HOUSE_ADDRESS.format(street=box) if box else NO_ADDRESS)
                 self._orphan_records(person.external_id, notes, tasks)
                 return
             key = address_key(**{k: place[k] for k in ("street", "unit", "city", "state")}, zip_code=place["zip_code"])
@@ -625,8 +651,9 @@ class _Writer:
 
     def _place(self, person: PersonIn) -> dict | None:
         """The house: the first address that is not only for mail; failing that, the mailing
-        address (a homeowner in a short sale most often lives in the house)."""
-        given = [a for a in person.addresses if a.given]
+        address (a homeowner in a short sale most often lives in the house). A PO box is
+        never a house: a person with only PO boxes has none."""
+        given = [a for a in person.addresses if a.given and not is_po_box(a.street)]
         if not given:
             return None
         house = next((a for a in given if _fold(a.kind) not in ("mailing", "work", "office")), given[0])
@@ -666,8 +693,17 @@ class _Writer:
             change.full_clean()
             change.save()
             transaction.on_commit(lambda: stage_counts_forget(lead.assigned_agent_id, self.actor.pk))
+        if stage == Stage.CLOSED:
+            # The closings reports count a closed lead by its closing date. The export has no
+            # closing date: its best is the day the person was last changed there (a deal is
+            # marked closed on the day it closes), else created (docs/moving-in.md#stages).
+            when = person.updated or person.created
+            if when is not None:
+                fields["closing_date"] = min(when.astimezone(self.zone).date(), timezone.localdate(now, self.zone))
         Lead.objects.filter(pk=lead.pk).update(**fields)
         lead.refresh_from_db()
+        if stage == Stage.CLOSED and lead.closing_date is None:
+            self._left_out(person, lead, CLOSED_WITHOUT_DATE.format(system=self.system.label))
         return lead
 
     def _contact_create(self, lead: Lead, person: PersonIn, place: dict, position: int) -> Contact:
@@ -820,8 +856,12 @@ class _Writer:
             return
         assignee = self.mappings.person(task.assignee)
         if assignee is None and task.assignee:
+            # Say who really has it: the lead's agent, or (a lead in the pond) the importer.
+            given = (GIVEN_TO_AGENT.format(name=_shown(lead.assigned_agent)) if lead.assigned_agent
+                     else GIVEN_TO_IMPORTER.format(name=_shown(self.actor)))
+            words = TASK_ASSIGNEE_POND if self.mappings.to_pond(task.assignee) else TASK_ASSIGNEE_UNKNOWN
             self.report(file=TASKS, row_number=task.row_number, external_id=task.external_id,
-                        outcome=CrmRowOutcome.VALUE_LEFT_OUT, reason=TASK_ASSIGNEE_UNKNOWN.format(value=task.assignee),
+                        outcome=CrmRowOutcome.VALUE_LEFT_OUT, reason=words.format(value=task.assignee, given=given),
                         lead=lead)
         assignee = assignee or lead.assigned_agent or self.actor
         due = task.due or task.completed_at

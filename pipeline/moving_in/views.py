@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -108,8 +109,13 @@ class CrmImportDetailView(MoveInPermissionMixin, DetailView):
     def get_context_data(self, **kwargs):
         rows = crm_import_rows(job=self.object)
         problems = rows.filter(outcome__in=[CrmRowOutcome.REJECTED, CrmRowOutcome.VALUE_LEFT_OUT])
-        return super().get_context_data(problems=list(problems[:REPORT_SAMPLE]), problem_count=problems.count(),
-                                        **kwargs)
+        # Two kinds in one table, counted apart: a row not imported at all, and one value
+        # left out of a row that was imported (its other values are in).
+        counts = dict(problems.order_by().values_list("outcome").annotate(n=Count("pk")))
+        return super().get_context_data(problems=list(problems[:REPORT_SAMPLE]),
+                                        problem_count=sum(counts.values()),
+                                        rejected_count=counts.get(CrmRowOutcome.REJECTED, 0),
+                                        left_out_count=counts.get(CrmRowOutcome.VALUE_LEFT_OUT, 0), **kwargs)
 
 
 class CrmImportReportView(MoveInPermissionMixin, View):

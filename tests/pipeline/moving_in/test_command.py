@@ -30,10 +30,10 @@ def test_mappings_on_the_command_line_import(crm_world, capsys):
                  "--agent", f"Jo Smith={crm_world['agent'].username}", "--stop-tag", "DNC")
 
     out = capsys.readouterr().out
-    assert "Imported 10 people from Follow Up Boss: 8 new leads, 1 joined a lead already here" in out
+    assert "Imported 10 people from Follow Up Boss: 7 new leads, 1 joined a lead already here" in out
     assert "people line 9: Not imported: No address" in out
     assert "1 people marked as opt-outs put on the internal do-not-contact list" in out
-    assert Lead.objects.filter(source=LeadSource.FOLLOW_UP_BOSS).count() == 8
+    assert Lead.objects.filter(source=LeadSource.FOLLOW_UP_BOSS).count() == 7
     assert CrmValueMapping.objects.get(kind="stop", value="DNC").is_stop is True
 
 
