@@ -123,14 +123,18 @@ def _intake(data: dict) -> Intake:
                   phones=data["phones"], emails=data["emails"])
 
 
-class SourceLeadPostView(APIView):
-    """A source posts a lead: 201 when it made one, 200 when it matched one."""
+class SourceKeyView(APIView):
+    """What a source's key opens: its own auth scheme, JSON only, its own rate."""
 
     schema = ApiSchema()
     authentication_classes = [LeadSourceKeyAuthentication]
     permission_classes = [HasSourceKey]
     parser_classes = [LimitedJSONParser]
     throttle_classes = [SourceKeyRateThrottle]
+
+
+class SourceLeadPostView(SourceKeyView):
+    """A source posts a lead: 201 when it made one, 200 when it matched one."""
 
     @extend_schema(
         request=PostedLeadSerializer,
@@ -151,15 +155,9 @@ class SourceLeadPostView(APIView):
         return Response(answer.data, status=status.HTTP_201_CREATED if posted.created else status.HTTP_200_OK)
 
 
-class SourceLeadUpsertView(APIView):
+class SourceLeadUpsertView(SourceKeyView):
     """A source sends what it knows of a person and their house under its own id: 201 when
     it made the lead, 200 with what it added to the lead already under the id."""
-
-    schema = ApiSchema()
-    authentication_classes = [LeadSourceKeyAuthentication]
-    permission_classes = [HasSourceKey]
-    parser_classes = [LimitedJSONParser]
-    throttle_classes = [SourceKeyRateThrottle]
 
     @extend_schema(
         request=UpsertSerializer,
