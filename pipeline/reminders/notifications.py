@@ -423,71 +423,55 @@ def new_lead_notify(lead, *, came_from: str, at=None) -> None:
     broker (``new_lead:<lead>:<user>``, one each). Emailed to those who take email, after
     the commit (docs/intake.md#who-is-told).
     """
-    from leadcrm.accounts.roles import Role
-    from leadcrm.shared.queue import enqueue_on_commit
-
-    at = at or timezone.now()
-    address = lead.property.one_line
-    agent = lead.assigned_agent
-    if agent is not None:
-        recipients = [(agent, f"new_lead:{lead.pk}")] if agent.is_active else []
-        body = f"It came in through {came_from} and is yours to call. Speed matters: call while they are waiting."
-    else:
-        people = {user.pk: user for user in User.objects.filter(groups__name=Role.BROKER.label, is_active=True)}
-        team_lead = lead.pond_team.lead if lead.pond_team_id and lead.pond_team.lead_id else None
-        if team_lead is not None and team_lead.is_active:
-            people[team_lead.pk] = team_lead
-        recipients = [(user, f"new_lead:{lead.pk}:{user.pk}") for user in people.values()]
-        body = f"It came in through {came_from} and waits in the pond: give it to an agent now."
-    raised = []
-    for user, key in recipients:
-        note = Notification(
-            recipient=user, kind=NotificationKind.NEW_LEAD, key=key, lead=lead,
-            title=f"New lead from {came_from}: {address}"[:200], body=body, url=_lead_url(lead.pk),
-            created_at=at, email_state=_email_state(user))
-        if raise_once(note) and note.email_state == EmailState.PENDING:
-            raised.append(note.pk)
-    if raised:
-        from pipeline.tasks import notification_emails_send
-
-        # Pending until sent: the minute's sweeper sends it if the broker is down now.
-        enqueue_on_commit(notification_emails_send, raised, swept=True)
+    _lead_news(lead, key=f"new_lead:{lead.pk}", kind=NotificationKind.NEW_LEAD,
+               title=f"New lead from {came_from}: {lead.property.one_line}",
+               to_agent=f"It came in through {came_from} and is yours to call. Speed matters: call while they are "
+                        "waiting.",
+               to_pond=f"It came in through {came_from} and waits in the pond: give it to an agent now.", at=at)
 
 
 def lead_wrote_in_notify(lead, *, came_from: str, key: str, at=None) -> None:
-    """Tell whoever works a lead that its homeowner wrote in again (the seller form matched a
-    house already held): the warmest lead there is, once per ``key``.
+    """Tell whoever works a lead that its homeowner wrote in again (the seller form or a lead
+    source matched a house already held): the warmest lead there is, once per ``key``.
 
-    Told as ``new_lead_notify`` tells: the lead's agent (under ``key``), else the people who
-    hand pond leads out, the pond team's lead and every broker (``<key>:<user>``, one each);
-    emailed to those who take email, after the commit. A lead marked Dead or Closed says so,
-    so that it is looked at again rather than passed over (docs/intake.md#who-is-told).
+    Told as ``new_lead_notify`` tells (the agent, else the pond's hand-out people). A lead
+    marked Dead or Closed says so, so that it is looked at again rather than passed over
+    (docs/intake.md#who-is-told).
     """
-    from leadcrm.accounts.roles import Role
-    from leadcrm.shared.queue import enqueue_on_commit
     from leads.models import Stage
 
+    again = ""
+    if lead.stage in (Stage.DEAD, Stage.CLOSED):
+        again = (f"The lead is marked {Stage(lead.stage).label}, yet the homeowner sent {came_from} again: "
+                 f"look at it again and move it back if there is work to do. ")
+    _lead_news(lead, key=key, kind=NotificationKind.REPLY,
+               title=f"A homeowner already in your leads wrote in again: {lead.property.one_line}",
+               to_agent=f"{again}They sent {came_from} again and are waiting to hear from you: call them while they "
+                        "are.",
+               to_pond=f"{again}They sent {came_from} again and the lead has no agent: give it to one now.", at=at)
+
+
+def _lead_news(lead, *, key: str, kind: str, title: str, to_agent: str, to_pond: str, at=None) -> None:
+    """One notice about a lead to whoever acts on it, once per key: its agent (``key``), else
+    the pond team's lead and every broker (``<key>:<user>``, one each); emailed to those who
+    take email, after the commit."""
+    from leadcrm.accounts.roles import Role
+    from leadcrm.shared.queue import enqueue_on_commit
+
     at = at or timezone.now()
-    address = lead.property.one_line
     agent = lead.assigned_agent
     if agent is not None:
-        recipients = [(agent, key)] if agent.is_active else []
-        body = f"They sent {came_from} again and are waiting to hear from you: call them while they are."
+        recipients, body = ([(agent, key)] if agent.is_active else []), to_agent
     else:
         people = {user.pk: user for user in User.objects.filter(groups__name=Role.BROKER.label, is_active=True)}
         team_lead = lead.pond_team.lead if lead.pond_team_id and lead.pond_team.lead_id else None
         if team_lead is not None and team_lead.is_active:
             people[team_lead.pk] = team_lead
-        recipients = [(user, f"{key}:{user.pk}") for user in people.values()]
-        body = f"They sent {came_from} again and the lead has no agent: give it to one now."
-    if lead.stage in (Stage.DEAD, Stage.CLOSED):
-        body = (f"The lead is marked {Stage(lead.stage).label}, yet the homeowner sent {came_from} again: "
-                f"look at it again and move it back if there is work to do. ") + body
+        recipients, body = [(user, f"{key}:{user.pk}") for user in people.values()], to_pond
     raised = []
     for user, user_key in recipients:
         note = Notification(
-            recipient=user, kind=NotificationKind.REPLY, key=user_key, lead=lead,
-            title=f"A homeowner already in your leads wrote in again: {address}"[:200], body=body,
+            recipient=user, kind=kind, key=user_key[:160], lead=lead, title=title[:200], body=body,
             url=_lead_url(lead.pk), created_at=at, email_state=_email_state(user))
         if raise_once(note) and note.email_state == EmailState.PENDING:
             raised.append(note.pk)
