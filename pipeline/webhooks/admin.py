@@ -5,6 +5,7 @@ they own and those endpoints' deliveries; the secret is never shown here."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 
 from leadcrm.shared.append_only import ReadOnlyAdminMixin
 from pipeline.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -16,6 +17,8 @@ class WebhookEndpointAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("is_active",)
     exclude = ("secret",)
     list_select_related = ("owner",)
+    # An endpoint is https (pipeline/webhooks/addresses.py): a typed address without one is read so.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(owner=request.user)
