@@ -284,9 +284,9 @@ class ProhibitedPhraseForm(forms.ModelForm):
 
 
 @admin.register(ProhibitedPhrase)
-class ProhibitedPhraseAdmin(admin.ModelAdmin):
+class ProhibitedPhraseAdmin(VersionedAdminMixin, admin.ModelAdmin):
     form = ProhibitedPhraseForm
-    list_display = ["label", "pattern", "rule", "is_active", "why"]
+    list_display = ["label", "pattern", "rule", "effective_from", "effective_to", "is_active", "why"]
     list_filter = ["is_active", "rule"]
     search_fields = ["label", "pattern"]
 

@@ -312,6 +312,9 @@ def list_facts(attempt: Attempt) -> ListFacts:
     if attempt.number:
         national = national_number(attempt.number)
         hours = int(attempt.book.parameter("E2", "cap_window_hours", attempt.call_date))
+        # A6: the calls and texts counted toward "more than one in 12 months" (a parameter,
+        # so counsel can widen it).
+        lookback = int(attempt.book.parameter("A6", "lookback_days", attempt.call_date))
         sql = (f"SELECT 'r', source_id, '' FROM {_NUMBERS} WHERE id >= %s AND id < %s "
                f"UNION ALL SELECT 'i', id, '' FROM {_INTERNAL} WHERE phone_number = %s "
                f"UNION ALL SELECT 'v', id, '' FROM {_REVIEWS} WHERE phone_number = %s AND status = 'pending' "
@@ -331,7 +334,7 @@ def list_facts(attempt: Attempt) -> ListFacts:
                   attempt.actor.pk, attempt.policy.pk if attempt.policy else -1,
                   connection.ops.adapt_datetimefield_value(attempt.at),
                   attempt.number, *map(connection.ops.adapt_datetimefield_value,
-                                       (attempt.at - timedelta(days=365), attempt.at))]
+                                       (attempt.at - timedelta(days=lookback), attempt.at))]
     elif attempt.email:
         sql = (f"SELECT 'i', id, '' FROM {_INTERNAL} WHERE email = %s "
                f"UNION ALL SELECT 'v', id, '' FROM {_REVIEWS} WHERE email = %s AND status = 'pending'")
@@ -1047,7 +1050,7 @@ def role_disclosure(attempt: Attempt) -> Iterable[Finding]:
 
 def content(attempt: Attempt) -> Iterable[Finding]:
     """Prohibited promises in what is said or sent (F6): a warning on free text."""
-    hits = language_hits(attempt.message)
+    hits = language_hits(attempt.message, on=attempt.call_date)
     if hits:
         attempt.evidence["language"] = [{"phrase": hit.label, "text": hit.text} for hit in hits]
     for hit in hits:

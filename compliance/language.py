@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -22,10 +24,11 @@ class PhraseHit:
     text: str
 
 
-def language_hits(text: str) -> list[PhraseHit]:
-    """Every prohibited phrase in ``text``, in order (the phrase table, F6)."""
+def language_hits(text: str, on: date | None = None) -> list[PhraseHit]:
+    """Every prohibited phrase in ``text``, in order (the phrase table, F6): the phrases in
+    force on ``on``, the day the words are said or sent (today by default)."""
     hits = []
-    for phrase in rulebook().phrases:
+    for phrase in rulebook().phrases(on or timezone.localdate()):
         for match in phrase.regex.finditer(text or ""):
             hits.append(PhraseHit(phrase.label, phrase.why, phrase.rule, match.start(), match.end(), match.group(0)))
     return sorted(hits, key=lambda hit: (hit.start, -hit.end))

@@ -833,8 +833,11 @@ class PolicyAcknowledgement(AppendOnlyModel):
 # Language and revocations ------------------------------------------------------------------
 
 
-class ProhibitedPhrase(models.Model):
-    """A phrase the language check flags (F6): blocks templates, warns on free-text notes."""
+class ProhibitedPhrase(Versioned):
+    """A phrase the language check flags (F6): blocks templates, warns on free-text notes.
+
+    Versioned like the other rule tables: a text is judged by the phrases in force on its
+    day, so a phrase counsel adds today does not turn yesterday's check into a breach."""
 
     pattern = models.CharField(
         max_length=200, help_text="A regular expression, matched case-insensitively."
@@ -842,8 +845,6 @@ class ProhibitedPhrase(models.Model):
     label = models.CharField(max_length=120, help_text="The phrase as shown to agents.")
     why = models.CharField(max_length=255)
     rule = models.CharField(max_length=8, default="F6")
-    source = models.CharField(max_length=255, blank=True)
-    is_active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["label"]

@@ -51,6 +51,10 @@ class Phrase:
     why: str
     rule: str
     regex: re.Pattern
+    row: ProhibitedPhrase  # its dates in force
+
+    def in_force(self, on: date) -> bool:
+        return self.row.in_force(on)
 
 
 class Rulebook:
@@ -65,8 +69,8 @@ class Rulebook:
         self.holiday_changes = defaultdict(lambda: defaultdict(list))
         for row in StateHoliday.objects.filter(is_active=True):
             self.holiday_changes[row.state][row.observed_on].append(row)
-        self.phrases = [
-            Phrase(p.label, p.why, p.rule, re.compile(p.pattern, re.IGNORECASE))
+        self.all_phrases = [
+            Phrase(p.label, p.why, p.rule, re.compile(p.pattern, re.IGNORECASE), p)
             for p in ProhibitedPhrase.objects.filter(is_active=True)
         ]
         self.brokerage = Brokerage.objects.current()
@@ -102,6 +106,10 @@ class Rulebook:
             if in_force and max(in_force, key=lambda row: row.effective_from).value:
                 found.add(key.removeprefix(ALL_PARTY_PREFIX).upper())
         return frozenset(found)
+
+    def phrases(self, on: date) -> list[Phrase]:
+        """The prohibited phrases in force on ``on`` (F6)."""
+        return [phrase for phrase in self.all_phrases if phrase.in_force(on)]
 
     def policy_on(self, on: date) -> DncPolicy | None:
         return next((policy for policy in self.policies if policy.adopted_on <= on), None)

@@ -73,8 +73,6 @@ def principal_offer_allowed(*, actor: User, lead: Lead, on: date) -> None:
 
 
 CALIFORNIA = zoneinfo.ZoneInfo("America/Los_Angeles")
-CA_BUSINESS_DAYS = 5
-SALE_DAY_CUTOFF = time(8)
 
 
 def _ca_calendar(state: str, year: int) -> dict[date, str]:
@@ -90,12 +88,16 @@ def ca_equity_purchase_cancel_until(*, signed_at: datetime, foreclosure_sale_on:
     """
     book = rulebook()
     day, counted = signed_at.astimezone(CALIFORNIA).date(), 0
-    while counted < CA_BUSINESS_DAYS:
+    # The statute's numbers as rule parameters in force on the signing day, so counsel can
+    # tighten them without a release.
+    business_days = int(book.parameter("F7", "business_days", day))
+    cutoff = time(int(book.parameter("F7", "sale_day_cutoff_hour", day)))
+    while counted < business_days:
         day += timedelta(days=1)
         # The statute's own holidays, with the brokerage's changes for CA (NoCalendar: refused).
         if day.weekday() != 6 and book.holiday("CA", day, calendar=_ca_calendar) is None:
             counted += 1
     deadline = datetime.combine(day + timedelta(days=1), time(0), tzinfo=CALIFORNIA)
     if foreclosure_sale_on is not None:
-        deadline = min(deadline, datetime.combine(foreclosure_sale_on, SALE_DAY_CUTOFF, tzinfo=CALIFORNIA))
+        deadline = min(deadline, datetime.combine(foreclosure_sale_on, cutoff, tzinfo=CALIFORNIA))
     return deadline
