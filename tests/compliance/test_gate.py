@@ -60,6 +60,23 @@ def test_a5_number_on_the_national_registry_is_blocked_with_its_version_in_the_e
     assert held["National DNC Registry"]["data_as_of"] == registry.data_as_of.isoformat()
 
 
+def test_c3_a_call_seeking_a_listing_is_telemarketing_so_the_registry_applies(lead, agent, national_registry):
+    """C3: asking a homeowner to list is a solicitation, not a call about an existing deal."""
+    dnc_numbers_add(source=national_registry, numbers=["9185550104"], as_of=national_registry.data_as_of)
+    assert check(lead, agent, purpose=Purpose.LISTING).rule_ids == ["A5"]
+
+
+def test_c5_a_marketing_text_counts_as_a_call_for_the_registry(lead, agent, national_registry):
+    """C5: texts are calls under the national DNC rules: a text to a registered number is refused."""
+    from .factories import ConsentRecordFactory
+
+    phone = lead.contacts.first().phones.first()
+    ConsentRecordFactory(phone=phone)  # written consent to texts: D5 is met, the registry still applies
+    dnc_numbers_add(source=national_registry, numbers=["9185550104"], as_of=national_registry.data_as_of)
+    decision = check(lead, agent, channel=Channel.SMS)
+    assert "A5" in decision.rule_ids and decision.verdict == Verdict.BLOCK
+
+
 def test_a6_litigator_list_blocks(lead, agent):
     litigators = DncSourceFactory(kind=RegistryKind.LITIGATOR, name="Litigators")
     dnc_numbers_add(source=litigators, numbers=["9185550104"], as_of=litigators.data_as_of)

@@ -1,4 +1,4 @@
-"""Loading registry files (A1-A3, A5): layouts, all-or-nothing, versions, flags on phones."""
+"""Loading registry files (A1, A2, A3, A5): layouts, all-or-nothing, versions, flags on phones."""
 
 import io
 import zipfile

@@ -162,3 +162,14 @@ def test_b1_a_wrong_number_s_stop_covers_that_number_only(lead, owner, agent):
     assert reached.status == PhoneStatus.WRONG_PARTY
     assert b1(lead, owner.emails.get(), agent, Channel.EMAIL) is None
     assert b1(lead, owner.phones.get(number="+19185550111"), agent, Channel.CALL) is None
+
+
+def test_b5_a_florida_texted_stop_is_honoured_at_once_not_after_fifteen_days(agent, brokerage):
+    """B5: Florida gives a sender 15 days to stop after a texted STOP; B1 stops at once."""
+    from .test_section_h import homeowner
+
+    lead, phone = homeowner(agent, number="+18505550101", state="FL", zip_code="32301")
+    internal_dnc_add(channel=Channel.SMS, phone_number=phone.number, homeowner_words="STOP", recorded_by=agent,
+                     lead=lead, origin=StopOrigin.TEXT_REPLY, requested_at=timezone.now() - timedelta(minutes=1))
+
+    assert b1(lead, phone, agent, Channel.SMS)
