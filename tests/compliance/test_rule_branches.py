@@ -18,7 +18,7 @@ from pipeline.models import Outcome
 
 from ..leadcrm.factories import AgentFactory
 from .factories import ConsentRecordFactory, EstablishedRelationshipFactory, ReassignedNumberCheckFactory
-from .test_section_h import CENTRAL, EASTERN, check, homeowner, log_call, registry  # noqa: F401 (fixture)
+from .test_section_h import CENTRAL, EASTERN, check, homeowner, log_call, registry  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -130,7 +130,7 @@ def test_d5_consent_that_covers_autodialed_calls_allows_one(lead, agent):
     (date(2025, 5, 31), date(2026, 12, 1), Verdict.BLOCK, ["A5"]),
 ])
 def test_c1_a_purchase_relationship_allows_calls_for_18_months(
-    agent, brokerage, registry, national_registry, started_on, called_on, verdict, rules
+    agent, brokerage, registry, national_registry, started_on, called_on, verdict, rules  # noqa: F811
 ):
     lead, phone = homeowner(agent, number="+14045550109", state="GA", zip_code="30315")  # GA: no shorter window
     dnc_numbers_add(source=national_registry, numbers=[phone.number], as_of=date(2025, 1, 1))
