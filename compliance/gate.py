@@ -1016,7 +1016,7 @@ def texas(attempt: Attempt) -> Iterable[Finding]:
         return
     brokerage = attempt.brokerage
     attempt.evidence["texas"] = {
-        "registration": brokerage.texas_registration_number, "exemption": bool(brokerage.texas_exemption)}
+        "registration": brokerage.texas_registration_number, "exemption": bool(brokerage.texas_exemption.strip())}
     if not (brokerage.texas_registration_number or brokerage.texas_exemption.strip()):
         what = "A text" if attempt.channel == Channel.SMS else "A call"
         yield _block(rules.TEXAS_REGISTRATION, TEXAS_UNREGISTERED.format(what=what))

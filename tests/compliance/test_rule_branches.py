@@ -299,3 +299,4 @@ def test_e4_a_blank_exemption_is_no_exemption(agent, brokerage, national_registr
     assert decision.reasons == [
         "A call to a Texas homeowner needs the brokerage's Texas telephone solicitation registration or a "
         "recorded exemption; neither is on file."]
+    assert decision.evidence["texas"]["exemption"] is False  # the evidence says what the gate decided on
