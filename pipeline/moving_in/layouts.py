@@ -219,30 +219,51 @@ FUB_CLUES = ("Phone 1", "Email 1", "Assigned To", "Address 1 - Street")
 PODIO_CLUES = ("Created on", "Created by", "Item ID", "App Item ID")
 
 
+@dataclass
+class _PersonColumns:
+    """Where a person's own fields are in a product's people file (each product finds them
+    under its own names; phones, emails and addresses are laid out its own way)."""
+
+    id: str | None
+    name: str | None  # the whole name, read when there is no first or last name
+    first: str | None
+    last: str | None
+    stage: str | None
+    source: str | None
+    agent: str | None
+    tags: str | None
+    created: str | None
+    updated: str | None
+    background: str | None
+
+    def person(self, line: int, row: dict, zone) -> PersonIn:
+        errors: list[str] = []
+        first, last = _cell(row, self.first), _cell(row, self.last)
+        if not (first or last) and self.name:
+            first, _, last = _cell(row, self.name).partition(" ")
+        return PersonIn(
+            row_number=line, external_id=_cell(row, self.id), first_name=first, last_name=last,
+            stage=_cell(row, self.stage), source=_cell(row, self.source), agent=_cell(row, self.agent),
+            tags=_split_list(row.get(self.tags, "") if self.tags else ""),
+            created=_when(row, self.created, zone, errors), updated=_when(row, self.updated, zone, errors),
+            background=_text(row, self.background), errors=errors)
+
+
 def _fub_people(table, zone) -> list[PersonIn]:
     cols = _Columns(table.headers)
-    c_id = cols.find("ID", "Person ID", "FUB ID")
-    c_name, c_first, c_last = cols.find("Name"), cols.find("First Name"), cols.find("Last Name")
-    c_stage, c_source = cols.find("Stage"), cols.find("Source", "Lead Source")
-    c_agent = cols.find("Assigned To", "Agent", "Assigned Agent")
-    c_tags, c_created = cols.find("Tags"), cols.find("Created", "Created At", "Date Added")
-    c_updated = cols.find("Updated", "Updated At", "Last Updated", "Last Modified")
-    c_background = cols.find("Background", "Notes")
+    own = _PersonColumns(
+        id=cols.find("ID", "Person ID", "FUB ID"), name=cols.find("Name"), first=cols.find("First Name"),
+        last=cols.find("Last Name"), stage=cols.find("Stage"), source=cols.find("Source", "Lead Source"),
+        agent=cols.find("Assigned To", "Agent", "Assigned Agent"), tags=cols.find("Tags"),
+        created=cols.find("Created", "Created At", "Date Added"),
+        updated=cols.find("Updated", "Updated At", "Last Updated", "Last Modified"),
+        background=cols.find("Background", "Notes"))
     phones = cols.numbered(r"phone(\d+)")
     emails = cols.numbered(r"email(\d+)")
     streets = cols.numbered(r"address(\d+)street")
     people = []
     for line, row in table.rows():
-        errors: list[str] = []
-        first, last = _cell(row, c_first), _cell(row, c_last)
-        if not (first or last) and c_name:
-            first, _, last = _cell(row, c_name).partition(" ")
-        person = PersonIn(
-            row_number=line, external_id=_cell(row, c_id), first_name=first, last_name=last,
-            stage=_cell(row, c_stage), source=_cell(row, c_source), agent=_cell(row, c_agent),
-            tags=_split_list(row.get(c_tags, "") if c_tags else ""),
-            created=_when(row, c_created, zone, errors), updated=_when(row, c_updated, zone, errors),
-            background=_text(row, c_background), errors=errors)
+        person = own.person(line, row, zone)
         for number, column in phones:
             raw = _cell(row, column)
             if raw:
@@ -333,32 +354,25 @@ def split_one_line_address(text: str) -> AddressIn:
 
 def _podio_people(table, zone) -> list[PersonIn]:
     cols = _Columns(table.headers)
-    c_id = cols.find("Item ID", "App Item ID", "Unique ID", "ID")
-    c_name = cols.find("Seller Name", "Owner Name", "Name", "Full Name", "Title", "Contact Name")
-    c_first, c_last = cols.find("First Name"), cols.find("Last Name")
+    own = _PersonColumns(
+        id=cols.find("Item ID", "App Item ID", "Unique ID", "ID"),
+        name=cols.find("Seller Name", "Owner Name", "Name", "Full Name", "Title", "Contact Name"),
+        first=cols.find("First Name"), last=cols.find("Last Name"),
+        stage=cols.find("Status", "Stage", "Lead Status", "Pipeline Stage"),
+        source=cols.find("Lead Source", "Source", "Marketing Source"),
+        agent=cols.find("Assigned To", "Acquisition Manager", "Lead Manager", "Agent", "Responsible"),
+        tags=cols.find("Tags"), created=cols.find("Created on", "Created On", "Created"),
+        updated=cols.find("Last edited on", "Last Edited On", "Updated on", "Updated"),
+        background=cols.find("Notes", "Motivation", "Background", "Description"))
     c_address = cols.find("Property Address", "Address", "Location", "Property")
     c_street, c_city = cols.find("Street", "Property Street"), cols.find("City", "Property City")
     c_state, c_zip = cols.find("State", "Property State"), cols.find("Zip", "Zip Code", "Property Zip")
     c_mailing = cols.find("Mailing Address")
-    c_stage = cols.find("Status", "Stage", "Lead Status", "Pipeline Stage")
-    c_source = cols.find("Lead Source", "Source", "Marketing Source")
-    c_agent = cols.find("Assigned To", "Acquisition Manager", "Lead Manager", "Agent", "Responsible")
-    c_tags, c_created = cols.find("Tags"), cols.find("Created on", "Created On", "Created")
-    c_updated = cols.find("Last edited on", "Last Edited On", "Updated on", "Updated")
-    c_background = cols.find("Notes", "Motivation", "Background", "Description")
     phone_columns = [h for h in table.headers if "phone" in squash(h) or squash(h) in {"mobile", "cell"}]
     email_columns = [h for h in table.headers if "email" in squash(h)]
     people = []
     for line, row in table.rows():
-        errors: list[str] = []
-        first, last = _cell(row, c_first), _cell(row, c_last)
-        if not (first or last) and c_name:
-            first, _, last = _cell(row, c_name).partition(" ")
-        person = PersonIn(
-            row_number=line, external_id=_cell(row, c_id), first_name=first, last_name=last,
-            stage=_cell(row, c_stage), source=_cell(row, c_source), agent=_cell(row, c_agent),
-            tags=_split_list(row.get(c_tags, "") if c_tags else ""), created=_when(row, c_created, zone, errors),
-            updated=_when(row, c_updated, zone, errors), background=_text(row, c_background), errors=errors)
+        person = own.person(line, row, zone)
         if _cell(row, c_street):
             person.addresses.append(AddressIn(street=_cell(row, c_street), city=_cell(row, c_city),
                                               state=_cell(row, c_state), zip_code=_cell(row, c_zip), kind="property"))

@@ -73,6 +73,7 @@ def test_upload_queues_and_stops_at_the_mapping_page(crm_world, client_as, fub_z
     page = client.get(reverse("moving_in:mapping", args=[job.pk])).content.decode()
     assert "Hot Prospect" in page and "Jo Smith" in page
     assert "“DNC” in Follow Up Boss is" in page and "A stop request (nothing on any channel)" in page
+    assert "“Hot Prospect” in Follow Up Boss is" in page and "Leads of “Jo Smith” go to" in page
 
     refused = client.post(reverse("moving_in:mapping", args=[job.pk]), {"stage_0": "qualify"})
     assert "Choose what “Jo Smith” means here." in refused.content.decode()
