@@ -58,7 +58,7 @@ def reason_in_view(page) -> bool:
     page.wait_for_function("""() => {
         const box = document.getElementById("outreach-refusal").getBoundingClientRect();
         return box.top >= 0 && box.top < window.innerHeight / 2;
-    }""", timeout=3_000)
+    }""", timeout=10_000)  # a loaded CI machine lays the page out slowly
     return True
 
 
