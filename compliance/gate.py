@@ -377,8 +377,9 @@ def list_facts(attempt: Attempt) -> ListFacts:
                f"UNION ALL SELECT 'i', id, '' FROM {_INTERNAL} WHERE phone_number = %s "
                f"UNION ALL SELECT 'v', id, '' FROM {_REVIEWS} WHERE phone_number = %s AND status = 'pending' "
                f"UNION ALL SELECT 'e', id, '' FROM {_RELATIONSHIPS} WHERE phone_number = %s OR lead_id = %s "
-               # The channel, technology and time of each attempt, in the one text column
-               # every part has: adding a column to each would not make them clearer.
+               # Each attempt's channel, technology and time, packed into the one text column
+               # every part of the union shares (E2 counts each state over its own window from
+               # them); PostgreSQL's ISO DateStyle and SQLite's stored text both parse back.
                f"UNION ALL SELECT 'c', id, channel || ' ' || technology || ' ' || CAST(checked_at AS TEXT) "
                f"FROM {_CHECKS} WHERE contact_point = %s "
                "AND checked_at > %s AND checked_at <= %s AND mode = 'log' AND direction = 'outbound' "
