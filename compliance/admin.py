@@ -255,7 +255,8 @@ class RuleParameterAdmin(VersionedAdminMixin, admin.ModelAdmin):
 @admin.register(StateCallingRule)
 class StateCallingRuleAdmin(VersionedAdminMixin, admin.ModelAdmin):
     list_display = ["state", "window_start", "window_end", "no_sunday", "no_holidays", "frequency_cap",
-                    "registration_required", "effective_from", "effective_to", "verified", "is_active"]
+                    "cap_window_hours", "cap_automated_only", "registration_required", "effective_from",
+                    "effective_to", "verified", "is_active"]
     list_filter = ["is_active", "verified", "state"]
 
 

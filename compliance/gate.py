@@ -50,6 +50,7 @@ from .models import (
     RelationshipKind,
     RevocationReview,
     RndResult,
+    StateCallingRule,
     StopOrigin,
     Technology,
     TextResubscription,
@@ -139,7 +140,7 @@ UNKNOWN_ZONES = (
     "add the property or mailing ZIP before calling."
 )
 NO_ZONE = "The homeowner's time zone cannot be told from the number or any address on file."
-CAP_REACHED = "{count} attempts to {number} in the last {hours} hours across the brokerage; {state} allows {cap}."
+CAP_REACHED = "{count} {what} to {number} in the last {hours} hours across the brokerage; {state} allows {cap}."
 NO_CONSENT = "{what} to {number} needs the homeowner's prior express written consent naming that number; none is on file."
 RND_YES = "The Reassigned Numbers Database says {number} changed hands after the consent of {consent_date}."
 RND_NO_DATA = "The Reassigned Numbers Database has no data on {number}: confirm it is still the homeowner's."
@@ -150,6 +151,15 @@ TEXAS_UNREGISTERED = (
     "{what} to a Texas homeowner needs the brokerage's Texas telephone solicitation registration "
     "or a recorded exemption; neither is on file."
 )
+OWN_DIALER = (
+    "The app does not dial automatically; a call placed by your own autodialer must keep its limits: at most "
+    "{abandon_max_percent}% of answered calls abandoned in each {abandon_campaign_days}-day campaign, the "
+    "identification message within {message_within_seconds} seconds of the answer, and ringing for at least "
+    "{ring_min_seconds} seconds or {ring_min_rings} rings (your dialer's records show it, not the app)."
+)
+# The D6 rule parameters the warning names (compliance/migrations/0020).
+ABANDONMENT_LIMITS = ("abandon_max_percent", "abandon_campaign_days", "message_within_seconds", "ring_min_seconds",
+                      "ring_min_rings")
 NOT_DISCLOSED = "Confirm that you say who you are and why you are reaching out: \u201c{sentence}\u201d"
 PRINCIPAL_NOT_DISCLOSED = (
     "You contact homeowners as a principal: confirm you told them you are buying for "
@@ -271,6 +281,50 @@ Rule = Callable[[Attempt], Iterable[Finding]]
 
 
 @dataclass(frozen=True)
+class RecentAttempt:
+    """A logged outbound attempt to the number (E2): when, on which channel, placed how."""
+
+    at: datetime
+    channel: str
+    technology: str
+
+
+@dataclass(frozen=True)
+class StateCap:
+    """One applicable state's cap (E2), as in force on the call date, and its own window."""
+
+    state: str
+    rule: StateCallingRule
+    hours: int
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return (Channel.CALL, Channel.SMS) if self.rule.cap_counts_texts else (Channel.CALL,)
+
+    def applies_to(self, channel: str, technology: str) -> bool:
+        """Whether an attempt so made is capped here, and so counts: Maine caps and counts
+        automated calls only, Maryland texts too, the others every call."""
+        if self.rule.cap_automated_only and technology not in AUTOMATED:
+            return False
+        return channel in self.channels
+
+
+def state_caps(attempt: Attempt) -> list[StateCap]:
+    """The caps of the states that apply to the homeowner (E1), each with its window in
+    force on the call date: the state's own (Maine: 8 hours), else the E2 default (24)."""
+    if not attempt.is_telephone_solicitation:
+        return []
+    book, on = attempt.book, attempt.call_date
+    caps = []
+    for state in attempt.states:
+        rule = book.state_rule(state, on)
+        if rule is not None and rule.frequency_cap:
+            hours = rule.cap_window_hours or int(book.parameter("E2", "cap_window_hours", on))
+            caps.append(StateCap(state, rule, hours))
+    return caps
+
+
+@dataclass(frozen=True)
 class ListFacts:
     registry_source_ids: frozenset = frozenset()
     internal_entry_ids: tuple = ()
@@ -279,7 +333,8 @@ class ListFacts:
     # Stops the homeowner made on their other numbers and addresses (B1): what covers this one
     # when no entry was written for it (a number or address added since, a stop made earlier).
     owner_entry_ids: tuple = ()
-    recent_attempt_channels: tuple = ()  # one per attempt logged in the cap window (E2)
+    # One per attempt logged within the longest cap window of the states that apply (E2).
+    recent_attempts: tuple[RecentAttempt, ...] = ()
     policy_acknowledged: bool = False  # the actor acknowledged the procedures in force (A4)
     attempts_12_months: int = 0  # logged outbound calls and texts to the number (A6)
 
@@ -308,10 +363,13 @@ def _owner_ids(attempt: Attempt) -> list[int]:
 
 def list_facts(attempt: Attempt) -> ListFacts:
     """Everything the rules read about a number, in one round trip: registries, the
-    internal list, pending reviews, relationships, and the attempts in the cap window."""
+    internal list, pending reviews, relationships, and the attempts in the cap windows."""
     if attempt.number:
         national = national_number(attempt.number)
-        hours = int(attempt.book.parameter("E2", "cap_window_hours", attempt.call_date))
+        # Every state's cap is counted from these rows, each over its own window (E2): read
+        # the longest, once, rather than a query per state.
+        hours = max((cap.hours for cap in state_caps(attempt)),
+                    default=int(attempt.book.parameter("E2", "cap_window_hours", attempt.call_date)))
         # A6: the calls and texts counted toward "more than one in 12 months" (a parameter,
         # so counsel can widen it).
         lookback = int(attempt.book.parameter("A6", "lookback_days", attempt.call_date))
@@ -319,7 +377,11 @@ def list_facts(attempt: Attempt) -> ListFacts:
                f"UNION ALL SELECT 'i', id, '' FROM {_INTERNAL} WHERE phone_number = %s "
                f"UNION ALL SELECT 'v', id, '' FROM {_REVIEWS} WHERE phone_number = %s AND status = 'pending' "
                f"UNION ALL SELECT 'e', id, '' FROM {_RELATIONSHIPS} WHERE phone_number = %s OR lead_id = %s "
-               f"UNION ALL SELECT 'c', id, channel FROM {_CHECKS} WHERE contact_point = %s "
+               # Each attempt's channel, technology and time, packed into the one text column
+               # every part of the union shares (E2 counts each state over its own window from
+               # them); PostgreSQL's ISO DateStyle and SQLite's stored text both parse back.
+               f"UNION ALL SELECT 'c', id, channel || ' ' || technology || ' ' || CAST(checked_at AS TEXT) "
+               f"FROM {_CHECKS} WHERE contact_point = %s "
                "AND checked_at > %s AND checked_at <= %s AND mode = 'log' AND direction = 'outbound' "
                "AND verdict IN ('allow', 'warn') "
                f"UNION ALL SELECT 'a', id, '' FROM {_ACKNOWLEDGEMENTS} WHERE user_id = %s AND policy_id = %s "
@@ -366,10 +428,18 @@ def list_facts(attempt: Attempt) -> ListFacts:
         owner_entry_ids=tuple(value for kind, value, _ in rows if kind == "o"),
         pending_review_ids=tuple(value for kind, value, _ in rows if kind == "v"),
         relationship_ids=tuple(value for kind, value, _ in rows if kind == "e"),
-        recent_attempt_channels=tuple(channel for kind, _, channel in rows if kind == "c"),
+        recent_attempts=tuple(_recent_attempt(text) for kind, _, text in rows if kind == "c"),
         policy_acknowledged=any(kind == "a" for kind, _, _ in rows),
         attempts_12_months=sum(value for kind, value, _ in rows if kind == "y"),
     )
+
+
+def _recent_attempt(text: str) -> RecentAttempt:
+    """A check row's "channel technology checked_at", as list_facts reads it: PostgreSQL
+    writes the time with its offset, SQLite without one (stored in UTC)."""
+    channel, technology, moment = text.split(" ", 2)
+    at = datetime.fromisoformat(moment)
+    return RecentAttempt(at if at.tzinfo else at.replace(tzinfo=UTC), channel, technology)
 
 
 def _block(rule: rules.Rule, reason: str) -> Finding:
@@ -933,29 +1003,31 @@ def calling_hours(attempt: Attempt) -> Iterable[Finding]:
 
 
 def frequency_caps(attempt: Attempt) -> Iterable[Finding]:
-    """State caps on attempts per number in a rolling window, counted across the brokerage (E2)."""
+    """State caps on attempts per number in a rolling window, counted across the brokerage (E2):
+    each state over its own window, counting what it caps (Maine: automated calls only)."""
     if attempt.is_stop_confirmation or not attempt.is_telephone_solicitation:
         return
-    book, on = attempt.book, attempt.call_date
-    hours = int(book.parameter("E2", "cap_window_hours", on))
-    capped = [(state, book.state_rule(state, on)) for state in attempt.states]
-    capped = [(state, rule) for state, rule in capped if rule is not None and rule.frequency_cap]
-    if not capped:
+    caps = state_caps(attempt)
+    if not caps:
         return
-    # Logged outbound attempts within the window on either side: one logged late, or by a
-    # colleague a moment after this attempt began, still counts (fail closed).
-    recent = attempt.facts.recent_attempt_channels
-    for state, rule in capped:
-        channels = [Channel.CALL, Channel.SMS] if rule.cap_counts_texts else [Channel.CALL]
-        if attempt.channel not in channels:
+    recent = attempt.facts.recent_attempts
+    for cap in caps:
+        if not cap.applies_to(attempt.channel, attempt.technology):
             continue
-        count = sum(1 for channel in recent if channel in channels)
-        attempt.evidence.setdefault("attempts_counted", {})[state] = {
-            "count": count, "cap": rule.frequency_cap, "hours": hours, "channels": list(channels)}
-        if count >= rule.frequency_cap:
+        window = timedelta(hours=cap.hours)
+        # Logged outbound attempts within the window on either side: one logged late, or by a
+        # colleague a moment after this attempt began, still counts (fail closed).
+        count = sum(1 for seen in recent if attempt.at - window < seen.at <= attempt.at + window
+                    and cap.applies_to(seen.channel, seen.technology))
+        counted = {"count": count, "cap": cap.rule.frequency_cap, "hours": cap.hours, "channels": list(cap.channels)}
+        if cap.rule.cap_automated_only:
+            counted["automated_only"] = True
+        attempt.evidence.setdefault("attempts_counted", {})[cap.state] = counted
+        if count >= cap.rule.frequency_cap:
+            what = ("automated call" if cap.rule.cap_automated_only else "attempt") + ("" if count == 1 else "s")
             yield _block(rules.FREQUENCY_CAP, CAP_REACHED.format(
-                count=count, number=format_national(attempt.number), hours=hours, state=state,
-                cap=rule.frequency_cap))
+                count=count, what=what, number=format_national(attempt.number), hours=cap.hours, state=cap.state,
+                cap=cap.rule.frequency_cap))
 
 
 # Consent ---------------------------------------------------------------------------------------
@@ -1002,6 +1074,23 @@ def consent(attempt: Attempt) -> Iterable[Finding]:
         yield _warn(rules.REASSIGNED_NUMBER, RND_NEVER.format(number=number))
     elif attempt.at - check.queried_at > timedelta(days=recheck_days):
         yield _warn(rules.REASSIGNED_NUMBER, RND_STALE.format(number=number, days=recheck_days))
+
+
+def abandonment(attempt: Attempt) -> Iterable[Finding]:
+    """The app dials by hand, one call at a time (D6): a call an agent logs as placed by a
+    dialer of their own warns, naming the abandonment limits that dialer must keep.
+
+    A warning, not a refusal: the call has been made by the time it is logged, and refusing
+    the log would lose the record (and its count toward the caps, E2) rather than the call.
+    Nor can the app measure another system's abandonment rate, so it says what must be kept.
+    """
+    if not (attempt.is_telephone_solicitation and attempt.channel == Channel.CALL
+            and attempt.technology == Technology.AUTODIALER):
+        return
+    book, on = attempt.book, attempt.call_date
+    limits = {key: f"{book.parameter('D6', key, on).normalize():f}" for key in ABANDONMENT_LIMITS}
+    attempt.evidence["abandonment_limits"] = limits
+    yield _warn(rules.ABANDONMENT, OWN_DIALER.format(**limits))
 
 
 def texas(attempt: Attempt) -> Iterable[Finding]:
@@ -1071,6 +1160,7 @@ RULE_CHAIN: tuple[Rule, ...] = (
     calling_hours,
     frequency_caps,
     consent,
+    abandonment,
     texas,
     role_disclosure,
     content,

@@ -505,6 +505,15 @@ class StateCallingRule(Versioned):
         null=True, blank=True, help_text="Attempts per number per rolling window (E2)."
     )
     cap_counts_texts = models.BooleanField(default=False, help_text="Texts count toward the cap (MD).")
+    cap_window_hours = models.PositiveSmallIntegerField(
+        null=True, blank=True,
+        help_text="The cap's rolling window in hours (ME: 8); empty: the E2 cap_window_hours parameter (24).",
+    )
+    cap_automated_only = models.BooleanField(
+        default=False,
+        help_text="The cap limits and counts only autodialed or prerecorded calls (ME); manual calls and "
+                  "texts are neither capped nor counted.",
+    )
     area_code_presumption = models.BooleanField(
         default=False, help_text="A number with this state's area code is presumed a resident's (FL, OK)."
     )

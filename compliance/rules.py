@@ -149,6 +149,16 @@ AUTOMATED = Rule(
     "prior express written consent naming that number. Several states (Florida, Oklahoma, Maryland) require "
     "it for automated contact too.",
 )
+ABANDONMENT = Rule(
+    "D6", "No automated dialing in the app; a call from an agent's own dialer keeps the abandonment limits",
+    "47 CFR 64.1200(a)(6)-(7); 16 CFR 310.4(b)(4)",
+    "The app places calls only by hand, one at a time, so it never abandons a call. A dialer that calls "
+    "several numbers at once may leave an answered call with nobody on the line: at most 3% of answered "
+    "calls in a 30-day campaign, each with a short message naming the caller within 2 seconds, and every "
+    "call rings at least 15 seconds or four rings. A call logged as placed by an agent's own autodialer is "
+    "recorded with a warning naming those limits, which only that dialer's records can show were kept.",
+    effect="warns",
+)
 REASSIGNED_NUMBER = Rule(
     "D7", "No contact with a number that reaches someone else (reassigned)", "47 CFR 64.1200(m); FCC 18-177",
     "Consent belongs to a person, not a number. When the Reassigned Numbers Database says a consented number "
@@ -247,7 +257,7 @@ RULES = {
     for rule in (
         UNKNOWN_INPUT, SUBSCRIPTION, SAFE_HARBOR, FRESHNESS, REGISTRY_DNC, LITIGATOR, INTERNAL_DNC, REVOCATION,
         RELATIONSHIP, STATE_RELATIONSHIP, OFFER_TO_BUY, CALLING_WINDOW, ROLE_DISCLOSURE, PRERECORDED, AUTOMATED,
-        REASSIGNED_NUMBER, RECORDING, STATE_WINDOW, FREQUENCY_CAP, STATE_HOLIDAY, TEXAS_REGISTRATION, LICENSEE_STAY,
+        ABANDONMENT, REASSIGNED_NUMBER, RECORDING, STATE_WINDOW, FREQUENCY_CAP, STATE_HOLIDAY, TEXAS_REGISTRATION, LICENSEE_STAY,
         ADVANCE_FEE, LANGUAGE, EQUITY_PURCHASE, PRINCIPAL_DISCLOSURE, TIME_ZONES,
     )
 }

@@ -45,6 +45,10 @@ def decided(decision):
     return decision.verdict, decision.rule_ids
 
 
+# Every call logged as autodialed also carries D6's warning (the limits of the agent's own dialer).
+AUTODIALED = "D6"
+
+
 # D7 · a Reassigned Numbers Database answer older than rnd_recheck_days (30) warns ------------------
 
 
@@ -53,7 +57,7 @@ def test_d7_a_check_exactly_30_days_old_is_still_fresh(lead, agent):
     written_consent(phone, agent, covers_autodialer=True)
     number_checked(phone, WEDNESDAY - timedelta(days=30))
     decision = check(lead, phone, agent, WEDNESDAY, technology=Technology.AUTODIALER)
-    assert decided(decision) == (Verdict.ALLOW, [])
+    assert decided(decision) == (Verdict.WARN, [AUTODIALED])
     assert decision.evidence["reassigned_numbers_check"]["queried_at"] == "2026-10-19T20:00:00+00:00"
 
 
@@ -62,8 +66,8 @@ def test_d7_a_check_30_days_and_a_second_old_warns_to_check_again(lead, agent):
     written_consent(phone, agent, covers_autodialer=True)
     number_checked(phone, WEDNESDAY - timedelta(days=30, seconds=1))
     decision = check(lead, phone, agent, WEDNESDAY, technology=Technology.AUTODIALER)
-    assert decided(decision) == (Verdict.WARN, ["D7"])
-    assert decision.reasons == [
+    assert decided(decision) == (Verdict.WARN, [AUTODIALED, "D7"])
+    assert decision.reasons[:1] == [
         f"{TULSA} was last checked in the Reassigned Numbers Database over 30 days ago: check it again."]
 
 
@@ -81,7 +85,8 @@ def test_d7_a_newer_check_replaces_a_stale_one(lead, agent):
     written_consent(phone, agent, covers_autodialer=True)
     number_checked(phone, datetime(2026, 9, 1, 15, 0, tzinfo=UTC))
     number_checked(phone, WEDNESDAY - timedelta(days=2))
-    assert decided(check(lead, phone, agent, WEDNESDAY, technology=Technology.AUTODIALER)) == (Verdict.ALLOW, [])
+    assert decided(check(lead, phone, agent, WEDNESDAY, technology=Technology.AUTODIALER)) == (
+        Verdict.WARN, [AUTODIALED])
 
 
 # D5 · an autodialed call needs written consent that covers autodialed calls ------------------------
@@ -91,8 +96,8 @@ def test_d5_an_autodialed_call_without_any_consent_blocks_where_a_dialled_one_is
     phone = tulsa_phone(lead)
     assert decided(check(lead, phone, agent, WEDNESDAY)) == (Verdict.ALLOW, [])  # a person dialling: no D5
     decision = check(lead, phone, agent, WEDNESDAY, technology=Technology.AUTODIALER)
-    assert decided(decision) == (Verdict.BLOCK, ["D5"])
-    assert decision.reasons == [
+    assert decided(decision) == (Verdict.BLOCK, ["D5", AUTODIALED])
+    assert decision.reasons[:1] == [
         f"An autodialed call to {TULSA} needs the homeowner's prior express written consent naming that "
         "number; none is on file."]
 
@@ -103,7 +108,7 @@ def test_d5_consent_to_texts_alone_does_not_cover_an_autodialed_call(lead, agent
     number_checked(phone, WEDNESDAY - timedelta(days=1))
     assert decided(check(lead, phone, agent, WEDNESDAY, channel=Channel.SMS)) == (Verdict.ALLOW, [])
     decision = check(lead, phone, agent, WEDNESDAY, technology=Technology.AUTODIALER)
-    assert decided(decision) == (Verdict.BLOCK, ["D5"])
+    assert decided(decision) == (Verdict.BLOCK, ["D5", AUTODIALED])
     assert decision.reasons[0].startswith(f"An autodialed call to {TULSA} needs the homeowner's prior express")
 
 
@@ -112,7 +117,7 @@ def test_d5_consent_that_covers_autodialed_calls_allows_one(lead, agent):
     record = written_consent(phone, agent, covers_sms=False, covers_autodialer=True)
     number_checked(phone, WEDNESDAY - timedelta(days=1))
     decision = check(lead, phone, agent, WEDNESDAY, technology=Technology.AUTODIALER)
-    assert decided(decision) == (Verdict.ALLOW, [])
+    assert decided(decision) == (Verdict.WARN, [AUTODIALED])
     assert decision.evidence["consent"]["id"] == record.pk
     # The same record does not cover a text.
     assert decided(check(lead, phone, agent, WEDNESDAY, channel=Channel.SMS)) == (Verdict.BLOCK, ["D5"])

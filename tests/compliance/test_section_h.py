@@ -514,7 +514,7 @@ def test_d7_the_reassigned_numbers_database_answer_after_consent_decides(lead, a
     ReassignedNumberCheckFactory(phone=phone, consent_date=date(2026, 1, 5), queried_at=at - timedelta(days=2),
                                  result=result)
     decision = check(lead, phone, agent, at, technology=Technology.AUTODIALER)
-    assert (decision.verdict, decision.rule_ids) == (verdict, ["D7"])
+    assert (decision.verdict, decision.rule_ids) == (verdict, ["D6", "D7"])  # D6: the dialer's limits
 
 
 # H11. MARS (F2, F4, F6) ---------------------------------------------------------------------------
