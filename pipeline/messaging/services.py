@@ -375,6 +375,10 @@ def inbound_route(message: Message) -> None:
         from .email import email_route
 
         email_route(message)
+    elif message.channel == Channel.CALL:
+        from .inbound_calls import inbound_call_route
+
+        inbound_call_route(message)
     else:
         _text_route(message)
 

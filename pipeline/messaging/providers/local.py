@@ -12,9 +12,10 @@ import uuid
 
 from django.conf import settings
 
-from .base import Sent, TelephonyProvider
+from .base import CallerIdStatus, Sent, TelephonyProvider
 
 LOCAL_NUMBER = "+15005550006"  # Twilio's documented test "from" number, never a real line
+NOT_LOCAL_NUMBER = "not one of the local backend's numbers (TWILIO_NUMBERS, else +15005550006)"
 
 
 class LocalTelephony(TelephonyProvider):
@@ -33,3 +34,10 @@ class LocalTelephony(TelephonyProvider):
 
     def sending_numbers(self) -> list[str]:
         return list(settings.TWILIO_NUMBERS) or [LOCAL_NUMBER]
+
+    def caller_id_status(self, number, *, voice_url) -> CallerIdStatus:
+        # Its own numbers "answer" on the voice line by construction: nothing rings anywhere,
+        # and the demo plays inbound calls through the same service the webhook runs.
+        held = number in self.sending_numbers()
+        return CallerIdStatus(number=number, held=held, answers_on_our_line=held,
+                              reason="" if held else NOT_LOCAL_NUMBER)
