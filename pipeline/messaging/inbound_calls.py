@@ -32,7 +32,7 @@ from pipeline.outreach.services import OutreachBlocked, outreach_log
 
 from .keywords import Keyword, read_inbound
 from .providers import telephony
-from .services import _owner_lead, inbound_take
+from .services import _owner_lead, inbound_take, reply_notify
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +107,8 @@ def inbound_call_route(message: Message) -> None:
         return
     Message.objects.filter(pk=message.pk).update(lead=lead, agent=agent, inbox_state=InboxState.FILED,
                                                  filed_at=timezone.now())
+    message.refresh_from_db()
+    reply_notify(message=message, agent=agent)
 
 
 def inbound_call_of(*, provider: str, call_sid: str) -> Message | None:

@@ -14,7 +14,7 @@ from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.services import automation_user
 from pipeline.messaging import calls, inbound_calls
 from pipeline.messaging.services import text_send
-from pipeline.models import InboxState, Message, Outcome
+from pipeline.models import InboxState, Message, Notification, Outcome
 from pipeline.outreach.services import OutreachBlocked
 from tests.compliance.factories import ConsentRecordFactory, ReassignedNumberCheckFactory
 from tests.leads.factories import EmailFactory, PhoneFactory
@@ -72,6 +72,8 @@ def test_d2_call_back_is_answered_with_the_brokerage_and_the_offer_to_stop(lead,
     assert inbound.channel == Channel.CALL and inbound.provider_id == "CA" + "1" * 32
     assert inbound.lead == lead and inbound.inbox_state == InboxState.FILED
     assert inbound.from_address == HOMEOWNER and inbound.to_address == SENDER
+    [told] = Notification.objects.filter(key=f"reply:{inbound.pk}")
+    assert told.recipient == lead.assigned_agent and told.title.startswith("Call from the homeowner")
 
 
 def test_d2_pressing_1_stops_every_call_and_text_to_the_owner_at_once(lead, agent, called_back, twilio_standin,
@@ -241,3 +243,20 @@ def test_d2_menu_reads_stop_from_keys_and_words():
     assert inbound_calls.asks_to_stop(digits="", speech="take me off your list")
     assert not inbound_calls.asks_to_stop(digits="2", speech="")
     assert not inbound_calls.asks_to_stop(digits="", speech="I got your letter about my house")
+
+
+@pytest.mark.django_db
+def test_d2_a_call_left_being_filed_is_filed_as_a_call_by_the_sweep(lead, local_provider):
+    from datetime import timedelta
+
+    from pipeline.messaging.services import messages_sweep
+
+    stuck = Message.objects.create(channel=Channel.CALL, direction="inbound", provider="twilio",
+                                   provider_id="CA" + "3" * 32, from_address=HOMEOWNER, to_address=SENDER,
+                                   status="received", inbox_state=InboxState.PENDING,
+                                   status_at=timezone.now() - timedelta(minutes=5))
+
+    assert messages_sweep()["refiled"] == 1
+
+    stuck.refresh_from_db()
+    assert stuck.lead == lead and stuck.inbox_state == InboxState.FILED and stuck.attempt is None
