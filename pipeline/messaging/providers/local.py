@@ -36,8 +36,8 @@ class LocalTelephony(TelephonyProvider):
         return list(settings.TWILIO_NUMBERS) or [LOCAL_NUMBER]
 
     def caller_id_status(self, number, *, voice_url) -> CallerIdStatus:
-        # Its own numbers "answer" on the voice line by construction: nothing rings anywhere,
-        # and the demo plays inbound calls through the same service the webhook runs.
+        # Nothing rings anywhere: its own numbers pass, so the demo's calls go out, and an
+        # agent's own number (a Twilio one, set for later) is refused as Twilio would refuse it.
         held = number in self.sending_numbers()
         return CallerIdStatus(number=number, held=held, answers_on_our_line=held,
                               reason="" if held else NOT_LOCAL_NUMBER)
