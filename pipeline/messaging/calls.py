@@ -26,13 +26,14 @@ from leads.models import Lead, Phone, PhoneStatus
 from pipeline.models import Message, MessageStatus, OutreachAttempt
 from pipeline.outreach.services import OutreachBlocked, _serialise_on, outreach_log
 
+from .caller_id import CALLER_ID_BLOCKED, caller_id_refusal
 from .providers import ProviderError, StatusUpdate, telephony
 from .services import refused_again, sending_number, status_apply, status_callback_url
 
 NO_CALL_PHONE = ("Add the phone to ring for calls on your settings page first: a call rings your phone, "
                  "then connects the homeowner.")
-NO_CALLER_ID = ("No number to call from: a broker sets your sending number on your user, or TWILIO_NUMBERS "
-                "for the brokerage (a messaging service alone cannot place calls).")
+# A messaging service alone cannot place calls: no number, no call (D2).
+NO_CALLER_ID = CALLER_ID_BLOCKED
 NOT_A_CALL = "Only a call placed from the CRM can be logged this way."
 ALREADY_LOGGED = "This call's result is already logged."
 NUMBER_GONE = "The number called is no longer on this lead: log the call from the outreach form."
@@ -60,7 +61,8 @@ def call_start(
 ) -> Message:
     """Ask the gate now; when it allows, ring the agent's phone and bridge ``phone``.
 
-    Raises ``OutreachBlocked`` (the check kept, nothing placed) or ``ValidationError``.
+    Raises ``OutreachBlocked`` (the check kept, nothing placed) or ``ValidationError`` (a
+    caller ID that fails D2 among them: ``caller_id.caller_id_refusal``).
     A provider's refusal comes back as the message, status failed with its reason (or
     unknown when no answer came): a call is never placed a second time by itself.
     """
@@ -74,8 +76,11 @@ def call_start(
                               created_at__gte=timezone.now() - OPEN_CALL_WINDOW).exists():
         raise ValidationError(CALL_ALREADY_OPEN.format(number=phone.display))
     caller_id = sending_number(agent=actor, to=phone.number)
-    if not caller_id:
-        raise ValidationError(NO_CALLER_ID)
+    # D2: the homeowner sees a working number of ours that takes a stop, or nothing is
+    # placed. Asked before the gate: no check is recorded for a call that cannot be made.
+    refusal = caller_id_refusal(caller_id)
+    if refusal:
+        raise ValidationError(refusal, code="D2")
     provider = telephony()
     now = timezone.now()
     record, recording_note = _recording(lead=lead, phone=phone, at=now, consent=recording_consent, agent=actor)

@@ -375,6 +375,10 @@ def inbound_route(message: Message) -> None:
         from .email import email_route
 
         email_route(message)
+    elif message.channel == Channel.CALL:
+        from .inbound_calls import inbound_call_route
+
+        inbound_call_route(message)
     else:
         _text_route(message)
 
@@ -528,11 +532,11 @@ def inbound_file(*, message: Message, lead: Lead, point, agent: User, reading, w
 
 
 def reply_notify(*, message: Message, agent: User) -> None:
-    """Tell the agent a homeowner's text or email is on the lead (once per message)."""
+    """Tell the agent a homeowner's text, email or call is on the lead (once per message)."""
     from pipeline.reminders.notifications import raise_once
 
     lead = message.lead
-    what = "Email" if message.channel == Channel.EMAIL else "Text"
+    what = {Channel.EMAIL: "Email", Channel.CALL: "Call"}.get(message.channel, "Text")
     title = f"{'STOP received' if message.keyword == Keyword.STOP else f'{what} from the homeowner'}: {lead}"
     raise_once(Notification(
         recipient=agent, kind=NotificationKind.REPLY, key=f"reply:{message.pk}", lead=lead,

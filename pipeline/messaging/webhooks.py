@@ -1,4 +1,4 @@
-"""The addresses providers post to: inbound texts and delivery reports (docs/messaging.md#webhooks).
+"""The addresses providers post to: inbound texts and calls, delivery reports (docs/messaging.md#webhooks).
 
 No session, no CSRF token: each request is judged by the provider's signature instead
 (Twilio's X-Twilio-Signature over the exact URL and parameters). A forged request is a
@@ -14,6 +14,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from . import inbound_calls
 from .providers import telephony
 from .providers.base import inbound_text_from, status_update_from
 from .services import inbound_text_receive, status_apply
@@ -53,3 +54,52 @@ class StatusWebhook(ProviderWebhook):
     def post(self, request, pk: int):
         status_apply(update=status_update_from(request.POST), message_id=pk, provider=self.provider.name)
         return HttpResponse(status=204)
+
+
+class InboundCallWebhook(ProviderWebhook):
+    """A call to one of the brokerage's numbers (Twilio's "A call comes in"): who we are, and
+    "press 1 to stop" (D2: the caller ID a homeowner saw answers and takes a stop)."""
+
+    def post(self, request):
+        call_sid, from_number = request.POST.get("CallSid", ""), request.POST.get("From", "")
+        if not call_sid or not from_number:
+            return HttpResponse("Missing CallSid or From.", status=400)
+        message = inbound_calls.inbound_call_receive(provider=self.provider.name, call_sid=call_sid,
+                                                     from_number=from_number, to_number=request.POST.get("To", ""))
+        return _twiml(inbound_calls.answer_twiml(message=message))
+
+
+class InboundCallMenuWebhook(ProviderWebhook):
+    """What the caller chose: 1 (or "stop") records the stop; anything else reaches a person."""
+
+    def post(self, request):
+        message = inbound_calls.inbound_call_of(provider=self.provider.name, call_sid=request.POST.get("CallSid", ""))
+        return _twiml(inbound_calls.menu_twiml(message=message, digits=request.POST.get("Digits", ""),
+                                               speech=request.POST.get("SpeechResult", "")))
+
+
+class InboundCallDialledWebhook(ProviderWebhook):
+    """The forwarded leg ended (``<Dial action>``): nobody took it, so voicemail."""
+
+    def post(self, request):
+        message = inbound_calls.inbound_call_of(provider=self.provider.name, call_sid=request.POST.get("CallSid", ""))
+        if message is None:
+            return _twiml(inbound_calls.hangup_twiml())
+        answered = inbound_calls.inbound_call_dialled(message=message, status=request.POST.get("DialCallStatus", ""),
+                                                      seconds=request.POST.get("DialCallDuration", ""))
+        return _twiml(inbound_calls.dialled_twiml(answered=answered))
+
+
+class VoicemailWebhook(ProviderWebhook):
+    """The caller's voicemail (``<Record action>``): kept on the call."""
+
+    def post(self, request):
+        message = inbound_calls.inbound_call_of(provider=self.provider.name, call_sid=request.POST.get("CallSid", ""))
+        if message is not None:
+            inbound_calls.voicemail_keep(message=message, recording_url=request.POST.get("RecordingUrl", ""),
+                                         seconds=request.POST.get("RecordingDuration", ""))
+        return _twiml(inbound_calls.hangup_twiml())
+
+
+def _twiml(body: str) -> HttpResponse:
+    return HttpResponse(body, content_type="text/xml")

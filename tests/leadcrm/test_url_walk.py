@@ -120,6 +120,10 @@ PUBLIC = {
     "anymail:mailgun_inbound_webhook": "the email service's forwarded replies; refused (403) without its signature",
     "messaging:twilio_inbound": "the provider posts inbound texts, signed (403 unsigned)",
     "messaging:twilio_status": "the provider posts delivery reports, signed (403 unsigned)",
+    "messaging:twilio_voice": "the provider posts a call to our numbers, signed (403 unsigned)",
+    "messaging:twilio_voice_menu": "the provider posts the caller's key (1: stop), signed (403 unsigned)",
+    "messaging:twilio_voice_dialled": "the provider posts the forwarded leg's end, signed (403 unsigned)",
+    "messaging:twilio_voicemail": "the provider posts the caller's voicemail, signed (403 unsigned)",
     "intake:public": "the seller form homeowners fill in; a wrong key is a 404",
 }
 

@@ -1,10 +1,14 @@
 """A local stand-in for Twilio's REST API, for tests that go through the real ``twilio`` library.
 
-It listens on 127.0.0.1 (a random port), answers the two requests the app makes
-(``POST /2010-04-01/Accounts/{sid}/Messages.json`` and ``Calls.json``) as Twilio does,
+It listens on 127.0.0.1 (a random port), answers the requests the app makes
+(``POST /2010-04-01/Accounts/{sid}/Messages.json`` and ``Calls.json``, and the caller ID
+check's ``GET IncomingPhoneNumbers.json?PhoneNumber=...``) as Twilio does,
 checks the basic auth, and records every request. After a send it posts signed status
 callbacks back to the URL the app gave, as Twilio would; for a call it also fetches the
 bridge TwiML and reports the homeowner's leg to the ``<Number statusCallback>`` it names.
+
+The account's numbers are said with ``hold_number`` (where each one's "A call comes in"
+goes); ``call_in`` and ``gather`` play a homeowner calling one of them back.
 
 What it should do wrong is said per number (``fail_number``, ``deliver_as``) or for the
 next request (``next_request``): a Twilio error, 429, 503, hang past the client's
@@ -89,6 +93,7 @@ class _State:
     number_errors: dict[str, Behaviour] = field(default_factory=dict)
     deliveries: dict[str, tuple[str, str]] = field(default_factory=dict)
     calls: dict[str, CallPlan] = field(default_factory=dict)
+    numbers: dict[str, dict] = field(default_factory=dict)  # IncomingPhoneNumbers, by number
 
 
 class TwilioStandIn:
@@ -143,6 +148,16 @@ class TwilioStandIn:
     def call_plan(self, number: str, **plan) -> None:
         """How a call to the agent's phone ``number`` goes (CallPlan's fields)."""
         self.state.calls[number] = CallPlan(**plan)
+
+    def hold_number(self, number: str, *, voice_url: str = "", voice_application_sid: str = "",
+                    trunk_sid: str = "") -> None:
+        """The account holds ``number``; a call to it goes to ``voice_url`` (or an app, a trunk)."""
+        self.state.numbers[number] = {"voice_url": voice_url or None,
+                                      "voice_application_sid": voice_application_sid or None,
+                                      "trunk_sid": trunk_sid or None}
+
+    def release_number(self, number: str) -> None:
+        self.state.numbers.pop(number, None)
 
     # What happened ---------------------------------------------------------------------
 
@@ -215,6 +230,32 @@ class TwilioStandIn:
         }
         params["SmsSid"] = params["MessageSid"]
         return self.post_signed(url, params, signature=signature)
+
+    def call_in(self, url: str, *, from_: str, to: str, sid: str | None = None,
+                signature: str | None = None) -> requests.Response:
+        """A homeowner calls ``to``, as Twilio posts it to the number's "A call comes in" URL."""
+        params = {"CallSid": sid or _sid("CA"), "AccountSid": self.account_sid, "From": from_, "To": to,
+                  "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
+        return self.post_signed(url, params, signature=signature)
+
+    def gather(self, url: str, *, sid: str, from_: str, to: str, **answer) -> requests.Response:
+        """What the caller did at a ``<Gather>`` (``Digits``, ``SpeechResult``), or a ``<Dial>``'s
+        or a ``<Record>``'s end (``DialCallStatus``, ``RecordingUrl``...), posted to its action."""
+        params = {"CallSid": sid, "AccountSid": self.account_sid, "From": from_, "To": to,
+                  "CallStatus": "in-progress", "Direction": "inbound", "ApiVersion": "2010-04-01", **answer}
+        return self.post_signed(url, params)
+
+    def _numbers_listed(self, query: dict) -> tuple[int, dict]:
+        wanted = _one(query, "PhoneNumber")
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/IncomingPhoneNumbers.json"
+        records = [{
+            "sid": "PN" + uuid.uuid5(uuid.NAMESPACE_OID, number).hex, "account_sid": self.account_sid,
+            "phone_number": number, "friendly_name": number, "voice_method": "POST", "api_version": "2010-04-01",
+            "capabilities": {"voice": True, "sms": True, "mms": True, "fax": False}, **settings,
+        } for number, settings in self.state.numbers.items() if not wanted or number == wanted]
+        return 200, {"incoming_phone_numbers": records, "end": max(len(records) - 1, 0), "first_page_uri": uri,
+                     "next_page_uri": None, "page": 0, "page_size": 50, "previous_page_uri": None, "start": 0,
+                     "uri": uri}
 
     def _later(self, work) -> None:
         worker = threading.Thread(target=self._guarded(work), daemon=True)
@@ -330,8 +371,9 @@ class TwilioStandIn:
         prefix = f"/2010-04-01/Accounts/{self.account_sid}/"
         if not authorised or not handler.path.startswith(prefix):
             return handler.answer(401, _error(401, "20003", "Authenticate"))
-        resource = handler.path[len(prefix):].split("?")[0]
-        if handler.command != "POST" or resource not in ("Messages.json", "Calls.json"):
+        resource, _, query = handler.path[len(prefix):].partition("?")
+        listing = handler.command == "GET" and resource == "IncomingPhoneNumbers.json"
+        if not listing and (handler.command != "POST" or resource not in ("Messages.json", "Calls.json")):
             return handler.answer(404, _error(404, "20404", "The requested resource was not found"))
         behaviour = self.state.next.popleft() if self.state.next else None
         if behaviour is None:
@@ -343,6 +385,8 @@ class TwilioStandIn:
             if behaviour.kind == "drop":
                 return handler.drop()
             return handler.answer(behaviour.status, _error(behaviour.status, behaviour.code, behaviour.message))
+        if listing:
+            return handler.answer(*self._numbers_listed(parse_qs(query, keep_blank_values=True)))
         status, body = (self._message_created if resource == "Messages.json" else self._call_created)(form)
         handler.answer(status, body)
 

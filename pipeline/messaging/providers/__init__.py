@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import InboundText, ProviderError, Sent, StatusUpdate, TelephonyProvider
+from .base import CallerIdStatus, InboundText, ProviderError, Sent, StatusUpdate, TelephonyProvider
 
-__all__ = ["InboundText", "ProviderError", "Sent", "StatusUpdate", "TelephonyProvider", "telephony"]
+__all__ = ["CallerIdStatus", "InboundText", "ProviderError", "Sent", "StatusUpdate", "TelephonyProvider", "telephony"]
 
 
 def telephony() -> TelephonyProvider:

@@ -48,6 +48,21 @@ class InboundText:
 
 
 @dataclass(frozen=True)
+class CallerIdStatus:
+    """Whether a number may be shown as caller ID (D2): the brokerage holds it at the
+    provider, and a call back to it reaches our voice webhook (which takes a stop)."""
+
+    number: str
+    held: bool
+    answers_on_our_line: bool
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.held and self.answers_on_our_line
+
+
+@dataclass(frozen=True)
 class StatusUpdate:
     provider_id: str
     status: str  # a MessageStatus value
@@ -126,6 +141,13 @@ class TelephonyProvider:
 
     def is_authentic(self, request) -> bool:
         """Was this webhook request signed by the provider?"""
+        raise NotImplementedError
+
+    def caller_id_status(self, number: str, *, voice_url: str) -> CallerIdStatus:
+        """Does the brokerage hold ``number`` here, set to answer calls at ``voice_url`` (D2)?
+
+        Raises ``ProviderError`` when the provider cannot be asked: the caller then refuses
+        the call (fail closed), it never guesses."""
         raise NotImplementedError
 
     def sending_numbers(self) -> list[str]:

@@ -12,9 +12,10 @@ import uuid
 
 from django.conf import settings
 
-from .base import Sent, TelephonyProvider
+from .base import CallerIdStatus, Sent, TelephonyProvider
 
 LOCAL_NUMBER = "+15005550006"  # Twilio's documented test "from" number, never a real line
+NOT_LOCAL_NUMBER = "not one of the local backend's numbers (TWILIO_NUMBERS, else +15005550006)"
 
 
 class LocalTelephony(TelephonyProvider):
@@ -33,3 +34,10 @@ class LocalTelephony(TelephonyProvider):
 
     def sending_numbers(self) -> list[str]:
         return list(settings.TWILIO_NUMBERS) or [LOCAL_NUMBER]
+
+    def caller_id_status(self, number, *, voice_url) -> CallerIdStatus:
+        # Nothing rings anywhere: its own numbers pass, so the demo's calls go out, and an
+        # agent's own number (a Twilio one, set for later) is refused as Twilio would refuse it.
+        held = number in self.sending_numbers()
+        return CallerIdStatus(number=number, held=held, answers_on_our_line=held,
+                              reason="" if held else NOT_LOCAL_NUMBER)

@@ -19,7 +19,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from .base import TWILIO_STATUSES, ProviderError, Sent, TelephonyProvider
+from .base import TWILIO_STATUSES, CallerIdStatus, ProviderError, Sent, TelephonyProvider
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,9 @@ NO_ANSWER = ("Twilio did not answer in time ({error}): the request may have been
              "not sent again.")
 # Twilio's "not now": too many requests, a full queue. Nothing was sent.
 RETRYABLE_CODES = frozenset({"20429", "20503", "30001"})
+NOT_HELD = "not a number of this Twilio account"
+ANSWERS_ELSEWHERE = "its \"A call comes in\" address is {found}, not our voice line {expected}"
+ANSWERS_BY_APP = "calls to it go to a TwiML app or a SIP trunk, not our voice line {expected}"
 # Events a bridged call reports to its status callback.
 CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
@@ -109,6 +112,23 @@ class TwilioTelephony(TelephonyProvider):
             raise ProviderError(NO_ANSWER.format(error="timed out"), outcome_known=False) from error
         except (requests.RequestException, TwilioException) as error:
             raise ProviderError(NO_ANSWER.format(error=type(error).__name__), outcome_known=False) from error
+
+    def caller_id_status(self, number, *, voice_url) -> CallerIdStatus:
+        """Asks Twilio for the number in this account (IncomingPhoneNumbers) and where a
+        call to it goes: our voice webhook, or somewhere that takes no stop."""
+        found = self._ask(lambda: self.client.incoming_phone_numbers.list(phone_number=number, limit=20))
+        held = [record for record in found if record.phone_number == number]
+        if not held:
+            return CallerIdStatus(number=number, held=False, answers_on_our_line=False, reason=NOT_HELD)
+        record = held[0]
+        if record.voice_application_sid or record.trunk_sid:
+            return CallerIdStatus(number=number, held=True, answers_on_our_line=False,
+                                  reason=ANSWERS_BY_APP.format(expected=voice_url))
+        if (record.voice_url or "").rstrip("/") != voice_url.rstrip("/"):
+            return CallerIdStatus(number=number, held=True, answers_on_our_line=False,
+                                  reason=ANSWERS_ELSEWHERE.format(found=record.voice_url or "empty",
+                                                                  expected=voice_url))
+        return CallerIdStatus(number=number, held=True, answers_on_our_line=True)
 
     def is_authentic(self, request) -> bool:
         signature = request.headers.get("X-Twilio-Signature", "")

@@ -1,4 +1,5 @@
 import pytest
+from django.urls import reverse
 
 from compliance.models import Channel
 from tests.compliance.factories import ConsentRecordFactory, ReassignedNumberCheckFactory
@@ -37,5 +38,7 @@ def twilio_standin(settings, live_server):
     settings.TWILIO_MESSAGING_SERVICE_SID = ""
     settings.TWILIO_API_BASE_URL = standin.url
     settings.LEADCRM_WEBHOOK_BASE_URL = live_server.url
+    # The pool's number is held and answers on our voice line: calls from it pass D2.
+    standin.hold_number("+15005550006", voice_url=live_server.url + reverse("messaging:twilio_voice"))
     yield standin
     standin.stop()

@@ -120,7 +120,7 @@ def test_call_refused_by_the_gate_places_nothing(lead, caller, phone, twilio_sta
         calls.call_start(lead=lead, phone=phone, actor=caller, role_disclosed=True)
 
     assert "B1" in blocked.value.decision.rule_ids
-    assert twilio_standin.requests == []
+    assert twilio_standin.calls == [] and twilio_standin.texts == []  # D2 asked about the number only
     assert not Message.objects.exists()
     assert checks_of(phone.number).get().verdict == Verdict.BLOCK  # the refusal is evidence too
 
