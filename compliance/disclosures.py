@@ -218,5 +218,5 @@ def text_as_html(text: str, *, body_size_pt: int = 12) -> SafeString:
                                      body_size_pt + 2, HEADING))
         else:
             lines.append(format_html('<p style="font-size:{}pt;margin:0">{}</p>', body_size_pt, line) if line.strip()
-                         else format_html("<br>"))
+                         else mark_safe("<br>"))  # noqa: S308
     return format_html('<div style="font-size:{}pt">{}</div>', body_size_pt, mark_safe("".join(lines)))  # noqa: S308
