@@ -11,7 +11,8 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from compliance import disclosures
+from compliance import disclosures, rules
+from compliance.language import language_hits
 from compliance.transactions import Service
 from leadcrm.accounts.models import Brokerage, User
 from leads.models import Lead
@@ -55,3 +56,23 @@ def with_standard_disclosure(text: str, *, spoken: bool, lead: Lead | None,
     if fee is None:
         fee = lead_total_fee(lead) or FEE_NOT_RECORDED
     return disclosures.with_disclosure(text, spoken=spoken, company=brokerage.name, fee=fee)
+
+
+WORDS_REFUSED = "may not say “{text}” ({rule}): {why}"
+
+
+def written_words_refusal(*, text: str, actor: User, lead: Lead | None) -> tuple[list[str], set[str]]:
+    """Why the written words ``actor`` is about to send on ``lead`` may not go, and the rules:
+    a promise (F6) or representation (F5), wherever it came from (a template saved before the
+    phrase was added, a merge field), and, outside the licensee stay, a missing sentence of
+    Regulation O's notice (F3). Empty when they may go."""
+    reasons, codes = [], set()
+    for hit in language_hits(text):
+        reasons.append(WORDS_REFUSED.format(text=hit.text, rule=hit.rule, why=hit.why))
+        codes.add(hit.rule)
+    if disclosures_required_for(actor=actor, lead=lead):
+        missing = disclosures.missing_disclosures(text)
+        if missing:
+            reasons.append(disclosures.missing_message(missing))
+            codes.add(rules.DISCLOSURES.id)
+    return reasons, codes

@@ -22,14 +22,13 @@ from django.core.mail import get_connection
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance import disclosures, rules
-from compliance.disclosures import missing_disclosures, missing_message, role_disclosure_written
-from compliance.language import language_hits
+from compliance import disclosures
+from compliance.disclosures import role_disclosure_written
 from compliance.models import Channel, Direction, Verdict
 from compliance.services import internal_dnc_add, outreach_verdict
 from leadcrm.accounts.models import Brokerage, User
 from leads.models import Email, Lead
-from pipeline.deals.reg_o import disclosures_required_for
+from pipeline.deals.reg_o import written_words_refusal
 from pipeline.models import (
     Message,
     MessageStatus,
@@ -318,23 +317,10 @@ def email_piece_send(
     return EmailOutcome(EmailResult.SENT)
 
 
-EMAIL_WORDS = "The email may not say “{text}” ({rule}): {why}"
-
-
 def email_content_refusal(*, piece: Piece, agent: User) -> EmailOutcome | None:
     """What refuses an email's own words before the gate is asked, as for a text: the
-    gate sees only a note of it. A promise (F6) or representation (F5), wherever it came
-    from (a template saved before the phrase was added, a merge field), and, from a sender
-    outside the licensee stay, a missing Regulation O notice (F3)."""
-    reasons, codes = [], set()
-    for hit in language_hits(piece.subject + "\n" + piece.text):
-        reasons.append(EMAIL_WORDS.format(text=hit.text, rule=hit.rule, why=hit.why))
-        codes.add(hit.rule)
-    if disclosures_required_for(actor=agent, lead=piece.lead):
-        missing = missing_disclosures(piece.text)
-        if missing:
-            reasons.append(missing_message(missing))
-            codes.add(rules.DISCLOSURES.id)
+    gate sees only a note of it (F6, F5, and F3 outside the licensee stay)."""
+    reasons, codes = written_words_refusal(text=piece.subject + "\n" + piece.text, actor=agent, lead=piece.lead)
     if not reasons:
         return None
     return EmailOutcome(EmailResult.REFUSED, " ".join(reasons), tuple(sorted(codes)))

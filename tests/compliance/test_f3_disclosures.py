@@ -27,6 +27,7 @@ from compliance.models import Channel, ComplianceCheck, Verdict
 from compliance.services import outreach_check
 from leadcrm.accounts.models import LicenseStatus
 from leadcrm.accounts.services import team_member_set
+from leads.models import Lead
 from pipeline.deals.fees import fee_record
 from pipeline.messaging.services import text_send
 from pipeline.models import FeeService, Message, MessageTemplate, OutreachAttempt, TemplateKind
@@ -276,3 +277,35 @@ def test_f3_an_inactive_licensee_is_outside_the_stay(db):
     assert disclosures.disclosures_required(actor=lapsed, service="short_sale_listing")
     assert not disclosures.disclosures_required(actor=AgentFactory(), service="short_sale_listing")
     assert disclosures.disclosures_required(actor=AgentFactory(), service="loan_modification")
+
+
+# Letters ---------------------------------------------------------------------------------
+
+
+def test_f3_an_investors_letter_without_the_notice_is_left_out_and_with_it_prints_a_bold_heading(lead, investor):
+    from django.template import Context, Template
+
+    from pipeline.outreach.letters import mail_merge
+
+    fee_record(lead=lead, actor=investor, service=FeeService.OTHER, amount=Decimal("2500"))
+    bare = MessageTemplateFactory(kind=TemplateKind.LETTER, owner=investor, body="Dear [First Name],\n\nI buy houses.")
+    merge = mail_merge(template=bare, leads=Lead.objects.filter(pk=lead.pk), agent=investor)
+    assert merge.pieces == [] and "F3" in merge.left_out[0][2] and "the total fee" in merge.left_out[0][2]
+    block = disclosure_block(company="[Brokerage]", fee=disclosures.FEE_FIELD)
+    noticed = MessageTemplateFactory(kind=TemplateKind.LETTER, owner=investor,
+                                     body="Dear [First Name],\n\nI buy houses.\n\n" + block)
+    piece = mail_merge(template=noticed, leads=Lead.objects.filter(pk=lead.pk), agent=investor).pieces[0]
+    html = Template("{% load notices %}{{ text|notice_linebreaks }}").render(Context({"text": piece.text}))
+    assert '<p class="reg-o-heading" style="font-weight:bold;font-size:calc(1em + 2pt)">IMPORTANT NOTICE</p>' in html
+    assert "pay us $2,500 for our services" in html
+
+
+def test_f3_under_the_stay_a_letter_needs_no_notice_but_f5_still_leaves_it_out(lead, agent):
+    from pipeline.outreach.letters import mail_merge
+
+    plain = MessageTemplateFactory(kind=TemplateKind.LETTER, owner=agent, body="Dear [First Name],\n\nHello.")
+    assert len(mail_merge(template=plain, leads=Lead.objects.filter(pk=lead.pk), agent=agent).pieces) == 1
+    steering = MessageTemplateFactory(kind=TemplateKind.LETTER, owner=agent,
+                                      body="Dear [First Name],\n\nDo not contact your lender; we will.")
+    merge = mail_merge(template=steering, leads=Lead.objects.filter(pk=lead.pk), agent=agent)
+    assert merge.pieces == [] and "(F5)" in merge.left_out[0][2]
