@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Sum
-
 from compliance import disclosures, rules
 from compliance.language import language_hits
 from compliance.transactions import Service
@@ -22,14 +20,16 @@ from pipeline.models import Fee, FeeService, FeeStatus
 FEE_NOT_RECORDED = "[fee: record it on the offers page]"
 
 
-def _fees(lead: Lead):
-    return Fee.objects.filter(lead=lead).exclude(status=FeeStatus.WAIVED)
+def _fees(lead: Lead) -> list[Fee]:
+    """The lead's fees not waived: from the merge's prefetch when there is one, so a merge of
+    many leads reads them in one query."""
+    return [fee for fee in lead.fees.all() if fee.status != FeeStatus.WAIVED]
 
 
 def lead_service(lead: Lead | None) -> str:
     """A loan modification (or other mortgage-assistance help) when a fee for one is on the
     lead; the short-sale listing otherwise, the service the stay (F2) may cover."""
-    if lead is not None and lead.pk and _fees(lead).exclude(service=FeeService.SHORT_SALE_LISTING).exists():
+    if lead is not None and lead.pk and any(fee.service != FeeService.SHORT_SALE_LISTING for fee in _fees(lead)):
         return Service.LOAN_MODIFICATION
     return Service.SHORT_SALE_LISTING
 
@@ -39,8 +39,8 @@ def lead_total_fee(lead: Lead | None) -> str:
     "" when none is recorded."""
     if lead is None or not lead.pk:
         return ""
-    total = _fees(lead).aggregate(total=Sum("amount"))["total"]
-    return f"${total:,.2f}".replace(".00", "") if total and total > Decimal(0) else ""
+    total = sum((fee.amount for fee in _fees(lead)), Decimal(0))
+    return f"${total:,.2f}".replace(".00", "") if total > 0 else ""
 
 
 def disclosures_required_for(*, actor: User, lead: Lead | None) -> bool:
