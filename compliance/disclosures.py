@@ -1,4 +1,13 @@
-"""The sentence an agent says (or writes) so the homeowner knows who is contacting them (D3, F8)."""
+"""What the homeowner must be told: who is contacting them (D3, F8), and Regulation O's
+required disclosures where the licensee stay does not apply (F3)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from leadcrm.accounts.models import Brokerage, Capacity, User
 from leads.models import Lead
@@ -37,3 +46,177 @@ def role_disclosure_written(*, actor: User, brokerage: Brokerage) -> str:
     return (f"{name} is a licensed real estate agent with {brokerage.name}{license_text} who helps homeowners "
             f"sell, including through short sales. Your lenders decide on any short sale; {name} cannot promise "
             "its outcome.")
+
+
+# Regulation O's required disclosures (F3) ------------------------------------------------------
+#
+# The one home of their words: the checks, the block an agent inserts and the docs all read
+# these constants (docs/compliance-rules.md#f3). The wording follows the published model
+# disclosures of 12 CFR 1015.4 as the FTC and OCC summaries give them; counsel has not yet
+# compared it word for word with the regulation's text.
+
+HEADING = "IMPORTANT NOTICE"
+SPOKEN_OPENING = "Before using this service, consider the following information."
+NOT_GOVERNMENT = ("{company} is not associated with the government, and our service is not approved by the "
+                  "government or your lender.")
+GUARANTEE = "Even if you accept this offer and use our service, your lender may not agree to change your loan."
+STOP_ANY_TIME = "You may stop doing business with us at any time."
+ACCEPT_OR_REJECT = "You may accept or reject the offer of mortgage assistance we obtain from your lender."
+OWE_NOTHING = "If you reject the offer, you do not have to pay us."
+TOTAL_FEE = "If you accept the offer, you will have to pay us {fee} for our services."
+STOP_PAYMENTS = "If you stop paying your mortgage, you could lose your home and damage your credit rating."
+# What a template writes for the fee; the merge fills in the lead's total (pipeline.outreach.scripts).
+FEE_FIELD = "[Total Fee]"
+
+
+@dataclass(frozen=True)
+class Required:
+    """One sentence F3 asks for: its key, how the refusal names it, and its words."""
+
+    key: str
+    name: str
+    words: str
+
+    def pattern(self) -> re.Pattern:
+        """The sentence as written, any spacing and case; the company and the fee may be any words
+        (the fee must hold a figure, or be the template's merge field)."""
+        regex = ""
+        for part in re.split(r"(\{company\}|\{fee\})", self.words):
+            if part == "{company}":
+                regex += r"(?P<company>[^.!?\n]{1,120}?)"
+            elif part == "{fee}":
+                regex += r"(?P<fee>[^.\n]*?\d[^\n]*?|" + re.escape(FEE_FIELD) + ")"
+            elif part:
+                words = r"\s+".join(re.escape(word) for word in part.split())
+                regex += (r"\s+" if part[0].isspace() else "") + words + (r"\s+" if part[-1].isspace() else "")
+        return re.compile(regex, re.IGNORECASE)
+
+
+HEADING_REQUIRED = Required("heading", f"the heading “{HEADING}”", HEADING)
+OPENING_REQUIRED = Required("opening", f"the spoken opening “{SPOKEN_OPENING}”", SPOKEN_OPENING)
+WRITTEN = (
+    Required("not_government", "that we are not associated with or approved by the government or the lender",
+             NOT_GOVERNMENT),
+    Required("stop_any_time", "that the homeowner may stop doing business with us at any time", STOP_ANY_TIME),
+    Required("accept_or_reject", "that the homeowner may accept or reject the lender's offer", ACCEPT_OR_REJECT),
+    Required("owe_nothing", "that the homeowner owes nothing if they reject the offer", OWE_NOTHING),
+    Required("total_fee", "the total fee", TOTAL_FEE),
+)
+GUARANTEE_REQUIRED = Required("guarantee", "the warning that the lender may not agree (the text suggests a "
+                              "guaranteed result)", GUARANTEE)
+STOP_PAYMENTS_REQUIRED = Required("stop_payments", "the warning about stopping mortgage payments (the text "
+                                  "advises stopping them)", STOP_PAYMENTS)
+EVERY_SENTENCE = (*WRITTEN, GUARANTEE_REQUIRED, STOP_PAYMENTS_REQUIRED, OPENING_REQUIRED)
+
+# What reads as a promised result or as advice to stop paying, once the disclosures' own
+# words are set aside (the guarantee and stop-payment warnings contain such words).
+SUGGESTS_GUARANTEE = re.compile(
+    r"\bguarantee|\b(?:pre-?)?approv(?:ed|al)\b|\b(?:will|going\s+to)\s+(?:approve|accept|agree)\b"
+    r"|\b\d+\s+out\s+of\s+\d+\b|\b\d+\s*%\s+(?:success|approv)", re.IGNORECASE)
+ADVISES_STOP_PAYING = re.compile(
+    r"\b(?:stop|quit|skip|hold\s+off\s+on|don'?t\s+make|do\s+not\s+make)\s+(?:making\s+)?"
+    r"(?:paying|your\s+(?:mortgage\s+)?payments?|(?:the\s+)?(?:mortgage\s+)?payments?)\b", re.IGNORECASE)
+
+MISSING = "F3: {what} must carry Regulation O's disclosures; missing: {missing}."
+MISSING_WRITTEN = "a message from a sender outside the licensee stay (F2)"
+MISSING_SPOKEN = "a call script for a caller outside the licensee stay (F2)"
+
+
+def disclosures_required(*, actor: User, service: str) -> bool:
+    """F3 applies unless the licensee stay does (F2): an active licensee, as the seller's
+    agent, helping with a short-sale listing."""
+    from .transactions import licensee_stay_applies
+
+    return not licensee_stay_applies(actor=actor, service=service)
+
+
+def disclosure_spans(text: str) -> list[tuple[int, int]]:
+    """Where the standard disclosures stand in ``text``: their own words ("not approved by
+    the government", "stop paying your mortgage") are no promise and no advice."""
+    spans = [(m.start(), m.end()) for required in (*EVERY_SENTENCE, HEADING_REQUIRED)
+             for m in required.pattern().finditer(text or "")]
+    return sorted(spans)
+
+
+def without_disclosures(text: str) -> str:
+    """``text`` with the disclosures' words blanked out, at the same offsets."""
+    text = text or ""
+    for start, end in disclosure_spans(text):
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text
+
+
+def missing_disclosures(text: str, *, spoken: bool = False) -> list[Required]:
+    """The F3 sentences ``text`` lacks, in the order the block gives them.
+
+    A spoken script only has to begin with the opening; what follows it is said, and the
+    written block's sentences are checked on what is written. Written words need the heading,
+    the five sentences, and the guarantee or stop-payments warning when the text, its
+    disclosures set aside, suggests a guaranteed result or advises stopping payments."""
+    text = text or ""
+    if spoken:
+        opening = OPENING_REQUIRED.pattern().match(text.strip())
+        return [] if opening else [OPENING_REQUIRED]
+    missing = [] if HEADING in text.upper() else [HEADING_REQUIRED]
+    missing += [required for required in WRITTEN if not required.pattern().search(text)]
+    rest = without_disclosures(text)
+    if SUGGESTS_GUARANTEE.search(rest) and not GUARANTEE_REQUIRED.pattern().search(text):
+        missing.append(GUARANTEE_REQUIRED)
+    if ADVISES_STOP_PAYING.search(rest) and not STOP_PAYMENTS_REQUIRED.pattern().search(text):
+        missing.append(STOP_PAYMENTS_REQUIRED)
+    return missing
+
+
+def missing_message(missing: list[Required], *, spoken: bool = False) -> str:
+    return MISSING.format(what=MISSING_SPOKEN if spoken else MISSING_WRITTEN,
+                          missing="; ".join(required.name for required in missing))
+
+
+def disclosure_block(*, company: str, fee: str, guarantee: bool = False, stop_payments: bool = False) -> str:
+    """The written block, plain text: the heading in capitals on its own line, then each sentence."""
+    sentences = [NOT_GOVERNMENT.format(company=company)]
+    if guarantee:
+        sentences.append(GUARANTEE)
+    sentences += [STOP_ANY_TIME, ACCEPT_OR_REJECT, OWE_NOTHING, TOTAL_FEE.format(fee=fee)]
+    if stop_payments:
+        sentences.append(STOP_PAYMENTS)
+    return HEADING + "\n" + " ".join(sentences)
+
+
+def disclosure_block_html(*, company: str, fee: str, guarantee: bool = False, stop_payments: bool = False,
+                          body_size_pt: int = 12) -> SafeString:
+    """The block for HTML output: the heading in bold, two points larger than the body."""
+    plain_block = disclosure_block(company=company, fee=fee, guarantee=guarantee, stop_payments=stop_payments)
+    sentences = plain_block.split("\n", 1)[1]
+    return format_html(
+        '<div class="reg-o-notice"><p style="font-weight:bold;font-size:{}pt">{}</p>'
+        '<p style="font-size:{}pt">{}</p></div>', body_size_pt + 2, HEADING, body_size_pt, sentences)
+
+
+def with_disclosure(text: str, *, spoken: bool, company: str, fee: str) -> str:
+    """``text`` with what F3 asks added: the spoken opening in front of a script, the
+    written block after a message (with the warnings its words call for). Text that
+    already complies is returned as it is."""
+    text = text or ""
+    if not missing_disclosures(text, spoken=spoken):
+        return text
+    if spoken:
+        return SPOKEN_OPENING + "\n" + text.lstrip()
+    rest = "\n".join(line.rstrip() for line in without_disclosures(text).splitlines() if line.strip())
+    block = disclosure_block(company=company, fee=fee, guarantee=bool(SUGGESTS_GUARANTEE.search(rest)),
+                             stop_payments=bool(ADVISES_STOP_PAYING.search(rest)))
+    return (rest + "\n\n" + block) if rest else block
+
+
+def text_as_html(text: str, *, body_size_pt: int = 12) -> SafeString:
+    """A plain message as HTML, for an email's HTML part: each line escaped, and the notice's
+    heading line in bold, two points larger than the body, as Regulation O asks of text."""
+    lines = []
+    for line in (text or "").splitlines():
+        if line.strip().upper() == HEADING:
+            lines.append(format_html('<p style="font-weight:bold;font-size:{}pt;margin:1em 0 0">{}</p>',
+                                     body_size_pt + 2, HEADING))
+        else:
+            lines.append(format_html('<p style="font-size:{}pt;margin:0">{}</p>', body_size_pt, line) if line.strip()
+                         else mark_safe("<br>"))  # noqa: S308
+    return format_html('<div style="font-size:{}pt">{}</div>', body_size_pt, mark_safe("".join(lines)))  # noqa: S308

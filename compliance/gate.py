@@ -28,7 +28,7 @@ from leads.phones import format_national, parse_phone
 
 from . import rules
 from .calendars import NoCalendar
-from .disclosures import role_disclosure_sentence
+from .disclosures import disclosures_required, missing_disclosures, missing_message, role_disclosure_sentence
 from .language import language_hits
 from .models import (
     AUTOMATED,
@@ -59,6 +59,7 @@ from .models import (
 )
 from .places import area_code_state, phone_time_zones, zip3_places, zip_time_zone
 from .rulebook import Rulebook, rulebook
+from .transactions import Service
 
 NO_NUMBER = "A {channel} needs a phone number of this lead; none was given."
 BAD_NUMBER = "The number {raw!r} cannot be dialled: {error}"
@@ -1138,12 +1139,25 @@ def role_disclosure(attempt: Attempt) -> Iterable[Finding]:
 
 
 def content(attempt: Attempt) -> Iterable[Finding]:
-    """Prohibited promises in what is said or sent (F6): a warning on free text."""
+    """What is said or sent: prohibited promises (F6) and representations (F5), and, for a
+    text from a sender outside the licensee stay, Regulation O's disclosures (F3).
+
+    A warning here, on the note of what was said or sent: the words the app itself sends
+    (a text, an email, a template) are refused before they reach the gate
+    (``pipeline.messaging.services.text_content_findings``, the email merge, the template
+    checks), and a note of a call cannot be unsaid."""
     hits = language_hits(attempt.message, on=attempt.call_date)
     if hits:
-        attempt.evidence["language"] = [{"phrase": hit.label, "text": hit.text} for hit in hits]
+        attempt.evidence["language"] = [{"phrase": hit.label, "text": hit.text, "rule": hit.rule} for hit in hits]
     for hit in hits:
-        yield _warn(rules.LANGUAGE, PROHIBITED_PHRASE.format(text=hit.text, why=hit.why))
+        yield Finding(hit.rule, Verdict.WARN, PROHIBITED_PHRASE.format(text=hit.text, why=hit.why))
+    if (attempt.channel == Channel.SMS and attempt.direction == Direction.OUTBOUND and attempt.message.strip()
+            and not attempt.is_stop_confirmation
+            and disclosures_required(actor=attempt.actor, service=Service.SHORT_SALE_LISTING)):
+        missing = missing_disclosures(attempt.message)
+        attempt.evidence["reg_o_disclosures"] = {"required": True, "missing": [m.key for m in missing]}
+        if missing:
+            yield _warn(rules.DISCLOSURES, missing_message(missing))
 
 
 # resolve_contact_point fills in what the others read; the rest are independent.

@@ -1,4 +1,5 @@
-"""Words that matter: prohibited promises (F6) and a homeowner saying "stop" (B4)."""
+"""Words that matter: prohibited promises (F6) and representations (F5), and a homeowner
+saying "stop" (B4)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from .disclosures import without_disclosures
 from .rulebook import rulebook
 
 
@@ -25,12 +27,20 @@ class PhraseHit:
 
 
 def language_hits(text: str, on: date | None = None) -> list[PhraseHit]:
-    """Every prohibited phrase in ``text``, in order (the phrase table, F6): the phrases in
-    force on ``on``, the day the words are said or sent (today by default)."""
+    """Every prohibited phrase in ``text``, in order (the phrase table: F6's promises, F5's
+    representations; ``hit.rule`` says which): the phrases in force on ``on``, the day the
+    words are said or sent (today by default).
+
+    Regulation O's own disclosures (F3) are set aside first: "not approved by the government"
+    and "if you stop paying your mortgage" are the warnings it requires, not a promise. Curly
+    apostrophes read as plain ones ("don\u2019t contact your lender"), offsets unchanged."""
+    text = text or ""
+    searched = without_disclosures(text.translate(APOSTROPHES))
     hits = []
     for phrase in rulebook().phrases(on or timezone.localdate()):
-        for match in phrase.regex.finditer(text or ""):
-            hits.append(PhraseHit(phrase.label, phrase.why, phrase.rule, match.start(), match.end(), match.group(0)))
+        for match in phrase.regex.finditer(searched):
+            hits.append(PhraseHit(phrase.label, phrase.why, phrase.rule, match.start(), match.end(),
+                                  text[match.start():match.end()]))
     return sorted(hits, key=lambda hit: (hit.start, -hit.end))
 
 

@@ -212,6 +212,29 @@ LICENSEE_STAY = Rule(
     "as a loan modification.",
     effect="",
 )
+DISCLOSURES = Rule(
+    "F3", "Regulation O's disclosures, where the licensee stay does not apply",
+    "12 CFR 1015.4",
+    "Outside the licensee stay (F2) (an investor buying for themselves, a licence that is not active, a "
+    "loan modification), every text, email, letter and template to a homeowner carries a notice headed "
+    "\u201cIMPORTANT NOTICE\u201d: we are not the government and not approved by it or the lender; the total "
+    "fee; the homeowner may stop at any time, may accept or reject the lender's offer and owes nothing if they "
+    "reject it; and the warnings when the words suggest a sure result or stopping payments. A call script "
+    "opens with \u201cBefore using this service, consider the following information.\u201d A text, email or "
+    "template without them is not sent or saved; the refusal names the missing sentence and one click inserts "
+    "the standard notice.",
+    effect="blocks or warns",
+)
+REPRESENTATIONS = Rule(
+    "F5", "No telling the homeowner not to contact their lender; no misleading odds, timing, affiliation or refunds",
+    "12 CFR 1015.3",
+    "Nobody tells a homeowner not to contact, call or answer their lender or servicer, or misrepresents how "
+    "likely or how soon a result is (\u201capproved in 30 days\u201d, \u201c9 out of 10 approved\u201d), an "
+    "affiliation with the government, HUD or the lender (\u201con behalf of your lender\u201d), or refund terms "
+    "(\u201cmoney-back guarantee\u201d). This applies to everyone, under the licensee stay too. A text, email "
+    "or template saying so is not sent or saved; a note of a call gets a warning.",
+    effect="blocks or warns",
+)
 ADVANCE_FEE = Rule(
     "F4", "No fee before the homeowner accepts the lender's written offer (licensee stay: F2)",
     "12 CFR 1015.5; FTC licensee stay 2011-07-15",
@@ -257,8 +280,9 @@ RULES = {
     for rule in (
         UNKNOWN_INPUT, SUBSCRIPTION, SAFE_HARBOR, FRESHNESS, REGISTRY_DNC, LITIGATOR, INTERNAL_DNC, REVOCATION,
         RELATIONSHIP, STATE_RELATIONSHIP, OFFER_TO_BUY, CALLING_WINDOW, ROLE_DISCLOSURE, PRERECORDED, AUTOMATED,
-        ABANDONMENT, REASSIGNED_NUMBER, RECORDING, STATE_WINDOW, FREQUENCY_CAP, STATE_HOLIDAY, TEXAS_REGISTRATION, LICENSEE_STAY,
-        ADVANCE_FEE, LANGUAGE, EQUITY_PURCHASE, PRINCIPAL_DISCLOSURE, TIME_ZONES,
+        ABANDONMENT, REASSIGNED_NUMBER, RECORDING, STATE_WINDOW, FREQUENCY_CAP, STATE_HOLIDAY, TEXAS_REGISTRATION,
+        LICENSEE_STAY, DISCLOSURES, ADVANCE_FEE, REPRESENTATIONS, LANGUAGE, EQUITY_PURCHASE, PRINCIPAL_DISCLOSURE,
+        TIME_ZONES,
     )
 }
 

@@ -71,7 +71,7 @@ from .rulebook import rulebook
 NEEDS_CONTACT_POINT = "A do-not-contact entry needs a phone number, an email or a postal address."
 NOT_THIS_LEAD = "That number or address does not belong to this lead's owners."
 UNPARSEABLE_NUMBER = "Registry line {line}: {error}"
-TEMPLATE_REFUSED = "F6: not saved. Remove or reword the promises a lender decides: {phrases}."
+TEMPLATE_REFUSED = "{rules}: not saved. Remove or reword the promises a lender decides: {phrases}."
 STATE_NEEDED = "A state list needs its state."
 FUTURE_VERSION = "A registry file cannot be dated in the future."
 BAD_AREA_CODE = "{code!r} is not an area code (three digits)."
@@ -476,14 +476,16 @@ def stop_request_record(
 
 
 def template_language_check(text: str) -> None:
-    """Refuse a script, template or guide that makes a prohibited promise (F6).
+    """Refuse a script, template or guide that makes a prohibited promise (F6) or
+    representation (F5); the error's code is the first hit's rule.
 
     The error carries the text with each phrase marked, for the form to show.
     """
     hits = language_hits(text)
     if hits:
         error = ValidationError(
-            TEMPLATE_REFUSED.format(phrases=", ".join(f"“{hit.text}”" for hit in hits)), code="F6"
+            TEMPLATE_REFUSED.format(rules=", ".join(sorted({hit.rule for hit in hits})),
+                                    phrases=", ".join(f"“{hit.text}”" for hit in hits)), code=hits[0].rule
         )
         error.highlighted = highlighted(text, hits)
         error.hits = hits

@@ -22,6 +22,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from compliance import rules
+from compliance.disclosures import missing_disclosures, missing_message
 from compliance.gate import Finding
 from compliance.language import RevocationScan, language_hits
 from compliance.models import Channel, Direction, Purpose, StopOrigin, Technology, Verdict
@@ -32,6 +33,7 @@ from leadcrm.shared.queue import enqueue_on_commit
 from leads.editing import phone_add_by_hand
 from leads.models import Email, EmailStatus, Lead, Phone, PhoneStatus, PhoneType
 from leads.phones import format_national
+from pipeline.deals.reg_o import disclosures_required_for
 from pipeline.models import (
     FINAL_STATUSES,
     STATUS_RANK,
@@ -107,7 +109,7 @@ def text_send(
         raise ValidationError({"body": TEXT_TOO_LONG.format(limit=TEXT_LIMIT, length=len(body))})
     if phone.phone_type == PhoneType.LANDLINE:
         raise ValidationError({"phone": LANDLINE.format(number=phone.display)})
-    refused = text_content_findings(body=body, agent=actor)
+    refused = text_content_findings(body=body, agent=actor, lead=lead)
     if refused:
         raise ValidationError({"body": [finding.reason for finding in refused]}, code=refused[0].rule)
     sender = sending_number(agent=actor, to=phone.number)
@@ -142,13 +144,16 @@ TEXT_UNSIGNED = ("A text must say who is writing (D3): name yourself and the bro
                  "“{first}, {brokerage}”.")
 
 
-def text_content_findings(*, body: str, agent: User) -> list[Finding]:
+TEXT_DISCLOSURES = "A text to a homeowner from you must carry Regulation O's notice ({rule}): {missing}"
+
+
+def text_content_findings(*, body: str, agent: User, lead: Lead | None = None) -> list[Finding]:
     """What refuses the words of a text before the gate is asked: unlike a note of what was
-    said on a call, the text is what the homeowner reads. A prohibited promise (F6) is a
-    refusal here, not the warning the log gives a note; and the text itself must name the
-    agent and the brokerage (D3), since no one will say them aloud."""
-    findings = [Finding(rules.LANGUAGE.id, Verdict.BLOCK, TEXT_PROMISE.format(text=hit.text, rule=rules.LANGUAGE.id,
-                                                                              why=hit.why))
+    said on a call, the text is what the homeowner reads. A prohibited promise (F6) or
+    representation (F5) is a refusal here, not the warning the log gives a note; the text
+    itself must name the agent and the brokerage (D3), since no one will say them aloud; and
+    from a sender outside the licensee stay it carries Regulation O's notice (F3)."""
+    findings = [Finding(hit.rule, Verdict.BLOCK, TEXT_PROMISE.format(text=hit.text, rule=hit.rule, why=hit.why))
                 for hit in language_hits(body)]
     brokerage = Brokerage.objects.current().name
     folded = body.casefold()
@@ -156,6 +161,11 @@ def text_content_findings(*, body: str, agent: User) -> list[Finding]:
     if body.strip() and not (any(name.casefold() in folded for name in names) and brokerage.casefold() in folded):
         findings.append(Finding(rules.ROLE_DISCLOSURE.id, Verdict.BLOCK, TEXT_UNSIGNED.format(
             first=agent.get_full_name() or agent.username, brokerage=brokerage)))
+    if body.strip() and disclosures_required_for(actor=agent, lead=lead):
+        missing = missing_disclosures(body)
+        if missing:
+            findings.append(Finding(rules.DISCLOSURES.id, Verdict.BLOCK, TEXT_DISCLOSURES.format(
+                rule=rules.DISCLOSURES.id, missing=missing_message(missing))))
     return findings
 
 

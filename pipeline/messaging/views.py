@@ -28,6 +28,7 @@ from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
 from leads.models import Phone, PhoneStatus, PhoneType
 from leads.selectors import lead_get
+from pipeline.deals.reg_o import disclosures_required_for, with_standard_disclosure
 from pipeline.outreach.scripts import render as render_merge_fields
 from pipeline.outreach.services import OutreachBlocked
 from pipeline.outreach.views import DISCLOSURE_RULES
@@ -44,6 +45,8 @@ FILED = "Filed on {lead}; the agent is notified."
 DISMISSED = "Dismissed: kept, out of the inbox."
 PICK_LEAD = "Pick the lead to file it on."
 LOCAL_ONLY = "Playing a reply is for the local backend only."
+# The compose and script forms' button that adds Regulation O's notice (F3).
+INSERT_NOTICE = "insert_notice"
 
 
 def click_to_call_enabled() -> bool:
@@ -101,6 +104,7 @@ class TextComposeView(LeadTextMixin, View):
             "lead": self.lead, "form": form, "phones": phones, "templates": templates, "template": template,
             "decision": decision, "stop_recorded": stop_recorded, "landlines": landlines,
             "local_backend": is_local_backend(),
+            "reg_o_notice": disclosures_required_for(actor=self.request.user, lead=self.lead),
         })
 
     def get(self, request, pk):
@@ -110,7 +114,17 @@ class TextComposeView(LeadTextMixin, View):
         return self.render_form(form, phones, templates, template)
 
     def post(self, request, pk):
-        form, phones, templates, _ = compose_form_for(lead=self.lead, user=request.user, data=request.POST)
+        data = request.POST
+        if INSERT_NOTICE in data:
+            # One click: the standard notice (F3), with the brokerage's name and the lead's fee,
+            # added to the text as it stands; nothing is sent.
+            data = data.copy()
+            data["body"] = with_standard_disclosure(data.get("body", ""), spoken=False, lead=self.lead)
+            form, phones, templates, _ = compose_form_for(lead=self.lead, user=request.user, data=data)
+            form.is_valid()
+            form.errors.clear()
+            return self.render_form(form, phones, templates)
+        form, phones, templates, _ = compose_form_for(lead=self.lead, user=request.user, data=data)
         if not form.is_valid():
             return self.render_form(form, phones, templates)
         data = form.cleaned_data
@@ -132,10 +146,10 @@ class TextComposeView(LeadTextMixin, View):
         return HttpResponseRedirect(url)
 
 
-def with_text_content(decision, *, body: str, agent):
+def with_text_content(decision, *, body: str, agent, lead=None):
     """The gate's verdict with what refuses the text's own words (F6, D3 in the text), as
     sending it would: the live verdict never shows "allowed" for a text that will be refused."""
-    content = services.text_content_findings(body=body, agent=agent)
+    content = services.text_content_findings(body=body, agent=agent, lead=lead)
     if not content:
         return decision
     ruled = {finding.rule for finding in content}
@@ -162,7 +176,7 @@ class TextPreviewView(LeadTextMixin, View):
                 technology=Technology.MANUAL,
             )
         if decision is not None:
-            decision = with_text_content(decision, body=data.get("body", ""), agent=request.user)
+            decision = with_text_content(decision, body=data.get("body", ""), agent=request.user, lead=self.lead)
         blocks = decision.findings_with(Verdict.BLOCK) if decision else []
         disclosure_pending = bool(blocks) and all(f.rule in DISCLOSURE_RULES for f in blocks)
         return render(request, "pipeline/partials/_verdict.html",

@@ -22,11 +22,13 @@ from django.core.mail import get_connection
 from django.urls import reverse
 from django.utils import timezone
 
+from compliance import disclosures
 from compliance.disclosures import role_disclosure_written
 from compliance.models import Channel, Direction, Verdict
 from compliance.services import internal_dnc_add, outreach_verdict
 from leadcrm.accounts.models import Brokerage, User
 from leads.models import Email, Lead
+from pipeline.deals.reg_o import written_words_refusal
 from pipeline.models import (
     Message,
     MessageStatus,
@@ -194,6 +196,10 @@ def _email_message(*, piece: Piece, text: str, url: str, agent: User, connection
         headers={"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
     )
     message.tags = ["campaign"]
+    if disclosures.HEADING in text:
+        # Regulation O's notice is bold and two points larger than the body (F3): plain text
+        # cannot say so, so the email gets an HTML part that does.
+        message.attach_alternative(disclosures.text_as_html(text), "text/html")
     if provider in CLICK_TRACKING_SERVICES:
         # The unsubscribe link must stay ours: a rewritten one goes through the service's
         # redirect, and a tracking domain in a homeowner's email reads as phishing.
@@ -263,6 +269,9 @@ def email_piece_send(
 
     ``then`` runs with the attempt and its ``Message`` in their transaction, before
     anything leaves (an action plan records its step there)."""
+    refused = email_content_refusal(piece=piece, agent=agent)
+    if refused is not None:
+        return refused
     connection = connection or get_connection()
     provider = provider or email_provider_name(connection)
     url = base_url + reverse("pipeline:unsubscribe", args=[unsubscribe_token(piece.email, agent)])
@@ -306,6 +315,15 @@ def email_piece_send(
         return EmailOutcome(EmailResult.FAILED, str(error)[:200])
     _email_sent(record=record, message=message)
     return EmailOutcome(EmailResult.SENT)
+
+
+def email_content_refusal(*, piece: Piece, agent: User) -> EmailOutcome | None:
+    """What refuses an email's own words before the gate is asked, as for a text: the
+    gate sees only a note of it (F6, F5, and F3 outside the licensee stay)."""
+    reasons, codes = written_words_refusal(text=piece.subject + "\n" + piece.text, actor=agent, lead=piece.lead)
+    if not reasons:
+        return None
+    return EmailOutcome(EmailResult.REFUSED, " ".join(reasons), tuple(sorted(codes)))
 
 
 def _may_have_gone(error: Exception) -> bool:

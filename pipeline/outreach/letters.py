@@ -33,6 +33,7 @@ from compliance.services import outreach_verdict
 from leadcrm.accounts.models import Brokerage, User
 from leadcrm.shared.locks import session_lock
 from leads.models import Contact, Lead
+from pipeline.deals.reg_o import written_words_refusal
 from pipeline.models import (
     MailBatch,
     MessageTemplate,
@@ -232,9 +233,15 @@ def mail_merge(*, template: MessageTemplate, leads, agent: User, gate: bool = Fa
             if not named:
                 merge.left_out.append((lead, group[0], " and ".join(sorted({why for _, why in dropped}))))
                 continue
+            text = piece_text(template=template, lead=lead, agent=agent, owners=named, brokerage=brokerage)
+            # The letter's own words: a promise or representation (F6, F5), or Regulation O's
+            # notice missing from a sender outside the licensee stay (F3).
+            refused, _rules = written_words_refusal(text=text, actor=agent, lead=lead)
+            if refused:
+                merge.left_out.append((lead, named[0], " ".join(refused)))
+                continue
             merge.names_left_off += [(lead, owner, why) for owner, why in dropped]
-            merge.pieces.append(Piece(lead=lead, owner=named[0], owners=named, text=piece_text(
-                template=template, lead=lead, agent=agent, owners=named, brokerage=brokerage)))
+            merge.pieces.append(Piece(lead=lead, owner=named[0], owners=named, text=text))
     return merge
 
 

@@ -77,8 +77,10 @@ def _count(reasons) -> dict[str, int]:
 
 
 def leads_to_merge(queryset) -> tuple[list[Lead], bool]:
-    # The caller's prefetches (a list page's) are replaced by the owners and emails a merge needs.
-    leads = list(with_owners(queryset.select_related("property").prefetch_related(None))[:MERGE_LIMIT + 1])
+    # The caller's prefetches (a list page's) are replaced by the owners and emails a merge needs,
+    # and the fees Regulation O's notice names (F3: pipeline.deals.reg_o).
+    leads = list(with_owners(queryset.select_related("property").prefetch_related(None)).prefetch_related("fees")[
+        :MERGE_LIMIT + 1])
     return leads[:MERGE_LIMIT], len(leads) > MERGE_LIMIT
 
 

@@ -9,12 +9,17 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.generic import TemplateView
 
+from compliance.disclosures import FEE_FIELD
 from leadcrm.accounts.roles import Perm
 from pipeline.common import add_service_error
-from pipeline.models import MessageTemplate
+from pipeline.deals.reg_o import with_standard_disclosure
+from pipeline.models import MessageTemplate, TemplateKind
 
 from .forms import MessageTemplateForm
 from .scripts import KNOWN_FIELDS, template_save
+
+# The button that adds Regulation O's notice (F3) to the words being written.
+INSERT_NOTICE = "insert_notice"
 
 
 class ScriptsView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
@@ -57,6 +62,16 @@ class ScriptsView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
     def post(self, request, *args, **kwargs):
         if not request.user.has_perm("pipeline.add_messagetemplate"):
             return self.handle_no_permission()
+        if INSERT_NOTICE in request.POST:
+            # One click: Regulation O's notice (F3) added to the words as they stand, with the
+            # brokerage's name and the [Total Fee] merge field; saved only with "Save".
+            data = request.POST.copy()
+            spoken = data.get("kind") == TemplateKind.CALL_SCRIPT
+            data["body"] = with_standard_disclosure(data.get("body", ""), spoken=spoken, lead=None, fee=FEE_FIELD)
+            form = MessageTemplateForm(data, may_share=self.may_share)
+            form.is_valid()
+            form.errors.clear()
+            return self.render_to_response(self.get_context_data(form=form))
         form = MessageTemplateForm(request.POST, may_share=self.may_share)
         if form.is_valid():
             data = form.cleaned_data

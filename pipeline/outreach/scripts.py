@@ -2,8 +2,10 @@
 
 Agents write ``[First Name]``, ``[Property Address]``, ``[Agent Name]`` in their scripts,
 as Podio and mail houses taught them. A template is refused when it promises what only
-a lender can decide (F6, the same language rule as outreach) or names a merge field
-that does not exist, so a typo never reaches a homeowner as "[Frist Name]".
+a lender can decide (F6) or misrepresents (F5, the same language rules as outreach),
+names a merge field that does not exist, so a typo never reaches a homeowner as
+"[Frist Name]", or, written for callers outside the licensee stay, lacks Regulation O's
+notice (F3: docs/compliance-rules.md#f3).
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from collections.abc import Callable
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from compliance.disclosures import role_disclosure_sentence
+from compliance import rules
+from compliance.disclosures import missing_disclosures, missing_message, role_disclosure_sentence
 from compliance.services import template_language_check
 from leadcrm.accounts.models import Brokerage, Capacity, User
 from leads.models import Contact, Lead
 from leads.phones import format_national
+from pipeline.deals.reg_o import disclosures_required_for, lead_total_fee
 from pipeline.models import MessageTemplate, TemplateKind, TemplateSituation
 
 MERGE_FIELD = re.compile(r"\[([A-Za-z][A-Za-z .'-]{0,40})\]")
@@ -53,6 +57,9 @@ MERGE_FIELDS: dict[str, Callable[[Lead, Contact | None, User, Brokerage], str]] 
         if part),
     "role disclosure": lambda lead, owner, agent, firm: role_disclosure_sentence(actor=agent, brokerage=firm,
                                                                                  lead=lead),
+    # The fee Regulation O's notice names (F3): the lead's fees not waived; empty when none is
+    # recorded, and an empty fee fails the notice's check when the message is sent.
+    "total fee": lambda lead, owner, agent, firm: lead_total_fee(lead),
 }
 KNOWN_FIELDS = ", ".join(f"[{name.title()}]" for name in MERGE_FIELDS)
 
@@ -61,8 +68,10 @@ def merge_fields_in(text: str) -> list[str]:
     return [match.group(1) for match in MERGE_FIELD.finditer(text)]
 
 
-def template_check(*, body: str, subject: str = "") -> None:
-    """Refuse unknown merge fields and prohibited promises (F6), naming each."""
+def template_check(*, body: str, subject: str = "", kind: TemplateKind | str = TemplateKind.TEXT,
+                   needs_disclosure: bool = False) -> None:
+    """Refuse unknown merge fields, prohibited promises (F6) and representations (F5), and,
+    when ``needs_disclosure``, a template without Regulation O's notice (F3), naming each."""
     unknown = sorted({f"[{name}]" for name in merge_fields_in(subject + "\n" + body)
                       if name.strip().lower() not in MERGE_FIELDS})
     if unknown:
@@ -70,7 +79,21 @@ def template_check(*, body: str, subject: str = "") -> None:
     try:
         template_language_check(subject + "\n" + body)
     except ValidationError as error:
-        raise ValidationError({"body": error.messages}) from error
+        raise ValidationError({"body": error.messages}, code=error.code) from error
+    if needs_disclosure:
+        spoken = TemplateKind(kind) == TemplateKind.CALL_SCRIPT
+        missing = missing_disclosures(body, spoken=spoken)
+        if missing:
+            raise ValidationError({"body": missing_message(missing, spoken=spoken)}, code=rules.DISCLOSURES.id)
+
+
+def template_needs_disclosure(*, actor: User, capacity: Capacity | str, shared: bool) -> bool:
+    """F3 applies to a template written for callers outside the licensee stay: one for
+    investors buying for themselves, or an agent's own template when that agent is outside it.
+    (A shared template for anyone is checked when a text or email made from it is sent.)"""
+    if capacity == Capacity.PRINCIPAL:
+        return True
+    return not shared and disclosures_required_for(actor=actor, lead=None)
 
 
 @transaction.atomic
@@ -98,7 +121,9 @@ def template_save(
         raise ValidationError(SHARED_NEEDS_BROKER)
     if TemplateKind(kind) == TemplateKind.EMAIL and not subject.strip():
         raise ValidationError({"subject": SUBJECT_FOR_EMAIL})
-    template_check(body=body, subject=subject)
+    is_shared = shared or (template is not None and template.is_shared)
+    template_check(body=body, subject=subject, kind=kind,
+                   needs_disclosure=template_needs_disclosure(actor=actor, capacity=capacity, shared=is_shared))
     template = template or MessageTemplate()
     template.name, template.kind, template.body, template.subject = name, kind, body, subject
     template.attach_guide = attach_guide and TemplateKind(kind) == TemplateKind.EMAIL

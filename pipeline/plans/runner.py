@@ -491,7 +491,7 @@ def _text(*, enrollment, plan, step, lead, agent, now, run) -> Outcome:
     # its words must not replace the link the homeowner already has.
     body = render(fields_filled_first(step.body, {name: _stand_in_link() for name in services.PLAN_FIELDS}),
                   lead=lead, agent=agent, owner=chosen.contact)
-    refused = text_content_findings(body=body, agent=agent)
+    refused = text_content_findings(body=body, agent=agent, lead=lead)
     if refused:
         return Outcome(RunStatus.SKIPPED, REFUSED.format(reasons=" ".join(f"{f.rule}: {f.reason}" for f in refused)),
                        rules=sorted({f.rule for f in refused}))
