@@ -166,6 +166,7 @@ SERVICE_PITCH = re.compile(
     re.IGNORECASE,
 )
 
+
 @dataclass(frozen=True)
 class Finding:
     rule: str
