@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin
 from django.db import connections
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -32,6 +33,7 @@ from .models import (
     ReassignedNumberCheck,
     RegistryLoad,
     RevocationReview,
+    RevocationWord,
     RuleParameter,
     StateCallingRule,
     StateHoliday,
@@ -440,3 +442,65 @@ class PolicyAcknowledgementAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# The B4 word lists: changed by adding a version, never by rewriting a day already judged.
+WORD_IN_FORCE_SINCE = ("In force since {since}: texts were read with it as it is. Use \u201cSave as new\u201d "
+                       "with a later effective date to change it; here only its last day may be set.")
+WORD_ENDS_BEFORE_TODAY = ("Its last day may be today at the earliest, and an end already past stays: texts "
+                          "already read with it stay read so.")
+WORD_STARTS_BEFORE_TODAY = "A new version is in force from today at the earliest: past days keep their lists."
+# What a version in force may still change: the day it ends, and its notes.
+WORD_OPEN_FIELDS = frozenset({"effective_to", "source", "verified", "why"})
+
+
+class RevocationWordForm(forms.ModelForm):
+    class Meta:
+        model = RevocationWord
+        fields = ["kind", "word", "anywhere", "language", "why", "effective_from", "effective_to", "source",
+                  "verified", "is_active"]
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.localdate()
+        row = self.instance  # still as saved: the form writes to it only after clean()
+        if row.pk is not None and row.effective_from <= today:
+            changed = sorted(name for name in self.changed_data if name not in WORD_OPEN_FIELDS)
+            if changed:
+                raise forms.ValidationError(WORD_IN_FORCE_SINCE.format(since=row.effective_from))
+            # Every day up to today (whose texts may be read already) must read the row as it
+            # did: it may end today or later, and an end already past stays.
+            if _last_day(row.effective_to, today) != _last_day(data.get("effective_to"), today):
+                self.add_error("effective_to", WORD_ENDS_BEFORE_TODAY)
+        elif (data.get("effective_from") or today) < today:
+            self.add_error("effective_from", WORD_STARTS_BEFORE_TODAY)
+        return data
+
+
+def _last_day(effective_to, today):
+    return today if effective_to is None else min(effective_to, today)
+
+
+@admin.register(RevocationWord)
+class RevocationWordAdmin(VersionedAdminMixin, admin.ModelAdmin):
+    """The words that decide what a homeowner's words ask for, and what a stop confirmation
+    may not say (docs/compliance-rules.md#b4-words). A bad pattern is refused here, on save
+    (the model's ``clean``), not at the next inbound text."""
+
+    form = RevocationWordForm
+    list_display = ["word", "kind", "anywhere", "language", "effective_from", "effective_to", "is_active", "why"]
+    list_filter = ["kind", "language", "is_active"]
+    search_fields = ["word"]
+
+    def get_actions(self, request):
+        # No bulk delete: it would not ask, row by row, whether a version was ever in force.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        # A version once in force stays, so a past day can be judged again by it; one not yet
+        # in force may go.
+        if obj is not None and obj.effective_from <= timezone.localdate():
+            return False
+        return super().has_delete_permission(request, obj)

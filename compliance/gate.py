@@ -177,13 +177,6 @@ SERVICE_PITCH = re.compile(
     re.IGNORECASE,
 )
 
-# Words that turn a stop confirmation into a pitch (B4: "non-marketing").
-MARKETING_WORDS = re.compile(
-    r"\b(?:offers?|cash|sell|selling|sale|listing|buy(?:er|ing)?|home\s+value|options?|foreclosure|lender|bank|"
-    r"call\s+(?:me|us))\b|https?://|www\.",
-    re.IGNORECASE,
-)
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -656,7 +649,8 @@ def _stop_confirmation(attempt: Attempt, entries: list[InternalDncEntry]) -> Ite
         yield _block(rules.REVOCATION, CONFIRMATION_TOO_LATE.format(
             minutes=minutes, date=last.requested_at.date().isoformat()))
         return
-    pitch = MARKETING_WORDS.search(attempt.message or "")
+    # The words that turn it into a pitch are data, those in force that day (B4 word lists).
+    pitch = attempt.book.words(attempt.call_date).confirmation_pitch(attempt.message or "")
     if pitch:
         yield _block(rules.REVOCATION, CONFIRMATION_MARKETING.format(word=pitch.group(0)))
         return

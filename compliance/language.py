@@ -4,7 +4,6 @@ saying "stop" (B4)."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,6 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from .disclosures import without_disclosures
 from .rulebook import rulebook
+from .words import WordLists, plain, whole_text  # noqa: F401 (read from here by pipeline)
 
 
 @dataclass(frozen=True)
@@ -58,23 +58,10 @@ def highlighted(text: str, hits: list[PhraseHit]) -> SafeString:
 
 
 # Revocation (B4) ----------------------------------------------------------------------------
+# The stop, start and help words and the stop phrases are data, in force from a date
+# (``RevocationWord``; compliance/words.py reads a text against them): a text is judged by
+# the lists in force on the day it was received or said (docs/compliance-rules.md#b4-words).
 
-KEYWORDS = re.compile(r"\b(stop|stopall|quit|end|revoke|cancel|unsubscribe|opt[\s-]?out)\b", re.IGNORECASE)
-# Words a reasonable person reads as "stop contacting me", wherever they appear; the last
-# line is Spanish: "no me llames / escribas / mandes / contactes" (don't call / text me).
-CLEAR_PHRASES = re.compile(
-    r"\b(?:(?:stop|quit|cease)\s+(?:calling|texting|contacting|messaging|emailing|mailing)"
-    r"|(?:do\s+not|don'?t|dont|never)\s+(?:ever\s+)?(?:call|text|contact|message|email|mail)"
-    r"|(?:remove|delete)\s+(?:me|my\s+(?:number|name|info)|this\s+number)"
-    r"|take\s+(?:me|my\s+(?:number|name)|this\s+number)\s+off"
-    r"|opt\s+me\s+out"
-    r"|leave\s+(?:me|us)\s+alone"
-    r"|no\s+more\s+(?:calls|texts|messages|mail)"
-    r"|no\s+me\s+(?:llame|llames|escriba|escribas|mande|mandes|contacte|contactes))\b",
-    re.IGNORECASE,
-)
-# Phones type curly apostrophes ("don\u2019t") and full-width letters: read them as plain ones.
-APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'"})
 AMBIGUOUS_PHRASES = re.compile(r"\b(wrong\s+number|no\s+m[aá]s|not\s+interested|who\s+is\s+this)\b", re.IGNORECASE)
 TYPO_TARGETS = ("stop", "quit", "cancel", "revoke", "unsubscribe")
 # Ordinary words one letter away from a keyword: not typos of it.
@@ -112,26 +99,28 @@ class RevocationScan:
     ambiguous: str | None = None   # the words a person must look at
 
 
-def plain(text: str) -> str:
-    """``text`` with full-width letters and curly apostrophes as plain ones (NFKC)."""
-    return unicodedata.normalize("NFKC", text or "").translate(APOSTROPHES)
+def revocation_words(on: date | None = None) -> WordLists:
+    """The B4 lists in force on ``on``, the day the words were received or said (today by default)."""
+    return rulebook().words(on or timezone.localdate())
 
 
-def revocation_scan(text: str, *, homeowners_own_words: bool) -> RevocationScan:
+def revocation_scan(text: str, *, homeowners_own_words: bool, on: date | None = None) -> RevocationScan:
     """Does this text revoke consent (B4)?
 
     In the homeowner's own words (a reply, what they said), STOP, QUIT, END, REVOKE,
     OPT OUT, CANCEL or UNSUBSCRIBE as a whole word, any case, revokes. In an agent's
     note the same keyword revokes only in a clear phrase ("stop calling", "don't text");
-    alone it goes to review, as do "wrong number", "no mas" and typos ("stpo").
+    alone it goes to review, as do "wrong number", "no mas" and typos ("stpo"). The
+    keywords and phrases are those in force on ``on``, the day the words were said.
     """
+    words = revocation_words(on)
     text = plain(text)
     if not homeowners_own_words:
         text = OPT_OUT_NOTICE.sub(" ", text)
-    phrase = CLEAR_PHRASES.search(text)
+    phrase = words.stop_phrase(text)
     if phrase:
         return RevocationScan(clear=phrase.group(0))
-    keyword = KEYWORDS.search(text)
+    keyword = words.stop_keyword(text)
     if keyword and homeowners_own_words:
         return RevocationScan(clear=keyword.group(0))
     if keyword:

@@ -6,6 +6,7 @@ and in docs/compliance-rules.md.
 
 from __future__ import annotations
 
+import re
 from datetime import date, time, timedelta
 
 from django.conf import settings
@@ -900,3 +901,71 @@ class RevocationReview(models.Model):
 
     def __str__(self) -> str:
         return f"Review: {self.matched!r} from {self.phone_number or self.email}"
+
+
+# Revocation words (B4) -----------------------------------------------------------------------
+
+
+class WordKind(models.TextChoices):
+    STOP = "stop", "Stop word"
+    STOP_PHRASE = "stop_phrase", "Stop phrase (a pattern)"
+    START = "start", "Start word"
+    HELP = "help", "Help word"
+    CONFIRMATION = "confirmation", "Word a stop confirmation may not say (a pattern)"
+
+
+# Kinds whose ``word`` is a regular expression; the others are words a whole text is compared to.
+PATTERN_KINDS = frozenset({WordKind.STOP_PHRASE, WordKind.CONFIRMATION})
+WORD_EMPTY = "Nothing is left of this word once case, punctuation and emoji are dropped: no text could match it."
+WORD_BAD_PATTERN = "Not a valid pattern: {error}"
+WORD_ANYWHERE_NOT_STOP = "Only a stop word can count anywhere in a text; phrases and patterns always do."
+
+
+class RevocationWord(Versioned):
+    """One word or phrase that decides what a homeowner's words ask for (B4), or what a stop
+    confirmation may not say (docs/compliance-rules.md#b4-words).
+
+    Versioned like the other rule tables: counsel adds a word, or ends one, from a date without a
+    release, and a text is judged by the lists in force on the day it was received or said, so a
+    word added today does not turn yesterday's reply into a missed stop."""
+
+    kind = models.CharField(max_length=16, choices=WordKind.choices)
+    word = models.CharField(
+        max_length=300,
+        help_text="A stop, start or help word as the whole text reads once case, punctuation and emoji "
+                  "are dropped (\u201cstop\u201d, \u201copt out\u201d); for a phrase or a confirmation word, a regular "
+                  "expression matched case-insensitively as whole words anywhere in the text.",
+    )
+    anywhere = models.BooleanField(
+        default=False,
+        help_text="A stop word only: it revokes also as a whole word inside a longer reply (\u201cplease STOP\u201d); "
+                  "in an agent's note, alone, it goes to review. Unticked: only as the whole text (\u201cpara\u201d "
+                  "is \u201cfor\u201d inside a Spanish sentence).",
+    )
+    language = models.CharField(max_length=8, default="en", help_text="en, es, ...")
+    why = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["kind", "word", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "word", "effective_from"], name="revocation_word_version_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.word}"
+
+    def clean(self):
+        super().clean()
+        from .language import whole_text  # the reading of an inbound text, applied to the word
+
+        if self.kind in PATTERN_KINDS:
+            try:
+                re.compile(self.word, re.IGNORECASE)
+            except re.error as error:
+                raise ValidationError({"word": WORD_BAD_PATTERN.format(error=error)}) from error
+        elif self.kind:
+            self.word = whole_text(self.word)
+            if not self.word:
+                raise ValidationError({"word": WORD_EMPTY})
+        if self.anywhere and self.kind != WordKind.STOP:
+            raise ValidationError({"anywhere": WORD_ANYWHERE_NOT_STOP})

@@ -2,8 +2,8 @@
 
 The gate runs on every call an agent logs and every live verdict, in milliseconds; so
 the rows that change rarely (rules, holidays, phrases, the registries held and the
-version dates of their area codes, the brokerage's own facts) are read once per
-process. Any change to such a row empties this process's copy through the model
+version dates of their area codes, the brokerage's own facts, the B4 word lists) are
+read once per process. Any change to such a row empties this process's copy through the model
 signals below (bulk writes call ``forget()``), now and again once the transaction
 commits, so a rolled-back edit is not kept; other processes reload within
 ``TTL_SECONDS`` (a few seconds: a broker's new rule is in force everywhere at once,
@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 
 from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
@@ -34,10 +35,12 @@ from .models import (
     HolidayChange,
     ProhibitedPhrase,
     RegistryKind,
+    RevocationWord,
     RuleParameter,
     StateCallingRule,
     StateHoliday,
 )
+from .words import WordLists, word_lists
 
 TTL_SECONDS = 5
 # D8's rows: ``all_party_CA`` = 1 where recording a call needs every party's consent.
@@ -88,6 +91,7 @@ class Rulebook:
             .values_list("area_code", "version_date", "source_id")
         ):
             self.versions[area_code].append((version_date, national[source_id]))
+        self.words_by_day: dict[date, WordLists] = {}
 
     def parameter(self, rule: str, key: str, on: date) -> Decimal:
         rows = [row for row in self.parameters[(rule, key)] if row.in_force(on)]
@@ -110,6 +114,21 @@ class Rulebook:
     def phrases(self, on: date) -> list[Phrase]:
         """The prohibited phrases in force on ``on`` (F6)."""
         return [phrase for phrase in self.all_phrases if phrase.in_force(on)]
+
+    @cached_property
+    def revocation_words(self) -> list[RevocationWord]:
+        # Read when first needed, not with the rest: most checks never read a homeowner's text.
+        return list(RevocationWord.objects.filter(is_active=True).order_by("pk"))
+
+    def words(self, on: date) -> WordLists:
+        """The stop, start and help words, the stop phrases and the words a stop confirmation
+        may not say, in force on ``on`` (B4); the built-in list for a kind that recognises a
+        stop and has no row that day (compliance/words.py)."""
+        lists = self.words_by_day.get(on)
+        if lists is None:
+            lists = self.words_by_day[on] = word_lists(
+                (row for row in self.revocation_words if row.in_force(on)), on=on)
+        return lists
 
     def policy_on(self, on: date) -> DncPolicy | None:
         return next((policy for policy in self.policies if policy.adopted_on <= on), None)
@@ -171,6 +190,6 @@ def forget(**kwargs) -> None:
 
 
 for _model in (RuleParameter, StateCallingRule, StateHoliday, ProhibitedPhrase, DncSource, AreaCodeVersion,
-               Brokerage, DncPolicy):
+               Brokerage, DncPolicy, RevocationWord):
     post_save.connect(forget, sender=_model, dispatch_uid=f"rulebook-{_model.__name__}-save")
     post_delete.connect(forget, sender=_model, dispatch_uid=f"rulebook-{_model.__name__}-delete")

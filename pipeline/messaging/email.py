@@ -229,7 +229,7 @@ def inbound_email_receive(*, provider: str, event: AnymailInboundEvent) -> Messa
         channel=Channel.EMAIL, direction=Direction.INBOUND, provider=provider, provider_id=provider_id,
         from_address=sender[:200], to_address=to[:200], subject=subject[:200], body=body,
         status=MessageStatus.RECEIVED, created_at=received_at, status_at=received_at,
-        keyword=_keyword(read_inbound(words)),
+        keyword=_keyword(read_inbound(words, timezone.localdate(received_at))),
     ))
     if fresh:
         inbound_route(message)
@@ -249,7 +249,7 @@ def _keyword(reading) -> str:
 def email_route(message: Message) -> None:
     """File a taken-in email on its lead, or hold it in the inbox (its stop recorded either way)."""
     words = email_words(subject=message.subject, body=message.body)
-    reading = read_inbound(words)
+    reading = read_inbound(words, timezone.localdate(message.created_at))
     lead, email, agent = _owner_lead(address=message.from_address)
     if lead is None or agent is None:
         inbox_hold(message=message, reading=reading, words=words)

@@ -457,7 +457,7 @@ def inbound_text_receive(*, provider: str, inbound: InboundText) -> Message:
         channel=Channel.SMS, direction=Direction.INBOUND, provider=provider, provider_id=inbound.provider_id,
         from_address=inbound.from_number, to_address=inbound.to_number, body=inbound.body,
         status=MessageStatus.RECEIVED, created_at=inbound.received_at, status_at=inbound.received_at,
-        keyword=read_inbound(inbound.body).keyword,
+        keyword=read_inbound(inbound.body, timezone.localdate(inbound.received_at)).keyword,
     ))
     if fresh:
         inbound_route(message)
@@ -465,7 +465,7 @@ def inbound_text_receive(*, provider: str, inbound: InboundText) -> Message:
 
 
 def _text_route(message: Message) -> None:
-    reading = read_inbound(message.body)
+    reading = read_inbound(message.body, timezone.localdate(message.created_at))
     lead, phone, agent = _owner_lead(number=message.from_address)
     if reading.keyword == Keyword.START:
         # Kept beside the internal list, which never changes (B2); the gate decides from it
@@ -616,7 +616,7 @@ def inbox_file(*, message: Message, lead: Lead, filed_by: User) -> Message:
 
         words = email_words(subject=message.subject, body=message.body)
     inbound_file(message=message, lead=lead, point=point, agent=lead.assigned_agent or filed_by,
-                 reading=read_inbound(words), words=words)
+                 reading=read_inbound(words, timezone.localdate(message.created_at)), words=words)
     return message
 
 

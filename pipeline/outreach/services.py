@@ -147,9 +147,10 @@ def outreach_log(
     if outcome == Outcome.REPLIED and direction != Direction.INBOUND:
         raise ValidationError({"outcome": REPLY_IS_INBOUND})
     words = homeowner_words or notes
+    said_on = timezone.localdate(occurred_at)  # read with the B4 word lists of the day it was said
     heard = revocation_scan(homeowner_words or (notes if outcome == Outcome.REPLIED else ""),
-                            homeowners_own_words=True)
-    noted = revocation_scan(notes, homeowners_own_words=False)
+                            homeowners_own_words=True, on=said_on)
+    noted = revocation_scan(notes, homeowners_own_words=False, on=said_on)
     if revocation is not None:
         heard, noted = revocation, RevocationScan()
     stop = outcome in STOP_OUTCOMES or bool(heard.clear or noted.clear)

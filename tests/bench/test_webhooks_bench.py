@@ -22,6 +22,7 @@ from ..leads.factories import ContactFactory, LeadFactory, PhoneFactory
 INBOUND_PATH = "/webhooks/twilio/sms/"
 
 
+@pytest.mark.django_db  # the stop words are data (docs/compliance-rules.md#b4-words)
 def test_the_stream_has_its_stops_unknown_numbers_and_replays_after_their_originals():
     texts = bench.plan_texts(webhooks=200, leads=160, rng=random.Random(1))
     distinct = [text for text in texts if not text.replay]

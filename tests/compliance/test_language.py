@@ -4,6 +4,9 @@ import pytest
 
 from compliance.language import language_hits, revocation_scan
 
+# The B4 words are data, in force from a date (docs/compliance-rules.md#b4-words): these read the seeded lists.
+pytestmark = pytest.mark.django_db
+
 
 @pytest.mark.parametrize("reply", ["STOP", "stop", "Stop.", "QUIT", "end", "Revoke", "cancel", "UNSUBSCRIBE",
                                    "opt out", "Opt-Out", "optout"])

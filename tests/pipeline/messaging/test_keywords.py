@@ -4,6 +4,9 @@ import pytest
 
 from pipeline.messaging.keywords import Keyword, read_inbound
 
+# The words are data, in force from a date (docs/compliance-rules.md#b4-words): these read the seeded lists.
+pytestmark = pytest.mark.django_db
+
 STOP, START, HELP, REVIEW, NONE = Keyword.STOP, Keyword.START, Keyword.HELP, Keyword.REVIEW, Keyword.NONE
 
 
