@@ -130,6 +130,13 @@ CALLING_WINDOW = Rule(
     "homeowner's local time in each of their possible time zones (G2), and a follow-up set for a closed "
     "window moves to the moment it opens.",
 )
+CALLER_ID = Rule(
+    "D2", "A call placed through the app shows a working number of ours that takes a stop",
+    "47 CFR 64.1601(e); 16 CFR 310.4(a)(8)",
+    "A call placed from the CRM shows one of the brokerage's own numbers, never a blocked or borrowed one, "
+    "and that number answers: a homeowner who calls it back hears who we are and can stop every call and "
+    "text by pressing 1 or saying stop. A number the provider does not route to that line is not used.",
+)
 ROLE_DISCLOSURE = Rule(
     "D3", "The caller states their name, brokerage and the purpose of the contact",
     "47 CFR 64.1200(d)(4); 16 CFR 310.4(d)",
@@ -279,10 +286,10 @@ RULES = {
     rule.id: rule
     for rule in (
         UNKNOWN_INPUT, SUBSCRIPTION, SAFE_HARBOR, FRESHNESS, REGISTRY_DNC, LITIGATOR, INTERNAL_DNC, REVOCATION,
-        RELATIONSHIP, STATE_RELATIONSHIP, OFFER_TO_BUY, CALLING_WINDOW, ROLE_DISCLOSURE, PRERECORDED, AUTOMATED,
-        ABANDONMENT, REASSIGNED_NUMBER, RECORDING, STATE_WINDOW, FREQUENCY_CAP, STATE_HOLIDAY, TEXAS_REGISTRATION,
-        LICENSEE_STAY, DISCLOSURES, ADVANCE_FEE, REPRESENTATIONS, LANGUAGE, EQUITY_PURCHASE, PRINCIPAL_DISCLOSURE,
-        TIME_ZONES,
+        RELATIONSHIP, STATE_RELATIONSHIP, OFFER_TO_BUY, CALLING_WINDOW, CALLER_ID, ROLE_DISCLOSURE, PRERECORDED,
+        AUTOMATED, ABANDONMENT, REASSIGNED_NUMBER, RECORDING, STATE_WINDOW, FREQUENCY_CAP, STATE_HOLIDAY,
+        TEXAS_REGISTRATION, LICENSEE_STAY, DISCLOSURES, ADVANCE_FEE, REPRESENTATIONS, LANGUAGE, EQUITY_PURCHASE,
+        PRINCIPAL_DISCLOSURE, TIME_ZONES,
     )
 }
 

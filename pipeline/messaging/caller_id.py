@@ -18,11 +18,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 
+from compliance import rules
 from leadcrm.accounts.models import User
 
 from .providers import CallerIdStatus, ProviderError, telephony
 
-RULE = "D2"
+RULE = rules.CALLER_ID.id
 CALLER_ID_CACHE_SECONDS = 600
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")  # as User.sending_number is validated
 
