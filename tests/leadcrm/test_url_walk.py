@@ -158,6 +158,7 @@ PK_OF = {
     "compliance:registry_load": "registry_load",
     "compliance:review_decide": "revocation_review",
     "compliance:evidence": "lead",
+    "compliance:relationship_terminate": "lead",
     "compliance:evidence_file": "evidence_file",
     "api:lead-detail": "lead",
     "api:lead-move": "lead",
@@ -333,6 +334,8 @@ def _providers():
         "hardship_id": lambda world, route: [world.hardship.pk],
         "lien_id": lambda world, route: [world.lien.pk],
         "record_id": lambda world, route: [world.foreclosure.pk],
+        # A relationship's ending (C2), under its lead: the lead's own relationship.
+        "relationship": lambda world, route: [world.relationship.pk],
         # A lead's action plan and a letter step's run, under the lead: the lead's own.
         "enrollment": lambda world, route: [world.plan_enrollment.pk],
         "run": lambda world, route: [world.plan_letter_run.pk],
