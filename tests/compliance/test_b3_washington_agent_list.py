@@ -10,7 +10,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from compliance.models import AgentDncEntry, AgentListSource, Channel, InternalDncEntry, Purpose, StopOrigin, Verdict
+from compliance.models import (
+    AgentDncEntry,
+    AgentListSource,
+    Channel,
+    InternalDncEntry,
+    Purpose,
+    StopOrigin,
+    Verdict,
+)
 from compliance.services import (
     agent_list_import,
     internal_dnc_add,
@@ -40,8 +48,9 @@ def homeowner(agent, *, number, state, zip_code):
 
 @pytest.fixture
 def fresh(national_registry):
-    def record(area_code, on=AT.date()):
-        registry_version_record(source=national_registry, area_codes=[area_code], version_date=on - timedelta(days=1))
+    def record(area_code):
+        registry_version_record(source=national_registry, area_codes=[area_code],
+                                version_date=AT.date() - timedelta(days=1))
     return record
 
 
