@@ -23,7 +23,8 @@ PARAMETERS = [
 
 
 def protect(apps, schema_editor):
-    # The function leadcrm_refuse_append_only_change() comes from 0002.
+    # The function leadcrm_refuse_append_only_change() comes from 0002 (its current version
+    # from pipeline 0028); rows and TRUNCATE are refused alike, as on every append-only table.
     if schema_editor.connection.vendor != "postgresql":
         return
     for table in TABLES:
@@ -31,12 +32,17 @@ def protect(apps, schema_editor):
             f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
             "FOR EACH ROW EXECUTE FUNCTION leadcrm_refuse_append_only_change();"
         )
+        schema_editor.execute(
+            f"CREATE TRIGGER {table}_append_only_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION leadcrm_refuse_append_only_change();"
+        )
 
 
 def unprotect(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     for table in TABLES:
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only_truncate ON {table};")
         schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};")
 
 
