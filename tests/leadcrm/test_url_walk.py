@@ -462,7 +462,7 @@ class World:
 
     def __init__(self, *, agent, team, team_lead, other_agent, other_team, broker, registry):
         from compliance.evidence import consent_record, evidence_revoke
-        from compliance.services import internal_dnc_add
+        from compliance.services import internal_dnc_add, relationship_terminate
         from leads.models import ImportStatus, LeadTag
         from leads.services import lead_assign, lead_list_add
         from pipeline.deals.documents import document_upload
@@ -538,6 +538,9 @@ class World:
                                              homeowner_words=f"{OWNER_NAME}: stop calling")
         self.consent = ConsentRecordFactory(phone=self.phone)
         self.relationship = EstablishedRelationshipFactory(phone=self.phone)
+        self.relationship_termination = relationship_terminate(  # its ending (C2)
+            relationship=self.relationship, lead=lead, terminated_on=timezone.localdate(), shown_by="said",
+            recorded_by=agent)
         self.disclosure = InterestDisclosureFactory(lead=lead)
         self.revocation_review = RevocationReviewFactory(lead=lead, phone_number=PHONE)
         self.registry_load = RegistryLoadFactory(source=registry)
