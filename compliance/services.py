@@ -387,6 +387,7 @@ def new_phones_cover(*, phones) -> list[InternalDncEntry]:
             phone_number=phone.number, channel=siblings.channel, homeowner_words=siblings.homeowner_words,
             origin=StopOrigin.COVERED, stopped_on=siblings.phone_number or siblings.email,
             requested_at=siblings.requested_at, recorded_by=siblings.recorded_by, lead_id=phone.contact.lead_id))
+    agent_lists_add_stops(written)
     return written
 
 
@@ -401,32 +402,30 @@ AGENT_LIST_MAX_LINES = 5000
 _HEADER_WORDS = {"phone", "number", "phone number", "email", "e-mail", "contact"}
 
 
-def _stop_agents(entry: InternalDncEntry) -> list[User]:
-    """The agents a stop was made to: who recorded it (a person, not the automation) and the
-    lead's agent (a text STOP or an unsubscribe reaches the lead's agent)."""
-    agents = {}
-    if entry.recorded_by.is_active:
-        agents[entry.recorded_by.pk] = entry.recorded_by
-    lead = entry.lead
-    if lead is not None and lead.assigned_agent_id and lead.assigned_agent_id not in agents:
-        agents[lead.assigned_agent_id] = lead.assigned_agent
-    return list(agents.values())
-
-
 def agent_lists_add_stops(entries: Iterable[InternalDncEntry]) -> list[AgentDncEntry]:
-    """Put each stop on a number or email on the own list of every agent it was made to (B3).
+    """Put each stop on a number or email on the own list of every agent it was made to (B3):
+    who recorded it (a person, not the automation that files a texted STOP) and the lead's
+    agent (a texted STOP or an unsubscribe reaches the lead's agent).
 
     Written for every stop, wherever the homeowner is: the gate reads an agent's list only
     when Washington may apply, and a homeowner's state may be known only later. Addresses
-    (letters, knocks) stay the brokerage's list's alone."""
+    (letters, knocks) stay the brokerage's list's alone. Two queries, however many entries."""
+    entries = [entry for entry in entries if entry.phone_number or entry.email]
+    if not entries:
+        return []
+    lead_agents = dict(Lead.objects.filter(pk__in={entry.lead_id for entry in entries if entry.lead_id})
+                       .exclude(assigned_agent=None).values_list("pk", "assigned_agent_id"))
+    people = set(User.objects.filter(pk__in={entry.recorded_by_id for entry in entries}, is_active=True)
+                 .values_list("pk", flat=True))
     written = []
     for entry in entries:
-        if not (entry.phone_number or entry.email):
-            continue
-        written += [AgentDncEntry(agent=agent, phone_number=entry.phone_number, email=entry.email,
+        agents = {entry.recorded_by_id} & people
+        if entry.lead_id in lead_agents:
+            agents.add(lead_agents[entry.lead_id])
+        written += [AgentDncEntry(agent_id=agent_id, phone_number=entry.phone_number, email=entry.email,
                                   source=AgentListSource.STOP, requested_at=entry.requested_at, stop=entry,
-                                  lead_id=entry.lead_id, recorded_by=entry.recorded_by)
-                    for agent in _stop_agents(entry)]
+                                  lead_id=entry.lead_id, recorded_by_id=entry.recorded_by_id)
+                    for agent_id in sorted(agents)]
     AgentDncEntry.objects.bulk_create(written)
     return written
 

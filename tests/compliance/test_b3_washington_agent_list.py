@@ -107,6 +107,15 @@ def test_b3_a_stop_made_to_an_agent_goes_on_their_list_and_blocks_only_them_unde
     assert check(lead, phone, AgentFactory()).rule_ids == ["B1"]  # the brokerage's list binds everyone
 
 
+def test_b3_a_texted_stop_goes_on_the_leads_agents_list_not_the_automations(washington, agent):
+    from leadcrm.accounts.services import automation_user
+
+    lead, phone = washington
+    internal_dnc_add(channel=Channel.SMS, phone_number=phone.number, homeowner_words="STOP",
+                     recorded_by=automation_user(), lead=lead, origin=StopOrigin.TEXT_REPLY)
+    assert list(AgentDncEntry.objects.values_list("agent", "source")) == [(agent.pk, AgentListSource.STOP)]
+
+
 def test_b3_another_agents_list_does_not_block_in_washington(washington, agent):
     lead, phone = washington
     other = AgentFactory()
