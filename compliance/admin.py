@@ -17,6 +17,7 @@ from leads.models import Lead
 from leads.phones import parse_phone
 
 from .models import (
+    AgentDncEntry,
     AreaCodeVersion,
     ComplianceCheck,
     ConsentRecord,
@@ -32,6 +33,7 @@ from .models import (
     ProhibitedPhrase,
     ReassignedNumberCheck,
     RegistryLoad,
+    RelationshipTermination,
     RevocationReview,
     RevocationWord,
     RuleParameter,
@@ -504,3 +506,31 @@ class RevocationWordAdmin(VersionedAdminMixin, admin.ModelAdmin):
         if obj is not None and obj.effective_from <= timezone.localdate():
             return False
         return super().has_delete_permission(request, obj)
+
+
+@admin.register(AgentDncEntry)
+class AgentDncEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Agents' own do-not-call lists (docs/compliance-rules.md#b3): written by stops and on the
+    agent's own page, only looked at here. A broker sees every agent's; anyone else, their own."""
+
+    list_display = ["requested_at", "__str__", "source", "lead", "recorded_by"]
+    list_select_related = ["agent", "lead__property", "recorded_by"]
+    list_filter = ["source"]
+    search_fields = ["=phone_number", "=email"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.has_perm(Perm.VIEW_ALL_LEADS):
+            return queryset
+        return queryset.filter(agent=request.user)
+
+
+@admin.register(RelationshipTermination)
+class RelationshipTerminationAdmin(LeadScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The days relationships ended (docs/compliance-rules.md#c2): recorded from the lead page."""
+
+    list_display = ["terminated_on", "lead", "relationship", "shown_by", "recorded_by", "recorded_at"]
+    list_select_related = ["lead__property", "relationship", "recorded_by"]
+    date_hierarchy = "terminated_on"

@@ -9,7 +9,7 @@ from leadcrm.shared.zips import megabytes
 from leads.models import Phone
 from leads.phones import format_national
 
-from .models import ComplianceCheck, LoadKind, RegistryKind, RelationshipKind, RndResult
+from .models import ComplianceCheck, LoadKind, RegistryKind, RelationshipKind, RndResult, TerminationShownBy
 
 NOT_A_REGISTRY_FILE = "This is not a registry file: upload the flat text download (.txt) or its zip."
 TOO_LARGE = "This file is {size}, more than the {limit} a registry upload may hold. Upload the zipped download instead."
@@ -199,3 +199,39 @@ class DisclosureForm(_LeadEvidenceForm):
 class RevokeForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why it is not valid evidence",
                              help_text="Wrong number, forged, entered by mistake ... The record stays, marked revoked.")
+
+
+class AgentListForm(forms.Form):
+    """Numbers and email addresses for the agent's own do-not-call list (B3)."""
+
+    numbers = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6, "placeholder": "(206) 555-0101\nowner@example.com"}),
+        required=False, label="Numbers or email addresses",
+        help_text="One a line, or paste a CSV with them in the first column. A list with a line that cannot be "
+                  "read adds nothing: each such line is named.",
+    )
+    upload = forms.FileField(required=False, label="Or a CSV file",
+                             help_text="The same: numbers or email addresses in the first column.")
+    note = forms.CharField(required=False, max_length=200, label="Where the list came from",
+                           help_text="E.g. the brokerage you kept it at. Not the homeowners' details.")
+
+    UNREADABLE = "That file is not a text or CSV file."
+    TOO_LARGE = "That file is larger than 1 MB: split it."
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("upload")
+        if upload is not None:
+            if upload.size > 2**20:
+                raise forms.ValidationError(self.TOO_LARGE)
+            try:
+                cleaned["numbers"] = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise forms.ValidationError(self.UNREADABLE) from None
+        return cleaned
+
+
+class RelationshipTerminationForm(forms.Form):
+    terminated_on = forms.DateField(widget=_DateInput(), label="Ended on",
+                                    help_text="The day the relationship ended.")
+    shown_by = forms.ChoiceField(choices=TerminationShownBy.choices, label="What shows it")

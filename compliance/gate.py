@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from leadcrm.accounts.models import Brokerage, Capacity, User
 from leads.merging import lead_ids_with_merged
@@ -34,19 +34,25 @@ from .models import (
     AUTOMATED,
     PHONE_CHANNELS,
     SOURCE_SPAN,
+    AgentDncEntry,
+    AgentListSource,
     Channel,
     CheckMode,
     ComplianceCheck,
     ConsentRecord,
     Direction,
     DncNumber,
+    DncSource,
     EstablishedRelationship,
     InterestDisclosure,
     InternalDncEntry,
+    LoadKind,
+    LoadStatus,
     PolicyAcknowledgement,
     Purpose,
     ReassignedNumberCheck,
     RegistryKind,
+    RegistryLoad,
     RelationshipKind,
     RevocationReview,
     RndResult,
@@ -81,6 +87,10 @@ OWNER_STOPPED = (
 COVERED_HIT = (
     "{point} is covered by the homeowner's stop on {stopped_on} since {date} (recorded by {who}, via {channel}): "
     "a stop covers every number, email and address of theirs."
+)
+AGENT_LIST_HIT = (
+    "{point} is on your own do-not-call list since {date} ({source}): in Washington an agent's own list binds "
+    "them on top of the brokerage's, whatever the brokerage's list says now."
 )
 START_DOES_NOT_LIFT = (
     " The homeowner texted \u201c{words}\u201d from it on {date}, but that re-subscribes only texts, and only "
@@ -548,6 +558,9 @@ def internal_list(attempt: Attempt) -> Iterable[Finding]:
     if attempt.purpose == Purpose.REVOCATION_CONFIRMATION:
         yield from _stop_confirmation(attempt, entries)
         return
+    # Before the brokerage's list, whose START may let a text through: the agent's own
+    # list is not the brokerage's to lift (B3).
+    yield from agent_list(attempt, point)
     if not entries:
         yield from _owner_stopped(attempt, point)
         return
@@ -573,6 +586,35 @@ def internal_list(attempt: Attempt) -> Iterable[Finding]:
             channel=blocking.get_channel_display().lower(), stopped_on=_point_text(blocking.stopped_on),
         ) + why,
     )
+
+
+def agent_list(attempt: Attempt, point: str) -> Iterable[Finding]:
+    """Washington: the acting agent's own do-not-call list, on top of the brokerage's (B3).
+
+    Asked only when Washington may apply to the homeowner (E1's states); elsewhere the
+    brokerage's list (B1) rules alone. A stop made to the agent counts for ``B3
+    agent_list_days`` after it, whatever became of the brokerage's entry (a START, a
+    revocation); a number the agent put on their list themselves, for good. One indexed
+    query (agent, number or address), and none outside Washington.
+    """
+    if "WA" not in attempt.states:
+        return
+    if attempt.number:
+        here = Q(phone_number=attempt.number)
+    elif attempt.email:
+        here = Q(email=attempt.email)
+    else:
+        return  # letters and knocks: the brokerage's list (B1) covers addresses
+    days = int(attempt.book.parameter("B3", "agent_list_days", attempt.call_date))
+    entry = AgentDncEntry.objects.filter(here, agent=attempt.actor).filter(
+        ~Q(source=AgentListSource.STOP) | Q(requested_at__gt=attempt.at - timedelta(days=days))
+    ).order_by("requested_at", "pk").first()
+    if entry is None:
+        return
+    attempt.evidence["agent_dnc_entry"] = {"id": entry.pk, "source": entry.source,
+                                           "requested_at": entry.requested_at.isoformat()}
+    yield _block(rules.AGENT_LIST, AGENT_LIST_HIT.format(
+        point=point, date=entry.requested_at.date().isoformat(), source=entry.get_source_display().lower()))
 
 
 def _point_text(point: str) -> str:
@@ -682,14 +724,61 @@ def mail_flags(attempt: Attempt) -> Iterable[Finding]:
         yield _block(rules.INTERNAL_DNC, DO_NOT_MAIL.format(name=attempt.contact.display_name))
 
 
-def _relationship_until(attempt: Attempt, relationship: EstablishedRelationship) -> date:
-    return relationship_until(relationship, book=attempt.book, on=attempt.call_date, states=attempt.states)
+def _relationship_until(attempt: Attempt, relationship: EstablishedRelationship,
+                        source: DncSource | None = None) -> date:
+    texas_list = source if source is not None and _is_texas_list(source) and "TX" in attempt.states else None
+    return relationship_until(relationship, book=attempt.book, on=attempt.call_date, states=attempt.states,
+                              texas_list=texas_list)
+
+
+def _is_texas_list(source: DncSource) -> bool:
+    return source.kind == RegistryKind.STATE and source.state == "TX"
 
 
 def relationship_until(relationship: EstablishedRelationship, *, book: Rulebook, on: date,
-                       states: Iterable[str]) -> date:
+                       states: Iterable[str], texas_list: DncSource | None = None) -> date:
     """The last day a relationship allows calls (C1, C2), by the rule numbers in force on ``on``
-    and the states of the homeowner: what the gate decides with and the lead page shows."""
+    and the states of the homeowner: what the gate decides with and the lead page shows.
+
+    A relationship that ended (``RelationshipTermination``, read through
+    ``relationship.termination``: select it with the relationship) allows nothing from the
+    day it ended, except on ``texas_list`` (the Texas no-call list, for a Texas homeowner):
+    there it counts until the later of ``C2 tx_after_termination_days`` after and the first
+    Texas list naming the number after it (``_texas_listed_on``)."""
+    until = _window_until(relationship, book=book, on=on, states=states)
+    termination = getattr(relationship, "termination", None)
+    if termination is None or termination.terminated_on > until:
+        return until  # over before it was ended: the ending changes nothing
+    ended = termination.terminated_on
+    if texas_list is None:
+        return ended - timedelta(days=1)
+    days = int(book.parameter("C2", "tx_after_termination_days", on))
+    listed = _texas_listed_on(texas_list, relationship.phone_number, after=ended)
+    return max(ended + timedelta(days=days), listed or ended)
+
+
+def _texas_listed_on(source: DncSource, number: str, *, after: date) -> date | None:
+    """The first Texas list published on or after ``after`` that the data shows naming
+    ``number`` (C2); None when the data cannot tell.
+
+    A number's ``added_on`` is the version of the file that last wrote it: a full list
+    rewrites every number it holds, so only a change list that added it shows the lists
+    before did not name it. Anything else cannot rule out an earlier list naming it, and
+    the year after the ending alone applies (the shorter, so fail closed)."""
+    national = national_number(number)
+    if national is None:
+        return None
+    by_change = RegistryLoad.objects.filter(source=source, kind=LoadKind.CHANGE, status=LoadStatus.DONE,
+                                            version_date=OuterRef("added_on"))
+    row = DncNumber.objects.filter(id=DncNumber.key(national, source.pk)).annotate(
+        by_change=Exists(by_change)).values("added_on", "by_change").first()
+    if row is None or row["added_on"] is None or not row["by_change"] or row["added_on"] < after:
+        return None
+    return row["added_on"]
+
+
+def _window_until(relationship: EstablishedRelationship, *, book: Rulebook, on: date, states: Iterable[str]) -> date:
+    """C1's window, shortened by a state's purchase window (C2)."""
     if relationship.kind == RelationshipKind.INQUIRY:
         # "3 months": the shorter of 3 calendar months and 90 days ([UNVERIFIED] which).
         months = int(book.parameter("C1", "inquiry_months", on))
@@ -726,9 +815,9 @@ def registries(attempt: Attempt) -> Iterable[Finding]:
         if source.kind == RegistryKind.LITIGATOR:
             yield _block(rules.LITIGATOR, LITIGATOR_HIT.format(number=number, source=source.name, as_of=as_of))
             continue
-        relationship = _valid_relationship(attempt)
+        relationship = _valid_relationship(attempt, source)
         if relationship is not None:
-            until = _relationship_until(attempt, relationship)
+            until = _relationship_until(attempt, relationship, source)
             yield _warn(rules.RELATIONSHIP, EBR_ALLOWS.format(
                 number=number, source=source.name, kind=relationship.get_kind_display().split(" (")[0].lower(),
                 start=relationship.started_on, until=until))
@@ -739,18 +828,22 @@ def registries(attempt: Attempt) -> Iterable[Finding]:
             yield _block(rules.REGISTRY_DNC, REGISTRY_HIT.format(number=number, source=source.name, as_of=as_of))
 
 
-def _valid_relationship(attempt: Attempt) -> EstablishedRelationship | None:
-    """The brokerage's own relationship with this homeowner, still in its window (C1)."""
+def _valid_relationship(attempt: Attempt, source: DncSource | None = None) -> EstablishedRelationship | None:
+    """The brokerage's own relationship with this homeowner, still in its window for the
+    list ``source`` (C1; C2: Texas counts an ended one a while longer on its own list)."""
     if not attempt.facts.relationship_ids:
         return None
     # A relationship a broker revoked is no evidence at all (docs/compliance-rules.md#evidence).
     for relationship in EstablishedRelationship.objects.not_revoked().filter(
         pk__in=attempt.facts.relationship_ids, started_on__lte=attempt.call_date, formed_with_brokerage=True,
-    ).order_by("-started_on"):
-        if attempt.call_date <= _relationship_until(attempt, relationship):
+    ).select_related("termination").order_by("-started_on"):
+        if attempt.call_date <= _relationship_until(attempt, relationship, source):
             attempt.evidence["relationship"] = {
                 "id": relationship.pk, "kind": relationship.kind, "started_on": relationship.started_on.isoformat()
             }
+            termination = getattr(relationship, "termination", None)
+            if termination is not None:
+                attempt.evidence["relationship"]["terminated_on"] = termination.terminated_on.isoformat()
             return relationship
     return None
 

@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from .disclosures import without_disclosures
 from .rulebook import rulebook
-from .words import WordLists, plain, whole_text  # noqa: F401 (read from here by pipeline)
+from .words import APOSTROPHES, WordLists, plain, whole_text  # noqa: F401 (read from here by pipeline)
 
 
 @dataclass(frozen=True)

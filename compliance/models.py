@@ -377,6 +377,59 @@ class TextResubscription(AppendOnlyModel):
         return f"START from {self.phone_number} on {self.received_at:%Y-%m-%d}"
 
 
+class AgentListSource(models.TextChoices):
+    """How a number came onto one agent's own do-not-call list (B3)."""
+
+    STOP = "stop", "A stop made to this agent"
+    OWN_LIST = "own_list", "The agent's own list, brought from elsewhere"
+
+
+class AgentDncEntry(AppendOnlyModel):
+    """One number or email on one agent's own do-not-call list (B3, Washington).
+
+    Washington treats each agent who keeps a separate list as a company of its own
+    (docs/compliance-rules.md#b3): on top of the brokerage's list (B1), a stop made to an
+    agent goes on that agent's list too, and the agent may add their own (a list brought
+    from another brokerage). When Washington applies, the gate refuses the agent a number
+    on it even when nothing on the brokerage's list does. Nothing the brokerage does (a
+    START, a revocation) lifts an entry: it is never edited or removed; a stop's entry
+    blocks for ``B3 agent_list_days`` after the stop, an entry the agent added for good.
+    """
+
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    phone_number = models.CharField(max_length=16, blank=True, validators=[e164_validator])
+    email = models.EmailField(blank=True)
+    source = models.CharField(max_length=10, choices=AgentListSource.choices)
+    note = models.CharField(
+        max_length=200, blank=True,
+        help_text="Where the agent's own list came from (e.g. the brokerage they kept it at); a stop's words "
+                  "stay on the brokerage's entry.",
+    )
+    requested_at = models.DateTimeField(default=timezone.now, help_text="When the stop was made, or the entry added.")
+    # The brokerage's entry the stop was written as: the homeowner's words are kept there.
+    stop = models.ForeignKey(InternalDncEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "agent do-not-call entry"
+        verbose_name_plural = "agents' own do-not-call lists"
+        ordering = ["-requested_at", "-pk"]
+        # The gate's one lookup (B3): this agent, this number or address.
+        indexes = [
+            models.Index(fields=["agent", "phone_number"], name="agent_dnc_number"),
+            models.Index(fields=["agent", "email"], name="agent_dnc_email"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(phone_number="", email=""),
+                                   name="agent_dnc_has_a_contact_point"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone_number or self.email} on {self.agent}'s list"
+
+
 # Evidence ------------------------------------------------------------------------------
 
 
@@ -772,6 +825,43 @@ class EvidenceRevocation(AppendOnlyModel):
     @property
     def record(self):
         return next(getattr(self, name) for name in self.RECORD_FIELDS if getattr(self, f"{name}_id"))
+
+
+class TerminationShownBy(models.TextChoices):
+    """What shows a relationship ended (C2): a code, so the record holds none of the
+    homeowner's own words for an erasure to reach."""
+
+    HOMEOWNER_NOTICE = "homeowner_notice", "The homeowner's written notice ending it"
+    BROKERAGE_NOTICE = "brokerage_notice", "The brokerage's written notice ending it"
+    AGREEMENT_ENDED = "agreement_ended", "The agreement ended on its terms (expired, cancelled, closed)"
+    SAID = "said", "The homeowner said so (on a call, at the door, by text or email), logged on the lead"
+
+
+class RelationshipTermination(AppendOnlyModel):
+    """The day an established business relationship ended (C1, C2).
+
+    Appended beside the relationship, which is never edited (like ``EvidenceRevocation``);
+    one per relationship. Outside Texas a terminated relationship allows no call from its
+    termination on; on the Texas list it still counts until the later of a year after and
+    the first Texas list naming the number after it (docs/compliance-rules.md#c2).
+    """
+
+    relationship = models.OneToOneField(EstablishedRelationship, on_delete=models.PROTECT,
+                                        related_name="termination")
+    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="+")
+    terminated_on = models.DateField(help_text="The day the relationship ended.")
+    shown_by = models.CharField(max_length=20, choices=TerminationShownBy.choices,
+                                help_text="What shows it ended.")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    objects = EvidenceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-terminated_on"]
+
+    def __str__(self) -> str:
+        return f"{self.relationship} ended {self.terminated_on}"
 
 
 # Safe harbor: written procedures and training (A4) --------------------------------------------

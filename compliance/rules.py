@@ -87,6 +87,15 @@ INTERNAL_DNC = Rule(
     "mail that mailing address, and said at the door, every number and address of the lead's owners. An owner "
     "marked Do Not Mail gets no letters. Entries are never edited or removed.",
 )
+AGENT_LIST = Rule(
+    "B3", "Washington: an agent's own do-not-call list, on top of the brokerage's",
+    "RCW 80.36.390; RCW 19.158.040(6)",
+    "Washington treats each agent who keeps a list of their own as a company of its own. A stop made to an "
+    "agent goes on that agent's own list as well as the brokerage's, and an agent may add numbers to it (a "
+    "list brought from another brokerage). When Washington may apply to the homeowner, the agent cannot call "
+    "or text a number on their own list, or email an address on it, even once the brokerage's entry no "
+    "longer blocks; a stop stays on the agent's list for at least a year, and the brokerage cannot lift it.",
+)
 REVOCATION = Rule(
     "B4", "Consent is revoked by any reasonable means; ambiguous replies are reviewed",
     "47 CFR 64.1200(a)(10)-(12)",
@@ -109,10 +118,13 @@ RELATIONSHIP = Rule(
     effect="warns",
 )
 STATE_RELATIONSHIP = Rule(
-    "C2", "A state may shorten the transaction relationship (Washington: 12 months)",
-    "Each state's statute, named on its row of the state calling rules",
+    "C2", "A state may shorten the transaction relationship (Washington: 12 months), or extend an ended one (Texas)",
+    "Each state's statute, named on its row of the state calling rules; Tex. Bus. & Com. Code 304.004",
     "Where a state allows a shorter window for the purchase relationship of C1 than the federal 18 months, "
-    "the shortest window of the states that apply to the homeowner is used.",
+    "the shortest window of the states that apply to the homeowner is used. A relationship that ended allows "
+    "no call from that day, except on the Texas no-call list for a Texas homeowner: there it still counts "
+    "until a year after it ended, or until the first Texas list naming the number after that, whichever is "
+    "later.",
     effect="",
 )
 OFFER_TO_BUY = Rule(
@@ -285,11 +297,11 @@ TIME_ZONES = Rule(
 RULES = {
     rule.id: rule
     for rule in (
-        UNKNOWN_INPUT, SUBSCRIPTION, SAFE_HARBOR, FRESHNESS, REGISTRY_DNC, LITIGATOR, INTERNAL_DNC, REVOCATION,
-        RELATIONSHIP, STATE_RELATIONSHIP, OFFER_TO_BUY, CALLING_WINDOW, CALLER_ID, ROLE_DISCLOSURE, PRERECORDED,
-        AUTOMATED, ABANDONMENT, REASSIGNED_NUMBER, RECORDING, STATE_WINDOW, FREQUENCY_CAP, STATE_HOLIDAY,
-        TEXAS_REGISTRATION, LICENSEE_STAY, DISCLOSURES, ADVANCE_FEE, REPRESENTATIONS, LANGUAGE, EQUITY_PURCHASE,
-        PRINCIPAL_DISCLOSURE, TIME_ZONES,
+        UNKNOWN_INPUT, SUBSCRIPTION, SAFE_HARBOR, FRESHNESS, REGISTRY_DNC, LITIGATOR, INTERNAL_DNC, AGENT_LIST,
+        REVOCATION, RELATIONSHIP, STATE_RELATIONSHIP, OFFER_TO_BUY, CALLING_WINDOW, CALLER_ID, ROLE_DISCLOSURE,
+        PRERECORDED, AUTOMATED, ABANDONMENT, REASSIGNED_NUMBER, RECORDING, STATE_WINDOW, FREQUENCY_CAP,
+        STATE_HOLIDAY, TEXAS_REGISTRATION, LICENSEE_STAY, DISCLOSURES, ADVANCE_FEE, REPRESENTATIONS, LANGUAGE,
+        EQUITY_PURCHASE, PRINCIPAL_DISCLOSURE, TIME_ZONES,
     )
 }
 

@@ -234,7 +234,7 @@ def lead_evidence(*, lead: Lead, fetched_by) -> LeadEvidence:
 
     relationships = []
     states_of: dict[str, Iterable[str]] = {}
-    for record in rows(EstablishedRelationship):
+    for record in rows(EstablishedRelationship, "termination"):
         if record.phone_number not in states_of:
             # The homeowner's states as the gate reads them for that number (C2 may shorten).
             states_of[record.phone_number] = Attempt(

@@ -9,6 +9,8 @@ of the same rules and recorded nowhere.
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,6 +27,7 @@ from django.utils import timezone
 from leadcrm.accounts.models import User
 from leadcrm.shared.heartbeat import heartbeat
 from leadcrm.shared.uploads import upload_store
+from leads.merging import lead_ids_with_merged
 from leads.models import Contact, Email, Lead, Phone, PhoneStatus
 from leads.phones import parse_phone
 from leads.services import contact_set_do_not_mail
@@ -34,6 +37,8 @@ from .language import highlighted, language_hits
 from .models import (
     REGISTRY_STALLED_AFTER,
     SOURCE_SPAN,
+    AgentDncEntry,
+    AgentListSource,
     AreaCodeVersion,
     Channel,
     CheckMode,
@@ -42,6 +47,7 @@ from .models import (
     DncNumber,
     DncPolicy,
     DncSource,
+    EstablishedRelationship,
     InternalDncEntry,
     LoadKind,
     LoadStatus,
@@ -49,10 +55,12 @@ from .models import (
     Purpose,
     RegistryKind,
     RegistryLoad,
+    RelationshipTermination,
     ReviewStatus,
     RevocationReview,
     StopOrigin,
     Technology,
+    TerminationShownBy,
     TextResubscription,
     Verdict,
     national_number,
@@ -299,6 +307,7 @@ def internal_dnc_add(
     )
     entry.full_clean()
     entry.save()
+    agent_lists_add_stops([entry])
     covered = owner_points_cover(entry) if cover_owner and (phone_number or entry.email) else []
     numbers = [phone_number] + [other.phone_number for other in covered]
     if any(numbers):
@@ -357,6 +366,7 @@ def owner_points_cover(entry: InternalDncEntry, owners: list[Contact] | None = N
         covering.full_clean(exclude=["email"])
         written.append(covering)
     InternalDncEntry.objects.bulk_create(written)
+    agent_lists_add_stops(written)
     return written
 
 
@@ -377,7 +387,156 @@ def new_phones_cover(*, phones) -> list[InternalDncEntry]:
             phone_number=phone.number, channel=siblings.channel, homeowner_words=siblings.homeowner_words,
             origin=StopOrigin.COVERED, stopped_on=siblings.phone_number or siblings.email,
             requested_at=siblings.requested_at, recorded_by=siblings.recorded_by, lead_id=phone.contact.lead_id))
+    agent_lists_add_stops(written)
     return written
+
+
+# Washington agents' own lists (B3) ---------------------------------------------------------
+
+AGENT_LIST_BLANK = "Paste at least one number or email address, one a line (or a CSV with them in the first column)."
+AGENT_LIST_TOO_MANY = "At most {limit} lines at a time: split the list."
+AGENT_LIST_BAD_LINE = "Line {line}: {value!r} is neither a phone number nor an email address ({error})."
+AGENT_LIST_ALREADY = "Line {line}: {value} is on your list already."
+AGENT_LIST_REPEATED = "Line {line}: {value} is on line {first} too."
+AGENT_LIST_MAX_LINES = 5000
+_HEADER_WORDS = {"phone", "number", "phone number", "email", "e-mail", "contact"}
+
+
+def agent_lists_add_stops(entries: Iterable[InternalDncEntry]) -> list[AgentDncEntry]:
+    """Put each stop on a number or email on the own list of every agent it was made to (B3):
+    who recorded it (a person, not the automation that files a texted STOP) and the lead's
+    agent (a texted STOP or an unsubscribe reaches the lead's agent).
+
+    Written for every stop, wherever the homeowner is: the gate reads an agent's list only
+    when Washington may apply, and a homeowner's state may be known only later. Addresses
+    (letters, knocks) stay the brokerage's list's alone. Two queries, however many entries."""
+    entries = [entry for entry in entries if entry.phone_number or entry.email]
+    if not entries:
+        return []
+    lead_agents = dict(Lead.objects.filter(pk__in={entry.lead_id for entry in entries if entry.lead_id})
+                       .exclude(assigned_agent=None).values_list("pk", "assigned_agent_id"))
+    people = set(User.objects.filter(pk__in={entry.recorded_by_id for entry in entries}, is_active=True)
+                 .values_list("pk", flat=True))
+    written = []
+    for entry in entries:
+        agents = {entry.recorded_by_id} & people
+        if entry.lead_id in lead_agents:
+            agents.add(lead_agents[entry.lead_id])
+        written += [AgentDncEntry(agent_id=agent_id, phone_number=entry.phone_number, email=entry.email,
+                                  source=AgentListSource.STOP, requested_at=entry.requested_at, stop=entry,
+                                  lead_id=entry.lead_id, recorded_by_id=entry.recorded_by_id)
+                    for agent_id in sorted(agents)]
+    AgentDncEntry.objects.bulk_create(written)
+    return written
+
+
+@dataclass(frozen=True)
+class AgentListImport:
+    added: list[AgentDncEntry]
+    errors: list[str]  # one per refused line, naming it: nothing was added
+    already: list[str] = dataclasses.field(default_factory=list)  # lines on the list before: skipped, not refused
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _agent_list_point(value: str) -> tuple[str, str, str]:
+    """(phone_number, email, error) of one pasted value."""
+    if "@" in value:
+        email = value.strip().lower()
+        try:
+            AgentDncEntry._meta.get_field("email").run_validators(email)
+        except ValidationError as error:
+            return "", "", " ".join(error.messages).rstrip(".").lower()
+        return "", email, ""
+    parsed = parse_phone(value)
+    if not parsed.ok:
+        return "", "", str(parsed.error).rstrip(".")
+    return parsed.e164, "", ""
+
+
+@transaction.atomic
+def agent_list_import(*, agent: User, text: str, note: str = "", recorded_by: User | None = None,
+                      at: datetime | None = None) -> AgentListImport:
+    """Add pasted numbers and email addresses to ``agent``'s own list (B3): one a line, or a
+    CSV whose first column holds them (a header line is skipped).
+
+    All or nothing: a list with a line that cannot be read adds none of it, and every such
+    line is named, so the agent fixes the list and pastes it again. A value already on the
+    list is not added twice (named, not refused)."""
+    lines = [(number, row[0].strip() if row else "")
+             for number, row in enumerate(csv.reader(text.splitlines()), start=1)]
+    lines = [(number, value) for number, value in lines if value]
+    if lines and lines[0][1].lower() in _HEADER_WORDS:
+        lines = lines[1:]
+    if not lines:
+        raise ValidationError(AGENT_LIST_BLANK)
+    if len(lines) > AGENT_LIST_MAX_LINES:
+        raise ValidationError(AGENT_LIST_TOO_MANY.format(limit=AGENT_LIST_MAX_LINES))
+    errors, wanted, seen = [], [], {}
+    for number, value in lines:
+        phone_number, email, error = _agent_list_point(value)
+        if error:
+            errors.append(AGENT_LIST_BAD_LINE.format(line=number, value=value, error=error))
+            continue
+        point = phone_number or email
+        if point in seen:
+            errors.append(AGENT_LIST_REPEATED.format(line=number, value=value, first=seen[point]))
+            continue
+        seen[point] = number
+        wanted.append((number, phone_number, email))
+    if errors:
+        return AgentListImport(added=[], errors=errors)
+    own = AgentDncEntry.objects.filter(agent=agent, source=AgentListSource.OWN_LIST)
+    listed = set(own.filter(phone_number__in=[p for _, p, _ in wanted if p]).values_list("phone_number", flat=True))
+    listed |= set(own.filter(email__in=[e for _, _, e in wanted if e]).values_list("email", flat=True))
+    at = at or timezone.now()
+    rows, notes = [], []
+    for number, phone_number, email in wanted:
+        if (phone_number or email) in listed:
+            notes.append(AGENT_LIST_ALREADY.format(line=number, value=phone_number or email))
+            continue
+        row = AgentDncEntry(agent=agent, phone_number=phone_number, email=email, source=AgentListSource.OWN_LIST,
+                            note=note.strip()[:200], requested_at=at, recorded_by=recorded_by or agent)
+        rows.append(row)
+    AgentDncEntry.objects.bulk_create(rows)
+    return AgentListImport(added=rows, errors=[], already=notes)
+
+
+# Relationship terminations (C2) -------------------------------------------------------------
+
+TERMINATION_FUTURE = "That is in the future: record the ending once it has happened."
+TERMINATION_BEFORE_START = "The relationship cannot end before it started ({started})."
+TERMINATION_ALREADY = "This relationship's ending was already recorded on {date}; an ending stands once recorded."
+TERMINATION_OTHER_LEAD = "That relationship is not this lead's."
+
+
+@transaction.atomic
+def relationship_terminate(*, relationship: EstablishedRelationship, lead: Lead, terminated_on: date,
+                           shown_by: TerminationShownBy | str, recorded_by: User) -> RelationshipTermination:
+    """Record the day a relationship ended (C1, C2): appended beside it, once.
+
+    From that day it allows no call, except on the Texas list for a Texas homeowner, where
+    it still counts a while (docs/compliance-rules.md#c2)."""
+    if relationship.lead_id not in set(lead_ids_with_merged(lead)):
+        raise ValidationError(TERMINATION_OTHER_LEAD)
+    if terminated_on > timezone.localdate():
+        raise ValidationError({"terminated_on": TERMINATION_FUTURE})
+    if terminated_on < relationship.started_on:
+        raise ValidationError({"terminated_on": TERMINATION_BEFORE_START.format(started=relationship.started_on)})
+    earlier = RelationshipTermination.objects.filter(relationship=relationship).first()
+    if earlier is not None:
+        raise ValidationError(TERMINATION_ALREADY.format(date=earlier.terminated_on))
+    termination = RelationshipTermination(relationship=relationship, lead=lead, terminated_on=terminated_on,
+                                          shown_by=TerminationShownBy(shown_by), recorded_by=recorded_by)
+    termination.full_clean()
+    try:
+        with transaction.atomic():
+            termination.save()
+    except IntegrityError:  # recorded a moment ago by someone else
+        raise ValidationError(TERMINATION_ALREADY.format(date=terminated_on)) from None
+    return termination
 
 
 WHOLE_CONTACT_NEEDS_OWNER = (

@@ -12,6 +12,9 @@ urlpatterns = [
     path("procedures/", views.ProceduresView.as_view(), name="procedures"),
     path("rules/", views.RulesView.as_view(), name="rules"),
     path("checks.csv", views.CheckExportView.as_view(), name="checks_export"),
+    path("my-list/", views.AgentListView.as_view(), name="agent_list"),
+    path("leads/<int:pk>/relationships/<int:relationship>/end/", views.RelationshipTerminateView.as_view(),
+         name="relationship_terminate"),
     path("leads/<int:pk>/evidence/", evidence_views.LeadEvidenceView.as_view(), name="evidence"),
     path("evidence/files/<int:pk>/", evidence_views.EvidenceFileView.as_view(), name="evidence_file"),
 ]

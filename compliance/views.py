@@ -19,13 +19,23 @@ from django.views.generic import DetailView, FormView, TemplateView
 from leadcrm.accounts.models import Brokerage, User
 from leadcrm.accounts.roles import Perm, Role
 from leadcrm.shared.csv_export import Echo, safe_cell
+from leads.merging import lead_ids_with_merged
 from leads.models import Lead
+from leads.selectors import lead_get
 
-from .forms import CheckExportForm, DncPolicyForm, RegistryUploadForm
+from .forms import (
+    AgentListForm,
+    CheckExportForm,
+    DncPolicyForm,
+    RegistryUploadForm,
+    RelationshipTerminationForm,
+)
 from .models import (
+    AgentDncEntry,
     CheckMode,
     DncPolicy,
     DncSource,
+    EstablishedRelationship,
     PolicyAcknowledgement,
     RegistryLoad,
     RevocationReview,
@@ -35,12 +45,14 @@ from .models import (
 from .rules import RULES, rules_in_order
 from .selectors import blocks_by_rule, checks_for_export, lead_area_code_coverage, registry_freshness
 from .services import (
+    agent_list_import,
     dnc_policy_adopt,
     dnc_policy_current,
     dnc_policy_template,
     dnc_source_for,
     policy_acknowledge,
     registry_load_create,
+    relationship_terminate,
     revocation_review_decide,
 )
 from .tasks import registry_load_run
@@ -258,3 +270,77 @@ class ProceduresView(LoginRequiredMixin, FormView):
         policy_acknowledge(user=self.request.user, policy=policy)
         messages.success(self.request, PUBLISHED.format(date=policy.adopted_on))
         return HttpResponseRedirect(reverse("compliance:procedures"))
+
+
+AGENT_LIST_ADDED = "Added {count} to your list.{already}"
+AGENT_LIST_PAGE = 100
+TERMINATED = "Recorded the end of the relationship on {date:%b %d, %Y}."
+
+
+class AgentListView(LoginRequiredMixin, FormView):
+    """The agent's own do-not-call list (B3): what is on it, and adding to it by pasting or
+    uploading numbers. Each user sees and adds to their own list only; nothing is removed."""
+
+    template_name = "compliance/agent_list.html"
+    form_class = AgentListForm
+
+    def get_context_data(self, **kwargs):
+        entries = AgentDncEntry.objects.filter(agent=self.request.user).select_related("lead__property")
+        return super().get_context_data(entries=entries[:AGENT_LIST_PAGE], total=entries.count(),
+                                        shown=AGENT_LIST_PAGE, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            result = agent_list_import(agent=self.request.user, text=form.cleaned_data["numbers"],
+                                       note=form.cleaned_data["note"])
+        except ValidationError as error:
+            form.add_error("numbers", error.messages)
+            return self.form_invalid(form)
+        if not result.ok:
+            for line in result.errors:
+                form.add_error("numbers", line)
+            return self.form_invalid(form)
+        already = f" {len(result.already)} were on it already." if result.already else ""
+        messages.success(self.request, AGENT_LIST_ADDED.format(count=len(result.added), already=already))
+        return HttpResponseRedirect(reverse("compliance:agent_list"))
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class RelationshipTerminateView(LoginRequiredMixin, FormView):
+    """Record the day a relationship of the lead ended (C2): for whoever records the lead's
+    evidence. A lead the user may not see, or a relationship of another lead, is a 404."""
+
+    template_name = "compliance/relationship_terminate.html"
+    form_class = RelationshipTerminationForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.lead = lead_get(fetched_by=request.user, pk=kwargs["pk"])
+            self.relationship = get_object_or_404(
+                EstablishedRelationship.objects.filter(lead__in=lead_ids_with_merged(self.lead))
+                .select_related("termination"), pk=kwargs["relationship"])
+            if not request.user.has_perm(Perm.RECORD_EVIDENCE):
+                raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_initial(self):
+        return {"terminated_on": timezone.localdate()}
+
+    def get_context_data(self, **kwargs):
+        termination = getattr(self.relationship, "termination", None)
+        return super().get_context_data(lead=self.lead, relationship=self.relationship, termination=termination,
+                                        **kwargs)
+
+    def form_valid(self, form):
+        try:
+            relationship_terminate(relationship=self.relationship, lead=self.lead, recorded_by=self.request.user,
+                                   **form.cleaned_data)
+        except ValidationError as error:
+            errors = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+            for field, field_errors in errors.items():
+                form.add_error(field if field in form.fields else None, field_errors)
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        messages.success(self.request, TERMINATED.format(date=form.cleaned_data["terminated_on"]))
+        return HttpResponseRedirect(reverse("leads:detail", args=[self.lead.pk]) + "#evidence")

@@ -47,7 +47,7 @@ def unseed(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("compliance", "0018_phrases_dated_and_statute_numbers_as_data"),
+        ("compliance", "0019_agent_lists_and_relationship_terminations"),
     ]
 
     operations = [

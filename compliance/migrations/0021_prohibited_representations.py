@@ -88,6 +88,6 @@ def remove_phrases(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("compliance", "0018_phrases_dated_and_statute_numbers_as_data")]
+    dependencies = [("compliance", "0020_state_cap_windows")]
 
     operations = [migrations.RunPython(add_phrases, remove_phrases)]

@@ -61,7 +61,7 @@ def words_seed(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('compliance', '0018_phrases_dated_and_statute_numbers_as_data'),
+        ('compliance', '0021_prohibited_representations'),
     ]
 
     operations = [

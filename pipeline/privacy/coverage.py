@@ -111,6 +111,11 @@ KEPT: dict[str, dict[str, str]] = {
     "compliance.compliancecheck": {"rule_ids": "the rules that decided: kept as evidence of the check"},
     "compliance.evidencefile": {"content_type": "the kind of file", "sha256": "shows which file was held, without it"},
     "compliance.consentrecord": {"method": "how consent was given (signed form, text reply)"},
+    "compliance.agentdncentry": {
+        "phone_number": "an agent's own do-not-call entry (Washington, B3): erasing it would let that agent call again",
+        "email": "an agent's own do-not-contact entry: erasing it would let that agent email again",
+        "note": "the agent's note on where their own list came from; a stop's words are on the brokerage's "
+                "entry, erased there"},
     "compliance.textresubscription": {
         "phone_number": "kept beside the internal list's entry for the number: which texts the homeowner "
                         "asked for again after a stop",

@@ -162,6 +162,7 @@ PK_OF = {
     "compliance:registry_load": "registry_load",
     "compliance:review_decide": "revocation_review",
     "compliance:evidence": "lead",
+    "compliance:relationship_terminate": "lead",
     "compliance:evidence_file": "evidence_file",
     "api:lead-detail": "lead",
     "api:lead-move": "lead",
@@ -337,6 +338,8 @@ def _providers():
         "hardship_id": lambda world, route: [world.hardship.pk],
         "lien_id": lambda world, route: [world.lien.pk],
         "record_id": lambda world, route: [world.foreclosure.pk],
+        # A relationship's ending (C2), under its lead: the lead's own relationship.
+        "relationship": lambda world, route: [world.relationship.pk],
         # A lead's action plan and a letter step's run, under the lead: the lead's own.
         "enrollment": lambda world, route: [world.plan_enrollment.pk],
         "run": lambda world, route: [world.plan_letter_run.pk],
@@ -463,7 +466,7 @@ class World:
 
     def __init__(self, *, agent, team, team_lead, other_agent, other_team, broker, registry):
         from compliance.evidence import consent_record, evidence_revoke
-        from compliance.services import internal_dnc_add
+        from compliance.services import internal_dnc_add, relationship_terminate
         from leads.models import ImportStatus, LeadTag
         from leads.services import lead_assign, lead_list_add
         from pipeline.deals.documents import document_upload
@@ -539,6 +542,9 @@ class World:
                                              homeowner_words=f"{OWNER_NAME}: stop calling")
         self.consent = ConsentRecordFactory(phone=self.phone)
         self.relationship = EstablishedRelationshipFactory(phone=self.phone)
+        self.relationship_termination = relationship_terminate(  # its ending (C2)
+            relationship=self.relationship, lead=lead, terminated_on=timezone.localdate(), shown_by="said",
+            recorded_by=agent)
         self.disclosure = InterestDisclosureFactory(lead=lead)
         self.revocation_review = RevocationReviewFactory(lead=lead, phone_number=PHONE)
         self.registry_load = RegistryLoadFactory(source=registry)

@@ -112,6 +112,9 @@ def test_erasure_leaves_nothing_of_the_person_but_the_do_not_contact_entry(world
     package, _ = privacy_package(fetched_by=broker, lead_ids=[world.lead.pk])
     records = _records(package)
     dnc = records.pop("compliance.internaldncentry")
+    # an agent's own list (B3) keeps the stops' numbers and addresses, as the entries do
+    agent_lists = records.pop("compliance.agentdncentry", [])
+    assert {(e["phone_number"], e["email"]) for e in agent_lists} <= {(e["phone_number"], e["email"]) for e in dnc}
     text = json.dumps(records).lower()
     assert not [sentinel for sentinel in SENTINELS if sentinel in text]
     # the do-not-call entry keeps the number, loses the words
