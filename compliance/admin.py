@@ -5,7 +5,6 @@ from django import forms
 from django.contrib import admin
 from django.db import connections
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -45,6 +44,7 @@ from .models import (
 )
 from .rules import RULES
 from .services import internal_dnc_add, revocation_review_decide
+from .words import day_of
 
 
 class InternalDncEntryForm(forms.ModelForm):
@@ -464,7 +464,7 @@ class RevocationWordForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        today = timezone.localdate()
+        today = day_of()  # the day the gate and the word lists go by
         row = self.instance  # still as saved: the form writes to it only after clean()
         if row.pk is not None and row.effective_from <= today:
             changed = sorted(name for name in self.changed_data if name not in WORD_OPEN_FIELDS)
@@ -503,7 +503,7 @@ class RevocationWordAdmin(VersionedAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # A version once in force stays, so a past day can be judged again by it; one not yet
         # in force may go.
-        if obj is not None and obj.effective_from <= timezone.localdate():
+        if obj is not None and obj.effective_from <= day_of():
             return False
         return super().has_delete_permission(request, obj)
 

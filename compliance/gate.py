@@ -66,6 +66,7 @@ from .models import (
 from .places import area_code_state, phone_time_zones, zip3_places, zip_time_zone
 from .rulebook import Rulebook, rulebook
 from .transactions import Service
+from .words import day_of
 
 NO_NUMBER = "A {channel} needs a phone number of this lead; none was given."
 BAD_NUMBER = "The number {raw!r} cannot be dialled: {error}"
@@ -250,8 +251,8 @@ class Attempt:
 
     @cached_property
     def call_date(self) -> date:
-        # A3 compares dates in UTC.
-        return self.at.astimezone(UTC).date()
+        # A3 compares dates in UTC; the B4 word lists default to the same day (day_of).
+        return day_of(self.at)
 
     @cached_property
     def area_code(self) -> str:
@@ -906,7 +907,7 @@ def caller_refusals(*, actor: User, at: datetime) -> list[Finding]:
     homeowner (A1, A4): for a batch of numbers (the call queue), asked once, not per number.
     The same rules, read the same way, as ``subscription`` and ``safe_harbor``."""
     book = rulebook()
-    call_date = at.astimezone(UTC).date()
+    call_date = day_of(at)
     policy = book.policy_on(call_date)
     acknowledged = policy is not None and PolicyAcknowledgement.objects.filter(
         user=actor, policy=policy, acknowledged_at__lte=at).exists()

@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from .disclosures import without_disclosures
 from .rulebook import rulebook
-from .words import APOSTROPHES, WordLists, plain, whole_text  # noqa: F401 (read from here by pipeline)
+from .words import APOSTROPHES, WordLists, day_of, plain, whole_text  # noqa: F401 (read from here by pipeline)
 
 
 @dataclass(frozen=True)
@@ -100,8 +100,9 @@ class RevocationScan:
 
 
 def revocation_words(on: date | None = None) -> WordLists:
-    """The B4 lists in force on ``on``, the day the words were received or said (today by default)."""
-    return rulebook().words(on or timezone.localdate())
+    """The B4 lists in force on ``on``, the day the words were received or said (by default
+    today as the gate dates a check: ``compliance.words.day_of``)."""
+    return rulebook().words(on or day_of())
 
 
 def revocation_scan(text: str, *, homeowners_own_words: bool, on: date | None = None) -> RevocationScan:

@@ -19,6 +19,8 @@ from leadcrm.shared.append_only import AppendOnlyModel, AppendOnlyQuerySet
 from leads.models import e164_validator
 from leads.querysets import RelatedToLeadQuerySet
 
+from .words import BUILT_IN_START, STATUTORY_STOP
+
 
 class Channel(models.TextChoices):
     CALL = "call", "Phone call"
@@ -1009,6 +1011,14 @@ PATTERN_KINDS = frozenset({WordKind.STOP_PHRASE, WordKind.CONFIRMATION})
 WORD_EMPTY = "Nothing is left of this word once case, punctuation and emoji are dropped: no text could match it."
 WORD_BAD_PATTERN = "Not a valid pattern: {error}"
 WORD_ANYWHERE_NOT_STOP = "Only a stop word can count anywhere in a text; phrases and patterns always do."
+WORD_STATUTORY = (
+    ", ".join(word.upper() for word in STATUTORY_STOP) + " revoke by law, as a whole word anywhere in a "
+    "text: counsel may add stop words, not remove these (never ended, deactivated or made whole-text only)."
+)
+WORD_START_NOT_CARRIER = (
+    "Only the carriers' keywords " + " and ".join(word.upper() for word in BUILT_IN_START) + " may lift a "
+    "stop; an ordinary reply (\u201cyes\u201d, \u201cok\u201d) never may. The start list may lose a word, never gain one."
+)
 
 
 class RevocationWord(Versioned):
@@ -1059,3 +1069,18 @@ class RevocationWord(Versioned):
                 raise ValidationError({"word": WORD_EMPTY})
         if self.anywhere and self.kind != WordKind.STOP:
             raise ValidationError({"anywhere": WORD_ANYWHERE_NOT_STOP})
+        refused = {}
+        if self.kind == WordKind.STOP and self.word in STATUTORY_STOP:
+            # The lists read them as stops anyway (compliance/words.py): a row saying otherwise
+            # would only mislead whoever reads the admin.
+            if not self.anywhere:
+                refused["anywhere"] = WORD_STATUTORY
+            if self.effective_to is not None:
+                refused["effective_to"] = WORD_STATUTORY
+            if not self.is_active:
+                refused["is_active"] = WORD_STATUTORY
+        # A START lifts a stop (B1, B4): only a word nobody types as an ordinary reply.
+        if self.kind == WordKind.START and self.word not in BUILT_IN_START:
+            refused["word"] = WORD_START_NOT_CARRIER
+        if refused:
+            raise ValidationError(refused)

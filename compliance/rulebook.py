@@ -40,7 +40,7 @@ from .models import (
     StateCallingRule,
     StateHoliday,
 )
-from .words import WordLists, word_lists
+from .words import WordLists, day_of, word_lists
 
 TTL_SECONDS = 5
 # D8's rows: ``all_party_CA`` = 1 where recording a call needs every party's consent.
@@ -120,10 +120,12 @@ class Rulebook:
         # Read when first needed, not with the rest: most checks never read a homeowner's text.
         return list(RevocationWord.objects.filter(is_active=True).order_by("pk"))
 
-    def words(self, on: date) -> WordLists:
+    def words(self, on: date | None = None) -> WordLists:
         """The stop, start and help words, the stop phrases and the words a stop confirmation
-        may not say, in force on ``on`` (B4); the built-in list for a kind that recognises a
-        stop and has no row that day (compliance/words.py)."""
+        may not say, in force on ``on`` (B4; by default the day the gate would date a check made
+        now); the built-in list for a kind that recognises a stop and has no row that day, and
+        the statutory stop words always (compliance/words.py)."""
+        on = on or day_of()
         lists = self.words_by_day.get(on)
         if lists is None:
             lists = self.words_by_day[on] = word_lists(

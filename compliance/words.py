@@ -4,7 +4,8 @@ The lists are data (``RevocationWord``, read per day through ``rulebook().words(
 docs/compliance-rules.md#b4-words). What stays here is how a text is read against them, and
 the lists as the code held them before they were data: the fail-safe for a day on which no
 row of a kind that recognises a stop is in force, since an empty list would read every
-"STOP" as a reply (never "nothing is a stop").
+"STOP" as a reply (never "nothing is a stop"); and the floor of stop words the law itself
+names, merged into the stop list whatever the rows say.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +31,11 @@ BUILT_IN_STOP = (
     ("end", True), ("quit", True), ("revoke", True), ("optout", True), ("opt out", True), ("opt-out", True),
     ("alto", False), ("para", False), ("parar", False), ("detener", False), ("cancelar", False),
 )
+# The floor: the words that revoke by definition (47 CFR 64.1200(a)(10): "stop, quit, end,
+# revoke, opt out, cancel, unsubscribe"), with the carriers' STOPALL and the ways "opt out" is
+# typed. Counsel adds stop words; these are in every day's list, as a whole word anywhere,
+# whatever the rows say: a row can be ended by a bulk write or a migration, never the law.
+STATUTORY_STOP = ("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout", "opt out", "opt-out")
 # Words a reasonable person reads as "stop contacting me", wherever they appear; the last
 # one is Spanish: "no me llames / escribas / mandes / contactes" (don't call / text me).
 BUILT_IN_STOP_PHRASES = (
@@ -58,9 +66,18 @@ FAIL_SAFE = {
     CONFIRMATION: [(pattern, False) for pattern in BUILT_IN_CONFIRMATION],
 }
 NONE_IN_FORCE = "No %s row in force on %s: reading texts with the built-in list (docs/compliance-rules.md#b4-words)."
+FLOOR_NOT_IN_FORCE = ("Statutory stop words %s not in force on %s as a whole word anywhere: read as stops anyway "
+                      "(docs/compliance-rules.md#b4-words).")
 
 # Phones type curly apostrophes ("don\u2019t") and full-width letters: read them as plain ones.
 APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'"})
+
+
+def day_of(at: datetime | None = None) -> date:
+    """The day whose lists judge words said at ``at`` (now by default): the day in UTC, as the
+    gate dates a check (``compliance.gate.Attempt.call_date``), so a text read outside the gate
+    and a check of the same moment read the same lists, whatever time zone is active."""
+    return (at or timezone.now()).astimezone(UTC).date()
 
 
 def plain(text: str) -> str:
@@ -114,7 +131,8 @@ class WordLists:
 
 def word_lists(rows: Iterable, *, on: date) -> WordLists:
     """The lists made of ``rows`` (``RevocationWord``s in force on ``on``, in the order they
-    were added); the built-in list for a fail-safe kind with no row."""
+    were added); the built-in list for a fail-safe kind with no row, and the statutory stop
+    words in the stop list always."""
     by_kind: dict[str, list[tuple[str, bool]]] = {}
     for row in rows:
         by_kind.setdefault(row.kind, []).append((row.word, row.anywhere))
@@ -122,7 +140,7 @@ def word_lists(rows: Iterable, *, on: date) -> WordLists:
         if not by_kind.get(kind):
             logger.error(NONE_IN_FORCE, kind, on)
             by_kind[kind] = built_in
-    stop = by_kind[STOP]
+    stop = _with_the_floor(by_kind[STOP], on)
     anywhere = [re.escape(word).replace(r"\ ", r"\s") for word, counts_anywhere in stop if counts_anywhere]
     return WordLists(
         stop=frozenset(word for word, _ in stop),
@@ -132,4 +150,16 @@ def word_lists(rows: Iterable, *, on: date) -> WordLists:
         stop_phrases=tuple(_as_whole_words(pattern) for pattern, _ in by_kind[STOP_PHRASE]),
         confirmation=tuple(_as_whole_words(pattern) for pattern, _ in by_kind[CONFIRMATION]),
     )
+
+
+def _with_the_floor(stop: list[tuple[str, bool]], on: date) -> list[tuple[str, bool]]:
+    """The stop words with every statutory one counting anywhere: the rows' order, then the
+    statutory words no row holds so (the admin refuses to end them; a bulk write does not ask)."""
+    anywhere = {word for word, counts_anywhere in stop if counts_anywhere}
+    missing = [word for word in STATUTORY_STOP if word not in anywhere]
+    if not missing:
+        return stop
+    logger.error(FLOOR_NOT_IN_FORCE, ", ".join(missing), on)
+    return [(word, counts_anywhere or word in missing) for word, counts_anywhere in stop] + [
+        (word, True) for word in missing if word not in {w for w, _ in stop}]
 

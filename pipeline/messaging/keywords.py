@@ -19,9 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.utils import timezone
-
-from compliance.language import RevocationScan, revocation_scan, revocation_words, whole_text
+from compliance.language import RevocationScan, day_of, revocation_scan, revocation_words, whole_text
 
 # A text of nothing but a stop sign may mean stop: a person looks at it.
 STOP_SIGNS = frozenset({"\N{OCTAGONAL SIGN}", "\N{NO ENTRY}", "\N{NO ENTRY SIGN}"})
@@ -43,8 +41,9 @@ class Reading:
 
 def read_inbound(body: str, on: date | None = None) -> Reading:
     """What ``body`` asks for, read with the lists in force on ``on``, the day it was received
-    (today by default): a text judged again later is judged as on its own day."""
-    body, on = body or "", on or timezone.localdate()
+    (by default today as the gate dates a check): a text judged again later is judged as on
+    its own day."""
+    body, on = body or "", on or day_of()
     words = revocation_words(on)
     word = whole_text(body)
     if word in words.stop:

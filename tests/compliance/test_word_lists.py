@@ -1,12 +1,14 @@
 """The B4 word lists as versioned data (docs/compliance-rules.md#b4-words): a broker's counsel
 adds or ends a stop word, a stop phrase or a word a stop confirmation may not say from a date,
-and a text is judged by the lists in force on the day it was received or said."""
+and a text is judged by the lists in force on the day it was received or said. The statutory
+stop words are a floor no row removes, and no ordinary word becomes a START."""
 
 import logging
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -23,6 +25,8 @@ from compliance.language import revocation_scan, revocation_words
 from compliance.models import (
     WORD_BAD_PATTERN,
     WORD_EMPTY,
+    WORD_START_NOT_CARRIER,
+    WORD_STATUTORY,
     Channel,
     InternalDncEntry,
     Purpose,
@@ -38,7 +42,10 @@ from compliance.words import (
     BUILT_IN_START,
     BUILT_IN_STOP,
     BUILT_IN_STOP_PHRASES,
+    FLOOR_NOT_IN_FORCE,
     NONE_IN_FORCE,
+    STATUTORY_STOP,
+    day_of,
     word_lists,
 )
 from pipeline.messaging.keywords import Keyword, read_inbound
@@ -54,21 +61,23 @@ CENTRAL = zoneinfo.ZoneInfo("America/Chicago")
 
 @pytest.fixture
 def today():
-    return timezone.localdate()
+    return day_of()
 
 
-def counsel_adds(kind, word, *, on, anywhere=False, language="en"):
+def counsel_adds(kind, word, *, on, anywhere=False, language="en", until=None):
     """A row as the admin saves it: cleaned (normalised, its pattern checked), then saved."""
     row = RevocationWord(kind=kind, word=word, anywhere=anywhere, language=language, effective_from=on,
-                         why="Counsel's change.")
+                         effective_to=until, why="Counsel's change.")
     row.full_clean()
     row.save()
     return row
 
 
 def counsel_ends(kind, word, *, last_day):
+    """A row given its last day as the admin does: cleaned, then saved."""
     row = RevocationWord.objects.get(kind=kind, word=word, effective_to=None)
     row.effective_to = last_day
+    row.full_clean()
     row.save(update_fields=["effective_to", "updated_at"])
 
 
@@ -107,15 +116,99 @@ def test_b4_a_stop_word_that_counts_anywhere_revokes_inside_a_reply_and_goes_to_
     assert read_inbound("Please desist now", on=today - timedelta(days=1)).keyword == Keyword.NONE
 
 
-def test_b4_counsel_ends_end_from_a_date_and_a_past_day_keeps_it(today):
-    # given "end" ended: yesterday its last day
-    counsel_ends(WordKind.STOP, "end", last_day=today - timedelta(days=1))
-    # then from today "end" is a reply, alone or in a sentence; the other words still stop
-    assert read_inbound("END", on=today).keyword == Keyword.NONE
-    assert read_inbound("that is the end of it", on=today).keyword == Keyword.NONE
+@pytest.mark.parametrize("word", STATUTORY_STOP)
+def test_b4_a_statutory_stop_word_cannot_be_ended_deactivated_or_made_whole_text_only(word, today):
+    """B4 floor: STOP, QUIT, END, REVOKE, OPT OUT, CANCEL, UNSUBSCRIBE (and STOPALL) revoke by
+    law; counsel may add stop words, not remove these."""
+    with pytest.raises(ValidationError) as refused:
+        counsel_ends(WordKind.STOP, word, last_day=today)
+    assert refused.value.message_dict == {"effective_to": [WORD_STATUTORY]}
+    row = RevocationWord.objects.get(kind=WordKind.STOP, word=word)
+    assert row.effective_to is None
+    # nor may a new version count only as the whole text, or be saved switched off
+    with pytest.raises(ValidationError) as refused:
+        counsel_adds(WordKind.STOP, word.upper(), on=today + timedelta(days=1), anywhere=False)
+    assert refused.value.message_dict["anywhere"] == [WORD_STATUTORY]
+    switched_off = RevocationWord(kind=WordKind.STOP, word=word, anywhere=True, is_active=False,
+                                  effective_from=today + timedelta(days=1))
+    with pytest.raises(ValidationError) as refused:
+        switched_off.full_clean()
+    assert refused.value.message_dict["is_active"] == [WORD_STATUTORY]
+
+
+def test_b4_the_admin_refuses_to_end_end_and_says_why(admin_client, today):
+    end = RevocationWord.objects.get(kind=WordKind.STOP, word="end")
+    assert form_for(end, effective_to=today).errors["effective_to"] == [WORD_STATUTORY]
+    assert WORD_STATUTORY in form_for(end, is_active=False).errors["is_active"]
+    response = admin_client.post(reverse("admin:compliance_revocationword_add"), {
+        "kind": WordKind.STOP, "word": "END", "language": "en", "why": "", "effective_from": today.isoformat(),
+        "source": "", "verified": "on", "is_active": "on"})  # "anywhere" unticked
+    assert response.status_code == 200
+    assert "revoke by law" in response.content.decode()
+    assert RevocationWord.objects.filter(word="end").count() == 1
+
+
+def test_b4_end_still_stops_when_its_row_is_ended_or_unticked_behind_the_admins_back(today, caplog):
+    """B4 floor: a bulk write or a migration that ends END and makes STOP whole-text only
+    changes nothing: both revoke, alone and inside a reply, and an error is logged."""
+    RevocationWord.objects.filter(kind=WordKind.STOP, word="end").update(effective_to=today - timedelta(days=1))
+    RevocationWord.objects.filter(kind=WordKind.STOP, word="stop").update(anywhere=False)
+    forget()
+    with caplog.at_level(logging.ERROR, logger="compliance.words"):
+        assert read_inbound("END", on=today).keyword == Keyword.STOP
+        assert read_inbound("that is the end of it", on=today).keyword == Keyword.STOP
+        assert read_inbound("please stop", on=today).keyword == Keyword.STOP
+        assert revocation_scan("She said end", homeowners_own_words=False, on=today).ambiguous == "end"
+    assert FLOOR_NOT_IN_FORCE % ("stop, end", today) in caplog.messages
+
+
+def test_b4_the_floor_is_in_every_stop_list_whatever_the_rows(today):
+    only_basta = [RevocationWord(kind=WordKind.STOP, word="basta", anywhere=False)]
+    lists = word_lists(only_basta, on=today)
+    assert lists.stop == {"basta", *STATUTORY_STOP}
+    for word in STATUTORY_STOP:
+        assert lists.stop_keyword(f"ok {word} now"), word
+    assert not lists.stop_keyword("basta ya")  # what counsel added counts as counsel said
+
+
+def test_b4_counsel_ends_a_word_counsel_added_from_a_date_and_a_past_day_keeps_it(today):
+    # given "desist" added last week, then ended: yesterday its last day
+    counsel_adds(WordKind.STOP, "desist", on=today - timedelta(days=7), anywhere=True)
+    counsel_ends(WordKind.STOP, "desist", last_day=today - timedelta(days=1))
+    # then from today "desist" is a reply, alone or in a sentence; the other words still stop
+    assert read_inbound("DESIST", on=today).keyword == Keyword.NONE
+    assert read_inbound("please desist", on=today).keyword == Keyword.NONE
     assert read_inbound("STOP", on=today).keyword == Keyword.STOP
     # and a text of yesterday, read again, is still the stop it was
-    assert read_inbound("END", on=today - timedelta(days=1)).keyword == Keyword.STOP
+    assert read_inbound("DESIST", on=today - timedelta(days=1)).keyword == Keyword.STOP
+    # a seeded word outside the floor (Spanish, as the whole text) may be ended too
+    counsel_ends(WordKind.STOP, "para", last_day=today)
+    assert read_inbound("para", on=today + timedelta(days=1)).keyword == Keyword.NONE
+
+
+# Start words: the list may shrink, never gain an ordinary word --------------------------
+
+
+@pytest.mark.parametrize("word", ["yes", "OK", "sure", "y", "si", "resume", "subscribe"])
+def test_b4_a_start_word_other_than_start_or_unstop_is_refused(word, today):
+    """B4: a START lifts a stop (docs/compliance-rules.md#b4-start), so only the carriers'
+    START and UNSTOP may be one; an ordinary reply never."""
+    with pytest.raises(ValidationError) as refused:
+        counsel_adds(WordKind.START, word, on=today + timedelta(days=1))
+    assert refused.value.message_dict == {"word": [WORD_START_NOT_CARRIER]}
+    form = RevocationWordForm(data={"kind": WordKind.START, "word": word, "language": "en",
+                                    "effective_from": today, "verified": True, "is_active": True})
+    assert form.errors["word"] == [WORD_START_NOT_CARRIER]
+    assert read_inbound(word, on=today + timedelta(days=1)).keyword != Keyword.START
+
+
+def test_b4_the_start_list_may_shrink(today):
+    assert read_inbound("UNSTOP", on=today).keyword == Keyword.START
+    counsel_ends(WordKind.START, "unstop", last_day=today)
+    assert read_inbound("UNSTOP", on=today + timedelta(days=1)).keyword == Keyword.NONE
+    assert read_inbound("START", on=today + timedelta(days=1)).keyword == Keyword.START
+    # and a carrier keyword may come back, as a new version
+    assert counsel_adds(WordKind.START, "Unstop!", on=today + timedelta(days=2)).word == "unstop"
 
 
 def test_b4_with_no_stop_word_in_force_the_built_in_list_holds_and_an_error_is_logged(today, caplog):
@@ -196,6 +289,26 @@ def test_b4_an_inbound_text_is_read_with_the_lists_of_the_day_it_was_received(le
     assert InternalDncEntry.objects.filter(phone_number=phone.number).exists()
 
 
+def test_b4_the_lists_are_those_of_the_gates_day_whatever_time_zone_is_active(lead, agent):
+    """B4: read without a day, the lists are those of the day the gate dates a check made now
+    (in UTC), not of the active time zone's calendar: 19 November 01:30 UTC is still the 18th in
+    Chicago, and a word in force only on the 19th decides both the gate and the reading."""
+    the_19th = datetime(2026, 11, 19, tzinfo=UTC).date()
+    counsel_adds(WordKind.STOP, "basta", on=the_19th, until=the_19th)
+    counsel_adds(WordKind.CONFIRMATION, r"appointments?", on=the_19th, until=the_19th)
+    phone = lead.contacts.first().phones.first()
+    with time_machine.travel(datetime(2026, 11, 19, 1, 30, tzinfo=UTC), tick=False), timezone.override(CENTRAL):
+        assert timezone.localdate().day == 18 and day_of().day == 19
+        assert read_inbound("basta").keyword == Keyword.STOP
+        assert "basta" in revocation_words().stop
+        outreach_log(lead=lead, channel=Channel.SMS, contact_point=phone, outcome=Outcome.REPLIED, actor=agent,
+                     role_disclosed=True, direction="inbound", notes="STOP")
+        decision = outreach_preview(lead=lead, contact_point=phone, channel=Channel.SMS, actor=agent,
+                                    at=timezone.now(), role_disclosed=True, purpose=Purpose.REVOCATION_CONFIRMATION,
+                                    message="Removed. No appointments.")
+        assert decision.verdict == Verdict.BLOCK and "appointments" in decision.reasons[0]
+
+
 # What counsel may save --------------------------------------------------------------------
 
 
@@ -224,11 +337,11 @@ def form_for(row, **changes):
 
 
 def test_b4_a_word_in_force_in_the_past_is_never_edited_only_ended_from_today(today):
-    end = RevocationWord.objects.get(kind=WordKind.STOP, word="end")
-    assert form_for(end, word="ending").errors["__all__"] == [WORD_IN_FORCE_SINCE.format(since=end.effective_from)]
-    assert "__all__" in form_for(end, is_active=False).errors
-    assert form_for(end, effective_to=today - timedelta(days=1)).errors["effective_to"] == [WORD_ENDS_BEFORE_TODAY]
-    assert form_for(end, effective_to=today).is_valid()
+    para = RevocationWord.objects.get(kind=WordKind.STOP, word="para")
+    assert form_for(para, word="parada").errors["__all__"] == [WORD_IN_FORCE_SINCE.format(since=para.effective_from)]
+    assert "__all__" in form_for(para, is_active=False).errors
+    assert form_for(para, effective_to=today - timedelta(days=1)).errors["effective_to"] == [WORD_ENDS_BEFORE_TODAY]
+    assert form_for(para, effective_to=today).is_valid()
     # a new version (the admin's "Save as new") is in force from today at the earliest
     new = RevocationWordForm(data={"kind": WordKind.STOP, "word": "enough", "language": "en", "verified": True,
                                    "is_active": True, "effective_from": today - timedelta(days=1)})
