@@ -11,6 +11,8 @@ urlpatterns = [
     path("webhooks/twilio/voice/menu/", webhooks.InboundCallMenuWebhook.as_view(), name="twilio_voice_menu"),
     path("webhooks/twilio/voice/dialled/", webhooks.InboundCallDialledWebhook.as_view(), name="twilio_voice_dialled"),
     path("webhooks/twilio/voice/voicemail/", webhooks.VoicemailWebhook.as_view(), name="twilio_voicemail"),
+    path("webhooks/twilio/voice/transcription/", webhooks.VoicemailTranscriptionWebhook.as_view(),
+         name="twilio_transcription"),
     path("webhooks/twilio/status/<int:pk>/", webhooks.StatusWebhook.as_view(), name="twilio_status"),
     path("webhooks/twilio/call/<int:pk>/bridge/", call_views.CallBridgeWebhook.as_view(), name="call_bridge"),
     path("webhooks/twilio/call/<int:pk>/announcement/", call_views.CallAnnouncementWebhook.as_view(),

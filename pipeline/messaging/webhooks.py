@@ -61,19 +61,32 @@ class InboundCallWebhook(ProviderWebhook):
     "press 1 to stop" (D2: the caller ID a homeowner saw answers and takes a stop)."""
 
     def post(self, request):
-        call_sid, from_number = request.POST.get("CallSid", ""), request.POST.get("From", "")
-        if not call_sid or not from_number:
-            return HttpResponse("Missing CallSid or From.", status=400)
-        message = inbound_calls.inbound_call_receive(provider=self.provider.name, call_sid=call_sid,
-                                                     from_number=from_number, to_number=request.POST.get("To", ""))
-        return _twiml(inbound_calls.answer_twiml(message=message))
+        # A caller who hides their number (From "anonymous", "+266696687", empty) is answered
+        # all the same: they may still want to stop, and hear why we cannot take it by number.
+        if not request.POST.get("CallSid", ""):
+            return HttpResponse("Missing CallSid.", status=400)
+        return _twiml(inbound_calls.answer_twiml(message=_call_taken(self.provider, request)))
+
+
+def _call_taken(provider, request):
+    """The call this signed request is about: taken in now if its first request never was
+    (a lost or failed "A call comes in"), so a key pressed on it is never lost."""
+    call_sid = request.POST.get("CallSid", "")
+    if not call_sid:
+        return None
+    message = inbound_calls.inbound_call_of(provider=provider.name, call_sid=call_sid)
+    if message is None:
+        message = inbound_calls.inbound_call_receive(provider=provider.name, call_sid=call_sid,
+                                                     from_number=request.POST.get("From", ""),
+                                                     to_number=request.POST.get("To", ""))
+    return message
 
 
 class InboundCallMenuWebhook(ProviderWebhook):
     """What the caller chose: 1 (or "stop") records the stop; anything else reaches a person."""
 
     def post(self, request):
-        message = inbound_calls.inbound_call_of(provider=self.provider.name, call_sid=request.POST.get("CallSid", ""))
+        message = _call_taken(self.provider, request)
         return _twiml(inbound_calls.menu_twiml(message=message, digits=request.POST.get("Digits", ""),
                                                speech=request.POST.get("SpeechResult", "")))
 
@@ -94,11 +107,26 @@ class VoicemailWebhook(ProviderWebhook):
     """The caller's voicemail (``<Record action>``): kept on the call."""
 
     def post(self, request):
-        message = inbound_calls.inbound_call_of(provider=self.provider.name, call_sid=request.POST.get("CallSid", ""))
+        message = _call_taken(self.provider, request)
         if message is not None:
             inbound_calls.voicemail_keep(message=message, recording_url=request.POST.get("RecordingUrl", ""),
                                          seconds=request.POST.get("RecordingDuration", ""))
         return _twiml(inbound_calls.hangup_twiml())
+
+
+class VoicemailTranscriptionWebhook(ProviderWebhook):
+    """Twilio's transcript of the voicemail (``<Record transcribeCallback>``): a stop said in
+    it is recorded; once per TranscriptionSid."""
+
+    def post(self, request):
+        message = _call_taken(self.provider, request)
+        if message is not None:
+            inbound_calls.voicemail_keep(message=message, recording_url=request.POST.get("RecordingUrl", ""),
+                                         seconds=request.POST.get("RecordingDuration", ""))
+            inbound_calls.voicemail_transcript_read(
+                message=message, transcription_sid=request.POST.get("TranscriptionSid", ""),
+                status=request.POST.get("TranscriptionStatus", ""), text=request.POST.get("TranscriptionText", ""))
+        return HttpResponse(status=204)
 
 
 def _twiml(body: str) -> HttpResponse:

@@ -124,6 +124,7 @@ PUBLIC = {
     "messaging:twilio_voice_menu": "the provider posts the caller's key (1: stop), signed (403 unsigned)",
     "messaging:twilio_voice_dialled": "the provider posts the forwarded leg's end, signed (403 unsigned)",
     "messaging:twilio_voicemail": "the provider posts the caller's voicemail, signed (403 unsigned)",
+    "messaging:twilio_transcription": "the provider posts a voicemail's transcript, signed (403 unsigned)",
     "intake:public": "the seller form homeowners fill in; a wrong key is a 404",
 }
 

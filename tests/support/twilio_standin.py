@@ -149,10 +149,11 @@ class TwilioStandIn:
         """How a call to the agent's phone ``number`` goes (CallPlan's fields)."""
         self.state.calls[number] = CallPlan(**plan)
 
-    def hold_number(self, number: str, *, voice_url: str = "", voice_application_sid: str = "",
-                    trunk_sid: str = "") -> None:
-        """The account holds ``number``; a call to it goes to ``voice_url`` (or an app, a trunk)."""
-        self.state.numbers[number] = {"voice_url": voice_url or None,
+    def hold_number(self, number: str, *, voice_url: str = "", voice_method: str = "POST",
+                    voice_application_sid: str = "", trunk_sid: str = "") -> None:
+        """The account holds ``number``; a call to it goes to ``voice_url`` with
+        ``voice_method`` (or to an app, a trunk)."""
+        self.state.numbers[number] = {"voice_url": voice_url or None, "voice_method": voice_method,
                                       "voice_application_sid": voice_application_sid or None,
                                       "trunk_sid": trunk_sid or None}
 
@@ -243,6 +244,23 @@ class TwilioStandIn:
         or a ``<Record>``'s end (``DialCallStatus``, ``RecordingUrl``...), posted to its action."""
         params = {"CallSid": sid, "AccountSid": self.account_sid, "From": from_, "To": to,
                   "CallStatus": "in-progress", "Direction": "inbound", "ApiVersion": "2010-04-01", **answer}
+        return self.post_signed(url, params)
+
+    def transcribed(self, url: str, *, sid: str, from_: str, to: str, text: str, status: str = "completed",
+                    recording_sid: str = "RE" + "1" * 32, transcription_sid: str = "TR" + "1" * 32,
+                    **extra) -> requests.Response:
+        """A ``<Record transcribe>``'s transcript, as Twilio posts it to ``transcribeCallback``
+        (no RecordingDuration there; ``TranscriptionText`` absent when it failed)."""
+        params = {"CallSid": sid, "AccountSid": self.account_sid, "From": from_, "To": to,
+                  "RecordingSid": recording_sid,
+                  "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{self.account_sid}/Recordings/"
+                                  f"{recording_sid}",
+                  "TranscriptionSid": transcription_sid, "TranscriptionStatus": status,
+                  "TranscriptionUrl": f"https://api.twilio.com/2010-04-01/Accounts/{self.account_sid}/"
+                                      f"Transcriptions/{transcription_sid}",
+                  "TranscriptionType": "fast", "CallStatus": "completed", "ApiVersion": "2010-04-01", **extra}
+        if status == "completed":
+            params["TranscriptionText"] = text
         return self.post_signed(url, params)
 
     def _numbers_listed(self, query: dict) -> tuple[int, dict]:

@@ -34,6 +34,8 @@ RETRYABLE_CODES = frozenset({"20429", "20503", "30001"})
 NOT_HELD = "not a number of this Twilio account"
 ANSWERS_ELSEWHERE = "its \"A call comes in\" address is {found}, not our voice line {expected}"
 ANSWERS_BY_APP = "calls to it go to a TwiML app or a SIP trunk, not our voice line {expected}"
+ANSWERS_BY_GET = ("its \"A call comes in\" method is {found}, not HTTP POST: our voice line answers POST only "
+                  "(set it to HTTP POST)")
 # Events a bridged call reports to its status callback.
 CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
@@ -124,10 +126,15 @@ class TwilioTelephony(TelephonyProvider):
         if record.voice_application_sid or record.trunk_sid:
             return CallerIdStatus(number=number, held=True, answers_on_our_line=False,
                                   reason=ANSWERS_BY_APP.format(expected=voice_url))
-        if (record.voice_url or "").rstrip("/") != voice_url.rstrip("/"):
+        # Exactly: without its trailing slash the address answers a POST with a redirect
+        # (APPEND_SLASH), which Twilio follows as a GET our POST-only webhook refuses.
+        if (record.voice_url or "") != voice_url:
             return CallerIdStatus(number=number, held=True, answers_on_our_line=False,
                                   reason=ANSWERS_ELSEWHERE.format(found=record.voice_url or "empty",
                                                                   expected=voice_url))
+        if (record.voice_method or "").upper() != "POST":
+            return CallerIdStatus(number=number, held=True, answers_on_our_line=False,
+                                  reason=ANSWERS_BY_GET.format(found=record.voice_method or "empty"))
         return CallerIdStatus(number=number, held=True, answers_on_our_line=True)
 
     def is_authentic(self, request) -> bool:

@@ -96,6 +96,30 @@ def test_d2_refuses_a_number_whose_calls_go_elsewhere(lead, caller, phone, twili
 
 
 @pytest.mark.django_db(transaction=True)
+def test_d2_refuses_a_voice_url_without_its_trailing_slash(lead, caller, phone, twilio_standin):
+    # Django answers that address's POST with an APPEND_SLASH redirect: the caller hears an error.
+    twilio_standin.hold_number(SENDER, voice_url=voice_url().rstrip("/"))
+
+    message = refused_with_d2(lead, phone, caller)
+
+    assert message == CALLER_ID_REFUSED.format(number=SENDER, reason=twilio_provider.ANSWERS_ELSEWHERE.format(
+        found=voice_url().rstrip("/"), expected=voice_url()))
+    assert twilio_standin.calls == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_d2_refuses_a_number_that_posts_to_us_by_get(lead, caller, phone, twilio_standin):
+    # Our voice line answers POST only: a GET is a 405, and no stop is taken.
+    twilio_standin.hold_number(SENDER, voice_url=voice_url(), voice_method="GET")
+
+    message = refused_with_d2(lead, phone, caller)
+
+    assert message == CALLER_ID_REFUSED.format(number=SENDER,
+                                               reason=twilio_provider.ANSWERS_BY_GET.format(found="GET"))
+    assert twilio_standin.calls == []
+
+
+@pytest.mark.django_db(transaction=True)
 def test_d2_refuses_a_number_answered_by_a_twiml_app(lead, caller, phone, twilio_standin):
     twilio_standin.hold_number(SENDER, voice_url=voice_url(), voice_application_sid="AP" + "1" * 32)
 

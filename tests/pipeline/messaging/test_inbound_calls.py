@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance.models import Channel, InternalDncEntry, StopOrigin
+from compliance.models import Channel, InternalDncEntry, ReviewStatus, RevocationReview, StopOrigin
 from compliance.services import text_resubscribe
 from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.services import automation_user
@@ -207,9 +207,14 @@ def test_d2_nobody_answering_takes_a_voicemail_kept_on_the_call(lead, called_bac
                                  RecordingDuration="14")
 
     assert "<Record" in dialled.text and kept.status_code == 200
+    assert 'transcribe="true"' in dialled.text
+    assert f'transcribeCallback="{url(live_server, "twilio_transcription")}"' in dialled.text
     inbound = Message.objects.get(direction="inbound")
     assert inbound.answered is False and inbound.attempt is None
-    assert inbound.body == "Voicemail (14 s): https://api.twilio.com/recordings/RE1"
+    assert inbound.body.startswith("Voicemail (14 s): https://api.twilio.com/recordings/RE1\nListen to it")
+    # Until its transcript is read, a person is shown it: the lead's agent is told.
+    [told] = Notification.objects.filter(key=f"voicemail:{inbound.pk}")
+    assert told.recipient == lead.assigned_agent and told.title.startswith("Voicemail from the homeowner")
 
 
 def test_d2_forged_or_unsigned_call_is_refused_and_records_nothing(lead, twilio_standin, live_server):
@@ -223,10 +228,58 @@ def test_d2_forged_or_unsigned_call_is_refused_and_records_nothing(lead, twilio_
     assert not Message.objects.exists() and not InternalDncEntry.objects.exists()
 
 
-def test_d2_a_key_for_a_call_never_taken_in_hangs_up(lead, twilio_standin, live_server):
+def test_d2_a_key_for_a_call_never_taken_in_still_records_the_stop(lead, called_back, twilio_standin, live_server):
+    """Its "A call comes in" lost or failed: the signed key press takes the call in and the stop."""
     response = press(twilio_standin, live_server, Digits="1")
 
-    assert "<Hangup />" in response.text and not InternalDncEntry.objects.exists()
+    assert "will not call or text this number again" in response.text and "<Hangup />" in response.text
+    entry = InternalDncEntry.objects.get(phone_number=HOMEOWNER)
+    assert entry.channel == Channel.CALL and "Pressed 1" in entry.homeowner_words
+    inbound = Message.objects.get(direction="inbound")
+    assert inbound.lead == lead and inbound.keyword == "stop" and inbound.attempt.outcome == Outcome.DNC_REQUEST
+
+
+def test_d2_a_key_for_a_call_never_taken_in_from_nobodys_number_goes_on_the_list(lead, twilio_standin,
+                                                                                 live_server):
+    response = press(twilio_standin, live_server, from_=STRANGER, Digits="1")
+
+    assert "will not call or text this number again" in response.text
+    assert InternalDncEntry.objects.get(phone_number=STRANGER).origin == StopOrigin.OTHER
+    assert Message.objects.get(direction="inbound").inbox_state == InboxState.UNMATCHED
+
+
+@pytest.mark.parametrize("hidden", ["anonymous", "+266696687", "Restricted", ""])
+def test_d2_a_caller_who_hides_their_number_is_answered_told_and_followed_up(lead, twilio_standin, live_server,
+                                                                            hidden):
+    answered = ring(twilio_standin, live_server, from_=hidden)
+    pressed = press(twilio_standin, live_server, from_=hidden, Digits="1")
+    again = press(twilio_standin, live_server, from_=hidden, Digits="1")  # Twilio's retry
+
+    assert answered.status_code == pressed.status_code == again.status_code == 200
+    assert "press 1, or say stop" in answered.text
+    assert "We could not see your number" in pressed.text and "text STOP to it" in pressed.text
+    assert "will not call or text this number again" not in pressed.text and "<Hangup />" in pressed.text
+    assert not InternalDncEntry.objects.exists()
+    # A person follows up: the call waits in the inbox, marked "may mean stop", saying why.
+    inbound = Message.objects.get(direction="inbound")
+    assert inbound.inbox_state == InboxState.UNMATCHED and inbound.keyword == "review"
+    assert inbound.body.count("nothing is on the list") == 1 and Message.objects.inbox().count() == 1
+
+
+def test_d2_a_hidden_number_pressing_1_on_a_call_never_taken_in_is_answered(lead, twilio_standin, live_server):
+    pressed = press(twilio_standin, live_server, from_="anonymous", Digits="1")
+
+    assert pressed.status_code == 200 and "We could not see your number" in pressed.text
+    assert Message.objects.inbox().get().keyword == "review" and not InternalDncEntry.objects.exists()
+
+
+def test_d2_a_hidden_number_reaching_a_person_is_forwarded(lead, brokerage, twilio_standin, live_server):
+    Brokerage.objects.filter(pk=brokerage.pk).update(phone=OFFICE)
+    ring(twilio_standin, live_server, from_="anonymous")
+
+    response = press(twilio_standin, live_server, from_="anonymous", Digits="5")
+
+    assert f"<Number>{OFFICE}</Number>" in response.text
 
 
 def test_d2_inbound_call_is_shown_on_the_timeline(client_as, lead, agent, called_back, twilio_standin, live_server):
@@ -260,3 +313,114 @@ def test_d2_a_call_left_being_filed_is_filed_as_a_call_by_the_sweep(lead, local_
 
     stuck.refresh_from_db()
     assert stuck.lead == lead and stuck.inbox_state == InboxState.FILED and stuck.attempt is None
+
+
+# A voicemail's words -------------------------------------------------------------------------
+
+
+def voicemail(standin, live_server, *, from_=HOMEOWNER, sid="CA" + "1" * 32):
+    standin.gather(url(live_server, "twilio_voicemail"), sid=sid, from_=from_, to=SENDER,
+                   RecordingUrl="https://api.twilio.com/recordings/RE1", RecordingDuration="9")
+
+
+def transcript(standin, live_server, text, *, from_=HOMEOWNER, sid="CA" + "1" * 32, **kwargs):
+    return standin.transcribed(url(live_server, "twilio_transcription"), sid=sid, from_=from_, to=SENDER, text=text,
+                               **kwargs)
+
+
+def test_d2_a_stop_said_in_a_voicemail_is_recorded_once(lead, called_back, twilio_standin, live_server):
+    ring(twilio_standin, live_server)
+    voicemail(twilio_standin, live_server)
+
+    first = transcript(twilio_standin, live_server, "Hi, this is Maria. Please stop calling me about the house.")
+    again = transcript(twilio_standin, live_server, "Hi, this is Maria. Please stop calling me about the house.")
+
+    assert first.status_code == again.status_code == 204
+    entry = InternalDncEntry.objects.get(phone_number=HOMEOWNER)
+    assert "Said in a voicemail" in entry.homeowner_words and "stop calling me" in entry.homeowner_words
+    assert entry.origin == StopOrigin.OTHER
+    inbound = Message.objects.get(direction="inbound")
+    assert inbound.keyword == "stop" and inbound.attempt.outcome == Outcome.DNC_REQUEST
+    assert inbound.body.count("Transcript (TR") == 1
+
+
+def test_d2_a_voicemail_that_only_may_mean_stop_goes_to_review(lead, called_back, twilio_standin, live_server):
+    ring(twilio_standin, live_server)
+    voicemail(twilio_standin, live_server)
+
+    for _ in range(2):
+        transcript(twilio_standin, live_server, "I think you have the wrong number, I never owned that house.")
+
+    [review] = RevocationReview.objects.all()
+    assert review.lead == lead and review.phone_number == HOMEOWNER and review.status == ReviewStatus.PENDING
+    assert "wrong number" in review.text
+    assert not InternalDncEntry.objects.exists()
+
+
+def test_d2_a_voicemail_with_no_stop_is_kept_word_for_word(lead, called_back, twilio_standin, live_server):
+    ring(twilio_standin, live_server)
+    voicemail(twilio_standin, live_server)
+
+    transcript(twilio_standin, live_server, "Call me back about the letter, I might sell.")
+
+    inbound = Message.objects.get(direction="inbound")
+    assert "Transcript (TR" in inbound.body and "I might sell." in inbound.body and inbound.keyword == ""
+    assert not InternalDncEntry.objects.exists() and not RevocationReview.objects.exists()
+
+
+def test_d2_a_voicemail_stop_from_nobodys_number_goes_on_the_list(lead, twilio_standin, live_server):
+    ring(twilio_standin, live_server, from_=STRANGER)
+    voicemail(twilio_standin, live_server, from_=STRANGER)
+    waiting = Message.objects.inbox().get()
+
+    transcript(twilio_standin, live_server, "Stop calling this number.", from_=STRANGER)
+
+    assert waiting.body.startswith("Voicemail (9 s)")  # in the inbox for a person until it is read
+    assert InternalDncEntry.objects.get(phone_number=STRANGER).channel == Channel.CALL
+    assert Message.objects.get(direction="inbound").keyword == "stop"
+
+
+def test_d2_a_voicemail_stop_from_a_hidden_number_goes_to_a_person(lead, twilio_standin, live_server):
+    ring(twilio_standin, live_server, from_="anonymous")
+    voicemail(twilio_standin, live_server, from_="anonymous")
+
+    transcript(twilio_standin, live_server, "Stop calling me.", from_="anonymous")
+
+    assert not InternalDncEntry.objects.exists()
+    inbound = Message.objects.inbox().get()
+    assert inbound.keyword == "review" and "nothing is on the list" in inbound.body
+
+
+def test_d2_a_failed_transcript_leaves_the_voicemail_to_a_person(lead, called_back, twilio_standin, live_server):
+    ring(twilio_standin, live_server)
+    voicemail(twilio_standin, live_server)
+
+    response = transcript(twilio_standin, live_server, "", status="failed")
+
+    assert response.status_code == 204
+    inbound = Message.objects.get(direction="inbound")
+    assert "No transcript (TR" in inbound.body and "Listen to it" in inbound.body
+    assert Notification.objects.filter(key=f"voicemail:{inbound.pk}").exists()
+    assert not InternalDncEntry.objects.exists()
+
+
+def test_d2_a_transcript_whose_voicemail_callback_was_lost_keeps_the_recording(lead, called_back, twilio_standin,
+                                                                               live_server):
+    ring(twilio_standin, live_server)
+
+    transcript(twilio_standin, live_server, "Please stop calling.")
+
+    inbound = Message.objects.get(direction="inbound")
+    assert "Recordings/RE" in inbound.body and inbound.keyword == "stop"
+    assert InternalDncEntry.objects.filter(phone_number=HOMEOWNER).exists()
+
+
+def test_d2_a_forged_transcript_is_refused(lead, called_back, twilio_standin, live_server):
+    ring(twilio_standin, live_server)
+
+    forged = twilio_standin.post_signed(url(live_server, "twilio_transcription"),
+                                        {"CallSid": "CA" + "1" * 32, "From": HOMEOWNER, "TranscriptionSid": "TR1",
+                                         "TranscriptionStatus": "completed", "TranscriptionText": "stop"},
+                                        signature="Zm9yZ2Vk")
+
+    assert forged.status_code == 403 and not InternalDncEntry.objects.exists()
