@@ -384,7 +384,8 @@ def list_facts(attempt: Attempt) -> ListFacts:
                f"UNION ALL SELECT 'e', id, '' FROM {_RELATIONSHIPS} WHERE phone_number = %s OR lead_id = %s "
                # Each attempt's channel, technology and time, packed into the one text column
                # every part of the union shares (E2 counts each state over its own window from
-               # them); PostgreSQL's ISO DateStyle and SQLite's stored text both parse back.
+               # them). PostgreSQL writes the time in its ISO DateStyle, which psycopg and the
+               # whole ORM require anyway; SQLite gives its stored UTC text. Both parse back.
                f"UNION ALL SELECT 'c', id, channel || ' ' || technology || ' ' || CAST(checked_at AS TEXT) "
                f"FROM {_CHECKS} WHERE contact_point = %s "
                "AND checked_at > %s AND checked_at <= %s AND mode = 'log' AND direction = 'outbound' "

@@ -28,8 +28,14 @@ D6_PARAMETERS = [
 
 
 def seed(apps, schema_editor):
-    apps.get_model("compliance", "StateCallingRule").objects.get_or_create(
+    rule, created = apps.get_model("compliance", "StateCallingRule").objects.get_or_create(
         state="ME", effective_from=date(2000, 1, 1), defaults=MAINE)
+    if not created and rule.frequency_cap is None:
+        # A Maine row someone added without a cap: give it the cap, keep their window and
+        # days. A row that already has a cap was set by counsel and stays as it is.
+        for field in ("frequency_cap", "cap_window_hours", "cap_automated_only"):
+            setattr(rule, field, MAINE[field])
+        rule.save(update_fields=["frequency_cap", "cap_window_hours", "cap_automated_only"])
     parameter = apps.get_model("compliance", "RuleParameter")
     for key, value, description in D6_PARAMETERS:
         parameter.objects.get_or_create(
