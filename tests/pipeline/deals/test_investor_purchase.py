@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from compliance.disclosures import SPOKEN_OPENING
 from leadcrm.accounts.services import team_member_set
 from leads.models import Stage
 from pipeline.deals.documents import checklist_item_update, package_checklist
@@ -79,8 +80,10 @@ def test_both_seeded_scripts_pass_the_brokerages_phrase_list():
 
 
 def test_a_script_for_anyone_is_offered_to_both_and_ones_own_capacity_comes_first(agent, investor):
+    # An investor is outside the licensee stay: their call script opens with Regulation O's
+    # spoken disclosure (F3).
     mine = template_save(actor=investor, name="A short opener", kind=TemplateKind.CALL_SCRIPT,
-                         body="Hi [First Name].")
+                         body=f"{SPOKEN_OPENING} Hi [First Name].")
     assert mine.capacity == ""
     names = [script.name for script in call_scripts_for(user=investor)]
     assert names[0] == "First contact as an investor: buying for yourself, as-is" and "A short opener" in names
@@ -89,8 +92,7 @@ def test_a_script_for_anyone_is_offered_to_both_and_ones_own_capacity_comes_firs
 
 def test_the_scripts_page_saves_who_a_script_is_for(investor, client_as):
     response = client_as(investor).post(reverse("pipeline:scripts"), {
-        "name": "Follow-up as a buyer", "kind": TemplateKind.CALL_SCRIPT, "body": "Hi [First Name], it's [Agent Name].",
-        "capacity": "principal"})
+        "name": "Follow-up as a buyer", "kind": TemplateKind.CALL_SCRIPT, "body": f"{SPOKEN_OPENING} Hi [First Name], it's [Agent Name].", "capacity": "principal"})
     assert response.status_code == 302
     assert MessageTemplate.objects.get(name="Follow-up as a buyer").capacity == "principal"
 
