@@ -215,19 +215,30 @@ class AgentListForm(forms.Form):
     note = forms.CharField(required=False, max_length=200, label="Where the list came from",
                            help_text="E.g. the brokerage you kept it at. Not the homeowners' details.")
 
-    UNREADABLE = "That file is not a text or CSV file."
-    TOO_LARGE = "That file is larger than 1 MB: split it."
+    UNREADABLE = "That file is not a text or CSV file: choose a .csv or .txt file."
+    TOO_LARGE = "That file is larger than 1 MB: split it, then choose each part."
+    BOTH = ("You pasted numbers and chose a file: add one at a time. The pasted numbers are kept above; "
+            "add them, then choose the file again.")
 
     def clean(self):
         cleaned = super().clean()
         upload = cleaned.get("upload")
-        if upload is not None:
-            if upload.size > 2**20:
-                raise forms.ValidationError(self.TOO_LARGE)
+        # Which input the list came from, so that its bad lines are named under it.
+        self.source_field = "numbers"
+        if upload is None:
+            return cleaned
+        if cleaned.get("numbers", "").strip():
+            # Never one silently instead of the other: the agent says which.
+            self.add_error("upload", self.BOTH)
+        elif upload.size > 2**20:
+            self.add_error("upload", self.TOO_LARGE)
+        else:
             try:
                 cleaned["numbers"] = upload.read().decode("utf-8-sig")
             except UnicodeDecodeError:
-                raise forms.ValidationError(self.UNREADABLE) from None
+                self.add_error("upload", self.UNREADABLE)
+            else:
+                self.source_field = "upload"
         return cleaned
 
 

@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from leadcrm.accounts.models import User
 from leadcrm.shared.heartbeat import heartbeat
@@ -395,7 +396,7 @@ def new_phones_cover(*, phones) -> list[InternalDncEntry]:
 
 AGENT_LIST_BLANK = "Paste at least one number or email address, one a line (or a CSV with them in the first column)."
 AGENT_LIST_TOO_MANY = "At most {limit} lines at a time: split the list."
-AGENT_LIST_BAD_LINE = "Line {line}: {value!r} is neither a phone number nor an email address ({error})."
+AGENT_LIST_BAD_LINE = "Line {line}: “{value}” is neither a phone number nor an email address."
 AGENT_LIST_ALREADY = "Line {line}: {value} is on your list already."
 AGENT_LIST_REPEATED = "Line {line}: {value} is on line {first} too."
 AGENT_LIST_MAX_LINES = 5000
@@ -477,8 +478,8 @@ def agent_list_import(*, agent: User, text: str, note: str = "", recorded_by: Us
     errors, wanted, seen = [], [], {}
     for number, value in lines:
         phone_number, email, error = _agent_list_point(value)
-        if error:
-            errors.append(AGENT_LIST_BAD_LINE.format(line=number, value=value, error=error))
+        if error:  # the parser's own words repeat the value: one plain sentence says it all
+            errors.append(AGENT_LIST_BAD_LINE.format(line=number, value=value))
             continue
         point = phone_number or email
         if point in seen:
@@ -524,10 +525,11 @@ def relationship_terminate(*, relationship: EstablishedRelationship, lead: Lead,
     if terminated_on > timezone.localdate():
         raise ValidationError({"terminated_on": TERMINATION_FUTURE})
     if terminated_on < relationship.started_on:
-        raise ValidationError({"terminated_on": TERMINATION_BEFORE_START.format(started=relationship.started_on)})
+        raise ValidationError({"terminated_on": TERMINATION_BEFORE_START.format(
+            started=date_format(relationship.started_on, "M j, Y"))})
     earlier = RelationshipTermination.objects.filter(relationship=relationship).first()
     if earlier is not None:
-        raise ValidationError(TERMINATION_ALREADY.format(date=earlier.terminated_on))
+        raise ValidationError(TERMINATION_ALREADY.format(date=date_format(earlier.terminated_on, "M j, Y")))
     termination = RelationshipTermination(relationship=relationship, lead=lead, terminated_on=terminated_on,
                                           shown_by=TerminationShownBy(shown_by), recorded_by=recorded_by)
     termination.full_clean()
@@ -535,7 +537,7 @@ def relationship_terminate(*, relationship: EstablishedRelationship, lead: Lead,
         with transaction.atomic():
             termination.save()
     except IntegrityError:  # recorded a moment ago by someone else
-        raise ValidationError(TERMINATION_ALREADY.format(date=terminated_on)) from None
+        raise ValidationError(TERMINATION_ALREADY.format(date=date_format(terminated_on, "M j, Y"))) from None
     return termination
 
 

@@ -12,6 +12,7 @@ from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView
@@ -32,6 +33,7 @@ from .forms import (
 )
 from .models import (
     AgentDncEntry,
+    AgentListSource,
     CheckMode,
     DncPolicy,
     DncSource,
@@ -272,9 +274,22 @@ class ProceduresView(LoginRequiredMixin, FormView):
         return HttpResponseRedirect(reverse("compliance:procedures"))
 
 
-AGENT_LIST_ADDED = "Added {count} to your list.{already}"
+AGENT_LIST_ADDED = "Added {count} to your list."
+AGENT_LIST_NOTHING_NEW = "Nothing new to add."
+AGENT_LIST_ALREADY = " {count} {verb} already on your list."
+AGENT_LIST_FILE_AGAIN = "Fix the file, then choose it again."
 AGENT_LIST_PAGE = 100
-TERMINATED = "Recorded the end of the relationship on {date:%b %d, %Y}."
+# The page is the agent's own ("My ..."): how an entry came, said to them (stored values stay).
+AGENT_LIST_SOURCES = {AgentListSource.STOP: "A stop made to you", AgentListSource.OWN_LIST: "From your own list"}
+TERMINATED = "Recorded the end of the relationship on {date}."
+
+
+def agent_list_added_message(*, added: int, already: int) -> str:
+    """What an import did, in words: 'Added 2 to your list. 1 was already on your list.'"""
+    text = AGENT_LIST_ADDED.format(count=added) if added or not already else AGENT_LIST_NOTHING_NEW
+    if already:
+        text += AGENT_LIST_ALREADY.format(count=already, verb="was" if already == 1 else "were")
+    return text
 
 
 class AgentListView(LoginRequiredMixin, FormView):
@@ -286,22 +301,25 @@ class AgentListView(LoginRequiredMixin, FormView):
 
     def get_context_data(self, **kwargs):
         entries = AgentDncEntry.objects.filter(agent=self.request.user).select_related("lead__property")
-        return super().get_context_data(entries=entries[:AGENT_LIST_PAGE], total=entries.count(),
-                                        shown=AGENT_LIST_PAGE, **kwargs)
+        shown = list(entries[:AGENT_LIST_PAGE])
+        for entry in shown:
+            entry.source_label = AGENT_LIST_SOURCES.get(entry.source, entry.get_source_display())
+        return super().get_context_data(entries=shown, total=entries.count(), shown=AGENT_LIST_PAGE, **kwargs)
 
     def form_valid(self, form):
+        # Bad lines are named under the input they came from: the paste box or the file.
+        field = form.source_field
         try:
             result = agent_list_import(agent=self.request.user, text=form.cleaned_data["numbers"],
                                        note=form.cleaned_data["note"])
         except ValidationError as error:
-            form.add_error("numbers", error.messages)
+            form.add_error(field, error.messages)
             return self.form_invalid(form)
         if not result.ok:
-            for line in result.errors:
-                form.add_error("numbers", line)
+            errors = result.errors + ([AGENT_LIST_FILE_AGAIN] if field == "upload" else [])
+            form.add_error(field, errors)
             return self.form_invalid(form)
-        already = f" {len(result.already)} were on it already." if result.already else ""
-        messages.success(self.request, AGENT_LIST_ADDED.format(count=len(result.added), already=already))
+        messages.success(self.request, agent_list_added_message(added=len(result.added), already=len(result.already)))
         return HttpResponseRedirect(reverse("compliance:agent_list"))
 
     def form_invalid(self, form):
@@ -342,5 +360,5 @@ class RelationshipTerminateView(LoginRequiredMixin, FormView):
             for field, field_errors in errors.items():
                 form.add_error(field if field in form.fields else None, field_errors)
             return self.render_to_response(self.get_context_data(form=form), status=400)
-        messages.success(self.request, TERMINATED.format(date=form.cleaned_data["terminated_on"]))
+        messages.success(self.request, TERMINATED.format(date=date_format(form.cleaned_data["terminated_on"], "M j, Y")))
         return HttpResponseRedirect(reverse("leads:detail", args=[self.lead.pk]) + "#evidence")

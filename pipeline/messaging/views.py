@@ -7,6 +7,7 @@ views only shape input and output. See docs/messaging.md.
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 
 from django.conf import settings
@@ -21,7 +22,13 @@ from django.views import View
 from django.views.generic import TemplateView
 from django_htmx.http import HttpResponseClientRedirect
 
-from compliance.disclosures import role_disclosure_sentence
+from compliance.disclosures import (
+    HEADING,
+    TOTAL_FEE,
+    missing_disclosures,
+    role_disclosure_sentence,
+    without_disclosures,
+)
 from compliance.models import Channel, Purpose, Technology, Verdict
 from compliance.services import outreach_preview
 from leadcrm.accounts.models import Brokerage
@@ -47,6 +54,32 @@ PICK_LEAD = "Pick the lead to file it on."
 LOCAL_ONLY = "Playing a reply is for the local backend only."
 # The compose and script forms' button that adds Regulation O's notice (F3).
 INSERT_NOTICE = "insert_notice"
+# The notice's fee sentence whatever stands for the fee: the placeholder of a fee not yet
+# recorded is no figure, so the checks do not read it as the sentence (and must not).
+_ANY_FEE_SENTENCE = re.compile(
+    r"\s+".join(re.escape(word) for word in TOTAL_FEE.split("{fee}")[0].split())
+    + r"\s+[^\n]*?\s*" + r"\s+".join(re.escape(word) for word in TOTAL_FEE.split("{fee}")[1].split()),
+    re.IGNORECASE)
+
+
+def with_notice_replaced(body: str, *, lead) -> str:
+    """``body`` with Regulation O's notice (F3) as the insert button gives it, however often
+    it is pressed: a text that already complies is kept as it is; otherwise a notice block
+    already in it (with the placeholder of a fee not yet recorded, say) is taken out before
+    the standard block is added, never added a second time or left as blanks."""
+    body = body or ""
+    if not missing_disclosures(body):
+        return body
+    kept = []
+    for line in body.splitlines():
+        if line.strip().upper() == HEADING:
+            continue
+        own = _ANY_FEE_SENTENCE.sub(" ", without_disclosures(line))
+        if own == line:
+            kept.append(line)
+        elif own.strip():
+            kept.append(" ".join(own.split()))  # the sender's words beside the notice's, spacing tidied
+    return with_standard_disclosure("\n".join(kept).strip(), spoken=False, lead=lead)
 
 
 def click_to_call_enabled() -> bool:
@@ -117,9 +150,9 @@ class TextComposeView(LeadTextMixin, View):
         data = request.POST
         if INSERT_NOTICE in data:
             # One click: the standard notice (F3), with the brokerage's name and the lead's fee,
-            # added to the text as it stands; nothing is sent.
+            # added to the text as it stands (a second click changes nothing); nothing is sent.
             data = data.copy()
-            data["body"] = with_standard_disclosure(data.get("body", ""), spoken=False, lead=self.lead)
+            data["body"] = with_notice_replaced(data.get("body", ""), lead=self.lead)
             form, phones, templates, _ = compose_form_for(lead=self.lead, user=request.user, data=data)
             form.is_valid()
             form.errors.clear()
