@@ -119,7 +119,8 @@ class TextComposeView(LeadTextMixin, View):
             # One click: the standard notice (F3), with the brokerage's name and the lead's fee,
             # added to the text as it stands; nothing is sent.
             data = data.copy()
-            data["body"] = with_standard_disclosure(data.get("body", ""), spoken=False, lead=self.lead)
+            data["body"] = with_standard_disclosure(data.get("body", ""), spoken=False, lead=self.lead,
+                                                    actor=request.user, purpose=data.get("purpose"))
             form, phones, templates, _ = compose_form_for(lead=self.lead, user=request.user, data=data)
             form.is_valid()
             form.errors.clear()
@@ -146,10 +147,10 @@ class TextComposeView(LeadTextMixin, View):
         return HttpResponseRedirect(url)
 
 
-def with_text_content(decision, *, body: str, agent, lead=None):
+def with_text_content(decision, *, body: str, agent, lead=None, purpose=None):
     """The gate's verdict with what refuses the text's own words (F6, D3 in the text), as
     sending it would: the live verdict never shows "allowed" for a text that will be refused."""
-    content = services.text_content_findings(body=body, agent=agent, lead=lead)
+    content = services.text_content_findings(body=body, agent=agent, lead=lead, purpose=purpose)
     if not content:
         return decision
     ruled = {finding.rule for finding in content}
@@ -176,7 +177,8 @@ class TextPreviewView(LeadTextMixin, View):
                 technology=Technology.MANUAL,
             )
         if decision is not None:
-            decision = with_text_content(decision, body=data.get("body", ""), agent=request.user, lead=self.lead)
+            decision = with_text_content(decision, body=data.get("body", ""), agent=request.user, lead=self.lead,
+                                         purpose=data.get("purpose"))
         blocks = decision.findings_with(Verdict.BLOCK) if decision else []
         disclosure_pending = bool(blocks) and all(f.rule in DISCLOSURE_RULES for f in blocks)
         return render(request, "pipeline/partials/_verdict.html",
