@@ -69,6 +69,15 @@ STOP_PAYMENTS = "If you stop paying your mortgage, you could lose your home and 
 FEE_FIELD = "[Total Fee]"
 
 
+# Where the company's name may stand: at the start of a line or a sentence, so the slot never
+# takes in the words before it ("Our HUD-approved team, Acme is not associated ...").
+COMPANY_START = r"(?:^|(?<=\n)|(?<=[.!?:]\s))"
+# The name itself: at most 60 characters of one sentence ("Acme Realty, Inc." keeps its point).
+COMPANY = r"(?P<company>(?:[^.!?\n]|\.(?=\S)|(?<=Inc)\.|(?<=Co)\.|(?<=Corp)\.|(?<=Ltd)\.){1,60}?)"
+# The fee: a figure and nothing else ("$2,500"), so the slot never runs on into other words.
+FEE_FIGURE = r"[$\s]*\d[\d,.]*"
+
+
 @dataclass(frozen=True)
 class Required:
     """One sentence F3 asks for: its key, how the refusal names it, and its words."""
@@ -77,15 +86,16 @@ class Required:
     name: str
     words: str
 
-    def pattern(self) -> re.Pattern:
-        """The sentence as written, any spacing and case; the company and the fee may be any words
-        (the fee must hold a figure, or be the template's merge field)."""
+    def pattern(self, *, template: bool = False) -> re.Pattern:
+        """The sentence as written, any spacing and case. The company is a name at the start of
+        a sentence; the fee is a figure, or, in a template (``template``), the merge field the
+        send fills in (a message that goes out with the field itself states no fee)."""
         regex = ""
         for part in re.split(r"(\{company\}|\{fee\})", self.words):
             if part == "{company}":
-                regex += r"(?P<company>[^.!?\n]{1,120}?)"
+                regex += COMPANY_START + COMPANY
             elif part == "{fee}":
-                regex += r"(?P<fee>[^.\n]*?\d[^\n]*?|" + re.escape(FEE_FIELD) + ")"
+                regex += "(?P<fee>" + FEE_FIGURE + ("|" + re.escape(FEE_FIELD) if template else "") + ")"
             elif part:
                 words = r"\s+".join(re.escape(word) for word in part.split())
                 regex += (r"\s+" if part[0].isspace() else "") + words + (r"\s+" if part[-1].isspace() else "")
@@ -94,13 +104,14 @@ class Required:
 
 HEADING_REQUIRED = Required("heading", f"the heading “{HEADING}”", HEADING)
 OPENING_REQUIRED = Required("opening", f"the spoken opening “{SPOKEN_OPENING}”", SPOKEN_OPENING)
+TOTAL_FEE_REQUIRED = Required("total_fee", "the total fee", TOTAL_FEE)
 WRITTEN = (
     Required("not_government", "that we are not associated with or approved by the government or the lender",
              NOT_GOVERNMENT),
     Required("stop_any_time", "that the homeowner may stop doing business with us at any time", STOP_ANY_TIME),
     Required("accept_or_reject", "that the homeowner may accept or reject the lender's offer", ACCEPT_OR_REJECT),
     Required("owe_nothing", "that the homeowner owes nothing if they reject the offer", OWE_NOTHING),
-    Required("total_fee", "the total fee", TOTAL_FEE),
+    TOTAL_FEE_REQUIRED,
 )
 GUARANTEE_REQUIRED = Required("guarantee", "the warning that the lender may not agree (the text suggests a "
                               "guaranteed result)", GUARANTEE)
@@ -130,35 +141,52 @@ def disclosures_required(*, actor: User, service: str) -> bool:
     return not licensee_stay_applies(actor=actor, service=service)
 
 
-def disclosure_spans(text: str) -> list[tuple[int, int]]:
-    """Where the standard disclosures stand in ``text``: their own words ("not approved by
-    the government", "stop paying your mortgage") are no promise and no advice."""
-    spans = [(m.start(), m.end()) for required in (*EVERY_SENTENCE, HEADING_REQUIRED)
-             for m in required.pattern().finditer(text or "")]
-    return sorted(spans)
+def disclosure_spans(text: str, *, with_slots: bool = False) -> list[tuple[int, int]]:
+    """Where the standard disclosures' own words stand in ``text``: those words ("not approved
+    by the government", "stop paying your mortgage") are no promise and no advice. What fills
+    a slot (the company's name, the fee) is not theirs, so it is left out of the spans unless
+    ``with_slots`` (the whole sentences, to replace a partial notice)."""
+    spans = []
+    for required in (*EVERY_SENTENCE, HEADING_REQUIRED):
+        for match in required.pattern(template=True).finditer(text or ""):
+            start = match.start()
+            for slot in ("company", "fee"):
+                if not with_slots and slot in match.re.groupindex and match.start(slot) >= 0:
+                    spans.append((start, match.start(slot)))
+                    start = match.end(slot)
+            spans.append((start, match.end()))
+    return sorted(span for span in spans if span[1] > span[0])
 
 
-def without_disclosures(text: str) -> str:
-    """``text`` with the disclosures' words blanked out, at the same offsets."""
+def without_disclosures(text: str, *, with_slots: bool = False) -> str:
+    """``text`` with the disclosures' fixed words blanked out, at the same offsets (and what
+    fills their slots too, with ``with_slots``)."""
     text = text or ""
-    for start, end in disclosure_spans(text):
+    for start, end in disclosure_spans(text, with_slots=with_slots):
         text = text[:start] + " " * (end - start) + text[end:]
     return text
 
 
-def missing_disclosures(text: str, *, spoken: bool = False) -> list[Required]:
+def missing_disclosures(text: str, *, spoken: bool = False, template: bool = False,
+                        fee_required: bool = True) -> list[Required]:
     """The F3 sentences ``text`` lacks, in the order the block gives them.
 
     A spoken script only has to begin with the opening; what follows it is said, and the
     written block's sentences are checked on what is written. Written words need the heading,
     the five sentences, and the guarantee or stop-payments warning when the text, its
-    disclosures set aside, suggests a guaranteed result or advises stopping payments."""
+    disclosures set aside, suggests a guaranteed result or advises stopping payments.
+
+    The fee sentence names a figure; a template (``template``) may name the merge field
+    instead. Without ``fee_required`` (a principal buying for themselves with no fee on the
+    lead: docs/compliance-rules.md#f3) the fee sentence is not asked for."""
     text = text or ""
     if spoken:
         opening = OPENING_REQUIRED.pattern().match(text.strip())
         return [] if opening else [OPENING_REQUIRED]
     missing = [] if HEADING in text.upper() else [HEADING_REQUIRED]
-    missing += [required for required in WRITTEN if not required.pattern().search(text)]
+    missing += [required for required in WRITTEN
+                if (fee_required or required is not TOTAL_FEE_REQUIRED)
+                and not required.pattern(template=template).search(text)]
     rest = without_disclosures(text)
     if SUGGESTS_GUARANTEE.search(rest) and not GUARANTEE_REQUIRED.pattern().search(text):
         missing.append(GUARANTEE_REQUIRED)
@@ -172,18 +200,21 @@ def missing_message(missing: list[Required], *, spoken: bool = False) -> str:
                           missing="; ".join(required.name for required in missing))
 
 
-def disclosure_block(*, company: str, fee: str, guarantee: bool = False, stop_payments: bool = False) -> str:
-    """The written block, plain text: the heading in capitals on its own line, then each sentence."""
+def disclosure_block(*, company: str, fee: str | None, guarantee: bool = False, stop_payments: bool = False) -> str:
+    """The written block, plain text: the heading in capitals on its own line, then each
+    sentence (without the fee sentence when ``fee`` is None: no fee to state)."""
     sentences = [NOT_GOVERNMENT.format(company=company)]
     if guarantee:
         sentences.append(GUARANTEE)
-    sentences += [STOP_ANY_TIME, ACCEPT_OR_REJECT, OWE_NOTHING, TOTAL_FEE.format(fee=fee)]
+    sentences += [STOP_ANY_TIME, ACCEPT_OR_REJECT, OWE_NOTHING]
+    if fee is not None:
+        sentences.append(TOTAL_FEE.format(fee=fee))
     if stop_payments:
         sentences.append(STOP_PAYMENTS)
     return HEADING + "\n" + " ".join(sentences)
 
 
-def disclosure_block_html(*, company: str, fee: str, guarantee: bool = False, stop_payments: bool = False,
+def disclosure_block_html(*, company: str, fee: str | None, guarantee: bool = False, stop_payments: bool = False,
                           body_size_pt: int = 12) -> SafeString:
     """The block for HTML output: the heading in bold, two points larger than the body."""
     plain_block = disclosure_block(company=company, fee=fee, guarantee=guarantee, stop_payments=stop_payments)
@@ -193,16 +224,17 @@ def disclosure_block_html(*, company: str, fee: str, guarantee: bool = False, st
         '<p style="font-size:{}pt">{}</p></div>', body_size_pt + 2, HEADING, body_size_pt, sentences)
 
 
-def with_disclosure(text: str, *, spoken: bool, company: str, fee: str) -> str:
+def with_disclosure(text: str, *, spoken: bool, company: str, fee: str | None) -> str:
     """``text`` with what F3 asks added: the spoken opening in front of a script, the
-    written block after a message (with the warnings its words call for). Text that
-    already complies is returned as it is."""
+    written block after a message (with the warnings its words call for; without the fee
+    sentence when ``fee`` is None). Text that already complies is returned as it is."""
     text = text or ""
-    if not missing_disclosures(text, spoken=spoken):
+    if not missing_disclosures(text, spoken=spoken, template=fee == FEE_FIELD, fee_required=fee is not None):
         return text
     if spoken:
         return SPOKEN_OPENING + "\n" + text.lstrip()
-    rest = "\n".join(line.rstrip() for line in without_disclosures(text).splitlines() if line.strip())
+    rest = "\n".join(line.rstrip() for line in without_disclosures(text, with_slots=True).splitlines()
+                     if line.strip())
     block = disclosure_block(company=company, fee=fee, guarantee=bool(SUGGESTS_GUARANTEE.search(rest)),
                              stop_payments=bool(ADVISES_STOP_PAYING.search(rest)))
     return (rest + "\n\n" + block) if rest else block

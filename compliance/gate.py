@@ -1234,7 +1234,13 @@ def content(attempt: Attempt) -> Iterable[Finding]:
     A warning here, on the note of what was said or sent: the words the app itself sends
     (a text, an email, a template) are refused before they reach the gate
     (``pipeline.messaging.services.text_content_findings``, the email merge, the template
-    checks), and a note of a call cannot be unsaid."""
+    checks), and a note of a call cannot be unsaid.
+
+    F3 is judged here on the sender alone: the service and the fees on the lead are the
+    pipeline's, which compliance does not read, so the gate takes the short-sale listing
+    and does not ask a principal for the fee sentence (no fee may be recorded). The send
+    paths judge the lead's service and fee (``pipeline.deals.reg_o``); the evidence says
+    which view this was."""
     hits = language_hits(attempt.message, on=attempt.call_date)
     if hits:
         attempt.evidence["language"] = [{"phrase": hit.label, "text": hit.text, "rule": hit.rule} for hit in hits]
@@ -1243,8 +1249,11 @@ def content(attempt: Attempt) -> Iterable[Finding]:
     if (attempt.channel == Channel.SMS and attempt.direction == Direction.OUTBOUND and attempt.message.strip()
             and not attempt.is_stop_confirmation
             and disclosures_required(actor=attempt.actor, service=Service.SHORT_SALE_LISTING)):
-        missing = missing_disclosures(attempt.message)
-        attempt.evidence["reg_o_disclosures"] = {"required": True, "missing": [m.key for m in missing]}
+        fee_required = attempt.actor.capacity != Capacity.PRINCIPAL
+        missing = missing_disclosures(attempt.message, fee_required=fee_required)
+        attempt.evidence["reg_o_disclosures"] = {
+            "required": True, "missing": [m.key for m in missing], "view": "sender only",
+            "service": Service.SHORT_SALE_LISTING, "fee_required": fee_required}
         if missing:
             yield _warn(rules.DISCLOSURES, missing_message(missing))
 

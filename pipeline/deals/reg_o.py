@@ -7,12 +7,14 @@ the fees are the pipeline's, so the two meet here.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from compliance import disclosures, rules
 from compliance.language import language_hits
+from compliance.models import Purpose
 from compliance.transactions import Service
-from leadcrm.accounts.models import Brokerage, User
+from leadcrm.accounts.models import Brokerage, Capacity, User
 from leads.models import Lead
 from pipeline.models import Fee, FeeService, FeeStatus
 
@@ -48,13 +50,39 @@ def disclosures_required_for(*, actor: User, lead: Lead | None) -> bool:
     return disclosures.disclosures_required(actor=actor, service=lead_service(lead))
 
 
-def with_standard_disclosure(text: str, *, spoken: bool, lead: Lead | None,
-                             brokerage: Brokerage | None = None, fee: str | None = None) -> str:
+def fee_statement_required(*, actor: User, lead: Lead | None) -> bool:
+    """Whether F3's notice must state a fee: not from a principal buying for themselves with
+    no fee recorded on the lead (they charge none, and "you will have to pay us" would be
+    false); from anyone else, always (docs/compliance-rules.md#f3)."""
+    return actor.capacity != Capacity.PRINCIPAL or bool(lead_total_fee(lead))
+
+
+# The fee sentence as a template writes it, to leave out where no fee is to be stated.
+FEE_SENTENCE = re.compile(r"[ \t]*" + r"\s+".join(
+    re.escape(word) for word in disclosures.TOTAL_FEE.format(fee=disclosures.FEE_FIELD).split()), re.IGNORECASE)
+
+
+def without_unstated_fee(text: str, *, actor: User, lead: Lead | None) -> str:
+    """``text`` without the template's fee sentence when ``actor`` states no fee on ``lead``:
+    the merge would otherwise say "you will have to pay us  for our services"."""
+    if fee_statement_required(actor=actor, lead=lead):
+        return text
+    return FEE_SENTENCE.sub("", text)
+
+
+def with_standard_disclosure(text: str, *, spoken: bool, lead: Lead | None, actor: User | None = None,
+                             brokerage: Brokerage | None = None, fee: str | None = None,
+                             purpose: str | None = None) -> str:
     """``text`` with the standard notice added, filled with the brokerage's name and the
-    lead's total fee (a template keeps the ``[Total Fee]`` merge field)."""
+    lead's total fee (a template keeps the ``[Total Fee]`` merge field). A principal with no
+    fee on the lead gets no fee sentence; the one stop confirmation (B4) gets no notice at
+    all, since it may carry nothing but the confirmation."""
+    if purpose == Purpose.REVOCATION_CONFIRMATION:
+        return text
     brokerage = brokerage or Brokerage.objects.current()
     if fee is None:
-        fee = lead_total_fee(lead) or FEE_NOT_RECORDED
+        fee = lead_total_fee(lead) or (
+            None if actor is not None and not fee_statement_required(actor=actor, lead=lead) else FEE_NOT_RECORDED)
     return disclosures.with_disclosure(text, spoken=spoken, company=brokerage.name, fee=fee)
 
 
@@ -71,7 +99,7 @@ def written_words_refusal(*, text: str, actor: User, lead: Lead | None) -> tuple
         reasons.append(WORDS_REFUSED.format(text=hit.text, rule=hit.rule, why=hit.why))
         codes.add(hit.rule)
     if disclosures_required_for(actor=actor, lead=lead):
-        missing = disclosures.missing_disclosures(text)
+        missing = disclosures.missing_disclosures(text, fee_required=fee_statement_required(actor=actor, lead=lead))
         if missing:
             reasons.append(disclosures.missing_message(missing))
             codes.add(rules.DISCLOSURES.id)

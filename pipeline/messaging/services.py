@@ -33,7 +33,7 @@ from leadcrm.shared.queue import enqueue_on_commit
 from leads.editing import phone_add_by_hand
 from leads.models import Email, EmailStatus, Lead, Phone, PhoneStatus, PhoneType
 from leads.phones import format_national
-from pipeline.deals.reg_o import disclosures_required_for
+from pipeline.deals.reg_o import disclosures_required_for, fee_statement_required
 from pipeline.models import (
     FINAL_STATUSES,
     STATUS_RANK,
@@ -109,7 +109,7 @@ def text_send(
         raise ValidationError({"body": TEXT_TOO_LONG.format(limit=TEXT_LIMIT, length=len(body))})
     if phone.phone_type == PhoneType.LANDLINE:
         raise ValidationError({"phone": LANDLINE.format(number=phone.display)})
-    refused = text_content_findings(body=body, agent=actor, lead=lead)
+    refused = text_content_findings(body=body, agent=actor, lead=lead, purpose=purpose)
     if refused:
         raise ValidationError({"body": [finding.reason for finding in refused]}, code=refused[0].rule)
     sender = sending_number(agent=actor, to=phone.number)
@@ -147,12 +147,16 @@ TEXT_UNSIGNED = ("A text must say who is writing (D3): name yourself and the bro
 TEXT_DISCLOSURES = "A text to a homeowner from you must carry Regulation O's notice ({rule}): {missing}"
 
 
-def text_content_findings(*, body: str, agent: User, lead: Lead | None = None) -> list[Finding]:
+def text_content_findings(*, body: str, agent: User, lead: Lead | None = None,
+                          purpose: Purpose | str | None = None) -> list[Finding]:
     """What refuses the words of a text before the gate is asked: unlike a note of what was
     said on a call, the text is what the homeowner reads. A prohibited promise (F6) or
     representation (F5) is a refusal here, not the warning the log gives a note; the text
     itself must name the agent and the brokerage (D3), since no one will say them aloud; and
-    from a sender outside the licensee stay it carries Regulation O's notice (F3)."""
+    from a sender outside the licensee stay it carries Regulation O's notice (F3), with a
+    figure for the fee (a merge field left in states none) unless the sender is a principal
+    with no fee on the lead. The one stop confirmation (B4) is no mortgage-assistance offer
+    and may carry nothing else, so F3 does not ask it for the notice."""
     findings = [Finding(hit.rule, Verdict.BLOCK, TEXT_PROMISE.format(text=hit.text, rule=hit.rule, why=hit.why))
                 for hit in language_hits(body)]
     brokerage = Brokerage.objects.current().name
@@ -161,8 +165,9 @@ def text_content_findings(*, body: str, agent: User, lead: Lead | None = None) -
     if body.strip() and not (any(name.casefold() in folded for name in names) and brokerage.casefold() in folded):
         findings.append(Finding(rules.ROLE_DISCLOSURE.id, Verdict.BLOCK, TEXT_UNSIGNED.format(
             first=agent.get_full_name() or agent.username, brokerage=brokerage)))
-    if body.strip() and disclosures_required_for(actor=agent, lead=lead):
-        missing = missing_disclosures(body)
+    if (body.strip() and purpose != Purpose.REVOCATION_CONFIRMATION
+            and disclosures_required_for(actor=agent, lead=lead)):
+        missing = missing_disclosures(body, fee_required=fee_statement_required(actor=agent, lead=lead))
         if missing:
             findings.append(Finding(rules.DISCLOSURES.id, Verdict.BLOCK, TEXT_DISCLOSURES.format(
                 rule=rules.DISCLOSURES.id, missing=missing_message(missing))))

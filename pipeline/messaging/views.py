@@ -35,7 +35,7 @@ from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
 from leads.models import Phone, PhoneStatus, PhoneType
 from leads.selectors import lead_get
-from pipeline.deals.reg_o import disclosures_required_for, with_standard_disclosure
+from pipeline.deals.reg_o import disclosures_required_for, fee_statement_required, with_standard_disclosure
 from pipeline.outreach.scripts import render as render_merge_fields
 from pipeline.outreach.services import OutreachBlocked
 from pipeline.outreach.views import DISCLOSURE_RULES
@@ -62,24 +62,27 @@ _ANY_FEE_SENTENCE = re.compile(
     re.IGNORECASE)
 
 
-def with_notice_replaced(body: str, *, lead) -> str:
+def with_notice_replaced(body: str, *, lead, actor, purpose: str | None) -> str:
     """``body`` with Regulation O's notice (F3) as the insert button gives it, however often
     it is pressed: a text that already complies is kept as it is; otherwise a notice block
     already in it (with the placeholder of a fee not yet recorded, say) is taken out before
-    the standard block is added, never added a second time or left as blanks."""
+    the standard block is added, never added a second time or left as blanks. The one stop
+    confirmation gets no notice (B4)."""
     body = body or ""
-    if not missing_disclosures(body):
+    if purpose == Purpose.REVOCATION_CONFIRMATION:
+        return body
+    if not missing_disclosures(body, fee_required=fee_statement_required(actor=actor, lead=lead)):
         return body
     kept = []
     for line in body.splitlines():
         if line.strip().upper() == HEADING:
             continue
-        own = _ANY_FEE_SENTENCE.sub(" ", without_disclosures(line))
+        own = _ANY_FEE_SENTENCE.sub(" ", without_disclosures(line, with_slots=True))
         if own == line:
             kept.append(line)
         elif own.strip():
             kept.append(" ".join(own.split()))  # the sender's words beside the notice's, spacing tidied
-    return with_standard_disclosure("\n".join(kept).strip(), spoken=False, lead=lead)
+    return with_standard_disclosure("\n".join(kept).strip(), spoken=False, lead=lead, actor=actor, purpose=purpose)
 
 
 def click_to_call_enabled() -> bool:
@@ -152,7 +155,8 @@ class TextComposeView(LeadTextMixin, View):
             # One click: the standard notice (F3), with the brokerage's name and the lead's fee,
             # added to the text as it stands (a second click changes nothing); nothing is sent.
             data = data.copy()
-            data["body"] = with_notice_replaced(data.get("body", ""), lead=self.lead)
+            data["body"] = with_notice_replaced(data.get("body", ""), lead=self.lead, actor=request.user,
+                                                purpose=data.get("purpose"))
             form, phones, templates, _ = compose_form_for(lead=self.lead, user=request.user, data=data)
             form.is_valid()
             form.errors.clear()
@@ -179,10 +183,10 @@ class TextComposeView(LeadTextMixin, View):
         return HttpResponseRedirect(url)
 
 
-def with_text_content(decision, *, body: str, agent, lead=None):
+def with_text_content(decision, *, body: str, agent, lead=None, purpose=None):
     """The gate's verdict with what refuses the text's own words (F6, D3 in the text), as
     sending it would: the live verdict never shows "allowed" for a text that will be refused."""
-    content = services.text_content_findings(body=body, agent=agent, lead=lead)
+    content = services.text_content_findings(body=body, agent=agent, lead=lead, purpose=purpose)
     if not content:
         return decision
     ruled = {finding.rule for finding in content}
@@ -209,7 +213,8 @@ class TextPreviewView(LeadTextMixin, View):
                 technology=Technology.MANUAL,
             )
         if decision is not None:
-            decision = with_text_content(decision, body=data.get("body", ""), agent=request.user, lead=self.lead)
+            decision = with_text_content(decision, body=data.get("body", ""), agent=request.user, lead=self.lead,
+                                         purpose=data.get("purpose"))
         blocks = decision.findings_with(Verdict.BLOCK) if decision else []
         disclosure_pending = bool(blocks) and all(f.rule in DISCLOSURE_RULES for f in blocks)
         return render(request, "pipeline/partials/_verdict.html",

@@ -196,9 +196,10 @@ def _email_message(*, piece: Piece, text: str, url: str, agent: User, connection
         headers={"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
     )
     message.tags = ["campaign"]
-    if disclosures.HEADING in text:
+    if disclosures.HEADING in text.upper():
         # Regulation O's notice is bold and two points larger than the body (F3): plain text
-        # cannot say so, so the email gets an HTML part that does.
+        # cannot say so, so the email gets an HTML part that does. Any case, as the F3 check
+        # reads the heading: a notice that passed it always gets its bold heading.
         message.attach_alternative(disclosures.text_as_html(text), "text/html")
     if provider in CLICK_TRACKING_SERVICES:
         # The unsubscribe link must stay ours: a rewritten one goes through the service's

@@ -22,7 +22,7 @@ from compliance.services import template_language_check
 from leadcrm.accounts.models import Brokerage, Capacity, User
 from leads.models import Contact, Lead
 from leads.phones import format_national
-from pipeline.deals.reg_o import disclosures_required_for, lead_total_fee
+from pipeline.deals.reg_o import disclosures_required_for, lead_total_fee, without_unstated_fee
 from pipeline.models import MessageTemplate, TemplateKind, TemplateSituation
 
 MERGE_FIELD = re.compile(r"\[([A-Za-z][A-Za-z .'-]{0,40})\]")
@@ -69,9 +69,13 @@ def merge_fields_in(text: str) -> list[str]:
 
 
 def template_check(*, body: str, subject: str = "", kind: TemplateKind | str = TemplateKind.TEXT,
-                   needs_disclosure: bool = False) -> None:
+                   needs_disclosure: bool = False, fee_required: bool = True) -> None:
     """Refuse unknown merge fields, prohibited promises (F6) and representations (F5), and,
-    when ``needs_disclosure``, a template without Regulation O's notice (F3), naming each."""
+    when ``needs_disclosure``, a template without Regulation O's notice (F3), naming each.
+
+    The notice's fee may be the ``[Total Fee]`` merge field here (the send requires the figure
+    it fills in); without ``fee_required`` (a template for principals, who may charge no fee)
+    the fee sentence is left to the send, which knows the lead's fees."""
     unknown = sorted({f"[{name}]" for name in merge_fields_in(subject + "\n" + body)
                       if name.strip().lower() not in MERGE_FIELDS})
     if unknown:
@@ -82,7 +86,7 @@ def template_check(*, body: str, subject: str = "", kind: TemplateKind | str = T
         raise ValidationError({"body": error.messages}, code=error.code) from error
     if needs_disclosure:
         spoken = TemplateKind(kind) == TemplateKind.CALL_SCRIPT
-        missing = missing_disclosures(body, spoken=spoken)
+        missing = missing_disclosures(body, spoken=spoken, template=True, fee_required=fee_required)
         if missing:
             raise ValidationError({"body": missing_message(missing, spoken=spoken)}, code=rules.DISCLOSURES.id)
 
@@ -123,7 +127,8 @@ def template_save(
         raise ValidationError({"subject": SUBJECT_FOR_EMAIL})
     is_shared = shared or (template is not None and template.is_shared)
     template_check(body=body, subject=subject, kind=kind,
-                   needs_disclosure=template_needs_disclosure(actor=actor, capacity=capacity, shared=is_shared))
+                   needs_disclosure=template_needs_disclosure(actor=actor, capacity=capacity, shared=is_shared),
+                   fee_required=Capacity.PRINCIPAL not in (capacity, actor.capacity))
     template = template or MessageTemplate()
     template.name, template.kind, template.body, template.subject = name, kind, body, subject
     template.attach_guide = attach_guide and TemplateKind(kind) == TemplateKind.EMAIL
@@ -149,10 +154,12 @@ def call_scripts_for(*, user: User) -> list[MessageTemplate]:
 
 def render(text: str, *, lead: Lead, agent: User, owner: Contact | None = None,
            brokerage: Brokerage | None = None) -> str:
-    """The text with its merge fields filled in for this lead, owner and agent."""
+    """The text with its merge fields filled in for this lead, owner and agent (without the
+    notice's fee sentence where the agent states no fee: a principal with none recorded)."""
     brokerage = brokerage or Brokerage.objects.current()
     if owner is None:
         owner = next(iter(lead.contacts.all()), None)
+    text = without_unstated_fee(text, actor=agent, lead=lead)
 
     def fill(match: re.Match) -> str:
         field = MERGE_FIELDS.get(match.group(1).strip().lower())

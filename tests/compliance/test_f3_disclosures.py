@@ -98,7 +98,14 @@ def test_f3_the_heading_is_required_and_a_fee_without_a_figure_is_no_fee():
     no_figure = disclosure_block(company="Sunbelt Test Realty", fee="a fair amount")
     assert [m.key for m in missing_disclosures(no_figure)] == ["total_fee"]
     template = disclosure_block(company="[Brokerage]", fee=disclosures.FEE_FIELD)
-    assert missing_disclosures(template) == []
+    assert missing_disclosures(template, template=True) == []
+
+
+def test_f3_the_fee_merge_field_states_a_fee_only_in_a_template_not_in_what_is_sent():
+    """F3: "[Total Fee]" left in a text that goes out tells the homeowner no fee."""
+    sent = disclosure_block(company="Sunbelt Test Realty", fee=disclosures.FEE_FIELD)
+    assert [m.key for m in missing_disclosures(sent)] == ["total_fee"]
+    assert missing_disclosures(sent, template=True) == []
 
 
 def test_f3_a_suggested_guarantee_and_advice_to_stop_paying_need_their_warnings():
@@ -115,6 +122,23 @@ def test_f3_a_spoken_script_must_begin_with_the_opening():
     assert missing_disclosures("Hi. " + SPOKEN_OPENING, spoken=True) != []  # begin, not contain
     script = with_disclosure("Hi, this is Ivan.", spoken=True, company="x", fee="$1")
     assert script.startswith(SPOKEN_OPENING) and missing_disclosures(script, spoken=True) == []
+
+
+@pytest.mark.parametrize("text", [
+    "IMPORTANT NOTICE\nOur HUD-approved team, Acme is not associated with the government, and our service is not "
+    "approved by the government or your lender.",
+    BLOCK.replace("$2,500", "$500 now; approved in 30 days, 9 out of 10 approved, money back guarantee"),
+])
+def test_f3_the_notices_slots_hide_no_prohibited_words(text):
+    """F3's company and fee slots hold a name and a figure: words put in them are still read
+    for F5 and F6, and a fee slot holding words is no fee."""
+    assert {"F5", "F6"} & {hit.rule for hit in language_hits(text)}, text
+    if "$500" in text:
+        assert "total_fee" in [m.key for m in missing_disclosures(text)]
+
+
+def test_f3_a_company_name_with_points_and_commas_still_fills_the_slot():
+    assert missing_disclosures(disclosure_block(company="Acme Realty, Inc.", fee="$2,500")) == []
 
 
 def test_f3_html_renders_the_heading_bold_and_two_points_larger_than_the_body():
@@ -148,6 +172,60 @@ def test_f3_an_investors_text_with_the_inserted_notice_is_sent(lead, investor, t
     assert message.body == body
 
 
+def test_f3_an_investor_may_send_the_one_stop_confirmation_without_the_notice(lead, investor, textable):
+    """F3 asks nothing of the one stop confirmation (B4): the notice's "offer" and "lender"
+    would turn it into the pitch B4 refuses, and the standard notice is never inserted in it."""
+    from compliance.models import Purpose
+    from pipeline.deals.reg_o import with_standard_disclosure
+    from pipeline.models import Outcome
+    from pipeline.outreach.services import outreach_log
+
+    outreach_log(lead=lead, channel=Channel.SMS, contact_point=textable, outcome=Outcome.REPLIED, actor=investor,
+                 role_disclosed=True, direction="inbound", notes="STOP")
+    body = "Ivan Stone, Sunbelt Test Realty: you will get no more messages from us."
+    assert with_standard_disclosure(body, spoken=False, lead=lead, actor=investor,
+                                    purpose=Purpose.REVOCATION_CONFIRMATION) == body
+    message = text_send(lead=lead, phone=textable, actor=investor, role_disclosed=True, body=body,
+                        purpose=Purpose.REVOCATION_CONFIRMATION)
+    assert message.body == body and message.attempt.compliance_check.verdict == Verdict.ALLOW
+    # Any other purpose from the investor still needs the notice.
+    with pytest.raises(ValidationError, match="F3"):
+        text_send(lead=lead, phone=textable, actor=investor, role_disclosed=True, body=body)
+
+
+def test_f3_a_principal_with_no_fee_on_the_lead_is_not_asked_to_state_one(lead, investor, textable):
+    """F3: a principal buying for themselves charges no fee; "you will have to pay us $X" would
+    be false, so the fee sentence is asked for only once a fee is recorded on the lead."""
+    from pipeline.deals.reg_o import with_standard_disclosure
+    from pipeline.outreach.scripts import render
+
+    body = with_standard_disclosure("Ivan Stone, Sunbelt Test Realty: I buy houses as is.", spoken=False,
+                                    lead=lead, actor=investor)
+    assert "IMPORTANT NOTICE" in body and "you will have to pay us" not in body
+    assert [m.key for m in missing_disclosures(body)] == ["total_fee"]
+    assert missing_disclosures(body, fee_required=False) == []
+    template = "Hi [First Name].\n\n" + disclosure_block(company="[Brokerage]", fee=disclosures.FEE_FIELD)
+    assert "you will have to pay us" not in render(template, lead=lead, agent=investor)
+    assert text_send(lead=lead, phone=textable, actor=investor, role_disclosed=True, body=body).pk
+    fee_record(lead=lead, actor=investor, service=FeeService.OTHER, amount=Decimal("2500"))
+    lead = Lead.objects.get(pk=lead.pk)
+    assert "pay us $2,500 for our services" in render(template, lead=lead, agent=investor)
+    with pytest.raises(ValidationError, match="the total fee"):
+        text_send(lead=lead, phone=textable, actor=investor, role_disclosed=True, body=body)
+
+
+def test_f3_a_text_sent_with_the_fee_merge_field_left_in_is_refused(lead, agent, textable):
+    """F3: the merge field is accepted in a template; a text that goes out needs the figure."""
+    agent.license_status = LicenseStatus.INACTIVE
+    agent.save()
+    body = "Hi, this is Ana Torres with Sunbelt Test Realty.\n\n" + disclosure_block(
+        company="Sunbelt Test Realty", fee=disclosures.FEE_FIELD)
+    with pytest.raises(ValidationError, match="the total fee"):
+        text_send(lead=lead, phone=textable, actor=agent, role_disclosed=True, body=body)
+    assert text_send(lead=lead, phone=textable, actor=agent, role_disclosed=True,
+                     body=body.replace(disclosures.FEE_FIELD, "$2,500")).pk
+
+
 def test_f3_under_the_stay_a_text_without_the_notice_goes_as_before(lead, agent, textable):
     message = text_send(lead=lead, phone=textable, actor=agent, role_disclosed=True,
                         body="Hi, this is Ana Torres with Sunbelt Test Realty about your home.")
@@ -176,7 +254,10 @@ def test_f3_a_logged_text_note_from_an_investor_warns_at_the_gate_and_not_under_
                              actor=investor, at=at, role_disclosed=True, message=said)
     f3 = [finding for finding in outside.findings if finding.rule == "F3"]
     assert [finding.severity for finding in f3] == [Verdict.WARN]
-    assert "the heading" in f3[0].reason and "the total fee" in f3[0].reason
+    # The gate sees the sender only: a principal may have no fee recorded, so the fee
+    # sentence is left to the send paths, which read the lead's fees.
+    assert "the heading" in f3[0].reason and "the total fee" not in f3[0].reason
+    assert outside.evidence["reg_o_disclosures"]["view"] == "sender only"
     under = outreach_check(lead=lead, contact_point=phone, channel=Channel.SMS, purpose="short_sale_listing",
                            actor=agent, at=at, role_disclosed=True, message=said)
     assert "F3" not in under.rule_ids
@@ -235,7 +316,7 @@ def test_f3_the_script_form_inserts_the_opening_or_the_block_in_one_click(invest
     assert response.context["form"]["body"].value() == SPOKEN_OPENING + "\nHi [First Name]."
     response = client.post(reverse("pipeline:scripts"), {**form, "kind": TemplateKind.TEXT})
     body = response.context["form"]["body"].value()
-    assert "IMPORTANT NOTICE" in body and disclosures.FEE_FIELD in body and missing_disclosures(body) == []
+    assert "IMPORTANT NOTICE" in body and disclosures.FEE_FIELD in body and missing_disclosures(body, template=True) == []
     assert MessageTemplate.objects.count() == templates
 
 
@@ -259,6 +340,21 @@ def test_f3_an_investors_email_without_the_notice_is_refused_and_with_it_goes_wi
     sent = mail.outbox[0]
     assert "IMPORTANT NOTICE" in sent.body and "pay us $2,500 for our services" in sent.body
     html, kind = sent.alternatives[0]
+    assert kind == "text/html" and "font-weight:bold;font-size:14pt" in html
+
+
+def test_f3_an_email_whose_heading_is_not_in_capitals_still_gets_the_bold_heading(lead, investor, office):
+    """F3 reads the heading in any case, so the HTML part that sets it in bold follows suit."""
+    from pipeline.tasks import email_campaign_send
+
+    EmailFactory(contact=lead.contacts.first())
+    fee_record(lead=lead, actor=investor, service=FeeService.OTHER, amount=Decimal("2500"))
+    block = disclosure_block(company="[Brokerage]", fee=disclosures.FEE_FIELD).replace(
+        "IMPORTANT NOTICE", "Important Notice")
+    template = MessageTemplateFactory(kind=TemplateKind.EMAIL, owner=investor, body="[Role Disclosure]\n\n" + block)
+    assert email_campaign_send.apply(args=(template.pk, investor.pk, {}, "http://crm.example.com")).get() == {
+        "sent": 1, "refused": 0, "failed": 0}
+    html, kind = mail.outbox[0].alternatives[0]
     assert kind == "text/html" and "font-weight:bold;font-size:14pt" in html
 
 

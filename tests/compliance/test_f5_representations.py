@@ -59,6 +59,12 @@ REPRESENTATIONS = [
     "This is Sam from your bank's loss mitigation department.",
     "We're with your servicer.",
     "Your lender asked us to reach out.",
+    "Never call your mortgage lender.",
+    "Don't call your loan servicer.",
+    "You shouldn't talk to your lender.",
+    "Don't bother calling your lender.",
+    "Avoid your lender's calls.",
+    "We're calling from your bank's loss mitigation department.",
 ]
 
 NOT_REPRESENTATIONS = [
@@ -70,6 +76,17 @@ NOT_REPRESENTATIONS = [
     "Please respond to your lender's requests quickly.",
     "Lenders usually take 60 to 120 days to answer.",
     "I will call you within two days.",
+    # Ordinary agent language the rows once refused outright.
+    "Don't ignore your lender.",
+    "Never ignore calls from your lender.",
+    "Your lender sent me the payoff statement.",
+    "The bank asked me for your hardship letter.",
+    "You may get a call from your lender's loss mitigation department.",
+    "Don't stop talking to your lender.",
+    "Offers must be accepted within 3 days.",
+    "Let's get the paperwork done in a day.",
+    "I'm from the bank's neighborhood.",
+    "2 of 10 listings closed last month.",
 ]
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from compliance.disclosures import HEADING, missing_disclosures
+from leadcrm.accounts.models import Capacity, LicenseStatus
 from leadcrm.accounts.services import team_member_set
 from pipeline.deals.fees import fee_record
 from pipeline.deals.reg_o import FEE_NOT_RECORDED
@@ -48,9 +49,12 @@ def insert(client, lead, phone, body):
 
 
 def test_f3_a_second_insert_without_a_recorded_fee_changes_nothing(lead, investor, textable, client_as):
-    """F3: with no fee recorded the block carries the placeholder, which the checks do not
-    read as the fee sentence; pressing again must not pad with blanks, leave the fee sentence
-    behind or add a second notice."""
+    """F3: a sender who charges a fee but has none recorded gets the placeholder, which the
+    checks do not read as the fee sentence; pressing again must not pad with blanks, leave
+    the fee sentence behind or add a second notice."""
+    investor.capacity = Capacity.SELLER_AGENT
+    investor.license_status = LicenseStatus.INACTIVE  # a lapsed licence: outside the stay, a fee
+    investor.save()
     client = client_as(investor)
     once = insert(client, lead, textable, OPENING)
     assert once.startswith(OPENING + "\n\n" + HEADING + "\n") and FEE_NOT_RECORDED in once
@@ -58,6 +62,18 @@ def test_f3_a_second_insert_without_a_recorded_fee_changes_nothing(lead, investo
     assert twice == once
     assert twice.count(HEADING) == 1 and "   " not in twice and twice.count("If you accept the offer") == 1
     assert insert(client, lead, textable, twice) == once
+    assert not Message.objects.exists()
+
+
+def test_f3_an_investor_without_a_fee_gets_no_fee_sentence_however_often_pressed(lead, investor, textable,
+                                                                                  client_as):
+    """F3: a principal buying for themselves with no fee recorded states no fee (they charge
+    none); the rest of the notice is added once."""
+    client = client_as(investor)
+    once = insert(client, lead, textable, OPENING)
+    assert once.startswith(OPENING + "\n\n" + HEADING + "\n")
+    assert FEE_NOT_RECORDED not in once and "will have to pay us" not in once
+    assert insert(client, lead, textable, once) == once
     assert not Message.objects.exists()
 
 
