@@ -128,7 +128,7 @@ ADVISES_STOP_PAYING = re.compile(
     r"\b(?:stop|quit|skip|hold\s+off\s+on|don'?t\s+make|do\s+not\s+make)\s+(?:making\s+)?"
     r"(?:paying|your\s+(?:mortgage\s+)?payments?|(?:the\s+)?(?:mortgage\s+)?payments?)\b", re.IGNORECASE)
 
-MISSING = "F3: {what} must carry Regulation O's disclosures; missing: {missing}."
+MISSING = "F3: {what} must carry Regulation O's disclosures; missing: {missing}"
 MISSING_WRITTEN = "a message from a sender outside the licensee stay (F2)"
 MISSING_SPOKEN = "a call script for a caller outside the licensee stay (F2)"
 
@@ -196,8 +196,10 @@ def missing_disclosures(text: str, *, spoken: bool = False, template: bool = Fal
 
 
 def missing_message(missing: list[Required], *, spoken: bool = False) -> str:
-    return MISSING.format(what=MISSING_SPOKEN if spoken else MISSING_WRITTEN,
-                          missing="; ".join(required.name for required in missing))
+    message = MISSING.format(what=MISSING_SPOKEN if spoken else MISSING_WRITTEN,
+                             missing="; ".join(required.name for required in missing))
+    # A quoted sentence already ends in its own full stop.
+    return message if message.endswith(".\u201d") else message + "."
 
 
 def disclosure_block(*, company: str, fee: str | None, guarantee: bool = False, stop_payments: bool = False) -> str:

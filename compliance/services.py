@@ -80,7 +80,8 @@ from .rulebook import rulebook
 NEEDS_CONTACT_POINT = "A do-not-contact entry needs a phone number, an email or a postal address."
 NOT_THIS_LEAD = "That number or address does not belong to this lead's owners."
 UNPARSEABLE_NUMBER = "Registry line {line}: {error}"
-TEMPLATE_REFUSED = "{rules}: not saved. Remove or reword the promises a lender decides: {phrases}."
+TEMPLATE_REFUSED = ("{rules}: not saved. Remove or reword what a homeowner may not be told (a promise only the "
+                    "lender can make, or a misrepresentation): {phrases}.")
 STATE_NEEDED = "A state list needs its state."
 FUTURE_VERSION = "A registry file cannot be dated in the future."
 BAD_AREA_CODE = "{code!r} is not an area code (three digits)."

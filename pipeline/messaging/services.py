@@ -144,9 +144,6 @@ TEXT_UNSIGNED = ("A text must say who is writing (D3): name yourself and the bro
                  "“{first}, {brokerage}”.")
 
 
-TEXT_DISCLOSURES = "A text to a homeowner from you must carry Regulation O's notice ({rule}): {missing}"
-
-
 def text_content_findings(*, body: str, agent: User, lead: Lead | None = None,
                           purpose: Purpose | str | None = None) -> list[Finding]:
     """What refuses the words of a text before the gate is asked: unlike a note of what was
@@ -169,8 +166,7 @@ def text_content_findings(*, body: str, agent: User, lead: Lead | None = None,
             and disclosures_required_for(actor=agent, lead=lead)):
         missing = missing_disclosures(body, fee_required=fee_statement_required(actor=agent, lead=lead))
         if missing:
-            findings.append(Finding(rules.DISCLOSURES.id, Verdict.BLOCK, TEXT_DISCLOSURES.format(
-                rule=rules.DISCLOSURES.id, missing=missing_message(missing))))
+            findings.append(Finding(rules.DISCLOSURES.id, Verdict.BLOCK, missing_message(missing)))
     return findings
 
 
