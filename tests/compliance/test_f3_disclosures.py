@@ -157,7 +157,7 @@ def test_f3_an_investors_text_without_the_notice_is_refused_naming_the_missing_s
                   body="Ivan Stone, Sunbelt Test Realty: I buy houses as is. " + BLOCK.replace(
                       "You may stop doing business with us at any time. ", ""))
     said = " ".join(refused.value.messages)
-    assert "(F3)" in said and "stop doing business with us at any time" in said
+    assert said.startswith("F3: ") and "F3: F3" not in said and "stop doing business with us at any time" in said
     assert "the total fee" not in said
     assert not Message.objects.exists() and not OutreachAttempt.objects.exists()
 
