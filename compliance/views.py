@@ -302,8 +302,12 @@ class AgentListView(LoginRequiredMixin, FormView):
     def get_context_data(self, **kwargs):
         entries = AgentDncEntry.objects.filter(agent=self.request.user).select_related("lead__property")
         shown = list(entries[:AGENT_LIST_PAGE])
+        # A lead since given to someone else is not shown (nor linked to a 404): one query.
+        visible = set(Lead.objects.visible_to(self.request.user).filter(
+            pk__in={entry.lead_id for entry in shown if entry.lead_id}).values_list("pk", flat=True))
         for entry in shown:
             entry.source_label = AGENT_LIST_SOURCES.get(entry.source, entry.get_source_display())
+            entry.visible_lead = entry.lead if entry.lead_id in visible else None
         return super().get_context_data(entries=shown, total=entries.count(), shown=AGENT_LIST_PAGE, **kwargs)
 
     def form_valid(self, form):

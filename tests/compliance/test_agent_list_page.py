@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from compliance.forms import AgentListForm
-from compliance.models import AgentDncEntry, RelationshipKind, TerminationShownBy
-from compliance.services import agent_list_import
+from compliance.models import AgentDncEntry, Channel, RelationshipKind, TerminationShownBy
+from compliance.services import agent_list_import, internal_dnc_add
 
 from ..leads.factories import ContactFactory, LeadFactory, PhoneFactory
 from .factories import EstablishedRelationshipFactory
@@ -154,3 +154,24 @@ def test_c2_an_ended_relationship_reads_ended_not_expired_on_the_card(client_as,
     assert f"Ended {day}</span>" in card  # the badge
     assert f'ended <strong class="evidence-until">{day}</strong>' in card
     assert "expired after" not in card and ">Expired<" not in card
+
+
+def test_b3_stops_with_leads_list_in_fixed_queries_and_hide_a_lead_given_to_someone_else(
+        client_as, agent, other_agent, django_assert_max_num_queries):
+    """B3: a stop made to the agent names its lead, in the same few queries however many
+    there are; once that lead belongs to someone else, its address is no longer shown (nor
+    linked to a page that would be a 404)."""
+    leads = [LeadFactory(assigned_agent=agent) for _ in range(6)]
+    for number, lead in enumerate(leads):
+        internal_dnc_add(channel=Channel.SMS, phone_number=f"+120655502{number:02d}", homeowner_words="STOP",
+                         recorded_by=agent, lead=lead)
+    given_away = leads[0]
+    given_away.assigned_agent = other_agent
+    given_away.save()
+    client = client_as(agent)
+    with django_assert_max_num_queries(13):
+        page = client.get(reverse(URL)).content.decode()
+    for lead in leads[1:]:
+        assert lead.property.street_line in page
+    assert given_away.property.street_line not in page
+    assert reverse("leads:detail", args=[given_away.pk]) not in page
