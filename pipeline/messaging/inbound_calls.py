@@ -196,6 +196,10 @@ def inbound_call_stop(*, message: Message, words: str) -> bool:
         except ValidationError as refused:
             logger.warning("Inbound call %s: stop not logged on the lead (%s); recorded on the number", message.pk,
                            refused)
+        except Exception:
+            # Whatever failed on the lead's side, the caller's "1" is not lost: it goes on the
+            # list by number below, and the error is logged for a person.
+            logger.exception("Inbound call %s: stop not logged on the lead; recorded on the number", message.pk)
     try:
         with transaction.atomic():
             if not Message.objects.filter(pk=message.pk).exclude(keyword=Keyword.STOP).update(

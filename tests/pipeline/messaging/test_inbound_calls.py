@@ -424,3 +424,20 @@ def test_d2_a_forged_transcript_is_refused(lead, called_back, twilio_standin, li
                                         signature="Zm9yZ2Vk")
 
     assert forged.status_code == 403 and not InternalDncEntry.objects.exists()
+
+
+def test_d2_a_failure_logging_the_stop_on_the_lead_still_puts_the_number_on_the_list(
+        lead, called_back, twilio_standin, live_server, monkeypatch):
+    """D2/B1: whatever fails on the lead's side, the caller's "1" is not lost: the number
+    goes on the list and the caller hears the confirmation."""
+    from pipeline.messaging import inbound_calls
+
+    def broken(**kwargs):
+        raise RuntimeError("the timeline is down")
+
+    monkeypatch.setattr(inbound_calls, "outreach_log", broken)
+    ring(twilio_standin, live_server)
+    response = press(twilio_standin, live_server, Digits="1")
+    assert response.status_code == 200
+    assert "will not call or text this number again" in response.text
+    assert InternalDncEntry.objects.filter(phone_number=HOMEOWNER).exists()
