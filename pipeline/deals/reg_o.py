@@ -60,6 +60,13 @@ def fee_statement_required(*, actor: User, lead: Lead | None) -> bool:
 # The fee sentence as a template writes it, to leave out where no fee is to be stated.
 FEE_SENTENCE = re.compile(r"[ \t]*" + r"\s+".join(
     re.escape(word) for word in disclosures.TOTAL_FEE.format(fee=disclosures.FEE_FIELD).split()), re.IGNORECASE)
+# The notice's fee sentence whatever stands for the fee (a figure, the merge field, or the
+# placeholder of a fee not yet recorded): what the insert button replaces. The checks read
+# only a figure as the sentence.
+ANY_FEE_SENTENCE = re.compile(
+    r"\s+".join(re.escape(word) for word in disclosures.TOTAL_FEE.split("{fee}")[0].split())
+    + r"\s+[^\n]*?\s*" + r"\s+".join(re.escape(word) for word in disclosures.TOTAL_FEE.split("{fee}")[1].split()),
+    re.IGNORECASE)
 
 
 def without_unstated_fee(text: str, *, actor: User, lead: Lead | None) -> str:

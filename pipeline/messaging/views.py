@@ -7,7 +7,6 @@ views only shape input and output. See docs/messaging.md.
 from __future__ import annotations
 
 import dataclasses
-import re
 import uuid
 
 from django.conf import settings
@@ -24,7 +23,6 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from compliance.disclosures import (
     HEADING,
-    TOTAL_FEE,
     missing_disclosures,
     role_disclosure_sentence,
     without_disclosures,
@@ -35,7 +33,13 @@ from leadcrm.accounts.models import Brokerage
 from leadcrm.accounts.roles import Perm
 from leads.models import Phone, PhoneStatus, PhoneType
 from leads.selectors import lead_get
-from pipeline.deals.reg_o import disclosures_required_for, fee_statement_required, with_standard_disclosure
+from pipeline.deals.reg_o import (
+    ANY_FEE_SENTENCE,
+    disclosures_required_for,
+    fee_statement_required,
+    with_standard_disclosure,
+)
+from pipeline.outreach.script_views import INSERT_NOTICE
 from pipeline.outreach.scripts import render as render_merge_fields
 from pipeline.outreach.services import OutreachBlocked
 from pipeline.outreach.views import DISCLOSURE_RULES
@@ -52,14 +56,6 @@ FILED = "Filed on {lead}; the agent is notified."
 DISMISSED = "Dismissed: kept, out of the inbox."
 PICK_LEAD = "Pick the lead to file it on."
 LOCAL_ONLY = "Playing a reply is for the local backend only."
-# The compose and script forms' button that adds Regulation O's notice (F3).
-INSERT_NOTICE = "insert_notice"
-# The notice's fee sentence whatever stands for the fee: the placeholder of a fee not yet
-# recorded is no figure, so the checks do not read it as the sentence (and must not).
-_ANY_FEE_SENTENCE = re.compile(
-    r"\s+".join(re.escape(word) for word in TOTAL_FEE.split("{fee}")[0].split())
-    + r"\s+[^\n]*?\s*" + r"\s+".join(re.escape(word) for word in TOTAL_FEE.split("{fee}")[1].split()),
-    re.IGNORECASE)
 
 
 def with_notice_replaced(body: str, *, lead, actor, purpose: str | None) -> str:
@@ -77,7 +73,7 @@ def with_notice_replaced(body: str, *, lead, actor, purpose: str | None) -> str:
     for line in body.splitlines():
         if line.strip().upper() == HEADING:
             continue
-        own = _ANY_FEE_SENTENCE.sub(" ", without_disclosures(line, with_slots=True))
+        own = ANY_FEE_SENTENCE.sub(" ", without_disclosures(line, with_slots=True))
         if own == line:
             kept.append(line)
         elif own.strip():

@@ -22,21 +22,9 @@ from pipeline.messaging.providers import twilio as twilio_provider
 from pipeline.messaging.providers.local import LOCAL_NUMBER
 from pipeline.models import Message, MessageStatus
 
-AGENT_PHONE = "+19185550199"
-SENDER = "+15005550006"
+from .conftest import SENDER
+
 OWN_NUMBER = "+19185550777"
-
-
-@pytest.fixture
-def caller(agent):
-    agent.call_phone = AGENT_PHONE
-    agent.save(update_fields=["call_phone"])
-    return agent
-
-
-@pytest.fixture
-def phone(lead):
-    return lead.contacts.first().phones.first()
 
 
 def refused_with_d2(lead, phone, caller) -> str:

@@ -19,20 +19,7 @@ from pipeline.models import Message, MessageStatus, Outcome, OutreachAttempt
 from pipeline.outreach.services import CHECK_NOT_REUSABLE, OutreachBlocked, outreach_log
 from tests.leads.factories import ContactFactory, PhoneFactory
 
-AGENT_PHONE = "+19185550199"
-SENDER = "+15005550006"
-
-
-@pytest.fixture
-def caller(agent):
-    agent.call_phone = AGENT_PHONE
-    agent.save(update_fields=["call_phone"])
-    return agent
-
-
-@pytest.fixture
-def phone(lead):
-    return lead.contacts.first().phones.first()
+from .conftest import AGENT_PHONE, SENDER
 
 
 def checks_of(number):

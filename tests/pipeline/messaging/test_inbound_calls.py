@@ -19,10 +19,10 @@ from pipeline.outreach.services import OutreachBlocked
 from tests.compliance.factories import ConsentRecordFactory, ReassignedNumberCheckFactory
 from tests.leads.factories import EmailFactory, PhoneFactory
 
+from .conftest import AGENT_PHONE, SENDER
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SENDER = "+15005550006"
-AGENT_PHONE = "+19185550199"
 HOMEOWNER = "+19185550104"  # the lead fixture's number
 STRANGER = "+14045550188"
 OFFICE = "+19185550100"
@@ -30,13 +30,6 @@ OFFICE = "+19185550100"
 
 def url(live_server, name):
     return live_server.url + reverse(f"messaging:{name}")
-
-
-@pytest.fixture
-def caller(agent):
-    agent.call_phone = AGENT_PHONE
-    agent.save(update_fields=["call_phone"])
-    return agent
 
 
 @pytest.fixture
