@@ -222,6 +222,7 @@ def test_two_webs_two_workers_and_a_beat_import_remind_and_report_once_without_e
                and not Notification.objects.filter(email_state=EmailState.PENDING).exists()
                and len(cluster.mails()) >= REMINDERS, "every reminder to be sent", cluster)
     time.sleep(1)  # anything sent twice would land now
+    ready = {n: requests.get(f"{cluster.web(n)}/healthz/ready", timeout=30).json()["checks"] for n in (1, 2)}
     assert cluster.interrupt() == 0, cluster.text()[-4000:]
 
     # then: the import's rows landed once
@@ -249,6 +250,11 @@ def test_two_webs_two_workers_and_a_beat_import_remind_and_report_once_without_e
         served = [line for line in cluster.lines_of(f"web-{n}") if "/admin/reports/" in line and '" 200 ' in line]
         assert len(served) == len(REPORTS), f"web-{n} served {len(served)} reports"
 
+    # each web on the shared cache, the database and the broker; a worker's heartbeat seen by both
+    for n, checks in ready.items():
+        assert checks["cache"]["backend"] == "redis" and checks["cache"]["ok"], (n, checks)
+        assert all(checks[part]["ok"] for part in ("database", "broker", "worker")), (n, checks)
+
     # both workers ran tasks; beat sent the reminders' dispatch; nothing went wrong anywhere
     ran = Counter(name for name in ("worker-1", "worker-2") for line in cluster.lines_of(name) if " succeeded in " in line)
     assert ran["worker-1"] > 0 and ran["worker-2"] > 0, ran
@@ -259,6 +265,7 @@ def test_two_webs_two_workers_and_a_beat_import_remind_and_report_once_without_e
     assert "cluster  | Stopped." in cluster.text()
 
 
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
 def test_the_cluster_refuses_sqlite(settings):
     settings.DATABASES = {"default": {**settings.DATABASES["default"], "ENGINE": "django.db.backends.sqlite3"}}
     with pytest.raises(CommandError) as refused:
@@ -266,6 +273,7 @@ def test_the_cluster_refuses_sqlite(settings):
     assert str(refused.value) == NEEDS_POSTGRESQL.format(engine="sqlite3")
 
 
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
 def test_the_cluster_refuses_the_filesystem_broker(settings):
     settings.DATABASES = {"default": {**settings.DATABASES["default"], "ENGINE": "django.db.backends.postgresql"}}
     settings.CELERY_BROKER_URL = "filesystem://localhost//"
