@@ -97,11 +97,11 @@ class Cluster:
     def web(self, n: int) -> str:
         return f"http://127.0.0.1:{self.port + n - 1}"
 
-    def start(self) -> None:
+    def start(self, options: list[str] | None = None) -> None:
+        options = options or ["--web", "2", "--workers", "2"]
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "cluster", "--web", "2", "--workers", "2", "--port", str(self.port),
-                 "--web-processes", "1"],
+                [sys.executable, "manage.py", "cluster", *options, "--port", str(self.port), "--web-processes", "1"],
                 cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + READY_SECONDS
         while "cluster  | Ready:" not in self.text():
@@ -263,6 +263,20 @@ def test_two_webs_two_workers_and_a_beat_import_remind_and_report_once_without_e
     trouble = [line for line in cluster.text().splitlines() if TROUBLE.search(line)]
     assert trouble == []
     assert "cluster  | Stopped." in cluster.text()
+
+
+@pytest.mark.slow
+@on_real_services
+def test_a_process_that_dies_stops_the_cluster_naming_it(cluster):
+    cluster.start(["--web", "1", "--workers", "1", "--no-beat", "--skip-migrate"])
+    # gunicorn names its master's pid as it starts listening
+    master = int(re.search(r"^web-1 +\| .*Listening at: \S+ \((\d+)\)", cluster.text(), re.M).group(1))
+    os.kill(master, signal.SIGKILL)
+    assert cluster.process.wait(timeout=90) == 1
+    text = cluster.text()
+    assert "cluster  | web-1 exited with code -9; stopping the others." in text
+    assert "CommandError: web-1 exited with code -9; stopping the others." in text
+    assert "worker-1 | " in text and "Warm shutdown" in text  # the worker was stopped, not left running
 
 
 @pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
