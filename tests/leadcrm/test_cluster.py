@@ -6,6 +6,7 @@ reports from both webs, with no duplicate row, no email twice and no error in an
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import re
@@ -19,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 import time_machine
 from django.conf import settings
@@ -142,6 +144,9 @@ def cluster(transactional_db, tmp_path):
     made.kill()  # before the database is flushed: its processes hold connections to it
     connection.close()
     app.control.purge()
+    shared_cache = redis.Redis.from_url(settings.CELERY_BROKER_URL)  # the cluster's cache keys (Django's ":1:")
+    for key in shared_cache.scan_iter(":1:*"):
+        shared_cache.delete(key)
 
 
 def wait_until(condition, what: str, cluster: Cluster) -> None:
@@ -165,7 +170,7 @@ def due_reminders(count: int) -> list[int]:
 def every_minute_due_now() -> None:
     """Beat sends the every-minute tasks as it starts, not at the next minute: their last run
     (kept by install_schedules, which the cluster runs again) a minute and a half ago."""
-    call_command("install_schedules", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command("install_schedules", verbosity=0, stdout=io.StringIO())
     updated = PeriodicTask.objects.filter(name__startswith=PREFIX, crontab__minute="*").update(
         last_run_at=timezone.now() - timedelta(seconds=90))
     assert PeriodicTask.objects.filter(name__startswith=PREFIX, task="pipeline.reminders_dispatch",

@@ -12,6 +12,7 @@ broker are one machine's, and several processes writing to them prove nothing.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
@@ -144,7 +145,7 @@ class Command(BaseCommand):
         """Once, before any web or worker starts: two processes migrating at once would collide."""
         self._say("Migrating and installing the schedules...")
         call_command("migrate", interactive=False, verbosity=0)
-        call_command("install_schedules", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+        call_command("install_schedules", verbosity=0, stdout=io.StringIO())
         if not getattr(settings, "WHITENOISE_USE_FINDERS", False):
             call_command("collectstatic", interactive=False, verbosity=0)
         connection.close()  # the children open their own; this one would sit idle
