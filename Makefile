@@ -13,7 +13,7 @@ INSTALLED_DEV := $(VENV)/.installed-dev
 TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: run test test-fast bench install install-dev check lock clean-var migrate-as-owner backup-verify
+.PHONY: run cluster test test-fast bench install install-dev check lock clean-var migrate-as-owner backup-verify
 
 $(INSTALLED): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LeadCRM needs Python 3.11 or newer; found " + sys.version.split()[0])'
@@ -36,6 +36,12 @@ run: $(INSTALLED)
 	@$(PY) manage.py seed_demo --if-empty
 	@$(PY) manage.py install_schedules
 	@$(PY) manage.py devserver
+
+## make cluster: two gunicorn webs, two Celery workers and one beat, each a process of its own,
+## on PostgreSQL and Redis (DATABASE_URL, CELERY_BROKER_URL required); Ctrl-C stops them all.
+## ARGS for more (make cluster ARGS="--web 3 --port 9001"); docs/operations.md.
+cluster: $(INSTALLED)
+	@$(PY) manage.py cluster $(ARGS)
 
 ## make test: the import contract (.importlinter), then the whole suite on $(TEST_WORKERS)
 ## workers (PostgreSQL and Redis when reachable; see README), then the browser test in a

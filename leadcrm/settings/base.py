@@ -503,3 +503,18 @@ LEADCRM_SESSION_IDLE_SECONDS = env.int("LEADCRM_SESSION_IDLE_SECONDS", default=8
 # The name an authenticator app shows beside the six digits.
 OTP_TOTP_ISSUER = env("LEADCRM_OTP_ISSUER", default="LeadCRM")
 LEADCRM_RECOVERY_CODES = 10
+
+# The cache -----------------------------------------------------------------------------
+
+# Each process's own memory unless DJANGO_CACHE_URL names a Redis database: then one cache
+# for every process (sign-in failures, throttles, cached sessions), as production.py has it
+# by default. `manage.py cluster` sets it for the processes it starts
+# (docs/operations.md#a-cluster-on-one-machine).
+if env("DJANGO_CACHE_URL", default=""):
+    CACHES = {
+        "default": {
+            "BACKEND": "leadcrm.shared.cache.FailSafeRedisCache",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
+            "LOCATION": env("DJANGO_CACHE_URL"),
+        }
+    }
