@@ -19,7 +19,7 @@ from leadcrm.shared.health import worker_seen_lately
 
 from .forms import ColumnMappingForm, ImportUploadForm
 from .imports.reading import NotATable, preview
-from .imports.services import import_cancel, import_job_create, import_job_map, import_resume, stored_path
+from .imports.services import import_cancel, import_job_create, import_job_map, import_resume, stored_source
 from .models import ImportRowIssue, ImportStatus
 from .selectors import import_jobs_visible_to
 from .tasks import import_run
@@ -87,7 +87,7 @@ class ImportMapView(ImportPermissionMixin, FormView):
 
     def get_context_data(self, **kwargs):
         try:
-            headers, rows = preview(stored_path(self.job), self.job.file_name)
+            headers, rows = preview(stored_source(self.job), self.job.file_name)
         except (NotATable, OSError):  # the stored file is gone: map from the headers alone
             headers, rows = self.job.headers, []
         return super().get_context_data(
