@@ -13,7 +13,7 @@ import hashlib
 import io
 import runpy
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,6 +25,7 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 from moto.server import ThreadedMotoServer
 from openpyxl import Workbook
 from storages.backends.s3 import S3Storage
@@ -34,7 +35,11 @@ from compliance.services import registry_load_create, registry_load_run
 from leads.imports.services import ImportRefused, import_job_create, import_run
 from leads.models import ImportStatus, Lead
 from pipeline.deals.documents import document_upload
-from pipeline.models import DocumentUpload
+from pipeline.models import CrmImportStatus, CrmSystem, DocumentUpload, LeadExport
+from pipeline.moving_in.services import crm_import_create, crm_import_map, crm_import_run
+from pipeline.workspace.exports import lead_export_run
+
+from ..pipeline.moving_in.conftest import export_zip
 
 pytestmark = pytest.mark.django_db
 
@@ -132,6 +137,21 @@ def test_a_registry_file_is_loaded_from_the_bucket(bucket, national_registry, se
     assert load.lines_done and load.lines_done == len(dnc.split())
 
 
+def test_a_crm_export_is_moved_in_from_the_bucket_and_then_removed_from_it(bucket, broker, agent, settings):
+    job = crm_import_create(system=CrmSystem.FOLLOW_UP_BOSS, content=export_zip("followupboss"), file_name="fub.zip",
+                            created_by=broker)
+    assert bucket["keys"]() == [job.stored_file] and _local_files(settings) == []
+    job = crm_import_run(job_id=job.pk)
+    assert job.status == CrmImportStatus.NEEDS_MAPPING  # it read the people table from the bucket
+    crm_import_map(job=job, stages=dict.fromkeys(job.unmapped_stages, "qualify"),
+                   agents=dict.fromkeys(job.unmapped_agents, agent), stops=dict.fromkeys(job.unmapped_opt_outs, True),
+                   actor=broker)
+    job = crm_import_run(job_id=job.pk)
+    assert job.status == CrmImportStatus.DONE, job.error
+    assert job.leads_created > 0
+    assert bucket["keys"]() == []  # the homeowners' export is not kept once imported
+
+
 # Refused uploads ------------------------------------------------------------------------
 
 
@@ -182,6 +202,36 @@ def test_a_document_gone_from_the_bucket_is_a_404_not_a_dead_link(bucket, lead, 
     stored = document_upload(lead=lead, kind="hardship_letter", actor=agent, file=SimpleUploadedFile("h.pdf", PDF))
     bucket["client"].delete_object(Bucket=bucket["name"], Key=stored.stored_file)
     assert client_as(agent).get(reverse("pipeline:document_download", args=[stored.pk])).status_code == 404
+
+
+def test_an_export_file_is_written_to_the_bucket_and_fetched_by_its_owner_only(bucket, lead, agent, other_agent,
+                                                                              client_as):
+    export = LeadExport.objects.create(requested_by=agent, format="csv", expires_at=timezone.now() + timedelta(days=1))
+    lead_export_run(export_id=export.pk)
+    export.refresh_from_db()
+    assert bucket["keys"]() == [export.file.name]
+    url = reverse("pipeline:export_download", args=[export.pk])
+    assert client_as(other_agent).get(url).status_code == 404
+    response = client_as(agent).get(url)
+    assert response.status_code == 302
+    fetched = requests.get(response["Location"], timeout=10)
+    assert fetched.status_code == 200 and fetched.headers["Content-Disposition"].startswith("attachment;")
+    assert fetched.content == _bucket_bytes(bucket, export.file.name) and lead.property.street.encode() in fetched.content
+
+
+def test_the_agents_photo_is_replaced_and_removed_in_the_bucket(bucket, agent, client_as):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    client = client_as(agent)
+    url = reverse("pipeline:my_photo")
+    client.post(url, {"photo": SimpleUploadedFile("me.png", png)})
+    first = bucket["keys"]()
+    client.post(url, {"photo": SimpleUploadedFile("me.png", png + b"new")})
+    second = bucket["keys"]()
+    assert len(first) == len(second) == 1 and first != second  # the old one is deleted
+    response = client.get(url)
+    assert response.status_code == 302 and requests.get(response["Location"], timeout=10).content == png + b"new"
+    client.post(url, {"action": "remove"})
+    assert bucket["keys"]() == [] and client.get(url).status_code == 404
 
 
 # The local default ----------------------------------------------------------------------
