@@ -40,6 +40,7 @@ from pipeline.moving_in.services import crm_import_create, crm_import_map, crm_i
 from pipeline.workspace.exports import lead_export_run
 
 from ..pipeline.moving_in.conftest import export_zip
+from .test_settings import PRODUCTION_ENV, settings_in_subprocess
 
 pytestmark = pytest.mark.django_db
 
@@ -268,6 +269,15 @@ def test_the_storage_is_chosen_by_the_environment(monkeypatch):
         _settings_with(monkeypatch, LEADCRM_STORAGE="s3")  # s3 without a bucket
     with pytest.raises(environ.ImproperlyConfigured, match="local or s3"):
         _settings_with(monkeypatch, LEADCRM_STORAGE="ftp")
+
+
+def test_production_keeps_uploads_in_the_bucket_it_is_given():
+    result = settings_in_subprocess("leadcrm.settings.production",
+                                    "[s['BACKEND'] for s in settings.STORAGES.values()]",
+                                    LEADCRM_S3_BUCKET="crm-uploads", **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(["storages.backends.s3.S3Storage",
+                                         "whitenoise.storage.CompressedManifestStaticFilesStorage"])
 
 
 # Moving the files -----------------------------------------------------------------------
