@@ -30,6 +30,7 @@ from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirec
 MISSING = "The file is missing from storage."
 # A stored object copied to the worker is held in memory up to this size, then on its disk.
 SPOOL_BYTES = 8 * 1024 * 1024
+ZIP_MAGIC = b"PK\x03\x04"
 
 # (first bytes, content type, extension we store it under)
 SIGNATURES = (
@@ -122,9 +123,12 @@ class Stored:
     file) and every ``open`` reads that copy from its start: a reader that looks at the head,
     then the header, then the rows does not fetch it three times."""
 
-    def __init__(self, name: str, storage: Storage | None = None):
+    def __init__(self, name: str, storage: Storage | None = None, *, head_bytes: int | None = None):
         self.name = name
         self.storage = storage or default_storage
+        # A page that previews a few rows needs the object's start, not all of it; a zip
+        # (an XLSX) keeps its directory at the end, so it is fetched whole all the same.
+        self.head_bytes = head_bytes
         self._copy = None
 
     def _is_local(self) -> bool:
@@ -141,13 +145,22 @@ class Stored:
         if self._is_local():
             return self.storage.open(self.name, "rb").file
         if self._copy is None:
-            copy = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-            with self.storage.open(self.name, "rb") as remote:
-                for chunk in remote.chunks():
-                    copy.write(chunk)
-            self._copy = copy
+            self._copy = self._fetch()
         self._copy.seek(0)
         return _Kept(self._copy)
+
+    def _fetch(self):
+        copy = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+        with self.storage.open(self.name, "rb") as remote:
+            obj = getattr(remote, "obj", None)  # django-storages' S3 object: it can fetch a range
+            if self.head_bytes and obj is not None:
+                head = obj.get(Range=f"bytes=0-{self.head_bytes - 1}")["Body"].read()
+                if not head.startswith(ZIP_MAGIC):
+                    copy.write(head)
+                    return copy
+            for chunk in remote.chunks():
+                copy.write(chunk)
+        return copy
 
     def read_bytes(self) -> bytes:
         with self.storage.open(self.name, "rb") as handle:

@@ -67,9 +67,10 @@ class ImportRefused(ValidationError):
     pass
 
 
-def stored_source(job: ImportJob) -> Stored:
-    """The job's file, read from the storage on whichever machine runs it."""
-    return Stored(job.stored_file)
+def stored_source(job: ImportJob, *, head_bytes: int | None = None) -> Stored:
+    """The job's file, read from the storage on whichever machine runs it (only its first
+    ``head_bytes`` from an object store, for a preview, unless it is an XLSX)."""
+    return Stored(job.stored_file, head_bytes=head_bytes)
 
 
 def import_job_create(

@@ -32,6 +32,7 @@ from storages.backends.s3 import S3Storage
 
 from compliance.models import LoadKind, LoadStatus, RegistryLoad
 from compliance.services import registry_load_create, registry_load_run
+from leadcrm.shared.uploads import Stored
 from leads.imports.services import ImportRefused, import_job_create, import_run
 from leads.models import ImportStatus, Lead
 from pipeline.deals.documents import document_upload
@@ -125,6 +126,22 @@ def test_an_xlsx_import_is_read_from_the_bucket_through_a_file_object(bucket, br
     job = import_run(job_id=job.pk)
     assert (job.status, job.rows_done, job.leads_created) == (ImportStatus.DONE, 2, 2)
     assert _local_files(settings) == []
+
+
+def test_a_preview_fetches_only_the_start_of_a_list_but_a_whole_spreadsheet(bucket, broker, client_as, settings):
+    lines = ["Address,City,State,Zip,Name"] + [f"{n} Oak St,Tulsa,OK,74103,Owner {n}" for n in range(1, 400)]
+    content = "\n".join(lines).encode()
+    job = import_job_create(content=content, file_name="list.csv", created_by=broker, list_name="P", draft=True)
+    assert Stored(job.stored_file, head_bytes=256).open().read() == content[:256]
+    book = Workbook()
+    book.active.append(["Address"])
+    out = io.BytesIO()
+    book.save(out)
+    name = default_storage.save("imports/book.bin", io.BytesIO(out.getvalue()))
+    assert Stored(name, head_bytes=256).open().read() == out.getvalue()
+    # the mapping page previews the first rows from the fetched start
+    page = client_as(broker).get(reverse("leads:import_map", args=[job.pk]))
+    assert page.status_code == 200 and "Owner 5" in page.content.decode() and "Owner 6<" not in page.content.decode()
 
 
 def test_a_registry_file_is_loaded_from_the_bucket(bucket, national_registry, settings):
