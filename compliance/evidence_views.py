@@ -12,15 +12,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
 from leadcrm.accounts.roles import Perm
-from leadcrm.shared.uploads import INLINE_TYPES
+from leadcrm.shared.uploads import INLINE_TYPES, stored_response
 from leads.merging import lead_ids_with_merged
 from leads.phones import format_national
 from leads.selectors import lead_get
@@ -207,12 +206,8 @@ class EvidenceFileView(LoginRequiredMixin, View):
 
     def get(self, request, pk):
         stored = get_object_or_404(EvidenceFile.objects.visible_to(request.user), pk=pk)
-        if not default_storage.exists(stored.stored_file):
-            raise Http404("The file is missing from storage.")
-        response = FileResponse(default_storage.open(stored.stored_file, "rb"), content_type=stored.content_type,
-                                as_attachment=stored.content_type not in INLINE_TYPES,
-                                filename=stored.original_name)
+        response = stored_response(stored.stored_file, content_type=stored.content_type,
+                                   as_attachment=stored.content_type not in INLINE_TYPES, filename=stored.original_name)
         response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, no-store"
         response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
         return response

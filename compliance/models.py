@@ -208,7 +208,7 @@ class RegistryLoad(models.Model):
     subscription_expires_on = models.DateField(null=True, blank=True)
     file_name = models.CharField(max_length=255, blank=True)
     stored_file = models.CharField(max_length=255, blank=True, editable=False,
-                                   help_text="Path under MEDIA_ROOT of the uploaded file.")
+                                   help_text="Name in the default storage of the uploaded file.")
     area_codes = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=10, choices=LoadStatus.choices, default=LoadStatus.QUEUED)
     lines_total = models.PositiveIntegerField(default=0)

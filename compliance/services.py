@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import reduce
 from operator import or_
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -27,7 +26,7 @@ from django.utils.formats import date_format
 
 from leadcrm.accounts.models import User
 from leadcrm.shared.heartbeat import heartbeat
-from leadcrm.shared.uploads import upload_store
+from leadcrm.shared.uploads import Stored, Upload, open_binary, upload_store
 from leads.merging import lead_ids_with_merged
 from leads.models import Contact, Email, Lead, Phone, PhoneStatus
 from leads.phones import parse_phone
@@ -826,17 +825,13 @@ def registry_load_create(
         subscription_expires_on=subscription_expires_on or source.subscription_expires_on,
     )
     load.full_clean()
-    relative = upload_store(content, folder=REGISTRY_UPLOAD_DIR)
-    path = Path(settings.MEDIA_ROOT) / relative
-    with path.open("rb") as stored:
-        zipped = stored.read(4) == b"PK\x03\x04"
-    if zipped:
-        try:
-            registry_zip_check(path)
-        except RegistryFileRejected as refused:
-            path.unlink(missing_ok=True)
-            raise ValidationError({"file": refused.errors}) from None
-    load.stored_file = relative
+    with open_binary(Upload(content)) as upload:  # checked before it is stored
+        if upload.read(4) == b"PK\x03\x04":
+            try:
+                registry_zip_check(upload)
+            except RegistryFileRejected as refused:
+                raise ValidationError({"file": refused.errors}) from None
+    load.stored_file = upload_store(content, folder=REGISTRY_UPLOAD_DIR)
     load.save()
     return load
 
@@ -878,7 +873,7 @@ def _registry_load_read_and_write(load: RegistryLoad) -> RegistryLoad:
         RegistryLoad.objects.filter(pk=load.pk).update(lines_done=done, lines_total=total)
 
     try:
-        text = read_registry_bytes((Path(settings.MEDIA_ROOT) / load.stored_file).read_bytes())
+        text = read_registry_bytes(Stored(load.stored_file).read_bytes())  # from the storage, on any worker
         parsed = parse_registry(text, kind=LoadKind(load.kind), progress=progress)
         RegistryLoad.objects.filter(pk=load.pk).update(status=LoadStatus.WRITING)
         try:

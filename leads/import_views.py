@@ -19,7 +19,7 @@ from leadcrm.shared.health import worker_seen_lately
 
 from .forms import ColumnMappingForm, ImportUploadForm
 from .imports.reading import NotATable, preview
-from .imports.services import import_cancel, import_job_create, import_job_map, import_resume, stored_path
+from .imports.services import import_cancel, import_job_create, import_job_map, import_resume, stored_source
 from .models import ImportRowIssue, ImportStatus
 from .selectors import import_jobs_visible_to
 from .tasks import import_run
@@ -29,6 +29,9 @@ CANCELLED_STALLED = "Cancelled: its worker had stopped. Every row imported so fa
 # A queued import is normally picked up within seconds; past this, a missing worker is named.
 WORKER_WAIT = timedelta(seconds=30)
 RESUMED = "Resuming after row {rows:,}: the rows imported so far are not written again."
+# The mapping page previews a few rows: from an object store it fetches the file's start only
+# (the encoding sample and the first rows fit well within it).
+PREVIEW_BYTES = 4 * 1024 * 1024
 
 
 class ImportPermissionMixin(LoginRequiredMixin, PermissionRequiredMixin):
@@ -87,7 +90,7 @@ class ImportMapView(ImportPermissionMixin, FormView):
 
     def get_context_data(self, **kwargs):
         try:
-            headers, rows = preview(stored_path(self.job), self.job.file_name)
+            headers, rows = preview(stored_source(self.job, head_bytes=PREVIEW_BYTES), self.job.file_name)
         except (NotATable, OSError):  # the stored file is gone: map from the headers alone
             headers, rows = self.job.headers, []
         return super().get_context_data(

@@ -192,8 +192,33 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 # Uploads live outside the web root and are only served through views that check
 # the lead's visibility.
 MEDIA_ROOT = Path(env("LEADCRM_MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# On an S3-compatible object store instead, shared by every web and worker machine, when
+# LEADCRM_STORAGE=s3 or a bucket is named; private objects, served through the views that
+# check the lead by a signed address valid one minute (docs/operations.md#uploads-on-object-storage).
+LEADCRM_STORAGE = env("LEADCRM_STORAGE", default="s3" if env("LEADCRM_S3_BUCKET", default="") else "local").lower()
+if LEADCRM_STORAGE not in ("local", "s3"):
+    raise environ.ImproperlyConfigured(f"LEADCRM_STORAGE is local or s3, not {LEADCRM_STORAGE!r}.")
+UPLOADS_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"} if LEADCRM_STORAGE == "local" else {
+    "BACKEND": "storages.backends.s3.S3Storage",
+    "OPTIONS": {
+        "bucket_name": env("LEADCRM_S3_BUCKET"),
+        "endpoint_url": env("LEADCRM_S3_ENDPOINT_URL", default=None),  # MinIO, Ceph, R2 ...; none for AWS
+        "region_name": env("LEADCRM_S3_REGION", default=None),
+        # None: boto3's own chain (the instance's role, AWS_* variables, ~/.aws)
+        "access_key": env("LEADCRM_S3_ACCESS_KEY_ID", default=None),
+        "secret_key": env("LEADCRM_S3_SECRET_ACCESS_KEY", default=None),
+        "location": env("LEADCRM_S3_PREFIX", default=""),
+        "addressing_style": env("LEADCRM_S3_ADDRESSING_STYLE", default=None),  # "path" for most S3-compatibles
+        "signature_version": "s3v4",
+        "default_acl": None,  # the bucket's own: private
+        "querystring_auth": True,
+        "querystring_expire": env.int("LEADCRM_S3_URL_EXPIRE_SECONDS", default=60),
+        "file_overwrite": False,
+        "max_memory_size": 8 * 1024 * 1024,  # a larger object read by a worker spills to its disk
+    },
+}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": UPLOADS_STORAGE,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

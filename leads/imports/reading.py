@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import re
 import zipfile
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from leadcrm.shared.uploads import open_binary
 from leadcrm.shared.zips import UnzippedTooLarge, zip_check
 
 NOT_A_TABLE = (
@@ -49,14 +51,15 @@ def _shared_strings_limit(member: str) -> int | None:
     return settings.LEADCRM_IMPORT_MAX_SHARED_STRINGS_BYTES if member.lower().endswith("sharedstrings.xml") else None
 
 
-def xlsx_check(path: Path, name: str) -> None:
+def xlsx_check(source, name: str) -> None:
     """Refuse an XLSX whose parts unpack past the limits, from its zip directory alone.
 
     Python's ``zipfile`` then never unpacks more of a part than the directory claims (a
     part that holds more fails its checksum), so the check also bounds what is read."""
     try:
-        zip_check(path, total_limit=settings.LEADCRM_IMPORT_MAX_UNZIPPED_BYTES, member_limit=_shared_strings_limit,
-                  too_large=UNZIPS_TOO_LARGE, too_tight=UNZIPS_TOO_TIGHT)
+        with open_binary(source) as handle:
+            zip_check(handle, total_limit=settings.LEADCRM_IMPORT_MAX_UNZIPPED_BYTES, member_limit=_shared_strings_limit,
+                      too_large=UNZIPS_TOO_LARGE, too_tight=UNZIPS_TOO_TIGHT)
     except UnzippedTooLarge as refused:
         raise NotATable(str(refused)) from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
@@ -85,11 +88,11 @@ def _decodes(sample: bytes, encoding: str, *, whole: bool) -> bool:
     return True
 
 
-def _encoding(path: Path) -> str:
+def _encoding(source) -> str:
     """UTF-8 if the file's first ``ENCODING_SAMPLE_BYTES`` decode as UTF-8 (BOM or not),
     else Windows-1252, else Latin-1 (which reads any byte: the five Windows-1252 leaves
     undefined included). Bounded: the rest is not read here (see ``_recode``)."""
-    with path.open("rb") as handle:
+    with open_binary(source) as handle:
         sample = handle.read(ENCODING_SAMPLE_BYTES + 1)
     whole = len(sample) <= ENCODING_SAMPLE_BYTES
     sample = sample[:ENCODING_SAMPLE_BYTES]
@@ -129,15 +132,22 @@ def _headers(raw: list[str], name: str) -> list[str]:
     return headers
 
 
-def open_table(path: Path, name: str) -> Table:
-    """Open ``path`` (uploaded as ``name``) as a table, or raise ``NotATable`` saying why."""
-    with path.open("rb") as handle:
+def _text(source, encoding: str, errors: str) -> io.TextIOWrapper:
+    return io.TextIOWrapper(open_binary(source), encoding=encoding, errors=errors, newline="")
+
+
+def open_table(source: Path | object, name: str) -> Table:
+    """Open ``source`` (uploaded as ``name``) as a table, or raise ``NotATable`` saying why.
+
+    ``source``: a path, an upload not yet stored or a stored one (leadcrm/shared/uploads.py),
+    so the worker reads the file from the storage wherever it runs."""
+    with open_binary(source) as handle:
         head = handle.read(SNIFF_BYTES)
     if head.startswith(b"PK\x03\x04"):
-        return _open_xlsx(path, name)
+        return _open_xlsx(source, name)
     if not head.strip() or b"\x00" in head or head.lstrip()[:5] in (b"%PDF-", b"<!DOC", b"<html", b"<HTML", b"<?xml"):
         raise NotATable(NOT_A_TABLE.format(name=name))
-    encoding = _encoding(path)
+    encoding = _encoding(source)
     lines = [line for line in head.decode(encoding, errors="replace").lstrip("\ufeff").splitlines() if line.strip()]
     if not lines:
         raise NotATable(NOT_A_TABLE.format(name=name))
@@ -147,7 +157,7 @@ def open_table(path: Path, name: str) -> Table:
         raise NotATable(NOT_A_TABLE.format(name=name))
 
     try:
-        with path.open("r", encoding=encoding, errors="replace", newline="") as text:
+        with _text(source, encoding, "replace") as text:
             headers = _headers(next(csv.reader(text, delimiter=delimiter)), name)
     except (csv.Error, StopIteration) as exc:
         raise NotATable(NOT_A_TABLE.format(name=name)) from exc
@@ -157,7 +167,7 @@ def open_table(path: Path, name: str) -> Table:
     errors = {"utf-8-sig": "surrogateescape", "cp1252": "replace"}.get(encoding, "strict")
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
-        with path.open("r", encoding=encoding, errors=errors, newline="") as text:
+        with _text(source, encoding, errors) as text:
             records = csv.reader(text, delimiter=delimiter)
             next(records)
             width = len(headers)
@@ -232,11 +242,11 @@ def _load_workbook(handle):
     return reader.wb
 
 
-def _open_xlsx(path: Path, name: str) -> Table:
+def _open_xlsx(source, name: str) -> Table:
     from openpyxl.utils.exceptions import InvalidFileException
 
-    xlsx_check(path, name)
-    handle = path.open("rb")  # a handle, not a path: the stored file has no .xlsx extension
+    xlsx_check(source, name)
+    handle = open_binary(source)  # a handle, not a path: the stored file has no .xlsx extension
     try:
         book = _load_workbook(handle)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException) as exc:
@@ -269,8 +279,8 @@ def _open_xlsx(path: Path, name: str) -> Table:
     return Table(name=name, headers=headers, encoding="xlsx", kind="xlsx", _rows=rows())
 
 
-def preview(path: Path, name: str, limit: int = 5) -> tuple[list[str], list[dict]]:
-    table = open_table(path, name)
+def preview(source, name: str, limit: int = 5) -> tuple[list[str], list[dict]]:
+    table = open_table(source, name)
     out = []
     for _, row in table.rows():
         out.append(row)

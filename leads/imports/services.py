@@ -16,7 +16,6 @@ import csv
 import gc
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -27,7 +26,7 @@ from django.utils import timezone
 from leadcrm.accounts.models import Team, User
 from leadcrm.accounts.roles import Perm
 from leadcrm.shared.heartbeat import heartbeat
-from leadcrm.shared.uploads import upload_store
+from leadcrm.shared.uploads import Stored, Upload, stored_delete, upload_store
 from leadcrm.shared.zips import megabytes
 
 from ..models import (
@@ -68,8 +67,10 @@ class ImportRefused(ValidationError):
     pass
 
 
-def stored_path(job: ImportJob) -> Path:
-    return Path(settings.MEDIA_ROOT) / job.stored_file
+def stored_source(job: ImportJob, *, head_bytes: int | None = None) -> Stored:
+    """The job's file, read from the storage on whichever machine runs it (only its first
+    ``head_bytes`` from an object store, for a preview, unless it is an XLSX)."""
+    return Stored(job.stored_file, head_bytes=head_bytes)
 
 
 def import_job_create(
@@ -100,10 +101,8 @@ def import_job_create(
         raise ImportRefused({"file": TOO_LARGE.format(size=megabytes(size), limit=megabytes(limit))})
     if lead_list is None and not list_name.strip():
         raise ImportRefused({"list_name": NEEDS_LIST})
-    relative = upload_store(content, folder=IMPORT_DIR)
-    path = Path(settings.MEDIA_ROOT) / relative
     try:
-        table = open_table(path, file_name)
+        table = open_table(Upload(content), file_name)
         if mapping is not None:
             columns = dict(mapping.columns)
         columns = dict(columns) if columns else cols.detect(table.headers)
@@ -119,25 +118,27 @@ def import_job_create(
         if first is None:
             raise ImportRefused({"file": EMPTY_FILE.format(name=file_name)})
     except (NotATable, csv.Error, UnicodeDecodeError) as refusal:
-        path.unlink(missing_ok=True)
         raise ImportRefused({"file": str(refusal)}) from None
-    except ImportRefused:
-        path.unlink(missing_ok=True)
-        raise
+    # Checked, so kept: a refused file never reaches the storage.
+    relative = upload_store(content, folder=IMPORT_DIR)
     if assign_to is None and round_robin_team is None and team is None:
         team = _own_team(created_by)
-    with transaction.atomic():
-        if lead_list is None:
-            # The same list name is the same list: uploading it again must not look like stacking.
-            name = list_name.strip()[:120]
-            lead_list = (LeadList.objects.filter(name__iexact=name).order_by("pk").first()
-                         or LeadList.objects.create(name=name, source=source, created_by=created_by))
-        return ImportJob.objects.create(
-            lead_list=lead_list, source=source, file_name=file_name[:255], stored_file=relative, columns=columns,
-            created_by=created_by, assign_to=assign_to, round_robin_team=round_robin_team, team=team,
-            list_cost=list_cost, rows_total=None, heartbeat_at=timezone.now(),
-            headers=table.headers, status=ImportStatus.DRAFT if draft else ImportStatus.QUEUED,
-        )
+    try:
+        with transaction.atomic():
+            if lead_list is None:
+                # The same list name is the same list: uploading it again must not look like stacking.
+                name = list_name.strip()[:120]
+                lead_list = (LeadList.objects.filter(name__iexact=name).order_by("pk").first()
+                             or LeadList.objects.create(name=name, source=source, created_by=created_by))
+            return ImportJob.objects.create(
+                lead_list=lead_list, source=source, file_name=file_name[:255], stored_file=relative, columns=columns,
+                created_by=created_by, assign_to=assign_to, round_robin_team=round_robin_team, team=team,
+                list_cost=list_cost, rows_total=None, heartbeat_at=timezone.now(),
+                headers=table.headers, status=ImportStatus.DRAFT if draft else ImportStatus.QUEUED,
+            )
+    except BaseException:
+        stored_delete(relative)  # no file is left without its job
+        raise
 
 
 def _own_team(user: User) -> Team | None:
@@ -307,13 +308,13 @@ def _import_run(*, job_id: int, batch_rows: int) -> ImportJob:
 def _count_rows(job: ImportJob) -> int:
     """Count the file's rows, here in the worker and never in the web request (the page says
     "counting rows" until then); a job counted before a restart is not counted again."""
-    total = sum(1 for _ in open_table(stored_path(job), job.file_name).rows())
+    total = sum(1 for _ in open_table(stored_source(job), job.file_name).rows())
     ImportJob.objects.filter(pk=job.pk, rows_total__isnull=True).update(rows_total=total)
     return ImportJob.objects.values_list("rows_total", flat=True).get(pk=job.pk)
 
 
 def _read_and_write(job: ImportJob, batch_rows: int) -> ImportJob:
-    table = open_table(stored_path(job), job.file_name)
+    table = open_table(stored_source(job), job.file_name)
     done = job.rows_done
     # More than one batch to go: read ahead in a second process while this one writes.
     ahead = job.rows_total - done > batch_rows

@@ -52,7 +52,7 @@ class ImportJob(models.Model):
     lead_list = models.ForeignKey(LeadList, on_delete=models.PROTECT, related_name="imports")
     source = models.CharField(max_length=20, choices=LeadSource.choices, default=LeadSource.CSV)
     file_name = models.CharField(max_length=255)
-    stored_file = models.CharField(max_length=255, editable=False, help_text="Path under MEDIA_ROOT.")
+    stored_file = models.CharField(max_length=255, editable=False, help_text="Name in the default storage.")
     columns = models.JSONField(default=dict, help_text="The mapping used: field -> header.")
     # What this upload of the list cost: added to the list's cost once the import is done (a
     # cancelled one cost nothing the report should count).

@@ -11,7 +11,6 @@ served only through a view that checks the lead's visibility.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leadcrm.accounts.models import User
-from leadcrm.shared.uploads import sniff_document
+from leadcrm.shared.uploads import sniff_document, stored_delete, upload_store
 from leads.models import Lead, Lien
 from pipeline.models import DOCUMENT_IN_HAND, ChecklistItem, DocumentKind, DocumentStatus, DocumentUpload
 from pipeline.signals import document_received
@@ -254,10 +253,6 @@ def document_file_check(upload) -> tuple[str, str]:
     return sniffed
 
 
-def document_path(upload: DocumentUpload) -> Path:
-    return Path(settings.MEDIA_ROOT) / upload.stored_file
-
-
 def document_upload(
     *,
     lead: Lead,
@@ -276,15 +271,11 @@ def document_upload(
     if rule and rule.fresh_days and dated_on is None:
         raise ValidationError({"dated_on": FRESHNESS_NEEDS_DATE.format(kind=kind.label, days=rule.fresh_days)})
     # Our name, never the uploader's: no path they control, no extension they chose.
-    relative = f"documents/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{extension}"
-    target = Path(settings.MEDIA_ROOT) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
+    for chunk in file.chunks():
+        digest.update(chunk)
+    relative = upload_store(file, folder=f"documents/{timezone.now():%Y/%m}", extension=extension)
     try:
-        with open(target, "xb") as out:
-            for chunk in file.chunks():
-                digest.update(chunk)
-                out.write(chunk)
         with transaction.atomic():
             item = checklist_item_update(
                 lead=lead, kind=kind, lien=lien, actor=actor, dated_on=dated_on,
@@ -299,7 +290,7 @@ def document_upload(
             stored.save()
             document_received.send(sender=DocumentUpload, upload=stored, lead=lead, at=stored.uploaded_at)
     except BaseException:
-        # A full disk, a refused date, a rollback: no file is left without its row.
-        target.unlink(missing_ok=True)
+        # A refused date, a rollback: no file is left without its row.
+        stored_delete(relative)
         raise
     return stored

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views import View
@@ -19,7 +19,7 @@ from django.views.generic import TemplateView
 
 from compliance.transactions import ComplianceRefusal
 from leadcrm.accounts.roles import Perm
-from leadcrm.shared.uploads import INLINE_TYPES
+from leadcrm.shared.uploads import INLINE_TYPES, stored_response
 from leads.models import Lien
 from leads.selectors import lead_get
 from leads.services import lien_create
@@ -37,7 +37,7 @@ from pipeline.models import (
     OfferStatus,
 )
 
-from .documents import checklist_item_update, document_path, document_upload, package_checklist
+from .documents import checklist_item_update, document_upload, package_checklist
 from .fees import (
     FEE_TOO_EARLY_WHAT_TO_DO,
     approval_letter_homeowner_accept,
@@ -340,12 +340,8 @@ class DocumentDownloadView(LoginRequiredMixin, View):
 
     def get(self, request, pk):
         upload = get_object_or_404(DocumentUpload.objects.visible_to(request.user), pk=pk)
-        path = document_path(upload)
-        if not path.is_file():
-            raise Http404("The file is missing from storage.")
-        inline = upload.content_type in INLINE_TYPES
-        response = FileResponse(open(path, "rb"), content_type=upload.content_type,
-                                as_attachment=not inline, filename=upload.original_name)
+        response = stored_response(upload.stored_file, content_type=upload.content_type,
+                                   as_attachment=upload.content_type not in INLINE_TYPES, filename=upload.original_name)
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "private, no-store"
         response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"

@@ -339,10 +339,10 @@ class DocumentUploadQuerySet(RelatedToLeadQuerySet):
 
 
 class DocumentUpload(models.Model):
-    """A file of the package, stored under MEDIA_ROOT with a name we chose, never served directly."""
+    """A file of the package, kept in the default storage under a name we chose, never served directly."""
 
     item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="uploads")
-    stored_file = models.CharField(max_length=255, editable=False, help_text="Path under MEDIA_ROOT.")
+    stored_file = models.CharField(max_length=255, editable=False, help_text="Name in the default storage.")
     original_name = models.CharField(max_length=255)
     content_type = models.CharField(max_length=60)
     size = models.PositiveIntegerField()

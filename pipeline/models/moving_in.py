@@ -34,7 +34,7 @@ class CrmImport(models.Model):
 
     system = models.CharField(max_length=12, choices=CrmSystem.choices)
     file_name = models.CharField(max_length=255)
-    stored_file = models.CharField(max_length=255, editable=False, help_text="Path under MEDIA_ROOT.")
+    stored_file = models.CharField(max_length=255, editable=False, help_text="Name in the default storage.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=8, choices=CrmImportStatus.choices, default=CrmImportStatus.QUEUED)
     # What the file holds that no mapping places yet: stage and agent names as written there.

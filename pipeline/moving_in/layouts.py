@@ -19,6 +19,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from leadcrm.shared.uploads import open_binary
 from leadcrm.shared.zips import UnzippedTooLarge, bounded_read, zip_check
 from leads.imports.reading import NotATable, open_table
 
@@ -470,10 +471,10 @@ def _member_kind(member: str) -> str | None:
     return None
 
 
-def _is_zip_of_tables(path: Path) -> bool:
+def _is_zip_of_tables(source) -> bool:
     """A ZIP of export files, not an XLSX (itself a zip, with its workbook inside)."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_binary(source) as handle, zipfile.ZipFile(handle) as archive:
             names = archive.namelist()
     except zipfile.BadZipFile:
         return False
@@ -481,18 +482,21 @@ def _is_zip_of_tables(path: Path) -> bool:
 
 
 @contextmanager
-def export_tables(path: Path, name: str) -> Iterator[dict[str, tuple[str, Path]]]:
-    """The export's tables by kind (people, notes, tasks) -> (file name, path), the members
-    of a ZIP unpacked to a temporary folder (checked against zip bombs first)."""
+def export_tables(path, name: str) -> Iterator[dict[str, tuple[str, Path]]]:
+    """The export's tables by kind (people, notes, tasks) -> (file name, source), the members
+    of a ZIP unpacked to a temporary folder (checked against zip bombs first). ``path``: a
+    path, an upload not yet stored or a stored one (leadcrm/shared/uploads.py)."""
     if not _is_zip_of_tables(path):
         yield {PEOPLE: (name, path)}
         return
     try:
-        zip_check(path, total_limit=UNZIPPED_LIMIT, too_large=ZIP_TOO_LARGE.format(name=name),
-                  too_tight=ZIP_TOO_TIGHT.format(name=name))
+        with open_binary(path) as handle:
+            zip_check(handle, total_limit=UNZIPPED_LIMIT, too_large=ZIP_TOO_LARGE.format(name=name),
+                      too_tight=ZIP_TOO_TIGHT.format(name=name))
     except UnzippedTooLarge as refused:
         raise NotAnExport(str(refused)) from None
-    with tempfile.TemporaryDirectory(prefix="crm-import-") as folder, zipfile.ZipFile(path) as archive:
+    with tempfile.TemporaryDirectory(prefix="crm-import-") as folder, open_binary(path) as handle, \
+            zipfile.ZipFile(handle) as archive:
         members = [info for info in archive.infolist()
                    if not info.is_dir() and not Path(info.filename).name.startswith((".", "__"))
                    and Path(info.filename).suffix.lower() in (".csv", ".xlsx", ".txt")]
@@ -511,7 +515,7 @@ def export_tables(path: Path, name: str) -> Iterator[dict[str, tuple[str, Path]]
         yield tables
 
 
-def check_export(*, system: str, path: Path, name: str) -> None:
+def check_export(*, system: str, path, name: str) -> None:
     """What the upload checks at once: the file is this product's export (headers only)."""
     try:
         with export_tables(path, name) as tables:
@@ -526,7 +530,7 @@ def check_export(*, system: str, path: Path, name: str) -> None:
         raise NotAnExport(ZIP_DAMAGED.format(name=name)) from None
 
 
-def read_export(*, system: str, path: Path, name: str, zone: ZoneInfo) -> Export:
+def read_export(*, system: str, path, name: str, zone: ZoneInfo) -> Export:
     """Every person, note and task of the export."""
     readers = READERS[CrmSystem(system)]
     try:

@@ -24,7 +24,6 @@ import zlib
 from collections import ChainMap, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -38,7 +37,7 @@ from compliance.models import Channel, InternalDncEntry
 from compliance.services import stop_request_record
 from leadcrm.accounts.models import User
 from leadcrm.shared.heartbeat import heartbeat
-from leadcrm.shared.uploads import upload_store
+from leadcrm.shared.uploads import Stored, Upload, stored_delete, stored_exists, upload_store
 from leadcrm.shared.zips import megabytes
 from leads.addresses import address_key
 from leads.intake import place_of
@@ -170,8 +169,9 @@ class CrmImportRefused(ValidationError):
     pass
 
 
-def stored_path(job: CrmImport) -> Path:
-    return Path(settings.MEDIA_ROOT) / job.stored_file
+def stored_source(job: CrmImport) -> Stored:
+    """The export, read from the storage on whichever machine runs the import."""
+    return Stored(job.stored_file)
 
 
 def _fold(value: str) -> str:
@@ -206,16 +206,18 @@ def crm_import_create(*, system: str, content, file_name: str, created_by: User)
         raise CrmImportRefused({"file": TOO_LARGE.format(size=megabytes(size), limit=megabytes(limit))})
     if size == 0:
         raise CrmImportRefused({"file": EMPTY.format(name=file_name)})
-    relative = upload_store(content, folder=UPLOAD_DIR)
-    path = Path(settings.MEDIA_ROOT) / relative
     try:
-        check_export(system=system, path=path, name=file_name)
+        check_export(system=system, path=Upload(content), name=file_name)
     except NotAnExport as refused:
-        path.unlink(missing_ok=True)
         raise CrmImportRefused({"file": str(refused)}) from None
-    job = CrmImport(system=system, file_name=file_name[:255], stored_file=relative, created_by=created_by)
-    job.full_clean()
-    job.save()
+    relative = upload_store(content, folder=UPLOAD_DIR)  # checked first: a refused export is never kept
+    try:
+        job = CrmImport(system=system, file_name=file_name[:255], stored_file=relative, created_by=created_by)
+        job.full_clean()
+        job.save()
+    except BaseException:
+        stored_delete(relative)
+        raise
     return job
 
 
@@ -382,7 +384,7 @@ def crm_import_resume(*, job: CrmImport) -> CrmImport:
         locked = CrmImport.objects.select_for_update().get(pk=job.pk)
         if not (locked.status == CrmImportStatus.FAILED or locked.is_stalled):
             raise CrmImportRefused(NOT_RESUMABLE.format(status=locked.get_status_display().lower()))
-        if not stored_path(locked).is_file():
+        if not stored_exists(locked.stored_file):
             raise CrmImportRefused(GONE)
         locked.status, locked.error, locked.finished_at = CrmImportStatus.QUEUED, "", None
         locked.save(update_fields=["status", "error", "finished_at"])
@@ -448,7 +450,7 @@ def _run(job: CrmImport) -> CrmImport:
     actor = job.created_by
     zone = ZoneInfo(getattr(actor, "time_zone", "") or settings.LEADCRM_DEFAULT_USER_TIME_ZONE)
     try:
-        export = read_export(system=job.system, path=stored_path(job), name=job.file_name, zone=zone)
+        export = read_export(system=job.system, path=stored_source(job), name=job.file_name, zone=zone)
     except NotAnExport as refused:
         job.status, job.error, job.finished_at = CrmImportStatus.FAILED, str(refused), timezone.now()
         job.save(update_fields=["status", "error", "finished_at"])
@@ -480,7 +482,7 @@ def _run(job: CrmImport) -> CrmImport:
     job.save(update_fields=["status", "finished_at"])
     # The export is every homeowner's details: once imported, only the leads and the report
     # hold them (so an erasure reaches every copy: docs/privacy.md).
-    stored_path(job).unlink(missing_ok=True)
+    stored_delete(job.stored_file)
     return job
 
 

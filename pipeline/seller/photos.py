@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
-
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from leadcrm.accounts.models import User
-from leadcrm.shared.uploads import sniff_document
+from leadcrm.shared.uploads import sniff_document, stored_delete, upload_store
 from pipeline.models import (
     AgentPhoto,
 )
@@ -36,17 +32,12 @@ def agent_photo_set(*, user: User, file) -> AgentPhoto:
     if sniffed is None or sniffed[0] not in ("image/jpeg", "image/png"):
         raise ValidationError({"photo": PHOTO_NOT_AN_IMAGE})
     content_type, extension = sniffed
-    relative = f"photos/{uuid.uuid4().hex}.{extension}"
-    target = Path(settings.MEDIA_ROOT) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "xb") as out:
-        for chunk in file.chunks():
-            out.write(chunk)
+    relative = upload_store(file, folder="photos", extension=extension)
     old = AgentPhoto.objects.filter(user=user).first()
     photo, _ = AgentPhoto.objects.update_or_create(user=user, defaults={
         "stored_file": relative, "content_type": content_type, "uploaded_at": timezone.now()})
     if old is not None:
-        (Path(settings.MEDIA_ROOT) / old.stored_file).unlink(missing_ok=True)
+        stored_delete(old.stored_file)
     return photo
 
 
@@ -54,11 +45,12 @@ def agent_photo_remove(*, user: User) -> bool:
     photo = AgentPhoto.objects.filter(user=user).first()
     if photo is None:
         return False
-    (Path(settings.MEDIA_ROOT) / photo.stored_file).unlink(missing_ok=True)
+    stored_delete(photo.stored_file)
     photo.delete()
     return True
 
 
-def agent_photo_path(user: User | None) -> tuple[Path, str] | None:
+def agent_photo_stored(user: User | None) -> tuple[str, str] | None:
+    """(name in the storage, content type) of the user's photo; None without one."""
     photo = AgentPhoto.objects.filter(user=user).first() if user else None
-    return (Path(settings.MEDIA_ROOT) / photo.stored_file, photo.content_type) if photo else None
+    return (photo.stored_file, photo.content_type) if photo else None

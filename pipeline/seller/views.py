@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from django.views.generic import TemplateView
 
 from leadcrm.accounts.roles import Perm
 from leadcrm.accounts.throttle import client_address, over_limit
+from leadcrm.shared.uploads import stored_response
 from leads.selectors import lead_get
 from pipeline.models import BriefingTopic
 
@@ -39,7 +40,7 @@ from .access import (
 )
 from .briefings import briefings_of, seller_briefings_set
 from .guide import GUIDE_TITLE, guide_blocks, guide_pdf
-from .photos import agent_photo_path, agent_photo_remove, agent_photo_set
+from .photos import agent_photo_remove, agent_photo_set, agent_photo_stored
 from .status import seller_document_upload, seller_view
 
 # Per address: plenty for a homeowner clicking about, too few to guess a token.
@@ -206,13 +207,12 @@ def _pdf_response(data: bytes) -> HttpResponse:
 
 
 def _photo_response(user):
-    found = agent_photo_path(user)
-    if found is None or not found[0].exists():
+    found = agent_photo_stored(user)
+    if found is None:
         raise Http404("No photo.")
-    path, content_type = found
-    response = FileResponse(open(path, "rb"), content_type=content_type)
+    name, content_type = found
+    response = stored_response(name, content_type=content_type, cache_control="private, max-age=3600")
     response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=3600"
     return response
 
 

@@ -43,6 +43,7 @@ from leadcrm.accounts.models import User
 from leadcrm.shared.csv_export import Echo, safe_cell
 from leadcrm.shared.pagination import capped_total
 from leadcrm.shared.queue import QueuePaused, enqueue
+from leadcrm.shared.uploads import stored_response
 from leads.models import Email, EmailStatus, ForeclosureRecord, LeadSource, Phone, PhoneStatus, Stage
 from leads.phones import format_national
 from leads.selectors import lead_owner_names
@@ -231,6 +232,8 @@ def csv_write(rows: Iterable[list], target) -> int:
 
 
 WRITERS = {ExportFormat.CSV: csv_write, ExportFormat.XLSX: xlsx_write}
+EXPORT_TYPES = {ExportFormat.CSV: "text/csv; charset=utf-8",
+                ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 # The background job --------------------------------------------------------------------
@@ -376,4 +379,5 @@ class ExportDownloadView(LoginRequiredMixin, View):
     def get(self, request, pk):
         export = get_object_or_404(exports_of(request.user).filter(
             status=ExportStatus.DONE, expires_at__gt=timezone.now()).exclude(file=""), pk=pk)
-        return FileResponse(export.file.open("rb"), as_attachment=True, filename=export.file_name)
+        return stored_response(export.file.name, content_type=EXPORT_TYPES.get(export.format, "application/octet-stream"),
+                               as_attachment=True, filename=export.file_name, storage=export.file.storage)
