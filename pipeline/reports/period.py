@@ -35,7 +35,6 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from leadcrm.shared.replica import read_alias
-
 from leads.models import FUNNEL_STAGES, Stage
 from pipeline.deals.forecast.durations import percentile
 

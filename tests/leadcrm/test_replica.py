@@ -138,9 +138,29 @@ def _put_back(saved: dict) -> None:
     forget_probe()
 
 
+class Standby:
+    def __init__(self, url: str):
+        self.url = url
+        self.paused = False
+
+    def admin(self) -> _standby_admin:
+        return _standby_admin(self.url)
+
+    def pause(self) -> None:
+        """Stop replaying the primary's WAL (it is still received)."""
+        with self.admin() as cursor:
+            cursor.execute("SELECT pg_wal_replay_pause()")
+        self.paused = True
+
+    def resume(self) -> None:
+        with self.admin() as cursor:
+            cursor.execute("SELECT pg_wal_replay_resume()")
+        self.paused = False
+
+
 @pytest.fixture
 def standby():
-    """The replica alias on the standby, with this test's database; its URL."""
+    """The replica alias on the standby, with this test's database."""
     url = settings.LEADCRM_TEST_REPLICA_URL
     error = _standby_error(url)
     if error:
@@ -151,11 +171,12 @@ def standby():
     parts = urlsplit(url)
     saved = _point_replica_at(parts.hostname, str(parts.port or 5433))
     caught_up()
+    handle = Standby(url)
     try:
-        yield url
+        yield handle
     finally:
-        with _standby_admin(url) as cursor:
-            cursor.execute("SELECT pg_wal_replay_resume() WHERE pg_is_wal_replay_paused()")
+        if handle.paused:  # only a pause of its own: another worker's test may have paused it
+            handle.resume()
         _put_back(saved)
 
 
@@ -246,8 +267,7 @@ def test_a_write_inside_the_block_sends_the_reads_after_it_to_the_primary(standb
 def test_the_lag_is_reported_and_a_replica_too_far_behind_is_not_read(standby, broker, client_as, settings):
     settings.LEADCRM_REPLICA_MAX_LAG_SECONDS = 1
     client = client_as(broker)
-    with _standby_admin(standby) as cursor:
-        cursor.execute("SELECT pg_wal_replay_pause()")
+    standby.pause()
     # given a standby that stopped replaying, and a lead it has not seen
     LeadFactory()
     deadline = time.monotonic() + 30
@@ -265,8 +285,7 @@ def test_the_lag_is_reported_and_a_replica_too_far_behind_is_not_read(standby, b
     assert BEHIND.format(seconds=seconds) in page.content.decode()
     assert page.context["report"].rows[0][:2] == ["All leads", 1]
     # and once the standby catches up, the report reads from it again
-    with _standby_admin(standby) as cursor:
-        cursor.execute("SELECT pg_wal_replay_resume()")
+    standby.resume()
     caught_up()
     forget_probe()
     settings.LEADCRM_REPLICA_MAX_LAG_SECONDS = 30  # whatever else the shared cluster replays
@@ -295,7 +314,7 @@ def test_a_replica_that_stops_answering_part_way_is_read_again_from_the_primary(
         first = Lead.objects.count()
         if connections[REPLICA].connection is not None:
             # The standby drops this session half-way (as a restart or a cancelled query would).
-            with _standby_admin(standby) as cursor:
+            with standby.admin() as cursor:
                 cursor.execute("SELECT pg_terminate_backend(%s)", [connections[REPLICA].connection.get_backend_pid()])
         return first, Lead.objects.count()
 
