@@ -51,6 +51,8 @@ post_migrate.connect(seeded.restore, sender=apps.get_app_config("leadcrm"), disp
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         for alias in connections:
+            if connections[alias].settings_dict["TEST"].get("MIRROR"):
+                continue  # the read replica's alias: the primary's test database, or not set up
             _sequences_restart(alias)
             seeded.take(alias)
 

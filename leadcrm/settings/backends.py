@@ -22,6 +22,12 @@ DEFAULT_TEST_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/leadcrm"
 DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
 FALLBACK_DATABASE_URL = "sqlite:///:memory:"
 FALLBACK_BROKER_URL = "filesystem://localhost//"
+# The read replica's tests (tests/leadcrm/test_replica.py) read from a hot standby of the
+# test cluster (.ci/replica); with CI=true they fail without it, elsewhere they skip.
+DEFAULT_TEST_REPLICA_URL = "postgres://postgres@127.0.0.1:5433/"
+REPLICA_MISSING = (
+    "No hot standby of the test cluster at {where} ({error}): make one with `sudo .ci/replica` "
+    "(LEADCRM_TEST_REPLICA_URL names another).")
 
 CI_UNREACHABLE = (
     "CI=true requires {what} at {where}, but it cannot be reached ({error}). "
@@ -85,9 +91,14 @@ def worker_redis_url(redis_url: str, worker: str | None) -> str:
     return parts._replace(path=f"/{db}").geturl()
 
 
+def ci_required(environ) -> bool:
+    """CI=true: every service the tests name must be there (no fallback, no skip)."""
+    return environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
 def choose(environ: dict[str, str]) -> TestBackends:
     """Each service on its own: a reachable PostgreSQL is used even when Redis is down."""
-    ci = environ.get("CI", "").lower() in {"1", "true", "yes"}
+    ci = ci_required(environ)
     database_url = environ.get("DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
     redis_url = worker_redis_url(environ.get("REDIS_URL", DEFAULT_TEST_REDIS_URL),
                                  environ.get("PYTEST_XDIST_WORKER"))

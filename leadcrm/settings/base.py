@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: once anything writes to the primary, the request reads nothing from the replica.
+    "leadcrm.shared.replica.WritesPinPrimaryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "leadcrm.shared.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -141,6 +143,24 @@ def database_url(default=environ.Env.NOTSET) -> str:
 
 DEFAULT_SQLITE_URL = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 DATABASES = {"default": database_config(database_url(default=DEFAULT_SQLITE_URL))}
+
+
+def replica_config(url: str) -> dict:
+    """The read replica's alias: gives up connecting quickly (the page then reads from the
+    primary) and is never a test database of its own."""
+    config = database_config(url)
+    config.setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2)
+    config["TEST"] = {"MIRROR": "default"}
+    return config
+
+
+# A streaming read replica for the reports and their exports; none unless named
+# (docs/database.md#read-replica, leadcrm/shared/replica.py).
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = replica_config(env("DATABASE_REPLICA_URL"))
+DATABASE_ROUTERS = ["leadcrm.shared.replica.ReplicaRouter"]
+LEADCRM_REPLICA_MAX_LAG_SECONDS = env.float("LEADCRM_REPLICA_MAX_LAG_SECONDS", default=30)
+LEADCRM_REPLICA_PROBE_SECONDS = env.float("LEADCRM_REPLICA_PROBE_SECONDS", default=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The role `manage.py db_runtime_role` sets up for DATABASE_URL (docs/database.md#roles).
 LEADCRM_DB_RUNTIME_ROLE = env("LEADCRM_DB_RUNTIME_ROLE", default="leadcrm_app")

@@ -2,9 +2,9 @@
 
 import os
 
-from .backends import FALLBACK_BROKER_URL, choose
+from .backends import DEFAULT_TEST_REPLICA_URL, FALLBACK_BROKER_URL, choose
 from .base import *  # noqa: F403
-from .base import VAR_DIR, database_config, filesystem_broker_options
+from .base import VAR_DIR, database_config, filesystem_broker_options, replica_config
 
 TEST_BACKENDS = choose(dict(os.environ))
 
@@ -20,6 +20,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # too; their TRUNCATE trigger lets only a session that sets this through
     # (pipeline/migrations/0026_append_only_truncate_and_erasure.py). Production never does.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c leadcrm.truncate_allowed=on"
+    # The read replica's alias mirrors the primary, on its server: no replica, every read on
+    # the primary, until a test points it at the standby (tests/leadcrm/test_replica.py).
+    DATABASES["replica"] = replica_config(TEST_BACKENDS.database_url)
+    DATABASES["replica"]["CONN_MAX_AGE"] = 0
+# The hot standby of the test cluster that .ci/replica starts.
+LEADCRM_TEST_REPLICA_URL = os.environ.get("LEADCRM_TEST_REPLICA_URL", DEFAULT_TEST_REPLICA_URL)
 
 # Tests talk to real workers (celery.contrib.testing), never to eager mode alone.
 CELERY_BROKER_URL = TEST_BACKENDS.broker_url

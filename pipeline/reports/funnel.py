@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db import connection
-
 from leads.models import FUNNEL_STAGES, Lead, LeadList, Stage
 from pipeline.models import (
     StageChange,
 )
 
-from .period import REACH_ORDER, Period, Report, days_stats, pct, read_only, sql_rows
+from .period import REACH_ORDER, Period, Report, days_stats, pct, read_only, sql_rows, vendor
 
 # Funnel ---------------------------------------------------------------------------------
 
@@ -89,7 +87,7 @@ def funnel(period: Period, by: str = "stage") -> Report:
 @read_only
 def time_in_stage(period: Period) -> Report:
     """Days spent in each stage by leads that left it during the period: median and 80th percentile."""
-    stats = _stays_in_database(period) if connection.vendor == "postgresql" else _stays_in_python(period)
+    stats = _stays_in_database(period) if vendor() == "postgresql" else _stays_in_python(period)
     rows = []
     for stage in FUNNEL_STAGES:
         left, typical, slow = stats.get(stage, (0, None, None))

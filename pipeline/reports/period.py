@@ -31,9 +31,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from statistics import median
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
+from leadcrm.shared.replica import read_alias
 from leads.models import FUNNEL_STAGES, Stage
 from pipeline.deals.forecast.durations import percentile
 
@@ -163,10 +164,12 @@ def days_stats(values: list[float]) -> tuple[float | None, float | None]:
 @contextmanager
 def reading():
     """A report's queries: one transaction, on PostgreSQL without JIT and with 64 MB to sort
-    and hash in (the default 4 MB sends a year of rows to disk)."""
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
+    and hash in (the default 4 MB sends a year of rows to disk). On the read replica when
+    the page reads from it (``reading_from_replica``, docs/database.md#read-replica)."""
+    alias = read_alias()
+    with transaction.atomic(using=alias):
+        if connections[alias].vendor == "postgresql":
+            with connections[alias].cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
         yield
 
@@ -181,7 +184,7 @@ def read_only(report):
 
 
 def sql_rows(sql: str, params) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -217,4 +220,9 @@ def on_span_edges(moments: list[datetime]) -> bool:
 
 def rollups_kept() -> bool:
     """The hourly rollups are kept (by triggers) on PostgreSQL only."""
-    return connection.vendor == "postgresql"
+    return vendor() == "postgresql"
+
+
+def vendor() -> str:
+    """The engine the report's reads go to (the replica's is the primary's)."""
+    return connections[read_alias()].vendor
