@@ -68,6 +68,7 @@ from .models import (
 )
 from .registry import (
     NeedsLineByLine,
+    ParsedRegistry,
     RegistryFileRejected,
     parse_registry,
     read_registry_bytes,
@@ -882,10 +883,11 @@ def _registry_load_read_and_write(load: RegistryLoad) -> RegistryLoad:
         parsed = parse_registry(text, kind=LoadKind(load.kind), progress=progress)
         RegistryLoad.objects.filter(pk=load.pk).update(status=LoadStatus.WRITING)
         try:
-            write_registry(load, parsed)
+            numbers = _registry_write_and_flag(load, parsed)
         except NeedsLineByLine:
             # The bulk check found a number that cannot be; read it line by line to say where.
-            write_registry(load, parse_registry(text, kind=LoadKind(load.kind), line_by_line=True))
+            numbers = _registry_write_and_flag(
+                load, parse_registry(text, kind=LoadKind(load.kind), line_by_line=True))
     except RegistryFileRejected as rejected:
         RegistryLoad.objects.filter(pk=load.pk).update(
             status=LoadStatus.REJECTED, errors=rejected.errors, finished_at=timezone.now())
@@ -895,8 +897,25 @@ def _registry_load_read_and_write(load: RegistryLoad) -> RegistryLoad:
         RegistryLoad.objects.filter(pk=load.pk).update(
             status=LoadStatus.REJECTED, errors=[f"Not loaded: {exc}"], finished_at=timezone.now())
         raise
+    if numbers is None:
+        # Too many flags may have changed to look them up one by one (a first load, say):
+        # one pass over the registry for the phones of its area codes, once it is committed.
+        RegistryLoad.objects.filter(pk=load.pk).update(phones_reflagged=phones_reflag(area_codes=load.area_codes))
     load.refresh_from_db()
     return load
+
+
+def _registry_write_and_flag(load: RegistryLoad, parsed) -> list[str] | None:
+    """Write the numbers, then, in the same transaction, re-flag the phones whose flag the
+    load may have changed; returns None when there were too many to do here
+    (docs/compliance-rules.md#a5)."""
+    with transaction.atomic():
+        write_registry(load, parsed)
+        numbers = numbers_to_reflag(load=load, parsed=parsed)
+        if numbers is not None:
+            load.phones_reflagged = phones_reflag(numbers=numbers) if numbers else 0
+            load.save(update_fields=["phones_reflagged"])
+    return numbers
 
 
 def _registry_load_give_up(load: RegistryLoad) -> None:
@@ -939,6 +958,43 @@ def registry_loads_resume_stalled() -> list[int]:
 
 
 PROBE_MAX_PHONES = 20_000  # beyond this, one pass over the registry beats a probe per phone
+
+
+def numbers_to_reflag(*, load: RegistryLoad, parsed: ParsedRegistry) -> list[str] | None:
+    """The brokerage's numbers whose do-not-call flag a written load may have changed, or
+    None when there are more than ``PROBE_MAX_PHONES`` (then every phone of its area codes).
+
+    The diff of the load as it touches our phones, taken from the file still in memory
+    rather than from the two million numbers held. A change list: the phones among the
+    numbers it adds or deletes. A full list replaces its registry's numbers in its area
+    codes, so a phone there can change only where its flag and the file disagree: on the
+    file but not flagged (it comes on), flagged but not on the file (it goes off, unless
+    another list still holds the number). Where they agree the flag stands, since no other
+    list changed. A list that is switched off flags nothing, before or after.
+    """
+    if not load.source.is_active:
+        return []
+    codes = list(load.area_codes)
+    if not codes:
+        return []
+    phones = (Phone.objects.filter(reduce(or_, (Q(number__startswith=f"+1{code}") for code in codes)))
+              .order_by().values_list("number", "on_dnc_list"))
+    if load.kind == LoadKind.CHANGE:
+        held = {int(number[2:]) for number, _ in phones if national_number(number) is not None}
+        named = held.intersection(parsed.adds) | held.intersection(parsed.deletes)
+        changed = {f"+1{number}" for number in named}
+    else:
+        flags = [(number, flagged) for number, flagged in phones if national_number(number) is not None]
+        if parsed.canonical:  # ten digits a line: match the lines as bytes, no integers made
+            ours = {number[2:].encode() for number, _ in flags}
+            listed = {f"+1{line.decode()}" for line in ours.intersection(parsed.canonical.split())}
+        else:
+            ours = {int(number[2:]) for number, _ in flags}
+            listed = {f"+1{number}" for number in ours.intersection(parsed.adds)}
+        changed = {number for number, flagged in flags if flagged != (number in listed)}
+    if len(changed) > PROBE_MAX_PHONES:
+        return None
+    return sorted(changed)
 
 
 def phones_reflag(*, area_codes: Iterable[str] | None = None, numbers: Iterable[str] | None = None,
