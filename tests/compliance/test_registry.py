@@ -22,7 +22,6 @@ from compliance.services import (
     registry_loads_resume_stalled,
 )
 
-from ..helpers import jobs
 from ..leads.factories import PhoneFactory
 from .factories import DncSourceFactory
 
