@@ -978,7 +978,7 @@ def numbers_to_reflag(*, load: RegistryLoad, parsed: ParsedRegistry) -> list[str
     if not codes:
         return []
     phones = (Phone.objects.filter(reduce(or_, (Q(number__startswith=f"+1{code}") for code in codes)))
-              .order_by().values_list("number", "on_dnc_list"))
+              .order_by().values_list("number", "on_dnc_list").iterator(chunk_size=20_000))
     if load.kind == LoadKind.CHANGE:
         held = {int(number[2:]) for number, _ in phones if national_number(number) is not None}
         named = held.intersection(parsed.adds) | held.intersection(parsed.deletes)
@@ -1022,12 +1022,15 @@ def phones_reflag(*, area_codes: Iterable[str] | None = None, numbers: Iterable[
     materialized = "MATERIALIZED" if connection.vendor == "postgresql" else ""
     few = numbers is not None or (phones is not None and selected.count() <= PROBE_MAX_PHONES)
     if few:
-        # A lead's phones, a small list's: look each one up by key (an index probe each,
-        # about 5 microseconds) rather than read the whole registry.
+        # A lead's phones, a small list's, a load's diff: look each one up by key (an index
+        # probe each, about 5 microseconds) rather than read the whole registry. A scalar
+        # subquery with LIMIT, not EXISTS: PostgreSQL turned EXISTS into a semi-join that
+        # read all the registry for each phone when it misjudged how many phones there were.
         listed_sql = f"""
-            SELECT ph.national FROM phones ph WHERE EXISTS (
+            SELECT ph.national FROM phones ph WHERE (
                 SELECT 1 FROM {dnc_table} d JOIN active s ON s.id = d.source_id
-                WHERE d.id >= ph.national * {SOURCE_SPAN} AND d.id < (ph.national + 1) * {SOURCE_SPAN})"""
+                WHERE d.id >= ph.national * {SOURCE_SPAN} AND d.id < (ph.national + 1) * {SOURCE_SPAN}
+                LIMIT 1) IS NOT NULL"""
     else:
         # Many phones: one pass over the registry, matched against the phones in a hash.
         listed_sql = f"""
