@@ -977,21 +977,25 @@ def numbers_to_reflag(*, load: RegistryLoad, parsed: ParsedRegistry) -> list[str
     codes = list(load.area_codes)
     if not codes:
         return []
-    phones = (Phone.objects.filter(reduce(or_, (Q(number__startswith=f"+1{code}") for code in codes)))
-              .order_by().values_list("number", "on_dnc_list").iterator(chunk_size=20_000))
+    # Plain rows, not model instances: a full list's area codes may hold every phone we have.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT SUBSTR(number, 3), on_dnc_list FROM {Phone._meta.db_table} WHERE number LIKE '+1%%' "
+            f"AND LENGTH(number) = 12 AND SUBSTR(number, 3, 3) IN ({', '.join(['%s'] * len(codes))})", codes)
+        phones = [(national, flagged) for national, flagged in cursor.fetchall() if national.isdigit()]
     if load.kind == LoadKind.CHANGE:
-        held = {int(number[2:]) for number, _ in phones if national_number(number) is not None}
+        held = {int(national) for national, _ in phones}
         named = held.intersection(parsed.adds) | held.intersection(parsed.deletes)
         changed = {f"+1{number}" for number in named}
     else:
-        flags = [(number, flagged) for number, flagged in phones if national_number(number) is not None]
         if parsed.canonical:  # ten digits a line: match the lines as bytes, no integers made
-            ours = {number[2:].encode() for number, _ in flags}
-            listed = {f"+1{line.decode()}" for line in ours.intersection(parsed.canonical.split())}
+            keys = [national.encode() for national, _ in phones]
+            listed = set(keys).intersection(parsed.canonical.split())
         else:
-            ours = {int(number[2:]) for number, _ in flags}
-            listed = {f"+1{number}" for number in ours.intersection(parsed.adds)}
-        changed = {number for number, flagged in flags if flagged != (number in listed)}
+            keys = [int(national) for national, _ in phones]
+            listed = set(keys).intersection(parsed.adds)
+        changed = {f"+1{national}" for (national, flagged), key in zip(phones, keys, strict=True)
+                   if flagged != (key in listed)}
     if len(changed) > PROBE_MAX_PHONES:
         return None
     return sorted(changed)
