@@ -57,14 +57,14 @@ def main() -> None:
     parser.add_argument("--size", choices=SIZES, default="100k", help="leads in the synthetic brokerage")
     parser.add_argument("--keep", action="store_true", help="reuse the bench database as it is (skip generation)")
     parser.add_argument("--only", choices=["generate", "import", "web", "reminders", "reports", "forecast",
-                                           "smart_lists", "webhooks", "plans"],
+                                           "smart_lists", "webhooks", "plans", "reflag"],
                         help="only build the brokerage, or only the import, or only the pages under wrk, "
                              "or only the reminder dispatch (in a database of its own), or only the broker's "
                              "reports (in a database of its own, kept with --keep), or only the closing "
                              "forecast's cold costs (on the reports' database), or only the dashboard's smart "
                              "lists (on the brokerage), or only the inbound text webhooks (in a database of "
                              "their own), or only the action plans' steps through two workers (in a database "
-                             "of their own)")
+                             "of their own), or only the re-flag after a monthly registry load (on the brokerage)")
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the list-import benchmark")
     parser.add_argument("--web-worker-class", choices=["sync", "gthread"], default="sync",
                         help="gunicorn's workers for the web bench: sync as deployed (README), or gthread with keep-alive")
@@ -176,6 +176,10 @@ def main() -> None:
         from bench.imports import bench_import
 
         bench_import(rows=args.import_rows)
+    elif args.only == "reflag":
+        from bench.compliance import bench_reflag
+
+        bench_reflag()
     elif args.only == "smart_lists":
         from bench.smart_lists import bench_smart_lists
 

@@ -215,6 +215,8 @@ class RegistryLoad(models.Model):
     lines_done = models.PositiveIntegerField(default=0)
     numbers_added = models.PositiveIntegerField(default=0)
     numbers_removed = models.PositiveIntegerField(default=0)
+    phones_reflagged = models.PositiveIntegerField(
+        default=0, help_text="Phones whose do-not-call flag this load turned on or off.")
     errors = models.JSONField(default=list, blank=True, help_text="Why the file was rejected, by line.")
     loaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

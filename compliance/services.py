@@ -67,6 +67,7 @@ from .models import (
 )
 from .registry import (
     NeedsLineByLine,
+    ParsedRegistry,
     RegistryFileRejected,
     parse_registry,
     read_registry_bytes,
@@ -877,10 +878,11 @@ def _registry_load_read_and_write(load: RegistryLoad) -> RegistryLoad:
         parsed = parse_registry(text, kind=LoadKind(load.kind), progress=progress)
         RegistryLoad.objects.filter(pk=load.pk).update(status=LoadStatus.WRITING)
         try:
-            write_registry(load, parsed)
+            numbers = _registry_write_and_flag(load, parsed)
         except NeedsLineByLine:
             # The bulk check found a number that cannot be; read it line by line to say where.
-            write_registry(load, parse_registry(text, kind=LoadKind(load.kind), line_by_line=True))
+            numbers = _registry_write_and_flag(
+                load, parse_registry(text, kind=LoadKind(load.kind), line_by_line=True))
     except RegistryFileRejected as rejected:
         RegistryLoad.objects.filter(pk=load.pk).update(
             status=LoadStatus.REJECTED, errors=rejected.errors, finished_at=timezone.now())
@@ -890,8 +892,25 @@ def _registry_load_read_and_write(load: RegistryLoad) -> RegistryLoad:
         RegistryLoad.objects.filter(pk=load.pk).update(
             status=LoadStatus.REJECTED, errors=[f"Not loaded: {exc}"], finished_at=timezone.now())
         raise
+    if numbers is None:
+        # Too many flags may have changed to look them up one by one (a first load, say):
+        # one pass over the registry for the phones of its area codes, once it is committed.
+        RegistryLoad.objects.filter(pk=load.pk).update(phones_reflagged=phones_reflag(area_codes=load.area_codes))
     load.refresh_from_db()
     return load
+
+
+def _registry_write_and_flag(load: RegistryLoad, parsed) -> list[str] | None:
+    """Write the numbers, then, in the same transaction, re-flag the phones whose flag the
+    load may have changed; returns None when there were too many to do here
+    (docs/compliance-rules.md#a5)."""
+    with transaction.atomic():
+        write_registry(load, parsed)
+        numbers = numbers_to_reflag(load=load, parsed=parsed)
+        if numbers is not None:
+            load.phones_reflagged = phones_reflag(numbers=numbers) if numbers else 0
+            load.save(update_fields=["phones_reflagged"])
+    return numbers
 
 
 def _registry_load_give_up(load: RegistryLoad) -> None:
@@ -936,6 +955,47 @@ def registry_loads_resume_stalled() -> list[int]:
 PROBE_MAX_PHONES = 20_000  # beyond this, one pass over the registry beats a probe per phone
 
 
+def numbers_to_reflag(*, load: RegistryLoad, parsed: ParsedRegistry) -> list[str] | None:
+    """The brokerage's numbers whose do-not-call flag a written load may have changed, or
+    None when there are more than ``PROBE_MAX_PHONES`` (then every phone of its area codes).
+
+    The diff of the load as it touches our phones, taken from the file still in memory
+    rather than from the two million numbers held. A change list: the phones among the
+    numbers it adds or deletes. A full list replaces its registry's numbers in its area
+    codes, so a phone there can change only where its flag and the file disagree: on the
+    file but not flagged (it comes on), flagged but not on the file (it goes off, unless
+    another list still holds the number). Where they agree the flag stands, since no other
+    list changed. A list that is switched off flags nothing, before or after.
+    """
+    if not load.source.is_active:
+        return []
+    codes = list(load.area_codes)
+    if not codes:
+        return []
+    # Plain rows, not model instances: a full list's area codes may hold every phone we have.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT SUBSTR(number, 3), on_dnc_list FROM {Phone._meta.db_table} WHERE number LIKE '+1%%' "
+            f"AND LENGTH(number) = 12 AND SUBSTR(number, 3, 3) IN ({', '.join(['%s'] * len(codes))})", codes)
+        phones = [(national, flagged) for national, flagged in cursor.fetchall() if national.isdigit()]
+    if load.kind == LoadKind.CHANGE:
+        held = {int(national) for national, _ in phones}
+        named = held.intersection(parsed.adds) | held.intersection(parsed.deletes)
+        changed = {f"+1{number}" for number in named}
+    else:
+        if parsed.canonical:  # ten digits a line: match the lines as bytes, no integers made
+            keys = [national.encode() for national, _ in phones]
+            listed = set(keys).intersection(parsed.canonical.split())
+        else:
+            keys = [int(national) for national, _ in phones]
+            listed = set(keys).intersection(parsed.adds)
+        changed = {f"+1{national}" for (national, flagged), key in zip(phones, keys, strict=True)
+                   if flagged != (key in listed)}
+    if len(changed) > PROBE_MAX_PHONES:
+        return None
+    return sorted(changed)
+
+
 def phones_reflag(*, area_codes: Iterable[str] | None = None, numbers: Iterable[str] | None = None,
                   phones=None) -> int:
     """Set each phone's ``on_dnc_list`` from the lists held now; returns how many changed.
@@ -961,12 +1021,15 @@ def phones_reflag(*, area_codes: Iterable[str] | None = None, numbers: Iterable[
     materialized = "MATERIALIZED" if connection.vendor == "postgresql" else ""
     few = numbers is not None or (phones is not None and selected.count() <= PROBE_MAX_PHONES)
     if few:
-        # A lead's phones, a small list's: look each one up by key (an index probe each,
-        # about 5 microseconds) rather than read the whole registry.
+        # A lead's phones, a small list's, a load's diff: look each one up by key (an index
+        # probe each, about 5 microseconds) rather than read the whole registry. A scalar
+        # subquery with LIMIT, not EXISTS: PostgreSQL turned EXISTS into a semi-join that
+        # read all the registry for each phone when it misjudged how many phones there were.
         listed_sql = f"""
-            SELECT ph.national FROM phones ph WHERE EXISTS (
+            SELECT ph.national FROM phones ph WHERE (
                 SELECT 1 FROM {dnc_table} d JOIN active s ON s.id = d.source_id
-                WHERE d.id >= ph.national * {SOURCE_SPAN} AND d.id < (ph.national + 1) * {SOURCE_SPAN})"""
+                WHERE d.id >= ph.national * {SOURCE_SPAN} AND d.id < (ph.national + 1) * {SOURCE_SPAN}
+                LIMIT 1) IS NOT NULL"""
     else:
         # Many phones: one pass over the registry, matched against the phones in a hash.
         listed_sql = f"""

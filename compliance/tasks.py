@@ -1,21 +1,18 @@
 from celery import shared_task
 from celery.signals import worker_ready
-from django.db import transaction
 
 from . import services
-from .models import REGISTRY_STALLED_AFTER, LoadStatus
+from .models import REGISTRY_STALLED_AFTER
 
 
 @shared_task(name="compliance.registry_load_run", acks_late=True, reject_on_worker_lost=True)
 def registry_load_run(load_id: int) -> str | None:
     """Load one uploaded registry file; safe to run twice (the load is claimed under a lock).
 
-    Then re-flag the phones of its area codes, in a task of its own.
+    The load re-flags the phones whose numbers it added or removed itself, in its own
+    transaction (docs/compliance-rules.md#a5).
     """
     load = services.registry_load_run(load_id=load_id)
-    if load is not None and load.status == LoadStatus.DONE:
-        codes = load.area_codes
-        transaction.on_commit(lambda: phones_reflag.delay(area_codes=codes))
     return load.status if load else None
 
 
@@ -42,5 +39,6 @@ def resume_stalled_loads_on_start(sender=None, **kwargs) -> None:
 
 @shared_task(name="compliance.phones_reflag")
 def phones_reflag(area_codes: list[str] | None = None) -> int:
-    """Set phones' do-not-call flags from the lists held now; idempotent."""
+    """Set phones' do-not-call flags from the lists held now (of some area codes, or all);
+    idempotent. For repairs: a registry load re-flags what it changed itself."""
     return services.phones_reflag(area_codes=area_codes)

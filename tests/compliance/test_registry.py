@@ -22,7 +22,6 @@ from compliance.services import (
     registry_loads_resume_stalled,
 )
 
-from ..helpers import jobs
 from ..leads.factories import PhoneFactory
 from .factories import DncSourceFactory
 
@@ -184,21 +183,6 @@ def test_a_registry_file_cannot_be_dated_in_the_future(national_registry):
     with pytest.raises(ValidationError, match="future"):
         registry_load_create(source=national_registry, kind=LoadKind.FULL, version_date=date(2030, 1, 1),
                              content=b"602,5550101\n", file_name="x.txt", loaded_by=None)
-
-
-def test_the_load_task_queues_the_phone_flags_once_the_load_is_committed(
-    national_registry, django_capture_on_commit_callbacks
-):
-    from compliance import tasks
-
-    created = registry_load_create(source=national_registry, kind=LoadKind.FULL, version_date=date(2026, 11, 14),
-                                   content=b"602,5550101\n", file_name="x.txt", loaded_by=None)
-    with django_capture_on_commit_callbacks(execute=False) as queued:
-        assert tasks.registry_load_run(created.pk) == LoadStatus.DONE
-    assert len(jobs(queued)) == 1  # the re-flag job, sent only after the load is committed
-
-
-# Versions only move forward (A3) --------------------------------------------------------------------
 
 
 def test_a_full_list_older_than_the_data_held_is_refused():
