@@ -15,8 +15,10 @@ class LeadcrmConfig(AppConfig):
     verbose_name = "LeadCRM"
 
     def ready(self):
-        from .shared import lookups  # noqa: F401 - registers ``__any_of`` on every field
-        from .shared import partitions
+        from .shared import (
+            lookups,  # noqa: F401 - registers ``__any_of`` on every field
+            partitions,
+        )
 
         # A retention under the legal floor stops the app at start, not at the first drop.
         partitions.retention_months()

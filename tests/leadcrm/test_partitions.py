@@ -19,7 +19,7 @@ from compliance.models import Channel, CheckMode, ComplianceCheck, Purpose, Verd
 from compliance.services import outreach_check
 from leadcrm.shared import partitions
 from leadcrm.shared.append_only import privacy_erasure
-from leadcrm.shared.partitions import TABLES, UNDER_FLOOR
+from leadcrm.shared.partitions import TABLES
 from leadcrm.tasks import evidence_partitions_maintain
 from pipeline.models import OutreachAttempt
 from pipeline.outreach.services import outreach_log
