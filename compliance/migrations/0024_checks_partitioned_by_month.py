@@ -10,7 +10,8 @@ MONTHS_AHEAD = 3
 
 # The erasure's door (pipeline 0028) looked up the erasable columns by TG_TABLE_NAME; a row
 # trigger on a partition reports the partition's name, so the lookup now goes to the root of
-# the partition tree, the table leadcrm_erasable_column names. Messages name the root too.
+# the partition tree, the table leadcrm_erasable_column names. Messages still name the
+# table the statement reached (a partition's name says which month).
 REFUSE_FUNCTION = """
 CREATE OR REPLACE FUNCTION leadcrm_refuse_append_only_change() RETURNS trigger AS $$
 DECLARE
@@ -27,13 +28,13 @@ BEGIN
             RETURN NEW;
         END IF;
         RAISE EXCEPTION '% rows are append-only: an erasure may only replace a person''s details (%), nothing else',
-            owner_table, coalesce(nullif(array_to_string(erasable, ', '), ''), 'none here')
+            TG_TABLE_NAME, coalesce(nullif(array_to_string(erasable, ', '), ''), 'none here')
             USING ERRCODE = 'restrict_violation';
     END IF;
     IF TG_OP = 'TRUNCATE' AND current_setting('leadcrm.truncate_allowed', true) = 'on' THEN
         RETURN NULL;
     END IF;
-    RAISE EXCEPTION '% rows are append-only: % refused', owner_table, TG_OP
+    RAISE EXCEPTION '% rows are append-only: % refused', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'restrict_violation';
 END;
 $$ LANGUAGE plpgsql;
