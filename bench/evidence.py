@@ -61,6 +61,11 @@ def _fill(target: int, actor_id: int, leads: list[int], numbers: list[str]) -> f
     now = timezone.now()
     months = _months(now)
     started = time.perf_counter()
+    with connection.cursor() as cursor:
+        # Rows valid by construction (the brokerage's own leads and agent): no foreign-key
+        # check or rollup trigger row by row, as bench/reports_data.py loads its log. The
+        # check-count rollup is not read by the gate.
+        cursor.execute("SET session_replication_role = replica")
     for index, start in enumerate(months):
         rows = missing // MONTHS + (1 if index < missing % MONTHS else 0)
         until = months[index + 1] if index + 1 < MONTHS else now - timedelta(hours=1)
@@ -69,6 +74,7 @@ def _fill(target: int, actor_id: int, leads: list[int], numbers: list[str]) -> f
             cursor.execute(FILL, {"start": start, "span": span, "actor": actor_id, "leads": leads,
                                   "numbers": numbers, "count": len(numbers), "rows": rows})
     with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = origin")
         cursor.execute("VACUUM ANALYZE compliance_compliancecheck")
     return time.perf_counter() - started
 
@@ -135,13 +141,13 @@ def bench_evidence(sizes: list[int], samples: int = 500, rounds: int = 2) -> dic
         _time_gate(phones[:20], actor)  # warm up
         measured = min((_time_gate(phones, actor) for _ in range(rounds)), key=lambda m: m["check"])
         results[size] = measured
-        print(f"  {count:>12,} check rows ({size_bytes / 1e9:.1f} GB; added in {seconds:.0f} s): "
+        print(f"  {count:>12,} check rows ({float(size_bytes) / 1e9:.1f} GB; added in {seconds:.0f} s): "
               f"outreach_check p95 {measured['check']:.2f} ms (p50 {measured['check_p50']:.2f}), "
               f"outreach_preview p95 {measured['preview']:.2f} ms; "
-              f"baseline one registry lookup p95 {measured['baseline']:.3f} ms")
-    if len(sizes) > 1:
-        small, large = results[sizes[0]], results[sizes[-1]]
-        print(f"  ratio {sizes[-1]:,} / {sizes[0]:,}: outreach_check {large['check'] / small['check']:.2f}x, "
-              f"outreach_preview {large['preview'] / small['preview']:.2f}x (target at most 1.2x); "
-              f"baseline {large['baseline'] / small['baseline']:.2f}x")
+              f"baseline one registry lookup p95 {measured['baseline']:.3f} ms", flush=True)
+        if size != sizes[0]:
+            first = results[sizes[0]]
+            print(f"    ratio to {sizes[0]:,}: outreach_check {measured['check'] / first['check']:.2f}x, "
+                  f"outreach_preview {measured['preview'] / first['preview']:.2f}x (target at most 1.2x); "
+                  f"baseline {measured['baseline'] / first['baseline']:.2f}x", flush=True)
     return results
