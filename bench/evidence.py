@@ -28,10 +28,10 @@ INSERT INTO compliance_compliancecheck (checked_at, actor_id, lead_id, channel, 
                                         contact_point, mode, verdict, rule_ids, findings, evidence)
 SELECT %(start)s::timestamptz + random() * %(span)s * interval '1 second',
        %(actor)s,
-       (%(leads)s::bigint[])[1 + (g * 7919) %% %(count)s],
+       (%(leads)s::bigint[])[1 + (g::bigint * 7919) %% %(count)s],
        'call', 'listing', 'manual', 'outbound',
        CASE WHEN g %% 5 = 0 THEN '+1' || (2002000000 + (random() * 7000000000)::bigint)::text
-            ELSE (%(numbers)s::text[])[1 + (g * 7919) %% %(count)s] END,
+            ELSE (%(numbers)s::text[])[1 + (g::bigint * 7919) %% %(count)s] END,
        'log', CASE WHEN g %% 10 = 0 THEN 'block' ELSE 'allow' END, '[]', '[]', '{}'
 FROM generate_series(1, %(rows)s) g
 """
