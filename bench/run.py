@@ -57,14 +57,17 @@ def main() -> None:
     parser.add_argument("--size", choices=SIZES, default="100k", help="leads in the synthetic brokerage")
     parser.add_argument("--keep", action="store_true", help="reuse the bench database as it is (skip generation)")
     parser.add_argument("--only", choices=["generate", "import", "web", "reminders", "reports", "forecast",
-                                           "smart_lists", "webhooks", "plans", "reflag"],
+                                           "smart_lists", "webhooks", "plans", "reflag", "evidence"],
                         help="only build the brokerage, or only the import, or only the pages under wrk, "
                              "or only the reminder dispatch (in a database of its own), or only the broker's "
                              "reports (in a database of its own, kept with --keep), or only the closing "
                              "forecast's cold costs (on the reports' database), or only the dashboard's smart "
                              "lists (on the brokerage), or only the inbound text webhooks (in a database of "
                              "their own), or only the action plans' steps through two workers (in a database "
-                             "of their own), or only the re-flag after a monthly registry load (on the brokerage)")
+                             "of their own), or only the re-flag after a monthly registry load (on the brokerage), "
+                             "or only the gate's check p95 as the evidence tables grow (in a database of their own)")
+    parser.add_argument("--evidence-rows", default="1000000,50000000",
+                        help="check-row counts the evidence bench measures at, smallest first")
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the list-import benchmark")
     parser.add_argument("--web-worker-class", choices=["sync", "gthread"], default="sync",
                         help="gunicorn's workers for the web bench: sync as deployed (README), or gthread with keep-alive")
@@ -107,6 +110,13 @@ def main() -> None:
         # which its Celery workers inherit from this environment.
         url = database_url(url)
         os.environ["CELERY_BROKER_URL"] = broker_url()
+        if args.keep:
+            create_database_if_missing(url)
+    elif args.only == "evidence":
+        from bench.evidence import database_url
+
+        # Its own database (tens of gigabytes at 50M checks), reused with --keep.
+        url = database_url(url)
         if args.keep:
             create_database_if_missing(url)
     elif args.only in ("reports", "forecast"):
@@ -172,6 +182,13 @@ def main() -> None:
         from bench.reports import bench_forecast_only
 
         bench_forecast_only(lead_count=SIZES[args.size])
+    elif args.only == "evidence":
+        from bench.compliance import bench_registry_load
+        from bench.evidence import bench_evidence
+
+        if not args.keep:
+            bench_registry_load(size=200_000)
+        bench_evidence([int(size) for size in args.evidence_rows.split(",")])
     elif args.only == "import":
         from bench.imports import bench_import
 

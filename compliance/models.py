@@ -674,8 +674,10 @@ class ConsentRecord(AppendOnlyModel):
         EvidenceFile, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
         help_text="The signed form or a capture of the consent.",
     )
+    # The check table is partitioned by month on PostgreSQL, so no foreign key can point into
+    # it (docs/database.md#partitions).
     proof_message = models.ForeignKey(
-        "ComplianceCheck", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "ComplianceCheck", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_constraint=False,
         help_text="The check of the inbound message the consent came in on.",
     )
     proof_note = models.TextField(blank=True, help_text="What the message said, or where the original is kept.")

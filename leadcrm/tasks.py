@@ -11,3 +11,14 @@ def worker_heartbeat() -> None:
 
     Heartbeat.objects.update_or_create(name="worker", defaults={"at": timezone.now(),
                                                                  "hostname": socket.gethostname()[:255]})
+
+
+@shared_task(name="leadcrm.evidence_partitions_maintain", ignore_result=True)
+def evidence_partitions_maintain() -> None:
+    """Nightly from beat: the evidence tables' months ahead, and the months past retention
+    exported then dropped (leadcrm/shared/partitions.py). Safe to run twice."""
+    from django.conf import settings
+
+    from .shared.partitions import maintain
+
+    maintain(ahead=settings.LEADCRM_PARTITION_MONTHS_AHEAD)

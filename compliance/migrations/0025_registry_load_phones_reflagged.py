@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('compliance', '0022_revocation_words_as_data'),
+        ('compliance', '0024_checks_partitioned_by_month'),
     ]
 
     operations = [

@@ -252,6 +252,15 @@ LEADCRM_REGISTRY_MAX_UNZIPPED_BYTES = env.int("LEADCRM_REGISTRY_MAX_UNZIPPED_BYT
 LEADCRM_IMPORT_UPLOAD_MAX_BYTES = env.int("LEADCRM_IMPORT_UPLOAD_MAX_BYTES", default=400 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Evidence retention ----------------------------------------------------------------------
+# Months each partitioned evidence table keeps a month before exporting and dropping it, as
+# "compliance_check=72,outreach_attempt=60"; a table not named keeps its legal floor, and a
+# value under the floor stops the app at start (leadcrm/shared/partitions.py,
+# docs/database.md#partitions).
+LEADCRM_RETENTION_MONTHS = env("LEADCRM_RETENTION_MONTHS", default="")
+# Months created ahead of the current one by the nightly partition maintenance.
+LEADCRM_PARTITION_MONTHS_AHEAD = env.int("LEADCRM_PARTITION_MONTHS_AHEAD", default=3)
+
 # Forms ---------------------------------------------------------------------------------
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

@@ -18,6 +18,14 @@ class Schedule:
 
 SCHEDULES = [
     Schedule(
+        name="Evidence partitions",
+        task="leadcrm.evidence_partitions_maintain",
+        minute="20",
+        hour="3",
+        description="Nightly: the checks' and the outreach log's months ahead are created, and a month past "
+                    "retention is exported to storage, verified, then dropped (docs/database.md#partitions).",
+    ),
+    Schedule(
         name="Worker heartbeat",
         task="leadcrm.worker_heartbeat",
         minute="*",

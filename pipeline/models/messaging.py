@@ -94,8 +94,11 @@ class Message(models.Model):
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
     # Outbound: the attempt the gate allowed, logged before the provider was asked.
     # Inbound: the reply as logged (an inbound attempt), once filed on a lead.
+    # The attempt and check tables are partitioned by month on PostgreSQL, so no foreign key
+    # can point into them (docs/database.md#partitions).
     attempt = models.OneToOneField(
-        "pipeline.OutreachAttempt", on_delete=models.PROTECT, null=True, blank=True, related_name="message"
+        "pipeline.OutreachAttempt", on_delete=models.PROTECT, null=True, blank=True, related_name="message",
+        db_constraint=False,
     )
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
@@ -106,6 +109,7 @@ class Message(models.Model):
     # (E2); until then the message has a check and no attempt.
     compliance_check = models.OneToOneField(
         "compliance.ComplianceCheck", on_delete=models.PROTECT, null=True, blank=True, related_name="message",
+        db_constraint=False,
     )
     from_address = models.CharField(max_length=200, help_text="A number in E.164, or an email address.")
     to_address = models.CharField(max_length=200)

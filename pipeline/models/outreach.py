@@ -90,11 +90,14 @@ class OutreachAttempt(AppendOnlyModel):
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     occurred_at = models.DateTimeField(default=timezone.now)
     logged_at = models.DateTimeField(auto_now_add=True)
+    # Both tables are partitioned by month on PostgreSQL: no foreign key can point into one,
+    # and the one-attempt-per-check rule is a trigger there (docs/database.md#partitions).
     compliance_check = models.OneToOneField(
-        "compliance.ComplianceCheck", on_delete=models.PROTECT, related_name="outreach_attempt"
+        "compliance.ComplianceCheck", on_delete=models.PROTECT, related_name="outreach_attempt",
+        db_constraint=False,
     )
     corrects = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections",
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections", db_constraint=False,
         help_text="The earlier entry this one corrects.",
     )
 

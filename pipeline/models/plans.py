@@ -308,8 +308,9 @@ class PlanStepRun(models.Model):
     # an edit or a deleted step must not change what was sent).
     body = models.TextField(blank=True)
     reason = models.TextField(blank=True)
+    # No foreign key into the month-partitioned attempts (docs/database.md#partitions).
     attempt = models.OneToOneField("pipeline.OutreachAttempt", on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="plan_step_run")
+                                   related_name="plan_step_run", db_constraint=False)
     follow_up = models.OneToOneField("pipeline.FollowUp", on_delete=models.SET_NULL, null=True, blank=True,
                                      related_name="plan_step_run")
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
