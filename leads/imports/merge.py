@@ -1,6 +1,7 @@
 """Rows merged into leads already held, set-based (PostgreSQL): the batch's cells are
 COPYed into staging tables, and a few ``INSERT ... SELECT`` and ``UPDATE ... FROM``
-statements do what batch.py's Python does row by row for them (docs/imports.md#merging).
+statements do what batch.py's Python does row by row for them (docs/architecture.md,
+"A new import column").
 
 Reading every held owner, phone, email, lien and filing of a batch's leads into Python to
 match them cost a re-import about 1.7 times a first import's time; here the database
@@ -22,6 +23,9 @@ No text is compared or case-folded in SQL: PostgreSQL's ``upper()`` follows the
 database's collation (under ``C`` it leaves ``é`` alone, none maps ``ß`` to ``SS`` as
 Python does), so everything compared here was normalised in Python by the reader
 (E.164 numbers, lower-cased emails), and houses are matched in Python (batch.py).
+Amounts arrive rounded to the cent by the reader (``cells.money``: half to even); a third
+decimal left to a ``numeric(14, 2)`` column would round half away from zero instead
+($0.005 to $0.01, where Python gives $0.00), so none reaches the database.
 """
 
 from __future__ import annotations
@@ -76,11 +80,13 @@ def held_people_write(resolved: list[tuple[Record, object]]) -> None:
                     len(owners), lead.pk, person.position, person.first_name, person.last_name, person.company_name,
                     mailing["mailing_care_of"], mailing["mailing_street"], mailing["mailing_unit"],
                     mailing["mailing_city"], mailing["mailing_state"], mailing["mailing_zip"],
-                    mailing["do_not_mail"], mailing["deceased"], [*dict.fromkeys(map(_entry, unreadable))]]
+                    mailing["do_not_mail"], mailing["deceased"], list(map(_entry, unreadable))]
                 continue
             owner[12] = owner[12] or mailing["do_not_mail"]
             owner[13] = owner[13] or mailing["deceased"]
-            owner[14].extend(entry for entry in map(_entry, unreadable) if entry not in owner[14])
+            # A row's numbers not yet on the owner, all of them (a number twice in one row is
+            # kept twice, as the Python path keeps it).
+            owner[14] += [entry for entry in map(_entry, unreadable) if entry not in owner[14]]
         position = record.owners[0].position
         for phone in record.phones:
             phones.append((lead.pk, position, phone.e164, phone.raw, phone.phone_type))

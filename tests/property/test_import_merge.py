@@ -32,8 +32,10 @@ COLUMNS = ["Address", "City", "State", "Zip", "County", "APN", "Owner 1 First Na
            "Phone1", "Phone2", "Email1", "Loan 1 Balance", "Loan 1 Lender", "Loan 2 Balance", "Loan 2 Type",
            "Pre-FC Recording Date", "Pre-FC Record Type", "Pre-FC Auction Date", "Pre-FC Unpaid Balance"]
 # Houses the first list holds (the third only by its parcel: the second list spells its street otherwise).
+# A county a row may spell 'STRASSE' for 'Straße': Python's upper() makes them one (PostgreSQL's,
+# under the C.UTF-8 collation, leaves 'ß' as it is), so the parcel is matched in Python on both paths.
 HOUSES = [("12 Oak St", "Tulsa", "OK", "74103", "Tulsa", "10-1"), ("77 Elm Ave", "Pensacola", "FL", "32507",
-                                                                   "Escambia", ""),
+                                                                   "Straße", "20-2"),
           ("5 Main St", "Las Cruces", "NM", "88001", "Doña Ana", "55-7")]
 LATER_STREETS = ["12 Oak St", "12 OAK STREET", "77 Elm Ave", "5 Main Street Rear", "900 W 1st St"]
 COUNTIES = ["Tulsa", "TULSA", "tulsa", "Escambia", "Doña Ana", "DOÑA ANA", "doña ana", "Straße", "STRASSE", "Iğdır",
@@ -54,7 +56,7 @@ def later_rows(draw, held=False):
     street = draw(st.sampled_from(LATER_STREETS[:3] if held else LATER_STREETS))
     place = {"12": HOUSES[0], "77": HOUSES[1], "5 ": HOUSES[2]}.get(street[:2], ("", "Tulsa", "OK", "74103", "Tulsa",
                                                                                 "99-9"))
-    apn = place[5] if street.startswith("5 ") else draw(st.sampled_from([place[5], ""]))
+    apn = place[5] if street.startswith("5 ") else draw(st.sampled_from([place[5], place[5], ""]))
     return [street, place[1], place[2], place[3], draw(st.sampled_from(COUNTIES)) if apn else place[4], apn,
             draw(NAMES), draw(NAMES), draw(CELLS), draw(CELLS), draw(CELLS), draw(CELLS), draw(CELLS),
             draw(PHONES), draw(PHONES), draw(EMAILS), draw(MONEY), draw(CELLS), draw(MONEY),
@@ -121,16 +123,19 @@ def merged(broker, rows, *, set_based: bool):
 def test_merging_into_held_leads_in_sql_writes_what_python_writes(broker, rows):
     with rolled_back():
         imported(broker, first_rows(), "First list")
+        held = set(Lead.objects.values_list("property__address_key", flat=True))
         by_python = merged(broker, rows, set_based=False)
         by_sql = merged(broker, rows, set_based=True)
     assert by_sql == by_python
     counts, state = by_sql
     assert counts[1] >= 1  # the first row goes into a held lead: the merge ran
+    # A held lead's total is its liens' sum, to the cent. (A house new in the list takes its
+    # total from its first row, as it takes its type: tests/leads/imports cover that.)
     totals = {}
     for key, _, _, _, _, balance, _ in state["liens"]:
         totals[key] = totals.get(key, Decimal(0)) + (balance or 0)
-    assert {key: total for key, _, total, _, _ in state["leads"]} == {
-        key: totals.get(key, Decimal("0.00")) for key, *_ in state["leads"]}
+    assert {key: total for key, _, total, _, _ in state["leads"] if key in held} == {
+        key: totals.get(key, Decimal("0.00")) for key in held}
 
 
 @pytest.mark.django_db
