@@ -41,11 +41,10 @@ from ..models import (
 from ..scoring import LeadFacts, Score, motivation_score
 from ..signals import import_auctions_found, leads_created
 from .copy import copy_rows
+from .merge import URGENCY, held_liens_write, held_people_write, held_rescore
 from .records import MLS_FIELDS, Record, mls_changes
 from .writers import Turn
 
-# Which filing makes a lead more urgent: a merged lead takes the more urgent type.
-URGENCY = {"auction_scheduled": 3, "lis_pendens": 2, "pre_foreclosure_nod": 1}
 AUCTION_TITLE = "Auction on {date:%b %d, %Y}: reach the homeowner now"
 ORPHAN = "This address is held without a lead (its lead was deleted); not imported."
 MERGED_TWICE = "The same house as line {line}: merged into it."
@@ -261,14 +260,32 @@ def write_batch(job: ImportJob, records: list[Record], *, turn: Turn | None = No
     copy_rows(ListMembership, MEMBERSHIP_COLUMNS, [(t.pk, job.lead_list_id, now) for t in new_targets])
     copy_rows(ListMembership, MEMBERSHIP_COLUMNS, [(pk, job.lead_list_id, now) for pk in sorted(old_ids)],
               ignore_conflicts=True)
-    _write_people(resolved)
-    _write_liens_and_filings(job, resolved, due=due)
+    if old_ids and set_based():
+        # Rows merged into held leads: matched in the database, where their rows are (merge.py).
+        held = [(record, target) for record, target in resolved if not target.is_new]
+        fresh = [(record, target) for record, target in resolved if target.is_new]
+        _write_people(fresh)
+        held_people_write(held)
+        _write_liens_and_filings(job, fresh, due=due, auctions_of=resolved)
+        held_liens_write(held)
+    else:
+        _write_people(resolved)
+        _write_liens_and_filings(job, resolved, due=due)
     copy_rows(ImportRowIssue, ISSUE_COLUMNS, issues, ignore_conflicts=True)
     if old_ids:
         # Merged leads: another list, maybe a lien or a more urgent type. Rescored in this
         # batch's transaction, so a resumed or cancelled import leaves no score behind.
-        leads_rescore(lead_ids=old_ids, now=now)
+        if set_based():
+            held_rescore(lead_ids=old_ids, now=now)
+        else:
+            leads_rescore(lead_ids=old_ids, now=now)
     return counts
+
+
+def set_based() -> bool:
+    """Whether rows merged into held leads are matched in SQL (merge.py): on PostgreSQL.
+    SQLite (``make run``) keeps the Python path; both give the same rows."""
+    return connection.vendor == "postgresql"
 
 
 def _merge_listings(listings: list[tuple[int, Record]], now) -> None:
@@ -377,7 +394,10 @@ CONTACT_COLUMNS = ("lead_id", "position", "first_name", "last_name", "company_na
 LIEN_COLUMNS = ("lead_id", "position", "lien_type", "loan_program", "lender", "balance", "recording_date")
 
 
-def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Target]], *, due) -> None:
+def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Target]], *, due,
+                             auctions_of: list[tuple[Record, Target]] | None = None) -> None:
+    """Liens, filings and lead types of ``resolved``; the auction calls of ``auctions_of``
+    (every row of the batch; by default ``resolved``)."""
     old_ids = {lead.pk for _, lead in resolved if not lead.is_new}
     held = set(Lien.objects.filter(lead_id__any_of=old_ids).values_list("lead_id", "position"))
     liens, changed_totals = [], set()
@@ -424,7 +444,7 @@ def _write_liens_and_filings(job: ImportJob, resolved: list[tuple[Record, Target
     # (``import_auctions_found``) for someone who can see the lead.
     today = timezone.localdate()
     wanted = {}
-    for record, lead in resolved:
+    for record, lead in resolved if auctions_of is None else auctions_of:
         if _auction_ahead(record, today):
             wanted[lead.pk] = (lead, AUCTION_TITLE.format(date=record.foreclosure["auction_date"]))
     if not wanted:

@@ -101,3 +101,33 @@ def copy_rows(model: type[models.Model], columns: Sequence[str], rows: Sequence[
         cursor.execute(f"INSERT INTO {quote(table)} ({column_list}) SELECT {column_list} FROM {stage} "
                        f"ON CONFLICT DO NOTHING; TRUNCATE {stage}")
     return new_ids
+
+
+def stage_rows(model: type[models.Model], name: str, extra: Sequence[tuple[str, str]], columns: Sequence[str],
+               rows: Sequence[Sequence]) -> tuple[str, list[str]]:
+    """COPY ``rows`` into a staging table of this session (PostgreSQL): its name, and the
+    model's columns in it (quoted), for an ``INSERT ... SELECT`` of them.
+
+    The table has the ``extra`` columns first (name, SQL type: a row's place in the batch,
+    the lead it belongs to), then every column of ``model`` but its key, the ones a call
+    leaves out holding their defaults as ``copy_rows`` writes them, so an ``INSERT ...
+    SELECT`` from it needs no default of its own. Each row is the extras' values, then one
+    per name in ``columns``. Emptied at every commit, and by the next call.
+    """
+    quote = connection.ops.quote_name
+    stage = quote(f"import_stage_{name}")
+    rest, tail = _defaults(model, columns)
+    names = [model._meta.get_field(column).column for column in columns] + [f.column for f in rest]
+    extras = ", ".join(f"NULL::{kind} AS {quote(column)}" for column, kind in extra)
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(map(_cell, row)) + tail + "\n")
+    buffer.seek(0)
+    column_list = ", ".join(quote(column) for column in [*(column for column, _ in extra), *names])
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+                       f"SELECT {extras}, {', '.join(quote(n) for n in names)} "
+                       f"FROM {quote(model._meta.db_table)} WITH NO DATA")
+        cursor.execute(f"TRUNCATE {stage}")
+        cursor.copy_expert(f"COPY {stage} ({column_list}) FROM STDIN", buffer)
+    return stage, [quote(n) for n in names]
