@@ -1524,6 +1524,23 @@ def evaluate_many(attempts: list[Attempt]) -> list[tuple[Verdict, list[Finding]]
     return results
 
 
+def outreach_verdicts(*, targets: Iterable[tuple[Lead, object]], channel: Channel | str, purpose: Purpose | str,
+                      actor: User, at: datetime, role_disclosed: bool = True,
+                      technology: Technology | str = Technology.MANUAL) -> list[tuple[Verdict, list[Finding], dict]]:
+    """The gate's verdict on each (lead, contact point) of ``targets`` for one caller at one
+    moment, nothing recorded: for each, what ``outreach_verdict`` answers alone, with the
+    lists read once for all (the call queue asks a chunk of its leads' numbers at once)."""
+    book = rulebook()
+    attempts = [
+        Attempt(lead=lead, channel=Channel(channel), purpose=Purpose(purpose), actor=actor, at=at,
+                role_disclosed=role_disclosed, brokerage=book.brokerage, contact_point=point,
+                technology=Technology(technology), mode=CheckMode.PREVIEW)
+        for lead, point in targets
+    ]
+    return [(verdict, findings, attempt.evidence)
+            for attempt, (verdict, findings) in zip(attempts, evaluate_many(attempts), strict=True)]
+
+
 def _worst(findings: list[Finding]) -> Verdict:
     if any(f.severity == Verdict.BLOCK for f in findings):
         return Verdict.BLOCK
