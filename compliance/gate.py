@@ -531,7 +531,7 @@ class GateReads:
         their owners' other points (B1), with who recorded them."""
         def load():
             wanted = {pk for attempt in self._numbered
-                      for pk in (*attempt.facts.internal_entry_ids, *attempt.facts.owner_entry_ids)}
+                      for pk in (*self.facts(attempt).internal_entry_ids, *self.facts(attempt).owner_entry_ids)}
             return {entry.pk: entry for entry in
                     InternalDncEntry.objects.filter(pk__in=wanted).select_related("recorded_by")}
         entries = self._once("internal", load)
@@ -565,7 +565,7 @@ class GateReads:
     def resubscription(self, attempt: Attempt) -> TextResubscription | None:
         """The homeowner's last START texted from the number before the attempt (B4)."""
         def load():
-            numbers = {a.number for a in self.attempts if a.number and a.facts.internal_entry_ids}
+            numbers = {a.number for a in self._numbered if self.facts(a).internal_entry_ids}
             last = {}
             for row in TextResubscription.objects.filter(phone_number__in=numbers, received_at__lte=self.at
                                                          ).order_by("-received_at", "-pk"):
@@ -576,7 +576,7 @@ class GateReads:
     def pending_review(self, attempt: Attempt) -> RevocationReview | None:
         """The latest reply from the point that waits for review (B4)."""
         def load():
-            wanted = {pk for a in self._numbered for pk in a.facts.pending_review_ids}
+            wanted = {pk for a in self._numbered for pk in self.facts(a).pending_review_ids}
             return {review.pk: review for review in RevocationReview.objects.filter(pk__in=wanted)}
         reviews = self._once("reviews", load)
         mine = [reviews.get(pk) or RevocationReview.objects.get(pk=pk) for pk in attempt.facts.pending_review_ids]
@@ -586,7 +586,7 @@ class GateReads:
         """The brokerage's unrevoked relationships with the homeowner begun by the call date
         (C1), latest first."""
         def load():
-            wanted = {pk for a in self._numbered for pk in a.facts.relationship_ids}
+            wanted = {pk for a in self._numbered for pk in self.facts(a).relationship_ids}
             return list(EstablishedRelationship.objects.not_revoked().filter(
                 pk__in=wanted, started_on__lte=self.at_date, formed_with_brokerage=True,
             ).select_related("termination").order_by("-started_on", "-pk"))
@@ -1510,9 +1510,10 @@ def evaluate_many(attempts: list[Attempt]) -> list[tuple[Verdict, list[Finding]]
     # What is contacted first, for all: the batch's reads are keyed on the numbers.
     resolved = [list(resolve_contact_point(attempt)) for attempt in attempts]
     reads = GateReads(attempts)
+    for attempt in attempts:
+        attempt.reads = reads
     results = []
     for attempt, findings in zip(attempts, resolved, strict=True):
-        attempt.reads = reads
         if any(f.severity == Verdict.BLOCK for f in findings):
             # Nothing else can be judged about an unknown contact point, but the
             # disclosure is still recorded so the evidence says what the agent confirmed.
