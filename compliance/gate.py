@@ -1460,7 +1460,9 @@ def content(attempt: Attempt) -> Iterable[Finding]:
     and does not ask a principal for the fee sentence (no fee may be recorded). The send
     paths judge the lead's service and fee (``pipeline.deals.reg_o``); the evidence says
     which view this was."""
-    hits = language_hits(attempt.message, on=attempt.call_date)
+    # Nothing said, nothing to find: the call queue asks about calls not yet made, by the
+    # hundred, and reading the phrases over an empty note cost most of each verdict.
+    hits = language_hits(attempt.message, on=attempt.call_date) if (attempt.message or "").strip() else []
     if hits:
         attempt.evidence["language"] = [{"phrase": hit.label, "text": hit.text, "rule": hit.rule} for hit in hits]
     for hit in hits:
