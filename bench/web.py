@@ -227,7 +227,7 @@ def _gunicorn_env(url: str, var_dir: str) -> dict:
     }
 
 
-def _wait_until_up(base: str, process: subprocess.Popen, seconds: float = 60) -> None:
+def _wait_until_up(base: str, process: subprocess.Popen, seconds: float = 180) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
