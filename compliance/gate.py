@@ -840,7 +840,7 @@ def agent_list(attempt: Attempt, point: str) -> Iterable[Finding]:
     brokerage's list (B1) rules alone. A stop made to the agent counts for ``B3
     agent_list_days`` after it, whatever became of the brokerage's entry (a START, a
     revocation); a number the agent put on their list themselves, for good. One indexed
-    query (agent, number or address), and none outside Washington.
+    query (agent, numbers or addresses) for the attempts evaluated together, none outside Washington.
     """
     if "WA" not in attempt.states:
         return
