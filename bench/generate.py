@@ -5,6 +5,12 @@ closing), 1-2 owners, 1-3 phones, 1-2 liens with some HELOCs and underwater hous
 hardships from qualify on, stage history and follow-ups. One agent per 10,000 leads,
 ten agents per team. Rows are built from the models' own field lists, so a new column
 with a default needs no change here.
+
+The brokerage is a working one (``brokerage_make_working``): written Do Not Call
+procedures every user has acknowledged (A4), a national registry subscription on record
+(A1) with data a few days old for every area code its phones use (A3), about 12 % of the
+numbers listed and their phones flagged, and a Texas registration (E4), so the call queue
+measures the gate letting calls through, not refusing all of them.
 """
 
 from __future__ import annotations
@@ -249,9 +255,81 @@ def generate_brokerage(lead_count: int, *, seed: int = 7, keep_lead_csv: bool = 
         seconds=time.perf_counter() - started,
         lead_rows_csv=leads.kept.getvalue() if keep_lead_csv else "",
     )
+    brokerage_make_working()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return result
+
+
+LISTED_PER_MILLE = 120  # numbers on the national registry: about 12 %
+REGISTRY_AGE_DAYS = 3  # the data's age when loaded; reloaded once older than REGISTRY_RELOAD_DAYS
+REGISTRY_RELOAD_DAYS = 14
+POLICY_TEXT = (
+    "Bench Realty's Do Not Call procedures. Every number is checked against the national, state and "
+    "internal do-not-call lists before it is called; a homeowner's request to stop is recorded at once "
+    "and honoured by every agent; calls are made between 8 a.m. and 9 p.m. in the homeowner's time zone "
+    "and within each state's own hours; agents are trained on these procedures before they call."
+)
+
+
+def _listed(number: str) -> bool:
+    """Whether the bench's registry lists ``number``: a fixed share, the same in every run."""
+    return int(number[2:]) * 2654435761 % 1000 < LISTED_PER_MILLE
+
+
+def brokerage_make_working(*, today: date | None = None) -> dict[str, int]:
+    """Make the bench brokerage one whose agents may call (A1, A3, A4, E4); cheap when it is.
+
+    Run at the end of the generation and again before the pages are measured, so an older
+    bench database (``--keep``) is brought up to date and the registry data never goes stale.
+    """
+    from compliance.models import AreaCodeVersion, DncPolicy, PolicyAcknowledgement, RegistryKind
+    from compliance.rulebook import forget
+    from compliance.services import ACKNOWLEDGEMENT, dnc_numbers_add, dnc_source_for, registry_version_record
+    from leadcrm.accounts.models import Brokerage
+
+    today = today or datetime.now(UTC).date()
+    brokerage = Brokerage.objects.current()
+    if not brokerage.texas_registration_number:
+        brokerage.texas_registration_number = "BENCH-TX-0001"
+        brokerage.save(update_fields=["texas_registration_number"])
+    policy = DncPolicy.objects.in_force(today)
+    if policy is None:
+        broker, created = User.objects.get_or_create(username="bench.broker",
+                                                     defaults={"license_number": "X", "license_state": "OK"})
+        if created:
+            user_set_role(user=broker, role=Role.BROKER)
+        policy = DncPolicy.objects.create(text=POLICY_TEXT, adopted_on=today - timedelta(days=90), adopted_by=broker)
+    trained = datetime.now(UTC) - timedelta(days=30)
+    missing = User.objects.exclude(pk__in=PolicyAcknowledgement.objects.filter(policy=policy).values("user_id"))
+    PolicyAcknowledgement.objects.bulk_create([
+        PolicyAcknowledgement(policy=policy, user=user, acknowledged_at=trained,
+                              statement=ACKNOWLEDGEMENT.format(date=policy.adopted_on))
+        for user in missing.only("pk")
+    ])
+    source = dnc_source_for(kind=RegistryKind.NATIONAL)
+    if not source.subscription_account_number or not source.subscription_expires_on \
+            or source.subscription_expires_on < today + timedelta(days=30):
+        source.subscription_account_number = "SAN-BENCH-0001"
+        source.subscription_expires_on = today + timedelta(days=365)
+        source.save(update_fields=["subscription_account_number", "subscription_expires_on"])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT substr(number, 3, 3) FROM leads_phone WHERE number LIKE '+1%%'")
+        area_codes = sorted(code for (code,) in cursor.fetchall())
+    fresh = set(AreaCodeVersion.objects.filter(
+        source=source, version_date__gte=today - timedelta(days=REGISTRY_RELOAD_DAYS)
+    ).values_list("area_code", flat=True))
+    listed = 0
+    if set(area_codes) - fresh:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT DISTINCT number FROM leads_phone WHERE number LIKE '+1%%'")
+            numbers = [number for (number,) in cursor.fetchall() if _listed(number)]
+        version = today - timedelta(days=REGISTRY_AGE_DAYS)
+        # The numbers listed, as a full list's load leaves them, and the phones flagged.
+        listed = dnc_numbers_add(source=source, numbers=[n[2:] for n in numbers], as_of=version)
+        registry_version_record(source=source, area_codes=area_codes, version_date=version)
+    forget()
+    return {"acknowledged": len(missing), "listed": listed, "area_codes": len(area_codes)}
 
 
 def raw_copy_baseline(csv_data: str, columns: list[str]) -> float:

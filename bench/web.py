@@ -1,7 +1,13 @@
 """Page speed: dashboard, lead list and call-queue panel under wrk, against gunicorn.
 
-The target: dashboard and lead list under 50 ms server time at p95 with 1,000,000
-leads in the database and 10,000 for the agent. gunicorn runs the production settings
+The targets: dashboard and lead list under 50 ms server time at p95 with 1,000,000
+leads in the database and 10,000 for the agent; the call queue's page and its dashboard
+panel under 100 ms, on a working brokerage (``bench.generate.brokerage_make_working``:
+procedures acknowledged, registry fresh, a share of numbers listed), so the gate lets
+calls through. How many leads the queue found callable, and of how many asked, is printed
+beside the figures: it depends on the hour, since the bench's homeowners are spread over
+the US time zones (all of them are inside the calling window from about 15:00 to 01:00
+UTC; before 13:00 UTC nobody is). gunicorn runs the production settings
 (``bench/web_settings.py``: DEBUG off, whitenoise's manifest storage, HTTPS behind a
 proxy, so every request carries ``X-Forwarded-Proto: https``) on the bench database,
 signed in as the agent whose book is closest to 10,000 leads. The baseline, measured in
@@ -29,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 50.0
+QUEUE_TARGET_MS = 100.0
 TARGET_LEADS = 10_000
 
 # wrk's own summary line, machine-readable; latencies in microseconds.
@@ -47,14 +54,19 @@ class Page:
     name: str
     path: str
     headers: dict
-    target: bool  # the 50 ms target applies
+    target: float | None  # its p95 target in ms; None for the baseline
+
+    @property
+    def key(self) -> str:
+        return f"{self.path} (htmx)" if self.headers.get("HX-Request") else self.path
 
 
 PAGES = [
-    Page("bare view", "/bench/bare/", {}, False),
-    Page("dashboard /", "/", {}, True),
-    Page("lead list /leads/", "/leads/", {}, True),
-    Page("queue panel /queue/ (htmx)", "/queue/", {"HX-Request": "true"}, True),
+    Page("bare view", "/bench/bare/", {}, None),
+    Page("dashboard /", "/", {}, TARGET_MS),
+    Page("lead list /leads/", "/leads/", {}, TARGET_MS),
+    Page("call queue page /queue/", "/queue/", {}, QUEUE_TARGET_MS),
+    Page("queue panel /queue/ (htmx)", "/queue/", {"HX-Request": "true"}, QUEUE_TARGET_MS),
 ]
 
 
@@ -119,7 +131,7 @@ def _code_version() -> str:
 def _schedule() -> list[tuple[str, Page]]:
     """The order pages are measured in, each with its row's label."""
     bare, *pages = PAGES
-    return [("before", bare), *((page.path, page) for page in pages), ("after", bare)]
+    return [("before", bare), *((page.key, page) for page in pages), ("after", bare)]
 
 
 def _free_port() -> int:
@@ -170,7 +182,7 @@ def _query_counts(user) -> dict[str, int]:
             headers = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in page.headers.items()}
             with CaptureQueriesContext(connection) as queries:
                 response = client.get(page.path, **headers)
-            counts[page.path] = len(queries) if response.status_code == 200 else -1
+            counts[page.key] = len(queries) if response.status_code == 200 else -1
     return counts
 
 
@@ -180,18 +192,19 @@ def _queue_holds(user, limit: int = 30) -> list[tuple[str, int]]:
 
     from django.utils import timezone
 
+    from compliance.gate import outreach_verdicts
     from compliance.models import Channel, Verdict
-    from compliance.services import outreach_verdict
     from pipeline.outreach.queue import purpose_for, queue_candidates
 
-    now, rules = timezone.now(), Counter()
+    now, rules, targets = timezone.now(), Counter(), []
     for lead in queue_candidates(user=user, now=now)[:limit]:
         for contact in lead.contacts.all():
             for phone in contact.phones.all():
                 phone.contact = contact
-                verdict, findings, _ = outreach_verdict(lead=lead, contact_point=phone, channel=Channel.CALL,
-                                                        purpose=purpose_for(user), actor=user, at=now)
-                rules.update({f.rule for f in findings if f.severity == Verdict.BLOCK})
+                targets.append((lead, phone))
+    for _, findings, _ in outreach_verdicts(targets=targets, channel=Channel.CALL, purpose=purpose_for(user),
+                                            actor=user, at=now):
+        rules.update({f.rule for f in findings if f.severity == Verdict.BLOCK})
     return rules.most_common(4)
 
 
@@ -214,7 +227,7 @@ def _gunicorn_env(url: str, var_dir: str) -> dict:
     }
 
 
-def _wait_until_up(base: str, process: subprocess.Popen, seconds: float = 60) -> None:
+def _wait_until_up(base: str, process: subprocess.Popen, seconds: float = 180) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -271,6 +284,7 @@ def bench_web(*, seconds: int = 15, workers: int = 2, connections: int | None = 
     from django.db import connection
     from django.utils import timezone
 
+    from bench.generate import brokerage_make_working
     from leads.models import Lead
     from pipeline.outreach.queue import call_queue
 
@@ -288,10 +302,15 @@ def bench_web(*, seconds: int = 15, workers: int = 2, connections: int | None = 
     with connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE) leads_lead, leads_property, leads_contact, leads_phone, "
                        "leads_listmembership, pipeline_followup, pipeline_stagechange")
+    working = brokerage_make_working()  # a database generated before it was (--keep), or data gone stale
     total = Lead.objects.count()
     agent, book = _agent_near(TARGET_LEADS)
     session_key = _session_for(agent)
-    queue = call_queue(user=agent, size=8)
+    queue = call_queue(user=agent, size=25)  # the queue page's
+    if not queue.entries:
+        print("\n[web] WARNING: the call queue found nobody callable now; its figures measure refusals "
+              "(see the time below: the bench's homeowners are all inside the calling window from about "
+              "15:00 to 01:00 UTC)")
     holds = _queue_holds(agent)
     queries = _query_counts(agent)
     connection.close()  # gunicorn's workers have the database to themselves
@@ -321,7 +340,7 @@ def bench_web(*, seconds: int = 15, workers: int = 2, connections: int | None = 
         _wait_until_up(base, server)
         headers = {"Cookie": f"sessionid={session_key}", "X-Forwarded-Proto": "https"}
         for page in PAGES:
-            sizes[page.path] = _check_page(base, page, headers)
+            sizes[page.key] = _check_page(base, page, headers)
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(WRK_SCRIPT)
         # The bare page before and after the others: the machine drifts while they run.
@@ -361,22 +380,26 @@ def bench_web(*, seconds: int = 15, workers: int = 2, connections: int | None = 
     print(f"  signed in as {agent.username}: {book:,} leads of their own; wrk --latency -t{threads} "
           f"-c{connections} -d{seconds}s per page after {warmup} s of warm-up; load average before "
           f"{load_before:.2f}")
-    print(f"  call queue at {local:%H:%M} UTC: {len(queue.entries)} callable of {queue.scanned} leads "
+    print(f"  working brokerage: procedures acknowledged, national registry fresh for {working['area_codes']} "
+          f"area codes ({working['acknowledged']} acknowledgements and {working['listed']:,} listed numbers "
+          "added now)")
+    print(f"  call queue at {local:%H:%M} UTC: callable {len(queue.entries)} of {queue.scanned} leads "
           f"asked ({queue.held_back} held back; phones of the first 30 refused by rules "
           f"{', '.join(f'{rule} x{n}' for rule, n in holds) or 'none'})")
     header = f"  {'page':<32} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'req/s':>7} {'queries':>7} " \
-             f"{'KB':>5} {'p95/bare':>8} {'CPU ms app+db':>14} {'CPU/bare':>8} {'busiest':>7}  target p95 < {TARGET_MS:.0f} ms"
+             f"{'KB':>5} {'p95/bare':>8} {'CPU ms app+db':>14} {'CPU/bare':>8} {'busiest':>7}  target p95"
     print(header)
     for label, page in _schedule():
         r = results[label]
-        verdict = ("met" if r.p95 < TARGET_MS else "NOT met") if page.target else "(baseline)"
+        verdict = (f"< {page.target:.0f} ms " + ("met" if r.p95 < page.target else "NOT met")) if page.target \
+            else "(baseline)"
         if r.errors:
             verdict += f"; {r.errors} errors of {r.requests}"
         name = f"{page.name}, {label}" if label in ("before", "after") else page.name
         cpu = f"{r.app_cpu:.1f}+{r.db_cpu:.1f}"
         cpu_ratio = (r.app_cpu + r.db_cpu) / bare_cpu if bare_cpu else 0
         print(f"  {name:<32} {r.p50:>7.1f} {r.p95:>7.1f} {r.p99:>7.1f} {r.rate:>7.1f} "
-              f"{queries[page.path]:>7} {sizes[page.path] / 1024:>5.0f} {r.p95 / bare_p95:>7.1f}x {cpu:>14} "
+              f"{queries[page.key]:>7} {sizes[page.key] / 1024:>5.0f} {r.p95 / bare_p95:>7.1f}x {cpu:>14} "
               f"{cpu_ratio:>7.1f}x {r.busiest_share:>6.0%}  {verdict}")
     print(f"  baseline: /bench/bare/, a bare Django page of 50 rows behind the same middleware, measured before"
           f" and after the others in the same run (p95/bare divides by their mean, {bare_p95:.1f} ms);"
@@ -384,4 +407,5 @@ def bench_web(*, seconds: int = 15, workers: int = 2, connections: int | None = 
           " of their PostgreSQL backends during the page's run, divided by its requests (CPU/bare: their sum"
           f" over the bare page's, {bare_cpu:.1f} ms); busiest: the busiest worker's part of the workers' CPU"
           f" ({100 / max(workers, 1):.0f} % when the load is even)")
-    return {"results": results, "agent": agent.username, "book": book, "leads": total, "bare_cpu": bare_cpu}
+    return {"results": results, "agent": agent.username, "book": book, "leads": total, "bare_cpu": bare_cpu,
+            "callable": len(queue.entries), "asked": queue.scanned}

@@ -22,7 +22,6 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
 from leadcrm.accounts.models import Brokerage, Capacity, User
-from leads.merging import lead_ids_with_merged
 from leads.models import Contact, Email, EmailStatus, Lead, Phone, PhoneStatus, Property
 from leads.phones import format_national, parse_phone
 
@@ -221,6 +220,9 @@ class Attempt:
     contact: Contact | None = None
     contact_point_text: str = ""
     evidence: dict = field(default_factory=dict)
+    # What the rules read from the database, shared by the attempts evaluated together
+    # (``evaluate_many``); a batch of this one attempt when it is evaluated alone.
+    reads: GateReads | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_stop_confirmation(self) -> bool:
@@ -241,8 +243,15 @@ class Attempt:
 
     @cached_property
     def facts(self) -> ListFacts:
-        """What the lists hold for this contact point, in one round trip (the hot path)."""
-        return list_facts(self)
+        """What the lists hold for this contact point: one round trip for the whole batch
+        of attempts evaluated together (the hot path)."""
+        return self.batch.facts(self)
+
+    @property
+    def batch(self) -> GateReads:
+        if self.reads is None:
+            self.reads = GateReads([self])
+        return self.reads
 
     @cached_property
     def policy(self):
@@ -367,58 +376,298 @@ def _owner_ids(attempt: Attempt) -> list[int]:
 
 
 def list_facts(attempt: Attempt) -> ListFacts:
-    """Everything the rules read about a number, in one round trip: registries, the
-    internal list, pending reviews, relationships, and the attempts in the cap windows."""
-    if attempt.number:
-        national = national_number(attempt.number)
-        # Every state's cap is counted from these rows, each over its own window (E2): read
-        # the longest, once, rather than a query per state.
-        hours = max((cap.hours for cap in state_caps(attempt)),
-                    default=int(attempt.book.parameter("E2", "cap_window_hours", attempt.call_date)))
+    """Everything the rules read about a contact point: registries, the internal list,
+    pending reviews, relationships, and the attempts in the cap windows (a batch of one)."""
+    return GateReads([attempt]).facts(attempt)
+
+
+def _cap_hours(attempt: Attempt) -> int:
+    """The longest cap window of the states that apply (E2): every state's cap is counted
+    from the attempts read over it, each over its own window."""
+    return max((cap.hours for cap in state_caps(attempt)),
+               default=int(attempt.book.parameter("E2", "cap_window_hours", attempt.call_date)))
+
+
+def _marks(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+class GateReads:
+    """What the rules read from the database for attempts evaluated together, each table
+    read once for all of them (docs/compliance-rules.md#batched-reads).
+
+    The attempts share the caller, the moment, the channel and the technology (the call
+    queue asks about a chunk of its leads' numbers at once); only what is contacted
+    differs. Each read runs the first time a rule asks it for any attempt, for every
+    attempt of the batch, and each attempt's answer is cut from the rows exactly as the
+    one-attempt query would select them, so an attempt's verdict does not depend on the
+    others evaluated with it. Asked about one attempt, the gate is a batch of one: there
+    is one code path.
+    """
+
+    def __init__(self, attempts: list[Attempt]):
+        first = attempts[0]
+        for attempt in attempts:
+            if (attempt.actor.pk, attempt.at, attempt.channel, attempt.technology) != (
+                    first.actor.pk, first.at, first.channel, first.technology):
+                raise ValueError("attempts evaluated together share the caller, moment, channel and technology")
+        self.attempts = attempts
+        self.actor, self.at, self.channel, self.technology = first.actor, first.at, first.channel, first.technology
+        self._phone_facts: dict[int, ListFacts] | None = None
+        self._loaded: dict[str, dict] = {}
+
+    def _once(self, name: str, load: Callable[[], dict]) -> dict:
+        if name not in self._loaded:
+            self._loaded[name] = load()
+        return self._loaded[name]
+
+    @property
+    def _numbered(self) -> list[Attempt]:
+        """The attempts to a dialled number (calls and texts): the batched list reads."""
+        return [attempt for attempt in self.attempts if attempt.number]
+
+    # The lists (A4-A6, B1, B4, C1, E2) -------------------------------------------------------
+
+    def facts(self, attempt: Attempt) -> ListFacts:
+        if not attempt.number:
+            return _point_facts(attempt)
+        if self._phone_facts is None or id(attempt) not in self._phone_facts:
+            self._phone_facts = self._read_phone_facts()
+        return self._phone_facts[id(attempt)]
+
+    def _read_phone_facts(self) -> dict[int, ListFacts]:
+        attempts = self._numbered
+        first = attempts[0]
+        numbers = sorted({attempt.number for attempt in attempts})
+        nationals = {}
+        for number in numbers:
+            national = national_number(number)
+            nationals.setdefault(national if national is not None else -1, []).append(number)
+        hours = {id(attempt): _cap_hours(attempt) for attempt in attempts}
+        widest = max(hours.values())
         # A6: the calls and texts counted toward "more than one in 12 months" (a parameter,
         # so counsel can widen it).
-        lookback = int(attempt.book.parameter("A6", "lookback_days", attempt.call_date))
-        sql = (f"SELECT 'r', source_id, '' FROM {_NUMBERS} WHERE id >= %s AND id < %s "
-               f"UNION ALL SELECT 'i', id, '' FROM {_INTERNAL} WHERE phone_number = %s "
-               f"UNION ALL SELECT 'v', id, '' FROM {_REVIEWS} WHERE phone_number = %s AND status = 'pending' "
-               f"UNION ALL SELECT 'e', id, '' FROM {_RELATIONSHIPS} WHERE phone_number = %s OR lead_id = %s "
-               # Each attempt's channel, technology and time, packed into the one text column
-               # every part of the union shares (E2 counts each state over its own window from
-               # them). PostgreSQL writes the time in its ISO DateStyle, which psycopg and the
-               # whole ORM require anyway; SQLite gives its stored UTC text. Both parse back.
-               f"UNION ALL SELECT 'c', id, channel || ' ' || technology || ' ' || CAST(checked_at AS TEXT) "
-               f"FROM {_CHECKS} WHERE contact_point = %s "
+        lookback = int(first.book.parameter("A6", "lookback_days", first.call_date))
+        lead_ids = sorted({attempt.lead.pk for attempt in attempts if attempt.lead.pk})
+        at = connection.ops.adapt_datetimefield_value
+        policy = first.policy
+        ranges = " OR ".join(["(id >= %s AND id < %s)"] * len(nationals))
+        # Five columns each part of the union shares: what the row is, its id (or a count),
+        # a text, the number or address it is about, and a contact or lead id.
+        sql = (f"SELECT 'r', id, '', '', CAST(NULL AS BIGINT) FROM {_NUMBERS} WHERE {ranges} "
+               f"UNION ALL SELECT 'i', id, '', phone_number, NULL FROM {_INTERNAL} "
+               f"WHERE phone_number IN ({_marks(numbers)}) "
+               f"UNION ALL SELECT 'v', id, '', phone_number, NULL FROM {_REVIEWS} "
+               f"WHERE phone_number IN ({_marks(numbers)}) AND status = 'pending' "
+               f"UNION ALL SELECT 'e', id, '', phone_number, lead_id FROM {_RELATIONSHIPS} "
+               f"WHERE phone_number IN ({_marks(numbers)})"
+               + (f" OR lead_id IN ({_marks(lead_ids)}) " if lead_ids else " ") +
+               # Each attempt's channel, technology and time, packed into the text column
+               # (E2 counts each state over its own window from them). PostgreSQL writes the
+               # time in its ISO DateStyle, which psycopg and the whole ORM require anyway;
+               # SQLite gives its stored UTC text. Both parse back.
+               f"UNION ALL SELECT 'c', id, channel || ' ' || technology || ' ' || CAST(checked_at AS TEXT), "
+               f"contact_point, NULL FROM {_CHECKS} WHERE contact_point IN ({_marks(numbers)}) "
                "AND checked_at > %s AND checked_at <= %s AND mode = 'log' AND direction = 'outbound' "
                "AND verdict IN ('allow', 'warn') "
-               f"UNION ALL SELECT 'a', id, '' FROM {_ACKNOWLEDGEMENTS} WHERE user_id = %s AND policy_id = %s "
-               "AND acknowledged_at <= %s "
-               f"UNION ALL SELECT 'y', COUNT(*), '' FROM {_CHECKS} WHERE contact_point = %s "
+               f"UNION ALL SELECT 'a', id, '', '', NULL FROM {_ACKNOWLEDGEMENTS} WHERE user_id = %s "
+               "AND policy_id = %s AND acknowledged_at <= %s "
+               f"UNION ALL SELECT 'y', COUNT(*), '', contact_point, NULL FROM {_CHECKS} "
+               f"WHERE contact_point IN ({_marks(numbers)}) "
                "AND checked_at > %s AND checked_at <= %s AND mode = 'log' AND direction = 'outbound' "
-               "AND verdict IN ('allow', 'warn')")
-        low = (national if national is not None else -1) * SOURCE_SPAN
-        params = [low, low + SOURCE_SPAN, attempt.number, attempt.number, attempt.number, attempt.lead.pk,
-                  attempt.number, *map(connection.ops.adapt_datetimefield_value,
-                                       (attempt.at - timedelta(hours=hours), attempt.at + timedelta(hours=hours))),
-                  attempt.actor.pk, attempt.policy.pk if attempt.policy else -1,
-                  connection.ops.adapt_datetimefield_value(attempt.at),
-                  attempt.number, *map(connection.ops.adapt_datetimefield_value,
-                                       (attempt.at - timedelta(days=lookback), attempt.at))]
-    elif attempt.email:
-        sql = (f"SELECT 'i', id, '' FROM {_INTERNAL} WHERE email = %s "
-               f"UNION ALL SELECT 'v', id, '' FROM {_REVIEWS} WHERE email = %s AND status = 'pending'")
+               "AND verdict IN ('allow', 'warn') GROUP BY contact_point")
+        params = [bound for national in nationals for bound in (national * SOURCE_SPAN, (national + 1) * SOURCE_SPAN)]
+        params += [*numbers, *numbers, *numbers, *lead_ids, *numbers,
+                   at(self.at - timedelta(hours=widest)), at(self.at + timedelta(hours=widest)),
+                   self.actor.pk, policy.pk if policy else -1, at(self.at),
+                   *numbers, at(self.at - timedelta(days=lookback)), at(self.at)]
+        # Stops the homeowners made on their other numbers and addresses (B1), with the
+        # owner and the number or address each was found through.
+        owners = sorted({owner for attempt in attempts for owner in _owner_ids(attempt)})
+        if owners:
+            sql += (f" UNION ALL SELECT 'o', i.id, '', p.number, p.contact_id FROM {_INTERNAL} i "
+                    f"JOIN {_PHONES} p ON i.phone_number = p.number WHERE i.origin <> %s "
+                    f"AND p.contact_id IN ({_marks(owners)}) AND p.status NOT IN (%s, %s) "
+                    f"UNION ALL SELECT 'm', i.id, '', LOWER(m.address), m.contact_id FROM {_INTERNAL} i "
+                    f"JOIN {_EMAILS} m ON i.email = LOWER(m.address) WHERE i.origin <> %s "
+                    f"AND m.contact_id IN ({_marks(owners)})")
+            params += [StopOrigin.COVERED.value, *owners, PhoneStatus.WRONG_PARTY.value, PhoneStatus.ERASED.value,
+                       StopOrigin.COVERED.value, *owners]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        by_kind: dict[str, list] = {}
+        for kind, value, text, point, other in rows:
+            by_kind.setdefault(kind, []).append((value, text, point, other))
+        listed: dict[str, set] = {}
+        for key, _, _, _ in by_kind.get("r", ()):
+            for number in nationals.get(key // SOURCE_SPAN, ()):
+                listed.setdefault(number, set()).add(key % SOURCE_SPAN)
+        acknowledged = bool(by_kind.get("a"))
+        counts = {point: value for value, _, point, _ in by_kind.get("y", ())}
+        recent = [(point, _recent_attempt(text)) for _, text, point, _ in by_kind.get("c", ())]
+        found = {}
+        for attempt in attempts:
+            number, lead_id, window = attempt.number, attempt.lead.pk, timedelta(hours=hours[id(attempt)])
+            mine = set(_owner_ids(attempt))
+            found[id(attempt)] = ListFacts(
+                registry_source_ids=frozenset(listed.get(number, ())),
+                internal_entry_ids=tuple(sorted(v for v, _, point, _ in by_kind.get("i", ()) if point == number)),
+                owner_entry_ids=tuple(sorted(
+                    {v for v, _, point, owner in by_kind.get("o", ()) if owner in mine and point != number}
+                    | {v for v, _, point, owner in by_kind.get("m", ()) if owner in mine and point != attempt.email})),
+                pending_review_ids=tuple(sorted(v for v, _, point, _ in by_kind.get("v", ()) if point == number)),
+                relationship_ids=tuple(sorted(v for v, _, point, lead in by_kind.get("e", ())
+                                              if point == number or (lead_id and lead == lead_id))),
+                recent_attempts=tuple(seen for point, seen in recent
+                                      if point == number and attempt.at - window < seen.at <= attempt.at + window),
+                policy_acknowledged=acknowledged,
+                attempts_12_months=counts.get(number, 0),
+            )
+        return found
+
+    def internal_entries(self, ids) -> dict[int, InternalDncEntry]:
+        """The internal list's entries the batch's attempts hit, on their number or through
+        their owners' other points (B1), with who recorded them."""
+        def load():
+            wanted = {pk for attempt in self._numbered
+                      for pk in (*self.facts(attempt).internal_entry_ids, *self.facts(attempt).owner_entry_ids)}
+            return {entry.pk: entry for entry in
+                    InternalDncEntry.objects.filter(pk__in=wanted).select_related("recorded_by")}
+        entries = self._once("internal", load)
+        missing = [pk for pk in ids if pk not in entries]
+        if missing:  # an attempt outside the batch's phone reads (an email, a letter): its own query
+            entries.update((entry.pk, entry) for entry in
+                           InternalDncEntry.objects.filter(pk__in=missing).select_related("recorded_by"))
+        return entries
+
+    def agent_entry(self, attempt: Attempt, days: int) -> AgentDncEntry | None:
+        """The caller's own list's first entry on the attempt's number or address (B3)."""
+        def load():
+            asked = [a for a in self.attempts if "WA" in a.states and (a.number or a.email)]
+            numbers = sorted({a.number for a in asked if a.number})
+            emails = sorted({a.email for a in asked if not a.number and a.email})
+            first = {}
+            if numbers or emails:
+                for entry in AgentDncEntry.objects.filter(
+                    Q(phone_number__in=numbers) | Q(email__in=emails), agent=self.actor
+                ).filter(
+                    ~Q(source=AgentListSource.STOP) | Q(requested_at__gt=self.at - timedelta(days=days))
+                ).order_by("requested_at", "pk"):
+                    if entry.phone_number in numbers:
+                        first.setdefault(("number", entry.phone_number), entry)
+                    if entry.email in emails:
+                        first.setdefault(("email", entry.email), entry)
+            return first
+        key = ("number", attempt.number) if attempt.number else ("email", attempt.email)
+        return self._once(f"agent_list {days}", load).get(key)
+
+    def resubscription(self, attempt: Attempt) -> TextResubscription | None:
+        """The homeowner's last START texted from the number before the attempt (B4)."""
+        def load():
+            numbers = {a.number for a in self._numbered if self.facts(a).internal_entry_ids}
+            last = {}
+            for row in TextResubscription.objects.filter(phone_number__in=numbers, received_at__lte=self.at
+                                                         ).order_by("-received_at", "-pk"):
+                last.setdefault(row.phone_number, row)
+            return last
+        return self._once("resubscription", load).get(attempt.number)
+
+    def pending_review(self, attempt: Attempt) -> RevocationReview | None:
+        """The latest reply from the point that waits for review (B4)."""
+        def load():
+            wanted = {pk for a in self._numbered for pk in self.facts(a).pending_review_ids}
+            return {review.pk: review for review in RevocationReview.objects.filter(pk__in=wanted)}
+        reviews = self._once("reviews", load)
+        mine = [reviews.get(pk) or RevocationReview.objects.get(pk=pk) for pk in attempt.facts.pending_review_ids]
+        return max(mine, key=lambda review: (review.raised_at, review.pk), default=None)
+
+    def relationships(self, attempt: Attempt) -> list[EstablishedRelationship]:
+        """The brokerage's unrevoked relationships with the homeowner begun by the call date
+        (C1), latest first."""
+        def load():
+            wanted = {pk for a in self._numbered for pk in self.facts(a).relationship_ids}
+            return list(EstablishedRelationship.objects.not_revoked().filter(
+                pk__in=wanted, started_on__lte=self.at_date, formed_with_brokerage=True,
+            ).select_related("termination").order_by("-started_on", "-pk"))
+        ids = set(attempt.facts.relationship_ids)
+        return [relationship for relationship in self._once("relationships", load) if relationship.pk in ids]
+
+    @property
+    def at_date(self) -> date:
+        return day_of(self.at)
+
+    def pitched(self, attempt: Attempt) -> bool:
+        """Whether a listing was pitched on the lead, or on a duplicate merged into it (C4)."""
+        def load():
+            leads = {a.lead.pk for a in self.attempts if a.lead.pk}
+            pitched = set()
+            for lead_id, merged_into in ComplianceCheck.objects.filter(
+                Q(lead__in=leads) | Q(lead__merged_into__in=leads), purpose=Purpose.LISTING, mode=CheckMode.LOG,
+                verdict__in=[Verdict.ALLOW, Verdict.WARN],
+            ).order_by().values_list("lead_id", "lead__merged_into").distinct():
+                pitched.update({lead_id, merged_into})
+            return {lead_id: True for lead_id in pitched & leads}
+        return self._once("pitched", load).get(attempt.lead.pk, False)
+
+    def interest_disclosed(self, attempt: Attempt) -> bool:
+        """Whether the principal's written interest disclosure to the lead is on file (F8)."""
+        def load():
+            leads = {a.lead.pk for a in self.attempts if a.lead.pk}
+            return dict.fromkeys(InterestDisclosure.objects.not_revoked().filter(
+                lead__in=leads, principal=self.actor, disclosed_on__lte=self.at_date).values_list("lead_id", flat=True),
+                True)
+        return self._once("interest", load).get(attempt.lead.pk, False)
+
+    def consent(self, attempt: Attempt) -> ConsentRecord | None:
+        """The latest unrevoked consent naming the number that covers the channel and the
+        technology (D4, D5)."""
+        def load():
+            records = ConsentRecord.objects.not_revoked().filter(
+                phone_number__in={a.number for a in self._numbered}, obtained_at__lte=self.at)
+            if self.channel == Channel.SMS:
+                records = records.filter(covers_sms=True)
+            if self.technology == Technology.AUTODIALER:
+                records = records.filter(covers_autodialer=True)
+            if self.technology == Technology.PRERECORDED:
+                records = records.filter(covers_prerecorded=True)
+            latest = {}
+            for record in records.order_by("-obtained_at", "-pk"):
+                latest.setdefault(record.phone_number, record)
+            return latest
+        return self._once("consent", load).get(attempt.number)
+
+    def reassigned_check(self, attempt: Attempt) -> ReassignedNumberCheck | None:
+        """The number's latest unrevoked Reassigned Numbers Database answer (D7)."""
+        def load():
+            latest = {}
+            for check in ReassignedNumberCheck.objects.not_revoked().filter(
+                phone_number__in={a.number for a in self._numbered}, queried_at__lte=self.at,
+            ).order_by("-queried_at", "-pk"):
+                latest.setdefault(check.phone_number, check)
+            return latest
+        return self._once("reassigned", load).get(attempt.number)
+
+
+def _point_facts(attempt: Attempt) -> ListFacts:
+    """What the lists hold for an email address, a mailing or a property address: their
+    own query (only calls and texts are asked about in batches)."""
+    if attempt.email:
+        sql = (f"SELECT 'i', id FROM {_INTERNAL} WHERE email = %s "
+               f"UNION ALL SELECT 'v', id FROM {_REVIEWS} WHERE email = %s AND status = 'pending'")
         params = [attempt.email, attempt.email]
     elif attempt.channel == Channel.MAIL and attempt.contact is not None:
-        sql = f"SELECT 'i', id, '' FROM {_INTERNAL} WHERE postal_address = %s"
+        sql = f"SELECT 'i', id FROM {_INTERNAL} WHERE postal_address = %s"
         params = [attempt.contact.mailing_address_key()]
     elif attempt.channel == Channel.DOOR:
-        sql = f"SELECT 'i', id, '' FROM {_INTERNAL} WHERE postal_address = %s"
+        sql = f"SELECT 'i', id FROM {_INTERNAL} WHERE postal_address = %s"
         params = [attempt.lead.property.address_key]
     else:
         return ListFacts()
     owners = _owner_ids(attempt)
     if owners:
-        marks = ", ".join(["%s"] * len(owners))
-        sql += (f" UNION ALL SELECT 'o', id, '' FROM {_INTERNAL} WHERE origin <> %s AND ("
+        marks = _marks(owners)
+        sql += (f" UNION ALL SELECT 'o', id FROM {_INTERNAL} WHERE origin <> %s AND ("
                 f"phone_number IN (SELECT number FROM {_PHONES} WHERE contact_id IN ({marks}) "
                 "AND status NOT IN (%s, %s) AND number <> %s) "
                 f"OR email IN (SELECT LOWER(address) FROM {_EMAILS} WHERE contact_id IN ({marks}) "
@@ -429,14 +678,9 @@ def list_facts(attempt: Attempt) -> ListFacts:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return ListFacts(
-        registry_source_ids=frozenset(value for kind, value, _ in rows if kind == "r"),
-        internal_entry_ids=tuple(value for kind, value, _ in rows if kind == "i"),
-        owner_entry_ids=tuple(value for kind, value, _ in rows if kind == "o"),
-        pending_review_ids=tuple(value for kind, value, _ in rows if kind == "v"),
-        relationship_ids=tuple(value for kind, value, _ in rows if kind == "e"),
-        recent_attempts=tuple(_recent_attempt(text) for kind, _, text in rows if kind == "c"),
-        policy_acknowledged=any(kind == "a" for kind, _, _ in rows),
-        attempts_12_months=sum(value for kind, value, _ in rows if kind == "y"),
+        internal_entry_ids=tuple(sorted(value for kind, value in rows if kind == "i")),
+        owner_entry_ids=tuple(sorted({value for kind, value in rows if kind == "o"})),
+        pending_review_ids=tuple(sorted(value for kind, value in rows if kind == "v")),
     )
 
 
@@ -551,9 +795,8 @@ def internal_list(attempt: Attempt) -> Iterable[Finding]:
         return  # the homeowner reaching us is not outreach
     point = format_national(attempt.number) if attempt.number else (attempt.email or attempt.contact_point_text)
     ids = attempt.facts.internal_entry_ids
-    entries = list(
-        InternalDncEntry.objects.filter(pk__in=ids).select_related("recorded_by").order_by("requested_at")
-    ) if ids else []
+    found = attempt.batch.internal_entries(ids) if ids else {}
+    entries = sorted((found[pk] for pk in ids), key=lambda entry: (entry.requested_at, entry.pk))
     attempt.evidence["internal_dnc_entries"] = [
         {"id": e.pk, "requested_at": e.requested_at.isoformat(), "channel": e.channel} for e in entries
     ]
@@ -597,20 +840,14 @@ def agent_list(attempt: Attempt, point: str) -> Iterable[Finding]:
     brokerage's list (B1) rules alone. A stop made to the agent counts for ``B3
     agent_list_days`` after it, whatever became of the brokerage's entry (a START, a
     revocation); a number the agent put on their list themselves, for good. One indexed
-    query (agent, number or address), and none outside Washington.
+    query (agent, numbers or addresses) for the attempts evaluated together, none outside Washington.
     """
     if "WA" not in attempt.states:
         return
-    if attempt.number:
-        here = Q(phone_number=attempt.number)
-    elif attempt.email:
-        here = Q(email=attempt.email)
-    else:
+    if not (attempt.number or attempt.email):
         return  # letters and knocks: the brokerage's list (B1) covers addresses
     days = int(attempt.book.parameter("B3", "agent_list_days", attempt.call_date))
-    entry = AgentDncEntry.objects.filter(here, agent=attempt.actor).filter(
-        ~Q(source=AgentListSource.STOP) | Q(requested_at__gt=attempt.at - timedelta(days=days))
-    ).order_by("requested_at", "pk").first()
+    entry = attempt.batch.agent_entry(attempt, days)
     if entry is None:
         return
     attempt.evidence["agent_dnc_entry"] = {"id": entry.pk, "source": entry.source,
@@ -629,8 +866,8 @@ def _owner_stopped(attempt: Attempt, point: str) -> Iterable[Finding]:
     ids = attempt.facts.owner_entry_ids
     if not ids:
         return
-    first = InternalDncEntry.objects.filter(pk__in=ids).select_related("recorded_by").order_by(
-        "requested_at", "pk").first()
+    found = attempt.batch.internal_entries(ids)
+    first = min((found[pk] for pk in ids), key=lambda entry: (entry.requested_at, entry.pk))
     attempt.evidence["owner_internal_dnc_entries"] = list(ids)
     stopped_on = _point_text(first.phone_number or first.email)
     yield _block(rules.INTERNAL_DNC, OWNER_STOPPED.format(
@@ -642,8 +879,7 @@ def _resubscription(attempt: Attempt) -> TextResubscription | None:
     """The homeowner's last START texted from this number before the attempt (B4), if any."""
     if attempt.channel not in PHONE_CHANNELS or not attempt.number:
         return None
-    return TextResubscription.objects.filter(
-        phone_number=attempt.number, received_at__lte=attempt.at).order_by("-received_at", "-pk").first()
+    return attempt.batch.resubscription(attempt)
 
 
 def _why_start_does_not_lift(attempt: Attempt, entry: InternalDncEntry,
@@ -714,7 +950,7 @@ def pending_revocation(attempt: Attempt) -> Iterable[Finding]:
     """An ambiguous reply waits for a person to decide whether it revoked consent (B4)."""
     if attempt.direction == Direction.INBOUND or not attempt.facts.pending_review_ids:
         return
-    review = RevocationReview.objects.filter(pk__in=attempt.facts.pending_review_ids).order_by("-raised_at").first()
+    review = attempt.batch.pending_review(attempt)
     if review is not None:
         attempt.evidence["revocation_review"] = review.pk
         yield _warn(rules.REVOCATION, PENDING_REVIEW.format(matched=review.matched))
@@ -836,9 +1072,7 @@ def _valid_relationship(attempt: Attempt, source: DncSource | None = None) -> Es
     if not attempt.facts.relationship_ids:
         return None
     # A relationship a broker revoked is no evidence at all (docs/compliance-rules.md#evidence).
-    for relationship in EstablishedRelationship.objects.not_revoked().filter(
-        pk__in=attempt.facts.relationship_ids, started_on__lte=attempt.call_date, formed_with_brokerage=True,
-    ).select_related("termination").order_by("-started_on"):
+    for relationship in attempt.batch.relationships(attempt):
         if attempt.call_date <= _relationship_until(attempt, relationship, source):
             attempt.evidence["relationship"] = {
                 "id": relationship.pk, "kind": relationship.kind, "started_on": relationship.started_on.isoformat()
@@ -858,11 +1092,7 @@ def _offer_only(attempt: Attempt) -> bool:
     if SERVICE_PITCH.search(attempt.message or ""):
         return False
     # A duplicate merged into this lead keeps its checks (append-only): a pitch made on it counts.
-    pitched = ComplianceCheck.objects.filter(
-        lead__in=lead_ids_with_merged(attempt.lead), purpose=Purpose.LISTING, mode=CheckMode.LOG,
-        verdict__in=[Verdict.ALLOW, Verdict.WARN],
-    ).exists()
-    return not pitched
+    return not attempt.batch.pitched(attempt)
 
 
 def _subscription_findings(book: Rulebook, call_date: date) -> Iterable[Finding]:
@@ -1133,14 +1363,7 @@ def consent(attempt: Attempt) -> Iterable[Finding]:
         return
     if attempt.is_stop_confirmation:
         return  # the one non-marketing confirmation (B4) needs no consent
-    records = ConsentRecord.objects.not_revoked().filter(phone_number=attempt.number, obtained_at__lte=attempt.at)
-    if attempt.channel == Channel.SMS:
-        records = records.filter(covers_sms=True)
-    if attempt.technology == Technology.AUTODIALER:
-        records = records.filter(covers_autodialer=True)
-    if attempt.technology == Technology.PRERECORDED:
-        records = records.filter(covers_prerecorded=True)
-    record = records.order_by("-obtained_at").first()
+    record = attempt.batch.consent(attempt)
     number = format_national(attempt.number)
     if record is None:
         rule = rules.PRERECORDED if attempt.technology == Technology.PRERECORDED else rules.AUTOMATED
@@ -1149,9 +1372,7 @@ def consent(attempt: Attempt) -> Iterable[Finding]:
         yield _block(rule, NO_CONSENT.format(what=what, number=number))
         return
     attempt.evidence["consent"] = {"id": record.pk, "obtained_at": record.obtained_at.isoformat()}
-    check = ReassignedNumberCheck.objects.not_revoked().filter(
-        phone_number=attempt.number, queried_at__lte=attempt.at
-    ).order_by("-queried_at").first()
+    check = attempt.batch.reassigned_check(attempt)
     recheck_days = int(attempt.book.parameter("D7", "rnd_recheck_days", attempt.call_date))
     if check is not None:
         attempt.evidence["reassigned_numbers_check"] = {"id": check.pk, "result": check.result,
@@ -1208,9 +1429,7 @@ def role_disclosure(attempt: Attempt) -> Iterable[Finding]:
     """Every contact states who is calling and in what role (D3); a principal says so (F8)."""
     sentence = role_disclosure_sentence(actor=attempt.actor, brokerage=attempt.brokerage, lead=attempt.lead)
     is_principal = attempt.actor.capacity == Capacity.PRINCIPAL
-    written = is_principal and InterestDisclosure.objects.not_revoked().filter(
-        lead=attempt.lead, principal=attempt.actor, disclosed_on__lte=attempt.call_date
-    ).exists()
+    written = is_principal and attempt.batch.interest_disclosed(attempt)
     attempt.evidence["disclosure"] = {
         "sentence": sentence,
         "confirmed": attempt.role_disclosed,
@@ -1241,7 +1460,9 @@ def content(attempt: Attempt) -> Iterable[Finding]:
     and does not ask a principal for the fee sentence (no fee may be recorded). The send
     paths judge the lead's service and fee (``pipeline.deals.reg_o``); the evidence says
     which view this was."""
-    hits = language_hits(attempt.message, on=attempt.call_date)
+    # Nothing said, nothing to find: the call queue asks about calls not yet made, by the
+    # hundred, and reading the phrases over an empty note cost most of each verdict.
+    hits = language_hits(attempt.message, on=attempt.call_date) if (attempt.message or "").strip() else []
     if hits:
         attempt.evidence["language"] = [{"phrase": hit.label, "text": hit.text, "rule": hit.rule} for hit in hits]
     for hit in hits:
@@ -1280,20 +1501,53 @@ RULE_CHAIN: tuple[Rule, ...] = (
 
 
 def evaluate(attempt: Attempt) -> tuple[Verdict, list[Finding]]:
-    findings: list[Finding] = []
-    for rule in RULE_CHAIN:
-        new = list(rule(attempt))
-        findings.extend(new)
-        if rule is resolve_contact_point and any(f.severity == Verdict.BLOCK for f in new):
+    return evaluate_many([attempt])[0]
+
+
+def evaluate_many(attempts: list[Attempt]) -> list[tuple[Verdict, list[Finding]]]:
+    """Each attempt's verdict and findings, the rules' reads made once for all of them
+    (``GateReads``): what ``evaluate`` gives for each alone."""
+    if not attempts:
+        return []
+    # What is contacted first, for all: the batch's reads are keyed on the numbers.
+    resolved = [list(resolve_contact_point(attempt)) for attempt in attempts]
+    reads = GateReads(attempts)
+    for attempt in attempts:
+        attempt.reads = reads
+    results = []
+    for attempt, findings in zip(attempts, resolved, strict=True):
+        if any(f.severity == Verdict.BLOCK for f in findings):
             # Nothing else can be judged about an unknown contact point, but the
             # disclosure is still recorded so the evidence says what the agent confirmed.
             findings.extend(role_disclosure(attempt))
-            break
+        else:
+            for rule in RULE_CHAIN[1:]:
+                findings.extend(rule(attempt))
+        results.append((_worst(findings), findings))
+    return results
+
+
+def outreach_verdicts(*, targets: Iterable[tuple[Lead, object]], channel: Channel | str, purpose: Purpose | str,
+                      actor: User, at: datetime, role_disclosed: bool = True,
+                      technology: Technology | str = Technology.MANUAL) -> list[tuple[Verdict, list[Finding], dict]]:
+    """The gate's verdict on each (lead, contact point) of ``targets`` for one caller at one
+    moment, nothing recorded: for each, what ``outreach_verdict`` answers alone, with the
+    lists read once for all (the call queue asks a chunk of its leads' numbers at once)."""
+    book = rulebook()
+    attempts = [
+        Attempt(lead=lead, channel=Channel(channel), purpose=Purpose(purpose), actor=actor, at=at,
+                role_disclosed=role_disclosed, brokerage=book.brokerage, contact_point=point,
+                technology=Technology(technology), mode=CheckMode.PREVIEW)
+        for lead, point in targets
+    ]
+    return [(verdict, findings, attempt.evidence)
+            for attempt, (verdict, findings) in zip(attempts, evaluate_many(attempts), strict=True)]
+
+
+def _worst(findings: list[Finding]) -> Verdict:
     if any(f.severity == Verdict.BLOCK for f in findings):
-        return Verdict.BLOCK, findings
-    if findings:
-        return Verdict.WARN, findings
-    return Verdict.ALLOW, findings
+        return Verdict.BLOCK
+    return Verdict.WARN if findings else Verdict.ALLOW
 
 
 def calling_hours_open_at(*, lead: Lead, phones: Iterable[Phone], after: datetime, actor: User,

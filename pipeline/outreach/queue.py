@@ -3,8 +3,10 @@
 "Right now" is the compliance gate's own verdict for this moment, per phone: the
 registries, the internal list, every applicable calling window in every zone the
 homeowner may be in, state caps and consent, with nothing recorded (a check is recorded
-when the call is logged). Candidates are read cheaply first, best score first, and the
-gate is asked about them until the queue is full, so its cost is bounded.
+when the call is logged). Candidates are read cheaply first, best score first, a chunk at
+a time; the gate is asked about every number of a chunk at once (its lists read once for
+the chunk, not once per number) until the queue is full, so its cost is bounded and does
+not grow with the numbers asked about (docs/compliance-rules.md#batched-reads).
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Count, Exists, F, OuterRef, Prefetch
 from django.utils import timezone
 
-from compliance.gate import Finding, caller_refusals, federal_window, window_in_force
+from compliance.gate import Finding, caller_refusals, federal_window, outreach_verdicts, window_in_force
 from compliance.models import Channel, CheckMode, ComplianceCheck, Direction, Purpose, Verdict
 from compliance.places import zip_time_zone
 from compliance.rulebook import rulebook
-from compliance.services import outreach_verdict
 from leadcrm.accounts.models import Capacity, User
 from leads.models import Contact, Lead, Phone, PhoneStatus
 from pipeline.models import FollowUp, FollowUpKind, OutreachAttempt
@@ -108,10 +109,11 @@ def call_queue(*, user: User, now: datetime | None = None, size: int = QUEUE_SIZ
         chunk = list(candidates[scanned:scanned + SCAN_CHUNK])
         if not chunk:
             break
+        callable_now = _first_callable([lead for lead in chunk if not _surely_closed(lead, now, window)],
+                                       user=user, purpose=purpose, now=now)
         for lead in chunk:
             scanned += 1
-            closed = _surely_closed(lead, now, window)
-            entry = None if closed else _first_callable(lead, user=user, purpose=purpose, now=now)
+            entry = callable_now.get(lead.pk)
             if entry is None:
                 held_back += 1
             else:
@@ -135,24 +137,29 @@ def _surely_closed(lead: Lead, now: datetime, window: tuple) -> bool:
     return not (window[0] <= local < window[1])
 
 
-def _first_callable(lead: Lead, *, user: User, purpose: Purpose, now: datetime) -> QueueEntry | None:
-    for contact in lead.contacts.all():
-        for phone in contact.phones.all():
-            phone.contact = contact  # already in hand: the gate reads the owner from it
-            verdict, findings, evidence = outreach_verdict(
-                lead=lead, contact_point=phone, channel=Channel.CALL, purpose=purpose, actor=user, at=now,
-            )
-            if verdict == Verdict.BLOCK:
-                continue
-            # The homeowner's clock, as the gate read it (the page's filters would show the agent's).
-            local_times = [
-                now.astimezone(zoneinfo.ZoneInfo(zone["zone"])).strftime("%-I:%M %p %Z")
-                for zone in evidence.get("zones", [])
-            ]
-            return QueueEntry(lead=lead, phone=phone, verdict=verdict,
-                              warnings=[f for f in findings if f.severity == Verdict.WARN],
-                              local_times=local_times)
-    return None
+def _first_callable(leads: list[Lead], *, user: User, purpose: Purpose, now: datetime) -> dict[int, QueueEntry]:
+    """Each lead's first number the gate lets a call go to now, by lead id: one gate
+    batch for every good number of the leads."""
+    targets = []
+    for lead in leads:
+        for contact in lead.contacts.all():
+            for phone in contact.phones.all():
+                phone.contact = contact  # already in hand: the gate reads the owner from it
+                targets.append((lead, phone))
+    verdicts = outreach_verdicts(targets=targets, channel=Channel.CALL, purpose=purpose, actor=user, at=now)
+    found: dict[int, QueueEntry] = {}
+    for (lead, phone), (verdict, findings, evidence) in zip(targets, verdicts, strict=True):
+        if verdict == Verdict.BLOCK or lead.pk in found:
+            continue
+        # The homeowner's clock, as the gate read it (the page's filters would show the agent's).
+        local_times = [
+            now.astimezone(zoneinfo.ZoneInfo(zone["zone"])).strftime("%-I:%M %p %Z")
+            for zone in evidence.get("zones", [])
+        ]
+        found[lead.pk] = QueueEntry(lead=lead, phone=phone, verdict=verdict,
+                                    warnings=[f for f in findings if f.severity == Verdict.WARN],
+                                    local_times=local_times)
+    return found
 
 
 def next_in_queue(*, user: User, skipped: tuple[int, ...] = (), now: datetime | None = None) -> QueueEntry | None:
@@ -167,7 +174,7 @@ def phone_status_now(*, lead: Lead, phones: list[Phone], user: User, now: dateti
     ``phone.callable_now``, ``phone.blocked_by`` (the refusing reasons), ``phone.local_times``
     (the homeowner's clock in each zone), ``phone.zone_clocks`` (each clock with the calling
     window in force there today, D1 narrowed by the states' E1/E3) and ``phone.attempts_24h`` (calls and texts
-    let out to it in the last 24 hours, as the caps count them). One gate evaluation per good number, one count for all.
+    let out to it in the last 24 hours, as the caps count them). One gate batch for the good numbers, one count for all.
     """
     now = now or timezone.now()
     # What the caps count (E2): calls and texts the gate let out to the number, whoever
@@ -180,15 +187,16 @@ def phone_status_now(*, lead: Lead, phones: list[Phone], user: User, now: dateti
                                        checked_at__gt=now - timedelta(hours=24), checked_at__lte=now)
         .order_by().values_list("contact_point").annotate(n=Count("pk")).values_list("contact_point", "n")
     )
-    purpose = purpose_for(user)
+    asked = [phone for phone in phones if phone.status == PhoneStatus.GOOD and not phone.contact.deceased]
+    verdicts = dict(zip(map(id, asked), outreach_verdicts(
+        targets=[(lead, phone) for phone in asked], channel=Channel.CALL, purpose=purpose_for(user), actor=user,
+        at=now), strict=True))
     for phone in phones:
         phone.attempts_24h = counts.get(phone.number, 0)
         phone.callable_now, phone.blocked_by, phone.local_times, phone.zone_clocks = False, [], [], []
-        if phone.status != PhoneStatus.GOOD or phone.contact.deceased:
+        if id(phone) not in verdicts:
             continue
-        verdict, findings, evidence = outreach_verdict(
-            lead=lead, contact_point=phone, channel=Channel.CALL, purpose=purpose, actor=user, at=now,
-        )
+        verdict, findings, evidence = verdicts[id(phone)]
         phone.callable_now = verdict != Verdict.BLOCK
         phone.blocked_by = [f for f in findings if f.severity == Verdict.BLOCK]
         book, states = rulebook(), evidence.get("states", [])

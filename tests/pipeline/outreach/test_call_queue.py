@@ -160,7 +160,7 @@ def test_the_queue_costs_a_bounded_number_of_queries(agent, team, national_regis
     for i in range(30):
         callable_lead(agent, team, f"+1918555{300 + i:04d}", 50 + i)
     call_queue(user=agent, size=5)  # warms the rule tables and places
-    with django_assert_max_num_queries(12):  # candidates, owners, phones, then one read per number asked
+    with django_assert_max_num_queries(12):  # candidates, owners, phones, then the gate's reads for the chunk
         queue = call_queue(user=agent, size=5, now=timezone.now() + timedelta(minutes=1))
     assert len(queue.entries) == 5
 
