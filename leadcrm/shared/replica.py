@@ -69,6 +69,11 @@ class Source:
         return self.alias != DEFAULT_DB_ALIAS
 
     @property
+    def fell_back(self) -> bool:
+        """The replica was meant to answer but the primary did: the page says so loudly."""
+        return self.failed or (self.probe is not None and not self.on_replica)
+
+    @property
     def note(self) -> str:
         if self.failed:
             return FAILED_PART_WAY

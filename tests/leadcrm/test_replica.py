@@ -293,6 +293,7 @@ def test_the_lag_is_reported_and_a_replica_too_far_behind_is_not_read(standby, b
     assert page.context["source"].alias == REPLICA
     assert page.context["report"].rows[0][:2] == ["All leads", 1]
     assert page.context["source"].note in page.content.decode()
+    assert 'class="help report-source"' in page.content.decode()
     assert re.search(r"Figures as of ~\d+ s ago, from the read replica\.", page.content.decode())
 
 
@@ -336,7 +337,8 @@ def test_a_dead_replica_falls_back_to_the_primary_and_the_page_says_so(dead_repl
     assert page.status_code == 200
     assert page.context["source"].alias == DEFAULT_DB_ALIAS
     assert page.context["report"].rows[0][:2] == ["All leads", 2]
-    assert NOT_ANSWERING in page.content.decode()
+    # As a warning, not the small grey line a fresh replica gets.
+    assert f'<li class="warning report-source">{NOT_ANSWERING}</li>' in page.content.decode()
     # An export too: read from the primary.
     assert _report(client_as(broker), format="csv").status_code == 200
 
