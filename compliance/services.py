@@ -901,7 +901,7 @@ def _registry_load_read_and_write(load: RegistryLoad) -> RegistryLoad:
         # one pass over the registry for the phones of its area codes, once it is committed.
         RegistryLoad.objects.filter(pk=load.pk).update(phones_reflagged=phones_reflag(area_codes=load.area_codes))
     else:
-        newcomers = phones_reflag(phones=_phones_since(since))
+        newcomers = sum(phones_reflag(phones=phones) for phones in _phones_since(since))
         if newcomers:
             RegistryLoad.objects.filter(pk=load.pk).update(phones_reflagged=F("phones_reflagged") + newcomers)
     load.refresh_from_db()
@@ -914,12 +914,13 @@ def _phones_watermark() -> tuple[int, datetime]:
     return (Phone.objects.order_by().aggregate(top=Max("pk"))["top"] or 0), now
 
 
-def _phones_since(watermark: tuple[int, datetime]):
-    """Phones inserted after the watermark (a higher id), or whose number was edited since
-    (their history says so): those whose flag a running load's diff could not see."""
+def _phones_since(watermark: tuple[int, datetime]) -> list:
+    """Phones inserted after the watermark (a higher id), and those edited since (their
+    history says so): those whose flag a running load's diff could not see. Two querysets,
+    each read through an index (one OR would read the whole phone table)."""
     top, at = watermark
     edited = Phone.history.model.objects.filter(history_date__gte=at).values("id")
-    return Phone.objects.filter(Q(pk__gt=top) | Q(pk__in=edited))
+    return [Phone.objects.filter(pk__gt=top), Phone.objects.filter(pk__in=edited)]
 
 
 def _registry_write_and_flag(load: RegistryLoad, parsed) -> list[str] | None:
