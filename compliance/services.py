@@ -20,7 +20,7 @@ from operator import or_
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -873,6 +873,10 @@ def _registry_load_read_and_write(load: RegistryLoad) -> RegistryLoad:
     def progress(done: int, total: int) -> None:
         RegistryLoad.objects.filter(pk=load.pk).update(lines_done=done, lines_total=total)
 
+    # Phones made or renumbered from here on may be flagged against the lists as they were
+    # before this load commits, and the load's diff (read from the flags) does not name
+    # them: they are re-flagged once it has committed (docs/compliance-rules.md#a5).
+    since = _phones_watermark()
     try:
         text = read_registry_bytes(Stored(load.stored_file).read_bytes())  # from the storage, on any worker
         parsed = parse_registry(text, kind=LoadKind(load.kind), progress=progress)
@@ -896,8 +900,27 @@ def _registry_load_read_and_write(load: RegistryLoad) -> RegistryLoad:
         # Too many flags may have changed to look them up one by one (a first load, say):
         # one pass over the registry for the phones of its area codes, once it is committed.
         RegistryLoad.objects.filter(pk=load.pk).update(phones_reflagged=phones_reflag(area_codes=load.area_codes))
+    else:
+        newcomers = sum(phones_reflag(phones=phones) for phones in _phones_since(since))
+        if newcomers:
+            RegistryLoad.objects.filter(pk=load.pk).update(phones_reflagged=F("phones_reflagged") + newcomers)
     load.refresh_from_db()
     return load
+
+
+def _phones_watermark() -> tuple[int, datetime]:
+    """The highest phone id and the time, read before a load starts (see ``_phones_since``)."""
+    now = timezone.now()
+    return (Phone.objects.order_by().aggregate(top=Max("pk"))["top"] or 0), now
+
+
+def _phones_since(watermark: tuple[int, datetime]) -> list:
+    """Phones inserted after the watermark (a higher id), and those edited since (their
+    history says so): those whose flag a running load's diff could not see. Two querysets,
+    each read through an index (one OR would read the whole phone table)."""
+    top, at = watermark
+    edited = Phone.history.model.objects.filter(history_date__gte=at).values("id")
+    return [Phone.objects.filter(pk__gt=top), Phone.objects.filter(pk__in=edited)]
 
 
 def _registry_write_and_flag(load: RegistryLoad, parsed) -> list[str] | None:

@@ -70,6 +70,14 @@ SCHEDULES = [
         description="Every minute: a registry load no worker has run for a minute (its worker died) starts over.",
     ),
     Schedule(
+        name="Re-flag every phone",
+        task="compliance.phones_reflag",
+        minute="50",
+        hour="2",
+        description="Nightly repair: every phone's do-not-call flag set again from the lists held "
+                    "(a load re-flags what it changed itself; docs/compliance-rules.md#a5).",
+    ),
+    Schedule(
         name="Texts left mid-send",
         task="pipeline.messages_sweep",
         minute="*",

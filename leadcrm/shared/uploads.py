@@ -180,17 +180,23 @@ def _signs_urls(storage: Storage) -> bool:
 
 
 def stored_response(name: str, *, content_type: str, filename: str | None = None, as_attachment: bool = False,
-                    cache_control: str = "private, no-store", storage: Storage | None = None) -> HttpResponse:
+                    cache_control: str = "private, no-store", storage: Storage | None = None,
+                    same_origin: bool = False) -> HttpResponse:
     """The stored file for a request the caller has already allowed (its permission checked).
 
     From an object store: a redirect to a signed address valid ``querystring_expire``
     seconds (docs/operations.md#uploads-on-object-storage), telling the store the type and
     whether to download it; the redirect itself is never cached. From the local disk: the
-    file streamed, as always. A file gone from the storage is a 404."""
+    file streamed, as always. A file gone from the storage is a 404.
+
+    ``same_origin``: streamed through this response even from an object store, for an
+    image a page shows inline (the agent's photo): the Content-Security-Policy lets
+    images come only from our own origin, so a redirect to the bucket would show nothing."""
     storage = storage or default_storage
     if _signs_urls(storage):
         if not storage.exists(name):
             raise Http404(MISSING)
+    if _signs_urls(storage) and not same_origin:
         disposition = "attachment" if as_attachment else "inline"
         if filename:
             disposition += f"; filename*=UTF-8''{quote(filename, safe='')}"

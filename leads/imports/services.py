@@ -90,6 +90,11 @@ def import_job_create(
     ``team``; a team lead importing for nobody keeps them in their own team (the first
     they lead), so they can see and assign them.
 
+    The file is deleted again when this call's own transaction fails. Called inside a
+    caller's transaction that later rolls back, the file stays behind without its job
+    (Django has no rollback hook): such a caller deletes ``job.stored_file`` itself
+    (docs/operations.md#uploads-on-object-storage).
+
     Refused up front (nothing stored, no job): a file too large, or whose zip unpacks past
     the limits, a file that is not a table, and a mapping that lacks the columns to place a
     house, naming them. A ``draft`` job waits for a

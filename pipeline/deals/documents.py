@@ -263,7 +263,12 @@ def document_upload(
     dated_on: date | None = None,
     from_seller: bool = False,
 ) -> DocumentUpload:
-    """Store a file of the package; its checklist item becomes "received, to review"."""
+    """Store a file of the package; its checklist item becomes "received, to review".
+
+    The file is deleted again when this call's own transaction fails. Called inside a
+    caller's transaction that later rolls back, the file stays behind without its row
+    (Django has no rollback hook): such a caller deletes ``stored_file`` itself, as the
+    seller's upload does (docs/operations.md#uploads-on-object-storage)."""
     content_type, extension = document_file_check(file)
     # What the checklist will refuse is refused before a byte is written.
     kind = _validate_target(lead=lead, kind=kind, lien=lien)

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leadcrm.accounts.models import Brokerage, User
+from leadcrm.shared.uploads import stored_delete
 from leads.models import Lead, Lien, Stage
 from pipeline.deals.documents import DOCUMENT_RULES, document_upload, package_checklist
 from pipeline.deals.forecast.lead import Forecast, forecast_for
@@ -186,22 +187,30 @@ def seller_document_upload(*, link: SellerLink, key: str, file, dated_on: date |
     if SellerEvent.objects.filter(lead=lead, kind=SellerEventKind.UPLOAD, at__gte=now - timedelta(days=1)).count() \
             >= UPLOADS_PER_DAY:
         raise ValidationError(TOO_MANY_UPLOADS)
-    with transaction.atomic():
-        # Checked again under the item's lock: an agent accepting it this very moment keeps it.
-        item = ChecklistItem.objects.select_for_update().filter(lead=lead, kind=kind, lien=lien).order_by("pk").first()
-        if item is not None and item.status in (DocumentStatus.ACCEPTED, DocumentStatus.WAIVED) \
-                and not item.is_expired_on(timezone.localdate()):
-            raise ValidationError(ALREADY_ACCEPTED)
-        upload = document_upload(lead=lead, kind=kind, file=file, actor=None, lien=lien, dated_on=dated_on,
-                                 from_seller=True)
-        seller_event_record(lead=lead, kind=SellerEventKind.UPLOAD, at=now, upload=upload,
-               detail=f"{current.title}: {upload.original_name}")
-        # One notification per lead and hour: ten photos of a bank statement are one message.
-        seller_agent_notify(lead, key=f"seller_upload:{lead.pk}:{now:%Y%m%d%H}", at=now,
-                      title=f"Your seller sent documents for {lead.property.street_line}"[:200],
-                      body=f"First: {current.title} ({upload.original_name}). They wait in the document "
-                           "checklist as received, to review.",
-                      url=reverse("pipeline:documents", args=[lead.pk]))
+    upload = None
+    try:
+        with transaction.atomic():
+            # Checked again under the item's lock: an agent accepting it this very moment keeps it.
+            item = ChecklistItem.objects.select_for_update().filter(lead=lead, kind=kind, lien=lien).order_by("pk").first()
+            if item is not None and item.status in (DocumentStatus.ACCEPTED, DocumentStatus.WAIVED) \
+                    and not item.is_expired_on(timezone.localdate()):
+                raise ValidationError(ALREADY_ACCEPTED)
+            upload = document_upload(lead=lead, kind=kind, file=file, actor=None, lien=lien, dated_on=dated_on,
+                                     from_seller=True)
+            seller_event_record(lead=lead, kind=SellerEventKind.UPLOAD, at=now, upload=upload,
+                   detail=f"{current.title}: {upload.original_name}")
+            # One notification per lead and hour: ten photos of a bank statement are one message.
+            seller_agent_notify(lead, key=f"seller_upload:{lead.pk}:{now:%Y%m%d%H}", at=now,
+                          title=f"Your seller sent documents for {lead.property.street_line}"[:200],
+                          body=f"First: {current.title} ({upload.original_name}). They wait in the document "
+                               "checklist as received, to review.",
+                          url=reverse("pipeline:documents", args=[lead.pk]))
+    except BaseException:
+        # document_upload deletes its file when its own savepoint fails; a failure after it
+        # (the timeline, the notice) rolls its row back here, so the file goes too.
+        if upload is not None:
+            stored_delete(upload.stored_file)
+        raise
     return upload
 
 

@@ -148,3 +148,26 @@ def test_load_dnc_says_how_many_phones_the_load_reflagged(phones, tmp_path, caps
     path.write_bytes(f"{OURS[1]}\n{OURS[2]}\n{OTHERS[1]}\n".encode())
     call_command("load_dnc", str(path), "--source", "national", "--as-of", str(timezone.localdate()))
     assert "Phones re-flagged by the load: 2 changed." in capsys.readouterr().out
+
+
+def test_a_phone_added_while_a_load_runs_is_flagged_once_it_commits(phones, monkeypatch):
+    # An import inserts a phone (flagged against the lists before the load) after the load
+    # read the flags for its diff and before it commits, and renumbers another one.
+    real = services.numbers_to_reflag
+    made = {}
+
+    def import_meanwhile(**kwargs):
+        numbers = real(**kwargs)
+        made["new"] = PhoneFactory(number=f"+1{OTHERS[0]}", on_dnc_list=False)
+        renumbered = Phone.objects.get(number=f"+1{OURS[3]}")
+        renumbered.number = f"+1{OTHERS[1]}"
+        renumbered.save()
+        return numbers
+
+    monkeypatch.setattr(services, "numbers_to_reflag", import_meanwhile)
+    source = DncSourceFactory()
+    done = full(source, [OURS[4], OTHERS[0], OTHERS[1]], timezone.localdate())
+    assert Phone.objects.get(pk=made["new"].pk).on_dnc_list
+    assert Phone.objects.get(number=f"+1{OTHERS[1]}").on_dnc_list
+    assert done.phones_reflagged == 3
+    assert phones_reflag() == 0

@@ -59,6 +59,7 @@ def test_schedules_install_into_django_celery_beat_and_are_idempotent(db):
         "pipeline.plan_automations_run": ("*", "*", "UTC"),
         "leads.imports_resume_stalled": ("*", "*", "UTC"),
         "compliance.registry_loads_resume_stalled": ("*", "*", "UTC"),
+        "compliance.phones_reflag": ("2", "50", "UTC"),
         "pipeline.dnc_list_counts_refresh": ("*", "*/10", "UTC"),
         "pipeline.forecast_refresh": ("*", "*/15", "UTC"),
         "pipeline.lead_exports_expire": ("*", "20", "UTC"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import runpy
 import uuid
 from datetime import date, timedelta
@@ -32,6 +33,7 @@ from storages.backends.s3 import S3Storage
 
 from compliance.models import LoadKind, LoadStatus, RegistryLoad
 from compliance.services import registry_load_create, registry_load_run
+from leadcrm.shared.partitions import EXPORT_DIR
 from leadcrm.shared.uploads import Stored
 from leads.imports.services import ImportRefused, import_job_create, import_run
 from leads.models import ImportStatus, Lead
@@ -246,8 +248,11 @@ def test_the_agents_photo_is_replaced_and_removed_in_the_bucket(bucket, agent, c
     client.post(url, {"photo": SimpleUploadedFile("me.png", png + b"new")})
     second = bucket["keys"]()
     assert len(first) == len(second) == 1 and first != second  # the old one is deleted
+    # Shown in pages as an <img>, whose CSP allows only our own origin: streamed through
+    # the view from the bucket, never a redirect to it (a download still redirects).
     response = client.get(url)
-    assert response.status_code == 302 and requests.get(response["Location"], timeout=10).content == png + b"new"
+    assert response.status_code == 200 and "Location" not in response
+    assert response["Content-Type"] == "image/png" and b"".join(response.streaming_content) == png + b"new"
     client.post(url, {"action": "remove"})
     assert bucket["keys"]() == [] and client.get(url).status_code == 404
 
@@ -354,3 +359,68 @@ def test_storage_move_copies_and_verifies_and_names_the_missing_and_the_corrupt(
     assert "2 copied, 2 already there and verified, 0 missing, 0 mismatched." in out.getvalue()
     # and the moved documents are served from the bucket
     assert _bucket_bytes({"client": client, "name": name}, gone.stored_file) == PDF + b"financial_worksheet"
+
+
+def _empty_bucket(s3_endpoint, settings):
+    name = f"leadcrm-{uuid.uuid4().hex[:12]}"
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client.create_bucket(Bucket=name)
+    settings.STORAGES = {**settings.STORAGES, "default": _s3_settings(s3_endpoint, name)}
+    return lambda: sorted(o["Key"] for o in client.list_objects_v2(Bucket=name).get("Contents", []))
+
+
+def test_storage_move_moves_the_evidence_exports_no_row_names_and_holds_them_to_their_manifests(
+        s3_endpoint, settings):
+    # given: two months of a table exported to the local disk, each with its manifest,
+    # and one export gone bad since its manifest was written
+    local = Path(settings.MEDIA_ROOT)
+    folder = local / EXPORT_DIR / "checks"
+    folder.mkdir(parents=True, exist_ok=True)
+    exports = {}
+    for month in ("2020-01", "2020-02"):
+        body = f"id,checked_at\n1,{month}-03\n".encode()
+        path = folder / f"checks-{month}.csv.gz"
+        path.write_bytes(body)
+        Path(f"{path}.json").write_text(json.dumps({"rows": 1, "sha256": hashlib.sha256(body).hexdigest()}))
+        exports[month] = path.relative_to(local).as_posix()
+    (folder / "checks-2020-02.csv.gz").write_bytes(b"bit rot")
+    keys = _empty_bucket(s3_endpoint, settings)
+
+    out = io.StringIO()
+    with pytest.raises(CommandError) as failed:
+        call_command("storage_move", "--from-local", str(local), stdout=out)
+    report = out.getvalue()
+    assert f"copied      {exports['2020-01']}" in report and f"copied      {exports['2020-01']}.json" in report
+    assert f"mismatched  {exports['2020-02']} ({EXPORT_DIR} folder)" in report
+    assert str(failed.value).endswith(exports["2020-02"])
+    assert keys() == sorted([exports["2020-01"], f"{exports['2020-01']}.json", f"{exports['2020-02']}.json"])
+    assert "3 copied, 0 already there and verified, 0 missing, 1 mismatched." in report
+
+
+def test_storage_move_refuses_names_that_are_absolute_or_climb_out_of_the_folder(
+        s3_endpoint, lead, agent, settings, tmp_path):
+    local = tmp_path / "media"
+    local.mkdir()
+    settings.MEDIA_ROOT = str(local)
+    kept = document_upload(lead=lead, kind="hardship_letter", actor=agent, file=SimpleUploadedFile("h.pdf", PDF))
+    secret = tmp_path / "secret.pdf"  # beside the folder, not in it
+    secret.write_bytes(PDF + b"not an upload")
+    (local / "uploads").mkdir(exist_ok=True)
+    (local / "uploads" / "link.pdf").symlink_to(secret)
+    bad = {}
+    for kind, name in (("tax_returns", "../secret.pdf"), ("financial_worksheet", str(secret)),
+                       ("other", "uploads/link.pdf")):
+        made = document_upload(lead=lead, kind=kind, actor=agent, file=SimpleUploadedFile(f"{kind}.pdf", PDF))
+        DocumentUpload.objects.filter(pk=made.pk).update(stored_file=name, sha256="")
+        bad[name] = made.pk
+    keys = _empty_bucket(s3_endpoint, settings)
+
+    out = io.StringIO()
+    with pytest.raises(CommandError) as failed:
+        call_command("storage_move", "--from-local", str(local), stdout=out)
+    report = out.getvalue()
+    for name, pk in bad.items():
+        assert f"refused     {name} (pipeline.documentupload {pk})" in report and name in str(failed.value)
+    assert keys() == [kept.stored_file]
+    assert "1 copied, 0 already there and verified, 0 missing, 0 mismatched, 3 refused." in report

@@ -7,7 +7,11 @@ The files are found from the rows that name them: every model's ``stored_file`` 
 ``FileField`` (documents, proofs, the agent's photo, list and CRM imports, registry files,
 exports). Each is copied under the same name, then read back from the storage and checked
 by size and SHA-256 against the local file, and against the digest the row recorded when it
-has one (a deal's documents). A file already in the storage with the same bytes is left as
+has one (a deal's documents). Files no row names are found by their folder: the evidence
+tables' monthly exports and their JSON manifests (``leadcrm.shared.partitions.EXPORT_DIR``),
+each export held to the SHA-256 its manifest recorded. A name that is absolute or climbs
+out of the folder (``..``, or a link that leads outside) is refused and reported, never
+read. A file already in the storage with the same bytes is left as
 it is, so the command can run again after a failure and only finishes the rest. Missing or
 mismatched files are named, and the command exits non-zero (docs/operations.md#uploads-on-object-storage).
 """
@@ -15,8 +19,9 @@ mismatched files are named, and the command exits non-zero (docs/operations.md#u
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.apps import apps
 from django.core.files import File
@@ -24,7 +29,12 @@ from django.core.files.storage import Storage, default_storage
 from django.core.management.base import BaseCommand, CommandError
 from django.db import models
 
+from leadcrm.shared.partitions import EXPORT_DIR
+
 CHUNK = 1 << 20
+# Folders of the storage whose files no row names, moved whole (docs/database.md#partitions).
+UNNAMED_FOLDERS = (EXPORT_DIR,)
+MANIFEST_SUFFIX = ".json"
 FAILED = "{count} file(s) missing or not copied whole: {names}"
 
 
@@ -43,10 +53,11 @@ class Outcome:
     verified: list[str] = field(default_factory=list)  # already there, same bytes
     missing: list[str] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # absolute, or outside the folder
 
     @property
     def failed(self) -> list[str]:
-        return self.missing + self.mismatched
+        return self.missing + self.mismatched + self.refused
 
 
 def _file_fields(model) -> list[str]:
@@ -72,6 +83,43 @@ def stored_references() -> list[Reference]:
     return sorted(found.values(), key=lambda ref: ref.name)
 
 
+def _manifest_sha256(path: Path) -> str:
+    """The SHA-256 an export's manifest recorded for it; "" when there is none to read."""
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8")).get("sha256", ""))
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
+def folder_references(source_dir: Path) -> list[Reference]:
+    """Every file under the folders no row names (the evidence exports and their
+    manifests), each export with the digest its manifest recorded."""
+    found = []
+    for folder in UNNAMED_FOLDERS:
+        root = source_dir / folder
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            if not path.is_file():
+                continue
+            name = path.relative_to(source_dir).as_posix()
+            manifest = path.with_name(path.name + MANIFEST_SUFFIX)
+            sha256 = _manifest_sha256(manifest) if manifest.is_file() else ""
+            found.append(Reference(name=name, owner=f"{folder} folder", sha256=sha256))
+    return found
+
+
+def contained(source_dir: Path, name: str) -> Path | None:
+    """The local path of ``name`` inside ``source_dir``, or None when the name is absolute
+    or leads outside it (``..``, or a symbolic link that points away)."""
+    pure = PurePosixPath(name)
+    if not name or pure.is_absolute() or Path(name).is_absolute() or ".." in pure.parts:
+        return None
+    root = source_dir.resolve()
+    local = (root / pure).resolve()
+    return local if local.is_relative_to(root) and local != root else None
+
+
 def _digest(chunks) -> tuple[int, str]:
     digest, size = hashlib.sha256(), 0
     for chunk in chunks:
@@ -95,8 +143,15 @@ def storage_move(*, source_dir: Path, storage: Storage | None = None, dry_run: b
     """Copy and verify every referenced file; ``say`` gets a line per file."""
     storage = storage or default_storage
     outcome = Outcome()
-    for ref in stored_references():
-        local = source_dir / ref.name
+    references = stored_references()
+    named = {ref.name for ref in references}
+    references += [ref for ref in folder_references(source_dir) if ref.name not in named]
+    for ref in references:
+        local = contained(source_dir, ref.name)
+        if local is None:
+            outcome.refused.append(ref.name)
+            say(f"refused     {ref.name} ({ref.owner}): absolute or outside {source_dir}, not read")
+            continue
         if not local.is_file():
             outcome.missing.append(ref.name)
             say(f"missing     {ref.name} ({ref.owner}): not in {source_dir}")
@@ -104,7 +159,7 @@ def storage_move(*, source_dir: Path, storage: Storage | None = None, dry_run: b
         expected = _local_digest(local)
         if ref.sha256 and expected[1] != ref.sha256:
             outcome.mismatched.append(ref.name)
-            say(f"mismatched  {ref.name} ({ref.owner}): the local file is not the one uploaded (SHA-256 differs)")
+            say(f"mismatched  {ref.name} ({ref.owner}): the local file is not the one recorded (SHA-256 differs)")
             continue
         if storage.exists(ref.name):
             if _stored_digest(storage, ref.name) == expected:
@@ -143,6 +198,7 @@ class Command(BaseCommand):
         outcome = storage_move(source_dir=from_local, dry_run=dry_run, say=self.stdout.write)
         verb = "would copy" if dry_run else "copied"
         self.stdout.write(f"{len(outcome.copied)} {verb}, {len(outcome.verified)} already there and verified, "
-                          f"{len(outcome.missing)} missing, {len(outcome.mismatched)} mismatched.")
+                          f"{len(outcome.missing)} missing, {len(outcome.mismatched)} mismatched"
+                          + (f", {len(outcome.refused)} refused." if outcome.refused else "."))
         if outcome.failed:
             raise CommandError(FAILED.format(count=len(outcome.failed), names=", ".join(outcome.failed)))

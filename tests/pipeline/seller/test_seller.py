@@ -2,6 +2,7 @@
 and what the seller was told."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -31,6 +32,7 @@ from pipeline.outreach.services import lead_note_add
 from pipeline.seller.access import PHONE_CHECK_TRIES, seller_link_create, seller_link_open, seller_link_revoke
 from pipeline.seller.briefings import seller_briefings_set
 from pipeline.seller.guide import guide_pdf
+from pipeline.seller.status import seller_document_upload
 from pipeline.seller.views import MISSES_PER_HOUR
 
 from ...leads.factories import HardshipFactory, LienFactory
@@ -259,6 +261,20 @@ def test_an_upload_lands_in_its_checklist_item_and_tells_the_agent(lead, agent, 
     note = Notification.objects.get(recipient=agent, kind=NotificationKind.SELLER, lead=lead)
     assert lead.property.street_line in note.title and "Permission" in note.body
     assert "Thank you" in client.get(page_url(token)).content.decode()
+
+
+def test_a_failure_after_the_document_is_stored_leaves_no_file_behind(lead, token, settings, monkeypatch):
+    # the upload's own savepoint succeeded; telling the agent then fails and rolls it back
+    def broken(*args, **kwargs):
+        raise RuntimeError("notification store down")
+
+    monkeypatch.setattr("pipeline.seller.status.seller_agent_notify", broken)
+    with pytest.raises(RuntimeError):
+        seller_document_upload(link=SellerLink.objects.get(lead=lead), key=DocumentKind.HARDSHIP_LETTER,
+                               file=SimpleUploadedFile("letter.pdf", PDF))
+    assert not DocumentUpload.objects.exists()
+    media = Path(settings.MEDIA_ROOT)
+    assert not [p for p in media.rglob("*") if p.is_file()]
 
 
 def test_several_pages_at_once_and_more_later_make_one_notification(lead, agent, token):
