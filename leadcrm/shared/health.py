@@ -119,14 +119,15 @@ def check_partitions() -> dict:
         if not present:
             continue
         starts = {partition.start for partition in present if partition.start}
-        months = -1
+        # The months after this one, in a row (a row of this month without its partition
+        # lands in the DEFAULT one, reported below).
+        months = 0
         while add_months(this_month, months + 1) in starts:
             months += 1
         ahead[spec.table] = months
         if months < PARTITION_MONTHS_AHEAD_MIN:
-            made = "not even this month" if months < 0 else f"{months} month(s) ahead"
-            problems.append(f"{spec.table} has {made}, fewer than {PARTITION_MONTHS_AHEAD_MIN}: run "
-                            "evidence_partitions as the tables' owner")
+            problems.append(f"{spec.table} has {months} month(s) made ahead, fewer than {PARTITION_MONTHS_AHEAD_MIN}: "
+                            "run evidence_partitions as the tables' owner")
         for partition in present:
             if partition.start is None:
                 with connection.cursor() as cursor:

@@ -220,7 +220,7 @@ def test_an_attempt_older_than_the_call_records_retention_is_refused(lead, agent
     with pytest.raises(ValidationError, match="past the call records' retention of 60 months"):
         log(lead, agent, occurred_at=timezone.now() - timedelta(days=61 * 31))
     assert not OutreachAttempt.objects.exists()
-    assert log(lead, agent, occurred_at=timezone.now() - timedelta(days=30)).pk
+    assert log(lead, agent, occurred_at=timezone.now() - timedelta(hours=1)).pk
 
 
 def test_a_mistake_is_fixed_by_an_appended_correction(lead, agent):
