@@ -6,7 +6,9 @@ from django.db import migrations, models
 
 TABLE = "compliance_compliancecheck"
 COLUMN = "checked_at"
-MONTHS_AHEAD = 3
+# A year: if the nightly task cannot make months (run as the runtime role, it may not),
+# /healthz/ready says so long before the rows reach the DEFAULT partition.
+MONTHS_AHEAD = 12
 
 # The erasure's door (pipeline 0028) looked up the erasable columns by TG_TABLE_NAME; a row
 # trigger on a partition reports the partition's name, so the lookup now goes to the root of
@@ -123,6 +125,18 @@ def partition_by_month(table, column, unique_by_trigger=()):
             triggers = [row[0] for row in cursor.fetchall()]
             cursor.execute(f"SELECT min({column}), max({column}), max(id) FROM {table}")
             first, last, max_id = cursor.fetchone()
+            # Ids are never handed out twice: the new sequence starts past the old one's last
+            # value (rolled-back inserts used ids no row holds), not past the highest id.
+            cursor.execute("SELECT attidentity FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'id'",
+                           [table])
+            (identity,) = cursor.fetchone()
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            (old_sequence,) = cursor.fetchone()
+            if old_sequence is None:
+                raise RuntimeError(f"{table}.id has no sequence of its own (neither identity nor serial): "
+                                   "set one up before partitioning it (docs/database.md#partitions).")
+            cursor.execute(f"SELECT CASE WHEN is_called THEN last_value END FROM {old_sequence}")
+            (last_value,) = cursor.fetchone()
 
             # Every model pointing here says db_constraint=False from now on.
             for name, referrer in incoming:
@@ -144,12 +158,23 @@ def partition_by_month(table, column, unique_by_trigger=()):
                 f"CREATE TRIGGER {table}_default_append_only_truncate BEFORE TRUNCATE ON {table}_default "
                 "FOR EACH STATEMENT EXECUTE FUNCTION leadcrm_refuse_append_only_change()")
             cursor.execute(f"INSERT INTO {table} SELECT * FROM {old}")
-            cursor.execute(f"DROP TABLE {old}")
-            cursor.execute(f"SELECT pg_get_serial_sequence('{table}', 'id')")
-            (sequence,) = cursor.fetchone()
-            cursor.execute(f"ALTER SEQUENCE {sequence} RENAME TO {table}_id_seq")
-            if max_id is not None:
-                cursor.execute(f"SELECT setval('{table}_id_seq', {int(max_id)})")
+            if identity:
+                # LIKE ... INCLUDING IDENTITY gave the new table a sequence of its own.
+                cursor.execute(f"DROP TABLE {old}")
+                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+                (sequence,) = cursor.fetchone()
+                cursor.execute(f"ALTER SEQUENCE {sequence} RENAME TO {table}_id_seq")
+            else:
+                # serial: the copied default still calls the old sequence; keep it, owned by
+                # the new column, instead of dropping it with the old table.
+                cursor.execute(f"ALTER SEQUENCE {old_sequence} OWNED BY NONE")
+                cursor.execute(f"DROP TABLE {old}")
+                cursor.execute(f"ALTER SEQUENCE {old_sequence} OWNED BY {table}.id")
+                if old_sequence.split(".")[-1].strip('"') != f"{table}_id_seq":
+                    cursor.execute(f"ALTER SEQUENCE {old_sequence} RENAME TO {table}_id_seq")
+            highest = max(value for value in (last_value, max_id, 0) if value is not None)
+            if highest:
+                cursor.execute(f"SELECT setval('{table}_id_seq', {int(highest)})")
             cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY (id, {column})")
             for definition, unique in indexes:
                 if unique:
@@ -169,12 +194,17 @@ def partition_by_month(table, column, unique_by_trigger=()):
 def _unique_by_trigger(cursor, table, column):
     """At most one row per ``column`` value across every partition. The advisory lock keyed
     on the value makes a second insert of it wait for the first to commit or roll back, and
-    its lookup then runs on a fresh snapshot (READ COMMITTED), so two racing inserts cannot
-    both pass."""
+    its lookup then runs on a fresh snapshot, so two racing inserts cannot both pass. That
+    holds under READ COMMITTED, the isolation the app runs at (Django's default), and not
+    under REPEATABLE READ or SERIALIZABLE, whose snapshot is taken once per transaction."""
     function = f"{table}_{column}_once"
     cursor.execute(f"""
 CREATE OR REPLACE FUNCTION {function}() RETURNS trigger AS $$
 BEGIN
+    -- Correct under READ COMMITTED, the app's isolation level: once the advisory lock is
+    -- granted the EXISTS below takes a new snapshot and sees a racing insert that committed.
+    -- Under REPEATABLE READ or SERIALIZABLE the snapshot is the transaction's first one and
+    -- two racing inserts could both pass (docs/database.md#partitions).
     IF NEW.{column} IS NULL THEN
         RETURN NEW;
     END IF;

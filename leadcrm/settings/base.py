@@ -258,8 +258,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # value under the floor stops the app at start (leadcrm/shared/partitions.py,
 # docs/database.md#partitions).
 LEADCRM_RETENTION_MONTHS = env("LEADCRM_RETENTION_MONTHS", default="")
-# Months created ahead of the current one by the nightly partition maintenance.
-LEADCRM_PARTITION_MONTHS_AHEAD = env.int("LEADCRM_PARTITION_MONTHS_AHEAD", default=3)
+# Months created ahead of the current one by the nightly partition maintenance: a year, so
+# a run that cannot make them (not the owner) shows on /healthz/ready long before it matters.
+LEADCRM_PARTITION_MONTHS_AHEAD = env.int("LEADCRM_PARTITION_MONTHS_AHEAD", default=12)
 
 # Forms ---------------------------------------------------------------------------------
 

@@ -101,12 +101,51 @@ def check_beat() -> dict:
     return _age(last, now)
 
 
+# The evidence tables' months made ahead (docs/database.md#partitions): the migration makes
+# a year of them, the nightly task keeps them ahead, but only when it runs as the tables'
+# owner. Under this many, or with rows waiting in the DEFAULT partition, the check fails.
+PARTITION_MONTHS_AHEAD_MIN = 2
+
+
+def check_partitions() -> dict:
+    from .partitions import TABLES, add_months, month_start, partitions
+
+    if connection.vendor != "postgresql":
+        return {"partitioned": False}
+    this_month = month_start(timezone.now())
+    ahead, problems = {}, []
+    for spec in TABLES.values():
+        present = partitions(spec)
+        if not present:
+            continue
+        starts = {partition.start for partition in present if partition.start}
+        # The months after this one, in a row (a row of this month without its partition
+        # lands in the DEFAULT one, reported below).
+        months = 0
+        while add_months(this_month, months + 1) in starts:
+            months += 1
+        ahead[spec.table] = months
+        if months < PARTITION_MONTHS_AHEAD_MIN:
+            problems.append(f"{spec.table} has {months} month(s) made ahead, fewer than {PARTITION_MONTHS_AHEAD_MIN}: "
+                            "run evidence_partitions as the tables' owner")
+        for partition in present:
+            if partition.start is None:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {partition.name})")
+                    if cursor.fetchone()[0]:
+                        problems.append(f"{partition.name} holds rows no month partition took")
+    if problems:
+        raise CheckFailed("; ".join(problems), {"months_ahead": ahead})
+    return {"months_ahead": ahead}
+
+
 CHECKS = {
     "database": check_database,
     "cache": check_cache,
     "broker": check_broker,
     "worker": check_worker,
     "beat": check_beat,
+    "partitions": check_partitions,
 }
 
 

@@ -208,6 +208,7 @@ class Export:
     rows: int
     sha256: str
     manifest: str
+    id_sum: int
 
 
 def export_name(spec: PartitionedTable, start: datetime) -> str:
@@ -280,7 +281,7 @@ def export_partition(spec: PartitionedTable, partition: Partition) -> Export:
     manifest_name = f"{name}.json"
     if not default_storage.exists(manifest_name):
         default_storage.save(manifest_name, ContentFile(json.dumps(manifest, indent=2).encode()))
-    return Export(name=name, rows=rows, sha256=stored_sha, manifest=manifest_name)
+    return Export(name=name, rows=rows, sha256=stored_sha, manifest=manifest_name, id_sum=id_sum)
 
 
 # Retention ---------------------------------------------------------------------------------
@@ -293,6 +294,15 @@ def cutoff(spec: PartitionedTable, now: datetime, months: int) -> datetime:
         raise ImproperlyConfigured(UNDER_FLOOR.format(key=spec.key, months=months, floor=spec.floor_months,
                                                       source=spec.floor_source))
     return add_months(month_start(now), -months)
+
+
+def earliest_loggable(now: datetime | None = None) -> datetime:
+    """The earliest moment a check or an attempt may still be recorded at: a row dated
+    before it would land in a month past its table's retention, which the nightly run
+    exports and drops (and which may be gone already)."""
+    now = now or timezone.now()
+    months = retention_months()
+    return max(cutoff(spec, now, months[key]) for key, spec in TABLES.items())
 
 
 def still_referenced(spec: PartitionedTable, partition: Partition) -> list[str]:
@@ -358,11 +368,18 @@ def drop_partition(spec: PartitionedTable, partition: Partition, export: Export,
     retention, which is never under the floor."""
     if partition.start is None or partition.end > cutoff(spec, now, months):
         raise ImproperlyConfigured(f"{partition.name} is within the retention of {months} months; not dropped.")
-    rows, id_sum = _partition_facts(partition.name)
-    if export.rows != rows:
-        raise RuntimeError(f"{partition.name} has {rows} rows, its export {export.rows}: not dropped.")
+    # DETACH first: it holds the table and the month (ACCESS EXCLUSIVE) until the end of this
+    # transaction, so no row can land in the month or a reference point into it between the
+    # counts below and the DROP. Any mismatch raises, rolling the DETACH back: the month stays.
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"ALTER TABLE {spec.table} DETACH PARTITION {partition.name}")
+        rows, id_sum = _partition_facts(partition.name)
+        if (rows, id_sum) != (export.rows, export.id_sum):
+            raise RuntimeError(f"{partition.name} has {rows} rows (sum of ids {id_sum}), its export "
+                               f"{export.rows} (sum of ids {export.id_sum}): not dropped.")
+        references = still_referenced(spec, partition)
+        if references:
+            raise RuntimeError(f"{partition.name} is still referred to by {', '.join(references)}: not dropped.")
         cursor.execute(f"DROP TABLE {partition.name}")
 
 

@@ -92,6 +92,10 @@ class OutreachAttempt(AppendOnlyModel):
     logged_at = models.DateTimeField(auto_now_add=True)
     # Both tables are partitioned by month on PostgreSQL: no foreign key can point into one,
     # and the one-attempt-per-check rule is a trigger there (docs/database.md#partitions).
+    # Django's state says unique (a one-to-one), but on PostgreSQL the index
+    # pipeline_outreachattempt_compliance_check_id_key is NOT unique: a unique index on a
+    # partitioned table must hold occurred_at. A later AlterField of this field must keep
+    # it so (no unique constraint to drop or add there); on SQLite it is a unique index.
     compliance_check = models.OneToOneField(
         "compliance.ComplianceCheck", on_delete=models.PROTECT, related_name="outreach_attempt",
         db_constraint=False,

@@ -15,6 +15,7 @@ from compliance.models import Channel, CheckMode, ComplianceCheck, Direction, Pu
 from compliance.services import Decision, outreach_check, revocation_review_raise, stop_request_record
 from leadcrm.accounts.models import User
 from leadcrm.accounts.services import automation_user
+from leadcrm.shared.partitions import earliest_loggable, retention_months
 from leads.models import Contact, Email, Lead, Phone, PhoneStatus
 from leads.routing import claim_worked
 from leads.services import lead_rescore, phone_set_status
@@ -30,6 +31,8 @@ from pipeline.reminders.services import NAIVE_TIME, follow_up_create
 from pipeline.signals import outreach_logged
 
 FUTURE_ATTEMPT = "An attempt cannot be logged in the future."
+PAST_RETENTION = ("An attempt cannot be logged before {earliest:%B %Y}: months before that are past the call "
+                  "records' retention of {months} months and leave the database (docs/database.md#partitions).")
 
 
 OUTCOME_NOT_FOR_CHANNEL = "“{outcome}” is not a result of a {channel}."
@@ -138,6 +141,10 @@ def outreach_log(
         raise ValidationError({"occurred_at": NAIVE_TIME})
     if occurred_at > now:
         raise ValidationError({"occurred_at": FUTURE_ATTEMPT})
+    earliest = earliest_loggable(now)
+    if occurred_at < earliest:
+        raise ValidationError({"occurred_at": PAST_RETENTION.format(
+            earliest=earliest, months=min(retention_months().values()))})
     if outcome not in OUTCOMES_BY_CHANNEL[channel]:
         raise ValidationError({"outcome": OUTCOME_NOT_FOR_CHANNEL.format(outcome=outcome.label, channel=channel.label.lower())})
     if outcome in (Outcome.WRONG_NUMBER, Outcome.BAD_NUMBER) and not isinstance(contact_point, Phone):

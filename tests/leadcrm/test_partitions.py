@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import importlib
 import json
+import types
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +19,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from compliance.models import Channel, CheckMode, ComplianceCheck, Purpose, Verdict
 from compliance.services import outreach_check
-from leadcrm.shared import partitions
+from leadcrm.shared import health, partitions
 from leadcrm.shared.append_only import privacy_erasure
 from leadcrm.shared.partitions import TABLES
 from leadcrm.tasks import evidence_partitions_maintain
@@ -188,7 +190,7 @@ def test_the_task_refuses_to_run_under_the_floor_and_keeps_every_month(old_month
     assert exists("compliance_compliancecheck_p202003")
     with pytest.raises(ImproperlyConfigured, match="legal minimum"):
         partitions.drop_partition(CHECKS, partitions.partitions(CHECKS)[0],
-                                  partitions.Export("x", 3, "x", "x"), now=NOW, months=12)
+                                  partitions.Export("x", 3, "x", "x", 0), now=NOW, months=12)
 
 
 def test_a_month_within_retention_is_neither_exported_nor_dropped(lead, agent, settings):
@@ -268,3 +270,82 @@ def test_running_twice_and_after_a_stop_between_export_and_drop_keeps_one_file(o
     assert not (third.created or third.exported or third.dropped or third.problems)
     _, files = default_storage.listdir(f"{partitions.EXPORT_DIR}/compliance_check")
     assert sorted(files) == ["compliance_check-2020-03.csv.gz", "compliance_check-2020-03.csv.gz.json"]
+
+
+def test_a_month_whose_rows_differ_from_its_export_by_id_is_not_dropped(old_month):
+    (current, _) = partitions.maintain(keys=["compliance_check"], dry_run=True)["compliance_check"]
+    export = partitions.export_partition(CHECKS, current.to_drop[0])
+    # As many rows as the export holds, but not the same ones.
+    other = partitions.Export(export.name, export.rows, export.sha256, export.manifest, export.id_sum + 1)
+    with pytest.raises(RuntimeError, match="sum of ids"):
+        partitions.drop_partition(CHECKS, current.to_drop[0], other, now=NOW, months=60)
+    assert exists("compliance_compliancecheck_p202003")
+    assert home_partition(CHECKS.table, old_month[0].pk) == "compliance_compliancecheck_p202003"  # attached
+
+
+def test_a_reference_made_after_the_plan_keeps_the_month(old_month, lead, agent):
+    (current, _) = partitions.maintain(keys=["compliance_check"], dry_run=True)["compliance_check"]
+    export = partitions.export_partition(CHECKS, current.to_drop[0])
+    # Between the plan and the drop, an attempt comes to point into the month.
+    OutreachAttempt.objects.create(
+        lead=lead, agent=agent, compliance_check=old_month[1], channel=Channel.CALL, purpose=Purpose.LISTING,
+        outcome="no_answer", role_disclosed=True, contact_point=old_month[1].contact_point,
+    )
+    with pytest.raises(RuntimeError, match="still referred to by pipeline_outreachattempt.compliance_check_id"):
+        partitions.drop_partition(CHECKS, current.to_drop[0], export, now=NOW, months=60)
+    assert home_partition(CHECKS.table, old_month[1].pk) == "compliance_compliancecheck_p202003"
+
+
+# Months ahead, seen from the readiness check --------------------------------------------------
+
+
+def test_the_migrations_make_a_year_ahead_and_readiness_says_so():
+    # The migrations ran on the real date, a month or so past the tests' NOW at most.
+    for spec in (CHECKS, ATTEMPTS):
+        assert partitions.partitions(spec)[-2].start >= partitions.add_months(partitions.month_start(NOW), 12)
+    result = health.check_partitions()
+    assert result["months_ahead"][CHECKS.table] >= 12
+    assert result["months_ahead"][ATTEMPTS.table] >= 12
+
+
+def test_readiness_fails_the_partitions_when_fewer_than_two_months_are_ahead():
+    with time_machine.travel(timezone_now_plus_months(24), tick=False):
+        with pytest.raises(health.CheckFailed, match="fewer than 2: run evidence_partitions as the tables' owner"):
+            health.check_partitions()
+        health._answer = None
+        body = health.readiness()[1]
+    health._answer = None
+    assert not body["partitions"]["ok"] and not body["partitions"]["required"]
+
+
+def test_readiness_fails_the_partitions_when_the_default_partition_holds_rows(lead, agent):
+    check_on(lead, agent, datetime(2036, 5, 5, tzinfo=UTC))
+    with pytest.raises(health.CheckFailed, match="compliance_compliancecheck_default holds rows"):
+        health.check_partitions()
+
+
+def timezone_now_plus_months(months: int) -> datetime:
+    return partitions.add_months(partitions.month_start(datetime.now(UTC)), months) + timedelta(days=3)
+
+
+# The rebuild keeps the ids' sequence past every id it ever handed out --------------------------
+
+
+@pytest.mark.parametrize("migration", ["compliance.migrations.0024_checks_partitioned_by_month",
+                                       "pipeline.migrations.0043_outreach_log_partitioned_by_month"])
+@pytest.mark.parametrize("id_column", ["bigint GENERATED BY DEFAULT AS IDENTITY", "bigserial"])
+def test_the_rebuild_never_hands_out_an_id_twice(migration, id_column):
+    rebuild = importlib.import_module(migration).partition_by_month("scratch_evidence", "checked_at").code
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE scratch_evidence (id {id_column} PRIMARY KEY, checked_at timestamptz NOT NULL)")
+        cursor.execute("INSERT INTO scratch_evidence (checked_at) SELECT now() FROM generate_series(1, 3)")
+        # Two ids handed out to inserts that rolled back: no row holds them, and none may again.
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('scratch_evidence', 'id')) FROM generate_series(1, 2)")
+    rebuild(None, types.SimpleNamespace(connection=connection))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relkind FROM pg_class WHERE oid = 'scratch_evidence'::regclass")
+        assert cursor.fetchone()[0] == "p"
+        cursor.execute("INSERT INTO scratch_evidence (checked_at) VALUES (now()) RETURNING id")
+        assert cursor.fetchone()[0] == 6
+        cursor.execute("SELECT pg_get_serial_sequence('scratch_evidence', 'id')")
+        assert cursor.fetchone()[0] == "public.scratch_evidence_id_seq"

@@ -276,7 +276,7 @@ def test_readiness_names_each_part_and_what_is_down(redis_down, broker_down):
     assert response.status_code == 200  # only the database is required
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "cache", "broker", "worker", "beat"}
+    assert set(body["checks"]) == {"database", "cache", "broker", "worker", "beat", "partitions"}
     assert body["checks"]["database"]["ok"] and body["checks"]["database"]["required"]
     assert body["failing"] == ["beat", "broker", "cache", "worker"]
     assert not body["checks"]["cache"]["required"]

@@ -214,6 +214,15 @@ def test_future_attempts_and_phone_outcomes_without_a_phone_are_refused(lead, ag
         log(lead, agent, outcome=Outcome.WRONG_NUMBER, channel=Channel.MAIL, point=lead.contacts.first())
 
 
+def test_an_attempt_older_than_the_call_records_retention_is_refused(lead, agent, settings):
+    settings.LEADCRM_RETENTION_MONTHS = "outreach_attempt=72"
+    # The checks keep 60 months: a call 61 months back would leave a check in a dropped month.
+    with pytest.raises(ValidationError, match="past the call records' retention of 60 months"):
+        log(lead, agent, occurred_at=timezone.now() - timedelta(days=61 * 31))
+    assert not OutreachAttempt.objects.exists()
+    assert log(lead, agent, occurred_at=timezone.now() - timedelta(hours=1)).pk
+
+
 def test_a_mistake_is_fixed_by_an_appended_correction(lead, agent):
     wrong = log(lead, agent, outcome=Outcome.NO_ANSWER)
     fixed = log(lead, agent, outcome=Outcome.LEFT_VOICEMAIL, corrects=wrong, notes="Correction: left a message.")
