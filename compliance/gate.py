@@ -601,12 +601,17 @@ class GateReads:
         """Whether a listing was pitched on the lead, or on a duplicate merged into it (C4)."""
         def load():
             leads = {a.lead.pk for a in self.attempts if a.lead.pk}
+            # Two reads by index, never one OR across a join to the leads: that OR scans
+            # every month of checks (about a minute at 50M rows; docs/database.md#partitions).
+            merged = dict(Lead.objects.filter(merged_into__in=leads).values_list("pk", "merged_into"))
             pitched = set()
-            for lead_id, merged_into in ComplianceCheck.objects.filter(
-                Q(lead__in=leads) | Q(lead__merged_into__in=leads), purpose=Purpose.LISTING, mode=CheckMode.LOG,
+            for lead_id in ComplianceCheck.objects.filter(
+                lead__in=leads | set(merged), purpose=Purpose.LISTING, mode=CheckMode.LOG,
                 verdict__in=[Verdict.ALLOW, Verdict.WARN],
-            ).order_by().values_list("lead_id", "lead__merged_into").distinct():
-                pitched.update({lead_id, merged_into})
+            ).order_by().values_list("lead_id", flat=True).distinct():
+                pitched.add(lead_id)
+                if lead_id in merged:
+                    pitched.add(merged[lead_id])
             return {lead_id: True for lead_id in pitched & leads}
         return self._once("pitched", load).get(attempt.lead.pk, False)
 

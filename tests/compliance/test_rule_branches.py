@@ -14,9 +14,11 @@ import pytest
 from compliance.models import Channel, Purpose, RelationshipKind, Technology, Verdict
 from compliance.services import dnc_numbers_add
 from leadcrm.accounts.models import Brokerage
+from leads.models import Lead
 from pipeline.models import Outcome
 
 from ..leadcrm.factories import AgentFactory
+from ..leads.factories import ContactFactory, LeadFactory, PhoneFactory
 from .factories import ConsentRecordFactory, EstablishedRelationshipFactory, ReassignedNumberCheckFactory
 from .test_section_h import CENTRAL, EASTERN, check, homeowner, log_call, registry  # noqa: F401 (a fixture)
 
@@ -212,6 +214,19 @@ def test_c4_a_lead_once_contacted_about_a_listing_is_never_a_pure_offer(lead, ag
     decision = check(lead, phone, agent, WEDNESDAY, purpose=Purpose.OFFER_TO_BUY, message=OFFER)
     assert decided(decision) == (Verdict.BLOCK, ["A5"])
     assert decision.reasons == listed(national_registry)
+
+
+def test_c4_a_pitch_on_a_duplicate_merged_into_the_lead_counts(lead, agent, national_registry):
+    phone = tulsa_phone(lead)
+    opt_in(date(2026, 1, 1))
+    # The same house came in twice; the listing call was made on the copy, later merged in.
+    duplicate = LeadFactory(assigned_agent=agent, team=lead.team)
+    copy_phone = PhoneFactory(contact=ContactFactory(lead=duplicate), number="+19185550188")
+    assert decided(check(duplicate, copy_phone, agent, WEDNESDAY - timedelta(hours=1))) == (Verdict.ALLOW, [])
+    Lead.objects.filter(pk=duplicate.pk).update(merged_into=lead)
+    registered(lead, national_registry)
+    decision = check(lead, phone, agent, WEDNESDAY, purpose=Purpose.OFFER_TO_BUY, message=OFFER)
+    assert decided(decision) == (Verdict.BLOCK, ["A5"])
 
 
 def test_c4_a_listing_call_the_gate_refused_was_never_made_and_is_no_pitch(lead, agent, national_registry):
