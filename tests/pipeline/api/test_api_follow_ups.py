@@ -124,10 +124,6 @@ def test_someone_elses_follow_up_is_a_404_to_change_or_cancel(follow_up, other_a
     assert follow_up.done_at is None and follow_up.title == "Call back"
 
 
-def test_put_is_not_offered(follow_up, agent):
-    assert api_as(agent).put(detail(follow_up), {"title": "x"}, format="json").status_code == 405
-
-
 def test_the_agendas_filters(lead, agent, team, team_lead):
     now = timezone.now()
     teammate = AgentFactory()
