@@ -165,4 +165,5 @@ def test_the_list_reads_in_a_fixed_number_of_queries(lead, agent, django_assert_
     for _ in range(10):
         FollowUpFactory(lead=LeadFactory(assigned_agent=agent))
     with django_assert_max_num_queries(len(few.captured_queries)):
-        assert len(client.get(url, {"open": "true"}).json()["results"]) == 13
+        rows = client.get(url, {"open": "true"}).json()["results"]
+    assert len(rows) == 13 and {(row["assignee_id"], row["assignee_name"]) for row in rows} == {(agent.pk, str(agent))}
