@@ -9,7 +9,12 @@ from django.utils import timezone
 
 from leadcrm.accounts.services import team_member_set
 from pipeline.models import FollowUp
-from pipeline.reminders.services import FOLLOW_UP_CANCELLED, follow_up_complete, follow_up_create
+from pipeline.reminders.services import (
+    FOLLOW_UP_CANCELLED,
+    NOT_YOURS_TO_ASSIGN,
+    follow_up_complete,
+    follow_up_create,
+)
 
 from ...leadcrm.factories import AgentFactory
 from ...leads.factories import LeadFactory
@@ -88,6 +93,7 @@ def test_one_the_caller_sees_but_may_not_assign_to_is_a_403(follow_up, team, tea
     team_member_set(team=team, user=departed)  # still on the team lead's books, no longer working
     response = api_as(team_lead).patch(detail(follow_up), {"assignee": departed.pk}, format="json")
     assert response.status_code == 403, response.json()
+    assert response.json()["detail"] == NOT_YOURS_TO_ASSIGN.format(user=departed)
     follow_up.refresh_from_db()
     assert follow_up.assignee_id != departed.pk
 
