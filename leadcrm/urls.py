@@ -12,7 +12,9 @@ from leadcrm.accounts import views as account_views
 from leadcrm.shared import health
 from leadcrm.shared.api import SERVER_ERROR, problem_json_response
 from leads import urls as leads_urls
+from pipeline.api.people import TeamViewSet, UserViewSet
 from pipeline.api.plans import PlanEnrollmentViewSet, PlanViewSet
+from pipeline.api.reports import ReportViewSet
 from pipeline.api.schema import ApiDocsView
 from pipeline.api.sources import SourceLeadPostView, SourceLeadUpsertView
 from pipeline.api.views import (
@@ -24,6 +26,7 @@ from pipeline.api.views import (
 )
 from pipeline.messaging.email import email_webhook_urls
 from pipeline.privacy.views import urls as privacy_urls
+from pipeline.reports.views import report_read
 from pipeline.reports.views import urls as report_urls
 from pipeline.workspace import lead_pages
 
@@ -64,6 +67,10 @@ api.register("outreach", OutreachViewSet, basename="outreach")
 api.register("imports", ImportViewSet, basename="import")
 api.register("plans", PlanViewSet, basename="plan")
 api.register("plan-enrollments", PlanEnrollmentViewSet, basename="plan-enrollment")
+api.register("users", UserViewSet, basename="user")
+api.register("teams", TeamViewSet, basename="team")
+# The report pages' own reading, passed in: the API and the reports do not import each other.
+api.register("reports", ReportViewSet.reading(report_read), basename="report")
 
 urlpatterns = [
     path("api/", include((api.urls, "api"))),

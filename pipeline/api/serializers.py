@@ -108,12 +108,16 @@ FOLLOW_UP_WITHIN = timedelta(days=5 * 365)
 
 class FollowUpSerializer(ModelSerializer):
     lead = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.none())
-    assignee = serializers.StringRelatedField(read_only=True)
+    # ``assignee`` was the name alone; it stays for the clients that read it, and the id
+    # (what a reassignment sends) and the name come apart, each with one type.
+    assignee = serializers.StringRelatedField(read_only=True, help_text="The assignee's name (as assignee_name).")
+    assignee_id = serializers.IntegerField(read_only=True, help_text="The assignee's user id.")
+    assignee_name = serializers.CharField(source="assignee", read_only=True)
 
     class Meta:
         model = FollowUp
-        fields = ["id", "lead", "assignee", "kind", "source", "title", "notes", "due_at", "requested_at", "done_at",
-                  "closed_reason", "created_at"]
+        fields = ["id", "lead", "assignee", "assignee_id", "assignee_name", "kind", "source", "title", "notes",
+                  "due_at", "requested_at", "done_at", "closed_reason", "created_at"]
         read_only_fields = ["source", "requested_at", "done_at", "closed_reason", "created_at"]
         extra_kwargs = {"due_at": {"within": FOLLOW_UP_WITHIN}}
 
@@ -122,6 +126,23 @@ class FollowUpSerializer(ModelSerializer):
         request = self.context.get("request")
         if request is not None:
             self.fields["lead"].queryset = Lead.objects.visible_to(request.user)
+
+
+class FollowUpChangeSerializer(serializers.Serializer):
+    """A follow-up's reschedule, reassignment or new wording: only what is sent changes."""
+
+    due_at = SaneDateTimeField(required=False, within=FOLLOW_UP_WITHIN, help_text=(
+        "The new time. A call or text falls due at the first moment the homeowner may lawfully be called; "
+        "`requested_at` then keeps this time."))
+    assignee = serializers.IntegerField(required=False, help_text=(
+        "The user id to give it to: yourself or someone you lead (a broker: anyone active). A user you cannot "
+        "see is a 404; one you may see but not assign to, a 403."))
+    title = serializers.CharField(required=False, max_length=200)
+    notes = serializers.CharField(required=False, allow_blank=True)
+
+
+FOLLOW_UP_CLOSED_SCHEMA = inline_serializer("FollowUpClosed", {**ProblemSerializer().get_fields(), "code": (
+    serializers.CharField(help_text="`follow_up_closed`: the follow-up is done or was closed; nothing changed."))})
 
 
 # Outreach and the gate ---------------------------------------------------------------

@@ -9,30 +9,40 @@ blocked), and ``/api/compliance/check/`` asks the gate without logging anything.
 from __future__ import annotations
 
 from django.db import transaction
+from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from compliance.services import outreach_verdict
 from leadcrm.accounts.roles import Perm
+from leadcrm.accounts.selectors import users_visible_to
 from leadcrm.shared.api import LimitedFormParser, LimitedJSONParser, problem_response
 from leads.models import ImportJob, Lead
 from pipeline.deals.services import StageChangeRefused, lead_stage_change
 from pipeline.models import FollowUp, FollowUpKind, OutreachAttempt
 from pipeline.outreach.services import OutreachBlocked
 from pipeline.outreach.services import outreach_log as log_outreach
-from pipeline.reminders.services import follow_up_complete, follow_up_create
+from pipeline.reminders.services import (
+    FollowUpClosed,
+    follow_up_cancel,
+    follow_up_complete,
+    follow_up_create,
+    follow_up_update,
+)
 
 from .editing import LeadRecordEditActions
 from .schema import ApiSchema
 from .serializers import (
+    FOLLOW_UP_CLOSED_SCHEMA,
     REFUSED_SCHEMA,
     BlockedSerializer,
     ContactPointMixin,
+    FollowUpChangeSerializer,
     FollowUpSerializer,
     ImportSerializer,
     ImportUploadSerializer,
@@ -49,6 +59,9 @@ from .serializers import (
 # is not one of yours, or not a number at all ("1.5", "-2"). The router's default stops at
 # a dot, and Django's HTML 404 page answered those.
 ANY_ID = "[^/]+"
+NO_SUCH_USER = "No such user."
+# The problem code of a change to a follow-up that is done or closed.
+FOLLOW_UP_CLOSED = "follow_up_closed"
 
 
 class LeadViewSet(LeadRecordEditActions, viewsets.ReadOnlyModelViewSet):
@@ -97,21 +110,44 @@ def _valid(serializer_class, data, **context) -> dict:
     return serializer.validated_data
 
 
+class FollowUpFilter(filters.FilterSet):
+    """A follow-up list's filters: the lead, kind and source as before, and the agenda's own
+    questions (open, overdue, due between two times, whose)."""
+
+    open = filters.BooleanFilter(method="filter_open", help_text="true: not done or closed; false: done or closed.")
+    overdue = filters.BooleanFilter(method="filter_overdue", help_text="true: open and past due now; false: not.")
+    due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt",
+                                           help_text="Due before this moment (ISO 8601 with its offset).")
+    due_after = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte",
+                                          help_text="Due at or after this moment (ISO 8601 with its offset).")
+    assignee = filters.NumberFilter(field_name="assignee_id", help_text="The assignee's user id.")
+
+    class Meta:
+        model = FollowUp
+        fields = ["lead", "kind", "source", "open", "overdue", "due_before", "due_after", "assignee"]
+
+    def filter_open(self, queryset, name, value):
+        return queryset.open() if value else queryset.filter(done_at__isnull=False)
+
+    def filter_overdue(self, queryset, name, value):
+        overdue = queryset.overdue()
+        return overdue if value else queryset.exclude(pk__in=overdue.values("pk"))
+
+
 class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                       viewsets.GenericViewSet):
     """Follow-ups on the caller's leads. A call is due when the homeowner may lawfully be
-    called; ``requested_at`` says what was asked when that moved it."""
+    called; ``requested_at`` says what was asked when that moved it. Rescheduled,
+    reassigned and cancelled through the same services as the pages
+    (pipeline/reminders/services.py)."""
 
     schema = ApiSchema()
     lookup_value_regex = ANY_ID
     serializer_class = FollowUpSerializer
-    filterset_fields = ["lead", "kind", "source"]
+    filterset_class = FollowUpFilter
 
     def get_queryset(self):
-        follow_ups = FollowUp.objects.visible_to(self.request.user).select_related("assignee")
-        if self.request.query_params.get("open") in ("1", "true"):
-            follow_ups = follow_ups.open()
-        return follow_ups
+        return FollowUp.objects.visible_to(self.request.user).select_related("assignee")
 
     def perform_create(self, serializer):
         if not self.request.user.has_perm(Perm.MANAGE_FOLLOW_UPS):
@@ -121,6 +157,38 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         serializer.instance = follow_up_create(
             lead=lead, assignee=lead.assigned_agent or self.request.user, due_at=data["due_at"], title=data["title"],
             kind=data.get("kind", FollowUpKind.CALL), notes=data.get("notes", ""), created_by=self.request.user)
+
+    @extend_schema(request=FollowUpChangeSerializer,
+                   responses={200: FollowUpSerializer, 409: FOLLOW_UP_CLOSED_SCHEMA})
+    def partial_update(self, request, pk=None, format=None):
+        """Reschedule (``due_at``), reassign (``assignee``) or reword (``title``, ``notes``) an open follow-up."""
+        if not request.user.has_perm(Perm.MANAGE_FOLLOW_UPS):
+            raise PermissionDenied
+        follow_up = self.get_object()
+        data = _valid(FollowUpChangeSerializer, request.data)
+        assignee = None
+        if "assignee" in data:
+            # Whom the caller may not see is no one, as a lead is: the same 404 as in a path.
+            assignee = users_visible_to(request.user).filter(pk=data["assignee"]).first()
+            if assignee is None:
+                raise NotFound(NO_SUCH_USER)
+        try:
+            follow_up = follow_up_update(follow_up=follow_up, actor=request.user, due_at=data.get("due_at"),
+                                         assignee=assignee, title=data.get("title"), notes=data.get("notes"))
+        except FollowUpClosed as closed:
+            return problem_response(status.HTTP_409_CONFLICT, str(closed), code=FOLLOW_UP_CLOSED)
+        return Response(FollowUpSerializer(follow_up, context={"request": request}).data)
+
+    @extend_schema(request=None, responses={204: None, 409: FOLLOW_UP_CLOSED_SCHEMA})
+    def destroy(self, request, pk=None, format=None):
+        """Cancel an open follow-up: it stays in the list, closed, with who cancelled it as its ``closed_reason``."""
+        if not request.user.has_perm(Perm.MANAGE_FOLLOW_UPS):
+            raise PermissionDenied
+        try:
+            follow_up_cancel(follow_up=self.get_object(), actor=request.user)
+        except FollowUpClosed as closed:
+            return problem_response(status.HTTP_409_CONFLICT, str(closed), code=FOLLOW_UP_CLOSED)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses=FollowUpSerializer)
     @action(detail=True, methods=["post"])

@@ -17,7 +17,7 @@ from openpyxl.workbook.child import INVALID_TITLE_REGEX
 
 from leadcrm.accounts.roles import Perm
 from leadcrm.shared.csv_export import Echo, safe_cell
-from leadcrm.shared.replica import read_on_replica
+from leadcrm.shared.replica import Source, read_on_replica
 
 from .activity import ACTIVITY_COUNTS, activity_by_agent, activity_by_week
 from .period import Link, Period, Report, plain
@@ -31,6 +31,18 @@ def _broker_only(request) -> None:
         raise PermissionDenied
 
 
+def report_read(request, slug: str) -> tuple[Report, Period, list[str], Source]:
+    """A report as its page reads it, for the page and the API alike: the broker's only,
+    for the period asked (``from``, ``to``; what was wrong with them, said), on the read
+    replica when there is one and it is fresh enough, and where it was read."""
+    _broker_only(request)
+    if slug not in REPORTS:
+        raise Http404("No such report.")
+    period, problems = Period.from_params(request.GET)
+    report, source = read_on_replica(REPORTS[slug][1], period, request=request)
+    return report, period, problems, source
+
+
 def report_index(request):
     _broker_only(request)
     period, problems = Period.from_params(request.GET)
@@ -41,12 +53,8 @@ def report_index(request):
 
 
 def report_page(request, slug):
-    _broker_only(request)
-    if slug not in REPORTS:
-        raise Http404("No such report.")
-    period, problems = Period.from_params(request.GET)
     # On the read replica when there is one and it is fresh enough; the page says where from.
-    report, source = read_on_replica(REPORTS[slug][1], period, request=request)
+    report, period, problems, source = report_read(request, slug)
     wanted = request.GET.get("format")
     if wanted == "csv":
         return _csv(report, period)

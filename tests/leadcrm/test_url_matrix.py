@@ -131,6 +131,13 @@ MATRIX = {
     "api:outreach-detail": ("get", "outreach_attempt", {**LEAD_PAGE, ANON: 401}),
     "api:import-list": ("get", None, {ANON: 401, **EVERYONE_SIGNED_IN}),
     "api:import-detail": ("get", "import_job", {**MY_IMPORT, ANON: 401}),
+    # People and reports: as the pages scope them (the other agent is on another team).
+    "api:user-list": ("get", None, {ANON: 401, **EVERYONE_SIGNED_IN}),
+    "api:user-me": ("get", None, {ANON: 401, **EVERYONE_SIGNED_IN}),
+    "api:user-detail": ("get", "agent_user", {ANON: 401, OTHER: 404, OWNER: 200, TEAM_LEAD: 200, BROKER: 200}),
+    "api:team-list": ("get", None, {ANON: 401, **EVERYONE_SIGNED_IN}),
+    "api:team-detail": ("get", "agent_team", {ANON: 401, OTHER: 404, OWNER: 404, TEAM_LEAD: 200, BROKER: 200}),
+    "api:report-funnel": ("get", None, {**BROKERS_ONLY, ANON: 401}),
     "api-compliance-check": ("post", None, {ANON: 401, OTHER: 400, OWNER: 400, TEAM_LEAD: 400, BROKER: 400}),
     # A lead source's key only (tests/pipeline/api/test_lead_source_api.py): a session is no key.
     "api-lead-source-post": ("post", None, {ANON: 401, OTHER: 401, OWNER: 401, TEAM_LEAD: 401, BROKER: 401}),
@@ -219,6 +226,7 @@ def test_url_as_each_kind_of_user(name, people, lead, agent, client_as, national
             "mail_batch": mail_batch(agent) if about == "mail_batch" else None,
             "lead_export": lead_export(agent) if about == "lead_export" else None,
             "agent_user": agent,
+            "agent_team": agent.team_membership.team,
             "other_team_user": people[OTHER],
             # One attempt for all five users (a sixth call in a day would be capped, E2).
             "outreach_attempt": (made.get("attempt") or made.setdefault("attempt", outreach(lead, agent)))

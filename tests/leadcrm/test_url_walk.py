@@ -177,6 +177,9 @@ PK_OF = {
     "api:plan-enroll": "own_plan",
     "api:plan-unenroll": "own_plan",
     "api:plan-enrollment-detail": "plan_enrollment",
+    # People through the API: the lead's agent, and the team the lead is on.
+    "api:user-detail": "owner",
+    "api:team-detail": "team",
     "admin:otp_totp_totpdevice_config": "totp_device",
     "admin:otp_totp_totpdevice_qrcode": "totp_device",
     # Editing the lead's record in place: ``pk`` is the lead, or the row edited.
@@ -284,6 +287,7 @@ ENTITLED_TO = {
     "webhook_delivery": {BROKER},
     "crm_import": {BROKER},  # moving a CRM in is the broker's alone (docs/moving-in.md#who)
     "crm_import_mapping": {BROKER},
+    "team": {TEAM_LEAD, BROKER},  # a team is its team lead's (and the broker's) to read
 }
 # Pages about the lead that a role may still not use (agents do not route or decide reviews).
 ROLE_GATED = {
@@ -498,6 +502,7 @@ class World:
         from pipeline.workspace.exports import lead_export_request, lead_export_run
 
         self.owner, self.team_lead, self.broker = agent, team_lead, broker
+        self.team = team
         # The broker's authenticator app (its admin pages show its secret: superusers only).
         self.totp_device = TOTPDevice.objects.create(user=broker, name="Walk", confirmed=True)
         self.other_agent, self.other_team_lead = other_agent, other_team.lead

@@ -144,8 +144,12 @@ def test_every_operation_answers_as_the_schema_says(agents_book, source_key, unt
     # object on the agent's own too
     failures, seen = {}, defaultdict(set)
     for operation in operations:
+        # An operation that takes nothing but the credentials (GET /api/users/me/) has
+        # nothing to send wrong.
+        takes_input = len(operation.query) or len(operation.path_parameters) or len(list(operation.body))
         passes = [(mode, operation.as_strategy(generation_mode=mode))
-                  for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]
+                  for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+                  if takes_input or mode == GenerationMode.POSITIVE]
         for prefix, pk in own.items():
             if operation.path.startswith(prefix):
                 passes.append(("own object", operation.as_strategy(path_parameters={"id": pk})))
