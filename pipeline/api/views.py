@@ -28,6 +28,7 @@ from pipeline.outreach.services import outreach_log as log_outreach
 from pipeline.reminders.services import follow_up_complete, follow_up_create
 
 from .editing import LeadRecordEditActions
+from .records import LeadRecordActions, LeadRecordSerializer
 from .schema import ApiSchema
 from .serializers import (
     REFUSED_SCHEMA,
@@ -36,7 +37,6 @@ from .serializers import (
     FollowUpSerializer,
     ImportSerializer,
     ImportUploadSerializer,
-    LeadDetailSerializer,
     LeadSerializer,
     OutreachCreateSerializer,
     OutreachSerializer,
@@ -51,9 +51,10 @@ from .serializers import (
 ANY_ID = "[^/]+"
 
 
-class LeadViewSet(LeadRecordEditActions, viewsets.ReadOnlyModelViewSet):
-    """The caller's leads (an agent's own; a team lead's team's; a broker's all), and the
-    edits of their record (``pipeline/api/editing.py``)."""
+class LeadViewSet(LeadRecordEditActions, LeadRecordActions, viewsets.ReadOnlyModelViewSet):
+    """The caller's leads (an agent's own; a team lead's team's; a broker's all), the edits
+    of their record (``pipeline/api/editing.py``), and new leads, their assignment, tags,
+    offers, notes and timeline (``pipeline/api/records.py``)."""
 
     schema = ApiSchema()
     lookup_value_regex = ANY_ID
@@ -66,7 +67,7 @@ class LeadViewSet(LeadRecordEditActions, viewsets.ReadOnlyModelViewSet):
         return leads
 
     def get_serializer_class(self):
-        return LeadDetailSerializer if self.action == "retrieve" else LeadSerializer
+        return LeadRecordSerializer if self.action == "retrieve" else LeadSerializer
 
     @extend_schema(responses=StageChangeSerializer(many=True))
     @action(detail=True, methods=["get"], url_path="stage-changes", pagination_class=None, filter_backends=[])
