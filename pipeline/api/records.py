@@ -288,7 +288,7 @@ class NoteSerializer(ModelSerializer):
 
 
 class NoteCreateSerializer(serializers.Serializer):
-    body = serializers.CharField(max_length=5000)
+    body = serializers.CharField(max_length=5000, allow_blank=True)  # a blank one: the service says why
 
 
 class NotePages(Pages):
