@@ -23,7 +23,13 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -34,7 +40,14 @@ from compliance.transactions import ComplianceRefusal
 from leadcrm.accounts.models import US_STATES
 from leadcrm.accounts.roles import Perm
 from leadcrm.accounts.selectors import users_assignable_by
-from leadcrm.shared.api import BAD_PAGE_SIZE, ModelSerializer, Pages, SaneDateTimeField, problem_response
+from leadcrm.shared.api import (
+    BAD_PAGE_SIZE,
+    PROBLEM,
+    ModelSerializer,
+    Pages,
+    SaneDateTimeField,
+    problem_response,
+)
 from leads.intake import (
     BY_HAND_SOURCES,
     MAX_ESTIMATED_VALUE,
@@ -49,9 +62,8 @@ from leads.routing import lead_route_to
 from leads.tags import lead_tag_add, lead_tag_remove, lead_tags_of, tag_for_name
 from pipeline.deals.offers import DISCLOSURE_WHAT_TO_DO, offer_contract_signed, offer_create, offer_set_status
 from pipeline.models import LeadNote, Offer, OfferStatus
-from pipeline.outreach.services import lead_note_add
-from pipeline.workspace.new_lead import ADD_LEAD_PERMISSIONS, lead_add_by_hand
-from pipeline.workspace.selectors import TIMELINE_LIMIT, lead_activity
+from pipeline.outreach.services import ADD_LEAD_PERMISSIONS, lead_add_by_hand, lead_note_add
+from pipeline.timeline import TIMELINE_LIMIT, lead_activity
 
 from .serializers import LeadDetailSerializer, ProblemSerializer
 
@@ -267,6 +279,8 @@ OFFER_REFUSED_SCHEMA = inline_serializer("OfferRefused", {
 HELD_SCHEMA = inline_serializer("HouseAlreadyHeld", {
     **ProblemSerializer().get_fields(), "code": serializers.CharField(),
     "lead": serializers.IntegerField(help_text="The lead that holds the house.")})
+# An id in the body naming no one the caller may use is a 404, as in a path.
+NO_SUCH_IN_BODY = OpenApiResponse(response=PROBLEM, description="The body names an agent you do not assign leads to.")
 
 
 def _offer_refused(refusal: ComplianceRefusal) -> Response:
@@ -492,7 +506,8 @@ class LeadRecordActions:
         return Response(LeadRecordSerializer(lead, context={"request": self.request}).data, status=status_code)
 
     @extend_schema(request=LeadCreateSerializer,
-                   responses={201: LeadRecordSerializer, 200: LeadRecordSerializer, 409: HELD_SCHEMA},
+                   responses={201: LeadRecordSerializer, 200: LeadRecordSerializer, 404: NO_SUCH_IN_BODY,
+                              409: HELD_SCHEMA},
                    summary="Add a lead with its first owner, phones and emails")
     def create(self, request, format=None):
         """A lead typed in by hand, as on the New lead page: its first owner, their phones
@@ -514,7 +529,9 @@ class LeadRecordActions:
             raise _intake_errors(error) from None
         return self._detail(added.lead.pk, status_code=status.HTTP_201_CREATED if added.created else status.HTTP_200_OK)
 
-    @extend_schema(request=LeadUpdateSerializer, responses=LeadRecordSerializer, summary="Reassign or retag a lead")
+    @extend_schema(request=LeadUpdateSerializer, summary="Reassign or retag a lead",
+                   responses={200: LeadRecordSerializer,
+                              204: OpenApiResponse(description="Reassigned to someone whose leads you do not see.")})
     def partial_update(self, request, pk=None, format=None):
         """What the lead page changes on the lead itself: who works it (team leads and
         brokers, through the routing service: kept in the routing history) and its tags.

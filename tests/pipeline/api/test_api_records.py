@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from compliance.services import dnc_numbers_add
 from leads.intake import VALUE_TOO_HIGH, WORKED_BY_BROKERAGE
-from leads.models import Lead, LeadAssignment, LeadTag, Stage
+from leads.models import Contact, Lead, LeadAssignment, LeadTag, Stage
 from pipeline.api.records import NO_SUCH_AGENT, NOT_THE_STAGE
 from pipeline.deals.offers import ANOTHER_ACCEPTED
 from pipeline.models import LeadNote, Offer, OfferStatus
@@ -72,6 +72,8 @@ def test_an_agent_adds_a_lead_with_its_owner_numbers_and_note_and_it_is_theirs(a
     assert body["tags"] == []
     note = LeadNote.objects.get(lead_id=body["id"])
     assert (note.author, note.body) == (agent, "Referred by her cousin; call after 5.")
+    # and the record's history names who added the owner, as the New lead page's does
+    assert Contact.history.get(id=owner["id"]).history_user == agent
 
 
 def test_a_house_already_yours_is_a_409_naming_it_and_add_to_existing_adds_the_owner(agent):
