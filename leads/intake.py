@@ -28,7 +28,7 @@ from .addresses import address_key, zip5
 from .editing import MONEY_MAX
 from .imports.records import _state as state_code
 from .imports.records import _zip_place as zip_place
-from .models import Contact, ContactSource, Lead, LeadSource, LeadType, Phone, Property
+from .models import Contact, ContactSource, Lead, LeadSource, LeadType, Phone, PhoneType, Property
 from .phones import parse_phone
 from .routing import leads_route_by_rules
 from .services import contact_create, email_add, lead_assign, lead_create, phone_add, property_create
@@ -91,6 +91,8 @@ class Intake:
     zip_code: str = ""
     owners: list[OwnerIn] = field(default_factory=list)
     phones: list[str] = field(default_factory=list)
+    # A number's type when the caller knows it (the API), by the number as typed; else unknown.
+    phone_types: dict[str, str] = field(default_factory=dict)
     emails: list[str] = field(default_factory=list)
     mailing: dict = field(default_factory=dict)  # mailing_street ...; empty: the property
     source: str = LeadSource.OTHER
@@ -216,7 +218,8 @@ def _mailing(intake: Intake, place: dict) -> dict:
 
 
 def _reach_write(*, contact: Contact, intake: Intake) -> list[Phone]:
-    phones = [phone_add(contact=contact, raw=raw.strip(), source=ContactSource.MANUAL)
+    phones = [phone_add(contact=contact, raw=raw.strip(), source=ContactSource.MANUAL,
+                        phone_type=intake.phone_types.get(raw, PhoneType.UNKNOWN))
               for raw in intake.phones if raw.strip()]
     for address in intake.emails:
         if address.strip():

@@ -410,6 +410,7 @@ SPECTACULAR_SETTINGS = {
         "EmailStatusEnum": "leads.models.EmailStatus",
         "ImportStatusEnum": "leads.models.ImportStatus",
         "PlanStepKindEnum": "pipeline.models.plans.StepKind",
+        "OfferStatusEnum": "pipeline.models.OfferStatus",
     },
 }
 

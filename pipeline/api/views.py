@@ -36,6 +36,7 @@ from pipeline.reminders.services import (
 )
 
 from .editing import LeadRecordEditActions
+from .records import LeadRecordActions, LeadRecordSerializer
 from .schema import ApiSchema
 from .serializers import (
     FOLLOW_UP_CLOSED_SCHEMA,
@@ -46,7 +47,6 @@ from .serializers import (
     FollowUpSerializer,
     ImportSerializer,
     ImportUploadSerializer,
-    LeadDetailSerializer,
     LeadSerializer,
     OutreachCreateSerializer,
     OutreachSerializer,
@@ -64,9 +64,10 @@ NO_SUCH_USER = "No such user."
 FOLLOW_UP_CLOSED = "follow_up_closed"
 
 
-class LeadViewSet(LeadRecordEditActions, viewsets.ReadOnlyModelViewSet):
-    """The caller's leads (an agent's own; a team lead's team's; a broker's all), and the
-    edits of their record (``pipeline/api/editing.py``)."""
+class LeadViewSet(LeadRecordEditActions, LeadRecordActions, viewsets.ReadOnlyModelViewSet):
+    """The caller's leads (an agent's own; a team lead's team's; a broker's all), the edits
+    of their record (``pipeline/api/editing.py``), and new leads, their assignment, tags,
+    offers, notes and timeline (``pipeline/api/records.py``)."""
 
     schema = ApiSchema()
     lookup_value_regex = ANY_ID
@@ -79,7 +80,7 @@ class LeadViewSet(LeadRecordEditActions, viewsets.ReadOnlyModelViewSet):
         return leads
 
     def get_serializer_class(self):
-        return LeadDetailSerializer if self.action == "retrieve" else LeadSerializer
+        return LeadRecordSerializer if self.action == "retrieve" else LeadSerializer
 
     @extend_schema(responses=StageChangeSerializer(many=True))
     @action(detail=True, methods=["get"], url_path="stage-changes", pagination_class=None, filter_backends=[])

@@ -16,6 +16,7 @@ from compliance.services import Decision, outreach_check, revocation_review_rais
 from leadcrm.accounts.models import User
 from leadcrm.accounts.services import automation_user
 from leadcrm.shared.partitions import earliest_loggable, retention_months
+from leads.intake import Added, Intake, lead_create_by_hand
 from leads.models import Contact, Email, Lead, Phone, PhoneStatus
 from leads.routing import claim_worked
 from leads.services import lead_rescore, phone_set_status
@@ -340,3 +341,18 @@ def lead_note_add(*, lead: Lead, author: User, body: str) -> LeadNote:
     note.full_clean()
     note.save()
     return note
+
+
+# Who may add a lead by hand (the New lead page, the API): whoever works leads and records
+# their owners.
+ADD_LEAD_PERMISSIONS = ("leads.view_lead", "leads.add_contact")
+
+
+@transaction.atomic
+def lead_add_by_hand(*, actor: User, intake: Intake, note: str = "", assigned_agent: User | None = None,
+                     route: bool = False) -> Added:
+    """The lead (``lead_create_by_hand``) and its first note, both or neither."""
+    added = lead_create_by_hand(actor=actor, intake=intake, assigned_agent=assigned_agent, route=route)
+    if note.strip():
+        lead_note_add(lead=added.lead, author=actor, body=note)
+    return added

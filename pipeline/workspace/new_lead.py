@@ -2,7 +2,8 @@
 typed in by the agent who took it, with its first note.
 
 The lead itself is ``leads.intake.lead_create_by_hand``; the note is pipeline's
-(``lead_note_add``), so both are written here, in one transaction.
+(``lead_note_add``): both are written by ``pipeline.outreach.services.lead_add_by_hand``, in
+one transaction, which the API's new lead calls too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.views.generic import FormView
@@ -26,34 +26,18 @@ from leads.intake import (
     MAX_ESTIMATED_VALUE,
     VALUE_NEGATIVE,
     VALUE_TOO_HIGH,
-    Added,
     HouseAlreadyHeld,
     Intake,
     OwnerIn,
-    lead_create_by_hand,
 )
 from leads.models import LeadSource, LeadType
 from leads.phones import parse_phone
 from pipeline.common import add_service_error
-from pipeline.outreach.services import lead_note_add
+from pipeline.outreach.services import ADD_LEAD_PERMISSIONS, lead_add_by_hand
 
 PHONE_FIELDS = ("phone1", "phone2", "phone3")
 ROUTED_AWAY = "Lead added and routed by the rules to {agent}."
 CREATED = "Lead added."
-# Who may add a lead by hand: whoever works leads and records their owners.
-ADD_LEAD_PERMISSIONS = ("leads.view_lead", "leads.add_contact")
-
-
-@transaction.atomic
-def lead_add_by_hand(*, actor: User, intake: Intake, note: str = "", assigned_agent: User | None = None,
-                     route: bool = False) -> Added:
-    """The lead (``lead_create_by_hand``) and its first note, both or neither."""
-    added = lead_create_by_hand(actor=actor, intake=intake, assigned_agent=assigned_agent, route=route)
-    if note.strip():
-        lead_note_add(lead=added.lead, author=actor, body=note)
-    return added
-
-
 class NewLeadForm(forms.Form):
     street = forms.CharField(label="Street address", max_length=120)
     unit = forms.CharField(label="Unit", max_length=20, required=False)

@@ -214,6 +214,11 @@ PK_OF = {
     "api:lead-lien": "lead",
     "api:lead-add-foreclosure-record": "lead",
     "api:lead-foreclosure-record": "lead",
+    # A lead's offers, notes and timeline through the API: ``pk`` is the lead.
+    "api:lead-offers": "lead",
+    "api:lead-offer": "lead",
+    "api:lead-notes": "lead",
+    "api:lead-timeline": "lead",
     # Texts and calls through the provider: the lead's, or one call placed on it.
     "messaging:call_start": "lead",
     "messaging:twilio_status": "call_webhook",
@@ -343,6 +348,7 @@ def _providers():
         "hardship_id": lambda world, route: [world.hardship.pk],
         "lien_id": lambda world, route: [world.lien.pk],
         "record_id": lambda world, route: [world.foreclosure.pk],
+        "offer_id": lambda world, route: [world.offer.pk],
         # A relationship's ending (C2), under its lead: the lead's own relationship.
         "relationship": lambda world, route: [world.relationship.pk],
         # A lead's action plan and a letter step's run, under the lead: the lead's own.

@@ -48,6 +48,7 @@ from ..leads.factories import (
     LienFactory,
     PhoneFactory,
 )
+from ..pipeline.factories import OfferFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -289,11 +290,13 @@ def test_deep_huge_and_out_of_range_bodies_are_refused_in_json(agents_book, sour
     contact = lead.contacts.get()
     rows = {"id": lead.pk, "external_id": "vendor-1", "contact_id": contact.pk, "phone_id": contact.phones.get().pk,
             "email_id": EmailFactory(contact=contact).pk, "lien_id": LienFactory(lead=lead, position=1).pk,
-            "hardship_id": HardshipFactory(lead=lead).pk, "record_id": ForeclosureRecordFactory(lead=lead).pk}
+            "hardship_id": HardshipFactory(lead=lead).pk, "record_id": ForeclosureRecordFactory(lead=lead).pk,
+            "offer_id": OfferFactory(lead=lead).pk}
     usual = {"lead": lead.pk, "title": "Call back", "channel": "call", "phone": rows["phone_id"],
              "outcome": "talked", "role_disclosed": True, "to_stage": "contact", "position": 2,
              "category": "job_loss", "number": "+19185550199", "address": "owner@example.com", "version": 1,
-             "due_at": (timezone.now() + timedelta(days=2)).isoformat()}
+             "due_at": (timezone.now() + timedelta(days=2)).isoformat(), "buyer_name": "Bo Buyer",
+             "price": "200000", "financing": "cash", "body": "Called back."}
     client = APIClient(raise_request_exception=False)
     client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(agent)}")
     source = APIClient(raise_request_exception=False)
