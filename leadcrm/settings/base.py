@@ -360,10 +360,11 @@ REST_FRAMEWORK = {
         "pipeline.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    # Bodies of at most LEADCRM_API_MAX_BODY_BYTES, JSON nested at most 32 deep
-    # (leadcrm/shared/api.py): anything else is a 413 or a 400, never a 500.
-    "DEFAULT_PARSER_CLASSES": ["leadcrm.shared.api.LimitedJSONParser", "leadcrm.shared.api.LimitedFormParser",
-                               "rest_framework.parsers.MultiPartParser"],
+    # JSON bodies only (a form or multipart body is a 415; the list import's upload takes
+    # multipart alone), of at most LEADCRM_API_MAX_BODY_BYTES and nested at most 32 deep
+    # (leadcrm/shared/api.py): anything else is a 413 or a 400, never a 500. One content
+    # type per operation is also what a client generated from the schema needs.
+    "DEFAULT_PARSER_CLASSES": ["leadcrm.shared.api.LimitedJSONParser"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only: the interactive docs are /api/docs/ (the browsable API's inline styles
     # would not pass the Content Security Policy).
@@ -399,7 +400,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Where the API answers, for the docs page and generated clients (the schema's linters
+    # refuse an empty list): this server by default, the public address in production.
+    "SERVERS": [{"url": env("LEADCRM_API_SERVER_URL", default="http://127.0.0.1:8000"),
+                 "description": "This LeadCRM server."}],
+    # Every tag described, pages' example links valid URIs (pipeline/api/schema.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "pipeline.api.schema.polish"],
     "ENUM_NAME_OVERRIDES": {
+        # Problem codes, the codes of a refused stage move, and the gate's verdicts and rules.
+        "ProblemCodeEnum": "leadcrm.shared.api.PROBLEM_CODE_VALUES",
+        "StageRefusalCodeEnum": "pipeline.deals.services.REFUSAL_CODES",
+        "VerdictEnum": "compliance.models.Verdict",
+        "RuleIdEnum": "pipeline.api.serializers.RULE_IDS",
         "StageEnum": "leads.models.Stage",
         "FollowUpSourceEnum": "pipeline.models.FollowUpSource",
         "LeadSourceEnum": "leads.models.LeadSource",

@@ -108,7 +108,7 @@ def _answer(write, out=None, *, created: bool = False):
     try:
         row = write()
     except editing.StaleEdit as stale:
-        return problem_response(status.HTTP_409_CONFLICT, stale.messages[0])
+        return problem_response(status.HTTP_409_CONFLICT, stale.messages[0], code="stale_version")
     if out is None:
         return Response(status=status.HTTP_204_NO_CONTENT)
     return Response(out(row).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from compliance.services import outreach_verdict
 from leadcrm.accounts.roles import Perm
-from leadcrm.shared.api import LimitedFormParser, LimitedJSONParser, problem_response
+from leadcrm.shared.api import problem_response
 from leads.models import ImportJob, Lead
 from pipeline.deals.services import StageChangeRefused, lead_stage_change
 from pipeline.models import FollowUp, FollowUpKind, OutreachAttempt
@@ -87,8 +87,16 @@ class LeadViewSet(LeadRecordEditActions, viewsets.ReadOnlyModelViewSet):
             lead = lead_stage_change(lead=lead, to_stage=data["to_stage"], actor=request.user, note=data["note"],
                                      dead_reason=data["dead_reason"], closing_date=data["closing_date"])
         except StageChangeRefused as refused:
-            return problem_response(status.HTTP_409_CONFLICT, "The move was refused.", reasons=refused.messages)
+            return problem_response(status.HTTP_409_CONFLICT, "The move was refused.", code="stage_move_refused",
+                                    reasons=_reasons(refused))
         return Response(LeadSerializer(lead).data)
+
+
+def _reasons(refused: StageChangeRefused) -> list[dict]:
+    """Each message of a refused move with its code (``REFUSAL_CODES``)."""
+    errors = ([error for errors in refused.error_dict.values() for error in errors]
+              if hasattr(refused, "error_dict") else refused.error_list)
+    return [{"code": error.code, "message": next(iter(error))} for error in errors]
 
 
 def _valid(serializer_class, data, **context) -> dict:
@@ -156,7 +164,7 @@ class OutreachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             decision = blocked.decision
             return problem_response(
                 status.HTTP_409_CONFLICT, "Blocked by the compliance gate; nothing was logged but the check.",
-                verdict=decision.verdict, rule_ids=decision.rule_ids,
+                code="outreach_blocked", verdict=decision.verdict, rule_ids=decision.rule_ids,
                 findings=[finding.as_dict() for finding in decision.findings], stop_recorded=blocked.stop_recorded)
         return Response(OutreachSerializer(attempt).data, status=status.HTTP_201_CREATED)
 
@@ -182,7 +190,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     schema = ApiSchema()
     lookup_value_regex = ANY_ID
     serializer_class = ImportSerializer
-    parser_classes = [MultiPartParser, LimitedFormParser, LimitedJSONParser]
+    parser_classes = [MultiPartParser]  # the upload is the one body of the API that is not JSON
 
     def get_queryset(self):
         jobs = ImportJob.objects.select_related("lead_list")
