@@ -135,16 +135,20 @@ PAGE_LINK_EXAMPLE = "http://127.0.0.1:8000/api/leads/?cursor=cD0yMDI2LTAxLTAx"
 
 def polish(result, generator, request, public):
     """A postprocessing hook: every tag used listed with a description, and the pages'
-    ``next``/``previous`` examples valid URIs."""
+    ``next``/``previous`` links required, their examples valid URIs."""
     used = dict.fromkeys(tag for operations in result.get("paths", {}).values()
                          for operation in operations.values() for tag in operation.get("tags", []))
     result["tags"] = [{"name": tag, "description": TAG_DESCRIPTIONS.get(tag, tag.replace("-", " ").capitalize())}
                       for tag in sorted(used)]
     for component in result.get("components", {}).get("schemas", {}).values():
-        for link in ("next", "previous"):
-            prop = component.get("properties", {}).get(link)
-            if prop and prop.get("format") == "uri" and "example" in prop:
+        links = [link for link in ("next", "previous") if link in component.get("properties", {})]
+        for link in links:
+            prop = component["properties"][link]
+            if prop.get("format") == "uri" and "example" in prop:
                 prop["example"] = PAGE_LINK_EXAMPLE
+        if links and "results" in component["properties"]:
+            # A page always has both links, null at either end.
+            component["required"] = list(dict.fromkeys([*links, *component.get("required", [])]))
     return result
 
 
