@@ -222,6 +222,7 @@ class LeadRecordEditActions:
     @extend_schema(request=HardshipEditSerializer, responses={200: HardshipEditSerializer, 409: STALE_SCHEMA})
     @action(detail=True, methods=["patch"], url_path=f"hardships/(?P<hardship_id>{ROW})")
     def hardship(self, request, pk=None, hardship_id=None, format=None):
+        """Change the homeowner's hardship (``version`` required)."""
         _needs(request, "leads.change_hardshiprecord")
         hardship = _row(HardshipRecord.objects.filter(lead=self.get_object()), hardship_id)
         data = _input(HardshipEditSerializer, request, partial=True)

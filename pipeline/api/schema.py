@@ -21,17 +21,21 @@ from leadcrm.shared.security import policy_with
 
 # What the standard actions do, for their summaries; custom actions are summed up by the
 # first sentence of their docstring.
-ACTION_SUMMARIES = {"list": "List {plural}", "retrieve": "Read a {singular}", "create": "Create a {singular}",
-                    "update": "Replace a {singular}", "partial_update": "Change a {singular}",
-                    "destroy": "Delete a {singular}"}
-_FIRST_SENTENCE = re.compile(r"^(.+?[.:;])(?:\s|$)", re.DOTALL)
+ACTION_SUMMARIES = {"list": "List {plural}", "retrieve": "Read {singular}", "create": "Create {singular}",
+                    "update": "Replace {singular}", "partial_update": "Change {singular}",
+                    "destroy": "Delete {singular}"}
+_FIRST_SENTENCE = re.compile(r"^(.+?[.:])(?:\s|$)", re.DOTALL)
 
 
 def first_sentence(text: str) -> str:
     """The docstring's first sentence, on one line, without its reST quoting or end stop."""
     text = " ".join(text.replace("``", "`").split())
     match = _FIRST_SENTENCE.match(text)
-    return (match.group(1) if match else text).rstrip(".:;")
+    return (match.group(1) if match else text).rstrip(".:")
+
+
+def with_article(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 class ApiSchema(AutoSchema):
@@ -48,7 +52,7 @@ class ApiSchema(AutoSchema):
             return summary
         action = getattr(self.view, "action", None)
         if action in ACTION_SUMMARIES and (doc := self._model_names()):
-            return ACTION_SUMMARIES[action].format(singular=doc[0], plural=doc[1])
+            return ACTION_SUMMARIES[action].format(singular=with_article(doc[0]), plural=doc[1])
         method_doc = get_doc(getattr(self.view, action or self.method.lower(), None))
         return first_sentence(method_doc or get_doc(self.view.__class__)) or None
 

@@ -133,6 +133,7 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     @extend_schema(request=None, responses=FollowUpSerializer)
     @action(detail=True, methods=["post"])
     def done(self, request, pk=None, format=None):
+        """Mark the follow-up done."""
         follow_up = follow_up_complete(follow_up=self.get_object())
         return Response(FollowUpSerializer(follow_up, context={"request": request}).data)
 
@@ -149,7 +150,8 @@ class OutreachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self):
         return OutreachAttempt.objects.visible_to(self.request.user).select_related("agent")
 
-    @extend_schema(request=OutreachCreateSerializer, responses={201: OutreachSerializer, 409: BlockedSerializer})
+    @extend_schema(request=OutreachCreateSerializer, responses={201: OutreachSerializer, 409: BlockedSerializer},
+                   summary="Log an outreach attempt through the compliance gate")
     def create(self, request, format=None):
         if not request.user.has_perm(Perm.LOG_OUTREACH):
             raise PermissionDenied
@@ -200,7 +202,8 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             return jobs
         return jobs.filter(created_by=self.request.user)  # an import is its importer's business
 
-    @extend_schema(request={"multipart/form-data": ImportUploadSerializer}, responses={201: ImportSerializer})
+    @extend_schema(request={"multipart/form-data": ImportUploadSerializer}, responses={201: ImportSerializer},
+                   summary="Upload a list to import")
     def create(self, request, format=None):
         from leads.imports.services import import_job_create
         from leads.tasks import import_run

@@ -10,6 +10,7 @@ from compliance.services import internal_dnc_add
 from leadcrm.accounts.tokens import ApiToken
 from leads.models import ImportJob, Stage
 from pipeline.deals.services import DEAD_NEEDS_REASON, MOVE_NOT_ALLOWED
+from pipeline.deals.stages import REACHED
 from pipeline.models import FollowUp, OutreachAttempt
 
 from ...helpers import api_key_for
@@ -116,6 +117,9 @@ def test_a_refused_stage_move_is_409_with_the_reasons(lead, agent):
     assert response.status_code == 409 and response.json()["code"] == "stage_move_refused"
     assert response.json()["reasons"] == [{"code": "move_not_allowed", "message": MOVE_NOT_ALLOWED.format(
         source=Stage.LIST.label, target=Stage.CLOSED.label)}]
+    response = client.post(f"/api/leads/{lead.pk}/stage/", {"to_stage": Stage.CONTACT}, format="json")
+    assert response.status_code == 409 and response.json()["reasons"] == [
+        {"code": "homeowner_not_reached", "message": REACHED.unmet_message}]
     response = client.post(f"/api/leads/{lead.pk}/stage/", {"to_stage": "nowhere"}, format="json")
     assert response.status_code == 400 and "to_stage" in response.json()
     response = client.post(f"/api/leads/{lead.pk}/stage/", {"to_stage": Stage.DEAD}, format="json")

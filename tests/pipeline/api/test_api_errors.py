@@ -195,6 +195,10 @@ def test_401_403_404_409_and_429_are_problems(lead, other_lead, agent, settings)
     assert_problem(client.delete(f"/api/leads/{lead.pk}/"), 405, "method_not_allowed")
     refused = client.post(f"/api/leads/{lead.pk}/stage/", {"to_stage": Stage.CLOSED}, format="json")
     assert assert_problem(refused, 409, "stage_move_refused")["reasons"]
+    session = APIClient(enforce_csrf_checks=True, raise_request_exception=False)
+    session.force_login(agent)
+    no_csrf = session.post(f"/api/leads/{lead.pk}/stage/", {"to_stage": Stage.CONTACT}, format="json")
+    assert_problem(no_csrf, 403, "permission_denied")
     cache.clear()
     UserRateThrottle.THROTTLE_RATES = {**api_settings.DEFAULT_THROTTLE_RATES, "user": "1/minute"}
     try:

@@ -27,6 +27,7 @@ from leadcrm.shared.api import PROBLEM_CODE_VALUES
 from leads.models import Stage
 from pipeline.api.serializers import RULE_IDS
 from pipeline.deals.services import REFUSAL_CODES
+from pipeline.deals.stages import ENTRY_RULES
 from pipeline.models import EnrollmentSource, StageChange
 from pipeline.plans.seeds import NURTURE, seeded_plan
 from pipeline.plans.services import lead_enroll
@@ -209,6 +210,13 @@ def test_verdicts_severities_rule_ids_and_codes_are_enums(schema):
     for component in ("Problem", "ValidationErrors", "StageMoveRefused", "Blocked", "Stale", "PlanRefused"):
         assert enum_of(schema, component, "code") == PROBLEM_CODE_VALUES, component
         assert "code" in schema["components"]["schemas"][component]["required"], component
+
+
+def test_every_entry_rule_refuses_with_a_code_of_its_own():
+    rules = {requirement for requirements in ENTRY_RULES.values() for requirement in requirements}
+    assert len({rule.code for rule in rules}) == len(rules)
+    assert {rule.code for rule in rules} <= set(REFUSAL_CODES) and len(set(REFUSAL_CODES)) == len(REFUSAL_CODES)
+    assert "requirement_unmet" not in REFUSAL_CODES
 
 
 def test_every_write_reads_json_only_but_the_upload(schema):
