@@ -395,6 +395,8 @@ SPECTACULAR_SETTINGS = {
                     f"made on your settings page; a token expires after {LEADCRM_API_TOKEN_DAYS} days. Errors "
                     "are `application/problem+json` (RFC 9457)."),
     "VERSION": "1.0.0",
+    "LICENSE": {"name": "MIT", "url": "https://opensource.org/licenses/MIT"},  # pyproject.toml's
+    "CONTACT": {"name": "The brokerage that runs this LeadCRM server"},
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
