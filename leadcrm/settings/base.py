@@ -378,7 +378,8 @@ REST_FRAMEWORK = {
                                "anon": env("LEADCRM_API_ANON_RATE", default="30/minute"),
                                # Each lead source's key (pipeline/api/sources.py).
                                "lead_source": env("LEADCRM_API_SOURCE_RATE", default="120/minute")},
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every API view's operations get a summary, a tag and the shared error answers.
+    "DEFAULT_SCHEMA_CLASS": "pipeline.api.openapi.ApiSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "leadcrm.shared.api.exception_handler",
 }
@@ -406,8 +407,8 @@ SPECTACULAR_SETTINGS = {
     # refuse an empty list): this server by default, the public address in production.
     "SERVERS": [{"url": env("LEADCRM_API_SERVER_URL", default="http://127.0.0.1:8000"),
                  "description": "This LeadCRM server."}],
-    # Every tag described, pages' example links valid URIs (pipeline/api/schema.py).
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "pipeline.api.schema.polish"],
+    # Every tag described, pages' example links valid URIs (pipeline/api/openapi.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "pipeline.api.openapi.polish"],
     "ENUM_NAME_OVERRIDES": {
         # Problem codes, the codes of a refused stage move, and the gate's verdicts and rules.
         "ProblemCodeEnum": "leadcrm.shared.api.PROBLEM_CODE_VALUES",
