@@ -360,10 +360,11 @@ REST_FRAMEWORK = {
         "pipeline.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    # Bodies of at most LEADCRM_API_MAX_BODY_BYTES, JSON nested at most 32 deep
-    # (leadcrm/shared/api.py): anything else is a 413 or a 400, never a 500.
-    "DEFAULT_PARSER_CLASSES": ["leadcrm.shared.api.LimitedJSONParser", "leadcrm.shared.api.LimitedFormParser",
-                               "rest_framework.parsers.MultiPartParser"],
+    # JSON bodies only (a form or multipart body is a 415; the list import's upload takes
+    # multipart alone), of at most LEADCRM_API_MAX_BODY_BYTES and nested at most 32 deep
+    # (leadcrm/shared/api.py): anything else is a 413 or a 400, never a 500. One content
+    # type per operation is also what a client generated from the schema needs.
+    "DEFAULT_PARSER_CLASSES": ["leadcrm.shared.api.LimitedJSONParser"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only: the interactive docs are /api/docs/ (the browsable API's inline styles
     # would not pass the Content Security Policy).
@@ -377,7 +378,8 @@ REST_FRAMEWORK = {
                                "anon": env("LEADCRM_API_ANON_RATE", default="30/minute"),
                                # Each lead source's key (pipeline/api/sources.py).
                                "lead_source": env("LEADCRM_API_SOURCE_RATE", default="120/minute")},
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every API view's operations get a summary, a tag and the shared error answers.
+    "DEFAULT_SCHEMA_CLASS": "pipeline.api.openapi.ApiSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "leadcrm.shared.api.exception_handler",
 }
@@ -394,12 +396,25 @@ SPECTACULAR_SETTINGS = {
                     f"made on your settings page; a token expires after {LEADCRM_API_TOKEN_DAYS} days. Errors "
                     "are `application/problem+json` (RFC 9457)."),
     "VERSION": "1.0.0",
+    "LICENSE": {"name": "MIT", "url": "https://opensource.org/licenses/MIT"},  # pyproject.toml's
+    "CONTACT": {"name": "The brokerage that runs this LeadCRM server"},
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Where the API answers, for the docs page and generated clients (the schema's linters
+    # refuse an empty list): this server by default, the public address in production.
+    "SERVERS": [{"url": env("LEADCRM_API_SERVER_URL", default="http://127.0.0.1:8000"),
+                 "description": "This LeadCRM server."}],
+    # Every tag described, pages' example links valid URIs (pipeline/api/openapi.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "pipeline.api.openapi.polish"],
     "ENUM_NAME_OVERRIDES": {
+        # Problem codes, the codes of a refused stage move, and the gate's verdicts and rules.
+        "ProblemCodeEnum": "leadcrm.shared.api.PROBLEM_CODE_VALUES",
+        "StageRefusalCodeEnum": "pipeline.deals.services.REFUSAL_CODES",
+        "VerdictEnum": "compliance.models.Verdict",
+        "RuleIdEnum": "pipeline.api.serializers.RULE_IDS",
         "StageEnum": "leads.models.Stage",
         "FollowUpSourceEnum": "pipeline.models.FollowUpSource",
         "LeadSourceEnum": "leads.models.LeadSource",

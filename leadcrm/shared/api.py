@@ -14,15 +14,16 @@ from http import HTTPStatus
 from itertools import accumulate
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.utils import timezone
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, ParseError, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ParseError, PermissionDenied, ValidationError
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
@@ -134,13 +135,6 @@ class LimitedJSONParser(JSONParser):
             raise ParseError(TOO_DEEP) from None
 
 
-class LimitedFormParser(FormParser):
-    """DRF's form parser behind the same size limit."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        return super().parse(io.BytesIO(_read_limited(stream)), media_type, parser_context)
-
-
 # Dates: a sane range ----------------------------------------------------------------------
 
 EARLIEST_DATE = date(1900, 1, 1)
@@ -201,43 +195,94 @@ class ModelSerializer(serializers.ModelSerializer):
 
 PROBLEM_TYPE = "application/problem+json"
 # The members a problem body always has; a field of the same name is only under "errors".
-PROBLEM_MEMBERS = ("type", "title", "status", "detail")
+PROBLEM_MEMBERS = ("type", "title", "status", "detail", "code")
 SERVER_ERROR = ("Something went wrong on our side. The error was logged. Read back what you sent before "
                 "sending it again: it may have been saved.")
 FIX_FIELDS = "Some of what you sent was refused: fix {fields} and send it again."
 
+# A problem's ``code``: what a client branches on (the ``detail`` is for people and may be
+# reworded). The schema lists them as an enum on every problem component.
+PROBLEM_CODES = [
+    ("validation_error", "A parameter or the body was refused: see `errors`, by field."),
+    ("parse_error", "The body could not be read (malformed JSON, nested too deeply, too many fields)."),
+    ("not_authenticated", "No credentials, or ones that are not valid or expired."),
+    ("permission_denied", "The caller's role may not do this."),
+    ("insufficient_scope", "The token lacks the scope this operation needs."),
+    ("not_found", "No such object among those the caller may see, in the path or the body."),
+    ("method_not_allowed", "The path does not take this method."),
+    ("not_acceptable", "The API answers JSON only."),
+    ("conflict", "The request conflicts with the object's state."),
+    ("stage_move_refused", "The lead may not move to that stage now: see `reasons`."),
+    ("plan_refused", "The action plan refused the lead: see `reasons`."),
+    ("outreach_blocked", "The compliance gate blocked the contact: see `verdict`, `rule_ids`, `findings`."),
+    ("stale_version", "The row changed since it was read: read it again, then send the change."),
+    ("follow_up_closed", "The follow-up is done or cancelled: it can no longer be changed."),
+    ("house_already_held", "The house is already one of your leads: see `lead`, or send `add_to_existing`."),
+    ("compliance_refused", "A compliance rule refused the change: see `rule_ids` and `reasons`."),
+    ("idempotency_key_in_use", "A request with this Idempotency-Key is still running."),
+    ("body_too_large", "The body is larger than the API reads."),
+    ("unsupported_media_type", "The body is in a content type this operation does not read (JSON only)."),
+    ("idempotency_key_reused", "This Idempotency-Key came before with a different body."),
+    ("throttled", "Too many requests: wait as long as Retry-After says."),
+    ("server_error", "Something went wrong on our side."),
+    ("service_unavailable", "The API is paused for a moment: wait as long as Retry-After says."),
+]
+PROBLEM_CODE_VALUES = [code for code, _meaning in PROBLEM_CODES]
+# DRF's exception codes that the API names otherwise.
+_DRF_CODES = {"invalid": "validation_error", "authentication_failed": "not_authenticated", "error": "server_error"}
+# A refusal built without a code (Django's own 404 and 500, an older caller of problem()).
+_STATUS_CODES = {400: "validation_error", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
+                 405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "body_too_large",
+                 415: "unsupported_media_type", 429: "throttled", 500: "server_error", 503: "service_unavailable"}
 
-def problem(status_code: int, detail: str, **extra) -> dict:
+
+def problem(status_code: int, detail: str, *, code: str | None = None, **extra) -> dict:
     """An RFC 9457 problem: no problem types of our own (``about:blank``), so the title is
-    the status's name and ``detail`` says what to do."""
+    the status's name, ``detail`` says what to do and ``code`` (``PROBLEM_CODES``) what a
+    client can branch on."""
     return {"type": "about:blank", "title": HTTPStatus(status_code).phrase, "status": status_code,
-            "detail": str(detail), **extra}
+            "detail": str(detail), "code": code or _STATUS_CODES.get(status_code, "server_error"), **extra}
 
 
-def problem_response(status_code: int, detail: str, **extra) -> Response:
+def problem_response(status_code: int, detail: str, *, code: str | None = None, **extra) -> Response:
     """A view's own refusal (a 409) as a problem body."""
-    return Response(problem(status_code, detail, **extra), status=status_code, content_type=PROBLEM_TYPE)
+    return Response(problem(status_code, detail, code=code, **extra), status=status_code, content_type=PROBLEM_TYPE)
 
 
-def problem_json_response(status_code: int, detail: str) -> JsonResponse:
+def problem_json_response(status_code: int, detail: str, *, code: str | None = None) -> JsonResponse:
     """The same outside DRF: Django's own 404 and 500 under /api/ (``leadcrm/urls.py``)."""
-    return JsonResponse(problem(status_code, detail), status=status_code, content_type=PROBLEM_TYPE)
+    return JsonResponse(problem(status_code, detail, code=code), status=status_code, content_type=PROBLEM_TYPE)
 
 
-def _as_problem(status_code: int, data) -> dict:
+def not_found(model: type[models.Model]) -> NotFound:
+    """The 404 of an id in a body naming a ``model`` row the caller may not see: the same
+    body as the path's 404 (``get_object_or_404``), so neither tells which ids exist."""
+    return NotFound(f"No {model._meta.object_name} matches the given query.")
+
+
+def _code_of(exc: APIException) -> str:
+    if isinstance(exc, ValidationError):
+        return "validation_error"
+    codes = exc.get_codes()
+    code = codes if isinstance(codes, str) else exc.default_code
+    return _DRF_CODES.get(code, code)
+
+
+def _as_problem(status_code: int, data, code: str) -> dict:
     """DRF's error data as a problem body. Field errors stay where DRF put them (top level,
     by field name) so clients that read ``body["phone"]`` keep working, and are all under
     ``errors`` as well: a field named like a problem member (a follow-up's ``title``) is
     only there."""
     if isinstance(data, dict) and "detail" in data and not isinstance(data["detail"], list | dict):
-        return problem(status_code, data["detail"], **{k: v for k, v in data.items() if k not in PROBLEM_MEMBERS})
+        return problem(status_code, data["detail"], code=code,
+                       **{k: v for k, v in data.items() if k not in PROBLEM_MEMBERS})
     errors = {"non_field_errors": data} if isinstance(data, list) else dict(data)
     if set(errors) == {"non_field_errors"} and errors["non_field_errors"]:
         detail = " ".join(str(message) for message in errors["non_field_errors"])
     else:
         detail = FIX_FIELDS.format(fields=", ".join(f for f in errors if f != "non_field_errors") or "the request")
     shown = {field: messages for field, messages in errors.items() if field not in (*PROBLEM_MEMBERS, "errors")}
-    return problem(status_code, detail, **shown, errors=errors)
+    return problem(status_code, detail, code=code, **shown, errors=errors)
 
 
 def exception_handler(exc, context):
@@ -257,20 +302,28 @@ def exception_handler(exc, context):
     elif isinstance(exc, OverflowError | RecursionError):
         logger.warning("API request refused as unreadable: %r", exc, exc_info=True)
         exc = ParseError(TOO_BIG_A_VALUE)
+    elif isinstance(exc, Http404):  # as DRF's handler does, to read its code below
+        exc = NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = PermissionDenied(*exc.args)
     response = drf_exception_handler(exc, context)
     if response is not None:
-        response.data = _as_problem(response.status_code, response.data)
+        response.data = _as_problem(response.status_code, response.data, _code_of(exc))
         response.content_type = PROBLEM_TYPE
     return response
 
 
 # The schema's error answers ----------------------------------------------------------------
 
+PROBLEM_CODE = {"type": "string", "enum": PROBLEM_CODE_VALUES,
+                "description": "What went wrong, for a program to branch on: " + "; ".join(
+                    f"`{code}`: {meaning}" for code, meaning in PROBLEM_CODES)}
 PROBLEM_PROPERTIES = {
     "type": {"type": "string", "description": "`about:blank`: the status says what kind of problem it is."},
     "title": {"type": "string", "description": "The status's name."},
     "status": {"type": "integer"},
     "detail": {"type": "string", "description": "What went wrong and what to do next."},
+    "code": PROBLEM_CODE,
 }
 PROBLEM = {"type": "object", "properties": PROBLEM_PROPERTIES, "required": list(PROBLEM_MEMBERS)}
 # Field name (or non_field_errors) -> its messages, under "errors" and (but for a field
@@ -288,9 +341,10 @@ ERRORS = {
     "400": ("ValidationErrors", FIELD_ERRORS, "A parameter or the body could not be read or was refused."),
     "401": ("Problem", PROBLEM, "No token, a token that is not valid, or one that expired "
                                 "(`Authorization: Token <key>`; make a new one on your settings page)."),
-    "403": ("Problem", PROBLEM, "Your role may not do this."),
-    "404": ("Problem", PROBLEM, "No such object among those you may see (or an unreadable cursor)."),
+    "403": ("Problem", PROBLEM, "Your role may not do this, or your token lacks the scope it needs."),
+    "404": ("Problem", PROBLEM, "No such object among those you may see, named in the path or the body "
+                                "(or an unreadable cursor)."),
     "413": ("Problem", PROBLEM, "The body is larger than the API reads."),
-    "415": ("Problem", PROBLEM, "The body is in a content type this endpoint does not read."),
+    "415": ("Problem", PROBLEM, "The body is in a content type this endpoint does not read (JSON only)."),
     "429": ("Problem", PROBLEM, "Too many requests: wait as long as Retry-After says."),
 }

@@ -108,7 +108,7 @@ def _answer(write, out=None, *, created: bool = False):
     try:
         row = write()
     except editing.StaleEdit as stale:
-        return problem_response(status.HTTP_409_CONFLICT, stale.messages[0])
+        return problem_response(status.HTTP_409_CONFLICT, stale.messages[0], code="stale_version")
     if out is None:
         return Response(status=status.HTTP_204_NO_CONTENT)
     return Response(out(row).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -222,6 +222,7 @@ class LeadRecordEditActions:
     @extend_schema(request=HardshipEditSerializer, responses={200: HardshipEditSerializer, 409: STALE_SCHEMA})
     @action(detail=True, methods=["patch"], url_path=f"hardships/(?P<hardship_id>{ROW})")
     def hardship(self, request, pk=None, hardship_id=None, format=None):
+        """Change the homeowner's hardship (``version`` required)."""
         _needs(request, "leads.change_hardshiprecord")
         hardship = _row(HardshipRecord.objects.filter(lead=self.get_object()), hardship_id)
         data = _input(HardshipEditSerializer, request, partial=True)

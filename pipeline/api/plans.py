@@ -17,20 +17,19 @@ from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from leadcrm.accounts.roles import Perm
-from leadcrm.shared.api import ModelSerializer, problem_response
+from leadcrm.shared.api import ModelSerializer, not_found, problem_response
 from leads.models import Lead
 from pipeline.models import ActionPlan, EnrollmentSource, PlanEnrollment, PlanStep, PlanStepRun
 from pipeline.plans.services import enrollment_end, lead_enroll
 
 from .schema import ApiSchema
-from .serializers import REFUSED_SCHEMA
+from .serializers import PLAN_REFUSED_SCHEMA
 
 ANY_ID = "[^/]+"
-NO_SUCH_LEAD = "No such lead among those you may see."
 NOT_ENROLLED = "Refused: the lead is not in this plan now."
 NOT_PUT_IN = "The lead was not put in the plan."
 NOT_TAKEN_OUT = "The lead was not taken out of the plan."
@@ -128,10 +127,10 @@ class PlanViewSet(viewsets.ReadOnlyModelViewSet):
         serializer.is_valid(raise_exception=True)
         lead = Lead.objects.visible_to(request.user).filter(pk=serializer.validated_data["lead"]).first()
         if lead is None:
-            raise NotFound(NO_SUCH_LEAD)
+            raise not_found(Lead)  # the same 404 as the lead's own path
         return plan, lead
 
-    @extend_schema(request=LeadChoiceSerializer, responses={201: PlanEnrollmentSerializer, 409: REFUSED_SCHEMA})
+    @extend_schema(request=LeadChoiceSerializer, responses={201: PlanEnrollmentSerializer, 409: PLAN_REFUSED_SCHEMA})
     @action(detail=True, methods=["post"])
     def enroll(self, request, pk=None, format=None):
         """Put the lead in the plan: its first step is timed at once. 409 with the reason when
@@ -140,10 +139,11 @@ class PlanViewSet(viewsets.ReadOnlyModelViewSet):
         try:
             enrollment = lead_enroll(lead=lead, plan=plan, actor=request.user, source=EnrollmentSource.API)
         except ValidationError as refused:
-            return problem_response(status.HTTP_409_CONFLICT, NOT_PUT_IN, reasons=refused.messages)
+            return problem_response(status.HTTP_409_CONFLICT, NOT_PUT_IN, code="plan_refused",
+                                    reasons=refused.messages)
         return Response(_enrollment_data(enrollment), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=LeadChoiceSerializer, responses={200: PlanEnrollmentSerializer, 409: REFUSED_SCHEMA})
+    @extend_schema(request=LeadChoiceSerializer, responses={200: PlanEnrollmentSerializer, 409: PLAN_REFUSED_SCHEMA})
     @action(detail=True, methods=["post"])
     def unenroll(self, request, pk=None, format=None):
         """Take the lead out of the plan: its remaining steps are cancelled, saying who stopped
@@ -151,11 +151,13 @@ class PlanViewSet(viewsets.ReadOnlyModelViewSet):
         plan, lead = self._plan_and_lead(request)
         enrollment = PlanEnrollment.objects.open().filter(plan=plan, lead=lead).first()
         if enrollment is None:
-            return problem_response(status.HTTP_409_CONFLICT, NOT_TAKEN_OUT, reasons=[NOT_ENROLLED])
+            return problem_response(status.HTTP_409_CONFLICT, NOT_TAKEN_OUT, code="plan_refused",
+                                    reasons=[NOT_ENROLLED])
         try:
             enrollment = enrollment_end(enrollment=enrollment, actor=request.user)
         except ValidationError as refused:  # ended by someone else meanwhile
-            return problem_response(status.HTTP_409_CONFLICT, NOT_TAKEN_OUT, reasons=refused.messages)
+            return problem_response(status.HTTP_409_CONFLICT, NOT_TAKEN_OUT, code="plan_refused",
+                                    reasons=refused.messages)
         return Response(_enrollment_data(enrollment))
 
 

@@ -1,64 +1,18 @@
-"""The API's OpenAPI schema class and its Swagger page."""
+"""The API's OpenAPI schema: its class (``pipeline/api/openapi.py``), its auth schemes and
+its Swagger page."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from leadcrm.shared.api import ERRORS, PROBLEM_TYPE
 from leadcrm.shared.security import policy_with
 
-# The schema ------------------------------------------------------------------------------
+from .openapi import ApiSchema
 
-
-class ApiSchema(AutoSchema):
-    """Each operation's own answers plus the errors every endpoint can give: 400 (input),
-    401 (no token, or an expired one), 403, 413 and 415 (unsafe methods: a role's
-    permission, or CSRF with a session; a body too large; a body DRF has no parser for),
-    404 (a path naming an object, or a list's cursor) and 429 (the throttle). Every error
-    is ``application/problem+json``."""
-
-    def _resolve_path_parameters(self, variables):
-        # Ids are integers; the routes take any segment (ANY_ID) only so that a wrong one is
-        # answered by the API's JSON 404.
-        parameters = super()._resolve_path_parameters(variables)
-        for parameter in parameters:
-            if parameter["name"] == "id":
-                parameter["schema"] = {"type": "integer"}
-                parameter["description"] = "The object's id."
-        return parameters
-
-    def _get_filter_parameters(self):
-        # django-filter reads an empty value as no filter at all: say so.
-        return [{**parameter, "allowEmptyValue": True} for parameter in super()._get_filter_parameters()]
-
-    def _get_response_bodies(self, direction="response"):
-        responses = super()._get_response_bodies(direction)
-        if direction != "response":
-            return responses
-        codes = ["400", "401", "429"]
-        if self.method not in ("GET", "HEAD", "OPTIONS"):
-            codes += ["403", "413", "415"]
-        if "{" in self.path or self._is_list_view():
-            codes.append("404")
-        for code in sorted(codes):
-            if code in responses:
-                continue
-            name, schema, description = ERRORS[code]
-            component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema)
-            self.registry.register_on_missing(component)
-            responses[code] = {"content": {PROBLEM_TYPE: {"schema": component.ref}}, "description": description}
-        for code, response in responses.items():
-            # Every error is a problem body (leadcrm.shared.api.exception_handler,
-            # problem_response), the operations' own 409s too.
-            content = response.get("content", {})
-            if code.startswith(("4", "5")) and "application/json" in content:
-                content[PROBLEM_TYPE] = content.pop("application/json")
-        return dict(sorted(responses.items()))
+__all__ = ["ApiDocsView", "ApiSchema"]
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):

@@ -7,9 +7,18 @@ from datetime import timedelta
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
-from compliance.models import Channel, Purpose, Technology
-from leadcrm.shared.api import ModelSerializer, SaneDateField, SaneDateTimeField
+from compliance.models import Channel, Purpose, Technology, Verdict
+from compliance.rules import rules_in_order
+from leadcrm.shared.api import (
+    PROBLEM_CODE,
+    PROBLEM_CODE_VALUES,
+    ModelSerializer,
+    SaneDateField,
+    SaneDateTimeField,
+    not_found,
+)
 from leads.models import Contact, DeadReason, Email, ImportJob, Lead, LeadSource, Lien, Phone, Stage
+from pipeline.deals.services import REFUSAL_CODES
 from pipeline.models import FollowUp, Outcome, OutreachAttempt, StageChange
 
 # Reads ---------------------------------------------------------------------------------
@@ -51,9 +60,13 @@ class LeadSerializer(ModelSerializer):
     zip_code = serializers.CharField(source="property.zip_code", read_only=True)
     county = serializers.CharField(source="property.county", read_only=True)
     estimated_value = serializers.DecimalField(source="property.estimated_value", max_digits=12, decimal_places=2,
-                                               read_only=True)
-    assigned_agent = serializers.StringRelatedField(read_only=True)
-    team = serializers.StringRelatedField(read_only=True)
+                                               read_only=True, allow_null=True)
+    # A lead in the pond has no agent, and one may have no team: null, not absent.
+    assigned_agent = serializers.StringRelatedField(read_only=True, allow_null=True)
+    team = serializers.StringRelatedField(read_only=True, allow_null=True)
+    score_reasons = serializers.ListField(child=serializers.CharField(), read_only=True,
+                                         help_text="What made the score, each with its points (“+20 Auction "
+                                                   "within 30 days”).")
 
     class Meta:
         model = Lead
@@ -72,7 +85,7 @@ class LeadDetailSerializer(LeadSerializer):
 
 
 class StageChangeSerializer(ModelSerializer):
-    changed_by = serializers.StringRelatedField()
+    changed_by = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = StageChange
@@ -93,10 +106,18 @@ class ProblemSerializer(serializers.Serializer):
     title = serializers.CharField()
     status = serializers.IntegerField()
     detail = serializers.CharField()
+    code = serializers.ChoiceField(choices=PROBLEM_CODE_VALUES, help_text=PROBLEM_CODE["description"])
 
 
-REFUSED_SCHEMA = inline_serializer("Refused", {**ProblemSerializer().get_fields(), "reasons": serializers.ListField(
-    child=serializers.CharField())})
+class RefusalReasonSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=REFUSAL_CODES, help_text="Which rule refused the move.")
+    message = serializers.CharField(help_text="What to do, in words for the agent.")
+
+
+REFUSED_SCHEMA = inline_serializer("StageMoveRefused", {**ProblemSerializer().get_fields(),
+                                                        "reasons": RefusalReasonSerializer(many=True)})
+PLAN_REFUSED_SCHEMA = inline_serializer("PlanRefused", {**ProblemSerializer().get_fields(), "reasons":
+                                                        serializers.ListField(child=serializers.CharField())})
 
 # A follow-up is due within this of today: a date further off is almost always a typo of
 # the year (2062 for 2026), and a reminder that far out would never be seen in time.
@@ -106,8 +127,20 @@ FOLLOW_UP_WITHIN = timedelta(days=5 * 365)
 # Follow-ups ----------------------------------------------------------------------------
 
 
+class VisibleLeadField(serializers.PrimaryKeyRelatedField):
+    """A lead's id in a body: one the caller may not see is the same 404 as in a path."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | str) or not str(data).isdigit():
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        lead = self.get_queryset().filter(pk=int(data)).first()
+        if lead is None:
+            raise not_found(Lead)
+        return lead
+
+
 class FollowUpSerializer(ModelSerializer):
-    lead = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.none())
+    lead = VisibleLeadField(queryset=Lead.objects.none())
     # ``assignee`` was the name alone; it stays for the clients that read it, and the id
     # (what a reassignment sends) and the name come apart, each with one type.
     assignee = serializers.StringRelatedField(read_only=True, help_text="The assignee's name (as assignee_name).")
@@ -161,7 +194,7 @@ class ContactPointMixin(serializers.Serializer):
         request = self.context["request"]
         lead = Lead.objects.visible_to(request.user).filter(pk=data["lead"]).select_related("property").first()
         if lead is None:
-            raise serializers.ValidationError({"lead": "No such lead."})
+            raise not_found(Lead)
         channel = data["channel"]
         wanted = {Channel.CALL: ("phone", Phone), Channel.SMS: ("phone", Phone), Channel.EMAIL: ("email", Email),
                   Channel.MAIL: ("contact", Contact)}.get(channel)
@@ -172,21 +205,25 @@ class ContactPointMixin(serializers.Serializer):
                 raise serializers.ValidationError({name: f"Say which {name} of the lead ({channel})."})
             owner_field = "lead" if model is Contact else "contact__lead"
             point = model.objects.filter(pk=data[name], **{owner_field: lead}).first()
-            if point is None:
-                raise serializers.ValidationError({name: f"That {name} is not on this lead."})
+            if point is None:  # another lead's row is as unseen as a lead one may not see
+                raise not_found(model)
         data["lead_obj"], data["point"] = lead, point
         return data
 
 
+# The gate's rules, by code (compliance/rules.py): a closed list.
+RULE_IDS = [(rule.id, rule.title) for rule in rules_in_order()]
+
+
 class FindingSerializer(serializers.Serializer):
-    rule = serializers.CharField()
-    severity = serializers.CharField()
+    rule = serializers.ChoiceField(choices=RULE_IDS)
+    severity = serializers.ChoiceField(choices=Verdict.choices)
     reason = serializers.CharField()
 
 
 class VerdictSerializer(serializers.Serializer):
-    verdict = serializers.CharField()
-    rule_ids = serializers.ListField(child=serializers.CharField())
+    verdict = serializers.ChoiceField(choices=Verdict.choices)
+    rule_ids = serializers.ListField(child=serializers.ChoiceField(choices=RULE_IDS))
     findings = FindingSerializer(many=True)
 
 

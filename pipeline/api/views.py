@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from compliance.services import outreach_verdict
 from leadcrm.accounts.roles import Perm
 from leadcrm.accounts.selectors import users_visible_to
-from leadcrm.shared.api import LimitedFormParser, LimitedJSONParser, problem_response
+from leadcrm.shared.api import problem_response
 from leads.models import ImportJob, Lead
 from pipeline.deals.services import StageChangeRefused, lead_stage_change
 from pipeline.models import FollowUp, FollowUpKind, OutreachAttempt
@@ -101,8 +101,16 @@ class LeadViewSet(LeadRecordEditActions, LeadRecordActions, viewsets.ReadOnlyMod
             lead = lead_stage_change(lead=lead, to_stage=data["to_stage"], actor=request.user, note=data["note"],
                                      dead_reason=data["dead_reason"], closing_date=data["closing_date"])
         except StageChangeRefused as refused:
-            return problem_response(status.HTTP_409_CONFLICT, "The move was refused.", reasons=refused.messages)
+            return problem_response(status.HTTP_409_CONFLICT, "The move was refused.", code="stage_move_refused",
+                                    reasons=_reasons(refused))
         return Response(LeadSerializer(lead).data)
+
+
+def _reasons(refused: StageChangeRefused) -> list[dict]:
+    """Each message of a refused move with its code (``REFUSAL_CODES``)."""
+    errors = ([error for errors in refused.error_dict.values() for error in errors]
+              if hasattr(refused, "error_dict") else refused.error_list)
+    return [{"code": error.code, "message": next(iter(error))} for error in errors]
 
 
 def _valid(serializer_class, data, **context) -> dict:
@@ -194,6 +202,7 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     @extend_schema(request=None, responses=FollowUpSerializer)
     @action(detail=True, methods=["post"])
     def done(self, request, pk=None, format=None):
+        """Mark the follow-up done."""
         follow_up = follow_up_complete(follow_up=self.get_object())
         return Response(FollowUpSerializer(follow_up, context={"request": request}).data)
 
@@ -210,7 +219,8 @@ class OutreachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self):
         return OutreachAttempt.objects.visible_to(self.request.user).select_related("agent")
 
-    @extend_schema(request=OutreachCreateSerializer, responses={201: OutreachSerializer, 409: BlockedSerializer})
+    @extend_schema(request=OutreachCreateSerializer, responses={201: OutreachSerializer, 409: BlockedSerializer},
+                   summary="Log an outreach attempt through the compliance gate")
     def create(self, request, format=None):
         if not request.user.has_perm(Perm.LOG_OUTREACH):
             raise PermissionDenied
@@ -225,7 +235,7 @@ class OutreachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             decision = blocked.decision
             return problem_response(
                 status.HTTP_409_CONFLICT, "Blocked by the compliance gate; nothing was logged but the check.",
-                verdict=decision.verdict, rule_ids=decision.rule_ids,
+                code="outreach_blocked", verdict=decision.verdict, rule_ids=decision.rule_ids,
                 findings=[finding.as_dict() for finding in decision.findings], stop_recorded=blocked.stop_recorded)
         return Response(OutreachSerializer(attempt).data, status=status.HTTP_201_CREATED)
 
@@ -251,7 +261,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     schema = ApiSchema()
     lookup_value_regex = ANY_ID
     serializer_class = ImportSerializer
-    parser_classes = [MultiPartParser, LimitedFormParser, LimitedJSONParser]
+    parser_classes = [MultiPartParser]  # the upload is the one body of the API that is not JSON
 
     def get_queryset(self):
         jobs = ImportJob.objects.select_related("lead_list")
@@ -261,7 +271,8 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             return jobs
         return jobs.filter(created_by=self.request.user)  # an import is its importer's business
 
-    @extend_schema(request={"multipart/form-data": ImportUploadSerializer}, responses={201: ImportSerializer})
+    @extend_schema(request={"multipart/form-data": ImportUploadSerializer}, responses={201: ImportSerializer},
+                   summary="Upload a list to import")
     def create(self, request, format=None):
         from leads.imports.services import import_job_create
         from leads.tasks import import_run

@@ -18,7 +18,7 @@ from pipeline.models import (
 )
 from pipeline.signals import lead_stage_changed
 
-from .stages import allowed_moves
+from .stages import ENTRY_RULES, allowed_moves
 
 ALREADY_IN_STAGE = "The lead is already in {stage}."
 
@@ -39,7 +39,19 @@ CLOSING_BEFORE_CLOSE = "The lead entered Close on {day:%b %-d, %Y}; it cannot ha
 
 
 class StageChangeRefused(ValidationError):
-    """The move is not in the transitions table, or the lead does not meet its rules."""
+    """The move is not in the transitions table, or the lead does not meet its rules. Each
+    message carries its ``code`` (``REFUSAL_CODES``): the API's refusal lists them."""
+
+
+# Every code a refused move's messages carry: those raised here, then the entry rules'.
+REFUSAL_CODES = ["lead_erased", "already_in_stage", "move_not_allowed", "closing_date_in_future",
+                 "closing_date_before_close", "dead_reason_missing", "duplicate_only_by_merge",
+                 *dict.fromkeys(req.code for rules in ENTRY_RULES.values() for req in rules)]
+
+
+def _refused(message: str, code: str, field: str | None = None) -> StageChangeRefused:
+    error = ValidationError(message, code=code)
+    return StageChangeRefused({field: error} if field else error)
 
 
 # Stages --------------------------------------------------------------------------------
@@ -65,29 +77,31 @@ def lead_stage_change(
     # Lock the row so two people moving the same lead cannot both pass the rules.
     locked = Lead.objects.select_for_update().get(pk=lead.pk)
     if locked.erased_at is not None:
-        raise StageChangeRefused(ERASED_NOT_WORKABLE)
+        raise _refused(ERASED_NOT_WORKABLE, "lead_erased")
     source = Stage(locked.stage)
     if to_stage == source:
-        raise StageChangeRefused(ALREADY_IN_STAGE.format(stage=source.label))
+        raise _refused(ALREADY_IN_STAGE.format(stage=source.label), "already_in_stage")
     moves = allowed_moves(locked)
     if to_stage not in moves:
-        raise StageChangeRefused(MOVE_NOT_ALLOWED.format(source=source.label, target=to_stage.label))
+        raise _refused(MOVE_NOT_ALLOWED.format(source=source.label, target=to_stage.label), "move_not_allowed")
     on = timezone.localdate(at)
     if to_stage == Stage.CLOSED and closing_date is not None:
         entered_close = timezone.localdate(locked.stage_entered_at)
         if closing_date > on:
-            raise StageChangeRefused({"closing_date": CLOSING_IN_FUTURE})
+            raise _refused(CLOSING_IN_FUTURE, "closing_date_in_future", "closing_date")
         if closing_date < entered_close:
-            raise StageChangeRefused({"closing_date": CLOSING_BEFORE_CLOSE.format(day=entered_close)})
+            raise _refused(CLOSING_BEFORE_CLOSE.format(day=entered_close), "closing_date_before_close",
+                           "closing_date")
         locked.closing_date = closing_date
         on = closing_date  # the approvals must have been good on the day it closed
-    unmet = [message for req in moves[to_stage] if (message := req.unmet(locked, on))]
+    unmet = [ValidationError(message, code=req.code) for req in moves[to_stage]
+             if (message := req.unmet(locked, on))]
     if unmet:
         raise StageChangeRefused(unmet)
     if to_stage == Stage.DEAD and not dead_reason:
-        raise StageChangeRefused({"dead_reason": DEAD_NEEDS_REASON})
+        raise _refused(DEAD_NEEDS_REASON, "dead_reason_missing", "dead_reason")
     if to_stage == Stage.DEAD and dead_reason == DeadReason.DUPLICATE:
-        raise StageChangeRefused({"dead_reason": DUPLICATE_ONLY_BY_MERGE})
+        raise _refused(DUPLICATE_ONLY_BY_MERGE, "duplicate_only_by_merge", "dead_reason")
 
     if to_stage in (Stage.CLOSED, Stage.DEAD):
         # Nothing more to do on a lead that closed or died: no more reminders or escalations.

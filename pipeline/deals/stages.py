@@ -40,6 +40,8 @@ class Requirement:
     applies_to: Callable[[Lead], bool] | None = None
     # Or: the whole sentence (None when met), for rules whose refusal carries a date.
     explain: Callable[[Lead, date], str | None] | None = None
+    # What a program reads when the rule refuses a move (the API's refusal ``reasons``).
+    code: str = "requirement_unmet"
 
     def unmet(self, lead: Lead, on: date) -> str | None:
         """None when the lead meets it on the day of the move, else what to do."""
@@ -131,34 +133,38 @@ def _cancel_window_open(lead: Lead, on: date) -> str | None:
 
 
 REACHED = Requirement(
-    "Log a call, text or visit in which you reached the homeowner first.", _reached_homeowner
+    "Log a call, text or visit in which you reached the homeowner first.", _reached_homeowner,
+    code="homeowner_not_reached",
 )
-HARDSHIP = Requirement("Record the homeowner's hardship first.", _has_hardship)
+HARDSHIP = Requirement("Record the homeowner's hardship first.", _has_hardship, code="hardship_missing")
 LIENS_KNOWN = Requirement(
-    "Enter the liens on the property, with their balances, first.", _liens_known
+    "Enter the liens on the property, with their balances, first.", _liens_known, code="lien_balances_missing"
 )
 LISTING_SIGNED = Requirement(
     "Mark the signed listing agreement as accepted in the document checklist first.",
-    _accepted(DocumentKind.LISTING_AGREEMENT), applies_to=_is_listing,
+    _accepted(DocumentKind.LISTING_AGREEMENT), applies_to=_is_listing, code="listing_agreement_not_accepted",
 )
 # An investor lists nothing: the lenders negotiate from the investor's own signed contract.
 PURCHASE_CONTRACT_SIGNED = Requirement(
     "Mark your signed purchase contract as accepted in the document checklist first.",
     _accepted(DocumentKind.PURCHASE_CONTRACT), applies_to=is_investor_purchase,
+    code="purchase_contract_not_accepted",
 )
 PACKAGE_SUBMITTED = Requirement(
-    "Record the short-sale package as submitted to at least one lender first.", _package_submitted
+    "Record the short-sale package as submitted to at least one lender first.", _package_submitted,
+    code="package_not_submitted",
 )
-OFFER_ACCEPTED = Requirement("Accept an offer first.", _offer_accepted)
+OFFER_ACCEPTED = Requirement("Accept an offer first.", _offer_accepted, code="offer_not_accepted")
 APPROVALS_VALID = Requirement(
     "Every lien holder must have approved, with a letter that has not expired.", missing=_approvals_missing,
+    code="lender_approval_missing",
 )
-CLOSING_DATE = Requirement("Give the closing date.", _has_closing_date)
+CLOSING_DATE = Requirement("Give the closing date.", _has_closing_date, code="closing_date_missing")
 CANCEL_WINDOW_WHAT_TO_DO = ("Nothing may be recorded or transferred while the seller may still cancel the "
                             "purchase contract: move the lead on once that time has passed.")
 # California's equity purchase (docs/compliance-rules.md#f7): no closing while the seller may cancel.
 CANCEL_WINDOW_PASSED = Requirement(CANCEL_WINDOW_WHAT_TO_DO, explain=_cancel_window_open,
-                                   applies_to=is_investor_purchase)
+                                   applies_to=is_investor_purchase, code="cancel_window_open")
 
 # What a lead needs to be in each stage. Moving forward checks it; so does reopening a
 # dead lead into the stage it died in (what was true then may not be now).

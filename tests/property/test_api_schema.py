@@ -55,7 +55,7 @@ pytestmark = pytest.mark.django_db
 MAX_EXAMPLES = 20
 # Every check but one: "schema-valid data is accepted" cannot hold where a request names
 # objects by id (a lead, a phone, a filter's agent): a schema cannot say which ids exist
-# and are the caller's, and one that is not is a 400 naming the field (a 404 in a path).
+# and are the caller's, and one that is not is a 404, in a body as in a path.
 NOT_CHECKED = [positive_data_acceptance]
 
 

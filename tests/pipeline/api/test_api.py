@@ -9,6 +9,8 @@ from compliance.models import ComplianceCheck
 from compliance.services import internal_dnc_add
 from leadcrm.accounts.tokens import ApiToken
 from leads.models import ImportJob, Stage
+from pipeline.deals.services import DEAD_NEEDS_REASON, MOVE_NOT_ALLOWED
+from pipeline.deals.stages import REACHED
 from pipeline.models import FollowUp, OutreachAttempt
 
 from ...helpers import api_key_for
@@ -85,11 +87,22 @@ def test_bad_input_is_a_400_naming_the_fields(lead, other_lead, agent):
     response = client.post("/api/outreach/", {"lead": lead.pk, "channel": "carrier-pigeon"}, format="json")
     assert response.status_code == 400
     assert {"channel", "outcome", "role_disclosed"} <= set(response.json())
+    no_phone = {name: value for name, value in call(lead).items() if name != "phone"}
+    response = client.post("/api/outreach/", no_phone, format="json")
+    assert response.status_code == 400 and "Say which phone" in response.json()["phone"][0]
+
+
+def test_a_lead_or_phone_in_a_body_the_caller_may_not_see_is_the_paths_404(lead, other_lead, agent):
+    client = api_as(agent)
+    path_404 = client.get(f"/api/leads/{other_lead.pk}/").json()
+    assert path_404["code"] == "not_found"
+    for path in ("/api/outreach/", "/api/compliance/check/"):
+        response = client.post(path, call(other_lead), format="json")
+        assert (response.status_code, response.json()) == (404, path_404), path
     foreign_phone = other_lead.contacts.first().phones.first().pk
     response = client.post("/api/outreach/", call(lead, phone=foreign_phone), format="json")
-    assert response.status_code == 400 and "not on this lead" in response.json()["phone"][0]
-    response = client.post("/api/outreach/", call(other_lead), format="json")
-    assert response.status_code == 400 and response.json()["lead"] == ["No such lead."]
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+    assert OutreachAttempt.objects.count() == 0
 
 
 def test_the_compliance_check_logs_nothing(lead, agent):
@@ -101,11 +114,17 @@ def test_the_compliance_check_logs_nothing(lead, agent):
 def test_a_refused_stage_move_is_409_with_the_reasons(lead, agent):
     client = api_as(agent)
     response = client.post(f"/api/leads/{lead.pk}/stage/", {"to_stage": Stage.CLOSED}, format="json")
-    assert response.status_code == 409 and response.json()["reasons"]
+    assert response.status_code == 409 and response.json()["code"] == "stage_move_refused"
+    assert response.json()["reasons"] == [{"code": "move_not_allowed", "message": MOVE_NOT_ALLOWED.format(
+        source=Stage.LIST.label, target=Stage.CLOSED.label)}]
+    response = client.post(f"/api/leads/{lead.pk}/stage/", {"to_stage": Stage.CONTACT}, format="json")
+    assert response.status_code == 409 and response.json()["reasons"] == [
+        {"code": "homeowner_not_reached", "message": REACHED.unmet_message}]
     response = client.post(f"/api/leads/{lead.pk}/stage/", {"to_stage": "nowhere"}, format="json")
     assert response.status_code == 400 and "to_stage" in response.json()
     response = client.post(f"/api/leads/{lead.pk}/stage/", {"to_stage": Stage.DEAD}, format="json")
-    assert response.status_code == 409 and "why" in " ".join(response.json()["reasons"]).lower()
+    assert response.status_code == 409 and response.json()["reasons"] == [
+        {"code": "dead_reason_missing", "message": DEAD_NEEDS_REASON}]
     response = client.post(f"/api/leads/{lead.pk}/stage/", {"to_stage": Stage.DEAD, "dead_reason": "not_interested"},
                            format="json")
     assert response.status_code == 200 and response.json()["stage"] == "dead"
@@ -125,10 +144,15 @@ def test_follow_ups_created_at_the_first_lawful_moment_and_marked_done(lead, age
                        format="json").status_code == 400
 
 
-def test_a_follow_up_on_someone_elses_lead_is_refused(other_lead, agent):
-    response = api_as(agent).post("/api/follow-ups/", {"lead": other_lead.pk, "title": "Sneak", "due_at":
-                                                       "2026-11-24T10:00:00-06:00"}, format="json")
-    assert response.status_code == 400 and FollowUp.objects.count() == 0
+def test_a_follow_up_on_someone_elses_lead_is_the_paths_404(other_lead, agent):
+    client = api_as(agent)
+    response = client.post("/api/follow-ups/", {"lead": other_lead.pk, "title": "Sneak", "due_at":
+                                                "2026-11-24T10:00:00-06:00"}, format="json")
+    assert (response.status_code, response.json()) == (404, client.get(f"/api/leads/{other_lead.pk}/").json())
+    assert FollowUp.objects.count() == 0
+    unknown = client.post("/api/follow-ups/", {"lead": 10**9, "title": "x", "due_at": "2026-11-24T10:00:00Z"},
+                          format="json")
+    assert unknown.json() == response.json()  # nothing tells an id that exists from one that does not
 
 
 def test_an_import_is_uploaded_and_its_status_read_by_its_importer_only(agent, other_agent):
@@ -181,5 +205,6 @@ def test_a_user_makes_replaces_and_revokes_their_token_on_the_settings_page(agen
 def test_an_unknown_api_address_answers_in_json(agent, client_as):
     response = client_as(agent).get("/api/no-such-thing/")
     assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
-    assert response.json() == {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "Not found."}
+    assert response.json() == {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "Not found.",
+                               "code": "not_found"}
     assert "text/html" in client_as(agent).get("/no-such-page/")["Content-Type"]

@@ -8,15 +8,18 @@ text/html (Django's RequestDataTooBig page)."""
 
 import json
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.test import RequestFactory
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from leadcrm.shared import api
 from leadcrm.urls import server_error
 from leads.models import Stage
+from pipeline.models import FollowUp
 
 from ...helpers import api_key_for
 from ...leads.factories import LienFactory
@@ -38,10 +41,11 @@ def post_json(client, path, text):
     return client.generic("POST", path, text, content_type="application/json")
 
 
-def assert_problem(response, status):
+def assert_problem(response, status, code=None):
     assert (response.status_code, response["Content-Type"]) == (status, PROBLEM), response.content[:300]
     body = response.json()
     assert body["type"] == "about:blank" and body["status"] == status and body["title"] and body["detail"]
+    assert body["code"] in api.PROBLEM_CODE_VALUES and body["code"] == (code or body["code"]), body
     return body
 
 
@@ -53,7 +57,7 @@ def nested(depth: int) -> str:
 
 
 def test_json_nested_1000_deep_is_a_400_not_a_500(lead, agent):
-    body = assert_problem(post_json(api_as(agent), "/api/follow-ups/", nested(1000)), 400)
+    body = assert_problem(post_json(api_as(agent), "/api/follow-ups/", nested(1000)), 400, "parse_error")
     assert body["detail"] == api.TOO_DEEP
 
 
@@ -83,11 +87,9 @@ def test_json_depth_is_measured_without_recursion():
 def test_a_body_past_the_apis_limit_is_a_413(lead, agent, settings):
     settings.LEADCRM_API_MAX_BODY_BYTES = 2000
     client = api_as(agent)
-    body = assert_problem(post_json(client, "/api/follow-ups/", json.dumps({"notes": "x" * 3000})), 413)
+    body = assert_problem(post_json(client, "/api/follow-ups/", json.dumps({"notes": "x" * 3000})), 413,
+                          "body_too_large")
     assert "2,000 bytes" in body["detail"]
-    form = client.post("/api/compliance/check/", f"notes={'x' * 3000}",
-                       content_type="application/x-www-form-urlencoded")
-    assert_problem(form, 413)
     # Within the limit: read as before.
     assert post_json(client, "/api/follow-ups/", json.dumps({"notes": "x" * 100})).status_code == 400
 
@@ -98,11 +100,32 @@ def test_a_body_past_djangos_own_limit_is_a_413_too(lead, agent, settings):
     assert_problem(response, 413)
 
 
-def test_too_many_form_fields_is_a_400(lead, agent, settings):
+def test_too_many_multipart_fields_is_a_400(broker, settings):
+    # The list import's upload is the one multipart body the API reads.
     settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
-    response = api_as(agent).post("/api/compliance/check/", "&".join(f"f{n}=1" for n in range(20)),
-                                  content_type="application/x-www-form-urlencoded")
-    assert assert_problem(response, 400)["detail"] == api.TOO_MANY_FIELDS
+    response = api_as(broker).post(reverse("api:import-list"), {f"f{n}": "1" for n in range(20)},
+                                   format="multipart")
+    assert assert_problem(response, 400, "parse_error")["detail"] == api.TOO_MANY_FIELDS
+
+
+# JSON only --------------------------------------------------------------------------------
+
+
+def test_a_form_or_multipart_body_is_a_415_problem_and_nothing_is_written(lead, agent, broker):
+    # Before, every write read JSON, forms and multipart alike (and the schema said so of
+    # each, which generated clients could not import).
+    client = api_as(agent)
+    due = (timezone.now() + timedelta(days=2)).isoformat()
+    fields = {"lead": lead.pk, "title": "Call back", "due_at": due}
+    for kind in ("multipart", None):
+        response = (client.post(reverse("api:follow-up-list"), fields, format=kind) if kind else
+                    client.post(reverse("api:follow-up-list"), urlencode(fields),
+                                content_type="application/x-www-form-urlencoded"))
+        assert_problem(response, 415, "unsupported_media_type")
+    assert not FollowUp.objects.exists()
+    # The upload takes multipart alone: JSON there is the 415.
+    upload = api_as(broker).post(reverse("api:import-list"), {"source": "csv"}, format="json")
+    assert_problem(upload, 415, "unsupported_media_type")
 
 
 # Out-of-range dates ---------------------------------------------------------------------
@@ -148,7 +171,8 @@ def test_dates_of_a_stage_move_a_lien_and_outreach_are_1900_to_2100(lead, agent)
 
 
 def test_field_errors_stay_where_clients_read_them_and_under_errors(lead, agent):
-    body = assert_problem(api_as(agent).post("/api/follow-ups/", {"lead": lead.pk}, format="json"), 400)
+    body = assert_problem(api_as(agent).post("/api/follow-ups/", {"lead": lead.pk}, format="json"), 400,
+                          "validation_error")
     # "title" is a problem member: that field's messages are under "errors" only.
     assert body["errors"]["title"] == ["This field is required."] and body["title"] == "Bad Request"
     assert body["due_at"] == body["errors"]["due_at"] == ["This field is required."]
@@ -161,12 +185,20 @@ def test_401_403_404_409_and_429_are_problems(lead, other_lead, agent, settings)
     from rest_framework.throttling import UserRateThrottle
 
     anonymous = api_as(None).get("/api/leads/")
-    assert assert_problem(anonymous, 401) and anonymous["WWW-Authenticate"] == "Token"
+    assert assert_problem(anonymous, 401, "not_authenticated") and anonymous["WWW-Authenticate"] == "Token"
+    bad_token = APIClient(raise_request_exception=False)
+    bad_token.credentials(HTTP_AUTHORIZATION="Token not-a-key")
+    assert_problem(bad_token.get("/api/leads/"), 401, "not_authenticated")
     client = api_as(agent)
-    assert assert_problem(client.get(f"/api/leads/{other_lead.pk}/"), 404)["detail"]
-    assert assert_problem(client.get("/api/nothing-here/"), 404)["detail"] == "Not found."
+    assert assert_problem(client.get(f"/api/leads/{other_lead.pk}/"), 404, "not_found")["detail"]
+    assert assert_problem(client.get("/api/nothing-here/"), 404, "not_found")["detail"] == "Not found."
+    assert_problem(client.delete(f"/api/leads/{lead.pk}/"), 405, "method_not_allowed")
     refused = client.post(f"/api/leads/{lead.pk}/stage/", {"to_stage": Stage.CLOSED}, format="json")
-    assert assert_problem(refused, 409)["reasons"]
+    assert assert_problem(refused, 409, "stage_move_refused")["reasons"]
+    session = APIClient(enforce_csrf_checks=True, raise_request_exception=False)
+    session.force_login(agent)
+    no_csrf = session.post(f"/api/leads/{lead.pk}/stage/", {"to_stage": Stage.CONTACT}, format="json")
+    assert_problem(no_csrf, 403, "permission_denied")
     cache.clear()
     UserRateThrottle.THROTTLE_RATES = {**api_settings.DEFAULT_THROTTLE_RATES, "user": "1/minute"}
     try:
@@ -174,7 +206,7 @@ def test_401_403_404_409_and_429_are_problems(lead, other_lead, agent, settings)
         throttled = client.get("/api/leads/")
     finally:
         UserRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    assert assert_problem(throttled, 429) and throttled["Retry-After"]
+    assert assert_problem(throttled, 429, "throttled") and throttled["Retry-After"]
 
 
 def test_a_crash_under_api_is_a_json_500_and_elsewhere_the_page(lead, agent, monkeypatch):
@@ -186,7 +218,7 @@ def test_a_crash_under_api_is_a_json_500_and_elsewhere_the_page(lead, agent, mon
 
     monkeypatch.setattr("pipeline.api.views.follow_up_complete", broken)
     response = api_as(agent).post(f"/api/follow-ups/{follow_up['id']}/done/")
-    assert assert_problem(response, 500)["detail"] == api.SERVER_ERROR
+    assert assert_problem(response, 500, "server_error")["detail"] == api.SERVER_ERROR
     page = server_error(RequestFactory().get("/leads/"))
     assert page.status_code == 500 and "text/html" in page["Content-Type"]
 
