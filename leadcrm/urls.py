@@ -15,6 +15,7 @@ from leads import urls as leads_urls
 from pipeline.api.plans import PlanEnrollmentViewSet, PlanViewSet
 from pipeline.api.schema import ApiDocsView
 from pipeline.api.sources import SourceLeadPostView, SourceLeadUpsertView
+from pipeline.api.tokens import ApiTokenViewSet, IntegrationKeyViewSet
 from pipeline.api.views import (
     ComplianceCheckView,
     FollowUpViewSet,
@@ -64,6 +65,8 @@ api.register("outreach", OutreachViewSet, basename="outreach")
 api.register("imports", ImportViewSet, basename="import")
 api.register("plans", PlanViewSet, basename="plan")
 api.register("plan-enrollments", PlanEnrollmentViewSet, basename="plan-enrollment")
+api.register("tokens", ApiTokenViewSet, basename="token")
+api.register("integration-keys", IntegrationKeyViewSet, basename="integration-key")
 
 urlpatterns = [
     path("api/", include((api.urls, "api"))),

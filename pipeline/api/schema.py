@@ -40,9 +40,10 @@ class ApiSchema(AutoSchema):
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses
-        codes = ["400", "401", "429"]
+        # 403 on reads too: a token without the `read` scope (pipeline/api/permissions.py).
+        codes = ["400", "401", "403", "429"]
         if self.method not in ("GET", "HEAD", "OPTIONS"):
-            codes += ["403", "413", "415"]
+            codes += ["413", "415"]
         if "{" in self.path or self._is_list_view():
             codes.append("404")
         for code in sorted(codes):
@@ -69,9 +70,15 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": (f"`Token <key>`, the key made on your LeadCRM settings page (shown once). A token "
-                                f"expires after {settings.LEADCRM_API_TOKEN_DAYS} days: then a 401 says so, and a "
-                                "new one is made on the same page.")}
+                "description": (
+                    "`Token <key>`: a key made on your LeadCRM settings page or with `POST /api/v1/tokens/` (shown "
+                    "once), or a brokerage integration key a broker made (`/api/v1/integration-keys/`). Each has "
+                    "scopes: `read` for GET, `write` for every other method, and `outreach` as well to log outreach "
+                    "(`POST /api/v1/outreach/`); the compliance check needs `read` only. A request its token has no "
+                    "scope for is a 403 with `code` `insufficient_scope`, naming the scope. A token expires when "
+                    f"made to (at most {settings.LEADCRM_API_TOKEN_MAX_DAYS} days; "
+                    f"{settings.LEADCRM_API_TOKEN_DAYS} unless asked) and can be revoked: then a 401 says which, "
+                    "and where to make a new one.")}
 
 
 class LeadSourceKeyScheme(OpenApiAuthenticationExtension):
