@@ -10,7 +10,7 @@ and services as a person's, and history names it.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
@@ -38,7 +38,9 @@ EXPIRY_TOO_LATE = "A token works at most {days} days: give an expiry no later th
 INTEGRATION_SUFFIX = "(integration)"
 
 
-def _expiry(expires_at: datetime | None, *, now: datetime) -> datetime:
+def _expiry(expires_at: datetime | None, lifetime: timedelta | None, *, now: datetime) -> datetime:
+    if lifetime is not None:
+        expires_at = now + lifetime
     if expires_at is None:
         return now + token_lifetime()
     if expires_at <= now:
@@ -57,15 +59,16 @@ def _in_order(scopes) -> list[str]:
 
 @transaction.atomic
 def api_token_create(*, user: User, name: str, scopes: list[str], expires_at: datetime | None = None,
-                     created_by: User | None = None) -> tuple[ApiToken, str]:
+                     lifetime: timedelta | None = None, created_by: User | None = None) -> tuple[ApiToken, str]:
     """A new token for ``user`` and its key, which is kept nowhere: the caller shows it once.
-    The user's other tokens keep working. ``expires_at`` None: the default lifetime."""
+    The user's other tokens keep working. It expires at ``expires_at``, or ``lifetime`` from
+    now, or when neither is given after the default lifetime; at most the longest."""
     key = new_token_key()
     now = timezone.now()
     token = ApiToken(user=user, purpose=TokenPurpose.API, name=name.strip(),
                      scopes=_in_order(scopes),
                      prefix=key[:PREFIX_LENGTH], digest=token_digest(key), created_at=now, updated_at=now,
-                     created_by=created_by or user, expires_at=_expiry(expires_at, now=now))
+                     created_by=created_by or user, expires_at=_expiry(expires_at, lifetime, now=now))
     token.full_clean()
     token.save()
     return token, key
@@ -99,8 +102,8 @@ def api_token_rename(*, token: ApiToken, name: str) -> ApiToken:
 
 
 @transaction.atomic
-def integration_key_create(*, created_by: User, name: str, scopes: list[str],
-                           expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+def integration_key_create(*, created_by: User, name: str, scopes: list[str], expires_at: datetime | None = None,
+                           lifetime: timedelta | None = None) -> tuple[ApiToken, str]:
     """A brokerage integration key and its key: a service user of its own, made with it.
 
     The service user is a team lead by role (the work an agent does on a lead, plus assigning
@@ -117,4 +120,5 @@ def integration_key_create(*, created_by: User, name: str, scopes: list[str],
     user.save(update_fields=["is_integration", "is_staff"])
     app_label, codename = Perm.VIEW_ALL_LEADS.split(".")
     user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    return api_token_create(user=user, name=name, scopes=scopes, expires_at=expires_at, created_by=created_by)
+    return api_token_create(user=user, name=name, scopes=scopes, expires_at=expires_at, lifetime=lifetime,
+                            created_by=created_by)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied
@@ -99,7 +98,7 @@ class ApiTokenCreateSerializer(serializers.Serializer):
         if "expires_in_days" in attrs and "expires_at" in attrs:
             raise serializers.ValidationError({"expires_at": [BOTH_EXPIRIES]})
         if "expires_in_days" in attrs:
-            attrs["expires_at"] = timezone.now() + timedelta(days=attrs.pop("expires_in_days"))
+            attrs["lifetime"] = timedelta(days=attrs.pop("expires_in_days"))
         attrs["scopes"] = list(attrs["scopes"])
         return attrs
 
@@ -164,7 +163,7 @@ class ApiTokenViewSet(_KeyViewSet):
         data = serializer.validated_data
         _scopes_within_callers(request, data["scopes"])
         token, key = api_token_create(user=request.user, name=data["name"], scopes=data["scopes"],
-                                      expires_at=data.get("expires_at"))
+                                      expires_at=data.get("expires_at"), lifetime=data.get("lifetime"))
         return Response({**ApiTokenSerializer(token).data, "key": key}, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ApiTokenRenameSerializer, responses=ApiTokenSerializer)
@@ -201,7 +200,7 @@ class IntegrationKeyViewSet(_KeyViewSet):
         data = serializer.validated_data
         _scopes_within_callers(request, data["scopes"])
         token, key = integration_key_create(created_by=request.user, name=data["name"], scopes=data["scopes"],
-                                            expires_at=data.get("expires_at"))
+                                            expires_at=data.get("expires_at"), lifetime=data.get("lifetime"))
         return Response({**IntegrationKeySerializer(token).data, "key": key}, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ApiTokenRenameSerializer, responses=IntegrationKeySerializer)

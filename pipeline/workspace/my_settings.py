@@ -63,7 +63,7 @@ class ApiTokenForm(forms.Form):
                 end = datetime.combine(data["expires_on"], time(23, 59, 59))
                 data["expires_at"] = timezone.make_aware(end)
         elif data.get("expires"):
-            data["expires_at"] = timezone.now() + timedelta(days=int(data["expires"]))
+            data["lifetime"] = timedelta(days=int(data["expires"]))
         return data
 
 
@@ -151,7 +151,8 @@ class MySettingsView(LoginRequiredMixin, TemplateView):
             make = integration_key_create if integration else api_token_create
             who = {"created_by": request.user} if integration else {"user": request.user}
             try:
-                token, key = make(**who, name=data["name"], scopes=data["scopes"], expires_at=data["expires_at"])
+                token, key = make(**who, name=data["name"], scopes=data["scopes"], expires_at=data.get("expires_at"),
+                                  lifetime=data.get("lifetime"))
             except ValidationError as error:
                 for field, problems in error.message_dict.items():
                     form.add_error("expires_on" if field == "expires_at" else None, problems)
