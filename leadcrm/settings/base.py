@@ -414,6 +414,7 @@ SPECTACULAR_SETTINGS = {
         "EmailStatusEnum": "leads.models.EmailStatus",
         "ImportStatusEnum": "leads.models.ImportStatus",
         "PlanStepKindEnum": "pipeline.models.plans.StepKind",
+        "TokenScopeEnum": "leadcrm.accounts.tokens.Scope",
     },
 }
 

@@ -48,7 +48,8 @@ class ApiTokenForm(forms.Form):
                   "(through the compliance gate), with Write.")
     expires = forms.ChoiceField(label="Works for", initial="90", choices=[
         *[(str(days), f"{days} days") for days in EXPIRY_DAYS], (ON_A_DATE, "until a date")])
-    expires_on = forms.DateField(required=False, label="Until", widget=forms.DateInput(attrs={"type": "date"}))
+    expires_on = forms.DateField(required=False, label="Until (with “until a date”)",
+                                 widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, prefix_name: str, **kwargs):
         super().__init__(*args, prefix=prefix_name, **kwargs)
