@@ -190,3 +190,21 @@ def test_the_broker_makes_and_revokes_integration_keys_on_the_settings_page(brok
     assert 'id="integration-keys"' not in agent_page
     client_as(agent).post(reverse("pipeline:my_settings"), form)
     assert ApiToken.objects.filter(user__is_integration=True).count() == 1
+
+
+def test_the_key_lists_take_as_many_queries_for_many_keys_as_for_one(broker):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_as(api_key_for(broker))
+    counts = []
+    for made in (1, 6):
+        while ApiToken.objects.filter(user__is_integration=True).count() < made:
+            integration_key_create(created_by=broker, name="Zap", scopes=["read"])
+            api_token_create(user=broker, name="Script", scopes=["read"])
+        for name in ("api:token-list", "api:integration-key-list"):
+            client.get(reverse(name))  # the permission cache and the token's last use, written once
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(reverse(name)).status_code == 200
+            counts.append((name, len(queries)))
+    assert counts[:2] == counts[2:], counts
