@@ -17,6 +17,7 @@ from pipeline.api.plans import PlanEnrollmentViewSet, PlanViewSet
 from pipeline.api.reports import ReportViewSet
 from pipeline.api.schema import ApiDocsView
 from pipeline.api.sources import SourceLeadPostView, SourceLeadUpsertView
+from pipeline.api.tokens import ApiTokenViewSet, IntegrationKeyViewSet
 from pipeline.api.views import (
     ComplianceCheckView,
     FollowUpViewSet,
@@ -71,6 +72,8 @@ api.register("users", UserViewSet, basename="user")
 api.register("teams", TeamViewSet, basename="team")
 # The report pages' own reading, passed in: the API and the reports do not import each other.
 api.register("reports", ReportViewSet.reading(report_read), basename="report")
+api.register("tokens", ApiTokenViewSet, basename="token")
+api.register("integration-keys", IntegrationKeyViewSet, basename="integration-key")
 
 urlpatterns = [
     path("api/", include((api.urls, "api"))),

@@ -119,10 +119,11 @@ def count_links(page: str) -> list[tuple[str, int, str]]:
 
 
 def api_key_for(user) -> str:
-    """A working API key for ``user``: the same one for the whole test (kept on the user
-    object), as only its digest is stored and a new one replaces the old."""
-    from pipeline.api.services import api_token_replace
+    """A working API key for ``user`` with every scope: the same one for the whole test (kept
+    on the user object), as only its digest is stored."""
+    from leadcrm.accounts.tokens import ALL_SCOPES
+    from pipeline.api.services import api_token_create
 
     if getattr(user, "_test_api_key", None) is None:
-        user._test_api_key = api_token_replace(user=user)[1]
+        user._test_api_key = api_token_create(user=user, name="Test suite", scopes=ALL_SCOPES)[1]
     return user._test_api_key

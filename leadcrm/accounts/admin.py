@@ -11,7 +11,7 @@ from .models import Brokerage, Team, TeamMembership, User
 from .roles import Perm, Role
 from .selectors import teams_visible_to, users_visible_to
 from .services import user_set_role
-from .tokens import ApiToken
+from .tokens import ApiToken, token_revoke
 
 # What only a broker (or a superuser) may set on an account: these decide what the person
 # can do everywhere, so a team lead sees them and never changes them.
@@ -192,19 +192,26 @@ if admin.site.is_registered(TokenProxy):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(HiddenIsNotFoundMixin, admin.ModelAdmin):
-    """Who has an API token, when it expires and when it was last used; a token is revoked
-    by deleting it. None is made here: a key is shown once, to its user, on their settings
-    page."""
+    """Who holds which API token and integration key, their scopes, expiry and last use; a
+    token is revoked here (kept, with when, so its 401 says so). None is made here: a key is
+    shown once, to whoever makes it on the settings page or through the API."""
 
-    list_display = ["user", "purpose", "prefix", "created_at", "expires_at", "last_used_at"]
-    list_filter = ["purpose"]
+    list_display = ["name", "user", "scopes", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    list_filter = ["user__is_integration", ("revoked_at", admin.EmptyFieldListFilter)]
     list_select_related = ["user"]
-    search_fields = ["user__username", "prefix"]
-    readonly_fields = ["user", "purpose", "prefix", "created_at", "expires_at", "last_used_at"]
-    exclude = ["digest"]
+    search_fields = ["name", "user__username", "user__first_name", "prefix"]
+    readonly_fields = ["name", "user", "scopes", "prefix", "created_at", "created_by", "expires_at", "last_used_at",
+                       "revoked_at"]
+    exclude = ["digest", "purpose"]
+    actions = ["revoke"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(user__in=users_visible_to(request.user))
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset.filter(revoked_at__isnull=True).select_related("user"):
+            token_revoke(token=token)
 
     def has_add_permission(self, request):
         return False

@@ -21,6 +21,11 @@ class ThrottledModelBackend(ModelBackend):
             raise PermissionDenied
         return super().authenticate(request, username=username, password=password, **kwargs)
 
+    def user_can_authenticate(self, user):
+        """An integration's user acts only through its API key: no password signs it in,
+        even one a broker set in the admin (pipeline/api/services.py)."""
+        return super().user_can_authenticate(user) and not getattr(user, "is_integration", False)
+
     @staticmethod
     def _user_model_field() -> str:
         from django.contrib.auth import get_user_model

@@ -110,6 +110,10 @@ class User(AbstractUser):
     # Raised by "Sign out everywhere" (and a second factor's reset): it is part of every
     # session's check (below), so each session signed in before it ends on its next request.
     session_epoch = models.PositiveIntegerField(default=0, editable=False)
+    # A brokerage's integration (Zapier, a data warehouse), not a person: it acts only
+    # through its API key (leadcrm/accounts/tokens.py), never signs in to a page, and is
+    # named in history as "<name> (integration)".
+    is_integration = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["first_name", "last_name", "username"]

@@ -37,6 +37,8 @@ class Perm:
     MANAGE_SELLER_FORMS = "pipeline.manage_seller_forms"
     # Outgoing webhooks (pipeline/webhooks): brokers only.
     MANAGE_WEBHOOKS = "pipeline.manage_webhooks"
+    # The brokerage's integration keys (API keys not tied to a person): brokers only.
+    MANAGE_INTEGRATION_KEYS = "accounts.manage_integration_keys"
     # Agents keep plans of their own and start plans on the leads they work.
     USE_PLANS = "pipeline.add_planenrollment"
     ADD_NOTES = "pipeline.add_leadnote"
@@ -122,6 +124,7 @@ _BROKER = [
     Perm.MANAGE_TEMPLATES,
     Perm.MANAGE_PLANS,
     Perm.MANAGE_WEBHOOKS,
+    Perm.MANAGE_INTEGRATION_KEYS,
     Perm.REVOKE_EVIDENCE,
     *_model_perms("compliance", "dncsource"),
     "compliance.view_dncnumber",

@@ -10,9 +10,9 @@ def users_assignable_by(user: User) -> QuerySet[User]:
     """Whom ``user`` may give a lead or a follow-up to.
 
     Brokers: every active user. Team leads: themselves and the active members of the
-    teams they lead. Agents: themselves.
+    teams they lead. Agents: themselves. Never an integration: it works no leads of its own.
     """
-    active = User.objects.filter(is_active=True)
+    active = User.objects.filter(is_active=True, is_integration=False)
     if user.has_perm(Perm.VIEW_ALL_LEADS):
         return active
     if user.has_perm(Perm.VIEW_TEAM_LEADS):

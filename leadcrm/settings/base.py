@@ -365,7 +365,9 @@ REST_FRAMEWORK = {
     # (leadcrm/shared/api.py): anything else is a 413 or a 400, never a 500. One content
     # type per operation is also what a client generated from the schema needs.
     "DEFAULT_PARSER_CLASSES": ["leadcrm.shared.api.LimitedJSONParser"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # A token's scopes (read, write, outreach) on top of the role: pipeline/api/permissions.py.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated",
+                                   "pipeline.api.permissions.TokenScopes"],
     # JSON only: the interactive docs are /api/docs/ (the browsable API's inline styles
     # would not pass the Content Security Policy).
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -385,6 +387,8 @@ REST_FRAMEWORK = {
 }
 # An API token works this many days from when it is made (leadcrm/accounts/tokens.py).
 LEADCRM_API_TOKEN_DAYS = env.int("LEADCRM_API_TOKEN_DAYS", default=90)
+# ...and at most this many, whatever its maker asks: a forgotten key stops by itself.
+LEADCRM_API_TOKEN_MAX_DAYS = env.int("LEADCRM_API_TOKEN_MAX_DAYS", default=365)
 # The API's JSON and form bodies are a lead's fields or an outreach note: 1 MB is plenty.
 # Files (list imports) are multipart, held to LEADCRM_IMPORT_UPLOAD_MAX_BYTES instead.
 LEADCRM_API_MAX_BODY_BYTES = env.int("LEADCRM_API_MAX_BODY_BYTES", default=1024 * 1024)
@@ -393,7 +397,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": ("Short-sale leads, their owners, liens and follow-ups, stage changes, list imports, and "
                     "outreach through the compliance gate: 201 when it allows the contact, 409 with the rule IDs "
                     "and reasons when it blocks it. Token authentication: `Authorization: Token <key>`, the key "
-                    f"made on your settings page; a token expires after {LEADCRM_API_TOKEN_DAYS} days. Errors "
+                    "made on your settings page, scoped (read, write, outreach) and expiring (tokenAuth says more). Errors "
                     "are `application/problem+json` (RFC 9457)."),
     "VERSION": "1.0.0",
     "LICENSE": {"name": "MIT", "url": "https://opensource.org/licenses/MIT"},  # pyproject.toml's
@@ -426,6 +430,7 @@ SPECTACULAR_SETTINGS = {
         "ImportStatusEnum": "leads.models.ImportStatus",
         "PlanStepKindEnum": "pipeline.models.plans.StepKind",
         "OfferStatusEnum": "pipeline.models.OfferStatus",
+        "TokenScopeEnum": "leadcrm.accounts.tokens.Scope",
     },
 }
 

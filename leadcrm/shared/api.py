@@ -341,7 +341,8 @@ ERRORS = {
     "400": ("ValidationErrors", FIELD_ERRORS, "A parameter or the body could not be read or was refused."),
     "401": ("Problem", PROBLEM, "No token, a token that is not valid, or one that expired "
                                 "(`Authorization: Token <key>`; make a new one on your settings page)."),
-    "403": ("Problem", PROBLEM, "Your role may not do this, or your token lacks the scope it needs."),
+    "403": ("Problem", PROBLEM, "Your role may not do this, or your token lacks the scope it needs "
+                                "(`insufficient_scope`)."),
     "404": ("Problem", PROBLEM, "No such object among those you may see, named in the path or the body "
                                 "(or an unreadable cursor)."),
     "413": ("Problem", PROBLEM, "The body is larger than the API reads."),

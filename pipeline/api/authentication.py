@@ -16,12 +16,16 @@ from leads.sources import source_key_find
 KEYWORD = "Token"
 NOT_VALID = "That API token is not valid. Make a new one on your settings page ({url})."
 EXPIRED = "Your API token expired on {date}. Make a new one on your settings page ({url})."
+REVOKED = ("That API token was revoked on {date} and works no more. Make a new one on your settings page "
+           "({url}).")
 MALFORMED = "Send the token as `Authorization: Token <key>`, the key with no spaces."
 
 
 class ApiTokenAuthentication(BaseAuthentication):
-    """The user whose unexpired token the header carries; an expired one is a 401 that says
-    so and where to make a new one. Its last use is recorded (at most once a minute)."""
+    """The user whose unexpired, unrevoked token the header carries (``request.auth`` is the
+    token: its scopes are checked by ``permissions.TokenScopes``); an expired or revoked one
+    is a 401 that says so and where to make a new one. Its last use is recorded (at most
+    once a minute)."""
 
     def authenticate(self, request):
         words = get_authorization_header(request).split()
@@ -35,17 +39,23 @@ class ApiTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(MALFORMED) from None
         token = api_token_find(key)
         settings_url = request.build_absolute_uri(reverse("pipeline:my_settings"))
+        # Revoked first: revoking an integration key also closes its service user.
+        if token is not None and token.revoked:
+            raise exceptions.AuthenticationFailed(REVOKED.format(date=_day(token.revoked_at), url=settings_url))
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed(NOT_VALID.format(url=settings_url))
         if token.expired:
-            expired = timezone.localtime(token.expires_at)
-            date = f"{expired:%b} {expired.day}, {expired.year}"
-            raise exceptions.AuthenticationFailed(EXPIRED.format(date=date, url=settings_url))
+            raise exceptions.AuthenticationFailed(EXPIRED.format(date=_day(token.expires_at), url=settings_url))
         token.mark_used()
         return token.user, token
 
     def authenticate_header(self, request):
         return KEYWORD
+
+
+def _day(moment) -> str:
+    local = timezone.localtime(moment)
+    return f"{local:%b} {local.day}, {local.year}"
 
 
 SOURCE_KEYWORD = "Bearer"

@@ -93,9 +93,10 @@ class ApiSchema(AutoSchema):
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses
-        codes = ["400", "401", "429"]
+        # 403 on reads too: a token without the `read` scope (pipeline/api/permissions.py).
+        codes = ["400", "401", "403", "429"]
         if self.method not in ("GET", "HEAD", "OPTIONS"):
-            codes += ["403", "404", "413", "415"]
+            codes += ["404", "413", "415"]
         if "{" in self.path or self._is_list_view():
             codes.append("404")
         codes = list(dict.fromkeys(codes))

@@ -23,9 +23,15 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": (f"`Token <key>`, the key made on your LeadCRM settings page (shown once). A token "
-                                f"expires after {settings.LEADCRM_API_TOKEN_DAYS} days: then a 401 says so, and a "
-                                "new one is made on the same page.")}
+                "description": (
+                    "`Token <key>`: a key made on your LeadCRM settings page or with `POST /api/v1/tokens/` (shown "
+                    "once), or a brokerage integration key a broker made (`/api/v1/integration-keys/`). Each has "
+                    "scopes: `read` for GET, `write` for every other method, and `outreach` as well to log outreach "
+                    "(`POST /api/v1/outreach/`); the compliance check needs `read` only. A request its token has no "
+                    "scope for is a 403 with `code` `insufficient_scope`, naming the scope. A token expires when "
+                    f"made to (at most {settings.LEADCRM_API_TOKEN_MAX_DAYS} days; "
+                    f"{settings.LEADCRM_API_TOKEN_DAYS} unless asked) and can be revoked: then a 401 says which, "
+                    "and where to make a new one.")}
 
 
 class LeadSourceKeyScheme(OpenApiAuthenticationExtension):

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from compliance.services import outreach_verdict
 from leadcrm.accounts.roles import Perm
 from leadcrm.accounts.selectors import users_visible_to
+from leadcrm.accounts.tokens import Scope
 from leadcrm.shared.api import problem_response
 from leads.models import ImportJob, Lead
 from pipeline.deals.services import StageChangeRefused, lead_stage_change
@@ -215,6 +216,7 @@ class OutreachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     lookup_value_regex = ANY_ID
     serializer_class = OutreachSerializer
     filterset_fields = ["lead", "channel", "outcome"]
+    required_scopes = {"POST": [Scope.WRITE, Scope.OUTREACH]}  # pipeline/api/permissions.py
 
     def get_queryset(self):
         return OutreachAttempt.objects.visible_to(self.request.user).select_related("agent")
@@ -244,6 +246,7 @@ class ComplianceCheckView(APIView):
     """What the gate would say of a contact now; nothing is logged."""
 
     schema = ApiSchema()
+    required_scopes = {"POST": [Scope.READ]}  # a question, not a write: pipeline/api/permissions.py
 
     @extend_schema(request=ContactPointMixin, responses=VerdictSerializer)
     def post(self, request):

@@ -138,6 +138,8 @@ MATRIX = {
     "api:team-list": ("get", None, {ANON: 401, **EVERYONE_SIGNED_IN}),
     "api:team-detail": ("get", "agent_team", {ANON: 401, OTHER: 404, OWNER: 404, TEAM_LEAD: 200, BROKER: 200}),
     "api:report-funnel": ("get", None, {**BROKERS_ONLY, ANON: 401}),
+    "api:token-list": ("get", None, {ANON: 401, **EVERYONE_SIGNED_IN}),
+    "api:integration-key-list": ("get", None, {**BROKERS_ONLY, ANON: 401}),
     "api-compliance-check": ("post", None, {ANON: 401, OTHER: 400, OWNER: 400, TEAM_LEAD: 400, BROKER: 400}),
     # A lead source's key only (tests/pipeline/api/test_lead_source_api.py): a session is no key.
     "api-lead-source-post": ("post", None, {ANON: 401, OTHER: 401, OWNER: 401, TEAM_LEAD: 401, BROKER: 401}),

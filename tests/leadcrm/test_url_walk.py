@@ -180,6 +180,9 @@ PK_OF = {
     # People through the API: the lead's agent, and the team the lead is on.
     "api:user-detail": "owner",
     "api:team-detail": "team",
+    # The API's own keys: a user's token is theirs alone; integration keys a broker's.
+    "api:token-detail": "api_token",
+    "api:integration-key-detail": "integration_key",
     "admin:otp_totp_totpdevice_config": "totp_device",
     "admin:otp_totp_totpdevice_qrcode": "totp_device",
     # Editing the lead's record in place: ``pk`` is the lead, or the row edited.
@@ -279,6 +282,8 @@ ENTITLED_TO = {
     "own_plan": {OWNER},  # an agent's own action plan is theirs to use (the API lists plans usable by the caller)
     "mail_batch": {OWNER},  # the letters an agent printed are theirs alone
     "notification": {OWNER},  # a notification is its recipient's alone
+    "api_token": {OWNER},  # a token is its user's alone
+    "integration_key": {BROKER},  # the brokerage's integration keys are the broker's
     "saved_search": {OWNER},  # a saved search is changed by its owner alone, even shared
     "lead_export": {OWNER},  # an export's file is its requester's alone
     "owner": set(),  # a departure page is about a person, not a lead
@@ -641,6 +646,12 @@ class World:
             channel="sms", direction="inbound", provider="local", provider_id="SMwalk", from_address="+14045550288",
             to_address="+15005550006", body="Who is this?", status="received", inbox_state="unmatched")
         self.existing.update({FollowUp: self.follow_up})
+        # The owner's own API token and the brokerage's integration key (pipeline/api/tokens.py).
+        from leadcrm.accounts.tokens import ALL_SCOPES
+        from pipeline.api.services import api_token_create, integration_key_create
+
+        self.api_token = api_token_create(user=agent, name="Walk token", scopes=ALL_SCOPES)[0]
+        self.integration_key = integration_key_create(created_by=broker, name="Walk zap", scopes=["read"])[0]
 
     def admin_object_id(self, route: Route):
         model = admin_model(route)

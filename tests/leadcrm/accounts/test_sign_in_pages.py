@@ -123,10 +123,11 @@ def test_reloading_the_recovery_codes_makes_none_and_counts_no_failure(broker):
 def test_reloading_the_settings_page_after_a_new_api_token_keeps_that_token(client_as):
     agent = AgentFactory()
     client = client_as(agent)
-    made = client.post(reverse("pipeline:my_settings"), {"action": "api_token_new"})
-    assert made.status_code == 302 and made["Location"] == reverse("pipeline:my_settings")
+    made = client.post(reverse("pipeline:my_settings"), {"action": "api_token_new", "token-name": "My script",
+                                                         "token-scopes": ["read"], "token-expires": "30"})
+    assert made.status_code == 302 and made["Location"] == reverse("pipeline:my_settings") + "#api-tokens"
     page = client.get(made["Location"]).content.decode()
-    key = re.search(r'<code class="feed-url d-block mb-1">(\w+)</code>', page).group(1)
+    key = re.search(r'<code class="feed-url d-block mb-1" id="new-api-token">(\w+)</code>', page).group(1)
     again = client.get(reverse("pipeline:my_settings")).content.decode()
     assert key not in again and 'class="feed-url' not in again
     assert ApiToken.objects.filter(user=agent).count() == 1

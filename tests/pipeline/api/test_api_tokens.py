@@ -1,6 +1,7 @@
 """API tokens: kept as digests, expiring, their last use recorded; the plain-text keys of
-DRF's authtoken carried over hashed by the migration; the settings page shows and
-replaces them."""
+DRF's authtoken carried over hashed by the migration; many per user, named, scoped and
+revoked from the API (``/api/tokens/``) and the settings page, the key shown once.
+Scopes themselves and integration keys: test_token_scopes.py."""
 
 import importlib
 import re
@@ -95,33 +96,146 @@ def test_a_plain_text_token_is_carried_over_hashed_and_keeps_working(agent, brok
     assert ApiToken.objects.count() == 2
 
 
-def test_the_settings_page_shows_made_expires_last_used_and_replaces(agent, client_as):
+def _new_key(page: str, element_id: str = "new-api-token") -> str:
+    return re.search(rf'<code class="feed-url d-block mb-1" id="{element_id}">(\w+)</code>', page).group(1)
+
+
+def _token_form(name="Zapier sync", scopes=("read",), expires="90", **extra):
+    return {"action": "api_token_new", "token-name": name, "token-scopes": list(scopes), "token-expires": expires,
+            **extra}
+
+
+def test_the_settings_page_makes_named_scoped_tokens_and_shows_their_dates(agent, client_as):
     client = client_as(agent)
-    page = client.post(reverse("pipeline:my_settings"), {"action": "api_token_new"}, follow=True).content.decode()
-    key = re.search(r'<code class="feed-url d-block mb-1">(\w+)</code>', page).group(1)
+    page = client.post(reverse("pipeline:my_settings"), _token_form(scopes=["read", "write"]),
+                       follow=True).content.decode()
+    key = _new_key(page)
     token = ApiToken.objects.get(user=agent)
-    dates = re.search(r'<dl class="row small mt-2 mb-0" id="api-token-dates">(.*?)</dl>', page, re.S).group(1)
+    assert (token.name, token.scopes, token.expires_at - token.created_at) == (
+        "Zapier sync", ["read", "write"], timedelta(days=90))
+    listed = page.split('id="api-token-list"')[1].split("</ul>")[0]
     expires = timezone.localtime(token.expires_at)
-    assert "Never" in dates and f"{expires:%b} {expires.day}, {expires.year}" in dates
-    get_with(key)
+    assert "Zapier sync" in listed and "Never" in listed and f"{expires:%b} {expires.day}, {expires.year}" in listed
+    assert get_with(key).status_code == 200
     page = client.get(reverse("pipeline:my_settings")).content.decode()
-    assert key not in page and "Never" not in page.split('id="api-token-dates"')[1].split("</dl>")[0]
-    client.post(reverse("pipeline:my_settings"), {"action": "api_token_new"})
-    assert get_with(key).status_code == 401 and ApiToken.objects.filter(user=agent).count() == 1
+    assert key not in page and "Never" not in page.split('id="api-token-list"')[1].split("</ul>")[0]
+    # a second token leaves the first working; revoking the first leaves the second
+    second = _new_key(client.post(reverse("pipeline:my_settings"), _token_form(name="My script"),
+                                  follow=True).content.decode())
+    assert get_with(key).status_code == 200 and get_with(second).status_code == 200
+    client.post(reverse("pipeline:my_settings"), {"action": "api_token_revoke", "token_id": token.pk})
+    assert get_with(key).status_code == 401 and get_with(second).status_code == 200
+    page = client.get(reverse("pipeline:my_settings")).content.decode()
+    assert "Zapier sync" not in page.split('id="api-token-list"')[1].split("</ul>")[0]
+
+
+def test_the_settings_page_refuses_a_token_without_a_name_or_scope_or_past_the_longest(agent, client_as, settings):
+    settings.LEADCRM_API_TOKEN_MAX_DAYS = 365
+    client = client_as(agent)
+    for form, says in ((_token_form(name=""), "This field is required."),
+                       (_token_form(scopes=()), "This field is required."),
+                       (_token_form(expires="date"), "Give the date it stops working."),
+                       (_token_form(expires="date", **{"token-expires_on": "2099-01-01"}), "at most 365 days")):
+        response = client.post(reverse("pipeline:my_settings"), form)
+        assert response.status_code == 400 and says in response.content.decode(), form
+    assert not ApiToken.objects.exists()
+
+
+def test_one_cannot_revoke_another_users_token_from_the_settings_page(agent, other_agent, client_as):
+    token, key = api_token_replace(user=other_agent)
+    client_as(agent).post(reverse("pipeline:my_settings"), {"action": "api_token_revoke", "token_id": token.pk})
+    assert get_with(key).status_code == 200
 
 
 def test_an_expired_token_says_so_on_the_settings_page(agent, client_as):
     token, _key = api_token_replace(user=agent)
     ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(days=1))
     page = client_as(agent).get(reverse("pipeline:my_settings")).content.decode()
-    assert "Expired" in page and "It no longer works: replace it to make a new one." in page
+    assert "Expired" in page and "It no longer works: make a new one." in page
+
+
+def test_the_menu_names_the_settings_page_for_its_api_tokens(agent, client_as):
+    page = client_as(agent).get(reverse("pipeline:dashboard")).content.decode()
+    assert "Settings and API tokens" in page and "Hours, reminders, calendar" not in page
+
+
+# The API's own tokens ------------------------------------------------------------------------
+
+
+def api_as(key):
+    return APIClient(HTTP_AUTHORIZATION=f"Token {key}")
+
+
+def test_a_token_made_through_the_api_shows_its_key_once(agent):
+    _token, key = api_token_replace(user=agent)
+    made = api_as(key).post(reverse("api:token-list"), {"name": "Zapier sync", "scopes": ["read"],
+                                                        "expires_in_days": 30}, format="json")
+    assert made.status_code == 201
+    body = made.json()
+    assert body["name"] == "Zapier sync" and body["scopes"] == ["read"] and len(body["key"]) == 64
+    new = ApiToken.objects.get(pk=body["id"])
+    assert new.expires_at - new.created_at == timedelta(days=30) and new.created_by == agent
+    assert api_as(body["key"]).get("/api/leads/").status_code == 200
+    listed = api_as(key).get(reverse("api:token-list")).json()["results"]
+    assert {row["name"] for row in listed} == {"API token", "Zapier sync"}
+    assert all("key" not in row and body["key"] not in str(row) for row in listed)
+    assert api_as(key).get(reverse("api:token-detail", args=[new.pk])).json()["key_prefix"] == body["key"][:10]
+
+
+def test_revoking_a_token_through_the_api_makes_its_key_a_401_that_says_revoked(agent):
+    _token, key = api_token_replace(user=agent)
+    made = api_as(key).post(reverse("api:token-list"), {"name": "Old zap", "scopes": ["read"]}, format="json").json()
+    response = api_as(key).delete(reverse("api:token-detail", args=[made["id"]]))
+    assert response.status_code == 204
+    refused = api_as(made["key"]).get("/api/leads/")
+    assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
+    assert api_as(key).get("/api/leads/").status_code == 200  # the others keep working
+    row = api_as(key).get(reverse("api:token-detail", args=[made["id"]])).json()
+    assert row["revoked"] is True and row["revoked_at"] is not None
+    assert api_as(key).delete(reverse("api:token-detail", args=[made["id"]])).status_code == 204  # again: no change
+
+
+def test_a_token_is_renamed_and_another_users_is_a_404(agent, other_agent):
+    token, key = api_token_replace(user=agent)
+    other, _other_key = api_token_replace(user=other_agent)
+    renamed = api_as(key).patch(reverse("api:token-detail", args=[token.pk]), {"name": "Warehouse"}, format="json")
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Warehouse"
+    for method in ("get", "patch", "delete"):
+        response = getattr(api_as(key), method)(reverse("api:token-detail", args=[other.pk]), {"name": "x"},
+                                                format="json")
+        assert response.status_code == 404, method
+    assert ApiToken.objects.get(pk=other.pk).works
+
+
+def test_a_token_expiry_is_checked_against_the_longest(agent, settings):
+    settings.LEADCRM_API_TOKEN_MAX_DAYS = 365
+    _token, key = api_token_replace(user=agent)
+    tokens = reverse("api:token-list")
+    for body, field in (({"expires_in_days": 366}, "expires_in_days"),
+                        ({"expires_at": (timezone.now() + timedelta(days=400)).isoformat()}, "expires_at"),
+                        ({"expires_at": (timezone.now() - timedelta(days=1)).isoformat()}, "expires_at"),
+                        ({"expires_in_days": 30, "expires_at": (timezone.now() + timedelta(days=3)).isoformat()},
+                         "expires_at"),
+                        ({"scopes": []}, "scopes"), ({"scopes": ["admin"]}, "scopes"), ({"name": ""}, "name")):
+        response = api_as(key).post(tokens, {"name": "Zap", "scopes": ["read"], **body}, format="json")
+        assert response.status_code == 400 and field in response.json()["errors"], body
+    assert ApiToken.objects.count() == 1
+
+
+def test_tokens_made_before_keep_working_with_every_scope(agent):
+    """What the migration gives the rows it finds: the field defaults (a name, every scope)."""
+    _token, key = api_token_replace(user=agent)
+    ApiToken.objects.update(name="API token", scopes=["read", "write", "outreach"])
+    made = ApiToken(user=agent, prefix="0123456789", digest="0" * 64, expires_at=timezone.now() + timedelta(days=1))
+    assert (made.name, made.scopes) == ("API token", ["read", "write", "outreach"])
+    assert api_as(key).post(reverse("api:follow-up-list"), {}, format="json").status_code == 400  # past the scopes
 
 
 def test_the_schema_documents_the_token_and_problem_bodies(agent, client_as):
     schema = client_as(agent).get("/api/schema/", {"format": "json"}).json()
     scheme = schema["components"]["securitySchemes"]["tokenAuth"]
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
-    assert "expires" in scheme["description"]
+    assert "expires" in scheme["description"] and "insufficient_scope" in scheme["description"]
     post = schema["paths"]["/api/follow-ups/"]["post"]
     assert {"tokenAuth": []} in post["security"]
     for code in ("400", "401", "403", "413", "415", "429"):
