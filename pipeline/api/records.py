@@ -28,6 +28,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
+    extend_schema_serializer,
     inline_serializer,
 )
 from rest_framework import serializers, status
@@ -85,6 +86,8 @@ MAX_TAGS = 50
 # The lead: its detail with its tags -------------------------------------------------------
 
 
+# Named as the detail it is in the schema (a generated client's ``LeadDetail``).
+@extend_schema_serializer(component_name="LeadDetail")
 class LeadRecordSerializer(LeadDetailSerializer):
     """The lead's detail, with the tags on it the caller may see."""
 
