@@ -76,6 +76,11 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # The signed-in user as the author of history rows an admin save writes.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # The API's answers: the unversioned paths' deprecation, the rate limits, then (innermost,
+    # so a replay gets the two before) Idempotency-Key (docs/architecture.md#api-versioning).
+    "leadcrm.shared.versioning.DeprecatedPathsMiddleware",
+    "leadcrm.shared.ratelimit.RateLimitHeadersMiddleware",
+    "leadcrm.shared.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "leadcrm.urls"
@@ -371,8 +376,9 @@ REST_FRAMEWORK = {
     # Keyset pages: never a COUNT over a million leads.
     "DEFAULT_PAGINATION_CLASS": "leadcrm.shared.api.Pages",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle",
-                                 "rest_framework.throttling.AnonRateThrottle"],
+    # DRF's, telling their windows in RateLimit headers (leadcrm/shared/ratelimit.py).
+    "DEFAULT_THROTTLE_CLASSES": ["leadcrm.shared.ratelimit.UserRateThrottle",
+                                 "leadcrm.shared.ratelimit.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": env("LEADCRM_API_USER_RATE", default="600/minute"),
                                "anon": env("LEADCRM_API_ANON_RATE", default="30/minute"),
                                # Each lead source's key (pipeline/api/sources.py).
@@ -399,6 +405,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # /api/v1/ only (the unversioned aliases are left out); Idempotency-Key and the RateLimit
+    # headers documented on every operation they apply to (pipeline/api/hooks.py).
+    "PREPROCESSING_HOOKS": ["pipeline.api.hooks.current_version_only"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "pipeline.api.hooks.document_idempotency_and_rate_limits"],
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "leads.models.Stage",
         "FollowUpSourceEnum": "pipeline.models.FollowUpSource",
