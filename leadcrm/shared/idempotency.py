@@ -161,11 +161,11 @@ class IdempotencyMiddleware:
         view_class = getattr(view_func, "cls", None)
         if view_class is None:  # not a DRF view
             return None
+        user = _caller(request, view_class)
+        if user is None:  # the view's 401 or 403 comes first, key or no key
+            return None
         if not KEY_FORMAT.fullmatch(key):
             return _problem(400, KEY_INVALID, "validation_error", errors={HEADER: [KEY_INVALID]})
-        user = _caller(request, view_class)
-        if user is None:
-            return None
         path = request.path_info
         if UNVERSIONED_NAMESPACE in request.resolver_match.namespaces:
             path = successor_path(path)  # one resource under either of its paths

@@ -61,7 +61,9 @@ def document_idempotency_and_rate_limits(result, generator, request, public):
                 continue
             responses = operation["responses"]
             if method == "post":
-                operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_PARAMETER))
+                parameters = operation.setdefault("parameters", [])
+                if not any(parameter.get("name") == HEADER for parameter in parameters):
+                    parameters.append(dict(IDEMPOTENCY_PARAMETER))
                 for code, description in IDEMPOTENCY_ANSWERS.items():
                     if code in responses:
                         responses[code]["description"] += f" Or: {description[0].lower()}{description[1:]}"
