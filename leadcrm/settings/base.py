@@ -467,6 +467,7 @@ LEADCRM_ENQUEUING_VIEWS = frozenset({
     "leads:import_detail",  # resume an import
     "compliance:registries",  # load a DNC registry file
     "api:import-list",  # an import through the API
+    "api-unversioned:import-list",  # the same under its unversioned path (docs/architecture.md#api-versioning)
 })
 # Readiness (/healthz/ready, leadcrm/shared/health.py): the checks that take this process out of
 # the load balancer when they fail. The others are reported, not required: without Redis
