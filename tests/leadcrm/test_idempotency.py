@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -207,3 +208,32 @@ def test_the_schema_documents_the_key_on_every_post(client):
         assert {"409", "422"} <= set(operation["responses"]), operation["operationId"]
     others = [op for item in schema["paths"].values() for method, op in item.items() if method != "post"]
     assert not any(p["name"] == "Idempotency-Key" for op in others for p in op.get("parameters", []))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="threads share no in-memory SQLite database")
+def test_four_clients_sending_one_key_at_once_create_one_follow_up(lead, agent):
+    import threading
+
+    key, url = api_key_for(agent), reverse("api:follow-up-list")
+    start = threading.Barrier(4)
+    answers = []
+
+    def send():
+        try:
+            client = APIClient(HTTP_AUTHORIZATION=f"Token {key}")
+            start.wait()
+            response = post(client, url, follow_up(lead), "at-once")
+            answers.append((response.status_code, response.get("Idempotent-Replayed")))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # one ran it; the others were told it was still running, or got its answer back
+    assert answers.count((201, None)) == 1, answers
+    assert set(answers) <= {(201, None), (201, "true"), (409, None)}, answers
+    assert FollowUp.objects.filter(lead=lead, title="Call back").count() == 1
