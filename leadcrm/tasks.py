@@ -22,3 +22,12 @@ def evidence_partitions_maintain() -> None:
     from .shared.partitions import maintain
 
     maintain(ahead=settings.LEADCRM_PARTITION_MONTHS_AHEAD)
+
+
+@shared_task(name="leadcrm.idempotency_keys_purge", ignore_result=True)
+def idempotency_keys_purge() -> None:
+    """Hourly from beat: the API's Idempotency-Keys past their 24 hours are deleted, with the
+    answers kept for them (leadcrm/shared/idempotency.py). Safe to run twice."""
+    from .shared.idempotency import idempotency_keys_purge as purge
+
+    purge()

@@ -11,6 +11,7 @@ from rest_framework.routers import DefaultRouter
 from leadcrm.accounts import views as account_views
 from leadcrm.shared import health
 from leadcrm.shared.api import SERVER_ERROR, problem_json_response
+from leadcrm.shared.versioning import API_VERSION, UNVERSIONED_NAMESPACE
 from leads import urls as leads_urls
 from pipeline.api.people import TeamViewSet, UserViewSet
 from pipeline.api.plans import PlanEnrollmentViewSet, PlanViewSet
@@ -75,13 +76,20 @@ api.register("reports", ReportViewSet.reading(report_read), basename="report")
 api.register("tokens", ApiTokenViewSet, basename="token")
 api.register("integration-keys", IntegrationKeyViewSet, basename="integration-key")
 
-urlpatterns = [
-    path("api/", include((api.urls, "api"))),
+# The API's endpoints beside the router's, under their own names.
+api_views = [
     # Lead sources post leads with their own key (docs/architecture.md#lead-source-api).
-    path("api/lead-sources/leads/", SourceLeadPostView.as_view(), name="api-lead-source-post"),
-    path("api/lead-sources/leads/<str:external_id>/", SourceLeadUpsertView.as_view(),
-         name="api-lead-source-upsert"),
-    path("api/compliance/check/", ComplianceCheckView.as_view(), name="api-compliance-check"),
+    path("lead-sources/leads/", SourceLeadPostView.as_view(), name="api-lead-source-post"),
+    path("lead-sources/leads/<str:external_id>/", SourceLeadUpsertView.as_view(), name="api-lead-source-upsert"),
+    path("compliance/check/", ComplianceCheckView.as_view(), name="api-compliance-check"),
+]
+
+urlpatterns = [
+    # The API is versioned in the path; the names reverse to the current version and the
+    # unversioned paths answer the same, announced as deprecated (docs/architecture.md#api-versioning).
+    path(f"api/{API_VERSION}/", include((api.urls, "api"))),
+    path(f"api/{API_VERSION}/", include(api_views)),
+    path("api/", include(([*api.urls, *api_views], UNVERSIONED_NAMESPACE))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("pipeline.urls")),

@@ -76,6 +76,11 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # The signed-in user as the author of history rows an admin save writes.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # The API's answers: the unversioned paths' deprecation, the rate limits, then (innermost,
+    # so a replay gets the two before) Idempotency-Key (docs/architecture.md#api-versioning).
+    "leadcrm.shared.versioning.DeprecatedPathsMiddleware",
+    "leadcrm.shared.ratelimit.RateLimitHeadersMiddleware",
+    "leadcrm.shared.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "leadcrm.urls"
@@ -374,8 +379,9 @@ REST_FRAMEWORK = {
     # Keyset pages: never a COUNT over a million leads.
     "DEFAULT_PAGINATION_CLASS": "leadcrm.shared.api.Pages",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle",
-                                 "rest_framework.throttling.AnonRateThrottle"],
+    # DRF's, telling their windows in RateLimit headers (leadcrm/shared/ratelimit.py).
+    "DEFAULT_THROTTLE_CLASSES": ["leadcrm.shared.ratelimit.UserRateThrottle",
+                                 "leadcrm.shared.ratelimit.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": env("LEADCRM_API_USER_RATE", default="600/minute"),
                                "anon": env("LEADCRM_API_ANON_RATE", default="30/minute"),
                                # Each lead source's key (pipeline/api/sources.py).
@@ -411,8 +417,13 @@ SPECTACULAR_SETTINGS = {
     # refuse an empty list): this server by default, the public address in production.
     "SERVERS": [{"url": env("LEADCRM_API_SERVER_URL", default="http://127.0.0.1:8000"),
                  "description": "This LeadCRM server."}],
-    # Every tag described, pages' example links valid URIs (pipeline/api/openapi.py).
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "pipeline.api.openapi.polish"],
+    # /api/v1/ only (the unversioned aliases are left out); Idempotency-Key and the RateLimit
+    # headers documented on every operation they apply to (pipeline/api/hooks.py); every tag
+    # described, pages' example links valid URIs (pipeline/api/openapi.py).
+    "PREPROCESSING_HOOKS": ["pipeline.api.hooks.current_version_only"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "pipeline.api.hooks.document_idempotency_and_rate_limits",
+                             "pipeline.api.openapi.polish"],
     "ENUM_NAME_OVERRIDES": {
         # Problem codes, the codes of a refused stage move, and the gate's verdicts and rules.
         "ProblemCodeEnum": "leadcrm.shared.api.PROBLEM_CODE_VALUES",
@@ -477,6 +488,7 @@ LEADCRM_ENQUEUING_VIEWS = frozenset({
     "leads:import_detail",  # resume an import
     "compliance:registries",  # load a DNC registry file
     "api:import-list",  # an import through the API
+    "api-unversioned:import-list",  # the same under its unversioned path (docs/architecture.md#api-versioning)
 })
 # Readiness (/healthz/ready, leadcrm/shared/health.py): the checks that take this process out of
 # the load balancer when they fail. The others are reported, not required: without Redis

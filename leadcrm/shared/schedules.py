@@ -26,6 +26,13 @@ SCHEDULES = [
                     "retention is exported to storage, verified, then dropped (docs/database.md#partitions).",
     ),
     Schedule(
+        name="Purge idempotency keys",
+        task="leadcrm.idempotency_keys_purge",
+        minute="40",
+        description="Hourly: the API's Idempotency-Keys past their 24 hours, and the answers kept for them, "
+                    "are deleted (docs/architecture.md#api-idempotency).",
+    ),
+    Schedule(
         name="Worker heartbeat",
         task="leadcrm.worker_heartbeat",
         minute="*",

@@ -21,6 +21,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from leadcrm.shared.api import LimitedJSONParser
+from leadcrm.shared.ratelimit import ToldRateThrottle
 from leads.intake import Intake, OwnerIn
 from leads.models import LeadSourceKey
 from leads.sources import lead_post_from_source, lead_upsert_from_source
@@ -37,14 +38,17 @@ class HasSourceKey(BasePermission):
         return isinstance(request.auth, LeadSourceKey)
 
 
-class SourceKeyRateThrottle(SimpleRateThrottle):
+class SourceKeyRateThrottle(ToldRateThrottle, SimpleRateThrottle):
     """Each key's own pace (``LEADCRM_API_SOURCE_RATE``): a source gone wild (a zap in a loop)
-    is held back without slowing the others, nor its broker's own use of the API."""
+    is held back without slowing the others, nor its broker's own use of the API. Its window
+    is told in the RateLimit headers (``leadcrm/shared/ratelimit.py``)."""
 
     scope = "lead_source"
 
     def get_cache_key(self, request, view):
-        if not isinstance(request.auth, LeadSourceKey):
+        # getattr: the headers read the window from Django's request too, which has no
+        # ``auth`` when the key was refused.
+        if not isinstance(getattr(request, "auth", None), LeadSourceKey):
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
 

@@ -123,6 +123,9 @@ class _KeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     schema = ApiSchema()
     lookup_value_regex = ANY_ID
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    # The answer that makes a key carries it: an Idempotency-Key's retry is told the first
+    # made it, and the key itself is stored nowhere (leadcrm/shared/idempotency.py).
+    answer_shown_once = True
 
     def get_queryset(self):
         return self.keys().select_related("created_by")

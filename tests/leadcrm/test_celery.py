@@ -47,6 +47,7 @@ def test_schedules_install_into_django_celery_beat_and_are_idempotent(db):
              for task in PeriodicTask.objects.filter(name__startswith="leadcrm: ")}
     assert tasks == {
         "leadcrm.worker_heartbeat": ("*", "*", "UTC"),
+        "leadcrm.idempotency_keys_purge": ("*", "40", "UTC"),
         "leadcrm.evidence_partitions_maintain": ("3", "20", "UTC"),
         "leads.open_leads_rescore": ("8", "30", "UTC"),
         "pipeline.reminders_dispatch": ("*", "*", "UTC"),

@@ -273,6 +273,10 @@ PK_OF = {
     "moving_in:report": "crm_import",
     "moving_in:mapping": "crm_import_mapping",
 }
+# The API's unversioned paths are aliases of its /api/v1/ ones (docs/architecture.md#api-versioning):
+# each names what its v1 name does, so the walk covers both.
+PK_OF.update({f"api-unversioned:{name.removeprefix('api:')}": about
+              for name, about in list(PK_OF.items()) if name.startswith("api:")})
 
 # Who may use a row besides the roles that see its lead (owner, team lead, broker).
 ENTITLED_TO = {
