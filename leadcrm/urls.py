@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views import defaults
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularAPIView
@@ -62,34 +62,50 @@ handler404 = not_found
 handler500 = server_error
 
 
-api = DefaultRouter()
-api.register("leads", LeadViewSet, basename="lead")
-api.register("follow-ups", FollowUpViewSet, basename="follow-up")
-api.register("outreach", OutreachViewSet, basename="outreach")
-api.register("imports", ImportViewSet, basename="import")
-api.register("plans", PlanViewSet, basename="plan")
-api.register("plan-enrollments", PlanEnrollmentViewSet, basename="plan-enrollment")
-api.register("users", UserViewSet, basename="user")
-api.register("teams", TeamViewSet, basename="team")
-# The report pages' own reading, passed in: the API and the reports do not import each other.
-api.register("reports", ReportViewSet.reading(report_read), basename="report")
-api.register("tokens", ApiTokenViewSet, basename="token")
-api.register("integration-keys", IntegrationKeyViewSet, basename="integration-key")
-
-# The API's endpoints beside the router's, under their own names.
-api_views = [
-    # Lead sources post leads with their own key (docs/architecture.md#lead-source-api).
-    path("lead-sources/leads/", SourceLeadPostView.as_view(), name="api-lead-source-post"),
-    path("lead-sources/leads/<str:external_id>/", SourceLeadUpsertView.as_view(), name="api-lead-source-upsert"),
-    path("compliance/check/", ComplianceCheckView.as_view(), name="api-compliance-check"),
+# (prefix, viewset, basename) of the API's router.
+API_RESOURCES = [
+    ("leads", LeadViewSet, "lead"),
+    ("follow-ups", FollowUpViewSet, "follow-up"),
+    ("outreach", OutreachViewSet, "outreach"),
+    ("imports", ImportViewSet, "import"),
+    ("plans", PlanViewSet, "plan"),
+    ("plan-enrollments", PlanEnrollmentViewSet, "plan-enrollment"),
+    ("users", UserViewSet, "user"),
+    ("teams", TeamViewSet, "team"),
+    # The report pages' own reading, passed in: the API and the reports do not import each other.
+    ("reports", ReportViewSet.reading(report_read), "report"),
+    ("tokens", ApiTokenViewSet, "token"),
+    ("integration-keys", IntegrationKeyViewSet, "integration-key"),
 ]
+
+
+def api_urls(slash: str) -> list:
+    """The API's paths ending in ``slash``. v1's end in ``/?``: published without the slash
+    (docs/architecture.md#api-versioning), and one sent with it is the same path, since a
+    redirect would lose a POST's body. The unversioned aliases keep their one slash."""
+    router = DefaultRouter()
+    router.trailing_slash = slash  # DRF's own argument is a yes or no: "/" or nothing
+    for prefix, viewset, basename in API_RESOURCES:
+        router.register(prefix, viewset, basename=basename)
+    return [
+        *router.urls,
+        # Lead sources post leads with their own key (docs/architecture.md#lead-source-api).
+        re_path(rf"^lead-sources/leads{slash}$", SourceLeadPostView.as_view(), name="api-lead-source-post"),
+        re_path(rf"^lead-sources/leads/(?P<external_id>[^/]+){slash}$", SourceLeadUpsertView.as_view(),
+                name="api-lead-source-upsert"),
+        re_path(rf"^compliance/check{slash}$", ComplianceCheckView.as_view(), name="api-compliance-check"),
+    ]
+
+
+v1_urls = api_urls("/?")
+v1_named = {"api-lead-source-post", "api-lead-source-upsert", "api-compliance-check"}
 
 urlpatterns = [
     # The API is versioned in the path; the names reverse to the current version and the
     # unversioned paths answer the same, announced as deprecated (docs/architecture.md#api-versioning).
-    path(f"api/{API_VERSION}/", include((api.urls, "api"))),
-    path(f"api/{API_VERSION}/", include(api_views)),
-    path("api/", include(([*api.urls, *api_views], UNVERSIONED_NAMESPACE))),
+    path(f"api/{API_VERSION}/", include(([url for url in v1_urls if url.name not in v1_named], "api"))),
+    path(f"api/{API_VERSION}/", include([url for url in v1_urls if url.name in v1_named])),
+    path("api/", include((api_urls("/"), UNVERSIONED_NAMESPACE))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("pipeline.urls")),

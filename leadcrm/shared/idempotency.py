@@ -174,6 +174,7 @@ class IdempotencyMiddleware:
         path = request.path_info
         if UNVERSIONED_NAMESPACE in request.resolver_match.namespaces:
             path = successor_path(path)  # one resource under either of its paths
+        path = path.rstrip("/")  # v1 takes its paths with or without the slash
         fingerprint = _fingerprint(request, path)
         if fingerprint is None:
             return None

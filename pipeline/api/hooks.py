@@ -13,9 +13,11 @@ from leadcrm.shared.versioning import UNVERSIONED_PREFIX, VERSIONED_PREFIX
 
 
 def current_version_only(endpoints):
-    """The endpoints under /api/v1/; the same views under the unversioned paths are left out."""
-    return [endpoint for endpoint in endpoints
-            if endpoint[0].startswith(VERSIONED_PREFIX) or not endpoint[0].startswith(UNVERSIONED_PREFIX)]
+    """The endpoints under /api/v1/, published without a trailing slash (the routes take one
+    too: ``leadcrm/urls.py``); the same views under the unversioned paths are left out."""
+    return [(path.rstrip("/") if path.startswith(VERSIONED_PREFIX) else path, *rest)
+            for path, *rest in endpoints
+            if path.startswith(VERSIONED_PREFIX) or not path.startswith(UNVERSIONED_PREFIX)]
 
 
 IDEMPOTENCY_PARAMETER = {

@@ -136,6 +136,9 @@ TAG_DESCRIPTIONS = {
 PAGE_LINK_EXAMPLE = "http://127.0.0.1:8000/api/leads/?cursor=cD0yMDI2LTAxLTAx"
 
 
+NULL_ENUM = str({"$ref": "#/components/schemas/NullEnum"})
+
+
 def polish(result, generator, request, public):
     """A postprocessing hook: every tag used listed with a description, and the pages'
     ``next``/``previous`` links required, their examples valid URIs."""
@@ -144,6 +147,12 @@ def polish(result, generator, request, public):
     result["tags"] = [{"name": tag, "description": TAG_DESCRIPTIONS.get(tag, tag.replace("-", " ").capitalize())}
                       for tag in sorted(used)]
     for component in result.get("components", {}).get("schemas", {}).values():
+        for prop in component.get("properties", {}).values():
+            # A nullable choice is oneOf its enum and NullEnum, which already admits null;
+            # drf-spectacular also writes `nullable` beside it, with no `type`, which OAS 3.0
+            # does not define.
+            if prop.get("nullable") and "type" not in prop and NULL_ENUM in map(str, prop.get("oneOf", [])):
+                del prop["nullable"]
         links = [link for link in ("next", "previous") if link in component.get("properties", {})]
         for link in links:
             prop = component["properties"][link]
