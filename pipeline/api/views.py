@@ -28,6 +28,7 @@ from pipeline.outreach.services import outreach_log as log_outreach
 from pipeline.reminders.services import follow_up_complete, follow_up_create
 
 from .editing import LeadRecordEditActions
+from .filters import LEAD_ORDERINGS, LeadFilter
 from .schema import ApiSchema
 from .serializers import (
     REFUSED_SCHEMA,
@@ -57,7 +58,8 @@ class LeadViewSet(LeadRecordEditActions, viewsets.ReadOnlyModelViewSet):
 
     schema = ApiSchema()
     lookup_value_regex = ANY_ID
-    filterset_fields = ["stage", "lead_type", "assigned_agent", "team"]
+    filterset_class = LeadFilter
+    ordering_fields = LEAD_ORDERINGS
 
     def get_queryset(self):
         leads = Lead.objects.visible_to(self.request.user).select_related("property", "assigned_agent", "team")
@@ -137,6 +139,7 @@ class OutreachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     lookup_value_regex = ANY_ID
     serializer_class = OutreachSerializer
     filterset_fields = ["lead", "channel", "outcome"]
+    sync_field = "logged_at"  # append-only: a row never changes after it is logged
 
     def get_queryset(self):
         return OutreachAttempt.objects.visible_to(self.request.user).select_related("agent")
