@@ -175,6 +175,8 @@ def test_an_updated_since_that_is_naive_or_unreadable_is_a_400_saying_what_to_se
 
 
 def test_an_offset_whose_plus_arrived_as_a_space_is_still_read(agent, team):
+    with time_machine.travel(T0 - timedelta(seconds=1), tick=False):
+        LeadFactory(assigned_agent=agent, team=team)
     with time_machine.travel(T0, tick=False):
         lead = LeadFactory(assigned_agent=agent, team=team)
     # "+00:00" sent unencoded in a query string reads as " 00:00"
@@ -189,9 +191,12 @@ def test_ordering_other_than_updated_at_with_updated_since_is_a_400(agent):
 
 
 def test_a_cursor_not_made_for_this_order_is_a_404(agent, team):
-    a_book(agent, team, 3)
+    book = a_book(agent, team, 3)
     client = api_as(agent)
-    next_link = client.get(leads_url(), {"updated_since": iso(T0), "page_size": 1}).json()["next"]
+    page = client.get(leads_url(), {"updated_since": iso(T0), "page_size": 1}).json()
+    assert [row["id"] for row in page["results"]] == [book[0].pk]
+    assert [row["id"] for row in client.get(page["next"]).json()["results"]] == [book[1].pk]
+    next_link = page["next"]
     cursor = next_link.split("cursor=")[1].split("&")[0]
     response = client.get(leads_url(), {"ordering": "score", "cursor": cursor})
     assert response.status_code == 404 and response.json()["detail"] == INVALID_CURSOR
