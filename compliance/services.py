@@ -1076,7 +1076,7 @@ def phones_reflag(*, area_codes: Iterable[str] | None = None, numbers: Iterable[
             FROM phones ph LEFT JOIN listed l ON l.national = ph.national
             WHERE ph.was <> (l.national IS NOT NULL)
         )
-        UPDATE {phone_table} SET on_dnc_list = flags.listed, dnc_flagged_at = %s
+        UPDATE {phone_table} SET on_dnc_list = flags.listed, dnc_flagged_at = %s, updated_at = %s
         FROM flags WHERE {phone_table}.id = flags.id
     """
     with transaction.atomic(), connection.cursor() as cursor:
@@ -1084,7 +1084,8 @@ def phones_reflag(*, area_codes: Iterable[str] | None = None, numbers: Iterable[
             # The phone set and the listed numbers are hashed and sorted in memory, not on
             # disk; a one-off statement gains nothing from JIT compilation.
             cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
-        cursor.execute(sql, [*params, timezone.now()])
+        now = timezone.now()
+        cursor.execute(sql, [*params, now, now])
         if cursor.rowcount >= 0:
             return cursor.rowcount
         cursor.execute("SELECT changes()")  # SQLite reports no row count for WITH ... UPDATE

@@ -25,6 +25,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Max, ProtectedError, Q
+from django.utils import timezone
 
 from leadcrm.accounts.models import User
 
@@ -111,20 +112,30 @@ def check_money(values: dict) -> None:
 ERASED_BY_HAND = "Only a privacy erasure marks a number or an address erased: mark it bad or wrong party instead."
 
 
+def _leads_of(row: models.Model):
+    if isinstance(row, Lead):
+        return Lead.objects.filter(pk=row.pk)
+    if isinstance(row, Property):
+        return Lead.objects.filter(property_id=row.pk)
+    if isinstance(row, Phone | Email):
+        return Lead.objects.filter(contacts=row.contact_id)
+    return Lead.objects.filter(pk=row.lead_id)
+
+
 def _refuse_erased(row: models.Model) -> None:
     """No edit reaches a row of an erased lead, whichever row it starts from (the pages
     hide the buttons; the API and any later caller meet this)."""
-    if isinstance(row, Lead):
-        leads = Lead.objects.filter(pk=row.pk)
-    elif isinstance(row, Property):
-        leads = Lead.objects.filter(property_id=row.pk)
-    elif isinstance(row, Phone | Email):
-        leads = Lead.objects.filter(contacts=row.contact_id)
-    else:
-        leads = Lead.objects.filter(pk=row.lead_id)
-    erased = leads.filter(erased_at__isnull=False).first()
+    erased = _leads_of(row).filter(erased_at__isnull=False).first()
     if erased is not None:
         erased.refuse_if_erased()
+
+
+def _touch_lead(row: models.Model) -> None:
+    """A change to any row of a lead's record moves the lead's ``updated_at``, so a client
+    syncing leads by change (``?updated_since=``) reads the lead again and sees a corrected
+    phone without walking every owner's numbers (docs/architecture.md#api-sync). One
+    UPDATE of the lead per edit, in the edit's transaction."""
+    _leads_of(row).update(updated_at=timezone.now())
 
 
 def _locked(row: models.Model, version: int | None):
@@ -156,6 +167,7 @@ def _save_changes(row: models.Model, *, actor: User | None, changes: dict, edita
     row._history_user = actor
     auto_now = [f.name for f in row._meta.concrete_fields if getattr(f, "auto_now", False)]
     row.save(update_fields=[*changed, "version", *auto_now])
+    _touch_lead(row)
     return changed
 
 
@@ -164,6 +176,7 @@ def _delete(row: models.Model, *, actor: User | None, reason: str) -> None:
     history_baseline(row)
     row._history_user = actor
     row._change_reason = reason
+    _touch_lead(row)
     row.delete()
 
 
@@ -172,6 +185,7 @@ def _create(row: models.Model, *, actor: User | None) -> models.Model:
     row.full_clean()
     row._history_user = actor
     row.save()
+    _touch_lead(row)
     return row
 
 
@@ -355,8 +369,10 @@ def hardship_add(*, lead: Lead, actor: User | None, category: str, narrative: st
                  started_on: date | None = None, letter_received_on: date | None = None) -> HardshipRecord:
     """Why the homeowner cannot pay, as they told it: what Qualify needs first."""
     _refuse_erased(lead)
-    return hardship_record_create(lead=lead, category=category, narrative=narrative, started_on=started_on,
-                                  letter_received_on=letter_received_on, recorded_by=actor)
+    record = hardship_record_create(lead=lead, category=category, narrative=narrative, started_on=started_on,
+                                    letter_received_on=letter_received_on, recorded_by=actor)
+    _touch_lead(lead)
+    return record
 
 
 @transaction.atomic
@@ -374,7 +390,9 @@ def lien_add(*, lead: Lead, actor: User | None, **fields) -> Lien:
     """A lien from the title report or the homeowner; the lead's lien total follows."""
     check_money(fields)
     _refuse_erased(lead)
-    return lien_create(lead=lead, actor=actor, **fields)
+    lien = lien_create(lead=lead, actor=actor, **fields)
+    _touch_lead(lead)
+    return lien
 
 
 @transaction.atomic
@@ -386,6 +404,7 @@ def lien_edit(*, lien: Lien, actor: User | None, version: int | None, loan_numbe
     if not changes and loan_number is None:
         return row
     history_baseline(row)
+    _touch_lead(row)
     return lien_update(lien=row, actor=actor, loan_number=loan_number, **changes)
 
 
@@ -394,6 +413,7 @@ def lien_remove(*, lien: Lien, actor: User | None, version: int | None, reason: 
     reason = _reason(reason)
     row = _locked(lien, version)
     history_baseline(row)
+    _touch_lead(row)
     lien_delete(lien=row, actor=actor, reason=reason)
 
 

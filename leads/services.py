@@ -396,9 +396,13 @@ def leads_rescore(*, lead_ids: Iterable[int], now: datetime | None = None) -> in
 
 def _scores_write(leads: list[Lead]) -> None:
     """Write new scores: on PostgreSQL one UPDATE ... FROM (VALUES ...) per thousand leads,
-    several times faster than ``bulk_update``'s CASE WHEN for each row."""
+    several times faster than ``bulk_update``'s CASE WHEN for each row. Only changed scores
+    come here, and each moves the lead's ``updated_at`` (docs/architecture.md#api-sync)."""
+    now = timezone.now()
     if connection.vendor != "postgresql":
-        Lead.objects.bulk_update(leads, ["score", "score_reasons"], batch_size=500)
+        for lead in leads:
+            lead.updated_at = now
+        Lead.objects.bulk_update(leads, ["score", "score_reasons", "updated_at"], batch_size=500)
         return
     table = Lead._meta.db_table
     with connection.cursor() as cursor:
@@ -407,9 +411,9 @@ def _scores_write(leads: list[Lead]) -> None:
             values = ", ".join(["(%s, %s, %s::jsonb)"] * len(chunk))
             params = [item for lead in chunk for item in (lead.pk, lead.score, json.dumps(lead.score_reasons))]
             cursor.execute(
-                f"UPDATE {table} AS l SET score = v.score, score_reasons = v.reasons "
+                f"UPDATE {table} AS l SET score = v.score, score_reasons = v.reasons, updated_at = %s "
                 f"FROM (VALUES {values}) AS v(id, score, reasons) WHERE l.id = v.id",
-                params,
+                [now, *params],
             )
 
 

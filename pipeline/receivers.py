@@ -29,8 +29,9 @@ def follow_ups_follow_the_lead(*, lead, from_agent_id, to_agent, now, **kwargs) 
         follow_up.assignee = to_agent
         follow_up.notify_at = when_to_tell(to_agent, max(follow_up.due_at, now))
         follow_up.notified_at = follow_up.dispatched_at = follow_up.escalate_at = follow_up.escalated_at = None
+        follow_up.updated_at = now
     FollowUp.objects.bulk_update(moving, ["assignee", "notify_at", "notified_at", "dispatched_at", "escalate_at",
-                                          "escalated_at"])
+                                          "escalated_at", "updated_at"])
 
 
 @receiver(leads_merged, dispatch_uid="pipeline-follow-ups-follow-the-merge")
@@ -66,4 +67,5 @@ def auction_follow_ups_write(*, job, due, auctions, **kwargs) -> None:
          tell[call.assignee_id], job.created_by_id) for call in planned])
     # New leads were written with this time already (the import's batch).
     Lead.objects.filter(pk__any_of=[call.lead_id for call in planned if call.held]).filter(
-        Q(next_follow_up_at__isnull=True) | Q(next_follow_up_at__gt=due)).update(next_follow_up_at=due)
+        Q(next_follow_up_at__isnull=True) | Q(next_follow_up_at__gt=due)).update(next_follow_up_at=due,
+                                                                                updated_at=timezone.now())

@@ -376,8 +376,8 @@ REST_FRAMEWORK = {
     # JSON only: the interactive docs are /api/docs/ (the browsable API's inline styles
     # would not pass the Content Security Policy).
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # Keyset pages: never a COUNT over a million leads.
-    "DEFAULT_PAGINATION_CLASS": "leadcrm.shared.api.Pages",
+    # Keyset pages: never a COUNT over a million leads; by (updated_at, id) when read by change.
+    "DEFAULT_PAGINATION_CLASS": "leadcrm.shared.sync.SyncPages",
     "PAGE_SIZE": 50,
     # DRF's, telling their windows in RateLimit headers (leadcrm/shared/ratelimit.py).
     "DEFAULT_THROTTLE_CLASSES": ["leadcrm.shared.ratelimit.UserRateThrottle",
@@ -388,7 +388,9 @@ REST_FRAMEWORK = {
                                "lead_source": env("LEADCRM_API_SOURCE_RATE", default="120/minute")},
     # Every API view's operations get a summary, a tag and the shared error answers.
     "DEFAULT_SCHEMA_CLASS": "pipeline.api.openapi.ApiSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # ?updated_since= on every list (docs/architecture.md#api-sync).
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend",
+                                "leadcrm.shared.sync.UpdatedSinceFilter"],
     "EXCEPTION_HANDLER": "leadcrm.shared.api.exception_handler",
 }
 # An API token works this many days from when it is made (leadcrm/accounts/tokens.py).

@@ -273,8 +273,12 @@ def write_batch(job: ImportJob, records: list[Record], *, turn: Turn | None = No
         _write_liens_and_filings(job, resolved, due=due)
     copy_rows(ImportRowIssue, ISSUE_COLUMNS, issues, ignore_conflicts=True)
     if old_ids:
-        # Merged leads: another list, maybe a lien or a more urgent type. Rescored in this
-        # batch's transaction, so a resumed or cancelled import leaves no score behind.
+        # Merged leads: another list, maybe an owner, a phone, a lien or a more urgent type,
+        # so each moves its updated_at for the API's sync (docs/architecture.md#api-sync):
+        # one statement, where finding which of them gained what would cost a query a kind.
+        Lead.objects.filter(pk__any_of=old_ids).update(updated_at=now)
+        # Rescored in this batch's transaction, so a resumed or cancelled import leaves no
+        # score behind.
         if set_based():
             held_rescore(lead_ids=old_ids, now=now)
         else:

@@ -114,10 +114,11 @@ def held_people_write(resolved: list[tuple[Record, object]]) -> None:
                 FROM {stage} s JOIN held h ON h.lead_id = s.lead_id AND h.position = s.position
                 JOIN {contact} c ON c.id = h.id)
             UPDATE {contact} c SET do_not_mail = c.do_not_mail OR m.do_not_mail,
-                deceased = c.deceased OR m.deceased, rejected_phones = c.rejected_phones || m.fresh
+                deceased = c.deceased OR m.deceased, rejected_phones = c.rejected_phones || m.fresh,
+                updated_at = %s
             FROM merged m
             WHERE c.id = m.id AND ((m.do_not_mail AND NOT c.do_not_mail) OR (m.deceased AND NOT c.deceased)
-                                   OR m.fresh <> '[]'::jsonb)""")
+                                   OR m.fresh <> '[]'::jsonb)""", [timezone.now()])
         # New owners, in the batch's order.
         cursor.execute(f"""
             INSERT INTO {contact} ({_plain_list(names)})

@@ -275,7 +275,7 @@ def import_run(*, job_id: int, batch_rows: int = BATCH_ROWS) -> ImportJob:
     except Exception as error:
         ImportJob.objects.filter(pk=job_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).update(
             status=ImportStatus.FAILED, error=FAILED.format(error=str(error)[:500] or type(error).__name__),
-            finished_at=timezone.now())
+            finished_at=timezone.now(), updated_at=timezone.now())
         raise
 
 
@@ -300,7 +300,7 @@ def _import_run(*, job_id: int, batch_rows: int) -> ImportJob:
         # second finds the attempts moved, and stands aside.
         claimed = ImportJob.objects.filter(pk=job.pk, status=job.status, attempts=job.attempts).update(
             status=ImportStatus.RUNNING, attempts=job.attempts + 1, started_at=job.started_at or timezone.now(),
-            heartbeat_at=timezone.now())
+            heartbeat_at=timezone.now(), updated_at=timezone.now())
         job.refresh_from_db()
         if not claimed:
             return job
@@ -314,7 +314,7 @@ def _count_rows(job: ImportJob) -> int:
     """Count the file's rows, here in the worker and never in the web request (the page says
     "counting rows" until then); a job counted before a restart is not counted again."""
     total = sum(1 for _ in open_table(stored_source(job), job.file_name).rows())
-    ImportJob.objects.filter(pk=job.pk, rows_total__isnull=True).update(rows_total=total)
+    ImportJob.objects.filter(pk=job.pk, rows_total__isnull=True).update(rows_total=total, updated_at=timezone.now())
     return ImportJob.objects.values_list("rows_total", flat=True).get(pk=job.pk)
 
 
@@ -469,7 +469,7 @@ def _finish(job: ImportJob) -> ImportJob:
     job.status, job.finished_at = ImportStatus.DONE, timezone.now()
     with transaction.atomic():  # the cost counted once: by the one run that marks the job done
         done = ImportJob.objects.filter(pk=job.pk).exclude(status=ImportStatus.DONE).update(
-            phones_on_dnc=job.phones_on_dnc, status=job.status, finished_at=job.finished_at)
+            phones_on_dnc=job.phones_on_dnc, status=job.status, finished_at=job.finished_at, updated_at=job.finished_at)
         if done and job.list_cost:
             LeadList.objects.filter(pk=job.lead_list_id).update(cost=Coalesce("cost", Decimal(0)) + job.list_cost)
     return job

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from leadcrm.shared.stamps import StampedOnSave
+
 from .leads import LeadSource
 from .lists import LeadList
 
@@ -46,7 +48,7 @@ def queued_lost_after() -> timedelta:
     return timedelta(seconds=settings.LEADCRM_JOB_QUEUED_LOST_AFTER_SECONDS)
 
 
-class ImportJob(models.Model):
+class ImportJob(StampedOnSave, models.Model):
     """One list file imported: its progress, its counts, and where it stopped (to resume)."""
 
     lead_list = models.ForeignKey(LeadList, on_delete=models.PROTECT, related_name="imports")
@@ -78,6 +80,7 @@ class ImportJob(models.Model):
     phones_on_dnc = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(

@@ -180,6 +180,8 @@ class Lead(models.Model):
             # The leads merged into a survivor (its evidence is read through them).
             models.Index(fields=["merged_into"], name="lead_merged_into",
                          condition=models.Q(merged_into__isnull=False)),
+            # The API's sync by change walks (updated_at, id) (docs/architecture.md#api-sync).
+            models.Index(fields=["updated_at", "id"], name="lead_updated"),
         ]
         constraints = [
             models.CheckConstraint(

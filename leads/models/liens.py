@@ -4,6 +4,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from leadcrm.shared.stamps import StampedOnSave
+
 from ..querysets import RelatedToLeadQuerySet
 from .leads import Lead
 
@@ -19,7 +21,7 @@ class LienType(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class Lien(models.Model):
+class Lien(StampedOnSave, models.Model):
     """A debt recorded against the property; each one is negotiated on its own clock."""
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="liens",
@@ -78,7 +80,7 @@ class ForeclosureRecordType(models.TextChoices):
     OTHER = "OTHER", "Other filing"
 
 
-class ForeclosureRecord(models.Model):
+class ForeclosureRecord(StampedOnSave, models.Model):
     """A recorded pre-foreclosure filing against the property (PropStream's Pre-FC columns)."""
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="foreclosure_records",
@@ -94,12 +96,13 @@ class ForeclosureRecord(models.Model):
     opening_bid = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     trustee = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     # Optimistic concurrency: every edit carries the version it was opened at and is
     # refused when the row moved on (leads.editing). The database default lets COPY skip it.
     version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
     # Who changed what, for the lead's timeline and the admin (docs/architecture.md#history).
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     objects = RelatedToLeadQuerySet.as_manager()
 

@@ -6,6 +6,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from leadcrm.accounts.models import US_STATES
+from leadcrm.shared.stamps import StampedOnSave
 
 from ..addresses import address_key
 from ..phones import format_national
@@ -18,7 +19,7 @@ e164_validator = RegexValidator(r"^\+[1-9]\d{6,14}$", "Enter the number in E.164
 # Owners and how to reach them --------------------------------------------------------------
 
 
-class Contact(models.Model):
+class Contact(StampedOnSave, models.Model):
     """An owner (or co-owner, heir, company) of the property, with the mailing address."""
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="contacts")
@@ -38,12 +39,13 @@ class Contact(models.Model):
         default=list, blank=True, help_text="Numbers on the list that could not be read: [{raw, reason}]."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     # Optimistic concurrency: every edit carries the version it was opened at and is
     # refused when the row moved on (leads.editing). The database default lets COPY skip it.
     version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
     # Who changed what, for the lead's timeline and the admin (docs/architecture.md#history).
-    history = HistoricalRecords(excluded_fields=["rejected_phones"])
+    history = HistoricalRecords(excluded_fields=["rejected_phones", "updated_at"])
 
     objects = RelatedToLeadQuerySet.as_manager()
 
@@ -117,7 +119,7 @@ class PhoneQuerySet(RelatedToLeadQuerySet):
     lead_path = "contact__lead"
 
 
-class Phone(models.Model):
+class Phone(StampedOnSave, models.Model):
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="phones",
                                 db_index=False)  # phone_once_per_contact
     number = models.CharField(max_length=16, validators=[e164_validator], db_index=True)
@@ -134,12 +136,13 @@ class Phone(models.Model):
     )
     dnc_flagged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     # Optimistic concurrency: every edit carries the version it was opened at and is
     # refused when the row moved on (leads.editing). The database default lets COPY skip it.
     version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
     # Who changed what, for the lead's timeline and the admin (docs/architecture.md#history).
-    history = HistoricalRecords(excluded_fields=["on_dnc_list", "dnc_flagged_at"])
+    history = HistoricalRecords(excluded_fields=["on_dnc_list", "dnc_flagged_at", "updated_at"])
 
     objects = PhoneQuerySet.as_manager()
 
@@ -173,7 +176,7 @@ class EmailQuerySet(RelatedToLeadQuerySet):
     lead_path = "contact__lead"
 
 
-class Email(models.Model):
+class Email(StampedOnSave, models.Model):
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails",
                                 db_index=False)  # email_once_per_contact
     address = models.EmailField()
@@ -181,12 +184,13 @@ class Email(models.Model):
     status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.GOOD)
     position = models.PositiveSmallIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     # Optimistic concurrency: every edit carries the version it was opened at and is
     # refused when the row moved on (leads.editing). The database default lets COPY skip it.
     version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
     # Who changed what, for the lead's timeline and the admin (docs/architecture.md#history).
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     objects = EmailQuerySet.as_manager()
 
@@ -218,7 +222,7 @@ class HardshipCategory(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class HardshipRecord(models.Model):
+class HardshipRecord(StampedOnSave, models.Model):
     """Why the homeowner cannot keep paying: the heart of the hardship letter."""
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="hardships")
@@ -232,12 +236,13 @@ class HardshipRecord(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     # Optimistic concurrency: every edit carries the version it was opened at and is
     # refused when the row moved on (leads.editing). The database default lets COPY skip it.
     version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
     # Who changed what, for the lead's timeline and the admin (docs/architecture.md#history).
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     objects = RelatedToLeadQuerySet.as_manager()
 

@@ -36,8 +36,8 @@ class MoneyField(serializers.DecimalField):
 
 def _model_serializer(model, editable, *, extra=(), money=(), name):
     """A serializer of ``model``'s editable fields, its id and version (read only)."""
-    meta = type("Meta", (), {"model": model, "fields": ["id", "version", *editable, *extra],
-                             "read_only_fields": ["id", "version", *extra]})
+    meta = type("Meta", (), {"model": model, "fields": ["id", "version", *editable, *extra, "updated_at"],
+                             "read_only_fields": ["id", "version", *extra, "updated_at"]})
     attrs = {"Meta": meta, **{field: MoneyField() for field in money}}
     return type(name, (ModelSerializer,), attrs)
 
@@ -70,8 +70,9 @@ class PhoneEditSerializer(ModelSerializer):
 
     class Meta:
         model = Phone
-        fields = ["id", "version", "number", "phone_type", "source", "status", "position", "on_dnc_list", "primary"]
-        read_only_fields = ["id", "version", "position", "on_dnc_list"]
+        fields = ["id", "version", "number", "phone_type", "source", "status", "position", "on_dnc_list", "primary",
+                  "updated_at"]
+        read_only_fields = ["id", "version", "position", "on_dnc_list", "updated_at"]
 
 
 class EmailEditSerializer(ModelSerializer):
@@ -80,8 +81,8 @@ class EmailEditSerializer(ModelSerializer):
 
     class Meta:
         model = Email
-        fields = ["id", "version", "address", "source", "status", "position", "primary"]
-        read_only_fields = ["id", "version", "position"]
+        fields = ["id", "version", "address", "source", "status", "position", "primary", "updated_at"]
+        read_only_fields = ["id", "version", "position", "updated_at"]
 
 
 class VersionSerializer(serializers.Serializer):

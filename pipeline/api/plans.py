@@ -71,7 +71,7 @@ class PlanSerializer(ModelSerializer):
     class Meta:
         model = ActionPlan
         fields = ["id", "name", "description", "shared", "seeded", "stages", "key_date", "pause_on_response",
-                  "pause_call_seconds", "version", "steps"]
+                  "pause_call_seconds", "version", "steps", "updated_at"]
 
 
 class PlanStepRunSerializer(ModelSerializer):
@@ -90,7 +90,8 @@ class PlanEnrollmentSerializer(ModelSerializer):
     class Meta:
         model = PlanEnrollment
         fields = ["id", "plan", "plan_name", "lead", "status", "source", "started_at", "last_position",
-                  "next_due_at", "paused_at", "pause_reason", "pause_detail", "ended_at", "end_reason", "runs"]
+                  "next_due_at", "paused_at", "pause_reason", "pause_detail", "ended_at", "end_reason", "runs",
+                  "updated_at"]
 
 
 class LeadChoiceSerializer(serializers.Serializer):

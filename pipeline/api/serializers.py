@@ -27,13 +27,13 @@ from pipeline.models import FollowUp, Outcome, OutreachAttempt, StageChange
 class PhoneSerializer(ModelSerializer):
     class Meta:
         model = Phone
-        fields = ["id", "number", "phone_type", "status", "on_dnc_list"]
+        fields = ["id", "number", "phone_type", "status", "on_dnc_list", "updated_at"]
 
 
 class EmailSerializer(ModelSerializer):
     class Meta:
         model = Email
-        fields = ["id", "address"]
+        fields = ["id", "address", "updated_at"]
 
 
 class ContactSerializer(ModelSerializer):
@@ -43,14 +43,16 @@ class ContactSerializer(ModelSerializer):
     class Meta:
         model = Contact
         fields = ["id", "position", "first_name", "last_name", "company_name", "mailing_street", "mailing_unit",
-                  "mailing_city", "mailing_state", "mailing_zip", "do_not_mail", "deceased", "phones", "emails"]
+                  "mailing_city", "mailing_state", "mailing_zip", "do_not_mail", "deceased", "phones", "emails",
+                  "updated_at"]
 
 
 class LienSerializer(ModelSerializer):
     class Meta:
         model = Lien
         # Only the masked loan number (****1234) ever leaves the database.
-        fields = ["id", "position", "lien_type", "lender", "balance", "loan_number_masked", "recording_date"]
+        fields = ["id", "position", "lien_type", "lender", "balance", "loan_number_masked", "recording_date",
+                  "updated_at"]
 
 
 class LeadSerializer(ModelSerializer):
@@ -73,7 +75,7 @@ class LeadSerializer(ModelSerializer):
         fields = ["id", "street", "city", "state", "zip_code", "county", "estimated_value", "lead_type", "source",
                   "stage", "stage_entered_at", "dead_reason", "score", "score_reasons", "lien_total",
                   "assigned_agent", "assigned_agent_id", "team", "team_id", "next_follow_up_at", "last_contacted_at",
-                  "closing_date", "created_at"]
+                  "closing_date", "created_at", "updated_at"]
 
 
 class LeadDetailSerializer(LeadSerializer):
@@ -86,10 +88,11 @@ class LeadDetailSerializer(LeadSerializer):
 
 class StageChangeSerializer(ModelSerializer):
     changed_by = serializers.StringRelatedField(allow_null=True)
+    updated_at = SaneDateTimeField(source="changed_at", read_only=True, help_text="A stage change never changes.")
 
     class Meta:
         model = StageChange
-        fields = ["id", "from_stage", "to_stage", "dead_reason", "note", "changed_by", "changed_at"]
+        fields = ["id", "from_stage", "to_stage", "dead_reason", "note", "changed_by", "changed_at", "updated_at"]
 
 
 class StageMoveSerializer(serializers.Serializer):
@@ -150,7 +153,7 @@ class FollowUpSerializer(ModelSerializer):
     class Meta:
         model = FollowUp
         fields = ["id", "lead", "assignee", "assignee_id", "assignee_name", "kind", "source", "title", "notes",
-                  "due_at", "requested_at", "done_at", "closed_reason", "created_at"]
+                  "due_at", "requested_at", "done_at", "closed_reason", "created_at", "updated_at"]
         read_only_fields = ["source", "requested_at", "done_at", "closed_reason", "created_at"]
         extra_kwargs = {"due_at": {"within": FOLLOW_UP_WITHIN}}
 
@@ -238,11 +241,13 @@ class OutreachCreateSerializer(ContactPointMixin):
 
 class OutreachSerializer(ModelSerializer):
     agent = serializers.StringRelatedField()
+    updated_at = SaneDateTimeField(source="logged_at", read_only=True,
+                                   help_text="When it was logged: the log is append-only (a correction is a new row).")
 
     class Meta:
         model = OutreachAttempt
         fields = ["id", "lead", "channel", "outcome", "purpose", "direction", "technology", "role_disclosed", "notes",
-                  "agent", "occurred_at", "logged_at", "corrects"]
+                  "agent", "occurred_at", "logged_at", "corrects", "updated_at"]
 
 
 class BlockedSerializer(ProblemSerializer, VerdictSerializer):
@@ -259,7 +264,7 @@ class ImportSerializer(ModelSerializer):
         model = ImportJob
         fields = ["id", "file_name", "lead_list", "source", "status", "rows_total", "rows_done", "percent",
                   "leads_created", "leads_merged", "rows_rejected", "phones_valid", "phones_invalid", "phones_on_dnc",
-                  "error", "created_at", "started_at", "finished_at"]
+                  "error", "created_at", "started_at", "finished_at", "updated_at"]
 
 
 class ImportUploadSerializer(serializers.Serializer):

@@ -37,6 +37,7 @@ from pipeline.reminders.services import (
 )
 
 from .editing import LeadRecordEditActions
+from .filters import LEAD_ORDERINGS, LeadFilter
 from .records import LeadRecordActions, LeadRecordSerializer
 from .schema import ApiSchema
 from .serializers import (
@@ -72,7 +73,8 @@ class LeadViewSet(LeadRecordEditActions, LeadRecordActions, viewsets.ReadOnlyMod
 
     schema = ApiSchema()
     lookup_value_regex = ANY_ID
-    filterset_fields = ["stage", "lead_type", "assigned_agent", "team"]
+    filterset_class = LeadFilter
+    ordering_fields = LEAD_ORDERINGS
 
     def get_queryset(self):
         leads = Lead.objects.visible_to(self.request.user).select_related("property", "assigned_agent", "team")
@@ -217,6 +219,7 @@ class OutreachViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     serializer_class = OutreachSerializer
     filterset_fields = ["lead", "channel", "outcome"]
     required_scopes = {"POST": [Scope.WRITE, Scope.OUTREACH]}  # pipeline/api/permissions.py
+    sync_field = "logged_at"  # append-only: a row never changes after it is logged
 
     def get_queryset(self):
         return OutreachAttempt.objects.visible_to(self.request.user).select_related("agent")

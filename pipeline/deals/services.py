@@ -106,7 +106,7 @@ def lead_stage_change(
     if to_stage in (Stage.CLOSED, Stage.DEAD):
         # Nothing more to do on a lead that closed or died: no more reminders or escalations.
         FollowUp.objects.filter(lead=locked, done_at__isnull=True).update(
-            done_at=at, closed_reason=f"The lead moved to {Stage(to_stage).label}.")
+            done_at=at, closed_reason=f"The lead moved to {Stage(to_stage).label}.", updated_at=timezone.now())
         locked.next_follow_up_at = None
         Lead.objects.filter(pk=locked.pk).update(next_follow_up_at=None)
     locked.stage = to_stage

@@ -281,7 +281,9 @@ def _deliver_later(message_id: int, *, seconds: int) -> None:
 def _mark_landline(message: Message) -> None:
     phone = message.attempt.phone
     if phone is not None and phone.phone_type != PhoneType.LANDLINE:
-        Phone.objects.filter(pk=phone.pk).update(phone_type=PhoneType.LANDLINE, version=phone.version + 1)
+        now = timezone.now()
+        Phone.objects.filter(pk=phone.pk).update(phone_type=PhoneType.LANDLINE, version=phone.version + 1, updated_at=now)
+        Lead.objects.filter(contacts=phone.contact_id).update(updated_at=now)  # docs/architecture.md#api-sync
 
 
 def _moves_forward(current: str, new: str) -> bool:

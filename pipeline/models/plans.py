@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from leadcrm.shared.stamps import StampedOnSave
 from leads.querysets import RelatedToLeadQuerySet
 
 
@@ -58,7 +59,7 @@ class ActionPlanQuerySet(models.QuerySet):
         return self.live().filter(models.Q(owner__isnull=True) | models.Q(owner=user))
 
 
-class ActionPlan(models.Model):
+class ActionPlan(StampedOnSave, models.Model):
     """A named sequence of steps. Shared (``owner`` empty) plans are the broker's; an agent
     keeps their own. Saved only through ``pipeline.plans.services.plan_save``, which checks
     every step's words (merge fields, prohibited promises, who is writing)."""
@@ -200,7 +201,7 @@ class PlanEnrollmentQuerySet(RelatedToLeadQuerySet):
         return self.filter(status=EnrollmentStatus.ACTIVE, next_due_at__lte=now)
 
 
-class PlanEnrollment(models.Model):
+class PlanEnrollment(StampedOnSave, models.Model):
     """A lead in a plan. At most one open (active or paused) enrollment per lead and plan.
 
     ``last_position`` is the position of the last step run (-1 before the first);
@@ -247,6 +248,7 @@ class PlanEnrollment(models.Model):
     # Channels whose steps no longer run ({"sms": "Stop requested by text on Dec 2"}): a
     # stop, a do-not-contact, a deceased or do-not-mail owner ends a channel, not the plan.
     ended_channels = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = PlanEnrollmentQuerySet.as_manager()
 

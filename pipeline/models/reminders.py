@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from leadcrm.shared.stamps import StampedOnSave
 from leads.models import Stage
 from leads.querysets import RelatedToLeadQuerySet
 
@@ -47,7 +48,7 @@ class FollowUpQuerySet(RelatedToLeadQuerySet):
         return self.filter(done_at__isnull=True, notified_at__isnull=True, notify_at__lte=now)
 
 
-class FollowUp(models.Model):
+class FollowUp(StampedOnSave, models.Model):
     """Something someone must do for a lead by a time.
 
     ``due_at`` is when it is due; for a call, the first moment the homeowner may lawfully be
@@ -89,6 +90,7 @@ class FollowUp(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = FollowUpQuerySet.as_manager()
 
@@ -100,6 +102,8 @@ class FollowUp(models.Model):
             models.Index(fields=["assignee", "due_at", "id"], name="followup_assignee_open",
                          condition=models.Q(done_at__isnull=True)),
             models.Index(fields=["lead", "done_at"], name="followup_lead_open"),
+            # The API's sync by change walks (updated_at, id) (docs/architecture.md#api-sync).
+            models.Index(fields=["updated_at", "id"], name="followup_updated"),
             # The reminder sweep: what is still to be told, in the order it falls due.
             models.Index(fields=["notify_at"], name="followup_to_notify",
                          condition=models.Q(done_at__isnull=True, notified_at__isnull=True)),

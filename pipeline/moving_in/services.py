@@ -702,7 +702,7 @@ class _Writer:
             when = person.updated or person.created
             if when is not None:
                 fields["closing_date"] = min(when.astimezone(self.zone).date(), timezone.localdate(now, self.zone))
-        Lead.objects.filter(pk=lead.pk).update(**fields)
+        Lead.objects.filter(pk=lead.pk).update(**fields, updated_at=timezone.now())
         lead.refresh_from_db()
         if stage == Stage.CLOSED and lead.closing_date is None:
             self._left_out(person, lead, CLOSED_WITHOUT_DATE.format(system=self.system.label))

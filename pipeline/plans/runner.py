@@ -340,7 +340,7 @@ def _why_it_stops(enrollment: PlanEnrollment, now: datetime) -> str | None:
 
 def _wait(enrollment: PlanEnrollment, outcome: Outcome, now: datetime) -> str:
     PlanEnrollment.objects.filter(pk=enrollment.pk, status=EnrollmentStatus.ACTIVE).update(
-        next_due_at=outcome.wait_until, claimed_at=None, dispatched_at=None)
+        next_due_at=outcome.wait_until, claimed_at=None, dispatched_at=None, updated_at=now)
     return WAIT
 
 

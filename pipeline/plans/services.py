@@ -272,7 +272,7 @@ def _last_positions_renumber(plan: ActionPlan) -> None:
     last_ran = (PlanStepRun.objects.filter(enrollment=OuterRef("pk"), status__in=FINAL_RUN, step__isnull=False)
                 .order_by().values("enrollment").annotate(last=Max("step__position")).values("last"))
     PlanEnrollment.objects.filter(plan=plan, status__in=OPEN_ENROLLMENT).update(
-        last_position=Coalesce(Subquery(last_ran), Value(-1)))
+        last_position=Coalesce(Subquery(last_ran), Value(-1)), updated_at=timezone.now())
 
 
 def plan_copy(*, plan: ActionPlan, actor: User) -> ActionPlan:
@@ -547,8 +547,9 @@ def lead_responded(*, lead_id: int, reason: PauseReason | str, detail: str = "",
         lead_id=lead_id, status=EnrollmentStatus.ACTIVE, plan__pause_on_response=True, active_since__lt=at))
     for enrollment in running:
         _mark_paused(enrollment, reason=reason, detail=detail, at=at, actor=None)
+        enrollment.updated_at = at
     PlanEnrollment.objects.bulk_update(running, ["status", "paused_at", "pause_reason", "pause_detail", "paused_by",
-                                                 "next_due_at", "claimed_at", "dispatched_at"])
+                                                 "next_due_at", "claimed_at", "dispatched_at", "updated_at"])
     return len(running)
 
 

@@ -145,7 +145,7 @@ def _write(candidates: list[FollowUp]) -> int:
 
 def _close(queryset, reason: str, now: datetime) -> int:
     lead_ids = set(queryset.values_list("lead_id", flat=True))
-    closed = queryset.filter(done_at__isnull=True).update(done_at=now, closed_reason=reason)
+    closed = queryset.filter(done_at__isnull=True).update(done_at=now, closed_reason=reason, updated_at=now)
     _refresh_next(lead_ids)
     return closed
 
@@ -157,7 +157,7 @@ def _refresh_next(lead_ids) -> None:
         chunk = ids[start:start + 5000]
         Lead.objects.filter(pk__in=chunk).update(next_follow_up_at=Subquery(
             FollowUp.objects.filter(lead=OuterRef("pk"), done_at__isnull=True).order_by("due_at").values("due_at")[:1]
-        ))
+        ), updated_at=timezone.now())
 
 
 def _deadline(*, lead: Lead, user: User, source: str, key: str, day: date, title: str,
