@@ -85,6 +85,9 @@ def api_urls(slash: str) -> list:
     redirect would lose a POST's body. The unversioned aliases keep their one slash."""
     router = DefaultRouter()
     router.trailing_slash = slash  # DRF's own argument is a yes or no: "/" or nothing
+    # No `.json` suffixes on v1: JSON is its only format, and with an optional slash a
+    # suffix would be read as part of the id. The aliases keep theirs, as they were.
+    router.include_format_suffixes = slash == "/"
     for prefix, viewset, basename in API_RESOURCES:
         router.register(prefix, viewset, basename=basename)
     return [

@@ -20,8 +20,9 @@ UNVERSIONED_DEPRECATED_AT = datetime(2026, 12, 7, tzinfo=UTC)
 
 
 def successor_path(path: str) -> str:
-    """The current version's path for an unversioned one (``/api/leads/7/`` -> ``/api/v1/leads/7/``)."""
-    return VERSIONED_PREFIX + path.removeprefix(UNVERSIONED_PREFIX)
+    """The current version's path for an unversioned one (``/api/leads/7/`` -> ``/api/v1/leads/7``,
+    v1's paths being published without the trailing slash)."""
+    return (VERSIONED_PREFIX + path.removeprefix(UNVERSIONED_PREFIX)).rstrip("/")
 
 
 class DeprecatedPathsMiddleware:

@@ -236,9 +236,9 @@ def test_the_schema_documents_the_token_and_problem_bodies(agent, client_as):
     scheme = schema["components"]["securitySchemes"]["tokenAuth"]
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
     assert "expires" in scheme["description"] and "insufficient_scope" in scheme["description"]
-    post = schema["paths"]["/api/v1/follow-ups/"]["post"]
+    post = schema["paths"]["/api/v1/follow-ups"]["post"]
     assert {"tokenAuth": []} in post["security"]
     for code in ("400", "401", "403", "413", "415", "429"):
         assert list(post["responses"][code]["content"]) == ["application/problem+json"], code
-    assert list(schema["paths"]["/api/v1/leads/{id}/stage/"]["post"]["responses"]["409"]["content"]) == [
+    assert list(schema["paths"]["/api/v1/leads/{id}/stage"]["post"]["responses"]["409"]["content"]) == [
         "application/problem+json"]

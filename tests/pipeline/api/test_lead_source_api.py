@@ -205,7 +205,7 @@ def test_only_a_broker_sees_the_keys_in_the_admin(who, source, agent, team_lead,
 
 def test_the_schema_documents_the_post_and_its_key(client):
     schema = client.get("/api/schema/?format=json").json()
-    operation = schema["paths"]["/api/v1/lead-sources/leads/"]["post"]
+    operation = schema["paths"]["/api/v1/lead-sources/leads"]["post"]
     assert operation["security"] == [{"leadSourceKey": []}]
     assert list(operation["requestBody"]["content"]) == ["application/json"]
     assert {"200", "201", "400", "401"} <= set(operation["responses"])

@@ -181,7 +181,7 @@ def test_each_key_has_its_own_rate(broker, monkeypatch):
 
 def test_the_schema_documents_the_upsert(client):
     schema = client.get("/api/schema/?format=json").json()
-    operation = schema["paths"]["/api/v1/lead-sources/leads/{external_id}/"]["put"]
+    operation = schema["paths"]["/api/v1/lead-sources/leads/{external_id}"]["put"]
     assert operation["security"] == [{"leadSourceKey": []}]
     assert {"200", "201", "400", "401", "429"} <= set(operation["responses"])
     assert list(operation["requestBody"]["content"]) == ["application/json"]

@@ -218,8 +218,8 @@ def test_the_schema_describes_the_plan_operations_and_their_refusals(client):
     schema = client.get(reverse("api-schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     validate_schema(schema)  # raises on a schema OpenAPI 3 does not allow
     paths = schema["paths"]
-    assert {"/api/v1/plans/", "/api/v1/plans/{id}/", "/api/v1/plans/{id}/enroll/", "/api/v1/plans/{id}/unenroll/",
-            "/api/v1/plan-enrollments/", "/api/v1/plan-enrollments/{id}/"} <= set(paths)
-    enroll = paths["/api/v1/plans/{id}/enroll/"]["post"]["responses"]
+    assert {"/api/v1/plans", "/api/v1/plans/{id}", "/api/v1/plans/{id}/enroll", "/api/v1/plans/{id}/unenroll",
+            "/api/v1/plan-enrollments", "/api/v1/plan-enrollments/{id}"} <= set(paths)
+    enroll = paths["/api/v1/plans/{id}/enroll"]["post"]["responses"]
     assert {"201", "404", "409"} <= set(enroll)
     assert "application/problem+json" in enroll["409"]["content"]

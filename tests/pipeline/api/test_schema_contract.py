@@ -43,7 +43,7 @@ from ...leads.factories import (
     LienFactory,
     PropertyFactory,
 )
-from ..factories import OutreachAttemptFactory
+from ..factories import LeadNoteFactory, OfferFactory, OutreachAttemptFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,16 +52,19 @@ pytestmark = pytest.mark.django_db
 MAY_BE_ABSENT = {("Upserted", "added")}
 # The operations that must have been read and validated, without the API's prefix (others
 # found in the schema are walked as well when their lists have rows).
-MUST_BE_READ = {"leads/", "leads/{id}/", "leads/{id}/stage-changes/", "follow-ups/", "follow-ups/{id}/",
-                "outreach/", "outreach/{id}/", "imports/", "imports/{id}/", "plans/", "plans/{id}/",
-                "plan-enrollments/", "plan-enrollments/{id}/"}
+MUST_BE_READ = {"leads", "leads/{id}", "leads/{id}/stage-changes", "follow-ups", "follow-ups/{id}",
+                "outreach", "outreach/{id}", "imports", "imports/{id}", "plans", "plans/{id}",
+                "plan-enrollments", "plan-enrollments/{id}", "users", "users/{id}", "teams",
+                "leads/{id}/offers", "leads/{id}/notes", "leads/{id}/timeline", "tokens", "tokens/{id}"}
 PARAMETER = re.compile(r"\{[^}]+\}")
 # /api/ or a version of it (/api/v1/)
 PREFIX = re.compile(r"^/api/(?:v\d+/)?")
 
 
 def unprefixed(path: str) -> str:
-    return PREFIX.sub("", path)
+    """The path after the API's prefix, without the trailing slash that only the unversioned
+    aliases have."""
+    return PREFIX.sub("", path).rstrip("/")
 
 
 def api_as(user):
@@ -92,6 +95,8 @@ def varied_book(lead, agent, broker, team):
                      created_by=agent)
     OutreachAttemptFactory(lead=lead, phone=contact.phones.get(), agent=agent)
     ImportJobFactory(created_by=agent)
+    OfferFactory(lead=lead)
+    LeadNoteFactory(lead=lead, author=agent)
     lead.stage = Stage.CONTACT
     lead.save(update_fields=["stage"])
     lead_enroll(lead=lead, plan=seeded_plan(NURTURE), actor=agent, source=EnrollmentSource.API)
@@ -142,10 +147,10 @@ def read_everything(client, schema: dict, *, forbidden_ok: bool = False) -> tupl
             ids_of[template] = {template: ids_in(call(template, template))}
             continue
         last = template.rfind(parameters[-1])
-        parent, rest = template[:last], template[last + len(parameters[-1]):]
+        parent, rest = template[:last].rstrip("/"), template[last + len(parameters[-1]):]
         for parent_url, ids in ids_of.get(parent, {}).items():
             for pk in ids:
-                url = f"{parent_url}{pk}{rest}"
+                url = f"{parent_url}/{pk}{rest}"
                 ids_of.setdefault(template, {})[url] = ids_in(call(template, url))
     return errors, read
 
@@ -234,5 +239,5 @@ def test_every_write_reads_json_only_but_the_upload(schema):
              for path, operations in schema["paths"].items() for method, operation in operations.items()
              if "requestBody" in operation}
     assert kinds and all(types == ["application/json"] for (method, path), types in kinds.items()
-                         if path != "imports/"), kinds
-    assert kinds[("post", "imports/")] == ["multipart/form-data"]
+                         if path != "imports"), kinds
+    assert kinds[("post", "imports")] == ["multipart/form-data"]
