@@ -21,9 +21,12 @@ class IdempotencyKey(models.Model):
     """A POST's ``Idempotency-Key`` and the first answer to it, kept 24 hours so that a
     client's retry gets that answer back instead of doing the work twice
     (leadcrm/shared/idempotency.py). A row exists from the moment the first request starts:
-    the unique (user, key) pair is how two processes agree which one runs it."""
+    the unique (user, credential, key) is how two processes agree which one runs it."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Which of the user's credentials sent it ("ApiToken:12", "LeadSourceKey:3", "session"):
+    # two lead sources of one broker, or two tokens, number their keys each their own way.
+    credential = models.CharField(max_length=64, default="")
     key = models.CharField(max_length=255)
     method = models.CharField(max_length=10)
     path = models.TextField()
@@ -36,7 +39,8 @@ class IdempotencyKey(models.Model):
     body = models.BinaryField(default=b"", blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user")]
+        constraints = [models.UniqueConstraint(fields=["user", "credential", "key"],
+                                               name="idempotency_key_once_per_credential")]
 
     def __str__(self):
         return f"{self.method} {self.path} ({self.key})"

@@ -17,6 +17,7 @@ class Migration(migrations.Migration):
             name='IdempotencyKey',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('credential', models.CharField(default='', max_length=64)),
                 ('key', models.CharField(max_length=255)),
                 ('method', models.CharField(max_length=10)),
                 ('path', models.TextField()),
@@ -28,7 +29,7 @@ class Migration(migrations.Migration):
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'key'), name='idempotency_key_once_per_user')],
+                'constraints': [models.UniqueConstraint(fields=('user', 'credential', 'key'), name='idempotency_key_once_per_credential')],
             },
         ),
     ]

@@ -69,14 +69,19 @@ def _problem(status_code: int, detail: str, code: str, **extra) -> JsonResponse:
 
 
 def _caller(request, view_class):
-    """Who the view would see as the caller (its own authentication classes), or None when
-    they refuse the request or find nobody: the view then answers as without a key."""
+    """Who the view would see as the caller (its own authentication classes) and with which
+    credential, or None when they refuse the request or find nobody: the view then answers
+    as without a key."""
     authenticators = [authentication() for authentication in view_class.authentication_classes]
     try:
-        user = Request(request, authenticators=authenticators).user
+        drf_request = Request(request, authenticators=authenticators)
+        user, auth = drf_request.user, drf_request.auth
     except APIException:
         return None
-    return user if getattr(user, "is_authenticated", False) and user.pk is not None else None
+    if not getattr(user, "is_authenticated", False) or user.pk is None:
+        return None
+    credential = f"{type(auth).__name__}:{auth.pk}" if getattr(auth, "pk", None) is not None else "session"
+    return user, credential
 
 
 def _canonical_json(raw: bytes) -> bytes:
@@ -166,9 +171,10 @@ class IdempotencyMiddleware:
         if view_class is None:  # not a DRF view
             return None
         request._idempotency_shown_once = getattr(view_class, "answer_shown_once", False)
-        user = _caller(request, view_class)
-        if user is None:  # the view's 401 or 403 comes first, key or no key
+        caller = _caller(request, view_class)
+        if caller is None:  # the view's 401 or 403 comes first, key or no key
             return None
+        user, credential = caller
         if not KEY_FORMAT.fullmatch(key):
             return _problem(400, KEY_INVALID, "validation_error", errors={HEADER: [KEY_INVALID]})
         path = request.path_info
@@ -182,22 +188,22 @@ class IdempotencyMiddleware:
         fields = {"method": request.method, "path": path, "fingerprint": fingerprint}
         try:
             with transaction.atomic():
-                request._idempotency_claim = IdempotencyKey.objects.create(user=user, key=key, created_at=now,
+                request._idempotency_claim = IdempotencyKey.objects.create(user=user, credential=credential, key=key, created_at=now,
                                                                            **fields)
             return None
         except IntegrityError:
-            record = IdempotencyKey.objects.filter(user=user, key=key).first()
+            record = IdempotencyKey.objects.filter(user=user, credential=credential, key=key).first()
         if record is None or record.created_at < now - KEEP_FOR:  # purged or expired meanwhile
-            return self._claim_again(request, record, user=user, key=key, now=now, **fields)
+            return self._claim_again(request, record, user=user, credential=credential, key=key, now=now, **fields)
         if record.fingerprint != fingerprint:
             return _problem(422, KEY_REUSED, "idempotency_key_reused")
         if record.status is None:
             if record.created_at < now - ABANDONED_AFTER:
-                return self._claim_again(request, record, user=user, key=key, now=now, **fields)
+                return self._claim_again(request, record, user=user, credential=credential, key=key, now=now, **fields)
             return _problem(409, KEY_IN_USE, "idempotency_key_in_use")
         return _replay(record)
 
-    def _claim_again(self, request, record, *, user, key, now, **fields):
+    def _claim_again(self, request, record, *, user, credential, key, now, **fields):
         if record is not None and _take_over(record, now=now, **fields):
             record.refresh_from_db()
             request._idempotency_claim = record
@@ -205,7 +211,7 @@ class IdempotencyMiddleware:
         if record is None:
             try:
                 with transaction.atomic():
-                    request._idempotency_claim = IdempotencyKey.objects.create(user=user, key=key, created_at=now,
+                    request._idempotency_claim = IdempotencyKey.objects.create(user=user, credential=credential, key=key, created_at=now,
                                                                                **fields)
                 return None
             except IntegrityError:
@@ -214,8 +220,10 @@ class IdempotencyMiddleware:
 
     def _keep(self, claim: IdempotencyKey, response, *, shown_once: bool = False) -> None:
         rows = IdempotencyKey.objects.filter(pk=claim.pk, created_at=claim.created_at)
-        if response.status_code >= 500 or response.status_code == 429 or getattr(response, "streaming", False):
-            rows.delete()  # nothing kept: the same key may be sent again
+        # Nothing kept: the same key may be sent again. A 401, 403 or 429 refused before
+        # anything ran (a retry with a corrected token must run).
+        if response.status_code >= 500 or response.status_code in (401, 403, 429) or getattr(response, "streaming", False):
+            rows.delete()
             return
         if shown_once and 200 <= response.status_code < 300:
             # An answer carrying a secret (a new API key) is kept nowhere, this table

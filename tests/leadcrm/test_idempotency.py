@@ -169,6 +169,23 @@ def test_a_5xx_is_not_kept_so_the_key_can_be_sent_again(lead, agent, monkeypatch
     assert IdempotencyKey.objects.get(key="retry").status == 201  # this answer is the one kept
 
 
+def test_a_key_is_each_credentials_own_and_a_refusal_before_running_is_not_kept(lead, agent):
+    from pipeline.api.services import api_token_create
+
+    def token(*scopes):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=agent, name='T', scopes=list(scopes))[1]}")
+        return client
+
+    # one user's two integrations number their keys alike: each runs its own request
+    assert post(token("read", "write"), reverse("api:follow-up-list"), follow_up(lead), "1").status_code == 201
+    second = post(token("read", "write"), reverse("api:follow-up-list"), follow_up(lead, title="Other"), "1")
+    assert second.status_code == 201 and "Idempotent-Replayed" not in second
+    # a read-only token is refused (403) before anything runs: nothing kept, nothing replayed
+    assert post(token("read"), reverse("api:follow-up-list"), follow_up(lead), "1").status_code == 403
+    assert IdempotencyKey.objects.filter(key="1").count() == 2
+
+
 def test_a_key_is_each_users_own(lead, agent, team_lead):
     assert post(api_as(agent), reverse("api:follow-up-list"), follow_up(lead), "mine").status_code == 201
     theirs = post(api_as(team_lead), reverse("api:follow-up-list"), follow_up(lead), "mine")
