@@ -221,6 +221,8 @@ def phone_set_status(*, phone: Phone, status: PhoneStatus) -> Phone:
     phone.version += 1
     phone.full_clean()
     phone.save(update_fields=["status", "version"])
+    # The phone is part of the lead's detail: a client syncing leads by change reads it again.
+    Lead.objects.filter(pk=phone.contact.lead_id).update(updated_at=timezone.now())
     return phone
 
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from leadcrm.accounts.models import Team, User
 from leadcrm.accounts.roles import Perm
@@ -27,7 +28,9 @@ TAG_SCOPE_NOT_YOURS = "You may only add tags to your own team's vocabulary."
 
 
 def _is_broker(user: User) -> bool:
-    return user.has_perm(Perm.VIEW_ALL_LEADS)
+    # An integration key's user sees every lead too, but keeps no vocabulary of the
+    # brokerage's: it uses the brokerage-wide tags as they are.
+    return user.has_perm(Perm.VIEW_ALL_LEADS) and not getattr(user, "is_integration", False)
 
 
 def team_ids_of(user: User) -> QuerySet:
@@ -125,6 +128,7 @@ def lead_tag_add(*, lead: Lead, tag: Tag, actor: User) -> LeadTag:
         row = LeadTag(lead=lead, tag=tag, added_by=actor)
         row.full_clean(validate_constraints=False)  # lead_tag_once: checked just above, enforced below
         LeadTag.objects.bulk_create([row], ignore_conflicts=True)
+        _touch(lead)
         return LeadTag.objects.get(lead=lead, tag=tag)
 
 
@@ -133,7 +137,15 @@ def lead_tag_remove(*, lead: Lead, tag: Tag, actor: User) -> bool:
     lead.refuse_if_erased()
     _check_usable(tag, actor)
     deleted, _ = LeadTag.objects.filter(lead=lead, tag=tag).delete()
+    if deleted:
+        _touch(lead)
     return bool(deleted)
+
+
+def _touch(lead: Lead) -> None:
+    """A lead's tags are part of what the API shows of it: a change moves its ``updated_at``
+    so a client syncing by change reads it again (docs/architecture.md#api-sync)."""
+    Lead.objects.filter(pk=lead.pk).update(updated_at=timezone.now())
 
 
 def leads_tag_add(*, leads: list[Lead], tag: Tag, actor: User) -> int:
