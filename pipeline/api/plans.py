@@ -21,6 +21,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from leadcrm.accounts.roles import Perm
+from leadcrm.accounts.tokens import Scope
 from leadcrm.shared.api import ModelSerializer, not_found, problem_response
 from leads.models import Lead
 from pipeline.models import ActionPlan, EnrollmentSource, PlanEnrollment, PlanStep, PlanStepRun
@@ -113,6 +114,7 @@ class PlanViewSet(viewsets.ReadOnlyModelViewSet):
     schema = ApiSchema()
     lookup_value_regex = ANY_ID
     serializer_class = PlanSerializer
+    required_scopes: dict = {}  # an action's own (enroll) are given with it
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -132,7 +134,9 @@ class PlanViewSet(viewsets.ReadOnlyModelViewSet):
         return plan, lead
 
     @extend_schema(request=LeadChoiceSerializer, responses={201: PlanEnrollmentSerializer, 409: PLAN_REFUSED_SCHEMA})
-    @action(detail=True, methods=["post"])
+    # A plan's steps text and email the homeowner: putting a lead in one is outreach, so the
+    # token needs the scope that logs it (pipeline/api/permissions.py).
+    @action(detail=True, methods=["post"], required_scopes={"POST": [Scope.WRITE, Scope.OUTREACH]})
     def enroll(self, request, pk=None, format=None):
         """Put the lead in the plan: its first step is timed at once. 409 with the reason when
         the plan refuses the lead (already in it, among others)."""

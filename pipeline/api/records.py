@@ -73,7 +73,7 @@ ROW = "[0-9]+"
 HOUSE_ALREADY_HELD = ("This house is already one of your leads (`lead`): nothing was added. To add this owner, "
                       "their phones and emails to it, send the same body with `add_to_existing: true`.")
 NO_SUCH_AGENT = "No such agent among those you assign leads to."
-NOT_THE_STAGE = "The stage is moved with POST /api/v1/leads/{id}/stage/, through the stage's entry rules."
+NOT_THE_STAGE = "The stage is moved with POST /api/v1/leads/{id}/stage, through the stage's entry rules."
 NOTHING_TO_CHANGE = "Send `status`, `contract_signed_at` or both."
 ASSIGNED_BY_API = "Assigned through the API"
 OFFER_REFUSED = "The offer was refused by a compliance rule; nothing was saved."
@@ -187,9 +187,16 @@ def _intake(data: dict) -> Intake:
         add_to_existing=data["add_to_existing"])
 
 
+INTEGRATION_NAMES_THE_AGENT = ("An integration key works for the brokerage, not as an agent: give `assigned_agent`, "
+                               "the id of the agent the lead is for (GET /api/v1/users?assignable=true).")
+
+
 def _agent_named(request, agent_id):
     """The agent a body names: the caller, or someone they assign leads to (else a 403 for a
-    role that assigns nobody, a 404 for anyone else)."""
+    role that assigns nobody, a 404 for anyone else). An integration key names a person: a
+    lead or a reminder of its own would be on nobody's list."""
+    if request.user.is_integration and (agent_id is None or agent_id == request.user.pk):
+        raise ValidationError({"assigned_agent": [INTEGRATION_NAMES_THE_AGENT]})
     if agent_id is None or agent_id == request.user.pk:
         return request.user if agent_id is not None else None
     if not request.user.has_perm(Perm.ASSIGN_LEADS):

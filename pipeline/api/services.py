@@ -25,6 +25,7 @@ from leadcrm.accounts.tokens import (
     DEFAULT_TOKEN_NAME,
     PREFIX_LENGTH,
     ApiToken,
+    Scope,
     TokenPurpose,
     new_token_key,
     token_digest,
@@ -34,15 +35,30 @@ from leadcrm.accounts.tokens import (
 )
 
 EXPIRY_PAST = "Give an expiry in the future."
+OUTLIVES_ITS_MAKER = ("A token made with a token cannot outlive it: the token you are using stops on {date}. "
+                      "Give an earlier expiry, or make the new one on your settings page.")
 EXPIRY_TOO_LATE = "A token works at most {days} days: give an expiry no later than {date}."
 INTEGRATION_SUFFIX = "(integration)"
+OUTREACH_NEEDS_WRITE = "Logging outreach writes to the lead: give Write as well as Log outreach."
+# The gate asks the person who calls to have acknowledged the brokerage's Do Not Call
+# procedures (A4) and to say who they are (D3): a key that no person holds cannot.
+INTEGRATION_LOGS_NO_OUTREACH = ("An integration key cannot log outreach: the compliance gate asks who made the "
+                                "call. Give the dialer the calling agent's own token with Log outreach.")
 
 
-def _expiry(expires_at: datetime | None, lifetime: timedelta | None, *, now: datetime) -> datetime:
+def _expiry(expires_at: datetime | None, lifetime: timedelta | None, *, now: datetime,
+            not_after: datetime | None = None) -> datetime:
+    """When a new token stops. ``not_after`` is the expiry of the token asking for it: a key
+    that leaked with a day left must not mint itself a year (the default is cut to it, an
+    explicit later date refused)."""
     if lifetime is not None:
         expires_at = now + lifetime
     if expires_at is None:
-        return now + token_lifetime()
+        default = now + token_lifetime()
+        return min(default, not_after) if not_after is not None else default
+    if not_after is not None and expires_at > not_after:
+        raise ValidationError({"expires_at": OUTLIVES_ITS_MAKER.format(
+            date=f"{timezone.localtime(not_after):%Y-%m-%d %H:%M}")})
     if expires_at <= now:
         raise ValidationError({"expires_at": EXPIRY_PAST})
     latest = now + token_longest_lifetime()
@@ -59,16 +75,20 @@ def _in_order(scopes) -> list[str]:
 
 @transaction.atomic
 def api_token_create(*, user: User, name: str, scopes: list[str], expires_at: datetime | None = None,
-                     lifetime: timedelta | None = None, created_by: User | None = None) -> tuple[ApiToken, str]:
+                     lifetime: timedelta | None = None, created_by: User | None = None,
+                     not_after: datetime | None = None) -> tuple[ApiToken, str]:
     """A new token for ``user`` and its key, which is kept nowhere: the caller shows it once.
     The user's other tokens keep working. It expires at ``expires_at``, or ``lifetime`` from
     now, or when neither is given after the default lifetime; at most the longest."""
+    if Scope.OUTREACH in scopes and Scope.WRITE not in scopes:
+        raise ValidationError({"scopes": [OUTREACH_NEEDS_WRITE]})
     key = new_token_key()
     now = timezone.now()
     token = ApiToken(user=user, purpose=TokenPurpose.API, name=name.strip(),
                      scopes=_in_order(scopes),
                      prefix=key[:PREFIX_LENGTH], digest=token_digest(key), created_at=now, updated_at=now,
-                     created_by=created_by or user, expires_at=_expiry(expires_at, lifetime, now=now))
+                     created_by=created_by or user,
+                     expires_at=_expiry(expires_at, lifetime, now=now, not_after=not_after))
     token.full_clean()
     token.save()
     return token, key
@@ -103,7 +123,8 @@ def api_token_rename(*, token: ApiToken, name: str) -> ApiToken:
 
 @transaction.atomic
 def integration_key_create(*, created_by: User, name: str, scopes: list[str], expires_at: datetime | None = None,
-                           lifetime: timedelta | None = None) -> tuple[ApiToken, str]:
+                           lifetime: timedelta | None = None,
+                           not_after: datetime | None = None) -> tuple[ApiToken, str]:
     """A brokerage integration key and its key: a service user of its own, made with it.
 
     The service user is a team lead by role (the work an agent does on a lead, plus assigning
@@ -111,6 +132,8 @@ def integration_key_create(*, created_by: User, name: str, scopes: list[str], ex
     also runs the brokerage (users, templates, registries, webhooks) and must pass a second
     factor. It has no usable password and is never staff, so it cannot sign in to a page or
     the admin; only its key reaches the API. Its maker leaving changes nothing."""
+    if Scope.OUTREACH in scopes:
+        raise ValidationError({"scopes": [INTEGRATION_LOGS_NO_OUTREACH]})
     name = name.strip()
     user = user_create(username=f"integration-{secrets.token_hex(6)}", role=Role.TEAM_LEAD,
                        first_name=name[:150], last_name=INTEGRATION_SUFFIX, email="",
@@ -121,4 +144,4 @@ def integration_key_create(*, created_by: User, name: str, scopes: list[str], ex
     app_label, codename = Perm.VIEW_ALL_LEADS.split(".")
     user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
     return api_token_create(user=user, name=name, scopes=scopes, expires_at=expires_at, lifetime=lifetime,
-                            created_by=created_by)
+                            created_by=created_by, not_after=not_after)

@@ -34,7 +34,7 @@ from .views import ANY_ID
 
 BOTH_EXPIRIES = "Give `expires_in_days` or `expires_at`, not both."
 INTEGRATION_MAKES_NO_TOKENS = ("An integration key makes no tokens: a broker makes integration keys "
-                               "(POST /api/v1/integration-keys/).")
+                               "(POST /api/v1/integration-keys).")
 NOT_YOURS_TO_MANAGE = "Only a broker makes, lists and revokes the brokerage's integration keys."
 
 
@@ -119,6 +119,12 @@ def _scopes_within_callers(request, scopes: list[str]) -> None:
             raise InsufficientScope(MISSING_SCOPE.format(scopes=" and ".join(f"`{s}`" for s in missing)))
 
 
+def _callers_expiry(request):
+    """When the token making a token stops (None for a browser's session): the new one may
+    not outlive it."""
+    return request.auth.expires_at if isinstance(request.auth, ApiToken) else None
+
+
 class _KeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     schema = ApiSchema()
     lookup_value_regex = ANY_ID
@@ -166,7 +172,8 @@ class ApiTokenViewSet(_KeyViewSet):
         data = serializer.validated_data
         _scopes_within_callers(request, data["scopes"])
         token, key = api_token_create(user=request.user, name=data["name"], scopes=data["scopes"],
-                                      expires_at=data.get("expires_at"), lifetime=data.get("lifetime"))
+                                      expires_at=data.get("expires_at"), lifetime=data.get("lifetime"),
+                                      not_after=_callers_expiry(request))
         return Response({**ApiTokenSerializer(token).data, "key": key}, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ApiTokenRenameSerializer, responses=ApiTokenSerializer)
@@ -203,7 +210,8 @@ class IntegrationKeyViewSet(_KeyViewSet):
         data = serializer.validated_data
         _scopes_within_callers(request, data["scopes"])
         token, key = integration_key_create(created_by=request.user, name=data["name"], scopes=data["scopes"],
-                                            expires_at=data.get("expires_at"), lifetime=data.get("lifetime"))
+                                            expires_at=data.get("expires_at"), lifetime=data.get("lifetime"),
+                                            not_after=_callers_expiry(request))
         return Response({**IntegrationKeySerializer(token).data, "key": key}, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ApiTokenRenameSerializer, responses=IntegrationKeySerializer)

@@ -13,7 +13,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -61,6 +61,8 @@ from .serializers import (
 # is not one of yours, or not a number at all ("1.5", "-2"). The router's default stops at
 # a dot, and Django's HTML 404 page answered those.
 ANY_ID = "[^/]+"
+LEAD_NEEDS_AN_AGENT = ("The lead has no agent, and an integration key is nobody's reminder: assign the lead "
+                       "first (PATCH /api/v1/leads/{id} with assigned_agent).")
 NO_SUCH_USER = "No such user."
 # The problem code of a change to a follow-up that is done or closed.
 FOLLOW_UP_CLOSED = "follow_up_closed"
@@ -106,6 +108,7 @@ class LeadViewSet(LeadRecordEditActions, LeadRecordActions, viewsets.ReadOnlyMod
         except StageChangeRefused as refused:
             return problem_response(status.HTTP_409_CONFLICT, "The move was refused.", code="stage_move_refused",
                                     reasons=_reasons(refused))
+        lead.refresh_from_db()  # the move's own writes (updated_at, the next follow-up) are in the answer
         return Response(LeadSerializer(lead).data)
 
 
@@ -166,6 +169,9 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
             raise PermissionDenied
         data = serializer.validated_data
         lead = data["lead"]
+        if lead.assigned_agent is None and self.request.user.is_integration:
+            # An integration's reminder would reach nobody: the lead needs its agent first.
+            raise ValidationError({"lead": [LEAD_NEEDS_AN_AGENT]})
         serializer.instance = follow_up_create(
             lead=lead, assignee=lead.assigned_agent or self.request.user, due_at=data["due_at"], title=data["title"],
             kind=data.get("kind", FollowUpKind.CALL), notes=data.get("notes", ""), created_by=self.request.user)

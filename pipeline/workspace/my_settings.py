@@ -156,7 +156,8 @@ class MySettingsView(LoginRequiredMixin, TemplateView):
                                   lifetime=data.get("lifetime"))
             except ValidationError as error:
                 for field, problems in error.message_dict.items():
-                    form.add_error("expires_on" if field == "expires_at" else None, problems)
+                    shown_at = {"expires_at": "expires_on"}.get(field, field if field in form.fields else None)
+                    form.add_error(shown_at, problems)
             else:
                 request.session[NEW_INTEGRATION_KEY if integration else NEW_API_TOKEN_KEY] = key
                 messages.success(request, f"“{token.name}” made: its key is below. Copy it now: it is not shown again.")

@@ -10,13 +10,21 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from leadcrm.accounts.models import User
 from leadcrm.accounts.selectors import users_assignable_by
 from leadcrm.accounts.tokens import ApiToken
+from leads.models import Lead
 from pipeline.api.permissions import InsufficientScope
-from pipeline.api.services import api_token_create, integration_key_create
-from pipeline.models import StageChange
+from pipeline.api.services import (
+    INTEGRATION_LOGS_NO_OUTREACH,
+    OUTREACH_NEEDS_WRITE,
+    api_token_create,
+    integration_key_create,
+)
+from pipeline.models import FollowUp, StageChange
 
 from ...helpers import api_key_for
+from ...leads.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +48,7 @@ def outreach_body(lead):
 
 def assert_insufficient(response, scope):
     assert (response.status_code, response["Content-Type"]) == (403, "application/problem+json")
-    assert f"`{scope}` scope" in response.json()["detail"]
+    assert f"`{scope}` scope" in response.json()["detail"] and response.json()["code"] == "insufficient_scope"
 
 
 def test_a_read_token_reads_and_writes_nothing(agent, lead):
@@ -208,3 +216,78 @@ def test_the_key_lists_take_as_many_queries_for_many_keys_as_for_one(broker):
                 assert client.get(reverse(name)).status_code == 200
             counts.append((name, len(queries)))
     assert counts[:2] == counts[2:], counts
+
+
+def test_logging_outreach_is_given_with_write_and_never_to_an_integration_key(agent, broker):
+    # given a token that may do everything
+    tokens, keys = reverse("api:token-list"), reverse("api:integration-key-list")
+
+    # when a token that logs outreach without writing, and an integration key that logs it, are asked for
+    alone = api_as(key_with(agent, "read", "write", "outreach")).post(
+        tokens, {"name": "Dialer", "scopes": ["read", "outreach"]}, format="json")
+    integration = api_as(key_with(broker, "read", "write", "outreach")).post(
+        keys, {"name": "Dialer", "scopes": ["read", "write", "outreach"]}, format="json")
+
+    # then both are refused, saying why, and neither was made
+    assert alone.status_code == 400 and alone.json()["errors"]["scopes"] == [OUTREACH_NEEDS_WRITE]
+    assert integration.status_code == 400
+    assert integration.json()["errors"]["scopes"] == [INTEGRATION_LOGS_NO_OUTREACH]
+    assert not ApiToken.objects.filter(name="Dialer").exists()
+    assert not User.objects.filter(is_integration=True).exists()
+
+
+def test_an_integration_key_names_the_agent_of_a_lead_or_a_follow_up(broker, lead):
+    # given a brokerage integration key that reads and writes, and a lead with no agent
+    key = integration_key_create(created_by=broker, name="Zapier sync", scopes=["read", "write"])[1]
+    pond = LeadFactory(assigned_agent=None, team=None)
+    house = {"street": "4410 S Peoria Ave", "city": "Tulsa", "state": "OK", "zip_code": "74105",
+             "owner": {"first_name": "Dana", "last_name": "Reyes"}}
+
+    # when it adds a lead without naming its agent, and a follow-up on the agentless lead
+    lead_made = api_as(key).post(reverse("api:lead-list"), house, format="json")
+    follow_up = api_as(key).post(reverse("api:follow-up-list"), follow_up_body(pond), format="json")
+
+    # then both are refused with the field to give, and nothing belongs to the integration
+    assert lead_made.status_code == 400 and "assigned_agent" in lead_made.json()["errors"]
+    assert follow_up.status_code == 400 and "lead" in follow_up.json()["errors"]
+    service = User.objects.get(is_integration=True)
+    assert not Lead.objects.filter(assigned_agent=service).exists()
+    assert not FollowUp.objects.filter(assignee=service).exists()
+    # naming the agent works
+    named = api_as(key).post(reverse("api:lead-list"), {**house, "assigned_agent": lead.assigned_agent_id}, format="json")
+    assert named.status_code == 201, named.content
+
+
+def test_a_token_makes_no_token_that_outlives_it(agent):
+    # given a token that stops tomorrow
+    short, key = api_token_create(user=agent, name="Leaked", scopes=["read", "write"],
+                                  lifetime=timedelta(days=1))
+
+    # when it asks for a year, and then for the default
+    year = api_as(key).post(reverse("api:token-list"), {"name": "Forever", "scopes": ["read"],
+                                                        "expires_in_days": 365}, format="json")
+    default = api_as(key).post(reverse("api:token-list"), {"name": "Plain", "scopes": ["read"]}, format="json")
+
+    # then the year is refused saying why, and the default stops when the maker does
+    assert year.status_code == 400 and "cannot outlive" in year.json()["errors"]["expires_at"][0]
+    assert default.status_code == 201
+    assert ApiToken.objects.get(name="Plain").expires_at == short.expires_at
+
+
+def test_putting_a_lead_in_an_action_plan_needs_the_outreach_scope(agent, lead):
+    from pipeline.plans.seeds import NURTURE, seeded_plan
+
+    plan = seeded_plan(NURTURE)
+    url = reverse("api:plan-enroll", args=[plan.pk])
+    refused = api_as(key_with(agent, "read", "write")).post(url, {"lead": lead.pk}, format="json")
+    assert_insufficient(refused, "outreach")
+    assert not lead.plan_enrollments.exists()
+
+
+def test_an_integration_key_keeps_no_tag_vocabulary_of_the_brokerage(broker, lead):
+    from leads.models import Tag
+
+    key = integration_key_create(created_by=broker, name="Zapier sync", scopes=["read", "write"])[1]
+    made = api_as(key).patch(reverse("api:lead-detail", args=[lead.pk]), {"tags": ["Brand new tag"]}, format="json")
+    assert made.status_code == 400, made.content
+    assert not Tag.objects.filter(name="Brand new tag").exists()
