@@ -77,7 +77,7 @@ def service_errors(error: DjangoValidationError) -> ValidationError:
 
 MAX_JSON_DEPTH = 32
 BODY_TOO_LARGE = ("The request body is larger than the {limit:,} bytes the API reads. Send less at once "
-                  "(a list to import goes to /api/imports/ as a file).")
+                  "(a list to import goes to /api/v1/imports as a file).")
 TOO_DEEP = (f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep; no field of this API needs more "
             "than a few. Check what your script sends.")
 TOO_MANY_FIELDS = "The request has too many fields or files to read. Send fewer at once."
@@ -184,9 +184,10 @@ class SaneDateTimeField(serializers.DateTimeField):
         return parsed
 
 
+# DRF's, with the model's dates and times read as ``SaneDateField``/``SaneDateTimeField``.
+# A comment, not a docstring: drf-spectacular would give it as the description of every
+# serializer below that has none of its own.
 class ModelSerializer(serializers.ModelSerializer):
-    """DRF's, with the model's dates and times read as ``SaneDateField``/``SaneDateTimeField``."""
-
     serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
                                 models.DateField: SaneDateField, models.DateTimeField: SaneDateTimeField}
 

@@ -85,6 +85,24 @@ class EmailEditSerializer(ModelSerializer):
         read_only_fields = ["id", "version", "position", "updated_at"]
 
 
+def _change_of(serializer_class, name):
+    """The body of a change: the row's fields, each optional, and the ``version`` the row was
+    read at (every row of the lead's detail carries it), which the schema must show since a
+    change without it is refused."""
+    version = serializers.IntegerField(min_value=1, help_text="The row's `version` as you read it; a stale one is a "
+                                                              "409 (`stale_version`) and nothing is written.")
+    return type(name, (serializer_class,), {"version": version})
+
+
+PropertyChangeSerializer = _change_of(PropertyEditSerializer, "PropertyChangeSerializer")
+OwnerChangeSerializer = _change_of(OwnerEditSerializer, "OwnerChangeSerializer")
+PhoneChangeSerializer = _change_of(PhoneEditSerializer, "PhoneChangeSerializer")
+EmailChangeSerializer = _change_of(EmailEditSerializer, "EmailChangeSerializer")
+HardshipChangeSerializer = _change_of(HardshipEditSerializer, "HardshipChangeSerializer")
+LienChangeSerializer = _change_of(LienWriteSerializer, "LienChangeSerializer")
+FilingChangeSerializer = _change_of(FilingEditSerializer, "FilingChangeSerializer")
+
+
 class VersionSerializer(serializers.Serializer):
     version = serializers.IntegerField(help_text="The row's version as you read it.")
 
@@ -130,7 +148,7 @@ EDITED = {200: OpenApiResponse(description="Saved."), 409: STALE_SCHEMA}
 class LeadRecordEditActions:
     """Mixed into the lead viewset: ``self.get_object()`` is the visible lead or a 404."""
 
-    @extend_schema(request=PropertyEditSerializer, responses={200: PropertyEditSerializer, 409: STALE_SCHEMA})
+    @extend_schema(request=PropertyChangeSerializer, responses={200: PropertyEditSerializer, 409: STALE_SCHEMA})
     @action(detail=True, methods=["patch"], url_path="property")
     def edit_property(self, request, pk=None, format=None):
         """Change the house's facts and estimated value (``version`` required)."""
@@ -150,7 +168,7 @@ class LeadRecordEditActions:
         return _answer(lambda: editing.owner_add(lead=lead, actor=request.user, **data), OwnerEditSerializer,
                        created=True)
 
-    @extend_schema(methods=["PATCH"], request=OwnerEditSerializer, responses={200: OwnerEditSerializer,
+    @extend_schema(methods=["PATCH"], request=OwnerChangeSerializer, responses={200: OwnerEditSerializer,
                                                                                409: STALE_SCHEMA})
     @extend_schema(methods=["DELETE"], request=RemoveSerializer, responses={204: None, 409: STALE_SCHEMA})
     @action(detail=True, methods=["patch", "delete"], url_path=f"contacts/(?P<contact_id>{ROW})")
@@ -175,7 +193,7 @@ class LeadRecordEditActions:
         return _answer(lambda: editing.phone_add_by_hand(contact=contact, actor=request.user, **data),
                        PhoneEditSerializer, created=True)
 
-    @extend_schema(request=PhoneEditSerializer, responses={200: PhoneEditSerializer, 409: STALE_SCHEMA})
+    @extend_schema(request=PhoneChangeSerializer, responses={200: PhoneEditSerializer, 409: STALE_SCHEMA})
     @action(detail=True, methods=["patch"], url_path=f"phones/(?P<phone_id>{ROW})")
     def phone(self, request, pk=None, phone_id=None, format=None):
         """Correct a number, mark it wrong party or bad, or make it the first (``primary``)."""
@@ -198,7 +216,7 @@ class LeadRecordEditActions:
         return _answer(lambda: editing.email_add_by_hand(contact=contact, actor=request.user, **data),
                        EmailEditSerializer, created=True)
 
-    @extend_schema(request=EmailEditSerializer, responses={200: EmailEditSerializer, 409: STALE_SCHEMA})
+    @extend_schema(request=EmailChangeSerializer, responses={200: EmailEditSerializer, 409: STALE_SCHEMA})
     @action(detail=True, methods=["patch"], url_path=f"emails/(?P<email_id>{ROW})")
     def email(self, request, pk=None, email_id=None, format=None):
         """Correct an address, mark it bounced, or make it the first (``primary``)."""
@@ -220,7 +238,7 @@ class LeadRecordEditActions:
         return _answer(lambda: editing.hardship_add(lead=lead, actor=request.user, **data), HardshipEditSerializer,
                        created=True)
 
-    @extend_schema(request=HardshipEditSerializer, responses={200: HardshipEditSerializer, 409: STALE_SCHEMA})
+    @extend_schema(request=HardshipChangeSerializer, responses={200: HardshipEditSerializer, 409: STALE_SCHEMA})
     @action(detail=True, methods=["patch"], url_path=f"hardships/(?P<hardship_id>{ROW})")
     def hardship(self, request, pk=None, hardship_id=None, format=None):
         """Change the homeowner's hardship (``version`` required)."""
@@ -240,7 +258,7 @@ class LeadRecordEditActions:
         return _answer(lambda: editing.lien_add(lead=lead, actor=request.user, **data), LienEditSerializer,
                        created=True)
 
-    @extend_schema(methods=["PATCH"], request=LienWriteSerializer, responses={200: LienEditSerializer,
+    @extend_schema(methods=["PATCH"], request=LienChangeSerializer, responses={200: LienEditSerializer,
                                                                                409: STALE_SCHEMA})
     @extend_schema(methods=["DELETE"], request=RemoveSerializer, responses={204: None, 409: STALE_SCHEMA})
     @action(detail=True, methods=["patch", "delete"], url_path=f"liens/(?P<lien_id>{ROW})")
@@ -264,7 +282,7 @@ class LeadRecordEditActions:
         return _answer(lambda: editing.foreclosure_add(lead=lead, actor=request.user, **data), FilingEditSerializer,
                        created=True)
 
-    @extend_schema(methods=["PATCH"], request=FilingEditSerializer, responses={200: FilingEditSerializer,
+    @extend_schema(methods=["PATCH"], request=FilingChangeSerializer, responses={200: FilingEditSerializer,
                                                                                 409: STALE_SCHEMA})
     @extend_schema(methods=["DELETE"], request=RemoveSerializer, responses={204: None, 409: STALE_SCHEMA})
     @action(detail=True, methods=["patch", "delete"], url_path=f"foreclosure-records/(?P<record_id>{ROW})")

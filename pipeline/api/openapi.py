@@ -146,7 +146,10 @@ def polish(result, generator, request, public):
                          for operation in operations.values() for tag in operation.get("tags", []))
     result["tags"] = [{"name": tag, "description": TAG_DESCRIPTIONS.get(tag, tag.replace("-", " ").capitalize())}
                       for tag in sorted(used)]
-    for component in result.get("components", {}).get("schemas", {}).values():
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.startswith("Patched") and "version" in component.get("properties", {}):
+            # A change's fields are each optional, but never its version (pipeline/api/editing.py).
+            component["required"] = list(dict.fromkeys([*component.get("required", []), "version"]))
         for prop in component.get("properties", {}).values():
             # A nullable choice is oneOf its enum and NullEnum, which already admits null;
             # drf-spectacular also writes `nullable` beside it, with no `type`, which OAS 3.0

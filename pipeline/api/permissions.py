@@ -16,7 +16,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from leadcrm.accounts.tokens import ALL_SCOPES, ApiToken, Scope
 
 MISSING_SCOPE = ("This token does not have the {scopes} scope this request needs. Make a token that has it "
-                 "(on your settings page, or POST /api/v1/tokens/ with a token that has it itself).")
+                 "(on your settings page, or POST /api/v1/tokens with a token that has it itself).")
 
 
 class InsufficientScope(exceptions.PermissionDenied):

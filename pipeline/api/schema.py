@@ -24,7 +24,7 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "header", "name": "Authorization",
                 "description": (
-                    "`Token <key>`: a key made on your LeadCRM settings page or with `POST /api/v1/tokens/` (shown "
+                    "`Token <key>`: a key made on your LeadCRM settings page or with `POST /api/v1/tokens` (shown "
                     "once), or a brokerage integration key a broker made (`/api/v1/integration-keys/`). Each has "
                     "scopes: `read` for GET, `write` for every other method, and `outreach` as well to log outreach "
                     "(`POST /api/v1/outreach/`); the compliance check needs `read` only. A request its token has no "

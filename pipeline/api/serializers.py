@@ -27,13 +27,13 @@ from pipeline.models import FollowUp, Outcome, OutreachAttempt, StageChange
 class PhoneSerializer(ModelSerializer):
     class Meta:
         model = Phone
-        fields = ["id", "number", "phone_type", "status", "on_dnc_list", "updated_at"]
+        fields = ["id", "version", "number", "phone_type", "status", "on_dnc_list", "updated_at"]
 
 
 class EmailSerializer(ModelSerializer):
     class Meta:
         model = Email
-        fields = ["id", "address", "updated_at"]
+        fields = ["id", "version", "address", "updated_at"]
 
 
 class ContactSerializer(ModelSerializer):
@@ -42,7 +42,7 @@ class ContactSerializer(ModelSerializer):
 
     class Meta:
         model = Contact
-        fields = ["id", "position", "first_name", "last_name", "company_name", "mailing_street", "mailing_unit",
+        fields = ["id", "version", "position", "first_name", "last_name", "company_name", "mailing_street", "mailing_unit",
                   "mailing_city", "mailing_state", "mailing_zip", "do_not_mail", "deceased", "phones", "emails",
                   "updated_at"]
 
@@ -51,7 +51,7 @@ class LienSerializer(ModelSerializer):
     class Meta:
         model = Lien
         # Only the masked loan number (****1234) ever leaves the database.
-        fields = ["id", "position", "lien_type", "lender", "balance", "loan_number_masked", "recording_date",
+        fields = ["id", "version", "position", "lien_type", "lender", "balance", "loan_number_masked", "recording_date",
                   "updated_at"]
 
 
@@ -81,9 +81,11 @@ class LeadSerializer(ModelSerializer):
 class LeadDetailSerializer(LeadSerializer):
     contacts = ContactSerializer(many=True, read_only=True)
     liens = LienSerializer(many=True, read_only=True)
+    property_version = serializers.IntegerField(source="property.version", read_only=True,
+                                                help_text="The house's `version`, for a change of its facts.")
 
     class Meta(LeadSerializer.Meta):
-        fields = [*LeadSerializer.Meta.fields, "contacts", "liens"]
+        fields = [*LeadSerializer.Meta.fields, "property_version", "contacts", "liens"]
 
 
 class StageChangeSerializer(ModelSerializer):
