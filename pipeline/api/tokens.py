@@ -139,6 +139,17 @@ class _KeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def keys(self):
         raise NotImplementedError
 
+    def make(self, request, create):
+        """A token made from the body, within the caller's own scopes and expiry, answered
+        with its key (this once)."""
+        serializer = ApiTokenCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        _scopes_within_callers(request, data["scopes"])
+        token, key = create(name=data["name"], scopes=data["scopes"], expires_at=data.get("expires_at"),
+                            lifetime=data.get("lifetime"), not_after=_callers_expiry(request))
+        return Response({**self.get_serializer(token).data, "key": key}, status=status.HTTP_201_CREATED)
+
     def destroy(self, request, pk=None, format=None):
         api_token_revoke(token=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -167,14 +178,7 @@ class ApiTokenViewSet(_KeyViewSet):
     def create(self, request, format=None):
         if request.user.is_integration:
             raise PermissionDenied(INTEGRATION_MAKES_NO_TOKENS)
-        serializer = ApiTokenCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        _scopes_within_callers(request, data["scopes"])
-        token, key = api_token_create(user=request.user, name=data["name"], scopes=data["scopes"],
-                                      expires_at=data.get("expires_at"), lifetime=data.get("lifetime"),
-                                      not_after=_callers_expiry(request))
-        return Response({**ApiTokenSerializer(token).data, "key": key}, status=status.HTTP_201_CREATED)
+        return self.make(request, lambda **asked: api_token_create(user=request.user, **asked))
 
     @extend_schema(request=ApiTokenRenameSerializer, responses=ApiTokenSerializer)
     def partial_update(self, request, pk=None, format=None):
@@ -205,14 +209,7 @@ class IntegrationKeyViewSet(_KeyViewSet):
 
     @extend_schema(request=ApiTokenCreateSerializer, responses={201: IntegrationKeyCreatedSerializer})
     def create(self, request, format=None):
-        serializer = ApiTokenCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        _scopes_within_callers(request, data["scopes"])
-        token, key = integration_key_create(created_by=request.user, name=data["name"], scopes=data["scopes"],
-                                            expires_at=data.get("expires_at"), lifetime=data.get("lifetime"),
-                                            not_after=_callers_expiry(request))
-        return Response({**IntegrationKeySerializer(token).data, "key": key}, status=status.HTTP_201_CREATED)
+        return self.make(request, lambda **asked: integration_key_create(created_by=request.user, **asked))
 
     @extend_schema(request=ApiTokenRenameSerializer, responses=IntegrationKeySerializer)
     def partial_update(self, request, pk=None, format=None):
