@@ -14,7 +14,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -369,9 +369,11 @@ class Entry:
 
     @property
     def key(self) -> tuple:
-        """Its place on the timeline: newest first, ties in a fixed order."""
+        """Its place on the timeline: newest first, ties in a fixed order. The moment in UTC:
+        entries come with their source's offset (a lender's in the caller's zone), and text
+        of different offsets does not sort as time."""
         digest = hashlib.sha1(self.summary.encode(), usedforsecurity=False).hexdigest()[:12]
-        return (self.occurred_at.isoformat(), self.kind, self.object_id or 0, digest)
+        return (self.occurred_at.astimezone(UTC).isoformat(), self.kind, self.object_id or 0, digest)
 
     def as_dict(self) -> dict:
         actor = self.actor

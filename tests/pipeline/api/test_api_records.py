@@ -1,7 +1,7 @@
 """The lead itself through the API: a new lead, its assignment and tags, offers, notes and
 the timeline, through the same services, permissions and refusals as the pages."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
@@ -341,3 +341,19 @@ def test_each_read_as_each_kind_of_user(name, lead, agent, other_agent, team_lea
     expected = {None: 401, other_agent: 404, agent: 200, team_lead: 200, broker: 200}
     for user, code in expected.items():
         assert api_as(user).get(url(name, lead)).status_code == code, (name, user)
+
+
+def test_timeline_entries_of_other_offsets_sort_by_their_moment():
+    from datetime import datetime, timedelta
+    from datetime import timezone as dt_timezone
+
+    from pipeline.api.records import Entry
+
+    # a lender's step read in Central time (15:00 UTC) and a note at 14:00 UTC
+    lender = Entry(kind="lender", occurred_at=datetime(2026, 12, 7, 9, tzinfo=dt_timezone(timedelta(hours=-6))),
+                   summary="Valuation ordered")
+    note = Entry(kind="note", occurred_at=datetime(2026, 12, 7, 14, tzinfo=UTC), summary="Called")
+
+    # newest first is the lender's step, later in time though earlier as text
+    assert [entry.summary for entry in sorted([note, lender], key=lambda e: e.key, reverse=True)] == [
+        "Valuation ordered", "Called"]
