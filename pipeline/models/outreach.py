@@ -112,6 +112,8 @@ class OutreachAttempt(AppendOnlyModel):
         indexes = [
             models.Index(fields=["lead", "occurred_at"], name="outreach_lead_time"),
             models.Index(fields=["agent", "occurred_at"], name="outreach_agent_time"),
+            # The API's sync reads the log by when each row was written (docs/architecture.md#api-sync).
+            models.Index(fields=["logged_at", "id"], name="outreach_logged_sync"),
         ]
 
     def __str__(self) -> str:
