@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, models, transaction
+from django.utils import timezone
 
 from leadcrm.accounts.models import Team, TeamMembership, User
 from leadcrm.accounts.roles import Role
@@ -85,6 +86,10 @@ class CopyWriter:
         self.fields = model._meta.concrete_fields
         self.columns = [f.column for f in self.fields]
         self.defaults = {f.attname: f.get_default() for f in self.fields}
+        # Django fills auto_now fields on save; a COPY must say them (they are NOT NULL).
+        self.stamped = [f.attname for f in self.fields if getattr(f, "auto_now", False)
+                        or getattr(f, "auto_now_add", False)]
+        self.now = timezone.now()
         self.buffer = io.StringIO()
         self.writer = csv.writer(self.buffer)
         self.count = 0
@@ -95,6 +100,8 @@ class CopyWriter:
     def add(self, **values) -> int:
         row_id = values.setdefault("id", self.next_id)
         self.next_id = row_id + 1
+        for name in self.stamped:
+            values.setdefault(name, values.get("created_at") or self.now)
         self.writer.writerow([self._format(values.get(f.attname, self.defaults[f.attname])) for f in self.fields])
         self.count += 1
         if self.count % CHUNK == 0:
