@@ -114,7 +114,8 @@ class MySettingsView(LoginRequiredMixin, TemplateView):
             if token is not None:
                 api_token_revoke(token=token)
                 messages.success(request, f"“{token.name}” revoked: it works no more.")
-            return HttpResponseRedirect(reverse("pipeline:my_settings") + "#api-tokens")
+            where = "#integration-keys" if action == "integration_key_revoke" else "#api-tokens"
+            return HttpResponseRedirect(reverse("pipeline:my_settings") + where)
         if action == "sessions_end":
             user_sessions_end(user=request.user, request=request)
             message = ("Signed out everywhere else: every other browser and phone signed in as you must sign in "
@@ -161,7 +162,8 @@ class MySettingsView(LoginRequiredMixin, TemplateView):
             else:
                 request.session[NEW_INTEGRATION_KEY if integration else NEW_API_TOKEN_KEY] = key
                 messages.success(request, f"“{token.name}” made: its key is below. Copy it now: it is not shown again.")
-                return HttpResponseRedirect(reverse("pipeline:my_settings") + "#api-tokens")
+                where = "#integration-keys" if integration else "#api-tokens"  # back to the card it was made on
+                return HttpResponseRedirect(reverse("pipeline:my_settings") + where)
         context = {"integration_form": form} if integration else {"token_form": form}
         return self.render_to_response(self.get_context_data(**context), status=400)
 

@@ -291,3 +291,10 @@ def test_an_integration_key_keeps_no_tag_vocabulary_of_the_brokerage(broker, lea
     made = api_as(key).patch(reverse("api:lead-detail", args=[lead.pk]), {"tags": ["Brand new tag"]}, format="json")
     assert made.status_code == 400, made.content
     assert not Tag.objects.filter(name="Brand new tag").exists()
+
+
+def test_a_new_integration_key_lands_on_its_own_card(broker, client_as):
+    form = {"action": "integration_key_new", "integration-name": "Warehouse", "integration-scopes": ["read"],
+            "integration-expires": "30"}
+    made = client_as(broker).post(reverse("pipeline:my_settings"), form)
+    assert made.status_code == 302 and made["Location"].endswith("#integration-keys")
