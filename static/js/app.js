@@ -110,7 +110,7 @@
     var field = document.querySelector(button.getAttribute("data-copy"));
     if (!field) return;
     field.select();
-    var done = function () { button.innerHTML = '<i class="bi bi-check2"></i> Copied'; };
+    var done = function () { button.innerHTML = '<i class="bi bi-check2" aria-hidden="true"></i> Copied'; };
     if (navigator.clipboard) navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
     else { document.execCommand("copy"); done(); }
   });

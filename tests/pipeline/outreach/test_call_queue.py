@@ -198,7 +198,7 @@ def test_the_lead_page_names_every_list_a_number_is_on(lead, agent, client_as, n
     internal_dnc_add(phone_number="9185550298", channel=Channel.CALL, homeowner_words="Take me off your list.",
                      recorded_by=agent)
     page = client_as(agent).get(reverse("leads:detail", args=[lead.pk])).content.decode()
-    row = page[page.index('<i class="bi bi-telephone-x"></i> (918) 555-0298</span>'):]
+    row = page[page.index('<i class="bi bi-telephone-x" aria-hidden="true"></i> (918) 555-0298</span>'):]
     row = row[:row.index("phone-now")]
     for name in ("National DNC Registry", "Litigator Firewall", "Internal do-not-contact list"):
         assert f'<span class="badge badge-dnc" title="Calls and texts to this number are blocked">{name}</span>' in row

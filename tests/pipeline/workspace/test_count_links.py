@@ -140,6 +140,6 @@ def test_the_numbers_the_awkward_book_should_show(book, agent, team_lead, broker
     workload = client_as(team_lead).get(reverse("leads:workload")).content.decode()
     assert f'/leads/?assigned_agent={agent.pk}&amp;follow_up=overdue&amp;order=follow_up" ' \
            'class="follow-up-overdue" data-count="16"' in workload
-    assert 'data-count="2"><i class="bi bi-water"></i> Pond (2)' in workload  # the team's and everyone's
+    assert 'data-count="2"><i class="bi bi-water" aria-hidden="true"></i> Pond (2)' in workload  # the team's and everyone's
     pond = client_as(broker).get(reverse("leads:workload")).content.decode()
     assert "Pond (1)" in pond  # a broker on no team: everyone's pond only, as the pond page shows
