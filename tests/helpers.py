@@ -127,3 +127,13 @@ def api_key_for(user) -> str:
     if getattr(user, "_test_api_key", None) is None:
         user._test_api_key = api_token_create(user=user, name="Test suite", scopes=ALL_SCOPES)[1]
     return user._test_api_key
+
+
+def api_as(user):
+    """An API client carrying ``user``'s token (``api_key_for``); with None, no token."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
+    return client

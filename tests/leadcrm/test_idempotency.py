@@ -18,15 +18,10 @@ from leadcrm.tasks import idempotency_keys_purge as purge_task
 from leads.models import ImportJob
 from pipeline.models import FollowUp, OutreachAttempt
 
-from ..helpers import api_key_for
+from ..helpers import api_as, api_key_for
 
 pytestmark = pytest.mark.django_db
 
-
-def api_as(user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
-    return client
 
 
 def follow_up(lead, **overrides):

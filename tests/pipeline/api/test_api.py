@@ -13,17 +13,11 @@ from pipeline.deals.services import DEAD_NEEDS_REASON, MOVE_NOT_ALLOWED
 from pipeline.deals.stages import REACHED
 from pipeline.models import FollowUp, OutreachAttempt
 
-from ...helpers import api_key_for
+from ...helpers import api_as
 from ...leads.factories import LeadFactory, LienFactory
 
 pytestmark = pytest.mark.django_db
 
-
-def api_as(user):
-    client = APIClient()
-    if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
-    return client
 
 
 def call(lead, **overrides):

@@ -1,22 +1,16 @@
 """The API's edits of a lead's record: the same services and refusals as the lead page."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from compliance.services import dnc_numbers_add
 from leads import editing
 from leads.models import Contact, Lien
 
-from ...helpers import api_key_for
+from ...helpers import api_as
 from ...leads.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
 
-
-def api_as(user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
-    return client
 
 
 def url(lead, tail=""):

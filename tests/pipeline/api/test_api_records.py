@@ -9,7 +9,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from compliance.services import dnc_numbers_add
 from leads.intake import VALUE_TOO_HIGH, WORKED_BY_BROKERAGE
@@ -20,19 +19,13 @@ from pipeline.models import LeadNote, Offer, OfferStatus
 from pipeline.outreach.services import NOTE_EMPTY, lead_note_add
 
 from ...compliance.factories import InterestDisclosureFactory
-from ...helpers import api_key_for
+from ...helpers import api_as
 from ...leadcrm.factories import AgentFactory, InvestorFactory
 from ...leads.factories import LeadFactory, TagFactory
 from ..factories import OfferFactory, StageChangeFactory
 
 pytestmark = pytest.mark.django_db
 
-
-def api_as(user):
-    client = APIClient()
-    if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
-    return client
 
 
 def url(name, lead=None, **kwargs):

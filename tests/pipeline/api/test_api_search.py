@@ -7,22 +7,16 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from leadcrm.shared.sync import INVALID_CURSOR
 from leads.filters import SEARCH_MAX_LENGTH
 from leads.models import Lead
 
-from ...helpers import api_key_for
+from ...helpers import api_as
 from ...leads.factories import ContactFactory, EmailFactory, LeadFactory, PhoneFactory
 
 pytestmark = pytest.mark.django_db
 
-
-def api_as(user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
-    return client
 
 
 def ids(response):

@@ -8,7 +8,6 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from leadcrm.shared.sync import (
     INVALID_CURSOR,
@@ -21,7 +20,7 @@ from leads.models import Lead
 from pipeline.models import FollowUp
 from pipeline.reminders.services import follow_up_complete, follow_up_create
 
-from ...helpers import api_key_for
+from ...helpers import api_as
 from ...leads.factories import ContactFactory, EmailFactory, LeadFactory, PhoneFactory
 from ...pipeline.factories import OutreachAttemptFactory
 
@@ -29,11 +28,6 @@ pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 
-
-def api_as(user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
-    return client
 
 
 def leads_url():

@@ -13,16 +13,10 @@ from pipeline.models import EnrollmentSource, EnrollmentStatus, PlanEnrollment, 
 from pipeline.plans.seeds import DOCUMENTS_NEEDED, NURTURE, seeded_plan
 from pipeline.plans.services import ALREADY_IN_PLAN, StepInput, lead_enroll, plan_save
 
-from ...helpers import api_key_for
+from ...helpers import api_as
 
 pytestmark = pytest.mark.django_db
 
-
-def api_as(user):
-    client = APIClient()
-    if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
-    return client
 
 
 @pytest.fixture

@@ -10,15 +10,10 @@ from rest_framework.throttling import UserRateThrottle
 from leads.models import LeadSource
 from leads.sources import source_key_create
 
-from ...helpers import api_key_for
+from ...helpers import api_as
 
 pytestmark = pytest.mark.django_db
 
-
-def api_as(user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
-    return client
 
 
 def window(response) -> tuple[int, int, int]:

@@ -21,7 +21,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 from openapi_schema_validator import OAS30Validator
-from rest_framework.test import APIClient
 
 from leadcrm.shared.api import PROBLEM_CODE_VALUES
 from leads.models import Stage
@@ -33,7 +32,7 @@ from pipeline.plans.seeds import NURTURE, seeded_plan
 from pipeline.plans.services import lead_enroll
 from pipeline.reminders.services import follow_up_create
 
-from ...helpers import api_key_for
+from ...helpers import api_as
 from ...leads.factories import (
     ContactFactory,
     EmailFactory,
@@ -66,11 +65,6 @@ def unprefixed(path: str) -> str:
     aliases have."""
     return PREFIX.sub("", path).rstrip("/")
 
-
-def api_as(user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
-    return client
 
 
 @pytest.fixture

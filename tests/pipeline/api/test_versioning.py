@@ -9,17 +9,12 @@ from rest_framework.test import APIClient
 
 from leadcrm.shared.versioning import UNVERSIONED_DEPRECATED_AT, UNVERSIONED_NAMESPACE
 
-from ...helpers import api_key_for
+from ...helpers import api_as
 
 pytestmark = pytest.mark.django_db
 
 DEPRECATION = f"@{int(UNVERSIONED_DEPRECATED_AT.timestamp())}"
 
-
-def api_as(user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
-    return client
 
 
 def test_the_apis_names_reverse_to_v1(lead):
