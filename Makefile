@@ -13,7 +13,7 @@ INSTALLED_DEV := $(VENV)/.installed-dev
 TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: run cluster test test-fast bench install install-dev check lock clean-var migrate-as-owner backup-verify
+.PHONY: run cluster test test-fast bench lighthouse install install-dev check lock clean-var migrate-as-owner backup-verify
 
 $(INSTALLED): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LeadCRM needs Python 3.11 or newer; found " + sys.version.split()[0])'
@@ -60,6 +60,16 @@ test-fast: $(INSTALLED_DEV)
 ## make bench: benchmarks in bench/ (PostgreSQL required); never part of `make test`.
 bench: $(INSTALLED_DEV)
 	@$(PY) bench/run.py
+
+## make lighthouse: Lighthouse's accessibility and performance on the dashboard, a lead, the queue
+## and the seller page under production settings (gunicorn, compressed static), the median of
+## three runs against the targets (bench/README.md#lighthouse); never part of `make test`.
+LIGHTHOUSE_NODE := bench/lighthouse/node_modules/.package-lock.json
+$(LIGHTHOUSE_NODE): bench/lighthouse/package-lock.json
+	@npm ci --prefix bench/lighthouse --ignore-scripts --no-audit --no-fund --loglevel=error
+
+lighthouse: $(INSTALLED) $(LIGHTHOUSE_NODE)
+	@$(PY) bench/lighthouse.py $(ARGS)
 
 ## make check: migrations in step with models, Django system checks.
 check: $(INSTALLED_DEV)
