@@ -56,6 +56,8 @@ FILED = "Filed on {lead}; the agent is notified."
 DISMISSED = "Dismissed: kept, out of the inbox."
 PICK_LEAD = "Pick the lead to file it on."
 LOCAL_ONLY = "Playing a reply is for the local backend only."
+TEMPLATE_STARTED = "The text starts from “{name}”: read it and change what you need."
+NOTICE_INSERTED = "The required notice is in the text."
 
 
 def with_notice_replaced(body: str, *, lead, actor, purpose: str | None) -> str:
@@ -128,7 +130,10 @@ class TextComposeView(LeadTextMixin, View):
     template_name = "messaging/text_compose.html"
     partial_template_name = "messaging/partials/_compose_form.html"
 
-    def render_form(self, form, phones, templates, template=None, decision=None, stop_recorded=False):
+    def render_form(self, form, phones, templates, template=None, decision=None, stop_recorded=False,
+                    body_news=""):
+        """The compose card; body_news, when htmx swaps the card in, puts the focus in the text
+        (app.js, data-focus-first) and says what changed in it, e.g. a template picked."""
         name = self.partial_template_name if self.request.htmx else self.template_name
         landlines = list(Phone.objects.filter(contact__lead=self.lead, phone_type=PhoneType.LANDLINE)
                          .exclude(status=PhoneStatus.ERASED))
@@ -137,13 +142,16 @@ class TextComposeView(LeadTextMixin, View):
             "decision": decision, "stop_recorded": stop_recorded, "landlines": landlines,
             "local_backend": is_local_backend(),
             "reg_o_notice": disclosures_required_for(actor=self.request.user, lead=self.lead),
+            "body_news": body_news if self.request.htmx else "",
         })
 
     def get(self, request, pk):
         form, phones, templates, template = compose_form_for(
             lead=self.lead, user=request.user, phone_id=request.GET.get("phone", ""),
             template_id=request.GET.get("template", ""))
-        return self.render_form(form, phones, templates, template)
+        # Asked for from a number's "Text" or a template's button: the next thing is writing.
+        news = TEMPLATE_STARTED.format(name=template.name) if template else "Write the text."
+        return self.render_form(form, phones, templates, template, body_news=news)
 
     def post(self, request, pk):
         data = request.POST
@@ -156,7 +164,7 @@ class TextComposeView(LeadTextMixin, View):
             form, phones, templates, _ = compose_form_for(lead=self.lead, user=request.user, data=data)
             form.is_valid()
             form.errors.clear()
-            return self.render_form(form, phones, templates)
+            return self.render_form(form, phones, templates, body_news=NOTICE_INSERTED)
         form, phones, templates, _ = compose_form_for(lead=self.lead, user=request.user, data=data)
         if not form.is_valid():
             return self.render_form(form, phones, templates)

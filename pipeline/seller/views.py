@@ -182,7 +182,8 @@ class SellerUploadView(SellerLinkMixin, View):
             if sent:
                 messages.success(request, f"Thank you: {', '.join(sent)} reached your agent, who will review "
                                           f"{'them' if len(sent) > 1 else 'it'}.")
-        return HttpResponseRedirect(reverse("pipeline:seller_page", args=[token]) + "#documents")
+        # Back on the result, in the documents card (seller/_messages.html): focused, so read next.
+        return HttpResponseRedirect(reverse("pipeline:seller_page", args=[token]) + "#upload-result")
 
 
 class SellerGuidePdfView(SellerLinkMixin, View):
