@@ -27,3 +27,13 @@ def test_the_admin_search_box_carries_its_own_name(broker, client_as):
 
     searchbar = re.search(r'<input [^>]*id="searchbar"[^>]*>', page).group(0)
     assert 'aria-label="Search"' in searchbar
+
+
+@pytest.mark.parametrize("url", [reverse("compliance:overview"), reverse("compliance:procedures"),
+                                 reverse("reports:report", args=["funnel"])])
+def test_a_table_that_scrolls_in_its_box_is_a_named_region_the_keyboard_reaches(url, broker, client_as):
+    boxes = scroll_boxes(client_as(broker).get(url).content.decode())
+
+    assert boxes, url
+    for box in boxes:
+        assert 'tabindex="0"' in box and 'role="region"' in box and re.search(r'aria-label="[^"]+"', box), box
