@@ -16,6 +16,17 @@ def scroll_boxes(page):
     return SCROLLING.findall(page)
 
 
+def test_the_api_docs_page_has_a_language_our_colours_and_no_links_inside_its_buttons(client):
+    page = client.get(reverse("api-docs")).content.decode()
+    script = client.get(reverse("api-docs") + "?script=").content.decode()
+
+    assert page.startswith("<!DOCTYPE html>") and '<html lang="en">' in page
+    assert "css/api-docs.css" in page and "js/api-docs.js" in page
+    assert "<style>" not in page  # the stock page's inline style moved to our file
+    # Swagger puts a deep link inside each operation's expand button: off.
+    assert '"deepLinking": false' in script
+
+
 def test_every_admin_page_loads_the_stylesheet_and_script_that_size_and_name_its_controls(broker, client_as):
     page = client_as(broker).get(reverse("admin:index")).content.decode()
 
