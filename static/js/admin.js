@@ -1,8 +1,9 @@
 // Django's split date/time field labels neither of its two inputs (its <label> has no "for"):
 // name each by the field and its own word, "Due at: date", "Due at: time". Admin forms are
 // only ever used with JS on (the calendar, the autocompletes), so this is where it goes.
-// A tabular inline (lines of a lead's liens, a team's members) labels its columns, not its
-// inputs: name each input by its column and its line, "Balance, line 2".
+// A tabular inline (lines of a lead's liens, a team's members) and an editable changelist
+// label their columns, not their inputs: name each by its column and its line or row,
+// "Balance, line 2", "Position, Opening".
 // A read-only inline is a table that scrolls sideways on a phone with nothing in it to focus:
 // make it a named region the keyboard can reach and scroll.
 // The Django admin's autocomplete boxes (select2) are named by their selection, which is empty
@@ -47,12 +48,15 @@
   function nameFromColumn(control) {
     if (control.type === "hidden" || control.labels && control.labels.length || control.getAttribute("aria-label")) return;
     var cell = control.closest("td");
-    var table = cell && cell.closest(".tabular table");
+    var table = cell && cell.closest(".tabular table, table#result_list");
     var header = table && table.tHead && table.tHead.rows[0].cells[cell.cellIndex];
-    var column = header ? header.textContent.trim() : "";
+    var column = header ? header.textContent.trim().replace(/\s+/g, " ") : "";
     if (!column) return;
-    var line = Array.prototype.indexOf.call(table.tBodies[0].rows, cell.parentElement) + 1;
-    control.setAttribute("aria-label", column + ", line " + line);
+    // A changelist row is named by its link column; an inline's rows are numbered.
+    var row = cell.parentElement;
+    var rowName = row.querySelector("th") ? row.querySelector("th").textContent.trim()
+      : "line " + (Array.prototype.indexOf.call(table.tBodies[0].rows, row) + 1);
+    control.setAttribute("aria-label", column + ", " + rowName);
   }
   function reachable(group) {
     if (group.dataset.reachable || group.querySelector("input:not([type=hidden]), select, textarea, a[href], button")) return;
@@ -63,7 +67,7 @@
     group.dataset.reachable = "1";
   }
   function nameAll(root) {
-    Array.prototype.forEach.call(root.querySelectorAll(".tabular td input, .tabular td select, .tabular td textarea"), nameFromColumn);
+    Array.prototype.forEach.call(root.querySelectorAll(".tabular td input, .tabular td select, .tabular td textarea, #result_list td input, #result_list td select, #result_list td textarea"), nameFromColumn);
     Array.prototype.forEach.call(root.querySelectorAll(".inline-group[data-inline-type='tabular']"), reachable);
     Array.prototype.forEach.call(root.querySelectorAll("p.datetime"), nameSplitDateTime);
     Array.prototype.forEach.call(root.querySelectorAll(".select2-selection[role='combobox']"), name);
