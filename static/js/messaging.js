@@ -31,7 +31,15 @@
     if (c.segments > 3) { text += " · long: the homeowner gets it in " + c.segments + " parts"; }
     out.textContent = text;
     out.classList.toggle("text-warning-emphasis", c.segments > 3);
+    // The counter itself is not a live region (it would be read at every key): the polite
+    // region of the page (base.html) says only when the text needs one more segment or fewer.
+    var live = document.getElementById("live-status");
+    if (live && segmentsSaid[area.id] !== undefined && segmentsSaid[area.id] !== c.segments && c.segments > 0) {
+      live.textContent = text;
+    }
+    segmentsSaid[area.id] = c.segments;
   }
+  var segmentsSaid = {};
 
   function all(root) {
     (root || document).querySelectorAll("textarea[data-sms-counter]").forEach(update);

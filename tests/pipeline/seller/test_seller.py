@@ -1,6 +1,7 @@
 """The seller's side (issue 10): the private status page, its link, uploads, the guide,
 and what the seller was told."""
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -544,3 +545,32 @@ def test_gunicorns_access_log_masks_the_token(token):
     atoms = logger.atoms(response, request, environ, _timedelta(milliseconds=5))
     assert all(token not in str(value) for value in atoms.values())
     assert "/s/…" in atoms["r"]
+
+
+# Keyboard and screen reader ------------------------------------------------------------------
+
+
+def test_send_this_document_keeps_its_toggle_when_open(lead, token):
+    """The summary is the only way to close the upload form again and holds the focus once
+    pressed: hidden when open, the focus was lost and the form could not be closed."""
+    page = seller_client().get(page_url(token)).content.decode()
+
+    assert '<details class="seller-send">' in page
+    summary = re.search(r'<details class="seller-send">\s*(?:\{#.*?#\}\s*)?<summary class="btn[^"]*">', page)
+    assert summary, "each upload form opens from a <summary> button"
+    css = (Path(__file__).resolve().parents[3] / "static/css/seller.css").read_text()
+    hidden = re.findall(r"\.seller-send\[open\]\s*>\s*summary[^{]*\{[^}]*\}", css)
+    assert hidden and not [rule for rule in hidden if re.search(r"display:\s*none|visibility:\s*hidden", rule)]
+
+
+def test_an_upload_comes_back_focused_on_its_result_in_the_documents_card(lead, token):
+    client = seller_client()
+    response = upload(client, token, DocumentKind.HARDSHIP_LETTER, name="letter.pdf")
+
+    assert response["Location"].endswith("#upload-result")
+    page = client.get(page_url(token)).content.decode()
+    documents = page[page.index('id="documents"'):]
+    result = re.search(r'<div class="seller-result" id="upload-result" tabindex="-1">\s*<div class="alert '
+                       r'alert-success" role="status">Thank you: letter.pdf', documents)
+    assert result, "the result sits in the documents card, focusable, so the browser focuses it"
+    assert page.count('id="upload-result"') == 1
