@@ -24,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 NODE_DIR = ROOT / "bench" / "lighthouse"
 TARGETS = {"accessibility": 98, "performance": 90}
-# The done-when: performance is held to its target on the dashboard only.
+# Performance is held to its target on the dashboard only: the page every agent opens first
+# (bench/README.md#lighthouse); the others print theirs for comparison.
 PERFORMANCE_PAGES = {"dashboard"}
 PAGES = ("dashboard", "lead", "queue", "seller")
 
