@@ -17,6 +17,7 @@ import pytest
 from django.conf import settings
 
 from ..leadcrm.factories import PASSWORD
+from .axe import AxeAudit
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # around it are still plain synchronous ones.
@@ -38,6 +39,12 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def axe():
+    """The pages and states a story checks with axe as it goes; ``axe.assert_clean()`` at its end."""
+    return AxeAudit()
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

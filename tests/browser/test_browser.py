@@ -13,27 +13,36 @@ from pipeline.models import OutreachAttempt
 
 from ..leadcrm.factories import AgentFactory
 from ..leads.factories import ContactFactory, HardshipFactory, LeadFactory, LienFactory, PhoneFactory
+from .axe import crawl, path_pattern
 
 # The live server reads committed rows; the rule tables seeded by migrations come back after each flush.
 # One test, the steps in turn (see conftest.py: why one, and why it runs first).
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# The widths axe checks every page at: a desktop's and a phone's.
+WIDE, PHONE = 1280, 390
 
-def step_an_agent_works_the_queue_and_logs_a_compliant_call_with_the_role_disclosure(page_as, lead, agent):
+
+def step_an_agent_works_the_queue_and_logs_a_compliant_call_with_the_role_disclosure(page_as, axe, lead, agent):
     page = page_as(agent)
     page.click("text=Call queue")
     page.wait_for_selector(f"text={lead.property.street}")
     page.goto(f"/leads/{lead.pk}/")
+    # Sent with no outcome first: the form comes back with its error in place of itself.
+    page.locator("button:has-text('Check and log')").first.click()
+    page.wait_for_selector("form[data-outreach-form] .is-invalid")
+    axe.check(page, where="as agent: the outreach form after a submit with no outcome")
     page.check("input[name=outcome][value=talked]")
     page.locator("form[data-outreach-form] input[name=role_disclosed]").check()
     page.fill("textarea[name=notes]", "Explained the short-sale process; sending the guide.")
     page.locator("button:has-text('Check and log')").first.click()
     page.wait_for_selector("text=Logged: Talked")
     assert OutreachAttempt.objects.filter(lead=lead, outcome="talked", role_disclosed=True).exists()
+    axe.check(page, where="as agent: a call logged")
     assert page.errors == []
 
 
-def step_an_agent_is_stopped_on_a_do_not_call_number_with_the_reason_shown(page_as, lead, agent):
+def step_an_agent_is_stopped_on_a_do_not_call_number_with_the_reason_shown(page_as, axe, lead, agent):
     number = lead.contacts.first().phones.first()
     internal_dnc_add(phone_number=number.number, channel="call", homeowner_words="Take me off your list.",
                      recorded_by=agent, lead=lead)
@@ -50,6 +59,7 @@ def step_an_agent_is_stopped_on_a_do_not_call_number_with_the_reason_shown(page_
     # The reason appears above the form, the button further down: it takes the focus and the view.
     assert page.evaluate("document.activeElement.id") == "outreach-refusal"
     assert reason_in_view(page)
+    axe.check(page, where="as agent: the outreach form after the gate refused the log")
     assert page.errors == []
 
 
@@ -102,7 +112,7 @@ def after_icon(text):
     return re.compile(rf"^\W*{re.escape(text)}$")
 
 
-def step_an_agent_adds_a_referral_by_hand_and_takes_it_to_qualify(page_as, agent, tmp_path):
+def step_an_agent_adds_a_referral_by_hand_and_takes_it_to_qualify(page_as, axe, agent, tmp_path):
     """Everything through the page: the New lead form, the record's cards in place (htmx),
     the written consent with its signed PDF, a text through the gate, then the stage."""
     from django.conf import settings
@@ -135,6 +145,8 @@ def step_an_agent_adds_a_referral_by_hand_and_takes_it_to_qualify(page_as, agent
     hardship = page.locator("#hardship")
     hardship.get_by_role("link", name="Record the hardship").click()
     form = page.locator("#hardship form")
+    form.wait_for()
+    axe.check(page, where="as agent: the hardship form open in its card")
     form.locator("select[name=category]").select_option(HardshipCategory.MEDICAL)
     form.locator("textarea[name=narrative]").fill("My husband had surgery in March and I had to stop working.")
     form.get_by_role("button", name="Add").click()
@@ -160,6 +172,7 @@ def step_an_agent_adds_a_referral_by_hand_and_takes_it_to_qualify(page_as, agent
     proof = tmp_path / "consent.pdf"
     proof.write_bytes(b"%PDF-1.4 consent to texts signed by Maria Delgado\n")
     page.locator("#evidence-add-consent > summary").click()
+    axe.check(page, where="as agent: the consent form open")
     form = page.locator("#evidence-add-consent form")
     form.locator("select[name$=-phone_number]").select_option("+19185550177")
     form.locator("textarea[name$=-consent_text]").fill(
@@ -217,10 +230,11 @@ def step_an_agent_adds_a_referral_by_hand_and_takes_it_to_qualify(page_as, agent
     shots = Path(settings.VAR_DIR) / "e2e-shots"
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / "referral-lead-in-qualify.png"), full_page=True)
+    axe.check(page, where="as agent: a worked lead in Qualify")
     assert page.errors == []
 
 
-def step_a_team_lead_assigns_a_lead_from_its_page(page_as, lead, team, team_lead):
+def step_a_team_lead_assigns_a_lead_from_its_page(page_as, axe, lead, team, team_lead):
     colleague = AgentFactory(first_name="Ben", last_name="Okafor")
     team_member_set(team=team, user=colleague)
     page = page_as(team_lead)
@@ -232,9 +246,10 @@ def step_a_team_lead_assigns_a_lead_from_its_page(page_as, lead, team, team_lead
     form.locator("button:has-text('Assign')").click()
     page.wait_for_selector("text=Ben speaks Spanish")
     assert Lead.objects.get(pk=lead.pk).assigned_agent == colleague
+    axe.check(page, where="as team lead: a lead assigned from its page")
 
 
-def step_a_team_lead_ticks_leads_on_the_list_and_assigns_them(page_as, team, team_lead, agent):
+def step_a_team_lead_ticks_leads_on_the_list_and_assigns_them(page_as, axe, team, team_lead, agent):
     colleague = AgentFactory(first_name="Carla", last_name="Nguyen")
     team_member_set(team=team, user=colleague)
     ticked = [LeadFactory(assigned_agent=agent, team=team, score=99) for _ in range(2)]
@@ -246,6 +261,7 @@ def step_a_team_lead_ticks_leads_on_the_list_and_assigns_them(page_as, team, tea
     page.select_option("#bulk-action", "assign")  # once, this reloaded the list and dropped the ticks
     page.wait_for_load_state("networkidle")  # (the reload, if any, has landed)
     assert page.locator("input[name=leads]:checked").count() == 2
+    axe.check(page, where="as team lead: the list's bulk assign")
     page.select_option("#bulk-agent", str(colleague.pk))
     page.locator("#bulk-form button[type=submit]:visible").click()  # Apply (the plan has a button of its own)
     page.wait_for_selector("text=Assigned 2 leads.")
@@ -279,7 +295,7 @@ def step_a_team_lead_ticks_leads_on_the_list_and_moves_them_to_a_stage(page_as, 
 PHONE_LEAD_PAGE_MAX_HEIGHT = 2_600
 
 
-def step_on_a_phone_the_lead_page_puts_the_homeowner_first_and_folds_the_rest(page_as, team, agent):
+def step_on_a_phone_the_lead_page_puts_the_homeowner_first_and_folds_the_rest(page_as, axe, team, agent):
     from pipeline.outreach.services import lead_note_add, outreach_log
 
     lead = LeadFactory(assigned_agent=agent, team=team)
@@ -309,12 +325,14 @@ def step_on_a_phone_the_lead_page_puts_the_homeowner_first_and_folds_the_rest(pa
     assert page.locator("#owners").get_by_text("Rosa Diaz").is_visible()
     assert page.locator("#owners").get_by_text("(918) 555-0161").is_visible()
     assert "sending the guide" in page.locator("#last-conversation").inner_text()
+    axe.check(page, where="as agent: a worked lead folded for a phone")
     # The log form is one tap away; the script and the timeline are folded, not gone.
     assert not page.locator("select[name=channel]").is_visible()
     page.locator("#log-outreach > summary").click()
     assert page.locator("select[name=channel]").is_visible()
     page.locator("#timeline > summary").click()
     assert page.get_by_text("Note 7: the second owner works nights.").is_visible()
+    axe.check(page, where="as agent: the log form and the timeline unfolded on a phone")
     # On a desktop nothing is folded.
     wide = page_as(agent)
     wide.goto(f"/leads/{lead.pk}/")
@@ -341,7 +359,7 @@ def step_back_after_a_live_search_on_a_phone_raises_no_console_error(page_as, ag
     assert page.errors == []
 
 
-def step_a_broker_opens_the_reports_and_the_chart_draws(page_as, broker, agent, team):
+def step_a_broker_opens_the_reports_and_the_chart_draws(page_as, axe, broker, agent, team):
     for _ in range(3):
         LeadFactory(assigned_agent=agent, team=team)
     page = page_as(broker)
@@ -350,6 +368,7 @@ def step_a_broker_opens_the_reports_and_the_chart_draws(page_as, broker, agent, 
     drawn = page.evaluate("() => typeof Chart !== 'undefined' && Chart.getChart(document.querySelector('canvas')) !== undefined")
     assert drawn
     assert "Reached Contact" in page.content()
+    axe.check(page, where="as broker: the funnel report, its chart drawn")
     assert page.errors == []
 
 
@@ -377,6 +396,33 @@ def step_every_page_passes_the_content_security_policy(page_as, lead, broker, ag
         assert response.ok, path
         assert "Content-Security-Policy" in response.headers or "content-security-policy" in response.headers, path
         assert page.errors == [], f"{path}: {page.errors}"
+
+
+def step_every_page_each_role_reaches_passes_axe(browser, live_server, page_as, axe, agent, team_lead, broker):
+    """Each role follows every link from its dashboard to a page of the app, once per path
+    pattern (crawl: what it never follows and why), at a desktop's width and a phone's; a
+    signed-out visitor, from the sign-in page. axe checks each page as it loads."""
+    roles = [("agent", page_as(agent)), ("team lead", page_as(team_lead)), ("broker", page_as(broker))]
+    signed_out = browser.new_context(viewport={"width": WIDE, "height": 900}, base_url=live_server.url)
+    roles.append(("signed out", signed_out.new_page()))
+    # The Django admin is the same for whoever may open a page of it: checked once, by the
+    # first role to reach it (the team lead), the rest by the broker; each role's own pages,
+    # its menus on each, by each role.
+    admin_checked = set()
+    for who, wide in roles:
+        phone = wide.context.new_page()
+        phone.set_viewport_size({"width": PHONE, "height": 844})
+        visited = []
+        for path in crawl([wide, phone], "/" if who != "signed out" else "/accounts/login/"):
+            visited.append(path)
+            if path.startswith("/admin/") and path != "/admin/":
+                if path_pattern(path) in admin_checked:
+                    continue
+                admin_checked.add(path_pattern(path))
+            axe.check(wide, phone, where=f"as {who}")
+        assert len(visited) >= (20 if who != "signed out" else 1), f"as {who}, the crawl reached only {visited}"
+        phone.close()
+    signed_out.close()
 
 
 def step_an_agent_imports_the_sample_list_and_watches_the_progress_bar(page_as, agent):
@@ -407,7 +453,7 @@ def step_an_agent_imports_the_sample_list_and_watches_the_progress_bar(page_as, 
     assert page.errors == []
 
 
-def step_a_seller_opens_their_status_page_on_a_phone_and_sends_a_document(page_as, browser, live_server, lead,
+def step_a_seller_opens_their_status_page_on_a_phone_and_sends_a_document(page_as, axe, browser, live_server, lead,
                                                                           agent, tmp_path):
     """Issue 10: the agent makes the link; the homeowner, signed in to nothing, opens it
     on a phone and uploads a PDF through the real CSRF check."""
@@ -420,6 +466,7 @@ def step_a_seller_opens_their_status_page_on_a_phone_and_sends_a_document(page_a
     page.locator("#seller").get_by_role("button", name="Make their link").click()
     url = page.input_value("#seller-new-url")
     assert "/s/" in url and page.errors == []
+    axe.check(page, where="as agent: the seller's link made")
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     seller = phone.new_page()
@@ -435,20 +482,26 @@ def step_a_seller_opens_their_status_page_on_a_phone_and_sends_a_document(page_a
     shots.mkdir(parents=True, exist_ok=True)
     seller.screenshot(path=str(shots / "seller-status-phone.png"), full_page=True)
     letter = seller.locator("li.seller-doc", has_text="Your hardship letter")
+    axe.check(seller, where="the seller")
     letter.locator("summary").click()
+    axe.check(seller, where="the seller: a document's panel open")
     pdf = tmp_path / "hardship.pdf"
     pdf.write_bytes(b"%PDF-1.4 hardship letter\n")
     letter.locator("input[type=file]").set_input_files(str(pdf))
     letter.get_by_role("button", name="Send it to your agent").click()
     seller.wait_for_selector("text=reached your agent")
+    axe.check(seller, where="the seller: a document sent")
+    seller.set_viewport_size({"width": 1280, "height": 900})
+    seller.reload()
+    axe.check(seller, where="the seller at a desktop's width")
     assert errors == [], errors
     item = ChecklistItem.objects.get(lead=lead, kind=DocumentKind.HARDSHIP_LETTER)
     assert item.status == DocumentStatus.RECEIVED
     phone.close()
 
 
-def test_a_day_at_the_brokerage_in_chromium(page_as, browser, live_server, lead, other_lead, team, agent, team_lead,
-                                            broker, tmp_path):
+def test_a_day_at_the_brokerage_in_chromium(page_as, axe, browser, live_server, lead, other_lead, team, agent,
+                                            team_lead, broker, tmp_path):
     """An agent imports the sample list and watches the progress bar; one works the queue and logs a call with the role disclosure, is stopped on a
     do-not-call number with the reason in view (with and without JavaScript), moves a lead; an
     agent adds a referral by hand, records the hardship, a new mobile and the homeowner's
@@ -456,23 +509,27 @@ def test_a_day_at_the_brokerage_in_chromium(page_as, browser, live_server, lead,
     lead to Qualify; a team lead assigns one, then ticks leads on the list and assigns them, and moves others; the
     lead page on a phone is short, the homeowner first; Back after a live search is clean; a
     broker's report draws its chart; the pages fit a phone and pass the Content Security
-    Policy; a seller opens their status page on a phone and sends a document."""
+    Policy; each role's every page passes axe at a desktop's and a phone's width; a seller opens
+    their status page on a phone and sends a document. axe checks the key states on the way,
+    and the story fails at its end on any serious or critical violation it found, all listed."""
     step_an_agent_imports_the_sample_list_and_watches_the_progress_bar(page_as, other_lead.assigned_agent)
-    step_an_agent_works_the_queue_and_logs_a_compliant_call_with_the_role_disclosure(page_as, lead, agent)
+    step_an_agent_works_the_queue_and_logs_a_compliant_call_with_the_role_disclosure(page_as, axe, lead, agent)
     step_an_agent_moves_a_lead_to_contact_after_talking(page_as, lead, agent)
-    step_an_agent_adds_a_referral_by_hand_and_takes_it_to_qualify(page_as, agent, tmp_path)
+    step_an_agent_adds_a_referral_by_hand_and_takes_it_to_qualify(page_as, axe, agent, tmp_path)
     blocked = LeadFactory(assigned_agent=agent, team=team)
     PhoneFactory(contact=ContactFactory(lead=blocked), number="+19185550190")
-    step_an_agent_is_stopped_on_a_do_not_call_number_with_the_reason_shown(page_as, blocked, agent)
+    step_an_agent_is_stopped_on_a_do_not_call_number_with_the_reason_shown(page_as, axe, blocked, agent)
     step_without_javascript_a_refused_log_lands_on_its_reason(browser, live_server, blocked, agent)
-    step_a_team_lead_assigns_a_lead_from_its_page(page_as, lead, team, team_lead)
-    step_a_team_lead_ticks_leads_on_the_list_and_assigns_them(page_as, team, team_lead, agent)
+    step_a_team_lead_assigns_a_lead_from_its_page(page_as, axe, lead, team, team_lead)
+    step_a_team_lead_ticks_leads_on_the_list_and_assigns_them(page_as, axe, team, team_lead, agent)
     step_a_team_lead_ticks_leads_on_the_list_and_moves_them_to_a_stage(page_as, team, team_lead, agent)
-    step_on_a_phone_the_lead_page_puts_the_homeowner_first_and_folds_the_rest(page_as, team, agent)
+    step_on_a_phone_the_lead_page_puts_the_homeowner_first_and_folds_the_rest(page_as, axe, team, agent)
     step_back_after_a_live_search_on_a_phone_raises_no_console_error(page_as, agent)
-    step_a_broker_opens_the_reports_and_the_chart_draws(page_as, broker, agent, team)
+    step_a_broker_opens_the_reports_and_the_chart_draws(page_as, axe, broker, agent, team)
     step_the_agents_pages_fit_a_phone(page_as, other_lead, other_lead.assigned_agent)
     step_every_page_passes_the_content_security_policy(page_as, lead, broker, agent)
+    step_every_page_each_role_reaches_passes_axe(browser, live_server, page_as, axe, agent, team_lead, broker)
     # The team lead gave ``lead`` to someone else: the seller's step works on the other agent's lead.
     step_a_seller_opens_their_status_page_on_a_phone_and_sends_a_document(
-        page_as, browser, live_server, other_lead, other_lead.assigned_agent, tmp_path)
+        page_as, axe, browser, live_server, other_lead, other_lead.assigned_agent, tmp_path)
+    axe.assert_clean()
