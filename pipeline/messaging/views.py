@@ -15,6 +15,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMix
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views import View
@@ -230,7 +231,12 @@ class MessageStatusView(LoginRequiredMixin, View):
 
     def get(self, request, pk):
         message = selectors.lead_message_get(fetched_by=request.user, pk=pk)
-        return render(request, "messaging/partials/_status.html", {"message": message})
+        # The timeline's title ("Text sending") comes along out of band, so it turns with the badge.
+        with_title = request.GET.get("with") == "title" and message.direction != "inbound"
+        response = render(request, "messaging/partials/_status.html", {"message": message, "with_title": with_title})
+        if with_title:
+            response.write(render_to_string("messaging/partials/_message_title.html", {"message": message, "oob": True}))
+        return response
 
 
 class SentView(LoginRequiredMixin, TemplateView):

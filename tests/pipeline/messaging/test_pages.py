@@ -160,6 +160,22 @@ def test_status_polls_until_final(client_as, agent, lead, textable, local_provid
     assert "every 2s" not in delivered and "Delivered" in delivered
 
 
+def test_the_timelines_poll_turns_the_title_from_sending_to_sent_with_the_badge(client_as, agent, lead, textable,
+                                                                                 local_provider):
+    message = text_send(lead=lead, phone=textable, body="Hi, Ana at Sunbelt Test Realty", actor=agent,
+                        role_disclosed=True)
+    timeline = client_as(agent).get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    poll = reverse("messaging:message_status", args=[message.pk]) + "?with=title"
+    assert f'hx-get="{poll}"' in timeline and f'id="message-title-{message.pk}">Text sending' in timeline
+
+    message_deliver(message_id=message.pk)
+    delivered = client_as(agent).get(poll).content.decode()
+    sent_page = client_as(agent).get(reverse("messaging:message_status", args=[message.pk])).content.decode()
+
+    assert f'<strong id="message-title-{message.pk}" hx-swap-oob="true">Text sent</strong>' in delivered
+    assert "message-title" not in sent_page  # the Sent page's badge has no title to turn
+
+
 def test_failed_status_shows_the_carriers_error_in_words(client_as, agent, lead, textable, local_provider):
     message = sent_text(lead, agent, textable)
     Message.objects.filter(pk=message.pk).update(status=MessageStatus.UNDELIVERED, error_code="30003",
