@@ -70,8 +70,9 @@ def tab_to(page, selector: str, *, back: bool = False) -> None:
 
 def assert_focus_on_result(page, text: str, doing: str) -> None:
     """The focus is on what came back (or inside it), so it is what a screen reader reads next."""
-    page.wait_for_function("text => (document.activeElement.closest('[tabindex], a, button, input, select, textarea, "
-                           "summary') || document.activeElement).innerText.includes(text)", arg=text, timeout=10_000)
+    page.wait_for_function("text => document.activeElement !== document.body && (document.activeElement.closest("
+                           "'[tabindex], a, button, input, select, textarea, summary') || document.activeElement)"
+                           ".innerText.includes(text)", arg=text, timeout=10_000)
     assert_focus_shown(page, doing)
 
 

@@ -570,7 +570,7 @@ def test_an_upload_comes_back_focused_on_its_result_in_the_documents_card(lead, 
     assert response["Location"].endswith("#upload-result")
     page = client.get(page_url(token)).content.decode()
     documents = page[page.index('id="documents"'):]
-    result = re.search(r'<div class="seller-result" id="upload-result" tabindex="-1">\s*<div class="alert '
+    result = re.search(r'<div class="seller-result" id="upload-result" tabindex="-1" autofocus>\s*<div class="alert '
                        r'alert-success" role="status">Thank you: letter.pdf', documents)
     assert result, "the result sits in the documents card, focusable, so the browser focuses it"
     assert page.count('id="upload-result"') == 1
