@@ -1,7 +1,8 @@
 """What a screen reader and a keyboard find on the lead page and the dashboard: one h1 and
 an h2 for each card, no level skipped; no link inside a card's fold toggle (a control in a
 control); the sections in the page in the order they are seen, with no stylesheet
-reordering them; and the dashboard's late "Call now" panel holding its room meanwhile."""
+reordering them; the dashboard's late "Call now" panel holding its room meanwhile; and a
+card's edit form titled as the page on its own, as a card when swapped into the lead page."""
 
 import re
 from html.parser import HTMLParser
@@ -76,9 +77,11 @@ def test_every_card_of_the_lead_page_is_a_second_level_heading(lead, agent, clie
     LienFactory(lead=lead)
     page = client_as(agent).get(reverse("leads:detail", args=[lead.pk])).content.decode()
     assert_outline(page, LEAD_PAGE_CARDS)
-    # Every card title is one, folding or not (the consent card is the compliance app's to draw).
-    consent = page[page.index('id="evidence"'):page.index('id="filings"')]
-    for header in re.findall(r'<(?:summary|div) class="card-header[^"]*">\s*(<[^>]*>)', page.replace(consent, "")):
+    # Every card title is one, folding or not, the consent and records card among them.
+    headers = re.findall(r'<(?:summary|div) class="card-header[^"]*">\s*(<[^>]*>)', page)
+    assert '<h2 class="card-heading"><i class="bi bi-patch-check" aria-hidden="true"></i> Consent and records</h2>' in page
+    assert len(headers) >= len(LEAD_PAGE_CARDS)
+    for header in headers:
         assert header.startswith("<h2 "), header
 
 
@@ -124,3 +127,13 @@ def test_the_dashboard_holds_the_call_now_panels_room_until_it_arrives(agent, cl
     css = STYLESHEET.read_text()
     heights = re.findall(r"\.queue-panel-pending\s*\{\s*min-height:\s*(\d+)rem", css)
     assert heights and min(int(rem) for rem in heights) >= 60  # eight queue entries, about 122 px each
+
+
+def test_a_cards_edit_form_is_the_pages_h1_alone_and_a_card_h2_swapped_into_the_lead_page(lead, agent, client_as):
+    client = client_as(agent)
+    url = reverse("pipeline:edit_property", args=[lead.pk])
+    alone = headings(client.get(url).content.decode())
+    assert [level for level, _ in alone].count(1) == 1 and alone[0][0] == 1, alone
+    swapped = headings(client.get(url, HTTP_HX_REQUEST="true").content.decode())
+    assert [level for level, _ in swapped] == [2], swapped
+    assert swapped[0][1] == alone[0][1]
