@@ -111,7 +111,8 @@
   var PROBLEM = ".is-invalid, [aria-invalid=true], [role=alert]";
   var FIELD = "input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])";
   var FOCUSABLE = "a[href], button:not([disabled]), [tabindex], " + FIELD;
-  var HEADING = "h1, h2, h3, h4, h5, h6, .card-header, legend";
+  var HEADING = "h1, h2, h3, h4, h5, h6";
+  var HEADER = ".card-header, legend";
 
   function liveRegion() {
     var region = document.getElementById("live-status");
@@ -159,6 +160,10 @@
   // The element itself when it can take the focus, else the first field inside it, else
   // the element made focusable (tabindex -1: reachable by script, not by Tab).
   function focusTarget(element) {
+    // A folded card's heading sits in its <summary>, the toggle: the toggle takes the focus
+    // (made tabindex -1, it would leave the Tab order for good).
+    var toggle = element.closest("summary");
+    if (toggle) return toggle;
     if (element.matches(FOCUSABLE)) return element;
     var field = firstIn([element], FIELD, true);
     if (field) return field;
@@ -190,14 +195,15 @@
       // A form opened in place (its first control a field): that field; a card come back
       // (its first control a link or a button): its heading, else the card itself.
       var control = firstIn(roots, "a[href], button:not([disabled]), " + FIELD, true);
-      target = control && control.matches(FIELD) ? control : firstIn(roots, HEADING, true) || roots[0];
+      target = control && control.matches(FIELD) ? control
+        : firstIn(roots, HEADING, true) || firstIn(roots, HEADER, true) || roots[0];
     }
     if (!target) return;
     var focused = focusTarget(target);
     moveFocus(focused);
     var said = target.closest("[data-announce]") || firstIn(roots, "[data-announce]", false);
     if (said) announce(said.getAttribute("data-announce"));
-    else if (target.closest("[role=alert]")) return;  // an alert says itself as it arrives
+    else if (target.closest("[role=alert]") || (marked && marked.querySelector("[role=alert]"))) return;  // an alert says itself as it arrives
     else if (marked) announce(words(marked));
     else if (problem) announce(problemWords(problem, roots));
   }
