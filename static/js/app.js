@@ -259,6 +259,22 @@
     moveFocus(focusTarget(marked));
   });
 
+  // A late panel whose request failed (htmx swaps nothing on an error) gives back the room
+  // it held and says so, with the page it came from, instead of "Checking..." forever.
+  function panelFailed(event) {
+    var panel = event.detail && event.detail.elt;
+    var pending = panel && panel.querySelector && panel.querySelector(".queue-panel-pending");
+    if (!pending) return;
+    pending.classList.remove("queue-panel-pending");
+    pending.textContent = "The queue could not be checked just now. ";
+    var link = document.createElement("a");
+    link.href = panel.getAttribute("hx-get");
+    link.textContent = "Open the whole queue";
+    pending.appendChild(link);
+  }
+  document.addEventListener("htmx:responseError", panelFailed);
+  document.addEventListener("htmx:sendError", panelFailed);
+
   // A "Copy" button next to a read-only field (a link shown once): data-copy="#field".
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-copy]");
