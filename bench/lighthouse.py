@@ -17,8 +17,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +51,6 @@ def prepare() -> None:
     """In the server's settings: a session for the agent and the pages' addresses, as JSON."""
     import django
 
-    sys.path.insert(0, str(ROOT))
     django.setup()
     from django.conf import settings
     from django.contrib.auth import get_user_model
@@ -72,19 +69,6 @@ def prepare() -> None:
         "cookie": f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}",
         "pages": {"dashboard": "/", "lead": f"/leads/{lead.pk}/", "queue": "/queue/", "seller": f"/s/{token}/"},
     }))
-
-
-def wait_for(url: str, server: subprocess.Popen, seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn stopped (exit {server.returncode}).")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit(f"gunicorn did not answer {url} within {seconds:.0f} s.")
 
 
 def lighthouse(url: str, cookie: str, out: Path, attempts: int = 3) -> dict:
@@ -107,6 +91,8 @@ def main() -> int:
                         help="the demo's database and collected static files (built when missing)")
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))  # run as a script: bench/ is not a package on the path yet
+    from bench.web import _wait_until_up as wait_until_up  # the web benchmark's own wait for gunicorn
     if args.prepare:
         prepare()
         return 0
@@ -127,7 +113,7 @@ def main() -> int:
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "leadcrm.wsgi:application", "-b", f"127.0.0.1:{args.port}",
                                "-w", "2", "--log-level", "warning"], cwd=ROOT, env=env, start_new_session=True)
     try:
-        wait_for(f"{base}/healthz", server)
+        wait_until_up(base, server)
         prepared = json.loads(subprocess.run([sys.executable, __file__, "--prepare"], cwd=ROOT, env=env, check=True,
                                              capture_output=True, text=True).stdout)
         out_dir = var_dir / "reports"
